@@ -1,0 +1,2 @@
+// Package mocksmtp starts an in-process SMTP server for tests.
+package mocksmtp

@@ -1,0 +1,362 @@
+package mocksmtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// Server is an SMTP server for tests. It records every session and every
+// message it accepts. Its methods are safe for concurrent use.
+type Server struct {
+	opts   options
+	ln     net.Listener
+	ctx    context.Context // ends every session when Close cancels it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the accept loop and the sessions
+
+	mu       sync.Mutex // guards everything below
+	sessions []*session
+	messages []msgRef      // every accepted message, in arrival order
+	changed  chan struct{} // closed and replaced whenever something is recorded
+	closed   bool
+	panics   []string // panics recovered in sessions, reported at cleanup
+}
+
+// msgRef locates a message in its session's record.
+type msgRef struct {
+	rec   *session
+	index int
+}
+
+// errShutdown ends sessions that are live when the server closes.
+var errShutdown = errors.New("mocksmtp: server closed")
+
+// ErrClosed is returned by waits on a server that was closed.
+var ErrClosed = errors.New("mocksmtp: server closed")
+
+// New starts a server listening on 127.0.0.1 with a random port (see
+// [WithListenAddr]) and returns it. The caller must Close it. Use [Start]
+// in tests.
+func New(opts ...Option) (*Server, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt.apply(&o); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, fmt.Errorf("mocksmtp: listen: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel, changed: make(chan struct{})}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Start starts a server for the test t: [New] with t.Fatal on error, and
+// [Server.Close] at cleanup. If the test failed, cleanup logs every
+// session's transcript (see [WithoutTranscriptLog]).
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		t.Fatalf("mocksmtp.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		s.mu.Lock()
+		panics := append([]string(nil), s.panics...)
+		s.mu.Unlock()
+		for _, p := range panics {
+			t.Errorf("mocksmtp: a session panicked (a bug in mocksmtp, please report it): %s", p)
+		}
+		if t.Failed() && s.opts.logTranscripts {
+			t.Log(s.report())
+		}
+	})
+	return s
+}
+
+// report returns every session, numbered, for a failing test's log.
+func (s *Server) report() string {
+	sessions := s.Sessions()
+	out := fmt.Sprintf("mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(sessions), len(s.Messages()))
+	for _, ss := range sessions {
+		out += ss.String()
+	}
+	return out
+}
+
+// Addr returns the address the server listens on, "127.0.0.1:port".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Host returns the listening IP address as a string.
+func (s *Server) Host() string {
+	h, _, _ := net.SplitHostPort(s.Addr())
+	return h
+}
+
+// Port returns the listening port.
+func (s *Server) Port() int {
+	_, p, _ := net.SplitHostPort(s.Addr())
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Close stops accepting, ends every live session (a live client gets
+// 421 4.3.2), and returns once every goroutine of the server has ended. It
+// is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	s.broadcastLocked()
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.cancel()
+	s.wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return // closed
+		}
+		s.wg.Add(1)
+		go s.serve(nc)
+	}
+}
+
+// broadcastLocked wakes every waiter. s.mu must be held.
+func (s *Server) broadcastLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// serve runs the driver loop of one session.
+func (s *Server) serve(nc net.Conn) {
+	defer s.wg.Done()
+	rec := s.newSession(nc)
+	cfg := s.opts.engine
+	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
+	c := smtpd.NewConn(nc, cfg)
+	var err error
+	defer func() {
+		if p := recover(); p != nil {
+			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.0", Lines: []string{"Internal error, closing connection"}})
+			s.mu.Lock()
+			s.panics = append(s.panics, fmt.Sprint(p))
+			s.mu.Unlock()
+			err = fmt.Errorf("mocksmtp: panic: %v", p)
+		}
+		s.endSession(rec, err)
+	}()
+	for {
+		var ev *smtpd.Event
+		ev, err = c.Next(s.ctx)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
+				err = errShutdown
+			}
+			return
+		}
+		s.observe(rec, c, ev)
+		if ev.Kind == smtpd.Message && ev.Err == nil {
+			s.record(rec, ev) // before the 250 goes out
+		}
+	}
+}
+
+// newSession registers a session for a new connection.
+func (s *Server) newSession(nc net.Conn) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := &session{snap: Session{
+		ID:         len(s.sessions) + 1,
+		RemoteAddr: nc.RemoteAddr(),
+		LocalAddr:  nc.LocalAddr(),
+		Start:      time.Now(),
+	}}
+	rec.snap.Attempt = rec.snap.ID
+	s.sessions = append(s.sessions, rec)
+	s.broadcastLocked()
+	return rec
+}
+
+// observe keeps the session record current with the engine's state.
+func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
+	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ev.Kind == smtpd.Handshake {
+		rec.snap.TLS = ev.TLS
+	}
+	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
+		rec.snap.Helo = ev.Arg
+	}
+}
+
+// trace appends a transcript line.
+func (s *Server) trace(rec *session, t smtpd.Trace) {
+	l := Line{Text: t.Text}
+	switch t.Kind {
+	case smtpd.TraceCommand:
+		l.Dir = FromClient
+	case smtpd.TraceReply:
+		l.Dir = FromServer
+	default:
+		l.Dir = Note
+	}
+	if t.Masked != "" && !s.opts.showSecrets {
+		l.Text = t.Masked
+	}
+	s.mu.Lock()
+	l.At = time.Since(rec.snap.Start)
+	rec.snap.Transcript = append(rec.snap.Transcript, l)
+	s.mu.Unlock()
+}
+
+// note appends a note line to the transcript.
+func (s *Server) note(rec *session, format string, args ...any) {
+	s.trace(rec, smtpd.Trace{Kind: smtpd.TraceNote, Text: fmt.Sprintf(format, args...)})
+}
+
+// record stores an accepted message and wakes waiters.
+func (s *Server) record(rec *session, ev *smtpd.Event) {
+	env := ev.Envelope
+	m := &Message{
+		From:     env.From,
+		To:       env.To,
+		Params:   env.Params,
+		Received: time.Now(),
+		Raw:      ev.Data,
+	}
+	for i, p := range env.RcptParams {
+		if len(p) > 0 {
+			if m.RcptParams == nil {
+				m.RcptParams = make(map[string]map[string]string)
+			}
+			m.RcptParams[env.To[i]] = p
+		}
+	}
+	parseMIME(m)
+	s.mu.Lock()
+	m.ID = len(s.messages) + 1
+	s.messages = append(s.messages, msgRef{rec, len(rec.messages)})
+	rec.messages = append(rec.messages, m)
+	s.broadcastLocked()
+	s.mu.Unlock()
+	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", m.ID, len(m.Raw), m.From, len(m.To))
+}
+
+// endSession marks a session ended.
+func (s *Server) endSession(rec *session, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec.snap.End = time.Now()
+	rec.snap.Ended = endReason(err)
+	if !errors.Is(err, errShutdown) {
+		rec.snap.Err = err
+	}
+	s.broadcastLocked()
+}
+
+// Sessions returns snapshots of every session so far, in order of
+// connection, live ones included.
+func (s *Server) Sessions() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Session, len(s.sessions))
+	for i, r := range s.sessions {
+		out[i] = r.snapshot()
+	}
+	return out
+}
+
+// Messages returns every message accepted so far, in arrival order. Each
+// Message.Session is a snapshot of its session taken now.
+func (s *Server) Messages() []*Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.messagesLocked()
+}
+
+func (s *Server) messagesLocked() []*Message {
+	snaps := make(map[*session]*Session)
+	out := make([]*Message, len(s.messages))
+	for i, ref := range s.messages {
+		snap, ok := snaps[ref.rec]
+		if !ok {
+			snap = ref.rec.snapshot()
+			snaps[ref.rec] = snap
+		}
+		out[i] = snap.Messages[ref.index]
+	}
+	return out
+}
+
+// WaitForMessagesContext waits until at least n messages were accepted and
+// returns them all, or returns what arrived with an error when ctx ends
+// or the server is closed first.
+func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	for {
+		s.mu.Lock()
+		if len(s.messages) >= n {
+			msgs := s.messagesLocked()
+			s.mu.Unlock()
+			return msgs, nil
+		}
+		ch, closed := s.changed, s.closed
+		got := len(s.messages)
+		s.mu.Unlock()
+		if closed {
+			return s.Messages(), fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, got, ErrClosed)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s.Messages(), fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, got, ctx.Err())
+		}
+	}
+}
+
+// WaitForMessages waits until at least n messages were accepted and
+// returns them all. After the wait timeout (5 s, see [WithWaitTimeout]) it
+// fails t with what did arrive and every transcript.
+func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	defer cancel()
+	msgs, err := s.WaitForMessagesContext(ctx, n)
+	if err != nil {
+		t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+	}
+	return msgs
+}

@@ -1,0 +1,151 @@
+package mocksmtp
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// An Option configures a [Server]. Options validate themselves: a bad
+// value makes [New] return an error (and [Start] fail the test).
+type Option interface {
+	apply(*options) error
+}
+
+type optionFunc func(*options) error
+
+func (f optionFunc) apply(o *options) error { return f(o) }
+
+// options is the configuration New builds from Options.
+type options struct {
+	addr           string
+	engine         smtpd.Config
+	waitTimeout    time.Duration
+	logTranscripts bool
+	showSecrets    bool
+}
+
+func defaultOptions() options {
+	return options{
+		addr:           "127.0.0.1:0",
+		engine:         smtpd.Config{Banner: "ESMTP mocksmtp"},
+		waitTimeout:    5 * time.Second,
+		logTranscripts: true,
+	}
+}
+
+// WithListenAddr makes the server listen on addr ("127.0.0.1:2525")
+// instead of 127.0.0.1 with a random port.
+func WithListenAddr(addr string) Option {
+	return optionFunc(func(o *options) error {
+		if addr == "" {
+			return errors.New("mocksmtp: WithListenAddr: empty address")
+		}
+		o.addr = addr
+		return nil
+	})
+}
+
+// WithHostname sets the name the server gives in its greeting and EHLO
+// reply. The default is "localhost".
+func WithHostname(name string) Option {
+	return optionFunc(func(o *options) error {
+		if name == "" || containsSpace(name) {
+			return fmt.Errorf("mocksmtp: WithHostname(%q): want a name without spaces", name)
+		}
+		o.engine.Hostname = name
+		return nil
+	})
+}
+
+// WithSizeLimit sets the largest message accepted, in octets, advertised
+// with SIZE; larger ones get 552 5.3.4. The default is 10 MiB.
+func WithSizeLimit(n int64) Option {
+	return optionFunc(func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("mocksmtp: WithSizeLimit(%d): want a positive size", n)
+		}
+		o.engine.MaxMessageBytes = n
+		return nil
+	})
+}
+
+// WithMaxRecipients sets how many recipients one message may have; more
+// get 452 4.5.3. The default is 100.
+func WithMaxRecipients(n int) Option {
+	return optionFunc(func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("mocksmtp: WithMaxRecipients(%d): want a positive number", n)
+		}
+		o.engine.MaxRecipients = n
+		return nil
+	})
+}
+
+// WithReadTimeout sets how long the server waits for each command or
+// piece of message data before it answers 421 4.4.2 and closes. The
+// default is 5 minutes.
+func WithReadTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("mocksmtp: WithReadTimeout(%v): want a positive duration", d)
+		}
+		o.engine.ReadTimeout = d
+		return nil
+	})
+}
+
+// WithWaitTimeout sets how long WaitForMessages and the other waits that
+// take a testing.TB wait before they fail the test. The default is 5 s.
+func WithWaitTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("mocksmtp: WithWaitTimeout(%v): want a positive duration", d)
+		}
+		o.waitTimeout = d
+		return nil
+	})
+}
+
+// WithoutTranscriptLog stops [Start]'s cleanup from logging every
+// transcript when the test failed.
+func WithoutTranscriptLog() Option {
+	return optionFunc(func(o *options) error {
+		o.logTranscripts = false
+		return nil
+	})
+}
+
+// WithSecretsShown records AUTH secrets in transcripts as sent, instead of
+// masking them.
+func WithSecretsShown() Option {
+	return optionFunc(func(o *options) error {
+		o.showSecrets = true
+		return nil
+	})
+}
+
+// WithEngineConfig lets a caller set [smtpd.Config] fields that have no
+// option of their own (line limits, VRFY and EXPN replies, disabled
+// extensions). Fields set by other options apply on top of it, in order;
+// its Trace is ignored.
+func WithEngineConfig(cfg smtpd.Config) Option {
+	return optionFunc(func(o *options) error {
+		if cfg.Banner == "" {
+			cfg.Banner = o.engine.Banner
+		}
+		o.engine = cfg
+		return nil
+	})
+}
+
+func containsSpace(s string) bool {
+	for _, r := range s {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,161 @@
+package mocksmtp
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// Session is a snapshot of one SMTP connection as the server saw it,
+// finished or still live. Snapshots are never changed after they are
+// returned; take a new one to see more.
+type Session struct {
+	ID         int      // 1-based, in order of connection
+	Attempt    int      // the same as ID: the Nth connection is attempt N
+	RemoteAddr net.Addr // the client's address
+	LocalAddr  net.Addr // the server's address
+	Start      time.Time
+	End        time.Time            // zero while the session is live
+	Helo       string               // the name in the last HELO or EHLO
+	TLS        *tls.ConnectionState // nil when plaintext
+	Transcript Transcript           // what crossed the wire, in order
+	Messages   []*Message           // the messages accepted in this session
+	Ended      EndReason            // how the session ended (Live while it goes on)
+	Err        error                // the engine's error that ended it, if any
+}
+
+// EndReason tells how a session ended.
+type EndReason int
+
+// The ways a session ends.
+const (
+	Live            EndReason = iota // not ended yet
+	EndQuit                          // the client sent QUIT
+	EndClientClosed                  // the client closed the connection without QUIT
+	EndServerClosed                  // the server closed it: a fault, too many errors
+	EndTimeout                       // the client was idle past the read timeout
+	EndTLSFailed                     // a TLS handshake failed
+	EndShutdown                      // the server was closed while the session was live
+)
+
+var endNames = [...]string{
+	Live: "live", EndQuit: "QUIT", EndClientClosed: "client closed",
+	EndServerClosed: "server closed", EndTimeout: "timeout",
+	EndTLSFailed: "TLS handshake failed", EndShutdown: "server shut down",
+}
+
+// String describes the reason ("client closed").
+func (r EndReason) String() string {
+	if r >= 0 && int(r) < len(endNames) {
+		return endNames[r]
+	}
+	return fmt.Sprintf("EndReason(%d)", int(r))
+}
+
+// endReason classifies the error that ended a session.
+func endReason(err error) EndReason {
+	switch {
+	case errors.Is(err, io.EOF):
+		return EndQuit
+	case errors.Is(err, smtpd.ErrTimeout):
+		return EndTimeout
+	case errors.Is(err, smtpd.ErrTLSHandshake):
+		return EndTLSFailed
+	case errors.Is(err, smtpd.ErrClientGone):
+		return EndClientClosed
+	case errors.Is(err, errShutdown):
+		return EndShutdown
+	}
+	return EndServerClosed
+}
+
+// Direction says who a transcript line came from.
+type Direction int
+
+// The directions of a transcript line.
+const (
+	FromClient Direction = iota + 1 // sent by the client
+	FromServer                      // sent by the server
+	Note                            // something that is no line on the wire: TLS, message data, faults
+)
+
+// String returns "C", "S" or "*".
+func (d Direction) String() string {
+	switch d {
+	case FromClient:
+		return "C"
+	case FromServer:
+		return "S"
+	case Note:
+		return "*"
+	}
+	return "?"
+}
+
+// Line is one line of a transcript.
+type Line struct {
+	Dir  Direction
+	Text string        // the line without CRLF; secrets masked unless WithSecretsShown
+	At   time.Duration // since the session started
+}
+
+// String returns "C: EHLO app.local".
+func (l Line) String() string { return l.Dir.String() + ": " + l.Text }
+
+// Transcript is what crossed the wire in one session, in order, on the
+// plaintext side of TLS. Message data appears as one note line.
+type Transcript []Line
+
+// String returns the transcript one line per line, "C: …" and "S: …".
+func (t Transcript) String() string {
+	var b strings.Builder
+	for _, l := range t {
+		b.WriteString(l.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Numbered returns the transcript with 1-based line numbers, as failure
+// reports print it.
+func (t Transcript) Numbered() string {
+	var b strings.Builder
+	for i, l := range t {
+		fmt.Fprintf(&b, "%4d %s\n", i+1, l)
+	}
+	return b.String()
+}
+
+// session is the live record of a session, guarded by Server.mu.
+type session struct {
+	snap     Session // fields kept current; Transcript and Messages grow
+	messages []*Message
+}
+
+// snapshot copies the record; the Message snapshots point back at it.
+func (r *session) snapshot() *Session {
+	s := r.snap
+	s.Transcript = append(Transcript(nil), r.snap.Transcript...)
+	s.Messages = make([]*Message, len(r.messages))
+	for i, m := range r.messages {
+		mc := *m
+		mc.Session = &s
+		s.Messages[i] = &mc
+	}
+	return &s
+}
+
+// String returns a header line and the numbered transcript of the session:
+// how it is printed when a test fails.
+func (s *Session) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "session %d  %v → %v  ended: %v\n", s.ID, s.RemoteAddr, s.LocalAddr, s.Ended)
+	b.WriteString(s.Transcript.Numbered())
+	return b.String()
+}

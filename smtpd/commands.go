@@ -1,0 +1,493 @@
+package smtpd
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// authLineLimit is the longest AUTH line (RFC 4954 4).
+const authLineLimit = 12288
+
+// readCommand reads one command line and classifies it.
+func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
+	line, n, long, err := c.readLine(ctx, max(authLineLimit, c.cfg.MaxCommandLine+c.cfg.ParamAllowance))
+	if err != nil {
+		return nil, c.readErr(ctx, err, "")
+	}
+	if long {
+		c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<line of %d octets, too long>", n), Size: int64(n)})
+		ev := &Event{Kind: BadCommand}
+		return c.reject(ev, reply(500, "5.5.2", "Error: line too long")), nil
+	}
+	return c.command(ctx, line)
+}
+
+// reject marks ev as refused by the engine with r.
+func (c *Conn) reject(ev *Event, r Reply) *Event {
+	ev.Err, ev.Reply = r, r
+	return ev
+}
+
+// command classifies one complete line (terminator included).
+func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
+	crlf := bytes.HasSuffix(raw, []byte("\r\n"))
+	text := raw[:len(raw)-1]
+	if crlf {
+		text = raw[:len(raw)-2]
+	}
+	ev := &Event{Line: string(text)}
+	ev.Verb, ev.Arg = ParseCommand(ev.Line).Verb, ParseCommand(ev.Line).Arg
+	if ev.Verb == "AUTH" {
+		c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: maskAuth(ev.Line)})
+	} else {
+		c.trace(Trace{Kind: TraceCommand, Text: ev.Line})
+	}
+	switch {
+	case !crlf:
+		ev.Kind = BadCommand
+		return c.reject(ev, reply(500, "5.5.2", "Error: bare <LF> received")), nil
+	case bytes.IndexByte(text, '\r') >= 0:
+		ev.Kind = BadCommand
+		return c.reject(ev, reply(500, "5.5.2", "Error: bare <CR> received")), nil
+	case bytes.IndexByte(text, 0) >= 0:
+		ev.Kind = BadCommand
+		return c.reject(ev, reply(500, "5.5.2", "Error: NUL character received")), nil
+	}
+	kind, ok := verbs[ev.Verb]
+	if !ok || kind == Bdat && !c.cfg.has(ExtChunking) {
+		ev.Kind = BadCommand
+		return c.reject(ev, reply(500, "5.5.2", "Error: command not recognized")), nil
+	}
+	ev.Kind = kind
+	limit := c.cfg.MaxCommandLine
+	switch {
+	case kind == Auth:
+		limit = authLineLimit
+	case (kind == Mail || kind == Rcpt) && strings.Contains(strings.TrimSpace(ev.Arg), "> "):
+		limit += c.cfg.ParamAllowance
+	}
+	if len(raw) > limit {
+		return c.reject(ev, reply(500, "5.5.2", "Error: line too long")), nil
+	}
+	if c.refused && kind != Quit {
+		return c.reject(ev, reply(503, "5.5.1", "Error: service refused, send QUIT")), nil
+	}
+	return c.verb(ctx, ev)
+}
+
+var verbs = map[string]Kind{
+	"HELO": Helo, "EHLO": Ehlo, "STARTTLS": StartTLS, "AUTH": Auth,
+	"MAIL": Mail, "RCPT": Rcpt, "DATA": Data, "BDAT": Bdat, "RSET": Rset,
+	"NOOP": Noop, "QUIT": Quit, "VRFY": Vrfy, "EXPN": Expn, "HELP": Help,
+}
+
+// maskAuth hides the initial response of an AUTH line.
+func maskAuth(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 3 {
+		return ""
+	}
+	return f[0] + " " + f[1] + " ****"
+}
+
+func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
+	arg := ev.Arg
+	switch ev.Kind {
+	case Helo, Ehlo:
+		ev.Arg = strings.TrimSpace(arg)
+		if ev.Arg == "" {
+			return c.reject(ev, reply(501, "5.5.4", "Syntax: "+ev.Verb+" hostname")), nil
+		}
+		if ev.Kind == Helo {
+			ev.Reply = reply(250, "", c.cfg.Hostname)
+		} else {
+			ev.Reply = c.ehloReply()
+		}
+	case StartTLS:
+		switch {
+		case c.cfg.TLSConfig == nil:
+			return c.reject(ev, reply(502, "5.5.1", "Error: command not implemented")), nil
+		case c.tls != nil:
+			return c.reject(ev, reply(503, "5.5.1", "Error: TLS already active")), nil
+		case arg != "":
+			return c.reject(ev, reply(501, "5.5.4", "Syntax: STARTTLS")), nil
+		case !c.ehlo:
+			return c.reject(ev, reply(503, "5.5.1", "Error: send EHLO first")), nil
+		}
+		ev.Reply = reply(220, "2.0.0", "Ready to start TLS")
+	case Auth:
+		return c.auth(ctx, ev)
+	case Mail:
+		return c.mail(ev), nil
+	case Rcpt:
+		return c.rcpt(ev), nil
+	case Data:
+		if r, bad := c.needRcpt(); bad {
+			return c.reject(ev, r), nil
+		}
+		if c.chunks != nil {
+			return c.reject(ev, reply(503, "5.5.1", "Error: BDAT in progress")), nil
+		}
+		if arg != "" {
+			return c.reject(ev, reply(501, "5.5.4", "Syntax: DATA")), nil
+		}
+		ev.Reply = reply(354, "", "End data with <CR><LF>.<CR><LF>")
+	case Bdat:
+		return c.bdat(ev), nil
+	case Rset:
+		if arg != "" {
+			return c.reject(ev, reply(501, "5.5.4", "Syntax: RSET")), nil
+		}
+		ev.Reply = reply(250, "2.0.0", "Ok")
+	case Noop:
+		ev.Reply = reply(250, "2.0.0", "Ok")
+	case Quit:
+		if arg != "" {
+			return c.reject(ev, reply(501, "5.5.4", "Syntax: QUIT")), nil
+		}
+		ev.Reply = reply(221, "2.0.0", "Bye")
+	case Vrfy:
+		if strings.TrimSpace(arg) == "" {
+			return c.reject(ev, reply(501, "5.5.4", "Syntax: VRFY address")), nil
+		}
+		ev.Reply = reply(252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery")
+		if c.cfg.VRFY != nil {
+			ev.Reply = c.cfg.VRFY.withStatus(ev.Reply)
+		}
+	case Expn:
+		ev.Reply = reply(502, "5.5.1", "Error: command not implemented")
+		if c.cfg.EXPN != nil {
+			ev.Reply = c.cfg.EXPN.withStatus(ev.Reply)
+		}
+	case Help:
+		ev.Reply = reply(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP")
+	}
+	if !c.cfg.has(ExtEnhancedStatusCodes) {
+		ev.Reply.Status = ""
+	}
+	return ev, nil
+}
+
+func (c *Conn) ehloReply() Reply {
+	lines := []string{c.cfg.Hostname}
+	add := func(e Extension, kw string) {
+		if c.cfg.has(e) {
+			lines = append(lines, kw)
+		}
+	}
+	add(ExtPipelining, "PIPELINING")
+	add(ExtSize, "SIZE "+strconv.FormatInt(c.cfg.MaxMessageBytes, 10))
+	if c.cfg.TLSConfig != nil && c.tls == nil && !c.cfg.ImplicitTLS {
+		lines = append(lines, "STARTTLS")
+	}
+	if c.authOffered() && (c.tls != nil || !c.cfg.AuthRequiresTLS) {
+		lines = append(lines, "AUTH "+strings.Join(c.cfg.AuthMechanisms, " "))
+	}
+	add(ExtEnhancedStatusCodes, "ENHANCEDSTATUSCODES")
+	add(Ext8BitMIME, "8BITMIME")
+	add(ExtDSN, "DSN")
+	add(ExtSMTPUTF8, "SMTPUTF8")
+	add(ExtChunking, "CHUNKING")
+	return Reply{Code: 250, Lines: lines}
+}
+
+func (c *Conn) authOffered() bool {
+	return len(c.cfg.AuthMechanisms) > 0 && c.cfg.NewSASL != nil
+}
+
+// needMail checks the sequence for RCPT.
+func (c *Conn) needMail() (Reply, bool) {
+	switch {
+	case c.helo == "":
+		return reply(503, "5.5.1", "Error: send HELO/EHLO first"), true
+	case c.tx == nil:
+		return reply(503, "5.5.1", "Error: need MAIL command"), true
+	}
+	return Reply{}, false
+}
+
+// needRcpt checks the sequence for DATA and BDAT.
+func (c *Conn) needRcpt() (Reply, bool) {
+	if r, bad := c.needMail(); bad {
+		return r, true
+	}
+	if len(c.tx.To) == 0 {
+		return reply(554, "5.5.1", "Error: no valid recipients"), true
+	}
+	return Reply{}, false
+}
+
+func (c *Conn) mail(ev *Event) *Event {
+	switch {
+	case c.helo == "":
+		return c.reject(ev, reply(503, "5.5.1", "Error: send HELO/EHLO first"))
+	case c.tx != nil:
+		return c.reject(ev, reply(503, "5.5.1", "Error: nested MAIL command"))
+	case c.cfg.RequireTLS && c.tls == nil:
+		return c.reject(ev, reply(530, "5.7.0", "Must issue a STARTTLS command first"))
+	case c.cfg.RequireAuth && !c.authed:
+		return c.reject(ev, reply(530, "5.7.0", "Authentication required"))
+	}
+	rest, ok := cutPrefixFold(ev.Arg, "FROM:")
+	if !ok {
+		return c.reject(ev, reply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
+	}
+	path, rest, err := ParsePath(strings.TrimLeft(rest, " "), true)
+	if err != nil || (rest != "" && rest[0] != ' ') {
+		return c.reject(ev, reply(501, "5.1.7", "Bad sender address syntax"))
+	}
+	params, ok := ParseParams(rest)
+	if !ok {
+		return c.reject(ev, reply(501, "5.5.4", "Bad MAIL parameter syntax"))
+	}
+	for k, v := range params {
+		if r, bad := c.mailParam(k, v); bad {
+			return c.reject(ev, r)
+		}
+	}
+	if _, utf8 := params["SMTPUTF8"]; !utf8 && !isASCII(path) {
+		return c.reject(ev, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
+	}
+	ev.Path, ev.Params = path, params
+	ev.Reply = reply(250, "2.1.0", "Ok")
+	return ev
+}
+
+func (c *Conn) mailParam(k, v string) (Reply, bool) {
+	unsupported := reply(555, "5.5.4", "Unsupported option: "+k)
+	if !c.ehlo {
+		return unsupported, true
+	}
+	bad := reply(501, "5.5.4", "Bad parameter value: "+k)
+	switch k {
+	case "SIZE":
+		if !c.cfg.has(ExtSize) {
+			return unsupported, true
+		}
+		n, ok := parseSize(v)
+		if !ok {
+			return bad, true
+		}
+		if n > c.cfg.MaxMessageBytes {
+			return reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), true
+		}
+	case "BODY":
+		if !c.cfg.has(Ext8BitMIME) {
+			return unsupported, true
+		}
+		if u := strings.ToUpper(v); u != "7BIT" && u != "8BITMIME" {
+			if u == "BINARYMIME" {
+				return unsupported, true
+			}
+			return bad, true
+		}
+	case "SMTPUTF8":
+		if !c.cfg.has(ExtSMTPUTF8) {
+			return unsupported, true
+		}
+		if v != "" {
+			return bad, true
+		}
+	case "RET":
+		if !c.cfg.has(ExtDSN) {
+			return unsupported, true
+		}
+		if u := strings.ToUpper(v); u != "FULL" && u != "HDRS" {
+			return bad, true
+		}
+	case "ENVID":
+		if !c.cfg.has(ExtDSN) {
+			return unsupported, true
+		}
+		if v == "" || len(v) > 100 || !isXtext(v) {
+			return bad, true
+		}
+	case "AUTH":
+		if !c.authOffered() {
+			return unsupported, true
+		}
+		if v == "" || !isXtext(v) {
+			return bad, true
+		}
+	default:
+		return unsupported, true
+	}
+	return Reply{}, false
+}
+
+func (c *Conn) rcpt(ev *Event) *Event {
+	if r, bad := c.needMail(); bad {
+		return c.reject(ev, r)
+	}
+	if c.chunks != nil {
+		return c.reject(ev, reply(503, "5.5.1", "Error: BDAT in progress"))
+	}
+	rest, ok := cutPrefixFold(ev.Arg, "TO:")
+	if !ok {
+		return c.reject(ev, reply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
+	}
+	path, rest, err := ParsePath(strings.TrimLeft(rest, " "), true)
+	if err != nil || path == "" || (rest != "" && rest[0] != ' ') {
+		return c.reject(ev, reply(501, "5.1.3", "Bad recipient address syntax"))
+	}
+	if _, utf8 := c.tx.Params["SMTPUTF8"]; !utf8 && !isASCII(path) {
+		return c.reject(ev, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
+	}
+	params, ok := ParseParams(rest)
+	if !ok {
+		return c.reject(ev, reply(501, "5.5.4", "Bad RCPT parameter syntax"))
+	}
+	for k, v := range params {
+		if r, bad := c.rcptParam(k, v); bad {
+			return c.reject(ev, r)
+		}
+	}
+	if len(c.tx.To) >= c.cfg.MaxRecipients {
+		return c.reject(ev, reply(452, "4.5.3", "Error: too many recipients"))
+	}
+	ev.Path, ev.Params = path, params
+	ev.Reply = reply(250, "2.1.5", "Ok")
+	return ev
+}
+
+func (c *Conn) rcptParam(k, v string) (Reply, bool) {
+	if !c.ehlo || !c.cfg.has(ExtDSN) || (k != "NOTIFY" && k != "ORCPT") {
+		return reply(555, "5.5.4", "Unsupported option: "+k), true
+	}
+	bad := reply(501, "5.5.4", "Bad parameter value: "+k)
+	if k == "NOTIFY" {
+		list := strings.Split(strings.ToUpper(v), ",")
+		if len(list) == 1 && list[0] == "NEVER" {
+			return Reply{}, false
+		}
+		seen := map[string]bool{}
+		for _, n := range list {
+			if (n != "SUCCESS" && n != "FAILURE" && n != "DELAY") || seen[n] {
+				return bad, true
+			}
+			seen[n] = true
+		}
+		return Reply{}, false
+	}
+	typ, addr, ok := strings.Cut(v, ";")
+	if !ok || typ == "" || addr == "" || !isKeyword(typ) || !isXtext(addr) {
+		return bad, true
+	}
+	return Reply{}, false
+}
+
+func (c *Conn) bdat(ev *Event) *Event {
+	f := strings.Fields(ev.Arg)
+	ev.Size = -1 // unknown: the chunk cannot be skipped
+	if len(f) >= 1 {
+		if n, ok := parseSize(f[0]); ok {
+			ev.Size = n
+		}
+	}
+	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {
+		return c.reject(ev, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
+	}
+	ev.Last = len(f) == 2
+	if r, bad := c.needRcpt(); bad {
+		return c.reject(ev, r)
+	}
+	ev.Reply = reply(250, "2.0.0", fmt.Sprintf("Ok: %d octets received", ev.Size))
+	return ev
+}
+
+// auth runs the SASL exchange of an AUTH command and returns its event.
+func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
+	f := strings.Fields(ev.Arg)
+	switch {
+	case !c.authOffered():
+		return c.reject(ev, reply(502, "5.5.1", "Error: command not implemented")), nil
+	case !c.ehlo:
+		return c.reject(ev, reply(503, "5.5.1", "Error: send EHLO first")), nil
+	case c.authed:
+		return c.reject(ev, reply(503, "5.5.1", "Error: already authenticated")), nil
+	case c.tx != nil:
+		return c.reject(ev, reply(503, "5.5.1", "Error: MAIL transaction in progress")), nil
+	case len(f) < 1 || len(f) > 2:
+		return c.reject(ev, reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")), nil
+	case c.cfg.RequireTLS && c.tls == nil:
+		return c.reject(ev, reply(530, "5.7.0", "Must issue a STARTTLS command first")), nil
+	case c.cfg.AuthRequiresTLS && c.tls == nil:
+		return c.reject(ev, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
+	}
+	ev.Mechanism = strings.ToUpper(f[0])
+	if !slices.ContainsFunc(c.cfg.AuthMechanisms, func(m string) bool { return strings.EqualFold(m, ev.Mechanism) }) {
+		return c.reject(ev, reply(504, "5.5.4", "Unrecognized authentication type")), nil
+	}
+	var resp []byte
+	if len(f) == 2 {
+		var ok bool
+		if resp, ok = decodeResponse(f[1]); !ok {
+			return c.reject(ev, reply(501, "5.5.2", "Error: invalid base64 data")), nil
+		}
+	}
+	srv, err := c.cfg.NewSASL(ev.Mechanism)
+	if err != nil {
+		return c.reject(ev, authFailure(err)), nil
+	}
+	for {
+		challenge, done, err := srv.Next(resp)
+		if err != nil {
+			return c.reject(ev, authFailure(err)), nil
+		}
+		if done {
+			ev.Reply = reply(235, "2.7.0", "Authentication successful")
+			return ev, nil
+		}
+		c.writeReply(Reply{Code: 334, Lines: []string{base64.StdEncoding.EncodeToString(challenge)}})
+		line, _, long, err := c.readLine(ctx, authLineLimit)
+		if err != nil {
+			return nil, c.readErr(ctx, err, " during AUTH")
+		}
+		if long {
+			c.trace(Trace{Kind: TraceCommand, Text: "<AUTH response too long>"})
+			return c.reject(ev, reply(500, "5.5.6", "Error: authentication exchange line too long")), nil
+		}
+		text := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
+		if text == "*" {
+			c.trace(Trace{Kind: TraceCommand, Text: text})
+			return c.reject(ev, reply(501, "5.0.0", "Authentication cancelled")), nil
+		}
+		c.trace(Trace{Kind: TraceCommand, Text: text, Masked: "****"})
+		var ok bool
+		if resp, ok = decodeResponse(text); !ok {
+			return c.reject(ev, reply(501, "5.5.2", "Error: invalid base64 data")), nil
+		}
+	}
+}
+
+// decodeResponse decodes a SASL response; "=" is the empty response.
+func decodeResponse(s string) ([]byte, bool) {
+	if s == "=" {
+		return []byte{}, true
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	return b, err == nil
+}
+
+// authFailure is the reply for a failed exchange: the error itself when it
+// is a Reply, otherwise 535 5.7.8.
+func authFailure(err error) Reply {
+	var r Reply
+	if errors.As(err, &r) {
+		return r.withStatus(reply(535, "5.7.8"))
+	}
+	return reply(535, "5.7.8", "Error: authentication failed")
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}

@@ -1,0 +1,164 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"strings"
+	"time"
+)
+
+// Config configures a [Conn]. The zero value works; each field documents
+// its default.
+type Config struct {
+	// Hostname names the server in the greeting and the EHLO reply.
+	// Default "localhost".
+	Hostname string
+	// Banner follows the hostname in the 220 greeting. Default "ESMTP".
+	Banner string
+
+	// MaxMessageBytes is the largest message accepted, advertised with
+	// SIZE (RFC 1870); larger ones get 552 5.3.4. Default 10 MiB.
+	MaxMessageBytes int64
+	// MaxRecipients is the most RCPT TO accepted per message; more get
+	// 452 4.5.3. Default 100.
+	MaxRecipients int
+	// MaxCommandLine is the longest command line in octets, CRLF included
+	// (RFC 5321 4.5.3.1.4). MAIL and RCPT with parameters get
+	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512.
+	MaxCommandLine int
+	// ParamAllowance is the extra length allowed for MAIL and RCPT lines
+	// that carry ESMTP parameters. Default 512.
+	ParamAllowance int
+	// MaxTextLine is the longest line of message text in octets, CRLF
+	// included (RFC 5321 4.5.3.1.6). Default 1000.
+	MaxTextLine int
+	// MaxBadCommands is how many rejected commands a session may send
+	// before the server answers 421 4.7.0 and closes. Default 20.
+	MaxBadCommands int
+
+	// ReadTimeout bounds the wait for each command or piece of message
+	// data; when it passes, the client gets 421 4.4.2 and the connection
+	// closes. Default 5 minutes (RFC 5321 4.5.3.2).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write. Default 1 minute.
+	WriteTimeout time.Duration
+
+	// TLSConfig enables STARTTLS (RFC 3207) when non-nil, and is used for
+	// implicit TLS.
+	TLSConfig *tls.Config
+	// ImplicitTLS starts TLS before the greeting (RFC 8314). It needs TLSConfig.
+	ImplicitTLS bool
+	// RequireTLS answers MAIL and AUTH before TLS with 530 5.7.0.
+	RequireTLS bool
+
+	// AuthMechanisms are the SASL mechanisms advertised with AUTH
+	// (RFC 4954), in order. AUTH is offered only when this and NewSASL are set.
+	AuthMechanisms []string
+	// AuthRequiresTLS offers AUTH only after TLS; before it, AUTH gets
+	// 538 5.7.11.
+	AuthRequiresTLS bool
+	// RequireAuth answers MAIL before a successful AUTH with 530 5.7.0.
+	RequireAuth bool
+	// NewSASL returns the server side of the named mechanism for one AUTH
+	// exchange. An error (a [Reply] is sent as it is) rejects the AUTH.
+	NewSASL func(mechanism string) (SASLServer, error)
+
+	// Disabled lists the extensions neither advertised nor accepted.
+	// By default every extension that needs no configuration is on.
+	Disabled Extension
+	// VRFY is the reply to a well-formed VRFY. Default 252 2.0.0.
+	VRFY *Reply
+	// EXPN is the reply to EXPN. Default 502 5.5.1.
+	EXPN *Reply
+
+	// Trace, when set, is called with every line read and written, on the
+	// plaintext side of TLS, in order, from the goroutine calling Next.
+	Trace func(Trace)
+}
+
+// SASLServer is the server side of one SASL exchange, shaped like
+// github.com/emersion/go-sasl's Server: Next takes the client's response
+// (nil for none) and returns the next challenge, or done with a nil error
+// on success. An error ends the exchange with 535 5.7.8, or with the error
+// itself when it is a [Reply].
+type SASLServer interface {
+	Next(response []byte) (challenge []byte, done bool, err error)
+}
+
+// Extension is a set of ESMTP extensions.
+type Extension uint
+
+// The extensions a Conn knows.
+const (
+	ExtPipelining          Extension = 1 << iota // PIPELINING (RFC 2920)
+	Ext8BitMIME                                  // 8BITMIME (RFC 6152)
+	ExtSMTPUTF8                                  // SMTPUTF8 (RFC 6531)
+	ExtSize                                      // SIZE (RFC 1870)
+	ExtChunking                                  // CHUNKING, BDAT (RFC 3030)
+	ExtDSN                                       // DSN (RFC 3461)
+	ExtEnhancedStatusCodes                       // ENHANCEDSTATUSCODES (RFC 2034)
+)
+
+var extNames = []struct {
+	ext  Extension
+	name string
+}{
+	{ExtPipelining, "PIPELINING"},
+	{Ext8BitMIME, "8BITMIME"},
+	{ExtSMTPUTF8, "SMTPUTF8"},
+	{ExtSize, "SIZE"},
+	{ExtChunking, "CHUNKING"},
+	{ExtDSN, "DSN"},
+	{ExtEnhancedStatusCodes, "ENHANCEDSTATUSCODES"},
+}
+
+// String returns the EHLO keywords of the set, separated by "|".
+func (e Extension) String() string {
+	var names []string
+	for _, n := range extNames {
+		if e&n.ext != 0 {
+			names = append(names, n.name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "|")
+}
+
+// withDefaults returns a copy of c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Hostname == "" {
+		c.Hostname = "localhost"
+	}
+	if c.Banner == "" {
+		c.Banner = "ESMTP"
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 10 << 20
+	}
+	if c.MaxRecipients <= 0 {
+		c.MaxRecipients = 100
+	}
+	if c.MaxCommandLine <= 0 {
+		c.MaxCommandLine = 512
+	}
+	if c.ParamAllowance <= 0 {
+		c.ParamAllowance = 512
+	}
+	if c.MaxTextLine <= 0 {
+		c.MaxTextLine = 1000
+	}
+	if c.MaxBadCommands <= 0 {
+		c.MaxBadCommands = 20
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 5 * time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = time.Minute
+	}
+	return c
+}
+
+// has reports whether the extension is enabled.
+func (c *Config) has(e Extension) bool { return c.Disabled&e == 0 }

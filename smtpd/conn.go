@@ -1,0 +1,494 @@
+package smtpd
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
+// after QUIT and ctx.Err() when its context ends.
+var (
+	ErrClientGone    = errors.New("smtpd: client closed the connection")
+	ErrTimeout       = errors.New("smtpd: client timed out")
+	ErrClosed        = errors.New("smtpd: connection closed as the driver answered")
+	ErrTooManyErrors = errors.New("smtpd: too many bad commands")
+	ErrTLSHandshake  = errors.New("smtpd: TLS handshake failed")
+	ErrFraming       = errors.New("smtpd: line framing lost")
+)
+
+// Disposition is what happens to the connection after an answer's reply.
+type Disposition int
+
+// The dispositions.
+const (
+	KeepOpen      Disposition = iota // go on with the session
+	CloseConn                        // close gracefully: half-close, drain briefly, close
+	HalfCloseConn                    // close the writing side only, then wait for the client to close
+	ResetConn                        // close with a TCP reset (linger 0)
+	Hang                             // write nothing more; wait until the client closes or the context ends
+)
+
+// Pace shapes how a reply's bytes are written.
+type Pace struct {
+	// SplitAt writes the first SplitAt bytes of the reply, flushes, and
+	// then the rest: a reply split across TCP writes.
+	SplitAt int
+	// Chunk writes the reply Chunk bytes at a time, waiting Every between
+	// writes (a trickle). The waits end when the context does.
+	Chunk int
+	Every time.Duration
+}
+
+// Answer is the driver's full answer to an event. The zero Answer accepts.
+type Answer struct {
+	// Reply replaces the engine's default reply. An empty Status is derived
+	// (see [Reply]). A positive reply (2xx/3xx) to an event the engine
+	// accepted lets it take effect; a negative one refuses it. Events the
+	// engine rejected (Event.Err) never take effect.
+	Reply *Reply
+	// Raw, when non-nil, is written instead of any reply, byte for byte.
+	Raw []byte
+	// NoReply writes no reply at all.
+	NoReply bool
+	// Then is what happens after the reply.
+	Then Disposition
+	// Pace shapes the writing of the reply.
+	Pace Pace
+	// DropAfterBytes, for Data and Bdat, closes the connection without a
+	// reply once that many octets of message data have arrived (0: off).
+	DropAfterBytes int64
+	// TLSConfig, for StartTLS, replaces Config.TLSConfig for this handshake
+	// (an expired certificate, an old TLS version...).
+	TLSConfig *tls.Config
+}
+
+// Conn is the server side of one SMTP connection. The driver calls Next in
+// a loop and answers each event at most once; an event left unanswered is
+// accepted. A Conn is not safe for concurrent use, except that its
+// context may be cancelled from anywhere.
+type Conn struct {
+	cfg  Config
+	raw  net.Conn // the accepted connection
+	conn net.Conn // raw, or the TLS connection over it
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	buf  []byte // scratch for replies
+
+	started bool
+	cur     *Event  // the event waiting for an answer
+	ans     *Answer // its answer, nil for the default
+	err     error   // set once the session is over
+	closed  bool
+
+	refused bool // the greeting was negative: only QUIT is taken
+	helo    string
+	ehlo    bool
+	tls     *tls.ConnectionState
+	authed  bool
+	tx      *Envelope // the transaction in progress, nil when none
+	chunks  []byte    // BDAT data so far
+	tooBig  bool      // a BDAT chunk went over the limit
+	bad     int       // rejected commands so far
+}
+
+// NewConn returns a Conn serving nc with cfg (defaults filled in). Nothing
+// is written until the first Next.
+func NewConn(nc net.Conn, cfg Config) *Conn {
+	cfg = cfg.withDefaults()
+	size := max(16<<10, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1)
+	return &Conn{
+		cfg:  cfg,
+		raw:  nc,
+		conn: nc,
+		br:   bufio.NewReaderSize(nc, size),
+		bw:   bufio.NewWriterSize(nc, 4<<10),
+	}
+}
+
+// RemoteAddr returns the client's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }
+
+// LocalAddr returns the server's address.
+func (c *Conn) LocalAddr() net.Addr { return c.raw.LocalAddr() }
+
+// TLS returns the TLS state, or nil before TLS.
+func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
+
+// Helo returns the name the client gave in its last HELO or EHLO.
+func (c *Conn) Helo() string { return c.helo }
+
+// Accept answers the current event with the engine's default reply.
+func (c *Conn) Accept() { c.Answer(Answer{}) }
+
+// Reply answers the current event with r.
+func (c *Conn) Reply(r Reply) { c.Answer(Answer{Reply: &r}) }
+
+// Answer answers the current event. The answer is carried out by the next
+// call to Next. A second answer to the same event replaces the first.
+func (c *Conn) Answer(a Answer) {
+	if c.cur != nil {
+		c.ans = &a
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Next carries out the answer to the previous event (the default one if
+// the driver gave none), then reads until the next event and returns it.
+// It returns io.EOF after QUIT, ctx.Err() when ctx ends (the connection is
+// then left open for [Conn.Close] to write a last reply), and otherwise one
+// of the Err… values, possibly wrapped; after an error the session is over.
+func (c *Conn) Next(ctx context.Context) (*Event, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(aLongTimeAgo) })
+	ev, err := c.next(ctx)
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+			_ = c.raw.SetDeadline(time.Time{})
+		} else {
+			c.abort()
+		}
+		c.err = err
+		c.cur, c.ans = nil, nil
+		return nil, err
+	}
+	c.cur, c.ans = ev, nil
+	return ev, nil
+}
+
+func (c *Conn) next(ctx context.Context) (*Event, error) {
+	if !c.started {
+		c.started = true
+		if c.cfg.ImplicitTLS {
+			return c.handshake(ctx, c.cfg.TLSConfig)
+		}
+		return c.greeting(), nil
+	}
+	if c.cur != nil {
+		ev, err := c.finish(ctx, c.cur, c.ans)
+		c.cur, c.ans = nil, nil
+		if err != nil || ev != nil {
+			return ev, err
+		}
+	}
+	return c.readCommand(ctx)
+}
+
+func (c *Conn) greeting() *Event {
+	return &Event{Kind: Greeting, Reply: reply(220, "", c.cfg.Hostname+" "+c.cfg.Banner)}
+}
+
+// finish carries out answer a to event ev and returns the event that
+// follows from it without reading a command, if any.
+func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error) {
+	if a == nil {
+		a = &Answer{}
+	}
+	r := ev.Reply
+	if a.Reply != nil {
+		r = a.Reply.withStatus(ev.Reply)
+	}
+	// The event takes effect when the engine accepted it and the reply
+	// says so; raw bytes and silence leave the default's verdict.
+	verdict := r
+	if a.Raw != nil || a.NoReply {
+		verdict = ev.Reply
+	}
+	takes := ev.Err == nil && verdict.Positive()
+	if ev.Err != nil {
+		c.bad++
+	}
+
+	// BDAT's reply follows its chunk.
+	if ev.Kind == Bdat {
+		return c.finishBdat(ctx, ev, a, r, takes)
+	}
+	if ev.Kind == Handshake {
+		return nil, c.then(ctx, a.Then)
+	}
+	if err := c.write(ctx, a, r); err != nil {
+		return nil, err
+	}
+	if ev.Err != nil && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
+		c.writeReply(reply(421, "4.7.0", c.cfg.Hostname+" Error: too many errors"))
+		c.closeGracefully(ctx)
+		return nil, ErrTooManyErrors
+	}
+	if ev.Kind == Quit {
+		c.closeGracefully(ctx)
+		return nil, io.EOF
+	}
+	if err := c.then(ctx, a.Then); err != nil {
+		return nil, err
+	}
+	if ev.Kind == Message {
+		c.resetTx()
+	}
+	if !takes {
+		if ev.Kind == Greeting {
+			c.refused = true
+		}
+		return nil, nil
+	}
+	switch ev.Kind {
+	case Helo, Ehlo:
+		c.resetTx()
+		c.helo, c.ehlo = ev.Arg, ev.Kind == Ehlo
+	case StartTLS:
+		cfg := c.cfg.TLSConfig
+		if a.TLSConfig != nil {
+			cfg = a.TLSConfig
+		}
+		return c.handshake(ctx, cfg)
+	case Auth:
+		c.authed = true
+	case Mail:
+		c.tx = &Envelope{From: ev.Path, Params: ev.Params}
+	case Rcpt:
+		c.tx.To = append(c.tx.To, ev.Path)
+		c.tx.RcptParams = append(c.tx.RcptParams, ev.Params)
+	case Data:
+		return c.readData(ctx, a.DropAfterBytes)
+	case Rset:
+		c.resetTx()
+	}
+	return nil, nil
+}
+
+// then carries out a disposition.
+func (c *Conn) then(ctx context.Context, d Disposition) error {
+	switch d {
+	case CloseConn:
+		c.closeGracefully(ctx)
+		return ErrClosed
+	case ResetConn:
+		c.flush()
+		if tc, ok := c.raw.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		c.abort()
+		return ErrClosed
+	case HalfCloseConn:
+		c.flush()
+		c.closeWrite()
+		c.hang(ctx)
+		return ErrClosed
+	case Hang:
+		c.flush()
+		return c.hang(ctx)
+	}
+	return nil
+}
+
+// hang reads and discards until the client closes or ctx ends.
+func (c *Conn) hang(ctx context.Context) error {
+	_ = c.raw.SetReadDeadline(time.Time{})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_, err := io.Copy(io.Discard, c.conn)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return fmt.Errorf("%w while the server hung: %w", ErrClientGone, err)
+}
+
+func (c *Conn) resetTx() {
+	c.tx, c.chunks, c.tooBig = nil, nil, false
+}
+
+// write writes the answer's reply (or raw bytes, or nothing).
+func (c *Conn) write(ctx context.Context, a *Answer, r Reply) error {
+	switch {
+	case a.NoReply:
+		return nil
+	case a.Raw != nil:
+		c.trace(Trace{Kind: TraceReply, Text: string(a.Raw)})
+		return c.paced(ctx, a.Pace, a.Raw)
+	}
+	if a.Pace == (Pace{}) {
+		c.writeReply(r)
+		return nil
+	}
+	c.buf = r.appendWire(c.buf[:0])
+	c.traceReply(r)
+	return c.paced(ctx, a.Pace, c.buf)
+}
+
+// writeReply buffers a reply; it is flushed before the next blocking read.
+func (c *Conn) writeReply(r Reply) {
+	c.buf = r.appendWire(c.buf[:0])
+	c.traceReply(r)
+	_, _ = c.bw.Write(c.buf)
+}
+
+func (c *Conn) traceReply(r Reply) {
+	if c.cfg.Trace == nil {
+		return
+	}
+	b := r.appendWire(nil)
+	for len(b) > 0 {
+		i := 0
+		for i+1 < len(b) && !(b[i] == '\r' && b[i+1] == '\n') {
+			i++
+		}
+		c.cfg.Trace(Trace{Kind: TraceReply, Text: string(b[:i])})
+		b = b[min(i+2, len(b)):]
+	}
+}
+
+// paced writes b after flushing what is buffered, shaped by p.
+func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	var parts [][]byte
+	switch {
+	case p.Chunk > 0:
+		for len(b) > 0 {
+			n := min(p.Chunk, len(b))
+			parts = append(parts, b[:n])
+			b = b[n:]
+		}
+	case p.SplitAt > 0 && p.SplitAt < len(b):
+		parts = [][]byte{b[:p.SplitAt], b[p.SplitAt:]}
+	default:
+		parts = [][]byte{b}
+	}
+	for i, part := range parts {
+		if i > 0 && p.Every > 0 {
+			t := time.NewTimer(p.Every)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+		if _, err := c.conn.Write(part); err != nil {
+			return fmt.Errorf("%w: %w", ErrClientGone, err)
+		}
+	}
+	return nil
+}
+
+// flush writes out buffered replies.
+func (c *Conn) flush() error {
+	if c.bw.Buffered() == 0 {
+		return nil
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	if err := c.bw.Flush(); err != nil {
+		return fmt.Errorf("%w: %w", ErrClientGone, err)
+	}
+	return nil
+}
+
+func (c *Conn) trace(t Trace) {
+	if c.cfg.Trace != nil {
+		c.cfg.Trace(t)
+	}
+}
+
+// handshake runs a TLS handshake over the raw connection.
+func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	if n := c.br.Buffered(); n > 0 {
+		// Plaintext pipelined after STARTTLS must not be taken as commands
+		// sent under TLS (CVE-2011-0411).
+		_, _ = c.br.Discard(n)
+		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("discarded %d octets sent after STARTTLS before the TLS handshake", n), Size: int64(n)})
+	}
+	if cfg == nil {
+		return nil, fmt.Errorf("%w: no TLS configuration", ErrTLSHandshake)
+	}
+	_ = c.raw.SetDeadline(time.Now().Add(c.cfg.ReadTimeout))
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	tc := tls.Server(c.raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
+	}
+	_ = c.raw.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	c.conn, c.tls = tc, &st
+	c.br.Reset(tc)
+	c.bw.Reset(tc)
+	c.helo, c.ehlo, c.authed = "", false, false
+	c.resetTx()
+	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("TLS handshake done: %s, %s, server name %q",
+		tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.ServerName)})
+	return &Event{Kind: Handshake, TLS: &st}, nil
+}
+
+// closeWrite half-closes the connection.
+func (c *Conn) closeWrite() {
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		_ = tc.CloseWrite()
+	}
+	if cw, ok := c.raw.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+}
+
+// closeGracefully flushes, half-closes and drains briefly before closing,
+// so the last reply is not destroyed by a TCP reset.
+func (c *Conn) closeGracefully(ctx context.Context) {
+	c.flush()
+	c.closeWrite()
+	if ctx.Err() == nil {
+		_ = c.raw.SetReadDeadline(time.Now().Add(time.Second))
+		if ctx.Err() == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(c.raw, 64<<10))
+		}
+	}
+	c.abort()
+}
+
+// abort closes the connection at once.
+func (c *Conn) abort() {
+	if !c.closed {
+		c.closed = true
+		_ = c.raw.Close()
+	}
+}
+
+// Close ends the session: it writes r (when non-nil) and closes the
+// connection gracefully but without waiting long. It is what a driver
+// calls after Next returned ctx.Err() (an unsolicited 421, a shutdown),
+// and is safe to call at any time, more than once.
+func (c *Conn) Close(r *Reply) error {
+	if c.closed {
+		return nil
+	}
+	if c.err == nil {
+		c.err = ErrClosed
+	}
+	if r != nil {
+		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
+		c.writeReply(*r)
+		c.flush()
+		c.closeWrite()
+		_ = c.raw.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, _ = io.Copy(io.Discard, io.LimitReader(c.raw, 64<<10))
+	}
+	c.abort()
+	return nil
+}

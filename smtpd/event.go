@@ -1,0 +1,111 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"fmt"
+)
+
+// Kind is what an [Event] is about.
+type Kind int
+
+// The kinds of event, in roughly the order a session meets them.
+const (
+	Greeting   Kind = iota + 1 // the connection is open; the reply is the 220 greeting
+	Handshake                  // a TLS handshake finished (implicit TLS or after STARTTLS); no reply is written
+	Helo                       // HELO
+	Ehlo                       // EHLO
+	StartTLS                   // STARTTLS
+	Auth                       // AUTH, after the SASL exchange: the reply is 235 or the failure
+	Mail                       // MAIL FROM
+	Rcpt                       // RCPT TO
+	Data                       // the DATA command; the reply is 354
+	Message                    // the end of a message (DATA's end or BDAT LAST); the reply says whether it was accepted
+	Bdat                       // a BDAT command, before its chunk is read
+	Rset                       // RSET
+	Noop                       // NOOP
+	Quit                       // QUIT
+	Vrfy                       // VRFY
+	Expn                       // EXPN
+	Help                       // HELP
+	BadCommand                 // a line the engine cannot take as a command: unknown verb, too long, bare CR or LF, NUL
+)
+
+var kindNames = [...]string{
+	Greeting: "Greeting", Handshake: "Handshake", Helo: "Helo", Ehlo: "Ehlo",
+	StartTLS: "StartTLS", Auth: "Auth", Mail: "Mail", Rcpt: "Rcpt", Data: "Data",
+	Message: "Message", Bdat: "Bdat", Rset: "Rset", Noop: "Noop", Quit: "Quit",
+	Vrfy: "Vrfy", Expn: "Expn", Help: "Help", BadCommand: "BadCommand",
+}
+
+// String returns the kind's name ("Rcpt").
+func (k Kind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Event is one thing that happened on a connection and now waits for the
+// driver's answer. Its fields are read-only.
+type Event struct {
+	Kind Kind
+	// Line is the command line as received, without CRLF ("" for
+	// Greeting, Handshake and Message).
+	Line string
+	// Verb and Arg split Line: the upper-cased verb and the rest.
+	Verb, Arg string
+	// Path is MAIL's reverse-path ("" for <>) or RCPT's forward-path,
+	// without brackets.
+	Path string
+	// Params are MAIL's or RCPT's ESMTP parameters, keys upper-cased.
+	Params map[string]string
+	// Mechanism is AUTH's SASL mechanism, upper-cased.
+	Mechanism string
+	// Size is BDAT's chunk size, or the message size for Message.
+	Size int64
+	// Last is BDAT's LAST.
+	Last bool
+	// Data is the message for Message: exactly as sent after
+	// dot-unstuffing (DATA) or the chunks joined (BDAT).
+	Data []byte
+	// Envelope is the transaction a Message belongs to.
+	Envelope *Envelope
+	// TLS is the connection state for Handshake.
+	TLS *tls.ConnectionState
+	// Err is non-nil when the engine rejects the event (bad syntax, bad
+	// sequence, limits, a failed AUTH); Reply then is the rejection.
+	Err error
+	// Reply is what the engine answers if the driver accepts the event.
+	Reply Reply
+}
+
+// Envelope is a mail transaction: the accepted MAIL FROM and RCPT TOs.
+type Envelope struct {
+	From       string
+	Params     map[string]string
+	To         []string
+	RcptParams []map[string]string // parallel to To
+	Chunked    bool                // sent with BDAT
+}
+
+// TraceKind tells what a [Trace] records.
+type TraceKind int
+
+// The kinds of trace.
+const (
+	TraceCommand TraceKind = iota + 1 // a line from the client
+	TraceReply                        // a reply line from the server
+	TraceBody                         // message data from the client, summarized
+	TraceNote                         // something the engine did that is no line: TLS, discarded input
+)
+
+// Trace is one entry of what crossed the wire, given to Config.Trace.
+type Trace struct {
+	Kind TraceKind
+	// Text is the line without CRLF, exactly; for TraceBody a summary.
+	Text string
+	// Masked, when not empty, is Text with secrets (AUTH responses) replaced.
+	Masked string
+	// Size is the number of octets a TraceBody covers.
+	Size int64
+}

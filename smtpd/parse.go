@@ -1,0 +1,277 @@
+package smtpd
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Command is one command line split into its verb and argument.
+type Command struct {
+	Verb string // upper-cased verb ("MAIL")
+	Arg  string // everything after the verb and one space, as sent
+}
+
+// ParseCommand splits a command line (without CRLF) into verb and argument.
+// It does not judge the argument; see [ParsePath] and [ParseParams].
+func ParseCommand(line string) Command {
+	verb, arg, _ := strings.Cut(line, " ")
+	return Command{Verb: strings.ToUpper(verb), Arg: arg}
+}
+
+// PathError tells why a path did not parse; its Reply is what a server
+// answers (501 with 5.1.7 for MAIL, 5.1.3 for RCPT).
+type PathError struct {
+	Reason string
+}
+
+func (e *PathError) Error() string { return "smtpd: bad path: " + e.Reason }
+
+// ParsePath parses an RFC 5321 reverse-path or forward-path "<...>" at the
+// start of s and returns the mailbox (without brackets, source route
+// dropped, quoted local parts kept as sent), the rest of s after the
+// closing bracket, and an error when the syntax is wrong. The null path
+// "<>" returns "". utf8 allows UTF-8 in the mailbox (RFC 6531).
+func ParsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
+	if !strings.HasPrefix(s, "<") {
+		return "", s, &PathError{"missing <"}
+	}
+	end := closingBracket(s)
+	if end < 0 {
+		return "", s, &PathError{"missing >"}
+	}
+	inner, rest := s[1:end], s[end+1:]
+	if inner == "" {
+		return "", rest, nil
+	}
+	// A source route "@a,@b:" is parsed and ignored (RFC 5321 4.1.2, C).
+	if strings.HasPrefix(inner, "@") {
+		i := strings.IndexByte(inner, ':')
+		if i < 0 {
+			return "", rest, &PathError{"bad source route"}
+		}
+		for _, hop := range strings.Split(inner[:i], ",") {
+			if !strings.HasPrefix(hop, "@") || !validDomain(hop[1:], utf8ok) {
+				return "", rest, &PathError{"bad source route"}
+			}
+		}
+		inner = inner[i+1:]
+	}
+	if err := checkMailbox(inner, utf8ok); err != nil {
+		return "", rest, err
+	}
+	return inner, rest, nil
+}
+
+// closingBracket finds the '>' that closes the path, skipping quoted strings.
+func closingBracket(s string) int {
+	quoted := false
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == '>':
+			return i
+		}
+	}
+	return -1
+}
+
+// checkMailbox validates Local-part "@" ( Domain / address-literal ).
+func checkMailbox(m string, utf8ok bool) error {
+	if !utf8.ValidString(m) {
+		return &PathError{"invalid UTF-8"}
+	}
+	if !utf8ok && !isASCII(m) {
+		return errNonASCII
+	}
+	at := strings.LastIndexByte(m, '@')
+	if at < 0 {
+		if strings.EqualFold(m, "postmaster") {
+			return nil
+		}
+		return &PathError{"missing @domain"}
+	}
+	local, domain := m[:at], m[at+1:]
+	if len(local) > 64 {
+		return &PathError{"local part longer than 64 octets"}
+	}
+	if !validLocal(local, utf8ok) {
+		return &PathError{"bad local part"}
+	}
+	if strings.HasPrefix(domain, "[") {
+		if !strings.HasSuffix(domain, "]") || len(domain) < 3 || strings.ContainsAny(domain[1:len(domain)-1], "[]\\ ") {
+			return &PathError{"bad address literal"}
+		}
+		return nil
+	}
+	if !validDomain(domain, utf8ok) {
+		return &PathError{"bad domain"}
+	}
+	return nil
+}
+
+// errNonASCII marks a UTF-8 address sent without SMTPUTF8.
+var errNonASCII = &PathError{"non-ASCII address without SMTPUTF8"}
+
+func validLocal(l string, utf8ok bool) bool {
+	if l == "" {
+		return false
+	}
+	if l[0] == '"' {
+		if len(l) < 2 || l[len(l)-1] != '"' {
+			return false
+		}
+		q := l[1 : len(l)-1]
+		for i := 0; i < len(q); i++ {
+			c := q[i]
+			switch {
+			case c == '\\':
+				i++
+				if i >= len(q) || q[i] < 32 || q[i] > 126 {
+					return false
+				}
+			case c == '"' || c < 32 || c == 127:
+				return false
+			case c >= 128 && !utf8ok:
+				return false
+			}
+		}
+		return true
+	}
+	for _, atom := range strings.Split(l, ".") {
+		if atom == "" {
+			return false
+		}
+		for i := 0; i < len(atom); i++ {
+			if !isAtext(atom[i], utf8ok) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAtext(c byte, utf8ok bool) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		return true
+	case c >= 128:
+		return utf8ok
+	}
+	return false
+}
+
+func validDomain(d string, utf8ok bool) bool {
+	if d == "" || len(d) > 255 {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c >= 128 && utf8ok
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 128 {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseParams parses ESMTP parameters "KEY=VALUE KEY2" (RFC 5321 4.1.2)
+// into a map with upper-cased keys; a key without a value maps to "".
+// It returns false on a malformed or repeated keyword.
+func ParseParams(s string) (map[string]string, bool) {
+	s = strings.TrimLeft(s, " ")
+	if s == "" {
+		return nil, true
+	}
+	m := make(map[string]string)
+	for _, p := range strings.Fields(s) {
+		k, v, hasValue := strings.Cut(p, "=")
+		if k == "" || !isKeyword(k) || (hasValue && !isParamValue(v)) {
+			return nil, false
+		}
+		k = strings.ToUpper(k)
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		m[k] = v
+	}
+	return m, true
+}
+
+func isKeyword(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' && i > 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// isParamValue: esmtp-value is 1*(%d33-60 / %d62-126), UTF-8 allowed by RFC 6531.
+func isParamValue(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < 33 || c == '=' || c == 127 {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSize parses a non-negative decimal of at most 18 digits.
+func parseSize(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// isXtext reports whether s is RFC 3461 xtext.
+func isXtext(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '+' {
+			if i+2 >= len(s) || !isHexUpper(s[i+1]) || !isHexUpper(s[i+2]) {
+				return false
+			}
+			i += 2
+			continue
+		}
+		if c < 33 || c > 126 || c == '=' {
+			return false
+		}
+	}
+	return true
+}
+
+func isHexUpper(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' }

@@ -1,0 +1,242 @@
+package smtpd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// maxDiscard bounds how much of an over-long line is read and thrown away
+// looking for its end before the connection is closed.
+const maxDiscard = 1 << 20
+
+// readLine reads one line up to and including LF. It never accepts a line
+// without LF: a deadline or EOF mid-line is an error. A line longer than
+// limit is read to its end and discarded (tooLong, nil line). n counts the
+// octets consumed.
+func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
+	if c.br.Buffered() == 0 {
+		if err := c.flush(); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	for {
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
+		if ctx.Err() != nil {
+			return nil, n, tooLong, ctx.Err()
+		}
+		l, err := c.br.ReadSlice('\n')
+		n += len(l)
+		switch {
+		case err == nil && !tooLong && len(l) <= limit:
+			return l, n, false, nil
+		case err == nil:
+			return nil, n, true, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			tooLong = true
+			if n > maxDiscard {
+				return nil, n, true, ErrFraming
+			}
+		default:
+			return nil, n, tooLong, err
+		}
+	}
+}
+
+// readErr turns a read error into the session's end, answering a timeout
+// with 421 4.4.2.
+func (c *Conn) readErr(ctx context.Context, err error, during string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		c.writeReply(reply(421, "4.4.2", c.cfg.Hostname+" Error: timeout exceeded"))
+		c.closeGracefully(ctx)
+		return fmt.Errorf("%w%s", ErrTimeout, during)
+	case errors.Is(err, ErrFraming):
+		c.writeReply(reply(500, "5.5.2", "Error: line too long"))
+		c.closeGracefully(ctx)
+		return fmt.Errorf("%w%s", ErrFraming, during)
+	case errors.Is(err, ErrClientGone):
+		return err
+	}
+	return fmt.Errorf("%w%s: %w", ErrClientGone, during, err)
+}
+
+// readData reads a DATA body up to CRLF.CRLF and returns the Message event.
+func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
+	var (
+		body                     []byte
+		total                    int64
+		bareLF, bareCR, longLine bool
+		tooBig                   bool
+		limit                    = c.cfg.MaxMessageBytes
+	)
+	if s, ok := c.tx.Params["SIZE"]; ok {
+		if n, ok := parseSize(s); ok && n <= limit {
+			body = make([]byte, 0, n+n/16)
+		}
+	}
+	for {
+		line, n, long, err := c.readLine(ctx, c.cfg.MaxTextLine)
+		total += int64(n)
+		if dropAfter > 0 && total >= dropAfter {
+			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of message data", total), Size: total})
+			c.abort()
+			return nil, ErrClosed
+		}
+		if err != nil {
+			return nil, c.readErr(ctx, err, " during DATA")
+		}
+		if total > 2*limit+maxDiscard {
+			c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
+			c.closeGracefully(ctx)
+			return nil, fmt.Errorf("%w: message data flood", ErrFraming)
+		}
+		if long {
+			longLine = true
+			continue
+		}
+		content := line[:len(line)-1]
+		if len(content) > 0 && content[len(content)-1] == '\r' {
+			content = content[:len(content)-1]
+			if len(content) == 1 && content[0] == '.' {
+				break
+			}
+		} else {
+			bareLF = true
+		}
+		if bytes.IndexByte(content, '\r') >= 0 {
+			bareCR = true
+		}
+		if len(content) > 0 && content[0] == '.' {
+			content = content[1:]
+		}
+		if tooBig {
+			continue
+		}
+		if int64(len(body)+len(content)+2) > limit {
+			tooBig, body = true, nil
+			continue
+		}
+		body = append(body, content...)
+		body = append(body, '\r', '\n')
+	}
+	c.trace(Trace{Kind: TraceBody, Text: fmt.Sprintf("<message data: %d octets>", total), Size: total})
+	ev := &Event{Kind: Message, Data: body, Size: int64(len(body)), Envelope: c.envelope(false)}
+	switch {
+	case tooBig:
+		c.reject(ev, reply(552, "5.3.4", "Error: message file too big"))
+	case bareLF:
+		c.reject(ev, reply(550, "5.5.2", "Error: bare <LF> received"))
+	case bareCR:
+		c.reject(ev, reply(550, "5.5.2", "Error: bare <CR> received"))
+	case longLine:
+		c.reject(ev, reply(500, "5.5.2", "Error: text line too long"))
+	default:
+		ev.Reply = reply(250, "2.0.0", "Ok: queued")
+	}
+	if ev.Err != nil {
+		ev.Data, ev.Size = nil, 0
+	}
+	return ev, nil
+}
+
+// envelope returns a copy of the transaction.
+func (c *Conn) envelope(chunked bool) *Envelope {
+	e := *c.tx
+	e.To = append([]string(nil), c.tx.To...)
+	e.RcptParams = append([]map[string]string(nil), c.tx.RcptParams...)
+	e.Chunked = chunked
+	return &e
+}
+
+// finishBdat reads a BDAT chunk, then replies, or returns the Message
+// event when it was the last chunk of an accepted transaction.
+func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, takes bool) (*Event, error) {
+	if ev.Size < 0 { // unparsable size: the chunk cannot be skipped
+		if err := c.write(ctx, a, r); err != nil {
+			return nil, err
+		}
+		c.closeGracefully(ctx)
+		return nil, fmt.Errorf("%w: BDAT without a usable size", ErrFraming)
+	}
+	overLimit := int64(len(c.chunks))+ev.Size > c.cfg.MaxMessageBytes
+	if ev.Size > c.cfg.MaxMessageBytes {
+		// Too big to be worth reading: say so and close.
+		c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
+		c.closeGracefully(ctx)
+		return nil, fmt.Errorf("%w: BDAT chunk of %d octets over the limit", ErrFraming, ev.Size)
+	}
+	keep := takes && !overLimit
+	dst := c.chunks
+	if dst == nil {
+		dst = []byte{}
+	}
+	dst, err := c.readChunk(ctx, dst, ev.Size, a.DropAfterBytes, keep)
+	if err != nil {
+		return nil, err
+	}
+	c.trace(Trace{Kind: TraceBody, Text: fmt.Sprintf("<chunk data: %d octets>", ev.Size), Size: ev.Size})
+	if !takes {
+		c.resetTx()
+		return nil, c.writeThen(ctx, a, r)
+	}
+	if overLimit {
+		c.resetTx()
+		return nil, c.writeThen(ctx, a, reply(552, "5.3.4", "Error: message file too big"))
+	}
+	c.chunks = dst
+	if !ev.Last {
+		return nil, c.writeThen(ctx, a, r)
+	}
+	msg := &Event{Kind: Message, Data: c.chunks, Size: int64(len(c.chunks)), Envelope: c.envelope(true),
+		Reply: reply(250, "2.0.0", "Ok: queued")}
+	return msg, c.then(ctx, a.Then)
+}
+
+func (c *Conn) writeThen(ctx context.Context, a *Answer, r Reply) error {
+	if err := c.write(ctx, a, r); err != nil {
+		return err
+	}
+	return c.then(ctx, a.Then)
+}
+
+// readChunk reads exactly size octets, appending them to dst when keep.
+func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64, keep bool) ([]byte, error) {
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	var got int64
+	var scratch [32 << 10]byte
+	for got < size {
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		n, err := c.br.Read(scratch[:min(int64(len(scratch)), size-got)])
+		got += int64(n)
+		if keep {
+			dst = append(dst, scratch[:n]...)
+		}
+		if dropAfter > 0 && got >= dropAfter {
+			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of chunk data", got), Size: got})
+			c.abort()
+			return nil, ErrClosed
+		}
+		if err != nil && got < size {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, c.readErr(ctx, err, " during BDAT")
+		}
+	}
+	return dst, nil
+}

@@ -1,0 +1,302 @@
+package mocksmtp
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// sharedPKI builds the process-wide test PKI on first use and returns the same
+// result ever after. This is the one documented exception to the package's
+// "no package-level mutable state" rule: it is written once, under
+// sync.OnceValues, and read-only afterwards, so parallel tests and servers
+// can share it safely. Building it (two P-256 keys, two signatures) takes well
+// under a millisecond.
+var sharedPKI = sync.OnceValues(newTestPKI)
+
+// defaultPKI returns the process-wide test PKI shared by all servers.
+func defaultPKI() (*testPKI, error) { return sharedPKI() }
+
+// testPKI is a certificate authority and a server certificate it signed, for
+// "localhost", 127.0.0.1 and ::1. All fields are read-only after construction;
+// methods hand out fresh configs and copies, so callers may modify what they
+// get. Safe for concurrent use.
+type testPKI struct {
+	caCert     *x509.Certificate
+	caKey      *ecdsa.PrivateKey
+	caPEMBytes []byte
+	certPool   *x509.CertPool  // holds caCert only; cloned before handing out
+	serverCert tls.Certificate // leaf only; the CA is a trust anchor in certPool
+
+	// bad builds the certificates for TLS-failure faults on first use.
+	bad func() (*badCerts, error)
+}
+
+// newTestPKI generates a fresh CA and a server certificate signed by it.
+func newTestPKI() (*testPKI, error) {
+	caCert, caKey, err := newCA("mocksmtp test CA")
+	if err != nil {
+		return nil, err
+	}
+	serverCert, err := newLeaf(caCert, caKey, leafSpec{
+		commonName: "mocksmtp test server",
+		loopback:   true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	p := &testPKI{
+		caCert:     caCert,
+		caKey:      caKey,
+		caPEMBytes: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}),
+		certPool:   pool,
+		serverCert: serverCert,
+	}
+	p.bad = sync.OnceValues(p.newBadCerts)
+	return p, nil
+}
+
+// serverConfig returns a new server-side config presenting the server
+// certificate, TLS 1.2 or later. Each call returns a fresh config.
+func (p *testPKI) serverConfig() *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{p.serverCert},
+		MinVersion:   tls.VersionTLS12,
+	}
+}
+
+// clientConfig returns a new client-side config that trusts only the test CA
+// and verifies the server for real. ServerName is left empty, so crypto/tls
+// derives it from the dialed address ("localhost", "127.0.0.1" or "::1" all
+// verify). Each call returns a fresh config with its own pool.
+func (p *testPKI) clientConfig() *tls.Config {
+	return &tls.Config{
+		RootCAs:    p.pool(),
+		MinVersion: tls.VersionTLS12,
+	}
+}
+
+// pool returns a new cert pool holding only the test CA. It is a clone on
+// every call, so a caller adding certificates to it affects no one else.
+func (p *testPKI) pool() *x509.CertPool { return p.certPool.Clone() }
+
+// caPEM returns a copy of the test CA certificate, PEM-encoded.
+func (p *testPKI) caPEM() []byte { return bytes.Clone(p.caPEMBytes) }
+
+// badCert names a server certificate that a client trusting the test CA
+// must reject, for TLS-failure faults.
+type badCert int
+
+const (
+	// badCertExpired is signed by the test CA for the loopback names but
+	// expired before 2000.
+	badCertExpired badCert = iota + 1
+	// badCertWrongHost is signed by the test CA for "wrong.example" only.
+	badCertWrongHost
+	// badCertUntrustedCA is for the loopback names but signed by a throwaway
+	// CA that no client trusts.
+	badCertUntrustedCA
+)
+
+// String returns a short name such as "expired certificate".
+func (k badCert) String() string {
+	switch k {
+	case badCertExpired:
+		return "expired certificate"
+	case badCertWrongHost:
+		return "certificate for the wrong host"
+	case badCertUntrustedCA:
+		return "certificate from an untrusted CA"
+	}
+	return "badCert(" + strconv.Itoa(int(k)) + ")"
+}
+
+// badCerts holds one leaf per badCert kind.
+type badCerts struct {
+	expired, wrongHost, untrustedCA tls.Certificate
+}
+
+// newBadCerts builds the certificates behind badServerConfig.
+func (p *testPKI) newBadCerts() (*badCerts, error) {
+	var b badCerts
+	var err error
+	b.expired, err = newLeaf(p.caCert, p.caKey, leafSpec{
+		commonName: "mocksmtp expired server",
+		loopback:   true,
+		expired:    true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.wrongHost, err = newLeaf(p.caCert, p.caKey, leafSpec{
+		commonName: "wrong.example",
+		dnsNames:   []string{"wrong.example"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	otherCA, otherKey, err := newCA("mocksmtp untrusted CA")
+	if err != nil {
+		return nil, err
+	}
+	b.untrustedCA, err = newLeaf(otherCA, otherKey, leafSpec{
+		commonName: "mocksmtp untrusted server",
+		loopback:   true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// badServerConfig returns a new server-side config, like serverConfig, that
+// presents the given bad certificate. The bad certificates are built on first
+// use and shared afterwards.
+func (p *testPKI) badServerConfig(kind badCert) (*tls.Config, error) {
+	b, err := p.bad()
+	if err != nil {
+		return nil, err
+	}
+	var cert tls.Certificate
+	switch kind {
+	case badCertExpired:
+		cert = b.expired
+	case badCertWrongHost:
+		cert = b.wrongHost
+	case badCertUntrustedCA:
+		cert = b.untrustedCA
+	default:
+		return nil, fmt.Errorf("mocksmtp: unknown bad certificate kind %v", kind)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+	}, nil
+}
+
+// tlsVersionOnly returns a clone of cfg (nil means an empty config) that
+// negotiates exactly TLS version v, such as tls.VersionTLS10, which Go clients
+// refuse by default (they require TLS 1.2 or later).
+func tlsVersionOnly(cfg *tls.Config, v uint16) *tls.Config {
+	c := cfg.Clone() // Clone of nil is nil
+	if c == nil {
+		c = &tls.Config{}
+	}
+	c.MinVersion, c.MaxVersion = v, v
+	return c
+}
+
+// newCA generates a self-signed P-256 CA that may sign leaves only.
+func newCA(commonName string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mocksmtp: generating test CA key: %w", err)
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	notBefore, notAfter := validity(false)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{"mocksmtp"}, CommonName: commonName},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mocksmtp: creating test CA certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mocksmtp: parsing test CA certificate: %w", err)
+	}
+	return cert, key, nil
+}
+
+// leafSpec describes a server certificate for newLeaf.
+type leafSpec struct {
+	commonName string
+	dnsNames   []string
+	loopback   bool // also valid for "localhost", 127.0.0.1 and ::1
+	expired    bool // see validity
+}
+
+// validity returns the validity window of every certificate built here.
+//
+// The dates are fixed rather than "now ± something": the shared material may
+// be built inside a testing/synctest bubble, whose clock starts at
+// 2000-01-01 00:00:00 UTC, and must then still be valid for tests on the real
+// clock (and the other way round). Good certificates are valid from well
+// before 2000 until the RFC 5280 "no well-defined expiration" date; expired
+// ones ended before 2000, so they are expired on every clock a test can see.
+func validity(expired bool) (notBefore, notAfter time.Time) {
+	notBefore = time.Date(1990, time.January, 1, 0, 0, 0, 0, time.UTC)
+	if expired {
+		return notBefore, time.Date(1995, time.January, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return notBefore, time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)
+}
+
+// newLeaf generates a P-256 key and a server-auth certificate for it signed
+// by ca.
+func newLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, s leafSpec) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("mocksmtp: generating test server key: %w", err)
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	notBefore, notAfter := validity(s.expired)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{"mocksmtp"}, CommonName: s.commonName},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              s.dnsNames,
+	}
+	if s.loopback {
+		tmpl.DNSNames = append(tmpl.DNSNames, "localhost")
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("mocksmtp: creating test server certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("mocksmtp: parsing test server certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// randomSerial returns a random positive 128-bit certificate serial number.
+func randomSerial() (*big.Int, error) {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, fmt.Errorf("mocksmtp: generating certificate serial: %w", err)
+	}
+	return n.Add(n, big.NewInt(1)), nil
+}

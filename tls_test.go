@@ -1,0 +1,440 @@
+package mocksmtp
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// testingPKI returns the shared test PKI or fails t.
+func testingPKI(t testing.TB) *testPKI {
+	t.Helper()
+	p, err := defaultPKI()
+	if err != nil {
+		t.Fatalf("defaultPKI() error: %v", err)
+	}
+	return p
+}
+
+// handshakeResult is what both ends of one loopback handshake saw.
+type handshakeResult struct {
+	client    tls.ConnectionState // valid when clientErr == nil
+	clientErr error
+	serverErr error
+}
+
+// loopbackHandshake listens on listenAddr over network, serves one TLS
+// handshake there with serverCfg, dials it with clientCfg (so the client's
+// ServerName, when unset, is the listener's IP) and returns what both ends
+// saw. Every goroutine it starts has ended when it returns. It skips t when
+// the address cannot be listened on (no IPv6 loopback, say).
+func loopbackHandshake(t *testing.T, network, listenAddr string, serverCfg, clientCfg *tls.Config) handshakeResult {
+	t.Helper()
+	ln, err := net.Listen(network, listenAddr)
+	if err != nil {
+		t.Skipf("cannot listen on %s %s: %v", network, listenAddr, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	serverDone := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			serverDone <- err
+			return
+		}
+		defer c.Close()
+		serverDone <- tls.Server(c, serverCfg).HandshakeContext(ctx)
+	}()
+
+	var res handshakeResult
+	d := tls.Dialer{Config: clientCfg}
+	conn, err := d.DialContext(ctx, network, ln.Addr().String())
+	res.clientErr = err
+	if err == nil {
+		res.client = conn.(*tls.Conn).ConnectionState()
+		conn.Close()
+	}
+	ln.Close() // unblocks Accept if the client never connected
+	res.serverErr = <-serverDone
+	return res
+}
+
+func TestPKIHandshakeLoopback(t *testing.T) {
+	p := testingPKI(t)
+	tests := []struct {
+		name       string
+		network    string
+		listenAddr string
+		serverName string // "" lets crypto/tls derive it from the dialed IP
+	}{
+		{name: "localhost", network: "tcp4", listenAddr: "127.0.0.1:0", serverName: "localhost"},
+		{name: "127.0.0.1", network: "tcp4", listenAddr: "127.0.0.1:0"},
+		{name: "::1", network: "tcp6", listenAddr: "[::1]:0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clientCfg := p.clientConfig()
+			clientCfg.ServerName = tt.serverName
+			res := loopbackHandshake(t, tt.network, tt.listenAddr, p.serverConfig(), clientCfg)
+			if res.clientErr != nil {
+				t.Fatalf("client handshake error: %v (server: %v)", res.clientErr, res.serverErr)
+			}
+			if res.serverErr != nil {
+				t.Fatalf("server handshake error: %v", res.serverErr)
+			}
+			if got, want := res.client.Version, uint16(tls.VersionTLS13); got != want {
+				t.Errorf("negotiated %s, want %s", tls.VersionName(got), tls.VersionName(want))
+			}
+			if len(res.client.VerifiedChains) == 0 {
+				t.Fatal("client reports no verified chains")
+			}
+			chain := res.client.VerifiedChains[0]
+			if !chain[0].Equal(p.serverCert.Leaf) {
+				t.Errorf("verified leaf is %q, want the test server certificate", chain[0].Subject)
+			}
+			if root := chain[len(chain)-1]; !root.Equal(p.caCert) {
+				t.Errorf("verified root is %q, want the test CA", root.Subject)
+			}
+		})
+	}
+}
+
+func TestPKIBadServerCertHandshake(t *testing.T) {
+	p := testingPKI(t)
+	tests := []struct {
+		kind  badCert
+		want  string // what check looks for, for the failure message
+		check func(error) bool
+	}{
+		{
+			kind: badCertExpired,
+			want: "x509.CertificateInvalidError with Reason x509.Expired",
+			check: func(err error) bool {
+				var e x509.CertificateInvalidError
+				return errors.As(err, &e) && e.Reason == x509.Expired
+			},
+		},
+		{
+			kind: badCertWrongHost,
+			want: `x509.HostnameError for "127.0.0.1"`,
+			check: func(err error) bool {
+				var e x509.HostnameError
+				return errors.As(err, &e) && e.Host == "127.0.0.1"
+			},
+		},
+		{
+			kind: badCertUntrustedCA,
+			want: "x509.UnknownAuthorityError",
+			check: func(err error) bool {
+				var e x509.UnknownAuthorityError
+				return errors.As(err, &e)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind.String(), func(t *testing.T) {
+			serverCfg, err := p.badServerConfig(tt.kind)
+			if err != nil {
+				t.Fatalf("badServerConfig(%v) error: %v", tt.kind, err)
+			}
+			res := loopbackHandshake(t, "tcp4", "127.0.0.1:0", serverCfg, p.clientConfig())
+			if res.clientErr == nil {
+				t.Fatalf("client handshake succeeded, want %s", tt.want)
+			}
+			t.Logf("client error (%T): %v", res.clientErr, res.clientErr)
+			var verr *tls.CertificateVerificationError
+			if !errors.As(res.clientErr, &verr) {
+				t.Errorf("client error %v (%T) does not wrap *tls.CertificateVerificationError", res.clientErr, res.clientErr)
+			}
+			if !tt.check(res.clientErr) {
+				t.Errorf("client error %v (%T), want %s", res.clientErr, res.clientErr, tt.want)
+			}
+			if res.serverErr == nil {
+				t.Error("server handshake succeeded, want it to see the client's rejection")
+			}
+		})
+	}
+}
+
+// isProtocolVersionAlert reports whether err carries the TLS
+// protocol_version alert (70). Over TCP, crypto/tls reports an alert received
+// from the peer as a *net.OpError with Op "remote error" wrapping an
+// unexported alert type, whose text is the only handle; tls.AlertError is
+// what QUIC connections (and local handshake errors there) wrap. Accept both.
+func isProtocolVersionAlert(err error) bool {
+	var a tls.AlertError
+	if errors.As(err, &a) {
+		return a == 70
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" &&
+		op.Err != nil && op.Err.Error() == "tls: protocol version not supported"
+}
+
+func TestTLSVersionOnlyRefusedByClient(t *testing.T) {
+	p := testingPKI(t)
+	serverCfg := tlsVersionOnly(p.serverConfig(), tls.VersionTLS10)
+
+	t.Run("default client refuses", func(t *testing.T) {
+		res := loopbackHandshake(t, "tcp4", "127.0.0.1:0", serverCfg, p.clientConfig())
+		if res.clientErr == nil {
+			t.Fatalf("client handshake succeeded at %s, want a protocol version alert", tls.VersionName(res.client.Version))
+		}
+		t.Logf("client error (%T): %v; server error: %v", res.clientErr, res.clientErr, res.serverErr)
+		if !isProtocolVersionAlert(res.clientErr) {
+			t.Errorf("client error %v (%T), want the protocol_version alert", res.clientErr, res.clientErr)
+		}
+		if res.serverErr == nil {
+			t.Error("server handshake succeeded, want an unsupported-versions error")
+		}
+	})
+
+	// The control: the server does work at TLS 1.0, so the failure above is
+	// the client's refusal and nothing else.
+	t.Run("TLS 1.0 client accepts", func(t *testing.T) {
+		clientCfg := tlsVersionOnly(p.clientConfig(), tls.VersionTLS10)
+		res := loopbackHandshake(t, "tcp4", "127.0.0.1:0", serverCfg, clientCfg)
+		if res.clientErr != nil {
+			t.Fatalf("client handshake error: %v (server: %v)", res.clientErr, res.serverErr)
+		}
+		if res.serverErr != nil {
+			t.Fatalf("server handshake error: %v", res.serverErr)
+		}
+		if got := res.client.Version; got != tls.VersionTLS10 {
+			t.Errorf("negotiated %s, want TLS 1.0", tls.VersionName(got))
+		}
+	})
+}
+
+func TestTLSVersionOnly(t *testing.T) {
+	orig := &tls.Config{ServerName: "example.com", MinVersion: tls.VersionTLS12}
+	got := tlsVersionOnly(orig, tls.VersionTLS10)
+	if got == orig {
+		t.Fatal("tlsVersionOnly returned its argument, want a clone")
+	}
+	if got.MinVersion != tls.VersionTLS10 || got.MaxVersion != tls.VersionTLS10 {
+		t.Errorf("versions = [%s, %s], want exactly TLS 1.0", tls.VersionName(got.MinVersion), tls.VersionName(got.MaxVersion))
+	}
+	if got.ServerName != "example.com" {
+		t.Errorf("ServerName = %q, want it kept from the original", got.ServerName)
+	}
+	if orig.MinVersion != tls.VersionTLS12 || orig.MaxVersion != 0 {
+		t.Errorf("original changed to [%s, %d]", tls.VersionName(orig.MinVersion), orig.MaxVersion)
+	}
+	if n := tlsVersionOnly(nil, tls.VersionTLS13); n == nil || n.MinVersion != tls.VersionTLS13 || n.MaxVersion != tls.VersionTLS13 {
+		t.Errorf("tlsVersionOnly(nil, TLS 1.3) = %+v, want a config limited to TLS 1.3", n)
+	}
+}
+
+func TestPKIShared(t *testing.T) {
+	a, b := testingPKI(t), testingPKI(t)
+	if a != b {
+		t.Error("defaultPKI returned two different PKIs, want one per process")
+	}
+}
+
+func TestPKIHandsOutCopies(t *testing.T) {
+	p := testingPKI(t)
+
+	pem1 := p.caPEM()
+	pem1[0] ^= 0xff
+	if bytes.Equal(pem1, p.caPEM()) {
+		t.Error("modifying caPEM()'s result changed the next one")
+	}
+
+	pool := p.pool()
+	pool.AddCert(p.serverCert.Leaf)
+	if pool.Equal(p.pool()) {
+		t.Error("adding to pool()'s result changed the next one")
+	}
+
+	if p.serverConfig() == p.serverConfig() {
+		t.Error("serverConfig returned the same config twice")
+	}
+	if p.clientConfig() == p.clientConfig() {
+		t.Error("clientConfig returned the same config twice")
+	}
+	bad1, err1 := p.badServerConfig(badCertExpired)
+	bad2, err2 := p.badServerConfig(badCertExpired)
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("badServerConfig error: %v", err)
+	}
+	if bad1 == bad2 {
+		t.Error("badServerConfig returned the same config twice")
+	}
+}
+
+func TestPKIConfigs(t *testing.T) {
+	p := testingPKI(t)
+
+	s := p.serverConfig()
+	if s.MinVersion != tls.VersionTLS12 {
+		t.Errorf("server MinVersion = %s, want TLS 1.2", tls.VersionName(s.MinVersion))
+	}
+	if len(s.Certificates) != 1 || s.Certificates[0].Leaf == nil {
+		t.Fatalf("server config has %d certificates, want 1 with its Leaf set", len(s.Certificates))
+	}
+
+	c := p.clientConfig()
+	if c.InsecureSkipVerify {
+		t.Error("client config skips verification")
+	}
+	if c.ServerName != "" {
+		t.Errorf("client ServerName = %q, want it unset", c.ServerName)
+	}
+	if c.RootCAs == nil || !c.RootCAs.Equal(p.pool()) {
+		t.Error("client RootCAs is not the test CA pool")
+	}
+}
+
+func TestPKICACertPEM(t *testing.T) {
+	p := testingPKI(t)
+	block, rest := pem.Decode(p.caPEM())
+	if block == nil || block.Type != "CERTIFICATE" {
+		t.Fatalf("caPEM() does not start with a CERTIFICATE block: %q", p.caPEM())
+	}
+	if len(bytes.TrimSpace(rest)) != 0 {
+		t.Errorf("caPEM() has %d bytes after the certificate", len(rest))
+	}
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatalf("parsing caPEM(): %v", err)
+	}
+	if !ca.IsCA || !ca.Equal(p.caCert) {
+		t.Error("caPEM() is not the test CA certificate")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(p.caPEM()) || !pool.Equal(p.pool()) {
+		t.Error("a pool built from caPEM() differs from pool()")
+	}
+}
+
+// TestPKICertValidity checks the certificates against both clocks a test may
+// run on: the real one and a testing/synctest bubble's, which starts at
+// 2000-01-01 UTC.
+func TestPKICertValidity(t *testing.T) {
+	p := testingPKI(t)
+	bad, err := p.bad()
+	if err != nil {
+		t.Fatalf("building bad certificates: %v", err)
+	}
+	clocks := map[string]time.Time{
+		"real clock":    time.Now(),
+		"synctest zero": time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for clock, now := range clocks {
+		for _, host := range []string{"localhost", "127.0.0.1", "::1"} {
+			opts := x509.VerifyOptions{DNSName: host, Roots: p.pool(), CurrentTime: now}
+			if _, err := p.serverCert.Leaf.Verify(opts); err != nil {
+				t.Errorf("%s: server certificate does not verify for %s: %v", clock, host, err)
+			}
+			var invalid x509.CertificateInvalidError
+			if _, err := bad.expired.Leaf.Verify(opts); !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+				t.Errorf("%s: expired certificate for %s: got error %v, want x509.Expired", clock, host, err)
+			}
+		}
+	}
+}
+
+// TestPKIHandshakeInSynctestBubble runs handshakes on a bubble's fake clock
+// (2000-01-01 UTC), where the engine's timeout tests run.
+func TestPKIHandshakeInSynctestBubble(t *testing.T) {
+	p := testingPKI(t)
+	expiredCfg, err := p.badServerConfig(badCertExpired)
+	if err != nil {
+		t.Fatalf("badServerConfig(%v) error: %v", badCertExpired, err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		handshake := func(serverCfg *tls.Config) error {
+			clientCfg := p.clientConfig()
+			clientCfg.ServerName = "localhost" // net.Pipe has no address to derive it from
+			cc, sc := net.Pipe()
+			// net.Pipe has no buffer: a client that rejects the certificate
+			// blocks writing its alert while the server still blocks writing
+			// the rest of its first flight. The deadline (instant on the
+			// bubble's clock once both block) lets the client give up.
+			cc.SetDeadline(time.Now().Add(time.Minute))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				tls.Server(sc, serverCfg).Handshake()
+				sc.Close()
+			}()
+			err := tls.Client(cc, clientCfg).Handshake()
+			cc.Close()
+			<-done
+			return err
+		}
+		if err := handshake(p.serverConfig()); err != nil {
+			t.Errorf("handshake at %v: %v", time.Now().UTC(), err)
+		}
+		var invalid x509.CertificateInvalidError
+		if err := handshake(expiredCfg); !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+			t.Errorf("handshake with the expired certificate at %v: got error %v, want x509.Expired", time.Now().UTC(), err)
+		}
+	})
+}
+
+func TestBadCertString(t *testing.T) {
+	tests := []struct {
+		kind badCert
+		want string
+	}{
+		{badCertExpired, "expired certificate"},
+		{badCertWrongHost, "certificate for the wrong host"},
+		{badCertUntrustedCA, "certificate from an untrusted CA"},
+		{badCert(0), "badCert(0)"},
+		{badCert(99), "badCert(99)"},
+	}
+	for _, tt := range tests {
+		if got := tt.kind.String(); got != tt.want {
+			t.Errorf("badCert(%d).String() = %q, want %q", int(tt.kind), got, tt.want)
+		}
+	}
+}
+
+func TestBadCertUnknownKind(t *testing.T) {
+	p := testingPKI(t)
+	cfg, err := p.badServerConfig(badCert(99))
+	if err == nil {
+		t.Fatalf("badServerConfig(badCert(99)) = %v, want an error", cfg)
+	}
+	if !strings.HasPrefix(err.Error(), "mocksmtp: ") {
+		t.Errorf("error %q lacks the mocksmtp: prefix", err)
+	}
+}
+
+// BenchmarkServerHandshake measures one full TLS handshake (no resumption)
+// between serverConfig and clientConfig over net.Pipe.
+func BenchmarkServerHandshake(b *testing.B) {
+	p := testingPKI(b)
+	serverCfg := p.serverConfig()
+	clientCfg := p.clientConfig()
+	clientCfg.ServerName = "localhost" // net.Pipe has no address to derive it from
+	done := make(chan error, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		cc, sc := net.Pipe()
+		go func() {
+			err := tls.Server(sc, serverCfg).Handshake()
+			sc.Close()
+			done <- err
+		}()
+		clientErr := tls.Client(cc, clientCfg).Handshake()
+		cc.Close()
+		serverErr := <-done
+		if err := errors.Join(clientErr, serverErr); err != nil {
+			b.Fatalf("handshake: %v", err)
+		}
+	}
+}
