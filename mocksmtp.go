@@ -74,6 +74,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	t.Cleanup(func() {
 		s.Close()
+		s.checkExpectations(t)
 		s.mu.Lock()
 		panics := append([]string(nil), s.panics...)
 		s.mu.Unlock()
@@ -185,10 +186,16 @@ func (s *Server) serve(nc net.Conn) {
 			}
 			return
 		}
-		s.observe(rec, c, ev)
-		if ev.Kind == smtpd.Message && ev.Err == nil {
-			s.record(rec, ev) // before the 250 goes out
-		}
+		s.handle(rec, c, ev)
+	}
+}
+
+// handle decides the answer to one event: the fault script first, then
+// recording (an accepted message is recorded before its 250 goes out).
+func (s *Server) handle(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
+	s.observe(rec, c, ev)
+	if ev.Kind == smtpd.Message && ev.Err == nil {
+		s.record(rec, ev)
 	}
 }
 
@@ -274,18 +281,36 @@ func (s *Server) record(rec *session, ev *smtpd.Event) {
 	s.broadcastLocked()
 	s.mu.Unlock()
 	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", m.ID, len(m.Raw), m.From, len(m.To))
+	if f := s.opts.onMessage; f != nil {
+		f(s.messageSnapshot(m.ID))
+	}
+}
+
+// messageSnapshot returns the snapshot of message id (1-based).
+func (s *Server) messageSnapshot(id int) *Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref := s.messages[id-1]
+	return ref.rec.snapshot().Messages[ref.index]
 }
 
 // endSession marks a session ended.
 func (s *Server) endSession(rec *session, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	rec.snap.End = time.Now()
 	rec.snap.Ended = endReason(err)
 	if !errors.Is(err, errShutdown) {
 		rec.snap.Err = err
 	}
 	s.broadcastLocked()
+	var snap *Session
+	if s.opts.onSessionEnd != nil {
+		snap = rec.snapshot()
+	}
+	s.mu.Unlock()
+	if snap != nil {
+		s.opts.onSessionEnd(snap)
+	}
 }
 
 // Sessions returns snapshots of every session so far, in order of

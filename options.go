@@ -25,6 +25,8 @@ type options struct {
 	waitTimeout    time.Duration
 	logTranscripts bool
 	showSecrets    bool
+	onMessage      func(*Message)
+	onSessionEnd   func(*Session)
 }
 
 func defaultOptions() options {
@@ -148,4 +150,24 @@ func containsSpace(s string) bool {
 		}
 	}
 	return false
+}
+
+// OnMessage calls f with each message as it is accepted, from the
+// session's goroutine, before the client sees the 250. f must return
+// quickly and must not call t.Fatal; tests usually wait with
+// [Server.WaitForMessages] instead.
+func OnMessage(f func(*Message)) Option {
+	return optionFunc(func(o *options) error {
+		o.onMessage = f
+		return nil
+	})
+}
+
+// OnSessionEnd calls f with each session when it ends, from the session's
+// goroutine. f must return quickly.
+func OnSessionEnd(f func(*Session)) Option {
+	return optionFunc(func(o *options) error {
+		o.onSessionEnd = f
+		return nil
+	})
 }
