@@ -180,7 +180,7 @@ func (s *Server) serve(nc net.Conn) {
 		var ev *smtpd.Event
 		ev, err = c.Next(s.ctx)
 		if err != nil {
-			if s.ctx.Err() != nil {
+			if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
 				_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
 				err = errShutdown
 			}

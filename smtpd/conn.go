@@ -152,7 +152,8 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	ev, err := c.next(ctx)
 	stop()
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && !c.closed {
+			// Interrupted, not finished: the driver may still Close with a reply.
 			err = ctx.Err()
 			_ = c.raw.SetDeadline(time.Time{})
 		} else {

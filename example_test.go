@@ -1,0 +1,120 @@
+package mocksmtp_test
+
+import (
+	"context"
+	"fmt"
+	"net/smtp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// fakeT stands in for the *testing.T of a real test in the examples: it
+// prints failures and runs cleanups when the example calls done.
+type fakeT struct {
+	testing.TB
+	cleanups []func()
+	failed   bool
+}
+
+func (t *fakeT) Helper()                           {}
+func (t *fakeT) Name() string                      { return "TestExample" }
+func (t *fakeT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
+func (t *fakeT) Failed() bool                      { return t.failed }
+func (t *fakeT) Log(args ...any)                   { fmt.Println(args...) }
+func (t *fakeT) Logf(format string, args ...any)   { fmt.Printf(format+"\n", args...) }
+func (t *fakeT) Error(args ...any)                 { t.failed = true; fmt.Println(args...) }
+func (t *fakeT) Errorf(format string, args ...any) { t.failed = true; fmt.Printf(format+"\n", args...) }
+func (t *fakeT) Fatal(args ...any)                 { t.Error(args...); panic("fatal") }
+func (t *fakeT) Fatalf(format string, args ...any) { t.Errorf(format, args...); panic("fatal") }
+
+// done runs the cleanups, last registered first, as the testing package does.
+func (t *fakeT) done() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
+
+// sendWelcome is the code under test in the examples: it sends one mail.
+func sendWelcome(addr, to string) error {
+	msg := "From: app@example.com\r\nTo: " + to + "\r\nSubject: Welcome\r\n\r\nHello, and welcome!\r\n"
+	return smtp.SendMail(addr, nil, "app@example.com", []string{to}, []byte(msg))
+}
+
+func ExampleStart() {
+	t := &fakeT{} // in a real test: func TestSignup(t *testing.T)
+	defer t.done()
+
+	srv := mocksmtp.Start(t) // listens on 127.0.0.1, closed at cleanup
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	msg := srv.WaitForMessages(t, 1)[0]
+	fmt.Println(msg.From, "→", msg.To)
+	fmt.Println(msg.Subject)
+	fmt.Print(msg.Text)
+	// Output:
+	// app@example.com → [bob@example.com]
+	// Welcome
+	// Hello, and welcome!
+}
+
+func ExampleServer_WaitForMessages() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	go func() { // the code under test may send in the background
+		for _, to := range []string{"a@example.com", "b@example.com"} {
+			_ = sendWelcome(srv.Addr(), to)
+		}
+	}()
+	msgs := srv.WaitForMessages(t, 2) // waits on a condition, fails t after 5 s
+	for _, m := range msgs {
+		fmt.Println(m.ID, m.To[0], m.Subject)
+	}
+	// Output:
+	// 1 a@example.com Welcome
+	// 2 b@example.com Welcome
+}
+
+func ExampleServer_WaitForMessagesContext() {
+	srv, err := mocksmtp.New() // no testing.T: errors instead of failures
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = srv.WaitForMessagesContext(ctx, 1) // nobody sends anything
+	fmt.Println(err)
+	// Output:
+	// mocksmtp: waiting for 1 messages, got 0: context deadline exceeded
+}
+
+func ExampleServer_Sessions() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close() // let the session finish, so its transcript is complete
+
+	s := srv.Sessions()[0]
+	fmt.Println("ended:", s.Ended)
+	for _, l := range s.Transcript {
+		if l.Dir == mocksmtp.FromClient && !strings.HasPrefix(l.Text, "EHLO") {
+			fmt.Println(l)
+		}
+	}
+	// Output:
+	// ended: QUIT
+	// C: MAIL FROM:<app@example.com> BODY=8BITMIME SMTPUTF8
+	// C: RCPT TO:<bob@example.com>
+	// C: DATA
+	// C: QUIT
+}
