@@ -168,9 +168,6 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	case Help:
 		ev.Reply = reply(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP")
 	}
-	if !c.cfg.has(ExtEnhancedStatusCodes) {
-		ev.Reply.Status = ""
-	}
 	return ev, nil
 }
 

@@ -225,7 +225,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.closeGracefully(ctx)
 		return nil, ErrTooManyErrors
 	}
-	if ev.Kind == Quit {
+	if ev.Kind == Quit && ev.Err == nil {
 		c.closeGracefully(ctx)
 		return nil, io.EOF
 	}
@@ -324,6 +324,7 @@ func (c *Conn) write(ctx context.Context, a *Answer, r Reply) error {
 		c.writeReply(r)
 		return nil
 	}
+	r = c.outgoing(r)
 	c.buf = r.appendWire(c.buf[:0])
 	c.traceReply(r)
 	return c.paced(ctx, a.Pace, c.buf)
@@ -331,9 +332,18 @@ func (c *Conn) write(ctx context.Context, a *Answer, r Reply) error {
 
 // writeReply buffers a reply; it is flushed before the next blocking read.
 func (c *Conn) writeReply(r Reply) {
+	r = c.outgoing(r)
 	c.buf = r.appendWire(c.buf[:0])
 	c.traceReply(r)
 	_, _ = c.bw.Write(c.buf)
+}
+
+// outgoing drops enhanced status codes when ENHANCEDSTATUSCODES is off.
+func (c *Conn) outgoing(r Reply) Reply {
+	if !c.cfg.has(ExtEnhancedStatusCodes) {
+		r.Status = ""
+	}
+	return r
 }
 
 func (c *Conn) traceReply(r Reply) {

@@ -78,6 +78,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		bareLF, bareCR, longLine bool
 		tooBig                   bool
 		limit                    = c.cfg.MaxMessageBytes
+		afterCRLF                = true // the line before ended with CRLF (DATA's did)
 	)
 	if s, ok := c.tx.Params["SIZE"]; ok {
 		if n, ok := parseSize(s); ok && n <= limit {
@@ -101,18 +102,22 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 			return nil, fmt.Errorf("%w: message data flood", ErrFraming)
 		}
 		if long {
-			longLine = true
+			longLine, afterCRLF = true, true
 			continue
 		}
+		// Only CRLF "." CRLF ends the data: "." after a bare LF does not
+		// (SMTP smuggling).
 		content := line[:len(line)-1]
-		if len(content) > 0 && content[len(content)-1] == '\r' {
+		crlf := len(content) > 0 && content[len(content)-1] == '\r'
+		if crlf {
 			content = content[:len(content)-1]
-			if len(content) == 1 && content[0] == '.' {
+			if afterCRLF && len(content) == 1 && content[0] == '.' {
 				break
 			}
 		} else {
 			bareLF = true
 		}
+		afterCRLF = crlf
 		if bytes.IndexByte(content, '\r') >= 0 {
 			bareCR = true
 		}
