@@ -1,0 +1,390 @@
+package smtpd_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// client is a raw-socket SMTP client for tests.
+type client struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	return &client{t, conn, bufio.NewReader(conn)}
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, s); err != nil {
+		c.t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+// reply reads one whole reply and returns its lines without CRLF.
+func (c *client) reply() ([]string, error) {
+	var lines []string
+	for {
+		l, err := c.r.ReadString('\n')
+		if err != nil {
+			return lines, err
+		}
+		l = strings.TrimSuffix(l, "\r\n")
+		lines = append(lines, l)
+		if len(l) < 4 || l[3] != '-' {
+			return lines, nil
+		}
+	}
+}
+
+func (c *client) expect(want ...string) {
+	c.t.Helper()
+	got, err := c.reply()
+	if err != nil {
+		c.t.Fatalf("reading reply: %v (got %q)", err, got)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		c.t.Fatalf("reply (-want +got):\n%s", diff)
+	}
+}
+
+// drive serves one TCP connection with the engine, calling answer for each
+// event, and returns the dialled client and a wait for the driver's end.
+func drive(t *testing.T, cfg smtpd.Config, answer func(*smtpd.Conn, *smtpd.Event)) (*client, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, cfg)
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				return err
+			}
+			answer(c, ev)
+		}
+	})
+	return dial(t, addr), wait
+}
+
+func TestAnswers(t *testing.T) {
+	t.Parallel()
+	c, wait := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		switch {
+		case ev.Kind == smtpd.Greeting:
+			c.Reply(smtpd.NewReply(220, "mx.test ready\nsecond line"))
+		case ev.Kind == smtpd.Rcpt && ev.Path == "nobody@example.com":
+			c.Reply(smtpd.NewReply(550, "5.1.1 no such user"))
+		case ev.Kind == smtpd.Rcpt && ev.Path == "full@example.com":
+			c.Reply(smtpd.Reply{Code: 452, Lines: []string{"mailbox full"}})
+		case ev.Kind == smtpd.Noop:
+			c.Answer(smtpd.Answer{Raw: []byte("250 no CRLF")})
+		case ev.Kind == smtpd.Quit:
+			c.Answer(smtpd.Answer{Reply: &smtpd.Reply{Code: 221, Lines: []string{"see you"}}, Pace: smtpd.Pace{Chunk: 3}})
+		}
+	})
+	c.expect("220-mx.test ready", "220 second line")
+	c.send("HELO x\r\nMAIL FROM:<a@example.com>\r\n")
+	c.expect("250 localhost")
+	c.expect("250 2.1.0 Ok")
+	c.send("RCPT TO:<nobody@example.com>\r\nRCPT TO:<full@example.com>\r\nDATA\r\n")
+	c.expect("550 5.1.1 no such user")
+	c.expect("452 4.0.0 mailbox full")
+	c.expect("554 5.5.1 Error: no valid recipients") // the refused RCPTs did not count
+	c.send("QUIT\r\n")
+	c.expect("221 2.0.0 see you") // paced 3 octets at a time, reassembled
+	if _, err := c.reply(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after QUIT: %v, want EOF", err)
+	}
+	if err := wait(); !errors.Is(err, io.EOF) {
+		t.Fatalf("driver ended with %v, want io.EOF", err)
+	}
+}
+
+func TestRawReplyIsWrittenAsIs(t *testing.T) {
+	t.Parallel()
+	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Noop {
+			c.Answer(smtpd.Answer{Raw: []byte("250 no CRLF")})
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("NOOP\r\nNOOP\r\n")
+	buf := make([]byte, len("250 no CRLF250 no CRLF"))
+	if _, err := io.ReadFull(c.r, buf); err != nil || string(buf) != "250 no CRLF250 no CRLF" {
+		t.Fatalf("got %q, %v", buf, err)
+	}
+}
+
+func TestDispositions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		answer    smtpd.Answer
+		wantReply []string
+		wantErr   error
+	}{
+		{"close after reply", smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"bye"}}, Then: smtpd.CloseConn},
+			[]string{"421 4.3.2 bye"}, smtpd.ErrClosed},
+		{"close without reply", smtpd.Answer{NoReply: true, Then: smtpd.CloseConn}, nil, smtpd.ErrClosed},
+		{"half close", smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Lines: []string{"half"}}, Then: smtpd.HalfCloseConn},
+			[]string{"421 4.0.0 half"}, smtpd.ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, wait := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Helo {
+					c.Answer(tt.answer)
+				}
+			})
+			c.expect("220 localhost ESMTP")
+			c.send("HELO x\r\n")
+			if tt.wantReply != nil {
+				c.expect(tt.wantReply...)
+			}
+			if got, err := c.reply(); !errors.Is(err, io.EOF) {
+				t.Fatalf("got %q, %v; want EOF", got, err)
+			}
+			c.conn.Close() // a half-closing server waits for this
+			if err := wait(); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("driver ended with %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestResetConn(t *testing.T) {
+	t.Parallel()
+	c, wait := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Helo {
+			c.Answer(smtpd.Answer{NoReply: true, Then: smtpd.ResetConn})
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\n")
+	if _, err := c.reply(); err == nil || !isReset(err) {
+		t.Fatalf("got %v, want connection reset", err)
+	}
+	if err := wait(); !errors.Is(err, smtpd.ErrClosed) {
+		t.Fatalf("driver ended with %v", err)
+	}
+}
+
+func TestGreetingRefused(t *testing.T) {
+	t.Parallel()
+	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Greeting {
+			c.Reply(smtpd.NewReply(554, "5.3.2 no service here"))
+		}
+	})
+	c.expect("554 5.3.2 no service here")
+	c.send("EHLO x\r\nQUIT\r\n")
+	c.expect("503 5.5.1 Error: service refused, send QUIT")
+	c.expect("221 2.0.0 Bye")
+}
+
+func TestDropAfterBytes(t *testing.T) {
+	t.Parallel()
+	c, wait := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		switch ev.Kind {
+		case smtpd.Data:
+			c.Answer(smtpd.Answer{DropAfterBytes: 10})
+		case smtpd.Message:
+			t.Errorf("message accepted after the drop: %q", ev.Data)
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	c.expect("250 localhost")
+	c.expect("250 2.1.0 Ok")
+	c.expect("250 2.1.5 Ok")
+	c.expect("354 End data with <CR><LF>.<CR><LF>")
+	c.send("0123456789abcdef\r\n.\r\n")
+	if got, err := c.reply(); err == nil {
+		t.Fatalf("got %q after the drop, want the connection closed", got)
+	}
+	if err := wait(); !errors.Is(err, smtpd.ErrClosed) {
+		t.Fatalf("driver ended with %v", err)
+	}
+}
+
+func TestHangEndsWithContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	hung := make(chan struct{})
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				return err
+			}
+			if ev.Kind == smtpd.Helo {
+				c.Answer(smtpd.Answer{NoReply: true, Then: smtpd.Hang})
+				close(hung)
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\n")
+	<-hung
+	cancel()
+	if err := wait(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("driver ended with %v, want context.Canceled", err)
+	}
+}
+
+// A context cancelled while Next waits for a command leaves the connection
+// open, so the driver can still write a last reply (an unsolicited 421).
+func TestCancelledNextLeavesConnOpen(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	greeted := make(chan struct{})
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		if _, err := c.Next(ctx); err != nil {
+			return err
+		}
+		close(greeted)
+		_, err := c.Next(ctx)
+		if errors.Is(err, context.Canceled) {
+			c.Close(&smtpd.Reply{Code: 421, Status: "4.4.2", Lines: []string{"idle too long"}})
+		}
+		return err
+	})
+	c := dial(t, addr)
+	<-greeted
+	c.expect("220 localhost ESMTP")
+	cancel()
+	c.expect("421 4.4.2 idle too long")
+	if err := wait(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next returned %v", err)
+	}
+}
+
+// The read timeout answers 421 4.4.2 and ends the session; synctest makes
+// the five idle minutes pass at once.
+func TestReadTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvConn, cliConn := net.Pipe()
+		defer cliConn.Close()
+		done := make(chan error, 1)
+		go func() {
+			c := smtpd.NewConn(srvConn, smtpd.Config{})
+			defer c.Close(nil)
+			for {
+				if _, err := c.Next(context.Background()); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		r := bufio.NewReader(cliConn)
+		start := time.Now()
+		if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+			t.Fatalf("greeting %q", l)
+		}
+		io.WriteString(cliConn, "NOO") // half a command, then silence
+		l, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(l, "421 4.4.2 ") {
+			t.Fatalf("got %q, %v; want 421 4.4.2", l, err)
+		}
+		if waited := time.Since(start); waited != 5*time.Minute {
+			t.Errorf("timed out after %v, want the default 5m", waited)
+		}
+		if err := <-done; !errors.Is(err, smtpd.ErrTimeout) {
+			t.Fatalf("Next returned %v, want ErrTimeout", err)
+		}
+	})
+}
+
+func TestTrace(t *testing.T) {
+	t.Parallel()
+	var got []string
+	done := make(chan struct{})
+	cfg := smtpd.Config{
+		AuthMechanisms: []string{"PLAIN"},
+		NewSASL: func(string) (smtpd.SASLServer, error) {
+			return saslFunc(func(resp []byte) ([]byte, bool, error) {
+				if string(resp) != "\x00user\x00secret" {
+					return nil, false, errors.New("bad")
+				}
+				return nil, true, nil
+			}), nil
+		},
+		Trace: func(tr smtpd.Trace) {
+			text := tr.Text
+			if tr.Masked != "" {
+				text = tr.Masked
+			}
+			got = append(got, map[smtpd.TraceKind]string{smtpd.TraceCommand: "C: ", smtpd.TraceReply: "S: ", smtpd.TraceBody: "B: ", smtpd.TraceNote: "*: "}[tr.Kind]+text)
+		},
+	}
+	ctx := context.Background()
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		defer close(done)
+		c := smtpd.NewConn(nc, cfg)
+		defer c.Close(nil)
+		for {
+			if _, err := c.Next(ctx); err != nil {
+				return err
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.send("EHLO x\r\nAUTH PLAIN AHVzZXIAc2VjcmV0\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	c.send("hello\r\n.\r\nQUIT\r\n")
+	io.Copy(io.Discard, c.r)
+	wait()
+	<-done
+	want := []string{
+		"S: 220 localhost ESMTP",
+		"C: EHLO x",
+		"S: 250-localhost", "S: 250-PIPELINING", "S: 250-SIZE 10485760", "S: 250-AUTH PLAIN",
+		"S: 250-ENHANCEDSTATUSCODES", "S: 250-8BITMIME", "S: 250-DSN", "S: 250-SMTPUTF8", "S: 250 CHUNKING",
+		"C: AUTH PLAIN ****",
+		"S: 235 2.7.0 Authentication successful",
+		"C: MAIL FROM:<a@example.com>", "S: 250 2.1.0 Ok",
+		"C: RCPT TO:<b@example.com>", "S: 250 2.1.5 Ok",
+		"C: DATA", "S: 354 End data with <CR><LF>.<CR><LF>",
+		"B: <message data: 10 octets>",
+		"S: 250 2.0.0 Ok: queued",
+		"C: QUIT", "S: 221 2.0.0 Bye",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("trace (-want +got):\n%s", diff)
+	}
+}
+
+type saslFunc func([]byte) ([]byte, bool, error)
+
+func (f saslFunc) Next(r []byte) ([]byte, bool, error) { return f(r) }
