@@ -102,8 +102,14 @@ func checkMailbox(m string, utf8ok bool) error {
 		return &PathError{"bad local part"}
 	}
 	if strings.HasPrefix(domain, "[") {
-		if !strings.HasSuffix(domain, "]") || len(domain) < 3 || strings.ContainsAny(domain[1:len(domain)-1], "[]\\ ") {
+		if !strings.HasSuffix(domain, "]") || len(domain) < 3 {
 			return &PathError{"bad address literal"}
+		}
+		// dcontent: printable US-ASCII but "[", "\\" and "]" (RFC 5321 4.1.3).
+		for i := 1; i < len(domain)-1; i++ {
+			if c := domain[i]; c < 33 || c > 126 || c == '[' || c == '\\' || c == ']' {
+				return &PathError{"bad address literal"}
+			}
 		}
 		return nil
 	}

@@ -1,0 +1,154 @@
+package smtpd_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"<a@example.com>", "<>", `<"john doe"@example.com> SIZE=10`,
+		"<@r.example,@s.example:x@example.com>", "<x@[192.0.2.1]>", "<josé@exämple.com>", "<a@b", `<"\">@x>`} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, utf8ok bool) {
+		mailbox, rest, err := smtpd.ParsePath(s, utf8ok)
+		if err != nil {
+			return
+		}
+		if !strings.HasSuffix(s, rest) {
+			t.Fatalf("rest %q is not a suffix of %q", rest, s)
+		}
+		if !strings.Contains(s, mailbox) {
+			t.Fatalf("mailbox %q is not in %q", mailbox, s)
+		}
+		for _, r := range mailbox {
+			if r < 32 || r == 127 {
+				t.Fatalf("mailbox %q has a control character", mailbox)
+			}
+		}
+	})
+}
+
+func FuzzParseParams(f *testing.F) {
+	for _, s := range []string{"SIZE=10 BODY=8BITMIME", " SMTPUTF8", "RET=HDRS ENVID=a+2Bb", "A=1 a=2", "=x", "K=", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, ok := smtpd.ParseParams(s)
+		if !ok {
+			return
+		}
+		for k, v := range m {
+			if k != strings.ToUpper(k) || k == "" || strings.ContainsAny(k+v, " =\r\n") && strings.Contains(v, "=") {
+				t.Fatalf("bad param %q=%q from %q", k, v, s)
+			}
+		}
+		if len(m) != len(strings.Fields(s)) {
+			t.Fatalf("%d params from %q", len(m), s)
+		}
+	})
+}
+
+// session runs the engine with an accept-all driver over net.Pipe, sends
+// input, closes, and returns the accepted messages. It must always end.
+func session(t *testing.T, cfg smtpd.Config, input []byte) [][]byte {
+	srvConn, cliConn := net.Pipe()
+	var msgs [][]byte
+	done := make(chan error, 1)
+	go func() {
+		c := smtpd.NewConn(srvConn, cfg)
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(context.Background())
+			if err != nil {
+				done <- err
+				return
+			}
+			if ev.Kind == smtpd.Message && ev.Err == nil {
+				msgs = append(msgs, bytes.Clone(ev.Data))
+			}
+		}
+	}()
+	go io.Copy(io.Discard, cliConn)
+	cliConn.Write(input)
+	cliConn.Close()
+	<-done
+	return msgs
+}
+
+func FuzzCommands(f *testing.F) {
+	for _, s := range []string{
+		"EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n",
+		"HELO x\r\nMAIL FROM:<a@b.c> SIZE=1\r\nBDAT 3 LAST\r\nabc",
+		"EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 3\r\nabcBDAT 1 LAST\r\nd",
+		"NOOP\nRSET\rQUIT\x00\r\n", "AUTH PLAIN\r\n*\r\n", "STARTTLS\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, input []byte) {
+		for _, m := range session(t, smtpd.Config{MaxMessageBytes: 1 << 16}, input) {
+			if len(m) > 1<<16 {
+				t.Fatalf("message of %d octets over the limit", len(m))
+			}
+		}
+	})
+}
+
+// unstuffModel is the reference DATA reader: the data ends at the first
+// CRLF "." CRLF; it is valid when every line ends in CRLF, has no other CR
+// or LF and fits in 1000 octets; leading dots are removed.
+func unstuffModel(body []byte) (data []byte, valid, ended bool) {
+	end := -1
+	if bytes.HasPrefix(body, []byte(".\r\n")) {
+		end = 0
+	} else if i := bytes.Index(body, []byte("\r\n.\r\n")); i >= 0 {
+		end = i + 2
+	}
+	if end < 0 {
+		return nil, false, false
+	}
+	valid = true
+	for _, l := range bytes.SplitAfter(body[:end], []byte("\r\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		if len(l) > 1000 || bytes.ContainsAny(bytes.TrimSuffix(l, []byte("\r\n")), "\r\n") || !bytes.HasSuffix(l, []byte("\r\n")) {
+			valid = false
+		}
+		data = append(data, bytes.TrimPrefix(l, []byte("."))...)
+	}
+	return data, valid, true
+}
+
+func FuzzDataReader(f *testing.F) {
+	for _, s := range []string{"hi\r\n.\r\n", "..x\r\n.\r\n", "a\n.\nb\r\n.\r\n", "a\r\n.\nQUIT\r\n.\r\n",
+		"a\r.\r\n.\r\n", "\r\n.\r\n", ".\r\n", "x\r\n..\r\n.\r\n"} {
+		f.Add([]byte(s))
+	}
+	head := "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"
+	f.Fuzz(func(t *testing.T, body []byte) {
+		msgs := session(t, smtpd.Config{}, append([]byte(head), body...))
+		want, valid, ended := unstuffModel(body)
+		switch {
+		case ended && valid:
+			if len(msgs) == 0 || !bytes.Equal(msgs[0], want) {
+				t.Fatalf("sent %q: want %q accepted, got %q", body, want, msgs)
+			}
+		case ended && !valid:
+			if len(msgs) > 0 && bytes.Equal(msgs[0], want) {
+				t.Fatalf("sent %q: accepted invalid data %q", body, want)
+			}
+		case !ended:
+			if len(msgs) > 0 {
+				t.Fatalf("sent %q without an end of data: accepted %q", body, msgs)
+			}
+		}
+	})
+}
