@@ -1,2 +1,44 @@
-// Package mocksmtp starts an in-process SMTP server for tests.
+// Package mocksmtp starts an in-process SMTP server for tests: the test
+// double for Go code that sends email.
+//
+// # Starting a server
+//
+// [Start] starts a server on 127.0.0.1 with a random port for the test t
+// and closes it at cleanup; when the test failed, cleanup logs every
+// session's transcript:
+//
+//	srv := mocksmtp.Start(t)
+//	app := signup.New(signup.Config{SMTPAddr: srv.Addr()})
+//
+// Without a test, [New] returns a server and an error; the caller closes it.
+// Many servers run side by side: there is no package-level state, so
+// t.Parallel tests never interfere.
+//
+// # Messages
+//
+// Every message the server accepts is recorded before its 250 reply is
+// written, so a client that saw 250 can never race the test.
+// [Server.WaitForMessages] waits on a condition with a deadline (5 s by
+// default, see [WithWaitTimeout]) and fails the test with what did arrive;
+// [Server.WaitForMessagesContext] is the t-free form. A [Message] has the
+// envelope (From, To, Params), the raw bytes exactly as sent after
+// dot-unstuffing, and the MIME view parsed with github.com/emersion/go-message:
+// header, decoded Subject, text and HTML bodies, attachments. A message that
+// does not parse is still recorded, with ParseErr set.
+//
+// # Transcripts
+//
+// [Server.Sessions] returns a snapshot of every session: remote address,
+// start and end time, HELO name, TLS state, how it ended, its messages, and
+// its [Transcript] — every line that crossed the wire (on the plaintext
+// side of TLS), in order, with the time it was seen. Message data shows as
+// one note line; AUTH secrets are masked (see [WithSecretsShown]).
+//
+// # The engine
+//
+// The protocol work is done by package
+// github.com/mocksmtp/mocksmtp/smtpd, a reusable, pull-style server
+// engine: strict RFC 5321 sequencing, PIPELINING, 8BITMIME, SMTPUTF8, SIZE,
+// CHUNKING, DSN, ENHANCEDSTATUSCODES, STARTTLS and AUTH, with every
+// decision left to its driver. mocksmtp is that driver.
 package mocksmtp

@@ -385,3 +385,47 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	}
 	return msgs
 }
+
+// WaitForSessionsContext waits until at least n sessions have ended and
+// returns every session (ended or live), or returns them with an error
+// when ctx ends or the server is closed first.
+func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
+	for {
+		s.mu.Lock()
+		ended := 0
+		for _, r := range s.sessions {
+			if r.snap.Ended != Live {
+				ended++
+			}
+		}
+		ch, closed := s.changed, s.closed
+		s.mu.Unlock()
+		if ended >= n {
+			return s.Sessions(), nil
+		}
+		if closed && ended == len(s.Sessions()) {
+			return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, ErrClosed)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, ctx.Err())
+		}
+	}
+}
+
+// WaitForSessions waits until at least n sessions have ended (the client
+// quit or went away, or the server closed them) and returns every
+// session. After the wait timeout it fails t with every transcript. Use it
+// to assert on complete transcripts, or on a client's retries and backoff
+// through each Session's Start.
+func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	defer cancel()
+	sessions, err := s.WaitForSessionsContext(ctx, n)
+	if err != nil {
+		t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+	}
+	return sessions
+}

@@ -61,7 +61,7 @@ func (r EndReason) String() string {
 // endReason classifies the error that ended a session.
 func endReason(err error) EndReason {
 	switch {
-	case errors.Is(err, io.EOF):
+	case err == io.EOF: // the engine's plain io.EOF after QUIT
 		return EndQuit
 	case errors.Is(err, smtpd.ErrTimeout):
 		return EndTimeout

@@ -20,7 +20,9 @@ const maxDiscard = 1 << 20
 // limit is read to its end and discarded (tooLong, nil line). n counts the
 // octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
-	if c.br.Buffered() == 0 {
+	// Replies wait in the buffer while pipelined commands are pending, and
+	// go out before any read that could block: one with no whole line buffered.
+	if buffered, _ := c.br.Peek(c.br.Buffered()); bytes.IndexByte(buffered, '\n') < 0 {
 		if err := c.flush(); err != nil {
 			return nil, 0, false, err
 		}

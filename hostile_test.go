@@ -1,0 +1,192 @@
+package mocksmtp_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/smtp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// rawClient speaks SMTP over a plain socket for tests.
+type rawClient struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialRaw(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	return &rawClient{t, conn, bufio.NewReader(conn)}
+}
+
+func (c *rawClient) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, s); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// reply reads one reply (all its lines) and returns its last line.
+func (c *rawClient) reply() (string, error) {
+	for {
+		l, err := c.r.ReadString('\n')
+		if err != nil {
+			return l, err
+		}
+		if len(l) < 4 || l[3] != '-' {
+			return strings.TrimSuffix(l, "\r\n"), nil
+		}
+	}
+}
+
+// expect reads one reply and checks it starts with prefix ("550 5.5.2").
+func (c *rawClient) expect(prefix string) {
+	c.t.Helper()
+	got, err := c.reply()
+	if err != nil || !strings.HasPrefix(got, prefix) {
+		c.t.Fatalf("want a reply starting %q, got %q, %v", prefix, got, err)
+	}
+}
+
+// closed checks the server closed the connection.
+func (c *rawClient) closed() {
+	c.t.Helper()
+	if got, err := c.reply(); err == nil {
+		c.t.Fatalf("want the connection closed, got %q", got)
+	}
+}
+
+const envelope = "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	nested := strings.Repeat("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n", 5000)
+	tests := []struct {
+		name   string
+		send   string   // after the greeting and EHLO
+		want   []string // reply prefixes, in order
+		closed bool     // the server closes the connection afterwards
+		msgs   int      // messages recorded
+	}{
+		{"command line over 512 octets", "NOOP " + strings.Repeat("x", 600) + "\r\n", []string{"500 5.5.2"}, false, 0},
+		{"line without end", strings.Repeat("x", 2<<20), []string{"500 5.5.2"}, true, 0},
+		{"NUL in a command", "NO\x00OP\r\n", []string{"500 5.5.2"}, false, 0},
+		{"bare LF ends a command", "NOOP\n", []string{"500 5.5.2"}, false, 0},
+		{"bare CR in a command", "NOOP\rRSET\r\n", []string{"500 5.5.2"}, false, 0},
+		{"smuggling LF.LF", envelope + "x\n.\nRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
+		{"smuggling LF.CRLF", envelope + "x\n.\r\nRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
+		{"smuggling CR.CR", envelope + "x\r.\rRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
+		{"smuggling CRLF.LF", envelope + "x\r\n.\nRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
+		{"text line over 1000 octets", envelope + strings.Repeat("y", 1200) + "\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		{"non-ASCII address without SMTPUTF8", "MAIL FROM:<josé@example.com>\r\n", []string{"553 5.6.7"}, false, 0},
+		{"DATA out of sequence", "DATA\r\n", []string{"503 5.5.1"}, false, 0},
+		{"MAIL twice", "MAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\n", []string{"250 2.1.0", "503 5.5.1"}, false, 0},
+		{"too many recipients", "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nRCPT TO:<d@example.com>\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "250 2.1.5", "452 4.5.3"}, false, 0},
+		{"BDAT size that lies", "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 100 LAST\r\nonly ten.\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "421 4.4.2"}, true, 0},
+		{"BDAT size that is no number", "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT many\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "501 5.5.4"}, true, 0},
+		{"message over the size limit", envelope + strings.Repeat("z", 900) + "\r\n" + strings.Repeat("z", 900) + "\r\n.\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "354", "552 5.3.4"}, false, 0},
+		{"deeply nested MIME is recorded", envelope + nested + ".\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}, false, 1},
+		{"broken MIME is recorded", envelope + "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!\r\n.\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "354", "250 2.0.0"}, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			limit := int64(1500)
+			if tt.msgs > 0 {
+				limit = 10 << 20
+			}
+			srv := mocksmtp.Start(t, mocksmtp.WithMaxRecipients(2), mocksmtp.WithSizeLimit(limit),
+				mocksmtp.WithReadTimeout(time.Second))
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send("EHLO hostile.example\r\n")
+			c.expect("250 ")
+			c.send(tt.send)
+			for _, w := range tt.want {
+				c.expect(w)
+			}
+			if tt.closed {
+				c.closed()
+			} else {
+				c.send("NOOP\r\n")
+				c.expect("250 2.0.0")
+			}
+			// The server keeps serving other sessions.
+			if err := smtp.SendMail(srv.Addr(), nil, "ok@example.com", []string{"ok@example.com"}, []byte("Subject: ok\r\n\r\nok\r\n")); err != nil {
+				t.Fatalf("a well-behaved client after the hostile one: %v", err)
+			}
+			msgs := srv.WaitForMessages(t, tt.msgs+1)
+			if len(msgs) != tt.msgs+1 {
+				t.Fatalf("%d messages recorded, want %d", len(msgs), tt.msgs+1)
+			}
+			if tt.msgs > 0 && msgs[0].ParseErr == nil {
+				t.Errorf("hostile MIME recorded without a parse error")
+			}
+		})
+	}
+}
+
+// A client that sends one byte at a time cannot hold a session open longer
+// than the read timeout allows for one line.
+func TestSlowlorisIsBoundedByTheReadTimeout(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithReadTimeout(300*time.Millisecond))
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for range 100 { // 2 s of a never-ending line, unless the server closes first
+			<-tick.C
+			if _, err := c.conn.Write([]byte("x")); err != nil {
+				return
+			}
+		}
+	}()
+	c.expect("421 4.4.2")
+	c.closed()
+	waitEnded(t, srv, 1)
+	if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndTimeout {
+		t.Errorf("session ended %v, want timeout", s.Ended)
+	}
+}
+
+// A client that vanishes in the middle of DATA leaves no message behind.
+func TestClientVanishesMidData(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	c.send("HELO x\r\n" + envelope + "Subject: half\r\n\r\nhalf a mess")
+	for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354"} {
+		c.expect(w)
+	}
+	c.conn.Close()
+	waitEnded(t, srv, 1)
+	s := srv.Sessions()[0]
+	if s.Ended != mocksmtp.EndClientClosed || len(srv.Messages()) != 0 {
+		t.Errorf("session ended %v with %d messages; want client closed, none", s.Ended, len(srv.Messages()))
+	}
+}
+
+// waitEnded waits until n sessions have ended.
+func waitEnded(t *testing.T, srv *mocksmtp.Server, n int) {
+	t.Helper()
+	srv.WaitForSessions(t, n)
+}
