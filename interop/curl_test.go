@@ -1,0 +1,147 @@
+package interop
+
+import (
+	"fmt"
+	"mime"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// TestCurl sends with curl's smtp:// support: a prepared message with
+// --upload-file, and a multipart message curl composes from -F parts.
+//
+// curl names itself in EHLO after the path of the URL; when the URL has
+// none, after the uploaded file. It sends the file as it is: a file with
+// bare LF line ends is refused unless --crlf converts them.
+func TestCurl(t *testing.T) {
+	t.Parallel()
+	curl := needProgram(t, "curl", "apt-get install curl")
+
+	t.Run("plain", func(t *testing.T) {
+		t.Parallel()
+		h := start(t)
+		m := plainMail()
+		file := writeTemp(t, "plain.eml", buildMIME(m))
+		// No path in the URL: curl appends the file name, and uses it in EHLO.
+		url := fmt.Sprintf("smtp://%s", h.srv.Addr())
+		out, err := runProgram(t, nil, curl, curlArgs(url, m, "--upload-file", file)...)
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		checkMessage(t, m, h.message(t))
+		s := h.session(t)
+		checkClean(t, s, mocksmtp.EndQuit)
+		if diff := cmp.Diff("plain.eml", s.Helo); diff != "" {
+			t.Errorf("EHLO name (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("multipart", func(t *testing.T) {
+		t.Parallel()
+		h := start(t)
+		m := multipartMail(true)
+		dir := t.TempDir()
+		text, html, att := filepath.Join(dir, "text.txt"), filepath.Join(dir, "text.html"), filepath.Join(dir, "attachment")
+		// Parts read with "<file" are sent as they are: give them CRLF line
+		// ends, or an encoder.
+		for path, data := range map[string][]byte{
+			text: []byte(m.Text),
+			html: []byte(m.HTML),
+			att:  m.Attachments[0].Data,
+		} {
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a := m.Attachments[0]
+		url := fmt.Sprintf("smtp://%s/client.example", h.srv.Addr())
+		out, err := runProgram(t, nil, curl, curlArgs(url, m,
+			"-H", "Subject: "+mime.QEncoding.Encode("utf-8", m.Subject),
+			"-H", "From: Alice <"+m.From+">",
+			"-F", "=(;type=multipart/alternative",
+			"-F", "=<"+text+";type=text/plain; charset=utf-8;encoder=quoted-printable",
+			"-F", "=<"+html+";type=text/html; charset=utf-8;encoder=quoted-printable",
+			"-F", "=)",
+			"-F", "=@"+att+";filename="+a.Filename+";type="+a.ContentType+";encoder=base64",
+		)...)
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		checkMessage(t, m, h.message(t))
+		s := h.session(t)
+		checkClean(t, s, mocksmtp.EndQuit)
+		if diff := cmp.Diff("client.example", s.Helo); diff != "" {
+			t.Errorf("EHLO name (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("utf8 address", func(t *testing.T) {
+		t.Parallel()
+		h := start(t)
+		m := utf8Mail()
+		file := writeTemp(t, "utf8.eml", buildMIME(m))
+		url := fmt.Sprintf("smtp://%s/client.example", h.srv.Addr())
+		out, err := runProgram(t, nil, curl, curlArgs(url, m, "--upload-file", file)...)
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		msg := h.message(t)
+		checkMessage(t, m, msg)
+		checkParams(t, map[string]string{"SIZE": "", "SMTPUTF8": ""}, msg)
+		checkClean(t, h.session(t), mocksmtp.EndQuit)
+	})
+
+	// A message file with bare LF line ends: refused with 550 5.5.2 as
+	// sent, accepted once --crlf converts the line ends.
+	const lfMessage = "Subject: Plain hello\n\nHello Bob,\n.this line starts with a dot\nBye.\n"
+	t.Run("bare LF file refused", func(t *testing.T) {
+		t.Parallel()
+		h := start(t)
+		file := writeTemp(t, "lf.eml", []byte(lfMessage))
+		url := fmt.Sprintf("smtp://%s/client.example", h.srv.Addr())
+		out, err := runProgram(t, nil, curl, curlArgs(url, plainMail(), "--upload-file", file)...)
+		if err == nil {
+			t.Errorf("curl succeeded, want it to fail on 550\n%s", out)
+		}
+		s := h.session(t)
+		if !hasReply(s, 550, "5.5.2") {
+			t.Errorf("want a 550 5.5.2 reply to the bare LF\n%s", s.Transcript.Numbered())
+		}
+		if msgs := h.srv.Messages(); len(msgs) != 0 {
+			t.Errorf("recorded %d messages, want none", len(msgs))
+		}
+	})
+	t.Run("bare LF file with --crlf", func(t *testing.T) {
+		t.Parallel()
+		h := start(t)
+		m := plainMail()
+		file := writeTemp(t, "lf.eml", []byte(lfMessage))
+		url := fmt.Sprintf("smtp://%s/client.example", h.srv.Addr())
+		out, err := runProgram(t, nil, curl, curlArgs(url, m, "--crlf", "--upload-file", file)...)
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		msg := h.message(t)
+		checkMessage(t, m, msg)
+		if want := "Subject: Plain hello\r\n\r\nHello Bob,\r\n.this line starts with a dot\r\nBye.\r\n"; string(msg.Raw) != want {
+			t.Errorf("Raw = %q, want %q", msg.Raw, want)
+		}
+		checkClean(t, h.session(t), mocksmtp.EndQuit)
+	})
+}
+
+// curlArgs returns curl's command line for sending to url with m's
+// envelope, then more.
+func curlArgs(url string, m mailSpec, more ...string) []string {
+	// -q (first) ignores any .curlrc; --noproxy keeps it on loopback.
+	args := []string{"-q", "--noproxy", "*", "--silent", "--show-error", "--max-time", "20", url, "--mail-from", m.From}
+	for _, to := range m.To {
+		args = append(args, "--mail-rcpt", to)
+	}
+	return append(args, more...)
+}

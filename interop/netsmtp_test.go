@@ -1,0 +1,80 @@
+package interop
+
+import (
+	"net"
+	"net/smtp"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// TestNetSMTP sends with the standard library's net/smtp and a message
+// composed with mime/multipart. net/smtp has no timeouts of its own, so
+// the connection gets a deadline.
+func TestNetSMTP(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		mail mailSpec
+	}{
+		{"plain", plainMail()},
+		{"multipart", multipartMail(true)},
+		{"utf8 address", utf8Mail()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t)
+			conn, err := net.DialTimeout("tcp", h.srv.Addr(), 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			c, err := smtp.NewClient(conn, h.srv.Host())
+			if err != nil {
+				t.Fatalf("NewClient: %v", err)
+			}
+			if err := sendWithNetSMTP(c, tc.mail); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			m := h.message(t)
+			checkMessage(t, tc.mail, m)
+			// net/smtp declares 8BITMIME and SMTPUTF8 whenever the server
+			// offers them.
+			checkParams(t, map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""}, m)
+			s := h.session(t)
+			checkClean(t, s, mocksmtp.EndQuit)
+			if diff := cmp.Diff("client.example", s.Helo); diff != "" {
+				t.Errorf("HELO name (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func sendWithNetSMTP(c *smtp.Client, m mailSpec) error {
+	if err := c.Hello("client.example"); err != nil {
+		return err
+	}
+	if err := c.Mail(m.From); err != nil {
+		return err
+	}
+	for _, to := range m.To {
+		if err := c.Rcpt(to); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(buildMIME(m)); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
