@@ -25,6 +25,7 @@ type Server struct {
 	mu       sync.Mutex // guards everything below
 	sessions []*session
 	messages []msgRef      // every accepted message, in arrival order
+	ids      counters      // numbering of sessions and messages (store.go)
 	changed  chan struct{} // closed and replaced whenever something is recorded
 	closed   bool
 	panics   []string // panics recovered in sessions, reported at cleanup
@@ -32,8 +33,8 @@ type Server struct {
 
 // msgRef locates a message in its session's record.
 type msgRef struct {
-	rec   *session
-	index int
+	rec *session
+	id  int // Message.ID
 }
 
 // errShutdown ends sessions that are live when the server closes.
@@ -204,13 +205,11 @@ func (s *Server) newSession(nc net.Conn) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := &session{snap: Session{
-		ID:         len(s.sessions) + 1,
 		RemoteAddr: nc.RemoteAddr(),
 		LocalAddr:  nc.LocalAddr(),
 		Start:      time.Now(),
 	}}
-	rec.snap.Attempt = rec.snap.ID
-	s.sessions = append(s.sessions, rec)
+	s.addSessionLocked(rec)
 	s.broadcastLocked()
 	return rec
 }
@@ -275,23 +274,13 @@ func (s *Server) record(rec *session, ev *smtpd.Event) {
 	}
 	parseMIME(m)
 	s.mu.Lock()
-	m.ID = len(s.messages) + 1
-	s.messages = append(s.messages, msgRef{rec, len(rec.messages)})
-	rec.messages = append(rec.messages, m)
+	s.addMessageLocked(rec, m)
 	s.broadcastLocked()
 	s.mu.Unlock()
 	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", m.ID, len(m.Raw), m.From, len(m.To))
 	if f := s.opts.onMessage; f != nil {
-		f(s.messageSnapshot(m.ID))
+		f(s.messageSnapshot(rec, m))
 	}
-}
-
-// messageSnapshot returns the snapshot of message id (1-based).
-func (s *Server) messageSnapshot(id int) *Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ref := s.messages[id-1]
-	return ref.rec.snapshot().Messages[ref.index]
 }
 
 // endSession marks a session ended.
@@ -302,6 +291,7 @@ func (s *Server) endSession(rec *session, err error) {
 	if !errors.Is(err, errShutdown) {
 		rec.snap.Err = err
 	}
+	s.retainSessionsLocked()
 	s.broadcastLocked()
 	var snap *Session
 	if s.opts.onSessionEnd != nil {
@@ -342,7 +332,7 @@ func (s *Server) messagesLocked() []*Message {
 			snap = ref.rec.snapshot()
 			snaps[ref.rec] = snap
 		}
-		out[i] = snap.Messages[ref.index]
+		out[i] = snap.messageByID(ref.id)
 	}
 	return out
 }

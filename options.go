@@ -27,6 +27,7 @@ type options struct {
 	showSecrets    bool
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
+	retain         int // WithRetention; 0 keeps everything
 }
 
 func defaultOptions() options {

@@ -17,7 +17,7 @@ import (
 // returned; take a new one to see more.
 type Session struct {
 	ID         int      // 1-based, in order of connection
-	Attempt    int      // the same as ID: the Nth connection is attempt N
+	Attempt    int      // the Nth connection since the server started or was Reset is attempt N
 	RemoteAddr net.Addr // the client's address
 	LocalAddr  net.Addr // the server's address
 	Start      time.Time

@@ -1,0 +1,132 @@
+package mocksmtp
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// This file holds what the server keeps and for how long: the numbering of
+// sessions and messages, Reset, and WithRetention.
+
+// counters numbers sessions, messages and attempts. Guarded by Server.mu.
+type counters struct {
+	session int // the last session ID given; IDs are never reused
+	message int // the last message ID given; IDs are never reused
+	attempt int // connections since the server started or was last Reset
+}
+
+// WithRetention makes the server keep only the last n messages and the
+// last n sessions, forgetting older ones as new ones arrive, so that a
+// long-running server (the mocksmtp program under load) uses bounded
+// memory. A live session is never forgotten: when more than n are live,
+// all of them are kept. A forgotten message is gone from
+// [Server.Messages] and from its session's Messages; IDs are never
+// reused. Waits count what is kept: with n = 10,
+// [Server.WaitForMessagesContext] for 11 messages never succeeds. By
+// default the server keeps everything.
+func WithRetention(n int) Option {
+	return optionFunc(func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("mocksmtp: WithRetention(%d): want a positive number", n)
+		}
+		o.retain = n
+		return nil
+	})
+}
+
+// Reset forgets every message and every ended session, as if the server
+// had just started, so that one server can serve many tests in turn (the
+// mocksmtp program's DELETE /api/messages). Sessions still live go on and
+// stay listed, without the messages they delivered before Reset. IDs go
+// on from where they were, never reused; attempts count from 1 again (see
+// Session.Attempt and [Fault.OnAttempt]). Faults are kept. Waits in
+// progress count only the messages that arrive after Reset.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ref := range s.messages {
+		ref.rec.messages = nil // also for sessions already forgotten
+	}
+	for _, r := range s.sessions {
+		r.messages = nil
+	}
+	s.messages = nil
+	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
+	s.ids.attempt = 0
+	s.broadcastLocked()
+}
+
+// addSessionLocked numbers a new session, records it and forgets the
+// oldest ended session when there are too many. s.mu must be held.
+func (s *Server) addSessionLocked(rec *session) {
+	s.ids.session++
+	s.ids.attempt++
+	rec.snap.ID = s.ids.session
+	rec.snap.Attempt = s.ids.attempt
+	s.sessions = append(s.sessions, rec)
+	s.retainSessionsLocked()
+}
+
+// retainSessionsLocked forgets the oldest ended sessions while there are
+// more than WithRetention allows. s.mu must be held.
+func (s *Server) retainSessionsLocked() {
+	n := s.opts.retain
+	for n > 0 && len(s.sessions) > n {
+		// Usually the oldest session is the first, and dropping it is
+		// cheap; live sessions are skipped.
+		i := slices.IndexFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
+		switch {
+		case i < 0:
+			return
+		case i == 0:
+			s.sessions[0] = nil
+			s.sessions = s.sessions[1:]
+		default:
+			s.sessions = slices.Delete(s.sessions, i, i+1)
+		}
+	}
+}
+
+// addMessageLocked numbers an accepted message, records it and forgets
+// the oldest message when there are too many. s.mu must be held.
+func (s *Server) addMessageLocked(rec *session, m *Message) {
+	s.ids.message++
+	m.ID = s.ids.message
+	s.messages = append(s.messages, msgRef{rec: rec, id: m.ID})
+	rec.messages = append(rec.messages, m)
+	if n := s.opts.retain; n > 0 && len(s.messages) > n {
+		// The oldest message is also the oldest its session still has.
+		old := s.messages[0]
+		s.messages[0] = msgRef{}
+		s.messages = s.messages[1:]
+		if ms := old.rec.messages; len(ms) > 0 && ms[0].ID == old.id {
+			ms[0] = nil
+			old.rec.messages = ms[1:]
+		}
+	}
+}
+
+// messageSnapshot returns a snapshot of m, accepted in session rec, with
+// a snapshot of that session.
+func (s *Server) messageSnapshot(rec *session, m *Message) *Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := rec.snapshot()
+	if got := snap.messageByID(m.ID); got != nil {
+		return got
+	}
+	// Forgotten already (Reset, WithRetention): copy it all the same.
+	mc := *m
+	mc.Session = snap
+	return &mc
+}
+
+// messageByID finds a message of the session by its ID, or returns nil.
+func (s *Session) messageByID(id int) *Message {
+	i := sort.Search(len(s.Messages), func(i int) bool { return s.Messages[i].ID >= id })
+	if i < len(s.Messages) && s.Messages[i].ID == id {
+		return s.Messages[i]
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package mocksmtp_test
+
+import (
+	"context"
+	"fmt"
+	"net/smtp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// sendOn sends one message over an open client, without QUIT.
+func sendOn(t *testing.T, c *smtp.Client, to, subject string) {
+	t.Helper()
+	if err := c.Mail("app@example.com"); err != nil {
+		t.Fatalf("MAIL: %v", err)
+	}
+	if err := c.Rcpt(to); err != nil {
+		t.Fatalf("RCPT: %v", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatalf("DATA: %v", err)
+	}
+	fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
+	if err := w.Close(); err != nil {
+		t.Fatalf("end of data: %v", err)
+	}
+}
+
+func send(t *testing.T, addr, to, subject string) {
+	t.Helper()
+	msg := "Subject: " + subject + "\r\n\r\nbody\r\n"
+	if err := smtp.SendMail(addr, nil, "app@example.com", []string{to}, []byte(msg)); err != nil {
+		t.Fatalf("SendMail: %v", err)
+	}
+}
+
+// endings returns an option that reports each session's end on a
+// channel, and a function that waits for n more of them.
+func endings(t *testing.T) (mocksmtp.Option, func(n int)) {
+	ch := make(chan int, 100)
+	opt := mocksmtp.OnSessionEnd(func(s *mocksmtp.Session) { ch <- s.ID })
+	wait := func(n int) {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for range n {
+			select {
+			case <-ch:
+			case <-timeout:
+				t.Fatalf("waiting for %d sessions to end: timed out", n)
+			}
+		}
+	}
+	return opt, wait
+}
+
+type msgView struct {
+	ID      int
+	Subject string
+	Session int
+}
+
+func viewMessages(ms []*mocksmtp.Message) []msgView {
+	var out []msgView
+	for _, m := range ms {
+		out = append(out, msgView{m.ID, m.Subject, m.Session.ID})
+	}
+	return out
+}
+
+func sessionIDs(ss []*mocksmtp.Session) []int {
+	var out []int
+	for _, s := range ss {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+func TestResetForgetsMessagesAndEndedSessionsAndKeepsNumbering(t *testing.T) {
+	t.Parallel()
+	ended, waitEnded := endings(t)
+	srv := mocksmtp.Start(t, ended)
+	send(t, srv.Addr(), "a@example.com", "one")
+	send(t, srv.Addr(), "b@example.com", "two")
+	waitEnded(2)
+
+	srv.Reset()
+	if got := srv.Messages(); len(got) != 0 {
+		t.Errorf("Messages after Reset = %v, want none", viewMessages(got))
+	}
+	if got := srv.Sessions(); len(got) != 0 {
+		t.Errorf("Sessions after Reset = %v, want none", sessionIDs(got))
+	}
+
+	send(t, srv.Addr(), "c@example.com", "three")
+	got := srv.WaitForMessages(t, 1)
+	if diff := cmp.Diff([]msgView{{3, "three", 3}}, viewMessages(got)); diff != "" {
+		t.Errorf("messages after Reset (-want +got):\n%s", diff)
+	}
+	if a := got[0].Session.Attempt; a != 1 {
+		t.Errorf("Attempt of the first session after Reset = %d, want 1", a)
+	}
+}
+
+func TestResetKeepsLiveSessionWithoutItsMessages(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sendOn(t, c, "a@example.com", "before")
+	srv.WaitForMessages(t, 1)
+
+	srv.Reset()
+	ss := srv.Sessions()
+	if len(ss) != 1 || ss[0].Ended != mocksmtp.Live || len(ss[0].Messages) != 0 {
+		t.Fatalf("Sessions after Reset = %+v, want the live session without messages", ss)
+	}
+
+	sendOn(t, c, "b@example.com", "after")
+	got := srv.WaitForMessages(t, 1)
+	if diff := cmp.Diff([]msgView{{2, "after", 1}}, viewMessages(got)); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if n := len(got[0].Session.Messages); n != 1 || got[0].Session.Messages[0] != got[0] {
+		t.Errorf("the session lists %d messages, want only the new one, the same snapshot", n)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResetWakesNoWaiterButCountsAfresh(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	send(t, srv.Addr(), "a@example.com", "old")
+	srv.WaitForMessages(t, 1)
+	srv.Reset()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if got, err := srv.WaitForMessagesContext(ctx, 1); err == nil {
+		t.Fatalf("wait for 1 after Reset returned %v, want a timeout", viewMessages(got))
+	}
+}
+
+func TestRetentionKeepsTheLastMessagesAndSessions(t *testing.T) {
+	t.Parallel()
+	ended, waitEnded := endings(t)
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(2), ended)
+	for i := 1; i <= 5; i++ {
+		send(t, srv.Addr(), "a@example.com", fmt.Sprint("m", i))
+		waitEnded(1) // sessions end in order, so the last two are kept
+	}
+	if diff := cmp.Diff([]msgView{{4, "m4", 4}, {5, "m5", 5}}, viewMessages(srv.Messages())); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{4, 5}, sessionIDs(srv.Sessions())); diff != "" {
+		t.Errorf("sessions (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetentionTrimsTheMessagesOfOneLongSession(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []int
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3), mocksmtp.OnMessage(func(m *mocksmtp.Message) {
+		mu.Lock()
+		seen = append(seen, m.ID)
+		mu.Unlock()
+	}))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 10; i++ {
+		sendOn(t, c, "a@example.com", fmt.Sprint("m", i))
+	}
+	got := srv.Messages()
+	if diff := cmp.Diff([]msgView{{8, "m8", 1}, {9, "m9", 1}, {10, "m10", 1}}, viewMessages(got)); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	if n := len(srv.Sessions()[0].Messages); n != 3 {
+		t.Errorf("the session keeps %d messages, want 3", n)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, seen); diff != "" {
+		t.Errorf("OnMessage saw (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetentionNeverForgetsLiveSessions(t *testing.T) {
+	t.Parallel()
+	ended, waitEnded := endings(t)
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(2), ended)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("live.example"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		send(t, srv.Addr(), "a@example.com", "x")
+	}
+	waitEnded(3)
+	ss := srv.Sessions()
+	if diff := cmp.Diff([]int{1, 4}, sessionIDs(ss)); diff != "" {
+		t.Errorf("sessions (-want +got):\n%s", diff)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRetentionUnderConcurrentClients(t *testing.T) {
+	t.Parallel()
+	const clients, each, keep = 8, 5, 7
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(keep))
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for range clients {
+		wg.Go(func() {
+			for range each {
+				msg := "Subject: x\r\n\r\nbody\r\n"
+				errs <- smtp.SendMail(srv.Addr(), nil, "a@example.com", []string{"b@example.com"}, []byte(msg))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := srv.Messages()
+	if len(got) != keep {
+		t.Fatalf("kept %d messages, want %d", len(got), keep)
+	}
+	for i, m := range got {
+		if want := clients*each - keep + 1 + i; m.ID != want {
+			t.Errorf("message %d has ID %d, want %d", i, m.ID, want)
+		}
+	}
+}
+
+func TestWithRetentionRejectsNonPositive(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, -1} {
+		if srv, err := mocksmtp.New(mocksmtp.WithRetention(n)); err == nil {
+			srv.Close()
+			t.Errorf("New(WithRetention(%d)) succeeded, want an error", n)
+		}
+	}
+}
+
+func ExampleServer_Reset() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	_ = sendWelcome(srv.Addr(), "a@example.com")
+	fmt.Println(len(srv.WaitForMessages(t, 1)), "message")
+
+	srv.Reset() // the next test starts afresh; IDs go on
+	_ = sendWelcome(srv.Addr(), "b@example.com")
+	m := srv.WaitForMessages(t, 1)[0]
+	fmt.Println("message", m.ID, "to", m.To[0])
+	// Output:
+	// 1 message
+	// message 2 to b@example.com
+}
+
+func ExampleWithRetention() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(2)) // keep the last 2
+
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		_ = sendWelcome(srv.Addr(), to)
+	}
+	for _, m := range srv.Messages() {
+		fmt.Println(m.ID, m.To[0])
+	}
+	// Output:
+	// 2 b@example.com
+	// 3 c@example.com
+}
