@@ -28,7 +28,8 @@ type Server struct {
 	ids      counters      // numbering of sessions and messages (store.go)
 	changed  chan struct{} // closed and replaced whenever something is recorded
 	closed   bool
-	panics   []string // panics recovered in sessions, reported at cleanup
+	panics   []string    // panics recovered in sessions, reported at cleanup
+	exp      expectState // expectations, waits on a Want, inboxes (expect.go)
 }
 
 // msgRef locates a message in its session's record.
@@ -73,6 +74,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("mocksmtp.Start: %v", err)
 	}
+	s.exp.t = t
 	t.Cleanup(func() {
 		s.Close()
 		s.checkExpectations(t)

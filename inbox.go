@@ -1,0 +1,232 @@
+package mocksmtp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Inbox is one test's share of a server: the messages with a recipient in
+// its own domain, with their own waits and expectations. It lets one
+// server (started in TestMain, say) serve many parallel tests, each
+// sending to addresses of its inbox, without one test's mail meeting
+// another's expectations. Its methods are safe for concurrent use.
+type Inbox struct {
+	s      *Server
+	t      testing.TB
+	test   string // t.Name()
+	domain string
+	sc     scope // guarded by s.mu
+}
+
+// Inbox returns a new inbox for the test t: a domain of its own,
+// "<test name>-<n>.inbox.test", unique on the server (.test is reserved:
+// no mail for it can leave the machine). A message belongs to the inbox
+// when one of its envelope recipients is in that domain.
+//
+// At t's cleanup the inbox checks its expectations, as [Server.Expect]
+// does at the server's; the nearest message in a report may be one that
+// went to another test's inbox, and says so. A message addressed both to
+// this inbox and to another test's fails the test. An inbox does not wait
+// for its expectations: wait first ([Inbox.WaitFor]) if mail is sent in
+// the background.
+func (s *Server) Inbox(t testing.TB) *Inbox {
+	t.Helper()
+	in := &Inbox{s: s, t: t, test: t.Name()}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		t.Fatalf("mocksmtp: Inbox: the server is closed")
+		return in
+	}
+	in.domain = fmt.Sprintf("%s-%d.inbox.test", dnsLabel(in.test), len(s.exp.inboxes)+1)
+	s.exp.inboxes = append(s.exp.inboxes, in)
+	s.mu.Unlock()
+	t.Cleanup(func() {
+		s.check(t, &in.sc, in)
+		in.checkCrossed(t)
+	})
+	return in
+}
+
+// dnsLabel turns a test name into a short DNS label: lower case, letters,
+// digits and hyphens.
+func dnsLabel(name string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			hyphen = false
+			b.WriteRune(r)
+			if b.Len() >= 40 {
+				break
+			}
+		} else {
+			hyphen = true
+		}
+	}
+	if b.Len() == 0 {
+		return "test"
+	}
+	return b.String()
+}
+
+// Domain returns the inbox's domain, "testsignup-1.inbox.test".
+func (in *Inbox) Domain() string { return in.domain }
+
+// Address returns the address local@ the inbox's domain:
+// in.Address("bob") is "bob@testsignup-1.inbox.test".
+func (in *Inbox) Address(local string) string { return local + "@" + in.domain }
+
+// has reports whether m belongs to the inbox; every message belongs to
+// the nil inbox, the whole server.
+func (in *Inbox) has(m *Message) bool {
+	if in == nil {
+		return true
+	}
+	for _, to := range m.To {
+		if strings.EqualFold(domainOf(to), in.domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// Messages returns the messages of the inbox so far, in arrival order.
+func (in *Inbox) Messages() []*Message {
+	var out []*Message
+	for _, m := range in.s.Messages() {
+		if in.has(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitForMessages waits until at least n messages arrived in the inbox and
+// returns them all, as [Server.WaitForMessages].
+func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
+	t.Helper()
+	s := in.s
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	defer cancel()
+	for {
+		s.mu.Lock()
+		got := len(s.liveMessagesLocked(in, 0))
+		ch, closed := s.changed, s.closed
+		s.mu.Unlock()
+		if got >= n {
+			return in.Messages()
+		}
+		why := ""
+		if closed {
+			why = "before the server closed"
+		} else {
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				why = fmt.Sprintf("within %v", s.opts.waitTimeout)
+			}
+		}
+		v := s.newView(in)
+		var b strings.Builder
+		fmt.Fprintf(&b, "mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:\n", plural(n, "message"), in.domain, why, len(v.scoped))
+		v.writeMessages(&b, v.scoped)
+		if len(v.scoped) == 0 {
+			v.writeNoCandidates(&b)
+		}
+		b.WriteString(v.totals())
+		t.Fatalf("%s", b.String())
+		return nil
+	}
+}
+
+// WaitFor waits for a message like want in the inbox, as [Server.WaitFor].
+func (in *Inbox) WaitFor(t testing.TB, want Want) *Message {
+	t.Helper()
+	return in.s.waitForT(t, in, want)
+}
+
+// AssertMessage checks that a message like want arrived in the inbox, as
+// [Server.AssertMessage].
+func (in *Inbox) AssertMessage(t testing.TB, want Want) *Message {
+	t.Helper()
+	return in.s.assertMessage(t, in, want)
+}
+
+// AssertNoMessages fails t if a message arrived in the inbox or arrives
+// within d, as [Server.AssertNoMessages].
+func (in *Inbox) AssertNoMessages(t testing.TB, d time.Duration) {
+	t.Helper()
+	in.s.assertNone(t, in, "Inbox.AssertNoMessages", d, 0)
+}
+
+// AssertNoMoreMessages fails t if a message arrives in the inbox within d,
+// beyond those that already have, as [Server.AssertNoMoreMessages].
+func (in *Inbox) AssertNoMoreMessages(t testing.TB, d time.Duration) {
+	t.Helper()
+	in.s.assertNone(t, in, "Inbox.AssertNoMoreMessages", d, in.s.lastID())
+}
+
+// Expect registers an expectation on the inbox's messages, checked at the
+// cleanup of the inbox's test, as [Server.Expect].
+func (in *Inbox) Expect(want Want) *Expectation {
+	in.t.Helper()
+	return in.s.expect(in.t, &in.sc, in, want, declaredAt(1))
+}
+
+// ExpectNoOtherMessages makes a message of the inbox that meets none of
+// its expectations a failure at cleanup, as [Server.ExpectNoOtherMessages].
+func (in *Inbox) ExpectNoOtherMessages() {
+	in.t.Helper()
+	where := declaredAt(1)
+	if err := in.s.register(&in.sc, in, func() { in.sc.noOther = where }); err != nil {
+		in.t.Fatalf("mocksmtp: Inbox.ExpectNoOtherMessages at %s: %v", where, err)
+	}
+}
+
+// ExpectNoMessages makes any message in the inbox a failure at cleanup.
+func (in *Inbox) ExpectNoMessages() {
+	in.t.Helper()
+	where := declaredAt(1)
+	if err := in.s.register(&in.sc, in, func() { in.sc.noMessages = where }); err != nil {
+		in.t.Fatalf("mocksmtp: Inbox.ExpectNoMessages at %s: %v", where, err)
+	}
+}
+
+// checkCrossed fails t for each message of the inbox that was also
+// addressed to another test's inbox: one test's mail leaking into
+// another's.
+func (in *Inbox) checkCrossed(t testing.TB) {
+	t.Helper()
+	v := in.s.newView(in)
+	for _, m := range v.scoped {
+		var others []string
+		for _, x := range v.inboxes {
+			if x.domain == in.domain {
+				continue
+			}
+			for _, to := range m.To {
+				if strings.EqualFold(domainOf(to), x.domain) {
+					others = append(others, fmt.Sprintf("%s (%s)", x.test, x.domain))
+					break
+				}
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "mocksmtp: inbox %s: a message went to this test's inbox and to the inbox of %s:\n",
+			in.domain, strings.Join(others, ", "))
+		v.writeMessages(&b, []*Message{m})
+		b.WriteString(v.totals())
+		t.Errorf("%s", b.String())
+	}
+}

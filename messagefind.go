@@ -1,0 +1,86 @@
+package mocksmtp
+
+import (
+	"html"
+	"regexp"
+	"strings"
+)
+
+// This file holds the helpers of magic-link and one-time-code tests: the
+// links of a message, and a regular expression found in its bodies.
+
+var (
+	// hrefRE finds the href attribute of an a or area element.
+	hrefRE = regexp.MustCompile(`(?is)<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+	// urlRE finds http and https URLs in text.
+	urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
+	// tagRE finds tags, comments, scripts and styles of HTML, to drop them.
+	tagRE = regexp.MustCompile(`(?is)<!--.*?-->|<(script|style)\b.*?</(?:script|style)\s*>|<[^>]*>`)
+)
+
+// Links returns the links of the message, in order and without
+// duplicates: the href of each <a> (and <area>) of the HTML body, entities
+// decoded, then the http and https URLs in the text body that the HTML did
+// not have already. Trailing punctuation is not part of a URL in text
+// ("see https://x.test/a." gives "https://x.test/a").
+func (m *Message) Links() []string {
+	var out []string
+	seen := make(map[string]bool)
+	add := func(u string) {
+		if u != "" && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	for _, g := range hrefRE.FindAllStringSubmatch(m.HTML, -1) {
+		add(strings.TrimSpace(html.UnescapeString(g[1] + g[2] + g[3])))
+	}
+	for _, u := range urlRE.FindAllString(m.Text, -1) {
+		add(trimURL(u))
+	}
+	return out
+}
+
+// trimURL drops the punctuation that ends a sentence around a URL, and
+// closing brackets that the URL did not open.
+func trimURL(u string) string {
+	for len(u) > 0 {
+		c := u[len(u)-1]
+		switch {
+		case strings.IndexByte(".,;:!?'*", c) >= 0:
+		case c == ')' && strings.Count(u, "(") < strings.Count(u, ")"):
+		case c == ']' && strings.Count(u, "[") < strings.Count(u, "]"):
+		default:
+			return u
+		}
+		u = u[:len(u)-1]
+	}
+	return u
+}
+
+// Find returns the first match of re in the text body, or else in the
+// text of the HTML body (tags dropped, entities decoded, so that "#123456"
+// in a style is not taken for a code); "" when neither has one. When re
+// has a group, Find returns what the first group matched:
+//
+//	code := msg.Find(regexp.MustCompile(`code: (\d{6})`)) // "123456"
+func (m *Message) Find(re *regexp.Regexp) string {
+	for _, s := range []string{m.Text, htmlText(m.HTML)} {
+		if g := re.FindStringSubmatch(s); g != nil {
+			if len(g) > 1 {
+				return g[1]
+			}
+			return g[0]
+		}
+	}
+	return ""
+}
+
+// htmlText returns the text of an HTML document, roughly: tags, comments,
+// scripts and styles replaced by spaces, entities decoded.
+func htmlText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return html.UnescapeString(tagRE.ReplaceAllString(s, " "))
+}

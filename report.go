@@ -1,0 +1,229 @@
+package mocksmtp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// This file writes failure reports: what was wanted, the nearest message as
+// a (-want +got) diff, the transcript lines that explain it, and totals.
+
+// view is what a report looks at: snapshots taken once, so that every part
+// of a report tells the same story.
+type view struct {
+	s        *Server
+	in       *Inbox     // nil: the whole server
+	all      []*Message // every message the server has, in arrival order
+	scoped   []*Message // those of the inbox (all of them without one)
+	sessions []*Session
+	inboxes  []inboxInfo
+}
+
+// inboxInfo names an inbox in reports.
+type inboxInfo struct {
+	domain, test string
+}
+
+// newView takes the snapshots for a report on in (nil: the server).
+func (s *Server) newView(in *Inbox) *view {
+	v := &view{s: s, in: in, all: s.Messages(), sessions: s.Sessions()}
+	s.mu.Lock()
+	for _, x := range s.exp.inboxes {
+		v.inboxes = append(v.inboxes, inboxInfo{x.domain, x.test})
+	}
+	s.mu.Unlock()
+	for _, m := range v.all {
+		if in.has(m) {
+			v.scoped = append(v.scoped, m)
+		}
+	}
+	return v
+}
+
+// totals returns the last line of a report.
+func (v *view) totals() string {
+	if v.in == nil {
+		return fmt.Sprintf("in all: %s, %s", plural(len(v.sessions), "session"), plural(len(v.all), "message"))
+	}
+	return fmt.Sprintf("in all: %s in this inbox; %s, %s on the server",
+		plural(len(v.scoped), "message"), plural(len(v.sessions), "session"), plural(len(v.all), "message"))
+}
+
+// inboxOf describes where an out-of-scope message went.
+func (v *view) inboxOf(m *Message) string {
+	for _, x := range v.inboxes {
+		if x.domain == v.in.domain {
+			continue
+		}
+		for _, to := range m.To {
+			if strings.EqualFold(domainOf(to), x.domain) {
+				return fmt.Sprintf("it went to the inbox of %s (%s), not to this one", x.test, x.domain)
+			}
+		}
+	}
+	return "it went to no inbox, not to this one"
+}
+
+// unset hides from a diff the fields that neither side sets: a Want
+// projection has only the fields the Want sets.
+var unset = cmp.FilterPath(func(p cmp.Path) bool {
+	sf, ok := p.Last().(cmp.StructField)
+	if !ok {
+		return false
+	}
+	x, y := sf.Values()
+	return x.IsValid() && y.IsValid() && x.IsZero() && y.IsZero()
+}, cmp.Ignore())
+
+// A candidate is a message a report may show as the nearest to a Want.
+type candidate struct {
+	m    *Message
+	tier int    // lower is preferred when as near
+	note string // why the message did not count, if it was not its misses
+}
+
+// writeNearest writes the message nearest to mt among cands, fewest
+// differing fields first, then lowest tier, then earliest, as a diff with
+// its transcript lines. With no candidate it writes what did happen.
+func (v *view) writeNearest(b *strings.Builder, mt *matcher, cands []candidate) {
+	best, bestMiss := -1, 0
+	for i, c := range cands {
+		miss := mt.misses(c.m)
+		if best < 0 || miss < bestMiss || miss == bestMiss && c.tier < cands[best].tier {
+			best, bestMiss = i, miss
+		}
+	}
+	if best < 0 {
+		v.writeNoCandidates(b)
+		return
+	}
+	c := cands[best]
+	if bestMiss == 0 {
+		fmt.Fprintf(b, "%v matches, but %s.\n", c.m, c.note)
+	} else {
+		fmt.Fprintf(b, "nearest: %v", c.m)
+		if c.note != "" {
+			fmt.Fprintf(b, "; %s", c.note)
+		}
+		verb := "differ"
+		if bestMiss == 1 {
+			verb = "differs"
+		}
+		fmt.Fprintf(b, "\n%s of %d %s (-want +got):\n%s",
+			plural(bestMiss, "field"), len(mt.fields), verb, cmp.Diff(mt.want, mt.project(c.m), unset))
+	}
+	v.writeMessageLines(b, c.m)
+}
+
+// writeNoCandidates says that there was no message to compare with, and
+// shows the sessions that explain why.
+func (v *view) writeNoCandidates(b *strings.Builder) {
+	switch {
+	case len(v.all) > 0:
+		fmt.Fprintf(b, "no other message to compare with.\n")
+	case len(v.sessions) == 0:
+		fmt.Fprintf(b, "no client connected to %s.\n", v.s.Addr())
+		return
+	default:
+		fmt.Fprintf(b, "no message arrived.\n")
+	}
+	const maxSessions = 3
+	shown := 0
+	for _, ss := range v.sessions {
+		if len(ss.Messages) > 0 {
+			continue
+		}
+		if shown == maxSessions {
+			b.WriteString("(more sessions not shown)\n")
+			break
+		}
+		writeLines(b, ss, 0, len(ss.Transcript)-1)
+		shown++
+	}
+}
+
+// writeMessages lists messages on a line each, the transcript lines of
+// the first few below them.
+func (v *view) writeMessages(b *strings.Builder, msgs []*Message) {
+	const maxShown = 3
+	for i, m := range msgs {
+		fmt.Fprintf(b, "%v\n", m)
+		if i < maxShown {
+			v.writeMessageLines(b, m)
+		}
+	}
+}
+
+// writeMessageLines writes the transcript lines of m's transaction: from
+// its MAIL command to the reply to its data.
+func (v *view) writeMessageLines(b *strings.Builder, m *Message) {
+	ss := m.Session
+	if ss == nil {
+		return
+	}
+	tr := ss.Transcript
+	accepted := fmt.Sprintf("message %d accepted", m.ID)
+	end := -1
+	for i, l := range tr {
+		if l.Dir == Note && strings.HasPrefix(l.Text, accepted) {
+			end = i
+			break
+		}
+	}
+	if end < 0 { // not found: show it all
+		writeLines(b, ss, 0, len(tr)-1)
+		return
+	}
+	start := end
+	for i := end; i >= 0; i-- {
+		if tr[i].Dir == FromClient && len(tr[i].Text) >= 4 && strings.EqualFold(tr[i].Text[:4], "MAIL") {
+			start = i
+			break
+		}
+	}
+	for end+1 < len(tr) && tr[end+1].Dir != FromClient {
+		end++ // the reply to the data, and any notes with it
+		if tr[end].Dir == FromServer && !isContinuation(tr[end].Text) {
+			break
+		}
+	}
+	writeLines(b, ss, start, end)
+}
+
+// isContinuation reports a reply line that another line follows ("250-").
+func isContinuation(s string) bool { return len(s) > 3 && s[3] == '-' }
+
+// writeLines writes lines from to to (0-based, inclusive) of a session's
+// transcript, numbered as Transcript.Numbered numbers them, the middle of a
+// long stretch cut.
+func writeLines(b *strings.Builder, ss *Session, from, to int) {
+	tr := ss.Transcript
+	if ss.Ended == Live {
+		fmt.Fprintf(b, "session %d, still open", ss.ID)
+	} else {
+		fmt.Fprintf(b, "session %d, ended: %v", ss.ID, ss.Ended)
+	}
+	if len(tr) == 0 {
+		b.WriteString("; nothing was said\n")
+		return
+	}
+	fmt.Fprintf(b, "; lines %d-%d of %d:\n", from+1, to+1, len(tr))
+	const head, tail = 12, 20
+	for i := from; i <= to; i++ {
+		if to-from+1 > head+tail+1 && i == from+head {
+			fmt.Fprintf(b, "     … %d lines …\n", to-from+1-head-tail)
+			i = to - tail + 1
+		}
+		fmt.Fprintf(b, "%4d %s\n", i+1, tr[i])
+	}
+}
+
+// domainOf returns the domain of an address, "" without one.
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}

@@ -1,0 +1,534 @@
+package mocksmtp
+
+import (
+	"bytes"
+	"fmt"
+	"net/textproto"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/mail"
+)
+
+// Want describes a message: the fields a test cares about. It is plain
+// data, so that a failure can print it as a (-want +got) diff. Fields left
+// at their zero value are not compared; Want{} matches every message.
+//
+// Strings are compared exactly, except where a field says otherwise. The
+// …Contains fields hold a substring, the …Matches fields a regular
+// expression (package regexp syntax), compiled when the Want is used: an
+// invalid one fails the test there.
+type Want struct {
+	// From is the envelope sender, the MAIL FROM path. "<>" stands for the
+	// null sender (bounces). Angle brackets around a path are ignored.
+	From string
+	// To lists the envelope recipients, the RCPT TO paths: all of them, in
+	// any order.
+	To []string
+
+	// HeaderFrom is the From header: "alice@example.com" compares the
+	// address only, "Alice <alice@example.com>" the display name too.
+	// Several addresses are written as one string, separated by ", ".
+	HeaderFrom string
+	// HeaderTo and Cc list the addresses of the To and Cc headers: all of
+	// them, in any order. Each is written as in HeaderFrom; when one of
+	// the list has a display name, every address is compared with its
+	// display name, as "Name <address>" (or "address" when it has none).
+	HeaderTo, Cc []string
+	// Subject is the decoded Subject header.
+	Subject, SubjectContains, SubjectMatches string
+	// Header holds any other header fields: a field name (in any case) to
+	// its value, RFC 2047 encoded words decoded and folding undone. The
+	// message matches when one of its fields of that name has the value.
+	Header map[string]string
+
+	// Text is the decoded text/plain body. Line breaks are compared as
+	// "\n", and trailing line breaks are ignored.
+	Text, TextContains, TextMatches string
+	// HTML is the decoded text/html body, as Text. HTMLContains and
+	// HTMLMatches look at the HTML source, tags included.
+	HTML, HTMLContains, HTMLMatches string
+
+	// Attachments lists attachments the message must have, each matched to
+	// a different one, in any order; the message may have others (inline
+	// images, say). See [Message.Attachments].
+	Attachments []WantAttachment
+}
+
+// WantAttachment describes one attachment of a [Want]. Fields left at
+// their zero value are not compared.
+type WantAttachment struct {
+	Filename    string // exactly
+	ContentType string // the media type alone, in any case: "application/pdf"
+	Data        []byte // the decoded content, exactly
+}
+
+// String returns the fields that are set, Go-like, on one line, long values
+// cut: Want{To: ["bob@example.com"], Subject: "Welcome"}.
+func (w Want) String() string {
+	var parts []string
+	add := func(name, v string) {
+		if v != "" {
+			parts = append(parts, name+": "+quoteShort(v))
+		}
+	}
+	addList := func(name string, vs []string) {
+		if len(vs) > 0 {
+			q := make([]string, len(vs))
+			for i, v := range vs {
+				q[i] = quoteShort(v)
+			}
+			parts = append(parts, name+": ["+strings.Join(q, ", ")+"]")
+		}
+	}
+	add("From", w.From)
+	addList("To", w.To)
+	add("HeaderFrom", w.HeaderFrom)
+	addList("HeaderTo", w.HeaderTo)
+	addList("Cc", w.Cc)
+	add("Subject", w.Subject)
+	add("SubjectContains", w.SubjectContains)
+	add("SubjectMatches", w.SubjectMatches)
+	if len(w.Header) > 0 {
+		var kv []string
+		for _, k := range sortedKeys(w.Header) {
+			kv = append(kv, strconv.Quote(k)+": "+quoteShort(w.Header[k]))
+		}
+		parts = append(parts, "Header: {"+strings.Join(kv, ", ")+"}")
+	}
+	add("Text", w.Text)
+	add("TextContains", w.TextContains)
+	add("TextMatches", w.TextMatches)
+	add("HTML", w.HTML)
+	add("HTMLContains", w.HTMLContains)
+	add("HTMLMatches", w.HTMLMatches)
+	if len(w.Attachments) > 0 {
+		var as []string
+		for _, a := range w.Attachments {
+			var f []string
+			if a.Filename != "" {
+				f = append(f, "Filename: "+quoteShort(a.Filename))
+			}
+			if a.ContentType != "" {
+				f = append(f, "ContentType: "+quoteShort(a.ContentType))
+			}
+			if a.Data != nil {
+				f = append(f, fmt.Sprintf("Data: %s", plural(len(a.Data), "byte")))
+			}
+			as = append(as, "{"+strings.Join(f, ", ")+"}")
+		}
+		parts = append(parts, "Attachments: ["+strings.Join(as, ", ")+"]")
+	}
+	return "Want{" + strings.Join(parts, ", ") + "}"
+}
+
+func quoteShort(s string) string { return strconv.Quote(shorten(s, 60)) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// A matcher is a Want ready to compare with messages: regular expressions
+// compiled, values normalized. It is immutable.
+type matcher struct {
+	want   Want
+	fields []field
+}
+
+// A field is one comparison of a matcher; a header field of Want.Header
+// is a field of its own.
+type field struct {
+	// ok reports whether m has the wanted value.
+	ok func(m *Message) bool
+	// got sets, in a copy of the Want, what m has instead, for the diff.
+	got func(m *Message, p *Want)
+}
+
+// newMatcher compiles w. Its error names the field at fault.
+func newMatcher(w Want) (*matcher, error) {
+	mt := &matcher{want: w}
+	add := func(ok func(*Message) bool, got func(*Message, *Want)) {
+		mt.fields = append(mt.fields, field{ok, got})
+	}
+	compile := func(name, expr string) (*regexp.Regexp, error) {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fmt.Errorf("mocksmtp: Want.%s: invalid regular expression %q: %w", name, expr, err)
+		}
+		return re, nil
+	}
+
+	if w.From != "" {
+		want := path(w.From)
+		add(func(m *Message) bool { return m.From == want },
+			func(m *Message, p *Want) { p.From = nullPath(m.From) })
+	}
+	if len(w.To) > 0 {
+		want := make([]string, len(w.To))
+		for i, t := range w.To {
+			want[i] = path(t)
+		}
+		add(func(m *Message) bool { return sameSet(want, m.To) },
+			func(m *Message, p *Want) { p.To = slices.Clone(m.To) })
+	}
+	if w.HeaderFrom != "" {
+		names := strings.Contains(w.HeaderFrom, "<")
+		add(func(m *Message) bool { return strings.Join(addrStrings(m.HeaderFrom, names), ", ") == w.HeaderFrom },
+			func(m *Message, p *Want) { p.HeaderFrom = strings.Join(addrStrings(m.HeaderFrom, names), ", ") })
+	}
+	addrList := func(want []string, list func(*Message) []*mail.Address, set func(*Want, []string)) {
+		if len(want) == 0 {
+			return
+		}
+		names := slices.ContainsFunc(want, func(s string) bool { return strings.Contains(s, "<") })
+		add(func(m *Message) bool { return sameSet(want, addrStrings(list(m), names)) },
+			func(m *Message, p *Want) { set(p, addrStrings(list(m), names)) })
+	}
+	addrList(w.HeaderTo, func(m *Message) []*mail.Address { return m.HeaderTo }, func(p *Want, v []string) { p.HeaderTo = v })
+	addrList(w.Cc, func(m *Message) []*mail.Address { return m.Cc }, func(p *Want, v []string) { p.Cc = v })
+
+	// text adds the exact, contains and matches fields of one string of
+	// the message.
+	text := func(name, exact, contains, matches string, value func(*Message) string, set func(*Want, string, string)) error {
+		if exact != "" {
+			want := trimBody(exact)
+			add(func(m *Message) bool { return trimBody(value(m)) == want },
+				func(m *Message, p *Want) { set(p, "exact", cutText(trimBody(value(m)))) })
+		}
+		if contains != "" {
+			want := lf(contains)
+			add(func(m *Message) bool { return strings.Contains(value(m), want) },
+				func(m *Message, p *Want) { set(p, "contains", cutText(trimBody(value(m)))) })
+		}
+		if matches != "" {
+			re, err := compile(name+"Matches", matches)
+			if err != nil {
+				return err
+			}
+			add(func(m *Message) bool { return re.MatchString(value(m)) },
+				func(m *Message, p *Want) { set(p, "matches", cutText(trimBody(value(m)))) })
+		}
+		return nil
+	}
+	err := text("Subject", w.Subject, w.SubjectContains, w.SubjectMatches,
+		func(m *Message) string { return m.Subject },
+		func(p *Want, kind, v string) {
+			switch kind {
+			case "exact":
+				p.Subject = v
+			case "contains":
+				p.SubjectContains = v
+			default:
+				p.SubjectMatches = v
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+
+	for _, k := range sortedKeys(w.Header) {
+		key, want := textproto.CanonicalMIMEHeaderKey(k), w.Header[k]
+		add(func(m *Message) bool {
+			vs := headerValues(m, key)
+			return slices.Contains(vs, want)
+		}, func(m *Message, p *Want) {
+			if vs := headerValues(m, key); len(vs) > 0 {
+				p.Header[k] = strings.Join(vs, "\n")
+			} else {
+				delete(p.Header, k) // absent: shown as a missing key
+			}
+		})
+	}
+
+	err = text("Text", w.Text, w.TextContains, w.TextMatches,
+		func(m *Message) string { return m.Text },
+		func(p *Want, kind, v string) {
+			switch kind {
+			case "exact":
+				p.Text = v
+			case "contains":
+				p.TextContains = v
+			default:
+				p.TextMatches = v
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+	err = text("HTML", w.HTML, w.HTMLContains, w.HTMLMatches,
+		func(m *Message) string { return m.HTML },
+		func(p *Want, kind, v string) {
+			switch kind {
+			case "exact":
+				p.HTML = v
+			case "contains":
+				p.HTMLContains = v
+			default:
+				p.HTMLMatches = v
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+
+	if len(w.Attachments) > 0 {
+		want := w.Attachments
+		add(func(m *Message) bool { return attachmentsMatch(want, m.Attachments) },
+			func(m *Message, p *Want) { p.Attachments = projectAttachments(want, m.Attachments) })
+	}
+	return mt, nil
+}
+
+// misses returns how many fields of the Want m does not have.
+func (mt *matcher) misses(m *Message) int {
+	n := 0
+	for _, f := range mt.fields {
+		if !f.ok(m) {
+			n++
+		}
+	}
+	return n
+}
+
+// match reports whether m has every field of the Want.
+func (mt *matcher) match(m *Message) bool {
+	for _, f := range mt.fields {
+		if !f.ok(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// project returns what m has in place of each field the Want sets: the
+// wanted value where m has it (so that the diff hides it), m's value
+// (long ones cut) where it differs.
+func (mt *matcher) project(m *Message) Want {
+	p := mt.want
+	if p.Header != nil {
+		p.Header = make(map[string]string, len(mt.want.Header))
+		for k, v := range mt.want.Header {
+			p.Header[k] = v
+		}
+	}
+	for _, f := range mt.fields {
+		if !f.ok(m) {
+			f.got(m, &p)
+		}
+	}
+	return p
+}
+
+// path strips the angle brackets of a path; "<>" is the null sender "".
+func path(s string) string {
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// nullPath shows the null sender as "<>".
+func nullPath(s string) string {
+	if s == "" {
+		return "<>"
+	}
+	return s
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// addrStrings formats addresses as "address", or "Name <address>" when
+// names is set and the address has a display name.
+func addrStrings(list []*mail.Address, names bool) []string {
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		if a == nil {
+			continue
+		}
+		if names && a.Name != "" {
+			out = append(out, a.Name+" <"+a.Address+">")
+		} else {
+			out = append(out, a.Address)
+		}
+	}
+	return out
+}
+
+// headerValues returns the values of every field named key, decoded,
+// unfolded.
+func headerValues(m *Message, key string) []string {
+	var out []string
+	fields := m.Header.FieldsByKey(key)
+	for fields.Next() {
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		v = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", ""), "\n", "")
+		out = append(out, v)
+	}
+	return out
+}
+
+// lf turns CRLF line breaks into LF.
+func lf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+// trimBody normalizes line breaks and drops trailing ones.
+func trimBody(s string) string { return strings.TrimRight(lf(s), "\n") }
+
+// Limits of what a report shows of one value.
+const (
+	cutBytes = 1500 // a body is cut after this many bytes...
+	cutLines = 30   // ...or lines
+)
+
+// cutText cuts a long body for a diff, noting the full size.
+func cutText(s string) string {
+	cut := len(s)
+	if cut > cutBytes {
+		cut = cutBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+	}
+	if i := nthIndex(s[:cut], '\n', cutLines); i >= 0 {
+		cut = i
+	}
+	if cut == len(s) {
+		return s
+	}
+	return s[:cut] + fmt.Sprintf("\n… (cut: %s in all)", plural(len(s), "byte"))
+}
+
+// nthIndex returns the index of the nth c in s (1-based), or -1.
+func nthIndex(s string, c byte, n int) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n--
+			if n == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// attachmentMatch reports whether a has what w wants.
+func attachmentMatch(w WantAttachment, a Attachment) bool {
+	return (w.Filename == "" || w.Filename == a.Filename) &&
+		(w.ContentType == "" || strings.EqualFold(w.ContentType, a.ContentType)) &&
+		(w.Data == nil || bytes.Equal(w.Data, a.Data))
+}
+
+// attachmentsMatch reports whether each wanted attachment matches a
+// different attachment of the message.
+func attachmentsMatch(want []WantAttachment, got []Attachment) bool {
+	caps := make([]int, len(want))
+	for i := range caps {
+		caps[i] = 1
+	}
+	owner := assign(caps, caps, len(got), func(i, j int) bool { return attachmentMatch(want[i], got[j]) })
+	n := 0
+	for _, o := range owner {
+		if o >= 0 {
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+// projectAttachments shows the message's attachments with only the fields
+// some wanted attachment sets; large data is cut.
+func projectAttachments(want []WantAttachment, got []Attachment) []WantAttachment {
+	var name, typ, data bool
+	for _, w := range want {
+		name = name || w.Filename != ""
+		typ = typ || w.ContentType != ""
+		data = data || w.Data != nil
+	}
+	out := make([]WantAttachment, len(got))
+	for i, a := range got {
+		if name {
+			out[i].Filename = a.Filename
+		}
+		if typ {
+			out[i].ContentType = a.ContentType
+		}
+		if data {
+			out[i].Data = a.Data
+			if len(a.Data) > 256 {
+				out[i].Data = fmt.Appendf(bytes.Clone(a.Data[:64]), "… (cut: %s in all)", plural(len(a.Data), "byte"))
+			}
+		}
+	}
+	return out
+}
+
+// assign matches right nodes (messages, attachments) to left nodes
+// (expectations), each right node to at most one left node, left node i
+// taking between lo[i] and hi[i] right nodes (hi[i] < 0: any number). It
+// first gives as many left nodes as it can their lo, then fills them up to
+// hi, never taking from one to give to another (augmenting paths). It
+// returns the owner of each right node, -1 for none. Right nodes are
+// tried in order, so the earliest go first.
+func assign(lo, hi []int, nRight int, edge func(i, j int) bool) []int {
+	owner := make([]int, nRight)
+	for j := range owner {
+		owner[j] = -1
+	}
+	count := make([]int, len(lo))
+	adj := make([][]int, len(lo))
+	for i := range lo {
+		for j := 0; j < nRight; j++ {
+			if edge(i, j) {
+				adj[i] = append(adj[i], j)
+			}
+		}
+	}
+	var visited []bool
+	var augment func(i int) bool
+	augment = func(i int) bool {
+		for _, j := range adj[i] {
+			if visited[j] {
+				continue
+			}
+			visited[j] = true
+			if owner[j] < 0 || augment(owner[j]) {
+				owner[j] = i
+				return true
+			}
+		}
+		return false
+	}
+	fill := func(limit func(i int) int) {
+		for i := range lo {
+			for l := limit(i); l < 0 || count[i] < l; {
+				visited = make([]bool, nRight)
+				if !augment(i) {
+					break
+				}
+				count[i]++
+			}
+		}
+	}
+	fill(func(i int) int { return lo[i] })
+	fill(func(i int) int { return hi[i] })
+	return owner
+}
