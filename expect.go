@@ -121,7 +121,7 @@ func declaredAt(skip int) string {
 func (s *Server) Expect(want Want) *Expectation {
 	t := s.needT("Expect")
 	t.Helper()
-	return s.expect(t, &s.exp.root, nil, want, declaredAt(1))
+	return s.expect(t, "Expect", &s.exp.root, nil, want, declaredAt(1))
 }
 
 // needT returns the test of Start, or panics for a server from New.
@@ -132,16 +132,16 @@ func (s *Server) needT(method string) testing.TB {
 	return s.exp.t
 }
 
-func (s *Server) expect(t testing.TB, sc *scope, in *Inbox, want Want, where string) *Expectation {
+func (s *Server) expect(t testing.TB, name string, sc *scope, in *Inbox, want Want, where string) *Expectation {
 	t.Helper()
 	mt, err := newMatcher(want)
 	if err != nil {
-		t.Fatalf("mocksmtp: Expect at %s: %s", where, strings.TrimPrefix(err.Error(), "mocksmtp: "))
+		t.Fatalf("mocksmtp: %s at %s: %s", name, where, strings.TrimPrefix(err.Error(), "mocksmtp: "))
 		return &Expectation{s: s, t: t, mt: &matcher{}, where: where, min: 1, max: 1}
 	}
 	e := &Expectation{s: s, t: t, mt: mt, where: where, min: 1, max: 1}
 	if err := s.register(sc, in, func() { sc.exps = append(sc.exps, e) }); err != nil {
-		t.Fatalf("mocksmtp: Expect at %s: %v", where, err)
+		t.Fatalf("mocksmtp: %s at %s: %v", name, where, err)
 	}
 	return e
 }

@@ -1,12 +1,15 @@
 package mocksmtp_test
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/smtp"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -68,20 +71,32 @@ func (t *expT) Logf(format string, args ...any) {
 }
 func (t *expT) Log(args ...any) { t.Logf("%s", fmt.Sprint(args...)) }
 
-// run runs body as the test function, then the cleanups, last first.
+// run runs body as the test function, then the cleanups.
 func (t *expT) run(body func()) {
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				if _, ok := p.(expFatal); !ok {
-					panic(p)
-				}
+	t.do(body)
+	t.finish()
+}
+
+// do runs body as (part of) the test function: a Fatal ends it.
+func (t *expT) do(body func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(expFatal); !ok {
+				panic(p)
 			}
-		}()
-		body()
+		}
 	}()
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
+	body()
+}
+
+// finish ends the test: it runs the cleanups, last first, once.
+func (t *expT) finish() {
+	t.mu.Lock()
+	cleanups := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
 	}
 }
 
@@ -92,11 +107,14 @@ func (t *expT) report() string {
 	return strings.Join(t.errors, "\n----\n")
 }
 
-// expNormalize replaces what changes from run to run in a report: go-cmp
-// prints U+00A0 for some spaces at random, and ports are random.
+// expNormalize replaces what changes in a report from run to run, or with
+// every edit of a test file: go-cmp prints U+00A0 for some spaces at
+// random, ports are random, and the line numbers of declarations move
+// (TestExpectDeclaredAt checks them).
 func expNormalize(s string) string {
 	s = strings.ReplaceAll(s, "\u00a0", " ")
-	return regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:<port>")
+	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:<port>")
+	return regexp.MustCompile(`(_test\.go):\d+`).ReplaceAllString(s, "$1:<line>")
 }
 
 // expGolden compares got, normalized, with testdata/expect/name.golden.
@@ -319,5 +337,335 @@ func TestExpectReports(t *testing.T) {
 			}
 			expGolden(t, tc.name, got)
 		})
+	}
+}
+
+// expCheck runs body against a server of a recording test and returns
+// what the test reported, cleanup included.
+func expCheck(body func(t *expT, s *mocksmtp.Server)) string {
+	ft := &expT{name: "TestSignup"}
+	ft.run(func() {
+		s := mocksmtp.Start(ft, mocksmtp.WithoutTranscriptLog())
+		body(ft, s)
+	})
+	return ft.report()
+}
+
+func TestWantFields(t *testing.T) {
+	t.Parallel()
+	const plain = "From: Shop <shop@example.com>\nTo: Bob <bob@example.com>, carol@example.com\nCc: dan@example.com, Eve <eve@example.com>\n" +
+		"Subject: =?utf-8?q?Caf=C3=A9_opening?=\nX-Tag: one\nX-Tag: two\nX-Campaign: =?utf-8?q?spring_sale?=\n\nHello,\nthe café opens on Monday.\n\n\n"
+	const html = "From: shop@example.com\nTo: bob@example.com\nSubject: News\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" +
+		"<p>Click <a href=\"https://shop.example.com/confirm?t=abc\">here</a>.</p>\n"
+	const twoPNG = "From: shop@example.com\nTo: bob@example.com\nSubject: Pictures\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nTwo pictures.\n" +
+		"--b\nContent-Type: image/png\nContent-Disposition: attachment; filename=a.png\n\nAAA\n" +
+		"--b\nContent-Type: IMAGE/PNG\nContent-Disposition: attachment; filename=b.png\n\nBBB\n--b--\n"
+	tests := []struct {
+		name     string
+		from     string
+		to       []string
+		raw      string
+		want     mocksmtp.Want
+		wantFail bool
+	}{
+		{"zero Want matches any message", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{}, false},
+		{"envelope recipients in any order", "shop@example.com", []string{"bob@example.com", "carol@example.com"}, plain,
+			mocksmtp.Want{From: "shop@example.com", To: []string{"carol@example.com", "bob@example.com"}}, false},
+		{"envelope recipients must all be listed", "shop@example.com", []string{"bob@example.com", "carol@example.com"}, plain,
+			mocksmtp.Want{To: []string{"bob@example.com"}}, true},
+		{"angle brackets around paths are ignored", "shop@example.com", []string{"bob@example.com"}, plain,
+			mocksmtp.Want{From: "<shop@example.com>", To: []string{"<bob@example.com>"}}, false},
+		{"null sender is <>", "", []string{"bob@example.com"}, plain, mocksmtp.Want{From: "<>"}, false},
+		{"null sender is not an address", "", []string{"bob@example.com"}, plain, mocksmtp.Want{From: "shop@example.com"}, true},
+		{"envelope sender differs", "noreply@example.com", []string{"bob@example.com"}, plain, mocksmtp.Want{From: "shop@example.com"}, true},
+		{"header From by address", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{HeaderFrom: "shop@example.com"}, false},
+		{"header From with its display name", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{HeaderFrom: "Shop <shop@example.com>"}, false},
+		{"header From with another display name", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{HeaderFrom: "Shop Team <shop@example.com>"}, true},
+		{"header To by addresses in any order", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{HeaderTo: []string{"carol@example.com", "bob@example.com"}}, false},
+		{"header To with names", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{HeaderTo: []string{"Bob <bob@example.com>", "carol@example.com"}}, false},
+		{"header To missing an address", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{HeaderTo: []string{"bob@example.com"}}, true},
+		{"Cc", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{Cc: []string{"eve@example.com", "dan@example.com"}}, false},
+		{"Cc absent", "a@example.com", []string{"b@example.com"}, html, mocksmtp.Want{Cc: []string{"dan@example.com"}}, true},
+		{"Subject decoded", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{Subject: "Café opening"}, false},
+		{"Subject exact", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{Subject: "Café"}, true},
+		{"SubjectContains", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{SubjectContains: "Café"}, false},
+		{"SubjectMatches", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{SubjectMatches: `^Caf. open`}, false},
+		{"SubjectMatches fails", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{SubjectMatches: `^opening`}, true},
+		{"header name in any case, value decoded", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{Header: map[string]string{"x-campaign": "spring sale"}}, false},
+		{"header repeated: any field of the name", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{Header: map[string]string{"X-Tag": "two"}}, false},
+		{"header value differs", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{Header: map[string]string{"X-Tag": "three"}}, true},
+		{"header absent does not match an empty value", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{Header: map[string]string{"X-Missing": ""}}, true},
+		{"Text ignores CRLF and trailing line breaks", "a@example.com", []string{"b@example.com"}, plain,
+			mocksmtp.Want{Text: "Hello,\r\nthe café opens on Monday."}, false},
+		{"Text exact", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{Text: "Hello,"}, true},
+		{"TextContains across lines", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{TextContains: "Hello,\r\nthe café"}, false},
+		{"TextContains fails", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{TextContains: "Tuesday"}, true},
+		{"TextMatches", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{TextMatches: `(?m)^the café opens on \w+day\.$`}, false},
+		{"HTML exact", "a@example.com", []string{"b@example.com"}, html,
+			mocksmtp.Want{HTML: `<p>Click <a href="https://shop.example.com/confirm?t=abc">here</a>.</p>`}, false},
+		{"HTMLContains looks at the source", "a@example.com", []string{"b@example.com"}, html,
+			mocksmtp.Want{HTMLContains: `href="https://shop.example.com/confirm`}, false},
+		{"HTMLMatches", "a@example.com", []string{"b@example.com"}, html, mocksmtp.Want{HTMLMatches: `confirm\?t=[a-z]+"`}, false},
+		{"no HTML body", "a@example.com", []string{"b@example.com"}, plain, mocksmtp.Want{HTMLContains: "<p>"}, true},
+		{"attachment by name and type in any case", "a@example.com", []string{"b@example.com"}, twoPNG,
+			mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{Filename: "b.png", ContentType: "image/png"}}}, false},
+		{"attachments each matched to a different one", "a@example.com", []string{"b@example.com"}, twoPNG,
+			mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{ContentType: "image/png"}, {Filename: "a.png"}}}, false},
+		{"three attachments wanted, two there", "a@example.com", []string{"b@example.com"}, twoPNG,
+			mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{ContentType: "image/png"}, {ContentType: "image/png"}, {ContentType: "image/png"}}}, true},
+		{"attachment by content", "a@example.com", []string{"b@example.com"}, twoPNG,
+			mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{Data: []byte("BBB")}}}, false},
+		{"attachment content differs", "a@example.com", []string{"b@example.com"}, twoPNG,
+			mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{Filename: "a.png", Data: []byte("BBB")}}}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := expCheck(func(ft *expT, s *mocksmtp.Server) {
+				expSend(ft, s.Addr(), tc.from, tc.to, tc.raw)
+				s.Expect(tc.want)
+			})
+			if failed := got != ""; failed != tc.wantFail {
+				t.Errorf("failed = %v, want %v; report:\n%s", failed, tc.wantFail, got)
+			}
+		})
+	}
+}
+
+func TestExpectCounts(t *testing.T) {
+	t.Parallel()
+	bob, ops := []string{"bob@example.com"}, []string{"ops@example.com"}
+	tests := []struct {
+		name     string
+		body     func(t *expT, s *mocksmtp.Server)
+		wantFail bool
+	}{
+		{"each message meets the expectation it can", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: bob})                     // any mail to bob...
+			s.Expect(mocksmtp.Want{To: bob, Subject: "Welcome"}) // ...and the welcome
+			s.ExpectNoOtherMessages()
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Tips", "Hi"))
+		}, false},
+		{"two equal expectations want two messages", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: bob})
+			s.Expect(mocksmtp.Want{To: bob})
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Tips", "Hi"))
+		}, false},
+		{"Times(2) met", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).Times(2)
+			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
+			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "2"))
+		}, false},
+		{"Times(2) with three", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).Times(2)
+			for i := range 3 {
+				expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", fmt.Sprint(i)))
+			}
+		}, true},
+		{"Times(0) is Never", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).Times(0)
+			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
+		}, true},
+		{"AtLeast(1) takes them all", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).AtLeast(1)
+			s.ExpectNoOtherMessages()
+			for i := range 3 {
+				expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", fmt.Sprint(i)))
+			}
+		}, false},
+		{"AtLeast(2) with one", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).AtLeast(2)
+			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
+		}, true},
+		{"AtLeast(0) allows without requiring", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).AtLeast(0)
+			s.Expect(mocksmtp.Want{To: bob}).AtLeast(0)
+			s.ExpectNoOtherMessages()
+			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
+		}, false},
+		{"Never met", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: ops}).Never()
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
+		}, false},
+		{"Never fails whatever else matches", func(t *expT, s *mocksmtp.Server) {
+			s.Expect(mocksmtp.Want{To: bob})
+			s.Expect(mocksmtp.Want{Subject: "Welcome"}).Never()
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
+		}, true},
+		{"ExpectNoMessages met", func(t *expT, s *mocksmtp.Server) {
+			s.ExpectNoMessages()
+		}, false},
+		{"messages WaitFor and AssertMessage returned are not unexpected", func(t *expT, s *mocksmtp.Server) {
+			s.ExpectNoOtherMessages()
+			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
+			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
+			s.WaitFor(t, mocksmtp.Want{To: bob})
+			s.AssertMessage(t, mocksmtp.Want{To: ops})
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := expCheck(tc.body)
+			if failed := got != ""; failed != tc.wantFail {
+				t.Errorf("failed = %v, want %v; report:\n%s", failed, tc.wantFail, got)
+			}
+		})
+	}
+}
+
+func TestWaitForReturnsEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	want := mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "code"}
+	go func() { // the code under test sends in the background
+		for _, code := range []string{"111111", "222222"} {
+			_ = smtp.SendMail(srv.Addr(), nil, "app@example.com", []string{"bob@example.com"},
+				[]byte(strings.ReplaceAll(expMsg("Your code", "Your code is "+code+"."), "\n", "\r\n")))
+		}
+	}()
+	code := regexp.MustCompile(`code is (\d{6})`)
+	first := srv.WaitFor(t, want)
+	second := srv.WaitFor(t, want)
+	if got := []string{first.Find(code), second.Find(code)}; !cmp.Equal(got, []string{"111111", "222222"}) {
+		t.Errorf("codes = %q, want 111111 then 222222", got)
+	}
+	if first.Session == nil || second.Session == nil {
+		t.Error("a message from WaitFor has no Session")
+	}
+}
+
+func TestWaitForContext(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := srv.WaitForContext(t.Context(), mocksmtp.Want{SubjectMatches: "("}); err == nil || !strings.Contains(err.Error(), "Want.SubjectMatches") {
+		t.Errorf("bad regexp: err = %v, want one naming Want.SubjectMatches", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := srv.WaitForContext(ctx, mocksmtp.Want{Subject: "x"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("nothing sent: err = %v, want DeadlineExceeded", err)
+	}
+	expSend(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, expMsg("x", "y"))
+	if m, err := srv.WaitForContext(t.Context(), mocksmtp.Want{Subject: "x"}); err != nil || m.Subject != "x" {
+		t.Errorf("WaitForContext = %v, %v", m, err)
+	}
+	srv.Close()
+	if _, err := srv.WaitForContext(t.Context(), mocksmtp.Want{Subject: "x"}); !errors.Is(err, mocksmtp.ErrClosed) {
+		t.Errorf("closed: err = %v, want ErrClosed", err)
+	}
+}
+
+func TestAssertNoMessagesPasses(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	srv.AssertNoMessages(t, 10*time.Millisecond)
+	expSend(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, expMsg("x", "y"))
+	srv.AssertNoMoreMessages(t, 10*time.Millisecond) // the one before the call is no more
+}
+
+// TestAssertNoMoreMessagesReturnsOnArrival fails by hanging for a minute
+// if the wait does not end when the message arrives.
+func TestAssertNoMoreMessagesReturnsOnArrival(t *testing.T) {
+	t.Parallel()
+	const d = time.Minute
+	got := expCheck(func(ft *expT, s *mocksmtp.Server) {
+		expSend(ft, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hi"))
+		errc := make(chan error, 1)
+		go func() { // a second mail, which the code under test should not send
+			errc <- smtp.SendMail(s.Addr(), nil, "app@example.com", []string{"bob@example.com"},
+				[]byte(strings.ReplaceAll(expMsg("Welcome", "Hi again"), "\n", "\r\n")))
+		}()
+		start := time.Now()
+		s.AssertNoMoreMessages(ft, d)
+		if time.Since(start) >= d {
+			t.Errorf("AssertNoMoreMessages waited all of %v", d)
+		}
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	})
+	if want := "mocksmtp: AssertNoMoreMessages: want no more messages within 1m0s, got 1:\nmessage 2 from"; !strings.HasPrefix(got, want) {
+		t.Errorf("report:\n%s\nwant it to start with:\n%s", got, want)
+	}
+}
+
+func TestExpectConcurrent(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	got := expCheck(func(ft *expT, s *mocksmtp.Server) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				to := fmt.Sprintf("user%d@example.com", i)
+				s.Expect(mocksmtp.Want{To: []string{to}}).Times(1)
+				if err := smtp.SendMail(s.Addr(), nil, "app@example.com", []string{to}, []byte("Subject: hi\r\n\r\nhi\r\n")); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		s.ExpectNoOtherMessages()
+	})
+	if got != "" {
+		t.Errorf("concurrent expectations failed:\n%s", got)
+	}
+}
+
+func TestExpectNeedsStart(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	defer func() {
+		p := recover()
+		if s, _ := p.(string); !strings.Contains(s, "Start(t)") {
+			t.Errorf("Expect on a server from New: panic %v, want one that points to Start(t)", p)
+		}
+	}()
+	srv.Expect(mocksmtp.Want{})
+}
+
+// TestExpectDeclaredAt checks the file:line a report gives, which golden
+// files do not.
+func TestExpectDeclaredAt(t *testing.T) {
+	t.Parallel()
+	var lines []int
+	here := func() {
+		_, _, line, _ := runtime.Caller(1)
+		lines = append(lines, line-1) // the line before the call
+	}
+	got := expCheck(func(ft *expT, s *mocksmtp.Server) {
+		s.Expect(mocksmtp.Want{Subject: "a"})
+		here()
+		s.ExpectNoMessages()
+		here()
+		in := s.Inbox(ft)
+		in.Expect(mocksmtp.Want{Subject: "b"})
+		here()
+		expSend(ft, s.Addr(), "app@example.com", []string{in.Address("x")}, expMsg("c", ""))
+	})
+	for _, line := range lines {
+		if want := fmt.Sprintf(" at expect_test.go:%d", line); !strings.Contains(got, want) {
+			t.Errorf("report does not say %q:\n%s", want, got)
+		}
 	}
 }

@@ -178,7 +178,7 @@ func (in *Inbox) AssertNoMoreMessages(t testing.TB, d time.Duration) {
 // cleanup of the inbox's test, as [Server.Expect].
 func (in *Inbox) Expect(want Want) *Expectation {
 	in.t.Helper()
-	return in.s.expect(in.t, &in.sc, in, want, declaredAt(1))
+	return in.s.expect(in.t, "Inbox.Expect", &in.sc, in, want, declaredAt(1))
 }
 
 // ExpectNoOtherMessages makes a message of the inbox that meets none of

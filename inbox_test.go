@@ -1,0 +1,132 @@
+package mocksmtp_test
+
+import (
+	"fmt"
+	"net/smtp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// TestInboxParallel shares one server among 50 parallel tests, each with
+// its own inbox, expectations and waits.
+func TestInboxParallel(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New() // as a TestMain would start it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const n = 50
+	t.Run("group", func(t *testing.T) {
+		for i := range n {
+			t.Run(fmt.Sprintf("user%02d", i), func(t *testing.T) {
+				t.Parallel()
+				in := srv.Inbox(t)
+				to := in.Address("user")
+				in.Expect(mocksmtp.Want{To: []string{to}, Subject: "Welcome"})
+				in.Expect(mocksmtp.Want{To: []string{to}, Subject: "Your code"})
+				in.ExpectNoOtherMessages()
+				go func() { // the code under test, sending in the background
+					for _, subject := range []string{"Welcome", "Your code"} {
+						msg := "From: app@example.com\r\nTo: " + to + "\r\nSubject: " + subject + "\r\n\r\nHi\r\n"
+						if err := smtp.SendMail(srv.Addr(), nil, "app@example.com", []string{to}, []byte(msg)); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+				m := in.WaitFor(t, mocksmtp.Want{Subject: "Your code"})
+				if m.To[0] != to {
+					t.Errorf("WaitFor returned a message to %v, want %s", m.To, to)
+				}
+				msgs := in.WaitForMessages(t, 2)
+				if len(msgs) != 2 {
+					t.Errorf("inbox has %d messages, want 2", len(msgs))
+				}
+				for _, m := range msgs {
+					if !strings.HasSuffix(m.To[0], "@"+in.Domain()) {
+						t.Errorf("message to %v in the inbox of %s", m.To, in.Domain())
+					}
+				}
+				in.AssertNoMoreMessages(t, time.Millisecond)
+			})
+		}
+	})
+	if got := len(srv.Messages()); got != 2*n {
+		t.Errorf("server has %d messages, want %d", got, 2*n)
+	}
+}
+
+func TestInboxDomain(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var domains []string
+	for _, name := range []string{"TestSignup", "TestSignup", "TestÜber/case_1 (α)", "///"} {
+		ft := &expT{name: name}
+		ft.run(func() { domains = append(domains, srv.Inbox(ft).Domain()) })
+	}
+	want := []string{"testsignup-1.inbox.test", "testsignup-2.inbox.test", "test-ber-case-1-3.inbox.test", "test-4.inbox.test"}
+	if strings.Join(domains, " ") != strings.Join(want, " ") {
+		t.Errorf("domains = %q, want %q", domains, want)
+	}
+}
+
+// TestInboxReports runs inbox scenarios in two recording tests on one
+// shared server, and compares the reports of each with golden files.
+func TestInboxReports(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body func(t *testing.T, srv *mocksmtp.Server, alice, bob *mocksmtp.Inbox, at, bt *expT)
+	}{
+		{"inbox_elsewhere", func(t *testing.T, srv *mocksmtp.Server, alice, bob *mocksmtp.Inbox, at, bt *expT) {
+			alice.Expect(mocksmtp.Want{Subject: "Welcome"})
+			// The code under test mixes up its users.
+			expSend(at, srv.Addr(), "app@example.com", []string{bob.Address("bob")}, expMsg("Welcome", "Hello, Alice."))
+			srv.WaitForSessions(t, 1) // so that reports read "ended: QUIT" every run
+		}},
+		{"inbox_crossed", func(t *testing.T, srv *mocksmtp.Server, alice, bob *mocksmtp.Inbox, at, bt *expT) {
+			expSend(at, srv.Addr(), "app@example.com", []string{alice.Address("alice"), bob.Address("bob")}, expMsg("Welcome", "Hello."))
+			srv.WaitForSessions(t, 1)
+		}},
+		{"inbox_no_other", func(t *testing.T, srv *mocksmtp.Server, alice, bob *mocksmtp.Inbox, at, bt *expT) {
+			alice.ExpectNoOtherMessages()
+			expSend(at, srv.Addr(), "app@example.com", []string{bob.Address("bob")}, expMsg("Welcome", "Hello, Bob."))
+			expSend(at, srv.Addr(), "app@example.com", []string{alice.Address("alice")}, expMsg("Welcome", "Hello, Alice."))
+			srv.WaitForSessions(t, 2)
+		}},
+		{"inbox_wait_for_timeout", func(t *testing.T, srv *mocksmtp.Server, alice, bob *mocksmtp.Inbox, at, bt *expT) {
+			c := expOpen(at, srv.Addr(), "app@example.com", []string{bob.Address("bob")}, expMsg("Your code", "123456"))
+			defer c.Quit()
+			alice.WaitFor(at, mocksmtp.Want{Subject: "Your code"})
+		}},
+		{"inbox_expect_after_end", func(t *testing.T, srv *mocksmtp.Server, alice, bob *mocksmtp.Inbox, at, bt *expT) {
+			bt.finish() // bob's test ends
+			bob.Expect(mocksmtp.Want{Subject: "late"})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := mocksmtp.New(mocksmtp.WithWaitTimeout(20 * time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			at, bt := &expT{name: "TestSignup/alice"}, &expT{name: "TestSignup/bob"}
+			var alice, bob *mocksmtp.Inbox
+			at.do(func() { alice = srv.Inbox(at) })
+			bt.do(func() { bob = srv.Inbox(bt) })
+			at.do(func() { tc.body(t, srv, alice, bob, at, bt) })
+			at.finish()
+			bt.finish()
+			expGolden(t, tc.name, "TestSignup/alice:\n"+at.report()+"\n\nTestSignup/bob:\n"+bt.report())
+		})
+	}
+}
