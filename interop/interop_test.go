@@ -276,9 +276,20 @@ func needProgram(t *testing.T, name, install string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s is not installed (%v): install it with %q, or run .ci/run", name, err, install)
+		missing(t, "%s is not installed (%v): install it with %q, or run .ci/run", name, err, install)
 	}
 	return path
+}
+
+// missing skips a test whose client is not installed, or fails it when
+// MOCKSMTP_REQUIRE_CLIENTS is set (as .ci/run does), so that CI cannot
+// pass by skipping.
+func missing(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("MOCKSMTP_REQUIRE_CLIENTS") != "" {
+		t.Fatalf(format+" (MOCKSMTP_REQUIRE_CLIENTS is set)", args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // programTimeout bounds every run of an external client.

@@ -16,7 +16,7 @@ func TestNodemailer(t *testing.T) {
 	t.Parallel()
 	node := needProgram(t, "node", "apt-get install nodejs npm")
 	if _, err := os.Stat("node/node_modules/nodemailer/package.json"); err != nil {
-		t.Skipf("nodemailer is not installed (%v): run \"npm ci\" in interop/node, or run .ci/run", err)
+		missing(t, "nodemailer is not installed (%v): run \"npm ci\" in interop/node, or run .ci/run", err)
 	}
 	for _, tc := range []struct {
 		name       string
