@@ -19,7 +19,7 @@ import (
 // The variable parts of a transcript line, and what Normalized puts there.
 var (
 	heloRE      = regexp.MustCompile(`(?i)^(HELO|EHLO)(\s.*)?$`)
-	portRE      = regexp.MustCompile(`\b((?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\]):\d+\b`)
+	portRE      = regexp.MustCompile(`(\b(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\]):\d+\b`)
 	dateRE      = regexp.MustCompile(`\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}(?::\d{2})?(?: (?:[+-]\d{4}|[A-Z]{1,5}))?(?: \([A-Za-z ]+\))?`)
 	isoDateRE   = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?`)
 	tlsRE       = regexp.MustCompile(`\bTLS 1\.[0-3]\b`)

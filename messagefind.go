@@ -14,8 +14,12 @@ var (
 	hrefRE = regexp.MustCompile(`(?is)<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
 	// urlRE finds http and https URLs in text.
 	urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
-	// tagRE finds tags, comments, scripts and styles of HTML, to drop them.
-	tagRE = regexp.MustCompile(`(?is)<!--.*?-->|<(script|style)\b.*?</(?:script|style)\s*>|<[^>]*>`)
+	// tagRE finds tags, comments, scripts and styles of HTML, to drop them;
+	// its group is the name of a tag.
+	tagRE = regexp.MustCompile(`(?is)<!--.*?-->|<(?:script|style)\b.*?</(?:script|style)\s*>|</?([a-z][a-z0-9]*)[^>]*>`)
+	// blockTags break lines; other tags (a, b, span...) are dropped
+	// without a trace, so that "code <b>42</b>" reads "code 42".
+	blockTags = regexp.MustCompile(`(?i)^(?:address|article|aside|blockquote|body|br|dd|div|dl|dt|footer|h[1-6]|head|header|hr|html|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|title|tr|ul)$`)
 )
 
 // Links returns the links of the message, in order and without
@@ -59,8 +63,10 @@ func trimURL(u string) string {
 }
 
 // Find returns the first match of re in the text body, or else in the
-// text of the HTML body (tags dropped, entities decoded, so that "#123456"
-// in a style is not taken for a code); "" when neither has one. When re
+// text of the HTML body: tags, comments, scripts and styles dropped (so
+// that "#123456" in a style is not taken for a code), a line break for
+// each block tag (p, div, br, td...), entities decoded. It returns ""
+// when neither has a match. When re
 // has a group, Find returns what the first group matched:
 //
 //	code := msg.Find(regexp.MustCompile(`code: (\d{6})`)) // "123456"
@@ -82,5 +88,10 @@ func htmlText(s string) string {
 	if s == "" {
 		return ""
 	}
-	return html.UnescapeString(tagRE.ReplaceAllString(s, " "))
+	return html.UnescapeString(tagRE.ReplaceAllStringFunc(s, func(tag string) string {
+		if g := tagRE.FindStringSubmatch(tag); g[1] != "" && blockTags.MatchString(g[1]) {
+			return "\n"
+		}
+		return ""
+	}))
 }

@@ -1,0 +1,108 @@
+package mocksmtp_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+func TestTranscriptNormalized(t *testing.T) {
+	t.Parallel()
+	c, s, n := mocksmtp.FromClient, mocksmtp.FromServer, mocksmtp.Note
+	tests := []struct {
+		name string
+		line mocksmtp.Line
+		want string
+	}{
+		{"EHLO name", mocksmtp.Line{Dir: c, Text: "EHLO build-7f3a.ci.internal"}, "C: EHLO <client>"},
+		{"HELO name in lower case", mocksmtp.Line{Dir: c, Text: "helo [127.0.0.1]"}, "C: helo <client>"},
+		{"EHLO without a name", mocksmtp.Line{Dir: c, Text: "EHLO"}, "C: EHLO"},
+		{"server name kept", mocksmtp.Line{Dir: s, Text: "250-localhost"}, "S: 250-localhost"},
+		{"SIZE parameter", mocksmtp.Line{Dir: c, Text: "MAIL FROM:<a@example.com> SIZE=1234 BODY=8BITMIME"}, "C: MAIL FROM:<a@example.com> SIZE=<n> BODY=8BITMIME"},
+		{"advertised SIZE kept", mocksmtp.Line{Dir: s, Text: "250-SIZE 10485760"}, "S: 250-SIZE 10485760"},
+		{"message data size", mocksmtp.Line{Dir: n, Text: "<message data: 4711 octets>"}, "*: <message data: <n> octets>"},
+		{"ports", mocksmtp.Line{Dir: n, Text: "from 127.0.0.1:53122 and [::1]:41987"}, "*: from 127.0.0.1:<port> and [::1]:<port>"},
+		{"RFC 5322 date", mocksmtp.Line{Dir: s, Text: "250 2.0.0 Ok at Mon, 2 Jan 2006 15:04:05 -0700 (MST)"}, "S: 250 2.0.0 Ok at <date>"},
+		{"RFC 3339 date", mocksmtp.Line{Dir: n, Text: "at 2006-01-02T15:04:05.123Z"}, "*: at <date>"},
+		{"TLS parameters", mocksmtp.Line{Dir: n, Text: `TLS handshake done: TLS 1.3, TLS_AES_128_GCM_SHA256, server name "localhost"`},
+			`*: TLS handshake done: TLS <version>, <cipher>, server name "localhost"`},
+		{"CRAM-MD5 challenge", mocksmtp.Line{Dir: s, Text: "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+"}, "S: 334 <challenge>"},
+		{"LOGIN prompt kept", mocksmtp.Line{Dir: s, Text: "334 VXNlcm5hbWU6"}, "S: 334 VXNlcm5hbWU6"},
+		{"masked secret kept", mocksmtp.Line{Dir: c, Text: "AUTH PLAIN ****"}, "C: AUTH PLAIN ****"},
+	}
+	for _, tc := range tests {
+		tc.line.At = time.Duration(len(tc.name)) * time.Millisecond // never printed
+		got := strings.TrimSuffix(mocksmtp.Transcript{tc.line}.Normalized(), "\n")
+		if got != tc.want {
+			t.Errorf("%s: Normalized(%q) = %q, want %q", tc.name, tc.line.Text, got, tc.want)
+		}
+	}
+}
+
+func TestTranscriptNormalizedRenumbersMessages(t *testing.T) {
+	t.Parallel()
+	tr := mocksmtp.Transcript{
+		{Dir: mocksmtp.Note, Text: "message 17 accepted: 60 octets from <a@example.com> to 1 recipients"},
+		{Dir: mocksmtp.Note, Text: "message 23 accepted: 61 octets from <a@example.com> to 1 recipients"},
+	}
+	want := "*: message 1 accepted: <n> octets from <a@example.com> to 1 recipients\n" +
+		"*: message 2 accepted: <n> octets from <a@example.com> to 1 recipients\n"
+	if diff := cmp.Diff(want, tr.Normalized()); diff != "" {
+		t.Errorf("Normalized (-want +got):\n%s", diff)
+	}
+}
+
+func TestAssertGolden(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sub", "welcome.golden")
+	tr := mocksmtp.Transcript{
+		{Dir: mocksmtp.FromServer, Text: "220 localhost ESMTP mocksmtp"},
+		{Dir: mocksmtp.FromClient, Text: "EHLO laptop.local"},
+	}
+	check := func(tr mocksmtp.Transcript, update bool) string {
+		ft := &expT{name: "TestWelcome"}
+		ft.run(func() { tr.AssertGolden(ft, path, update) })
+		return ft.report()
+	}
+
+	if got := check(tr, false); !strings.Contains(got, "does not exist; run the test with -update") {
+		t.Errorf("missing golden file: report %q", got)
+	}
+	if got := check(tr, true); got != "" {
+		t.Errorf("update: report %q", got)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "S: 220 localhost ESMTP mocksmtp\nC: EHLO <client>\n"; string(data) != want {
+		t.Errorf("golden file = %q, want %q", data, want)
+	}
+	tr[1].Text = "EHLO another.host" // another machine: still the same
+	if got := check(tr, false); got != "" {
+		t.Errorf("same transcript from another host: report %q", got)
+	}
+	tr = append(tr, mocksmtp.Line{Dir: mocksmtp.FromServer, Text: "250 localhost"})
+	got := expNormalize(check(tr, false))
+	if !strings.Contains(got, "transcript differs from "+path) || !regexp.MustCompile(`(?m)^\+\s+S: 250 localhost$`).MatchString(got) {
+		t.Errorf("changed transcript: report\n%s", got)
+	}
+}
+
+// TestAssertGoldenSession compares a real session with
+// testdata/expect/transcript_plain.golden; -update rewrites it.
+func TestAssertGoldenSession(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com", "carol@example.com"},
+		"From: app@example.com\nDate: "+time.Now().Format(time.RFC1123Z)+"\nSubject: Welcome\n\nHello.\n")
+	sessions := srv.WaitForSessions(t, 1)
+	sessions[0].Transcript.AssertGolden(t, filepath.Join("testdata", "expect", "transcript_plain.golden"), *update)
+}

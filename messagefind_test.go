@@ -1,0 +1,93 @@
+package mocksmtp_test
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+const findAlternative = `From: app@example.com
+To: bob@example.com
+Subject: Confirm your address
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="alt"
+
+--alt
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+Confirm your address (https://app.example.com/confirm?token=3Dabc&u=3D1), or
+see <https://app.example.com/help>. Your code: 481516.
+Docs: https://en.example.org/wiki/Mail_(protocol).
+--alt
+Content-Type: text/html; charset=utf-8
+
+<html><head><style>p { color: #123456 }</style></head><body>
+<p>Please <a class="btn" href="https://app.example.com/confirm?token=abc&amp;u=1">confirm</a>
+or read <A HREF='https://app.example.com/help'>the help</A>.</p>
+<p>Your code: <b>481&#53;16</b></p>
+<p><a href=mailto:help@example.com>Mail us</a></p>
+</body></html>
+--alt--
+`
+
+const findHTMLOnly = `From: app@example.com
+To: bob@example.com
+Subject: Code
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<div style="color:#654321">Your code is <strong>271828</strong>.</div>
+`
+
+func findMessages(t *testing.T) (alt, htmlOnly *mocksmtp.Message) {
+	t.Helper()
+	srv := mocksmtp.Start(t)
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, findAlternative)
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, findHTMLOnly)
+	msgs := srv.WaitForMessages(t, 2)
+	return msgs[0], msgs[1]
+}
+
+func TestMessageLinks(t *testing.T) {
+	t.Parallel()
+	alt, htmlOnly := findMessages(t)
+	want := []string{
+		"https://app.example.com/confirm?token=abc&u=1", // entity decoded, and in the text too: once
+		"https://app.example.com/help",
+		"mailto:help@example.com",
+		"https://en.example.org/wiki/Mail_(protocol)", // balanced parenthesis kept, final period dropped
+	}
+	if diff := cmp.Diff(want, alt.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+	if got := htmlOnly.Links(); len(got) != 0 {
+		t.Errorf("Links of a message without links = %q", got)
+	}
+}
+
+func TestMessageFind(t *testing.T) {
+	t.Parallel()
+	alt, htmlOnly := findMessages(t)
+	tests := []struct {
+		name string
+		m    *mocksmtp.Message
+		re   string
+		want string
+	}{
+		{"whole match in the text", alt, `\b\d{6}\b`, "481516"},
+		{"first group", alt, `code: (\d+)`, "481516"},
+		{"link by regexp", alt, `https://\S+/confirm\?token=(\w+)`, "abc"},
+		{"text of the HTML, not its styles", htmlOnly, `\b\d{6}\b`, "271828"},
+		{"entities decoded in the HTML", htmlOnly, `code is (\d+)`, "271828"},
+		{"no match", alt, `\d{9}`, ""},
+	}
+	for _, tc := range tests {
+		if got := tc.m.Find(regexp.MustCompile(tc.re)); got != tc.want {
+			t.Errorf("%s: Find(%q) = %q, want %q", tc.name, tc.re, got, tc.want)
+		}
+	}
+}
