@@ -1,0 +1,41 @@
+// Package smtpd is a server-side SMTP protocol engine: it does the
+// protocol's grunt work and leaves every decision to its driver.
+//
+// A driver wraps each accepted connection in a [Conn] and pulls events
+// from it:
+//
+//	c := smtpd.NewConn(netConn, smtpd.Config{Hostname: "mx.test"})
+//	defer c.Close(nil)
+//	for {
+//		ev, err := c.Next(ctx)
+//		if err != nil {
+//			return err // io.EOF after QUIT
+//		}
+//		// inspect ev; answer with c.Accept, c.Reply or c.Answer, or not at all
+//	}
+//
+// Each [Event] (greeting, HELO/EHLO, STARTTLS, TLS handshake, AUTH, MAIL,
+// RCPT, DATA, the message, BDAT, RSET, NOOP, QUIT, VRFY, EXPN, HELP, a bad
+// command) carries the reply the engine would send; an event the driver
+// does not answer gets it. An [Answer] can replace the reply, write raw
+// bytes or nothing, pace the writing, close the connection after it (with
+// a graceful half-close, a TCP reset, or by hanging until the client gives
+// up), drop the connection after some message octets, or use another TLS
+// configuration for a handshake.
+//
+// The engine knows the state machine and is RFC 5321-strict about it: bad
+// sequence gets 503 5.5.1, syntax errors 500 or 501, unimplemented commands
+// 502, every reply carries an RFC 3463 enhanced status code. It implements
+// PIPELINING (replies are buffered and flushed before any read that could
+// block), 8BITMIME, SMTPUTF8, SIZE, CHUNKING, DSN parameters,
+// ENHANCEDSTATUSCODES, STARTTLS (discarding plaintext pipelined after it),
+// implicit TLS and the AUTH exchange (the driver supplies a [SASLServer]).
+// Each can be switched off in [Config].
+//
+// It reads lines itself, never with net/textproto: every line must end in
+// CRLF, lines are length-limited, and a partial line at a timeout is never
+// taken as a command. Only CRLF "." CRLF ends message data; bare CR or LF
+// in data rejects the message with 550 5.5.2, so SMTP smuggling cannot
+// work. The engine has no package-level state, imports only the standard
+// library, and knows nothing of tests, faults or recording.
+package smtpd
