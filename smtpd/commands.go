@@ -42,6 +42,7 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 		text = raw[:len(raw)-2]
 	}
 	ev := &Event{Line: string(text)}
+	ev.Pipelined = c.br.Buffered() > 0
 	ev.Verb, ev.Arg = ParseCommand(ev.Line).Verb, ParseCommand(ev.Line).Arg
 	if ev.Verb == "AUTH" {
 		c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: maskAuth(ev.Line)})
@@ -432,6 +433,7 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 	if err != nil {
 		return c.reject(ev, authFailure(err)), nil
 	}
+	ev.SASL = srv
 	for {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {

@@ -79,6 +79,7 @@ type Conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	buf  []byte // scratch for replies
+	data []byte // scratch for DATA, reused from message to message
 
 	started bool
 	cur     *Event  // the event waiting for an answer
@@ -86,6 +87,7 @@ type Conn struct {
 	err     error   // set once the session is over
 	closed  bool
 
+	greeted bool // the Greeting event was returned
 	refused bool // the greeting was negative: only QUIT is taken
 	helo    string
 	ehlo    bool
@@ -186,6 +188,7 @@ func (c *Conn) next(ctx context.Context) (*Event, error) {
 }
 
 func (c *Conn) greeting() *Event {
+	c.greeted = true
 	return &Event{Kind: Greeting, Reply: reply(220, "", c.cfg.Hostname+" "+c.cfg.Banner)}
 }
 
@@ -215,7 +218,13 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		return c.finishBdat(ctx, ev, a, r, takes)
 	}
 	if ev.Kind == Handshake {
-		return nil, c.then(ctx, a.Then)
+		if err := c.then(ctx, a.Then); err != nil {
+			return nil, err
+		}
+		if !c.greeted {
+			return c.greeting(), nil // implicit TLS: the greeting follows the handshake
+		}
+		return nil, nil
 	}
 	if err := c.write(ctx, a, r); err != nil {
 		return nil, err
@@ -225,7 +234,8 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.closeGracefully(ctx)
 		return nil, ErrTooManyErrors
 	}
-	if ev.Kind == Quit && ev.Err == nil {
+	if ev.Kind == Quit && ev.Err == nil && (a.Then == KeepOpen || a.Then == CloseConn) {
+		// Other dispositions (reset, half-close, hang) are carried out below.
 		c.closeGracefully(ctx)
 		return nil, io.EOF
 	}

@@ -388,3 +388,38 @@ func TestTrace(t *testing.T) {
 type saslFunc func([]byte) ([]byte, bool, error)
 
 func (f saslFunc) Next(r []byte) ([]byte, bool, error) { return f(r) }
+
+func TestDataInfoAndPipelined(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		info      smtpd.DataInfo
+		pipelined map[string]bool
+	}
+	got := make(chan seen, 1)
+	pipelined := map[string]bool{}
+	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Verb != "" {
+			pipelined[ev.Verb] = ev.Pipelined
+		}
+		if ev.Kind == smtpd.Message {
+			got <- seen{ev.DataInfo, pipelined}
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\n")
+	c.expect("250 localhost")
+	c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	c.expect("250 2.1.0 Ok")
+	c.expect("250 2.1.5 Ok")
+	c.expect("354 End data with <CR><LF>.<CR><LF>")
+	c.send(".forgot to stuff\r\n..stuffed\r\nnaïve\r\n.\r\n")
+	c.expect("250 2.0.0 Ok: queued")
+	s := <-got
+	want := smtpd.DataInfo{UnstuffedDots: 1, EightBit: true}
+	if s.info != want {
+		t.Errorf("DataInfo = %+v, want %+v", s.info, want)
+	}
+	if diff := cmp.Diff(map[string]bool{"HELO": false, "MAIL": true, "RCPT": true, "DATA": false}, s.pipelined); diff != "" {
+		t.Errorf("Pipelined (-want +got):\n%s", diff)
+	}
+}

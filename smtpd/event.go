@@ -61,6 +61,10 @@ type Event struct {
 	Params map[string]string
 	// Mechanism is AUTH's SASL mechanism, upper-cased.
 	Mechanism string
+	// SASL is, for Auth, the server side of the exchange as
+	// Config.NewSASL returned it (nil when no exchange began), for the
+	// driver to ask who authenticated.
+	SASL SASLServer
 	// Size is BDAT's chunk size, or the message size for Message.
 	Size int64
 	// Last is BDAT's LAST.
@@ -70,6 +74,12 @@ type Event struct {
 	Data []byte
 	// Envelope is the transaction a Message belongs to.
 	Envelope *Envelope
+	// DataInfo describes how a DATA message was sent, for drivers that
+	// check clients' conformance.
+	DataInfo DataInfo
+	// Pipelined is set on a command that arrived while more input was
+	// already waiting: the client did not wait for this command's reply.
+	Pipelined bool
 	// TLS is the connection state for Handshake.
 	TLS *tls.ConnectionState
 	// Err is non-nil when the engine rejects the event (bad syntax, bad
@@ -108,4 +118,14 @@ type Trace struct {
 	Masked string
 	// Size is the number of octets a TraceBody covers.
 	Size int64
+}
+
+// DataInfo counts what was unusual in a message's DATA lines. The engine
+// rejects a message with bare CR or LF or overlong lines, and still counts.
+type DataInfo struct {
+	BareLF        int  // lines ended by LF alone
+	BareCR        int  // lines with a CR not followed by LF
+	LongLines     int  // lines over Config.MaxTextLine
+	UnstuffedDots int  // lines sent as ".x": the client did not dot-stuff a line starting with "."
+	EightBit      bool // an octet above 127 was sent
 }

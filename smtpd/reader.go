@@ -15,6 +15,9 @@ import (
 // looking for its end before the connection is closed.
 const maxDiscard = 1 << 20
 
+// maxKeptData is the largest DATA buffer a Conn keeps for its next message.
+const maxKeptData = 1 << 20
+
 // readLine reads one line up to and including LF. It never accepts a line
 // without LF: a deadline or EOF mid-line is an error. A line longer than
 // limit is read to its end and discarded (tooLong, nil line). n counts the
@@ -22,13 +25,21 @@ const maxDiscard = 1 << 20
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
 	// go out before any read that could block: one with no whole line buffered.
-	if buffered, _ := c.br.Peek(c.br.Buffered()); bytes.IndexByte(buffered, '\n') < 0 {
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	whole := bytes.IndexByte(buffered, '\n') >= 0
+	if !whole {
 		if err := c.flush(); err != nil {
 			return nil, 0, false, err
 		}
 	}
 	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
+		// The deadline matters only to a read that may block: with a whole
+		// line buffered, none does (this saves a clock read and a timer
+		// update per line of message data).
+		if !whole {
+			_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
+		}
+		whole = false
 		if ctx.Err() != nil {
 			return nil, n, tooLong, ctx.Err()
 		}
@@ -75,18 +86,29 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 // readData reads a DATA body up to CRLF.CRLF and returns the Message event.
 func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	var (
-		body                     []byte
-		total                    int64
-		bareLF, bareCR, longLine bool
-		tooBig                   bool
-		limit                    = c.cfg.MaxMessageBytes
-		afterCRLF                = true // the line before ended with CRLF (DATA's did)
+		body      []byte
+		total     int64
+		info      DataInfo
+		tooBig    bool
+		limit     = c.cfg.MaxMessageBytes
+		afterCRLF = true // the line before ended with CRLF (DATA's did)
 	)
+	// The data gathers in c.data, kept from message to message, and is
+	// copied out once at the end: the message keeps no spare capacity and
+	// the session makes one allocation per message.
+	body = c.data[:0]
 	if s, ok := c.tx.Params["SIZE"]; ok {
-		if n, ok := parseSize(s); ok && n <= limit {
-			body = make([]byte, 0, n+n/16)
+		if n, ok := parseSize(s); ok && n <= limit && int64(cap(body)) < n+2 {
+			body = make([]byte, 0, n+2)
 		}
 	}
+	defer func() {
+		if cap(body) <= maxKeptData {
+			c.data = body[:0]
+		} else {
+			c.data = nil
+		}
+	}()
 	for {
 		line, n, long, err := c.readLine(ctx, c.cfg.MaxTextLine)
 		total += int64(n)
@@ -104,7 +126,8 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 			return nil, fmt.Errorf("%w: message data flood", ErrFraming)
 		}
 		if long {
-			longLine, afterCRLF = true, true
+			info.LongLines++
+			afterCRLF = true
 			continue
 		}
 		// Only CRLF "." CRLF ends the data: "." after a bare LF does not
@@ -117,14 +140,20 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 				break
 			}
 		} else {
-			bareLF = true
+			info.BareLF++
 		}
 		afterCRLF = crlf
 		if bytes.IndexByte(content, '\r') >= 0 {
-			bareCR = true
+			info.BareCR++
 		}
 		if len(content) > 0 && content[0] == '.' {
+			if len(content) > 1 && content[1] != '.' {
+				info.UnstuffedDots++ // ".x": the client did not dot-stuff ".x"
+			}
 			content = content[1:]
+		}
+		if !info.EightBit && hasEightBit(content) {
+			info.EightBit = true
 		}
 		if tooBig {
 			continue
@@ -137,15 +166,19 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		body = append(body, '\r', '\n')
 	}
 	c.trace(Trace{Kind: TraceBody, Text: fmt.Sprintf("<message data: %d octets>", total), Size: total})
-	ev := &Event{Kind: Message, Data: body, Size: int64(len(body)), Envelope: c.envelope(false)}
+	var data []byte
+	if len(body) > 0 {
+		data = append(make([]byte, 0, len(body)), body...)
+	}
+	ev := &Event{Kind: Message, Data: data, Size: int64(len(data)), Envelope: c.envelope(false), DataInfo: info}
 	switch {
 	case tooBig:
 		c.reject(ev, reply(552, "5.3.4", "Error: message file too big"))
-	case bareLF:
+	case info.BareLF > 0:
 		c.reject(ev, reply(550, "5.5.2", "Error: bare <LF> received"))
-	case bareCR:
+	case info.BareCR > 0:
 		c.reject(ev, reply(550, "5.5.2", "Error: bare <CR> received"))
-	case longLine:
+	case info.LongLines > 0:
 		c.reject(ev, reply(500, "5.5.2", "Error: text line too long"))
 	default:
 		ev.Reply = reply(250, "2.0.0", "Ok: queued")
@@ -246,4 +279,14 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		}
 	}
 	return dst, nil
+}
+
+// hasEightBit reports whether b has an octet above 127.
+func hasEightBit(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
