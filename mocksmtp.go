@@ -218,13 +218,16 @@ func (s *Server) newSession(nc net.Conn) *session {
 
 // observe keeps the session record current with the engine's state.
 func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
-	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail {
+	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ev.Kind == smtpd.Handshake {
 		rec.snap.TLS = ev.TLS
+	}
+	if info := authInfo(ev); info != nil { // auth.go
+		rec.snap.Auth = info
 	}
 	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		rec.snap.Helo = ev.Arg

@@ -25,6 +25,7 @@ type options struct {
 	waitTimeout    time.Duration
 	logTranscripts bool
 	showSecrets    bool
+	auth           authConfig // WithAuth and friends (auth.go)
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
 	retain         int // WithRetention; 0 keeps everything

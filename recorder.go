@@ -24,6 +24,7 @@ type Session struct {
 	End        time.Time            // zero while the session is live
 	Helo       string               // the name in the last HELO or EHLO
 	TLS        *tls.ConnectionState // nil when plaintext
+	Auth       *AuthInfo            // the last AUTH exchange, nil when none
 	Transcript Transcript           // what crossed the wire, in order
 	Messages   []*Message           // the messages accepted in this session
 	Ended      EndReason            // how the session ended (Live while it goes on)

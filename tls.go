@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -16,6 +17,115 @@ import (
 	"sync"
 	"time"
 )
+
+// WithSTARTTLS offers STARTTLS (RFC 3207) with the test certificate, for
+// "localhost", 127.0.0.1 and ::1, signed by a test certificate authority
+// that [Server.ClientTLSConfig] trusts (or with the configuration of
+// [WithTLSConfig]). The engine does the upgrade: it discards anything the
+// client pipelined after STARTTLS, resets the session, and expects EHLO
+// again. Each session records its TLS version, cipher suite and server
+// name in Session.TLS.
+func WithSTARTTLS() Option {
+	return optionFunc(func(o *options) error { return useTLS(o) })
+}
+
+// WithImplicitTLS makes the server speak TLS from the first byte (SMTPS,
+// RFC 8314, usually port 465), with the test certificate or the
+// configuration of [WithTLSConfig]. STARTTLS is then not offered. A
+// handshake that fails ends the session before the greeting.
+func WithImplicitTLS() Option {
+	return optionFunc(func(o *options) error {
+		o.engine.ImplicitTLS = true
+		return useTLS(o)
+	})
+}
+
+// WithRequireTLS answers MAIL and AUTH sent before TLS with 530 5.7.0,
+// like a server that enforces encryption. It implies [WithSTARTTLS]
+// unless another TLS option is given.
+func WithRequireTLS() Option {
+	return optionFunc(func(o *options) error {
+		o.engine.RequireTLS = true
+		return useTLS(o)
+	})
+}
+
+// WithTLSConfig serves TLS with cfg instead of the test certificate: the
+// user's own certificate, client certificate checks, restricted versions
+// or cipher suites. It enables STARTTLS unless [WithImplicitTLS] is given.
+// The server uses a clone of cfg. [Server.ClientTLSConfig] still trusts
+// only the test certificate authority.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return optionFunc(func(o *options) error {
+		if cfg == nil {
+			return errors.New("mocksmtp: WithTLSConfig(nil): want a configuration")
+		}
+		if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
+			return errors.New("mocksmtp: WithTLSConfig: the configuration has no certificate (Certificates, GetCertificate or GetConfigForClient)")
+		}
+		o.engine.TLSConfig = cfg.Clone()
+		return nil
+	})
+}
+
+// useTLS gives the engine the test certificate unless it has a TLS
+// configuration already.
+func useTLS(o *options) error {
+	if o.engine.TLSConfig != nil {
+		return nil
+	}
+	p, err := defaultPKI()
+	if err != nil {
+		return err
+	}
+	o.engine.TLSConfig = p.serverConfig()
+	return nil
+}
+
+// ClientTLSConfig returns a new TLS configuration for clients of the
+// server: it trusts the test certificate authority, and nothing else, and
+// verifies the server's certificate for real, so no client needs
+// InsecureSkipVerify. ServerName is the server's IP address ([Server.Host]),
+// as net/smtp's StartTLS needs; set it to "localhost" to send that name
+// with SNI (the certificate is valid for both). Each call returns a fresh
+// configuration the caller may change.
+//
+// It trusts the test certificate whether or not the server uses TLS, and
+// also when [WithTLSConfig] replaced it (it then fits only clients of
+// servers that use the test certificate).
+func (s *Server) ClientTLSConfig() *tls.Config {
+	p, err := defaultPKI()
+	if err != nil {
+		// No test CA could be built (the system's random source failed):
+		// trust nothing, so that every handshake fails visibly.
+		return &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12, ServerName: s.Host()}
+	}
+	cfg := p.clientConfig()
+	cfg.ServerName = s.Host()
+	return cfg
+}
+
+// CertPool returns a new certificate pool holding the test certificate
+// authority, for clients configured with a pool rather than a
+// [tls.Config]. See [Server.ClientTLSConfig].
+func (s *Server) CertPool() *x509.CertPool {
+	p, err := defaultPKI()
+	if err != nil {
+		return x509.NewCertPool()
+	}
+	return p.pool()
+}
+
+// CACertPEM returns the test certificate authority's certificate,
+// PEM-encoded, for clients that are no Go programs (write it to a file and
+// point the client's CA option at it). See [Server.ClientTLSConfig].
+func (s *Server) CACertPEM() []byte {
+	p, err := defaultPKI()
+	if err != nil {
+		return nil
+	}
+	return p.caPEM()
+}
 
 // sharedPKI builds the process-wide test PKI on first use and returns the same
 // result ever after. This is the one documented exception to the package's

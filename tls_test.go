@@ -1,17 +1,25 @@
 package mocksmtp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/smtp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // testingPKI returns the shared test PKI or fails t.
@@ -436,5 +444,412 @@ func BenchmarkServerHandshake(b *testing.B) {
 		if err := errors.Join(clientErr, serverErr); err != nil {
 			b.Fatalf("handshake: %v", err)
 		}
+	}
+}
+
+// wire is a raw SMTP client for tests: it sends exactly the bytes it is
+// given and reads replies line by line.
+type wire struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// dialWire connects to addr, over TLS when cfg is not nil, and reads the
+// greeting.
+func dialWire(t testing.TB, addr string, cfg *tls.Config) *wire {
+	t.Helper()
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	var conn net.Conn
+	var err error
+	if cfg != nil {
+		conn, err = tls.DialWithDialer(d, "tcp", addr, cfg)
+	} else {
+		conn, err = d.Dial("tcp", addr)
+	}
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+	w.expect("220")
+	return w
+}
+
+func (w *wire) send(s string) {
+	w.t.Helper()
+	if _, err := io.WriteString(w.conn, s); err != nil {
+		w.t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+// read reads one reply and returns its lines without CRLF.
+func (w *wire) read() ([]string, error) {
+	var lines []string
+	for {
+		l, err := w.r.ReadString('\n')
+		if err != nil {
+			return lines, err
+		}
+		l = strings.TrimSuffix(l, "\r\n")
+		lines = append(lines, l)
+		if len(l) < 4 || l[3] != '-' {
+			return lines, nil
+		}
+	}
+}
+
+// expect reads one reply and checks that its last line starts with
+// prefix, a code and perhaps an enhanced status code ("535 5.7.8"). It
+// returns the reply's lines.
+func (w *wire) expect(prefix string) []string {
+	w.t.Helper()
+	lines, err := w.read()
+	if err != nil || !strings.HasPrefix(lines[len(lines)-1], prefix+" ") && lines[len(lines)-1] != prefix {
+		w.t.Fatalf("want a reply %q, got %q, %v", prefix, lines, err)
+	}
+	return lines
+}
+
+// cmd sends one command line and expects a reply starting with prefix.
+func (w *wire) cmd(line, prefix string) []string {
+	w.t.Helper()
+	w.send(line + "\r\n")
+	return w.expect(prefix)
+}
+
+// startTLS sends STARTTLS, expects 220 2.0.0 and does the handshake.
+func (w *wire) startTLS(cfg *tls.Config) error {
+	w.t.Helper()
+	w.cmd("STARTTLS", "220 2.0.0")
+	tc := tls.Client(w.conn, cfg)
+	if err := tc.HandshakeContext(w.t.Context()); err != nil {
+		return err
+	}
+	w.conn, w.r = tc, bufio.NewReader(tc)
+	return nil
+}
+
+// eof checks that the server closed the connection, with no reply first.
+func (w *wire) eof() {
+	w.t.Helper()
+	if lines, err := w.read(); err == nil || len(lines) > 0 {
+		w.t.Fatalf("want the connection closed, got %q, %v", lines, err)
+	}
+}
+
+// ehloKeywords returns the keywords of an EHLO reply (the first word of
+// each line after the first).
+func ehloKeywords(reply []string) []string {
+	var kws []string
+	for _, l := range reply[1:] {
+		kws = append(kws, strings.Fields(l[4:])[0])
+	}
+	return kws
+}
+
+// mailBody is a minimal message for the TLS and AUTH tests.
+const mailBody = "From: app@example.com\r\nTo: bob@example.com\r\nSubject: Hi\r\n\r\nHello.\r\n"
+
+func TestSTARTTLSNetSMTPWithAuthPlain(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS(), WithAuth("user", "secret"))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		t.Fatal("STARTTLS not advertised")
+	}
+	if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatalf("StartTLS: %v", err)
+	}
+	// net/smtp's PlainAuth checks that the name matches the one given to
+	// the client, and that the connection is encrypted.
+	if err := c.Auth(smtp.PlainAuth("", "user", "secret", srv.Host())); err != nil {
+		t.Fatalf("Auth: %v", err)
+	}
+	if err := sendOn(c, "app@example.com", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatalf("Quit: %v", err)
+	}
+	m := srv.WaitForMessages(t, 1)[0]
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.TLS == nil || s.TLS.Version != tls.VersionTLS13 || !s.TLS.HandshakeComplete {
+		t.Errorf("Session.TLS = %+v, want a TLS 1.3 connection state", s.TLS)
+	}
+	if m.Session.TLS == nil {
+		t.Error("Message.Session.TLS is nil")
+	}
+	want := &AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true}
+	if diff := cmp.Diff(want, s.Auth); diff != "" {
+		t.Errorf("Session.Auth (-want +got):\n%s", diff)
+	}
+	tr := s.Transcript.String()
+	if strings.Contains(tr, base64.StdEncoding.EncodeToString([]byte("\x00user\x00secret"))) {
+		t.Errorf("transcript shows the AUTH secret:\n%s", tr)
+	}
+	if !strings.Contains(tr, "C: AUTH PLAIN ****") {
+		t.Errorf("transcript lacks the masked AUTH line:\n%s", tr)
+	}
+}
+
+// sendOn sends mailBody with an smtp.Client that has said hello.
+func sendOn(c *smtp.Client, from, to string) error {
+	if err := c.Mail(from); err != nil {
+		return fmt.Errorf("MAIL: %w", err)
+	}
+	if err := c.Rcpt(to); err != nil {
+		return fmt.Errorf("RCPT: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("DATA: %w", err)
+	}
+	if _, err := io.WriteString(w, mailBody); err != nil {
+		return fmt.Errorf("DATA: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("end of DATA: %w", err)
+	}
+	return nil
+}
+
+func TestSTARTTLSRecordsServerName(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS())
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	cfg := srv.ClientTLSConfig()
+	cfg.ServerName = "localhost"
+	if err := w.startTLS(cfg); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	w.cmd("QUIT", "221 2.0.0")
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.TLS == nil || s.TLS.ServerName != "localhost" {
+		t.Fatalf("Session.TLS = %+v, want server name localhost", s.TLS)
+	}
+	if tls.CipherSuiteName(s.TLS.CipherSuite) == "" {
+		t.Errorf("no cipher suite recorded")
+	}
+}
+
+func TestSTARTTLSDiscardsPipelinedPlaintext(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS())
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	// An attacker in the middle appends a command to the client's
+	// STARTTLS; it must not be executed as if sent under TLS
+	// (CVE-2011-0411).
+	w.send("STARTTLS\r\nRSET\r\n")
+	w.expect("220 2.0.0")
+	tc := tls.Client(w.conn, srv.ClientTLSConfig())
+	if err := tc.HandshakeContext(t.Context()); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	w.conn, w.r = tc, bufio.NewReader(tc)
+	// The first reply under TLS answers NOOP, not the injected RSET.
+	w.send("NOOP\r\n")
+	if lines, err := w.read(); err != nil || len(lines) != 1 || !strings.HasPrefix(lines[0], "250 2.0.0") {
+		t.Fatalf("reply to NOOP = %q, %v", lines, err)
+	}
+	// The session was reset: EHLO is needed again.
+	w.cmd("MAIL FROM:<a@example.com>", "503 5.5.1")
+	w.cmd("EHLO client.example", "250")
+	w.cmd("QUIT", "221 2.0.0")
+	w.eof()
+
+	s := srv.WaitForSessions(t, 1)[0]
+	var verbs []string
+	discarded := false
+	for _, l := range s.Transcript {
+		if l.Dir == FromClient {
+			verbs = append(verbs, strings.Fields(l.Text)[0])
+		}
+		if l.Dir == Note && strings.Contains(l.Text, "discarded 6 octets") {
+			discarded = true
+		}
+	}
+	if diff := cmp.Diff([]string{"EHLO", "STARTTLS", "NOOP", "MAIL", "EHLO", "QUIT"}, verbs); diff != "" {
+		t.Errorf("commands in the transcript (-want +got):\n%s\n%s", diff, s.Transcript)
+	}
+	if !discarded {
+		t.Errorf("no note of the discarded octets:\n%s", s.Transcript)
+	}
+}
+
+func TestSTARTTLSAdvertisedOnlyBeforeTLS(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS(), WithAuth("user", "secret"))
+	w := dialWire(t, srv.Addr(), nil)
+	before := ehloKeywords(w.cmd("EHLO client.example", "250"))
+	if !slices.Contains(before, "STARTTLS") || !slices.Contains(before, "AUTH") {
+		t.Errorf("EHLO before TLS = %q, want STARTTLS and AUTH", before)
+	}
+	if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	after := ehloKeywords(w.cmd("EHLO client.example", "250"))
+	if slices.Contains(after, "STARTTLS") || !slices.Contains(after, "AUTH") {
+		t.Errorf("EHLO after TLS = %q, want AUTH and no STARTTLS", after)
+	}
+	w.cmd("STARTTLS", "503 5.5.1")
+}
+
+func TestTLSRequirements(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		opts   []Option
+		script [][2]string // before TLS: command, reply prefix
+		after  [][2]string // after STARTTLS and EHLO
+	}{
+		{
+			name:   "WithRequireTLS refuses MAIL and AUTH before TLS",
+			opts:   []Option{WithRequireTLS(), WithAuth("user", "secret")},
+			script: [][2]string{{"MAIL FROM:<a@example.com>", "530 5.7.0"}, {"AUTH PLAIN AHVzZXIAc2VjcmV0", "530 5.7.0"}},
+			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
+		},
+		{
+			name:   "WithAuthRequiresTLS answers AUTH before TLS with 538",
+			opts:   []Option{WithAuthRequiresTLS(), WithAuth("user", "secret")},
+			script: [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "538 5.7.11"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"RSET", "250 2.0.0"}},
+			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}},
+		},
+		{
+			name:   "WithRequireAuth refuses MAIL before AUTH",
+			opts:   []Option{WithSTARTTLS(), WithAuth("user", "secret"), WithRequireAuth()},
+			script: [][2]string{{"MAIL FROM:<a@example.com>", "530 5.7.0"}},
+			after:  [][2]string{{"MAIL FROM:<a@example.com>", "530 5.7.0"}, {"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			for _, c := range tt.script {
+				w.cmd(c[0], c[1])
+			}
+			if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+				t.Fatal(err)
+			}
+			w.cmd("EHLO client.example", "250")
+			for _, c := range tt.after {
+				w.cmd(c[0], c[1])
+			}
+		})
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithImplicitTLS(), WithAuth("user", "secret"))
+	conn, err := tls.Dial("tcp", srv.Addr(), srv.ClientTLSConfig())
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	c, err := smtp.NewClient(conn, srv.Host())
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		t.Error("STARTTLS advertised under implicit TLS")
+	}
+	if err := c.Auth(smtp.PlainAuth("", "user", "secret", srv.Host())); err != nil {
+		t.Fatalf("Auth: %v", err)
+	}
+	if err := sendOn(c, "app@example.com", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.TLS == nil || len(s.Messages) != 1 {
+		t.Errorf("session TLS = %v, %d messages; want TLS and 1 message", s.TLS, len(s.Messages))
+	}
+}
+
+func TestImplicitTLSPlaintextClientFails(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithImplicitTLS())
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "EHLO client.example\r\n")
+	b, _ := io.ReadAll(conn) // a TLS alert, then the close
+	if bytes.HasPrefix(b, []byte("2")) || bytes.HasPrefix(b, []byte("5")) {
+		t.Errorf("plaintext client got an SMTP reply %q", b)
+	}
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != EndTLSFailed {
+		t.Errorf("session ended %v, want %v", s.Ended, EndTLSFailed)
+	}
+}
+
+func TestTLSConfigOptions(t *testing.T) {
+	t.Parallel()
+	p := testingPKI(t)
+	t.Run("WithTLSConfig is used", func(t *testing.T) {
+		t.Parallel()
+		cfg := tlsVersionOnly(p.serverConfig(), tls.VersionTLS12)
+		srv := Start(t, WithTLSConfig(cfg))
+		w := dialWire(t, srv.Addr(), nil)
+		w.cmd("EHLO client.example", "250")
+		if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+			t.Fatal(err)
+		}
+		w.cmd("QUIT", "221")
+		if s := srv.WaitForSessions(t, 1)[0]; s.TLS == nil || s.TLS.Version != tls.VersionTLS12 {
+			t.Errorf("Session.TLS = %+v, want TLS 1.2 from the given config", s.TLS)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		opt  Option
+	}{
+		{"WithTLSConfig(nil)", WithTLSConfig(nil)},
+		{"WithTLSConfig without certificate", WithTLSConfig(&tls.Config{})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if srv, err := New(tt.opt); err == nil {
+				srv.Close()
+				t.Fatal("New succeeded, want an error")
+			} else if !strings.HasPrefix(err.Error(), "mocksmtp: ") {
+				t.Errorf("error %q lacks the mocksmtp: prefix", err)
+			}
+		})
+	}
+}
+
+func TestClientTLSMaterial(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	cfg := srv.ClientTLSConfig()
+	if cfg.InsecureSkipVerify || cfg.ServerName != "127.0.0.1" {
+		t.Errorf("ClientTLSConfig = %+v, want verification for 127.0.0.1", cfg)
+	}
+	if !cfg.RootCAs.Equal(srv.CertPool()) {
+		t.Error("ClientTLSConfig().RootCAs differs from CertPool()")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(srv.CACertPEM()) || !pool.Equal(srv.CertPool()) {
+		t.Error("a pool of CACertPEM() differs from CertPool()")
+	}
+	if srv.ClientTLSConfig() == cfg {
+		t.Error("ClientTLSConfig returned the same config twice")
 	}
 }
