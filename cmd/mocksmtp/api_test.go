@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/smtp"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+func newRequest(ctx context.Context, p *proc, method, path string, body io.Reader) (*http.Request, error) {
+	return http.NewRequestWithContext(ctx, method, "http://"+p.http+path, body)
+}
+
+// do sends a request and returns the response with its body read.
+func do(t *testing.T, p *proc, method, path, body string) (*http.Response, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := newRequest(context.Background(), p, method, path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, path, err)
+	}
+	return res, b
+}
+
+// getJSON GETs path, checks the status and decodes the JSON body into v.
+func getJSON(t *testing.T, p *proc, path string, wantStatus int, v any) http.Header {
+	t.Helper()
+	res, b := do(t, p, "GET", path, "")
+	if res.StatusCode != wantStatus {
+		t.Fatalf("GET %s: %d %s, want %d", path, res.StatusCode, b, wantStatus)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("GET %s: Content-Type %q", path, ct)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %v in %s", path, err, b)
+		}
+	}
+	return res.Header
+}
+
+const multipartMail = "From: Alice <alice@example.com>\r\n" +
+	"To: Bob <bob@example.com>\r\n" +
+	"Cc: carol@example.com\r\n" +
+	"Subject: =?UTF-8?Q?Caf=C3=A9?= report\r\n" +
+	"Message-ID: <m1@example.com>\r\n" +
+	"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=\"outer\"\r\n" +
+	"\r\n" +
+	"--outer\r\n" +
+	"Content-Type: multipart/alternative; boundary=\"inner\"\r\n" +
+	"\r\n" +
+	"--inner\r\n" +
+	"Content-Type: text/plain; charset=utf-8\r\n" +
+	"\r\n" +
+	"Hello Bob.\r\n" +
+	"--inner\r\n" +
+	"Content-Type: text/html; charset=utf-8\r\n" +
+	"\r\n" +
+	"<p>Hello <b>Bob</b>.</p>\r\n" +
+	"--inner--\r\n" +
+	"--outer\r\n" +
+	"Content-Type: application/pdf\r\n" +
+	"Content-Disposition: attachment; filename=\"report.pdf\"\r\n" +
+	"Content-Transfer-Encoding: base64\r\n" +
+	"\r\n" +
+	"JVBERi0xLjQK\r\n" +
+	"--outer--\r\n"
+
+func TestAPIMessagesSessionsAndReset(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com", "carol@example.com"}, multipartMail)
+
+	var waited []messageJSON
+	getJSON(t, p, "/api/wait?count=1&timeout=5s", 200, &waited)
+	var list []messageJSON
+	h := getJSON(t, p, "/api/messages", 200, &list)
+	if h.Get("X-Total-Count") != "1" || len(list) != 1 || len(waited) != 1 {
+		t.Fatalf("got %d messages (X-Total-Count %q), waited for %d; want 1", len(list), h.Get("X-Total-Count"), len(waited))
+	}
+	var one messageJSON
+	getJSON(t, p, "/api/messages/1", 200, &one)
+	for _, m := range []messageJSON{waited[0], list[0], one} {
+		if diff := cmp.Diff(list[0], m); diff != "" {
+			t.Errorf("the same message differs between routes (-list +other):\n%s", diff)
+		}
+	}
+
+	m := one
+	type view struct {
+		ID, SessionID, Size         int
+		From, Subject, Text, HTML   string
+		To                          []string
+		HeaderFrom, HeaderTo, Cc    []addressJSON
+		MessageID, Date, RawURL     string
+		Attachments                 []attachmentJSON
+		HasSubjectHeader, ParseFine bool
+	}
+	got := view{
+		ID: m.ID, SessionID: m.SessionID, Size: m.Size, From: m.From, Subject: m.Subject,
+		Text: strings.TrimSpace(m.Text), HTML: strings.TrimSpace(m.HTML), To: m.To, HeaderFrom: m.HeaderFrom, HeaderTo: m.HeaderTo, Cc: m.Cc,
+		MessageID: m.MessageID, Date: m.Date.UTC().Format(time.RFC3339), RawURL: m.RawURL,
+		Attachments: m.Attachments, ParseFine: m.ParseError == "",
+	}
+	for _, h := range m.Headers {
+		if h.Name == "Subject" && h.Value == "=?UTF-8?Q?Caf=C3=A9?= report" {
+			got.HasSubjectHeader = true
+		}
+	}
+	want := view{
+		ID: 1, SessionID: 1, Size: len(multipartMail), From: "alice@example.com", Subject: "Café report",
+		Text: "Hello Bob.", HTML: "<p>Hello <b>Bob</b>.</p>", To: []string{"bob@example.com", "carol@example.com"},
+		HeaderFrom: []addressJSON{{"Alice", "alice@example.com"}}, HeaderTo: []addressJSON{{"Bob", "bob@example.com"}},
+		Cc: []addressJSON{{"", "carol@example.com"}}, MessageID: "m1@example.com", Date: "2006-01-02T15:04:05Z",
+		RawURL: "/api/messages/1/raw",
+		Attachments: []attachmentJSON{{Index: 0, Filename: "report.pdf", ContentType: "application/pdf", Size: 9,
+			URL: "/api/messages/1/attachments/0"}},
+		HasSubjectHeader: true, ParseFine: true,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("message 1 (-want +got):\n%s", diff)
+	}
+
+	res, raw := do(t, p, "GET", "/api/messages/1/raw", "")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "message/rfc822" || string(raw) != multipartMail {
+		t.Errorf("raw: %d %q, body equal to the sent message: %v", res.StatusCode, res.Header.Get("Content-Type"), string(raw) == multipartMail)
+	}
+	res, _ = do(t, p, "GET", "/api/messages/1/raw?download", "")
+	if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename=message-1.eml` {
+		t.Errorf("raw?download: Content-Disposition %q", cd)
+	}
+	res, att := do(t, p, "GET", "/api/messages/1/attachments/0", "")
+	if res.StatusCode != 200 || string(att) != "%PDF-1.4\n" || res.Header.Get("Content-Type") != "application/pdf" ||
+		res.Header.Get("Content-Disposition") != "attachment; filename=report.pdf" {
+		t.Errorf("attachment: %d %q %q %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), att)
+	}
+
+	var sessions []sessionJSON
+	getJSON(t, p, "/api/sessions", 200, &sessions)
+	if len(sessions) != 1 || sessions[0].ID != 1 || sessions[0].Transcript != nil || sessions[0].TranscriptLines == 0 {
+		t.Fatalf("sessions = %+v, want session 1 without its transcript", sessions)
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	var client []string
+	for _, l := range s.Transcript {
+		if l.Dir == "C" {
+			client = append(client, l.Text)
+		}
+	}
+	wantClient := []string{"EHLO localhost", "MAIL FROM:<alice@example.com> BODY=8BITMIME SMTPUTF8",
+		"RCPT TO:<bob@example.com>", "RCPT TO:<carol@example.com>", "DATA", "QUIT"}
+	if diff := cmp.Diff(wantClient, client); diff != "" {
+		t.Errorf("client lines of the transcript (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{1}, s.MessageIDs); diff != "" || s.Live || s.Ended != "QUIT" || s.Helo != "localhost" || s.Error != "" {
+		t.Errorf("session 1 = %+v", s)
+	}
+
+	// Reset, then the next message gets the next ID.
+	res, b := do(t, p, "DELETE", "/api/messages", "")
+	if res.StatusCode != 204 || len(b) != 0 {
+		t.Fatalf("DELETE /api/messages: %d %s", res.StatusCode, b)
+	}
+	getJSON(t, p, "/api/messages", 200, &list)
+	getJSON(t, p, "/api/sessions", 200, &sessions)
+	if len(list) != 0 || len(sessions) != 0 {
+		t.Fatalf("after reset: %d messages, %d sessions; want none", len(list), len(sessions))
+	}
+	getJSON(t, p, "/api/messages/1", 404, nil)
+	sendMail(t, p.smtp, "a@example.com", []string{"b@example.com"}, "Subject: again\r\n\r\nx\r\n")
+	getJSON(t, p, "/api/wait?count=1", 200, &list)
+	if len(list) != 1 || list[0].ID != 2 || list[0].SessionID != 2 || list[0].Subject != "again" {
+		t.Errorf("after reset: %+v, want message 2 of session 2", list)
+	}
+	getJSON(t, p, "/api/messages?since=2", 200, &list)
+	if len(list) != 0 {
+		t.Errorf("since=2: %d messages, want none", len(list))
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	sendMail(t, p.smtp, "a@example.com", []string{"b@example.com"}, "Subject: x\r\n\r\nno attachments\r\n")
+	getJSON(t, p, "/api/wait?count=1", 200, nil)
+
+	tests := []struct {
+		name, method, path string
+		host               string // Host header; "" for the real one
+		status             int
+		want               string // in the error
+		allow              string // the Allow header of a 405
+	}{
+		{"unknown message", "GET", "/api/messages/99", "", 404, "no message 99", ""},
+		{"message id not a number", "GET", "/api/messages/abc", "", 400, `id "abc"`, ""},
+		{"unknown message, raw", "GET", "/api/messages/99/raw", "", 404, "no message 99", ""},
+		{"unknown attachment", "GET", "/api/messages/1/attachments/0", "", 404, "no attachment 0", ""},
+		{"attachment index not a number", "GET", "/api/messages/1/attachments/x", "", 400, `n "x"`, ""},
+		{"unknown session", "GET", "/api/sessions/99", "", 404, "no session 99", ""},
+		{"bad since", "GET", "/api/messages?since=yesterday", "", 400, "since", ""},
+		{"bad wait count", "GET", "/api/wait?count=many", "", 400, "count", ""},
+		{"bad wait timeout", "GET", "/api/wait?timeout=forever", "", 400, "timeout", ""},
+		{"wait timeout too long", "GET", "/api/wait?timeout=1h", "", 400, "at most", ""},
+		{"wait times out", "GET", "/api/wait?count=2&timeout=50ms", "", 408, "for 2 messages, got 1", ""},
+		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE"},
+		{"wrong method on a message", "DELETE", "/api/messages/1", "", 405, "method not allowed", "GET"},
+		{"unknown route", "GET", "/api/nothing", "", 404, "no such API route", ""},
+		{"foreign Host (DNS rebinding)", "GET", "/api/messages", "evil.example:8025", 403, "-allow-remote", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := newRequest(context.Background(), p, tt.method, tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			res, err := httpClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var body struct {
+				Error    string
+				Messages []messageJSON
+			}
+			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+				t.Fatalf("the body is not JSON: %v", err)
+			}
+			if res.StatusCode != tt.status || !strings.Contains(body.Error, tt.want) || res.Header.Get("Allow") != tt.allow {
+				t.Errorf("%s %s: %d %q (Allow %q), want %d with %q (Allow %q)",
+					tt.method, tt.path, res.StatusCode, body.Error, res.Header.Get("Allow"), tt.status, tt.want, tt.allow)
+			}
+			if tt.status == 408 && len(body.Messages) != 1 {
+				t.Errorf("a wait that timed out lists %d messages, want the 1 that arrived", len(body.Messages))
+			}
+		})
+	}
+}
+
+func TestAPIWaitReturnsWhenTheMessagesArrive(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-log-level", "debug")
+	type result struct {
+		status int
+		n      int
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := newRequest(context.Background(), p, "GET", "/api/wait?count=2&timeout=20s", nil)
+		res, err := httpClient.Do(req)
+		if err != nil {
+			done <- result{}
+			return
+		}
+		defer res.Body.Close()
+		var ms []messageJSON
+		_ = json.NewDecoder(res.Body).Decode(&ms)
+		done <- result{res.StatusCode, len(ms)}
+	}()
+	p.stderr.waitFor(t, waitLogged)
+	for i := range 2 {
+		sendMail(t, p.smtp, "a@example.com", []string{"b@example.com"}, fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i))
+	}
+	if r := <-done; r.status != 200 || r.n != 2 {
+		t.Errorf("wait for 2 = %d with %d messages, want 200 with 2", r.status, r.n)
+	}
+}
+
+var waitLogged = regexp.MustCompile(`msg=http method=GET path=/api/wait`)
+
+func TestRetainKeepsTheLastMessages(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-retain", "2")
+	for i := 1; i <= 3; i++ {
+		sendMail(t, p.smtp, "a@example.com", []string{"b@example.com"}, fmt.Sprintf("Subject: m%d\r\n\r\nx\r\n", i))
+	}
+	var list []messageJSON
+	getJSON(t, p, "/api/messages", 200, &list)
+	var ids []int
+	for _, m := range list {
+		ids = append(ids, m.ID)
+	}
+	if diff := cmp.Diff([]int{2, 3}, ids); diff != "" {
+		t.Errorf("message IDs kept with -retain 2 (-want +got):\n%s", diff)
+	}
+}
+
+func TestConcurrentClients(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	const senders, each = 8, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, senders*each+senders)
+	for i := range senders {
+		wg.Go(func() {
+			for j := range each {
+				msg := fmt.Sprintf("Subject: %d-%d\r\n\r\nbody\r\n", i, j)
+				errs <- smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, []byte(msg))
+			}
+		})
+		wg.Go(func() { // readers polling meanwhile
+			for range each {
+				res, err := httpClient.Get("http://" + p.http + "/api/messages")
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					errs <- fmt.Errorf("GET /api/messages: %d", res.StatusCode)
+				}
+			}
+		})
+	}
+	var waited []messageJSON
+	getJSON(t, p, fmt.Sprintf("/api/wait?count=%d&timeout=20s", senders*each), 200, &waited)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	seen := make(map[string]bool)
+	for i, m := range waited {
+		if m.ID != i+1 || seen[m.Subject] {
+			t.Errorf("message %d: ID %d, subject %q (seen before: %v)", i, m.ID, m.Subject, seen[m.Subject])
+		}
+		seen[m.Subject] = true
+	}
+	if len(seen) != senders*each {
+		t.Errorf("%d distinct messages, want %d", len(seen), senders*each)
+	}
+}
+
+func TestWebPageIsServedWithItsPolicy(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	for _, tt := range []struct{ path, ctype, contains string }{
+		{"/", "text/html; charset=utf-8", `<script src="app.js" defer></script>`},
+		{"/app.js", "text/javascript; charset=utf-8", `sandbox: ""`},
+		{"/style.css", "text/css; charset=utf-8", "iframe.html"},
+	} {
+		res, b := do(t, p, "GET", tt.path, "")
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != tt.ctype || !strings.Contains(string(b), tt.contains) {
+			t.Errorf("GET %s: %d %q, contains %q: %v", tt.path, res.StatusCode, res.Header.Get("Content-Type"), tt.contains, strings.Contains(string(b), tt.contains))
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("GET %s: Content-Security-Policy %q", tt.path, csp)
+		}
+	}
+	res, _ := do(t, p, "POST", "/", "")
+	if res.StatusCode != 405 {
+		t.Errorf("POST /: %d, want 405", res.StatusCode)
+	}
+}
+
+func TestHTTPCanBeTurnedOff(t *testing.T) {
+	t.Parallel()
+	p := startNoWait(t, nil, "-listen", "127.0.0.1:0", "-http", "")
+	m := p.stderr.waitFor(t, listeningRE)
+	if m[2] != "" {
+		t.Errorf("-http \"\" still listens on %s", m[2])
+	}
+}

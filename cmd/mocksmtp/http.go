@@ -1,0 +1,586 @@
+package main
+
+// The HTTP JSON API and the web page.
+//
+//	GET    /api/messages                      every message kept, in arrival order (?since=ID: only later ones;
+//	                                          X-Total-Count: how many are kept)
+//	GET    /api/messages/{id}                 one message
+//	GET    /api/messages/{id}/raw             the message exactly as sent, as message/rfc822
+//	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n (from 0, as listed)
+//	DELETE /api/messages                      forget every message and ended session (reset between tests)
+//	GET    /api/sessions                      every session kept, without transcripts
+//	GET    /api/sessions/{id}                 one session, with its transcript
+//	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
+//	GET    /api/ca.pem                        the test CA certificate, PEM
+//	GET|PUT|DELETE /api/faults                the fault script
+//
+// Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
+// bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
+// when a wait times out (with the messages that did arrive).
+
+import (
+	"context"
+	"crypto/tls"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/mail"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// maxWait bounds GET /api/wait's timeout.
+const maxWait = 10 * time.Minute
+
+// api serves the HTTP API and the web page for one server.
+type api struct {
+	srv         *mocksmtp.Server
+	log         *slog.Logger
+	mux         *http.ServeMux
+	allowRemote bool // any Host header is fine
+}
+
+func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
+	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote}
+	a.mux.HandleFunc("GET /api/messages", a.listMessages)
+	a.mux.HandleFunc("DELETE /api/messages", a.reset)
+	a.mux.HandleFunc("GET /api/messages/{id}", a.getMessage)
+	a.mux.HandleFunc("GET /api/messages/{id}/raw", a.raw)
+	a.mux.HandleFunc("GET /api/messages/{id}/attachments/{n}", a.attachment)
+	a.mux.HandleFunc("GET /api/sessions", a.listSessions)
+	a.mux.HandleFunc("GET /api/sessions/{id}", a.getSession)
+	a.mux.HandleFunc("GET /api/wait", a.wait)
+	a.mux.HandleFunc("/api/", a.noRoute)
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		panic(err) // the embedded tree always has web/
+	}
+	a.mux.Handle("/", a.page(http.FileServerFS(web)))
+	return a
+}
+
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !a.allowRemote && !loopbackHost(r.Host) {
+		// A web page elsewhere could reach a loopback server through DNS
+		// rebinding; its requests carry its own host name.
+		writeError(w, http.StatusForbidden, "host %q is not a loopback name; start mocksmtp with -allow-remote to serve it", r.Host)
+		return
+	}
+	a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	a.mux.ServeHTTP(w, r)
+}
+
+// loopbackHost reports whether a Host header names this machine.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// noRoute answers /api/ paths that no route matches: 405 when another
+// method would match, 404 otherwise.
+func (a *api) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := a.mux.Handler(r2); pattern != "/api/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		return
+	}
+	writeError(w, http.StatusNotFound, "%s: no such API route", r.URL.Path)
+}
+
+// page serves the web page's files.
+func (a *api) page(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		// Message HTML is shown in a sandboxed srcdoc iframe, which
+		// inherits this policy: no scripts but ours, no plugins; images
+		// and inline styles so that mail looks as it would.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src * data: blob:; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// writeJSON writes v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client may have gone; nothing to do about it
+}
+
+// writeJSONLine writes v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(errorJSON{Error: err.Error()})
+	}
+	_, _ = w.Write(append(b, '\n'))
+}
+
+type errorJSON struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, errorJSON{Error: fmt.Sprintf(format, args...)})
+}
+
+// messageJSON is a message as the API shows it.
+type messageJSON struct {
+	ID          int                          `json:"id"`
+	SessionID   int                          `json:"sessionId"`
+	Received    time.Time                    `json:"received"`
+	From        string                       `json:"from"`
+	To          []string                     `json:"to"`
+	Params      map[string]string            `json:"params,omitempty"`
+	RcptParams  map[string]map[string]string `json:"rcptParams,omitempty"`
+	Size        int                          `json:"size"`
+	Subject     string                       `json:"subject"`
+	HeaderFrom  []addressJSON                `json:"headerFrom,omitempty"`
+	HeaderTo    []addressJSON                `json:"headerTo,omitempty"`
+	Cc          []addressJSON                `json:"cc,omitempty"`
+	ReplyTo     []addressJSON                `json:"replyTo,omitempty"`
+	Date        *time.Time                   `json:"date,omitempty"`
+	MessageID   string                       `json:"messageId,omitempty"`
+	Headers     []headerJSON                 `json:"headers"`
+	Text        string                       `json:"text"`
+	HTML        string                       `json:"html"`
+	Attachments []attachmentJSON             `json:"attachments"`
+	ParseError  string                       `json:"parseError,omitempty"`
+	RawURL      string                       `json:"rawUrl"`
+}
+
+type addressJSON struct {
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+}
+
+type headerJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type attachmentJSON struct {
+	Index       int    `json:"index"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"contentType"`
+	ContentID   string `json:"contentId,omitempty"`
+	Inline      bool   `json:"inline"`
+	Size        int    `json:"size"`
+	URL         string `json:"url"`
+}
+
+func newMessageJSON(m *mocksmtp.Message) messageJSON {
+	j := messageJSON{
+		ID:          m.ID,
+		Received:    m.Received,
+		From:        m.From,
+		To:          m.To,
+		Params:      m.Params,
+		RcptParams:  m.RcptParams,
+		Size:        len(m.Raw),
+		Subject:     m.Subject,
+		HeaderFrom:  addresses(m.HeaderFrom),
+		HeaderTo:    addresses(m.HeaderTo),
+		Cc:          addresses(m.Cc),
+		ReplyTo:     addresses(m.ReplyTo),
+		MessageID:   m.MessageID,
+		Headers:     []headerJSON{},
+		Text:        m.Text,
+		HTML:        m.HTML,
+		Attachments: []attachmentJSON{},
+		RawURL:      fmt.Sprintf("/api/messages/%d/raw", m.ID),
+	}
+	if j.To == nil {
+		j.To = []string{}
+	}
+	if m.Session != nil {
+		j.SessionID = m.Session.ID
+	}
+	if !m.Date.IsZero() {
+		d := m.Date
+		j.Date = &d
+	}
+	h := m.Header
+	for f := h.Fields(); f.Next(); {
+		j.Headers = append(j.Headers, headerJSON{Name: f.Key(), Value: f.Value()})
+	}
+	for i, a := range m.Attachments {
+		j.Attachments = append(j.Attachments, attachmentJSON{
+			Index:       i,
+			Filename:    a.Filename,
+			ContentType: a.ContentType,
+			ContentID:   a.ContentID,
+			Inline:      a.Inline,
+			Size:        len(a.Data),
+			URL:         fmt.Sprintf("/api/messages/%d/attachments/%d", m.ID, i),
+		})
+	}
+	if m.ParseErr != nil {
+		j.ParseError = m.ParseErr.Error()
+	}
+	return j
+}
+
+func addresses(l []*mail.Address) []addressJSON {
+	var out []addressJSON
+	for _, a := range l {
+		if a != nil {
+			out = append(out, addressJSON{Name: a.Name, Address: a.Address})
+		}
+	}
+	return out
+}
+
+// sessionJSON is a session as the API shows it.
+type sessionJSON struct {
+	ID              int        `json:"id"`
+	Attempt         int        `json:"attempt"`
+	RemoteAddr      string     `json:"remoteAddr"`
+	LocalAddr       string     `json:"localAddr"`
+	Start           time.Time  `json:"start"`
+	End             *time.Time `json:"end,omitempty"`
+	Live            bool       `json:"live"`
+	Ended           string     `json:"ended"`
+	Helo            string     `json:"helo"`
+	TLS             *tlsJSON   `json:"tls"`
+	Error           string     `json:"error,omitempty"`
+	MessageIDs      []int      `json:"messageIds"`
+	TranscriptLines int        `json:"transcriptLines"`
+	Transcript      []lineJSON `json:"transcript,omitempty"`
+}
+
+type tlsJSON struct {
+	Version     string `json:"version"`
+	CipherSuite string `json:"cipherSuite"`
+	ServerName  string `json:"serverName,omitempty"`
+}
+
+type lineJSON struct {
+	Dir  string  `json:"dir"` // "C" (client), "S" (server) or "*" (a note)
+	Text string  `json:"text"`
+	AtMs float64 `json:"atMs"` // since the session started
+}
+
+func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
+	j := sessionJSON{
+		ID:              s.ID,
+		Attempt:         s.Attempt,
+		Start:           s.Start,
+		Live:            s.Ended == mocksmtp.Live,
+		Ended:           s.Ended.String(),
+		Helo:            s.Helo,
+		MessageIDs:      []int{},
+		TranscriptLines: len(s.Transcript),
+	}
+	if s.RemoteAddr != nil {
+		j.RemoteAddr = s.RemoteAddr.String()
+	}
+	if s.LocalAddr != nil {
+		j.LocalAddr = s.LocalAddr.String()
+	}
+	if !s.End.IsZero() {
+		e := s.End
+		j.End = &e
+	}
+	if s.TLS != nil {
+		j.TLS = &tlsJSON{
+			Version:     tls.VersionName(s.TLS.Version),
+			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
+			ServerName:  s.TLS.ServerName,
+		}
+	}
+	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
+		j.Error = s.Err.Error()
+	}
+	for _, m := range s.Messages {
+		j.MessageIDs = append(j.MessageIDs, m.ID)
+	}
+	if transcript {
+		j.Transcript = make([]lineJSON, len(s.Transcript))
+		for i, l := range s.Transcript {
+			j.Transcript[i] = lineJSON{Dir: l.Dir.String(), Text: l.Text, AtMs: float64(l.At.Microseconds()) / 1000}
+		}
+	}
+	return j
+}
+
+func messagesJSON(ms []*mocksmtp.Message) []messageJSON {
+	out := make([]messageJSON, len(ms))
+	for i, m := range ms {
+		out[i] = newMessageJSON(m)
+	}
+	return out
+}
+
+// pathID parses the path wildcard name as a positive ID.
+func pathID(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
+	s := r.PathValue(name)
+	id, err := strconv.Atoi(s)
+	if err != nil || id < 0 {
+		writeError(w, http.StatusBadRequest, "%s %q: want a number", name, s)
+		return 0, false
+	}
+	return id, true
+}
+
+// message finds the message of the request's {id}, or answers 404.
+func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message, bool) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return nil, false
+	}
+	ms := a.srv.Messages() // in ID order
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].ID >= id })
+	if i == len(ms) || ms[i].ID != id {
+		writeError(w, http.StatusNotFound, "no message %d", id)
+		return nil, false
+	}
+	return ms[i], true
+}
+
+func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
+	ms := a.srv.Messages()
+	w.Header().Set("X-Total-Count", strconv.Itoa(len(ms))) // before since: how many are kept
+	if s := r.URL.Query().Get("since"); s != "" {
+		since, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", s)
+			return
+		}
+		i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
+		ms = ms[i:]
+	}
+	writeJSON(w, http.StatusOK, messagesJSON(ms))
+}
+
+func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
+	if m, ok := a.message(w, r); ok {
+		writeJSON(w, http.StatusOK, newMessageJSON(m))
+	}
+}
+
+func (a *api) raw(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "message/rfc822")
+	h.Set("Content-Length", strconv.Itoa(len(m.Raw)))
+	h.Set("Content-Security-Policy", "sandbox")
+	if r.URL.Query().Has("download") {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fmt.Sprintf("message-%d.eml", m.ID)}))
+	}
+	_, _ = w.Write(m.Raw)
+}
+
+func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	n, ok := pathID(w, r, "n")
+	if !ok {
+		return
+	}
+	if n >= len(m.Attachments) {
+		writeError(w, http.StatusNotFound, "message %d has %d attachments, no attachment %d (they count from 0)", m.ID, len(m.Attachments), n)
+		return
+	}
+	att := m.Attachments[n]
+	ct := att.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	name := att.Filename
+	if name == "" {
+		name = fmt.Sprintf("message-%d-attachment-%d", m.ID, n)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(att.Data)))
+	// Never shown as a page of this origin: an HTML attachment could
+	// otherwise script the API.
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Security-Policy", "sandbox")
+	_, _ = w.Write(att.Data)
+}
+
+func (a *api) reset(w http.ResponseWriter, r *http.Request) {
+	a.srv.Reset()
+	a.log.Info("reset")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
+	ss := a.srv.Sessions()
+	out := make([]sessionJSON, len(ss))
+	for i, s := range ss {
+		out[i] = newSessionJSON(s, false)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	for _, s := range a.srv.Sessions() {
+		if s.ID == id {
+			writeJSON(w, http.StatusOK, newSessionJSON(s, true))
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "no session %d", id)
+}
+
+// waitTimeoutJSON is the body of a 408 from /api/wait.
+type waitTimeoutJSON struct {
+	Error    string        `json:"error"`
+	Messages []messageJSON `json:"messages"`
+}
+
+func (a *api) wait(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	count, timeout := 1, 5*time.Second
+	if s := q.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "count=%q: want a number of messages", s)
+			return
+		}
+		count = n
+	}
+	if s := q.Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > maxWait {
+			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", s, maxWait)
+			return
+		}
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	ms, err := a.srv.WaitForMessagesContext(ctx, count)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, messagesJSON(ms))
+	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
+	default:
+		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{
+			Error:    fmt.Sprintf("waited %v for %d messages, got %d", timeout, count, len(ms)),
+			Messages: messagesJSON(ms),
+		})
+	}
+}
+
+// webServer is the running HTTP server.
+type webServer struct {
+	addr   string
+	hs     *http.Server
+	cancel context.CancelFunc // ends long polls
+	done   chan struct{}
+
+	mu    sync.Mutex            // guards fresh
+	fresh map[net.Conn]struct{} // connections that have not sent a request yet
+}
+
+// track keeps fresh current: http.Server.Shutdown waits up to 5 s for a
+// connection that never sent a request (as HTTP clients open to be ready).
+func (ws *webServer) track(c net.Conn, state http.ConnState) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if state == http.StateNew {
+		ws.fresh[c] = struct{}{}
+	} else {
+		delete(ws.fresh, c)
+	}
+}
+
+func startHTTP(addr string, h http.Handler, log *slog.Logger) (*webServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	ws := &webServer{
+		addr: ln.Addr().String(),
+		hs: &http.Server{
+			Handler:           h,
+			BaseContext:       func(net.Listener) context.Context { return base },
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		cancel: cancel,
+		done:   make(chan struct{}),
+		fresh:  make(map[net.Conn]struct{}),
+	}
+	ws.hs.ConnState = ws.track
+	go func() {
+		defer close(ws.done)
+		if err := ws.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	return ws, nil
+}
+
+// shutdown ends long polls, lets requests in flight finish (for a few
+// seconds at most) and stops the server.
+func (ws *webServer) shutdown() {
+	ws.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws.hs.RegisterOnShutdown(func() {
+		ws.mu.Lock()
+		defer ws.mu.Unlock()
+		for c := range ws.fresh {
+			_ = c.Close()
+		}
+	})
+	if err := ws.hs.Shutdown(ctx); err != nil {
+		_ = ws.hs.Close()
+	}
+	<-ws.done
+}

@@ -1,0 +1,294 @@
+// Command mocksmtp runs the mocksmtp SMTP test double as a program, for
+// test suites in any language and for manual use:
+//
+//	go run github.com/mocksmtp/mocksmtp/cmd/mocksmtp
+//
+// It listens for SMTP on 127.0.0.1:2525 and for HTTP on 127.0.0.1:8025,
+// records every session and message in memory, prints each message on
+// one line and each session's transcript as they arrive, and stops on
+// Ctrl-C (SIGINT) or SIGTERM.
+//
+// The HTTP server has a JSON API (see http.go) and, at /, a web page
+// that shows sessions and messages as they arrive.
+//
+// Every flag can also be set with an environment variable: MOCKSMTP_ and
+// the flag's name in upper case, dashes as underscores (-size-limit is
+// MOCKSMTP_SIZE_LIMIT). A flag given on the command line wins.
+//
+// For safety, mocksmtp refuses to listen on an address other than a
+// loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "mocksmtp:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage reports bad flags, already explained on stderr.
+var errUsage = errors.New("usage")
+
+// config is what the flags and environment variables say.
+type config struct {
+	listen        string
+	http          string
+	allowRemote   bool
+	hostname      string
+	sizeLimit     int64
+	maxRecipients int
+	readTimeout   time.Duration
+	retain        int
+	showSecrets   bool
+	quiet         bool
+	logFormat     string
+	logLevel      slog.Level
+	version       bool
+}
+
+// parseFlags reads args, with environment variables as defaults.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	var c config
+	fs := flag.NewFlagSet("mocksmtp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:2525", "SMTP listen `address`; port 0 picks a free port")
+	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
+	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
+	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
+	fs.Int64Var(&c.sizeLimit, "size-limit", 0, "largest message accepted, in `bytes` (default 10 MiB)")
+	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "recipients allowed per message (default 100)")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
+	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
+	fs.BoolVar(&c.showSecrets, "show-secrets", false, "record AUTH secrets in transcripts instead of masking them")
+	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_SIZE_LIMIT):\n")
+		fs.PrintDefaults()
+	}
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		fmt.Fprintln(stderr, "mocksmtp:", envErr)
+		return nil, errUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mocksmtp: unexpected arguments: %q\n", fs.Args())
+		fs.Usage()
+		return nil, errUsage
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		fmt.Fprintf(stderr, "mocksmtp: -log-format %q: want text or json\n", c.logFormat)
+		return nil, errUsage
+	}
+	return &c, nil
+}
+
+// envName returns the environment variable of a flag: MOCKSMTP_SIZE_LIMIT.
+func envName(flagName string) string {
+	return "MOCKSMTP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// version describes the build: module version, VCS revision, Go version.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "mocksmtp (unknown version)"
+	}
+	v := "mocksmtp " + bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+		if s.Key == "vcs.modified" && s.Value == "true" {
+			v += "+dirty"
+		}
+	}
+	return v + " " + bi.GoVersion
+}
+
+// checkLocal refuses a non-loopback listen address unless allowed.
+func checkLocal(flagName, addr string, allow bool) error {
+	if allow {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-%s %q: %v", flagName, addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if host == "" {
+		host = "every interface"
+	}
+	return fmt.Errorf("-%s %q listens on %s, not on loopback: anyone who can reach it could read the mail; give -allow-remote to do it anyway", flagName, addr, host)
+}
+
+// run is the program: it returns when ctx ends (a signal) or on an error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.version {
+		fmt.Fprintln(stdout, version())
+		return nil
+	}
+	if err := checkLocal("listen", cfg.listen, cfg.allowRemote); err != nil {
+		return err
+	}
+	if cfg.http != "" {
+		if err := checkLocal("http", cfg.http, cfg.allowRemote); err != nil {
+			return err
+		}
+	}
+	log := newLogger(cfg, stderr)
+	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet}
+
+	opts := []mocksmtp.Option{
+		mocksmtp.WithListenAddr(cfg.listen),
+		mocksmtp.OnMessage(out.message),
+		mocksmtp.OnSessionEnd(out.session),
+	}
+	if cfg.hostname != "" {
+		opts = append(opts, mocksmtp.WithHostname(cfg.hostname))
+	}
+	if cfg.sizeLimit != 0 {
+		opts = append(opts, mocksmtp.WithSizeLimit(cfg.sizeLimit))
+	}
+	if cfg.maxRecipients != 0 {
+		opts = append(opts, mocksmtp.WithMaxRecipients(cfg.maxRecipients))
+	}
+	if cfg.readTimeout != 0 {
+		opts = append(opts, mocksmtp.WithReadTimeout(cfg.readTimeout))
+	}
+	if cfg.retain != 0 {
+		opts = append(opts, mocksmtp.WithRetention(cfg.retain))
+	}
+	if cfg.showSecrets {
+		opts = append(opts, mocksmtp.WithSecretsShown())
+	}
+	srv, err := mocksmtp.New(opts...)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	var web *webServer
+	if cfg.http != "" {
+		web, err = startHTTP(cfg.http, newAPI(srv, log, cfg.allowRemote), log)
+		if err != nil {
+			return err
+		}
+	}
+	attrs := []any{"smtp", srv.Addr()}
+	if web != nil {
+		attrs = append(attrs, "http", web.addr)
+	}
+	log.Info("listening", attrs...)
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	if web != nil {
+		web.shutdown()
+	}
+	if err := srv.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped", "sessions", len(srv.Sessions()), "messages", len(srv.Messages()))
+	return nil
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	o := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// printer writes what arrives on stdout: one line per message, the
+// transcript of each session when it ends; in JSON, one object per line.
+type printer struct {
+	mu    sync.Mutex // serializes writes from the sessions' goroutines
+	w     io.Writer
+	json  bool
+	quiet bool
+}
+
+func (p *printer) message(m *mocksmtp.Message) {
+	if p.quiet {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		writeJSONLine(p.w, struct {
+			Event string `json:"event"`
+			messageJSON
+		}{"message", newMessageJSON(m)})
+		return
+	}
+	fmt.Fprintln(p.w, m)
+}
+
+func (p *printer) session(s *mocksmtp.Session) {
+	if p.quiet {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		writeJSONLine(p.w, struct {
+			Event string `json:"event"`
+			sessionJSON
+		}{"session", newSessionJSON(s, true)})
+		return
+	}
+	fmt.Fprint(p.w, s)
+}

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/smtp"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+// bin is the mocksmtp program, built once per test run by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "mocksmtp-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin = filepath.Join(dir, "mocksmtp")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building mocksmtp:", err)
+		return 1
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			return 1
+		}
+	}
+	return code
+}
+
+// output is a process's stdout or stderr, safe to read while written,
+// with a wait for text to appear.
+type output struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on each write
+	closed  bool
+}
+
+func newOutput() *output { return &output{changed: make(chan struct{})} }
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf.Write(p)
+	close(o.changed)
+	o.changed = make(chan struct{})
+	return len(p), nil
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// waitFor waits until the output matches re, and returns the match.
+func (o *output) waitFor(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for {
+		o.mu.Lock()
+		m := re.FindStringSubmatch(o.buf.String())
+		ch := o.changed
+		o.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-ch:
+		case <-timeout.C:
+			t.Fatalf("output never matched %v; it is:\n%s", re, o.String())
+		}
+	}
+}
+
+// proc is a running mocksmtp program.
+type proc struct {
+	cmd            *exec.Cmd
+	smtp, http     string // the addresses it listens on
+	stdout, stderr *output
+	exited         chan struct{}
+	err            error // from Wait, once exited is closed
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening smtp=(\S+)(?: http=(\S+))?`)
+
+// start runs mocksmtp with args after "-listen 127.0.0.1:0 -http
+// 127.0.0.1:0" and waits until it listens. env adds environment
+// variables. The process gets SIGTERM at cleanup.
+func start(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := startNoWait(t, env, append([]string{"-listen", "127.0.0.1:0", "-http", "127.0.0.1:0"}, args...)...)
+	m := p.stderr.waitFor(t, listeningRE)
+	p.smtp, p.http = m[1], m[2]
+	return p
+}
+
+// startNoWait runs mocksmtp with exactly args.
+func startNoWait(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{stdout: newOutput(), stderr: newOutput(), exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(cleanEnv(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+			t.Errorf("mocksmtp did not exit on SIGTERM within 10 s; stderr:\n%s", p.stderr)
+		}
+		if t.Failed() {
+			t.Logf("mocksmtp stderr:\n%s\nstdout:\n%s", p.stderr, p.stdout)
+		}
+	})
+	return p
+}
+
+// cleanEnv is the environment without MOCKSMTP_ variables (and without
+// the race detector's one-second pause at exit).
+func cleanEnv() []string {
+	env := []string{"GORACE=atexit_sleep_ms=0"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MOCKSMTP_") && !strings.HasPrefix(kv, "GORACE=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(within):
+		t.Fatalf("mocksmtp still runs after %v; stderr:\n%s", within, p.stderr)
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatalf("wait: %v", p.err)
+	}
+	return 0
+}
+
+// runOnce runs mocksmtp to completion and returns its exit code and
+// outputs.
+func runOnce(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	p := startNoWait(t, env, args...)
+	code = p.wait(t, 10*time.Second)
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+// sendMail sends msg with net/smtp.
+func sendMail(t *testing.T, addr, from string, to []string, msg string) {
+	t.Helper()
+	if err := smtp.SendMail(addr, nil, from, to, []byte(msg)); err != nil {
+		t.Fatalf("SendMail: %v", err)
+	}
+}
+
+func TestVersionPrintsAndExits(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := runOnce(t, nil, "-version")
+	if code != 0 || !strings.HasPrefix(stdout, "mocksmtp ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("-version: exit %d, stdout %q; want 0 and \"mocksmtp <version> ... go1.x\"", code, stdout)
+	}
+}
+
+func TestBadUsageExits2(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want string // in stderr
+	}{
+		{"unknown flag", nil, []string{"-nope"}, "flag provided but not defined: -nope"},
+		{"extra argument", nil, []string{"extra"}, "unexpected arguments"},
+		{"bad log format", nil, []string{"-log-format", "xml"}, "-log-format"},
+		{"bad duration", nil, []string{"-read-timeout", "soon"}, "-read-timeout"},
+		{"bad environment value", []string{"MOCKSMTP_SIZE_LIMIT=big"}, nil, "MOCKSMTP_SIZE_LIMIT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runOnce(t, tt.env, tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadOptionValueExits1(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-size-limit", "-5")
+	if code != 1 || !strings.Contains(stderr, "WithSizeLimit(-5)") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming the bad size", code, stderr)
+	}
+}
+
+func TestRefusesNonLoopbackAddressesWithoutAllowRemote(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, flag, addr string }{
+		{"all interfaces, SMTP", "-listen", ":0"},
+		{"unspecified IPv4, SMTP", "-listen", "0.0.0.0:0"},
+		{"a host name, SMTP", "-listen", "example.com:25"},
+		{"all interfaces, HTTP", "-http", ":0"},
+		{"unspecified IPv6, HTTP", "-http", "[::]:0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"-listen", "127.0.0.1:0", "-http", "127.0.0.1:0", tt.flag, tt.addr}
+			code, _, stderr := runOnce(t, nil, args...)
+			if code != 1 || !strings.Contains(stderr, "-allow-remote") || !strings.Contains(stderr, tt.flag) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming %s and -allow-remote", code, stderr, tt.flag)
+			}
+		})
+	}
+}
+
+func TestLoopbackNamesAreAccepted(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"127.0.0.1:0", "localhost:0", "[::1]:0"} {
+		if err := checkLocal("listen", addr, false); err != nil {
+			t.Errorf("checkLocal(%q) = %v, want nil", addr, err)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "MOCKSMTP_") {
+			t.Setenv(name, "") // restored after the test
+			os.Unsetenv(name)
+		}
+	}
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{cfg.listen, cfg.http, cfg.logFormat, cfg.logLevel.String()}
+	want := []string{"127.0.0.1:2525", "127.0.0.1:8025", "text", "INFO"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+// greeting connects to addr and returns the first line it reads.
+func greeting(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func TestEnvironmentVariablesSetFlagsAndFlagsWin(t *testing.T) {
+	t.Parallel()
+	env := []string{"MOCKSMTP_LISTEN=127.0.0.1:0", "MOCKSMTP_HTTP=", "MOCKSMTP_HOSTNAME=env.example"}
+	p := startNoWait(t, env)
+	m := p.stderr.waitFor(t, listeningRE)
+	if m[2] != "" {
+		t.Errorf("MOCKSMTP_HTTP= should turn HTTP off, got http=%s", m[2])
+	}
+	if got := greeting(t, m[1]); got != "220 env.example ESMTP mocksmtp" {
+		t.Errorf("greeting = %q, want the host name from MOCKSMTP_HOSTNAME", got)
+	}
+
+	p2 := start(t, env, "-hostname", "flag.example")
+	if got := greeting(t, p2.smtp); got != "220 flag.example ESMTP mocksmtp" {
+		t.Errorf("greeting = %q, want the host name from the flag", got)
+	}
+}
+
+func TestPrintsMessagesAndTranscriptsAsTheyArrive(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, "Subject: Hi\r\n\r\nHello\r\n")
+	p.stdout.waitFor(t, regexp.MustCompile(`(?m)^message 1 from <alice@example.com> to <bob@example.com> "Hi" \(\d+ bytes\)$`))
+	p.stdout.waitFor(t, regexp.MustCompile(`(?s)session 1 .*ended: QUIT\n.*C: MAIL FROM:<alice@example.com>.*S: 221 `))
+}
+
+func TestQuietPrintsNothing(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	sendMail(t, p.smtp, "a@example.com", []string{"b@example.com"}, "Subject: Hi\r\n\r\nHello\r\n")
+	getJSON(t, p, "/api/wait?count=1", 200, nil)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if out := p.stdout.String(); out != "" {
+		t.Errorf("stdout with -quiet = %q, want nothing", out)
+	}
+}
+
+func TestJSONLogsAndEvents(t *testing.T) {
+	t.Parallel()
+	p := startNoWait(t, nil, "-listen", "127.0.0.1:0", "-http", "127.0.0.1:0", "-log-format", "json")
+	line := p.stderr.waitFor(t, regexp.MustCompile(`\{[^\n]*"msg":"listening"[^\n]*\}`))[0]
+	var listening struct{ Level, Msg, SMTP, HTTP string }
+	if err := json.Unmarshal([]byte(line), &listening); err != nil {
+		t.Fatalf("log line %q: %v", line, err)
+	}
+	if listening.Level != "INFO" || listening.SMTP == "" || listening.HTTP == "" {
+		t.Fatalf("listening record = %+v", listening)
+	}
+	sendMail(t, listening.SMTP, "a@example.com", []string{"b@example.com"}, "Subject: Hi\r\n\r\nHello\r\n")
+	p.stdout.waitFor(t, regexp.MustCompile(`"event":"session"`))
+
+	type event struct {
+		Event      string
+		ID         int
+		Subject    string
+		Transcript []struct{ Dir, Text string }
+	}
+	var got []event
+	for _, l := range strings.Split(strings.TrimSpace(p.stdout.String()), "\n") {
+		var e event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("stdout line %q: %v", l, err)
+		}
+		got = append(got, event{Event: e.Event, ID: e.ID, Subject: e.Subject, Transcript: e.Transcript[:min(1, len(e.Transcript))]})
+	}
+	want := []event{
+		{Event: "message", ID: 1, Subject: "Hi"},
+		{Event: "session", ID: 1, Transcript: []struct{ Dir, Text string }{{"S", "220 localhost ESMTP mocksmtp"}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stdout events (-want +got):\n%s", diff)
+	}
+}
+
+func TestSignalsStopPromptlyAndCleanly(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			p := start(t, nil, "-log-level", "debug")
+
+			// A live SMTP session...
+			c, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(c)
+			readLine := func() string {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading from the SMTP session: %v", err)
+				}
+				return l
+			}
+			readLine() // greeting
+			fmt.Fprintf(c, "HELO client.example\r\n")
+			if l := readLine(); !strings.HasPrefix(l, "250 ") {
+				t.Fatalf("HELO reply %q", l)
+			}
+
+			// ...and a long poll in flight.
+			polled := make(chan int, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				req, _ := newRequest(ctx, p, "GET", "/api/wait?count=5&timeout=60s", nil)
+				res, err := httpClient.Do(req)
+				if err != nil {
+					polled <- 0
+					return
+				}
+				res.Body.Close()
+				polled <- res.StatusCode
+			}()
+			p.stderr.waitFor(t, regexp.MustCompile(`msg=http method=GET path=/api/wait`))
+
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.wait(t, 5*time.Second); code != 0 {
+				t.Errorf("exit code after %v = %d, want 0; stderr:\n%s", sig, code, p.stderr)
+			}
+			if l := readLine(); !strings.HasPrefix(l, "421 4.3.2 ") {
+				t.Errorf("the live session got %q at shutdown, want 421 4.3.2", l)
+			}
+			if code := <-polled; code != 503 {
+				t.Errorf("the long poll ended with %d, want 503", code)
+			}
+			if !strings.Contains(p.stderr.String(), "msg=stopped") {
+				t.Errorf("stderr lacks the stopped line:\n%s", p.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,294 @@
+// The mocksmtp web page: lists sessions and messages as they arrive (it
+// polls the JSON API every second) and shows one of them. Plain DOM, no
+// dependencies. Message HTML is shown in an iframe with sandbox="" (no
+// scripts, no forms, an origin of its own).
+"use strict";
+
+(() => {
+  const pollEvery = 1000;
+  const state = {
+    messages: [], // in arrival order, as GET /api/messages gives them
+    sessions: [], // summaries, without transcripts
+    lastId: 0,
+    listKey: "",
+    detailKey: "",
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // el builds an element: el("a", {href: "#x", class: "y"}, "text", child).
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "dataset") Object.assign(e.dataset, v);
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      e.append(c instanceof Node ? c : String(c));
+    }
+    return e;
+  }
+
+  async function fetchJSON(url, init) {
+    const res = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, init));
+    let data = null;
+    if (res.status !== 204) data = await res.json();
+    if (!res.ok) {
+      const err = new Error((data && data.error) || res.statusText);
+      err.status = res.status;
+      throw err;
+    }
+    return { data, res };
+  }
+
+  function setStatus(text, isError) {
+    const s = $("status");
+    s.textContent = text;
+    s.classList.toggle("error", !!isError);
+  }
+
+  // route reads the location hash: #messages, #sessions, #message/3[/view], #session/2.
+  function route() {
+    const parts = location.hash.replace(/^#\/?/, "").split("/");
+    switch (parts[0]) {
+      case "message":
+        return { list: "messages", kind: "message", id: Number(parts[1]), view: parts[2] || "" };
+      case "session":
+        return { list: "sessions", kind: "session", id: Number(parts[1]) };
+      case "sessions":
+        return { list: "sessions" };
+      default:
+        return { list: "messages" };
+    }
+  }
+
+  function fmtTime(s) {
+    if (!s) return "";
+    const d = new Date(s);
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  function fmtSize(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KiB";
+    return (n / 1024 / 1024).toFixed(1) + " MiB";
+  }
+
+  function fmtAddrs(list) {
+    return (list || []).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(", ");
+  }
+
+  function sessionSummary(s) {
+    const msgs = s.messageIds.length;
+    return `${s.remoteAddr}${s.helo ? " · " + s.helo : ""} · ${msgs} message${msgs === 1 ? "" : "s"}`;
+  }
+
+  // poll fetches what is new, then comes back in a second.
+  async function poll() {
+    try {
+      const { data, res } = await fetchJSON(`/api/messages?since=${state.lastId}`);
+      state.messages.push(...data);
+      const total = Number(res.headers.get("X-Total-Count"));
+      if (!Number.isNaN(total) && total !== state.messages.length) {
+        // Something was deleted (a reset, or the retention limit).
+        state.messages = (await fetchJSON("/api/messages")).data;
+      }
+      state.lastId = state.messages.reduce((m, x) => Math.max(m, x.id), state.lastId);
+      state.sessions = (await fetchJSON("/api/sessions")).data;
+      setStatus(`live · updated ${fmtTime(new Date().toISOString())}`);
+      render();
+    } catch (e) {
+      setStatus(`cannot reach mocksmtp: ${e.message}`, true);
+    }
+    setTimeout(poll, pollEvery);
+  }
+
+  function render() {
+    const r = route();
+    renderLists(r);
+    renderDetail(r);
+  }
+
+  function renderLists(r) {
+    const key = JSON.stringify([
+      r, state.messages.map((m) => m.id),
+      state.sessions.map((s) => [s.id, s.ended, s.messageIds.length]),
+    ]);
+    if (key === state.listKey) return;
+    state.listKey = key;
+
+    $("tab-messages").classList.toggle("active", r.list === "messages");
+    $("tab-sessions").classList.toggle("active", r.list === "sessions");
+    $("count-messages").textContent = state.messages.length;
+    $("count-sessions").textContent = state.sessions.length;
+    $("messages").hidden = r.list !== "messages";
+    $("sessions").hidden = r.list !== "sessions";
+    const shown = r.list === "messages" ? state.messages : state.sessions;
+    $("empty").hidden = shown.length > 0;
+
+    $("messages").replaceChildren(...state.messages.slice().reverse().map((m) =>
+      el("li", { class: "message" + (r.kind === "message" && r.id === m.id ? " selected" : ""), dataset: { id: m.id } },
+        el("a", { href: `#message/${m.id}` },
+          el("span", { class: "subject" }, m.subject || "(no subject)"),
+          el("time", { datetime: m.received }, fmtTime(m.received)),
+          el("span", { class: "who" }, `${m.from || "<>"} → ${m.to.join(", ")}`),
+          el("span", { class: "meta" }, fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
+
+    $("sessions").replaceChildren(...state.sessions.slice().reverse().map((s) =>
+      el("li", { class: "session" + (r.kind === "session" && r.id === s.id ? " selected" : ""), dataset: { id: s.id } },
+        el("a", { href: `#session/${s.id}` },
+          el("span", { class: "title" }, `Session ${s.id}`),
+          el("time", { datetime: s.start }, fmtTime(s.start)),
+          el("span", { class: "who" }, sessionSummary(s)),
+          el("span", { class: s.live ? "meta live" : "meta" }, s.ended)))));
+  }
+
+  async function renderDetail(r) {
+    let key = JSON.stringify(r);
+    if (r.kind === "session") {
+      const s = state.sessions.find((x) => x.id === r.id);
+      key += s ? `:${s.transcriptLines}:${s.ended}` : ":gone";
+    }
+    if (key === state.detailKey) return;
+    state.detailKey = key;
+    const detail = $("detail");
+    try {
+      if (r.kind === "message") {
+        detail.replaceChildren(await messageView(r.id, r.view));
+      } else if (r.kind === "session") {
+        detail.replaceChildren(await sessionView(r.id));
+      } else {
+        detail.replaceChildren(el("p", { class: "hint" }, "Select a message or a session."));
+      }
+    } catch (e) {
+      detail.replaceChildren(el("p", { class: "hint" }, e.message));
+    }
+  }
+
+  async function findMessage(id) {
+    const m = state.messages.find((x) => x.id === id);
+    return m || (await fetchJSON(`/api/messages/${id}`)).data;
+  }
+
+  // withCIDs points cid: URLs of the HTML at the message's attachments.
+  function withCIDs(html, m) {
+    const byCID = new Map(m.attachments.filter((a) => a.contentId).map((a) => [a.contentId, a.url]));
+    return html.replace(/cid:([^"'\s)>]+)/gi, (all, id) => {
+      let key = id;
+      try { key = decodeURIComponent(id); } catch (e) { /* keep it as is */ }
+      return byCID.get(key) || all;
+    });
+  }
+
+  async function messageView(id, view) {
+    const m = await findMessage(id);
+    const views = [];
+    if (m.text) views.push(["text", "Text"]);
+    if (m.html) views.push(["html", "HTML"]);
+    views.push(["headers", "Headers"], ["raw", "Raw"], ["transcript", "Transcript"]);
+    if (!views.some(([v]) => v === view)) view = views[0][0];
+
+    const fields = el("dl", { class: "fields" },
+      el("dt", {}, "Envelope from"), el("dd", { class: "env-from" }, m.from || "<>"),
+      el("dt", {}, "Envelope to"), el("dd", { class: "env-to" }, m.to.join(", ")),
+      m.headerFrom && [el("dt", {}, "From"), el("dd", {}, fmtAddrs(m.headerFrom))],
+      m.headerTo && [el("dt", {}, "To"), el("dd", {}, fmtAddrs(m.headerTo))],
+      m.cc && [el("dt", {}, "Cc"), el("dd", {}, fmtAddrs(m.cc))],
+      m.date && [el("dt", {}, "Date"), el("dd", {}, new Date(m.date).toString())],
+      el("dt", {}, "Received"), el("dd", {}, new Date(m.received).toString()),
+      el("dt", {}, "Size"), el("dd", {}, fmtSize(m.size)),
+      el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
+      m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)]);
+
+    const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
+      m.attachments.map((a) => el("li", { class: "attachment" },
+        el("a", { href: a.url, download: a.filename || `attachment-${a.index}` }, a.filename || `attachment ${a.index}`),
+        el("span", { class: "meta" }, `${a.contentType} · ${fmtSize(a.size)}${a.inline ? " · inline" : ""}`))));
+
+    const tabs = el("nav", { class: "tabs" },
+      views.map(([v, label]) => el("button", {
+        type: "button", class: v === view ? "active" : "", dataset: { view: v },
+        onclick: () => { location.hash = `#message/${m.id}/${v}`; },
+      }, label)),
+      el("a", { href: `${m.rawUrl}?download`, download: `message-${m.id}.eml` }, "Download .eml"));
+
+    return el("article", { id: "message-detail", dataset: { id: m.id, view } },
+      el("h2", { class: "subject" }, m.subject || "(no subject)"),
+      fields, atts, tabs, await bodyView(m, view));
+  }
+
+  async function bodyView(m, view) {
+    switch (view) {
+      case "text":
+        return el("pre", { class: "text" }, m.text);
+      case "html": {
+        const f = el("iframe", { class: "html", sandbox: "", title: "HTML body of the message", referrerpolicy: "no-referrer" });
+        f.srcdoc = withCIDs(m.html, m);
+        return f;
+      }
+      case "headers":
+        return el("table", { class: "headers" }, el("tbody", {},
+          m.headers.map((h) => el("tr", {}, el("td", {}, h.name), el("td", {}, h.value)))));
+      case "raw": {
+        const res = await fetch(m.rawUrl);
+        if (!res.ok) throw new Error(`message ${m.id} is gone`);
+        return el("pre", { class: "raw" }, await res.text());
+      }
+      case "transcript": {
+        try {
+          return transcriptView((await fetchJSON(`/api/sessions/${m.sessionId}`)).data);
+        } catch (e) {
+          return el("p", { class: "hint" }, `The transcript of session ${m.sessionId} is gone: ${e.message}`);
+        }
+      }
+    }
+    return el("p", {}, "");
+  }
+
+  function transcriptView(s) {
+    return el("ol", { class: "transcript" }, (s.transcript || []).map((l) =>
+      el("li", { class: l.dir === "*" ? "note" : l.dir },
+        el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
+        el("span", { class: "dir" }, l.dir),
+        el("span", { class: "line" }, l.text))));
+  }
+
+  async function sessionView(id) {
+    const s = (await fetchJSON(`/api/sessions/${id}`)).data;
+    return el("article", { id: "session-detail", dataset: { id: s.id } },
+      el("h2", {}, `Session ${s.id}`),
+      el("dl", { class: "fields" },
+        el("dt", {}, "Client"), el("dd", {}, s.remoteAddr),
+        el("dt", {}, "Server"), el("dd", {}, s.localAddr),
+        el("dt", {}, "HELO"), el("dd", {}, s.helo || "—"),
+        el("dt", {}, "Attempt"), el("dd", {}, s.attempt),
+        el("dt", {}, "Started"), el("dd", {}, new Date(s.start).toString()),
+        el("dt", {}, "Ended"), el("dd", { class: s.live ? "live" : "" }, s.live ? "live" : `${s.ended}, ${new Date(s.end).toString()}`),
+        el("dt", {}, "TLS"), el("dd", {}, s.tls ? `${s.tls.version}, ${s.tls.cipherSuite}` : "no"),
+        s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
+        el("dt", {}, "Messages"), el("dd", {}, s.messageIds.length === 0 ? "none" :
+          s.messageIds.map((mid, i) => [i > 0 ? ", " : "", el("a", { href: `#message/${mid}` }, `message ${mid}`)]))),
+      transcriptView(s));
+  }
+
+  async function resetAll() {
+    try {
+      await fetchJSON("/api/messages", { method: "DELETE" });
+      state.messages = [];
+      state.listKey = state.detailKey = "";
+      if (route().kind) location.hash = `#${route().list}`;
+      render();
+    } catch (e) {
+      setStatus(`delete failed: ${e.message}`, true);
+    }
+  }
+
+  window.addEventListener("hashchange", render);
+  $("reset").addEventListener("click", resetAll);
+  render();
+  poll();
+})();
