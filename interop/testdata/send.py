@@ -34,8 +34,13 @@ def main():
             filename=a["filename"],
         )
 
-    with smtplib.SMTP(host, port, local_hostname="client.example", timeout=20) as s:
+    s = smtplib.SMTP(host, port, local_hostname="client.example", timeout=20)
+    try:
         refused = s.send_message(msg, from_addr=spec["from"], to_addrs=spec["to"])
+    finally:
+        # quit() sends "quit" in lower case, like every other verb of
+        # smtplib; leaving a with block would send "QUIT" instead.
+        s.quit()
     if refused:
         sys.exit("refused recipients: %r" % refused)
 
