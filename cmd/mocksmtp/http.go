@@ -53,6 +53,7 @@ type api struct {
 	log         *slog.Logger
 	mux         *http.ServeMux
 	allowRemote bool // any Host header is fine
+	ownCert     bool // TLS uses the -cert certificate: no test CA to give
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
@@ -65,6 +66,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.mux.HandleFunc("GET /api/sessions", a.listSessions)
 	a.mux.HandleFunc("GET /api/sessions/{id}", a.getSession)
 	a.mux.HandleFunc("GET /api/wait", a.wait)
+	a.mux.HandleFunc("GET /api/ca.pem", a.caPEM)
 	a.mux.HandleFunc("/api/", a.noRoute)
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
@@ -282,6 +284,7 @@ type sessionJSON struct {
 	Ended           string     `json:"ended"`
 	Helo            string     `json:"helo"`
 	TLS             *tlsJSON   `json:"tls"`
+	Auth            *authJSON  `json:"auth"`
 	Error           string     `json:"error,omitempty"`
 	MessageIDs      []int      `json:"messageIds"`
 	TranscriptLines int        `json:"transcriptLines"`
@@ -292,6 +295,14 @@ type tlsJSON struct {
 	Version     string `json:"version"`
 	CipherSuite string `json:"cipherSuite"`
 	ServerName  string `json:"serverName,omitempty"`
+}
+
+// authJSON is a session's AUTH exchange; it never holds the password.
+type authJSON struct {
+	Mechanism string `json:"mechanism"`
+	Identity  string `json:"identity,omitempty"`
+	Username  string `json:"username"`
+	Success   bool   `json:"success"`
 }
 
 type lineJSON struct {
@@ -327,6 +338,9 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
 			ServerName:  s.TLS.ServerName,
 		}
+	}
+	if a := s.Auth; a != nil {
+		j.Auth = &authJSON{Mechanism: a.Mechanism, Identity: a.Identity, Username: a.Username, Success: a.Success}
 	}
 	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
 		j.Error = s.Err.Error()
@@ -472,6 +486,21 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "no session %d", id)
+}
+
+func (a *api) caPEM(w http.ResponseWriter, r *http.Request) {
+	if a.ownCert {
+		writeError(w, http.StatusNotFound, "no test CA: mocksmtp serves the certificate given with -cert")
+		return
+	}
+	pem := a.srv.CACertPEM()
+	if pem == nil {
+		writeError(w, http.StatusInternalServerError, "the test CA could not be built")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Length", strconv.Itoa(len(pem)))
+	_, _ = w.Write(pem)
 }
 
 // waitTimeoutJSON is the body of a 408 from /api/wait.

@@ -21,6 +21,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,7 +71,21 @@ type config struct {
 	logFormat     string
 	logLevel      slog.Level
 	version       bool
+
+	startTLS        bool
+	implicitTLS     bool
+	requireTLS      bool
+	certFile        string
+	keyFile         string
+	caOut           string
+	auth            []account
+	authMechanisms  string
+	requireAuth     bool
+	authRequiresTLS bool
 }
+
+// account is one -auth user:password.
+type account struct{ user, password string }
 
 // parseFlags reads args, with environment variables as defaults.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -90,6 +105,23 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.BoolVar(&c.startTLS, "tls", false, "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
+	fs.BoolVar(&c.implicitTLS, "implicit-tls", false, "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
+	fs.BoolVar(&c.requireTLS, "require-tls", false, "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
+	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
+	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
+	fs.StringVar(&c.caOut, "ca-out", "", "write the test CA certificate (PEM) to this `file`, for clients to trust; also at GET /api/ca.pem")
+	fs.Func("auth", "offer AUTH (PLAIN, LOGIN, CRAM-MD5) and accept `user:password`; repeat for more accounts", func(v string) error {
+		user, password, ok := strings.Cut(v, ":")
+		if !ok || user == "" {
+			return errors.New("want user:password")
+		}
+		c.auth = append(c.auth, account{user, password})
+		return nil
+	})
+	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5 (default all three)")
+	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
+	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_SIZE_LIMIT):\n")
 		fs.PrintDefaults()
@@ -116,6 +148,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "mocksmtp: unexpected arguments: %q\n", fs.Args())
 		fs.Usage()
+		return nil, errUsage
+	}
+	if (c.certFile == "") != (c.keyFile == "") {
+		fmt.Fprintln(stderr, "mocksmtp: -cert and -key go together")
+		return nil, errUsage
+	}
+	if c.caOut != "" && c.certFile != "" {
+		fmt.Fprintln(stderr, "mocksmtp: -ca-out writes the test CA, which -cert replaces: give one of them")
 		return nil, errUsage
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
@@ -213,15 +253,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.showSecrets {
 		opts = append(opts, mocksmtp.WithSecretsShown())
 	}
+	secOpts, err := securityOptions(cfg)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, secOpts...)
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if cfg.caOut != "" {
+		if err := os.WriteFile(cfg.caOut, srv.CACertPEM(), 0o644); err != nil {
+			return fmt.Errorf("-ca-out: %w", err)
+		}
+	}
 
 	var web *webServer
 	if cfg.http != "" {
-		web, err = startHTTP(cfg.http, newAPI(srv, log, cfg.allowRemote), log)
+		a := newAPI(srv, log, cfg.allowRemote)
+		a.ownCert = cfg.certFile != ""
+		web, err = startHTTP(cfg.http, a, log)
 		if err != nil {
 			return err
 		}
@@ -242,6 +294,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped", "sessions", len(srv.Sessions()), "messages", len(srv.Messages()))
 	return nil
+}
+
+// securityOptions turns the TLS and AUTH flags into options.
+func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
+	var opts []mocksmtp.Option
+	if cfg.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-cert/-key: %w", err)
+		}
+		opts = append(opts, mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
+	}
+	switch {
+	case cfg.implicitTLS:
+		opts = append(opts, mocksmtp.WithImplicitTLS())
+	case cfg.startTLS:
+		opts = append(opts, mocksmtp.WithSTARTTLS())
+	}
+	if cfg.requireTLS {
+		opts = append(opts, mocksmtp.WithRequireTLS())
+	}
+	for _, a := range cfg.auth {
+		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
+	}
+	if cfg.authMechanisms != "" {
+		opts = append(opts, mocksmtp.WithAuthMechanisms(strings.Split(cfg.authMechanisms, ",")...))
+	}
+	if cfg.requireAuth {
+		opts = append(opts, mocksmtp.WithRequireAuth())
+	}
+	if cfg.authRequiresTLS {
+		opts = append(opts, mocksmtp.WithAuthRequiresTLS())
+	}
+	return opts, nil
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {

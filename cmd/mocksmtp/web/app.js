@@ -269,6 +269,7 @@
         el("dt", {}, "Started"), el("dd", {}, new Date(s.start).toString()),
         el("dt", {}, "Ended"), el("dd", { class: s.live ? "live" : "" }, s.live ? "live" : `${s.ended}, ${new Date(s.end).toString()}`),
         el("dt", {}, "TLS"), el("dd", {}, s.tls ? `${s.tls.version}, ${s.tls.cipherSuite}` : "no"),
+        el("dt", {}, "AUTH"), el("dd", {}, s.auth ? `${s.auth.mechanism} ${s.auth.username} ${s.auth.success ? "ok" : "failed"}` : "no"),
         s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
         el("dt", {}, "Messages"), el("dd", {}, s.messageIds.length === 0 ? "none" :
           s.messageIds.map((mid, i) => [i > 0 ? ", " : "", el("a", { href: `#message/${mid}` }, `message ${mid}`)]))),

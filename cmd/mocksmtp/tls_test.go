@@ -1,0 +1,245 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sendTLS sends one message over STARTTLS (or implicit TLS) trusting
+// roots, authenticating when auth is not nil.
+func sendTLS(t *testing.T, addr string, implicit bool, roots *x509.CertPool, auth smtp.Auth) error {
+	t.Helper()
+	host, _, _ := net.SplitHostPort(addr)
+	cfg := &tls.Config{RootCAs: roots, ServerName: host}
+	var c *smtp.Client
+	var err error
+	if implicit {
+		conn, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			return err
+		}
+		c, err = smtp.NewClient(conn, host)
+		if err != nil {
+			conn.Close()
+			return err
+		}
+	} else {
+		c, err = smtp.Dial(addr)
+		if err != nil {
+			return err
+		}
+		if err := c.StartTLS(cfg); err != nil {
+			c.Close()
+			return err
+		}
+	}
+	defer c.Close()
+	if auth != nil {
+		if err := c.Auth(auth); err != nil {
+			return err
+		}
+	}
+	if err := c.Mail("a@example.com"); err != nil {
+		return err
+	}
+	if err := c.Rcpt("b@example.com"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write([]byte("Subject: tls\r\n\r\nx\r\n")); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// isReply reports whether err is an SMTP reply with code and enhanced
+// status code.
+func isReply(err error, code int, status string) bool {
+	var te *textproto.Error
+	return errors.As(err, &te) && te.Code == code && strings.HasPrefix(te.Msg, status+" ")
+}
+
+// caFromAPI fetches GET /api/ca.pem into a pool.
+func caFromAPI(t *testing.T, p *proc) (*x509.CertPool, []byte) {
+	t.Helper()
+	res, b := do(t, p, "GET", "/api/ca.pem", "")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/x-pem-file" {
+		t.Fatalf("GET /api/ca.pem: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		t.Fatalf("GET /api/ca.pem: no certificate in %q", b)
+	}
+	return pool, b
+}
+
+func TestSTARTTLSWithTheTestCA(t *testing.T) {
+	t.Parallel()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	p := start(t, nil, "-tls", "-ca-out", caFile)
+	pool, pemBytes := caFromAPI(t, p)
+	written, err := os.ReadFile(caFile)
+	if err != nil || string(written) != string(pemBytes) {
+		t.Fatalf("-ca-out wrote %d bytes (%v), want the PEM of /api/ca.pem", len(written), err)
+	}
+	if err := sendTLS(t, p.smtp, false, pool, nil); err != nil {
+		t.Fatalf("sending over STARTTLS: %v", err)
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	if s.TLS == nil || !strings.HasPrefix(s.TLS.Version, "TLS 1.") || s.TLS.CipherSuite == "" || len(s.MessageIDs) != 1 {
+		t.Errorf("session over STARTTLS: tls %+v, messages %v", s.TLS, s.MessageIDs)
+	}
+	if err := sendTLS(t, p.smtp, false, x509.NewCertPool(), nil); err == nil {
+		t.Errorf("a client that does not trust the test CA could send")
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-implicit-tls")
+	pool, _ := caFromAPI(t, p)
+	if err := sendTLS(t, p.smtp, true, pool, nil); err != nil {
+		t.Fatalf("sending over implicit TLS: %v", err)
+	}
+	getJSON(t, p, "/api/wait?count=1", 200, nil)
+}
+
+func TestAuthAccounts(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-tls", "-auth", "alice:secret", "-auth", "bob:hunter2", "-require-auth")
+	pool, _ := caFromAPI(t, p)
+	host, _, _ := net.SplitHostPort(p.smtp)
+	for _, tt := range []struct {
+		user, password string
+		ok             bool
+	}{
+		{"alice", "secret", true},
+		{"bob", "hunter2", true},
+		{"alice", "wrong", false},
+	} {
+		err := sendTLS(t, p.smtp, false, pool, smtp.PlainAuth("", tt.user, tt.password, host))
+		if tt.ok && err != nil || !tt.ok && !isReply(err, 535, "5.7.8") {
+			t.Errorf("AUTH PLAIN %s:%s: %v, want success %v (or 535 5.7.8)", tt.user, tt.password, err, tt.ok)
+		}
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/3", 200, &s)
+	if s.Auth == nil || *s.Auth != (authJSON{Mechanism: "PLAIN", Username: "alice", Success: false}) {
+		t.Errorf("session 3 auth = %+v, want a failed PLAIN for alice", s.Auth)
+	}
+	for _, l := range s.Transcript {
+		if strings.Contains(l.Text, "wrong") || strings.Contains(l.Text, "YWxpY2UAd3Jvbmc") {
+			t.Errorf("the transcript shows the password: %q", l.Text)
+		}
+	}
+	if err := sendTLS(t, p.smtp, false, pool, nil); !isReply(err, 530, "5.7.0") {
+		t.Errorf("MAIL without AUTH under -require-auth: %v, want 530 5.7.0", err)
+	}
+}
+
+func TestOwnCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	pool := writeSelfSigned(t, certFile, keyFile)
+	p := start(t, nil, "-cert", certFile, "-key", keyFile)
+	if err := sendTLS(t, p.smtp, false, pool, nil); err != nil {
+		t.Fatalf("sending over STARTTLS with -cert: %v", err)
+	}
+	res, b := do(t, p, "GET", "/api/ca.pem", "")
+	if res.StatusCode != 404 || !strings.Contains(string(b), "-cert") {
+		t.Errorf("GET /api/ca.pem with -cert: %d %s, want 404", res.StatusCode, b)
+	}
+}
+
+func TestTLSFlagErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.pem")
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"cert without key", []string{"-cert", missing}, 2, "-cert and -key go together"},
+		{"ca-out with cert", []string{"-cert", missing, "-key", missing, "-ca-out", missing}, 2, "-ca-out"},
+		{"unreadable cert", []string{"-cert", missing, "-key", missing}, 1, "-cert/-key"},
+		{"bad auth", []string{"-auth", "nopassword"}, 2, "user:password"},
+		{"unknown mechanism", []string{"-auth", "a:b", "-auth-mechanisms", "XOAUTH9"}, 1, "XOAUTH9"},
+		{"ca-out to a missing directory", []string{"-tls", "-ca-out", filepath.Join(missing, "ca.pem")}, 1, "-ca-out"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"-listen", "127.0.0.1:0", "-http", ""}, tt.args...)
+			code, _, stderr := runOnce(t, nil, args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1 and its
+// key, and returns a pool that trusts it.
+func writeSelfSigned(t *testing.T, certFile, keyFile string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "own certificate"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool
+}
