@@ -26,6 +26,26 @@
 // header, decoded Subject, text and HTML bodies, attachments. A message that
 // does not parse is still recorded, with ParseErr set.
 //
+// # Expectations
+//
+// A [Want] describes a message by the fields a test cares about: envelope,
+// header addresses, subject, any header, text and HTML bodies (exactly, by
+// substring or by regular expression), attachments. [Server.Expect]
+// registers one, checked when the test ends; an unmet one fails the test
+// with where it was declared, the nearest message as a (-want +got) diff
+// of the fields the Want sets, and the transcript lines of its session:
+//
+//	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome"})
+//	srv.Expect(mocksmtp.Want{SubjectContains: "password"}).Never()
+//	srv.ExpectNoOtherMessages()
+//
+// Inline, [Server.WaitFor] waits for a message like a Want and returns it,
+// [Server.AssertMessage] checks one arrived, [Server.AssertNoMessages]
+// checks none does; [Message.Links] and [Message.Find] pull out a magic
+// link or a one-time code. [Server.Inbox] gives each of many parallel tests
+// its own domain on one shared server, with its own waits and
+// expectations.
+//
 // # Transcripts
 //
 // [Server.Sessions] returns a snapshot of every session: remote address,
@@ -33,6 +53,8 @@
 // its [Transcript] — every line that crossed the wire (on the plaintext
 // side of TLS), in order, with the time it was seen. Message data shows as
 // one note line; AUTH secrets are masked (see [WithSecretsShown]).
+// [Transcript.AssertGolden] compares a transcript, its variable parts
+// normalized, with a golden file.
 //
 // # The engine
 //

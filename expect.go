@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +117,8 @@ func declaredAt(skip int) string {
 //
 // Expectations are checked when the test ends, not waited for: when the
 // code under test sends in the background, wait first ([Server.WaitFor]).
+// They see the messages the server still has (see [Server.Reset] and
+// [WithRetention]).
 func (s *Server) Expect(want Want) *Expectation {
 	t := s.needT("Expect")
 	t.Helper()
@@ -211,22 +212,29 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 		}
 	}
 	noOther, noMessages := sc.noOther, sc.noMessages
+	live := s.liveMessagesLocked(in, 0)
 	s.mu.Unlock()
-	v := s.newView(in)
 
-	// Each message meets at most one expectation.
-	lo, hi := make([]int, len(rules)), make([]int, len(rules))
-	for i, r := range rules {
-		lo[i], hi[i] = r.min, r.max
+	// First a check on the recorded messages, without copies: most checks
+	// pass, and a server shared by hundreds of tests has much to copy.
+	msgs := make([]*Message, len(live))
+	for i, lm := range live {
+		msgs[i] = lm.m
 	}
-	matches := make([][]bool, len(rules))
-	for i, r := range rules {
-		matches[i] = make([]bool, len(v.scoped))
-		for j, m := range v.scoped {
-			matches[i][j] = r.e.mt.match(m)
+	if owner, matches := judge(rules, msgs); !s.fails(rules, nevers, msgs, owner, matches, noMessages != "", noOther != "") {
+		s.mu.Lock()
+		for j, m := range msgs {
+			if owner[j] >= 0 {
+				s.accountLocked(m.ID)
+			}
 		}
+		s.mu.Unlock()
+		return
 	}
-	owner := assign(lo, hi, len(v.scoped), func(i, j int) bool { return matches[i][j] })
+
+	// Then the reports, on snapshots.
+	v := s.newView(in)
+	owner, matches := judge(rules, v.scoped)
 	counted := make([]int, len(rules))
 	for _, o := range owner {
 		if o >= 0 {
@@ -309,6 +317,64 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 	}
 }
 
+// judge matches messages to expectations: matches[i][j] tells whether
+// message j is like the Want of rule i, owner[j] which rule it meets (-1:
+// none), each message meeting one at most.
+func judge(rules []rule, msgs []*Message) (owner []int, matches [][]bool) {
+	lo, hi := make([]int, len(rules)), make([]int, len(rules))
+	matches = make([][]bool, len(rules))
+	for i, r := range rules {
+		lo[i], hi[i] = r.min, r.max
+		matches[i] = make([]bool, len(msgs))
+		for j, m := range msgs {
+			matches[i][j] = r.e.mt.match(m)
+		}
+	}
+	return assign(lo, hi, len(msgs), func(i, j int) bool { return matches[i][j] }), matches
+}
+
+// fails reports whether a check of msgs, judged into owner and matches,
+// finds anything to report.
+func (s *Server) fails(rules, nevers []rule, msgs []*Message, owner []int, matches [][]bool, noMessages, noOther bool) bool {
+	if noMessages && len(msgs) > 0 {
+		return true
+	}
+	counted := make([]int, len(rules))
+	for j, o := range owner {
+		if o >= 0 {
+			counted[o]++
+			continue
+		}
+		for i, r := range rules {
+			if matches[i][j] && r.max >= 0 {
+				return true // one too many
+			}
+		}
+	}
+	for i, r := range rules {
+		if counted[i] < r.min {
+			return true
+		}
+	}
+	for _, r := range nevers {
+		for _, m := range msgs {
+			if r.e.mt.match(m) {
+				return true
+			}
+		}
+	}
+	if noOther {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for j, m := range msgs {
+			if owner[j] < 0 && !s.exp.accounts[m.ID] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // reportTooFew reports an expectation that got fewer messages than it
 // wanted, with the nearest of the messages it did not get.
 func (s *Server) reportTooFew(t testing.TB, v *view, r rule, i int, rules []rule, owner []int) {
@@ -367,31 +433,50 @@ type liveMessage struct {
 // ID above after, in arrival order, without copying them. s.mu must be
 // held.
 func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
+	i := len(s.messages)
+	for i > 0 && s.messages[i-1].id > after {
+		i--
+	}
 	var out []liveMessage
-	for _, r := range s.sessions {
-		for _, m := range r.messages {
-			if m != nil && m.ID > after && in.has(m) {
-				out = append(out, liveMessage{r, m})
-			}
+	for _, ref := range s.messages[i:] {
+		ms := ref.rec.messages
+		k := len(ms) - 1
+		for k >= 0 && ms[k].ID > ref.id {
+			k--
+		}
+		if k >= 0 && ms[k].ID == ref.id && in.has(ms[k]) {
+			out = append(out, liveMessage{ref.rec, ms[k]})
 		}
 	}
-	slices.SortFunc(out, func(a, b liveMessage) int { return a.m.ID - b.m.ID })
 	return out
 }
 
-// snapshot returns a snapshot of the message with its session.
-func (s *Server) snapshot(lm liveMessage) *Message {
+// snapshots returns snapshots of messages with their sessions, each
+// session copied once.
+func (s *Server) snapshots(live []liveMessage) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ss := lm.rec.snapshot()
-	for _, m := range ss.Messages {
-		if m.ID == lm.m.ID {
-			return m
+	snaps := make(map[*session]*Session)
+	out := make([]*Message, len(live))
+	for i, lm := range live {
+		ss, ok := snaps[lm.rec]
+		if !ok {
+			ss = lm.rec.snapshot()
+			snaps[lm.rec] = ss
+		}
+		for _, m := range ss.Messages {
+			if m.ID == lm.m.ID {
+				out[i] = m
+				break
+			}
+		}
+		if out[i] == nil { // forgotten meanwhile (Reset, WithRetention)
+			mc := *lm.m
+			mc.Session = ss
+			out[i] = &mc
 		}
 	}
-	mc := *lm.m // forgotten meanwhile (Reset): without its session's list
-	mc.Session = ss
-	return &mc
+	return out
 }
 
 // WaitFor waits for a message like want and returns it: the first one that
@@ -479,7 +564,7 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message,
 			}
 			s.mu.Unlock()
 			if !taken {
-				return s.snapshot(lm), nil
+				return s.snapshots([]liveMessage{lm})[0], nil
 			}
 		}
 		if closed {
@@ -513,15 +598,18 @@ func (s *Server) assertMessage(t testing.TB, in *Inbox, want Want) *Message {
 		t.Fatalf("mocksmtp: %s: %s", name, strings.TrimPrefix(err.Error(), "mocksmtp: "))
 		return nil
 	}
-	v := s.newView(in)
-	for _, m := range v.scoped {
-		if mt.match(m) {
+	s.mu.Lock()
+	live := s.liveMessagesLocked(in, 0)
+	s.mu.Unlock()
+	for _, lm := range live {
+		if mt.match(lm.m) {
 			s.mu.Lock()
-			s.accountLocked(m.ID)
+			s.accountLocked(lm.m.ID)
 			s.mu.Unlock()
-			return m
+			return s.snapshots([]liveMessage{lm})[0]
 		}
 	}
+	v := s.newView(in)
 	var cands []candidate
 	for _, m := range v.scoped {
 		cands = append(cands, candidate{m: m})
@@ -556,11 +644,10 @@ func (s *Server) AssertNoMoreMessages(t testing.TB, d time.Duration) {
 func (s *Server) lastID() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	live := s.liveMessagesLocked(nil, 0)
-	if len(live) == 0 {
+	if len(s.messages) == 0 {
 		return 0
 	}
-	return live[len(live)-1].m.ID
+	return s.messages[len(s.messages)-1].id
 }
 
 // assertNone waits up to d for a message in scope with an ID above after,

@@ -241,6 +241,14 @@ func TestExpectReports(t *testing.T) {
 		{"no_client", nil, func(t tb, s srv) {
 			s.Expect(mocksmtp.Want{Subject: "Welcome"})
 		}},
+		{"auth_failed_masked", []mocksmtp.Option{mocksmtp.WithAuth("app", "secret")}, func(t tb, s srv) {
+			s.Expect(mocksmtp.Want{Subject: "Welcome"})
+			err := smtp.SendMail(s.Addr(), smtp.PlainAuth("", "app", "wrong password", "127.0.0.1"),
+				"app@example.com", []string{"bob@example.com"}, []byte(expMsg("Welcome", "Hi")))
+			if err == nil {
+				t.Fatal("AUTH with a wrong password succeeded")
+			}
+		}},
 		{"too_many", nil, func(t tb, s srv) {
 			s.Expect(mocksmtp.Want{Subject: "Welcome"})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))

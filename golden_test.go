@@ -1,6 +1,8 @@
 package mocksmtp_test
 
 import (
+	"encoding/base64"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,4 +107,32 @@ func TestAssertGoldenSession(t *testing.T) {
 		"From: app@example.com\nDate: "+time.Now().Format(time.RFC1123Z)+"\nSubject: Welcome\n\nHello.\n")
 	sessions := srv.WaitForSessions(t, 1)
 	sessions[0].Transcript.AssertGolden(t, filepath.Join("testdata", "expect", "transcript_plain.golden"), *update)
+}
+
+// TestAssertGoldenTLSAuth compares a session with STARTTLS and AUTH, whose
+// TLS parameters and secrets must not reach the golden file.
+func TestAssertGoldenTLSAuth(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuth("app", "s3cret"))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := srv.ClientTLSConfig()
+	cfg.ServerName = "localhost"
+	if err := c.StartTLS(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "app", "s3cret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	tr := srv.WaitForSessions(t, 1)[0].Transcript
+	if strings.Contains(tr.Normalized(), "s3cret") || strings.Contains(tr.Normalized(), base64.StdEncoding.EncodeToString([]byte("\x00app\x00s3cret"))) {
+		t.Errorf("the secret reached the normalized transcript:\n%s", tr.Normalized())
+	}
+	tr.AssertGolden(t, filepath.Join("testdata", "expect", "transcript_tls_auth.golden"), *update)
 }
