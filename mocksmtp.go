@@ -28,8 +28,9 @@ type Server struct {
 	ids      counters      // numbering of sessions and messages (store.go)
 	changed  chan struct{} // closed and replaced whenever something is recorded
 	closed   bool
-	panics   []string    // panics recovered in sessions, reported at cleanup
-	exp      expectState // expectations, waits on a Want, inboxes (expect.go)
+	panics   []string     // panics recovered in sessions, reported at cleanup
+	faults   *faultScript // the fault script, built on first use (scriptLocked)
+	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
 }
 
 // msgRef locates a message in its session's record.
@@ -179,27 +180,70 @@ func (s *Server) serve(nc net.Conn) {
 		}
 		s.endSession(rec, err)
 	}()
+	sf := s.newSessionFaults(rec)
 	for {
+		ctx, cancel, idle := s.nextContext(sf)
 		var ev *smtpd.Event
-		ev, err = c.Next(s.ctx)
-		if err != nil {
-			if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
-				_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
-				err = errShutdown
-			}
-			return
+		ev, err = c.Next(ctx)
+		cancel()
+		if err == nil {
+			err = s.handle(rec, sf, c, ev)
 		}
-		s.handle(rec, c, ev)
+		switch {
+		case err == nil:
+			continue
+		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, errShutdown)):
+			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
+			err = errShutdown
+		case idle != nil && errors.Is(err, context.DeadlineExceeded):
+			// An idle fault's time ran out: Next left the connection open
+			// for this unsolicited reply.
+			s.note(rec, "fault %s: idle for %v → %s, disconnect", sf.idleBy, idle.after, idle.reply.String())
+			_ = c.Close(&idle.reply)
+			err = errIdleClosed
+		}
+		return
 	}
 }
 
 // handle decides the answer to one event: the fault script first, then
-// recording (an accepted message is recorded before its 250 goes out).
-func (s *Server) handle(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
+// recording (an accepted message is recorded before its 250 goes out, and
+// only when the answer is 2xx), then a fault's delay. It returns
+// errShutdown when the server closed during the delay.
+func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
-	if ev.Kind == smtpd.Message && ev.Err == nil {
-		s.record(rec, ev)
+	p := s.planFaults(rec, sf, ev)
+	if p.seed != "" {
+		s.note(rec, "%s", p.seed)
 	}
+	for _, n := range p.notes {
+		s.note(rec, "fault %s", n)
+	}
+	ans := p.act.answer()
+	if p.act.tlsConfig != nil {
+		cfg, err := p.act.tlsConfig()
+		if err != nil {
+			s.note(rec, "fault: no TLS configuration: %v", err)
+			ans = smtpd.Answer{Reply: &smtpd.Reply{Code: 454, Status: "4.7.0", Lines: []string{"TLS not available due to temporary reason"}}}
+		}
+		ans.TLSConfig = cfg
+	}
+	if ev.Kind == smtpd.Message && ev.Err == nil {
+		if accepts(ev, ans) {
+			s.record(rec, ev)
+		} else {
+			s.note(rec, "message refused by a fault, not recorded: %d octets from <%s> to %d recipients", len(ev.Data), ev.Envelope.From, len(ev.Envelope.To))
+		}
+	}
+	if !s.pause(p.act.delay) {
+		return errShutdown
+	}
+	if p.act.set {
+		c.Answer(ans)
+	}
+	sf.track(ev, ans)
+	sf.idle, sf.idleBy = p.act.idle, p.idleBy
+	return nil
 }
 
 // newSession registers a session for a new connection.

@@ -28,7 +28,10 @@ type options struct {
 	auth           authConfig // WithAuth and friends (auth.go)
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
-	retain         int // WithRetention; 0 keeps everything
+	retain         int     // WithRetention; 0 keeps everything
+	faults         []Fault // WithFault, in order
+	seed           int64   // WithSeed, when seeded
+	seeded         bool
 }
 
 func defaultOptions() options {

@@ -29,6 +29,9 @@ type Session struct {
 	Messages   []*Message           // the messages accepted in this session
 	Ended      EndReason            // how the session ended (Live while it goes on)
 	Err        error                // the engine's error that ended it, if any
+	// Faults lists the faults that fired, in order, as their transcript
+	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
+	Faults []string
 }
 
 // EndReason tells how a session ended.

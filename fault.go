@@ -1,0 +1,572 @@
+package mocksmtp
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	pathpkg "path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// Stage is a point of an SMTP session where a [Fault] can act.
+type Stage int
+
+// The stages of a session, in the order a session meets them.
+const (
+	// StageConnect is the moment the connection is accepted, before
+	// anything was written: a fault here holds back, drops or resets the
+	// connection before the greeting. Its faults are consulted before
+	// those of StageGreeting; when the one that fires only delays (or
+	// only notes), the session goes on to StageGreeting's faults.
+	StageConnect Stage = iota + 1
+	// StageGreeting is the 220 greeting.
+	StageGreeting
+	// StageHelo is HELO or EHLO.
+	StageHelo
+	// StageStartTLS is STARTTLS, before its 220 and the handshake.
+	StageStartTLS
+	// StageAuth is AUTH after a successful SASL exchange, before its 235.
+	StageAuth
+	// StageMail is MAIL FROM.
+	StageMail
+	// StageRcpt is RCPT TO.
+	StageRcpt
+	// StageData is the DATA command, before its 354 and the message data.
+	StageData
+	// StageMessage is the end of a message (DATA's final dot or BDAT
+	// LAST), before the reply that says whether it was accepted.
+	StageMessage
+	// StageBdat is a BDAT command, before its chunk is read. For BDAT
+	// LAST the reply is the end-of-message reply: see StageMessage.
+	StageBdat
+	// StageRset is RSET.
+	StageRset
+	// StageNoop is NOOP.
+	StageNoop
+	// StageQuit is QUIT.
+	StageQuit
+)
+
+var stageNames = [...]string{
+	StageConnect: "connect", StageGreeting: "greeting", StageHelo: "HELO",
+	StageStartTLS: "STARTTLS", StageAuth: "AUTH", StageMail: "MAIL",
+	StageRcpt: "RCPT", StageData: "DATA", StageMessage: "end of message",
+	StageBdat: "BDAT", StageRset: "RSET", StageNoop: "NOOP", StageQuit: "QUIT",
+}
+
+// String returns the name transcript notes use for the stage ("RCPT",
+// "end of message").
+func (s Stage) String() string {
+	if s > 0 && int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return "Stage(" + strconv.Itoa(int(s)) + ")"
+}
+
+// stagesOf returns the stages whose faults are consulted for an event of
+// kind k, in order; none for events faults do not act on (VRFY, EXPN,
+// HELP, bad commands, TLS handshakes).
+func stagesOf(k smtpd.Kind) []Stage {
+	switch k {
+	case smtpd.Greeting:
+		return []Stage{StageConnect, StageGreeting}
+	case smtpd.Helo, smtpd.Ehlo:
+		return []Stage{StageHelo}
+	case smtpd.StartTLS:
+		return []Stage{StageStartTLS}
+	case smtpd.Auth:
+		return []Stage{StageAuth}
+	case smtpd.Mail:
+		return []Stage{StageMail}
+	case smtpd.Rcpt:
+		return []Stage{StageRcpt}
+	case smtpd.Data:
+		return []Stage{StageData}
+	case smtpd.Message:
+		return []Stage{StageMessage}
+	case smtpd.Bdat:
+		return []Stage{StageBdat}
+	case smtpd.Rset:
+		return []Stage{StageRset}
+	case smtpd.Noop:
+		return []Stage{StageNoop}
+	case smtpd.Quit:
+		return []Stage{StageQuit}
+	}
+	return nil
+}
+
+// Fault is one scripted misbehaviour of the server, written like a
+// sentence: where ([At]), which events (selectors such as
+// [Fault.OnAttempt]) and what happens (actions such as [Fault.Reply] and
+// [Fault.Disconnect]):
+//
+//	mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()
+//
+// Each method returns a new Fault, so a Fault is an immutable value, safe
+// to reuse and to share between servers; the counters of [Fault.Times]
+// and the state of scenarios such as [Greylist] are kept per server. A
+// misused method (a bad code, two ways of ending the connection) makes
+// the fault invalid: [WithFault] then fails [New], and [Server.AddFault]
+// panics, with the file and line where the fault was declared.
+//
+// Faults act only on commands the engine accepted: a command refused for
+// its syntax, its sequence or a limit gets the engine's reply, and does
+// not count for [Fault.Times] or scenarios.
+type Fault struct {
+	stage    Stage
+	where    string // file:line of At, or of the scenario's caller
+	name     string // the scenario, "" for a plain fault
+	attempts []int
+	times    int
+	rcpts    []string
+	senders  []string
+	prob     float64
+	hasProb  bool
+	newCond  func() condition // a scenario's selector, built per server
+	act      action
+	err      error
+}
+
+// condition is a scenario's extra selector. It runs with the server's
+// lock held, after the other selectors passed; when it returns true, the
+// fault fires.
+type condition func(m *match) bool
+
+// action is what a fault does. A Fault's action is built by its methods,
+// and, for TLS failures (tls.go), by Fault.with:
+//
+//	func (f Fault) ExpiredCertificate() Fault {
+//		return f.with("ExpiredCertificate", func(a *action) error {
+//			a.tlsConfig = func() (*tls.Config, error) { ... }
+//			a.label = "expired certificate"
+//			return nil
+//		})
+//	}
+//
+// The driver turns an action into an [smtpd.Answer] (see answer), after
+// waiting delay.
+type action struct {
+	set       bool         // some action method was called
+	reply     *smtpd.Reply // replaces the default reply; nil keeps it
+	raw       []byte       // written instead of any reply
+	drop      bool         // close without a reply
+	then      smtpd.Disposition
+	thenBy    string        // the method that set then, for messages
+	delay     time.Duration // waited before the reply, cancelled by Close
+	pace      smtpd.Pace
+	dropAfter int64 // DATA and BDAT: close after this many octets of data
+	idle      *idleReply
+	// tlsConfig, at StageStartTLS, builds the TLS configuration for the
+	// handshake that follows a positive reply to STARTTLS (it becomes
+	// Answer.TLSConfig). It is called from the session's goroutine, once
+	// per firing. An error is noted in the transcript and answered
+	// 454 4.7.0 instead.
+	tlsConfig func() (*tls.Config, error)
+	// label names, in transcript notes, what the fields above cannot say
+	// ("expired certificate").
+	label string
+}
+
+// idleReply is an unsolicited reply sent when the client stays silent.
+type idleReply struct {
+	after time.Duration
+	reply smtpd.Reply
+}
+
+// At starts a fault at the given stage. Until an action is added, the
+// fault does nothing and is invalid. The file and line of the call are
+// kept for transcript notes and error messages.
+func At(stage Stage) Fault { return newFault(stage, callerLine(2)) }
+
+func newFault(stage Stage, where string) Fault {
+	f := Fault{stage: stage, where: where}
+	if stage < StageConnect || stage > StageQuit {
+		f = f.fail("At(%v): unknown stage", stage)
+	}
+	return f
+}
+
+// callerLine returns "file.go:12" for the caller skip frames up.
+func callerLine(skip int) string {
+	_, file, line, ok := runtime.Caller(skip)
+	if !ok {
+		return "?"
+	}
+	return filepath.Base(file) + ":" + strconv.Itoa(line)
+}
+
+// fail records the first misuse of the fault.
+func (f Fault) fail(format string, args ...any) Fault {
+	if f.err == nil {
+		f.err = fmt.Errorf("mocksmtp: fault at %s: "+format, append([]any{f.where}, args...)...)
+	}
+	return f
+}
+
+// with returns a copy of the fault with its action changed by fn; an
+// error from fn makes the fault invalid, naming method. It is how actions
+// defined outside this file (TLS failures) plug in.
+func (f Fault) with(method string, fn func(*action) error) Fault {
+	if err := fn(&f.act); err != nil {
+		return f.fail("%s: %v", method, err)
+	}
+	f.act.set = true
+	return f
+}
+
+// OnAttempt makes the fault fire only on the given attempts: attempt n is
+// the server's nth connection (see Session.Attempt), counting from 1.
+//
+// To assert how a client retries, fail its first attempts and compare the
+// Start times of its sessions: a client that waits d before attempt 2
+// gives srv.Sessions()[1].Start.Sub(srv.Sessions()[0].Start) >= d (see
+// the example of [Server.Sessions]).
+func (f Fault) OnAttempt(n ...int) Fault {
+	for _, a := range n {
+		if a < 1 {
+			return f.fail("OnAttempt(%d): attempts count from 1", a)
+		}
+	}
+	f.attempts = slices.Concat(f.attempts, n)
+	return f
+}
+
+// Times makes the fault fire on its first n matches only, counted per
+// server from when the fault was added.
+func (f Fault) Times(n int) Fault {
+	if n < 1 {
+		return f.fail("Times(%d): want at least 1", n)
+	}
+	f.times = n
+	return f
+}
+
+// ForRcpt makes the fault fire only for recipients matching one of the
+// patterns: an address ("bob@example.com") or a pattern as for path.Match
+// ("*@blocked.example"), compared without regard to case. At StageRcpt it
+// matches the recipient of the command; at StageData, StageBdat and
+// StageMessage, any recipient of the transaction; at other stages it never
+// matches.
+func (f Fault) ForRcpt(patterns ...string) Fault {
+	if err := checkPatterns(patterns); err != nil {
+		return f.fail("ForRcpt: %v", err)
+	}
+	f.rcpts = slices.Concat(f.rcpts, lower(patterns))
+	return f
+}
+
+// ForSender makes the fault fire only for senders matching one of the
+// patterns, as [Fault.ForRcpt] does for recipients; "" is the null sender
+// <>. It matches at StageMail and at the stages of a transaction after it
+// (StageRcpt, StageData, StageBdat, StageMessage).
+func (f Fault) ForSender(patterns ...string) Fault {
+	if err := checkPatterns(patterns); err != nil {
+		return f.fail("ForSender: %v", err)
+	}
+	f.senders = slices.Concat(f.senders, lower(patterns))
+	return f
+}
+
+func checkPatterns(patterns []string) error {
+	if len(patterns) == 0 {
+		return errors.New("no pattern")
+	}
+	for _, p := range patterns {
+		if _, err := pathpkg.Match(p, ""); err != nil {
+			return fmt.Errorf("pattern %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func lower(s []string) []string {
+	out := make([]string, len(s))
+	for i, p := range s {
+		out[i] = strings.ToLower(p)
+	}
+	return out
+}
+
+// WithProbability makes the fault fire with probability p (0 to 1) when
+// its other selectors match. The draws come from a random source seeded
+// per server and connection (see [WithSeed]), so the same seed and the
+// same client behaviour give the same faults; sessions that use it note
+// the seed in their transcript.
+func (f Fault) WithProbability(p float64) Fault {
+	if !(p >= 0 && p <= 1) {
+		return f.fail("WithProbability(%v): want 0 to 1", p)
+	}
+	f.prob, f.hasProb = p, true
+	return f
+}
+
+// Reply makes the server answer with code and text instead of its normal
+// reply. A leading enhanced status code in text ("4.3.2 try later") is
+// sent as such; without one, a code of the normal reply's class keeps its
+// enhanced status code and another gets "4.0.0" or "5.0.0". A "\n" in
+// text makes a multiline reply. A negative reply refuses the command (a
+// refused message is not recorded); a positive one lets it take effect.
+func (f Fault) Reply(code int, text string) Fault {
+	r, err := newReply(code, text)
+	if err != nil {
+		return f.fail("Reply: %v", err)
+	}
+	if f.act.raw != nil {
+		return f.fail("Reply after RawReply: choose one")
+	}
+	f.act.reply = &r
+	f.act.set = true
+	return f
+}
+
+func newReply(code int, text string) (smtpd.Reply, error) {
+	if code < 200 || code > 599 {
+		return smtpd.Reply{}, fmt.Errorf("code %d: want 200 to 599", code)
+	}
+	return smtpd.NewReply(code, text), nil
+}
+
+// RawReply makes the server write raw, byte for byte, instead of its
+// reply: garbage, a reply without CRLF, a wrong code. Commands take effect
+// or not as with the normal reply; a message is recorded only when raw
+// starts with "2".
+func (f Fault) RawReply(raw string) Fault {
+	if f.act.reply != nil {
+		return f.fail("RawReply after Reply: choose one")
+	}
+	f.act.raw = []byte(raw)
+	f.act.set = true
+	return f
+}
+
+// Disconnect closes the connection after the reply (the fault's or the
+// normal one): the classic "421, then hang up". The server half-closes
+// and drains briefly, so the client does read the reply.
+func (f Fault) Disconnect() Fault { return f.setThen(smtpd.CloseConn, "Disconnect", false) }
+
+// Drop closes the connection without any reply.
+func (f Fault) Drop() Fault { return f.setThen(smtpd.CloseConn, "Drop", true) }
+
+// ResetTCP resets the connection (TCP RST, linger 0) instead of replying,
+// or after the fault's [Fault.Reply], which the reset may destroy.
+func (f Fault) ResetTCP() Fault { return f.setThen(smtpd.ResetConn, "ResetTCP", false) }
+
+// HalfClose shuts the server's writing side after the reply and keeps
+// reading (and discarding) until the client closes.
+func (f Fault) HalfClose() Fault { return f.setThen(smtpd.HalfCloseConn, "HalfClose", false) }
+
+// Stall makes the server hang: no reply (unless the fault has a
+// [Fault.Reply]), nothing more written, input discarded, until the client
+// gives up or the server closes. At StageConnect it is a greeting that
+// never comes.
+func (f Fault) Stall() Fault { return f.setThen(smtpd.Hang, "Stall", false) }
+
+func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
+	if f.act.thenBy != "" {
+		return f.fail("%s after %s: both end the connection; choose one", method, f.act.thenBy)
+	}
+	f.act.then, f.act.thenBy, f.act.drop, f.act.set = d, method, drop, true
+	return f
+}
+
+// Delay makes the server wait d before its reply (and before whatever the
+// fault's other actions do). [Server.Close] ends the wait. At
+// StageMessage the message is recorded first: the server accepts the
+// message but answers only after the delay.
+func (f Fault) Delay(d time.Duration) Fault {
+	if d < 0 {
+		return f.fail("Delay(%v): negative", d)
+	}
+	f.act.delay += d
+	f.act.set = true
+	return f
+}
+
+// Trickle writes the reply n bytes at a time, waiting every between
+// writes: a slow server.
+func (f Fault) Trickle(n int, every time.Duration) Fault {
+	if n < 1 || every < 0 {
+		return f.fail("Trickle(%d, %v): want n >= 1 and every >= 0", n, every)
+	}
+	return f.setPace(smtpd.Pace{Chunk: n, Every: every}, "Trickle")
+}
+
+// SplitReply writes the first at bytes of the reply, waits pause, and
+// writes the rest: a reply split across TCP writes, as clients that read
+// replies with a single read mishandle.
+func (f Fault) SplitReply(at int, pause time.Duration) Fault {
+	if at < 1 || pause < 0 {
+		return f.fail("SplitReply(%d, %v): want at >= 1 and pause >= 0", at, pause)
+	}
+	return f.setPace(smtpd.Pace{SplitAt: at, Every: pause}, "SplitReply")
+}
+
+func (f Fault) setPace(p smtpd.Pace, method string) Fault {
+	if f.act.pace != (smtpd.Pace{}) {
+		return f.fail("%s: the reply is already paced; choose one of Trickle and SplitReply", method)
+	}
+	f.act.pace, f.act.set = p, true
+	return f
+}
+
+// DropAfterBytes, at StageData or StageBdat, closes the connection without
+// a reply once n octets of message data (or of the BDAT chunk) arrived.
+// No message is recorded.
+func (f Fault) DropAfterBytes(n int64) Fault {
+	if n < 1 {
+		return f.fail("DropAfterBytes(%d): want at least 1", n)
+	}
+	f.act.dropAfter, f.act.set = n, true
+	return f
+}
+
+// IdleReply makes the server, after its reply at this stage, wait at most
+// after for the client's next command; if none has arrived by then, it
+// sends the reply given by code and text unsolicited and closes, as a
+// server timing out an idle client does (RFC 5321 3.8):
+//
+//	mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle too long")
+//
+// The time counts from when the server starts writing its reply.
+func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
+	if after <= 0 {
+		return f.fail("IdleReply(%v): want a positive duration", after)
+	}
+	r, err := newReply(code, text)
+	if err != nil {
+		return f.fail("IdleReply: %v", err)
+	}
+	f.act.idle, f.act.set = &idleReply{after: after, reply: r}, true
+	return f
+}
+
+// check reports why the fault cannot be used, or nil.
+func (f Fault) check() error {
+	if f.err != nil {
+		return f.err
+	}
+	a := f.act
+	switch {
+	case !a.set:
+		return f.fail("%v has no action (Reply, Disconnect, Delay...)", f.stage).err
+	case a.drop && (a.reply != nil || a.raw != nil):
+		return f.fail("Drop closes without a reply; to reply and then close, use Disconnect").err
+	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:
+		return f.fail("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage).err
+	case a.idle != nil && a.then != smtpd.KeepOpen:
+		return f.fail("IdleReply with %s: the connection is not left open to be idle", a.thenBy).err
+	case a.tlsConfig != nil && f.stage != StageStartTLS:
+		return f.fail("TLS failures work at StageStartTLS, not at %v", f.stage).err
+	}
+	return nil
+}
+
+// String describes the fault: "RCPT on attempt 1 → 421 4.3.2 try later,
+// disconnect (retry_test.go:18)".
+func (f Fault) String() string {
+	var b strings.Builder
+	b.WriteString(f.stage.String())
+	if f.name != "" {
+		fmt.Fprintf(&b, " %s", f.name)
+	}
+	if len(f.attempts) > 0 {
+		fmt.Fprintf(&b, " on attempt %s", joinInts(f.attempts))
+	}
+	if len(f.senders) > 0 {
+		fmt.Fprintf(&b, " for sender %s", strings.Join(f.senders, "|"))
+	}
+	if len(f.rcpts) > 0 {
+		fmt.Fprintf(&b, " for rcpt %s", strings.Join(f.rcpts, "|"))
+	}
+	if f.times > 0 {
+		fmt.Fprintf(&b, " %d times", f.times)
+	}
+	if f.hasProb {
+		fmt.Fprintf(&b, " with probability %v", f.prob)
+	}
+	fmt.Fprintf(&b, " → %s (%s)", f.act.describe(), f.where)
+	return b.String()
+}
+
+func joinInts(n []int) string {
+	s := make([]string, len(n))
+	for i, v := range n {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+// describe says what the action does, for notes: "421 4.3.2 try later,
+// disconnect".
+func (a *action) describe() string {
+	var parts []string
+	if a.delay > 0 {
+		parts = append(parts, "delay "+a.delay.String())
+	}
+	switch {
+	case a.drop:
+		parts = append(parts, "no reply")
+	case a.raw != nil:
+		parts = append(parts, fmt.Sprintf("raw reply %q", a.raw))
+	case a.reply != nil:
+		parts = append(parts, a.reply.String())
+	}
+	switch {
+	case a.pace.Chunk > 0:
+		parts = append(parts, fmt.Sprintf("trickle %d bytes every %v", a.pace.Chunk, a.pace.Every))
+	case a.pace.SplitAt > 0:
+		parts = append(parts, fmt.Sprintf("split after %d bytes, pause %v", a.pace.SplitAt, a.pace.Every))
+	}
+	if a.dropAfter > 0 {
+		parts = append(parts, fmt.Sprintf("drop after %d octets of data", a.dropAfter))
+	}
+	switch a.then {
+	case smtpd.CloseConn:
+		if a.drop {
+			parts = append(parts, "drop")
+		} else {
+			parts = append(parts, "disconnect")
+		}
+	case smtpd.ResetConn:
+		parts = append(parts, "TCP reset")
+	case smtpd.HalfCloseConn:
+		parts = append(parts, "half-close")
+	case smtpd.Hang:
+		parts = append(parts, "stall")
+	}
+	if a.idle != nil {
+		parts = append(parts, fmt.Sprintf("after %v idle: %s, disconnect", a.idle.after, a.idle.reply.String()))
+	}
+	if a.label != "" {
+		parts = append(parts, a.label)
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// answers reports whether the action decides the reply or the
+// connection's fate, rather than only waiting.
+func (a *action) answers() bool {
+	return a.reply != nil || a.raw != nil || a.drop || a.then != smtpd.KeepOpen ||
+		a.pace != (smtpd.Pace{}) || a.dropAfter > 0 || a.idle != nil || a.tlsConfig != nil
+}
+
+// answer turns the action into the engine's answer (without TLSConfig,
+// which the driver builds).
+func (a *action) answer() smtpd.Answer {
+	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: a.then, Pace: a.pace, DropAfterBytes: a.dropAfter}
+	if a.drop || a.reply == nil && a.raw == nil && (a.then == smtpd.ResetConn || a.then == smtpd.Hang) {
+		ans.Reply, ans.Raw, ans.NoReply = nil, nil, true
+	}
+	return ans
+}

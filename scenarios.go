@@ -1,0 +1,129 @@
+package mocksmtp
+
+import (
+	"strings"
+	"time"
+)
+
+// Ready-made faults for what real mail servers do. Each is an ordinary
+// [Fault]: selectors and actions can be added to it, and it is added with
+// [WithFault] or [Server.AddFault]. Scenario state (greylisting's pairs,
+// rate counters) is kept per server.
+
+// scenario starts a named fault for a scenario declared at where.
+func scenario(stage Stage, name, where string) Fault {
+	f := newFault(stage, where)
+	f.name = name
+	return f
+}
+
+// Greylist refuses the first RCPT of each sender and recipient pair with
+// 451 4.7.1, as a greylisting server does, until the client comes back:
+// the pair passes from the client's next connection on. Retries on the
+// same connection are refused again.
+func Greylist() Fault {
+	f := scenario(StageRcpt, "greylist", callerLine(2))
+	f.newCond = func() condition {
+		refusedOn := make(map[[2]string]int) // pair → attempt it was first refused on
+		return func(m *match) bool {
+			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
+			at, seen := refusedOn[key]
+			if !seen {
+				refusedOn[key] = m.attempt
+				return true
+			}
+			return at == m.attempt
+		}
+	}
+	return f.Reply(451, "4.7.1 Greylisted, please try again later")
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// RateLimit allows n transactions (MAIL FROM) per connection: each
+// further MAIL FROM gets 421 4.7.0 and the connection is closed.
+func RateLimit(n int) Fault {
+	f := scenario(StageMail, "rate limit", callerLine(2))
+	if n < 1 {
+		return f.fail("RateLimit(%d): want at least 1", n)
+	}
+	f.newCond = func() condition {
+		return func(m *match) bool { return m.mails >= n }
+	}
+	return f.Reply(421, "4.7.0 Too many messages on this connection, try again later").Disconnect()
+}
+
+// RateLimitPer allows n transactions (MAIL FROM) per interval across all
+// connections: a MAIL FROM when n others passed in the last interval
+// gets 451 4.7.1.
+func RateLimitPer(n int, interval time.Duration) Fault {
+	f := scenario(StageMail, "rate limit", callerLine(2))
+	if n < 1 || interval <= 0 {
+		return f.fail("RateLimitPer(%d, %v): want n >= 1 and a positive interval", n, interval)
+	}
+	f.newCond = func() condition {
+		var passed []time.Time // MAIL FROMs let through in the last interval
+		return func(m *match) bool {
+			since := m.now.Add(-interval)
+			i := 0
+			for i < len(passed) && !passed[i].After(since) {
+				i++
+			}
+			passed = passed[i:]
+			if len(passed) >= n {
+				return true
+			}
+			passed = append(passed, m.now)
+			return false
+		}
+	}
+	return f.Reply(451, "4.7.1 Rate limit exceeded, try again later")
+}
+
+// MailboxFull answers RCPT for the given recipients (addresses or
+// patterns, as in [Fault.ForRcpt]; all recipients when none is given)
+// with 552 5.2.2.
+func MailboxFull(rcpts ...string) Fault {
+	f := scenario(StageRcpt, "mailbox full", callerLine(2))
+	if len(rcpts) > 0 {
+		f = f.ForRcpt(rcpts...)
+	}
+	return f.Reply(552, "5.2.2 Mailbox full")
+}
+
+// UnknownUser answers RCPT for the given recipients (addresses or
+// patterns, as in [Fault.ForRcpt]; all recipients when none is given)
+// with 550 5.1.1.
+func UnknownUser(rcpts ...string) Fault {
+	f := scenario(StageRcpt, "unknown user", callerLine(2))
+	if len(rcpts) > 0 {
+		f = f.ForRcpt(rcpts...)
+	}
+	return f.Reply(550, "5.1.1 User unknown")
+}
+
+// ShuttingDown greets with 421 4.3.2 and closes the connection, as a
+// server going down for maintenance does.
+func ShuttingDown() Fault {
+	f := scenario(StageGreeting, "shutting down", callerLine(2))
+	return f.Reply(421, "4.3.2 Service shutting down, try again later").Disconnect()
+}
+
+// TooManyRecipients accepts n recipients per message and answers each
+// further RCPT with 452 4.5.3, as servers with a recipient limit do (the
+// client should send the rest in another message).
+func TooManyRecipients(n int) Fault {
+	f := scenario(StageRcpt, "too many recipients", callerLine(2))
+	if n < 1 {
+		return f.fail("TooManyRecipients(%d): want at least 1", n)
+	}
+	f.newCond = func() condition {
+		return func(m *match) bool { return m.txRcpts >= n }
+	}
+	return f.Reply(452, "4.5.3 Too many recipients")
+}

@@ -1,0 +1,331 @@
+package mocksmtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	pathpkg "path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// WithFault adds faults to the server's fault script, after those of
+// earlier WithFault options; [Server.AddFault] adds more later. An invalid
+// fault makes [New] fail.
+//
+// The script is consulted at each event, in order: the first fault whose
+// stage and selectors match fires and decides the answer; later faults
+// are not consulted for that event (and their [Fault.Times] are not
+// used up). The greeting consults StageConnect and then StageGreeting
+// (see [StageConnect]). Each fired fault is a note in the session's
+// transcript and an entry in Session.Faults.
+func WithFault(faults ...Fault) Option {
+	return optionFunc(func(o *options) error {
+		for _, f := range faults {
+			if err := f.check(); err != nil {
+				return err
+			}
+		}
+		o.faults = slices.Concat(o.faults, faults)
+		return nil
+	})
+}
+
+// WithSeed seeds the random source of faults with
+// [Fault.WithProbability]. Each connection draws from its own source,
+// derived from the seed and its attempt number, so the same seed and the
+// same client behaviour give the same faults, however connections
+// interleave. Without WithSeed the seed is random; sessions note it in
+// their transcript and [Server.Seed] returns it, so a failing run can be
+// replayed.
+func WithSeed(seed int64) Option {
+	return optionFunc(func(o *options) error {
+		o.seed, o.seeded = seed, true
+		return nil
+	})
+}
+
+// AddFault adds faults at the end of the server's fault script (see
+// [WithFault] for the order). They apply from the next event of every
+// session. It panics if a fault is invalid, naming where it was declared.
+// It is safe for concurrent use.
+func (s *Server) AddFault(faults ...Fault) {
+	for _, f := range faults {
+		if err := f.check(); err != nil {
+			panic(err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.scriptLocked()
+	for _, f := range faults {
+		sc.add(f)
+	}
+}
+
+// ClearFaults removes every fault, those given with [WithFault] included,
+// with their counters and scenario state. It is safe for concurrent use.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.scriptLocked()
+	sc.faults, sc.random = nil, false
+}
+
+// Seed returns the seed of the random source of faults (see [WithSeed]).
+func (s *Server) Seed() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scriptLocked().seed
+}
+
+// faultScript is the server's faults at run time, guarded by Server.mu.
+type faultScript struct {
+	seed   int64
+	faults []*armedFault
+	random bool // some fault has a probability
+}
+
+// armedFault is a fault added to a server, with its counters and state.
+type armedFault struct {
+	Fault
+	fired int
+	cond  condition
+}
+
+func (sc *faultScript) add(f Fault) {
+	af := &armedFault{Fault: f}
+	if f.newCond != nil {
+		af.cond = f.newCond()
+	}
+	sc.faults = append(sc.faults, af)
+	sc.random = sc.random || f.hasProb
+}
+
+// scriptLocked returns the fault script, built from the options on first
+// use. s.mu must be held.
+func (s *Server) scriptLocked() *faultScript {
+	if s.faults == nil {
+		sc := &faultScript{seed: s.opts.seed}
+		if !s.opts.seeded {
+			sc.seed = rand.Int64()
+		}
+		for _, f := range s.opts.faults {
+			sc.add(f)
+		}
+		s.faults = sc
+	}
+	return s.faults
+}
+
+// match is what selectors see of an event. Conditions run with s.mu held
+// and may read srv and rec.
+type match struct {
+	stage   Stage
+	ev      *smtpd.Event
+	attempt int
+	senders []string // MAIL's path, or the transaction's sender
+	rcpts   []string // RCPT's path, or the transaction's recipients
+	txRcpts int      // recipients accepted so far in the transaction
+	mails   int      // MAIL FROMs accepted so far in the session
+	now     time.Time
+	srv     *Server
+	rec     *session
+}
+
+// matches reports whether the fault fires for m, drawing from rng when it
+// has a probability and every other selector passed.
+func (af *armedFault) matches(m *match, rng *rand.Rand) bool {
+	f := &af.Fault
+	switch {
+	case f.stage != m.stage,
+		len(f.attempts) > 0 && !slices.Contains(f.attempts, m.attempt),
+		len(f.senders) > 0 && !anyMatch(f.senders, m.senders),
+		len(f.rcpts) > 0 && !anyMatch(f.rcpts, m.rcpts),
+		f.times > 0 && af.fired >= f.times,
+		f.hasProb && rng.Float64() >= f.prob,
+		af.cond != nil && !af.cond(m):
+		return false
+	}
+	return true
+}
+
+func anyMatch(patterns, addrs []string) bool {
+	for _, a := range addrs {
+		a = strings.ToLower(a)
+		for _, p := range patterns {
+			if ok, _ := pathpkg.Match(p, a); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sessionFaults is one session's side of the fault script, owned by the
+// session's goroutine.
+type sessionFaults struct {
+	attempt int
+	rng     *rand.Rand
+	inTx    bool
+	sender  string
+	rcpts   []string
+	mails   int        // MAIL FROMs accepted
+	idle    *idleReply // to arm for the next read
+	idleBy  string     // where the fault that set idle was declared
+}
+
+// errIdleClosed ends a session closed by a fault's IdleReply.
+var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
+
+func (s *Server) newSessionFaults(rec *session) *sessionFaults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	attempt := rec.snap.Attempt
+	seed := uint64(s.scriptLocked().seed)
+	return &sessionFaults{attempt: attempt, rng: rand.New(rand.NewPCG(seed, uint64(attempt)))}
+}
+
+// faultPlan is what the faults that fired for one event do.
+type faultPlan struct {
+	act    action   // delays summed; the rest from the fault that answers
+	notes  []string // one per fired fault
+	seed   string   // a note naming the seed, at the greeting
+	idleBy string   // where the fault with an IdleReply was declared
+}
+
+// planFaults consults the fault script for ev.
+func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) faultPlan {
+	var p faultPlan
+	stages := stagesOf(ev.Kind)
+	if len(stages) == 0 || ev.Err != nil {
+		return p
+	}
+	m := match{ev: ev, attempt: sf.attempt, now: time.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
+	switch ev.Kind {
+	case smtpd.Mail:
+		m.senders = []string{ev.Path}
+	case smtpd.Rcpt:
+		m.senders, m.rcpts = sf.txSender(), []string{ev.Path}
+	case smtpd.Data, smtpd.Bdat:
+		m.senders, m.rcpts = sf.txSender(), sf.rcpts
+	case smtpd.Message:
+		m.senders, m.rcpts = []string{ev.Envelope.From}, ev.Envelope.To
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.scriptLocked()
+	if ev.Kind == smtpd.Greeting && sc.random {
+		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
+	}
+	for _, st := range stages {
+		m.stage = st
+		i := slices.IndexFunc(sc.faults, func(af *armedFault) bool { return af.matches(&m, sf.rng) })
+		if i < 0 {
+			continue
+		}
+		af := sc.faults[i]
+		af.fired++
+		text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe())
+		if af.name != "" {
+			text += " (" + af.name + ")"
+		}
+		p.notes = append(p.notes, text)
+		rec.snap.Faults = append(slices.Clip(rec.snap.Faults), text)
+		delay := p.act.delay + af.act.delay
+		p.act = af.act
+		p.act.delay = delay
+		if af.act.idle != nil {
+			p.idleBy = af.where
+		}
+		if af.act.answers() {
+			break
+		}
+	}
+	return p
+}
+
+func (sf *sessionFaults) txSender() []string {
+	if !sf.inTx {
+		return nil
+	}
+	return []string{sf.sender}
+}
+
+// track follows the transaction as the engine will see it after ans, so
+// selectors at later stages know its sender and recipients.
+func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
+	takes := ev.Err == nil && ans.Then == smtpd.KeepOpen
+	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
+		takes = takes && ans.Reply.Positive()
+	} else {
+		takes = takes && ev.Reply.Positive()
+	}
+	switch ev.Kind {
+	case smtpd.Helo, smtpd.Ehlo, smtpd.Rset:
+		if takes {
+			sf.inTx, sf.sender, sf.rcpts = false, "", nil
+		}
+	case smtpd.Message, smtpd.Handshake:
+		sf.inTx, sf.sender, sf.rcpts = false, "", nil
+	case smtpd.Mail:
+		if takes {
+			sf.inTx, sf.sender, sf.rcpts = true, ev.Path, nil
+			sf.mails++
+		}
+	case smtpd.Rcpt:
+		if takes {
+			sf.rcpts = append(sf.rcpts, ev.Path)
+		}
+	case smtpd.Bdat:
+		if !takes {
+			sf.inTx, sf.sender, sf.rcpts = false, "", nil
+		}
+	}
+}
+
+// accepts reports whether ans tells the client that the message of event
+// ev was accepted: a 2xx reply (raw bytes starting with "2").
+func accepts(ev *smtpd.Event, ans smtpd.Answer) bool {
+	switch {
+	case ans.NoReply:
+		return false
+	case ans.Raw != nil:
+		return len(ans.Raw) > 0 && ans.Raw[0] == '2'
+	case ans.Reply != nil:
+		return ans.Reply.Code >= 200 && ans.Reply.Code < 300
+	}
+	return ev.Reply.Code >= 200 && ev.Reply.Code < 300
+}
+
+// pause waits d, or until the server closes; it reports whether the wait
+// ran its course.
+func (s *Server) pause(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// nextContext returns the context for the session's next read: the
+// server's, or one that ends after an idle fault's time.
+func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {
+	idle := sf.idle
+	sf.idle = nil
+	if idle == nil {
+		return s.ctx, func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, idle.after)
+	return ctx, cancel, idle
+}
