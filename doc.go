@@ -46,6 +46,29 @@
 // its own domain on one shared server, with its own waits and
 // expectations.
 //
+// # Faults
+//
+// A [Fault] scripts how the server misbehaves, read like a sentence: where
+// (a [Stage]), which events ([Fault.OnAttempt], [Fault.Times],
+// [Fault.ForRcpt], [Fault.ForSender], [Fault.WithProbability]) and what
+// happens ([Fault.Reply], [Fault.Disconnect], [Fault.Drop],
+// [Fault.ResetTCP], [Fault.Delay], [Fault.Stall], [Fault.Trickle],
+// [Fault.SplitReply], [Fault.RawReply], [Fault.HalfClose],
+// [Fault.DropAfterBytes], [Fault.IdleReply]):
+//
+//	srv := mocksmtp.Start(t, mocksmtp.WithFault(
+//		mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect(),
+//	))
+//
+// Scenarios are faults too: [Greylist], [RateLimit], [RateLimitPer],
+// [MailboxFull], [UnknownUser], [ShuttingDown], [TooManyRecipients].
+// [Server.AddFault] and [Server.ClearFaults] change the script while the
+// server runs. The first fault that matches an event decides its answer.
+// A message is recorded only when the answer to it is 2xx. Each fired
+// fault is a note in the transcript naming the file and line where it was
+// declared, and an entry in Session.Faults; sessions' Start times let a
+// test assert its client's retry backoff.
+//
 // # Transcripts
 //
 // [Server.Sessions] returns a snapshot of every session: remote address,
