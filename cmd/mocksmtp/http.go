@@ -12,11 +12,16 @@ package main
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
 //	GET    /api/ca.pem                        the test CA certificate, PEM
-//	GET|PUT|DELETE /api/faults                the fault script
+//	GET    /api/faults                        the fault script (see faults.go for its JSON)
+//	PUT    /api/faults                        replace the fault script
+//	POST   /api/faults                        add faults at the end of the script
+//	DELETE /api/faults                        remove every fault
 //
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
 // bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
-// when a wait times out (with the messages that did arrive).
+// when a wait times out (with the messages that did arrive). A fault
+// script that is not valid JSON, or not a valid script, gets 400 with
+// the line and column of the problem.
 
 import (
 	"context"
@@ -54,6 +59,7 @@ type api struct {
 	mux         *http.ServeMux
 	allowRemote bool // any Host header is fine
 	ownCert     bool // TLS uses the -cert certificate: no test CA to give
+	faults      faultState
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
@@ -67,6 +73,10 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.mux.HandleFunc("GET /api/sessions/{id}", a.getSession)
 	a.mux.HandleFunc("GET /api/wait", a.wait)
 	a.mux.HandleFunc("GET /api/ca.pem", a.caPEM)
+	a.mux.HandleFunc("GET /api/faults", a.getFaults)
+	a.mux.HandleFunc("PUT /api/faults", a.putFaults)
+	a.mux.HandleFunc("POST /api/faults", a.postFaults)
+	a.mux.HandleFunc("DELETE /api/faults", a.deleteFaults)
 	a.mux.HandleFunc("/api/", a.noRoute)
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {

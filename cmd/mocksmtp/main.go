@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -82,6 +83,10 @@ type config struct {
 	authMechanisms  string
 	requireAuth     bool
 	authRequiresTLS bool
+
+	faultsFile string
+	seed       int64
+	seeded     bool
 }
 
 // account is one -auth user:password.
@@ -122,6 +127,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5 (default all three)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
+	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
+	fs.Func("seed", "seed the random source of faults with a withProbability (default random, noted in transcripts)", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errors.New("want an integer")
+		}
+		c.seed, c.seeded = n, true
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_SIZE_LIMIT):\n")
 		fs.PrintDefaults()
@@ -258,6 +272,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts = append(opts, secOpts...)
+	var faultSpecs []faultJSON
+	if cfg.faultsFile != "" {
+		specs, faults, err := loadFaults(cfg.faultsFile)
+		if err != nil {
+			return err
+		}
+		faultSpecs = specs
+		opts = append(opts, mocksmtp.WithFault(faults...))
+	}
+	if cfg.seeded {
+		opts = append(opts, mocksmtp.WithSeed(cfg.seed))
+	}
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		return err
@@ -273,6 +299,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.http != "" {
 		a := newAPI(srv, log, cfg.allowRemote)
 		a.ownCert = cfg.certFile != ""
+		a.faults.specs = faultSpecs
 		web, err = startHTTP(cfg.http, a, log)
 		if err != nil {
 			return err

@@ -1,0 +1,469 @@
+package main
+
+// The fault script in JSON: the form of the -faults file and of the body
+// of PUT /api/faults. It maps one to one onto the Go fault API: a JSON
+// array with one object per [mocksmtp.Fault]; in each object, "at" (or a
+// scenario) says where, the selectors say which events, the actions say
+// what happens. Keys are the Go method names in lower camel case:
+//
+//	[
+//	  {"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
+//	  {"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
+//	  {"at": "DATA", "delay": "2s"},
+//	  {"at": "message", "times": 1, "drop": true},
+//	  {"greylist": true},
+//	  {"unknownUser": ["nobody@example.com"]},
+//	  {"rateLimit": 10}
+//	]
+//
+// is, in Go,
+//
+//	mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()
+//	mocksmtp.At(mocksmtp.StageMail).ForSender("*@spam.example").Reply(550, "5.7.1 go away")
+//	mocksmtp.At(mocksmtp.StageData).Delay(2 * time.Second)
+//	mocksmtp.At(mocksmtp.StageMessage).Times(1).Drop()
+//	mocksmtp.Greylist()
+//	mocksmtp.UnknownUser("nobody@example.com")
+//	mocksmtp.RateLimit(10)
+//
+// Where, exactly one of:
+//
+//	"at"                 a stage: connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA,
+//	                     message (the end of a message), BDAT, RSET, NOOP, QUIT; any case
+//	"greylist"           true: Greylist()
+//	"rateLimit"          n: RateLimit(n)
+//	"rateLimitPer"       {"n": 10, "interval": "1m"}: RateLimitPer(n, interval)
+//	"mailboxFull"        ["addr or pattern", ...] (may be empty): MailboxFull(...)
+//	"unknownUser"        ["addr or pattern", ...] (may be empty): UnknownUser(...)
+//	"shuttingDown"       true: ShuttingDown()
+//	"tooManyRecipients"  n: TooManyRecipients(n)
+//
+// Selectors: "onAttempt": [n, ...], "times": n, "forRcpt": [pattern, ...],
+// "forSender": [pattern, ...], "withProbability": p.
+//
+// Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
+// "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,
+// "halfClose": true, "stall": true, "delay": "2s",
+// "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
+// "dropAfterBytes": n, "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}.
+//
+// Durations are Go duration strings ("250ms", "2s", "1m"). A key set to
+// false or omitted does nothing; an unknown key is an error.
+// "description" is ignored on input; GET /api/faults fills it in with the
+// fault as the server describes it, so what GET returns can be PUT back.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// faultJSON is one fault of a script. Pointers and nil slices are "not
+// given".
+type faultJSON struct {
+	At                string         `json:"at,omitempty"`
+	Greylist          bool           `json:"greylist,omitempty"`
+	RateLimit         *int           `json:"rateLimit,omitempty"`
+	RateLimitPer      *rateLimitJSON `json:"rateLimitPer,omitempty"`
+	MailboxFull       []string       `json:"mailboxFull,omitempty"`
+	UnknownUser       []string       `json:"unknownUser,omitempty"`
+	ShuttingDown      bool           `json:"shuttingDown,omitempty"`
+	TooManyRecipients *int           `json:"tooManyRecipients,omitempty"`
+
+	OnAttempt       []int    `json:"onAttempt,omitempty"`
+	Times           *int     `json:"times,omitempty"`
+	ForRcpt         []string `json:"forRcpt,omitempty"`
+	ForSender       []string `json:"forSender,omitempty"`
+	WithProbability *float64 `json:"withProbability,omitempty"`
+
+	Reply          *replyJSON      `json:"reply,omitempty"`
+	RawReply       *string         `json:"rawReply,omitempty"`
+	Disconnect     bool            `json:"disconnect,omitempty"`
+	Drop           bool            `json:"drop,omitempty"`
+	ResetTCP       bool            `json:"resetTCP,omitempty"`
+	HalfClose      bool            `json:"halfClose,omitempty"`
+	Stall          bool            `json:"stall,omitempty"`
+	Delay          *duration       `json:"delay,omitempty"`
+	Trickle        *trickleJSON    `json:"trickle,omitempty"`
+	SplitReply     *splitReplyJSON `json:"splitReply,omitempty"`
+	DropAfterBytes *int64          `json:"dropAfterBytes,omitempty"`
+	IdleReply      *idleReplyJSON  `json:"idleReply,omitempty"`
+
+	Description string `json:"description,omitempty"` // output only
+}
+
+type rateLimitJSON struct {
+	N        int      `json:"n"`
+	Interval duration `json:"interval"`
+}
+
+type trickleJSON struct {
+	N     int      `json:"n"`
+	Every duration `json:"every"`
+}
+
+type splitReplyJSON struct {
+	At    int      `json:"at"`
+	Pause duration `json:"pause"`
+}
+
+type idleReplyJSON struct {
+	After duration `json:"after"`
+	Code  int      `json:"code"`
+	Text  string   `json:"text"`
+}
+
+// replyJSON is "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}.
+type replyJSON struct {
+	Code int    `json:"code"`
+	Text string `json:"text"`
+}
+
+func (r *replyJSON) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		code, text, _ := strings.Cut(s, " ")
+		n, err := strconv.Atoi(code)
+		if err != nil || len(code) != 3 {
+			return fmt.Errorf("reply %q: want a three-digit code first, as in \"421 4.3.2 try later\"", s)
+		}
+		r.Code, r.Text = n, text
+		return nil
+	}
+	type plain replyJSON // without this method
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return fmt.Errorf("reply: want \"421 4.3.2 text\" or {\"code\": 421, \"text\": \"4.3.2 text\"}: %v", err)
+	}
+	*r = replyJSON(p)
+	return nil
+}
+
+// duration is a time.Duration written as a Go duration string.
+type duration time.Duration
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"2s\" or \"250ms\", got %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = duration(v)
+	return nil
+}
+
+func (d duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// stages maps the names of "at", in lower case, to stages.
+var stages = map[string]mocksmtp.Stage{
+	"connect": mocksmtp.StageConnect, "greeting": mocksmtp.StageGreeting,
+	"helo": mocksmtp.StageHelo, "ehlo": mocksmtp.StageHelo, "starttls": mocksmtp.StageStartTLS,
+	"auth": mocksmtp.StageAuth, "mail": mocksmtp.StageMail, "rcpt": mocksmtp.StageRcpt,
+	"data": mocksmtp.StageData, "message": mocksmtp.StageMessage, "bdat": mocksmtp.StageBdat,
+	"rset": mocksmtp.StageRset, "noop": mocksmtp.StageNoop, "quit": mocksmtp.StageQuit,
+}
+
+// fault builds the Go fault.
+func (j *faultJSON) fault() (mocksmtp.Fault, error) {
+	var f mocksmtp.Fault
+	var where []string
+	if j.At != "" {
+		name := strings.ToLower(strings.TrimPrefix(j.At, "Stage"))
+		stage, ok := stages[name]
+		if !ok {
+			return f, fmt.Errorf("at %q: unknown stage (want connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA, message, BDAT, RSET, NOOP or QUIT)", j.At)
+		}
+		f = mocksmtp.At(stage)
+		where = append(where, "at")
+	}
+	if j.Greylist {
+		f = mocksmtp.Greylist()
+		where = append(where, "greylist")
+	}
+	if j.RateLimit != nil {
+		f = mocksmtp.RateLimit(*j.RateLimit)
+		where = append(where, "rateLimit")
+	}
+	if r := j.RateLimitPer; r != nil {
+		f = mocksmtp.RateLimitPer(r.N, time.Duration(r.Interval))
+		where = append(where, "rateLimitPer")
+	}
+	if j.MailboxFull != nil {
+		f = mocksmtp.MailboxFull(j.MailboxFull...)
+		where = append(where, "mailboxFull")
+	}
+	if j.UnknownUser != nil {
+		f = mocksmtp.UnknownUser(j.UnknownUser...)
+		where = append(where, "unknownUser")
+	}
+	if j.ShuttingDown {
+		f = mocksmtp.ShuttingDown()
+		where = append(where, "shuttingDown")
+	}
+	if j.TooManyRecipients != nil {
+		f = mocksmtp.TooManyRecipients(*j.TooManyRecipients)
+		where = append(where, "tooManyRecipients")
+	}
+	switch len(where) {
+	case 0:
+		return f, errors.New(`no "at" (nor a scenario such as "greylist"): where should the fault act?`)
+	case 1:
+	default:
+		return f, fmt.Errorf("%s: give one of them", strings.Join(where, " and "))
+	}
+
+	if j.OnAttempt != nil {
+		f = f.OnAttempt(j.OnAttempt...)
+	}
+	if j.Times != nil {
+		f = f.Times(*j.Times)
+	}
+	if j.ForRcpt != nil {
+		f = f.ForRcpt(j.ForRcpt...)
+	}
+	if j.ForSender != nil {
+		f = f.ForSender(j.ForSender...)
+	}
+	if j.WithProbability != nil {
+		f = f.WithProbability(*j.WithProbability)
+	}
+
+	if j.Delay != nil {
+		f = f.Delay(time.Duration(*j.Delay))
+	}
+	if j.Reply != nil {
+		f = f.Reply(j.Reply.Code, j.Reply.Text)
+	}
+	if j.RawReply != nil {
+		f = f.RawReply(*j.RawReply)
+	}
+	if t := j.Trickle; t != nil {
+		f = f.Trickle(t.N, time.Duration(t.Every))
+	}
+	if s := j.SplitReply; s != nil {
+		f = f.SplitReply(s.At, time.Duration(s.Pause))
+	}
+	if j.DropAfterBytes != nil {
+		f = f.DropAfterBytes(*j.DropAfterBytes)
+	}
+	if r := j.IdleReply; r != nil {
+		f = f.IdleReply(time.Duration(r.After), r.Code, r.Text)
+	}
+	if j.Disconnect {
+		f = f.Disconnect()
+	}
+	if j.Drop {
+		f = f.Drop()
+	}
+	if j.ResetTCP {
+		f = f.ResetTCP()
+	}
+	if j.HalfClose {
+		f = f.HalfClose()
+	}
+	if j.Stall {
+		f = f.Stall()
+	}
+	return f, checkFault(f)
+}
+
+// checkFault reports why f is invalid. mocksmtp checks faults when they
+// are given to New (WithFault) or AddFault (which panics); New applies its
+// options in order and stops at the first error, so with an empty listen
+// address after the fault it returns the fault's error, if any, without
+// ever listening.
+func checkFault(f mocksmtp.Fault) error {
+	srv, err := mocksmtp.New(mocksmtp.WithFault(f), mocksmtp.WithListenAddr(""))
+	if err == nil {
+		srv.Close()
+		return errors.New("mocksmtp accepted an empty listen address")
+	}
+	if strings.Contains(err.Error(), "WithListenAddr") {
+		return nil
+	}
+	return err
+}
+
+// parseFaults reads a fault script; source names it in errors
+// ("faults.json"). Errors give the line and column of the problem.
+func parseFaults(data []byte, source string) ([]faultJSON, []mocksmtp.Fault, error) {
+	at := func(idx int64, format string, args ...any) error {
+		return fmt.Errorf("%s:%s: "+format, append([]any{source, position(data, idx)}, args...)...)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, syntaxError(data, source, err)
+	}
+	if tok != json.Delim('[') {
+		return nil, nil, at(skipSpace(data, 0), `want a JSON array of faults, [{"at": "RCPT", ...}, ...]`)
+	}
+	specs := []faultJSON{}
+	var faults []mocksmtp.Fault
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, syntaxError(data, source, err)
+		}
+		start := dec.InputOffset() - int64(len(raw))
+		n := len(specs) + 1
+		j, err := decodeFault(raw)
+		if err != nil {
+			return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, err)
+		}
+		f, err := j.fault()
+		if err != nil {
+			return nil, nil, at(start, "fault %d: %v", n, err)
+		}
+		j.Description = f.String()
+		specs = append(specs, j)
+		faults = append(faults, f)
+	}
+	if _, err := dec.Token(); err != nil { // the closing ]
+		return nil, nil, syntaxError(data, source, err)
+	}
+	end := dec.InputOffset()
+	if rest := skipSpace(data, end); rest < int64(len(data)) {
+		return nil, nil, at(rest, "unexpected data after the array")
+	}
+	return specs, faults, nil
+}
+
+// decodeFault decodes one fault strictly: unknown keys are errors.
+func decodeFault(raw []byte) (faultJSON, error) {
+	var j faultJSON
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&j)
+	return j, err
+}
+
+// errorOffset finds where in raw (a JSON object) a decoding error is: at
+// the first key whose value alone fails to decode, or else at the start.
+func errorOffset(raw []byte, err error) int64 {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return 0
+	}
+	best := int64(-1)
+	for k, v := range fields {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+		if _, err := decodeFault(one); err == nil {
+			continue
+		}
+		if i := int64(bytes.Index(raw, []byte(strconv.Quote(k)))); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	return max(best, 0)
+}
+
+// syntaxError places a syntax error of the script. The decoder's offsets
+// are not from the start of the input, so the whole input is checked
+// again to find it.
+func syntaxError(data []byte, source string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s:%s: unexpected end of JSON", source, position(data, int64(len(data))))
+	}
+	var se *json.SyntaxError
+	if errors.As(json.Unmarshal(data, new(any)), &se) {
+		return fmt.Errorf("%s:%s: %v", source, position(data, se.Offset-1), se)
+	}
+	return fmt.Errorf("%s: %v", source, err)
+}
+
+// position turns the index of a byte into "line:column", both from 1.
+func position(data []byte, idx int64) string {
+	idx = min(max(idx, 0), int64(len(data)))
+	before := data[:idx]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := idx - int64(bytes.LastIndexByte(before, '\n'))
+	return fmt.Sprintf("%d:%d", line, col)
+}
+
+func skipSpace(data []byte, off int64) int64 {
+	for off < int64(len(data)) && strings.ContainsRune(" \t\r\n", rune(data[off])) {
+		off++
+	}
+	return off
+}
+
+// loadFaults reads the -faults file.
+func loadFaults(path string) ([]faultJSON, []mocksmtp.Fault, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-faults: %w", err)
+	}
+	return parseFaults(data, path)
+}
+
+// faultState is the script as the API shows it. The server holds the
+// faults themselves; this is their JSON.
+type faultState struct {
+	mu    sync.Mutex // guards specs, and serializes changes to the server's script
+	specs []faultJSON
+}
+
+// maxFaultBody bounds the body of PUT and POST /api/faults.
+const maxFaultBody = 1 << 20
+
+func (a *api) getFaults(w http.ResponseWriter, r *http.Request) {
+	a.faults.mu.Lock()
+	out := append([]faultJSON{}, a.faults.specs...)
+	a.faults.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// putFaults replaces the script; postFaults appends to it.
+func (a *api) putFaults(w http.ResponseWriter, r *http.Request)  { a.setFaults(w, r, true) }
+func (a *api) postFaults(w http.ResponseWriter, r *http.Request) { a.setFaults(w, r, false) }
+
+func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFaultBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "reading the fault script: %v", err)
+		return
+	}
+	specs, faults, err := parseFaults(data, "body")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	a.faults.mu.Lock()
+	if replace {
+		a.srv.ClearFaults()
+		a.faults.specs = nil
+	}
+	a.srv.AddFault(faults...) // checked by parseFaults: cannot panic
+	a.faults.specs = append(a.faults.specs, specs...)
+	out := append([]faultJSON{}, a.faults.specs...)
+	a.faults.mu.Unlock()
+	a.log.Info("faults set", "added", len(faults), "replaced", replace)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) deleteFaults(w http.ResponseWriter, r *http.Request) {
+	a.faults.mu.Lock()
+	a.srv.ClearFaults()
+	a.faults.specs = nil
+	a.faults.mu.Unlock()
+	a.log.Info("faults cleared")
+	w.WriteHeader(http.StatusNoContent)
+}

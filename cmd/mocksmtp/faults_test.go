@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// withoutWhere drops the " (file.go:12)" a fault's description ends with.
+func withoutWhere(s string) string {
+	return regexp.MustCompile(` \([^()]*:\d+\)$`).ReplaceAllString(s, "")
+}
+
+func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
+	t.Parallel()
+	rcpt, mail := mocksmtp.At(mocksmtp.StageRcpt), mocksmtp.At(mocksmtp.StageMail)
+	tests := []struct {
+		name string
+		json string
+		want mocksmtp.Fault
+	}{
+		{"reply as text, disconnect", `{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true}`,
+			rcpt.OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()},
+		{"reply as object", `{"at": "rcpt", "reply": {"code": 550, "text": "5.1.1 no such user"}}`,
+			rcpt.Reply(550, "5.1.1 no such user")},
+		{"stage names in any case", `{"at": "StageMail", "forSender": ["*@spam.example"], "drop": true}`,
+			mail.ForSender("*@spam.example").Drop()},
+		{"selectors", `{"at": "RCPT", "times": 2, "forRcpt": ["a@x", "*@y"], "withProbability": 0.5, "resetTCP": true}`,
+			rcpt.Times(2).ForRcpt("a@x", "*@y").WithProbability(0.5).ResetTCP()},
+		{"delay", `{"at": "DATA", "delay": "1.5s"}`, mocksmtp.At(mocksmtp.StageData).Delay(1500 * time.Millisecond)},
+		{"raw reply, half-close", `{"at": "greeting", "rawReply": "220 no CRLF", "halfClose": true}`,
+			mocksmtp.At(mocksmtp.StageGreeting).RawReply("220 no CRLF").HalfClose()},
+		{"stall", `{"at": "connect", "stall": true}`, mocksmtp.At(mocksmtp.StageConnect).Stall()},
+		{"trickle", `{"at": "HELO", "trickle": {"n": 1, "every": "10ms"}}`,
+			mocksmtp.At(mocksmtp.StageHelo).Trickle(1, 10*time.Millisecond)},
+		{"split reply", `{"at": "QUIT", "splitReply": {"at": 3, "pause": "20ms"}}`,
+			mocksmtp.At(mocksmtp.StageQuit).SplitReply(3, 20*time.Millisecond)},
+		{"drop after bytes", `{"at": "DATA", "dropAfterBytes": 100}`, mocksmtp.At(mocksmtp.StageData).DropAfterBytes(100)},
+		{"idle reply", `{"at": "HELO", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}`,
+			mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle")},
+		{"greylist", `{"greylist": true}`, mocksmtp.Greylist()},
+		{"rate limit", `{"rateLimit": 3}`, mocksmtp.RateLimit(3)},
+		{"rate limit per interval", `{"rateLimitPer": {"n": 10, "interval": "1m"}}`, mocksmtp.RateLimitPer(10, time.Minute)},
+		{"mailbox full", `{"mailboxFull": ["bob@example.com"]}`, mocksmtp.MailboxFull("bob@example.com")},
+		{"mailbox full, everyone", `{"mailboxFull": []}`, mocksmtp.MailboxFull()},
+		{"unknown user", `{"unknownUser": ["*@gone.example"]}`, mocksmtp.UnknownUser("*@gone.example")},
+		{"shutting down", `{"shuttingDown": true}`, mocksmtp.ShuttingDown()},
+		{"too many recipients", `{"tooManyRecipients": 5}`, mocksmtp.TooManyRecipients(5)},
+		{"scenario with a selector", `{"greylist": true, "forRcpt": ["*@slow.example"]}`, mocksmtp.Greylist().ForRcpt("*@slow.example")},
+		{"false means not given", `{"at": "NOOP", "reply": "250 2.0.0 fine", "disconnect": false}`,
+			mocksmtp.At(mocksmtp.StageNoop).Reply(250, "2.0.0 fine")},
+		{"description is ignored", `{"at": "RSET", "drop": true, "description": "anything"}`, mocksmtp.At(mocksmtp.StageRset).Drop()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			specs, faults, err := parseFaults([]byte("["+tt.json+"]"), "test.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := withoutWhere(tt.want.String())
+			if got := withoutWhere(faults[0].String()); got != want {
+				t.Errorf("JSON %s\nmakes %q\nwant   %q", tt.json, got, want)
+			}
+			if specs[0].Description != faults[0].String() {
+				t.Errorf("description %q, want %q", specs[0].Description, faults[0].String())
+			}
+		})
+	}
+}
+
+func TestFaultJSONErrorsSayWhere(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, json, want string
+	}{
+		{"syntax error", "[\n  {\"at\": \"RCPT\",, \"drop\": true}\n]", `x.json:2:17: invalid character ','`},
+		{"truncated", "[\n  {\"at\": \"RCPT\"", "x.json:2:16: unexpected end of JSON"},
+		{"not an array", `{"at": "RCPT"}`, "x.json:1:1: want a JSON array"},
+		{"empty input", ``, "x.json:1:1: unexpected end of JSON"},
+		{"trailing data", `[] []`, "x.json:1:4: unexpected data after the array"},
+		{"unknown key", "[\n {\"at\": \"RCPT\", \"disconect\": true}\n]", `x.json:2:17: fault 1: json: unknown field "disconect"`},
+		{"wrong type", "[\n {\"at\": \"RCPT\", \"times\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
+		{"bad element", "[1]", `x.json:1:2: fault 1: json: cannot unmarshal number`},
+		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
+		{"bad reply text", "[{\"at\": \"DATA\", \"reply\": \"soon\"}]", `three-digit code`},
+		{"no stage", "[\n {\"drop\": true},\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: no "at"`},
+		{"unknown stage name", "[\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: at "EHLOO": unknown stage`},
+		{"two wheres", "[{\"at\": \"RCPT\", \"greylist\": true}]", `fault 1: at and greylist: give one of them`},
+		{"invalid fault", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"reply\": \"999 nope\"}\n]", `x.json:3:2: fault 2: `},
+		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := parseFaults([]byte(tt.json), "x.json")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("parseFaults(%q) = %v, want an error containing %q", tt.json, err, tt.want)
+			}
+		})
+	}
+}
+
+// smtpCode returns the reply code of an SMTP error, 0 for none.
+func smtpCode(err error) int {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+func TestFaultsFileActs(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "faults.json")
+	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true}]`
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "-faults", file, "-seed", "7")
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	err := smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, msg)
+	if smtpCode(err) != 421 {
+		t.Fatalf("first attempt: %v, want 421", err)
+	}
+	if err := smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, msg); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	var faults []faultJSON
+	getJSON(t, p, "/api/faults", 200, &faults)
+	if len(faults) != 1 || !strings.HasPrefix(faults[0].Description, "RCPT on attempt 1 → 421 4.3.2 try later, disconnect") {
+		t.Errorf("GET /api/faults = %+v", faults)
+	}
+}
+
+func TestFaultsFileErrorsExit1WithThePosition(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "faults.json")
+	if err := os.WriteFile(file, []byte("[\n  {\"at\": \"RCPT\" \"drop\": true}\n]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-faults", file)
+	if code != 1 || !strings.Contains(stderr, file+":2:17: invalid character") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and %s:2:17", code, stderr, file)
+	}
+}
+
+func TestAPIFaults(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	send := func() error {
+		return smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, msg)
+	}
+
+	// PUT sets the script; it acts on the next session.
+	res, b := do(t, p, "PUT", "/api/faults", `[{"at": "MAIL", "reply": "550 5.7.1 not you"}]`)
+	if res.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", res.StatusCode, b)
+	}
+	if err := send(); smtpCode(err) != 550 {
+		t.Errorf("with MAIL → 550: %v", err)
+	}
+
+	// POST appends; PUT replaces.
+	if res, b := do(t, p, "POST", "/api/faults", `[{"unknownUser": ["nobody@example.com"]}]`); res.StatusCode != 200 {
+		t.Fatalf("POST: %d %s", res.StatusCode, b)
+	}
+	var got []faultJSON
+	getJSON(t, p, "/api/faults", 200, &got)
+	var descs []string
+	for _, f := range got {
+		descs = append(descs, withoutWhere(f.Description))
+	}
+	want := []string{"MAIL → 550 5.7.1 not you", "RCPT unknown user for rcpt nobody@example.com → 550 5.1.1 User unknown"}
+	if diff := cmp.Diff(want, descs); diff != "" {
+		t.Errorf("GET after POST (-want +got):\n%s", diff)
+	}
+
+	// What GET returns can be PUT back.
+	_, body := do(t, p, "GET", "/api/faults", "")
+	if res, b := do(t, p, "PUT", "/api/faults", string(body)); res.StatusCode != 200 {
+		t.Fatalf("PUT of GET's output: %d %s", res.StatusCode, b)
+	}
+	var again []faultJSON
+	getJSON(t, p, "/api/faults", 200, &again)
+	if diff := cmp.Diff(got, again); diff != "" {
+		t.Errorf("round trip (-GET before +GET after):\n%s", diff)
+	}
+
+	// A bad script is refused, and the script in place stays.
+	for _, bad := range []struct{ body, want string }{
+		{"[\n {\"at\": \"RCPT\",\n  \"reply\": 421}\n]", "body:3:"},
+		{`[{"at": "RCPT", "reply": "999 x"}]`, "body:1:2: fault 1:"},
+		{`not json`, "body:1:2: invalid character"},
+	} {
+		res, b := do(t, p, "PUT", "/api/faults", bad.body)
+		var e errorJSON
+		if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != 400 || !strings.Contains(e.Error, bad.want) {
+			t.Errorf("PUT %q: %d %s, want 400 with %q", bad.body, res.StatusCode, b, bad.want)
+		}
+	}
+	getJSON(t, p, "/api/faults", 200, &again)
+	if len(again) != 2 {
+		t.Errorf("after refused PUTs, %d faults, want the 2 in place", len(again))
+	}
+
+	// DELETE clears.
+	if res, b := do(t, p, "DELETE", "/api/faults", ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE: %d %s", res.StatusCode, b)
+	}
+	if err := send(); err != nil {
+		t.Errorf("after DELETE /api/faults: %v", err)
+	}
+	getJSON(t, p, "/api/faults", 200, &again)
+	if len(again) != 0 {
+		t.Errorf("after DELETE, GET lists %d faults", len(again))
+	}
+	res, _ = do(t, p, "PATCH", "/api/faults", "[]")
+	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE" {
+		t.Errorf("PATCH /api/faults: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+}
