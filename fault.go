@@ -22,9 +22,10 @@ type Stage int
 const (
 	// StageConnect is the moment the connection is accepted, before
 	// anything was written: a fault here holds back, drops or resets the
-	// connection before the greeting. Its faults are consulted before
-	// those of StageGreeting; when the one that fires only delays (or
-	// only notes), the session goes on to StageGreeting's faults.
+	// connection before the greeting (with implicit TLS, after the TLS
+	// handshake). Its faults are consulted before those of
+	// StageGreeting; when the one that fires only delays, the session
+	// goes on to StageGreeting's faults.
 	StageConnect Stage = iota + 1
 	// StageGreeting is the 220 greeting.
 	StageGreeting
@@ -435,7 +436,8 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 //
 //	mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle too long")
 //
-// The time counts from when the server starts writing its reply.
+// The time counts from when the server starts writing its reply. At
+// StageData it covers the whole message data.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)

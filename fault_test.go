@@ -439,8 +439,8 @@ func TestFaultDelayBeforeGreetingThenGreetingFault(t *testing.T) {
 		mocksmtp.At(mocksmtp.StageGreeting).Reply(554, "5.3.2 no service"),
 		mocksmtp.At(mocksmtp.StageConnect).Delay(d),
 	))
+	start := time.Now() // the server starts waiting as it accepts
 	c := dialFault(t, srv)
-	start := time.Now()
 	got, err := c.read()
 	if err != nil || got.Code != 554 || got.Status != "5.3.2" || time.Since(start) < d {
 		t.Fatalf("greeting = %+v, %v after %v; want 554 5.3.2 after %v", got, err, time.Since(start), d)
@@ -457,8 +457,8 @@ func TestFaultIdleReply(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageHelo).IdleReply(after, 421, "4.4.2 idle too long")))
 	c := dialFault(t, srv)
 	c.must("", 220)
+	start := time.Now() // the idle time counts from the reply to EHLO
 	c.must("EHLO client.example", 250)
-	start := time.Now()
 	got, err := c.read() // the client sends nothing more
 	if err != nil || got.Code != 421 || got.Status != "4.4.2" {
 		t.Fatalf("unsolicited reply = %+v, %v; want 421 4.4.2", got, err)

@@ -140,10 +140,11 @@ func WithSecretsShown() Option {
 // its Trace is ignored.
 func WithEngineConfig(cfg smtpd.Config) Option {
 	return optionFunc(func(o *options) error {
-		if cfg.Banner == "" {
-			cfg.Banner = o.engine.Banner
+		c := cfg // the Option may be applied by many servers at once
+		if c.Banner == "" {
+			c.Banner = o.engine.Banner
 		}
-		o.engine = cfg
+		o.engine = c
 		return nil
 	})
 }

@@ -24,15 +24,15 @@ func scenario(stage Stage, name, where string) Fault {
 func Greylist() Fault {
 	f := scenario(StageRcpt, "greylist", callerLine(2))
 	f.newCond = func() condition {
-		refusedOn := make(map[[2]string]int) // pair → attempt it was first refused on
+		refusedIn := make(map[[2]string]int) // pair → the session that first saw it
 		return func(m *match) bool {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
-			at, seen := refusedOn[key]
+			id, seen := refusedIn[key]
 			if !seen {
-				refusedOn[key] = m.attempt
+				refusedIn[key] = m.session
 				return true
 			}
-			return at == m.attempt
+			return id == m.session
 		}
 	}
 	return f.Reply(451, "4.7.1 Greylisted, please try again later")

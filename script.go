@@ -128,6 +128,7 @@ type match struct {
 	stage   Stage
 	ev      *smtpd.Event
 	attempt int
+	session int      // Session.ID, never reused
 	senders []string // MAIL's path, or the transaction's sender
 	rcpts   []string // RCPT's path, or the transaction's recipients
 	txRcpts int      // recipients accepted so far in the transaction
@@ -170,6 +171,7 @@ func anyMatch(patterns, addrs []string) bool {
 // session's goroutine.
 type sessionFaults struct {
 	attempt int
+	session int // Session.ID
 	rng     *rand.Rand
 	inTx    bool
 	sender  string
@@ -187,7 +189,7 @@ func (s *Server) newSessionFaults(rec *session) *sessionFaults {
 	defer s.mu.Unlock()
 	attempt := rec.snap.Attempt
 	seed := uint64(s.scriptLocked().seed)
-	return &sessionFaults{attempt: attempt, rng: rand.New(rand.NewPCG(seed, uint64(attempt)))}
+	return &sessionFaults{attempt: attempt, session: rec.snap.ID, rng: rand.New(rand.NewPCG(seed, uint64(attempt)))}
 }
 
 // faultPlan is what the faults that fired for one event do.
@@ -205,7 +207,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	if len(stages) == 0 || ev.Err != nil {
 		return p
 	}
-	m := match{ev: ev, attempt: sf.attempt, now: time.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
+	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: time.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
 	switch ev.Kind {
 	case smtpd.Mail:
 		m.senders = []string{ev.Path}
