@@ -137,6 +137,11 @@ func TestFaultsFileActs(t *testing.T) {
 	if err := smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, msg); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	if len(s.Faults) != 1 || !strings.Contains(s.Faults[0], "RCPT attempt 1 → 421 4.3.2 try later, disconnect") {
+		t.Errorf("session 1 faults = %q", s.Faults)
+	}
 	var faults []faultJSON
 	getJSON(t, p, "/api/faults", 200, &faults)
 	if len(faults) != 1 || !strings.HasPrefix(faults[0].Description, "RCPT on attempt 1 → 421 4.3.2 try later, disconnect") {

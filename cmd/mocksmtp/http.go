@@ -297,6 +297,7 @@ type sessionJSON struct {
 	Auth            *authJSON  `json:"auth"`
 	Error           string     `json:"error,omitempty"`
 	MessageIDs      []int      `json:"messageIds"`
+	Faults          []string   `json:"faults"` // the faults that fired, as transcript notes say
 	TranscriptLines int        `json:"transcriptLines"`
 	Transcript      []lineJSON `json:"transcript,omitempty"`
 }
@@ -330,6 +331,7 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		Ended:           s.Ended.String(),
 		Helo:            s.Helo,
 		MessageIDs:      []int{},
+		Faults:          append([]string{}, s.Faults...),
 		TranscriptLines: len(s.Transcript),
 	}
 	if s.RemoteAddr != nil {

@@ -271,6 +271,7 @@
         el("dt", {}, "TLS"), el("dd", {}, s.tls ? `${s.tls.version}, ${s.tls.cipherSuite}` : "no"),
         el("dt", {}, "AUTH"), el("dd", {}, s.auth ? `${s.auth.mechanism} ${s.auth.username} ${s.auth.success ? "ok" : "failed"}` : "no"),
         s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
+        s.faults.length > 0 && [el("dt", {}, "Faults"), el("dd", { class: "faults" }, s.faults.map((f) => el("div", {}, f)))],
         el("dt", {}, "Messages"), el("dd", {}, s.messageIds.length === 0 ? "none" :
           s.messageIds.map((mid, i) => [i > 0 ? ", " : "", el("a", { href: `#message/${mid}` }, `message ${mid}`)]))),
       transcriptView(s));
