@@ -1,0 +1,281 @@
+package mocksmtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// This file holds the inline assertions on a Want: waits for a message
+// like it, checks that one arrived or that none does.
+
+// liveMessage is a recorded message and its session's record.
+type liveMessage struct {
+	rec *session
+	m   *Message // read-only once recorded; its Session is nil
+}
+
+// liveMessagesLocked returns the recorded messages of in (nil: all) with an
+// ID above after, in arrival order, without copying them. s.mu must be
+// held.
+func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
+	i := len(s.messages)
+	for i > 0 && s.messages[i-1].id > after {
+		i--
+	}
+	var out []liveMessage
+	for _, ref := range s.messages[i:] {
+		ms := ref.rec.messages
+		k := len(ms) - 1
+		for k >= 0 && ms[k].ID > ref.id {
+			k--
+		}
+		if k >= 0 && ms[k].ID == ref.id && in.has(ms[k]) {
+			out = append(out, liveMessage{ref.rec, ms[k]})
+		}
+	}
+	return out
+}
+
+// snapshots returns snapshots of messages with their sessions, each
+// session copied once.
+func (s *Server) snapshots(live []liveMessage) []*Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snaps := make(map[*session]*Session)
+	out := make([]*Message, len(live))
+	for i, lm := range live {
+		ss, ok := snaps[lm.rec]
+		if !ok {
+			ss = lm.rec.snapshot()
+			snaps[lm.rec] = ss
+		}
+		for _, m := range ss.Messages {
+			if m.ID == lm.m.ID {
+				out[i] = m
+				break
+			}
+		}
+		if out[i] == nil { // forgotten meanwhile (Reset, WithRetention)
+			mc := *lm.m
+			mc.Session = ss
+			out[i] = &mc
+		}
+	}
+	return out
+}
+
+// WaitFor waits for a message like want and returns it: the first one that
+// no earlier WaitFor returned, so that a test can wait for a second code
+// after a first. After the wait timeout (5 s, see [WithWaitTimeout]), or
+// when the server closes, it fails t with the nearest message as a diff.
+// A message it returns counts as expected for
+// [Server.ExpectNoOtherMessages].
+func (s *Server) WaitFor(t testing.TB, want Want) *Message {
+	t.Helper()
+	return s.waitForT(t, nil, want)
+}
+
+// WaitForContext is WaitFor without a test: it returns an error when want
+// is invalid, when ctx ends or when the server closes first.
+func (s *Server) WaitForContext(ctx context.Context, want Want) (*Message, error) {
+	mt, err := newMatcher(want)
+	if err != nil {
+		return nil, err
+	}
+	return s.waitFor(ctx, nil, mt)
+}
+
+func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
+	t.Helper()
+	name := "WaitFor"
+	if in != nil {
+		name = "Inbox.WaitFor"
+	}
+	mt, err := newMatcher(want)
+	if err != nil {
+		t.Fatalf("mocksmtp: %s: %s", name, strings.TrimPrefix(err.Error(), "mocksmtp: "))
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	defer cancel()
+	m, err := s.waitFor(ctx, in, mt)
+	if err == nil {
+		return m
+	}
+	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
+	if errors.Is(err, ErrClosed) {
+		why = "before the server closed"
+	}
+	v := s.newView(in)
+	s.mu.Lock()
+	var cands []candidate
+	for _, m := range v.scoped {
+		if s.exp.waited[m.ID] {
+			cands = append(cands, candidate{m: m, tier: 1, note: "an earlier WaitFor returned it"})
+		} else {
+			cands = append(cands, candidate{m: m})
+		}
+	}
+	s.mu.Unlock()
+	cands = append(cands, v.outside()...)
+	var b strings.Builder
+	fmt.Fprintf(&b, "mocksmtp: %s: no message like this %s:\n  %v\n", name, why, want)
+	v.writeNearest(&b, mt, cands)
+	b.WriteString(v.totals())
+	t.Fatalf("%s", b.String())
+	return nil
+}
+
+func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message, error) {
+	after := 0
+	for {
+		s.mu.Lock()
+		live := s.liveMessagesLocked(in, after)
+		ch, closed := s.changed, s.closed
+		s.mu.Unlock()
+		for _, lm := range live {
+			after = lm.m.ID
+			if !mt.match(lm.m) {
+				continue
+			}
+			s.mu.Lock()
+			taken := s.exp.waited[lm.m.ID]
+			if !taken {
+				if s.exp.waited == nil {
+					s.exp.waited = make(map[int]bool)
+				}
+				s.exp.waited[lm.m.ID] = true
+				s.accountLocked(lm.m.ID)
+			}
+			s.mu.Unlock()
+			if !taken {
+				return s.snapshots([]liveMessage{lm})[0], nil
+			}
+		}
+		if closed {
+			return nil, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, ErrClosed)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, ctx.Err())
+		}
+	}
+}
+
+// AssertMessage checks that a message like want has arrived, and returns
+// the first one. Otherwise it fails t at once (t.Fatalf), with the nearest
+// message as a diff. It does not wait: see [Server.WaitFor]. The message
+// counts as expected for [Server.ExpectNoOtherMessages].
+func (s *Server) AssertMessage(t testing.TB, want Want) *Message {
+	t.Helper()
+	return s.assertMessage(t, nil, want)
+}
+
+func (s *Server) assertMessage(t testing.TB, in *Inbox, want Want) *Message {
+	t.Helper()
+	name := "AssertMessage"
+	if in != nil {
+		name = "Inbox.AssertMessage"
+	}
+	mt, err := newMatcher(want)
+	if err != nil {
+		t.Fatalf("mocksmtp: %s: %s", name, strings.TrimPrefix(err.Error(), "mocksmtp: "))
+		return nil
+	}
+	s.mu.Lock()
+	live := s.liveMessagesLocked(in, 0)
+	s.mu.Unlock()
+	for _, lm := range live {
+		if mt.match(lm.m) {
+			s.mu.Lock()
+			s.accountLocked(lm.m.ID)
+			s.mu.Unlock()
+			return s.snapshots([]liveMessage{lm})[0]
+		}
+	}
+	v := s.newView(in)
+	var cands []candidate
+	for _, m := range v.scoped {
+		cands = append(cands, candidate{m: m})
+	}
+	cands = append(cands, v.outside()...)
+	var b strings.Builder
+	fmt.Fprintf(&b, "mocksmtp: %s: no message like this among %s:\n  %v\n", name, plural(len(v.scoped), "message"), want)
+	v.writeNearest(&b, mt, cands)
+	b.WriteString(v.totals())
+	t.Fatalf("%s", b.String())
+	return nil
+}
+
+// AssertNoMessages fails t (t.Errorf) if a message has arrived, or arrives
+// within d: for tests of code that must not send. It returns as soon as a
+// message arrives, after d otherwise, or when the server closes.
+func (s *Server) AssertNoMessages(t testing.TB, d time.Duration) {
+	t.Helper()
+	s.assertNone(t, nil, "AssertNoMessages", d, 0)
+}
+
+// AssertNoMoreMessages fails t (t.Errorf) if a message arrives within d
+// beyond those that already have: "no more mail", after the mail a test
+// expected. It returns as soon as one arrives, after d otherwise, or when
+// the server closes.
+func (s *Server) AssertNoMoreMessages(t testing.TB, d time.Duration) {
+	t.Helper()
+	s.assertNone(t, nil, "AssertNoMoreMessages", d, s.lastID())
+}
+
+// lastID returns the ID of the newest message, 0 without one.
+func (s *Server) lastID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.messages) == 0 {
+		return 0
+	}
+	return s.messages[len(s.messages)-1].id
+}
+
+// assertNone waits up to d for a message in scope with an ID above after,
+// on a timer and the changed channel, and reports the first on t.
+func (s *Server) assertNone(t testing.TB, in *Inbox, name string, d time.Duration, after int) {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		live := s.liveMessagesLocked(in, after)
+		ch, closed := s.changed, s.closed
+		s.mu.Unlock()
+		if len(live) > 0 {
+			v := s.newView(in)
+			var got []*Message
+			for _, m := range v.scoped {
+				if m.ID > after {
+					got = append(got, m)
+				}
+			}
+			what := "no message"
+			if after > 0 {
+				what = "no more messages"
+			}
+			var b strings.Builder
+			fmt.Fprintf(&b, "mocksmtp: %s: want %s within %v, got %d:\n", name, what, d, len(got))
+			v.writeMessages(&b, got)
+			b.WriteString(v.totals())
+			t.Errorf("%s", b.String())
+			return
+		}
+		if closed {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return
+		}
+	}
+}
