@@ -136,3 +136,20 @@ func TestAssertGoldenTLSAuth(t *testing.T) {
 	}
 	tr.AssertGolden(t, filepath.Join("testdata", "expect", "transcript_tls_auth.golden"), *update)
 }
+
+// FuzzTranscriptNormalized checks that Normalized takes any line and
+// keeps one line per line.
+func FuzzTranscriptNormalized(f *testing.F) {
+	f.Add(1, "EHLO x")
+	f.Add(2, "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+")
+	f.Add(3, "message 12 accepted: 60 octets at Mon, 2 Jan 2006 15:04:05 -0700 from 10.0.0.1:25")
+	f.Fuzz(func(t *testing.T, dir int, text string) {
+		if strings.ContainsAny(text, "\r\n") {
+			return // a transcript line has no line break
+		}
+		tr := mocksmtp.Transcript{{Dir: mocksmtp.Direction(dir%3 + 1), Text: text}, {Dir: mocksmtp.Note, Text: text}}
+		if got := strings.Count(tr.Normalized(), "\n"); got != 2 {
+			t.Fatalf("Normalized(%q) has %d lines, want 2", text, got)
+		}
+	})
+}

@@ -91,3 +91,23 @@ func TestMessageFind(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMessageLinks checks that Links and Find take any bodies: no panic,
+// no empty or repeated link.
+func FuzzMessageLinks(f *testing.F) {
+	f.Add("see https://x.test/a.", `<a href="https://x.test/b?c=1&amp;d=2">b</a>`)
+	f.Add("(https://x.test/w_(x)))", "<A HREF='y'>y</A><a href=z>")
+	f.Add("http://", "<a href=\"\"><!-- <a href=x> --><script>1</script>")
+	code := regexp.MustCompile(`(\d{6})`)
+	f.Fuzz(func(t *testing.T, text, html string) {
+		m := &mocksmtp.Message{Text: text, HTML: html}
+		seen := make(map[string]bool)
+		for _, l := range m.Links() {
+			if l == "" || seen[l] {
+				t.Fatalf("Links() = %q: empty or repeated %q", m.Links(), l)
+			}
+			seen[l] = true
+		}
+		m.Find(code)
+	})
+}
