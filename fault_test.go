@@ -157,27 +157,29 @@ var faultStages = []struct {
 	stage   mocksmtp.Stage
 	setup   []string
 	trigger string
+	ok      int // the trigger's normal reply code
 }{
-	{mocksmtp.StageConnect, nil, ""},
-	{mocksmtp.StageGreeting, nil, ""},
-	{mocksmtp.StageHelo, nil, "EHLO client.example"},
-	{mocksmtp.StageStartTLS, []string{"EHLO client.example"}, "STARTTLS"},
-	{mocksmtp.StageAuth, []string{"EHLO client.example"}, "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00user\x00secret"))},
-	{mocksmtp.StageMail, []string{"EHLO client.example"}, "MAIL FROM:<app@example.com>"},
-	{mocksmtp.StageRcpt, []string{"EHLO client.example", "MAIL FROM:<app@example.com>"}, "RCPT TO:<bob@example.com>"},
-	{mocksmtp.StageData, []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>"}, "DATA"},
-	{mocksmtp.StageMessage, []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>", "DATA"}, "Subject: hi\r\n\r\nhello\r\n."},
-	{mocksmtp.StageBdat, []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>"}, "BDAT 7\r\nhello"}, // send adds the chunk's last 2 octets, CRLF
-	{mocksmtp.StageRset, []string{"EHLO client.example"}, "RSET"},
-	{mocksmtp.StageNoop, []string{"EHLO client.example"}, "NOOP"},
-	{mocksmtp.StageQuit, []string{"EHLO client.example"}, "QUIT"},
+	{mocksmtp.StageConnect, nil, "", 220},
+	{mocksmtp.StageGreeting, nil, "", 220},
+	{mocksmtp.StageHelo, nil, "EHLO client.example", 250},
+	{mocksmtp.StageStartTLS, []string{"EHLO client.example"}, "STARTTLS", 220},
+	{mocksmtp.StageAuth, []string{"EHLO client.example"}, "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00user\x00secret")), 235},
+	{mocksmtp.StageMail, []string{"EHLO client.example"}, "MAIL FROM:<app@example.com>", 250},
+	{mocksmtp.StageRcpt, []string{"EHLO client.example", "MAIL FROM:<app@example.com>"}, "RCPT TO:<bob@example.com>", 250},
+	{mocksmtp.StageData, []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>"}, "DATA", 354},
+	{mocksmtp.StageMessage, []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>", "DATA"}, "Subject: hi\r\n\r\nhello\r\n.", 250},
+	{mocksmtp.StageBdat, []string{"EHLO client.example", "MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>"}, "BDAT 7\r\nhello", 250}, // send adds the chunk's last 2 octets, CRLF
+	{mocksmtp.StageRset, []string{"EHLO client.example"}, "RSET", 250},
+	{mocksmtp.StageNoop, []string{"EHLO client.example"}, "NOOP", 250},
+	{mocksmtp.StageQuit, []string{"EHLO client.example"}, "QUIT", 221},
 }
 
-// reach drives c to the trigger of a stage and returns its reply.
-func (c *faultConn) reach(setup []string, trigger string) (faultReply, error) {
+// prepare drives c up to a stage's trigger: it reads the greeting
+// (unless the greeting is the trigger) and runs the setup commands.
+func (c *faultConn) prepare(setup []string, trigger string) {
 	c.t.Helper()
 	if trigger == "" {
-		return c.read()
+		return
 	}
 	c.must("", 220)
 	for _, s := range setup {
@@ -186,6 +188,15 @@ func (c *faultConn) reach(setup []string, trigger string) (faultReply, error) {
 			code = 354
 		}
 		c.must(s, code)
+	}
+}
+
+// reach drives c to the trigger of a stage and returns its reply.
+func (c *faultConn) reach(setup []string, trigger string) (faultReply, error) {
+	c.t.Helper()
+	c.prepare(setup, trigger)
+	if trigger == "" {
+		return c.read()
 	}
 	return c.cmd(trigger)
 }
@@ -220,6 +231,35 @@ func TestFaultAtEveryStage(t *testing.T) {
 				t.Fatalf("reply = %+v, %v; want 421 %s", got, err, status)
 			}
 			c.expectClosed()
+		})
+		t.Run(sc.stage.String()+"/delay", func(t *testing.T) {
+			t.Parallel()
+			const d = 20 * time.Millisecond
+			srv := mocksmtp.Start(t, faultEveryStage, mocksmtp.WithFault(mocksmtp.At(sc.stage).Delay(d)))
+			start := time.Now()
+			c := dialFault(t, srv)
+			got, err := c.reach(sc.setup, sc.trigger)
+			if err != nil || got.Code != sc.ok || time.Since(start) < d {
+				t.Fatalf("reply = %+v, %v after %v; want %d after at least %v", got, err, time.Since(start), sc.ok, d)
+			}
+			c.conn.Close()
+			srv.Close()
+			if f := srv.Sessions()[0].Faults; len(f) != 1 || !strings.HasSuffix(f[0], " attempt 1 → delay 20ms") {
+				t.Errorf("faults %q", f)
+			}
+		})
+		t.Run(sc.stage.String()+"/stall", func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, faultEveryStage, mocksmtp.WithFault(mocksmtp.At(sc.stage).Stall()))
+			c := dialFault(t, srv)
+			c.prepare(sc.setup, sc.trigger)
+			if sc.trigger != "" {
+				c.send(sc.trigger)
+			}
+			if got, err := c.readAll(50 * time.Millisecond); got != "" || !faultIsTimeout(err) {
+				t.Fatalf("read %q, %v; want nothing until the client's deadline", got, err)
+			}
+			faultCloseWithin(t, srv, 10*time.Second)
 		})
 		t.Run(sc.stage.String()+"/drop", func(t *testing.T) {
 			t.Parallel()

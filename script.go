@@ -207,6 +207,15 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	if len(stages) == 0 || ev.Err != nil {
 		return p
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.scriptLocked()
+	if len(sc.faults) == 0 {
+		return p
+	}
+	if ev.Kind == smtpd.Greeting && sc.random {
+		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
+	}
 	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: time.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
 	switch ev.Kind {
 	case smtpd.Mail:
@@ -217,12 +226,6 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		m.senders, m.rcpts = sf.txSender(), sf.rcpts
 	case smtpd.Message:
 		m.senders, m.rcpts = []string{ev.Envelope.From}, ev.Envelope.To
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc := s.scriptLocked()
-	if ev.Kind == smtpd.Greeting && sc.random {
-		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
 	}
 	for _, st := range stages {
 		m.stage = st
