@@ -203,6 +203,16 @@ func TestAPIMessagesSessionsAndReset(t *testing.T) {
 	if len(list) != 0 {
 		t.Errorf("since=2: %d messages, want none", len(list))
 	}
+	sendMail(t, p.smtp, "a@example.com", []string{"b@example.com"}, "Subject: third\r\n\r\nx\r\n")
+	getJSON(t, p, "/api/wait?count=2", 200, nil)
+	h = getJSON(t, p, "/api/messages?since=1&limit=1", 200, &list)
+	if len(list) != 1 || list[0].ID != 3 || h.Get("X-Total-Count") != "2" {
+		t.Errorf("since=1&limit=1: %d messages (first %+v), X-Total-Count %q; want message 3 of 2", len(list), list, h.Get("X-Total-Count"))
+	}
+	h = getJSON(t, p, "/api/sessions?limit=1", 200, &sessions)
+	if len(sessions) != 1 || sessions[0].ID != 3 || h.Get("X-Total-Count") != "2" {
+		t.Errorf("sessions?limit=1: %+v, X-Total-Count %q; want session 3 of 2", sessions, h.Get("X-Total-Count"))
+	}
 }
 
 func TestAPIErrors(t *testing.T) {
@@ -225,6 +235,7 @@ func TestAPIErrors(t *testing.T) {
 		{"attachment index not a number", "GET", "/api/messages/1/attachments/x", "", 400, `n "x"`, ""},
 		{"unknown session", "GET", "/api/sessions/99", "", 404, "no session 99", ""},
 		{"bad since", "GET", "/api/messages?since=yesterday", "", 400, "since", ""},
+		{"bad limit", "GET", "/api/sessions?limit=-1", "", 400, "limit", ""},
 		{"bad wait count", "GET", "/api/wait?count=many", "", 400, "count", ""},
 		{"bad wait timeout", "GET", "/api/wait?timeout=forever", "", 400, "timeout", ""},
 		{"wait timeout too long", "GET", "/api/wait?timeout=1h", "", 400, "at most", ""},

@@ -250,6 +250,9 @@ func (p *page) eval(expr string, v any) {
 		p.t.Fatalf("JavaScript: %s %s", e.Text, e.Exception.Description)
 	}
 	if v != nil {
+		if len(r.Result.Value) == 0 { // undefined
+			r.Result.Value = json.RawMessage("null")
+		}
 		if err := json.Unmarshal(r.Result.Value, v); err != nil {
 			p.t.Fatalf("decoding %s: %v", r.Result.Value, err)
 		}
@@ -345,6 +348,11 @@ func TestWebPageInABrowser(t *testing.T) {
 	line := pg.waitFor(`[...document.querySelectorAll("#session-detail ol.transcript li.C .line")].map(l => l.textContent).find(t => t.startsWith("MAIL FROM"))`)
 	if !strings.HasPrefix(line, "MAIL FROM:<alice@example.com>") {
 		t.Errorf("transcript line = %q", line)
+	}
+	var links string
+	pg.eval(`[...document.querySelectorAll("#session-detail dl.fields dd")].find(d => d.querySelector("a[href^='#message/']"))?.textContent`, &links)
+	if links != "message 1" {
+		t.Errorf("the session's messages read %q, want a link \"message 1\"", links)
 	}
 
 	// Delete all empties the page and the server.

@@ -2,13 +2,13 @@ package main
 
 // The HTTP JSON API and the web page.
 //
-//	GET    /api/messages                      every message kept, in arrival order (?since=ID: only later ones;
-//	                                          X-Total-Count: how many are kept)
+//	GET    /api/messages                      every message kept, in arrival order; ?since=ID: only later
+//	                                          ones; ?limit=N: only the last N; X-Total-Count: how many are kept
 //	GET    /api/messages/{id}                 one message
 //	GET    /api/messages/{id}/raw             the message exactly as sent, as message/rfc822
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n (from 0, as listed)
 //	DELETE /api/messages                      forget every message and ended session (reset between tests)
-//	GET    /api/sessions                      every session kept, without transcripts
+//	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
 //	GET    /api/ca.pem                        the test CA certificate, PEM
@@ -415,7 +415,25 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 		i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
 		ms = ms[i:]
 	}
-	writeJSON(w, http.StatusOK, messagesJSON(ms))
+	n, ok := limit(w, r, len(ms))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, messagesJSON(ms[len(ms)-n:]))
+}
+
+// limit reads ?limit=N: how many of the n items to list, the last ones.
+func limit(w http.ResponseWriter, r *http.Request, n int) (int, bool) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return n, true
+	}
+	l, err := strconv.Atoi(s)
+	if err != nil || l < 0 {
+		writeError(w, http.StatusBadRequest, "limit=%q: want a number", s)
+		return 0, false
+	}
+	return min(l, n), true
 }
 
 func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
@@ -479,6 +497,12 @@ func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 	ss := a.srv.Sessions()
+	w.Header().Set("X-Total-Count", strconv.Itoa(len(ss)))
+	n, ok := limit(w, r, len(ss))
+	if !ok {
+		return
+	}
+	ss = ss[len(ss)-n:]
 	out := make([]sessionJSON, len(ss))
 	for i, s := range ss {
 		out[i] = newSessionJSON(s, false)

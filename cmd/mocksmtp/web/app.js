@@ -6,9 +6,12 @@
 
 (() => {
   const pollEvery = 1000;
+  const maxShown = 500; // the last ones; a long run may keep many more
   const state = {
-    messages: [], // in arrival order, as GET /api/messages gives them
-    sessions: [], // summaries, without transcripts
+    messages: [], // the last ones, in arrival order, as GET /api/messages gives them
+    sessions: [], // the last ones, summaries without transcripts
+    totalMessages: 0, // how many the server keeps
+    totalSessions: 0,
     lastId: 0,
     listKey: "",
     detailKey: "",
@@ -26,7 +29,7 @@
       else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       e.append(c instanceof Node ? c : String(c));
     }
@@ -90,15 +93,21 @@
   // poll fetches what is new, then comes back in a second.
   async function poll() {
     try {
-      const { data, res } = await fetchJSON(`/api/messages?since=${state.lastId}`);
-      state.messages.push(...data);
+      const { data, res } = await fetchJSON(`/api/messages?since=${state.lastId}&limit=${maxShown}`);
       const total = Number(res.headers.get("X-Total-Count"));
-      if (!Number.isNaN(total) && total !== state.messages.length) {
-        // Something was deleted (a reset, or the retention limit).
-        state.messages = (await fetchJSON("/api/messages")).data;
+      if (total === state.totalMessages + data.length) {
+        state.messages.push(...data);
+      } else {
+        // Something was deleted (a reset, the retention limit), or more
+        // arrived than are shown: start afresh.
+        state.messages = (await fetchJSON(`/api/messages?limit=${maxShown}`)).data;
       }
+      state.messages = state.messages.slice(-maxShown);
+      state.totalMessages = total;
       state.lastId = state.messages.reduce((m, x) => Math.max(m, x.id), state.lastId);
-      state.sessions = (await fetchJSON("/api/sessions")).data;
+      const sessions = await fetchJSON(`/api/sessions?limit=${maxShown}`);
+      state.sessions = sessions.data;
+      state.totalSessions = Number(sessions.res.headers.get("X-Total-Count"));
       setStatus(`live · updated ${fmtTime(new Date().toISOString())}`);
       render();
     } catch (e) {
@@ -115,7 +124,7 @@
 
   function renderLists(r) {
     const key = JSON.stringify([
-      r, state.messages.map((m) => m.id),
+      r, state.totalMessages, state.totalSessions, state.messages.map((m) => m.id),
       state.sessions.map((s) => [s.id, s.ended, s.messageIds.length]),
     ]);
     if (key === state.listKey) return;
@@ -123,8 +132,8 @@
 
     $("tab-messages").classList.toggle("active", r.list === "messages");
     $("tab-sessions").classList.toggle("active", r.list === "sessions");
-    $("count-messages").textContent = state.messages.length;
-    $("count-sessions").textContent = state.sessions.length;
+    $("count-messages").textContent = state.totalMessages;
+    $("count-sessions").textContent = state.totalSessions;
     $("messages").hidden = r.list !== "messages";
     $("sessions").hidden = r.list !== "sessions";
     const shown = r.list === "messages" ? state.messages : state.sessions;
@@ -281,6 +290,7 @@
     try {
       await fetchJSON("/api/messages", { method: "DELETE" });
       state.messages = [];
+      state.totalMessages = 0;
       state.listKey = state.detailKey = "";
       if (route().kind) location.hash = `#${route().list}`;
       render();
