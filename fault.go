@@ -204,10 +204,11 @@ func callerLine(skip int) string {
 	return filepath.Base(file) + ":" + strconv.Itoa(line)
 }
 
-// fail records the first misuse of the fault.
+// fail records the first misuse of the fault; check reports it with
+// where the fault was declared.
 func (f Fault) fail(format string, args ...any) Fault {
 	if f.err == nil {
-		f.err = fmt.Errorf("mocksmtp: fault at %s: "+format, append([]any{f.where}, args...)...)
+		f.err = fmt.Errorf(format, args...)
 	}
 	return f
 }
@@ -450,23 +451,43 @@ func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	return f
 }
 
+// Err reports why the fault is invalid (a bad code, two ways of ending
+// the connection, no action...), or nil. [WithFault] and
+// [Server.AddFault] check it.
+func (f Fault) Err() error { return f.check() }
+
+// DeclaredAt replaces the place the fault names in transcript notes and
+// errors (by default the file and line of [At] or of the scenario), for
+// faults a program builds from a script: "faults.json:3".
+func (f Fault) DeclaredAt(where string) Fault {
+	f.where = where
+	return f
+}
+
 // check reports why the fault cannot be used, or nil.
 func (f Fault) check() error {
+	if err := f.problem(); err != nil {
+		return fmt.Errorf("mocksmtp: fault at %s: %w", f.where, err)
+	}
+	return nil
+}
+
+func (f Fault) problem() error {
 	if f.err != nil {
 		return f.err
 	}
 	a := f.act
 	switch {
 	case !a.set:
-		return f.fail("%v has no action (Reply, Disconnect, Delay...)", f.stage).err
+		return fmt.Errorf("%v has no action (Reply, Disconnect, Delay...)", f.stage)
 	case a.drop && (a.reply != nil || a.raw != nil):
-		return f.fail("Drop closes without a reply; to reply and then close, use Disconnect").err
+		return errors.New("Drop closes without a reply; to reply and then close, use Disconnect")
 	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:
-		return f.fail("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage).err
+		return fmt.Errorf("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage)
 	case a.idle != nil && a.then != smtpd.KeepOpen:
-		return f.fail("IdleReply with %s: the connection is not left open to be idle", a.thenBy).err
+		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", a.thenBy)
 	case a.tlsConfig != nil && f.stage != StageStartTLS:
-		return f.fail("TLS failures work at StageStartTLS, not at %v", f.stage).err
+		return fmt.Errorf("TLS failures work at StageStartTLS, not at %v", f.stage)
 	}
 	return nil
 }

@@ -1074,6 +1074,9 @@ func TestFaultInvalid(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.fault.Err() == nil {
+				t.Error("Err() = nil")
+			}
 			srv, err := mocksmtp.New(mocksmtp.WithFault(tt.fault))
 			if err == nil {
 				srv.Close()
@@ -1133,5 +1136,26 @@ func TestFaultNotesDescribeActions(t *testing.T) {
 		if len(f) != 1 || !strings.HasSuffix(f[0], ": "+tt.want) {
 			t.Errorf("faults %q, want one ending in %q", f, tt.want)
 		}
+	}
+}
+
+func TestFaultDeclaredAt(t *testing.T) {
+	t.Parallel()
+	bad := mocksmtp.At(mocksmtp.StageRcpt).Reply(42, "x").DeclaredAt("faults.json:3")
+	if err := bad.Err(); err == nil || !strings.HasPrefix(err.Error(), "mocksmtp: fault at faults.json:3: ") {
+		t.Errorf("Err() = %v", err)
+	}
+	good := mocksmtp.At(mocksmtp.StageNoop).Reply(250, "2.0.0 scripted").DeclaredAt("faults.json:7")
+	if err := good.Err(); err != nil {
+		t.Fatal(err)
+	}
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(good))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("NOOP", 250)
+	c.must("QUIT", 221)
+	srv.Close()
+	if diff := cmp.Diff([]string{"faults.json:7: NOOP attempt 1 → 250 2.0.0 scripted"}, srv.Sessions()[0].Faults); diff != "" {
+		t.Errorf("faults (-want +got):\n%s", diff)
 	}
 }
