@@ -156,3 +156,33 @@ func BenchmarkTransaction(b *testing.B) {
 		})
 	}
 }
+
+// TestDataInfoEightBit checks the 8-bit scan of message data, which looks
+// at eight octets at a time, for an octet above 127 at every position of
+// lines of every length around that stride.
+func TestDataInfoEightBit(t *testing.T) {
+	for length := 1; length <= 20; length++ {
+		for pos := -1; pos < length; pos++ { // -1: none
+			line := []byte(strings.Repeat("a", length))
+			if pos >= 0 {
+				line[pos] = 0x80 + byte(pos)
+			}
+			nc := &memConn{
+				prefix: []byte("EHLO client.example.com\r\n"),
+				block:  []byte("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n" + string(line) + "\r\n.\r\n"),
+			}
+			c := smtpd.NewConn(nc, smtpd.Config{})
+			var ev *smtpd.Event
+			for _, want := range []smtpd.Kind{smtpd.Greeting, smtpd.Ehlo, smtpd.Mail, smtpd.Rcpt, smtpd.Data, smtpd.Message} {
+				var err error
+				if ev, err = c.Next(context.Background()); err != nil || ev.Kind != want {
+					t.Fatalf("want %v, got %+v, %v", want, ev, err)
+				}
+			}
+			if got := ev.DataInfo.EightBit; got != (pos >= 0) {
+				t.Errorf("line of %d octets, 8-bit octet at %d: EightBit = %v", length, pos, got)
+			}
+			c.Close(nil)
+		}
+	}
+}

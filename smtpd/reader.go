@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -281,8 +282,15 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 	return dst, nil
 }
 
-// hasEightBit reports whether b has an octet above 127.
+// hasEightBit reports whether b has an octet above 127. It looks at eight
+// octets at a time: it runs on every line of message data.
 func hasEightBit(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return true
