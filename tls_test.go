@@ -13,8 +13,10 @@ import (
 	"io"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -629,7 +631,7 @@ func TestSTARTTLSRecordsServerName(t *testing.T) {
 	if err := w.startTLS(cfg); err != nil {
 		t.Fatalf("handshake: %v", err)
 	}
-	w.cmd("QUIT", "221 2.0.0")
+	w.quit()
 	s := srv.WaitForSessions(t, 1)[0]
 	if s.TLS == nil || s.TLS.ServerName != "localhost" {
 		t.Fatalf("Session.TLS = %+v, want server name localhost", s.TLS)
@@ -663,7 +665,8 @@ func TestSTARTTLSDiscardsPipelinedPlaintext(t *testing.T) {
 	w.cmd("MAIL FROM:<a@example.com>", "503 5.5.1")
 	w.cmd("EHLO client.example", "250")
 	w.cmd("QUIT", "221 2.0.0")
-	w.eof()
+	w.eof() // and no reply to the injected RSET anywhere
+	w.conn.Close()
 
 	s := srv.WaitForSessions(t, 1)[0]
 	var verbs []string
@@ -812,7 +815,7 @@ func TestTLSConfigOptions(t *testing.T) {
 		if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
 			t.Fatal(err)
 		}
-		w.cmd("QUIT", "221")
+		w.quit()
 		if s := srv.WaitForSessions(t, 1)[0]; s.TLS == nil || s.TLS.Version != tls.VersionTLS12 {
 			t.Errorf("Session.TLS = %+v, want TLS 1.2 from the given config", s.TLS)
 		}
@@ -851,5 +854,162 @@ func TestClientTLSMaterial(t *testing.T) {
 	}
 	if srv.ClientTLSConfig() == cfg {
 		t.Error("ClientTLSConfig returned the same config twice")
+	}
+}
+
+// quit sends QUIT, expects 221 2.0.0 and closes the connection, as a
+// client does (the server waits a moment for the close before it ends the
+// session).
+func (w *wire) quit() {
+	w.t.Helper()
+	w.cmd("QUIT", "221 2.0.0")
+	w.conn.Close()
+}
+
+func TestTLSFailureFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault Fault
+		want  string // for the failure message
+		check func(error) bool
+	}{
+		{
+			name:  "expired certificate",
+			fault: At(StageStartTLS).ExpiredCertificate(),
+			want:  "x509.CertificateInvalidError with Reason x509.Expired",
+			check: func(err error) bool {
+				var e x509.CertificateInvalidError
+				return errors.As(err, &e) && e.Reason == x509.Expired
+			},
+		},
+		{
+			name:  "certificate for the wrong host",
+			fault: At(StageStartTLS).WrongHostCertificate(),
+			want:  `x509.HostnameError for "127.0.0.1"`,
+			check: func(err error) bool {
+				var e x509.HostnameError
+				return errors.As(err, &e) && e.Host == "127.0.0.1"
+			},
+		},
+		{
+			name:  "certificate from an untrusted CA",
+			fault: At(StageStartTLS).UntrustedCertificate(),
+			want:  "x509.UnknownAuthorityError",
+			check: func(err error) bool {
+				var e x509.UnknownAuthorityError
+				return errors.As(err, &e)
+			},
+		},
+		{
+			name:  "only TLS 1.0",
+			fault: At(StageStartTLS).TLSVersion(tls.VersionTLS10),
+			want:  "the protocol_version alert",
+			check: isProtocolVersionAlert,
+		},
+		{
+			name:  "handshake aborted",
+			fault: At(StageStartTLS).AbortHandshake(),
+			want:  "io.EOF or a connection reset",
+			check: func(err error) bool {
+				return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The first attempt fails; the second gets the good certificate.
+			srv := Start(t, WithSTARTTLS(), WithFault(tt.fault.OnAttempt(1)))
+			c, err := smtp.Dial(srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.StartTLS(srv.ClientTLSConfig())
+			c.Close()
+			if err == nil {
+				t.Fatalf("StartTLS succeeded, want %s", tt.want)
+			}
+			if !tt.check(err) {
+				t.Errorf("StartTLS error %v (%T), want %s", err, err, tt.want)
+			}
+			s := srv.WaitForSessions(t, 1)[0]
+			if s.Ended != EndTLSFailed || s.TLS != nil {
+				t.Errorf("session ended %v with TLS %v, want %v and no TLS", s.Ended, s.TLS, EndTLSFailed)
+			}
+			if len(s.Faults) != 1 {
+				t.Errorf("Session.Faults = %q, want the one fault", s.Faults)
+			}
+
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+				t.Fatalf("second attempt: %v", err)
+			}
+			w.quit()
+		})
+	}
+}
+
+func TestTLSFaultReply454(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS(), WithFault(At(StageStartTLS).Reply(454, "4.7.0 TLS not available due to temporary reason")))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.StartTLS(srv.ClientTLSConfig())
+	var tpe *textproto.Error
+	if !errors.As(err, &tpe) || tpe.Code != 454 || !strings.HasPrefix(tpe.Msg, "4.7.0") {
+		t.Fatalf("StartTLS error %v, want 454 4.7.0", err)
+	}
+	// The session goes on in plaintext.
+	if err := sendOn(c, "app@example.com", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if m := srv.WaitForMessages(t, 1)[0]; m.Session.TLS != nil {
+		t.Error("message recorded with TLS after a refused STARTTLS")
+	}
+}
+
+func TestSTARTTLSNotOffered(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		t.Error("STARTTLS advertised without WithSTARTTLS")
+	}
+	err = c.StartTLS(srv.ClientTLSConfig())
+	var tpe *textproto.Error
+	if !errors.As(err, &tpe) || tpe.Code != 502 || !strings.HasPrefix(tpe.Msg, "5.5.1") {
+		t.Fatalf("StartTLS error %v, want 502 5.5.1", err)
+	}
+}
+
+func TestTLSFaultMisuse(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fault Fault
+	}{
+		{"two TLS failures", At(StageStartTLS).ExpiredCertificate().AbortHandshake()},
+		{"TLS failure at another stage", At(StageMail).ExpiredCertificate()},
+		{"unknown TLS version", At(StageStartTLS).TLSVersion(0x0200)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, err := New(WithSTARTTLS(), WithFault(tt.fault))
+			if err == nil {
+				srv.Close()
+				t.Fatal("New succeeded, want an error")
+			}
+			if !strings.HasPrefix(err.Error(), "mocksmtp: ") || !strings.Contains(err.Error(), "tls_test.go:") {
+				t.Errorf("error %q, want the mocksmtp: prefix and where the fault was declared", err)
+			}
+		})
 	}
 }

@@ -1,0 +1,356 @@
+package mocksmtp
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/smtp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestAuthExchanges(t *testing.T) {
+	t.Parallel()
+	type step struct{ send, want string }
+	tests := []struct {
+		name  string
+		steps []step // after EHLO
+		want  *AuthInfo
+	}{
+		{
+			name:  "PLAIN with initial response",
+			steps: []step{{"AUTH PLAIN " + b64("\x00user\x00secret"), "235 2.7.0"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true},
+		},
+		{
+			name:  "PLAIN without initial response",
+			steps: []step{{"AUTH PLAIN", "334"}, {b64("\x00user\x00secret"), "235 2.7.0"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true},
+		},
+		{
+			name:  "PLAIN with the username as authorization identity",
+			steps: []step{{"AUTH PLAIN " + b64("user\x00user\x00secret"), "235 2.7.0"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Identity: "user", Username: "user", Success: true},
+		},
+		{
+			name:  "PLAIN lower-case mechanism",
+			steps: []step{{"auth plain " + b64("\x00user\x00secret"), "235 2.7.0"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true},
+		},
+		{
+			name:  "PLAIN wrong password",
+			steps: []step{{"AUTH PLAIN " + b64("\x00user\x00wrong"), "535 5.7.8"}, {"AUTH PLAIN " + b64("\x00user\x00secret"), "235 2.7.0"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true},
+		},
+		{
+			name:  "PLAIN unknown user",
+			steps: []step{{"AUTH PLAIN " + b64("\x00nobody\x00secret"), "535 5.7.8"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Username: "nobody"},
+		},
+		{
+			name:  "PLAIN another authorization identity",
+			steps: []step{{"AUTH PLAIN " + b64("admin\x00user\x00secret"), "535 5.7.8"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Identity: "admin", Username: "user"},
+		},
+		{
+			name:  "PLAIN malformed response",
+			steps: []step{{"AUTH PLAIN " + b64("user secret"), "535 5.7.8"}},
+			want:  &AuthInfo{Mechanism: "PLAIN"},
+		},
+		{
+			name:  "LOGIN",
+			steps: []step{{"AUTH LOGIN", "334 " + b64("Username:")}, {b64("user"), "334 " + b64("Password:")}, {b64("secret"), "235 2.7.0"}},
+			want:  &AuthInfo{Mechanism: "LOGIN", Username: "user", Success: true},
+		},
+		{
+			name:  "LOGIN with the username as initial response",
+			steps: []step{{"AUTH LOGIN " + b64("user"), "334 " + b64("Password:")}, {b64("secret"), "235 2.7.0"}},
+			want:  &AuthInfo{Mechanism: "LOGIN", Username: "user", Success: true},
+		},
+		{
+			name:  "LOGIN wrong password",
+			steps: []step{{"AUTH LOGIN", "334"}, {b64("user"), "334"}, {b64("wrong"), "535 5.7.8"}},
+			want:  &AuthInfo{Mechanism: "LOGIN", Username: "user"},
+		},
+		{
+			name:  "cancelled with *",
+			steps: []step{{"AUTH LOGIN", "334"}, {"*", "501"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
+			want:  &AuthInfo{Mechanism: "LOGIN"},
+		},
+		{
+			name:  "invalid base64 in the initial response",
+			steps: []step{{"AUTH PLAIN not*base64", "501 5.5.2"}},
+		},
+		{
+			name:  "invalid base64 in a response",
+			steps: []step{{"AUTH LOGIN", "334"}, {"not*base64", "501 5.5.2"}},
+			want:  &AuthInfo{Mechanism: "LOGIN"},
+		},
+		{
+			name:  "CRAM-MD5 with an initial response",
+			steps: []step{{"AUTH CRAM-MD5 " + b64("user 0123"), "501 5.5.4"}},
+			want:  &AuthInfo{Mechanism: "CRAM-MD5"},
+		},
+		{
+			name:  "unknown mechanism",
+			steps: []step{{"AUTH XOAUTH2 " + b64("x"), "504 5.5.4"}},
+		},
+		{
+			name:  "AUTH without mechanism",
+			steps: []step{{"AUTH", "501 5.5.4"}},
+		},
+		{
+			name:  "AUTH twice",
+			steps: []step{{"AUTH PLAIN " + b64("\x00user\x00secret"), "235 2.7.0"}, {"AUTH PLAIN " + b64("\x00user\x00secret"), "503 5.5.1"}},
+			want:  &AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true},
+		},
+		{
+			name:  "AUTH inside a mail transaction",
+			steps: []step{{"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"AUTH PLAIN " + b64("\x00user\x00secret"), "503 5.5.1"}},
+		},
+	}
+	srv := Start(t, WithAuth("user", "secret"))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			for _, s := range tt.steps {
+				w.cmd(s.send, s.want)
+			}
+			w.quit()
+			s := waitSessionOf(t, srv, w)
+			if diff := cmp.Diff(tt.want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s\n%s", diff, s.Transcript)
+			}
+			if strings.Contains(s.Transcript.String(), b64("secret")) {
+				t.Errorf("transcript shows the password:\n%s", s.Transcript)
+			}
+		})
+	}
+}
+
+// waitSessionOf waits for the session of the client w to end and returns it.
+func waitSessionOf(t *testing.T, srv *Server, w *wire) *Session {
+	t.Helper()
+	local := w.conn.LocalAddr().String()
+	for n := 1; ; n++ {
+		for _, s := range srv.WaitForSessions(t, n) {
+			if s.RemoteAddr.String() == local && s.Ended != Live {
+				return s
+			}
+		}
+	}
+}
+
+func TestAuthCRAMMD5(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "secret"))
+	for _, tt := range []struct {
+		name, password, want string
+	}{
+		{"right password", "secret", "235 2.7.0"},
+		{"wrong password", "wrong", "535 5.7.8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			lines := w.cmd("AUTH CRAM-MD5", "334")
+			challenge, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "334 "))
+			if err != nil || !strings.HasPrefix(string(challenge), "<") || !strings.HasSuffix(string(challenge), ">") {
+				t.Fatalf("challenge %q (%v), want <...@...>", challenge, err)
+			}
+			mac := hmac.New(md5.New, []byte(tt.password))
+			mac.Write(challenge)
+			w.cmd(b64("user "+hex.EncodeToString(mac.Sum(nil))), tt.want)
+			w.quit()
+			s := waitSessionOf(t, srv, w)
+			want := &AuthInfo{Mechanism: "CRAM-MD5", Username: "user", Success: tt.want[0] == '2'}
+			if diff := cmp.Diff(want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("challenges differ", func(t *testing.T) {
+		t.Parallel()
+		seen := map[string]bool{}
+		for range 3 {
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			c := w.cmd("AUTH CRAM-MD5", "334")[0]
+			if seen[c] {
+				t.Fatalf("challenge %q given twice", c)
+			}
+			seen[c] = true
+			w.cmd("*", "501")
+		}
+	})
+}
+
+func TestAuthNetSMTPCRAMMD5(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "secret"))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(smtp.CRAMMD5Auth("user", "secret")); err != nil {
+		t.Fatalf("Auth: %v", err)
+	}
+	if err := sendOn(c, "app@example.com", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := srv.WaitForSessions(t, 1)[0]; s.Auth.String() != "CRAM-MD5 user ok" {
+		t.Errorf("Session.Auth = %v", s.Auth)
+	}
+}
+
+func TestAuthNotOffered(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	w := dialWire(t, srv.Addr(), nil)
+	for _, kw := range ehloKeywords(w.cmd("EHLO client.example", "250")) {
+		if kw == "AUTH" {
+			t.Error("AUTH advertised without WithAuth")
+		}
+	}
+	w.cmd("AUTH PLAIN "+b64("\x00user\x00secret"), "502 5.5.1")
+}
+
+func TestAuthFunc(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []Credentials
+	srv := Start(t, WithAuthFunc(func(c Credentials) error {
+		mu.Lock()
+		got = append(got, c)
+		mu.Unlock()
+		switch c.Password {
+		case "good":
+			return nil
+		case "busy":
+			return smtpd.NewReply(454, "4.7.0 Temporary authentication failure")
+		}
+		return errors.New("no")
+	}))
+	w := dialWire(t, srv.Addr(), nil)
+	ehlo := w.cmd("EHLO client.example", "250")
+	if !slices.Contains(ehlo, "250-AUTH PLAIN LOGIN") {
+		t.Errorf("EHLO = %q, want AUTH PLAIN LOGIN (no CRAM-MD5 without a known password)", ehlo)
+	}
+	w.cmd("AUTH PLAIN "+b64("\x00ann\x00bad"), "535 5.7.8")
+	w.cmd("AUTH PLAIN "+b64("\x00ann\x00busy"), "454 4.7.0")
+	w.cmd("AUTH LOGIN "+b64("bob"), "334")
+	w.cmd(b64("good"), "235 2.7.0")
+	want := []Credentials{
+		{Mechanism: "PLAIN", Username: "ann", Password: "bad"},
+		{Mechanism: "PLAIN", Username: "ann", Password: "busy"},
+		{Mechanism: "LOGIN", Username: "bob", Password: "good"},
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("credentials seen by the check (-want +got):\n%s", diff)
+	}
+}
+
+func TestAuthMechanismsOption(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuthMechanisms("login", "PLAIN"), WithAuth("user", "secret"))
+	w := dialWire(t, srv.Addr(), nil)
+	ehlo := w.cmd("EHLO client.example", "250")
+	if !slices.Contains(ehlo, "250-AUTH LOGIN PLAIN") {
+		t.Errorf("EHLO = %q, want AUTH LOGIN PLAIN", ehlo)
+	}
+	w.cmd("AUTH CRAM-MD5", "504 5.5.4")
+
+	for _, tt := range []struct {
+		name string
+		opts []Option
+	}{
+		{"unknown mechanism", []Option{WithAuth("u", "p"), WithAuthMechanisms("XOAUTH2")}},
+		{"no mechanism", []Option{WithAuthMechanisms()}},
+		{"mechanism twice", []Option{WithAuthMechanisms("PLAIN", "plain")}},
+		{"CRAM-MD5 without an account", []Option{WithAuthMechanisms("CRAM-MD5"), WithAuthFunc(func(Credentials) error { return nil })}},
+		{"empty username", []Option{WithAuth("", "p")}},
+		{"nil func", []Option{WithAuthFunc(nil)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, err := New(tt.opts...)
+			if err == nil {
+				srv.Close()
+				t.Fatal("New succeeded, want an error")
+			}
+			if !strings.HasPrefix(err.Error(), "mocksmtp: ") {
+				t.Errorf("error %q lacks the mocksmtp: prefix", err)
+			}
+		})
+	}
+}
+
+func TestAuthSecretsShown(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		opts  []Option
+		shown bool
+	}{
+		{"masked by default", nil, false},
+		{"WithSecretsShown", []Option{WithSecretsShown()}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, append(tt.opts, WithAuth("user", "secret"))...)
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			w.cmd("AUTH PLAIN "+b64("\x00user\x00secret"), "235")
+			w.quit()
+			s := srv.WaitForSessions(t, 1)[0]
+			var authLines []string
+			for _, l := range s.Transcript {
+				if l.Dir == FromClient && strings.HasPrefix(l.Text, "AUTH") {
+					authLines = append(authLines, l.Text)
+				}
+			}
+			want := []string{"AUTH PLAIN ****"}
+			if tt.shown {
+				want = []string{"AUTH PLAIN " + b64("\x00user\x00secret")}
+			}
+			if diff := cmp.Diff(want, authLines); diff != "" {
+				t.Errorf("AUTH lines in the transcript (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAuthInfoString(t *testing.T) {
+	tests := []struct {
+		info *AuthInfo
+		want string
+	}{
+		{nil, "none"},
+		{&AuthInfo{Mechanism: "PLAIN", Username: "user", Success: true}, "PLAIN user ok"},
+		{&AuthInfo{Mechanism: "LOGIN", Username: "user"}, "LOGIN user failed"},
+		{&AuthInfo{Mechanism: "PLAIN", Identity: "admin", Username: "user"}, "PLAIN admin as user failed"},
+	}
+	for _, tt := range tests {
+		if got := tt.info.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q, want %q", tt.info, got, tt.want)
+		}
+	}
+}
