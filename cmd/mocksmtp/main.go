@@ -8,8 +8,26 @@
 // one line and each session's transcript as they arrive, and stops on
 // Ctrl-C (SIGINT) or SIGTERM.
 //
-// The HTTP server has a JSON API (see http.go) and, at /, a web page
-// that shows sessions and messages as they arrive.
+// The HTTP server has a JSON API and, at /, a web page that shows
+// sessions and messages as they arrive:
+//
+//	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N)
+//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments
+//	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
+//	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
+//	DELETE /api/messages                      forget every message and ended session
+//	GET    /api/sessions                      sessions (?limit=N)
+//	GET    /api/sessions/{id}                 one session with its transcript
+//	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
+//	GET    /api/ca.pem                        the test CA certificate
+//	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
+//
+// Errors are JSON, {"error": "..."}. A fault script (the -faults file, the
+// body of PUT /api/faults) is a JSON array with one object per fault,
+// mapping one to one onto mocksmtp.Fault:
+//
+//	[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
+//	 {"greylist": true}]
 //
 // Every flag can also be set with an environment variable: MOCKSMTP_ and
 // the flag's name in upper case, dashes as underscores (-size-limit is
@@ -128,7 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
 	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
-	fs.Func("seed", "seed the random source of faults with a withProbability (default random, noted in transcripts)", func(v string) error {
+	fs.Func("seed", "seed `n` of the random source of faults with withProbability (default random, noted in transcripts)", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return errors.New("want an integer")
