@@ -313,9 +313,10 @@ func (f Fault) WithProbability(p float64) Fault {
 // Reply makes the server answer with code and text instead of its normal
 // reply. A leading enhanced status code in text ("4.3.2 try later") is
 // sent as such; without one, a code of the normal reply's class keeps its
-// enhanced status code and another gets "4.0.0" or "5.0.0". A "\n" in
-// text makes a multiline reply. A negative reply refuses the command (a
-// refused message is not recorded); a positive one lets it take effect.
+// enhanced status code and another gets "2.0.0", "4.0.0" or "5.0.0". A
+// "\n" in text makes a multiline reply. A negative reply refuses the
+// command (a refused message is not recorded); a positive one lets it
+// take effect.
 func (f Fault) Reply(code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
