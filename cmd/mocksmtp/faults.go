@@ -47,6 +47,11 @@ package main
 // "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
 // "dropAfterBytes": n, "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}.
 //
+// TLS failures, at STARTTLS: "expiredCertificate": true,
+// "wrongHostCertificate": true, "untrustedCertificate": true,
+// "tlsVersion": "1.0" (or "1.1", "1.2", "1.3": TLSVersion(tls.VersionTLS10)...),
+// "abortHandshake": true.
+//
 // Durations are Go duration strings ("250ms", "2s", "1m"). A key set to
 // false or omitted does nothing; an unknown key is an error.
 // "description" is ignored on input; GET /api/faults fills it in with the
@@ -54,6 +59,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +104,12 @@ type faultJSON struct {
 	SplitReply     *splitReplyJSON `json:"splitReply,omitempty"`
 	DropAfterBytes *int64          `json:"dropAfterBytes,omitempty"`
 	IdleReply      *idleReplyJSON  `json:"idleReply,omitempty"`
+
+	ExpiredCertificate   bool   `json:"expiredCertificate,omitempty"`
+	WrongHostCertificate bool   `json:"wrongHostCertificate,omitempty"`
+	UntrustedCertificate bool   `json:"untrustedCertificate,omitempty"`
+	TLSVersion           string `json:"tlsVersion,omitempty"`
+	AbortHandshake       bool   `json:"abortHandshake,omitempty"`
 
 	Description string `json:"description,omitempty"` // output only
 }
@@ -178,6 +190,11 @@ var stages = map[string]mocksmtp.Stage{
 	"auth": mocksmtp.StageAuth, "mail": mocksmtp.StageMail, "rcpt": mocksmtp.StageRcpt,
 	"data": mocksmtp.StageData, "message": mocksmtp.StageMessage, "bdat": mocksmtp.StageBdat,
 	"rset": mocksmtp.StageRset, "noop": mocksmtp.StageNoop, "quit": mocksmtp.StageQuit,
+}
+
+// tlsVersions maps the names of "tlsVersion" to versions.
+var tlsVersions = map[string]uint16{
+	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
 }
 
 // fault builds the Go fault.
@@ -265,6 +282,25 @@ func (j *faultJSON) fault() (mocksmtp.Fault, error) {
 	}
 	if r := j.IdleReply; r != nil {
 		f = f.IdleReply(time.Duration(r.After), r.Code, r.Text)
+	}
+	if j.ExpiredCertificate {
+		f = f.ExpiredCertificate()
+	}
+	if j.WrongHostCertificate {
+		f = f.WrongHostCertificate()
+	}
+	if j.UntrustedCertificate {
+		f = f.UntrustedCertificate()
+	}
+	if j.TLSVersion != "" {
+		v, ok := tlsVersions[strings.TrimPrefix(j.TLSVersion, "TLS ")]
+		if !ok {
+			return f, fmt.Errorf("tlsVersion %q: want 1.0, 1.1, 1.2 or 1.3", j.TLSVersion)
+		}
+		f = f.TLSVersion(v)
+	}
+	if j.AbortHandshake {
+		f = f.AbortHandshake()
 	}
 	if j.Disconnect {
 		f = f.Disconnect()

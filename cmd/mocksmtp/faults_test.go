@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/smtp"
@@ -60,6 +62,12 @@ func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
 		{"scenario with a selector", `{"greylist": true, "forRcpt": ["*@slow.example"]}`, mocksmtp.Greylist().ForRcpt("*@slow.example")},
 		{"false means not given", `{"at": "NOOP", "reply": "250 2.0.0 fine", "disconnect": false}`,
 			mocksmtp.At(mocksmtp.StageNoop).Reply(250, "2.0.0 fine")},
+		{"expired certificate", `{"at": "STARTTLS", "expiredCertificate": true}`, mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()},
+		{"wrong host certificate", `{"at": "STARTTLS", "wrongHostCertificate": true}`, mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()},
+		{"untrusted certificate", `{"at": "STARTTLS", "untrustedCertificate": true}`, mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()},
+		{"TLS version", `{"at": "STARTTLS", "tlsVersion": "1.0"}`, mocksmtp.At(mocksmtp.StageStartTLS).TLSVersion(tls.VersionTLS10)},
+		{"TLS version, long name", `{"at": "STARTTLS", "tlsVersion": "TLS 1.2"}`, mocksmtp.At(mocksmtp.StageStartTLS).TLSVersion(tls.VersionTLS12)},
+		{"abort handshake", `{"at": "STARTTLS", "abortHandshake": true}`, mocksmtp.At(mocksmtp.StageStartTLS).AbortHandshake()},
 		{"description is ignored", `{"at": "RSET", "drop": true, "description": "anything"}`, mocksmtp.At(mocksmtp.StageRset).Drop()},
 	}
 	for _, tt := range tests {
@@ -100,6 +108,8 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"two wheres", "[{\"at\": \"RCPT\", \"greylist\": true}]", `fault 1: at and greylist: give one of them`},
 		{"invalid fault", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"reply\": \"999 nope\"}\n]", `x.json:3:2: fault 2: `},
 		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
+		{"unknown TLS version", "[{\"at\": \"STARTTLS\", \"tlsVersion\": \"2.0\"}]", `tlsVersion "2.0"`},
+		{"TLS failure at the wrong stage", "[{\"at\": \"RCPT\", \"expiredCertificate\": true}]", `fault 1: `},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -235,5 +245,21 @@ func TestAPIFaults(t *testing.T) {
 	res, _ = do(t, p, "PATCH", "/api/faults", "[]")
 	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE" {
 		t.Errorf("PATCH /api/faults: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+}
+
+func TestAPIFaultsTLSFailure(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-tls")
+	pool, _ := caFromAPI(t, p)
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "times": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", res.StatusCode, b)
+	}
+	var invalid x509.CertificateInvalidError
+	if err := sendTLS(t, p.smtp, false, pool, nil); !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+		t.Errorf("STARTTLS with an expired certificate: %v, want x509.Expired", err)
+	}
+	if err := sendTLS(t, p.smtp, false, pool, nil); err != nil {
+		t.Errorf("the next session (the fault fired once): %v", err)
 	}
 }
