@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary become one of the servers, as the harness
+// re-executes itself (here: the test binary) to run each server.
+func TestMain(m *testing.M) {
+	if name := os.Getenv(serverEnv); name != "" {
+		if err := serveChild(name); err != nil {
+			os.Stderr.WriteString("bench server: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestQuick runs the harness as -quick does: every Go server under the Go
+// load generator, with small counts. mocksmtp must store every message
+// under both loads, and every server must have a row in both tables.
+func TestQuick(t *testing.T) {
+	var out, errs bytes.Buffer
+	if status := harness([]string{"-quick"}, &out, &errs); status != 0 {
+		t.Fatalf("harness exited %d\nstdout:\n%s\nstderr:\n%s", status, &out, &errs)
+	}
+	tables := strings.Split(out.String(), "\n## ")[1:]
+	if len(tables) != 2 {
+		t.Fatalf("want 2 tables, got %d:\n%s", len(tables), &out)
+	}
+	for _, table := range tables {
+		rows := map[string]string{}
+		for _, l := range strings.Split(table, "\n") {
+			if f := strings.Split(l, "|"); len(f) > 2 && strings.HasPrefix(l, "| ") {
+				rows[strings.TrimSpace(f[1])] = l
+			}
+		}
+		for _, name := range []string{"mocksmtp", "go-smtp-mock", "go-smtp"} {
+			if rows[name] == "" {
+				t.Errorf("no row for %s in:\n%s", name, table)
+			}
+		}
+		if !strings.HasSuffix(rows["mocksmtp"], "200/200, 0.8 MB ✓ |") || !strings.HasSuffix(rows["go-smtp"], "200/200, 0.8 MB ✓ |") {
+			t.Errorf("mocksmtp and go-smtp must store all 200 messages:\n%s", table)
+		}
+	}
+}
+
+func TestFlagsAreChecked(t *testing.T) {
+	for _, args := range [][]string{{"-m", "0"}, {"-s", "0"}, {"-l", "1"}, {"-rounds", "0"}, {"-peers", "nope"}, {"-load", "nope"}, {"-timeout", "0s"}} {
+		var out, errs bytes.Buffer
+		if status := harness(args, &out, &errs); status != 2 {
+			t.Errorf("%v: status %d, want 2; stderr: %s", args, status, &errs)
+		}
+	}
+}
+
+func TestLoadMessageSize(t *testing.T) {
+	for _, size := range []int{16, 100, 4096, 10000} {
+		msg := loadMessage(size)
+		_, body, ok := strings.Cut(string(msg), "\r\n\r\n")
+		if !ok || len(body) != size || !strings.HasSuffix(body, "\r\n") {
+			t.Errorf("size %d: body of %d octets", size, len(body))
+		}
+		for _, l := range strings.Split(body, "\r\n") {
+			if strings.HasPrefix(l, ".") {
+				t.Errorf("size %d: a line needs dot-stuffing", size)
+			}
+		}
+	}
+}

@@ -1,0 +1,18 @@
+module github.com/mocksmtp/mocksmtp/bench
+
+go 1.25
+
+replace github.com/mocksmtp/mocksmtp => ../
+
+require (
+	github.com/emersion/go-smtp v0.25.1
+	github.com/mocksmtp/mocksmtp v0.0.0-00010101000000-000000000000
+	github.com/mocktools/go-smtp-mock/v2 v2.5.4
+)
+
+require (
+	github.com/emersion/go-message v0.18.2 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
+	golang.org/x/text v0.14.0 // indirect
+)

@@ -1,0 +1,530 @@
+package mocksmtp_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// The benchmarks here measure what users pay for: starting and closing a
+// server, and recording messages. They are correct at any b.N, including
+// the single iteration CI runs (-benchtime=1x), and never judge a time:
+// each checks that the server recorded every message it was sent.
+
+// benchTimeout bounds every network wait of a benchmark, so that a broken
+// server fails the benchmark instead of hanging it.
+const benchTimeout = 30 * time.Second
+
+// benchMessage returns a message of about size octets: a few headers and
+// lines of plain text, CRLF-terminated, with no line that needs
+// dot-stuffing.
+func benchMessage(size int) []byte {
+	var b strings.Builder
+	b.WriteString("From: Alice <alice@example.com>\r\nTo: bob@example.com\r\n" +
+		"Subject: Benchmark\r\nDate: Mon, 02 Jan 2006 15:04:05 -0700\r\n" +
+		"Message-ID: <bench@example.com>\r\n\r\n")
+	const line = "The quick brown fox jumps over the lazy dog, again and again.\r\n"
+	for b.Len()+len(line) <= size {
+		b.WriteString(line)
+	}
+	for b.Len() < size-2 {
+		b.WriteByte('x')
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+// benchClient is a minimal SMTP client over a raw socket: it sends
+// commands one at a time, as most client libraries do, and checks codes.
+type benchClient struct {
+	conn net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
+}
+
+// dialBench connects, reads the greeting and says EHLO.
+func dialBench(addr string) (*benchClient, error) {
+	conn, err := net.DialTimeout("tcp", addr, benchTimeout)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(benchTimeout))
+	c := &benchClient{conn: conn, r: bufio.NewReader(conn), w: bufio.NewWriter(conn)}
+	if err := c.expect(220); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("greeting: %w", err)
+	}
+	if err := c.cmd("EHLO bench.example.com", 250); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// expect reads one reply, all its lines, and checks its code.
+func (c *benchClient) expect(code int) error {
+	want := strconv.Itoa(code)
+	for {
+		l, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("want %d, got %q: %w", code, l, err)
+		}
+		if len(l) < 4 || string(l[:3]) != want {
+			return fmt.Errorf("want %d, got %q", code, l)
+		}
+		if l[3] != '-' {
+			return nil
+		}
+	}
+}
+
+// cmd sends one command line and checks the reply's code.
+func (c *benchClient) cmd(line string, code int) error {
+	c.w.WriteString(line)
+	c.w.WriteString("\r\n")
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	if err := c.expect(code); err != nil {
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	return nil
+}
+
+// send sends one message, msg being already dot-stuffed and CRLF-ended.
+func (c *benchClient) send(msg []byte) error {
+	if err := c.cmd("MAIL FROM:<alice@example.com>", 250); err != nil {
+		return err
+	}
+	if err := c.cmd("RCPT TO:<bob@example.com>", 250); err != nil {
+		return err
+	}
+	if err := c.cmd("DATA", 354); err != nil {
+		return err
+	}
+	c.w.Write(msg)
+	c.w.WriteString(".\r\n")
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	return c.expect(250)
+}
+
+// startTLS upgrades the connection with STARTTLS and says EHLO again.
+func (c *benchClient) startTLS(cfg *tls.Config) error {
+	if err := c.cmd("STARTTLS", 220); err != nil {
+		return err
+	}
+	tc := tls.Client(c.conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	c.conn, c.r, c.w = tc, bufio.NewReader(tc), bufio.NewWriter(tc)
+	return c.cmd("EHLO bench.example.com", 250)
+}
+
+// quit says QUIT, waits for 221 and closes.
+func (c *benchClient) quit() error {
+	err := c.cmd("QUIT", 221)
+	if cerr := c.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// BenchmarkLifecycle measures what a test pays for a server: start it, one
+// client session (greeting, EHLO, QUIT), close it. The httptest case is
+// the reference: net/http/httptest's NewServer, one request, Close.
+func BenchmarkLifecycle(b *testing.B) {
+	b.Run("mocksmtp", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			srv, err := mocksmtp.New()
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := dialBench(srv.Addr())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.quit(); err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("httptest", func(b *testing.B) {
+		b.ReportAllocs()
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		for b.Loop() {
+			srv := httptest.NewServer(h)
+			if err := httpGet(srv.Listener.Addr().String()); err != nil {
+				b.Fatal(err)
+			}
+			srv.Close()
+		}
+	})
+	b.Run("mocksmtp-STARTTLS", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			srv, err := mocksmtp.New(mocksmtp.WithSTARTTLS())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := dialBench(srv.Addr())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.startTLS(srv.ClientTLSConfig()); err != nil {
+				b.Fatal(err)
+			}
+			if err := c.quit(); err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("httptest-TLS", func(b *testing.B) {
+		b.ReportAllocs()
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		for b.Loop() {
+			srv := httptest.NewTLSServer(h)
+			pool := x509.NewCertPool()
+			pool.AddCert(srv.Certificate())
+			if err := httpsGet(srv.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "example.com"}); err != nil {
+				b.Fatal(err)
+			}
+			srv.Close()
+		}
+	})
+	b.Run("mocksmtp-idle", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			srv, err := mocksmtp.New()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("httptest-idle", func(b *testing.B) {
+		b.ReportAllocs()
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+		for b.Loop() {
+			httptest.NewServer(h).Close()
+		}
+	})
+}
+
+// httpGet sends one request over a fresh connection, as a client of a
+// fresh server would, and reads the response to the end.
+func httpGet(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, benchTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return httpRoundTrip(conn)
+}
+
+// httpsGet is httpGet over TLS.
+func httpsGet(addr string, cfg *tls.Config) error {
+	conn, err := net.DialTimeout("tcp", addr, benchTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tc := tls.Client(conn, cfg)
+	defer tc.Close()
+	return httpRoundTrip(tc)
+}
+
+// httpRoundTrip sends one request over conn and reads the response.
+func httpRoundTrip(conn net.Conn) error {
+	_ = conn.SetDeadline(time.Now().Add(benchTimeout))
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// checkRecorded fails b unless the server recorded exactly n messages of
+// size octets each.
+func checkRecorded(b *testing.B, srv *mocksmtp.Server, n, size int) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
+	defer cancel()
+	msgs, err := srv.WaitForMessagesContext(ctx, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(msgs) != n {
+		b.Fatalf("recorded %d messages, sent %d", len(msgs), n)
+	}
+	for _, m := range msgs {
+		if len(m.Raw) != size {
+			b.Fatalf("message %d: recorded %d octets, sent %d", m.ID, len(m.Raw), size)
+		}
+	}
+}
+
+// BenchmarkSendSequential sends 4 KiB messages one after the other over
+// one connection, the way an application's mailer does, with full
+// recording: transcript, raw message and parsed MIME.
+func BenchmarkSendSequential(b *testing.B) {
+	msg := benchMessage(4 << 10)
+	srv, err := mocksmtp.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := dialBench(srv.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	n := 0
+	for b.Loop() {
+		_ = c.conn.SetDeadline(time.Now().Add(benchTimeout))
+		if err := c.send(msg); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if err := c.quit(); err != nil {
+		b.Fatal(err)
+	}
+	checkRecorded(b, srv, n, len(msg))
+}
+
+// BenchmarkSendConcurrent sends 4 KiB messages from 8 clients at once;
+// one op is one message. "persistent": each client sends all its
+// messages over one connection; "connection-per-message": each message
+// is a whole session (connect, greeting, EHLO, message, QUIT), as
+// smtp-source sends by default.
+func BenchmarkSendConcurrent(b *testing.B) {
+	b.Run("persistent", func(b *testing.B) { benchConcurrent(b, true) })
+	b.Run("connection-per-message", func(b *testing.B) { benchConcurrent(b, false) })
+}
+
+func benchConcurrent(b *testing.B, persistent bool) {
+	const clients = 8
+	msg := benchMessage(4 << 10)
+	srv, err := mocksmtp.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	work := make(chan struct{})
+	errs := make(chan error, clients)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var c *benchClient
+			var err error
+			for range work {
+				if err != nil {
+					continue // drain the work, report the first error
+				}
+				if c == nil {
+					if c, err = dialBench(srv.Addr()); err != nil {
+						continue
+					}
+				}
+				_ = c.conn.SetDeadline(time.Now().Add(benchTimeout))
+				if err = c.send(msg); err == nil && !persistent {
+					err = c.quit()
+					c = nil
+				}
+			}
+			if c != nil {
+				if err == nil {
+					err = c.quit()
+				} else {
+					c.conn.Close()
+				}
+			}
+			errs <- err
+		}()
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	n := 0
+	for b.Loop() {
+		work <- struct{}{}
+		n++
+	}
+	close(work)
+	wg.Wait()
+	for range clients {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	checkRecorded(b, srv, n, len(msg))
+}
+
+// fill sends n copies of msg over one connection, pipelined (the writer
+// does not wait for replies), which stores messages as fast as the server
+// takes them.
+func fill(srv *mocksmtp.Server, n int, msg []byte) error {
+	conn, err := net.DialTimeout("tcp", srv.Addr(), benchTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
+	c := &benchClient{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), w: bufio.NewWriterSize(conn, 64<<10)}
+	if err := c.expect(220); err != nil {
+		return err
+	}
+	if err := c.cmd("EHLO bench.example.com", 250); err != nil {
+		return err
+	}
+	werr := make(chan error, 1)
+	go func() {
+		for range n {
+			c.w.WriteString("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+			c.w.Write(msg)
+			c.w.WriteString(".\r\n")
+		}
+		c.w.WriteString("QUIT\r\n")
+		werr <- c.w.Flush()
+	}()
+	for range n {
+		for _, code := range []int{250, 250, 354, 250} {
+			if err := c.expect(code); err != nil {
+				conn.Close()
+				<-werr
+				return err
+			}
+		}
+	}
+	if err := c.expect(221); err != nil {
+		return err
+	}
+	return <-werr
+}
+
+// heapInUse returns the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkStoredMessageHeap measures the heap a stored 4 KiB message
+// costs, with full recording, as the metric heap-B/msg and as a ratio to
+// the message's size (heap/size). One op is storing one message.
+func BenchmarkStoredMessageHeap(b *testing.B) {
+	msg := benchMessage(4 << 10)
+	srv, err := mocksmtp.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := dialBench(srv.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// One message first, so that what a server and a session allocate
+	// once is not counted.
+	if err := c.send(msg); err != nil {
+		b.Fatal(err)
+	}
+	before := heapInUse()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		_ = c.conn.SetDeadline(time.Now().Add(benchTimeout))
+		if err := c.send(msg); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.StopTimer()
+	after := heapInUse()
+	if err := c.quit(); err != nil {
+		b.Fatal(err)
+	}
+	checkRecorded(b, srv, n+1, len(msg))
+	per := float64(int64(after)-int64(before)) / float64(n)
+	b.ReportMetric(per, "heap-B/msg")
+	b.ReportMetric(per/float64(len(msg)), "heap/size")
+	runtime.KeepAlive(srv)
+}
+
+// BenchmarkStored measures how the cost of the server grows with the
+// number of messages it holds: storing the next message (fill-ns/msg,
+// with a waiter waiting for them all) and taking a snapshot of them all
+// (one op: Messages), at 1k, 10k and 100k stored messages. Both are
+// linear when ns/op divided by the count and fill-ns/msg stay flat.
+func BenchmarkStored(b *testing.B) {
+	msg := benchMessage(256)
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("messages=%dk", n/1000), func(b *testing.B) {
+			srv, err := mocksmtp.New()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			waited := make(chan error, 1)
+			go func() {
+				_, err := srv.WaitForMessagesContext(ctx, n)
+				waited <- err
+			}()
+			start := time.Now()
+			if err := fill(srv, n, msg); err != nil {
+				b.Fatal(err)
+			}
+			if err := <-waited; err != nil {
+				b.Fatal(err)
+			}
+			fillPer := float64(time.Since(start).Nanoseconds()) / float64(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := len(srv.Messages()); got != n {
+					b.Fatalf("Messages() returned %d, want %d", got, n)
+				}
+			}
+			b.ReportMetric(fillPer, "fill-ns/msg")
+		})
+	}
+}
