@@ -814,7 +814,7 @@ func TestFaultMessageRecording(t *testing.T) {
 			if got := len(srv.Messages()) == 1; got != tt.recorded {
 				t.Errorf("recorded = %v, want %v", got, tt.recorded)
 			}
-			refused := strings.Contains(srv.Sessions()[0].Transcript.String(), "*: message refused by a fault, not recorded")
+			refused := strings.Contains(srv.Sessions()[0].Transcript.String(), "*: message refused, not recorded")
 			if refused == tt.recorded {
 				t.Errorf("refusal note = %v:\n%s", refused, srv.Sessions()[0].Transcript)
 			}
