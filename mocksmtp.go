@@ -262,6 +262,7 @@ func (s *Server) newSession(nc net.Conn) *session {
 
 // observe keeps the session record current with the engine's state.
 func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
+	s.personaAnswer(c, ev) // persona.go
 	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth {
 		return
 	}

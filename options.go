@@ -26,6 +26,7 @@ type options struct {
 	logTranscripts bool
 	showSecrets    bool
 	auth           authConfig // WithAuth and friends (auth.go)
+	persona        Persona    // WithPersona (persona.go); 0 for none
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
 	retain         int     // WithRetention; 0 keeps everything

@@ -461,6 +461,14 @@ type wire struct {
 // greeting.
 func dialWire(t testing.TB, addr string, cfg *tls.Config) *wire {
 	t.Helper()
+	w := connectWire(t, addr, cfg)
+	w.expect("220")
+	return w
+}
+
+// connectWire connects to addr, over TLS when cfg is not nil.
+func connectWire(t testing.TB, addr string, cfg *tls.Config) *wire {
+	t.Helper()
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	var conn net.Conn
 	var err error
@@ -474,9 +482,7 @@ func dialWire(t testing.TB, addr string, cfg *tls.Config) *wire {
 	}
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	t.Cleanup(func() { conn.Close() })
-	w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
-	w.expect("220")
-	return w
+	return &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
 }
 
 func (w *wire) send(s string) {

@@ -66,6 +66,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,10 +198,10 @@ var tlsVersions = map[string]uint16{
 	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
 }
 
-// fault builds the Go fault.
-func (j *faultJSON) fault() (mocksmtp.Fault, error) {
+// fault builds the Go fault, declared at where (for transcript notes).
+func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 	var f mocksmtp.Fault
-	var where []string
+	var kinds []string // where the fault acts: at, or a scenario
 	if j.At != "" {
 		name := strings.ToLower(strings.TrimPrefix(j.At, "Stage"))
 		stage, ok := stages[name]
@@ -208,42 +209,42 @@ func (j *faultJSON) fault() (mocksmtp.Fault, error) {
 			return f, fmt.Errorf("at %q: unknown stage (want connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA, message, BDAT, RSET, NOOP or QUIT)", j.At)
 		}
 		f = mocksmtp.At(stage)
-		where = append(where, "at")
+		kinds = append(kinds, "at")
 	}
 	if j.Greylist {
 		f = mocksmtp.Greylist()
-		where = append(where, "greylist")
+		kinds = append(kinds, "greylist")
 	}
 	if j.RateLimit != nil {
 		f = mocksmtp.RateLimit(*j.RateLimit)
-		where = append(where, "rateLimit")
+		kinds = append(kinds, "rateLimit")
 	}
 	if r := j.RateLimitPer; r != nil {
 		f = mocksmtp.RateLimitPer(r.N, time.Duration(r.Interval))
-		where = append(where, "rateLimitPer")
+		kinds = append(kinds, "rateLimitPer")
 	}
 	if j.MailboxFull != nil {
 		f = mocksmtp.MailboxFull(j.MailboxFull...)
-		where = append(where, "mailboxFull")
+		kinds = append(kinds, "mailboxFull")
 	}
 	if j.UnknownUser != nil {
 		f = mocksmtp.UnknownUser(j.UnknownUser...)
-		where = append(where, "unknownUser")
+		kinds = append(kinds, "unknownUser")
 	}
 	if j.ShuttingDown {
 		f = mocksmtp.ShuttingDown()
-		where = append(where, "shuttingDown")
+		kinds = append(kinds, "shuttingDown")
 	}
 	if j.TooManyRecipients != nil {
 		f = mocksmtp.TooManyRecipients(*j.TooManyRecipients)
-		where = append(where, "tooManyRecipients")
+		kinds = append(kinds, "tooManyRecipients")
 	}
-	switch len(where) {
+	switch len(kinds) {
 	case 0:
 		return f, errors.New(`no "at" (nor a scenario such as "greylist"): where should the fault act?`)
 	case 1:
 	default:
-		return f, fmt.Errorf("%s: give one of them", strings.Join(where, " and "))
+		return f, fmt.Errorf("%s: give one of them", strings.Join(kinds, " and "))
 	}
 
 	if j.OnAttempt != nil {
@@ -317,29 +318,21 @@ func (j *faultJSON) fault() (mocksmtp.Fault, error) {
 	if j.Stall {
 		f = f.Stall()
 	}
-	return f, checkFault(f)
+	f = f.DeclaredAt(where)
+	if err := f.Err(); err != nil {
+		if problem := errors.Unwrap(err); problem != nil {
+			err = problem // without "mocksmtp: fault at where": the caller says where
+		}
+		return f, err
+	}
+	return f, nil
 }
 
-// checkFault reports why f is invalid. mocksmtp checks faults when they
-// are given to New (WithFault) or AddFault (which panics); New applies its
-// options in order and stops at the first error, so with an empty listen
-// address after the fault it returns the fault's error, if any, without
-// ever listening.
-func checkFault(f mocksmtp.Fault) error {
-	srv, err := mocksmtp.New(mocksmtp.WithFault(f), mocksmtp.WithListenAddr(""))
-	if err == nil {
-		srv.Close()
-		return errors.New("mocksmtp accepted an empty listen address")
-	}
-	if strings.Contains(err.Error(), "WithListenAddr") {
-		return nil
-	}
-	return err
-}
-
-// parseFaults reads a fault script; source names it in errors
-// ("faults.json"). Errors give the line and column of the problem.
-func parseFaults(data []byte, source string) ([]faultJSON, []mocksmtp.Fault, error) {
+// parseFaults reads a fault script. source names it in errors
+// ("faults.json", "body"), which give the line and column of the
+// problem; each fault is declared at label:line, as transcript notes say
+// ("faults.json:3").
+func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fault, error) {
 	at := func(idx int64, format string, args ...any) error {
 		return fmt.Errorf("%s:%s: "+format, append([]any{source, position(data, idx)}, args...)...)
 	}
@@ -364,7 +357,8 @@ func parseFaults(data []byte, source string) ([]faultJSON, []mocksmtp.Fault, err
 		if err != nil {
 			return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, err)
 		}
-		f, err := j.fault()
+		line, _, _ := strings.Cut(position(data, start), ":")
+		f, err := j.fault(label + ":" + line)
 		if err != nil {
 			return nil, nil, at(start, "fault %d: %v", n, err)
 		}
@@ -447,7 +441,7 @@ func loadFaults(path string) ([]faultJSON, []mocksmtp.Fault, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("-faults: %w", err)
 	}
-	return parseFaults(data, path)
+	return parseFaults(data, path, filepath.Base(path))
 }
 
 // faultState is the script as the API shows it. The server holds the
@@ -477,7 +471,7 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 		writeError(w, http.StatusRequestEntityTooLarge, "reading the fault script: %v", err)
 		return
 	}
-	specs, faults, err := parseFaults(data, "body")
+	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return

@@ -1,0 +1,230 @@
+package mocksmtp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// WithoutExtensions stops the server from advertising and accepting the
+// given ESMTP extensions, to test a client's fallback: without PIPELINING
+// it must wait for each reply, without 8BITMIME or SMTPUTF8 it must not
+// declare them (MAIL parameters for a switched-off extension get 555
+// 5.5.4), without CHUNKING BDAT is an unknown command (500 5.5.2), without
+// ENHANCEDSTATUSCODES replies carry no "x.y.z" code:
+//
+//	mocksmtp.Start(t, mocksmtp.WithoutExtensions(smtpd.ExtPipelining, smtpd.Ext8BitMIME))
+//
+// A plain server advertises every extension that needs no configuration:
+// PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 and
+// CHUNKING. STARTTLS and AUTH come with their own options.
+func WithoutExtensions(exts ...smtpd.Extension) Option {
+	return optionFunc(func(o *options) error {
+		const known = smtpd.ExtPipelining | smtpd.Ext8BitMIME | smtpd.ExtSMTPUTF8 | smtpd.ExtSize |
+			smtpd.ExtChunking | smtpd.ExtDSN | smtpd.ExtEnhancedStatusCodes
+		if len(exts) == 0 {
+			return errors.New("mocksmtp: WithoutExtensions: no extension given")
+		}
+		for _, e := range exts {
+			if e == 0 || e&^known != 0 {
+				return fmt.Errorf("mocksmtp: WithoutExtensions: unknown extension %#x", uint(e))
+			}
+			o.engine.Disabled |= e
+		}
+		return nil
+	})
+}
+
+// Persona is a well-known mail server whose greeting, EHLO reply and reply
+// texts the server can imitate with [WithPersona], so a client meets in a
+// test what it meets in production. Reply codes and enhanced status codes
+// follow that server where it deviates from mocksmtp's (Exchange's
+// 535 5.7.3 for a wrong password); the protocol rules stay mocksmtp's.
+type Persona int
+
+// The personas.
+const (
+	// Postfix is Postfix 3 with default settings: "220 host ESMTP
+	// Postfix", VRFY and ETRN advertised, SIZE 10240000, "250 2.0.0 Ok:
+	// queued as 4F1B2C3D4E5" for a message.
+	Postfix Persona = iota + 1
+	// Exchange is Microsoft Exchange Server 2016/2019 on its default
+	// receive connector: "220 host Microsoft ESMTP MAIL Service ready at
+	// <date>", "250-host Hello [ip]", SIZE 37748736, X-ANONYMOUSTLS and
+	// XRDST advertised, no SMTPUTF8, "Sender OK", "Recipient OK", "250
+	// 2.6.0 <id> Queued mail for delivery", "535 5.7.3 Authentication
+	// unsuccessful", "500 5.3.3 Unrecognized command".
+	Exchange
+)
+
+// String returns the persona's name ("Postfix").
+func (p Persona) String() string {
+	switch p {
+	case Postfix:
+		return "Postfix"
+	case Exchange:
+		return "Exchange"
+	}
+	return fmt.Sprintf("Persona(%d)", int(p))
+}
+
+// WithPersona makes the server's greeting, EHLO reply and reply texts
+// look like those of a well-known server (see [Persona]). Options given
+// after it override what it sets (the size limit, the hostname, switched
+// off extensions). Faults' replies are sent as the faults give them.
+func WithPersona(p Persona) Option {
+	return optionFunc(func(o *options) error {
+		switch p {
+		case Postfix:
+			o.engine.Banner = "ESMTP Postfix"
+			o.engine.MaxMessageBytes = 10240000
+		case Exchange:
+			o.engine.Banner = "Microsoft ESMTP MAIL Service ready"
+			o.engine.MaxMessageBytes = 37748736
+			o.engine.Disabled |= smtpd.ExtSMTPUTF8
+		default:
+			return fmt.Errorf("mocksmtp: WithPersona(%v): unknown persona", p)
+		}
+		o.persona = p
+		return nil
+	})
+}
+
+// personaAnswer answers ev with the persona's version of the engine's
+// reply, when it has one. Faults that fire later replace the answer.
+func (s *Server) personaAnswer(c *smtpd.Conn, ev *smtpd.Event) {
+	p := s.opts.persona
+	if p == 0 {
+		return
+	}
+	host := s.opts.engine.Hostname
+	if host == "" {
+		host = "localhost"
+	}
+	if r, ok := p.reply(ev, host, c.RemoteAddr()); ok {
+		c.Reply(r)
+	}
+}
+
+// reply returns the persona's reply to ev, or false to keep the engine's.
+func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr) (smtpd.Reply, bool) {
+	r := ev.Reply
+	text := func(status, line string) (smtpd.Reply, bool) {
+		if status != "" {
+			r.Status = status
+		}
+		r.Lines = []string{line}
+		return r, true
+	}
+	if ev.Err != nil {
+		if p == Exchange && ev.Kind == smtpd.BadCommand && r.Code == 500 {
+			if ev.Verb != "" {
+				return text("5.3.3", "Unrecognized command '"+ev.Verb+"'")
+			}
+			return text("5.3.3", "Unrecognized command")
+		}
+		if p == Exchange && ev.Kind == smtpd.Auth && r.Code == 535 {
+			return text("5.7.3", "Authentication unsuccessful")
+		}
+		return r, false
+	}
+	switch p {
+	case Postfix:
+		switch ev.Kind {
+		case smtpd.Ehlo:
+			r.Lines = ehloLines(r.Lines, []string{"PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH",
+				"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}, nil)
+			return r, true
+		case smtpd.Message:
+			return text("", "Ok: queued as "+strings.ToUpper(randomHex(5))[:10]+"1")
+		}
+	case Exchange:
+		ip := "127.0.0.1"
+		if tcp, ok := remote.(*net.TCPAddr); ok {
+			ip = tcp.IP.String()
+		}
+		switch ev.Kind {
+		case smtpd.Greeting:
+			return text("", host+" Microsoft ESMTP MAIL Service ready at "+time.Now().Format(time.RFC1123Z))
+		case smtpd.Helo:
+			return text("", host+" Hello ["+ip+"]")
+		case smtpd.Ehlo:
+			extra := map[string]string{"XRDST": "XRDST"}
+			if hasKeyword(r.Lines, "STARTTLS") {
+				extra["X-ANONYMOUSTLS"] = "X-ANONYMOUSTLS"
+			}
+			lines := ehloLines(r.Lines, []string{"SIZE", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS",
+				"X-ANONYMOUSTLS", "AUTH", "8BITMIME", "SMTPUTF8", "CHUNKING", "XRDST"}, extra)
+			lines[0] = host + " Hello [" + ip + "]"
+			r.Lines = lines
+			return r, true
+		case smtpd.StartTLS:
+			return text("", "SMTP server ready")
+		case smtpd.Mail:
+			return text("", "Sender OK")
+		case smtpd.Rcpt:
+			return text("", "Recipient OK")
+		case smtpd.Data:
+			return text("", "Start mail input; end with <CRLF>.<CRLF>")
+		case smtpd.Message:
+			id := randomHex(8)
+			return text("2.6.0", fmt.Sprintf("<%s@%s> [InternalId=%d, Hostname=%s] Queued mail for delivery", id, host, time.Now().UnixNano()%1e12, host))
+		case smtpd.Rset:
+			return text("", "Resetting")
+		case smtpd.Noop:
+			return text("", "OK")
+		case smtpd.Quit:
+			return text("", "Service closing transmission channel")
+		}
+	}
+	return r, false
+}
+
+// ehloLines returns the EHLO reply lines with the keywords in the given
+// order, extra keywords (name → line) added, and any keyword the order
+// does not name kept at the end.
+func ehloLines(lines []string, order []string, extra map[string]string) []string {
+	byName := make(map[string]string)
+	for _, l := range lines[1:] {
+		byName[strings.Fields(l)[0]] = l
+	}
+	out := []string{lines[0]}
+	for _, kw := range order {
+		if l, ok := byName[kw]; ok {
+			out = append(out, l)
+			delete(byName, kw)
+		} else if l, ok := extra[kw]; ok {
+			out = append(out, l)
+		} else if kw == "VRFY" || kw == "ETRN" {
+			out = append(out, kw) // Postfix advertises both by default
+		}
+	}
+	for _, l := range lines[1:] {
+		if _, left := byName[strings.Fields(l)[0]]; left {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func hasKeyword(lines []string, kw string) bool {
+	for _, l := range lines[1:] {
+		if strings.Fields(l)[0] == kw {
+			return true
+		}
+	}
+	return false
+}
+
+// randomHex returns 2n random hexadecimal digits.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,147 @@
+package mocksmtp
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+func TestPersonas(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		send string
+		want string // a regular expression for the last line of the reply
+	}
+	tests := []struct {
+		name     string
+		opts     []Option
+		greeting string // a regular expression
+		ehlo     []string
+		steps    []step
+	}{
+		{
+			name:     "Postfix",
+			opts:     []Option{WithPersona(Postfix), WithSTARTTLS(), WithAuth("user", "secret")},
+			greeting: `^220 localhost ESMTP Postfix$`,
+			ehlo:     []string{"localhost", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
+			steps: []step{
+				{"AUTH PLAIN " + b64("\x00user\x00wrong"), `^535 5\.7\.8 `},
+				{"MAIL FROM:<a@example.com>", `^250 2\.1\.0 Ok$`},
+				{"RCPT TO:<b@example.com>", `^250 2\.1\.5 Ok$`},
+				{"DATA", `^354 End data with <CR><LF>\.<CR><LF>$`},
+				{"Subject: hi\r\n\r\nhi\r\n.", `^250 2\.0\.0 Ok: queued as [0-9A-F]{11}$`},
+				{"FOO", `^500 5\.5\.2 `},
+			},
+		},
+		{
+			name:     "Exchange",
+			opts:     []Option{WithPersona(Exchange), WithHostname("EXCH01.contoso.com"), WithSTARTTLS(), WithAuth("user", "secret")},
+			greeting: `^220 EXCH01\.contoso\.com Microsoft ESMTP MAIL Service ready at \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [-+]\d{4}$`,
+			ehlo:     []string{"EXCH01.contoso.com Hello [127.0.0.1]", "SIZE 37748736", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS", "X-ANONYMOUSTLS", "AUTH PLAIN LOGIN CRAM-MD5", "8BITMIME", "CHUNKING", "XRDST"},
+			steps: []step{
+				{"AUTH PLAIN " + b64("\x00user\x00wrong"), `^535 5\.7\.3 Authentication unsuccessful$`},
+				{"MAIL FROM:<a@example.com> SMTPUTF8", `^555 5\.5\.4 `},
+				{"MAIL FROM:<a@example.com>", `^250 2\.1\.0 Sender OK$`},
+				{"RCPT TO:<b@example.com>", `^250 2\.1\.5 Recipient OK$`},
+				{"DATA", `^354 Start mail input; end with <CRLF>\.<CRLF>$`},
+				{"Subject: hi\r\n\r\nhi\r\n.", `^250 2\.6\.0 <[0-9a-f]+@EXCH01\.contoso\.com> \[InternalId=\d+, Hostname=EXCH01\.contoso\.com\] Queued mail for delivery$`},
+				{"RSET", `^250 2\.0\.0 Resetting$`},
+				{"NOOP", `^250 2\.0\.0 OK$`},
+				{"FOO bar", `^500 5\.3\.3 Unrecognized command 'FOO'$`},
+				{"HELO client.example", `^250 EXCH01\.contoso\.com Hello \[127\.0\.0\.1\]$`},
+				{"QUIT", `^221 2\.0\.0 Service closing transmission channel$`},
+			},
+		},
+		{
+			name:     "a fault's reply wins over the persona's",
+			opts:     []Option{WithPersona(Exchange), WithFault(At(StageMail).Reply(451, "4.7.1 greylisted"))},
+			greeting: `^220 localhost Microsoft ESMTP`,
+			ehlo:     []string{"localhost Hello [127.0.0.1]", "SIZE 37748736", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING", "XRDST"},
+			steps:    []step{{"MAIL FROM:<a@example.com>", `^451 4\.7\.1 greylisted$`}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			w := connectWire(t, srv.Addr(), nil)
+			greeting, err := w.read()
+			if err != nil || !regexp.MustCompile(tt.greeting).MatchString(greeting[len(greeting)-1]) {
+				t.Fatalf("greeting %q, %v; want %s", greeting, err, tt.greeting)
+			}
+			w.send("EHLO client.example\r\n")
+			ehlo, err := w.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range ehlo {
+				got = append(got, l[4:])
+			}
+			if diff := cmp.Diff(tt.ehlo, got); diff != "" {
+				t.Errorf("EHLO reply (-want +got):\n%s", diff)
+			}
+			for _, s := range tt.steps {
+				w.send(s.send + "\r\n")
+				lines, err := w.read()
+				if err != nil || !regexp.MustCompile(s.want).MatchString(lines[len(lines)-1]) {
+					t.Fatalf("%q: reply %q, %v; want %s", s.send, lines, err, s.want)
+				}
+			}
+		})
+	}
+}
+
+func TestPersonaMisuse(t *testing.T) {
+	t.Parallel()
+	if srv, err := New(WithPersona(Persona(9))); err == nil {
+		srv.Close()
+		t.Fatal("New(WithPersona(9)) succeeded, want an error")
+	}
+	if got := Persona(9).String(); got != "Persona(9)" {
+		t.Errorf("Persona(9).String() = %q", got)
+	}
+	if got := Exchange.String(); got != "Exchange" {
+		t.Errorf("Exchange.String() = %q", got)
+	}
+}
+
+func TestWithoutExtensions(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithoutExtensions(smtpd.ExtPipelining, smtpd.Ext8BitMIME, smtpd.ExtChunking, smtpd.ExtEnhancedStatusCodes))
+	w := dialWire(t, srv.Addr(), nil)
+	ehlo := ehloKeywords(w.cmd("EHLO client.example", "250"))
+	if diff := cmp.Diff([]string{"SIZE", "DSN", "SMTPUTF8"}, ehlo); diff != "" {
+		t.Errorf("EHLO keywords (-want +got):\n%s", diff)
+	}
+	// No enhanced status codes in any reply now.
+	enhanced := regexp.MustCompile(`^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)`)
+	for _, c := range [][2]string{
+		{"MAIL FROM:<a@example.com> BODY=8BITMIME", "555"},
+		{"MAIL FROM:<a@example.com>", "250"},
+		{"RCPT TO:<b@example.com>", "250"},
+		{"BDAT 2 LAST", "500"},
+	} {
+		lines := w.cmd(c[0], c[1])
+		if last := lines[len(lines)-1]; enhanced.MatchString(last) {
+			t.Errorf("%s: reply %q has an enhanced status code", c[0], last)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		opt  Option
+	}{
+		{"none", WithoutExtensions()},
+		{"unknown", WithoutExtensions(smtpd.Extension(1 << 20))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if srv, err := New(tt.opt); err == nil {
+				srv.Close()
+				t.Fatal("New succeeded, want an error")
+			}
+		})
+	}
+}
