@@ -334,7 +334,7 @@ func TestFaultActions(t *testing.T) {
 			t.Errorf("write after the half-close: %v", err)
 		}
 		c.conn.Close()
-		faultWaitUntil(t, "the session to end", func() bool { return srv.Sessions()[0].Ended != mocksmtp.Live })
+		srv.WaitUntil(t, "the session to end", func() bool { return srv.Sessions()[0].Ended != mocksmtp.Live })
 		if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndServerClosed {
 			t.Errorf("session ended: %v", s.Ended)
 		}
@@ -866,7 +866,7 @@ func TestFaultCloseDuringDelayBeforeGreeting(t *testing.T) {
 	t.Parallel()
 	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).Delay(time.Hour)))
 	c := dialFault(t, srv)
-	faultWaitUntil(t, "the fault to fire", func() bool {
+	srv.WaitUntil(t, "the fault to fire", func() bool {
 		ss := srv.Sessions()
 		return len(ss) == 1 && len(ss[0].Faults) == 1
 	})
@@ -874,22 +874,6 @@ func TestFaultCloseDuringDelayBeforeGreeting(t *testing.T) {
 	r, err := c.read()
 	if err != nil || r.Code != 421 || r.Status != "4.3.2" {
 		t.Errorf("reply = %+v, %v; want 421 4.3.2 at shutdown", r, err)
-	}
-}
-
-// faultWaitUntil waits for cond, checking it every millisecond, for at most
-// 5 s. It is for conditions the server has no waiter for (a note in a
-// live transcript).
-func faultWaitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: timed out", what)
-		}
-		<-tick.C
 	}
 }
 

@@ -76,9 +76,14 @@ type Message struct {
 	// was parsed are still there. It may wrap [ErrMIMETooDeep] or
 	// [ErrMIMETooManyParts].
 	ParseErr error
+	// Findings lists the rules the message broke (see [Rule]), as the
+	// server found them when it arrived.
+	Findings []Finding
 
 	// Session is the session that delivered the message.
 	Session *Session
+
+	mimeLint []string // MIME conformance problems that are no parse error
 }
 
 // Attachment is one leaf MIME part of a [Message] other than its text and
@@ -362,10 +367,12 @@ func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string
 	if err != nil {
 		w.problem(where, err)
 	}
-	data, err := decodeTransfer(h.Get("Content-Transfer-Encoding"), raw)
+	cte := h.Get("Content-Transfer-Encoding")
+	data, err := decodeTransfer(cte, raw)
 	if err != nil {
 		w.problem(where, err)
 	}
+	w.lint(where, typ, params, cte, raw, data)
 	disp, dparams, err := mediaHeader(h, "Content-Disposition")
 	if err != nil {
 		w.problem(where, err)
@@ -397,6 +404,43 @@ func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string
 		Inline:      disp == "inline" || disp == "" && cid != "" && inRelated,
 		Data:        data,
 	})
+}
+
+// lint notes what in a leaf part breaks MIME rules without making it
+// unreadable: an encoding that does not match the content, base64 that is
+// not padded, 8-bit text without a charset.
+func (w *mimeWalk) lint(where, typ string, params map[string]string, cte string, raw, data []byte) {
+	note := func(format string, args ...any) {
+		if len(w.m.mimeLint) < maxMIMEProblems {
+			w.m.mimeLint = append(w.m.mimeLint, where+": "+fmt.Sprintf(format, args...))
+		}
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
+	case "", "7bit":
+		if hasEightBit(raw) {
+			note("8-bit content with Content-Transfer-Encoding %s", or(enc, "7bit (the default)"))
+		}
+	case "base64":
+		n := 0
+		for _, c := range raw {
+			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {
+				n++
+			}
+		}
+		if n%4 != 0 {
+			note("base64 content of %d characters, not a multiple of 4: bad padding", n)
+		}
+	}
+	if strings.HasPrefix(typ, "text/") && params["charset"] == "" && hasEightBit(data) {
+		note("8-bit %s content without a charset parameter", typ)
+	}
+}
+
+func or(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 // partName names a part in ParseErr, IMAP style: "part 1.2".

@@ -31,6 +31,7 @@ type Server struct {
 	panics   []string     // panics recovered in sessions, reported at cleanup
 	faults   *faultScript // the fault script, built on first use (scriptLocked)
 	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
+	findings []Finding    // every conformance finding, in order (findings.go)
 }
 
 // msgRef locates a message in its session's record.
@@ -79,6 +80,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	t.Cleanup(func() {
 		s.Close()
 		s.checkExpectations(t)
+		s.checkFindings(t)
 		s.mu.Lock()
 		panics := append([]string(nil), s.panics...)
 		s.mu.Unlock()
@@ -219,6 +221,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	for _, n := range p.notes {
 		s.note(rec, "fault %s", n)
 	}
+	var m *Message
+	if ev.Kind == smtpd.Message && ev.Err == nil {
+		m = newMessage(ev)
+	}
+	fs := s.conform(rec, c, ev, m)
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig()
@@ -228,12 +235,20 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		}
 		ans.TLSConfig = cfg
 	}
-	if ev.Kind == smtpd.Message && ev.Err == nil {
-		if accepts(ev, ans) {
-			s.record(rec, ev)
-		} else {
-			s.note(rec, "message refused by a fault, not recorded: %d octets from <%s> to %d recipients", len(ev.Data), ev.Envelope.From, len(ev.Envelope.To))
+	if !p.act.set && s.opts.conformance.reject {
+		if r, bad := rejection(fs); bad {
+			s.note(rec, "nonconforming: %s", r.String())
+			ans, p.act.set = smtpd.Answer{Reply: &r}, true
 		}
+	}
+	if m != nil && accepts(ev, ans) {
+		m.Findings = fs
+		s.record(rec, m)
+	} else {
+		s.addFindings(rec, fs)
+	}
+	if m != nil && !accepts(ev, ans) {
+		s.note(rec, "message refused, not recorded: %d octets from <%s> to %d recipients", len(ev.Data), ev.Envelope.From, len(ev.Envelope.To))
 	}
 	if !s.pause(p.act.delay) {
 		return errShutdown
@@ -299,13 +314,17 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	s.mu.Unlock()
 }
 
-// note appends a note line to the transcript.
+// note appends a note line to the transcript and wakes waiters: notes
+// mark what the server did (faults, TLS, messages), which tests wait for.
 func (s *Server) note(rec *session, format string, args ...any) {
 	s.trace(rec, smtpd.Trace{Kind: smtpd.TraceNote, Text: fmt.Sprintf(format, args...)})
+	s.mu.Lock()
+	s.broadcastLocked()
+	s.mu.Unlock()
 }
 
-// record stores an accepted message and wakes waiters.
-func (s *Server) record(rec *session, ev *smtpd.Event) {
+// newMessage builds the Message of a Message event and parses it.
+func newMessage(ev *smtpd.Event) *Message {
 	env := ev.Envelope
 	m := &Message{
 		From:     env.From,
@@ -323,8 +342,17 @@ func (s *Server) record(rec *session, ev *smtpd.Event) {
 		}
 	}
 	parseMIME(m)
+	return m
+}
+
+// record stores an accepted message and wakes waiters.
+func (s *Server) record(rec *session, m *Message) {
 	s.mu.Lock()
 	s.addMessageLocked(rec, m)
+	for i := range m.Findings {
+		m.Findings[i].Message = m.ID
+	}
+	s.addFindingsLocked(rec, m.Findings)
 	s.broadcastLocked()
 	s.mu.Unlock()
 	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", m.ID, len(m.Raw), m.From, len(m.To))
@@ -338,6 +366,7 @@ func (s *Server) endSession(rec *session, err error) {
 	s.mu.Lock()
 	rec.snap.End = time.Now()
 	rec.snap.Ended = endReason(err)
+	s.endConformanceLocked(rec)
 	if !errors.Is(err, errShutdown) {
 		rec.snap.Err = err
 	}
@@ -468,4 +497,37 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 		t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
 	}
 	return sessions
+}
+
+// WaitUntilContext waits until cond returns true, or returns an error when
+// ctx ends first. cond is called at once and again each time the server
+// records something: a session starting or ending, a message, a transcript
+// note (a fault firing, a TLS handshake). It must not block.
+func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("mocksmtp: waiting: %w", ctx.Err())
+		}
+	}
+}
+
+// WaitUntil waits until cond returns true (see [Server.WaitUntilContext]);
+// after the wait timeout it fails t, naming what it waited for, with every
+// transcript. Use it to wait for a state no other wait covers, such as a
+// fault having fired in a live session.
+func (s *Server) WaitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	defer cancel()
+	if err := s.WaitUntilContext(ctx, cond); err != nil {
+		t.Fatalf("waiting for %s: %v (after %v)\n%s", what, err, s.opts.waitTimeout, s.report())
+	}
 }

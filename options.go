@@ -33,6 +33,7 @@ type options struct {
 	faults         []Fault // WithFault, in order
 	seed           int64   // WithSeed, when seeded
 	seeded         bool
+	conformance    conformanceOptions // WithStrict and friends (findings.go)
 }
 
 func defaultOptions() options {

@@ -29,6 +29,7 @@ type Session struct {
 	Messages   []*Message           // the messages accepted in this session
 	Ended      EndReason            // how the session ended (Live while it goes on)
 	Err        error                // the engine's error that ended it, if any
+	Findings   []Finding            // the rules the client broke in this session (see [Rule])
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
 	Faults []string
@@ -140,12 +141,14 @@ func (t Transcript) Numbered() string {
 type session struct {
 	snap     Session // fields kept current; Transcript and Messages grow
 	messages []*Message
+	ehlo     bool // the client's last accepted greeting was EHLO (findings.go)
 }
 
 // snapshot copies the record; the Message snapshots point back at it.
 func (r *session) snapshot() *Session {
 	s := r.snap
 	s.Transcript = append(Transcript(nil), r.snap.Transcript...)
+	s.Findings = append([]Finding(nil), r.snap.Findings...)
 	s.Messages = make([]*Message, len(r.messages))
 	for i, m := range r.messages {
 		mc := *m

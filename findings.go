@@ -1,0 +1,447 @@
+package mocksmtp
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// Rule names one thing a conforming SMTP client or message does. A
+// [Finding] says a client broke one.
+type Rule string
+
+// The rules the server checks. Each is documented with the RFC section
+// that states it; [Rule.Ref] returns it.
+const (
+	RuleBareLineEnding  Rule = "bare-line-ending" // CR and LF only as CRLF, in commands and data (RFC 5321 2.3.8)
+	RuleDotStuffing     Rule = "dot-stuffing"     // a data line starting with "." is sent with one more "." (RFC 5321 4.5.2)
+	RuleLineLength      Rule = "line-length"      // text lines at most 998 octets before CRLF (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1)
+	Rule8BitMIME        Rule = "8bitmime"         // 8-bit data only with BODY=8BITMIME after the server offered it (RFC 6152 3)
+	RuleSMTPUTF8        Rule = "smtputf8"         // UTF-8 addresses or header text only with SMTPUTF8 (RFC 6531 3.2)
+	RuleHeloFirst       Rule = "helo-first"       // EHLO or HELO before a mail transaction (RFC 5321 4.1.4)
+	RulePipelining      Rule = "pipelining"       // no pipelining unless offered, and never past DATA, EHLO, QUIT... (RFC 2920 3.1)
+	RuleQuit            Rule = "quit"             // QUIT before closing the connection (RFC 5321 4.1.1.10)
+	RuleAuthPlaintext   Rule = "auth-plaintext"   // no AUTH over a connection without TLS (RFC 8314 3, RFC 4954 4)
+	RuleRequiredHeaders Rule = "required-headers" // a Date and a From header field (RFC 5322 3.6)
+	RuleUniqueHeaders   Rule = "unique-headers"   // at most one Date, From, Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To, References, Subject (RFC 5322 3.6)
+	RuleMessageID       Rule = "message-id"       // a Message-ID header field (RFC 5322 3.6.4)
+	RuleAddressSyntax   Rule = "address-syntax"   // From, To, Cc, Reply-To parse as address lists (RFC 5322 3.4)
+	RuleMIME            Rule = "mime"             // well-formed MIME: boundaries, encodings, charsets (RFC 2045, RFC 2046)
+	RuleHeaderEncoding  Rule = "header-encoding"  // non-ASCII header text RFC 2047-encoded (without SMTPUTF8) (RFC 2047 2, RFC 5322 2.2)
+)
+
+// Rules lists every rule, in the order reports group them.
+var Rules = []Rule{
+	RuleBareLineEnding, RuleDotStuffing, RuleLineLength, Rule8BitMIME, RuleSMTPUTF8,
+	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
+	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
+}
+
+var ruleInfo = map[Rule]struct {
+	ref      string
+	severity Severity
+}{
+	RuleBareLineEnding:  {"RFC 5321 2.3.8", SeverityError},
+	RuleDotStuffing:     {"RFC 5321 4.5.2", SeverityError},
+	RuleLineLength:      {"RFC 5321 4.5.3.1.6", SeverityError},
+	Rule8BitMIME:        {"RFC 6152 3", SeverityError},
+	RuleSMTPUTF8:        {"RFC 6531 3.2", SeverityError},
+	RuleHeloFirst:       {"RFC 5321 4.1.4", SeverityError},
+	RulePipelining:      {"RFC 2920 3.1", SeverityError},
+	RuleQuit:            {"RFC 5321 4.1.1.10", SeverityWarning},
+	RuleAuthPlaintext:   {"RFC 8314 3", SeverityWarning},
+	RuleRequiredHeaders: {"RFC 5322 3.6", SeverityError},
+	RuleUniqueHeaders:   {"RFC 5322 3.6", SeverityError},
+	RuleMessageID:       {"RFC 5322 3.6.4", SeverityWarning},
+	RuleAddressSyntax:   {"RFC 5322 3.4", SeverityError},
+	RuleMIME:            {"RFC 2045", SeverityError},
+	RuleHeaderEncoding:  {"RFC 2047 2", SeverityError},
+}
+
+// Ref returns the RFC section that states the rule ("RFC 5321 2.3.8").
+func (r Rule) Ref() string { return ruleInfo[r].ref }
+
+// Severity says how bad breaking a rule is.
+type Severity int
+
+// The severities: an error is what a strict MTA rejects; a warning is bad
+// practice that works.
+const (
+	SeverityWarning Severity = iota + 1
+	SeverityError
+)
+
+// String returns "warning" or "error".
+func (s Severity) String() string {
+	if s == SeverityError {
+		return "error"
+	}
+	return "warning"
+}
+
+// Finding is one rule a client broke.
+type Finding struct {
+	Rule     Rule
+	Severity Severity
+	Session  int    // the session's ID
+	Line     int    // the transcript line it refers to (1-based), 0 for none
+	Message  int    // the message's ID, 0 when it is about the session
+	Text     string // a one-line explanation
+}
+
+// String returns "error RFC 5321 2.3.8 bare-line-ending: session 1 line 9: ...".
+func (f Finding) String() string {
+	where := fmt.Sprintf("session %d", f.Session)
+	if f.Line > 0 {
+		where += fmt.Sprintf(" line %d", f.Line)
+	}
+	if f.Message > 0 {
+		where += fmt.Sprintf(" message %d", f.Message)
+	}
+	return fmt.Sprintf("%s %s %s: %s: %s", f.Severity, f.Rule.Ref(), f.Rule, where, f.Text)
+}
+
+func finding(r Rule, text string, args ...any) Finding {
+	return Finding{Rule: r, Severity: ruleInfo[r].severity, Text: fmt.Sprintf(text, args...)}
+}
+
+// uniqueFields may appear at most once in a message header (RFC 5322 3.6).
+var uniqueFields = []string{"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+	"Message-ID", "In-Reply-To", "References", "Subject"}
+
+// checkMessage returns what is wrong with an accepted message's data,
+// envelope and content. offered8bit tells whether 8BITMIME was offered.
+func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []Finding {
+	var fs []Finding
+	if info.BareLF > 0 || info.BareCR > 0 {
+		fs = append(fs, finding(RuleBareLineEnding, "message data has %d lines ended by a bare LF and %d with a bare CR", info.BareLF, info.BareCR))
+	}
+	if info.UnstuffedDots > 0 {
+		fs = append(fs, finding(RuleDotStuffing, "%d data lines start with a single \".\": the client did not dot-stuff them, and the server removed the dot", info.UnstuffedDots))
+	}
+	if info.LongLines > 0 {
+		fs = append(fs, finding(RuleLineLength, "%d text lines are longer than 998 octets", info.LongLines))
+	} else if n := longLines(m.Raw); n > 0 {
+		fs = append(fs, finding(RuleLineLength, "%d text lines are longer than 998 octets", n))
+	}
+	_, utf8 := m.Params["SMTPUTF8"]
+	body := strings.ToUpper(m.Params["BODY"])
+	eightBit := info.EightBit || chunked && hasEightBit(m.Raw)
+	if eightBit && body != "8BITMIME" && body != "BINARYMIME" && !utf8 {
+		if offered8bit {
+			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent without BODY=8BITMIME"))
+		} else {
+			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent to a server that did not offer 8BITMIME"))
+		}
+	}
+	head, _, _ := splitHeader(m.Raw)
+	if hasEightBit(head) {
+		if utf8 {
+			// RFC 6532 allows UTF-8 header text with SMTPUTF8.
+		} else {
+			fs = append(fs, finding(RuleHeaderEncoding, "non-ASCII header text without RFC 2047 encoding or SMTPUTF8"))
+		}
+	}
+	h := m.Header
+	for _, f := range []string{"Date", "From"} {
+		if !h.Has(f) {
+			fs = append(fs, finding(RuleRequiredHeaders, "no %s header field", f))
+		}
+	}
+	for _, f := range uniqueFields {
+		if n := len(h.Values(f)); n > 1 {
+			fs = append(fs, finding(RuleUniqueHeaders, "%d %s header fields, at most one allowed", n, f))
+		}
+	}
+	if !h.Has("Message-Id") {
+		fs = append(fs, finding(RuleMessageID, "no Message-ID header field"))
+	}
+	for _, f := range []string{"From", "To", "Cc", "Reply-To"} {
+		if !h.Has(f) {
+			continue
+		}
+		if _, err := h.AddressList(f); err != nil {
+			fs = append(fs, finding(RuleAddressSyntax, "%s: %q: %v", f, shorten(h.Get(f), 60), err))
+		}
+	}
+	if m.ParseErr != nil {
+		fs = append(fs, finding(RuleMIME, "%v", strings.TrimPrefix(m.ParseErr.Error(), "mocksmtp: ")))
+	}
+	for _, p := range m.mimeLint {
+		fs = append(fs, finding(RuleMIME, "%s", p))
+	}
+	return fs
+}
+
+// longLines counts lines over 998 octets (BDAT data is not checked by
+// the DATA reader).
+func longLines(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		line, rest, _ := bytes.Cut(raw, []byte("\n"))
+		if len(bytes.TrimSuffix(line, []byte("\r"))) > 998 {
+			n++
+		}
+		raw = rest
+	}
+	return n
+}
+
+func hasEightBit(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// syncVerbs may only be the last command of a pipelined group (RFC 2920
+// 3.1, RFC 3207 4, RFC 4954 4).
+var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT": true, "NOOP": true,
+	"VRFY": true, "EXPN": true, "STARTTLS": true, "AUTH": true, "TURN": true}
+
+// checkCommand returns what is wrong with a command event. pipelining
+// tells whether the server offered PIPELINING in its last EHLO reply.
+func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding {
+	var fs []Finding
+	switch {
+	case ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "bare <LF>"),
+		ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "bare <CR>"):
+		fs = append(fs, finding(RuleBareLineEnding, "command line with a bare CR or LF"))
+	case ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "too long"):
+		fs = append(fs, finding(RuleLineLength, "command line longer than the server's limit"))
+	}
+	if ev.Pipelined && ev.Verb != "" {
+		if !pipelining {
+			fs = append(fs, finding(RulePipelining, "%s sent before the reply to the command before it, but PIPELINING was not offered", ev.Verb))
+		} else if syncVerbs[ev.Verb] {
+			fs = append(fs, finding(RulePipelining, "commands sent after %s before its reply: %s must end a pipelined group", ev.Verb, ev.Verb))
+		}
+	}
+	if (ev.Kind == smtpd.Mail || ev.Kind == smtpd.Rcpt || ev.Kind == smtpd.Data || ev.Kind == smtpd.Bdat) && helo == "" {
+		fs = append(fs, finding(RuleHeloFirst, "%s before EHLO or HELO", ev.Verb))
+	}
+	if ev.Kind == smtpd.Auth && !tls {
+		fs = append(fs, finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS: the password crossed in clear text", ev.Mechanism))
+	}
+	if (ev.Kind == smtpd.Mail || ev.Kind == smtpd.Rcpt) && ev.Err != nil {
+		if r, ok := ev.Err.(smtpd.Reply); ok && r.Status == "5.6.7" {
+			fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
+		}
+	}
+	return fs
+}
+
+// rejection is the reply a strict MTA sends for the first error-severity
+// finding of an event, and whether there is one.
+func rejection(fs []Finding) (smtpd.Reply, bool) {
+	for _, f := range fs {
+		if f.Severity != SeverityError {
+			continue
+		}
+		text := fmt.Sprintf("%s (%s %s)", f.Text, f.Rule.Ref(), f.Rule)
+		switch f.Rule {
+		case RulePipelining, RuleHeloFirst:
+			return smtpd.NewReply(503, "5.5.1 "+text), true
+		case RuleBareLineEnding, RuleDotStuffing, RuleLineLength:
+			return smtpd.NewReply(550, "5.5.2 "+text), true
+		case Rule8BitMIME:
+			return smtpd.NewReply(554, "5.6.1 "+text), true
+		case RuleSMTPUTF8, RuleHeaderEncoding:
+			return smtpd.NewReply(553, "5.6.7 "+text), true
+		default:
+			return smtpd.NewReply(550, "5.6.0 "+text), true
+		}
+	}
+	return smtpd.Reply{}, false
+}
+
+// FindingsReport returns findings as readable text grouped by rule, each
+// with the transcript lines it refers to.
+func FindingsReport(fs []Finding, sessions []*Session) string {
+	byID := map[int]*Session{}
+	for _, s := range sessions {
+		byID[s.ID] = s
+	}
+	groups := map[Rule][]Finding{}
+	for _, f := range fs {
+		groups[f.Rule] = append(groups[f.Rule], f)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d conformance findings\n", len(fs))
+	order := append([]Rule(nil), Rules...)
+	for r := range groups {
+		if _, known := ruleInfo[r]; !known {
+			order = append(order, r)
+		}
+	}
+	for _, r := range order {
+		g := groups[r]
+		if len(g) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s %s (%s), %d×\n", g[0].Severity, r, r.Ref(), len(g))
+		for _, f := range g {
+			where := fmt.Sprintf("session %d", f.Session)
+			if f.Message > 0 {
+				where += fmt.Sprintf(", message %d", f.Message)
+			}
+			fmt.Fprintf(&b, "  %s: %s\n", where, f.Text)
+			if s := byID[f.Session]; s != nil && f.Line > 0 && f.Line <= len(s.Transcript) {
+				for i := max(1, f.Line-1); i <= min(len(s.Transcript), f.Line+1); i++ {
+					mark := " "
+					if i == f.Line {
+						mark = ">"
+					}
+					fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, s.Transcript[i-1])
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// conformanceOptions are the findings options.
+type conformanceOptions struct {
+	strict bool
+	reject bool
+	off    map[Rule]bool
+}
+
+// WithStrict makes every conformance finding (see [Rule]) fail the test
+// at cleanup, with a report grouped by rule.
+func WithStrict() Option {
+	return optionFunc(func(o *options) error {
+		o.conformance.strict = true
+		return nil
+	})
+}
+
+// WithRejectNonconforming makes the server answer a command or message
+// that breaks an error-severity rule with the 5xx reply a strict MTA
+// would send (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0), so
+// that tests can exercise a client's error handling. Faults take
+// precedence.
+func WithRejectNonconforming() Option {
+	return optionFunc(func(o *options) error {
+		o.conformance.reject = true
+		return nil
+	})
+}
+
+// WithoutRules switches rules off: they are neither recorded nor enforced.
+func WithoutRules(rules ...Rule) Option {
+	return optionFunc(func(o *options) error {
+		for _, r := range rules {
+			if _, ok := ruleInfo[r]; !ok {
+				return fmt.Errorf("mocksmtp: WithoutRules: unknown rule %q", r)
+			}
+			if o.conformance.off == nil {
+				o.conformance.off = map[Rule]bool{}
+			}
+			o.conformance.off[r] = true
+		}
+		return nil
+	})
+}
+
+// conform checks one event (and its parsed message, for Message events)
+// and returns the findings, placed in the session's transcript.
+func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message) []Finding {
+	s.mu.Lock()
+	ehlo := rec.ehlo
+	s.mu.Unlock()
+	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
+	var fs []Finding
+	switch {
+	case m != nil:
+		fs = checkMessage(m, ev.DataInfo, ev.Envelope.Chunked, offered(smtpd.Ext8BitMIME))
+	case ev.Kind == smtpd.Message: // rejected by the engine: what the data showed
+		fs = checkMessage(&Message{Raw: nil}, ev.DataInfo, false, true)
+		fs = slicesDeleteFunc(fs, func(f Finding) bool {
+			return f.Rule != RuleBareLineEnding && f.Rule != RuleDotStuffing && f.Rule != RuleLineLength
+		})
+	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
+		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining))
+	}
+	if (ev.Kind == smtpd.Ehlo || ev.Kind == smtpd.Helo) && ev.Err == nil {
+		s.mu.Lock()
+		rec.ehlo = ev.Kind == smtpd.Ehlo
+		s.mu.Unlock()
+	}
+	if ev.Kind == smtpd.Handshake {
+		s.mu.Lock()
+		rec.ehlo = false
+		s.mu.Unlock()
+	}
+	fs = slicesDeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
+	if len(fs) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	line := len(rec.snap.Transcript)
+	for i := range fs {
+		fs[i].Session, fs[i].Line = rec.snap.ID, line
+	}
+	s.mu.Unlock()
+	return fs
+}
+
+func slicesDeleteFunc(fs []Finding, del func(Finding) bool) []Finding {
+	out := fs[:0]
+	for _, f := range fs {
+		if !del(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// addFindings records findings of a session.
+func (s *Server) addFindings(rec *session, fs []Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.addFindingsLocked(rec, fs)
+	s.mu.Unlock()
+}
+
+func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
+	rec.snap.Findings = append(rec.snap.Findings, fs...)
+	s.findings = append(s.findings, fs...)
+}
+
+// endConformanceLocked checks how a session ended. s.mu is held.
+func (s *Server) endConformanceLocked(rec *session) {
+	if rec.snap.Ended != EndClientClosed || s.opts.conformance.off[RuleQuit] {
+		return
+	}
+	f := finding(RuleQuit, "the client closed the connection without QUIT")
+	f.Session, f.Line = rec.snap.ID, len(rec.snap.Transcript)
+	s.addFindingsLocked(rec, []Finding{f})
+}
+
+// Findings returns every conformance finding so far, in order: the rules
+// the clients broke (see [Rule]). Findings are recorded in every mode;
+// [WithStrict] fails the test on them, [WithRejectNonconforming] refuses
+// what breaks them.
+func (s *Server) Findings() []Finding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Finding(nil), s.findings...)
+}
+
+// checkFindings fails t with the findings report in strict mode.
+func (s *Server) checkFindings(t testing.TB) {
+	if !s.opts.conformance.strict {
+		return
+	}
+	if fs := s.Findings(); len(fs) > 0 {
+		t.Errorf("mocksmtp: the client broke the rules (WithStrict): %s", FindingsReport(fs, s.Sessions()))
+	}
+}

@@ -1,0 +1,226 @@
+package mocksmtp_test
+
+import (
+	"errors"
+	"fmt"
+	"net/smtp"
+	"net/textproto"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// goodMessage conforms to every rule.
+const goodMessage = "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nFrom: Alice <alice@example.com>\r\nTo: bob@example.com\r\n" +
+	"Message-ID: <1@example.com>\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Transfer-Encoding: 8bit\r\n\r\nna\xc3\xafve\r\n"
+
+// exchange plays a raw session: for each step, it sends the text and reads
+// the number of replies given.
+type exchange []struct {
+	send    string
+	replies int
+}
+
+func (x exchange) play(t *testing.T, srv *mocksmtp.Server) {
+	t.Helper()
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	for _, s := range x {
+		c.send(s.send)
+		for range s.replies {
+			if _, err := c.reply(); err != nil {
+				t.Fatalf("after %q: %v", s.send, err)
+			}
+		}
+	}
+	c.conn.Close()
+	srv.WaitForSessions(t, 1)
+}
+
+func rules(fs []mocksmtp.Finding) []mocksmtp.Rule {
+	var rs []mocksmtp.Rule
+	for _, f := range fs {
+		rs = append(rs, f.Rule)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
+	return rs
+}
+
+func mail(body string, params string) exchange {
+	return exchange{
+		{"EHLO client.example\r\n", 1},
+		{"MAIL FROM:<alice@example.com>" + params + "\r\n", 1},
+		{"RCPT TO:<bob@example.com>\r\n", 1},
+		{"DATA\r\n", 1},
+		{body + ".\r\n", 1},
+		{"QUIT\r\n", 1},
+	}
+}
+
+func TestFindings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts []mocksmtp.Option
+		x    exchange
+		want []mocksmtp.Rule
+	}{
+		{"conforming session", nil, mail(goodMessage, " BODY=8BITMIME"), nil},
+		{"bare LF in a command", nil, exchange{{"NOOP\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
+		{"bare LF in data", nil, mail(strings.Replace(goodMessage, "na\xc3\xafve\r\n", "a\nb\r\n", 1), " BODY=8BITMIME"),
+			[]mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
+		{"missing dot-stuffing", nil, mail(goodMessage+".signature\r\n", " BODY=8BITMIME"), []mocksmtp.Rule{mocksmtp.RuleDotStuffing}},
+		{"text line over 998 octets", nil, mail(goodMessage+strings.Repeat("x", 999)+"\r\n", " BODY=8BITMIME"), []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"8-bit data without BODY=8BITMIME", nil, mail(goodMessage, ""), []mocksmtp.Rule{mocksmtp.Rule8BitMIME}},
+		{"8-bit data when 8BITMIME was not offered", []mocksmtp.Option{mocksmtp.WithEngineConfig(smtpd.Config{Disabled: smtpd.Ext8BitMIME})},
+			mail(goodMessage, ""), []mocksmtp.Rule{mocksmtp.Rule8BitMIME}},
+		{"UTF-8 address without SMTPUTF8", nil, exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<jos\xc3\xa9@example.com>\r\n", 1}, {"QUIT\r\n", 1}},
+			[]mocksmtp.Rule{mocksmtp.RuleSMTPUTF8}},
+		{"UTF-8 header without encoding", nil, mail(strings.Replace(goodMessage, "Subject: hi", "Subject: h\xc3\xa9", 1), " BODY=8BITMIME"),
+			[]mocksmtp.Rule{mocksmtp.RuleHeaderEncoding}},
+		{"UTF-8 header with SMTPUTF8 is fine", nil, mail(strings.Replace(goodMessage, "Subject: hi", "Subject: h\xc3\xa9", 1), " BODY=8BITMIME SMTPUTF8"), nil},
+		{"MAIL before EHLO", nil, exchange{{"MAIL FROM:<a@example.com>\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleHeloFirst}},
+		{"pipelining past EHLO", nil, exchange{{"EHLO x\r\nNOOP\r\n", 2}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RulePipelining}},
+		{"pipelining MAIL and RCPT is fine", nil, exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRSET\r\n", 3}, {"QUIT\r\n", 1}}, nil},
+		{"pipelining not offered", []mocksmtp.Option{mocksmtp.WithEngineConfig(smtpd.Config{Disabled: smtpd.ExtPipelining})},
+			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n", 2}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RulePipelining}},
+		{"no QUIT", nil, exchange{{"EHLO x\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+		{"AUTH without TLS", []mocksmtp.Option{mocksmtp.WithAuth("user", "secret")},
+			exchange{{"EHLO x\r\n", 1}, {"AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleAuthPlaintext}},
+		{"no Date and no From", nil, mail(strings.Replace(strings.Replace(goodMessage, "From: Alice <alice@example.com>\r\n", "", 1), "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n", "", 1), " BODY=8BITMIME"),
+			[]mocksmtp.Rule{mocksmtp.RuleRequiredHeaders, mocksmtp.RuleRequiredHeaders}},
+		{"two Subjects", nil, mail("Subject: again\r\n"+goodMessage, " BODY=8BITMIME"), []mocksmtp.Rule{mocksmtp.RuleUniqueHeaders}},
+		{"no Message-ID", nil, mail(strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1), " BODY=8BITMIME"), []mocksmtp.Rule{mocksmtp.RuleMessageID}},
+		{"bad address syntax", nil, mail(strings.Replace(goodMessage, "To: bob@example.com", "To: bob@@example..com", 1), " BODY=8BITMIME"),
+			[]mocksmtp.Rule{mocksmtp.RuleAddressSyntax, mocksmtp.RuleMIME}},
+		{"multipart without closing boundary", nil, mail(strings.Replace(goodMessage, "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nna\xc3\xafve\r\n",
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n", 1), ""),
+			[]mocksmtp.Rule{mocksmtp.RuleMIME}},
+		{"8-bit text without charset and with 7bit", nil, mail(strings.Replace(strings.Replace(goodMessage, "; charset=utf-8", "", 1), "8bit\r\n", "7bit\r\n", 1), " BODY=8BITMIME"),
+			[]mocksmtp.Rule{mocksmtp.RuleMIME, mocksmtp.RuleMIME}},
+		{"base64 with bad padding", nil, mail(strings.Replace(goodMessage, "Content-Transfer-Encoding: 8bit\r\n\r\nna\xc3\xafve\r\n", "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8\r\n", 1), ""),
+			[]mocksmtp.Rule{mocksmtp.RuleMIME}},
+		{"rules switched off", []mocksmtp.Option{mocksmtp.WithoutRules(mocksmtp.RuleMessageID, mocksmtp.RuleQuit)},
+			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n", 3},
+				{strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1) + ".\r\n", 1}}, []mocksmtp.Rule{mocksmtp.Rule8BitMIME}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, tt.opts...)
+			tt.x.play(t, srv)
+			fs := srv.Findings()
+			if diff := cmp.Diff(tt.want, rules(fs)); diff != "" {
+				t.Errorf("rules (-want +got):\n%s\nfindings: %v", diff, fs)
+			}
+			s := srv.Sessions()[0]
+			if len(s.Findings) != len(fs) {
+				t.Errorf("session has %d findings, server %d", len(s.Findings), len(fs))
+			}
+			for _, f := range fs {
+				if f.Session != 1 || f.Line < 1 || f.Line > len(s.Transcript) || f.Rule.Ref() == "" || f.Text == "" {
+					t.Errorf("finding not placed: %+v", f)
+				}
+			}
+		})
+	}
+}
+
+func TestMessageFindings(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	msg := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
+	if err := smtp.SendMail(srv.Addr(), nil, "alice@example.com", []string{"bob@example.com"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	m := srv.WaitForMessages(t, 1)[0]
+	if diff := cmp.Diff([]mocksmtp.Rule{mocksmtp.RuleMessageID}, rules(m.Findings)); diff != "" {
+		t.Fatalf("message findings (-want +got):\n%s", diff)
+	}
+	if m.Findings[0].Message != m.ID {
+		t.Errorf("finding names message %d, want %d", m.Findings[0].Message, m.ID)
+	}
+}
+
+// The well-behaved Go client makes no finding at all.
+func TestNetSMTPConforms(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithStrict())
+	if err := smtp.SendMail(srv.Addr(), nil, "alice@example.com", []string{"bob@example.com"}, []byte(goodMessage)); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitForSessions(t, 1)
+	if fs := srv.Findings(); len(fs) != 0 {
+		t.Errorf("findings for net/smtp: %v", fs)
+	}
+}
+
+func TestRejectNonconforming(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithRejectNonconforming())
+	msg := strings.Replace(goodMessage, "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n", "", 1)
+	err := smtp.SendMail(srv.Addr(), nil, "alice@example.com", []string{"bob@example.com"}, []byte(msg))
+	var reply *textproto.Error
+	if !errors.As(err, &reply) || reply.Code != 550 || !strings.HasPrefix(reply.Msg, "5.6.0 ") {
+		t.Fatalf("SendMail = %v, want 550 5.6.0", err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d messages recorded, want the rejected one not recorded", n)
+	}
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	c.send("MAIL FROM:<a@example.com>\r\n")
+	c.expect("503 5.5.1")
+	c.send("EHLO x\r\nNOOP\r\n")
+	c.expect("503 5.5.1") // EHLO must end a pipelined group
+	c.expect("250 2.0.0")
+}
+
+func TestStrictFailsTheTest(t *testing.T) {
+	t.Parallel()
+	ft := &recordingT{TB: t}
+	srv := mocksmtp.Start(ft, mocksmtp.WithStrict(), mocksmtp.WithoutTranscriptLog())
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	c.send("EHLO x\r\n")
+	c.expect("250 ")
+	c.conn.Close()
+	srv.WaitForSessions(t, 1)
+	ft.cleanup()
+	if len(ft.errors) != 1 {
+		t.Fatalf("got %d errors, want 1: %q", len(ft.errors), ft.errors)
+	}
+	for _, want := range []string{"1 conformance findings", "warning quit (RFC 5321 4.1.1.10)", "session 1: the client closed the connection without QUIT", "S: 250 CHUNKING"} {
+		if !strings.Contains(ft.errors[0], want) {
+			t.Errorf("report lacks %q:\n%s", want, ft.errors[0])
+		}
+	}
+}
+
+// recordingT records failures and cleanups instead of failing.
+type recordingT struct {
+	testing.TB
+	errors   []string
+	cleanups []func()
+	failed   bool
+}
+
+func (t *recordingT) Helper()          {}
+func (t *recordingT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+func (t *recordingT) Failed() bool     { return t.failed }
+func (t *recordingT) Errorf(format string, args ...any) {
+	t.failed = true
+	t.errors = append(t.errors, fmt.Sprintf(format, args...))
+}
+func (t *recordingT) Log(args ...any) {}
+func (t *recordingT) cleanup() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
