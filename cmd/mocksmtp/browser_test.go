@@ -51,6 +51,9 @@ func startBrowser(t *testing.T) *cdp {
 			break
 		}
 	}
+	if path == "" && os.Getenv("MOCKSMTP_REQUIRE_CLIENTS") != "" { // CI installs it
+		t.Fatal("no Chromium found (looked for chromium, chromium-browser, google-chrome), and MOCKSMTP_REQUIRE_CLIENTS is set")
+	}
 	if path == "" {
 		t.Skip("no Chromium found (looked for chromium, chromium-browser, google-chrome): skipping the browser test; on Debian, apt-get install chromium")
 	}
