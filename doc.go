@@ -69,6 +69,44 @@
 // declared, and an entry in Session.Faults; sessions' Start times let a
 // test assert its client's retry backoff.
 //
+// # TLS and AUTH
+//
+// [WithSTARTTLS] offers STARTTLS (RFC 3207) and [WithImplicitTLS] speaks
+// TLS from the first byte (RFC 8314), with a certificate for localhost,
+// 127.0.0.1 and ::1 from a test certificate authority built once per
+// process. [Server.ClientTLSConfig] returns a client configuration that
+// trusts it, so clients verify for real; [Server.CertPool] and
+// [Server.CACertPEM] serve other clients; [WithTLSConfig] brings your own.
+// [WithRequireTLS] answers MAIL before TLS with 530 5.7.0. TLS failures are
+// faults at StageStartTLS: an expired certificate, one for the wrong host,
+// one from an untrusted authority, a TLS version the client refuses, an
+// aborted handshake.
+//
+// [WithAuth] offers AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5 for one
+// user; [WithAuthFunc] decides with a callback; bad credentials get
+// 535 5.7.8. The session records the mechanism, the identity and the
+// outcome; transcripts mask the secrets. [WithPersona] makes the banner,
+// EHLO keywords and reply texts look like a well-known MTA.
+//
+// # Conformance findings
+//
+// The server sees every byte, so it reports what a stricter MTA would
+// bounce: bare CR or LF, missing dot-stuffing, overlong lines, 8-bit data
+// without BODY=8BITMIME, UTF-8 without SMTPUTF8, MAIL before EHLO,
+// pipelining past a synchronization point, no QUIT, AUTH without TLS,
+// missing or repeated header fields, bad address syntax, broken MIME. Each
+// [Finding] names its [Rule] and the RFC section, the session and the
+// transcript line; [Server.Findings], Session.Findings and
+// Message.Findings list them. [WithStrict] fails the test on any finding,
+// [WithRejectNonconforming] answers with the 5xx a strict MTA would send,
+// and [WithoutRules] switches rules off.
+//
+// # Long runs
+//
+// [Server.Reset] forgets what was recorded (IDs are never reused) and
+// [WithRetention] keeps only the last messages and sessions, for a server
+// that runs for a long time, such as the standalone program in cmd/mocksmtp.
+//
 // # Transcripts
 //
 // [Server.Sessions] returns a snapshot of every session: remote address,
