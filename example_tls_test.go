@@ -1,0 +1,195 @@
+package mocksmtp_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+
+	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// sendOverTLS is the code under test in the TLS examples: a mailer that
+// insists on STARTTLS and authenticates with PLAIN.
+func sendOverTLS(addr string, tlsConfig *tls.Config, user, password string) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.StartTLS(tlsConfig); err != nil {
+		return err
+	}
+	if err := c.Auth(smtp.PlainAuth("", user, password, tlsConfig.ServerName)); err != nil {
+		return err
+	}
+	if err := c.Mail("app@example.com"); err != nil {
+		return err
+	}
+	if err := c.Rcpt("bob@example.com"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(w, "Subject: Your invoice\r\n\r\nSee attached.\r\n")
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+func ExampleWithSTARTTLS() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuth("mailer", "s3cret"))
+	// ClientTLSConfig trusts the server's test certificate: the client
+	// verifies it for real, no InsecureSkipVerify.
+	if err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	m := srv.WaitForMessages(t, 1)[0]
+	fmt.Println(m.Subject)
+	fmt.Println(tls.VersionName(m.Session.TLS.Version))
+	fmt.Println(m.Session.Auth)
+	for _, l := range m.Session.Transcript {
+		if strings.HasPrefix(l.Text, "AUTH") {
+			fmt.Println(l) // secrets are masked
+		}
+	}
+	// Output:
+	// Your invoice
+	// TLS 1.3
+	// PLAIN mailer ok
+	// C: AUTH PLAIN ****
+}
+
+func ExampleFault_ExpiredCertificate() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(),
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()))
+	err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "s3cret")
+
+	// The mailer must refuse to send: it sees the real x509 error.
+	var invalid x509.CertificateInvalidError
+	fmt.Println("expired:", errors.As(err, &invalid) && invalid.Reason == x509.Expired)
+	fmt.Println("messages:", len(srv.Messages()))
+	// Output:
+	// expired: true
+	// messages: 0
+}
+
+func ExampleWithImplicitTLS() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithImplicitTLS()) // SMTPS: TLS from the first byte
+	conn, err := tls.Dial("tcp", srv.Addr(), srv.ClientTLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClient(conn, srv.Host())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	starttls, _ := c.Extension("STARTTLS")
+	fmt.Println("STARTTLS offered:", starttls)
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	// Output:
+	// STARTTLS offered: false
+}
+
+func ExampleWithAuthFunc() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuthFunc(func(c mocksmtp.Credentials) error {
+		if c.Password == "expired-token" {
+			return smtpd.NewReply(454, "4.7.0 Temporary authentication failure")
+		}
+		return nil
+	}))
+	err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "expired-token")
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		fmt.Println(reply.Code, reply.Msg)
+	}
+	// Output:
+	// 454 4.7.0 Temporary authentication failure
+}
+
+func ExampleWithPersona() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithPersona(mocksmtp.Postfix), mocksmtp.WithSTARTTLS())
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitForSessions(t, 1)
+	for _, l := range srv.Sessions()[0].Transcript {
+		if l.Dir == mocksmtp.FromServer {
+			fmt.Println(l)
+		}
+	}
+	// Output:
+	// S: 220 localhost ESMTP Postfix
+	// S: 250-localhost
+	// S: 250-PIPELINING
+	// S: 250-SIZE 10240000
+	// S: 250-VRFY
+	// S: 250-ETRN
+	// S: 250-STARTTLS
+	// S: 250-ENHANCEDSTATUSCODES
+	// S: 250-8BITMIME
+	// S: 250-DSN
+	// S: 250-SMTPUTF8
+	// S: 250 CHUNKING
+	// S: 221 2.0.0 Bye
+}
+
+func ExampleWithoutExtensions() {
+	t := &fakeT{}
+	defer t.done()
+
+	// A server without SMTPUTF8: does the mailer still send to a UTF-8
+	// address? (It must not.)
+	srv := mocksmtp.Start(t, mocksmtp.WithoutExtensions(smtpd.ExtSMTPUTF8, smtpd.ExtChunking))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	ok, _ := c.Extension("SMTPUTF8")
+	fmt.Println("SMTPUTF8 offered:", ok)
+	err = c.Mail("jürgen@exämple.com")
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		fmt.Println(reply.Code, reply.Msg)
+	}
+	// Output:
+	// SMTPUTF8 offered: false
+	// 553 5.6.7 Non-ASCII address not permitted without SMTPUTF8
+}
