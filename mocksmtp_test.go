@@ -1,11 +1,16 @@
 package mocksmtp_test
 
 import (
+	"encoding/base64"
+	"fmt"
 	"net/smtp"
 	"strings"
 	"testing"
+	"time"
 
+	gomail "github.com/emersion/go-message/mail"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -42,5 +47,104 @@ func TestNetSMTPPlainMessage(t *testing.T) {
 	s := m.Session
 	if s == nil || s.Helo != "localhost" || s.Ended == mocksmtp.Live && !strings.Contains(s.Transcript.String(), "DATA") {
 		t.Errorf("session = %+v", s)
+	}
+}
+
+func TestNetSMTPMultipartMessage(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00binary\r\n.\r\n")
+	body := "From: =?utf-8?q?Al=C3=AFce?= <alice@example.com>\r\n" +
+		"To: Bob <bob@example.com>\r\nCc: carol@example.com\r\nReply-To: support@example.com\r\n" +
+		"Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <abc@example.com>\r\n" +
+		"Subject: =?utf-8?q?R=C3=A9sum=C3=A9?=\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=outer\r\n\r\n" +
+		"--outer\r\nContent-Type: multipart/related; boundary=rel\r\n\r\n" +
+		"--rel\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n" +
+		"--alt\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9 ready.\r\n" +
+		"--alt\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nPHA+Q2Fmw6kgPGltZyBzcmM9ImNpZDpsb2dvIj48L3A+\r\n" +
+		"--alt--\r\n" +
+		"--rel\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64Lines(png) +
+		"--rel--\r\n" +
+		"--outer\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64Lines([]byte("%PDF-1.4 tiny")) +
+		"--outer--\r\n"
+	if err := smtp.SendMail(srv.Addr(), nil, "alice@example.com", []string{"bob@example.com", "carol@example.com"}, []byte(body)); err != nil {
+		t.Fatalf("SendMail: %v", err)
+	}
+	m := srv.WaitForMessages(t, 1)[0]
+	type view struct {
+		From, Subject, MessageID, Date, Text, HTML string
+		To, HeaderFrom, HeaderTo, Cc, ReplyTo      []string
+		Params                                     map[string]string
+		Attachments                                []mocksmtp.Attachment
+		ParseErr                                   error
+		Raw                                        bool
+	}
+	addrs := func(as []*gomail.Address) (out []string) {
+		for _, a := range as {
+			out = append(out, a.Name+" <"+a.Address+">")
+		}
+		return out
+	}
+	got := view{
+		From: m.From, Subject: m.Subject, MessageID: m.MessageID, Date: m.Date.UTC().Format(time.RFC3339),
+		Text: m.Text, HTML: m.HTML, To: m.To, HeaderFrom: addrs(m.HeaderFrom), HeaderTo: addrs(m.HeaderTo),
+		Cc: addrs(m.Cc), ReplyTo: addrs(m.ReplyTo), Params: m.Params, Attachments: m.Attachments,
+		ParseErr: m.ParseErr, Raw: string(m.Raw) == body,
+	}
+	want := view{
+		From: "alice@example.com", Subject: "Résumé", MessageID: "abc@example.com", Date: "2026-11-24T10:00:00Z",
+		Text: "Café ready.", // the CRLF before a boundary belongs to the boundary
+		HTML: `<p>Café <img src="cid:logo"></p>`,
+		To:   []string{"bob@example.com", "carol@example.com"}, HeaderFrom: []string{"Alïce <alice@example.com>"},
+		HeaderTo: []string{"Bob <bob@example.com>"}, Cc: []string{" <carol@example.com>"}, ReplyTo: []string{" <support@example.com>"},
+		Params: map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""},
+		Attachments: []mocksmtp.Attachment{
+			{ContentType: "image/png", ContentID: "logo", Inline: true, Data: png},
+			{Filename: "report.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 tiny")},
+		},
+		Raw: true,
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
+		t.Errorf("message (-want +got):\n%s", diff)
+	}
+	if m.Session == nil || m.Session.ID != 1 || len(m.Session.Messages) != 1 || m.Session.Messages[0].ID != m.ID {
+		t.Errorf("message's session = %+v", m.Session)
+	}
+}
+
+func base64Lines(b []byte) string {
+	s := base64.StdEncoding.EncodeToString(b)
+	var out strings.Builder
+	for len(s) > 76 {
+		out.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	return out.String() + s + "\r\n"
+}
+
+// Many servers at once, each with its own traffic, never see each other's.
+func TestParallelServers(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			to := fmt.Sprintf("user%d@example.com", i)
+			for range 3 {
+				if err := smtp.SendMail(srv.Addr(), nil, "a@example.com", []string{to}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			msgs := srv.WaitForMessages(t, 3)
+			if len(msgs) != 3 {
+				t.Fatalf("%d messages, want 3", len(msgs))
+			}
+			for _, m := range msgs {
+				if m.To[0] != to {
+					t.Errorf("server %d got a message for %s", i, m.To[0])
+				}
+			}
+		})
 	}
 }
