@@ -79,7 +79,6 @@ type Conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	buf  []byte // scratch for replies
-	data []byte // scratch for DATA, reused from message to message
 
 	started bool
 	cur     *Event  // the event waiting for an answer

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -16,8 +17,12 @@ import (
 // looking for its end before the connection is closed.
 const maxDiscard = 1 << 20
 
-// maxKeptData is the largest DATA buffer a Conn keeps for its next message.
+// maxKeptData is the largest DATA buffer kept for reuse.
 const maxKeptData = 1 << 20
+
+// dataBufs holds DATA buffers (*[]byte) for reuse by every Conn. It is the
+// package's one variable, and keeps nothing anyone can observe.
+var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readLine reads one line up to and including LF. It never accepts a line
 // without LF: a deadline or EOF mid-line is an error. A line longer than
@@ -94,10 +99,11 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		limit     = c.cfg.MaxMessageBytes
 		afterCRLF = true // the line before ended with CRLF (DATA's did)
 	)
-	// The data gathers in c.data, kept from message to message, and is
-	// copied out once at the end: the message keeps no spare capacity and
-	// the session makes one allocation per message.
-	body = c.data[:0]
+	// The data gathers in a pooled buffer and is copied out once at the
+	// end: the message keeps no spare capacity, and a message costs one
+	// allocation, also on a new connection.
+	buf := dataBufs.Get().(*[]byte)
+	body = (*buf)[:0]
 	if s, ok := c.tx.Params["SIZE"]; ok {
 		if n, ok := parseSize(s); ok && n <= limit && int64(cap(body)) < n+2 {
 			body = make([]byte, 0, n+2)
@@ -105,9 +111,8 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	}
 	defer func() {
 		if cap(body) <= maxKeptData {
-			c.data = body[:0]
-		} else {
-			c.data = nil
+			*buf = body[:0]
+			dataBufs.Put(buf)
 		}
 	}()
 	for {
