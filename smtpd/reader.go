@@ -21,7 +21,7 @@ const maxDiscard = 1 << 20
 const maxKeptData = 1 << 20
 
 // dataBufs holds DATA buffers (*[]byte) for reuse by every Conn. It is the
-// package's one variable, and keeps nothing anyone can observe.
+// package's only mutable variable, and holds nothing anyone can observe.
 var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readLine reads one line up to and including LF. It never accepts a line
