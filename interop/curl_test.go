@@ -5,7 +5,9 @@ import (
 	"mime"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -36,6 +38,7 @@ func TestCurl(t *testing.T) {
 		checkMessage(t, m, h.message(t))
 		s := h.session(t)
 		checkClean(t, s, mocksmtp.EndQuit)
+		checkFindings(t, h.srv)
 		if diff := cmp.Diff("plain.eml", s.Helo); diff != "" {
 			t.Errorf("EHLO name (-want +got):\n%s", diff)
 		}
@@ -63,6 +66,9 @@ func TestCurl(t *testing.T) {
 		out, err := runProgram(t, nil, curl, curlArgs(url, m,
 			"-H", "Subject: "+mime.QEncoding.Encode("utf-8", m.Subject),
 			"-H", "From: Alice <"+m.From+">",
+			// curl composes no Date or Message-ID: they are the user's.
+			"-H", "Date: "+time.Now().Format(time.RFC1123Z),
+			"-H", "Message-ID: "+messageID(),
 			"-F", "=(;type=multipart/alternative",
 			"-F", "=<"+text+";type=text/plain; charset=utf-8;encoder=quoted-printable",
 			"-F", "=<"+html+";type=text/html; charset=utf-8;encoder=quoted-printable",
@@ -75,6 +81,7 @@ func TestCurl(t *testing.T) {
 		checkMessage(t, m, h.message(t))
 		s := h.session(t)
 		checkClean(t, s, mocksmtp.EndQuit)
+		checkFindings(t, h.srv)
 		if diff := cmp.Diff("client.example", s.Helo); diff != "" {
 			t.Errorf("EHLO name (-want +got):\n%s", diff)
 		}
@@ -94,11 +101,13 @@ func TestCurl(t *testing.T) {
 		checkMessage(t, m, msg)
 		checkParams(t, map[string]string{"SIZE": "", "SMTPUTF8": ""}, msg)
 		checkClean(t, h.session(t), mocksmtp.EndQuit)
+		checkFindings(t, h.srv)
 	})
 
 	// A message file with bare LF line ends: refused with 550 5.5.2 as
 	// sent, accepted once --crlf converts the line ends.
-	const lfMessage = "Subject: Plain hello\n\nHello Bob,\n.this line starts with a dot\nBye.\n"
+	const lfHeader = "Date: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <lf@client.example>\nFrom: alice@example.com\nSubject: Plain hello\n"
+	const lfMessage = lfHeader + "\nHello Bob,\n.this line starts with a dot\nBye.\n"
 	t.Run("bare LF file refused", func(t *testing.T) {
 		t.Parallel()
 		h := start(t)
@@ -115,6 +124,9 @@ func TestCurl(t *testing.T) {
 		if msgs := h.srv.Messages(); len(msgs) != 0 {
 			t.Errorf("recorded %d messages, want none", len(msgs))
 		}
+		// The file's bare LFs, and the line after one that starts with a
+		// dot: curl stuffs dots only after CRLF.
+		checkFindings(t, h.srv, mocksmtp.RuleBareLineEnding, mocksmtp.RuleDotStuffing)
 	})
 	t.Run("bare LF file with --crlf", func(t *testing.T) {
 		t.Parallel()
@@ -128,10 +140,11 @@ func TestCurl(t *testing.T) {
 		}
 		msg := h.message(t)
 		checkMessage(t, m, msg)
-		if want := "Subject: Plain hello\r\n\r\nHello Bob,\r\n.this line starts with a dot\r\nBye.\r\n"; string(msg.Raw) != want {
+		if want := strings.ReplaceAll(lfMessage, "\n", "\r\n"); string(msg.Raw) != want {
 			t.Errorf("Raw = %q, want %q", msg.Raw, want)
 		}
 		checkClean(t, h.session(t), mocksmtp.EndQuit)
+		checkFindings(t, h.srv)
 	})
 }
 

@@ -49,6 +49,7 @@ func TestGoMail(t *testing.T) {
 			checkParams(t, map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""}, m)
 			s := h.session(t)
 			checkClean(t, s, mocksmtp.EndQuit)
+			checkFindings(t, h.srv)
 			want := []string{"EHLO", "NOOP", "MAIL", "RCPT"}
 			for range tc.mail.To[1:] {
 				want = append(want, "RCPT")

@@ -50,6 +50,7 @@ func TestGoSMTP(t *testing.T) {
 			checkMessage(t, tc.mail, m)
 			checkParams(t, tc.wantParams, m)
 			checkClean(t, h.session(t), mocksmtp.EndQuit)
+			checkFindings(t, h.srv)
 		})
 	}
 }
@@ -70,7 +71,8 @@ func dialGoSMTP(t *testing.T, addr string) *smtp.Client {
 	return c
 }
 
-// goMessageMIME composes m with go-message's mail writer.
+// goMessageMIME composes m with go-message's mail writer, with the Date
+// and Message-ID fields it leaves to the program.
 func goMessageMIME(m mailSpec) ([]byte, error) {
 	var h mail.Header
 	h.SetAddressList("From", []*mail.Address{{Name: "Alice", Address: m.From}})
@@ -80,6 +82,10 @@ func goMessageMIME(m mailSpec) ([]byte, error) {
 	}
 	h.SetAddressList("To", to)
 	h.SetSubject(m.Subject)
+	h.SetDate(time.Now())
+	if err := h.GenerateMessageID(); err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	if m.HTML == "" && len(m.Attachments) == 0 {
 		h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})

@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,9 +211,13 @@ func verbs(s *mocksmtp.Session) []string {
 
 // buildMIME composes spec as a message, the way a program using only the
 // standard library would: a text/plain message, or multipart/mixed holding
-// multipart/alternative (text, HTML) and base64 attachments.
+// multipart/alternative (text, HTML) and base64 attachments. It has the
+// Date and Message-ID fields RFC 5322 asks for, which net/smtp, curl and
+// smtplib leave to the program.
 func buildMIME(spec mailSpec) []byte {
 	var b bytes.Buffer
+	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "Message-ID: %s\r\n", messageID())
 	fmt.Fprintf(&b, "From: Alice <%s>\r\n", spec.From)
 	fmt.Fprintf(&b, "To: %s\r\n", strings.Join(spec.To, ", "))
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", spec.Subject))
@@ -260,6 +266,14 @@ func buildMIME(spec mailSpec) []byte {
 	mixed.Close()
 	return b.Bytes()
 }
+
+// messageID returns a new Message-ID field value.
+func messageID() string {
+	return fmt.Sprintf("<%d.%d@client.example>", time.Now().UnixNano(), messageIDs.Add(1))
+}
+
+// messageIDs makes the IDs of one process unique.
+var messageIDs atomic.Int64
 
 // quotedPrintable encodes text with CRLF line breaks.
 func quotedPrintable(text string) []byte {
@@ -376,5 +390,41 @@ func checkParams(t *testing.T, want map[string]string, m *mocksmtp.Message) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("MAIL FROM parameters, SIZE values blanked (-want +got):\n%s", diff)
+	}
+}
+
+// checkFindings compares the conformance findings of every session and
+// message of the server so far with want, as sorted lists of rules: a
+// conforming client sending well-formed mail makes none. Call it after
+// the session ended (a missing QUIT is found at the end). Findings of a
+// message must also be on the message.
+func checkFindings(t *testing.T, srv *mocksmtp.Server, want ...mocksmtp.Rule) {
+	t.Helper()
+	fs := srv.Findings()
+	got := make([]mocksmtp.Rule, 0, len(fs))
+	for _, f := range fs {
+		got = append(got, f.Rule)
+	}
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if want == nil {
+		want = []mocksmtp.Rule{}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("conformance findings, by rule (-want +got):\n%s\n%s", diff, mocksmtp.FindingsReport(fs, srv.Sessions()))
+	}
+	msgFindings := map[int]int{}
+	for _, m := range srv.Messages() {
+		msgFindings[m.ID] = len(m.Findings)
+	}
+	for _, f := range fs {
+		if f.Message != 0 {
+			msgFindings[f.Message]--
+		}
+	}
+	for id, n := range msgFindings {
+		if n != 0 {
+			t.Errorf("message %d: its Findings and the server's disagree by %d", id, n)
+		}
 	}
 }

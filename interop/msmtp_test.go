@@ -30,6 +30,7 @@ func TestMsmtp(t *testing.T) {
 			}
 			checkMessage(t, tc.mail, h.message(t))
 			checkClean(t, h.session(t), mocksmtp.EndQuit)
+			checkFindings(t, h.srv)
 		})
 	}
 	t.Run("utf8 address refused", func(t *testing.T) {
@@ -41,6 +42,8 @@ func TestMsmtp(t *testing.T) {
 			t.Errorf("msmtp succeeded, want it to fail on 553\n%s", out)
 		}
 		checkRejectedUTF8(t, h, h.session(t))
+		// msmtp pipelines DATA after RCPT and, refused, closes without QUIT.
+		checkFindings(t, h.srv, mocksmtp.RuleSMTPUTF8, mocksmtp.RuleQuit)
 	})
 }
 

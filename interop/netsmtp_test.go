@@ -47,6 +47,7 @@ func TestNetSMTP(t *testing.T) {
 			checkParams(t, map[string]string{"BODY": "8BITMIME", "SMTPUTF8": ""}, m)
 			s := h.session(t)
 			checkClean(t, s, mocksmtp.EndQuit)
+			checkFindings(t, h.srv)
 			if diff := cmp.Diff("client.example", s.Helo); diff != "" {
 				t.Errorf("HELO name (-want +got):\n%s", diff)
 			}

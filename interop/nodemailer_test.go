@@ -42,6 +42,7 @@ func TestNodemailer(t *testing.T) {
 			checkMessage(t, tc.mail, m)
 			checkParams(t, tc.wantParams, m)
 			checkClean(t, h.session(t), mocksmtp.EndClientClosed)
+			checkFindings(t, h.srv, mocksmtp.RuleQuit)
 		})
 	}
 }

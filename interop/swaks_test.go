@@ -31,6 +31,7 @@ func TestSwaks(t *testing.T) {
 			}
 			checkMessage(t, tc.mail, h.message(t))
 			checkClean(t, h.session(t), mocksmtp.EndQuit)
+			checkFindings(t, h.srv)
 		})
 	}
 	t.Run("utf8 address refused", func(t *testing.T) {
@@ -41,6 +42,7 @@ func TestSwaks(t *testing.T) {
 			t.Errorf("swaks succeeded, want it to fail on 553\n%s", out)
 		}
 		checkRejectedUTF8(t, h, h.session(t))
+		checkFindings(t, h.srv, mocksmtp.RuleSMTPUTF8)
 	})
 }
 

@@ -12,6 +12,7 @@ import json
 import smtplib
 import sys
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 
 def main():
@@ -22,6 +23,9 @@ def main():
     msg["From"] = "Alice <%s>" % spec["from"]
     msg["To"] = ", ".join(spec["to"])
     msg["Subject"] = spec["subject"]
+    # smtplib sends what it is given: Date and Message-ID are the program's.
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="client.example")
     msg.set_content(spec["text"])
     if spec.get("html"):
         msg.add_alternative(spec["html"], subtype="html")
