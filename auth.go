@@ -68,6 +68,7 @@ type authConfig struct {
 	accounts   map[string]string       // WithAuth: username → password
 	check      func(Credentials) error // WithAuthFunc
 	mechanisms []string                // WithAuthMechanisms; nil: the default
+	beforeTLS  []string                // WithAuthMechanismsBeforeTLS; nil: the same as after
 }
 
 // WithAuth offers AUTH (RFC 4954) with the mechanisms PLAIN, LOGIN and
@@ -113,21 +114,54 @@ func WithAuthFunc(check func(Credentials) error) Option {
 // 5.5.4. It needs [WithAuth] or [WithAuthFunc] (in any order).
 func WithAuthMechanisms(mechanisms ...string) Option {
 	return optionFunc(func(o *options) error {
-		if len(mechanisms) == 0 {
-			return errors.New("mocksmtp: WithAuthMechanisms: want at least one mechanism")
-		}
-		var ms []string
-		for _, m := range mechanisms {
-			u := strings.ToUpper(m)
-			if u != AuthPlain && u != AuthLogin && u != AuthCRAMMD5 {
-				return fmt.Errorf("mocksmtp: WithAuthMechanisms: unknown mechanism %q (want PLAIN, LOGIN or CRAM-MD5)", m)
-			}
-			if slices.Contains(ms, u) {
-				return fmt.Errorf("mocksmtp: WithAuthMechanisms: %s given twice", u)
-			}
-			ms = append(ms, u)
+		ms, err := checkMechanisms("WithAuthMechanisms", mechanisms)
+		if err != nil {
+			return err
 		}
 		o.auth.mechanisms = ms
+		return o.auth.install(o)
+	})
+}
+
+// checkMechanisms returns the mechanisms upper-cased, or an error naming
+// the option when one is unknown or repeated, or none is given.
+func checkMechanisms(option string, mechanisms []string) ([]string, error) {
+	if len(mechanisms) == 0 {
+		return nil, fmt.Errorf("mocksmtp: %s: want at least one mechanism", option)
+	}
+	var ms []string
+	for _, m := range mechanisms {
+		u := strings.ToUpper(m)
+		if u != AuthPlain && u != AuthLogin && u != AuthCRAMMD5 {
+			return nil, fmt.Errorf("mocksmtp: %s: unknown mechanism %q (want PLAIN, LOGIN or CRAM-MD5)", option, m)
+		}
+		if slices.Contains(ms, u) {
+			return nil, fmt.Errorf("mocksmtp: %s: %s given twice", option, u)
+		}
+		ms = append(ms, u)
+	}
+	return ms, nil
+}
+
+// WithAuthMechanismsBeforeTLS sets the mechanisms advertised and accepted
+// before TLS, like Postfix with smtpd_sasl_security_options = noplaintext
+// and plaintext allowed under TLS: [WithAuth]'s (or
+// [WithAuthMechanisms]') apply after STARTTLS, and one of those sent
+// before TLS gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
+// option is given. Use it to test clients that pick their mechanism from
+// the first EHLO reply:
+//
+//	mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)
+func WithAuthMechanismsBeforeTLS(mechanisms ...string) Option {
+	return optionFunc(func(o *options) error {
+		ms, err := checkMechanisms("WithAuthMechanismsBeforeTLS", mechanisms)
+		if err != nil {
+			return err
+		}
+		o.auth.beforeTLS = ms
+		if err := useTLS(o); err != nil {
+			return err
+		}
 		return o.auth.install(o)
 	})
 }
@@ -166,10 +200,12 @@ func (a authConfig) install(o *options) error {
 		if len(a.accounts) > 0 {
 			ms = append(ms, AuthCRAMMD5)
 		}
-	} else if slices.Contains(ms, AuthCRAMMD5) && len(a.accounts) == 0 {
-		return errors.New("mocksmtp: WithAuthMechanisms: CRAM-MD5 needs the password, so an account of WithAuth")
+	}
+	if (slices.Contains(ms, AuthCRAMMD5) || slices.Contains(a.beforeTLS, AuthCRAMMD5)) && len(a.accounts) == 0 {
+		return errors.New("mocksmtp: CRAM-MD5 needs the password, so an account of WithAuth")
 	}
 	o.engine.AuthMechanisms = ms
+	o.engine.AuthMechanismsBeforeTLS = a.beforeTLS
 	o.engine.NewSASL = a.newSASL
 	return nil
 }

@@ -354,3 +354,37 @@ func TestAuthInfoString(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthMechanismsBeforeTLS(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "secret"), WithAuthMechanismsBeforeTLS(AuthCRAMMD5))
+	w := dialWire(t, srv.Addr(), nil)
+	ehlo := w.cmd("EHLO client.example", "250")
+	if !slices.Contains(ehlo, "250-AUTH CRAM-MD5") || !slices.Contains(ehlo, "250-STARTTLS") {
+		t.Errorf("EHLO before TLS = %q, want STARTTLS and AUTH CRAM-MD5 only", ehlo)
+	}
+	w.cmd("AUTH PLAIN "+b64("\x00user\x00secret"), "538 5.7.11")
+	w.cmd("AUTH LOGIN", "538 5.7.11")
+	w.cmd("AUTH XOAUTH2", "504 5.5.4")
+	w.cmd("AUTH CRAM-MD5", "334")
+	w.cmd("*", "501")
+	if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	ehlo = w.cmd("EHLO client.example", "250")
+	if !slices.Contains(ehlo, "250-AUTH PLAIN LOGIN CRAM-MD5") {
+		t.Errorf("EHLO after TLS = %q, want AUTH PLAIN LOGIN CRAM-MD5", ehlo)
+	}
+	w.cmd("AUTH PLAIN "+b64("\x00user\x00secret"), "235 2.7.0")
+
+	for _, opts := range [][]Option{
+		{WithAuthMechanismsBeforeTLS()},
+		{WithAuthMechanismsBeforeTLS("NTLM")},
+		{WithAuthFunc(func(Credentials) error { return nil }), WithAuthMechanismsBeforeTLS(AuthCRAMMD5)},
+	} {
+		if srv, err := New(opts...); err == nil {
+			srv.Close()
+			t.Errorf("New(%d options) succeeded, want an error", len(opts))
+		}
+	}
+}

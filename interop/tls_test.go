@@ -31,6 +31,7 @@ func TestGoMailTLSAndAuth(t *testing.T) {
 		{"STARTTLS mandatory, CRAM-MD5", []mocksmtp.Option{mocksmtp.WithSTARTTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthCramMD5},
 		{"STARTTLS mandatory, PLAIN", []mocksmtp.Option{mocksmtp.WithSTARTTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthPlain},
 		{"STARTTLS, AUTH offered only after TLS", []mocksmtp.Option{mocksmtp.WithAuthRequiresTLS(), mocksmtp.WithRequireTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSOpportunistic)}, gomail.SMTPAuthPlain},
+		{"STARTTLS, only CRAM-MD5 before TLS", []mocksmtp.Option{mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthPlain},
 		{"SMTPS, LOGIN", []mocksmtp.Option{mocksmtp.WithImplicitTLS()}, []gomail.Option{gomail.WithSSL()}, gomail.SMTPAuthLogin},
 		{"SMTPS, PLAIN", []mocksmtp.Option{mocksmtp.WithImplicitTLS()}, []gomail.Option{gomail.WithSSL()}, gomail.SMTPAuthPlain},
 	}

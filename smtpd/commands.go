@@ -184,8 +184,8 @@ func (c *Conn) ehloReply() Reply {
 	if c.cfg.TLSConfig != nil && c.tls == nil && !c.cfg.ImplicitTLS {
 		lines = append(lines, "STARTTLS")
 	}
-	if c.authOffered() && (c.tls != nil || !c.cfg.AuthRequiresTLS) {
-		lines = append(lines, "AUTH "+strings.Join(c.cfg.AuthMechanisms, " "))
+	if ms := c.authMechanisms(); c.authOffered() && len(ms) > 0 && (c.tls != nil || !c.cfg.AuthRequiresTLS) {
+		lines = append(lines, "AUTH "+strings.Join(ms, " "))
 	}
 	add(ExtEnhancedStatusCodes, "ENHANCEDSTATUSCODES")
 	add(Ext8BitMIME, "8BITMIME")
@@ -193,6 +193,14 @@ func (c *Conn) ehloReply() Reply {
 	add(ExtSMTPUTF8, "SMTPUTF8")
 	add(ExtChunking, "CHUNKING")
 	return Reply{Code: 250, Lines: lines}
+}
+
+// authMechanisms returns the mechanisms offered in the present TLS state.
+func (c *Conn) authMechanisms() []string {
+	if c.tls == nil && c.cfg.AuthMechanismsBeforeTLS != nil {
+		return c.cfg.AuthMechanismsBeforeTLS
+	}
+	return c.cfg.AuthMechanisms
 }
 
 func (c *Conn) authOffered() bool {
@@ -419,7 +427,13 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 		return c.reject(ev, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
 	}
 	ev.Mechanism = strings.ToUpper(f[0])
-	if !slices.ContainsFunc(c.cfg.AuthMechanisms, func(m string) bool { return strings.EqualFold(m, ev.Mechanism) }) {
+	known := func(ms []string) bool {
+		return slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, ev.Mechanism) })
+	}
+	if !known(c.authMechanisms()) {
+		if c.tls == nil && known(c.cfg.AuthMechanisms) {
+			return c.reject(ev, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
+		}
 		return c.reject(ev, reply(504, "5.5.4", "Unrecognized authentication type")), nil
 	}
 	var resp []byte

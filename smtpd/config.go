@@ -53,6 +53,11 @@ type Config struct {
 	// AuthMechanisms are the SASL mechanisms advertised with AUTH
 	// (RFC 4954), in order. AUTH is offered only when this and NewSASL are set.
 	AuthMechanisms []string
+	// AuthMechanismsBeforeTLS, when not nil, are the mechanisms advertised
+	// and accepted before TLS; AuthMechanisms then apply after TLS only,
+	// and one of them sent before TLS gets 538 5.7.11 (a server that allows
+	// plaintext passwords only under TLS).
+	AuthMechanismsBeforeTLS []string
 	// AuthRequiresTLS offers AUTH only after TLS; before it, AUTH gets
 	// 538 5.7.11.
 	AuthRequiresTLS bool
