@@ -47,6 +47,7 @@ type config struct {
 	timeout                          time.Duration
 	peers                            []string
 	load                             string
+	profile                          string
 }
 
 // allPeers are the servers compared, mocksmtp first: the others are
@@ -67,6 +68,7 @@ func harness(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "the longest one run may take")
 	peers := fs.String("peers", strings.Join(allPeers, ","), "servers to compare, comma-separated")
 	fs.StringVar(&c.load, "load", "auto", "load generator: smtp-source, go, or auto (smtp-source when installed)")
+	fs.StringVar(&c.profile, "cpuprofile", "", "a `directory` where each run of a Go server writes a CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -109,7 +111,7 @@ func harness(args []string, stdout, stderr io.Writer) int {
 			}
 			ps = append(ps, sinkPeer{path})
 		case goServers[name] != nil:
-			ps = append(ps, goPeer{server: name, exe: exe})
+			ps = append(ps, goPeer{server: name, exe: exe, profile: c.profile})
 		default:
 			fmt.Fprintf(stderr, "bench: unknown server %q (known: %s)\n", name, strings.Join(allPeers, ", "))
 			return 2
@@ -192,6 +194,7 @@ type result struct {
 	octets     int64         // their octets, -1 when unknown
 	minOctets  int64         // the least octets the messages can have
 	cpu        time.Duration // user + system time of the server process
+	user       time.Duration // of which user time
 	maxRSS     int64         // peak resident set of the server process, in octets
 	err        error
 }
@@ -232,7 +235,8 @@ func runOne(p peer, ld loader, sc scenario, timeout time.Duration) (r result) {
 	defer func() {
 		ru, err := pr.stop()
 		if ru != nil {
-			r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
+			r.user = time.Duration(syscall.TimevalToNsec(ru.Utime))
+			r.cpu = r.user + time.Duration(syscall.TimevalToNsec(ru.Stime))
 			r.maxRSS = ru.Maxrss * 1024 // KiB on Linux
 		}
 		if r.err == nil && err != nil {
@@ -268,7 +272,7 @@ func best(rs []result) result {
 
 func printTable(w io.Writer, ps []peer, results map[string][]result) {
 	ref := best(results["mocksmtp"])
-	fmt.Fprintln(w, "| server | messages/s | × mocksmtp | CPU s | messages per CPU s | peak RSS | stored |")
+	fmt.Fprintln(w, "| server | messages/s | × mocksmtp | CPU s (user+sys) | messages per CPU s | peak RSS | stored |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
 	for _, p := range ps {
 		rs := results[p.name()]
@@ -288,8 +292,8 @@ func printTable(w io.Writer, ps []peer, results map[string][]result) {
 		if r.cpu > 0 {
 			perCPU = fmt.Sprintf("%.0f", float64(r.sent)/r.cpu.Seconds())
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %.2f | %s | %.1f MiB | %s |\n",
-			p.name(), r.rate(), ratio, r.cpu.Seconds(), perCPU, float64(r.maxRSS)/(1<<20), stored(r))
+		fmt.Fprintf(w, "| %s | %.0f | %s | %.2f (%.2f+%.2f) | %s | %.1f MiB | %s |\n",
+			p.name(), r.rate(), ratio, r.cpu.Seconds(), r.user.Seconds(), (r.cpu - r.user).Seconds(), perCPU, float64(r.maxRSS)/(1<<20), stored(r))
 	}
 }
 

@@ -90,8 +90,9 @@ func stopProc(cmd *exec.Cmd, stdin io.Closer) (*syscall.Rusage, error) {
 // goPeer is one of the Go servers, run by re-executing this program with
 // serverEnv set.
 type goPeer struct {
-	server string
-	exe    string
+	server  string
+	exe     string
+	profile string // a directory for CPU profiles, "" for none
 }
 
 func (p goPeer) name() string { return p.server }
@@ -106,6 +107,14 @@ type goProc struct {
 func (p goPeer) start(ctx context.Context) (proc, error) {
 	cmd := exec.Command(p.exe)
 	cmd.Env = append(os.Environ(), serverEnv+"="+p.server)
+	if p.profile != "" {
+		f, err := os.CreateTemp(p.profile, p.server+"-*.pprof")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		cmd.Env = append(cmd.Env, profileEnv+"="+f.Name())
+	}
 	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = 2 * time.Second
 	lines := make(chan string, 16)

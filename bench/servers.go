@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,8 +28,12 @@ import (
 // and exits when its standard input closes. It waits up to statsWait for
 // the messages it was told about before it counts.
 
-// serverEnv names the server a re-executed harness becomes.
-const serverEnv = "MOCKSMTP_BENCH_SERVER"
+// serverEnv names the server a re-executed harness becomes; profileEnv,
+// when set, is the file it writes a CPU profile to.
+const (
+	serverEnv  = "MOCKSMTP_BENCH_SERVER"
+	profileEnv = "MOCKSMTP_BENCH_CPUPROFILE"
+)
 
 // statsWait bounds how long a server waits for the messages the harness
 // sent to be stored before it counts them.
@@ -59,6 +64,17 @@ func serveChild(name string) error {
 	start, ok := goServers[name]
 	if !ok {
 		return fmt.Errorf("unknown server %q", name)
+	}
+	if path := os.Getenv(profileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	srv, err := start()
 	if err != nil {
