@@ -82,8 +82,8 @@
 // one from an untrusted authority, a TLS version the client refuses, an
 // aborted handshake.
 //
-// [WithAuth] offers AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5 for one
-// user; [WithAuthFunc] decides with a callback; bad credentials get
+// [WithAuth] offers AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5 for a
+// user (repeat it for more); [WithAuthFunc] decides with a callback; bad credentials get
 // 535 5.7.8. The session records the mechanism, the identity and the
 // outcome; transcripts mask the secrets. [WithPersona] makes the banner,
 // EHLO keywords and reply texts look like a well-known MTA.

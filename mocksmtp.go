@@ -235,10 +235,15 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		}
 		ans.TLSConfig = cfg
 	}
-	if !p.act.set && s.opts.conformance.reject {
-		if r, bad := rejection(fs); bad {
+	// The answer's reply: a fault's own, else a strict MTA's rejection
+	// (WithRejectNonconforming), else the persona's wording of the
+	// engine's reply, else the engine's.
+	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply {
+		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
 			s.note(rec, "nonconforming: %s", r.String())
-			ans, p.act.set = smtpd.Answer{Reply: &r}, true
+			ans.Reply = &r
+		} else if r, ok := s.personaReply(c, ev); ok {
+			ans.Reply = &r
 		}
 	}
 	if m != nil && accepts(ev, ans) {
@@ -253,9 +258,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if !s.pause(p.act.delay) {
 		return errShutdown
 	}
-	if p.act.set {
-		c.Answer(ans)
-	}
+	c.Answer(ans)
 	sf.track(ev, ans)
 	sf.idle, sf.idleBy = p.act.idle, p.idleBy
 	return nil
@@ -277,7 +280,6 @@ func (s *Server) newSession(nc net.Conn) *session {
 
 // observe keeps the session record current with the engine's state.
 func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
-	s.personaAnswer(c, ev) // persona.go
 	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth {
 		return
 	}

@@ -96,20 +96,18 @@ func WithPersona(p Persona) Option {
 	})
 }
 
-// personaAnswer answers ev with the persona's version of the engine's
-// reply, when it has one. Faults that fire later replace the answer.
-func (s *Server) personaAnswer(c *smtpd.Conn, ev *smtpd.Event) {
+// personaReply returns the persona's version of the engine's reply to
+// ev, when it has one.
+func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event) (smtpd.Reply, bool) {
 	p := s.opts.persona
 	if p == 0 {
-		return
+		return smtpd.Reply{}, false
 	}
 	host := s.opts.engine.Hostname
 	if host == "" {
 		host = "localhost"
 	}
-	if r, ok := p.reply(ev, host, c.RemoteAddr()); ok {
-		c.Reply(r)
-	}
+	return p.reply(ev, host, c.RemoteAddr())
 }
 
 // reply returns the persona's reply to ev, or false to keep the engine's.

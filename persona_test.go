@@ -1,8 +1,13 @@
 package mocksmtp
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -143,5 +148,30 @@ func TestWithoutExtensions(t *testing.T) {
 				t.Fatal("New succeeded, want an error")
 			}
 		})
+	}
+}
+
+// A fault that only delays keeps the persona's wording of the reply.
+func TestPersonaReplyThroughADelayFault(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithPersona(Exchange), WithFault(At(StageRcpt).Delay(time.Millisecond)))
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(conn)
+	io.WriteString(conn, "EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nQUIT\r\n")
+	var last string
+	for !strings.HasPrefix(last, "221") {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		last = l
+		if strings.HasPrefix(l, "250 2.1.5") && !strings.Contains(l, "Recipient OK") {
+			t.Errorf("RCPT reply %q lost the persona's text", l)
+		}
 	}
 }
