@@ -158,3 +158,71 @@ func curlArgs(url string, m mailSpec, more ...string) []string {
 	}
 	return append(args, more...)
 }
+
+// TestCurlTLSAndAuth sends with curl over STARTTLS (smtp:// with
+// --ssl-reqd) and over SMTPS (smtps://), verifying the certificate with
+// --cacert, and logs in with --user; --login-options chooses the
+// mechanism, which curl otherwise picks itself (CRAM-MD5). curl checks the
+// host name only once the handshake is done, and then closes the
+// connection without the QUIT that RFC 3207 4.1 asks for.
+func TestCurlTLSAndAuth(t *testing.T) {
+	t.Parallel()
+	curl := needProgram(t, "curl", "apt-get install curl")
+	for _, tc := range []struct {
+		name     string
+		mode     tlsMode
+		auth     string // the AUTH= login option; "" lets curl choose
+		fault    *mocksmtp.Fault
+		wantMech string // "" when curl must refuse the certificate
+		// How a refused session ends, and what it broke.
+		refusedEnd mocksmtp.EndReason
+		findings   []mocksmtp.Rule
+	}{
+		{"STARTTLS, its own choice", starttls, "", nil, mocksmtp.AuthCRAMMD5, 0, nil},
+		{"STARTTLS, PLAIN", starttls, "PLAIN", nil, mocksmtp.AuthPlain, 0, nil},
+		{"STARTTLS, LOGIN", starttls, "LOGIN", nil, mocksmtp.AuthLogin, 0, nil},
+		{"SMTPS, its own choice", implicitTLS, "", nil, mocksmtp.AuthCRAMMD5, 0, nil},
+		{"untrusted certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), "",
+			mocksmtp.EndTLSFailed, nil},
+		{"wrong host certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), "",
+			mocksmtp.EndClientClosed, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var more []mocksmtp.Option
+			if tc.fault != nil {
+				more = append(more, mocksmtp.WithFault(*tc.fault))
+			}
+			h := startTLSAuth(t, tc.mode, nil, more...)
+			m := plainMail()
+			file := writeTemp(t, "plain.eml", buildMIME(m))
+			scheme, tlsArgs := "smtp", []string{"--ssl-reqd"}
+			if tc.mode == implicitTLS {
+				scheme, tlsArgs = "smtps", nil
+			}
+			url := fmt.Sprintf("%s://%s/client.example", scheme, h.srv.Addr())
+			args := append(tlsArgs, "--cacert", caFile(t, h.srv), "--user", authUser+":"+authPass, "--upload-file", file)
+			if tc.auth != "" {
+				args = append(args, "--login-options", "AUTH="+tc.auth)
+			}
+			out, err := runProgram(t, nil, curl, curlArgs(url, m, args...)...)
+			if tc.wantMech == "" {
+				// curl's exit code 60: the peer's certificate could not be verified.
+				if err == nil || !strings.HasPrefix(out, "curl: (60) ") {
+					t.Errorf("curl: %v, want it to refuse the certificate\n%s", err, out)
+				}
+				checkTLSRefused(t, h, tc.refusedEnd)
+				checkFindings(t, h.srv, tc.findings...)
+				return
+			}
+			if err != nil {
+				t.Fatalf("curl: %v\n%s", err, out)
+			}
+			checkMessage(t, m, h.message(t))
+			s := h.session(t)
+			checkClean(t, s, mocksmtp.EndQuit)
+			checkTLSAuth(t, s, tc.wantMech)
+			checkFindings(t, h.srv)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"crypto/tls"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -428,3 +429,105 @@ func checkFindings(t *testing.T, srv *mocksmtp.Server, want ...mocksmtp.Rule) {
 		}
 	}
 }
+
+// The account of the TLS and AUTH tests. The password is long enough that
+// finding it, or its base64 form, in a transcript cannot be chance.
+const (
+	authUser = "mailer"
+	authPass = "s3cret-Pa55word"
+)
+
+// tlsMode is how a client gets TLS: STARTTLS, or from the first byte.
+type tlsMode int
+
+const (
+	starttls tlsMode = iota + 1
+	implicitTLS
+)
+
+// startTLSAuth starts a server with TLS as mode says and AUTH for
+// authUser, offering the given mechanisms (the server's default when
+// none), then more options.
+func startTLSAuth(t *testing.T, mode tlsMode, mechanisms []string, more ...mocksmtp.Option) *harness {
+	t.Helper()
+	opts := []mocksmtp.Option{mocksmtp.WithAuth(authUser, authPass)}
+	if mode == implicitTLS {
+		opts = append(opts, mocksmtp.WithImplicitTLS())
+	} else {
+		opts = append(opts, mocksmtp.WithSTARTTLS())
+	}
+	if len(mechanisms) > 0 {
+		opts = append(opts, mocksmtp.WithAuthMechanisms(mechanisms...))
+	}
+	return start(t, append(opts, more...)...)
+}
+
+// caFile writes the test certificate authority of srv to a PEM file, for
+// clients that verify certificates with a CA file, and returns its path.
+func caFile(t *testing.T, srv *mocksmtp.Server) string {
+	t.Helper()
+	pem := srv.CACertPEM()
+	if len(pem) == 0 {
+		t.Fatal("CACertPEM is empty")
+	}
+	return writeTemp(t, "ca.pem", pem)
+}
+
+// checkTLSAuth checks a session that sent over TLS after logging in as
+// authUser with mechanism: a finished TLS 1.3 handshake, the AUTH
+// exchange recorded as a success, and no secret in the transcript.
+func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism string) {
+	t.Helper()
+	if s.TLS == nil || !s.TLS.HandshakeComplete {
+		t.Errorf("Session.TLS = %v, want a finished handshake", s.TLS)
+	} else if s.TLS.Version != tls.VersionTLS13 {
+		t.Errorf("TLS version %s, want TLS 1.3", tls.VersionName(s.TLS.Version))
+	}
+	want := &mocksmtp.AuthInfo{Mechanism: mechanism, Username: authUser, Success: true}
+	if diff := cmp.Diff(want, s.Auth); diff != "" {
+		t.Errorf("Session.Auth (-want +got):\n%s", diff)
+	}
+	checkMasked(t, s)
+}
+
+// checkMasked checks that the transcript shows authPass nowhere: neither
+// as it is, nor inside anything the client sent in base64 (an AUTH PLAIN
+// initial response, a LOGIN continuation line).
+func checkMasked(t *testing.T, s *mocksmtp.Session) {
+	t.Helper()
+	if strings.Contains(s.Transcript.String(), authPass) {
+		t.Errorf("transcript shows the password:\n%s", s.Transcript.Numbered())
+	}
+	for _, l := range s.Transcript {
+		for field := range strings.FieldsSeq(l.Text) {
+			if b, err := base64.StdEncoding.DecodeString(field); err == nil && bytes.Contains(b, []byte(authPass)) {
+				t.Errorf("transcript shows the password in base64: %q", l)
+			}
+		}
+	}
+}
+
+// checkTLSRefused checks that a client that does not trust the
+// certificate the server presented sent nothing after the handshake:
+// the session ended as want says (EndTLSFailed when the client refused
+// the certificate within the handshake; EndClientClosed when it checked
+// it after, as curl does with the host name), with no AUTH and no message.
+func checkTLSRefused(t *testing.T, h *harness, want mocksmtp.EndReason) {
+	t.Helper()
+	s := h.session(t)
+	if s.Ended != want || s.Auth != nil || len(s.Messages) != 0 {
+		t.Errorf("session ended %v with Auth %v and %d messages, want %v, none and none\n%s",
+			s.Ended, s.Auth, len(s.Messages), want, s.Transcript.Numbered())
+	}
+	if want == mocksmtp.EndClientClosed {
+		if got := verbs(s); !slices.Equal(got, []string{"EHLO", "STARTTLS"}) {
+			t.Errorf("client sent %q, want nothing after STARTTLS", got)
+		}
+	}
+	if msgs := h.srv.Messages(); len(msgs) != 0 {
+		t.Errorf("recorded %d messages, want none", len(msgs))
+	}
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

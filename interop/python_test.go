@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -59,6 +60,66 @@ func TestPythonSmtplib(t *testing.T) {
 			if diff := cmp.Diff(want, verbs(s)); diff != "" {
 				t.Errorf("commands (-want +got):\n%s", diff)
 			}
+		})
+	}
+}
+
+// TestPythonSmtplibTLSAndAuth sends with smtplib over STARTTLS and over
+// SMTPS (SMTP_SSL), verifying the certificate with an ssl context that
+// trusts the test CA from a file, and logs in. smtplib's login() takes
+// the first of CRAM-MD5, PLAIN and LOGIN that the server offers.
+func TestPythonSmtplibTLSAndAuth(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	for _, tc := range []struct {
+		name       string
+		mode       tlsMode
+		mechanisms []string // offered by the server
+		fault      *mocksmtp.Fault
+		wantMech   string // "" when the handshake must fail
+	}{
+		{"STARTTLS, CRAM-MD5 by preference", starttls, nil, nil, mocksmtp.AuthCRAMMD5},
+		{"STARTTLS, PLAIN", starttls, []string{mocksmtp.AuthPlain}, nil, mocksmtp.AuthPlain},
+		{"SMTPS, LOGIN", implicitTLS, []string{mocksmtp.AuthLogin}, nil, mocksmtp.AuthLogin},
+		{"untrusted certificate refused", starttls, nil, ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
+		{"wrong host certificate refused", starttls, nil, ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var more []mocksmtp.Option
+			if tc.fault != nil {
+				more = append(more, mocksmtp.WithFault(*tc.fault))
+			}
+			h := startTLSAuth(t, tc.mode, tc.mechanisms, more...)
+			m := plainMail()
+			spec, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"testdata/send.py", h.srv.Host(), strconv.Itoa(h.srv.Port()),
+				"--cafile", caFile(t, h.srv), "--user", authUser, "--password", authPass}
+			if tc.mode == implicitTLS {
+				args = append(args, "--ssl")
+			} else {
+				args = append(args, "--starttls")
+			}
+			out, err := runProgram(t, spec, python, args...)
+			if tc.wantMech == "" {
+				if err == nil || !strings.Contains(out, "CERTIFICATE_VERIFY_FAILED") {
+					t.Errorf("send.py: %v, want it to refuse the certificate\n%s", err, out)
+				}
+				checkTLSRefused(t, h, mocksmtp.EndTLSFailed)
+				checkFindings(t, h.srv)
+				return
+			}
+			if err != nil {
+				t.Fatalf("send.py: %v\n%s", err, out)
+			}
+			checkMessage(t, m, h.message(t))
+			s := h.session(t)
+			checkClean(t, s, mocksmtp.EndQuit)
+			checkTLSAuth(t, s, tc.wantMech)
+			checkFindings(t, h.srv)
 		})
 	}
 }

@@ -69,3 +69,80 @@ func swaksArgs(t *testing.T, srv *mocksmtp.Server, m mailSpec) []string {
 	}
 	return args
 }
+
+// TestSwaksTLSAndAuth sends with swaks over STARTTLS (--tls) and SMTPS
+// (--tls-on-connect), verifying the certificate against the test CA file
+// (--tls-verify --tls-ca-path), and logs in with each mechanism; left to
+// choose, swaks takes CRAM-MD5. swaks 20201014 (Debian 12, Ubuntu 24.04)
+// verifies the chain but not the host name; later versions verify both
+// with --tls-verify.
+func TestSwaksTLSAndAuth(t *testing.T) {
+	t.Parallel()
+	swaks := needProgram(t, "swaks", "apt-get install swaks")
+	checksHost := swaksVerifiesHost(t, swaks)
+	wrongHostMech := ""
+	if !checksHost {
+		wrongHostMech = mocksmtp.AuthCRAMMD5 // sent all the same
+	}
+	for _, tc := range []struct {
+		name     string
+		mode     tlsMode
+		auth     string // swaks's --auth argument; "" lets it choose
+		fault    *mocksmtp.Fault
+		wantMech string // "" when the handshake must fail
+	}{
+		{"STARTTLS, its own choice", starttls, "", nil, mocksmtp.AuthCRAMMD5},
+		{"STARTTLS, PLAIN", starttls, "PLAIN", nil, mocksmtp.AuthPlain},
+		{"STARTTLS, LOGIN", starttls, "LOGIN", nil, mocksmtp.AuthLogin},
+		{"SMTPS, CRAM-MD5", implicitTLS, "CRAM-MD5", nil, mocksmtp.AuthCRAMMD5},
+		{"untrusted certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
+		{"wrong host certificate", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), wrongHostMech},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var more []mocksmtp.Option
+			if tc.fault != nil {
+				more = append(more, mocksmtp.WithFault(*tc.fault))
+			}
+			h := startTLSAuth(t, tc.mode, nil, more...)
+			m := plainMail()
+			args := append(swaksArgs(t, h.srv, m),
+				"--tls-verify", "--tls-ca-path", caFile(t, h.srv),
+				"--auth", tc.auth, "--auth-user", authUser, "--auth-password", authPass)
+			if tc.mode == implicitTLS {
+				args = append(args, "--tls-on-connect")
+			} else {
+				args = append(args, "--tls")
+			}
+			out, err := runProgram(t, nil, swaks, args...)
+			if tc.wantMech == "" {
+				if err == nil || !strings.Contains(out, "certificate verify failed") {
+					t.Errorf("swaks: %v, want it to refuse the certificate\n%s", err, out)
+				}
+				checkTLSRefused(t, h, mocksmtp.EndTLSFailed)
+				checkFindings(t, h.srv)
+				return
+			}
+			if err != nil {
+				t.Fatalf("swaks: %v\n%s", err, out)
+			}
+			checkMessage(t, m, h.message(t))
+			s := h.session(t)
+			checkClean(t, s, mocksmtp.EndQuit)
+			checkTLSAuth(t, s, tc.wantMech)
+			checkFindings(t, h.srv)
+		})
+	}
+}
+
+// swaksVerifiesHost reports whether swaks's --tls-verify checks the
+// server's host name as well as its chain: the versions that do have
+// --tls-verify-host for the host name alone.
+func swaksVerifiesHost(t *testing.T, swaks string) bool {
+	t.Helper()
+	out, err := runProgram(t, nil, swaks, "--help")
+	if err != nil {
+		t.Fatalf("swaks --help: %v\n%s", err, out)
+	}
+	return strings.Contains(out, "--tls-verify-host")
+}

@@ -1,22 +1,40 @@
 """Sends one mail with Python's smtplib, for mocksmtp's interop tests.
 
-Usage: python3 send.py HOST PORT < spec.json
+Usage: python3 send.py HOST PORT [--starttls | --ssl] [--cafile CA.pem]
+                       [--user USER --password PASSWORD] < spec.json
+
+--starttls upgrades with STARTTLS, --ssl speaks TLS from the first byte
+(SMTPS); both verify the server's certificate and host name against the
+certificate authorities in --cafile. --user logs in with smtplib's
+preferred mechanism among those the server offers (CRAM-MD5, PLAIN,
+LOGIN).
 
 The spec is the JSON form of interop's mailSpec: from, to (a list),
 subject, text, and optionally html and attachments (filename, contentType,
 data in base64). The message is composed with email.message.EmailMessage.
 """
 
+import argparse
 import base64
 import json
 import smtplib
+import ssl
 import sys
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 
 def main():
-    host, port = sys.argv[1], int(sys.argv[2])
+    p = argparse.ArgumentParser()
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    tls = p.add_mutually_exclusive_group()
+    tls.add_argument("--starttls", action="store_true")
+    tls.add_argument("--ssl", action="store_true")
+    p.add_argument("--cafile")
+    p.add_argument("--user")
+    p.add_argument("--password")
+    args = p.parse_args()
     spec = json.load(sys.stdin)
 
     msg = EmailMessage()
@@ -38,8 +56,18 @@ def main():
             filename=a["filename"],
         )
 
-    s = smtplib.SMTP(host, port, local_hostname="client.example", timeout=20)
+    context = None
+    if args.starttls or args.ssl:
+        context = ssl.create_default_context(cafile=args.cafile)
+    if args.ssl:
+        s = smtplib.SMTP_SSL(args.host, args.port, local_hostname="client.example", timeout=20, context=context)
+    else:
+        s = smtplib.SMTP(args.host, args.port, local_hostname="client.example", timeout=20)
     try:
+        if args.starttls:
+            s.starttls(context=context)
+        if args.user:
+            s.login(args.user, args.password)
         refused = s.send_message(msg, from_addr=spec["from"], to_addrs=spec["to"])
     finally:
         # quit() sends "quit" in lower case, like every other verb of
