@@ -369,8 +369,8 @@ func (s *Server) endSession(rec *session, err error) {
 	rec.snap.End = time.Now()
 	rec.snap.Ended = endReason(err)
 	s.endConformanceLocked(rec)
-	if !errors.Is(err, errShutdown) {
-		rec.snap.Err = err
+	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
+		rec.snap.Err = err // nil after QUIT, the normal end
 	}
 	s.retainSessionsLocked()
 	s.broadcastLocked()

@@ -28,7 +28,7 @@ type Session struct {
 	Transcript Transcript           // what crossed the wire, in order
 	Messages   []*Message           // the messages accepted in this session
 	Ended      EndReason            // how the session ended (Live while it goes on)
-	Err        error                // the engine's error that ended it, if any
+	Err        error                // why it ended, nil after QUIT and on shutdown
 	Findings   []Finding            // the rules the client broke in this session (see [Rule])
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
