@@ -1,19 +1,49 @@
 // Sends one mail with nodemailer, for mocksmtp's interop tests
 // (interop/nodemailer_test.go).
 //
-// Usage: node send.js HOST PORT < spec.json
+// Usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem]
+//                      [--user USER --pass PASSWORD [--auth-method M]] < spec.json
 //
 // The spec is the JSON form of interop's mailSpec: from, to (a list),
 // subject, text, and optionally html and attachments (filename,
 // contentType, data in base64).
+//
+// --starttls requires STARTTLS (requireTLS), --secure speaks TLS from the
+// first byte (SMTPS); both verify the server's certificate and host name
+// against the certificate authorities in --ca. --user logs in, with
+// --auth-method (PLAIN, LOGIN, CRAM-MD5) or nodemailer's own choice.
 'use strict';
 
+const fs = require('fs');
 const nodemailer = require('nodemailer');
 
+// parseArgs returns the positional arguments and the options.
+function parseArgs(argv) {
+  const positional = [];
+  const opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--starttls' || a === '--secure') {
+      opts[a.slice(2)] = true;
+    } else if (['--ca', '--user', '--pass', '--auth-method'].includes(a)) {
+      if (i + 1 >= argv.length) {
+        throw new Error(a + ' needs a value');
+      }
+      opts[a.slice(2)] = argv[++i];
+    } else if (a.startsWith('--')) {
+      throw new Error('unknown option ' + a);
+    } else {
+      positional.push(a);
+    }
+  }
+  return { positional, opts };
+}
+
 async function main() {
-  const [host, port] = process.argv.slice(2);
-  if (!host || !port) {
-    throw new Error('usage: node send.js HOST PORT < spec.json');
+  const { positional, opts } = parseArgs(process.argv.slice(2));
+  const [host, port] = positional;
+  if (!host || !port || positional.length > 2) {
+    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--user USER --pass PASSWORD [--auth-method M]] < spec.json');
   }
   const chunks = [];
   for await (const chunk of process.stdin) {
@@ -21,16 +51,27 @@ async function main() {
   }
   const spec = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 
-  const transport = nodemailer.createTransport({
+  const config = {
     host,
     port: Number(port),
-    secure: false,
-    ignoreTLS: true,
+    secure: Boolean(opts.secure),
+    ignoreTLS: !opts.starttls && !opts.secure,
+    requireTLS: Boolean(opts.starttls),
     name: 'client.example',
     connectionTimeout: 10000,
     greetingTimeout: 10000,
     socketTimeout: 20000,
-  });
+  };
+  if (opts.ca) {
+    config.tls = { ca: [fs.readFileSync(opts.ca)], rejectUnauthorized: true };
+  }
+  if (opts.user) {
+    config.auth = { user: opts.user, pass: opts.pass };
+    if (opts['auth-method']) {
+      config.authMethod = opts['auth-method'];
+    }
+  }
+  const transport = nodemailer.createTransport(config);
   const info = await transport.sendMail({
     from: { name: 'Alice', address: spec.from },
     to: spec.to,
