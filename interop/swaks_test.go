@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"mime"
 	"strconv"
 	"strings"
@@ -136,13 +137,19 @@ func TestSwaksTLSAndAuth(t *testing.T) {
 }
 
 // swaksVerifiesHost reports whether swaks's --tls-verify checks the
-// server's host name as well as its chain: the versions that do have
-// --tls-verify-host for the host name alone.
+// server's host name as well as its chain: swaks does since the release
+// after 20201014.0 (its Changes, 20210117: "Change --tls-verify to require
+// both cert and hostname verification").
 func swaksVerifiesHost(t *testing.T, swaks string) bool {
 	t.Helper()
-	out, err := runProgram(t, nil, swaks, "--help")
+	out, err := runProgram(t, nil, swaks, "--version")
 	if err != nil {
-		t.Fatalf("swaks --help: %v\n%s", err, out)
+		t.Fatalf("swaks --version: %v\n%s", err, out)
 	}
-	return strings.Contains(out, "--tls-verify-host")
+	// "swaks version 20201014.0"
+	var version float64
+	if _, err := fmt.Sscanf(strings.TrimSpace(out), "swaks version %f", &version); err != nil {
+		t.Fatalf("swaks --version: %q: %v", out, err)
+	}
+	return version > 20201014.0
 }
