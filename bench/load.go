@@ -26,7 +26,11 @@ func (sc scenario) String() string {
 	if sc.persistent {
 		conn = "one connection per session"
 	}
-	return fmt.Sprintf("%d sessions, %d messages of %d octets, %s", sc.sessions, sc.messages, sc.size, conn)
+	sessions := fmt.Sprintf("%d sessions", sc.sessions)
+	if sc.sessions == 1 {
+		sessions = "1 session"
+	}
+	return fmt.Sprintf("%s, %d messages of %d octets, %s", sessions, sc.messages, sc.size, conn)
 }
 
 // A loader sends a scenario's messages to addr and returns how many
