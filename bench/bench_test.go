@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMain lets the test binary become one of the servers, as the harness
@@ -71,5 +73,20 @@ func TestLoadMessageSize(t *testing.T) {
 				t.Errorf("size %d: a line needs dot-stuffing", size)
 			}
 		}
+	}
+}
+
+// TestServerThatExitsIsReported checks that a server process that exits
+// before it is ready fails its run at once, not at the run's timeout.
+func TestServerThatExitsIsReported(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = goPeer{server: "no-such-server", exe: exe}.start(ctx)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("start = %v (context: %v), want an error saying the server exited", err, ctx.Err())
 	}
 }

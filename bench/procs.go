@@ -58,31 +58,59 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// stopProc ends cmd: it closes stdin (when not nil) or sends SIGTERM, and
-// kills the process if it has not exited after a grace period.
-func stopProc(cmd *exec.Cmd, stdin io.Closer) (*syscall.Rusage, error) {
-	if stdin != nil {
-		stdin.Close()
-	} else {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+// child is a started process, waited for by one goroutine from its start
+// so that an early exit is noticed at once.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.Closer     // closing it asks the process to exit; nil: SIGTERM does
+	exited chan struct{} // closed when the process has exited
+	err    error         // what Wait returned, once exited is closed
+}
+
+func startChild(cmd *exec.Cmd, stdin io.Closer) (*child, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	c := &child{cmd: cmd, stdin: stdin, exited: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// early is the error for a process that exited before it was asked to.
+func (c *child) early() error {
+	return fmt.Errorf("%s exited: %v", c.cmd.Path, c.err)
+}
+
+// stop ends the process: it closes stdin (when there is one) or sends
+// SIGTERM, kills the process if it has not exited after a grace period,
+// and returns its resource usage.
+func (c *child) stop() (*syscall.Rusage, error) {
+	if c.stdin != nil {
+		c.stdin.Close()
+	} else {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	}
 	timer := time.NewTimer(10 * time.Second)
 	defer timer.Stop()
-	var err error
+	var killed error
 	select {
-	case err = <-exited:
+	case <-c.exited:
 	case <-timer.C:
-		_ = cmd.Process.Kill()
-		err = fmt.Errorf("%s did not exit, killed: %w", cmd.Path, <-exited)
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+		killed = fmt.Errorf("%s did not exit, killed", c.cmd.Path)
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if stdin == nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && !ee.Exited() { // ended by our SIGTERM
-			err = nil
-		}
+	ru, _ := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	err := c.err
+	var ee *exec.ExitError
+	if c.stdin == nil && errors.As(err, &ee) && !ee.Exited() { // ended by our SIGTERM
+		err = nil
+	}
+	if killed != nil {
+		err = killed
 	}
 	return ru, err
 }
@@ -98,7 +126,7 @@ type goPeer struct {
 func (p goPeer) name() string { return p.server }
 
 type goProc struct {
-	cmd   *exec.Cmd
+	*child
 	stdin io.WriteCloser
 	lines chan string // what the server prints, line by line
 	where string
@@ -123,10 +151,11 @@ func (p goPeer) start(ctx context.Context) (proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	c, err := startChild(cmd, stdin)
+	if err != nil {
 		return nil, err
 	}
-	pr := &goProc{cmd: cmd, stdin: stdin, lines: lines}
+	pr := &goProc{child: c, stdin: stdin, lines: lines}
 	l, err := pr.line(ctx, "ready ")
 	if err != nil {
 		pr.stop()
@@ -146,6 +175,8 @@ func (pr *goProc) line(ctx context.Context, prefix string) (string, error) {
 				return rest, nil
 			}
 			return "", fmt.Errorf("unexpected output %q", l)
+		case <-pr.exited:
+			return "", pr.early()
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
@@ -171,8 +202,6 @@ func (pr *goProc) stats(ctx context.Context, sent int) (int64, int64, error) {
 	return msgs, octets, nil
 }
 
-func (pr *goProc) stop() (*syscall.Rusage, error) { return stopProc(pr.cmd, pr.stdin) }
-
 // sinkPeer is Postfix's smtp-sink, the C reference: it accepts messages
 // and throws them away, and counts them (-c) but not their octets.
 type sinkPeer struct{ path string }
@@ -180,7 +209,7 @@ type sinkPeer struct{ path string }
 func (sinkPeer) name() string { return "smtp-sink" }
 
 type sinkProc struct {
-	cmd   *exec.Cmd
+	*child
 	where string
 
 	mu      sync.Mutex // guards the fields below
@@ -202,12 +231,17 @@ func (p sinkPeer) start(ctx context.Context) (proc, error) {
 	cmd := exec.Command(p.path, args...)
 	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = 2 * time.Second
-	pr := &sinkProc{cmd: cmd, where: where, changed: make(chan struct{})}
+	pr := &sinkProc{where: where, changed: make(chan struct{})}
 	cmd.Stdout = &lineWriter{line: pr.counters}
-	if err := cmd.Start(); err != nil {
+	c, err := startChild(cmd, nil)
+	if err != nil {
 		return nil, err
 	}
-	if err := waitListening(ctx, where); err != nil {
+	pr.child = c
+	if err := waitListening(ctx, where, c.exited); err != nil {
+		if errors.Is(err, errExited) {
+			err = c.early()
+		}
 		pr.stop()
 		return nil, fmt.Errorf("smtp-sink did not start: %w", err)
 	}
@@ -249,8 +283,6 @@ func (pr *sinkProc) stats(ctx context.Context, sent int) (int64, int64, error) {
 	}
 }
 
-func (pr *sinkProc) stop() (*syscall.Rusage, error) { return stopProc(pr.cmd, nil) }
-
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -261,9 +293,12 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// errExited says that a server exited while it was awaited.
+var errExited = errors.New("exited")
+
 // waitListening waits until a server accepts connections at addr and
-// greets: smtp-sink says nothing when it is ready.
-func waitListening(ctx context.Context, addr string) error {
+// greets, or exits: smtp-sink says nothing when it is ready.
+func waitListening(ctx context.Context, addr string, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -279,6 +314,8 @@ func waitListening(ctx context.Context, addr string) error {
 			return err
 		}
 		select {
+		case <-exited:
+			return errExited
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %w", ctx.Err(), err)
 		case <-tick.C:
