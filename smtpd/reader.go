@@ -104,9 +104,13 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	// allocation, also on a new connection.
 	buf := dataBufs.Get().(*[]byte)
 	body = (*buf)[:0]
+	// SIZE is a hint, trusted up to maxKeptData: a client cannot make the
+	// server allocate the size limit for a message it does not send.
 	if s, ok := c.tx.Params["SIZE"]; ok {
-		if n, ok := parseSize(s); ok && n <= limit && int64(cap(body)) < n+2 {
-			body = make([]byte, 0, n+2)
+		if n, ok := parseSize(s); ok && n <= limit {
+			if want := min(n+2, maxKeptData); int64(cap(body)) < want {
+				body = make([]byte, 0, want)
+			}
 		}
 	}
 	defer func() {
