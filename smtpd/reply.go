@@ -102,13 +102,8 @@ func (r Reply) appendWire(b []byte) []byte {
 		if i < len(lines)-1 {
 			sep = '-'
 		}
-		if r.Status == "" && l == "" {
-			if sep == '-' {
-				b = append(b, '-')
-			}
-			b = append(b, "\r\n"...)
-			continue
-		}
+		// A code without text keeps its separator ("334 "): RFC 4954 requires
+		// it on SASL challenges, and Go's net/textproto rejects a bare "334".
 		b = append(b, sep)
 		if r.Status != "" {
 			b = append(b, r.Status...)
