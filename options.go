@@ -161,7 +161,8 @@ func containsSpace(s string) bool {
 }
 
 // OnMessage calls f with each message as it is accepted, from the
-// session's goroutine, before the client sees the 250. f must return
+// session's goroutine, before the client sees the 250. The message's
+// Session is a snapshot without its Messages list. f must return
 // quickly and must not call t.Fatal; tests usually wait with
 // [Server.WaitForMessages] instead.
 func OnMessage(f func(*Message)) Option {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,15 +147,26 @@ type session struct {
 
 // snapshot copies the record; the Message snapshots point back at it.
 func (r *session) snapshot() *Session {
-	s := r.snap
-	s.Transcript = append(Transcript(nil), r.snap.Transcript...)
-	s.Findings = append([]Finding(nil), r.snap.Findings...)
+	s := r.snapshotHead()
 	s.Messages = make([]*Message, len(r.messages))
 	for i, m := range r.messages {
 		mc := *m
-		mc.Session = &s
+		mc.Session = s
 		s.Messages[i] = &mc
 	}
+	return s
+}
+
+// snapshotHead copies the record but its messages, in constant time: the
+// transcript, findings and faults only ever grow by appending, so the
+// snapshot shares their current prefix (capped, so that an append to the
+// snapshot's slices copies instead of writing into the record's).
+func (r *session) snapshotHead() *Session {
+	s := r.snap
+	s.Transcript = slices.Clip(r.snap.Transcript)
+	s.Findings = slices.Clip(r.snap.Findings)
+	s.Faults = slices.Clip(r.snap.Faults)
+	s.Messages = nil
 	return &s
 }
 

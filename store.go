@@ -112,13 +112,10 @@ func (s *Server) addMessageLocked(rec *session, m *Message) {
 func (s *Server) messageSnapshot(rec *session, m *Message) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := rec.snapshot()
-	if got := snap.messageByID(m.ID); got != nil {
-		return got
-	}
-	// Forgotten already (Reset, WithRetention): copy it all the same.
+	// The session snapshot leaves out its Messages: copying them for each
+	// message would make a long session quadratic.
 	mc := *m
-	mc.Session = snap
+	mc.Session = rec.snapshotHead()
 	return &mc
 }
 
