@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -265,16 +266,25 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		return nil, err
 	}
 	var got int64
-	var scratch [32 << 10]byte
+	var scratch []byte // where a kept chunk is read: dst's spare capacity
+	if keep {
+		dst = slices.Grow(dst, int(size)) // size is within the message limit
+	} else {
+		scratch = make([]byte, min(size, 32<<10))
+	}
 	for got < size {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		n, err := c.br.Read(scratch[:min(int64(len(scratch)), size-got)])
+		buf := scratch
+		if keep {
+			buf = dst[len(dst):cap(dst)]
+		}
+		n, err := c.br.Read(buf[:min(int64(len(buf)), size-got)])
 		got += int64(n)
 		if keep {
-			dst = append(dst, scratch[:n]...)
+			dst = dst[:len(dst)+n]
 		}
 		if dropAfter > 0 && got >= dropAfter {
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of chunk data", got), Size: got})
