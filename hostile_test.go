@@ -190,3 +190,35 @@ func waitEnded(t *testing.T, srv *mocksmtp.Server, n int) {
 	t.Helper()
 	srv.WaitForSessions(t, n)
 }
+
+// A client that vanishes in the middle of the TLS handshake ends its
+// session as a failed handshake; the server goes on serving.
+func TestClientVanishesMidTLSHandshake(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS())
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	c.send("EHLO x\r\n")
+	c.expect("250 ")
+	c.send("STARTTLS\r\n")
+	c.expect("220 2.0.0")
+	// Half a TLS ClientHello record header, then gone.
+	c.send("\x16\x03\x01\x02")
+	c.conn.Close()
+	waitEnded(t, srv, 1)
+	if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndTLSFailed {
+		t.Errorf("session ended %v (%v), want TLS handshake failed", s.Ended, s.Err)
+	}
+	// The server goes on: a new client gets its greeting and TLS.
+	c2, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.StartTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatalf("STARTTLS after the vanished client: %v", err)
+	}
+	if err := c2.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
