@@ -8,6 +8,7 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/mocksmtp/mocksmtp v0.0.0-00010101000000-000000000000
 	github.com/mocktools/go-smtp-mock/v2 v2.5.4
+	go.uber.org/goleak v1.3.0
 )
 
 require (
