@@ -405,3 +405,33 @@ func TestHTTPCanBeTurnedOff(t *testing.T) {
 		t.Errorf("-http \"\" still listens on %s", m[2])
 	}
 }
+
+func TestAPIFindings(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	// No Date and no Message-ID: two findings on the message.
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhi\r\n")
+	getJSON(t, p, "/api/wait?count=1&timeout=5s", 200, nil)
+
+	var all []findingJSON
+	getJSON(t, p, "/api/findings", 200, &all)
+	var m messageJSON
+	getJSON(t, p, "/api/messages/1", 200, &m)
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	rules := func(fs []findingJSON) (out []string) {
+		for _, f := range fs {
+			out = append(out, f.Rule+" "+f.Ref+" "+f.Severity)
+		}
+		return out
+	}
+	want := []string{"required-headers RFC 5322 3.6 error", "message-id RFC 5322 3.6.4 warning"}
+	for name, got := range map[string][]findingJSON{"/api/findings": all, "message": m.Findings, "session": s.Findings} {
+		if diff := cmp.Diff(want, rules(got)); diff != "" {
+			t.Errorf("%s findings (-want +got):\n%s", name, diff)
+		}
+	}
+	if len(all) > 0 && (all[0].Message != 1 || all[0].Session != 1 || all[0].Line == 0 || all[0].Text == "") {
+		t.Errorf("finding not placed: %+v", all[0])
+	}
+}

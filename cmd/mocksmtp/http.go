@@ -72,6 +72,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.mux.HandleFunc("GET /api/sessions", a.listSessions)
 	a.mux.HandleFunc("GET /api/sessions/{id}", a.getSession)
 	a.mux.HandleFunc("GET /api/wait", a.wait)
+	a.mux.HandleFunc("GET /api/findings", a.listFindings)
 	a.mux.HandleFunc("GET /api/ca.pem", a.caPEM)
 	a.mux.HandleFunc("GET /api/faults", a.getFaults)
 	a.mux.HandleFunc("PUT /api/faults", a.putFaults)
@@ -197,7 +198,28 @@ type messageJSON struct {
 	HTML        string                       `json:"html"`
 	Attachments []attachmentJSON             `json:"attachments"`
 	ParseError  string                       `json:"parseError,omitempty"`
+	Findings    []findingJSON                `json:"findings"`
 	RawURL      string                       `json:"rawUrl"`
+}
+
+// findingJSON is a conformance finding: a rule the client broke.
+type findingJSON struct {
+	Rule     string `json:"rule"`
+	Ref      string `json:"ref"` // the RFC section
+	Severity string `json:"severity"`
+	Session  int    `json:"session"`
+	Line     int    `json:"line,omitempty"`    // in the session's transcript, 1-based
+	Message  int    `json:"message,omitempty"` // the message's ID, for message findings
+	Text     string `json:"text"`
+}
+
+func findingsJSON(fs []mocksmtp.Finding) []findingJSON {
+	out := []findingJSON{}
+	for _, f := range fs {
+		out = append(out, findingJSON{Rule: string(f.Rule), Ref: f.Rule.Ref(), Severity: f.Severity.String(),
+			Session: f.Session, Line: f.Line, Message: f.Message, Text: f.Text})
+	}
+	return out
 }
 
 type addressJSON struct {
@@ -239,6 +261,7 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 		Text:        m.Text,
 		HTML:        m.HTML,
 		Attachments: []attachmentJSON{},
+		Findings:    findingsJSON(m.Findings),
 		RawURL:      fmt.Sprintf("/api/messages/%d/raw", m.ID),
 	}
 	if j.To == nil {
@@ -284,22 +307,23 @@ func addresses(l []*mail.Address) []addressJSON {
 
 // sessionJSON is a session as the API shows it.
 type sessionJSON struct {
-	ID              int        `json:"id"`
-	Attempt         int        `json:"attempt"`
-	RemoteAddr      string     `json:"remoteAddr"`
-	LocalAddr       string     `json:"localAddr"`
-	Start           time.Time  `json:"start"`
-	End             *time.Time `json:"end,omitempty"`
-	Live            bool       `json:"live"`
-	Ended           string     `json:"ended"`
-	Helo            string     `json:"helo"`
-	TLS             *tlsJSON   `json:"tls"`
-	Auth            *authJSON  `json:"auth"`
-	Error           string     `json:"error,omitempty"`
-	MessageIDs      []int      `json:"messageIds"`
-	Faults          []string   `json:"faults"` // the faults that fired, as transcript notes say
-	TranscriptLines int        `json:"transcriptLines"`
-	Transcript      []lineJSON `json:"transcript,omitempty"`
+	ID              int           `json:"id"`
+	Attempt         int           `json:"attempt"`
+	RemoteAddr      string        `json:"remoteAddr"`
+	LocalAddr       string        `json:"localAddr"`
+	Start           time.Time     `json:"start"`
+	End             *time.Time    `json:"end,omitempty"`
+	Live            bool          `json:"live"`
+	Ended           string        `json:"ended"`
+	Helo            string        `json:"helo"`
+	TLS             *tlsJSON      `json:"tls"`
+	Auth            *authJSON     `json:"auth"`
+	Error           string        `json:"error,omitempty"`
+	MessageIDs      []int         `json:"messageIds"`
+	Faults          []string      `json:"faults"` // the faults that fired, as transcript notes say
+	Findings        []findingJSON `json:"findings"`
+	TranscriptLines int           `json:"transcriptLines"`
+	Transcript      []lineJSON    `json:"transcript,omitempty"`
 }
 
 type tlsJSON struct {
@@ -332,6 +356,7 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		Helo:            s.Helo,
 		MessageIDs:      []int{},
 		Faults:          append([]string{}, s.Faults...),
+		Findings:        findingsJSON(s.Findings),
 		TranscriptLines: len(s.Transcript),
 	}
 	if s.RemoteAddr != nil {
@@ -648,4 +673,10 @@ func (ws *webServer) shutdown() {
 		_ = ws.hs.Close()
 	}
 	<-ws.done
+}
+
+// listFindings answers GET /api/findings: every conformance finding, in
+// order (the rules the clients broke, with their RFC sections).
+func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, findingsJSON(a.srv.Findings()))
 }

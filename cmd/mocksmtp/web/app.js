@@ -211,7 +211,8 @@
       el("dt", {}, "Received"), el("dd", {}, new Date(m.received).toString()),
       el("dt", {}, "Size"), el("dd", {}, fmtSize(m.size)),
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
-      m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)]);
+      m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
+      findingsView(m.findings));
 
     const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
       m.attachments.map((a) => el("li", { class: "attachment" },
@@ -281,9 +282,22 @@
         el("dt", {}, "AUTH"), el("dd", {}, s.auth ? `${s.auth.mechanism} ${s.auth.username} ${s.auth.success ? "ok" : "failed"}` : "no"),
         s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
         s.faults.length > 0 && [el("dt", {}, "Faults"), el("dd", { class: "faults" }, s.faults.map((f) => el("div", {}, f)))],
+        findingsView(s.findings),
         el("dt", {}, "Messages"), el("dd", {}, s.messageIds.length === 0 ? "none" :
           s.messageIds.map((mid, i) => [i > 0 ? ", " : "", el("a", { href: `#message/${mid}` }, `message ${mid}`)]))),
       transcriptView(s));
+  }
+
+  // findingsView lists the rules the client broke, each with its RFC
+  // section and transcript line; nothing when there are none.
+  function findingsView(findings) {
+    if (!findings || findings.length === 0) return null;
+    return [el("dt", {}, "Findings"), el("dd", { class: "findings" },
+      findings.map((f) => el("div", { class: `finding ${f.severity}` },
+        el("span", { class: "rule" }, `${f.severity} ${f.rule} (${f.ref})`), " ",
+        f.message ? `message ${f.message}, ` : "",
+        f.line ? el("a", { href: `#session/${f.session}` }, `line ${f.line}`) : "",
+        ": ", f.text)))];
   }
 
   async function resetAll() {
