@@ -268,10 +268,10 @@ func TestPKIHandsOutCopies(t *testing.T) {
 		t.Error("adding to pool()'s result changed the next one")
 	}
 
-	if p.serverConfig() == p.serverConfig() {
+	if a, b := p.serverConfig(), p.serverConfig(); a == b {
 		t.Error("serverConfig returned the same config twice")
 	}
-	if p.clientConfig() == p.clientConfig() {
+	if a, b := p.clientConfig(), p.clientConfig(); a == b {
 		t.Error("clientConfig returned the same config twice")
 	}
 	bad1, err1 := p.badServerConfig(badCertExpired)

@@ -65,7 +65,6 @@ type output struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	changed chan struct{} // closed and replaced on each write
-	closed  bool
 }
 
 func newOutput() *output { return &output{changed: make(chan struct{})} }
