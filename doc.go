@@ -62,8 +62,8 @@
 //
 // Scenarios are faults too: [Greylist], [RateLimit], [RateLimitPer],
 // [MailboxFull], [UnknownUser], [ShuttingDown], [TooManyRecipients].
-// [Server.AddFault] and [Server.ClearFaults] change the script while the
-// server runs. The first fault that matches an event decides its answer.
+// [Server.AddFault], [Server.ReplaceFaults] and [Server.ClearFaults]
+// change the script while the server runs. The first fault that matches an event decides its answer.
 // A message is recorded only when the answer to it is 2xx. Each fired
 // fault is a note in the transcript naming the file and line where it was
 // declared, and an entry in Session.Faults; sessions' Start times let a

@@ -383,7 +383,9 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // Delay makes the server wait d before its reply (and before whatever the
 // fault's other actions do). [Server.Close] ends the wait. At
 // StageMessage the message is recorded first: the server accepts the
-// message but answers only after the delay.
+// message but answers only after the delay; if the server closes during
+// that delay, the message stays recorded while the client gets 421 and
+// may send it again, as with a real MTA that dies after queueing.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("Delay(%v): negative", d)

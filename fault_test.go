@@ -1034,6 +1034,37 @@ func TestFaultAddAndClearAtRunTime(t *testing.T) {
 	}
 }
 
+// ReplaceFaults swaps the script in one step: a live session, asking
+// between every swap, always meets one of the two faults, never none.
+func TestFaultReplaceIsAtomic(t *testing.T) {
+	t.Parallel()
+	a := mocksmtp.At(mocksmtp.StageNoop).Reply(451, "4.3.0 a")
+	b := mocksmtp.At(mocksmtp.StageNoop).Reply(452, "4.3.1 b")
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(a))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { // swap without pause until the client is done
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			srv.ReplaceFaults([]mocksmtp.Fault{a, b}[i%2])
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 2000 {
+		c.send("NOOP")
+		r, err := c.read()
+		if err != nil || r.Code != 451 && r.Code != 452 {
+			t.Fatalf("NOOP during ReplaceFaults: %+v, %v; want 451 or 452", r, err)
+		}
+	}
+}
+
 func TestFaultInvalid(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {

@@ -76,6 +76,25 @@ func (s *Server) ClearFaults() {
 	sc.faults, sc.random = nil, false
 }
 
+// ReplaceFaults replaces every fault with faults, in one step: no session
+// sees the script empty in between, as it could between [Server.ClearFaults]
+// and [Server.AddFault]. Counters and scenario state start afresh. It
+// panics on an invalid fault, like AddFault, and is safe for concurrent use.
+func (s *Server) ReplaceFaults(faults ...Fault) {
+	for _, f := range faults {
+		if err := f.check(); err != nil {
+			panic(err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.scriptLocked()
+	sc.faults, sc.random = nil, false
+	for _, f := range faults {
+		sc.add(f)
+	}
+}
+
 // Seed returns the seed of the random source of faults (see [WithSeed]).
 func (s *Server) Seed() int64 {
 	s.mu.Lock()

@@ -478,10 +478,11 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	}
 	a.faults.mu.Lock()
 	if replace {
-		a.srv.ClearFaults()
+		a.srv.ReplaceFaults(faults...) // checked by parseFaults: cannot panic
 		a.faults.specs = nil
+	} else {
+		a.srv.AddFault(faults...)
 	}
-	a.srv.AddFault(faults...) // checked by parseFaults: cannot panic
 	a.faults.specs = append(a.faults.specs, specs...)
 	out := append([]faultJSON{}, a.faults.specs...)
 	a.faults.mu.Unlock()
