@@ -2,6 +2,7 @@ package mocksmtp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -190,7 +191,15 @@ func longLines(raw []byte) int {
 	return n
 }
 
+// hasEightBit reports whether b has an octet above 127, eight at a time
+// (it runs over every message part).
 func hasEightBit(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return true
