@@ -25,6 +25,7 @@ type PathError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *PathError) Error() string { return "smtpd: bad path: " + e.Reason }
 
 // ParsePath parses an RFC 5321 reverse-path or forward-path "<...>" at the
