@@ -19,8 +19,9 @@ func ParseCommand(line string) Command {
 	return Command{Verb: strings.ToUpper(verb), Arg: arg}
 }
 
-// PathError tells why a path did not parse; its Reply is what a server
-// answers (501 with 5.1.7 for MAIL, 5.1.3 for RCPT).
+// PathError tells why a path did not parse. A Conn answers it with 501
+// 5.1.7 for MAIL and 501 5.1.3 for RCPT, and a non-ASCII address without
+// SMTPUTF8 with 553 5.6.7.
 type PathError struct {
 	Reason string
 }
