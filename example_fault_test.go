@@ -108,3 +108,22 @@ func ExampleServer_Sessions_backoff() {
 	// attempt 3 came at least 40ms after attempt 2: true
 	// messages: 1
 }
+
+func ExampleServer_ReplaceFaults() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.ShuttingDown()))
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+
+	// The MTA comes back, but now bob's mailbox is full: one step, so no
+	// session sees the script empty in between.
+	srv.ReplaceFaults(mocksmtp.MailboxFull("bob@example.com"))
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+
+	srv.ClearFaults()
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+	// Output:
+	// 421 4.3.2 Service shutting down, try again later
+	// 552 5.2.2 Mailbox full
+	// ok
+}

@@ -118,3 +118,49 @@ func ExampleServer_Sessions() {
 	// C: DATA
 	// C: QUIT
 }
+
+func ExampleServer_WaitForSessions() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the session has ended, so its transcript is complete.
+	s := srv.WaitForSessions(t, 1)[0]
+	fmt.Println(s.Ended, len(s.Messages), s.Transcript[len(s.Transcript)-1])
+	// Output:
+	// QUIT 1 S: 221 2.0.0 Bye
+}
+
+func ExampleServer_WaitUntil() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Stall()))
+	go func() { _ = sendWelcome(srv.Addr(), "bob@example.com") }() // hangs at RCPT
+
+	// Wait for a state no other wait covers: the stall has begun.
+	srv.WaitUntil(t, "the stall", func() bool {
+		ss := srv.Sessions()
+		return len(ss) == 1 && len(ss[0].Faults) == 1
+	})
+	fmt.Println("stalled; Close ends it at once")
+	srv.Close()
+	// Output:
+	// stalled; Close ends it at once
+}
+
+func ExampleOnMessage() {
+	srv, err := mocksmtp.New(mocksmtp.OnMessage(func(m *mocksmtp.Message) {
+		fmt.Println("arrived:", m.Subject, "for", m.To)
+	}))
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		panic(err)
+	}
+	// Output:
+	// arrived: Welcome for [bob@example.com]
+}
