@@ -1,0 +1,6 @@
+// Package examples holds small, realistic programs that send email, each
+// tested end to end with mocksmtp: a signup mailer (examples/signup), a
+// sender that retries with backoff against a flaky MTA (examples/retry),
+// and a mailer that requires STARTTLS and AUTH (examples/tlsauth). Read
+// their tests as the documentation of mocksmtp in use.
+package examples
