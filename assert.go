@@ -45,6 +45,11 @@ func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
 func (s *Server) snapshots(live []liveMessage) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.snapshotsLocked(live)
+}
+
+// snapshotsLocked is snapshots with s.mu held.
+func (s *Server) snapshotsLocked(live []liveMessage) []*Message {
 	snaps := make(map[*session]*Session)
 	out := make([]*Message, len(live))
 	for i, lm := range live {
@@ -132,39 +137,29 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 
 func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message, error) {
 	after := 0
-	for {
+	var found *Message
+	err := s.await(ctx, func() bool {
 		s.mu.Lock()
-		live := s.liveMessagesLocked(in, after)
-		ch, closed := s.changed, s.closed
-		s.mu.Unlock()
-		for _, lm := range live {
+		defer s.mu.Unlock()
+		for _, lm := range s.liveMessagesLocked(in, after) {
 			after = lm.m.ID
-			if !mt.match(lm.m) {
+			if !mt.match(lm.m) || s.exp.waited[lm.m.ID] {
 				continue
 			}
-			s.mu.Lock()
-			taken := s.exp.waited[lm.m.ID]
-			if !taken {
-				if s.exp.waited == nil {
-					s.exp.waited = make(map[int]bool)
-				}
-				s.exp.waited[lm.m.ID] = true
-				s.accountLocked(lm.m.ID)
+			if s.exp.waited == nil {
+				s.exp.waited = make(map[int]bool)
 			}
-			s.mu.Unlock()
-			if !taken {
-				return s.snapshots([]liveMessage{lm})[0], nil
-			}
+			s.exp.waited[lm.m.ID] = true
+			s.accountLocked(lm.m.ID)
+			found = s.snapshotsLocked([]liveMessage{lm})[0]
+			return true
 		}
-		if closed {
-			return nil, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, ErrClosed)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, ctx.Err())
-		}
+		return false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, err)
 	}
+	return found, nil
 }
 
 // AssertMessage checks that a message like want has arrived, and returns
@@ -243,39 +238,30 @@ func (s *Server) lastID() int {
 // on a timer and the changed channel, and reports the first on t.
 func (s *Server) assertNone(t testing.TB, in *Inbox, name string, d time.Duration, after int) {
 	t.Helper()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err := s.await(ctx, func() bool {
 		s.mu.Lock()
-		live := s.liveMessagesLocked(in, after)
-		ch, closed := s.changed, s.closed
-		s.mu.Unlock()
-		if len(live) > 0 {
-			v := s.newView(in)
-			var got []*Message
-			for _, m := range v.scoped {
-				if m.ID > after {
-					got = append(got, m)
-				}
-			}
-			what := "no message"
-			if after > 0 {
-				what = "no more messages"
-			}
-			var b strings.Builder
-			fmt.Fprintf(&b, "mocksmtp: %s: want %s within %v, got %d:\n", name, what, d, len(got))
-			v.writeMessages(&b, got)
-			b.WriteString(v.totals())
-			t.Errorf("%s", b.String())
-			return
-		}
-		if closed {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return
+		defer s.mu.Unlock()
+		return len(s.liveMessagesLocked(in, after)) > 0
+	})
+	if err != nil {
+		return // the time passed, or the server closed, and nothing came
+	}
+	v := s.newView(in)
+	var got []*Message
+	for _, m := range v.scoped {
+		if m.ID > after {
+			got = append(got, m)
 		}
 	}
+	what := "no message"
+	if after > 0 {
+		what = "no more messages"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "mocksmtp: %s: want %s within %v, got %d:\n", name, what, d, len(got))
+	v.writeMessages(&b, got)
+	b.WriteString(v.totals())
+	t.Errorf("%s", b.String())
 }

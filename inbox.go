@@ -2,6 +2,7 @@ package mocksmtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -112,36 +113,28 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	s := in.s
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	for {
+	err := s.await(ctx, func() bool {
 		s.mu.Lock()
-		got := len(s.liveMessagesLocked(in, 0))
-		ch, closed := s.changed, s.closed
-		s.mu.Unlock()
-		if got >= n {
-			return in.Messages()
-		}
-		why := ""
-		if closed {
-			why = "before the server closed"
-		} else {
-			select {
-			case <-ch:
-				continue
-			case <-ctx.Done():
-				why = fmt.Sprintf("within %v", s.opts.waitTimeout)
-			}
-		}
-		v := s.newView(in)
-		var b strings.Builder
-		fmt.Fprintf(&b, "mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:\n", plural(n, "message"), in.domain, why, len(v.scoped))
-		v.writeMessages(&b, v.scoped)
-		if len(v.scoped) == 0 {
-			v.writeNoCandidates(&b)
-		}
-		b.WriteString(v.totals())
-		t.Fatalf("%s", b.String())
-		return nil
+		defer s.mu.Unlock()
+		return len(s.liveMessagesLocked(in, 0)) >= n
+	})
+	if err == nil {
+		return in.Messages()
 	}
+	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
+	if errors.Is(err, ErrClosed) {
+		why = "before the server closed"
+	}
+	v := s.newView(in)
+	var b strings.Builder
+	fmt.Fprintf(&b, "mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:\n", plural(n, "message"), in.domain, why, len(v.scoped))
+	v.writeMessages(&b, v.scoped)
+	if len(v.scoped) == 0 {
+		v.writeNoCandidates(&b)
+	}
+	b.WriteString(v.totals())
+	t.Fatalf("%s", b.String())
+	return nil
 }
 
 // WaitFor waits for a message like want in the inbox, as [Server.WaitFor].

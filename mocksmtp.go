@@ -418,29 +418,66 @@ func (s *Server) messagesLocked() []*Message {
 	return out
 }
 
-// WaitForMessagesContext waits until at least n messages were accepted and
-// returns them all, or returns what arrived with an error when ctx ends
-// or the server is closed first.
-func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+// await is the one wait behind every Wait method: it calls cond now and
+// again after each change the server records, until cond returns true
+// (nil), ctx ends (ctx's error), or the server is closed and every session
+// has ended, so that nothing can change any more ([ErrClosed]). cond is
+// called without the server's lock held.
+func (s *Server) await(ctx context.Context, cond func() bool) error {
 	for {
 		s.mu.Lock()
-		if len(s.messages) >= n {
-			msgs := s.messagesLocked()
-			s.mu.Unlock()
-			return msgs, nil
-		}
-		ch, closed := s.changed, s.closed
-		got := len(s.messages)
+		ch, settled := s.changed, s.closed && s.liveLocked() == 0
 		s.mu.Unlock()
-		if closed {
-			return s.Messages(), fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, got, ErrClosed)
+		if cond() {
+			return nil
+		}
+		if settled {
+			return ErrClosed
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return s.Messages(), fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, got, ctx.Err())
+			return ctx.Err()
 		}
 	}
+}
+
+// liveLocked counts the sessions that have not ended. s.mu must be held.
+func (s *Server) liveLocked() int {
+	n := 0
+	for _, r := range s.sessions {
+		if r.snap.Ended == Live {
+			n++
+		}
+	}
+	return n
+}
+
+// failWait fails t for a wait that did not end well.
+func (s *Server) failWait(t testing.TB, err error) {
+	t.Helper()
+	t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+}
+
+// waitContext is the context of the waits that take a testing.TB.
+func (s *Server) waitContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.opts.waitTimeout)
+}
+
+// WaitForMessagesContext waits until at least n messages were accepted and
+// returns them all, or returns what arrived with an error when ctx ends
+// or the server is closed first.
+func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	err := s.await(ctx, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.messages) >= n
+	})
+	msgs := s.Messages()
+	if err != nil {
+		return msgs, fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, len(msgs), err)
+	}
+	return msgs, nil
 }
 
 // WaitForMessages waits until at least n messages were accepted and
@@ -448,11 +485,11 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 // fails t with what did arrive and every transcript.
 func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	ctx, cancel := s.waitContext()
 	defer cancel()
 	msgs, err := s.WaitForMessagesContext(ctx, n)
 	if err != nil {
-		t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+		s.failWait(t, err)
 	}
 	return msgs
 }
@@ -461,28 +498,17 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 // returns every session (ended or live), or returns them with an error
 // when ctx ends or the server is closed first.
 func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
-	for {
+	ended := 0
+	err := s.await(ctx, func() bool {
 		s.mu.Lock()
-		ended := 0
-		for _, r := range s.sessions {
-			if r.snap.Ended != Live {
-				ended++
-			}
-		}
-		ch, closed := s.changed, s.closed
-		s.mu.Unlock()
-		if ended >= n {
-			return s.Sessions(), nil
-		}
-		if closed && ended == len(s.Sessions()) {
-			return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, ErrClosed)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, ctx.Err())
-		}
+		defer s.mu.Unlock()
+		ended = len(s.sessions) - s.liveLocked()
+		return ended >= n
+	})
+	if err != nil {
+		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, err)
 	}
+	return s.Sessions(), nil
 }
 
 // WaitForSessions waits until at least n sessions have ended (the client
@@ -492,33 +518,25 @@ func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session,
 // through each Session's Start.
 func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	ctx, cancel := s.waitContext()
 	defer cancel()
 	sessions, err := s.WaitForSessionsContext(ctx, n)
 	if err != nil {
-		t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+		s.failWait(t, err)
 	}
 	return sessions
 }
 
 // WaitUntilContext waits until cond returns true, or returns an error when
-// ctx ends first. cond is called at once and again each time the server
-// records something: a session starting or ending, a message, a transcript
-// note (a fault firing, a TLS handshake). It must not block.
+// ctx ends first, or when the server is closed and all its sessions have
+// ended. cond is called at once and again each time the server records
+// something: a session starting or ending, a message, a transcript note (a
+// fault firing, a TLS handshake). It must not block.
 func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
-	for {
-		s.mu.Lock()
-		ch := s.changed
-		s.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("mocksmtp: waiting: %w", ctx.Err())
-		}
+	if err := s.await(ctx, cond); err != nil {
+		return fmt.Errorf("mocksmtp: waiting: %w", err)
 	}
+	return nil
 }
 
 // WaitUntil waits until cond returns true (see [Server.WaitUntilContext]);
@@ -527,9 +545,9 @@ func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
 // fault having fired in a live session.
 func (s *Server) WaitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
+	ctx, cancel := s.waitContext()
 	defer cancel()
 	if err := s.WaitUntilContext(ctx, cond); err != nil {
-		t.Fatalf("waiting for %s: %v (after %v)\n%s", what, err, s.opts.waitTimeout, s.report())
+		s.failWait(t, fmt.Errorf("waiting for %s: %w", what, err))
 	}
 }
