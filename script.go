@@ -53,7 +53,11 @@ func WithSeed(seed int64) Option {
 // [WithFault] for the order). They apply from the next event of every
 // session. It panics if a fault is invalid, naming where it was declared.
 // It is safe for concurrent use.
-func (s *Server) AddFault(faults ...Fault) {
+func (s *Server) AddFault(faults ...Fault) { s.setFaults(false, faults) }
+
+// setFaults checks faults, then adds them to the script, or replaces the
+// script with them, in one step under the lock.
+func (s *Server) setFaults(replace bool, faults []Fault) {
 	for _, f := range faults {
 		if err := f.check(); err != nil {
 			panic(err)
@@ -62,6 +66,9 @@ func (s *Server) AddFault(faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sc := s.scriptLocked()
+	if replace {
+		sc.faults, sc.random = nil, false
+	}
 	for _, f := range faults {
 		sc.add(f)
 	}
@@ -80,20 +87,7 @@ func (s *Server) ClearFaults() {
 // sees the script empty in between, as it could between [Server.ClearFaults]
 // and [Server.AddFault]. Counters and scenario state start afresh. It
 // panics on an invalid fault, like AddFault, and is safe for concurrent use.
-func (s *Server) ReplaceFaults(faults ...Fault) {
-	for _, f := range faults {
-		if err := f.check(); err != nil {
-			panic(err)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc := s.scriptLocked()
-	sc.faults, sc.random = nil, false
-	for _, f := range faults {
-		sc.add(f)
-	}
-}
+func (s *Server) ReplaceFaults(faults ...Fault) { s.setFaults(true, faults) }
 
 // Seed returns the seed of the random source of faults (see [WithSeed]).
 func (s *Server) Seed() int64 {
