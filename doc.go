@@ -117,6 +117,14 @@
 // [Transcript.AssertGolden] compares a transcript, its variable parts
 // normalized, with a golden file.
 //
+// # Examples
+//
+// Besides the Example functions of this package, the module's examples
+// directory holds three small programs tested end to end with mocksmtp: a
+// signup mailer whose confirmation link is followed, a sender retrying
+// with backoff against 421s and dropped connections, and a mailer that
+// requires STARTTLS and AUTH.
+//
 // # The engine
 //
 // The protocol work is done by package
