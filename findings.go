@@ -160,13 +160,8 @@ func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []
 	if !h.Has("Message-Id") {
 		fs = append(fs, finding(RuleMessageID, "no Message-ID header field"))
 	}
-	for _, f := range []string{"From", "To", "Cc", "Reply-To"} {
-		if !h.Has(f) {
-			continue
-		}
-		if _, err := h.AddressList(f); err != nil {
-			fs = append(fs, finding(RuleAddressSyntax, "%s: %q: %v", f, shorten(h.Get(f), 60), err))
-		}
+	for _, fe := range m.addrErrs { // parsed once, by parseMIME
+		fs = append(fs, finding(RuleAddressSyntax, "%s: %q: %v", fe.field, shorten(h.Get(fe.field), 60), fe.err))
 	}
 	if m.ParseErr != nil {
 		fs = append(fs, finding(RuleMIME, "%v", strings.TrimPrefix(m.ParseErr.Error(), "mocksmtp: ")))
@@ -361,9 +356,7 @@ func WithoutRules(rules ...Rule) Option {
 // conform checks one event (and its parsed message, for Message events)
 // and returns the findings, placed in the session's transcript.
 func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message) []Finding {
-	s.mu.Lock()
 	ehlo := rec.ehlo
-	s.mu.Unlock()
 	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
 	var fs []Finding
 	switch {
@@ -378,14 +371,10 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining))
 	}
 	if (ev.Kind == smtpd.Ehlo || ev.Kind == smtpd.Helo) && ev.Err == nil {
-		s.mu.Lock()
 		rec.ehlo = ev.Kind == smtpd.Ehlo
-		s.mu.Unlock()
 	}
 	if ev.Kind == smtpd.Handshake {
-		s.mu.Lock()
 		rec.ehlo = false
-		s.mu.Unlock()
 	}
 	fs = slicesDeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
 	if len(fs) == 0 {

@@ -83,7 +83,14 @@ type Message struct {
 	// Session is the session that delivered the message.
 	Session *Session
 
-	mimeLint []string // MIME conformance problems that are no parse error
+	mimeLint []string     // MIME conformance problems that are no parse error
+	addrErrs []fieldError // address fields that did not parse, for findings
+}
+
+// fieldError is a header field that did not parse.
+type fieldError struct {
+	field string
+	err   error
 }
 
 // Attachment is one leaf MIME part of a [Message] other than its text and
@@ -266,6 +273,7 @@ func (w *mimeWalk) topHeader() {
 		list, err := h.AddressList(f.key)
 		if err != nil {
 			w.problem("header "+f.key, err)
+			m.addrErrs = append(m.addrErrs, fieldError{f.key, err})
 		}
 		if err == nil && len(list) > 0 {
 			*f.list = list

@@ -138,11 +138,12 @@ func (t Transcript) Numbered() string {
 	return b.String()
 }
 
-// session is the live record of a session, guarded by Server.mu.
+// session is the live record of a session, guarded by Server.mu (but
+// for ehlo).
 type session struct {
 	snap     Session // fields kept current; Transcript and Messages grow
 	messages []*Message
-	ehlo     bool // the client's last accepted greeting was EHLO (findings.go)
+	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
 }
 
 // snapshot copies the record; the Message snapshots point back at it.
