@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -102,14 +103,40 @@ type Conn struct {
 // is written until the first Next.
 func NewConn(nc net.Conn, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	size := max(16<<10, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1)
-	return &Conn{
-		cfg:  cfg,
-		raw:  nc,
-		conn: nc,
-		br:   bufio.NewReaderSize(nc, size),
-		bw:   bufio.NewWriterSize(nc, 4<<10),
+	c := &Conn{cfg: cfg, raw: nc, conn: nc}
+	if size := max(readBufSize, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1); size > readBufSize {
+		c.br = bufio.NewReaderSize(nc, size)
+	} else {
+		c.br = readers.Get().(*bufio.Reader)
+		c.br.Reset(nc)
 	}
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(nc)
+	return c
+}
+
+// readBufSize is the read buffer of a Conn with the default limits: room
+// for the longest AUTH line.
+const readBufSize = 16 << 10
+
+// The buffers of closed connections, for the next ones: a server that
+// takes a connection per message would otherwise allocate and clear 20 KiB
+// for each.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
+// release gives the buffers back once the connection is closed; nothing
+// reads or writes through them after that.
+func (c *Conn) release() {
+	if c.br.Size() == readBufSize {
+		c.br.Reset(nil)
+		readers.Put(c.br)
+	}
+	c.bw.Reset(nil)
+	writers.Put(c.bw)
+	c.br, c.bw = nil, nil
 }
 
 // RemoteAddr returns the client's address.
@@ -487,6 +514,7 @@ func (c *Conn) abort() {
 	if !c.closed {
 		c.closed = true
 		_ = c.raw.Close()
+		c.release()
 	}
 }
 
