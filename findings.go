@@ -2,11 +2,11 @@ package mocksmtp
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/mocksmtp/mocksmtp/internal/ascii"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -130,7 +130,7 @@ func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []
 	}
 	_, utf8 := m.Params["SMTPUTF8"]
 	body := strings.ToUpper(m.Params["BODY"])
-	eightBit := info.EightBit || chunked && hasEightBit(m.Raw)
+	eightBit := info.EightBit || chunked && ascii.HasEightBit(m.Raw)
 	if eightBit && body != "8BITMIME" && body != "BINARYMIME" && !utf8 {
 		if offered8bit {
 			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent without BODY=8BITMIME"))
@@ -139,7 +139,7 @@ func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []
 		}
 	}
 	head, _, _ := splitHeader(m.Raw)
-	if hasEightBit(head) {
+	if ascii.HasEightBit(head) {
 		if utf8 {
 			// RFC 6532 allows UTF-8 header text with SMTPUTF8.
 		} else {
@@ -184,23 +184,6 @@ func longLines(raw []byte) int {
 		raw = rest
 	}
 	return n
-}
-
-// hasEightBit reports whether b has an octet above 127, eight at a time
-// (it runs over every message part).
-func hasEightBit(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
-			return true
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	return false
 }
 
 // syncVerbs may only be the last command of a pipelined group (RFC 2920

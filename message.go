@@ -21,6 +21,8 @@ import (
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
+
+	"github.com/mocksmtp/mocksmtp/internal/ascii"
 )
 
 // Message is one message the server accepted: its envelope, exactly as the
@@ -425,7 +427,7 @@ func (w *mimeWalk) lint(where, typ string, params map[string]string, cte string,
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(cte)); enc {
 	case "", "7bit":
-		if hasEightBit(raw) {
+		if ascii.HasEightBit(raw) {
 			note("8-bit content with Content-Transfer-Encoding %s", or(enc, "7bit (the default)"))
 		}
 	case "base64":
@@ -439,7 +441,7 @@ func (w *mimeWalk) lint(where, typ string, params map[string]string, cte string,
 			note("base64 content of %d characters, not a multiple of 4: bad padding", n)
 		}
 	}
-	if strings.HasPrefix(typ, "text/") && params["charset"] == "" && hasEightBit(data) {
+	if strings.HasPrefix(typ, "text/") && params["charset"] == "" && ascii.HasEightBit(data) {
 		note("8-bit %s content without a charset parameter", typ)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/mocksmtp/mocksmtp/internal/ascii"
 )
 
 // maxDiscard bounds how much of an over-long line is read and thrown away
@@ -163,7 +164,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 			}
 			content = content[1:]
 		}
-		if !info.EightBit && hasEightBit(content) {
+		if !info.EightBit && ascii.HasEightBit(content) {
 			info.EightBit = true
 		}
 		if tooBig {
@@ -299,21 +300,4 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		}
 	}
 	return dst, nil
-}
-
-// hasEightBit reports whether b has an octet above 127. It looks at eight
-// octets at a time: it runs on every line of message data.
-func hasEightBit(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
-			return true
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	return false
 }
