@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/smtpload"
 )
 
 // The benchmarks here measure what users pay for: starting and closing a
@@ -48,102 +48,12 @@ func benchMessage(size int) []byte {
 	return []byte(b.String())
 }
 
-// benchClient is a minimal SMTP client over a raw socket: it sends
-// commands one at a time, as most client libraries do, and checks codes.
-type benchClient struct {
-	conn net.Conn
-	r    *bufio.Reader
-	w    *bufio.Writer
-}
-
-// dialBench connects, reads the greeting and says EHLO.
-func dialBench(addr string) (*benchClient, error) {
-	conn, err := net.DialTimeout("tcp", addr, benchTimeout)
-	if err != nil {
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Now().Add(benchTimeout))
-	c := &benchClient{conn: conn, r: bufio.NewReader(conn), w: bufio.NewWriter(conn)}
-	if err := c.expect(220); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("greeting: %w", err)
-	}
-	if err := c.cmd("EHLO bench.example.com", 250); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// expect reads one reply, all its lines, and checks its code.
-func (c *benchClient) expect(code int) error {
-	want := strconv.Itoa(code)
-	for {
-		l, err := c.r.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("want %d, got %q: %w", code, l, err)
-		}
-		if len(l) < 4 || string(l[:3]) != want {
-			return fmt.Errorf("want %d, got %q", code, l)
-		}
-		if l[3] != '-' {
-			return nil
-		}
-	}
-}
-
-// cmd sends one command line and checks the reply's code.
-func (c *benchClient) cmd(line string, code int) error {
-	c.w.WriteString(line)
-	c.w.WriteString("\r\n")
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	if err := c.expect(code); err != nil {
-		return fmt.Errorf("%s: %w", line, err)
-	}
-	return nil
-}
-
-// send sends one message, msg being already dot-stuffed and CRLF-ended.
-func (c *benchClient) send(msg []byte) error {
-	if err := c.cmd("MAIL FROM:<alice@example.com>", 250); err != nil {
-		return err
-	}
-	if err := c.cmd("RCPT TO:<bob@example.com>", 250); err != nil {
-		return err
-	}
-	if err := c.cmd("DATA", 354); err != nil {
-		return err
-	}
-	c.w.Write(msg)
-	c.w.WriteString(".\r\n")
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	return c.expect(250)
-}
-
-// startTLS upgrades the connection with STARTTLS and says EHLO again.
-func (c *benchClient) startTLS(cfg *tls.Config) error {
-	if err := c.cmd("STARTTLS", 220); err != nil {
-		return err
-	}
-	tc := tls.Client(c.conn, cfg)
-	if err := tc.Handshake(); err != nil {
-		return err
-	}
-	c.conn, c.r, c.w = tc, bufio.NewReader(tc), bufio.NewWriter(tc)
-	return c.cmd("EHLO bench.example.com", 250)
-}
-
-// quit says QUIT, waits for 221 and closes.
-func (c *benchClient) quit() error {
-	err := c.cmd("QUIT", 221)
-	if cerr := c.conn.Close(); err == nil {
-		err = cerr
-	}
-	return err
+// dialBench connects with the benchmarks' SMTP client, reads the
+// greeting and says EHLO, every wait bounded by benchTimeout.
+func dialBench(addr string) (*smtpload.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
+	defer cancel()
+	return smtpload.Dial(ctx, addr)
 }
 
 // BenchmarkLifecycle measures what a test pays for a server: start it, one
@@ -161,7 +71,7 @@ func BenchmarkLifecycle(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := c.quit(); err != nil {
+			if err := c.Quit(); err != nil {
 				b.Fatal(err)
 			}
 			if err := srv.Close(); err != nil {
@@ -191,10 +101,10 @@ func BenchmarkLifecycle(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := c.startTLS(srv.ClientTLSConfig()); err != nil {
+			if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
 				b.Fatal(err)
 			}
-			if err := c.quit(); err != nil {
+			if err := c.Quit(); err != nil {
 				b.Fatal(err)
 			}
 			if err := srv.Close(); err != nil {
@@ -317,13 +227,13 @@ func BenchmarkSendSequential(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	n := 0
 	for b.Loop() {
-		_ = c.conn.SetDeadline(time.Now().Add(benchTimeout))
-		if err := c.send(msg); err != nil {
+		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
+		if err := c.Send(msg); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
-	if err := c.quit(); err != nil {
+	if err := c.Quit(); err != nil {
 		b.Fatal(err)
 	}
 	checkRecorded(b, srv, n, len(msg))
@@ -354,7 +264,7 @@ func benchConcurrent(b *testing.B, persistent bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var c *benchClient
+			var c *smtpload.Client
 			var err error
 			for range work {
 				if err != nil {
@@ -365,17 +275,17 @@ func benchConcurrent(b *testing.B, persistent bool) {
 						continue
 					}
 				}
-				_ = c.conn.SetDeadline(time.Now().Add(benchTimeout))
-				if err = c.send(msg); err == nil && !persistent {
-					err = c.quit()
+				_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
+				if err = c.Send(msg); err == nil && !persistent {
+					err = c.Quit()
 					c = nil
 				}
 			}
 			if c != nil {
 				if err == nil {
-					err = c.quit()
+					err = c.Quit()
 				} else {
-					c.conn.Close()
+					c.Conn.Close()
 				}
 			}
 			errs <- err
@@ -408,33 +318,33 @@ func fill(srv *mocksmtp.Server, n int, msg []byte) error {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Minute))
-	c := &benchClient{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), w: bufio.NewWriterSize(conn, 64<<10)}
-	if err := c.expect(220); err != nil {
+	c := smtpload.New(conn, 64<<10)
+	if err := c.Expect(220); err != nil {
 		return err
 	}
-	if err := c.cmd("EHLO bench.example.com", 250); err != nil {
+	if err := c.Cmd("EHLO bench.example.com", 250); err != nil {
 		return err
 	}
 	werr := make(chan error, 1)
 	go func() {
 		for range n {
-			c.w.WriteString("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
-			c.w.Write(msg)
-			c.w.WriteString(".\r\n")
+			c.W.WriteString("MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+			c.W.Write(msg)
+			c.W.WriteString(".\r\n")
 		}
-		c.w.WriteString("QUIT\r\n")
-		werr <- c.w.Flush()
+		c.W.WriteString("QUIT\r\n")
+		werr <- c.W.Flush()
 	}()
 	for range n {
 		for _, code := range []int{250, 250, 354, 250} {
-			if err := c.expect(code); err != nil {
+			if err := c.Expect(code); err != nil {
 				conn.Close()
 				<-werr
 				return err
 			}
 		}
 	}
-	if err := c.expect(221); err != nil {
+	if err := c.Expect(221); err != nil {
 		return err
 	}
 	return <-werr
@@ -464,22 +374,22 @@ func BenchmarkStoredMessageHeap(b *testing.B) {
 	}
 	// One message first, so that what a server and a session allocate
 	// once is not counted.
-	if err := c.send(msg); err != nil {
+	if err := c.Send(msg); err != nil {
 		b.Fatal(err)
 	}
 	before := heapInUse()
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		_ = c.conn.SetDeadline(time.Now().Add(benchTimeout))
-		if err := c.send(msg); err != nil {
+		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
+		if err := c.Send(msg); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
 	b.StopTimer()
 	after := heapInUse()
-	if err := c.quit(); err != nil {
+	if err := c.Quit(); err != nil {
 		b.Fatal(err)
 	}
 	checkRecorded(b, srv, n+1, len(msg))

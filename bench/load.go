@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mocksmtp/mocksmtp/internal/smtpload"
 )
 
 // scenario is one load: how many messages of what size, over how many
@@ -113,24 +113,24 @@ func (goLoader) load(ctx context.Context, addr string, sc scenario) (int64, erro
 // goSession sends messages while claim allows, over one connection or a
 // connection each.
 func goSession(ctx context.Context, addr string, persistent bool, msg []byte, claim func() bool) error {
-	var c *loadClient
+	var c *smtpload.Client
 	defer func() {
 		if c != nil {
-			c.conn.Close()
+			c.Conn.Close()
 		}
 	}()
 	for claim() {
 		if c == nil {
 			var err error
-			if c, err = dialLoad(ctx, addr); err != nil {
+			if c, err = smtpload.Dial(ctx, addr); err != nil {
 				return err
 			}
 		}
-		if err := c.send(msg); err != nil {
+		if err := c.Send(msg); err != nil {
 			return err
 		}
 		if !persistent {
-			err := c.quit()
+			err := c.Quit()
 			c = nil
 			if err != nil {
 				return err
@@ -138,97 +138,9 @@ func goSession(ctx context.Context, addr string, persistent bool, msg []byte, cl
 		}
 	}
 	if c != nil {
-		err := c.quit()
+		err := c.Quit()
 		c = nil
 		return err
 	}
 	return nil
-}
-
-// loadClient is one SMTP client connection of the Go load generator.
-type loadClient struct {
-	conn net.Conn
-	r    *bufio.Reader
-	w    *bufio.Writer
-}
-
-func dialLoad(ctx context.Context, addr string) (*loadClient, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	c := &loadClient{conn: conn, r: bufio.NewReader(conn), w: bufio.NewWriter(conn)}
-	if err := c.expect(220); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("greeting: %w", err)
-	}
-	if err := c.cmd("EHLO bench.example.com", 250); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// expect reads one reply, all its lines, and checks its code.
-func (c *loadClient) expect(code int) error {
-	want := strconv.Itoa(code)
-	for {
-		l, err := c.r.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("want %d, got %q: %w", code, l, err)
-		}
-		if len(l) < 4 || string(l[:3]) != want {
-			return fmt.Errorf("want %d, got %q", code, l)
-		}
-		if l[3] != '-' {
-			return nil
-		}
-	}
-}
-
-func (c *loadClient) cmd(line string, code int) error {
-	c.w.WriteString(line)
-	c.w.WriteString("\r\n")
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	if err := c.expect(code); err != nil {
-		return fmt.Errorf("%s: %w", line, err)
-	}
-	return nil
-}
-
-// send sends one message; msg has no line that needs dot-stuffing.
-func (c *loadClient) send(msg []byte) error {
-	if err := c.cmd("MAIL FROM:<alice@example.com>", 250); err != nil {
-		return err
-	}
-	if err := c.cmd("RCPT TO:<bob@example.com>", 250); err != nil {
-		return err
-	}
-	if err := c.cmd("DATA", 354); err != nil {
-		return err
-	}
-	c.w.Write(msg)
-	c.w.WriteString(".\r\n")
-	if err := c.w.Flush(); err != nil {
-		return err
-	}
-	if err := c.expect(250); err != nil {
-		return fmt.Errorf("end of data: %w", err)
-	}
-	return nil
-}
-
-// quit sends QUIT, waits for 221 and closes.
-func (c *loadClient) quit() error {
-	err := c.cmd("QUIT", 221)
-	if cerr := c.conn.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
