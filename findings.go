@@ -138,8 +138,7 @@ func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []
 			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent to a server that did not offer 8BITMIME"))
 		}
 	}
-	head, _, _ := splitHeader(m.Raw)
-	if ascii.HasEightBit(head) {
+	if ascii.HasEightBit(m.Raw[:m.headLen]) { // the header, as parseMIME split it
 		if utf8 {
 			// RFC 6532 allows UTF-8 header text with SMTPUTF8.
 		} else {

@@ -87,6 +87,7 @@ type Message struct {
 
 	mimeLint []string     // MIME conformance problems that are no parse error
 	addrErrs []fieldError // address fields that did not parse, for findings
+	headLen  int          // Raw[:headLen] is the top-level header, blank line included
 }
 
 // fieldError is a header field that did not parse.
@@ -199,6 +200,7 @@ func parseMIME(m *Message) {
 
 	w := &mimeWalk{m: m}
 	head, body, stray := splitHeader(m.Raw)
+	m.headLen = len(head)
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
 	if err != nil {
 		w.problem("header", err)
