@@ -313,16 +313,17 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	s.mu.Lock()
 	l.At = time.Since(rec.snap.Start)
 	rec.snap.Transcript = append(rec.snap.Transcript, l)
+	if l.Dir == Note {
+		// Notes mark what the server did (faults, TLS, messages), which
+		// tests wait for; wire lines are too many to wake waiters for.
+		s.broadcastLocked()
+	}
 	s.mu.Unlock()
 }
 
-// note appends a note line to the transcript and wakes waiters: notes
-// mark what the server did (faults, TLS, messages), which tests wait for.
+// note appends a note line to the transcript.
 func (s *Server) note(rec *session, format string, args ...any) {
 	s.trace(rec, smtpd.Trace{Kind: smtpd.TraceNote, Text: fmt.Sprintf(format, args...)})
-	s.mu.Lock()
-	s.broadcastLocked()
-	s.mu.Unlock()
 }
 
 // newMessage builds the Message of a Message event and parses it.
