@@ -1,7 +1,6 @@
 package mocksmtp
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -113,9 +112,9 @@ func finding(r Rule, text string, args ...any) Finding {
 var uniqueFields = []string{"Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc",
 	"Message-ID", "In-Reply-To", "References", "Subject"}
 
-// checkMessage returns what is wrong with an accepted message's data,
-// envelope and content. offered8bit tells whether 8BITMIME was offered.
-func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []Finding {
+// checkData returns what is wrong with how message data was sent, as the
+// engine's DATA reader counted it (for messages it rejected too).
+func checkData(info smtpd.DataInfo) []Finding {
 	var fs []Finding
 	if info.BareLF > 0 || info.BareCR > 0 {
 		fs = append(fs, finding(RuleBareLineEnding, "message data has %d lines ended by a bare LF and %d with a bare CR", info.BareLF, info.BareCR))
@@ -125,13 +124,17 @@ func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []
 	}
 	if info.LongLines > 0 {
 		fs = append(fs, finding(RuleLineLength, "%d text lines are longer than 998 octets", info.LongLines))
-	} else if n := longLines(m.Raw); n > 0 {
-		fs = append(fs, finding(RuleLineLength, "%d text lines are longer than 998 octets", n))
 	}
+	return fs
+}
+
+// checkMessage returns what is wrong with an accepted message's data,
+// envelope and content. offered8bit tells whether 8BITMIME was offered.
+func checkMessage(m *Message, info smtpd.DataInfo, offered8bit bool) []Finding {
+	fs := checkData(info)
 	_, utf8 := m.Params["SMTPUTF8"]
 	body := strings.ToUpper(m.Params["BODY"])
-	eightBit := info.EightBit || chunked && ascii.HasEightBit(m.Raw)
-	if eightBit && body != "8BITMIME" && body != "BINARYMIME" && !utf8 {
+	if info.EightBit && body != "8BITMIME" && body != "BINARYMIME" && !utf8 {
 		if offered8bit {
 			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent without BODY=8BITMIME"))
 		} else {
@@ -169,20 +172,6 @@ func checkMessage(m *Message, info smtpd.DataInfo, chunked, offered8bit bool) []
 		fs = append(fs, finding(RuleMIME, "%s", p))
 	}
 	return fs
-}
-
-// longLines counts lines over 998 octets (BDAT data is not checked by
-// the DATA reader).
-func longLines(raw []byte) int {
-	n := 0
-	for len(raw) > 0 {
-		line, rest, _ := bytes.Cut(raw, []byte("\n"))
-		if len(bytes.TrimSuffix(line, []byte("\r"))) > 998 {
-			n++
-		}
-		raw = rest
-	}
-	return n
 }
 
 // syncVerbs may only be the last command of a pipelined group (RFC 2920
@@ -343,12 +332,9 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	var fs []Finding
 	switch {
 	case m != nil:
-		fs = checkMessage(m, ev.DataInfo, ev.Envelope.Chunked, offered(smtpd.Ext8BitMIME))
+		fs = checkMessage(m, ev.DataInfo, offered(smtpd.Ext8BitMIME))
 	case ev.Kind == smtpd.Message: // rejected by the engine: what the data showed
-		fs = checkMessage(&Message{Raw: nil}, ev.DataInfo, false, true)
-		fs = slicesDeleteFunc(fs, func(f Finding) bool {
-			return f.Rule != RuleBareLineEnding && f.Rule != RuleDotStuffing && f.Rule != RuleLineLength
-		})
+		fs = checkData(ev.DataInfo)
 	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
 		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining))
 	}

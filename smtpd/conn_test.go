@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -421,5 +422,40 @@ func TestDataInfoAndPipelined(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]bool{"HELO": false, "MAIL": true, "RCPT": true, "DATA": false}, s.pipelined); diff != "" {
 		t.Errorf("Pipelined (-want +got):\n%s", diff)
+	}
+}
+
+// DataInfo counts lines over RFC 5321's 998 octets whatever MaxTextLine
+// allows, and for BDAT data too, where it also tells 8-bit data.
+func TestDataInfoLongLinesAndBdat(t *testing.T) {
+	t.Parallel()
+	got := make(chan smtpd.DataInfo, 2)
+	c, _ := drive(t, smtpd.Config{MaxTextLine: 2000}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Message {
+			if ev.Err != nil {
+				t.Errorf("message refused: %v", ev.Err)
+			}
+			got <- ev.DataInfo
+		}
+	})
+	long := strings.Repeat("x", 999)
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	c.expect("250 localhost")
+	c.expect("250 2.1.0 Ok")
+	c.expect("250 2.1.5 Ok")
+	c.expect("354 End data with <CR><LF>.<CR><LF>")
+	c.send(long + "\r\n.\r\n")
+	c.expect("250 2.0.0 Ok: queued")
+	if info := <-got; info != (smtpd.DataInfo{LongLines: 1}) {
+		t.Errorf("DATA: DataInfo = %+v, want one long line", info)
+	}
+	chunk := long + "\r\nna\xc3\xafve\r\n"
+	c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT " + strconv.Itoa(len(chunk)) + " LAST\r\n" + chunk)
+	c.expect("250 2.1.0 Ok")
+	c.expect("250 2.1.5 Ok")
+	c.expect("250 2.0.0 Ok: queued")
+	if info := <-got; info != (smtpd.DataInfo{LongLines: 1, EightBit: true}) {
+		t.Errorf("BDAT: DataInfo = %+v, want one long line and 8-bit", info)
 	}
 }

@@ -120,12 +120,14 @@ type Trace struct {
 	Size int64
 }
 
-// DataInfo counts what was unusual in a message's DATA lines. The engine
-// rejects a message with bare CR or LF or overlong lines, and still counts.
+// DataInfo counts what was unusual in a message's data. The engine
+// rejects a DATA message with bare CR or LF or lines over
+// Config.MaxTextLine, and still counts. For BDAT, which is not read in
+// lines, only LongLines and EightBit are counted.
 type DataInfo struct {
 	BareLF        int  // lines ended by LF alone
 	BareCR        int  // lines with a CR not followed by LF
-	LongLines     int  // lines over Config.MaxTextLine
+	LongLines     int  // lines over 998 octets before CRLF (RFC 5321 4.5.3.1.6)
 	UnstuffedDots int  // lines sent as ".x": the client did not dot-stuff a line starting with "."
 	EightBit      bool // an octet above 127 was sent
 }

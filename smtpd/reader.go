@@ -98,6 +98,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		total     int64
 		info      DataInfo
 		tooBig    bool
+		overLimit bool // a line over MaxTextLine: the message is refused
 		limit     = c.cfg.MaxMessageBytes
 		afterCRLF = true // the line before ended with CRLF (DATA's did)
 	)
@@ -139,6 +140,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		}
 		if long {
 			info.LongLines++
+			overLimit = true
 			afterCRLF = true
 			continue
 		}
@@ -155,6 +157,9 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 			info.BareLF++
 		}
 		afterCRLF = crlf
+		if len(content) > maxRFCLine {
+			info.LongLines++
+		}
 		if bytes.IndexByte(content, '\r') >= 0 {
 			info.BareCR++
 		}
@@ -190,7 +195,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		c.reject(ev, reply(550, "5.5.2", "Error: bare <LF> received"))
 	case info.BareCR > 0:
 		c.reject(ev, reply(550, "5.5.2", "Error: bare <CR> received"))
-	case info.LongLines > 0:
+	case overLimit:
 		c.reject(ev, reply(500, "5.5.2", "Error: text line too long"))
 	default:
 		ev.Reply = reply(250, "2.0.0", "Ok: queued")
@@ -250,7 +255,8 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 		return nil, c.writeThen(ctx, a, r)
 	}
 	msg := &Event{Kind: Message, Data: c.chunks, Size: int64(len(c.chunks)), Envelope: c.envelope(true),
-		Reply: reply(250, "2.0.0", "Ok: queued")}
+		DataInfo: DataInfo{EightBit: ascii.HasEightBit(c.chunks), LongLines: longLines(c.chunks)},
+		Reply:    reply(250, "2.0.0", "Ok: queued")}
 	return msg, c.then(ctx, a.Then)
 }
 
@@ -300,4 +306,21 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		}
 	}
 	return dst, nil
+}
+
+// maxRFCLine is the longest text line RFC 5321 4.5.3.1.6 allows, CRLF
+// excluded.
+const maxRFCLine = 998
+
+// longLines counts the lines of data longer than maxRFCLine octets.
+func longLines(data []byte) int {
+	n := 0
+	for len(data) > 0 {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		if len(bytes.TrimSuffix(line, []byte("\r"))) > maxRFCLine {
+			n++
+		}
+		data = rest
+	}
+	return n
 }
