@@ -2,6 +2,7 @@ package mocksmtp
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -344,7 +345,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	if ev.Kind == smtpd.Handshake {
 		rec.ehlo = false
 	}
-	fs = slicesDeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
+	fs = slices.DeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
 	if len(fs) == 0 {
 		return nil
 	}
@@ -355,16 +356,6 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	}
 	s.mu.Unlock()
 	return fs
-}
-
-func slicesDeleteFunc(fs []Finding, del func(Finding) bool) []Finding {
-	out := fs[:0]
-	for _, f := range fs {
-		if !del(f) {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // addFindings records findings of a session.
