@@ -15,7 +15,15 @@ import (
 // liveMessage is a recorded message and its session's record.
 type liveMessage struct {
 	rec *session
-	m   *Message // read-only once recorded; its Session is nil
+	k   *kept
+	m   *Message // a view of k, without Session; nil until viewsLocked
+}
+
+// viewsLocked sets the view of each message of live. s.mu must be held.
+func viewsLocked(live []liveMessage) {
+	for i := range live {
+		live[i].m = live[i].k.view()
+	}
 }
 
 // liveMessagesLocked returns the recorded messages of in (nil: all) with an
@@ -30,11 +38,11 @@ func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
 	for _, ref := range s.messages[i:] {
 		ms := ref.rec.messages
 		k := len(ms) - 1
-		for k >= 0 && ms[k].ID > ref.id {
+		for k >= 0 && ms[k].id > ref.id {
 			k--
 		}
-		if k >= 0 && ms[k].ID == ref.id && in.has(ms[k]) {
-			out = append(out, liveMessage{ref.rec, ms[k]})
+		if k >= 0 && ms[k].id == ref.id && in.hasTo(ms[k].to) {
+			out = append(out, liveMessage{rec: ref.rec, k: ms[k]})
 		}
 	}
 	return out
@@ -58,16 +66,11 @@ func (s *Server) snapshotsLocked(live []liveMessage) []*Message {
 			ss = lm.rec.snapshot()
 			snaps[lm.rec] = ss
 		}
-		for _, m := range ss.Messages {
-			if m.ID == lm.m.ID {
-				out[i] = m
-				break
-			}
-		}
+		out[i] = ss.messageByID(lm.k.id)
 		if out[i] == nil { // forgotten meanwhile (Reset, WithRetention)
-			mc := *lm.m
+			mc := lm.k.view()
 			mc.Session = ss
-			out[i] = &mc
+			out[i] = mc
 		}
 	}
 	return out
@@ -142,15 +145,15 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message,
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, lm := range s.liveMessagesLocked(in, after) {
-			after = lm.m.ID
-			if !mt.match(lm.m) || s.exp.waited[lm.m.ID] {
+			after = lm.k.id
+			if s.exp.waited[lm.k.id] || !mt.match(lm.k.view()) {
 				continue
 			}
 			if s.exp.waited == nil {
 				s.exp.waited = make(map[int]bool)
 			}
-			s.exp.waited[lm.m.ID] = true
-			s.accountLocked(lm.m.ID)
+			s.exp.waited[lm.k.id] = true
+			s.accountLocked(lm.k.id)
 			found = s.snapshotsLocked([]liveMessage{lm})[0]
 			return true
 		}
@@ -184,6 +187,7 @@ func (s *Server) assertMessage(t testing.TB, in *Inbox, want Want) *Message {
 	}
 	s.mu.Lock()
 	live := s.liveMessagesLocked(in, 0)
+	viewsLocked(live)
 	s.mu.Unlock()
 	for _, lm := range live {
 		if mt.match(lm.m) {

@@ -211,6 +211,7 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 	}
 	noOther, noMessages := sc.noOther, sc.noMessages
 	live := s.liveMessagesLocked(in, 0)
+	viewsLocked(live)
 	s.mu.Unlock()
 
 	// First a check on the recorded messages, without copies: most checks

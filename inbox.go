@@ -86,12 +86,16 @@ func (in *Inbox) Address(local string) string { return local + "@" + in.domain }
 
 // has reports whether m belongs to the inbox; every message belongs to
 // the nil inbox, the whole server.
-func (in *Inbox) has(m *Message) bool {
+func (in *Inbox) has(m *Message) bool { return in.hasTo(m.To) }
+
+// hasTo reports whether a message to the envelope recipients to belongs
+// to the inbox.
+func (in *Inbox) hasTo(to []string) bool {
 	if in == nil {
 		return true
 	}
-	for _, to := range m.To {
-		if strings.EqualFold(domainOf(to), in.domain) {
+	for _, addr := range to {
+		if strings.EqualFold(domainOf(addr), in.domain) {
 			return true
 		}
 	}
@@ -207,7 +211,7 @@ func (in *Inbox) checkCrossed(t testing.TB) {
 	s.mu.Unlock()
 	crossed := false
 	for _, lm := range live {
-		for _, to := range lm.m.To {
+		for _, to := range lm.k.to {
 			crossed = crossed || others[strings.ToLower(domainOf(to))]
 		}
 	}

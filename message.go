@@ -31,6 +31,13 @@ import (
 // Parsing never fails a message: a message whose MIME is broken is recorded
 // all the same, with [Message.Raw], whatever could be parsed, and
 // [Message.ParseErr] saying what went wrong. Treat a Message as read-only.
+//
+// The server keeps the envelope and Raw of each message; the fields
+// decoded from Raw (Header to Attachments) are parsed again when a snapshot
+// is taken, unless an earlier snapshot is still held, which snapshots then
+// share. So a server holding many messages costs little more than their
+// size, and reading them costs a parse each after the garbage collector has
+// freed what nobody held.
 type Message struct {
 	// ID numbers messages from 1, in the order the server received them.
 	ID int
@@ -88,6 +95,8 @@ type Message struct {
 	mimeLint []string     // MIME conformance problems that are no parse error
 	addrErrs []fieldError // address fields that did not parse, for findings
 	headLen  int          // Raw[:headLen] is the top-level header, blank line included
+
+	parse *Message // in a snapshot: the parse of Raw its decoded fields come from, kept alive by it (see kept)
 }
 
 // fieldError is a header field that did not parse.

@@ -5,12 +5,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // crlf turns a readable message, written with "\n", into wire form.
@@ -672,4 +676,81 @@ func FuzzParseMessage(f *testing.F) {
 		}
 		_ = m.String()
 	})
+}
+
+// TestKeptViewRoundTrip checks that a snapshot of a kept message has every
+// field the message had when it arrived, whether it shares the parse made
+// then or parses Raw again because nothing held it any more.
+func TestKeptViewRoundTrip(t *testing.T) {
+	m := &Message{
+		ID: 7, From: "app@example.com", To: []string{"bob@example.com"},
+		Params:     map[string]string{"BODY": "8BITMIME"},
+		RcptParams: map[string]map[string]string{"bob@example.com": {"NOTIFY": "NEVER"}},
+		Received:   time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
+		Findings:   []Finding{{Rule: RuleBareLineEnding, Session: 1, Message: 7, Text: "bare LF"}},
+		Raw: crlf(`From: Alice <alice@example.com>
+To: Bob <bob@example.com>
+Cc: dave@example.com
+Reply-To: replies@example.com
+Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=
+Date: Mon, 02 Jan 2006 15:04:05 -0700
+Message-ID: <id-1@example.com>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b1
+
+--b1
+Content-Type: multipart/alternative; boundary=b2
+
+--b2
+Content-Type: text/plain; charset=utf-8
+
+Hello
+--b2
+Content-Type: text/html; charset=utf-8
+
+<p>Hello</p>
+--b2--
+--b1
+Content-Type: application/pdf
+Content-Disposition: attachment; filename=report.pdf
+Content-Transfer-Encoding: base64
+
+JVBERi0=
+--b1--
+`),
+	}
+	parseMIME(m)
+	m.ParseErr = errors.New("kept as it was") // what parseMIME found on arrival
+	v := reflect.ValueOf(*m)
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.IsExported() && f.Name != "Session" && v.Field(i).IsZero() {
+			t.Fatalf("field %s is zero: this test must set every field to see that snapshots keep it", f.Name)
+		}
+	}
+	header := func(h mail.Header) string {
+		var b bytes.Buffer
+		if err := textproto.WriteHeader(&b, h.Header.Header); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	opts := []cmp.Option{cmpopts.IgnoreUnexported(Message{}), cmpopts.EquateErrors(), cmp.Transformer("header", header)}
+
+	k := keep(m)
+	shared := k.view()
+	if diff := cmp.Diff(m, shared, opts...); diff != "" {
+		t.Errorf("view sharing the parse on arrival (-arrived +view):\n%s", diff)
+	}
+	if shared.parse != m {
+		t.Errorf("view parsed Raw again while the message it arrived as was held")
+	}
+	k.mime = weak.Pointer[Message]{} // as after a collection
+	again := k.view()
+	if diff := cmp.Diff(m, again, opts...); diff != "" {
+		t.Errorf("view parsing Raw again (-arrived +view):\n%s", diff)
+	}
+	if again.parse == m || k.view().parse != again.parse {
+		t.Errorf("views taken while one is held do not share its parse")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -350,18 +351,20 @@ func newMessage(ev *smtpd.Event) *Message {
 
 // record stores an accepted message and wakes waiters.
 func (s *Server) record(rec *session, m *Message) {
+	k := keep(m)
 	s.mu.Lock()
-	s.addMessageLocked(rec, m)
-	for i := range m.Findings {
-		m.Findings[i].Message = m.ID
+	s.addMessageLocked(rec, k)
+	for i := range k.findings {
+		k.findings[i].Message = k.id
 	}
-	s.addFindingsLocked(rec, m.Findings)
+	s.addFindingsLocked(rec, k.findings)
 	s.broadcastLocked()
 	s.mu.Unlock()
-	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", m.ID, len(m.Raw), m.From, len(m.To))
+	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))
 	if f := s.opts.onMessage; f != nil {
-		f(s.messageSnapshot(rec, m))
+		f(s.messageSnapshot(rec, k))
 	}
+	runtime.KeepAlive(m) // so that the snapshot shares its parse
 }
 
 // endSession marks a session ended.

@@ -142,7 +142,7 @@ func (t Transcript) Numbered() string {
 // for ehlo).
 type session struct {
 	snap     Session // fields kept current; Transcript and Messages grow
-	messages []*Message
+	messages []*kept
 	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
 }
 
@@ -151,9 +151,9 @@ func (r *session) snapshot() *Session {
 	s := r.snapshotHead()
 	s.Messages = make([]*Message, len(r.messages))
 	for i, m := range r.messages {
-		mc := *m
+		mc := m.view()
 		mc.Session = s
-		s.Messages[i] = &mc
+		s.Messages[i] = mc
 	}
 	return s
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
+	"weak"
 )
 
 // This file holds what the server keeps and for how long: the numbering of
@@ -90,17 +92,17 @@ func (s *Server) retainSessionsLocked() {
 
 // addMessageLocked numbers an accepted message, records it and forgets
 // the oldest message when there are too many. s.mu must be held.
-func (s *Server) addMessageLocked(rec *session, m *Message) {
+func (s *Server) addMessageLocked(rec *session, m *kept) {
 	s.ids.message++
-	m.ID = s.ids.message
-	s.messages = append(s.messages, msgRef{rec: rec, id: m.ID})
+	m.id = s.ids.message
+	s.messages = append(s.messages, msgRef{rec: rec, id: m.id})
 	rec.messages = append(rec.messages, m)
 	if n := s.opts.retain; n > 0 && len(s.messages) > n {
 		// The oldest message is also the oldest its session still has.
 		old := s.messages[0]
 		s.messages[0] = msgRef{}
 		s.messages = s.messages[1:]
-		if ms := old.rec.messages; len(ms) > 0 && ms[0].ID == old.id {
+		if ms := old.rec.messages; len(ms) > 0 && ms[0].id == old.id {
 			ms[0] = nil
 			old.rec.messages = ms[1:]
 		}
@@ -109,14 +111,14 @@ func (s *Server) addMessageLocked(rec *session, m *Message) {
 
 // messageSnapshot returns a snapshot of m, accepted in session rec, with
 // a snapshot of that session.
-func (s *Server) messageSnapshot(rec *session, m *Message) *Message {
+func (s *Server) messageSnapshot(rec *session, m *kept) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The session snapshot leaves out its Messages: copying them for each
 	// message would make a long session quadratic.
-	mc := *m
+	mc := m.view()
 	mc.Session = rec.snapshotHead()
-	return &mc
+	return mc
 }
 
 // messageByID finds a message of the session by its ID, or returns nil.
@@ -126,4 +128,50 @@ func (s *Session) messageByID(id int) *Message {
 		return s.Messages[i]
 	}
 	return nil
+}
+
+// kept is what the server keeps of an accepted message: all of [Message]
+// but what parseMIME decodes from Raw (Header, Subject, the address lists,
+// Date, MessageID, Text, HTML, Attachments). Those take twice the size of
+// Raw, and a load test keeps millions of messages that nobody reads, so a
+// snapshot (view) parses Raw again, unless a snapshot taken earlier still
+// holds the last parse: then it shares that one. Guarded by Server.mu.
+type kept struct {
+	id         int
+	from       string
+	to         []string
+	params     map[string]string
+	rcptParams map[string]map[string]string
+	received   time.Time
+	raw        []byte
+	parseErr   error
+	findings   []Finding
+	mime       weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
+}
+
+// keep returns what the server keeps of m, a message parseMIME parsed.
+func keep(m *Message) *kept {
+	return &kept{
+		id: m.ID, from: m.From, to: m.To, params: m.Params, rcptParams: m.RcptParams,
+		received: m.Received, raw: m.Raw, parseErr: m.ParseErr, findings: m.Findings,
+		mime: weak.Make(m),
+	}
+}
+
+// view returns a snapshot of the message, without its Session: decoded
+// from the last parse of Raw when a snapshot still holds it, else from a
+// new parse, which then becomes the last. s.mu must be held.
+func (k *kept) view() *Message {
+	p := k.mime.Value()
+	if p == nil {
+		p = &Message{Raw: k.raw}
+		parseMIME(p)
+		k.mime = weak.Make(p)
+	}
+	v := *p
+	v.ID, v.From, v.To, v.Params, v.RcptParams = k.id, k.from, k.to, k.params, k.rcptParams
+	v.Received, v.Raw, v.ParseErr, v.Findings = k.received, k.raw, k.parseErr, k.findings
+	v.Session = nil
+	v.parse = p
+	return &v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/smtp"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -299,4 +300,46 @@ func ExampleWithRetention() {
 	// Output:
 	// 2 b@example.com
 	// 3 c@example.com
+}
+
+// TestMessagesAfterCollection reads a message after the garbage collector
+// ran: the server keeps Raw and the envelope only, and snapshots decode
+// the rest again, the same as on arrival.
+func TestMessagesAfterCollection(t *testing.T) {
+	srv := mocksmtp.Start(t)
+	body := "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello Bob\r\n" +
+		"--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\nx,y\r\n--b--\r\n"
+	if err := smtp.SendMail(srv.Addr(), nil, "alice@example.com", []string{"bob@example.com"}, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	type content struct {
+		Subject, Text, Filename, Data, Header string
+	}
+	view := func(m *mocksmtp.Message) content {
+		c := content{Subject: m.Subject, Text: m.Text, Header: m.Header.Get("To")}
+		if len(m.Attachments) == 1 {
+			c.Filename, c.Data = m.Attachments[0].Filename, string(m.Attachments[0].Data)
+		}
+		return c
+	}
+	want := view(srv.WaitForMessages(t, 1)[0]) // no snapshot is held after this
+	if want.Text != "Hello Bob" || want.Filename != "a.csv" {
+		t.Fatalf("on arrival: %+v", want)
+	}
+	runtime.GC()
+	runtime.GC()
+	m := srv.Messages()[0]
+	if diff := cmp.Diff(want, view(m)); diff != "" {
+		t.Errorf("after a collection (-arrival +now):\n%s", diff)
+	}
+	if string(m.Raw) != body || m.From != "alice@example.com" {
+		t.Errorf("Raw or envelope changed: From %q, Raw %q", m.From, m.Raw)
+	}
+	// While m is held, other snapshots share its decoded parts.
+	again := srv.Sessions()[0].Messages[0]
+	if &again.Attachments[0].Data[0] != &m.Attachments[0].Data[0] {
+		t.Errorf("a second snapshot decoded the message again while the first was held")
+	}
 }
