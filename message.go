@@ -210,7 +210,8 @@ func parseMIME(m *Message) {
 	w := &mimeWalk{m: m}
 	head, body, stray := splitHeader(m.Raw)
 	m.headLen = len(head)
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	// A buffer that holds the whole header: no 4 KiB default for a few lines.
+	h, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(head), len(head)+16))
 	if err != nil {
 		w.problem("header", err)
 	}
@@ -292,13 +293,23 @@ func (w *mimeWalk) topHeader() {
 			*f.list = list
 		}
 	}
-	if m.Date, err = h.Date(); err != nil {
+	if m.Date, err = date(h); err != nil {
 		m.Date = time.Time{}
 		w.problem("header Date", err)
 	}
 	// Not h.MessageID: it rejects ids without "@", and its comment parser
 	// is quadratic.
 	m.MessageID = messageID(h.Get("Message-Id"))
+}
+
+// date parses the Date header as go-message does, the usual form
+// ("Mon, 02 Jan 2006 15:04:05 -0700") first: net/mail tries a dozen forms
+// and builds an error for each one that fails.
+func date(h *mail.Header) (time.Time, error) {
+	if t, err := time.Parse(time.RFC1123Z, strings.TrimSpace(h.Get("Date"))); err == nil {
+		return t, nil
+	}
+	return h.Date()
 }
 
 // messageID is the first <...> of v, or else v itself, trimmed.
@@ -384,7 +395,7 @@ func (w *mimeWalk) multipart(typ, boundary string, body io.Reader, path []int, i
 // leaf records a part that is not multipart: as the text or HTML body, or as
 // an attachment.
 func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string, body io.Reader, where string, inRelated bool) {
-	raw, err := io.ReadAll(body)
+	raw, err := readAll(body)
 	if err != nil {
 		w.problem(where, err)
 	}
@@ -409,7 +420,7 @@ func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string
 		if err != nil {
 			w.problem(where, err)
 		}
-		s := strings.ReplaceAll(string(text), "\r\n", "\n")
+		s := lfText(text)
 		if typ == "text/plain" {
 			w.m.Text, w.haveText = s, true
 		} else {
@@ -425,6 +436,38 @@ func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string
 		Inline:      disp == "inline" || disp == "" && cid != "" && inRelated,
 		Data:        data,
 	})
+}
+
+// readAll is io.ReadAll, in one allocation of the right size when r knows
+// its length (a message that is no multipart).
+func readAll(r io.Reader) ([]byte, error) {
+	if br, ok := r.(*bytes.Reader); ok {
+		b := make([]byte, br.Len())
+		_, err := io.ReadFull(br, b)
+		return b, err
+	}
+	return io.ReadAll(r)
+}
+
+// lfText returns text as a string with every CRLF made LF, in one copy.
+func lfText(text []byte) string {
+	n := bytes.Count(text, []byte("\r\n"))
+	if n == 0 {
+		return string(text)
+	}
+	var b strings.Builder
+	b.Grow(len(text) - n)
+	for {
+		i := bytes.Index(text, []byte("\r\n"))
+		if i < 0 {
+			break
+		}
+		b.Write(text[:i])
+		b.WriteByte('\n')
+		text = text[i+2:]
+	}
+	b.Write(text)
+	return b.String()
 }
 
 // lint notes what in a leaf part breaks MIME rules without making it

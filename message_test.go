@@ -754,3 +754,34 @@ JVBERi0=
 		t.Errorf("views taken while one is held do not share its parse")
 	}
 }
+
+// TestDateAsGoMessage checks that the Date fast path gives what
+// go-message's Header.Date gives.
+func TestDateAsGoMessage(t *testing.T) {
+	for _, v := range []string{
+		"Mon, 02 Jan 2006 15:04:05 -0700",
+		"  Mon, 02 Jan 2006 15:04:05 +0000  ",
+		"Tue, 24 Nov 2026 18:41:56 +0100",
+		"Mon, 2 Jan 2006 15:04:05 -0700",
+		"02 Jan 2006 15:04:05 -0700",
+		"Mon, 02 Jan 2006 15:04 -0700",
+		"Mon, 02 Jan 06 15:04:05 -0700",
+		"Mon, 02 Jan 2006 15:04:05 -0700 (MST)",
+		"Mon, 02 Jan 2006 15:04:05 GMT",
+		"Mon, 02 Jan 2006 15:04:05 -0700\r\n",
+		"Fri, 02 Jan 2006 15:04:05 -0700", // a wrong weekday
+		"Mon, 32 Jan 2006 15:04:05 -0700",
+		"yesterday",
+		"",
+	} {
+		var h mail.Header
+		h.Set("Date", v)
+		got, gotErr := date(&h)
+		want, wantErr := h.Date()
+		_, gotOff := got.Zone()
+		_, wantOff := want.Zone()
+		if !got.Equal(want) || gotOff != wantOff || (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("date(%q) = %v, %v; go-message: %v, %v", v, got, gotErr, want, wantErr)
+		}
+	}
+}
