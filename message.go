@@ -303,10 +303,15 @@ func (w *mimeWalk) topHeader() {
 }
 
 // date parses the Date header as go-message does, the usual form
-// ("Mon, 02 Jan 2006 15:04:05 -0700") first: net/mail tries a dozen forms
-// and builds an error for each one that fails.
+// ("Mon, 02 Jan 2006 15:04:05 -0700", maybe followed by a comment such as
+// "(UTC)", as Postfix writes it) first: net/mail tries a dozen forms and
+// builds an error for each one that fails.
 func date(h *mail.Header) (time.Time, error) {
-	if t, err := time.Parse(time.RFC1123Z, strings.TrimSpace(h.Get("Date"))); err == nil {
+	v := strings.TrimSpace(h.Get("Date"))
+	if c := strings.LastIndexByte(v, '('); c > 0 && strings.IndexByte(v[c:], ')') == len(v)-c-1 {
+		v = strings.TrimRight(v[:c], " \t")
+	}
+	if t, err := time.Parse(time.RFC1123Z, v); err == nil {
 		return t, nil
 	}
 	return h.Date()

@@ -767,6 +767,13 @@ func TestDateAsGoMessage(t *testing.T) {
 		"Mon, 02 Jan 2006 15:04 -0700",
 		"Mon, 02 Jan 06 15:04:05 -0700",
 		"Mon, 02 Jan 2006 15:04:05 -0700 (MST)",
+		"Tue, 24 Nov 2026 18:53:44 +0000 (UTC)",
+		"Tue, 24 Nov 2026 18:53:44 +0000(UTC)",
+		"Tue, 24 Nov 2026 18:53:44 +0000 (a (nested) comment)",
+		"Tue, 24 Nov 2026 18:53:44 +0000 (unclosed",
+		"Tue, 24 Nov 2026 18:53:44 +0000 (x) (y)",
+		"Tue, 24 Nov 2026 18:53:44 +0000 x (y)",
+		"(only a comment)",
 		"Mon, 02 Jan 2006 15:04:05 GMT",
 		"Mon, 02 Jan 2006 15:04:05 -0700\r\n",
 		"Fri, 02 Jan 2006 15:04:05 -0700", // a wrong weekday

@@ -232,8 +232,12 @@ func runOne(p peer, ld loader, sc scenario, timeout time.Duration) (r result) {
 		r.err = err
 		return r
 	}
+	var loadUsage *syscall.Rusage // the server's own account of the load, when it gives one
 	defer func() {
 		ru, err := pr.stop()
+		if loadUsage != nil {
+			ru = loadUsage
+		}
 		if ru != nil {
 			r.user = time.Duration(syscall.TimevalToNsec(ru.Utime))
 			r.cpu = r.user + time.Duration(syscall.TimevalToNsec(ru.Stime))
@@ -252,7 +256,7 @@ func runOne(p peer, ld loader, sc scenario, timeout time.Duration) (r result) {
 			r.err = fmt.Errorf("not done after %v: %w", timeout, err)
 		}
 	}
-	r.msgs, r.octets, err = pr.stats(ctx, sc.messages)
+	r.msgs, r.octets, loadUsage, err = pr.stats(ctx, sc.messages)
 	if r.err == nil && err != nil {
 		r.err = fmt.Errorf("stats: %w", err)
 	}

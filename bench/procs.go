@@ -29,8 +29,9 @@ type proc interface {
 	addr() string
 	// stats returns how many messages the server holds and their octets
 	// (-1 when it cannot tell), once sent messages arrived or after a
-	// short wait.
-	stats(ctx context.Context, sent int) (msgs, octets int64, err error)
+	// short wait, and the server's resource usage before it counted them
+	// (nil when only stop can tell).
+	stats(ctx context.Context, sent int) (msgs, octets int64, usage *syscall.Rusage, err error)
 	// stop ends the process and returns its resource usage.
 	stop() (*syscall.Rusage, error)
 }
@@ -185,21 +186,23 @@ func (pr *goProc) line(ctx context.Context, prefix string) (string, error) {
 
 func (pr *goProc) addr() string { return pr.where }
 
-func (pr *goProc) stats(ctx context.Context, sent int) (int64, int64, error) {
+func (pr *goProc) stats(ctx context.Context, sent int) (int64, int64, *syscall.Rusage, error) {
 	if _, err := fmt.Fprintf(pr.stdin, "stats %d\n", sent); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, statsWait+10*time.Second)
 	defer cancel()
 	l, err := pr.line(ctx, "stats ")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	var msgs, octets int64
-	if _, err := fmt.Sscan(l, &msgs, &octets); err != nil {
-		return 0, 0, fmt.Errorf("bad stats %q: %w", l, err)
+	var msgs, octets, user, sys int64
+	var ru syscall.Rusage
+	if _, err := fmt.Sscan(l, &msgs, &octets, &user, &sys, &ru.Maxrss); err != nil {
+		return 0, 0, nil, fmt.Errorf("bad stats %q: %w", l, err)
 	}
-	return msgs, octets, nil
+	ru.Utime, ru.Stime = syscall.NsecToTimeval(user), syscall.NsecToTimeval(sys)
+	return msgs, octets, &ru, nil
 }
 
 // sinkPeer is Postfix's smtp-sink, the C reference: it accepts messages
@@ -265,7 +268,7 @@ func (pr *sinkProc) counters(l string) {
 
 func (pr *sinkProc) addr() string { return pr.where }
 
-func (pr *sinkProc) stats(ctx context.Context, sent int) (int64, int64, error) {
+func (pr *sinkProc) stats(ctx context.Context, sent int) (int64, int64, *syscall.Rusage, error) {
 	ctx, cancel := context.WithTimeout(ctx, statsWait)
 	defer cancel()
 	for {
@@ -273,12 +276,12 @@ func (pr *sinkProc) stats(ctx context.Context, sent int) (int64, int64, error) {
 		n, ch := pr.msgs, pr.changed
 		pr.mu.Unlock()
 		if n >= int64(sent) {
-			return n, -1, nil
+			return n, -1, nil, nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return n, -1, nil
+			return n, -1, nil, nil
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -92,8 +93,14 @@ func serveChild(name string) error {
 		if err != nil {
 			return fmt.Errorf("bad request %q", in.Text())
 		}
+		// The resource usage of the load, before counting what arrived:
+		// that is the harness's work, not the server's.
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return err
+		}
 		msgs, octets := srv.stats(want)
-		fmt.Printf("stats %d %d\n", msgs, octets)
+		fmt.Printf("stats %d %d %d %d %d\n", msgs, octets, syscall.TimevalToNsec(ru.Utime), syscall.TimevalToNsec(ru.Stime), ru.Maxrss)
 	}
 	return in.Err()
 }
