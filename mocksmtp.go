@@ -1,11 +1,13 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -393,8 +395,33 @@ func (s *Server) endSession(rec *session, err error) {
 func (s *Server) Sessions() []*Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*Session, len(s.sessions))
-	for i, r := range s.sessions {
+	return sessionsOf(s.sessions)
+}
+
+// LastSessions returns snapshots of the last n sessions, in order of
+// connection: all of them when the server keeps fewer. It costs what the
+// n snapshots cost, however many sessions the server keeps.
+func (s *Server) LastSessions(n int) []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sessionsOf(s.sessions[len(s.sessions)-min(max(n, 0), len(s.sessions)):])
+}
+
+// Session returns a snapshot of the session with the given ID, or nil when
+// the server keeps none (see [Server.Reset] and [WithRetention]).
+func (s *Server) Session(id int) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(s.sessions, id, func(r *session, id int) int { return cmp.Compare(r.snap.ID, id) })
+	if !ok {
+		return nil
+	}
+	return s.sessions[i].snapshot()
+}
+
+func sessionsOf(recs []*session) []*Session {
+	out := make([]*Session, len(recs))
+	for i, r := range recs {
 		out[i] = r.snapshot()
 	}
 	return out
@@ -405,13 +432,45 @@ func (s *Server) Sessions() []*Session {
 func (s *Server) Messages() []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.messagesLocked()
+	return messagesOf(s.messages)
 }
 
-func (s *Server) messagesLocked() []*Message {
+// LastMessages returns the last n messages accepted, in arrival order, as
+// [Server.Messages] does: all of them when the server keeps fewer. It
+// costs what the n snapshots cost, however many messages the server
+// keeps: what a poller such as the mocksmtp program's web page needs.
+func (s *Server) LastMessages(n int) []*Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return messagesOf(s.messages[len(s.messages)-min(max(n, 0), len(s.messages)):])
+}
+
+// Message returns the message with the given ID (see [Message.ID]), with
+// a snapshot of its session, or nil when the server keeps none.
+func (s *Server) Message(id int) *Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.id, id) })
+	if !ok {
+		return nil
+	}
+	return messagesOf(s.messages[i : i+1])[0]
+}
+
+// Count returns how many sessions and messages the server keeps: the
+// lengths of [Server.Sessions] and [Server.Messages], without their cost.
+func (s *Server) Count() (sessions, messages int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions), len(s.messages)
+}
+
+// messagesOf returns snapshots of the messages refs locates, each session
+// copied once. Server.mu must be held.
+func messagesOf(refs []msgRef) []*Message {
 	snaps := make(map[*session]*Session)
-	out := make([]*Message, len(s.messages))
-	for i, ref := range s.messages {
+	out := make([]*Message, len(refs))
+	for i, ref := range refs {
 		snap, ok := snaps[ref.rec]
 		if !ok {
 			snap = ref.rec.snapshot()

@@ -343,3 +343,100 @@ func TestMessagesAfterCollection(t *testing.T) {
 		t.Errorf("a second snapshot decoded the message again while the first was held")
 	}
 }
+
+// TestLookups checks Message, Session, LastMessages, LastSessions and
+// Count against Messages and Sessions, also after the oldest were
+// forgotten.
+func TestLookups(t *testing.T) {
+	opt, ended := endings(t)
+	srv := mocksmtp.Start(t, opt, mocksmtp.WithRetention(4))
+	for i := 1; i <= 6; i++ {
+		send(t, srv.Addr(), "bob@example.com", fmt.Sprint("message ", i))
+	}
+	ended(6)
+	all, sessions := srv.Messages(), srv.Sessions()
+	if got := viewMessages(all); len(got) != 4 || got[0].ID != 3 {
+		t.Fatalf("Messages() with WithRetention(4) = %v, want messages 3 to 6", got)
+	}
+	if s, m := srv.Count(); s != len(sessions) || m != len(all) {
+		t.Errorf("Count() = %d sessions, %d messages; want %d, %d", s, m, len(sessions), len(all))
+	}
+	for _, n := range []int{-1, 0, 1, 3, 4, 10} {
+		want := all[len(all)-min(max(n, 0), len(all)):]
+		if diff := cmp.Diff(viewMessages(want), viewMessages(srv.LastMessages(n))); diff != "" {
+			t.Errorf("LastMessages(%d) (-want +got):\n%s", n, diff)
+		}
+		wantS := sessions[len(sessions)-min(max(n, 0), len(sessions)):]
+		if diff := cmp.Diff(sessionIDs(wantS), sessionIDs(srv.LastSessions(n))); diff != "" {
+			t.Errorf("LastSessions(%d) (-want +got):\n%s", n, diff)
+		}
+	}
+	for id := 0; id <= 7; id++ {
+		var want []msgView
+		for _, m := range all {
+			if m.ID == id {
+				want = viewMessages([]*mocksmtp.Message{m})
+			}
+		}
+		var got []msgView
+		if m := srv.Message(id); m != nil {
+			got = viewMessages([]*mocksmtp.Message{m})
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Message(%d) (-want +got):\n%s", id, diff)
+		}
+		var wantS, gotS []int
+		for _, s := range sessions {
+			if s.ID == id {
+				wantS = []int{s.ID}
+			}
+		}
+		if s := srv.Session(id); s != nil {
+			gotS = []int{s.ID}
+			if len(s.Messages) != 1 || s.Messages[0].Subject != fmt.Sprint("message ", id) {
+				t.Errorf("Session(%d).Messages = %v", id, viewMessages(s.Messages))
+			}
+		}
+		if diff := cmp.Diff(wantS, gotS); diff != "" {
+			t.Errorf("Session(%d) (-want +got):\n%s", id, diff)
+		}
+	}
+}
+
+func ExampleServer_LastMessages() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		_ = sendWelcome(srv.Addr(), to)
+	}
+	_, n := srv.Count()
+	fmt.Println(n, "messages")
+	for _, m := range srv.LastMessages(2) { // the newest two, oldest first
+		fmt.Println(m.ID, m.To[0])
+	}
+	fmt.Println(srv.Message(1).To[0], srv.Message(4) == nil)
+	// Output:
+	// 3 messages
+	// 2 b@example.com
+	// 3 c@example.com
+	// a@example.com true
+}
+
+func ExampleServer_LastSessions() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		_ = sendWelcome(srv.Addr(), to)
+	}
+	srv.WaitForMessages(t, 2)
+	last := srv.LastSessions(1)[0]
+	fmt.Println("session", last.ID, "delivered", len(last.Messages), "message")
+	fmt.Println("session 1 said EHLO", srv.Session(1).Helo)
+	// Output:
+	// session 2 delivered 1 message
+	// session 1 said EHLO localhost
+}

@@ -419,46 +419,55 @@ func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message
 	if !ok {
 		return nil, false
 	}
-	ms := a.srv.Messages() // in ID order
-	i := sort.Search(len(ms), func(i int) bool { return ms[i].ID >= id })
-	if i == len(ms) || ms[i].ID != id {
+	m := a.srv.Message(id)
+	if m == nil {
 		writeError(w, http.StatusNotFound, "no message %d", id)
 		return nil, false
 	}
-	return ms[i], true
+	return m, true
 }
 
+// listMessages snapshots only the messages it lists: the web page polls
+// it every second, and a server under load keeps many.
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
-	ms := a.srv.Messages()
-	w.Header().Set("X-Total-Count", strconv.Itoa(len(ms))) // before since: how many are kept
+	since := 0
 	if s := r.URL.Query().Get("since"); s != "" {
-		since, err := strconv.Atoi(s)
-		if err != nil {
+		var err error
+		if since, err = strconv.Atoi(s); err != nil {
 			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", s)
 			return
 		}
-		i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
-		ms = ms[i:]
 	}
-	n, ok := limit(w, r, len(ms))
-	if !ok {
+	var ms []*mocksmtp.Message
+	_, total := a.srv.Count()
+	switch n, ok := limit(w, r); {
+	case !ok:
 		return
+	case n < 0:
+		ms = a.srv.Messages()
+		total = len(ms)
+	default:
+		// The last n after since are among the last n: IDs grow.
+		ms = a.srv.LastMessages(n)
 	}
-	writeJSON(w, http.StatusOK, messagesJSON(ms[len(ms)-n:]))
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	writeJSON(w, http.StatusOK, messagesJSON(ms[i:]))
 }
 
-// limit reads ?limit=N: how many of the n items to list, the last ones.
-func limit(w http.ResponseWriter, r *http.Request, n int) (int, bool) {
+// limit reads ?limit=N: how many items to list, the last ones; -1 for
+// all of them, without the parameter.
+func limit(w http.ResponseWriter, r *http.Request) (int, bool) {
 	s := r.URL.Query().Get("limit")
 	if s == "" {
-		return n, true
+		return -1, true
 	}
 	l, err := strconv.Atoi(s)
 	if err != nil || l < 0 {
 		writeError(w, http.StatusBadRequest, "limit=%q: want a number", s)
 		return 0, false
 	}
-	return min(l, n), true
+	return l, true
 }
 
 func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
@@ -521,13 +530,18 @@ func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
-	ss := a.srv.Sessions()
-	w.Header().Set("X-Total-Count", strconv.Itoa(len(ss)))
-	n, ok := limit(w, r, len(ss))
-	if !ok {
+	var ss []*mocksmtp.Session
+	total, _ := a.srv.Count()
+	switch n, ok := limit(w, r); {
+	case !ok:
 		return
+	case n < 0:
+		ss = a.srv.Sessions()
+		total = len(ss)
+	default:
+		ss = a.srv.LastSessions(n)
 	}
-	ss = ss[len(ss)-n:]
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	out := make([]sessionJSON, len(ss))
 	for i, s := range ss {
 		out[i] = newSessionJSON(s, false)
@@ -540,13 +554,12 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	for _, s := range a.srv.Sessions() {
-		if s.ID == id {
-			writeJSON(w, http.StatusOK, newSessionJSON(s, true))
-			return
-		}
+	s := a.srv.Session(id)
+	if s == nil {
+		writeError(w, http.StatusNotFound, "no session %d", id)
+		return
 	}
-	writeError(w, http.StatusNotFound, "no session %d", id)
+	writeJSON(w, http.StatusOK, newSessionJSON(s, true))
 }
 
 func (a *api) caPEM(w http.ResponseWriter, r *http.Request) {

@@ -338,7 +338,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Close(); err != nil {
 		return err
 	}
-	log.Info("stopped", "sessions", len(srv.Sessions()), "messages", len(srv.Messages()))
+	sessions, messages := srv.Count()
+	log.Info("stopped", "sessions", sessions, "messages", messages)
 	return nil
 }
 
