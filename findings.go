@@ -267,13 +267,13 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 				where += fmt.Sprintf(", message %d", f.Message)
 			}
 			fmt.Fprintf(&b, "  %s: %s\n", where, f.Text)
-			if s := byID[f.Session]; s != nil && f.Line > 0 && f.Line <= len(s.Transcript) {
-				for i := max(1, f.Line-1); i <= min(len(s.Transcript), f.Line+1); i++ {
+			if s := byID[f.Session]; s != nil && f.Line > s.Forgotten && f.Line <= s.Forgotten+len(s.Transcript) {
+				for i := max(s.Forgotten+1, f.Line-1); i <= min(s.Forgotten+len(s.Transcript), f.Line+1); i++ {
 					mark := " "
 					if i == f.Line {
 						mark = ">"
 					}
-					fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, s.Transcript[i-1])
+					fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, s.Transcript[i-s.Forgotten-1])
 				}
 			}
 		}
@@ -350,7 +350,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 		return nil
 	}
 	s.mu.Lock()
-	line := len(rec.snap.Transcript)
+	line := rec.lines()
 	for i := range fs {
 		fs[i].Session, fs[i].Line = rec.snap.ID, line
 	}
@@ -371,6 +371,29 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 	rec.snap.Findings = append(rec.snap.Findings, fs...)
 	s.findings = append(s.findings, fs...)
+	if s.opts.retain > 0 && len(s.findings) >= 2*s.findingsKept+64 {
+		// Drop what WithRetention forgot, each time there are twice as
+		// many as last time, so that the cost per finding stays constant.
+		s.findings = s.keptFindingsLocked()
+		s.findingsKept = len(s.findings)
+	}
+}
+
+// keptFindingsLocked returns the findings of the sessions the server
+// keeps, but those on transcript lines a long session forgot
+// (WithRetention). s.mu must be held.
+func (s *Server) keptFindingsLocked() []Finding {
+	recs := make(map[int]*session, len(s.sessions))
+	for _, r := range s.sessions {
+		recs[r.snap.ID] = r
+	}
+	var out []Finding
+	for _, f := range s.findings {
+		if r := recs[f.Session]; r != nil && r.keeps(f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // endConformanceLocked checks how a session ended. s.mu is held.
@@ -379,17 +402,21 @@ func (s *Server) endConformanceLocked(rec *session) {
 		return
 	}
 	f := finding(RuleQuit, "the client closed the connection without QUIT")
-	f.Session, f.Line = rec.snap.ID, len(rec.snap.Transcript)
+	f.Session, f.Line = rec.snap.ID, rec.lines()
 	s.addFindingsLocked(rec, []Finding{f})
 }
 
 // Findings returns every conformance finding so far, in order: the rules
 // the clients broke (see [Rule]). Findings are recorded in every mode;
 // [WithStrict] fails the test on them, [WithRejectNonconforming] refuses
-// what breaks them.
+// what breaks them. Under [WithRetention], only the findings of the
+// sessions the server keeps.
 func (s *Server) Findings() []Finding {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opts.retain > 0 {
+		return s.keptFindingsLocked()
+	}
 	return append([]Finding(nil), s.findings...)
 }
 

@@ -35,6 +35,9 @@ type Server struct {
 	faults   *faultScript // the fault script, built on first use (scriptLocked)
 	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
 	findings []Finding    // every conformance finding, in order (findings.go)
+	// findingsKept is how many findings were left when WithRetention last
+	// dropped the forgotten ones.
+	findingsKept int
 }
 
 // msgRef locates a message in its session's record.
@@ -314,6 +317,13 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 		l.Text = t.Masked
 	}
 	s.mu.Lock()
+	s.addLineLocked(rec, l)
+	s.mu.Unlock()
+}
+
+// addLineLocked appends l to the transcript, stamped with the time since
+// the session started. s.mu must be held.
+func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.snap.Start)
 	rec.snap.Transcript = append(rec.snap.Transcript, l)
 	if l.Dir == Note {
@@ -321,7 +331,6 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 		// tests wait for; wire lines are too many to wake waiters for.
 		s.broadcastLocked()
 	}
-	s.mu.Unlock()
 }
 
 // note appends a note line to the transcript.
@@ -360,9 +369,9 @@ func (s *Server) record(rec *session, m *Message) {
 		k.findings[i].Message = k.id
 	}
 	s.addFindingsLocked(rec, k.findings)
-	s.broadcastLocked()
+	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
+	k.line = rec.lines()
 	s.mu.Unlock()
-	s.note(rec, "message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))
 	if f := s.opts.onMessage; f != nil {
 		f(s.messageSnapshot(rec, k))
 	}

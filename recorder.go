@@ -27,10 +27,14 @@ type Session struct {
 	TLS        *tls.ConnectionState // nil when plaintext
 	Auth       *AuthInfo            // the last AUTH exchange, nil when none
 	Transcript Transcript           // what crossed the wire, in order
-	Messages   []*Message           // the messages accepted in this session
-	Ended      EndReason            // how the session ended (Live while it goes on)
-	Err        error                // why it ended, nil after QUIT and on shutdown
-	Findings   []Finding            // the rules the client broke in this session (see [Rule])
+	// Forgotten counts the lines forgotten at the start of the transcript
+	// of a long session under [WithRetention]: Transcript[0] is line
+	// Forgotten+1, as [Finding.Line] numbers it. 0 otherwise.
+	Forgotten int
+	Messages  []*Message // the messages accepted in this session
+	Ended     EndReason  // how the session ended (Live while it goes on)
+	Err       error      // why it ended, nil after QUIT and on shutdown
+	Findings  []Finding  // the rules the client broke in this session (see [Rule])
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
 	Faults []string
@@ -132,10 +136,15 @@ func (t Transcript) String() string {
 // reports print it.
 func (t Transcript) Numbered() string {
 	var b strings.Builder
-	for i, l := range t {
-		fmt.Fprintf(&b, "%4d %s\n", i+1, l)
-	}
+	t.writeNumbered(&b, 1)
 	return b.String()
+}
+
+// writeNumbered writes the transcript numbered from first.
+func (t Transcript) writeNumbered(b *strings.Builder, first int) {
+	for i, l := range t {
+		fmt.Fprintf(b, "%4d %s\n", first+i, l)
+	}
 }
 
 // session is the live record of a session, guarded by Server.mu (but
@@ -144,7 +153,45 @@ type session struct {
 	snap     Session // fields kept current; Transcript and Messages grow
 	messages []*kept
 	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
+
+	// What WithRetention forgot of a long session: snap.Transcript starts
+	// at line dropped+1 and snap.Findings with the finding numbered
+	// findingsDropped (from 0); the snapshot leaves out what was forgotten
+	// since (up to line snap.Forgotten, findingsFrom). The record copies
+	// what is left once the forgotten part is half of it, so that
+	// forgetting costs a constant per line.
+	dropped         int
+	findingsDropped int
+	findingsFrom    int
 }
+
+// lines returns the number of the transcript's last line.
+func (r *session) lines() int { return r.dropped + len(r.snap.Transcript) }
+
+// forget forgets the transcript up to line n and the findings on those
+// lines (WithRetention, in a session that goes on).
+func (r *session) forget(n int) {
+	if n <= r.snap.Forgotten {
+		return
+	}
+	r.snap.Forgotten = min(n, r.lines())
+	if k := r.snap.Forgotten - r.dropped; 2*k >= len(r.snap.Transcript) {
+		r.snap.Transcript = slices.Clone(r.snap.Transcript[k:])
+		r.dropped += k
+	}
+	fs := r.snap.Findings
+	for i := r.findingsFrom - r.findingsDropped; i < len(fs) && fs[i].Line <= n; i++ {
+		r.findingsFrom++
+	}
+	if k := r.findingsFrom - r.findingsDropped; k > 0 && 2*k >= len(fs) {
+		r.snap.Findings = slices.Clone(fs[k:])
+		r.findingsDropped += k
+	}
+}
+
+// keeps reports whether the record still has finding f of its session:
+// findings are on lines in order.
+func (r *session) keeps(f Finding) bool { return f.Line > r.snap.Forgotten }
 
 // snapshot copies the record; the Message snapshots point back at it.
 func (r *session) snapshot() *Session {
@@ -164,8 +211,8 @@ func (r *session) snapshot() *Session {
 // snapshot's slices copies instead of writing into the record's).
 func (r *session) snapshotHead() *Session {
 	s := r.snap
-	s.Transcript = slices.Clip(r.snap.Transcript)
-	s.Findings = slices.Clip(r.snap.Findings)
+	s.Transcript = slices.Clip(r.snap.Transcript[r.snap.Forgotten-r.dropped:])
+	s.Findings = slices.Clip(r.snap.Findings[r.findingsFrom-r.findingsDropped:])
 	s.Faults = slices.Clip(r.snap.Faults)
 	s.Messages = nil
 	return &s
@@ -176,6 +223,9 @@ func (r *session) snapshotHead() *Session {
 func (s *Session) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "session %d  %v → %v  ended: %v\n", s.ID, s.RemoteAddr, s.LocalAddr, s.Ended)
-	b.WriteString(s.Transcript.Numbered())
+	if s.Forgotten > 0 {
+		fmt.Fprintf(&b, "     (lines 1 to %d forgotten: WithRetention)\n", s.Forgotten)
+	}
+	s.Transcript.writeNumbered(&b, s.Forgotten+1)
 	return b.String()
 }

@@ -24,7 +24,11 @@ type counters struct {
 // memory. A live session is never forgotten: when more than n are live,
 // all of them are kept. A forgotten message is gone from
 // [Server.Messages] and from its session's Messages; IDs are never
-// reused. Waits count what is kept: with n = 10,
+// reused. A session that goes on (one client sending message after
+// message) also forgets its transcript up to the acceptance of its last
+// forgotten message, and the findings on those lines: [Session.Forgotten]
+// counts the lines, which keep their numbers. [Server.Findings] lists the
+// findings of the sessions kept. Waits count what is kept: with n = 10,
 // [Server.WaitForMessagesContext] for 11 messages never succeeds. By
 // default the server keeps everything.
 func WithRetention(n int) Option {
@@ -103,6 +107,8 @@ func (s *Server) addMessageLocked(rec *session, m *kept) {
 		s.messages[0] = msgRef{}
 		s.messages = s.messages[1:]
 		if ms := old.rec.messages; len(ms) > 0 && ms[0].id == old.id {
+			// A long session forgets its transcript up to the message.
+			old.rec.forget(ms[0].line)
 			ms[0] = nil
 			old.rec.messages = ms[1:]
 		}
@@ -146,6 +152,7 @@ type kept struct {
 	raw        []byte
 	parseErr   error
 	findings   []Finding
+	line       int                   // its session's transcript line that notes its acceptance
 	mime       weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/smtp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,6 +200,74 @@ func TestRetentionTrimsTheMessagesOfOneLongSession(t *testing.T) {
 	defer mu.Unlock()
 	if diff := cmp.Diff([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, seen); diff != "" {
 		t.Errorf("OnMessage saw (-want +got):\n%s", diff)
+	}
+}
+
+// TestRetentionBoundsTheTranscriptOfOneLongSession checks that a session
+// that goes on forgets its transcript and findings up to the messages the
+// server forgot, so that one endless session uses bounded memory, and that
+// line numbers stay those of the whole session.
+func TestRetentionBoundsTheTranscriptOfOneLongSession(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	var lines []int // the length of the whole transcript after each message
+	for i := 1; i <= 40; i++ {
+		sendOn(t, c, "a@example.com", fmt.Sprint("m", i)) // no Date, From or Message-ID: findings
+		s := srv.Sessions()[0]
+		lines = append(lines, s.Forgotten+len(s.Transcript))
+	}
+	s := srv.Sessions()[0]
+	// Kept: the lines after message 37's acceptance note, its 250 first.
+	if want := lines[36] - 1; s.Forgotten != want {
+		t.Errorf("Forgotten = %d, want %d (the lines up to message 37's note)", s.Forgotten, want)
+	}
+	if !strings.HasPrefix(s.Transcript[0].Text, "250 ") || s.Transcript[0].Dir != mocksmtp.FromServer {
+		t.Errorf("the kept transcript starts with %v, want the 250 to message 37", s.Transcript[0])
+	}
+	var notes []string
+	for _, l := range s.Transcript {
+		if l.Dir == mocksmtp.Note && strings.HasPrefix(l.Text, "message ") {
+			notes = append(notes, strings.Fields(l.Text)[1])
+		}
+	}
+	if diff := cmp.Diff([]string{"38", "39", "40"}, notes); diff != "" {
+		t.Errorf("message notes kept (-want +got):\n%s", diff)
+	}
+	str := s.String()
+	for _, want := range []string{fmt.Sprintf("lines 1 to %d forgotten", s.Forgotten), fmt.Sprintf("\n%4d %s\n", s.Forgotten+1, s.Transcript[0])} {
+		if !strings.Contains(str, want) {
+			t.Errorf("Session.String() lacks %q:\n%s", want, str)
+		}
+	}
+	fs := srv.Findings()
+	report := mocksmtp.FindingsReport(fs, srv.Sessions())
+	if want := fmt.Sprintf(">%4d %s", fs[0].Line, s.Transcript[fs[0].Line-s.Forgotten-1]); !strings.Contains(report, want) {
+		t.Errorf("FindingsReport lacks %q:\n%s", want, report)
+	}
+	// Findings: those of messages 38 to 40, numbered as the whole session.
+	for name, fs := range map[string][]mocksmtp.Finding{"Session.Findings": s.Findings, "Findings()": srv.Findings()} {
+		ids := map[int]int{} // findings per message
+		for _, f := range fs {
+			ids[f.Message]++
+			if f.Line <= s.Forgotten || f.Line > s.Forgotten+len(s.Transcript) {
+				t.Errorf("%s: %v is on line %d, outside the kept lines %d to %d", name, f, f.Line, s.Forgotten+1, s.Forgotten+len(s.Transcript))
+			}
+		}
+		k := ids[40]
+		if diff := cmp.Diff(map[int]int{38: k, 39: k, 40: k}, ids); k == 0 || diff != "" {
+			t.Errorf("%s: messages of the findings (-want +got):\n%s", name, diff)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -322,7 +322,8 @@ type sessionJSON struct {
 	MessageIDs      []int         `json:"messageIds"`
 	Faults          []string      `json:"faults"` // the faults that fired, as transcript notes say
 	Findings        []findingJSON `json:"findings"`
-	TranscriptLines int           `json:"transcriptLines"`
+	TranscriptLines int           `json:"transcriptLines"` // how many lines the session had, forgotten ones included
+	Forgotten       int           `json:"forgotten"`       // the first lines that -retain forgot in a long session: transcript[0] is line forgotten+1
 	Transcript      []lineJSON    `json:"transcript,omitempty"`
 }
 
@@ -357,7 +358,8 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		MessageIDs:      []int{},
 		Faults:          append([]string{}, s.Faults...),
 		Findings:        findingsJSON(s.Findings),
-		TranscriptLines: len(s.Transcript),
+		TranscriptLines: s.Forgotten + len(s.Transcript),
+		Forgotten:       s.Forgotten,
 	}
 	if s.RemoteAddr != nil {
 		j.RemoteAddr = s.RemoteAddr.String()

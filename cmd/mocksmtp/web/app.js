@@ -260,7 +260,9 @@
   }
 
   function transcriptView(s) {
-    return el("ol", { class: "transcript" }, (s.transcript || []).map((l) =>
+    // Numbered as findings number them: -retain may have forgotten the
+    // first lines of a long session.
+    return el("ol", { class: "transcript", start: (s.forgotten || 0) + 1 }, (s.transcript || []).map((l) =>
       el("li", { class: l.dir === "*" ? "note" : l.dir },
         el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
         el("span", { class: "dir" }, l.dir),
