@@ -326,6 +326,45 @@ func TestRetainKeepsTheLastMessages(t *testing.T) {
 	}
 }
 
+func TestRetainForgetsTheStartOfALongSession(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-retain", "2", "-quiet")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 5; i++ {
+		if err := c.Mail("a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt("b@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(w, "Subject: m%d\r\n\r\nx\r\n", i)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	if s.Forgotten == 0 || s.TranscriptLines != s.Forgotten+len(s.Transcript) {
+		t.Errorf("forgotten %d, transcriptLines %d, %d lines listed: want some forgotten, and the lines to add up", s.Forgotten, s.TranscriptLines, len(s.Transcript))
+	}
+	for _, l := range s.Transcript {
+		if strings.HasPrefix(l.Text, "message 3 accepted") {
+			t.Errorf("the transcript still has message 3, which -retain 2 forgot: %+v", s.Transcript)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConcurrentClients(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-quiet")
