@@ -399,6 +399,49 @@ func BenchmarkStoredMessageHeap(b *testing.B) {
 	runtime.KeepAlive(srv)
 }
 
+// BenchmarkRetainedLongSession measures what one endless session costs the
+// heap per message under WithRetention(100): it stays near zero, as the
+// server forgets old messages and the transcript lines and findings that
+// go with them. One op is one message.
+func BenchmarkRetainedLongSession(b *testing.B) {
+	msg := benchMessage(4 << 10)
+	srv, err := mocksmtp.New(mocksmtp.WithRetention(100))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := dialBench(srv.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fill the retention first, so that only what grows is counted.
+	for range 200 {
+		if err := c.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := heapInUse()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
+		if err := c.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.StopTimer()
+	after := heapInUse()
+	if err := c.Quit(); err != nil {
+		b.Fatal(err)
+	}
+	if _, kept := srv.Count(); kept != 100 {
+		b.Fatalf("the server keeps %d messages, want 100", kept)
+	}
+	b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "heap-B/msg")
+	runtime.KeepAlive(srv)
+}
+
 // BenchmarkStored measures how the cost of the server grows with the
 // number of messages it holds: storing the next message (fill-ns/msg,
 // with a waiter waiting for them all) and taking a snapshot of them all
