@@ -454,22 +454,24 @@ func readAll(r io.Reader) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// lfText returns text as a string with every CRLF made LF, in one copy.
+// lfText returns text as a string with every CRLF made LF, in one copy
+// and one pass.
 func lfText(text []byte) string {
-	n := bytes.Count(text, []byte("\r\n"))
-	if n == 0 {
-		return string(text)
-	}
 	var b strings.Builder
-	b.Grow(len(text) - n)
+	b.Grow(len(text))
 	for {
-		i := bytes.Index(text, []byte("\r\n"))
-		if i < 0 {
+		i := bytes.IndexByte(text, '\r')
+		if i < 0 || i+1 == len(text) {
 			break
 		}
-		b.Write(text[:i])
-		b.WriteByte('\n')
-		text = text[i+2:]
+		if text[i+1] == '\n' {
+			b.Write(text[:i])
+			b.WriteByte('\n')
+			text = text[i+2:]
+		} else {
+			b.Write(text[:i+1])
+			text = text[i+1:]
+		}
 	}
 	b.Write(text)
 	return b.String()

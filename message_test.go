@@ -792,3 +792,20 @@ func TestDateAsGoMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestLFText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "",
+		"a":                    "a",
+		"a\r\nb\r\n":           "a\nb\n",
+		"\r\n\r\n":             "\n\n",
+		"a\rb\r\r\nc\n\r":      "a\rb\r\nc\n\r",
+		"no line break at all": "no line break at all",
+		"\r":                   "\r",
+		"x\r\n\r":              "x\n\r",
+	} {
+		if got := lfText([]byte(in)); got != want {
+			t.Errorf("lfText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
