@@ -64,8 +64,9 @@ type Answer struct {
 	// DropAfterBytes, for Data and Bdat, closes the connection without a
 	// reply once that many octets of message data have arrived (0: off).
 	DropAfterBytes int64
-	// TLSConfig, for StartTLS, replaces Config.TLSConfig for this handshake
-	// (an expired certificate, an old TLS version...).
+	// TLSConfig, for StartTLS and Connect, replaces Config.TLSConfig for
+	// the handshake that follows (an expired certificate, an old TLS
+	// version...).
 	TLSConfig *tls.Config
 }
 
@@ -199,7 +200,7 @@ func (c *Conn) next(ctx context.Context) (*Event, error) {
 	if !c.started {
 		c.started = true
 		if c.cfg.ImplicitTLS {
-			return c.handshake(ctx, c.cfg.TLSConfig)
+			return &Event{Kind: Connect}, nil
 		}
 		return c.greeting(), nil
 	}
@@ -242,6 +243,23 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	// BDAT's reply follows its chunk.
 	if ev.Kind == Bdat {
 		return c.finishBdat(ctx, ev, a, r, takes)
+	}
+	if ev.Kind == Connect {
+		// A reply or raw bytes go out in plaintext, before the handshake:
+		// a server that does not speak TLS on its TLS port.
+		if a.Reply != nil || a.Raw != nil {
+			if err := c.write(ctx, a, r); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.then(ctx, a.Then); err != nil {
+			return nil, err
+		}
+		cfg := c.cfg.TLSConfig
+		if a.TLSConfig != nil {
+			cfg = a.TLSConfig
+		}
+		return c.handshake(ctx, cfg)
 	}
 	if ev.Kind == Handshake {
 		if err := c.then(ctx, a.Then); err != nil {

@@ -14,7 +14,8 @@
 //		// inspect ev; answer with c.Accept, c.Reply or c.Answer, or not at all
 //	}
 //
-// Each [Event] (greeting, HELO/EHLO, STARTTLS, TLS handshake, AUTH, MAIL,
+// Each [Event] (the connection under implicit TLS, greeting, HELO/EHLO,
+// STARTTLS, TLS handshake, AUTH, MAIL,
 // RCPT, DATA, the message, BDAT, RSET, NOOP, QUIT, VRFY, EXPN, HELP, a bad
 // command) carries the reply the engine would send; an event the driver
 // does not answer gets it. An [Answer] can replace the reply, write raw

@@ -10,7 +10,8 @@ type Kind int
 
 // The kinds of event, in roughly the order a session meets them.
 const (
-	Greeting   Kind = iota + 1 // the connection is open; the reply is the 220 greeting
+	Connect    Kind = iota + 1 // with Config.ImplicitTLS, the connection is open and its TLS handshake comes next; no reply is written (see Answer.TLSConfig)
+	Greeting                   // the connection is open; the reply is the 220 greeting
 	Handshake                  // a TLS handshake finished (implicit TLS or after STARTTLS); no reply is written
 	Helo                       // HELO
 	Ehlo                       // EHLO
@@ -31,7 +32,7 @@ const (
 )
 
 var kindNames = [...]string{
-	Greeting: "Greeting", Handshake: "Handshake", Helo: "Helo", Ehlo: "Ehlo",
+	Connect: "Connect", Greeting: "Greeting", Handshake: "Handshake", Helo: "Helo", Ehlo: "Ehlo",
 	StartTLS: "StartTLS", Auth: "Auth", Mail: "Mail", Rcpt: "Rcpt", Data: "Data",
 	Message: "Message", Bdat: "Bdat", Rset: "Rset", Noop: "Noop", Quit: "Quit",
 	Vrfy: "Vrfy", Expn: "Expn", Help: "Help", BadCommand: "BadCommand",
