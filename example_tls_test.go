@@ -110,6 +110,30 @@ func ExampleWithImplicitTLS() {
 	// STARTTLS offered: false
 }
 
+// A TLS failure at StageConnect acts on the handshake that opens an SMTPS
+// connection: here the first attempt meets an expired certificate, the
+// retry a good one.
+func ExampleFault_ExpiredCertificate_implicitTLS() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithImplicitTLS(),
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate().OnAttempt(1)))
+	for attempt := 1; attempt <= 2; attempt++ {
+		conn, err := tls.Dial("tcp", srv.Addr(), srv.ClientTLSConfig())
+		var invalid x509.CertificateInvalidError
+		fmt.Printf("attempt %d: expired %v\n", attempt, errors.As(err, &invalid) && invalid.Reason == x509.Expired)
+		if err == nil {
+			conn.Close()
+		}
+	}
+	fmt.Println(srv.CheckFaults(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake()) == nil)
+	// Output:
+	// attempt 1: expired true
+	// attempt 2: expired false
+	// true
+}
+
 func ExampleWithAuthFunc() {
 	t := &fakeT{}
 	defer t.done()

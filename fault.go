@@ -25,7 +25,9 @@ const (
 	// connection before the greeting (with implicit TLS, after the TLS
 	// handshake). Its faults are consulted before those of
 	// StageGreeting; when the one that fires only delays, the session
-	// goes on to StageGreeting's faults.
+	// goes on to StageGreeting's faults. With [WithImplicitTLS], a TLS
+	// failure here ([Fault.ExpiredCertificate], [Fault.AbortHandshake]...)
+	// acts on the handshake that opens the connection.
 	StageConnect Stage = iota + 1
 	// StageGreeting is the 220 greeting.
 	StageGreeting
@@ -76,6 +78,8 @@ func (s Stage) String() string {
 // HELP, bad commands, TLS handshakes).
 func stagesOf(k smtpd.Kind) []Stage {
 	switch k {
+	case smtpd.Connect: // implicit TLS, before the handshake: TLS failures only (see armedFault.matches)
+		return []Stage{StageConnect}
 	case smtpd.Greeting:
 		return []Stage{StageConnect, StageGreeting}
 	case smtpd.Helo, smtpd.Ehlo:
@@ -166,7 +170,8 @@ type action struct {
 	dropAfter int64 // DATA and BDAT: close after this many octets of data
 	idle      *idleReply
 	// tlsConfig, at StageStartTLS, builds the TLS configuration for the
-	// handshake that follows a positive reply to STARTTLS (it becomes
+	// handshake that follows a positive reply to STARTTLS, and at
+	// StageConnect for the implicit TLS handshake (it becomes
 	// Answer.TLSConfig). It is called from the session's goroutine, once
 	// per firing. An error is noted in the transcript and answered
 	// 454 4.7.0 instead.
@@ -489,8 +494,10 @@ func (f Fault) problem() error {
 		return fmt.Errorf("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage)
 	case a.idle != nil && a.then != smtpd.KeepOpen:
 		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", a.thenBy)
-	case a.tlsConfig != nil && f.stage != StageStartTLS:
-		return fmt.Errorf("TLS failures work at StageStartTLS, not at %v", f.stage)
+	case a.tlsConfig != nil && f.stage != StageStartTLS && f.stage != StageConnect:
+		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect with WithImplicitTLS, not at %v", f.stage)
+	case a.tlsConfig != nil && f.stage == StageConnect && (a.reply != nil || a.raw != nil || a.then != smtpd.KeepOpen):
+		return fmt.Errorf("a TLS failure at StageConnect acts on the implicit TLS handshake, before any reply: it takes no %s", or(a.thenBy, "reply"))
 	}
 	return nil
 }

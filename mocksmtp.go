@@ -62,6 +62,11 @@ func New(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	for _, f := range o.faults {
+		if err := o.checkFault(f); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return nil, fmt.Errorf("mocksmtp: listen: %w", err)
@@ -235,7 +240,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig()
-		if err != nil {
+		switch {
+		case err != nil && ev.Kind == smtpd.Connect:
+			s.note(rec, "fault: no TLS configuration: %v", err)
+			ans = smtpd.Answer{Then: smtpd.CloseConn}
+		case err != nil:
 			s.note(rec, "fault: no TLS configuration: %v", err)
 			ans = smtpd.Answer{Reply: &smtpd.Reply{Code: 454, Status: "4.7.0", Lines: []string{"TLS not available due to temporary reason"}}}
 		}

@@ -55,13 +55,24 @@ func WithSeed(seed int64) Option {
 // It is safe for concurrent use.
 func (s *Server) AddFault(faults ...Fault) { s.setFaults(false, faults) }
 
+// CheckFaults reports why [Server.AddFault] would panic on faults: a fault
+// that is invalid ([Fault.Err]) or that this server cannot play (a TLS
+// failure at StageConnect without [WithImplicitTLS]). Programs that build
+// faults from input call it first.
+func (s *Server) CheckFaults(faults ...Fault) error {
+	for _, f := range faults {
+		if err := s.opts.checkFault(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // setFaults checks faults, then adds them to the script, or replaces the
 // script with them, in one step under the lock.
 func (s *Server) setFaults(replace bool, faults []Fault) {
-	for _, f := range faults {
-		if err := f.check(); err != nil {
-			panic(err)
-		}
+	if err := s.CheckFaults(faults...); err != nil {
+		panic(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,6 +83,18 @@ func (s *Server) setFaults(replace bool, faults []Fault) {
 	for _, f := range faults {
 		sc.add(f)
 	}
+}
+
+// checkFault reports why f cannot be used on a server with these options,
+// or nil.
+func (o *options) checkFault(f Fault) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of WithImplicitTLS; with STARTTLS, put it at StageStartTLS", f.where)
+	}
+	return nil
 }
 
 // ClearFaults removes every fault, those given with [WithFault] included,
@@ -157,6 +180,9 @@ func (af *armedFault) matches(m *match, rng *rand.Rand) bool {
 	f := &af.Fault
 	switch {
 	case f.stage != m.stage,
+		// At StageConnect, TLS failures act on the implicit TLS handshake
+		// (the Connect event), every other fault on the greeting.
+		f.stage == StageConnect && (m.ev.Kind == smtpd.Connect) != (f.act.tlsConfig != nil),
 		len(f.attempts) > 0 && !slices.Contains(f.attempts, m.attempt),
 		len(f.senders) > 0 && !anyMatch(f.senders, m.senders),
 		len(f.rcpts) > 0 && !anyMatch(f.rcpts, m.rcpts),
@@ -226,7 +252,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	if len(sc.faults) == 0 {
 		return p
 	}
-	if ev.Kind == smtpd.Greeting && sc.random {
+	if (ev.Kind == smtpd.Greeting && !s.opts.engine.ImplicitTLS || ev.Kind == smtpd.Connect) && sc.random {
 		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
 	}
 	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: time.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}

@@ -411,30 +411,34 @@ func randomSerial() (*big.Int, error) {
 	return n.Add(n, big.NewInt(1)), nil
 }
 
-// ExpiredCertificate makes the TLS handshake that follows STARTTLS present
-// a certificate that is signed by the test certificate authority, for the
-// right names, but expired (in 1995). A client with
-// [Server.ClientTLSConfig] fails the handshake with an
-// x509.CertificateInvalidError whose Reason is x509.Expired. Use it at
-// [StageStartTLS]:
+// ExpiredCertificate makes the TLS handshake present a certificate that is
+// signed by the test certificate authority, for the right names, but
+// expired (in 1995). A client with [Server.ClientTLSConfig] fails the
+// handshake with an x509.CertificateInvalidError whose Reason is
+// x509.Expired.
+//
+// Like every TLS failure, it acts on the handshake after STARTTLS at
+// [StageStartTLS], or, with [WithImplicitTLS], on the handshake that
+// opens the connection at [StageConnect]:
 //
 //	mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()
+//	mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate() // SMTPS
 func (f Fault) ExpiredCertificate() Fault {
 	return f.badCertificate("ExpiredCertificate", badCertExpired)
 }
 
-// WrongHostCertificate makes the TLS handshake that follows STARTTLS
-// present a valid certificate of the test certificate authority for
-// "wrong.example" only. A client with [Server.ClientTLSConfig] fails with
-// an x509.HostnameError.
+// WrongHostCertificate makes the TLS handshake (see
+// [Fault.ExpiredCertificate]) present a valid certificate of the test
+// certificate authority for "wrong.example" only. A client with
+// [Server.ClientTLSConfig] fails with an x509.HostnameError.
 func (f Fault) WrongHostCertificate() Fault {
 	return f.badCertificate("WrongHostCertificate", badCertWrongHost)
 }
 
-// UntrustedCertificate makes the TLS handshake that follows STARTTLS
-// present a certificate for the right names signed by a certificate
-// authority nobody trusts. A client with [Server.ClientTLSConfig] fails
-// with an x509.UnknownAuthorityError.
+// UntrustedCertificate makes the TLS handshake (see
+// [Fault.ExpiredCertificate]) present a certificate for the right names
+// signed by a certificate authority nobody trusts. A client with
+// [Server.ClientTLSConfig] fails with an x509.UnknownAuthorityError.
 func (f Fault) UntrustedCertificate() Fault {
 	return f.badCertificate("UntrustedCertificate", badCertUntrustedCA)
 }
@@ -449,9 +453,9 @@ func (f Fault) badCertificate(method string, kind badCert) Fault {
 	})
 }
 
-// TLSVersion makes the TLS handshake that follows STARTTLS accept only
-// version v (tls.VersionTLS10 to tls.VersionTLS13), with the test
-// certificate: an old server. Go clients refuse TLS 1.0 and 1.1 by default
+// TLSVersion makes the TLS handshake (see [Fault.ExpiredCertificate])
+// accept only version v (tls.VersionTLS10 to tls.VersionTLS13), with the
+// test certificate: an old server. Go clients refuse TLS 1.0 and 1.1 by default
 // and fail with the TLS alert "protocol version not supported".
 func (f Fault) TLSVersion(v uint16) Fault {
 	if v < tls.VersionTLS10 || v > tls.VersionTLS13 {
@@ -470,9 +474,9 @@ func (f Fault) TLSVersion(v uint16) Fault {
 var errHandshakeAborted = errors.New("mocksmtp: handshake aborted by a fault")
 
 // AbortHandshake makes the server close the connection in the middle of
-// the TLS handshake that follows STARTTLS, right after the client's first
-// message (ClientHello), without a TLS alert: the client's handshake fails
-// with io.EOF or a connection reset.
+// the TLS handshake (see [Fault.ExpiredCertificate]), right after the
+// client's first message (ClientHello), without a TLS alert: the client's
+// handshake fails with io.EOF or a connection reset.
 func (f Fault) AbortHandshake() Fault {
 	return f.withTLS("AbortHandshake", "handshake aborted", func() (*tls.Config, error) {
 		return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -482,8 +486,7 @@ func (f Fault) AbortHandshake() Fault {
 	})
 }
 
-// withTLS sets the TLS configuration a fault gives the handshake after
-// STARTTLS.
+// withTLS sets the TLS configuration a fault gives the handshake.
 func (f Fault) withTLS(method, label string, cfg func() (*tls.Config, error)) Fault {
 	return f.with(method, func(a *action) error {
 		if a.tlsConfig != nil {

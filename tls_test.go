@@ -875,58 +875,58 @@ func (w *wire) quit() {
 func TestTLSFailureFaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		fault Fault
-		want  string // for the failure message
-		check func(error) bool
+		name    string
+		failure func(Fault) Fault
+		want    string // for the failure message
+		check   func(error) bool
 	}{
 		{
-			name:  "expired certificate",
-			fault: At(StageStartTLS).ExpiredCertificate(),
-			want:  "x509.CertificateInvalidError with Reason x509.Expired",
+			name:    "expired certificate",
+			failure: Fault.ExpiredCertificate,
+			want:    "x509.CertificateInvalidError with Reason x509.Expired",
 			check: func(err error) bool {
 				var e x509.CertificateInvalidError
 				return errors.As(err, &e) && e.Reason == x509.Expired
 			},
 		},
 		{
-			name:  "certificate for the wrong host",
-			fault: At(StageStartTLS).WrongHostCertificate(),
-			want:  `x509.HostnameError for "127.0.0.1"`,
+			name:    "certificate for the wrong host",
+			failure: Fault.WrongHostCertificate,
+			want:    `x509.HostnameError for "127.0.0.1"`,
 			check: func(err error) bool {
 				var e x509.HostnameError
 				return errors.As(err, &e) && e.Host == "127.0.0.1"
 			},
 		},
 		{
-			name:  "certificate from an untrusted CA",
-			fault: At(StageStartTLS).UntrustedCertificate(),
-			want:  "x509.UnknownAuthorityError",
+			name:    "certificate from an untrusted CA",
+			failure: Fault.UntrustedCertificate,
+			want:    "x509.UnknownAuthorityError",
 			check: func(err error) bool {
 				var e x509.UnknownAuthorityError
 				return errors.As(err, &e)
 			},
 		},
 		{
-			name:  "only TLS 1.0",
-			fault: At(StageStartTLS).TLSVersion(tls.VersionTLS10),
-			want:  "the protocol_version alert",
-			check: isProtocolVersionAlert,
+			name:    "only TLS 1.0",
+			failure: func(f Fault) Fault { return f.TLSVersion(tls.VersionTLS10) },
+			want:    "the protocol_version alert",
+			check:   isProtocolVersionAlert,
 		},
 		{
-			name:  "handshake aborted",
-			fault: At(StageStartTLS).AbortHandshake(),
-			want:  "io.EOF or a connection reset",
+			name:    "handshake aborted",
+			failure: Fault.AbortHandshake,
+			want:    "io.EOF or a connection reset",
 			check: func(err error) bool {
 				return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 			},
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		// The first attempt fails; the second gets the good certificate.
+		t.Run(tt.name+"/STARTTLS", func(t *testing.T) {
 			t.Parallel()
-			// The first attempt fails; the second gets the good certificate.
-			srv := Start(t, WithSTARTTLS(), WithFault(tt.fault.OnAttempt(1)))
+			srv := Start(t, WithSTARTTLS(), WithFault(tt.failure(At(StageStartTLS)).OnAttempt(1)))
 			c, err := smtp.Dial(srv.Addr())
 			if err != nil {
 				t.Fatal(err)
@@ -939,13 +939,7 @@ func TestTLSFailureFaults(t *testing.T) {
 			if !tt.check(err) {
 				t.Errorf("StartTLS error %v (%T), want %s", err, err, tt.want)
 			}
-			s := srv.WaitForSessions(t, 1)[0]
-			if s.Ended != EndTLSFailed || s.TLS != nil {
-				t.Errorf("session ended %v with TLS %v, want %v and no TLS", s.Ended, s.TLS, EndTLSFailed)
-			}
-			if len(s.Faults) != 1 {
-				t.Errorf("Session.Faults = %q, want the one fault", s.Faults)
-			}
+			checkTLSFailed(t, srv)
 
 			w := dialWire(t, srv.Addr(), nil)
 			w.cmd("EHLO client.example", "250")
@@ -954,6 +948,38 @@ func TestTLSFailureFaults(t *testing.T) {
 			}
 			w.quit()
 		})
+		t.Run(tt.name+"/implicit TLS", func(t *testing.T) {
+			t.Parallel()
+			// WithFault before WithImplicitTLS: the order of options does
+			// not matter.
+			srv := Start(t, WithFault(tt.failure(At(StageConnect)).OnAttempt(1)), WithImplicitTLS())
+			conn, err := tls.Dial("tcp", srv.Addr(), srv.ClientTLSConfig())
+			if err == nil {
+				conn.Close()
+				t.Fatalf("the handshake succeeded, want %s", tt.want)
+			}
+			if !tt.check(err) {
+				t.Errorf("handshake error %v (%T), want %s", err, err, tt.want)
+			}
+			checkTLSFailed(t, srv)
+
+			w := dialWire(t, srv.Addr(), srv.ClientTLSConfig())
+			w.cmd("EHLO client.example", "250")
+			w.quit()
+		})
+	}
+}
+
+// checkTLSFailed checks the first session: ended by the TLS failure of
+// the one fault that fired.
+func checkTLSFailed(t *testing.T, srv *Server) {
+	t.Helper()
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != EndTLSFailed || s.TLS != nil {
+		t.Errorf("session ended %v with TLS %v, want %v and no TLS", s.Ended, s.TLS, EndTLSFailed)
+	}
+	if len(s.Faults) != 1 {
+		t.Errorf("Session.Faults = %q, want the one fault", s.Faults)
 	}
 }
 
@@ -1005,6 +1031,8 @@ func TestTLSFaultMisuse(t *testing.T) {
 	}{
 		{"two TLS failures", At(StageStartTLS).ExpiredCertificate().AbortHandshake()},
 		{"TLS failure at another stage", At(StageMail).ExpiredCertificate()},
+		{"TLS failure at connect without implicit TLS", At(StageConnect).ExpiredCertificate()},
+		{"TLS failure at connect with a reply", At(StageConnect).ExpiredCertificate().Reply(421, "4.3.2 not now")},
 		{"unknown TLS version", At(StageStartTLS).TLSVersion(0x0200)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1018,4 +1046,25 @@ func TestTLSFaultMisuse(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckFaults(t *testing.T) {
+	t.Parallel()
+	starttls, implicit := Start(t, WithSTARTTLS()), Start(t, WithImplicitTLS())
+	f := At(StageConnect).AbortHandshake()
+	if err := starttls.CheckFaults(f); err == nil || !strings.Contains(err.Error(), "WithImplicitTLS") {
+		t.Errorf("CheckFaults on a STARTTLS server = %v, want an error naming WithImplicitTLS", err)
+	}
+	if err := implicit.CheckFaults(f, At(StageMail).Reply(451, "later")); err != nil {
+		t.Errorf("CheckFaults on an implicit TLS server = %v", err)
+	}
+	if err := implicit.CheckFaults(At(StageMail)); err == nil {
+		t.Error("CheckFaults accepted a fault without an action")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("AddFault of a fault CheckFaults refuses did not panic")
+		}
+	}()
+	starttls.AddFault(f)
 }

@@ -15,9 +15,8 @@
 //	}
 //
 // Each [Event] (the connection under implicit TLS, greeting, HELO/EHLO,
-// STARTTLS, TLS handshake, AUTH, MAIL,
-// RCPT, DATA, the message, BDAT, RSET, NOOP, QUIT, VRFY, EXPN, HELP, a bad
-// command) carries the reply the engine would send; an event the driver
+// STARTTLS, TLS handshake, AUTH, MAIL, RCPT, DATA, the message, BDAT,
+// RSET, NOOP, QUIT, VRFY, EXPN, HELP, a bad command) carries the reply the engine would send; an event the driver
 // does not answer gets it. An [Answer] can replace the reply, write raw
 // bytes or nothing, pace the writing, close the connection after it (with
 // a graceful half-close, a TCP reset, or by hanging until the client gives

@@ -47,7 +47,8 @@ package main
 // "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
 // "dropAfterBytes": n, "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}.
 //
-// TLS failures, at STARTTLS: "expiredCertificate": true,
+// TLS failures, at STARTTLS, or at connect with -implicit-tls (the
+// handshake that opens the connection): "expiredCertificate": true,
 // "wrongHostCertificate": true, "untrustedCertificate": true,
 // "tlsVersion": "1.0" (or "1.1", "1.2", "1.3": TLSVersion(tls.VersionTLS10)...),
 // "abortHandshake": true.
@@ -476,9 +477,13 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if err := a.srv.CheckFaults(faults...); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	a.faults.mu.Lock()
 	if replace {
-		a.srv.ReplaceFaults(faults...) // checked by parseFaults: cannot panic
+		a.srv.ReplaceFaults(faults...) // checked above: cannot panic
 		a.faults.specs = nil
 	} else {
 		a.srv.AddFault(faults...)

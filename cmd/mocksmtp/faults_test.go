@@ -265,3 +265,25 @@ func TestAPIFaultsTLSFailure(t *testing.T) {
 		t.Errorf("the next session (the fault fired once): %v", err)
 	}
 }
+
+func TestAPIFaultsTLSFailureAtConnect(t *testing.T) {
+	t.Parallel()
+	// Over STARTTLS there is no handshake at connection: refused.
+	p := start(t, nil, "-tls")
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "abortHandshake": true}]`); res.StatusCode != 400 || !strings.Contains(string(b), "WithImplicitTLS") {
+		t.Errorf("PUT of a TLS failure at connect over STARTTLS: %d %s, want 400 naming WithImplicitTLS", res.StatusCode, b)
+	}
+	// With -implicit-tls it acts on the handshake that opens the connection.
+	p = start(t, nil, "-implicit-tls")
+	pool, _ := caFromAPI(t, p)
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "times": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", res.StatusCode, b)
+	}
+	var invalid x509.CertificateInvalidError
+	if err := sendTLS(t, p.smtp, true, pool, nil); !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+		t.Errorf("SMTPS with an expired certificate: %v, want x509.Expired", err)
+	}
+	if err := sendTLS(t, p.smtp, true, pool, nil); err != nil {
+		t.Errorf("the next session (the fault fired once): %v", err)
+	}
+}
