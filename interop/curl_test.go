@@ -186,6 +186,8 @@ func TestCurlTLSAndAuth(t *testing.T) {
 			mocksmtp.EndTLSFailed, nil},
 		{"wrong host certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), "",
 			mocksmtp.EndClientClosed, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+		{"SMTPS, expired certificate refused", implicitTLS, "", ptr(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate()), "",
+			mocksmtp.EndTLSFailed, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
