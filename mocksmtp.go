@@ -240,13 +240,12 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig()
-		switch {
-		case err != nil && ev.Kind == smtpd.Connect:
-			s.note(rec, "fault: no TLS configuration: %v", err)
-			ans = smtpd.Answer{Then: smtpd.CloseConn}
-		case err != nil:
+		if err != nil {
 			s.note(rec, "fault: no TLS configuration: %v", err)
 			ans = smtpd.Answer{Reply: &smtpd.Reply{Code: 454, Status: "4.7.0", Lines: []string{"TLS not available due to temporary reason"}}}
+			if ev.Kind == smtpd.Connect { // before the implicit TLS handshake: no reply, close
+				ans = smtpd.Answer{Then: smtpd.CloseConn}
+			}
 		}
 		ans.TLSConfig = cfg
 	}
@@ -422,7 +421,7 @@ func (s *Server) Sessions() []*Session {
 func (s *Server) LastSessions(n int) []*Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sessionsOf(s.sessions[len(s.sessions)-min(max(n, 0), len(s.sessions)):])
+	return sessionsOf(last(s.sessions, n))
 }
 
 // Session returns a snapshot of the session with the given ID, or nil when
@@ -436,6 +435,9 @@ func (s *Server) Session(id int) *Session {
 	}
 	return s.sessions[i].snapshot()
 }
+
+// last returns the last n elements of s, all of them when s has fewer.
+func last[T any](s []T, n int) []T { return s[len(s)-min(max(n, 0), len(s)):] }
 
 func sessionsOf(recs []*session) []*Session {
 	out := make([]*Session, len(recs))
@@ -460,7 +462,7 @@ func (s *Server) Messages() []*Message {
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return messagesOf(s.messages[len(s.messages)-min(max(n, 0), len(s.messages)):])
+	return messagesOf(last(s.messages, n))
 }
 
 // Message returns the message with the given ID (see [Message.ID]), with
