@@ -154,44 +154,73 @@ type session struct {
 	messages []*kept
 	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
 
-	// What WithRetention forgot of a long session: snap.Transcript starts
-	// at line dropped+1 and snap.Findings with the finding numbered
-	// findingsDropped (from 0); the snapshot leaves out what was forgotten
-	// since (up to line snap.Forgotten, findingsFrom). The record copies
-	// what is left once the forgotten part is half of it, so that
-	// forgetting costs a constant per line.
-	dropped         int
-	findingsDropped int
-	findingsFrom    int
+	// faultLines holds the transcript line at which each of snap.Faults
+	// fired, for forget.
+	faultLines []int
+
+	// What WithRetention forgot of a long session (forget): the first
+	// lines of the transcript, findings and faults. Snapshots leave them
+	// out; the record drops them once they are half of a list (see
+	// dropFront).
+	transcript forgotten // lines of snap.Transcript; from is Session.Forgotten
+	findings   forgotten // of snap.Findings
+	faults     forgotten // of snap.Faults and faultLines
+}
+
+// forgotten counts the first elements of a list that were forgotten
+// (from) and, of those, the ones the record no longer holds (dropped):
+// the record's list starts with element dropped, snapshots see it from
+// element from.
+type forgotten struct{ from, dropped int }
+
+// advance forgets the next elements of a list of n that old reports, in
+// order, up to the first it does not; old takes an index into the
+// record's list.
+func (f *forgotten) advance(n int, old func(i int) bool) {
+	for f.from-f.dropped < n && old(f.from-f.dropped) {
+		f.from++
+	}
+}
+
+// dropFront drops the forgotten start of list once it is at least half
+// of it, so that forgetting costs a constant per element.
+func dropFront[T any](list []T, f *forgotten) []T {
+	if k := f.from - f.dropped; k > 0 && 2*k >= len(list) {
+		list = slices.Clone(list[k:])
+		f.dropped += k
+	}
+	return list
 }
 
 // lines returns the number of the transcript's last line.
-func (r *session) lines() int { return r.dropped + len(r.snap.Transcript) }
+func (r *session) lines() int { return r.transcript.dropped + len(r.snap.Transcript) }
 
-// forget forgets the transcript up to line n and the findings on those
-// lines (WithRetention, in a session that goes on).
+// forget forgets the transcript up to line n, and the findings and faults
+// on those lines (WithRetention, in a session that goes on).
 func (r *session) forget(n int) {
-	if n <= r.snap.Forgotten {
+	if n <= r.transcript.from {
 		return
 	}
-	r.snap.Forgotten = min(n, r.lines())
-	if k := r.snap.Forgotten - r.dropped; 2*k >= len(r.snap.Transcript) {
-		r.snap.Transcript = slices.Clone(r.snap.Transcript[k:])
-		r.dropped += k
-	}
-	fs := r.snap.Findings
-	for i := r.findingsFrom - r.findingsDropped; i < len(fs) && fs[i].Line <= n; i++ {
-		r.findingsFrom++
-	}
-	if k := r.findingsFrom - r.findingsDropped; k > 0 && 2*k >= len(fs) {
-		r.snap.Findings = slices.Clone(fs[k:])
-		r.findingsDropped += k
-	}
+	r.transcript.from = min(n, r.lines())
+	r.snap.Transcript = dropFront(r.snap.Transcript, &r.transcript)
+	fs, ls := r.snap.Findings, r.faultLines
+	r.findings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
+	r.snap.Findings = dropFront(fs, &r.findings)
+	r.faults.advance(len(ls), func(i int) bool { return ls[i] <= n })
+	lines := r.faults
+	r.faultLines = dropFront(ls, &lines)
+	r.snap.Faults = dropFront(r.snap.Faults, &r.faults)
+}
+
+// addFault records a fault that fired, as its transcript note says.
+func (r *session) addFault(text string) {
+	r.snap.Faults = append(r.snap.Faults, text)
+	r.faultLines = append(r.faultLines, r.lines())
 }
 
 // keeps reports whether the record still has finding f of its session:
 // findings are on lines in order.
-func (r *session) keeps(f Finding) bool { return f.Line > r.snap.Forgotten }
+func (r *session) keeps(f Finding) bool { return f.Line > r.transcript.from }
 
 // snapshot copies the record; the Message snapshots point back at it.
 func (r *session) snapshot() *Session {
@@ -211,9 +240,10 @@ func (r *session) snapshot() *Session {
 // snapshot's slices copies instead of writing into the record's).
 func (r *session) snapshotHead() *Session {
 	s := r.snap
-	s.Transcript = slices.Clip(r.snap.Transcript[r.snap.Forgotten-r.dropped:])
-	s.Findings = slices.Clip(r.snap.Findings[r.findingsFrom-r.findingsDropped:])
-	s.Faults = slices.Clip(r.snap.Faults)
+	s.Forgotten = r.transcript.from
+	s.Transcript = slices.Clip(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
+	s.Findings = slices.Clip(r.snap.Findings[r.findings.from-r.findings.dropped:])
+	s.Faults = slices.Clip(r.snap.Faults[r.faults.from-r.faults.dropped:])
 	s.Messages = nil
 	return &s
 }

@@ -279,7 +279,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 			text += " (" + af.name + ")"
 		}
 		p.notes = append(p.notes, text)
-		rec.snap.Faults = append(slices.Clip(rec.snap.Faults), text)
+		rec.addFault(text)
 		delay := p.act.delay + af.act.delay
 		p.act = af.act
 		p.act.delay = delay

@@ -26,9 +26,9 @@ type counters struct {
 // [Server.Messages] and from its session's Messages; IDs are never
 // reused. A session that goes on (one client sending message after
 // message) also forgets its transcript up to the acceptance of its last
-// forgotten message, and the findings on those lines: [Session.Forgotten]
-// counts the lines, which keep their numbers. [Server.Findings] lists the
-// findings of the sessions kept. Waits count what is kept: with n = 10,
+// forgotten message, and the findings and faults on those lines:
+// [Session.Forgotten] counts the lines, which keep their numbers.
+// [Server.Findings] lists the findings of the sessions kept. Waits count what is kept: with n = 10,
 // [Server.WaitForMessagesContext] for 11 messages never succeeds. By
 // default the server keeps everything.
 func WithRetention(n int) Option {

@@ -209,7 +209,8 @@ func TestRetentionTrimsTheMessagesOfOneLongSession(t *testing.T) {
 // line numbers stay those of the whole session.
 func TestRetentionBoundsTheTranscriptOfOneLongSession(t *testing.T) {
 	t.Parallel()
-	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3))
+	// A fault that fires on every MAIL, and is noted in Session.Faults.
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMail).Reply(250, "2.1.0 Sender ok")))
 	c, err := smtp.Dial(srv.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +241,9 @@ func TestRetentionBoundsTheTranscriptOfOneLongSession(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"38", "39", "40"}, notes); diff != "" {
 		t.Errorf("message notes kept (-want +got):\n%s", diff)
+	}
+	if len(s.Faults) != 3 {
+		t.Errorf("Session.Faults has %d entries, want the 3 of the messages kept: %q", len(s.Faults), s.Faults)
 	}
 	str := s.String()
 	for _, want := range []string{fmt.Sprintf("lines 1 to %d forgotten", s.Forgotten), fmt.Sprintf("\n%4d %s\n", s.Forgotten+1, s.Transcript[0])} {
