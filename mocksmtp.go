@@ -455,18 +455,21 @@ func (s *Server) Messages() []*Message {
 	return messagesOf(s.messages)
 }
 
-// LastMessages returns the last n messages accepted, in arrival order, as
-// [Server.Messages] does: all of them when the server keeps fewer. It
-// costs what the n snapshots cost, however many messages the server
-// keeps: what a poller such as the mocksmtp program's web page needs.
+// LastMessages returns the last n messages accepted, in arrival order:
+// all of them when the server keeps fewer. It costs what the n snapshots
+// cost, however many messages the server keeps, and however many a
+// session delivered: each Message.Session is a snapshot of its session
+// without its Messages (see [Server.Session] for them). It is what a
+// poller such as the mocksmtp program's web page needs.
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return messagesOf(last(s.messages, n))
+	return messagesAlone(last(s.messages, n))
 }
 
-// Message returns the message with the given ID (see [Message.ID]), with
-// a snapshot of its session, or nil when the server keeps none.
+// Message returns the message with the given ID (see [Message.ID]), or
+// nil when the server keeps none. As with [Server.LastMessages], its
+// Session is a snapshot of its session without its Messages.
 func (s *Server) Message(id int) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -474,7 +477,27 @@ func (s *Server) Message(id int) *Message {
 	if !ok {
 		return nil
 	}
-	return messagesOf(s.messages[i : i+1])[0]
+	return messagesAlone(s.messages[i : i+1])[0]
+}
+
+// messagesAlone returns snapshots of the messages refs locates, each with
+// a snapshot of its session that leaves out its Messages, so that the cost
+// does not grow with the session. Server.mu must be held.
+func messagesAlone(refs []msgRef) []*Message {
+	heads := make(map[*session]*Session)
+	out := make([]*Message, len(refs))
+	for i, ref := range refs {
+		head, ok := heads[ref.rec]
+		if !ok {
+			head = ref.rec.snapshotHead()
+			heads[ref.rec] = head
+		}
+		ms := ref.rec.messages
+		j, _ := slices.BinarySearchFunc(ms, ref.id, func(k *kept, id int) int { return cmp.Compare(k.id, id) })
+		out[i] = ms[j].view()
+		out[i].Session = head
+	}
+	return out
 }
 
 // Count returns how many sessions and messages the server keeps: the

@@ -436,8 +436,14 @@ func TestLookups(t *testing.T) {
 	}
 	for _, n := range []int{-1, 0, 1, 3, 4, 10} {
 		want := all[len(all)-min(max(n, 0), len(all)):]
-		if diff := cmp.Diff(viewMessages(want), viewMessages(srv.LastMessages(n))); diff != "" {
+		lastN := srv.LastMessages(n)
+		if diff := cmp.Diff(viewMessages(want), viewMessages(lastN)); diff != "" {
 			t.Errorf("LastMessages(%d) (-want +got):\n%s", n, diff)
+		}
+		for _, m := range lastN {
+			if m.Session.Messages != nil || m.Text != "body\n" {
+				t.Errorf("LastMessages(%d): message %d with Text %q and a session listing %d messages; want its text and none", n, m.ID, m.Text, len(m.Session.Messages))
+			}
 		}
 		wantS := sessions[len(sessions)-min(max(n, 0), len(sessions)):]
 		if diff := cmp.Diff(sessionIDs(wantS), sessionIDs(srv.LastSessions(n))); diff != "" {
