@@ -106,6 +106,10 @@
 // [Server.Reset] forgets what was recorded (IDs are never reused) and
 // [WithRetention] keeps only the last messages and sessions, for a server
 // that runs for a long time, such as the standalone program in cmd/mocksmtp.
+// The server keeps each message's raw bytes and envelope and decodes its
+// MIME again when a snapshot is taken, so a stored message costs little
+// more than its size. [Server.LastMessages], [Server.Message] and
+// [Server.Count] cost what they return, whatever the server holds.
 //
 // # Transcripts
 //
