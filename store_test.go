@@ -519,3 +519,72 @@ func ExampleServer_LastSessions() {
 	// session 2 delivered 1 message
 	// session 1 said EHLO localhost
 }
+
+// TestSnapshotsWhileCollecting reads messages while clients send more and
+// the garbage collector frees decoded views: every snapshot, shared or
+// decoded again, has the text its message was sent with.
+func TestSnapshotsWhileCollecting(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	const senders, each = 4, 25
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := smtp.Dial(srv.Addr())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			for j := range each {
+				subject := fmt.Sprintf("s%d-%d", i, j)
+				if err := c.Mail("app@example.com"); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := c.Rcpt("bob@example.com"); err != nil {
+					t.Error(err)
+					return
+				}
+				w, err := c.Data()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				fmt.Fprintf(w, "Subject: %s\r\n\r\ntext of %s\r\n", subject, subject)
+				if err := w.Close(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if err := c.Quit(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	check := func(ms []*mocksmtp.Message) {
+		for _, m := range ms {
+			if want := "text of " + m.Subject + "\n"; m.Text != want {
+				t.Errorf("message %d: Text %q, want %q", m.ID, m.Text, want)
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		runtime.GC()
+		check(srv.Messages())
+		check(srv.LastMessages(5))
+		for _, s := range srv.Sessions() {
+			check(s.Messages)
+		}
+	}
+	check(srv.WaitForMessages(t, senders*each))
+}
