@@ -81,6 +81,7 @@ func TestMsmtpTLSAndAuth(t *testing.T) {
 		{"SMTPS, CRAM-MD5", implicitTLS, "cram-md5", nil, mocksmtp.AuthCRAMMD5},
 		{"untrusted certificate refused", starttls, "on", ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
 		{"wrong host certificate refused", starttls, "on", ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), ""},
+		{"SMTPS, expired certificate refused", implicitTLS, "on", ptr(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate()), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

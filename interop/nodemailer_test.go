@@ -77,6 +77,7 @@ func TestNodemailerTLSAndAuth(t *testing.T) {
 		{"SMTPS, PLAIN", implicitTLS, "PLAIN", nil, mocksmtp.AuthPlain},
 		{"untrusted certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
 		{"wrong host certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), ""},
+		{"SMTPS, expired certificate refused", implicitTLS, "", ptr(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate()), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -83,6 +83,7 @@ func TestPythonSmtplibTLSAndAuth(t *testing.T) {
 		{"SMTPS, LOGIN", implicitTLS, []string{mocksmtp.AuthLogin}, nil, mocksmtp.AuthLogin},
 		{"untrusted certificate refused", starttls, nil, ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
 		{"wrong host certificate refused", starttls, nil, ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), ""},
+		{"SMTPS, expired certificate refused", implicitTLS, nil, ptr(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate()), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -98,6 +98,7 @@ func TestSwaksTLSAndAuth(t *testing.T) {
 		{"SMTPS, CRAM-MD5", implicitTLS, "CRAM-MD5", nil, mocksmtp.AuthCRAMMD5},
 		{"untrusted certificate refused", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
 		{"wrong host certificate", starttls, "", ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), wrongHostMech},
+		{"SMTPS, expired certificate refused", implicitTLS, "", ptr(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate()), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
