@@ -675,6 +675,13 @@ func FuzzParseMessage(f *testing.F) {
 			t.Errorf("ParseErr = %q, want the prefix %q", m.ParseErr, "mocksmtp: ")
 		}
 		_ = m.String()
+		// Snapshots parse Raw again (see kept): the same input must give
+		// the same message.
+		again := &Message{Raw: raw}
+		parseMIME(again)
+		if a, b := parsedOf(m), parsedOf(again); !cmp.Equal(a, b) || fmt.Sprint(m.ParseErr) != fmt.Sprint(again.ParseErr) {
+			t.Errorf("a second parse differs:\n%s", cmp.Diff(a, b))
+		}
 	})
 }
 
