@@ -14,9 +14,8 @@ import (
 
 // liveMessage is a recorded message and its session's record.
 type liveMessage struct {
-	rec *session
-	k   *kept
-	m   *Message // a view of k, without Session; nil until viewsLocked
+	msgRef
+	m *Message // a view of k, without Session; nil until viewsLocked
 }
 
 // viewsLocked sets the view of each message of live. s.mu must be held.
@@ -31,18 +30,13 @@ func viewsLocked(live []liveMessage) {
 // held.
 func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
 	i := len(s.messages)
-	for i > 0 && s.messages[i-1].id > after {
+	for i > 0 && s.messages[i-1].k.id > after {
 		i--
 	}
 	var out []liveMessage
 	for _, ref := range s.messages[i:] {
-		ms := ref.rec.messages
-		k := len(ms) - 1
-		for k >= 0 && ms[k].id > ref.id {
-			k--
-		}
-		if k >= 0 && ms[k].id == ref.id && in.hasTo(ms[k].to) {
-			out = append(out, liveMessage{rec: ref.rec, k: ms[k]})
+		if in.hasTo(ref.k.to) {
+			out = append(out, liveMessage{msgRef: ref})
 		}
 	}
 	return out
@@ -53,27 +47,11 @@ func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
 func (s *Server) snapshots(live []liveMessage) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.snapshotsLocked(live)
-}
-
-// snapshotsLocked is snapshots with s.mu held.
-func (s *Server) snapshotsLocked(live []liveMessage) []*Message {
-	snaps := make(map[*session]*Session)
-	out := make([]*Message, len(live))
+	refs := make([]msgRef, len(live))
 	for i, lm := range live {
-		ss, ok := snaps[lm.rec]
-		if !ok {
-			ss = lm.rec.snapshot()
-			snaps[lm.rec] = ss
-		}
-		out[i] = ss.messageByID(lm.k.id)
-		if out[i] == nil { // forgotten meanwhile (Reset, WithRetention)
-			mc := lm.k.view()
-			mc.Session = ss
-			out[i] = mc
-		}
+		refs[i] = lm.msgRef
 	}
-	return out
+	return snapshotsOf(refs, false)
 }
 
 // WaitFor waits for a message like want and returns it: the first one that
@@ -154,7 +132,7 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message,
 			}
 			s.exp.waited[lm.k.id] = true
 			s.accountLocked(lm.k.id)
-			found = s.snapshotsLocked([]liveMessage{lm})[0]
+			found = snapshotsOf([]msgRef{lm.msgRef}, false)[0]
 			return true
 		}
 		return false
@@ -235,7 +213,7 @@ func (s *Server) lastID() int {
 	if len(s.messages) == 0 {
 		return 0
 	}
-	return s.messages[len(s.messages)-1].id
+	return s.messages[len(s.messages)-1].k.id
 }
 
 // assertNone waits up to d for a message in scope with an ID above after,

@@ -40,10 +40,10 @@ type Server struct {
 	findingsKept int
 }
 
-// msgRef locates a message in its session's record.
+// msgRef is a message the server keeps and its session's record.
 type msgRef struct {
 	rec *session
-	id  int // Message.ID
+	k   *kept
 }
 
 // errShutdown ends sessions that are live when the server closes.
@@ -452,7 +452,7 @@ func sessionsOf(recs []*session) []*Session {
 func (s *Server) Messages() []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return messagesOf(s.messages)
+	return snapshotsOf(s.messages, false)
 }
 
 // LastMessages returns the last n messages accepted, in arrival order:
@@ -464,7 +464,7 @@ func (s *Server) Messages() []*Message {
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return messagesAlone(last(s.messages, n))
+	return snapshotsOf(last(s.messages, n), true)
 }
 
 // Message returns the message with the given ID (see [Message.ID]), or
@@ -473,31 +473,11 @@ func (s *Server) LastMessages(n int) []*Message {
 func (s *Server) Message(id int) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.id, id) })
+	i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
 	if !ok {
 		return nil
 	}
-	return messagesAlone(s.messages[i : i+1])[0]
-}
-
-// messagesAlone returns snapshots of the messages refs locates, each with
-// a snapshot of its session that leaves out its Messages, so that the cost
-// does not grow with the session. Server.mu must be held.
-func messagesAlone(refs []msgRef) []*Message {
-	heads := make(map[*session]*Session)
-	out := make([]*Message, len(refs))
-	for i, ref := range refs {
-		head, ok := heads[ref.rec]
-		if !ok {
-			head = ref.rec.snapshotHead()
-			heads[ref.rec] = head
-		}
-		ms := ref.rec.messages
-		j, _ := slices.BinarySearchFunc(ms, ref.id, func(k *kept, id int) int { return cmp.Compare(k.id, id) })
-		out[i] = ms[j].view()
-		out[i].Session = head
-	}
-	return out
+	return snapshotsOf(s.messages[i:i+1], true)[0]
 }
 
 // Count returns how many sessions and messages the server keeps: the
@@ -508,18 +488,28 @@ func (s *Server) Count() (sessions, messages int) {
 	return len(s.sessions), len(s.messages)
 }
 
-// messagesOf returns snapshots of the messages refs locates, each session
-// copied once. Server.mu must be held.
-func messagesOf(refs []msgRef) []*Message {
-	snaps := make(map[*session]*Session)
+// snapshotsOf returns snapshots of the messages of refs, each with a
+// snapshot of its session taken once per session: whole, or without its
+// Messages when alone, so that the cost does not grow with the session.
+// Server.mu must be held.
+func snapshotsOf(refs []msgRef, alone bool) []*Message {
+	sessions := make(map[*session]*Session)
 	out := make([]*Message, len(refs))
 	for i, ref := range refs {
-		snap, ok := snaps[ref.rec]
+		ss, ok := sessions[ref.rec]
 		if !ok {
-			snap = ref.rec.snapshot()
-			snaps[ref.rec] = snap
+			if alone {
+				ss = ref.rec.snapshotHead()
+			} else {
+				ss = ref.rec.snapshot()
+			}
+			sessions[ref.rec] = ss
 		}
-		out[i] = snap.messageByID(ref.id)
+		if out[i] = ss.messageByID(ref.k.id); out[i] == nil {
+			// Alone, or forgotten since it was located (Reset, WithRetention).
+			out[i] = ref.k.view()
+			out[i].Session = ss
+		}
 	}
 	return out
 }

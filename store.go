@@ -99,14 +99,14 @@ func (s *Server) retainSessionsLocked() {
 func (s *Server) addMessageLocked(rec *session, m *kept) {
 	s.ids.message++
 	m.id = s.ids.message
-	s.messages = append(s.messages, msgRef{rec: rec, id: m.id})
+	s.messages = append(s.messages, msgRef{rec: rec, k: m})
 	rec.messages = append(rec.messages, m)
 	if n := s.opts.retain; n > 0 && len(s.messages) > n {
 		// The oldest message is also the oldest its session still has.
 		old := s.messages[0]
 		s.messages[0] = msgRef{}
 		s.messages = s.messages[1:]
-		if ms := old.rec.messages; len(ms) > 0 && ms[0].id == old.id {
+		if ms := old.rec.messages; len(ms) > 0 && ms[0] == old.k {
 			// A long session forgets its transcript up to the message.
 			old.rec.forget(ms[0].line)
 			ms[0] = nil
