@@ -358,88 +358,64 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
+// heapPerMessage sends msg over one session to a server made with opts,
+// warm times first so that what is allocated once is not counted, then
+// once per op, and returns the server and the heap that stayed in use per
+// message sent in the loop (after a full collection) and how many that
+// was. One op is one message.
+func heapPerMessage(b *testing.B, msg []byte, warm int, opts ...mocksmtp.Option) (srv *mocksmtp.Server, perMsg float64, n int) {
+	srv, err := mocksmtp.New(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	c, err := dialBench(srv.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range warm {
+		if err := c.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := heapInUse()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
+		if err := c.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.StopTimer()
+	after := heapInUse()
+	if err := c.Quit(); err != nil {
+		b.Fatal(err)
+	}
+	return srv, float64(int64(after)-int64(before)) / float64(n), n
+}
+
 // BenchmarkStoredMessageHeap measures the heap a stored 4 KiB message
 // costs, with full recording, as the metric heap-B/msg and as a ratio to
 // the message's size (heap/size). One op is storing one message.
 func BenchmarkStoredMessageHeap(b *testing.B) {
 	msg := benchMessage(4 << 10)
-	srv, err := mocksmtp.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := dialBench(srv.Addr())
-	if err != nil {
-		b.Fatal(err)
-	}
-	// One message first, so that what a server and a session allocate
-	// once is not counted.
-	if err := c.Send(msg); err != nil {
-		b.Fatal(err)
-	}
-	before := heapInUse()
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
-		if err := c.Send(msg); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	b.StopTimer()
-	after := heapInUse()
-	if err := c.Quit(); err != nil {
-		b.Fatal(err)
-	}
+	srv, per, n := heapPerMessage(b, msg, 1)
 	checkRecorded(b, srv, n+1, len(msg))
-	per := float64(int64(after)-int64(before)) / float64(n)
 	b.ReportMetric(per, "heap-B/msg")
 	b.ReportMetric(per/float64(len(msg)), "heap/size")
-	runtime.KeepAlive(srv)
 }
 
 // BenchmarkRetainedLongSession measures what one endless session costs the
 // heap per message under WithRetention(100): it stays near zero, as the
-// server forgets old messages and the transcript lines and findings that
-// go with them. One op is one message.
+// server forgets old messages and the transcript lines, findings and
+// faults that go with them. One op is one message.
 func BenchmarkRetainedLongSession(b *testing.B) {
-	msg := benchMessage(4 << 10)
-	srv, err := mocksmtp.New(mocksmtp.WithRetention(100))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := dialBench(srv.Addr())
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Fill the retention first, so that only what grows is counted.
-	for range 200 {
-		if err := c.Send(msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	before := heapInUse()
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
-		if err := c.Send(msg); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	b.StopTimer()
-	after := heapInUse()
-	if err := c.Quit(); err != nil {
-		b.Fatal(err)
-	}
+	srv, per, _ := heapPerMessage(b, benchMessage(4<<10), 200, mocksmtp.WithRetention(100))
 	if _, kept := srv.Count(); kept != 100 {
 		b.Fatalf("the server keeps %d messages, want 100", kept)
 	}
-	b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "heap-B/msg")
-	runtime.KeepAlive(srv)
+	b.ReportMetric(per, "heap-B/msg")
 }
 
 // BenchmarkStored measures how the cost of the server grows with the
