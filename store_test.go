@@ -18,20 +18,29 @@ import (
 // sendOn sends one message over an open client, without QUIT.
 func sendOn(t *testing.T, c *smtp.Client, to, subject string) {
 	t.Helper()
+	if err := sendText(c, to, subject, "body"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendText sends a message with a subject and a text over an open client,
+// without QUIT.
+func sendText(c *smtp.Client, to, subject, text string) error {
 	if err := c.Mail("app@example.com"); err != nil {
-		t.Fatalf("MAIL: %v", err)
+		return fmt.Errorf("MAIL: %w", err)
 	}
 	if err := c.Rcpt(to); err != nil {
-		t.Fatalf("RCPT: %v", err)
+		return fmt.Errorf("RCPT: %w", err)
 	}
 	w, err := c.Data()
 	if err != nil {
-		t.Fatalf("DATA: %v", err)
+		return fmt.Errorf("DATA: %w", err)
 	}
-	fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
+	fmt.Fprintf(w, "Subject: %s\r\n\r\n%s\r\n", subject, text)
 	if err := w.Close(); err != nil {
-		t.Fatalf("end of data: %v", err)
+		return fmt.Errorf("end of data: %w", err)
 	}
+	return nil
 }
 
 func send(t *testing.T, addr, to, subject string) {
@@ -540,21 +549,7 @@ func TestSnapshotsWhileCollecting(t *testing.T) {
 			defer c.Close()
 			for j := range each {
 				subject := fmt.Sprintf("s%d-%d", i, j)
-				if err := c.Mail("app@example.com"); err != nil {
-					t.Error(err)
-					return
-				}
-				if err := c.Rcpt("bob@example.com"); err != nil {
-					t.Error(err)
-					return
-				}
-				w, err := c.Data()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				fmt.Fprintf(w, "Subject: %s\r\n\r\ntext of %s\r\n", subject, subject)
-				if err := w.Close(); err != nil {
+				if err := sendText(c, "bob@example.com", subject, "text of "+subject); err != nil {
 					t.Error(err)
 					return
 				}
