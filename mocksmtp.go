@@ -395,7 +395,7 @@ func (s *Server) endSession(rec *session, err error) {
 	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
 		rec.snap.Err = err // nil after QUIT, the normal end
 	}
-	s.retainSessionsLocked()
+	s.retainLocked(rec)
 	s.broadcastLocked()
 	var snap *Session
 	if s.opts.onSessionEnd != nil {
@@ -429,7 +429,7 @@ func (s *Server) LastSessions(n int) []*Session {
 func (s *Server) Session(id int) *Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := slices.BinarySearchFunc(s.sessions, id, func(r *session, id int) int { return cmp.Compare(r.snap.ID, id) })
+	i, ok := s.sessionIndexLocked(id)
 	if !ok {
 		return nil
 	}

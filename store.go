@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -18,19 +19,21 @@ type counters struct {
 	attempt int // connections since the server started or was last Reset
 }
 
-// WithRetention makes the server keep only the last n messages and the
-// last n sessions, forgetting older ones as new ones arrive, so that a
-// long-running server (the mocksmtp program under load) uses bounded
-// memory. A live session is never forgotten: when more than n are live,
-// all of them are kept. A forgotten message is gone from
-// [Server.Messages] and from its session's Messages; IDs are never
-// reused. A session that goes on (one client sending message after
+// WithRetention makes the server keep only the last n messages, the
+// sessions that delivered them, and the last n sessions to start,
+// forgetting older ones as new ones arrive, so that a long-running server
+// (the mocksmtp program under load) uses bounded memory. A live session
+// is never forgotten. Which sessions are kept does not depend on the
+// order sessions end in: the session of a kept message is always there
+// ([Server.Session] of its Message.Session.ID). A forgotten message is
+// gone from [Server.Messages] and from its session's Messages; IDs are
+// never reused. A session that goes on (one client sending message after
 // message) also forgets its transcript up to the acceptance of its last
 // forgotten message, and the findings and faults on those lines:
 // [Session.Forgotten] counts the lines, which keep their numbers.
-// [Server.Findings] lists the findings of the sessions kept. Waits count what is kept: with n = 10,
-// [Server.WaitForMessagesContext] for 11 messages never succeeds. By
-// default the server keeps everything.
+// [Server.Findings] lists the findings of the sessions kept. Waits count
+// what is kept: with n = 10, [Server.WaitForMessagesContext] for 11
+// messages never succeeds. By default the server keeps everything.
 func WithRetention(n int) Option {
 	return optionFunc(func(o *options) error {
 		if n <= 0 {
@@ -63,34 +66,51 @@ func (s *Server) Reset() {
 	s.broadcastLocked()
 }
 
-// addSessionLocked numbers a new session, records it and forgets the
-// oldest ended session when there are too many. s.mu must be held.
+// addSessionLocked numbers a new session and records it. Under
+// WithRetention the session that is no longer among the most recent ones
+// may go. s.mu must be held.
 func (s *Server) addSessionLocked(rec *session) {
 	s.ids.session++
 	s.ids.attempt++
 	rec.snap.ID = s.ids.session
 	rec.snap.Attempt = s.ids.attempt
 	s.sessions = append(s.sessions, rec)
-	s.retainSessionsLocked()
+	if n := s.opts.retain; n > 0 {
+		if i, ok := s.sessionIndexLocked(rec.snap.ID - n); ok {
+			s.retainLocked(s.sessions[i])
+		}
+	}
 }
 
-// retainSessionsLocked forgets the oldest ended sessions while there are
-// more than WithRetention allows. s.mu must be held.
-func (s *Server) retainSessionsLocked() {
+// sessionIndexLocked finds the kept session with the given ID. s.mu must
+// be held.
+func (s *Server) sessionIndexLocked(id int) (int, bool) {
+	return slices.BinarySearchFunc(s.sessions, id, func(r *session, id int) int { return cmp.Compare(r.snap.ID, id) })
+}
+
+// retainLocked forgets session rec if WithRetention keeps it no longer:
+// it has ended, it has no message left, and it is not among the last n
+// sessions to start. Each change that can make a session go (its end,
+// its last kept message forgotten, newer sessions starting) calls it, so
+// the sessions kept never depend on the order in which they end. s.mu
+// must be held.
+func (s *Server) retainLocked(rec *session) {
 	n := s.opts.retain
-	for n > 0 && len(s.sessions) > n {
-		// Usually the oldest session is the first, and dropping it is
-		// cheap; live sessions are skipped.
-		i := slices.IndexFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
-		switch {
-		case i < 0:
-			return
-		case i == 0:
-			s.sessions[0] = nil
-			s.sessions = s.sessions[1:]
-		default:
-			s.sessions = slices.Delete(s.sessions, i, i+1)
-		}
+	if n <= 0 || rec.snap.Ended == Live || len(rec.messages) > 0 || rec.snap.ID > s.ids.session-n {
+		return
+	}
+	i, ok := s.sessionIndexLocked(rec.snap.ID)
+	if !ok {
+		return
+	}
+	// Forgotten sessions are usually among the oldest: move the shorter
+	// side of the list.
+	if i < len(s.sessions)/2 {
+		copy(s.sessions[1:i+1], s.sessions[:i])
+		s.sessions[0] = nil
+		s.sessions = s.sessions[1:]
+	} else {
+		s.sessions = slices.Delete(s.sessions, i, i+1)
 	}
 }
 
@@ -111,6 +131,7 @@ func (s *Server) addMessageLocked(rec *session, m *kept) {
 			old.rec.forget(ms[0].line)
 			ms[0] = nil
 			old.rec.messages = ms[1:]
+			s.retainLocked(old.rec)
 		}
 	}
 }

@@ -301,7 +301,9 @@ func TestRetentionNeverForgetsLiveSessions(t *testing.T) {
 	}
 	waitEnded(3)
 	ss := srv.Sessions()
-	if diff := cmp.Diff([]int{1, 4}, sessionIDs(ss)); diff != "" {
+	// Kept: the live session 1, and sessions 3 and 4, the last two, which
+	// delivered the two messages kept.
+	if diff := cmp.Diff([]int{1, 3, 4}, sessionIDs(ss)); diff != "" {
 		t.Errorf("sessions (-want +got):\n%s", diff)
 	}
 	if err := c.Quit(); err != nil {
@@ -582,4 +584,64 @@ func TestSnapshotsWhileCollecting(t *testing.T) {
 		}
 	}
 	check(srv.WaitForMessages(t, senders*each))
+}
+
+// TestRetentionKeepsTheSessionsOfKeptMessages checks that WithRetention
+// keeps the sessions of the messages it keeps and the most recent
+// sessions, whatever order the sessions end in: a session that ends late
+// is no reason to forget a newer one whose message is kept.
+func TestRetentionKeepsTheSessionsOfKeptMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		quit []int // the order the sessions quit in, by ID
+	}{
+		{"in order", []int{1, 2, 3, 4, 5, 6}},
+		{"the first last", []int{2, 3, 4, 5, 6, 1}},
+		{"backwards", []int{6, 5, 4, 3, 2, 1}},
+		{"the newest first", []int{6, 1, 2, 3, 4, 5}},
+		{"shuffled", []int{3, 1, 6, 2, 5, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ended, waitEnded := endings(t)
+			srv := mocksmtp.Start(t, mocksmtp.WithRetention(2), ended)
+			// Sessions 1 to 6, live together; sessions 1, 3 and 5 send a
+			// message each (messages 1 to 3), the others none.
+			clients := make([]*smtp.Client, 7)
+			for id := 1; id <= 6; id++ {
+				c, err := smtp.Dial(srv.Addr()) // returns after the greeting: IDs in dial order
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				clients[id] = c
+				if id%2 == 1 {
+					sendOn(t, c, "bob@example.com", fmt.Sprint("from session ", id))
+				}
+			}
+			for _, id := range tc.quit {
+				if err := clients[id].Quit(); err != nil {
+					t.Fatal(err)
+				}
+				waitEnded(1)
+			}
+			// Kept: messages 2 and 3, so sessions 3 and 5, and the last
+			// two sessions, 5 and 6.
+			if diff := cmp.Diff([]msgView{{2, "from session 3", 3}, {3, "from session 5", 5}}, viewMessages(srv.Messages())); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]int{3, 5, 6}, sessionIDs(srv.Sessions())); diff != "" {
+				t.Errorf("sessions (-want +got):\n%s", diff)
+			}
+			for _, m := range srv.Messages() {
+				if s := srv.Session(m.Session.ID); s == nil || len(s.Messages) != 1 || s.Messages[0].ID != m.ID {
+					t.Errorf("Session(%d) of message %d = %v, want the session with its message", m.Session.ID, m.ID, s)
+				}
+			}
+			if s, m := srv.Count(); s != 3 || m != 2 {
+				t.Errorf("Count() = %d sessions, %d messages; want 3, 2", s, m)
+			}
+		})
+	}
 }
