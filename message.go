@@ -30,14 +30,19 @@ import (
 //
 // Parsing never fails a message: a message whose MIME is broken is recorded
 // all the same, with [Message.Raw], whatever could be parsed, and
-// [Message.ParseErr] saying what went wrong. Treat a Message as read-only.
+// [Message.ParseErr] saying what went wrong.
+//
+// Every Message the server returns is a snapshot that is the caller's to
+// read and change: its slices, maps, header and attachments are its own,
+// so that sorting To or setting a header changes no other snapshot, and
+// nothing the server records later.
 //
 // The server keeps the envelope and Raw of each message; the fields
 // decoded from Raw (Header to Attachments) are parsed again when a snapshot
-// is taken, unless an earlier snapshot is still held, which snapshots then
-// share. So a server holding many messages costs little more than their
-// size, and reading them costs a parse each after the garbage collector has
-// freed what nobody held.
+// is taken, unless the parse of an earlier snapshot is still held, which
+// the new one then copies. So a server holding many messages costs little
+// more than their size, and reading them costs a parse each after the
+// garbage collector has freed what nobody held.
 type Message struct {
 	// ID numbers messages from 1, in the order the server received them.
 	ID int

@@ -457,10 +457,11 @@ func (s *Server) Messages() []*Message {
 
 // LastMessages returns the last n messages accepted, in arrival order:
 // all of them when the server keeps fewer. It costs what the n snapshots
-// cost, however many messages the server keeps, and however many a
-// session delivered: each Message.Session is a snapshot of its session
-// without its Messages (see [Server.Session] for them). It is what a
-// poller such as the mocksmtp program's web page needs.
+// cost (each with a copy of its session's transcript), however many
+// messages the server keeps, and however many a session delivered: each
+// Message.Session is a snapshot of its session without its Messages (see
+// [Server.Session] for them). It is what a poller such as the mocksmtp
+// program's web page needs.
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -507,7 +508,7 @@ func snapshotsOf(refs []msgRef, alone bool) []*Message {
 		}
 		if out[i] = ss.messageByID(ref.k.id); out[i] == nil {
 			// Alone, or forgotten since it was located (Reset, WithRetention).
-			out[i] = ref.k.view()
+			out[i] = ref.k.snapshot()
 			out[i].Session = ss
 		}
 	}

@@ -15,7 +15,9 @@ import (
 
 // Session is a snapshot of one SMTP connection as the server saw it,
 // finished or still live. Snapshots are never changed after they are
-// returned; take a new one to see more.
+// returned (take a new one to see more), and are the caller's to change:
+// nothing in one is shared with the server or another snapshot, but the
+// TLS certificates.
 type Session struct {
 	ID         int      // 1-based, in order of connection
 	Attempt    int      // the Nth connection since the server started or was Reset is attempt N
@@ -223,29 +225,66 @@ func (r *session) addFault(text string) {
 func (r *session) keeps(f Finding) bool { return f.Line > r.transcript.from }
 
 // snapshot copies the record; the Message snapshots point back at it.
+// Nothing in it is shared with the record or with another snapshot.
 func (r *session) snapshot() *Session {
 	s := r.snapshotHead()
 	s.Messages = make([]*Message, len(r.messages))
 	for i, m := range r.messages {
-		mc := m.view()
+		mc := m.snapshot()
 		mc.Session = s
 		s.Messages[i] = mc
 	}
 	return s
 }
 
-// snapshotHead copies the record but its messages, in constant time: the
-// transcript, findings and faults only ever grow by appending, so the
-// snapshot shares their current prefix (capped, so that an append to the
-// snapshot's slices copies instead of writing into the record's).
+// snapshotHead copies the record but its messages: the transcript,
+// findings and faults not forgotten, the TLS state and AUTH exchange, so
+// that the snapshot is the caller's to change.
 func (r *session) snapshotHead() *Session {
 	s := r.snap
 	s.Forgotten = r.transcript.from
-	s.Transcript = slices.Clip(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
-	s.Findings = slices.Clip(r.snap.Findings[r.findings.from-r.findings.dropped:])
-	s.Faults = slices.Clip(r.snap.Faults[r.faults.from-r.faults.dropped:])
+	s.Transcript = slices.Clone(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
+	s.Findings = slices.Clone(r.snap.Findings[r.findings.from-r.findings.dropped:])
+	s.Faults = slices.Clone(r.snap.Faults[r.faults.from-r.faults.dropped:])
 	s.Messages = nil
+	s.RemoteAddr, s.LocalAddr = copyAddr(s.RemoteAddr), copyAddr(s.LocalAddr)
+	if s.TLS != nil {
+		s.TLS = copyTLS(s.TLS)
+	}
+	if s.Auth != nil {
+		a := *s.Auth
+		s.Auth = &a
+	}
 	return &s
+}
+
+// copyAddr copies a TCP address, whose IP is a slice; other addresses are
+// returned as they are.
+func copyAddr(a net.Addr) net.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok && ta != nil {
+		c := *ta
+		c.IP = slices.Clone(ta.IP)
+		return &c
+	}
+	return a
+}
+
+// copyTLS copies a TLS connection state and its slices; the certificates
+// themselves are shared, as crypto/tls shares them.
+func copyTLS(st *tls.ConnectionState) *tls.ConnectionState {
+	c := *st
+	c.PeerCertificates = slices.Clone(st.PeerCertificates)
+	c.VerifiedChains = nil
+	for _, chain := range st.VerifiedChains {
+		c.VerifiedChains = append(c.VerifiedChains, slices.Clone(chain))
+	}
+	c.SignedCertificateTimestamps = nil
+	for _, sct := range st.SignedCertificateTimestamps {
+		c.SignedCertificateTimestamps = append(c.SignedCertificateTimestamps, slices.Clone(sct))
+	}
+	c.OCSPResponse = slices.Clone(st.OCSPResponse)
+	c.TLSUnique = slices.Clone(st.TLSUnique)
+	return &c
 }
 
 // String returns a header line and the numbered transcript of the session:

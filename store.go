@@ -1,12 +1,16 @@
 package mocksmtp
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
 	"weak"
+
+	"github.com/emersion/go-message/mail"
 )
 
 // This file holds what the server keeps and for how long: the numbering of
@@ -143,7 +147,7 @@ func (s *Server) messageSnapshot(rec *session, m *kept) *Message {
 	defer s.mu.Unlock()
 	// The session snapshot leaves out its Messages: copying them for each
 	// message would make a long session quadratic.
-	mc := m.view()
+	mc := m.snapshot()
 	mc.Session = rec.snapshotHead()
 	return mc
 }
@@ -186,9 +190,11 @@ func keep(m *Message) *kept {
 	}
 }
 
-// view returns a snapshot of the message, without its Session: decoded
-// from the last parse of Raw when a snapshot still holds it, else from a
-// new parse, which then becomes the last. s.mu must be held.
+// view returns the message without its Session, for reading only (it
+// shares its slices, maps and header with the server and with other
+// views): decoded from the last parse of Raw when a snapshot still holds
+// it, else from a new parse, which then becomes the last. s.mu must be
+// held.
 func (k *kept) view() *Message {
 	p := k.mime.Value()
 	if p == nil {
@@ -202,4 +208,47 @@ func (k *kept) view() *Message {
 	v.Session = nil
 	v.parse = p
 	return &v
+}
+
+// snapshot returns the message without its Session, as a copy that is the
+// caller's to change. s.mu must be held.
+func (k *kept) snapshot() *Message { return k.view().own() }
+
+// own returns a copy of the view v that shares nothing that can be
+// changed with the server or another snapshot: the slices, maps, header,
+// addresses and attachments are copied (strings and the parse error
+// cannot be changed). Its Session is left for the caller to set.
+func (v *Message) own() *Message {
+	c := *v
+	c.To = slices.Clone(v.To)
+	c.Params = maps.Clone(v.Params)
+	if v.RcptParams != nil {
+		c.RcptParams = make(map[string]map[string]string, len(v.RcptParams))
+		for to, p := range v.RcptParams {
+			c.RcptParams[to] = maps.Clone(p)
+		}
+	}
+	c.Raw = bytes.Clone(v.Raw)
+	c.Findings = slices.Clone(v.Findings)
+	c.Header = v.Header.Copy()
+	c.HeaderFrom, c.HeaderTo, c.Cc, c.ReplyTo = copyAddrs(v.HeaderFrom), copyAddrs(v.HeaderTo), copyAddrs(v.Cc), copyAddrs(v.ReplyTo)
+	c.Attachments = slices.Clone(v.Attachments)
+	for i := range c.Attachments {
+		c.Attachments[i].Data = bytes.Clone(v.Attachments[i].Data)
+	}
+	return &c
+}
+
+// copyAddrs copies a list of addresses, nil for nil.
+func copyAddrs(list []*mail.Address) []*mail.Address {
+	if list == nil {
+		return nil
+	}
+	out := make([]*mail.Address, len(list))
+	cs := make([]mail.Address, len(list))
+	for i, a := range list {
+		cs[i] = *a
+		out[i] = &cs[i]
+	}
+	return out
 }

@@ -1,10 +1,14 @@
 package mocksmtp_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	netmail "net/mail"
 	"net/smtp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -421,10 +425,10 @@ func TestMessagesAfterCollection(t *testing.T) {
 	if string(m.Raw) != body || m.From != "alice@example.com" {
 		t.Errorf("Raw or envelope changed: From %q, Raw %q", m.From, m.Raw)
 	}
-	// While m is held, other snapshots share its decoded parts.
+	// Another snapshot has the same content, in data of its own.
 	again := srv.Sessions()[0].Messages[0]
-	if &again.Attachments[0].Data[0] != &m.Attachments[0].Data[0] {
-		t.Errorf("a second snapshot decoded the message again while the first was held")
+	if diff := cmp.Diff(want, view(again)); diff != "" || &again.Attachments[0].Data[0] == &m.Attachments[0].Data[0] {
+		t.Errorf("a second snapshot shares the first's attachment data, or differs (-first +second):\n%s", diff)
 	}
 }
 
@@ -643,5 +647,169 @@ func TestRetentionKeepsTheSessionsOfKeptMessages(t *testing.T) {
 				t.Errorf("Count() = %d sessions, %d messages; want 3, 2", s, m)
 			}
 		})
+	}
+}
+
+// snapshotMessage is a message sent over the raw protocol, with all that
+// a snapshot holds: envelope parameters, header address lists, a text
+// body and an attachment, and findings (no Message-ID).
+const snapshotMessage = "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.com>\r\n" +
+	"Date: Fri,  4 Dec 2026 10:00:00 +0000\r\nSubject: original\r\nMIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+	"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n" +
+	"--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\nx,y\r\n--b--\r\n"
+
+// sendSnapshotMessage sends snapshotMessage to zed and bob, in that order,
+// with parameters, over one session that it ends with QUIT.
+func sendSnapshotMessage(t *testing.T, srv *mocksmtp.Server, subject string) {
+	t.Helper()
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example.com", 250)
+	c.must("MAIL FROM:<alice@example.com> BODY=8BITMIME", 250)
+	c.must("RCPT TO:<zed@example.com> NOTIFY=SUCCESS", 250)
+	c.must("RCPT TO:<bob@example.com>", 250)
+	c.must("DATA", 354)
+	c.send(strings.Replace(snapshotMessage, "original", subject, 1) + ".")
+	c.must("", 250)
+	c.must("QUIT", 221)
+	c.conn.Close()
+}
+
+// snapshotContent is everything a message snapshot shows, as plain data.
+type snapshotContent struct {
+	To                   []string
+	Params               map[string]string
+	RcptParams           map[string]map[string]string
+	Raw                  string
+	Header               [][2]string
+	HeaderFrom, HeaderTo []netmail.Address
+	Subject, Text        string
+	Attachments          []mocksmtp.Attachment
+	Findings             []mocksmtp.Finding
+	Transcript           []mocksmtp.Line
+	SessionFindings      []mocksmtp.Finding
+	SessionHelo          string
+}
+
+func contentOf(m *mocksmtp.Message) snapshotContent {
+	c := snapshotContent{
+		To: slices.Clone(m.To), Params: maps.Clone(m.Params), RcptParams: map[string]map[string]string{},
+		Raw: string(m.Raw), Subject: m.Subject, Text: m.Text,
+		Findings: slices.Clone(m.Findings), Transcript: slices.Clone(m.Session.Transcript),
+		SessionFindings: slices.Clone(m.Session.Findings), SessionHelo: m.Session.Helo,
+	}
+	for k, v := range m.RcptParams {
+		c.RcptParams[k] = maps.Clone(v)
+	}
+	for f := m.Header.Fields(); f.Next(); {
+		c.Header = append(c.Header, [2]string{f.Key(), f.Value()})
+	}
+	for _, a := range m.HeaderFrom {
+		c.HeaderFrom = append(c.HeaderFrom, *a)
+	}
+	for _, a := range m.HeaderTo {
+		c.HeaderTo = append(c.HeaderTo, *a)
+	}
+	for _, a := range m.Attachments {
+		a.Data = bytes.Clone(a.Data)
+		c.Attachments = append(c.Attachments, a)
+	}
+	return c
+}
+
+// scribble changes everything in a message snapshot that a test could.
+func scribble(m *mocksmtp.Message) {
+	slices.Sort(m.To)
+	m.To[0] = "mallory@example.com"
+	m.Params["BODY"] = "7BIT"
+	m.Params["NEW"] = "x"
+	for _, p := range m.RcptParams {
+		p["NOTIFY"] = "NEVER"
+	}
+	m.RcptParams["mallory@example.com"] = map[string]string{"X": "y"}
+	m.Raw[0] = 'X'
+	m.Header.Set("Subject", "changed")
+	m.Header.Add("X-Added", "1")
+	m.Header.Del("To")
+	m.HeaderFrom[0].Name = "Mallory"
+	m.HeaderTo[0].Address = "mallory@example.com"
+	m.Attachments[0].Filename = "evil.exe"
+	m.Attachments[0].Data[0] = 'X'
+	if len(m.Findings) > 0 {
+		m.Findings[0].Text = "changed"
+	}
+	m.Session.Transcript[0].Text = "changed"
+	m.Session.Transcript = append(m.Session.Transcript[:1], mocksmtp.Line{Text: "appended"})
+	if len(m.Session.Findings) > 0 {
+		m.Session.Findings[0].Text = "changed"
+	}
+	m.Session.Helo = "changed"
+	for _, sm := range m.Session.Messages {
+		sm.Subject = "changed"
+	}
+}
+
+// TestSnapshotsAreTheCallersToChange checks that whatever a test does to
+// a snapshot, and to the slices and maps in it, changes no other
+// snapshot: every accessor returns data of its own.
+func TestSnapshotsAreTheCallersToChange(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	sendSnapshotMessage(t, srv, "original")
+	srv.WaitForSessions(t, 1)
+	want := contentOf(srv.Messages()[0])
+	if len(want.Findings) == 0 || len(want.Attachments) != 1 || len(want.HeaderFrom) != 1 || len(want.RcptParams) != 1 {
+		t.Fatalf("the message lacks what the test changes: %+v", want)
+	}
+	accessors := []struct {
+		name string
+		get  func() *mocksmtp.Message
+	}{
+		{"Messages", func() *mocksmtp.Message { return srv.Messages()[0] }},
+		{"Message", func() *mocksmtp.Message { return srv.Message(1) }},
+		{"LastMessages", func() *mocksmtp.Message { return srv.LastMessages(1)[0] }},
+		{"Sessions", func() *mocksmtp.Message { return srv.Sessions()[0].Messages[0] }},
+		{"Session", func() *mocksmtp.Message { return srv.Session(1).Messages[0] }},
+		{"LastSessions", func() *mocksmtp.Message { return srv.LastSessions(1)[0].Messages[0] }},
+		{"WaitForMessages", func() *mocksmtp.Message { return srv.WaitForMessages(t, 1)[0] }},
+		{"WaitForSessions", func() *mocksmtp.Message { return srv.WaitForSessions(t, 1)[0].Messages[0] }},
+		{"AssertMessage", func() *mocksmtp.Message { return srv.AssertMessage(t, mocksmtp.Want{Subject: "original"}) }},
+	}
+	for _, changed := range accessors {
+		scribble(changed.get())
+		for _, a := range accessors {
+			if diff := cmp.Diff(want, contentOf(a.get())); diff != "" {
+				t.Errorf("after a change to a snapshot from %s, %s returns (-want +got):\n%s", changed.name, a.name, diff)
+			}
+		}
+	}
+	// WaitFor returns each message once: its snapshot too is its own.
+	scribble(srv.WaitFor(t, mocksmtp.Want{Subject: "original"}))
+	if diff := cmp.Diff(want, contentOf(srv.Messages()[0])); diff != "" {
+		t.Errorf("after a change to a snapshot from WaitFor, Messages returns (-want +got):\n%s", diff)
+	}
+}
+
+// TestSnapshotChangedWhileWaitForMatches changes a snapshot's header
+// while WaitFor compares the same message with a Want on headers: the race
+// detector finds no race, and the change does not make it match.
+func TestSnapshotChangedWhileWaitForMatches(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	sendSnapshotMessage(t, srv, "first")
+	sendSnapshotMessage(t, srv, "second")
+	m := srv.WaitForMessages(t, 2)[0]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			m.Header.Set("Subject", "second")
+		}
+	}()
+	got := srv.WaitFor(t, mocksmtp.Want{Header: map[string]string{"Subject": "second"}})
+	<-done
+	if got.ID != 2 {
+		t.Errorf("WaitFor returned message %d, want message 2: a change to a snapshot of message 1 made it match", got.ID)
 	}
 }
