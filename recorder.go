@@ -214,6 +214,13 @@ func (r *session) forget(n int) {
 	r.snap.Faults = dropFront(r.snap.Faults, &r.faults)
 }
 
+// forgetFindings forgets every finding of the session so far (Reset).
+func (r *session) forgetFindings() {
+	n := r.findings.dropped + len(r.snap.Findings)
+	r.findings = forgotten{from: n, dropped: n}
+	r.snap.Findings = nil
+}
+
 // addFault records a fault that fired, as its transcript note says.
 func (r *session) addFault(text string) {
 	r.snap.Faults = append(r.snap.Faults, text)

@@ -53,8 +53,11 @@ func WithRetention(n int) Option {
 // mocksmtp program's DELETE /api/messages). Sessions still live go on and
 // stay listed, without the messages they delivered before Reset. IDs go
 // on from where they were, never reused; attempts count from 1 again (see
-// Session.Attempt and [Fault.OnAttempt]). Faults are kept. Waits in
-// progress count only the messages that arrive after Reset.
+// Session.Attempt and [Fault.OnAttempt]). Conformance findings recorded
+// so far are forgotten, those of live sessions too, so that
+// [Server.Findings] and [WithStrict] see only what comes after. Faults
+// are kept. Waits in progress count only the messages that arrive after
+// Reset.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,8 +66,10 @@ func (s *Server) Reset() {
 	}
 	for _, r := range s.sessions {
 		r.messages = nil
+		r.forgetFindings()
 	}
 	s.messages = nil
+	s.findings, s.findingsKept = nil, 0
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
 	s.ids.attempt = 0
 	s.broadcastLocked()

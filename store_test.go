@@ -813,3 +813,36 @@ func TestSnapshotChangedWhileWaitForMatches(t *testing.T) {
 		t.Errorf("WaitFor returned message %d, want message 2: a change to a snapshot of message 1 made it match", got.ID)
 	}
 }
+
+// TestResetForgetsFindings checks that Reset forgets the findings of the
+// sessions and messages it forgets, and those recorded so far in sessions
+// still live: a strict check after Reset reports only what came after.
+func TestResetForgetsFindings(t *testing.T) {
+	t.Parallel()
+	ft := &expT{name: "TestNext"}
+	var afterReset []mocksmtp.Finding
+	ft.run(func() {
+		srv := mocksmtp.Start(ft, mocksmtp.WithStrict(), mocksmtp.WithoutTranscriptLog())
+		live := dialFault(t, srv)
+		live.must("", 220)
+		live.must("MAIL FROM:<a@example.com>", 503) // before EHLO: a finding in a live session
+		sendSnapshotMessage(t, srv, "before")       // no Message-ID: a finding of a message
+		srv.WaitForSessions(ft, 1)
+		if len(srv.Findings()) < 2 {
+			ft.Fatalf("before Reset: findings %v, want at least 2", srv.Findings())
+		}
+		srv.Reset()
+		afterReset = srv.Findings()
+		if ss := srv.Sessions(); len(ss) != 1 || len(ss[0].Findings) != 0 {
+			ft.Errorf("after Reset: sessions %v, want the live one without findings", sessionIDs(ss))
+		}
+		live.must("QUIT", 221)
+		live.conn.Close()
+	})
+	if len(afterReset) != 0 {
+		t.Errorf("Findings() after Reset = %v, want none", afterReset)
+	}
+	if got := ft.report(); got != "" {
+		t.Errorf("the strict check at cleanup reported findings from before Reset:\n%s", got)
+	}
+}

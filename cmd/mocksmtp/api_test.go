@@ -474,3 +474,23 @@ func TestAPIFindings(t *testing.T) {
 		t.Errorf("finding not placed: %+v", all[0])
 	}
 }
+
+func TestAPIResetForgetsFindings(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	// No Date and no Message-ID: two findings on the message.
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhi\r\n")
+	getJSON(t, p, "/api/wait?count=1&timeout=5s", 200, nil)
+	var before, after []findingJSON
+	getJSON(t, p, "/api/findings", 200, &before)
+	if len(before) == 0 {
+		t.Fatal("no findings before the reset")
+	}
+	if resp, _ := do(t, p, "DELETE", "/api/messages", ""); resp.StatusCode != 204 {
+		t.Fatalf("DELETE /api/messages: status %d", resp.StatusCode)
+	}
+	getJSON(t, p, "/api/findings", 200, &after)
+	if len(after) != 0 {
+		t.Errorf("/api/findings after DELETE /api/messages = %+v, want none", after)
+	}
+}

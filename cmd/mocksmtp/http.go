@@ -7,7 +7,7 @@ package main
 //	GET    /api/messages/{id}                 one message
 //	GET    /api/messages/{id}/raw             the message exactly as sent, as message/rfc822
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n (from 0, as listed)
-//	DELETE /api/messages                      forget every message and ended session (reset between tests)
+//	DELETE /api/messages                      forget every message, ended session and finding (reset between tests)
 //	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
