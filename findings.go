@@ -369,6 +369,7 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 }
 
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
+	s.changes.changed()
 	rec.snap.Findings = append(rec.snap.Findings, fs...)
 	s.findings = append(s.findings, fs...)
 	if s.opts.retain > 0 && len(s.findings) >= 2*s.findingsKept+64 {

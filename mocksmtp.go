@@ -27,9 +27,9 @@ type Server struct {
 
 	mu       sync.Mutex // guards everything below
 	sessions []*session
-	messages []msgRef      // every accepted message, in arrival order
-	ids      counters      // numbering of sessions and messages (store.go)
-	changed  chan struct{} // closed and replaced whenever something is recorded
+	messages []msgRef // every accepted message, in arrival order
+	ids      counters // numbering of sessions and messages (store.go)
+	live     int      // sessions that have not ended
 	closed   bool
 	panics   []string     // panics recovered in sessions, reported at cleanup
 	faults   *faultScript // the fault script, built on first use (scriptLocked)
@@ -38,6 +38,8 @@ type Server struct {
 	// findingsKept is how many findings were left when WithRetention last
 	// dropped the forgotten ones.
 	findingsKept int
+
+	changes notifier // wakes waiters after every change recorded (recorder.go)
 }
 
 // msgRef is a message the server keeps and its session's record.
@@ -72,7 +74,7 @@ func New(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("mocksmtp: listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel, changed: make(chan struct{})}
+	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -142,8 +144,8 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.broadcastLocked()
 	s.mu.Unlock()
+	s.changes.changed()
 	err := s.ln.Close()
 	s.cancel()
 	s.wg.Wait()
@@ -167,12 +169,6 @@ func (s *Server) acceptLoop() {
 		s.wg.Add(1)
 		go s.serve(nc)
 	}
-}
-
-// broadcastLocked wakes every waiter. s.mu must be held.
-func (s *Server) broadcastLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
 }
 
 // serve runs the driver loop of one session.
@@ -288,7 +284,8 @@ func (s *Server) newSession(nc net.Conn) *session {
 		Start:      time.Now(),
 	}}
 	s.addSessionLocked(rec)
-	s.broadcastLocked()
+	s.live++
+	s.changes.changed()
 	return rec
 }
 
@@ -308,6 +305,7 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		rec.snap.Helo = ev.Arg
 	}
+	s.changes.changed()
 }
 
 // trace appends a transcript line.
@@ -334,11 +332,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.snap.Start)
 	rec.snap.Transcript = append(rec.snap.Transcript, l)
-	if l.Dir == Note {
-		// Notes mark what the server did (faults, TLS, messages), which
-		// tests wait for; wire lines are too many to wake waiters for.
-		s.broadcastLocked()
-	}
+	s.changes.changed()
 }
 
 // note appends a note line to the transcript.
@@ -395,8 +389,9 @@ func (s *Server) endSession(rec *session, err error) {
 	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
 		rec.snap.Err = err // nil after QUIT, the normal end
 	}
+	s.live--
 	s.retainLocked(rec)
-	s.broadcastLocked()
+	s.changes.changed()
 	var snap *Session
 	if s.opts.onSessionEnd != nil {
 		snap = rec.snapshot()
@@ -521,9 +516,12 @@ func snapshotsOf(refs []msgRef, alone bool) []*Message {
 // has ended, so that nothing can change any more ([ErrClosed]). cond is
 // called without the server's lock held.
 func (s *Server) await(ctx context.Context, cond func() bool) error {
+	s.changes.waiters.Add(1)
+	defer s.changes.waiters.Add(-1)
 	for {
+		ch := s.changes.next() // before cond: a change after cond's look closes it
 		s.mu.Lock()
-		ch, settled := s.changed, s.closed && s.liveLocked() == 0
+		settled := s.closed && s.live == 0
 		s.mu.Unlock()
 		if cond() {
 			return nil
@@ -537,17 +535,6 @@ func (s *Server) await(ctx context.Context, cond func() bool) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// liveLocked counts the sessions that have not ended. s.mu must be held.
-func (s *Server) liveLocked() int {
-	n := 0
-	for _, r := range s.sessions {
-		if r.snap.Ended == Live {
-			n++
-		}
-	}
-	return n
 }
 
 // failWait fails t for a wait that did not end well.
@@ -599,7 +586,7 @@ func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session,
 	err := s.await(ctx, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		ended = len(s.sessions) - s.liveLocked()
+		ended = len(s.sessions) - s.live
 		return ended >= n
 	})
 	if err != nil {
@@ -626,9 +613,10 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 
 // WaitUntilContext waits until cond returns true, or returns an error when
 // ctx ends first, or when the server is closed and all its sessions have
-// ended. cond is called at once and again each time the server records
-// something: a session starting or ending, a message, a transcript note (a
-// fault firing, a TLS handshake). It must not block.
+// ended. cond is called at once and again after each change the server
+// records: a session starting or ending, a transcript line (a command, a
+// reply, a note such as a fault firing or a TLS handshake), a greeting
+// name, an AUTH exchange, a message, a finding. It must not block.
 func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
 	if err := s.await(ctx, cond); err != nil {
 		return fmt.Errorf("mocksmtp: waiting: %w", err)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -304,4 +306,39 @@ func (s *Session) String() string {
 	}
 	s.Transcript.writeNumbered(&b, s.Forgotten+1)
 	return b.String()
+}
+
+// notifier wakes the waits (Server.await) after each change the server
+// records. Recording calls changed, which costs one atomic load while
+// nobody waits, so that every change, wire lines included, can wake
+// waiters; a wait takes the channel of the next change (next) before it
+// looks at the state, so that it misses none.
+type notifier struct {
+	waiters atomic.Int32  // waits in progress
+	mu      sync.Mutex    // guards ch; taken under any other lock, never the other way
+	ch      chan struct{} // closed at the next change; nil until a wait asks for it
+}
+
+// next returns a channel that the next change closes.
+func (n *notifier) next() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+// changed wakes the waits after a change, which the caller made before,
+// with any lock held or none.
+func (n *notifier) changed() {
+	if n.waiters.Load() == 0 {
+		return
+	}
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
 }

@@ -72,7 +72,7 @@ func (s *Server) Reset() {
 	s.findings, s.findingsKept = nil, 0
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
 	s.ids.attempt = 0
-	s.broadcastLocked()
+	s.changes.changed()
 }
 
 // addSessionLocked numbers a new session and records it. Under

@@ -3,6 +3,7 @@ package mocksmtp_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	netmail "net/mail"
@@ -844,5 +845,55 @@ func TestResetForgetsFindings(t *testing.T) {
 	}
 	if got := ft.report(); got != "" {
 		t.Errorf("the strict check at cleanup reported findings from before Reset:\n%s", got)
+	}
+}
+
+// TestWaitUntilWakesOnEveryChange checks that WaitUntil sees each change
+// the server records, wire lines included, while the client then idles:
+// the client acts only once the condition was first found false.
+func TestWaitUntilWakesOnEveryChange(t *testing.T) {
+	t.Parallel()
+	auth := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00user\x00secret"))
+	for _, tc := range []struct {
+		name  string
+		setup []string // sent before the wait
+		act   string   // sent once the condition was found false
+		cond  func(s *mocksmtp.Session) bool
+	}{
+		{"Helo", nil, "EHLO client.example", func(s *mocksmtp.Session) bool { return s.Helo == "client.example" }},
+		{"Auth", []string{"EHLO client.example"}, auth, func(s *mocksmtp.Session) bool { return s.Auth != nil && s.Auth.Success }},
+		{"a command line", []string{"EHLO client.example"}, "NOOP", func(s *mocksmtp.Session) bool {
+			return slices.ContainsFunc(s.Transcript, func(l mocksmtp.Line) bool { return l.Dir == mocksmtp.FromClient && l.Text == "NOOP" })
+		}},
+		{"a reply line", []string{"EHLO client.example"}, "RSET", func(s *mocksmtp.Session) bool {
+			n := len(s.Transcript)
+			return n > 0 && s.Transcript[n-1].Dir == mocksmtp.FromServer && strings.HasPrefix(s.Transcript[n-1].Text, "250 2.0.0")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS("PLAIN"))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			for _, cmd := range tc.setup {
+				c.must(cmd, 250)
+			}
+			asked := make(chan struct{})
+			var once sync.Once
+			acted := make(chan error, 1)
+			go func() {
+				<-asked
+				_, err := c.cmd(tc.act) // the reply is read; then the client idles
+				acted <- err
+			}()
+			srv.WaitUntil(t, tc.name, func() bool {
+				defer once.Do(func() { close(asked) })
+				ss := srv.Sessions()
+				return len(ss) == 1 && tc.cond(ss[0])
+			})
+			if err := <-acted; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
