@@ -484,51 +484,107 @@ func projectAttachments(want []WantAttachment, got []Attachment) []WantAttachmen
 // assign matches right nodes (messages, attachments) to left nodes
 // (expectations), each right node to at most one left node, left node i
 // taking between lo[i] and hi[i] right nodes (hi[i] < 0: any number). It
-// first gives as many left nodes as it can their lo, then fills them up to
-// hi, never taking from one to give to another (augmenting paths). It
-// returns the owner of each right node, -1 for none. Right nodes are
-// tried in order, so the earliest go first.
+// first gives as many left nodes as it can their lo, in order, then fills
+// them up to hi, in order, never taking from one to give to another: each
+// step is an augmenting path, which moves right nodes between left nodes
+// but never lowers a count. It returns the owner of each right node, -1
+// for none. Right nodes are tried in order, so the earliest go first.
+//
+// Which left nodes get how many right nodes does not depend on how each
+// path is found (the left nodes a matching can cover form a matroid, and
+// taking them in order is its greedy algorithm): a step first takes the
+// next free right node of the left node, and only when it has none looks
+// for a longer path, breadth first. Each step costs at most the number of
+// edges, and the first kind costs the left node's edges once in all, so
+// the usual case, expectations matching disjoint or nested sets of
+// messages, is linear in the edges.
 func assign(lo, hi []int, nRight int, edge func(i, j int) bool) []int {
-	owner := make([]int, nRight)
-	for j := range owner {
-		owner[j] = -1
+	a := &assigner{
+		owner: make([]int, nRight),
+		adj:   make([][]int, len(lo)),
+		next:  make([]int, len(lo)),
+		via:   make([]int, len(lo)),
+		seenL: make([]int, len(lo)),
+		seenR: make([]int, nRight),
+		from:  make([]int, nRight),
+	}
+	for j := range a.owner {
+		a.owner[j] = -1
+	}
+	for i := range lo {
+		for j := range nRight {
+			if edge(i, j) {
+				a.adj[i] = append(a.adj[i], j)
+			}
+		}
 	}
 	count := make([]int, len(lo))
-	adj := make([][]int, len(lo))
-	for i := range lo {
-		for j := 0; j < nRight; j++ {
-			if edge(i, j) {
-				adj[i] = append(adj[i], j)
-			}
-		}
-	}
-	var visited []bool
-	var augment func(i int) bool
-	augment = func(i int) bool {
-		for _, j := range adj[i] {
-			if visited[j] {
-				continue
-			}
-			visited[j] = true
-			if owner[j] < 0 || augment(owner[j]) {
-				owner[j] = i
-				return true
-			}
-		}
-		return false
-	}
 	fill := func(limit func(i int) int) {
 		for i := range lo {
-			for l := limit(i); l < 0 || count[i] < l; {
-				visited = make([]bool, nRight)
-				if !augment(i) {
-					break
-				}
+			for l := limit(i); (l < 0 || count[i] < l) && a.augment(i); {
 				count[i]++
 			}
 		}
 	}
 	fill(func(i int) int { return lo[i] })
 	fill(func(i int) int { return hi[i] })
-	return owner
+	return a.owner
+}
+
+// assigner is the state of one assign.
+type assigner struct {
+	owner []int   // of each right node, -1 for none
+	adj   [][]int // the right nodes of each left node, in order
+	next  []int   // per left node: adj[i][:next[i]] are owned (right nodes never become free again)
+	stamp int     // the search in progress; seenL and seenR hold the search that last reached a node
+	seenL []int
+	seenR []int
+	via   []int // per left node reached: the right node the search came through
+	from  []int // per right node reached: the left node the search came from
+	queue []int
+}
+
+// augment gives left node i one more right node, moving others between
+// left nodes if need be, and reports whether it could.
+func (a *assigner) augment(i int) bool {
+	for ; a.next[i] < len(a.adj[i]); a.next[i]++ {
+		if j := a.adj[i][a.next[i]]; a.owner[j] < 0 {
+			a.owner[j] = i
+			a.next[i]++
+			return true
+		}
+	}
+	// Breadth first, through right nodes owned by other left nodes, to a
+	// free right node; each node is reached once.
+	a.stamp++
+	a.seenL[i] = a.stamp
+	a.via[i] = -1
+	a.queue = append(a.queue[:0], i)
+	for len(a.queue) > 0 {
+		u := a.queue[0]
+		a.queue = a.queue[1:]
+		for _, j := range a.adj[u] {
+			if a.seenR[j] == a.stamp {
+				continue
+			}
+			a.seenR[j] = a.stamp
+			a.from[j] = u
+			v := a.owner[j]
+			if v < 0 {
+				// Move each right node on the path to the left node before it.
+				for j >= 0 {
+					u := a.from[j]
+					a.owner[j] = u
+					j = a.via[u]
+				}
+				return true
+			}
+			if a.seenL[v] != a.stamp {
+				a.seenL[v] = a.stamp
+				a.via[v] = j
+				a.queue = append(a.queue, v)
+			}
+		}
+	}
+	return false
 }
