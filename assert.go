@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,12 @@ import (
 // liveMessage is a recorded message and its session's record.
 type liveMessage struct {
 	msgRef
-	m *Message // a view of k, without Session; nil until viewsLocked
+	m *Message // a view of k, without Session; nil until views
 }
 
-// viewsLocked sets the view of each message of live. s.mu must be held.
-func viewsLocked(live []liveMessage) {
+// views sets the view of each message of live, parsing what must be. No
+// lock may be held.
+func views(live []liveMessage) {
 	for i := range live {
 		live[i].m = live[i].k.view()
 	}
@@ -29,12 +31,8 @@ func viewsLocked(live []liveMessage) {
 // ID above after, in arrival order, without copying them. s.mu must be
 // held.
 func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
-	i := len(s.messages)
-	for i > 0 && s.messages[i-1].k.id > after {
-		i--
-	}
 	var out []liveMessage
-	for _, ref := range s.messages[i:] {
+	for _, ref := range s.newMessagesLocked(after) {
 		if in.hasTo(ref.k.to) {
 			out = append(out, liveMessage{msgRef: ref})
 		}
@@ -42,11 +40,45 @@ func (s *Server) liveMessagesLocked(in *Inbox, after int) []liveMessage {
 	return out
 }
 
+// newMessagesLocked returns the recorded messages with an ID above after,
+// in arrival order: a part of the server's list, not to be changed. s.mu
+// must be held.
+func (s *Server) newMessagesLocked(after int) []msgRef {
+	i := sort.Search(len(s.messages), func(i int) bool { return s.messages[i].k.id > after })
+	return s.messages[i:]
+}
+
+// A counter counts the messages of an inbox (nil: all) as a wait looks
+// again and again, each message once: a wait costs what arrived since it
+// last looked. It starts again after Reset, and under WithRetention, which
+// forgets messages as others arrive, counts what is kept.
+type counter struct {
+	in     *Inbox
+	after  int // the last message ID looked at
+	resets int // Server.ids.resets when it last looked
+	n      int
+}
+
+// countLocked returns the number of messages of the inbox, with an ID
+// above the counter's first after, that the server keeps. s.mu must be
+// held.
+func (c *counter) countLocked(s *Server, first int) int {
+	if c.resets != s.ids.resets || s.opts.retain > 0 {
+		c.after, c.resets, c.n = first, s.ids.resets, 0
+	}
+	c.after = max(c.after, first)
+	for _, ref := range s.newMessagesLocked(c.after) {
+		if c.in.hasTo(ref.k.to) {
+			c.n++
+		}
+		c.after = ref.k.id
+	}
+	return c.n
+}
+
 // snapshots returns snapshots of messages with their sessions, each
-// session copied once.
-func (s *Server) snapshots(live []liveMessage) []*Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// session copied once. No lock may be held.
+func snapshots(live []liveMessage) []*Message {
 	refs := make([]msgRef, len(live))
 	for i, lm := range live {
 		refs[i] = lm.msgRef
@@ -117,23 +149,33 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 }
 
 func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message, error) {
+	// Each wake matches the messages that arrived since the last one,
+	// outside the lock; one that another WaitFor returned first is skipped.
 	after := 0
 	var found *Message
-	err := s.await(ctx, func() bool {
+	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, lm := range s.liveMessagesLocked(in, after) {
+		live := s.liveMessagesLocked(in, after)
+		s.mu.Unlock()
+		for _, lm := range live {
 			after = lm.k.id
-			if s.exp.waited[lm.k.id] || !mt.match(lm.k.view()) {
+			if !mt.match(lm.k.view()) {
 				continue
 			}
-			if s.exp.waited == nil {
-				s.exp.waited = make(map[int]bool)
+			s.mu.Lock()
+			taken := s.exp.waited[lm.k.id]
+			if !taken {
+				if s.exp.waited == nil {
+					s.exp.waited = make(map[int]bool)
+				}
+				s.exp.waited[lm.k.id] = true
+				s.accountLocked(lm.k.id)
 			}
-			s.exp.waited[lm.k.id] = true
-			s.accountLocked(lm.k.id)
-			found = snapshotsOf([]msgRef{lm.msgRef}, false)[0]
-			return true
+			s.mu.Unlock()
+			if !taken {
+				found = snapshotsOf([]msgRef{lm.msgRef}, false)[0]
+				return true
+			}
 		}
 		return false
 	})
@@ -165,14 +207,13 @@ func (s *Server) assertMessage(t testing.TB, in *Inbox, want Want) *Message {
 	}
 	s.mu.Lock()
 	live := s.liveMessagesLocked(in, 0)
-	viewsLocked(live)
 	s.mu.Unlock()
 	for _, lm := range live {
-		if mt.match(lm.m) {
+		if mt.match(lm.k.view()) {
 			s.mu.Lock()
-			s.accountLocked(lm.m.ID)
+			s.accountLocked(lm.k.id)
 			s.mu.Unlock()
-			return s.snapshots([]liveMessage{lm})[0]
+			return snapshots([]liveMessage{lm})[0]
 		}
 	}
 	v := s.newView(in)
@@ -222,10 +263,11 @@ func (s *Server) assertNone(t testing.TB, in *Inbox, name string, d time.Duratio
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	err := s.await(ctx, func() bool {
+	c := &counter{in: in}
+	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return len(s.liveMessagesLocked(in, after)) > 0
+		return c.countLocked(s, after) > 0
 	})
 	if err != nil {
 		return // the time passed, or the server closed, and nothing came

@@ -349,12 +349,12 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	if len(fs) == 0 {
 		return nil
 	}
-	s.mu.Lock()
+	rec.mu.Lock()
 	line := rec.lines()
+	rec.mu.Unlock()
 	for i := range fs {
 		fs[i].Session, fs[i].Line = rec.snap.ID, line
 	}
-	s.mu.Unlock()
 	return fs
 }
 
@@ -364,12 +364,16 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 		return
 	}
 	s.mu.Lock()
+	rec.mu.Lock()
 	s.addFindingsLocked(rec, fs)
+	rec.mu.Unlock()
 	s.mu.Unlock()
 }
 
+// addFindingsLocked records findings of a session. s.mu and rec.mu must be
+// held.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
-	s.changes.changed()
+	s.changes.changed(changeLine)
 	rec.snap.Findings = append(rec.snap.Findings, fs...)
 	s.findings = append(s.findings, fs...)
 	if s.opts.retain > 0 && len(s.findings) >= 2*s.findingsKept+64 {
@@ -397,7 +401,8 @@ func (s *Server) keptFindingsLocked() []Finding {
 	return out
 }
 
-// endConformanceLocked checks how a session ended. s.mu is held.
+// endConformanceLocked checks how a session ended. s.mu and rec.mu are
+// held.
 func (s *Server) endConformanceLocked(rec *session) {
 	if rec.snap.Ended != EndClientClosed || s.opts.conformance.off[RuleQuit] {
 		return

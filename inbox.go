@@ -107,7 +107,7 @@ func (in *Inbox) Messages() []*Message {
 	in.s.mu.Lock()
 	live := in.s.liveMessagesLocked(in, 0)
 	in.s.mu.Unlock()
-	return in.s.snapshots(live)
+	return snapshots(live)
 }
 
 // WaitForMessages waits until at least n messages arrived in the inbox and
@@ -117,10 +117,11 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	s := in.s
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	err := s.await(ctx, func() bool {
+	c := &counter{in: in}
+	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return len(s.liveMessagesLocked(in, 0)) >= n
+		return c.countLocked(s, 0) >= n
 	})
 	if err == nil {
 		return in.Messages()

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and the sessions
 
-	mu       sync.Mutex // guards everything below
+	// mu guards everything below but changes; the sessions' own records
+	// have locks of their own (recorder.go), taken after mu.
+	mu       sync.Mutex
 	sessions []*session
 	messages []msgRef // every accepted message, in arrival order
 	ids      counters // numbering of sessions and messages (store.go)
@@ -107,14 +110,19 @@ func Start(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// report returns every session, numbered, for a failing test's log.
+// report returns every session, numbered, for a failing test's log. It
+// copies transcripts, never messages.
 func (s *Server) report() string {
-	sessions := s.Sessions()
-	out := fmt.Sprintf("mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(sessions), len(s.Messages()))
-	for _, ss := range sessions {
-		out += ss.String()
+	s.mu.Lock()
+	recs, nmsgs := slices.Clone(s.sessions), len(s.messages)
+	s.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(recs), nmsgs)
+	for _, r := range recs {
+		ss, _ := r.head(false)
+		b.WriteString(ss.String())
 	}
-	return out
+	return b.String()
 }
 
 // Addr returns the address the server listens on, "127.0.0.1:port".
@@ -145,7 +153,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.changes.changed()
+	s.changes.changed(changeSession)
 	err := s.ln.Close()
 	s.cancel()
 	s.wg.Wait()
@@ -285,7 +293,7 @@ func (s *Server) newSession(nc net.Conn) *session {
 	}}
 	s.addSessionLocked(rec)
 	s.live++
-	s.changes.changed()
+	s.changes.changed(changeSession)
 	return rec
 }
 
@@ -294,8 +302,8 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	if ev.Kind == smtpd.Handshake {
 		rec.snap.TLS = ev.TLS
 	}
@@ -305,7 +313,7 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		rec.snap.Helo = ev.Arg
 	}
-	s.changes.changed()
+	s.changes.changed(changeLine)
 }
 
 // trace appends a transcript line.
@@ -322,17 +330,17 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	if t.Masked != "" && !s.opts.showSecrets {
 		l.Text = t.Masked
 	}
-	s.mu.Lock()
+	rec.mu.Lock()
 	s.addLineLocked(rec, l)
-	s.mu.Unlock()
+	rec.mu.Unlock()
 }
 
 // addLineLocked appends l to the transcript, stamped with the time since
-// the session started. s.mu must be held.
+// the session started. rec.mu must be held.
 func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.snap.Start)
 	rec.snap.Transcript = append(rec.snap.Transcript, l)
-	s.changes.changed()
+	s.changes.changed(changeLine)
 }
 
 // note appends a note line to the transcript.
@@ -367,12 +375,6 @@ func (s *Server) record(rec *session, m *Message) {
 	k := keep(m)
 	s.mu.Lock()
 	s.addMessageLocked(rec, k)
-	for i := range k.findings {
-		k.findings[i].Message = k.id
-	}
-	s.addFindingsLocked(rec, k.findings)
-	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
-	k.line = rec.lines()
 	s.mu.Unlock()
 	if f := s.opts.onMessage; f != nil {
 		f(s.messageSnapshot(rec, k))
@@ -383,22 +385,20 @@ func (s *Server) record(rec *session, m *Message) {
 // endSession marks a session ended.
 func (s *Server) endSession(rec *session, err error) {
 	s.mu.Lock()
+	rec.mu.Lock()
 	rec.snap.End = time.Now()
 	rec.snap.Ended = endReason(err)
 	s.endConformanceLocked(rec)
 	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
 		rec.snap.Err = err // nil after QUIT, the normal end
 	}
+	rec.mu.Unlock()
 	s.live--
 	s.retainLocked(rec)
-	s.changes.changed()
-	var snap *Session
-	if s.opts.onSessionEnd != nil {
-		snap = rec.snapshot()
-	}
 	s.mu.Unlock()
-	if snap != nil {
-		s.opts.onSessionEnd(snap)
+	s.changes.changed(changeSession)
+	if s.opts.onSessionEnd != nil {
+		s.opts.onSessionEnd(rec.snapshot())
 	}
 }
 
@@ -406,8 +406,9 @@ func (s *Server) endSession(rec *session, err error) {
 // connection, live ones included.
 func (s *Server) Sessions() []*Session {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return sessionsOf(s.sessions)
+	recs := slices.Clone(s.sessions)
+	s.mu.Unlock()
+	return sessionsOf(recs)
 }
 
 // LastSessions returns snapshots of the last n sessions, in order of
@@ -415,25 +416,31 @@ func (s *Server) Sessions() []*Session {
 // n snapshots cost, however many sessions the server keeps.
 func (s *Server) LastSessions(n int) []*Session {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return sessionsOf(last(s.sessions, n))
+	recs := slices.Clone(last(s.sessions, n))
+	s.mu.Unlock()
+	return sessionsOf(recs)
 }
 
 // Session returns a snapshot of the session with the given ID, or nil when
 // the server keeps none (see [Server.Reset] and [WithRetention]).
 func (s *Server) Session(id int) *Session {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	i, ok := s.sessionIndexLocked(id)
-	if !ok {
+	var rec *session
+	if ok {
+		rec = s.sessions[i]
+	}
+	s.mu.Unlock()
+	if rec == nil {
 		return nil
 	}
-	return s.sessions[i].snapshot()
+	return rec.snapshot()
 }
 
 // last returns the last n elements of s, all of them when s has fewer.
 func last[T any](s []T, n int) []T { return s[len(s)-min(max(n, 0), len(s)):] }
 
+// sessionsOf returns snapshots of recs. No lock may be held.
 func sessionsOf(recs []*session) []*Session {
 	out := make([]*Session, len(recs))
 	for i, r := range recs {
@@ -446,8 +453,9 @@ func sessionsOf(recs []*session) []*Session {
 // Message.Session is a snapshot of its session taken now.
 func (s *Server) Messages() []*Message {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return snapshotsOf(s.messages, false)
+	refs := slices.Clone(s.messages)
+	s.mu.Unlock()
+	return snapshotsOf(refs, false)
 }
 
 // LastMessages returns the last n messages accepted, in arrival order:
@@ -459,8 +467,9 @@ func (s *Server) Messages() []*Message {
 // program's web page needs.
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return snapshotsOf(last(s.messages, n), true)
+	refs := slices.Clone(last(s.messages, n))
+	s.mu.Unlock()
+	return snapshotsOf(refs, true)
 }
 
 // Message returns the message with the given ID (see [Message.ID]), or
@@ -468,12 +477,16 @@ func (s *Server) LastMessages(n int) []*Message {
 // Session is a snapshot of its session without its Messages.
 func (s *Server) Message(id int) *Message {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
+	var ref msgRef
+	if ok {
+		ref = s.messages[i]
+	}
+	s.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	return snapshotsOf(s.messages[i:i+1], true)[0]
+	return snapshotsOf([]msgRef{ref}, true)[0]
 }
 
 // Count returns how many sessions and messages the server keeps: the
@@ -487,7 +500,7 @@ func (s *Server) Count() (sessions, messages int) {
 // snapshotsOf returns snapshots of the messages of refs, each with a
 // snapshot of its session taken once per session: whole, or without its
 // Messages when alone, so that the cost does not grow with the session.
-// Server.mu must be held.
+// No lock may be held: messages are parsed.
 func snapshotsOf(refs []msgRef, alone bool) []*Message {
 	sessions := make(map[*session]*Session)
 	out := make([]*Message, len(refs))
@@ -495,7 +508,7 @@ func snapshotsOf(refs []msgRef, alone bool) []*Message {
 		ss, ok := sessions[ref.rec]
 		if !ok {
 			if alone {
-				ss = ref.rec.snapshotHead()
+				ss, _ = ref.rec.head(false)
 			} else {
 				ss = ref.rec.snapshot()
 			}
@@ -511,15 +524,16 @@ func snapshotsOf(refs []msgRef, alone bool) []*Message {
 }
 
 // await is the one wait behind every Wait method: it calls cond now and
-// again after each change the server records, until cond returns true
-// (nil), ctx ends (ctx's error), or the server is closed and every session
-// has ended, so that nothing can change any more ([ErrClosed]). cond is
-// called without the server's lock held.
-func (s *Server) await(ctx context.Context, cond func() bool) error {
-	s.changes.waiters.Add(1)
-	defer s.changes.waiters.Add(-1)
+// again after each change of the kinds of on that the server records,
+// until cond returns true (nil), ctx ends (ctx's error), or the server is
+// closed and every session has ended, so that nothing can change any more
+// ([ErrClosed]). cond is called without the server's lock held.
+func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
+	on |= changeSession // the server settling
+	s.changes.add(on, 1)
+	defer s.changes.add(on, -1)
 	for {
-		ch := s.changes.next() // before cond: a change after cond's look closes it
+		chs := s.changes.next(on) // before cond: a change after cond's look closes one
 		s.mu.Lock()
 		settled := s.closed && s.live == 0
 		s.mu.Unlock()
@@ -530,7 +544,9 @@ func (s *Server) await(ctx context.Context, cond func() bool) error {
 			return ErrClosed
 		}
 		select {
-		case <-ch:
+		case <-chs[0]:
+		case <-chs[1]:
+		case <-chs[2]:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -552,7 +568,7 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 // returns them all, or returns what arrived with an error when ctx ends
 // or the server is closed first.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
-	err := s.await(ctx, func() bool {
+	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return len(s.messages) >= n
@@ -583,7 +599,7 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 // when ctx ends or the server is closed first.
 func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
 	ended := 0
-	err := s.await(ctx, func() bool {
+	err := s.await(ctx, changeSession, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		ended = len(s.sessions) - s.live
@@ -618,7 +634,7 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 // reply, a note such as a fault firing or a TLS handshake), a greeting
 // name, an AUTH exchange, a message, a finding. It must not block.
 func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
-	if err := s.await(ctx, cond); err != nil {
+	if err := s.await(ctx, changeAll, cond); err != nil {
 		return fmt.Errorf("mocksmtp: waiting: %w", err)
 	}
 	return nil

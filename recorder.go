@@ -151,10 +151,18 @@ func (t Transcript) writeNumbered(b *strings.Builder, first int) {
 	}
 }
 
-// session is the live record of a session, guarded by Server.mu (but
-// for ehlo).
+// session is the live record of a session. Its own lock, not the
+// server's, guards what changes with each line on the wire, so that
+// sessions record in parallel. Lock order: Server.mu, then a session's
+// mu; never two sessions' at once.
 type session struct {
-	snap     Session // fields kept current; Transcript and Messages grow
+	// mu guards the fields below but ehlo. snap.ID and snap.Attempt never
+	// change once the session is listed. messages, snap.Ended and the
+	// forgotten counts change with Server.mu held too (record, endSession,
+	// Reset, WithRetention), so that the server may read them under its
+	// own lock.
+	mu       sync.Mutex
+	snap     Session // fields kept current; Transcript grows; Messages unused
 	messages []*kept
 	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
 
@@ -196,11 +204,13 @@ func dropFront[T any](list []T, f *forgotten) []T {
 	return list
 }
 
-// lines returns the number of the transcript's last line.
+// lines returns the number of the transcript's last line. r.mu must be
+// held.
 func (r *session) lines() int { return r.transcript.dropped + len(r.snap.Transcript) }
 
 // forget forgets the transcript up to line n, and the findings and faults
-// on those lines (WithRetention, in a session that goes on).
+// on those lines (WithRetention, in a session that goes on). Server.mu
+// and r.mu must be held.
 func (r *session) forget(n int) {
 	if n <= r.transcript.from {
 		return
@@ -217,39 +227,55 @@ func (r *session) forget(n int) {
 }
 
 // forgetFindings forgets every finding of the session so far (Reset).
+// Server.mu and r.mu must be held.
 func (r *session) forgetFindings() {
 	n := r.findings.dropped + len(r.snap.Findings)
 	r.findings = forgotten{from: n, dropped: n}
 	r.snap.Findings = nil
 }
 
-// addFault records a fault that fired, as its transcript note says.
+// addFault records a fault that fired, as its transcript note says. r.mu
+// must be held.
 func (r *session) addFault(text string) {
 	r.snap.Faults = append(r.snap.Faults, text)
 	r.faultLines = append(r.faultLines, r.lines())
 }
 
 // keeps reports whether the record still has finding f of its session:
-// findings are on lines in order.
+// findings are on lines in order. Server.mu or r.mu must be held.
 func (r *session) keeps(f Finding) bool { return f.Line > r.transcript.from }
 
-// snapshot copies the record; the Message snapshots point back at it.
-// Nothing in it is shared with the record or with another snapshot.
+// snapshot copies the record with its messages; the Message snapshots
+// point back at it. Nothing in it is shared with the record or with
+// another snapshot. It takes r.mu, and parses no message while it holds
+// it.
 func (r *session) snapshot() *Session {
-	s := r.snapshotHead()
-	s.Messages = make([]*Message, len(r.messages))
-	for i, m := range r.messages {
-		mc := m.snapshot()
+	s, ks := r.head(true)
+	s.Messages = make([]*Message, len(ks))
+	for i, k := range ks {
+		mc := k.snapshot()
 		mc.Session = s
 		s.Messages[i] = mc
 	}
 	return s
 }
 
-// snapshotHead copies the record but its messages: the transcript,
+// head copies the record but its messages under r.mu (see headLocked),
+// and returns the messages it keeps, when asked.
+func (r *session) head(messages bool) (*Session, []*kept) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ks []*kept
+	if messages {
+		ks = slices.Clone(r.messages)
+	}
+	return r.headLocked(), ks
+}
+
+// headLocked copies the record but its messages: the transcript,
 // findings and faults not forgotten, the TLS state and AUTH exchange, so
-// that the snapshot is the caller's to change.
-func (r *session) snapshotHead() *Session {
+// that the snapshot is the caller's to change. r.mu must be held.
+func (r *session) headLocked() *Session {
 	s := r.snap
 	s.Forgotten = r.transcript.from
 	s.Transcript = slices.Clone(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
@@ -308,37 +334,68 @@ func (s *Session) String() string {
 	return b.String()
 }
 
+// A change is a set of kinds of change the server records. Each wait
+// wakes on the kinds its condition looks at, so that it costs what
+// changed for it.
+type change uint8
+
+const (
+	changeLine    change = 1 << iota // a transcript line, a greeting name, an AUTH exchange, a TLS state, a finding
+	changeMessage                    // a message recorded, or forgotten by Reset
+	changeSession                    // a session started, ended or forgotten; the server closed
+	nChanges      = 3
+
+	changeAll = changeLine | changeMessage | changeSession
+)
+
 // notifier wakes the waits (Server.await) after each change the server
-// records. Recording calls changed, which costs one atomic load while
-// nobody waits, so that every change, wire lines included, can wake
-// waiters; a wait takes the channel of the next change (next) before it
-// looks at the state, so that it misses none.
+// records. Recording calls changed, which costs one atomic load per kind
+// while nobody waits for it, so that every change, wire lines included,
+// can wake waiters; a wait takes the channel of the next change of each
+// kind (next) before it looks at the state, so that it misses none.
 type notifier struct {
-	waiters atomic.Int32  // waits in progress
-	mu      sync.Mutex    // guards ch; taken under any other lock, never the other way
-	ch      chan struct{} // closed at the next change; nil until a wait asks for it
+	waiters [nChanges]atomic.Int32  // waits in progress, per kind
+	mu      sync.Mutex              // guards ch; taken under any other lock, never the other way
+	ch      [nChanges]chan struct{} // closed at the next change of the kind; nil until a wait asks for it
 }
 
-// next returns a channel that the next change closes.
-func (n *notifier) next() <-chan struct{} {
+// add counts a wait for the kinds of c in or out (n = 1 or -1).
+func (n *notifier) add(c change, d int32) {
+	for k := range nChanges {
+		if c&(1<<k) != 0 {
+			n.waiters[k].Add(d)
+		}
+	}
+}
+
+// next returns, for each kind of c, a channel that the next change of the
+// kind closes, nil for the other kinds.
+func (n *notifier) next(c change) (chs [nChanges]<-chan struct{}) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.ch == nil {
-		n.ch = make(chan struct{})
+	for k := range nChanges {
+		if c&(1<<k) != 0 {
+			if n.ch[k] == nil {
+				n.ch[k] = make(chan struct{})
+			}
+			chs[k] = n.ch[k]
+		}
 	}
-	return n.ch
+	return chs
 }
 
-// changed wakes the waits after a change, which the caller made before,
-// with any lock held or none.
-func (n *notifier) changed() {
-	if n.waiters.Load() == 0 {
-		return
+// changed wakes the waits for the kinds of c, after a change the caller
+// made before, with any lock held or none.
+func (n *notifier) changed(c change) {
+	for k := range nChanges {
+		if c&(1<<k) == 0 || n.waiters[k].Load() == 0 {
+			continue
+		}
+		n.mu.Lock()
+		if n.ch[k] != nil {
+			close(n.ch[k])
+			n.ch[k] = nil
+		}
+		n.mu.Unlock()
 	}
-	n.mu.Lock()
-	if n.ch != nil {
-		close(n.ch)
-		n.ch = nil
-	}
-	n.mu.Unlock()
 }

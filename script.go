@@ -279,7 +279,9 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 			text += " (" + af.name + ")"
 		}
 		p.notes = append(p.notes, text)
+		rec.mu.Lock()
 		rec.addFault(text)
+		rec.mu.Unlock()
 		delay := p.act.delay + af.act.delay
 		p.act = af.act
 		p.act.delay = delay

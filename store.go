@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 	"weak"
 
@@ -21,6 +22,7 @@ type counters struct {
 	session int // the last session ID given; IDs are never reused
 	message int // the last message ID given; IDs are never reused
 	attempt int // connections since the server started or was last Reset
+	resets  int // calls of Reset, so that a count of messages knows to start again
 }
 
 // WithRetention makes the server keep only the last n messages, the
@@ -62,17 +64,22 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ref := range s.messages {
+		ref.rec.mu.Lock()
 		ref.rec.messages = nil // also for sessions already forgotten
+		ref.rec.mu.Unlock()
 	}
 	for _, r := range s.sessions {
+		r.mu.Lock()
 		r.messages = nil
 		r.forgetFindings()
+		r.mu.Unlock()
 	}
 	s.messages = nil
 	s.findings, s.findingsKept = nil, 0
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
 	s.ids.attempt = 0
-	s.changes.changed()
+	s.ids.resets++
+	s.changes.changed(changeMessage | changeSession)
 }
 
 // addSessionLocked numbers a new session and records it. Under
@@ -123,37 +130,48 @@ func (s *Server) retainLocked(rec *session) {
 	}
 }
 
-// addMessageLocked numbers an accepted message, records it and forgets
-// the oldest message when there are too many. s.mu must be held.
-func (s *Server) addMessageLocked(rec *session, m *kept) {
+// addMessageLocked numbers an accepted message and records it in the
+// server's list and its session's, with the findings of the message and
+// the transcript note of its acceptance, and forgets the oldest message
+// when there are too many. s.mu must be held, not rec.mu.
+func (s *Server) addMessageLocked(rec *session, k *kept) {
 	s.ids.message++
-	m.id = s.ids.message
-	s.messages = append(s.messages, msgRef{rec: rec, k: m})
-	rec.messages = append(rec.messages, m)
+	k.id = s.ids.message
+	for i := range k.findings {
+		k.findings[i].Message = k.id
+	}
+	s.messages = append(s.messages, msgRef{rec: rec, k: k})
+	rec.mu.Lock()
+	rec.messages = append(rec.messages, k)
+	s.addFindingsLocked(rec, k.findings)
+	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
+	k.line = rec.lines()
+	rec.mu.Unlock()
+	s.changes.changed(changeMessage)
 	if n := s.opts.retain; n > 0 && len(s.messages) > n {
 		// The oldest message is also the oldest its session still has.
 		old := s.messages[0]
 		s.messages[0] = msgRef{}
 		s.messages = s.messages[1:]
+		old.rec.mu.Lock()
 		if ms := old.rec.messages; len(ms) > 0 && ms[0] == old.k {
 			// A long session forgets its transcript up to the message.
 			old.rec.forget(ms[0].line)
 			ms[0] = nil
 			old.rec.messages = ms[1:]
-			s.retainLocked(old.rec)
 		}
+		old.rec.mu.Unlock()
+		s.retainLocked(old.rec)
 	}
 }
 
 // messageSnapshot returns a snapshot of m, accepted in session rec, with
-// a snapshot of that session.
-func (s *Server) messageSnapshot(rec *session, m *kept) *Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// The session snapshot leaves out its Messages: copying them for each
-	// message would make a long session quadratic.
-	mc := m.snapshot()
-	mc.Session = rec.snapshotHead()
+// a snapshot of that session without its Messages: copying them for each
+// message would make a long session quadratic. No lock may be held.
+func (s *Server) messageSnapshot(rec *session, k *kept) *Message {
+	ss, _ := rec.head(false)
+	mc := k.snapshot()
+	mc.Session = ss
 	return mc
 }
 
@@ -171,7 +189,9 @@ func (s *Session) messageByID(id int) *Message {
 // Date, MessageID, Text, HTML, Attachments). Those take twice the size of
 // Raw, and a load test keeps millions of messages that nobody reads, so a
 // snapshot (view) parses Raw again, unless a snapshot taken earlier still
-// holds the last parse: then it shares that one. Guarded by Server.mu.
+// holds the last parse: then it copies that one. All but mime is set
+// before the message is listed (line: under its session's lock) and never
+// changes after.
 type kept struct {
 	id         int
 	from       string
@@ -182,8 +202,10 @@ type kept struct {
 	raw        []byte
 	parseErr   error
 	findings   []Finding
-	line       int                   // its session's transcript line that notes its acceptance
-	mime       weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
+	line       int // its session's transcript line that notes its acceptance
+
+	mu   sync.Mutex            // guards mime, and parses one at a time
+	mime weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
 }
 
 // keep returns what the server keeps of m, a message parseMIME parsed.
@@ -198,15 +220,17 @@ func keep(m *Message) *kept {
 // view returns the message without its Session, for reading only (it
 // shares its slices, maps and header with the server and with other
 // views): decoded from the last parse of Raw when a snapshot still holds
-// it, else from a new parse, which then becomes the last. s.mu must be
-// held.
+// it, else from a new parse, which then becomes the last. It parses under
+// k.mu, never under the server's or a session's lock.
 func (k *kept) view() *Message {
+	k.mu.Lock()
 	p := k.mime.Value()
 	if p == nil {
 		p = &Message{Raw: k.raw}
 		parseMIME(p)
 		k.mime = weak.Make(p)
 	}
+	k.mu.Unlock()
 	v := *p
 	v.ID, v.From, v.To, v.Params, v.RcptParams = k.id, k.from, k.to, k.params, k.rcptParams
 	v.Received, v.Raw, v.ParseErr, v.Findings = k.received, k.raw, k.parseErr, k.findings
@@ -216,7 +240,7 @@ func (k *kept) view() *Message {
 }
 
 // snapshot returns the message without its Session, as a copy that is the
-// caller's to change. s.mu must be held.
+// caller's to change (see view).
 func (k *kept) snapshot() *Message { return k.view().own() }
 
 // own returns a copy of the view v that shares nothing that can be

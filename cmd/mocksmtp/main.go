@@ -263,10 +263,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet}
 
-	opts := []mocksmtp.Option{
-		mocksmtp.WithListenAddr(cfg.listen),
-		mocksmtp.OnMessage(out.message),
-		mocksmtp.OnSessionEnd(out.session),
+	opts := []mocksmtp.Option{mocksmtp.WithListenAddr(cfg.listen)}
+	if !cfg.quiet {
+		// Quiet, nothing is printed, and no snapshot is taken to print:
+		// the server decodes no message on arrival for the printer.
+		opts = append(opts, mocksmtp.OnMessage(out.message), mocksmtp.OnSessionEnd(out.session))
 	}
 	if cfg.hostname != "" {
 		opts = append(opts, mocksmtp.WithHostname(cfg.hostname))
