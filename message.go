@@ -307,16 +307,18 @@ func (w *mimeWalk) topHeader() {
 	m.MessageID = messageID(h.Get("Message-Id"))
 }
 
-// date parses the Date header as go-message does, the usual form
-// ("Mon, 02 Jan 2006 15:04:05 -0700", maybe followed by a comment such as
-// "(UTC)", as Postfix writes it) first: net/mail tries a dozen forms and
-// builds an error for each one that fails.
+// date parses the Date header as go-message does, the usual form first:
+// "Mon, 02 Jan 2006 15:04:05 -0700", the day maybe of one digit or padded
+// with a space ("Fri,  4 Dec 2026", as Postfix writes it on days 1 to 9),
+// maybe followed by a comment such as "(UTC)". net/mail tries a dozen
+// forms and builds an error for each one that fails.
 func date(h *mail.Header) (time.Time, error) {
 	v := strings.TrimSpace(h.Get("Date"))
 	if c := strings.LastIndexByte(v, '('); c > 0 && strings.IndexByte(v[c:], ')') == len(v)-c-1 {
 		v = strings.TrimRight(v[:c], " \t")
 	}
-	if t, err := time.Parse(time.RFC1123Z, v); err == nil {
+	// "_2" takes "04", "4" and " 4".
+	if t, err := time.Parse("Mon, _2 Jan 2006 15:04:05 -0700", v); err == nil {
 		return t, nil
 	}
 	return h.Date()

@@ -651,6 +651,20 @@ func BenchmarkParseMIMEPlain(b *testing.B) {
 	}
 }
 
+// BenchmarkParseMIMEOneDigitDay is BenchmarkParseMIMEPlain with the Date
+// of days 1 to 9 as Postfix and smtp-source write it: the day padded with
+// a space, a comment after the zone.
+func BenchmarkParseMIMEOneDigitDay(b *testing.B) {
+	raw := crlf("From: Alice <alice@example.com>\nTo: bob@example.com\nSubject: Welcome\n" +
+		"Date: Fri,  4 Dec 2026 10:00:00 +0000 (UTC)\nMessage-ID: <1@example.com>\n\n" +
+		strings.Repeat("A line of plain text for the benchmark.\n", 50))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		parseMIME(&Message{Raw: raw})
+	}
+}
+
 func BenchmarkParseMIMEMultipart(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchMultipart)))
@@ -767,6 +781,16 @@ JVBERi0=
 func TestDateAsGoMessage(t *testing.T) {
 	for _, v := range []string{
 		"Mon, 02 Jan 2006 15:04:05 -0700",
+		"Fri,  4 Dec 2026 10:00:00 +0000", // space-padded, as Postfix and smtp-source write it
+		"Fri,  4 Dec 2026 10:00:00 +0000 (UTC)",
+		"Fri, 4 Dec 2026 10:00:00 +0000",
+		"Fri,   4 Dec 2026 10:00:00 +0000",
+		"Fri, 4 Dec 2026  10:00:00 +0000",
+		"Fri,\t4 Dec 2026 10:00:00 +0000",
+		" 4 Dec 2026 10:00:00 +0000",
+		"Fri, 14 Dec 2026 10:00:00 +0000",
+		"Fri,  04 Dec 2026 10:00:00 +0000",
+		"Fri, 4 Dec 2026 9:00:00 +0000",
 		"  Mon, 02 Jan 2006 15:04:05 +0000  ",
 		"Tue, 24 Nov 2026 18:41:56 +0100",
 		"Mon, 2 Jan 2006 15:04:05 -0700",
@@ -796,6 +820,30 @@ func TestDateAsGoMessage(t *testing.T) {
 		_, wantOff := want.Zone()
 		if !got.Equal(want) || gotOff != wantOff || (gotErr == nil) != (wantErr == nil) {
 			t.Errorf("date(%q) = %v, %v; go-message: %v, %v", v, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestDateFastPath checks that the usual forms of Date, with a day of two
+// digits, one digit, or one digit padded with a space (as Postfix and
+// smtp-source write it on days 1 to 9), take the fast path: no more
+// allocations than the first (net/mail's parser tries a dozen forms and
+// builds an error for each).
+func TestDateFastPath(t *testing.T) {
+	allocs := func(v string) float64 {
+		var h mail.Header
+		h.Set("Date", v)
+		return testing.AllocsPerRun(100, func() { _, _ = date(&h) })
+	}
+	base := allocs("Fri, 04 Dec 2026 10:00:00 +0000")
+	for _, v := range []string{
+		"Fri,  4 Dec 2026 10:00:00 +0000",
+		"Fri,  4 Dec 2026 10:00:00 +0000 (UTC)",
+		"Fri, 4 Dec 2026 10:00:00 +0000",
+		"Fri, 14 Dec 2026 10:00:00 +0000 (UTC)",
+	} {
+		if n := allocs(v); n > base {
+			t.Errorf("date(%q): %v allocations, want at most %v, as for a day of two digits", v, n, base)
 		}
 	}
 }
