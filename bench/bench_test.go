@@ -24,17 +24,18 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// TestQuick runs the harness as -quick does: every Go server under the Go
-// load generator, with small counts. mocksmtp must store every message
-// under both loads, and every server must have a row in both tables.
+// TestQuick runs the harness as -quick does: every Go server and the
+// program under the Go load generator, with small counts. mocksmtp, as a
+// program and as a library, must store every message under every load,
+// and every server must have a row in every table.
 func TestQuick(t *testing.T) {
 	var out, errs bytes.Buffer
 	if status := harness([]string{"-quick"}, &out, &errs); status != 0 {
 		t.Fatalf("harness exited %d\nstdout:\n%s\nstderr:\n%s", status, &out, &errs)
 	}
 	tables := strings.Split(out.String(), "\n## ")[1:]
-	if len(tables) != 2 {
-		t.Fatalf("want 2 tables, got %d:\n%s", len(tables), &out)
+	if len(tables) != 3 {
+		t.Fatalf("want 3 tables, got %d:\n%s", len(tables), &out)
 	}
 	for _, table := range tables {
 		rows := map[string]string{}
@@ -43,19 +44,27 @@ func TestQuick(t *testing.T) {
 				rows[strings.TrimSpace(f[1])] = l
 			}
 		}
-		for _, name := range []string{"mocksmtp", "go-smtp-mock", "go-smtp"} {
+		for _, name := range []string{"mocksmtp-program", "mocksmtp-library", "go-smtp-mock", "go-smtp"} {
 			if rows[name] == "" {
 				t.Errorf("no row for %s in:\n%s", name, table)
 			}
 		}
-		if !strings.HasSuffix(rows["mocksmtp"], "200/200, 0.8 MB ✓ |") || !strings.HasSuffix(rows["go-smtp"], "200/200, 0.8 MB ✓ |") {
-			t.Errorf("mocksmtp and go-smtp must store all 200 messages:\n%s", table)
+		for _, name := range []string{"mocksmtp-program", "mocksmtp-library", "go-smtp"} {
+			if !strings.HasSuffix(rows[name], "200/200, 0.8 MB ✓ |") {
+				t.Errorf("%s must store all 200 messages:\n%s", name, table)
+			}
 		}
+		if !strings.Contains(table, "Fastest Go peer: ") || !strings.Contains(table, "µs |") {
+			t.Errorf("no comparison with the fastest Go peer, or no CPU per message:\n%s", table)
+		}
+	}
+	if !strings.Contains(out.String(), "other processes kept") {
+		t.Errorf("no note on how busy the machine was:\n%s", &out)
 	}
 }
 
 func TestFlagsAreChecked(t *testing.T) {
-	for _, args := range [][]string{{"-m", "0"}, {"-s", "0"}, {"-l", "1"}, {"-rounds", "0"}, {"-peers", "nope"}, {"-load", "nope"}, {"-timeout", "0s"}} {
+	for _, args := range [][]string{{"-m", "0"}, {"-s", "0"}, {"-ps", "0"}, {"-l", "1"}, {"-rounds", "0"}, {"-peers", "nope"}, {"-load", "nope"}, {"-timeout", "0s"}} {
 		var out, errs bytes.Buffer
 		if status := harness(args, &out, &errs); status != 2 {
 			t.Errorf("%v: status %d, want 2; stderr: %s", args, status, &errs)

@@ -13,12 +13,16 @@ import (
 )
 
 // scenario is one load: how many messages of what size, over how many
-// concurrent sessions, with a new connection for each message or not.
+// concurrent sessions, with a new connection for each message or not,
+// pipelined or one command at a time, and the load generator it asks
+// for (smtp-source when installed, else the Go one; always the Go one
+// when pipelined: smtp-source does not pipeline).
 type scenario struct {
 	sessions   int
 	messages   int
 	size       int  // octets of payload, headers not included
 	persistent bool // all of a session's messages over one connection
+	pipelined  bool // commands sent without waiting for replies, as RFC 2920 allows
 }
 
 func (sc scenario) String() string {
@@ -30,7 +34,11 @@ func (sc scenario) String() string {
 	if sc.sessions == 1 {
 		sessions = "1 session"
 	}
-	return fmt.Sprintf("%s, %d messages of %d octets, %s", sessions, sc.messages, sc.size, conn)
+	pipe := "one command at a time"
+	if sc.pipelined {
+		pipe = "pipelined"
+	}
+	return fmt.Sprintf("%s, %d messages of %d octets, %s, %s", sessions, sc.messages, sc.size, conn, pipe)
 }
 
 // A loader sends a scenario's messages to addr and returns how many
@@ -61,9 +69,12 @@ func (l smtpSource) load(ctx context.Context, addr string, sc scenario) (int64, 
 	return -1, nil
 }
 
-// goLoader is a pure-Go load generator that speaks SMTP as smtp-source
-// does: one command at a time, no pipelining, no RSET between messages,
-// but EHLO rather than HELO, as Go clients do.
+// goLoader is the pure-Go load generator. One command at a time, it
+// speaks as smtp-source does (no RSET between messages, but EHLO rather
+// than HELO, as Go clients do); pipelined, it sends MAIL, RCPT and DATA
+// in one write, and after a message's final dot the next MAIL, RCPT and
+// DATA (or QUIT) in the same write, reading the replies once they are
+// due, as a pipelining MTA does.
 type goLoader struct{}
 
 func (goLoader) name() string { return "Go load generator" }
@@ -97,7 +108,11 @@ func (goLoader) load(ctx context.Context, addr string, sc scenario) (int64, erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- goSession(ctx, addr, sc.persistent, msg, claim)
+			if sc.pipelined {
+				errs <- goPipelined(ctx, addr, sc.persistent, msg, claim)
+			} else {
+				errs <- goSession(ctx, addr, sc.persistent, msg, claim)
+			}
 		}()
 	}
 	wg.Wait()
@@ -110,8 +125,8 @@ func (goLoader) load(ctx context.Context, addr string, sc scenario) (int64, erro
 	return int64(sc.messages) * int64(len(msg)), nil
 }
 
-// goSession sends messages while claim allows, over one connection or a
-// connection each.
+// goSession sends messages while claim allows, one command at a time,
+// over one connection or a connection each.
 func goSession(ctx context.Context, addr string, persistent bool, msg []byte, claim func() bool) error {
 	var c *smtpload.Client
 	defer func() {
@@ -143,4 +158,59 @@ func goSession(ctx context.Context, addr string, persistent bool, msg []byte, cl
 		return err
 	}
 	return nil
+}
+
+// The commands of one transaction, pipelined in one write.
+const transaction = "MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n"
+
+// goPipelined sends messages while claim allows, pipelined, over one
+// connection or a connection each.
+func goPipelined(ctx context.Context, addr string, persistent bool, msg []byte, claim func() bool) error {
+	more := claim()
+	for more {
+		c, err := smtpload.Dial(ctx, addr)
+		if err != nil {
+			return err
+		}
+		err = pipelinedConn(c, persistent, msg, claim)
+		c.Conn.Close()
+		if err != nil || persistent {
+			return err // persistent: the connection took every claim
+		}
+		more = claim()
+	}
+	return nil
+}
+
+// pipelinedConn sends, over c, the message already claimed and, when
+// persistent, the others that claim allows, then QUIT.
+func pipelinedConn(c *smtpload.Client, persistent bool, msg []byte, claim func() bool) error {
+	c.W.WriteString(transaction)
+	if err := c.W.Flush(); err != nil {
+		return err
+	}
+	for {
+		for _, code := range []int{250, 250, 354} {
+			if err := c.Expect(code); err != nil {
+				return fmt.Errorf("pipelined transaction: %w", err)
+			}
+		}
+		c.W.Write(msg)
+		c.W.WriteString(".\r\n")
+		more := persistent && claim()
+		if more {
+			c.W.WriteString(transaction)
+		} else {
+			c.W.WriteString("QUIT\r\n")
+		}
+		if err := c.W.Flush(); err != nil {
+			return err
+		}
+		if err := c.Expect(250); err != nil {
+			return fmt.Errorf("end of data: %w", err)
+		}
+		if !more {
+			return c.Expect(221)
+		}
+	}
 }

@@ -1,6 +1,8 @@
-// Command bench compares mocksmtp with the SMTP servers Go tests use in
-// its place, and with Postfix's smtp-sink, under the same load, and
-// prints the results as a Markdown table.
+// Command bench compares mocksmtp, as the program load tests run and as
+// the library Go tests start, with the SMTP servers Go tests use in its
+// place, and with Postfix's smtp-sink, under the same loads, and prints
+// the results as Markdown tables: messages per second and their ratio to
+// the fastest Go peer, and the server's CPU time per message.
 //
 //	cd bench && go run .           # the full comparison (a few minutes)
 //	cd bench && go run . -quick    # a smoke run of a few seconds
@@ -8,11 +10,12 @@
 // Each server runs in a process of its own (this program, re-executed),
 // started afresh for each run, so that its CPU time and peak RSS can be
 // measured; the servers take turns, in alternating order from round to
-// round. The load is Postfix's smtp-source when it is installed (Debian:
-// apt-get install postfix), otherwise a Go load generator that speaks the
-// same way. Every server reports the messages and octets it stored, and
-// the run counts only when all arrived. Everything stays on loopback and
-// every run is bounded in time.
+// round. The loads one command at a time are Postfix's smtp-source when
+// it is installed (Debian: apt-get install postfix), otherwise a Go load
+// generator that speaks the same way; the pipelined load is the Go one.
+// Every server reports the messages and octets it stored, and a run
+// stores everything only when all arrived. Everything stays on loopback
+// and every run is bounded in time.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,16 +47,19 @@ func main() {
 
 // config is what the flags choose.
 type config struct {
-	messages, sessions, size, rounds int
-	timeout                          time.Duration
-	peers                            []string
-	load                             string
-	profile                          string
+	messages, sessions, pipelined, size, rounds int
+	timeout                                     time.Duration
+	peers                                       []string
+	load                                        string
+	profile                                     string
 }
 
-// allPeers are the servers compared, mocksmtp first: the others are
-// measured against it.
-var allPeers = []string{"mocksmtp", "go-smtp-mock", "go-smtp", "smtp-sink"}
+// allPeers are the servers compared: mocksmtp as a program and as a
+// library, the Go peers, the C reference.
+var allPeers = []string{"mocksmtp-program", "mocksmtp-library", "go-smtp-mock", "go-smtp", "smtp-sink"}
+
+// goPeers are the Go servers mocksmtp is measured against.
+var goPeers = []string{"go-smtp-mock", "go-smtp"}
 
 // harness runs the comparison and returns the exit status: 1 when a run of
 // mocksmtp failed or lost messages, 2 for bad flags.
@@ -62,7 +69,8 @@ func harness(args []string, stdout, stderr io.Writer) int {
 	var c config
 	quick := fs.Bool("quick", false, "a smoke run of a few seconds: small counts, one round, the Go servers and the Go load generator only")
 	fs.IntVar(&c.messages, "m", 20000, "messages per run")
-	fs.IntVar(&c.sessions, "s", 8, "concurrent sessions of the many-sessions load")
+	fs.IntVar(&c.sessions, "s", 8, "concurrent sessions of the loads one command at a time")
+	fs.IntVar(&c.pipelined, "ps", 32, "concurrent sessions of the pipelined load")
 	fs.IntVar(&c.size, "l", 4096, "octets of payload per message, headers not included")
 	fs.IntVar(&c.rounds, "rounds", 2, "runs of each server under each load, in alternating order; the best counts")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "the longest one run may take")
@@ -73,16 +81,16 @@ func harness(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *quick {
-		c.messages, c.sessions, c.rounds, c.timeout, c.load = 200, 4, 1, 30*time.Second, "go"
-		*peers = "mocksmtp,go-smtp-mock,go-smtp"
+		c.messages, c.sessions, c.pipelined, c.rounds, c.timeout, c.load = 200, 4, 4, 1, 30*time.Second, "go"
+		*peers = "mocksmtp-program,mocksmtp-library,go-smtp-mock,go-smtp"
 	}
 	c.peers = strings.Split(*peers, ",")
 	switch {
 	case c.messages < 1 || c.messages > 1_000_000:
 		fmt.Fprintln(stderr, "bench: -m must be between 1 and 1000000")
 		return 2
-	case c.sessions < 1 || c.sessions > 256:
-		fmt.Fprintln(stderr, "bench: -s must be between 1 and 256")
+	case c.sessions < 1 || c.sessions > 256 || c.pipelined < 1 || c.pipelined > 256:
+		fmt.Fprintln(stderr, "bench: -s and -ps must be between 1 and 256")
 		return 2
 	case c.size < 16 || c.size > 10<<20-4096:
 		fmt.Fprintln(stderr, "bench: -l must be between 16 and 10 MiB")
@@ -103,6 +111,19 @@ func harness(args []string, stdout, stderr io.Writer) int {
 	var ps []peer
 	for _, name := range c.peers {
 		switch {
+		case name == "mocksmtp-program":
+			dir, err := os.MkdirTemp("", "mocksmtp-bench-")
+			if err != nil {
+				fmt.Fprintln(stderr, "bench:", err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			path, err := buildProgram(dir)
+			if err != nil {
+				fmt.Fprintln(stderr, "bench:", err)
+				return 1
+			}
+			ps = append(ps, programPeer{path})
 		case name == "smtp-sink":
 			path, err := postfixTool("smtp-sink")
 			if err != nil {
@@ -139,13 +160,19 @@ func harness(args []string, stdout, stderr io.Writer) int {
 	}
 
 	scenarios := []scenario{
+		{sessions: c.sessions, messages: c.messages, size: c.size, persistent: true},
+		{sessions: c.pipelined, messages: c.messages, size: c.size, persistent: true, pipelined: true},
 		{sessions: c.sessions, messages: c.messages, size: c.size},
-		{sessions: 1, messages: c.messages, size: c.size, persistent: true},
 	}
-	fmt.Fprintf(stdout, "# mocksmtp vs. the other SMTP test servers\n\n%s\nLoad: %s. %d round(s), alternating order; the fastest run of each server counts.\n",
-		machineNote(), ld.name(), c.rounds)
+	start := readMachine()
+	fmt.Fprintf(stdout, "# mocksmtp vs. the other SMTP test servers\n\n%s\n%d round(s), alternating order; the fastest run of each server counts, its CPU time with it.\n",
+		machineNote(start), c.rounds)
 	status := 0
 	for _, sc := range scenarios {
+		load := ld
+		if sc.pipelined {
+			load = goLoader{} // smtp-source does not pipeline
+		}
 		results := map[string][]result{}
 		for round := range c.rounds {
 			order := slices.Clone(ps)
@@ -153,22 +180,26 @@ func harness(args []string, stdout, stderr io.Writer) int {
 				slices.Reverse(order)
 			}
 			for _, p := range order {
-				r := runOne(p, ld, sc, c.timeout)
+				r := runOne(p, load, sc, c.timeout)
 				if r.err != nil {
 					fmt.Fprintf(stderr, "bench: %s, %s: %v\n", p.name(), sc, r.err)
 				}
 				results[p.name()] = append(results[p.name()], r)
 			}
 		}
-		fmt.Fprintf(stdout, "\n## %s\n\n", sc)
+		fmt.Fprintf(stdout, "\n## %s\n\nLoad: %s.\n\n", sc, load.name())
 		printTable(stdout, ps, results)
-		for _, r := range results["mocksmtp"] {
-			if !r.ok() {
-				status = 1
+		for _, name := range []string{"mocksmtp-program", "mocksmtp-library"} {
+			for _, r := range results[name] {
+				if !r.ok() {
+					status = 1
+				}
 			}
 		}
 	}
-	fmt.Fprintln(stdout, "\nstored: messages the server holds after the run (octets of message data; smtp-sink counts messages only).")
+	fmt.Fprintf(stdout, "\n%s\n", othersNote(start, readMachine()))
+	fmt.Fprintln(stdout, "\n× Go peer: messages/s over those of the fastest Go peer in the same table. CPU: the server process's user+system time. "+
+		"stored: messages the server holds after the run (octets of message data; smtp-sink counts messages only).")
 	return status
 }
 
@@ -275,8 +306,19 @@ func best(rs []result) result {
 }
 
 func printTable(w io.Writer, ps []peer, results map[string][]result) {
-	ref := best(results["mocksmtp"])
-	fmt.Fprintln(w, "| server | messages/s | × mocksmtp | CPU s (user+sys) | messages per CPU s | peak RSS | stored |")
+	// The reference: the fastest Go peer whose run finished (go-smtp-mock
+	// keeps one message per session over one connection, but answers them
+	// all: its rate counts).
+	var ref result
+	refName := ""
+	for _, name := range goPeers {
+		if rs := results[name]; len(rs) > 0 {
+			if r := best(rs); r.err == nil && r.rate() > ref.rate() {
+				ref, refName = r, name
+			}
+		}
+	}
+	fmt.Fprintln(w, "| server | messages/s | × Go peer | CPU s per 10k messages (user+sys) | CPU per message | peak RSS | stored |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
 	for _, p := range ps {
 		rs := results[p.name()]
@@ -289,15 +331,35 @@ func printTable(w io.Writer, ps []peer, results map[string][]result) {
 			continue
 		}
 		ratio := "–"
-		if ref.rate() > 0 && ref.ok() {
+		if ref.rate() > 0 {
 			ratio = fmt.Sprintf("%.2f", r.rate()/ref.rate())
 		}
-		perCPU := "–"
-		if r.cpu > 0 {
-			perCPU = fmt.Sprintf("%.0f", float64(r.sent)/r.cpu.Seconds())
+		per10k := func(d time.Duration) float64 { return d.Seconds() * 10000 / float64(r.sent) }
+		fmt.Fprintf(w, "| %s | %.0f | %s | %.2f (%.2f+%.2f) | %.0f µs | %.1f MiB | %s |\n",
+			p.name(), r.rate(), ratio, per10k(r.cpu), per10k(r.user), per10k(r.cpu-r.user),
+			float64(r.cpu.Microseconds())/float64(r.sent), float64(r.maxRSS)/(1<<20), stored(r))
+	}
+	if refName != "" {
+		fmt.Fprintf(w, "\nFastest Go peer: %s.", refName)
+		cpu := func(name string) float64 {
+			if rs := results[name]; len(rs) > 0 {
+				if r := best(rs); r.err == nil && r.sent > 0 {
+					return r.cpu.Seconds() / float64(r.sent)
+				}
+			}
+			return 0
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %.2f (%.2f+%.2f) | %s | %.1f MiB | %s |\n",
-			p.name(), r.rate(), ratio, r.cpu.Seconds(), r.user.Seconds(), (r.cpu - r.user).Seconds(), perCPU, float64(r.maxRSS)/(1<<20), stored(r))
+		for _, name := range []string{"mocksmtp-program", "mocksmtp-library"} {
+			if rs := results[name]; len(rs) > 0 {
+				r := best(rs)
+				fmt.Fprintf(w, " %s: %.2f× its messages/s", name, r.rate()/ref.rate())
+				if m := cpu("go-smtp-mock"); m > 0 && cpu(name) > 0 {
+					fmt.Fprintf(w, ", %.2f× go-smtp-mock's CPU per message", cpu(name)/m)
+				}
+				fmt.Fprint(w, ".")
+			}
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -317,8 +379,46 @@ func stored(r result) string {
 	return s + " ✗"
 }
 
+// machine is what the harness reads of the machine at the start and the
+// end of a comparison: how busy its CPUs were, and how much of that was
+// the harness and its children (the servers and load generators).
+type machine struct {
+	at        time.Time
+	load      string        // the load averages
+	busy      time.Duration // CPU time of the whole machine, all CPUs, since boot
+	ourselves time.Duration // CPU time of the harness and its waited-for children
+}
+
+func readMachine() machine {
+	m := machine{at: time.Now()}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.load = strings.Join(f[:3], " ")
+		}
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		// cpu user nice system idle iowait irq softirq steal ...
+		if f := strings.Fields(line); len(f) > 8 && f[0] == "cpu" {
+			var ticks int64
+			for _, i := range []int{1, 2, 3, 6, 7, 8} {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				ticks += n
+			}
+			m.busy = time.Duration(ticks) * time.Second / 100 // USER_HZ
+		}
+	}
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			m.ourselves += time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
+		}
+	}
+	return m
+}
+
 // machineNote describes where the numbers were taken.
-func machineNote() string {
+func machineNote(m machine) string {
 	model := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -329,11 +429,23 @@ func machineNote() string {
 		}
 	}
 	load := ""
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			load = fmt.Sprintf(", load average %s %s %s at the start", f[0], f[1], f[2])
-		}
+	if m.load != "" {
+		load = ", load average " + m.load + " at the start"
 	}
 	return fmt.Sprintf("Machine: %d CPUs (%s), %s/%s, %s%s.\n",
 		runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
+}
+
+// othersNote says how busy the machine was with other work during the
+// comparison: the ratios are measured in one run, side by side, but the
+// absolute rates depend on it.
+func othersNote(start, end machine) string {
+	wall := end.at.Sub(start.at)
+	if wall <= 0 || end.busy <= start.busy {
+		return fmt.Sprintf("Load average %s at the end.", end.load)
+	}
+	others := (end.busy - start.busy) - (end.ourselves - start.ourselves)
+	return fmt.Sprintf("During the %v of the comparison, other processes kept %.2f of the %d CPUs busy on average (the servers, load generators and harness: %.2f); load average %s at the end.",
+		wall.Round(time.Second), max(others, 0).Seconds()/wall.Seconds(), runtime.NumCPU(),
+		(end.ourselves-start.ourselves).Seconds()/wall.Seconds(), end.load)
 }

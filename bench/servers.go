@@ -54,9 +54,9 @@ type goServer interface {
 // goServers builds each Go server by name, listening on 127.0.0.1 with a
 // random port.
 var goServers = map[string]func() (goServer, error){
-	"mocksmtp":     startMocksmtp,
-	"go-smtp-mock": startSMTPMock,
-	"go-smtp":      startGoSMTP,
+	"mocksmtp-library": startMocksmtp,
+	"go-smtp-mock":     startSMTPMock,
+	"go-smtp":          startGoSMTP,
 }
 
 // serveChild runs the named server and its side of the protocol on stdin
