@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -129,12 +130,14 @@ func checkData(info smtpd.DataInfo) []Finding {
 	return fs
 }
 
-// checkMessage returns what is wrong with an accepted message's data,
-// envelope and content. offered8bit tells whether 8BITMIME was offered.
-func checkMessage(m *Message, info smtpd.DataInfo, offered8bit bool) []Finding {
+// checkDelivery returns what is wrong with how an accepted message was
+// sent: its data, as the engine counted it, and 8-bit data against its
+// envelope. offered8bit tells whether 8BITMIME was offered. It does not
+// read the content: see checkContent.
+func checkDelivery(params map[string]string, info smtpd.DataInfo, offered8bit bool) []Finding {
 	fs := checkData(info)
-	_, utf8 := m.Params["SMTPUTF8"]
-	body := strings.ToUpper(m.Params["BODY"])
+	_, utf8 := params["SMTPUTF8"]
+	body := strings.ToUpper(params["BODY"])
 	if info.EightBit && body != "8BITMIME" && body != "BINARYMIME" && !utf8 {
 		if offered8bit {
 			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent without BODY=8BITMIME"))
@@ -142,8 +145,16 @@ func checkMessage(m *Message, info smtpd.DataInfo, offered8bit bool) []Finding {
 			fs = append(fs, finding(Rule8BitMIME, "8-bit data sent to a server that did not offer 8BITMIME"))
 		}
 	}
+	return fs
+}
+
+// checkContent returns what is wrong with the content of m, a message
+// parseMIME parsed, sent with the MAIL parameters params: its header and
+// its MIME structure.
+func checkContent(m *Message, params map[string]string) []Finding {
+	var fs []Finding
 	if ascii.HasEightBit(m.Raw[:m.headLen]) { // the header, as parseMIME split it
-		if utf8 {
+		if _, utf8 := params["SMTPUTF8"]; utf8 {
 			// RFC 6532 allows UTF-8 header text with SMTPUTF8.
 		} else {
 			fs = append(fs, finding(RuleHeaderEncoding, "non-ASCII header text without RFC 2047 encoding or SMTPUTF8"))
@@ -174,6 +185,13 @@ func checkMessage(m *Message, info smtpd.DataInfo, offered8bit bool) []Finding {
 	}
 	return fs
 }
+
+// ruleContent marks, in the findings lists of the server and of a
+// session, the place of an accepted message's content findings before
+// they are known: the content is parsed when first read, not on arrival
+// (see kept). Snapshots replace the mark with the findings
+// (expandFindings); no list a user sees has one.
+const ruleContent Rule = ""
 
 // syncVerbs may only be the last command of a pipelined group (RFC 2920
 // 3.1, RFC 3207 4, RFC 4954 4).
@@ -325,15 +343,22 @@ func WithoutRules(rules ...Rule) Option {
 	})
 }
 
-// conform checks one event (and its parsed message, for Message events)
-// and returns the findings, placed in the session's transcript.
-func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message) []Finding {
+// conform checks one event (and its message, for Message events) and
+// returns the findings, placed in the session's transcript. The content
+// of a message is checked now when parsed, otherwise marked (ruleContent)
+// to be checked when first read.
+func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool) []Finding {
 	ehlo := rec.ehlo
 	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
 	var fs []Finding
 	switch {
 	case m != nil:
-		fs = checkMessage(m, ev.DataInfo, offered(smtpd.Ext8BitMIME))
+		fs = checkDelivery(m.Params, ev.DataInfo, offered(smtpd.Ext8BitMIME))
+		if parsed {
+			fs = append(fs, checkContent(m, m.Params)...)
+		} else {
+			fs = append(fs, Finding{Rule: ruleContent})
+		}
 	case ev.Kind == smtpd.Message: // rejected by the engine: what the data showed
 		fs = checkData(ev.DataInfo)
 	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
@@ -419,11 +444,20 @@ func (s *Server) endConformanceLocked(rec *session) {
 // sessions the server keeps.
 func (s *Server) Findings() []Finding {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	fs := s.findings
 	if s.opts.retain > 0 {
-		return s.keptFindingsLocked()
+		fs = s.keptFindingsLocked()
 	}
-	return append([]Finding(nil), s.findings...)
+	marked := markedLocked(fs, func(id int) *kept {
+		i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
+		if !ok {
+			return nil
+		}
+		return s.messages[i].k
+	})
+	fs = slices.Clip(fs)
+	s.mu.Unlock()
+	return expandFindings(fs, next(marked))
 }
 
 // checkFindings fails t with the findings report in strict mode.

@@ -90,8 +90,10 @@ type Message struct {
 	// was parsed are still there. It may wrap [ErrMIMETooDeep] or
 	// [ErrMIMETooManyParts].
 	ParseErr error
-	// Findings lists the rules the message broke (see [Rule]), as the
-	// server found them when it arrived.
+	// Findings lists the rules the message broke (see [Rule]): how it
+	// was sent, found when it arrived, and its content, checked when the
+	// message is first read (on arrival with [WithRejectNonconforming],
+	// which must answer before the 250), with the same result.
 	Findings []Finding
 
 	// Session is the session that delivered the message.

@@ -736,12 +736,11 @@ Content-Type: application/pdf
 Content-Disposition: attachment; filename=report.pdf
 Content-Transfer-Encoding: base64
 
-JVBERi0=
+JVBE!Ri0=
 --b1--
 `),
 	}
-	parseMIME(m)
-	m.ParseErr = errors.New("kept as it was") // what parseMIME found on arrival
+	parseMIME(m) // a ParseErr: a character outside the base64 alphabet
 	v := reflect.ValueOf(*m)
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
@@ -756,9 +755,10 @@ JVBERi0=
 		}
 		return b.String()
 	}
-	opts := []cmp.Option{cmpopts.IgnoreUnexported(Message{}), cmpopts.EquateErrors(), cmp.Transformer("header", header)}
+	sameText := cmp.Comparer(func(a, b error) bool { return fmt.Sprint(a) == fmt.Sprint(b) })
+	opts := []cmp.Option{cmpopts.IgnoreUnexported(Message{}), sameText, cmp.Transformer("header", header)}
 
-	k := keep(m)
+	k := keep(m, true, &conformanceOptions{})
 	shared := k.view()
 	if diff := cmp.Diff(m, shared, opts...); diff != "" {
 		t.Errorf("view sharing the parse on arrival (-arrived +view):\n%s", diff)

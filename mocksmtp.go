@@ -119,8 +119,7 @@ func (s *Server) report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(recs), nmsgs)
 	for _, r := range recs {
-		ss, _ := r.head(false)
-		b.WriteString(ss.String())
+		b.WriteString(r.transcriptHead().String())
 	}
 	return b.String()
 }
@@ -237,10 +236,18 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		s.note(rec, "fault %s", n)
 	}
 	var m *Message
+	parsed := false
 	if ev.Kind == smtpd.Message && ev.Err == nil {
 		m = newMessage(ev)
+		if s.opts.conformance.reject {
+			// A strict MTA refuses a nonconforming message before its
+			// 250: its content is checked now. Otherwise it is parsed
+			// when first read (see kept).
+			parseMIME(m)
+			parsed = true
+		}
 	}
-	fs := s.conform(rec, c, ev, m)
+	fs := s.conform(rec, c, ev, m, parsed)
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig()
@@ -266,7 +273,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	if m != nil && accepts(ev, ans) {
 		m.Findings = fs
-		s.record(rec, m)
+		s.record(rec, m, parsed)
 	} else {
 		s.addFindings(rec, fs)
 	}
@@ -348,7 +355,8 @@ func (s *Server) note(rec *session, format string, args ...any) {
 	s.trace(rec, smtpd.Trace{Kind: smtpd.TraceNote, Text: fmt.Sprintf(format, args...)})
 }
 
-// newMessage builds the Message of a Message event and parses it.
+// newMessage builds the Message of a Message event: its envelope and Raw,
+// not yet parsed.
 func newMessage(ev *smtpd.Event) *Message {
 	env := ev.Envelope
 	m := &Message{
@@ -366,13 +374,12 @@ func newMessage(ev *smtpd.Event) *Message {
 			m.RcptParams[env.To[i]] = p
 		}
 	}
-	parseMIME(m)
 	return m
 }
 
-// record stores an accepted message and wakes waiters.
-func (s *Server) record(rec *session, m *Message) {
-	k := keep(m)
+// record stores an accepted message, parsed or not, and wakes waiters.
+func (s *Server) record(rec *session, m *Message, parsed bool) {
+	k := keep(m, parsed, &s.opts.conformance)
 	s.mu.Lock()
 	s.addMessageLocked(rec, k)
 	s.mu.Unlock()

@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -261,15 +262,59 @@ func (r *session) snapshot() *Session {
 }
 
 // head copies the record but its messages under r.mu (see headLocked),
-// and returns the messages it keeps, when asked.
+// and returns the messages it keeps, when asked. The content findings of
+// its messages take the place of their marks, parsed after r.mu is
+// released if need be.
 func (r *session) head(messages bool) (*Session, []*kept) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	s := r.headLocked()
+	marked := markedLocked(s.Findings, func(id int) *kept {
+		i, ok := slices.BinarySearchFunc(r.messages, id, func(k *kept, id int) int { return cmp.Compare(k.id, id) })
+		if !ok {
+			return nil
+		}
+		return r.messages[i]
+	})
 	var ks []*kept
 	if messages {
 		ks = slices.Clone(r.messages)
 	}
-	return r.headLocked(), ks
+	r.mu.Unlock()
+	s.Findings = expandFindings(s.Findings, next(marked))
+	return s, ks
+}
+
+// transcriptHead is head for a report that prints the transcript: its
+// Findings are left out, so that it parses nothing.
+func (r *session) transcriptHead() *Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.headLocked()
+	s.Findings = nil
+	return s
+}
+
+// markedLocked returns the messages of the ruleContent marks of fs, in
+// order, as find finds them by ID (nil for one no longer kept). The lock
+// that guards what find reads must be held.
+func markedLocked(fs []Finding, find func(id int) *kept) []*kept {
+	var out []*kept
+	for _, f := range fs {
+		if f.Rule == ruleContent {
+			out = append(out, find(f.Message))
+		}
+	}
+	return out
+}
+
+// next returns a lookup for expandFindings that gives the messages of
+// marked in turn, as markedLocked found them.
+func next(marked []*kept) func(int) *kept {
+	return func(int) *kept {
+		k := marked[0]
+		marked = marked[1:]
+		return k
+	}
 }
 
 // headLocked copies the record but its messages: the transcript,

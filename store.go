@@ -186,12 +186,15 @@ func (s *Session) messageByID(id int) *Message {
 
 // kept is what the server keeps of an accepted message: all of [Message]
 // but what parseMIME decodes from Raw (Header, Subject, the address lists,
-// Date, MessageID, Text, HTML, Attachments). Those take twice the size of
-// Raw, and a load test keeps millions of messages that nobody reads, so a
-// snapshot (view) parses Raw again, unless a snapshot taken earlier still
-// holds the last parse: then it copies that one. All but mime is set
-// before the message is listed (line: under its session's lock) and never
-// changes after.
+// Date, MessageID, Text, HTML, Attachments, ParseErr). Those take twice
+// the size of Raw, and a load test keeps millions of messages that nobody
+// reads, so the server does not parse a message when it arrives (but for
+// WithRejectNonconforming, which must check it before its 250): a
+// snapshot (view) parses Raw, unless a snapshot taken earlier still holds
+// the last parse, and the first parse also checks the content
+// (checkContent) for the findings the lists mark with ruleContent. All but
+// mu's fields is set before the message is listed (line: under its
+// session's lock) and never changes after.
 type kept struct {
 	id         int
 	from       string
@@ -200,21 +203,26 @@ type kept struct {
 	rcptParams map[string]map[string]string
 	received   time.Time
 	raw        []byte
-	parseErr   error
-	findings   []Finding
-	line       int // its session's transcript line that notes its acceptance
+	findings   []Finding           // those found on arrival, with a ruleContent mark unless the content was checked then
+	conf       *conformanceOptions // the server's, for the rules switched off
+	line       int                 // its session's transcript line that notes its acceptance
 
-	mu   sync.Mutex            // guards mime, and parses one at a time
-	mime weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
+	mu      sync.Mutex            // guards the fields below, and parses one at a time
+	mime    weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
+	checked bool                  // content holds the content findings, in place of the mark
+	content []Finding
 }
 
-// keep returns what the server keeps of m, a message parseMIME parsed.
-func keep(m *Message) *kept {
-	return &kept{
+// keep returns what the server keeps of m, parsed by parseMIME or not.
+func keep(m *Message, parsed bool, conf *conformanceOptions) *kept {
+	k := &kept{
 		id: m.ID, from: m.From, to: m.To, params: m.Params, rcptParams: m.RcptParams,
-		received: m.Received, raw: m.Raw, parseErr: m.ParseErr, findings: m.Findings,
-		mime: weak.Make(m),
+		received: m.Received, raw: m.Raw, findings: m.Findings, conf: conf,
 	}
+	if parsed {
+		k.mime = weak.Make(m)
+	}
+	return k
 }
 
 // view returns the message without its Session, for reading only (it
@@ -223,20 +231,75 @@ func keep(m *Message) *kept {
 // it, else from a new parse, which then becomes the last. It parses under
 // k.mu, never under the server's or a session's lock.
 func (k *kept) view() *Message {
+	p := k.parsed()
+	v := *p
+	v.ID, v.From, v.To, v.Params, v.RcptParams = k.id, k.from, k.to, k.params, k.rcptParams
+	v.Received, v.Raw = k.received, k.raw
+	v.Findings = k.findingsOf(k.findings)
+	v.Session = nil
+	v.parse = p
+	return &v
+}
+
+// parsed returns the last parse of Raw, parsing it again if no snapshot
+// holds it any more. The first parse also checks the content.
+func (k *kept) parsed() *Message {
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	p := k.mime.Value()
 	if p == nil {
 		p = &Message{Raw: k.raw}
 		parseMIME(p)
 		k.mime = weak.Make(p)
 	}
+	if !k.checked {
+		k.checked = true
+		k.content = nil
+		for _, f := range checkContent(p, k.params) {
+			if !k.conf.off[f.Rule] {
+				k.content = append(k.content, f)
+			}
+		}
+	}
+	return p
+}
+
+// contentFindings returns the findings of the message's content, placed
+// as its mark is, parsing the message if need be. No lock may be held.
+func (k *kept) contentFindings(mark Finding) []Finding {
+	k.mu.Lock()
+	checked := k.checked
 	k.mu.Unlock()
-	v := *p
-	v.ID, v.From, v.To, v.Params, v.RcptParams = k.id, k.from, k.to, k.params, k.rcptParams
-	v.Received, v.Raw, v.ParseErr, v.Findings = k.received, k.raw, k.parseErr, k.findings
-	v.Session = nil
-	v.parse = p
-	return &v
+	if !checked {
+		k.parsed()
+	}
+	out := slices.Clone(k.content)
+	for i := range out {
+		out[i].Session, out[i].Line, out[i].Message = mark.Session, mark.Line, mark.Message
+	}
+	return out
+}
+
+// findingsOf returns fs with the mark of this message's content findings
+// replaced by them.
+func (k *kept) findingsOf(fs []Finding) []Finding {
+	return expandFindings(fs, func(int) *kept { return k })
+}
+
+// expandFindings returns a copy of fs with each ruleContent mark replaced
+// by the content findings of its message, which lookup finds by ID (nil:
+// forgotten, and its findings with it). It may parse messages: no lock may
+// be held.
+func expandFindings(fs []Finding, lookup func(id int) *kept) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Rule != ruleContent {
+			out = append(out, f)
+		} else if k := lookup(f.Message); k != nil {
+			out = append(out, k.contentFindings(f)...)
+		}
+	}
+	return out
 }
 
 // snapshot returns the message without its Session, as a copy that is the

@@ -897,3 +897,64 @@ func TestWaitUntilWakesOnEveryChange(t *testing.T) {
 		})
 	}
 }
+
+// TestContentFindingsKeepTheirPlace checks that the findings of a
+// message's content, checked when the message is first read rather than
+// on arrival, take the place they would have had: after what was found
+// before the message arrived, before what was found after, in the
+// server's list, the session's and the message's alike, and the same
+// again once the collector freed the parse.
+func TestContentFindingsKeepTheirPlace(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	a := dialFault(t, srv)
+	a.must("", 220)
+	a.must("MAIL FROM:<a@example.com>", 503) // helo-first, before the message
+	a.must("EHLO client.example", 250)
+	a.must("MAIL FROM:<a@example.com>", 250)
+	a.must("RCPT TO:<b@example.com>", 250)
+	a.must("DATA", 354)
+	a.send("Subject: no Date, no From, no Message-ID\r\n\r\nbody\r\n.")
+	a.must("", 250)
+	b := dialFault(t, srv)
+	b.must("", 220)
+	b.must("RCPT TO:<b@example.com>", 503) // helo-first in another session, after the message
+	a.must("QUIT", 221)
+	b.must("QUIT", 221)
+	a.conn.Close()
+	b.conn.Close()
+	srv.WaitForSessions(t, 2)
+
+	type placed struct {
+		Rule             mocksmtp.Rule
+		Session, Message int
+	}
+	view := func(fs []mocksmtp.Finding) []placed {
+		var out []placed
+		for _, f := range fs {
+			out = append(out, placed{f.Rule, f.Session, f.Message})
+		}
+		return out
+	}
+	want := []placed{
+		{mocksmtp.RuleHeloFirst, 1, 0},
+		{mocksmtp.RuleRequiredHeaders, 1, 1}, {mocksmtp.RuleRequiredHeaders, 1, 1}, {mocksmtp.RuleMessageID, 1, 1},
+		{mocksmtp.RuleHeloFirst, 2, 0},
+	}
+	for round := range 2 {
+		if diff := cmp.Diff(want, view(srv.Findings())); diff != "" {
+			t.Errorf("round %d: Findings() (-want +got):\n%s", round, diff)
+		}
+		if diff := cmp.Diff(want[:4], view(srv.Session(1).Findings)); diff != "" {
+			t.Errorf("round %d: Session(1).Findings (-want +got):\n%s", round, diff)
+		}
+		if diff := cmp.Diff(want[1:4], view(srv.Message(1).Findings)); diff != "" {
+			t.Errorf("round %d: Message(1).Findings (-want +got):\n%s", round, diff)
+		}
+		if diff := cmp.Diff(want[:4], view(srv.Message(1).Session.Findings)); diff != "" {
+			t.Errorf("round %d: Message(1).Session.Findings (-want +got):\n%s", round, diff)
+		}
+		runtime.GC() // frees the parse: the next round parses again
+		runtime.GC()
+	}
+}

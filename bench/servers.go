@@ -66,6 +66,7 @@ func serveChild(name string) error {
 	if !ok {
 		return fmt.Errorf("unknown server %q", name)
 	}
+	profiling := false
 	if path := os.Getenv(profileEnv); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -75,7 +76,12 @@ func serveChild(name string) error {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
-		defer pprof.StopCPUProfile()
+		profiling = true
+		defer func() {
+			if profiling {
+				pprof.StopCPUProfile()
+			}
+		}()
 	}
 	srv, err := start()
 	if err != nil {
@@ -94,7 +100,12 @@ func serveChild(name string) error {
 			return fmt.Errorf("bad request %q", in.Text())
 		}
 		// The resource usage of the load, before counting what arrived:
-		// that is the harness's work, not the server's.
+		// that is the harness's work, not the server's, and no part of
+		// the profile either.
+		if profiling {
+			pprof.StopCPUProfile()
+			profiling = false
+		}
 		var ru syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 			return err
