@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ type Server struct {
 	findingsKept int
 
 	changes notifier // wakes waiters after every change recorded (recorder.go)
+	// armed tells whether the fault script has faults, so that events
+	// skip its lock when it has none; stored under mu (script.go).
+	armed atomic.Bool
 }
 
 // msgRef is a message the server keeps and its session's record.
@@ -78,6 +82,7 @@ func New(opts ...Option) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel}
+	s.armed.Store(len(o.faults) > 0)
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil

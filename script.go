@@ -83,6 +83,7 @@ func (s *Server) setFaults(replace bool, faults []Fault) {
 	for _, f := range faults {
 		sc.add(f)
 	}
+	s.armed.Store(len(sc.faults) > 0)
 }
 
 // checkFault reports why f cannot be used on a server with these options,
@@ -104,6 +105,7 @@ func (s *Server) ClearFaults() {
 	defer s.mu.Unlock()
 	sc := s.scriptLocked()
 	sc.faults, sc.random = nil, false
+	s.armed.Store(false)
 }
 
 // ReplaceFaults replaces every fault with faults, in one step: no session
@@ -243,8 +245,8 @@ type faultPlan struct {
 func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) faultPlan {
 	var p faultPlan
 	stages := stagesOf(ev.Kind)
-	if len(stages) == 0 || ev.Err != nil {
-		return p
+	if len(stages) == 0 || ev.Err != nil || !s.armed.Load() {
+		return p // without faults, an event takes no lock
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
