@@ -83,9 +83,12 @@ type Conn struct {
 	buf  []byte // scratch for replies
 
 	started bool
-	cur     *Event  // the event waiting for an answer
-	ans     *Answer // its answer, nil for the default
-	err     error   // set once the session is over
+	wmu     sync.Mutex      // guards watched for watch's AfterFunc; the driver's goroutine writes it
+	watched context.Context // the context whose end unblocks the connection (watch)
+	unwatch func() bool     // stops watching it
+	cur     *Event          // the event waiting for an answer
+	ans     *Answer         // its answer, nil for the default
+	err     error           // set once the session is over
 	closed  bool
 
 	greeted bool // the Greeting event was returned
@@ -177,10 +180,10 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(aLongTimeAgo) })
+	c.watch(ctx)
 	ev, err := c.next(ctx)
-	stop()
 	if err != nil {
+		c.stopWatching()
 		if ctx.Err() != nil && !c.closed {
 			// Interrupted, not finished: the driver may still Close with a reply.
 			err = ctx.Err()
@@ -194,6 +197,43 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	}
 	c.cur, c.ans = ev, nil
 	return ev, nil
+}
+
+// watch makes the end of ctx unblock the connection's reads and writes,
+// with one context.AfterFunc for as long as the driver passes the same
+// context, not one per event. A context that ends between two calls of
+// Next (a driver's context for one event) leaves the deadline in the
+// past; every blocking read or write sets its deadline and then checks
+// its context, so none is cut short by it. Once the driver passes another
+// context, the AfterFunc of the last one does nothing, even if it runs
+// late.
+func (c *Conn) watch(ctx context.Context) {
+	if c.watched == ctx {
+		return
+	}
+	c.stopWatching()
+	c.wmu.Lock()
+	c.watched = ctx
+	c.wmu.Unlock()
+	c.unwatch = context.AfterFunc(ctx, func() {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		if c.watched == ctx {
+			_ = c.raw.SetDeadline(aLongTimeAgo)
+		}
+	})
+}
+
+// stopWatching ends watch's AfterFunc, which would otherwise stay
+// registered with a long-lived context after the session.
+func (c *Conn) stopWatching() {
+	if c.unwatch != nil {
+		c.wmu.Lock()
+		c.watched = nil
+		c.wmu.Unlock()
+		c.unwatch()
+		c.unwatch = nil
+	}
 }
 
 func (c *Conn) next(ctx context.Context) (*Event, error) {
@@ -529,6 +569,7 @@ func (c *Conn) closeGracefully(ctx context.Context) {
 
 // abort closes the connection at once.
 func (c *Conn) abort() {
+	c.stopWatching()
 	if !c.closed {
 		c.closed = true
 		_ = c.raw.Close()
