@@ -110,6 +110,13 @@ func serveChild(name string) error {
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 			return err
 		}
+		// The peak RSS from /proc: getrusage's would include the
+		// harness's, which the process had before it exec'd.
+		pu, err := procUsage(os.Getpid())
+		if err != nil {
+			return err
+		}
+		ru.Maxrss = pu.Maxrss
 		msgs, octets := srv.stats(want)
 		fmt.Printf("stats %d %d %d %d %d\n", msgs, octets, syscall.TimevalToNsec(ru.Utime), syscall.TimevalToNsec(ru.Stime), ru.Maxrss)
 	}
