@@ -125,6 +125,55 @@ func BenchmarkLifecycle(b *testing.B) {
 			srv.Close()
 		}
 	})
+	// Side by side: each op runs both lifecycles, in alternating order,
+	// so that both meet the same machine (a loaded CPU, a kernel short of
+	// free ports after a run that left thousands in TIME_WAIT); the
+	// metric mocksmtp/httptest is the ratio of their times.
+	b.Run("mocksmtp-vs-httptest", func(b *testing.B) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		var smtpTime, httpTime time.Duration
+		smtpOnce := func() {
+			start := time.Now()
+			srv, err := mocksmtp.New()
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := dialBench(srv.Addr())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Quit(); err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Close(); err != nil {
+				b.Fatal(err)
+			}
+			smtpTime += time.Since(start)
+		}
+		httpOnce := func() {
+			start := time.Now()
+			srv := httptest.NewServer(h)
+			if err := httpGet(srv.Listener.Addr().String()); err != nil {
+				b.Fatal(err)
+			}
+			srv.Close()
+			httpTime += time.Since(start)
+		}
+		n := 0
+		for b.Loop() {
+			if n%2 == 0 {
+				smtpOnce()
+				httpOnce()
+			} else {
+				httpOnce()
+				smtpOnce()
+			}
+			n++
+		}
+		b.ReportMetric(float64(smtpTime.Nanoseconds())/float64(n), "mocksmtp-ns/op")
+		b.ReportMetric(float64(httpTime.Nanoseconds())/float64(n), "httptest-ns/op")
+		b.ReportMetric(smtpTime.Seconds()/httpTime.Seconds(), "mocksmtp/httptest")
+	})
 	b.Run("mocksmtp-idle", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -358,52 +407,82 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-// heapPerMessage sends msg over one session to a server made with opts,
-// warm times first so that what is allocated once is not counted, then
-// once per op, and returns the server and the heap that stayed in use per
-// message sent in the loop (after a full collection) and how many that
-// was. One op is one message.
-func heapPerMessage(b *testing.B, msg []byte, warm int, opts ...mocksmtp.Option) (srv *mocksmtp.Server, perMsg float64, n int) {
+// heapPerMessage sends msg to a server made with opts, over one session
+// or (perConn) a session for each message, warm times first so that what
+// is allocated once is not counted, then once per op, and returns the
+// server and the heap that stayed in use per message sent in the loop
+// (after a full collection) and how many that was. One op is one
+// message.
+func heapPerMessage(b *testing.B, msg []byte, warm int, perConn bool, opts ...mocksmtp.Option) (srv *mocksmtp.Server, perMsg float64, n int) {
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	c, err := dialBench(srv.Addr())
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range warm {
-		if err := c.Send(msg); err != nil {
-			b.Fatal(err)
+	var c *smtpload.Client
+	send := func() {
+		if c == nil {
+			if c, err = dialBench(srv.Addr()); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
-	before := heapInUse()
-	b.ReportAllocs()
-	for b.Loop() {
 		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
 		if err := c.Send(msg); err != nil {
 			b.Fatal(err)
 		}
+		if perConn {
+			if err := c.Quit(); err != nil {
+				b.Fatal(err)
+			}
+			c = nil
+		}
+	}
+	for range warm {
+		send()
+	}
+	before := heapInUse()
+	b.ReportAllocs()
+	for b.Loop() {
+		send()
 		n++
 	}
 	b.StopTimer()
+	if perConn {
+		// The last session ends after the server read the client's close.
+		ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
+		defer cancel()
+		if _, err := srv.WaitForSessionsContext(ctx, warm+n); err != nil {
+			b.Fatal(err)
+		}
+	}
 	after := heapInUse()
-	if err := c.Quit(); err != nil {
-		b.Fatal(err)
+	if c != nil {
+		if err := c.Quit(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return srv, float64(int64(after)-int64(before)) / float64(n), n
 }
 
 // BenchmarkStoredMessageHeap measures the heap a stored 4 KiB message
 // costs, with full recording, as the metric heap-B/msg and as a ratio to
-// the message's size (heap/size). One op is storing one message.
+// the message's size (heap/size): over one session, and with a session
+// for each message, whose record and transcript count too. One op is
+// storing one message.
 func BenchmarkStoredMessageHeap(b *testing.B) {
 	msg := benchMessage(4 << 10)
-	srv, per, n := heapPerMessage(b, msg, 1)
-	checkRecorded(b, srv, n+1, len(msg))
-	b.ReportMetric(per, "heap-B/msg")
-	b.ReportMetric(per/float64(len(msg)), "heap/size")
+	for _, perConn := range []bool{false, true} {
+		name := "one-session"
+		if perConn {
+			name = "connection-per-message"
+		}
+		b.Run(name, func(b *testing.B) {
+			srv, per, n := heapPerMessage(b, msg, 1, perConn)
+			checkRecorded(b, srv, n+1, len(msg))
+			b.ReportMetric(per, "heap-B/msg")
+			b.ReportMetric(per/float64(len(msg)), "heap/size")
+		})
+	}
 }
 
 // BenchmarkRetainedLongSession measures what one endless session costs the
@@ -411,7 +490,7 @@ func BenchmarkStoredMessageHeap(b *testing.B) {
 // server forgets old messages and the transcript lines, findings and
 // faults that go with them. One op is one message.
 func BenchmarkRetainedLongSession(b *testing.B) {
-	srv, per, _ := heapPerMessage(b, benchMessage(4<<10), 200, mocksmtp.WithRetention(100))
+	srv, per, _ := heapPerMessage(b, benchMessage(4<<10), 200, false, mocksmtp.WithRetention(100))
 	if _, kept := srv.Count(); kept != 100 {
 		b.Fatalf("the server keeps %d messages, want 100", kept)
 	}

@@ -186,13 +186,6 @@ func checkContent(m *Message, params map[string]string) []Finding {
 	return fs
 }
 
-// ruleContent marks, in the findings lists of the server and of a
-// session, the place of an accepted message's content findings before
-// they are known: the content is parsed when first read, not on arrival
-// (see kept). Snapshots replace the mark with the findings
-// (expandFindings); no list a user sees has one.
-const ruleContent Rule = ""
-
 // syncVerbs may only be the last command of a pipelined group (RFC 2920
 // 3.1, RFC 3207 4, RFC 4954 4).
 var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT": true, "NOOP": true,
@@ -344,20 +337,17 @@ func WithoutRules(rules ...Rule) Option {
 }
 
 // conform checks one event (and its message, for Message events) and
-// returns the findings, placed in the session's transcript. The content
-// of a message is checked now when parsed, otherwise marked (ruleContent)
-// to be checked when first read.
-func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool) []Finding {
+// returns the findings, placed in the session's transcript at line. The
+// content of a message is checked now when parsed, otherwise when first
+// read (see kept); line is where its findings go.
+func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool) (fs []Finding, line int) {
 	ehlo := rec.ehlo
 	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
-	var fs []Finding
 	switch {
 	case m != nil:
 		fs = checkDelivery(m.Params, ev.DataInfo, offered(smtpd.Ext8BitMIME))
 		if parsed {
 			fs = append(fs, checkContent(m, m.Params)...)
-		} else {
-			fs = append(fs, Finding{Rule: ruleContent})
 		}
 	case ev.Kind == smtpd.Message: // rejected by the engine: what the data showed
 		fs = checkData(ev.DataInfo)
@@ -371,16 +361,16 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 		rec.ehlo = false
 	}
 	fs = slices.DeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
-	if len(fs) == 0 {
-		return nil
+	if len(fs) == 0 && m == nil {
+		return nil, 0
 	}
 	rec.mu.Lock()
-	line := rec.lines()
+	line = rec.lines()
 	rec.mu.Unlock()
 	for i := range fs {
 		fs[i].Session, fs[i].Line = rec.snap.ID, line
 	}
-	return fs
+	return fs, line
 }
 
 // addFindings records findings of a session.
@@ -388,46 +378,23 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 	if len(fs) == 0 {
 		return
 	}
-	s.mu.Lock()
 	rec.mu.Lock()
 	s.addFindingsLocked(rec, fs)
 	rec.mu.Unlock()
-	s.mu.Unlock()
 }
 
-// addFindingsLocked records findings of a session. s.mu and rec.mu must be
-// held.
+// addFindingsLocked records findings of a session, each numbered in the
+// server's order of findings (Server.seq), which Findings merges the
+// sessions' lists by. rec.mu must be held.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
+	for _, f := range fs {
+		rec.snap.Findings = append(rec.snap.Findings, f)
+		rec.findSeqs = append(rec.findSeqs, s.seq.Add(1))
+	}
 	s.changes.changed(changeLine)
-	rec.snap.Findings = append(rec.snap.Findings, fs...)
-	s.findings = append(s.findings, fs...)
-	if s.opts.retain > 0 && len(s.findings) >= 2*s.findingsKept+64 {
-		// Drop what WithRetention forgot, each time there are twice as
-		// many as last time, so that the cost per finding stays constant.
-		s.findings = s.keptFindingsLocked()
-		s.findingsKept = len(s.findings)
-	}
 }
 
-// keptFindingsLocked returns the findings of the sessions the server
-// keeps, but those on transcript lines a long session forgot
-// (WithRetention). s.mu must be held.
-func (s *Server) keptFindingsLocked() []Finding {
-	recs := make(map[int]*session, len(s.sessions))
-	for _, r := range s.sessions {
-		recs[r.snap.ID] = r
-	}
-	var out []Finding
-	for _, f := range s.findings {
-		if r := recs[f.Session]; r != nil && r.keeps(f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// endConformanceLocked checks how a session ended. s.mu and rec.mu are
-// held.
+// endConformanceLocked checks how a session ended. rec.mu is held.
 func (s *Server) endConformanceLocked(rec *session) {
 	if rec.snap.Ended != EndClientClosed || s.opts.conformance.off[RuleQuit] {
 		return
@@ -441,23 +408,25 @@ func (s *Server) endConformanceLocked(rec *session) {
 // the clients broke (see [Rule]). Findings are recorded in every mode;
 // [WithStrict] fails the test on them, [WithRejectNonconforming] refuses
 // what breaks them. Under [WithRetention], only the findings of the
-// sessions the server keeps.
+// sessions the server keeps. It checks the content of the messages no one
+// has read yet (see [Message.Findings]), outside the server's lock.
 func (s *Server) Findings() []Finding {
 	s.mu.Lock()
-	fs := s.findings
-	if s.opts.retain > 0 {
-		fs = s.keptFindingsLocked()
-	}
-	marked := markedLocked(fs, func(id int) *kept {
-		i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
-		if !ok {
-			return nil
-		}
-		return s.messages[i].k
-	})
-	fs = slices.Clip(fs)
+	recs := slices.Clone(s.sessions)
 	s.mu.Unlock()
-	return expandFindings(fs, next(marked))
+	var all []seqFinding
+	for _, r := range recs {
+		r.mu.Lock()
+		fl := r.findingsLocked()
+		r.mu.Unlock()
+		all = append(all, fl.merged()...)
+	}
+	slices.SortStableFunc(all, func(a, b seqFinding) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]Finding, len(all))
+	for i, f := range all {
+		out[i] = f.Finding
+	}
+	return out
 }
 
 // checkFindings fails t with the findings report in strict mode.

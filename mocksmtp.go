@@ -38,12 +38,12 @@ type Server struct {
 	panics   []string     // panics recovered in sessions, reported at cleanup
 	faults   *faultScript // the fault script, built on first use (scriptLocked)
 	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
-	findings []Finding    // every conformance finding, in order (findings.go)
-	// findingsKept is how many findings were left when WithRetention last
-	// dropped the forgotten ones.
-	findingsKept int
 
 	changes notifier // wakes waiters after every change recorded (recorder.go)
+	// seq numbers the findings, and the places of messages' content
+	// findings, in the order they are recorded, across sessions
+	// (findings.go).
+	seq atomic.Uint64
 	// armed tells whether the fault script has faults, so that events
 	// skip its lock when it has none; stored under mu (script.go).
 	armed atomic.Bool
@@ -252,7 +252,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			parsed = true
 		}
 	}
-	fs := s.conform(rec, c, ev, m, parsed)
+	fs, line := s.conform(rec, c, ev, m, parsed)
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig()
@@ -278,7 +278,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	if m != nil && accepts(ev, ans) {
 		m.Findings = fs
-		s.record(rec, m, parsed)
+		s.record(rec, m, parsed, line)
 	} else {
 		s.addFindings(rec, fs)
 	}
@@ -382,9 +382,10 @@ func newMessage(ev *smtpd.Event) *Message {
 	return m
 }
 
-// record stores an accepted message, parsed or not, and wakes waiters.
-func (s *Server) record(rec *session, m *Message, parsed bool) {
-	k := keep(m, parsed, &s.opts.conformance)
+// record stores an accepted message, parsed or not, whose findings go on
+// line, and wakes waiters.
+func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
+	k := keep(m, parsed, rec.snap.ID, line, &s.opts.conformance)
 	s.mu.Lock()
 	s.addMessageLocked(rec, k)
 	s.mu.Unlock()

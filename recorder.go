@@ -1,7 +1,6 @@
 package mocksmtp
 
 import (
-	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -170,13 +169,16 @@ type session struct {
 	// faultLines holds the transcript line at which each of snap.Faults
 	// fired, for forget.
 	faultLines []int
+	// findSeqs numbers each of snap.Findings in the server's order of
+	// findings (Server.seq), for Findings.
+	findSeqs []uint64
 
 	// What WithRetention forgot of a long session (forget): the first
 	// lines of the transcript, findings and faults. Snapshots leave them
 	// out; the record drops them once they are half of a list (see
 	// dropFront).
 	transcript forgotten // lines of snap.Transcript; from is Session.Forgotten
-	findings   forgotten // of snap.Findings
+	findings   forgotten // of snap.Findings and findSeqs
 	faults     forgotten // of snap.Faults and faultLines
 }
 
@@ -220,6 +222,8 @@ func (r *session) forget(n int) {
 	r.snap.Transcript = dropFront(r.snap.Transcript, &r.transcript)
 	fs, ls := r.snap.Findings, r.faultLines
 	r.findings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
+	seqs := r.findings
+	r.findSeqs = dropFront(r.findSeqs, &seqs)
 	r.snap.Findings = dropFront(fs, &r.findings)
 	r.faults.advance(len(ls), func(i int) bool { return ls[i] <= n })
 	lines := r.faults
@@ -232,7 +236,7 @@ func (r *session) forget(n int) {
 func (r *session) forgetFindings() {
 	n := r.findings.dropped + len(r.snap.Findings)
 	r.findings = forgotten{from: n, dropped: n}
-	r.snap.Findings = nil
+	r.snap.Findings, r.findSeqs = nil, nil
 }
 
 // addFault records a fault that fired, as its transcript note says. r.mu
@@ -241,10 +245,6 @@ func (r *session) addFault(text string) {
 	r.snap.Faults = append(r.snap.Faults, text)
 	r.faultLines = append(r.faultLines, r.lines())
 }
-
-// keeps reports whether the record still has finding f of its session:
-// findings are on lines in order. Server.mu or r.mu must be held.
-func (r *session) keeps(f Finding) bool { return f.Line > r.transcript.from }
 
 // snapshot copies the record with its messages; the Message snapshots
 // point back at it. Nothing in it is shared with the record or with
@@ -263,58 +263,92 @@ func (r *session) snapshot() *Session {
 
 // head copies the record but its messages under r.mu (see headLocked),
 // and returns the messages it keeps, when asked. The content findings of
-// its messages take the place of their marks, parsed after r.mu is
+// its messages take their place in its Findings, checked after r.mu is
 // released if need be.
 func (r *session) head(messages bool) (*Session, []*kept) {
 	r.mu.Lock()
 	s := r.headLocked()
-	marked := markedLocked(s.Findings, func(id int) *kept {
-		i, ok := slices.BinarySearchFunc(r.messages, id, func(k *kept, id int) int { return cmp.Compare(k.id, id) })
-		if !ok {
-			return nil
-		}
-		return r.messages[i]
-	})
+	fl := r.findingsLocked()
 	var ks []*kept
 	if messages {
 		ks = slices.Clone(r.messages)
 	}
 	r.mu.Unlock()
-	s.Findings = expandFindings(s.Findings, next(marked))
+	s.Findings = fl.plain()
 	return s, ks
 }
 
-// transcriptHead is head for a report that prints the transcript: its
-// Findings are left out, so that it parses nothing.
+// transcriptHead is head for a report that prints the transcript: without
+// Findings, it checks no message.
 func (r *session) transcriptHead() *Session {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.headLocked()
-	s.Findings = nil
-	return s
+	return r.headLocked()
 }
 
-// markedLocked returns the messages of the ruleContent marks of fs, in
-// order, as find finds them by ID (nil for one no longer kept). The lock
-// that guards what find reads must be held.
-func markedLocked(fs []Finding, find func(id int) *kept) []*kept {
-	var out []*kept
-	for _, f := range fs {
-		if f.Rule == ruleContent {
-			out = append(out, find(f.Message))
+// A seqFinding is a finding and its number in the server's order.
+type seqFinding struct {
+	Finding
+	seq uint64
+}
+
+// findingList is what a snapshot takes of a session's findings under its
+// lock: the findings recorded, numbered, and the messages whose content
+// findings are not known yet, to be checked once the lock is released.
+type findingList struct {
+	fs      []Finding
+	seqs    []uint64
+	pending []*kept
+}
+
+// findingsLocked copies the findings the session has not forgotten. r.mu
+// must be held.
+func (r *session) findingsLocked() findingList {
+	from := r.findings.from - r.findings.dropped
+	fl := findingList{fs: slices.Clone(r.snap.Findings[from:]), seqs: slices.Clone(r.findSeqs[from:])}
+	for _, k := range r.messages {
+		if k.pending {
+			fl.pending = append(fl.pending, k)
 		}
 	}
+	return fl
+}
+
+// merged returns the findings with the content findings of the pending
+// messages in their places, numbered. It may parse messages: no lock may
+// be held.
+func (fl findingList) merged() []seqFinding {
+	out := make([]seqFinding, 0, len(fl.fs)+len(fl.pending))
+	i := 0
+	take := func(upTo uint64) {
+		for ; i < len(fl.fs) && fl.seqs[i] < upTo; i++ {
+			out = append(out, seqFinding{fl.fs[i], fl.seqs[i]})
+		}
+	}
+	for _, k := range fl.pending {
+		take(k.seq)
+		for _, f := range k.contentFindings() {
+			out = append(out, seqFinding{f, k.seq})
+		}
+	}
+	take(^uint64(0))
 	return out
 }
 
-// next returns a lookup for expandFindings that gives the messages of
-// marked in turn, as markedLocked found them.
-func next(marked []*kept) func(int) *kept {
-	return func(int) *kept {
-		k := marked[0]
-		marked = marked[1:]
-		return k
+// plain returns merged without the numbers, nil for none.
+func (fl findingList) plain() []Finding {
+	if len(fl.fs) == 0 && len(fl.pending) == 0 {
+		return nil
 	}
+	m := fl.merged()
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]Finding, len(m))
+	for i, f := range m {
+		out[i] = f.Finding
+	}
+	return out
 }
 
 // headLocked copies the record but its messages: the transcript,
@@ -324,7 +358,7 @@ func (r *session) headLocked() *Session {
 	s := r.snap
 	s.Forgotten = r.transcript.from
 	s.Transcript = slices.Clone(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
-	s.Findings = slices.Clone(r.snap.Findings[r.findings.from-r.findings.dropped:])
+	s.Findings = nil // see head
 	s.Faults = slices.Clone(r.snap.Faults[r.faults.from-r.faults.dropped:])
 	s.Messages = nil
 	s.RemoteAddr, s.LocalAddr = copyAddr(s.RemoteAddr), copyAddr(s.LocalAddr)

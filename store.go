@@ -75,7 +75,6 @@ func (s *Server) Reset() {
 		r.mu.Unlock()
 	}
 	s.messages = nil
-	s.findings, s.findingsKept = nil, 0
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
 	s.ids.attempt = 0
 	s.ids.resets++
@@ -144,6 +143,9 @@ func (s *Server) addMessageLocked(rec *session, k *kept) {
 	rec.mu.Lock()
 	rec.messages = append(rec.messages, k)
 	s.addFindingsLocked(rec, k.findings)
+	if k.pending {
+		k.seq = s.seq.Add(1) // where its content findings go
+	}
 	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
 	k.line = rec.lines()
 	rec.mu.Unlock()
@@ -192,9 +194,9 @@ func (s *Session) messageByID(id int) *Message {
 // WithRejectNonconforming, which must check it before its 250): a
 // snapshot (view) parses Raw, unless a snapshot taken earlier still holds
 // the last parse, and the first parse also checks the content
-// (checkContent) for the findings the lists mark with ruleContent. All but
-// mu's fields is set before the message is listed (line: under its
-// session's lock) and never changes after.
+// (checkContent), for the findings. All but mu's fields is set before the
+// message is listed (line: under its session's lock; seq: under the
+// server's) and never changes after.
 type kept struct {
 	id         int
 	from       string
@@ -203,21 +205,29 @@ type kept struct {
 	rcptParams map[string]map[string]string
 	received   time.Time
 	raw        []byte
-	findings   []Finding           // those found on arrival, with a ruleContent mark unless the content was checked then
+	findings   []Finding           // those found on arrival: how it was sent, and its content when parsed then
 	conf       *conformanceOptions // the server's, for the rules switched off
 	line       int                 // its session's transcript line that notes its acceptance
+	// The content findings of a message not parsed on arrival (pending)
+	// are those of its session, on line findLine, in the server's order
+	// of findings at seq.
+	pending           bool
+	session, findLine int
+	seq               uint64
 
 	mu      sync.Mutex            // guards the fields below, and parses one at a time
 	mime    weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
-	checked bool                  // content holds the content findings, in place of the mark
+	checked bool                  // content holds the content findings of a pending message
 	content []Finding
 }
 
-// keep returns what the server keeps of m, parsed by parseMIME or not.
-func keep(m *Message, parsed bool, conf *conformanceOptions) *kept {
+// keep returns what the server keeps of m, found in session at line, parsed
+// by parseMIME or not.
+func keep(m *Message, parsed bool, session, line int, conf *conformanceOptions) *kept {
 	k := &kept{
 		id: m.ID, from: m.From, to: m.To, params: m.Params, rcptParams: m.RcptParams,
 		received: m.Received, raw: m.Raw, findings: m.Findings, conf: conf,
+		pending: !parsed, session: session, findLine: line,
 	}
 	if parsed {
 		k.mime = weak.Make(m)
@@ -235,14 +245,18 @@ func (k *kept) view() *Message {
 	v := *p
 	v.ID, v.From, v.To, v.Params, v.RcptParams = k.id, k.from, k.to, k.params, k.rcptParams
 	v.Received, v.Raw = k.received, k.raw
-	v.Findings = k.findingsOf(k.findings)
+	v.Findings = k.findings
+	if k.pending {
+		v.Findings = slices.Concat(k.findings, k.contentFindings())
+	}
 	v.Session = nil
 	v.parse = p
 	return &v
 }
 
 // parsed returns the last parse of Raw, parsing it again if no snapshot
-// holds it any more. The first parse also checks the content.
+// holds it any more. The first parse of a pending message also checks
+// its content.
 func (k *kept) parsed() *Message {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -252,11 +266,11 @@ func (k *kept) parsed() *Message {
 		parseMIME(p)
 		k.mime = weak.Make(p)
 	}
-	if !k.checked {
+	if k.pending && !k.checked {
 		k.checked = true
-		k.content = nil
 		for _, f := range checkContent(p, k.params) {
 			if !k.conf.off[f.Rule] {
+				f.Session, f.Line, f.Message = k.session, k.findLine, k.id
 				k.content = append(k.content, f)
 			}
 		}
@@ -264,42 +278,16 @@ func (k *kept) parsed() *Message {
 	return p
 }
 
-// contentFindings returns the findings of the message's content, placed
-// as its mark is, parsing the message if need be. No lock may be held.
-func (k *kept) contentFindings(mark Finding) []Finding {
+// contentFindings returns the findings of the content of a pending
+// message, parsing it if need be. No lock may be held.
+func (k *kept) contentFindings() []Finding {
 	k.mu.Lock()
 	checked := k.checked
 	k.mu.Unlock()
 	if !checked {
 		k.parsed()
 	}
-	out := slices.Clone(k.content)
-	for i := range out {
-		out[i].Session, out[i].Line, out[i].Message = mark.Session, mark.Line, mark.Message
-	}
-	return out
-}
-
-// findingsOf returns fs with the mark of this message's content findings
-// replaced by them.
-func (k *kept) findingsOf(fs []Finding) []Finding {
-	return expandFindings(fs, func(int) *kept { return k })
-}
-
-// expandFindings returns a copy of fs with each ruleContent mark replaced
-// by the content findings of its message, which lookup finds by ID (nil:
-// forgotten, and its findings with it). It may parse messages: no lock may
-// be held.
-func expandFindings(fs []Finding, lookup func(id int) *kept) []Finding {
-	out := make([]Finding, 0, len(fs))
-	for _, f := range fs {
-		if f.Rule != ruleContent {
-			out = append(out, f)
-		} else if k := lookup(f.Message); k != nil {
-			out = append(out, k.contentFindings(f)...)
-		}
-	}
-	return out
+	return k.content // set once, under k.mu, before checked
 }
 
 // snapshot returns the message without its Session, as a copy that is the
