@@ -1035,7 +1035,11 @@ func TestFaultAddAndClearAtRunTime(t *testing.T) {
 }
 
 // ReplaceFaults swaps the script in one step: a live session, asking
-// between every swap, always meets one of the two faults, never none.
+// while the script is swapped, always meets one of the two faults, never
+// none. For each NOOP the swapper makes a burst of swaps, in lockstep with
+// the client: a swapper spinning without end would starve the network
+// goroutines of a single CPU (the scheduler polls the network only when it
+// has nothing else to run), and the test with them.
 func TestFaultReplaceIsAtomic(t *testing.T) {
 	t.Parallel()
 	a := mocksmtp.At(mocksmtp.StageNoop).Reply(451, "4.3.0 a")
@@ -1043,21 +1047,20 @@ func TestFaultReplaceIsAtomic(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithFault(a))
 	c := dialFault(t, srv)
 	c.must("", 220)
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { // swap without pause until the client is done
+	bursts, done := make(chan struct{}), make(chan struct{})
+	go func() {
 		defer close(done)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
+		i := 0
+		for range bursts {
+			for range 20 {
+				srv.ReplaceFaults([]mocksmtp.Fault{a, b}[i%2])
+				i++
 			}
-			srv.ReplaceFaults([]mocksmtp.Fault{a, b}[i%2])
-			runtime.Gosched() // let the session run, even on one CPU
 		}
 	}()
-	defer func() { close(stop); <-done }()
+	defer func() { close(bursts); <-done }()
 	for range 200 {
+		bursts <- struct{}{} // the swapper starts a burst as the NOOP goes out
 		c.send("NOOP")
 		r, err := c.read()
 		if err != nil || r.Code != 451 && r.Code != 452 {
