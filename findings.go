@@ -365,7 +365,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 		return nil, 0
 	}
 	rec.mu.Lock()
-	line = rec.lines()
+	line = rec.nlines()
 	rec.mu.Unlock()
 	for i := range fs {
 		fs[i].Session, fs[i].Line = rec.snap.ID, line
@@ -400,7 +400,7 @@ func (s *Server) endConformanceLocked(rec *session) {
 		return
 	}
 	f := finding(RuleQuit, "the client closed the connection without QUIT")
-	f.Session, f.Line = rec.snap.ID, rec.lines()
+	f.Session, f.Line = rec.snap.ID, rec.nlines()
 	s.addFindingsLocked(rec, []Finding{f})
 }
 

@@ -40,6 +40,9 @@ type Server struct {
 	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
 
 	changes notifier // wakes waiters after every change recorded (recorder.go)
+	// texts interns the texts of wire lines, which repeat from session
+	// to session (recorder.go).
+	texts interner
 	// seq numbers the findings, and the places of messages' content
 	// findings, in the order they are recorded, across sessions
 	// (findings.go).
@@ -243,7 +246,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	var m *Message
 	parsed := false
 	if ev.Kind == smtpd.Message && ev.Err == nil {
-		m = newMessage(ev)
+		m = s.newMessage(ev)
 		if s.opts.conformance.reject {
 			// A strict MTA refuses a nonconforming message before its
 			// 250: its content is checked now. Otherwise it is parsed
@@ -298,11 +301,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 func (s *Server) newSession(nc net.Conn) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := &session{snap: Session{
-		RemoteAddr: nc.RemoteAddr(),
-		LocalAddr:  nc.LocalAddr(),
-		Start:      time.Now(),
-	}}
+	rec := &session{snap: Session{Start: time.Now()}, remote: keepAddr(nc.RemoteAddr()), local: keepAddr(nc.LocalAddr())}
 	s.addSessionLocked(rec)
 	s.live++
 	s.changes.changed(changeSession)
@@ -342,6 +341,9 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	if t.Masked != "" && !s.opts.showSecrets {
 		l.Text = t.Masked
 	}
+	// The engine's lines, notes included ("<message data: 4096 octets>"),
+	// repeat from session to session; the driver's notes (note) do not.
+	l.Text = s.texts.intern(l.Text)
 	rec.mu.Lock()
 	s.addLineLocked(rec, l)
 	rec.mu.Unlock()
@@ -351,25 +353,31 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 // the session started. rec.mu must be held.
 func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.snap.Start)
-	rec.snap.Transcript = append(rec.snap.Transcript, l)
+	rec.lines = append(rec.lines, packLine(l))
 	s.changes.changed(changeLine)
 }
 
 // note appends a note line to the transcript.
 func (s *Server) note(rec *session, format string, args ...any) {
-	s.trace(rec, smtpd.Trace{Kind: smtpd.TraceNote, Text: fmt.Sprintf(format, args...)})
+	rec.mu.Lock()
+	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf(format, args...)})
+	rec.mu.Unlock()
 }
 
 // newMessage builds the Message of a Message event: its envelope and Raw,
-// not yet parsed.
-func newMessage(ev *smtpd.Event) *Message {
+// not yet parsed. The addresses, which repeat from message to message,
+// are interned.
+func (s *Server) newMessage(ev *smtpd.Event) *Message {
 	env := ev.Envelope
 	m := &Message{
-		From:     env.From,
-		To:       env.To,
+		From:     s.texts.intern(env.From),
+		To:       make([]string, len(env.To)),
 		Params:   env.Params,
 		Received: time.Now(),
 		Raw:      ev.Data,
+	}
+	for i, to := range env.To {
+		m.To[i] = s.texts.intern(to)
 	}
 	for i, p := range env.RcptParams {
 		if len(p) > 0 {
@@ -405,6 +413,9 @@ func (s *Server) endSession(rec *session, err error) {
 	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
 		rec.snap.Err = err // nil after QUIT, the normal end
 	}
+	// The transcript grew by doubling: kept for long, it takes only what
+	// it holds.
+	rec.lines = slices.Clone(rec.lines)
 	rec.mu.Unlock()
 	s.live--
 	s.retainLocked(rec)

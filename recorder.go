@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -162,7 +163,10 @@ type session struct {
 	// Reset, WithRetention), so that the server may read them under its
 	// own lock.
 	mu       sync.Mutex
-	snap     Session // fields kept current; Transcript grows; Messages unused
+	snap     Session // fields kept current but Transcript, RemoteAddr, LocalAddr and Messages
+	lines    []wireLine
+	remote   addr
+	local    addr
 	messages []*kept
 	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
 
@@ -177,7 +181,7 @@ type session struct {
 	// lines of the transcript, findings and faults. Snapshots leave them
 	// out; the record drops them once they are half of a list (see
 	// dropFront).
-	transcript forgotten // lines of snap.Transcript; from is Session.Forgotten
+	transcript forgotten // of lines; from is Session.Forgotten
 	findings   forgotten // of snap.Findings and findSeqs
 	faults     forgotten // of snap.Faults and faultLines
 }
@@ -209,7 +213,7 @@ func dropFront[T any](list []T, f *forgotten) []T {
 
 // lines returns the number of the transcript's last line. r.mu must be
 // held.
-func (r *session) lines() int { return r.transcript.dropped + len(r.snap.Transcript) }
+func (r *session) nlines() int { return r.transcript.dropped + len(r.lines) }
 
 // forget forgets the transcript up to line n, and the findings and faults
 // on those lines (WithRetention, in a session that goes on). Server.mu
@@ -218,8 +222,8 @@ func (r *session) forget(n int) {
 	if n <= r.transcript.from {
 		return
 	}
-	r.transcript.from = min(n, r.lines())
-	r.snap.Transcript = dropFront(r.snap.Transcript, &r.transcript)
+	r.transcript.from = min(n, r.nlines())
+	r.lines = dropFront(r.lines, &r.transcript)
 	fs, ls := r.snap.Findings, r.faultLines
 	r.findings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
 	seqs := r.findings
@@ -243,7 +247,7 @@ func (r *session) forgetFindings() {
 // must be held.
 func (r *session) addFault(text string) {
 	r.snap.Faults = append(r.snap.Faults, text)
-	r.faultLines = append(r.faultLines, r.lines())
+	r.faultLines = append(r.faultLines, r.nlines())
 }
 
 // snapshot copies the record with its messages; the Message snapshots
@@ -357,11 +361,15 @@ func (fl findingList) plain() []Finding {
 func (r *session) headLocked() *Session {
 	s := r.snap
 	s.Forgotten = r.transcript.from
-	s.Transcript = slices.Clone(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
+	lines := r.lines[r.transcript.from-r.transcript.dropped:]
+	s.Transcript = make(Transcript, len(lines))
+	for i, l := range lines {
+		s.Transcript[i] = l.line()
+	}
 	s.Findings = nil // see head
 	s.Faults = slices.Clone(r.snap.Faults[r.faults.from-r.faults.dropped:])
 	s.Messages = nil
-	s.RemoteAddr, s.LocalAddr = copyAddr(s.RemoteAddr), copyAddr(s.LocalAddr)
+	s.RemoteAddr, s.LocalAddr = r.remote.netAddr(), r.local.netAddr()
 	if s.TLS != nil {
 		s.TLS = copyTLS(s.TLS)
 	}
@@ -372,15 +380,45 @@ func (r *session) headLocked() *Session {
 	return &s
 }
 
-// copyAddr copies a TCP address, whose IP is a slice; other addresses are
-// returned as they are.
-func copyAddr(a net.Addr) net.Addr {
+// wireLine is a transcript line as the record keeps it: Line's fields in
+// 24 octets instead of 32, for a server that keeps millions.
+type wireLine struct {
+	text string
+	at   uint64 // Line.At in nanoseconds, and Line.Dir in the top two bits
+}
+
+const atMask = 1<<62 - 1
+
+func packLine(l Line) wireLine {
+	return wireLine{text: l.Text, at: uint64(l.At)&atMask | uint64(l.Dir)<<62}
+}
+
+func (w wireLine) line() Line {
+	return Line{Dir: Direction(w.at >> 62), Text: w.text, At: time.Duration(w.at & atMask)}
+}
+
+// addr is an address of a connection as the record keeps it: a TCP
+// address inline (a *net.TCPAddr costs 64 octets of heap), another kind
+// as it is.
+type addr struct {
+	ap    netip.AddrPort
+	other net.Addr
+}
+
+func keepAddr(a net.Addr) addr {
 	if ta, ok := a.(*net.TCPAddr); ok && ta != nil {
-		c := *ta
-		c.IP = slices.Clone(ta.IP)
-		return &c
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		return addr{ap: netip.AddrPortFrom(ip.Unmap().WithZone(ta.Zone), uint16(ta.Port))}
 	}
-	return a
+	return addr{other: a}
+}
+
+// netAddr returns the address as a value of its own.
+func (a addr) netAddr() net.Addr {
+	if a.other != nil || !a.ap.IsValid() {
+		return a.other
+	}
+	return net.TCPAddrFromAddrPort(a.ap)
 }
 
 // copyTLS copies a TLS connection state and its slices; the certificates
@@ -477,4 +515,57 @@ func (n *notifier) changed(c change) {
 		}
 		n.mu.Unlock()
 	}
+}
+
+// interner interns strings: the texts of wire lines, which repeat from
+// session to session (the greeting, the EHLO reply, the usual commands and
+// replies), so that a server keeping many sessions keeps each text once.
+// Lookups take no lock (the table is replaced, never changed); the table
+// is bounded, so that a client sending ever new lines only fills it once.
+type interner struct {
+	table atomic.Pointer[map[string]string]
+	mu    sync.Mutex // serializes the replacements of table
+}
+
+const (
+	maxInterned    = 1024 // texts in the table
+	maxInternedLen = 200  // octets of a text worth interning
+)
+
+// intern returns the table's copy of s, adding s when there is room.
+func (in *interner) intern(s string) string {
+	t := in.table.Load()
+	if t != nil {
+		if v, ok := (*t)[s]; ok {
+			return v
+		}
+	}
+	if len(s) > maxInternedLen || t != nil && len(*t) >= maxInterned {
+		return s
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	old := in.table.Load()
+	if old != nil {
+		if v, ok := (*old)[s]; ok {
+			return v
+		}
+		if len(*old) >= maxInterned {
+			return s
+		}
+	}
+	next := make(map[string]string, len(*orEmpty(old))+1)
+	for k, v := range *orEmpty(old) {
+		next[k] = v
+	}
+	next[s] = s
+	in.table.Store(&next)
+	return s
+}
+
+func orEmpty(t *map[string]string) *map[string]string {
+	if t == nil {
+		return &map[string]string{}
+	}
+	return t
 }

@@ -147,7 +147,7 @@ func (s *Server) addMessageLocked(rec *session, k *kept) {
 		k.seq = s.seq.Add(1) // where its content findings go
 	}
 	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
-	k.line = rec.lines()
+	k.line = rec.nlines()
 	rec.mu.Unlock()
 	s.changes.changed(changeMessage)
 	if n := s.opts.retain; n > 0 && len(s.messages) > n {
