@@ -368,7 +368,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	line = rec.nlines()
 	rec.mu.Unlock()
 	for i := range fs {
-		fs[i].Session, fs[i].Line = rec.snap.ID, line
+		fs[i].Session, fs[i].Line = rec.id, line
 	}
 	return fs, line
 }
@@ -388,19 +388,18 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 // sessions' lists by. rec.mu must be held.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 	for _, f := range fs {
-		rec.snap.Findings = append(rec.snap.Findings, f)
-		rec.findSeqs = append(rec.findSeqs, s.seq.Add(1))
+		rec.addFinding(f, s.seq.Add(1))
 	}
 	s.changes.changed(changeLine)
 }
 
 // endConformanceLocked checks how a session ended. rec.mu is held.
 func (s *Server) endConformanceLocked(rec *session) {
-	if rec.snap.Ended != EndClientClosed || s.opts.conformance.off[RuleQuit] {
+	if rec.ended != EndClientClosed || s.opts.conformance.off[RuleQuit] {
 		return
 	}
 	f := finding(RuleQuit, "the client closed the connection without QUIT")
-	f.Session, f.Line = rec.snap.ID, rec.nlines()
+	f.Session, f.Line = rec.id, rec.nlines()
 	s.addFindingsLocked(rec, []Finding{f})
 }
 

@@ -301,7 +301,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 func (s *Server) newSession(nc net.Conn) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := &session{snap: Session{Start: time.Now()}, remote: keepAddr(nc.RemoteAddr()), local: keepAddr(nc.LocalAddr())}
+	rec := newSessionRecord(nc.RemoteAddr(), nc.LocalAddr())
 	s.addSessionLocked(rec)
 	s.live++
 	s.changes.changed(changeSession)
@@ -316,13 +316,13 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if ev.Kind == smtpd.Handshake {
-		rec.snap.TLS = ev.TLS
+		rec.tls = ev.TLS
 	}
 	if info := authInfo(ev); info != nil { // auth.go
-		rec.snap.Auth = info
+		rec.auth = info
 	}
 	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
-		rec.snap.Helo = ev.Arg
+		rec.helo = ev.Arg
 	}
 	s.changes.changed(changeLine)
 }
@@ -352,7 +352,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 // addLineLocked appends l to the transcript, stamped with the time since
 // the session started. rec.mu must be held.
 func (s *Server) addLineLocked(rec *session, l Line) {
-	l.At = time.Since(rec.snap.Start)
+	l.At = time.Since(rec.start)
 	rec.lines = append(rec.lines, packLine(l))
 	s.changes.changed(changeLine)
 }
@@ -393,7 +393,7 @@ func (s *Server) newMessage(ev *smtpd.Event) *Message {
 // record stores an accepted message, parsed or not, whose findings go on
 // line, and wakes waiters.
 func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
-	k := keep(m, parsed, rec.snap.ID, line, &s.opts.conformance)
+	k := keep(m, parsed, rec.id, line, &s.opts.conformance)
 	s.mu.Lock()
 	s.addMessageLocked(rec, k)
 	s.mu.Unlock()
@@ -407,11 +407,11 @@ func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
 func (s *Server) endSession(rec *session, err error) {
 	s.mu.Lock()
 	rec.mu.Lock()
-	rec.snap.End = time.Now()
-	rec.snap.Ended = endReason(err)
+	rec.end = time.Now()
+	rec.ended = endReason(err)
 	s.endConformanceLocked(rec)
-	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
-		rec.snap.Err = err // nil after QUIT, the normal end
+	if !errors.Is(err, errShutdown) && rec.ended != EndQuit {
+		rec.err = err // nil after QUIT, the normal end
 	}
 	// The transcript grew by doubling: kept for long, it takes only what
 	// it holds.

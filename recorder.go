@@ -155,35 +155,90 @@ func (t Transcript) writeNumbered(b *strings.Builder, first int) {
 // session is the live record of a session. Its own lock, not the
 // server's, guards what changes with each line on the wire, so that
 // sessions record in parallel. Lock order: Server.mu, then a session's
-// mu; never two sessions' at once.
+// mu; never two sessions' at once. A server keeps many: the record is
+// small, and what few sessions have lives in x.
 type session struct {
-	// mu guards the fields below but ehlo. snap.ID and snap.Attempt never
-	// change once the session is listed. messages, snap.Ended and the
-	// forgotten counts change with Server.mu held too (record, endSession,
-	// Reset, WithRetention), so that the server may read them under its
-	// own lock.
+	// mu guards the fields below but ehlo. id, attempt, start and the
+	// addresses never change once the session is listed. messages, ended
+	// and what WithRetention forgot change with Server.mu held too
+	// (record, endSession, Reset, WithRetention), so that the server may
+	// read them under its own lock.
 	mu       sync.Mutex
-	snap     Session // fields kept current but Transcript, RemoteAddr, LocalAddr and Messages
-	lines    []wireLine
-	remote   addr
-	local    addr
-	messages []*kept
+	id       int
+	attempt  int
+	start    time.Time
+	end      time.Time
+	ended    EndReason
 	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
+	helo     string
+	tls      *tls.ConnectionState
+	auth     *AuthInfo
+	err      error
+	lines    []wireLine
+	remote   netip.AddrPort // the client's address, when TCP (else in x)
+	local    netip.AddrPort // the server's
+	messages []*kept
+	x        *sessionExtra // nil until needed
+}
 
-	// faultLines holds the transcript line at which each of snap.Faults
-	// fired, for forget.
-	faultLines []int
-	// findSeqs numbers each of snap.Findings in the server's order of
-	// findings (Server.seq), for Findings.
-	findSeqs []uint64
+// sessionExtra is what few sessions have: findings, faults that fired,
+// addresses other than TCP, and what WithRetention forgot of a long
+// session.
+type sessionExtra struct {
+	findings   []Finding
+	findSeqs   []uint64 // numbers each of findings in the server's order (Server.seq), for Findings
+	faults     []string
+	faultLines []int // the transcript line at which each of faults fired, for forget
+
+	addrs [2]net.Addr // remote and local, when not TCP
 
 	// What WithRetention forgot of a long session (forget): the first
 	// lines of the transcript, findings and faults. Snapshots leave them
 	// out; the record drops them once they are half of a list (see
 	// dropFront).
-	transcript forgotten // of lines; from is Session.Forgotten
-	findings   forgotten // of snap.Findings and findSeqs
-	faults     forgotten // of snap.Faults and faultLines
+	forgotLines    forgotten // of session.lines; from is Session.Forgotten
+	forgotFindings forgotten // of findings and findSeqs
+	forgotFaults   forgotten // of faults and faultLines
+}
+
+// extra returns x, made when need be. r.mu must be held.
+func (r *session) extra() *sessionExtra {
+	if r.x == nil {
+		r.x = &sessionExtra{}
+	}
+	return r.x
+}
+
+// newSessionRecord returns the record of a session on a connection
+// between remote and local, started now.
+func newSessionRecord(remote, local net.Addr) *session {
+	r := &session{start: time.Now()}
+	var ok [2]bool
+	r.remote, ok[0] = tcpAddrPort(remote)
+	r.local, ok[1] = tcpAddrPort(local)
+	if !ok[0] || !ok[1] {
+		r.extra().addrs = [2]net.Addr{remote, local}
+	}
+	return r
+}
+
+// tcpAddrPort returns a TCP address as a netip.AddrPort (a *net.TCPAddr
+// costs 64 octets of heap), and whether a is one.
+func tcpAddrPort(a net.Addr) (netip.AddrPort, bool) {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta == nil {
+		return netip.AddrPort{}, false
+	}
+	ip, _ := netip.AddrFromSlice(ta.IP)
+	return netip.AddrPortFrom(ip.Unmap().WithZone(ta.Zone), uint16(ta.Port)), true
+}
+
+// addrs returns the session's addresses as values of their own.
+func (r *session) addrs() (remote, local net.Addr) {
+	if r.x != nil && (r.x.addrs[0] != nil || r.x.addrs[1] != nil) {
+		return r.x.addrs[0], r.x.addrs[1]
+	}
+	return net.TCPAddrFromAddrPort(r.remote), net.TCPAddrFromAddrPort(r.local)
 }
 
 // forgotten counts the first elements of a list that were forgotten
@@ -201,6 +256,10 @@ func (f *forgotten) advance(n int, old func(i int) bool) {
 	}
 }
 
+// kept is the index, in a record's list, of the first element not
+// forgotten.
+func (f forgotten) kept() int { return f.from - f.dropped }
+
 // dropFront drops the forgotten start of list once it is at least half
 // of it, so that forgetting costs a constant per element.
 func dropFront[T any](list []T, f *forgotten) []T {
@@ -211,43 +270,60 @@ func dropFront[T any](list []T, f *forgotten) []T {
 	return list
 }
 
-// lines returns the number of the transcript's last line. r.mu must be
+// nlines returns the number of the transcript's last line. r.mu must be
 // held.
-func (r *session) nlines() int { return r.transcript.dropped + len(r.lines) }
+func (r *session) nlines() int {
+	if r.x == nil {
+		return len(r.lines)
+	}
+	return r.x.forgotLines.dropped + len(r.lines)
+}
 
 // forget forgets the transcript up to line n, and the findings and faults
 // on those lines (WithRetention, in a session that goes on). Server.mu
 // and r.mu must be held.
 func (r *session) forget(n int) {
-	if n <= r.transcript.from {
+	x := r.extra()
+	if n <= x.forgotLines.from {
 		return
 	}
-	r.transcript.from = min(n, r.nlines())
-	r.lines = dropFront(r.lines, &r.transcript)
-	fs, ls := r.snap.Findings, r.faultLines
-	r.findings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
-	seqs := r.findings
-	r.findSeqs = dropFront(r.findSeqs, &seqs)
-	r.snap.Findings = dropFront(fs, &r.findings)
-	r.faults.advance(len(ls), func(i int) bool { return ls[i] <= n })
-	lines := r.faults
-	r.faultLines = dropFront(ls, &lines)
-	r.snap.Faults = dropFront(r.snap.Faults, &r.faults)
+	x.forgotLines.from = min(n, r.nlines())
+	r.lines = dropFront(r.lines, &x.forgotLines)
+	fs, ls := x.findings, x.faultLines
+	x.forgotFindings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
+	seqs := x.forgotFindings
+	x.findSeqs = dropFront(x.findSeqs, &seqs)
+	x.findings = dropFront(fs, &x.forgotFindings)
+	x.forgotFaults.advance(len(ls), func(i int) bool { return ls[i] <= n })
+	lines := x.forgotFaults
+	x.faultLines = dropFront(ls, &lines)
+	x.faults = dropFront(x.faults, &x.forgotFaults)
 }
 
 // forgetFindings forgets every finding of the session so far (Reset).
 // Server.mu and r.mu must be held.
 func (r *session) forgetFindings() {
-	n := r.findings.dropped + len(r.snap.Findings)
-	r.findings = forgotten{from: n, dropped: n}
-	r.snap.Findings, r.findSeqs = nil, nil
+	if r.x == nil {
+		return
+	}
+	n := r.x.forgotFindings.dropped + len(r.x.findings)
+	r.x.forgotFindings = forgotten{from: n, dropped: n}
+	r.x.findings, r.x.findSeqs = nil, nil
 }
 
 // addFault records a fault that fired, as its transcript note says. r.mu
 // must be held.
 func (r *session) addFault(text string) {
-	r.snap.Faults = append(r.snap.Faults, text)
-	r.faultLines = append(r.faultLines, r.nlines())
+	x := r.extra()
+	x.faults = append(x.faults, text)
+	x.faultLines = append(x.faultLines, r.nlines())
+}
+
+// addFinding records a finding numbered seq. r.mu must be held.
+func (r *session) addFinding(f Finding, seq uint64) {
+	x := r.extra()
+	x.findings = append(x.findings, f)
+	x.findSeqs = append(x.findSeqs, seq)
 }
 
 // snapshot copies the record with its messages; the Message snapshots
@@ -308,8 +384,11 @@ type findingList struct {
 // findingsLocked copies the findings the session has not forgotten. r.mu
 // must be held.
 func (r *session) findingsLocked() findingList {
-	from := r.findings.from - r.findings.dropped
-	fl := findingList{fs: slices.Clone(r.snap.Findings[from:]), seqs: slices.Clone(r.findSeqs[from:])}
+	var fl findingList
+	if x := r.x; x != nil {
+		from := x.forgotFindings.kept()
+		fl.fs, fl.seqs = slices.Clone(x.findings[from:]), slices.Clone(x.findSeqs[from:])
+	}
 	for _, k := range r.messages {
 		if k.pending {
 			fl.pending = append(fl.pending, k)
@@ -355,21 +434,25 @@ func (fl findingList) plain() []Finding {
 	return out
 }
 
-// headLocked copies the record but its messages: the transcript,
-// findings and faults not forgotten, the TLS state and AUTH exchange, so
-// that the snapshot is the caller's to change. r.mu must be held.
+// headLocked copies the record but its messages: the transcript and
+// faults not forgotten, the TLS state and AUTH exchange, so that the
+// snapshot is the caller's to change. r.mu must be held.
 func (r *session) headLocked() *Session {
-	s := r.snap
-	s.Forgotten = r.transcript.from
-	lines := r.lines[r.transcript.from-r.transcript.dropped:]
+	s := &Session{
+		ID: r.id, Attempt: r.attempt, Start: r.start, End: r.end, Helo: r.helo,
+		TLS: r.tls, Auth: r.auth, Ended: r.ended, Err: r.err,
+	}
+	s.RemoteAddr, s.LocalAddr = r.addrs()
+	lines := r.lines
+	if x := r.x; x != nil {
+		s.Forgotten = x.forgotLines.from
+		lines = lines[x.forgotLines.kept():]
+		s.Faults = slices.Clone(x.faults[x.forgotFaults.kept():])
+	}
 	s.Transcript = make(Transcript, len(lines))
 	for i, l := range lines {
 		s.Transcript[i] = l.line()
 	}
-	s.Findings = nil // see head
-	s.Faults = slices.Clone(r.snap.Faults[r.faults.from-r.faults.dropped:])
-	s.Messages = nil
-	s.RemoteAddr, s.LocalAddr = r.remote.netAddr(), r.local.netAddr()
 	if s.TLS != nil {
 		s.TLS = copyTLS(s.TLS)
 	}
@@ -377,7 +460,7 @@ func (r *session) headLocked() *Session {
 		a := *s.Auth
 		s.Auth = &a
 	}
-	return &s
+	return s
 }
 
 // wireLine is a transcript line as the record keeps it: Line's fields in
@@ -395,30 +478,6 @@ func packLine(l Line) wireLine {
 
 func (w wireLine) line() Line {
 	return Line{Dir: Direction(w.at >> 62), Text: w.text, At: time.Duration(w.at & atMask)}
-}
-
-// addr is an address of a connection as the record keeps it: a TCP
-// address inline (a *net.TCPAddr costs 64 octets of heap), another kind
-// as it is.
-type addr struct {
-	ap    netip.AddrPort
-	other net.Addr
-}
-
-func keepAddr(a net.Addr) addr {
-	if ta, ok := a.(*net.TCPAddr); ok && ta != nil {
-		ip, _ := netip.AddrFromSlice(ta.IP)
-		return addr{ap: netip.AddrPortFrom(ip.Unmap().WithZone(ta.Zone), uint16(ta.Port))}
-	}
-	return addr{other: a}
-}
-
-// netAddr returns the address as a value of its own.
-func (a addr) netAddr() net.Addr {
-	if a.other != nil || !a.ap.IsValid() {
-		return a.other
-	}
-	return net.TCPAddrFromAddrPort(a.ap)
 }
 
 // copyTLS copies a TLS connection state and its slices; the certificates

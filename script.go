@@ -228,9 +228,9 @@ var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
 func (s *Server) newSessionFaults(rec *session) *sessionFaults {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	attempt := rec.snap.Attempt
+	attempt := rec.attempt
 	seed := uint64(s.scriptLocked().seed)
-	return &sessionFaults{attempt: attempt, session: rec.snap.ID, rng: rand.New(rand.NewPCG(seed, uint64(attempt)))}
+	return &sessionFaults{attempt: attempt, session: rec.id, rng: rand.New(rand.NewPCG(seed, uint64(attempt)))}
 }
 
 // faultPlan is what the faults that fired for one event do.

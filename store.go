@@ -75,7 +75,7 @@ func (s *Server) Reset() {
 		r.mu.Unlock()
 	}
 	s.messages = nil
-	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
+	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.ended != Live })
 	s.ids.attempt = 0
 	s.ids.resets++
 	s.changes.changed(changeMessage | changeSession)
@@ -87,11 +87,11 @@ func (s *Server) Reset() {
 func (s *Server) addSessionLocked(rec *session) {
 	s.ids.session++
 	s.ids.attempt++
-	rec.snap.ID = s.ids.session
-	rec.snap.Attempt = s.ids.attempt
+	rec.id = s.ids.session
+	rec.attempt = s.ids.attempt
 	s.sessions = append(s.sessions, rec)
 	if n := s.opts.retain; n > 0 {
-		if i, ok := s.sessionIndexLocked(rec.snap.ID - n); ok {
+		if i, ok := s.sessionIndexLocked(rec.id - n); ok {
 			s.retainLocked(s.sessions[i])
 		}
 	}
@@ -100,7 +100,7 @@ func (s *Server) addSessionLocked(rec *session) {
 // sessionIndexLocked finds the kept session with the given ID. s.mu must
 // be held.
 func (s *Server) sessionIndexLocked(id int) (int, bool) {
-	return slices.BinarySearchFunc(s.sessions, id, func(r *session, id int) int { return cmp.Compare(r.snap.ID, id) })
+	return slices.BinarySearchFunc(s.sessions, id, func(r *session, id int) int { return cmp.Compare(r.id, id) })
 }
 
 // retainLocked forgets session rec if WithRetention keeps it no longer:
@@ -111,10 +111,10 @@ func (s *Server) sessionIndexLocked(id int) (int, bool) {
 // must be held.
 func (s *Server) retainLocked(rec *session) {
 	n := s.opts.retain
-	if n <= 0 || rec.snap.Ended == Live || len(rec.messages) > 0 || rec.snap.ID > s.ids.session-n {
+	if n <= 0 || rec.ended == Live || len(rec.messages) > 0 || rec.id > s.ids.session-n {
 		return
 	}
-	i, ok := s.sessionIndexLocked(rec.snap.ID)
+	i, ok := s.sessionIndexLocked(rec.id)
 	if !ok {
 		return
 	}

@@ -1,0 +1,66 @@
+package mocksmtp
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// TestWireLineRoundTrip checks that a transcript line packed as the
+// record keeps it comes back the same, at both ends of its range.
+func TestWireLineRoundTrip(t *testing.T) {
+	for _, dir := range []Direction{FromClient, FromServer, Note} {
+		for _, at := range []time.Duration{0, 1, time.Hour, 1<<62 - 1} {
+			l := Line{Dir: dir, Text: "250 2.0.0 Ok", At: at}
+			if got := packLine(l).line(); got != l {
+				t.Errorf("packLine(%+v).line() = %+v", l, got)
+			}
+		}
+	}
+}
+
+// TestInternerIsBounded checks that the interner returns its own copy of
+// a text it holds, holds at most maxInterned texts however many it is
+// given, and keeps no long text.
+func TestInternerIsBounded(t *testing.T) {
+	var in interner
+	first := in.intern(strings.Clone("220 localhost ESMTP mocksmtp"))
+	again := in.intern(strings.Clone("220 localhost ESMTP mocksmtp"))
+	if again != first || unsafe.StringData(again) != unsafe.StringData(first) {
+		t.Errorf("the second intern of a text returned another copy")
+	}
+	for i := range 3 * maxInterned {
+		if s := fmt.Sprint("RCPT TO:<user", i, "@example.com>"); in.intern(s) != s {
+			t.Fatalf("intern(%q) returned another text", s)
+		}
+	}
+	if n := len(*in.table.Load()); n != maxInterned {
+		t.Errorf("the table holds %d texts, want %d at most", n, maxInterned)
+	}
+	long := strings.Repeat("x", maxInternedLen+1)
+	if got := in.intern(long); got != long {
+		t.Errorf("intern of a long text changed it")
+	}
+}
+
+// TestSessionAddressesAsGiven checks that the record gives back the
+// addresses of a connection as net.Conn gave them, TCP (kept inline, IPv4
+// in either form, IPv6 with a zone) or not.
+func TestSessionAddressesAsGiven(t *testing.T) {
+	pipe, _ := net.Pipe()
+	defer pipe.Close()
+	for _, tc := range []struct{ remote, local net.Addr }{
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 40000}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1).To4(), Port: 25}},
+		{&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 40000, Zone: "lo"}, &net.TCPAddr{IP: net.ParseIP("::1"), Port: 25}},
+		{pipe.RemoteAddr(), pipe.LocalAddr()},
+	} {
+		r := newSessionRecord(tc.remote, tc.local)
+		remote, local := r.addrs()
+		if remote.String() != tc.remote.String() || local.String() != tc.local.String() || remote.Network() != tc.remote.Network() {
+			t.Errorf("addresses %v, %v; want %v, %v", remote, local, tc.remote, tc.local)
+		}
+	}
+}
