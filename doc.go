@@ -107,9 +107,13 @@
 // [WithRetention] keeps only the last messages and sessions, for a server
 // that runs for a long time, such as the standalone program in cmd/mocksmtp.
 // The server keeps each message's raw bytes and envelope and decodes its
-// MIME again when a snapshot is taken, so a stored message costs little
-// more than its size. [Server.LastMessages], [Server.Message] and
-// [Server.Count] cost what they return, whatever the server holds.
+// MIME when a snapshot is taken (not on arrival, but with
+// [WithRejectNonconforming]), so a stored message costs little more than
+// its size, and recording costs little more than reading the wire.
+// Sessions record in parallel, each under a lock of its own. Every
+// snapshot is the caller's to change. [Server.LastMessages],
+// [Server.Message] and [Server.Count] cost what they return, whatever the
+// server holds.
 //
 // # Transcripts
 //
