@@ -38,11 +38,12 @@ import (
 // nothing the server records later.
 //
 // The server keeps the envelope and Raw of each message; the fields
-// decoded from Raw (Header to Attachments) are parsed again when a snapshot
-// is taken, unless the parse of an earlier snapshot is still held, which
-// the new one then copies. So a server holding many messages costs little
-// more than their size, and reading them costs a parse each after the
-// garbage collector has freed what nobody held.
+// decoded from Raw (Header to Attachments) are parsed when a snapshot is
+// taken, unless the parse of an earlier snapshot is still there, which the
+// new one then copies: the server holds the parses of the messages read
+// last (up to 8 MiB of them), and a parse stays while a snapshot holds it.
+// So a server holding many messages costs little more than their size,
+// and reading them again and again costs a copy each, not a parse.
 type Message struct {
 	// ID numbers messages from 1, in the order the server received them.
 	ID int

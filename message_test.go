@@ -758,7 +758,7 @@ JVBE!Ri0=
 	sameText := cmp.Comparer(func(a, b error) bool { return fmt.Sprint(a) == fmt.Sprint(b) })
 	opts := []cmp.Option{cmpopts.IgnoreUnexported(Message{}), sameText, cmp.Transformer("header", header)}
 
-	k := keep(m, true, 1, 0, &conformanceOptions{})
+	k := keep(m, true, 1, 0, &keptBy{conf: &conformanceOptions{}})
 	shared := k.view()
 	if diff := cmp.Diff(m, shared, opts...); diff != "" {
 		t.Errorf("view sharing the parse on arrival (-arrived +view):\n%s", diff)

@@ -40,6 +40,8 @@ type Server struct {
 	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
 
 	changes notifier // wakes waiters after every change recorded (recorder.go)
+	// kept is what the kept messages share (store.go).
+	kept keptBy
 	// texts interns the texts of wire lines, which repeat from session
 	// to session (recorder.go).
 	texts interner
@@ -85,6 +87,7 @@ func New(opts ...Option) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel}
+	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -393,7 +396,7 @@ func (s *Server) newMessage(ev *smtpd.Event) *Message {
 // record stores an accepted message, parsed or not, whose findings go on
 // line, and wakes waiters.
 func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
-	k := keep(m, parsed, rec.id, line, &s.opts.conformance)
+	k := keep(m, parsed, rec.id, line, &s.kept)
 	s.mu.Lock()
 	s.addMessageLocked(rec, k)
 	s.mu.Unlock()

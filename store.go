@@ -205,9 +205,9 @@ type kept struct {
 	rcptParams map[string]map[string]string
 	received   time.Time
 	raw        []byte
-	findings   []Finding           // those found on arrival: how it was sent, and its content when parsed then
-	conf       *conformanceOptions // the server's, for the rules switched off
-	line       int                 // its session's transcript line that notes its acceptance
+	findings   []Finding // those found on arrival: how it was sent, and its content when parsed then
+	srv        *keptBy   // what the server's kept messages share
+	line       int       // its session's transcript line that notes its acceptance
 	// The content findings of a message not parsed on arrival (pending)
 	// are those of its session, on line findLine, in the server's order
 	// of findings at seq.
@@ -217,16 +217,61 @@ type kept struct {
 
 	mu      sync.Mutex            // guards the fields below, and parses one at a time
 	mime    weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
+	held    *Message              // the last parse, while it is among the recent ones (keptBy.recent)
 	checked bool                  // content holds the content findings of a pending message
 	content []Finding
 }
 
+// keptBy is what the kept messages of a server share: its options for the
+// findings, and the parses read last, held so that a test reading the
+// same messages again and again (WaitForMessages after each send) does not
+// parse them again each time the collector ran.
+type keptBy struct {
+	conf *conformanceOptions
+
+	mu     sync.Mutex // guards recent and size; taken under a kept's mu
+	recent []*kept    // whose held parse is kept alive, oldest first
+	size   int        // the octets of their Raw
+}
+
+// maxRecentParses bounds the parses kept alive, in octets of Raw: a parse
+// takes about twice that.
+const maxRecentParses = 8 << 20
+
+// hold keeps the parse k just made alive, and lets go of the oldest ones
+// beyond maxRecentParses. k.mu is held.
+func (kb *keptBy) hold(k *kept, p *Message) {
+	k.held = p
+	kb.mu.Lock()
+	var drop []*kept
+	kb.recent = append(kb.recent, k)
+	kb.size += len(k.raw)
+	for kb.size > maxRecentParses && len(kb.recent) > 1 {
+		old := kb.recent[0]
+		kb.recent[0] = nil
+		kb.recent = kb.recent[1:]
+		kb.size -= len(old.raw)
+		drop = append(drop, old)
+	}
+	if cap(kb.recent) > 2*len(kb.recent)+64 {
+		kb.recent = slices.Clone(kb.recent)
+	}
+	kb.mu.Unlock()
+	for _, old := range drop {
+		if old != k { // k.mu is held: k was pushed twice, its new parse stays
+			old.mu.Lock()
+			old.held = nil
+			old.mu.Unlock()
+		}
+	}
+}
+
 // keep returns what the server keeps of m, found in session at line, parsed
 // by parseMIME or not.
-func keep(m *Message, parsed bool, session, line int, conf *conformanceOptions) *kept {
+func keep(m *Message, parsed bool, session, line int, by *keptBy) *kept {
 	k := &kept{
 		id: m.ID, from: m.From, to: m.To, params: m.Params, rcptParams: m.RcptParams,
-		received: m.Received, raw: m.Raw, findings: m.Findings, conf: conf,
+		received: m.Received, raw: m.Raw, findings: m.Findings, srv: by,
 		pending: !parsed, session: session, findLine: line,
 	}
 	if parsed {
@@ -254,22 +299,56 @@ func (k *kept) view() *Message {
 	return &v
 }
 
+// snapshot returns the message without its Session, as a copy that is the
+// caller's to change: the slices, maps, header, addresses and attachments
+// are copied (strings and the parse error cannot be changed), in as few
+// allocations as may be, for waits return many.
+func (k *kept) snapshot() *Message {
+	p := k.parsed()
+	c := *p
+	c.ID, c.From, c.Received, c.Session, c.parse = k.id, k.from, k.received, nil, p
+	c.To = slices.Clone(k.to)
+	c.Params = maps.Clone(k.params)
+	if k.rcptParams != nil {
+		c.RcptParams = make(map[string]map[string]string, len(k.rcptParams))
+		for to, p := range k.rcptParams {
+			c.RcptParams[to] = maps.Clone(p)
+		}
+	}
+	c.Raw = bytes.Clone(k.raw)
+	c.Findings = slices.Clone(k.findings)
+	if k.pending {
+		c.Findings = slices.Concat(k.findings, k.contentFindings())
+	}
+	c.Header = p.Header.Copy()
+	copyAddrs(&c)
+	c.Attachments = slices.Clone(p.Attachments)
+	for i := range c.Attachments {
+		c.Attachments[i].Data = bytes.Clone(p.Attachments[i].Data)
+	}
+	return &c
+}
+
 // parsed returns the last parse of Raw, parsing it again if no snapshot
 // holds it any more. The first parse of a pending message also checks
 // its content.
 func (k *kept) parsed() *Message {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	p := k.mime.Value()
+	p := k.held
+	if p == nil {
+		p = k.mime.Value()
+	}
 	if p == nil {
 		p = &Message{Raw: k.raw}
 		parseMIME(p)
 		k.mime = weak.Make(p)
+		k.srv.hold(k, p)
 	}
 	if k.pending && !k.checked {
 		k.checked = true
 		for _, f := range checkContent(p, k.params) {
-			if !k.conf.off[f.Rule] {
+			if !k.srv.conf.off[f.Rule] {
 				f.Session, f.Line, f.Message = k.session, k.findLine, k.id
 				k.content = append(k.content, f)
 			}
@@ -290,45 +369,32 @@ func (k *kept) contentFindings() []Finding {
 	return k.content // set once, under k.mu, before checked
 }
 
-// snapshot returns the message without its Session, as a copy that is the
-// caller's to change (see view).
-func (k *kept) snapshot() *Message { return k.view().own() }
-
-// own returns a copy of the view v that shares nothing that can be
-// changed with the server or another snapshot: the slices, maps, header,
-// addresses and attachments are copied (strings and the parse error
-// cannot be changed). Its Session is left for the caller to set.
-func (v *Message) own() *Message {
-	c := *v
-	c.To = slices.Clone(v.To)
-	c.Params = maps.Clone(v.Params)
-	if v.RcptParams != nil {
-		c.RcptParams = make(map[string]map[string]string, len(v.RcptParams))
-		for to, p := range v.RcptParams {
-			c.RcptParams[to] = maps.Clone(p)
+// copyAddrs gives m's address lists (HeaderFrom, HeaderTo, Cc, ReplyTo)
+// addresses of their own, all in two allocations; each list's capacity
+// ends with it, so that an append to one copies instead of writing over
+// the next.
+func copyAddrs(m *Message) {
+	lists := [...]*[]*mail.Address{&m.HeaderFrom, &m.HeaderTo, &m.Cc, &m.ReplyTo}
+	n := 0
+	for _, l := range lists {
+		n += len(*l)
+	}
+	if n == 0 {
+		return
+	}
+	addrs := make([]mail.Address, n)
+	ptrs := make([]*mail.Address, n)
+	i := 0
+	for _, l := range lists {
+		if *l == nil {
+			continue
 		}
+		start := i
+		for _, a := range *l {
+			addrs[i] = *a
+			ptrs[i] = &addrs[i]
+			i++
+		}
+		*l = ptrs[start:i:i]
 	}
-	c.Raw = bytes.Clone(v.Raw)
-	c.Findings = slices.Clone(v.Findings)
-	c.Header = v.Header.Copy()
-	c.HeaderFrom, c.HeaderTo, c.Cc, c.ReplyTo = copyAddrs(v.HeaderFrom), copyAddrs(v.HeaderTo), copyAddrs(v.Cc), copyAddrs(v.ReplyTo)
-	c.Attachments = slices.Clone(v.Attachments)
-	for i := range c.Attachments {
-		c.Attachments[i].Data = bytes.Clone(v.Attachments[i].Data)
-	}
-	return &c
-}
-
-// copyAddrs copies a list of addresses, nil for nil.
-func copyAddrs(list []*mail.Address) []*mail.Address {
-	if list == nil {
-		return nil
-	}
-	out := make([]*mail.Address, len(list))
-	cs := make([]mail.Address, len(list))
-	for i, a := range list {
-		cs[i] = *a
-		out[i] = &cs[i]
-	}
-	return out
 }
