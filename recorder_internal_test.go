@@ -64,3 +64,28 @@ func TestSessionAddressesAsGiven(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentParsesAreBounded checks that the server holds the parses of
+// the messages read last up to maxRecentParses octets of them, and lets
+// go of the oldest.
+func TestRecentParsesAreBounded(t *testing.T) {
+	by := &keptBy{conf: &conformanceOptions{}}
+	raw := []byte("Subject: big\r\n\r\n" + strings.Repeat("x", maxRecentParses/3))
+	var ks []*kept
+	for i := range 4 {
+		k := keep(&Message{ID: i + 1, Raw: raw}, false, 1, 0, by)
+		k.view()
+		ks = append(ks, k)
+	}
+	for i, k := range ks {
+		k.mu.Lock()
+		held := k.held != nil
+		k.mu.Unlock()
+		if want := i >= 2; held != want { // 2 of 3 fit under the bound, the newest first
+			t.Errorf("message %d: parse held = %v, want %v", i+1, held, want)
+		}
+	}
+	if by.size > maxRecentParses {
+		t.Errorf("holding %d octets of messages, more than %d", by.size, maxRecentParses)
+	}
+}
