@@ -282,10 +282,22 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			ans.Reply = &r
 		}
 	}
-	if m != nil && accepts(ev, ans) {
+	switch {
+	case m != nil && accepts(ev, ans):
 		m.Findings = fs
 		s.record(rec, m, parsed, line)
-	} else {
+	case m != nil && !parsed:
+		// A refused message is not kept to be read later: its content is
+		// checked now, as it would have been on arrival.
+		parseMIME(m)
+		for _, f := range checkContent(m, m.Params) {
+			if !s.opts.conformance.off[f.Rule] {
+				f.Session, f.Line = rec.id, line
+				fs = append(fs, f)
+			}
+		}
+		s.addFindings(rec, fs)
+	default:
 		s.addFindings(rec, fs)
 	}
 	if m != nil && !accepts(ev, ans) {

@@ -958,3 +958,26 @@ func TestContentFindingsKeepTheirPlace(t *testing.T) {
 		runtime.GC()
 	}
 }
+
+// TestRefusedMessageHasContentFindings checks that a message a fault
+// refuses, which the server does not keep to be read later, still has the
+// findings of its content, as when messages were parsed on arrival.
+func TestRefusedMessageHasContentFindings(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMessage).Reply(554, "5.7.1 refused")))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<a@example.com>", 250)
+	c.must("RCPT TO:<b@example.com>", 250)
+	c.must("DATA", 354)
+	c.send("From: a@example.com\r\nSubject: no Date, no Message-ID\r\n\r\nbody\r\n.")
+	c.must("", 554)
+	var rules []mocksmtp.Rule
+	for _, f := range srv.Findings() {
+		rules = append(rules, f.Rule)
+	}
+	if diff := cmp.Diff([]mocksmtp.Rule{mocksmtp.RuleRequiredHeaders, mocksmtp.RuleMessageID}, rules); diff != "" {
+		t.Errorf("findings of the refused message (-want +got):\n%s", diff)
+	}
+}
