@@ -258,8 +258,11 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 	})
 	t.Run("inside a message over the limit", func(t *testing.T) {
 		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
-		lc := streamConn(t, srv.Addr())
+		// The base is measured before the session: a collection of this
+		// process's heap can take longer than the server's read timeout on
+		// a loaded machine, which would end the session before its message.
 		base := liveHeap()
+		lc := streamConn(t, srv.Addr())
 		sendRaw(t, lc, envelope+"DATA\r\n")
 		expectReply(t, lc, "250 2.1.0")
 		expectReply(t, lc, "250 2.1.5")
@@ -315,11 +318,11 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 	})
 	t.Run("inside a BDAT chunk over the limit", func(t *testing.T) {
 		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
-		lc := streamConn(t, srv.Addr())
 		// 1 MiB kept (the limit), then a chunk over it, most of it sent.
 		first := string(fmt.Appendf(nil, "%sBDAT %d\r\n%s%sBDAT %d LAST\r\n%s", envelope, limit, half, half, limit, half))
 		rest := half[:len(half)-1000]
-		base := liveHeap()
+		base := liveHeap() // before the session, as in the subtest above
+		lc := streamConn(t, srv.Addr())
 		sendRaw(t, lc, first)
 		for _, want := range []string{"250 2.1.0", "250 2.1.5", "250 2.0.0"} {
 			expectReply(t, lc, want)
