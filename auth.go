@@ -74,9 +74,9 @@ type authConfig struct {
 // WithAuth offers AUTH (RFC 4954) with the mechanisms PLAIN, LOGIN and
 // CRAM-MD5, and accepts username with password. Give it more than once for
 // more accounts. Wrong credentials get 535 5.7.8. AUTH is advertised before
-// and after TLS unless [WithAuthRequiresTLS] is given; each session records
+// and after TLS unless [WithRequireTLSForAuth] is given; each session records
 // the exchange in Session.Auth, and transcripts mask the secrets unless
-// [WithSecretsShown] is given.
+// [WithoutSecretMasking] is given.
 func WithAuth(username, password string) Option {
 	return optionFunc(func(o *options) error {
 		if username == "" {
@@ -166,12 +166,12 @@ func WithAuthMechanismsBeforeTLS(mechanisms ...string) Option {
 	})
 }
 
-// WithAuthRequiresTLS offers AUTH only after TLS, like Postfix with
+// WithRequireTLSForAuth offers AUTH only after TLS, like Postfix with
 // smtpd_tls_auth_only: the EHLO reply before STARTTLS has no AUTH, and AUTH
 // sent then gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
 // option is given. Use it to test clients that decide whether to
 // authenticate from the first EHLO reply.
-func WithAuthRequiresTLS() Option {
+func WithRequireTLSForAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.AuthRequiresTLS = true
 		return useTLS(o)

@@ -311,7 +311,7 @@ func TestAuthSecretsShown(t *testing.T) {
 		shown bool
 	}{
 		{"masked by default", nil, false},
-		{"WithSecretsShown", []Option{WithSecretsShown()}, true},
+		{"WithoutSecretMasking", []Option{WithoutSecretMasking()}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

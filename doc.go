@@ -49,7 +49,7 @@
 // # Faults
 //
 // A [Fault] scripts how the server misbehaves, read like a sentence: where
-// (a [Stage]), which events ([Fault.OnAttempt], [Fault.Times],
+// (a [Stage]), which events ([Fault.OnAttempt], [Fault.AtMost],
 // [Fault.ForRcpt], [Fault.ForSender], [Fault.WithProbability]) and what
 // happens ([Fault.Reply], [Fault.Disconnect], [Fault.Drop],
 // [Fault.ResetTCP], [Fault.Delay], [Fault.Stall], [Fault.Trickle],
@@ -117,7 +117,7 @@
 // start and end time, HELO name, TLS state, how it ended, its messages, and
 // its [Transcript] — every line that crossed the wire (on the plaintext
 // side of TLS), in order, with the time it was seen. Message data shows as
-// one note line; AUTH secrets are masked (see [WithSecretsShown]).
+// one note line; AUTH secrets are masked (see [WithoutSecretMasking]).
 // [Transcript.AssertGolden] compares a transcript, its variable parts
 // normalized, with a golden file.
 //

@@ -150,8 +150,8 @@ func ExampleServer_WaitUntil() {
 	// stalled; Close ends it at once
 }
 
-func ExampleOnMessage() {
-	srv, err := mocksmtp.New(mocksmtp.OnMessage(func(m *mocksmtp.Message) {
+func ExampleWithOnMessage() {
+	srv, err := mocksmtp.New(mocksmtp.WithOnMessage(func(m *mocksmtp.Message) {
 		fmt.Println("arrived:", m.Subject, "for", m.To)
 	}))
 	if err != nil {

@@ -116,7 +116,7 @@ func stagesOf(k smtpd.Kind) []Stage {
 //	mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()
 //
 // Each method returns a new Fault, so a Fault is an immutable value, safe
-// to reuse and to share between servers; the counters of [Fault.Times]
+// to reuse and to share between servers; the counters of [Fault.AtMost]
 // and the state of scenarios such as [Greylist] are kept per server. A
 // misused method (a bad code, two ways of ending the connection) makes
 // the fault invalid: [WithFault] then fails [New], and [Server.AddFault]
@@ -124,7 +124,7 @@ func stagesOf(k smtpd.Kind) []Stage {
 //
 // Faults act only on commands the engine accepted: a command refused for
 // its syntax, its sequence or a limit gets the engine's reply, and does
-// not count for [Fault.Times] or scenarios.
+// not count for [Fault.AtMost] or scenarios.
 type Fault struct {
 	stage    Stage
 	where    string // file:line of At, or of the scenario's caller
@@ -246,11 +246,12 @@ func (f Fault) OnAttempt(n ...int) Fault {
 	return f
 }
 
-// Times makes the fault fire on its first n matches only, counted per
-// server from when the fault was added.
-func (f Fault) Times(n int) Fault {
+// AtMost makes the fault fire at most n times: on its first n matches,
+// counted per server from when the fault was added. (An [Expectation]'s
+// Times, by contrast, wants exactly n messages.)
+func (f Fault) AtMost(n int) Fault {
 	if n < 1 {
-		return f.fail("Times(%d): want at least 1", n)
+		return f.fail("AtMost(%d): want at least 1", n)
 	}
 	f.times = n
 	return f
@@ -520,7 +521,7 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, " for rcpt %s", strings.Join(f.rcpts, "|"))
 	}
 	if f.times > 0 {
-		fmt.Fprintf(&b, " %d times", f.times)
+		fmt.Fprintf(&b, " at most %d times", f.times)
 	}
 	if f.hasProb {
 		fmt.Fprintf(&b, " with probability %v", f.prob)

@@ -207,7 +207,7 @@ func TestFaultAtEveryStage(t *testing.T) {
 		status := fmt.Sprintf("4.7.%d", 100+i)
 		t.Run(sc.stage.String()+"/reply", func(t *testing.T) {
 			t.Parallel()
-			srv := mocksmtp.Start(t, faultEveryStage, mocksmtp.WithFault(mocksmtp.At(sc.stage).Times(1).Reply(451, status+" not now")))
+			srv := mocksmtp.Start(t, faultEveryStage, mocksmtp.WithFault(mocksmtp.At(sc.stage).AtMost(1).Reply(451, status+" not now")))
 			c := dialFault(t, srv)
 			got, err := c.reach(sc.setup, sc.trigger)
 			if err != nil || got.Code != 451 || got.Status != status {
@@ -373,7 +373,7 @@ func TestFaultActions(t *testing.T) {
 	})
 	t.Run("RawReply without CRLF", func(t *testing.T) {
 		t.Parallel()
-		_, c := rcpt(mocksmtp.At(mocksmtp.StageRcpt).Times(1).RawReply("250 ok"))
+		_, c := rcpt(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).RawReply("250 ok"))
 		c.send("RCPT TO:<bob@example.com>")
 		c.send("NOOP")
 		line, err := c.r.ReadString('\n')
@@ -678,7 +678,7 @@ func TestFaultSelectors(t *testing.T) {
 			[]string{"a@x b@x", "a@x b@x", "a@x b@x"}, [][]int{{250}, {450}, {250}}},
 		{"on attempts 1 and 3", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1, 3).Reply(450, "4.2.1 busy")},
 			[]string{"a@x b@x", "a@x b@x", "a@x b@x"}, [][]int{{450}, {250}, {450}}},
-		{"first 2 matches", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).Times(2).Reply(450, "4.2.1 busy")},
+		{"first 2 matches", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).AtMost(2).Reply(450, "4.2.1 busy")},
 			[]string{"a@x b@x c@x", "a@x d@x"}, [][]int{{450, 450}, {250}}},
 		{"exact recipient, any case", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("bob@example.com").Reply(550, "5.1.1 no")},
 			[]string{"a@x bob@example.com Bob@Example.COM carol@example.com"}, [][]int{{550, 550, 250}}},
@@ -688,7 +688,7 @@ func TestFaultSelectors(t *testing.T) {
 			[]string{"spammer@x b@x", "ham@x b@x"}, [][]int{{550}, {250}}},
 		{"first matching fault decides", []mocksmtp.Fault{
 			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("special@x").Reply(551, "5.1.6 moved"),
-			mocksmtp.At(mocksmtp.StageRcpt).Times(1).Reply(451, "4.3.0 first"),
+			mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Reply(451, "4.3.0 first"),
 			mocksmtp.At(mocksmtp.StageRcpt).Reply(452, "4.2.2 then"),
 		}, []string{"a@x special@x b@x c@x special@x"}, [][]int{{551, 451, 452, 551}}},
 		{"probability 0 never fires", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).WithProbability(0).Reply(450, "4.2.1 busy")},
@@ -1083,7 +1083,7 @@ func TestFaultInvalid(t *testing.T) {
 		{"idle and stall", mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle").Stall()},
 		{"probability 2", mocksmtp.At(mocksmtp.StageRcpt).WithProbability(2).Drop()},
 		{"bad pattern", mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("[").Drop()},
-		{"times 0", mocksmtp.At(mocksmtp.StageRcpt).Times(0).Drop()},
+		{"AtMost(0)", mocksmtp.At(mocksmtp.StageRcpt).AtMost(0).Drop()},
 		{"attempt 0", mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(0).Drop()},
 		{"negative delay", mocksmtp.At(mocksmtp.StageRcpt).Delay(-time.Second)},
 		{"rate limit 0", mocksmtp.RateLimit(0)},
@@ -1118,8 +1118,8 @@ func TestFaultInvalid(t *testing.T) {
 
 func TestFaultString(t *testing.T) {
 	t.Parallel()
-	f, where := mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).ForRcpt("*@x").Times(2).WithProbability(0.5).Reply(421, "4.3.2 try later").Disconnect(), faultHere()
-	want := "RCPT on attempt 1 for rcpt *@x 2 times with probability 0.5 → 421 4.3.2 try later, disconnect (" + where + ")"
+	f, where := mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).ForRcpt("*@x").AtMost(2).WithProbability(0.5).Reply(421, "4.3.2 try later").Disconnect(), faultHere()
+	want := "RCPT on attempt 1 for rcpt *@x at most 2 times with probability 0.5 → 421 4.3.2 try later, disconnect (" + where + ")"
 	if got := f.String(); got != want {
 		t.Errorf("String() = %q\nwant        %q", got, want)
 	}

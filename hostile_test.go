@@ -111,7 +111,7 @@ func TestHostileInput(t *testing.T) {
 			if tt.msgs > 0 {
 				limit = 10 << 20
 			}
-			srv := mocksmtp.Start(t, mocksmtp.WithMaxRecipients(2), mocksmtp.WithSizeLimit(limit),
+			srv := mocksmtp.Start(t, mocksmtp.WithMaxRecipients(2), mocksmtp.WithMaxMessageBytes(limit),
 				mocksmtp.WithReadTimeout(time.Second))
 			c := dialRaw(t, srv.Addr())
 			c.expect("220 ")

@@ -69,12 +69,12 @@ func WithHostname(name string) Option {
 	})
 }
 
-// WithSizeLimit sets the largest message accepted, in octets, advertised
+// WithMaxMessageBytes sets the largest message accepted, in octets, advertised
 // with SIZE; larger ones get 552 5.3.4. The default is 10 MiB.
-func WithSizeLimit(n int64) Option {
+func WithMaxMessageBytes(n int64) Option {
 	return optionFunc(func(o *options) error {
 		if n <= 0 {
-			return fmt.Errorf("mocksmtp: WithSizeLimit(%d): want a positive size", n)
+			return fmt.Errorf("mocksmtp: WithMaxMessageBytes(%d): want a positive size", n)
 		}
 		o.engine.MaxMessageBytes = n
 		return nil
@@ -127,9 +127,9 @@ func WithoutTranscriptLog() Option {
 	})
 }
 
-// WithSecretsShown records AUTH secrets in transcripts as sent, instead of
+// WithoutSecretMasking records AUTH secrets in transcripts as sent, instead of
 // masking them.
-func WithSecretsShown() Option {
+func WithoutSecretMasking() Option {
 	return optionFunc(func(o *options) error {
 		o.showSecrets = true
 		return nil
@@ -160,21 +160,21 @@ func containsSpace(s string) bool {
 	return false
 }
 
-// OnMessage calls f with each message as it is accepted, from the
+// WithOnMessage calls f with each message as it is accepted, from the
 // session's goroutine, before the client sees the 250. The message's
 // Session is a snapshot without its Messages list. f must return
 // quickly and must not call t.Fatal; tests usually wait with
 // [Server.WaitForMessages] instead.
-func OnMessage(f func(*Message)) Option {
+func WithOnMessage(f func(*Message)) Option {
 	return optionFunc(func(o *options) error {
 		o.onMessage = f
 		return nil
 	})
 }
 
-// OnSessionEnd calls f with each session when it ends, from the session's
+// WithOnSessionEnd calls f with each session when it ends, from the session's
 // goroutine. f must return quickly.
-func OnSessionEnd(f func(*Session)) Option {
+func WithOnSessionEnd(f func(*Session)) Option {
 	return optionFunc(func(o *options) error {
 		o.onSessionEnd = f
 		return nil

@@ -111,7 +111,7 @@ func (d Direction) String() string {
 // Line is one line of a transcript.
 type Line struct {
 	Dir  Direction
-	Text string        // the line without CRLF; secrets masked unless WithSecretsShown
+	Text string        // the line without CRLF; secrets masked unless WithoutSecretMasking
 	At   time.Duration // since the session started
 }
 

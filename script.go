@@ -19,7 +19,7 @@ import (
 //
 // The script is consulted at each event, in order: the first fault whose
 // stage and selectors match fires and decides the answer; later faults
-// are not consulted for that event (and their [Fault.Times] are not
+// are not consulted for that event (and their [Fault.AtMost] are not
 // used up). The greeting consults StageConnect and then StageGreeting
 // (see [StageConnect]). Each fired fault is a note in the session's
 // transcript and an entry in Session.Faults.

@@ -19,7 +19,7 @@ import (
 // Security of the double itself. Also covered elsewhere: the standalone
 // program refuses a non-loopback address without its flag
 // (cmd/mocksmtp TestRefusesNonLoopbackAddressesWithoutAllowRemote), and
-// AUTH PLAIN's initial response is masked unless WithSecretsShown
+// AUTH PLAIN's initial response is masked unless WithoutSecretMasking
 // (TestAuthSecretsShown).
 
 func TestListensOnLoopbackByDefault(t *testing.T) {
@@ -236,7 +236,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 	defer runtime.KeepAlive([][]byte{body, oversized, half, flood})
 
 	t.Run("messages over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		base := liveHeap()
 		var sent int
@@ -257,7 +257,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("inside a message over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
 		lc := streamConn(t, srv.Addr())
 		base := liveHeap()
 		sendRaw(t, lc, envelope+"DATA\r\n")
@@ -272,7 +272,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("endless DATA", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		sendRaw(t, lc, envelope+"DATA\r\n")
 		expectReply(t, lc, "250 2.1.0")
@@ -294,7 +294,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("BDAT chunks over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		chunk := string(fmt.Appendf(nil, "BDAT %d\r\n%s", len(half), half))
 		last := string(fmt.Appendf(nil, "BDAT %d LAST\r\n%s", len(half), half))
@@ -314,7 +314,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("inside a BDAT chunk over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
 		lc := streamConn(t, srv.Addr())
 		// 1 MiB kept (the limit), then a chunk over it, most of it sent.
 		first := string(fmt.Appendf(nil, "%sBDAT %d\r\n%s%sBDAT %d LAST\r\n%s", envelope, limit, half, half, limit, half))
@@ -333,7 +333,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("huge BDAT size", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		sendRaw(t, lc, envelope+"BDAT 1073741824 LAST\r\n")
 		expectReply(t, lc, "250 2.1.0")

@@ -55,7 +55,7 @@ func send(t *testing.T, addr, to, subject string) {
 // channel, and a function that waits for n more of them.
 func endings(t *testing.T) (mocksmtp.Option, func(n int)) {
 	ch := make(chan int, 100)
-	opt := mocksmtp.OnSessionEnd(func(s *mocksmtp.Session) { ch <- s.ID })
+	opt := mocksmtp.WithOnSessionEnd(func(s *mocksmtp.Session) { ch <- s.ID })
 	wait := func(n int) {
 		t.Helper()
 		timeout := time.After(5 * time.Second)
@@ -182,7 +182,7 @@ func TestRetentionTrimsTheMessagesOfOneLongSession(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var seen []int
-	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3), mocksmtp.OnMessage(func(m *mocksmtp.Message) {
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3), mocksmtp.WithOnMessage(func(m *mocksmtp.Message) {
 		mu.Lock()
 		seen = append(seen, m.ID)
 		mu.Unlock()
@@ -208,7 +208,7 @@ func TestRetentionTrimsTheMessagesOfOneLongSession(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if diff := cmp.Diff([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, seen); diff != "" {
-		t.Errorf("OnMessage saw (-want +got):\n%s", diff)
+		t.Errorf("WithOnMessage saw (-want +got):\n%s", diff)
 	}
 }
 

@@ -726,8 +726,8 @@ func TestTLSRequirements(t *testing.T) {
 			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
 		},
 		{
-			name:   "WithAuthRequiresTLS answers AUTH before TLS with 538",
-			opts:   []Option{WithAuthRequiresTLS(), WithAuth("user", "secret")},
+			name:   "WithRequireTLSForAuth answers AUTH before TLS with 538",
+			opts:   []Option{WithRequireTLSForAuth(), WithAuth("user", "secret")},
 			script: [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "538 5.7.11"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"RSET", "250 2.0.0"}},
 			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}},
 		},

@@ -211,13 +211,13 @@ func TestChunking(t *testing.T) {
 		},
 		{
 			name: "chunks over the size limit together",
-			opts: []mocksmtp.Option{mocksmtp.WithSizeLimit(10)},
+			opts: []mocksmtp.Option{mocksmtp.WithMaxMessageBytes(10)},
 			send: env + "BDAT 6\r\n123456BDAT 6 LAST\r\n123456NOOP\r\n",
 			want: []string{"250 2.0.0", "552 5.3.4", "250 2.0.0"},
 		},
 		{
 			name: "one chunk over the size limit",
-			opts: []mocksmtp.Option{mocksmtp.WithSizeLimit(10)},
+			opts: []mocksmtp.Option{mocksmtp.WithMaxMessageBytes(10)},
 			send: env + "BDAT 11 LAST\r\n12345678901",
 			want: []string{"552 5.3.4", "EOF"},
 		},

@@ -132,7 +132,7 @@ type harness struct {
 func start(t *testing.T, opts ...mocksmtp.Option) *harness {
 	t.Helper()
 	h := &harness{ended: make(chan *mocksmtp.Session, 64)}
-	opts = append(opts, mocksmtp.OnSessionEnd(func(s *mocksmtp.Session) {
+	opts = append(opts, mocksmtp.WithOnSessionEnd(func(s *mocksmtp.Session) {
 		select {
 		case h.ended <- s:
 		default: // more sessions than any test here opens; never block the server

@@ -21,7 +21,7 @@ package main
 //	mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()
 //	mocksmtp.At(mocksmtp.StageMail).ForSender("*@spam.example").Reply(550, "5.7.1 go away")
 //	mocksmtp.At(mocksmtp.StageData).Delay(2 * time.Second)
-//	mocksmtp.At(mocksmtp.StageMessage).Times(1).Drop()
+//	mocksmtp.At(mocksmtp.StageMessage).AtMost(1).Drop()
 //	mocksmtp.Greylist()
 //	mocksmtp.UnknownUser("nobody@example.com")
 //	mocksmtp.RateLimit(10)
@@ -252,7 +252,7 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 		f = f.OnAttempt(j.OnAttempt...)
 	}
 	if j.Times != nil {
-		f = f.Times(*j.Times)
+		f = f.AtMost(*j.Times)
 	}
 	if j.ForRcpt != nil {
 		f = f.ForRcpt(j.ForRcpt...)

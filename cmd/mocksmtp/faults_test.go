@@ -40,7 +40,7 @@ func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
 		{"stage names in any case", `{"at": "StageMail", "forSender": ["*@spam.example"], "drop": true}`,
 			mail.ForSender("*@spam.example").Drop()},
 		{"selectors", `{"at": "RCPT", "times": 2, "forRcpt": ["a@x", "*@y"], "withProbability": 0.5, "resetTCP": true}`,
-			rcpt.Times(2).ForRcpt("a@x", "*@y").WithProbability(0.5).ResetTCP()},
+			rcpt.AtMost(2).ForRcpt("a@x", "*@y").WithProbability(0.5).ResetTCP()},
 		{"delay", `{"at": "DATA", "delay": "1.5s"}`, mocksmtp.At(mocksmtp.StageData).Delay(1500 * time.Millisecond)},
 		{"raw reply, half-close", `{"at": "greeting", "rawReply": "220 no CRLF", "halfClose": true}`,
 			mocksmtp.At(mocksmtp.StageGreeting).RawReply("220 no CRLF").HalfClose()},

@@ -265,14 +265,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	opts := []mocksmtp.Option{
 		mocksmtp.WithListenAddr(cfg.listen),
-		mocksmtp.OnMessage(out.message),
-		mocksmtp.OnSessionEnd(out.session),
+		mocksmtp.WithOnMessage(out.message),
+		mocksmtp.WithOnSessionEnd(out.session),
 	}
 	if cfg.hostname != "" {
 		opts = append(opts, mocksmtp.WithHostname(cfg.hostname))
 	}
 	if cfg.sizeLimit != 0 {
-		opts = append(opts, mocksmtp.WithSizeLimit(cfg.sizeLimit))
+		opts = append(opts, mocksmtp.WithMaxMessageBytes(cfg.sizeLimit))
 	}
 	if cfg.maxRecipients != 0 {
 		opts = append(opts, mocksmtp.WithMaxRecipients(cfg.maxRecipients))
@@ -284,7 +284,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, mocksmtp.WithRetention(cfg.retain))
 	}
 	if cfg.showSecrets {
-		opts = append(opts, mocksmtp.WithSecretsShown())
+		opts = append(opts, mocksmtp.WithoutSecretMasking())
 	}
 	secOpts, err := securityOptions(cfg)
 	if err != nil {
@@ -372,7 +372,7 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 		opts = append(opts, mocksmtp.WithRequireAuth())
 	}
 	if cfg.authRequiresTLS {
-		opts = append(opts, mocksmtp.WithAuthRequiresTLS())
+		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
 }
