@@ -39,3 +39,13 @@ func ExampleWithRejectNonconforming() {
 	// the client sees an error: true
 	// messages recorded: 0
 }
+
+func ExampleRules() {
+	for _, r := range mocksmtp.Rules()[:3] {
+		fmt.Printf("%s (%s)\n", r, r.Ref())
+	}
+	// Output:
+	// bare-line-ending (RFC 5321 2.3.8)
+	// dot-stuffing (RFC 5321 4.5.2)
+	// line-length (RFC 5321 4.5.3.1.6)
+}

@@ -34,8 +34,12 @@ const (
 	RuleHeaderEncoding  Rule = "header-encoding"  // non-ASCII header text RFC 2047-encoded (without SMTPUTF8) (RFC 2047 2, RFC 5322 2.2)
 )
 
-// Rules lists every rule, in the order reports group them.
-var Rules = []Rule{
+// Rules returns every rule, in the order reports group them: a new slice
+// on each call, the caller's to change.
+func Rules() []Rule { return slices.Clone(rules[:]) }
+
+// rules lists every rule, in the order reports group them.
+var rules = [...]Rule{
 	RuleBareLineEnding, RuleDotStuffing, RuleLineLength, Rule8BitMIME, RuleSMTPUTF8,
 	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
@@ -249,7 +253,7 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d conformance findings\n", len(fs))
-	order := append([]Rule(nil), Rules...)
+	order := Rules()
 	for r := range groups {
 		if _, known := ruleInfo[r]; !known {
 			order = append(order, r)

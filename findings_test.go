@@ -224,3 +224,22 @@ func (t *recordingT) cleanup() {
 		t.cleanups[i]()
 	}
 }
+
+// Rules returns a copy: what a caller does to it changes neither the next
+// call nor the order of reports.
+func TestRulesIsACopy(t *testing.T) {
+	first := mocksmtp.Rules()
+	if len(first) == 0 {
+		t.Fatal("Rules() is empty")
+	}
+	want := mocksmtp.Rules()
+	first[0] = "changed"
+	if got := mocksmtp.Rules(); !cmp.Equal(got, want) {
+		t.Errorf("Rules() after a caller changed its result = %v, want %v", got, want)
+	}
+	for _, r := range want {
+		if r.Ref() == "" {
+			t.Errorf("rule %q has no Ref", r)
+		}
+	}
+}
