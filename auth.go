@@ -19,19 +19,23 @@ import (
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
+// AuthMechanism is the name of a SASL mechanism, as AUTH names it
+// ("PLAIN").
+type AuthMechanism string
+
 // The SASL mechanisms the server implements, for [WithAuthMechanisms].
 const (
-	AuthPlain   = "PLAIN"    // RFC 4616, with or without an initial response
-	AuthLogin   = "LOGIN"    // draft-murchison-sasl-login: username, then password
-	AuthCRAMMD5 = "CRAM-MD5" // RFC 2195: needs the password, so only accounts of WithAuth
+	AuthPlain   AuthMechanism = "PLAIN"    // RFC 4616, with or without an initial response
+	AuthLogin   AuthMechanism = "LOGIN"    // draft-murchison-sasl-login: username, then password
+	AuthCRAMMD5 AuthMechanism = "CRAM-MD5" // RFC 2195: needs the password, so only accounts of WithAuth
 )
 
 // Credentials are what a client sent in one AUTH exchange, as
 // [WithAuthFunc] sees them.
 type Credentials struct {
-	Mechanism string // "PLAIN", "LOGIN"
-	Identity  string // the authorization identity (PLAIN only), usually ""
-	Username  string // the authentication identity
+	Mechanism AuthMechanism // AuthPlain or AuthLogin
+	Identity  string        // the authorization identity (PLAIN only), usually ""
+	Username  string        // the authentication identity
 	Password  string
 }
 
@@ -39,9 +43,9 @@ type Credentials struct {
 // which mechanism, and whether the credentials were accepted. It never
 // holds the password.
 type AuthInfo struct {
-	Mechanism string // "PLAIN", "LOGIN", "CRAM-MD5"
-	Identity  string // the authorization identity asked for (PLAIN), usually ""
-	Username  string // the authentication identity; "" when the exchange ended before it was sent
+	Mechanism AuthMechanism // AuthPlain, AuthLogin, AuthCRAMMD5
+	Identity  string        // the authorization identity asked for (PLAIN), usually ""
+	Username  string        // the authentication identity; "" when the exchange ended before it was sent
 	// Success reports whether the credentials were accepted (a fault at
 	// StageAuth may still have answered otherwise: see the transcript).
 	Success bool
@@ -60,15 +64,15 @@ func (a *AuthInfo) String() string {
 	if a.Identity != "" && a.Identity != a.Username {
 		who = a.Identity + " as " + a.Username
 	}
-	return a.Mechanism + " " + who + " " + verdict
+	return string(a.Mechanism) + " " + who + " " + verdict
 }
 
 // authConfig is what the AUTH options built.
 type authConfig struct {
 	accounts   map[string]string       // WithAuth: username → password
 	check      func(Credentials) error // WithAuthFunc
-	mechanisms []string                // WithAuthMechanisms; nil: the default
-	beforeTLS  []string                // WithAuthMechanismsBeforeTLS; nil: the same as after
+	mechanisms []AuthMechanism         // WithAuthMechanisms; nil: the default
+	beforeTLS  []AuthMechanism         // WithAuthMechanismsBeforeTLS; nil: the same as after
 }
 
 // WithAuth offers AUTH (RFC 4954) with the mechanisms PLAIN, LOGIN and
@@ -112,7 +116,7 @@ func WithAuthFunc(check func(Credentials) error) Option {
 // WithAuthMechanisms sets the SASL mechanisms advertised with AUTH, in
 // order, from [AuthPlain], [AuthLogin] and [AuthCRAMMD5]; others get 504
 // 5.5.4. It needs [WithAuth] or [WithAuthFunc] (in any order).
-func WithAuthMechanisms(mechanisms ...string) Option {
+func WithAuthMechanisms(mechanisms ...AuthMechanism) Option {
 	return optionFunc(func(o *options) error {
 		ms, err := checkMechanisms("WithAuthMechanisms", mechanisms)
 		if err != nil {
@@ -125,13 +129,13 @@ func WithAuthMechanisms(mechanisms ...string) Option {
 
 // checkMechanisms returns the mechanisms upper-cased, or an error naming
 // the option when one is unknown or repeated, or none is given.
-func checkMechanisms(option string, mechanisms []string) ([]string, error) {
+func checkMechanisms(option string, mechanisms []AuthMechanism) ([]AuthMechanism, error) {
 	if len(mechanisms) == 0 {
 		return nil, fmt.Errorf("mocksmtp: %s: want at least one mechanism", option)
 	}
-	var ms []string
+	var ms []AuthMechanism
 	for _, m := range mechanisms {
-		u := strings.ToUpper(m)
+		u := AuthMechanism(strings.ToUpper(string(m)))
 		if u != AuthPlain && u != AuthLogin && u != AuthCRAMMD5 {
 			return nil, fmt.Errorf("mocksmtp: %s: unknown mechanism %q (want PLAIN, LOGIN or CRAM-MD5)", option, m)
 		}
@@ -152,7 +156,7 @@ func checkMechanisms(option string, mechanisms []string) ([]string, error) {
 // the first EHLO reply:
 //
 //	mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)
-func WithAuthMechanismsBeforeTLS(mechanisms ...string) Option {
+func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 	return optionFunc(func(o *options) error {
 		ms, err := checkMechanisms("WithAuthMechanismsBeforeTLS", mechanisms)
 		if err != nil {
@@ -196,7 +200,7 @@ func (a authConfig) install(o *options) error {
 	}
 	ms := a.mechanisms
 	if ms == nil {
-		ms = []string{AuthPlain, AuthLogin}
+		ms = []AuthMechanism{AuthPlain, AuthLogin}
 		if len(a.accounts) > 0 {
 			ms = append(ms, AuthCRAMMD5)
 		}
@@ -204,15 +208,28 @@ func (a authConfig) install(o *options) error {
 	if (slices.Contains(ms, AuthCRAMMD5) || slices.Contains(a.beforeTLS, AuthCRAMMD5)) && len(a.accounts) == 0 {
 		return errors.New("mocksmtp: CRAM-MD5 needs the password, so an account of WithAuth")
 	}
-	o.engine.AuthMechanisms = ms
-	o.engine.AuthMechanismsBeforeTLS = a.beforeTLS
+	o.engine.AuthMechanisms = engineMechanisms(ms)
+	o.engine.AuthMechanismsBeforeTLS = engineMechanisms(a.beforeTLS)
 	o.engine.NewSASL = a.newSASL
 	return nil
 }
 
+// engineMechanisms returns the mechanisms as the engine names them; nil
+// stays nil.
+func engineMechanisms(ms []AuthMechanism) []string {
+	if ms == nil {
+		return nil
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m)
+	}
+	return out
+}
+
 // newSASL returns the server side of one exchange.
 func (a authConfig) newSASL(mechanism string) (smtpd.SASLServer, error) {
-	switch mechanism {
+	switch AuthMechanism(mechanism) {
 	case AuthPlain:
 		p := &plainServer{}
 		p.Server = sasl.NewPlainServer(func(identity, username, password string) error {

@@ -217,3 +217,32 @@ func ExampleWithoutExtensions() {
 	// SMTPUTF8 offered: false
 	// 553 5.6.7 Non-ASCII address not permitted without SMTPUTF8
 }
+
+func ExampleWithAuthMechanisms() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithAuth("mailer", "s3cret"),
+		mocksmtp.WithAuthMechanisms(mocksmtp.AuthCRAMMD5, mocksmtp.AuthLogin))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	_, mechanisms := c.Extension("AUTH")
+	fmt.Println("offered:", mechanisms)
+	if err := c.Auth(smtp.CRAMMD5Auth("mailer", "s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	auth := srv.WaitForSessions(t, 1)[0].Auth
+	fmt.Println(auth.Mechanism == mocksmtp.AuthCRAMMD5, auth)
+	// Output:
+	// offered: CRAM-MD5 LOGIN
+	// true CRAM-MD5 mailer ok
+}

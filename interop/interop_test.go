@@ -448,7 +448,7 @@ const (
 // startTLSAuth starts a server with TLS as mode says and AUTH for
 // authUser, offering the given mechanisms (the server's default when
 // none), then more options.
-func startTLSAuth(t *testing.T, mode tlsMode, mechanisms []string, more ...mocksmtp.Option) *harness {
+func startTLSAuth(t *testing.T, mode tlsMode, mechanisms []mocksmtp.AuthMechanism, more ...mocksmtp.Option) *harness {
 	t.Helper()
 	opts := []mocksmtp.Option{mocksmtp.WithAuth(authUser, authPass)}
 	if mode == implicitTLS {
@@ -476,7 +476,7 @@ func caFile(t *testing.T, srv *mocksmtp.Server) string {
 // checkTLSAuth checks a session that sent over TLS after logging in as
 // authUser with mechanism: a finished TLS 1.3 handshake, the AUTH
 // exchange recorded as a success, and no secret in the transcript.
-func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism string) {
+func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism mocksmtp.AuthMechanism) {
 	t.Helper()
 	if s.TLS == nil || !s.TLS.HandshakeComplete {
 		t.Errorf("Session.TLS = %v, want a finished handshake", s.TLS)

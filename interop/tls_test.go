@@ -65,7 +65,7 @@ func TestGoMailTLSAndAuth(t *testing.T) {
 			if s.TLS == nil || !s.TLS.HandshakeComplete {
 				t.Errorf("Session.TLS = %v, want a finished handshake", s.TLS)
 			}
-			want := &mocksmtp.AuthInfo{Mechanism: string(tt.auth), Username: "mailer", Success: true}
+			want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthMechanism(tt.auth), Username: "mailer", Success: true}
 			if diff := cmp.Diff(want, s.Auth); diff != "" {
 				t.Errorf("Session.Auth (-want +got):\n%s", diff)
 			}

@@ -379,7 +379,7 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		}
 	}
 	if a := s.Auth; a != nil {
-		j.Auth = &authJSON{Mechanism: a.Mechanism, Identity: a.Identity, Username: a.Username, Success: a.Success}
+		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
 	}
 	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
 		j.Error = s.Err.Error()

@@ -366,7 +366,11 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
 	}
 	if cfg.authMechanisms != "" {
-		opts = append(opts, mocksmtp.WithAuthMechanisms(strings.Split(cfg.authMechanisms, ",")...))
+		var ms []mocksmtp.AuthMechanism
+		for _, m := range strings.Split(cfg.authMechanisms, ",") {
+			ms = append(ms, mocksmtp.AuthMechanism(m))
+		}
+		opts = append(opts, mocksmtp.WithAuthMechanisms(ms...))
 	}
 	if cfg.requireAuth {
 		opts = append(opts, mocksmtp.WithRequireAuth())
