@@ -197,7 +197,7 @@ func ExampleWithoutExtensions() {
 
 	// A server without SMTPUTF8: does the mailer still send to a UTF-8
 	// address? (It must not.)
-	srv := mocksmtp.Start(t, mocksmtp.WithoutExtensions(smtpd.ExtSMTPUTF8, smtpd.ExtChunking))
+	srv := mocksmtp.Start(t, mocksmtp.WithoutExtensions("SMTPUTF8", "CHUNKING"))
 	c, err := smtp.Dial(srv.Addr())
 	if err != nil {
 		t.Fatal(err)

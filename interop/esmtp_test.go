@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
-	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
 // TestGoSMTPDSNAndSMTPUTF8 sends with go-smtp's DSN and SMTPUTF8 options
@@ -85,7 +84,7 @@ func TestGoSMTPWithoutSMTPUTF8(t *testing.T) {
 		name string
 		opts []mocksmtp.Option
 	}{
-		{"extension switched off", []mocksmtp.Option{mocksmtp.WithoutExtensions(smtpd.ExtSMTPUTF8)}},
+		{"extension switched off", []mocksmtp.Option{mocksmtp.WithoutExtensions("SMTPUTF8")}},
 		{"extension on, not asked for", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,7 +222,7 @@ func TestChunking(t *testing.T) {
 		},
 		{
 			name: "CHUNKING switched off",
-			opts: []mocksmtp.Option{mocksmtp.WithoutExtensions(smtpd.ExtChunking)},
+			opts: []mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING")},
 			send: env + "BDAT 3 LAST\r\nNOOP\r\n",
 			want: []string{"500 5.5.2", "250 2.0.0"}, // BDAT is an unknown command: no chunk follows
 		},
