@@ -246,3 +246,34 @@ func ExampleWithAuthMechanisms() {
 	// offered: CRAM-MD5 LOGIN
 	// true CRAM-MD5 mailer ok
 }
+
+func ExampleWithEngineConfig() {
+	t := &fakeT{}
+	defer t.done()
+
+	// The engine's configuration is the base; WithHostname wins over its
+	// Hostname, in any order.
+	srv := mocksmtp.Start(t,
+		mocksmtp.WithHostname("mx.example"),
+		mocksmtp.WithEngineConfig(smtpd.Config{
+			Hostname: "ignored.example",
+			VRFY:     &smtpd.Reply{Code: 550, Status: "5.1.1", Lines: []string{"No such user"}},
+		}))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Verify("nobody@example.com")
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		fmt.Println(reply.Code, reply.Msg)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(srv.WaitForSessions(t, 1)[0].Transcript[0])
+	// Output:
+	// 550 5.1.1 No such user
+	// S: 220 mx.example ESMTP mocksmtp
+}

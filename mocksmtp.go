@@ -57,7 +57,17 @@ var ErrClosed = errors.New("mocksmtp: server closed")
 // in tests.
 func New(opts ...Option) (*Server, error) {
 	o := defaultOptions()
+	// WithEngineConfig gives the base that the other options change,
+	// whatever their order: it applies first.
 	for _, opt := range opts {
+		if _, base := opt.(engineConfig); base {
+			_ = opt.apply(&o) // never fails
+		}
+	}
+	for _, opt := range opts {
+		if _, base := opt.(engineConfig); base {
+			continue
+		}
 		if err := opt.apply(&o); err != nil {
 			return nil, err
 		}

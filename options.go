@@ -136,19 +136,29 @@ func WithoutSecretMasking() Option {
 	})
 }
 
-// WithEngineConfig lets a caller set [smtpd.Config] fields that have no
-// option of their own (line limits, VRFY and EXPN replies, disabled
-// extensions). Fields set by other options apply on top of it, in order;
-// its Trace is ignored.
-func WithEngineConfig(cfg smtpd.Config) Option {
-	return optionFunc(func(o *options) error {
-		c := cfg // the Option may be applied by many servers at once
-		if c.Banner == "" {
-			c.Banner = o.engine.Banner
-		}
-		o.engine = c
-		return nil
-	})
+// WithEngineConfig gives the engine a base configuration: the
+// [smtpd.Config] fields that have no option of their own (line limits,
+// VRFY and EXPN replies, ParamAllowance...). Every other option applies on
+// top of it, whatever the order in which they are given: WithHostname,
+// WithSTARTTLS, WithAuth, WithMaxMessageBytes and the rest win over the
+// fields of cfg they set, and leave the others as cfg has them. A TLSConfig
+// in cfg counts as [WithTLSConfig]'s. Its Banner, when empty, stays
+// mocksmtp's; its Trace is ignored. Given more than once, the last one is
+// the base.
+func WithEngineConfig(cfg smtpd.Config) Option { return engineConfig(cfg) }
+
+// engineConfig is the Option of WithEngineConfig, which New applies before
+// all others.
+type engineConfig smtpd.Config
+
+func (c engineConfig) apply(o *options) error {
+	base := smtpd.Config(c) // a copy: the Option may be applied by many servers at once
+	if base.Banner == "" {
+		base.Banner = o.engine.Banner
+	}
+	base.Trace = nil
+	o.engine = base
+	return nil
 }
 
 func containsSpace(s string) bool {
