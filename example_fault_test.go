@@ -117,7 +117,9 @@ func ExampleServer_ReplaceFaults() {
 
 	// The MTA comes back, but now bob's mailbox is full: one step, so no
 	// session sees the script empty in between.
-	srv.ReplaceFaults(mocksmtp.MailboxFull("bob@example.com"))
+	if err := srv.ReplaceFaults(mocksmtp.MailboxFull("bob@example.com")); err != nil {
+		t.Fatal(err)
+	}
 	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
 
 	srv.ClearFaults()
@@ -126,4 +128,26 @@ func ExampleServer_ReplaceFaults() {
 	// 421 4.3.2 Service shutting down, try again later
 	// 552 5.2.2 Mailbox full
 	// ok
+}
+
+func ExampleServer_AddFault() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+
+	// From now on, every RCPT gets 450.
+	if err := srv.AddFault(mocksmtp.At(mocksmtp.StageRcpt).Reply(450, "4.2.1 Mailbox busy")); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+
+	// A fault this server cannot play (a TLS failure at connect, without
+	// WithImplicitTLS) is an error, and nothing is added.
+	err := srv.AddFault(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate())
+	fmt.Println("refused:", err != nil)
+	// Output:
+	// ok
+	// 450 4.2.1 Mailbox busy
+	// refused: true
 }

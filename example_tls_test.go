@@ -127,7 +127,7 @@ func ExampleFault_ExpiredCertificate_implicitTLS() {
 			conn.Close()
 		}
 	}
-	fmt.Println(srv.CheckFaults(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake()) == nil)
+	fmt.Println(srv.AddFault(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake()) == nil)
 	// Output:
 	// attempt 1: expired true
 	// attempt 2: expired false

@@ -120,7 +120,7 @@ func stagesOf(k smtpd.Kind) []Stage {
 // and the state of scenarios such as [Greylist] are kept per server. A
 // misused method (a bad code, two ways of ending the connection) makes
 // the fault invalid: [WithFault] then fails [New], and [Server.AddFault]
-// panics, with the file and line where the fault was declared.
+// returns an error, with the file and line where the fault was declared.
 //
 // Faults act only on commands the engine accepted: a command refused for
 // its syntax, its sequence or a limit gets the engine's reply, and does

@@ -1010,7 +1010,9 @@ func TestFaultAddAndClearAtRunTime(t *testing.T) {
 	c := dialFault(t, srv)
 	c.must("", 220)
 	c.must("NOOP", 250)
-	srv.AddFault(mocksmtp.At(mocksmtp.StageNoop).Reply(451, "4.3.0 now failing"))
+	if err := srv.AddFault(mocksmtp.At(mocksmtp.StageNoop).Reply(451, "4.3.0 now failing")); err != nil {
+		t.Fatal(err)
+	}
 	c.must("NOOP", 451) // applies from the next event of a live session
 	srv.ClearFaults()
 	c.must("NOOP", 250)
@@ -1021,7 +1023,9 @@ func TestFaultAddAndClearAtRunTime(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			srv.AddFault(mocksmtp.At(mocksmtp.StageRcpt).ForRcpt(fmt.Sprintf("r%d@x", i)).Reply(550, "5.1.1 no"))
+			if err := srv.AddFault(mocksmtp.At(mocksmtp.StageRcpt).ForRcpt(fmt.Sprintf("r%d@x", i)).Reply(550, "5.1.1 no")); err != nil {
+				t.Error(err)
+			}
 		}()
 		go func() {
 			defer wg.Done()
@@ -1052,7 +1056,10 @@ func TestFaultReplaceIsAtomic(t *testing.T) {
 				return
 			default:
 			}
-			srv.ReplaceFaults([]mocksmtp.Fault{a, b}[i%2])
+			if err := srv.ReplaceFaults([]mocksmtp.Fault{a, b}[i%2]); err != nil {
+				t.Error(err)
+				return
+			}
 			runtime.Gosched() // let the session run, even on one CPU
 		}
 	}()
@@ -1106,12 +1113,12 @@ func TestFaultInvalid(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			defer func() {
-				if p := recover(); p == nil {
-					t.Error("AddFault did not panic")
-				}
-			}()
-			srv.AddFault(tt.fault)
+			if err := srv.AddFault(tt.fault); err == nil || !strings.Contains(err.Error(), "mocksmtp: fault at fault_test.go:") {
+				t.Errorf("AddFault = %v, want an error saying where the fault was declared", err)
+			}
+			if err := srv.ReplaceFaults(tt.fault); err == nil {
+				t.Error("ReplaceFaults accepted the fault")
+			}
 		})
 	}
 }

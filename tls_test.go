@@ -1048,23 +1048,30 @@ func TestTLSFaultMisuse(t *testing.T) {
 	}
 }
 
-func TestCheckFaults(t *testing.T) {
+// AddFault refuses, with an error and without adding any, a fault the
+// server cannot play; ReplaceFaults then leaves the script as it was.
+func TestAddFaultRefuses(t *testing.T) {
 	t.Parallel()
 	starttls, implicit := Start(t, WithSTARTTLS()), Start(t, WithImplicitTLS())
 	f := At(StageConnect).AbortHandshake()
-	if err := starttls.CheckFaults(f); err == nil || !strings.Contains(err.Error(), "WithImplicitTLS") {
-		t.Errorf("CheckFaults on a STARTTLS server = %v, want an error naming WithImplicitTLS", err)
+	if err := starttls.AddFault(f); err == nil || !strings.Contains(err.Error(), "WithImplicitTLS") {
+		t.Errorf("AddFault on a STARTTLS server = %v, want an error naming WithImplicitTLS", err)
 	}
-	if err := implicit.CheckFaults(f, At(StageMail).Reply(451, "later")); err != nil {
-		t.Errorf("CheckFaults on an implicit TLS server = %v", err)
+	if err := starttls.AddFault(At(StageMail).Reply(451, "4.3.0 later"), f); err == nil {
+		t.Error("AddFault accepted a fault the server cannot play after a good one")
 	}
-	if err := implicit.CheckFaults(At(StageMail)); err == nil {
-		t.Error("CheckFaults accepted a fault without an action")
+	if err := starttls.ReplaceFaults(f); err == nil {
+		t.Error("ReplaceFaults accepted a fault the server cannot play")
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("AddFault of a fault CheckFaults refuses did not panic")
-		}
-	}()
-	starttls.AddFault(f)
+	if err := implicit.AddFault(f, At(StageMail).Reply(451, "later")); err != nil {
+		t.Errorf("AddFault on an implicit TLS server = %v", err)
+	}
+	if err := implicit.AddFault(At(StageMail)); err == nil {
+		t.Error("AddFault accepted a fault without an action")
+	}
+	// Nothing was added to the STARTTLS server's script.
+	w := dialWire(t, starttls.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	w.cmd("MAIL FROM:<a@example.com>", "250")
+	w.cmd("QUIT", "221")
 }

@@ -477,16 +477,19 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if err := a.srv.CheckFaults(faults...); err != nil {
+	a.faults.mu.Lock()
+	if replace {
+		err = a.srv.ReplaceFaults(faults...)
+	} else {
+		err = a.srv.AddFault(faults...)
+	}
+	if err != nil {
+		a.faults.mu.Unlock()
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	a.faults.mu.Lock()
 	if replace {
-		a.srv.ReplaceFaults(faults...) // checked above: cannot panic
 		a.faults.specs = nil
-	} else {
-		a.srv.AddFault(faults...)
 	}
 	a.faults.specs = append(a.faults.specs, specs...)
 	out := append([]faultJSON{}, a.faults.specs...)
