@@ -46,10 +46,8 @@ type msgRef struct {
 	k   *kept
 }
 
-// errShutdown ends sessions that are live when the server closes.
-var errShutdown = errors.New("mocksmtp: server closed")
-
-// ErrClosed is returned by waits on a server that was closed.
+// ErrClosed is returned by waits on a server that was closed. (Sessions
+// live when it closed end with [EndShutdown], and a nil Session.Err.)
 var ErrClosed = errors.New("mocksmtp: server closed")
 
 // New starts a server listening on 127.0.0.1 with a random port (see
@@ -215,9 +213,9 @@ func (s *Server) serve(nc net.Conn) {
 		switch {
 		case err == nil:
 			continue
-		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, errShutdown)):
+		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, ErrClosed)):
 			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
-			err = errShutdown
+			err = ErrClosed
 		case idle != nil && errors.Is(err, context.DeadlineExceeded):
 			// An idle fault's time ran out: Next left the connection open
 			// for this unsolicited reply.
@@ -232,7 +230,7 @@ func (s *Server) serve(nc net.Conn) {
 // handle decides the answer to one event: the fault script first, then
 // recording (an accepted message is recorded before its 250 goes out, and
 // only when the answer is 2xx), then a fault's delay. It returns
-// errShutdown when the server closed during the delay.
+// ErrClosed when the server closed during the delay.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
@@ -280,7 +278,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		s.note(rec, "message refused, not recorded: %d octets from <%s> to %d recipients", len(ev.Data), ev.Envelope.From, len(ev.Envelope.To))
 	}
 	if !s.pause(p.act.delay) {
-		return errShutdown
+		return ErrClosed
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)
@@ -402,7 +400,7 @@ func (s *Server) endSession(rec *session, err error) {
 	rec.snap.End = time.Now()
 	rec.snap.Ended = endReason(err)
 	s.endConformanceLocked(rec)
-	if !errors.Is(err, errShutdown) && rec.snap.Ended != EndQuit {
+	if !errors.Is(err, ErrClosed) && rec.snap.Ended != EndQuit {
 		rec.snap.Err = err // nil after QUIT, the normal end
 	}
 	s.retainSessionsLocked()

@@ -79,7 +79,7 @@ func endReason(err error) EndReason {
 		return EndTLSFailed
 	case errors.Is(err, smtpd.ErrClientGone):
 		return EndClientClosed
-	case errors.Is(err, errShutdown):
+	case errors.Is(err, ErrClosed):
 		return EndShutdown
 	}
 	return EndServerClosed
