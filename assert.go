@@ -51,7 +51,7 @@ func (s *Server) snapshots(live []liveMessage) []*Message {
 	for i, lm := range live {
 		refs[i] = lm.msgRef
 	}
-	return snapshotsOf(refs, false)
+	return snapshotsOf(refs)
 }
 
 // WaitFor waits for a message like want and returns it: the first one that
@@ -132,7 +132,7 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message,
 			}
 			s.exp.waited[lm.k.id] = true
 			s.accountLocked(lm.k.id)
-			found = snapshotsOf([]msgRef{lm.msgRef}, false)[0]
+			found = snapshotsOf([]msgRef{lm.msgRef})[0]
 			return true
 		}
 		return false

@@ -89,7 +89,9 @@ type Message struct {
 	// server found them when it arrived.
 	Findings []Finding
 
-	// Session is the session that delivered the message.
+	// Session is a snapshot of the session that delivered the message,
+	// taken with the message: its Messages is always nil, however the
+	// message was obtained ([Server.Session] lists them).
 	Session *Session
 
 	mimeLint []string     // MIME conformance problems that are no parse error

@@ -456,28 +456,27 @@ func sessionsOf(recs []*session) []*Session {
 }
 
 // Messages returns every message accepted so far, in arrival order. Each
-// Message.Session is a snapshot of its session taken now.
+// Message.Session is a snapshot of its session taken now, without its
+// Messages (see [Server.Session] for them).
 func (s *Server) Messages() []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return snapshotsOf(s.messages, false)
+	return snapshotsOf(s.messages)
 }
 
 // LastMessages returns the last n messages accepted, in arrival order:
 // all of them when the server keeps fewer. It costs what the n snapshots
 // cost, however many messages the server keeps, and however many a
-// session delivered: each Message.Session is a snapshot of its session
-// without its Messages (see [Server.Session] for them). It is what a
-// poller such as the mocksmtp program's web page needs.
+// session delivered. It is what a poller such as the mocksmtp program's
+// web page needs.
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return snapshotsOf(last(s.messages, n), true)
+	return snapshotsOf(last(s.messages, n))
 }
 
 // Message returns the message with the given ID (see [Message.ID]), or
-// nil when the server keeps none. As with [Server.LastMessages], its
-// Session is a snapshot of its session without its Messages.
+// nil when the server keeps none.
 func (s *Server) Message(id int) *Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -485,7 +484,7 @@ func (s *Server) Message(id int) *Message {
 	if !ok {
 		return nil
 	}
-	return snapshotsOf(s.messages[i:i+1], true)[0]
+	return snapshotsOf(s.messages[i : i+1])[0]
 }
 
 // Count returns how many sessions and messages the server keeps: the
@@ -497,27 +496,19 @@ func (s *Server) Count() (sessions, messages int) {
 }
 
 // snapshotsOf returns snapshots of the messages of refs, each with a
-// snapshot of its session taken once per session: whole, or without its
-// Messages when alone, so that the cost does not grow with the session.
-// Server.mu must be held.
-func snapshotsOf(refs []msgRef, alone bool) []*Message {
+// snapshot of its session without its Messages (so that the cost does not
+// grow with the session), taken once per session. Server.mu must be held.
+func snapshotsOf(refs []msgRef) []*Message {
 	sessions := make(map[*session]*Session)
 	out := make([]*Message, len(refs))
 	for i, ref := range refs {
 		ss, ok := sessions[ref.rec]
 		if !ok {
-			if alone {
-				ss = ref.rec.snapshotHead()
-			} else {
-				ss = ref.rec.snapshot()
-			}
+			ss = ref.rec.snapshotHead()
 			sessions[ref.rec] = ss
 		}
-		if out[i] = ss.messageByID(ref.k.id); out[i] == nil {
-			// Alone, or forgotten since it was located (Reset, WithRetention).
-			out[i] = ref.k.view()
-			out[i].Session = ss
-		}
+		out[i] = ref.k.view()
+		out[i].Session = ss
 	}
 	return out
 }

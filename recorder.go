@@ -31,7 +31,7 @@ type Session struct {
 	// of a long session under [WithRetention]: Transcript[0] is line
 	// Forgotten+1, as [Finding.Line] numbers it. 0 otherwise.
 	Forgotten int
-	Messages  []*Message // the messages accepted in this session
+	Messages  []*Message // the messages accepted in this session (each Message.Session without Messages)
 	Ended     EndReason  // how the session ended (Live while it goes on)
 	Err       error      // why it ended, nil after QUIT and on shutdown
 	Findings  []Finding  // the rules the client broke in this session (see [Rule])
@@ -222,13 +222,15 @@ func (r *session) addFault(text string) {
 // findings are on lines in order.
 func (r *session) keeps(f Finding) bool { return f.Line > r.transcript.from }
 
-// snapshot copies the record; the Message snapshots point back at it.
+// snapshot copies the record with its messages, whose Session is a copy
+// of the snapshot without its Messages, as every Message's Session is.
 func (r *session) snapshot() *Session {
 	s := r.snapshotHead()
+	head := *s
 	s.Messages = make([]*Message, len(r.messages))
 	for i, m := range r.messages {
 		mc := m.view()
-		mc.Session = s
+		mc.Session = &head
 		s.Messages[i] = mc
 	}
 	return s

@@ -3,7 +3,6 @@ package mocksmtp
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 	"weak"
 )
@@ -125,15 +124,6 @@ func (s *Server) messageSnapshot(rec *session, m *kept) *Message {
 	mc := m.view()
 	mc.Session = rec.snapshotHead()
 	return mc
-}
-
-// messageByID finds a message of the session by its ID, or returns nil.
-func (s *Session) messageByID(id int) *Message {
-	i := sort.Search(len(s.Messages), func(i int) bool { return s.Messages[i].ID >= id })
-	if i < len(s.Messages) && s.Messages[i].ID == id {
-		return s.Messages[i]
-	}
-	return nil
 }
 
 // kept is what the server keeps of an accepted message: all of [Message]
