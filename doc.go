@@ -31,20 +31,25 @@
 // A [Want] describes a message by the fields a test cares about: envelope,
 // header addresses, subject, any header, text and HTML bodies (exactly, by
 // substring or by regular expression), attachments. [Server.Expect]
-// registers one, checked when the test ends; an unmet one fails the test
-// with where it was declared, the nearest message as a (-want +got) diff
-// of the fields the Want sets, and the transcript lines of its session:
+// registers one on a test, checked when that test (or subtest) ends; an
+// unmet one fails it with where it was declared, the nearest message as a
+// (-want +got) diff of the fields the Want sets, and the transcript lines
+// of its session:
 //
-//	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome"})
-//	srv.Expect(mocksmtp.Want{SubjectContains: "password"}).Never()
-//	srv.ExpectNoOtherMessages()
+//	srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome"})
+//	srv.Expect(t, mocksmtp.Want{SubjectContains: "password"}).Never()
+//	srv.ExpectNoOtherMessages(t)
+//
+// Without a test, [Server.AddExpectation], [Server.ForbidOtherMessages]
+// and [Server.ForbidMessages] register the same, and [Server.Verify]
+// checks them when asked, returning the same report as an error.
 //
 // Inline, [Server.WaitFor] waits for a message like a Want and returns it,
 // [Server.AssertMessage] checks one arrived, [Server.AssertNoMessages]
 // checks none does; [Message.Links] and [Message.Find] pull out a magic
 // link or a one-time code. [Server.Inbox] gives each of many parallel tests
 // its own domain on one shared server, with its own waits and
-// expectations.
+// expectations ([Server.NewInbox] without a test).
 //
 // # Faults
 //

@@ -33,7 +33,7 @@ func sendSignIn(addr, to string) error {
 func ExampleServer_Expect() {
 	t := stableT{&fakeT{}} // in a real test: func TestSignup(t *testing.T)
 	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
-	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome!"})
+	srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome!"})
 
 	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
 		t.Fatal(err)
@@ -67,9 +67,9 @@ func ExampleServer_Expect() {
 func ExampleExpectation() {
 	t := &fakeT{}
 	srv := mocksmtp.Start(t)
-	srv.Expect(mocksmtp.Want{Subject: "Welcome"}).Times(2)
-	srv.Expect(mocksmtp.Want{To: []string{"audit@example.com"}}).Never()
-	srv.ExpectNoOtherMessages() // and nothing else
+	srv.Expect(t, mocksmtp.Want{Subject: "Welcome"}).Times(2)
+	srv.Expect(t, mocksmtp.Want{To: []string{"audit@example.com"}}).Never()
+	srv.ExpectNoOtherMessages(t) // and nothing else
 
 	for _, to := range []string{"ann@example.com", "bob@example.com"} {
 		if err := sendWelcome(srv.Addr(), to); err != nil {
@@ -134,7 +134,7 @@ func ExampleServer_Inbox() {
 
 	t := &fakeT{} // in a real test: t.Parallel()
 	in := srv.Inbox(t)
-	in.Expect(mocksmtp.Want{Subject: "Welcome"})
+	in.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 	if err := sendWelcome(srv.Addr(), in.Address("bob")); err != nil {
 		t.Fatal(err)
 	}

@@ -87,8 +87,10 @@ func New(opts ...Option) (*Server, error) {
 }
 
 // Start starts a server for the test t: [New] with t.Fatal on error, and
-// [Server.Close] at cleanup. If the test failed, cleanup logs every
-// session's transcript (see [WithoutTranscriptLog]).
+// [Server.Close] at cleanup, which then checks the expectations registered
+// on t ([Server.Expect]), so that every session has ended. If the test
+// failed, cleanup logs every session's transcript (see
+// [WithoutTranscriptLog]).
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := New(opts...)

@@ -45,8 +45,11 @@ func WithRetention(n int) Option {
 // mocksmtp program's DELETE /api/messages). Sessions still live go on and
 // stay listed, without the messages they delivered before Reset. IDs go
 // on from where they were, never reused; attempts count from 1 again (see
-// Session.Attempt and [Fault.OnAttempt]). Faults are kept. Waits in
-// progress count only the messages that arrive after Reset.
+// Session.Attempt and [Fault.OnAttempt]). Faults are kept, and so are
+// the expectations of tests ([Server.Expect]); those registered without a
+// test ([Server.AddExpectation] and the like, on the server and its
+// inboxes) are forgotten. Waits in progress count only the messages that
+// arrive after Reset.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,6 +62,7 @@ func (s *Server) Reset() {
 	s.messages = nil
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.snap.Ended != Live })
 	s.ids.attempt = 0
+	s.forgetFreeExpectationsLocked()
 	s.broadcastLocked()
 }
 
