@@ -151,3 +151,17 @@ func ExampleServer_AddFault() {
 	// 450 4.2.1 Mailbox busy
 	// refused: true
 }
+
+func ExampleFault_AtMost() {
+	t := &fakeT{}
+	defer t.done()
+	// The first RCPT gets 451, the ones after it pass: a fault that fires
+	// at most once.
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Reply(451, "4.3.0 try again")))
+	for range 2 {
+		fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+	}
+	// Output:
+	// 451 4.3.0 try again
+	// ok
+}
