@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/smtp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/memnet"
 )
 
 // memSend sends one message with net/smtp over a connection from dial.
@@ -296,6 +299,80 @@ func TestInMemoryTLSInBubble(t *testing.T) {
 		}
 		conn.Close()
 		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndTLSFailed {
+			t.Errorf("session ended %v", s.Ended)
+		}
+	})
+}
+
+// memBody returns a message of exactly n octets (n >= 2): lines of at
+// most 1000 octets with CRLF, none starting with a dot.
+func memBody(n int) []byte {
+	b := make([]byte, 0, n)
+	for len(b) < n {
+		line := min(998, n-len(b)-2)
+		for i := range line {
+			b = append(b, 'a'+byte((len(b)+i)%26))
+		}
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
+
+// Messages around the in-memory connection's buffer size, written in one
+// go with the commands before them: each is recorded byte for byte.
+func TestInMemoryBufferBoundaries(t *testing.T) {
+	const n = memnet.BufferSize
+	for _, size := range []int{n - 1, n, n + 1, 2 * n} { // n is 1 MiB
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithSizeLimit(4*n))
+				conn, err := srv.Dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				body := memBody(size)
+				go func() { // the client does not read until it has written everything
+					io.WriteString(conn, "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+					conn.Write(body)
+					io.WriteString(conn, ".\r\nQUIT\r\n")
+				}()
+				r := bufio.NewReader(conn)
+				var last string
+				for !strings.HasPrefix(last, "221 ") {
+					if last, err = r.ReadString('\n'); err != nil {
+						t.Fatalf("after %q: %v", last, err)
+					}
+				}
+				m := srv.WaitForMessages(t, 1)[0]
+				if !bytes.Equal(m.Raw, body) {
+					t.Errorf("recorded %d octets, sent %d", len(m.Raw), len(body))
+				}
+			})
+		})
+	}
+}
+
+// A line with no end, longer than the buffer: the engine refuses it and
+// closes, without waiting for the end.
+func TestInMemoryEndlessLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		go conn.Write(bytes.Repeat([]byte("x"), 2*memnet.BufferSize+1))
+		r := bufio.NewReader(conn)
+		if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+			t.Fatalf("greeting %q", l)
+		}
+		if l, err := r.ReadString('\n'); !strings.HasPrefix(l, "500 5.5.2 ") {
+			t.Errorf("reply %q, %v; want 500 5.5.2", l, err)
+		}
+		conn.Close()
+		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndServerClosed && s.Ended != mocksmtp.EndClientClosed {
 			t.Errorf("session ended %v", s.Ended)
 		}
 	})

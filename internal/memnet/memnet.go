@@ -13,9 +13,12 @@
 //
 // What the peer sees, as over TCP on Linux:
 //   - after Close or CloseWrite: the data written before, then io.EOF;
-//   - after a reset (SetLinger(0) then Close, or Close with unread data,
-//     which a TCP stack answers with a reset too): ECONNRESET from Read
-//     and Write, and the unread data is lost;
+//   - after a reset (SetLinger(0) then Close, or Close with data left
+//     unread, which a TCP stack answers with a reset too): the data
+//     written before, then ECONNRESET, once, from the first Read or
+//     Write that meets it; after that Read returns io.EOF and Write
+//     fails with EPIPE. What the peer wrote and the resetting end had
+//     not read is lost;
 //   - writing to a closed peer: the first Write succeeds (its data is
 //     lost), later ones fail with EPIPE.
 package memnet
@@ -140,16 +143,18 @@ func Pipe(aAddr, bAddr net.Addr) (a, b *Conn) {
 
 // link is what the two ends of a connection share.
 type link struct {
-	mu      sync.Mutex    // guards everything below, and both Conns' closed and linger
-	dir     [2]stream     // dir[i] carries what end i writes
-	changed chan struct{} // closed and replaced on every change of the fields
+	mu  sync.Mutex // guards everything below, and both Conns' closed and linger
+	dir [2]stream  // dir[i] carries what end i writes
+	// reset[i] says that end i's peer reset the connection; pending[i],
+	// that none of end i's Reads and Writes has reported it yet.
+	reset, pending [2]bool
+	changed        chan struct{} // closed and replaced on every change of the fields
 }
 
 // stream is one direction of a connection.
 type stream struct {
 	buf        []byte // written, not read yet
-	eof        bool   // the writer is done (Close, CloseWrite): the reader gets io.EOF after buf
-	reset      bool   // the connection was reset: both ends' I/O fails with ECONNRESET
+	eof        bool   // the writer is done (Close, CloseWrite, reset): the reader gets io.EOF after buf
 	readerGone bool   // the reader closed: writes are lost, and fail after the first
 	lostWrite  bool   // a write was lost to the closed reader: the next ones fail (EPIPE)
 }
@@ -188,9 +193,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case c.closed:
 			l.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
-		case in.reset:
-			l.mu.Unlock()
-			return 0, c.opError("read", os.NewSyscallError("read", syscall.ECONNRESET))
 		case c.rd.expired():
 			l.mu.Unlock()
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
@@ -206,6 +208,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 			l.broadcastLocked()
 			l.mu.Unlock()
 			return n, nil
+		case l.pending[c.side]:
+			l.pending[c.side] = false
+			l.mu.Unlock()
+			return 0, c.opError("read", os.NewSyscallError("read", syscall.ECONNRESET))
 		case in.eof:
 			l.mu.Unlock()
 			return 0, io.EOF
@@ -230,10 +236,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 		case c.closed:
 			l.mu.Unlock()
 			return n, c.opError("write", net.ErrClosed)
-		case out.reset:
+		case l.pending[c.side]:
+			l.pending[c.side] = false
 			l.mu.Unlock()
 			return n, c.opError("write", os.NewSyscallError("write", syscall.ECONNRESET))
-		case out.eof || out.lostWrite:
+		case out.eof || out.lostWrite || l.reset[c.side]:
 			l.mu.Unlock()
 			return n, c.opError("write", os.NewSyscallError("write", syscall.EPIPE))
 		case c.wd.expired():
@@ -306,8 +313,8 @@ func (c *Conn) SetLinger(sec int) error {
 
 // Close closes the connection. The peer reads what was written, then
 // io.EOF; or, after SetLinger(0) or when data the peer wrote is left
-// unread, the connection is reset: the peer's Read and Write fail with
-// ECONNRESET and what it had not read is lost. Blocked Reads and Writes
+// unread, the connection is reset: the peer reads what was written, then
+// ECONNRESET (see the package documentation). Blocked Reads and Writes
 // of this end return an error that wraps [net.ErrClosed].
 func (c *Conn) Close() error {
 	l := c.link
@@ -343,10 +350,14 @@ func (c *Conn) reset() {
 	c.wd.stop()
 }
 
+// resetLocked resets the connection from c's end: the peer reads what c
+// wrote, then meets the reset; what the peer wrote is lost. l.mu must be
+// held.
 func (c *Conn) resetLocked() {
-	for i := range c.link.dir {
-		c.link.dir[i] = stream{reset: true}
-	}
+	l, peer := c.link, 1-c.side
+	l.dir[c.side].eof = true
+	l.dir[peer] = stream{}
+	l.reset[peer], l.pending[peer] = true, true
 }
 
 // LocalAddr returns this end's address.

@@ -381,32 +381,33 @@ func TestClose(t *testing.T) {
 }
 
 // Close with data left unread resets the connection, as TCP stacks do:
-// the peer's unread data is lost.
+// the peer reads what was written before, then the reset.
 func TestCloseWithUnreadDataResets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, s := pipe(t)
 		c.Write([]byte("QUIT\r\n")) // the server never reads it
 		s.Write([]byte("421 bye\r\n"))
 		s.Close()
-		if _, err := c.Read(make([]byte, 100)); !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("Read = %v, want ECONNRESET", err)
-		}
-		if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("Write = %v, want ECONNRESET", err)
+		if got, err := readAll(c); got != "421 bye\r\n" || !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("read %q, %v; want the reply, then ECONNRESET", got, err)
 		}
 	})
 }
 
+// A reset is reported once, by the first Read (after the data written
+// before it) or Write that meets it; then Read returns io.EOF and Write
+// fails with EPIPE: what Linux does, measured over loopback TCP.
 func TestReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, s := pipe(t)
-		s.Write([]byte("250 lost\r\n"))
+		s.Write([]byte("250 ok\r\n"))
 		reading := make(chan error)
 		go func() {
 			_, err := io.ReadFull(c, make([]byte, 100)) // blocked after the reply
 			reading <- err
 		}()
 		synctest.Wait()
+		c.Write([]byte("lost")) // written, never read by the server
 		if err := s.SetLinger(0); err != nil {
 			t.Fatal(err)
 		}
@@ -416,15 +417,28 @@ func TestReset(t *testing.T) {
 		if err := <-reading; !errors.Is(err, syscall.ECONNRESET) {
 			t.Errorf("blocked Read = %v, want ECONNRESET", err)
 		}
-		if n, err := c.Read(make([]byte, 100)); n != 0 || !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("Read = %d, %v; want ECONNRESET", n, err)
-		}
-		if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.ECONNRESET) {
-			t.Errorf("Write = %v, want ECONNRESET", err)
-		}
 		var oe *net.OpError
-		if _, err := c.Read(make([]byte, 1)); !errors.As(err, &oe) || oe.Op != "read" || oe.Net != "tcp" {
-			t.Errorf("Read error %#v: want a *net.OpError", err)
+		if n, err := c.Read(make([]byte, 100)); n != 0 || err != io.EOF {
+			t.Errorf("Read after the reset was reported = %d, %v; want io.EOF", n, err)
+		}
+		if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.EPIPE) || !errors.As(err, &oe) || oe.Op != "write" || oe.Net != "tcp" {
+			t.Errorf("Write after the reset was reported = %#v, want a *net.OpError with EPIPE", err)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		c, s := pipe(t)
+		s.Write([]byte("250 ok\r\n"))
+		s.SetLinger(0)
+		s.Close()
+		// Write first: it reports the reset; the data is still there.
+		if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("first Write = %v, want ECONNRESET", err)
+		}
+		if _, err := c.Write([]byte("x")); !errors.Is(err, syscall.EPIPE) {
+			t.Errorf("second Write = %v, want EPIPE", err)
+		}
+		if got, err := readAll(c); got != "250 ok\r\n" || err != io.EOF {
+			t.Errorf("read %q, %v; want the reply, then io.EOF", got, err)
 		}
 	})
 }
@@ -529,5 +543,33 @@ func TestRealClockDeadline(t *testing.T) {
 	}
 	if took := time.Since(start); took < 20*time.Millisecond {
 		t.Errorf("Read gave up after %v, before its deadline", took)
+	}
+}
+
+// Writes around the buffer size, with nobody reading: up to BufferSize
+// octets go in at once, the rest wait for the reader.
+func TestBufferBoundaries(t *testing.T) {
+	const n = memnet.BufferSize
+	for _, size := range []int{n - 1, n, n + 1, 2 * n} {
+		synctest.Test(t, func(t *testing.T) {
+			c, s := pipe(t)
+			data := make([]byte, size)
+			for i := range data {
+				data[i] = byte(i % 251)
+			}
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			k, err := c.Write(data)
+			if want := min(size, n); k != want || (size > n) != isTimeout(err) {
+				t.Errorf("Write(%d) = %d, %v; want %d, a timeout only past %d", size, k, err, want, n)
+			}
+			c.SetWriteDeadline(time.Time{})
+			go func() {
+				c.Write(data[k:])
+				c.CloseWrite()
+			}()
+			if got, err := readAll(s); got != string(data) || err != io.EOF {
+				t.Errorf("read %d octets, %v; want the %d written", len(got), err, size)
+			}
+		})
 	}
 }
