@@ -377,3 +377,7 @@ func TestInMemoryEndlessLine(t *testing.T) {
 		}
 	})
 }
+
+// TestExampleFakeTime runs the test of the whole-file example in
+// example_faketime_test.go.
+func TestExampleFakeTime(t *testing.T) { testRetriesInFakeTime(t) }
