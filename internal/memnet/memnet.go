@@ -148,21 +148,28 @@ type link struct {
 	// reset[i] says that end i's peer reset the connection; pending[i],
 	// that none of end i's Reads and Writes has reported it yet.
 	reset, pending [2]bool
-	changed        chan struct{} // closed and replaced on every change of the fields
+	changed        chan struct{} // closed and replaced on every change of the fields, when waited on
+	waiters        int           // Reads and Writes waiting on changed
 }
 
 // stream is one direction of a connection.
 type stream struct {
-	buf        []byte // written, not read yet
-	eof        bool   // the writer is done (Close, CloseWrite, reset): the reader gets io.EOF after buf
-	readerGone bool   // the reader closed: writes are lost, and fail after the first
-	lostWrite  bool   // a write was lost to the closed reader: the next ones fail (EPIPE)
+	buf        []byte // buf[off:] is written, not read yet; the storage is reused
+	off        int
+	eof        bool // the writer is done (Close, CloseWrite, reset): the reader gets io.EOF after buf
+	readerGone bool // the reader closed: writes are lost, and fail after the first
+	lostWrite  bool // a write was lost to the closed reader: the next ones fail (EPIPE)
 }
+
+// len returns how many octets wait to be read.
+func (s *stream) len() int { return len(s.buf) - s.off }
 
 // broadcastLocked wakes every waiter of the link. l.mu must be held.
 func (l *link) broadcastLocked() {
-	close(l.changed)
-	l.changed = make(chan struct{})
+	if l.waiters > 0 {
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
 }
 
 // Conn is one end of an in-memory connection: a [net.Conn] with
@@ -199,11 +206,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		case len(p) == 0:
 			l.mu.Unlock()
 			return 0, nil
-		case len(in.buf) > 0:
-			n := copy(p, in.buf)
-			in.buf = in.buf[n:]
-			if len(in.buf) == 0 {
-				in.buf = nil
+		case in.len() > 0:
+			n := copy(p, in.buf[in.off:])
+			in.off += n
+			if in.off == len(in.buf) {
+				in.buf, in.off = in.buf[:0], 0
 			}
 			l.broadcastLocked()
 			l.mu.Unlock()
@@ -253,8 +260,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 			out.lostWrite = true
 			l.mu.Unlock()
 			return len(p), nil
-		case len(out.buf) < BufferSize:
-			k := min(BufferSize-len(out.buf), len(p)-n)
+		case out.len() < BufferSize:
+			k := min(BufferSize-out.len(), len(p)-n)
+			if out.off > 0 && len(out.buf)+k > cap(out.buf) {
+				out.buf, out.off = out.buf[:copy(out.buf, out.buf[out.off:])], 0
+			}
 			out.buf = append(out.buf, p[n:n+k]...)
 			n += k
 			l.broadcastLocked()
@@ -272,13 +282,18 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) wait(d *deadline) bool {
 	l := c.link
 	ch := l.changed
+	l.waiters++
 	exp := d.wait()
 	l.mu.Unlock()
 	select {
 	case <-ch:
 		l.mu.Lock()
+		l.waiters--
 		return true
 	case <-exp:
+		l.mu.Lock()
+		l.waiters--
+		l.mu.Unlock()
 		return false
 	}
 }
@@ -323,7 +338,7 @@ func (c *Conn) Close() error {
 		l.mu.Unlock()
 		return c.opError("close", net.ErrClosed)
 	}
-	abort := c.lset && c.linger == 0 || len(l.dir[1-c.side].buf) > 0
+	abort := c.lset && c.linger == 0 || l.dir[1-c.side].len() > 0
 	c.closed = true
 	if abort {
 		c.resetLocked()
@@ -401,8 +416,9 @@ func (c *Conn) opError(op string, err error) error {
 // deadline is a read or write deadline: a channel closed when it passes,
 // by a timer of the time package (the bubble's, in a synctest bubble).
 type deadline struct {
-	mu     sync.Mutex // guards the fields
-	timer  *time.Timer
+	mu     sync.Mutex    // guards the fields
+	t      time.Time     // the deadline, zero for none
+	timer  *time.Timer   // runs expire at t; made once, then reset
 	passed chan struct{} // closed when the deadline has passed
 }
 
@@ -412,10 +428,10 @@ func (d *deadline) init() { d.passed = make(chan struct{}) }
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.passed // the timer fired, or is firing: let it close passed
+	d.t = t
+	if d.timer != nil {
+		d.timer.Stop() // an expire already running finds d.t changed
 	}
-	d.timer = nil
 	if isClosed(d.passed) {
 		d.passed = make(chan struct{})
 	}
@@ -423,20 +439,31 @@ func (d *deadline) set(t time.Time) {
 		return
 	}
 	wait := time.Until(t)
-	if wait <= 0 {
+	switch {
+	case wait <= 0:
 		close(d.passed)
-		return
+	case d.timer == nil:
+		d.timer = time.AfterFunc(wait, d.expire)
+	default:
+		d.timer.Reset(wait)
 	}
-	passed := d.passed
-	d.timer = time.AfterFunc(wait, func() { close(passed) })
+}
+
+// expire closes passed if the deadline it was set for has come.
+func (d *deadline) expire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.t.IsZero() && !time.Now().Before(d.t) && !isClosed(d.passed) {
+		close(d.passed)
+	}
 }
 
 // stop stops the timer, so that nothing of a closed Conn stays behind.
 func (d *deadline) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil && d.timer.Stop() {
-		d.timer = nil
+	if d.timer != nil {
+		d.timer.Stop()
 	}
 }
 
