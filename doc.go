@@ -65,7 +65,7 @@
 //		mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect(),
 //	))
 //
-// Scenarios are faults too: [Greylist], [RateLimit], [RateLimitPer],
+// Scenarios are faults too: [Greylist], [GreylistFor], [RateLimit], [RateLimitPer],
 // [MailboxFull], [UnknownUser], [ShuttingDown], [TooManyRecipients].
 // [Server.AddFault], [Server.ReplaceFaults] and [Server.ClearFaults]
 // change the script while the server runs. The first fault that matches an event decides its answer.
@@ -73,6 +73,30 @@
 // fault is a note in the transcript naming the file and line where it was
 // declared, and an entry in Session.Faults; sessions' Start times let a
 // test assert its client's retry backoff.
+//
+// # Fake time
+//
+// Retries, backoff, greylisting and timeouts are about minutes. With
+// [WithInMemory] the server listens in memory, clients connect with
+// [Server.Dial] or [Server.DialContext] (which fits go-mail's
+// WithDialContextFunc and any other dial hook), and, started inside a
+// testing/synctest bubble, the server runs on the bubble's clock: fault
+// delays, stalls, idle replies, the read timeout, the waits and
+// [Server.Close] take bubble time, which passes at once when everything
+// waits. A test of "retry after 5 minutes of greylisting, give up on a
+// stalled server after 30 s" takes microseconds and asserts exact
+// durations:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
+//		mailer := newMailer(srv.DialContext)
+//		...
+//		sessions := srv.WaitForSessions(t, 2)
+//		gap := sessions[1].Start.Sub(sessions[0].Start) // exactly the mailer's backoff
+//	})
+//
+// Code that dials by itself (net/smtp.SendMail, external programs) needs
+// TCP.
 //
 // # TLS and AUTH
 //

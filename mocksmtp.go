@@ -51,7 +51,7 @@ type msgRef struct {
 var ErrClosed = errors.New("mocksmtp: server closed")
 
 // New starts a server listening on 127.0.0.1 with a random port (see
-// [WithListenAddr]) and returns it. The caller must Close it. Use [Start]
+// [WithListenAddr] and [WithInMemory]) and returns it. The caller must Close it. Use [Start]
 // in tests.
 func New(opts ...Option) (*Server, error) {
 	o := defaultOptions()
@@ -75,9 +75,9 @@ func New(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	ln, err := o.listen() // memory.go
 	if err != nil {
-		return nil, fmt.Errorf("mocksmtp: listen: %w", err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel, changed: make(chan struct{})}
@@ -125,7 +125,8 @@ func (s *Server) report() string {
 	return out
 }
 
-// Addr returns the address the server listens on, "127.0.0.1:port".
+// Addr returns the address the server listens on, "127.0.0.1:port"
+// ("127.0.0.1:1" in memory: see [WithInMemory]).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Host returns the listening IP address as a string.

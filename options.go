@@ -21,6 +21,8 @@ func (f optionFunc) apply(o *options) error { return f(o) }
 // options is the configuration New builds from Options.
 type options struct {
 	addr           string
+	addrSet        bool // WithListenAddr was given
+	inMemory       bool // WithInMemory (memory.go)
 	engine         smtpd.Config
 	waitTimeout    time.Duration
 	logTranscripts bool
@@ -52,7 +54,7 @@ func WithListenAddr(addr string) Option {
 		if addr == "" {
 			return errors.New("mocksmtp: WithListenAddr: empty address")
 		}
-		o.addr = addr
+		o.addr, o.addrSet = addr, true
 		return nil
 	})
 }

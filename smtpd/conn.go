@@ -328,8 +328,10 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 		return ErrClosed
 	case ResetConn:
 		c.flush()
-		if tc, ok := c.raw.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
+		// A *net.TCPConn, or any connection that resets the same way
+		// (mocksmtp's in-memory ones): linger 0, then close.
+		if lc, ok := c.raw.(interface{ SetLinger(sec int) error }); ok {
+			_ = lc.SetLinger(0)
 		}
 		c.abort()
 		return ErrClosed

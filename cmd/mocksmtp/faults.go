@@ -31,6 +31,7 @@ package main
 //	"at"                 a stage: connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA,
 //	                     message (the end of a message), BDAT, RSET, NOOP, QUIT; any case
 //	"greylist"           true: Greylist()
+//	"greylistFor"        "5m": GreylistFor(5 * time.Minute), a retry before then is refused again
 //	"rateLimit"          n: RateLimit(n)
 //	"rateLimitPer"       {"n": 10, "interval": "1m"}: RateLimitPer(n, interval)
 //	"mailboxFull"        ["addr or pattern", ...] (may be empty): MailboxFull(...)
@@ -81,6 +82,7 @@ import (
 type faultJSON struct {
 	At                string         `json:"at,omitempty"`
 	Greylist          bool           `json:"greylist,omitempty"`
+	GreylistFor       *duration      `json:"greylistFor,omitempty"`
 	RateLimit         *int           `json:"rateLimit,omitempty"`
 	RateLimitPer      *rateLimitJSON `json:"rateLimitPer,omitempty"`
 	MailboxFull       []string       `json:"mailboxFull,omitempty"`
@@ -215,6 +217,10 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 	if j.Greylist {
 		f = mocksmtp.Greylist()
 		kinds = append(kinds, "greylist")
+	}
+	if j.GreylistFor != nil {
+		f = mocksmtp.GreylistFor(time.Duration(*j.GreylistFor))
+		kinds = append(kinds, "greylistFor")
 	}
 	if j.RateLimit != nil {
 		f = mocksmtp.RateLimit(*j.RateLimit)
