@@ -89,6 +89,14 @@ func TestHostileInput(t *testing.T) {
 		{"smuggling CR.CR", envelope + "x\r.\rRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
 		{"smuggling CRLF.LF", envelope + "x\r\n.\nRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
 		{"text line over 1000 octets", envelope + strings.Repeat("y", 1200) + "\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		// Lines over the engine's 16 KiB read buffer (issue 13): their tails
+		// are neither commands nor an end of data.
+		{"command of 16 KiB whose tail is QUIT", "NOOP " + strings.Repeat("x", 16379) + "QUIT\r\n", []string{"500 5.5.2"}, false, 0},
+		{"DATA line of 16 KiB ending in a dot", envelope + strings.Repeat("x", 16384) + ".\r\n" +
+			"MAIL FROM:<evil@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nsmuggled\r\n.\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		{"text line of 64 KiB + 7", envelope + strings.Repeat("y", 64<<10+5) + "\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		{"line over 1 MiB", strings.Repeat("x", 1<<20) + "\r\n", []string{"500 5.5.2"}, true, 0},
 		{"non-ASCII address without SMTPUTF8", "MAIL FROM:<josé@example.com>\r\n", []string{"553 5.6.7"}, false, 0},
 		{"DATA out of sequence", "DATA\r\n", []string{"503 5.5.1"}, false, 0},
 		{"MAIL twice", "MAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\n", []string{"250 2.1.0", "503 5.5.1"}, false, 0},

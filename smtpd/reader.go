@@ -15,8 +15,9 @@ import (
 	"github.com/mocksmtp/mocksmtp/internal/ascii"
 )
 
-// maxDiscard bounds how much of an over-long line is read and thrown away
-// looking for its end before the connection is closed.
+// maxDiscard bounds an over-long line, LF included: one up to it is read to
+// its end and refused; a longer one closes the connection, since the
+// line's end is too far to look for.
 const maxDiscard = 1 << 20
 
 // maxKeptData is the largest DATA buffer kept for reuse.
@@ -28,45 +29,62 @@ var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readLine reads one line up to and including LF. It never accepts a line
 // without LF: a deadline or EOF mid-line is an error. A line longer than
-// limit is read to its end and discarded (tooLong, nil line). n counts the
-// octets consumed.
+// limit is read to its end and discarded (tooLong, nil line); one longer
+// than maxDiscard is ErrFraming. n counts the octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
-	// go out before any read that could block: one with no whole line buffered.
+	// go out before any read that could block: one with no whole line
+	// buffered. Only such a read needs a deadline (this saves a clock read
+	// and a timer update per line of message data).
 	buffered, _ := c.br.Peek(c.br.Buffered())
-	whole := bytes.IndexByte(buffered, '\n') >= 0
-	if !whole {
+	if bytes.IndexByte(buffered, '\n') < 0 {
 		if err := c.flush(); err != nil {
 			return nil, 0, false, err
 		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 	}
-	for {
-		// The deadline matters only to a read that may block: with a whole
-		// line buffered, none does (this saves a clock read and a timer
-		// update per line of message data).
-		if !whole {
-			_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
-		}
-		whole = false
+	if ctx.Err() != nil {
+		return nil, 0, false, ctx.Err()
+	}
+	l, err := c.br.ReadSlice('\n')
+	switch {
+	case err == nil && len(l) <= limit:
+		return l, len(l), false, nil
+	case err == nil:
+		return nil, len(l), true, nil
+	case errors.Is(err, bufio.ErrBufferFull):
+		n, err := c.discardLine(ctx, len(l))
+		return nil, n, true, err
+	}
+	return nil, len(l), false, err
+}
+
+// discardLine reads and throws away the rest of a line longer than the
+// read buffer, of which n octets were read, and returns the line's length.
+// A line longer than maxDiscard is ErrFraming.
+//
+// It is a function of its own, with no flag carried from one pass of its
+// loop to the next, on purpose: go1.26.8 and go1.27.3 (linux/amd64)
+// miscompile a loop that sets a flag in a switch's default case while its
+// head makes a call only when another local flag is false; the flag is
+// lost on the next pass (-gcflags=-N hides it). readLine had that shape,
+// and lost its "too long" flag after a full buffer: the tail of an
+// over-long line became a line of its own, a command or an end of data
+// (SMTP smuggling, issue 13). Do not fold this loop back into readLine.
+// TestLongLines guards it.
+func (c *Conn) discardLine(ctx context.Context, n int) (int, error) {
+	for n < maxDiscard {
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 		if ctx.Err() != nil {
-			return nil, n, tooLong, ctx.Err()
+			return n, ctx.Err()
 		}
 		l, err := c.br.ReadSlice('\n')
 		n += len(l)
-		switch {
-		case err == nil && !tooLong && len(l) <= limit:
-			return l, n, false, nil
-		case err == nil:
-			return nil, n, true, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			tooLong = true
-			if n > maxDiscard {
-				return nil, n, true, ErrFraming
-			}
-		default:
-			return nil, n, tooLong, err
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return n, err // nil at the end of the line
 		}
 	}
+	return n, ErrFraming
 }
 
 // readErr turns a read error into the session's end, answering a timeout
