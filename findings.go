@@ -182,14 +182,17 @@ var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT"
 
 // checkCommand returns what is wrong with a command event. pipelining
 // tells whether the server offered PIPELINING in its last EHLO reply.
+// What the engine refused is read from the event's reason, never from its
+// reply, which a persona or a fault may word otherwise.
 func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding {
 	var fs []Finding
-	switch {
-	case ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "bare <LF>"),
-		ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "bare <CR>"):
+	switch ev.Reason {
+	case smtpd.ReasonBareLF, smtpd.ReasonBareCR:
 		fs = append(fs, finding(RuleBareLineEnding, "command line with a bare CR or LF"))
-	case ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "too long"):
+	case smtpd.ReasonLineTooLong:
 		fs = append(fs, finding(RuleLineLength, "command line longer than the server's limit"))
+	case smtpd.ReasonNonASCIIAddress:
+		fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
 	}
 	if ev.Pipelined && ev.Verb != "" {
 		if !pipelining {
@@ -203,11 +206,6 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 	}
 	if ev.Kind == smtpd.Auth && !tls {
 		fs = append(fs, finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS: the password crossed in clear text", ev.Mechanism))
-	}
-	if (ev.Kind == smtpd.Mail || ev.Kind == smtpd.Rcpt) && ev.Err != nil {
-		if r, ok := ev.Err.(smtpd.Reply); ok && r.Status == "5.6.7" {
-			fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
-		}
 	}
 	return fs
 }

@@ -25,7 +25,9 @@
 //
 // The engine knows the state machine and is RFC 5321-strict about it: bad
 // sequence gets 503 5.5.1, syntax errors 500 or 501, unimplemented commands
-// 502, every reply carries an RFC 3463 enhanced status code. It implements
+// 502, every reply carries an RFC 3463 enhanced status code. An event the
+// engine rejects says why in [Event.Reason] (a line too long, a bare LF,
+// a bad sequence...), so that a driver never reads reply texts. It implements
 // PIPELINING (replies are buffered and flushed before any read that could
 // block), 8BITMIME, SMTPUTF8, SIZE, CHUNKING, DSN parameters,
 // ENHANCEDSTATUSCODES, STARTTLS (discarding plaintext pipelined after it),

@@ -71,6 +71,9 @@ func session(t *testing.T, cfg smtpd.Config, input []byte) [][]byte {
 				done <- err
 				return
 			}
+			if (ev.Err == nil) != (ev.Reason == smtpd.ReasonNone) {
+				t.Errorf("%v event with Err %v and Reason %v", ev.Kind, ev.Err, ev.Reason)
+			}
 			if ev.Kind == smtpd.Message && ev.Err == nil {
 				msgs = append(msgs, bytes.Clone(ev.Data))
 			}

@@ -208,13 +208,13 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	ev := &Event{Kind: Message, Data: data, Size: int64(len(data)), Envelope: c.envelope(false), DataInfo: info}
 	switch {
 	case tooBig:
-		c.reject(ev, reply(552, "5.3.4", "Error: message file too big"))
+		c.reject(ev, ReasonTooBig, reply(552, "5.3.4", "Error: message file too big"))
 	case info.BareLF > 0:
-		c.reject(ev, reply(550, "5.5.2", "Error: bare <LF> received"))
+		c.reject(ev, ReasonBareLF, reply(550, "5.5.2", "Error: bare <LF> received"))
 	case info.BareCR > 0:
-		c.reject(ev, reply(550, "5.5.2", "Error: bare <CR> received"))
+		c.reject(ev, ReasonBareCR, reply(550, "5.5.2", "Error: bare <CR> received"))
 	case overLimit:
-		c.reject(ev, reply(500, "5.5.2", "Error: text line too long"))
+		c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: text line too long"))
 	default:
 		ev.Reply = reply(250, "2.0.0", "Ok: queued")
 	}
