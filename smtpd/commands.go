@@ -43,7 +43,7 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 	}
 	ev := &Event{Line: string(text)}
 	ev.Pipelined = c.br.Buffered() > 0
-	ev.Verb, ev.Arg = ParseCommand(ev.Line).Verb, ParseCommand(ev.Line).Arg
+	ev.Verb, ev.Arg = parseCommand(ev.Line)
 	if ev.Verb == "AUTH" {
 		c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: maskAuth(ev.Line)})
 	} else {
@@ -244,11 +244,11 @@ func (c *Conn) mail(ev *Event) *Event {
 	if !ok {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
 	}
-	path, rest, err := ParsePath(strings.TrimLeft(rest, " "), true)
+	path, rest, err := parsePath(strings.TrimLeft(rest, " "), true)
 	if err != nil || (rest != "" && rest[0] != ' ') {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.1.7", "Bad sender address syntax"))
 	}
-	params, ok := ParseParams(rest)
+	params, ok := parseParams(rest)
 	if !ok {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Bad MAIL parameter syntax"))
 	}
@@ -339,14 +339,14 @@ func (c *Conn) rcpt(ev *Event) *Event {
 	if !ok {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
 	}
-	path, rest, err := ParsePath(strings.TrimLeft(rest, " "), true)
+	path, rest, err := parsePath(strings.TrimLeft(rest, " "), true)
 	if err != nil || path == "" || (rest != "" && rest[0] != ' ') {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.1.3", "Bad recipient address syntax"))
 	}
 	if _, utf8 := c.tx.Params["SMTPUTF8"]; !utf8 && !isASCII(path) {
 		return c.reject(ev, ReasonNonASCIIAddress, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
 	}
-	params, ok := ParseParams(rest)
+	params, ok := parseParams(rest)
 	if !ok {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Bad RCPT parameter syntax"))
 	}

@@ -17,7 +17,7 @@ import (
 var (
 	ErrClientGone    = errors.New("smtpd: client closed the connection")
 	ErrTimeout       = errors.New("smtpd: client timed out")
-	ErrClosed        = errors.New("smtpd: connection closed as the driver answered")
+	ErrDriverClosed  = errors.New("smtpd: connection closed as the driver answered")
 	ErrTooManyErrors = errors.New("smtpd: too many bad commands")
 	ErrTLSHandshake  = errors.New("smtpd: TLS handshake failed")
 	ErrFraming       = errors.New("smtpd: line framing lost")
@@ -325,19 +325,19 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 	switch d {
 	case CloseConn:
 		c.closeGracefully(ctx)
-		return ErrClosed
+		return ErrDriverClosed
 	case ResetConn:
 		c.flush()
 		if tc, ok := c.raw.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
 		}
 		c.abort()
-		return ErrClosed
+		return ErrDriverClosed
 	case HalfCloseConn:
 		c.flush()
 		c.closeWrite()
 		c.hang(ctx)
-		return ErrClosed
+		return ErrDriverClosed
 	case Hang:
 		c.flush()
 		return c.hang(ctx)
@@ -545,7 +545,7 @@ func (c *Conn) Close(r *Reply) error {
 		return nil
 	}
 	if c.err == nil {
-		c.err = ErrClosed
+		c.err = ErrDriverClosed
 	}
 	if r != nil {
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))

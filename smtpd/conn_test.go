@@ -152,10 +152,10 @@ func TestDispositions(t *testing.T) {
 		wantErr   error
 	}{
 		{"close after reply", smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"bye"}}, Then: smtpd.CloseConn},
-			[]string{"421 4.3.2 bye"}, smtpd.ErrClosed},
-		{"close without reply", smtpd.Answer{NoReply: true, Then: smtpd.CloseConn}, nil, smtpd.ErrClosed},
+			[]string{"421 4.3.2 bye"}, smtpd.ErrDriverClosed},
+		{"close without reply", smtpd.Answer{NoReply: true, Then: smtpd.CloseConn}, nil, smtpd.ErrDriverClosed},
 		{"half close", smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Lines: []string{"half"}}, Then: smtpd.HalfCloseConn},
-			[]string{"421 4.0.0 half"}, smtpd.ErrClosed},
+			[]string{"421 4.0.0 half"}, smtpd.ErrDriverClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,7 +193,7 @@ func TestResetConn(t *testing.T) {
 	if _, err := c.reply(); err == nil || !isReset(err) {
 		t.Fatalf("got %v, want connection reset", err)
 	}
-	if err := wait(); !errors.Is(err, smtpd.ErrClosed) {
+	if err := wait(); !errors.Is(err, smtpd.ErrDriverClosed) {
 		t.Fatalf("driver ended with %v", err)
 	}
 }
@@ -231,7 +231,7 @@ func TestDropAfterBytes(t *testing.T) {
 	if got, err := c.reply(); err == nil {
 		t.Fatalf("got %q after the drop, want the connection closed", got)
 	}
-	if err := wait(); !errors.Is(err, smtpd.ErrClosed) {
+	if err := wait(); !errors.Is(err, smtpd.ErrDriverClosed) {
 		t.Fatalf("driver ended with %v", err)
 	}
 }

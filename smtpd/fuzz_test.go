@@ -11,51 +11,6 @@ import (
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
-func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{"<a@example.com>", "<>", `<"john doe"@example.com> SIZE=10`,
-		"<@r.example,@s.example:x@example.com>", "<x@[192.0.2.1]>", "<josé@exämple.com>", "<a@b", `<"\">@x>`} {
-		f.Add(s, false)
-		f.Add(s, true)
-	}
-	f.Fuzz(func(t *testing.T, s string, utf8ok bool) {
-		mailbox, rest, err := smtpd.ParsePath(s, utf8ok)
-		if err != nil {
-			return
-		}
-		if !strings.HasSuffix(s, rest) {
-			t.Fatalf("rest %q is not a suffix of %q", rest, s)
-		}
-		if !strings.Contains(s, mailbox) {
-			t.Fatalf("mailbox %q is not in %q", mailbox, s)
-		}
-		for _, r := range mailbox {
-			if r < 32 || r == 127 {
-				t.Fatalf("mailbox %q has a control character", mailbox)
-			}
-		}
-	})
-}
-
-func FuzzParseParams(f *testing.F) {
-	for _, s := range []string{"SIZE=10 BODY=8BITMIME", " SMTPUTF8", "RET=HDRS ENVID=a+2Bb", "A=1 a=2", "=x", "K=", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		m, ok := smtpd.ParseParams(s)
-		if !ok {
-			return
-		}
-		for k, v := range m {
-			if k != strings.ToUpper(k) || k == "" || strings.ContainsAny(k+v, " =\r\n") && strings.Contains(v, "=") {
-				t.Fatalf("bad param %q=%q from %q", k, v, s)
-			}
-		}
-		if len(m) != len(strings.Fields(s)) {
-			t.Fatalf("%d params from %q", len(m), s)
-		}
-	})
-}
-
 // session runs the engine with an accept-all driver over net.Pipe, sends
 // input, closes, and returns the accepted messages. It must always end.
 func session(t *testing.T, cfg smtpd.Config, input []byte) [][]byte {

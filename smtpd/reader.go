@@ -146,7 +146,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		if dropAfter > 0 && total >= dropAfter {
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of message data", total), Size: total})
 			c.abort()
-			return nil, ErrClosed
+			return nil, ErrDriverClosed
 		}
 		if err != nil {
 			return nil, c.readErr(ctx, err, " during DATA")
@@ -314,7 +314,7 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		if dropAfter > 0 && got >= dropAfter {
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of chunk data", got), Size: got})
 			c.abort()
-			return nil, ErrClosed
+			return nil, ErrDriverClosed
 		}
 		if err != nil && got < size {
 			if errors.Is(err, io.EOF) {
