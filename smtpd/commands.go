@@ -248,15 +248,16 @@ func (c *Conn) mail(ev *Event) *Event {
 	if err != nil || (rest != "" && rest[0] != ' ') {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.1.7", "Bad sender address syntax"))
 	}
-	params, ok := parseParams(rest)
+	ps, ok := parseParams(rest)
 	if !ok {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Bad MAIL parameter syntax"))
 	}
-	for k, v := range params {
-		if why, r := c.mailParam(k, v); why != ReasonNone {
+	for _, p := range ps { // in the order sent: the reply names the first bad one
+		if why, r := c.mailParam(p.key, p.value); why != ReasonNone {
 			return c.reject(ev, why, r)
 		}
 	}
+	params := paramMap(ps)
 	if _, utf8 := params["SMTPUTF8"]; !utf8 && !isASCII(path) {
 		return c.reject(ev, ReasonNonASCIIAddress, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
 	}
@@ -346,15 +347,16 @@ func (c *Conn) rcpt(ev *Event) *Event {
 	if _, utf8 := c.tx.Params["SMTPUTF8"]; !utf8 && !isASCII(path) {
 		return c.reject(ev, ReasonNonASCIIAddress, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
 	}
-	params, ok := parseParams(rest)
+	ps, ok := parseParams(rest)
 	if !ok {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Bad RCPT parameter syntax"))
 	}
-	for k, v := range params {
-		if why, r := c.rcptParam(k, v); why != ReasonNone {
+	for _, p := range ps { // in the order sent: the reply names the first bad one
+		if why, r := c.rcptParam(p.key, p.value); why != ReasonNone {
 			return c.reject(ev, why, r)
 		}
 	}
+	params := paramMap(ps)
 	if len(c.tx.To) >= c.cfg.MaxRecipients {
 		return c.reject(ev, ReasonTooManyRecipients, reply(452, "4.5.3", "Error: too many recipients"))
 	}

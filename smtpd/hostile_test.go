@@ -273,3 +273,41 @@ func TestLongLines(t *testing.T) {
 		}
 	}
 }
+
+// The first bad parameter, in the order the client sent them, is the one
+// the reply names: the same on every connection, as golden transcripts
+// need (issue 13 item 8).
+func TestParametersCheckedInOrder(t *testing.T) {
+	t.Parallel()
+	h := newHostile(t, smtpd.Config{MaxBadCommands: 1000}, nil)
+	c := h.dial()
+	c.send("EHLO x\r\n")
+	c.expectPrefix("250 ")
+	tests := []struct{ send, want string }{
+		{"MAIL FROM:<a@example.com> FOO=1 BAR=2 BAZ=3", "555 5.5.4 Unsupported option: FOO"},
+		{"MAIL FROM:<a@example.com> BAZ=3 BAR=2 FOO=1", "555 5.5.4 Unsupported option: BAZ"},
+		{"MAIL FROM:<a@example.com> BODY=9BIT FOO=1 RET=NONE", "501 5.5.4 Bad parameter value: BODY"},
+		{"MAIL FROM:<a@example.com> RET=NONE BODY=9BIT FOO=1", "501 5.5.4 Bad parameter value: RET"},
+		{"MAIL FROM:<a@example.com> FOO=1 BODY=9BIT RET=NONE", "555 5.5.4 Unsupported option: FOO"},
+	}
+	for range 40 {
+		for _, tt := range tests {
+			c.send(tt.send + "\r\n")
+			if got, err := c.reply(); err != nil || got[len(got)-1] != tt.want {
+				t.Fatalf("%s: got %q, %v; want %q", tt.send, got, err, tt.want)
+			}
+		}
+	}
+	c.send("MAIL FROM:<a@example.com>\r\n")
+	c.expectPrefix("250 2.1.0")
+	for range 40 {
+		c.send("RCPT TO:<b@example.com> NOTIFY=NEVER,SUCCESS FOO=1 ORCPT=bad\r\n")
+		if got, _ := c.reply(); got[len(got)-1] != "501 5.5.4 Bad parameter value: NOTIFY" {
+			t.Fatalf("RCPT: got %q, want NOTIFY named", got)
+		}
+		c.send("RCPT TO:<b@example.com> ORCPT=bad NOTIFY=NEVER,SUCCESS FOO=1\r\n")
+		if got, _ := c.reply(); got[len(got)-1] != "501 5.5.4 Bad parameter value: ORCPT" {
+			t.Fatalf("RCPT: got %q, want ORCPT named", got)
+		}
+	}
+}

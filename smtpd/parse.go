@@ -197,27 +197,45 @@ func isASCII(s string) bool {
 	return true
 }
 
+// param is one ESMTP parameter, its key upper-cased; a key without a
+// value has "".
+type param struct{ key, value string }
+
 // parseParams parses ESMTP parameters "KEY=VALUE KEY2" (RFC 5321 4.1.2)
-// into a map with upper-cased keys; a key without a value maps to "".
+// in the order sent, so that checks and their replies go in that order.
 // It returns false on a malformed or repeated keyword.
-func parseParams(s string) (map[string]string, bool) {
+func parseParams(s string) ([]param, bool) {
 	s = strings.TrimLeft(s, " ")
 	if s == "" {
 		return nil, true
 	}
-	m := make(map[string]string)
-	for _, p := range strings.Fields(s) {
-		k, v, hasValue := strings.Cut(p, "=")
+	var ps []param
+	for _, f := range strings.Fields(s) {
+		k, v, hasValue := strings.Cut(f, "=")
 		if k == "" || !isKeyword(k) || (hasValue && !isParamValue(v)) {
 			return nil, false
 		}
 		k = strings.ToUpper(k)
-		if _, dup := m[k]; dup {
-			return nil, false
+		for _, p := range ps {
+			if p.key == k {
+				return nil, false
+			}
 		}
-		m[k] = v
+		ps = append(ps, param{k, v})
 	}
-	return m, true
+	return ps, true
+}
+
+// paramMap returns the parameters as a map, nil for none.
+func paramMap(ps []param) map[string]string {
+	if len(ps) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p.key] = p.value
+	}
+	return m
 }
 
 func isKeyword(k string) bool {

@@ -38,17 +38,22 @@ func FuzzParseParams(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		m, ok := parseParams(s)
+		ps, ok := parseParams(s)
 		if !ok {
 			return
 		}
-		for k, v := range m {
+		for i, p := range ps {
+			k, v := p.key, p.value
 			if k != strings.ToUpper(k) || k == "" || strings.ContainsAny(k+v, " =\r\n") && strings.Contains(v, "=") {
 				t.Fatalf("bad param %q=%q from %q", k, v, s)
 			}
+			// In the order sent.
+			if f := strings.Fields(s)[i]; !strings.EqualFold(strings.SplitN(f, "=", 2)[0], k) {
+				t.Fatalf("param %d is %q, sent %q", i, k, f)
+			}
 		}
-		if len(m) != len(strings.Fields(s)) {
-			t.Fatalf("%d params from %q", len(m), s)
+		if len(paramMap(ps)) != len(strings.Fields(s)) {
+			t.Fatalf("%d params from %q", len(ps), s)
 		}
 	})
 }
@@ -76,7 +81,7 @@ func BenchmarkParseParams(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p, ok := parseParams(" SIZE=4096 BODY=8BITMIME RET=HDRS ENVID=QQ314159")
-		if !ok || len(p) != 4 {
+		if !ok || len(paramMap(p)) != 4 {
 			b.Fatalf("got %v, %v", p, ok)
 		}
 	}
