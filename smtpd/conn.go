@@ -98,13 +98,15 @@ type Conn struct {
 	chunks  []byte    // BDAT data so far
 	tooBig  bool      // a BDAT chunk went over the limit
 	bad     int       // rejected commands so far
+
+	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter in Close
 }
 
 // NewConn returns a Conn serving nc with cfg (defaults filled in). Nothing
 // is written until the first Next.
 func NewConn(nc net.Conn, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	c := &Conn{cfg: cfg, raw: nc, conn: nc}
+	c := &Conn{cfg: cfg, raw: nc, conn: nc, writeTimeout: cfg.WriteTimeout}
 	if size := max(readBufSize, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1); size > readBufSize {
 		c.br = bufio.NewReaderSize(nc, size)
 	} else {
@@ -112,8 +114,20 @@ func NewConn(nc net.Conn, cfg Config) *Conn {
 		c.br.Reset(nc)
 	}
 	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(nc)
+	c.bw.Reset(deadlineWriter{c})
 	return c
+}
+
+// deadlineWriter is where replies go: the connection, under a fresh write
+// deadline for every write. The reply buffer writes through it when
+// pipelined replies overflow it, between two flushes: a deadline set only
+// by flushes would have passed for a client idle longer than the write
+// timeout.
+type deadlineWriter struct{ c *Conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.c.conn.SetWriteDeadline(time.Now().Add(w.c.writeTimeout))
+	return w.c.conn.Write(p)
 }
 
 // readBufSize is the read buffer of a Conn with the default limits: room
@@ -443,8 +457,7 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 			case <-t.C:
 			}
 		}
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-		if _, err := c.conn.Write(part); err != nil {
+		if _, err := (deadlineWriter{c}).Write(part); err != nil {
 			return fmt.Errorf("%w: %w", ErrClientGone, err)
 		}
 	}
@@ -456,7 +469,6 @@ func (c *Conn) flush() error {
 	if c.bw.Buffered() == 0 {
 		return nil
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	if err := c.bw.Flush(); err != nil {
 		return fmt.Errorf("%w: %w", ErrClientGone, err)
 	}
@@ -495,7 +507,7 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	st := tc.ConnectionState()
 	c.conn, c.tls = tc, &st
 	c.br.Reset(tc)
-	c.bw.Reset(tc)
+	c.bw.Reset(deadlineWriter{c})
 	c.helo, c.ehlo, c.authed = "", false, false
 	c.resetTx()
 	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("TLS handshake done: %s, %s, server name %q",
@@ -548,6 +560,7 @@ func (c *Conn) Close(r *Reply) error {
 		c.err = ErrDriverClosed
 	}
 	if r != nil {
+		c.writeTimeout = min(c.writeTimeout, time.Second)
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
 		c.writeReply(*r)
 		c.flush()

@@ -1,13 +1,16 @@
 package smtpd_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -310,4 +313,78 @@ func TestParametersCheckedInOrder(t *testing.T) {
 			t.Fatalf("RCPT: got %q, want ORCPT named", got)
 		}
 	}
+}
+
+// Replies that overflow the write buffer go out under a fresh write
+// deadline, however long the client was idle before: every write has its
+// own (issue 13 item 4).
+func TestPipelinedRepliesAfterIdle(t *testing.T) {
+	t.Parallel()
+	const writeTimeout = 200 * time.Millisecond
+	h := newHostile(t, smtpd.Config{WriteTimeout: writeTimeout}, nil)
+	c := h.dial()
+	c.send("EHLO x\r\n")
+	c.expectPrefix("250 ")
+	// The client is idle for longer than the write timeout: the deadline
+	// of the last write has passed.
+	<-time.After(2 * writeTimeout)
+	const n = 2000 // 12 KiB of commands, 36 KiB of replies
+	c.send(strings.Repeat("NOOP\r\n", n))
+	for i := range n {
+		if got, err := c.reply(); err != nil || got[0] != "250 2.0.0 Ok" {
+			t.Fatalf("reply %d of %d: %q, %v", i+1, n, got, err)
+		}
+	}
+	c.send("QUIT\r\n")
+	c.expectPrefix("221 ")
+}
+
+// The same with the defaults, in fake time: a pooled connection idle for
+// a minute that pipelines 300 RCPTs.
+func TestPipelinedRepliesAfterIdleDefaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srvConn, cliConn := net.Pipe()
+		defer cliConn.Close()
+		done := make(chan error, 1)
+		go func() {
+			c := smtpd.NewConn(srvConn, smtpd.Config{MaxRecipients: 1000})
+			defer c.Close(nil)
+			for {
+				if _, err := c.Next(context.Background()); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		r := bufio.NewReader(cliConn)
+		reply := func() string {
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading a reply: %v", err)
+				}
+				if len(l) < 4 || l[3] != '-' {
+					return l
+				}
+			}
+		}
+		reply()
+		io.WriteString(cliConn, "EHLO x\r\nMAIL FROM:<a@example.com>\r\n")
+		reply()
+		reply()
+		time.Sleep(61 * time.Second) // fake time: the client idles
+		const n = 300
+		go io.WriteString(cliConn, strings.Repeat("RCPT TO:<b@example.com>\r\n", n)+"QUIT\r\n")
+		for i := range n {
+			if l := reply(); !strings.HasPrefix(l, "250 2.1.5") {
+				t.Fatalf("reply %d of %d: %q", i+1, n, l)
+			}
+		}
+		if l := reply(); !strings.HasPrefix(l, "221 ") {
+			t.Fatalf("QUIT: %q", l)
+		}
+		if err := <-done; !errors.Is(err, io.EOF) {
+			t.Fatalf("session ended with %v", err)
+		}
+	})
 }
