@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -387,4 +391,292 @@ func TestPipelinedRepliesAfterIdleDefaults(t *testing.T) {
 			t.Fatalf("session ended with %v", err)
 		}
 	})
+}
+
+// watchedConn tells when the engine waits for more than the client sent:
+// idle is closed when a Read begins after sent octets were read.
+type watchedConn struct {
+	net.Conn
+	sent int64
+	got  atomic.Int64
+	idle chan struct{}
+	once sync.Once
+}
+
+func (w *watchedConn) Read(p []byte) (int, error) {
+	if w.got.Load() >= w.sent {
+		w.once.Do(func() { close(w.idle) })
+	}
+	n, err := w.Conn.Read(p)
+	w.got.Add(int64(n))
+	return n, err
+}
+
+// A BDAT chunk's buffer grows as its octets arrive: clients that declare
+// big chunks and send a few octets cannot make the server allocate what
+// they declared (issue 13 item 3). Not parallel: it measures the heap.
+func TestBdatBufferGrowsAsOctetsArrive(t *testing.T) {
+	const conns, declared = 20, 10_000_000
+	input := "EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT " +
+		fmt.Sprint(declared) + " LAST\r\n0123456789"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range conns {
+		cc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &watchedConn{Conn: nc, sent: int64(len(input)), idle: make(chan struct{})}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := smtpd.NewConn(w, smtpd.Config{})
+			defer c.Close(nil)
+			for {
+				if _, err := c.Next(ctx); err != nil {
+					return
+				}
+			}
+		}()
+		if _, err := io.WriteString(cc, input); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.idle: // the engine waits for the rest of the chunk
+		case <-time.After(10 * time.Second):
+			t.Fatal("the engine never waited for the rest of the chunk")
+		}
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > conns<<20 {
+		t.Errorf("the heap grew by %d MiB for %d connections that declared %d MB chunks and sent 10 octets; want under 1 MiB each",
+			grew>>20, conns, declared/1_000_000)
+	}
+}
+
+// pattern returns n octets of every value in turn, CR, LF and "." among
+// them.
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i/256)
+	}
+	return b
+}
+
+// BDAT chunks of every boundary size (the 16 KiB read buffer, the 32 KiB
+// first allocation, 1 MiB + 1), alone or split in two, arrive byte for
+// byte; the message limit holds at N-1, N, N+1 and 2N octets (audit of
+// readChunk, issue 13 item 1).
+func TestBdatChunkBoundaries(t *testing.T) {
+	t.Parallel()
+	const limit = 3 << 20
+	sizes := []int{1, 16383, 16384, 16385, 32767, 32768, 32769, 64<<10 + 7, 1<<20 + 1,
+		limit - 1, limit, limit + 1, 2 * limit}
+	for _, n := range sizes {
+		for _, split := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d/split=%v", n, split), func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, nil)
+				c := h.dial()
+				data := pattern(n)
+				c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+				for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+					c.expectPrefix(w)
+				}
+				var wire strings.Builder
+				first := data[:0]
+				if split {
+					first = data[:n/2]
+					fmt.Fprintf(&wire, "BDAT %d\r\n%s", len(first), first)
+				}
+				rest := data[len(first):]
+				fmt.Fprintf(&wire, "BDAT %d LAST\r\n%s", len(rest), rest)
+				sent := c.sendAsync(wire.String())
+				switch {
+				case n > limit && (!split || len(rest) > limit):
+					// A chunk over the limit is not worth reading.
+					if split {
+						c.expectPrefix("250 2.0.0")
+					}
+					c.expectPrefix("552 5.3.4")
+					c.expectClosed()
+					sent()
+					h.noMessage()
+					return
+				case n > limit:
+					c.expectPrefix("250 2.0.0")
+					c.expectPrefix("552 5.3.4")
+				default:
+					if split {
+						c.expectPrefix("250 2.0.0")
+					}
+					c.expectPrefix("250 2.0.0")
+					if got := h.message(); !bytes.Equal(got, data) {
+						t.Fatalf("message of %d octets recorded, want the %d sent", len(got), len(data))
+					}
+				}
+				sent()
+				c.send("HELP\r\n")
+				c.expectPrefix("214 ")
+				h.noMessage()
+			})
+		}
+	}
+}
+
+// DATA messages at the size limit (N-1, N, N+1, 2N octets, CRLF and
+// unstuffing counted as stored) and text lines at the line limit,
+// dot-stuffed or not, arrive byte for byte or get their reply (audit of
+// readData, issue 13 item 1).
+func TestDataBoundaries(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	// body returns data of n octets (n > 1000) in lines of at most 998
+	// octets before CRLF.
+	body := func(n int) string {
+		full := strings.Repeat(strings.Repeat("d", 998)+"\r\n", n/1000)
+		switch r := n % 1000; r {
+		case 0:
+			return full
+		case 1: // a line of 999 octets and an empty one
+			return full[:len(full)-1000] + strings.Repeat("d", 997) + "\r\n\r\n"
+		default:
+			return full + strings.Repeat("d", r-2) + "\r\n"
+		}
+	}
+	tests := []struct {
+		name   string
+		stored string // what the message is
+		wire   string // how it is sent, before the final "."
+		want   string
+	}{
+		{"limit-1", body(limit - 1), body(limit - 1), "250 2.0.0"},
+		{"limit", body(limit), body(limit), "250 2.0.0"},
+		{"limit+1", "", body(limit + 1), "552 5.3.4"},
+		{"2*limit", "", body(2 * limit), "552 5.3.4"},
+		{"text line of 999", strings.Repeat("e", 997) + "\r\n", strings.Repeat("e", 997) + "\r\n", "250 2.0.0"},
+		{"text line of 1000", strings.Repeat("e", 998) + "\r\n", strings.Repeat("e", 998) + "\r\n", "250 2.0.0"},
+		{"text line of 1001", "", strings.Repeat("e", 999) + "\r\n", "500 5.5.2"},
+		{"stuffed line of 1000", "." + strings.Repeat("f", 996) + "\r\n", ".." + strings.Repeat("f", 996) + "\r\n", "250 2.0.0"},
+		{"stuffed line of 1001", "", ".." + strings.Repeat("f", 997) + "\r\n", "500 5.5.2"},
+		{"lone dot lines", ".\r\n..\r\n", "..\r\n...\r\n", "250 2.0.0"},
+	}
+	for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit} {
+		if len(body(n)) != n {
+			t.Fatalf("body(%d) has %d octets", n, len(body(n)))
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			sent := c.sendAsync(tt.wire + ".\r\n")
+			c.expectPrefix(tt.want)
+			sent()
+			if tt.stored != "" {
+				if got := h.message(); string(got) != tt.stored {
+					t.Fatalf("message of %d octets recorded, want %d", len(got), len(tt.stored))
+				}
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+			h.noMessage()
+		})
+	}
+}
+
+// AUTH responses at the AUTH line limit (12288 octets, CRLF included)
+// reach the SASL mechanism exactly, over every round of an exchange; one
+// octet more gets 500 5.5.6 and reaches nothing (audit of the AUTH
+// reader, issue 13 item 1).
+func TestAuthResponseBoundaries(t *testing.T) {
+	t.Parallel()
+	// b64 returns a response line of n octets, CRLF included, and what it
+	// decodes to (nil when it does not).
+	b64 := func(n int) (string, []byte) {
+		chars := n - 2
+		raw := pattern(chars / 4 * 3)
+		enc := base64.StdEncoding.EncodeToString(raw)
+		if len(enc) == chars {
+			return enc + "\r\n", raw
+		}
+		return enc + strings.Repeat("A", chars-len(enc)) + "\r\n", nil
+	}
+	for _, n := range []int{12286, 12287, 12288, 12289, 12290, 2 * 12288} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan []byte, 4)
+			cfg := smtpd.Config{
+				AuthMechanisms: []string{"LOGIN"},
+				NewSASL: func(string) (smtpd.SASLServer, error) {
+					round := 0
+					return saslFunc(func(resp []byte) ([]byte, bool, error) {
+						if resp != nil {
+							got <- bytes.Clone(resp)
+						}
+						round++
+						return []byte("next"), round == 3, nil
+					}), nil
+				},
+			}
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			c.send("AUTH LOGIN\r\n")
+			c.expectPrefix("334 ")
+			line, raw := b64(n)
+			for round := 1; round <= 2; round++ {
+				c.send(line)
+				switch {
+				case n > 12288:
+					c.expectPrefix("500 5.5.6")
+				case raw == nil:
+					c.expectPrefix("501 5.5.2")
+				case round == 1:
+					c.expectPrefix("334 ")
+				default:
+					c.expectPrefix("235 2.7.0")
+				}
+				if raw != nil && n <= 12288 {
+					if r := <-got; !bytes.Equal(r, raw) {
+						t.Fatalf("round %d: the SASL server got %d octets, want the %d sent", round, len(r), len(raw))
+					}
+				}
+				if n > 12288 || raw == nil {
+					break
+				}
+			}
+			select {
+			case r := <-got:
+				t.Fatalf("the SASL server got a response of %d octets", len(r))
+			default:
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+	}
 }

@@ -286,16 +286,17 @@ func (c *Conn) writeThen(ctx context.Context, a *Answer, r Reply) error {
 }
 
 // readChunk reads exactly size octets, appending them to dst when keep.
+// A kept chunk is read into dst's spare capacity, which grows as octets
+// arrive, never past what remains of the chunk: a client cannot make the
+// server allocate a size it declares and does not send.
 func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64, keep bool) ([]byte, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
 	var got int64
-	var scratch []byte // where a kept chunk is read: dst's spare capacity
-	if keep {
-		dst = slices.Grow(dst, int(size)) // size is within the message limit
-	} else {
-		scratch = make([]byte, min(size, 32<<10))
+	var scratch []byte // where a chunk not kept is read
+	if !keep {
+		scratch = make([]byte, min(size, chunkStep))
 	}
 	for got < size {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
@@ -304,6 +305,10 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		}
 		buf := scratch
 		if keep {
+			if len(dst) == cap(dst) {
+				// Double, from chunkStep, up to what remains.
+				dst = slices.Grow(dst, int(min(size-got, max(int64(len(dst)), chunkStep))))
+			}
 			buf = dst[len(dst):cap(dst)]
 		}
 		n, err := c.br.Read(buf[:min(int64(len(buf)), size-got)])
@@ -325,6 +330,10 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 	}
 	return dst, nil
 }
+
+// chunkStep is the first allocation for a BDAT chunk's octets, and the
+// size of the buffer a refused chunk is read into.
+const chunkStep = 32 << 10
 
 // maxRFCLine is the longest text line RFC 5321 4.5.3.1.6 allows, CRLF
 // excluded.
