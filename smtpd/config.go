@@ -21,6 +21,13 @@ type Config struct {
 	// MaxRecipients is the most RCPT TO accepted per message; more get
 	// 452 4.5.3. Default 100.
 	MaxRecipients int
+	// MaxRecipientOvershoot is how many RCPT TO over MaxRecipients a
+	// transaction may send before each further one counts as a bad
+	// command (see MaxBadCommands): a client is expected to deliver to
+	// the recipients accepted and retry the others later (RFC 5321
+	// 4.5.3.1.10), as Postfix's smtpd_recipient_overshoot_limit allows.
+	// Default 1000.
+	MaxRecipientOvershoot int
 	// MaxCommandLine is the longest command line in octets, CRLF included
 	// (RFC 5321 4.5.3.1.4). MAIL and RCPT with parameters get
 	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512.
@@ -143,6 +150,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRecipients <= 0 {
 		c.MaxRecipients = 100
+	}
+	if c.MaxRecipientOvershoot <= 0 {
+		c.MaxRecipientOvershoot = 1000
 	}
 	if c.MaxCommandLine <= 0 {
 		c.MaxCommandLine = 512

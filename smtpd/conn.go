@@ -97,7 +97,8 @@ type Conn struct {
 	tx      *Envelope // the transaction in progress, nil when none
 	chunks  []byte    // BDAT data so far
 	tooBig  bool      // a BDAT chunk went over the limit
-	bad     int       // rejected commands so far
+	bad     int       // rejected commands so far (see countsAsError)
+	over    int       // recipients over the limit in this transaction
 
 	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter in Close
 }
@@ -250,7 +251,8 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		verdict = ev.Reply
 	}
 	takes := ev.Err == nil && verdict.Positive()
-	if ev.Err != nil {
+	counted := c.countsAsError(ev)
+	if counted {
 		c.bad++
 	}
 
@@ -287,7 +289,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	if err := c.write(ctx, a, r); err != nil {
 		return nil, err
 	}
-	if ev.Err != nil && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
+	if counted && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
 		c.writeReply(reply(421, "4.7.0", c.cfg.Hostname+" Error: too many errors"))
 		c.closeGracefully(ctx)
 		return nil, ErrTooManyErrors
@@ -334,6 +336,17 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	return nil, nil
 }
 
+// countsAsError reports whether ev adds to the session's bad commands:
+// every event the engine rejects, but the first MaxRecipientOvershoot
+// recipients over the limit of a transaction.
+func (c *Conn) countsAsError(ev *Event) bool {
+	if ev.Reason == ReasonTooManyRecipients {
+		c.over++
+		return c.over > c.cfg.MaxRecipientOvershoot
+	}
+	return ev.Err != nil
+}
+
 // then carries out a disposition.
 func (c *Conn) then(ctx context.Context, d Disposition) error {
 	switch d {
@@ -376,7 +389,7 @@ func (c *Conn) hang(ctx context.Context) error {
 }
 
 func (c *Conn) resetTx() {
-	c.tx, c.chunks, c.tooBig = nil, nil, false
+	c.tx, c.chunks, c.tooBig, c.over = nil, nil, false, 0
 }
 
 // write writes the answer's reply (or raw bytes, or nothing).

@@ -680,3 +680,72 @@ func TestAuthResponseBoundaries(t *testing.T) {
 		})
 	}
 }
+
+// Recipients over the limit get 452 4.5.3 without counting as bad
+// commands, up to Config.MaxRecipientOvershoot in a transaction: the
+// client delivers to the accepted ones and retries the rest (RFC 5321
+// 4.5.3.1.10), as with Postfix's smtpd_recipient_overshoot_limit (issue
+// 13 item 5).
+func TestRecipientOvershoot(t *testing.T) {
+	t.Parallel()
+	t.Run("defaults", func(t *testing.T) {
+		t.Parallel()
+		h := newHostile(t, smtpd.Config{}, nil)
+		c := h.dial()
+		var cmds strings.Builder
+		cmds.WriteString("EHLO x\r\nMAIL FROM:<a@example.com>\r\n")
+		for i := range 130 { // 100 accepted, 30 over: more than MaxBadCommands
+			fmt.Fprintf(&cmds, "RCPT TO:<r%d@example.com>\r\n", i)
+		}
+		cmds.WriteString("DATA\r\n")
+		c.send(cmds.String())
+		c.expectPrefix("250 ")
+		c.expectPrefix("250 2.1.0")
+		for i := range 130 {
+			c.expectPrefix(map[bool]string{true: "250 2.1.5", false: "452 4.5.3"}[i < 100])
+		}
+		c.expectPrefix("354 ")
+		c.send("Subject: to a hundred\r\n\r\nhi\r\n.\r\n")
+		c.expectPrefix("250 2.0.0")
+		if got := h.message(); string(got) != "Subject: to a hundred\r\n\r\nhi\r\n" {
+			t.Fatalf("message %q", got)
+		}
+	})
+	// With MaxRecipients 1, MaxRecipientOvershoot 3 and MaxBadCommands 2:
+	// the first 3 over are free, the 4th counts, the 5th ends the session.
+	for _, over := range []int{2, 3, 4, 5} {
+		t.Run(fmt.Sprintf("%d over an overshoot of 3", over), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxRecipients: 1, MaxRecipientOvershoot: 3, MaxBadCommands: 2}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+				c.expectPrefix(w)
+			}
+			c.send(strings.Repeat("RCPT TO:<c@example.com>\r\n", over))
+			for range over {
+				c.expectPrefix("452 4.5.3")
+			}
+			if over == 5 {
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				return
+			}
+			// A new transaction has a new allowance; a bad command now
+			// counts once more.
+			c.send("RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n" + strings.Repeat("RCPT TO:<c@example.com>\r\n", 3))
+			for _, w := range []string{"250 2.0.0", "250 2.1.0", "250 2.1.5", "452 4.5.3", "452 4.5.3", "452 4.5.3"} {
+				c.expectPrefix(w)
+			}
+			c.send("FROB\r\n")
+			c.expectPrefix("500 5.5.2")
+			if over == 4 { // the 4th over counted: this is the 2nd bad command
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				return
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+		})
+	}
+}
