@@ -38,9 +38,16 @@ type Config struct {
 	// MaxTextLine is the longest line of message text in octets, CRLF
 	// included (RFC 5321 4.5.3.1.6). Default 1000.
 	MaxTextLine int
-	// MaxBadCommands is how many rejected commands a session may send
-	// before the server answers 421 4.7.0 and closes. Default 20.
+	// MaxBadCommands is how many bad commands a session may send before
+	// the server answers 421 4.7.0 and closes: commands the engine
+	// rejects (but recipients within MaxRecipientOvershoot), and junk
+	// commands past MaxJunkCommands. Default 20.
 	MaxBadCommands int
+	// MaxJunkCommands is how many junk commands (NOOP, RSET, VRFY, EXPN,
+	// HELP) a session may send since its last accepted message before
+	// each further one counts as a bad command, as Postfix's
+	// smtpd_junk_command_limit. Default 100.
+	MaxJunkCommands int
 
 	// ReadTimeout bounds the wait for each command or piece of message
 	// data; when it passes, the client gets 421 4.4.2 and the connection
@@ -165,6 +172,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBadCommands <= 0 {
 		c.MaxBadCommands = 20
+	}
+	if c.MaxJunkCommands <= 0 {
+		c.MaxJunkCommands = 100
 	}
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = 5 * time.Minute

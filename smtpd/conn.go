@@ -99,6 +99,7 @@ type Conn struct {
 	tooBig  bool      // a BDAT chunk went over the limit
 	bad     int       // rejected commands so far (see countsAsError)
 	over    int       // recipients over the limit in this transaction
+	junk    int       // junk commands since the last accepted message
 
 	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter in Close
 }
@@ -304,6 +305,9 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	}
 	if ev.Kind == Message {
 		c.resetTx()
+		if takes {
+			c.junk = 0
+		}
 	}
 	if !takes {
 		if ev.Kind == Greeting {
@@ -338,11 +342,18 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 
 // countsAsError reports whether ev adds to the session's bad commands:
 // every event the engine rejects, but the first MaxRecipientOvershoot
-// recipients over the limit of a transaction.
+// recipients over the limit of a transaction; and every junk command past
+// MaxJunkCommands since the last accepted message.
 func (c *Conn) countsAsError(ev *Event) bool {
-	if ev.Reason == ReasonTooManyRecipients {
-		c.over++
-		return c.over > c.cfg.MaxRecipientOvershoot
+	switch ev.Kind {
+	case Noop, Rset, Vrfy, Expn, Help:
+		c.junk++
+		return ev.Err != nil || c.junk > c.cfg.MaxJunkCommands
+	case Rcpt:
+		if ev.Reason == ReasonTooManyRecipients {
+			c.over++
+			return c.over > c.cfg.MaxRecipientOvershoot
+		}
 	}
 	return ev.Err != nil
 }

@@ -325,7 +325,7 @@ func TestParametersCheckedInOrder(t *testing.T) {
 func TestPipelinedRepliesAfterIdle(t *testing.T) {
 	t.Parallel()
 	const writeTimeout = 200 * time.Millisecond
-	h := newHostile(t, smtpd.Config{WriteTimeout: writeTimeout}, nil)
+	h := newHostile(t, smtpd.Config{WriteTimeout: writeTimeout, MaxJunkCommands: 10000}, nil)
 	c := h.dial()
 	c.send("EHLO x\r\n")
 	c.expectPrefix("250 ")
@@ -748,4 +748,76 @@ func TestRecipientOvershoot(t *testing.T) {
 			c.expectPrefix("221 ")
 		})
 	}
+}
+
+// Junk commands (NOOP, RSET, VRFY, EXPN, HELP) past Config.MaxJunkCommands
+// since the last message count as bad commands, as Postfix's
+// smtpd_junk_command_limit: a client cannot keep a session busy forever
+// without sending mail (issue 13 item 6).
+func TestJunkCommands(t *testing.T) {
+	t.Parallel()
+	junk := func(n int) string {
+		var b strings.Builder
+		verbs := []string{"NOOP", "RSET", "VRFY postmaster", "EXPN list", "HELP"}
+		for i := range n {
+			b.WriteString(verbs[i%len(verbs)] + "\r\n")
+		}
+		return b.String()
+	}
+	replies := map[string]string{"NOOP": "250 2.0.0", "RSET": "250 2.0.0", "VRFY": "252 2.0.0", "EXPN": "502 5.5.1", "HELP": "214 2.0.0"}
+	expectJunk := func(c *client, n int) {
+		c.t.Helper()
+		verbs := []string{"NOOP", "RSET", "VRFY", "EXPN", "HELP"}
+		for i := range n {
+			c.expectPrefix(replies[verbs[i%len(verbs)]])
+		}
+	}
+	for _, n := range []int{99, 100, 101} {
+		t.Run(fmt.Sprintf("%d junk commands, limit 100", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxBadCommands: 1}, nil)
+			c := h.dial()
+			c.send(junk(n))
+			expectJunk(c, n) // the 101st is the first bad command
+			if n > 100 {
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				return
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+		})
+	}
+	t.Run("a message resets the count", func(t *testing.T) {
+		t.Parallel()
+		h := newHostile(t, smtpd.Config{MaxBadCommands: 1}, nil)
+		c := h.dial()
+		noops := strings.Repeat("NOOP\r\n", 100)
+		c.send(noops + "HELO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+		for range 100 {
+			c.expectPrefix("250 2.0.0")
+		}
+		for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+			c.expectPrefix(w)
+		}
+		c.send("hi\r\n.\r\n" + noops + "QUIT\r\n")
+		c.expectPrefix("250 2.0.0 Ok: queued")
+		for range 100 {
+			c.expectPrefix("250 2.0.0")
+		}
+		c.expectPrefix("221 ")
+	})
+	t.Run("defaults: a million NOOPs", func(t *testing.T) {
+		t.Parallel()
+		h := newHostile(t, smtpd.Config{}, nil)
+		c := h.dial()
+		sent := c.sendAsync(strings.Repeat("NOOP\r\n", 1_000_000))
+		for range 120 { // 100 free, 20 bad
+			c.expectPrefix("250 2.0.0")
+		}
+		c.expectPrefix("421 4.7.0")
+		c.expectClosed()
+		c.conn.Close()
+		sent()
+	})
 }
