@@ -265,13 +265,19 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 				where += fmt.Sprintf(", message %d", f.Message)
 			}
 			fmt.Fprintf(&b, "  %s: %s\n", where, f.Text)
-			if s := byID[f.Session]; s != nil && f.Line > s.Forgotten && f.Line <= s.Forgotten+len(s.Transcript) {
-				for i := max(s.Forgotten+1, f.Line-1); i <= min(s.Forgotten+len(s.Transcript), f.Line+1); i++ {
-					mark := " "
-					if i == f.Line {
-						mark = ">"
+			if s := byID[f.Session]; s != nil {
+				if _, kept := s.line(f.Line); kept {
+					for i := f.Line - 1; i <= f.Line+1; i++ {
+						l, kept := s.line(i)
+						if !kept {
+							continue
+						}
+						mark := " "
+						if i == f.Line {
+							mark = ">"
+						}
+						fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, l)
 					}
-					fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, s.Transcript[i-s.Forgotten-1])
 				}
 			}
 		}

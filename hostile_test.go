@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/smtp"
@@ -229,4 +230,85 @@ func TestClientVanishesMidTLSHandshake(t *testing.T) {
 	if err := c2.Quit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A client that talks forever without sending mail cannot grow the
+// server without bound (issue 13 item 6): a million NOOPs end the session
+// at the engine's junk-command limit, and a session of commands the
+// engine does not limit (EHLO after EHLO) keeps its first and last lines
+// under the transcript cap, every line with its number.
+func TestEndlessSessions(t *testing.T) {
+	t.Parallel()
+	t.Run("a million NOOPs", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithRetention(10))
+		c := dialRaw(t, srv.Addr())
+		c.expect("220 ")
+		go func() { _, _ = c.conn.Write([]byte(strings.Repeat("NOOP\r\n", 1_000_000))) }()
+		for range 120 { // 100 junk commands are free, 20 more are bad ones
+			c.expect("250 2.0.0")
+		}
+		c.expect("421 4.7.0")
+		c.closed()
+		s := srv.WaitForSessions(t, 1)[0]
+		if n := s.Forgotten + len(s.Transcript); n > 300 {
+			t.Errorf("the session has %d transcript lines, want at most 300", n)
+		}
+	})
+	ehlos := func(t *testing.T, srv *mocksmtp.Server, n int) *mocksmtp.Session {
+		t.Helper()
+		c := dialRaw(t, srv.Addr())
+		c.expect("220 ")
+		go func() { _, _ = c.conn.Write([]byte(strings.Repeat("EHLO x\r\n", n) + "NOOP\n")) }()
+		for range n {
+			c.expect("250 CHUNKING")
+		}
+		c.expect("500 5.5.2") // a bare LF: a finding on one of the last lines
+		c.send("QUIT\r\n")
+		c.expect("221 ")
+		return srv.WaitForSessions(t, 1)[0]
+	}
+	const ehloLines = 9 // EHLO and its 8 reply lines
+	t.Run("WithMaxTranscriptLines(100)", func(t *testing.T) {
+		t.Parallel()
+		// Pipelined EHLOs are findings: switched off, to find the one at the end.
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(100), mocksmtp.WithoutRules(mocksmtp.RulePipelining))
+		s := ehlos(t, srv, 1000)
+		total := 1 + 1000*ehloLines + 4 // greeting, EHLOs, NOOP and 500, QUIT and 221
+		if len(s.TranscriptHead) != 10 || s.Forgotten != total-90 || len(s.Transcript) != 90 {
+			t.Fatalf("head %d lines, %d forgotten, %d kept; want 10, %d, 90", len(s.TranscriptHead), s.Forgotten, len(s.Transcript), total-90)
+		}
+		if h, l := s.TranscriptHead[0], s.Transcript[len(s.Transcript)-1]; !strings.HasPrefix(h.Text, "220 ") || l.Text != "221 2.0.0 Bye" {
+			t.Errorf("first line %v, last %v", h, l)
+		}
+		out := s.String()
+		for _, want := range []string{
+			"\n   1 S: 220 ",
+			"\n  10 S: 250 CHUNKING\n     … lines 11 to " + fmt.Sprint(total-90) + " forgotten",
+			fmt.Sprintf("\n%d C: NOOP\n", total-3),
+			fmt.Sprintf("\n%d S: 221 2.0.0 Bye\n", total),
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("Session.String() lacks %q:\n%s", want, out[:min(len(out), 2000)])
+			}
+		}
+		fs := srv.Findings()
+		if len(fs) != 1 || fs[0].Line != total-3 {
+			t.Fatalf("%d findings, the first %v; want one on line %d", len(fs), fs[:min(len(fs), 1)], total-3)
+		}
+		if report := mocksmtp.FindingsReport(fs, srv.Sessions()); !strings.Contains(report, fmt.Sprintf(">%4d C: NOOP", total-3)) {
+			t.Errorf("the findings report lacks the line:\n%s", report)
+		}
+	})
+	t.Run("default cap of 100000 lines", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithoutRules(mocksmtp.RulePipelining))
+		s := ehlos(t, srv, 12_000) // 108,005 lines
+		if kept := len(s.TranscriptHead) + len(s.Transcript); kept != 100_000 || len(s.TranscriptHead) != 10_000 {
+			t.Errorf("kept %d lines, %d of them in the head; want 100000 and 10000", kept, len(s.TranscriptHead))
+		}
+		if total := s.Forgotten + len(s.Transcript); total != 1+12_000*ehloLines+4 {
+			t.Errorf("the last line is %d, want %d", total, 1+12_000*ehloLines+4)
+		}
+	})
 }

@@ -334,6 +334,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.snap.Start)
 	rec.snap.Transcript = append(rec.snap.Transcript, l)
+	rec.elide(s.opts.maxTranscript)
 	if l.Dir == Note {
 		// Notes mark what the server did (faults, TLS, messages), which
 		// tests wait for; wire lines are too many to wake waiters for.
