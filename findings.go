@@ -32,6 +32,10 @@ const (
 	RuleAddressSyntax   Rule = "address-syntax"   // From, To, Cc, Reply-To parse as address lists (RFC 5322 3.4)
 	RuleMIME            Rule = "mime"             // well-formed MIME: boundaries, encodings, charsets (RFC 2045, RFC 2046)
 	RuleHeaderEncoding  Rule = "header-encoding"  // non-ASCII header text RFC 2047-encoded (without SMTPUTF8) (RFC 2047 2, RFC 5322 2.2)
+	// RuleNonSMTP: only SMTP commands on the SMTP port (RFC 5321 4.1). An
+	// HTTP request line or header there is a cross-protocol attack, such
+	// as a web page POSTing a form to it; the server closes at once.
+	RuleNonSMTP Rule = "non-smtp"
 )
 
 // Rules lists every rule, in the order reports group them.
@@ -39,6 +43,7 @@ var Rules = []Rule{
 	RuleBareLineEnding, RuleDotStuffing, RuleLineLength, Rule8BitMIME, RuleSMTPUTF8,
 	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
+	RuleNonSMTP,
 }
 
 var ruleInfo = map[Rule]struct {
@@ -60,6 +65,7 @@ var ruleInfo = map[Rule]struct {
 	RuleAddressSyntax:   {"RFC 5322 3.4", SeverityError},
 	RuleMIME:            {"RFC 2045", SeverityError},
 	RuleHeaderEncoding:  {"RFC 2047 2", SeverityError},
+	RuleNonSMTP:         {"RFC 5321 4.1", SeverityError},
 }
 
 // Ref returns the RFC section that states the rule ("RFC 5321 2.3.8").
@@ -193,6 +199,8 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 		fs = append(fs, finding(RuleLineLength, "command line longer than the server's limit"))
 	case smtpd.ReasonNonASCIIAddress:
 		fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
+	case smtpd.ReasonForbiddenCommand: // the rest is not SMTP either
+		return []Finding{finding(RuleNonSMTP, "%q is not an SMTP command but HTTP: a cross-protocol request, such as a web page's", ev.Verb)}
 	}
 	if ev.Pipelined && ev.Verb != "" {
 		if !pipelining {
@@ -227,6 +235,8 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 			return smtpd.NewReply(554, "5.6.1 "+text), true
 		case RuleSMTPUTF8, RuleHeaderEncoding:
 			return smtpd.NewReply(553, "5.6.7 "+text), true
+		case RuleNonSMTP: // the engine closes the connection after it
+			return smtpd.NewReply(421, "4.7.0 "+text), true
 		default:
 			return smtpd.NewReply(550, "5.6.0 "+text), true
 		}

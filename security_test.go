@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"net/smtp"
 	"runtime"
 	"slices"
@@ -347,4 +348,48 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 			t.Fatalf("the server read %d MiB of a BDAT chunk it refused", sent/mib)
 		}
 	})
+}
+
+// A web page that POSTs a form to the SMTP port (a cross-protocol attack)
+// cannot send mail: the request line ends the session with 421 4.7.0
+// before the body, noted in the transcript and as a finding (issue 13
+// item 2).
+func TestWebPageCannotSendMail(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	// What a browser sends for a form POSTed to the SMTP port with
+	// enctype="text/plain", whose field value holds an SMTP session.
+	body := "x=\r\nHELO web.example\r\nMAIL FROM:<web@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n" +
+		"Subject: sent by a web page\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+	req, err := http.NewRequest("POST", "http://"+srv.Addr()+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0")
+	req.Header.Set("Origin", "http://attacker.example")
+	c := dialRaw(t, srv.Addr())
+	if err := req.Write(c.conn); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("220 ")
+	c.expect("421 4.7.0")
+	c.closed()
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages recorded from a web page's POST", n)
+	}
+	tr := s.Transcript.String()
+	for _, want := range []string{"C: POST / HTTP/1.1\n", "S: 421 4.7.0 ", `*: closed the connection at "POST", not an SMTP command`} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, tr)
+		}
+	}
+	if fs := srv.Findings(); len(fs) != 1 || fs[0].Rule != mocksmtp.RuleNonSMTP || fs[0].Line != 2 {
+		t.Errorf("findings %v, want one %s on line 2", fs, mocksmtp.RuleNonSMTP)
+	}
+	if s.Ended != mocksmtp.EndServerClosed {
+		t.Errorf("the session ended %v, want server closed", s.Ended)
+	}
 }

@@ -49,6 +49,12 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 	} else {
 		c.trace(Trace{Kind: TraceCommand, Text: ev.Line})
 	}
+	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return strings.EqualFold(f, ev.Verb) }) {
+		// Not SMTP (HTTP, most likely), however the line ends: the
+		// connection closes after the reply (finish).
+		ev.Kind = BadCommand
+		return c.reject(ev, ReasonForbiddenCommand, reply(421, "4.7.0", c.cfg.Hostname+" Error: not an SMTP command, closing connection")), nil
+	}
 	switch {
 	case !crlf:
 		ev.Kind = BadCommand

@@ -43,6 +43,14 @@ type Config struct {
 	// rejects (but recipients within MaxRecipientOvershoot), and junk
 	// commands past MaxJunkCommands. Default 20.
 	MaxBadCommands int
+	// ForbiddenCommands are verbs that are no SMTP but HTTP, sent to the
+	// SMTP port by a web page (a cross-protocol POST) or a proxy: the
+	// first one is answered 421 4.7.0 and the connection closed, so that
+	// nothing after it runs as SMTP (Postfix's smtpd_forbidden_commands).
+	// Compared without regard to case with a line's first word. Nil means
+	// the default: CONNECT, GET, POST, HEAD, PUT, OPTIONS, USER-AGENT:,
+	// HOST:; an empty list forbids none.
+	ForbiddenCommands []string
 	// MaxJunkCommands is how many junk commands (NOOP, RSET, VRFY, EXPN,
 	// HELP) a session may send since its last accepted message before
 	// each further one counts as a bad command, as Postfix's
@@ -172,6 +180,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBadCommands <= 0 {
 		c.MaxBadCommands = 20
+	}
+	if c.ForbiddenCommands == nil {
+		c.ForbiddenCommands = []string{"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS", "USER-AGENT:", "HOST:"}
 	}
 	if c.MaxJunkCommands <= 0 {
 		c.MaxJunkCommands = 100

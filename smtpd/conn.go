@@ -15,12 +15,13 @@ import (
 // Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
 // after QUIT and ctx.Err() when its context ends.
 var (
-	ErrClientGone    = errors.New("smtpd: client closed the connection")
-	ErrTimeout       = errors.New("smtpd: client timed out")
-	ErrDriverClosed  = errors.New("smtpd: connection closed as the driver answered")
-	ErrTooManyErrors = errors.New("smtpd: too many bad commands")
-	ErrTLSHandshake  = errors.New("smtpd: TLS handshake failed")
-	ErrFraming       = errors.New("smtpd: line framing lost")
+	ErrClientGone       = errors.New("smtpd: client closed the connection")
+	ErrTimeout          = errors.New("smtpd: client timed out")
+	ErrDriverClosed     = errors.New("smtpd: connection closed as the driver answered")
+	ErrTooManyErrors    = errors.New("smtpd: too many bad commands")
+	ErrForbiddenCommand = errors.New("smtpd: not an SMTP command (Config.ForbiddenCommands)")
+	ErrTLSHandshake     = errors.New("smtpd: TLS handshake failed")
+	ErrFraming          = errors.New("smtpd: line framing lost")
 )
 
 // Disposition is what happens to the connection after an answer's reply.
@@ -289,6 +290,11 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	}
 	if err := c.write(ctx, a, r); err != nil {
 		return nil, err
+	}
+	if ev.Reason == ReasonForbiddenCommand && a.Then == KeepOpen {
+		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("closed the connection at %q, not an SMTP command: a cross-protocol request, such as a web page's", ev.Verb)})
+		c.closeGracefully(ctx)
+		return nil, ErrForbiddenCommand
 	}
 	if counted && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
 		c.writeReply(reply(421, "4.7.0", c.cfg.Hostname+" Error: too many errors"))

@@ -106,6 +106,7 @@ const (
 	ReasonBareCR                             // a CR not followed by LF (a command, or message data)
 	ReasonNUL                                // a NUL octet in a command
 	ReasonUnknownCommand                     // a verb the engine does not know, or of an extension switched off
+	ReasonForbiddenCommand                   // a non-SMTP command in Config.ForbiddenCommands (HTTP's GET, POST...): the connection closes
 	ReasonSyntax                             // a malformed argument: address, parameter, base64 (501)
 	ReasonSequence                           // a command out of sequence (503, 554 without recipients)
 	ReasonNotImplemented                     // a command the configuration does not offer: STARTTLS, AUTH (502)
@@ -122,7 +123,7 @@ const (
 
 var reasonNames = [...]string{
 	ReasonNone: "none", ReasonLineTooLong: "line too long", ReasonBareLF: "bare LF", ReasonBareCR: "bare CR",
-	ReasonNUL: "NUL", ReasonUnknownCommand: "unknown command",
+	ReasonNUL: "NUL", ReasonUnknownCommand: "unknown command", ReasonForbiddenCommand: "forbidden command",
 	ReasonSyntax: "syntax", ReasonSequence: "bad sequence", ReasonNotImplemented: "not implemented",
 	ReasonUnsupportedParameter: "unsupported parameter", ReasonTLSRequired: "TLS required",
 	ReasonAuthRequired: "authentication required", ReasonAuthMechanism: "unknown AUTH mechanism",

@@ -27,8 +27,8 @@ import (
 type hostile struct {
 	t    *testing.T
 	addr string
-	msgs chan []byte      // every accepted message's data
-	evs  chan smtpd.Event // every event, when cfg asks for it (see watch)
+	msgs chan []byte // every accepted message's data
+	ends chan error  // the error that ended each connection's Next loop
 }
 
 // newHostile serves connections with cfg until the test ends. answer, when
@@ -39,7 +39,7 @@ func newHostile(t *testing.T, cfg smtpd.Config, answer func(*smtpd.Conn, *smtpd.
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hostile{t: t, addr: ln.Addr().String(), msgs: make(chan []byte, 64)}
+	h := &hostile{t: t, addr: ln.Addr().String(), msgs: make(chan []byte, 64), ends: make(chan error, 64)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	conns := make(chan struct{}, 1024)
@@ -58,6 +58,7 @@ func newHostile(t *testing.T, cfg smtpd.Config, answer func(*smtpd.Conn, *smtpd.
 				for {
 					ev, err := c.Next(ctx)
 					if err != nil {
+						h.ends <- err
 						return
 					}
 					if answer != nil {
@@ -820,4 +821,71 @@ func TestJunkCommands(t *testing.T) {
 		c.conn.Close()
 		sent()
 	})
+}
+
+// HTTP requests and headers sent to the SMTP port (a web page's POST, a
+// proxy's CONNECT) are not SMTP: the engine answers 421 4.7.0 and closes
+// at the first one, as Postfix's smtpd_forbidden_commands, so that a body
+// after them never runs as SMTP (issue 13 item 2).
+func TestForbiddenCommands(t *testing.T) {
+	t.Parallel()
+	// What a browser sends for a form POSTed to http://127.0.0.1:2525/.
+	const post = "POST / HTTP/1.1\r\nHost: 127.0.0.1:2525\r\nConnection: keep-alive\r\nContent-Length: 120\r\n" +
+		"User-Agent: Mozilla/5.0\r\nContent-Type: text/plain\r\nAccept: */*\r\n\r\n" +
+		"HELO x\r\nMAIL FROM:<web@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: from a web page\r\n\r\nhi\r\n.\r\n"
+	tests := []struct {
+		name      string
+		forbidden []string // Config.ForbiddenCommands
+		send      string
+		want      string // the first reply
+		closes    bool
+	}{
+		{"a browser's POST", nil, post, "421 4.7.0", true},
+		{"GET", nil, "GET / HTTP/1.1\r\n", "421 4.7.0", true},
+		{"CONNECT", nil, "CONNECT mx.example:25 HTTP/1.1\r\n", "421 4.7.0", true},
+		{"HEAD", nil, "HEAD / HTTP/1.0\r\n", "421 4.7.0", true},
+		{"PUT", nil, "PUT /x HTTP/1.1\r\n", "421 4.7.0", true},
+		{"OPTIONS", nil, "OPTIONS * HTTP/1.1\r\n", "421 4.7.0", true},
+		{"a Host header", nil, "host: 127.0.0.1\r\n", "421 4.7.0", true},
+		{"a User-Agent header", nil, "User-Agent: curl/8\r\n", "421 4.7.0", true},
+		{"after EHLO, with a bare LF", nil, "EHLO x\r\nget /\n", "250 ", true},
+		{"a list of one's own", []string{"XYZZY"}, "xyzzy\r\n", "421 4.7.0", true},
+		{"not in a list of one's own", []string{"XYZZY"}, "GET /\r\n", "500 5.5.2", false},
+		{"none", []string{}, "POST /\r\n", "500 5.5.2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			reasons := make(chan smtpd.Reason, 64)
+			h := newHostile(t, smtpd.Config{ForbiddenCommands: tt.forbidden}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				reasons <- ev.Reason
+			})
+			c := h.dial()
+			sent := c.sendAsync(tt.send)
+			c.expectPrefix(tt.want)
+			if strings.HasPrefix(tt.send, "EHLO") {
+				c.expectPrefix("421 4.7.0")
+			}
+			if !tt.closes {
+				c.send("QUIT\r\n")
+				c.expectPrefix("221 ")
+				sent()
+				return
+			}
+			c.expectClosed()
+			c.conn.Close() // the server drains until the client closes too
+			sent()
+			h.noMessage()
+			var last smtpd.Reason
+			for len(reasons) > 0 {
+				last = <-reasons
+			}
+			if last != smtpd.ReasonForbiddenCommand {
+				t.Errorf("the last event's reason is %v, want %v", last, smtpd.ReasonForbiddenCommand)
+			}
+			if err := <-h.ends; !errors.Is(err, smtpd.ErrForbiddenCommand) {
+				t.Errorf("Next returned %v, want ErrForbiddenCommand", err)
+			}
+		})
+	}
 }
