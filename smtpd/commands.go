@@ -34,8 +34,19 @@ func (c *Conn) reject(ev *Event, why Reason, r Reply) *Event {
 	return ev
 }
 
-// command classifies one complete line (terminator included).
+// command classifies one complete line (terminator included). An AUTH
+// the engine refuses, however it is spelled, leaves the lines the client
+// may send for its exchange to be masked (see mask).
 func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
+	ev, err := c.classify(ctx, raw)
+	if ev != nil && isAuthLine(ev.Line) {
+		c.authRefused = ev.Err != nil
+	}
+	return ev, err
+}
+
+// classify classifies one complete line (terminator included).
+func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	crlf := bytes.HasSuffix(raw, []byte("\r\n"))
 	text := raw[:len(raw)-1]
 	if crlf {
@@ -44,11 +55,7 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 	ev := &Event{Line: string(text)}
 	ev.Pipelined = c.br.Buffered() > 0
 	ev.Verb, ev.Arg = parseCommand(ev.Line)
-	if ev.Verb == "AUTH" {
-		c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: maskAuth(ev.Line)})
-	} else {
-		c.trace(Trace{Kind: TraceCommand, Text: ev.Line})
-	}
+	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: c.mask(ev)})
 	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return strings.EqualFold(f, ev.Verb) }) {
 		// Not SMTP (HTTP, most likely), however the line ends: the
 		// connection closes after the reply (finish).
@@ -94,13 +101,63 @@ var verbs = map[string]Kind{
 	"NOOP": Noop, "QUIT": Quit, "VRFY": Vrfy, "EXPN": Expn, "HELP": Help,
 }
 
-// maskAuth hides the initial response of an AUTH line.
-func maskAuth(line string) string {
-	f := strings.Fields(line)
-	if len(f) < 3 {
-		return ""
+// mask returns the command line ev as a transcript may show it ("" for
+// as it is): an AUTH line, however spelled, shows its verb and a known
+// mechanism, its initial response masked; after an AUTH the engine
+// refused, every line but a command is masked, since it may be part of
+// the exchange the client started (credentials pipelined after AUTH).
+func (c *Conn) mask(ev *Event) string {
+	if isAuthLine(ev.Line) {
+		return c.maskAuth(ev.Line)
 	}
-	return f[0] + " " + f[1] + " ****"
+	if c.authRefused {
+		if _, known := verbs[ev.Verb]; !known && ev.Line != "*" {
+			return "****"
+		}
+		c.authRefused = false // a command, or "*" cancelling the exchange
+	}
+	return ""
+}
+
+// isAuthLine reports whether line is an AUTH command, however spelled:
+// any case, blanks or tabs before and after the verb.
+func isAuthLine(line string) bool {
+	t := strings.TrimLeft(line, " \t")
+	return len(t) >= 4 && strings.EqualFold(t[:4], "AUTH") && (len(t) == 4 || t[4] <= ' ')
+}
+
+// maskAuth returns an AUTH line with all but its verb and mechanism
+// masked, or "" when nothing follows them. A mechanism is shown only when
+// the server knows its name: a client that left it out sends its initial
+// response in its place.
+func (c *Conn) maskAuth(line string) string {
+	f := strings.FieldsFunc(strings.TrimLeft(line, " \t")[4:], func(r rune) bool { return r <= ' ' })
+	masked := "AUTH"
+	if len(f) > 0 && c.knownMechanism(f[0]) {
+		masked += " " + f[0]
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return "" // nothing secret
+	}
+	return masked + " ****"
+}
+
+// knownMechanism reports whether name is a SASL mechanism the server
+// offers, or a well-known one of the IANA registry that clients use with
+// SMTP.
+func (c *Conn) knownMechanism(name string) bool {
+	for _, ms := range [][]string{c.cfg.AuthMechanisms, c.cfg.AuthMechanismsBeforeTLS} {
+		if slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, name) }) {
+			return true
+		}
+	}
+	switch strings.ToUpper(name) {
+	case "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
+		"SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GSSAPI", "NTLM", "EXTERNAL", "ANONYMOUS":
+		return true
+	}
+	return false
 }
 
 func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {

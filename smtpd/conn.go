@@ -102,6 +102,8 @@ type Conn struct {
 	over    int       // recipients over the limit in this transaction
 	junk    int       // junk commands since the last accepted message
 
+	authRefused bool // the last AUTH was refused: mask what may be its exchange
+
 	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter in Close
 }
 
