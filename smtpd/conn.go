@@ -98,7 +98,7 @@ type Conn struct {
 	tx      *Envelope // the transaction in progress, nil when none
 	chunks  []byte    // BDAT data so far
 	tooBig  bool      // a BDAT chunk went over the limit
-	bad     int       // rejected commands so far (see countsAsError)
+	bad     int       // bad commands so far (see countsAsError)
 	over    int       // recipients over the limit in this transaction
 	junk    int       // junk commands since the last accepted message
 

@@ -889,3 +889,39 @@ func TestForbiddenCommands(t *testing.T) {
 		})
 	}
 }
+
+// With a read buffer that does not divide the 1 MiB bound (a text line
+// limit of 20000 octets), the bound is as exact as with the default one.
+func TestLongLinesLargeBuffer(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{20000, 20001, maxDiscard, maxDiscard + 1} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxTextLine: 20000}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			line := strings.Repeat("x", n-2) + "\r\n"
+			sent := c.sendAsync(line + ".\r\n")
+			switch {
+			case n > maxDiscard:
+				c.expectPrefix("500 5.5.2")
+				c.expectClosed()
+				sent()
+				return
+			case n > 20000:
+				c.expectPrefix("500 5.5.2")
+			default:
+				c.expectPrefix("250 2.0.0")
+				if got := h.message(); string(got) != line {
+					t.Fatalf("message of %d octets recorded, want %d", len(got), len(line))
+				}
+			}
+			sent()
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+	}
+}

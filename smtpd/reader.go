@@ -80,7 +80,10 @@ func (c *Conn) discardLine(ctx context.Context, n int) (int, error) {
 		}
 		l, err := c.br.ReadSlice('\n')
 		n += len(l)
-		if !errors.Is(err, bufio.ErrBufferFull) {
+		switch {
+		case err == nil && n > maxDiscard: // a read buffer not dividing maxDiscard
+			return n, ErrFraming
+		case !errors.Is(err, bufio.ErrBufferFull):
 			return n, err // nil at the end of the line
 		}
 	}
