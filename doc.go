@@ -148,7 +148,9 @@
 // side of TLS), in order, with the time it was seen. Message data shows as
 // one note line; AUTH secrets are masked (see [WithoutSecretMasking]).
 // [Transcript.AssertGolden] compares a transcript, its variable parts
-// normalized, with a golden file.
+// normalized, with a golden file. A session longer than the transcript cap
+// (100,000 lines, [WithMaxTranscriptLines]) keeps its first and last lines,
+// every line with its number.
 //
 // # Examples
 //

@@ -164,3 +164,36 @@ func ExampleWithOnMessage() {
 	// Output:
 	// arrived: Welcome for [bob@example.com]
 }
+
+// A session longer than the transcript cap keeps its first lines and its
+// last ones; the lines between are forgotten, and every line keeps its
+// number.
+func ExampleWithMaxTranscriptLines() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(20))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Hello("client.example")
+	for range 10 {
+		c.Noop()
+	}
+	c.Quit()
+	s := srv.WaitForSessions(t, 1)[0]
+	for i, l := range s.TranscriptHead {
+		fmt.Println(i+1, l)
+	}
+	fmt.Printf("… lines %d to %d forgotten …\n", len(s.TranscriptHead)+1, s.Forgotten)
+	for i, l := range s.Transcript[len(s.Transcript)-2:] {
+		fmt.Println(s.Forgotten+len(s.Transcript)-1+i, l)
+	}
+	// Output:
+	// 1 S: 220 localhost ESMTP mocksmtp
+	// 2 C: EHLO client.example
+	// … lines 3 to 14 forgotten …
+	// 31 C: QUIT
+	// 32 S: 221 2.0.0 Bye
+}

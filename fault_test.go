@@ -1082,7 +1082,8 @@ func TestFaultReplaceIsAtomic(t *testing.T) {
 	t.Parallel()
 	a := mocksmtp.At(mocksmtp.StageNoop).Reply(451, "4.3.0 a")
 	b := mocksmtp.At(mocksmtp.StageNoop).Reply(452, "4.3.1 b")
-	srv := mocksmtp.Start(t, mocksmtp.WithFault(a))
+	// 200 NOOPs: more junk commands than the engine allows by default.
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(a), mocksmtp.WithEngineConfig(smtpd.Config{MaxJunkCommands: 1000}))
 	c := dialFault(t, srv)
 	c.must("", 220)
 	stop, done := make(chan struct{}), make(chan struct{})

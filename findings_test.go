@@ -73,6 +73,14 @@ func TestFindings(t *testing.T) {
 	}{
 		{"conforming session", nil, mail(goodMessage, " BODY=8BITMIME"), nil},
 		{"bare LF in a command", nil, exchange{{"NOOP\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
+		// Lines over a command's limit, whether the engine could tell the
+		// verb (up to 12288 octets) or not (issue 13 item 10).
+		{"command line of 513 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 506) + "\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"command line of 12288 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 12281) + "\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"command line of 12289 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 12282) + "\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"MAIL with parameters over 1024 octets", nil, exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com> ENVID=" + strings.Repeat("x", 1000) + "\r\n", 1}, {"QUIT\r\n", 1}},
+			[]mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"command line of 512 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 505) + "\r\n", 1}, {"QUIT\r\n", 1}}, nil},
 		{"bare LF in data", nil, mail(strings.Replace(goodMessage, "na\xc3\xafve\r\n", "a\nb\r\n", 1), " BODY=8BITMIME"),
 			[]mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
 		{"missing dot-stuffing", nil, mail(goodMessage+".signature\r\n", " BODY=8BITMIME"), []mocksmtp.Rule{mocksmtp.RuleDotStuffing}},

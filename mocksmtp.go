@@ -38,6 +38,22 @@ type Server struct {
 	// findingsKept is how many findings were left when WithRetention last
 	// dropped the forgotten ones.
 	findingsKept int
+	// acceptFails are the failures of Accept since the last connection it
+	// gave (acceptLoop); the next session's transcript notes them.
+	acceptFails acceptFailures
+}
+
+// acceptFailures counts the failures of Accept in a row.
+type acceptFailures struct {
+	n     int
+	since time.Time
+	first error
+}
+
+// String describes the failures for a transcript note or a report.
+func (f acceptFailures) String() string {
+	return fmt.Sprintf("the server could not accept connections for %v (%d failures, the first: %v); it backed off and retried",
+		time.Since(f.since).Round(time.Millisecond), f.n, f.first)
 }
 
 // msgRef is a message the server keeps and its session's record.
@@ -119,6 +135,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 func (s *Server) report() string {
 	sessions := s.Sessions()
 	out := fmt.Sprintf("mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(sessions), len(s.Messages()))
+	s.mu.Lock()
+	if s.acceptFails.n > 0 {
+		out += "at the end, " + s.acceptFails.String() + "\n"
+	}
+	s.mu.Unlock()
 	for _, ss := range sessions {
 		out += ss.String()
 	}
@@ -164,17 +185,37 @@ func (s *Server) Close() error {
 	return err
 }
 
+// acceptLoop accepts connections until the server closes. A failure of
+// Accept other than the listener's closing (too many open files, most
+// likely) is waited out, as net/http does: 5 ms, doubling up to 1 s, then
+// retried; the next session's transcript notes it.
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
+	var delay time.Duration
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil {
+				return
 			}
-			return // closed
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.mu.Lock()
+			if s.acceptFails.n == 0 {
+				s.acceptFails = acceptFailures{since: time.Now(), first: err}
+			}
+			s.acceptFails.n++
+			s.broadcastLocked()
+			s.mu.Unlock()
+			t := time.NewTimer(delay)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
 		}
+		delay = 0
 		s.wg.Add(1)
 		go s.serve(nc)
 	}
@@ -299,6 +340,10 @@ func (s *Server) newSession(nc net.Conn) *session {
 		Start:      time.Now(),
 	}}
 	s.addSessionLocked(rec)
+	if s.acceptFails.n > 0 {
+		s.addLineLocked(rec, Line{Dir: Note, Text: s.acceptFails.String()})
+		s.acceptFails = acceptFailures{}
+	}
 	s.broadcastLocked()
 	return rec
 }
@@ -345,6 +390,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.snap.Start)
 	rec.snap.Transcript = append(rec.snap.Transcript, l)
+	rec.elide(s.opts.maxTranscript)
 	if l.Dir == Note {
 		// Notes mark what the server did (faults, TLS, messages), which
 		// tests wait for; wire lines are too many to wake waiters for.

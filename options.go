@@ -32,6 +32,7 @@ type options struct {
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
 	retain         int     // WithRetention; 0 keeps everything
+	maxTranscript  int     // WithMaxTranscriptLines
 	faults         []Fault // WithFault, in order
 	seed           int64   // WithSeed, when seeded
 	seeded         bool
@@ -44,7 +45,30 @@ func defaultOptions() options {
 		engine:         smtpd.Config{Banner: "ESMTP mocksmtp"},
 		waitTimeout:    5 * time.Second,
 		logTranscripts: true,
+		maxTranscript:  defaultMaxTranscript,
 	}
+}
+
+// defaultMaxTranscript is the transcript cap of one session, in lines
+// (WithMaxTranscriptLines): about 10 MB of transcript, far more than any
+// test's session, and a bound on a client that talks forever.
+const defaultMaxTranscript = 100_000
+
+// WithMaxTranscriptLines caps the transcript of one session at n lines
+// (default 100,000), so that a client that talks forever (EHLO after
+// EHLO...) cannot grow the server without bound. A longer session keeps
+// its first n/10 lines ([Session.TranscriptHead]) and its last lines
+// ([Session.Transcript]); the lines between are forgotten
+// ([Session.Forgotten]), and every line keeps its number. Messages,
+// findings and faults are kept.
+func WithMaxTranscriptLines(n int) Option {
+	return optionFunc(func(o *options) error {
+		if n < 10 {
+			return fmt.Errorf("mocksmtp: WithMaxTranscriptLines(%d): want at least 10 lines", n)
+		}
+		o.maxTranscript = n
+		return nil
+	})
 }
 
 // WithListenAddr makes the server listen on addr ("127.0.0.1:2525")

@@ -27,9 +27,12 @@ type Session struct {
 	TLS        *tls.ConnectionState // nil when plaintext
 	Auth       *AuthInfo            // the last AUTH exchange, nil when none
 	Transcript Transcript           // what crossed the wire, in order
-	// Forgotten counts the lines forgotten at the start of the transcript
-	// of a long session under [WithRetention]: Transcript[0] is line
-	// Forgotten+1, as [Finding.Line] numbers it. 0 otherwise.
+	// Forgotten counts the lines of a long session not kept before
+	// Transcript: Transcript[0] is line Forgotten+1, as [Finding.Line]
+	// numbers it. [WithRetention] forgets lines with the messages they
+	// deliver; the transcript cap ([WithMaxTranscriptLines]) forgets the
+	// middle of a session, keeping its first lines in TranscriptHead. 0
+	// otherwise.
 	Forgotten int
 	Messages  []*Message // the messages accepted in this session (each Message.Session without Messages)
 	Ended     EndReason  // how the session ended (Live while it goes on)
@@ -38,6 +41,10 @@ type Session struct {
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
 	Faults []string
+	// TranscriptHead is, once the transcript cap forgot the middle of the
+	// session, its first lines: lines 1 to len(TranscriptHead). Lines
+	// len(TranscriptHead)+1 to Forgotten are forgotten. Nil otherwise.
+	TranscriptHead Transcript
 }
 
 // EndReason tells how a session ended.
@@ -165,6 +172,11 @@ type session struct {
 	transcript forgotten // lines of snap.Transcript; from is Session.Forgotten
 	findings   forgotten // of snap.Findings
 	faults     forgotten // of snap.Faults and faultLines
+	retained   int       // the line up to which WithRetention forgot (forget)
+
+	// head is the session's first lines, once the transcript cap forgot
+	// the lines after them (elide); never changed after that.
+	head Transcript
 }
 
 // forgotten counts the first elements of a list that were forgotten
@@ -198,11 +210,14 @@ func (r *session) lines() int { return r.transcript.dropped + len(r.snap.Transcr
 // forget forgets the transcript up to line n, and the findings and faults
 // on those lines (WithRetention, in a session that goes on).
 func (r *session) forget(n int) {
-	if n <= r.transcript.from {
+	if n <= r.retained {
 		return
 	}
-	r.transcript.from = min(n, r.lines())
-	r.snap.Transcript = dropFront(r.snap.Transcript, &r.transcript)
+	r.retained = n
+	if n > r.transcript.from {
+		r.transcript.from = min(n, r.lines())
+		r.snap.Transcript = dropFront(r.snap.Transcript, &r.transcript)
+	}
 	fs, ls := r.snap.Findings, r.faultLines
 	r.findings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
 	r.snap.Findings = dropFront(fs, &r.findings)
@@ -220,7 +235,35 @@ func (r *session) addFault(text string) {
 
 // keeps reports whether the record still has finding f of its session:
 // findings are on lines in order.
-func (r *session) keeps(f Finding) bool { return f.Line > r.transcript.from }
+func (r *session) keeps(f Finding) bool { return f.Line > r.retained }
+
+// elide keeps the transcript within limit lines (WithMaxTranscriptLines):
+// the session's first tenth of limit, kept aside in head, and its last
+// lines; the lines between are forgotten, and every line keeps its
+// number. Findings and faults are kept. It costs a constant per line.
+func (r *session) elide(limit int) {
+	if len(r.head)+r.lines()-r.transcript.from <= limit {
+		return
+	}
+	if r.head == nil && r.transcript.from == 0 {
+		// The first lines, unless WithRetention forgot them already.
+		r.head = slices.Clone(r.snap.Transcript[:limit/10])
+		r.transcript.from = len(r.head)
+	}
+	r.transcript.from = max(r.transcript.from, r.lines()-(limit-len(r.head)))
+	r.snap.Transcript = dropFront(r.snap.Transcript, &r.transcript)
+}
+
+// line returns line n (1-based) of the session's transcript, if kept.
+func (s *Session) line(n int) (Line, bool) {
+	switch {
+	case n >= 1 && n <= len(s.TranscriptHead):
+		return s.TranscriptHead[n-1], true
+	case n > s.Forgotten && n <= s.Forgotten+len(s.Transcript):
+		return s.Transcript[n-s.Forgotten-1], true
+	}
+	return Line{}, false
+}
 
 // snapshot copies the record with its messages, whose Session is a copy
 // of the snapshot without its Messages, as every Message's Session is.
@@ -243,6 +286,7 @@ func (r *session) snapshot() *Session {
 func (r *session) snapshotHead() *Session {
 	s := r.snap
 	s.Forgotten = r.transcript.from
+	s.TranscriptHead = slices.Clip(r.head)
 	s.Transcript = slices.Clip(r.snap.Transcript[r.transcript.from-r.transcript.dropped:])
 	s.Findings = slices.Clip(r.snap.Findings[r.findings.from-r.findings.dropped:])
 	s.Faults = slices.Clip(r.snap.Faults[r.faults.from-r.faults.dropped:])
@@ -255,8 +299,12 @@ func (r *session) snapshotHead() *Session {
 func (s *Session) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "session %d  %v → %v  ended: %v\n", s.ID, s.RemoteAddr, s.LocalAddr, s.Ended)
-	if s.Forgotten > 0 {
-		fmt.Fprintf(&b, "     (lines 1 to %d forgotten: WithRetention)\n", s.Forgotten)
+	s.TranscriptHead.writeNumbered(&b, 1)
+	switch {
+	case s.Forgotten > len(s.TranscriptHead) && s.TranscriptHead != nil:
+		fmt.Fprintf(&b, "     … lines %d to %d forgotten (the transcript cap, WithMaxTranscriptLines) …\n", len(s.TranscriptHead)+1, s.Forgotten)
+	case s.Forgotten > 0:
+		fmt.Fprintf(&b, "     (lines 1 to %d forgotten: WithRetention or the transcript cap)\n", s.Forgotten)
 	}
 	s.Transcript.writeNumbered(&b, s.Forgotten+1)
 	return b.String()

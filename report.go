@@ -196,8 +196,8 @@ func (v *view) writeMessageLines(b *strings.Builder, m *Message) {
 func isContinuation(s string) bool { return len(s) > 3 && s[3] == '-' }
 
 // writeLines writes lines from to to (0-based, inclusive) of a session's
-// transcript, numbered as Transcript.Numbered numbers them, the middle of a
-// long stretch cut.
+// transcript, numbered as the session's lines are (Session.Forgotten
+// counted), the middle of a long stretch cut.
 func writeLines(b *strings.Builder, ss *Session, from, to int) {
 	tr := ss.Transcript
 	if ss.Ended == Live {
@@ -209,14 +209,15 @@ func writeLines(b *strings.Builder, ss *Session, from, to int) {
 		b.WriteString("; nothing was said\n")
 		return
 	}
-	fmt.Fprintf(b, "; lines %d-%d of %d:\n", from+1, to+1, len(tr))
+	first := ss.Forgotten + 1 // the number of tr[0]
+	fmt.Fprintf(b, "; lines %d-%d of %d:\n", first+from, first+to, ss.Forgotten+len(tr))
 	const head, tail = 12, 20
 	for i := from; i <= to; i++ {
 		if to-from+1 > head+tail+1 && i == from+head {
 			fmt.Fprintf(b, "     … %d lines …\n", to-from+1-head-tail)
 			i = to - tail + 1
 		}
-		fmt.Fprintf(b, "%4d %s\n", i+1, tr[i])
+		fmt.Fprintf(b, "%4d %s\n", first+i, tr[i])
 	}
 }
 

@@ -25,12 +25,20 @@
 //
 // The engine knows the state machine and is RFC 5321-strict about it: bad
 // sequence gets 503 5.5.1, syntax errors 500 or 501, unimplemented commands
-// 502, every reply carries an RFC 3463 enhanced status code. It implements
+// 502, every reply carries an RFC 3463 enhanced status code. An event the
+// engine rejects says why in [Event.Reason] (a line too long, a bare LF,
+// a bad sequence...), so that a driver never reads reply texts. It implements
 // PIPELINING (replies are buffered and flushed before any read that could
 // block), 8BITMIME, SMTPUTF8, SIZE, CHUNKING, DSN parameters,
 // ENHANCEDSTATUSCODES, STARTTLS (discarding plaintext pipelined after it),
 // implicit TLS and the AUTH exchange (the driver supplies a [SASLServer]).
 // Each can be switched off in [Config].
+//
+// Limits bound what a client can make the server do: line lengths, the
+// message size, recipients, bad commands (a 421 4.7.0 cutoff, which junk
+// commands past a limit and recipients far over theirs count toward, as
+// Postfix counts them), and HTTP sent to the port, which closes the
+// connection at once (a web page's cross-protocol POST); see [Config].
 //
 // It reads lines itself, never with net/textproto: every line must end in
 // CRLF, lines are length-limited, and a partial line at a timeout is never
