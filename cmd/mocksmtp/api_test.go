@@ -33,6 +33,9 @@ func do(t *testing.T, p *proc, method, path, body string) (*http.Response, []byt
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -240,8 +243,8 @@ func TestAPIErrors(t *testing.T) {
 		{"bad wait timeout", "GET", "/api/wait?timeout=forever", "", 400, "timeout", ""},
 		{"wait timeout too long", "GET", "/api/wait?timeout=1h", "", 400, "at most", ""},
 		{"wait times out", "GET", "/api/wait?count=2&timeout=50ms", "", 408, "for 2 messages, got 1", ""},
-		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE"},
-		{"wrong method on a message", "DELETE", "/api/messages/1", "", 405, "method not allowed", "GET"},
+		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
+		{"wrong method on a message", "PUT", "/api/messages/1", "", 405, "method not allowed", "GET, OPTIONS"},
 		{"unknown route", "GET", "/api/nothing", "", 404, "no such API route", ""},
 		{"foreign Host (DNS rebinding)", "GET", "/api/messages", "evil.example:8025", 403, "-allow-remote", ""},
 	}

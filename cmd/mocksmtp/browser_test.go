@@ -12,12 +12,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // browserNames are the names Chromium goes by, Debian's first.
@@ -372,4 +377,70 @@ func TestWebPageInABrowser(t *testing.T) {
 	pg.waitFor(`document.querySelector('#messages li.message[data-id="2"]')`)
 	do(t, p, "DELETE", "/api/messages", "")
 	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 0`)
+}
+
+// attackPage is a page of another origin that tries to plant a fault in
+// mocksmtp the three ways a page can send a cross-origin POST without a
+// CORS preflight, and a fourth that needs one.
+const attackPage = `<!doctype html><title>evil</title><iframe name="sink"></iframe><script>
+async function attack(target) {
+	const body = JSON.stringify([{at: "MAIL", reply: "550 5.7.1 planted"}]);
+	const results = [];
+	try { await fetch(target + "/api/faults", {method: "POST", mode: "no-cors", body}); results.push("no-cors fetch sent"); }
+	catch (e) { results.push("no-cors fetch: " + e.message); }
+	results.push("beacon queued: " + navigator.sendBeacon(target + "/api/faults", body));
+	await new Promise((resolve) => {
+		const f = document.createElement("form");
+		f.method = "POST"; f.action = target + "/api/faults"; f.enctype = "text/plain"; f.target = "sink";
+		const i = document.createElement("input");
+		i.name = body.slice(0, -2) + ', "x": "'; i.value = '"}]';
+		f.append(i);
+		document.body.append(f);
+		document.querySelector("iframe").onload = resolve;
+		f.submit();
+	});
+	results.push("form submitted");
+	try {
+		await fetch(target + "/api/faults", {method: "PUT", headers: {"Content-Type": "application/json"}, body});
+		results.push("CORS PUT went through");
+	} catch (e) { results.push("CORS PUT refused by the browser"); }
+	return results;
+}
+</script>`
+
+func TestCrossOriginPagesCannotChangeStateInABrowser(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, attackPage)
+	}))
+	defer evil.Close()
+
+	pg := browser.open(t, evil.URL+"/")
+	pg.eval(`new Promise((resolve) => document.readyState === "complete" ? resolve() : addEventListener("load", () => resolve()))`, nil)
+	var results []string
+	pg.eval(`attack(`+jsString("http://"+p.http)+`)`, &results)
+	want := []string{"no-cors fetch sent", "beacon queued: true", "form submitted", "CORS PUT refused by the browser"}
+	if diff := cmp.Diff(want, results); diff != "" {
+		t.Errorf("the attacks (-want +got):\n%s", diff)
+	}
+	// The three simple requests reached mocksmtp and were refused.
+	p.stderr.waitFor(t, regexp.MustCompile(`(?s)(refused a cross-origin request" method=POST path=/api/faults.*){3}`))
+	var faults []faultJSON
+	getJSON(t, p, "/api/faults", 200, &faults)
+	if len(faults) != 0 {
+		t.Fatalf("a page of another origin planted faults: %+v", faults)
+	}
+
+	// mocksmtp's own page may.
+	own := browser.open(t, "http://"+p.http+"/")
+	var status int
+	own.eval(`fetch("/api/faults", {method: "PUT", headers: {"Content-Type": "application/json"},
+		body: JSON.stringify([{at: "MAIL", reply: "550 5.7.1 from the page"}])}).then(r => r.status)`, &status)
+	getJSON(t, p, "/api/faults", 200, &faults)
+	if status != 200 || len(faults) != 1 {
+		t.Errorf("PUT from mocksmtp's own page: %d, %d faults; want 200 and 1", status, len(faults))
+	}
 }

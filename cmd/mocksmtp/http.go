@@ -22,6 +22,17 @@ package main
 // when a wait times out (with the messages that did arrive). A fault
 // script that is not valid JSON, or not a valid script, gets 400 with
 // the line and column of the problem.
+//
+// Safe from web pages: a browser request that a page of another origin
+// made is refused with 403 (every API request, whatever its method, and
+// any request other than GET, HEAD and OPTIONS to the web page), as
+// Sec-Fetch-Site or Origin tell; clients that are not browsers send
+// neither and pass. A body must be sent as Content-Type: application/json
+// (415 otherwise), which a page elsewhere cannot do without a CORS
+// preflight, and OPTIONS answers with Allow and never with CORS headers.
+// A request with a foreign Host is refused (DNS rebinding). Connections
+// have read, write and idle timeouts; GET /api/wait extends them to its
+// own timeout.
 
 import (
 	"context"
@@ -60,10 +71,12 @@ type api struct {
 	allowRemote bool // any Host header is fine
 	ownCert     bool // TLS uses the -cert certificate: no test CA to give
 	faults      faultState
+	cop         *http.CrossOriginProtection
+	forgot      forgotten
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
-	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote}
+	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
 	a.mux.HandleFunc("GET /api/messages", a.listMessages)
 	a.mux.HandleFunc("DELETE /api/messages", a.reset)
 	a.mux.HandleFunc("GET /api/messages/{id}", a.getMessage)
@@ -95,8 +108,70 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "host %q is not a loopback name; start mocksmtp with -allow-remote to serve it", r.Host)
 		return
 	}
+	if err := a.crossOrigin(r); err != nil {
+		a.log.Warn("refused a cross-origin request", "method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec-fetch-site", r.Header.Get("Sec-Fetch-Site"))
+		writeError(w, http.StatusForbidden, "%s %s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", r.Method, r.URL.Path, err)
+		return
+	}
 	a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	if r.Method == http.MethodOptions {
+		a.options(w, r)
+		return
+	}
+	if hasBody(r) && !isJSON(r.Header.Get("Content-Type")) {
+		writeError(w, http.StatusUnsupportedMediaType, "%s %s: the body must be JSON, sent with Content-Type: application/json (curl: --json, or -H 'Content-Type: application/json'); got Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		return
+	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// crossOrigin refuses requests that a page of another origin made the
+// browser send: every request to the API whatever its method (a GET of
+// /api/wait takes the messages it returns, and a page elsewhere has no
+// business reading the API), and requests to the web page other than
+// GET, HEAD and OPTIONS. Clients that are not browsers send neither
+// Sec-Fetch-Site nor Origin, and pass.
+func (a *api) crossOrigin(r *http.Request) error {
+	if strings.HasPrefix(r.URL.Path, "/api/") && r.Method != http.MethodOptions {
+		// CrossOriginProtection lets safe methods through: ask it as if
+		// the request changed state.
+		r = r.Clone(r.Context())
+		r.Method = http.MethodPost
+	}
+	return a.cop.Check(r)
+}
+
+// hasBody reports whether a request that may change state has a body:
+// bodies are JSON, and a page elsewhere can only send a JSON body with a
+// CORS preflight, which mocksmtp never grants.
+func hasBody(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return r.ContentLength != 0 // -1: unknown, chunked
+}
+
+// isJSON reports whether a Content-Type is application/json, or a
+// +json type.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// options answers OPTIONS with the methods of the path in Allow, and no
+// CORS headers: a preflight of another origin fails.
+func (a *api) options(w http.ResponseWriter, r *http.Request) {
+	allow := []string{http.MethodGet, http.MethodHead}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		if allow = a.allowed(r); len(allow) == 0 {
+			writeError(w, http.StatusNotFound, "%s: no such API route", r.URL.Path)
+			return
+		}
+	}
+	w.Header().Set("Allow", strings.Join(append(allow, http.MethodOptions), ", "))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // loopbackHost reports whether a Host header names this machine.
@@ -116,6 +191,17 @@ func loopbackHost(hostport string) bool {
 // noRoute answers /api/ paths that no route matches: 405 when another
 // method would match, 404 otherwise.
 func (a *api) noRoute(w http.ResponseWriter, r *http.Request) {
+	if allow := a.allowed(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(append(allow, http.MethodOptions), ", "))
+		writeError(w, http.StatusMethodNotAllowed, "%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		return
+	}
+	writeError(w, http.StatusNotFound, "%s: no such API route", r.URL.Path)
+}
+
+// allowed returns the methods that an API route has for the request's
+// path.
+func (a *api) allowed(r *http.Request) []string {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
 		r2 := r.Clone(r.Context())
@@ -124,12 +210,7 @@ func (a *api) noRoute(w http.ResponseWriter, r *http.Request) {
 			allow = append(allow, m)
 		}
 	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, http.StatusMethodNotAllowed, "%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))
-		return
-	}
-	writeError(w, http.StatusNotFound, "%s: no such API route", r.URL.Path)
+	return allow
 }
 
 // page serves the web page's files.
@@ -525,10 +606,48 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(att.Data)
 }
 
+// reset forgets every message and ended session, and the findings so
+// far, so that one test's findings do not show in the next test's.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
+	a.forgot.mu.Lock()
+	defer a.forgot.mu.Unlock()
+	// Server.Reset keeps the findings of live sessions and, in
+	// Server.Findings, of the sessions it forgets: the program hides
+	// those it had before the reset.
+	old := make(map[mocksmtp.Finding]int)
+	for _, f := range a.srv.Findings() {
+		old[f]++
+	}
 	a.srv.Reset()
+	a.forgot.findings = old
 	a.log.Info("reset")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// forgotten is what DELETE /api/messages forgot that the server still
+// has.
+type forgotten struct {
+	mu       sync.Mutex               // guards findings
+	findings map[mocksmtp.Finding]int // findings before the last reset, counted
+}
+
+// findings returns fs without the findings forgotten by the last reset.
+func (a *api) findings(fs []mocksmtp.Finding) []mocksmtp.Finding {
+	a.forgot.mu.Lock()
+	defer a.forgot.mu.Unlock()
+	if len(a.forgot.findings) == 0 {
+		return fs
+	}
+	seen := make(map[mocksmtp.Finding]int)
+	var out []mocksmtp.Finding
+	for _, f := range fs {
+		if seen[f] < a.forgot.findings[f] {
+			seen[f]++
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
@@ -546,6 +665,7 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	out := make([]sessionJSON, len(ss))
 	for i, s := range ss {
+		s.Findings = a.findings(s.Findings)
 		out[i] = newSessionJSON(s, false)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -561,6 +681,7 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no session %d", id)
 		return
 	}
+	s.Findings = a.findings(s.Findings)
 	writeJSON(w, http.StatusOK, newSessionJSON(s, true))
 }
 
@@ -606,6 +727,7 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	extendDeadlines(w, timeout)
 	ms, err := a.srv.WaitForMessagesContext(ctx, count)
 	switch {
 	case err == nil:
@@ -620,12 +742,24 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// extendDeadlines lets a long poll outlast the server's read and write
+// timeouts: its connection may stay quiet for d, and then some to write
+// the answer. (Past the read deadline, the server would take the silent
+// connection for a dead one and cancel the request.)
+func extendDeadlines(w http.ResponseWriter, d time.Duration) {
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(d + 30*time.Second)
+	_ = rc.SetReadDeadline(deadline) // errors: not a real connection (tests)
+	_ = rc.SetWriteDeadline(deadline)
+}
+
 // webServer is the running HTTP server.
 type webServer struct {
 	addr   string
 	hs     *http.Server
 	cancel context.CancelFunc // ends long polls
 	done   chan struct{}
+	log    *slog.Logger
 
 	mu    sync.Mutex            // guards fresh
 	fresh map[net.Conn]struct{} // connections that have not sent a request yet
@@ -634,6 +768,9 @@ type webServer struct {
 // track keeps fresh current: http.Server.Shutdown waits up to 5 s for a
 // connection that never sent a request (as HTTP clients open to be ready).
 func (ws *webServer) track(c net.Conn, state http.ConnState) {
+	if state == http.StateClosed || state == http.StateHijacked {
+		ws.log.Debug("http connection closed", "remote", c.RemoteAddr().String())
+	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if state == http.StateNew {
@@ -643,7 +780,19 @@ func (ws *webServer) track(c net.Conn, state http.ConnState) {
 	}
 }
 
-func startHTTP(addr string, h http.Handler, log *slog.Logger) (*webServer, error) {
+// httpTimeouts bound what one HTTP connection may hold: reading a
+// request, writing a response, waiting idle for the next request.
+// GET /api/wait extends the read and write deadlines of its connection
+// to its own timeout.
+type httpTimeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// defaultHTTPTimeouts are generous for loopback clients and the largest
+// messages, and short enough that stalled clients do not pile up.
+var defaultHTTPTimeouts = httpTimeouts{readHeader: 10 * time.Second, read: 30 * time.Second, write: time.Minute, idle: time.Minute}
+
+func startHTTP(addr string, h http.Handler, log *slog.Logger, to httpTimeouts) (*webServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
@@ -654,11 +803,15 @@ func startHTTP(addr string, h http.Handler, log *slog.Logger) (*webServer, error
 		hs: &http.Server{
 			Handler:           h,
 			BaseContext:       func(net.Listener) context.Context { return base },
-			ReadHeaderTimeout: 10 * time.Second,
+			ReadHeaderTimeout: to.readHeader,
+			ReadTimeout:       to.read,
+			WriteTimeout:      to.write,
+			IdleTimeout:       to.idle,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 		cancel: cancel,
 		done:   make(chan struct{}),
+		log:    log,
 		fresh:  make(map[net.Conn]struct{}),
 	}
 	ws.hs.ConnState = ws.track
@@ -693,5 +846,5 @@ func (ws *webServer) shutdown() {
 // listFindings answers GET /api/findings: every conformance finding, in
 // order (the rules the clients broke, with their RFC sections).
 func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, findingsJSON(a.srv.Findings()))
+	writeJSON(w, http.StatusOK, findingsJSON(a.findings(a.srv.Findings())))
 }

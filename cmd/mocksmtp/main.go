@@ -23,9 +23,12 @@
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
 //
-// Errors are JSON, {"error": "..."}. A fault script (the -faults file, the
-// body of PUT /api/faults) is a JSON array with one object per fault,
-// mapping one to one onto mocksmtp.Fault:
+// Errors are JSON, {"error": "..."}. Bodies are JSON, sent with
+// Content-Type: application/json (curl --json). Browsers may use the API
+// only from mocksmtp's own page: requests that pages of other origins
+// make are refused. A fault script (the -faults file, the body of PUT
+// /api/faults) is a JSON array with one object per fault, mapping one to
+// one onto mocksmtp.Fault:
 //
 //	[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	 {"greylist": true}]
@@ -319,7 +322,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a := newAPI(srv, log, cfg.allowRemote)
 		a.ownCert = cfg.certFile != ""
 		a.faults.specs = faultSpecs
-		web, err = startHTTP(cfg.http, a, log)
+		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {
 			return err
 		}
