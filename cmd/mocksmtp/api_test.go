@@ -244,7 +244,7 @@ func TestAPIErrors(t *testing.T) {
 		{"wait timeout too long", "GET", "/api/wait?timeout=1h", "", 400, "at most", ""},
 		{"wait times out", "GET", "/api/wait?count=2&timeout=50ms", "", 408, "for 2 messages, got 1", ""},
 		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
-		{"wrong method on a message", "PUT", "/api/messages/1", "", 405, "method not allowed", "GET, OPTIONS"},
+		{"wrong method on a message", "PUT", "/api/messages/1", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
 		{"unknown route", "GET", "/api/nothing", "", 404, "no such API route", ""},
 		{"foreign Host (DNS rebinding)", "GET", "/api/messages", "evil.example:8025", 403, "-allow-remote", ""},
 	}

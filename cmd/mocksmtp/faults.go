@@ -491,6 +491,9 @@ type faultState struct {
 const maxFaultBody = 1 << 20
 
 func (a *api) getFaults(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.faults.mu.Lock()
 	out := append([]faultJSON{}, a.faults.specs...)
 	a.faults.mu.Unlock()
@@ -502,6 +505,9 @@ func (a *api) putFaults(w http.ResponseWriter, r *http.Request)  { a.setFaults(w
 func (a *api) postFaults(w http.ResponseWriter, r *http.Request) { a.setFaults(w, r, false) }
 
 func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	data, ok := readBody(w, r, maxFaultBody)
 	if !ok {
 		return
@@ -546,6 +552,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 }
 
 func (a *api) deleteFaults(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.faults.mu.Lock()
 	a.srv.ClearFaults()
 	a.faults.specs = nil

@@ -7,10 +7,16 @@ package main
 //	GET    /api/messages/{id}                 one message
 //	GET    /api/messages/{id}/raw             the message exactly as sent, as message/rfc822
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n (from 0, as listed)
-//	DELETE /api/messages                      forget every message and ended session (reset between tests)
+//	GET    /api/messages/{id}/links           its links, as Message.Links: {"links": [...]}
+//	GET    /api/messages/{id}/find?re=RE      the first match of RE, as Message.Find: {"match": "..."}; 404 for none
+//	DELETE /api/messages/{id}                 forget one message
+//	DELETE /api/messages                      forget every message, ended session and finding (reset between tests)
 //	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
+//	GET    /api/wait?to=A&subjectContains=S   wait for the first message like the filter (filter.go) that
+//	                                          no earlier wait returned; count=N: for N of them
+//	GET    /api/messages?to=A&...             the messages like the filter; X-Total-Count: how many
 //	GET    /api/ca.pem                        the test CA certificate, PEM
 //	GET    /api/faults                        the fault script (see faults.go for its JSON)
 //	PUT    /api/faults                        replace the fault script
@@ -44,10 +50,13 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/mail"
+	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +89,10 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.mux.HandleFunc("GET /api/messages", a.listMessages)
 	a.mux.HandleFunc("DELETE /api/messages", a.reset)
 	a.mux.HandleFunc("GET /api/messages/{id}", a.getMessage)
+	a.mux.HandleFunc("DELETE /api/messages/{id}", a.deleteMessage)
 	a.mux.HandleFunc("GET /api/messages/{id}/raw", a.raw)
+	a.mux.HandleFunc("GET /api/messages/{id}/links", a.links)
+	a.mux.HandleFunc("GET /api/messages/{id}/find", a.find)
 	a.mux.HandleFunc("GET /api/messages/{id}/attachments/{n}", a.attachment)
 	a.mux.HandleFunc("GET /api/sessions", a.listSessions)
 	a.mux.HandleFunc("GET /api/sessions/{id}", a.getSession)
@@ -511,21 +523,44 @@ func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message
 }
 
 // listMessages snapshots only the messages it lists: the web page polls
-// it every second, and a server under load keeps many.
+// it every second, and a server under load keeps many. With a filter it
+// looks at every message kept.
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, true, "since", "limit")
+	if !ok {
+		return
+	}
+	want, filtered, ok := filterOf(w, q)
+	if !ok {
+		return
+	}
 	since := 0
-	if s := r.URL.Query().Get("since"); s != "" {
+	if s := q.Get("since"); s != "" {
 		var err error
 		if since, err = strconv.Atoi(s); err != nil {
 			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", s)
 			return
 		}
 	}
+	n, ok := limit(w, q)
+	if !ok {
+		return
+	}
 	var ms []*mocksmtp.Message
 	_, total := a.srv.Count()
-	switch n, ok := limit(w, r); {
-	case !ok:
-		return
+	switch {
+	case filtered:
+		// Every message kept, each with its session without the
+		// session's messages: what Server.Messages would copy.
+		for _, m := range a.srv.LastMessages(math.MaxInt) {
+			if ok, _ := want.Match(m); ok {
+				ms = append(ms, m)
+			}
+		}
+		total = len(ms)
+		if n >= 0 {
+			ms = ms[len(ms)-min(n, len(ms)):]
+		}
 	case n < 0:
 		ms = a.srv.Messages()
 		total = len(ms)
@@ -540,8 +575,8 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 
 // limit reads ?limit=N: how many items to list, the last ones; -1 for
 // all of them, without the parameter.
-func limit(w http.ResponseWriter, r *http.Request) (int, bool) {
-	s := r.URL.Query().Get("limit")
+func limit(w http.ResponseWriter, q url.Values) (int, bool) {
+	s := q.Get("limit")
 	if s == "" {
 		return -1, true
 	}
@@ -554,12 +589,91 @@ func limit(w http.ResponseWriter, r *http.Request) (int, bool) {
 }
 
 func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	if m, ok := a.message(w, r); ok {
 		writeJSON(w, http.StatusOK, newMessageJSON(m))
 	}
 }
 
+// deleteMessage forgets one message.
+func (a *api) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	if !a.srv.DeleteMessage(id) {
+		writeError(w, http.StatusNotFound, "no message %d", id)
+		return
+	}
+	a.log.Info("message deleted", "id", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// links answers the links of a message, as Message.Links: the href of
+// each <a> of the HTML, then the URLs of the text.
+func (a *api) links(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	links := m.Links()
+	if links == nil {
+		links = []string{}
+	}
+	writeJSON(w, http.StatusOK, linksJSON{Links: links})
+}
+
+type linksJSON struct {
+	Links []string `json:"links"`
+}
+
+// find answers the first match of ?re= in a message, as Message.Find:
+// in the text, else in the text of the HTML; the first group when re
+// has one. No match is a 404.
+func (a *api) find(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "re")
+	if !ok {
+		return
+	}
+	expr := q.Get("re")
+	if len(q["re"]) != 1 || expr == "" {
+		writeError(w, http.StatusBadRequest, "give one regular expression as re=, such as re=code: (\\d{6})")
+		return
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "re=%q: %v", expr, err)
+		return
+	}
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	match := m.Find(re)
+	if match == "" {
+		writeError(w, http.StatusNotFound, "message %d: no match of %q in its text or HTML", m.ID, expr)
+		return
+	}
+	writeJSON(w, http.StatusOK, findJSON{Match: match})
+}
+
+type findJSON struct {
+	Match string `json:"match"`
+}
+
 func (a *api) raw(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "download")
+	if !ok {
+		return
+	}
 	m, ok := a.message(w, r)
 	if !ok {
 		return
@@ -568,13 +682,16 @@ func (a *api) raw(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "message/rfc822")
 	h.Set("Content-Length", strconv.Itoa(len(m.Raw)))
 	h.Set("Content-Security-Policy", "sandbox")
-	if r.URL.Query().Has("download") {
+	if q.Has("download") {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fmt.Sprintf("message-%d.eml", m.ID)}))
 	}
 	_, _ = w.Write(m.Raw)
 }
 
 func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	m, ok := a.message(w, r)
 	if !ok {
 		return
@@ -609,6 +726,9 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 // reset forgets every message and ended session, and the findings so
 // far, so that one test's findings do not show in the next test's.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.forgot.mu.Lock()
 	defer a.forgot.mu.Unlock()
 	// Server.Reset keeps the findings of live sessions and, in
@@ -651,9 +771,13 @@ func (a *api) findings(fs []mocksmtp.Finding) []mocksmtp.Finding {
 }
 
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "limit")
+	if !ok {
+		return
+	}
 	var ss []*mocksmtp.Session
 	total, _ := a.srv.Count()
-	switch n, ok := limit(w, r); {
+	switch n, ok := limit(w, q); {
 	case !ok:
 		return
 	case n < 0:
@@ -672,6 +796,9 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	id, ok := pathID(w, r, "id")
 	if !ok {
 		return
@@ -686,6 +813,9 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) caPEM(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	if a.ownCert {
 		writeError(w, http.StatusNotFound, "no test CA: mocksmtp serves the certificate given with -cert")
 		return
@@ -706,8 +836,24 @@ type waitTimeoutJSON struct {
 	Messages []messageJSON `json:"messages"`
 }
 
+// maxListedOnTimeout bounds the messages a 408 of /api/wait lists: the
+// last ones kept.
+const maxListedOnTimeout = 100
+
+// wait answers GET /api/wait. Without a filter, it waits until count
+// messages are kept and returns them all, as Server.WaitForMessages.
+// With one, it returns the first count messages like it that no earlier
+// wait returned, as Server.WaitFor, so that a test can wait for a second
+// message like a first.
 func (a *api) wait(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := query(w, r, true, "count", "timeout")
+	if !ok {
+		return
+	}
+	want, filtered, ok := filterOf(w, q)
+	if !ok {
+		return
+	}
 	count, timeout := 1, 5*time.Second
 	if s := q.Get("count"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -728,16 +874,40 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	extendDeadlines(w, timeout)
-	ms, err := a.srv.WaitForMessagesContext(ctx, count)
+	var ms []*mocksmtp.Message
+	var err error
+	what := fmt.Sprintf("%d messages", count)
+	if filtered {
+		what = fmt.Sprintf("%d messages like %v", count, want)
+		for len(ms) < count && err == nil {
+			var m *mocksmtp.Message
+			if m, err = a.srv.WaitForContext(ctx, want); err == nil {
+				ms = append(ms, m)
+			}
+		}
+	} else {
+		ms, err = a.srv.WaitForMessagesContext(ctx, count)
+	}
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, messagesJSON(ms))
 	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
 	default:
+		got := fmt.Sprintf("got %d", len(ms))
+		if filtered && len(ms) > 0 {
+			ids := make([]string, len(ms))
+			for i, m := range ms {
+				ids[i] = strconv.Itoa(m.ID)
+			}
+			got += " (message " + strings.Join(ids, ", ") + ")"
+		}
+		_, total := a.srv.Count()
+		kept := a.srv.LastMessages(maxListedOnTimeout)
 		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{
-			Error:    fmt.Sprintf("waited %v for %d messages, got %d", timeout, count, len(ms)),
-			Messages: messagesJSON(ms),
+			Error: fmt.Sprintf("waited %v for %s, %s; messages lists the last %d of the %d kept",
+				timeout, what, got, len(kept), total),
+			Messages: messagesJSON(kept),
 		})
 	}
 }
@@ -846,5 +1016,8 @@ func (ws *webServer) shutdown() {
 // listFindings answers GET /api/findings: every conformance finding, in
 // order (the rules the clients broke, with their RFC sections).
 func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	writeJSON(w, http.StatusOK, findingsJSON(a.findings(a.srv.Findings())))
 }

@@ -169,7 +169,7 @@ func TestOptionsAnswersAllowWithoutCORS(t *testing.T) {
 	}{
 		{"/api/faults", 204, "GET, PUT, POST, DELETE, OPTIONS"},
 		{"/api/messages", 204, "GET, DELETE, OPTIONS"},
-		{"/api/messages/1", 204, "GET, OPTIONS"},
+		{"/api/messages/1", 204, "GET, DELETE, OPTIONS"},
 		{"/api/nothing", 404, ""},
 		{"/", 204, "GET, HEAD, OPTIONS"},
 	} {
