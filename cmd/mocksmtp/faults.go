@@ -83,8 +83,8 @@ type faultJSON struct {
 	Greylist          bool           `json:"greylist,omitempty"`
 	RateLimit         *int           `json:"rateLimit,omitempty"`
 	RateLimitPer      *rateLimitJSON `json:"rateLimitPer,omitempty"`
-	MailboxFull       []string       `json:"mailboxFull,omitempty"`
-	UnknownUser       []string       `json:"unknownUser,omitempty"`
+	MailboxFull       []string       `json:"mailboxFull,omitzero"` // [] (everyone) is not nil
+	UnknownUser       []string       `json:"unknownUser,omitzero"`
 	ShuttingDown      bool           `json:"shuttingDown,omitempty"`
 	TooManyRecipients *int           `json:"tooManyRecipients,omitempty"`
 

@@ -374,3 +374,19 @@ func BenchmarkPutFaults(b *testing.B) {
 		}
 	}
 }
+
+func TestFaultJSONRoundTripKeepsEmptyLists(t *testing.T) {
+	t.Parallel()
+	specs, _, err := parseFaults([]byte(`[{"unknownUser": []}, {"mailboxFull": []}]`), "x.json", "x.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, faults, err := parseFaults(out, "x.json", "x.json")
+	if err != nil || len(again) != 2 || withoutWhere(faults[0].String()) != withoutWhere(mocksmtp.UnknownUser().String()) {
+		t.Errorf("%s parsed back: %v, %v; want UnknownUser() and MailboxFull() (every recipient)", out, faults, err)
+	}
+}

@@ -69,6 +69,11 @@ import (
 //go:embed web
 var webFiles embed.FS
 
+// openAPI describes the API: every route, parameter and JSON field.
+//
+//go:embed openapi.json
+var openAPI []byte
+
 // maxWait bounds GET /api/wait's timeout.
 const maxWait = 10 * time.Minute
 
@@ -82,27 +87,29 @@ type api struct {
 	faults      faultState
 	cop         *http.CrossOriginProtection
 	forgot      forgotten
+	routes      []string // the patterns of the API routes, "GET /api/messages"
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
-	a.mux.HandleFunc("GET /api/messages", a.listMessages)
-	a.mux.HandleFunc("DELETE /api/messages", a.reset)
-	a.mux.HandleFunc("GET /api/messages/{id}", a.getMessage)
-	a.mux.HandleFunc("DELETE /api/messages/{id}", a.deleteMessage)
-	a.mux.HandleFunc("GET /api/messages/{id}/raw", a.raw)
-	a.mux.HandleFunc("GET /api/messages/{id}/links", a.links)
-	a.mux.HandleFunc("GET /api/messages/{id}/find", a.find)
-	a.mux.HandleFunc("GET /api/messages/{id}/attachments/{n}", a.attachment)
-	a.mux.HandleFunc("GET /api/sessions", a.listSessions)
-	a.mux.HandleFunc("GET /api/sessions/{id}", a.getSession)
-	a.mux.HandleFunc("GET /api/wait", a.wait)
-	a.mux.HandleFunc("GET /api/findings", a.listFindings)
-	a.mux.HandleFunc("GET /api/ca.pem", a.caPEM)
-	a.mux.HandleFunc("GET /api/faults", a.getFaults)
-	a.mux.HandleFunc("PUT /api/faults", a.putFaults)
-	a.mux.HandleFunc("POST /api/faults", a.postFaults)
-	a.mux.HandleFunc("DELETE /api/faults", a.deleteFaults)
+	a.handle("GET /api/messages", a.listMessages)
+	a.handle("DELETE /api/messages", a.reset)
+	a.handle("GET /api/messages/{id}", a.getMessage)
+	a.handle("DELETE /api/messages/{id}", a.deleteMessage)
+	a.handle("GET /api/messages/{id}/raw", a.raw)
+	a.handle("GET /api/messages/{id}/links", a.links)
+	a.handle("GET /api/messages/{id}/find", a.find)
+	a.handle("GET /api/messages/{id}/attachments/{n}", a.attachment)
+	a.handle("GET /api/sessions", a.listSessions)
+	a.handle("GET /api/sessions/{id}", a.getSession)
+	a.handle("GET /api/wait", a.wait)
+	a.handle("GET /api/findings", a.listFindings)
+	a.handle("GET /api/ca.pem", a.caPEM)
+	a.handle("GET /api/faults", a.getFaults)
+	a.handle("PUT /api/faults", a.putFaults)
+	a.handle("POST /api/faults", a.postFaults)
+	a.handle("DELETE /api/faults", a.deleteFaults)
+	a.handle("GET /api/openapi.json", a.openAPI)
 	a.mux.HandleFunc("/api/", a.noRoute)
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
@@ -110,6 +117,13 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	}
 	a.mux.Handle("/", a.page(http.FileServerFS(web)))
 	return a
+}
+
+// handle registers an API route, and notes its pattern for the test that
+// checks the OpenAPI document.
+func (a *api) handle(pattern string, h http.HandlerFunc) {
+	a.routes = append(a.routes, pattern)
+	a.mux.HandleFunc(pattern, h)
 }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -1011,6 +1025,16 @@ func (ws *webServer) shutdown() {
 		_ = ws.hs.Close()
 	}
 	<-ws.done
+}
+
+// openAPI serves the OpenAPI document of the API.
+func (a *api) openAPI(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(openAPI)))
+	_, _ = w.Write(openAPI)
 }
 
 // listFindings answers GET /api/findings: every conformance finding, in

@@ -29,6 +29,7 @@
 // text, textContains, textMatches, html, htmlContains, htmlMatches,
 // attachment (a file name) and header.X-Name, compared as Want compares
 // them; an unknown parameter is a 400 that names it.
+//
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
