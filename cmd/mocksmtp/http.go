@@ -263,7 +263,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(v) // the client may have gone; nothing to do about it
+	enc.SetEscapeHTML(false) // served as JSON, never sniffed as HTML (nosniff): keep <p> readable
+	_ = enc.Encode(v)        // the client may have gone; nothing to do about it
 }
 
 // writeJSONLine writes v as one line of JSON.
