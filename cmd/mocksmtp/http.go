@@ -41,6 +41,7 @@ package main
 // own timeout.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"embed"
@@ -305,6 +306,7 @@ type messageJSON struct {
 	Text        string                       `json:"text"`
 	HTML        string                       `json:"html"`
 	Attachments []attachmentJSON             `json:"attachments"`
+	Parts       *partJSON                    `json:"parts,omitempty"` // only for one message: GET /api/messages/{id}
 	ParseError  string                       `json:"parseError,omitempty"`
 	Findings    []findingJSON                `json:"findings"`
 	RawURL      string                       `json:"rawUrl"`
@@ -384,7 +386,7 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 	}
 	h := m.Header
 	for f := h.Fields(); f.Next(); {
-		j.Headers = append(j.Headers, headerJSON{Name: f.Key(), Value: f.Value()})
+		j.Headers = append(j.Headers, headerJSON{Name: rawName(f), Value: f.Value()})
 	}
 	for i, a := range m.Attachments {
 		j.Attachments = append(j.Attachments, attachmentJSON{
@@ -401,6 +403,20 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 		j.ParseError = m.ParseErr.Error()
 	}
 	return j
+}
+
+// rawName returns the name of a header field as sent ("Message-ID"), not
+// canonicalized ("Message-Id").
+func rawName(f interface {
+	Key() string
+	Raw() ([]byte, error)
+}) string {
+	if raw, err := f.Raw(); err == nil {
+		if name, _, ok := bytes.Cut(raw, []byte(":")); ok {
+			return string(bytes.TrimRight(name, " \t"))
+		}
+	}
+	return f.Key()
 }
 
 func addresses(l []*mail.Address) []addressJSON {
@@ -608,7 +624,9 @@ func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m, ok := a.message(w, r); ok {
-		writeJSON(w, http.StatusOK, newMessageJSON(m))
+		j := newMessageJSON(m)
+		j.Parts = partTree(m)
+		writeJSON(w, http.StatusOK, j)
 	}
 }
 
