@@ -218,17 +218,25 @@ func (c *cdp) open(t *testing.T, url string) *page {
 	if err := json.Unmarshal(res, &attached); err != nil {
 		t.Fatal(err)
 	}
-	// Page.navigate answers once the new document is committed, so that
-	// what is evaluated next runs in it.
-	res, err = c.call(ctx, attached.SessionID, "Page.navigate", map[string]any{"url": url})
+	p := &page{t: t, c: c, session: attached.SessionID}
+	p.navigate(url)
+	return p
+}
+
+// navigate loads url in the page. Page.navigate answers once the new
+// document is committed, so that what is evaluated next runs in it.
+func (p *page) navigate(url string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := p.c.call(ctx, p.session, "Page.navigate", map[string]any{"url": url})
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
 	var nav struct{ ErrorText string }
 	if err := json.Unmarshal(res, &nav); err != nil || nav.ErrorText != "" {
-		t.Fatalf("navigating to %s: %v %s", url, err, nav.ErrorText)
+		p.t.Fatalf("navigating to %s: %v %s", url, err, nav.ErrorText)
 	}
-	return &page{t: t, c: c, session: attached.SessionID}
 }
 
 // eval evaluates a JavaScript expression (awaiting a promise) and
@@ -580,7 +588,7 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 	pg := browser.open(t, "about:blank")
 	pg.locale("de-DE", "UTC")
 	pg.emulate(1280, 800, false)
-	pg.eval(`location.href = `+jsString("http://"+p.http+"/#messages"), nil)
+	pg.navigate("http://" + p.http + "/#messages")
 	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 2`)
 
 	// Search with the API's filters; words alone search the subject.

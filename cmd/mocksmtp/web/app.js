@@ -15,6 +15,7 @@
     totalMessages: 0, // how many the server keeps (that match the search)
     totalSessions: 0,
     lastId: 0,
+    searching: false, // a new search waits for its first answer
     filter: "", // the search as query parameters, "" for none
     gen: 0, // the round of polling: a new search starts a new one
     listKey: "",
@@ -145,10 +146,11 @@
     state.messages = [];
     state.totalMessages = 0;
     state.lastId = 0;
-    state.listKey = "";
+    state.searching = true; // until the first answer: the list is not stale, but empty
     $("search-error").hidden = true;
     state.gen++;
     clearTimeout(state.timer);
+    render();
     poll();
   }
 
@@ -175,10 +177,12 @@
       const sessions = await fetchJSON(`/api/sessions?limit=${maxShown}`);
       state.sessions = sessions.data;
       state.totalSessions = Number(sessions.res.headers.get("X-Total-Count"));
+      state.searching = false;
       setStatus(`live · updated ${timeFmt.format(new Date())}`);
       render();
     } catch (e) {
       if (gen !== state.gen) return;
+      state.searching = false;
       if (e.status === 400 && filter) {
         // A bad search: the API names the parameter.
         $("search-error").textContent = e.message;
@@ -200,7 +204,7 @@
 
   function renderLists(r) {
     const key = JSON.stringify([
-      r, state.filter, state.totalMessages, state.totalSessions, state.messages.map((m) => m.id),
+      r, state.filter, state.searching, state.totalMessages, state.totalSessions, state.messages.map((m) => m.id),
       state.sessions.map((s) => [s.id, s.ended, s.messageIds.length]),
     ]);
     if (key === state.listKey) return;
@@ -215,8 +219,9 @@
     $("search").hidden = r.list !== "messages";
     const shown = r.list === "messages" ? state.messages : state.sessions;
     $("empty").hidden = shown.length > 0;
-    $("empty").textContent = r.list === "messages" && state.filter ? "No message matches the search." :
-      "Nothing yet. Send mail to the SMTP port; it shows here as it arrives.";
+    $("empty").textContent = r.list !== "messages" ? "Nothing yet. Send mail to the SMTP port; it shows here as it arrives." :
+      state.searching ? "Searching…" : state.filter ? "No message matches the search." :
+        "Nothing yet. Send mail to the SMTP port; it shows here as it arrives.";
 
     $("messages").replaceChildren(...state.messages.slice().reverse().map((m) =>
       el("li", { class: "message" + (r.kind === "message" && r.id === m.id ? " selected" : ""), dataset: { id: m.id } },
