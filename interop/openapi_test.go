@@ -109,7 +109,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 
 	check("GET", "/api/wait?count=2&timeout=5s", "", 200)
-	check("GET", "/api/wait?to=bob@example.com&subjectContains=Sign&header.X-None=x&timeout=10ms", "", 408)
+	check("GET", "/api/wait?to=bob@example.com&subjectContains=Sign&header[X-None]=x&timeout=10ms", "", 408)
 	check("GET", "/api/wait?to=bob@example.com&subjectMatches=^Sign", "", 200)
 	check("GET", "/api/wait?cuont=1", "", 400)
 	check("GET", "/api/messages", "", 200)

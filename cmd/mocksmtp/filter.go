@@ -11,7 +11,8 @@ package main
 //	srv.WaitFor(t, mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "Welcome"})
 //
 // Parameters that name a list (to, headerTo, cc, attachment) may repeat;
-// the others may not. header.X-Name=value is Want.Header["X-Name"]. An
+// the others may not. header.X-Name=value (or header[X-Name]=value) is
+// Want.Header["X-Name"]. An
 // unknown parameter, a repeated one, an empty value or an invalid regular
 // expression is a 400 that names it.
 
@@ -55,8 +56,18 @@ var wantParams = []wantParam{
 	}},
 }
 
-// headerPrefix starts the parameters of Want.Header.
-const headerPrefix = "header."
+// headerField returns the header field name of a parameter of
+// Want.Header: header.X-Name, or header[X-Name] (OpenAPI's deepObject
+// form).
+func headerField(param string) (string, bool) {
+	if f, ok := strings.CutPrefix(param, "header."); ok && f != "" {
+		return f, true
+	}
+	if f, ok := strings.CutPrefix(param, "header["); ok && len(f) > 1 && strings.HasSuffix(f, "]") {
+		return f[:len(f)-1], true
+	}
+	return "", false
+}
 
 // query checks the request's query parameters: each must be one of
 // allowed, or a filter parameter when filter is set. On a problem it
@@ -75,7 +86,7 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 	}
 	var unknown []string
 	for name := range q {
-		if slices.Contains(known, name) || filter && strings.HasPrefix(name, headerPrefix) && len(name) > len(headerPrefix) {
+		if _, ok := headerField(name); slices.Contains(known, name) || filter && ok {
 			continue
 		}
 		u := fmt.Sprintf("%q", name)
@@ -121,7 +132,7 @@ func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
 		set = true
 	}
 	for name, vs := range q {
-		field, ok := strings.CutPrefix(name, headerPrefix)
+		field, ok := headerField(name)
 		if !ok {
 			continue
 		}

@@ -82,6 +82,7 @@ func TestAPIWaitForAMessageLikeAFilter(t *testing.T) {
 	}{
 		{"header.X-Test=2", []int{2}},
 		{"header.x-test=1", []int{1}},
+		{"header[X-Test]=2", []int{2}},
 		{"textMatches=^4{6}", []int{4}},
 		{"headerTo=alice@example.com", []int{1}},
 		{"to=bob@example.com", []int{2, 3, 4}},
@@ -132,6 +133,7 @@ func TestAPIFilterErrors(t *testing.T) {
 		{"/api/wait?subjectMatches=(", "subjectMatches: invalid regular expression"},
 		{"/api/messages?htmlMatches=[", "htmlMatches: invalid regular expression"},
 		{"/api/messages?header.=x", `unknown query parameter "header."`},
+		{"/api/messages?header[]=x", `unknown query parameter "header[]"`},
 		{"/api/messages?header.X-A=1&header.X-A=2", "header.X-A: give it once"},
 		{"/api/messages/1?x=1", `unknown query parameter "x"; the parameters are: none`},
 		{"/api/sessions?limit=1&to=a", `unknown query parameter "to"; the parameters are: limit`},

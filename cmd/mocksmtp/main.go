@@ -27,8 +27,9 @@
 // Filters are the fields of mocksmtp.Want as query parameters: from, to,
 // headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
 // text, textContains, textMatches, html, htmlContains, htmlMatches,
-// attachment (a file name) and header.X-Name, compared as Want compares
-// them; an unknown parameter is a 400 that names it.
+// attachment (a file name) and header.X-Name (or header[X-Name]),
+// compared as Want compares them; an unknown parameter is a 400 that
+// names it.
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate
