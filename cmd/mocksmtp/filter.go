@@ -160,3 +160,43 @@ func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
 	}
 	return want, set, true
 }
+
+// nearest finds, among ms, the message that misses the fewest parameters
+// of the filter q, and names the parameters it misses: what a 408 of
+// /api/wait tells, as the Go API's report shows the nearest message. It
+// returns nil when ms is empty.
+func nearest(q url.Values, ms []*mocksmtp.Message) (*mocksmtp.Message, []string) {
+	// One Want per parameter, each matched alone.
+	type one struct {
+		name string
+		want mocksmtp.Want
+	}
+	var ones []one
+	for _, p := range wantParams {
+		if vs, ok := q[p.name]; ok {
+			var w mocksmtp.Want
+			p.set(&w, vs)
+			ones = append(ones, one{p.name, w})
+		}
+	}
+	for name, vs := range q {
+		if field, ok := headerField(name); ok {
+			ones = append(ones, one{name, mocksmtp.Want{Header: map[string]string{field: vs[0]}}})
+		}
+	}
+	slices.SortStableFunc(ones, func(a, b one) int { return strings.Compare(a.name, b.name) })
+	var best *mocksmtp.Message
+	var bestMisses []string
+	for _, m := range ms {
+		var misses []string
+		for _, o := range ones {
+			if ok, _ := o.want.Match(m); !ok {
+				misses = append(misses, o.name)
+			}
+		}
+		if best == nil || len(misses) < len(bestMisses) {
+			best, bestMisses = m, misses
+		}
+	}
+	return best, bestMisses
+}

@@ -110,7 +110,18 @@ func TestAPIWaitForAMessageLikeAFilter(t *testing.T) {
 	if len(ms) != 2 || ms[0].ID != 1 || ms[1].ID != 2 {
 		t.Errorf("wait for 2 from app@example.com: %d messages %+v, want 1 and 2", len(ms), ms)
 	}
-	getJSON(t, p, "/api/wait?header.X-Test=1&timeout=10ms", 408, nil)
+	var again waitTimeoutJSON
+	getJSON(t, p, "/api/wait?header.X-Test=1&timeout=10ms", 408, &again)
+	if !strings.Contains(again.Error, "message 1 is like it, but an earlier wait returned it") {
+		t.Errorf("408 of a wait for a message already returned: %q, want it to say so", again.Error)
+	}
+
+	// A wait that times out names the nearest message and what it misses.
+	var timedOut waitTimeoutJSON
+	getJSON(t, p, "/api/wait?to=alice@example.com&subjectContains=Welcome&header.X-Test=1&timeout=10ms", 408, &timedOut)
+	if !strings.Contains(timedOut.Error, "the nearest, message 1, misses subjectContains;") {
+		t.Errorf("408: %q, want the nearest message, 1, missing subjectContains", timedOut.Error)
+	}
 }
 
 // regexpCount matches output with at least n occurrences of s.

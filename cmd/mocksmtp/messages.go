@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -508,6 +509,13 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 		}
 		_, total := a.srv.Count()
 		kept := a.srv.LastMessages(maxListedOnTimeout)
+		switch m, misses := nearest(q, kept); {
+		case !filtered || m == nil:
+		case len(misses) > 0:
+			got += fmt.Sprintf("; the nearest, message %d, misses %s", m.ID, strings.Join(misses, ", "))
+		case !slices.ContainsFunc(ms, func(x *mocksmtp.Message) bool { return x.ID == m.ID }):
+			got += fmt.Sprintf("; message %d is like it, but an earlier wait returned it", m.ID)
+		}
 		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{
 			Error: fmt.Sprintf("waited %v for %s, %s; messages lists the last %d of the %d kept",
 				timeout, what, got, len(kept), total),
