@@ -132,6 +132,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "%s %s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", r.Method, r.URL.Path, err)
 		return
 	}
+	if r.URL.Path == "/api/wait" {
+		// At once, before the read timeout can pass: the handler bounds
+		// the wait by its own timeout.
+		extendDeadlines(w, maxWait)
+	}
 	a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 	if r.Method == http.MethodOptions {
 		a.options(w, r)

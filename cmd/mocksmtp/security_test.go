@@ -263,7 +263,9 @@ func TestHTTPTimeouts(t *testing.T) {
 	// The write timeout is longer than the read timeout, as by default,
 	// so that a request cut by the read timeout still gets its answer.
 	_, addr, log := startInProcess(t, httpTimeouts{readHeader: short, read: short, write: 5 * time.Second, idle: short})
-	_, addrAllShort, _ := startInProcess(t, httpTimeouts{readHeader: short, read: short, write: short, idle: short})
+	// A wait outlasts them all (here, a short write timeout, and a read
+	// timeout long enough for the handler to start on a busy machine).
+	_, addrAllShort, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: short, idle: short})
 	dial := func(addr string) net.Conn {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
@@ -296,8 +298,8 @@ func TestHTTPTimeouts(t *testing.T) {
 	})
 	t.Run("a wait outlasts them", func(t *testing.T) {
 		c := dial(addrAllShort)
-		// Five times the timeouts: the wait bounds itself.
-		fmt.Fprintf(c, "GET /api/wait?count=1&timeout=1s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addrAllShort)
+		// Twice and ten times the timeouts: the wait bounds itself.
+		fmt.Fprintf(c, "GET /api/wait?count=1&timeout=2s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addrAllShort)
 		br := bufio.NewReader(c)
 		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 		res, err := http.ReadResponse(br, nil)
@@ -305,8 +307,8 @@ func TestHTTPTimeouts(t *testing.T) {
 			t.Fatalf("the wait's answer: %v", err)
 		}
 		b, err := io.ReadAll(res.Body)
-		if err != nil || res.StatusCode != 408 || !strings.Contains(string(b), "waited 1s") {
-			t.Errorf("wait: %d %q (%v), want 408 after 1s", res.StatusCode, b, err)
+		if err != nil || res.StatusCode != 408 || !strings.Contains(string(b), "waited 2s") {
+			t.Errorf("wait: %d %q (%v), want 408 after 2s", res.StatusCode, b, err)
 		}
 	})
 	log.waitFor(t, regexp.MustCompile(`msg="http connection closed"`))
