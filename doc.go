@@ -47,7 +47,8 @@
 // Inline, [Server.WaitFor] waits for a message like a Want and returns it,
 // [Server.AssertMessage] checks one arrived, [Server.AssertNoMessages]
 // checks none does; [Message.Links] and [Message.Find] pull out a magic
-// link or a one-time code. [Server.Inbox] gives each of many parallel tests
+// link or a one-time code; [Want.Match] picks messages like a Want from a
+// list. [Server.Inbox] gives each of many parallel tests
 // its own domain on one shared server, with its own waits and
 // expectations ([Server.NewInbox] without a test).
 //
@@ -132,7 +133,8 @@
 //
 // # Long runs
 //
-// [Server.Reset] forgets what was recorded (IDs are never reused) and
+// [Server.Reset] forgets what was recorded (IDs are never reused),
+// [Server.DeleteMessage] forgets one message, and
 // [WithRetention] keeps only the last messages and sessions, for a server
 // that runs for a long time, such as the standalone program in cmd/mocksmtp.
 // The server keeps each message's raw bytes and envelope and decodes its

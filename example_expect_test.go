@@ -186,3 +186,27 @@ func ExampleTranscript_AssertGolden() {
 	// C: QUIT
 	// S: 221 2.0.0 Bye
 }
+
+func ExampleWant_Match() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		if err := sendWelcome(srv.Addr(), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.WaitForMessages(t, 2)
+	want := mocksmtp.Want{To: []string{"b@example.com"}, TextContains: "welcome"}
+	for _, m := range srv.Messages() {
+		ok, err := want.Match(m)
+		fmt.Println(m.ID, ok, err)
+	}
+	_, err := mocksmtp.Want{SubjectMatches: "(unclosed"}.Match(nil)
+	fmt.Println(err)
+	// Output:
+	// 1 false <nil>
+	// 2 true <nil>
+	// mocksmtp: Want.SubjectMatches: invalid regular expression "(unclosed": error parsing regexp: missing closing ): `(unclosed`
+}

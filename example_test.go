@@ -197,3 +197,23 @@ func ExampleWithMaxTranscriptLines() {
 	// 31 C: QUIT
 	// 32 S: 221 2.0.0 Bye
 }
+
+func ExampleServer_DeleteMessage() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		if err := sendWelcome(srv.Addr(), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := srv.WaitForMessages(t, 2)[0]
+	fmt.Println(srv.DeleteMessage(first.ID), srv.DeleteMessage(first.ID))
+	for _, m := range srv.Messages() {
+		fmt.Println(m.ID, m.To[0])
+	}
+	// Output:
+	// true false
+	// 2 b@example.com
+}

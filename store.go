@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -64,6 +65,26 @@ func (s *Server) Reset() {
 	s.ids.attempt = 0
 	s.forgetFreeExpectationsLocked()
 	s.broadcastLocked()
+}
+
+// DeleteMessage forgets the message with the given ID, as [Server.Reset]
+// forgets every message: it is gone from [Server.Messages],
+// [Server.Message] and its session's Messages, and waits no longer see
+// it. Its session stays, with its transcript and findings. DeleteMessage
+// reports whether the server kept the message. IDs are never reused. It
+// is safe for concurrent use.
+func (s *Server) DeleteMessage(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
+	if !ok {
+		return false
+	}
+	ref := s.messages[i]
+	s.messages = slices.Delete(s.messages, i, i+1)
+	ref.rec.messages = slices.DeleteFunc(ref.rec.messages, func(k *kept) bool { return k == ref.k })
+	s.broadcastLocked()
+	return true
 }
 
 // addSessionLocked numbers a new session, records it and forgets the

@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/smtp"
 	"runtime"
@@ -582,4 +583,68 @@ func TestSnapshotsWhileCollecting(t *testing.T) {
 		}
 	}
 	check(srv.WaitForMessages(t, senders*each))
+}
+
+func TestDeleteMessageForgetsOneMessage(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(3))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, s := range []string{"one", "two", "three"} {
+		sendOn(t, c, "a@example.com", s)
+	}
+	srv.WaitForMessages(t, 3)
+
+	if !srv.DeleteMessage(2) || srv.DeleteMessage(2) || srv.DeleteMessage(99) {
+		t.Fatal("DeleteMessage(2) twice, then 99: want true, false, false")
+	}
+	if diff := cmp.Diff([]msgView{{1, "one", 1}, {3, "three", 1}}, viewMessages(srv.Messages())); diff != "" {
+		t.Errorf("messages after deleting 2 (-want +got):\n%s", diff)
+	}
+	if srv.Message(2) != nil || len(srv.Session(1).Messages) != 2 || len(srv.Session(1).Transcript) == 0 {
+		t.Errorf("message 2 still found, or its session lost more than it")
+	}
+	// Retention counts what is kept: two more, and 1 goes, not 3.
+	sendOn(t, c, "a@example.com", "four")
+	sendOn(t, c, "a@example.com", "five")
+	srv.WaitUntil(t, "message 5", func() bool { return srv.Message(5) != nil })
+	if diff := cmp.Diff([]msgView{{3, "three", 1}, {4, "four", 1}, {5, "five", 1}}, viewMessages(srv.Messages())); diff != "" {
+		t.Errorf("messages under WithRetention(3) after a delete (-want +got):\n%s", diff)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeleteMessageWhileClientsSend(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	const n = 40
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := range n {
+			msg := fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)
+			err = errors.Join(err, smtp.SendMail(srv.Addr(), nil, "a@example.com", []string{"b@example.com"}, []byte(msg)))
+		}
+		done <- err
+	}()
+	deleted := 0
+	for deleted < n {
+		for _, m := range srv.LastMessages(5) {
+			if srv.DeleteMessage(m.ID) {
+				deleted++
+			}
+		}
+		srv.WaitUntil(t, "a message to delete", func() bool { _, k := srv.Count(); return k > 0 || deleted == n })
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, k := srv.Count(); k != 0 {
+		t.Errorf("%d messages left, want none", k)
+	}
 }

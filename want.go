@@ -125,6 +125,25 @@ func (w Want) String() string {
 	return "Want{" + strings.Join(parts, ", ") + "}"
 }
 
+// Match reports whether m is like w: whether it has every field that w
+// sets, compared as [Server.WaitFor] and [Server.Expect] compare them.
+// Its error reports an invalid w (a regular expression that does not
+// compile) whatever m is; Match(nil) only checks w. It picks messages
+// from a list:
+//
+//	for _, m := range srv.Messages() {
+//		if ok, _ := want.Match(m); ok {
+//			...
+//		}
+//	}
+func (w Want) Match(m *Message) (bool, error) {
+	mt, err := newMatcher(w)
+	if err != nil || m == nil {
+		return false, err
+	}
+	return mt.match(m), nil
+}
+
 func quoteShort(s string) string { return strconv.Quote(shorten(s, 60)) }
 
 func sortedKeys[V any](m map[string]V) []string {

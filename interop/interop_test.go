@@ -27,7 +27,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if binDir != "" {
+			os.RemoveAll(binDir) // the mocksmtp program (program_test.go)
+		}
+		os.Exit(code)
+	}))
 }
 
 // mailSpec is one mail of the matrix: what a client is asked to send, and

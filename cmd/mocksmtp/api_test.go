@@ -33,6 +33,9 @@ func do(t *testing.T, p *proc, method, path, body string) (*http.Response, []byt
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -106,6 +109,8 @@ func TestAPIMessagesSessionsAndReset(t *testing.T) {
 	}
 	var one messageJSON
 	getJSON(t, p, "/api/messages/1", 200, &one)
+	parts := one.Parts
+	one.Parts = nil // only GET /api/messages/{id} has them
 	for _, m := range []messageJSON{waited[0], list[0], one} {
 		if diff := cmp.Diff(list[0], m); diff != "" {
 			t.Errorf("the same message differs between routes (-list +other):\n%s", diff)
@@ -145,6 +150,28 @@ func TestAPIMessagesSessionsAndReset(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("message 1 (-want +got):\n%s", diff)
+	}
+
+	// The MIME tree, each leaf linked to what it is.
+	zero := 0
+	body := len(multipartMail) - strings.Index(multipartMail, "\r\n\r\n") - 4
+	// Sizes as sent, without the CRLF before a boundary (RFC 2046 5.1.1).
+	wantParts := &partJSON{ContentType: "multipart/mixed", Size: body, Parts: []partJSON{
+		{ContentType: "multipart/alternative", Size: 150, Parts: []partJSON{
+			{ContentType: "text/plain", Charset: "utf-8", Size: len("Hello Bob."), Body: "text"},
+			{ContentType: "text/html", Charset: "utf-8", Size: len("<p>Hello <b>Bob</b>.</p>"), Body: "html"},
+		}},
+		{ContentType: "application/pdf", Disposition: "attachment", Filename: "report.pdf", Encoding: "base64", Size: len("JVBERi0xLjQK"), Attachment: &zero},
+	}}
+	if diff := cmp.Diff(wantParts, parts); diff != "" {
+		t.Errorf("parts (-want +got):\n%s", diff)
+	}
+	var names []string
+	for _, h := range one.Headers {
+		names = append(names, h.Name)
+	}
+	if diff := cmp.Diff([]string{"From", "To", "Cc", "Subject", "Message-ID", "Date", "MIME-Version", "Content-Type"}, names); diff != "" {
+		t.Errorf("header names, as sent (-want +got):\n%s", diff)
 	}
 
 	res, raw := do(t, p, "GET", "/api/messages/1/raw", "")
@@ -240,8 +267,8 @@ func TestAPIErrors(t *testing.T) {
 		{"bad wait timeout", "GET", "/api/wait?timeout=forever", "", 400, "timeout", ""},
 		{"wait timeout too long", "GET", "/api/wait?timeout=1h", "", 400, "at most", ""},
 		{"wait times out", "GET", "/api/wait?count=2&timeout=50ms", "", 408, "for 2 messages, got 1", ""},
-		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE"},
-		{"wrong method on a message", "DELETE", "/api/messages/1", "", 405, "method not allowed", "GET"},
+		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
+		{"wrong method on a message", "PUT", "/api/messages/1", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
 		{"unknown route", "GET", "/api/nothing", "", 404, "no such API route", ""},
 		{"foreign Host (DNS rebinding)", "GET", "/api/messages", "evil.example:8025", 403, "-allow-remote", ""},
 	}

@@ -85,8 +85,8 @@ type faultJSON struct {
 	GreylistFor       *duration      `json:"greylistFor,omitempty"`
 	RateLimit         *int           `json:"rateLimit,omitempty"`
 	RateLimitPer      *rateLimitJSON `json:"rateLimitPer,omitempty"`
-	MailboxFull       []string       `json:"mailboxFull,omitempty"`
-	UnknownUser       []string       `json:"unknownUser,omitempty"`
+	MailboxFull       []string       `json:"mailboxFull,omitzero"` // [] (everyone) is not nil
+	UnknownUser       []string       `json:"unknownUser,omitzero"`
 	ShuttingDown      bool           `json:"shuttingDown,omitempty"`
 	TooManyRecipients *int           `json:"tooManyRecipients,omitempty"`
 
@@ -351,27 +351,32 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 	if tok != json.Delim('[') {
 		return nil, nil, at(skipSpace(data, 0), `want a JSON array of faults, [{"at": "RCPT", ...}, ...]`)
 	}
-	specs := []faultJSON{}
-	var faults []mocksmtp.Fault
+	// First the JSON, each fault with where it starts; then the faults,
+	// each slice made once at its size.
+	var decoded []*faultJSON
+	var starts []int64
+	dec.DisallowUnknownFields()
 	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, syntaxError(data, source, err)
+		// The fault starts after the separating comma, if any.
+		start := skipSpace(data, dec.InputOffset())
+		if start < int64(len(data)) && data[start] == ',' {
+			start = skipSpace(data, start+1)
 		}
-		start := dec.InputOffset() - int64(len(raw))
-		n := len(specs) + 1
-		j, err := decodeFault(raw)
-		if err != nil {
-			return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, err)
-		}
-		line, _, _ := strings.Cut(position(data, start), ":")
-		f, err := j.fault(label + ":" + line)
-		if err != nil {
+		j := new(faultJSON)
+		if err := dec.Decode(j); err != nil {
+			// Decoded alone, the fault tells where its problem is.
+			var raw json.RawMessage
+			if json.NewDecoder(bytes.NewReader(data[start:])).Decode(&raw) != nil {
+				return nil, nil, syntaxError(data, source, err)
+			}
+			n := len(decoded) + 1
+			if _, err := decodeFault(raw); err != nil {
+				return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, err)
+			}
 			return nil, nil, at(start, "fault %d: %v", n, err)
 		}
-		j.Description = f.String()
-		specs = append(specs, j)
-		faults = append(faults, f)
+		decoded = append(decoded, j)
+		starts = append(starts, start)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ]
 		return nil, nil, syntaxError(data, source, err)
@@ -379,6 +384,18 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 	end := dec.InputOffset()
 	if rest := skipSpace(data, end); rest < int64(len(data)) {
 		return nil, nil, at(rest, "unexpected data after the array")
+	}
+
+	specs := make([]faultJSON, len(decoded))
+	faults := make([]mocksmtp.Fault, len(decoded))
+	lines := lineCounter{data: data, line: 1}
+	for i, j := range decoded {
+		f, err := j.fault(label + ":" + strconv.Itoa(lines.at(starts[i])))
+		if err != nil {
+			return nil, nil, at(starts[i], "fault %d: %v", i+1, err)
+		}
+		j.Description = f.String()
+		specs[i], faults[i] = *j, f
 	}
 	return specs, faults, nil
 }
@@ -435,6 +452,24 @@ func position(data []byte, idx int64) string {
 	return fmt.Sprintf("%d:%d", line, col)
 }
 
+// lineCounter numbers the lines of data for offsets asked in increasing
+// order, in one pass over data however many are asked: the line of each
+// fault of a script of 65,534.
+type lineCounter struct {
+	data []byte
+	off  int64 // counted up to here
+	line int   // the line of off, from 1
+}
+
+// at returns the line of the byte at idx, which is not before the last
+// one asked.
+func (lc *lineCounter) at(idx int64) int {
+	idx = min(max(idx, lc.off), int64(len(lc.data)))
+	lc.line += bytes.Count(lc.data[lc.off:idx], []byte("\n"))
+	lc.off = idx
+	return lc.line
+}
+
 func skipSpace(data []byte, off int64) int64 {
 	for off < int64(len(data)) && strings.ContainsRune(" \t\r\n", rune(data[off])) {
 		off++
@@ -462,6 +497,9 @@ type faultState struct {
 const maxFaultBody = 1 << 20
 
 func (a *api) getFaults(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.faults.mu.Lock()
 	out := append([]faultJSON{}, a.faults.specs...)
 	a.faults.mu.Unlock()
@@ -473,9 +511,11 @@ func (a *api) putFaults(w http.ResponseWriter, r *http.Request)  { a.setFaults(w
 func (a *api) postFaults(w http.ResponseWriter, r *http.Request) { a.setFaults(w, r, false) }
 
 func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFaultBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "reading the fault script: %v", err)
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	data, ok := readBody(w, r, maxFaultBody)
+	if !ok {
 		return
 	}
 	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults")
@@ -504,7 +544,26 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// readBody reads a request body of at most limit bytes, or answers 413
+// (too large) or 400 (cut short, or too slow: the read timeout).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%s %s: the body is larger than %d bytes", r.Method, r.URL.Path, limit)
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "%s %s: reading the body: %v", r.Method, r.URL.Path, err)
+		return nil, false
+	}
+	return data, true
+}
+
 func (a *api) deleteFaults(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.faults.mu.Lock()
 	a.srv.ClearFaults()
 	a.faults.specs = nil

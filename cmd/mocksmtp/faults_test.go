@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net/http/httptest"
 	"net/smtp"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -247,7 +251,7 @@ func TestAPIFaults(t *testing.T) {
 		t.Errorf("after DELETE, GET lists %d faults", len(again))
 	}
 	res, _ = do(t, p, "PATCH", "/api/faults", "[]")
-	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE" {
+	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE, OPTIONS" {
 		t.Errorf("PATCH /api/faults: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
 	}
 }
@@ -287,5 +291,104 @@ func TestAPIFaultsTLSFailureAtConnect(t *testing.T) {
 	}
 	if err := sendTLS(t, p.smtp, true, pool, nil); err != nil {
 		t.Errorf("the next session (the fault fired once): %v", err)
+	}
+}
+
+// faultScript returns a script of n copies of fault, separated by sep.
+func faultScript(n int, fault, sep string) []byte {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(fault)
+	}
+	b.WriteString("]")
+	return []byte(b.String())
+}
+
+func TestFaultScriptsOf65534Faults(t *testing.T) {
+	t.Parallel()
+	// As many faults as a PUT of 1 MiB holds.
+	data := faultScript(65534, `{"rateLimit":1}`, ",")
+	if len(data) > maxFaultBody {
+		t.Fatalf("the script is %d bytes, more than a PUT may send (%d)", len(data), maxFaultBody)
+	}
+	specs, faults, err := parseFaults(data, "body", "PUT /api/faults")
+	if err != nil || len(specs) != 65534 || len(faults) != 65534 {
+		t.Fatalf("parseFaults: %d specs, %d faults, %v", len(specs), len(faults), err)
+	}
+
+	// One a line: each declared on its line, an error at the end placed
+	// exactly.
+	data = faultScript(65534, `{"at": "RCPT", "drop": true}`, ",\n")
+	_, faults, err = parseFaults(data, "body", "PUT /api/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := faults[65533].String(), "RCPT → no reply, drop (PUT /api/faults:65534)"; got != want {
+		t.Errorf("the last fault is %q, want %q: declared on line 65534", got, want)
+	}
+	bad := append(data[:len(data)-1:len(data)-1], []byte(",\n  {\"at\": \"RCPT\", \"dorp\": true}]")...)
+	if _, _, err := parseFaults(bad, "body", "PUT /api/faults"); err == nil || !strings.HasPrefix(err.Error(), `body:65535:18: fault 65535: json: unknown field "dorp"`) {
+		t.Errorf("an invalid last fault: %v, want body:65535:18: fault 65535", err)
+	}
+}
+
+// BenchmarkParseFaults parses scripts of growing size, one fault a line:
+// the time per fault must stay flat (issue 16: 65,534 faults took 20 s
+// when the line of each was counted from the start).
+func BenchmarkParseFaults(b *testing.B) {
+	for _, n := range []int{1000, 10000, 65534} {
+		data := faultScript(n, `{"at": "RCPT", "drop": true}`, ",\n")
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, _, err := parseFaults(data, "body", "PUT /api/faults"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/fault")
+		})
+	}
+}
+
+// BenchmarkPutFaults is PUT /api/faults of 1 MiB, 65,534 faults, through
+// the handler: parsing, the server's script, and the answer listing
+// them.
+func BenchmarkPutFaults(b *testing.B) {
+	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	data := faultScript(65534, `{"rateLimit":1}`, ",")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		req := httptest.NewRequest("PUT", "http://127.0.0.1/api/faults", bytes.NewReader(data))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("PUT: %d %.200s", rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestFaultJSONRoundTripKeepsEmptyLists(t *testing.T) {
+	t.Parallel()
+	specs, _, err := parseFaults([]byte(`[{"unknownUser": []}, {"mailboxFull": []}]`), "x.json", "x.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, faults, err := parseFaults(out, "x.json", "x.json")
+	if err != nil || len(again) != 2 || withoutWhere(faults[0].String()) != withoutWhere(mocksmtp.UnknownUser().String()) {
+		t.Errorf("%s parsed back: %v, %v; want UnknownUser() and MailboxFull() (every recipient)", out, faults, err)
 	}
 }

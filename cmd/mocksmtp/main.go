@@ -11,21 +11,36 @@
 // The HTTP server has a JSON API and, at /, a web page that shows
 // sessions and messages as they arrive:
 //
-//	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N)
+//	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N, filters)
 //	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments
 //	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
-//	DELETE /api/messages                      forget every message and ended session
+//	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
+//	GET    /api/messages/{id}/find?re=RE      the first match of RE (a code), as Message.Find
+//	DELETE /api/messages/{id}                 forget one message
+//	DELETE /api/messages                      forget every message, ended session and finding
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
+//	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
+//
+// Filters are the fields of mocksmtp.Want as query parameters: from, to,
+// headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
+// text, textContains, textMatches, html, htmlContains, htmlMatches,
+// attachment (a file name) and header.X-Name (or header[X-Name]),
+// compared as Want compares them; an unknown parameter is a 400 that
+// names it.
+//
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
 //
-// Errors are JSON, {"error": "..."}. A fault script (the -faults file, the
-// body of PUT /api/faults) is a JSON array with one object per fault,
-// mapping one to one onto mocksmtp.Fault:
+// Errors are JSON, {"error": "..."}. Bodies are JSON, sent with
+// Content-Type: application/json (curl --json). Browsers may use the API
+// only from mocksmtp's own page: requests that pages of other origins
+// make are refused. A fault script (the -faults file, the body of PUT
+// /api/faults) is a JSON array with one object per fault, mapping one to
+// one onto mocksmtp.Fault:
 //
 //	[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	 {"greylist": true}]
@@ -319,7 +334,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a := newAPI(srv, log, cfg.allowRemote)
 		a.ownCert = cfg.certFile != ""
 		a.faults.specs = faultSpecs
-		web, err = startHTTP(cfg.http, a, log)
+		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {
 			return err
 		}
