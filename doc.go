@@ -89,8 +89,11 @@
 //
 // [WithAuth] offers AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5 for a
 // user (repeat it for more); [WithAuthFunc] decides with a callback; bad credentials get
-// 535 5.7.8. The session records the mechanism, the identity and the
-// outcome; transcripts mask the secrets. [WithPersona] makes the banner,
+// 535 5.7.8. [WithOAuthToken] offers the bearer-token mechanisms XOAUTH2
+// and OAUTHBEARER (RFC 7628), with their JSON error challenges;
+// [WithAuthMechanisms] adds SCRAM-SHA-1 and SCRAM-SHA-256, and their -PLUS
+// forms with TLS channel binding. The session records the mechanism, the
+// identity and the outcome; transcripts mask the secrets. [WithPersona] makes the banner,
 // EHLO keywords and reply texts look like a well-known MTA.
 //
 // # Conformance findings

@@ -191,7 +191,13 @@ func (s *Server) serve(nc net.Conn) {
 	rec := s.newSession(nc)
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
-	c := smtpd.NewConn(nc, cfg)
+	var c *smtpd.Conn
+	if s.opts.auth.active() {
+		// SCRAM's channel binding needs the connection's TLS state; the
+		// engine calls NewSASL from Next, on this goroutine, once c is set.
+		cfg.NewSASL = func(m string) (smtpd.SASLServer, error) { return s.opts.auth.newSASL(m, c.TLS()) }
+	}
+	c = smtpd.NewConn(nc, cfg)
 	var err error
 	defer func() {
 		if p := recover(); p != nil {
