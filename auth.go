@@ -155,7 +155,7 @@ func WithAuth(username, password string) Option {
 		}
 		accounts[username] = password
 		o.auth.accounts = accounts
-		return o.auth.install(o)
+		return nil
 	})
 }
 
@@ -177,7 +177,7 @@ func WithOAuthToken(username, token string) Option {
 		}
 		tokens[username] = token
 		o.auth.tokens = tokens
-		return o.auth.install(o)
+		return nil
 	})
 }
 
@@ -197,7 +197,7 @@ func WithAuthFunc(check func(Credentials) error) Option {
 			return errors.New("mocksmtp: WithAuthFunc(nil): want a function")
 		}
 		o.auth.check = check
-		return o.auth.install(o)
+		return nil
 	})
 }
 
@@ -216,11 +216,9 @@ func WithAuthMechanisms(mechanisms ...AuthMechanism) Option {
 		}
 		o.auth.mechanisms = ms
 		if slices.ContainsFunc(ms, AuthMechanism.plus) {
-			if err := useTLS(o); err != nil {
-				return err
-			}
+			return useTLS(o)
 		}
-		return o.auth.install(o)
+		return nil
 	})
 }
 
@@ -267,10 +265,7 @@ func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 			return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS: %s binds the TLS channel: it cannot be used before TLS", ms[i])
 		}
 		o.auth.beforeTLS = ms
-		if err := useTLS(o); err != nil {
-			return err
-		}
-		return o.auth.install(o)
+		return useTLS(o)
 	})
 }
 
@@ -306,7 +301,8 @@ func (a *authConfig) usable(m AuthMechanism) bool {
 	return n.accounts && len(a.accounts) > 0 || n.check && a.check != nil || n.tokens && len(a.tokens) > 0
 }
 
-// install sets the engine's AUTH configuration from a: the mechanisms
+// install sets the engine's AUTH configuration from a, once New has
+// applied every option (so that they work in any order): the mechanisms
 // advertised and the SASL servers. Mechanisms that need what a does not
 // have are an error when given explicitly and left out by default.
 func (a *authConfig) install(o *options) error {

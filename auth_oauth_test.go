@@ -247,6 +247,7 @@ func TestAuthDefaultMechanisms(t *testing.T) {
 		{"accounts and tokens", []Option{WithOAuthToken("u", "t"), WithAuth("u", "p")}, "250-AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER"},
 		{"a check and tokens", []Option{WithAuthFunc(check), WithOAuthToken("u", "t")}, "250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER"},
 		{"SCRAM named", []Option{WithAuth("u", "p"), WithAuthMechanisms(AuthSCRAMSHA256, AuthSCRAMSHA1)}, "250-AUTH SCRAM-SHA-256 SCRAM-SHA-1"},
+		{"options in any order", []Option{WithAuthMechanisms(AuthXOAUTH2, AuthCRAMMD5), WithAuth("u", "p"), WithOAuthToken("u", "t")}, "250-AUTH XOAUTH2 CRAM-MD5"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -285,6 +286,37 @@ func TestAuthMechanismNeeds(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "mocksmtp: ") || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q, want mocksmtp: ...%s...", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestAuthAbandoned checks that an exchange the client gives up by
+// closing the connection, as curl does after XOAUTH2's error challenge,
+// is recorded as failed.
+func TestAuthAbandoned(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithOAuthToken("ann", "good"), WithAuth("bob", "secret"))
+	for _, tt := range []struct {
+		name  string
+		steps [][2]string
+		want  *AuthInfo
+	}{
+		{"after XOAUTH2's error challenge", [][2]string{{"AUTH XOAUTH2 " + xoauth2("ann", "bad"), "334"}}, &AuthInfo{Mechanism: AuthXOAUTH2, Username: "ann"}},
+		{"before LOGIN's password", [][2]string{{"AUTH LOGIN " + b64("bob"), "334"}}, &AuthInfo{Mechanism: AuthLogin, Username: "bob"}},
+		{"after a success, a second AUTH refused", [][2]string{{"AUTH PLAIN " + b64("\x00bob\x00secret"), "235"}, {"AUTH PLAIN", "503"}}, &AuthInfo{Mechanism: AuthPlain, Username: "bob", Success: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			for _, s := range tt.steps {
+				w.cmd(s[0], s[1])
+			}
+			w.conn.Close()
+			s := waitSessionOf(t, srv, w)
+			if diff := cmp.Diff(tt.want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s", diff)
 			}
 		})
 	}

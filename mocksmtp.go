@@ -70,6 +70,9 @@ func New(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	if err := o.auth.install(&o); err != nil {
+		return nil, err
+	}
 	for _, f := range o.faults {
 		if err := o.checkFault(f); err != nil {
 			return nil, err
@@ -192,10 +195,18 @@ func (s *Server) serve(nc net.Conn) {
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
 	var c *smtpd.Conn
+	// exchange is the AUTH exchange that began and has no Auth event yet:
+	// one the client abandoned (it closed the connection after an error
+	// challenge, as curl does) is recorded as failed when the session ends.
+	var exchange identified
 	if s.opts.auth.active() {
 		// SCRAM's channel binding needs the connection's TLS state; the
 		// engine calls NewSASL from Next, on this goroutine, once c is set.
-		cfg.NewSASL = func(m string) (smtpd.SASLServer, error) { return s.opts.auth.newSASL(m, c.TLS()) }
+		cfg.NewSASL = func(m string) (smtpd.SASLServer, error) {
+			srv, err := s.opts.auth.newSASL(m, c.TLS())
+			exchange, _ = srv.(identified)
+			return srv, err
+		}
 	}
 	c = smtpd.NewConn(nc, cfg)
 	var err error
@@ -207,6 +218,12 @@ func (s *Server) serve(nc net.Conn) {
 			s.mu.Unlock()
 			err = fmt.Errorf("mocksmtp: panic: %v", p)
 		}
+		if exchange != nil {
+			info := exchange.authInfo()
+			s.mu.Lock()
+			rec.snap.Auth = &info
+			s.mu.Unlock()
+		}
 		s.endSession(rec, err)
 	}()
 	sf := s.newSessionFaults(rec)
@@ -216,6 +233,9 @@ func (s *Server) serve(nc net.Conn) {
 		ev, err = c.Next(ctx)
 		cancel()
 		if err == nil {
+			if ev.Kind == smtpd.Auth {
+				exchange = nil // the event records it
+			}
 			err = s.handle(rec, sf, c, ev)
 		}
 		switch {
