@@ -99,6 +99,7 @@ type config struct {
 	keyFile         string
 	caOut           string
 	auth            []account
+	oauthTokens     []account // -oauth-token user:token
 	authMechanisms  string
 	requireAuth     bool
 	authRequiresTLS bool
@@ -143,7 +144,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.auth = append(c.auth, account{user, password})
 		return nil
 	})
-	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5 (default all three)")
+	fs.Func("oauth-token", "offer AUTH XOAUTH2 and OAUTHBEARER and accept `user:token` (an OAuth 2.0 access token); repeat for more users", func(v string) error {
+		user, token, ok := strings.Cut(v, ":")
+		if !ok || user == "" || token == "" {
+			return errors.New("want user:token")
+		}
+		c.oauthTokens = append(c.oauthTokens, account{user, token})
+		return nil
+	})
+	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
 	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
@@ -364,6 +373,9 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 	}
 	for _, a := range cfg.auth {
 		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
+	}
+	for _, a := range cfg.oauthTokens {
+		opts = append(opts, mocksmtp.WithOAuthToken(a.user, a.password))
 	}
 	if cfg.authMechanisms != "" {
 		var ms []mocksmtp.AuthMechanism
