@@ -96,6 +96,18 @@
 // identity and the outcome; transcripts mask the secrets. [WithPersona] makes the banner,
 // EHLO keywords and reply texts look like a well-known MTA.
 //
+// # DKIM
+//
+// Every received message's DKIM signatures (RFC 6376) are verified with
+// github.com/emersion/go-msgauth against the keys [WithDKIMKey] registers,
+// never DNS: [Message.DKIM] holds a [DKIMResult] per signature (pass, fail,
+// permerror, or temperror for a key not registered, each with its reason),
+// the message's transcript note is an Authentication-Results line, a
+// signature that fails is a finding ([RuleDKIM]: also for h= without From
+// and for l=), and [Want].DKIM expects signatures like any other field. At
+// most 5 signatures per message are verified, and hostile headers are
+// bounded: a message without a DKIM-Signature costs nothing more.
+//
 // # Conformance findings
 //
 // The server sees every byte, so it reports what a stricter MTA would

@@ -32,6 +32,7 @@ const (
 	RuleAddressSyntax   Rule = "address-syntax"   // From, To, Cc, Reply-To parse as address lists (RFC 5322 3.4)
 	RuleMIME            Rule = "mime"             // well-formed MIME: boundaries, encodings, charsets (RFC 2045, RFC 2046)
 	RuleHeaderEncoding  Rule = "header-encoding"  // non-ASCII header text RFC 2047-encoded (without SMTPUTF8) (RFC 2047 2, RFC 5322 2.2)
+	RuleDKIM            Rule = "dkim"             // DKIM signatures verify, sign From, sign the whole body (no l=); at most 5 per message (RFC 6376 6.1, 5.4, 8.2)
 )
 
 // Rules returns every rule, in the order reports group them: a new slice
@@ -43,6 +44,7 @@ var rules = [...]Rule{
 	RuleBareLineEnding, RuleDotStuffing, RuleLineLength, Rule8BitMIME, RuleSMTPUTF8,
 	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
+	RuleDKIM,
 }
 
 var ruleInfo = map[Rule]struct {
@@ -64,6 +66,7 @@ var ruleInfo = map[Rule]struct {
 	RuleAddressSyntax:   {"RFC 5322 3.4", SeverityError},
 	RuleMIME:            {"RFC 2045", SeverityError},
 	RuleHeaderEncoding:  {"RFC 2047 2", SeverityError},
+	RuleDKIM:            {"RFC 6376 6.1", SeverityError},
 }
 
 // Ref returns the RFC section that states the rule ("RFC 5321 2.3.8").
@@ -176,7 +179,7 @@ func checkMessage(m *Message, info smtpd.DataInfo, offered8bit bool) []Finding {
 	for _, p := range m.mimeLint {
 		fs = append(fs, finding(RuleMIME, "%s", p))
 	}
-	return fs
+	return append(fs, checkDKIM(m)...) // dkim.go
 }
 
 // syncVerbs may only be the last command of a pipelined group (RFC 2920
@@ -233,6 +236,8 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 			return smtpd.NewReply(554, "5.6.1 "+text), true
 		case RuleSMTPUTF8, RuleHeaderEncoding:
 			return smtpd.NewReply(553, "5.6.7 "+text), true
+		case RuleDKIM:
+			return smtpd.NewReply(550, "5.7.20 "+text), true // RFC 7372: no passing DKIM signature
 		default:
 			return smtpd.NewReply(550, "5.6.0 "+text), true
 		}

@@ -88,6 +88,11 @@ type Message struct {
 	// Findings lists the rules the message broke (see [Rule]), as the
 	// server found them when it arrived.
 	Findings []Finding
+	// DKIM holds the verification of each DKIM-Signature header field, in
+	// order, done when the message arrived with the keys of [WithDKIMKey]
+	// (never DNS); nil when the message has none. At most 5 signatures
+	// are verified: more are noted in the transcript and as a finding.
+	DKIM []DKIMResult
 
 	// Session is a snapshot of the session that delivered the message,
 	// taken with the message: its Messages is always nil, however the
@@ -97,6 +102,7 @@ type Message struct {
 	mimeLint []string     // MIME conformance problems that are no parse error
 	addrErrs []fieldError // address fields that did not parse, for findings
 	headLen  int          // Raw[:headLen] is the top-level header, blank line included
+	dkimMore int          // DKIM-Signature fields beyond the ones verified
 
 	parse *Message // in a snapshot: the parse of Raw its decoded fields come from, kept alive by it (see kept)
 }

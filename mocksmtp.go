@@ -271,6 +271,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	var m *Message
 	if ev.Kind == smtpd.Message && ev.Err == nil {
 		m = newMessage(ev)
+		verifyDKIM(m, s.opts.dkimKeys) // dkim.go
 	}
 	fs := s.conform(rec, c, ev, m)
 	ans := p.act.answer()
@@ -413,6 +414,9 @@ func (s *Server) record(rec *session, m *Message) {
 		k.findings[i].Message = k.id
 	}
 	s.addFindingsLocked(rec, k.findings)
+	if ar := authenticationResults(or(s.opts.engine.Hostname, "localhost"), m); ar != "" {
+		s.addLineLocked(rec, Line{Dir: Note, Text: ar})
+	}
 	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
 	k.line = rec.lines()
 	s.mu.Unlock()
