@@ -12,7 +12,7 @@
 // sessions and messages as they arrive:
 //
 //	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N)
-//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments
+//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM results
 //	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
 //	DELETE /api/messages                      forget every message and ended session
@@ -104,6 +104,8 @@ type config struct {
 	requireAuth     bool
 	authRequiresTLS bool
 
+	dkimKeys []dkimKey // -dkim-key domain:selector:file.pem
+
 	faultsFile string
 	seed       int64
 	seeded     bool
@@ -155,6 +157,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
+	fs.Func("dkim-key", "verify DKIM signatures of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
+		k, err := parseDKIMKey(v)
+		if err != nil {
+			return err
+		}
+		c.dkimKeys = append(c.dkimKeys, k)
+		return nil
+	})
 	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
 	fs.Func("seed", "seed `n` of the random source of faults with withProbability (default random, noted in transcripts)", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -311,6 +321,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.seeded {
 		opts = append(opts, mocksmtp.WithSeed(cfg.seed))
+	}
+	for _, k := range cfg.dkimKeys {
+		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
 	}
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
