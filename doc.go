@@ -139,7 +139,10 @@
 // side of TLS), in order, with the time it was seen. Message data shows as
 // one note line; AUTH secrets are masked (see [WithoutSecretMasking]).
 // [Transcript.AssertGolden] compares a transcript, its variable parts
-// normalized, with a golden file.
+// normalized, with a golden file; [Message.AssertGolden] does the same
+// for a message's content, in a readable form ([Message.Normalized]) with
+// Message-ID, Date, MIME boundaries, DKIM signature values and the
+// patterns of [Mask] normalized.
 //
 // # Examples
 //
