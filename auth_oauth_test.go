@@ -321,3 +321,33 @@ func TestAuthAbandoned(t *testing.T) {
 		})
 	}
 }
+
+// FuzzOAuthMessages feeds XOAUTH2 and OAUTHBEARER client messages to
+// their parsers: no panic, and a token only with a Bearer scheme.
+func FuzzOAuthMessages(f *testing.F) {
+	f.Add([]byte("user=ann\x01auth=Bearer tok\x01\x01"))
+	f.Add([]byte("n,a=ann,\x01host=x\x01port=25\x01auth=Bearer tok\x01\x01"))
+	f.Add([]byte("y,a=a=2Cb=3D,\x01auth=bearer t\x01\x01"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		for _, parse := range []func([]byte) (Credentials, error){parseXOAUTH2, parseOAuthBearer} {
+			c, err := parse(msg)
+			if err == nil && c.Token == "" {
+				t.Errorf("%q: accepted without a token", msg)
+			}
+			if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+				t.Errorf("%q: error %q has a line break", msg, err)
+			}
+		}
+		// The server side over the whole exchange: a response, then the
+		// answer to a possible error challenge.
+		cfg := &authConfig{tokens: map[string]string{"ann": "tok"}}
+		for _, m := range []AuthMechanism{AuthXOAUTH2, AuthOAUTHBEARER} {
+			b := &bearerServer{mechanism: m, config: cfg}
+			if _, done, err := b.Next(msg); !done && err == nil {
+				_, _, _ = b.Next([]byte{1})
+			}
+			_ = b.authInfo()
+		}
+	})
+}

@@ -211,3 +211,29 @@ func TestAuthSCRAMHostile(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSCRAMServer feeds client messages to the SCRAM server: no panic, and
+// no reply line with a line break.
+func FuzzSCRAMServer(f *testing.F) {
+	f.Add([]byte("n,,n=user,r=abc"), []byte("c=biws,r=abc,p=AAAA"))
+	f.Add([]byte("p=tls-unique,,n=user,r=abc"), []byte(""))
+	f.Add([]byte("n,a=x=2C,n=u=3D,r=1"), []byte("c=,r=,p="))
+	f.Fuzz(func(t *testing.T, first, final []byte) {
+		cfg := &authConfig{accounts: map[string]string{"user": "pencil"}}
+		for _, m := range []AuthMechanism{AuthSCRAMSHA1, AuthSCRAMSHA256} {
+			srv, err := cfg.newSCRAM(m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, resp := range [][]byte{first, final, {}} {
+				_, done, err := srv.Next(resp)
+				if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+					t.Errorf("error %q has a line break", err)
+				}
+				if done || err != nil {
+					break
+				}
+			}
+		}
+	})
+}

@@ -436,3 +436,33 @@ func TestDKIMWorkBudgets(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDKIM verifies arbitrary messages against a registered key: no
+// panic, at most 5 results, each with a status, and reasons only for
+// signatures that did not pass.
+func FuzzDKIM(f *testing.F) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	rec, err := dkimRecord(key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys := map[string]string{"s._domainkey.example.com": rec}
+	f.Add([]byte("DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA\r\nFrom: a@example.com\r\n\r\nx\r\n"))
+	f.Add([]byte("DKIM-Signature: v=1; l=3; d=example.com;\r\n\tDKIM-Signature: x\r\n\r\n"))
+	f.Add([]byte("dkim-signature:\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m := &Message{Raw: raw}
+		parseMIME(m)
+		verifyDKIM(m, keys)
+		if len(m.DKIM) > maxDKIMSignatures {
+			t.Errorf("%d results", len(m.DKIM))
+		}
+		for _, r := range m.DKIM {
+			if r.Status == "" || (r.Status == DKIMPass) != (r.Reason == "") {
+				t.Errorf("result %+v", r)
+			}
+		}
+		_ = authenticationResults("localhost", m)
+		_ = checkDKIM(m)
+	})
+}

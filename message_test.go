@@ -821,3 +821,17 @@ func TestLFText(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMessageNormalized normalizes arbitrary messages: no panic, the same
+// result twice, every MIME part on a line of its own.
+func FuzzMessageNormalized(f *testing.F) {
+	f.Add(nestedMultipart(3))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=latin1\r\n\r\n\xfc\r\n--b--\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m := &Message{Raw: raw}
+		a, b := m.Normalized(), m.Normalized()
+		if a != b {
+			t.Errorf("two normalizations differ:\n%s\n%s", a, b)
+		}
+	})
+}
