@@ -437,8 +437,8 @@ func TestLookups(t *testing.T) {
 	srv := mocksmtp.Start(t, opt, mocksmtp.WithRetention(4))
 	for i := 1; i <= 6; i++ {
 		send(t, srv.Addr(), "bob@example.com", fmt.Sprint("message ", i))
+		ended(1) // in order: see TestRetentionNeverForgetsLiveSessions
 	}
-	ended(6)
 	all, sessions := srv.Messages(), srv.Sessions()
 	if got := viewMessages(all); len(got) != 4 || got[0].ID != 3 {
 		t.Fatalf("Messages() with WithRetention(4) = %v, want messages 3 to 6", got)
