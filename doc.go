@@ -114,9 +114,24 @@
 //
 // [WithAuth] offers AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5 for a
 // user (repeat it for more); [WithAuthFunc] decides with a callback; bad credentials get
-// 535 5.7.8. The session records the mechanism, the identity and the
-// outcome; transcripts mask the secrets. [WithPersona] makes the banner,
+// 535 5.7.8. [WithOAuthToken] offers the bearer-token mechanisms XOAUTH2
+// and OAUTHBEARER (RFC 7628), with their JSON error challenges;
+// [WithAuthMechanisms] adds SCRAM-SHA-1 and SCRAM-SHA-256, and their -PLUS
+// forms with TLS channel binding. The session records the mechanism, the
+// identity and the outcome; transcripts mask the secrets. [WithPersona] makes the banner,
 // EHLO keywords and reply texts look like a well-known MTA.
+//
+// # DKIM
+//
+// Every received message's DKIM signatures (RFC 6376) are verified with
+// github.com/emersion/go-msgauth against the keys [WithDKIMKey] registers,
+// never DNS: [Message.DKIM] holds a [DKIMResult] per signature (pass, fail,
+// permerror, or temperror for a key not registered, each with its reason),
+// the message's transcript note is an Authentication-Results line, a
+// signature that fails is a finding ([RuleDKIM]: also for h= without From
+// and for l=), and [Want].DKIM expects signatures like any other field. At
+// most 5 signatures per message are verified, and hostile headers are
+// bounded: a message without a DKIM-Signature costs nothing more.
 //
 // # Conformance findings
 //
@@ -152,7 +167,10 @@
 // [Transcript.AssertGolden] compares a transcript, its variable parts
 // normalized, with a golden file. A session longer than the transcript cap
 // (100,000 lines, [WithMaxTranscriptLines]) keeps its first and last lines,
-// every line with its number.
+// every line with its number; [Message.AssertGolden] does the same
+// for a message's content, in a readable form ([Message.Normalized]) with
+// Message-ID, Date, MIME boundaries, DKIM signature values and the
+// patterns of [Mask] normalized.
 //
 // # Examples
 //

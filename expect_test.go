@@ -1,7 +1,9 @@
 package mocksmtp_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -182,6 +185,26 @@ func expOpen(t testing.TB, addr, from string, to []string, raw string) *smtp.Cli
 	return c
 }
 
+// expDKIMKey is the key of the DKIM report: fixed, so that the report
+// reads the same every run.
+var expDKIMKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
+// expSign signs raw (with LF line breaks) for domain and selector with
+// expDKIMKey, and returns it with LF line breaks.
+func expSign(t testing.TB, raw, domain, selector string) string {
+	t.Helper()
+	var b bytes.Buffer
+	err := dkim.Sign(&b, strings.NewReader(strings.ReplaceAll(raw, "\n", "\r\n")), &dkim.SignOptions{
+		Domain: domain, Selector: selector, Signer: expDKIMKey,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
+		HeaderKeys: []string{"From", "To", "Subject"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(b.String(), "\r\n", "\n")
+}
+
 // expMsg returns a message with a Subject and a text body.
 func expMsg(subject, body string) string {
 	return "From: App <app@example.com>\nTo: bob@example.com\nSubject: " + subject + "\n\n" + body + "\n"
@@ -220,6 +243,11 @@ func TestExpectReports(t *testing.T) {
 		{"subject_differs", nil, func(t tb, s srv) {
 			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome"})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome!", "Hello, Bob."))
+		}},
+		{"dkim_fails", []mocksmtp.Option{mocksmtp.WithDKIMKey("example.com", "mail", expDKIMKey.Public())}, func(t tb, s srv) {
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, DKIM: []mocksmtp.WantDKIM{{Domain: "example.com"}}})
+			signed := expSign(t, expMsg("Your order", "Thanks for your order."), "example.com", "mail")
+			expSend(t, s.Addr(), "shop@example.com", []string{"bob@example.com"}, strings.Replace(signed, "Thanks", "Thank you", 1))
 		}},
 		{"nearest_of_several", nil, func(t tb, s srv) {
 			s.Expect(t, mocksmtp.Want{To: []string{"carol@example.com"}, Subject: "Welcome", TextContains: "Carol"})

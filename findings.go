@@ -36,6 +36,7 @@ const (
 	// HTTP request line or header there is a cross-protocol attack, such
 	// as a web page POSTing a form to it; the server closes at once.
 	RuleNonSMTP Rule = "non-smtp"
+	RuleDKIM    Rule = "dkim" // DKIM signatures verify, sign From, sign the whole body (no l=); at most 5 per message (RFC 6376 6.1, 5.4, 8.2)
 )
 
 // Rules returns every rule, in the order reports group them: a new slice
@@ -48,6 +49,7 @@ var rules = [...]Rule{
 	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
 	RuleNonSMTP,
+	RuleDKIM,
 }
 
 var ruleInfo = map[Rule]struct {
@@ -70,6 +72,7 @@ var ruleInfo = map[Rule]struct {
 	RuleMIME:            {"RFC 2045", SeverityError},
 	RuleHeaderEncoding:  {"RFC 2047 2", SeverityError},
 	RuleNonSMTP:         {"RFC 5321 4.1", SeverityError},
+	RuleDKIM:            {"RFC 6376 6.1", SeverityError},
 }
 
 // Ref returns the RFC section that states the rule ("RFC 5321 2.3.8").
@@ -182,7 +185,7 @@ func checkMessage(m *Message, info smtpd.DataInfo, offered8bit bool) []Finding {
 	for _, p := range m.mimeLint {
 		fs = append(fs, finding(RuleMIME, "%s", p))
 	}
-	return fs
+	return append(fs, checkDKIM(m)...) // dkim.go
 }
 
 // syncVerbs may only be the last command of a pipelined group (RFC 2920
@@ -241,6 +244,8 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 			return smtpd.NewReply(553, "5.6.7 "+text), true
 		case RuleNonSMTP: // the engine closes the connection after it
 			return smtpd.NewReply(421, "4.7.0 "+text), true
+		case RuleDKIM:
+			return smtpd.NewReply(550, "5.7.20 "+text), true // RFC 7372: no passing DKIM signature
 		default:
 			return smtpd.NewReply(550, "5.6.0 "+text), true
 		}

@@ -86,6 +86,9 @@ func New(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	if err := o.auth.install(&o); err != nil {
+		return nil, err
+	}
 	for _, f := range o.faults {
 		if err := o.checkFault(f); err != nil {
 			return nil, err
@@ -233,7 +236,21 @@ func (s *Server) serve(nc net.Conn) {
 	rec := s.newSession(nc)
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
-	c := smtpd.NewConn(nc, cfg)
+	var c *smtpd.Conn
+	// exchange is the AUTH exchange that began and has no Auth event yet:
+	// one the client abandoned (it closed the connection after an error
+	// challenge, as curl does) is recorded as failed when the session ends.
+	var exchange identified
+	if s.opts.auth.active() {
+		// SCRAM's channel binding needs the connection's TLS state; the
+		// engine calls NewSASL from Next, on this goroutine, once c is set.
+		cfg.NewSASL = func(m string) (smtpd.SASLServer, error) {
+			srv, err := s.opts.auth.newSASL(m, c.TLS())
+			exchange, _ = srv.(identified)
+			return srv, err
+		}
+	}
+	c = smtpd.NewConn(nc, cfg)
 	var err error
 	defer func() {
 		if p := recover(); p != nil {
@@ -242,6 +259,12 @@ func (s *Server) serve(nc net.Conn) {
 			s.panics = append(s.panics, fmt.Sprint(p))
 			s.mu.Unlock()
 			err = fmt.Errorf("mocksmtp: panic: %v", p)
+		}
+		if exchange != nil {
+			info := exchange.authInfo()
+			s.mu.Lock()
+			rec.snap.Auth = &info
+			s.mu.Unlock()
 		}
 		s.endSession(rec, err)
 	}()
@@ -252,6 +275,9 @@ func (s *Server) serve(nc net.Conn) {
 		ev, err = c.Next(ctx)
 		cancel()
 		if err == nil {
+			if ev.Kind == smtpd.Auth {
+				exchange = nil // the event records it
+			}
 			err = s.handle(rec, sf, c, ev)
 		}
 		switch {
@@ -287,6 +313,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	var m *Message
 	if ev.Kind == smtpd.Message && ev.Err == nil {
 		m = newMessage(ev)
+		verifyDKIM(m, s.opts.dkimKeys) // dkim.go
 	}
 	fs := s.conform(rec, c, ev, m)
 	ans := p.act.answer()
@@ -434,6 +461,9 @@ func (s *Server) record(rec *session, m *Message) {
 		k.findings[i].Message = k.id
 	}
 	s.addFindingsLocked(rec, k.findings)
+	if ar := authenticationResults(or(s.opts.engine.Hostname, "localhost"), m); ar != "" {
+		s.addLineLocked(rec, Line{Dir: Note, Text: ar})
+	}
 	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
 	k.line = rec.lines()
 	s.mu.Unlock()

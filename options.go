@@ -27,8 +27,9 @@ type options struct {
 	waitTimeout    time.Duration
 	logTranscripts bool
 	showSecrets    bool
-	auth           authConfig // WithAuth and friends (auth.go)
-	persona        Persona    // WithPersona (persona.go); 0 for none
+	auth           authConfig        // WithAuth and friends (auth.go)
+	dkimKeys       map[string]string // WithDKIMKey: DNS name → TXT record (dkim.go)
+	persona        Persona           // WithPersona (persona.go); 0 for none
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
 	retain         int     // WithRetention; 0 keeps everything

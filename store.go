@@ -167,17 +167,30 @@ type kept struct {
 	raw        []byte
 	parseErr   error
 	findings   []Finding
+	dkim       *dkimVerdict          // nil for a message without DKIM signatures
 	line       int                   // its session's transcript line that notes its acceptance
 	mime       weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
 }
 
 // keep returns what the server keeps of m, a message parseMIME parsed.
 func keep(m *Message) *kept {
-	return &kept{
+	k := &kept{
 		id: m.ID, from: m.From, to: m.To, params: m.Params, rcptParams: m.RcptParams,
 		received: m.Received, raw: m.Raw, parseErr: m.ParseErr, findings: m.Findings,
 		mime: weak.Make(m),
 	}
+	if m.DKIM != nil {
+		k.dkim = &dkimVerdict{m.DKIM, m.dkimMore}
+	}
+	return k
+}
+
+// dkimVerdict is what a kept message keeps of its DKIM verification: a
+// pointer in kept, so that the many messages without signatures pay 8
+// octets for it.
+type dkimVerdict struct {
+	results []DKIMResult
+	more    int
 }
 
 // view returns a snapshot of the message, without its Session: decoded
@@ -193,6 +206,10 @@ func (k *kept) view() *Message {
 	v := *p
 	v.ID, v.From, v.To, v.Params, v.RcptParams = k.id, k.from, k.to, k.params, k.rcptParams
 	v.Received, v.Raw, v.ParseErr, v.Findings = k.received, k.raw, k.parseErr, k.findings
+	v.DKIM, v.dkimMore = nil, 0
+	if k.dkim != nil {
+		v.DKIM, v.dkimMore = k.dkim.results, k.dkim.more
+	}
 	v.Session = nil
 	v.parse = p
 	return &v

@@ -299,8 +299,11 @@ func TestRetentionNeverForgetsLiveSessions(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		send(t, srv.Addr(), "a@example.com", "x")
+		// Each session ends before the next starts: sessions that end out
+		// of order (the server ends one when the client closes, after
+		// QUIT) would make retention forget the later one first.
+		waitEnded(1)
 	}
-	waitEnded(3)
 	ss := srv.Sessions()
 	if diff := cmp.Diff([]int{1, 4}, sessionIDs(ss)); diff != "" {
 		t.Errorf("sessions (-want +got):\n%s", diff)
@@ -435,8 +438,8 @@ func TestLookups(t *testing.T) {
 	srv := mocksmtp.Start(t, opt, mocksmtp.WithRetention(4))
 	for i := 1; i <= 6; i++ {
 		send(t, srv.Addr(), "bob@example.com", fmt.Sprint("message ", i))
+		ended(1) // in order: see TestRetentionNeverForgetsLiveSessions
 	}
-	ended(6)
 	all, sessions := srv.Messages(), srv.Sessions()
 	if got := viewMessages(all); len(got) != 4 || got[0].ID != 3 {
 		t.Fatalf("Messages() with WithRetention(4) = %v, want messages 3 to 6", got)

@@ -495,18 +495,21 @@ func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism mocksmtp.AuthMech
 	checkMasked(t, s)
 }
 
-// checkMasked checks that the transcript shows authPass nowhere: neither
-// as it is, nor inside anything the client sent in base64 (an AUTH PLAIN
-// initial response, a LOGIN continuation line).
+// checkMasked checks that the transcript shows authPass and authToken
+// nowhere: neither as they are, nor inside anything the client sent in
+// base64 (an AUTH PLAIN initial response, a LOGIN continuation line, an
+// XOAUTH2 message).
 func checkMasked(t *testing.T, s *mocksmtp.Session) {
 	t.Helper()
-	if strings.Contains(s.Transcript.String(), authPass) {
-		t.Errorf("transcript shows the password:\n%s", s.Transcript.Numbered())
-	}
-	for _, l := range s.Transcript {
-		for field := range strings.FieldsSeq(l.Text) {
-			if b, err := base64.StdEncoding.DecodeString(field); err == nil && bytes.Contains(b, []byte(authPass)) {
-				t.Errorf("transcript shows the password in base64: %q", l)
+	for _, secret := range []string{authPass, authToken} {
+		if strings.Contains(s.Transcript.String(), secret) {
+			t.Errorf("transcript shows the secret %q:\n%s", secret, s.Transcript.Numbered())
+		}
+		for _, l := range s.Transcript {
+			for field := range strings.FieldsSeq(l.Text) {
+				if b, err := base64.StdEncoding.DecodeString(field); err == nil && bytes.Contains(b, []byte(secret)) {
+					t.Errorf("transcript shows the secret %q in base64: %q", secret, l)
+				}
 			}
 		}
 	}

@@ -12,7 +12,7 @@
 // sessions and messages as they arrive:
 //
 //	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N, filters)
-//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments
+//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM results
 //	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
@@ -114,9 +114,12 @@ type config struct {
 	keyFile         string
 	caOut           string
 	auth            []account
+	oauthTokens     []account // -oauth-token user:token
 	authMechanisms  string
 	requireAuth     bool
 	authRequiresTLS bool
+
+	dkimKeys []dkimKey // -dkim-key domain:selector:file.pem
 
 	faultsFile string
 	seed       int64
@@ -158,9 +161,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.auth = append(c.auth, account{user, password})
 		return nil
 	})
-	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5 (default all three)")
+	fs.Func("oauth-token", "offer AUTH XOAUTH2 and OAUTHBEARER and accept `user:token` (an OAuth 2.0 access token); repeat for more users", func(v string) error {
+		user, token, ok := strings.Cut(v, ":")
+		if !ok || user == "" || token == "" {
+			return errors.New("want user:token")
+		}
+		c.oauthTokens = append(c.oauthTokens, account{user, token})
+		return nil
+	})
+	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
+	fs.Func("dkim-key", "verify DKIM signatures of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
+		k, err := parseDKIMKey(v)
+		if err != nil {
+			return err
+		}
+		c.dkimKeys = append(c.dkimKeys, k)
+		return nil
+	})
 	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
 	fs.Func("seed", "seed `n` of the random source of faults with withProbability (default random, noted in transcripts)", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -318,6 +337,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.seeded {
 		opts = append(opts, mocksmtp.WithSeed(cfg.seed))
 	}
+	for _, k := range cfg.dkimKeys {
+		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
+	}
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		return err
@@ -379,6 +401,9 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 	}
 	for _, a := range cfg.auth {
 		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
+	}
+	for _, a := range cfg.oauthTokens {
+		opts = append(opts, mocksmtp.WithOAuthToken(a.user, a.password))
 	}
 	if cfg.authMechanisms != "" {
 		var ms []mocksmtp.AuthMechanism

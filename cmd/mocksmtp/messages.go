@@ -52,6 +52,7 @@ type messageJSON struct {
 	Parts       *partJSON                    `json:"parts,omitempty"` // only for one message: GET /api/messages/{id}
 	ParseError  string                       `json:"parseError,omitempty"`
 	Findings    []findingJSON                `json:"findings"`
+	DKIM        []dkimJSON                   `json:"dkim"` // one per DKIM-Signature verified, in order (dkim.go)
 	RawURL      string                       `json:"rawUrl"`
 }
 
@@ -95,6 +96,7 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 		HTML:        m.HTML,
 		Attachments: []attachmentJSON{},
 		Findings:    findingsJSON(m.Findings),
+		DKIM:        dkimResultsJSON(m.DKIM),
 		RawURL:      fmt.Sprintf("/api/messages/%d/raw", m.ID),
 	}
 	if j.To == nil {
