@@ -42,6 +42,8 @@ type Server struct {
 	// acceptFails are the failures of Accept since the last connection it
 	// gave (acceptLoop); the next session's transcript notes them.
 	acceptFails acceptFailures
+
+	calls callbacks // the user callbacks sessions run now, for Close (close.go)
 }
 
 // acceptFailures counts the failures of Accept in a row.
@@ -178,6 +180,12 @@ func (s *Server) Port() int {
 // Close stops accepting, ends every live session (a live client gets
 // 421 4.3.2), and returns once every goroutine of the server has ended. It
 // is safe to call more than once.
+//
+// A session in a callback of [WithOnMessage] or [WithOnSessionEnd] (or a
+// check of [WithAuthFunc]) ends when the callback returns. When Close has
+// waited 5 s for sessions, it logs which ones and where each is, once, as
+// net/http/httptest does: to the test's log for a server of [Start], with
+// the standard library's log package for a server of [New].
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -190,7 +198,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	err := s.ln.Close()
 	s.cancel()
-	s.wg.Wait()
+	s.waitSessions() // close.go
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
@@ -450,7 +458,8 @@ func (s *Server) record(rec *session, m *Message) {
 	k.line = rec.lines()
 	s.mu.Unlock()
 	if f := s.opts.onMessage; f != nil {
-		f(s.messageSnapshot(rec, k))
+		m := s.messageSnapshot(rec, k)
+		s.calls.run(rec, fmt.Sprintf("WithOnMessage callback (message %d)", k.id), func() { f(m) })
 	}
 	runtime.KeepAlive(m) // so that the snapshot shares its parse
 }
@@ -472,7 +481,7 @@ func (s *Server) endSession(rec *session, err error) {
 	}
 	s.mu.Unlock()
 	if snap != nil {
-		s.opts.onSessionEnd(snap)
+		s.calls.run(rec, "WithOnSessionEnd callback", func() { s.opts.onSessionEnd(snap) })
 	}
 }
 
