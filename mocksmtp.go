@@ -619,12 +619,12 @@ func (s *Server) liveLocked() int {
 }
 
 // failWait fails t for a wait of in (nil: the server) that ended with
-// err: what was wanted, as in "mocksmtp: WaitForMessages: want 2 messages
-// within 5s, got 1:", then what the server has (see writeState), without
-// the transcripts of sessions that delivered: Start's cleanup logs them
+// err. head writes the report's first line, what was wanted, from the
+// report's view and why the wait ended ("within 5s", "before the server
+// closed"): "mocksmtp: WaitForMessages: want 2 messages within 5s, got
+// 1:". What follows is what the server has (writeState), without the
+// transcripts of the sessions that delivered: Start's cleanup logs them
 // all once when the test has failed.
-// head writes the first line from the report's view and why the wait
-// ended, "within 5s" or "before the server closed".
 func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view, why string) string) {
 	t.Helper()
 	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
