@@ -11,15 +11,18 @@
 //	app := signup.New(signup.Config{SMTPAddr: srv.Addr()})
 //
 // Without a test, [New] returns a server and an error; the caller closes it.
-// Many servers run side by side: there is no package-level state, so
-// t.Parallel tests never interfere.
+// Many servers run side by side: the only package-level state is the test
+// certificate authority, built once and read-only, so t.Parallel tests never
+// interfere. [Server.Close] waits for every session; one held up by a
+// callback of the test's is logged after 5 s, as net/http/httptest does.
 //
 // # Messages
 //
 // Every message the server accepts is recorded before its 250 reply is
 // written, so a client that saw 250 can never race the test.
 // [Server.WaitForMessages] waits on a condition with a deadline (5 s by
-// default, see [WithWaitTimeout]) and fails the test with what did arrive;
+// default, see [WithWaitTimeout]) and fails the test with what did arrive
+// and the transcripts of the sessions that tell why;
 // [Server.WaitForMessagesContext] is the t-free form. A [Message] has the
 // envelope (From, To, Params), the raw bytes exactly as sent after
 // dot-unstuffing, and the MIME view parsed with github.com/emersion/go-message:
@@ -107,18 +110,21 @@
 // process. [Server.ClientTLSConfig] returns a client configuration that
 // trusts it, so clients verify for real; [Server.CertPool] and
 // [Server.CACertPEM] serve other clients; [WithTLSConfig] brings your own.
-// [WithRequireTLS] answers MAIL before TLS with 530 5.7.0. TLS failures are
-// faults at StageStartTLS: an expired certificate, one for the wrong host,
-// one from an untrusted authority, a TLS version the client refuses, an
-// aborted handshake.
+// [WithRequireTLS] answers MAIL and AUTH before TLS with 530 5.7.0. TLS
+// failures are faults at StageStartTLS (or at StageConnect, for the
+// handshake of implicit TLS): an expired certificate, one for the wrong
+// host, one from an untrusted authority, a TLS version the client refuses,
+// an aborted handshake.
 //
 // [WithAuth] offers AUTH (RFC 4954) with PLAIN, LOGIN and CRAM-MD5 for a
-// user (repeat it for more); [WithAuthFunc] decides with a callback; bad credentials get
-// 535 5.7.8. [WithOAuthToken] offers the bearer-token mechanisms XOAUTH2
-// and OAUTHBEARER (RFC 7628), with their JSON error challenges;
-// [WithAuthMechanisms] adds SCRAM-SHA-1 and SCRAM-SHA-256, and their -PLUS
-// forms with TLS channel binding. The session records the mechanism, the
-// identity and the outcome; transcripts mask the secrets. [WithPersona] makes the banner,
+// user (repeat it for more); [WithAuthFunc] decides with a callback, and
+// offers PLAIN and LOGIN (CRAM-MD5 needs the password of an account of
+// WithAuth); bad credentials get 535 5.7.8. [WithOAuthToken] offers the
+// bearer-token mechanisms XOAUTH2 and OAUTHBEARER (RFC 7628), with their
+// JSON error challenges; [WithAuthMechanisms] adds SCRAM-SHA-1 and
+// SCRAM-SHA-256, and their -PLUS forms with TLS channel binding. The
+// session records the mechanism, the identity and the outcome; transcripts
+// mask the secrets. [WithPersona] makes the banner,
 // EHLO keywords and reply texts look like a well-known MTA.
 //
 // # DKIM
@@ -148,7 +154,8 @@
 //
 // # Long runs
 //
-// [Server.Reset] forgets what was recorded (IDs are never reused),
+// [Server.Reset] forgets the messages and the ended sessions (IDs are never
+// reused; live sessions, faults and tests' expectations stay),
 // [Server.DeleteMessage] forgets one message, and
 // [WithRetention] keeps only the last messages and sessions, for a server
 // that runs for a long time, such as the standalone program in cmd/mocksmtp.

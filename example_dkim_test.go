@@ -70,7 +70,7 @@ func ExampleWithDKIMKey() {
 	// DKIM signature 1 (d=example.com s=mail) fail: body hash mismatch: the body changed after signing
 }
 
-func ExampleDKIMResult_String() {
+func ExampleDKIMResult() {
 	r := mocksmtp.DKIMResult{Status: mocksmtp.DKIMTempError, Reason: "no key registered for s1._domainkey.example.com (WithDKIMKey)",
 		Domain: "example.com", Selector: "s1", Identifier: "@example.com", Algorithm: "rsa-sha256"}
 	fmt.Println(r)
@@ -131,7 +131,7 @@ func ExampleWantDKIM() {
 	//   16 S: 354 End data with <CR><LF>.<CR><LF>
 	//   17 *: <message data: 369 octets>
 	//   18 *: Authentication-Results: localhost; dkim=fail (body hash mismatch: the body changed after signing) header.d=example.com header.s=mail header.a=ed25519-sha256
-	//   19 *: message 1 accepted: 366 octets from <shop@example.com> to 1 recipients
+	//   19 *: message 1 accepted: 366 octets from <shop@example.com> to 1 recipient
 	//   20 S: 250 2.0.0 Ok: queued
 	// in all: 1 session, 1 message
 }

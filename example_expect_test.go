@@ -58,7 +58,7 @@ func ExampleServer_Expect() {
 	//   15 C: DATA
 	//   16 S: 354 End data with <CR><LF>.<CR><LF>
 	//   17 *: <message data: 88 octets>
-	//   18 *: message 1 accepted: 85 octets from <app@example.com> to 1 recipients
+	//   18 *: message 1 accepted: 85 octets from <app@example.com> to 1 recipient
 	//   19 S: 250 2.0.0 Ok: queued
 	// in all: 1 session, 1 message
 }
@@ -181,7 +181,7 @@ func ExampleTranscript_AssertGolden() {
 	// C: DATA
 	// S: 354 End data with <CR><LF>.<CR><LF>
 	// *: <message data: <n> octets>
-	// *: message 1 accepted: <n> octets from <app@example.com> to 1 recipients
+	// *: message 1 accepted: <n> octets from <app@example.com> to 1 recipient
 	// S: 250 2.0.0 Ok: queued
 	// C: QUIT
 	// S: 221 2.0.0 Bye

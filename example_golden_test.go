@@ -84,3 +84,21 @@ func ExampleMask() {
 	//
 	// Your sign-in code is <code>.
 }
+
+// Golden options change what Message.Normalized and Message.AssertGolden
+// write: each Mask replaces what its pattern matches, here a reset link's
+// token and a one-time code.
+func ExampleGoldenOption() {
+	m := &mocksmtp.Message{Raw: []byte("Subject: Reset\r\n\r\nCode 493817, or https://app.test/reset?t=Zx81Kq\r\n")}
+	opts := []mocksmtp.GoldenOption{
+		mocksmtp.Mask(regexp.MustCompile(`Code \d+`), "Code <code>"),
+		mocksmtp.Mask(regexp.MustCompile(`t=\w+`), "t=<token>"),
+	}
+	fmt.Print(m.Normalized(opts...))
+	// Output:
+	// Subject: Reset
+	//
+	// --- body: text/plain
+	//
+	// Code <code>, or https://app.test/reset?t=<token>
+}

@@ -3,9 +3,11 @@ package mocksmtp_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -211,4 +213,156 @@ func ExampleInbox_ExpectNoMessages() {
 	fmt.Println("failed:", t.Failed())
 	// Output:
 	// failed: false
+}
+
+// The first fault that matches an event decides its answer: list the
+// narrow ones first.
+func ExampleWithFault() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(
+		mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("vip@example.com").Reply(250, "2.1.5 Always welcome"),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(450, "4.2.1 Mailbox busy"),
+	))
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "vip@example.com")))
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+	// Output:
+	// ok
+	// 450 4.2.1 Mailbox busy
+}
+
+func ExampleWithHostname() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithHostname("mx1.example.com"))
+	_ = sendWelcome(srv.Addr(), "bob@example.com")
+	tr := srv.WaitForSessions(t, 1)[0].Transcript
+	fmt.Println(tr[0])
+	fmt.Println(tr[2])
+	// Output:
+	// S: 220 mx1.example.com ESMTP mocksmtp
+	// S: 250-mx1.example.com
+}
+
+// A fixed address, for code whose configuration cannot be changed by the
+// test (a port written in a config file).
+func ExampleWithListenAddr() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // find a free port for the example
+	if err != nil {
+		panic(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithListenAddr(addr))
+	fmt.Println(srv.Addr() == addr, sendWelcome(addr, "bob@example.com"))
+	// Output:
+	// true <nil>
+}
+
+func ExampleWithMaxRecipients() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithMaxRecipients(2))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("app@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		fmt.Println(to, replyOf(c.Rcpt(to)))
+	}
+	// Output:
+	// a@example.com ok
+	// b@example.com ok
+	// c@example.com 452 4.5.3 Error: too many recipients
+}
+
+// A client that goes quiet meets the server's read timeout: 421, and the
+// connection closes.
+func ExampleWithReadTimeout() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithReadTimeout(20*time.Millisecond))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := srv.WaitForSessions(t, 1)[0] // the client said nothing after the greeting
+	fmt.Println(s.Ended, s.Transcript[len(s.Transcript)-1])
+	// Output:
+	// timeout S: 421 4.4.2 localhost Error: timeout exceeded
+}
+
+// The same seed gives the same faults: a failing run is replayed by
+// giving its seed (which every session notes) to WithSeed.
+func ExampleWithSeed() {
+	flaky := mocksmtp.At(mocksmtp.StageRcpt).WithProbability(0.5).Reply(451, "4.3.0 flaky")
+	var runs []string
+	for range 2 {
+		t := &fakeT{}
+		srv := mocksmtp.Start(t, mocksmtp.WithSeed(2024), mocksmtp.WithFault(flaky))
+		var got []string
+		for range 6 {
+			got = append(got, replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+		}
+		runs = append(runs, strings.Join(got, " "))
+		t.done()
+	}
+	fmt.Println(runs[0] == runs[1])
+	// Output:
+	// true
+}
+
+// WithWaitTimeout shortens the waits that fail a test: here a test that
+// expects no mail to be refused learns it in 20 ms, not 5 s.
+func ExampleWithWaitTimeout() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithWaitTimeout(20*time.Millisecond), mocksmtp.WithoutTranscriptLog(),
+		mocksmtp.WithFault(mocksmtp.UnknownUser().DeclaredAt("users.txt:1")))
+	_ = sendWelcome(srv.Addr(), "bob@example.com")
+	srv.WaitForSessions(t, 1)
+
+	func() {
+		defer func() { _ = recover() }() // fakeT.Fatal ends the example's "test" with a panic
+		srv.WaitForMessages(t, 1)
+	}()
+	// Output:
+	// mocksmtp: WaitForMessages: want 1 message within 20ms, got 0:
+	// session 1, ended: client closed; lines 1-15 of 15:
+	//    1 S: 220 localhost ESMTP mocksmtp
+	//    2 C: EHLO localhost
+	//    3 S: 250-localhost
+	//    4 S: 250-PIPELINING
+	//    5 S: 250-SIZE 10485760
+	//    6 S: 250-ENHANCEDSTATUSCODES
+	//    7 S: 250-8BITMIME
+	//    8 S: 250-DSN
+	//    9 S: 250-SMTPUTF8
+	//   10 S: 250 CHUNKING
+	//   11 C: MAIL FROM:<app@example.com> BODY=8BITMIME SMTPUTF8
+	//   12 S: 250 2.1.0 Ok
+	//   13 C: RCPT TO:<bob@example.com>
+	//   14 *: fault users.txt:1: RCPT attempt 1 → 550 5.1.1 User unknown (unknown user)
+	//   15 S: 550 5.1.1 User unknown
+	// in all: 1 session, 0 messages
+}
+
+// By default a failed test logs every transcript at cleanup;
+// WithoutTranscriptLog keeps the log to the test's own failures.
+func ExampleWithoutTranscriptLog() {
+	t := &fakeT{}
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	_ = sendWelcome(srv.Addr(), "bob@example.com")
+	t.Errorf("the test failed for its own reasons")
+	t.done()
+	// Output:
+	// the test failed for its own reasons
 }

@@ -92,7 +92,7 @@ func ExampleServer_WaitForMessagesContext() {
 	_, err = srv.WaitForMessagesContext(ctx, 1) // nobody sends anything
 	fmt.Println(err)
 	// Output:
-	// mocksmtp: waiting for 1 messages, got 0: context deadline exceeded
+	// mocksmtp: waiting for 1 message, got 0: context deadline exceeded
 }
 
 func ExampleServer_Sessions() {

@@ -84,7 +84,7 @@ func ExampleServer_ForbidOtherMessages() {
 	}
 	fmt.Println(firstLine(srv.Verify()))
 	// Output:
-	// mocksmtp: ExpectNoOtherMessages at example_verify_test.go:77: 1 of 2 messages met no expectation:
+	// mocksmtp: ForbidOtherMessages at example_verify_test.go:77: 1 of 2 messages met no expectation:
 }
 
 func ExampleServer_ForbidMessages() {
@@ -106,7 +106,7 @@ func ExampleServer_ForbidMessages() {
 	fmt.Println(srv.Verify())
 	// Output:
 	// <nil>
-	// mocksmtp: ExpectNoMessages at example_verify_test.go:96: want no message, got 1:
+	// mocksmtp: ForbidMessages at example_verify_test.go:96: want no message, got 1:
 	// <nil>
 }
 
@@ -248,7 +248,7 @@ func ExampleInbox_ForbidOtherMessages() {
 	}
 	fmt.Println(firstLine(in.Verify()))
 	// Output:
-	// mocksmtp: ExpectNoOtherMessages at example_verify_test.go:243: 1 of 1 message met no expectation:
+	// mocksmtp: Inbox.ForbidOtherMessages at example_verify_test.go:243: 1 of 1 message met no expectation:
 }
 
 func ExampleInbox_ForbidMessages() {

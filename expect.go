@@ -11,9 +11,10 @@ import (
 )
 
 // expectState is the Server's part for expectations, waits on a Want and
-// inboxes. Guarded by Server.mu, except t, set once by Start.
+// inboxes. Guarded by Server.mu, except t and started, set once by Start.
 type expectState struct {
 	t        testing.TB // the test of Start; nil for a server from New
+	started  string     // where Start was called, "file.go:line"; "" for New
 	scopes   []*scope   // the expectations of tests that have not ended, in order
 	free     scope      // the server's expectations without a test (AddExpectation...)
 	inboxes  []*Inbox
@@ -25,11 +26,13 @@ type expectState struct {
 // registered on the server or on an inbox, or those registered there
 // without a test. Guarded by Server.mu.
 type scope struct {
-	t          testing.TB // the test it reports to; nil without one
-	in         *Inbox     // nil: the whole server
-	exps       []*Expectation
-	noOther    string // where ExpectNoOtherMessages was called, "" if not
-	noMessages string // where ExpectNoMessages was called, "" if not
+	t    testing.TB // the test it reports to; nil without one
+	in   *Inbox     // nil: the whole server
+	exps []*Expectation
+	// noOther and noMessages say which call asked for no other messages,
+	// or none at all, and where: "ExpectNoMessages at x_test.go:12",
+	// "ForbidMessages at main.go:40"; "" if none did.
+	noOther, noMessages string
 }
 
 // Expectation is a registered [Want], checked when the test ends (or by
@@ -207,7 +210,7 @@ func (s *Server) expect(t testing.TB, name string, in *Inbox, want Want, where s
 // expectNo registers ExpectNoMessages (all) or ExpectNoOtherMessages on t.
 func (s *Server) expectNo(t testing.TB, name string, in *Inbox, all bool, where string) {
 	t.Helper()
-	if err := s.register(t, in, func(sc *scope) { sc.setNo(all, where) }); err != nil {
+	if err := s.register(t, in, func(sc *scope) { sc.setNo(all, name+" at "+where) }); err != nil {
 		t.Fatalf("mocksmtp: %s at %s: %v", name, where, err)
 	}
 }
@@ -225,16 +228,26 @@ func (s *Server) addExpectation(in *Inbox, want Want, where string) (*Expectatio
 	return e, nil
 }
 
-// forbid registers ForbidMessages (all) or ForbidOtherMessages.
+// forbid registers ForbidMessages (all) or ForbidOtherMessages, on the
+// server or an inbox.
 func (s *Server) forbid(in *Inbox, all bool, where string) error {
-	return s.register(nil, in, func(sc *scope) { sc.setNo(all, where) })
+	name := "ForbidOtherMessages"
+	if all {
+		name = "ForbidMessages"
+	}
+	if in != nil {
+		name = "Inbox." + name
+	}
+	return s.register(nil, in, func(sc *scope) { sc.setNo(all, name+" at "+where) })
 }
 
-func (sc *scope) setNo(all bool, where string) {
+// setNo records the call that asked for no other messages (all: none at
+// all), "ExpectNoMessages at x_test.go:12".
+func (sc *scope) setNo(all bool, call string) {
 	if all {
-		sc.noMessages = where
+		sc.noMessages = call
 	} else {
-		sc.noOther = where
+		sc.noOther = call
 	}
 }
 
@@ -243,6 +256,9 @@ func (sc *scope) setNo(all bool, where string) {
 // first registration of a test other than Start's checks the scope at the
 // test's cleanup; Start's cleanup checks those of its test after Close.
 func (s *Server) register(t testing.TB, in *Inbox, add func(*scope)) error {
+	if t != nil {
+		t.Helper()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -268,7 +284,12 @@ func (s *Server) register(t testing.TB, in *Inbox, add func(*scope)) error {
 	add(sc)
 	s.mu.Unlock()
 	if first && t != s.exp.t {
-		t.Cleanup(func() { s.checkScope(sc) })
+		// A helper, as the calls that lead here: the testing package
+		// reports a failure at the user's line that registered first.
+		t.Cleanup(func() {
+			t.Helper()
+			s.checkScope(sc)
+		})
 	}
 	return nil
 }
@@ -416,7 +437,7 @@ func (s *Server) check(sc *scope, in *Inbox) []error {
 	}
 	if noMessages != "" && len(v.scoped) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "mocksmtp: ExpectNoMessages at %s: want no message, got %d:\n", noMessages, len(v.scoped))
+		fmt.Fprintf(&b, "mocksmtp: %s: want no message, got %d:\n", noMessages, len(v.scoped))
 		v.writeMessages(&b, v.scoped)
 		b.WriteString(v.totals())
 		errs = append(errs, errors.New(b.String()))
@@ -435,7 +456,7 @@ func (s *Server) check(sc *scope, in *Inbox) []error {
 	s.mu.Unlock()
 	if noOther != "" && len(unexpected) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "mocksmtp: ExpectNoOtherMessages at %s: %d of %s met no expectation:\n",
+		fmt.Fprintf(&b, "mocksmtp: %s: %d of %s met no expectation:\n",
 			noOther, len(unexpected), plural(len(v.scoped), "message"))
 		v.writeMessages(&b, unexpected)
 		b.WriteString(v.totals())

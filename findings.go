@@ -265,7 +265,7 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 		groups[f.Rule] = append(groups[f.Rule], f)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d conformance findings\n", len(fs))
+	fmt.Fprintf(&b, "%s\n", plural(len(fs), "conformance finding"))
 	order := Rules()
 	for r := range groups {
 		if _, known := ruleInfo[r]; !known {
@@ -443,12 +443,14 @@ func (s *Server) Findings() []Finding {
 	return append([]Finding(nil), s.findings...)
 }
 
-// checkFindings fails t with the findings report in strict mode.
+// checkFindings fails t, the test of Start, with the findings report in
+// strict mode.
 func (s *Server) checkFindings(t testing.TB) {
+	t.Helper()
 	if !s.opts.conformance.strict {
 		return
 	}
 	if fs := s.Findings(); len(fs) > 0 {
-		t.Errorf("mocksmtp: the client broke the rules (WithStrict): %s", FindingsReport(fs, s.Sessions()))
+		t.Errorf("mocksmtp: Start at %s: the client broke the rules (WithStrict): %s", s.exp.started, FindingsReport(fs, s.Sessions()))
 	}
 }

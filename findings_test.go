@@ -204,7 +204,7 @@ func TestStrictFailsTheTest(t *testing.T) {
 	if len(ft.errors) != 1 {
 		t.Fatalf("got %d errors, want 1: %q", len(ft.errors), ft.errors)
 	}
-	for _, want := range []string{"1 conformance findings", "warning quit (RFC 5321 4.1.1.10)", "session 1: the client closed the connection without QUIT", "S: 250 CHUNKING"} {
+	for _, want := range []string{"1 conformance finding\n", "warning quit (RFC 5321 4.1.1.10)", "session 1: the client closed the connection without QUIT", "S: 250 CHUNKING"} {
 		if !strings.Contains(ft.errors[0], want) {
 			t.Errorf("report lacks %q:\n%s", want, ft.errors[0])
 		}

@@ -51,11 +51,11 @@ func TestTranscriptNormalized(t *testing.T) {
 func TestTranscriptNormalizedRenumbersMessages(t *testing.T) {
 	t.Parallel()
 	tr := mocksmtp.Transcript{
-		{Dir: mocksmtp.Note, Text: "message 17 accepted: 60 octets from <a@example.com> to 1 recipients"},
-		{Dir: mocksmtp.Note, Text: "message 23 accepted: 61 octets from <a@example.com> to 1 recipients"},
+		{Dir: mocksmtp.Note, Text: "message 17 accepted: 60 octets from <a@example.com> to 1 recipient"},
+		{Dir: mocksmtp.Note, Text: "message 23 accepted: 61 octets from <a@example.com> to 1 recipient"},
 	}
-	want := "*: message 1 accepted: <n> octets from <a@example.com> to 1 recipients\n" +
-		"*: message 2 accepted: <n> octets from <a@example.com> to 1 recipients\n"
+	want := "*: message 1 accepted: <n> octets from <a@example.com> to 1 recipient\n" +
+		"*: message 2 accepted: <n> octets from <a@example.com> to 1 recipient\n"
 	if diff := cmp.Diff(want, tr.Normalized()); diff != "" {
 		t.Errorf("Normalized (-want +got):\n%s", diff)
 	}

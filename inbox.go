@@ -40,7 +40,10 @@ func (s *Server) Inbox(t testing.TB) *Inbox {
 		t.Fatalf("mocksmtp: Inbox: the server is closed")
 	}
 	in := s.NewInbox(t.Name())
-	t.Cleanup(func() { in.checkCrossed(t) })
+	t.Cleanup(func() {
+		t.Helper() // reported at the line that called Inbox
+		in.checkCrossed(t)
+	})
 	return in
 }
 
@@ -130,7 +133,7 @@ func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	})
 	msgs := in.Messages()
 	if err != nil {
-		return msgs, fmt.Errorf("mocksmtp: waiting for %d messages in %s, got %d: %w", n, in.domain, len(msgs), err)
+		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
 	}
 	return msgs, nil
 }
@@ -143,23 +146,12 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
 	msgs, err := in.WaitForMessagesContext(ctx, n)
-	if err == nil {
-		return msgs
+	if err != nil {
+		s.failWait(t, in, err, func(v *view, why string) string {
+			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(v.scoped))
+		})
 	}
-	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
-	if errors.Is(err, ErrClosed) {
-		why = "before the server closed"
-	}
-	v := s.newView(in)
-	var b strings.Builder
-	fmt.Fprintf(&b, "mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:\n", plural(n, "message"), in.domain, why, len(v.scoped))
-	v.writeMessages(&b, v.scoped)
-	if len(v.scoped) == 0 {
-		v.writeNoCandidates(&b)
-	}
-	b.WriteString(v.totals())
-	t.Fatalf("%s", b.String())
-	return nil
+	return msgs
 }
 
 // WaitForContext waits for a message like want in the inbox, as

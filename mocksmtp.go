@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +42,8 @@ type Server struct {
 	// acceptFails are the failures of Accept since the last connection it
 	// gave (acceptLoop); the next session's transcript notes them.
 	acceptFails acceptFailures
+
+	calls callbacks // the user callbacks sessions run now, for Close (close.go)
 }
 
 // acceptFailures counts the failures of Accept in a row.
@@ -109,15 +112,20 @@ func New(opts ...Option) (*Server, error) {
 // [Server.Close] at cleanup, which then checks the expectations registered
 // on t ([Server.Expect]), so that every session has ended. If the test
 // failed, cleanup logs every session's transcript (see
-// [WithoutTranscriptLog]).
+// [WithoutTranscriptLog]). What fails at cleanup is reported at the line
+// that called Start, and its text names that line too:
+// "mocksmtp: Start at signup_test.go:12: ...".
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := New(opts...)
 	if err != nil {
-		t.Fatalf("mocksmtp.Start: %v", err)
+		t.Fatalf("%v", err) // New's errors say "mocksmtp: " and the option
 	}
-	s.exp.t = t
+	s.exp.t, s.exp.started = t, declaredAt(1)
 	t.Cleanup(func() {
+		// The cleanup and Start are helpers: the testing package reports
+		// what fails here at the line that called Start.
+		t.Helper()
 		s.Close()
 		s.checkExpectations(t)
 		s.checkFindings(t)
@@ -125,7 +133,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		panics := append([]string(nil), s.panics...)
 		s.mu.Unlock()
 		for _, p := range panics {
-			t.Errorf("mocksmtp: a session panicked (a bug in mocksmtp, please report it): %s", p)
+			t.Errorf("mocksmtp: Start at %s: a session panicked (a bug in mocksmtp, please report it): %s", s.exp.started, p)
 		}
 		if t.Failed() && s.opts.logTranscripts {
 			t.Log(s.report())
@@ -137,16 +145,22 @@ func Start(t testing.TB, opts ...Option) *Server {
 // report returns every session, numbered, for a failing test's log.
 func (s *Server) report() string {
 	sessions := s.Sessions()
-	out := fmt.Sprintf("mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(sessions), len(s.Messages()))
+	var b strings.Builder
+	end := ":"
+	if len(sessions) == 0 {
+		end = "."
+	}
+	fmt.Fprintf(&b, "mocksmtp: Start at %s: the test failed; the server at %s had %s, %s%s\n",
+		s.exp.started, s.Addr(), plural(len(sessions), "session"), plural(len(s.Messages()), "message"), end)
 	s.mu.Lock()
 	if s.acceptFails.n > 0 {
-		out += "at the end, " + s.acceptFails.String() + "\n"
+		b.WriteString("at the end, " + s.acceptFails.String() + "\n")
 	}
 	s.mu.Unlock()
 	for _, ss := range sessions {
-		out += ss.String()
+		b.WriteString(ss.String())
 	}
-	return out
+	return b.String()
 }
 
 // Addr returns the address the server listens on, "127.0.0.1:port"
@@ -169,6 +183,12 @@ func (s *Server) Port() int {
 // Close stops accepting, ends every live session (a live client gets
 // 421 4.3.2), and returns once every goroutine of the server has ended. It
 // is safe to call more than once.
+//
+// A session in a callback of [WithOnMessage] or [WithOnSessionEnd] (or a
+// check of [WithAuthFunc]) ends when the callback returns. When Close has
+// waited 5 s for sessions, it logs which ones and where each is, once, as
+// net/http/httptest does: to the test's log for a server of [Start], with
+// the standard library's log package for a server of [New].
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -181,7 +201,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	err := s.ln.Close()
 	s.cancel()
-	s.wg.Wait()
+	s.waitSessions() // close.go
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
@@ -346,7 +366,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		s.addFindings(rec, fs)
 	}
 	if m != nil && !accepts(ev, ans) {
-		s.note(rec, "message refused, not recorded: %d octets from <%s> to %d recipients", len(ev.Data), ev.Envelope.From, len(ev.Envelope.To))
+		s.note(rec, "message refused, not recorded: %d octets from <%s> to %s", len(ev.Data), ev.Envelope.From, plural(len(ev.Envelope.To), "recipient"))
 	}
 	if !s.pause(p.act.delay) {
 		return ErrClosed
@@ -464,11 +484,12 @@ func (s *Server) record(rec *session, m *Message) {
 	if ar := authenticationResults(or(s.opts.engine.Hostname, "localhost"), m); ar != "" {
 		s.addLineLocked(rec, Line{Dir: Note, Text: ar})
 	}
-	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
+	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %s", k.id, len(k.raw), k.from, plural(len(k.to), "recipient"))})
 	k.line = rec.lines()
 	s.mu.Unlock()
 	if f := s.opts.onMessage; f != nil {
-		f(s.messageSnapshot(rec, k))
+		m := s.messageSnapshot(rec, k)
+		s.calls.run(rec, fmt.Sprintf("WithOnMessage callback (message %d)", k.id), func() { f(m) })
 	}
 	runtime.KeepAlive(m) // so that the snapshot shares its parse
 }
@@ -490,7 +511,7 @@ func (s *Server) endSession(rec *session, err error) {
 	}
 	s.mu.Unlock()
 	if snap != nil {
-		s.opts.onSessionEnd(snap)
+		s.calls.run(rec, "WithOnSessionEnd callback", func() { s.opts.onSessionEnd(snap) })
 	}
 }
 
@@ -627,10 +648,26 @@ func (s *Server) liveLocked() int {
 	return n
 }
 
-// failWait fails t for a wait that did not end well.
-func (s *Server) failWait(t testing.TB, err error) {
+// failWait fails t for a wait of in (nil: the server) that ended with
+// err. head writes the report's first line, what was wanted, from the
+// report's view and why the wait ended ("within 5s", "before the server
+// closed"): "mocksmtp: WaitForMessages: want 2 messages within 5s, got
+// 1:". What follows is what the server has (writeState), without the
+// transcripts of the sessions that delivered: Start's cleanup logs them
+// all once when the test has failed.
+func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view, why string) string) {
 	t.Helper()
-	t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
+	if errors.Is(err, ErrClosed) {
+		why = "before the server closed"
+	}
+	v := s.newView(in)
+	var b strings.Builder
+	b.WriteString(head(v, why))
+	b.WriteString("\n")
+	v.writeState(&b)
+	b.WriteString(v.totals())
+	t.Fatalf("%s", b.String())
 }
 
 // waitContext is the context of the waits that take a testing.TB.
@@ -649,21 +686,26 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	})
 	msgs := s.Messages()
 	if err != nil {
-		return msgs, fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, len(msgs), err)
+		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
 	}
 	return msgs, nil
 }
 
 // WaitForMessages waits until at least n messages were accepted and
-// returns them all. After the wait timeout (5 s, see [WithWaitTimeout]) it
-// fails t with what did arrive and every transcript.
+// returns them all. After the wait timeout (5 s, see [WithWaitTimeout]),
+// or when the server closes first, it fails t with the messages that did
+// arrive and the transcripts of the sessions that may tell why: those
+// still open and those that delivered no message. (The cleanup of
+// [Start] logs every transcript once, when the test has failed.)
 func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
 	msgs, err := s.WaitForMessagesContext(ctx, n)
 	if err != nil {
-		s.failWait(t, err)
+		s.failWait(t, nil, err, func(v *view, why string) string {
+			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(v.scoped))
+		})
 	}
 	return msgs
 }
@@ -680,14 +722,15 @@ func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session,
 		return ended >= n
 	})
 	if err != nil {
-		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, err)
+		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
 	}
 	return s.Sessions(), nil
 }
 
 // WaitForSessions waits until at least n sessions have ended (the client
 // quit or went away, or the server closed them) and returns every
-// session. After the wait timeout it fails t with every transcript. Use it
+// session. After the wait timeout it fails t as [Server.WaitForMessages]
+// does, with the transcripts of the sessions still open. Use it
 // to assert on complete transcripts, or on a client's retries and backoff
 // through each Session's Start.
 func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
@@ -696,7 +739,15 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	defer cancel()
 	sessions, err := s.WaitForSessionsContext(ctx, n)
 	if err != nil {
-		s.failWait(t, err)
+		s.failWait(t, nil, err, func(v *view, why string) string {
+			ended := 0
+			for _, ss := range v.sessions {
+				if !ss.open() {
+					ended++
+				}
+			}
+			return fmt.Sprintf("mocksmtp: WaitForSessions: want %s %s, got %d:", plural(n, "ended session"), why, ended)
+		})
 	}
 	return sessions
 }
@@ -714,14 +765,16 @@ func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
 }
 
 // WaitUntil waits until cond returns true (see [Server.WaitUntilContext]);
-// after the wait timeout it fails t, naming what it waited for, with every
-// transcript. Use it to wait for a state no other wait covers, such as a
+// after the wait timeout it fails t, naming what it waited for, as
+// [Server.WaitForMessages] does. Use it to wait for a state no other wait covers, such as a
 // fault having fired in a live session.
 func (s *Server) WaitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
-	if err := s.WaitUntilContext(ctx, cond); err != nil {
-		s.failWait(t, fmt.Errorf("waiting for %s: %w", what, err))
+	if err := s.await(ctx, cond); err != nil {
+		s.failWait(t, nil, err, func(_ *view, why string) string {
+			return fmt.Sprintf("mocksmtp: WaitUntil: waiting for %s: it did not happen %s:", what, why)
+		})
 	}
 }

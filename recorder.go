@@ -298,7 +298,7 @@ func (r *session) snapshotHead() *Session {
 // how it is printed when a test fails.
 func (s *Session) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "session %d  %v → %v  ended: %v\n", s.ID, s.RemoteAddr, s.LocalAddr, s.Ended)
+	fmt.Fprintf(&b, "session %d  %v → %v  %s\n", s.ID, s.RemoteAddr, s.LocalAddr, s.state())
 	s.TranscriptHead.writeNumbered(&b, 1)
 	switch {
 	case s.Forgotten > len(s.TranscriptHead) && s.TranscriptHead != nil:

@@ -23,8 +23,9 @@ const maxDiscard = 1 << 20
 // maxKeptData is the largest DATA buffer kept for reuse.
 const maxKeptData = 1 << 20
 
-// dataBufs holds DATA buffers (*[]byte) for reuse by every Conn. It is the
-// package's only mutable variable, and holds nothing anyone can observe.
+// dataBufs holds DATA buffers (*[]byte) for reuse by every Conn. With the
+// pools of read and write buffers (conn.go), it is the package's only
+// mutable state, and holds nothing anyone can observe.
 var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readLine reads one line up to and including LF. It never accepts a line
