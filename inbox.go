@@ -163,13 +163,10 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 }
 
 // WaitForContext waits for a message like want in the inbox, as
-// [Server.WaitForContext].
+// [Server.WaitForContext]: the error of a wait that ended holds the report
+// [Inbox.WaitFor] fails a test with.
 func (in *Inbox) WaitForContext(ctx context.Context, want Want) (*Message, error) {
-	mt, err := newMatcher(want)
-	if err != nil {
-		return nil, err
-	}
-	return in.s.waitFor(ctx, in, mt)
+	return in.s.waitForContext(ctx, "Inbox.WaitForContext", in, want)
 }
 
 // WaitFor waits for a message like want in the inbox, as [Server.WaitFor].

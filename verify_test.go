@@ -319,3 +319,78 @@ func TestInboxWaitsContext(t *testing.T) {
 func smtpSend(addr, to, subject string) error {
 	return smtp.SendMail(addr, nil, "app@example.com", []string{to}, []byte("Subject: "+subject+"\r\n\r\nHi\r\n"))
 }
+
+// WaitForContext's error holds the report WaitFor fails a test with, on
+// the server and on an inbox, but for the first line, which says why the
+// wait ended.
+func TestWaitForContextReportsAsWaitFor(t *testing.T) {
+	t.Parallel()
+	const timeout = 20 * time.Millisecond
+	srv, err := mocksmtp.New(mocksmtp.WithWaitTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("reports")
+	expSend(t, srv.Addr(), "app@example.com", []string{in.Address("bob")}, expMsg("Welcome", "Hello."))
+	expSend(t, srv.Addr(), "app@example.com", []string{"ann@example.com"}, expMsg("Welcome", "Hello."))
+	srv.WaitForSessions(t, 2)
+	if _, err := in.WaitForContext(t.Context(), mocksmtp.Want{Subject: "Welcome"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		inbox bool
+		want  mocksmtp.Want
+	}{
+		{"nearest", false, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Reset your password"}},
+		{"returned before", true, mocksmtp.Want{Subject: "Welcome"}},
+		{"inbox nearest elsewhere", true, mocksmtp.Want{To: []string{"ann@example.com"}}},
+	} {
+		ft := &expT{name: "TestWait"}
+		ft.run(func() {
+			if tt.inbox {
+				in.WaitFor(ft, tt.want)
+			} else {
+				srv.WaitFor(ft, tt.want)
+			}
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		var err error
+		if tt.inbox {
+			_, err = in.WaitForContext(ctx, tt.want)
+		} else {
+			_, err = srv.WaitForContext(ctx, tt.want)
+		}
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: WaitForContext = %v, want DeadlineExceeded", tt.name, err)
+		}
+		name := "WaitFor"
+		if tt.inbox {
+			name = "Inbox.WaitFor"
+		}
+		wantFirst := "mocksmtp: " + name + "Context: no message like this before its context ended (context deadline exceeded):"
+		first, rest, _ := strings.Cut(expNormalize(err.Error()), "\n")
+		tFirst, tRest, _ := strings.Cut(expNormalize(ft.report()), "\n")
+		if first != wantFirst || tFirst != "mocksmtp: "+name+": no message like this within 20ms:" {
+			t.Errorf("%s: first lines %q and %q", tt.name, first, tFirst)
+		}
+		if diff := cmp.Diff(tRest, rest); diff != "" || rest == "" {
+			t.Errorf("%s: reports (-WaitFor +WaitForContext):\n%s", tt.name, diff)
+		}
+	}
+
+	// A cause of the caller's says why; a closed server says so.
+	ctx, cancel := context.WithTimeoutCause(t.Context(), time.Millisecond, errors.New("the test's 1ms passed"))
+	defer cancel()
+	if _, err := srv.WaitForContext(ctx, mocksmtp.Want{Subject: "never"}); !errors.Is(err, context.DeadlineExceeded) ||
+		!strings.HasPrefix(err.Error(), "mocksmtp: WaitForContext: no message like this before its context ended (the test's 1ms passed):\n") {
+		t.Errorf("with a cause: %v", err)
+	}
+	srv.Close()
+	if _, err := in.WaitForContext(t.Context(), mocksmtp.Want{Subject: "never"}); !errors.Is(err, mocksmtp.ErrClosed) ||
+		!strings.HasPrefix(err.Error(), "mocksmtp: Inbox.WaitForContext: no message like this before the server closed:\n") {
+		t.Errorf("closed: %v", err)
+	}
+}
