@@ -243,6 +243,24 @@ func (in *Inbox) Verify() error {
 	return errors.Join(in.s.check(&in.free, in)...)
 }
 
+// Reset forgets the inbox's messages and the expectations registered on
+// it without a test ([Inbox.AddExpectation], [Inbox.ForbidOtherMessages],
+// [Inbox.ForbidMessages]), as [Server.Reset] forgets the server's, so that
+// one inbox can serve tests in turn (the mocksmtp program's DELETE
+// /api/messages?inbox=...). A message also addressed to another inbox is
+// gone from that one too, as [Server.DeleteMessage] forgets it; sessions
+// stay. Expectations of tests ([Inbox.Expect]) are kept.
+func (in *Inbox) Reset() {
+	s := in.s
+	s.mu.Lock()
+	live := s.liveMessagesLocked(in, 0)
+	in.free = scope{}
+	s.mu.Unlock()
+	for _, lm := range live {
+		s.DeleteMessage(lm.k.id)
+	}
+}
+
 // checkCrossed fails t for each message of the inbox that was also
 // addressed to another test's inbox: one test's mail leaking into
 // another's.

@@ -394,3 +394,105 @@ func TestWaitForContextReportsAsWaitFor(t *testing.T) {
 		t.Errorf("closed: %v", err)
 	}
 }
+
+// DeclaredAt names an expectation in every report that names it, and may
+// be called while another goroutine verifies.
+func TestExpectationDeclaredAt(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	first, err := srv.AddExpectation(mocksmtp.Want{Subject: "Welcome"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := srv.AddExpectation(mocksmtp.Want{Subject: "Welcome"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	never, err := srv.AddExpectation(mocksmtp.Want{To: []string{"bob@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			_ = srv.Verify()
+		}
+	}()
+	first.DeclaredAt("POST /api/expectations #1")
+	second.DeclaredAt("POST /api/expectations #2")
+	never.DeclaredAt("POST /api/expectations #3").Never()
+	<-done
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
+	got := srv.Verify()
+	for _, want := range []string{
+		"mocksmtp: expectation at POST /api/expectations #2 not met: want exactly 1 message like this, got 0:",
+		"the expectation at POST /api/expectations #1 counted it",
+		"mocksmtp: expectation at POST /api/expectations #3 not met: want no message like this, got 1:",
+	} {
+		if got == nil || !strings.Contains(got.Error(), want) {
+			t.Errorf("Verify = %v\nwant it to say %q", got, want)
+		}
+	}
+	bad, err := srv.AddExpectation(mocksmtp.Want{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.DeclaredAt("here").Times(-1)
+	if err := srv.Verify(); err == nil || !strings.Contains(err.Error(), "mocksmtp: Times(-1) for the expectation at here: want a number ≥ 0") {
+		t.Errorf("Verify after Times(-1) = %v", err)
+	}
+}
+
+// Inbox.Reset forgets the inbox's messages and expectations without a
+// test; the server's other messages, and the expectations of tests, stay.
+func TestInboxReset(t *testing.T) {
+	t.Parallel()
+	ft := &expT{name: "TestReset"}
+	ft.run(func() {
+		srv, err := mocksmtp.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		in, other := srv.NewInbox("a"), srv.NewInbox("b")
+		in.Expect(ft, mocksmtp.Want{Subject: "Kept"}) // of a test: kept, unmet
+		if _, err := in.AddExpectation(mocksmtp.Want{Subject: "Welcome"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.ForbidMessages(); err != nil {
+			t.Fatal(err)
+		}
+		expSend(t, srv.Addr(), "app@example.com", []string{in.Address("bob")}, expMsg("Welcome", "Hello."))
+		expSend(t, srv.Addr(), "app@example.com", []string{in.Address("ann"), other.Address("ann")}, expMsg("Both", "Hello."))
+		expSend(t, srv.Addr(), "app@example.com", []string{"carl@example.com"}, expMsg("Elsewhere", "Hello."))
+
+		in.Reset()
+		if ms := in.Messages(); len(ms) != 0 {
+			t.Errorf("after Reset, the inbox has %d messages", len(ms))
+		}
+		if ms := other.Messages(); len(ms) != 0 {
+			t.Errorf("after Reset, the other inbox has %d messages; the one to both is gone", len(ms))
+		}
+		if ms := srv.Messages(); len(ms) != 1 || ms[0].Subject != "Elsewhere" {
+			t.Errorf("after Reset, the server has %v; want the message to no inbox", ms)
+		}
+		if err := in.Verify(); err != nil {
+			t.Errorf("in.Verify after Reset = %v, want nil: its expectation is forgotten", err)
+		}
+		if err := other.Verify(); err != nil {
+			t.Errorf("other.Verify after Reset = %v", err)
+		}
+		expSend(t, srv.Addr(), "app@example.com", []string{other.Address("x")}, expMsg("Later", "Hello."))
+		if err := other.Verify(); err == nil {
+			t.Error("other.Verify after a message = nil; its ForbidMessages was not the reset inbox's to forget")
+		}
+	})
+	if got := ft.report(); !strings.Contains(got, "expectation at verify_test.go:") || strings.Count(got, "not met") != 1 {
+		t.Errorf("the test's expectation on the inbox, kept by Reset, reported:\n%s", got)
+	}
+}
