@@ -132,7 +132,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 		{"at": "DATA", "delay": "2s"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},
 		{"greylist": true}, {"rateLimitPer": {"n": 10, "interval": "1m"}}, {"unknownUser": []},
-		{"at": "STARTTLS", "times": 1, "tlsVersion": "1.2"}]`
+		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"}]`
 	check("PUT", "/api/faults", script, 200)
 	check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200)
 	check("PUT", "/api/faults", `[{"at": "nowhere"}]`, 400)

@@ -46,14 +46,18 @@
 //	 {"greylist": true}]
 //
 // Every flag can also be set with an environment variable: MOCKSMTP_ and
-// the flag's name in upper case, dashes as underscores (-size-limit is
-// MOCKSMTP_SIZE_LIMIT). A flag given on the command line wins.
+// the flag's name in upper case, dashes as underscores (-max-message-bytes
+// is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
+// Flags are named after the Go options they set (-max-message-bytes is
+// mocksmtp.WithMaxMessageBytes); a flag, or a variable, of an older name
+// is an error that names the new one.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -61,10 +65,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,30 +99,30 @@ var errUsage = errors.New("usage")
 
 // config is what the flags and environment variables say.
 type config struct {
-	listen        string
-	http          string
-	allowRemote   bool
-	hostname      string
-	sizeLimit     int64
-	maxRecipients int
-	readTimeout   time.Duration
-	retain        int
-	showSecrets   bool
-	quiet         bool
-	logFormat     string
-	logLevel      slog.Level
-	version       bool
+	listen               string
+	http                 string
+	allowRemote          bool
+	hostname             string
+	maxMessageBytes      int64
+	maxRecipients        int
+	readTimeout          time.Duration
+	retain               int
+	withoutSecretMasking bool
+	quiet                bool
+	logFormat            string
+	logLevel             slog.Level
+	version              bool
 
-	startTLS        bool
-	implicitTLS     bool
-	requireTLS      bool
-	certFile        string
-	keyFile         string
-	caOut           string
-	auth            []account
-	authMechanisms  string
-	requireAuth     bool
-	authRequiresTLS bool
+	startTLS          bool
+	implicitTLS       bool
+	requireTLS        bool
+	certFile          string
+	keyFile           string
+	caOut             string
+	auth              []account
+	authMechanisms    string
+	requireAuth       bool
+	requireTLSForAuth bool
 
 	faultsFile string
 	seed       int64
@@ -135,11 +141,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
-	fs.Int64Var(&c.sizeLimit, "size-limit", 0, "largest message accepted, in `bytes` (default 10 MiB)")
+	fs.Int64Var(&c.maxMessageBytes, "max-message-bytes", 0, "largest message accepted, in `bytes` (default 10 MiB)")
 	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "recipients allowed per message (default 100)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
 	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
-	fs.BoolVar(&c.showSecrets, "show-secrets", false, "record AUTH secrets in transcripts instead of masking them")
+	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
@@ -160,7 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	})
 	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5 (default all three)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
+	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
 	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
 	fs.Func("seed", "seed `n` of the random source of faults with withProbability (default random, noted in transcripts)", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -171,7 +177,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_SIZE_LIMIT):\n")
+		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
 	}
 	var envErr error
@@ -183,11 +189,30 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			}
 		}
 	})
+	for _, old := range slices.Sorted(maps.Keys(renamedFlags)) {
+		r := renamedFlags[old]
+		if _, ok := os.LookupEnv(envName(old)); ok && envErr == nil {
+			envErr = fmt.Errorf("%s: -%s is now -%s (%s): set %s", envName(old), old, r.name, r.option, envName(r.name))
+		}
+	}
 	if envErr != nil {
 		fmt.Fprintln(stderr, "mocksmtp:", envErr)
 		return nil, errUsage
 	}
-	if err := fs.Parse(args); err != nil {
+	// The flag package explains a bad flag on its output, with the usage;
+	// a renamed flag gets a line naming its new name instead.
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	if old, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: -"); ok {
+		if r, ok := renamedFlags[old]; ok {
+			fmt.Fprintf(stderr, "mocksmtp: -%s is now -%s (%s)\n", old, r.name, r.option)
+			return nil, errUsage
+		}
+	}
+	_, _ = stderr.Write(out.Bytes())
+	fs.SetOutput(stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
@@ -213,7 +238,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return &c, nil
 }
 
-// envName returns the environment variable of a flag: MOCKSMTP_SIZE_LIMIT.
+// renamedFlags maps the flags renamed after the Go options they set to
+// their new names.
+var renamedFlags = map[string]struct{ name, option string }{
+	"size-limit":        {"max-message-bytes", "mocksmtp.WithMaxMessageBytes"},
+	"show-secrets":      {"without-secret-masking", "mocksmtp.WithoutSecretMasking"},
+	"auth-requires-tls": {"require-tls-for-auth", "mocksmtp.WithRequireTLSForAuth"},
+}
+
+// envName returns the environment variable of a flag: MOCKSMTP_MAX_MESSAGE_BYTES.
 func envName(flagName string) string {
 	return "MOCKSMTP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
@@ -286,8 +319,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.hostname != "" {
 		opts = append(opts, mocksmtp.WithHostname(cfg.hostname))
 	}
-	if cfg.sizeLimit != 0 {
-		opts = append(opts, mocksmtp.WithMaxMessageBytes(cfg.sizeLimit))
+	if cfg.maxMessageBytes != 0 {
+		opts = append(opts, mocksmtp.WithMaxMessageBytes(cfg.maxMessageBytes))
 	}
 	if cfg.maxRecipients != 0 {
 		opts = append(opts, mocksmtp.WithMaxRecipients(cfg.maxRecipients))
@@ -298,7 +331,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.retain != 0 {
 		opts = append(opts, mocksmtp.WithRetention(cfg.retain))
 	}
-	if cfg.showSecrets {
+	if cfg.withoutSecretMasking {
 		opts = append(opts, mocksmtp.WithoutSecretMasking())
 	}
 	secOpts, err := securityOptions(cfg)
@@ -390,7 +423,7 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 	if cfg.requireAuth {
 		opts = append(opts, mocksmtp.WithRequireAuth())
 	}
-	if cfg.authRequiresTLS {
+	if cfg.requireTLSForAuth {
 		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
