@@ -24,7 +24,7 @@ import (
 func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	t.Parallel()
 	registerPEM.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder) })
-	p := startProgram(t, "-tls")
+	p := startProgram(t, "-tls", "-max-transcript-lines", "12") // sessions with a transcriptHead
 	res, raw := p.call(t, "GET", "/api/openapi.json", "")
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
@@ -123,7 +123,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages/1/find?re=nothing", "", 404)
 	check("GET", "/api/sessions", "", 200)
 	check("GET", "/api/sessions?limit=1", "", 200)
-	check("GET", "/api/sessions/1", "", 200)
+	if b := check("GET", "/api/sessions/1", "", 200); !bytes.Contains(b, []byte(`"transcriptHead"`)) {
+		t.Errorf("GET /api/sessions/1 has no transcriptHead to validate:\n%s", b)
+	}
 	check("GET", "/api/sessions/99", "", 404)
 	check("GET", "/api/findings", "", 200)
 	check("GET", "/api/ca.pem", "", 200)

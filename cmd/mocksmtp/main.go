@@ -89,7 +89,7 @@ func main() {
 	case errors.Is(err, errUsage):
 		os.Exit(2)
 	default:
-		fmt.Fprintln(os.Stderr, "mocksmtp:", err)
+		fmt.Fprintln(os.Stderr, "mocksmtp:", strings.TrimPrefix(err.Error(), "mocksmtp: "))
 		os.Exit(1)
 	}
 }
@@ -107,6 +107,7 @@ type config struct {
 	maxRecipients        int
 	readTimeout          time.Duration
 	retain               int
+	maxTranscriptLines   int
 	withoutSecretMasking bool
 	quiet                bool
 	logFormat            string
@@ -145,6 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "recipients allowed per message (default 100)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
 	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
+	fs.IntVar(&c.maxTranscriptLines, "max-transcript-lines", 0, "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
 	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
@@ -330,6 +332,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.retain != 0 {
 		opts = append(opts, mocksmtp.WithRetention(cfg.retain))
+	}
+	if cfg.maxTranscriptLines != 0 {
+		opts = append(opts, mocksmtp.WithMaxTranscriptLines(cfg.maxTranscriptLines))
 	}
 	if cfg.withoutSecretMasking {
 		opts = append(opts, mocksmtp.WithoutSecretMasking())

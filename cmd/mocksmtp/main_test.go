@@ -248,7 +248,7 @@ func TestBadUsageExits2(t *testing.T) {
 func TestBadOptionValueExits1(t *testing.T) {
 	t.Parallel()
 	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-max-message-bytes", "-5")
-	if code != 1 || !strings.Contains(stderr, "WithMaxMessageBytes(-5)") {
+	if code != 1 || !strings.HasPrefix(stderr, "mocksmtp: WithMaxMessageBytes(-5)") {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming the bad size", code, stderr)
 	}
 }
