@@ -26,7 +26,8 @@ package main
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
 // bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
 // when a wait times out (with the messages that did arrive and, for a
-// filter, the nearest message and the parameters it misses). A fault
+// filter, the report the Go API's WaitFor fails a test with: the nearest
+// message as a (-want +got) diff, its transcript lines, totals). A fault
 // script that is not valid JSON, or not a valid script, gets 400 with
 // the line and column of the problem.
 //

@@ -15,7 +15,6 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -437,7 +436,7 @@ func (a *api) findings(fs []mocksmtp.Finding) []mocksmtp.Finding {
 
 // waitTimeoutJSON is the body of a 408 from /api/wait.
 type waitTimeoutJSON struct {
-	Error    string        `json:"error"`
+	Error    string        `json:"error"` // with a filter, followed by the report of the Go API's WaitFor
 	Messages []messageJSON `json:"messages"`
 }
 
@@ -481,9 +480,9 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	extendDeadlines(w, timeout)
 	var ms []*mocksmtp.Message
 	var err error
-	what := fmt.Sprintf("%d messages", count)
+	what := plural(count, "message")
 	if filtered {
-		what = fmt.Sprintf("%d messages like %v", count, want)
+		what += " like this"
 		for len(ms) < count && err == nil {
 			var m *mocksmtp.Message
 			if m, err = a.srv.WaitForContext(ctx, want); err == nil {
@@ -509,19 +508,22 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 		}
 		_, total := a.srv.Count()
 		kept := a.srv.LastMessages(maxListedOnTimeout)
-		switch m, misses := nearest(q, kept); {
-		case !filtered || m == nil:
-		case len(misses) > 0:
-			got += fmt.Sprintf("; the nearest, message %d, misses %s", m.ID, strings.Join(misses, ", "))
-		case !slices.ContainsFunc(ms, func(x *mocksmtp.Message) bool { return x.ID == m.ID }):
-			got += fmt.Sprintf("; message %d is like it, but an earlier wait returned it", m.ID)
+		msg := fmt.Sprintf("waited %v for %s, %s; messages lists the last %d of the %d kept", timeout, what, got, len(kept), total)
+		if filtered {
+			// The report of the Go API's WaitFor: the nearest message as
+			// a diff, its transcript lines, totals.
+			msg += ":\n" + err.Error()
 		}
-		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{
-			Error: fmt.Sprintf("waited %v for %s, %s; messages lists the last %d of the %d kept",
-				timeout, what, got, len(kept), total),
-			Messages: messagesJSON(kept),
-		})
+		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{Error: msg, Messages: messagesJSON(kept)})
 	}
+}
+
+// plural returns "1 message", "2 messages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // extendDeadlines lets a long poll outlast the server's read and write
