@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/smtp"
@@ -58,7 +59,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sendPlain(t, c, mail)
+		sendPlain(t, c, "bob@example.com", mail)
 	}
 
 	covered := make(map[string]bool)
@@ -84,6 +85,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 				t.Errorf("%s %s: the request does not match the document: %v", method, path, err)
 			}
 			req.Body = io.NopCloser(strings.NewReader(body))
+			if body == "" {
+				req.Body = http.NoBody // Content-Length: 0, not a chunked body
+			}
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -141,6 +145,38 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	got := check("GET", "/api/faults", "", 200)
 	check("PUT", "/api/faults", string(got), 200) // GET's output PUT back
 	check("DELETE", "/api/faults", "", 204)
+
+	// An inbox, its messages, waits and expectations; the server's.
+	var box struct{ Domain string }
+	if err := json.Unmarshal(check("POST", "/api/inboxes", `{"name": "TestOpenAPI"}`, 201), &box); err != nil || box.Domain == "" {
+		t.Fatalf("POST /api/inboxes: %v", err)
+	}
+	check("POST", "/api/inboxes", "", 201)
+	check("POST", "/api/inboxes", `{"name": 1}`, 400)
+	check("GET", "/api/inboxes", "", 200)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendPlain(t, c, "ann@"+box.Domain, mail)
+	check("GET", "/api/messages?inbox="+box.Domain+"&subject=Sign+in&limit=1", "", 200)
+	check("GET", "/api/messages?inbox=nope.inbox.test", "", 404)
+	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
+	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Never&timeout=10ms", "", 408)
+	check("GET", "/api/wait?inbox=nope.inbox.test", "", 404)
+	check("POST", "/api/expectations", `{"want": {"to": ["bob@example.com"], "subjectContains": "Sign", "header": {"X-None": "x"}}, "times": 1, "declaredAt": "openapi_test.go"}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"subject": "Sign in", "attachment": ["a.pdf"]}, "atLeast": 1}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"from": "spam@example.com"}, "never": true}`, 201)
+	check("POST", "/api/expectations", `{"want": {"nope": "x"}}`, 400)
+	check("POST", "/api/expectations?inbox=nope.inbox.test", `{}`, 404)
+	check("GET", "/api/expectations/check?inbox="+box.Domain, "", 200)
+	if b := check("GET", "/api/expectations/check", "", 417); !bytes.Contains(b, []byte("expectation at openapi_test.go not met")) {
+		t.Errorf("check: %s", b)
+	}
+	check("GET", "/api/expectations/check?inbox=nope.inbox.test", "", 404)
+	check("DELETE", "/api/messages?inbox="+box.Domain, "", 204)
+	check("DELETE", "/api/messages?inbox=nope.inbox.test", "", 404)
+
 	check("DELETE", "/api/messages/2", "", 204)
 	check("DELETE", "/api/messages/2", "", 404)
 	check("DELETE", "/api/messages", "", 204)
@@ -159,13 +195,13 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 }
 
-// sendPlain sends mail over c without TLS and quits.
-func sendPlain(t *testing.T, c *smtp.Client, mail string) {
+// sendPlain sends mail to rcpt over c without TLS and quits.
+func sendPlain(t *testing.T, c *smtp.Client, rcpt, mail string) {
 	t.Helper()
 	defer c.Close()
 	for _, step := range []func() error{
 		func() error { return c.Mail("app@example.com") },
-		func() error { return c.Rcpt("bob@example.com") },
+		func() error { return c.Rcpt(rcpt) },
 		func() error {
 			w, err := c.Data()
 			if err != nil {

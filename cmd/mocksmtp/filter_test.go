@@ -146,7 +146,7 @@ func TestAPIFilterErrors(t *testing.T) {
 	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "hi", "1", "x"))
 	getJSON(t, p, "/api/wait", 200, nil)
 	for _, tt := range []struct{ path, want string }{
-		{"/api/wait?cuont=1", `unknown query parameter "cuont"; the parameters are: count, timeout, from, to,`},
+		{"/api/wait?cuont=1", `unknown query parameter "cuont"; the parameters are: count, timeout, inbox, from, to,`},
 		{"/api/messages?subjectcontains=x", `"subjectcontains" (did you mean "subjectContains"?)`},
 		{"/api/messages?b=1&a=2", `unknown query parameter "a", "b"`},
 		{"/api/wait?subject=a&subject=b", "subject given 2 times"},
@@ -224,16 +224,31 @@ func TestAPILinksFindAndDeleteOne(t *testing.T) {
 	}
 }
 
-// reportT is a testing.TB that keeps what Fatalf reports, for the Go
-// API's report to compare with the program's.
+// reportT is a testing.TB that keeps what the Go API reports, to compare
+// with the program's reports: Fatalf's (which does not end the caller),
+// and Errorf's at the cleanups that finish runs.
 type reportT struct {
 	testing.TB // nil: a method not defined here panics
 	report     string
+	errors     []string
+	cleanups   []func()
 }
 
-func (t *reportT) Helper() {}
+func (t *reportT) Helper()          {}
+func (t *reportT) Name() string     { return "TestProgram" }
+func (t *reportT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
 func (t *reportT) Fatalf(format string, args ...any) {
 	t.report = fmt.Sprintf(format, args...)
+}
+func (t *reportT) Errorf(format string, args ...any) {
+	t.errors = append(t.errors, fmt.Sprintf(format, args...))
+}
+
+// finish runs the cleanups, as the end of a test does.
+func (t *reportT) finish() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
 }
 
 // serveRequest serves one request with the API of srv, in this process.

@@ -18,18 +18,25 @@
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE (a code), as Message.Find
 //	DELETE /api/messages/{id}                 forget one message
-//	DELETE /api/messages                      forget every message, ended session and finding
+//	DELETE /api/messages                      forget every message, ended session, finding and expectation
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
+//	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
+//	GET    /api/inboxes                       the inboxes made
+//	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1}
+//	GET    /api/expectations/check            200 when they are met, else 417 with the report
 //
 // Filters are the fields of mocksmtp.Want as query parameters: from, to,
 // headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
 // text, textContains, textMatches, html, htmlContains, htmlMatches,
 // attachment (a file name) and header.X-Name (or header[X-Name]),
 // compared as Want compares them; an unknown parameter is a 400 that
-// names it.
+// names it. With inbox=D (the domain POST /api/inboxes gave), GET and
+// DELETE /api/messages, /api/wait and the expectations see only the
+// messages of that inbox, as the Go API's Inbox does: tests in parallel
+// on one program, each with its own inbox, never see each other's mail.
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"net/mail"
@@ -188,7 +187,11 @@ func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message
 // it every second, and a server under load keeps many. With a filter it
 // looks at every message kept.
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, true, "since", "limit")
+	q, ok := query(w, r, true, "since", "limit", "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
 	if !ok {
 		return
 	}
@@ -209,12 +212,10 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ms []*mocksmtp.Message
-	_, total := a.srv.Count()
-	switch {
-	case filtered:
-		// Every message kept, each with its session without the
-		// session's messages: what Server.Messages would copy.
-		for _, m := range a.srv.LastMessages(math.MaxInt) {
+	var total int
+	if filtered {
+		all, _ := sc.messages(-1)
+		for _, m := range all {
 			if ok, _ := want.Match(m); ok {
 				ms = append(ms, m)
 			}
@@ -223,12 +224,9 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 		if n >= 0 {
 			ms = ms[len(ms)-min(n, len(ms)):]
 		}
-	case n < 0:
-		ms = a.srv.Messages()
-		total = len(ms)
-	default:
+	} else {
 		// The last n after since are among the last n: IDs grow.
-		ms = a.srv.LastMessages(n)
+		ms, total = sc.messages(n)
 	}
 	i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
@@ -390,7 +388,20 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 // reset forgets every message and ended session, and the findings so
 // far, so that one test's findings do not show in the next test's.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
-	if _, ok := query(w, r, false); !ok {
+	q, ok := query(w, r, false, "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	if sc.in != nil {
+		// The inbox's messages and expectations; findings belong to
+		// sessions, which an inbox does not have.
+		sc.in.Reset()
+		a.log.Info("reset", "inbox", sc.in.Domain())
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	a.forgot.mu.Lock()
@@ -450,7 +461,11 @@ const maxListedOnTimeout = 100
 // wait returned, as Server.WaitFor, so that a test can wait for a second
 // message like a first.
 func (a *api) wait(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, true, "count", "timeout")
+	q, ok := query(w, r, true, "count", "timeout", "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
 	if !ok {
 		return
 	}
@@ -485,12 +500,12 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 		what += " like this"
 		for len(ms) < count && err == nil {
 			var m *mocksmtp.Message
-			if m, err = a.srv.WaitForContext(ctx, want); err == nil {
+			if m, err = sc.waitFor(ctx, want); err == nil {
 				ms = append(ms, m)
 			}
 		}
 	} else {
-		ms, err = a.srv.WaitForMessagesContext(ctx, count)
+		ms, err = sc.waitForMessages(ctx, count)
 	}
 	switch {
 	case err == nil:
@@ -506,9 +521,8 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 			}
 			got += " (message " + strings.Join(ids, ", ") + ")"
 		}
-		_, total := a.srv.Count()
-		kept := a.srv.LastMessages(maxListedOnTimeout)
-		msg := fmt.Sprintf("waited %v for %s, %s; messages lists the last %d of the %d kept", timeout, what, got, len(kept), total)
+		kept, total := sc.messages(maxListedOnTimeout)
+		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)
 		if filtered {
 			// The report of the Go API's WaitFor: the nearest message as
 			// a diff, its transcript lines, totals.

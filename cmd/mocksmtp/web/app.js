@@ -114,7 +114,7 @@
   // a value with spaces is quoted, to:"Bob <bob@example.com>"; words
   // alone search the subject (subjectContains).
   const filterNames = ["from", "to", "headerFrom", "headerTo", "cc", "subject", "subjectContains",
-    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment"];
+    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment", "inbox"];
 
   function parseSearch(q) {
     const params = new URLSearchParams();
