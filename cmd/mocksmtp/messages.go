@@ -185,7 +185,8 @@ func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message
 
 // listMessages snapshots only the messages it lists: the web page polls
 // it every second, and a server under load keeps many. With a filter it
-// looks at every message kept.
+// looks at every message kept, and with an inbox at every message of the
+// inbox.
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, true, "since", "limit", "inbox")
 	if !ok {
@@ -385,8 +386,10 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(att.Data)
 }
 
-// reset forgets every message and ended session, and the findings so
-// far, so that one test's findings do not show in the next test's.
+// reset forgets every message and ended session, the findings so far
+// (so that one test's findings do not show in the next test's) and the
+// expectations, as Server.Reset; with ?inbox=D, the inbox's messages and
+// expectations, as Inbox.Reset.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, false, "inbox")
 	if !ok {
