@@ -696,9 +696,9 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 }
 
 // The transcript of a session the cap cut: its first lines, a note naming
-// the lines forgotten, its last lines, each numbered; and a non-smtp
-// finding, shown as every finding is.
-func TestWebPageTranscriptCapAndNonSMTPFinding(t *testing.T) {
+// the lines forgotten, its last lines, each numbered; a non-smtp finding,
+// shown as every finding is; a search in an inbox.
+func TestWebPageTranscriptCapFindingAndInboxSearch(t *testing.T) {
 	t.Parallel()
 	browser := startBrowser(t)
 	p := start(t, nil, "-max-transcript-lines", "20")
@@ -735,5 +735,19 @@ func TestWebPageTranscriptCapAndNonSMTPFinding(t *testing.T) {
 	}
 	if line := pg.waitFor(`document.querySelector("#session-detail ol.transcript li.C .line")?.textContent`); line != "POST /form HTTP/1.1" {
 		t.Errorf("the transcript's line 2 reads %q", line)
+	}
+
+	// The search box takes the inbox parameter.
+	var box inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "web"}`, 201, &box)
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "Elsewhere", "1", "x"))
+	sendMail(t, p.smtp, "app@example.com", []string{box.Address}, mailTo(box.Address, "In the inbox", "2", "x"))
+	pg.eval(`location.hash = "#messages"`, nil)
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 2`)
+	pg.typeSearch("Inbox:" + box.Domain)
+	pg.waitFor(`[...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",") === "2"`)
+	pg.typeSearch("inbox:nope.inbox.test")
+	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `inbox="nope.inbox.test": no such inbox`) {
+		t.Errorf("a search in an unknown inbox shows %q, want the API's error", msg)
 	}
 }

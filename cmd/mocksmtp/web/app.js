@@ -183,8 +183,8 @@
     } catch (e) {
       if (gen !== state.gen) return;
       state.searching = false;
-      if (e.status === 400 && filter) {
-        // A bad search: the API names the parameter.
+      if ((e.status === 400 || e.status === 404) && filter) {
+        // A bad search (or an unknown inbox): the API names the parameter.
         $("search-error").textContent = e.message;
         $("search-error").hidden = false;
       } else {
