@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/smtp"
 	"strings"
@@ -216,4 +217,29 @@ func ExampleServer_DeleteMessage() {
 	// Output:
 	// true false
 	// 2 b@example.com
+}
+
+// A wait without a test that ends before the message comes: its error is
+// the report WaitFor would fail a test with.
+func ExampleServer_WaitForContext_report() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = srv.WaitForContext(ctx, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Reset your password"})
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	lines := strings.Split(err.Error(), "\n")
+	fmt.Println(strings.Join(lines[:4], "\n")) // then the diff, the transcript lines and the totals
+	// Output:
+	// true
+	// mocksmtp: WaitForContext: no message like this before its context ended (context deadline exceeded):
+	//   Want{To: ["bob@example.com"], Subject: "Reset your password"}
+	// nearest: message 1 from <app@example.com> to <bob@example.com> "Welcome" (85 bytes)
+	// 1 field of 2 differs (-want +got):
 }

@@ -268,3 +268,51 @@ func ExampleInbox_ForbidMessages() {
 	// Output:
 	// <nil>
 }
+
+// A program that registers expectations for its users names them its
+// way in reports.
+func ExampleExpectation_DeclaredAt() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	e, err := srv.AddExpectation(mocksmtp.Want{Subject: "Welcome"})
+	if err != nil {
+		panic(err)
+	}
+	e.DeclaredAt("signup.feature:12").Times(2)
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		panic(err)
+	}
+	fmt.Println(firstLine(srv.Verify()))
+	// Output:
+	// mocksmtp: expectation at signup.feature:12 not met: want exactly 2 messages like this, got 1:
+}
+
+// One inbox for tests in turn: Reset forgets its mail and its
+// expectations, not the server's other mail.
+func ExampleInbox_Reset() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("signup")
+	if err := in.ForbidMessages(); err != nil {
+		panic(err)
+	}
+	for _, to := range []string{in.Address("bob"), "ann@example.com"} {
+		if err := sendWelcome(srv.Addr(), to); err != nil {
+			panic(err)
+		}
+	}
+	fmt.Println(len(in.Messages()), in.Verify() != nil)
+
+	in.Reset()
+	_, all := srv.Count()
+	fmt.Println(len(in.Messages()), in.Verify(), all)
+	// Output:
+	// 1 true
+	// 0 <nil> 1
+}

@@ -42,14 +42,15 @@ type scope struct {
 //
 //	srv.Expect(t, mocksmtp.Want{To: []string{"ops@example.com"}}).Times(2)
 type Expectation struct {
-	s     *Server
-	t     testing.TB // nil without a test
-	mt    *matcher
-	where string // file:line of the Expect call
+	s  *Server
+	t  testing.TB // nil without a test
+	mt *matcher
 
+	// where is the file:line of the Expect call, or what DeclaredAt set;
 	// min and max are the number of messages wanted (max < 0: no upper
 	// bound); err, without a test, a misuse Verify reports. Guarded by
 	// Server.mu.
+	where    string
 	min, max int
 	err      error
 }
@@ -72,6 +73,18 @@ func (e *Expectation) Never() *Expectation {
 	return e.set("Never", 0, 0, 0)
 }
 
+// DeclaredAt sets where the expectation was declared, as its reports name
+// it ("expectation at <where> not met"): by default, the file and line of
+// the call that registered it. A program that registers expectations for
+// its own users names them its way, as the mocksmtp program names each
+// "POST /api/expectations #1".
+func (e *Expectation) DeclaredAt(where string) *Expectation {
+	e.s.mu.Lock()
+	e.where = where
+	e.s.mu.Unlock()
+	return e
+}
+
 // set sets the number of messages wanted. A negative n fails the test at
 // once, or, without a test, is what Verify reports.
 func (e *Expectation) set(name string, n, min, max int) *Expectation {
@@ -79,8 +92,8 @@ func (e *Expectation) set(name string, n, min, max int) *Expectation {
 		e.t.Helper()
 	}
 	if n < 0 {
-		err := fmt.Errorf("mocksmtp: %s(%d) for the expectation at %s: want a number ≥ 0", name, n, e.where)
 		e.s.mu.Lock()
+		err := fmt.Errorf("mocksmtp: %s(%d) for the expectation at %s: want a number ≥ 0", name, n, e.where)
 		e.min, e.max = 0, -1 // reported once, not again at cleanup
 		if e.t == nil {
 			e.err = err
@@ -336,6 +349,7 @@ func (s *Server) checkExpectations(t testing.TB) {
 // rule is a copy of an expectation, taken under the lock.
 type rule struct {
 	e        *Expectation
+	where    string
 	min, max int
 }
 
@@ -350,7 +364,7 @@ func (s *Server) check(sc *scope, in *Inbox) []error {
 		if e.err != nil {
 			errs = append(errs, e.err)
 		}
-		r := rule{e, e.min, e.max}
+		r := rule{e, e.where, e.min, e.max}
 		if r.max == 0 {
 			nevers = append(nevers, r)
 		} else {
@@ -407,7 +421,7 @@ func (s *Server) check(sc *scope, in *Inbox) []error {
 			}
 			var b strings.Builder
 			fmt.Fprintf(&b, "mocksmtp: expectation at %s not met: want %s like this, got %d:\n  %v\n",
-				r.e.where, wantPhrase(r.min, r.max), counted[i]+len(extra), r.e.mt.want)
+				r.where, wantPhrase(r.min, r.max), counted[i]+len(extra), r.e.mt.want)
 			if len(extra) == 1 {
 				b.WriteString("the extra message:\n")
 			} else {
@@ -429,7 +443,7 @@ func (s *Server) check(sc *scope, in *Inbox) []error {
 		if len(got) > 0 {
 			var b strings.Builder
 			fmt.Fprintf(&b, "mocksmtp: expectation at %s not met: want no message like this, got %d:\n  %v\n",
-				r.e.where, len(got), r.e.mt.want)
+				r.where, len(got), r.e.mt.want)
 			v.writeMessages(&b, got)
 			b.WriteString(v.totals())
 			errs = append(errs, errors.New(b.String()))
@@ -535,13 +549,13 @@ func (s *Server) reportTooFew(v *view, r rule, i int, rules []rule, owner []int)
 		case o < 0:
 			cands = append(cands, candidate{m: m})
 		default:
-			cands = append(cands, candidate{m: m, tier: 1, note: "the expectation at " + rules[o].e.where + " counted it (a message meets one expectation at most)"})
+			cands = append(cands, candidate{m: m, tier: 1, note: "the expectation at " + rules[o].where + " counted it (a message meets one expectation at most)"})
 		}
 	}
 	cands = append(cands, v.outside()...)
 	var b strings.Builder
 	fmt.Fprintf(&b, "mocksmtp: expectation at %s not met: want %s like this, got %d:\n  %v\n",
-		r.e.where, wantPhrase(r.min, r.max), got, r.e.mt.want)
+		r.where, wantPhrase(r.min, r.max), got, r.e.mt.want)
 	v.writeNearest(&b, r.e.mt, cands)
 	b.WriteString(v.totals())
 	return errors.New(b.String())

@@ -155,13 +155,10 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 }
 
 // WaitForContext waits for a message like want in the inbox, as
-// [Server.WaitForContext].
+// [Server.WaitForContext]: the error of a wait that ended holds the report
+// [Inbox.WaitFor] fails a test with.
 func (in *Inbox) WaitForContext(ctx context.Context, want Want) (*Message, error) {
-	mt, err := newMatcher(want)
-	if err != nil {
-		return nil, err
-	}
-	return in.s.waitFor(ctx, in, mt)
+	return in.s.waitForContext(ctx, "Inbox.WaitForContext", in, want)
 }
 
 // WaitFor waits for a message like want in the inbox, as [Server.WaitFor].
@@ -236,6 +233,24 @@ func (in *Inbox) ForbidMessages() error {
 // [Server.Verify] does the server's.
 func (in *Inbox) Verify() error {
 	return errors.Join(in.s.check(&in.free, in)...)
+}
+
+// Reset forgets the inbox's messages and the expectations registered on
+// it without a test ([Inbox.AddExpectation], [Inbox.ForbidOtherMessages],
+// [Inbox.ForbidMessages]), as [Server.Reset] forgets the server's, so that
+// one inbox can serve tests in turn (the mocksmtp program's DELETE
+// /api/messages?inbox=...). A message also addressed to another inbox is
+// gone from that one too, as [Server.DeleteMessage] forgets it; sessions
+// stay. Expectations of tests ([Inbox.Expect]) are kept.
+func (in *Inbox) Reset() {
+	s := in.s
+	s.mu.Lock()
+	live := s.liveMessagesLocked(in, 0)
+	in.free = scope{}
+	s.mu.Unlock()
+	for _, lm := range live {
+		s.DeleteMessage(lm.k.id)
+	}
 }
 
 // checkCrossed fails t for each message of the inbox that was also

@@ -321,3 +321,180 @@ func TestInboxWaitsContext(t *testing.T) {
 func smtpSend(addr, to, subject string) error {
 	return smtp.SendMail(addr, nil, "app@example.com", []string{to}, []byte("Subject: "+subject+"\r\n\r\nHi\r\n"))
 }
+
+// WaitForContext's error holds the report WaitFor fails a test with, on
+// the server and on an inbox, but for the first line, which says why the
+// wait ended.
+func TestWaitForContextReportsAsWaitFor(t *testing.T) {
+	t.Parallel()
+	const timeout = 20 * time.Millisecond
+	srv, err := mocksmtp.New(mocksmtp.WithWaitTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("reports")
+	expSend(t, srv.Addr(), "app@example.com", []string{in.Address("bob")}, expMsg("Welcome", "Hello."))
+	expSend(t, srv.Addr(), "app@example.com", []string{"ann@example.com"}, expMsg("Welcome", "Hello."))
+	srv.WaitForSessions(t, 2)
+	if _, err := in.WaitForContext(t.Context(), mocksmtp.Want{Subject: "Welcome"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		inbox bool
+		want  mocksmtp.Want
+	}{
+		{"nearest", false, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Reset your password"}},
+		{"returned before", true, mocksmtp.Want{Subject: "Welcome"}},
+		{"inbox nearest elsewhere", true, mocksmtp.Want{To: []string{"ann@example.com"}}},
+	} {
+		ft := &expT{name: "TestWait"}
+		ft.run(func() {
+			if tt.inbox {
+				in.WaitFor(ft, tt.want)
+			} else {
+				srv.WaitFor(ft, tt.want)
+			}
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		var err error
+		if tt.inbox {
+			_, err = in.WaitForContext(ctx, tt.want)
+		} else {
+			_, err = srv.WaitForContext(ctx, tt.want)
+		}
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: WaitForContext = %v, want DeadlineExceeded", tt.name, err)
+		}
+		name := "WaitFor"
+		if tt.inbox {
+			name = "Inbox.WaitFor"
+		}
+		wantFirst := "mocksmtp: " + name + "Context: no message like this before its context ended (context deadline exceeded):"
+		first, rest, _ := strings.Cut(expNormalize(err.Error()), "\n")
+		tFirst, tRest, _ := strings.Cut(expNormalize(ft.report()), "\n")
+		if first != wantFirst || tFirst != "mocksmtp: "+name+": no message like this within 20ms:" {
+			t.Errorf("%s: first lines %q and %q", tt.name, first, tFirst)
+		}
+		if diff := cmp.Diff(tRest, rest); diff != "" || rest == "" {
+			t.Errorf("%s: reports (-WaitFor +WaitForContext):\n%s", tt.name, diff)
+		}
+	}
+
+	// A cause of the caller's says why; a closed server says so.
+	ctx, cancel := context.WithTimeoutCause(t.Context(), time.Millisecond, errors.New("the test's 1ms passed"))
+	defer cancel()
+	if _, err := srv.WaitForContext(ctx, mocksmtp.Want{Subject: "never"}); !errors.Is(err, context.DeadlineExceeded) ||
+		!strings.HasPrefix(err.Error(), "mocksmtp: WaitForContext: no message like this before its context ended (the test's 1ms passed):\n") {
+		t.Errorf("with a cause: %v", err)
+	}
+	srv.Close()
+	if _, err := in.WaitForContext(t.Context(), mocksmtp.Want{Subject: "never"}); !errors.Is(err, mocksmtp.ErrClosed) ||
+		!strings.HasPrefix(err.Error(), "mocksmtp: Inbox.WaitForContext: no message like this before the server closed:\n") {
+		t.Errorf("closed: %v", err)
+	}
+}
+
+// DeclaredAt names an expectation in every report that names it, and may
+// be called while another goroutine verifies.
+func TestExpectationDeclaredAt(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	first, err := srv.AddExpectation(mocksmtp.Want{Subject: "Welcome"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := srv.AddExpectation(mocksmtp.Want{Subject: "Welcome"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	never, err := srv.AddExpectation(mocksmtp.Want{To: []string{"bob@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			_ = srv.Verify()
+		}
+	}()
+	first.DeclaredAt("POST /api/expectations #1")
+	second.DeclaredAt("POST /api/expectations #2")
+	never.DeclaredAt("POST /api/expectations #3").Never()
+	<-done
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
+	got := srv.Verify()
+	for _, want := range []string{
+		"mocksmtp: expectation at POST /api/expectations #2 not met: want exactly 1 message like this, got 0:",
+		"the expectation at POST /api/expectations #1 counted it",
+		"mocksmtp: expectation at POST /api/expectations #3 not met: want no message like this, got 1:",
+	} {
+		if got == nil || !strings.Contains(got.Error(), want) {
+			t.Errorf("Verify = %v\nwant it to say %q", got, want)
+		}
+	}
+	bad, err := srv.AddExpectation(mocksmtp.Want{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.DeclaredAt("here").Times(-1)
+	if err := srv.Verify(); err == nil || !strings.Contains(err.Error(), "mocksmtp: Times(-1) for the expectation at here: want a number ≥ 0") {
+		t.Errorf("Verify after Times(-1) = %v", err)
+	}
+}
+
+// Inbox.Reset forgets the inbox's messages and expectations without a
+// test; the server's other messages, and the expectations of tests, stay.
+func TestInboxReset(t *testing.T) {
+	t.Parallel()
+	ft := &expT{name: "TestReset"}
+	ft.run(func() {
+		srv, err := mocksmtp.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		in, other := srv.NewInbox("a"), srv.NewInbox("b")
+		in.Expect(ft, mocksmtp.Want{Subject: "Kept"}) // of a test: kept, unmet
+		if _, err := in.AddExpectation(mocksmtp.Want{Subject: "Welcome"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.ForbidMessages(); err != nil {
+			t.Fatal(err)
+		}
+		expSend(t, srv.Addr(), "app@example.com", []string{in.Address("bob")}, expMsg("Welcome", "Hello."))
+		expSend(t, srv.Addr(), "app@example.com", []string{in.Address("ann"), other.Address("ann")}, expMsg("Both", "Hello."))
+		expSend(t, srv.Addr(), "app@example.com", []string{"carl@example.com"}, expMsg("Elsewhere", "Hello."))
+
+		in.Reset()
+		if ms := in.Messages(); len(ms) != 0 {
+			t.Errorf("after Reset, the inbox has %d messages", len(ms))
+		}
+		if ms := other.Messages(); len(ms) != 0 {
+			t.Errorf("after Reset, the other inbox has %d messages; the one to both is gone", len(ms))
+		}
+		if ms := srv.Messages(); len(ms) != 1 || ms[0].Subject != "Elsewhere" {
+			t.Errorf("after Reset, the server has %v; want the message to no inbox", ms)
+		}
+		if err := in.Verify(); err != nil {
+			t.Errorf("in.Verify after Reset = %v, want nil: its expectation is forgotten", err)
+		}
+		if err := other.Verify(); err != nil {
+			t.Errorf("other.Verify after Reset = %v", err)
+		}
+		expSend(t, srv.Addr(), "app@example.com", []string{other.Address("x")}, expMsg("Later", "Hello."))
+		if err := other.Verify(); err == nil {
+			t.Error("other.Verify after a message = nil; its ForbidMessages was not the reset inbox's to forget")
+		}
+	})
+	if got := ft.report(); !strings.Contains(got, "expectation at verify_test.go:") || strings.Count(got, "not met") != 1 {
+		t.Errorf("the test's expectation on the inbox, kept by Reset, reported:\n%s", got)
+	}
+}

@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/smtp"
@@ -24,7 +25,7 @@ import (
 func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	t.Parallel()
 	registerPEM.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder) })
-	p := startProgram(t, "-tls")
+	p := startProgram(t, "-tls", "-max-transcript-lines", "12") // sessions with a transcriptHead
 	res, raw := p.call(t, "GET", "/api/openapi.json", "")
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
@@ -58,7 +59,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sendPlain(t, c, mail)
+		sendPlain(t, c, "bob@example.com", mail)
 	}
 
 	covered := make(map[string]bool)
@@ -84,6 +85,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 				t.Errorf("%s %s: the request does not match the document: %v", method, path, err)
 			}
 			req.Body = io.NopCloser(strings.NewReader(body))
+			if body == "" {
+				req.Body = http.NoBody // Content-Length: 0, not a chunked body
+			}
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -123,7 +127,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages/1/find?re=nothing", "", 404)
 	check("GET", "/api/sessions", "", 200)
 	check("GET", "/api/sessions?limit=1", "", 200)
-	check("GET", "/api/sessions/1", "", 200)
+	if b := check("GET", "/api/sessions/1", "", 200); !bytes.Contains(b, []byte(`"transcriptHead"`)) {
+		t.Errorf("GET /api/sessions/1 has no transcriptHead to validate:\n%s", b)
+	}
 	check("GET", "/api/sessions/99", "", 404)
 	check("GET", "/api/findings", "", 200)
 	check("GET", "/api/ca.pem", "", 200)
@@ -132,13 +138,45 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 		{"at": "DATA", "delay": "2s"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},
 		{"greylist": true}, {"rateLimitPer": {"n": 10, "interval": "1m"}}, {"unknownUser": []},
-		{"at": "STARTTLS", "times": 1, "tlsVersion": "1.2"}]`
+		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"}]`
 	check("PUT", "/api/faults", script, 200)
 	check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200)
 	check("PUT", "/api/faults", `[{"at": "nowhere"}]`, 400)
 	got := check("GET", "/api/faults", "", 200)
 	check("PUT", "/api/faults", string(got), 200) // GET's output PUT back
 	check("DELETE", "/api/faults", "", 204)
+
+	// An inbox, its messages, waits and expectations; the server's.
+	var box struct{ Domain string }
+	if err := json.Unmarshal(check("POST", "/api/inboxes", `{"name": "TestOpenAPI"}`, 201), &box); err != nil || box.Domain == "" {
+		t.Fatalf("POST /api/inboxes: %v", err)
+	}
+	check("POST", "/api/inboxes", "", 201)
+	check("POST", "/api/inboxes", `{"name": 1}`, 400)
+	check("GET", "/api/inboxes", "", 200)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendPlain(t, c, "ann@"+box.Domain, mail)
+	check("GET", "/api/messages?inbox="+box.Domain+"&subject=Sign+in&limit=1", "", 200)
+	check("GET", "/api/messages?inbox=nope.inbox.test", "", 404)
+	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
+	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Never&timeout=10ms", "", 408)
+	check("GET", "/api/wait?inbox=nope.inbox.test", "", 404)
+	check("POST", "/api/expectations", `{"want": {"to": ["bob@example.com"], "subjectContains": "Sign", "header": {"X-None": "x"}}, "times": 1, "declaredAt": "openapi_test.go"}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"subject": "Sign in", "attachment": ["a.pdf"]}, "atLeast": 1}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"from": "spam@example.com"}, "never": true}`, 201)
+	check("POST", "/api/expectations", `{"want": {"nope": "x"}}`, 400)
+	check("POST", "/api/expectations?inbox=nope.inbox.test", `{}`, 404)
+	check("GET", "/api/expectations/check?inbox="+box.Domain, "", 200)
+	if b := check("GET", "/api/expectations/check", "", 417); !bytes.Contains(b, []byte("expectation at openapi_test.go not met")) {
+		t.Errorf("check: %s", b)
+	}
+	check("GET", "/api/expectations/check?inbox=nope.inbox.test", "", 404)
+	check("DELETE", "/api/messages?inbox="+box.Domain, "", 204)
+	check("DELETE", "/api/messages?inbox=nope.inbox.test", "", 404)
+
 	check("DELETE", "/api/messages/2", "", 204)
 	check("DELETE", "/api/messages/2", "", 404)
 	check("DELETE", "/api/messages", "", 204)
@@ -157,13 +195,13 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 }
 
-// sendPlain sends mail over c without TLS and quits.
-func sendPlain(t *testing.T, c *smtp.Client, mail string) {
+// sendPlain sends mail to rcpt over c without TLS and quits.
+func sendPlain(t *testing.T, c *smtp.Client, rcpt, mail string) {
 	t.Helper()
 	defer c.Close()
 	for _, step := range []func() error{
 		func() error { return c.Mail("app@example.com") },
-		func() error { return c.Rcpt("bob@example.com") },
+		func() error { return c.Rcpt(rcpt) },
 		func() error {
 			w, err := c.Data()
 			if err != nil {

@@ -58,9 +58,12 @@ func TestREADMEPythonExample(t *testing.T) {
 	t.Parallel()
 	python := needProgram(t, "python3", "apt-get install python3")
 	p := startProgram(t)
-	out := runExample(t, p, filepath.Join("testdata", "readme"), python, "-m", "unittest", "-v", "test_signup.py")
-	if !strings.Contains(out, "test_welcome_mail_has_a_code_and_a_link") || !strings.Contains(out, "OK") {
-		t.Errorf("the Python example did not run its test:\n%s", out)
+	out := runExample(t, p, filepath.Join("testdata", "readme"), python, "-m", "unittest", "-v", "test_signup.py", "test_reports.py")
+	if !strings.Contains(out, "test_welcome_mail_has_a_code_and_a_link") || !strings.Contains(out, "Ran 4 tests") || !strings.Contains(out, "\nOK") {
+		t.Errorf("the Python example did not run its tests:\n%s", out)
+	}
+	if log := p.stderr.String(); !strings.Contains(log, "msg=inbox name=test_signup.SignupTest.test_welcome_mail_has_a_code_and_a_link ") {
+		t.Errorf("the Python example made no inbox named after its test:\n%s", log)
 	}
 }
 
@@ -71,5 +74,8 @@ func TestREADMENodeExample(t *testing.T) {
 	out := runExample(t, p, "node", node, "--test", "signup.test.js")
 	if !strings.Contains(out, "# pass 1") || !strings.Contains(out, "# fail 0") {
 		t.Errorf("the Node example did not pass its test:\n%s", out)
+	}
+	if log := p.stderr.String(); !strings.Contains(log, `msg=inbox name="the welcome mail has a code and a link" `) {
+		t.Errorf("the Node example made no inbox named after its test:\n%s", log)
 	}
 }

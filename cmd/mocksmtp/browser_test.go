@@ -694,3 +694,60 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 	pg.eval(`document.querySelector("a.back").click()`, nil)
 	pg.waitFor(`location.hash === "#messages" && document.getElementById("list").offsetParent !== null`)
 }
+
+// The transcript of a session the cap cut: its first lines, a note naming
+// the lines forgotten, its last lines, each numbered; a non-smtp finding,
+// shown as every finding is; a search in an inbox.
+func TestWebPageTranscriptCapFindingAndInboxSearch(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-max-transcript-lines", "20")
+	longSession(t, p.smtp, 30)
+	httpToSMTP(t, p.smtp)
+	p.stdout.waitFor(t, regexp.MustCompile(`session 2 .* ended: server closed\n`))
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+
+	pg := browser.open(t, "about:blank")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + p.http + "/#session/1")
+	note := pg.waitFor(`document.querySelector("#session-detail p.elided")?.textContent`)
+	if want := fmt.Sprintf("… lines 3 to %d forgotten (the transcript cap, -max-transcript-lines) …", s.Forgotten); note != want {
+		t.Errorf("the note reads %q, want %q", note, want)
+	}
+	var numbers struct{ Head, Tail []string }
+	pg.eval(`(() => { const ns = (sel) => [...document.querySelectorAll(sel + " li .n")].map(n => n.textContent);
+		return {head: ns("#session-detail ol.transcript.head"), tail: ns("#session-detail ol.transcript:not(.head)")}; })()`, &numbers)
+	var tail []string
+	for i := range s.Transcript {
+		tail = append(tail, fmt.Sprint(s.Forgotten+1+i))
+	}
+	if diff := cmp.Diff(struct{ Head, Tail []string }{[]string{"1", "2"}, tail}, numbers); diff != "" {
+		t.Errorf("line numbers (-want +got):\n%s", diff)
+	}
+	pg.eval(`document.querySelector("#session-detail p.elided").scrollIntoView()`, nil)
+	pg.screenshot("wide-transcript-cap", 1280, 800)
+
+	pg.eval(`location.hash = "#session/2"`, nil)
+	finding := pg.waitFor(`document.querySelector("#session-detail .finding")?.textContent`)
+	if want := `error non-smtp (RFC 5321 4.1) line 2: "POST" is not an SMTP command but HTTP`; !strings.HasPrefix(finding, want) {
+		t.Errorf("the finding reads %q, want it to start %q", finding, want)
+	}
+	if line := pg.waitFor(`document.querySelector("#session-detail ol.transcript li.C .line")?.textContent`); line != "POST /form HTTP/1.1" {
+		t.Errorf("the transcript's line 2 reads %q", line)
+	}
+
+	// The search box takes the inbox parameter.
+	var box inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "web"}`, 201, &box)
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "Elsewhere", "1", "x"))
+	sendMail(t, p.smtp, "app@example.com", []string{box.Address}, mailTo(box.Address, "In the inbox", "2", "x"))
+	pg.eval(`location.hash = "#messages"`, nil)
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 2`)
+	pg.typeSearch("Inbox:" + box.Domain)
+	pg.waitFor(`[...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",") === "2"`)
+	pg.typeSearch("inbox:nope.inbox.test")
+	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `inbox="nope.inbox.test": no such inbox`) {
+		t.Errorf("a search in an unknown inbox shows %q, want the API's error", msg)
+	}
+}

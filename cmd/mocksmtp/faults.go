@@ -10,7 +10,7 @@ package main
 //	  {"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	  {"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 //	  {"at": "DATA", "delay": "2s"},
-//	  {"at": "message", "times": 1, "drop": true},
+//	  {"at": "message", "atMost": 1, "drop": true},
 //	  {"greylist": true},
 //	  {"unknownUser": ["nobody@example.com"]},
 //	  {"rateLimit": 10}
@@ -39,7 +39,7 @@ package main
 //	"shuttingDown"       true: ShuttingDown()
 //	"tooManyRecipients"  n: TooManyRecipients(n)
 //
-// Selectors: "onAttempt": [n, ...], "times": n, "forRcpt": [pattern, ...],
+// Selectors: "onAttempt": [n, ...], "atMost": n, "forRcpt": [pattern, ...],
 // "forSender": [pattern, ...], "withProbability": p.
 //
 // Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
@@ -55,7 +55,8 @@ package main
 // "abortHandshake": true.
 //
 // Durations are Go duration strings ("250ms", "2s", "1m"). A key set to
-// false or omitted does nothing; an unknown key is an error.
+// false or omitted does nothing; an unknown key is an error, which names
+// the new name of a renamed one ("times" is "atMost").
 // "description" is ignored on input; GET /api/faults fills it in with the
 // fault as the server describes it, so what GET returns can be PUT back.
 
@@ -91,7 +92,7 @@ type faultJSON struct {
 	TooManyRecipients *int           `json:"tooManyRecipients,omitempty"`
 
 	OnAttempt       []int    `json:"onAttempt,omitempty"`
-	Times           *int     `json:"times,omitempty"`
+	AtMost          *int     `json:"atMost,omitempty"`
 	ForRcpt         []string `json:"forRcpt,omitempty"`
 	ForSender       []string `json:"forSender,omitempty"`
 	WithProbability *float64 `json:"withProbability,omitempty"`
@@ -257,8 +258,8 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 	if j.OnAttempt != nil {
 		f = f.OnAttempt(j.OnAttempt...)
 	}
-	if j.Times != nil {
-		f = f.AtMost(*j.Times)
+	if j.AtMost != nil {
+		f = f.AtMost(*j.AtMost)
 	}
 	if j.ForRcpt != nil {
 		f = f.ForRcpt(j.ForRcpt...)
@@ -371,7 +372,7 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 			}
 			n := len(decoded) + 1
 			if _, err := decodeFault(raw); err != nil {
-				return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, err)
+				return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, renamed(err))
 			}
 			return nil, nil, at(start, "fault %d: %v", n, err)
 		}
@@ -398,6 +399,20 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 		specs[i], faults[i] = *j, f
 	}
 	return specs, faults, nil
+}
+
+// renamedKeys maps the keys renamed with the Go API to their new names.
+var renamedKeys = map[string]string{"times": `"atMost" (Fault.AtMost: the fault fires at most n times)`}
+
+// renamed adds to an error about an unknown key the new name of the key,
+// if it was renamed.
+func renamed(err error) error {
+	if key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		if now, ok := renamedKeys[strings.TrimSuffix(key, `"`)]; ok {
+			return fmt.Errorf("%w: it is now %s", err, now)
+		}
+	}
+	return err
 }
 
 // decodeFault decodes one fault strictly: unknown keys are errors.

@@ -43,7 +43,7 @@ func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
 			rcpt.Reply(550, "5.1.1 no such user")},
 		{"stage names in any case", `{"at": "StageMail", "forSender": ["*@spam.example"], "drop": true}`,
 			mail.ForSender("*@spam.example").Drop()},
-		{"selectors", `{"at": "RCPT", "times": 2, "forRcpt": ["a@x", "*@y"], "withProbability": 0.5, "resetTCP": true}`,
+		{"selectors", `{"at": "RCPT", "atMost": 2, "forRcpt": ["a@x", "*@y"], "withProbability": 0.5, "resetTCP": true}`,
 			rcpt.AtMost(2).ForRcpt("a@x", "*@y").WithProbability(0.5).ResetTCP()},
 		{"delay", `{"at": "DATA", "delay": "1.5s"}`, mocksmtp.At(mocksmtp.StageData).Delay(1500 * time.Millisecond)},
 		{"raw reply, half-close", `{"at": "greeting", "rawReply": "220 no CRLF", "halfClose": true}`,
@@ -105,7 +105,8 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"empty input", ``, "x.json:1:1: unexpected end of JSON"},
 		{"trailing data", `[] []`, "x.json:1:4: unexpected data after the array"},
 		{"unknown key", "[\n {\"at\": \"RCPT\", \"disconect\": true}\n]", `x.json:2:17: fault 1: json: unknown field "disconect"`},
-		{"wrong type", "[\n {\"at\": \"RCPT\", \"times\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
+		{"renamed key", "[\n {\"at\": \"RCPT\", \"times\": 1}\n]", `x.json:2:17: fault 1: json: unknown field "times": it is now "atMost" (Fault.AtMost`},
+		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
 		{"bad element", "[1]", `x.json:1:2: fault 1: json: cannot unmarshal number`},
 		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
 		{"bad reply text", "[{\"at\": \"DATA\", \"reply\": \"soon\"}]", `three-digit code`},
@@ -260,7 +261,7 @@ func TestAPIFaultsTLSFailure(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-tls")
 	pool, _ := caFromAPI(t, p)
-	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "times": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "atMost": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
 		t.Fatalf("PUT: %d %s", res.StatusCode, b)
 	}
 	var invalid x509.CertificateInvalidError
@@ -282,7 +283,7 @@ func TestAPIFaultsTLSFailureAtConnect(t *testing.T) {
 	// With -implicit-tls it acts on the handshake that opens the connection.
 	p = start(t, nil, "-implicit-tls")
 	pool, _ := caFromAPI(t, p)
-	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "times": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "atMost": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
 		t.Fatalf("PUT: %d %s", res.StatusCode, b)
 	}
 	var invalid x509.CertificateInvalidError

@@ -17,6 +17,7 @@ package main
 // expression is a 400 that names it.
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -113,6 +114,18 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 // filterOf reads the filter of a query that query checked: the Want, and
 // whether it sets any field. On a problem it answers 400.
 func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
+	want, set, err := wantOf(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return want, false, false
+	}
+	return want, set, true
+}
+
+// wantOf reads the Want of the filter parameters of q, and whether it
+// sets any field; its error names the parameter at fault. Other
+// parameters are ignored.
+func wantOf(q url.Values) (mocksmtp.Want, bool, error) {
 	var want mocksmtp.Want
 	set := false
 	for _, p := range wantParams {
@@ -121,12 +134,10 @@ func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
 			continue
 		}
 		if len(vs) > 1 && !p.list {
-			writeError(w, http.StatusBadRequest, "%s given %d times: give it once", p.name, len(vs))
-			return want, false, false
+			return want, false, fmt.Errorf("%s given %d times: give it once", p.name, len(vs))
 		}
 		if slices.Contains(vs, "") {
-			writeError(w, http.StatusBadRequest, "%s is empty: leave it out to match any message", p.name)
-			return want, false, false
+			return want, false, fmt.Errorf("%s is empty: leave it out to match any message", p.name)
 		}
 		p.set(&want, vs)
 		set = true
@@ -137,8 +148,7 @@ func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
 			continue
 		}
 		if len(vs) > 1 || vs[0] == "" {
-			writeError(w, http.StatusBadRequest, "%s: give it once, with the header's value", name)
-			return want, false, false
+			return want, false, fmt.Errorf("%s: give it once, with the header's value", name)
 		}
 		if want.Header == nil {
 			want.Header = make(map[string]string)
@@ -155,48 +165,7 @@ func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
 				msg = wantParams[i].name + ":" + rest
 			}
 		}
-		writeError(w, http.StatusBadRequest, "%s", msg)
-		return want, false, false
+		return want, false, errors.New(msg)
 	}
-	return want, set, true
-}
-
-// nearest finds, among ms, the message that misses the fewest parameters
-// of the filter q, and names the parameters it misses: what a 408 of
-// /api/wait tells, as the Go API's report shows the nearest message. It
-// returns nil when ms is empty.
-func nearest(q url.Values, ms []*mocksmtp.Message) (*mocksmtp.Message, []string) {
-	// One Want per parameter, each matched alone.
-	type one struct {
-		name string
-		want mocksmtp.Want
-	}
-	var ones []one
-	for _, p := range wantParams {
-		if vs, ok := q[p.name]; ok {
-			var w mocksmtp.Want
-			p.set(&w, vs)
-			ones = append(ones, one{p.name, w})
-		}
-	}
-	for name, vs := range q {
-		if field, ok := headerField(name); ok {
-			ones = append(ones, one{name, mocksmtp.Want{Header: map[string]string{field: vs[0]}}})
-		}
-	}
-	slices.SortStableFunc(ones, func(a, b one) int { return strings.Compare(a.name, b.name) })
-	var best *mocksmtp.Message
-	var bestMisses []string
-	for _, m := range ms {
-		var misses []string
-		for _, o := range ones {
-			if ok, _ := o.want.Match(m); !ok {
-				misses = append(misses, o.name)
-			}
-		}
-		if best == nil || len(misses) < len(bestMisses) {
-			best, bestMisses = m, misses
-		}
-	}
-	return best, bestMisses
+	return want, set, nil
 }

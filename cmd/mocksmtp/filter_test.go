@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
 )
 
 // mailTo returns a mail to to with the subject and text, and a header
@@ -66,11 +72,14 @@ func TestAPIWaitForAMessageLikeAFilter(t *testing.T) {
 		t.Fatalf("second wait = %v, want 200 with message 4", got)
 	}
 
-	// None left: 408, naming the filter, listing what did arrive.
+	// None left: 408, with the report of the Go API's WaitFor, listing
+	// what did arrive.
 	res, b := do(t, p, "GET", "/api/wait?to=bob@example.com&subjectContains=code&timeout=50ms", "")
 	var body waitTimeoutJSON
 	if err := json.Unmarshal(b, &body); err != nil || res.StatusCode != 408 ||
-		!strings.Contains(body.Error, `like Want{To: ["bob@example.com"], SubjectContains: "code"}, got 0`) || len(body.Messages) != 4 {
+		!strings.HasPrefix(body.Error, "waited 50ms for 1 message like this, got 0; messages lists the last 4 of the 4 kept:\n"+
+			"mocksmtp: WaitForContext: no message like this before its context ended (context deadline exceeded):\n"+
+			`  Want{To: ["bob@example.com"], SubjectContains: "code"}`+"\n") || len(body.Messages) != 4 {
 		t.Errorf("a third wait: %d %s, want 408 naming the filter and listing the 4 messages", res.StatusCode, b)
 	}
 
@@ -112,15 +121,17 @@ func TestAPIWaitForAMessageLikeAFilter(t *testing.T) {
 	}
 	var again waitTimeoutJSON
 	getJSON(t, p, "/api/wait?header.X-Test=1&timeout=10ms", 408, &again)
-	if !strings.Contains(again.Error, "message 1 is like it, but an earlier wait returned it") {
+	if !strings.Contains(again.Error, "\nmessage 1 from <app@example.com> to <alice@example.com> \"Your code\" (") ||
+		!strings.Contains(again.Error, " matches, but an earlier WaitFor returned it.\n") {
 		t.Errorf("408 of a wait for a message already returned: %q, want it to say so", again.Error)
 	}
 
-	// A wait that times out names the nearest message and what it misses.
+	// A wait that times out shows the nearest message as a diff.
 	var timedOut waitTimeoutJSON
 	getJSON(t, p, "/api/wait?to=alice@example.com&subjectContains=Welcome&header.X-Test=1&timeout=10ms", 408, &timedOut)
-	if !strings.Contains(timedOut.Error, "the nearest, message 1, misses subjectContains;") {
-		t.Errorf("408: %q, want the nearest message, 1, missing subjectContains", timedOut.Error)
+	if !strings.Contains(timedOut.Error, "\nnearest: message 1 from <app@example.com> to <alice@example.com> \"Your code\" (") ||
+		!strings.Contains(timedOut.Error, "\n1 field of 3 differs (-want +got):\n") {
+		t.Errorf("408: %q, want the nearest message, 1, as a diff", timedOut.Error)
 	}
 }
 
@@ -135,7 +146,7 @@ func TestAPIFilterErrors(t *testing.T) {
 	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "hi", "1", "x"))
 	getJSON(t, p, "/api/wait", 200, nil)
 	for _, tt := range []struct{ path, want string }{
-		{"/api/wait?cuont=1", `unknown query parameter "cuont"; the parameters are: count, timeout, from, to,`},
+		{"/api/wait?cuont=1", `unknown query parameter "cuont"; the parameters are: count, timeout, inbox, from, to,`},
 		{"/api/messages?subjectcontains=x", `"subjectcontains" (did you mean "subjectContains"?)`},
 		{"/api/messages?b=1&a=2", `unknown query parameter "a", "b"`},
 		{"/api/wait?subject=a&subject=b", "subject given 2 times"},
@@ -210,5 +221,94 @@ func TestAPILinksFindAndDeleteOne(t *testing.T) {
 	getJSON(t, p, "/api/sessions/1", 200, &s)
 	if len(s.MessageIDs) != 0 || len(s.Transcript) == 0 {
 		t.Errorf("session 1 after deleting its message: messages %v, %d transcript lines; want none, and its transcript", s.MessageIDs, len(s.Transcript))
+	}
+}
+
+// reportT is a testing.TB that keeps what the Go API reports, to compare
+// with the program's reports: Fatalf's (which does not end the caller),
+// and Errorf's at the cleanups that finish runs.
+type reportT struct {
+	testing.TB // nil: a method not defined here panics
+	report     string
+	errors     []string
+	cleanups   []func()
+}
+
+func (t *reportT) Helper()          {}
+func (t *reportT) Name() string     { return "TestProgram" }
+func (t *reportT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+func (t *reportT) Fatalf(format string, args ...any) {
+	t.report = fmt.Sprintf(format, args...)
+}
+func (t *reportT) Errorf(format string, args ...any) {
+	t.errors = append(t.errors, fmt.Sprintf(format, args...))
+}
+
+// finish runs the cleanups, as the end of a test does.
+func (t *reportT) finish() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
+
+// serveRequest serves one request with the API of srv, in this process.
+func serveRequest(t *testing.T, a *api, method, target, body string) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, "http://127.0.0.1"+target, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// A filtered wait that times out carries the report the Go API's WaitFor
+// fails a test with, but for its first line, which says why the wait
+// ended.
+func TestWaitTimeoutHasTheReportOfWaitFor(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New(mocksmtp.WithWaitTimeout(10 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	sendMail(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "Welcome", "1", "Hello"))
+	sendMail(t, srv.Addr(), "app@example.com", []string{"ann@example.com"}, mailTo("ann@example.com", "Your code", "2", "123456"))
+	if _, err := srv.WaitForSessionsContext(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		query string
+		want  mocksmtp.Want
+	}{
+		{"to=bob@example.com&subjectContains=code", mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "code"}},
+		{"header.X-Test=3&textMatches=^1", mocksmtp.Want{Header: map[string]string{"X-Test": "3"}, TextMatches: "^1"}},
+	} {
+		code, b := serveRequest(t, a, "GET", "/api/wait?timeout=10ms&"+tt.query, "")
+		var body waitTimeoutJSON
+		if err := json.Unmarshal(b, &body); err != nil || code != 408 {
+			t.Fatalf("GET /api/wait?%s: %d %s, want 408", tt.query, code, b)
+		}
+		ft := &reportT{}
+		srv.WaitFor(ft, tt.want)
+
+		summary, report, _ := strings.Cut(body.Error, "\n")
+		first, rest, _ := strings.Cut(report, "\n")
+		goFirst, goRest, _ := strings.Cut(ft.report, "\n")
+		if summary != "waited 10ms for 1 message like this, got 0; messages lists the last 2 of the 2 kept:" ||
+			first != "mocksmtp: WaitForContext: no message like this before its context ended (context deadline exceeded):" ||
+			goFirst != "mocksmtp: WaitFor: no message like this within 10ms:" {
+			t.Errorf("%s: first lines %q, %q; the Go API's %q", tt.query, summary, first, goFirst)
+		}
+		if diff := cmp.Diff(goRest, rest); diff != "" || !strings.Contains(rest, "(-want +got):\n") {
+			t.Errorf("%s: the report (-Go +program):\n%s", tt.query, diff)
+		}
 	}
 }

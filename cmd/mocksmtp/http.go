@@ -10,13 +10,22 @@ package main
 //	GET    /api/messages/{id}/links           its links, as Message.Links: {"links": [...]}
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE, as Message.Find: {"match": "..."}; 404 for none
 //	DELETE /api/messages/{id}                 forget one message
-//	DELETE /api/messages                      forget every message, ended session and finding (reset between tests)
+//	DELETE /api/messages                      forget every message, ended session, finding and expectation
+//	                                          (reset between tests)
 //	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
 //	GET    /api/wait?to=A&subjectContains=S   wait for the first message like the filter (filter.go) that
 //	                                          no earlier wait returned; count=N: for N of them
 //	GET    /api/messages?to=A&...             the messages like the filter; X-Total-Count: how many
+//	POST   /api/inboxes                       a new inbox, {"name": "test_signup"}: a domain of its own (inboxes.go)
+//	GET    /api/inboxes                       the inboxes made
+//	...?inbox=D                               GET /api/messages, DELETE /api/messages, GET /api/wait and the
+//	                                          expectations, scoped to the inbox of domain D
+//	POST   /api/expectations                  expect messages like a filter, {"want": {...}, "times": 1}
+//	                                          (expectations.go)
+//	GET    /api/expectations/check            200 when every expectation is met, else 417 with the report
+//	                                          of the Go API's Expect
 //	GET    /api/ca.pem                        the test CA certificate, PEM
 //	GET    /api/faults                        the fault script (see faults.go for its JSON)
 //	PUT    /api/faults                        replace the fault script
@@ -26,7 +35,8 @@ package main
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
 // bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
 // when a wait times out (with the messages that did arrive and, for a
-// filter, the nearest message and the parameters it misses). A fault
+// filter, the report the Go API's WaitFor fails a test with: the nearest
+// message as a (-want +got) diff, its transcript lines, totals). A fault
 // script that is not valid JSON, or not a valid script, gets 400 with
 // the line and column of the problem.
 //
@@ -71,19 +81,22 @@ var openAPI []byte
 
 // api serves the HTTP API and the web page for one server.
 type api struct {
-	srv         *mocksmtp.Server
-	log         *slog.Logger
-	mux         *http.ServeMux
-	allowRemote bool // any Host header is fine
-	ownCert     bool // TLS uses the -cert certificate: no test CA to give
-	faults      faultState
-	cop         *http.CrossOriginProtection
-	forgot      forgotten
-	routes      []string // the patterns of the API routes, "GET /api/messages"
+	srv          *mocksmtp.Server
+	log          *slog.Logger
+	mux          *http.ServeMux
+	allowRemote  bool // any Host header is fine
+	ownCert      bool // TLS uses the -cert certificate: no test CA to give
+	faults       faultState
+	inboxes      inboxes
+	expectations expectationIDs
+	cop          *http.CrossOriginProtection
+	forgot       forgotten
+	routes       []string // the patterns of the API routes, "GET /api/messages"
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
+	a.inboxes.max = maxInboxes
 	a.handle("GET /api/messages", a.listMessages)
 	a.handle("DELETE /api/messages", a.reset)
 	a.handle("GET /api/messages/{id}", a.getMessage)
@@ -95,6 +108,10 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/sessions", a.listSessions)
 	a.handle("GET /api/sessions/{id}", a.getSession)
 	a.handle("GET /api/wait", a.wait)
+	a.handle("POST /api/inboxes", a.postInbox)
+	a.handle("GET /api/inboxes", a.listInboxes)
+	a.handle("POST /api/expectations", a.postExpectation)
+	a.handle("GET /api/expectations/check", a.checkExpectations)
 	a.handle("GET /api/findings", a.listFindings)
 	a.handle("GET /api/ca.pem", a.caPEM)
 	a.handle("GET /api/faults", a.getFaults)

@@ -18,18 +18,25 @@
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE (a code), as Message.Find
 //	DELETE /api/messages/{id}                 forget one message
-//	DELETE /api/messages                      forget every message, ended session and finding
+//	DELETE /api/messages                      forget every message, ended session, finding and expectation
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
+//	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
+//	GET    /api/inboxes                       the inboxes made
+//	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1}
+//	GET    /api/expectations/check            200 when they are met, else 417 with the report
 //
 // Filters are the fields of mocksmtp.Want as query parameters: from, to,
 // headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
 // text, textContains, textMatches, html, htmlContains, htmlMatches,
 // attachment (a file name) and header.X-Name (or header[X-Name]),
 // compared as Want compares them; an unknown parameter is a 400 that
-// names it.
+// names it. With inbox=D (the domain POST /api/inboxes gave), GET and
+// DELETE /api/messages, /api/wait and the expectations see only the
+// messages of that inbox, as the Go API's Inbox does: tests in parallel
+// on one program, each with its own inbox, never see each other's mail.
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate
@@ -46,14 +53,18 @@
 //	 {"greylist": true}]
 //
 // Every flag can also be set with an environment variable: MOCKSMTP_ and
-// the flag's name in upper case, dashes as underscores (-size-limit is
-// MOCKSMTP_SIZE_LIMIT). A flag given on the command line wins.
+// the flag's name in upper case, dashes as underscores (-max-message-bytes
+// is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
+// Flags are named after the Go options they set (-max-message-bytes is
+// mocksmtp.WithMaxMessageBytes); a flag, or a variable, of an older name
+// is an error that names the new one.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -61,10 +72,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,7 +96,7 @@ func main() {
 	case errors.Is(err, errUsage):
 		os.Exit(2)
 	default:
-		fmt.Fprintln(os.Stderr, "mocksmtp:", err)
+		fmt.Fprintln(os.Stderr, "mocksmtp:", strings.TrimPrefix(err.Error(), "mocksmtp: "))
 		os.Exit(1)
 	}
 }
@@ -93,31 +106,32 @@ var errUsage = errors.New("usage")
 
 // config is what the flags and environment variables say.
 type config struct {
-	listen        string
-	http          string
-	allowRemote   bool
-	hostname      string
-	sizeLimit     int64
-	maxRecipients int
-	readTimeout   time.Duration
-	retain        int
-	showSecrets   bool
-	quiet         bool
-	logFormat     string
-	logLevel      slog.Level
-	version       bool
+	listen               string
+	http                 string
+	allowRemote          bool
+	hostname             string
+	maxMessageBytes      int64
+	maxRecipients        int
+	readTimeout          time.Duration
+	retain               int
+	maxTranscriptLines   int
+	withoutSecretMasking bool
+	quiet                bool
+	logFormat            string
+	logLevel             slog.Level
+	version              bool
 
-	startTLS        bool
-	implicitTLS     bool
-	requireTLS      bool
-	certFile        string
-	keyFile         string
-	caOut           string
-	auth            []account
-	oauthTokens     []account // -oauth-token user:token
-	authMechanisms  string
-	requireAuth     bool
-	authRequiresTLS bool
+	startTLS          bool
+	implicitTLS       bool
+	requireTLS        bool
+	certFile          string
+	keyFile           string
+	caOut             string
+	auth              []account
+	oauthTokens       []account // -oauth-token user:token
+	authMechanisms    string
+	requireAuth       bool
+	requireTLSForAuth bool
 
 	dkimKeys []dkimKey // -dkim-key domain:selector:file.pem
 
@@ -138,11 +152,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
-	fs.Int64Var(&c.sizeLimit, "size-limit", 0, "largest message accepted, in `bytes` (default 10 MiB)")
+	fs.Int64Var(&c.maxMessageBytes, "max-message-bytes", 0, "largest message accepted, in `bytes` (default 10 MiB)")
 	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "recipients allowed per message (default 100)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
 	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
-	fs.BoolVar(&c.showSecrets, "show-secrets", false, "record AUTH secrets in transcripts instead of masking them")
+	fs.IntVar(&c.maxTranscriptLines, "max-transcript-lines", 0, "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
+	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
@@ -171,7 +186,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	})
 	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
+	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
 	fs.Func("dkim-key", "verify DKIM signatures of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
@@ -190,7 +205,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_SIZE_LIMIT):\n")
+		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
 	}
 	var envErr error
@@ -202,11 +217,30 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			}
 		}
 	})
+	for _, old := range slices.Sorted(maps.Keys(renamedFlags)) {
+		r := renamedFlags[old]
+		if _, ok := os.LookupEnv(envName(old)); ok && envErr == nil {
+			envErr = fmt.Errorf("%s: -%s is now -%s (%s): set %s", envName(old), old, r.name, r.option, envName(r.name))
+		}
+	}
 	if envErr != nil {
 		fmt.Fprintln(stderr, "mocksmtp:", envErr)
 		return nil, errUsage
 	}
-	if err := fs.Parse(args); err != nil {
+	// The flag package explains a bad flag on its output, with the usage;
+	// a renamed flag gets a line naming its new name instead.
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	if old, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: -"); ok {
+		if r, ok := renamedFlags[old]; ok {
+			fmt.Fprintf(stderr, "mocksmtp: -%s is now -%s (%s)\n", old, r.name, r.option)
+			return nil, errUsage
+		}
+	}
+	_, _ = stderr.Write(out.Bytes())
+	fs.SetOutput(stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
@@ -232,7 +266,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return &c, nil
 }
 
-// envName returns the environment variable of a flag: MOCKSMTP_SIZE_LIMIT.
+// renamedFlags maps the flags renamed after the Go options they set to
+// their new names.
+var renamedFlags = map[string]struct{ name, option string }{
+	"size-limit":        {"max-message-bytes", "mocksmtp.WithMaxMessageBytes"},
+	"show-secrets":      {"without-secret-masking", "mocksmtp.WithoutSecretMasking"},
+	"auth-requires-tls": {"require-tls-for-auth", "mocksmtp.WithRequireTLSForAuth"},
+}
+
+// envName returns the environment variable of a flag: MOCKSMTP_MAX_MESSAGE_BYTES.
 func envName(flagName string) string {
 	return "MOCKSMTP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
@@ -305,8 +347,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.hostname != "" {
 		opts = append(opts, mocksmtp.WithHostname(cfg.hostname))
 	}
-	if cfg.sizeLimit != 0 {
-		opts = append(opts, mocksmtp.WithMaxMessageBytes(cfg.sizeLimit))
+	if cfg.maxMessageBytes != 0 {
+		opts = append(opts, mocksmtp.WithMaxMessageBytes(cfg.maxMessageBytes))
 	}
 	if cfg.maxRecipients != 0 {
 		opts = append(opts, mocksmtp.WithMaxRecipients(cfg.maxRecipients))
@@ -317,7 +359,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.retain != 0 {
 		opts = append(opts, mocksmtp.WithRetention(cfg.retain))
 	}
-	if cfg.showSecrets {
+	if cfg.maxTranscriptLines != 0 {
+		opts = append(opts, mocksmtp.WithMaxTranscriptLines(cfg.maxTranscriptLines))
+	}
+	if cfg.withoutSecretMasking {
 		opts = append(opts, mocksmtp.WithoutSecretMasking())
 	}
 	secOpts, err := securityOptions(cfg)
@@ -415,7 +460,7 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 	if cfg.requireAuth {
 		opts = append(opts, mocksmtp.WithRequireAuth())
 	}
-	if cfg.authRequiresTLS {
+	if cfg.requireTLSForAuth {
 		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil

@@ -9,13 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"net/mail"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,9 +187,14 @@ func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message
 
 // listMessages snapshots only the messages it lists: the web page polls
 // it every second, and a server under load keeps many. With a filter it
-// looks at every message kept.
+// looks at every message kept, and with an inbox at every message of the
+// inbox.
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, true, "since", "limit")
+	q, ok := query(w, r, true, "since", "limit", "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
 	if !ok {
 		return
 	}
@@ -212,12 +215,10 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ms []*mocksmtp.Message
-	_, total := a.srv.Count()
-	switch {
-	case filtered:
-		// Every message kept, each with its session without the
-		// session's messages: what Server.Messages would copy.
-		for _, m := range a.srv.LastMessages(math.MaxInt) {
+	var total int
+	if filtered {
+		all, _ := sc.messages(-1)
+		for _, m := range all {
 			if ok, _ := want.Match(m); ok {
 				ms = append(ms, m)
 			}
@@ -226,12 +227,9 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 		if n >= 0 {
 			ms = ms[len(ms)-min(n, len(ms)):]
 		}
-	case n < 0:
-		ms = a.srv.Messages()
-		total = len(ms)
-	default:
+	} else {
 		// The last n after since are among the last n: IDs grow.
-		ms = a.srv.LastMessages(n)
+		ms, total = sc.messages(n)
 	}
 	i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
@@ -390,10 +388,25 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(att.Data)
 }
 
-// reset forgets every message and ended session, and the findings so
-// far, so that one test's findings do not show in the next test's.
+// reset forgets every message and ended session, the findings so far
+// (so that one test's findings do not show in the next test's) and the
+// expectations, as Server.Reset; with ?inbox=D, the inbox's messages and
+// expectations, as Inbox.Reset.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
-	if _, ok := query(w, r, false); !ok {
+	q, ok := query(w, r, false, "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	if sc.in != nil {
+		// The inbox's messages and expectations; findings belong to
+		// sessions, which an inbox does not have.
+		sc.in.Reset()
+		a.log.Info("reset", "inbox", sc.in.Domain())
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	a.forgot.mu.Lock()
@@ -439,7 +452,7 @@ func (a *api) findings(fs []mocksmtp.Finding) []mocksmtp.Finding {
 
 // waitTimeoutJSON is the body of a 408 from /api/wait.
 type waitTimeoutJSON struct {
-	Error    string        `json:"error"`
+	Error    string        `json:"error"` // with a filter, followed by the report of the Go API's WaitFor
 	Messages []messageJSON `json:"messages"`
 }
 
@@ -453,7 +466,11 @@ const maxListedOnTimeout = 100
 // wait returned, as Server.WaitFor, so that a test can wait for a second
 // message like a first.
 func (a *api) wait(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, true, "count", "timeout")
+	q, ok := query(w, r, true, "count", "timeout", "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
 	if !ok {
 		return
 	}
@@ -483,17 +500,17 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	extendDeadlines(w, timeout)
 	var ms []*mocksmtp.Message
 	var err error
-	what := fmt.Sprintf("%d messages", count)
+	what := plural(count, "message")
 	if filtered {
-		what = fmt.Sprintf("%d messages like %v", count, want)
+		what += " like this"
 		for len(ms) < count && err == nil {
 			var m *mocksmtp.Message
-			if m, err = a.srv.WaitForContext(ctx, want); err == nil {
+			if m, err = sc.waitFor(ctx, want); err == nil {
 				ms = append(ms, m)
 			}
 		}
 	} else {
-		ms, err = a.srv.WaitForMessagesContext(ctx, count)
+		ms, err = sc.waitForMessages(ctx, count)
 	}
 	switch {
 	case err == nil:
@@ -509,21 +526,23 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 			}
 			got += " (message " + strings.Join(ids, ", ") + ")"
 		}
-		_, total := a.srv.Count()
-		kept := a.srv.LastMessages(maxListedOnTimeout)
-		switch m, misses := nearest(q, kept); {
-		case !filtered || m == nil:
-		case len(misses) > 0:
-			got += fmt.Sprintf("; the nearest, message %d, misses %s", m.ID, strings.Join(misses, ", "))
-		case !slices.ContainsFunc(ms, func(x *mocksmtp.Message) bool { return x.ID == m.ID }):
-			got += fmt.Sprintf("; message %d is like it, but an earlier wait returned it", m.ID)
+		kept, total := sc.messages(maxListedOnTimeout)
+		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)
+		if filtered {
+			// The report of the Go API's WaitFor: the nearest message as
+			// a diff, its transcript lines, totals.
+			msg += ":\n" + err.Error()
 		}
-		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{
-			Error: fmt.Sprintf("waited %v for %s, %s; messages lists the last %d of the %d kept",
-				timeout, what, got, len(kept), total),
-			Messages: messagesJSON(kept),
-		})
+		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{Error: msg, Messages: messagesJSON(kept)})
 	}
+}
+
+// plural returns "1 message", "2 messages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // extendDeadlines lets a long poll outlast the server's read and write

@@ -16,15 +16,21 @@ import (
 
 // openAPIDoc is the part of the OpenAPI document the route test reads.
 type openAPIDoc struct {
-	OpenAPI string                                `json:"openapi"`
-	Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	OpenAPI    string                                `json:"openapi"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		Parameters map[string]openAPIParam `json:"parameters"`
+	} `json:"components"`
 }
 
 type openAPIOp struct {
-	Parameters []struct {
-		Name string `json:"name"`
-		In   string `json:"in"`
-	} `json:"parameters"`
+	Parameters []openAPIParam `json:"parameters"`
+}
+
+type openAPIParam struct {
+	Ref  string `json:"$ref"` // #/components/parameters/name
+	Name string `json:"name"`
+	In   string `json:"in"`
 }
 
 // The interop module validates responses against the document's schemas
@@ -73,6 +79,9 @@ func TestOpenAPIDocumentHasEveryRouteAndParameter(t *testing.T) {
 		}
 		var documented []string
 		for _, p := range op.Parameters {
+			if name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/"); ok {
+				p = doc.Components.Parameters[name]
+			}
 			if p.In == "query" {
 				documented = append(documented, p.Name)
 			}

@@ -50,8 +50,13 @@ type sessionJSON struct {
 	Faults          []string      `json:"faults"` // the faults that fired, as transcript notes say
 	Findings        []findingJSON `json:"findings"`
 	TranscriptLines int           `json:"transcriptLines"` // how many lines the session had, forgotten ones included
-	Forgotten       int           `json:"forgotten"`       // the first lines that -retain forgot in a long session: transcript[0] is line forgotten+1
-	Transcript      []lineJSON    `json:"transcript,omitempty"`
+	// Forgotten counts the lines before transcript[0], which is line
+	// forgotten+1: -retain forgot them in a long session, or the
+	// transcript cap (-max-transcript-lines) forgot the middle of one,
+	// keeping its first lines in TranscriptHead.
+	Forgotten      int        `json:"forgotten"`
+	TranscriptHead []lineJSON `json:"transcriptHead,omitempty"` // lines 1 to len(transcriptHead), once the cap forgot the lines after them
+	Transcript     []lineJSON `json:"transcript,omitempty"`
 }
 
 type tlsJSON struct {
@@ -115,12 +120,22 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		j.MessageIDs = append(j.MessageIDs, m.ID)
 	}
 	if transcript {
-		j.Transcript = make([]lineJSON, len(s.Transcript))
-		for i, l := range s.Transcript {
-			j.Transcript[i] = lineJSON{Dir: l.Dir.String(), Text: l.Text, AtMs: float64(l.At.Microseconds()) / 1000}
-		}
+		j.TranscriptHead = linesJSON(s.TranscriptHead)
+		j.Transcript = linesJSON(s.Transcript)
 	}
 	return j
+}
+
+// linesJSON returns the lines of a transcript, nil for none.
+func linesJSON(t mocksmtp.Transcript) []lineJSON {
+	if len(t) == 0 {
+		return nil
+	}
+	out := make([]lineJSON, len(t))
+	for i, l := range t {
+		out[i] = lineJSON{Dir: l.Dir.String(), Text: l.Text, AtMs: float64(l.At.Microseconds()) / 1000}
+	}
+	return out
 }
 
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {

@@ -196,6 +196,37 @@ func TestOAuthTokens(t *testing.T) {
 	}
 }
 
+// The flags named after WithRequireTLSForAuth and WithoutSecretMasking.
+func TestRequireTLSForAuthAndWithoutSecretMasking(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-auth", "alice:secret", "-require-tls-for-auth", "-without-secret-masking")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.Extension("AUTH"); ok {
+		t.Error("AUTH offered before TLS under -require-tls-for-auth")
+	}
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		t.Error("no STARTTLS under -require-tls-for-auth, which implies -tls")
+	}
+	c.Close()
+	pool, _ := caFromAPI(t, p)
+	host, _, _ := net.SplitHostPort(p.smtp)
+	if err := sendTLS(t, p.smtp, false, pool, smtp.PlainAuth("", "alice", "secret", host)); err != nil {
+		t.Fatalf("AUTH after STARTTLS: %v", err)
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/2", 200, &s)
+	shown := false
+	for _, l := range s.Transcript {
+		shown = shown || strings.Contains(l.Text, "AGFsaWNlAHNlY3JldA==") // \0alice\0secret
+	}
+	if !shown {
+		t.Errorf("the transcript masks the secret under -without-secret-masking: %+v", s.Transcript)
+	}
+}
+
 func TestOwnCertificate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -114,7 +114,7 @@
   // a value with spaces is quoted, to:"Bob <bob@example.com>"; words
   // alone search the subject (subjectContains).
   const filterNames = ["from", "to", "headerFrom", "headerTo", "cc", "subject", "subjectContains",
-    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment"];
+    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment", "inbox"];
 
   function parseSearch(q) {
     const params = new URLSearchParams();
@@ -183,8 +183,8 @@
     } catch (e) {
       if (gen !== state.gen) return;
       state.searching = false;
-      if (e.status === 400 && filter) {
-        // A bad search: the API names the parameter.
+      if ((e.status === 400 || e.status === 404) && filter) {
+        // A bad search (or an unknown inbox): the API names the parameter.
         $("search-error").textContent = e.message;
         $("search-error").hidden = false;
       } else {
@@ -384,14 +384,28 @@
       p.parts && p.parts.length > 0 && el("ul", {}, p.parts.map((c) => partView(m, c))));
   }
 
+  // transcriptView shows a session's transcript, numbered as findings
+  // number it: the transcript cap (-max-transcript-lines) keeps the first
+  // lines of a long session (transcriptHead) and its last ones, and
+  // -retain may forget the first lines; a note says which lines are gone.
   function transcriptView(s) {
-    // Numbered as findings number them: -retain may have forgotten the
-    // first lines of a long session.
-    return el("ol", { class: "transcript", start: (s.forgotten || 0) + 1 }, (s.transcript || []).map((l) =>
-      el("li", { class: l.dir === "*" ? "note" : l.dir },
-        el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
-        el("span", { class: "dir" }, l.dir),
-        el("span", { class: "line" }, l.text))));
+    const line = (first) => (l, i) => el("li", { class: l.dir === "*" ? "note" : l.dir },
+      el("span", { class: "n" }, first + i),
+      el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
+      el("span", { class: "dir" }, l.dir),
+      el("span", { class: "line" }, l.text));
+    const head = s.transcriptHead || [];
+    const forgotten = s.forgotten || 0;
+    let note = null;
+    if (head.length > 0 && forgotten > head.length) {
+      note = `… lines ${head.length + 1} to ${forgotten} forgotten (the transcript cap, -max-transcript-lines) …`;
+    } else if (head.length === 0 && forgotten > 0) {
+      note = `(lines 1 to ${forgotten} forgotten: -retain or the transcript cap)`;
+    }
+    return el("div", { class: "transcript-view" },
+      head.length > 0 && el("ol", { class: "transcript head", start: 1 }, head.map(line(1))),
+      note && el("p", { class: "elided" }, note),
+      el("ol", { class: "transcript", start: forgotten + 1 }, (s.transcript || []).map(line(forgotten + 1))));
   }
 
   async function sessionView(id) {

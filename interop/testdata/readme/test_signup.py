@@ -12,12 +12,14 @@ SMTP = os.environ.get("MOCKSMTP_SMTP", "127.0.0.1:2525")
 API = "http://" + os.environ.get("MOCKSMTP_HTTP", "127.0.0.1:8025")
 
 
-def api(method, path, **params):
+def api(method, path, body=None, **params):
     """Calls mocksmtp's HTTP API; an error fails the test with its message."""
     url = API + path + "?" + urllib.parse.urlencode(params, doseq=True)
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data, {"Content-Type": "application/json"}, method=method)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method)) as res:
-            return json.load(res) if res.status == 200 else None
+        with urllib.request.urlopen(req) as res:
+            return None if res.status == 204 else json.load(res)
     except urllib.error.HTTPError as e:
         raise AssertionError(f"{method} {path}: {e.code} {json.load(e)['error']}") from None
 
@@ -33,13 +35,20 @@ def send_welcome(to):  # the code under test
 
 class SignupTest(unittest.TestCase):
     def setUp(self):
-        api("DELETE", "/api/messages")  # forget the mail of earlier tests
-        self.to = "bob@example.com"
+        # An inbox of this test's own: tests in parallel never see each other's mail.
+        self.inbox = api("POST", "/api/inboxes", {"name": self.id()})["domain"]
+        self.to = "bob@" + self.inbox
+
+    def tearDown(self):
+        # Were the expectations met? If not: 417, with a diff against the nearest message.
+        api("GET", "/api/expectations/check", inbox=self.inbox)
 
     def test_welcome_mail_has_a_code_and_a_link(self):
+        # Exactly one welcome mail: a second one fails the check.
+        api("POST", "/api/expectations", {"want": {"to": [self.to], "subjectContains": "Welcome"}}, inbox=self.inbox)
         send_welcome(self.to)
         # Waits (never sleep) for the first message like this one: 408 after 5 s.
-        [msg] = api("GET", "/api/wait", to=self.to, subjectContains="Welcome", timeout="5s")
+        [msg] = api("GET", "/api/wait", inbox=self.inbox, subjectContains="Welcome", timeout="5s")
         self.assertEqual(msg["from"], "app@example.com")
         found = api("GET", f"/api/messages/{msg['id']}/find", re=r"code: (\d{6})")
         self.assertEqual(found["match"], "123456")
