@@ -46,12 +46,13 @@ package main
 // Sec-Fetch-Site or Origin tell; clients that are not browsers send
 // neither and pass. A body must be sent as Content-Type: application/json
 // (415 otherwise), which a page elsewhere cannot do without a CORS
-// preflight, and OPTIONS answers with Allow and never with CORS headers.
-// A request with a foreign Host is refused (DNS rebinding). Connections
-// have read, write and idle timeouts; GET /api/wait extends them to its
-// own timeout.
+// preflight; an empty body, chunked or not, is no body. OPTIONS answers
+// with Allow and never with CORS headers. A request with a foreign Host
+// is refused (DNS rebinding). Connections have read, write and idle
+// timeouts; GET /api/wait extends them to its own timeout.
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -159,7 +160,12 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.options(w, r)
 		return
 	}
-	if hasBody(r) && !isJSON(r.Header.Get("Content-Type")) {
+	body, err := hasBody(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%s %s: reading the body: %v", r.Method, r.URL.Path, err)
+		return
+	}
+	if body && !isJSON(r.Header.Get("Content-Type")) {
 		writeError(w, http.StatusUnsupportedMediaType, "%s %s: the body must be JSON, sent with Content-Type: application/json (curl: --json, or -H 'Content-Type: application/json'); got Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 		return
 	}
@@ -184,13 +190,33 @@ func (a *api) crossOrigin(r *http.Request) error {
 
 // hasBody reports whether a request that may change state has a body:
 // bodies are JSON, and a page elsewhere can only send a JSON body with a
-// CORS preflight, which mocksmtp never grants.
-func hasBody(r *http.Request) bool {
+// CORS preflight, which mocksmtp never grants. A body of unknown length
+// (chunked) that ends at once is no body, as one of Content-Length: 0 is,
+// whatever its Content-Type: hasBody reads its first byte to tell, and
+// puts it back.
+func hasBody(r *http.Request) (bool, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
+		return false, nil
 	}
-	return r.ContentLength != 0 // -1: unknown, chunked
+	if r.ContentLength >= 0 {
+		return r.ContentLength > 0, nil
+	}
+	var first [1]byte
+	n, err := io.ReadFull(r.Body, first[:])
+	switch {
+	case n == 0 && err == io.EOF:
+		r.Body = http.NoBody
+		r.ContentLength = 0
+		return false, nil
+	case n == 0:
+		return false, err
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(first[:]), r.Body), r.Body}
+	return true, nil
 }
 
 // isJSON reports whether a Content-Type is application/json, or a

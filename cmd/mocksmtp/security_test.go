@@ -159,6 +159,82 @@ func TestJSONBodiesNeedAJSONContentType(t *testing.T) {
 	}
 }
 
+// An empty body is no body, whatever its Content-Type and however it is
+// framed: a client that streams its body (chunked, of unknown length)
+// and has nothing to send gets what Content-Length: 0 gets. A body that
+// is not empty still needs a JSON Content-Type, and reaches the handler
+// whole.
+func TestEmptyChunkedBodyIsNoBody(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	for _, tt := range []struct {
+		name, contentType, body string
+		status                  int
+		wantName                string
+	}{
+		{"empty, no Content-Type", "", "", 201, ""},
+		{"empty, text/plain", "text/plain", "", 201, ""},
+		{"empty, JSON", "application/json", "", 201, ""},
+		{"one byte, no Content-Type", "", "x", 415, ""},
+		{"JSON without a Content-Type", "", `{"name": "chunked"}`, 415, ""},
+		{"JSON", "application/json", `{"name": "chunked"}`, 201, "chunked"},
+		{"one byte of JSON", "application/json", "{", 400, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A reader of unknown length: the client sends it chunked.
+			body := io.NopCloser(strings.NewReader(tt.body))
+			req, err := newRequest(context.Background(), p, "POST", "/api/inboxes", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = -1
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			res, err := httpClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.status {
+				t.Fatalf("POST /api/inboxes, chunked %q, Content-Type %q: %d %s, want %d", tt.body, tt.contentType, res.StatusCode, b, tt.status)
+			}
+			var box inboxJSON
+			if tt.status == 201 && (json.Unmarshal(b, &box) != nil || box.Name != tt.wantName || box.Domain == "") {
+				t.Errorf("POST /api/inboxes, chunked %q: %s, want an inbox named %q", tt.body, b, tt.wantName)
+			}
+		})
+	}
+	// On the wire, as a client in another language streams it: a DELETE
+	// and a POST with a last chunk and nothing before it.
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"DELETE", "/api/messages", 204},
+		{"DELETE", "/api/faults", 204},
+		{"POST", "/api/inboxes", 201},
+	} {
+		c, err := net.DialTimeout("tcp", p.http, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", tt.method, tt.path, p.http)
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			t.Fatalf("%s %s: %v", tt.method, tt.path, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		c.Close()
+		if res.StatusCode != tt.status {
+			t.Errorf("%s %s with an empty chunked body: %d %s, want %d", tt.method, tt.path, res.StatusCode, b, tt.status)
+		}
+	}
+}
+
 func TestOptionsAnswersAllowWithoutCORS(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
@@ -286,6 +362,16 @@ func TestHTTPTimeouts(t *testing.T) {
 		got := closedBy(t, c)
 		if !strings.HasPrefix(got, "HTTP/1.1 400 ") || !strings.Contains(got, "reading the body") {
 			t.Errorf("a stalled body got %q, want 400 naming the body", got)
+		}
+	})
+	t.Run("stalled chunked body", func(t *testing.T) {
+		// No Content-Type: whether it is a body at all waits on its
+		// first byte, which the read timeout bounds.
+		c := dial(addr)
+		fmt.Fprintf(c, "POST /api/inboxes HTTP/1.1\r\nHost: %s\r\nTransfer-Encoding: chunked\r\n\r\n", addr)
+		got := closedBy(t, c)
+		if !strings.HasPrefix(got, "HTTP/1.1 400 ") || !strings.Contains(got, "reading the body") {
+			t.Errorf("a stalled chunked body got %q, want 400 naming the body", got)
 		}
 	})
 	t.Run("idle keep-alive", func(t *testing.T) {
