@@ -55,7 +55,9 @@ func ExampleMessage_Normalized() {
 // Two runs of a template that differ in everything that changes from run
 // to run read the same as the golden file, testdata/message/reset.golden,
 // which go test -update wrote (a test declares the flag:
-// var update = flag.Bool("update", false, "rewrite golden files")).
+// var update = flag.Bool("update", false, "rewrite golden files"); here,
+// TestExampleGoldenFiles rewrites the file, and the example passes false
+// so that its output stays the same under -update).
 func ExampleMessage_AssertGolden() {
 	t := &fakeT{}
 	defer t.done()
