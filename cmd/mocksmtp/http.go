@@ -11,7 +11,8 @@ package main
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE, as Message.Find: {"match": "..."}; 404 for none
 //	DELETE /api/messages/{id}                 forget one message
 //	DELETE /api/messages                      forget every message, ended session, finding and expectation
-//	                                          (reset between tests)
+//	                                          (reset between tests); inboxes stay, empty: an inbox lasts as
+//	                                          long as the program (maxInboxes)
 //	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)

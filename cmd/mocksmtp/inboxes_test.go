@@ -119,12 +119,25 @@ func TestInboxesIsolateTests(t *testing.T) {
 	if !cmp.Equal(ids(all), []int{2, 3}) {
 		t.Errorf("after DELETE /api/messages?inbox=a: %v, want 2 and 3", ids(all))
 	}
-	// A whole reset keeps the inboxes.
+	// A whole reset keeps the inboxes, empty: their mail and their
+	// expectations go, and they take mail as before (README, OpenAPI).
+	postJSON(t, p, "POST", "/api/expectations?inbox="+a.Domain, `{"want": {"subject": "never sent"}}`, 201, nil)
+	if code, report := check(t, p, "?inbox="+a.Domain); code != 417 {
+		t.Errorf("check a before the reset: %d\n%s", code, report)
+	}
 	postJSON(t, p, "DELETE", "/api/messages", "", 204, nil)
 	getJSON(t, p, "/api/messages?inbox="+a.Domain, 200, &all)
 	getJSON(t, p, "/api/inboxes", 200, &list)
-	if len(all) != 0 || len(list) != 3 {
-		t.Errorf("after a reset: %d messages in a, %d inboxes; want none, and the 3 inboxes", len(all), len(list))
+	if len(all) != 0 || !cmp.Equal(list, []inboxJSON{a, b, anon}) {
+		t.Errorf("after a reset: %d messages in a, inboxes %+v; want none, and the 3 inboxes", len(all), list)
+	}
+	if code, report := check(t, p, "?inbox="+a.Domain); code != 200 {
+		t.Errorf("check a after the reset: %d\n%s", code, report)
+	}
+	sendMail(t, p.smtp, "app@example.com", []string{a.Address}, mailTo(a.Address, "After the reset", "4", "x"))
+	getJSON(t, p, "/api/wait?inbox="+url.QueryEscape(a.Domain)+"&subject=After+the+reset", 200, &all)
+	if len(all) != 1 {
+		t.Errorf("waiting in a after the reset: %v", ids(all))
 	}
 }
 

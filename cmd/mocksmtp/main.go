@@ -18,7 +18,8 @@
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE (a code), as Message.Find
 //	DELETE /api/messages/{id}                 forget one message
-//	DELETE /api/messages                      forget every message, ended session, finding and expectation
+//	DELETE /api/messages                      forget every message, ended session, finding and expectation;
+//	                                          inboxes stay, empty (none is ever forgotten)
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
