@@ -9,6 +9,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -750,4 +754,162 @@ func TestWebPageTranscriptCapFindingAndInboxSearch(t *testing.T) {
 	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `inbox="nope.inbox.test": no such inbox`) {
 		t.Errorf("a search in an unknown inbox shows %q, want the API's error", msg)
 	}
+}
+
+// TestWebPageDKIM shows each message's DKIM results: a row per signature
+// in the message (the verdict in a word, an icon and a colour, the
+// reason, the Authentication-Results summary), and a badge in the list
+// for a message whose signatures do not all pass. A signature's fields
+// are the sender's text, shown as text.
+func TestWebPageDKIM(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "-quiet", "-dkim-key", "example.com:mail:"+writePEM(t, t.TempDir(), "mail.pem", "PRIVATE KEY", der))
+	sign := func(msg, selector string, expires time.Time) string {
+		t.Helper()
+		var b bytes.Buffer
+		if err := dkim.Sign(&b, strings.NewReader(msg), &dkim.SignOptions{Domain: "example.com", Selector: selector, Signer: key, Expiration: expires}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	mail := func(subject string) string {
+		return "From: Shop <shop@example.com>\r\nTo: bob@example.net\r\nSubject: " + subject + "\r\n" +
+			"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <" + strings.ReplaceAll(subject, " ", ".") + "@example.com>\r\n\r\nThanks for your order.\r\n"
+	}
+	var never time.Time
+	for _, msg := range []string{
+		sign(mail("Signed"), "mail", never),                                                    // 1: pass
+		strings.Replace(sign(mail("Tampered"), "mail", never), "your order", "your orders", 1), // 2: fail
+		sign(sign(mail("Two signatures"), "mail", never), "other", never),                      // 3: temperror (no key), pass
+		sign(mail("Expired"), "mail", time.Now().Add(-time.Hour)),                              // 4: permerror
+		// 5: markup in the signature's fields (temperror: no such key)
+		"DKIM-Signature: v=1; a=rsa-sha256; d=<img src=x onerror=alert(1)>; s=<b>s</b>; h=from; bh=AAAA; b=AAAA\r\n" + mail("Hostile signature"),
+		mail("Not signed"), // 6: no DKIM
+	} {
+		sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, msg)
+	}
+	getJSON(t, p, "/api/wait?count=6", 200, nil)
+	var ms [7]messageJSON
+	for id := 1; id <= 6; id++ {
+		getJSON(t, p, fmt.Sprintf("/api/messages/%d", id), 200, &ms[id])
+	}
+	for _, tt := range []struct {
+		id     int
+		status []string
+	}{{1, []string{"pass"}}, {2, []string{"fail"}}, {3, []string{"temperror", "pass"}}, {4, []string{"permerror"}}, {5, []string{"temperror"}}, {6, nil}} {
+		var got []string
+		for _, d := range ms[tt.id].DKIM {
+			got = append(got, d.Status)
+		}
+		if !cmp.Equal(tt.status, got) {
+			t.Fatalf("message %d verified as %+v, want %v", tt.id, ms[tt.id].DKIM, tt.status)
+		}
+	}
+
+	pg := browser.open(t, "about:blank")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + p.http + "/#messages")
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 6`)
+
+	// The list: a badge where a signature does not pass, its word and
+	// icon, the summaries in its tooltip.
+	type badge struct{ ID, Text, Class, Title string }
+	var badges []badge
+	pg.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(".dkim-badge");
+		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
+	wantBadges := []badge{
+		{"6", "", "", ""},
+		{"5", "! DKIM temperror", "dkim-badge temp", ms[5].DKIM[0].Summary},
+		{"4", "✗ DKIM permerror", "dkim-badge fail", ms[4].DKIM[0].Summary},
+		{"3", "! DKIM temperror", "dkim-badge temp", ms[3].DKIM[0].Summary},
+		{"2", "✗ DKIM fail", "dkim-badge fail", ms[2].DKIM[0].Summary},
+		{"1", "", "", ""},
+	}
+	if diff := cmp.Diff(wantBadges, badges); diff != "" {
+		t.Errorf("the list's DKIM badges (-want +got):\n%s", diff)
+	}
+
+	// The message: a row per signature, in order.
+	type row struct {
+		Status, Verdict, Color, Reason, Summary, Signed string
+	}
+	rows := func(id int) []row {
+		t.Helper()
+		pg.eval(fmt.Sprintf(`location.hash = "#message/%d"`, id), nil)
+		pg.waitFor(fmt.Sprintf(`document.querySelector('#message-detail[data-id="%d"]')`, id))
+		rs := []row{}
+		pg.eval(`[...document.querySelectorAll("#message-detail .dkim-results .dkim")].map(r => {
+			const v = r.querySelector(".verdict"), t = (sel) => r.querySelector(sel)?.textContent || "";
+			return {status: r.dataset.status, verdict: v.textContent, color: getComputedStyle(v).color,
+				reason: t(".reason"), summary: t(".summary"), signed: t(".signed")}; })`, &rs)
+		return rs
+	}
+	const green, red, amber = "rgb(11, 107, 58)", "rgb(176, 0, 32)", "rgb(138, 90, 0)"
+	colors := map[string]string{"pass": green, "fail": red, "permerror": red, "temperror": amber}
+	icons := map[string]string{"pass": "✓", "fail": "✗", "permerror": "✗", "temperror": "!"}
+	for id := 1; id <= 6; id++ {
+		want := []row{}
+		for _, d := range ms[id].DKIM {
+			want = append(want, row{d.Status, icons[d.Status] + " " + d.Status, colors[d.Status], d.Reason, d.Summary, "signs " + strings.Join(d.HeaderKeys, ", ")})
+		}
+		if diff := cmp.Diff(want, rows(id)); diff != "" {
+			t.Errorf("message %d: DKIM rows (-want +got):\n%s", id, diff)
+		}
+		switch id {
+		case 1:
+			pg.screenshot("wide-dkim-pass", 1280, 800)
+		case 2:
+			if !strings.HasPrefix(ms[2].DKIM[0].Reason, "body hash mismatch") {
+				t.Errorf("message 2: reason %q, want a body hash mismatch", ms[2].DKIM[0].Reason)
+			}
+			pg.screenshot("wide-dkim-fail", 1280, 800)
+		case 3:
+			if ms[3].DKIM[0].Selector != "other" || ms[3].DKIM[0].Reason == "" {
+				t.Errorf("message 3: the first signature is %+v, want selector other, without a key", ms[3].DKIM[0])
+			}
+			pg.screenshot("wide-dkim-two", 1280, 800)
+		case 4:
+			pg.screenshot("wide-dkim-permerror", 1280, 800)
+		case 5:
+			// The sender's text stays text.
+			var shown struct {
+				Elements int
+				Signer   string
+			}
+			pg.eval(`({elements: document.querySelectorAll("#message-detail img, #message-detail .dkim-results b").length,
+				signer: document.querySelector("#message-detail .dkim .signer").textContent})`, &shown)
+			if want := ms[5].DKIM[0].Domain + " · selector <b>s</b>"; shown.Elements != 0 || shown.Signer != want {
+				t.Errorf("the signature with markup: %d elements made of its text, signer %q; want none, and %q", shown.Elements, shown.Signer, want)
+			}
+			pg.screenshot("wide-dkim-markup", 1280, 800)
+		}
+	}
+
+	// A narrow window: the rows fit.
+	pg.emulate(390, 844, true)
+	pg.eval(`location.hash = "#messages"`, nil)
+	pg.waitFor(`document.getElementById("list").offsetParent !== null && document.querySelector("#messages .dkim-badge")`)
+	pg.screenshot("narrow-dkim-list", 390, 844)
+	for _, id := range []int{2, 3, 4, 5} {
+		if got := rows(id); len(got) == 0 {
+			t.Errorf("narrow: message %d shows no DKIM row", id)
+		}
+		var overflow struct{ Scroll, Inner int }
+		pg.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &overflow)
+		if overflow.Scroll > overflow.Inner {
+			t.Errorf("narrow message %d: %d px wide in a %d px window", id, overflow.Scroll, overflow.Inner)
+		}
+	}
+	pg.eval(`location.hash = "#message/3"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-id="3"] .dkim-results')`)
+	pg.screenshot("narrow-dkim-two", 390, 844)
 }

@@ -1,9 +1,11 @@
 // The mocksmtp web page: lists sessions and messages as they arrive (it
 // polls the JSON API every second), searches them with the API's filters,
-// and shows one of them. Plain DOM, no dependencies, no innerHTML: every
-// text the mail carries goes into text nodes. Message HTML is shown in an
-// iframe with sandbox="" (no scripts, no forms, an origin of its own),
-// remote images blocked unless the user lets them load.
+// and shows one of them, with its DKIM results (a badge in the list marks
+// a message whose signatures do not all pass). Plain DOM, no
+// dependencies, no innerHTML: every text the mail carries goes into text
+// nodes. Message HTML is shown in an iframe with sandbox="" (no scripts,
+// no forms, an origin of its own), remote images blocked unless the user
+// lets them load.
 "use strict";
 
 (() => {
@@ -229,7 +231,8 @@
           el("span", { class: "subject" }, m.subject || "(no subject)"),
           timeEl(m.received),
           el("span", { class: "who" }, `${m.from || "<>"} → ${m.to.join(", ")}`),
-          el("span", { class: "meta" }, fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
+          el("span", { class: "meta" }, dkimBadge(m.dkim),
+            fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
 
     $("sessions").replaceChildren(...state.sessions.slice().reverse().map((s) =>
       el("li", { class: "session" + (r.kind === "session" && r.id === s.id ? " selected" : ""), dataset: { id: s.id } },
@@ -294,6 +297,7 @@
       el("dt", {}, "Size"), el("dd", {}, fmtSize(m.size)),
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
       m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
+      dkimView(m.dkim),
       findingsView(m.findings));
 
     const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
@@ -427,6 +431,48 @@
         el("dt", {}, "Messages"), el("dd", {}, s.messageIds.length === 0 ? "none" :
           s.messageIds.map((mid, i) => [i > 0 ? ", " : "", el("a", { href: `#message/${mid}` }, `message ${mid}`)]))),
       transcriptView(s));
+  }
+
+  // DKIM verdicts, each said in a word and an icon as well as a colour:
+  // pass (green), fail and permerror (red: the signature is wrong),
+  // temperror (amber: no -dkim-key for its domain and selector).
+  const dkimLook = {
+    pass: { icon: "✓", tone: "pass" },
+    fail: { icon: "✗", tone: "fail" },
+    permerror: { icon: "✗", tone: "fail" },
+    temperror: { icon: "!", tone: "temp" },
+  };
+
+  function verdict(status) {
+    const look = dkimLook[status] || { icon: "?", tone: "temp" };
+    return el("span", { class: `verdict ${look.tone}` },
+      el("span", { class: "icon", "aria-hidden": "true" }, look.icon), " ", status);
+  }
+
+  // dkimView shows one row per DKIM-Signature, in order: the verdict, why
+  // it did not pass, the Authentication-Results summary and the header
+  // fields it signs; nothing for a message without a signature.
+  function dkimView(results) {
+    if (!results || results.length === 0) return null;
+    return [el("dt", {}, "DKIM"), el("dd", { class: "dkim-results" },
+      results.map((d) => el("div", { class: `dkim ${(dkimLook[d.status] || { tone: "temp" }).tone}`, dataset: { status: d.status } },
+        verdict(d.status), " ",
+        el("span", { class: "signer" }, d.domain || "(no domain)", d.selector ? ` · selector ${d.selector}` : ""),
+        d.reason && el("span", { class: "reason" }, d.reason),
+        el("code", { class: "summary" }, d.summary),
+        d.headerKeys && d.headerKeys.length > 0 && el("span", { class: "signed" }, `signs ${d.headerKeys.join(", ")}`))))];
+  }
+
+  // dkimBadge marks a listed message whose signatures do not all pass:
+  // red when one fails (fail, permerror), else amber when a key is
+  // missing (temperror); nothing when they pass or there is none.
+  function dkimBadge(results) {
+    const bad = (results || []).filter((d) => d.status !== "pass");
+    if (bad.length === 0) return null;
+    const worst = bad.find((d) => d.status === "fail" || d.status === "permerror") || bad[0];
+    const look = dkimLook[worst.status] || { icon: "?", tone: "temp" };
+    return [el("span", { class: `dkim-badge ${look.tone}`, title: bad.map((d) => d.summary).join("\n") },
+      el("span", { class: "icon", "aria-hidden": "true" }, look.icon), ` DKIM ${worst.status}`), " "];
   }
 
   // findingsView lists the rules the client broke, each with its RFC
