@@ -50,21 +50,22 @@ func (s *Server) newMessagesLocked(after int) []msgRef {
 
 // A counter counts the messages of an inbox (nil: all) as a wait looks
 // again and again, each message once: a wait costs what arrived since it
-// last looked. It starts again after Reset, and under WithRetention, which
-// forgets messages as others arrive, counts what is kept.
+// last looked. It starts again after Reset and DeleteMessage, and under
+// WithRetention, which forgets messages as others arrive, counts what is
+// kept.
 type counter struct {
-	in     *Inbox
-	after  int // the last message ID looked at
-	resets int // Server.ids.resets when it last looked
-	n      int
+	in      *Inbox
+	after   int // the last message ID looked at
+	forgets int // Server.ids.forgets when it last looked
+	n       int
 }
 
 // countLocked returns the number of messages of the inbox, with an ID
 // above the counter's first after, that the server keeps. s.mu must be
 // held.
 func (c *counter) countLocked(s *Server, first int) int {
-	if c.resets != s.ids.resets || s.opts.retain > 0 {
-		c.after, c.resets, c.n = first, s.ids.resets, 0
+	if c.forgets != s.ids.forgets || s.opts.retain > 0 {
+		c.after, c.forgets, c.n = first, s.ids.forgets, 0
 	}
 	c.after = max(c.after, first)
 	for _, ref := range s.newMessagesLocked(c.after) {
@@ -83,7 +84,7 @@ func snapshots(live []liveMessage) []*Message {
 	for i, lm := range live {
 		refs[i] = lm.msgRef
 	}
-	return snapshotsOf(refs, false)
+	return snapshotsOf(refs)
 }
 
 // WaitFor waits for a message like want and returns it: the first one that
@@ -98,13 +99,32 @@ func (s *Server) WaitFor(t testing.TB, want Want) *Message {
 }
 
 // WaitForContext is WaitFor without a test: it returns an error when want
-// is invalid, when ctx ends or when the server closes first.
+// is invalid, when ctx ends or when the server closes first. The error of
+// a wait that ended holds the report WaitFor fails a test with (the
+// nearest message as a diff, its transcript lines, totals), its first line
+// saying why the wait ended: "before its context ended (context deadline
+// exceeded)", with the context's cause ([context.Cause]), or "before the
+// server closed". It wraps ctx's error or [ErrClosed].
 func (s *Server) WaitForContext(ctx context.Context, want Want) (*Message, error) {
+	return s.waitForContext(ctx, "WaitForContext", nil, want)
+}
+
+// waitForContext is WaitForContext on the server or an inbox; name
+// names the method in reports.
+func (s *Server) waitForContext(ctx context.Context, name string, in *Inbox, want Want) (*Message, error) {
 	mt, err := newMatcher(want)
 	if err != nil {
 		return nil, err
 	}
-	return s.waitFor(ctx, nil, mt)
+	m, err := s.waitFor(ctx, in, mt)
+	if err != nil {
+		why := fmt.Sprintf("before its context ended (%v)", context.Cause(ctx))
+		if errors.Is(err, ErrClosed) {
+			why = "before the server closed"
+		}
+		return nil, s.waitFailed(name, in, mt, why, err)
+	}
+	return m, nil
 }
 
 func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
@@ -128,6 +148,14 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 	if errors.Is(err, ErrClosed) {
 		why = "before the server closed"
 	}
+	t.Fatalf("%v", s.waitFailed(name, in, mt, why, err))
+	return nil
+}
+
+// waitFailed returns the error of a wait for a message like mt that ended
+// with err: the report of the method name, saying why it ended, that
+// WaitFor fails a test with and WaitForContext returns.
+func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, err error) error {
 	v := s.newView(in)
 	s.mu.Lock()
 	var cands []candidate
@@ -141,12 +169,21 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 	s.mu.Unlock()
 	cands = append(cands, v.outside()...)
 	var b strings.Builder
-	fmt.Fprintf(&b, "mocksmtp: %s: no message like this %s:\n  %v\n", name, why, want)
+	fmt.Fprintf(&b, "mocksmtp: %s: no message like this %s:\n  %v\n", name, why, mt.want)
 	v.writeNearest(&b, mt, cands)
 	b.WriteString(v.totals())
-	t.Fatalf("%s", b.String())
-	return nil
+	return &reportError{report: b.String(), err: err}
 }
+
+// reportError is an error whose text is a report, wrapping the error
+// that ended what it reports on.
+type reportError struct {
+	report string
+	err    error
+}
+
+func (e *reportError) Error() string { return e.report }
+func (e *reportError) Unwrap() error { return e.err }
 
 func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message, error) {
 	// Each wake matches the messages that arrived since the last one,
@@ -173,7 +210,7 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message,
 			}
 			s.mu.Unlock()
 			if !taken {
-				found = snapshotsOf([]msgRef{lm.msgRef}, false)[0]
+				found = snapshotsOf([]msgRef{lm.msgRef})[0]
 				return true
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -19,29 +20,91 @@ import (
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
+// AuthMechanism is the name of a SASL mechanism, as AUTH names it
+// ("PLAIN").
+type AuthMechanism string
+
 // The SASL mechanisms the server implements, for [WithAuthMechanisms].
+// Each needs what checks it: the accounts of [WithAuth] (which know the
+// password), the tokens of [WithOAuthToken], or the check of
+// [WithAuthFunc].
 const (
-	AuthPlain   = "PLAIN"    // RFC 4616, with or without an initial response
-	AuthLogin   = "LOGIN"    // draft-murchison-sasl-login: username, then password
-	AuthCRAMMD5 = "CRAM-MD5" // RFC 2195: needs the password, so only accounts of WithAuth
+	AuthPlain   AuthMechanism = "PLAIN"    // RFC 4616, with or without an initial response; accounts or a check
+	AuthLogin   AuthMechanism = "LOGIN"    // draft-murchison-sasl-login: username, then password; accounts or a check
+	AuthCRAMMD5 AuthMechanism = "CRAM-MD5" // RFC 2195: needs the password, so only accounts of WithAuth
+
+	// AuthXOAUTH2 is Google's and Microsoft's bearer-token mechanism: the
+	// username and an OAuth 2.0 access token, checked against the tokens
+	// of WithOAuthToken or by a check. A bad token gets the JSON error
+	// challenge {"status":"401","schemes":"bearer"} and, after the
+	// client's empty response, 535 5.7.8.
+	AuthXOAUTH2 AuthMechanism = "XOAUTH2"
+	// AuthOAUTHBEARER is the standard bearer-token mechanism of RFC 7628,
+	// checked as AuthXOAUTH2 is. A bad token gets the JSON error
+	// challenge {"status":"invalid_token","schemes":"bearer"} and, after
+	// the client's %x01 response, 535 5.7.8.
+	AuthOAUTHBEARER AuthMechanism = "OAUTHBEARER"
+
+	// AuthSCRAMSHA1 and AuthSCRAMSHA256 are SCRAM (RFC 5802, RFC 7677):
+	// the client proves it knows the password without sending it, so only
+	// accounts of WithAuth. A failed proof gets 535 5.7.8 with the SCRAM
+	// server error (e=invalid-proof) in its text.
+	AuthSCRAMSHA1   AuthMechanism = "SCRAM-SHA-1"
+	AuthSCRAMSHA256 AuthMechanism = "SCRAM-SHA-256"
+	// AuthSCRAMSHA1PLUS and AuthSCRAMSHA256PLUS are SCRAM with TLS channel
+	// binding (tls-exporter, RFC 9266, or tls-unique, RFC 5929): offered
+	// only over TLS, they imply [WithSTARTTLS] unless another TLS option
+	// is given. While one is offered, the base mechanism refuses a client
+	// that says it could have bound the channel (a downgrade, RFC 5802 6).
+	AuthSCRAMSHA1PLUS   AuthMechanism = "SCRAM-SHA-1-PLUS"
+	AuthSCRAMSHA256PLUS AuthMechanism = "SCRAM-SHA-256-PLUS"
 )
 
+// mechanisms lists every mechanism the server implements, in the order
+// of the error message for an unknown one.
+var mechanisms = []AuthMechanism{AuthPlain, AuthLogin, AuthCRAMMD5, AuthXOAUTH2, AuthOAUTHBEARER,
+	AuthSCRAMSHA1, AuthSCRAMSHA256, AuthSCRAMSHA1PLUS, AuthSCRAMSHA256PLUS}
+
+// mechanismNeeds says what can check each mechanism: the accounts of
+// WithAuth, a check of WithAuthFunc, the tokens of WithOAuthToken.
+var mechanismNeeds = map[AuthMechanism]struct{ accounts, check, tokens bool }{
+	AuthPlain:           {accounts: true, check: true},
+	AuthLogin:           {accounts: true, check: true},
+	AuthCRAMMD5:         {accounts: true},
+	AuthXOAUTH2:         {tokens: true, check: true},
+	AuthOAUTHBEARER:     {tokens: true, check: true},
+	AuthSCRAMSHA1:       {accounts: true},
+	AuthSCRAMSHA256:     {accounts: true},
+	AuthSCRAMSHA1PLUS:   {accounts: true},
+	AuthSCRAMSHA256PLUS: {accounts: true},
+}
+
+// plus reports whether m binds the TLS channel (SCRAM-...-PLUS).
+func (m AuthMechanism) plus() bool { return strings.HasSuffix(string(m), "-PLUS") }
+
 // Credentials are what a client sent in one AUTH exchange, as
-// [WithAuthFunc] sees them.
+// [WithAuthFunc] sees them: a password (PLAIN, LOGIN) or a bearer token
+// (XOAUTH2, OAUTHBEARER).
 type Credentials struct {
-	Mechanism string // "PLAIN", "LOGIN"
-	Identity  string // the authorization identity (PLAIN only), usually ""
-	Username  string // the authentication identity
-	Password  string
+	Mechanism AuthMechanism // AuthPlain, AuthLogin, AuthXOAUTH2 or AuthOAUTHBEARER
+	Identity  string        // the authorization identity (PLAIN only), usually ""
+	// Username is the authentication identity: XOAUTH2's user, and
+	// OAUTHBEARER's authorization identity (a=), which may be "".
+	Username string
+	Password string // PLAIN and LOGIN
+	Token    string // the bearer token of XOAUTH2 and OAUTHBEARER
 }
 
 // AuthInfo is what a session's AUTH exchange established: who tried with
 // which mechanism, and whether the credentials were accepted. It never
-// holds the password.
+// holds the password or token.
 type AuthInfo struct {
-	Mechanism string // "PLAIN", "LOGIN", "CRAM-MD5"
-	Identity  string // the authorization identity asked for (PLAIN), usually ""
-	Username  string // the authentication identity; "" when the exchange ended before it was sent
+	Mechanism AuthMechanism // the mechanism of the exchange
+	Identity  string        // the authorization identity asked for (PLAIN, SCRAM), usually ""
+	// Username is the authentication identity; "" when the exchange ended
+	// before it was sent. For an OAUTHBEARER client that names no one, it
+	// is the user of WithOAuthToken whose token it sent.
+	Username string
 	// Success reports whether the credentials were accepted (a fault at
 	// StageAuth may still have answered otherwise: see the transcript).
 	Success bool
@@ -60,23 +123,27 @@ func (a *AuthInfo) String() string {
 	if a.Identity != "" && a.Identity != a.Username {
 		who = a.Identity + " as " + a.Username
 	}
-	return a.Mechanism + " " + who + " " + verdict
+	return string(a.Mechanism) + " " + who + " " + verdict
 }
 
 // authConfig is what the AUTH options built.
 type authConfig struct {
 	accounts   map[string]string       // WithAuth: username → password
+	tokens     map[string]string       // WithOAuthToken: username → token
 	check      func(Credentials) error // WithAuthFunc
-	mechanisms []string                // WithAuthMechanisms; nil: the default
-	beforeTLS  []string                // WithAuthMechanismsBeforeTLS; nil: the same as after
+	mechanisms []AuthMechanism         // WithAuthMechanisms; nil: the default
+	beforeTLS  []AuthMechanism         // WithAuthMechanismsBeforeTLS; nil: the same as after
+	// offered are the mechanisms the engine offers after TLS (install).
+	offered []AuthMechanism
 }
 
 // WithAuth offers AUTH (RFC 4954) with the mechanisms PLAIN, LOGIN and
 // CRAM-MD5, and accepts username with password. Give it more than once for
 // more accounts. Wrong credentials get 535 5.7.8. AUTH is advertised before
-// and after TLS unless [WithAuthRequiresTLS] is given; each session records
+// and after TLS unless [WithRequireTLSForAuth] is given; each session records
 // the exchange in Session.Auth, and transcripts mask the secrets unless
-// [WithSecretsShown] is given.
+// [WithoutSecretMasking] is given. The accounts also serve SCRAM, when
+// [WithAuthMechanisms] names it.
 func WithAuth(username, password string) Option {
 	return optionFunc(func(o *options) error {
 		if username == "" {
@@ -88,59 +155,95 @@ func WithAuth(username, password string) Option {
 		}
 		accounts[username] = password
 		o.auth.accounts = accounts
-		return o.auth.install(o)
+		return nil
+	})
+}
+
+// WithOAuthToken offers AUTH with the bearer-token mechanisms XOAUTH2 (as
+// Gmail and Microsoft 365 take it) and OAUTHBEARER (RFC 7628), and accepts
+// token as username's OAuth 2.0 access token. Give it more than once for
+// more users. A wrong token gets the mechanism's JSON error challenge, then
+// 535 5.7.8; Session.Auth records the user and mechanism, and transcripts
+// mask the token. With [WithAuth] too, the server offers PLAIN, LOGIN,
+// CRAM-MD5, XOAUTH2 and OAUTHBEARER.
+func WithOAuthToken(username, token string) Option {
+	return optionFunc(func(o *options) error {
+		if username == "" || token == "" {
+			return fmt.Errorf("mocksmtp: WithOAuthToken(%q, ...): want a username and a token", username)
+		}
+		tokens := maps.Clone(o.auth.tokens)
+		if tokens == nil {
+			tokens = make(map[string]string)
+		}
+		tokens[username] = token
+		o.auth.tokens = tokens
+		return nil
 	})
 }
 
 // WithAuthFunc offers AUTH with the mechanisms PLAIN and LOGIN and lets
-// check decide each attempt, instead of the accounts of [WithAuth]: nil
-// accepts, an error rejects with 535 5.7.8, and an [smtpd.Reply] error is
-// sent as it is (454 4.7.0 for a temporary failure, say). CRAM-MD5 never
-// shows the password, so it is offered only for the accounts of WithAuth.
-// check runs on the session's goroutine and must be safe for concurrent
-// use.
+// check decide each attempt, instead of the accounts of [WithAuth] and the
+// tokens of [WithOAuthToken]: nil accepts, an error rejects with 535 5.7.8
+// (after the JSON error challenge of XOAUTH2 and OAUTHBEARER), and an
+// [smtpd.Reply] error is sent as it is (454 4.7.0 for a temporary failure,
+// say). Name [AuthXOAUTH2] or [AuthOAUTHBEARER] with [WithAuthMechanisms]
+// to have check judge bearer tokens (Credentials.Token). CRAM-MD5 and SCRAM
+// never show the password, so they are offered only for the accounts of
+// WithAuth. check runs on the session's goroutine and must be safe for
+// concurrent use.
 func WithAuthFunc(check func(Credentials) error) Option {
 	return optionFunc(func(o *options) error {
 		if check == nil {
 			return errors.New("mocksmtp: WithAuthFunc(nil): want a function")
 		}
 		o.auth.check = check
-		return o.auth.install(o)
+		return nil
 	})
 }
 
 // WithAuthMechanisms sets the SASL mechanisms advertised with AUTH, in
-// order, from [AuthPlain], [AuthLogin] and [AuthCRAMMD5]; others get 504
-// 5.5.4. It needs [WithAuth] or [WithAuthFunc] (in any order).
-func WithAuthMechanisms(mechanisms ...string) Option {
+// order, from the Auth constants ([AuthPlain], [AuthSCRAMSHA256]...);
+// others get 504 5.5.4. It needs [WithAuth], [WithOAuthToken] or
+// [WithAuthFunc] (in any order), whichever checks the mechanisms named.
+// SCRAM is offered only when named here. A -PLUS mechanism implies
+// [WithSTARTTLS] unless another TLS option is given, and is offered only
+// over TLS.
+func WithAuthMechanisms(mechanisms ...AuthMechanism) Option {
 	return optionFunc(func(o *options) error {
 		ms, err := checkMechanisms("WithAuthMechanisms", mechanisms)
 		if err != nil {
 			return err
 		}
 		o.auth.mechanisms = ms
-		return o.auth.install(o)
+		if slices.ContainsFunc(ms, AuthMechanism.plus) {
+			return useTLS(o)
+		}
+		return nil
 	})
 }
 
 // checkMechanisms returns the mechanisms upper-cased, or an error naming
 // the option when one is unknown or repeated, or none is given.
-func checkMechanisms(option string, mechanisms []string) ([]string, error) {
-	if len(mechanisms) == 0 {
+func checkMechanisms(option string, ms []AuthMechanism) ([]AuthMechanism, error) {
+	if len(ms) == 0 {
 		return nil, fmt.Errorf("mocksmtp: %s: want at least one mechanism", option)
 	}
-	var ms []string
-	for _, m := range mechanisms {
-		u := strings.ToUpper(m)
-		if u != AuthPlain && u != AuthLogin && u != AuthCRAMMD5 {
-			return nil, fmt.Errorf("mocksmtp: %s: unknown mechanism %q (want PLAIN, LOGIN or CRAM-MD5)", option, m)
+	var out []AuthMechanism
+	for _, m := range ms {
+		u := AuthMechanism(strings.ToUpper(string(m)))
+		if _, ok := mechanismNeeds[u]; !ok {
+			names := make([]string, len(mechanisms))
+			for i, m := range mechanisms {
+				names[i] = string(m)
+			}
+			return nil, fmt.Errorf("mocksmtp: %s: unknown mechanism %q (want one of %s)", option, m, strings.Join(names, ", "))
 		}
-		if slices.Contains(ms, u) {
+		if slices.Contains(out, u) {
 			return nil, fmt.Errorf("mocksmtp: %s: %s given twice", option, u)
 		}
-		ms = append(ms, u)
+		out = append(out, u)
 	}
-	return ms, nil
+	return out, nil
 }
 
 // WithAuthMechanismsBeforeTLS sets the mechanisms advertised and accepted
@@ -152,26 +255,26 @@ func checkMechanisms(option string, mechanisms []string) ([]string, error) {
 // the first EHLO reply:
 //
 //	mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)
-func WithAuthMechanismsBeforeTLS(mechanisms ...string) Option {
+func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 	return optionFunc(func(o *options) error {
 		ms, err := checkMechanisms("WithAuthMechanismsBeforeTLS", mechanisms)
 		if err != nil {
 			return err
 		}
-		o.auth.beforeTLS = ms
-		if err := useTLS(o); err != nil {
-			return err
+		if i := slices.IndexFunc(ms, AuthMechanism.plus); i >= 0 {
+			return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS: %s binds the TLS channel: it cannot be used before TLS", ms[i])
 		}
-		return o.auth.install(o)
+		o.auth.beforeTLS = ms
+		return useTLS(o)
 	})
 }
 
-// WithAuthRequiresTLS offers AUTH only after TLS, like Postfix with
+// WithRequireTLSForAuth offers AUTH only after TLS, like Postfix with
 // smtpd_tls_auth_only: the EHLO reply before STARTTLS has no AUTH, and AUTH
 // sent then gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
 // option is given. Use it to test clients that decide whether to
 // authenticate from the first EHLO reply.
-func WithAuthRequiresTLS() Option {
+func WithRequireTLSForAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.AuthRequiresTLS = true
 		return useTLS(o)
@@ -179,7 +282,7 @@ func WithAuthRequiresTLS() Option {
 }
 
 // WithRequireAuth answers MAIL before a successful AUTH with 530 5.7.0.
-// It needs [WithAuth] or [WithAuthFunc].
+// It needs [WithAuth], [WithOAuthToken] or [WithAuthFunc].
 func WithRequireAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.RequireAuth = true
@@ -187,32 +290,89 @@ func WithRequireAuth() Option {
 	})
 }
 
-// install sets the engine's AUTH configuration from a: the mechanisms
+// active reports whether some option offers AUTH.
+func (a *authConfig) active() bool {
+	return len(a.accounts) > 0 || len(a.tokens) > 0 || a.check != nil
+}
+
+// usable reports whether a can check mechanism m.
+func (a *authConfig) usable(m AuthMechanism) bool {
+	n := mechanismNeeds[m]
+	return n.accounts && len(a.accounts) > 0 || n.check && a.check != nil || n.tokens && len(a.tokens) > 0
+}
+
+// install sets the engine's AUTH configuration from a, once New has
+// applied every option (so that they work in any order): the mechanisms
 // advertised and the SASL servers. Mechanisms that need what a does not
 // have are an error when given explicitly and left out by default.
-func (a authConfig) install(o *options) error {
-	if len(a.accounts) == 0 && a.check == nil {
+func (a *authConfig) install(o *options) error {
+	if !a.active() {
 		return nil // WithAuthMechanisms alone: AUTH waits for WithAuth
 	}
 	ms := a.mechanisms
 	if ms == nil {
-		ms = []string{AuthPlain, AuthLogin}
-		if len(a.accounts) > 0 {
-			ms = append(ms, AuthCRAMMD5)
+		for _, m := range []AuthMechanism{AuthPlain, AuthLogin, AuthCRAMMD5, AuthXOAUTH2, AuthOAUTHBEARER} {
+			if m == AuthCRAMMD5 && len(a.accounts) == 0 || (m == AuthXOAUTH2 || m == AuthOAUTHBEARER) && len(a.tokens) == 0 {
+				continue // not by default for a check alone
+			}
+			if a.usable(m) {
+				ms = append(ms, m)
+			}
 		}
 	}
-	if (slices.Contains(ms, AuthCRAMMD5) || slices.Contains(a.beforeTLS, AuthCRAMMD5)) && len(a.accounts) == 0 {
-		return errors.New("mocksmtp: CRAM-MD5 needs the password, so an account of WithAuth")
+	for _, m := range slices.Concat(ms, a.beforeTLS) {
+		if !a.usable(m) {
+			return fmt.Errorf("mocksmtp: %s needs %s", m, needsPhrase(m))
+		}
 	}
-	o.engine.AuthMechanisms = ms
-	o.engine.AuthMechanismsBeforeTLS = a.beforeTLS
-	o.engine.NewSASL = a.newSASL
+	before := a.beforeTLS
+	if before == nil && slices.ContainsFunc(ms, AuthMechanism.plus) {
+		// Channel binding needs a channel: before TLS, offer the others.
+		before = slices.DeleteFunc(slices.Clone(ms), AuthMechanism.plus)
+	}
+	a.offered = ms
+	o.engine.AuthMechanisms = engineMechanisms(ms)
+	o.engine.AuthMechanismsBeforeTLS = engineMechanisms(before)
+	o.engine.NewSASL = func(m string) (smtpd.SASLServer, error) { return a.newSASL(m, nil) }
 	return nil
 }
 
-// newSASL returns the server side of one exchange.
-func (a authConfig) newSASL(mechanism string) (smtpd.SASLServer, error) {
-	switch mechanism {
+// needsPhrase says what checks mechanism m, for an error message.
+func needsPhrase(m AuthMechanism) string {
+	n := mechanismNeeds[m]
+	var what []string
+	if n.accounts {
+		what = append(what, "an account of WithAuth")
+	}
+	if n.tokens {
+		what = append(what, "a token of WithOAuthToken")
+	}
+	if n.check {
+		what = append(what, "WithAuthFunc")
+	}
+	if len(what) == 1 && n.accounts {
+		return "the password, so " + what[0]
+	}
+	return strings.Join(what, " or ")
+}
+
+// engineMechanisms returns the mechanisms as the engine names them; nil
+// stays nil.
+func engineMechanisms(ms []AuthMechanism) []string {
+	if ms == nil {
+		return nil
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m)
+	}
+	return out
+}
+
+// newSASL returns the server side of one exchange, on a connection whose
+// TLS state is cs (nil before TLS).
+func (a *authConfig) newSASL(mechanism string, cs *tls.ConnectionState) (smtpd.SASLServer, error) {
+	switch m := AuthMechanism(mechanism); m {
 	case AuthPlain:
 		p := &plainServer{}
 		p.Server = sasl.NewPlainServer(func(identity, username, password string) error {
@@ -224,6 +384,10 @@ func (a authConfig) newSASL(mechanism string) (smtpd.SASLServer, error) {
 		return &loginServer{verify: a.verify}, nil
 	case AuthCRAMMD5:
 		return &cramServer{accounts: a.accounts}, nil
+	case AuthXOAUTH2, AuthOAUTHBEARER:
+		return &bearerServer{mechanism: m, config: a}, nil // auth_oauth.go
+	case AuthSCRAMSHA1, AuthSCRAMSHA256, AuthSCRAMSHA1PLUS, AuthSCRAMSHA256PLUS:
+		return a.newSCRAM(m, cs) // auth_scram.go
 	}
 	return nil, smtpd.Reply{Code: 504, Status: "5.5.4", Lines: []string{"Unrecognized authentication type"}}
 }
@@ -232,11 +396,17 @@ func (a authConfig) newSASL(mechanism string) (smtpd.SASLServer, error) {
 var errBadCredentials = errors.New("mocksmtp: bad credentials")
 
 // verify checks credentials with WithAuthFunc's check, or else against
-// the accounts. An authorization identity other than the username is
-// refused for accounts.
-func (a authConfig) verify(c Credentials) error {
+// the accounts or tokens. An authorization identity other than the
+// username is refused for accounts.
+func (a *authConfig) verify(c Credentials) error {
 	if a.check != nil {
 		return a.check(c)
+	}
+	if c.Mechanism == AuthXOAUTH2 || c.Mechanism == AuthOAUTHBEARER {
+		if _, ok := a.tokenUser(c.Username, c.Token); !ok {
+			return errBadCredentials
+		}
+		return nil
 	}
 	want, ok := a.accounts[c.Username]
 	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(c.Password)) != 1 {
@@ -246,6 +416,22 @@ func (a authConfig) verify(c Credentials) error {
 		return errBadCredentials
 	}
 	return nil
+}
+
+// tokenUser returns the user of WithOAuthToken whose token is token: user
+// itself, or, when user is "" (an OAUTHBEARER client that names no one),
+// the user the token belongs to.
+func (a *authConfig) tokenUser(user, token string) (string, bool) {
+	if user != "" {
+		want, ok := a.tokens[user]
+		return user, ok && subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1
+	}
+	for u, want := range a.tokens {
+		if subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1 {
+			return u, true
+		}
+	}
+	return "", false
 }
 
 // identified is a SASL server that can tell who the client claimed to be.

@@ -283,7 +283,7 @@ func TestAuthMechanismsOption(t *testing.T) {
 		name string
 		opts []Option
 	}{
-		{"unknown mechanism", []Option{WithAuth("u", "p"), WithAuthMechanisms("XOAUTH2")}},
+		{"unknown mechanism", []Option{WithAuth("u", "p"), WithAuthMechanisms("NTLM")}},
 		{"no mechanism", []Option{WithAuthMechanisms()}},
 		{"mechanism twice", []Option{WithAuthMechanisms("PLAIN", "plain")}},
 		{"CRAM-MD5 without an account", []Option{WithAuthMechanisms("CRAM-MD5"), WithAuthFunc(func(Credentials) error { return nil })}},
@@ -311,7 +311,7 @@ func TestAuthSecretsShown(t *testing.T) {
 		shown bool
 	}{
 		{"masked by default", nil, false},
-		{"WithSecretsShown", []Option{WithSecretsShown()}, true},
+		{"WithoutSecretMasking", []Option{WithoutSecretMasking()}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

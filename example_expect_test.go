@@ -33,7 +33,7 @@ func sendSignIn(addr, to string) error {
 func ExampleServer_Expect() {
 	t := stableT{&fakeT{}} // in a real test: func TestSignup(t *testing.T)
 	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
-	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome!"})
+	srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome!"})
 
 	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func ExampleServer_Expect() {
 	//   	... // 4 ignored and 1 identical fields
 	// - 	Subject: "Welcome!",
 	// + 	Subject: "Welcome",
-	//   	... // 10 ignored fields
+	//   	... // 11 ignored fields
 	//   }
 	// session 1, ended: QUIT; lines 11-19 of 21:
 	//   11 C: MAIL FROM:<app@example.com> BODY=8BITMIME SMTPUTF8
@@ -58,7 +58,7 @@ func ExampleServer_Expect() {
 	//   15 C: DATA
 	//   16 S: 354 End data with <CR><LF>.<CR><LF>
 	//   17 *: <message data: 88 octets>
-	//   18 *: message 1 accepted: 85 octets from <app@example.com> to 1 recipients
+	//   18 *: message 1 accepted: 85 octets from <app@example.com> to 1 recipient
 	//   19 S: 250 2.0.0 Ok: queued
 	// in all: 1 session, 1 message
 }
@@ -67,9 +67,9 @@ func ExampleServer_Expect() {
 func ExampleExpectation() {
 	t := &fakeT{}
 	srv := mocksmtp.Start(t)
-	srv.Expect(mocksmtp.Want{Subject: "Welcome"}).Times(2)
-	srv.Expect(mocksmtp.Want{To: []string{"audit@example.com"}}).Never()
-	srv.ExpectNoOtherMessages() // and nothing else
+	srv.Expect(t, mocksmtp.Want{Subject: "Welcome"}).Times(2)
+	srv.Expect(t, mocksmtp.Want{To: []string{"audit@example.com"}}).Never()
+	srv.ExpectNoOtherMessages(t) // and nothing else
 
 	for _, to := range []string{"ann@example.com", "bob@example.com"} {
 		if err := sendWelcome(srv.Addr(), to); err != nil {
@@ -134,7 +134,7 @@ func ExampleServer_Inbox() {
 
 	t := &fakeT{} // in a real test: t.Parallel()
 	in := srv.Inbox(t)
-	in.Expect(mocksmtp.Want{Subject: "Welcome"})
+	in.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 	if err := sendWelcome(srv.Addr(), in.Address("bob")); err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +152,9 @@ func ExampleServer_Inbox() {
 //	var update = flag.Bool("update", false, "rewrite golden files")
 //
 // passes *update, and runs go test -update to accept a new transcript.
+// (An example passes false: with update, AssertGolden logs the file it
+// wrote, which would change the example's output. TestExampleGoldenFiles
+// rewrites the file under -update.)
 func ExampleTranscript_AssertGolden() {
 	t := &fakeT{}
 	defer t.done()
@@ -160,7 +163,7 @@ func ExampleTranscript_AssertGolden() {
 		t.Fatal(err)
 	}
 	s := srv.WaitForSessions(t, 1)[0]
-	s.Transcript.AssertGolden(t, "testdata/expect/welcome.golden", *update)
+	s.Transcript.AssertGolden(t, "testdata/expect/welcome.golden", false) // a test passes *update
 
 	fmt.Print(s.Transcript.Normalized()) // what the golden file holds
 	// Output:
@@ -181,8 +184,32 @@ func ExampleTranscript_AssertGolden() {
 	// C: DATA
 	// S: 354 End data with <CR><LF>.<CR><LF>
 	// *: <message data: <n> octets>
-	// *: message 1 accepted: <n> octets from <app@example.com> to 1 recipients
+	// *: message 1 accepted: <n> octets from <app@example.com> to 1 recipient
 	// S: 250 2.0.0 Ok: queued
 	// C: QUIT
 	// S: 221 2.0.0 Bye
+}
+
+func ExampleWant_Match() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		if err := sendWelcome(srv.Addr(), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.WaitForMessages(t, 2)
+	want := mocksmtp.Want{To: []string{"b@example.com"}, TextContains: "welcome"}
+	for _, m := range srv.Messages() {
+		ok, err := want.Match(m)
+		fmt.Println(m.ID, ok, err)
+	}
+	_, err := mocksmtp.Want{SubjectMatches: "(unclosed"}.Match(nil)
+	fmt.Println(err)
+	// Output:
+	// 1 false <nil>
+	// 2 true <nil>
+	// mocksmtp: Want.SubjectMatches: invalid regular expression "(unclosed": error parsing regexp: missing closing ): `(unclosed`
 }

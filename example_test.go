@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/smtp"
 	"strings"
@@ -92,7 +93,7 @@ func ExampleServer_WaitForMessagesContext() {
 	_, err = srv.WaitForMessagesContext(ctx, 1) // nobody sends anything
 	fmt.Println(err)
 	// Output:
-	// mocksmtp: waiting for 1 messages, got 0: context deadline exceeded
+	// mocksmtp: waiting for 1 message, got 0: context deadline exceeded
 }
 
 func ExampleServer_Sessions() {
@@ -150,8 +151,8 @@ func ExampleServer_WaitUntil() {
 	// stalled; Close ends it at once
 }
 
-func ExampleOnMessage() {
-	srv, err := mocksmtp.New(mocksmtp.OnMessage(func(m *mocksmtp.Message) {
+func ExampleWithOnMessage() {
+	srv, err := mocksmtp.New(mocksmtp.WithOnMessage(func(m *mocksmtp.Message) {
 		fmt.Println("arrived:", m.Subject, "for", m.To)
 	}))
 	if err != nil {
@@ -163,4 +164,82 @@ func ExampleOnMessage() {
 	}
 	// Output:
 	// arrived: Welcome for [bob@example.com]
+}
+
+// A session longer than the transcript cap keeps its first lines and its
+// last ones; the lines between are forgotten, and every line keeps its
+// number.
+func ExampleWithMaxTranscriptLines() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(20))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Hello("client.example")
+	for range 10 {
+		c.Noop()
+	}
+	c.Quit()
+	s := srv.WaitForSessions(t, 1)[0]
+	for i, l := range s.TranscriptHead {
+		fmt.Println(i+1, l)
+	}
+	fmt.Printf("… lines %d to %d forgotten …\n", len(s.TranscriptHead)+1, s.Forgotten)
+	for i, l := range s.Transcript[len(s.Transcript)-2:] {
+		fmt.Println(s.Forgotten+len(s.Transcript)-1+i, l)
+	}
+	// Output:
+	// 1 S: 220 localhost ESMTP mocksmtp
+	// 2 C: EHLO client.example
+	// … lines 3 to 14 forgotten …
+	// 31 C: QUIT
+	// 32 S: 221 2.0.0 Bye
+}
+
+func ExampleServer_DeleteMessage() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+
+	for _, to := range []string{"a@example.com", "b@example.com"} {
+		if err := sendWelcome(srv.Addr(), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := srv.WaitForMessages(t, 2)[0]
+	fmt.Println(srv.DeleteMessage(first.ID), srv.DeleteMessage(first.ID))
+	for _, m := range srv.Messages() {
+		fmt.Println(m.ID, m.To[0])
+	}
+	// Output:
+	// true false
+	// 2 b@example.com
+}
+
+// A wait without a test that ends before the message comes: its error is
+// the report WaitFor would fail a test with.
+func ExampleServer_WaitForContext_report() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = srv.WaitForContext(ctx, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Reset your password"})
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	lines := strings.Split(err.Error(), "\n")
+	fmt.Println(strings.Join(lines[:4], "\n")) // then the diff, the transcript lines and the totals
+	// Output:
+	// true
+	// mocksmtp: WaitForContext: no message like this before its context ended (context deadline exceeded):
+	//   Want{To: ["bob@example.com"], Subject: "Reset your password"}
+	// nearest: message 1 from <app@example.com> to <bob@example.com> "Welcome" (85 bytes)
+	// 1 field of 2 differs (-want +got):
 }

@@ -1,13 +1,19 @@
 package mocksmtp_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/smtp"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/mocksmtp/mocksmtp"
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -127,7 +133,7 @@ func ExampleFault_ExpiredCertificate_implicitTLS() {
 			conn.Close()
 		}
 	}
-	fmt.Println(srv.CheckFaults(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake()) == nil)
+	fmt.Println(srv.AddFault(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake()) == nil)
 	// Output:
 	// attempt 1: expired true
 	// attempt 2: expired false
@@ -197,7 +203,7 @@ func ExampleWithoutExtensions() {
 
 	// A server without SMTPUTF8: does the mailer still send to a UTF-8
 	// address? (It must not.)
-	srv := mocksmtp.Start(t, mocksmtp.WithoutExtensions(smtpd.ExtSMTPUTF8, smtpd.ExtChunking))
+	srv := mocksmtp.Start(t, mocksmtp.WithoutExtensions("SMTPUTF8", "CHUNKING"))
 	c, err := smtp.Dial(srv.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -216,4 +222,306 @@ func ExampleWithoutExtensions() {
 	// Output:
 	// SMTPUTF8 offered: false
 	// 553 5.6.7 Non-ASCII address not permitted without SMTPUTF8
+}
+
+func ExampleWithAuthMechanisms() {
+	t := &fakeT{}
+	defer t.done()
+
+	srv := mocksmtp.Start(t, mocksmtp.WithAuth("mailer", "s3cret"),
+		mocksmtp.WithAuthMechanisms(mocksmtp.AuthCRAMMD5, mocksmtp.AuthLogin))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	_, mechanisms := c.Extension("AUTH")
+	fmt.Println("offered:", mechanisms)
+	if err := c.Auth(smtp.CRAMMD5Auth("mailer", "s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	auth := srv.WaitForSessions(t, 1)[0].Auth
+	fmt.Println(auth.Mechanism == mocksmtp.AuthCRAMMD5, auth)
+	// Output:
+	// offered: CRAM-MD5 LOGIN
+	// true CRAM-MD5 mailer ok
+}
+
+func ExampleWithEngineConfig() {
+	t := &fakeT{}
+	defer t.done()
+
+	// The engine's configuration is the base; WithHostname wins over its
+	// Hostname, in any order.
+	srv := mocksmtp.Start(t,
+		mocksmtp.WithHostname("mx.example"),
+		mocksmtp.WithEngineConfig(smtpd.Config{
+			Hostname: "ignored.example",
+			VRFY:     &smtpd.Reply{Code: 550, Status: "5.1.1", Lines: []string{"No such user"}},
+		}))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Verify("nobody@example.com")
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		fmt.Println(reply.Code, reply.Msg)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(srv.WaitForSessions(t, 1)[0].Transcript[0])
+	// Output:
+	// 550 5.1.1 No such user
+	// S: 220 mx.example ESMTP mocksmtp
+}
+
+// ClientTLSConfig trusts the test certificate authority and verifies the
+// server's certificate for real.
+func ExampleServer_ClientTLSConfig() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS())
+	cfg := srv.ClientTLSConfig()
+	fmt.Println(cfg.ServerName, cfg.InsecureSkipVerify)
+
+	cfg.ServerName = "localhost" // the certificate names localhost too
+	conn, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Println(conn.StartTLS(cfg))
+	// Output:
+	// 127.0.0.1 false
+	// <nil>
+}
+
+// CertPool suits clients configured with a pool of trusted authorities.
+func ExampleServer_CertPool() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithImplicitTLS())
+	conn, err := tls.Dial("tcp", srv.Addr(), &tls.Config{RootCAs: srv.CertPool(), ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Println(conn.ConnectionState().PeerCertificates[0].DNSNames)
+	// Output:
+	// [localhost]
+}
+
+// CACertPEM is for clients that are no Go programs: write it to a file
+// and point the client's CA option at it (swaks --tls-ca-path, curl
+// --cacert).
+func ExampleServer_CACertPEM() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS())
+	pem := srv.CACertPEM()
+	fmt.Println(strings.SplitN(string(pem), "\n", 2)[0])
+	fmt.Println(x509.NewCertPool().AppendCertsFromPEM(pem))
+	// Output:
+	// -----BEGIN CERTIFICATE-----
+	// true
+}
+
+func ExampleFault_UntrustedCertificate() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(),
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()))
+	err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "s3cret")
+	var unknown x509.UnknownAuthorityError
+	fmt.Println("untrusted:", errors.As(err, &unknown))
+	// Output:
+	// untrusted: true
+}
+
+func ExampleFault_WrongHostCertificate() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(),
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()))
+	err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "s3cret")
+	var wrong x509.HostnameError
+	fmt.Println("wrong host:", errors.As(err, &wrong), wrong.Certificate.DNSNames)
+	// Output:
+	// wrong host: true [wrong.example]
+}
+
+// An old server that speaks only TLS 1.0, which Go clients refuse.
+func ExampleFault_TLSVersion() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(),
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).TLSVersion(tls.VersionTLS10)))
+	err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "s3cret")
+	fmt.Println(strings.Contains(fmt.Sprint(err), "protocol version not supported"))
+	fmt.Println(srv.WaitForSessions(t, 1)[0].Ended)
+	// Output:
+	// true
+	// TLS handshake failed
+}
+
+func ExampleFault_AbortHandshake() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(),
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).AbortHandshake()))
+	err := sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "s3cret")
+	fmt.Println(err != nil, srv.WaitForSessions(t, 1)[0].Ended)
+	// Output:
+	// true TLS handshake failed
+}
+
+// selfSigned returns a certificate for localhost signed by itself, as a
+// user's own would be, and a pool that trusts it.
+func selfSigned() (tls.Certificate, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "my test CA"},
+		DNSNames:              []string{"localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+// WithTLSConfig brings your own certificate and TLS settings.
+func ExampleWithTLSConfig() {
+	t := &fakeT{}
+	defer t.done()
+	cert, pool := selfSigned()
+	srv := mocksmtp.Start(t, mocksmtp.WithTLSConfig(&tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS13,
+	}))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: "localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(tls.VersionName(srv.WaitForSessions(t, 1)[0].TLS.Version))
+	// Output:
+	// TLS 1.3
+}
+
+func ExampleWithRequireTLS() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithRequireTLS())
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Println(replyOf(c.Mail("app@example.com"))) // before STARTTLS
+	if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(replyOf(c.Mail("app@example.com")))
+	// Output:
+	// 530 5.7.0 Must issue a STARTTLS command first
+	// ok
+}
+
+func ExampleWithAuth() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuth("mailer", "s3cret"), mocksmtp.WithAuth("backup", "0ther"))
+	fmt.Println(replyOf(sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "wrong")))
+	fmt.Println(replyOf(sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "backup", "0ther")))
+	// Output:
+	// 535 5.7.8 Error: authentication failed
+	// ok
+}
+
+func ExampleWithRequireAuth() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithAuth("mailer", "s3cret"), mocksmtp.WithRequireAuth())
+	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com"))) // no AUTH
+	// Output:
+	// 530 5.7.0 Authentication required
+}
+
+// AuthInfo records who tried to log in, how, and whether it worked; never
+// the password.
+func ExampleAuthInfo() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuth("mailer", "s3cret"))
+	_ = sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "wrong")
+	a := srv.WaitForSessions(t, 1)[0].Auth
+	fmt.Println(a.Mechanism, a.Username, a.Success)
+	fmt.Println(a)
+	// Output:
+	// PLAIN mailer false
+	// PLAIN mailer failed
+}
+
+// Credentials are what WithAuthFunc's check sees.
+func ExampleCredentials() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuthFunc(func(c mocksmtp.Credentials) error {
+		fmt.Printf("%s %q %q %q\n", c.Mechanism, c.Identity, c.Username, c.Password)
+		return nil
+	}))
+	fmt.Println(replyOf(sendOverTLS(srv.Addr(), srv.ClientTLSConfig(), "mailer", "token-123")))
+	// Output:
+	// PLAIN "" "mailer" "token-123"
+	// ok
+}
+
+func ExamplePersona() {
+	for _, p := range []mocksmtp.Persona{mocksmtp.Postfix, mocksmtp.Exchange} {
+		t := &fakeT{}
+		srv := mocksmtp.Start(t, mocksmtp.WithPersona(p))
+		_ = sendWelcome(srv.Addr(), "bob@example.com")
+		tr := srv.WaitForSessions(t, 1)[0].Transcript
+		for i, l := range tr {
+			if strings.HasPrefix(l.Text, "RCPT") {
+				fmt.Printf("%s: %s\n", p, tr[i+1].Text) // the reply to RCPT
+			}
+		}
+		t.done()
+	}
+	// Output:
+	// Postfix: 250 2.1.5 Ok
+	// Exchange: 250 2.1.5 Recipient OK
 }

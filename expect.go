@@ -5,44 +5,54 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // expectState is the Server's part for expectations, waits on a Want and
-// inboxes. Guarded by Server.mu, except t, set once by Start.
+// inboxes. Guarded by Server.mu, except t and started, set once by Start.
 type expectState struct {
 	t        testing.TB // the test of Start; nil for a server from New
-	root     scope      // the server's own expectations
+	started  string     // where Start was called, "file.go:line"; "" for New
+	scopes   []*scope   // the expectations of tests that have not ended, in order
+	free     scope      // the server's expectations without a test (AddExpectation...)
 	inboxes  []*Inbox
 	waited   map[int]bool // messages WaitFor returned: it returns each once
 	accounts map[int]bool // messages some check or assertion accounted for
 }
 
-// A scope is a set of expectations checked together: the server's, or an
-// inbox's. Guarded by Server.mu.
+// A scope is a set of expectations checked together: those one test
+// registered on the server or on an inbox, or those registered there
+// without a test. Guarded by Server.mu.
 type scope struct {
-	exps       []*Expectation
-	noOther    string // where ExpectNoOtherMessages was called, "" if not
-	noMessages string // where ExpectNoMessages was called, "" if not
-	checked    bool
+	t    testing.TB // the test it reports to; nil without one
+	in   *Inbox     // nil: the whole server
+	exps []*Expectation
+	// noOther and noMessages say which call asked for no other messages,
+	// or none at all, and where: "ExpectNoMessages at x_test.go:12",
+	// "ForbidMessages at main.go:40"; "" if none did.
+	noOther, noMessages string
 }
 
-// Expectation is a registered [Want], checked when the test ends. By
-// default it wants exactly one message; [Expectation.Times],
-// [Expectation.AtLeast] and [Expectation.Never] change that. Call them in
-// the statement that registers it:
+// Expectation is a registered [Want], checked when the test ends (or by
+// Verify, without a test). By default it wants exactly one message;
+// [Expectation.Times], [Expectation.AtLeast] and [Expectation.Never]
+// change that. Call them in the statement that registers it:
 //
-//	srv.Expect(mocksmtp.Want{To: []string{"ops@example.com"}}).Times(2)
+//	srv.Expect(t, mocksmtp.Want{To: []string{"ops@example.com"}}).Times(2)
 type Expectation struct {
-	s     *Server
-	t     testing.TB
-	mt    *matcher
-	where string // file:line of the Expect call
+	s  *Server
+	t  testing.TB // nil without a test
+	mt *matcher
 
+	// where is the file:line of the Expect call, or what DeclaredAt set;
 	// min and max are the number of messages wanted (max < 0: no upper
-	// bound). Guarded by Server.mu.
+	// bound); err, without a test, a misuse Verify reports. Guarded by
+	// Server.mu.
+	where    string
 	min, max int
+	err      error
 }
 
 // Times makes the expectation want exactly n messages. Times(0) is Never.
@@ -63,13 +73,35 @@ func (e *Expectation) Never() *Expectation {
 	return e.set("Never", 0, 0, 0)
 }
 
+// DeclaredAt sets where the expectation was declared, as its reports name
+// it ("expectation at <where> not met"): by default, the file and line of
+// the call that registered it. A program that registers expectations for
+// its own users names them its way, as the mocksmtp program names each
+// "POST /api/expectations #1".
+func (e *Expectation) DeclaredAt(where string) *Expectation {
+	e.s.mu.Lock()
+	e.where = where
+	e.s.mu.Unlock()
+	return e
+}
+
+// set sets the number of messages wanted. A negative n fails the test at
+// once, or, without a test, is what Verify reports.
 func (e *Expectation) set(name string, n, min, max int) *Expectation {
-	e.t.Helper()
+	if e.t != nil {
+		e.t.Helper()
+	}
 	if n < 0 {
 		e.s.mu.Lock()
-		e.min, e.max = 0, -1 // reported here, not again at cleanup
+		err := fmt.Errorf("mocksmtp: %s(%d) for the expectation at %s: want a number ≥ 0", name, n, e.where)
+		e.min, e.max = 0, -1 // reported once, not again at cleanup
+		if e.t == nil {
+			e.err = err
+		}
 		e.s.mu.Unlock()
-		e.t.Fatalf("mocksmtp: %s(%d) for the expectation at %s: want a number ≥ 0", name, n, e.where)
+		if e.t != nil {
+			e.t.Fatalf("%v", err)
+		}
 		return e
 	}
 	e.s.mu.Lock()
@@ -99,39 +131,82 @@ func declaredAt(skip int) string {
 	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
 }
 
-// Expect registers an expectation: by the end of the test, exactly one
-// message like want arrived (see [Expectation] for other numbers). The
-// expectations are checked at cleanup, after the server has closed: each
-// unmet one fails the test with one error that says where it was declared,
-// shows the nearest message as a (-want +got) diff of the fields want
-// sets, and the transcript lines of its session. Each message meets at
-// most one expectation, so that two Expect calls with the same Want want
-// two messages.
+// Expect registers an expectation on t: by the end of the test t,
+// exactly one message like want arrived (see [Expectation] for other
+// numbers). The expectation is checked at t's cleanup, so that one a
+// subtest registers fails the subtest (for the test of [Start], after the
+// server has closed): each unmet one fails t with one error that says
+// where it was declared, shows the nearest message as a (-want +got) diff
+// of the fields want sets, and the transcript lines of its session. Each
+// message meets at most one expectation of a test, so that two Expect
+// calls with the same Want want two messages.
 //
-// An invalid want (a bad regular expression) fails the test at once, as
-// does an Expect after Close. Expect needs the test of [Start]; on a
-// server from [New] it panics: use an [Inbox] there. It is safe for
-// concurrent use.
+// An invalid want (a bad regular expression) fails t at once, as does an
+// Expect after Close. It works on servers from [New] and [Start] alike,
+// and is safe for concurrent use. [Server.AddExpectation] is the form
+// without a test.
 //
 // Expectations are checked when the test ends, not waited for: when the
 // code under test sends in the background, wait first ([Server.WaitFor]).
 // They see the messages the server still has (see [Server.Reset] and
 // [WithRetention]).
-func (s *Server) Expect(want Want) *Expectation {
-	t := s.needT("Expect")
+func (s *Server) Expect(t testing.TB, want Want) *Expectation {
 	t.Helper()
-	return s.expect(t, "Expect", &s.exp.root, nil, want, declaredAt(1))
+	return s.expect(t, "Expect", nil, want, declaredAt(1))
 }
 
-// needT returns the test of Start, or panics for a server from New.
-func (s *Server) needT(method string) testing.TB {
-	if s.exp.t == nil {
-		panic("mocksmtp: " + method + " needs a test to report to: start the server with Start(t), or use srv.Inbox(t) on a server from New")
-	}
-	return s.exp.t
+// ExpectNoOtherMessages makes a message that meets no expectation a
+// failure at t's cleanup: mail that was not expected (by t or another
+// test), not allowed (see [Expectation.AtLeast]), and not returned by
+// [Server.WaitFor] or [Server.AssertMessage].
+func (s *Server) ExpectNoOtherMessages(t testing.TB) {
+	t.Helper()
+	s.expectNo(t, "ExpectNoOtherMessages", nil, false, declaredAt(1))
 }
 
-func (s *Server) expect(t testing.TB, name string, sc *scope, in *Inbox, want Want, where string) *Expectation {
+// ExpectNoMessages makes any message a failure at t's cleanup.
+func (s *Server) ExpectNoMessages(t testing.TB) {
+	t.Helper()
+	s.expectNo(t, "ExpectNoMessages", nil, true, declaredAt(1))
+}
+
+// AddExpectation registers an expectation without a test, as
+// [Server.Expect] does on one: [Server.Verify] checks it, [Server.Reset]
+// forgets it. It returns an error when want is invalid or the server is
+// closed. A bad number given to the Expectation's Times or AtLeast is
+// reported by Verify.
+func (s *Server) AddExpectation(want Want) (*Expectation, error) {
+	return s.addExpectation(nil, want, declaredAt(1))
+}
+
+// ForbidOtherMessages makes a message that meets no expectation a failure
+// for [Server.Verify], as [Server.ExpectNoOtherMessages] does at the end
+// of a test. It returns an error when the server is closed.
+func (s *Server) ForbidOtherMessages() error {
+	return s.forbid(nil, false, declaredAt(1))
+}
+
+// ForbidMessages makes any message a failure for [Server.Verify], as
+// [Server.ExpectNoMessages] does at the end of a test. It returns an error
+// when the server is closed.
+func (s *Server) ForbidMessages() error {
+	return s.forbid(nil, true, declaredAt(1))
+}
+
+// Verify checks the expectations registered without a test
+// ([Server.AddExpectation], [Server.ForbidOtherMessages],
+// [Server.ForbidMessages]) against the messages the server has now, and
+// returns nil when they are met. Otherwise its error holds the reports
+// [Server.Expect] would fail a test with, one per unmet expectation,
+// separated by newlines. It does not wait, and may be called again: the
+// expectations stay registered until [Server.Reset].
+func (s *Server) Verify() error {
+	return errors.Join(s.check(&s.exp.free, nil)...)
+}
+
+// expect registers an expectation on t, on the server (in == nil) or on an
+// inbox.
+func (s *Server) expect(t testing.TB, name string, in *Inbox, want Want, where string) *Expectation {
 	t.Helper()
 	mt, err := newMatcher(want)
 	if err != nil {
@@ -139,70 +214,157 @@ func (s *Server) expect(t testing.TB, name string, sc *scope, in *Inbox, want Wa
 		return &Expectation{s: s, t: t, mt: &matcher{}, where: where, min: 1, max: 1}
 	}
 	e := &Expectation{s: s, t: t, mt: mt, where: where, min: 1, max: 1}
-	if err := s.register(sc, in, func() { sc.exps = append(sc.exps, e) }); err != nil {
+	if err := s.register(t, in, func(sc *scope) { sc.exps = append(sc.exps, e) }); err != nil {
 		t.Fatalf("mocksmtp: %s at %s: %v", name, where, err)
 	}
 	return e
 }
 
-// register runs add under the lock, unless the scope can no longer check
-// what it adds.
-func (s *Server) register(sc *scope, in *Inbox, add func()) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case in != nil && sc.checked:
-		return fmt.Errorf("the test %s of the inbox has ended", in.test)
-	case s.closed || sc.checked:
-		return errors.New("the server is closed; expectations are checked when it closes, so register them before")
+// expectNo registers ExpectNoMessages (all) or ExpectNoOtherMessages on t.
+func (s *Server) expectNo(t testing.TB, name string, in *Inbox, all bool, where string) {
+	t.Helper()
+	if err := s.register(t, in, func(sc *scope) { sc.setNo(all, name+" at "+where) }); err != nil {
+		t.Fatalf("mocksmtp: %s at %s: %v", name, where, err)
 	}
-	add()
+}
+
+// addExpectation registers an expectation without a test.
+func (s *Server) addExpectation(in *Inbox, want Want, where string) (*Expectation, error) {
+	mt, err := newMatcher(want)
+	if err != nil {
+		return nil, fmt.Errorf("mocksmtp: expectation at %s: %s", where, strings.TrimPrefix(err.Error(), "mocksmtp: "))
+	}
+	e := &Expectation{s: s, mt: mt, where: where, min: 1, max: 1}
+	if err := s.register(nil, in, func(sc *scope) { sc.exps = append(sc.exps, e) }); err != nil {
+		return nil, fmt.Errorf("mocksmtp: expectation at %s: %v", where, err)
+	}
+	return e, nil
+}
+
+// forbid registers ForbidMessages (all) or ForbidOtherMessages, on the
+// server or an inbox.
+func (s *Server) forbid(in *Inbox, all bool, where string) error {
+	name := "ForbidOtherMessages"
+	if all {
+		name = "ForbidMessages"
+	}
+	if in != nil {
+		name = "Inbox." + name
+	}
+	return s.register(nil, in, func(sc *scope) { sc.setNo(all, name+" at "+where) })
+}
+
+// setNo records the call that asked for no other messages (all: none at
+// all), "ExpectNoMessages at x_test.go:12".
+func (sc *scope) setNo(all bool, call string) {
+	if all {
+		sc.noMessages = call
+	} else {
+		sc.noOther = call
+	}
+}
+
+// register runs add under the lock on the scope of t (nil: without a
+// test) on the server or the inbox in, unless the server is closed. The
+// first registration of a test other than Start's checks the scope at the
+// test's cleanup; Start's cleanup checks those of its test after Close.
+func (s *Server) register(t testing.TB, in *Inbox, add func(*scope)) error {
+	if t != nil {
+		t.Helper()
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if t != nil && t == s.exp.t {
+			return errors.New("the server is closed; expectations are checked when it closes, so register them before")
+		}
+		return errors.New("the server is closed")
+	}
+	var sc *scope
+	switch i := slices.IndexFunc(s.exp.scopes, func(sc *scope) bool { return sc.t == t && sc.in == in }); {
+	case t == nil && in != nil:
+		sc = &in.free
+	case t == nil:
+		sc = &s.exp.free
+	case i >= 0:
+		sc = s.exp.scopes[i]
+	}
+	first := sc == nil
+	if first {
+		sc = &scope{t: t, in: in}
+		s.exp.scopes = append(s.exp.scopes, sc)
+	}
+	add(sc)
+	s.mu.Unlock()
+	if first && t != s.exp.t {
+		// A helper, as the calls that lead here: the testing package
+		// reports a failure at the user's line that registered first.
+		t.Cleanup(func() {
+			t.Helper()
+			s.checkScope(sc)
+		})
+	}
 	return nil
 }
 
-// ExpectNoOtherMessages makes a message that meets no expectation a
-// failure at cleanup: mail that was not expected, not allowed (see
-// [Expectation.AtLeast]), and not returned by [Server.WaitFor] or
-// [Server.AssertMessage].
-func (s *Server) ExpectNoOtherMessages() {
-	t := s.needT("ExpectNoOtherMessages")
-	t.Helper()
-	where := declaredAt(1)
-	if err := s.register(&s.exp.root, nil, func() { s.exp.root.noOther = where }); err != nil {
-		t.Fatalf("mocksmtp: ExpectNoOtherMessages at %s: %v", where, err)
+// forgetFreeExpectationsLocked forgets the expectations registered
+// without a test, on the server and its inboxes (Reset). s.mu must be
+// held.
+func (s *Server) forgetFreeExpectationsLocked() {
+	s.exp.free = scope{}
+	for _, in := range s.exp.inboxes {
+		in.free = scope{}
 	}
 }
 
-// ExpectNoMessages makes any message a failure at cleanup.
-func (s *Server) ExpectNoMessages() {
-	t := s.needT("ExpectNoMessages")
-	t.Helper()
-	where := declaredAt(1)
-	if err := s.register(&s.exp.root, nil, func() { s.exp.root.noMessages = where }); err != nil {
-		t.Fatalf("mocksmtp: ExpectNoMessages at %s: %v", where, err)
+// checkScope checks the expectations of one test on the server or an
+// inbox, reports them on the test, and forgets them.
+func (s *Server) checkScope(sc *scope) {
+	sc.t.Helper()
+	s.mu.Lock()
+	s.exp.scopes = slices.DeleteFunc(s.exp.scopes, func(x *scope) bool { return x == sc })
+	s.mu.Unlock()
+	for _, err := range s.check(sc, sc.in) {
+		sc.t.Errorf("%v", err)
 	}
 }
 
-// checkExpectations reports unmet expectations at cleanup.
+// checkExpectations checks, at Start's cleanup, the expectations of the
+// test of Start.
 func (s *Server) checkExpectations(t testing.TB) {
 	t.Helper()
-	s.check(t, &s.exp.root, nil)
+	s.mu.Lock()
+	var mine []*scope
+	for _, sc := range s.exp.scopes {
+		if sc.t == t {
+			mine = append(mine, sc)
+		}
+	}
+	s.mu.Unlock()
+	for _, sc := range mine {
+		s.checkScope(sc)
+	}
 }
 
 // rule is a copy of an expectation, taken under the lock.
 type rule struct {
 	e        *Expectation
+	where    string
 	min, max int
 }
 
-// check reports the unmet expectations of a scope on t, one error each.
-func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
-	t.Helper()
+// check checks the expectations of a scope on the messages of in (nil:
+// all) and returns a report for each unmet one: the core of Expect's
+// cleanup and of Verify.
+func (s *Server) check(sc *scope, in *Inbox) []error {
+	var errs []error
 	s.mu.Lock()
-	sc.checked = true
 	var rules, nevers []rule
 	for _, e := range sc.exps {
-		r := rule{e, e.min, e.max}
+		if e.err != nil {
+			errs = append(errs, e.err)
+		}
+		r := rule{e, e.where, e.min, e.max}
 		if r.max == 0 {
 			nevers = append(nevers, r)
 		} else {
@@ -228,7 +390,7 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 			}
 		}
 		s.mu.Unlock()
-		return
+		return errs
 	}
 
 	// Then the reports, on snapshots.
@@ -244,7 +406,7 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 
 	for i, r := range rules {
 		if counted[i] < r.min {
-			s.reportTooFew(t, v, r, i, rules, owner)
+			errs = append(errs, s.reportTooFew(v, r, i, rules, owner))
 			continue
 		}
 		var extra []*Message
@@ -259,7 +421,7 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 			}
 			var b strings.Builder
 			fmt.Fprintf(&b, "mocksmtp: expectation at %s not met: want %s like this, got %d:\n  %v\n",
-				r.e.where, wantPhrase(r.min, r.max), counted[i]+len(extra), r.e.mt.want)
+				r.where, wantPhrase(r.min, r.max), counted[i]+len(extra), r.e.mt.want)
 			if len(extra) == 1 {
 				b.WriteString("the extra message:\n")
 			} else {
@@ -267,7 +429,7 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 			}
 			v.writeMessages(&b, extra)
 			b.WriteString(v.totals())
-			t.Errorf("%s", b.String())
+			errs = append(errs, errors.New(b.String()))
 		}
 	}
 	for _, r := range nevers {
@@ -281,19 +443,19 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 		if len(got) > 0 {
 			var b strings.Builder
 			fmt.Fprintf(&b, "mocksmtp: expectation at %s not met: want no message like this, got %d:\n  %v\n",
-				r.e.where, len(got), r.e.mt.want)
+				r.where, len(got), r.e.mt.want)
 			v.writeMessages(&b, got)
 			b.WriteString(v.totals())
-			t.Errorf("%s", b.String())
+			errs = append(errs, errors.New(b.String()))
 		}
 	}
 	if noMessages != "" && len(v.scoped) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "mocksmtp: ExpectNoMessages at %s: want no message, got %d:\n", noMessages, len(v.scoped))
+		fmt.Fprintf(&b, "mocksmtp: %s: want no message, got %d:\n", noMessages, len(v.scoped))
 		v.writeMessages(&b, v.scoped)
 		b.WriteString(v.totals())
-		t.Errorf("%s", b.String())
-		return
+		errs = append(errs, errors.New(b.String()))
+		return errs
 	}
 
 	s.mu.Lock()
@@ -308,12 +470,13 @@ func (s *Server) check(t testing.TB, sc *scope, in *Inbox) {
 	s.mu.Unlock()
 	if noOther != "" && len(unexpected) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "mocksmtp: ExpectNoOtherMessages at %s: %d of %s met no expectation:\n",
+		fmt.Fprintf(&b, "mocksmtp: %s: %d of %s met no expectation:\n",
 			noOther, len(unexpected), plural(len(v.scoped), "message"))
 		v.writeMessages(&b, unexpected)
 		b.WriteString(v.totals())
-		t.Errorf("%s", b.String())
+		errs = append(errs, errors.New(b.String()))
 	}
+	return errs
 }
 
 // judge matches messages to expectations: matches[i][j] tells whether
@@ -376,8 +539,7 @@ func (s *Server) fails(rules, nevers []rule, msgs []*Message, owner []int, match
 
 // reportTooFew reports an expectation that got fewer messages than it
 // wanted, with the nearest of the messages it did not get.
-func (s *Server) reportTooFew(t testing.TB, v *view, r rule, i int, rules []rule, owner []int) {
-	t.Helper()
+func (s *Server) reportTooFew(v *view, r rule, i int, rules []rule, owner []int) error {
 	got := 0
 	var cands []candidate
 	for j, m := range v.scoped {
@@ -387,16 +549,16 @@ func (s *Server) reportTooFew(t testing.TB, v *view, r rule, i int, rules []rule
 		case o < 0:
 			cands = append(cands, candidate{m: m})
 		default:
-			cands = append(cands, candidate{m: m, tier: 1, note: "the expectation at " + rules[o].e.where + " counted it (a message meets one expectation at most)"})
+			cands = append(cands, candidate{m: m, tier: 1, note: "the expectation at " + rules[o].where + " counted it (a message meets one expectation at most)"})
 		}
 	}
 	cands = append(cands, v.outside()...)
 	var b strings.Builder
 	fmt.Fprintf(&b, "mocksmtp: expectation at %s not met: want %s like this, got %d:\n  %v\n",
-		r.e.where, wantPhrase(r.min, r.max), got, r.e.mt.want)
+		r.where, wantPhrase(r.min, r.max), got, r.e.mt.want)
 	v.writeNearest(&b, r.e.mt, cands)
 	b.WriteString(v.totals())
-	t.Errorf("%s", b.String())
+	return errors.New(b.String())
 }
 
 // outside returns the messages outside an inbox as candidates of the last

@@ -1,7 +1,9 @@
 package mocksmtp_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -182,6 +185,26 @@ func expOpen(t testing.TB, addr, from string, to []string, raw string) *smtp.Cli
 	return c
 }
 
+// expDKIMKey is the key of the DKIM report: fixed, so that the report
+// reads the same every run.
+var expDKIMKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
+// expSign signs raw (with LF line breaks) for domain and selector with
+// expDKIMKey, and returns it with LF line breaks.
+func expSign(t testing.TB, raw, domain, selector string) string {
+	t.Helper()
+	var b bytes.Buffer
+	err := dkim.Sign(&b, strings.NewReader(strings.ReplaceAll(raw, "\n", "\r\n")), &dkim.SignOptions{
+		Domain: domain, Selector: selector, Signer: expDKIMKey,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
+		HeaderKeys: []string{"From", "To", "Subject"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(b.String(), "\r\n", "\n")
+}
+
 // expMsg returns a message with a Subject and a text body.
 func expMsg(subject, body string) string {
 	return "From: App <app@example.com>\nTo: bob@example.com\nSubject: " + subject + "\n\n" + body + "\n"
@@ -218,17 +241,22 @@ func TestExpectReports(t *testing.T) {
 		body func(t tb, s srv)
 	}{
 		{"subject_differs", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome"})
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome"})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome!", "Hello, Bob."))
 		}},
+		{"dkim_fails", []mocksmtp.Option{mocksmtp.WithDKIMKey("example.com", "mail", expDKIMKey.Public())}, func(t tb, s srv) {
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, DKIM: []mocksmtp.WantDKIM{{Domain: "example.com"}}})
+			signed := expSign(t, expMsg("Your order", "Thanks for your order."), "example.com", "mail")
+			expSend(t, s.Addr(), "shop@example.com", []string{"bob@example.com"}, strings.Replace(signed, "Thanks", "Thank you", 1))
+		}},
 		{"nearest_of_several", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{To: []string{"carol@example.com"}, Subject: "Welcome", TextContains: "Carol"})
+			s.Expect(t, mocksmtp.Want{To: []string{"carol@example.com"}, Subject: "Welcome", TextContains: "Carol"})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello, Bob."))
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Receipt", "Thanks, Carol."))
 			expSend(t, s.Addr(), "app@example.com", []string{"carol@example.com"}, expMsg("Welcome", "Hello, Bob."))
 		}},
 		{"nothing_sent", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{To: []string{"bob@example.com"}})
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}})
 			c, err := smtp.Dial(s.Addr())
 			if err != nil {
 				t.Fatal(err)
@@ -239,10 +267,10 @@ func TestExpectReports(t *testing.T) {
 			c.Quit()
 		}},
 		{"no_client", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{Subject: "Welcome"})
+			s.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 		}},
 		{"auth_failed_masked", []mocksmtp.Option{mocksmtp.WithAuth("app", "secret")}, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{Subject: "Welcome"})
+			s.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 			err := smtp.SendMail(s.Addr(), smtp.PlainAuth("", "app", "wrong password", "127.0.0.1"),
 				"app@example.com", []string{"bob@example.com"}, []byte(expMsg("Welcome", "Hi")))
 			if err == nil {
@@ -250,36 +278,36 @@ func TestExpectReports(t *testing.T) {
 			}
 		}},
 		{"too_many", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{Subject: "Welcome"})
+			s.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello again."))
 		}},
 		{"times_two_got_one", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{To: []string{"ops@example.com"}, Subject: "Disk full"}).Times(2)
+			s.Expect(t, mocksmtp.Want{To: []string{"ops@example.com"}, Subject: "Disk full"}).Times(2)
 			expSend(t, s.Addr(), "app@example.com", []string{"ops@example.com"}, expMsg("Disk full", "on /var"))
 			expSend(t, s.Addr(), "app@example.com", []string{"ops@example.com"}, expMsg("Disk almost full", "on /home"))
 		}},
 		{"never", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{SubjectContains: "password"}).Never()
+			s.Expect(t, mocksmtp.Want{SubjectContains: "password"}).Never()
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Your password was changed", "If it was not you..."))
 		}},
 		{"counted_by_another", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{To: []string{"bob@example.com"}})
-			s.Expect(mocksmtp.Want{To: []string{"bob@example.com"}})
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}})
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
 		}},
 		{"no_other_messages", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{To: []string{"bob@example.com"}})
-			s.ExpectNoOtherMessages()
+			s.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}})
+			s.ExpectNoOtherMessages(t)
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
 			expSend(t, s.Addr(), "app@example.com", []string{"audit@example.com"}, expMsg("New user", "bob"))
 		}},
 		{"expect_no_messages", nil, func(t tb, s srv) {
-			s.ExpectNoMessages()
+			s.ExpectNoMessages(t)
 			expSend(t, s.Addr(), "", []string{"bob@example.com"}, expMsg("Undeliverable", "Your message could not be delivered."))
 		}},
 		{"long_body_cut", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{TextContains: "/confirm?token="})
+			s.Expect(t, mocksmtp.Want{TextContains: "/confirm?token="})
 			var body strings.Builder
 			for i := 1; i <= 80; i++ {
 				fmt.Fprintf(&body, "Line %d of the terms and conditions.\n", i)
@@ -287,7 +315,7 @@ func TestExpectReports(t *testing.T) {
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Confirm", body.String()))
 		}},
 		{"headers_and_addresses", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{
+			s.Expect(t, mocksmtp.Want{
 				HeaderFrom: "Shop <shop@example.com>",
 				HeaderTo:   []string{"bob@example.com"},
 				Cc:         []string{"carol@example.com"},
@@ -297,19 +325,19 @@ func TestExpectReports(t *testing.T) {
 				"From: Shop Team <shop@example.com>\nTo: Bob <bob@example.com>\nX-Campaign: =?utf-8?q?summer?=\nSubject: Sale\n\nSale!\n")
 		}},
 		{"attachment_missing", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{Subject: "Your invoice", Attachments: []mocksmtp.WantAttachment{{Filename: "invoice.pdf", ContentType: "application/pdf"}}})
+			s.Expect(t, mocksmtp.Want{Subject: "Your invoice", Attachments: []mocksmtp.WantAttachment{{Filename: "invoice.pdf", ContentType: "application/pdf"}}})
 			expSend(t, s.Addr(), "shop@example.com", []string{"bob@example.com"}, expInvoice)
 		}},
 		{"bad_regexp", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{TextMatches: `code: (\d{6}`})
+			s.Expect(t, mocksmtp.Want{TextMatches: `code: (\d{6}`})
 			t.Fatal("not reached: Expect must stop the test")
 		}},
 		{"negative_times", nil, func(t tb, s srv) {
-			s.Expect(mocksmtp.Want{Subject: "x"}).Times(-1)
+			s.Expect(t, mocksmtp.Want{Subject: "x"}).Times(-1)
 		}},
 		{"expect_after_close", nil, func(t tb, s srv) {
 			s.Close()
-			s.Expect(mocksmtp.Want{Subject: "Welcome"})
+			s.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 		}},
 		{"wait_for_timeout", []mocksmtp.Option{mocksmtp.WithWaitTimeout(20 * time.Millisecond)}, func(t tb, s srv) {
 			c := expOpen(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
@@ -439,7 +467,7 @@ func TestWantFields(t *testing.T) {
 			t.Parallel()
 			got := expCheck(func(ft *expT, s *mocksmtp.Server) {
 				expSend(ft, s.Addr(), tc.from, tc.to, tc.raw)
-				s.Expect(tc.want)
+				s.Expect(ft, tc.want)
 			})
 			if failed := got != ""; failed != tc.wantFail {
 				t.Errorf("failed = %v, want %v; report:\n%s", failed, tc.wantFail, got)
@@ -457,64 +485,64 @@ func TestExpectCounts(t *testing.T) {
 		wantFail bool
 	}{
 		{"each message meets the expectation it can", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: bob})                     // any mail to bob...
-			s.Expect(mocksmtp.Want{To: bob, Subject: "Welcome"}) // ...and the welcome
-			s.ExpectNoOtherMessages()
+			s.Expect(t, mocksmtp.Want{To: bob})                     // any mail to bob...
+			s.Expect(t, mocksmtp.Want{To: bob, Subject: "Welcome"}) // ...and the welcome
+			s.ExpectNoOtherMessages(t)
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Tips", "Hi"))
 		}, false},
 		{"two equal expectations want two messages", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: bob})
-			s.Expect(mocksmtp.Want{To: bob})
+			s.Expect(t, mocksmtp.Want{To: bob})
+			s.Expect(t, mocksmtp.Want{To: bob})
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Tips", "Hi"))
 		}, false},
 		{"Times(2) met", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).Times(2)
+			s.Expect(t, mocksmtp.Want{To: ops}).Times(2)
 			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
 			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "2"))
 		}, false},
 		{"Times(2) with three", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).Times(2)
+			s.Expect(t, mocksmtp.Want{To: ops}).Times(2)
 			for i := range 3 {
 				expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", fmt.Sprint(i)))
 			}
 		}, true},
 		{"Times(0) is Never", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).Times(0)
+			s.Expect(t, mocksmtp.Want{To: ops}).Times(0)
 			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
 		}, true},
 		{"AtLeast(1) takes them all", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).AtLeast(1)
-			s.ExpectNoOtherMessages()
+			s.Expect(t, mocksmtp.Want{To: ops}).AtLeast(1)
+			s.ExpectNoOtherMessages(t)
 			for i := range 3 {
 				expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", fmt.Sprint(i)))
 			}
 		}, false},
 		{"AtLeast(2) with one", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).AtLeast(2)
+			s.Expect(t, mocksmtp.Want{To: ops}).AtLeast(2)
 			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
 		}, true},
 		{"AtLeast(0) allows without requiring", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).AtLeast(0)
-			s.Expect(mocksmtp.Want{To: bob}).AtLeast(0)
-			s.ExpectNoOtherMessages()
+			s.Expect(t, mocksmtp.Want{To: ops}).AtLeast(0)
+			s.Expect(t, mocksmtp.Want{To: bob}).AtLeast(0)
+			s.ExpectNoOtherMessages(t)
 			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
 		}, false},
 		{"Never met", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: ops}).Never()
+			s.Expect(t, mocksmtp.Want{To: ops}).Never()
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
 		}, false},
 		{"Never fails whatever else matches", func(t *expT, s *mocksmtp.Server) {
-			s.Expect(mocksmtp.Want{To: bob})
-			s.Expect(mocksmtp.Want{Subject: "Welcome"}).Never()
+			s.Expect(t, mocksmtp.Want{To: bob})
+			s.Expect(t, mocksmtp.Want{Subject: "Welcome"}).Never()
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
 		}, true},
 		{"ExpectNoMessages met", func(t *expT, s *mocksmtp.Server) {
-			s.ExpectNoMessages()
+			s.ExpectNoMessages(t)
 		}, false},
 		{"messages WaitFor and AssertMessage returned are not unexpected", func(t *expT, s *mocksmtp.Server) {
-			s.ExpectNoOtherMessages()
+			s.ExpectNoOtherMessages(t)
 			expSend(t, s.Addr(), "app@example.com", bob, expMsg("Welcome", "Hi"))
 			expSend(t, s.Addr(), "app@example.com", ops, expMsg("Alert", "1"))
 			s.WaitFor(t, mocksmtp.Want{To: bob})
@@ -636,34 +664,44 @@ func TestExpectConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				to := fmt.Sprintf("user%d@example.com", i)
-				s.Expect(mocksmtp.Want{To: []string{to}}).Times(1)
+				s.Expect(ft, mocksmtp.Want{To: []string{to}}).Times(1)
 				if err := smtp.SendMail(s.Addr(), nil, "app@example.com", []string{to}, []byte("Subject: hi\r\n\r\nhi\r\n")); err != nil {
 					t.Error(err)
 				}
 			}()
 		}
 		wg.Wait()
-		s.ExpectNoOtherMessages()
+		s.ExpectNoOtherMessages(ft)
 	})
 	if got != "" {
 		t.Errorf("concurrent expectations failed:\n%s", got)
 	}
 }
 
-func TestExpectNeedsStart(t *testing.T) {
+// Expect works on a server from New: the expectation is checked at the
+// cleanup of the test it is registered on.
+func TestExpectOnServerFromNew(t *testing.T) {
 	t.Parallel()
 	srv, err := mocksmtp.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	defer func() {
-		p := recover()
-		if s, _ := p.(string); !strings.Contains(s, "Start(t)") {
-			t.Errorf("Expect on a server from New: panic %v, want one that points to Start(t)", p)
-		}
-	}()
-	srv.Expect(mocksmtp.Want{})
+	met, unmet := &expT{name: "TestMet"}, &expT{name: "TestUnmet"}
+	met.run(func() {
+		srv.Expect(met, mocksmtp.Want{Subject: "Welcome"})
+		srv.ExpectNoOtherMessages(met)
+		expSend(met, srv.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
+	})
+	if got := met.report(); got != "" {
+		t.Errorf("a met expectation on a server from New failed the test:\n%s", got)
+	}
+	unmet.run(func() {
+		srv.Expect(unmet, mocksmtp.Want{Subject: "Reset your password"})
+	})
+	if got := unmet.report(); !strings.HasPrefix(got, "mocksmtp: expectation at expect_test.go:") || !strings.Contains(got, `Subject: "Reset your password"`) {
+		t.Errorf("an unmet expectation on a server from New reported:\n%s", got)
+	}
 }
 
 // TestExpectDeclaredAt checks the file:line a report gives, which golden
@@ -676,12 +714,12 @@ func TestExpectDeclaredAt(t *testing.T) {
 		lines = append(lines, line-1) // the line before the call
 	}
 	got := expCheck(func(ft *expT, s *mocksmtp.Server) {
-		s.Expect(mocksmtp.Want{Subject: "a"})
+		s.Expect(ft, mocksmtp.Want{Subject: "a"})
 		here()
-		s.ExpectNoMessages()
+		s.ExpectNoMessages(ft)
 		here()
 		in := s.Inbox(ft)
-		in.Expect(mocksmtp.Want{Subject: "b"})
+		in.Expect(ft, mocksmtp.Want{Subject: "b"})
 		here()
 		expSend(ft, s.Addr(), "app@example.com", []string{in.Address("x")}, expMsg("c", ""))
 	})

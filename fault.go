@@ -116,15 +116,15 @@ func stagesOf(k smtpd.Kind) []Stage {
 //	mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()
 //
 // Each method returns a new Fault, so a Fault is an immutable value, safe
-// to reuse and to share between servers; the counters of [Fault.Times]
+// to reuse and to share between servers; the counters of [Fault.AtMost]
 // and the state of scenarios such as [Greylist] are kept per server. A
 // misused method (a bad code, two ways of ending the connection) makes
 // the fault invalid: [WithFault] then fails [New], and [Server.AddFault]
-// panics, with the file and line where the fault was declared.
+// returns an error, with the file and line where the fault was declared.
 //
 // Faults act only on commands the engine accepted: a command refused for
 // its syntax, its sequence or a limit gets the engine's reply, and does
-// not count for [Fault.Times] or scenarios.
+// not count for [Fault.AtMost] or scenarios.
 type Fault struct {
 	stage    Stage
 	where    string // file:line of At, or of the scenario's caller
@@ -246,11 +246,12 @@ func (f Fault) OnAttempt(n ...int) Fault {
 	return f
 }
 
-// Times makes the fault fire on its first n matches only, counted per
-// server from when the fault was added.
-func (f Fault) Times(n int) Fault {
+// AtMost makes the fault fire at most n times: on its first n matches,
+// counted per server from when the fault was added. (An [Expectation]'s
+// Times, by contrast, wants exactly n messages.)
+func (f Fault) AtMost(n int) Fault {
 	if n < 1 {
-		return f.fail("Times(%d): want at least 1", n)
+		return f.fail("AtMost(%d): want at least 1", n)
 	}
 	f.times = n
 	return f
@@ -446,7 +447,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 //	mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle too long")
 //
 // The time counts from when the server starts writing its reply. At
-// StageData it covers the whole message data.
+// StageData it covers the whole message data. The server's read timeout (5 minutes,
+// see [WithReadTimeout]) still applies: it ends a session idle for
+// longer, with its own 421 4.4.2.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)
@@ -520,7 +523,7 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, " for rcpt %s", strings.Join(f.rcpts, "|"))
 	}
 	if f.times > 0 {
-		fmt.Fprintf(&b, " %d times", f.times)
+		fmt.Fprintf(&b, " at most %d times", f.times)
 	}
 	if f.hasProb {
 		fmt.Fprintf(&b, " with probability %v", f.prob)

@@ -33,13 +33,24 @@ const (
 	RuleAddressSyntax   Rule = "address-syntax"   // From, To, Cc, Reply-To parse as address lists (RFC 5322 3.4)
 	RuleMIME            Rule = "mime"             // well-formed MIME: boundaries, encodings, charsets (RFC 2045, RFC 2046)
 	RuleHeaderEncoding  Rule = "header-encoding"  // non-ASCII header text RFC 2047-encoded (without SMTPUTF8) (RFC 2047 2, RFC 5322 2.2)
+	// RuleNonSMTP: only SMTP commands on the SMTP port (RFC 5321 4.1). An
+	// HTTP request line or header there is a cross-protocol attack, such
+	// as a web page POSTing a form to it; the server closes at once.
+	RuleNonSMTP Rule = "non-smtp"
+	RuleDKIM    Rule = "dkim" // DKIM signatures verify, sign From, sign the whole body (no l=); at most 5 per message (RFC 6376 6.1, 5.4, 8.2)
 )
 
-// Rules lists every rule, in the order reports group them.
-var Rules = []Rule{
+// Rules returns every rule, in the order reports group them: a new slice
+// on each call, the caller's to change.
+func Rules() []Rule { return slices.Clone(rules[:]) }
+
+// rules lists every rule, in the order reports group them.
+var rules = [...]Rule{
 	RuleBareLineEnding, RuleDotStuffing, RuleLineLength, Rule8BitMIME, RuleSMTPUTF8,
 	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
+	RuleNonSMTP,
+	RuleDKIM,
 }
 
 var ruleInfo = map[Rule]struct {
@@ -61,6 +72,8 @@ var ruleInfo = map[Rule]struct {
 	RuleAddressSyntax:   {"RFC 5322 3.4", SeverityError},
 	RuleMIME:            {"RFC 2045", SeverityError},
 	RuleHeaderEncoding:  {"RFC 2047 2", SeverityError},
+	RuleNonSMTP:         {"RFC 5321 4.1", SeverityError},
+	RuleDKIM:            {"RFC 6376 6.1", SeverityError},
 }
 
 // Ref returns the RFC section that states the rule ("RFC 5321 2.3.8").
@@ -193,14 +206,19 @@ var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT"
 
 // checkCommand returns what is wrong with a command event. pipelining
 // tells whether the server offered PIPELINING in its last EHLO reply.
+// What the engine refused is read from the event's reason, never from its
+// reply, which a persona or a fault may word otherwise.
 func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding {
 	var fs []Finding
-	switch {
-	case ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "bare <LF>"),
-		ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "bare <CR>"):
+	switch ev.Reason {
+	case smtpd.ReasonBareLF, smtpd.ReasonBareCR:
 		fs = append(fs, finding(RuleBareLineEnding, "command line with a bare CR or LF"))
-	case ev.Kind == smtpd.BadCommand && strings.Contains(ev.Reply.Text(), "too long"):
+	case smtpd.ReasonLineTooLong:
 		fs = append(fs, finding(RuleLineLength, "command line longer than the server's limit"))
+	case smtpd.ReasonNonASCIIAddress:
+		fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
+	case smtpd.ReasonForbiddenCommand: // the rest is not SMTP either
+		return []Finding{finding(RuleNonSMTP, "%q is not an SMTP command but HTTP: a cross-protocol request, such as a web page's", ev.Verb)}
 	}
 	if ev.Pipelined && ev.Verb != "" {
 		if !pipelining {
@@ -214,11 +232,6 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 	}
 	if ev.Kind == smtpd.Auth && !tls {
 		fs = append(fs, finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS: the password crossed in clear text", ev.Mechanism))
-	}
-	if (ev.Kind == smtpd.Mail || ev.Kind == smtpd.Rcpt) && ev.Err != nil {
-		if r, ok := ev.Err.(smtpd.Reply); ok && r.Status == "5.6.7" {
-			fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
-		}
 	}
 	return fs
 }
@@ -240,6 +253,10 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 			return smtpd.NewReply(554, "5.6.1 "+text), true
 		case RuleSMTPUTF8, RuleHeaderEncoding:
 			return smtpd.NewReply(553, "5.6.7 "+text), true
+		case RuleNonSMTP: // the engine closes the connection after it
+			return smtpd.NewReply(421, "4.7.0 "+text), true
+		case RuleDKIM:
+			return smtpd.NewReply(550, "5.7.20 "+text), true // RFC 7372: no passing DKIM signature
 		default:
 			return smtpd.NewReply(550, "5.6.0 "+text), true
 		}
@@ -259,8 +276,8 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 		groups[f.Rule] = append(groups[f.Rule], f)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d conformance findings\n", len(fs))
-	order := append([]Rule(nil), Rules...)
+	fmt.Fprintf(&b, "%s\n", plural(len(fs), "conformance finding"))
+	order := Rules()
 	for r := range groups {
 		if _, known := ruleInfo[r]; !known {
 			order = append(order, r)
@@ -278,13 +295,19 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 				where += fmt.Sprintf(", message %d", f.Message)
 			}
 			fmt.Fprintf(&b, "  %s: %s\n", where, f.Text)
-			if s := byID[f.Session]; s != nil && f.Line > s.Forgotten && f.Line <= s.Forgotten+len(s.Transcript) {
-				for i := max(s.Forgotten+1, f.Line-1); i <= min(s.Forgotten+len(s.Transcript), f.Line+1); i++ {
-					mark := " "
-					if i == f.Line {
-						mark = ">"
+			if s := byID[f.Session]; s != nil {
+				if _, kept := s.line(f.Line); kept {
+					for i := f.Line - 1; i <= f.Line+1; i++ {
+						l, kept := s.line(i)
+						if !kept {
+							continue
+						}
+						mark := " "
+						if i == f.Line {
+							mark = ">"
+						}
+						fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, l)
 					}
-					fmt.Fprintf(&b, "   %s%4d %s\n", mark, i, s.Transcript[i-s.Forgotten-1])
 				}
 			}
 		}
@@ -346,6 +369,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	switch {
 	case m != nil:
 		fs = checkDelivery(m.Params, ev.DataInfo, offered(smtpd.Ext8BitMIME))
+		fs = append(fs, checkDKIM(m)...) // verified on arrival (dkim.go)
 		if parsed {
 			fs = append(fs, checkContent(m, m.Params)...)
 		}
@@ -428,12 +452,14 @@ func (s *Server) Findings() []Finding {
 	return out
 }
 
-// checkFindings fails t with the findings report in strict mode.
+// checkFindings fails t, the test of Start, with the findings report in
+// strict mode.
 func (s *Server) checkFindings(t testing.TB) {
+	t.Helper()
 	if !s.opts.conformance.strict {
 		return
 	}
 	if fs := s.Findings(); len(fs) > 0 {
-		t.Errorf("mocksmtp: the client broke the rules (WithStrict): %s", FindingsReport(fs, s.Sessions()))
+		t.Errorf("mocksmtp: Start at %s: the client broke the rules (WithStrict): %s", s.exp.started, FindingsReport(fs, s.Sessions()))
 	}
 }

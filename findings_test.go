@@ -73,6 +73,14 @@ func TestFindings(t *testing.T) {
 	}{
 		{"conforming session", nil, mail(goodMessage, " BODY=8BITMIME"), nil},
 		{"bare LF in a command", nil, exchange{{"NOOP\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
+		// Lines over a command's limit, whether the engine could tell the
+		// verb (up to 12288 octets) or not (issue 13 item 10).
+		{"command line of 513 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 506) + "\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"command line of 12288 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 12281) + "\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"command line of 12289 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 12282) + "\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"MAIL with parameters over 1024 octets", nil, exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com> ENVID=" + strings.Repeat("x", 1000) + "\r\n", 1}, {"QUIT\r\n", 1}},
+			[]mocksmtp.Rule{mocksmtp.RuleLineLength}},
+		{"command line of 512 octets", nil, exchange{{"NOOP " + strings.Repeat("x", 505) + "\r\n", 1}, {"QUIT\r\n", 1}}, nil},
 		{"bare LF in data", nil, mail(strings.Replace(goodMessage, "na\xc3\xafve\r\n", "a\nb\r\n", 1), " BODY=8BITMIME"),
 			[]mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
 		{"missing dot-stuffing", nil, mail(goodMessage+".signature\r\n", " BODY=8BITMIME"), []mocksmtp.Rule{mocksmtp.RuleDotStuffing}},
@@ -196,7 +204,7 @@ func TestStrictFailsTheTest(t *testing.T) {
 	if len(ft.errors) != 1 {
 		t.Fatalf("got %d errors, want 1: %q", len(ft.errors), ft.errors)
 	}
-	for _, want := range []string{"1 conformance findings", "warning quit (RFC 5321 4.1.1.10)", "session 1: the client closed the connection without QUIT", "S: 250 CHUNKING"} {
+	for _, want := range []string{"1 conformance finding\n", "warning quit (RFC 5321 4.1.1.10)", "session 1: the client closed the connection without QUIT", "S: 250 CHUNKING"} {
 		if !strings.Contains(ft.errors[0], want) {
 			t.Errorf("report lacks %q:\n%s", want, ft.errors[0])
 		}
@@ -222,5 +230,24 @@ func (t *recordingT) Log(args ...any) {}
 func (t *recordingT) cleanup() {
 	for i := len(t.cleanups) - 1; i >= 0; i-- {
 		t.cleanups[i]()
+	}
+}
+
+// Rules returns a copy: what a caller does to it changes neither the next
+// call nor the order of reports.
+func TestRulesIsACopy(t *testing.T) {
+	first := mocksmtp.Rules()
+	if len(first) == 0 {
+		t.Fatal("Rules() is empty")
+	}
+	want := mocksmtp.Rules()
+	first[0] = "changed"
+	if got := mocksmtp.Rules(); !cmp.Equal(got, want) {
+		t.Errorf("Rules() after a caller changed its result = %v, want %v", got, want)
+	}
+	for _, r := range want {
+		if r.Ref() == "" {
+			t.Errorf("rule %q has no Ref", r)
+		}
 	}
 }

@@ -1,20 +1,27 @@
 package mocksmtp
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
+	"mime"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 	"github.com/google/go-cmp/cmp"
 )
 
-// This file compares transcripts with golden files.
+// This file compares transcripts and messages with golden files.
 
 // The variable parts of a transcript line, and what Normalized puts there.
 var (
@@ -97,7 +104,13 @@ func (t Transcript) Normalized() string {
 // transcript; review the change with git diff.
 func (t Transcript) AssertGolden(tb testing.TB, path string, update bool) {
 	tb.Helper()
-	got := t.Normalized()
+	assertGolden(tb, "transcript", path, t.Normalized(), update)
+}
+
+// assertGolden compares got with the golden file at path, or writes it
+// with update; what names the thing compared in messages.
+func assertGolden(tb testing.TB, what, path, got string, update bool) {
+	tb.Helper()
 	if update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			tb.Fatalf("mocksmtp: AssertGolden: %v", err)
@@ -110,14 +123,222 @@ func (t Transcript) AssertGolden(tb testing.TB, path string, update bool) {
 	}
 	want, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		tb.Errorf("mocksmtp: golden transcript %s does not exist; run the test with -update to write it. The transcript:\n%s", path, got)
+		tb.Errorf("mocksmtp: golden %s %s does not exist; run the test with -update to write it. The %s:\n%s", what, path, what, got)
 		return
 	}
 	if err != nil {
 		tb.Errorf("mocksmtp: AssertGolden: %v", err)
 		return
 	}
-	if w := strings.ReplaceAll(string(want), "\r\n", "\n"); w != got {
-		tb.Errorf("mocksmtp: transcript differs from %s (-want +got); run the test with -update to accept it:\n%s", path, cmp.Diff(w, got))
+	w := strings.ReplaceAll(string(want), "\r\n", "\n")
+	if w == got {
+		return
 	}
+	if what == "message" { // a diff of lines, and where the first one differs
+		tb.Errorf("mocksmtp: message differs from %s %s (-want +got); run the test with -update to accept it:\n%s",
+			path, goldenWhere(w, got), cmp.Diff(strings.Split(w, "\n"), strings.Split(got, "\n")))
+		return
+	}
+	tb.Errorf("mocksmtp: %s differs from %s (-want +got); run the test with -update to accept it:\n%s", what, path, cmp.Diff(w, got))
+}
+
+// A GoldenOption changes how [Message.Normalized] and
+// [Message.AssertGolden] write a message. [Mask] makes one.
+type GoldenOption interface {
+	golden(*goldenOptions)
+}
+
+type goldenOptions struct {
+	masks []mask
+}
+
+type mask struct {
+	re          *regexp.Regexp
+	replacement string
+}
+
+func (m mask) golden(o *goldenOptions) { o.masks = append(o.masks, m) }
+
+// Mask replaces every match of re in the normalized message by
+// replacement, as [regexp.Regexp.ReplaceAllString] does ($1 stands for the
+// first group): for what changes from run to run in a message's text,
+// such as reset links and one-time codes:
+//
+//	m.AssertGolden(t, "testdata/reset.golden", *update,
+//		mocksmtp.Mask(regexp.MustCompile(`token=\w+`), "token=<token>"))
+//
+// Masks apply in order, after the built-in normalization, to header fields
+// and decoded text alike.
+func Mask(re *regexp.Regexp, replacement string) GoldenOption {
+	return mask{re, replacement}
+}
+
+// The parts of a message that change from run to run.
+var (
+	boundaryRE = regexp.MustCompile(`(?i)(\bboundary=)("[^"]*"|[^;\s]+)`)
+	sigTagRE   = regexp.MustCompile(`(^|;)(\s*)(bh|b|t|x)(\s*=\s*)[^;]*`)
+)
+
+// Normalized returns the message in a readable form for golden files, as
+// [Message.AssertGolden] compares it:
+//
+//   - the header fields, in order, one per line, unfolded and with RFC
+//     2047 encoded words decoded;
+//   - then each MIME part, after a line "--- part 1.2: text/html" (IMAP
+//     numbering; "--- body: text/plain" for a message that is no
+//     multipart): its header fields, an empty line, and its content:
+//     text parts decoded into UTF-8 with "\n" line breaks, other parts as
+//     "[N bytes, sha256 0123456789abcdef]";
+//   - then, if the MIME could not be fully parsed, the parse error.
+//
+// What changes from run to run is replaced by placeholders: the
+// Message-ID and Date header fields ("<message-id>", "<date>"), MIME
+// boundaries ("<boundary-1>", numbered in order), and the b=, bh=, t= and
+// x= values of DKIM-Signature and ARC fields. Then opts apply ([Mask]).
+func (m *Message) Normalized(opts ...GoldenOption) string {
+	var o goldenOptions
+	for _, opt := range opts {
+		opt.golden(&o)
+	}
+	var b strings.Builder
+	boundaries := make(map[string]string)
+	writeHeader := func(h textproto.Header, top bool) {
+		for f := h.Fields(); f.Next(); {
+			b.WriteString(goldenField(f, top, boundaries))
+			b.WriteByte('\n')
+		}
+	}
+	p := &Message{Raw: m.Raw}
+	parseMIMEVisiting(p, func(path []int, h textproto.Header, typ string, params map[string]string, data []byte) {
+		if path == nil && data == nil { // a multipart message: its header first
+			writeHeader(h, true)
+			return
+		}
+		if path == nil {
+			writeHeader(h, true)
+			fmt.Fprintf(&b, "\n--- body: %s\n", typ)
+		} else {
+			fmt.Fprintf(&b, "\n--- %s: %s", partName(path), typ)
+			if name := goldenFilename(h, params); name != "" {
+				fmt.Fprintf(&b, ", %q", name)
+			}
+			b.WriteByte('\n')
+			writeHeader(h, false)
+		}
+		if data == nil {
+			return // a multipart: its parts follow
+		}
+		b.WriteByte('\n')
+		b.WriteString(goldenContent(typ, params, data))
+	})
+	if p.ParseErr != nil {
+		fmt.Fprintf(&b, "\n--- parse error: %v\n", strings.TrimPrefix(p.ParseErr.Error(), "mocksmtp: "))
+	}
+	out := b.String()
+	for _, mk := range o.masks {
+		out = mk.re.ReplaceAllString(out, mk.replacement)
+	}
+	return out
+}
+
+// AssertGolden compares the message, normalized (see
+// [Message.Normalized]), with the golden file at path, and fails t with a
+// (-want +got) diff that names the part and line where they first differ.
+// With update set, it writes the file instead, creating its directory. As
+// for [Transcript.AssertGolden], the flag is the test's own:
+//
+//	var update = flag.Bool("update", false, "rewrite golden files")
+//
+//	m := srv.WaitForMessages(t, 1)[0]
+//	m.AssertGolden(t, "testdata/welcome.golden", *update)
+func (m *Message) AssertGolden(t testing.TB, path string, update bool, opts ...GoldenOption) {
+	t.Helper()
+	if m == nil {
+		t.Fatalf("mocksmtp: AssertGolden on a nil *Message")
+		return
+	}
+	assertGolden(t, "message", path, m.Normalized(opts...), update)
+}
+
+// goldenField returns a header field as Normalized writes it.
+func goldenField(f textproto.HeaderFields, top bool, boundaries map[string]string) string {
+	key := f.Key()
+	if raw, err := f.Raw(); err == nil {
+		if k, _, ok := strings.Cut(string(raw), ":"); ok {
+			key = strings.TrimSpace(k) // as the message spells it
+		}
+	}
+	v := strings.NewReplacer("\r\n", "", "\n", "").Replace(f.Value())
+	switch canon := f.Key(); {
+	case top && canon == "Message-Id":
+		v = "<message-id>"
+	case top && canon == "Date":
+		v = "<date>"
+	case canon == "Dkim-Signature" || canon == "Arc-Message-Signature" || canon == "Arc-Seal":
+		v = sigTagRE.ReplaceAllString(v, "$1$2$3$4<$3>")
+	default:
+		dec := mime.WordDecoder{CharsetReader: charset.Reader}
+		if d, err := dec.DecodeHeader(v); err == nil {
+			v = d
+		}
+		v = boundaryRE.ReplaceAllStringFunc(v, func(s string) string {
+			m := boundaryRE.FindStringSubmatch(s)
+			id := strings.Trim(m[2], `"`)
+			n, ok := boundaries[id]
+			if !ok {
+				n = fmt.Sprintf("<boundary-%d>", len(boundaries)+1)
+				boundaries[id] = n
+			}
+			return m[1] + `"` + n + `"`
+		})
+	}
+	return key + ": " + v
+}
+
+// goldenFilename is a part's file name, as Attachment.Filename is found.
+func goldenFilename(h textproto.Header, params map[string]string) string {
+	_, dparams, _ := mediaHeader(h, "Content-Disposition")
+	if dparams["filename"] != "" {
+		return dparams["filename"]
+	}
+	return params["name"]
+}
+
+// goldenContent returns a leaf's content as Normalized writes it: text
+// decoded, ending with a line break; else its size and hash.
+func goldenContent(typ string, params map[string]string, data []byte) string {
+	if strings.HasPrefix(typ, "text/") {
+		if text, err := decodeCharset(params["charset"], data); err == nil && utf8.Valid(text) {
+			s := lfText(text)
+			if s != "" && !strings.HasSuffix(s, "\n") {
+				// The line break before a boundary belongs to the boundary:
+				// most parts end without one.
+				s += "\n"
+			}
+			return s
+		}
+	}
+	sum := sha256.Sum256(data)
+	return fmt.Sprintf("[%s, sha256 %s]\n", plural(len(data), "byte"), hex.EncodeToString(sum[:8]))
+}
+
+// goldenWhere says where the normalized message got first differs from
+// want: "at part 1.2 (text/html), line 14 of the file, line 3 of the part".
+func goldenWhere(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	i := 0
+	for i < len(wl) && i < len(gl) && wl[i] == gl[i] {
+		i++
+	}
+	lines := gl
+	if i >= len(gl) {
+		lines = wl
+	}
+	for j := min(i, len(lines)-1); j >= 0; j-- {
+		if part, ok := strings.CutPrefix(lines[j], "--- "); ok {
+			name, typ, _ := strings.Cut(part, ": ")
+			return fmt.Sprintf("at %s (%s), line %d of the file, line %d of the part", name, typ, i+1, i-j+1)
+		}
+	}
+	return fmt.Sprintf("in the header, line %d", i+1)
 }

@@ -51,11 +51,11 @@ func TestTranscriptNormalized(t *testing.T) {
 func TestTranscriptNormalizedRenumbersMessages(t *testing.T) {
 	t.Parallel()
 	tr := mocksmtp.Transcript{
-		{Dir: mocksmtp.Note, Text: "message 17 accepted: 60 octets from <a@example.com> to 1 recipients"},
-		{Dir: mocksmtp.Note, Text: "message 23 accepted: 61 octets from <a@example.com> to 1 recipients"},
+		{Dir: mocksmtp.Note, Text: "message 17 accepted: 60 octets from <a@example.com> to 1 recipient"},
+		{Dir: mocksmtp.Note, Text: "message 23 accepted: 61 octets from <a@example.com> to 1 recipient"},
 	}
-	want := "*: message 1 accepted: <n> octets from <a@example.com> to 1 recipients\n" +
-		"*: message 2 accepted: <n> octets from <a@example.com> to 1 recipients\n"
+	want := "*: message 1 accepted: <n> octets from <a@example.com> to 1 recipient\n" +
+		"*: message 2 accepted: <n> octets from <a@example.com> to 1 recipient\n"
 	if diff := cmp.Diff(want, tr.Normalized()); diff != "" {
 		t.Errorf("Normalized (-want +got):\n%s", diff)
 	}
@@ -135,6 +135,27 @@ func TestAssertGoldenTLSAuth(t *testing.T) {
 		t.Errorf("the secret reached the normalized transcript:\n%s", tr.Normalized())
 	}
 	tr.AssertGolden(t, filepath.Join("testdata", "expect", "transcript_tls_auth.golden"), *update)
+}
+
+// TestExampleGoldenFiles keeps the golden files that
+// ExampleTranscript_AssertGolden and ExampleMessage_AssertGolden read
+// current: -update rewrites them here, from what the examples send. The
+// examples pass false themselves, since AssertGolden logs each file it
+// writes, which would change their output.
+func TestExampleGoldenFiles(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitForSessions(t, 1)[0].Transcript.AssertGolden(t, filepath.Join("testdata", "expect", "welcome.golden"), *update)
+
+	srv = mocksmtp.Start(t)
+	if err := sendReset(srv.Addr(), "bob@example.com", "f3a9c1d2", "=_b_0"); err != nil {
+		t.Fatal(err)
+	}
+	mask := mocksmtp.Mask(regexp.MustCompile(`token=\w+`), "token=<token>")
+	srv.WaitForMessages(t, 1)[0].AssertGolden(t, filepath.Join("testdata", "message", "reset.golden"), *update, mask)
 }
 
 // FuzzTranscriptNormalized checks that Normalized takes any line and

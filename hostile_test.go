@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/smtp"
@@ -89,6 +90,14 @@ func TestHostileInput(t *testing.T) {
 		{"smuggling CR.CR", envelope + "x\r.\rRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
 		{"smuggling CRLF.LF", envelope + "x\r\n.\nRSET\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "550 5.5.2"}, false, 0},
 		{"text line over 1000 octets", envelope + strings.Repeat("y", 1200) + "\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		// Lines over the engine's 16 KiB read buffer (issue 13): their tails
+		// are neither commands nor an end of data.
+		{"command of 16 KiB whose tail is QUIT", "NOOP " + strings.Repeat("x", 16379) + "QUIT\r\n", []string{"500 5.5.2"}, false, 0},
+		{"DATA line of 16 KiB ending in a dot", envelope + strings.Repeat("x", 16384) + ".\r\n" +
+			"MAIL FROM:<evil@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nsmuggled\r\n.\r\n",
+			[]string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		{"text line of 64 KiB + 7", envelope + strings.Repeat("y", 64<<10+5) + "\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
+		{"line over 1 MiB", strings.Repeat("x", 1<<20) + "\r\n", []string{"500 5.5.2"}, true, 0},
 		{"non-ASCII address without SMTPUTF8", "MAIL FROM:<josé@example.com>\r\n", []string{"553 5.6.7"}, false, 0},
 		{"DATA out of sequence", "DATA\r\n", []string{"503 5.5.1"}, false, 0},
 		{"MAIL twice", "MAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\n", []string{"250 2.1.0", "503 5.5.1"}, false, 0},
@@ -111,7 +120,7 @@ func TestHostileInput(t *testing.T) {
 			if tt.msgs > 0 {
 				limit = 10 << 20
 			}
-			srv := mocksmtp.Start(t, mocksmtp.WithMaxRecipients(2), mocksmtp.WithSizeLimit(limit),
+			srv := mocksmtp.Start(t, mocksmtp.WithMaxRecipients(2), mocksmtp.WithMaxMessageBytes(limit),
 				mocksmtp.WithReadTimeout(time.Second))
 			c := dialRaw(t, srv.Addr())
 			c.expect("220 ")
@@ -221,4 +230,85 @@ func TestClientVanishesMidTLSHandshake(t *testing.T) {
 	if err := c2.Quit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A client that talks forever without sending mail cannot grow the
+// server without bound (issue 13 item 6): a million NOOPs end the session
+// at the engine's junk-command limit, and a session of commands the
+// engine does not limit (EHLO after EHLO) keeps its first and last lines
+// under the transcript cap, every line with its number.
+func TestEndlessSessions(t *testing.T) {
+	t.Parallel()
+	t.Run("a million NOOPs", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithRetention(10))
+		c := dialRaw(t, srv.Addr())
+		c.expect("220 ")
+		go func() { _, _ = c.conn.Write([]byte(strings.Repeat("NOOP\r\n", 1_000_000))) }()
+		for range 120 { // 100 junk commands are free, 20 more are bad ones
+			c.expect("250 2.0.0")
+		}
+		c.expect("421 4.7.0")
+		c.closed()
+		s := srv.WaitForSessions(t, 1)[0]
+		if n := s.Forgotten + len(s.Transcript); n > 300 {
+			t.Errorf("the session has %d transcript lines, want at most 300", n)
+		}
+	})
+	ehlos := func(t *testing.T, srv *mocksmtp.Server, n int) *mocksmtp.Session {
+		t.Helper()
+		c := dialRaw(t, srv.Addr())
+		c.expect("220 ")
+		go func() { _, _ = c.conn.Write([]byte(strings.Repeat("EHLO x\r\n", n) + "NOOP\n")) }()
+		for range n {
+			c.expect("250 CHUNKING")
+		}
+		c.expect("500 5.5.2") // a bare LF: a finding on one of the last lines
+		c.send("QUIT\r\n")
+		c.expect("221 ")
+		return srv.WaitForSessions(t, 1)[0]
+	}
+	const ehloLines = 9 // EHLO and its 8 reply lines
+	t.Run("WithMaxTranscriptLines(100)", func(t *testing.T) {
+		t.Parallel()
+		// Pipelined EHLOs are findings: switched off, to find the one at the end.
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(100), mocksmtp.WithoutRules(mocksmtp.RulePipelining))
+		s := ehlos(t, srv, 1000)
+		total := 1 + 1000*ehloLines + 4 // greeting, EHLOs, NOOP and 500, QUIT and 221
+		if len(s.TranscriptHead) != 10 || s.Forgotten != total-90 || len(s.Transcript) != 90 {
+			t.Fatalf("head %d lines, %d forgotten, %d kept; want 10, %d, 90", len(s.TranscriptHead), s.Forgotten, len(s.Transcript), total-90)
+		}
+		if h, l := s.TranscriptHead[0], s.Transcript[len(s.Transcript)-1]; !strings.HasPrefix(h.Text, "220 ") || l.Text != "221 2.0.0 Bye" {
+			t.Errorf("first line %v, last %v", h, l)
+		}
+		out := s.String()
+		for _, want := range []string{
+			"\n   1 S: 220 ",
+			"\n  10 S: 250 CHUNKING\n     … lines 11 to " + fmt.Sprint(total-90) + " forgotten",
+			fmt.Sprintf("\n%d C: NOOP\n", total-3),
+			fmt.Sprintf("\n%d S: 221 2.0.0 Bye\n", total),
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("Session.String() lacks %q:\n%s", want, out[:min(len(out), 2000)])
+			}
+		}
+		fs := srv.Findings()
+		if len(fs) != 1 || fs[0].Line != total-3 {
+			t.Fatalf("%d findings, the first %v; want one on line %d", len(fs), fs[:min(len(fs), 1)], total-3)
+		}
+		if report := mocksmtp.FindingsReport(fs, srv.Sessions()); !strings.Contains(report, fmt.Sprintf(">%4d C: NOOP", total-3)) {
+			t.Errorf("the findings report lacks the line:\n%s", report)
+		}
+	})
+	t.Run("default cap of 100000 lines", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithoutRules(mocksmtp.RulePipelining))
+		s := ehlos(t, srv, 12_000) // 108,005 lines
+		if kept := len(s.TranscriptHead) + len(s.Transcript); kept != 100_000 || len(s.TranscriptHead) != 10_000 {
+			t.Errorf("kept %d lines, %d of them in the head; want 100000 and 10000", kept, len(s.TranscriptHead))
+		}
+		if total := s.Forgotten + len(s.Transcript); total != 1+12_000*ehloLines+4 {
+			t.Errorf("the last line is %d, want %d", total, 1+12_000*ehloLines+4)
+		}
+	})
 }

@@ -16,39 +16,49 @@ import (
 // another's expectations. Its methods are safe for concurrent use.
 type Inbox struct {
 	s      *Server
-	t      testing.TB
-	test   string // t.Name()
+	test   string // the name it was made with: the test's, for Server.Inbox
 	domain string
-	sc     scope // guarded by s.mu
+	free   scope // expectations without a test (AddExpectation...), guarded by s.mu
 }
 
-// Inbox returns a new inbox for the test t: a domain of its own,
-// "<test name>-<n>.inbox.test", unique on the server (.test is reserved:
-// no mail for it can leave the machine). A message belongs to the inbox
-// when one of its envelope recipients is in that domain.
+// Inbox returns a new inbox for the test t: [Server.NewInbox] with t's
+// name, and at t's cleanup, a check that no message of the inbox was also
+// addressed to another test's inbox (one test's mail leaking into
+// another's), which fails t. It fails t at once if the server is closed.
 //
-// At t's cleanup the inbox checks its expectations, as [Server.Expect]
-// does at the server's; the nearest message in a report may be one that
-// went to another test's inbox, and says so. A message addressed both to
-// this inbox and to another test's fails the test. An inbox does not wait
-// for its expectations: wait first ([Inbox.WaitFor]) if mail is sent in
-// the background.
+// Expectations on an inbox ([Inbox.Expect]) are checked at the cleanup of
+// the test they are registered on, as [Server.Expect]'s are; the nearest
+// message in a report may be one that went to another test's inbox, and
+// says so. An inbox does not wait for its expectations: wait first
+// ([Inbox.WaitFor]) if mail is sent in the background.
 func (s *Server) Inbox(t testing.TB) *Inbox {
 	t.Helper()
-	in := &Inbox{s: s, t: t, test: t.Name()}
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		t.Fatalf("mocksmtp: Inbox: the server is closed")
-		return in
-	}
-	in.domain = fmt.Sprintf("%s-%d.inbox.test", dnsLabel(in.test), len(s.exp.inboxes)+1)
-	s.exp.inboxes = append(s.exp.inboxes, in)
+	closed := s.closed
 	s.mu.Unlock()
+	if closed {
+		t.Fatalf("mocksmtp: Inbox: the server is closed")
+	}
+	in := s.NewInbox(t.Name())
 	t.Cleanup(func() {
-		s.check(t, &in.sc, in)
+		t.Helper() // reported at the line that called Inbox
 		in.checkCrossed(t)
 	})
+	return in
+}
+
+// NewInbox returns a new inbox named name, without a test: a domain of its
+// own, "<name>-<n>.inbox.test", unique on the server (.test is reserved:
+// no mail for it can leave the machine), made of the letters and digits of
+// name, lower case. A message belongs to the inbox when one of its
+// envelope recipients is in that domain. Use it where there is no test to
+// bind the inbox to (a program, TestMain); in tests, [Server.Inbox].
+func (s *Server) NewInbox(name string) *Inbox {
+	in := &Inbox{s: s, test: name}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in.domain = fmt.Sprintf("%s-%d.inbox.test", dnsLabel(name), len(s.exp.inboxes)+1)
+	s.exp.inboxes = append(s.exp.inboxes, in)
 	return in
 }
 
@@ -110,6 +120,25 @@ func (in *Inbox) Messages() []*Message {
 	return snapshots(live)
 }
 
+// WaitForMessagesContext waits until at least n messages arrived in the
+// inbox and returns them all, or returns what arrived with an error when
+// ctx ends or the server is closed first, as
+// [Server.WaitForMessagesContext].
+func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	s := in.s
+	c := &counter{in: in}
+	err := s.await(ctx, changeMessage, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return c.countLocked(s, 0) >= n
+	})
+	msgs := in.Messages()
+	if err != nil {
+		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
+	}
+	return msgs, nil
+}
+
 // WaitForMessages waits until at least n messages arrived in the inbox and
 // returns them all, as [Server.WaitForMessages].
 func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
@@ -117,29 +146,20 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	s := in.s
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	c := &counter{in: in}
-	err := s.await(ctx, changeMessage, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return c.countLocked(s, 0) >= n
-	})
-	if err == nil {
-		return in.Messages()
+	msgs, err := in.WaitForMessagesContext(ctx, n)
+	if err != nil {
+		s.failWait(t, in, err, func(v *view, why string) string {
+			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(v.scoped))
+		})
 	}
-	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
-	if errors.Is(err, ErrClosed) {
-		why = "before the server closed"
-	}
-	v := s.newView(in)
-	var b strings.Builder
-	fmt.Fprintf(&b, "mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:\n", plural(n, "message"), in.domain, why, len(v.scoped))
-	v.writeMessages(&b, v.scoped)
-	if len(v.scoped) == 0 {
-		v.writeNoCandidates(&b)
-	}
-	b.WriteString(v.totals())
-	t.Fatalf("%s", b.String())
-	return nil
+	return msgs
+}
+
+// WaitForContext waits for a message like want in the inbox, as
+// [Server.WaitForContext]: the error of a wait that ended holds the report
+// [Inbox.WaitFor] fails a test with.
+func (in *Inbox) WaitForContext(ctx context.Context, want Want) (*Message, error) {
+	return in.s.waitForContext(ctx, "Inbox.WaitForContext", in, want)
 }
 
 // WaitFor waits for a message like want in the inbox, as [Server.WaitFor].
@@ -169,29 +189,68 @@ func (in *Inbox) AssertNoMoreMessages(t testing.TB, d time.Duration) {
 	in.s.assertNone(t, in, "Inbox.AssertNoMoreMessages", d, in.s.lastID())
 }
 
-// Expect registers an expectation on the inbox's messages, checked at the
-// cleanup of the inbox's test, as [Server.Expect].
-func (in *Inbox) Expect(want Want) *Expectation {
-	in.t.Helper()
-	return in.s.expect(in.t, "Inbox.Expect", &in.sc, in, want, declaredAt(1))
+// Expect registers an expectation on the inbox's messages, checked at
+// t's cleanup, as [Server.Expect].
+func (in *Inbox) Expect(t testing.TB, want Want) *Expectation {
+	t.Helper()
+	return in.s.expect(t, "Inbox.Expect", in, want, declaredAt(1))
 }
 
 // ExpectNoOtherMessages makes a message of the inbox that meets none of
-// its expectations a failure at cleanup, as [Server.ExpectNoOtherMessages].
-func (in *Inbox) ExpectNoOtherMessages() {
-	in.t.Helper()
-	where := declaredAt(1)
-	if err := in.s.register(&in.sc, in, func() { in.sc.noOther = where }); err != nil {
-		in.t.Fatalf("mocksmtp: Inbox.ExpectNoOtherMessages at %s: %v", where, err)
-	}
+// its expectations a failure at t's cleanup, as
+// [Server.ExpectNoOtherMessages].
+func (in *Inbox) ExpectNoOtherMessages(t testing.TB) {
+	t.Helper()
+	in.s.expectNo(t, "Inbox.ExpectNoOtherMessages", in, false, declaredAt(1))
 }
 
-// ExpectNoMessages makes any message in the inbox a failure at cleanup.
-func (in *Inbox) ExpectNoMessages() {
-	in.t.Helper()
-	where := declaredAt(1)
-	if err := in.s.register(&in.sc, in, func() { in.sc.noMessages = where }); err != nil {
-		in.t.Fatalf("mocksmtp: Inbox.ExpectNoMessages at %s: %v", where, err)
+// ExpectNoMessages makes any message in the inbox a failure at t's
+// cleanup.
+func (in *Inbox) ExpectNoMessages(t testing.TB) {
+	t.Helper()
+	in.s.expectNo(t, "Inbox.ExpectNoMessages", in, true, declaredAt(1))
+}
+
+// AddExpectation registers an expectation on the inbox's messages without
+// a test, checked by [Inbox.Verify], as [Server.AddExpectation].
+func (in *Inbox) AddExpectation(want Want) (*Expectation, error) {
+	return in.s.addExpectation(in, want, declaredAt(1))
+}
+
+// ForbidOtherMessages makes a message of the inbox that meets none of its
+// expectations a failure for [Inbox.Verify], as
+// [Server.ForbidOtherMessages].
+func (in *Inbox) ForbidOtherMessages() error {
+	return in.s.forbid(in, false, declaredAt(1))
+}
+
+// ForbidMessages makes any message in the inbox a failure for
+// [Inbox.Verify].
+func (in *Inbox) ForbidMessages() error {
+	return in.s.forbid(in, true, declaredAt(1))
+}
+
+// Verify checks the inbox's expectations registered without a test, as
+// [Server.Verify] does the server's.
+func (in *Inbox) Verify() error {
+	return errors.Join(in.s.check(&in.free, in)...)
+}
+
+// Reset forgets the inbox's messages and the expectations registered on
+// it without a test ([Inbox.AddExpectation], [Inbox.ForbidOtherMessages],
+// [Inbox.ForbidMessages]), as [Server.Reset] forgets the server's, so that
+// one inbox can serve tests in turn (the mocksmtp program's DELETE
+// /api/messages?inbox=...). A message also addressed to another inbox is
+// gone from that one too, as [Server.DeleteMessage] forgets it; sessions
+// stay. Expectations of tests ([Inbox.Expect]) are kept.
+func (in *Inbox) Reset() {
+	s := in.s
+	s.mu.Lock()
+	live := s.liveMessagesLocked(in, 0)
+	in.free = scope{}
+	s.mu.Unlock()
+	for _, lm := range live {
+		s.DeleteMessage(lm.k.id)
 	}
 }
 

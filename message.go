@@ -92,17 +92,26 @@ type Message struct {
 	// [ErrMIMETooManyParts].
 	ParseErr error
 	// Findings lists the rules the message broke (see [Rule]): how it
-	// was sent, found when it arrived, and its content, checked when the
-	// message is first read (on arrival with [WithRejectNonconforming],
-	// which must answer before the 250), with the same result.
+	// was sent and its DKIM signatures, found when it arrived, then its
+	// content, checked when the message is first read (on arrival with
+	// [WithRejectNonconforming], which must answer before the 250), with
+	// the same result.
 	Findings []Finding
+	// DKIM holds the verification of each DKIM-Signature header field, in
+	// order, done when the message arrived with the keys of [WithDKIMKey]
+	// (never DNS); nil when the message has none. At most 5 signatures
+	// are verified: more are noted in the transcript and as a finding.
+	DKIM []DKIMResult
 
-	// Session is the session that delivered the message.
+	// Session is a snapshot of the session that delivered the message,
+	// taken with the message: its Messages is always nil, however the
+	// message was obtained ([Server.Session] lists them).
 	Session *Session
 
 	mimeLint []string     // MIME conformance problems that are no parse error
 	addrErrs []fieldError // address fields that did not parse, for findings
 	headLen  int          // Raw[:headLen] is the top-level header, blank line included
+	dkimMore int          // DKIM-Signature fields beyond the ones verified
 
 	parse *Message // in a snapshot: the parse of Raw its decoded fields come from, kept alive by it (see kept)
 }
@@ -207,7 +216,16 @@ func shorten(s string, n int) string {
 // Date, MessageID, Text, HTML, Attachments, ParseErr) from m.Raw, which it
 // does not modify. It never panics, and stops at maxMIMEDepth and
 // maxMIMEParts.
-func parseMIME(m *Message) {
+func parseMIME(m *Message) { parseMIMEVisiting(m, nil) }
+
+// mimeVisit is told of each MIME entity parseMIME walks, in order: its
+// path (nil for the message itself), header, media type and, for a leaf,
+// its content decoded from its transfer encoding (nil for a multipart).
+type mimeVisit func(path []int, h textproto.Header, typ string, params map[string]string, data []byte)
+
+// parseMIMEVisiting is parseMIME, telling visit (when not nil) of each
+// entity.
+func parseMIMEVisiting(m *Message, visit mimeVisit) {
 	m.Header = mail.Header{}
 	m.Subject, m.MessageID, m.Text, m.HTML = "", "", "", ""
 	m.HeaderFrom, m.HeaderTo, m.Cc, m.ReplyTo = nil, nil, nil, nil
@@ -215,7 +233,7 @@ func parseMIME(m *Message) {
 	m.Attachments = nil
 	m.ParseErr = nil
 
-	w := &mimeWalk{m: m}
+	w := &mimeWalk{m: m, visit: visit}
 	head, body, stray := splitHeader(m.Raw)
 	m.headLen = len(head)
 	// A buffer that holds the whole header: no 4 KiB default for a few lines.
@@ -238,6 +256,7 @@ type mimeWalk struct {
 	parts              int   // parts met so far, at any depth
 	haveText, haveHTML bool  // whether m.Text and m.HTML are chosen
 	limit              error // the limit that stopped the walk, if any
+	visit              mimeVisit
 	problems           []error
 	more               int // problems beyond maxMIMEProblems
 }
@@ -351,17 +370,20 @@ func (w *mimeWalk) entity(h textproto.Header, body io.Reader, path []int, inRela
 		typ = "text/plain" // absent or unparsable: RFC 2045 section 5.2
 	}
 	if !strings.HasPrefix(typ, "multipart/") {
-		w.leaf(h, typ, params, body, where, inRelated)
+		w.leaf(h, typ, params, body, path, where, inRelated)
 		return
 	}
 	if params["boundary"] == "" {
 		w.problem(where, fmt.Errorf("%s without a boundary", typ))
-		w.leaf(h, typ, params, body, where, inRelated)
+		w.leaf(h, typ, params, body, path, where, inRelated)
 		return
 	}
 	if len(path) >= maxMIMEDepth {
 		w.limit = ErrMIMETooDeep
 		return
+	}
+	if w.visit != nil {
+		w.visit(path, h, typ, params, nil)
 	}
 	w.multipart(typ, params["boundary"], body, path, inRelated || typ == "multipart/related")
 }
@@ -381,6 +403,9 @@ func (w *mimeWalk) multipart(typ, boundary string, body io.Reader, path []int, i
 				// Keep the content, the boundary is wrong.
 				w.problem(where, fmt.Errorf("%s: boundary %q not found", typ, boundary))
 				w.m.Attachments = append(w.m.Attachments, Attachment{ContentType: typ, Data: kept.buf})
+				if w.visit != nil {
+					w.visit(path, textproto.Header{}, typ, nil, append([]byte{}, kept.buf...))
+				}
 			} else {
 				w.problem(where, fmt.Errorf("%s: %w", typ, err))
 			}
@@ -409,7 +434,7 @@ func (w *mimeWalk) multipart(typ, boundary string, body io.Reader, path []int, i
 
 // leaf records a part that is not multipart: as the text or HTML body, or as
 // an attachment.
-func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string, body io.Reader, where string, inRelated bool) {
+func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string, body io.Reader, path []int, where string, inRelated bool) {
 	raw, err := readAll(body)
 	if err != nil {
 		w.problem(where, err)
@@ -420,6 +445,9 @@ func (w *mimeWalk) leaf(h textproto.Header, typ string, params map[string]string
 		w.problem(where, err)
 	}
 	w.lint(where, typ, params, cte, raw, data)
+	if w.visit != nil {
+		w.visit(path, h, typ, params, data)
+	}
 	disp, dparams, err := mediaHeader(h, "Content-Disposition")
 	if err != nil {
 		w.problem(where, err)

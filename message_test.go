@@ -709,6 +709,8 @@ func TestKeptViewRoundTrip(t *testing.T) {
 		RcptParams: map[string]map[string]string{"bob@example.com": {"NOTIFY": "NEVER"}},
 		Received:   time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
 		Findings:   []Finding{{Rule: RuleBareLineEnding, Session: 1, Message: 7, Text: "bare LF"}},
+		DKIM:       []DKIMResult{{Status: DKIMPass, Domain: "example.com", Selector: "s", HeaderKeys: []string{"From"}}},
+		dkimMore:   2,
 		Raw: crlf(`From: Alice <alice@example.com>
 To: Bob <bob@example.com>
 Cc: dave@example.com
@@ -770,6 +772,9 @@ JVBE!Ri0=
 	again := k.view()
 	if diff := cmp.Diff(m, again, opts...); diff != "" {
 		t.Errorf("view parsing Raw again (-arrived +view):\n%s", diff)
+	}
+	if shared.dkimMore != 2 || again.dkimMore != 2 {
+		t.Errorf("views have dkimMore %d and %d, want 2", shared.dkimMore, again.dkimMore)
 	}
 	if again.parse == m || k.view().parse != again.parse {
 		t.Errorf("views taken while one is held do not share its parse")
@@ -863,4 +868,18 @@ func TestLFText(t *testing.T) {
 			t.Errorf("lfText(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzMessageNormalized normalizes arbitrary messages: no panic, the same
+// result twice, every MIME part on a line of its own.
+func FuzzMessageNormalized(f *testing.F) {
+	f.Add(nestedMultipart(3))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=latin1\r\n\r\n\xfc\r\n--b--\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m := &Message{Raw: raw}
+		a, b := m.Normalized(), m.Normalized()
+		if a != b {
+			t.Errorf("two normalizations differ:\n%s\n%s", a, b)
+		}
+	})
 }

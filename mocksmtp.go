@@ -38,6 +38,9 @@ type Server struct {
 	panics   []string     // panics recovered in sessions, reported at cleanup
 	faults   *faultScript // the fault script, built on first use (scriptLocked)
 	exp      expectState  // expectations, waits on a Want, inboxes (expect.go)
+	// acceptFails are the failures of Accept since the last connection it
+	// gave (acceptLoop); the next session's transcript notes them.
+	acceptFails acceptFailures
 
 	changes notifier // wakes waiters after every change recorded (recorder.go)
 	// kept is what the kept messages share (store.go).
@@ -52,6 +55,21 @@ type Server struct {
 	// armed tells whether the fault script has faults, so that events
 	// skip its lock when it has none; stored under mu (script.go).
 	armed atomic.Bool
+
+	calls callbacks // the user callbacks sessions run now, for Close (close.go)
+}
+
+// acceptFailures counts the failures of Accept in a row.
+type acceptFailures struct {
+	n     int
+	since time.Time
+	first error
+}
+
+// String describes the failures for a transcript note or a report.
+func (f acceptFailures) String() string {
+	return fmt.Sprintf("the server could not accept connections for %v (%d failures, the first: %v); it backed off and retried",
+		time.Since(f.since).Round(time.Millisecond), f.n, f.first)
 }
 
 // msgRef is a message the server keeps and its session's record.
@@ -60,30 +78,41 @@ type msgRef struct {
 	k   *kept
 }
 
-// errShutdown ends sessions that are live when the server closes.
-var errShutdown = errors.New("mocksmtp: server closed")
-
-// ErrClosed is returned by waits on a server that was closed.
+// ErrClosed is returned by waits on a server that was closed. (Sessions
+// live when it closed end with [EndShutdown], and a nil Session.Err.)
 var ErrClosed = errors.New("mocksmtp: server closed")
 
 // New starts a server listening on 127.0.0.1 with a random port (see
-// [WithListenAddr]) and returns it. The caller must Close it. Use [Start]
+// [WithListenAddr] and [WithInMemory]) and returns it. The caller must Close it. Use [Start]
 // in tests.
 func New(opts ...Option) (*Server, error) {
 	o := defaultOptions()
+	// WithEngineConfig gives the base that the other options change,
+	// whatever their order: it applies first.
 	for _, opt := range opts {
+		if _, base := opt.(engineConfig); base {
+			_ = opt.apply(&o) // never fails
+		}
+	}
+	for _, opt := range opts {
+		if _, base := opt.(engineConfig); base {
+			continue
+		}
 		if err := opt.apply(&o); err != nil {
 			return nil, err
 		}
+	}
+	if err := o.auth.install(&o); err != nil {
+		return nil, err
 	}
 	for _, f := range o.faults {
 		if err := o.checkFault(f); err != nil {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	ln, err := o.listen() // memory.go
 	if err != nil {
-		return nil, fmt.Errorf("mocksmtp: listen: %w", err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel}
@@ -95,16 +124,23 @@ func New(opts ...Option) (*Server, error) {
 }
 
 // Start starts a server for the test t: [New] with t.Fatal on error, and
-// [Server.Close] at cleanup. If the test failed, cleanup logs every
-// session's transcript (see [WithoutTranscriptLog]).
+// [Server.Close] at cleanup, which then checks the expectations registered
+// on t ([Server.Expect]), so that every session has ended. If the test
+// failed, cleanup logs every session's transcript (see
+// [WithoutTranscriptLog]). What fails at cleanup is reported at the line
+// that called Start, and its text names that line too:
+// "mocksmtp: Start at signup_test.go:12: ...".
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := New(opts...)
 	if err != nil {
-		t.Fatalf("mocksmtp.Start: %v", err)
+		t.Fatalf("%v", err) // New's errors say "mocksmtp: " and the option
 	}
-	s.exp.t = t
+	s.exp.t, s.exp.started = t, declaredAt(1)
 	t.Cleanup(func() {
+		// The cleanup and Start are helpers: the testing package reports
+		// what fails here at the line that called Start.
+		t.Helper()
 		s.Close()
 		s.checkExpectations(t)
 		s.checkFindings(t)
@@ -112,7 +148,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		panics := append([]string(nil), s.panics...)
 		s.mu.Unlock()
 		for _, p := range panics {
-			t.Errorf("mocksmtp: a session panicked (a bug in mocksmtp, please report it): %s", p)
+			t.Errorf("mocksmtp: Start at %s: a session panicked (a bug in mocksmtp, please report it): %s", s.exp.started, p)
 		}
 		if t.Failed() && s.opts.logTranscripts {
 			t.Log(s.report())
@@ -125,17 +161,26 @@ func Start(t testing.TB, opts ...Option) *Server {
 // copies transcripts, never messages.
 func (s *Server) report() string {
 	s.mu.Lock()
-	recs, nmsgs := slices.Clone(s.sessions), len(s.messages)
+	recs, nmsgs, fails := slices.Clone(s.sessions), len(s.messages), s.acceptFails
 	s.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "mocksmtp %s: %d sessions, %d messages\n", s.Addr(), len(recs), nmsgs)
+	end := ":"
+	if len(recs) == 0 {
+		end = "."
+	}
+	fmt.Fprintf(&b, "mocksmtp: Start at %s: the test failed; the server at %s had %s, %s%s\n",
+		s.exp.started, s.Addr(), plural(len(recs), "session"), plural(nmsgs, "message"), end)
+	if fails.n > 0 {
+		b.WriteString("at the end, " + fails.String() + "\n")
+	}
 	for _, r := range recs {
 		b.WriteString(r.transcriptHead().String())
 	}
 	return b.String()
 }
 
-// Addr returns the address the server listens on, "127.0.0.1:port".
+// Addr returns the address the server listens on, "127.0.0.1:port"
+// ("127.0.0.1:1" in memory: see [WithInMemory]).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Host returns the listening IP address as a string.
@@ -154,6 +199,12 @@ func (s *Server) Port() int {
 // Close stops accepting, ends every live session (a live client gets
 // 421 4.3.2), and returns once every goroutine of the server has ended. It
 // is safe to call more than once.
+//
+// A session in a callback of [WithOnMessage] or [WithOnSessionEnd] (or a
+// check of [WithAuthFunc]) ends when the callback returns. When Close has
+// waited 5 s for sessions, it logs which ones and where each is, once, as
+// net/http/httptest does: to the test's log for a server of [Start], with
+// the standard library's log package for a server of [New].
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -166,24 +217,44 @@ func (s *Server) Close() error {
 	s.changes.changed(changeSession)
 	err := s.ln.Close()
 	s.cancel()
-	s.wg.Wait()
+	s.waitSessions() // close.go
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
 	return err
 }
 
+// acceptLoop accepts connections until the server closes. A failure of
+// Accept other than the listener's closing (too many open files, most
+// likely) is waited out, as net/http does: 5 ms, doubling up to 1 s, then
+// retried; the next session's transcript notes it.
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
+	var delay time.Duration
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil {
+				return
 			}
-			return // closed
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.mu.Lock()
+			if s.acceptFails.n == 0 {
+				s.acceptFails = acceptFailures{since: time.Now(), first: err}
+			}
+			s.acceptFails.n++
+			s.mu.Unlock()
+			s.changes.changed(changeSession)
+			t := time.NewTimer(delay)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
 		}
+		delay = 0
 		s.wg.Add(1)
 		go s.serve(nc)
 	}
@@ -195,7 +266,21 @@ func (s *Server) serve(nc net.Conn) {
 	rec := s.newSession(nc)
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
-	c := smtpd.NewConn(nc, cfg)
+	var c *smtpd.Conn
+	// exchange is the AUTH exchange that began and has no Auth event yet:
+	// one the client abandoned (it closed the connection after an error
+	// challenge, as curl does) is recorded as failed when the session ends.
+	var exchange identified
+	if s.opts.auth.active() {
+		// SCRAM's channel binding needs the connection's TLS state; the
+		// engine calls NewSASL from Next, on this goroutine, once c is set.
+		cfg.NewSASL = func(m string) (smtpd.SASLServer, error) {
+			srv, err := s.opts.auth.newSASL(m, c.TLS())
+			exchange, _ = srv.(identified)
+			return srv, err
+		}
+	}
+	c = smtpd.NewConn(nc, cfg)
 	var err error
 	defer func() {
 		if p := recover(); p != nil {
@@ -204,6 +289,12 @@ func (s *Server) serve(nc net.Conn) {
 			s.panics = append(s.panics, fmt.Sprint(p))
 			s.mu.Unlock()
 			err = fmt.Errorf("mocksmtp: panic: %v", p)
+		}
+		if exchange != nil {
+			info := exchange.authInfo()
+			rec.mu.Lock()
+			rec.auth = &info
+			rec.mu.Unlock()
 		}
 		s.endSession(rec, err)
 	}()
@@ -214,14 +305,17 @@ func (s *Server) serve(nc net.Conn) {
 		ev, err = c.Next(ctx)
 		cancel()
 		if err == nil {
+			if ev.Kind == smtpd.Auth {
+				exchange = nil // the event records it
+			}
 			err = s.handle(rec, sf, c, ev)
 		}
 		switch {
 		case err == nil:
 			continue
-		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, errShutdown)):
+		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, ErrClosed)):
 			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
-			err = errShutdown
+			err = ErrClosed
 		case idle != nil && errors.Is(err, context.DeadlineExceeded):
 			// An idle fault's time ran out: Next left the connection open
 			// for this unsolicited reply.
@@ -236,7 +330,7 @@ func (s *Server) serve(nc net.Conn) {
 // handle decides the answer to one event: the fault script first, then
 // recording (an accepted message is recorded before its 250 goes out, and
 // only when the answer is 2xx), then a fault's delay. It returns
-// errShutdown when the server closed during the delay.
+// ErrClosed when the server closed during the delay.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
@@ -250,6 +344,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	parsed := false
 	if ev.Kind == smtpd.Message && ev.Err == nil {
 		m = s.newMessage(ev)
+		// DKIM is verified on arrival, from Raw: the transcript notes
+		// its results before the 250, and a strict MTA refuses a failing
+		// signature. A message without a signature costs a scan of its
+		// header (dkim.go).
+		verifyDKIM(m, s.opts.dkimKeys)
 		if s.opts.conformance.reject {
 			// A strict MTA refuses a nonconforming message before its
 			// 250: its content is checked now. Otherwise it is parsed
@@ -301,10 +400,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		s.addFindings(rec, fs)
 	}
 	if m != nil && !accepts(ev, ans) {
-		s.note(rec, "message refused, not recorded: %d octets from <%s> to %d recipients", len(ev.Data), ev.Envelope.From, len(ev.Envelope.To))
+		s.note(rec, "message refused, not recorded: %d octets from <%s> to %s", len(ev.Data), ev.Envelope.From, plural(len(ev.Envelope.To), "recipient"))
 	}
 	if !s.pause(p.act.delay) {
-		return errShutdown
+		return ErrClosed
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)
@@ -319,6 +418,12 @@ func (s *Server) newSession(nc net.Conn) *session {
 	rec := newSessionRecord(nc.RemoteAddr(), nc.LocalAddr())
 	s.addSessionLocked(rec)
 	s.live++
+	if s.acceptFails.n > 0 {
+		rec.mu.Lock()
+		s.addLineLocked(rec, Line{Dir: Note, Text: s.acceptFails.String()})
+		rec.mu.Unlock()
+		s.acceptFails = acceptFailures{}
+	}
 	s.changes.changed(changeSession)
 	return rec
 }
@@ -369,6 +474,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 func (s *Server) addLineLocked(rec *session, l Line) {
 	l.At = time.Since(rec.start)
 	rec.lines = append(rec.lines, packLine(l))
+	rec.elide(s.opts.maxTranscript)
 	s.changes.changed(changeLine)
 }
 
@@ -409,11 +515,13 @@ func (s *Server) newMessage(ev *smtpd.Event) *Message {
 // line, and wakes waiters.
 func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
 	k := keep(m, parsed, rec.id, line, &s.kept)
+	ar := authenticationResults(or(s.opts.engine.Hostname, "localhost"), m) // dkim.go
 	s.mu.Lock()
-	s.addMessageLocked(rec, k)
+	s.addMessageLocked(rec, k, ar)
 	s.mu.Unlock()
 	if f := s.opts.onMessage; f != nil {
-		f(s.messageSnapshot(rec, k))
+		m := s.messageSnapshot(rec, k)
+		s.calls.run(rec, fmt.Sprintf("WithOnMessage callback (message %d)", k.id), func() { f(m) })
 	}
 	runtime.KeepAlive(m) // so that the snapshot shares its parse
 }
@@ -425,7 +533,7 @@ func (s *Server) endSession(rec *session, err error) {
 	rec.end = time.Now()
 	rec.ended = endReason(err)
 	s.endConformanceLocked(rec)
-	if !errors.Is(err, errShutdown) && rec.ended != EndQuit {
+	if !errors.Is(err, ErrClosed) && rec.ended != EndQuit {
 		rec.err = err // nil after QUIT, the normal end
 	}
 	// The transcript grew by doubling: kept for long, it takes only what
@@ -436,8 +544,9 @@ func (s *Server) endSession(rec *session, err error) {
 	s.retainLocked(rec)
 	s.mu.Unlock()
 	s.changes.changed(changeSession)
-	if s.opts.onSessionEnd != nil {
-		s.opts.onSessionEnd(rec.snapshot())
+	if f := s.opts.onSessionEnd; f != nil {
+		snap := rec.snapshot()
+		s.calls.run(rec, "WithOnSessionEnd callback", func() { f(snap) })
 	}
 }
 
@@ -489,31 +598,29 @@ func sessionsOf(recs []*session) []*Session {
 }
 
 // Messages returns every message accepted so far, in arrival order. Each
-// Message.Session is a snapshot of its session taken now.
+// Message.Session is a snapshot of its session taken now, without its
+// Messages (see [Server.Session] for them).
 func (s *Server) Messages() []*Message {
 	s.mu.Lock()
 	refs := slices.Clone(s.messages)
 	s.mu.Unlock()
-	return snapshotsOf(refs, false)
+	return snapshotsOf(refs)
 }
 
 // LastMessages returns the last n messages accepted, in arrival order:
 // all of them when the server keeps fewer. It costs what the n snapshots
 // cost (each with a copy of its session's transcript), however many
-// messages the server keeps, and however many a session delivered: each
-// Message.Session is a snapshot of its session without its Messages (see
-// [Server.Session] for them). It is what a poller such as the mocksmtp
-// program's web page needs.
+// messages the server keeps, and however many a session delivered. It is
+// what a poller such as the mocksmtp program's web page needs.
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()
 	refs := slices.Clone(last(s.messages, n))
 	s.mu.Unlock()
-	return snapshotsOf(refs, true)
+	return snapshotsOf(refs)
 }
 
 // Message returns the message with the given ID (see [Message.ID]), or
-// nil when the server keeps none. As with [Server.LastMessages], its
-// Session is a snapshot of its session without its Messages.
+// nil when the server keeps none.
 func (s *Server) Message(id int) *Message {
 	s.mu.Lock()
 	i, ok := slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
@@ -525,7 +632,7 @@ func (s *Server) Message(id int) *Message {
 	if !ok {
 		return nil
 	}
-	return snapshotsOf([]msgRef{ref}, true)[0]
+	return snapshotsOf([]msgRef{ref})[0]
 }
 
 // Count returns how many sessions and messages the server keeps: the
@@ -537,27 +644,20 @@ func (s *Server) Count() (sessions, messages int) {
 }
 
 // snapshotsOf returns snapshots of the messages of refs, each with a
-// snapshot of its session taken once per session: whole, or without its
-// Messages when alone, so that the cost does not grow with the session.
-// No lock may be held: messages are parsed.
-func snapshotsOf(refs []msgRef, alone bool) []*Message {
+// snapshot of its session without its Messages (so that the cost does not
+// grow with the session), taken once per session. No lock may be held:
+// messages are parsed.
+func snapshotsOf(refs []msgRef) []*Message {
 	sessions := make(map[*session]*Session)
 	out := make([]*Message, len(refs))
 	for i, ref := range refs {
 		ss, ok := sessions[ref.rec]
 		if !ok {
-			if alone {
-				ss, _ = ref.rec.head(false)
-			} else {
-				ss = ref.rec.snapshot()
-			}
+			ss, _ = ref.rec.head(false)
 			sessions[ref.rec] = ss
 		}
-		if out[i] = ss.messageByID(ref.k.id); out[i] == nil {
-			// Alone, or forgotten since it was located (Reset, WithRetention).
-			out[i] = ref.k.snapshot()
-			out[i].Session = ss
-		}
+		out[i] = ref.k.snapshot()
+		out[i].Session = ss
 	}
 	return out
 }
@@ -592,10 +692,26 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 	}
 }
 
-// failWait fails t for a wait that did not end well.
-func (s *Server) failWait(t testing.TB, err error) {
+// failWait fails t for a wait of in (nil: the server) that ended with
+// err. head writes the report's first line, what was wanted, from the
+// report's view and why the wait ended ("within 5s", "before the server
+// closed"): "mocksmtp: WaitForMessages: want 2 messages within 5s, got
+// 1:". What follows is what the server has (writeState), without the
+// transcripts of the sessions that delivered: Start's cleanup logs them
+// all once when the test has failed.
+func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view, why string) string) {
 	t.Helper()
-	t.Fatalf("%v (after %v)\n%s", err, s.opts.waitTimeout, s.report())
+	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
+	if errors.Is(err, ErrClosed) {
+		why = "before the server closed"
+	}
+	v := s.newView(in)
+	var b strings.Builder
+	b.WriteString(head(v, why))
+	b.WriteString("\n")
+	v.writeState(&b)
+	b.WriteString(v.totals())
+	t.Fatalf("%s", b.String())
 }
 
 // waitContext is the context of the waits that take a testing.TB.
@@ -614,21 +730,26 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	})
 	msgs := s.Messages()
 	if err != nil {
-		return msgs, fmt.Errorf("mocksmtp: waiting for %d messages, got %d: %w", n, len(msgs), err)
+		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
 	}
 	return msgs, nil
 }
 
 // WaitForMessages waits until at least n messages were accepted and
-// returns them all. After the wait timeout (5 s, see [WithWaitTimeout]) it
-// fails t with what did arrive and every transcript.
+// returns them all. After the wait timeout (5 s, see [WithWaitTimeout]),
+// or when the server closes first, it fails t with the messages that did
+// arrive and the transcripts of the sessions that may tell why: those
+// still open and those that delivered no message. (The cleanup of
+// [Start] logs every transcript once, when the test has failed.)
 func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
 	msgs, err := s.WaitForMessagesContext(ctx, n)
 	if err != nil {
-		s.failWait(t, err)
+		s.failWait(t, nil, err, func(v *view, why string) string {
+			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(v.scoped))
+		})
 	}
 	return msgs
 }
@@ -645,14 +766,15 @@ func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session,
 		return ended >= n
 	})
 	if err != nil {
-		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %d ended sessions, got %d: %w", n, ended, err)
+		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
 	}
 	return s.Sessions(), nil
 }
 
 // WaitForSessions waits until at least n sessions have ended (the client
 // quit or went away, or the server closed them) and returns every
-// session. After the wait timeout it fails t with every transcript. Use it
+// session. After the wait timeout it fails t as [Server.WaitForMessages]
+// does, with the transcripts of the sessions still open. Use it
 // to assert on complete transcripts, or on a client's retries and backoff
 // through each Session's Start.
 func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
@@ -661,7 +783,15 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	defer cancel()
 	sessions, err := s.WaitForSessionsContext(ctx, n)
 	if err != nil {
-		s.failWait(t, err)
+		s.failWait(t, nil, err, func(v *view, why string) string {
+			ended := 0
+			for _, ss := range v.sessions {
+				if !ss.open() {
+					ended++
+				}
+			}
+			return fmt.Sprintf("mocksmtp: WaitForSessions: want %s %s, got %d:", plural(n, "ended session"), why, ended)
+		})
 	}
 	return sessions
 }
@@ -680,14 +810,16 @@ func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
 }
 
 // WaitUntil waits until cond returns true (see [Server.WaitUntilContext]);
-// after the wait timeout it fails t, naming what it waited for, with every
-// transcript. Use it to wait for a state no other wait covers, such as a
+// after the wait timeout it fails t, naming what it waited for, as
+// [Server.WaitForMessages] does. Use it to wait for a state no other wait covers, such as a
 // fault having fired in a live session.
 func (s *Server) WaitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
-	if err := s.WaitUntilContext(ctx, cond); err != nil {
-		s.failWait(t, fmt.Errorf("waiting for %s: %w", what, err))
+	if err := s.await(ctx, changeAll, cond); err != nil {
+		s.failWait(t, nil, err, func(_ *view, why string) string {
+			return fmt.Sprintf("mocksmtp: WaitUntil: waiting for %s: it did not happen %s:", what, why)
+		})
 	}
 }

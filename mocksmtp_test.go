@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/smtp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,8 +109,11 @@ func TestNetSMTPMultipartMessage(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
 		t.Errorf("message (-want +got):\n%s", diff)
 	}
-	if m.Session == nil || m.Session.ID != 1 || len(m.Session.Messages) != 1 || m.Session.Messages[0].ID != m.ID {
-		t.Errorf("message's session = %+v", m.Session)
+	if m.Session == nil || m.Session.ID != 1 || m.Session.Messages != nil {
+		t.Errorf("message's session = %+v, want session 1 without its Messages", m.Session)
+	}
+	if s := srv.Session(1); s == nil || len(s.Messages) != 1 || s.Messages[0].ID != m.ID {
+		t.Errorf("Session(1) = %+v, want it to list the message", s)
 	}
 }
 
@@ -146,5 +150,80 @@ func TestParallelServers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Every way of getting a message gives it the same shape: its Session is
+// a snapshot of its session without the session's Messages. Sessions and
+// Session list the messages, each in that shape too.
+func TestMessageShape(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []*mocksmtp.Message
+	srv := mocksmtp.Start(t, mocksmtp.WithOnMessage(func(m *mocksmtp.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, m)
+	}))
+	in := srv.Inbox(t)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, subject := range []string{"first", "second"} { // one session, two messages
+		sendOn(t, c, in.Address("bob"), subject)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitForSessions(t, 1)
+
+	ctx := t.Context()
+	ways := map[string]func() *mocksmtp.Message{
+		"Messages":        func() *mocksmtp.Message { return srv.Messages()[1] },
+		"LastMessages":    func() *mocksmtp.Message { return srv.LastMessages(1)[0] },
+		"Message":         func() *mocksmtp.Message { return srv.Message(2) },
+		"WaitForMessages": func() *mocksmtp.Message { return srv.WaitForMessages(t, 2)[1] },
+		"WaitForMessagesContext": func() *mocksmtp.Message {
+			msgs, err := srv.WaitForMessagesContext(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return msgs[1]
+		},
+		"WaitFor": func() *mocksmtp.Message { return srv.WaitFor(t, mocksmtp.Want{Subject: "second"}) },
+		"WaitForContext": func() *mocksmtp.Message {
+			m, err := srv.WaitForContext(ctx, mocksmtp.Want{Subject: "first"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m // the first: WaitFor returns each message once
+		},
+		"AssertMessage":         func() *mocksmtp.Message { return srv.AssertMessage(t, mocksmtp.Want{Subject: "second"}) },
+		"Inbox.Messages":        func() *mocksmtp.Message { return in.Messages()[1] },
+		"Inbox.WaitForMessages": func() *mocksmtp.Message { return in.WaitForMessages(t, 2)[1] },
+		"Inbox.AssertMessage":   func() *mocksmtp.Message { return in.AssertMessage(t, mocksmtp.Want{Subject: "second"}) },
+		"Sessions":              func() *mocksmtp.Message { return srv.Sessions()[0].Messages[1] },
+		"LastSessions":          func() *mocksmtp.Message { return srv.LastSessions(1)[0].Messages[1] },
+		"Session":               func() *mocksmtp.Message { return srv.Session(1).Messages[1] },
+		"WithOnMessage": func() *mocksmtp.Message {
+			mu.Lock()
+			defer mu.Unlock()
+			return seen[1]
+		},
+	}
+	for name, get := range ways {
+		m := get()
+		if m == nil || m.Subject != []string{"", "first", "second"}[min(m.ID, 2)] {
+			t.Errorf("%s: message %+v, want message 1 or 2", name, m)
+			continue
+		}
+		if m.Session == nil || m.Session.ID != 1 || len(m.Session.Transcript) == 0 || m.Session.Messages != nil {
+			t.Errorf("%s: Session = %+v, want session 1 with its transcript and without its Messages", name, m.Session)
+		}
+	}
+	if s := srv.Session(1); s == nil || len(s.Messages) != 2 {
+		t.Errorf("Session(1) = %+v, want it to list both messages", s)
 	}
 }

@@ -21,15 +21,19 @@ func (f optionFunc) apply(o *options) error { return f(o) }
 // options is the configuration New builds from Options.
 type options struct {
 	addr           string
+	addrSet        bool // WithListenAddr was given
+	inMemory       bool // WithInMemory (memory.go)
 	engine         smtpd.Config
 	waitTimeout    time.Duration
 	logTranscripts bool
 	showSecrets    bool
-	auth           authConfig // WithAuth and friends (auth.go)
-	persona        Persona    // WithPersona (persona.go); 0 for none
+	auth           authConfig        // WithAuth and friends (auth.go)
+	dkimKeys       map[string]string // WithDKIMKey: DNS name → TXT record (dkim.go)
+	persona        Persona           // WithPersona (persona.go); 0 for none
 	onMessage      func(*Message)
 	onSessionEnd   func(*Session)
 	retain         int     // WithRetention; 0 keeps everything
+	maxTranscript  int     // WithMaxTranscriptLines
 	faults         []Fault // WithFault, in order
 	seed           int64   // WithSeed, when seeded
 	seeded         bool
@@ -42,7 +46,30 @@ func defaultOptions() options {
 		engine:         smtpd.Config{Banner: "ESMTP mocksmtp"},
 		waitTimeout:    5 * time.Second,
 		logTranscripts: true,
+		maxTranscript:  defaultMaxTranscript,
 	}
+}
+
+// defaultMaxTranscript is the transcript cap of one session, in lines
+// (WithMaxTranscriptLines): about 10 MB of transcript, far more than any
+// test's session, and a bound on a client that talks forever.
+const defaultMaxTranscript = 100_000
+
+// WithMaxTranscriptLines caps the transcript of one session at n lines
+// (default 100,000), so that a client that talks forever (EHLO after
+// EHLO...) cannot grow the server without bound. A longer session keeps
+// its first n/10 lines ([Session.TranscriptHead]) and its last lines
+// ([Session.Transcript]); the lines between are forgotten
+// ([Session.Forgotten]), and every line keeps its number. Messages,
+// findings and faults are kept.
+func WithMaxTranscriptLines(n int) Option {
+	return optionFunc(func(o *options) error {
+		if n < 10 {
+			return fmt.Errorf("mocksmtp: WithMaxTranscriptLines(%d): want at least 10 lines", n)
+		}
+		o.maxTranscript = n
+		return nil
+	})
 }
 
 // WithListenAddr makes the server listen on addr ("127.0.0.1:2525")
@@ -52,7 +79,7 @@ func WithListenAddr(addr string) Option {
 		if addr == "" {
 			return errors.New("mocksmtp: WithListenAddr: empty address")
 		}
-		o.addr = addr
+		o.addr, o.addrSet = addr, true
 		return nil
 	})
 }
@@ -69,12 +96,12 @@ func WithHostname(name string) Option {
 	})
 }
 
-// WithSizeLimit sets the largest message accepted, in octets, advertised
+// WithMaxMessageBytes sets the largest message accepted, in octets, advertised
 // with SIZE; larger ones get 552 5.3.4. The default is 10 MiB.
-func WithSizeLimit(n int64) Option {
+func WithMaxMessageBytes(n int64) Option {
 	return optionFunc(func(o *options) error {
 		if n <= 0 {
-			return fmt.Errorf("mocksmtp: WithSizeLimit(%d): want a positive size", n)
+			return fmt.Errorf("mocksmtp: WithMaxMessageBytes(%d): want a positive size", n)
 		}
 		o.engine.MaxMessageBytes = n
 		return nil
@@ -127,28 +154,38 @@ func WithoutTranscriptLog() Option {
 	})
 }
 
-// WithSecretsShown records AUTH secrets in transcripts as sent, instead of
+// WithoutSecretMasking records AUTH secrets in transcripts as sent, instead of
 // masking them.
-func WithSecretsShown() Option {
+func WithoutSecretMasking() Option {
 	return optionFunc(func(o *options) error {
 		o.showSecrets = true
 		return nil
 	})
 }
 
-// WithEngineConfig lets a caller set [smtpd.Config] fields that have no
-// option of their own (line limits, VRFY and EXPN replies, disabled
-// extensions). Fields set by other options apply on top of it, in order;
-// its Trace is ignored.
-func WithEngineConfig(cfg smtpd.Config) Option {
-	return optionFunc(func(o *options) error {
-		c := cfg // the Option may be applied by many servers at once
-		if c.Banner == "" {
-			c.Banner = o.engine.Banner
-		}
-		o.engine = c
-		return nil
-	})
+// WithEngineConfig gives the engine a base configuration: the
+// [smtpd.Config] fields that have no option of their own (line limits,
+// VRFY and EXPN replies, ParamAllowance...). Every other option applies on
+// top of it, whatever the order in which they are given: WithHostname,
+// WithSTARTTLS, WithAuth, WithMaxMessageBytes and the rest win over the
+// fields of cfg they set, and leave the others as cfg has them. A TLSConfig
+// in cfg counts as [WithTLSConfig]'s. Its Banner, when empty, stays
+// mocksmtp's; its Trace is ignored. Given more than once, the last one is
+// the base.
+func WithEngineConfig(cfg smtpd.Config) Option { return engineConfig(cfg) }
+
+// engineConfig is the Option of WithEngineConfig, which New applies before
+// all others.
+type engineConfig smtpd.Config
+
+func (c engineConfig) apply(o *options) error {
+	base := smtpd.Config(c) // a copy: the Option may be applied by many servers at once
+	if base.Banner == "" {
+		base.Banner = o.engine.Banner
+	}
+	base.Trace = nil
+	o.engine = base
+	return nil
 }
 
 func containsSpace(s string) bool {
@@ -160,21 +197,21 @@ func containsSpace(s string) bool {
 	return false
 }
 
-// OnMessage calls f with each message as it is accepted, from the
+// WithOnMessage calls f with each message as it is accepted, from the
 // session's goroutine, before the client sees the 250. The message's
 // Session is a snapshot without its Messages list. f must return
 // quickly and must not call t.Fatal; tests usually wait with
 // [Server.WaitForMessages] instead.
-func OnMessage(f func(*Message)) Option {
+func WithOnMessage(f func(*Message)) Option {
 	return optionFunc(func(o *options) error {
 		o.onMessage = f
 		return nil
 	})
 }
 
-// OnSessionEnd calls f with each session when it ends, from the session's
+// WithOnSessionEnd calls f with each session when it ends, from the session's
 // goroutine. f must return quickly.
-func OnSessionEnd(f func(*Session)) Option {
+func WithOnSessionEnd(f func(*Session)) Option {
 	return optionFunc(func(o *options) error {
 		o.onSessionEnd = f
 		return nil

@@ -13,32 +13,45 @@ import (
 )
 
 // WithoutExtensions stops the server from advertising and accepting the
-// given ESMTP extensions, to test a client's fallback: without PIPELINING
-// it must wait for each reply, without 8BITMIME or SMTPUTF8 it must not
-// declare them (MAIL parameters for a switched-off extension get 555
-// 5.5.4), without CHUNKING BDAT is an unknown command (500 5.5.2), without
-// ENHANCEDSTATUSCODES replies carry no "x.y.z" code:
+// ESMTP extensions with the given EHLO keywords, in any case, to test a
+// client's fallback: without PIPELINING it must wait for each reply,
+// without 8BITMIME or SMTPUTF8 it must not declare them (MAIL parameters
+// for a switched-off extension get 555 5.5.4), without CHUNKING BDAT is an
+// unknown command (500 5.5.2), without ENHANCEDSTATUSCODES replies carry
+// no "x.y.z" code:
 //
-//	mocksmtp.Start(t, mocksmtp.WithoutExtensions(smtpd.ExtPipelining, smtpd.Ext8BitMIME))
+//	mocksmtp.Start(t, mocksmtp.WithoutExtensions("PIPELINING", "8BITMIME"))
 //
-// A plain server advertises every extension that needs no configuration:
-// PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 and
-// CHUNKING. STARTTLS and AUTH come with their own options.
-func WithoutExtensions(exts ...smtpd.Extension) Option {
+// A plain server advertises every extension that needs no configuration,
+// and these are the keywords WithoutExtensions knows: PIPELINING, SIZE,
+// ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 and CHUNKING; any other
+// makes [New] fail. STARTTLS and AUTH come with their own options.
+func WithoutExtensions(keywords ...string) Option {
 	return optionFunc(func(o *options) error {
-		const known = smtpd.ExtPipelining | smtpd.Ext8BitMIME | smtpd.ExtSMTPUTF8 | smtpd.ExtSize |
-			smtpd.ExtChunking | smtpd.ExtDSN | smtpd.ExtEnhancedStatusCodes
-		if len(exts) == 0 {
+		if len(keywords) == 0 {
 			return errors.New("mocksmtp: WithoutExtensions: no extension given")
 		}
-		for _, e := range exts {
-			if e == 0 || e&^known != 0 {
-				return fmt.Errorf("mocksmtp: WithoutExtensions: unknown extension %#x", uint(e))
+		for _, kw := range keywords {
+			e, ok := extensions[strings.ToUpper(kw)]
+			if !ok {
+				return fmt.Errorf("mocksmtp: WithoutExtensions: unknown extension %q (want PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8 or CHUNKING)", kw)
 			}
 			o.engine.Disabled |= e
 		}
 		return nil
 	})
+}
+
+// extensions maps the EHLO keywords of WithoutExtensions to the engine's
+// extensions.
+var extensions = map[string]smtpd.Extension{
+	"PIPELINING":          smtpd.ExtPipelining,
+	"8BITMIME":            smtpd.Ext8BitMIME,
+	"SMTPUTF8":            smtpd.ExtSMTPUTF8,
+	"SIZE":                smtpd.ExtSize,
+	"CHUNKING":            smtpd.ExtChunking,
+	"DSN":                 smtpd.ExtDSN,
+	"ENHANCEDSTATUSCODES": smtpd.ExtEnhancedStatusCodes,
 }
 
 // Persona is a well-known mail server whose greeting, EHLO reply and reply

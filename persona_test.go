@@ -5,13 +5,12 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
 func TestPersonas(t *testing.T) {
@@ -116,7 +115,7 @@ func TestPersonaMisuse(t *testing.T) {
 
 func TestWithoutExtensions(t *testing.T) {
 	t.Parallel()
-	srv := Start(t, WithoutExtensions(smtpd.ExtPipelining, smtpd.Ext8BitMIME, smtpd.ExtChunking, smtpd.ExtEnhancedStatusCodes))
+	srv := Start(t, WithoutExtensions("pipelining", "8BITMIME", "Chunking", "ENHANCEDSTATUSCODES"))
 	w := dialWire(t, srv.Addr(), nil)
 	ehlo := ehloKeywords(w.cmd("EHLO client.example", "250"))
 	if diff := cmp.Diff([]string{"SIZE", "DSN", "SMTPUTF8"}, ehlo); diff != "" {
@@ -140,12 +139,41 @@ func TestWithoutExtensions(t *testing.T) {
 		opt  Option
 	}{
 		{"none", WithoutExtensions()},
-		{"unknown", WithoutExtensions(smtpd.Extension(1 << 20))},
+		{"unknown", WithoutExtensions("XFOO")},
+		{"empty", WithoutExtensions("")},
+		{"STARTTLS has its own option", WithoutExtensions("STARTTLS")},
+		{"AUTH has its own option", WithoutExtensions("AUTH")},
+		{"one unknown among known ones", WithoutExtensions("SIZE", "SIZE 10")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if srv, err := New(tt.opt); err == nil {
 				srv.Close()
 				t.Fatal("New succeeded, want an error")
+			}
+		})
+	}
+}
+
+// Each keyword switches off its own extension, and only it.
+func TestWithoutExtensionsEachKeyword(t *testing.T) {
+	t.Parallel()
+	all := []string{"PIPELINING", "SIZE", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}
+	for _, kw := range all {
+		t.Run(kw, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, WithoutExtensions(strings.ToLower(kw)))
+			w := dialWire(t, srv.Addr(), nil)
+			var want []string
+			for _, k := range all {
+				if k != kw {
+					want = append(want, k)
+				}
+			}
+			got := ehloKeywords(w.cmd("EHLO client.example", "250"))
+			slices.Sort(want)
+			slices.Sort(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("EHLO keywords (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -30,19 +30,26 @@ type Session struct {
 	End        time.Time            // zero while the session is live
 	Helo       string               // the name in the last HELO or EHLO
 	TLS        *tls.ConnectionState // nil when plaintext
-	Auth       *AuthInfo            // the last AUTH exchange, nil when none
+	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed
 	Transcript Transcript           // what crossed the wire, in order
-	// Forgotten counts the lines forgotten at the start of the transcript
-	// of a long session under [WithRetention]: Transcript[0] is line
-	// Forgotten+1, as [Finding.Line] numbers it. 0 otherwise.
+	// Forgotten counts the lines of a long session not kept before
+	// Transcript: Transcript[0] is line Forgotten+1, as [Finding.Line]
+	// numbers it. [WithRetention] forgets lines with the messages they
+	// deliver; the transcript cap ([WithMaxTranscriptLines]) forgets the
+	// middle of a session, keeping its first lines in TranscriptHead. 0
+	// otherwise.
 	Forgotten int
-	Messages  []*Message // the messages accepted in this session
+	Messages  []*Message // the messages accepted in this session (each Message.Session without Messages)
 	Ended     EndReason  // how the session ended (Live while it goes on)
 	Err       error      // why it ended, nil after QUIT and on shutdown
 	Findings  []Finding  // the rules the client broke in this session (see [Rule])
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
 	Faults []string
+	// TranscriptHead is, once the transcript cap forgot the middle of the
+	// session, its first lines: lines 1 to len(TranscriptHead). Lines
+	// len(TranscriptHead)+1 to Forgotten are forgotten. Nil otherwise.
+	TranscriptHead Transcript
 }
 
 // EndReason tells how a session ended.
@@ -84,7 +91,7 @@ func endReason(err error) EndReason {
 		return EndTLSFailed
 	case errors.Is(err, smtpd.ErrClientGone):
 		return EndClientClosed
-	case errors.Is(err, errShutdown):
+	case errors.Is(err, ErrClosed):
 		return EndShutdown
 	}
 	return EndServerClosed
@@ -116,7 +123,7 @@ func (d Direction) String() string {
 // Line is one line of a transcript.
 type Line struct {
 	Dir  Direction
-	Text string        // the line without CRLF; secrets masked unless WithSecretsShown
+	Text string        // the line without CRLF; secrets masked unless WithoutSecretMasking
 	At   time.Duration // since the session started
 }
 
@@ -193,12 +200,17 @@ type sessionExtra struct {
 	addrs [2]net.Addr // remote and local, when not TCP
 
 	// What WithRetention forgot of a long session (forget): the first
-	// lines of the transcript, findings and faults. Snapshots leave them
-	// out; the record drops them once they are half of a list (see
-	// dropFront).
+	// lines of the transcript, findings and faults; and the lines the
+	// transcript cap forgot (elide). Snapshots leave them out; the record
+	// drops them once they are half of a list (see dropFront).
 	forgotLines    forgotten // of session.lines; from is Session.Forgotten
 	forgotFindings forgotten // of findings and findSeqs
 	forgotFaults   forgotten // of faults and faultLines
+	retained       int       // the line up to which WithRetention forgot (forget)
+
+	// head is the session's first lines, once the transcript cap forgot
+	// the lines after them (elide); never changed after that.
+	head []wireLine
 }
 
 // extra returns x, made when need be. r.mu must be held.
@@ -233,7 +245,8 @@ func tcpAddrPort(a net.Addr) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(ip.Unmap().WithZone(ta.Zone), uint16(ta.Port)), true
 }
 
-// addrs returns the session's addresses as values of their own.
+// addrs returns the session's addresses as values of their own. r.mu
+// must be held.
 func (r *session) addrs() (remote, local net.Addr) {
 	if r.x != nil && (r.x.addrs[0] != nil || r.x.addrs[1] != nil) {
 		return r.x.addrs[0], r.x.addrs[1]
@@ -284,11 +297,14 @@ func (r *session) nlines() int {
 // and r.mu must be held.
 func (r *session) forget(n int) {
 	x := r.extra()
-	if n <= x.forgotLines.from {
+	if n <= x.retained {
 		return
 	}
-	x.forgotLines.from = min(n, r.nlines())
-	r.lines = dropFront(r.lines, &x.forgotLines)
+	x.retained = n
+	if n > x.forgotLines.from {
+		x.forgotLines.from = min(n, r.nlines())
+		r.lines = dropFront(r.lines, &x.forgotLines)
+	}
 	fs, ls := x.findings, x.faultLines
 	x.forgotFindings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
 	seqs := x.forgotFindings
@@ -326,16 +342,70 @@ func (r *session) addFinding(f Finding, seq uint64) {
 	x.findSeqs = append(x.findSeqs, seq)
 }
 
-// snapshot copies the record with its messages; the Message snapshots
-// point back at it. Nothing in it is shared with the record or with
-// another snapshot. It takes r.mu, and parses no message while it holds
-// it.
+// insertFindings records fs, the content findings of a message numbered
+// seq that the session no longer lists (DeleteMessage), in their place in
+// the server's order. r.mu must be held.
+func (r *session) insertFindings(fs []Finding, seq uint64) {
+	if len(fs) == 0 {
+		return
+	}
+	x := r.extra()
+	i, _ := slices.BinarySearch(x.findSeqs, seq)
+	i = max(i, x.forgotFindings.kept())
+	seqs := make([]uint64, len(fs))
+	for j := range seqs {
+		seqs[j] = seq
+	}
+	x.findings = slices.Insert(x.findings, i, fs...)
+	x.findSeqs = slices.Insert(x.findSeqs, i, seqs...)
+}
+
+// elide keeps the transcript within limit lines (WithMaxTranscriptLines):
+// the session's first tenth of limit, kept aside in head, and its last
+// lines; the lines between are forgotten, and every line keeps its
+// number. Findings and faults are kept. It costs a constant per line, and
+// a comparison while the session is within the cap. r.mu must be held.
+func (r *session) elide(limit int) {
+	x := r.x
+	if x == nil {
+		if len(r.lines) <= limit {
+			return
+		}
+		x = r.extra()
+	} else if len(x.head)+len(r.lines)-x.forgotLines.kept() <= limit {
+		return
+	}
+	if x.head == nil && x.forgotLines.from == 0 {
+		// The first lines, unless WithRetention forgot them already.
+		x.head = slices.Clone(r.lines[:limit/10])
+		x.forgotLines.from = len(x.head)
+	}
+	x.forgotLines.from = max(x.forgotLines.from, r.nlines()-(limit-len(x.head)))
+	r.lines = dropFront(r.lines, &x.forgotLines)
+}
+
+// line returns line n (1-based) of the session's transcript, if kept.
+func (s *Session) line(n int) (Line, bool) {
+	switch {
+	case n >= 1 && n <= len(s.TranscriptHead):
+		return s.TranscriptHead[n-1], true
+	case n > s.Forgotten && n <= s.Forgotten+len(s.Transcript):
+		return s.Transcript[n-s.Forgotten-1], true
+	}
+	return Line{}, false
+}
+
+// snapshot copies the record with its messages, whose Session is a copy
+// of the snapshot without its Messages, as every Message's Session is.
+// Nothing in it is shared with the record or with another snapshot. It
+// takes r.mu, and parses no message while it holds it.
 func (r *session) snapshot() *Session {
 	s, ks := r.head(true)
+	head := *s
 	s.Messages = make([]*Message, len(ks))
 	for i, k := range ks {
 		mc := k.snapshot()
-		mc.Session = s
+		mc.Session = &head
 		s.Messages[i] = mc
 	}
 	return s
@@ -448,11 +518,11 @@ func (r *session) headLocked() *Session {
 		s.Forgotten = x.forgotLines.from
 		lines = lines[x.forgotLines.kept():]
 		s.Faults = slices.Clone(x.faults[x.forgotFaults.kept():])
+		if x.head != nil {
+			s.TranscriptHead = unpackLines(x.head)
+		}
 	}
-	s.Transcript = make(Transcript, len(lines))
-	for i, l := range lines {
-		s.Transcript[i] = l.line()
-	}
+	s.Transcript = unpackLines(lines)
 	if s.TLS != nil {
 		s.TLS = copyTLS(s.TLS)
 	}
@@ -480,6 +550,15 @@ func (w wireLine) line() Line {
 	return Line{Dir: Direction(w.at >> 62), Text: w.text, At: time.Duration(w.at & atMask)}
 }
 
+// unpackLines returns the lines as a Transcript of their own.
+func unpackLines(ws []wireLine) Transcript {
+	t := make(Transcript, len(ws))
+	for i, w := range ws {
+		t[i] = w.line()
+	}
+	return t
+}
+
 // copyTLS copies a TLS connection state and its slices; the certificates
 // themselves are shared, as crypto/tls shares them.
 func copyTLS(st *tls.ConnectionState) *tls.ConnectionState {
@@ -502,9 +581,13 @@ func copyTLS(st *tls.ConnectionState) *tls.ConnectionState {
 // how it is printed when a test fails.
 func (s *Session) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "session %d  %v → %v  ended: %v\n", s.ID, s.RemoteAddr, s.LocalAddr, s.Ended)
-	if s.Forgotten > 0 {
-		fmt.Fprintf(&b, "     (lines 1 to %d forgotten: WithRetention)\n", s.Forgotten)
+	fmt.Fprintf(&b, "session %d  %v → %v  %s\n", s.ID, s.RemoteAddr, s.LocalAddr, s.state())
+	s.TranscriptHead.writeNumbered(&b, 1)
+	switch {
+	case s.Forgotten > len(s.TranscriptHead) && s.TranscriptHead != nil:
+		fmt.Fprintf(&b, "     … lines %d to %d forgotten (the transcript cap, WithMaxTranscriptLines) …\n", len(s.TranscriptHead)+1, s.Forgotten)
+	case s.Forgotten > 0:
+		fmt.Fprintf(&b, "     (lines 1 to %d forgotten: WithRetention or the transcript cap)\n", s.Forgotten)
 	}
 	s.Transcript.writeNumbered(&b, s.Forgotten+1)
 	return b.String()

@@ -196,27 +196,85 @@ func (v *view) writeMessageLines(b *strings.Builder, m *Message) {
 func isContinuation(s string) bool { return len(s) > 3 && s[3] == '-' }
 
 // writeLines writes lines from to to (0-based, inclusive) of a session's
-// transcript, numbered as Transcript.Numbered numbers them, the middle of a
-// long stretch cut.
+// transcript, numbered as the session's lines are (Session.Forgotten
+// counted), the middle of a long stretch cut.
 func writeLines(b *strings.Builder, ss *Session, from, to int) {
 	tr := ss.Transcript
-	if ss.Ended == Live {
-		fmt.Fprintf(b, "session %d, still open", ss.ID)
-	} else {
-		fmt.Fprintf(b, "session %d, ended: %v", ss.ID, ss.Ended)
-	}
+	fmt.Fprintf(b, "session %d, %s", ss.ID, ss.state())
 	if len(tr) == 0 {
 		b.WriteString("; nothing was said\n")
 		return
 	}
-	fmt.Fprintf(b, "; lines %d-%d of %d:\n", from+1, to+1, len(tr))
+	first := ss.Forgotten + 1 // the number of tr[0]
+	fmt.Fprintf(b, "; lines %d-%d of %d:\n", first+from, first+to, ss.Forgotten+len(tr))
 	const head, tail = 12, 20
 	for i := from; i <= to; i++ {
 		if to-from+1 > head+tail+1 && i == from+head {
 			fmt.Fprintf(b, "     … %d lines …\n", to-from+1-head-tail)
 			i = to - tail + 1
 		}
-		fmt.Fprintf(b, "%4d %s\n", i+1, tr[i])
+		fmt.Fprintf(b, "%4d %s\n", first+i, tr[i])
+	}
+}
+
+// state says how the session stands: "ended: QUIT", "still open". A
+// session whose client's QUIT the server answered with 221 has ended, as
+// the client sees it, even while the server drains the connection before
+// it records the end: a report taken after the client's QUIT returned
+// reads the same every time.
+func (ss *Session) state() string {
+	if ss.open() {
+		return "still open"
+	}
+	end := ss.Ended
+	if end == Live {
+		end = EndQuit
+	}
+	return "ended: " + end.String()
+}
+
+// open reports whether the session goes on: it has not ended, and its
+// client did not quit (see state).
+func (ss *Session) open() bool { return ss.Ended == Live && !quitAnswered(ss.Transcript) }
+
+// quitAnswered reports whether a transcript ends with the client's QUIT
+// and, right after it, the server's 221: what the engine closes the
+// session after. A fault at QUIT notes itself between the two lines.
+func quitAnswered(tr Transcript) bool {
+	n := len(tr)
+	return n >= 2 && tr[n-1].Dir == FromServer && strings.HasPrefix(tr[n-1].Text, "221 ") &&
+		tr[n-2].Dir == FromClient && strings.EqualFold(strings.TrimSpace(tr[n-2].Text), "QUIT")
+}
+
+// writeState writes what a failed wait found: the messages in scope, a
+// line each, and the sessions that may tell why the wait went on, with
+// their transcripts: the live ones and those that delivered no message,
+// the last few of them.
+func (v *view) writeState(b *strings.Builder) {
+	const maxMessages, maxSessions = 10, 3
+	msgs := v.scoped
+	if len(msgs) > maxMessages {
+		fmt.Fprintf(b, "(%s not shown)\n", plural(len(msgs)-maxMessages, "earlier message"))
+		msgs = msgs[len(msgs)-maxMessages:]
+	}
+	for _, m := range msgs {
+		fmt.Fprintf(b, "%v\n", m)
+	}
+	var shown []*Session
+	for _, ss := range v.sessions {
+		if ss.open() || len(ss.Messages) == 0 {
+			shown = append(shown, ss)
+		}
+	}
+	if len(shown) > maxSessions {
+		fmt.Fprintf(b, "(%s without a message not shown)\n", plural(len(shown)-maxSessions, "earlier session"))
+		shown = shown[len(shown)-maxSessions:]
+	}
+	for _, ss := range shown {
+		writeLines(b, ss, 0, len(ss.Transcript)-1)
+	}
+	if len(v.sessions) == 0 {
+		fmt.Fprintf(b, "no client connected to %s.\n", v.s.Addr())
 	}
 }
 

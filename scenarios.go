@@ -20,19 +20,43 @@ func scenario(stage Stage, name, where string) Fault {
 // Greylist refuses the first RCPT of each sender and recipient pair with
 // 451 4.7.1, as a greylisting server does, until the client comes back:
 // the pair passes from the client's next connection on. Retries on the
-// same connection are refused again.
-func Greylist() Fault {
-	f := scenario(StageRcpt, "greylist", callerLine(2))
+// same connection are refused again. It is [GreylistFor] with no delay.
+func Greylist() Fault { return greylist(0, callerLine(2)) }
+
+// GreylistFor greylists as [Greylist] does, and wants the client to wait:
+// a pair passes only on a connection that comes at least d after the
+// pair was first refused; a retry that comes earlier is refused again
+// (and does not restart the wait), as Postgrey does with its delay (300
+// seconds by default). The time is the server's clock: inside a
+// testing/synctest bubble with [WithInMemory], the bubble's, so that a
+// client's 5-minute retry is tested in no time:
+//
+//	srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
+func GreylistFor(d time.Duration) Fault { return greylist(d, callerLine(2)) }
+
+func greylist(d time.Duration, where string) Fault {
+	name := "greylist"
+	if d > 0 {
+		name += " for " + d.String()
+	}
+	f := scenario(StageRcpt, name, where)
+	if d < 0 {
+		return f.fail("GreylistFor(%v): negative", d)
+	}
 	f.newCond = func() condition {
-		refusedIn := make(map[[2]string]int) // pair → the session that first saw it
+		type refusal struct {
+			session int       // the session that first saw the pair
+			at      time.Time // when
+		}
+		refused := make(map[[2]string]refusal) // pair → its first refusal
 		return func(m *match) bool {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
-			id, seen := refusedIn[key]
+			r, seen := refused[key]
 			if !seen {
-				refusedIn[key] = m.session
+				refused[key] = refusal{m.session, m.now}
 				return true
 			}
-			return id == m.session
+			return r.session == m.session || m.now.Sub(r.at) < d
 		}
 	}
 	return f.Reply(451, "4.7.1 Greylisted, please try again later")

@@ -19,7 +19,7 @@ import (
 //
 // The script is consulted at each event, in order: the first fault whose
 // stage and selectors match fires and decides the answer; later faults
-// are not consulted for that event (and their [Fault.Times] are not
+// are not consulted for that event (and their [Fault.AtMost] are not
 // used up). The greeting consults StageConnect and then StageGreeting
 // (see [StageConnect]). Each fired fault is a note in the session's
 // transcript and an entry in Session.Faults.
@@ -51,28 +51,19 @@ func WithSeed(seed int64) Option {
 
 // AddFault adds faults at the end of the server's fault script (see
 // [WithFault] for the order). They apply from the next event of every
-// session. It panics if a fault is invalid, naming where it was declared.
+// session. It adds none and returns an error when a fault is invalid
+// ([Fault.Err]) or one this server cannot play (a TLS failure at
+// StageConnect without [WithImplicitTLS]), naming where it was declared.
 // It is safe for concurrent use.
-func (s *Server) AddFault(faults ...Fault) { s.setFaults(false, faults) }
+func (s *Server) AddFault(faults ...Fault) error { return s.setFaults(false, faults) }
 
-// CheckFaults reports why [Server.AddFault] would panic on faults: a fault
-// that is invalid ([Fault.Err]) or that this server cannot play (a TLS
-// failure at StageConnect without [WithImplicitTLS]). Programs that build
-// faults from input call it first.
-func (s *Server) CheckFaults(faults ...Fault) error {
+// setFaults checks faults, then adds them to the script, or replaces the
+// script with them, in one step under the lock.
+func (s *Server) setFaults(replace bool, faults []Fault) error {
 	for _, f := range faults {
 		if err := s.opts.checkFault(f); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// setFaults checks faults, then adds them to the script, or replaces the
-// script with them, in one step under the lock.
-func (s *Server) setFaults(replace bool, faults []Fault) {
-	if err := s.CheckFaults(faults...); err != nil {
-		panic(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,6 +75,7 @@ func (s *Server) setFaults(replace bool, faults []Fault) {
 		sc.add(f)
 	}
 	s.armed.Store(len(sc.faults) > 0)
+	return nil
 }
 
 // checkFault reports why f cannot be used on a server with these options,
@@ -110,9 +102,10 @@ func (s *Server) ClearFaults() {
 
 // ReplaceFaults replaces every fault with faults, in one step: no session
 // sees the script empty in between, as it could between [Server.ClearFaults]
-// and [Server.AddFault]. Counters and scenario state start afresh. It
-// panics on an invalid fault, like AddFault, and is safe for concurrent use.
-func (s *Server) ReplaceFaults(faults ...Fault) { s.setFaults(true, faults) }
+// and [Server.AddFault]. Counters and scenario state start afresh. Like
+// AddFault, it returns an error, and changes nothing, when a fault is
+// invalid or one this server cannot play. It is safe for concurrent use.
+func (s *Server) ReplaceFaults(faults ...Fault) error { return s.setFaults(true, faults) }
 
 // Seed returns the seed of the random source of faults (see [WithSeed]).
 func (s *Server) Seed() int64 {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"net/smtp"
 	"runtime"
 	"slices"
@@ -19,7 +20,7 @@ import (
 // Security of the double itself. Also covered elsewhere: the standalone
 // program refuses a non-loopback address without its flag
 // (cmd/mocksmtp TestRefusesNonLoopbackAddressesWithoutAllowRemote), and
-// AUTH PLAIN's initial response is masked unless WithSecretsShown
+// AUTH PLAIN's initial response is masked unless WithoutSecretMasking
 // (TestAuthSecretsShown).
 
 func TestListensOnLoopbackByDefault(t *testing.T) {
@@ -57,6 +58,12 @@ func TestTranscriptMasksEveryAUTHSecret(t *testing.T) {
 		{"LOGIN", []string{"AUTH LOGIN", "334 ", b64(user), "334 ", b64(pass), "235 2.7.0"}},
 		{"LOGIN with initial response", []string{"AUTH LOGIN " + b64(user), "334 ", b64(pass), "235 2.7.0"}},
 		{"wrong password", []string{"AUTH PLAIN " + b64("\x00"+user+"\x00"+pass+"x"), "535 5.7.8"}},
+		// AUTH however it is spelled (issue 13 item 9).
+		{"a tab after AUTH", []string{"AUTH\tPLAIN " + b64("\x00"+user+"\x00"+pass), "500 5.5.2"}},
+		{"a space before AUTH", []string{" AUTH PLAIN " + b64("\x00"+user+"\x00"+pass), "500 5.5.2"}},
+		{"lower case, tabs", []string{"auth\tplain\t" + b64("\x00"+user+"\x00"+pass), "500 5.5.2"}},
+		{"no mechanism", []string{"AUTH " + b64("\x00"+user+"\x00"+pass), "504 5.5.4"}},
+		{"an unknown mechanism", []string{"AUTH X-SECRET " + b64("\x00"+user+"\x00"+pass), "504 5.5.4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +92,7 @@ func TestTranscriptMasksEveryAUTHSecret(t *testing.T) {
 			nc.Close()
 			s := srv.WaitForSessions(t, 1)[0]
 			report := s.String() + s.Transcript.String() + s.Auth.String()
-			for _, secret := range []string{pass, b64(pass), b64("\x00" + user + "\x00" + pass), b64("\x00" + user + "\x00" + pass + "x")} {
+			for _, secret := range []string{pass, b64(pass), b64(user), b64("\x00" + user + "\x00" + pass), b64("\x00" + user + "\x00" + pass + "x")} {
 				if strings.Contains(report, secret) {
 					t.Errorf("the session shows the secret %q:\n%s", secret, report)
 				}
@@ -236,7 +243,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 	defer runtime.KeepAlive([][]byte{body, oversized, half, flood})
 
 	t.Run("messages over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		base := liveHeap()
 		var sent int
@@ -257,7 +264,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("inside a message over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
 		// The base is measured before the session: a collection of this
 		// process's heap can take longer than the server's read timeout on
 		// a loaded machine, which would end the session before its message.
@@ -275,7 +282,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("endless DATA", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		sendRaw(t, lc, envelope+"DATA\r\n")
 		expectReply(t, lc, "250 2.1.0")
@@ -297,7 +304,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("BDAT chunks over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		chunk := string(fmt.Appendf(nil, "BDAT %d\r\n%s", len(half), half))
 		last := string(fmt.Appendf(nil, "BDAT %d LAST\r\n%s", len(half), half))
@@ -317,7 +324,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("inside a BDAT chunk over the limit", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit), mocksmtp.WithReadTimeout(500*time.Millisecond))
 		// 1 MiB kept (the limit), then a chunk over it, most of it sent.
 		first := string(fmt.Appendf(nil, "%sBDAT %d\r\n%s%sBDAT %d LAST\r\n%s", envelope, limit, half, half, limit, half))
 		rest := half[:len(half)-1000]
@@ -336,7 +343,7 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 		}
 	})
 	t.Run("huge BDAT size", func(t *testing.T) {
-		srv := mocksmtp.Start(t, mocksmtp.WithSizeLimit(limit))
+		srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(limit))
 		lc := streamConn(t, srv.Addr())
 		sendRaw(t, lc, envelope+"BDAT 1073741824 LAST\r\n")
 		expectReply(t, lc, "250 2.1.0")
@@ -350,4 +357,101 @@ func TestMemoryBoundedBySizeLimit(t *testing.T) {
 			t.Fatalf("the server read %d MiB of a BDAT chunk it refused", sent/mib)
 		}
 	})
+}
+
+// A web page that POSTs a form to the SMTP port (a cross-protocol attack)
+// cannot send mail: the request line ends the session with 421 4.7.0
+// before the body, noted in the transcript and as a finding (issue 13
+// item 2).
+func TestWebPageCannotSendMail(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	// What a browser sends for a form POSTed to the SMTP port with
+	// enctype="text/plain", whose field value holds an SMTP session.
+	body := "x=\r\nHELO web.example\r\nMAIL FROM:<web@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n" +
+		"Subject: sent by a web page\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+	req, err := http.NewRequest("POST", "http://"+srv.Addr()+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0")
+	req.Header.Set("Origin", "http://attacker.example")
+	c := dialRaw(t, srv.Addr())
+	if err := req.Write(c.conn); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("220 ")
+	c.expect("421 4.7.0")
+	c.closed()
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages recorded from a web page's POST", n)
+	}
+	tr := s.Transcript.String()
+	for _, want := range []string{"C: POST / HTTP/1.1\n", "S: 421 4.7.0 ", `*: closed the connection at "POST", not an SMTP command`} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, tr)
+		}
+	}
+	if fs := srv.Findings(); len(fs) != 1 || fs[0].Rule != mocksmtp.RuleNonSMTP || fs[0].Line != 2 {
+		t.Errorf("findings %v, want one %s on line 2", fs, mocksmtp.RuleNonSMTP)
+	}
+	if s.Ended != mocksmtp.EndServerClosed {
+		t.Errorf("the session ended %v, want server closed", s.Ended)
+	}
+}
+
+// Credentials a client pipelines after an AUTH the server refuses (538
+// before TLS, an unknown mechanism, AUTH before EHLO) are masked in the
+// transcript: every line it sends while the exchange it started could
+// still be going on, until a real command (issue 13 item 9).
+func TestTranscriptMasksCredentialsAfterARefusedAUTH(t *testing.T) {
+	t.Parallel()
+	const user, pass = "mailer", "s3cr3t-Pa55"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name    string
+		opts    []mocksmtp.Option
+		ehlo    bool
+		auth    string
+		refusal string
+	}{
+		{"538 before TLS", []mocksmtp.Option{mocksmtp.WithAuth(user, pass), mocksmtp.WithSTARTTLS(), mocksmtp.WithRequireTLSForAuth()}, true, "AUTH LOGIN", "538 5.7.11"},
+		{"504 unknown mechanism", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, "AUTH X-LOGIN", "504 5.5.4"},
+		{"503 before EHLO", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, false, "AUTH LOGIN", "503 5.5.1"},
+		{"502 not offered", nil, true, "AUTH LOGIN", "502 5.5.1"},
+		{"500 tab", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, "AUTH\tLOGIN", "500 5.5.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, tt.opts...)
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			if tt.ehlo {
+				c.send("EHLO client.example\r\n")
+				c.expect("250 ")
+			}
+			c.send(tt.auth + "\r\n" + b64(user) + "\r\n" + b64(pass) + "\r\nNOOP\r\n")
+			c.expect(tt.refusal)
+			c.expect("500 5.5.2") // the username, as a command
+			c.expect("500 5.5.2") // the password
+			c.expect("250 2.0.0") // NOOP: a real command ends the masking
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.conn.Close()
+			s := srv.WaitForSessions(t, 1)[0]
+			tr := s.Transcript.String()
+			for _, secret := range []string{b64(user), b64(pass)} {
+				if strings.Contains(tr, secret) {
+					t.Errorf("the transcript shows %q:\n%s", secret, tr)
+				}
+			}
+			if !strings.Contains(tr, "C: NOOP\n") {
+				t.Errorf("the NOOP after the credentials is masked too:\n%s", tr)
+			}
+		})
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 	"weak"
@@ -22,7 +21,7 @@ type counters struct {
 	session int // the last session ID given; IDs are never reused
 	message int // the last message ID given; IDs are never reused
 	attempt int // connections since the server started or was last Reset
-	resets  int // calls of Reset, so that a count of messages knows to start again
+	forgets int // calls of Reset and DeleteMessage, so that a count of messages knows to start again
 }
 
 // WithRetention makes the server keep only the last n messages, the
@@ -58,8 +57,10 @@ func WithRetention(n int) Option {
 // Session.Attempt and [Fault.OnAttempt]). Conformance findings recorded
 // so far are forgotten, those of live sessions too, so that
 // [Server.Findings] and [WithStrict] see only what comes after. Faults
-// are kept. Waits in progress count only the messages that arrive after
-// Reset.
+// are kept, and so are the expectations of tests ([Server.Expect]); those
+// registered without a test ([Server.AddExpectation] and the like, on the
+// server and its inboxes) are forgotten. Waits in progress count only the
+// messages that arrive after Reset.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -77,8 +78,64 @@ func (s *Server) Reset() {
 	s.messages = nil
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.ended != Live })
 	s.ids.attempt = 0
-	s.ids.resets++
-	s.changes.changed(changeMessage | changeSession)
+	s.ids.forgets++
+	s.forgetFreeExpectationsLocked()
+	s.changes.changed(changeMessage | changeSession | changeLine)
+}
+
+// DeleteMessage forgets the message with the given ID, as [Server.Reset]
+// forgets every message: it is gone from [Server.Messages],
+// [Server.Message] and its session's Messages, and waits no longer see
+// it. Its session stays, with its transcript and findings (the findings
+// of the message's content too), but under [WithRetention], which keeps
+// the sessions of the messages kept and the last n sessions: a session
+// that no longer has a message and is not among the last n goes once it
+// has ended. DeleteMessage reports whether the server kept the message.
+// IDs are never reused. It is safe for concurrent use.
+func (s *Server) DeleteMessage(id int) bool {
+	s.mu.Lock()
+	ref, ok := s.messageLocked(id)
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	// The content findings of a message no one has read are checked
+	// now, without a lock held, to stay with its session.
+	var content []Finding
+	if ref.k.pending {
+		content = ref.k.contentFindings()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.messageIndexLocked(id)
+	if !ok || s.messages[i] != ref {
+		return false // deleted or forgotten meanwhile
+	}
+	s.messages = slices.Delete(s.messages, i, i+1)
+	ref.rec.mu.Lock()
+	ref.rec.messages = slices.DeleteFunc(ref.rec.messages, func(k *kept) bool { return k == ref.k })
+	ref.rec.insertFindings(content, ref.k.seq)
+	ref.rec.mu.Unlock()
+	s.ids.forgets++
+	s.retainLocked(ref.rec)
+	s.changes.changed(changeMessage)
+	return true
+}
+
+// messageIndexLocked finds the kept message with the given ID. s.mu must
+// be held.
+func (s *Server) messageIndexLocked(id int) (int, bool) {
+	return slices.BinarySearchFunc(s.messages, id, func(r msgRef, id int) int { return cmp.Compare(r.k.id, id) })
+}
+
+// messageLocked returns the kept message with the given ID. s.mu must be
+// held.
+func (s *Server) messageLocked(id int) (msgRef, bool) {
+	i, ok := s.messageIndexLocked(id)
+	if !ok {
+		return msgRef{}, false
+	}
+	return s.messages[i], true
 }
 
 // addSessionLocked numbers a new session and records it. Under
@@ -131,9 +188,10 @@ func (s *Server) retainLocked(rec *session) {
 
 // addMessageLocked numbers an accepted message and records it in the
 // server's list and its session's, with the findings of the message and
-// the transcript note of its acceptance, and forgets the oldest message
-// when there are too many. s.mu must be held, not rec.mu.
-func (s *Server) addMessageLocked(rec *session, k *kept) {
+// the transcript notes of its DKIM results (ar, "" for none) and its
+// acceptance, and forgets the oldest message when there are too many.
+// s.mu must be held, not rec.mu.
+func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 	s.ids.message++
 	k.id = s.ids.message
 	for i := range k.findings {
@@ -146,7 +204,10 @@ func (s *Server) addMessageLocked(rec *session, k *kept) {
 	if k.pending {
 		k.seq = s.seq.Add(1) // where its content findings go
 	}
-	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %d recipients", k.id, len(k.raw), k.from, len(k.to))})
+	if ar != "" {
+		s.addLineLocked(rec, Line{Dir: Note, Text: ar})
+	}
+	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %s", k.id, len(k.raw), k.from, plural(len(k.to), "recipient"))})
 	k.line = rec.nlines()
 	rec.mu.Unlock()
 	s.changes.changed(changeMessage)
@@ -177,15 +238,6 @@ func (s *Server) messageSnapshot(rec *session, k *kept) *Message {
 	return mc
 }
 
-// messageByID finds a message of the session by its ID, or returns nil.
-func (s *Session) messageByID(id int) *Message {
-	i := sort.Search(len(s.Messages), func(i int) bool { return s.Messages[i].ID >= id })
-	if i < len(s.Messages) && s.Messages[i].ID == id {
-		return s.Messages[i]
-	}
-	return nil
-}
-
 // kept is what the server keeps of an accepted message: all of [Message]
 // but what parseMIME decodes from Raw (Header, Subject, the address lists,
 // Date, MessageID, Text, HTML, Attachments, ParseErr). Those take twice
@@ -205,9 +257,10 @@ type kept struct {
 	rcptParams map[string]map[string]string
 	received   time.Time
 	raw        []byte
-	findings   []Finding // those found on arrival: how it was sent, and its content when parsed then
-	srv        *keptBy   // what the server's kept messages share
-	line       int       // its session's transcript line that notes its acceptance
+	findings   []Finding    // those found on arrival: how it was sent, its DKIM signatures, and its content when parsed then
+	dkim       *dkimVerdict // nil for a message without DKIM signatures
+	srv        *keptBy      // what the server's kept messages share
+	line       int          // its session's transcript line that notes its acceptance
 	// The content findings of a message not parsed on arrival (pending)
 	// are those of its session, on line findLine, in the server's order
 	// of findings at seq.
@@ -277,7 +330,18 @@ func keep(m *Message, parsed bool, session, line int, by *keptBy) *kept {
 	if parsed {
 		k.mime = weak.Make(m)
 	}
+	if m.DKIM != nil {
+		k.dkim = &dkimVerdict{m.DKIM, m.dkimMore}
+	}
 	return k
+}
+
+// dkimVerdict is what a kept message keeps of its DKIM verification, done
+// on arrival: a pointer in kept, so that the many messages without
+// signatures pay 8 octets for it.
+type dkimVerdict struct {
+	results []DKIMResult
+	more    int
 }
 
 // view returns the message without its Session, for reading only (it
@@ -293,6 +357,10 @@ func (k *kept) view() *Message {
 	v.Findings = k.findings
 	if k.pending {
 		v.Findings = slices.Concat(k.findings, k.contentFindings())
+	}
+	v.DKIM, v.dkimMore = nil, 0
+	if k.dkim != nil {
+		v.DKIM, v.dkimMore = k.dkim.results, k.dkim.more
 	}
 	v.Session = nil
 	v.parse = p
@@ -319,6 +387,13 @@ func (k *kept) snapshot() *Message {
 	c.Findings = slices.Clone(k.findings)
 	if k.pending {
 		c.Findings = slices.Concat(k.findings, k.contentFindings())
+	}
+	c.DKIM, c.dkimMore = nil, 0
+	if k.dkim != nil {
+		c.DKIM, c.dkimMore = slices.Clone(k.dkim.results), k.dkim.more
+		for i := range c.DKIM {
+			c.DKIM[i].HeaderKeys = slices.Clone(c.DKIM[i].HeaderKeys)
+		}
 	}
 	c.Header = p.Header.Copy()
 	copyAddrs(&c)

@@ -466,6 +466,24 @@ func dialWire(t testing.TB, addr string, cfg *tls.Config) *wire {
 	return w
 }
 
+// dialServerWire connects to srv with srv.Dial (over TCP or in memory),
+// over TLS when cfg is not nil, and reads the greeting.
+func dialServerWire(t testing.TB, srv *Server, cfg *tls.Config) *wire {
+	t.Helper()
+	conn, err := srv.Dial()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if cfg != nil {
+		conn = tls.Client(conn, cfg)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+	w.expect("220")
+	return w
+}
+
 // connectWire connects to addr, over TLS when cfg is not nil.
 func connectWire(t testing.TB, addr string, cfg *tls.Config) *wire {
 	t.Helper()
@@ -726,8 +744,8 @@ func TestTLSRequirements(t *testing.T) {
 			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
 		},
 		{
-			name:   "WithAuthRequiresTLS answers AUTH before TLS with 538",
-			opts:   []Option{WithAuthRequiresTLS(), WithAuth("user", "secret")},
+			name:   "WithRequireTLSForAuth answers AUTH before TLS with 538",
+			opts:   []Option{WithRequireTLSForAuth(), WithAuth("user", "secret")},
 			script: [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "538 5.7.11"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"RSET", "250 2.0.0"}},
 			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}},
 		},
@@ -922,51 +940,67 @@ func TestTLSFailureFaults(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		// The first attempt fails; the second gets the good certificate.
-		t.Run(tt.name+"/STARTTLS", func(t *testing.T) {
-			t.Parallel()
-			srv := Start(t, WithSTARTTLS(), WithFault(tt.failure(At(StageStartTLS)).OnAttempt(1)))
-			c, err := smtp.Dial(srv.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = c.StartTLS(srv.ClientTLSConfig())
-			c.Close()
-			if err == nil {
-				t.Fatalf("StartTLS succeeded, want %s", tt.want)
-			}
-			if !tt.check(err) {
-				t.Errorf("StartTLS error %v (%T), want %s", err, err, tt.want)
-			}
-			checkTLSFailed(t, srv)
+	// The same over TCP and in memory: the client sees the same failure.
+	transports := []struct {
+		name string
+		opts []Option
+	}{{"tcp", nil}, {"memory", []Option{WithInMemory()}}}
+	for _, via := range transports {
+		for _, tt := range tests {
+			// The first attempt fails; the second gets the good certificate.
+			t.Run(via.name+"/"+tt.name+"/STARTTLS", func(t *testing.T) {
+				t.Parallel()
+				srv := Start(t, append(via.opts, WithSTARTTLS(), WithFault(tt.failure(At(StageStartTLS)).OnAttempt(1)))...)
+				conn, err := srv.Dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := smtp.NewClient(conn, srv.Host())
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = c.StartTLS(srv.ClientTLSConfig())
+				c.Close()
+				if err == nil {
+					t.Fatalf("StartTLS succeeded, want %s", tt.want)
+				}
+				if !tt.check(err) {
+					t.Errorf("StartTLS error %v (%T), want %s", err, err, tt.want)
+				}
+				checkTLSFailed(t, srv)
 
-			w := dialWire(t, srv.Addr(), nil)
-			w.cmd("EHLO client.example", "250")
-			if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
-				t.Fatalf("second attempt: %v", err)
-			}
-			w.quit()
-		})
-		t.Run(tt.name+"/implicit TLS", func(t *testing.T) {
-			t.Parallel()
-			// WithFault before WithImplicitTLS: the order of options does
-			// not matter.
-			srv := Start(t, WithFault(tt.failure(At(StageConnect)).OnAttempt(1)), WithImplicitTLS())
-			conn, err := tls.Dial("tcp", srv.Addr(), srv.ClientTLSConfig())
-			if err == nil {
+				w := dialServerWire(t, srv, nil)
+				w.cmd("EHLO client.example", "250")
+				if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+					t.Fatalf("second attempt: %v", err)
+				}
+				w.quit()
+			})
+			t.Run(via.name+"/"+tt.name+"/implicit TLS", func(t *testing.T) {
+				t.Parallel()
+				// WithFault before WithImplicitTLS: the order of options does
+				// not matter.
+				srv := Start(t, append(via.opts, WithFault(tt.failure(At(StageConnect)).OnAttempt(1)), WithImplicitTLS())...)
+				raw, err := srv.Dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				conn := tls.Client(raw, srv.ClientTLSConfig())
+				err = conn.Handshake()
 				conn.Close()
-				t.Fatalf("the handshake succeeded, want %s", tt.want)
-			}
-			if !tt.check(err) {
-				t.Errorf("handshake error %v (%T), want %s", err, err, tt.want)
-			}
-			checkTLSFailed(t, srv)
+				if err == nil {
+					t.Fatalf("the handshake succeeded, want %s", tt.want)
+				}
+				if !tt.check(err) {
+					t.Errorf("handshake error %v (%T), want %s", err, err, tt.want)
+				}
+				checkTLSFailed(t, srv)
 
-			w := dialWire(t, srv.Addr(), srv.ClientTLSConfig())
-			w.cmd("EHLO client.example", "250")
-			w.quit()
-		})
+				w := dialServerWire(t, srv, srv.ClientTLSConfig())
+				w.cmd("EHLO client.example", "250")
+				w.quit()
+			})
+		}
 	}
 }
 
@@ -1048,23 +1082,30 @@ func TestTLSFaultMisuse(t *testing.T) {
 	}
 }
 
-func TestCheckFaults(t *testing.T) {
+// AddFault refuses, with an error and without adding any, a fault the
+// server cannot play; ReplaceFaults then leaves the script as it was.
+func TestAddFaultRefuses(t *testing.T) {
 	t.Parallel()
 	starttls, implicit := Start(t, WithSTARTTLS()), Start(t, WithImplicitTLS())
 	f := At(StageConnect).AbortHandshake()
-	if err := starttls.CheckFaults(f); err == nil || !strings.Contains(err.Error(), "WithImplicitTLS") {
-		t.Errorf("CheckFaults on a STARTTLS server = %v, want an error naming WithImplicitTLS", err)
+	if err := starttls.AddFault(f); err == nil || !strings.Contains(err.Error(), "WithImplicitTLS") {
+		t.Errorf("AddFault on a STARTTLS server = %v, want an error naming WithImplicitTLS", err)
 	}
-	if err := implicit.CheckFaults(f, At(StageMail).Reply(451, "later")); err != nil {
-		t.Errorf("CheckFaults on an implicit TLS server = %v", err)
+	if err := starttls.AddFault(At(StageMail).Reply(451, "4.3.0 later"), f); err == nil {
+		t.Error("AddFault accepted a fault the server cannot play after a good one")
 	}
-	if err := implicit.CheckFaults(At(StageMail)); err == nil {
-		t.Error("CheckFaults accepted a fault without an action")
+	if err := starttls.ReplaceFaults(f); err == nil {
+		t.Error("ReplaceFaults accepted a fault the server cannot play")
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("AddFault of a fault CheckFaults refuses did not panic")
-		}
-	}()
-	starttls.AddFault(f)
+	if err := implicit.AddFault(f, At(StageMail).Reply(451, "later")); err != nil {
+		t.Errorf("AddFault on an implicit TLS server = %v", err)
+	}
+	if err := implicit.AddFault(At(StageMail)); err == nil {
+		t.Error("AddFault accepted a fault without an action")
+	}
+	// Nothing was added to the STARTTLS server's script.
+	w := dialWire(t, starttls.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	w.cmd("MAIL FROM:<a@example.com>", "250")
+	w.cmd("QUIT", "221")
 }

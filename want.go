@@ -56,6 +56,21 @@ type Want struct {
 	// a different one, in any order; the message may have others (inline
 	// images, say). See [Message.Attachments].
 	Attachments []WantAttachment
+
+	// DKIM lists DKIM signatures the message must have, each matched to a
+	// different one of [Message.DKIM], in any order; the message may have
+	// others. {Domain: "example.com"} wants a signature of example.com
+	// that verifies.
+	DKIM []WantDKIM
+}
+
+// WantDKIM describes one DKIM signature of a [Want]. Fields left at their
+// zero value are not compared, but for Status, which is then DKIMPass.
+type WantDKIM struct {
+	Domain   string     // d=, in any case
+	Selector string     // s=, in any case
+	Status   DKIMStatus // the result; DKIMPass when ""
+	Reason   string     // a part of the reason it did not pass ("body hash")
 }
 
 // WantAttachment describes one attachment of a [Want]. Fields left at
@@ -122,7 +137,43 @@ func (w Want) String() string {
 		}
 		parts = append(parts, "Attachments: ["+strings.Join(as, ", ")+"]")
 	}
+	if len(w.DKIM) > 0 {
+		var ds []string
+		for _, d := range w.DKIM {
+			f := []string{"Status: " + strconv.Quote(string(or(string(d.Status), string(DKIMPass))))}
+			if d.Domain != "" {
+				f = append([]string{"Domain: " + quoteShort(d.Domain)}, f...)
+			}
+			if d.Selector != "" {
+				f = append(f, "Selector: "+quoteShort(d.Selector))
+			}
+			if d.Reason != "" {
+				f = append(f, "Reason: "+quoteShort(d.Reason))
+			}
+			ds = append(ds, "{"+strings.Join(f, ", ")+"}")
+		}
+		parts = append(parts, "DKIM: ["+strings.Join(ds, ", ")+"]")
+	}
 	return "Want{" + strings.Join(parts, ", ") + "}"
+}
+
+// Match reports whether m is like w: whether it has every field that w
+// sets, compared as [Server.WaitFor] and [Server.Expect] compare them.
+// Its error reports an invalid w (a regular expression that does not
+// compile) whatever m is; Match(nil) only checks w. It picks messages
+// from a list:
+//
+//	for _, m := range srv.Messages() {
+//		if ok, _ := want.Match(m); ok {
+//			...
+//		}
+//	}
+func (w Want) Match(m *Message) (bool, error) {
+	mt, err := newMatcher(w)
+	if err != nil || m == nil {
+		return false, err
+	}
+	return mt.match(m), nil
 }
 
 func quoteShort(s string) string { return strconv.Quote(shorten(s, 60)) }
@@ -283,6 +334,18 @@ func newMatcher(w Want) (*matcher, error) {
 		want := w.Attachments
 		add(func(m *Message) bool { return attachmentsMatch(want, m.Attachments) },
 			func(m *Message, p *Want) { p.Attachments = projectAttachments(want, m.Attachments) })
+	}
+	if len(w.DKIM) > 0 {
+		want := make([]WantDKIM, len(w.DKIM))
+		for i, d := range w.DKIM {
+			want[i] = d
+			if d.Status == "" {
+				want[i].Status = DKIMPass // so that a failure prints what is wanted
+			}
+		}
+		mt.want.DKIM = want
+		add(func(m *Message) bool { return dkimMatch(want, m.DKIM) },
+			func(m *Message, p *Want) { p.DKIM = projectDKIM(want, m.DKIM) })
 	}
 	return mt, nil
 }
@@ -476,6 +539,49 @@ func projectAttachments(want []WantAttachment, got []Attachment) []WantAttachmen
 			if len(a.Data) > 256 {
 				out[i].Data = fmt.Appendf(bytes.Clone(a.Data[:64]), "… (cut: %s in all)", plural(len(a.Data), "byte"))
 			}
+		}
+	}
+	return out
+}
+
+// dkimResultMatch reports whether r is what w wants.
+func dkimResultMatch(w WantDKIM, r DKIMResult) bool {
+	return (w.Domain == "" || strings.EqualFold(w.Domain, r.Domain)) &&
+		(w.Selector == "" || strings.EqualFold(w.Selector, r.Selector)) &&
+		w.Status == r.Status &&
+		(w.Reason == "" || strings.Contains(r.Reason, w.Reason))
+}
+
+// dkimMatch reports whether each wanted signature matches a different
+// result of the message.
+func dkimMatch(want []WantDKIM, got []DKIMResult) bool {
+	caps := make([]int, len(want))
+	for i := range caps {
+		caps[i] = 1
+	}
+	owner := assign(caps, caps, len(got), func(i, j int) bool { return dkimResultMatch(want[i], got[j]) })
+	n := 0
+	for _, o := range owner {
+		if o >= 0 {
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+// projectDKIM shows the message's DKIM results with the domain, the
+// status and the reason (why a signature failed is the point of the
+// diff), and the selector when some wanted signature sets it.
+func projectDKIM(want []WantDKIM, got []DKIMResult) []WantDKIM {
+	selector := false
+	for _, w := range want {
+		selector = selector || w.Selector != ""
+	}
+	out := make([]WantDKIM, len(got))
+	for i, r := range got {
+		out[i] = WantDKIM{Domain: r.Domain, Status: r.Status, Reason: r.Reason}
+		if selector {
+			out[i].Selector = r.Selector
 		}
 	}
 	return out

@@ -173,7 +173,7 @@ func TestCurlTLSAndAuth(t *testing.T) {
 		mode     tlsMode
 		auth     string // the AUTH= login option; "" lets curl choose
 		fault    *mocksmtp.Fault
-		wantMech string // "" when curl must refuse the certificate
+		wantMech mocksmtp.AuthMechanism // "" when curl must refuse the certificate
 		// How a refused session ends, and what it broke.
 		refusedEnd mocksmtp.EndReason
 		findings   []mocksmtp.Rule

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
-	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
 // TestGoSMTPDSNAndSMTPUTF8 sends with go-smtp's DSN and SMTPUTF8 options
@@ -85,7 +84,7 @@ func TestGoSMTPWithoutSMTPUTF8(t *testing.T) {
 		name string
 		opts []mocksmtp.Option
 	}{
-		{"extension switched off", []mocksmtp.Option{mocksmtp.WithoutExtensions(smtpd.ExtSMTPUTF8)}},
+		{"extension switched off", []mocksmtp.Option{mocksmtp.WithoutExtensions("SMTPUTF8")}},
 		{"extension on, not asked for", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,19 +210,19 @@ func TestChunking(t *testing.T) {
 		},
 		{
 			name: "chunks over the size limit together",
-			opts: []mocksmtp.Option{mocksmtp.WithSizeLimit(10)},
+			opts: []mocksmtp.Option{mocksmtp.WithMaxMessageBytes(10)},
 			send: env + "BDAT 6\r\n123456BDAT 6 LAST\r\n123456NOOP\r\n",
 			want: []string{"250 2.0.0", "552 5.3.4", "250 2.0.0"},
 		},
 		{
 			name: "one chunk over the size limit",
-			opts: []mocksmtp.Option{mocksmtp.WithSizeLimit(10)},
+			opts: []mocksmtp.Option{mocksmtp.WithMaxMessageBytes(10)},
 			send: env + "BDAT 11 LAST\r\n12345678901",
 			want: []string{"552 5.3.4", "EOF"},
 		},
 		{
 			name: "CHUNKING switched off",
-			opts: []mocksmtp.Option{mocksmtp.WithoutExtensions(smtpd.ExtChunking)},
+			opts: []mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING")},
 			send: env + "BDAT 3 LAST\r\nNOOP\r\n",
 			want: []string{"500 5.5.2", "250 2.0.0"}, // BDAT is an unknown command: no chunk follows
 		},

@@ -27,7 +27,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if binDir != "" {
+			os.RemoveAll(binDir) // the mocksmtp program (program_test.go)
+		}
+		os.Exit(code)
+	}))
 }
 
 // mailSpec is one mail of the matrix: what a client is asked to send, and
@@ -132,7 +137,7 @@ type harness struct {
 func start(t *testing.T, opts ...mocksmtp.Option) *harness {
 	t.Helper()
 	h := &harness{ended: make(chan *mocksmtp.Session, 64)}
-	opts = append(opts, mocksmtp.OnSessionEnd(func(s *mocksmtp.Session) {
+	opts = append(opts, mocksmtp.WithOnSessionEnd(func(s *mocksmtp.Session) {
 		select {
 		case h.ended <- s:
 		default: // more sessions than any test here opens; never block the server
@@ -448,7 +453,7 @@ const (
 // startTLSAuth starts a server with TLS as mode says and AUTH for
 // authUser, offering the given mechanisms (the server's default when
 // none), then more options.
-func startTLSAuth(t *testing.T, mode tlsMode, mechanisms []string, more ...mocksmtp.Option) *harness {
+func startTLSAuth(t *testing.T, mode tlsMode, mechanisms []mocksmtp.AuthMechanism, more ...mocksmtp.Option) *harness {
 	t.Helper()
 	opts := []mocksmtp.Option{mocksmtp.WithAuth(authUser, authPass)}
 	if mode == implicitTLS {
@@ -476,7 +481,7 @@ func caFile(t *testing.T, srv *mocksmtp.Server) string {
 // checkTLSAuth checks a session that sent over TLS after logging in as
 // authUser with mechanism: a finished TLS 1.3 handshake, the AUTH
 // exchange recorded as a success, and no secret in the transcript.
-func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism string) {
+func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism mocksmtp.AuthMechanism) {
 	t.Helper()
 	if s.TLS == nil || !s.TLS.HandshakeComplete {
 		t.Errorf("Session.TLS = %v, want a finished handshake", s.TLS)
@@ -490,18 +495,21 @@ func checkTLSAuth(t *testing.T, s *mocksmtp.Session, mechanism string) {
 	checkMasked(t, s)
 }
 
-// checkMasked checks that the transcript shows authPass nowhere: neither
-// as it is, nor inside anything the client sent in base64 (an AUTH PLAIN
-// initial response, a LOGIN continuation line).
+// checkMasked checks that the transcript shows authPass and authToken
+// nowhere: neither as they are, nor inside anything the client sent in
+// base64 (an AUTH PLAIN initial response, a LOGIN continuation line, an
+// XOAUTH2 message).
 func checkMasked(t *testing.T, s *mocksmtp.Session) {
 	t.Helper()
-	if strings.Contains(s.Transcript.String(), authPass) {
-		t.Errorf("transcript shows the password:\n%s", s.Transcript.Numbered())
-	}
-	for _, l := range s.Transcript {
-		for field := range strings.FieldsSeq(l.Text) {
-			if b, err := base64.StdEncoding.DecodeString(field); err == nil && bytes.Contains(b, []byte(authPass)) {
-				t.Errorf("transcript shows the password in base64: %q", l)
+	for _, secret := range []string{authPass, authToken} {
+		if strings.Contains(s.Transcript.String(), secret) {
+			t.Errorf("transcript shows the secret %q:\n%s", secret, s.Transcript.Numbered())
+		}
+		for _, l := range s.Transcript {
+			for field := range strings.FieldsSeq(l.Text) {
+				if b, err := base64.StdEncoding.DecodeString(field); err == nil && bytes.Contains(b, []byte(secret)) {
+					t.Errorf("transcript shows the secret %q in base64: %q", secret, l)
+				}
 			}
 		}
 	}

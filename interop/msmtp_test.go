@@ -73,7 +73,7 @@ func TestMsmtpTLSAndAuth(t *testing.T) {
 		mode     tlsMode
 		auth     string // the auth command's argument: "on" lets msmtp choose
 		fault    *mocksmtp.Fault
-		wantMech string // "" when msmtp must refuse the certificate
+		wantMech mocksmtp.AuthMechanism // "" when msmtp must refuse the certificate
 	}{
 		{"STARTTLS, its own choice", starttls, "on", nil, mocksmtp.AuthPlain},
 		{"STARTTLS, PLAIN", starttls, "plain", nil, mocksmtp.AuthPlain},

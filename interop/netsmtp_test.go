@@ -97,7 +97,7 @@ func TestNetSMTPTLSAndAuth(t *testing.T) {
 		name     string
 		mode     tlsMode
 		auth     func(host string) smtp.Auth
-		wantMech string
+		wantMech mocksmtp.AuthMechanism
 	}{
 		{"STARTTLS, PLAIN", starttls, func(host string) smtp.Auth { return smtp.PlainAuth("", authUser, authPass, host) }, mocksmtp.AuthPlain},
 		{"STARTTLS, CRAM-MD5", starttls, func(string) smtp.Auth { return smtp.CRAMMD5Auth(authUser, authPass) }, mocksmtp.AuthCRAMMD5},

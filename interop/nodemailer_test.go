@@ -69,7 +69,7 @@ func TestNodemailerTLSAndAuth(t *testing.T) {
 		mode     tlsMode
 		auth     string // authMethod; "" lets nodemailer choose
 		fault    *mocksmtp.Fault
-		wantMech string // "" when nodemailer must refuse the certificate
+		wantMech mocksmtp.AuthMechanism // "" when nodemailer must refuse the certificate
 	}{
 		{"STARTTLS, its own choice", starttls, "", nil, mocksmtp.AuthPlain},
 		{"STARTTLS, LOGIN", starttls, "LOGIN", nil, mocksmtp.AuthLogin},

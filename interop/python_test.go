@@ -74,13 +74,13 @@ func TestPythonSmtplibTLSAndAuth(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		mode       tlsMode
-		mechanisms []string // offered by the server
+		mechanisms []mocksmtp.AuthMechanism // offered by the server
 		fault      *mocksmtp.Fault
-		wantMech   string // "" when the handshake must fail
+		wantMech   mocksmtp.AuthMechanism // "" when the handshake must fail
 	}{
 		{"STARTTLS, CRAM-MD5 by preference", starttls, nil, nil, mocksmtp.AuthCRAMMD5},
-		{"STARTTLS, PLAIN", starttls, []string{mocksmtp.AuthPlain}, nil, mocksmtp.AuthPlain},
-		{"SMTPS, LOGIN", implicitTLS, []string{mocksmtp.AuthLogin}, nil, mocksmtp.AuthLogin},
+		{"STARTTLS, PLAIN", starttls, []mocksmtp.AuthMechanism{mocksmtp.AuthPlain}, nil, mocksmtp.AuthPlain},
+		{"SMTPS, LOGIN", implicitTLS, []mocksmtp.AuthMechanism{mocksmtp.AuthLogin}, nil, mocksmtp.AuthLogin},
 		{"untrusted certificate refused", starttls, nil, ptr(mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate()), ""},
 		{"wrong host certificate refused", starttls, nil, ptr(mocksmtp.At(mocksmtp.StageStartTLS).WrongHostCertificate()), ""},
 		{"SMTPS, expired certificate refused", implicitTLS, nil, ptr(mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate()), ""},

@@ -81,7 +81,7 @@ func TestSwaksTLSAndAuth(t *testing.T) {
 	t.Parallel()
 	swaks := needProgram(t, "swaks", "apt-get install swaks")
 	checksHost := swaksVerifiesHost(t, swaks)
-	wrongHostMech := ""
+	var wrongHostMech mocksmtp.AuthMechanism
 	if !checksHost {
 		wrongHostMech = mocksmtp.AuthCRAMMD5 // sent all the same
 	}
@@ -90,7 +90,7 @@ func TestSwaksTLSAndAuth(t *testing.T) {
 		mode     tlsMode
 		auth     string // swaks's --auth argument; "" lets it choose
 		fault    *mocksmtp.Fault
-		wantMech string // "" when the handshake must fail
+		wantMech mocksmtp.AuthMechanism // "" when the handshake must fail
 	}{
 		{"STARTTLS, its own choice", starttls, "", nil, mocksmtp.AuthCRAMMD5},
 		{"STARTTLS, PLAIN", starttls, "PLAIN", nil, mocksmtp.AuthPlain},

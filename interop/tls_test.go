@@ -31,7 +31,7 @@ func TestGoMailTLSAndAuth(t *testing.T) {
 		{"STARTTLS mandatory, LOGIN", []mocksmtp.Option{mocksmtp.WithSTARTTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthLogin},
 		{"STARTTLS mandatory, CRAM-MD5", []mocksmtp.Option{mocksmtp.WithSTARTTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthCramMD5},
 		{"STARTTLS mandatory, PLAIN", []mocksmtp.Option{mocksmtp.WithSTARTTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthPlain},
-		{"STARTTLS, AUTH offered only after TLS", []mocksmtp.Option{mocksmtp.WithAuthRequiresTLS(), mocksmtp.WithRequireTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSOpportunistic)}, gomail.SMTPAuthPlain},
+		{"STARTTLS, AUTH offered only after TLS", []mocksmtp.Option{mocksmtp.WithRequireTLSForAuth(), mocksmtp.WithRequireTLS()}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSOpportunistic)}, gomail.SMTPAuthPlain},
 		{"STARTTLS, only CRAM-MD5 before TLS", []mocksmtp.Option{mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)}, []gomail.Option{gomail.WithTLSPolicy(gomail.TLSMandatory)}, gomail.SMTPAuthPlain},
 		{"SMTPS, LOGIN", []mocksmtp.Option{mocksmtp.WithImplicitTLS()}, []gomail.Option{gomail.WithSSL()}, gomail.SMTPAuthLogin},
 		{"SMTPS, PLAIN", []mocksmtp.Option{mocksmtp.WithImplicitTLS()}, []gomail.Option{gomail.WithSSL()}, gomail.SMTPAuthPlain},
@@ -65,7 +65,7 @@ func TestGoMailTLSAndAuth(t *testing.T) {
 			if s.TLS == nil || !s.TLS.HandshakeComplete {
 				t.Errorf("Session.TLS = %v, want a finished handshake", s.TLS)
 			}
-			want := &mocksmtp.AuthInfo{Mechanism: string(tt.auth), Username: "mailer", Success: true}
+			want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthMechanism(tt.auth), Username: "mailer", Success: true}
 			if diff := cmp.Diff(want, s.Auth); diff != "" {
 				t.Errorf("Session.Auth (-want +got):\n%s", diff)
 			}
@@ -168,7 +168,7 @@ func TestGoSMTPSTARTTLSAndAuth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			// AUTH is offered only after TLS: DialStartTLS says EHLO again.
-			h := start(t, mocksmtp.WithAuthRequiresTLS(), mocksmtp.WithAuth("mailer", "s3cret"))
+			h := start(t, mocksmtp.WithRequireTLSForAuth(), mocksmtp.WithAuth("mailer", "s3cret"))
 			c, err := smtp.DialStartTLS(h.srv.Addr(), h.srv.ClientTLSConfig())
 			if err != nil {
 				t.Fatalf("DialStartTLS: %v", err)

@@ -11,38 +11,10 @@ import (
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
-// The benchmarks here measure the engine alone: command parsing, and whole
-// transactions read from memory, with no network in the way. They are
-// correct at any b.N, including the single iteration CI runs.
-
-func BenchmarkParseCommand(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if c := smtpd.ParseCommand("mail FROM:<alice@example.com> SIZE=4096 BODY=8BITMIME"); c.Verb != "MAIL" {
-			b.Fatalf("verb %q", c.Verb)
-		}
-	}
-}
-
-func BenchmarkParsePath(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		m, rest, err := smtpd.ParsePath("<@relay.example.org:alice.smith@mail.example.com> SIZE=4096", false)
-		if err != nil || m != "alice.smith@mail.example.com" || rest != " SIZE=4096" {
-			b.Fatalf("got %q, %q, %v", m, rest, err)
-		}
-	}
-}
-
-func BenchmarkParseParams(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		p, ok := smtpd.ParseParams(" SIZE=4096 BODY=8BITMIME RET=HDRS ENVID=QQ314159")
-		if !ok || len(p) != 4 {
-			b.Fatalf("got %v, %v", p, ok)
-		}
-	}
-}
+// The benchmarks here measure the engine alone: whole transactions read
+// from memory, with no network in the way (parse_test.go measures command
+// parsing). They are correct at any b.N, including the single iteration
+// CI runs.
 
 // memConn is a net.Conn whose client side is a script: it reads prefix
 // once, then block over and over, and throws away what the server writes.

@@ -23,19 +23,30 @@ func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
 	if long {
 		c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<line of %d octets, too long>", n), Size: int64(n)})
 		ev := &Event{Kind: BadCommand}
-		return c.reject(ev, reply(500, "5.5.2", "Error: line too long")), nil
+		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	return c.command(ctx, line)
 }
 
-// reject marks ev as refused by the engine with r.
-func (c *Conn) reject(ev *Event, r Reply) *Event {
-	ev.Err, ev.Reply = r, r
+// reject marks ev as refused by the engine, for the reason why, with r.
+func (c *Conn) reject(ev *Event, why Reason, r Reply) *Event {
+	ev.Err, ev.Reply, ev.Reason = r, r, why
 	return ev
 }
 
-// command classifies one complete line (terminator included).
+// command classifies one complete line (terminator included). An AUTH
+// the engine refuses, however it is spelled, leaves the lines the client
+// may send for its exchange to be masked (see mask).
 func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
+	ev, err := c.classify(ctx, raw)
+	if ev != nil && isAuthLine(ev.Line) {
+		c.authRefused = ev.Err != nil
+	}
+	return ev, err
+}
+
+// classify classifies one complete line (terminator included).
+func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	crlf := bytes.HasSuffix(raw, []byte("\r\n"))
 	text := raw[:len(raw)-1]
 	if crlf {
@@ -43,27 +54,29 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 	}
 	ev := &Event{Line: string(text)}
 	ev.Pipelined = c.br.Buffered() > 0
-	ev.Verb, ev.Arg = ParseCommand(ev.Line).Verb, ParseCommand(ev.Line).Arg
-	if ev.Verb == "AUTH" {
-		c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: maskAuth(ev.Line)})
-	} else {
-		c.trace(Trace{Kind: TraceCommand, Text: ev.Line})
+	ev.Verb, ev.Arg = parseCommand(ev.Line)
+	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: c.mask(ev)})
+	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return strings.EqualFold(f, ev.Verb) }) {
+		// Not SMTP (HTTP, most likely), however the line ends: the
+		// connection closes after the reply (finish).
+		ev.Kind = BadCommand
+		return c.reject(ev, ReasonForbiddenCommand, reply(421, "4.7.0", c.cfg.Hostname+" Error: not an SMTP command, closing connection")), nil
 	}
 	switch {
 	case !crlf:
 		ev.Kind = BadCommand
-		return c.reject(ev, reply(500, "5.5.2", "Error: bare <LF> received")), nil
+		return c.reject(ev, ReasonBareLF, reply(500, "5.5.2", "Error: bare <LF> received")), nil
 	case bytes.IndexByte(text, '\r') >= 0:
 		ev.Kind = BadCommand
-		return c.reject(ev, reply(500, "5.5.2", "Error: bare <CR> received")), nil
+		return c.reject(ev, ReasonBareCR, reply(500, "5.5.2", "Error: bare <CR> received")), nil
 	case bytes.IndexByte(text, 0) >= 0:
 		ev.Kind = BadCommand
-		return c.reject(ev, reply(500, "5.5.2", "Error: NUL character received")), nil
+		return c.reject(ev, ReasonNUL, reply(500, "5.5.2", "Error: NUL character received")), nil
 	}
 	kind, ok := verbs[ev.Verb]
 	if !ok || kind == Bdat && !c.cfg.has(ExtChunking) {
 		ev.Kind = BadCommand
-		return c.reject(ev, reply(500, "5.5.2", "Error: command not recognized")), nil
+		return c.reject(ev, ReasonUnknownCommand, reply(500, "5.5.2", "Error: command not recognized")), nil
 	}
 	ev.Kind = kind
 	limit := c.cfg.MaxCommandLine
@@ -74,10 +87,10 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 		limit += c.cfg.ParamAllowance
 	}
 	if len(raw) > limit {
-		return c.reject(ev, reply(500, "5.5.2", "Error: line too long")), nil
+		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	if c.refused && kind != Quit {
-		return c.reject(ev, reply(503, "5.5.1", "Error: service refused, send QUIT")), nil
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: service refused, send QUIT")), nil
 	}
 	return c.verb(ctx, ev)
 }
@@ -88,13 +101,63 @@ var verbs = map[string]Kind{
 	"NOOP": Noop, "QUIT": Quit, "VRFY": Vrfy, "EXPN": Expn, "HELP": Help,
 }
 
-// maskAuth hides the initial response of an AUTH line.
-func maskAuth(line string) string {
-	f := strings.Fields(line)
-	if len(f) < 3 {
-		return ""
+// mask returns the command line ev as a transcript may show it ("" for
+// as it is): an AUTH line, however spelled, shows its verb and a known
+// mechanism, its initial response masked; after an AUTH the engine
+// refused, every line but a command is masked, since it may be part of
+// the exchange the client started (credentials pipelined after AUTH).
+func (c *Conn) mask(ev *Event) string {
+	if isAuthLine(ev.Line) {
+		return c.maskAuth(ev.Line)
 	}
-	return f[0] + " " + f[1] + " ****"
+	if c.authRefused {
+		if _, known := verbs[ev.Verb]; !known && ev.Line != "*" {
+			return "****"
+		}
+		c.authRefused = false // a command, or "*" cancelling the exchange
+	}
+	return ""
+}
+
+// isAuthLine reports whether line is an AUTH command, however spelled:
+// any case, blanks or tabs before and after the verb.
+func isAuthLine(line string) bool {
+	t := strings.TrimLeft(line, " \t")
+	return len(t) >= 4 && strings.EqualFold(t[:4], "AUTH") && (len(t) == 4 || t[4] <= ' ')
+}
+
+// maskAuth returns an AUTH line with all but its verb and mechanism
+// masked, or "" when nothing follows them. A mechanism is shown only when
+// the server knows its name: a client that left it out sends its initial
+// response in its place.
+func (c *Conn) maskAuth(line string) string {
+	f := strings.FieldsFunc(strings.TrimLeft(line, " \t")[4:], func(r rune) bool { return r <= ' ' })
+	masked := "AUTH"
+	if len(f) > 0 && c.knownMechanism(f[0]) {
+		masked += " " + f[0]
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return "" // nothing secret
+	}
+	return masked + " ****"
+}
+
+// knownMechanism reports whether name is a SASL mechanism the server
+// offers, or a well-known one of the IANA registry that clients use with
+// SMTP.
+func (c *Conn) knownMechanism(name string) bool {
+	for _, ms := range [][]string{c.cfg.AuthMechanisms, c.cfg.AuthMechanismsBeforeTLS} {
+		if slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, name) }) {
+			return true
+		}
+	}
+	switch strings.ToUpper(name) {
+	case "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
+		"SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GSSAPI", "NTLM", "EXTERNAL", "ANONYMOUS":
+		return true
+	}
+	return false
 }
 
 func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
@@ -103,7 +166,7 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	case Helo, Ehlo:
 		ev.Arg = strings.TrimSpace(arg)
 		if ev.Arg == "" {
-			return c.reject(ev, reply(501, "5.5.4", "Syntax: "+ev.Verb+" hostname")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: "+ev.Verb+" hostname")), nil
 		}
 		if ev.Kind == Helo {
 			ev.Reply = reply(250, "", c.cfg.Hostname)
@@ -113,13 +176,13 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	case StartTLS:
 		switch {
 		case c.cfg.TLSConfig == nil:
-			return c.reject(ev, reply(502, "5.5.1", "Error: command not implemented")), nil
+			return c.reject(ev, ReasonNotImplemented, reply(502, "5.5.1", "Error: command not implemented")), nil
 		case c.tls != nil:
-			return c.reject(ev, reply(503, "5.5.1", "Error: TLS already active")), nil
+			return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: TLS already active")), nil
 		case arg != "":
-			return c.reject(ev, reply(501, "5.5.4", "Syntax: STARTTLS")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: STARTTLS")), nil
 		case !c.ehlo:
-			return c.reject(ev, reply(503, "5.5.1", "Error: send EHLO first")), nil
+			return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: send EHLO first")), nil
 		}
 		ev.Reply = reply(220, "2.0.0", "Ready to start TLS")
 	case Auth:
@@ -130,32 +193,32 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 		return c.rcpt(ev), nil
 	case Data:
 		if r, bad := c.needRcpt(); bad {
-			return c.reject(ev, r), nil
+			return c.reject(ev, ReasonSequence, r), nil
 		}
 		if c.chunks != nil {
-			return c.reject(ev, reply(503, "5.5.1", "Error: BDAT in progress")), nil
+			return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: BDAT in progress")), nil
 		}
 		if arg != "" {
-			return c.reject(ev, reply(501, "5.5.4", "Syntax: DATA")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: DATA")), nil
 		}
 		ev.Reply = reply(354, "", "End data with <CR><LF>.<CR><LF>")
 	case Bdat:
 		return c.bdat(ev), nil
 	case Rset:
 		if arg != "" {
-			return c.reject(ev, reply(501, "5.5.4", "Syntax: RSET")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: RSET")), nil
 		}
 		ev.Reply = reply(250, "2.0.0", "Ok")
 	case Noop:
 		ev.Reply = reply(250, "2.0.0", "Ok")
 	case Quit:
 		if arg != "" {
-			return c.reject(ev, reply(501, "5.5.4", "Syntax: QUIT")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: QUIT")), nil
 		}
 		ev.Reply = reply(221, "2.0.0", "Bye")
 	case Vrfy:
 		if strings.TrimSpace(arg) == "" {
-			return c.reject(ev, reply(501, "5.5.4", "Syntax: VRFY address")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: VRFY address")), nil
 		}
 		ev.Reply = reply(252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery")
 		if c.cfg.VRFY != nil {
@@ -232,160 +295,164 @@ func (c *Conn) needRcpt() (Reply, bool) {
 func (c *Conn) mail(ev *Event) *Event {
 	switch {
 	case c.helo == "":
-		return c.reject(ev, reply(503, "5.5.1", "Error: send HELO/EHLO first"))
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: send HELO/EHLO first"))
 	case c.tx != nil:
-		return c.reject(ev, reply(503, "5.5.1", "Error: nested MAIL command"))
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: nested MAIL command"))
 	case c.cfg.RequireTLS && c.tls == nil:
-		return c.reject(ev, reply(530, "5.7.0", "Must issue a STARTTLS command first"))
+		return c.reject(ev, ReasonTLSRequired, reply(530, "5.7.0", "Must issue a STARTTLS command first"))
 	case c.cfg.RequireAuth && !c.authed:
-		return c.reject(ev, reply(530, "5.7.0", "Authentication required"))
+		return c.reject(ev, ReasonAuthRequired, reply(530, "5.7.0", "Authentication required"))
 	}
 	rest, ok := cutPrefixFold(ev.Arg, "FROM:")
 	if !ok {
-		return c.reject(ev, reply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: MAIL FROM:<address>"))
 	}
-	path, rest, err := ParsePath(strings.TrimLeft(rest, " "), true)
+	path, rest, err := parsePath(strings.TrimLeft(rest, " "), true)
 	if err != nil || (rest != "" && rest[0] != ' ') {
-		return c.reject(ev, reply(501, "5.1.7", "Bad sender address syntax"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.1.7", "Bad sender address syntax"))
 	}
-	params, ok := ParseParams(rest)
+	ps, ok := parseParams(rest)
 	if !ok {
-		return c.reject(ev, reply(501, "5.5.4", "Bad MAIL parameter syntax"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Bad MAIL parameter syntax"))
 	}
-	for k, v := range params {
-		if r, bad := c.mailParam(k, v); bad {
-			return c.reject(ev, r)
+	for _, p := range ps { // in the order sent: the reply names the first bad one
+		if why, r := c.mailParam(p.key, p.value); why != ReasonNone {
+			return c.reject(ev, why, r)
 		}
 	}
+	params := paramMap(ps)
 	if _, utf8 := params["SMTPUTF8"]; !utf8 && !isASCII(path) {
-		return c.reject(ev, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
+		return c.reject(ev, ReasonNonASCIIAddress, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
 	}
 	ev.Path, ev.Params = path, params
 	ev.Reply = reply(250, "2.1.0", "Ok")
 	return ev
 }
 
-func (c *Conn) mailParam(k, v string) (Reply, bool) {
+// mailParam checks one MAIL parameter: ReasonNone when it is good.
+func (c *Conn) mailParam(k, v string) (Reason, Reply) {
 	unsupported := reply(555, "5.5.4", "Unsupported option: "+k)
 	if !c.ehlo {
-		return unsupported, true
+		return ReasonUnsupportedParameter, unsupported
 	}
 	bad := reply(501, "5.5.4", "Bad parameter value: "+k)
 	switch k {
 	case "SIZE":
 		if !c.cfg.has(ExtSize) {
-			return unsupported, true
+			return ReasonUnsupportedParameter, unsupported
 		}
 		n, ok := parseSize(v)
 		if !ok {
-			return bad, true
+			return ReasonSyntax, bad
 		}
 		if n > c.cfg.MaxMessageBytes {
-			return reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), true
+			return ReasonTooBig, reply(552, "5.3.4", "Message size exceeds fixed maximum message size")
 		}
 	case "BODY":
 		if !c.cfg.has(Ext8BitMIME) {
-			return unsupported, true
+			return ReasonUnsupportedParameter, unsupported
 		}
 		if u := strings.ToUpper(v); u != "7BIT" && u != "8BITMIME" {
 			if u == "BINARYMIME" {
-				return unsupported, true
+				return ReasonUnsupportedParameter, unsupported
 			}
-			return bad, true
+			return ReasonSyntax, bad
 		}
 	case "SMTPUTF8":
 		if !c.cfg.has(ExtSMTPUTF8) {
-			return unsupported, true
+			return ReasonUnsupportedParameter, unsupported
 		}
 		if v != "" {
-			return bad, true
+			return ReasonSyntax, bad
 		}
 	case "RET":
 		if !c.cfg.has(ExtDSN) {
-			return unsupported, true
+			return ReasonUnsupportedParameter, unsupported
 		}
 		if u := strings.ToUpper(v); u != "FULL" && u != "HDRS" {
-			return bad, true
+			return ReasonSyntax, bad
 		}
 	case "ENVID":
 		if !c.cfg.has(ExtDSN) {
-			return unsupported, true
+			return ReasonUnsupportedParameter, unsupported
 		}
 		if v == "" || len(v) > 100 || !isXtext(v) {
-			return bad, true
+			return ReasonSyntax, bad
 		}
 	case "AUTH":
 		if !c.authOffered() {
-			return unsupported, true
+			return ReasonUnsupportedParameter, unsupported
 		}
 		if v == "" || !isXtext(v) {
-			return bad, true
+			return ReasonSyntax, bad
 		}
 	default:
-		return unsupported, true
+		return ReasonUnsupportedParameter, unsupported
 	}
-	return Reply{}, false
+	return ReasonNone, Reply{}
 }
 
 func (c *Conn) rcpt(ev *Event) *Event {
 	if r, bad := c.needMail(); bad {
-		return c.reject(ev, r)
+		return c.reject(ev, ReasonSequence, r)
 	}
 	if c.chunks != nil {
-		return c.reject(ev, reply(503, "5.5.1", "Error: BDAT in progress"))
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: BDAT in progress"))
 	}
 	rest, ok := cutPrefixFold(ev.Arg, "TO:")
 	if !ok {
-		return c.reject(ev, reply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
 	}
-	path, rest, err := ParsePath(strings.TrimLeft(rest, " "), true)
+	path, rest, err := parsePath(strings.TrimLeft(rest, " "), true)
 	if err != nil || path == "" || (rest != "" && rest[0] != ' ') {
-		return c.reject(ev, reply(501, "5.1.3", "Bad recipient address syntax"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.1.3", "Bad recipient address syntax"))
 	}
 	if _, utf8 := c.tx.Params["SMTPUTF8"]; !utf8 && !isASCII(path) {
-		return c.reject(ev, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
+		return c.reject(ev, ReasonNonASCIIAddress, reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8"))
 	}
-	params, ok := ParseParams(rest)
+	ps, ok := parseParams(rest)
 	if !ok {
-		return c.reject(ev, reply(501, "5.5.4", "Bad RCPT parameter syntax"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Bad RCPT parameter syntax"))
 	}
-	for k, v := range params {
-		if r, bad := c.rcptParam(k, v); bad {
-			return c.reject(ev, r)
+	for _, p := range ps { // in the order sent: the reply names the first bad one
+		if why, r := c.rcptParam(p.key, p.value); why != ReasonNone {
+			return c.reject(ev, why, r)
 		}
 	}
+	params := paramMap(ps)
 	if len(c.tx.To) >= c.cfg.MaxRecipients {
-		return c.reject(ev, reply(452, "4.5.3", "Error: too many recipients"))
+		return c.reject(ev, ReasonTooManyRecipients, reply(452, "4.5.3", "Error: too many recipients"))
 	}
 	ev.Path, ev.Params = path, params
 	ev.Reply = reply(250, "2.1.5", "Ok")
 	return ev
 }
 
-func (c *Conn) rcptParam(k, v string) (Reply, bool) {
+// rcptParam checks one RCPT parameter: ReasonNone when it is good.
+func (c *Conn) rcptParam(k, v string) (Reason, Reply) {
 	if !c.ehlo || !c.cfg.has(ExtDSN) || (k != "NOTIFY" && k != "ORCPT") {
-		return reply(555, "5.5.4", "Unsupported option: "+k), true
+		return ReasonUnsupportedParameter, reply(555, "5.5.4", "Unsupported option: "+k)
 	}
 	bad := reply(501, "5.5.4", "Bad parameter value: "+k)
 	if k == "NOTIFY" {
 		list := strings.Split(strings.ToUpper(v), ",")
 		if len(list) == 1 && list[0] == "NEVER" {
-			return Reply{}, false
+			return ReasonNone, Reply{}
 		}
 		seen := map[string]bool{}
 		for _, n := range list {
 			if (n != "SUCCESS" && n != "FAILURE" && n != "DELAY") || seen[n] {
-				return bad, true
+				return ReasonSyntax, bad
 			}
 			seen[n] = true
 		}
-		return Reply{}, false
+		return ReasonNone, Reply{}
 	}
 	typ, addr, ok := strings.Cut(v, ";")
 	if !ok || typ == "" || addr == "" || !isKeyword(typ) || !isXtext(addr) {
-		return bad, true
+		return ReasonSyntax, bad
 	}
-	return Reply{}, false
+	return ReasonNone, Reply{}
 }
 
 func (c *Conn) bdat(ev *Event) *Event {
@@ -397,11 +464,11 @@ func (c *Conn) bdat(ev *Event) *Event {
 		}
 	}
 	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {
-		return c.reject(ev, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
+		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
 	if r, bad := c.needRcpt(); bad {
-		return c.reject(ev, r)
+		return c.reject(ev, ReasonSequence, r)
 	}
 	ev.Reply = reply(250, "2.0.0", fmt.Sprintf("Ok: %d octets received", ev.Size))
 	return ev
@@ -412,19 +479,19 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 	f := strings.Fields(ev.Arg)
 	switch {
 	case !c.authOffered():
-		return c.reject(ev, reply(502, "5.5.1", "Error: command not implemented")), nil
+		return c.reject(ev, ReasonNotImplemented, reply(502, "5.5.1", "Error: command not implemented")), nil
 	case !c.ehlo:
-		return c.reject(ev, reply(503, "5.5.1", "Error: send EHLO first")), nil
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: send EHLO first")), nil
 	case c.authed:
-		return c.reject(ev, reply(503, "5.5.1", "Error: already authenticated")), nil
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: already authenticated")), nil
 	case c.tx != nil:
-		return c.reject(ev, reply(503, "5.5.1", "Error: MAIL transaction in progress")), nil
+		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: MAIL transaction in progress")), nil
 	case len(f) < 1 || len(f) > 2:
-		return c.reject(ev, reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")), nil
+		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")), nil
 	case c.cfg.RequireTLS && c.tls == nil:
-		return c.reject(ev, reply(530, "5.7.0", "Must issue a STARTTLS command first")), nil
+		return c.reject(ev, ReasonTLSRequired, reply(530, "5.7.0", "Must issue a STARTTLS command first")), nil
 	case c.cfg.AuthRequiresTLS && c.tls == nil:
-		return c.reject(ev, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
+		return c.reject(ev, ReasonTLSRequired, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
 	}
 	ev.Mechanism = strings.ToUpper(f[0])
 	known := func(ms []string) bool {
@@ -432,26 +499,26 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 	}
 	if !known(c.authMechanisms()) {
 		if c.tls == nil && known(c.cfg.AuthMechanisms) {
-			return c.reject(ev, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
+			return c.reject(ev, ReasonTLSRequired, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
 		}
-		return c.reject(ev, reply(504, "5.5.4", "Unrecognized authentication type")), nil
+		return c.reject(ev, ReasonAuthMechanism, reply(504, "5.5.4", "Unrecognized authentication type")), nil
 	}
 	var resp []byte
 	if len(f) == 2 {
 		var ok bool
 		if resp, ok = decodeResponse(f[1]); !ok {
-			return c.reject(ev, reply(501, "5.5.2", "Error: invalid base64 data")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.2", "Error: invalid base64 data")), nil
 		}
 	}
 	srv, err := c.cfg.NewSASL(ev.Mechanism)
 	if err != nil {
-		return c.reject(ev, authFailure(err)), nil
+		return c.reject(ev, ReasonAuthFailed, authFailure(err)), nil
 	}
 	ev.SASL = srv
 	for {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
-			return c.reject(ev, authFailure(err)), nil
+			return c.reject(ev, ReasonAuthFailed, authFailure(err)), nil
 		}
 		if done {
 			ev.Reply = reply(235, "2.7.0", "Authentication successful")
@@ -464,17 +531,17 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 		}
 		if long {
 			c.trace(Trace{Kind: TraceCommand, Text: "<AUTH response too long>"})
-			return c.reject(ev, reply(500, "5.5.6", "Error: authentication exchange line too long")), nil
+			return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.6", "Error: authentication exchange line too long")), nil
 		}
 		text := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
 		if text == "*" {
 			c.trace(Trace{Kind: TraceCommand, Text: text})
-			return c.reject(ev, reply(501, "5.0.0", "Authentication cancelled")), nil
+			return c.reject(ev, ReasonAuthCancelled, reply(501, "5.0.0", "Authentication cancelled")), nil
 		}
 		c.trace(Trace{Kind: TraceCommand, Text: text, Masked: "****"})
 		var ok bool
 		if resp, ok = decodeResponse(text); !ok {
-			return c.reject(ev, reply(501, "5.5.2", "Error: invalid base64 data")), nil
+			return c.reject(ev, ReasonSyntax, reply(501, "5.5.2", "Error: invalid base64 data")), nil
 		}
 	}
 }

@@ -21,6 +21,13 @@ type Config struct {
 	// MaxRecipients is the most RCPT TO accepted per message; more get
 	// 452 4.5.3. Default 100.
 	MaxRecipients int
+	// MaxRecipientOvershoot is how many RCPT TO over MaxRecipients a
+	// transaction may send before each further one counts as a bad
+	// command (see MaxBadCommands): a client is expected to deliver to
+	// the recipients accepted and retry the others later (RFC 5321
+	// 4.5.3.1.10), as Postfix's smtpd_recipient_overshoot_limit allows.
+	// Default 1000.
+	MaxRecipientOvershoot int
 	// MaxCommandLine is the longest command line in octets, CRLF included
 	// (RFC 5321 4.5.3.1.4). MAIL and RCPT with parameters get
 	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512.
@@ -31,9 +38,24 @@ type Config struct {
 	// MaxTextLine is the longest line of message text in octets, CRLF
 	// included (RFC 5321 4.5.3.1.6). Default 1000.
 	MaxTextLine int
-	// MaxBadCommands is how many rejected commands a session may send
-	// before the server answers 421 4.7.0 and closes. Default 20.
+	// MaxBadCommands is how many bad commands a session may send before
+	// the server answers 421 4.7.0 and closes: commands the engine
+	// rejects (but recipients within MaxRecipientOvershoot), and junk
+	// commands past MaxJunkCommands. Default 20.
 	MaxBadCommands int
+	// ForbiddenCommands are verbs that are no SMTP but HTTP, sent to the
+	// SMTP port by a web page (a cross-protocol POST) or a proxy: the
+	// first one is answered 421 4.7.0 and the connection closed, so that
+	// nothing after it runs as SMTP (Postfix's smtpd_forbidden_commands).
+	// Compared without regard to case with a line's first word. Nil means
+	// the default: CONNECT, GET, POST, HEAD, PUT, OPTIONS, USER-AGENT:,
+	// HOST:; an empty list forbids none.
+	ForbiddenCommands []string
+	// MaxJunkCommands is how many junk commands (NOOP, RSET, VRFY, EXPN,
+	// HELP) a session may send since its last accepted message before
+	// each further one counts as a bad command, as Postfix's
+	// smtpd_junk_command_limit. Default 100.
+	MaxJunkCommands int
 
 	// ReadTimeout bounds the wait for each command or piece of message
 	// data; when it passes, the client gets 421 4.4.2 and the connection
@@ -144,6 +166,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxRecipients <= 0 {
 		c.MaxRecipients = 100
 	}
+	if c.MaxRecipientOvershoot <= 0 {
+		c.MaxRecipientOvershoot = 1000
+	}
 	if c.MaxCommandLine <= 0 {
 		c.MaxCommandLine = 512
 	}
@@ -155,6 +180,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBadCommands <= 0 {
 		c.MaxBadCommands = 20
+	}
+	if c.ForbiddenCommands == nil {
+		c.ForbiddenCommands = []string{"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS", "USER-AGENT:", "HOST:"}
+	}
+	if c.MaxJunkCommands <= 0 {
+		c.MaxJunkCommands = 100
 	}
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = 5 * time.Minute

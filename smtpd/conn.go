@@ -15,12 +15,13 @@ import (
 // Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
 // after QUIT and ctx.Err() when its context ends.
 var (
-	ErrClientGone    = errors.New("smtpd: client closed the connection")
-	ErrTimeout       = errors.New("smtpd: client timed out")
-	ErrClosed        = errors.New("smtpd: connection closed as the driver answered")
-	ErrTooManyErrors = errors.New("smtpd: too many bad commands")
-	ErrTLSHandshake  = errors.New("smtpd: TLS handshake failed")
-	ErrFraming       = errors.New("smtpd: line framing lost")
+	ErrClientGone       = errors.New("smtpd: client closed the connection")
+	ErrTimeout          = errors.New("smtpd: client timed out")
+	ErrDriverClosed     = errors.New("smtpd: connection closed as the driver answered")
+	ErrTooManyErrors    = errors.New("smtpd: too many bad commands")
+	ErrForbiddenCommand = errors.New("smtpd: not an SMTP command (Config.ForbiddenCommands)")
+	ErrTLSHandshake     = errors.New("smtpd: TLS handshake failed")
+	ErrFraming          = errors.New("smtpd: line framing lost")
 )
 
 // Disposition is what happens to the connection after an answer's reply.
@@ -100,14 +101,20 @@ type Conn struct {
 	tx      *Envelope // the transaction in progress, nil when none
 	chunks  []byte    // BDAT data so far
 	tooBig  bool      // a BDAT chunk went over the limit
-	bad     int       // rejected commands so far
+	bad     int       // bad commands so far (see countsAsError)
+	over    int       // recipients over the limit in this transaction
+	junk    int       // junk commands since the last accepted message
+
+	authRefused bool // the last AUTH was refused: mask what may be its exchange
+
+	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter in Close
 }
 
 // NewConn returns a Conn serving nc with cfg (defaults filled in). Nothing
 // is written until the first Next.
 func NewConn(nc net.Conn, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	c := &Conn{cfg: cfg, raw: nc, conn: nc}
+	c := &Conn{cfg: cfg, raw: nc, conn: nc, writeTimeout: cfg.WriteTimeout}
 	if size := max(readBufSize, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1); size > readBufSize {
 		c.br = bufio.NewReaderSize(nc, size)
 	} else {
@@ -115,8 +122,20 @@ func NewConn(nc net.Conn, cfg Config) *Conn {
 		c.br.Reset(nc)
 	}
 	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(nc)
+	c.bw.Reset(deadlineWriter{c})
 	return c
+}
+
+// deadlineWriter is where replies go: the connection, under a fresh write
+// deadline for every write. The reply buffer writes through it when
+// pipelined replies overflow it, between two flushes: a deadline set only
+// by flushes would have passed for a client idle longer than the write
+// timeout.
+type deadlineWriter struct{ c *Conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.c.conn.SetWriteDeadline(time.Now().Add(w.c.writeTimeout))
+	return w.c.conn.Write(p)
 }
 
 // readBufSize is the read buffer of a Conn with the default limits: room
@@ -276,7 +295,8 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		verdict = ev.Reply
 	}
 	takes := ev.Err == nil && verdict.Positive()
-	if ev.Err != nil {
+	counted := c.countsAsError(ev)
+	if counted {
 		c.bad++
 	}
 
@@ -313,7 +333,12 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	if err := c.write(ctx, a, r); err != nil {
 		return nil, err
 	}
-	if ev.Err != nil && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
+	if ev.Reason == ReasonForbiddenCommand && a.Then == KeepOpen {
+		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("closed the connection at %q, not an SMTP command: a cross-protocol request, such as a web page's", ev.Verb)})
+		c.closeGracefully(ctx)
+		return nil, ErrForbiddenCommand
+	}
+	if counted && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
 		c.writeReply(reply(421, "4.7.0", c.cfg.Hostname+" Error: too many errors"))
 		c.closeGracefully(ctx)
 		return nil, ErrTooManyErrors
@@ -328,6 +353,9 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	}
 	if ev.Kind == Message {
 		c.resetTx()
+		if takes {
+			c.junk = 0
+		}
 	}
 	if !takes {
 		if ev.Kind == Greeting {
@@ -360,24 +388,44 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	return nil, nil
 }
 
+// countsAsError reports whether ev adds to the session's bad commands:
+// every event the engine rejects, but the first MaxRecipientOvershoot
+// recipients over the limit of a transaction; and every junk command past
+// MaxJunkCommands since the last accepted message.
+func (c *Conn) countsAsError(ev *Event) bool {
+	switch ev.Kind {
+	case Noop, Rset, Vrfy, Expn, Help:
+		c.junk++
+		return ev.Err != nil || c.junk > c.cfg.MaxJunkCommands
+	case Rcpt:
+		if ev.Reason == ReasonTooManyRecipients {
+			c.over++
+			return c.over > c.cfg.MaxRecipientOvershoot
+		}
+	}
+	return ev.Err != nil
+}
+
 // then carries out a disposition.
 func (c *Conn) then(ctx context.Context, d Disposition) error {
 	switch d {
 	case CloseConn:
 		c.closeGracefully(ctx)
-		return ErrClosed
+		return ErrDriverClosed
 	case ResetConn:
 		c.flush()
-		if tc, ok := c.raw.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
+		// A *net.TCPConn, or any connection that resets the same way
+		// (mocksmtp's in-memory ones): linger 0, then close.
+		if lc, ok := c.raw.(interface{ SetLinger(sec int) error }); ok {
+			_ = lc.SetLinger(0)
 		}
 		c.abort()
-		return ErrClosed
+		return ErrDriverClosed
 	case HalfCloseConn:
 		c.flush()
 		c.closeWrite()
 		c.hang(ctx)
-		return ErrClosed
+		return ErrDriverClosed
 	case Hang:
 		c.flush()
 		return c.hang(ctx)
@@ -402,7 +450,7 @@ func (c *Conn) hang(ctx context.Context) error {
 }
 
 func (c *Conn) resetTx() {
-	c.tx, c.chunks, c.tooBig = nil, nil, false
+	c.tx, c.chunks, c.tooBig, c.over = nil, nil, false, 0
 }
 
 // write writes the answer's reply (or raw bytes, or nothing).
@@ -483,8 +531,7 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 			case <-t.C:
 			}
 		}
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-		if _, err := c.conn.Write(part); err != nil {
+		if _, err := (deadlineWriter{c}).Write(part); err != nil {
 			return fmt.Errorf("%w: %w", ErrClientGone, err)
 		}
 	}
@@ -496,7 +543,6 @@ func (c *Conn) flush() error {
 	if c.bw.Buffered() == 0 {
 		return nil
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	if err := c.bw.Flush(); err != nil {
 		return fmt.Errorf("%w: %w", ErrClientGone, err)
 	}
@@ -535,7 +581,7 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	st := tc.ConnectionState()
 	c.conn, c.tls = tc, &st
 	c.br.Reset(tc)
-	c.bw.Reset(tc)
+	c.bw.Reset(deadlineWriter{c})
 	c.helo, c.ehlo, c.authed = "", false, false
 	c.resetTx()
 	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("TLS handshake done: %s, %s, server name %q",
@@ -586,9 +632,10 @@ func (c *Conn) Close(r *Reply) error {
 		return nil
 	}
 	if c.err == nil {
-		c.err = ErrClosed
+		c.err = ErrDriverClosed
 	}
 	if r != nil {
+		c.writeTimeout = min(c.writeTimeout, time.Second)
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
 		c.writeReply(*r)
 		c.flush()

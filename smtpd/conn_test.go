@@ -152,10 +152,10 @@ func TestDispositions(t *testing.T) {
 		wantErr   error
 	}{
 		{"close after reply", smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"bye"}}, Then: smtpd.CloseConn},
-			[]string{"421 4.3.2 bye"}, smtpd.ErrClosed},
-		{"close without reply", smtpd.Answer{NoReply: true, Then: smtpd.CloseConn}, nil, smtpd.ErrClosed},
+			[]string{"421 4.3.2 bye"}, smtpd.ErrDriverClosed},
+		{"close without reply", smtpd.Answer{NoReply: true, Then: smtpd.CloseConn}, nil, smtpd.ErrDriverClosed},
 		{"half close", smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Lines: []string{"half"}}, Then: smtpd.HalfCloseConn},
-			[]string{"421 4.0.0 half"}, smtpd.ErrClosed},
+			[]string{"421 4.0.0 half"}, smtpd.ErrDriverClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,7 +193,7 @@ func TestResetConn(t *testing.T) {
 	if _, err := c.reply(); err == nil || !isReset(err) {
 		t.Fatalf("got %v, want connection reset", err)
 	}
-	if err := wait(); !errors.Is(err, smtpd.ErrClosed) {
+	if err := wait(); !errors.Is(err, smtpd.ErrDriverClosed) {
 		t.Fatalf("driver ended with %v", err)
 	}
 }
@@ -231,7 +231,7 @@ func TestDropAfterBytes(t *testing.T) {
 	if got, err := c.reply(); err == nil {
 		t.Fatalf("got %q after the drop, want the connection closed", got)
 	}
-	if err := wait(); !errors.Is(err, smtpd.ErrClosed) {
+	if err := wait(); !errors.Is(err, smtpd.ErrDriverClosed) {
 		t.Fatalf("driver ended with %v", err)
 	}
 }
@@ -457,5 +457,66 @@ func TestDataInfoLongLinesAndBdat(t *testing.T) {
 	c.expect("250 2.0.0 Ok: queued")
 	if info := <-got; info != (smtpd.DataInfo{LongLines: 1, EightBit: true}) {
 		t.Errorf("BDAT: DataInfo = %+v, want one long line and 8-bit", info)
+	}
+}
+
+// Every event the engine rejects says why in Event.Reason, whatever its
+// reply says; accepted events have none.
+func TestRejectionReasons(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		kind   smtpd.Kind
+		reason smtpd.Reason
+	}
+	events := make(chan seen, 64)
+	cfg := smtpd.Config{MaxRecipients: 1, MaxMessageBytes: 100}
+	c, _ := drive(t, cfg, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if (ev.Err == nil) != (ev.Reason == smtpd.ReasonNone) {
+			t.Errorf("%v event with Err %v and Reason %v", ev.Kind, ev.Err, ev.Reason)
+		}
+		if ev.Err != nil {
+			events <- seen{ev.Kind, ev.Reason}
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	steps := []struct {
+		send  string
+		reply string
+		want  seen
+	}{
+		{"NOOP " + strings.Repeat("x", 600) + "\r\n", "500 5.5.2", seen{smtpd.Noop, smtpd.ReasonLineTooLong}},
+		{strings.Repeat("x", 13000) + "\r\n", "500 5.5.2", seen{smtpd.BadCommand, smtpd.ReasonLineTooLong}},
+		{"NOOP\n", "500 5.5.2", seen{smtpd.BadCommand, smtpd.ReasonBareLF}},
+		{"NO\rOP\r\n", "500 5.5.2", seen{smtpd.BadCommand, smtpd.ReasonBareCR}},
+		{"NO\x00OP\r\n", "500 5.5.2", seen{smtpd.BadCommand, smtpd.ReasonNUL}},
+		{"FROB\r\n", "500 5.5.2", seen{smtpd.BadCommand, smtpd.ReasonUnknownCommand}},
+		{"MAIL FROM:<a@example.com>\r\n", "503 5.5.1", seen{smtpd.Mail, smtpd.ReasonSequence}},
+		{"STARTTLS\r\n", "502 5.5.1", seen{smtpd.StartTLS, smtpd.ReasonNotImplemented}},
+		{"EHLO\r\n", "501 5.5.4", seen{smtpd.Ehlo, smtpd.ReasonSyntax}},
+		{"EHLO x\r\n", "250 ", seen{}},
+		{"MAIL FROM:<a@example.com> FROB=1\r\n", "555 5.5.4", seen{smtpd.Mail, smtpd.ReasonUnsupportedParameter}},
+		{"MAIL FROM:<a@example.com> SIZE=101\r\n", "552 5.3.4", seen{smtpd.Mail, smtpd.ReasonTooBig}},
+		{"MAIL FROM:<jos\xc3\xa9@example.com>\r\n", "553 5.6.7", seen{smtpd.Mail, smtpd.ReasonNonASCIIAddress}},
+		{"MAIL FROM:<a@example.com>\r\n", "250 2.1.0", seen{}},
+		{"RCPT TO:<b@example.com>\r\n", "250 2.1.5", seen{}},
+		{"RCPT TO:<c@example.com>\r\n", "452 4.5.3", seen{smtpd.Rcpt, smtpd.ReasonTooManyRecipients}},
+		{"DATA\r\n", "354 ", seen{}},
+		{"a\nb\r\n.\r\n", "550 5.5.2", seen{smtpd.Message, smtpd.ReasonBareLF}},
+		{"AUTH PLAIN\r\n", "502 5.5.1", seen{smtpd.Auth, smtpd.ReasonNotImplemented}},
+	}
+	for _, s := range steps {
+		c.send(s.send)
+		c.expectPrefix(s.reply)
+		if s.want == (seen{}) {
+			continue
+		}
+		if got := <-events; got != s.want {
+			t.Errorf("after %.40q: rejected %v for %v, want %v for %v", s.send, got.kind, got.reason, s.want.kind, s.want.reason)
+		}
+	}
+	select {
+	case got := <-events:
+		t.Errorf("unexpected rejection: %v for %v", got.kind, got.reason)
+	default:
 	}
 }

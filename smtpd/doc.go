@@ -25,17 +25,30 @@
 //
 // The engine knows the state machine and is RFC 5321-strict about it: bad
 // sequence gets 503 5.5.1, syntax errors 500 or 501, unimplemented commands
-// 502, every reply carries an RFC 3463 enhanced status code. It implements
+// 502, and every reply carries an RFC 3463 enhanced status code, but those
+// RFC 2034 leaves without one: the greeting, the EHLO and HELO replies, and
+// 3xx replies (354, AUTH's 334); none does when ENHANCEDSTATUSCODES is
+// switched off ([Config].Disabled). An event the
+// engine rejects says why in [Event.Reason] (a line too long, a bare LF,
+// a bad sequence...), so that a driver never reads reply texts. It implements
 // PIPELINING (replies are buffered and flushed before any read that could
 // block), 8BITMIME, SMTPUTF8, SIZE, CHUNKING, DSN parameters,
 // ENHANCEDSTATUSCODES, STARTTLS (discarding plaintext pipelined after it),
 // implicit TLS and the AUTH exchange (the driver supplies a [SASLServer]).
 // Each can be switched off in [Config].
 //
+// Limits bound what a client can make the server do: line lengths, the
+// message size, recipients, bad commands (a 421 4.7.0 cutoff, which junk
+// commands past a limit and recipients far over theirs count toward, as
+// Postfix counts them), and HTTP sent to the port, which closes the
+// connection at once (a web page's cross-protocol POST); see [Config].
+//
 // It reads lines itself, never with net/textproto: every line must end in
 // CRLF, lines are length-limited, and a partial line at a timeout is never
 // taken as a command. Only CRLF "." CRLF ends message data; bare CR or LF
 // in data rejects the message with 550 5.5.2, so SMTP smuggling cannot
-// work. The engine has no package-level state, imports only the standard
-// library, and knows nothing of tests, faults or recording.
+// work. The engine imports only the standard library and knows nothing of
+// tests, faults or recording. Its only package-level state is three pools
+// of buffers (sync.Pool), shared by every Conn and holding nothing anyone
+// can observe: a driver may run any number of Conns side by side.
 package smtpd

@@ -86,8 +86,58 @@ type Event struct {
 	// Err is non-nil when the engine rejects the event (bad syntax, bad
 	// sequence, limits, a failed AUTH); Reply then is the rejection.
 	Err error
+	// Reason says what the engine saw when it rejected the event
+	// (ReasonNone when Err is nil): a driver that reports on clients reads
+	// it, never the reply's text.
+	Reason Reason
 	// Reply is what the engine answers if the driver accepts the event.
 	Reply Reply
+}
+
+// Reason is why the engine rejected an event ([Event.Reason]): what it
+// saw, whatever the reply's wording.
+type Reason int
+
+// The reasons for a rejection.
+const (
+	ReasonNone                 Reason = iota // not rejected
+	ReasonLineTooLong                        // a command line over its limit, an AUTH response over 12288 octets, a text line over Config.MaxTextLine
+	ReasonBareLF                             // a line ended by LF alone (a command, or message data)
+	ReasonBareCR                             // a CR not followed by LF (a command, or message data)
+	ReasonNUL                                // a NUL octet in a command
+	ReasonUnknownCommand                     // a verb the engine does not know, or of an extension switched off
+	ReasonForbiddenCommand                   // a non-SMTP command in Config.ForbiddenCommands (HTTP's GET, POST...): the connection closes
+	ReasonSyntax                             // a malformed argument: address, parameter, base64 (501)
+	ReasonSequence                           // a command out of sequence (503, 554 without recipients)
+	ReasonNotImplemented                     // a command the configuration does not offer: STARTTLS, AUTH (502)
+	ReasonUnsupportedParameter               // a MAIL or RCPT parameter not offered (555)
+	ReasonTLSRequired                        // a command that needs TLS first (530, 538)
+	ReasonAuthRequired                       // MAIL before AUTH when Config.RequireAuth (530)
+	ReasonAuthMechanism                      // an AUTH mechanism not offered (504)
+	ReasonAuthFailed                         // the SASL exchange failed (535, or the SASL server's Reply)
+	ReasonAuthCancelled                      // the client cancelled the AUTH exchange with "*" (501)
+	ReasonNonASCIIAddress                    // a UTF-8 address without SMTPUTF8 (553 5.6.7)
+	ReasonTooManyRecipients                  // a RCPT over Config.MaxRecipients (452 4.5.3)
+	ReasonTooBig                             // a message or SIZE over Config.MaxMessageBytes (552 5.3.4)
+)
+
+var reasonNames = [...]string{
+	ReasonNone: "none", ReasonLineTooLong: "line too long", ReasonBareLF: "bare LF", ReasonBareCR: "bare CR",
+	ReasonNUL: "NUL", ReasonUnknownCommand: "unknown command", ReasonForbiddenCommand: "forbidden command",
+	ReasonSyntax: "syntax", ReasonSequence: "bad sequence", ReasonNotImplemented: "not implemented",
+	ReasonUnsupportedParameter: "unsupported parameter", ReasonTLSRequired: "TLS required",
+	ReasonAuthRequired: "authentication required", ReasonAuthMechanism: "unknown AUTH mechanism",
+	ReasonAuthFailed: "authentication failed", ReasonAuthCancelled: "authentication cancelled",
+	ReasonNonASCIIAddress: "non-ASCII address", ReasonTooManyRecipients: "too many recipients",
+	ReasonTooBig: "too big",
+}
+
+// String describes the reason ("bare LF").
+func (r Reason) String() string {
+	if r >= 0 && int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
 // Envelope is a mail transaction: the accepted MAIL FROM and RCPT TOs.

@@ -61,3 +61,36 @@ func ExampleConn() {
 	// client: <nil> server: true
 	// client: 550 5.1.1 no such user server: true
 }
+
+// A driver that reports on its clients reads what the engine saw in
+// Event.Reason, whatever the wording of the reply.
+func ExampleReason() {
+	client, server := net.Pipe()
+	go func() {
+		defer client.Close()
+		r := textproto.NewConn(client)
+		r.ReadResponse(220)
+		r.PrintfLine("NOOP %0600d", 0) // over 512 octets
+		r.ReadResponse(250)
+		r.PrintfLine("HELO client.example")
+		r.ReadResponse(250)
+		r.PrintfLine("MAIL FROM:<josé@example.com>") // UTF-8 without SMTPUTF8
+		r.ReadResponse(250)
+		r.PrintfLine("QUIT")
+		r.ReadResponse(221)
+	}()
+	c := smtpd.NewConn(server, smtpd.Config{})
+	defer c.Close(nil)
+	for {
+		ev, err := c.Next(context.Background())
+		if err != nil {
+			return
+		}
+		if ev.Err != nil {
+			fmt.Printf("%s refused (%v): %s\n", ev.Verb, ev.Reason, ev.Reply.String())
+		}
+	}
+	// Output:
+	// NOOP refused (line too long): 500 5.5.2 Error: line too long
+	// MAIL refused (non-ASCII address): 553 5.6.7 Non-ASCII address not permitted without SMTPUTF8
+}

@@ -11,51 +11,6 @@ import (
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
-func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{"<a@example.com>", "<>", `<"john doe"@example.com> SIZE=10`,
-		"<@r.example,@s.example:x@example.com>", "<x@[192.0.2.1]>", "<josé@exämple.com>", "<a@b", `<"\">@x>`} {
-		f.Add(s, false)
-		f.Add(s, true)
-	}
-	f.Fuzz(func(t *testing.T, s string, utf8ok bool) {
-		mailbox, rest, err := smtpd.ParsePath(s, utf8ok)
-		if err != nil {
-			return
-		}
-		if !strings.HasSuffix(s, rest) {
-			t.Fatalf("rest %q is not a suffix of %q", rest, s)
-		}
-		if !strings.Contains(s, mailbox) {
-			t.Fatalf("mailbox %q is not in %q", mailbox, s)
-		}
-		for _, r := range mailbox {
-			if r < 32 || r == 127 {
-				t.Fatalf("mailbox %q has a control character", mailbox)
-			}
-		}
-	})
-}
-
-func FuzzParseParams(f *testing.F) {
-	for _, s := range []string{"SIZE=10 BODY=8BITMIME", " SMTPUTF8", "RET=HDRS ENVID=a+2Bb", "A=1 a=2", "=x", "K=", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		m, ok := smtpd.ParseParams(s)
-		if !ok {
-			return
-		}
-		for k, v := range m {
-			if k != strings.ToUpper(k) || k == "" || strings.ContainsAny(k+v, " =\r\n") && strings.Contains(v, "=") {
-				t.Fatalf("bad param %q=%q from %q", k, v, s)
-			}
-		}
-		if len(m) != len(strings.Fields(s)) {
-			t.Fatalf("%d params from %q", len(m), s)
-		}
-	})
-}
-
 // session runs the engine with an accept-all driver over net.Pipe, sends
 // input, closes, and returns the accepted messages. It must always end.
 func session(t *testing.T, cfg smtpd.Config, input []byte) [][]byte {
@@ -70,6 +25,9 @@ func session(t *testing.T, cfg smtpd.Config, input []byte) [][]byte {
 			if err != nil {
 				done <- err
 				return
+			}
+			if (ev.Err == nil) != (ev.Reason == smtpd.ReasonNone) {
+				t.Errorf("%v event with Err %v and Reason %v", ev.Kind, ev.Err, ev.Reason)
 			}
 			if ev.Kind == smtpd.Message && ev.Err == nil {
 				msgs = append(msgs, bytes.Clone(ev.Data))
@@ -89,6 +47,11 @@ func FuzzCommands(f *testing.F) {
 		"HELO x\r\nMAIL FROM:<a@b.c> SIZE=1\r\nBDAT 3 LAST\r\nabc",
 		"EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nBDAT 3\r\nabcBDAT 1 LAST\r\nd",
 		"NOOP\nRSET\rQUIT\x00\r\n", "AUTH PLAIN\r\n*\r\n", "STARTTLS\r\n",
+		// Lines over the 16 KiB read buffer, whose tails must not run as commands.
+		"NOOP " + strings.Repeat("x", 16379) + "RSET\r\nQUIT\r\n",
+		"EHLO x\r\nAUTH PLAIN\r\n" + strings.Repeat("A", 16384) + "AHUAcA==\r\nQUIT\r\n",
+		"EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n" + strings.Repeat("x", 16384) + ".\r\n" +
+			"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nsmuggled\r\n.\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -102,9 +65,10 @@ func FuzzCommands(f *testing.F) {
 }
 
 // unstuffModel is the reference DATA reader: the data ends at the first
-// CRLF "." CRLF; it is valid when every line ends in CRLF, has no other CR
-// or LF and fits in 1000 octets; leading dots are removed.
-func unstuffModel(body []byte) (data []byte, valid, ended bool) {
+// CRLF "." CRLF, and rest is what follows; it is valid when every line
+// ends in CRLF, has no other CR or LF and fits in 1000 octets; leading
+// dots are removed.
+func unstuffModel(body []byte) (data, rest []byte, valid, ended bool) {
 	end := -1
 	if bytes.HasPrefix(body, []byte(".\r\n")) {
 		end = 0
@@ -112,7 +76,7 @@ func unstuffModel(body []byte) (data []byte, valid, ended bool) {
 		end = i + 2
 	}
 	if end < 0 {
-		return nil, false, false
+		return nil, nil, false, false
 	}
 	valid = true
 	for _, l := range bytes.SplitAfter(body[:end], []byte("\r\n")) {
@@ -124,18 +88,24 @@ func unstuffModel(body []byte) (data []byte, valid, ended bool) {
 		}
 		data = append(data, bytes.TrimPrefix(l, []byte("."))...)
 	}
-	return data, valid, true
+	return data, body[end+3:], valid, true
 }
 
 func FuzzDataReader(f *testing.F) {
 	for _, s := range []string{"hi\r\n.\r\n", "..x\r\n.\r\n", "a\n.\nb\r\n.\r\n", "a\r\n.\nQUIT\r\n.\r\n",
-		"a\r.\r\n.\r\n", "\r\n.\r\n", ".\r\n", "x\r\n..\r\n.\r\n"} {
+		"a\r.\r\n.\r\n", "\r\n.\r\n", ".\r\n", "x\r\n..\r\n.\r\n",
+		// Lines over the 16 KiB read buffer, ending in what would end the
+		// data if the line's tail were taken as a line.
+		strings.Repeat("x", 16384) + ".\r\nQUIT\r\n.\r\n",
+		strings.Repeat("x", 16383) + "\r\n.\r\n",
+		strings.Repeat("y", 32768) + ".\r\nRSET\r\n.\r\n",
+		strings.Repeat("z", 65543) + "\r\n" + strings.Repeat("z", 998) + "\r\n.\r\n"} {
 		f.Add([]byte(s))
 	}
 	head := "HELO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msgs := session(t, smtpd.Config{}, append([]byte(head), body...))
-		want, valid, ended := unstuffModel(body)
+		want, rest, valid, ended := unstuffModel(body)
 		switch {
 		case ended && valid:
 			if len(msgs) == 0 || !bytes.Equal(msgs[0], want) {
@@ -144,6 +114,12 @@ func FuzzDataReader(f *testing.F) {
 		case ended && !valid:
 			if len(msgs) > 0 && bytes.Equal(msgs[0], want) {
 				t.Fatalf("sent %q: accepted invalid data %q", body, want)
+			}
+			// A message accepted after refused data must come from a
+			// transaction sent after its end: one ended early was smuggled.
+			upper := bytes.ToUpper(rest)
+			if len(msgs) > 0 && !bytes.Contains(upper, []byte("DATA")) && !bytes.Contains(upper, []byte("BDAT")) {
+				t.Fatalf("sent %.200q: accepted %.200q, though no transaction follows the data", body, msgs)
 			}
 		case !ended:
 			if len(msgs) > 0 {

@@ -6,41 +6,36 @@ import (
 	"unicode/utf8"
 )
 
-// Command is one command line split into its verb and argument.
-type Command struct {
-	Verb string // upper-cased verb ("MAIL")
-	Arg  string // everything after the verb and one space, as sent
+// parseCommand splits a command line (without CRLF) into the upper-cased
+// verb ("MAIL") and the argument: everything after the verb and one
+// space, as sent. It does not judge the argument; see parsePath and
+// parseParams.
+func parseCommand(line string) (verb, arg string) {
+	verb, arg, _ = strings.Cut(line, " ")
+	return strings.ToUpper(verb), arg
 }
 
-// ParseCommand splits a command line (without CRLF) into verb and argument.
-// It does not judge the argument; see [ParsePath] and [ParseParams].
-func ParseCommand(line string) Command {
-	verb, arg, _ := strings.Cut(line, " ")
-	return Command{Verb: strings.ToUpper(verb), Arg: arg}
-}
-
-// PathError tells why a path did not parse. A Conn answers it with 501
+// pathError tells why a path did not parse. A Conn answers it with 501
 // 5.1.7 for MAIL and 501 5.1.3 for RCPT, and a non-ASCII address without
 // SMTPUTF8 with 553 5.6.7.
-type PathError struct {
-	Reason string
+type pathError struct {
+	reason string
 }
 
-// Error implements error.
-func (e *PathError) Error() string { return "smtpd: bad path: " + e.Reason }
+func (e *pathError) Error() string { return "smtpd: bad path: " + e.reason }
 
-// ParsePath parses an RFC 5321 reverse-path or forward-path "<...>" at the
+// parsePath parses an RFC 5321 reverse-path or forward-path "<...>" at the
 // start of s and returns the mailbox (without brackets, source route
 // dropped, quoted local parts kept as sent), the rest of s after the
 // closing bracket, and an error when the syntax is wrong. The null path
 // "<>" returns "". utf8 allows UTF-8 in the mailbox (RFC 6531).
-func ParsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
+func parsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
 	if !strings.HasPrefix(s, "<") {
-		return "", s, &PathError{"missing <"}
+		return "", s, &pathError{"missing <"}
 	}
 	end := closingBracket(s)
 	if end < 0 {
-		return "", s, &PathError{"missing >"}
+		return "", s, &pathError{"missing >"}
 	}
 	inner, rest := s[1:end], s[end+1:]
 	if inner == "" {
@@ -50,11 +45,11 @@ func ParsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
 	if strings.HasPrefix(inner, "@") {
 		i := strings.IndexByte(inner, ':')
 		if i < 0 {
-			return "", rest, &PathError{"bad source route"}
+			return "", rest, &pathError{"bad source route"}
 		}
 		for _, hop := range strings.Split(inner[:i], ",") {
 			if !strings.HasPrefix(hop, "@") || !validDomain(hop[1:], utf8ok) {
-				return "", rest, &PathError{"bad source route"}
+				return "", rest, &pathError{"bad source route"}
 			}
 		}
 		inner = inner[i+1:]
@@ -84,7 +79,7 @@ func closingBracket(s string) int {
 // checkMailbox validates Local-part "@" ( Domain / address-literal ).
 func checkMailbox(m string, utf8ok bool) error {
 	if !utf8.ValidString(m) {
-		return &PathError{"invalid UTF-8"}
+		return &pathError{"invalid UTF-8"}
 	}
 	if !utf8ok && !isASCII(m) {
 		return errNonASCII
@@ -94,35 +89,35 @@ func checkMailbox(m string, utf8ok bool) error {
 		if strings.EqualFold(m, "postmaster") {
 			return nil
 		}
-		return &PathError{"missing @domain"}
+		return &pathError{"missing @domain"}
 	}
 	local, domain := m[:at], m[at+1:]
 	if len(local) > 64 {
-		return &PathError{"local part longer than 64 octets"}
+		return &pathError{"local part longer than 64 octets"}
 	}
 	if !validLocal(local, utf8ok) {
-		return &PathError{"bad local part"}
+		return &pathError{"bad local part"}
 	}
 	if strings.HasPrefix(domain, "[") {
 		if !strings.HasSuffix(domain, "]") || len(domain) < 3 {
-			return &PathError{"bad address literal"}
+			return &pathError{"bad address literal"}
 		}
 		// dcontent: printable US-ASCII but "[", "\\" and "]" (RFC 5321 4.1.3).
 		for i := 1; i < len(domain)-1; i++ {
 			if c := domain[i]; c < 33 || c > 126 || c == '[' || c == '\\' || c == ']' {
-				return &PathError{"bad address literal"}
+				return &pathError{"bad address literal"}
 			}
 		}
 		return nil
 	}
 	if !validDomain(domain, utf8ok) {
-		return &PathError{"bad domain"}
+		return &pathError{"bad domain"}
 	}
 	return nil
 }
 
 // errNonASCII marks a UTF-8 address sent without SMTPUTF8.
-var errNonASCII = &PathError{"non-ASCII address without SMTPUTF8"}
+var errNonASCII = &pathError{"non-ASCII address without SMTPUTF8"}
 
 func validLocal(l string, utf8ok bool) bool {
 	if l == "" {
@@ -202,27 +197,45 @@ func isASCII(s string) bool {
 	return true
 }
 
-// ParseParams parses ESMTP parameters "KEY=VALUE KEY2" (RFC 5321 4.1.2)
-// into a map with upper-cased keys; a key without a value maps to "".
+// param is one ESMTP parameter, its key upper-cased; a key without a
+// value has "".
+type param struct{ key, value string }
+
+// parseParams parses ESMTP parameters "KEY=VALUE KEY2" (RFC 5321 4.1.2)
+// in the order sent, so that checks and their replies go in that order.
 // It returns false on a malformed or repeated keyword.
-func ParseParams(s string) (map[string]string, bool) {
+func parseParams(s string) ([]param, bool) {
 	s = strings.TrimLeft(s, " ")
 	if s == "" {
 		return nil, true
 	}
-	m := make(map[string]string)
-	for _, p := range strings.Fields(s) {
-		k, v, hasValue := strings.Cut(p, "=")
+	var ps []param
+	for _, f := range strings.Fields(s) {
+		k, v, hasValue := strings.Cut(f, "=")
 		if k == "" || !isKeyword(k) || (hasValue && !isParamValue(v)) {
 			return nil, false
 		}
 		k = strings.ToUpper(k)
-		if _, dup := m[k]; dup {
-			return nil, false
+		for _, p := range ps {
+			if p.key == k {
+				return nil, false
+			}
 		}
-		m[k] = v
+		ps = append(ps, param{k, v})
 	}
-	return m, true
+	return ps, true
+}
+
+// paramMap returns the parameters as a map, nil for none.
+func paramMap(ps []param) map[string]string {
+	if len(ps) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p.key] = p.value
+	}
+	return m
 }
 
 func isKeyword(k string) bool {

@@ -15,58 +15,80 @@ import (
 	"github.com/mocksmtp/mocksmtp/internal/ascii"
 )
 
-// maxDiscard bounds how much of an over-long line is read and thrown away
-// looking for its end before the connection is closed.
+// maxDiscard bounds an over-long line, LF included: one up to it is read to
+// its end and refused; a longer one closes the connection, since the
+// line's end is too far to look for.
 const maxDiscard = 1 << 20
 
 // maxKeptData is the largest DATA buffer kept for reuse.
 const maxKeptData = 1 << 20
 
-// dataBufs holds DATA buffers (*[]byte) for reuse by every Conn. It is the
-// package's only mutable variable, and holds nothing anyone can observe.
+// dataBufs holds DATA buffers (*[]byte) for reuse by every Conn. With the
+// pools of read and write buffers (conn.go), it is the package's only
+// mutable state, and holds nothing anyone can observe.
 var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readLine reads one line up to and including LF. It never accepts a line
 // without LF: a deadline or EOF mid-line is an error. A line longer than
-// limit is read to its end and discarded (tooLong, nil line). n counts the
-// octets consumed.
+// limit is read to its end and discarded (tooLong, nil line); one longer
+// than maxDiscard is ErrFraming. n counts the octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
-	// go out before any read that could block: one with no whole line buffered.
+	// go out before any read that could block: one with no whole line
+	// buffered. Only such a read needs a deadline (this saves a clock read
+	// and a timer update per line of message data).
 	buffered, _ := c.br.Peek(c.br.Buffered())
-	whole := bytes.IndexByte(buffered, '\n') >= 0
-	if !whole {
+	if bytes.IndexByte(buffered, '\n') < 0 {
 		if err := c.flush(); err != nil {
 			return nil, 0, false, err
 		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 	}
-	for {
-		// The deadline matters only to a read that may block: with a whole
-		// line buffered, none does (this saves a clock read and a timer
-		// update per line of message data).
-		if !whole {
-			_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
-		}
-		whole = false
+	if ctx.Err() != nil {
+		return nil, 0, false, ctx.Err()
+	}
+	l, err := c.br.ReadSlice('\n')
+	switch {
+	case err == nil && len(l) <= limit:
+		return l, len(l), false, nil
+	case err == nil:
+		return nil, len(l), true, nil
+	case errors.Is(err, bufio.ErrBufferFull):
+		n, err := c.discardLine(ctx, len(l))
+		return nil, n, true, err
+	}
+	return nil, len(l), false, err
+}
+
+// discardLine reads and throws away the rest of a line longer than the
+// read buffer, of which n octets were read, and returns the line's length.
+// A line longer than maxDiscard is ErrFraming.
+//
+// It is a function of its own, with no flag carried from one pass of its
+// loop to the next, on purpose: go1.26.8 and go1.27.3 (linux/amd64)
+// miscompile a loop that sets a flag in a switch's default case while its
+// head makes a call only when another local flag is false; the flag is
+// lost on the next pass (-gcflags=-N hides it). readLine had that shape,
+// and lost its "too long" flag after a full buffer: the tail of an
+// over-long line became a line of its own, a command or an end of data
+// (SMTP smuggling, issue 13). Do not fold this loop back into readLine.
+// TestLongLines guards it.
+func (c *Conn) discardLine(ctx context.Context, n int) (int, error) {
+	for n < maxDiscard {
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 		if ctx.Err() != nil {
-			return nil, n, tooLong, ctx.Err()
+			return n, ctx.Err()
 		}
 		l, err := c.br.ReadSlice('\n')
 		n += len(l)
 		switch {
-		case err == nil && !tooLong && len(l) <= limit:
-			return l, n, false, nil
-		case err == nil:
-			return nil, n, true, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			tooLong = true
-			if n > maxDiscard {
-				return nil, n, true, ErrFraming
-			}
-		default:
-			return nil, n, tooLong, err
+		case err == nil && n > maxDiscard: // a read buffer not dividing maxDiscard
+			return n, ErrFraming
+		case !errors.Is(err, bufio.ErrBufferFull):
+			return n, err // nil at the end of the line
 		}
 	}
+	return n, ErrFraming
 }
 
 // readErr turns a read error into the session's end, answering a timeout
@@ -128,7 +150,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		if dropAfter > 0 && total >= dropAfter {
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of message data", total), Size: total})
 			c.abort()
-			return nil, ErrClosed
+			return nil, ErrDriverClosed
 		}
 		if err != nil {
 			return nil, c.readErr(ctx, err, " during DATA")
@@ -190,13 +212,13 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	ev := &Event{Kind: Message, Data: data, Size: int64(len(data)), Envelope: c.envelope(false), DataInfo: info}
 	switch {
 	case tooBig:
-		c.reject(ev, reply(552, "5.3.4", "Error: message file too big"))
+		c.reject(ev, ReasonTooBig, reply(552, "5.3.4", "Error: message file too big"))
 	case info.BareLF > 0:
-		c.reject(ev, reply(550, "5.5.2", "Error: bare <LF> received"))
+		c.reject(ev, ReasonBareLF, reply(550, "5.5.2", "Error: bare <LF> received"))
 	case info.BareCR > 0:
-		c.reject(ev, reply(550, "5.5.2", "Error: bare <CR> received"))
+		c.reject(ev, ReasonBareCR, reply(550, "5.5.2", "Error: bare <CR> received"))
 	case overLimit:
-		c.reject(ev, reply(500, "5.5.2", "Error: text line too long"))
+		c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: text line too long"))
 	default:
 		ev.Reply = reply(250, "2.0.0", "Ok: queued")
 	}
@@ -268,16 +290,17 @@ func (c *Conn) writeThen(ctx context.Context, a *Answer, r Reply) error {
 }
 
 // readChunk reads exactly size octets, appending them to dst when keep.
+// A kept chunk is read into dst's spare capacity, which grows as octets
+// arrive, never past what remains of the chunk: a client cannot make the
+// server allocate a size it declares and does not send.
 func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64, keep bool) ([]byte, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
 	var got int64
-	var scratch []byte // where a kept chunk is read: dst's spare capacity
-	if keep {
-		dst = slices.Grow(dst, int(size)) // size is within the message limit
-	} else {
-		scratch = make([]byte, min(size, 32<<10))
+	var scratch []byte // where a chunk not kept is read
+	if !keep {
+		scratch = make([]byte, min(size, chunkStep))
 	}
 	for got < size {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
@@ -286,6 +309,10 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		}
 		buf := scratch
 		if keep {
+			if len(dst) == cap(dst) {
+				// Double, from chunkStep, up to what remains.
+				dst = slices.Grow(dst, int(min(size-got, max(int64(len(dst)), chunkStep))))
+			}
 			buf = dst[len(dst):cap(dst)]
 		}
 		n, err := c.br.Read(buf[:min(int64(len(buf)), size-got)])
@@ -296,7 +323,7 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 		if dropAfter > 0 && got >= dropAfter {
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of chunk data", got), Size: got})
 			c.abort()
-			return nil, ErrClosed
+			return nil, ErrDriverClosed
 		}
 		if err != nil && got < size {
 			if errors.Is(err, io.EOF) {
@@ -307,6 +334,10 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 	}
 	return dst, nil
 }
+
+// chunkStep is the first allocation for a BDAT chunk's octets, and the
+// size of the buffer a refused chunk is read into.
+const chunkStep = 32 << 10
 
 // maxRFCLine is the longest text line RFC 5321 4.5.3.1.6 allows, CRLF
 // excluded.

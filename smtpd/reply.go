@@ -65,8 +65,8 @@ func validStatus(s string) bool {
 // Text returns the reply's lines joined by "\n".
 func (r Reply) Text() string { return strings.Join(r.Lines, "\n") }
 
-// String returns the reply as one line: code, status and text, as the last
-// line of the reply would read on the wire.
+// String returns the reply on one line: code, status and text, the lines
+// of a multiline reply joined by " / " ("554 5.7.1 Rejected / Spam").
 func (r Reply) String() string {
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(r.Code))

@@ -48,7 +48,7 @@ func TestImplicitTLSConnect(t *testing.T) {
 		{"default", nil, []smtpd.Kind{smtpd.Connect, smtpd.Handshake, smtpd.Greeting}, "220 localhost ESMTP ready", nil},
 		{"another TLS configuration", &smtpd.Answer{TLSConfig: tls12}, []smtpd.Kind{smtpd.Connect}, "handshake error", smtpd.ErrTLSHandshake},
 		{"plaintext and close", &smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Lines: []string{"no TLS here"}}, Then: smtpd.CloseConn},
-			[]smtpd.Kind{smtpd.Connect}, "421 4.0.0 no TLS here", smtpd.ErrClosed},
+			[]smtpd.Kind{smtpd.Connect}, "421 4.0.0 no TLS here", smtpd.ErrDriverClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

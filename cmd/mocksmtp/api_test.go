@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/smtp"
 	"regexp"
@@ -32,6 +33,9 @@ func do(t *testing.T, p *proc, method, path, body string) (*http.Response, []byt
 	req, err := newRequest(context.Background(), p, method, path, r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := httpClient.Do(req)
 	if err != nil {
@@ -106,6 +110,8 @@ func TestAPIMessagesSessionsAndReset(t *testing.T) {
 	}
 	var one messageJSON
 	getJSON(t, p, "/api/messages/1", 200, &one)
+	parts := one.Parts
+	one.Parts = nil // only GET /api/messages/{id} has them
 	for _, m := range []messageJSON{waited[0], list[0], one} {
 		if diff := cmp.Diff(list[0], m); diff != "" {
 			t.Errorf("the same message differs between routes (-list +other):\n%s", diff)
@@ -145,6 +151,28 @@ func TestAPIMessagesSessionsAndReset(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("message 1 (-want +got):\n%s", diff)
+	}
+
+	// The MIME tree, each leaf linked to what it is.
+	zero := 0
+	body := len(multipartMail) - strings.Index(multipartMail, "\r\n\r\n") - 4
+	// Sizes as sent, without the CRLF before a boundary (RFC 2046 5.1.1).
+	wantParts := &partJSON{ContentType: "multipart/mixed", Size: body, Parts: []partJSON{
+		{ContentType: "multipart/alternative", Size: 150, Parts: []partJSON{
+			{ContentType: "text/plain", Charset: "utf-8", Size: len("Hello Bob."), Body: "text"},
+			{ContentType: "text/html", Charset: "utf-8", Size: len("<p>Hello <b>Bob</b>.</p>"), Body: "html"},
+		}},
+		{ContentType: "application/pdf", Disposition: "attachment", Filename: "report.pdf", Encoding: "base64", Size: len("JVBERi0xLjQK"), Attachment: &zero},
+	}}
+	if diff := cmp.Diff(wantParts, parts); diff != "" {
+		t.Errorf("parts (-want +got):\n%s", diff)
+	}
+	var names []string
+	for _, h := range one.Headers {
+		names = append(names, h.Name)
+	}
+	if diff := cmp.Diff([]string{"From", "To", "Cc", "Subject", "Message-ID", "Date", "MIME-Version", "Content-Type"}, names); diff != "" {
+		t.Errorf("header names, as sent (-want +got):\n%s", diff)
 	}
 
 	res, raw := do(t, p, "GET", "/api/messages/1/raw", "")
@@ -240,8 +268,8 @@ func TestAPIErrors(t *testing.T) {
 		{"bad wait timeout", "GET", "/api/wait?timeout=forever", "", 400, "timeout", ""},
 		{"wait timeout too long", "GET", "/api/wait?timeout=1h", "", 400, "at most", ""},
 		{"wait times out", "GET", "/api/wait?count=2&timeout=50ms", "", 408, "for 2 messages, got 1", ""},
-		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE"},
-		{"wrong method on a message", "DELETE", "/api/messages/1", "", 405, "method not allowed", "GET"},
+		{"wrong method", "POST", "/api/messages", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
+		{"wrong method on a message", "PUT", "/api/messages/1", "", 405, "method not allowed", "GET, DELETE, OPTIONS"},
 		{"unknown route", "GET", "/api/nothing", "", 404, "no such API route", ""},
 		{"foreign Host (DNS rebinding)", "GET", "/api/messages", "evil.example:8025", 403, "-allow-remote", ""},
 	}
@@ -492,5 +520,95 @@ func TestAPIResetForgetsFindings(t *testing.T) {
 	getJSON(t, p, "/api/findings", 200, &after)
 	if len(after) != 0 {
 		t.Errorf("/api/findings after DELETE /api/messages = %+v, want none", after)
+	}
+}
+
+// longSession holds a session of n NOOPs after EHLO, and quits.
+func longSession(t *testing.T, addr string, n int) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range n {
+		if err := c.Noop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// httpToSMTP sends an HTTP request to the SMTP port, as a web page's form
+// would, and reads until the server closes the connection.
+func httpToSMTP(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n\r\nQUIT"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c) // until the server closes
+	return string(b)
+}
+
+// -max-transcript-lines caps a long session's transcript: the session
+// JSON has its first lines (transcriptHead) and its last ones, numbered
+// as the session's lines are.
+func TestTranscriptCap(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-max-transcript-lines", "20")
+	longSession(t, p.smtp, 30) // 2 + 60 + 2 lines, and EHLO's reply
+	p.stdout.waitFor(t, regexp.MustCompile(`lines 3 to \d+ forgotten`))
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	if len(s.TranscriptHead) != 2 || !strings.HasPrefix(s.TranscriptHead[0].Text, "220 ") || !strings.HasPrefix(s.TranscriptHead[1].Text, "EHLO ") {
+		t.Errorf("transcriptHead = %+v, want the greeting and EHLO", s.TranscriptHead)
+	}
+	last := s.Transcript[len(s.Transcript)-1]
+	if s.TranscriptLines < 64 || s.Forgotten+len(s.Transcript) != s.TranscriptLines || len(s.TranscriptHead)+len(s.Transcript) > 20 || !strings.HasPrefix(last.Text, "221 ") {
+		t.Errorf("transcriptLines %d, forgotten %d, %d lines listed ending with %q: want 64 lines or more, at most 20 kept, the last the reply to QUIT",
+			s.TranscriptLines, s.Forgotten, len(s.Transcript), last.Text)
+	}
+	var list []sessionJSON
+	getJSON(t, p, "/api/sessions", 200, &list)
+	if len(list) != 1 || list[0].TranscriptHead != nil || list[0].Transcript != nil {
+		t.Errorf("GET /api/sessions lists %+v, want one session without its lines", list)
+	}
+
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-max-transcript-lines", "9")
+	if code != 1 || !strings.Contains(stderr, "WithMaxTranscriptLines(9): want at least 10 lines") {
+		t.Errorf("-max-transcript-lines 9: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// HTTP sent to the SMTP port is closed at once, and shows as any finding
+// does: in the session, in /api/findings, with its rule and RFC section.
+func TestNonSMTPFinding(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	if got := httpToSMTP(t, p.smtp); !strings.Contains(got, "\r\n421 4.7.0 ") {
+		t.Errorf("HTTP to the SMTP port got %q, want 421 4.7.0 and a close", got)
+	}
+	want := []findingJSON{{Rule: "non-smtp", Ref: "RFC 5321 4.1", Severity: "error", Session: 1, Line: 2,
+		Text: `"POST" is not an SMTP command but HTTP: a cross-protocol request, such as a web page's`}}
+	p.stdout.waitFor(t, regexp.MustCompile(`session 1 .* ended: server closed\n`)) // printed once it ended
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	var all []findingJSON
+	getJSON(t, p, "/api/findings", 200, &all)
+	for name, got := range map[string][]findingJSON{"/api/findings": all, "session": s.Findings} {
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	if len(s.Transcript) != 4 || s.Transcript[1].Text != "POST /form HTTP/1.1" || s.Ended != "server closed" {
+		t.Errorf("session: ended %q, transcript %+v", s.Ended, s.Transcript)
 	}
 }

@@ -9,15 +9,27 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"image/png"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/google/go-cmp/cmp"
 )
 
 // browserNames are the names Chromium goes by, Debian's first.
@@ -210,17 +222,25 @@ func (c *cdp) open(t *testing.T, url string) *page {
 	if err := json.Unmarshal(res, &attached); err != nil {
 		t.Fatal(err)
 	}
-	// Page.navigate answers once the new document is committed, so that
-	// what is evaluated next runs in it.
-	res, err = c.call(ctx, attached.SessionID, "Page.navigate", map[string]any{"url": url})
+	p := &page{t: t, c: c, session: attached.SessionID}
+	p.navigate(url)
+	return p
+}
+
+// navigate loads url in the page. Page.navigate answers once the new
+// document is committed, so that what is evaluated next runs in it.
+func (p *page) navigate(url string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := p.c.call(ctx, p.session, "Page.navigate", map[string]any{"url": url})
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
 	var nav struct{ ErrorText string }
 	if err := json.Unmarshal(res, &nav); err != nil || nav.ErrorText != "" {
-		t.Fatalf("navigating to %s: %v %s", url, err, nav.ErrorText)
+		p.t.Fatalf("navigating to %s: %v %s", url, err, nav.ErrorText)
 	}
-	return &page{t: t, c: c, session: attached.SessionID}
 }
 
 // eval evaluates a JavaScript expression (awaiting a promise) and
@@ -337,12 +357,14 @@ func TestWebPageInABrowser(t *testing.T) {
 	pg.eval(`(() => { const f = document.querySelector("#message-detail iframe");
 		let readable = false; try { readable = f.contentDocument !== null; } catch (e) {}
 		return {sandbox: f.getAttribute("sandbox"), srcdoc: f.srcdoc, readableByApp: readable}; })()`, &frame)
-	if frame.Sandbox == nil || *frame.Sandbox != "" || strings.TrimSpace(frame.Srcdoc) != html || frame.ReadableByApp {
+	// By default remote images are blocked by a policy before the HTML.
+	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="img-src data: blob: http://`+p.http+`">`)
+	if frame.Sandbox == nil || *frame.Sandbox != "" || !blocked || strings.TrimSpace(srcdoc) != html || frame.ReadableByApp {
 		sandbox := "(none)"
 		if frame.Sandbox != nil {
 			sandbox = fmt.Sprintf("%q", *frame.Sandbox)
 		}
-		t.Errorf("HTML iframe: sandbox %s, srcdoc %q, readable by the page %v; want sandbox=\"\", the HTML, an origin of its own",
+		t.Errorf("HTML iframe: sandbox %s, srcdoc %q, readable by the page %v; want sandbox=\"\", a policy and the HTML, an origin of its own",
 			sandbox, frame.Srcdoc, frame.ReadableByApp)
 	}
 
@@ -372,4 +394,522 @@ func TestWebPageInABrowser(t *testing.T) {
 	pg.waitFor(`document.querySelector('#messages li.message[data-id="2"]')`)
 	do(t, p, "DELETE", "/api/messages", "")
 	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 0`)
+}
+
+// attackPage is a page of another origin that tries to plant a fault in
+// mocksmtp the three ways a page can send a cross-origin POST without a
+// CORS preflight, and a fourth that needs one.
+const attackPage = `<!doctype html><title>evil</title><iframe name="sink"></iframe><script>
+async function attack(target) {
+	const body = JSON.stringify([{at: "MAIL", reply: "550 5.7.1 planted"}]);
+	const results = [];
+	try { await fetch(target + "/api/faults", {method: "POST", mode: "no-cors", body}); results.push("no-cors fetch sent"); }
+	catch (e) { results.push("no-cors fetch: " + e.message); }
+	results.push("beacon queued: " + navigator.sendBeacon(target + "/api/faults", body));
+	await new Promise((resolve) => {
+		const f = document.createElement("form");
+		f.method = "POST"; f.action = target + "/api/faults"; f.enctype = "text/plain"; f.target = "sink";
+		const i = document.createElement("input");
+		i.name = body.slice(0, -2) + ', "x": "'; i.value = '"}]';
+		f.append(i);
+		document.body.append(f);
+		document.querySelector("iframe").onload = resolve;
+		f.submit();
+	});
+	results.push("form submitted");
+	try {
+		await fetch(target + "/api/faults", {method: "PUT", headers: {"Content-Type": "application/json"}, body});
+		results.push("CORS PUT went through");
+	} catch (e) { results.push("CORS PUT refused by the browser"); }
+	return results;
+}
+</script>`
+
+func TestCrossOriginPagesCannotChangeStateInABrowser(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, attackPage)
+	}))
+	defer evil.Close()
+
+	pg := browser.open(t, evil.URL+"/")
+	pg.eval(`new Promise((resolve) => document.readyState === "complete" ? resolve() : addEventListener("load", () => resolve()))`, nil)
+	var results []string
+	pg.eval(`attack(`+jsString("http://"+p.http)+`)`, &results)
+	want := []string{"no-cors fetch sent", "beacon queued: true", "form submitted", "CORS PUT refused by the browser"}
+	if diff := cmp.Diff(want, results); diff != "" {
+		t.Errorf("the attacks (-want +got):\n%s", diff)
+	}
+	// The three simple requests reached mocksmtp and were refused.
+	p.stderr.waitFor(t, regexp.MustCompile(`(?s)(refused a cross-origin request" method=POST path=/api/faults.*){3}`))
+	var faults []faultJSON
+	getJSON(t, p, "/api/faults", 200, &faults)
+	if len(faults) != 0 {
+		t.Fatalf("a page of another origin planted faults: %+v", faults)
+	}
+
+	// mocksmtp's own page may.
+	own := browser.open(t, "http://"+p.http+"/")
+	var status int
+	own.eval(`fetch("/api/faults", {method: "PUT", headers: {"Content-Type": "application/json"},
+		body: JSON.stringify([{at: "MAIL", reply: "550 5.7.1 from the page"}])}).then(r => r.status)`, &status)
+	getJSON(t, p, "/api/faults", 200, &faults)
+	if status != 200 || len(faults) != 1 {
+		t.Errorf("PUT from mocksmtp's own page: %d, %d faults; want 200 and 1", status, len(faults))
+	}
+}
+
+// screenshots names a directory to keep the web page's screenshots in,
+// for a person to look at: go test -run Browser -screenshots /tmp/shots.
+// Without it they go to the test's temporary directory.
+var screenshots = flag.String("screenshots", "", "keep the web page's screenshots in this `directory`")
+
+// emulate sets the page's viewport, locale and time zone.
+func (p *page) emulate(width, height int, mobile bool) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := p.c.call(ctx, p.session, "Emulation.setDeviceMetricsOverride", map[string]any{
+		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile,
+	}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// screenshot saves a PNG of the page as name.png and checks that it is
+// one of the viewport's size.
+func (p *page) screenshot(name string, width, height int) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := p.c.call(ctx, p.session, "Page.captureScreenshot", map[string]any{"format": "png"})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var shot struct{ Data []byte }
+	if err := json.Unmarshal(res, &shot); err != nil {
+		p.t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot.Data))
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if b := img.Bounds(); b.Dx() != width || b.Dy() != height {
+		p.t.Errorf("screenshot %s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), width, height)
+	}
+	dir := *screenshots
+	if dir == "" {
+		dir = p.t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot.Data, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// locale makes the page format dates as in Germany, in UTC.
+func (p *page) locale(locale, zone string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := p.c.call(ctx, p.session, "Emulation.setLocaleOverride", map[string]any{"locale": locale}); err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.c.call(ctx, p.session, "Emulation.setTimezoneOverride", map[string]any{"timezoneId": zone}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// typeSearch puts q in the search box as a user would, and waits for the
+// list to show the messages wantIDs (newest first), or for the search's
+// error when wantIDs is nil.
+func (p *page) typeSearch(q string) {
+	p.t.Helper()
+	p.eval(`(() => { const i = document.getElementById("q"); i.value = `+jsString(q)+`;
+		i.dispatchEvent(new Event("input")); i.form.requestSubmit(); })()`, nil)
+}
+
+// listed returns the IDs of the messages listed, newest first.
+func (p *page) listed() string {
+	p.t.Helper()
+	var ids string
+	p.eval(`[...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",")`, &ids)
+	return ids
+}
+
+const featureMail = "From: Alice <alice@example.com>\r\n" +
+	"To: bob@example.com\r\n" +
+	"Subject: Quarterly report\r\n" +
+	"Message-ID: <q1@example.com>\r\n" +
+	"X-lower-case: as sent\r\n" +
+	"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=\"outer\"\r\n" +
+	"\r\n" +
+	"--outer\r\n" +
+	"Content-Type: multipart/alternative; boundary=\"inner\"\r\n" +
+	"\r\n" +
+	"--inner\r\n" +
+	"Content-Type: text/plain; charset=utf-8\r\n" +
+	"\r\n" +
+	"The report is attached.\r\n" +
+	"--inner\r\n" +
+	"Content-Type: text/html; charset=utf-8\r\n" +
+	"\r\n" +
+	"<h1 style=\"color:#2456c7\">Quarterly report</h1><p>The report is <b>attached</b>.</p>" +
+	"<img alt=\"pixel\" src=\"PIXEL\" width=\"1\" height=\"1\">\r\n" +
+	"--inner--\r\n" +
+	"--outer\r\n" +
+	"Content-Type: application/pdf\r\n" +
+	"Content-Disposition: attachment; filename=\"report.pdf\"\r\n" +
+	"Content-Transfer-Encoding: base64\r\n" +
+	"\r\n" +
+	"JVBERi0xLjQK\r\n" +
+	"--outer--\r\n"
+
+func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	// A tracking pixel, counting its loads.
+	loads := make(chan struct{}, 10)
+	pixel := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		loads <- struct{}{}
+		w.Header().Set("Content-Type", "image/gif")
+		_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
+	}))
+	defer pixel.Close()
+	mail := strings.Replace(featureMail, "PIXEL", pixel.URL+"/pixel.gif", 1)
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
+	sendMail(t, p.smtp, "app@example.com", []string{"carol@example.com"}, "Subject: Your code\r\n\r\nYour code: 123456\r\n")
+	getJSON(t, p, "/api/wait?count=2", 200, nil)
+
+	pg := browser.open(t, "about:blank")
+	pg.locale("de-DE", "UTC")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + p.http + "/#messages")
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 2`)
+
+	// Search with the API's filters; words alone search the subject.
+	for _, tt := range []struct{ q, want string }{
+		{"to:bob@example.com", "1"},
+		{"TO:carol@example.com", "2"},
+		{"code", "2"},
+		{`subject:"Quarterly report" header.x-lower-case:"as sent"`, "1"},
+		{"", "2,1"},
+	} {
+		pg.typeSearch(tt.q)
+		got := pg.waitFor(`(() => { const ids = [...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",");
+			return ids === ` + jsString(tt.want) + ` && ids; })()`)
+		if got != tt.want {
+			t.Errorf("search %q lists %q, want %q", tt.q, got, tt.want)
+		}
+	}
+	pg.typeSearch("cuont:1")
+	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `unknown query parameter "cuont"`) {
+		t.Errorf("a bad search shows %q, want the API's error", msg)
+	}
+	pg.typeSearch("")
+	pg.waitFor(`document.getElementById("search-error").hidden && document.querySelectorAll("#messages li.message").length === 2`)
+
+	// Dates: compact in the list, in the user's locale in full in the
+	// message, the exact instant in a tooltip.
+	pg.eval(`location.hash = "#message/1/html"`, nil)
+	date := pg.waitFor(`document.querySelector("#message-detail dd.date time")?.textContent`)
+	if date != "02.01.2006, 15:04:05" {
+		t.Errorf("the Date in de-DE, UTC reads %q, want 02.01.2006, 15:04:05", date)
+	}
+	var listTime struct{ Text, Title string }
+	pg.eval(`(() => { const t = document.querySelector('#messages li.message[data-id="1"] time'); return {text: t.textContent, title: t.title}; })()`, &listTime)
+	if !regexp.MustCompile(`^\d\d:\d\d:\d\d$`).MatchString(listTime.Text) || !strings.HasSuffix(listTime.Title, "Z") {
+		t.Errorf("the list's time of today's message: %q (tooltip %q), want HH:MM:SS and an ISO instant", listTime.Text, listTime.Title)
+	}
+
+	// The HTML beside its source; remote images blocked until allowed.
+	pg.eval(`document.addEventListener("load", (e) => { if (e.target.matches && e.target.matches("iframe.html")) e.target.dataset.loaded = "yes"; }, true)`, nil)
+	pg.eval(`location.hash = "#message/1/html"; document.querySelector("iframe.html").srcdoc += ""`, nil) // load once more, observed
+	pg.waitFor(`document.querySelector("iframe.html")?.dataset.loaded`)
+	select {
+	case <-loads:
+		t.Errorf("the tracking pixel loaded while remote images are blocked")
+	default:
+	}
+	var split struct {
+		Source       string
+		SideBySide   bool
+		BlockChecked bool
+	}
+	pg.eval(`(() => { const f = document.querySelector(".html-split .rendered iframe").getBoundingClientRect();
+		const s = document.querySelector(".html-split .source pre");
+		return {source: s.textContent, sideBySide: s.getBoundingClientRect().left >= f.right,
+			blockChecked: document.getElementById("block-remote-images").checked}; })()`, &split)
+	if !strings.HasPrefix(split.Source, `<h1 style="color:#2456c7">Quarterly report</h1>`) || !split.SideBySide || !split.BlockChecked {
+		t.Errorf("HTML view: source %q, beside the rendering %v, blocking checked %v", split.Source, split.SideBySide, split.BlockChecked)
+	}
+	pg.screenshot("wide-html", 1280, 800)
+	pg.eval(`document.getElementById("block-remote-images").click()`, nil)
+	select {
+	case <-loads:
+	case <-time.After(10 * time.Second):
+		t.Errorf("the tracking pixel did not load once remote images were allowed")
+	}
+	pg.eval(`document.getElementById("block-remote-images").click()`, nil) // block again, for the next tests
+
+	// The MIME part tree, each leaf linked to what it is.
+	pg.eval(`location.hash = "#message/1/parts"`, nil)
+	tree := pg.waitFor(`document.querySelector("#message-detail ul.parts")?.innerText`)
+	for _, want := range []string{"multipart/mixed", "multipart/alternative", "text/plain", "→ the text", "text/html", "→ the HTML", "application/pdf", `"report.pdf" · attachment · base64`, "→ attachment 0"} {
+		if !strings.Contains(tree, want) {
+			t.Errorf("the part tree lacks %q:\n%s", want, tree)
+		}
+	}
+	pg.screenshot("wide-parts", 1280, 800)
+
+	// Header names as sent.
+	pg.eval(`location.hash = "#message/1/headers"`, nil)
+	names := pg.waitFor(`[...document.querySelectorAll("#message-detail table.headers tr td:first-child")].map(td => td.textContent).join(",")`)
+	if !strings.Contains(names, "Message-ID,X-lower-case,Date,MIME-Version") {
+		t.Errorf("header names %q, want them as sent", names)
+	}
+
+	// A narrow window: the list, or the message with a way back; nothing
+	// wider than the window.
+	pg.emulate(390, 844, true)
+	pg.eval(`location.hash = "#messages"`, nil)
+	pg.waitFor(`document.getElementById("list").offsetParent !== null && document.getElementById("detail").offsetParent === null`)
+	pg.screenshot("narrow-list", 390, 844)
+	for _, view := range []string{"text", "html", "parts", "headers", "raw", "transcript"} {
+		pg.eval(`location.hash = "#message/1/`+view+`"`, nil)
+		pg.waitFor(`document.querySelector('#message-detail[data-view="` + view + `"]') && document.getElementById("list").offsetParent === null && document.querySelector("a.back").offsetParent !== null`)
+		var overflow struct{ Scroll, Inner int }
+		pg.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &overflow)
+		if overflow.Scroll > overflow.Inner {
+			t.Errorf("narrow %s view: %d px wide in a %d px window", view, overflow.Scroll, overflow.Inner)
+		}
+		if view == "html" || view == "parts" {
+			pg.screenshot("narrow-"+view, 390, 844)
+		}
+	}
+	pg.eval(`document.querySelector("a.back").click()`, nil)
+	pg.waitFor(`location.hash === "#messages" && document.getElementById("list").offsetParent !== null`)
+}
+
+// The transcript of a session the cap cut: its first lines, a note naming
+// the lines forgotten, its last lines, each numbered; a non-smtp finding,
+// shown as every finding is; a search in an inbox.
+func TestWebPageTranscriptCapFindingAndInboxSearch(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-max-transcript-lines", "20")
+	longSession(t, p.smtp, 30)
+	httpToSMTP(t, p.smtp)
+	p.stdout.waitFor(t, regexp.MustCompile(`session 2 .* ended: server closed\n`))
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+
+	pg := browser.open(t, "about:blank")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + p.http + "/#session/1")
+	note := pg.waitFor(`document.querySelector("#session-detail p.elided")?.textContent`)
+	if want := fmt.Sprintf("… lines 3 to %d forgotten (the transcript cap, -max-transcript-lines) …", s.Forgotten); note != want {
+		t.Errorf("the note reads %q, want %q", note, want)
+	}
+	var numbers struct{ Head, Tail []string }
+	pg.eval(`(() => { const ns = (sel) => [...document.querySelectorAll(sel + " li .n")].map(n => n.textContent);
+		return {head: ns("#session-detail ol.transcript.head"), tail: ns("#session-detail ol.transcript:not(.head)")}; })()`, &numbers)
+	var tail []string
+	for i := range s.Transcript {
+		tail = append(tail, fmt.Sprint(s.Forgotten+1+i))
+	}
+	if diff := cmp.Diff(struct{ Head, Tail []string }{[]string{"1", "2"}, tail}, numbers); diff != "" {
+		t.Errorf("line numbers (-want +got):\n%s", diff)
+	}
+	pg.eval(`document.querySelector("#session-detail p.elided").scrollIntoView()`, nil)
+	pg.screenshot("wide-transcript-cap", 1280, 800)
+
+	pg.eval(`location.hash = "#session/2"`, nil)
+	finding := pg.waitFor(`document.querySelector("#session-detail .finding")?.textContent`)
+	if want := `error non-smtp (RFC 5321 4.1) line 2: "POST" is not an SMTP command but HTTP`; !strings.HasPrefix(finding, want) {
+		t.Errorf("the finding reads %q, want it to start %q", finding, want)
+	}
+	if line := pg.waitFor(`document.querySelector("#session-detail ol.transcript li.C .line")?.textContent`); line != "POST /form HTTP/1.1" {
+		t.Errorf("the transcript's line 2 reads %q", line)
+	}
+
+	// The search box takes the inbox parameter.
+	var box inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "web"}`, 201, &box)
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "Elsewhere", "1", "x"))
+	sendMail(t, p.smtp, "app@example.com", []string{box.Address}, mailTo(box.Address, "In the inbox", "2", "x"))
+	pg.eval(`location.hash = "#messages"`, nil)
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 2`)
+	pg.typeSearch("Inbox:" + box.Domain)
+	pg.waitFor(`[...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",") === "2"`)
+	pg.typeSearch("inbox:nope.inbox.test")
+	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `inbox="nope.inbox.test": no such inbox`) {
+		t.Errorf("a search in an unknown inbox shows %q, want the API's error", msg)
+	}
+}
+
+// TestWebPageDKIM shows each message's DKIM results: a row per signature
+// in the message (the verdict in a word, an icon and a colour, the
+// reason, the Authentication-Results summary), and a badge in the list
+// for a message whose signatures do not all pass. A signature's fields
+// are the sender's text, shown as text.
+func TestWebPageDKIM(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "-quiet", "-dkim-key", "example.com:mail:"+writePEM(t, t.TempDir(), "mail.pem", "PRIVATE KEY", der))
+	sign := func(msg, selector string, expires time.Time) string {
+		t.Helper()
+		var b bytes.Buffer
+		if err := dkim.Sign(&b, strings.NewReader(msg), &dkim.SignOptions{Domain: "example.com", Selector: selector, Signer: key, Expiration: expires}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	mail := func(subject string) string {
+		return "From: Shop <shop@example.com>\r\nTo: bob@example.net\r\nSubject: " + subject + "\r\n" +
+			"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <" + strings.ReplaceAll(subject, " ", ".") + "@example.com>\r\n\r\nThanks for your order.\r\n"
+	}
+	var never time.Time
+	for _, msg := range []string{
+		sign(mail("Signed"), "mail", never),                                                    // 1: pass
+		strings.Replace(sign(mail("Tampered"), "mail", never), "your order", "your orders", 1), // 2: fail
+		sign(sign(mail("Two signatures"), "mail", never), "other", never),                      // 3: temperror (no key), pass
+		sign(mail("Expired"), "mail", time.Now().Add(-time.Hour)),                              // 4: permerror
+		// 5: markup in the signature's fields (temperror: no such key)
+		"DKIM-Signature: v=1; a=rsa-sha256; d=<img src=x onerror=alert(1)>; s=<b>s</b>; h=from; bh=AAAA; b=AAAA\r\n" + mail("Hostile signature"),
+		mail("Not signed"), // 6: no DKIM
+	} {
+		sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, msg)
+	}
+	getJSON(t, p, "/api/wait?count=6", 200, nil)
+	var ms [7]messageJSON
+	for id := 1; id <= 6; id++ {
+		getJSON(t, p, fmt.Sprintf("/api/messages/%d", id), 200, &ms[id])
+	}
+	for _, tt := range []struct {
+		id     int
+		status []string
+	}{{1, []string{"pass"}}, {2, []string{"fail"}}, {3, []string{"temperror", "pass"}}, {4, []string{"permerror"}}, {5, []string{"temperror"}}, {6, nil}} {
+		var got []string
+		for _, d := range ms[tt.id].DKIM {
+			got = append(got, d.Status)
+		}
+		if !cmp.Equal(tt.status, got) {
+			t.Fatalf("message %d verified as %+v, want %v", tt.id, ms[tt.id].DKIM, tt.status)
+		}
+	}
+
+	pg := browser.open(t, "about:blank")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + p.http + "/#messages")
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 6`)
+
+	// The list: a badge where a signature does not pass, its word and
+	// icon, the summaries in its tooltip.
+	type badge struct{ ID, Text, Class, Title string }
+	var badges []badge
+	pg.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(".dkim-badge");
+		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
+	wantBadges := []badge{
+		{"6", "", "", ""},
+		{"5", "! DKIM temperror", "dkim-badge temp", ms[5].DKIM[0].Summary},
+		{"4", "✗ DKIM permerror", "dkim-badge fail", ms[4].DKIM[0].Summary},
+		{"3", "! DKIM temperror", "dkim-badge temp", ms[3].DKIM[0].Summary},
+		{"2", "✗ DKIM fail", "dkim-badge fail", ms[2].DKIM[0].Summary},
+		{"1", "", "", ""},
+	}
+	if diff := cmp.Diff(wantBadges, badges); diff != "" {
+		t.Errorf("the list's DKIM badges (-want +got):\n%s", diff)
+	}
+
+	// The message: a row per signature, in order.
+	type row struct {
+		Status, Verdict, Color, Reason, Summary, Signed string
+	}
+	rows := func(id int) []row {
+		t.Helper()
+		pg.eval(fmt.Sprintf(`location.hash = "#message/%d"`, id), nil)
+		pg.waitFor(fmt.Sprintf(`document.querySelector('#message-detail[data-id="%d"]')`, id))
+		rs := []row{}
+		pg.eval(`[...document.querySelectorAll("#message-detail .dkim-results .dkim")].map(r => {
+			const v = r.querySelector(".verdict"), t = (sel) => r.querySelector(sel)?.textContent || "";
+			return {status: r.dataset.status, verdict: v.textContent, color: getComputedStyle(v).color,
+				reason: t(".reason"), summary: t(".summary"), signed: t(".signed")}; })`, &rs)
+		return rs
+	}
+	const green, red, amber = "rgb(11, 107, 58)", "rgb(176, 0, 32)", "rgb(138, 90, 0)"
+	colors := map[string]string{"pass": green, "fail": red, "permerror": red, "temperror": amber}
+	icons := map[string]string{"pass": "✓", "fail": "✗", "permerror": "✗", "temperror": "!"}
+	for id := 1; id <= 6; id++ {
+		want := []row{}
+		for _, d := range ms[id].DKIM {
+			want = append(want, row{d.Status, icons[d.Status] + " " + d.Status, colors[d.Status], d.Reason, d.Summary, "signs " + strings.Join(d.HeaderKeys, ", ")})
+		}
+		if diff := cmp.Diff(want, rows(id)); diff != "" {
+			t.Errorf("message %d: DKIM rows (-want +got):\n%s", id, diff)
+		}
+		switch id {
+		case 1:
+			pg.screenshot("wide-dkim-pass", 1280, 800)
+		case 2:
+			if !strings.HasPrefix(ms[2].DKIM[0].Reason, "body hash mismatch") {
+				t.Errorf("message 2: reason %q, want a body hash mismatch", ms[2].DKIM[0].Reason)
+			}
+			pg.screenshot("wide-dkim-fail", 1280, 800)
+		case 3:
+			if ms[3].DKIM[0].Selector != "other" || ms[3].DKIM[0].Reason == "" {
+				t.Errorf("message 3: the first signature is %+v, want selector other, without a key", ms[3].DKIM[0])
+			}
+			pg.screenshot("wide-dkim-two", 1280, 800)
+		case 4:
+			pg.screenshot("wide-dkim-permerror", 1280, 800)
+		case 5:
+			// The sender's text stays text.
+			var shown struct {
+				Elements int
+				Signer   string
+			}
+			pg.eval(`({elements: document.querySelectorAll("#message-detail img, #message-detail .dkim-results b").length,
+				signer: document.querySelector("#message-detail .dkim .signer").textContent})`, &shown)
+			if want := ms[5].DKIM[0].Domain + " · selector <b>s</b>"; shown.Elements != 0 || shown.Signer != want {
+				t.Errorf("the signature with markup: %d elements made of its text, signer %q; want none, and %q", shown.Elements, shown.Signer, want)
+			}
+			pg.screenshot("wide-dkim-markup", 1280, 800)
+		}
+	}
+
+	// A narrow window: the rows fit.
+	pg.emulate(390, 844, true)
+	pg.eval(`location.hash = "#messages"`, nil)
+	pg.waitFor(`document.getElementById("list").offsetParent !== null && document.querySelector("#messages .dkim-badge")`)
+	pg.screenshot("narrow-dkim-list", 390, 844)
+	for _, id := range []int{2, 3, 4, 5} {
+		if got := rows(id); len(got) == 0 {
+			t.Errorf("narrow: message %d shows no DKIM row", id)
+		}
+		var overflow struct{ Scroll, Inner int }
+		pg.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &overflow)
+		if overflow.Scroll > overflow.Inner {
+			t.Errorf("narrow message %d: %d px wide in a %d px window", id, overflow.Scroll, overflow.Inner)
+		}
+	}
+	pg.eval(`location.hash = "#message/3"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-id="3"] .dkim-results')`)
+	pg.screenshot("narrow-dkim-two", 390, 844)
 }

@@ -10,7 +10,7 @@ package main
 //	  {"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	  {"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 //	  {"at": "DATA", "delay": "2s"},
-//	  {"at": "message", "times": 1, "drop": true},
+//	  {"at": "message", "atMost": 1, "drop": true},
 //	  {"greylist": true},
 //	  {"unknownUser": ["nobody@example.com"]},
 //	  {"rateLimit": 10}
@@ -21,7 +21,7 @@ package main
 //	mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect()
 //	mocksmtp.At(mocksmtp.StageMail).ForSender("*@spam.example").Reply(550, "5.7.1 go away")
 //	mocksmtp.At(mocksmtp.StageData).Delay(2 * time.Second)
-//	mocksmtp.At(mocksmtp.StageMessage).Times(1).Drop()
+//	mocksmtp.At(mocksmtp.StageMessage).AtMost(1).Drop()
 //	mocksmtp.Greylist()
 //	mocksmtp.UnknownUser("nobody@example.com")
 //	mocksmtp.RateLimit(10)
@@ -31,6 +31,7 @@ package main
 //	"at"                 a stage: connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA,
 //	                     message (the end of a message), BDAT, RSET, NOOP, QUIT; any case
 //	"greylist"           true: Greylist()
+//	"greylistFor"        "5m": GreylistFor(5 * time.Minute), a retry before then is refused again
 //	"rateLimit"          n: RateLimit(n)
 //	"rateLimitPer"       {"n": 10, "interval": "1m"}: RateLimitPer(n, interval)
 //	"mailboxFull"        ["addr or pattern", ...] (may be empty): MailboxFull(...)
@@ -38,7 +39,7 @@ package main
 //	"shuttingDown"       true: ShuttingDown()
 //	"tooManyRecipients"  n: TooManyRecipients(n)
 //
-// Selectors: "onAttempt": [n, ...], "times": n, "forRcpt": [pattern, ...],
+// Selectors: "onAttempt": [n, ...], "atMost": n, "forRcpt": [pattern, ...],
 // "forSender": [pattern, ...], "withProbability": p.
 //
 // Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
@@ -54,7 +55,8 @@ package main
 // "abortHandshake": true.
 //
 // Durations are Go duration strings ("250ms", "2s", "1m"). A key set to
-// false or omitted does nothing; an unknown key is an error.
+// false or omitted does nothing; an unknown key is an error, which names
+// the new name of a renamed one ("times" is "atMost").
 // "description" is ignored on input; GET /api/faults fills it in with the
 // fault as the server describes it, so what GET returns can be PUT back.
 
@@ -81,15 +83,16 @@ import (
 type faultJSON struct {
 	At                string         `json:"at,omitempty"`
 	Greylist          bool           `json:"greylist,omitempty"`
+	GreylistFor       *duration      `json:"greylistFor,omitempty"`
 	RateLimit         *int           `json:"rateLimit,omitempty"`
 	RateLimitPer      *rateLimitJSON `json:"rateLimitPer,omitempty"`
-	MailboxFull       []string       `json:"mailboxFull,omitempty"`
-	UnknownUser       []string       `json:"unknownUser,omitempty"`
+	MailboxFull       []string       `json:"mailboxFull,omitzero"` // [] (everyone) is not nil
+	UnknownUser       []string       `json:"unknownUser,omitzero"`
 	ShuttingDown      bool           `json:"shuttingDown,omitempty"`
 	TooManyRecipients *int           `json:"tooManyRecipients,omitempty"`
 
 	OnAttempt       []int    `json:"onAttempt,omitempty"`
-	Times           *int     `json:"times,omitempty"`
+	AtMost          *int     `json:"atMost,omitempty"`
 	ForRcpt         []string `json:"forRcpt,omitempty"`
 	ForSender       []string `json:"forSender,omitempty"`
 	WithProbability *float64 `json:"withProbability,omitempty"`
@@ -216,6 +219,10 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 		f = mocksmtp.Greylist()
 		kinds = append(kinds, "greylist")
 	}
+	if j.GreylistFor != nil {
+		f = mocksmtp.GreylistFor(time.Duration(*j.GreylistFor))
+		kinds = append(kinds, "greylistFor")
+	}
 	if j.RateLimit != nil {
 		f = mocksmtp.RateLimit(*j.RateLimit)
 		kinds = append(kinds, "rateLimit")
@@ -251,8 +258,8 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 	if j.OnAttempt != nil {
 		f = f.OnAttempt(j.OnAttempt...)
 	}
-	if j.Times != nil {
-		f = f.Times(*j.Times)
+	if j.AtMost != nil {
+		f = f.AtMost(*j.AtMost)
 	}
 	if j.ForRcpt != nil {
 		f = f.ForRcpt(j.ForRcpt...)
@@ -345,27 +352,32 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 	if tok != json.Delim('[') {
 		return nil, nil, at(skipSpace(data, 0), `want a JSON array of faults, [{"at": "RCPT", ...}, ...]`)
 	}
-	specs := []faultJSON{}
-	var faults []mocksmtp.Fault
+	// First the JSON, each fault with where it starts; then the faults,
+	// each slice made once at its size.
+	var decoded []*faultJSON
+	var starts []int64
+	dec.DisallowUnknownFields()
 	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, syntaxError(data, source, err)
+		// The fault starts after the separating comma, if any.
+		start := skipSpace(data, dec.InputOffset())
+		if start < int64(len(data)) && data[start] == ',' {
+			start = skipSpace(data, start+1)
 		}
-		start := dec.InputOffset() - int64(len(raw))
-		n := len(specs) + 1
-		j, err := decodeFault(raw)
-		if err != nil {
-			return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, err)
-		}
-		line, _, _ := strings.Cut(position(data, start), ":")
-		f, err := j.fault(label + ":" + line)
-		if err != nil {
+		j := new(faultJSON)
+		if err := dec.Decode(j); err != nil {
+			// Decoded alone, the fault tells where its problem is.
+			var raw json.RawMessage
+			if json.NewDecoder(bytes.NewReader(data[start:])).Decode(&raw) != nil {
+				return nil, nil, syntaxError(data, source, err)
+			}
+			n := len(decoded) + 1
+			if _, err := decodeFault(raw); err != nil {
+				return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, renamed(err))
+			}
 			return nil, nil, at(start, "fault %d: %v", n, err)
 		}
-		j.Description = f.String()
-		specs = append(specs, j)
-		faults = append(faults, f)
+		decoded = append(decoded, j)
+		starts = append(starts, start)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ]
 		return nil, nil, syntaxError(data, source, err)
@@ -374,7 +386,33 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 	if rest := skipSpace(data, end); rest < int64(len(data)) {
 		return nil, nil, at(rest, "unexpected data after the array")
 	}
+
+	specs := make([]faultJSON, len(decoded))
+	faults := make([]mocksmtp.Fault, len(decoded))
+	lines := lineCounter{data: data, line: 1}
+	for i, j := range decoded {
+		f, err := j.fault(label + ":" + strconv.Itoa(lines.at(starts[i])))
+		if err != nil {
+			return nil, nil, at(starts[i], "fault %d: %v", i+1, err)
+		}
+		j.Description = f.String()
+		specs[i], faults[i] = *j, f
+	}
 	return specs, faults, nil
+}
+
+// renamedKeys maps the keys renamed with the Go API to their new names.
+var renamedKeys = map[string]string{"times": `"atMost" (Fault.AtMost: the fault fires at most n times)`}
+
+// renamed adds to an error about an unknown key the new name of the key,
+// if it was renamed.
+func renamed(err error) error {
+	if key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		if now, ok := renamedKeys[strings.TrimSuffix(key, `"`)]; ok {
+			return fmt.Errorf("%w: it is now %s", err, now)
+		}
+	}
+	return err
 }
 
 // decodeFault decodes one fault strictly: unknown keys are errors.
@@ -429,6 +467,24 @@ func position(data []byte, idx int64) string {
 	return fmt.Sprintf("%d:%d", line, col)
 }
 
+// lineCounter numbers the lines of data for offsets asked in increasing
+// order, in one pass over data however many are asked: the line of each
+// fault of a script of 65,534.
+type lineCounter struct {
+	data []byte
+	off  int64 // counted up to here
+	line int   // the line of off, from 1
+}
+
+// at returns the line of the byte at idx, which is not before the last
+// one asked.
+func (lc *lineCounter) at(idx int64) int {
+	idx = min(max(idx, lc.off), int64(len(lc.data)))
+	lc.line += bytes.Count(lc.data[lc.off:idx], []byte("\n"))
+	lc.off = idx
+	return lc.line
+}
+
 func skipSpace(data []byte, off int64) int64 {
 	for off < int64(len(data)) && strings.ContainsRune(" \t\r\n", rune(data[off])) {
 		off++
@@ -456,6 +512,9 @@ type faultState struct {
 const maxFaultBody = 1 << 20
 
 func (a *api) getFaults(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.faults.mu.Lock()
 	out := append([]faultJSON{}, a.faults.specs...)
 	a.faults.mu.Unlock()
@@ -467,9 +526,11 @@ func (a *api) putFaults(w http.ResponseWriter, r *http.Request)  { a.setFaults(w
 func (a *api) postFaults(w http.ResponseWriter, r *http.Request) { a.setFaults(w, r, false) }
 
 func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFaultBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "reading the fault script: %v", err)
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	data, ok := readBody(w, r, maxFaultBody)
+	if !ok {
 		return
 	}
 	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults")
@@ -477,16 +538,19 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if err := a.srv.CheckFaults(faults...); err != nil {
+	a.faults.mu.Lock()
+	if replace {
+		err = a.srv.ReplaceFaults(faults...)
+	} else {
+		err = a.srv.AddFault(faults...)
+	}
+	if err != nil {
+		a.faults.mu.Unlock()
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	a.faults.mu.Lock()
 	if replace {
-		a.srv.ReplaceFaults(faults...) // checked above: cannot panic
 		a.faults.specs = nil
-	} else {
-		a.srv.AddFault(faults...)
 	}
 	a.faults.specs = append(a.faults.specs, specs...)
 	out := append([]faultJSON{}, a.faults.specs...)
@@ -495,7 +559,26 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// readBody reads a request body of at most limit bytes, or answers 413
+// (too large) or 400 (cut short, or too slow: the read timeout).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "%s %s: the body is larger than %d bytes", r.Method, r.URL.Path, limit)
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "%s %s: reading the body: %v", r.Method, r.URL.Path, err)
+		return nil, false
+	}
+	return data, true
+}
+
 func (a *api) deleteFaults(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
 	a.faults.mu.Lock()
 	a.srv.ClearFaults()
 	a.faults.specs = nil

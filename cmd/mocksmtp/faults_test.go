@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net/http/httptest"
 	"net/smtp"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +43,8 @@ func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
 			rcpt.Reply(550, "5.1.1 no such user")},
 		{"stage names in any case", `{"at": "StageMail", "forSender": ["*@spam.example"], "drop": true}`,
 			mail.ForSender("*@spam.example").Drop()},
-		{"selectors", `{"at": "RCPT", "times": 2, "forRcpt": ["a@x", "*@y"], "withProbability": 0.5, "resetTCP": true}`,
-			rcpt.Times(2).ForRcpt("a@x", "*@y").WithProbability(0.5).ResetTCP()},
+		{"selectors", `{"at": "RCPT", "atMost": 2, "forRcpt": ["a@x", "*@y"], "withProbability": 0.5, "resetTCP": true}`,
+			rcpt.AtMost(2).ForRcpt("a@x", "*@y").WithProbability(0.5).ResetTCP()},
 		{"delay", `{"at": "DATA", "delay": "1.5s"}`, mocksmtp.At(mocksmtp.StageData).Delay(1500 * time.Millisecond)},
 		{"raw reply, half-close", `{"at": "greeting", "rawReply": "220 no CRLF", "halfClose": true}`,
 			mocksmtp.At(mocksmtp.StageGreeting).RawReply("220 no CRLF").HalfClose()},
@@ -53,6 +57,7 @@ func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
 		{"idle reply", `{"at": "HELO", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}`,
 			mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle")},
 		{"greylist", `{"greylist": true}`, mocksmtp.Greylist()},
+		{"greylist for a while", `{"greylistFor": "5m"}`, mocksmtp.GreylistFor(5 * time.Minute)},
 		{"rate limit", `{"rateLimit": 3}`, mocksmtp.RateLimit(3)},
 		{"rate limit per interval", `{"rateLimitPer": {"n": 10, "interval": "1m"}}`, mocksmtp.RateLimitPer(10, time.Minute)},
 		{"mailbox full", `{"mailboxFull": ["bob@example.com"]}`, mocksmtp.MailboxFull("bob@example.com")},
@@ -100,13 +105,15 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"empty input", ``, "x.json:1:1: unexpected end of JSON"},
 		{"trailing data", `[] []`, "x.json:1:4: unexpected data after the array"},
 		{"unknown key", "[\n {\"at\": \"RCPT\", \"disconect\": true}\n]", `x.json:2:17: fault 1: json: unknown field "disconect"`},
-		{"wrong type", "[\n {\"at\": \"RCPT\", \"times\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
+		{"renamed key", "[\n {\"at\": \"RCPT\", \"times\": 1}\n]", `x.json:2:17: fault 1: json: unknown field "times": it is now "atMost" (Fault.AtMost`},
+		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
 		{"bad element", "[1]", `x.json:1:2: fault 1: json: cannot unmarshal number`},
 		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
 		{"bad reply text", "[{\"at\": \"DATA\", \"reply\": \"soon\"}]", `three-digit code`},
 		{"no stage", "[\n {\"drop\": true},\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: no "at"`},
 		{"unknown stage name", "[\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: at "EHLOO": unknown stage`},
 		{"two wheres", "[{\"at\": \"RCPT\", \"greylist\": true}]", `fault 1: at and greylist: give one of them`},
+		{"negative greylist delay", "[{\"greylistFor\": \"-1m\"}]", `GreylistFor(-1m0s): negative`},
 		{"invalid fault", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"reply\": \"999 nope\"}\n]", `x.json:3:2: fault 2: `},
 		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
 		{"unknown TLS version", "[{\"at\": \"STARTTLS\", \"tlsVersion\": \"2.0\"}]", `tlsVersion "2.0"`},
@@ -245,7 +252,7 @@ func TestAPIFaults(t *testing.T) {
 		t.Errorf("after DELETE, GET lists %d faults", len(again))
 	}
 	res, _ = do(t, p, "PATCH", "/api/faults", "[]")
-	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE" {
+	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE, OPTIONS" {
 		t.Errorf("PATCH /api/faults: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
 	}
 }
@@ -254,7 +261,7 @@ func TestAPIFaultsTLSFailure(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-tls")
 	pool, _ := caFromAPI(t, p)
-	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "times": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "atMost": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
 		t.Fatalf("PUT: %d %s", res.StatusCode, b)
 	}
 	var invalid x509.CertificateInvalidError
@@ -276,7 +283,7 @@ func TestAPIFaultsTLSFailureAtConnect(t *testing.T) {
 	// With -implicit-tls it acts on the handshake that opens the connection.
 	p = start(t, nil, "-implicit-tls")
 	pool, _ := caFromAPI(t, p)
-	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "times": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "atMost": 1, "expiredCertificate": true}]`); res.StatusCode != 200 {
 		t.Fatalf("PUT: %d %s", res.StatusCode, b)
 	}
 	var invalid x509.CertificateInvalidError
@@ -285,5 +292,104 @@ func TestAPIFaultsTLSFailureAtConnect(t *testing.T) {
 	}
 	if err := sendTLS(t, p.smtp, true, pool, nil); err != nil {
 		t.Errorf("the next session (the fault fired once): %v", err)
+	}
+}
+
+// faultScript returns a script of n copies of fault, separated by sep.
+func faultScript(n int, fault, sep string) []byte {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(fault)
+	}
+	b.WriteString("]")
+	return []byte(b.String())
+}
+
+func TestFaultScriptsOf65534Faults(t *testing.T) {
+	t.Parallel()
+	// As many faults as a PUT of 1 MiB holds.
+	data := faultScript(65534, `{"rateLimit":1}`, ",")
+	if len(data) > maxFaultBody {
+		t.Fatalf("the script is %d bytes, more than a PUT may send (%d)", len(data), maxFaultBody)
+	}
+	specs, faults, err := parseFaults(data, "body", "PUT /api/faults")
+	if err != nil || len(specs) != 65534 || len(faults) != 65534 {
+		t.Fatalf("parseFaults: %d specs, %d faults, %v", len(specs), len(faults), err)
+	}
+
+	// One a line: each declared on its line, an error at the end placed
+	// exactly.
+	data = faultScript(65534, `{"at": "RCPT", "drop": true}`, ",\n")
+	_, faults, err = parseFaults(data, "body", "PUT /api/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := faults[65533].String(), "RCPT → no reply, drop (PUT /api/faults:65534)"; got != want {
+		t.Errorf("the last fault is %q, want %q: declared on line 65534", got, want)
+	}
+	bad := append(data[:len(data)-1:len(data)-1], []byte(",\n  {\"at\": \"RCPT\", \"dorp\": true}]")...)
+	if _, _, err := parseFaults(bad, "body", "PUT /api/faults"); err == nil || !strings.HasPrefix(err.Error(), `body:65535:18: fault 65535: json: unknown field "dorp"`) {
+		t.Errorf("an invalid last fault: %v, want body:65535:18: fault 65535", err)
+	}
+}
+
+// BenchmarkParseFaults parses scripts of growing size, one fault a line:
+// the time per fault must stay flat (issue 16: 65,534 faults took 20 s
+// when the line of each was counted from the start).
+func BenchmarkParseFaults(b *testing.B) {
+	for _, n := range []int{1000, 10000, 65534} {
+		data := faultScript(n, `{"at": "RCPT", "drop": true}`, ",\n")
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, _, err := parseFaults(data, "body", "PUT /api/faults"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/fault")
+		})
+	}
+}
+
+// BenchmarkPutFaults is PUT /api/faults of 1 MiB, 65,534 faults, through
+// the handler: parsing, the server's script, and the answer listing
+// them.
+func BenchmarkPutFaults(b *testing.B) {
+	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	data := faultScript(65534, `{"rateLimit":1}`, ",")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		req := httptest.NewRequest("PUT", "http://127.0.0.1/api/faults", bytes.NewReader(data))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("PUT: %d %.200s", rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestFaultJSONRoundTripKeepsEmptyLists(t *testing.T) {
+	t.Parallel()
+	specs, _, err := parseFaults([]byte(`[{"unknownUser": []}, {"mailboxFull": []}]`), "x.json", "x.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, faults, err := parseFaults(out, "x.json", "x.json")
+	if err != nil || len(again) != 2 || withoutWhere(faults[0].String()) != withoutWhere(mocksmtp.UnknownUser().String()) {
+		t.Errorf("%s parsed back: %v, %v; want UnknownUser() and MailboxFull() (every recipient)", out, faults, err)
 	}
 }

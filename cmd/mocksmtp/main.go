@@ -11,34 +11,61 @@
 // The HTTP server has a JSON API and, at /, a web page that shows
 // sessions and messages as they arrive:
 //
-//	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N)
-//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments
+//	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N, filters)
+//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM results
 //	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
-//	DELETE /api/messages                      forget every message and ended session
+//	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
+//	GET    /api/messages/{id}/find?re=RE      the first match of RE (a code), as Message.Find
+//	DELETE /api/messages/{id}                 forget one message
+//	DELETE /api/messages                      forget every message, ended session, finding and expectation;
+//	                                          inboxes stay, empty (none is ever forgotten)
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
+//	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
+//	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
+//	GET    /api/inboxes                       the inboxes made
+//	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1}
+//	GET    /api/expectations/check            200 when they are met, else 417 with the report
+//
+// Filters are the fields of mocksmtp.Want as query parameters: from, to,
+// headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
+// text, textContains, textMatches, html, htmlContains, htmlMatches,
+// attachment (a file name) and header.X-Name (or header[X-Name]),
+// compared as Want compares them; an unknown parameter is a 400 that
+// names it. With inbox=D (the domain POST /api/inboxes gave), GET and
+// DELETE /api/messages, /api/wait and the expectations see only the
+// messages of that inbox, as the Go API's Inbox does: tests in parallel
+// on one program, each with its own inbox, never see each other's mail.
+//
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
 //
-// Errors are JSON, {"error": "..."}. A fault script (the -faults file, the
-// body of PUT /api/faults) is a JSON array with one object per fault,
-// mapping one to one onto mocksmtp.Fault:
+// Errors are JSON, {"error": "..."}. Bodies are JSON, sent with
+// Content-Type: application/json (curl --json). Browsers may use the API
+// only from mocksmtp's own page: requests that pages of other origins
+// make are refused. A fault script (the -faults file, the body of PUT
+// /api/faults) is a JSON array with one object per fault, mapping one to
+// one onto mocksmtp.Fault:
 //
 //	[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	 {"greylist": true}]
 //
 // Every flag can also be set with an environment variable: MOCKSMTP_ and
-// the flag's name in upper case, dashes as underscores (-size-limit is
-// MOCKSMTP_SIZE_LIMIT). A flag given on the command line wins.
+// the flag's name in upper case, dashes as underscores (-max-message-bytes
+// is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
+// Flags are named after the Go options they set (-max-message-bytes is
+// mocksmtp.WithMaxMessageBytes); a flag, or a variable, of an older name
+// is an error that names the new one.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -46,10 +73,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +97,7 @@ func main() {
 	case errors.Is(err, errUsage):
 		os.Exit(2)
 	default:
-		fmt.Fprintln(os.Stderr, "mocksmtp:", err)
+		fmt.Fprintln(os.Stderr, "mocksmtp:", strings.TrimPrefix(err.Error(), "mocksmtp: "))
 		os.Exit(1)
 	}
 }
@@ -78,30 +107,34 @@ var errUsage = errors.New("usage")
 
 // config is what the flags and environment variables say.
 type config struct {
-	listen        string
-	http          string
-	allowRemote   bool
-	hostname      string
-	sizeLimit     int64
-	maxRecipients int
-	readTimeout   time.Duration
-	retain        int
-	showSecrets   bool
-	quiet         bool
-	logFormat     string
-	logLevel      slog.Level
-	version       bool
+	listen               string
+	http                 string
+	allowRemote          bool
+	hostname             string
+	maxMessageBytes      int64
+	maxRecipients        int
+	readTimeout          time.Duration
+	retain               int
+	maxTranscriptLines   int
+	withoutSecretMasking bool
+	quiet                bool
+	logFormat            string
+	logLevel             slog.Level
+	version              bool
 
-	startTLS        bool
-	implicitTLS     bool
-	requireTLS      bool
-	certFile        string
-	keyFile         string
-	caOut           string
-	auth            []account
-	authMechanisms  string
-	requireAuth     bool
-	authRequiresTLS bool
+	startTLS          bool
+	implicitTLS       bool
+	requireTLS        bool
+	certFile          string
+	keyFile           string
+	caOut             string
+	auth              []account
+	oauthTokens       []account // -oauth-token user:token
+	authMechanisms    string
+	requireAuth       bool
+	requireTLSForAuth bool
+
+	dkimKeys []dkimKey // -dkim-key domain:selector:file.pem
 
 	faultsFile string
 	seed       int64
@@ -120,11 +153,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
-	fs.Int64Var(&c.sizeLimit, "size-limit", 0, "largest message accepted, in `bytes` (default 10 MiB)")
+	fs.Int64Var(&c.maxMessageBytes, "max-message-bytes", 0, "largest message accepted, in `bytes` (default 10 MiB)")
 	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "recipients allowed per message (default 100)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
 	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
-	fs.BoolVar(&c.showSecrets, "show-secrets", false, "record AUTH secrets in transcripts instead of masking them")
+	fs.IntVar(&c.maxTranscriptLines, "max-transcript-lines", 0, "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
+	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
@@ -143,9 +177,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.auth = append(c.auth, account{user, password})
 		return nil
 	})
-	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5 (default all three)")
+	fs.Func("oauth-token", "offer AUTH XOAUTH2 and OAUTHBEARER and accept `user:token` (an OAuth 2.0 access token); repeat for more users", func(v string) error {
+		user, token, ok := strings.Cut(v, ":")
+		if !ok || user == "" || token == "" {
+			return errors.New("want user:token")
+		}
+		c.oauthTokens = append(c.oauthTokens, account{user, token})
+		return nil
+	})
+	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.BoolVar(&c.authRequiresTLS, "auth-requires-tls", false, "offer AUTH only after TLS (implies -tls)")
+	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
+	fs.Func("dkim-key", "verify DKIM signatures of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
+		k, err := parseDKIMKey(v)
+		if err != nil {
+			return err
+		}
+		c.dkimKeys = append(c.dkimKeys, k)
+		return nil
+	})
 	fs.StringVar(&c.faultsFile, "faults", "", "load the fault script from this JSON `file` (the form of PUT /api/faults)")
 	fs.Func("seed", "seed `n` of the random source of faults with withProbability (default random, noted in transcripts)", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -156,7 +206,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_SIZE_LIMIT):\n")
+		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
 	}
 	var envErr error
@@ -168,11 +218,30 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			}
 		}
 	})
+	for _, old := range slices.Sorted(maps.Keys(renamedFlags)) {
+		r := renamedFlags[old]
+		if _, ok := os.LookupEnv(envName(old)); ok && envErr == nil {
+			envErr = fmt.Errorf("%s: -%s is now -%s (%s): set %s", envName(old), old, r.name, r.option, envName(r.name))
+		}
+	}
 	if envErr != nil {
 		fmt.Fprintln(stderr, "mocksmtp:", envErr)
 		return nil, errUsage
 	}
-	if err := fs.Parse(args); err != nil {
+	// The flag package explains a bad flag on its output, with the usage;
+	// a renamed flag gets a line naming its new name instead.
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	err := fs.Parse(args)
+	if old, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: -"); ok {
+		if r, ok := renamedFlags[old]; ok {
+			fmt.Fprintf(stderr, "mocksmtp: -%s is now -%s (%s)\n", old, r.name, r.option)
+			return nil, errUsage
+		}
+	}
+	_, _ = stderr.Write(out.Bytes())
+	fs.SetOutput(stderr)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
@@ -198,7 +267,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return &c, nil
 }
 
-// envName returns the environment variable of a flag: MOCKSMTP_SIZE_LIMIT.
+// renamedFlags maps the flags renamed after the Go options they set to
+// their new names.
+var renamedFlags = map[string]struct{ name, option string }{
+	"size-limit":        {"max-message-bytes", "mocksmtp.WithMaxMessageBytes"},
+	"show-secrets":      {"without-secret-masking", "mocksmtp.WithoutSecretMasking"},
+	"auth-requires-tls": {"require-tls-for-auth", "mocksmtp.WithRequireTLSForAuth"},
+}
+
+// envName returns the environment variable of a flag: MOCKSMTP_MAX_MESSAGE_BYTES.
 func envName(flagName string) string {
 	return "MOCKSMTP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
@@ -267,13 +344,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !cfg.quiet {
 		// Quiet, nothing is printed, and no snapshot is taken to print:
 		// the server decodes no message on arrival for the printer.
-		opts = append(opts, mocksmtp.OnMessage(out.message), mocksmtp.OnSessionEnd(out.session))
+		opts = append(opts, mocksmtp.WithOnMessage(out.message), mocksmtp.WithOnSessionEnd(out.session))
 	}
 	if cfg.hostname != "" {
 		opts = append(opts, mocksmtp.WithHostname(cfg.hostname))
 	}
-	if cfg.sizeLimit != 0 {
-		opts = append(opts, mocksmtp.WithSizeLimit(cfg.sizeLimit))
+	if cfg.maxMessageBytes != 0 {
+		opts = append(opts, mocksmtp.WithMaxMessageBytes(cfg.maxMessageBytes))
 	}
 	if cfg.maxRecipients != 0 {
 		opts = append(opts, mocksmtp.WithMaxRecipients(cfg.maxRecipients))
@@ -284,8 +361,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.retain != 0 {
 		opts = append(opts, mocksmtp.WithRetention(cfg.retain))
 	}
-	if cfg.showSecrets {
-		opts = append(opts, mocksmtp.WithSecretsShown())
+	if cfg.maxTranscriptLines != 0 {
+		opts = append(opts, mocksmtp.WithMaxTranscriptLines(cfg.maxTranscriptLines))
+	}
+	if cfg.withoutSecretMasking {
+		opts = append(opts, mocksmtp.WithoutSecretMasking())
 	}
 	secOpts, err := securityOptions(cfg)
 	if err != nil {
@@ -304,6 +384,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.seeded {
 		opts = append(opts, mocksmtp.WithSeed(cfg.seed))
 	}
+	for _, k := range cfg.dkimKeys {
+		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
+	}
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		return err
@@ -320,7 +403,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a := newAPI(srv, log, cfg.allowRemote)
 		a.ownCert = cfg.certFile != ""
 		a.faults.specs = faultSpecs
-		web, err = startHTTP(cfg.http, a, log)
+		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {
 			return err
 		}
@@ -366,14 +449,21 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 	for _, a := range cfg.auth {
 		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
 	}
+	for _, a := range cfg.oauthTokens {
+		opts = append(opts, mocksmtp.WithOAuthToken(a.user, a.password))
+	}
 	if cfg.authMechanisms != "" {
-		opts = append(opts, mocksmtp.WithAuthMechanisms(strings.Split(cfg.authMechanisms, ",")...))
+		var ms []mocksmtp.AuthMechanism
+		for _, m := range strings.Split(cfg.authMechanisms, ",") {
+			ms = append(ms, mocksmtp.AuthMechanism(m))
+		}
+		opts = append(opts, mocksmtp.WithAuthMechanisms(ms...))
 	}
 	if cfg.requireAuth {
 		opts = append(opts, mocksmtp.WithRequireAuth())
 	}
-	if cfg.authRequiresTLS {
-		opts = append(opts, mocksmtp.WithAuthRequiresTLS())
+	if cfg.requireTLSForAuth {
+		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
 }

@@ -224,7 +224,12 @@ func TestBadUsageExits2(t *testing.T) {
 		{"extra argument", nil, []string{"extra"}, "unexpected arguments"},
 		{"bad log format", nil, []string{"-log-format", "xml"}, "-log-format"},
 		{"bad duration", nil, []string{"-read-timeout", "soon"}, "-read-timeout"},
-		{"bad environment value", []string{"MOCKSMTP_SIZE_LIMIT=big"}, nil, "MOCKSMTP_SIZE_LIMIT"},
+		{"bad environment value", []string{"MOCKSMTP_MAX_MESSAGE_BYTES=big"}, nil, "MOCKSMTP_MAX_MESSAGE_BYTES"},
+		{"renamed flag", nil, []string{"-size-limit", "5"}, "mocksmtp: -size-limit is now -max-message-bytes (mocksmtp.WithMaxMessageBytes)\n"},
+		{"renamed flag with =", nil, []string{"--show-secrets=true"}, "mocksmtp: -show-secrets is now -without-secret-masking (mocksmtp.WithoutSecretMasking)\n"},
+		{"renamed bool flag", nil, []string{"-auth-requires-tls"}, "mocksmtp: -auth-requires-tls is now -require-tls-for-auth (mocksmtp.WithRequireTLSForAuth)\n"},
+		{"renamed environment variable", []string{"MOCKSMTP_SHOW_SECRETS=1"}, nil,
+			"mocksmtp: MOCKSMTP_SHOW_SECRETS: -show-secrets is now -without-secret-masking (mocksmtp.WithoutSecretMasking): set MOCKSMTP_WITHOUT_SECRET_MASKING\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,14 +238,17 @@ func TestBadUsageExits2(t *testing.T) {
 			if code != 2 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tt.want)
 			}
+			if strings.HasPrefix(tt.name, "renamed") && stderr != tt.want {
+				t.Errorf("stderr:\n%s\nwant only %q", stderr, tt.want)
+			}
 		})
 	}
 }
 
 func TestBadOptionValueExits1(t *testing.T) {
 	t.Parallel()
-	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-size-limit", "-5")
-	if code != 1 || !strings.Contains(stderr, "WithSizeLimit(-5)") {
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-max-message-bytes", "-5")
+	if code != 1 || !strings.HasPrefix(stderr, "mocksmtp: WithMaxMessageBytes(-5)") {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming the bad size", code, stderr)
 	}
 }

@@ -154,6 +154,79 @@ func TestAuthAccounts(t *testing.T) {
 	}
 }
 
+// xoauth2 is the client side of XOAUTH2 for net/smtp.
+type xoauth2 struct{ user, token string }
+
+func (a xoauth2) Start(*smtp.ServerInfo) (string, []byte, error) {
+	return "XOAUTH2", []byte("user=" + a.user + "\x01auth=Bearer " + a.token + "\x01\x01"), nil
+}
+
+func (a xoauth2) Next(_ []byte, more bool) ([]byte, error) {
+	if more {
+		return []byte{}, nil // the answer to the JSON error challenge
+	}
+	return nil, nil
+}
+
+func TestOAuthTokens(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-tls", "-oauth-token", "alice@example.com:ya29.alice-token", "-require-auth")
+	pool, _ := caFromAPI(t, p)
+	for _, tt := range []struct {
+		token string
+		ok    bool
+	}{
+		{"ya29.alice-token", true},
+		{"ya29.expired", false},
+	} {
+		err := sendTLS(t, p.smtp, false, pool, xoauth2{"alice@example.com", tt.token})
+		if tt.ok && err != nil || !tt.ok && !isReply(err, 535, "5.7.8") {
+			t.Errorf("AUTH XOAUTH2 with %s: %v, want success %v (or 535 5.7.8)", tt.token, err, tt.ok)
+		}
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/2", 200, &s)
+	if s.Auth == nil || *s.Auth != (authJSON{Mechanism: "XOAUTH2", Username: "alice@example.com", Success: false}) {
+		t.Errorf("session 2 auth = %+v, want a failed XOAUTH2 for alice@example.com", s.Auth)
+	}
+	for _, l := range s.Transcript {
+		if strings.Contains(l.Text, "expired") || strings.Contains(l.Text, "ZXhwaXJlZA") {
+			t.Errorf("the transcript shows the token: %q", l.Text)
+		}
+	}
+}
+
+// The flags named after WithRequireTLSForAuth and WithoutSecretMasking.
+func TestRequireTLSForAuthAndWithoutSecretMasking(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-auth", "alice:secret", "-require-tls-for-auth", "-without-secret-masking")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.Extension("AUTH"); ok {
+		t.Error("AUTH offered before TLS under -require-tls-for-auth")
+	}
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		t.Error("no STARTTLS under -require-tls-for-auth, which implies -tls")
+	}
+	c.Close()
+	pool, _ := caFromAPI(t, p)
+	host, _, _ := net.SplitHostPort(p.smtp)
+	if err := sendTLS(t, p.smtp, false, pool, smtp.PlainAuth("", "alice", "secret", host)); err != nil {
+		t.Fatalf("AUTH after STARTTLS: %v", err)
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/2", 200, &s)
+	shown := false
+	for _, l := range s.Transcript {
+		shown = shown || strings.Contains(l.Text, "AGFsaWNlAHNlY3JldA==") // \0alice\0secret
+	}
+	if !shown {
+		t.Errorf("the transcript masks the secret under -without-secret-masking: %+v", s.Transcript)
+	}
+}
+
 func TestOwnCertificate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -183,6 +256,8 @@ func TestTLSFlagErrors(t *testing.T) {
 		{"ca-out with cert", []string{"-cert", missing, "-key", missing, "-ca-out", missing}, 2, "-ca-out"},
 		{"unreadable cert", []string{"-cert", missing, "-key", missing}, 1, "-cert/-key"},
 		{"bad auth", []string{"-auth", "nopassword"}, 2, "user:password"},
+		{"bad oauth token", []string{"-oauth-token", "user"}, 2, "user:token"},
+		{"SCRAM without an account", []string{"-oauth-token", "a:t", "-auth-mechanisms", "SCRAM-SHA-256"}, 1, "SCRAM-SHA-256 needs the password"},
 		{"unknown mechanism", []string{"-auth", "a:b", "-auth-mechanisms", "XOAUTH9"}, 1, "XOAUTH9"},
 		{"ca-out to a missing directory", []string{"-tls", "-ca-out", filepath.Join(missing, "ca.pem")}, 1, "-ca-out"},
 	} {

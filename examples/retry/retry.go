@@ -19,6 +19,9 @@ type Sender struct {
 	Attempts int           // how many tries in all (default 3)
 	Backoff  time.Duration // the wait before the second try, doubled after each (default 1s)
 	Timeout  time.Duration // for one try (default 30s)
+	// Dial connects to Addr; nil means a net.Dialer. Tests give it
+	// mocksmtp's Server.DialContext, to run the real backoff in fake time.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Send sends msg from → to, and returns the error of the last try.
@@ -45,7 +48,7 @@ func (s Sender) Send(ctx context.Context, from string, to []string, msg []byte) 
 			}
 			backoff *= 2
 		}
-		if err = s.try(from, to, msg, timeout); err == nil || permanent(err) {
+		if err = s.try(ctx, from, to, msg, timeout); err == nil || permanent(err) {
 			return err
 		}
 	}
@@ -59,8 +62,15 @@ func permanent(err error) bool {
 }
 
 // try makes one attempt, with a deadline on the whole conversation.
-func (s Sender) try(from string, to []string, msg []byte, timeout time.Duration) error {
-	conn, err := net.DialTimeout("tcp", s.Addr, timeout)
+func (s Sender) try(ctx context.Context, from string, to []string, msg []byte, timeout time.Duration) error {
+	dial := s.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := dial(ctx, "tcp", s.Addr)
 	if err != nil {
 		return err
 	}

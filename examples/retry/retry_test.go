@@ -20,7 +20,7 @@ func TestSendRetriesTemporaryFailuresWithBackoff(t *testing.T) {
 		mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(421, "4.3.2 try later").Disconnect(),
 		mocksmtp.At(mocksmtp.StageData).OnAttempt(2).DropAfterBytes(10),
 	))
-	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Invoice"}) // exactly once
+	srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Invoice"}) // exactly once
 	s := retry.Sender{Addr: srv.Addr(), Attempts: 3, Backoff: 20 * time.Millisecond, Timeout: 5 * time.Second}
 
 	if err := s.Send(context.Background(), "app@example.com", []string{"bob@example.com"}, msg); err != nil {
@@ -41,7 +41,7 @@ func TestSendRetriesTemporaryFailuresWithBackoff(t *testing.T) {
 // A permanent refusal is not retried.
 func TestSendDoesNotRetryPermanentFailures(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.MailboxFull("bob@example.com")))
-	srv.ExpectNoMessages()
+	srv.ExpectNoMessages(t)
 	s := retry.Sender{Addr: srv.Addr(), Backoff: time.Hour} // a retry would hang the test
 
 	err := s.Send(context.Background(), "app@example.com", []string{"bob@example.com"}, msg)

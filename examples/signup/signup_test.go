@@ -13,8 +13,8 @@ import (
 // mailer breaks an RFC rule.
 func TestRegisterSendsAWorkingConfirmationLink(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithStrict())
-	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome to App", TextContains: "please confirm"})
-	srv.ExpectNoOtherMessages()
+	srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Welcome to App", TextContains: "please confirm"})
+	srv.ExpectNoOtherMessages(t)
 	app := signup.New(signup.Config{SMTPAddr: srv.Addr()})
 
 	if err := app.Register("bob@example.com"); err != nil {
@@ -38,7 +38,7 @@ func TestRegisterSendsAWorkingConfirmationLink(t *testing.T) {
 // When the mail server refuses the recipient, Register says so.
 func TestRegisterReportsARefusedRecipient(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.UnknownUser("nobody@example.com")))
-	srv.ExpectNoMessages()
+	srv.ExpectNoMessages(t)
 	app := signup.New(signup.Config{SMTPAddr: srv.Addr()})
 
 	if err := app.Register("nobody@example.com"); err == nil {

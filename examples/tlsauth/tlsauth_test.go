@@ -21,7 +21,7 @@ func mailer(srv *mocksmtp.Server, password string) tlsauth.Mailer {
 // transcript.
 func TestSendOverTLSWithAuth(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithRequireTLS(), mocksmtp.WithAuth("app", "s3cret"), mocksmtp.WithRequireAuth())
-	srv.Expect(mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Report"})
+	srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Report"})
 
 	if err := mailer(srv, "s3cret").Send("app@example.com", []string{"bob@example.com"}, msg); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -39,7 +39,7 @@ func TestSendOverTLSWithAuth(t *testing.T) {
 // A wrong password comes back as the server's 535.
 func TestSendWithAWrongPassword(t *testing.T) {
 	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS(), mocksmtp.WithAuth("app", "s3cret"))
-	srv.ExpectNoMessages()
+	srv.ExpectNoMessages(t)
 
 	err := mailer(srv, "guess").Send("app@example.com", []string{"bob@example.com"}, msg)
 	var te *textproto.Error

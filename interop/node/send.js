@@ -2,7 +2,8 @@
 // (interop/nodemailer_test.go).
 //
 // Usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem]
-//                      [--user USER --pass PASSWORD [--auth-method M]] < spec.json
+//                      [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)]
+//                      [--dkim DOMAIN:SELECTOR:KEY.pem] < spec.json
 //
 // The spec is the JSON form of interop's mailSpec: from, to (a list),
 // subject, text, and optionally html and attachments (filename,
@@ -11,7 +12,10 @@
 // --starttls requires STARTTLS (requireTLS), --secure speaks TLS from the
 // first byte (SMTPS); both verify the server's certificate and host name
 // against the certificate authorities in --ca. --user logs in, with
-// --auth-method (PLAIN, LOGIN, CRAM-MD5) or nodemailer's own choice.
+// --auth-method (PLAIN, LOGIN, CRAM-MD5) or nodemailer's own choice; with
+// --access-token, it logs in with XOAUTH2 (auth type OAuth2, with no means
+// to renew the token). --dkim signs the message with nodemailer's DKIM
+// signer, with the private key in KEY.pem.
 'use strict';
 
 const fs = require('fs');
@@ -25,7 +29,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (a === '--starttls' || a === '--secure') {
       opts[a.slice(2)] = true;
-    } else if (['--ca', '--user', '--pass', '--auth-method'].includes(a)) {
+    } else if (['--ca', '--user', '--pass', '--auth-method', '--access-token', '--dkim'].includes(a)) {
       if (i + 1 >= argv.length) {
         throw new Error(a + ' needs a value');
       }
@@ -43,7 +47,7 @@ async function main() {
   const { positional, opts } = parseArgs(process.argv.slice(2));
   const [host, port] = positional;
   if (!host || !port || positional.length > 2) {
-    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--user USER --pass PASSWORD [--auth-method M]] < spec.json');
+    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)] [--dkim DOMAIN:SELECTOR:KEY.pem] < spec.json');
   }
   const chunks = [];
   for await (const chunk of process.stdin) {
@@ -65,11 +69,17 @@ async function main() {
   if (opts.ca) {
     config.tls = { ca: [fs.readFileSync(opts.ca)], rejectUnauthorized: true };
   }
-  if (opts.user) {
+  if (opts['access-token']) {
+    config.auth = { type: 'OAuth2', user: opts.user, accessToken: opts['access-token'] };
+  } else if (opts.user) {
     config.auth = { user: opts.user, pass: opts.pass };
     if (opts['auth-method']) {
       config.authMethod = opts['auth-method'];
     }
+  }
+  if (opts.dkim) {
+    const [domainName, keySelector, keyFile] = opts.dkim.split(':');
+    config.dkim = { domainName, keySelector, privateKey: fs.readFileSync(keyFile, 'utf8') };
   }
   const transport = nodemailer.createTransport(config);
   const info = await transport.sendMail({

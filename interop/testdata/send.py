@@ -1,13 +1,16 @@
 """Sends one mail with Python's smtplib, for mocksmtp's interop tests.
 
 Usage: python3 send.py HOST PORT [--starttls | --ssl] [--cafile CA.pem]
-                       [--user USER --password PASSWORD] < spec.json
+                       [--user USER (--password PASSWORD | --xoauth2-token TOKEN)]
+                       < spec.json
 
 --starttls upgrades with STARTTLS, --ssl speaks TLS from the first byte
 (SMTPS); both verify the server's certificate and host name against the
 certificate authorities in --cafile. --user logs in with smtplib's
 preferred mechanism among those the server offers (CRAM-MD5, PLAIN,
-LOGIN).
+LOGIN); with --xoauth2-token, it logs in with XOAUTH2 through
+smtplib's auth(), as Gmail's documentation shows, answering an error
+challenge with the empty response.
 
 The spec is the JSON form of interop's mailSpec: from, to (a list),
 subject, text, and optionally html and attachments (filename, contentType,
@@ -34,6 +37,7 @@ def main():
     p.add_argument("--cafile")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--xoauth2-token")
     args = p.parse_args()
     spec = json.load(sys.stdin)
 
@@ -66,7 +70,15 @@ def main():
     try:
         if args.starttls:
             s.starttls(context=context)
-        if args.user:
+        if args.xoauth2_token:
+            def xoauth2(challenge=None):
+                if challenge is None:
+                    return "user=%s\x01auth=Bearer %s\x01\x01" % (args.user, args.xoauth2_token)
+                return ""  # the answer to the JSON error challenge
+
+            s.ehlo_or_helo_if_needed()
+            s.auth("XOAUTH2", xoauth2)
+        elif args.user:
             s.login(args.user, args.password)
         refused = s.send_message(msg, from_addr=spec["from"], to_addrs=spec["to"])
     finally:

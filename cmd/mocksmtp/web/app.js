@@ -1,7 +1,11 @@
 // The mocksmtp web page: lists sessions and messages as they arrive (it
-// polls the JSON API every second) and shows one of them. Plain DOM, no
-// dependencies. Message HTML is shown in an iframe with sandbox="" (no
-// scripts, no forms, an origin of its own).
+// polls the JSON API every second), searches them with the API's filters,
+// and shows one of them, with its DKIM results (a badge in the list marks
+// a message whose signatures do not all pass). Plain DOM, no
+// dependencies, no innerHTML: every text the mail carries goes into text
+// nodes. Message HTML is shown in an iframe with sandbox="" (no scripts,
+// no forms, an origin of its own), remote images blocked unless the user
+// lets them load.
 "use strict";
 
 (() => {
@@ -10,11 +14,15 @@
   const state = {
     messages: [], // the last ones, in arrival order, as GET /api/messages gives them
     sessions: [], // the last ones, summaries without transcripts
-    totalMessages: 0, // how many the server keeps
+    totalMessages: 0, // how many the server keeps (that match the search)
     totalSessions: 0,
     lastId: 0,
+    searching: false, // a new search waits for its first answer
+    filter: "", // the search as query parameters, "" for none
+    gen: 0, // the round of polling: a new search starts a new one
     listKey: "",
     detailKey: "",
+    remoteImages: localStorage.getItem("mocksmtp.remoteImages") === "load",
   };
 
   const $ = (id) => document.getElementById(id);
@@ -69,10 +77,23 @@
     }
   }
 
+  // Dates in the user's locale: compact in lists (the time alone for
+  // today), full in details, the exact time in a tooltip.
+  const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
   function fmtTime(s) {
     if (!s) return "";
     const d = new Date(s);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : dayFmt.format(d);
+  }
+
+  // timeEl is a <time> in the compact form, or the full one, with the
+  // exact instant as its tooltip.
+  function timeEl(s, full) {
+    const d = new Date(s);
+    return el("time", { datetime: s, title: d.toISOString() }, full ? fullFmt.format(d) : fmtTime(s));
   }
 
   function fmtSize(n) {
@@ -90,17 +111,67 @@
     return `${s.remoteAddr}${s.helo ? " · " + s.helo : ""} · ${msgs} message${msgs === 1 ? "" : "s"}`;
   }
 
-  // poll fetches what is new, then comes back in a second.
+  // The search: "to:bob@example.com subject:Welcome" or "header.X-Id:7"
+  // are the API's filters (GET /api/messages?to=...), names in any case;
+  // a value with spaces is quoted, to:"Bob <bob@example.com>"; words
+  // alone search the subject (subjectContains).
+  const filterNames = ["from", "to", "headerFrom", "headerTo", "cc", "subject", "subjectContains",
+    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment", "inbox"];
+
+  function parseSearch(q) {
+    const params = new URLSearchParams();
+    const words = [];
+    const tokens = q.match(/(?:[^\s"]+|"[^"]*")+/g) || [];
+    for (const tok of tokens) {
+      const m = /^([A-Za-z][\w.-]*):(.*)$/.exec(tok);
+      const unquote = (v) => v.replace(/^"(.*)"$/, "$1");
+      if (!m) {
+        words.push(unquote(tok));
+        continue;
+      }
+      let name = m[1];
+      if (name.toLowerCase().startsWith("header.")) {
+        name = "header." + name.slice(7);
+      } else {
+        name = filterNames.find((f) => f.toLowerCase() === name.toLowerCase()) || name;
+      }
+      params.append(name, unquote(m[2]));
+    }
+    if (words.length > 0) params.append("subjectContains", words.join(" "));
+    return params.toString();
+  }
+
+  function applySearch() {
+    const filter = parseSearch($("q").value.trim());
+    if (filter === state.filter) return;
+    state.filter = filter;
+    state.messages = [];
+    state.totalMessages = 0;
+    state.lastId = 0;
+    state.searching = true; // until the first answer: the list is not stale, but empty
+    $("search-error").hidden = true;
+    state.gen++;
+    clearTimeout(state.timer);
+    render();
+    poll();
+  }
+
+  // poll fetches what is new, then comes back in a second; a new search
+  // starts a new round (gen), and the rounds before it end.
   async function poll() {
+    const gen = state.gen;
+    const filter = state.filter;
+    const and = filter ? "&" + filter : "";
     try {
-      const { data, res } = await fetchJSON(`/api/messages?since=${state.lastId}&limit=${maxShown}`);
+      const { data, res } = await fetchJSON(`/api/messages?since=${state.lastId}&limit=${maxShown}${and}`);
+      if (gen !== state.gen) return; // a new search started meanwhile
       const total = Number(res.headers.get("X-Total-Count"));
       if (total === state.totalMessages + data.length) {
         state.messages.push(...data);
       } else {
         // Something was deleted (a reset, the retention limit), or more
         // arrived than are shown: start afresh.
-        state.messages = (await fetchJSON(`/api/messages?limit=${maxShown}`)).data;
+        state.messages = (await fetchJSON(`/api/messages?limit=${maxShown}${and}`)).data;
       }
       state.messages = state.messages.slice(-maxShown);
       state.totalMessages = total;
@@ -108,23 +179,34 @@
       const sessions = await fetchJSON(`/api/sessions?limit=${maxShown}`);
       state.sessions = sessions.data;
       state.totalSessions = Number(sessions.res.headers.get("X-Total-Count"));
-      setStatus(`live · updated ${fmtTime(new Date().toISOString())}`);
+      state.searching = false;
+      setStatus(`live · updated ${timeFmt.format(new Date())}`);
       render();
     } catch (e) {
-      setStatus(`cannot reach mocksmtp: ${e.message}`, true);
+      if (gen !== state.gen) return;
+      state.searching = false;
+      if ((e.status === 400 || e.status === 404) && filter) {
+        // A bad search (or an unknown inbox): the API names the parameter.
+        $("search-error").textContent = e.message;
+        $("search-error").hidden = false;
+      } else {
+        setStatus(`cannot reach mocksmtp: ${e.message}`, true);
+      }
     }
-    setTimeout(poll, pollEvery);
+    state.timer = setTimeout(poll, pollEvery);
   }
 
   function render() {
     const r = route();
+    // A narrow window shows the list or the detail, not both.
+    document.body.classList.toggle("has-detail", !!r.kind);
     renderLists(r);
     renderDetail(r);
   }
 
   function renderLists(r) {
     const key = JSON.stringify([
-      r, state.totalMessages, state.totalSessions, state.messages.map((m) => m.id),
+      r, state.filter, state.searching, state.totalMessages, state.totalSessions, state.messages.map((m) => m.id),
       state.sessions.map((s) => [s.id, s.ended, s.messageIds.length]),
     ]);
     if (key === state.listKey) return;
@@ -136,28 +218,33 @@
     $("count-sessions").textContent = state.totalSessions;
     $("messages").hidden = r.list !== "messages";
     $("sessions").hidden = r.list !== "sessions";
+    $("search").hidden = r.list !== "messages";
     const shown = r.list === "messages" ? state.messages : state.sessions;
     $("empty").hidden = shown.length > 0;
+    $("empty").textContent = r.list !== "messages" ? "Nothing yet. Send mail to the SMTP port; it shows here as it arrives." :
+      state.searching ? "Searching…" : state.filter ? "No message matches the search." :
+        "Nothing yet. Send mail to the SMTP port; it shows here as it arrives.";
 
     $("messages").replaceChildren(...state.messages.slice().reverse().map((m) =>
       el("li", { class: "message" + (r.kind === "message" && r.id === m.id ? " selected" : ""), dataset: { id: m.id } },
         el("a", { href: `#message/${m.id}` },
           el("span", { class: "subject" }, m.subject || "(no subject)"),
-          el("time", { datetime: m.received }, fmtTime(m.received)),
+          timeEl(m.received),
           el("span", { class: "who" }, `${m.from || "<>"} → ${m.to.join(", ")}`),
-          el("span", { class: "meta" }, fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
+          el("span", { class: "meta" }, dkimBadge(m.dkim),
+            fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
 
     $("sessions").replaceChildren(...state.sessions.slice().reverse().map((s) =>
       el("li", { class: "session" + (r.kind === "session" && r.id === s.id ? " selected" : ""), dataset: { id: s.id } },
         el("a", { href: `#session/${s.id}` },
           el("span", { class: "title" }, `Session ${s.id}`),
-          el("time", { datetime: s.start }, fmtTime(s.start)),
+          timeEl(s.start),
           el("span", { class: "who" }, sessionSummary(s)),
           el("span", { class: s.live ? "meta live" : "meta" }, s.ended)))));
   }
 
   async function renderDetail(r) {
-    let key = JSON.stringify(r);
+    let key = JSON.stringify([r, state.remoteImages]);
     if (r.kind === "session") {
       const s = state.sessions.find((x) => x.id === r.id);
       key += s ? `:${s.transcriptLines}:${s.ended}` : ":gone";
@@ -165,22 +252,18 @@
     if (key === state.detailKey) return;
     state.detailKey = key;
     const detail = $("detail");
+    const back = el("a", { class: "back", href: `#${r.list}` }, r.list === "sessions" ? "← Sessions" : "← Messages");
     try {
       if (r.kind === "message") {
-        detail.replaceChildren(await messageView(r.id, r.view));
+        detail.replaceChildren(back, await messageView(r.id, r.view));
       } else if (r.kind === "session") {
-        detail.replaceChildren(await sessionView(r.id));
+        detail.replaceChildren(back, await sessionView(r.id));
       } else {
         detail.replaceChildren(el("p", { class: "hint" }, "Select a message or a session."));
       }
     } catch (e) {
-      detail.replaceChildren(el("p", { class: "hint" }, e.message));
+      detail.replaceChildren(back, el("p", { class: "hint" }, e.message));
     }
-  }
-
-  async function findMessage(id) {
-    const m = state.messages.find((x) => x.id === id);
-    return m || (await fetchJSON(`/api/messages/${id}`)).data;
   }
 
   // withCIDs points cid: URLs of the HTML at the message's attachments.
@@ -194,11 +277,13 @@
   }
 
   async function messageView(id, view) {
-    const m = await findMessage(id);
+    const m = (await fetchJSON(`/api/messages/${id}`)).data; // with its MIME parts
     const views = [];
     if (m.text) views.push(["text", "Text"]);
     if (m.html) views.push(["html", "HTML"]);
-    views.push(["headers", "Headers"], ["raw", "Raw"], ["transcript", "Transcript"]);
+    views.push(["headers", "Headers"]);
+    if (m.parts) views.push(["parts", "Parts"]);
+    views.push(["raw", "Raw"], ["transcript", "Transcript"]);
     if (!views.some(([v]) => v === view)) view = views[0][0];
 
     const fields = el("dl", { class: "fields" },
@@ -207,11 +292,12 @@
       m.headerFrom && [el("dt", {}, "From"), el("dd", {}, fmtAddrs(m.headerFrom))],
       m.headerTo && [el("dt", {}, "To"), el("dd", {}, fmtAddrs(m.headerTo))],
       m.cc && [el("dt", {}, "Cc"), el("dd", {}, fmtAddrs(m.cc))],
-      m.date && [el("dt", {}, "Date"), el("dd", {}, new Date(m.date).toString())],
-      el("dt", {}, "Received"), el("dd", {}, new Date(m.received).toString()),
+      m.date && [el("dt", {}, "Date"), el("dd", { class: "date" }, timeEl(m.date, true))],
+      el("dt", {}, "Received"), el("dd", { class: "received" }, timeEl(m.received, true)),
       el("dt", {}, "Size"), el("dd", {}, fmtSize(m.size)),
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
       m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
+      dkimView(m.dkim),
       findingsView(m.findings));
 
     const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
@@ -231,18 +317,46 @@
       fields, atts, tabs, await bodyView(m, view));
   }
 
+  // htmlDocument is the srcdoc of the HTML view: the message's HTML, its
+  // cid: images pointed at their attachments, and, unless the user lets
+  // them load, a policy that blocks remote images (tracking pixels).
+  // The policy comes first, so that the parser puts it in the head; a
+  // message's own policies can only restrict more.
+  function htmlDocument(m) {
+    const html = withCIDs(m.html, m);
+    if (state.remoteImages) return html;
+    const policy = `img-src data: blob: ${location.origin}`;
+    return `<meta http-equiv="Content-Security-Policy" content="${policy}">` + html;
+  }
+
   async function bodyView(m, view) {
     switch (view) {
       case "text":
         return el("pre", { class: "text" }, m.text);
       case "html": {
         const f = el("iframe", { class: "html", sandbox: "", title: "HTML body of the message", referrerpolicy: "no-referrer" });
-        f.srcdoc = withCIDs(m.html, m);
-        return f;
+        f.srcdoc = htmlDocument(m);
+        const toggle = el("label", { class: "remote-images" },
+          el("input", {
+            type: "checkbox", id: "block-remote-images", checked: !state.remoteImages,
+            onchange: (e) => {
+              state.remoteImages = !e.target.checked;
+              localStorage.setItem("mocksmtp.remoteImages", state.remoteImages ? "load" : "block");
+              render();
+            },
+          }),
+          " Block remote images");
+        return el("div", { class: "html-view" },
+          el("div", { class: "toolbar" }, toggle),
+          el("div", { class: "html-split" },
+            el("section", { class: "rendered", "aria-label": "rendered" }, f),
+            el("section", { class: "source", "aria-label": "source" }, el("pre", { class: "html-source" }, m.html))));
       }
       case "headers":
         return el("table", { class: "headers" }, el("tbody", {},
           m.headers.map((h) => el("tr", {}, el("td", {}, h.name), el("td", {}, h.value)))));
+      case "parts":
+        return el("ul", { class: "parts" }, partView(m, m.parts));
       case "raw": {
         const res = await fetch(m.rawUrl);
         if (!res.ok) throw new Error(`message ${m.id} is gone`);
@@ -259,14 +373,43 @@
     return el("p", {}, "");
   }
 
+  // partView shows one MIME entity and its parts: its type, what it is
+  // to the message (the text, the HTML, an attachment), its details.
+  function partView(m, p) {
+    const details = [p.filename && `"${p.filename}"`, p.disposition, p.encoding, p.charset, fmtSize(p.size)].filter(Boolean).join(" · ");
+    let is = null;
+    if (p.body) is = el("a", { class: "is", href: `#message/${m.id}/${p.body}` }, p.body === "text" ? "the text" : "the HTML");
+    else if (p.attachment !== undefined && m.attachments[p.attachment]) {
+      const a = m.attachments[p.attachment];
+      is = el("a", { class: "is", href: a.url, download: a.filename || `attachment-${a.index}` }, `attachment ${a.index}`);
+    }
+    return el("li", { class: "part" },
+      el("span", { class: "type" }, p.contentType), " ", el("span", { class: "meta" }, details), is && [" → ", is],
+      p.parts && p.parts.length > 0 && el("ul", {}, p.parts.map((c) => partView(m, c))));
+  }
+
+  // transcriptView shows a session's transcript, numbered as findings
+  // number it: the transcript cap (-max-transcript-lines) keeps the first
+  // lines of a long session (transcriptHead) and its last ones, and
+  // -retain may forget the first lines; a note says which lines are gone.
   function transcriptView(s) {
-    // Numbered as findings number them: -retain may have forgotten the
-    // first lines of a long session.
-    return el("ol", { class: "transcript", start: (s.forgotten || 0) + 1 }, (s.transcript || []).map((l) =>
-      el("li", { class: l.dir === "*" ? "note" : l.dir },
-        el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
-        el("span", { class: "dir" }, l.dir),
-        el("span", { class: "line" }, l.text))));
+    const line = (first) => (l, i) => el("li", { class: l.dir === "*" ? "note" : l.dir },
+      el("span", { class: "n" }, first + i),
+      el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
+      el("span", { class: "dir" }, l.dir),
+      el("span", { class: "line" }, l.text));
+    const head = s.transcriptHead || [];
+    const forgotten = s.forgotten || 0;
+    let note = null;
+    if (head.length > 0 && forgotten > head.length) {
+      note = `… lines ${head.length + 1} to ${forgotten} forgotten (the transcript cap, -max-transcript-lines) …`;
+    } else if (head.length === 0 && forgotten > 0) {
+      note = `(lines 1 to ${forgotten} forgotten: -retain or the transcript cap)`;
+    }
+    return el("div", { class: "transcript-view" },
+      head.length > 0 && el("ol", { class: "transcript head", start: 1 }, head.map(line(1))),
+      note && el("p", { class: "elided" }, note),
+      el("ol", { class: "transcript", start: forgotten + 1 }, (s.transcript || []).map(line(forgotten + 1))));
   }
 
   async function sessionView(id) {
@@ -278,8 +421,8 @@
         el("dt", {}, "Server"), el("dd", {}, s.localAddr),
         el("dt", {}, "HELO"), el("dd", {}, s.helo || "—"),
         el("dt", {}, "Attempt"), el("dd", {}, s.attempt),
-        el("dt", {}, "Started"), el("dd", {}, new Date(s.start).toString()),
-        el("dt", {}, "Ended"), el("dd", { class: s.live ? "live" : "" }, s.live ? "live" : `${s.ended}, ${new Date(s.end).toString()}`),
+        el("dt", {}, "Started"), el("dd", {}, timeEl(s.start, true)),
+        el("dt", {}, "Ended"), el("dd", { class: s.live ? "live" : "" }, s.live ? "live" : [`${s.ended}, `, timeEl(s.end, true)]),
         el("dt", {}, "TLS"), el("dd", {}, s.tls ? `${s.tls.version}, ${s.tls.cipherSuite}` : "no"),
         el("dt", {}, "AUTH"), el("dd", {}, s.auth ? `${s.auth.mechanism} ${s.auth.username} ${s.auth.success ? "ok" : "failed"}` : "no"),
         s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
@@ -288,6 +431,48 @@
         el("dt", {}, "Messages"), el("dd", {}, s.messageIds.length === 0 ? "none" :
           s.messageIds.map((mid, i) => [i > 0 ? ", " : "", el("a", { href: `#message/${mid}` }, `message ${mid}`)]))),
       transcriptView(s));
+  }
+
+  // DKIM verdicts, each said in a word and an icon as well as a colour:
+  // pass (green), fail and permerror (red: the signature is wrong),
+  // temperror (amber: no -dkim-key for its domain and selector).
+  const dkimLook = {
+    pass: { icon: "✓", tone: "pass" },
+    fail: { icon: "✗", tone: "fail" },
+    permerror: { icon: "✗", tone: "fail" },
+    temperror: { icon: "!", tone: "temp" },
+  };
+
+  function verdict(status) {
+    const look = dkimLook[status] || { icon: "?", tone: "temp" };
+    return el("span", { class: `verdict ${look.tone}` },
+      el("span", { class: "icon", "aria-hidden": "true" }, look.icon), " ", status);
+  }
+
+  // dkimView shows one row per DKIM-Signature, in order: the verdict, why
+  // it did not pass, the Authentication-Results summary and the header
+  // fields it signs; nothing for a message without a signature.
+  function dkimView(results) {
+    if (!results || results.length === 0) return null;
+    return [el("dt", {}, "DKIM"), el("dd", { class: "dkim-results" },
+      results.map((d) => el("div", { class: `dkim ${(dkimLook[d.status] || { tone: "temp" }).tone}`, dataset: { status: d.status } },
+        verdict(d.status), " ",
+        el("span", { class: "signer" }, d.domain || "(no domain)", d.selector ? ` · selector ${d.selector}` : ""),
+        d.reason && el("span", { class: "reason" }, d.reason),
+        el("code", { class: "summary" }, d.summary),
+        d.headerKeys && d.headerKeys.length > 0 && el("span", { class: "signed" }, `signs ${d.headerKeys.join(", ")}`))))];
+  }
+
+  // dkimBadge marks a listed message whose signatures do not all pass:
+  // red when one fails (fail, permerror), else amber when a key is
+  // missing (temperror); nothing when they pass or there is none.
+  function dkimBadge(results) {
+    const bad = (results || []).filter((d) => d.status !== "pass");
+    if (bad.length === 0) return null;
+    const worst = bad.find((d) => d.status === "fail" || d.status === "permerror") || bad[0];
+    const look = dkimLook[worst.status] || { icon: "?", tone: "temp" };
+    return [el("span", { class: `dkim-badge ${look.tone}`, title: bad.map((d) => d.summary).join("\n") },
+      el("span", { class: "icon", "aria-hidden": "true" }, look.icon), ` DKIM ${worst.status}`), " "];
   }
 
   // findingsView lists the rules the client broke, each with its RFC
@@ -317,6 +502,8 @@
 
   window.addEventListener("hashchange", render);
   $("reset").addEventListener("click", resetAll);
+  $("search").addEventListener("submit", (e) => { e.preventDefault(); applySearch(); });
+  $("q").addEventListener("input", () => { clearTimeout(state.typing); state.typing = setTimeout(applySearch, 300); });
   render();
   poll();
 })();

@@ -1,0 +1,239 @@
+package mocksmtp
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xdg-go/scram"
+)
+
+// scramClient is the client side of one SCRAM exchange, from
+// github.com/xdg-go/scram.
+type scramClient struct {
+	conv  *scram.ClientConversation
+	bind  string // "": none; "y": could bind, saw no -PLUS; else the channel-binding type
+	cbErr bool   // send wrong channel-binding data
+}
+
+// newSCRAMClient returns a client for the mechanism of hash; bind says
+// how it binds the channel of w.
+func newSCRAMClient(t *testing.T, w *wire, sha256 bool, user, password, bind string, wrongData bool) *scram.ClientConversation {
+	t.Helper()
+	hash := scram.SHA1
+	if sha256 {
+		hash = scram.SHA256
+	}
+	c, err := hash.NewClient(user, password, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch bind {
+	case "":
+		return c.NewConversation()
+	case "y":
+		return c.NewConversationAdvertisingChannelBinding()
+	}
+	cs := w.conn.(*tls.Conn).ConnectionState()
+	var cb scram.ChannelBinding
+	switch scram.ChannelBindingType(bind) {
+	case scram.ChannelBindingTLSExporter:
+		cb, err = scram.NewTLSExporterBinding(&cs)
+	case scram.ChannelBindingTLSUnique:
+		cb = scram.NewTLSUniqueBinding(cs.TLSUnique)
+		if len(cs.TLSUnique) == 0 { // TLS 1.3: ask for it all the same
+			cb.Data = []byte("none")
+		}
+	default:
+		cb = scram.ChannelBinding{Type: scram.ChannelBindingType(bind), Data: []byte("some data")}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrongData {
+		cb.Data = []byte("not this connection's")
+	}
+	return c.NewConversationWithChannelBinding(cb)
+}
+
+// scramAuth runs AUTH mechanism with conv over w, the client-first
+// message as initial response unless noIR, and returns the final reply.
+func scramAuth(t *testing.T, w *wire, mechanism AuthMechanism, conv *scram.ClientConversation, noIR bool) []string {
+	t.Helper()
+	first, err := conv.Step("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	if noIR {
+		if got := w.cmd("AUTH "+string(mechanism), "334"); got[0] != "334 " {
+			t.Fatalf("first challenge %q, want an empty one", got)
+		}
+		lines = w.exchange(b64(first))
+	} else {
+		lines = w.exchange("AUTH " + string(mechanism) + " " + b64(first))
+	}
+	for !conv.Done() && strings.HasPrefix(lines[0], "334 ") {
+		challenge, err := base64.StdEncoding.DecodeString(lines[0][4:])
+		if err != nil {
+			t.Fatalf("challenge %q: %v", lines, err)
+		}
+		resp, err := conv.Step(string(challenge))
+		if err != nil {
+			t.Fatalf("the client refused the challenge %q: %v", challenge, err)
+		}
+		lines = w.exchange(b64(resp))
+	}
+	return lines
+}
+
+// exchange sends one line and returns the reply, whatever it is.
+func (w *wire) exchange(line string) []string {
+	w.t.Helper()
+	w.send(line + "\r\n")
+	lines, err := w.read()
+	if err != nil {
+		w.t.Fatalf("after %q: %v", line, err)
+	}
+	return lines
+}
+
+func TestAuthSCRAM(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"),
+		WithAuthMechanisms(AuthSCRAMSHA256PLUS, AuthSCRAMSHA256, AuthSCRAMSHA1PLUS, AuthSCRAMSHA1, AuthPlain))
+	tls12 := srv.ClientTLSConfig()
+	tls12.MaxVersion = tls.VersionTLS12
+	tests := []struct {
+		name      string
+		tls       *tls.Config // STARTTLS with it, unless nil
+		mechanism AuthMechanism
+		user      string
+		password  string
+		bind      string // see scramClient
+		wrongData bool
+		noIR      bool
+		want      string // the final reply's code and status
+		wantText  string // in the final reply
+	}{
+		{name: "SHA-256", mechanism: AuthSCRAMSHA256, want: "235 2.7.0"},
+		{name: "SHA-1", mechanism: AuthSCRAMSHA1, want: "235 2.7.0"},
+		{name: "SHA-256 without initial response", mechanism: AuthSCRAMSHA256, noIR: true, want: "235 2.7.0"},
+		{name: "SHA-256 wrong password", mechanism: AuthSCRAMSHA256, password: "wrong", want: "535 5.7.8", wantText: "e=invalid-proof"},
+		{name: "SHA-1 wrong password", mechanism: AuthSCRAMSHA1, password: "wrong", want: "535 5.7.8", wantText: "e=invalid-proof"},
+		{name: "unknown user", mechanism: AuthSCRAMSHA256, user: "nobody", want: "535 5.7.8", wantText: "e=unknown-user"},
+		{name: "y before TLS, where no -PLUS is offered", mechanism: AuthSCRAMSHA256, bind: "y", want: "235 2.7.0"},
+		{name: "SHA-256 over TLS", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256, want: "235 2.7.0"},
+		{name: "SHA-256-PLUS tls-exporter over TLS 1.3", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256PLUS, bind: "tls-exporter", want: "235 2.7.0"},
+		{name: "SHA-1-PLUS tls-exporter over TLS 1.3", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA1PLUS, bind: "tls-exporter", want: "235 2.7.0"},
+		{name: "SHA-256-PLUS tls-unique over TLS 1.2", tls: tls12, mechanism: AuthSCRAMSHA256PLUS, bind: "tls-unique", want: "235 2.7.0"},
+		{name: "SHA-256-PLUS tls-exporter over TLS 1.2", tls: tls12, mechanism: AuthSCRAMSHA256PLUS, bind: "tls-exporter", want: "235 2.7.0"},
+		{name: "tls-unique over TLS 1.3", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256PLUS, bind: "tls-unique", want: "535 5.7.8", wantText: "e=unsupported-channel-binding-type"},
+		{name: "tls-server-end-point", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256PLUS, bind: "tls-server-end-point", want: "535 5.7.8", wantText: "e=unsupported-channel-binding-type"},
+		{name: "another connection's binding", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256PLUS, bind: "tls-exporter", wrongData: true, want: "535 5.7.8", wantText: "e=channel-bindings-dont-match"},
+		{name: "-PLUS without binding", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256PLUS, want: "535 5.7.8", wantText: "needs channel binding"},
+		{name: "binding asked without -PLUS", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256, bind: "tls-exporter", want: "535 5.7.8", wantText: "not SCRAM-SHA-256-PLUS"},
+		{name: "downgrade: y over TLS, where -PLUS is offered", tls: srv.ClientTLSConfig(), mechanism: AuthSCRAMSHA256, bind: "y", want: "535 5.7.8", wantText: "e=server-does-support-channel-binding"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			ehlo := w.cmd("EHLO client.example", "250")
+			if want := "250-AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN"; !slices.Contains(ehlo, want) {
+				t.Errorf("EHLO before TLS = %q, want %q", ehlo, want)
+			}
+			if tt.tls != nil {
+				if err := w.startTLS(tt.tls); err != nil {
+					t.Fatal(err)
+				}
+				ehlo := w.cmd("EHLO client.example", "250")
+				if want := "250-AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-1 PLAIN"; !slices.Contains(ehlo, want) {
+					t.Errorf("EHLO after TLS = %q, want %q", ehlo, want)
+				}
+			}
+			user, password := or(tt.user, "user"), or(tt.password, "pencil")
+			conv := newSCRAMClient(t, w, strings.HasPrefix(string(tt.mechanism), "SCRAM-SHA-256"), user, password, tt.bind, tt.wrongData)
+			lines := scramAuth(t, w, tt.mechanism, conv, tt.noIR)
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, tt.want+" ") || !strings.Contains(last, tt.wantText) {
+				t.Fatalf("final reply %q, want %s ...%s...", lines, tt.want, tt.wantText)
+			}
+			if tt.want[0] == '2' && !conv.Valid() {
+				t.Error("the client did not accept the server's signature")
+			}
+			w.cmd("NOOP", "250") // the reply was one line: the dialogue goes on
+			w.quit()
+			s := waitSessionOf(t, srv, w)
+			want := &AuthInfo{Mechanism: tt.mechanism, Username: user, Success: tt.want[0] == '2'}
+			if diff := cmp.Diff(want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s\n%s", diff, s.Transcript)
+			}
+			if leak := secretIn(s.Transcript, password); leak != "" {
+				t.Errorf("the transcript shows the password: %s", leak)
+			}
+		})
+	}
+}
+
+func TestAuthSCRAMHostile(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256PLUS, AuthSCRAMSHA256))
+	for _, tt := range []struct {
+		name  string
+		steps [][2]string
+	}{
+		{"-PLUS before TLS", [][2]string{{"AUTH SCRAM-SHA-256-PLUS " + b64("p=tls-exporter,,n=user,r=abc"), "538 5.7.11"}}},
+		{"garbage", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("garbage"), "535 5.7.8"}}},
+		{"CR LF in the client's message", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("x\r\n250 fake,,n=user,r=abc"), "535 5.7.8"}}},
+		{"CR LF in the user name", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("n,,n=us\r\n250 er,r=abc"), "535 5.7.8"}}},
+		{"extensions", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("n,,m=ext,n=user,r=abc"), "535 5.7.8"}}},
+		{"another authorization identity", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("n,a=admin,n=user,r=abc"), "535 5.7.8"}}},
+		{"garbage final message", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("n,,n=user,r=abc"), "334"}, {b64("c=biws,r=zzz,p=AAAA"), "535 5.7.8"}}},
+		{"final message not base64 inside", [][2]string{{"AUTH SCRAM-SHA-256 " + b64("n,,n=user,r=abc"), "334"}, {b64("c=***,p=***"), "535 5.7.8"}}},
+		{"cancelled", [][2]string{{"AUTH SCRAM-SHA-256", "334"}, {"*", "501 5.0.0"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			for _, s := range tt.steps {
+				lines := w.cmd(s[0], s[1])
+				if len(lines) != 1 {
+					t.Errorf("reply %q, want one line", lines)
+				}
+			}
+			w.cmd("NOOP", "250 2.0.0")
+			w.quit()
+		})
+	}
+}
+
+// FuzzSCRAMServer feeds client messages to the SCRAM server: no panic, and
+// no reply line with a line break.
+func FuzzSCRAMServer(f *testing.F) {
+	f.Add([]byte("n,,n=user,r=abc"), []byte("c=biws,r=abc,p=AAAA"))
+	f.Add([]byte("p=tls-unique,,n=user,r=abc"), []byte(""))
+	f.Add([]byte("n,a=x=2C,n=u=3D,r=1"), []byte("c=,r=,p="))
+	f.Fuzz(func(t *testing.T, first, final []byte) {
+		cfg := &authConfig{accounts: map[string]string{"user": "pencil"}}
+		for _, m := range []AuthMechanism{AuthSCRAMSHA1, AuthSCRAMSHA256} {
+			srv, err := cfg.newSCRAM(m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, resp := range [][]byte{first, final, {}} {
+				_, done, err := srv.Next(resp)
+				if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+					t.Errorf("error %q has a line break", err)
+				}
+				if done || err != nil {
+					break
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/google/go-cmp/cmp"
+)
+
+// writePEM writes one PEM block to a file in dir and returns its path.
+func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestDKIMKeys starts the program with -dkim-key for an Ed25519 public key
+// and an RSA private key, sends messages signed with both, one of them
+// changed on the way, and reads the results from the API.
+func TestDKIMKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	edPub, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(edPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edFile := writePEM(t, dir, "ed.pem", "PUBLIC KEY", der)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaFile := writePEM(t, dir, "rsa.pem", "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey))
+
+	p := start(t, nil, "-dkim-key", "example.com:ed:"+edFile, "-dkim-key", "example.org:rsa:"+rsaFile)
+	msg := "From: shop@example.com\r\nTo: bob@example.net\r\nSubject: Order\r\n\r\nThanks.\r\n"
+	var signed bytes.Buffer
+	if err := dkim.Sign(&signed, strings.NewReader(msg), &dkim.SignOptions{Domain: "example.com", Selector: "ed", Signer: edKey}); err != nil {
+		t.Fatal(err)
+	}
+	var both bytes.Buffer
+	if err := dkim.Sign(&both, bytes.NewReader(signed.Bytes()), &dkim.SignOptions{Domain: "example.org", Selector: "rsa", Signer: rsaKey, HeaderKeys: []string{"From"}}); err != nil {
+		t.Fatal(err)
+	}
+	sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, both.String())
+	sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, strings.Replace(both.String(), "Thanks.", "Thank you.", 1))
+	sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, msg)
+	getJSON(t, p, "/api/wait?count=3", 200, nil)
+
+	project := func(ds []dkimJSON) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Summary)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		id   string
+		want []string
+	}{
+		{"1", []string{"dkim=pass header.d=example.org header.s=rsa header.a=rsa-sha256", "dkim=pass header.d=example.com header.s=ed header.a=ed25519-sha256"}},
+		{"2", []string{
+			"dkim=fail (body hash mismatch: the body changed after signing) header.d=example.org header.s=rsa header.a=rsa-sha256",
+			"dkim=fail (body hash mismatch: the body changed after signing) header.d=example.com header.s=ed header.a=ed25519-sha256",
+		}},
+		{"3", nil},
+	} {
+		var m messageJSON
+		getJSON(t, p, "/api/messages/"+tt.id, 200, &m)
+		if m.DKIM == nil {
+			t.Errorf("message %s: dkim is null, want a list", tt.id)
+		}
+		if diff := cmp.Diff(tt.want, project(m.DKIM)); diff != "" {
+			t.Errorf("message %s: dkim summaries (-want +got):\n%s", tt.id, diff)
+		}
+		if tt.id == "2" && (m.DKIM[0].Status != "fail" || !strings.HasPrefix(m.DKIM[0].Reason, "body hash mismatch") || m.DKIM[0].Domain != "example.org" || m.DKIM[0].Selector != "rsa") {
+			t.Errorf("message 2: dkim[0] = %+v", m.DKIM[0])
+		}
+	}
+}
+
+func TestDKIMKeyFlagErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cert := writePEM(t, dir, "cert.pem", "CERTIFICATE", []byte("x"))
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, value, want string
+	}{
+		{"no selector", "example.com:" + junk, "want domain:selector:file.pem"},
+		{"missing file", "example.com:s:" + filepath.Join(dir, "missing.pem"), "no such file"},
+		{"no PEM", "example.com:s:" + junk, "no PEM block"},
+		{"a certificate", "example.com:s:" + cert, `a PEM "CERTIFICATE" block`},
+		{"bad key", "example.com:s:" + writePEM(t, dir, "bad.pem", "PUBLIC KEY", []byte("x")), "bad.pem"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-dkim-key", tt.value)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+}

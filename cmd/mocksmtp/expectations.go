@@ -1,0 +1,251 @@
+package main
+
+// Expectations over HTTP, on the Go API's expectations without a test
+// (Server.AddExpectation, Verify): a suite registers what it expects,
+// then asks whether it was met, and gets the report a Go test would fail
+// with.
+//
+//	POST /api/expectations {"want": {"to": ["bob@example.com"], "subjectContains": "Welcome"}, "times": 1}
+//	GET  /api/expectations/check     200 {"met": true}, or 417 {"error": "<the report>"}
+//
+// is, in Go,
+//
+//	srv.AddExpectation(mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "Welcome"}) // .Times(1)
+//	srv.Verify()
+//
+// "want" has the names of the filter's query parameters (filter.go), a
+// list for to, headerTo, cc and attachment, and "header": {"X-Name":
+// "value"}. By default an expectation wants exactly one message; "times"
+// (exactly n), "atLeast" (n or more) or "never": true change that, as
+// Expectation.Times, AtLeast and Never do. Each message meets one
+// expectation at most, so that two alike want two messages. An
+// expectation is named in reports "POST /api/expectations #n", or by
+// "declaredAt" (a test's file:line, say). With ?inbox=D, it is on the
+// inbox's messages, and the check checks the inbox's expectations.
+// DELETE /api/messages (?inbox=D) forgets them, as Reset does.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// maxExpectationBody bounds the body of POST /api/expectations.
+const maxExpectationBody = 1 << 20
+
+// maxDeclaredAt bounds "declaredAt", in bytes.
+const maxDeclaredAt = 200
+
+// expectationRequest is the body of POST /api/expectations.
+type expectationRequest struct {
+	Want       json.RawMessage `json:"want"`
+	Times      *int            `json:"times"`
+	AtLeast    *int            `json:"atLeast"`
+	Never      bool            `json:"never"`
+	DeclaredAt string          `json:"declaredAt"`
+}
+
+// expectationJSON is a registered expectation, as the API shows it.
+type expectationJSON struct {
+	ID          int    `json:"id"`
+	DeclaredAt  string `json:"declaredAt"`
+	Inbox       string `json:"inbox,omitempty"`
+	Description string `json:"description"` // what it wants: "exactly 1 message like Want{...}"
+}
+
+// expectationIDs numbers the expectations the API registers.
+type expectationIDs struct {
+	mu   sync.Mutex // guards last
+	last int
+}
+
+func (ids *expectationIDs) next() int {
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ids.last++
+	return ids.last
+}
+
+// postExpectation registers an expectation: 201 with its ID and name.
+func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	data, ok := readBody(w, r, maxExpectationBody)
+	if !ok {
+		return
+	}
+	var req expectationRequest
+	if len(data) == 0 {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: no body; want {\"want\": {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}, \"times\": 1}")
+		return
+	}
+	if err := decodeStrict(data, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v; want {\"want\": {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}, \"times\": 1}", err)
+		return
+	}
+	want, err := wantFromJSON(req.Want)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: want: %v", err)
+		return
+	}
+	var counts []string
+	if req.Times != nil {
+		counts = append(counts, "times")
+	}
+	if req.AtLeast != nil {
+		counts = append(counts, "atLeast")
+	}
+	if req.Never {
+		counts = append(counts, "never")
+	}
+	if len(counts) > 1 {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: %s: give one of them", strings.Join(counts, " and "))
+		return
+	}
+	for name, n := range map[string]*int{"times": req.Times, "atLeast": req.AtLeast} {
+		if n != nil && *n < 0 {
+			writeError(w, http.StatusBadRequest, "POST /api/expectations: %s %d: want a number ≥ 0", name, *n)
+			return
+		}
+	}
+	if len(req.DeclaredAt) > maxDeclaredAt || strings.ContainsFunc(req.DeclaredAt, unicode.IsControl) {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: declaredAt: want at most %d bytes on one line, such as test_signup.py:42", maxDeclaredAt)
+		return
+	}
+
+	var e *mocksmtp.Expectation
+	if sc.in == nil {
+		e, err = a.srv.AddExpectation(want)
+	} else {
+		e, err = sc.in.AddExpectation(want)
+	}
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "POST /api/expectations: %v", err) // the server is closed
+		return
+	}
+	j := expectationJSON{ID: a.expectations.next(), DeclaredAt: req.DeclaredAt}
+	if j.DeclaredAt == "" {
+		j.DeclaredAt = fmt.Sprintf("POST /api/expectations #%d", j.ID)
+	}
+	e.DeclaredAt(j.DeclaredAt)
+	j.Description = fmt.Sprintf("exactly 1 message like %v", want)
+	switch {
+	case req.Times != nil && *req.Times == 0, req.Never:
+		e.Never()
+		j.Description = fmt.Sprintf("no message like %v", want)
+	case req.Times != nil:
+		e.Times(*req.Times)
+		j.Description = fmt.Sprintf("exactly %s like %v", plural(*req.Times, "message"), want)
+	case req.AtLeast != nil:
+		e.AtLeast(*req.AtLeast)
+		j.Description = fmt.Sprintf("at least %s like %v", plural(*req.AtLeast, "message"), want)
+	}
+	if sc.in != nil {
+		j.Inbox = sc.in.Domain()
+	}
+	a.log.Info("expectation", "id", j.ID, "declaredAt", j.DeclaredAt, "inbox", j.Inbox, "wants", j.Description)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// checkExpectations answers GET /api/expectations/check: 200 when every
+// expectation registered (on the server, or on the inbox) is met, 417
+// with the reports of those that are not, as Verify returns them.
+func (a *api) checkExpectations(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	var err error
+	if sc.in == nil {
+		err = a.srv.Verify()
+	} else {
+		err = sc.in.Verify()
+	}
+	if err != nil {
+		writeError(w, http.StatusExpectationFailed, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, checkJSON{Met: true})
+}
+
+type checkJSON struct {
+	Met bool `json:"met"`
+}
+
+// wantFromJSON reads a Want from a JSON object with the names of the
+// filter's parameters: lists for the parameters that repeat, "header" an
+// object of header fields. A missing or null object is Want{}.
+func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
+	var fields map[string]json.RawMessage
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return mocksmtp.Want{}, fmt.Errorf("want an object, such as {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}: %v", err)
+		}
+	}
+	q := url.Values{}
+	var unknown []string
+	for name, v := range fields {
+		i := slices.IndexFunc(wantParams, func(p wantParam) bool { return p.name == name })
+		switch {
+		case name == "header":
+			var h map[string]string
+			if err := json.Unmarshal(v, &h); err != nil {
+				return mocksmtp.Want{}, fmt.Errorf("header: want an object of header fields and values, such as {\"X-Campaign\": \"welcome\"}")
+			}
+			for field, value := range h {
+				if field == "" {
+					return mocksmtp.Want{}, fmt.Errorf("header: a field without a name")
+				}
+				q.Set("header."+field, value)
+			}
+		case i < 0:
+			u := fmt.Sprintf("%q", name)
+			if j := slices.IndexFunc(wantParams, func(p wantParam) bool { return strings.EqualFold(p.name, name) }); j >= 0 {
+				u += fmt.Sprintf(" (did you mean %q?)", wantParams[j].name)
+			}
+			unknown = append(unknown, u)
+		case wantParams[i].list:
+			var vs []string
+			if err := json.Unmarshal(v, &vs); err != nil {
+				return mocksmtp.Want{}, fmt.Errorf("%s: want a list of strings, such as [\"bob@example.com\"]", name)
+			}
+			if len(vs) == 0 {
+				return mocksmtp.Want{}, fmt.Errorf("%s is empty: leave it out to match any message", name)
+			}
+			q[name] = vs
+		default:
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return mocksmtp.Want{}, fmt.Errorf("%s: want a string", name)
+			}
+			q.Set(name, s)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		names := make([]string, len(wantParams))
+		for i, p := range wantParams {
+			names[i] = p.name
+		}
+		return mocksmtp.Want{}, fmt.Errorf("unknown key %s; the keys are: %s, header", strings.Join(unknown, ", "), strings.Join(names, ", "))
+	}
+	want, _, err := wantOf(q)
+	return want, err
+}

@@ -1,0 +1,220 @@
+package main
+
+// Inboxes over HTTP: per-test isolation on one shared program, as the Go
+// API's Server.NewInbox gives it. POST /api/inboxes makes an inbox, a
+// domain of its own ("signup-1.inbox.test"); a message belongs to it when
+// one of its envelope recipients is in that domain. The inbox query
+// parameter, set to the domain, scopes what a request sees to the inbox:
+//
+//	GET    /api/messages?inbox=D&...       its messages, filtered
+//	DELETE /api/messages?inbox=D           forget its messages and expectations (Inbox.Reset)
+//	GET    /api/wait?inbox=D&...           wait for its messages (Inbox.WaitForContext)
+//	POST   /api/expectations?inbox=D       an expectation on its messages (Inbox.AddExpectation)
+//	GET    /api/expectations/check?inbox=D check them (Inbox.Verify)
+//
+// An inbox lasts as long as the program: DELETE /api/messages forgets its
+// messages, not the inbox.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// maxInboxes bounds the inboxes of one program: each lasts as long as
+// the program, and every report names them.
+const maxInboxes = 100_000
+
+// maxInboxName bounds an inbox's name, in bytes.
+const maxInboxName = 200
+
+// inboxes are the inboxes the API made, by domain (lower case).
+type inboxes struct {
+	mu     sync.Mutex // guards byName, list and max
+	byName map[string]*inbox
+	list   []*inbox // in order of making
+	max    int      // maxInboxes; tests lower it
+}
+
+// inbox is an inbox the API made.
+type inbox struct {
+	name string
+	in   *mocksmtp.Inbox
+}
+
+// inboxJSON is an inbox as the API shows it, with the URLs scoped to it.
+type inboxJSON struct {
+	Name            string `json:"name"`
+	Domain          string `json:"domain"`
+	Address         string `json:"address"`
+	MessagesURL     string `json:"messagesUrl"`
+	WaitURL         string `json:"waitUrl"`
+	ExpectationsURL string `json:"expectationsUrl"`
+	CheckURL        string `json:"checkUrl"`
+}
+
+func newInboxJSON(x *inbox) inboxJSON {
+	q := "?inbox=" + url.QueryEscape(x.in.Domain())
+	return inboxJSON{
+		Name:            x.name,
+		Domain:          x.in.Domain(),
+		Address:         x.in.Address("user"),
+		MessagesURL:     "/api/messages" + q,
+		WaitURL:         "/api/wait" + q,
+		ExpectationsURL: "/api/expectations" + q,
+		CheckURL:        "/api/expectations/check" + q,
+	}
+}
+
+// inboxRequest is the body of POST /api/inboxes.
+type inboxRequest struct {
+	Name string `json:"name"`
+}
+
+// maxInboxBody bounds the body of POST /api/inboxes.
+const maxInboxBody = 4096
+
+// postInbox makes an inbox: 201 with its domain, an address in it and
+// its URLs.
+func (a *api) postInbox(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	var req inboxRequest
+	data, ok := readBody(w, r, maxInboxBody)
+	if !ok {
+		return
+	}
+	if len(data) > 0 {
+		if err := decodeStrict(data, &req); err != nil {
+			writeError(w, http.StatusBadRequest, "POST /api/inboxes: %v; want {\"name\": \"test_signup\"} (or no body)", err)
+			return
+		}
+	}
+	if len(req.Name) > maxInboxName || strings.ContainsFunc(req.Name, unicode.IsControl) {
+		writeError(w, http.StatusBadRequest, "POST /api/inboxes: name: want at most %d bytes on one line, such as the test's name", maxInboxName)
+		return
+	}
+	a.inboxes.mu.Lock()
+	if len(a.inboxes.list) >= a.inboxes.max {
+		a.inboxes.mu.Unlock()
+		writeError(w, http.StatusInsufficientStorage, "POST /api/inboxes: mocksmtp has %d inboxes, as many as it keeps; restart it", a.inboxes.max)
+		return
+	}
+	x := &inbox{name: req.Name, in: a.srv.NewInbox(req.Name)}
+	if a.inboxes.byName == nil {
+		a.inboxes.byName = make(map[string]*inbox)
+	}
+	a.inboxes.byName[strings.ToLower(x.in.Domain())] = x
+	a.inboxes.list = append(a.inboxes.list, x)
+	a.inboxes.mu.Unlock()
+	a.log.Info("inbox", "name", x.name, "domain", x.in.Domain())
+	w.Header().Set("Location", "/api/messages?inbox="+url.QueryEscape(x.in.Domain()))
+	writeJSON(w, http.StatusCreated, newInboxJSON(x))
+}
+
+// listInboxes answers GET /api/inboxes: the inboxes made, in order.
+func (a *api) listInboxes(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	a.inboxes.mu.Lock()
+	out := make([]inboxJSON, len(a.inboxes.list))
+	for i, x := range a.inboxes.list {
+		out[i] = newInboxJSON(x)
+	}
+	a.inboxes.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// decodeStrict decodes one JSON value into v: unknown keys and data
+// after it are errors.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// scope is what a request looks at: the whole server, or the inbox its
+// inbox parameter names.
+type scope struct {
+	srv *mocksmtp.Server
+	in  *mocksmtp.Inbox // nil: the whole server
+}
+
+// scopeOf reads the inbox parameter of a query that query checked: the
+// scope, or 400 for a repeated one and 404 for an unknown inbox.
+func (a *api) scopeOf(w http.ResponseWriter, q url.Values) (scope, bool) {
+	vs, ok := q["inbox"]
+	if !ok {
+		return scope{srv: a.srv}, true
+	}
+	if len(vs) != 1 || vs[0] == "" {
+		writeError(w, http.StatusBadRequest, "inbox: give it once, the domain of an inbox (POST /api/inboxes makes one)")
+		return scope{}, false
+	}
+	a.inboxes.mu.Lock()
+	x := a.inboxes.byName[strings.ToLower(vs[0])]
+	a.inboxes.mu.Unlock()
+	if x == nil {
+		writeError(w, http.StatusNotFound, "inbox=%q: no such inbox; POST /api/inboxes makes one, and gives its domain", vs[0])
+		return scope{}, false
+	}
+	return scope{srv: a.srv, in: x.in}, true
+}
+
+// messages returns the last n of the scope's messages (every one for n <
+// 0), in arrival order, and how many it has.
+func (sc scope) messages(n int) ([]*mocksmtp.Message, int) {
+	if sc.in == nil {
+		if n < 0 {
+			ms := sc.srv.Messages()
+			return ms, len(ms)
+		}
+		_, total := sc.srv.Count()
+		return sc.srv.LastMessages(n), total
+	}
+	ms := sc.in.Messages()
+	total := len(ms)
+	if n >= 0 {
+		ms = ms[len(ms)-min(n, len(ms)):]
+	}
+	return ms, total
+}
+
+// waitFor waits for a message like want, as WaitForContext.
+func (sc scope) waitFor(ctx context.Context, want mocksmtp.Want) (*mocksmtp.Message, error) {
+	if sc.in == nil {
+		return sc.srv.WaitForContext(ctx, want)
+	}
+	return sc.in.WaitForContext(ctx, want)
+}
+
+// waitForMessages waits for n messages, as WaitForMessagesContext.
+func (sc scope) waitForMessages(ctx context.Context, n int) ([]*mocksmtp.Message, error) {
+	if sc.in == nil {
+		return sc.srv.WaitForMessagesContext(ctx, n)
+	}
+	return sc.in.WaitForMessagesContext(ctx, n)
+}
+
+// where names the scope in messages: "", or " in the inbox D".
+func (sc scope) where() string {
+	if sc.in == nil {
+		return ""
+	}
+	return " in the inbox " + sc.in.Domain()
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// postJSON sends a request with a JSON body, checks the status and
+// decodes the answer into v.
+func postJSON(t *testing.T, p *proc, method, path, body string, wantStatus int, v any) {
+	t.Helper()
+	res, b := do(t, p, method, path, body)
+	if res.StatusCode != wantStatus {
+		t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, b, wantStatus)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// ids returns the IDs of messages.
+func ids(ms []messageJSON) []int {
+	var out []int
+	for _, m := range ms {
+		out = append(out, m.ID)
+	}
+	return out
+}
+
+func TestInboxesIsolateTests(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	var a, b, anon inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "test_signup"}`, 201, &a)
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "test_signup"}`, 201, &b)
+	postJSON(t, p, "POST", "/api/inboxes", "", 201, &anon)
+	wantA := inboxJSON{Name: "test_signup", Domain: "test-signup-1.inbox.test", Address: "user@test-signup-1.inbox.test",
+		MessagesURL: "/api/messages?inbox=test-signup-1.inbox.test", WaitURL: "/api/wait?inbox=test-signup-1.inbox.test",
+		ExpectationsURL: "/api/expectations?inbox=test-signup-1.inbox.test", CheckURL: "/api/expectations/check?inbox=test-signup-1.inbox.test"}
+	if diff := cmp.Diff(wantA, a); diff != "" {
+		t.Errorf("the first inbox (-want +got):\n%s", diff)
+	}
+	if b.Domain != "test-signup-2.inbox.test" || anon.Domain != "test-3.inbox.test" {
+		t.Errorf("domains %q and %q, want test-signup-2.inbox.test and test-3.inbox.test", b.Domain, anon.Domain)
+	}
+	var list []inboxJSON
+	getJSON(t, p, "/api/inboxes", 200, &list)
+	if diff := cmp.Diff([]inboxJSON{a, b, anon}, list); diff != "" {
+		t.Errorf("GET /api/inboxes (-want +got):\n%s", diff)
+	}
+
+	bobA, bobB := "bob@"+a.Domain, "bob@"+strings.ToUpper(b.Domain)                                                     // domains in any case
+	sendMail(t, p.smtp, "app@example.com", []string{bobA}, mailTo(bobA, "Welcome", "1", "code 111111"))                 // 1
+	sendMail(t, p.smtp, "app@example.com", []string{bobB}, mailTo(bobB, "Welcome", "2", "code 222222"))                 // 2
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "Welcome", "3", "x")) // 3
+	sendMail(t, p.smtp, "app@example.com", []string{bobA, bobB}, mailTo(bobA, "Both", "4", "x"))                        // 4
+
+	for _, tt := range []struct {
+		query string
+		want  []int
+	}{
+		{"inbox=" + a.Domain, []int{1, 4}},
+		{"inbox=" + strings.ToUpper(b.Domain), []int{2, 4}},
+		{"inbox=" + anon.Domain, nil},
+		{"inbox=" + a.Domain + "&subject=Welcome", []int{1}},
+		{"inbox=" + a.Domain + "&limit=1", []int{4}},
+		{"inbox=" + a.Domain + "&since=1", []int{4}},
+		{"subject=Welcome", []int{1, 2, 3}},
+	} {
+		var ms []messageJSON
+		h := getJSON(t, p, "/api/messages?"+tt.query, 200, &ms)
+		if !cmp.Equal(ids(ms), tt.want) {
+			t.Errorf("GET /api/messages?%s: %v, want %v", tt.query, ids(ms), tt.want)
+		}
+		if q, _ := url.ParseQuery(tt.query); !q.Has("limit") && !q.Has("since") && h.Get("X-Total-Count") != fmt.Sprint(len(tt.want)) {
+			t.Errorf("GET /api/messages?%s: X-Total-Count %q, want %d", tt.query, h.Get("X-Total-Count"), len(tt.want))
+		}
+	}
+
+	// A wait in an inbox sees only its mail: the Welcome of the inbox b.
+	var got []messageJSON
+	getJSON(t, p, "/api/wait?inbox="+b.Domain+"&subject=Welcome", 200, &got)
+	if !cmp.Equal(ids(got), []int{2}) {
+		t.Errorf("wait in b for Welcome: %v, want message 2", ids(got))
+	}
+	getJSON(t, p, "/api/wait?inbox="+b.Domain+"&count=2", 200, &got)
+	if !cmp.Equal(ids(got), []int{2, 4}) {
+		t.Errorf("wait in b for 2 messages: %v, want 2 and 4", ids(got))
+	}
+	var timedOut waitTimeoutJSON
+	getJSON(t, p, "/api/wait?inbox="+anon.Domain+"&subject=Welcome&timeout=10ms", 408, &timedOut)
+	for _, want := range []string{
+		"waited 10ms for 1 message like this in the inbox test-3.inbox.test, got 0; messages lists the last 0 of the 0 kept:\n",
+		"mocksmtp: Inbox.WaitForContext: no message like this before its context ended (context deadline exceeded):\n",
+		// The nearest is elsewhere, and the report says where it went.
+		" matches, but it went to the inbox of test_signup (test-signup-1.inbox.test), not to this one.\n",
+		"in all: 0 messages in this inbox; 4 sessions, 4 messages on the server",
+	} {
+		if !strings.Contains(timedOut.Error, want) {
+			t.Errorf("408 in an empty inbox:\n%s\nwant it to say %q", timedOut.Error, want)
+		}
+	}
+
+	// DELETE scoped to an inbox forgets its mail, also the message it
+	// shares with b, and nothing else.
+	postJSON(t, p, "DELETE", "/api/messages?inbox="+a.Domain, "", 204, nil)
+	var all []messageJSON
+	getJSON(t, p, "/api/messages", 200, &all)
+	if !cmp.Equal(ids(all), []int{2, 3}) {
+		t.Errorf("after DELETE /api/messages?inbox=a: %v, want 2 and 3", ids(all))
+	}
+	// A whole reset keeps the inboxes, empty: their mail and their
+	// expectations go, and they take mail as before (README, OpenAPI).
+	postJSON(t, p, "POST", "/api/expectations?inbox="+a.Domain, `{"want": {"subject": "never sent"}}`, 201, nil)
+	if code, report := check(t, p, "?inbox="+a.Domain); code != 417 {
+		t.Errorf("check a before the reset: %d\n%s", code, report)
+	}
+	postJSON(t, p, "DELETE", "/api/messages", "", 204, nil)
+	getJSON(t, p, "/api/messages?inbox="+a.Domain, 200, &all)
+	getJSON(t, p, "/api/inboxes", 200, &list)
+	if len(all) != 0 || !cmp.Equal(list, []inboxJSON{a, b, anon}) {
+		t.Errorf("after a reset: %d messages in a, inboxes %+v; want none, and the 3 inboxes", len(all), list)
+	}
+	if code, report := check(t, p, "?inbox="+a.Domain); code != 200 {
+		t.Errorf("check a after the reset: %d\n%s", code, report)
+	}
+	sendMail(t, p.smtp, "app@example.com", []string{a.Address}, mailTo(a.Address, "After the reset", "4", "x"))
+	getJSON(t, p, "/api/wait?inbox="+url.QueryEscape(a.Domain)+"&subject=After+the+reset", 200, &all)
+	if len(all) != 1 {
+		t.Errorf("waiting in a after the reset: %v", ids(all))
+	}
+}
+
+func TestInboxErrors(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	for _, tt := range []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"GET", "/api/messages?inbox=nope.inbox.test", "", 404, `inbox="nope.inbox.test": no such inbox; POST /api/inboxes makes one`},
+		{"GET", "/api/wait?inbox=nope.inbox.test&subject=x", "", 404, "no such inbox"},
+		{"DELETE", "/api/messages?inbox=nope.inbox.test", "", 404, "no such inbox"},
+		{"GET", "/api/expectations/check?inbox=nope", "", 404, "no such inbox"},
+		{"POST", "/api/expectations?inbox=nope", `{"want": {}}`, 404, "no such inbox"},
+		{"GET", "/api/messages?inbox=a&inbox=b", "", 400, "inbox: give it once"},
+		{"GET", "/api/messages?inbox=", "", 400, "inbox: give it once"},
+		{"GET", "/api/sessions?inbox=a", "", 400, `unknown query parameter "inbox"`},
+		{"POST", "/api/inboxes", `{"nmae": "x"}`, 400, `json: unknown field "nmae"`},
+		{"POST", "/api/inboxes", `{"name": 1}`, 400, "cannot unmarshal number"},
+		{"POST", "/api/inboxes", `{"name": "x"} {}`, 400, "unexpected data after the JSON value"},
+		{"POST", "/api/inboxes", `{"name": "` + strings.Repeat("n", maxInboxName+1) + `"}`, 400, "name: want at most 200 bytes on one line"},
+		{"POST", "/api/inboxes", `{"name": "a\nb"}`, 400, "name: want at most 200 bytes on one line"},
+		{"POST", "/api/inboxes?x=1", "", 400, `unknown query parameter "x"`},
+		{"PUT", "/api/inboxes", "", 405, "method not allowed"},
+	} {
+		res, b := do(t, p, tt.method, tt.path, tt.body)
+		var e errorJSON
+		if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != tt.status || !strings.Contains(e.Error, tt.want) {
+			t.Errorf("%s %s %.40q: %d %s, want %d with %q", tt.method, tt.path, tt.body, res.StatusCode, b, tt.status, tt.want)
+		}
+	}
+	var x inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "`+strings.Repeat("n", maxInboxName)+`"}`, 201, &x)
+	if len(x.Name) != maxInboxName || !strings.HasPrefix(x.Domain, strings.Repeat("n", 40)+"-1.") {
+		t.Errorf("an inbox with a name of %d bytes: %+v", maxInboxName, x)
+	}
+}
+
+// The program keeps a bounded number of inboxes: N-1 and N are made, N+1
+// is refused.
+func TestInboxLimit(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	const n = 5
+	a.inboxes.max = n
+	for i := 1; i <= n+1; i++ {
+		code, b := serveRequest(t, a, "POST", "/api/inboxes", `{"name": "t"}`)
+		switch {
+		case i <= n && code != 201:
+			t.Errorf("inbox %d of at most %d: %d %s, want 201", i, n, code, b)
+		case i > n && (code != 507 || !strings.Contains(string(b), "mocksmtp has 5 inboxes, as many as it keeps")):
+			t.Errorf("inbox %d of at most %d: %d %s, want 507", i, n, code, b)
+		}
+	}
+	if code, b := serveRequest(t, a, "GET", "/api/inboxes", ""); code != 200 || strings.Count(string(b), `"domain"`) != n {
+		t.Errorf("GET /api/inboxes: %d %s, want %d inboxes", code, b, n)
+	}
+
+	// The body: maxInboxBody octets at most.
+	a.inboxes.max = maxInboxes
+	for _, size := range []int{maxInboxBody - 1, maxInboxBody, maxInboxBody + 1, 2 * maxInboxBody} {
+		body := `{"name": "t"}`
+		body += strings.Repeat(" ", size-len(body))
+		code, b := serveRequest(t, a, "POST", "/api/inboxes", body)
+		if want := 201; size > maxInboxBody && code != 413 || size <= maxInboxBody && code != want {
+			t.Errorf("a body of %d bytes: %d %s", size, code, b)
+		}
+	}
+}

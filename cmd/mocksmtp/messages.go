@@ -1,0 +1,557 @@
+package main
+
+// The messages over HTTP: their JSON, listing and searching them, one
+// message and its parts, links, codes, raw form and attachments,
+// forgetting them, and waiting for them.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// maxWait bounds GET /api/wait's timeout.
+const maxWait = 10 * time.Minute
+
+// messageJSON is a message as the API shows it.
+type messageJSON struct {
+	ID          int                          `json:"id"`
+	SessionID   int                          `json:"sessionId"`
+	Received    time.Time                    `json:"received"`
+	From        string                       `json:"from"`
+	To          []string                     `json:"to"`
+	Params      map[string]string            `json:"params,omitempty"`
+	RcptParams  map[string]map[string]string `json:"rcptParams,omitempty"`
+	Size        int                          `json:"size"`
+	Subject     string                       `json:"subject"`
+	HeaderFrom  []addressJSON                `json:"headerFrom,omitempty"`
+	HeaderTo    []addressJSON                `json:"headerTo,omitempty"`
+	Cc          []addressJSON                `json:"cc,omitempty"`
+	ReplyTo     []addressJSON                `json:"replyTo,omitempty"`
+	Date        *time.Time                   `json:"date,omitempty"`
+	MessageID   string                       `json:"messageId,omitempty"`
+	Headers     []headerJSON                 `json:"headers"`
+	Text        string                       `json:"text"`
+	HTML        string                       `json:"html"`
+	Attachments []attachmentJSON             `json:"attachments"`
+	Parts       *partJSON                    `json:"parts,omitempty"` // only for one message: GET /api/messages/{id}
+	ParseError  string                       `json:"parseError,omitempty"`
+	Findings    []findingJSON                `json:"findings"`
+	DKIM        []dkimJSON                   `json:"dkim"` // one per DKIM-Signature verified, in order (dkim.go)
+	RawURL      string                       `json:"rawUrl"`
+}
+
+type addressJSON struct {
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+}
+
+type headerJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type attachmentJSON struct {
+	Index       int    `json:"index"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"contentType"`
+	ContentID   string `json:"contentId,omitempty"`
+	Inline      bool   `json:"inline"`
+	Size        int    `json:"size"`
+	URL         string `json:"url"`
+}
+
+func newMessageJSON(m *mocksmtp.Message) messageJSON {
+	j := messageJSON{
+		ID:          m.ID,
+		Received:    m.Received,
+		From:        m.From,
+		To:          m.To,
+		Params:      m.Params,
+		RcptParams:  m.RcptParams,
+		Size:        len(m.Raw),
+		Subject:     m.Subject,
+		HeaderFrom:  addresses(m.HeaderFrom),
+		HeaderTo:    addresses(m.HeaderTo),
+		Cc:          addresses(m.Cc),
+		ReplyTo:     addresses(m.ReplyTo),
+		MessageID:   m.MessageID,
+		Headers:     []headerJSON{},
+		Text:        m.Text,
+		HTML:        m.HTML,
+		Attachments: []attachmentJSON{},
+		Findings:    findingsJSON(m.Findings),
+		DKIM:        dkimResultsJSON(m.DKIM),
+		RawURL:      fmt.Sprintf("/api/messages/%d/raw", m.ID),
+	}
+	if j.To == nil {
+		j.To = []string{}
+	}
+	if m.Session != nil {
+		j.SessionID = m.Session.ID
+	}
+	if !m.Date.IsZero() {
+		d := m.Date
+		j.Date = &d
+	}
+	h := m.Header
+	for f := h.Fields(); f.Next(); {
+		j.Headers = append(j.Headers, headerJSON{Name: rawName(f), Value: f.Value()})
+	}
+	for i, a := range m.Attachments {
+		j.Attachments = append(j.Attachments, attachmentJSON{
+			Index:       i,
+			Filename:    a.Filename,
+			ContentType: a.ContentType,
+			ContentID:   a.ContentID,
+			Inline:      a.Inline,
+			Size:        len(a.Data),
+			URL:         fmt.Sprintf("/api/messages/%d/attachments/%d", m.ID, i),
+		})
+	}
+	if m.ParseErr != nil {
+		j.ParseError = m.ParseErr.Error()
+	}
+	return j
+}
+
+// rawName returns the name of a header field as sent ("Message-ID"), not
+// canonicalized ("Message-Id").
+func rawName(f interface {
+	Key() string
+	Raw() ([]byte, error)
+}) string {
+	if raw, err := f.Raw(); err == nil {
+		if name, _, ok := bytes.Cut(raw, []byte(":")); ok {
+			return string(bytes.TrimRight(name, " \t"))
+		}
+	}
+	return f.Key()
+}
+
+func addresses(l []*mail.Address) []addressJSON {
+	var out []addressJSON
+	for _, a := range l {
+		if a != nil {
+			out = append(out, addressJSON{Name: a.Name, Address: a.Address})
+		}
+	}
+	return out
+}
+
+func messagesJSON(ms []*mocksmtp.Message) []messageJSON {
+	out := make([]messageJSON, len(ms))
+	for i, m := range ms {
+		out[i] = newMessageJSON(m)
+	}
+	return out
+}
+
+// pathID parses the path wildcard name as a positive ID.
+func pathID(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
+	s := r.PathValue(name)
+	id, err := strconv.Atoi(s)
+	if err != nil || id < 0 {
+		writeError(w, http.StatusBadRequest, "%s %q: want a number", name, s)
+		return 0, false
+	}
+	return id, true
+}
+
+// message finds the message of the request's {id}, or answers 404.
+func (a *api) message(w http.ResponseWriter, r *http.Request) (*mocksmtp.Message, bool) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return nil, false
+	}
+	m := a.srv.Message(id)
+	if m == nil {
+		writeError(w, http.StatusNotFound, "no message %d", id)
+		return nil, false
+	}
+	return m, true
+}
+
+// listMessages snapshots only the messages it lists: the web page polls
+// it every second, and a server under load keeps many. With a filter it
+// looks at every message kept, and with an inbox at every message of the
+// inbox.
+func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, true, "since", "limit", "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	want, filtered, ok := filterOf(w, q)
+	if !ok {
+		return
+	}
+	since := 0
+	if s := q.Get("since"); s != "" {
+		var err error
+		if since, err = strconv.Atoi(s); err != nil {
+			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", s)
+			return
+		}
+	}
+	n, ok := limit(w, q)
+	if !ok {
+		return
+	}
+	var ms []*mocksmtp.Message
+	var total int
+	if filtered {
+		all, _ := sc.messages(-1)
+		for _, m := range all {
+			if ok, _ := want.Match(m); ok {
+				ms = append(ms, m)
+			}
+		}
+		total = len(ms)
+		if n >= 0 {
+			ms = ms[len(ms)-min(n, len(ms)):]
+		}
+	} else {
+		// The last n after since are among the last n: IDs grow.
+		ms, total = sc.messages(n)
+	}
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].ID > since })
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	writeJSON(w, http.StatusOK, messagesJSON(ms[i:]))
+}
+
+// limit reads ?limit=N: how many items to list, the last ones; -1 for
+// all of them, without the parameter.
+func limit(w http.ResponseWriter, q url.Values) (int, bool) {
+	s := q.Get("limit")
+	if s == "" {
+		return -1, true
+	}
+	l, err := strconv.Atoi(s)
+	if err != nil || l < 0 {
+		writeError(w, http.StatusBadRequest, "limit=%q: want a number", s)
+		return 0, false
+	}
+	return l, true
+}
+
+func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	if m, ok := a.message(w, r); ok {
+		j := newMessageJSON(m)
+		j.Parts = partTree(m)
+		writeJSON(w, http.StatusOK, j)
+	}
+}
+
+// deleteMessage forgets one message.
+func (a *api) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	if !a.srv.DeleteMessage(id) {
+		writeError(w, http.StatusNotFound, "no message %d", id)
+		return
+	}
+	a.log.Info("message deleted", "id", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// links answers the links of a message, as Message.Links: the href of
+// each <a> of the HTML, then the URLs of the text.
+func (a *api) links(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	links := m.Links()
+	if links == nil {
+		links = []string{}
+	}
+	writeJSON(w, http.StatusOK, linksJSON{Links: links})
+}
+
+type linksJSON struct {
+	Links []string `json:"links"`
+}
+
+// find answers the first match of ?re= in a message, as Message.Find:
+// in the text, else in the text of the HTML; the first group when re
+// has one. No match is a 404.
+func (a *api) find(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "re")
+	if !ok {
+		return
+	}
+	expr := q.Get("re")
+	if len(q["re"]) != 1 || expr == "" {
+		writeError(w, http.StatusBadRequest, "give one regular expression as re=, such as re=code: (\\d{6})")
+		return
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "re=%q: %v", expr, err)
+		return
+	}
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	match := m.Find(re)
+	if match == "" {
+		writeError(w, http.StatusNotFound, "message %d: no match of %q in its text or HTML", m.ID, expr)
+		return
+	}
+	writeJSON(w, http.StatusOK, findJSON{Match: match})
+}
+
+type findJSON struct {
+	Match string `json:"match"`
+}
+
+func (a *api) raw(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "download")
+	if !ok {
+		return
+	}
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "message/rfc822")
+	h.Set("Content-Length", strconv.Itoa(len(m.Raw)))
+	h.Set("Content-Security-Policy", "sandbox")
+	if q.Has("download") {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fmt.Sprintf("message-%d.eml", m.ID)}))
+	}
+	_, _ = w.Write(m.Raw)
+}
+
+func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	m, ok := a.message(w, r)
+	if !ok {
+		return
+	}
+	n, ok := pathID(w, r, "n")
+	if !ok {
+		return
+	}
+	if n >= len(m.Attachments) {
+		writeError(w, http.StatusNotFound, "message %d has %d attachments, no attachment %d (they count from 0)", m.ID, len(m.Attachments), n)
+		return
+	}
+	att := m.Attachments[n]
+	ct := att.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	name := att.Filename
+	if name == "" {
+		name = fmt.Sprintf("message-%d-attachment-%d", m.ID, n)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(att.Data)))
+	// Never shown as a page of this origin: an HTML attachment could
+	// otherwise script the API.
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Security-Policy", "sandbox")
+	_, _ = w.Write(att.Data)
+}
+
+// reset forgets every message and ended session, the findings so far
+// (so that one test's findings do not show in the next test's) and the
+// expectations, as Server.Reset; with ?inbox=D, the inbox's messages and
+// expectations, as Inbox.Reset.
+func (a *api) reset(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	if sc.in != nil {
+		// The inbox's messages and expectations; findings belong to
+		// sessions, which an inbox does not have.
+		sc.in.Reset()
+		a.log.Info("reset", "inbox", sc.in.Domain())
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	a.forgot.mu.Lock()
+	defer a.forgot.mu.Unlock()
+	// Server.Reset keeps the findings of live sessions and, in
+	// Server.Findings, of the sessions it forgets: the program hides
+	// those it had before the reset.
+	old := make(map[mocksmtp.Finding]int)
+	for _, f := range a.srv.Findings() {
+		old[f]++
+	}
+	a.srv.Reset()
+	a.forgot.findings = old
+	a.log.Info("reset")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// forgotten is what DELETE /api/messages forgot that the server still
+// has.
+type forgotten struct {
+	mu       sync.Mutex               // guards findings
+	findings map[mocksmtp.Finding]int // findings before the last reset, counted
+}
+
+// findings returns fs without the findings forgotten by the last reset.
+func (a *api) findings(fs []mocksmtp.Finding) []mocksmtp.Finding {
+	a.forgot.mu.Lock()
+	defer a.forgot.mu.Unlock()
+	if len(a.forgot.findings) == 0 {
+		return fs
+	}
+	seen := make(map[mocksmtp.Finding]int)
+	var out []mocksmtp.Finding
+	for _, f := range fs {
+		if seen[f] < a.forgot.findings[f] {
+			seen[f]++
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// waitTimeoutJSON is the body of a 408 from /api/wait.
+type waitTimeoutJSON struct {
+	Error    string        `json:"error"` // with a filter, followed by the report of the Go API's WaitFor
+	Messages []messageJSON `json:"messages"`
+}
+
+// maxListedOnTimeout bounds the messages a 408 of /api/wait lists: the
+// last ones kept.
+const maxListedOnTimeout = 100
+
+// wait answers GET /api/wait. Without a filter, it waits until count
+// messages are kept and returns them all, as Server.WaitForMessages.
+// With one, it returns the first count messages like it that no earlier
+// wait returned, as Server.WaitFor, so that a test can wait for a second
+// message like a first.
+func (a *api) wait(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, true, "count", "timeout", "inbox")
+	if !ok {
+		return
+	}
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return
+	}
+	want, filtered, ok := filterOf(w, q)
+	if !ok {
+		return
+	}
+	count, timeout := 1, 5*time.Second
+	if s := q.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "count=%q: want a number of messages", s)
+			return
+		}
+		count = n
+	}
+	if s := q.Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > maxWait {
+			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", s, maxWait)
+			return
+		}
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	extendDeadlines(w, timeout)
+	var ms []*mocksmtp.Message
+	var err error
+	what := plural(count, "message")
+	if filtered {
+		what += " like this"
+		for len(ms) < count && err == nil {
+			var m *mocksmtp.Message
+			if m, err = sc.waitFor(ctx, want); err == nil {
+				ms = append(ms, m)
+			}
+		}
+	} else {
+		ms, err = sc.waitForMessages(ctx, count)
+	}
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, messagesJSON(ms))
+	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
+	default:
+		got := fmt.Sprintf("got %d", len(ms))
+		if filtered && len(ms) > 0 {
+			ids := make([]string, len(ms))
+			for i, m := range ms {
+				ids[i] = strconv.Itoa(m.ID)
+			}
+			got += " (message " + strings.Join(ids, ", ") + ")"
+		}
+		kept, total := sc.messages(maxListedOnTimeout)
+		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)
+		if filtered {
+			// The report of the Go API's WaitFor: the nearest message as
+			// a diff, its transcript lines, totals.
+			msg += ":\n" + err.Error()
+		}
+		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{Error: msg, Messages: messagesJSON(kept)})
+	}
+}
+
+// plural returns "1 message", "2 messages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// extendDeadlines lets a long poll outlast the server's read and write
+// timeouts: its connection may stay quiet for d, and then some to write
+// the answer. (Past the read deadline, the server would take the silent
+// connection for a dead one and cancel the request.)
+func extendDeadlines(w http.ResponseWriter, d time.Duration) {
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(d + 30*time.Second)
+	_ = rc.SetReadDeadline(deadline) // errors: not a real connection (tests)
+	_ = rc.SetWriteDeadline(deadline)
+}

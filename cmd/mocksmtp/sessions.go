@@ -1,0 +1,190 @@
+package main
+
+// The sessions over HTTP, with their transcripts, and the conformance
+// findings of sessions and messages.
+
+import (
+	"crypto/tls"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// findingJSON is a conformance finding: a rule the client broke.
+type findingJSON struct {
+	Rule     string `json:"rule"`
+	Ref      string `json:"ref"` // the RFC section
+	Severity string `json:"severity"`
+	Session  int    `json:"session"`
+	Line     int    `json:"line,omitempty"`    // in the session's transcript, 1-based
+	Message  int    `json:"message,omitempty"` // the message's ID, for message findings
+	Text     string `json:"text"`
+}
+
+func findingsJSON(fs []mocksmtp.Finding) []findingJSON {
+	out := []findingJSON{}
+	for _, f := range fs {
+		out = append(out, findingJSON{Rule: string(f.Rule), Ref: f.Rule.Ref(), Severity: f.Severity.String(),
+			Session: f.Session, Line: f.Line, Message: f.Message, Text: f.Text})
+	}
+	return out
+}
+
+// sessionJSON is a session as the API shows it.
+type sessionJSON struct {
+	ID              int           `json:"id"`
+	Attempt         int           `json:"attempt"`
+	RemoteAddr      string        `json:"remoteAddr"`
+	LocalAddr       string        `json:"localAddr"`
+	Start           time.Time     `json:"start"`
+	End             *time.Time    `json:"end,omitempty"`
+	Live            bool          `json:"live"`
+	Ended           string        `json:"ended"`
+	Helo            string        `json:"helo"`
+	TLS             *tlsJSON      `json:"tls"`
+	Auth            *authJSON     `json:"auth"`
+	Error           string        `json:"error,omitempty"`
+	MessageIDs      []int         `json:"messageIds"`
+	Faults          []string      `json:"faults"` // the faults that fired, as transcript notes say
+	Findings        []findingJSON `json:"findings"`
+	TranscriptLines int           `json:"transcriptLines"` // how many lines the session had, forgotten ones included
+	// Forgotten counts the lines before transcript[0], which is line
+	// forgotten+1: -retain forgot them in a long session, or the
+	// transcript cap (-max-transcript-lines) forgot the middle of one,
+	// keeping its first lines in TranscriptHead.
+	Forgotten      int        `json:"forgotten"`
+	TranscriptHead []lineJSON `json:"transcriptHead,omitempty"` // lines 1 to len(transcriptHead), once the cap forgot the lines after them
+	Transcript     []lineJSON `json:"transcript,omitempty"`
+}
+
+type tlsJSON struct {
+	Version     string `json:"version"`
+	CipherSuite string `json:"cipherSuite"`
+	ServerName  string `json:"serverName,omitempty"`
+}
+
+// authJSON is a session's AUTH exchange; it never holds the password.
+type authJSON struct {
+	Mechanism string `json:"mechanism"`
+	Identity  string `json:"identity,omitempty"`
+	Username  string `json:"username"`
+	Success   bool   `json:"success"`
+}
+
+type lineJSON struct {
+	Dir  string  `json:"dir"` // "C" (client), "S" (server) or "*" (a note)
+	Text string  `json:"text"`
+	AtMs float64 `json:"atMs"` // since the session started
+}
+
+func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
+	j := sessionJSON{
+		ID:              s.ID,
+		Attempt:         s.Attempt,
+		Start:           s.Start,
+		Live:            s.Ended == mocksmtp.Live,
+		Ended:           s.Ended.String(),
+		Helo:            s.Helo,
+		MessageIDs:      []int{},
+		Faults:          append([]string{}, s.Faults...),
+		Findings:        findingsJSON(s.Findings),
+		TranscriptLines: s.Forgotten + len(s.Transcript),
+		Forgotten:       s.Forgotten,
+	}
+	if s.RemoteAddr != nil {
+		j.RemoteAddr = s.RemoteAddr.String()
+	}
+	if s.LocalAddr != nil {
+		j.LocalAddr = s.LocalAddr.String()
+	}
+	if !s.End.IsZero() {
+		e := s.End
+		j.End = &e
+	}
+	if s.TLS != nil {
+		j.TLS = &tlsJSON{
+			Version:     tls.VersionName(s.TLS.Version),
+			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
+			ServerName:  s.TLS.ServerName,
+		}
+	}
+	if a := s.Auth; a != nil {
+		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
+	}
+	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
+		j.Error = s.Err.Error()
+	}
+	for _, m := range s.Messages {
+		j.MessageIDs = append(j.MessageIDs, m.ID)
+	}
+	if transcript {
+		j.TranscriptHead = linesJSON(s.TranscriptHead)
+		j.Transcript = linesJSON(s.Transcript)
+	}
+	return j
+}
+
+// linesJSON returns the lines of a transcript, nil for none.
+func linesJSON(t mocksmtp.Transcript) []lineJSON {
+	if len(t) == 0 {
+		return nil
+	}
+	out := make([]lineJSON, len(t))
+	for i, l := range t {
+		out[i] = lineJSON{Dir: l.Dir.String(), Text: l.Text, AtMs: float64(l.At.Microseconds()) / 1000}
+	}
+	return out
+}
+
+func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "limit")
+	if !ok {
+		return
+	}
+	var ss []*mocksmtp.Session
+	total, _ := a.srv.Count()
+	switch n, ok := limit(w, q); {
+	case !ok:
+		return
+	case n < 0:
+		ss = a.srv.Sessions()
+		total = len(ss)
+	default:
+		ss = a.srv.LastSessions(n)
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	out := make([]sessionJSON, len(ss))
+	for i, s := range ss {
+		s.Findings = a.findings(s.Findings)
+		out[i] = newSessionJSON(s, false)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	s := a.srv.Session(id)
+	if s == nil {
+		writeError(w, http.StatusNotFound, "no session %d", id)
+		return
+	}
+	s.Findings = a.findings(s.Findings)
+	writeJSON(w, http.StatusOK, newSessionJSON(s, true))
+}
+
+// listFindings answers GET /api/findings: every conformance finding, in
+// order (the rules the clients broke, with their RFC sections).
+func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, findingsJSON(a.findings(a.srv.Findings())))
+}

@@ -1,0 +1,468 @@
+package mocksmtp
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"net/smtp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The keys of the DKIM tests: one RSA key for the whole test binary, as
+// generating one takes a while; Ed25519 keys are cheap.
+var (
+	rsaKeyOnce sync.Once
+	rsaKey     *rsa.PrivateKey
+)
+
+func testRSAKey(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	rsaKeyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		rsaKey = k
+	})
+	return rsaKey
+}
+
+// dkimMessage is the message the DKIM tests sign.
+const dkimMessage = "From: Shop <shop@example.com>\r\n" +
+	"To: bob@example.org\r\n" +
+	"Subject: Your order\r\n" +
+	"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
+	"Message-ID: <order-1@example.com>\r\n" +
+	"\r\n" +
+	"Thanks for your order.\r\n" +
+	"Bye.\r\n"
+
+// sign returns msg signed by domain's selector with key.
+func sign(t testing.TB, msg string, domain, selector string, key crypto.Signer, edit func(*dkim.SignOptions)) string {
+	t.Helper()
+	opts := &dkim.SignOptions{
+		Domain:                 domain,
+		Selector:               selector,
+		Signer:                 key,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
+		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
+		HeaderKeys:             []string{"From", "To", "Subject", "Date", "Message-ID"},
+	}
+	if edit != nil {
+		edit(opts)
+	}
+	var b bytes.Buffer
+	if err := dkim.Sign(&b, strings.NewReader(msg), opts); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// deliver sends raw to srv and returns the message as recorded. Tests
+// that share a server call it one at a time.
+func deliver(t *testing.T, srv *Server, raw string) *Message {
+	t.Helper()
+	_, before := srv.Count()
+	if err := smtp.SendMail(srv.Addr(), nil, "shop@example.com", []string{"bob@example.org"}, []byte(raw)); err != nil {
+		t.Fatalf("SendMail: %v", err)
+	}
+	srv.WaitUntil(t, "the message", func() bool { _, n := srv.Count(); return n > before })
+	return srv.LastMessages(1)[0]
+}
+
+func TestDKIMVerify(t *testing.T) {
+	t.Parallel()
+	rsaKey := testRSAKey(t)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	keys := []Option{
+		WithDKIMKey("example.com", "rsa2048", &rsaKey.PublicKey),
+		WithDKIMKey("example.com", "ed", edKey.Public()),
+		WithDKIMKey("Example.NET", "Mixed", edKey), // a private key: its public half
+	}
+	signedRSA := sign(t, dkimMessage, "example.com", "rsa2048", rsaKey, nil)
+	signedEd := sign(t, dkimMessage, "example.com", "ed", edKey, nil)
+	headerKeys := []string{"From", "To", "Subject", "Date", "Message-ID"}
+	pass := func(selector, algo string) DKIMResult {
+		return DKIMResult{Status: DKIMPass, Domain: "example.com", Selector: selector, Identifier: "@example.com", Algorithm: algo, HeaderKeys: headerKeys}
+	}
+	failed := func(r DKIMResult, status DKIMStatus, reason string) DKIMResult {
+		r.Status, r.Reason = status, reason
+		return r
+	}
+	const (
+		bodyChanged   = "body hash mismatch: the body changed after signing"
+		headerChanged = "signature mismatch: a signed header field changed after signing, or the key is not the signer's"
+	)
+	tests := []struct {
+		name string
+		raw  string
+		want []DKIMResult
+		ar   string // the Authentication-Results note, after "Authentication-Results: localhost; "
+	}{
+		{
+			name: "rsa-sha256 relaxed",
+			raw:  signedRSA,
+			want: []DKIMResult{pass("rsa2048", "rsa-sha256")},
+			ar:   "dkim=pass header.d=example.com header.s=rsa2048 header.a=rsa-sha256",
+		},
+		{
+			name: "ed25519-sha256, simple",
+			raw: sign(t, dkimMessage, "example.com", "ed", edKey, func(o *dkim.SignOptions) {
+				o.HeaderCanonicalization, o.BodyCanonicalization = dkim.CanonicalizationSimple, dkim.CanonicalizationSimple
+			}),
+			want: []DKIMResult{pass("ed", "ed25519-sha256")},
+			ar:   "dkim=pass header.d=example.com header.s=ed header.a=ed25519-sha256",
+		},
+		{
+			name: "domain and selector in any case, an identifier",
+			raw: sign(t, dkimMessage, "example.net", "mixed", edKey, func(o *dkim.SignOptions) {
+				o.Identifier = "shop@example.net"
+			}),
+			want: []DKIMResult{{Status: DKIMPass, Domain: "example.net", Selector: "mixed", Identifier: "shop@example.net", Algorithm: "ed25519-sha256", HeaderKeys: headerKeys}},
+			ar:   "dkim=pass header.d=example.net header.s=mixed header.i=shop@example.net header.a=ed25519-sha256",
+		},
+		{
+			name: "body changed after signing",
+			raw:  strings.Replace(signedRSA, "Thanks for", "Thanks a lot for", 1),
+			want: []DKIMResult{failed(pass("rsa2048", "rsa-sha256"), DKIMFail, bodyChanged)},
+			ar:   "dkim=fail (" + bodyChanged + ") header.d=example.com header.s=rsa2048 header.a=rsa-sha256",
+		},
+		{
+			name: "signed header changed after signing",
+			raw:  strings.Replace(signedEd, "Subject: Your order", "Subject: Your 2nd order", 1),
+			want: []DKIMResult{failed(pass("ed", "ed25519-sha256"), DKIMFail, headerChanged)},
+		},
+		{
+			name: "unsigned header added: still valid",
+			raw:  "X-Mailer: added on the way\r\n" + signedEd,
+			want: []DKIMResult{pass("ed", "ed25519-sha256")},
+		},
+		{
+			name: "signed by another key",
+			raw:  sign(t, dkimMessage, "example.com", "ed", otherKey, nil),
+			want: []DKIMResult{failed(pass("ed", "ed25519-sha256"), DKIMFail, headerChanged)},
+		},
+		{
+			name: "key not registered",
+			raw:  sign(t, dkimMessage, "example.com", "unknown", edKey, nil),
+			want: []DKIMResult{failed(pass("unknown", "ed25519-sha256"), DKIMTempError, "no key registered for unknown._domainkey.example.com (WithDKIMKey)")},
+			ar:   "dkim=temperror (no key registered for unknown._domainkey.example.com [WithDKIMKey]) header.d=example.com header.s=unknown header.a=ed25519-sha256",
+		},
+		{
+			name: "expired",
+			raw: sign(t, dkimMessage, "example.com", "ed", edKey, func(o *dkim.SignOptions) {
+				o.Expiration = time.Unix(1700000000, 0)
+			}),
+			want: []DKIMResult{failed(pass("ed", "ed25519-sha256"), DKIMPermError, "signature expired at 2023-11-14T22:13:20Z (x=1700000000)")},
+		},
+		{
+			name: "two signatures, in order: one fails",
+			raw:  strings.Replace(sign(t, signedEd, "example.com", "rsa2048", rsaKey, func(o *dkim.SignOptions) { o.HeaderKeys = []string{"From", "To"} }), "Thanks for", "Thanks a lot for", 1),
+			want: []DKIMResult{
+				{Status: DKIMFail, Reason: bodyChanged, Domain: "example.com", Selector: "rsa2048", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"From", "To"}},
+				failed(pass("ed", "ed25519-sha256"), DKIMFail, bodyChanged),
+			},
+		},
+		{
+			name: "h= without From",
+			raw:  "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa2048; h=to:subject; bh=AAAA; b=AAAA\r\n" + dkimMessage,
+			want: []DKIMResult{{Status: DKIMPermError, Reason: "the From header field is not signed: h= lacks From (RFC 6376 5.4)", Domain: "example.com", Selector: "rsa2048", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"to", "subject"}}},
+		},
+		{
+			name: "l= body length",
+			raw:  "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa2048; l=10;\r\n h=from:to; bh=AAAA; b=AAAA\r\n" + dkimMessage,
+			want: []DKIMResult{{Status: DKIMFail, Reason: "l= body length tag: what follows that many octets of the body is not signed (RFC 6376 8.2)", Domain: "example.com", Selector: "rsa2048", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from", "to"}}},
+		},
+		{
+			name: "rsa-sha1",
+			raw:  "DKIM-Signature: v=1; a=rsa-sha1; d=example.com; s=rsa2048; h=from:to; bh=AAAA; b=AAAA\r\n" + dkimMessage,
+			want: []DKIMResult{{Status: DKIMPermError, Reason: "hash algorithm too weak: sha1", Domain: "example.com", Selector: "rsa2048", Identifier: "@example.com", Algorithm: "rsa-sha1", HeaderKeys: []string{"from", "to"}}},
+		},
+		{
+			name: "malformed: no signature tag",
+			raw:  "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=rsa2048; h=from\r\n" + dkimMessage,
+			want: []DKIMResult{{Status: DKIMPermError, Reason: "signature missing required tag", Domain: "example.com", Selector: "rsa2048", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from"}}},
+		},
+		{
+			name: "no signature",
+			raw:  dkimMessage,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, keys...)
+			m := deliver(t, srv, tt.raw)
+			if diff := cmp.Diff(tt.want, m.DKIM); diff != "" {
+				t.Errorf("Message.DKIM (-want +got):\n%s\n%s", diff, m.Raw)
+			}
+			var ar []string
+			for _, l := range m.Session.Transcript {
+				if strings.HasPrefix(l.Text, "Authentication-Results: ") {
+					ar = append(ar, l.Text)
+				}
+			}
+			if tt.want == nil && ar != nil || tt.want != nil && len(ar) != 1 {
+				t.Errorf("Authentication-Results notes %q, want one for signed messages", ar)
+			}
+			if tt.ar != "" && len(ar) == 1 && ar[0] != "Authentication-Results: localhost; "+tt.ar {
+				t.Errorf("note\n%s\nwant\nAuthentication-Results: localhost; %s", ar[0], tt.ar)
+			}
+			var findings []string
+			for _, f := range m.Findings {
+				if f.Rule == RuleDKIM {
+					findings = append(findings, f.Text)
+				}
+			}
+			var want []string
+			for i, r := range tt.want {
+				if r.Status == DKIMFail || r.Status == DKIMPermError {
+					want = append(want, fmt.Sprintf("DKIM signature %d (d=%s s=%s) %s: %s", i+1, r.Domain, r.Selector, r.Status, r.Reason))
+				}
+			}
+			if diff := cmp.Diff(want, findings); diff != "" {
+				t.Errorf("dkim findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDKIMManySignatures sends a message with thousands of signatures, all
+// of registered keys and each as costly to verify as a real one: only the
+// first 5 are verified, and the transcript and a finding say so.
+func TestDKIMManySignatures(t *testing.T) {
+	t.Parallel()
+	key := testRSAKey(t)
+	srv := Start(t, WithDKIMKey("example.com", "rsa2048", &key.PublicKey))
+	signed := sign(t, dkimMessage, "example.com", "rsa2048", key, nil)
+	sig, _, _ := strings.Cut(signed, "From: ")
+	for _, n := range []int{maxDKIMSignatures - 1, maxDKIMSignatures, maxDKIMSignatures + 1, 2 * maxDKIMSignatures, 5000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			raw := strings.Repeat(sig, n) + dkimMessage
+			m := deliver(t, srv, raw)
+			verified := min(n, maxDKIMSignatures)
+			if len(m.DKIM) != verified {
+				t.Fatalf("%d results, want %d", len(m.DKIM), verified)
+			}
+			for i, r := range m.DKIM {
+				if r.Status != DKIMPass {
+					t.Errorf("signature %d: %s", i+1, r)
+				}
+			}
+			var note string
+			for _, l := range m.Session.Transcript {
+				if strings.HasPrefix(l.Text, "Authentication-Results: ") {
+					note = l.Text
+				}
+			}
+			var findings []Finding
+			for _, f := range m.Findings {
+				if f.Rule == RuleDKIM {
+					findings = append(findings, f)
+				}
+			}
+			if n <= maxDKIMSignatures {
+				if strings.Contains(note, "not verified") || len(findings) > 0 {
+					t.Errorf("note %q, findings %v: want none about unverified signatures", note, findings)
+				}
+				return
+			}
+			wantNote := fmt.Sprintf(" (%s not verified: at most 5 are)", plural(n-5, "more DKIM signature"))
+			if !strings.HasSuffix(note, wantNote) {
+				t.Errorf("note %q, want it to end %q", note, wantNote)
+			}
+			wantFinding := fmt.Sprintf("%d DKIM-Signature fields: only the first 5 were verified", n)
+			if len(findings) != 1 || findings[0].Text != wantFinding {
+				t.Errorf("findings %v, want %q", findings, wantFinding)
+			}
+		})
+	}
+}
+
+func TestWithDKIMKeyErrors(t *testing.T) {
+	t.Parallel()
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	for _, tt := range []struct {
+		name string
+		opt  Option
+		want string
+	}{
+		{"no domain", WithDKIMKey("", "s", ed), "want a domain and a selector"},
+		{"no selector", WithDKIMKey("example.com", "", ed), "want a domain and a selector"},
+		{"nil key", WithDKIMKey("example.com", "s", nil), "is no DKIM key"},
+		{"a string", WithDKIMKey("example.com", "s", "p=MIIB..."), "a string is no DKIM key"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, err := New(tt.opt)
+			if err == nil {
+				srv.Close()
+				t.Fatal("New succeeded, want an error")
+			}
+			if !strings.HasPrefix(err.Error(), "mocksmtp: WithDKIMKey(") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want %q in it", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWantDKIM(t *testing.T) {
+	t.Parallel()
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	srv := Start(t, WithDKIMKey("example.com", "ed", ed))
+	good := deliver(t, srv, sign(t, dkimMessage, "example.com", "ed", ed, nil))
+	tampered := deliver(t, srv, strings.Replace(sign(t, dkimMessage, "example.com", "ed", ed, nil), "Bye.", "Bye!", 1))
+	unsigned := deliver(t, srv, dkimMessage)
+	for _, tt := range []struct {
+		name string
+		want Want
+		// Which of good, tampered, unsigned match.
+		good, tampered, unsigned bool
+	}{
+		{"a valid signature of example.com", Want{DKIM: []WantDKIM{{Domain: "example.com"}}}, true, false, false},
+		{"the domain in any case", Want{DKIM: []WantDKIM{{Domain: "EXAMPLE.com", Selector: "ED"}}}, true, false, false},
+		{"another selector", Want{DKIM: []WantDKIM{{Domain: "example.com", Selector: "other"}}}, false, false, false},
+		{"a failing one", Want{DKIM: []WantDKIM{{Domain: "example.com", Status: DKIMFail, Reason: "body hash"}}}, false, true, false},
+		{"any domain", Want{DKIM: []WantDKIM{{}}}, true, false, false},
+		{"two signatures", Want{DKIM: []WantDKIM{{}, {}}}, false, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mt, err := newMatcher(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				m    *Message
+				want bool
+			}{{good, tt.good}, {tampered, tt.tampered}, {unsigned, tt.unsigned}} {
+				if got := mt.match(c.m); got != c.want {
+					t.Errorf("match(%s) = %v, want %v (DKIM %v)", c.m, got, c.want, c.m.DKIM)
+				}
+			}
+		})
+	}
+
+	// The diff of a failed expectation shows why the signature failed.
+	mt, err := newMatcher(Want{DKIM: []WantDKIM{{Domain: "example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff := cmp.Diff(mt.want, mt.project(tampered))
+	words := strings.Join(strings.Fields(strings.ReplaceAll(diff, "\u00a0", " ")), " ")
+	for _, s := range []string{`- Status: "pass"`, `+ Status: "fail"`, `+ Reason: "body hash mismatch`} {
+		if !strings.Contains(words, s) {
+			t.Errorf("diff lacks %q:\n%s", s, diff)
+		}
+	}
+	if s := (Want{DKIM: []WantDKIM{{Domain: "example.com"}, {Status: DKIMFail, Reason: "body"}}}).String(); s != `Want{DKIM: [{Domain: "example.com", Status: "pass"}, {Status: "fail", Reason: "body"}]}` {
+		t.Errorf("Want.String() = %s", s)
+	}
+}
+
+// TestDKIMWorkBudgets sends headers that would make go-msgauth work in
+// time that grows with a square: one field folded over many lines, and
+// h= lists long against a long header. Up to the budgets, the signature
+// is verified (here: its key is unknown, a temperror); beyond them, it is
+// a permerror that says why, whatever the size, up to 9 MiB of header.
+func TestDKIMWorkBudgets(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithMaxMessageBytes(16<<20))
+	const sig = "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=unknown; bh=AAAA; b=AAAA; h=from"
+	check := func(t *testing.T, raw string, verified bool) {
+		t.Helper()
+		m := deliver(t, srv, raw)
+		if len(m.DKIM) != 1 {
+			t.Fatalf("%d DKIM results, want 1", len(m.DKIM))
+		}
+		r := m.DKIM[0]
+		skipped := r.Status == DKIMPermError && strings.HasPrefix(r.Reason, "not verified: ")
+		if verified && (skipped || r.Status != DKIMTempError) || !verified && !skipped {
+			t.Errorf("result %v, want verified %v", r, verified)
+		}
+	}
+
+	// Unfolding "X-Fold: a" and n lines " x" copies 9n + 2n(n+1) octets,
+	// as go-msgauth appends each line and its CRLF to a string.
+	foldCost := func(n int) int { return 9*n + 2*n*(n+1) }
+	n := 1
+	for foldCost(n+1) <= maxDKIMFoldCopy {
+		n++
+	}
+	folded := func(lines int) string {
+		return sig + "\r\nX-Fold: a\r\n" + strings.Repeat(" x\r\n", lines) + dkimMessage
+	}
+	for _, tt := range []struct {
+		lines    int
+		verified bool
+	}{{n - 1, true}, {n, true}, {n + 1, false}, {2 * n, false}, {(1<<20 + 1) / 4, false}, {4 << 20 / 4, false}} {
+		t.Run(fmt.Sprintf("folded over %d lines", tt.lines), func(t *testing.T) {
+			check(t, folded(tt.lines), tt.verified)
+		})
+	}
+
+	// h= with k names in a header of 1024 fields: k × 1024 comparisons.
+	const fields = 1024
+	pad := strings.Repeat("X-Pad: p\r\n", fields-6) // dkimMessage has 5, and the signature
+	names := func(k int) string {
+		var b strings.Builder
+		b.WriteString(sig)
+		for i := 1; i < k; i++ {
+			if i%100 == 0 {
+				b.WriteString("\r\n ") // within the line length limit
+			}
+			b.WriteString(":x-pad")
+		}
+		return b.String() + "\r\n" + pad + dkimMessage
+	}
+	k := maxDKIMPicks / fields
+	for _, tt := range []struct {
+		names    int
+		verified bool
+	}{{k - 1, true}, {k, true}, {k + 1, false}, {2 * k, false}} {
+		t.Run(fmt.Sprintf("h= of %d names", tt.names), func(t *testing.T) {
+			check(t, names(tt.names), tt.verified)
+		})
+	}
+}
+
+// FuzzDKIM verifies arbitrary messages against a registered key: no
+// panic, at most 5 results, each with a status, and reasons only for
+// signatures that did not pass.
+func FuzzDKIM(f *testing.F) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	rec, err := dkimRecord(key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys := map[string]string{"s._domainkey.example.com": rec}
+	f.Add([]byte("DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=s; h=from; bh=AAAA; b=AAAA\r\nFrom: a@example.com\r\n\r\nx\r\n"))
+	f.Add([]byte("DKIM-Signature: v=1; l=3; d=example.com;\r\n\tDKIM-Signature: x\r\n\r\n"))
+	f.Add([]byte("dkim-signature:\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m := &Message{Raw: raw}
+		parseMIME(m)
+		verifyDKIM(m, keys)
+		if len(m.DKIM) > maxDKIMSignatures {
+			t.Errorf("%d results", len(m.DKIM))
+		}
+		for _, r := range m.DKIM {
+			if r.Status == "" || (r.Status == DKIMPass) != (r.Reason == "") {
+				t.Errorf("result %+v", r)
+			}
+		}
+		_ = authenticationResults("localhost", m)
+		_ = checkDKIM(m)
+	})
+}

@@ -1,0 +1,168 @@
+package mocksmtp_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// One server shared by parallel tests: each test sends to addresses of
+// its own inbox and sees only its own mail.
+func ExampleInbox() {
+	srv, err := mocksmtp.New() // in TestMain, say
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	alice, bob := &fakeT{}, &fakeT{} // two tests, running in parallel
+	inA, inB := srv.Inbox(alice), srv.Inbox(bob)
+	_ = sendWelcome(srv.Addr(), inA.Address("alice"))
+	_ = sendWelcome(srv.Addr(), inB.Address("bob"))
+	_ = sendWelcome(srv.Addr(), inB.Address("bob"))
+
+	fmt.Println(inA.Domain(), len(inA.Messages()))
+	fmt.Println(inB.Domain(), len(inB.Messages()))
+	alice.done()
+	bob.done()
+	// Output:
+	// testexample-1.inbox.test 1
+	// testexample-2.inbox.test 2
+}
+
+func ExampleInbox_Address() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("TestSignup/new user")
+	fmt.Println(in.Address("bob"))
+	// Output:
+	// bob@testsignup-new-user-1.inbox.test
+}
+
+func ExampleInbox_Domain() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	// Any address of the domain belongs to the inbox: "ops+alerts@...".
+	in := srv.NewInbox("TestAlerts")
+	fmt.Println(in.Domain())
+	fmt.Println("ops+alerts@" + in.Domain())
+	// Output:
+	// testalerts-1.inbox.test
+	// ops+alerts@testalerts-1.inbox.test
+}
+
+func ExampleInbox_Messages() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("TestSignup")
+	_ = sendWelcome(srv.Addr(), "someone@example.com") // not the inbox's
+	_ = sendWelcome(srv.Addr(), in.Address("bob"))
+	for _, m := range in.Messages() {
+		fmt.Println(m.ID, m.To)
+	}
+	// Output:
+	// 2 [bob@testsignup-1.inbox.test]
+}
+
+func ExampleInbox_WaitFor() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	t := &fakeT{}
+	defer t.done()
+	in := srv.Inbox(t)
+	go func() { _ = sendSignIn(srv.Addr(), in.Address("bob")) }() // the code under test, in the background
+
+	m := in.WaitFor(t, mocksmtp.Want{SubjectContains: "Sign in"})
+	fmt.Println(m.To)
+	// Output:
+	// [bob@testexample-1.inbox.test]
+}
+
+func ExampleInbox_WaitForMessages() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	t := &fakeT{}
+	defer t.done()
+	in := srv.Inbox(t)
+	go func() {
+		for _, to := range []string{"a", "b"} {
+			_ = sendWelcome(srv.Addr(), in.Address(to))
+		}
+	}()
+	for _, m := range in.WaitForMessages(t, 2) {
+		fmt.Println(m.To)
+	}
+	// Output:
+	// [a@testexample-1.inbox.test]
+	// [b@testexample-1.inbox.test]
+}
+
+func ExampleInbox_AssertMessage() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	t := &fakeT{}
+	defer t.done()
+	in := srv.Inbox(t)
+	_ = sendSignIn(srv.Addr(), in.Address("bob"))
+
+	m := in.AssertMessage(t, mocksmtp.Want{SubjectContains: "Sign in", HTMLContains: "login?token="})
+	fmt.Println(m.Subject)
+	// Output:
+	// Sign in to App
+}
+
+// An inbox sees only its own mail: another test's message does not fail
+// this one's AssertNoMessages.
+func ExampleInbox_AssertNoMessages() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	t := &fakeT{}
+	defer t.done()
+	in := srv.Inbox(t)
+	_ = sendWelcome(srv.Addr(), "someone@example.com") // another test's mail
+
+	in.AssertNoMessages(t, 20*time.Millisecond)
+	fmt.Println("failed:", t.Failed())
+	// Output:
+	// failed: false
+}
+
+func ExampleInbox_AssertNoMoreMessages() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	t := &fakeT{}
+	defer t.done()
+	in := srv.Inbox(t)
+	_ = sendWelcome(srv.Addr(), in.Address("bob"))
+	in.WaitForMessages(t, 1)
+
+	in.AssertNoMoreMessages(t, 20*time.Millisecond) // one welcome mail, not two
+	fmt.Println("failed:", t.Failed())
+	// Output:
+	// failed: false
+}

@@ -1,0 +1,224 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/smtp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// TestProgramAnswersAsItsOpenAPIDocumentSays drives every operation of the
+// mocksmtp program's OpenAPI document (served at /api/openapi.json),
+// its successes and its errors, and validates each request and response
+// against the document with kin-openapi. (cmd/mocksmtp checks that the
+// document lists exactly the routes and parameters the program has.)
+func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
+	t.Parallel()
+	registerPEM.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder) })
+	p := startProgram(t, "-tls", "-max-transcript-lines", "12") // sessions with a transcriptHead
+	res, raw := p.call(t, "GET", "/api/openapi.json", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("loading the document: %v", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("the document is not valid OpenAPI: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: "http://" + p.http}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Mail to look at: a multipart one with an attachment and a link,
+	// whose findings (no Date, no Message-ID) fill the lists.
+	mail := "From: App <app@example.com>\r\nTo: bob@example.com\r\nSubject: Sign in\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=o\r\n\r\n" +
+		"--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n" +
+		"--i\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYour code: 123456\r\n" +
+		"--i\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<a href=\"https://app.example/x\">in</a>\r\n--i--\r\n" +
+		"--o\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--o--\r\n"
+	for range 2 {
+		// In plaintext: smtp.SendMail would start TLS, as -tls offers it
+		// (for GET /api/ca.pem), without trusting the test CA.
+		c, err := smtp.Dial(p.smtp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendPlain(t, c, "bob@example.com", mail)
+	}
+
+	covered := make(map[string]bool)
+	check := func(method, path, body string, want int) []byte {
+		t.Helper()
+		req, err := http.NewRequestWithContext(context.Background(), method, "http://"+p.http+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Errorf("%s %s: not in the document: %v", method, path, err)
+			return nil
+		}
+		covered[method+" "+route.Path] = true
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+		if want < 400 {
+			if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+				t.Errorf("%s %s: the request does not match the document: %v", method, path, err)
+			}
+			req.Body = io.NopCloser(strings.NewReader(body))
+			if body == "" {
+				req.Body = http.NoBody // Content-Length: 0, not a chunked body
+			}
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != want {
+			t.Errorf("%s %s: %d %.300s, want %d", method, path, res.StatusCode, b, want)
+		}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
+			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+		out.SetBodyBytes(b)
+		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+			t.Errorf("%s %s: the %d response does not match the document: %v", method, path, res.StatusCode, err)
+		}
+		return b
+	}
+
+	check("GET", "/api/wait?count=2&timeout=5s", "", 200)
+	check("GET", "/api/wait?to=bob@example.com&subjectContains=Sign&header[X-None]=x&timeout=10ms", "", 408)
+	check("GET", "/api/wait?to=bob@example.com&subjectMatches=^Sign", "", 200)
+	check("GET", "/api/wait?cuont=1", "", 400)
+	check("GET", "/api/messages", "", 200)
+	check("GET", "/api/messages?to=bob@example.com&attachment=a.pdf&since=0&limit=5", "", 200)
+	check("GET", "/api/messages?limit=x", "", 400)
+	check("GET", "/api/messages/1", "", 200)
+	check("GET", "/api/messages/99", "", 404)
+	check("GET", "/api/messages/1/raw?download", "", 200)
+	check("GET", "/api/messages/1/attachments/0", "", 200)
+	check("GET", "/api/messages/1/attachments/5", "", 404)
+	check("GET", "/api/messages/1/links", "", 200)
+	check("GET", "/api/messages/1/find?re="+`code:+(\d%2B)`, "", 200)
+	check("GET", "/api/messages/1/find?re=nothing", "", 404)
+	check("GET", "/api/sessions", "", 200)
+	check("GET", "/api/sessions?limit=1", "", 200)
+	if b := check("GET", "/api/sessions/1", "", 200); !bytes.Contains(b, []byte(`"transcriptHead"`)) {
+		t.Errorf("GET /api/sessions/1 has no transcriptHead to validate:\n%s", b)
+	}
+	check("GET", "/api/sessions/99", "", 404)
+	check("GET", "/api/findings", "", 200)
+	check("GET", "/api/ca.pem", "", 200)
+	check("GET", "/api/openapi.json", "", 200)
+	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
+		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
+		{"at": "DATA", "delay": "2s"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},
+		{"greylist": true}, {"rateLimitPer": {"n": 10, "interval": "1m"}}, {"unknownUser": []},
+		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"}]`
+	check("PUT", "/api/faults", script, 200)
+	check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200)
+	check("PUT", "/api/faults", `[{"at": "nowhere"}]`, 400)
+	got := check("GET", "/api/faults", "", 200)
+	check("PUT", "/api/faults", string(got), 200) // GET's output PUT back
+	check("DELETE", "/api/faults", "", 204)
+
+	// An inbox, its messages, waits and expectations; the server's.
+	var box struct{ Domain string }
+	if err := json.Unmarshal(check("POST", "/api/inboxes", `{"name": "TestOpenAPI"}`, 201), &box); err != nil || box.Domain == "" {
+		t.Fatalf("POST /api/inboxes: %v", err)
+	}
+	check("POST", "/api/inboxes", "", 201)
+	check("POST", "/api/inboxes", `{"name": 1}`, 400)
+	check("GET", "/api/inboxes", "", 200)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendPlain(t, c, "ann@"+box.Domain, mail)
+	check("GET", "/api/messages?inbox="+box.Domain+"&subject=Sign+in&limit=1", "", 200)
+	check("GET", "/api/messages?inbox=nope.inbox.test", "", 404)
+	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
+	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Never&timeout=10ms", "", 408)
+	check("GET", "/api/wait?inbox=nope.inbox.test", "", 404)
+	check("POST", "/api/expectations", `{"want": {"to": ["bob@example.com"], "subjectContains": "Sign", "header": {"X-None": "x"}}, "times": 1, "declaredAt": "openapi_test.go"}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"subject": "Sign in", "attachment": ["a.pdf"]}, "atLeast": 1}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"from": "spam@example.com"}, "never": true}`, 201)
+	check("POST", "/api/expectations", `{"want": {"nope": "x"}}`, 400)
+	check("POST", "/api/expectations?inbox=nope.inbox.test", `{}`, 404)
+	check("GET", "/api/expectations/check?inbox="+box.Domain, "", 200)
+	if b := check("GET", "/api/expectations/check", "", 417); !bytes.Contains(b, []byte("expectation at openapi_test.go not met")) {
+		t.Errorf("check: %s", b)
+	}
+	check("GET", "/api/expectations/check?inbox=nope.inbox.test", "", 404)
+	check("DELETE", "/api/messages?inbox="+box.Domain, "", 204)
+	check("DELETE", "/api/messages?inbox=nope.inbox.test", "", 404)
+
+	check("DELETE", "/api/messages/2", "", 204)
+	check("DELETE", "/api/messages/2", "", 404)
+	check("DELETE", "/api/messages", "", 204)
+
+	var all []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			all = append(all, method+" "+path)
+		}
+	}
+	slices.Sort(all)
+	for _, op := range all {
+		if !covered[op] {
+			t.Errorf("%s: never called by this test", op)
+		}
+	}
+}
+
+// sendPlain sends mail to rcpt over c without TLS and quits.
+func sendPlain(t *testing.T, c *smtp.Client, rcpt, mail string) {
+	t.Helper()
+	defer c.Close()
+	for _, step := range []func() error{
+		func() error { return c.Mail("app@example.com") },
+		func() error { return c.Rcpt(rcpt) },
+		func() error {
+			w, err := c.Data()
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(w, bytes.NewReader([]byte(mail))); err != nil {
+				return err
+			}
+			return w.Close()
+		},
+		c.Quit,
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// registerPEM teaches kin-openapi that GET /api/ca.pem is text.
+var registerPEM sync.Once

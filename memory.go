@@ -1,0 +1,106 @@
+package mocksmtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/mocksmtp/mocksmtp/internal/memnet"
+)
+
+// inMemoryAddr is the address of every in-memory server: 127.0.0.1, so
+// that clients treat it as the loopback (net/smtp sends PLAIN without TLS
+// to it, the test certificate is valid for it), and port 1, where nothing
+// listens, so that a client that dials it over TCP by mistake is refused
+// at once instead of reaching a real mail server.
+var inMemoryAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+
+// WithInMemory makes the server listen in memory instead of on TCP:
+// clients connect with [Server.Dial] or [Server.DialContext], which return
+// connections that behave as TCP ones do for SMTP (buffered both ways,
+// read and write deadlines, half close, reset), so every fault acts as it
+// does over TCP.
+//
+// Its use is fake time. Inside a testing/synctest bubble, the server runs
+// on the bubble's clock: fault delays, stalls and idle replies, the read
+// timeout, [Server.Close] and the waits all take bubble time, which
+// passes at once whenever every goroutine of the bubble waits. A client
+// that backs off for minutes, a greylisting server that wants a retry
+// after 5 minutes, a client timing out after 30 s against a stalled
+// server: each is tested in microseconds, with exact durations in
+// Session.Start and Session.End. Start the server inside the bubble (its
+// goroutines then belong to it, and end with [Server.Close] at the
+// test's cleanup):
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+//		client := mailer.New(mailer.Config{Dial: srv.DialContext})
+//		...
+//	})
+//
+// In memory, [Server.Addr] is "127.0.0.1:1", the same for every server:
+// no client reaches the server through it. Sessions record distinct client
+// addresses, 127.0.0.1:49152 for the first connection, 127.0.0.1:49153
+// for the next, and so on. It is an error to give [WithListenAddr] too.
+//
+// The code under test must let the test choose how it connects (a dial
+// function, as go-mail's WithDialContextFunc and net/http's Transport
+// take). Programs that dial by themselves, such as swaks, and the mocksmtp
+// program need TCP.
+func WithInMemory() Option {
+	return optionFunc(func(o *options) error {
+		o.inMemory = true
+		return nil
+	})
+}
+
+// listen returns the server's listener: TCP on o.addr, or in memory.
+func (o *options) listen() (net.Listener, error) {
+	if !o.inMemory {
+		ln, err := net.Listen("tcp", o.addr)
+		if err != nil {
+			return nil, fmt.Errorf("mocksmtp: listen: %w", err)
+		}
+		return ln, nil
+	}
+	if o.addrSet {
+		return nil, errors.New("mocksmtp: WithInMemory and WithListenAddr: an in-memory server has no address to listen on; choose one")
+	}
+	return memnet.NewListener(inMemoryAddr), nil
+}
+
+// Dial connects to the server, in memory with [WithInMemory] and
+// otherwise over TCP to [Server.Addr]. See [Server.DialContext].
+func (s *Server) Dial() (net.Conn, error) {
+	return s.DialContext(context.Background(), "tcp", s.Addr())
+}
+
+// DialContext connects to the server: in memory with [WithInMemory], and
+// otherwise over TCP to [Server.Addr]. It has the signature of
+// [net.Dialer.DialContext], so that it plugs into clients that take a
+// dial function, such as go-mail's WithDialContextFunc:
+//
+//	gomail.NewClient(srv.Host(), gomail.WithPort(srv.Port()), gomail.WithDialContextFunc(srv.DialContext))
+//
+// Every dial reaches this server, whatever address it is given, as
+// net/http/httptest's in-memory client does: the host and port a client
+// is configured with then only matter for what it says (the name it
+// verifies the certificate for). network must be "tcp", "tcp4" or
+// "tcp6". A dial after [Server.Close] is refused (ECONNREFUSED).
+//
+// A connection to an in-memory server completes without waiting for the
+// server, as a TCP connection completes in the listener's backlog. The
+// caller closes the connection.
+func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("mocksmtp: Dial: network %q: want tcp, tcp4 or tcp6", network)}
+	}
+	if ln, ok := s.ln.(*memnet.Listener); ok {
+		return ln.Dial(ctx)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", s.Addr())
+}

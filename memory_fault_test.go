@@ -1,0 +1,242 @@
+package mocksmtp_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// dialBubble connects a raw client to an in-memory server inside a
+// bubble, with a deadline an hour of bubble time away.
+func dialBubble(t *testing.T, srv *mocksmtp.Server) *faultConn {
+	t.Helper()
+	conn, err := srv.Dial()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(time.Hour))
+	t.Cleanup(func() { conn.Close() })
+	return &faultConn{t: t, conn: conn, r: bufio.NewReader(conn)}
+}
+
+// Every fault action that takes time, in a bubble: the client sees it at
+// exactly the bubble time the fault says, and the test takes none.
+func TestFaultsInFakeTime(t *testing.T) {
+	toRcpt := func(c *faultConn) {
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+	}
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		// run plays the client from RCPT on and returns what it read, and
+		// when (since the RCPT was sent) it saw each piece.
+		run   func(c *faultConn) ([]string, []time.Duration)
+		want  []string
+		when  []time.Duration
+		ended mocksmtp.EndReason
+	}{
+		{
+			name:  "Delay",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).Delay(5 * time.Minute),
+			run:   rcptReplies(1),
+			want:  []string{"250 2.1.5 Ok\r\n"},
+			when:  []time.Duration{5 * time.Minute},
+			ended: mocksmtp.EndQuit,
+		},
+		{
+			name:  "Delay, Reply and Disconnect",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).Delay(90*time.Second).Reply(421, "4.4.2 slow").Disconnect(),
+			run:   rcptReplies(2),
+			want:  []string{"421 4.4.2 slow\r\n", "EOF"},
+			when:  []time.Duration{90 * time.Second, 90 * time.Second},
+			ended: mocksmtp.EndServerClosed,
+		},
+		{
+			name:  "Stall until the client gives up",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).Stall(),
+			run: func(c *faultConn) ([]string, []time.Duration) {
+				start := time.Now()
+				_ = c.conn.SetReadDeadline(start.Add(30 * time.Second))
+				_, err := c.cmd("RCPT TO:<bob@example.com>")
+				return []string{errKind(err)}, []time.Duration{time.Since(start)}
+			},
+			want:  []string{"timeout"},
+			when:  []time.Duration{30 * time.Second},
+			ended: mocksmtp.EndClientClosed,
+		},
+		{
+			name:  "Trickle",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).Trickle(5, 2*time.Second),
+			run:   rcptPieces,
+			want:  []string{"250 2", ".1.5 ", "Ok\r\n"},
+			when:  []time.Duration{0, 2 * time.Second, 4 * time.Second},
+			ended: mocksmtp.EndQuit,
+		},
+		{
+			name:  "SplitReply",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).SplitReply(3, time.Minute),
+			run:   rcptPieces,
+			want:  []string{"250", " 2.1.5 Ok\r\n"},
+			when:  []time.Duration{0, time.Minute},
+			ended: mocksmtp.EndQuit,
+		},
+		{
+			name:  "IdleReply",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).IdleReply(4*time.Minute, 421, "4.4.2 idle too long"),
+			run:   rcptReplies(3),
+			want:  []string{"250 2.1.5 Ok\r\n", "421 4.4.2 idle too long\r\n", "EOF"},
+			when:  []time.Duration{0, 4 * time.Minute, 4 * time.Minute},
+			ended: mocksmtp.EndServerClosed,
+		},
+		{
+			name:  "Drop",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).Drop(),
+			run:   rcptReplies(1),
+			want:  []string{"EOF"},
+			when:  []time.Duration{0},
+			ended: mocksmtp.EndServerClosed,
+		},
+		{
+			name:  "ResetTCP",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).ResetTCP(),
+			run:   rcptReplies(1),
+			want:  []string{"reset"},
+			when:  []time.Duration{0},
+			ended: mocksmtp.EndServerClosed,
+		},
+		{
+			name:  "HalfClose",
+			fault: mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 going away").HalfClose(),
+			run:   rcptReplies(2),
+			want:  []string{"421 4.3.2 going away\r\n", "EOF"},
+			when:  []time.Duration{0, 0},
+			ended: mocksmtp.EndServerClosed,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(tt.fault))
+				c := dialBubble(t, srv)
+				toRcpt(c)
+				got, when := tt.run(c)
+				if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+					t.Errorf("client read %q, want %q", got, tt.want)
+				}
+				for i := range min(len(when), len(tt.when)) {
+					if when[i] != tt.when[i] {
+						t.Errorf("piece %d (%q) came after %v, want %v", i+1, got[i], when[i], tt.when[i])
+					}
+				}
+				if tt.ended == mocksmtp.EndQuit {
+					c.must("QUIT", 221)
+				}
+				c.conn.Close()
+				if s := srv.WaitForSessions(t, 1)[0]; s.Ended != tt.ended {
+					t.Errorf("session ended %v, want %v", s.Ended, tt.ended)
+				}
+			})
+		})
+	}
+}
+
+// rcptReplies sends RCPT and reads n replies (or how reading ended),
+// noting when each came.
+func rcptReplies(n int) func(c *faultConn) ([]string, []time.Duration) {
+	return func(c *faultConn) ([]string, []time.Duration) {
+		start := time.Now()
+		c.send("RCPT TO:<bob@example.com>")
+		var got []string
+		var when []time.Duration
+		for range n {
+			line, err := c.r.ReadString('\n')
+			if err != nil {
+				line = errKind(err)
+			}
+			got, when = append(got, line), append(when, time.Since(start))
+			if err != nil {
+				break
+			}
+		}
+		return got, when
+	}
+}
+
+// rcptPieces sends RCPT and reads its reply as it arrives, piece by
+// piece, noting when each came.
+func rcptPieces(c *faultConn) ([]string, []time.Duration) {
+	start := time.Now()
+	c.send("RCPT TO:<bob@example.com>")
+	var got []string
+	var when []time.Duration
+	buf := make([]byte, 64)
+	for !strings.HasSuffix(strings.Join(got, ""), "\r\n") {
+		n, err := c.conn.Read(buf) // the client's bufio.Reader holds nothing yet
+		if err != nil {
+			return append(got, errKind(err)), append(when, time.Since(start))
+		}
+		got, when = append(got, string(buf[:n])), append(when, time.Since(start))
+	}
+	return got, when
+}
+
+// errKind names how a read ended: "EOF", "reset", "timeout", or the error.
+func errKind(err error) string {
+	switch {
+	case errors.Is(err, io.EOF):
+		return "EOF"
+	case faultIsReset(err):
+		return "reset"
+	case faultIsTimeout(err):
+		return "timeout"
+	}
+	return err.Error()
+}
+
+// Close during a stall ends the session at once with 421 4.3.2, in a
+// bubble as over TCP.
+func TestCloseDuringStallInFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).Stall()))
+		c := dialBubble(t, srv)
+		time.Sleep(time.Hour - time.Minute) // an hour of nothing
+		srv.Close()
+		r, err := c.read()
+		if err != nil || r.Code != 421 || r.Status != "4.3.2" {
+			t.Errorf("reply = %+v, %v; want 421 4.3.2 at shutdown", r, err)
+		}
+		if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndShutdown || s.End.Sub(s.Start) > time.Hour {
+			t.Errorf("session ended %v after %v", s.Ended, s.End.Sub(s.Start))
+		}
+	})
+}
+
+// DropAfterBytes cuts a message in a bubble as over TCP: nothing is
+// recorded.
+func TestDropAfterBytesInFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageData).DropAfterBytes(100)))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		c.must("DATA", 354)
+		_, _ = io.WriteString(c.conn, strings.Repeat("0123456789abcdef\r\n", 100)+".\r\n")
+		got, err := io.ReadAll(c.r)
+		if len(got) != 0 || err != nil && !faultIsReset(err) {
+			t.Errorf("read %q, %v; want the connection closed without a reply", got, err)
+		}
+		c.conn.Close()
+		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndServerClosed || len(srv.Messages()) != 0 {
+			t.Errorf("session ended %v, %d messages; want closed by the server, none", s.Ended, len(srv.Messages()))
+		}
+	})
+}

@@ -1,0 +1,383 @@
+package mocksmtp_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/smtp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/memnet"
+)
+
+// memSend sends one message with net/smtp over a connection from dial.
+func memSend(dial func() (net.Conn, error), host, from, to string) error {
+	conn, err := dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "Subject: hi\r\n\r\nhello\r\n"); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+func TestInMemoryInBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		if got := srv.Addr(); got != "127.0.0.1:1" {
+			t.Errorf("Addr = %q", got)
+		}
+		if srv.Host() != "127.0.0.1" || srv.Port() != 1 {
+			t.Errorf("Host, Port = %q, %d", srv.Host(), srv.Port())
+		}
+		for range 2 {
+			if err := memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sessions := srv.WaitForSessions(t, 2)
+		for i, s := range sessions {
+			if s.Ended != mocksmtp.EndQuit || len(s.Messages) != 1 {
+				t.Errorf("session %d: ended %v with %d messages", s.ID, s.Ended, len(s.Messages))
+			}
+			if want := []string{"127.0.0.1:49152", "127.0.0.1:49153"}[i]; s.RemoteAddr.String() != want || s.LocalAddr.String() != "127.0.0.1:1" {
+				t.Errorf("session %d: %v → %v, want %s → 127.0.0.1:1", s.ID, s.RemoteAddr, s.LocalAddr, want)
+			}
+			if !s.Start.Equal(start) || !s.End.Equal(start) {
+				t.Errorf("session %d: from %v to %v, want both at the bubble's start %v", s.ID, s.Start, s.End, start)
+			}
+		}
+	})
+}
+
+// The same server without a bubble: in memory, on the real clock.
+func TestInMemoryWithoutBubble(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+	if err := memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if m := srv.WaitForMessages(t, 1)[0]; m.Subject != "hi" || m.Text != "hello\n" {
+		t.Errorf("message %q: %q", m.Subject, m.Text)
+	}
+}
+
+// Dial and DialContext reach a TCP server too, whatever address
+// DialContext is given.
+func TestDialTCPServer(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	if err := memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	dial := func() (net.Conn, error) { return srv.DialContext(t.Context(), "tcp4", "mail.example.com:25") }
+	if err := memSend(dial, srv.Host(), "app@example.com", "carol@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitForMessages(t, 2)
+	srv.Close()
+	if _, err := srv.Dial(); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Dial after Close: %v, want ECONNREFUSED", err)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	t.Parallel()
+	for _, opts := range [][]mocksmtp.Option{nil, {mocksmtp.WithInMemory()}} {
+		srv := mocksmtp.Start(t, opts...)
+		for _, network := range []string{"udp", "unix", ""} {
+			if c, err := srv.DialContext(t.Context(), network, srv.Addr()); err == nil {
+				c.Close()
+				t.Errorf("DialContext(%q) succeeded", network)
+			}
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if c, err := srv.DialContext(ctx, "tcp", srv.Addr()); !errors.Is(err, context.Canceled) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("DialContext with a cancelled context: %v", err)
+		}
+		srv.Close()
+		if _, err := srv.Dial(); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("Dial after Close: %v, want ECONNREFUSED", err)
+		}
+	}
+	if _, err := mocksmtp.New(mocksmtp.WithInMemory(), mocksmtp.WithListenAddr("127.0.0.1:2525")); err == nil || !strings.Contains(err.Error(), "WithListenAddr") {
+		t.Errorf("New(WithInMemory, WithListenAddr) = %v, want an error naming both", err)
+	}
+}
+
+// A client that retries with backoff 1m, 2m, 4m: the sessions start at
+// exactly those gaps, in no time.
+func TestInMemoryBackoffInFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1, 2, 3).Reply(421, "4.3.2 try later").Disconnect(),
+		))
+		backoff := time.Minute
+		var err error
+		for attempt := 1; attempt <= 4; attempt++ {
+			if err = memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com"); err == nil {
+				break
+			}
+			time.Sleep(backoff)
+			backoff *= 2
+		}
+		if err != nil {
+			t.Fatalf("last attempt: %v", err)
+		}
+		sessions := srv.WaitForSessions(t, 4)
+		for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+			if gap := sessions[i+1].Start.Sub(sessions[i].Start); gap != want {
+				t.Errorf("attempt %d came %v after attempt %d, want %v", i+2, gap, i+1, want)
+			}
+		}
+		if n := len(srv.Messages()); n != 1 {
+			t.Errorf("%d messages, want 1", n)
+		}
+	})
+}
+
+// The engine's read timeout runs on the bubble's clock.
+func TestInMemoryReadTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithReadTimeout(30*time.Second))
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		start := time.Now()
+		if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+			t.Fatalf("greeting %q", l)
+		}
+		io.WriteString(conn, "EHLO clie") // half a command, then silence
+		l, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(l, "421 4.4.2 ") {
+			t.Fatalf("got %q, %v; want 421 4.4.2", l, err)
+		}
+		if waited := time.Since(start); waited != 30*time.Second {
+			t.Errorf("timed out after %v, want 30s", waited)
+		}
+		conn.Close() // else the server waits a second for the client to close
+		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndTimeout || s.End.Sub(s.Start) != 30*time.Second {
+			t.Errorf("session ended %v after %v, want a timeout after 30s", s.Ended, s.End.Sub(s.Start))
+		}
+	})
+}
+
+// Close ends a fault's delay at once: no bubble time passes.
+func TestInMemoryCloseDuringDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Delay(time.Hour)))
+		errc := make(chan error)
+		go func() { errc <- memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com") }()
+		srv.WaitUntil(t, "the delay", func() bool { return len(srv.Sessions()) == 1 && len(srv.Sessions()[0].Faults) == 1 })
+		start := time.Now()
+		srv.Close()
+		if took := time.Since(start); took != 0 {
+			t.Errorf("Close took %v of bubble time", took)
+		}
+		if err := <-errc; err == nil || !strings.Contains(err.Error(), "421") {
+			t.Errorf("client got %v, want the 421 of the shutdown", err)
+		}
+	})
+}
+
+// The waits time out on the bubble's clock.
+func TestInMemoryWaitTimesOutInBubbleTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		defer cancel()
+		if _, err := srv.WaitForMessagesContext(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("wait = %v, want its deadline", err)
+		}
+		if took := time.Since(start); took != 10*time.Minute {
+			t.Errorf("wait gave up after %v, want 10m", took)
+		}
+	})
+}
+
+// STARTTLS and implicit TLS in the bubble, whose clock says 2000: the
+// test certificate is valid then, and the expired one is not.
+func TestInMemoryTLSInBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithSTARTTLS(), mocksmtp.WithAuth("user", "secret"))
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := smtp.NewClient(conn, srv.Host())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
+			t.Fatalf("StartTLS: %v", err)
+		}
+		if err := c.Auth(smtp.PlainAuth("", "user", "secret", srv.Host())); err != nil {
+			t.Fatalf("Auth: %v", err)
+		}
+		if err := c.Quit(); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		if s := srv.WaitForSessions(t, 1)[0]; s.TLS == nil || s.Auth == nil || s.Ended != mocksmtp.EndQuit {
+			t.Errorf("session: TLS %v, auth %v, ended %v", s.TLS, s.Auth, s.Ended)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithImplicitTLS())
+		raw, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := tls.Client(raw, srv.ClientTLSConfig())
+		c, err := smtp.NewClient(conn, srv.Host())
+		if err != nil {
+			t.Fatalf("NewClient over TLS: %v", err)
+		}
+		if err := c.Quit(); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		if s := srv.WaitForSessions(t, 1)[0]; s.TLS == nil || s.Ended != mocksmtp.EndQuit {
+			t.Errorf("session: TLS %v, ended %v", s.TLS, s.Ended)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithSTARTTLS(),
+			mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()))
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c, err := smtp.NewClient(conn, srv.Host())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var invalid x509.CertificateInvalidError
+		if err := c.StartTLS(srv.ClientTLSConfig()); !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+			t.Errorf("StartTLS = %v, want x509.Expired", err)
+		}
+		conn.Close()
+		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndTLSFailed {
+			t.Errorf("session ended %v", s.Ended)
+		}
+	})
+}
+
+// memBody returns a message of exactly n octets (n >= 2): lines of at
+// most 1000 octets with CRLF, none starting with a dot.
+func memBody(n int) []byte {
+	b := make([]byte, 0, n)
+	for len(b) < n {
+		line := min(998, n-len(b)-2)
+		for i := range line {
+			b = append(b, 'a'+byte((len(b)+i)%26))
+		}
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
+
+// Messages around the in-memory connection's buffer size, written in one
+// go with the commands before them: each is recorded byte for byte.
+func TestInMemoryBufferBoundaries(t *testing.T) {
+	const n = memnet.BufferSize
+	for _, size := range []int{n - 1, n, n + 1, 2 * n} { // n is 1 MiB
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithMaxMessageBytes(4*n))
+				conn, err := srv.Dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				body := memBody(size)
+				go func() { // the client does not read until it has written everything
+					io.WriteString(conn, "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+					conn.Write(body)
+					io.WriteString(conn, ".\r\nQUIT\r\n")
+				}()
+				r := bufio.NewReader(conn)
+				var last string
+				for !strings.HasPrefix(last, "221 ") {
+					if last, err = r.ReadString('\n'); err != nil {
+						t.Fatalf("after %q: %v", last, err)
+					}
+				}
+				m := srv.WaitForMessages(t, 1)[0]
+				if !bytes.Equal(m.Raw, body) {
+					t.Errorf("recorded %d octets, sent %d", len(m.Raw), len(body))
+				}
+			})
+		})
+	}
+}
+
+// A line with no end, longer than the buffer: the engine refuses it and
+// closes, without waiting for the end.
+func TestInMemoryEndlessLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		go conn.Write(bytes.Repeat([]byte("x"), 2*memnet.BufferSize+1))
+		r := bufio.NewReader(conn)
+		if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+			t.Fatalf("greeting %q", l)
+		}
+		if l, err := r.ReadString('\n'); !strings.HasPrefix(l, "500 5.5.2 ") {
+			t.Errorf("reply %q, %v; want 500 5.5.2", l, err)
+		}
+		conn.Close()
+		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndServerClosed && s.Ended != mocksmtp.EndClientClosed {
+			t.Errorf("session ended %v", s.Ended)
+		}
+	})
+}
+
+// TestExampleFakeTime runs the test of the whole-file example in
+// example_faketime_test.go.
+func TestExampleFakeTime(t *testing.T) { testRetriesInFakeTime(t) }

@@ -1,0 +1,64 @@
+package mocksmtp
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// WithEngineConfig is a base that every other option changes, whatever
+// the order: hostname, STARTTLS, AUTH and the size limit given before it
+// survive, as they do given after it; and the fields only it sets (banner,
+// VRFY reply, line limit) survive both ways too.
+func TestWithEngineConfigOrder(t *testing.T) {
+	t.Parallel()
+	base := WithEngineConfig(smtpd.Config{
+		Hostname:        "base.example",
+		Banner:          "Base ESMTP",
+		MaxMessageBytes: 999,
+		MaxCommandLine:  100,
+		VRFY:            &smtpd.Reply{Code: 550, Status: "5.1.1", Lines: []string{"no such user"}},
+	})
+	dedicated := []Option{WithHostname("mx.example"), WithSTARTTLS(), WithAuth("user", "secret"), WithMaxMessageBytes(1234)}
+	for _, tt := range []struct {
+		name string
+		opts []Option
+	}{
+		{"WithEngineConfig last", append(slices.Clone(dedicated), base)},
+		{"WithEngineConfig first", append([]Option{base}, dedicated...)},
+		{"WithEngineConfig between", append(append(slices.Clone(dedicated[:2]), base), dedicated[2:]...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			w := connectWire(t, srv.Addr(), nil)
+			if got := w.expect("220"); got[0] != "220 mx.example Base ESMTP" {
+				t.Errorf("greeting %q, want the hostname of WithHostname and the banner of WithEngineConfig", got[0])
+			}
+			ehlo := w.cmd("EHLO client.example", "250")
+			var kws []string
+			for _, l := range ehlo[1:] {
+				kws = append(kws, l[4:])
+			}
+			for _, want := range []string{"STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5", "SIZE 1234"} {
+				if !slices.Contains(kws, want) {
+					t.Errorf("EHLO reply lacks %q: %q", want, ehlo)
+				}
+			}
+			w.cmd("VRFY bob", "550 5.1.1 no such user")
+			w.cmd("AUTH PLAIN AHVzZXIAc2VjcmV0", "235")
+			// MaxCommandLine 100 of the base: a longer line is refused.
+			w.cmd("NOOP "+strings.Repeat("x", 100), "500")
+			w.cmd("QUIT", "221")
+			w.conn.Close()
+			ss := srv.WaitForSessions(t, 1)
+			if diff := cmp.Diff(&AuthInfo{Mechanism: AuthPlain, Username: "user", Success: true}, ss[0].Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

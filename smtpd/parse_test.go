@@ -1,0 +1,88 @@
+package smtpd
+
+import (
+	"strings"
+	"testing"
+)
+
+// The parsers' fuzz targets and benchmarks: internal tests, since the
+// parsers are not exported.
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"<a@example.com>", "<>", `<"john doe"@example.com> SIZE=10`,
+		"<@r.example,@s.example:x@example.com>", "<x@[192.0.2.1]>", "<josé@exämple.com>", "<a@b", `<"\">@x>`} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, utf8ok bool) {
+		mailbox, rest, err := parsePath(s, utf8ok)
+		if err != nil {
+			return
+		}
+		if !strings.HasSuffix(s, rest) {
+			t.Fatalf("rest %q is not a suffix of %q", rest, s)
+		}
+		if !strings.Contains(s, mailbox) {
+			t.Fatalf("mailbox %q is not in %q", mailbox, s)
+		}
+		for _, r := range mailbox {
+			if r < 32 || r == 127 {
+				t.Fatalf("mailbox %q has a control character", mailbox)
+			}
+		}
+	})
+}
+
+func FuzzParseParams(f *testing.F) {
+	for _, s := range []string{"SIZE=10 BODY=8BITMIME", " SMTPUTF8", "RET=HDRS ENVID=a+2Bb", "A=1 a=2", "=x", "K=", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, ok := parseParams(s)
+		if !ok {
+			return
+		}
+		for i, p := range ps {
+			k, v := p.key, p.value
+			if k != strings.ToUpper(k) || k == "" || strings.ContainsAny(k+v, " =\r\n") && strings.Contains(v, "=") {
+				t.Fatalf("bad param %q=%q from %q", k, v, s)
+			}
+			// In the order sent.
+			if f := strings.Fields(s)[i]; !strings.EqualFold(strings.SplitN(f, "=", 2)[0], k) {
+				t.Fatalf("param %d is %q, sent %q", i, k, f)
+			}
+		}
+		if len(paramMap(ps)) != len(strings.Fields(s)) {
+			t.Fatalf("%d params from %q", len(ps), s)
+		}
+	})
+}
+
+func BenchmarkParseCommand(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if verb, _ := parseCommand("mail FROM:<alice@example.com> SIZE=4096 BODY=8BITMIME"); verb != "MAIL" {
+			b.Fatalf("verb %q", verb)
+		}
+	}
+}
+
+func BenchmarkParsePath(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		m, rest, err := parsePath("<@relay.example.org:alice.smith@mail.example.com> SIZE=4096", false)
+		if err != nil || m != "alice.smith@mail.example.com" || rest != " SIZE=4096" {
+			b.Fatalf("got %q, %q, %v", m, rest, err)
+		}
+	}
+}
+
+func BenchmarkParseParams(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		p, ok := parseParams(" SIZE=4096 BODY=8BITMIME RET=HDRS ENVID=QQ314159")
+		if !ok || len(paramMap(p)) != 4 {
+			b.Fatalf("got %v, %v", p, ok)
+		}
+	}
+}
