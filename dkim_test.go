@@ -6,8 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"net/smtp"
+	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -464,5 +467,74 @@ func FuzzDKIM(f *testing.F) {
 		}
 		_ = authenticationResults("localhost", m)
 		_ = checkDKIM(m)
+	})
+}
+
+// DKIM is verified when a message arrives, from its raw bytes, while its
+// content is parsed and checked only when first read: the
+// Authentication-Results note comes right before the acceptance note,
+// the DKIM findings are there before anyone reads the message, and the
+// content findings follow them, in the same order whether the message was
+// parsed on arrival or not. WithRejectNonconforming, which checks
+// everything on arrival, refuses a failing signature with 550 5.7.20
+// before any 250.
+func TestDKIMOnArrivalBeforeTheParse(t *testing.T) {
+	t.Parallel()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noID := strings.Replace(dkimMessage, "Message-ID: <order-1@example.com>\r\n", "", 1)
+	tampered := strings.Replace(sign(t, noID, "example.com", "ed", key, nil), "Thanks", "Thank", 1)
+	rules := func(fs []Finding) []Rule {
+		var out []Rule
+		for _, f := range fs {
+			out = append(out, f.Rule)
+		}
+		return out
+	}
+	want := []Rule{RuleDKIM, RuleMessageID}
+
+	t.Run("parsed when read", func(t *testing.T) {
+		t.Parallel()
+		srv := Start(t, WithDKIMKey("example.com", "ed", key.Public()))
+		if err := smtp.SendMail(srv.Addr(), nil, "shop@example.com", []string{"bob@example.org"}, []byte(tampered)); err != nil {
+			t.Fatal(err)
+		}
+		srv.WaitForSessions(t, 1)
+		// Before anything reads the message: the server's findings hold
+		// the DKIM finding already, and the content's in its place.
+		if diff := cmp.Diff(want, rules(srv.Findings())); diff != "" {
+			t.Errorf("Findings() (-want +got):\n%s", diff)
+		}
+		m := srv.Message(1)
+		if diff := cmp.Diff(want, rules(m.Findings)); diff != "" {
+			t.Errorf("Message.Findings (-want +got):\n%s", diff)
+		}
+		if len(m.DKIM) != 1 || m.DKIM[0].Status != DKIMFail {
+			t.Errorf("Message.DKIM = %+v, want one failed signature", m.DKIM)
+		}
+		tr := m.Session.Transcript
+		i := slices.IndexFunc(tr, func(l Line) bool { return strings.HasPrefix(l.Text, "message 1 accepted") })
+		if i < 1 || !strings.HasPrefix(tr[i-1].Text, "Authentication-Results: localhost; dkim=fail") || tr[i+1].Text != "250 2.0.0 Ok: queued" {
+			t.Errorf("want the Authentication-Results note, then the acceptance, then the 250:\n%s", m.Session.Transcript)
+		}
+	})
+	t.Run("WithRejectNonconforming", func(t *testing.T) {
+		t.Parallel()
+		srv := Start(t, WithDKIMKey("example.com", "ed", key.Public()), WithRejectNonconforming())
+		err := smtp.SendMail(srv.Addr(), nil, "shop@example.com", []string{"bob@example.org"}, []byte(tampered))
+		var te *textproto.Error
+		if !errors.As(err, &te) || te.Code != 550 || !strings.HasPrefix(te.Msg, "5.7.20 ") {
+			t.Fatalf("SendMail: %v, want 550 5.7.20", err)
+		}
+		srv.WaitForSessions(t, 1)
+		got := slices.DeleteFunc(rules(srv.Findings()), func(r Rule) bool { return r == RuleQuit }) // SendMail did not quit
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Findings() (-want +got):\n%s", diff)
+		}
+		if _, n := srv.Count(); n != 0 {
+			t.Errorf("%d messages kept, want none", n)
+		}
 	})
 }
