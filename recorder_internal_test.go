@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"fmt"
 	"net"
+	"net/smtp"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,33 @@ func TestRecentParsesAreBounded(t *testing.T) {
 	}
 	if by.size > maxRecentParses {
 		t.Errorf("holding %d octets of messages, more than %d", by.size, maxRecentParses)
+	}
+}
+
+// A wait's count of an inbox's messages starts again after DeleteMessage,
+// as after Reset: a deleted message no longer counts.
+func TestCounterAfterDeleteMessage(t *testing.T) {
+	srv := Start(t)
+	in := srv.NewInbox("counter")
+	for range 2 {
+		if err := smtp.SendMail(srv.Addr(), nil, "a@example.com", []string{in.Address("b")}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := in.WaitForMessages(t, 2)
+	c := &counter{in: in}
+	count := func() int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return c.countLocked(srv, 0)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("count = %d, want 2", n)
+	}
+	if !srv.DeleteMessage(ms[0].ID) {
+		t.Fatal("DeleteMessage: false")
+	}
+	if n := count(); n != 1 {
+		t.Errorf("count after DeleteMessage = %d, want 1", n)
 	}
 }

@@ -1049,3 +1049,111 @@ func TestDeleteMessageWhileClientsSend(t *testing.T) {
 		t.Errorf("%d messages left, want none", k)
 	}
 }
+
+// TestRetentionWithTranscriptCap runs WithRetention and the transcript
+// cap on one long session: the cap keeps the session's first lines and
+// its last ones, retention forgets the messages it no longer keeps with
+// their findings, and every line keeps its number.
+func TestRetentionWithTranscriptCap(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(2), mocksmtp.WithMaxTranscriptLines(20))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	for i := 1; i <= 6; i++ {
+		for range 5 {
+			c.must("NOOP", 250)
+		}
+		c.must("MAIL FROM:<a@example.com>", 250)
+		c.must("RCPT TO:<b@example.com>", 250)
+		c.must("DATA", 354)
+		// No Message-ID: a finding of the content, checked when read.
+		c.send(fmt.Sprintf("From: a@example.com\r\nDate: Fri,  4 Dec 2026 10:00:00 +0000\r\nSubject: %d\r\n\r\nbody\r\n.", i))
+		c.must("", 250)
+	}
+	c.must("QUIT", 221)
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	total := 1 + 9 + 6*(10+9) + 2 // greeting, EHLO, per message 5 NOOPs and the transaction, QUIT
+	if len(s.TranscriptHead) != 2 || s.Forgotten+len(s.Transcript) != total || len(s.TranscriptHead)+len(s.Transcript) > 20 {
+		t.Errorf("head %d lines, %d forgotten, %d kept; want 2, %d in all, at most 20 kept",
+			len(s.TranscriptHead), s.Forgotten, len(s.Transcript), total)
+	}
+	if last := s.Transcript[len(s.Transcript)-1]; last.Text != "221 2.0.0 Bye" {
+		t.Errorf("the last line is %v, want the 221", last)
+	}
+	if !strings.Contains(s.String(), fmt.Sprintf("     … lines 3 to %d forgotten (the transcript cap", s.Forgotten)) {
+		t.Errorf("Session.String():\n%s", s)
+	}
+	var ids []int
+	for _, m := range s.Messages {
+		ids = append(ids, m.ID)
+	}
+	if diff := cmp.Diff([]int{5, 6}, ids); diff != "" {
+		t.Errorf("the session's messages (-want +got):\n%s", diff)
+	}
+	type placed struct {
+		Rule    mocksmtp.Rule
+		Message int
+	}
+	var got []placed
+	for _, f := range srv.Findings() {
+		got = append(got, placed{f.Rule, f.Message})
+	}
+	if diff := cmp.Diff([]placed{{mocksmtp.RuleMessageID, 5}, {mocksmtp.RuleMessageID, 6}}, got); diff != "" {
+		t.Errorf("findings: those of the kept messages (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeleteMessageKeepsTheFindings deletes messages no one has read: the
+// findings of their content, checked only when a message is read, stay
+// with the session in their place, as those found on arrival do.
+func TestDeleteMessageKeepsTheFindings(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("MAIL FROM:<a@example.com>", 503) // helo-first, before the messages
+	c.must("EHLO client.example", 250)
+	for i := 1; i <= 3; i++ {
+		c.must("MAIL FROM:<a@example.com>", 250)
+		c.must("RCPT TO:<b@example.com>", 250)
+		c.must("DATA", 354)
+		c.send(fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n.", i)) // no Date, From, Message-ID
+		c.must("", 250)
+	}
+	c.must("QUIT", 221)
+	c.conn.Close()
+	srv.WaitForSessions(t, 1)
+	type placed struct {
+		Rule    mocksmtp.Rule
+		Message int
+	}
+	view := func(fs []mocksmtp.Finding) []placed {
+		var out []placed
+		for _, f := range fs {
+			out = append(out, placed{f.Rule, f.Message})
+		}
+		return out
+	}
+	want := []placed{{mocksmtp.RuleHeloFirst, 0}}
+	for id := 1; id <= 3; id++ {
+		want = append(want, placed{mocksmtp.RuleRequiredHeaders, id}, placed{mocksmtp.RuleRequiredHeaders, id}, placed{mocksmtp.RuleMessageID, id})
+	}
+	if !srv.DeleteMessage(2) || !srv.DeleteMessage(1) {
+		t.Fatal("DeleteMessage(2), DeleteMessage(1): want true")
+	}
+	if diff := cmp.Diff(want, view(srv.Findings())); diff != "" {
+		t.Errorf("Findings() (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, view(srv.Session(1).Findings)); diff != "" {
+		t.Errorf("Session(1).Findings (-want +got):\n%s", diff)
+	}
+	if ms := srv.Messages(); len(ms) != 1 || ms[0].ID != 3 {
+		t.Errorf("messages %v, want message 3", viewMessages(ms))
+	}
+	srv.Reset()
+	if fs := srv.Findings(); len(fs) != 0 {
+		t.Errorf("Findings() after Reset = %v, want none", fs)
+	}
+}
