@@ -92,7 +92,6 @@ type api struct {
 	inboxes      inboxes
 	expectations expectationIDs
 	cop          *http.CrossOriginProtection
-	forgot       forgotten
 	routes       []string // the patterns of the API routes, "GET /api/messages"
 }
 

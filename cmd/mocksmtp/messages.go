@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -409,45 +408,9 @@ func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	a.forgot.mu.Lock()
-	defer a.forgot.mu.Unlock()
-	// Server.Reset keeps the findings of live sessions and, in
-	// Server.Findings, of the sessions it forgets: the program hides
-	// those it had before the reset.
-	old := make(map[mocksmtp.Finding]int)
-	for _, f := range a.srv.Findings() {
-		old[f]++
-	}
-	a.srv.Reset()
-	a.forgot.findings = old
+	a.srv.Reset() // the findings so far too, those of live sessions included
 	a.log.Info("reset")
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// forgotten is what DELETE /api/messages forgot that the server still
-// has.
-type forgotten struct {
-	mu       sync.Mutex               // guards findings
-	findings map[mocksmtp.Finding]int // findings before the last reset, counted
-}
-
-// findings returns fs without the findings forgotten by the last reset.
-func (a *api) findings(fs []mocksmtp.Finding) []mocksmtp.Finding {
-	a.forgot.mu.Lock()
-	defer a.forgot.mu.Unlock()
-	if len(a.forgot.findings) == 0 {
-		return fs
-	}
-	seen := make(map[mocksmtp.Finding]int)
-	var out []mocksmtp.Finding
-	for _, f := range fs {
-		if seen[f] < a.forgot.findings[f] {
-			seen[f]++
-			continue
-		}
-		out = append(out, f)
-	}
-	return out
 }
 
 // waitTimeoutJSON is the body of a 408 from /api/wait.

@@ -157,7 +157,6 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	out := make([]sessionJSON, len(ss))
 	for i, s := range ss {
-		s.Findings = a.findings(s.Findings)
 		out[i] = newSessionJSON(s, false)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -176,7 +175,6 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no session %d", id)
 		return
 	}
-	s.Findings = a.findings(s.Findings)
 	writeJSON(w, http.StatusOK, newSessionJSON(s, true))
 }
 
@@ -186,5 +184,5 @@ func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
 	if _, ok := query(w, r, false); !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, findingsJSON(a.findings(a.srv.Findings())))
+	writeJSON(w, http.StatusOK, findingsJSON(a.srv.Findings()))
 }
