@@ -155,15 +155,16 @@
 //
 // # Long runs
 //
-// [Server.Reset] forgets the messages and the ended sessions (IDs are never
-// reused; live sessions, faults and tests' expectations stay),
-// [Server.DeleteMessage] forgets one message, and
-// [WithRetention] keeps only the last messages and sessions, for a server
+// [Server.Reset] forgets the messages, the ended sessions and the findings
+// so far (IDs are never reused; live sessions, faults and tests'
+// expectations stay), [Server.DeleteMessage] forgets one message, and
+// [WithRetention] keeps only the last messages and their sessions, for a server
 // that runs for a long time, such as the standalone program in cmd/mocksmtp.
 // The server keeps each message's raw bytes and envelope and decodes its
 // MIME when a snapshot is taken (not on arrival, but with
-// [WithRejectNonconforming]), so a stored message costs little more than
-// its size, and recording costs little more than reading the wire.
+// [WithRejectNonconforming]; DKIM signatures are verified on arrival, from
+// the raw bytes), so a stored message costs little more than its size,
+// and recording costs little more than reading the wire.
 // Sessions record in parallel, each under a lock of its own. Every
 // snapshot is the caller's to change. [Server.LastMessages],
 // [Server.Message] and [Server.Count] cost what they return, whatever the
