@@ -80,8 +80,9 @@ type Conn struct {
 	raw  net.Conn // the accepted connection
 	conn net.Conn // raw, or the TLS connection over it
 	br   *bufio.Reader
-	bw   *bufio.Writer
-	buf  []byte // scratch for replies
+	out  *[]byte // replies not yet written (see writeReply and flush)
+	werr error   // why the last write failed; flush fails with it until Close
+	buf  []byte  // scratch for paced replies
 
 	started bool
 	wmu     sync.Mutex      // guards watched for watch's AfterFunc; the driver's goroutine writes it
@@ -121,15 +122,14 @@ func NewConn(nc net.Conn, cfg Config) *Conn {
 		c.br = readers.Get().(*bufio.Reader)
 		c.br.Reset(nc)
 	}
-	c.bw = writers.Get().(*bufio.Writer)
-	c.bw.Reset(deadlineWriter{c})
+	c.out = writers.Get().(*[]byte)
 	return c
 }
 
 // deadlineWriter is where replies go: the connection, under a fresh write
-// deadline for every write. The reply buffer writes through it when
-// pipelined replies overflow it, between two flushes: a deadline set only
-// by flushes would have passed for a client idle longer than the write
+// deadline for every write. The reply buffer is written through it when
+// pipelined replies fill it, between two flushes: a deadline set only by
+// flushes would have passed for a client idle longer than the write
 // timeout.
 type deadlineWriter struct{ c *Conn }
 
@@ -147,8 +147,12 @@ const readBufSize = 16 << 10
 // for each.
 var (
 	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
-	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+	writers = sync.Pool{New: func() any { b := make([]byte, 0, outSize); return &b }}
 )
+
+// outSize is the room for replies between two writes: writeReply writes
+// them out once they fill it (a long pipelined batch).
+const outSize = 4 << 10
 
 // release gives the buffers back once the connection is closed; nothing
 // reads or writes through them after that.
@@ -157,9 +161,11 @@ func (c *Conn) release() {
 		c.br.Reset(nil)
 		readers.Put(c.br)
 	}
-	c.bw.Reset(nil)
-	writers.Put(c.bw)
-	c.br, c.bw = nil, nil
+	if cap(*c.out) <= 16*outSize {
+		*c.out = (*c.out)[:0]
+		writers.Put(c.out)
+	}
+	c.br, c.out = nil, nil
 }
 
 // RemoteAddr returns the client's address.
@@ -472,12 +478,15 @@ func (c *Conn) write(ctx context.Context, a *Answer, r Reply) error {
 	return c.paced(ctx, a.Pace, c.buf)
 }
 
-// writeReply buffers a reply; it is flushed before the next blocking read.
+// writeReply buffers a reply; it is flushed before the next blocking read,
+// or at once when the buffer is full (an error then waits for that flush).
 func (c *Conn) writeReply(r Reply) {
 	r = c.outgoing(r)
-	c.buf = r.appendWire(c.buf[:0])
+	*c.out = r.appendWire(*c.out)
 	c.traceReply(r)
-	_, _ = c.bw.Write(c.buf)
+	if len(*c.out) >= outSize {
+		_ = c.flush()
+	}
 }
 
 // outgoing drops enhanced status codes when ENHANCEDSTATUSCODES is off.
@@ -538,13 +547,27 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	return nil
 }
 
-// flush writes out buffered replies.
+// flush writes out buffered replies. What a failed write did not write
+// stays buffered, whole replies or the rest of one, and the error stays
+// too, so that a client gone is not waited for twice. Close forgets the
+// error and tries once more: a write that the end of the driver's context
+// cut short (a shutdown while the client reads slowly) is then finished
+// before the last reply, and the client sees every reply whole.
+//
+// (A bufio.Writer cannot do this: after an error it writes nothing again.)
 func (c *Conn) flush() error {
-	if c.bw.Buffered() == 0 {
+	if c.werr != nil {
+		return c.werr
+	}
+	b := *c.out
+	if len(b) == 0 {
 		return nil
 	}
-	if err := c.bw.Flush(); err != nil {
-		return fmt.Errorf("%w: %w", ErrClientGone, err)
+	n, err := deadlineWriter{c}.Write(b)
+	*c.out = b[:copy(b, b[n:])]
+	if err != nil {
+		c.werr = fmt.Errorf("%w: %w", ErrClientGone, err)
+		return c.werr
 	}
 	return nil
 }
@@ -581,7 +604,6 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	st := tc.ConnectionState()
 	c.conn, c.tls = tc, &st
 	c.br.Reset(tc)
-	c.bw.Reset(deadlineWriter{c})
 	c.helo, c.ehlo, c.authed = "", false, false
 	c.resetTx()
 	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("TLS handshake done: %s, %s, server name %q",
@@ -636,6 +658,7 @@ func (c *Conn) Close(r *Reply) error {
 	}
 	if r != nil {
 		c.writeTimeout = min(c.writeTimeout, time.Second)
+		c.werr = nil
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
 		c.writeReply(*r)
 		c.flush()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -518,5 +519,57 @@ func TestRejectionReasons(t *testing.T) {
 	case got := <-events:
 		t.Errorf("unexpected rejection: %v for %v", got.kind, got.reason)
 	default:
+	}
+}
+
+// interruptedConn is a server side whose first write is cut short as the
+// end of the driver's context cuts a blocked write: it writes the first n
+// octets, cancels the context and fails with a timeout.
+type interruptedConn struct {
+	net.Conn
+	n      int
+	cancel context.CancelFunc
+	done   bool
+}
+
+func (c *interruptedConn) Write(p []byte) (int, error) {
+	if c.done {
+		return c.Conn.Write(p)
+	}
+	c.done = true
+	n, _ := c.Conn.Write(p[:min(c.n, len(p))])
+	c.cancel()
+	return n, os.ErrDeadlineExceeded
+}
+
+// A write cut short by the end of the context (a shutdown while the client
+// reads slowly) leaves the session for Close to end with its reply: the
+// replies not yet written go first, whole, then the 421. A reply buffer
+// that kept the failed write's error would write neither.
+func TestCloseAfterInterruptedWrite(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 7} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			addr, wait := serveOne(t, func(nc net.Conn) error {
+				c := smtpd.NewConn(&interruptedConn{Conn: nc, n: n, cancel: cancel}, smtpd.Config{})
+				if _, err := c.Next(ctx); err != nil {
+					return err
+				}
+				_, err := c.Next(ctx) // flushes the greeting, which fails
+				if errors.Is(err, context.Canceled) {
+					c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"shutting down"}})
+				}
+				return err
+			})
+			c := dial(t, addr)
+			c.expect("220 localhost ESMTP")
+			c.expect("421 4.3.2 shutting down")
+			if err := wait(); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Next returned %v", err)
+			}
+		})
 	}
 }
