@@ -410,12 +410,27 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 // addFindingsLocked records findings of a session, each numbered in the
 // server's order of findings (Server.seq), which Findings merges the
 // sessions' lists by. rec.mu must be held.
+//
+// A session records at most maxRuleFindings findings of each rule, and
+// then one saying that it stops: a client that breaks a rule in an
+// endless loop (pipelined EHLOs for an hour) would otherwise grow the
+// record without bound, as the transcript cap stops its transcript from
+// doing. The content findings of a message are the message's.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 	for _, f := range fs {
+		switch n := rec.countFinding(f.Rule); {
+		case n > maxRuleFindings:
+			continue
+		case n == maxRuleFindings:
+			f.Text = fmt.Sprintf("%s (the session's %dth finding of this rule: the later ones are not recorded)", f.Text, n)
+		}
 		rec.addFinding(f, s.seq.Add(1))
 	}
 	s.changes.changed(changeLine)
 }
+
+// maxRuleFindings is how many findings of one rule a session records.
+const maxRuleFindings = 100
 
 // endConformanceLocked checks how a session ended. rec.mu is held.
 func (s *Server) endConformanceLocked(rec *session) {
@@ -432,7 +447,8 @@ func (s *Server) endConformanceLocked(rec *session) {
 // [WithStrict] fails the test on them, [WithRejectNonconforming] refuses
 // what breaks them. Under [WithRetention], only the findings of the
 // sessions the server keeps. It checks the content of the messages no one
-// has read yet (see [Message.Findings]), outside the server's lock.
+// has read yet (see [Message.Findings]), outside the server's lock. A
+// session records at most 100 findings of one rule, the 100th saying so.
 func (s *Server) Findings() []Finding {
 	s.mu.Lock()
 	recs := slices.Clone(s.sessions)

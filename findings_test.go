@@ -251,3 +251,46 @@ func TestRulesIsACopy(t *testing.T) {
 		}
 	}
 }
+
+// A session records at most 100 findings of one rule, the last saying so:
+// a client breaking a rule in a loop must not grow the record without
+// bound. Reset starts the count again.
+func TestFindingsOfARuleCapped(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{99, 100, 101, 200} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			// n+1 EHLOs in one write: each but the last has a command
+			// pipelined after it.
+			pipelined := func() []mocksmtp.Finding {
+				t.Helper()
+				c := dialRaw(t, srv.Addr())
+				c.expect("220 ")
+				c.send(strings.Repeat("EHLO x\r\n", n+1))
+				for range n + 1 {
+					c.expect("250 ")
+				}
+				c.send("QUIT\r\n")
+				c.expect("221 ")
+				c.closed()
+				c.conn.Close() // the server waits for it after QUIT
+				srv.WaitForSessions(t, 1)
+				return srv.Findings()
+			}
+			for range 2 {
+				fs := pipelined()
+				if got, want := len(fs), min(n, 100); got != want {
+					t.Fatalf("%d findings, want %d: %v", got, want, fs)
+				}
+				for i, f := range fs {
+					capped := strings.Contains(f.Text, "the later ones are not recorded")
+					if f.Rule != mocksmtp.RulePipelining || capped != (i == 99) {
+						t.Errorf("finding %d: %v", i+1, f)
+					}
+				}
+				srv.Reset()
+			}
+		})
+	}
+}

@@ -195,7 +195,8 @@ type sessionExtra struct {
 	findings   []Finding
 	findSeqs   []uint64 // numbers each of findings in the server's order (Server.seq), for Findings
 	faults     []string
-	faultLines []int // the transcript line at which each of faults fired, for forget
+	faultLines []int        // the transcript line at which each of faults fired, for forget
+	ruleCounts map[Rule]int // findings of each rule since the last Reset (countFinding)
 
 	addrs [2]net.Addr // remote and local, when not TCP
 
@@ -324,7 +325,7 @@ func (r *session) forgetFindings() {
 	}
 	n := r.x.forgotFindings.dropped + len(r.x.findings)
 	r.x.forgotFindings = forgotten{from: n, dropped: n}
-	r.x.findings, r.x.findSeqs = nil, nil
+	r.x.findings, r.x.findSeqs, r.x.ruleCounts = nil, nil, nil
 }
 
 // addFault records a fault that fired, as its transcript note says. r.mu
@@ -333,6 +334,17 @@ func (r *session) addFault(text string) {
 	x := r.extra()
 	x.faults = append(x.faults, text)
 	x.faultLines = append(x.faultLines, r.nlines())
+}
+
+// countFinding counts a finding of rule and returns how many the session
+// had, this one included, since the last Reset. r.mu must be held.
+func (r *session) countFinding(rule Rule) int {
+	x := r.extra()
+	if x.ruleCounts == nil {
+		x.ruleCounts = make(map[Rule]int)
+	}
+	x.ruleCounts[rule]++
+	return x.ruleCounts[rule]
 }
 
 // addFinding records a finding numbered seq. r.mu must be held.
