@@ -99,7 +99,8 @@ func (r DKIMResult) String() string {
 // results are in [Message.DKIM] and in the message's transcript note (an
 // Authentication-Results line), and a signature that does not verify is a
 // finding ([RuleDKIM]). Keys are looked up here only, never in DNS: a
-// signature whose key is not registered verifies as temperror.
+// signature whose key is not registered verifies as temperror, one whose
+// d= and s= make no domain name as permerror.
 //
 // key is an *rsa.PublicKey or an ed25519.PublicKey, or a private key
 // (anything with a Public method, such as the crypto.Signer the code under
@@ -154,6 +155,33 @@ func (e noKeyError) Error() string   { return "no key registered for " + e.name 
 func (e noKeyError) Timeout() bool   { return false }
 func (e noKeyError) Temporary() bool { return true }
 
+// badNameError is the lookup's error for a d= and s= that make no domain
+// name. It is no temporary net.Error, so go-msgauth makes it a permerror.
+type badNameError struct{ name string }
+
+func (e badNameError) Error() string { return fmt.Sprintf("%q is no domain name", e.name) }
+
+// isDNSName reports whether name is a domain name a TXT record can have:
+// at most 253 octets, labels of 1 to 63 lower-case letters, digits,
+// hyphens and underscores (DNS allows an underscore, and selectors have
+// them). The lookup lowers the name first.
+func isDNSName(name string) bool {
+	if len(name) == 0 || len(name) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if len(label) == 0 || len(label) > 63 {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // verifyDKIM verifies the DKIM signatures of m with keys (DNS name to TXT
 // record) and sets m.DKIM, and m.dkimMore to the number of signatures
 // left unverified beyond maxDKIMSignatures. It reads m.Raw only: it runs
@@ -207,6 +235,9 @@ func verifyDKIM(m *Message, keys map[string]string) {
 				if r, ok := keys[name]; ok {
 					return []string{r}, nil
 				}
+				if !isDNSName(name) {
+					return nil, badNameError{name} // a permerror: no DNS would answer
+				}
 				return nil, noKeyError{name}
 			},
 		}
@@ -257,6 +288,8 @@ func dkimReason(err error, tags map[string]string) (DKIMStatus, string) {
 		}
 	case strings.HasPrefix(text, "key unavailable: "):
 		text = strings.TrimPrefix(text, "key unavailable: ")
+	case strings.HasPrefix(text, "no key for signature: "):
+		text = "d= and s= name no key: " + strings.TrimPrefix(text, "no key for signature: ")
 	}
 	return status, text
 }

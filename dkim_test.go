@@ -200,6 +200,16 @@ func TestDKIMVerify(t *testing.T) {
 			want: []DKIMResult{{Status: DKIMPermError, Reason: "signature missing required tag", Domain: "example.com", Selector: "rsa2048", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from"}}},
 		},
 		{
+			name: "malformed d=: no key is looked up",
+			raw:  "DKIM-Signature: v=1; a=rsa-sha256; d=example..com; s=rsa2048; h=from; bh=AAAA; b=AAAA\r\n" + dkimMessage,
+			want: []DKIMResult{{Status: DKIMPermError, Reason: `d= and s= name no key: "rsa2048._domainkey.example..com" is no domain name`, Domain: "example..com", Selector: "rsa2048", Identifier: "@example..com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from"}}},
+		},
+		{
+			name: "malformed s=",
+			raw:  "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=a/b; h=from; bh=AAAA; b=AAAA\r\n" + dkimMessage,
+			want: []DKIMResult{{Status: DKIMPermError, Reason: `d= and s= name no key: "a/b._domainkey.example.com" is no domain name`, Domain: "example.com", Selector: "a/b", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from"}}},
+		},
+		{
 			name: "no signature",
 			raw:  dkimMessage,
 		},

@@ -791,7 +791,7 @@ func TestWebPageDKIM(t *testing.T) {
 		strings.Replace(sign(mail("Tampered"), "mail", never), "your order", "your orders", 1), // 2: fail
 		sign(sign(mail("Two signatures"), "mail", never), "other", never),                      // 3: temperror (no key), pass
 		sign(mail("Expired"), "mail", time.Now().Add(-time.Hour)),                              // 4: permerror
-		// 5: markup in the signature's fields (temperror: no such key)
+		// 5: markup in the signature's fields (permerror: they make no domain name)
 		"DKIM-Signature: v=1; a=rsa-sha256; d=<img src=x onerror=alert(1)>; s=<b>s</b>; h=from; bh=AAAA; b=AAAA\r\n" + mail("Hostile signature"),
 		mail("Not signed"), // 6: no DKIM
 	} {
@@ -805,7 +805,7 @@ func TestWebPageDKIM(t *testing.T) {
 	for _, tt := range []struct {
 		id     int
 		status []string
-	}{{1, []string{"pass"}}, {2, []string{"fail"}}, {3, []string{"temperror", "pass"}}, {4, []string{"permerror"}}, {5, []string{"temperror"}}, {6, nil}} {
+	}{{1, []string{"pass"}}, {2, []string{"fail"}}, {3, []string{"temperror", "pass"}}, {4, []string{"permerror"}}, {5, []string{"permerror"}}, {6, nil}} {
 		var got []string
 		for _, d := range ms[tt.id].DKIM {
 			got = append(got, d.Status)
@@ -828,7 +828,7 @@ func TestWebPageDKIM(t *testing.T) {
 		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
 	wantBadges := []badge{
 		{"6", "", "", ""},
-		{"5", "! DKIM temperror", "dkim-badge temp", ms[5].DKIM[0].Summary},
+		{"5", "✗ DKIM permerror", "dkim-badge fail", ms[5].DKIM[0].Summary},
 		{"4", "✗ DKIM permerror", "dkim-badge fail", ms[4].DKIM[0].Summary},
 		{"3", "! DKIM temperror", "dkim-badge temp", ms[3].DKIM[0].Summary},
 		{"2", "✗ DKIM fail", "dkim-badge fail", ms[2].DKIM[0].Summary},
