@@ -133,8 +133,16 @@ func NewConn(nc net.Conn, cfg Config) *Conn {
 // timeout.
 type deadlineWriter struct{ c *Conn }
 
+// It checks the driver's context after setting the deadline: a context
+// that ended before (its AfterFunc set a deadline in the past, which this
+// one replaced) ends the write at once, rather than after the write
+// timeout to a client that does not read. Close writes with no context
+// watched.
 func (w deadlineWriter) Write(p []byte) (int, error) {
 	_ = w.c.conn.SetWriteDeadline(time.Now().Add(w.c.writeTimeout))
+	if ctx := w.c.watched; ctx != nil && ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
 	return w.c.conn.Write(p)
 }
 
@@ -512,36 +520,42 @@ func (c *Conn) traceReply(r Reply) {
 	}
 }
 
-// paced writes b after flushing what is buffered, shaped by p.
+// paced writes b after flushing what is buffered, shaped by p. When the
+// end of ctx or a failed write cuts it short, what it did not write waits
+// in the reply buffer, as flush leaves it: Close writes it, unpaced, before
+// its own reply, so that the client never sees a reply cut in two.
 func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	var parts [][]byte
+	size := len(b) // of each part
 	switch {
 	case p.Chunk > 0:
-		for len(b) > 0 {
-			n := min(p.Chunk, len(b))
-			parts = append(parts, b[:n])
-			b = b[n:]
-		}
+		size = p.Chunk
 	case p.SplitAt > 0 && p.SplitAt < len(b):
-		parts = [][]byte{b[:p.SplitAt], b[p.SplitAt:]}
-	default:
-		parts = [][]byte{b}
+		size = p.SplitAt
 	}
-	for i, part := range parts {
-		if i > 0 && p.Every > 0 {
+	for off := 0; off < len(b); {
+		if off > 0 && p.Every > 0 {
 			t := time.NewTimer(p.Every)
 			select {
 			case <-ctx.Done():
 				t.Stop()
+				*c.out = append(*c.out, b[off:]...)
 				return ctx.Err()
 			case <-t.C:
 			}
 		}
-		if _, err := (deadlineWriter{c}).Write(part); err != nil {
-			return fmt.Errorf("%w: %w", ErrClientGone, err)
+		part := b[off:]
+		if p.Chunk > 0 || off == 0 {
+			part = part[:min(size, len(part))]
+		}
+		n, err := deadlineWriter{c}.Write(part)
+		off += n
+		if err != nil {
+			*c.out = append(*c.out, b[off:]...)
+			c.werr = fmt.Errorf("%w: %w", ErrClientGone, err)
+			return c.werr
 		}
 	}
 	return nil
@@ -552,7 +566,9 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 // too, so that a client gone is not waited for twice. Close forgets the
 // error and tries once more: a write that the end of the driver's context
 // cut short (a shutdown while the client reads slowly) is then finished
-// before the last reply, and the client sees every reply whole.
+// before the last reply, and the client sees every reply whole. Over
+// TLS it cannot be: crypto/tls fails every write after one that failed,
+// so Close writes nothing more there and closes.
 //
 // (A bufio.Writer cannot do this: after an error it writes nothing again.)
 func (c *Conn) flush() error {
@@ -657,6 +673,7 @@ func (c *Conn) Close(r *Reply) error {
 		c.err = ErrDriverClosed
 	}
 	if r != nil {
+		c.stopWatching() // the context's end must not stop this last write
 		c.writeTimeout = min(c.writeTimeout, time.Second)
 		c.werr = nil
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -571,5 +572,145 @@ func TestCloseAfterInterruptedWrite(t *testing.T) {
 				t.Fatalf("Next returned %v", err)
 			}
 		})
+	}
+}
+
+// stuckConn is a server side whose client reads nothing: a write blocks
+// until its deadline passes, as one to a full socket buffer does.
+type stuckConn struct {
+	net.Conn
+	mu       sync.Mutex
+	deadline time.Time
+	changed  chan struct{} // closed when the deadline changes
+}
+
+func (c *stuckConn) SetDeadline(t time.Time) error {
+	c.SetWriteDeadline(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *stuckConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	if c.changed != nil {
+		close(c.changed)
+	}
+	c.changed = make(chan struct{})
+	return nil
+}
+
+func (c *stuckConn) Write(p []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		d, changed := c.deadline, c.changed
+		c.mu.Unlock()
+		if !d.IsZero() && !time.Now().Before(d) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		var timeout <-chan time.Time
+		if !d.IsZero() {
+			t := time.NewTimer(time.Until(d))
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+		}
+	}
+}
+
+// A driver's context that ends while the driver handles an event (a
+// server closing) ends the next write at once, though that write sets a
+// fresh deadline over the one the end of the context set: Next returns
+// ctx.Err() instead of waiting the write timeout (a minute) for a client
+// that reads nothing.
+func TestEndedContextEndsTheNextWrite(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		sc := &stuckConn{Conn: nc}
+		c := smtpd.NewConn(sc, smtpd.Config{})
+		if _, err := c.Next(ctx); err != nil { // the greeting, written by the next Next
+			return err
+		}
+		sc.SetWriteDeadline(time.Time{})
+		sc.mu.Lock()
+		changed := sc.changed
+		sc.mu.Unlock()
+		cancel()
+		<-changed // the end of ctx set a deadline in the past, before the next write // while the driver handles the event
+		_, err := c.Next(ctx)
+		done <- err
+		c.Close(nil)
+		return err
+	})
+	dial(t, addr)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Next returned %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Next still writing to a client that reads nothing, 30 s after its context ended (the write timeout is a minute)")
+	}
+	wait()
+}
+
+// A paced reply that the end of the context cuts short (Close during a
+// trickle fault) is finished by Close, unpaced, before its own reply: the
+// client never reads a reply cut in two.
+func TestCloseFinishesAPacedReply(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		if _, err := c.Next(ctx); err != nil {
+			return err
+		}
+		c.Answer(smtpd.Answer{Reply: &smtpd.Reply{Code: 220, Lines: []string{"slow greeting"}}, Pace: smtpd.Pace{Chunk: 3, Every: time.Hour}})
+		_, err := c.Next(ctx)
+		if errors.Is(err, context.Canceled) {
+			c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"shutting down"}})
+		}
+		return err
+	})
+	c := dial(t, addr)
+	first := make([]byte, 3)
+	if _, err := io.ReadFull(c.r, first); err != nil || string(first) != "220" {
+		t.Fatalf("read %q, %v; want the greeting's first chunk", first, err)
+	}
+	cancel()
+	c.expect(" slow greeting")
+	c.expect("421 4.3.2 shutting down")
+	if err := wait(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next returned %v", err)
+	}
+}
+
+// A driver may Close with a reply as soon as its context ended, without
+// calling Next again (a shutdown during a fault's delay): its reply is
+// written, though the context watched has ended.
+func TestCloseRightAfterTheContextEnded(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		if _, err := c.Next(ctx); err != nil {
+			return err
+		}
+		cancel()
+		<-ctx.Done()
+		return c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"shutting down"}})
+	})
+	c := dial(t, addr)
+	c.expect("421 4.3.2 shutting down") // in place of the greeting
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 }
