@@ -411,13 +411,19 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 // server's order of findings (Server.seq), which Findings merges the
 // sessions' lists by. rec.mu must be held.
 //
-// A session records at most maxRuleFindings findings of each rule, and
-// then one saying that it stops: a client that breaks a rule in an
-// endless loop (pipelined EHLOs for an hour) would otherwise grow the
-// record without bound, as the transcript cap stops its transcript from
-// doing. The content findings of a message are the message's.
+// A session records at most maxRuleFindings findings of each rule about
+// itself, and then one saying that it stops: a client that breaks a rule
+// in an endless loop (pipelined EHLOs for an hour) would otherwise grow
+// the record without bound, as the transcript cap stops its transcript
+// from doing. The findings of a message (Finding.Message set) are not
+// counted: they are the message's, kept and forgotten with it, and the
+// same whether checked on arrival or on first read.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 	for _, f := range fs {
+		if f.Message != 0 {
+			rec.addFinding(f, s.seq.Add(1))
+			continue
+		}
 		switch n := rec.countFinding(f.Rule); {
 		case n > maxRuleFindings:
 			continue
@@ -448,7 +454,8 @@ func (s *Server) endConformanceLocked(rec *session) {
 // what breaks them. Under [WithRetention], only the findings of the
 // sessions the server keeps. It checks the content of the messages no one
 // has read yet (see [Message.Findings]), outside the server's lock. A
-// session records at most 100 findings of one rule, the 100th saying so.
+// session records at most 100 findings of one rule about itself (not
+// about a message it delivered), the 100th saying so.
 func (s *Server) Findings() []Finding {
 	s.mu.Lock()
 	recs := slices.Clone(s.sessions)

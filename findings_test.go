@@ -294,3 +294,49 @@ func TestFindingsOfARuleCapped(t *testing.T) {
 		})
 	}
 }
+
+// The cap is on findings about the session: those about the messages it
+// delivered are the messages', all kept, whether the content is checked
+// on arrival (WithRejectNonconforming) or when first read.
+func TestFindingsOfMessagesNotCapped(t *testing.T) {
+	t.Parallel()
+	for name, opts := range map[string][]mocksmtp.Option{"default": nil, "reject": {mocksmtp.WithRejectNonconforming()}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, opts...)
+			const n = 101
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send("EHLO x\r\n")
+			c.expect("250 ")
+			noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
+			for range n {
+				c.send("MAIL FROM:<a@example.com> BODY=8BITMIME\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+				c.expect("250 ")
+				c.expect("250 ")
+				c.expect("354 ")
+				c.send(noID + ".\r\n")
+				c.expect("250 ")
+			}
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.closed()
+			c.conn.Close()
+			srv.WaitForSessions(t, 1)
+			count := func(fs []mocksmtp.Finding) (k int) {
+				for _, f := range fs {
+					if f.Rule == mocksmtp.RuleMessageID && f.Message > 0 {
+						k++
+					}
+				}
+				return k
+			}
+			if got := count(srv.Findings()); got != n {
+				t.Errorf("Findings: %d message-id findings, want %d", got, n)
+			}
+			if got := count(srv.Session(1).Findings); got != n {
+				t.Errorf("Session(1).Findings: %d message-id findings, want %d", got, n)
+			}
+		})
+	}
+}
