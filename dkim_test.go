@@ -223,7 +223,7 @@ func TestDKIMVerify(t *testing.T) {
 				t.Errorf("Message.DKIM (-want +got):\n%s\n%s", diff, m.Raw)
 			}
 			var ar []string
-			for _, l := range m.Session.Transcript {
+			for _, l := range srv.Session(m.Session.ID).Transcript {
 				if strings.HasPrefix(l.Text, "Authentication-Results: ") {
 					ar = append(ar, l.Text)
 				}
@@ -276,7 +276,7 @@ func TestDKIMManySignatures(t *testing.T) {
 				}
 			}
 			var note string
-			for _, l := range m.Session.Transcript {
+			for _, l := range srv.Session(m.Session.ID).Transcript {
 				if strings.HasPrefix(l.Text, "Authentication-Results: ") {
 					note = l.Text
 				}
@@ -524,10 +524,10 @@ func TestDKIMOnArrivalBeforeTheParse(t *testing.T) {
 		if len(m.DKIM) != 1 || m.DKIM[0].Status != DKIMFail {
 			t.Errorf("Message.DKIM = %+v, want one failed signature", m.DKIM)
 		}
-		tr := m.Session.Transcript
+		tr := srv.Session(m.Session.ID).Transcript
 		i := slices.IndexFunc(tr, func(l Line) bool { return strings.HasPrefix(l.Text, "message 1 accepted") })
 		if i < 1 || !strings.HasPrefix(tr[i-1].Text, "Authentication-Results: localhost; dkim=fail") || tr[i+1].Text != "250 2.0.0 Ok: queued" {
-			t.Errorf("want the Authentication-Results note, then the acceptance, then the 250:\n%s", m.Session.Transcript)
+			t.Errorf("want the Authentication-Results note, then the acceptance, then the 250:\n%s", tr)
 		}
 	})
 	t.Run("WithRejectNonconforming", func(t *testing.T) {

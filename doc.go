@@ -158,8 +158,9 @@
 // [Server.Reset] forgets the messages, the ended sessions and the findings
 // so far (IDs are never reused; live sessions, faults and tests'
 // expectations stay), [Server.DeleteMessage] forgets one message, and
-// [WithRetention] keeps only the last messages and their sessions, for a server
-// that runs for a long time, such as the standalone program in cmd/mocksmtp.
+// [WithRetention] keeps only the last messages, their sessions and the
+// last sessions, for a server that runs for a long time, such as the
+// standalone program in cmd/mocksmtp.
 // The server keeps each message's raw bytes and envelope and decodes its
 // MIME when a snapshot is taken (not on arrival, but with
 // [WithRejectNonconforming]; DKIM signatures are verified on arrival, from
@@ -168,7 +169,8 @@
 // Sessions record in parallel, each under a lock of its own. Every
 // snapshot is the caller's to change. [Server.LastMessages],
 // [Server.Message] and [Server.Count] cost what they return, whatever the
-// server holds.
+// server holds: a message's Session says who sent it and how, without
+// the session's transcript, which [Server.Session] returns.
 //
 // # Transcripts
 //

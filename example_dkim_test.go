@@ -51,7 +51,7 @@ func ExampleWithDKIMKey() {
 	for _, m := range srv.WaitForMessages(t, 2) {
 		r := m.DKIM[0]
 		fmt.Println(strings.TrimSpace(fmt.Sprintln(r.Status, r.Domain, r.Selector, r.Reason)))
-		for _, l := range m.Session.Transcript {
+		for _, l := range srv.Session(m.Session.ID).Transcript {
 			if strings.HasPrefix(l.Text, "Authentication-Results:") {
 				fmt.Println(l)
 			}

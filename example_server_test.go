@@ -198,12 +198,14 @@ func ExampleServer_Session() {
 	_ = sendWelcome(srv.Addr(), "bob@example.com")
 	m := srv.WaitForMessages(t, 1)[0]
 
-	// A message's Session leaves out the session's messages; Session
-	// lists them.
+	// A message's Session says who sent it and how, without the lists
+	// that grow with the session; Session has them.
 	s := srv.Session(m.Session.ID)
-	fmt.Println(len(m.Session.Messages), len(s.Messages), s.Messages[0].Subject)
+	fmt.Println(m.Session.Helo, len(m.Session.Transcript), len(m.Session.Messages))
+	fmt.Println(len(s.Transcript) > 0, len(s.Messages), s.Messages[0].Subject)
 	// Output:
-	// 0 1 Welcome
+	// localhost 0 0
+	// true 1 Welcome
 }
 
 func ExampleServer_Seed() {

@@ -64,7 +64,7 @@ func ExampleWithSTARTTLS() {
 	fmt.Println(m.Subject)
 	fmt.Println(tls.VersionName(m.Session.TLS.Version))
 	fmt.Println(m.Session.Auth)
-	for _, l := range m.Session.Transcript {
+	for _, l := range srv.Session(m.Session.ID).Transcript {
 		if strings.HasPrefix(l.Text, "AUTH") {
 			fmt.Println(l) // secrets are masked
 		}

@@ -103,9 +103,13 @@ type Message struct {
 	// are verified: more are noted in the transcript and as a finding.
 	DKIM []DKIMResult
 
-	// Session is a snapshot of the session that delivered the message,
-	// taken with the message: its Messages is always nil, however the
-	// message was obtained ([Server.Session] lists them).
+	// Session says who delivered the message and how: the ID, addresses,
+	// times, HELO name, TLS and AUTH of its session, read with the
+	// message. The lists that grow with the session (Transcript,
+	// TranscriptHead, Findings, Faults, Messages) are always nil here,
+	// however the message was obtained, so that a message costs the same
+	// in a session of one message and in one of a million:
+	// [Server.Session](m.Session.ID) has them.
 	Session *Session
 
 	mimeLint []string     // MIME conformance problems that are no parse error

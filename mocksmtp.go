@@ -643,21 +643,21 @@ func (s *Server) Count() (sessions, messages int) {
 	return len(s.sessions), len(s.messages)
 }
 
-// snapshotsOf returns snapshots of the messages of refs, each with a
-// snapshot of its session without its Messages (so that the cost does not
-// grow with the session), taken once per session. No lock may be held:
-// messages are parsed.
+// snapshotsOf returns snapshots of the messages of refs, each with what
+// a message's Session says of its session (about: the cost does not grow
+// with the session), read once per session and copied for each message.
+// No lock may be held: messages are parsed.
 func snapshotsOf(refs []msgRef) []*Message {
 	sessions := make(map[*session]*Session)
 	out := make([]*Message, len(refs))
 	for i, ref := range refs {
 		ss, ok := sessions[ref.rec]
 		if !ok {
-			ss, _ = ref.rec.head(false)
+			ss = ref.rec.about()
 			sessions[ref.rec] = ss
 		}
 		out[i] = ref.k.snapshot()
-		out[i].Session = ss
+		out[i].Session = ss.about()
 	}
 	return out
 }

@@ -199,7 +199,8 @@ func containsSpace(s string) bool {
 
 // WithOnMessage calls f with each message as it is accepted, from the
 // session's goroutine, before the client sees the 250. The message's
-// Session is a snapshot without its Messages list. f must return
+// Session is what every message's is (see [Message.Session]), at a cost
+// that does not grow with the session. f must return
 // quickly and must not call t.Fatal; tests usually wait with
 // [Server.WaitForMessages] instead.
 func WithOnMessage(f func(*Message)) Option {

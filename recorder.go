@@ -39,7 +39,7 @@ type Session struct {
 	// middle of a session, keeping its first lines in TranscriptHead. 0
 	// otherwise.
 	Forgotten int
-	Messages  []*Message // the messages accepted in this session (each Message.Session without Messages)
+	Messages  []*Message // the messages accepted in this session (see Message.Session for what theirs hold)
 	Ended     EndReason  // how the session ended (Live while it goes on)
 	Err       error      // why it ended, nil after QUIT and on shutdown
 	Findings  []Finding  // the rules the client broke in this session (see [Rule])
@@ -407,34 +407,63 @@ func (s *Session) line(n int) (Line, bool) {
 	return Line{}, false
 }
 
-// snapshot copies the record with its messages, whose Session is a copy
-// of the snapshot without its Messages, as every Message's Session is.
-// Nothing in it is shared with the record or with another snapshot. It
-// takes r.mu, and parses no message while it holds it.
+// snapshot copies the record with its messages, whose Session says what
+// every Message's Session says (about). Nothing in it is shared with the
+// record or with another snapshot. It takes r.mu, and parses no message
+// while it holds it.
 func (r *session) snapshot() *Session {
-	s, ks := r.head(true)
-	head := *s
+	s, ks := r.head()
 	s.Messages = make([]*Message, len(ks))
 	for i, k := range ks {
 		mc := k.snapshot()
-		mc.Session = &head
+		mc.Session = s.about()
 		s.Messages[i] = mc
 	}
 	return s
 }
 
+// about returns what a message's Session says of s: a copy of its facts,
+// without the lists that grow with the session (Transcript,
+// TranscriptHead, Findings, Faults, Messages), so that a message costs
+// the same in a session of one message and in one of a million. See
+// [Message.Session].
+func (s *Session) about() *Session {
+	a := &Session{
+		ID: s.ID, Attempt: s.Attempt, RemoteAddr: s.RemoteAddr, LocalAddr: s.LocalAddr,
+		Start: s.Start, End: s.End, Helo: s.Helo, TLS: s.TLS, Auth: s.Auth, Ended: s.Ended, Err: s.Err,
+	}
+	if a.TLS != nil {
+		a.TLS = copyTLS(a.TLS)
+	}
+	if a.Auth != nil {
+		auth := *a.Auth
+		a.Auth = &auth
+	}
+	return a
+}
+
+// about returns what a message's Session says of the session (see
+// Session.about), in constant time. It takes r.mu.
+func (r *session) about() *Session {
+	r.mu.Lock()
+	s := &Session{
+		ID: r.id, Attempt: r.attempt, Start: r.start, End: r.end, Helo: r.helo,
+		TLS: r.tls, Auth: r.auth, Ended: r.ended, Err: r.err,
+	}
+	s.RemoteAddr, s.LocalAddr = r.addrs()
+	r.mu.Unlock()
+	return s.about()
+}
+
 // head copies the record but its messages under r.mu (see headLocked),
-// and returns the messages it keeps, when asked. The content findings of
-// its messages take their place in its Findings, checked after r.mu is
-// released if need be.
-func (r *session) head(messages bool) (*Session, []*kept) {
+// and returns the messages it keeps. The content findings of its messages
+// take their place in its Findings, checked after r.mu is released if
+// need be.
+func (r *session) head() (*Session, []*kept) {
 	r.mu.Lock()
 	s := r.headLocked()
 	fl := r.findingsLocked()
-	var ks []*kept
-	if messages {
-		ks = slices.Clone(r.messages)
-	}
+	ks := slices.Clone(r.messages)
 	r.mu.Unlock()
 	s.Findings = fl.plain()
 	return s, ks

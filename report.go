@@ -159,7 +159,7 @@ func (v *view) writeMessages(b *strings.Builder, msgs []*Message) {
 // writeMessageLines writes the transcript lines of m's transaction: from
 // its MAIL command to the reply to its data.
 func (v *view) writeMessageLines(b *strings.Builder, m *Message) {
-	ss := m.Session
+	ss := v.session(m)
 	if ss == nil {
 		return
 	}
@@ -190,6 +190,20 @@ func (v *view) writeMessageLines(b *strings.Builder, m *Message) {
 		}
 	}
 	writeLines(b, ss, start, end)
+}
+
+// session returns the view's snapshot of the session that delivered m
+// (a message's Session has no transcript), nil if the view has none.
+func (v *view) session(m *Message) *Session {
+	if m.Session == nil {
+		return nil
+	}
+	for _, ss := range v.sessions {
+		if ss.ID == m.Session.ID {
+			return ss
+		}
+	}
+	return nil
 }
 
 // isContinuation reports a reply line that another line follows ("250-").

@@ -229,12 +229,12 @@ func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 }
 
 // messageSnapshot returns a snapshot of m, accepted in session rec, with
-// a snapshot of that session without its Messages: copying them for each
-// message would make a long session quadratic. No lock may be held.
+// what a message's Session says of that session (about): copying its
+// transcript for each message would make a long session quadratic. No
+// lock may be held.
 func (s *Server) messageSnapshot(rec *session, k *kept) *Message {
-	ss, _ := rec.head(false)
 	mc := k.snapshot()
-	mc.Session = ss
+	mc.Session = rec.about()
 	return mc
 }
 

@@ -692,17 +692,17 @@ type snapshotContent struct {
 	Subject, Text        string
 	Attachments          []mocksmtp.Attachment
 	Findings             []mocksmtp.Finding
-	Transcript           []mocksmtp.Line
-	SessionFindings      []mocksmtp.Finding
 	SessionHelo          string
+	SessionLists         int // lines, findings, faults and messages in m.Session: none
 }
 
 func contentOf(m *mocksmtp.Message) snapshotContent {
 	c := snapshotContent{
 		To: slices.Clone(m.To), Params: maps.Clone(m.Params), RcptParams: map[string]map[string]string{},
 		Raw: string(m.Raw), Subject: m.Subject, Text: m.Text,
-		Findings: slices.Clone(m.Findings), Transcript: slices.Clone(m.Session.Transcript),
-		SessionFindings: slices.Clone(m.Session.Findings), SessionHelo: m.Session.Helo,
+		Findings: slices.Clone(m.Findings), SessionHelo: m.Session.Helo,
+		SessionLists: len(m.Session.Transcript) + len(m.Session.TranscriptHead) + len(m.Session.Findings) +
+			len(m.Session.Faults) + len(m.Session.Messages),
 	}
 	for k, v := range m.RcptParams {
 		c.RcptParams[k] = maps.Clone(v)
@@ -744,15 +744,7 @@ func scribble(m *mocksmtp.Message) {
 	if len(m.Findings) > 0 {
 		m.Findings[0].Text = "changed"
 	}
-	m.Session.Transcript[0].Text = "changed"
-	m.Session.Transcript = append(m.Session.Transcript[:1], mocksmtp.Line{Text: "appended"})
-	if len(m.Session.Findings) > 0 {
-		m.Session.Findings[0].Text = "changed"
-	}
 	m.Session.Helo = "changed"
-	for _, sm := range m.Session.Messages {
-		sm.Subject = "changed"
-	}
 }
 
 // TestSnapshotsAreTheCallersToChange checks that whatever a test does to
@@ -793,6 +785,65 @@ func TestSnapshotsAreTheCallersToChange(t *testing.T) {
 	scribble(srv.WaitFor(t, mocksmtp.Want{Subject: "original"}))
 	if diff := cmp.Diff(want, contentOf(srv.Messages()[0])); diff != "" {
 		t.Errorf("after a change to a snapshot from WaitFor, Messages returns (-want +got):\n%s", diff)
+	}
+}
+
+// Two messages of one session, returned by one call, have a Session each:
+// changing one changes neither the other nor the session's snapshot.
+func TestSnapshotsOfOneSessionShareNothing(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example.com", 250)
+	for _, subject := range []string{"one", "two"} {
+		c.must("MAIL FROM:<alice@example.com> BODY=8BITMIME", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		c.must("DATA", 354)
+		c.send(strings.Replace(snapshotMessage, "original", subject, 1) + ".")
+		c.must("", 250)
+	}
+	c.must("QUIT", 221)
+	c.conn.Close()
+	srv.WaitForSessions(t, 1)
+	for name, get := range map[string]func() []*mocksmtp.Message{
+		"Messages":     srv.Messages,
+		"LastMessages": func() []*mocksmtp.Message { return srv.LastMessages(2) },
+		"Session":      func() []*mocksmtp.Message { return srv.Session(1).Messages },
+		"Sessions":     func() []*mocksmtp.Message { return srv.Sessions()[0].Messages },
+	} {
+		ms := get()
+		ms[0].Session.Helo = "changed"
+		if h := ms[1].Session.Helo; h != "client.example.com" {
+			t.Errorf("%s: after a change to the first message's Session, the second's Helo is %q", name, h)
+		}
+	}
+	ss := srv.Session(1)
+	ss.Helo = "changed"
+	if h := ss.Messages[0].Session.Helo; h != "client.example.com" {
+		t.Errorf("after a change to a session snapshot, its message's Session.Helo is %q", h)
+	}
+}
+
+// A message's Session costs the same in a long session as in a short
+// one: it has none of the lists that grow with the session.
+func TestMessageSessionHasNoLists(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMail).Delay(time.Millisecond)))
+	sendSnapshotMessage(t, srv, "original")
+	full := srv.WaitForSessions(t, 1)[0]
+	if len(full.Transcript) == 0 || len(full.Findings) == 0 || len(full.Faults) == 0 || len(full.Messages) != 1 {
+		t.Fatalf("the session lacks what the test looks for: %d lines, %d findings, %d faults, %d messages",
+			len(full.Transcript), len(full.Findings), len(full.Faults), len(full.Messages))
+	}
+	var got []*mocksmtp.Message
+	got = append(got, srv.Messages()[0], srv.Message(1), srv.LastMessages(1)[0], full.Messages[0], srv.WaitFor(t, mocksmtp.Want{Subject: "original"}))
+	for i, m := range got {
+		ss := m.Session
+		if ss.ID != 1 || ss.Helo != "client.example.com" || ss.Ended != mocksmtp.EndQuit ||
+			ss.Transcript != nil || ss.TranscriptHead != nil || ss.Findings != nil || ss.Faults != nil || ss.Messages != nil {
+			t.Errorf("message %d: Session = %+v, want the session's facts without its lists", i, ss)
+		}
 	}
 }
 
@@ -954,9 +1005,6 @@ func TestContentFindingsKeepTheirPlace(t *testing.T) {
 		}
 		if diff := cmp.Diff(want[1:4], view(srv.Message(1).Findings)); diff != "" {
 			t.Errorf("round %d: Message(1).Findings (-want +got):\n%s", round, diff)
-		}
-		if diff := cmp.Diff(want[:4], view(srv.Message(1).Session.Findings)); diff != "" {
-			t.Errorf("round %d: Message(1).Session.Findings (-want +got):\n%s", round, diff)
 		}
 		runtime.GC() // frees the parse: the next round parses again
 		runtime.GC()
