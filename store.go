@@ -282,7 +282,7 @@ type kept struct {
 type keptBy struct {
 	conf *conformanceOptions
 
-	mu     sync.Mutex // guards recent and size; taken under a kept's mu
+	mu     sync.Mutex // guards recent and size; taken under a kept's mu, never the other way
 	recent []*kept    // whose held parse is kept alive, oldest first
 	size   int        // the octets of their Raw
 }
@@ -291,12 +291,12 @@ type keptBy struct {
 // takes about twice that.
 const maxRecentParses = 8 << 20
 
-// hold keeps the parse k just made alive, and lets go of the oldest ones
-// beyond maxRecentParses. k.mu is held.
-func (kb *keptBy) hold(k *kept, p *Message) {
+// hold keeps the parse k just made alive, and returns the messages whose
+// oldest parses go beyond maxRecentParses, for letGo once k.mu is
+// released: no kept.mu is ever taken under another. k.mu is held.
+func (kb *keptBy) hold(k *kept, p *Message) (drop []*kept) {
 	k.held = p
 	kb.mu.Lock()
-	var drop []*kept
 	kb.recent = append(kb.recent, k)
 	kb.size += len(k.raw)
 	for kb.size > maxRecentParses && len(kb.recent) > 1 {
@@ -310,8 +310,14 @@ func (kb *keptBy) hold(k *kept, p *Message) {
 		kb.recent = slices.Clone(kb.recent)
 	}
 	kb.mu.Unlock()
+	return drop
+}
+
+// letGo lets go of the parses hold dropped, but k's: k was held twice, and
+// its new parse stays. No kept.mu may be held.
+func letGo(drop []*kept, k *kept) {
 	for _, old := range drop {
-		if old != k { // k.mu is held: k was pushed twice, its new parse stays
+		if old != k {
 			old.mu.Lock()
 			old.held = nil
 			old.mu.Unlock()
@@ -408,6 +414,8 @@ func (k *kept) snapshot() *Message {
 // holds it any more. The first parse of a pending message also checks
 // its content.
 func (k *kept) parsed() *Message {
+	var drop []*kept
+	defer func() { letGo(drop, k) }() // after the unlock: defers run last first
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.held
@@ -418,7 +426,7 @@ func (k *kept) parsed() *Message {
 		p = &Message{Raw: k.raw}
 		parseMIME(p)
 		k.mime = weak.Make(p)
-		k.srv.hold(k, p)
+		drop = k.srv.hold(k, p)
 	}
 	if k.pending && !k.checked {
 		k.checked = true
