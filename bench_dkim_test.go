@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 
@@ -31,29 +30,7 @@ func BenchmarkSendDKIM(b *testing.B) {
 	for _, n := range []int{1, 5000} {
 		b.Run(fmt.Sprintf("signatures=%d", n), func(b *testing.B) {
 			msg := append(bytes.Repeat(sig, n), benchMessage(4<<10)...)
-			srv, err := mocksmtp.New(mocksmtp.WithDKIMKey("example.com", "bench", key.Public()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
-			c, err := dialBench(srv.Addr())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(msg)))
-			sent := 0
-			for b.Loop() {
-				_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
-				if err := c.Send(msg); err != nil {
-					b.Fatal(err)
-				}
-				sent++
-			}
-			if err := c.Quit(); err != nil {
-				b.Fatal(err)
-			}
-			checkRecorded(b, srv, sent, len(msg))
+			srv := sendEach(b, msg, mocksmtp.WithDKIMKey("example.com", "bench", key.Public()))
 			if m := srv.LastMessages(1)[0]; len(m.DKIM) != min(n, 5) || m.DKIM[0].Status != mocksmtp.DKIMPass {
 				b.Fatalf("DKIM results %v, want %d passing", m.DKIM, min(n, 5))
 			}

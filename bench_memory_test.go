@@ -66,30 +66,7 @@ func BenchmarkTransports(b *testing.B) {
 			}
 		})
 		b.Run("message/"+tr.name, func(b *testing.B) {
-			msg := benchMessage(4 << 10)
-			srv, err := mocksmtp.New(tr.opts...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
-			c, err := dialServer(srv)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(msg)))
-			n := 0
-			for b.Loop() {
-				_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
-				if err := c.Send(msg); err != nil {
-					b.Fatal(err)
-				}
-				n++
-			}
-			if err := c.Quit(); err != nil {
-				b.Fatal(err)
-			}
-			checkRecorded(b, srv, n, len(msg))
+			sendEach(b, benchMessage(4<<10), tr.opts...)
 		})
 	}
 }

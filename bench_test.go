@@ -263,13 +263,20 @@ func checkRecorded(b *testing.B, srv *mocksmtp.Server, n, size int) {
 // one connection, the way an application's mailer does, with full
 // recording: transcript, raw message and parsed MIME.
 func BenchmarkSendSequential(b *testing.B) {
-	msg := benchMessage(4 << 10)
-	srv, err := mocksmtp.New()
+	sendEach(b, benchMessage(4<<10))
+}
+
+// sendEach starts a server with opts and sends msg over one connection
+// once per op of b (SetBytes: its size), then checks that every message
+// was recorded, byte for byte. The server closes when b ends.
+func sendEach(b *testing.B, msg []byte, opts ...mocksmtp.Option) *mocksmtp.Server {
+	b.Helper()
+	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer srv.Close()
-	c, err := dialBench(srv.Addr())
+	b.Cleanup(func() { srv.Close() })
+	c, err := dialServer(srv)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -287,6 +294,7 @@ func BenchmarkSendSequential(b *testing.B) {
 		b.Fatal(err)
 	}
 	checkRecorded(b, srv, n, len(msg))
+	return srv
 }
 
 // BenchmarkOnMessageLongSession is BenchmarkSendSequential with a
@@ -297,33 +305,10 @@ func BenchmarkSendSequential(b *testing.B) {
 // session's transcript in each, they grew with b.N (2,000 messages
 // allocated 2.3 GB).
 func BenchmarkOnMessageLongSession(b *testing.B) {
-	msg := benchMessage(4 << 10)
-	var sessions atomic.Int64
-	srv, err := mocksmtp.New(mocksmtp.WithOnMessage(func(m *mocksmtp.Message) { sessions.Store(int64(m.Session.ID)) }))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	c, err := dialBench(srv.Addr())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(msg)))
-	n := 0
-	for b.Loop() {
-		_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
-		if err := c.Send(msg); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	if err := c.Quit(); err != nil {
-		b.Fatal(err)
-	}
-	checkRecorded(b, srv, n, len(msg))
-	if sessions.Load() != 1 {
-		b.Fatalf("the callback saw session %d, want 1", sessions.Load())
+	var session atomic.Int64
+	sendEach(b, benchMessage(4<<10), mocksmtp.WithOnMessage(func(m *mocksmtp.Message) { session.Store(int64(m.Session.ID)) }))
+	if session.Load() != 1 {
+		b.Fatalf("the callback saw session %d, want 1", session.Load())
 	}
 }
 
