@@ -681,6 +681,18 @@ func sendSnapshotMessage(t *testing.T, srv *mocksmtp.Server, subject string) {
 	c.conn.Close()
 }
 
+// deliver sends body (without its final dot) as the session's next
+// message, from a@example.com to b@example.com, and reads the reply to
+// its data, which must be code.
+func (c *faultConn) deliver(body string, code int) {
+	c.t.Helper()
+	c.must("MAIL FROM:<a@example.com> BODY=8BITMIME", 250)
+	c.must("RCPT TO:<b@example.com>", 250)
+	c.must("DATA", 354)
+	c.send(body + ".")
+	c.must("", code)
+}
+
 // snapshotContent is everything a message snapshot shows, as plain data.
 type snapshotContent struct {
 	To                   []string
@@ -797,11 +809,7 @@ func TestSnapshotsOfOneSessionShareNothing(t *testing.T) {
 	c.must("", 220)
 	c.must("EHLO client.example.com", 250)
 	for _, subject := range []string{"one", "two"} {
-		c.must("MAIL FROM:<alice@example.com> BODY=8BITMIME", 250)
-		c.must("RCPT TO:<bob@example.com>", 250)
-		c.must("DATA", 354)
-		c.send(strings.Replace(snapshotMessage, "original", subject, 1) + ".")
-		c.must("", 250)
+		c.deliver(strings.Replace(snapshotMessage, "original", subject, 1), 250)
 	}
 	c.must("QUIT", 221)
 	c.conn.Close()
@@ -1020,11 +1028,7 @@ func TestRefusedMessageHasContentFindings(t *testing.T) {
 	c := dialFault(t, srv)
 	c.must("", 220)
 	c.must("EHLO client.example", 250)
-	c.must("MAIL FROM:<a@example.com>", 250)
-	c.must("RCPT TO:<b@example.com>", 250)
-	c.must("DATA", 354)
-	c.send("From: a@example.com\r\nSubject: no Date, no Message-ID\r\n\r\nbody\r\n.")
-	c.must("", 554)
+	c.deliver("From: a@example.com\r\nSubject: no Date, no Message-ID\r\n\r\nbody\r\n", 554)
 	var rules []mocksmtp.Rule
 	for _, f := range srv.Findings() {
 		rules = append(rules, f.Rule)
@@ -1112,12 +1116,8 @@ func TestRetentionWithTranscriptCap(t *testing.T) {
 		for range 5 {
 			c.must("NOOP", 250)
 		}
-		c.must("MAIL FROM:<a@example.com>", 250)
-		c.must("RCPT TO:<b@example.com>", 250)
-		c.must("DATA", 354)
 		// No Message-ID: a finding of the content, checked when read.
-		c.send(fmt.Sprintf("From: a@example.com\r\nDate: Fri,  4 Dec 2026 10:00:00 +0000\r\nSubject: %d\r\n\r\nbody\r\n.", i))
-		c.must("", 250)
+		c.deliver(fmt.Sprintf("From: a@example.com\r\nDate: Fri,  4 Dec 2026 10:00:00 +0000\r\nSubject: %d\r\n\r\nbody\r\n", i), 250)
 	}
 	c.must("QUIT", 221)
 	c.conn.Close()
@@ -1164,11 +1164,7 @@ func TestDeleteMessageKeepsTheFindings(t *testing.T) {
 	c.must("MAIL FROM:<a@example.com>", 503) // helo-first, before the messages
 	c.must("EHLO client.example", 250)
 	for i := 1; i <= 3; i++ {
-		c.must("MAIL FROM:<a@example.com>", 250)
-		c.must("RCPT TO:<b@example.com>", 250)
-		c.must("DATA", 354)
-		c.send(fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n.", i)) // no Date, From, Message-ID
-		c.must("", 250)
+		c.deliver(fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i), 250) // no Date, From, Message-ID
 	}
 	c.must("QUIT", 221)
 	c.conn.Close()
