@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/mocksmtp/mocksmtp/internal/smtpload"
 )
 
 // TestMain lets the test binary become one of the servers, as the harness
@@ -99,5 +101,37 @@ func TestServerThatExitsIsReported(t *testing.T) {
 	_, err = goPeer{server: "no-such-server", exe: exe}.start(ctx)
 	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "exited") {
 		t.Fatalf("start = %v (context: %v), want an error saying the server exited", err, ctx.Err())
+	}
+}
+
+// BenchmarkLifecycle measures what a test pays for an SMTP server of each
+// kind: start it, one session (greeting, EHLO, QUIT), close it. The main
+// module's BenchmarkLifecycle compares mocksmtp with httptest, whose
+// request is one round trip where an SMTP session is three; here the
+// peers speak the same protocol.
+func BenchmarkLifecycle(b *testing.B) {
+	for _, peer := range []struct {
+		name  string
+		start func() (goServer, error)
+	}{{"mocksmtp", startMocksmtp}, {"go-smtp", startGoSMTP}, {"go-smtp-mock", startSMTPMock}} {
+		b.Run(peer.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				srv, err := peer.start()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				c, err := smtpload.Dial(ctx, srv.addr())
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Quit(); err != nil {
+					b.Fatal(err)
+				}
+				srv.close()
+			}
+		})
 	}
 }
