@@ -416,8 +416,8 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 // in an endless loop (pipelined EHLOs for an hour) would otherwise grow
 // the record without bound, as the transcript cap stops its transcript
 // from doing. The findings of a message (Finding.Message set) are not
-// counted: they are the message's, kept and forgotten with it, and the
-// same whether checked on arrival or on first read.
+// counted: there are as many as the messages delivered allow, and they
+// are the same whether checked on arrival or on first read.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 	for _, f := range fs {
 		if f.Message != 0 {

@@ -465,7 +465,7 @@ func checkLoadRecorded(t *testing.T, srv *mocksmtp.Server, clients []*loadClient
 	for from, lm := range want {
 		inConfirmed := 0
 		for _, m := range recs[from] {
-			s := m.Session
+			s := srv.Session(m.Session.ID) // with its messages and faults
 			switch {
 			case lm.confirmed != "" && s.Helo == lm.confirmed:
 				inConfirmed++

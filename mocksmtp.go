@@ -598,8 +598,8 @@ func sessionsOf(recs []*session) []*Session {
 }
 
 // Messages returns every message accepted so far, in arrival order. Each
-// Message.Session is a snapshot of its session taken now, without its
-// Messages (see [Server.Session] for them).
+// Message.Session says what its session is now, without its transcript
+// or messages (see [Message.Session]; [Server.Session] has them).
 func (s *Server) Messages() []*Message {
 	s.mu.Lock()
 	refs := slices.Clone(s.messages)
@@ -609,8 +609,8 @@ func (s *Server) Messages() []*Message {
 
 // LastMessages returns the last n messages accepted, in arrival order:
 // all of them when the server keeps fewer. It costs what the n snapshots
-// cost (each with a copy of its session's transcript), however many
-// messages the server keeps, and however many a session delivered. It is
+// cost, however many messages the server keeps, and however many a
+// session delivered (a message's Session has no transcript). It is
 // what a poller such as the mocksmtp program's web page needs.
 func (s *Server) LastMessages(n int) []*Message {
 	s.mu.Lock()

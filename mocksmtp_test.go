@@ -155,9 +155,10 @@ func TestParallelServers(t *testing.T) {
 	}
 }
 
-// Every way of getting a message gives it the same shape: its Session is
-// a snapshot of its session without the session's Messages. Sessions and
-// Session list the messages, each in that shape too.
+// Every way of getting a message gives it the same shape: its Session
+// says what its session is, without the session's transcript and
+// Messages. Sessions and Session list the messages, each in that shape
+// too.
 func TestMessageShape(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex

@@ -108,7 +108,8 @@ type Conn struct {
 
 	authRefused bool // the last AUTH was refused: mask what may be its exchange
 
-	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter in Close
+	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter for the last ones
+	last         bool          // the session ends: its last replies are written whatever ctx (flushLast)
 }
 
 // NewConn returns a Conn serving nc with cfg (defaults filled in). Nothing
@@ -136,11 +137,12 @@ type deadlineWriter struct{ c *Conn }
 // It checks the driver's context after setting the deadline: a context
 // that ended before (its AfterFunc set a deadline in the past, which this
 // one replaced) ends the write at once, rather than after the write
-// timeout to a client that does not read. Close writes with no context
-// watched.
+// timeout to a client that does not read. The last replies of a session
+// that ends (flushLast: a QUIT's 221, a reply before a disconnection,
+// Close's) are written all the same, each write waiting a second at most.
 func (w deadlineWriter) Write(p []byte) (int, error) {
 	_ = w.c.conn.SetWriteDeadline(time.Now().Add(w.c.writeTimeout))
-	if ctx := w.c.watched; ctx != nil && ctx.Err() != nil {
+	if ctx := w.c.watched; ctx != nil && !w.c.last && ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
 	return w.c.conn.Write(p)
@@ -427,7 +429,7 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 		c.closeGracefully(ctx)
 		return ErrDriverClosed
 	case ResetConn:
-		c.flush()
+		c.flushLast()
 		// A *net.TCPConn, or any connection that resets the same way
 		// (mocksmtp's in-memory ones): linger 0, then close.
 		if lc, ok := c.raw.(interface{ SetLinger(sec int) error }); ok {
@@ -436,7 +438,7 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 		c.abort()
 		return ErrDriverClosed
 	case HalfCloseConn:
-		c.flush()
+		c.flushLast()
 		c.closeWrite()
 		c.hang(ctx)
 		return ErrDriverClosed
@@ -526,6 +528,7 @@ func (c *Conn) traceReply(r Reply) {
 // its own reply, so that the client never sees a reply cut in two.
 func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	if err := c.flush(); err != nil {
+		*c.out = append(*c.out, b...) // for Close, after the rest
 		return err
 	}
 	size := len(b) // of each part
@@ -559,6 +562,15 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		}
 	}
 	return nil
+}
+
+// flushLast writes out the replies of a session that ends, whether or
+// not the driver's context has ended (see deadlineWriter): no write waits
+// more than a second, so that a shutdown stays prompt.
+func (c *Conn) flushLast() error {
+	c.last = true
+	c.writeTimeout = min(c.writeTimeout, time.Second)
+	return c.flush()
 }
 
 // flush writes out buffered replies. What a failed write did not write
@@ -640,7 +652,7 @@ func (c *Conn) closeWrite() {
 // closeGracefully flushes, half-closes and drains briefly before closing,
 // so the last reply is not destroyed by a TCP reset.
 func (c *Conn) closeGracefully(ctx context.Context) {
-	c.flush()
+	c.flushLast()
 	c.closeWrite()
 	if ctx.Err() == nil {
 		_ = c.raw.SetReadDeadline(time.Now().Add(time.Second))
@@ -673,12 +685,11 @@ func (c *Conn) Close(r *Reply) error {
 		c.err = ErrDriverClosed
 	}
 	if r != nil {
-		c.stopWatching() // the context's end must not stop this last write
-		c.writeTimeout = min(c.writeTimeout, time.Second)
+		c.stopWatching() // the context's end must not cut this last write short
 		c.werr = nil
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
 		c.writeReply(*r)
-		c.flush()
+		c.flushLast()
 		c.closeWrite()
 		_ = c.raw.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		_, _ = io.Copy(io.Discard, io.LimitReader(c.raw, 64<<10))

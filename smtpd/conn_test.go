@@ -714,3 +714,85 @@ func TestCloseRightAfterTheContextEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The last replies of a session that ends are written though the driver's
+// context ended while it handled the event (a server closing as a client
+// QUITs): the 221 of QUIT, a reply before a disconnection.
+func TestLastRepliesAfterTheContextEnded(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, send, want string
+		answer           *smtpd.Answer
+	}{
+		{"QUIT", "QUIT\r\n", "221 2.0.0 Bye", nil},
+		{"reply then close", "NOOP\r\n", "421 4.3.0 fault", &smtpd.Answer{Reply: &smtpd.Reply{Code: 421, Status: "4.3.0", Lines: []string{"fault"}}, Then: smtpd.CloseConn}},
+		{"reply then reset", "NOOP\r\n", "250 2.0.0 Ok", &smtpd.Answer{Then: smtpd.ResetConn}},
+		{"reply then half close", "NOOP\r\n", "250 2.0.0 Ok", &smtpd.Answer{Then: smtpd.HalfCloseConn}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			addr, wait := serveOne(t, func(nc net.Conn) error {
+				c := smtpd.NewConn(nc, smtpd.Config{})
+				defer c.Close(nil)
+				for {
+					ev, err := c.Next(ctx)
+					if err != nil {
+						return err
+					}
+					if ev.Kind != smtpd.Greeting {
+						if tt.answer != nil {
+							c.Answer(*tt.answer)
+						}
+						cancel() // while the driver handles the event
+					}
+				}
+			})
+			c := dial(t, addr)
+			c.expect("220 localhost ESMTP")
+			c.send(tt.send)
+			c.expect(tt.want)
+			c.conn.Close()
+			wait()
+		})
+	}
+}
+
+// A paced reply whose turn comes after the context ended waits, whole,
+// with the replies before it, for Close: the client reads every reply of
+// its pipelined commands, then the 421.
+func TestPacedReplyAfterTheContextEnded(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, wait := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		for {
+			ev, err := c.Next(ctx)
+			if errors.Is(err, context.Canceled) {
+				return c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"shutting down"}})
+			}
+			if err != nil {
+				return err
+			}
+			if ev.Kind == smtpd.Rcpt {
+				c.Answer(smtpd.Answer{Pace: smtpd.Pace{Chunk: 2, Every: time.Hour}})
+				cancel()
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+	ehlo, err := c.reply()
+	if err != nil || len(ehlo) == 0 || ehlo[0] != "250-localhost" {
+		t.Fatalf("EHLO reply %q, %v", ehlo, err)
+	}
+	c.expect("250 2.1.0 Ok")
+	c.expect("250 2.1.5 Ok")
+	c.expect("421 4.3.2 shutting down")
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
