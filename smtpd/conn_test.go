@@ -796,3 +796,39 @@ func TestPacedReplyAfterTheContextEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Pipelined replies around the reply buffer's size (4 KiB) and far over
+// it arrive whole and in order: three NOOPs sent at once, each answered
+// with a reply of n octets.
+func TestRepliesAroundTheBufferSize(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{4<<10 - 1, 4 << 10, 4<<10 + 1, 8 << 10, 1<<20 + 1} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			t.Parallel()
+			text := func(i int) string { return strings.Repeat(string(rune('a'+i)), n-len("250 2.0.0 \r\n")) }
+			i := 0
+			c, wait := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Noop {
+					c.Reply(smtpd.Reply{Code: 250, Status: "2.0.0", Lines: []string{text(i)}})
+					i++
+				}
+			})
+			c.expect("220 localhost ESMTP")
+			c.send("EHLO x\r\nNOOP\r\nNOOP\r\nNOOP\r\nQUIT\r\n")
+			if _, err := c.reply(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				got, err := c.reply()
+				if err != nil || len(got) != 1 || got[0] != "250 2.0.0 "+text(i) {
+					t.Fatalf("reply %d: %d lines, %v; want one of %d octets", i+1, len(got), err, n)
+				}
+			}
+			c.expect("221 2.0.0 Bye")
+			c.conn.Close()
+			if err := wait(); err != io.EOF {
+				t.Fatalf("driver ended with %v", err)
+			}
+		})
+	}
+}
