@@ -12,7 +12,7 @@
 // sessions and messages as they arrive:
 //
 //	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N, filters)
-//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM results
+//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM and ARC results
 //	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
