@@ -75,7 +75,7 @@ type ARCSet struct {
 	Domain    string // d= of its ARC-Seal (of its message signature when it has no seal)
 	Selector  string // s= of its ARC-Seal (idem)
 	Algorithm string // a= of its ARC-Seal (idem)
-	CV        string // cv= of its ARC-Seal: "none" for the first set, "pass" for the others
+	CV        string // cv= of its ARC-Seal, as sent: RFC 8617 wants "none" for the first set, "pass" for the others
 	// AuthResults is what the sealer found on arrival: its
 	// ARC-Authentication-Results after "i=N;", such as
 	// "mx.example.net; dkim=pass header.d=example.com".
@@ -339,8 +339,9 @@ func arcTitle(kind string) string {
 
 // arcInstance returns the instance of an ARC header field: the i= tag of
 // a signature or a seal, the leading "i=N;" of an
-// ARC-Authentication-Results (RFC 8617 4.1.1). An instance is one or two
-// digits; a larger number is returned as it is, for the caller to refuse.
+// ARC-Authentication-Results (RFC 8617 4.1.1). An instance is 1 to 50; a
+// larger number (of up to 9 digits) is returned as it is, for the caller
+// to refuse with its own reason.
 func arcInstance(kind string, value []byte) (int, bool) {
 	var s string
 	if kind == arcAAR {
