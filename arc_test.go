@@ -6,7 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -835,5 +837,59 @@ func BenchmarkVerifyARCTwoSets(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		verifyARC(m, keys)
+	}
+}
+
+// TestARCDKIMPyFixture validates a chain sealed by a third party, so that
+// the sealer of these tests is not the verifier's only witness even where
+// python3-dkim is missing (interop's TestDKIMPyARC seals live):
+// testdata/arc/dkimpy.eml was sealed by dkimpy 1.1.4's arc_sign (Debian's
+// python3-dkim), two hops (example.net s=mx, then lists.example.org
+// s=arc2026, whose h= signs From twice: over-signing), t=1700000000, each
+// hop with the Authentication-Results an MTA writes, checked by dkimpy's
+// arc_verify; the key's private half was thrown away, its public half is
+// testdata/arc/dkimpy.pub.pem.
+func TestARCDKIMPyFixture(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("testdata", "arc", "dkimpy.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemData, err := os.ReadFile(filepath.Join("testdata", "arc", "dkimpy.pub.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(pemData)
+	if block == nil {
+		t.Fatal("dkimpy.pub.pem: no PEM block")
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := Start(t, WithDKIMKey("example.net", "mx", pub), WithDKIMKey("lists.example.org", "arc2026", pub))
+	for _, tt := range []struct {
+		name   string
+		raw    string
+		status ARCStatus
+		reason string
+	}{
+		{"as sealed", string(raw), ARCPass, ""},
+		{"body changed", strings.Replace(string(raw), "two hops", "three hops", 1), ARCFail,
+			"set 2: ARC-Message-Signature fail: body hash mismatch: the body changed after sealing"},
+		{"the first hop's results changed", strings.Replace(string(raw), "i=1; mx.example.net; spf=pass", "i=1; mx.example.net; spf=fail", 1), ARCFail,
+			"set 2: ARC-Seal fail: signature mismatch: an ARC header field of this set or an older one changed after sealing, or the key is not the sealer's"},
+		{"a signed header changed", strings.Replace(string(raw), "Subject: Sealed by dkimpy", "Subject: Sealed by someone", 1), ARCFail,
+			"set 2: ARC-Message-Signature fail: signature mismatch: a signed header field changed after sealing, or the key is not the sealer's"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.raw == string(raw) && tt.name != "as sealed" {
+				t.Fatal("the edit changed nothing")
+			}
+			m := deliver(t, srv, tt.raw)
+			if m.ARC.Status != tt.status || m.ARC.Reason != tt.reason || len(m.ARC.Sets) != 2 {
+				t.Errorf("ARC %s %q with %d sets, want %s %q with 2", m.ARC.Status, m.ARC.Reason, len(m.ARC.Sets), tt.status, tt.reason)
+			}
+		})
 	}
 }
