@@ -260,7 +260,7 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 		case RuleDKIM:
 			return smtpd.NewReply(550, "5.7.20 "+text), true // RFC 7372: no passing DKIM signature
 		case RuleARC:
-			return smtpd.NewReply(550, "5.7.29 "+text), true // RFC 8617 7.2.2: ARC validation failure
+			return smtpd.NewReply(550, "5.7.29 "+text), true // RFC 8617 5.2.2: ARC validation failure
 		default:
 			return smtpd.NewReply(550, "5.6.0 "+text), true
 		}
