@@ -21,9 +21,8 @@ import (
 // with github.com/emersion/go-msgauth, against the keys the test
 // registered: never DNS.
 //
-// ARC (RFC 8617) is not verified: go-msgauth has no ARC verifier, and
-// checking an ARC chain (the seals over each set, the cv= states) is more
-// cryptographic code than a test double should own.
+// ARC chains (RFC 8617) are validated in arc.go, with the same keys:
+// go-msgauth has no ARC verifier.
 
 // maxDKIMSignatures is how many DKIM-Signature fields of one message are
 // verified, like OpenDKIM's MaximumSignaturesToVerify: each costs a hash
@@ -101,6 +100,11 @@ func (r DKIMResult) String() string {
 // finding ([RuleDKIM]). Keys are looked up here only, never in DNS: a
 // signature whose key is not registered verifies as temperror, one whose
 // d= and s= make no domain name as permerror.
+//
+// The same keys seal and sign ARC sets (RFC 8617: an ARC key is a DKIM key
+// record): every received message's ARC chain is validated with them,
+// in [Message.ARC] and the Authentication-Results note ("arc=pass"), and a
+// chain that fails is a finding ([RuleARC]).
 //
 // key is an *rsa.PublicKey or an ed25519.PublicKey, or a private key
 // (anything with a Public method, such as the crypto.Signer the code under
@@ -384,10 +388,11 @@ func dkimTags(s string) map[string]string {
 }
 
 // authenticationResults returns the Authentication-Results line of a
-// message's DKIM results, as the transcript notes it ("" when it has
-// none).
+// message's DKIM results and ARC chain (arc.go), as the transcript notes
+// it ("" when it has neither).
 func authenticationResults(hostname string, m *Message) string {
-	if len(m.DKIM) == 0 {
+	hasARC := m.ARC.Status != "" && m.ARC.Status != ARCNone
+	if len(m.DKIM) == 0 && !hasARC {
 		return ""
 	}
 	parts := make([]string, 0, len(m.DKIM)+1)
@@ -397,6 +402,12 @@ func authenticationResults(hostname string, m *Message) string {
 	s := "Authentication-Results: " + hostname + "; " + strings.Join(parts, "; ")
 	if m.dkimMore > 0 {
 		s += fmt.Sprintf(" (%s not verified: at most %d are)", plural(m.dkimMore, "more DKIM signature"), maxDKIMSignatures)
+	}
+	if hasARC {
+		if len(parts) > 0 {
+			s += "; "
+		}
+		s += m.ARC.String()
 	}
 	return s
 }

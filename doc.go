@@ -140,6 +140,14 @@
 // most 5 signatures per message are verified, and hostile headers are
 // bounded: a message without a DKIM-Signature costs nothing more.
 //
+// The message's ARC chain (RFC 8617), if it has one, is validated with the
+// same keys (an ARC key is a DKIM key): [Message.ARC] is an [ARCResult]
+// (none, pass, or fail with the set and what failed), each [ARCSet] says
+// whether its seal and its message signature verified, the
+// Authentication-Results note gains "arc=pass" or "arc=fail (...)", and a
+// chain that fails is a finding ([RuleARC]). At most 50 sets, and a
+// bounded amount of hashing, per message.
+//
 // # Conformance findings
 //
 // The server sees every byte, so it reports what a stricter MTA would

@@ -38,6 +38,7 @@ const (
 	// as a web page POSTing a form to it; the server closes at once.
 	RuleNonSMTP Rule = "non-smtp"
 	RuleDKIM    Rule = "dkim" // DKIM signatures verify, sign From, sign the whole body (no l=); at most 5 per message (RFC 6376 6.1, 5.4, 8.2)
+	RuleARC     Rule = "arc"  // an ARC chain validates: sets 1 to N, one field of each kind, cv= right, every seal and the newest message signature verify (RFC 8617 5.2)
 )
 
 // Rules returns every rule, in the order reports group them: a new slice
@@ -50,7 +51,7 @@ var rules = [...]Rule{
 	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
 	RuleNonSMTP,
-	RuleDKIM,
+	RuleDKIM, RuleARC,
 }
 
 var ruleInfo = map[Rule]struct {
@@ -74,6 +75,7 @@ var ruleInfo = map[Rule]struct {
 	RuleHeaderEncoding:  {"RFC 2047 2", SeverityError},
 	RuleNonSMTP:         {"RFC 5321 4.1", SeverityError},
 	RuleDKIM:            {"RFC 6376 6.1", SeverityError},
+	RuleARC:             {"RFC 8617 5.2", SeverityError},
 }
 
 // Ref returns the RFC section that states the rule ("RFC 5321 2.3.8").
@@ -257,6 +259,8 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 			return smtpd.NewReply(421, "4.7.0 "+text), true
 		case RuleDKIM:
 			return smtpd.NewReply(550, "5.7.20 "+text), true // RFC 7372: no passing DKIM signature
+		case RuleARC:
+			return smtpd.NewReply(550, "5.7.29 "+text), true // RFC 8617 5.2.2: ARC validation failure
 		default:
 			return smtpd.NewReply(550, "5.6.0 "+text), true
 		}
@@ -370,6 +374,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	case m != nil:
 		fs = checkDelivery(m.Params, ev.DataInfo, offered(smtpd.Ext8BitMIME))
 		fs = append(fs, checkDKIM(m)...) // verified on arrival (dkim.go)
+		fs = append(fs, checkARC(m)...)  // validated on arrival (arc.go)
 		if parsed {
 			fs = append(fs, checkContent(m, m.Params)...)
 		}

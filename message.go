@@ -92,7 +92,7 @@ type Message struct {
 	// [ErrMIMETooManyParts].
 	ParseErr error
 	// Findings lists the rules the message broke (see [Rule]): how it
-	// was sent and its DKIM signatures, found when it arrived, then its
+	// was sent, its DKIM signatures and ARC chain, found when it arrived, then its
 	// content, checked when the message is first read (on arrival with
 	// [WithRejectNonconforming], which must answer before the 250), with
 	// the same result.
@@ -102,6 +102,10 @@ type Message struct {
 	// (never DNS); nil when the message has none. At most 5 signatures
 	// are verified: more are noted in the transcript and as a finding.
 	DKIM []DKIMResult
+	// ARC is the validation of the message's ARC chain (RFC 8617), done
+	// when it arrived with the keys of [WithDKIMKey] (never DNS): Status
+	// [ARCNone] when the message has no ARC set.
+	ARC ARCResult
 
 	// Session says who delivered the message and how: the ID, addresses,
 	// times, HELO name, TLS and AUTH of its session, read with the

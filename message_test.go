@@ -711,6 +711,8 @@ func TestKeptViewRoundTrip(t *testing.T) {
 		Findings:   []Finding{{Rule: RuleBareLineEnding, Session: 1, Message: 7, Text: "bare LF"}},
 		DKIM:       []DKIMResult{{Status: DKIMPass, Domain: "example.com", Selector: "s", HeaderKeys: []string{"From"}}},
 		dkimMore:   2,
+		ARC: ARCResult{Status: ARCFail, Instance: 1, Reason: "set 1: ARC-Seal fail: ...", Sets: []ARCSet{
+			{Instance: 1, Domain: "example.net", Selector: "arc", CV: "none", Seal: DKIMFail, SealReason: "...", Signature: DKIMPass}}},
 		Raw: crlf(`From: Alice <alice@example.com>
 To: Bob <bob@example.com>
 Cc: dave@example.com

@@ -349,6 +349,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		// signature. A message without a signature costs a scan of its
 		// header (dkim.go).
 		verifyDKIM(m, s.opts.dkimKeys)
+		verifyARC(m, s.opts.dkimKeys) // ARC keys are DKIM keys (arc.go)
 		if s.opts.conformance.reject {
 			// A strict MTA refuses a nonconforming message before its
 			// 250: its content is checked now. Otherwise it is parsed

@@ -259,6 +259,7 @@ type kept struct {
 	raw        []byte
 	findings   []Finding    // those found on arrival: how it was sent, its DKIM signatures, and its content when parsed then
 	dkim       *dkimVerdict // nil for a message without DKIM signatures
+	arc        *ARCResult   // nil for a message without ARC sets
 	srv        *keptBy      // what the server's kept messages share
 	line       int          // its session's transcript line that notes its acceptance
 	// The content findings of a message not parsed on arrival (pending)
@@ -339,6 +340,10 @@ func keep(m *Message, parsed bool, session, line int, by *keptBy) *kept {
 	if m.DKIM != nil {
 		k.dkim = &dkimVerdict{m.DKIM, m.dkimMore}
 	}
+	if m.ARC.Status != "" && m.ARC.Status != ARCNone {
+		arc := m.ARC
+		k.arc = &arc
+	}
 	return k
 }
 
@@ -367,6 +372,10 @@ func (k *kept) view() *Message {
 	v.DKIM, v.dkimMore = nil, 0
 	if k.dkim != nil {
 		v.DKIM, v.dkimMore = k.dkim.results, k.dkim.more
+	}
+	v.ARC = ARCResult{Status: ARCNone}
+	if k.arc != nil {
+		v.ARC = *k.arc
 	}
 	v.Session = nil
 	v.parse = p
@@ -400,6 +409,11 @@ func (k *kept) snapshot() *Message {
 		for i := range c.DKIM {
 			c.DKIM[i].HeaderKeys = slices.Clone(c.DKIM[i].HeaderKeys)
 		}
+	}
+	c.ARC = ARCResult{Status: ARCNone}
+	if k.arc != nil {
+		c.ARC = *k.arc
+		c.ARC.Sets = slices.Clone(k.arc.Sets)
 	}
 	c.Header = p.Header.Copy()
 	copyAddrs(&c)

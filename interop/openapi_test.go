@@ -52,14 +52,19 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		"--i\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYour code: 123456\r\n" +
 		"--i\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<a href=\"https://app.example/x\">in</a>\r\n--i--\r\n" +
 		"--o\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--o--\r\n"
-	for range 2 {
+	// The second has an ARC set, whose key the program was not given:
+	// its arc has sets, each seal and signature a temperror.
+	arcSet := "ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.net; s=s; b=AAAA\r\n" +
+		"ARC-Message-Signature: i=1; a=rsa-sha256; d=example.net; s=s; h=from; bh=AAAA; b=AAAA\r\n" +
+		"ARC-Authentication-Results: i=1; mx.example.net; spf=pass\r\n"
+	for _, m := range []string{mail, arcSet + mail} {
 		// In plaintext: smtp.SendMail would start TLS, as -tls offers it
 		// (for GET /api/ca.pem), without trusting the test CA.
 		c, err := smtp.Dial(p.smtp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sendPlain(t, c, "bob@example.com", mail)
+		sendPlain(t, c, "bob@example.com", m)
 	}
 
 	covered := make(map[string]bool)
@@ -118,6 +123,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages?to=bob@example.com&attachment=a.pdf&since=0&limit=5", "", 200)
 	check("GET", "/api/messages?limit=x", "", 400)
 	check("GET", "/api/messages/1", "", 200)
+	if b := check("GET", "/api/messages/2", "", 200); !bytes.Contains(b, []byte(`"seal": "temperror"`)) {
+		t.Errorf("GET /api/messages/2 has no ARC set to validate:\n%.2000s", b)
+	}
 	check("GET", "/api/messages/99", "", 404)
 	check("GET", "/api/messages/1/raw?download", "", 200)
 	check("GET", "/api/messages/1/attachments/0", "", 200)

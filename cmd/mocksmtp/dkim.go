@@ -76,3 +76,42 @@ func dkimResultsJSON(rs []mocksmtp.DKIMResult) []dkimJSON {
 	}
 	return out
 }
+
+// arcJSON is a message's ARC chain validation, as the API shows it.
+type arcJSON struct {
+	Status   string `json:"status"` // none, pass, fail
+	Reason   string `json:"reason,omitempty"`
+	Instance int    `json:"instance,omitempty"` // the set it failed at
+	// Sets are the ARC sets found, by instance.
+	Sets []arcSetJSON `json:"sets"`
+	// Summary is the result as an Authentication-Results method:
+	// "arc=pass", "arc=fail (set 2: ARC-Seal fail: ...)".
+	Summary string `json:"summary"`
+}
+
+// arcSetJSON is one ARC set.
+type arcSetJSON struct {
+	Instance        int    `json:"instance"`
+	Domain          string `json:"domain"`
+	Selector        string `json:"selector"`
+	Algorithm       string `json:"algorithm,omitempty"`
+	CV              string `json:"cv"`
+	AuthResults     string `json:"authResults,omitempty"`
+	Seal            string `json:"seal,omitempty"` // pass, fail, permerror, temperror; absent when not verified
+	SealReason      string `json:"sealReason,omitempty"`
+	Signature       string `json:"signature,omitempty"` // idem
+	SignatureReason string `json:"signatureReason,omitempty"`
+}
+
+func arcResultJSON(r mocksmtp.ARCResult) arcJSON {
+	out := arcJSON{Status: string(r.Status), Reason: r.Reason, Instance: r.Instance, Sets: []arcSetJSON{}, Summary: r.String()}
+	if out.Status == "" {
+		out.Status = string(mocksmtp.ARCNone)
+	}
+	for _, s := range r.Sets {
+		out.Sets = append(out.Sets, arcSetJSON{Instance: s.Instance, Domain: s.Domain, Selector: s.Selector, Algorithm: s.Algorithm,
+			CV: s.CV, AuthResults: s.AuthResults, Seal: string(s.Seal), SealReason: s.SealReason,
+			Signature: string(s.Signature), SignatureReason: s.SignatureReason})
+	}
+	return out
+}

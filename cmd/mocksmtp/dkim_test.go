@@ -120,3 +120,56 @@ func TestDKIMKeyFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestARCJSON starts the program with -dkim-key for the key that sealed
+// the root package's ARC example (testdata/arc/list.eml, a mailing list's
+// ARC set made with a key from a fixed seed), sends it as sealed, with
+// its body changed, and unsealed, and reads each message's arc.
+func TestARCJSON(t *testing.T) {
+	t.Parallel()
+	sealed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the root package's exampleKey
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "-dkim-key", "lists.example.org:arc:"+writePEM(t, t.TempDir(), "arc.pem", "PRIVATE KEY", der))
+	sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, string(sealed))
+	sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, strings.Replace(string(sealed), "spring", "summer", 1))
+	sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, "From: shop@example.com\r\n\r\nhi\r\n")
+	getJSON(t, p, "/api/wait?count=3", 200, nil)
+
+	set := arcSetJSON{Instance: 1, Domain: "lists.example.org", Selector: "arc", Algorithm: "ed25519-sha256", CV: "none",
+		AuthResults: "lists.example.org; dkim=pass header.d=example.com", Seal: "pass", Signature: "pass"}
+	failed := set
+	failed.Signature, failed.SignatureReason = "fail", "body hash mismatch: the body changed after sealing"
+	const reason = "set 1: ARC-Message-Signature fail: body hash mismatch: the body changed after sealing"
+	for _, tt := range []struct {
+		id   string
+		want arcJSON
+	}{
+		{"1", arcJSON{Status: "pass", Sets: []arcSetJSON{set}, Summary: "arc=pass"}},
+		{"2", arcJSON{Status: "fail", Reason: reason, Instance: 1, Sets: []arcSetJSON{failed}, Summary: "arc=fail (" + reason + ")"}},
+		{"3", arcJSON{Status: "none", Sets: []arcSetJSON{}, Summary: "arc=none"}},
+	} {
+		var m messageJSON
+		getJSON(t, p, "/api/messages/"+tt.id, 200, &m)
+		if diff := cmp.Diff(tt.want, m.ARC); diff != "" {
+			t.Errorf("message %s: arc (-want +got):\n%s", tt.id, diff)
+		}
+	}
+	var fs []findingJSON
+	getJSON(t, p, "/api/findings", 200, &fs)
+	arc := 0
+	for _, f := range fs {
+		if f.Rule == "arc" {
+			arc++
+		}
+	}
+	if arc != 1 {
+		t.Errorf("%d arc findings, want 1 (message 2's): %+v", arc, fs)
+	}
+}

@@ -12,7 +12,7 @@
 // sessions and messages as they arrive:
 //
 //	GET    /api/messages                      messages, in arrival order (?since=ID, ?limit=N, filters)
-//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM results
+//	GET    /api/messages/{id}                 one message: envelope, headers, text, HTML, attachments, DKIM and ARC results
 //	GET    /api/messages/{id}/raw             the message exactly as sent (message/rfc822)
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
@@ -188,7 +188,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
-	fs.Func("dkim-key", "verify DKIM signatures of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
+	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
 			return err

@@ -50,6 +50,7 @@ type messageJSON struct {
 	ParseError  string                       `json:"parseError,omitempty"`
 	Findings    []findingJSON                `json:"findings"`
 	DKIM        []dkimJSON                   `json:"dkim"` // one per DKIM-Signature verified, in order (dkim.go)
+	ARC         arcJSON                      `json:"arc"`  // the ARC chain's validation (dkim.go)
 	RawURL      string                       `json:"rawUrl"`
 }
 
@@ -94,6 +95,7 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 		Attachments: []attachmentJSON{},
 		Findings:    findingsJSON(m.Findings),
 		DKIM:        dkimResultsJSON(m.DKIM),
+		ARC:         arcResultJSON(m.ARC),
 		RawURL:      fmt.Sprintf("/api/messages/%d/raw", m.ID),
 	}
 	if j.To == nil {
