@@ -173,11 +173,11 @@ func (f headerField) value() []byte {
 	return v
 }
 
-// arcHeader is one ARC header field of a set and its tags.
+// arcHeader is one ARC header field of a set and its tags (none for an
+// ARC-Authentication-Results).
 type arcHeader struct {
 	field headerField
 	tags  map[string]string
-	err   error // the tags do not parse
 }
 
 // arcSlot holds the ARC header fields of one instance, by kind.
@@ -214,22 +214,19 @@ func verifyARC(m *Message, keys map[string]string) {
 			fail(0, "more than %d ARC header fields: at most %d sets are validated (RFC 8617 5.2)", 3*maxARCSets, maxARCSets)
 			return
 		}
-		i, ok := arcInstance(kind, f.value())
+		h := arcHeader{field: f}
+		i, why := arcInstance(kind, f.value(), &h.tags)
 		switch {
-		case !ok && bad == "":
-			bad = fmt.Sprintf("an %s field without a valid instance tag i=", arcTitle(kind))
+		case why != "" && bad == "":
+			bad = fmt.Sprintf("an %s field %s", arcTitle(kind), why)
 			continue
-		case !ok:
+		case why != "":
 			continue
 		case i > maxARCSets:
-			fail(i, "set %d: instance over %d, the most a chain may have (RFC 8617 4.2.1)", i, maxARCSets)
+			fail(0, "an instance i=%d, over %d, the most a chain may have (RFC 8617 4.2.1)", i, maxARCSets)
 			return
 		}
 		n = max(n, i)
-		h := arcHeader{field: f}
-		if kind != arcAAR {
-			h.tags, h.err = arcTags(string(f.value()))
-		}
 		s := &slots[i]
 		switch kind {
 		case arcAAR:
@@ -332,34 +329,33 @@ func arcTitle(kind string) string {
 }
 
 // arcInstance returns the instance of an ARC header field: the i= tag of
-// a signature or a seal, the leading "i=N;" of an
-// ARC-Authentication-Results (RFC 8617 4.1.1). An instance is 1 to 50; a
-// larger number (of up to 9 digits) is returned as it is, for the caller
-// to refuse with its own reason.
-func arcInstance(kind string, value []byte) (int, bool) {
+// a signature or a seal, whose tags it sets in *tags, or the leading
+// "i=N;" of an ARC-Authentication-Results (RFC 8617 4.1.1). An instance
+// is 1 or more; a larger number than a chain may have (of up to 9 digits)
+// is returned as it is, for the caller to refuse. why says what is wrong
+// with a field that has no instance ("without a valid instance tag i=").
+func arcInstance(kind string, value []byte, tags *map[string]string) (i int, why string) {
 	var s string
 	if kind == arcAAR {
 		first, _, _ := bytes.Cut(value, []byte(";"))
-		k, val, ok := strings.Cut(string(first), "=")
-		if !ok || strings.TrimSpace(k) != "i" {
-			return 0, false
+		k, val, _ := strings.Cut(string(first), "=")
+		if strings.TrimSpace(k) == "i" {
+			s = strings.TrimSpace(val)
 		}
-		s = strings.TrimSpace(val)
 	} else {
-		tags, err := arcTags(string(value))
+		t, err := arcTags(string(value))
 		if err != nil {
-			return 0, false
+			return 0, "with malformed tags: " + err.Error()
 		}
-		s = tags["i"]
+		*tags, s = t, t["i"]
 	}
 	if s == "" || len(s) > 9 || strings.Trim(s, "0123456789") != "" {
-		return 0, false
+		return 0, "without a valid instance tag i="
 	}
-	i, _ := strconv.Atoi(s)
-	if i < 1 {
-		return 0, false
+	if i, _ = strconv.Atoi(s); i < 1 {
+		return 0, "without a valid instance tag i="
 	}
-	return i, true
+	return i, ""
 }
 
 // arcSetOf returns what a set's fields say of it, before any verification.
@@ -397,9 +393,25 @@ func arcTags(s string) (map[string]string, error) {
 		if _, dup := tags[k]; dup {
 			return nil, fmt.Errorf("tag %s= given twice", clip(k))
 		}
-		tags[k] = strings.Join(strings.Fields(v), "")
+		tags[k] = withoutFWS(v)
 	}
 	return tags, nil
+}
+
+// withoutFWS returns v without its folding white space, the only white
+// space a tag value may have (RFC 6376 3.2: space, tab, CR, LF; not the
+// other spaces of Unicode, which strings.Fields would also remove).
+func withoutFWS(v string) string {
+	if !strings.ContainsAny(v, " \t\r\n") {
+		return v
+	}
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // clip shortens a hostile text quoted in a reason.
@@ -430,6 +442,9 @@ func checkARC(m *Message) []Finding {
 	r := m.ARC
 	if r.Status != ARCFail || arcNoKey(r) {
 		return nil
+	}
+	if len(r.Sets) == 0 {
+		return []Finding{finding(RuleARC, "ARC chain fails: %s", r.Reason)}
 	}
 	return []Finding{finding(RuleARC, "ARC chain of %s fails: %s", plural(len(r.Sets), "set"), r.Reason)}
 }

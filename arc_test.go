@@ -243,7 +243,7 @@ func TestARCVerify(t *testing.T) {
 		{
 			name:    "an instance above 50",
 			raw:     strings.Replace(one, "ARC-Seal: i=1;", "ARC-Seal: i=51;", 1),
-			want:    ARCResult{Status: ARCFail, Instance: 51, Reason: "set 51: instance over 50, the most a chain may have (RFC 8617 4.2.1)"},
+			want:    ARCResult{Status: ARCFail, Reason: "an instance i=51, over 50, the most a chain may have (RFC 8617 4.2.1)"}, // Instance 0: no set to index
 			finding: true,
 		},
 		{
@@ -251,6 +251,14 @@ func TestARCVerify(t *testing.T) {
 			raw:  "ARC-Authentication-Results: mx.example; dkim=pass\r\n" + one,
 			want: ARCResult{Status: ARCFail, Reason: "an ARC-Authentication-Results field without a valid instance tag i=", Sets: []ARCSet{
 				with(set(1, list, "none"), func(s *ARCSet) { s.Seal, s.Signature = "", "" }),
+			}},
+			finding: true,
+		},
+		{
+			name: "a tag given twice",
+			raw:  "ARC-Seal: i=1; cv=none; a=rsa-sha256; d=lists.example.org; s=arc; b=AAAA; b=BBBB\r\n" + dropFields(one, "ARC-Seal: i=1;"),
+			want: ARCResult{Status: ARCFail, Reason: "an ARC-Seal field with malformed tags: tag b= given twice", Sets: []ARCSet{
+				with(set(1, list, "none"), func(s *ARCSet) { s.Seal, s.Signature, s.CV = "", "", "" }), // the seal is left out
 			}},
 			finding: true,
 		},
@@ -291,7 +299,10 @@ func TestARCVerify(t *testing.T) {
 				t.Errorf("note %q, want %q", note, "Authentication-Results: localhost; "+tt.want.String())
 			}
 			var want []string
-			if tt.finding {
+			switch {
+			case tt.finding && len(tt.want.Sets) == 0:
+				want = []string{"ARC chain fails: " + tt.want.Reason}
+			case tt.finding:
 				want = []string{fmt.Sprintf("ARC chain of %s fails: %s", plural(len(tt.want.Sets), "set"), tt.want.Reason)}
 			}
 			if diff := cmp.Diff(want, arcFindings(m)); diff != "" {
@@ -364,8 +375,8 @@ func TestARCLimits(t *testing.T) {
 	}{
 		{maxARCSets - 1, ARCPass, ""},
 		{maxARCSets, ARCPass, ""},
-		{maxARCSets + 1, ARCFail, "set 51: instance over 50, the most a chain may have (RFC 8617 4.2.1)"},
-		{2 * maxARCSets, ARCFail, "set 100: instance over 50, the most a chain may have (RFC 8617 4.2.1)"},
+		{maxARCSets + 1, ARCFail, "an instance i=51, over 50, the most a chain may have (RFC 8617 4.2.1)"},
+		{2 * maxARCSets, ARCFail, "an instance i=100, over 50, the most a chain may have (RFC 8617 4.2.1)"},
 		{-1, ARCFail, "more than 150 ARC header fields: at most 50 sets are validated (RFC 8617 5.2)"},
 	} {
 		t.Run(fmt.Sprint(tt.sets), func(t *testing.T) {

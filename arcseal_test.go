@@ -29,7 +29,6 @@ var (
 	wspRun      = regexp.MustCompile(`[ \t]+`)
 	wspAtEOL    = regexp.MustCompile(`[ \t]+\r\n`)
 	trailingEOL = regexp.MustCompile(`(\r\n)+$`)
-	bValue      = regexp.MustCompile(`(^|;)(\s*b\s*=)[^;]*`)
 	instanceTag = regexp.MustCompile(`(?i)(?:^|;)\s*i\s*=\s*(\d+)`)
 )
 
@@ -62,7 +61,9 @@ func testFields(raw string) (fields [][2]string, body string) {
 
 // relaxedField canonicalizes a header field, relaxed (RFC 6376 3.4.2).
 func relaxedField(name, value string) string {
-	return strings.ToLower(strings.TrimSpace(name)) + ":" + strings.Join(strings.Fields(value), " ") + "\r\n"
+	value = strings.ReplaceAll(strings.ReplaceAll(value, "\r", ""), "\n", "") // unfold
+	value = strings.Trim(wspRun.ReplaceAllString(value, " "), " ")
+	return strings.ToLower(strings.TrimSpace(name)) + ":" + value + "\r\n"
 }
 
 // relaxedBody canonicalizes a body, relaxed (RFC 6376 3.4.4).

@@ -245,7 +245,7 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 		if f.Severity != SeverityError {
 			continue
 		}
-		text := fmt.Sprintf("%s (%s %s)", f.Text, f.Rule.Ref(), f.Rule)
+		text := replyText(fmt.Sprintf("%s (%s %s)", f.Text, f.Rule.Ref(), f.Rule))
 		switch f.Rule {
 		case RulePipelining, RuleHeloFirst:
 			return smtpd.NewReply(503, "5.5.1 "+text), true
@@ -266,6 +266,30 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 		}
 	}
 	return smtpd.Reply{}, false
+}
+
+// replyText makes s fit the text of an SMTP reply, printable ASCII and
+// tab on one line (RFC 5321 4.2): a finding quotes what the client sent
+// (a DKIM tag, a header), which may be any octet; any other is written
+// \xNN.
+func replyText(s string) string {
+	printable := func(c byte) bool { return c == '\t' || c >= ' ' && c <= '~' }
+	i := 0
+	for i < len(s) && printable(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s[:i])
+	for ; i < len(s); i++ {
+		if c := s[i]; printable(c) {
+			b = append(b, c)
+		} else {
+			b = fmt.Appendf(b, `\x%02x`, c)
+		}
+	}
+	return string(b)
 }
 
 // FindingsReport returns findings as readable text grouped by rule, each

@@ -340,3 +340,43 @@ func TestFindingsOfMessagesNotCapped(t *testing.T) {
 		})
 	}
 }
+
+// A refusal quotes what the client sent, which may be any octet: its text
+// stays printable ASCII on one line (RFC 5321 4.2), the rest written as
+// \xNN. Here a DKIM signature and an ARC set with control and 8-bit
+// octets in their tags.
+func TestRejectionTextIsPrintable(t *testing.T) {
+	t.Parallel()
+	for name, field := range map[string]string{
+		"DKIM": "DKIM-Signature: v=1; a=rsa-sha256; d=ex\x1b[31mample\x00.com; s=s\xff; h=from; bh=AAAA; b=AAAA\r\n",
+		"ARC": "ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.com; s=s; b=AAAA\r\n" +
+			"ARC-Message-Signature: i=1; a=x\x1b[31m\x00\xff; d=example.com; s=s; h=from; bh=AAAA; b=AAAA\r\n" +
+			"ARC-Authentication-Results: i=1; example.com; none\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithRejectNonconforming())
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send("EHLO x\r\n")
+			c.expect("250 ")
+			c.send("MAIL FROM:<alice@example.com> BODY=8BITMIME\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+			c.expect("250 ")
+			c.expect("250 ")
+			c.expect("354 ")
+			c.send(field + goodMessage + ".\r\n")
+			got, err := c.reply()
+			if err != nil || !strings.HasPrefix(got, "550 5.7.") {
+				t.Fatalf("reply %q, %v; want a 550 5.7.x refusal", got, err)
+			}
+			for _, b := range []byte(got) {
+				if b != '\t' && (b < 32 || b > 126) {
+					t.Fatalf("reply %q has octet %#x, not printable ASCII", got, b)
+				}
+			}
+			if !strings.Contains(got, `\x1b`) {
+				t.Errorf("reply %q does not show the control octets it quotes", got)
+			}
+		})
+	}
+}
