@@ -103,25 +103,8 @@ const (
 )
 
 // hasARC reports whether a message header has an ARC header field, as
-// arcFields would find it, without an allocation.
-func hasARC(head []byte) bool {
-	for len(head) > 0 {
-		line := head
-		if i := bytes.IndexByte(head, '\n'); i >= 0 {
-			line, head = head[:i], head[i+1:]
-		} else {
-			head = nil
-		}
-		if len(line) < 4 || line[0]|0x20 != 'a' || line[1]|0x20 != 'r' || line[2]|0x20 != 'c' || line[3] != '-' {
-			continue
-		}
-		key, _, ok := bytes.Cut(line, []byte(":"))
-		if ok && arcKind(key) != "" {
-			return true
-		}
-	}
-	return false
-}
+// headerFields and arcKind would find it, without an allocation.
+func hasARC(head []byte) bool { return hasField(head, arcAAR, arcAMS, arcSeal) }
 
 // arcKind returns the lower-case name of an ARC header field from its
 // name as written, or "" for another field.

@@ -299,10 +299,15 @@ func dkimReason(err error, tags map[string]string) (DKIMStatus, string) {
 }
 
 // hasDKIMSignature reports whether a message header has a DKIM-Signature
-// field, as scanDKIM would find it: a line that is no continuation, whose
-// name before the colon is DKIM-Signature in any case.
-func hasDKIMSignature(head []byte) bool {
-	const name = "dkim-signature"
+// field, as scanDKIM would find it.
+func hasDKIMSignature(head []byte) bool { return hasField(head, "dkim-signature") }
+
+// hasField reports whether a message header has a field named one of
+// names (lower case; compared in any case), as the scans of DKIM and ARC
+// find fields: a line that is no continuation, the name before its colon,
+// white space around it ignored. It allocates nothing: a message with no
+// such field costs a scan of its header's lines.
+func hasField(head []byte, names ...string) bool {
 	for len(head) > 0 {
 		line := head
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {
@@ -310,11 +315,32 @@ func hasDKIMSignature(head []byte) bool {
 		} else {
 			head = nil
 		}
-		if len(line) < len(name) || line[0] == ' ' || line[0] == '\t' || line[0]|0x20 != 'd' {
-			continue
+		if !startsName(line, names) {
+			continue // a continuation line, or no name starts so
 		}
 		key, _, ok := bytes.Cut(line, []byte(":"))
-		if ok && bytes.EqualFold(bytes.TrimSpace(key), []byte(name)) {
+		if !ok {
+			continue
+		}
+		key = bytes.TrimSpace(key)
+		for _, n := range names {
+			if bytes.EqualFold(key, []byte(n)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// startsName reports whether line starts with the first letter of one of
+// names, in any case.
+func startsName(line []byte, names []string) bool {
+	if len(line) == 0 {
+		return false
+	}
+	c := line[0] | 0x20
+	for _, n := range names {
+		if c == n[0] {
 			return true
 		}
 	}
