@@ -109,7 +109,6 @@ type Conn struct {
 	authRefused bool // the last AUTH was refused: mask what may be its exchange
 
 	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter for the last ones
-	last         bool          // the session ends: its last replies are written whatever ctx (flushLast)
 }
 
 // NewConn returns a Conn serving nc with cfg (defaults filled in). Nothing
@@ -139,14 +138,20 @@ type deadlineWriter struct{ c *Conn }
 // one replaced) ends the write at once, rather than after the write
 // timeout to a client that does not read. The last replies of a session
 // that ends (flushLast: a QUIT's 221, a reply before a disconnection,
-// Close's) are written all the same, each write waiting a second at most.
+// Close's) are written with no context watched, each write waiting a
+// second at most.
 func (w deadlineWriter) Write(p []byte) (int, error) {
 	_ = w.c.conn.SetWriteDeadline(time.Now().Add(w.c.writeTimeout))
-	if ctx := w.c.watched; ctx != nil && !w.c.last && ctx.Err() != nil {
-		return 0, ctx.Err()
+	if ctx := w.c.watched; ctx != nil && ctx.Err() != nil {
+		return 0, fmt.Errorf("%w: %w", errRefused, ctx.Err())
 	}
 	return w.c.conn.Write(p)
 }
+
+// errRefused is deadlineWriter's refusal to write once the driver's
+// context has ended: nothing was written, and the replies wait in the
+// buffer for flushLast, so it is not kept as a failed write is (werr).
+var errRefused = errors.New("the driver's context ended before the write")
 
 // readBufSize is the read buffer of a Conn with the default limits: room
 // for the longest AUTH line.
@@ -439,6 +444,7 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 		return ErrDriverClosed
 	case HalfCloseConn:
 		c.flushLast()
+		c.watch(ctx) // its end ends the hang
 		c.closeWrite()
 		c.hang(ctx)
 		return ErrDriverClosed
@@ -557,18 +563,20 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		off += n
 		if err != nil {
 			*c.out = append(*c.out, b[off:]...)
-			c.werr = fmt.Errorf("%w: %w", ErrClientGone, err)
-			return c.werr
+			return c.failed(err)
 		}
 	}
 	return nil
 }
 
 // flushLast writes out the replies of a session that ends, whether or
-// not the driver's context has ended (see deadlineWriter): no write waits
-// more than a second, so that a shutdown stays prompt.
+// not the driver's context has ended: it stops watching the context, so
+// that its end neither refuses these writes (see deadlineWriter) nor cuts
+// them short (watch's AfterFunc), and no write waits more than a second,
+// so that a shutdown stays prompt. A caller that reads after it watches
+// the context again.
 func (c *Conn) flushLast() error {
-	c.last = true
+	c.stopWatching()
 	c.writeTimeout = min(c.writeTimeout, time.Second)
 	return c.flush()
 }
@@ -594,10 +602,19 @@ func (c *Conn) flush() error {
 	n, err := deadlineWriter{c}.Write(b)
 	*c.out = b[:copy(b, b[n:])]
 	if err != nil {
-		c.werr = fmt.Errorf("%w: %w", ErrClientGone, err)
-		return c.werr
+		return c.failed(err)
 	}
 	return nil
+}
+
+// failed returns the error of a write that failed, and keeps it (werr)
+// unless the write was only refused (errRefused).
+func (c *Conn) failed(err error) error {
+	err = fmt.Errorf("%w: %w", ErrClientGone, err)
+	if !errors.Is(err, errRefused) {
+		c.werr = err
+	}
+	return err
 }
 
 func (c *Conn) trace(t Trace) {
@@ -653,6 +670,7 @@ func (c *Conn) closeWrite() {
 // so the last reply is not destroyed by a TCP reset.
 func (c *Conn) closeGracefully(ctx context.Context) {
 	c.flushLast()
+	c.watch(ctx) // its end ends the drain
 	c.closeWrite()
 	if ctx.Err() == nil {
 		_ = c.raw.SetReadDeadline(time.Now().Add(time.Second))
@@ -685,7 +703,7 @@ func (c *Conn) Close(r *Reply) error {
 		c.err = ErrDriverClosed
 	}
 	if r != nil {
-		c.stopWatching() // the context's end must not cut this last write short
+		c.stopWatching() // before writeReply, which may flush
 		c.werr = nil
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))
 		c.writeReply(*r)
