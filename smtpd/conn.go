@@ -133,7 +133,7 @@ func NewConn(nc net.Conn, cfg Config) *Conn {
 // timeout.
 type deadlineWriter struct{ c *Conn }
 
-// It checks the driver's context after setting the deadline: a context
+// Write checks the driver's context after setting the deadline: a context
 // that ended before (its AfterFunc set a deadline in the past, which this
 // one replaced) ends the write at once, rather than after the write
 // timeout to a client that does not read. The last replies of a session
