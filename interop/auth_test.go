@@ -196,11 +196,8 @@ func TestGoSMTPOAuthBearer(t *testing.T) {
 			if err := c.Quit(); err != nil {
 				t.Fatal(err)
 			}
-			checkMessage(t, m, h.message(t))
 			s := h.session(t)
-			checkClean(t, s, mocksmtp.EndQuit)
-			checkTLSAuth(t, s, mocksmtp.AuthOAUTHBEARER)
-			checkFindings(t, h.srv)
+			checkAuthenticatedSend(t, h, s, m, mocksmtp.AuthOAUTHBEARER)
 		})
 	}
 }
@@ -245,10 +242,7 @@ func TestMsmtpAuthMechanisms(t *testing.T) {
 			if err != nil {
 				t.Fatalf("msmtp: %v\n%s\n%s", err, out, s.Transcript.Numbered())
 			}
-			checkMessage(t, m, h.message(t))
-			checkClean(t, s, mocksmtp.EndQuit)
-			checkTLSAuth(t, s, tt.wantMech)
-			checkFindings(t, h.srv)
+			checkAuthenticatedSend(t, h, s, m, tt.wantMech)
 		})
 	}
 }
@@ -296,10 +290,7 @@ func TestCurlOAuth(t *testing.T) {
 			if err != nil {
 				t.Fatalf("curl: %v\n%s\n%s", err, out, s.Transcript.Numbered())
 			}
-			checkMessage(t, m, h.message(t))
-			checkClean(t, s, mocksmtp.EndQuit)
-			checkTLSAuth(t, s, tt.mech)
-			checkFindings(t, h.srv)
+			checkAuthenticatedSend(t, h, s, m, tt.mech)
 		})
 	}
 }
@@ -342,10 +333,7 @@ func TestPythonSmtplibXOAUTH2(t *testing.T) {
 			if err != nil {
 				t.Fatalf("send.py: %v\n%s", err, out)
 			}
-			checkMessage(t, m, h.message(t))
-			checkClean(t, s, mocksmtp.EndQuit)
-			checkTLSAuth(t, s, mocksmtp.AuthXOAUTH2)
-			checkFindings(t, h.srv)
+			checkAuthenticatedSend(t, h, s, m, mocksmtp.AuthXOAUTH2)
 		})
 	}
 }

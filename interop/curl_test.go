@@ -220,11 +220,8 @@ func TestCurlTLSAndAuth(t *testing.T) {
 			if err != nil {
 				t.Fatalf("curl: %v\n%s", err, out)
 			}
-			checkMessage(t, m, h.message(t))
 			s := h.session(t)
-			checkClean(t, s, mocksmtp.EndQuit)
-			checkTLSAuth(t, s, tc.wantMech)
-			checkFindings(t, h.srv)
+			checkAuthenticatedSend(t, h, s, m, tc.wantMech)
 		})
 	}
 }

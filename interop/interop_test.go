@@ -478,6 +478,17 @@ func caFile(t *testing.T, srv *mocksmtp.Server) string {
 	return writeTemp(t, "ca.pem", pem)
 }
 
+// checkAuthenticatedSend checks what a send over TLS with AUTH leaves:
+// message m recorded as it was sent, the session ended by QUIT, the TLS
+// and AUTH of checkTLSAuth, and no findings.
+func checkAuthenticatedSend(t *testing.T, h *harness, s *mocksmtp.Session, m mailSpec, mechanism mocksmtp.AuthMechanism) {
+	t.Helper()
+	checkMessage(t, m, h.message(t))
+	checkClean(t, s, mocksmtp.EndQuit)
+	checkTLSAuth(t, s, mechanism)
+	checkFindings(t, h.srv)
+}
+
 // checkTLSAuth checks a session that sent over TLS after logging in as
 // authUser with mechanism: a finished TLS 1.3 handshake, the AUTH
 // exchange recorded as a success, and no secret in the transcript.

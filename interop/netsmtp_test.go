@@ -138,11 +138,8 @@ func TestNetSMTPTLSAndAuth(t *testing.T) {
 			if err := transactWithNetSMTP(c, m); err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			checkMessage(t, m, h.message(t))
 			s := h.session(t)
-			checkClean(t, s, mocksmtp.EndQuit)
-			checkTLSAuth(t, s, tc.wantMech)
-			checkFindings(t, h.srv)
+			checkAuthenticatedSend(t, h, s, m, tc.wantMech)
 		})
 	}
 }
