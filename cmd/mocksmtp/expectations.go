@@ -75,11 +75,7 @@ func (ids *expectationIDs) next() int {
 
 // postExpectation registers an expectation: 201 with its ID and name.
 func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, false, "inbox")
-	if !ok {
-		return
-	}
-	sc, ok := a.scopeOf(w, q)
+	sc, ok := a.inboxScope(w, r)
 	if !ok {
 		return
 	}
@@ -164,11 +160,7 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 // expectation registered (on the server, or on the inbox) is met, 417
 // with the reports of those that are not, as Verify returns them.
 func (a *api) checkExpectations(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, false, "inbox")
-	if !ok {
-		return
-	}
-	sc, ok := a.scopeOf(w, q)
+	sc, ok := a.inboxScope(w, r)
 	if !ok {
 		return
 	}

@@ -155,6 +155,15 @@ type scope struct {
 	in  *mocksmtp.Inbox // nil: the whole server
 }
 
+// inboxScope is scopeOf for a request whose only parameter is inbox.
+func (a *api) inboxScope(w http.ResponseWriter, r *http.Request) (scope, bool) {
+	q, ok := query(w, r, false, "inbox")
+	if !ok {
+		return scope{}, false
+	}
+	return a.scopeOf(w, q)
+}
+
 // scopeOf reads the inbox parameter of a query that query checked: the
 // scope, or 400 for a repeated one and 404 for an unknown inbox.
 func (a *api) scopeOf(w http.ResponseWriter, q url.Values) (scope, bool) {

@@ -394,11 +394,7 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 // expectations, as Server.Reset; with ?inbox=D, the inbox's messages and
 // expectations, as Inbox.Reset.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, false, "inbox")
-	if !ok {
-		return
-	}
-	sc, ok := a.scopeOf(w, q)
+	sc, ok := a.inboxScope(w, r)
 	if !ok {
 		return
 	}
