@@ -64,53 +64,19 @@ func BenchmarkLifecycle(b *testing.B) {
 	b.Run("mocksmtp", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			srv, err := mocksmtp.New()
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := dialBench(srv.Addr())
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Quit(); err != nil {
-				b.Fatal(err)
-			}
-			if err := srv.Close(); err != nil {
-				b.Fatal(err)
-			}
+			smtpLifecycle(b, false)
 		}
 	})
 	b.Run("httptest", func(b *testing.B) {
 		b.ReportAllocs()
-		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 		for b.Loop() {
-			srv := httptest.NewServer(h)
-			if err := httpGet(srv.Listener.Addr().String()); err != nil {
-				b.Fatal(err)
-			}
-			srv.Close()
+			httpLifecycle(b)
 		}
 	})
 	b.Run("mocksmtp-STARTTLS", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			srv, err := mocksmtp.New(mocksmtp.WithSTARTTLS())
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := dialBench(srv.Addr())
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Quit(); err != nil {
-				b.Fatal(err)
-			}
-			if err := srv.Close(); err != nil {
-				b.Fatal(err)
-			}
+			smtpLifecycle(b, true)
 		}
 	})
 	b.Run("httptest-TLS", func(b *testing.B) {
@@ -131,33 +97,15 @@ func BenchmarkLifecycle(b *testing.B) {
 	// free ports after a run that left thousands in TIME_WAIT); the
 	// metric mocksmtp/httptest is the ratio of their times.
 	b.Run("mocksmtp-vs-httptest", func(b *testing.B) {
-		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 		var smtpTime, httpTime time.Duration
 		smtpOnce := func() {
 			start := time.Now()
-			srv, err := mocksmtp.New()
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := dialBench(srv.Addr())
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Quit(); err != nil {
-				b.Fatal(err)
-			}
-			if err := srv.Close(); err != nil {
-				b.Fatal(err)
-			}
+			smtpLifecycle(b, false)
 			smtpTime += time.Since(start)
 		}
 		httpOnce := func() {
 			start := time.Now()
-			srv := httptest.NewServer(h)
-			if err := httpGet(srv.Listener.Addr().String()); err != nil {
-				b.Fatal(err)
-			}
-			srv.Close()
+			httpLifecycle(b)
 			httpTime += time.Since(start)
 		}
 		n := 0
@@ -194,6 +142,47 @@ func BenchmarkLifecycle(b *testing.B) {
 			httptest.NewServer(h).Close()
 		}
 	})
+}
+
+// smtpLifecycle starts a server (WithSTARTTLS when startTLS), runs one
+// session (greeting, EHLO, STARTTLS when startTLS, QUIT) and closes it.
+func smtpLifecycle(b *testing.B, startTLS bool) {
+	var opts []mocksmtp.Option
+	if startTLS {
+		opts = append(opts, mocksmtp.WithSTARTTLS())
+	}
+	srv, err := mocksmtp.New(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := dialBench(srv.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if startTLS {
+		if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// okHandler answers every request "ok".
+var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+
+// httpLifecycle is smtpLifecycle's reference: httptest.NewServer, one
+// request, Close.
+func httpLifecycle(b *testing.B) {
+	srv := httptest.NewServer(okHandler)
+	if err := httpGet(srv.Listener.Addr().String()); err != nil {
+		b.Fatal(err)
+	}
+	srv.Close()
 }
 
 // httpGet sends one request over a fresh connection, as a client of a
