@@ -446,13 +446,21 @@ func (s *Session) about() *Session {
 // Session.about), in constant time. It takes r.mu.
 func (r *session) about() *Session {
 	r.mu.Lock()
+	s := r.factsLocked()
+	r.mu.Unlock()
+	return s.about()
+}
+
+// factsLocked returns the record's facts, what Session.about keeps, still
+// sharing its TLS state and AUTH record: about copies them. r.mu must be
+// held.
+func (r *session) factsLocked() *Session {
 	s := &Session{
 		ID: r.id, Attempt: r.attempt, Start: r.start, End: r.end, Helo: r.helo,
 		TLS: r.tls, Auth: r.auth, Ended: r.ended, Err: r.err,
 	}
 	s.RemoteAddr, s.LocalAddr = r.addrs()
-	r.mu.Unlock()
-	return s.about()
+	return s
 }
 
 // head copies the record but its messages under r.mu (see headLocked),
@@ -549,11 +557,7 @@ func (fl findingList) plain() []Finding {
 // faults not forgotten, the TLS state and AUTH exchange, so that the
 // snapshot is the caller's to change. r.mu must be held.
 func (r *session) headLocked() *Session {
-	s := &Session{
-		ID: r.id, Attempt: r.attempt, Start: r.start, End: r.end, Helo: r.helo,
-		TLS: r.tls, Auth: r.auth, Ended: r.ended, Err: r.err,
-	}
-	s.RemoteAddr, s.LocalAddr = r.addrs()
+	s := r.factsLocked().about()
 	lines := r.lines
 	if x := r.x; x != nil {
 		s.Forgotten = x.forgotLines.from
@@ -564,13 +568,6 @@ func (r *session) headLocked() *Session {
 		}
 	}
 	s.Transcript = unpackLines(lines)
-	if s.TLS != nil {
-		s.TLS = copyTLS(s.TLS)
-	}
-	if s.Auth != nil {
-		a := *s.Auth
-		s.Auth = &a
-	}
 	return s
 }
 

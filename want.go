@@ -503,11 +503,17 @@ func attachmentMatch(w WantAttachment, a Attachment) bool {
 // attachmentsMatch reports whether each wanted attachment matches a
 // different attachment of the message.
 func attachmentsMatch(want []WantAttachment, got []Attachment) bool {
+	return eachMatchesOne(want, got, attachmentMatch)
+}
+
+// eachMatchesOne reports whether each of want matches a different one of
+// got (an assignment, see assign).
+func eachMatchesOne[W, G any](want []W, got []G, match func(W, G) bool) bool {
 	caps := make([]int, len(want))
 	for i := range caps {
 		caps[i] = 1
 	}
-	owner := assign(caps, caps, len(got), func(i, j int) bool { return attachmentMatch(want[i], got[j]) })
+	owner := assign(caps, caps, len(got), func(i, j int) bool { return match(want[i], got[j]) })
 	n := 0
 	for _, o := range owner {
 		if o >= 0 {
@@ -555,18 +561,7 @@ func dkimResultMatch(w WantDKIM, r DKIMResult) bool {
 // dkimMatch reports whether each wanted signature matches a different
 // result of the message.
 func dkimMatch(want []WantDKIM, got []DKIMResult) bool {
-	caps := make([]int, len(want))
-	for i := range caps {
-		caps[i] = 1
-	}
-	owner := assign(caps, caps, len(got), func(i, j int) bool { return dkimResultMatch(want[i], got[j]) })
-	n := 0
-	for _, o := range owner {
-		if o >= 0 {
-			n++
-		}
-	}
-	return n == len(want)
+	return eachMatchesOne(want, got, dkimResultMatch)
 }
 
 // projectDKIM shows the message's DKIM results with the domain, the
