@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -149,12 +148,7 @@ func WithAuth(username, password string) Option {
 		if username == "" {
 			return errors.New("mocksmtp: WithAuth: empty username")
 		}
-		accounts := maps.Clone(o.auth.accounts)
-		if accounts == nil {
-			accounts = make(map[string]string)
-		}
-		accounts[username] = password
-		o.auth.accounts = accounts
+		o.auth.accounts = withEntry(o.auth.accounts, username, password)
 		return nil
 	})
 }
@@ -171,12 +165,7 @@ func WithOAuthToken(username, token string) Option {
 		if username == "" || token == "" {
 			return fmt.Errorf("mocksmtp: WithOAuthToken(%q, ...): want a username and a token", username)
 		}
-		tokens := maps.Clone(o.auth.tokens)
-		if tokens == nil {
-			tokens = make(map[string]string)
-		}
-		tokens[username] = token
-		o.auth.tokens = tokens
+		o.auth.tokens = withEntry(o.auth.tokens, username, token)
 		return nil
 	})
 }

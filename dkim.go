@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -118,12 +117,7 @@ func WithDKIMKey(domain, selector string, key crypto.PublicKey) Option {
 		if err != nil {
 			return fmt.Errorf("mocksmtp: WithDKIMKey(%q, %q, ...): %w", domain, selector, err)
 		}
-		keys := maps.Clone(o.dkimKeys)
-		if keys == nil {
-			keys = make(map[string]string)
-		}
-		keys[dkimName(domain, selector)] = record
-		o.dkimKeys = keys
+		o.dkimKeys = withEntry(o.dkimKeys, dkimName(domain, selector), record)
 		return nil
 	})
 }

@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -217,4 +218,16 @@ func WithOnSessionEnd(f func(*Session)) Option {
 		o.onSessionEnd = f
 		return nil
 	})
+}
+
+// withEntry returns a copy of m with k set to v: the map an option fills
+// is a new one each time, never shared with the options of another
+// server.
+func withEntry(m map[string]string, k, v string) map[string]string {
+	m = maps.Clone(m)
+	if m == nil {
+		m = make(map[string]string)
+	}
+	m[k] = v
+	return m
 }
