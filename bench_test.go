@@ -92,36 +92,69 @@ func BenchmarkLifecycle(b *testing.B) {
 			srv.Close()
 		}
 	})
-	// Side by side: each op runs both lifecycles, in alternating order,
-	// so that both meet the same machine (a loaded CPU, a kernel short of
-	// free ports after a run that left thousands in TIME_WAIT); the
-	// metric mocksmtp/httptest is the ratio of their times.
+	// Side by side: each op runs the three lifecycles, each first in
+	// turn, so that all meet the same machine (a loaded CPU, a kernel
+	// short of free ports after a run that left thousands in TIME_WAIT).
+	// The metric mocksmtp/httptest is the ratio of their times;
+	// floor/httptest is that of the least an SMTP server can do (see
+	// floorLifecycle), and mocksmtp/floor what mocksmtp costs above it.
 	b.Run("mocksmtp-vs-httptest", func(b *testing.B) {
-		var smtpTime, httpTime time.Duration
-		smtpOnce := func() {
-			start := time.Now()
-			smtpLifecycle(b, false)
-			smtpTime += time.Since(start)
-		}
-		httpOnce := func() {
-			start := time.Now()
-			httpLifecycle(b)
-			httpTime += time.Since(start)
+		var times [3]time.Duration
+		lifecycles := [3]func(testing.TB){
+			func(tb testing.TB) { smtpLifecycle(tb, false) },
+			httpLifecycle,
+			floorLifecycle,
 		}
 		n := 0
 		for b.Loop() {
-			if n%2 == 0 {
-				smtpOnce()
-				httpOnce()
-			} else {
-				httpOnce()
-				smtpOnce()
+			for i := range lifecycles {
+				j := (n + i) % len(lifecycles)
+				start := time.Now()
+				lifecycles[j](b)
+				times[j] += time.Since(start)
 			}
 			n++
 		}
-		b.ReportMetric(float64(smtpTime.Nanoseconds())/float64(n), "mocksmtp-ns/op")
-		b.ReportMetric(float64(httpTime.Nanoseconds())/float64(n), "httptest-ns/op")
-		b.ReportMetric(smtpTime.Seconds()/httpTime.Seconds(), "mocksmtp/httptest")
+		b.ReportMetric(float64(times[0].Nanoseconds())/float64(n), "mocksmtp-ns/op")
+		b.ReportMetric(float64(times[1].Nanoseconds())/float64(n), "httptest-ns/op")
+		b.ReportMetric(float64(times[2].Nanoseconds())/float64(n), "floor-ns/op")
+		b.ReportMetric(times[0].Seconds()/times[1].Seconds(), "mocksmtp/httptest")
+		b.ReportMetric(times[2].Seconds()/times[1].Seconds(), "floor/httptest")
+		b.ReportMetric(times[0].Seconds()/times[2].Seconds(), "mocksmtp/floor")
+	})
+	// A session only (greeting, EHLO, QUIT), against a server started
+	// once, in turn with the same session against the floor's responder.
+	b.Run("session-vs-floor", func(b *testing.B) {
+		srv, err := mocksmtp.New(mocksmtp.WithRetention(10))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		floor, err := startFloor()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer floor.Close()
+		var times [2]time.Duration
+		addrs := [2]string{srv.Addr(), floor.Addr()}
+		n := 0
+		for b.Loop() {
+			for i := range addrs {
+				j := (n + i) % len(addrs)
+				start := time.Now()
+				c, err := dialBench(addrs[j])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Quit(); err != nil {
+					b.Fatal(err)
+				}
+				times[j] += time.Since(start)
+			}
+			n++
+		}
+		b.ReportMetric(float64(times[0].Nanoseconds())/float64(n), "mocksmtp-ns/op")
+		b.ReportMetric(float64(times[1].Nanoseconds())/float64(n), "floor-ns/op")
 	})
 	b.Run("mocksmtp-idle", func(b *testing.B) {
 		b.ReportAllocs()
@@ -146,7 +179,7 @@ func BenchmarkLifecycle(b *testing.B) {
 
 // smtpLifecycle starts a server (WithSTARTTLS when startTLS), runs one
 // session (greeting, EHLO, STARTTLS when startTLS, QUIT) and closes it.
-func smtpLifecycle(b *testing.B, startTLS bool) {
+func smtpLifecycle(b testing.TB, startTLS bool) {
 	var opts []mocksmtp.Option
 	if startTLS {
 		opts = append(opts, mocksmtp.WithSTARTTLS())
@@ -177,12 +210,87 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { 
 
 // httpLifecycle is smtpLifecycle's reference: httptest.NewServer, one
 // request, Close.
-func httpLifecycle(b *testing.B) {
+func httpLifecycle(b testing.TB) {
 	srv := httptest.NewServer(okHandler)
 	if err := httpGet(srv.Listener.Addr().String()); err != nil {
 		b.Fatal(err)
 	}
 	srv.Close()
+}
+
+// floorLifecycle is smtpLifecycle's session against the least an SMTP
+// server can be (startFloor), started and closed around it.
+func floorLifecycle(b testing.TB) {
+	floor, err := startFloor()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := dialBench(floor.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		b.Fatal(err)
+	}
+	floor.Close()
+}
+
+// floorServer is the least an SMTP server can be: a listener and, per
+// connection, a goroutine that writes the greeting, answers the next two
+// lines with an EHLO reply and 221, and closes, recording nothing. No
+// SMTP server can take less for a session.
+type floorServer struct {
+	ln net.Listener
+	wg sync.WaitGroup
+}
+
+// startFloor starts a floorServer on a free port of 127.0.0.1.
+func startFloor() (*floorServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	f := &floorServer{ln: ln}
+	f.wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f.wg.Go(func() { floorSession(conn) })
+		}
+	})
+	return f, nil
+}
+
+// floorSession answers one session: greeting, EHLO reply, 221.
+func floorSession(conn net.Conn) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(benchTimeout))
+	r := bufio.NewReader(conn)
+	for _, reply := range []string{
+		"220 floor ESMTP\r\n",
+		"250-floor\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+		"221 2.0.0 Bye\r\n",
+	} {
+		if _, err := io.WriteString(conn, reply); err != nil {
+			return
+		}
+		if reply[:3] != "221" {
+			if _, err := r.ReadSlice('\n'); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Addr is the address the floor listens on.
+func (f *floorServer) Addr() string { return f.ln.Addr().String() }
+
+// Close stops accepting and waits for every session to end.
+func (f *floorServer) Close() {
+	f.ln.Close()
+	f.wg.Wait()
 }
 
 // httpGet sends one request over a fresh connection, as a client of a

@@ -55,22 +55,18 @@ func (c *callbacks) run(rec *session, name string, f func()) {
 
 // waitSessions waits for the server's goroutines to end; when that takes
 // closeWarnAfter, it logs the sessions it still waits for (logBlocked)
-// and goes on waiting.
+// and goes on waiting. It returns after the log, if any: a test's log
+// takes no lines once the test has ended.
 func (s *Server) waitSessions() {
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(closeWarnAfter)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
+	logged := make(chan struct{})
+	t := time.AfterFunc(closeWarnAfter, func() {
+		defer close(logged)
+		s.logBlocked(s.blocked())
+	})
+	s.wg.Wait()
+	if !t.Stop() {
+		<-logged
 	}
-	s.logBlocked(s.blocked())
-	<-done
 }
 
 // blocked describes the sessions Close is waiting for.

@@ -700,11 +700,13 @@ func (n *notifier) changed(c change) {
 // interner interns strings: the texts of wire lines, which repeat from
 // session to session (the greeting, the EHLO reply, the usual commands and
 // replies), so that a server keeping many sessions keeps each text once.
-// Lookups take no lock (the table is replaced, never changed); the table
-// is bounded, so that a client sending ever new lines only fills it once.
+// It is a sync.Map, made for keys written once and read many times:
+// lookups of known texts take no lock, and adding one copies nothing.
+// The table is bounded, so that a client sending ever new lines only
+// fills it once.
 type interner struct {
-	table atomic.Pointer[map[string]string]
-	mu    sync.Mutex // serializes the replacements of table
+	table sync.Map     // text -> the same text
+	n     atomic.Int32 // texts in table, at most maxInterned (or a few over, in a race)
 }
 
 const (
@@ -714,38 +716,15 @@ const (
 
 // intern returns the table's copy of s, adding s when there is room.
 func (in *interner) intern(s string) string {
-	t := in.table.Load()
-	if t != nil {
-		if v, ok := (*t)[s]; ok {
-			return v
-		}
+	if v, ok := in.table.Load(s); ok {
+		return v.(string)
 	}
-	if len(s) > maxInternedLen || t != nil && len(*t) >= maxInterned {
+	if len(s) > maxInternedLen || in.n.Load() >= maxInterned {
 		return s
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	old := in.table.Load()
-	if old != nil {
-		if v, ok := (*old)[s]; ok {
-			return v
-		}
-		if len(*old) >= maxInterned {
-			return s
-		}
+	v, loaded := in.table.LoadOrStore(s, s)
+	if !loaded {
+		in.n.Add(1)
 	}
-	next := make(map[string]string, len(*orEmpty(old))+1)
-	for k, v := range *orEmpty(old) {
-		next[k] = v
-	}
-	next[s] = s
-	in.table.Store(&next)
-	return s
-}
-
-func orEmpty(t *map[string]string) *map[string]string {
-	if t == nil {
-		return &map[string]string{}
-	}
-	return t
+	return v.(string)
 }

@@ -38,12 +38,18 @@ func TestInternerIsBounded(t *testing.T) {
 			t.Fatalf("intern(%q) returned another text", s)
 		}
 	}
-	if n := len(*in.table.Load()); n != maxInterned {
+	n := 0
+	in.table.Range(func(k, v any) bool { n++; return true })
+	if n != maxInterned {
 		t.Errorf("the table holds %d texts, want %d at most", n, maxInterned)
 	}
+	var fresh interner
 	long := strings.Repeat("x", maxInternedLen+1)
-	if got := in.intern(long); got != long {
+	if got := fresh.intern(long); got != long {
 		t.Errorf("intern of a long text changed it")
+	}
+	if _, kept := fresh.table.Load(long); kept {
+		t.Errorf("the table kept a text of %d octets", len(long))
 	}
 }
 
