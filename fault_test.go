@@ -1224,3 +1224,51 @@ func TestFaultDeclaredAt(t *testing.T) {
 		t.Errorf("faults (-want +got):\n%s", diff)
 	}
 }
+
+// A session records at most 1,000 of the faults that fired, the last
+// saying so, as it does findings: a fault firing on every command of an
+// endless session must not grow the record without bound. The transcript
+// notes every one.
+func TestFaultsOfASessionCapped(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{999, 1000, 1001, 2000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t,
+				mocksmtp.WithEngineConfig(smtpd.Config{MaxJunkCommands: 1 << 20}),
+				mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageNoop).Reply(250, "2.0.0 noted")))
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send("EHLO x\r\n")
+			c.expect("250 ")
+			c.send(strings.Repeat("NOOP\r\n", n))
+			for range n {
+				c.expect("250 2.0.0 noted")
+			}
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.closed()
+			c.conn.Close()
+			srv.WaitForSessions(t, 1)
+			s := srv.Session(1)
+			if got, want := len(s.Faults), min(n, 1000); got != want {
+				t.Fatalf("%d faults recorded, want %d", got, want)
+			}
+			for i, f := range s.Faults {
+				capped := strings.Contains(f, "the later ones are not recorded")
+				if !strings.Contains(f, "NOOP attempt 1 → 250 2.0.0 noted") || capped != (i == 999) {
+					t.Errorf("fault %d: %q", i+1, f)
+				}
+			}
+			notes := 0
+			for _, l := range s.Transcript {
+				if l.Dir == mocksmtp.Note && strings.Contains(l.Text, "NOOP attempt 1 →") {
+					notes++
+				}
+			}
+			if notes != n {
+				t.Errorf("the transcript notes %d faults, want %d", notes, n)
+			}
+		})
+	}
+}

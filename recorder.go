@@ -45,6 +45,8 @@ type Session struct {
 	Findings  []Finding  // the rules the client broke in this session (see [Rule])
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
+	// It holds at most 1,000, the 1,000th saying so; the transcript
+	// notes every one.
 	Faults []string
 	// TranscriptHead is, once the transcript cap forgot the middle of the
 	// session, its first lines: lines 1 to len(TranscriptHead). Lines
@@ -196,6 +198,7 @@ type sessionExtra struct {
 	findSeqs   []uint64 // numbers each of findings in the server's order (Server.seq), for Findings
 	faults     []string
 	faultLines []int        // the transcript line at which each of faults fired, for forget
+	nfaults    int          // faults that fired in the session, recorded or not (addFault)
 	ruleCounts map[Rule]int // findings of each rule since the last Reset (countFinding)
 
 	addrs [2]net.Addr // remote and local, when not TCP
@@ -330,11 +333,27 @@ func (r *session) forgetFindings() {
 
 // addFault records a fault that fired, as its transcript note says. r.mu
 // must be held.
+//
+// A session records at most maxSessionFaults, the last saying that it
+// stops: a fault that fires on every command of an endless session would
+// otherwise grow the record without bound, as the transcript cap and
+// maxRuleFindings stop its transcript and findings from doing. The
+// transcript notes every one.
 func (r *session) addFault(text string) {
 	x := r.extra()
+	x.nfaults++
+	switch {
+	case x.nfaults > maxSessionFaults:
+		return
+	case x.nfaults == maxSessionFaults:
+		text = fmt.Sprintf("%s (the session's %dth fault: the later ones are not recorded here, only in the transcript)", text, x.nfaults)
+	}
 	x.faults = append(x.faults, text)
 	x.faultLines = append(x.faultLines, r.nlines())
 }
+
+// maxSessionFaults is how many faults that fired a session records.
+const maxSessionFaults = 1000
 
 // countFinding counts a finding of rule and returns how many the session
 // had, this one included, since the last Reset. r.mu must be held.

@@ -2,6 +2,7 @@ package mocksmtp
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,14 +27,19 @@ type inboxInfo struct {
 	domain, test string
 }
 
-// newView takes the snapshots for a report on in (nil: the server).
+// newView takes the snapshots for a report on in (nil: the server). It
+// lists the messages and sessions at one instant, so that under
+// WithRetention a message it shows has its session, with the transcript
+// lines that explain it.
 func (s *Server) newView(in *Inbox) *view {
-	v := &view{s: s, in: in, all: s.Messages(), sessions: s.Sessions()}
+	v := &view{s: s, in: in}
 	s.mu.Lock()
+	refs, recs := slices.Clone(s.messages), slices.Clone(s.sessions)
 	for _, x := range s.exp.inboxes {
 		v.inboxes = append(v.inboxes, inboxInfo{x.domain, x.test})
 	}
 	s.mu.Unlock()
+	v.all, v.sessions = snapshotsOf(refs), sessionsOf(recs)
 	for _, m := range v.all {
 		if in.has(m) {
 			v.scoped = append(v.scoped, m)
