@@ -913,3 +913,128 @@ func TestWebPageDKIM(t *testing.T) {
 	pg.waitFor(`document.querySelector('#message-detail[data-id="3"] .dkim-results')`)
 	pg.screenshot("narrow-dkim-two", 390, 844)
 }
+
+// TestWebPageARC shows each message's ARC validation: the verdict in a
+// word, an icon and a colour, why it failed, the Authentication-Results
+// summary and a row per set (sealer, cv=, the seal's and the message
+// signature's verdicts), and a badge in the list for a chain that fails.
+// The sets' fields are the sender's text, shown as text.
+func TestWebPageARC(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	sealed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the key of TestARCJSON
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "-quiet", "-dkim-key", "lists.example.org:arc:"+writePEM(t, t.TempDir(), "arc.pem", "PRIVATE KEY", der))
+	const hostile = "ARC-Seal: i=1; a=ed25519-sha256; cv=none; d=<img src=x onerror=alert(1)>; s=<b>s</b>; b=AAAA\r\n" +
+		"ARC-Message-Signature: i=1; a=ed25519-sha256; d=<img src=x onerror=alert(1)>; s=<b>s</b>; h=from; bh=AAAA; b=AAAA\r\n" +
+		"ARC-Authentication-Results: i=1; <b>mx</b>; dkim=pass\r\n" +
+		"From: shop@example.com\r\nSubject: Hostile seal\r\n\r\nhi\r\n"
+	for _, msg := range []string{
+		string(sealed), // 1: pass
+		strings.Replace(string(sealed), "spring", "summer", 1),        // 2: fail, the body changed
+		"From: shop@example.com\r\nSubject: Not sealed\r\n\r\nhi\r\n", // 3: none
+		hostile, // 4: fail, markup in its fields
+	} {
+		sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, msg)
+	}
+	getJSON(t, p, "/api/wait?count=4", 200, nil)
+	var ms [5]messageJSON
+	for id := 1; id <= 4; id++ {
+		getJSON(t, p, fmt.Sprintf("/api/messages/%d", id), 200, &ms[id])
+	}
+	for id, want := range map[int]string{1: "pass", 2: "fail", 3: "none", 4: "fail"} {
+		if ms[id].ARC.Status != want {
+			t.Fatalf("message %d: arc %+v, want %s", id, ms[id].ARC, want)
+		}
+	}
+
+	pg := browser.open(t, "about:blank")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + p.http + "/#messages")
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 4`)
+
+	// The list: a badge where the chain fails, the summary in its tooltip.
+	type badge struct{ ID, Text, Class, Title string }
+	var badges []badge
+	pg.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(".arc-badge");
+		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
+	wantBadges := []badge{
+		{"4", "✗ ARC fail", "arc-badge fail", ms[4].ARC.Summary},
+		{"3", "", "", ""},
+		{"2", "✗ ARC fail", "arc-badge fail", ms[2].ARC.Summary},
+		{"1", "", "", ""},
+	}
+	if diff := cmp.Diff(wantBadges, badges); diff != "" {
+		t.Errorf("the list's ARC badges (-want +got):\n%s", diff)
+	}
+
+	// The message: the verdict, then a row per set.
+	type shown struct {
+		Status, Verdict, Color, Reason, Summary string
+		Sets                                    []string
+		Elements                                int // elements made of the sender's text
+	}
+	show := func(id int) shown {
+		t.Helper()
+		pg.eval(fmt.Sprintf(`location.hash = "#message/%d"`, id), nil)
+		pg.waitFor(fmt.Sprintf(`document.querySelector('#message-detail[data-id="%d"]')`, id))
+		var got shown
+		pg.eval(`(() => { const r = document.querySelector("#message-detail .arc-results .arc");
+			if (!r) return {sets: []};
+			const v = r.querySelector(".verdict"), t = (sel) => r.querySelector(sel)?.textContent || "";
+			return {status: r.dataset.status, verdict: v.textContent, color: getComputedStyle(v).color,
+				reason: t(".reason"), summary: t(".summary"),
+				sets: [...document.querySelectorAll("#message-detail .arc-set")].map(s => s.textContent),
+				elements: document.querySelectorAll("#message-detail .arc-results img, #message-detail .arc-results b").length}; })()`, &got)
+		return got
+	}
+	const green, red = "rgb(11, 107, 58)", "rgb(176, 0, 32)"
+	for _, tt := range []struct {
+		id   int
+		want shown
+	}{
+		{1, shown{"pass", "✓ pass", green, "", "arc=pass", []string{
+			"i=1 lists.example.org · selector arc · cv=noneseal: ✓ passmessage signature: ✓ pass"}, 0}},
+		{2, shown{"fail", "✗ fail", red, ms[2].ARC.Reason, ms[2].ARC.Summary, []string{
+			"i=1 lists.example.org · selector arc · cv=noneseal: ✓ passmessage signature: ✗ fail" + ms[2].ARC.Sets[0].SignatureReason}, 0}},
+		{3, shown{Sets: []string{}}},
+	} {
+		if diff := cmp.Diff(tt.want, show(tt.id)); diff != "" {
+			t.Errorf("message %d: ARC (-want +got):\n%s", tt.id, diff)
+		}
+	}
+	pg.eval(`location.hash = "#message/2"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-id="2"] .arc-results')`)
+	pg.screenshot("wide-arc-fail", 1280, 800)
+
+	// The sender's text stays text.
+	got := show(4)
+	if got.Status != "fail" || got.Elements != 0 || len(got.Sets) != len(ms[4].ARC.Sets) {
+		t.Errorf("the hostile seal: %+v; want a failed chain, %d sets, no element made of its text", got, len(ms[4].ARC.Sets))
+	}
+	for i, s := range got.Sets {
+		if want := ms[4].ARC.Sets[i].Domain; !strings.Contains(s, want) {
+			t.Errorf("the hostile seal's set %d shows %q, want its d= %q as text", i+1, s, want)
+		}
+	}
+	pg.screenshot("wide-arc-markup", 1280, 800)
+
+	// A narrow window: the rows fit.
+	pg.emulate(390, 844, true)
+	for _, id := range []int{2, 4} {
+		show(id)
+		var overflow struct{ Scroll, Inner int }
+		pg.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &overflow)
+		if overflow.Scroll > overflow.Inner {
+			t.Errorf("narrow message %d: %d px wide in a %d px window", id, overflow.Scroll, overflow.Inner)
+		}
+	}
+	pg.screenshot("narrow-arc-fail", 390, 844)
+}

@@ -1,7 +1,8 @@
 // The mocksmtp web page: lists sessions and messages as they arrive (it
 // polls the JSON API every second), searches them with the API's filters,
-// and shows one of them, with its DKIM results (a badge in the list marks
-// a message whose signatures do not all pass). Plain DOM, no
+// and shows one of them, with its DKIM and ARC results (a badge in the
+// list marks a message whose signatures do not all pass, or whose ARC
+// chain fails). Plain DOM, no
 // dependencies, no innerHTML: every text the mail carries goes into text
 // nodes. Message HTML is shown in an iframe with sandbox="" (no scripts,
 // no forms, an origin of its own), remote images blocked unless the user
@@ -231,7 +232,7 @@
           el("span", { class: "subject" }, m.subject || "(no subject)"),
           timeEl(m.received),
           el("span", { class: "who" }, `${m.from || "<>"} → ${m.to.join(", ")}`),
-          el("span", { class: "meta" }, dkimBadge(m.dkim),
+          el("span", { class: "meta" }, dkimBadge(m.dkim), arcBadge(m.arc),
             fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
 
     $("sessions").replaceChildren(...state.sessions.slice().reverse().map((s) =>
@@ -298,6 +299,7 @@
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
       m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
       dkimView(m.dkim),
+      arcView(m.arc),
       findingsView(m.findings));
 
     const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
@@ -433,9 +435,9 @@
       transcriptView(s));
   }
 
-  // DKIM verdicts, each said in a word and an icon as well as a colour:
-  // pass (green), fail and permerror (red: the signature is wrong),
-  // temperror (amber: no -dkim-key for its domain and selector).
+  // DKIM and ARC verdicts, each said in a word and an icon as well as a
+  // colour: pass (green), fail and permerror (red: the signature is
+  // wrong), temperror (amber: no -dkim-key for its domain and selector).
   const dkimLook = {
     pass: { icon: "✓", tone: "pass" },
     fail: { icon: "✗", tone: "fail" },
@@ -473,6 +475,36 @@
     const look = dkimLook[worst.status] || { icon: "?", tone: "temp" };
     return [el("span", { class: `dkim-badge ${look.tone}`, title: bad.map((d) => d.summary).join("\n") },
       el("span", { class: "icon", "aria-hidden": "true" }, look.icon), ` DKIM ${worst.status}`), " "];
+  }
+
+  // arcView shows the validation of the message's ARC chain: the verdict,
+  // why it failed, the Authentication-Results summary, then one row per
+  // set, oldest first: its sealer, cv= and the verdicts of its seal and
+  // message signature ("not verified" where validation stopped before
+  // them). Nothing for a message without ARC sets.
+  function arcView(arc) {
+    if (!arc || arc.status === "none") return null;
+    const tone = (status) => (dkimLook[status] || { tone: "temp" }).tone;
+    const part = (name, status, reason) => el("span", { class: `part ${status ? tone(status) : ""}` }, `${name}: `,
+      status ? verdict(status) : "not verified", reason && el("span", { class: "reason" }, reason));
+    return [el("dt", {}, "ARC"), el("dd", { class: "arc-results" },
+      el("div", { class: `arc ${tone(arc.status)}`, dataset: { status: arc.status } },
+        verdict(arc.status),
+        arc.reason && el("span", { class: "reason" }, arc.reason),
+        el("code", { class: "summary" }, arc.summary)),
+      arc.sets.map((s) => el("div", { class: "arc-set", dataset: { instance: s.instance } },
+        el("span", { class: "signer" }, `i=${s.instance} `, s.domain || "(no domain)", s.selector ? ` · selector ${s.selector}` : ""),
+        ` · cv=${s.cv}`,
+        part("seal", s.seal, s.sealReason),
+        part("message signature", s.signature, s.signatureReason))))];
+  }
+
+  // arcBadge marks a listed message whose ARC chain fails (red); nothing
+  // when it passes or there is none.
+  function arcBadge(arc) {
+    if (!arc || arc.status !== "fail") return null;
+    return [el("span", { class: "arc-badge fail", title: arc.summary },
+      el("span", { class: "icon", "aria-hidden": "true" }, dkimLook.fail.icon), " ARC fail"), " "];
   }
 
   // findingsView lists the rules the client broke, each with its RFC
