@@ -664,3 +664,79 @@ func TestARCDKIMPyFixture(t *testing.T) {
 		})
 	}
 }
+
+// TestWantARC compares a message's ARC status, and the reason a chain
+// failed; a failed expectation's diff says why.
+func TestWantARC(t *testing.T) {
+	t.Parallel()
+	sealed, err := os.ReadFile(filepath.Join("testdata", "arc", "list.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the key of list.eml
+	srv := Start(t, WithDKIMKey("lists.example.org", "arc", key.Public()))
+	good := deliver(t, srv, string(sealed))
+	tampered := deliver(t, srv, strings.Replace(string(sealed), "spring", "summer", 1))
+	unsealed := deliver(t, srv, arcMessage)
+	for _, tt := range []struct {
+		name string
+		want Want
+		// Which of good, tampered, unsealed match.
+		good, tampered, unsealed bool
+	}{
+		{"pass", Want{ARC: ARCPass}, true, false, false},
+		{"fail", Want{ARC: ARCFail}, false, true, false},
+		{"none", Want{ARC: ARCNone}, false, false, true},
+		{"fail and why", Want{ARC: ARCFail, ARCReason: "body hash mismatch"}, false, true, false},
+		{"why alone wants a failure", Want{ARCReason: "set 1"}, false, true, false},
+		{"another reason", Want{ARCReason: "ARC-Seal fail"}, false, false, false},
+		{"no reason for a pass", Want{ARC: ARCPass, ARCReason: "body"}, false, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mt, err := newMatcher(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				m    *Message
+				want bool
+			}{{good, tt.good}, {tampered, tt.tampered}, {unsealed, tt.unsealed}} {
+				if got := mt.match(c.m); got != c.want {
+					t.Errorf("match(%s) = %v, want %v (ARC %v)", c.m, got, c.want, c.m.ARC)
+				}
+			}
+		})
+	}
+
+	// The diff of a failed expectation shows the status and why it
+	// failed; a field that matches stays out of it.
+	mt, err := newMatcher(Want{ARC: ARCPass, Subject: "New in store"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff := cmp.Diff(mt.want, mt.project(tampered), unset)
+	words := strings.Join(strings.Fields(strings.ReplaceAll(diff, "\u00a0", " ")), " ")
+	for _, s := range []string{`- ARC: "pass"`, `+ ARC: "fail"`, `+ ARCReason: "set 1: ARC-Message-Signature fail: body hash mismatch`} {
+		if !strings.Contains(words, s) {
+			t.Errorf("diff lacks %q:\n%s", s, diff)
+		}
+	}
+	if strings.Contains(words, "Subject") {
+		t.Errorf("diff shows the subject, which matches:\n%s", diff)
+	}
+	if _, err := (Want{ARC: "passed"}).Match(nil); err == nil || err.Error() != `mocksmtp: Want.ARC: unknown status "passed": want "pass", "fail" or "none"` {
+		t.Errorf("Want{ARC: \"passed\"}: %v, want an error naming the statuses", err)
+	}
+	for _, tt := range []struct {
+		want Want
+		text string
+	}{
+		{Want{ARC: ARCPass}, `Want{ARC: "pass"}`},
+		{Want{ARC: ARCFail, ARCReason: "body"}, `Want{ARC: "fail", ARCReason: "body"}`},
+		{Want{ARCReason: "body"}, `Want{ARC: "fail", ARCReason: "body"}`},
+	} {
+		if s := tt.want.String(); s != tt.text {
+			t.Errorf("Want.String() = %s, want %s", s, tt.text)
+		}
+	}
+}

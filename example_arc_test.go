@@ -101,3 +101,45 @@ func ExampleARCStatus() {
 	// false false true arc=fail (set 1: ARC-Message-Signature temperror: no key registered for arc._domainkey.lists.example.org [WithDKIMKey])
 	// 0 findings
 }
+
+// A Want with ARC fails, with a diff that says why the chain failed: the
+// list changed the body after sealing.
+func ExampleWant_arc() {
+	t := stableT{&fakeT{}}
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog(), mocksmtp.WithDKIMKey("lists.example.org", "arc", exampleKey.Public()))
+	srv.Expect(t, mocksmtp.Want{Subject: "New in store", ARC: mocksmtp.ARCPass})
+
+	sealed, err := os.ReadFile("testdata/arc/list.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(sealed), "spring", "summer", 1)
+	if err := smtp.SendMail(srv.Addr(), nil, "fans-owner@lists.example.org", []string{"bob@example.org"}, []byte(changed)); err != nil {
+		t.Fatal(err)
+	}
+	t.done()
+	// Output:
+	// mocksmtp: expectation at example_arc_test.go:110 not met: want exactly 1 message like this, got 0:
+	//   Want{Subject: "New in store", ARC: "pass"}
+	// nearest: message 1 from <fans-owner@lists.example.org> to <bob@example.org> "New in store" (784 bytes)
+	// 1 field of 2 differs (-want +got):
+	//   mocksmtp.Want{
+	//   	... // 16 ignored and 1 identical fields
+	// - 	ARC:       "pass",
+	// + 	ARC:       "fail",
+	// - 	ARCReason: "",
+	// + 	ARCReason: "set 1: ARC-Message-Signature fail: body hash mismatch: the body changed after sealing",
+	//   }
+	// session 1, ended: QUIT; lines 11-20 of 22:
+	//   11 C: MAIL FROM:<fans-owner@lists.example.org> BODY=8BITMIME SMTPUTF8
+	//   12 S: 250 2.1.0 Ok
+	//   13 C: RCPT TO:<bob@example.org>
+	//   14 S: 250 2.1.5 Ok
+	//   15 C: DATA
+	//   16 S: 354 End data with <CR><LF>.<CR><LF>
+	//   17 *: <message data: 787 octets>
+	//   18 *: Authentication-Results: localhost; arc=fail (set 1: ARC-Message-Signature fail: body hash mismatch: the body changed after sealing)
+	//   19 *: message 1 accepted: 784 octets from <fans-owner@lists.example.org> to 1 recipient
+	//   20 S: 250 2.0.0 Ok: queued
+	// in all: 1 session, 1 message
+}

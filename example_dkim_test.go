@@ -121,6 +121,7 @@ func ExampleWantDKIM() {
 	// + 			Reason: "body hash mismatch: the body changed after signing",
 	//   		},
 	//   	},
+	//   	... // 2 ignored fields
 	//   }
 	// session 1, ended: QUIT; lines 11-20 of 22:
 	//   11 C: MAIL FROM:<shop@example.com> BODY=8BITMIME SMTPUTF8

@@ -48,7 +48,7 @@ func ExampleServer_Expect() {
 	//   	... // 4 ignored and 1 identical fields
 	// - 	Subject: "Welcome!",
 	// + 	Subject: "Welcome",
-	//   	... // 11 ignored fields
+	//   	... // 13 ignored fields
 	//   }
 	// session 1, ended: QUIT; lines 11-19 of 21:
 	//   11 C: MAIL FROM:<app@example.com> BODY=8BITMIME SMTPUTF8

@@ -62,6 +62,13 @@ type Want struct {
 	// others. {Domain: "example.com"} wants a signature of example.com
 	// that verifies.
 	DKIM []WantDKIM
+
+	// ARC is the result of validating the message's ARC chain (see
+	// [Message.ARC]): ARCPass, ARCFail, or ARCNone for a message without
+	// ARC sets. ARCReason is a part of the reason it failed ("body hash",
+	// "set 2"); it wants ARCFail when ARC is "".
+	ARC       ARCStatus
+	ARCReason string
 }
 
 // WantDKIM describes one DKIM signature of a [Want]. Fields left at their
@@ -153,6 +160,12 @@ func (w Want) String() string {
 			ds = append(ds, "{"+strings.Join(f, ", ")+"}")
 		}
 		parts = append(parts, "DKIM: ["+strings.Join(ds, ", ")+"]")
+	}
+	if w.ARC != "" || w.ARCReason != "" {
+		parts = append(parts, "ARC: "+strconv.Quote(or(string(w.ARC), string(ARCFail))))
+	}
+	if w.ARCReason != "" {
+		parts = append(parts, "ARCReason: "+quoteShort(w.ARCReason))
 	}
 	return "Want{" + strings.Join(parts, ", ") + "}"
 }
@@ -347,7 +360,28 @@ func newMatcher(w Want) (*matcher, error) {
 		add(func(m *Message) bool { return dkimMatch(want, m.DKIM) },
 			func(m *Message, p *Want) { p.DKIM = projectDKIM(want, m.DKIM) })
 	}
+	if w.ARC != "" || w.ARCReason != "" {
+		status, reason := w.ARC, w.ARCReason
+		if status != "" && status != ARCPass && status != ARCFail && status != ARCNone {
+			return nil, fmt.Errorf("mocksmtp: Want.ARC: unknown status %q: want %q, %q or %q", status, ARCPass, ARCFail, ARCNone)
+		}
+		if status == "" {
+			status = ARCFail // only a failed chain has a reason
+			mt.want.ARC = status
+		}
+		// A mismatch shows the message's status and why it failed.
+		add(func(m *Message) bool { return arcStatus(m) == status && strings.Contains(m.ARC.Reason, reason) },
+			func(m *Message, p *Want) { p.ARC, p.ARCReason = arcStatus(m), m.ARC.Reason })
+	}
 	return mt, nil
+}
+
+// arcStatus is m's ARC status, ARCNone for a message never validated.
+func arcStatus(m *Message) ARCStatus {
+	if m.ARC.Status == "" {
+		return ARCNone
+	}
+	return m.ARC.Status
 }
 
 // misses returns how many fields of the Want m does not have.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -172,4 +173,100 @@ func TestARCJSON(t *testing.T) {
 	if arc != 1 {
 		t.Errorf("%d arc findings, want 1 (message 2's): %+v", arc, fs)
 	}
+}
+
+// TestAPIFilterByDKIMAndARC filters, waits for and expects messages by
+// their DKIM and ARC results, as the Go API's Want{DKIM, ARC, ARCReason}
+// does: a sealed list message, the same with its body changed, a message
+// signed by the shop, and one with neither.
+func TestAPIFilterByDKIMAndARC(t *testing.T) {
+	t.Parallel()
+	sealed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the key of TestARCJSON
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := writePEM(t, t.TempDir(), "key.pem", "PRIVATE KEY", der)
+	p := start(t, nil, "-quiet", "-dkim-key", "lists.example.org:arc:"+keyFile, "-dkim-key", "example.com:mail:"+keyFile)
+	var signed bytes.Buffer
+	plain := "From: shop@example.com\r\nTo: bob@example.net\r\nSubject: Signed\r\n\r\nThanks.\r\n"
+	if err := dkim.Sign(&signed, strings.NewReader(plain), &dkim.SignOptions{Domain: "example.com", Selector: "mail", Signer: key}); err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{
+		string(sealed), // 1: arc=pass
+		strings.Replace(string(sealed), "spring", "summer", 1), // 2: arc=fail, the body changed
+		signed.String(), // 3: dkim=pass example.com, arc=none
+		"From: shop@example.com\r\nSubject: Neither\r\n\r\nhi\r\n", // 4: arc=none
+	} {
+		sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, msg)
+	}
+	getJSON(t, p, "/api/wait?count=4", 200, nil)
+
+	ids := func(path string) []int {
+		t.Helper()
+		var ms []messageJSON
+		getJSON(t, p, path, 200, &ms)
+		out := []int{}
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		path string
+		want []int
+	}{
+		{"/api/messages?arc=pass", []int{1}},
+		{"/api/messages?arc=fail", []int{2}},
+		{"/api/messages?arc=none", []int{3, 4}},
+		{"/api/messages?arc=fail&arcReason=body+hash", []int{2}},
+		{"/api/messages?arcReason=set+1", []int{2}},
+		{"/api/messages?arcReason=ARC-Seal", []int{}},
+		{"/api/messages?dkim=EXAMPLE.com", []int{3}},
+		{"/api/messages?dkim=example.com&dkim=example.com", []int{}}, // two signatures wanted
+		{"/api/messages?dkim=lists.example.org", []int{}},
+		{"/api/wait?arc=pass", []int{1}},
+	} {
+		if got := ids(tt.path); !cmp.Equal(tt.want, got) {
+			t.Errorf("GET %s: messages %v, want %v", tt.path, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/api/messages?arc=passed", `arc: unknown status "passed": want "pass", "fail" or "none"`},
+		{"/api/messages?arc=pass&arc=fail", "arc given 2 times"},
+		{"/api/messages?dkim=", "dkim is empty"},
+		{"/api/messages?ARC=pass", `"ARC" (did you mean "arc"?)`},
+	} {
+		res, b := do(t, p, "GET", tt.path, "")
+		var e errorJSON
+		if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != 400 || !strings.Contains(e.Error, tt.want) {
+			t.Errorf("GET %s: %d %s, want 400 with %q", tt.path, res.StatusCode, b, tt.want)
+		}
+	}
+
+	// Expectations: met, then one that is not, whose report shows the
+	// nearest message (2, the only one with "summer") and why its chain
+	// failed.
+	postJSON(t, p, "POST", "/api/expectations", `{"want": {"arc": "pass", "subject": "New in store"}}`, 201, nil)
+	postJSON(t, p, "POST", "/api/expectations", `{"want": {"dkim": ["example.com"], "arc": "none"}}`, 201, nil)
+	getJSON(t, p, "/api/expectations/check", 200, nil)
+	postJSON(t, p, "POST", "/api/expectations", `{"want": {"textContains": "summer", "arc": "pass"}}`, 201, nil)
+	res, b := do(t, p, "GET", "/api/expectations/check", "")
+	var e errorJSON
+	if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != 417 {
+		t.Fatalf("check: %d %s, want 417", res.StatusCode, b)
+	}
+	words := strings.Join(strings.Fields(strings.ReplaceAll(e.Error, "\u00a0", " ")), " ")
+	for _, want := range []string{`Want{TextContains: "summer", ARC: "pass"}`, "nearest: message 2 ",
+		`- ARC: "pass", + ARC: "fail",`, `+ ARCReason: "set 1: ARC-Message-Signature fail: body hash mismatch`} {
+		if !strings.Contains(words, want) {
+			t.Errorf("the report lacks %q:\n%s", want, e.Error)
+		}
+	}
+	postJSON(t, p, "POST", "/api/expectations", `{"want": {"arc": "passed"}}`, 400, nil)
 }

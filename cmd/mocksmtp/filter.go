@@ -55,6 +55,13 @@ var wantParams = []wantParam{
 			w.Attachments = append(w.Attachments, mocksmtp.WantAttachment{Filename: v})
 		}
 	}},
+	{"dkim", true, func(w *mocksmtp.Want, vs []string) {
+		for _, v := range vs {
+			w.DKIM = append(w.DKIM, mocksmtp.WantDKIM{Domain: v})
+		}
+	}},
+	{"arc", false, func(w *mocksmtp.Want, vs []string) { w.ARC = mocksmtp.ARCStatus(vs[0]) }},
+	{"arcReason", false, func(w *mocksmtp.Want, vs []string) { w.ARCReason = vs[0] }},
 }
 
 // headerField returns the header field name of a parameter of

@@ -32,7 +32,9 @@
 // Filters are the fields of mocksmtp.Want as query parameters: from, to,
 // headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
 // text, textContains, textMatches, html, htmlContains, htmlMatches,
-// attachment (a file name) and header.X-Name (or header[X-Name]),
+// attachment (a file name), dkim (a domain with a signature that
+// verifies), arc (pass, fail or none), arcReason and header.X-Name (or
+// header[X-Name]),
 // compared as Want compares them; an unknown parameter is a 400 that
 // names it. With inbox=D (the domain POST /api/inboxes gave), GET and
 // DELETE /api/messages, /api/wait and the expectations see only the
