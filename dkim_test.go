@@ -379,6 +379,9 @@ func TestWantDKIM(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", s, diff)
 		}
 	}
+	if _, err := (Want{DKIM: []WantDKIM{{}, {Status: "passed"}}}).Match(nil); err == nil || err.Error() != `mocksmtp: Want.DKIM[1].Status: unknown status "passed": want "pass", "fail", "permerror" or "temperror"` {
+		t.Errorf("a WantDKIM of status \"passed\": %v, want an error naming the statuses", err)
+	}
 	if s := (Want{DKIM: []WantDKIM{{Domain: "example.com"}, {Status: DKIMFail, Reason: "body"}}}).String(); s != `Want{DKIM: [{Domain: "example.com", Status: "pass"}, {Status: "fail", Reason: "body"}]}` {
 		t.Errorf("Want.String() = %s", s)
 	}

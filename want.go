@@ -20,7 +20,8 @@ import (
 // Strings are compared exactly, except where a field says otherwise. The
 // …Contains fields hold a substring, the …Matches fields a regular
 // expression (package regexp syntax), compiled when the Want is used: an
-// invalid one fails the test there.
+// invalid one fails the test there, as does a DKIM or ARC status that is
+// none of their constants.
 type Want struct {
 	// From is the envelope sender, the MAIL FROM path. "<>" stands for the
 	// null sender (bounces). Angle brackets around a path are ignored.
@@ -351,6 +352,11 @@ func newMatcher(w Want) (*matcher, error) {
 	if len(w.DKIM) > 0 {
 		want := make([]WantDKIM, len(w.DKIM))
 		for i, d := range w.DKIM {
+			switch d.Status {
+			case "", DKIMPass, DKIMFail, DKIMPermError, DKIMTempError:
+			default:
+				return nil, fmt.Errorf("mocksmtp: Want.DKIM[%d].Status: unknown status %q: want %q, %q, %q or %q", i, d.Status, DKIMPass, DKIMFail, DKIMPermError, DKIMTempError)
+			}
 			want[i] = d
 			if d.Status == "" {
 				want[i].Status = DKIMPass // so that a failure prints what is wanted
