@@ -690,7 +690,6 @@ func TestWantARC(t *testing.T) {
 		{"fail and why", Want{ARC: ARCFail, ARCReason: "body hash mismatch"}, false, true, false},
 		{"why alone wants a failure", Want{ARCReason: "set 1"}, false, true, false},
 		{"another reason", Want{ARCReason: "ARC-Seal fail"}, false, false, false},
-		{"no reason for a pass", Want{ARC: ARCPass, ARCReason: "body"}, false, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			mt, err := newMatcher(tt.want)
@@ -723,6 +722,11 @@ func TestWantARC(t *testing.T) {
 	}
 	if strings.Contains(words, "Subject") {
 		t.Errorf("diff shows the subject, which matches:\n%s", diff)
+	}
+	for _, status := range []ARCStatus{ARCPass, ARCNone} {
+		if _, err := (Want{ARC: status, ARCReason: "body"}).Match(nil); err == nil || err.Error() != `mocksmtp: Want.ARCReason: only a failed chain has a reason (ARC is "`+string(status)+`")` {
+			t.Errorf("Want{ARC: %q, ARCReason: \"body\"}: %v, want an error: it matches no message", status, err)
+		}
 	}
 	if _, err := (Want{ARC: "passed"}).Match(nil); err == nil || err.Error() != `mocksmtp: Want.ARC: unknown status "passed": want "pass", "fail" or "none"` {
 		t.Errorf("Want{ARC: \"passed\"}: %v, want an error naming the statuses", err)

@@ -145,7 +145,8 @@
 // (none, pass, or fail with the set and what failed), each [ARCSet] says
 // whether its seal and its message signature verified, the
 // Authentication-Results note gains "arc=pass" or "arc=fail (...)", and a
-// chain that fails is a finding ([RuleARC]). At most 50 sets, and a
+// chain that fails is a finding ([RuleARC]), and [Want].ARC and
+// ARCReason expect a result like any other field. At most 50 sets, and a
 // bounded amount of hashing, per message.
 //
 // # Conformance findings

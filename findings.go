@@ -440,11 +440,11 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 // server's order of findings (Server.seq), which Findings merges the
 // sessions' lists by. rec.mu must be held.
 //
-// A session records at most maxRuleFindings findings of each rule about
-// itself, and then one saying that it stops: a client that breaks a rule
-// in an endless loop (pipelined EHLOs for an hour) would otherwise grow
-// the record without bound, as the transcript cap stops its transcript
-// from doing. The findings of a message (Finding.Message set) are not
+// A session keeps at most maxRuleFindings findings of each rule about
+// itself, the last saying that it stops: a client that breaks a rule in
+// an endless loop (pipelined EHLOs for an hour) would otherwise grow the
+// record without bound, as the transcript cap stops its transcript from
+// doing. Those that WithRetention forgets make room again. The findings of a message (Finding.Message set) are not
 // counted: there are as many as the messages delivered allow, and they
 // are the same whether checked on arrival or on first read.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
@@ -453,11 +453,11 @@ func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 			rec.addFinding(f, s.seq.Add(1))
 			continue
 		}
-		switch n := rec.countFinding(f.Rule); {
-		case n > maxRuleFindings:
+		switch n := rec.ruleKept(f.Rule); {
+		case n >= maxRuleFindings:
 			continue
-		case n == maxRuleFindings:
-			f.Text = fmt.Sprintf("%s (the session's %dth finding of this rule: the later ones are not recorded)", f.Text, n)
+		case n == maxRuleFindings-1:
+			f.Text = fmt.Sprintf("%s (the session's %dth finding of this rule: the later ones are not recorded)", f.Text, maxRuleFindings)
 		}
 		rec.addFinding(f, s.seq.Add(1))
 	}

@@ -26,6 +26,7 @@ type Server struct {
 	ctx    context.Context // ends every session when Close cancels it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and the sessions
+	done   chan struct{}  // closed when the first Close returns
 
 	// mu guards everything below but changes; the sessions' own records
 	// have locks of their own (recorder.go), taken after mu.
@@ -115,7 +116,7 @@ func New(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel}
+	s := &Server{opts: o, ln: ln, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
 	s.wg.Add(1)
@@ -209,11 +210,12 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		s.wg.Wait()
+		<-s.done // as the first Close: after its log, if any
 		return nil
 	}
 	s.closed = true
 	s.mu.Unlock()
+	defer close(s.done)
 	s.changes.changed(changeSession)
 	err := s.ln.Close()
 	s.cancel()

@@ -198,8 +198,7 @@ type sessionExtra struct {
 	findSeqs   []uint64 // numbers each of findings in the server's order (Server.seq), for Findings
 	faults     []string
 	faultLines []int        // the transcript line at which each of faults fired, for forget
-	nfaults    int          // faults that fired in the session, recorded or not (addFault)
-	ruleCounts map[Rule]int // findings of each rule since the last Reset (countFinding)
+	ruleCounts map[Rule]int // findings about the session kept, by rule (ruleKept)
 
 	addrs [2]net.Addr // remote and local, when not TCP
 
@@ -310,7 +309,13 @@ func (r *session) forget(n int) {
 		r.lines = dropFront(r.lines, &x.forgotLines)
 	}
 	fs, ls := x.findings, x.faultLines
+	from := x.forgotFindings.kept()
 	x.forgotFindings.advance(len(fs), func(i int) bool { return fs[i].Line <= n })
+	for _, f := range fs[from:x.forgotFindings.kept()] {
+		if f.Message == 0 {
+			x.ruleCounts[f.Rule]-- // ruleKept
+		}
+	}
 	seqs := x.forgotFindings
 	x.findSeqs = dropFront(x.findSeqs, &seqs)
 	x.findings = dropFront(fs, &x.forgotFindings)
@@ -334,36 +339,34 @@ func (r *session) forgetFindings() {
 // addFault records a fault that fired, as its transcript note says. r.mu
 // must be held.
 //
-// A session records at most maxSessionFaults, the last saying that it
+// A session keeps at most maxSessionFaults, the last saying that it
 // stops: a fault that fires on every command of an endless session would
 // otherwise grow the record without bound, as the transcript cap and
-// maxRuleFindings stop its transcript and findings from doing. The
-// transcript notes every one.
+// maxRuleFindings stop its transcript and findings from doing. Those that
+// WithRetention forgets make room again. The transcript notes every one.
 func (r *session) addFault(text string) {
 	x := r.extra()
-	x.nfaults++
-	switch {
-	case x.nfaults > maxSessionFaults:
+	switch kept := len(x.faults) - x.forgotFaults.kept(); {
+	case kept >= maxSessionFaults:
 		return
-	case x.nfaults == maxSessionFaults:
-		text = fmt.Sprintf("%s (the session's %dth fault: the later ones are not recorded here, only in the transcript)", text, x.nfaults)
+	case kept == maxSessionFaults-1:
+		text = fmt.Sprintf("%s (the session's %dth fault kept: the later ones are not recorded here, only in the transcript)", text, maxSessionFaults)
 	}
 	x.faults = append(x.faults, text)
 	x.faultLines = append(x.faultLines, r.nlines())
 }
 
-// maxSessionFaults is how many faults that fired a session records.
+// maxSessionFaults is how many faults that fired a session keeps.
 const maxSessionFaults = 1000
 
-// countFinding counts a finding of rule and returns how many the session
-// had, this one included, since the last Reset. r.mu must be held.
-func (r *session) countFinding(rule Rule) int {
-	x := r.extra()
-	if x.ruleCounts == nil {
-		x.ruleCounts = make(map[Rule]int)
+// ruleKept returns how many findings of rule about the session itself
+// (not about a message) it keeps: those addFinding added since the last
+// Reset, less those WithRetention forgot. r.mu must be held.
+func (r *session) ruleKept(rule Rule) int {
+	if r.x == nil {
+		return 0
 	}
-	x.ruleCounts[rule]++
-	return x.ruleCounts[rule]
+	return r.x.ruleCounts[rule]
 }
 
 // addFinding records a finding numbered seq. r.mu must be held.
@@ -371,6 +374,12 @@ func (r *session) addFinding(f Finding, seq uint64) {
 	x := r.extra()
 	x.findings = append(x.findings, f)
 	x.findSeqs = append(x.findSeqs, seq)
+	if f.Message == 0 {
+		if x.ruleCounts == nil {
+			x.ruleCounts = make(map[Rule]int)
+		}
+		x.ruleCounts[f.Rule]++ // ruleKept
+	}
 }
 
 // insertFindings records fs, the content findings of a message numbered
@@ -725,7 +734,7 @@ func (n *notifier) changed(c change) {
 // fills it once.
 type interner struct {
 	table sync.Map     // text -> the same text
-	n     atomic.Int32 // texts in table, at most maxInterned (or a few over, in a race)
+	n     atomic.Int32 // texts in table: maxInterned, or over by the sessions adding one at that moment
 }
 
 const (

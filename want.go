@@ -67,7 +67,8 @@ type Want struct {
 	// ARC is the result of validating the message's ARC chain (see
 	// [Message.ARC]): ARCPass, ARCFail, or ARCNone for a message without
 	// ARC sets. ARCReason is a part of the reason it failed ("body hash",
-	// "set 2"); it wants ARCFail when ARC is "".
+	// "set 2"); it wants ARCFail when ARC is "", and is an error with
+	// ARCPass or ARCNone, which have no reason.
 	ARC       ARCStatus
 	ARCReason string
 }
@@ -370,6 +371,9 @@ func newMatcher(w Want) (*matcher, error) {
 		status, reason := w.ARC, w.ARCReason
 		if status != "" && status != ARCPass && status != ARCFail && status != ARCNone {
 			return nil, fmt.Errorf("mocksmtp: Want.ARC: unknown status %q: want %q, %q or %q", status, ARCPass, ARCFail, ARCNone)
+		}
+		if reason != "" && status != "" && status != ARCFail {
+			return nil, fmt.Errorf("mocksmtp: Want.ARCReason: only a failed chain has a reason (ARC is %q)", status)
 		}
 		if status == "" {
 			status = ARCFail // only a failed chain has a reason

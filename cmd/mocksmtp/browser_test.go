@@ -975,6 +975,21 @@ func TestWebPageARC(t *testing.T) {
 		t.Errorf("the list's ARC badges (-want +got):\n%s", diff)
 	}
 
+	// The search takes the ARC filters, their names in any case.
+	for _, tt := range []struct{ q, want string }{
+		{"ARC:pass", "1"},
+		{"arc:fail arcreason:body", "2"},
+		{"Arc:none", "3"},
+		{"", "4,3,2,1"},
+	} {
+		pg.typeSearch(tt.q)
+		got := pg.waitFor(`(() => { const ids = [...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",");
+			return ids === ` + jsString(tt.want) + ` && ids; })()`)
+		if got != tt.want {
+			t.Errorf("search %q lists %q, want %q", tt.q, got, tt.want)
+		}
+	}
+
 	// The message: the verdict, then a row per set.
 	type shown struct {
 		Status, Verdict, Color, Reason, Summary string

@@ -241,6 +241,7 @@ func TestAPIFilterByDKIMAndARC(t *testing.T) {
 		{"/api/messages?arc=pass&arc=fail", "arc given 2 times"},
 		{"/api/messages?dkim=", "dkim is empty"},
 		{"/api/messages?ARC=pass", `"ARC" (did you mean "arc"?)`},
+		{"/api/wait?arc=pass&arcReason=body", `arcReason: only a failed chain has a reason (ARC is "pass")`},
 	} {
 		res, b := do(t, p, "GET", tt.path, "")
 		var e errorJSON

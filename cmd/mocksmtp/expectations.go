@@ -14,7 +14,7 @@ package main
 //	srv.Verify()
 //
 // "want" has the names of the filter's query parameters (filter.go), a
-// list for to, headerTo, cc and attachment, and "header": {"X-Name":
+// list for to, headerTo, cc, attachment and dkim, and "header": {"X-Name":
 // "value"}. By default an expectation wants exactly one message; "times"
 // (exactly n), "atLeast" (n or more) or "never": true change that, as
 // Expectation.Times, AtLeast and Never do. Each message meets one

@@ -10,7 +10,7 @@ package main
 //
 //	srv.WaitFor(t, mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "Welcome"})
 //
-// Parameters that name a list (to, headerTo, cc, attachment) may repeat;
+// Parameters that name a list (to, headerTo, cc, attachment, dkim) may repeat;
 // the others may not. header.X-Name=value (or header[X-Name]=value) is
 // Want.Header["X-Name"]. An
 // unknown parameter, a repeated one, an empty value or an invalid regular
