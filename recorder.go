@@ -45,8 +45,8 @@ type Session struct {
 	Findings  []Finding  // the rules the client broke in this session (see [Rule])
 	// Faults lists the faults that fired, in order, as their transcript
 	// notes say: "retry_test.go:18: RCPT attempt 1 → 421 4.3.2 try later, disconnect".
-	// It holds at most 1,000, the 1,000th saying so; the transcript
-	// notes every one.
+	// It holds at most 1,000, the 1,000th saying so (what WithRetention
+	// forgot of a long session makes room); the transcript notes every one.
 	Faults []string
 	// TranscriptHead is, once the transcript cap forgot the middle of the
 	// session, its first lines: lines 1 to len(TranscriptHead). Lines
