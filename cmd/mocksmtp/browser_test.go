@@ -941,15 +941,16 @@ func TestWebPageARC(t *testing.T) {
 		strings.Replace(string(sealed), "spring", "summer", 1),        // 2: fail, the body changed
 		"From: shop@example.com\r\nSubject: Not sealed\r\n\r\nhi\r\n", // 3: none
 		hostile, // 4: fail, markup in its fields
+		strings.ReplaceAll(string(sealed), "s=arc;", "s=nokey;"), // 5: fail, for a key not registered only
 	} {
 		sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, msg)
 	}
-	getJSON(t, p, "/api/wait?count=4", 200, nil)
-	var ms [5]messageJSON
-	for id := 1; id <= 4; id++ {
+	getJSON(t, p, "/api/wait?count=5", 200, nil)
+	var ms [6]messageJSON
+	for id := 1; id <= 5; id++ {
 		getJSON(t, p, fmt.Sprintf("/api/messages/%d", id), 200, &ms[id])
 	}
-	for id, want := range map[int]string{1: "pass", 2: "fail", 3: "none", 4: "fail"} {
+	for id, want := range map[int]string{1: "pass", 2: "fail", 3: "none", 4: "fail", 5: "fail"} {
 		if ms[id].ARC.Status != want {
 			t.Fatalf("message %d: arc %+v, want %s", id, ms[id].ARC, want)
 		}
@@ -958,14 +959,16 @@ func TestWebPageARC(t *testing.T) {
 	pg := browser.open(t, "about:blank")
 	pg.emulate(1280, 800, false)
 	pg.navigate("http://" + p.http + "/#messages")
-	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 4`)
+	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 5`)
 
-	// The list: a badge where the chain fails, the summary in its tooltip.
+	// The list: a badge where the chain fails, the summary in its tooltip;
+	// amber where a key is missing, as DKIM's temperror.
 	type badge struct{ ID, Text, Class, Title string }
 	var badges []badge
 	pg.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(".arc-badge");
 		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
 	wantBadges := []badge{
+		{"5", "! ARC fail", "arc-badge temp", ms[5].ARC.Summary},
 		{"4", "✗ ARC fail", "arc-badge fail", ms[4].ARC.Summary},
 		{"3", "", "", ""},
 		{"2", "✗ ARC fail", "arc-badge fail", ms[2].ARC.Summary},
@@ -980,7 +983,7 @@ func TestWebPageARC(t *testing.T) {
 		{"ARC:pass", "1"},
 		{"arc:fail arcreason:body", "2"},
 		{"Arc:none", "3"},
-		{"", "4,3,2,1"},
+		{"", "5,4,3,2,1"},
 	} {
 		pg.typeSearch(tt.q)
 		got := pg.waitFor(`(() => { const ids = [...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",");
@@ -1010,7 +1013,7 @@ func TestWebPageARC(t *testing.T) {
 				elements: document.querySelectorAll("#message-detail .arc-results img, #message-detail .arc-results b").length}; })()`, &got)
 		return got
 	}
-	const green, red = "rgb(11, 107, 58)", "rgb(176, 0, 32)"
+	const green, red, amber = "rgb(11, 107, 58)", "rgb(176, 0, 32)", "rgb(138, 90, 0)"
 	for _, tt := range []struct {
 		id   int
 		want shown
@@ -1020,6 +1023,9 @@ func TestWebPageARC(t *testing.T) {
 		{2, shown{"fail", "✗ fail", red, ms[2].ARC.Reason, ms[2].ARC.Summary, []string{
 			"i=1 lists.example.org · selector arc · cv=noneseal: ✓ passmessage signature: ✗ fail" + ms[2].ARC.Sets[0].SignatureReason}, 0}},
 		{3, shown{Sets: []string{}}},
+		{5, shown{"fail", "! fail", amber, ms[5].ARC.Reason, ms[5].ARC.Summary, []string{
+			"i=1 lists.example.org · selector nokey · cv=noneseal: ! temperror" + ms[5].ARC.Sets[0].SealReason +
+				"message signature: ! temperror" + ms[5].ARC.Sets[0].SignatureReason}, 0}},
 	} {
 		if diff := cmp.Diff(tt.want, show(tt.id)); diff != "" {
 			t.Errorf("message %d: ARC (-want +got):\n%s", tt.id, diff)

@@ -232,7 +232,7 @@
           el("span", { class: "subject" }, m.subject || "(no subject)"),
           timeEl(m.received),
           el("span", { class: "who" }, `${m.from || "<>"} → ${m.to.join(", ")}`),
-          el("span", { class: "meta" }, dkimBadge(m.dkim), arcBadge(m.arc),
+          el("span", { class: "meta" }, dkimBadge(m.dkim), arcBadge(m),
             fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
 
     $("sessions").replaceChildren(...state.sessions.slice().reverse().map((s) =>
@@ -299,7 +299,7 @@
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
       m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
       dkimView(m.dkim),
-      arcView(m.arc),
+      arcView(m),
       findingsView(m.findings));
 
     const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
@@ -445,8 +445,7 @@
     temperror: { icon: "!", tone: "temp" },
   };
 
-  function verdict(status) {
-    const look = dkimLook[status] || { icon: "?", tone: "temp" };
+  function verdict(status, look = dkimLook[status] || { icon: "?", tone: "temp" }) {
     return el("span", { class: `verdict ${look.tone}` },
       el("span", { class: "icon", "aria-hidden": "true" }, look.icon), " ", status);
   }
@@ -477,19 +476,30 @@
       el("span", { class: "icon", "aria-hidden": "true" }, look.icon), ` DKIM ${worst.status}`), " "];
   }
 
-  // arcView shows the validation of the message's ARC chain: the verdict,
+  // arcLook is how the ARC verdict of message m looks: as DKIM's, but a
+  // chain that failed only for a key not registered (no -dkim-key for a
+  // sealer, the server's "arc" finding left out, as a DKIM temperror's is)
+  // is amber, not red.
+  function arcLook(m) {
+    const noKey = m.arc.status === "fail" && !(m.findings || []).some((f) => f.rule === "arc");
+    return noKey ? dkimLook.temperror : dkimLook[m.arc.status] || { icon: "?", tone: "temp" };
+  }
+
+  // arcView shows the validation of message m's ARC chain: the verdict,
   // why it failed, the Authentication-Results summary, then one row per
   // set, oldest first: its sealer, cv= and the verdicts of its seal and
   // message signature ("not verified" where validation stopped before
   // them). Nothing for a message without ARC sets.
-  function arcView(arc) {
+  function arcView(m) {
+    const arc = m.arc;
     if (!arc || arc.status === "none") return null;
     const tone = (status) => (dkimLook[status] || { tone: "temp" }).tone;
     const part = (name, status, reason) => el("span", { class: `part ${status ? tone(status) : ""}` }, `${name}: `,
       status ? verdict(status) : "not verified", reason && el("span", { class: "reason" }, reason));
+    const look = arcLook(m);
     return [el("dt", {}, "ARC"), el("dd", { class: "arc-results" },
-      el("div", { class: `arc ${tone(arc.status)}`, dataset: { status: arc.status } },
-        verdict(arc.status),
+      el("div", { class: `arc ${look.tone}`, dataset: { status: arc.status } },
+        verdict(arc.status, look),
         arc.reason && el("span", { class: "reason" }, arc.reason),
         el("code", { class: "summary" }, arc.summary)),
       arc.sets.map((s) => el("div", { class: "arc-set", dataset: { instance: s.instance } },
@@ -499,12 +509,14 @@
         part("message signature", s.signature, s.signatureReason))))];
   }
 
-  // arcBadge marks a listed message whose ARC chain fails (red); nothing
-  // when it passes or there is none.
-  function arcBadge(arc) {
-    if (!arc || arc.status !== "fail") return null;
-    return [el("span", { class: "arc-badge fail", title: arc.summary },
-      el("span", { class: "icon", "aria-hidden": "true" }, dkimLook.fail.icon), " ARC fail"), " "];
+  // arcBadge marks a listed message whose ARC chain fails: red, or amber
+  // when only a key is missing (arcLook); nothing when it passes or there
+  // is none.
+  function arcBadge(m) {
+    if (!m.arc || m.arc.status !== "fail") return null;
+    const look = arcLook(m);
+    return [el("span", { class: `arc-badge ${look.tone}`, title: m.arc.summary },
+      el("span", { class: "icon", "aria-hidden": "true" }, look.icon), " ARC fail"), " "];
   }
 
   // findingsView lists the rules the client broke, each with its RFC
