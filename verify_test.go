@@ -336,7 +336,13 @@ func TestWaitForContextReportsAsWaitFor(t *testing.T) {
 	in := srv.NewInbox("reports")
 	expSend(t, srv.Addr(), "app@example.com", []string{in.Address("bob")}, expMsg("Welcome", "Hello."))
 	expSend(t, srv.Addr(), "app@example.com", []string{"ann@example.com"}, expMsg("Welcome", "Hello."))
-	srv.WaitForSessions(t, 2)
+	// Not WaitForSessions: its wait timeout, 20 ms here for the reports
+	// below, is shorter than a busy machine may take to end a session.
+	sessCtx, sessCancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer sessCancel()
+	if _, err := srv.WaitForSessionsContext(sessCtx, 2); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := in.WaitForContext(t.Context(), mocksmtp.Want{Subject: "Welcome"}); err != nil {
 		t.Fatal(err)
 	}
