@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -328,7 +329,13 @@ func ExampleWithWaitTimeout() {
 	srv := mocksmtp.Start(t, mocksmtp.WithWaitTimeout(20*time.Millisecond), mocksmtp.WithoutTranscriptLog(),
 		mocksmtp.WithFault(mocksmtp.UnknownUser().DeclaredAt("users.txt:1")))
 	_ = sendWelcome(srv.Addr(), "bob@example.com")
-	srv.WaitForSessions(t, 1)
+	// The session's end, with a deadline of its own: 20 ms is for the
+	// wait that fails, too short for a busy machine to end a session.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := srv.WaitForSessionsContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 
 	func() {
 		defer func() { _ = recover() }() // fakeT.Fatal ends the example's "test" with a panic
