@@ -525,13 +525,20 @@ func (p *page) locale(locale, zone string) {
 	}
 }
 
-// typeSearch puts q in the search box as a user would, and waits for the
-// list to show the messages wantIDs (newest first), or for the search's
-// error when wantIDs is nil.
+// typeSearch puts q in the search box as a user would, and submits it.
 func (p *page) typeSearch(q string) {
 	p.t.Helper()
 	p.eval(`(() => { const i = document.getElementById("q"); i.value = `+jsString(q)+`;
 		i.dispatchEvent(new Event("input")); i.form.requestSubmit(); })()`, nil)
+}
+
+// search types q and waits for the list to show the messages ids
+// ("2,1": newest first), failing the test when it does not.
+func (p *page) search(q, ids string) {
+	p.t.Helper()
+	p.typeSearch(q)
+	p.waitFor(`(() => { const ids = [...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",");
+		return ids === ` + jsString(ids) + ` && ids; })()`)
 }
 
 // listed returns the IDs of the messages listed, newest first.
@@ -603,12 +610,7 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 		{`subject:"Quarterly report" header.x-lower-case:"as sent"`, "1"},
 		{"", "2,1"},
 	} {
-		pg.typeSearch(tt.q)
-		got := pg.waitFor(`(() => { const ids = [...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",");
-			return ids === ` + jsString(tt.want) + ` && ids; })()`)
-		if got != tt.want {
-			t.Errorf("search %q lists %q, want %q", tt.q, got, tt.want)
-		}
+		pg.search(tt.q, tt.want)
 	}
 	pg.typeSearch("cuont:1")
 	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `unknown query parameter "cuont"`) {
@@ -748,8 +750,7 @@ func TestWebPageTranscriptCapFindingAndInboxSearch(t *testing.T) {
 	sendMail(t, p.smtp, "app@example.com", []string{box.Address}, mailTo(box.Address, "In the inbox", "2", "x"))
 	pg.eval(`location.hash = "#messages"`, nil)
 	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 2`)
-	pg.typeSearch("Inbox:" + box.Domain)
-	pg.waitFor(`[...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",") === "2"`)
+	pg.search("Inbox:"+box.Domain, "2")
 	pg.typeSearch("inbox:nope.inbox.test")
 	if msg := pg.waitFor(`!document.getElementById("search-error").hidden && document.getElementById("search-error").textContent`); !strings.Contains(msg, `inbox="nope.inbox.test": no such inbox`) {
 		t.Errorf("a search in an unknown inbox shows %q, want the API's error", msg)
@@ -985,12 +986,7 @@ func TestWebPageARC(t *testing.T) {
 		{"Arc:none", "3"},
 		{"", "5,4,3,2,1"},
 	} {
-		pg.typeSearch(tt.q)
-		got := pg.waitFor(`(() => { const ids = [...document.querySelectorAll("#messages li.message")].map(l => l.dataset.id).join(",");
-			return ids === ` + jsString(tt.want) + ` && ids; })()`)
-		if got != tt.want {
-			t.Errorf("search %q lists %q, want %q", tt.q, got, tt.want)
-		}
+		pg.search(tt.q, tt.want)
 	}
 
 	// The message: the verdict, then a row per set.
