@@ -85,10 +85,13 @@ type ARCSet struct {
 	SignatureReason string
 }
 
+// status is r's status, ARCNone for a message never validated.
+func (r ARCResult) status() ARCStatus { return ARCStatus(or(string(r.Status), string(ARCNone))) }
+
 // String returns the result as a method of an Authentication-Results
 // header field: "arc=pass", or "arc=fail (set 2: ARC-Seal fail: ...)".
 func (r ARCResult) String() string {
-	s := "arc=" + or(string(r.Status), string(ARCNone))
+	s := "arc=" + string(r.status())
 	if r.Reason != "" {
 		s += " (" + strings.ReplaceAll(strings.ReplaceAll(r.Reason, "(", "["), ")", "]") + ")"
 	}

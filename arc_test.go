@@ -691,20 +691,8 @@ func TestWantARC(t *testing.T) {
 		{"why alone wants a failure", Want{ARCReason: "set 1"}, false, true, false},
 		{"another reason", Want{ARCReason: "ARC-Seal fail"}, false, false, false},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			mt, err := newMatcher(tt.want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range []struct {
-				m    *Message
-				want bool
-			}{{good, tt.good}, {tampered, tt.tampered}, {unsealed, tt.unsealed}} {
-				if got := mt.match(c.m); got != c.want {
-					t.Errorf("match(%s) = %v, want %v (ARC %v)", c.m, got, c.want, c.m.ARC)
-				}
-			}
-		})
+		wantMatches(t, tt.name, tt.want, []*Message{good, tampered, unsealed}, []bool{tt.good, tt.tampered, tt.unsealed},
+			func(m *Message) any { return m.ARC })
 	}
 
 	// The diff of a failed expectation shows the status and why it
@@ -714,7 +702,7 @@ func TestWantARC(t *testing.T) {
 		t.Fatal(err)
 	}
 	diff := cmp.Diff(mt.want, mt.project(tampered), unset)
-	words := strings.Join(strings.Fields(strings.ReplaceAll(diff, "\u00a0", " ")), " ")
+	words := diffWords(diff)
 	for _, s := range []string{`- ARC: "pass"`, `+ ARC: "fail"`, `+ ARCReason: "set 1: ARC-Message-Signature fail: body hash mismatch`} {
 		if !strings.Contains(words, s) {
 			t.Errorf("diff lacks %q:\n%s", s, diff)

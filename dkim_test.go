@@ -331,6 +331,29 @@ func TestWithDKIMKeyErrors(t *testing.T) {
 	}
 }
 
+// wantMatches checks, in a subtest named name, that want matches each of
+// msgs as match says; a failure shows about(m) of the message.
+func wantMatches(t *testing.T, name string, want Want, msgs []*Message, match []bool, about func(*Message) any) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		mt, err := newMatcher(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range msgs {
+			if got := mt.match(m); got != match[i] {
+				t.Errorf("match(%s) = %v, want %v (%v)", m, got, match[i], about(m))
+			}
+		}
+	})
+}
+
+// diffWords is a go-cmp diff with its spacing made plain (go-cmp puts
+// no-break spaces at random), each word one space from the next.
+func diffWords(diff string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(diff, "\u00a0", " ")), " ")
+}
+
 func TestWantDKIM(t *testing.T) {
 	t.Parallel()
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
@@ -351,20 +374,8 @@ func TestWantDKIM(t *testing.T) {
 		{"any domain", Want{DKIM: []WantDKIM{{}}}, true, false, false},
 		{"two signatures", Want{DKIM: []WantDKIM{{}, {}}}, false, false, false},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			mt, err := newMatcher(tt.want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range []struct {
-				m    *Message
-				want bool
-			}{{good, tt.good}, {tampered, tt.tampered}, {unsigned, tt.unsigned}} {
-				if got := mt.match(c.m); got != c.want {
-					t.Errorf("match(%s) = %v, want %v (DKIM %v)", c.m, got, c.want, c.m.DKIM)
-				}
-			}
-		})
+		wantMatches(t, tt.name, tt.want, []*Message{good, tampered, unsigned}, []bool{tt.good, tt.tampered, tt.unsigned},
+			func(m *Message) any { return m.DKIM })
 	}
 
 	// The diff of a failed expectation shows why the signature failed.
@@ -373,7 +384,7 @@ func TestWantDKIM(t *testing.T) {
 		t.Fatal(err)
 	}
 	diff := cmp.Diff(mt.want, mt.project(tampered))
-	words := strings.Join(strings.Fields(strings.ReplaceAll(diff, "\u00a0", " ")), " ")
+	words := diffWords(diff)
 	for _, s := range []string{`- Status: "pass"`, `+ Status: "fail"`, `+ Reason: "body hash mismatch`} {
 		if !strings.Contains(words, s) {
 			t.Errorf("diff lacks %q:\n%s", s, diff)

@@ -1237,10 +1237,7 @@ func TestFaultsOfASessionCapped(t *testing.T) {
 			srv := mocksmtp.Start(t,
 				mocksmtp.WithEngineConfig(smtpd.Config{MaxJunkCommands: 1 << 20}),
 				mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageNoop).Reply(250, "2.0.0 noted")))
-			c := dialRaw(t, srv.Addr())
-			c.expect("220 ")
-			c.send("EHLO x\r\n")
-			c.expect("250 ")
+			c := dialEHLO(t, srv.Addr())
 			c.send(strings.Repeat("NOOP\r\n", n))
 			for range n {
 				c.expect("250 2.0.0 noted")

@@ -444,9 +444,10 @@ func (s *Server) addFindings(rec *session, fs []Finding) {
 // itself, the last saying that it stops: a client that breaks a rule in
 // an endless loop (pipelined EHLOs for an hour) would otherwise grow the
 // record without bound, as the transcript cap stops its transcript from
-// doing. Those that WithRetention forgets make room again. The findings of a message (Finding.Message set) are not
-// counted: there are as many as the messages delivered allow, and they
-// are the same whether checked on arrival or on first read.
+// doing. Those that WithRetention forgets make room again. The findings
+// of a message (Finding.Message set) are not counted: there are as many
+// as the messages delivered allow, and they are the same whether checked
+// on arrival or on first read.
 func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 	for _, f := range fs {
 		if f.Message != 0 {

@@ -194,10 +194,7 @@ func TestStrictFailsTheTest(t *testing.T) {
 	t.Parallel()
 	ft := &recordingT{TB: t}
 	srv := mocksmtp.Start(ft, mocksmtp.WithStrict(), mocksmtp.WithoutTranscriptLog())
-	c := dialRaw(t, srv.Addr())
-	c.expect("220 ")
-	c.send("EHLO x\r\n")
-	c.expect("250 ")
+	c := dialEHLO(t, srv.Addr())
 	c.conn.Close()
 	srv.WaitForSessions(t, 1)
 	ft.cleanup()
@@ -305,10 +302,7 @@ func TestFindingsOfMessagesNotCapped(t *testing.T) {
 			t.Parallel()
 			srv := mocksmtp.Start(t, opts...)
 			const n = 101
-			c := dialRaw(t, srv.Addr())
-			c.expect("220 ")
-			c.send("EHLO x\r\n")
-			c.expect("250 ")
+			c := dialEHLO(t, srv.Addr())
 			noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
 			for range n {
 				c.send("MAIL FROM:<a@example.com> BODY=8BITMIME\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
@@ -356,10 +350,7 @@ func TestRejectionTextIsPrintable(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := mocksmtp.Start(t, mocksmtp.WithRejectNonconforming())
-			c := dialRaw(t, srv.Addr())
-			c.expect("220 ")
-			c.send("EHLO x\r\n")
-			c.expect("250 ")
+			c := dialEHLO(t, srv.Addr())
 			c.send("MAIL FROM:<alice@example.com> BODY=8BITMIME\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
 			c.expect("250 ")
 			c.expect("250 ")

@@ -31,6 +31,16 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	return &rawClient{t, conn, bufio.NewReader(conn)}
 }
 
+// dialEHLO is dialRaw, then the greeting and EHLO's reply read.
+func dialEHLO(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	c := dialRaw(t, addr)
+	c.expect("220 ")
+	c.send("EHLO x\r\n")
+	c.expect("250 ")
+	return c
+}
+
 func (c *rawClient) send(s string) {
 	c.t.Helper()
 	if _, err := io.WriteString(c.conn, s); err != nil {
@@ -205,10 +215,7 @@ func waitEnded(t *testing.T, srv *mocksmtp.Server, n int) {
 func TestClientVanishesMidTLSHandshake(t *testing.T) {
 	t.Parallel()
 	srv := mocksmtp.Start(t, mocksmtp.WithSTARTTLS())
-	c := dialRaw(t, srv.Addr())
-	c.expect("220 ")
-	c.send("EHLO x\r\n")
-	c.expect("250 ")
+	c := dialEHLO(t, srv.Addr())
 	c.send("STARTTLS\r\n")
 	c.expect("220 2.0.0")
 	// Half a TLS ClientHello record header, then gone.

@@ -380,18 +380,10 @@ func newMatcher(w Want) (*matcher, error) {
 			mt.want.ARC = status
 		}
 		// A mismatch shows the message's status and why it failed.
-		add(func(m *Message) bool { return arcStatus(m) == status && strings.Contains(m.ARC.Reason, reason) },
-			func(m *Message, p *Want) { p.ARC, p.ARCReason = arcStatus(m), m.ARC.Reason })
+		add(func(m *Message) bool { return m.ARC.status() == status && strings.Contains(m.ARC.Reason, reason) },
+			func(m *Message, p *Want) { p.ARC, p.ARCReason = m.ARC.status(), m.ARC.Reason })
 	}
 	return mt, nil
-}
-
-// arcStatus is m's ARC status, ARCNone for a message never validated.
-func arcStatus(m *Message) ARCStatus {
-	if m.ARC.Status == "" {
-		return ARCNone
-	}
-	return m.ARC.Status
 }
 
 // misses returns how many fields of the Want m does not have.
