@@ -541,6 +541,19 @@ func (p *page) search(q, ids string) {
 		return ids === ` + jsString(ids) + ` && ids; })()`)
 }
 
+// badge is a listed message's badge: its text, class and tooltip.
+type badge struct{ ID, Text, Class, Title string }
+
+// badges returns the badge (sel: ".dkim-badge") of each message listed,
+// newest first, empty where a message has none.
+func (p *page) badges(sel string) []badge {
+	p.t.Helper()
+	var bs []badge
+	p.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(`+jsString(sel)+`);
+		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &bs)
+	return bs
+}
+
 // listed returns the IDs of the messages listed, newest first.
 func (p *page) listed() string {
 	p.t.Helper()
@@ -823,10 +836,7 @@ func TestWebPageDKIM(t *testing.T) {
 
 	// The list: a badge where a signature does not pass, its word and
 	// icon, the summaries in its tooltip.
-	type badge struct{ ID, Text, Class, Title string }
-	var badges []badge
-	pg.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(".dkim-badge");
-		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
+	badges := pg.badges(".dkim-badge")
 	wantBadges := []badge{
 		{"6", "", "", ""},
 		{"5", "✗ DKIM permerror", "dkim-badge fail", ms[5].DKIM[0].Summary},
@@ -923,26 +933,18 @@ func TestWebPageDKIM(t *testing.T) {
 func TestWebPageARC(t *testing.T) {
 	t.Parallel()
 	browser := startBrowser(t)
-	sealed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the key of TestARCJSON
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := start(t, nil, "-quiet", "-dkim-key", "lists.example.org:arc:"+writePEM(t, t.TempDir(), "arc.pem", "PRIVATE KEY", der))
+	sealed, _, keyFile := arcFixture(t)
+	p := start(t, nil, "-quiet", "-dkim-key", "lists.example.org:arc:"+keyFile)
 	const hostile = "ARC-Seal: i=1; a=ed25519-sha256; cv=none; d=<img src=x onerror=alert(1)>; s=<b>s</b>; b=AAAA\r\n" +
 		"ARC-Message-Signature: i=1; a=ed25519-sha256; d=<img src=x onerror=alert(1)>; s=<b>s</b>; h=from; bh=AAAA; b=AAAA\r\n" +
 		"ARC-Authentication-Results: i=1; <b>mx</b>; dkim=pass\r\n" +
 		"From: shop@example.com\r\nSubject: Hostile seal\r\n\r\nhi\r\n"
 	for _, msg := range []string{
-		string(sealed), // 1: pass
-		strings.Replace(string(sealed), "spring", "summer", 1),        // 2: fail, the body changed
+		sealed, // 1: pass
+		strings.Replace(sealed, "spring", "summer", 1),                // 2: fail, the body changed
 		"From: shop@example.com\r\nSubject: Not sealed\r\n\r\nhi\r\n", // 3: none
 		hostile, // 4: fail, markup in its fields
-		strings.ReplaceAll(string(sealed), "s=arc;", "s=nokey;"), // 5: fail, for a key not registered only
+		strings.ReplaceAll(sealed, "s=arc;", "s=nokey;"), // 5: fail, for a key not registered only
 	} {
 		sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, msg)
 	}
@@ -964,10 +966,7 @@ func TestWebPageARC(t *testing.T) {
 
 	// The list: a badge where the chain fails, the summary in its tooltip;
 	// amber where a key is missing, as DKIM's temperror.
-	type badge struct{ ID, Text, Class, Title string }
-	var badges []badge
-	pg.eval(`[...document.querySelectorAll("#messages li.message")].map(l => { const b = l.querySelector(".arc-badge");
-		return {id: l.dataset.id, text: b ? b.textContent : "", class: b ? b.className : "", title: b ? b.title : ""}; })`, &badges)
+	badges := pg.badges(".arc-badge")
 	wantBadges := []badge{
 		{"5", "! ARC fail", "arc-badge temp", ms[5].ARC.Summary},
 		{"4", "✗ ARC fail", "arc-badge fail", ms[4].ARC.Summary},

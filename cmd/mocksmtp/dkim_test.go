@@ -122,24 +122,33 @@ func TestDKIMKeyFlagErrors(t *testing.T) {
 	}
 }
 
-// TestARCJSON starts the program with -dkim-key for the key that sealed
-// the root package's ARC example (testdata/arc/list.eml, a mailing list's
-// ARC set made with a key from a fixed seed), sends it as sealed, with
-// its body changed, and unsealed, and reads each message's arc.
-func TestARCJSON(t *testing.T) {
-	t.Parallel()
-	sealed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
+// arcFixture returns the root package's ARC example (testdata/arc/list.eml:
+// a mailing list's ARC set, lists.example.org selector arc), the key that
+// sealed it (from a fixed seed: the root package's exampleKey), and a PEM
+// file of that key for -dkim-key.
+func arcFixture(t *testing.T) (sealed string, key ed25519.PrivateKey, keyFile string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the root package's exampleKey
+	key = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize))
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, nil, "-dkim-key", "lists.example.org:arc:"+writePEM(t, t.TempDir(), "arc.pem", "PRIVATE KEY", der))
-	sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, string(sealed))
-	sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, strings.Replace(string(sealed), "spring", "summer", 1))
+	return string(b), key, writePEM(t, t.TempDir(), "key.pem", "PRIVATE KEY", der)
+}
+
+// TestARCJSON starts the program with -dkim-key for the key that sealed
+// the ARC example (arcFixture), sends it as sealed, with its body
+// changed, and unsealed, and reads each message's arc.
+func TestARCJSON(t *testing.T) {
+	t.Parallel()
+	sealed, _, keyFile := arcFixture(t)
+	p := start(t, nil, "-dkim-key", "lists.example.org:arc:"+keyFile)
+	sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, sealed)
+	sendMail(t, p.smtp, "fans-owner@lists.example.org", []string{"bob@example.net"}, strings.Replace(sealed, "spring", "summer", 1))
 	sendMail(t, p.smtp, "shop@example.com", []string{"bob@example.net"}, "From: shop@example.com\r\n\r\nhi\r\n")
 	getJSON(t, p, "/api/wait?count=3", 200, nil)
 
@@ -181,16 +190,7 @@ func TestARCJSON(t *testing.T) {
 // signed by the shop, and one with neither.
 func TestAPIFilterByDKIMAndARC(t *testing.T) {
 	t.Parallel()
-	sealed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "arc", "list.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize)) // the key of TestARCJSON
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := writePEM(t, t.TempDir(), "key.pem", "PRIVATE KEY", der)
+	sealed, key, keyFile := arcFixture(t)
 	p := start(t, nil, "-quiet", "-dkim-key", "lists.example.org:arc:"+keyFile, "-dkim-key", "example.com:mail:"+keyFile)
 	var signed bytes.Buffer
 	plain := "From: shop@example.com\r\nTo: bob@example.net\r\nSubject: Signed\r\n\r\nThanks.\r\n"
@@ -198,8 +198,8 @@ func TestAPIFilterByDKIMAndARC(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, msg := range []string{
-		string(sealed), // 1: arc=pass
-		strings.Replace(string(sealed), "spring", "summer", 1), // 2: arc=fail, the body changed
+		sealed, // 1: arc=pass
+		strings.Replace(sealed, "spring", "summer", 1), // 2: arc=fail, the body changed
 		signed.String(), // 3: dkim=pass example.com, arc=none
 		"From: shop@example.com\r\nSubject: Neither\r\n\r\nhi\r\n", // 4: arc=none
 	} {
@@ -207,15 +207,11 @@ func TestAPIFilterByDKIMAndARC(t *testing.T) {
 	}
 	getJSON(t, p, "/api/wait?count=4", 200, nil)
 
-	ids := func(path string) []int {
+	listed := func(path string) []int {
 		t.Helper()
 		var ms []messageJSON
 		getJSON(t, p, path, 200, &ms)
-		out := []int{}
-		for _, m := range ms {
-			out = append(out, m.ID)
-		}
-		return out
+		return ids(ms)
 	}
 	for _, tt := range []struct {
 		path string
@@ -226,13 +222,13 @@ func TestAPIFilterByDKIMAndARC(t *testing.T) {
 		{"/api/messages?arc=none", []int{3, 4}},
 		{"/api/messages?arc=fail&arcReason=body+hash", []int{2}},
 		{"/api/messages?arcReason=set+1", []int{2}},
-		{"/api/messages?arcReason=ARC-Seal", []int{}},
+		{"/api/messages?arcReason=ARC-Seal", nil},
 		{"/api/messages?dkim=EXAMPLE.com", []int{3}},
-		{"/api/messages?dkim=example.com&dkim=example.com", []int{}}, // two signatures wanted
-		{"/api/messages?dkim=lists.example.org", []int{}},
+		{"/api/messages?dkim=example.com&dkim=example.com", nil}, // two signatures wanted
+		{"/api/messages?dkim=lists.example.org", nil},
 		{"/api/wait?arc=pass", []int{1}},
 	} {
-		if got := ids(tt.path); !cmp.Equal(tt.want, got) {
+		if got := listed(tt.path); !cmp.Equal(tt.want, got) {
 			t.Errorf("GET %s: messages %v, want %v", tt.path, got, tt.want)
 		}
 	}
