@@ -197,3 +197,47 @@ func TestCloseSilentWhenPrompt(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A session ends at its 221 to QUIT, while the client still holds the
+// connection open: the server closes it at once, as MTAs do, rather than
+// waiting for the client to close first. In fake time, so that "at once"
+// is exact.
+func TestSessionEndsAtQuit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("QUIT", 221)
+		quit := time.Now()
+		if n, err := c.r.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("after the 221: read %d octets, %v; want the server's close (EOF)", n, err)
+		}
+		s := srv.WaitForSessions(t, 1)[0]
+		if took := time.Since(quit); took != 0 {
+			t.Errorf("the session ended %v after its 221, want at once: the server waited for the client to close", took)
+		}
+		if s.Ended != mocksmtp.EndQuit || s.Err != nil {
+			t.Errorf("session ended %v, %v; want by QUIT, no error", s.Ended, s.Err)
+		}
+	})
+}
+
+// A client that pipelined more after its QUIT still reads the whole 221
+// and then the server's orderly close, not a reset, over TCP.
+func TestQuitWithCommandsAfterIt(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	c.send("EHLO client.example\r\nQUIT\r\nNOOP\r\nMAIL FROM:<a@example.com>\r\n")
+	c.expect("250 ")
+	c.expect("221 ")
+	if b, err := c.r.ReadByte(); err != io.EOF {
+		t.Errorf("after the 221: %q, %v; want the server's orderly close (EOF)", b, err)
+	}
+	c.conn.Close()
+	if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndQuit {
+		t.Errorf("session ended %v, want by QUIT", s.Ended)
+	}
+}

@@ -58,7 +58,12 @@ func WithInMemory() Option {
 // listen returns the server's listener: TCP on o.addr, or in memory.
 func (o *options) listen() (net.Listener, error) {
 	if !o.inMemory {
-		ln, err := net.Listen("tcp", o.addr)
+		// No TCP keep-alive on sessions: the read timeout ends a session
+		// whose client went away (smtpd.Config.ReadTimeout), and the
+		// probes' four socket options a connection cost a fresh server's
+		// every session.
+		lc := net.ListenConfig{KeepAlive: -1}
+		ln, err := lc.Listen(context.Background(), "tcp", o.addr)
 		if err != nil {
 			return nil, fmt.Errorf("mocksmtp: listen: %w", err)
 		}

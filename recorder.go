@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"net/netip"
@@ -227,7 +228,10 @@ func (r *session) extra() *sessionExtra {
 // newSessionRecord returns the record of a session on a connection
 // between remote and local, started now.
 func newSessionRecord(remote, local net.Addr) *session {
-	r := &session{start: time.Now()}
+	// Room for a short session's lines (greeting, EHLO and its reply, a
+	// message, QUIT), which would otherwise take the slice's first five
+	// growths.
+	r := &session{start: time.Now(), lines: make([]wireLine, 0, 24)}
 	var ok [2]bool
 	r.remote, ok[0] = tcpAddrPort(remote)
 	r.local, ok[1] = tcpAddrPort(local)
@@ -728,31 +732,57 @@ func (n *notifier) changed(c change) {
 // interner interns strings: the texts of wire lines, which repeat from
 // session to session (the greeting, the EHLO reply, the usual commands and
 // replies), so that a server keeping many sessions keeps each text once.
-// It is a sync.Map, made for keys written once and read many times:
-// lookups of known texts take no lock, and adding one copies nothing.
-// The table is bounded, so that a client sending ever new lines only
-// fills it once.
+// It is a hash table of maxInterned slots, open-addressed and lock-free:
+// a lookup hashes the text and reads at most internProbes slots; adding a
+// text fills an empty slot with a compare-and-swap. Slots are never
+// emptied, so the table is bounded: a client sending ever new lines fills
+// it once. The table is made on the first text, so a server that records
+// nothing pays nothing for it.
 type interner struct {
-	table sync.Map     // text -> the same text
-	n     atomic.Int32 // texts in table: maxInterned, or over by the sessions adding one at that moment
+	table atomic.Pointer[[maxInterned]atomic.Pointer[string]]
 }
 
 const (
-	maxInterned    = 1024 // texts in the table
+	maxInterned    = 1024 // slots in the table (a power of two)
+	internProbes   = 8    // slots a text may take, from its hash on
 	maxInternedLen = 200  // octets of a text worth interning
 )
 
-// intern returns the table's copy of s, adding s when there is room.
+// internSeed seeds the interners' hash: chosen at random by the process,
+// so that no client can choose lines that collide.
+var internSeed = maphash.MakeSeed()
+
+// intern returns the table's copy of s, adding s when one of its slots is
+// free.
 func (in *interner) intern(s string) string {
-	if v, ok := in.table.Load(s); ok {
-		return v.(string)
-	}
-	if len(s) > maxInternedLen || in.n.Load() >= maxInterned {
+	if len(s) > maxInternedLen {
 		return s
 	}
-	v, loaded := in.table.LoadOrStore(s, s)
-	if !loaded {
-		in.n.Add(1)
+	t := in.table.Load()
+	if t == nil {
+		in.table.CompareAndSwap(nil, new([maxInterned]atomic.Pointer[string]))
+		t = in.table.Load()
 	}
-	return v.(string)
+	h := maphash.String(internSeed, s)
+	var mine *string // s, boxed once for the slot it takes
+	for i := range uint64(internProbes) {
+		slot := &t[(h+i)%maxInterned]
+		for {
+			p := slot.Load()
+			if p != nil {
+				if *p == s {
+					return *p
+				}
+				break // another text's: the next slot
+			}
+			if mine == nil {
+				mine = &s
+			}
+			if slot.CompareAndSwap(nil, mine) {
+				return s
+			}
+			// Another session filled it meanwhile, perhaps with s.
+		}
+	}
+	return s
 }

@@ -171,7 +171,7 @@ type match struct {
 
 // matches reports whether the fault fires for m, drawing from rng when it
 // has a probability and every other selector passed.
-func (af *armedFault) matches(m *match, rng *rand.Rand) bool {
+func (af *armedFault) matches(m *match, rng func() *rand.Rand) bool {
 	f := &af.Fault
 	switch {
 	case f.stage != m.stage,
@@ -182,7 +182,7 @@ func (af *armedFault) matches(m *match, rng *rand.Rand) bool {
 		len(f.senders) > 0 && !anyMatch(f.senders, m.senders),
 		len(f.rcpts) > 0 && !anyMatch(f.rcpts, m.rcpts),
 		f.times > 0 && af.fired >= f.times,
-		f.hasProb && rng.Float64() >= f.prob,
+		f.hasProb && rng().Float64() >= f.prob,
 		af.cond != nil && !af.cond(m):
 		return false
 	}
@@ -205,8 +205,9 @@ func anyMatch(patterns, addrs []string) bool {
 // session's goroutine.
 type sessionFaults struct {
 	attempt int
-	session int // Session.ID
-	rng     *rand.Rand
+	session int        // Session.ID
+	seed    uint64     // the script's, for rng
+	rng     *rand.Rand // made by random, for the first fault with a probability
 	inTx    bool
 	sender  string
 	rcpts   []string
@@ -223,7 +224,16 @@ func (s *Server) newSessionFaults(rec *session) *sessionFaults {
 	defer s.mu.Unlock()
 	attempt := rec.attempt
 	seed := uint64(s.scriptLocked().seed)
-	return &sessionFaults{attempt: attempt, session: rec.id, rng: rand.New(rand.NewPCG(seed, uint64(attempt)))}
+	return &sessionFaults{attempt: attempt, session: rec.id, seed: seed}
+}
+
+// random returns the session's source of chance, seeded by the script's
+// seed and the attempt.
+func (sf *sessionFaults) random() *rand.Rand {
+	if sf.rng == nil {
+		sf.rng = rand.New(rand.NewPCG(sf.seed, uint64(sf.attempt)))
+	}
+	return sf.rng
 }
 
 // faultPlan is what the faults that fired for one event do.
@@ -237,9 +247,12 @@ type faultPlan struct {
 // planFaults consults the fault script for ev.
 func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) faultPlan {
 	var p faultPlan
-	stages := stagesOf(ev.Kind)
-	if len(stages) == 0 || ev.Err != nil || !s.armed.Load() {
+	if ev.Err != nil || !s.armed.Load() {
 		return p // without faults, an event takes no lock
+	}
+	stages := stagesOf(ev.Kind)
+	if len(stages) == 0 {
+		return p
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,7 +276,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	}
 	for _, st := range stages {
 		m.stage = st
-		i := slices.IndexFunc(sc.faults, func(af *armedFault) bool { return af.matches(&m, sf.rng) })
+		i := slices.IndexFunc(sc.faults, func(af *armedFault) bool { return af.matches(&m, sf.random) })
 		if i < 0 {
 			continue
 		}

@@ -29,8 +29,8 @@ type Disposition int
 
 // The dispositions.
 const (
-	KeepOpen      Disposition = iota // go on with the session
-	CloseConn                        // close gracefully: half-close, drain briefly, close
+	KeepOpen      Disposition = iota // go on with the session (after QUIT's reply: close, as CloseConn)
+	CloseConn                        // close gracefully: half-close, drain briefly, close; after QUIT's reply, close at once unless the client sent more
 	HalfCloseConn                    // close the writing side only, then wait for the client to close
 	ResetConn                        // close with a TCP reset (linger 0)
 	Hang                             // write nothing more; wait until the client closes or the context ends
@@ -366,7 +366,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	}
 	if ev.Kind == Quit && ev.Err == nil && (a.Then == KeepOpen || a.Then == CloseConn) {
 		// Other dispositions (reset, half-close, hang) are carried out below.
-		c.closeGracefully(ctx)
+		c.closeAfterQuit(ctx)
 		return nil, io.EOF
 	}
 	if err := c.then(ctx, a.Then); err != nil {
@@ -490,7 +490,7 @@ func (c *Conn) write(ctx context.Context, a *Answer, r Reply) error {
 	}
 	r = c.outgoing(r)
 	c.buf = r.appendWire(c.buf[:0])
-	c.traceReply(r)
+	c.traceReply(c.buf)
 	return c.paced(ctx, a.Pace, c.buf)
 }
 
@@ -498,8 +498,9 @@ func (c *Conn) write(ctx context.Context, a *Answer, r Reply) error {
 // or at once when the buffer is full (an error then waits for that flush).
 func (c *Conn) writeReply(r Reply) {
 	r = c.outgoing(r)
+	n := len(*c.out)
 	*c.out = r.appendWire(*c.out)
-	c.traceReply(r)
+	c.traceReply((*c.out)[n:])
 	if len(*c.out) >= outSize {
 		_ = c.flush()
 	}
@@ -513,11 +514,11 @@ func (c *Conn) outgoing(r Reply) Reply {
 	return r
 }
 
-func (c *Conn) traceReply(r Reply) {
+// traceReply traces each line of a reply as written, b.
+func (c *Conn) traceReply(b []byte) {
 	if c.cfg.Trace == nil {
 		return
 	}
-	b := r.appendWire(nil)
 	for len(b) > 0 {
 		i := 0
 		for i+1 < len(b) && !(b[i] == '\r' && b[i+1] == '\n') {
@@ -677,6 +678,23 @@ func (c *Conn) closeGracefully(ctx context.Context) {
 		if ctx.Err() == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(c.raw, 64<<10))
 		}
+	}
+	c.abort()
+}
+
+// closeAfterQuit ends a session after the reply to QUIT. A client sends
+// nothing after QUIT, so the connection closes at once, as Postfix's and
+// other MTAs' do; one that pipelined more after its QUIT is drained as
+// by closeGracefully, so that its unread lines do not make the close a
+// TCP reset, which would destroy the 221 before the client reads it.
+func (c *Conn) closeAfterQuit(ctx context.Context) {
+	if c.br.Buffered() > 0 {
+		c.closeGracefully(ctx)
+		return
+	}
+	c.flushLast()
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		_ = tc.CloseWrite() // TLS's close_notify: the session's data ends here
 	}
 	c.abort()
 }
