@@ -48,7 +48,8 @@ type Server struct {
 	// kept is what the kept messages share (store.go).
 	kept keptBy
 	// texts interns the texts of wire lines, which repeat from session
-	// to session (recorder.go).
+	// to session, that the process's table (sharedTexts) has no room for
+	// (recorder.go).
 	texts interner
 	// seq numbers the findings, and the places of messages' content
 	// findings, in the order they are recorded, across sessions
@@ -486,7 +487,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	}
 	// The engine's lines, notes included ("<message data: 4096 octets>"),
 	// repeat from session to session; the driver's notes (note) do not.
-	l.Text = s.texts.intern(l.Text)
+	l.Text = internIn(&sharedTexts, &s.texts, l.Text)
 	rec.mu.Lock()
 	s.addLineLocked(rec, l)
 	rec.mu.Unlock()
@@ -514,14 +515,14 @@ func (s *Server) note(rec *session, format string, args ...any) {
 func (s *Server) newMessage(ev *smtpd.Event) *Message {
 	env := ev.Envelope
 	m := &Message{
-		From:     s.texts.intern(env.From),
+		From:     internIn(&sharedTexts, &s.texts, env.From),
 		To:       make([]string, len(env.To)),
 		Params:   env.Params,
 		Received: time.Now(),
 		Raw:      ev.Data,
 	}
 	for i, to := range env.To {
-		m.To[i] = s.texts.intern(to)
+		m.To[i] = internIn(&sharedTexts, &s.texts, to)
 	}
 	for i, p := range env.RcptParams {
 		if len(p) > 0 {

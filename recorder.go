@@ -736,8 +736,9 @@ func (n *notifier) changed(c change) {
 // a lookup hashes the text and reads at most internProbes slots; adding a
 // text fills an empty slot with a compare-and-swap. Slots are never
 // emptied, so the table is bounded: a client sending ever new lines fills
-// it once. The table is made on the first text, so a server that records
-// nothing pays nothing for it.
+// it once. The table is made on the first text it is given, so a server
+// whose texts all find room in the process's table (sharedTexts) pays
+// nothing for a table of its own.
 type interner struct {
 	table atomic.Pointer[[maxInterned]atomic.Pointer[string]]
 }
@@ -752,11 +753,30 @@ const (
 // so that no client can choose lines that collide.
 var internSeed = maphash.MakeSeed()
 
+// sharedTexts is the process's table of interned texts, which every
+// server consults before its own (internIn): the greeting, the EHLO reply
+// and the usual commands and replies are the same from server to server,
+// so that a fresh server finds them there and allocates nothing for them.
+// A server keeps in a table of its own (Server.texts) what finds no room
+// here, so a table filled by other servers' texts costs a server nothing
+// but its own table.
+var sharedTexts interner
+
+// internIn returns the copy of s that shared or else own holds or takes,
+// or s when neither has room for it.
+func internIn(shared, own *interner, s string) string {
+	if t, ok := shared.intern(s); ok {
+		return t
+	}
+	t, _ := own.intern(s)
+	return t
+}
+
 // intern returns the table's copy of s, adding s when one of its slots is
-// free.
-func (in *interner) intern(s string) string {
+// free, and whether the table holds s; when it does not, it returns s.
+func (in *interner) intern(s string) (string, bool) {
 	if len(s) > maxInternedLen {
-		return s
+		return s, false
 	}
 	t := in.table.Load()
 	if t == nil {
@@ -771,7 +791,7 @@ func (in *interner) intern(s string) string {
 			p := slot.Load()
 			if p != nil {
 				if *p == s {
-					return *p
+					return *p, true
 				}
 				break // another text's: the next slot
 			}
@@ -779,10 +799,10 @@ func (in *interner) intern(s string) string {
 				mine = &s
 			}
 			if slot.CompareAndSwap(nil, mine) {
-				return s
+				return s, true
 			}
 			// Another session filled it meanwhile, perhaps with s.
 		}
 	}
-	return s
+	return s, false
 }

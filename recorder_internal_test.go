@@ -29,25 +29,28 @@ func TestWireLineRoundTrip(t *testing.T) {
 // given, and keeps no long text.
 func TestInternerIsBounded(t *testing.T) {
 	var in interner
-	first := in.intern(strings.Clone("220 localhost ESMTP mocksmtp"))
-	again := in.intern(strings.Clone("220 localhost ESMTP mocksmtp"))
+	first, _ := in.intern(strings.Clone("220 localhost ESMTP mocksmtp"))
+	again, held := in.intern(strings.Clone("220 localhost ESMTP mocksmtp"))
+	if !held {
+		t.Errorf("the table does not hold a text it took")
+	}
 	if again != first || unsafe.StringData(again) != unsafe.StringData(first) {
 		t.Errorf("the second intern of a text returned another copy")
 	}
 	for i := range 3 * maxInterned {
-		if s := fmt.Sprint("RCPT TO:<user", i, "@example.com>"); in.intern(s) != s {
+		if s := fmt.Sprint("RCPT TO:<user", i, "@example.com>"); internIn(&in, &interner{}, s) != s {
 			t.Fatalf("intern(%q) returned another text", s)
 		}
 	}
 	if n := in.held(); n > maxInterned || n < maxInterned*9/10 {
 		t.Errorf("the table holds %d texts, want at most %d and about as many", n, maxInterned)
 	}
-	if got := in.intern(strings.Clone("220 localhost ESMTP mocksmtp")); unsafe.StringData(got) != unsafe.StringData(first) {
+	if got, _ := in.intern(strings.Clone("220 localhost ESMTP mocksmtp")); unsafe.StringData(got) != unsafe.StringData(first) {
 		t.Errorf("a text held before the table filled is no longer found")
 	}
 	var fresh interner
 	long := strings.Repeat("x", maxInternedLen+1)
-	if got := fresh.intern(long); got != long {
+	if got, held := fresh.intern(long); got != long || held {
 		t.Errorf("intern of a long text changed it")
 	}
 	if n := fresh.held(); n != 0 {
@@ -150,7 +153,8 @@ func TestInternerConcurrent(t *testing.T) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for k := range texts {
-				got[g][k] = unsafe.StringData(in.intern(fmt.Sprint("MAIL FROM:<sender", k, "@example.com>")))
+				text, _ := in.intern(fmt.Sprint("MAIL FROM:<sender", k, "@example.com>"))
+				got[g][k] = unsafe.StringData(text)
 			}
 		})
 	}
@@ -161,5 +165,38 @@ func TestInternerConcurrent(t *testing.T) {
 				t.Fatalf("text %d: goroutines 0 and %d hold different copies", k, g)
 			}
 		}
+	}
+}
+
+// TestInternInOwnTableWhenSharedIsFull checks that a server keeps in its
+// own table the texts the process's table has no room for, once each,
+// and takes nothing there that the process's table holds.
+func TestInternInOwnTableWhenSharedIsFull(t *testing.T) {
+	var shared, own interner
+	held, _ := shared.intern(strings.Clone("250 2.0.0 Ok"))
+	for i := range 3 * maxInterned {
+		shared.intern(fmt.Sprint("junk ", i))
+	}
+	if got := internIn(&shared, &own, strings.Clone("250 2.0.0 Ok")); unsafe.StringData(got) != unsafe.StringData(held) || own.held() != 0 {
+		t.Errorf("a text the process's table holds: another copy, or kept in the server's table (%d texts)", own.held())
+	}
+	var missed []string // texts the full shared table has no room for
+	for i := 0; len(missed) < 10 && i < 100*maxInterned; i++ {
+		s := fmt.Sprint("RCPT TO:<user", i, "@example.com>")
+		if _, ok := shared.intern(s); !ok {
+			missed = append(missed, s)
+		}
+	}
+	if len(missed) < 10 {
+		t.Fatalf("the process's table found room for every text: not full")
+	}
+	for _, s := range missed {
+		first := internIn(&shared, &own, strings.Clone(s))
+		if again := internIn(&shared, &own, strings.Clone(s)); unsafe.StringData(again) != unsafe.StringData(first) {
+			t.Errorf("%q: the second intern returned another copy", s)
+		}
+	}
+	if n := own.held(); n != len(missed) {
+		t.Errorf("the server's table holds %d texts, want the %d the process's had no room for", n, len(missed))
 	}
 }
