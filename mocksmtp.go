@@ -487,7 +487,7 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	}
 	// The engine's lines, notes included ("<message data: 4096 octets>"),
 	// repeat from session to session; the driver's notes (note) do not.
-	l.Text = internIn(&sharedTexts, &s.texts, l.Text)
+	l.Text = s.intern(l.Text)
 	rec.mu.Lock()
 	s.addLineLocked(rec, l)
 	rec.mu.Unlock()
@@ -515,14 +515,14 @@ func (s *Server) note(rec *session, format string, args ...any) {
 func (s *Server) newMessage(ev *smtpd.Event) *Message {
 	env := ev.Envelope
 	m := &Message{
-		From:     internIn(&sharedTexts, &s.texts, env.From),
+		From:     s.intern(env.From),
 		To:       make([]string, len(env.To)),
 		Params:   env.Params,
 		Received: time.Now(),
 		Raw:      ev.Data,
 	}
 	for i, to := range env.To {
-		m.To[i] = internIn(&sharedTexts, &s.texts, to)
+		m.To[i] = s.intern(to)
 	}
 	for i, p := range env.RcptParams {
 		if len(p) > 0 {

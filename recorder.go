@@ -772,6 +772,10 @@ func internIn(shared, own *interner, s string) string {
 	return t
 }
 
+// intern returns the interned copy of text: the process's table's, else
+// the server's own.
+func (s *Server) intern(text string) string { return internIn(&sharedTexts, &s.texts, text) }
+
 // intern returns the table's copy of s, adding s when one of its slots is
 // free, and whether the table holds s; when it does not, it returns s.
 func (in *interner) intern(s string) (string, bool) {

@@ -227,6 +227,17 @@ func (c *cdp) open(t *testing.T, url string) *page {
 	return p
 }
 
+// openList opens the message list of the program at addr (its HTTP
+// address) on a desktop screen and waits until it lists n messages.
+func (c *cdp) openList(t *testing.T, addr string, n int) *page {
+	t.Helper()
+	pg := c.open(t, "about:blank")
+	pg.emulate(1280, 800, false)
+	pg.navigate("http://" + addr + "/#messages")
+	pg.waitFor(fmt.Sprintf(`document.querySelectorAll("#messages li.message").length === %d`, n))
+	return pg
+}
+
 // navigate loads url in the page. Page.navigate answers once the new
 // document is committed, so that what is evaluated next runs in it.
 func (p *page) navigate(url string) {
@@ -829,10 +840,7 @@ func TestWebPageDKIM(t *testing.T) {
 		}
 	}
 
-	pg := browser.open(t, "about:blank")
-	pg.emulate(1280, 800, false)
-	pg.navigate("http://" + p.http + "/#messages")
-	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 6`)
+	pg := browser.openList(t, p.http, 6)
 
 	// The list: a badge where a signature does not pass, its word and
 	// icon, the summaries in its tooltip.
@@ -959,10 +967,7 @@ func TestWebPageARC(t *testing.T) {
 		}
 	}
 
-	pg := browser.open(t, "about:blank")
-	pg.emulate(1280, 800, false)
-	pg.navigate("http://" + p.http + "/#messages")
-	pg.waitFor(`document.querySelectorAll("#messages li.message").length === 5`)
+	pg := browser.openList(t, p.http, 5)
 
 	// The list: a badge where the chain fails, the summary in its tooltip;
 	// amber where a key is missing, as DKIM's temperror.
