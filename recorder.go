@@ -800,7 +800,9 @@ func (in *interner) intern(s string) (string, bool) {
 				break // another text's: the next slot
 			}
 			if mine == nil {
-				mine = &s
+				// A copy: &s would put s on the heap for every lookup.
+				boxed := s
+				mine = &boxed
 			}
 			if slot.CompareAndSwap(nil, mine) {
 				return s, true

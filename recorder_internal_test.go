@@ -143,6 +143,22 @@ func TestCounterAfterDeleteMessage(t *testing.T) {
 	}
 }
 
+// TestInternAllocatesOnlyToAdd checks that interning a text the tables
+// hold, or one too long to hold, allocates nothing: every transcript line
+// is interned, and a fresh box for each would cost a session a dozen
+// allocations.
+func TestInternAllocatesOnlyToAdd(t *testing.T) {
+	var shared, own interner
+	text := strings.Clone("250-PIPELINING")
+	internIn(&shared, &own, text)
+	long := strings.Repeat("x", maxInternedLen+1)
+	for _, s := range []string{text, long} {
+		if n := testing.AllocsPerRun(100, func() { internIn(&shared, &own, s) }); n != 0 {
+			t.Errorf("interning a text of %d octets: %v allocations, want none", len(s), n)
+		}
+	}
+}
+
 // TestInternerConcurrent checks that sessions interning the same texts at
 // once all get the one copy the table holds.
 func TestInternerConcurrent(t *testing.T) {
