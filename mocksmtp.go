@@ -398,11 +398,15 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// (WithRejectNonconforming), else the persona's wording of the
 	// engine's reply, else the engine's.
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply {
+		// Each reply is copied where it is taken: a pointer to a variable
+		// of a condition would put it on the heap for every event.
 		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
 			s.note(rec, "nonconforming: %s", r.String())
-			ans.Reply = &r
+			taken := r
+			ans.Reply = &taken
 		} else if r, ok := s.personaReply(c, ev); ok {
-			ans.Reply = &r
+			taken := r
+			ans.Reply = &taken
 		}
 	}
 	switch {

@@ -152,6 +152,9 @@ func (e Extension) String() string {
 	return strings.Join(names, "|")
 }
 
+// defaultForbiddenCommands are Config.ForbiddenCommands by default: HTTP's.
+var defaultForbiddenCommands = []string{"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS", "USER-AGENT:", "HOST:"}
+
 // withDefaults returns a copy of c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	if c.Hostname == "" {
@@ -182,7 +185,7 @@ func (c Config) withDefaults() Config {
 		c.MaxBadCommands = 20
 	}
 	if c.ForbiddenCommands == nil {
-		c.ForbiddenCommands = []string{"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS", "USER-AGENT:", "HOST:"}
+		c.ForbiddenCommands = defaultForbiddenCommands // read only, shared by every Conn
 	}
 	if c.MaxJunkCommands <= 0 {
 		c.MaxJunkCommands = 100

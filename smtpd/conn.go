@@ -89,7 +89,7 @@ type Conn struct {
 	watched context.Context // the context whose end unblocks the connection (watch)
 	unwatch func() bool     // stops watching it
 	cur     *Event          // the event waiting for an answer
-	ans     *Answer         // its answer, nil for the default
+	ans     Answer          // its answer, the zero Answer for the default
 	err     error           // set once the session is over
 	closed  bool
 
@@ -205,7 +205,7 @@ func (c *Conn) Reply(r Reply) { c.Answer(Answer{Reply: &r}) }
 // call to Next. A second answer to the same event replaces the first.
 func (c *Conn) Answer(a Answer) {
 	if c.cur != nil {
-		c.ans = &a
+		c.ans = a
 	}
 }
 
@@ -232,10 +232,10 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 			c.abort()
 		}
 		c.err = err
-		c.cur, c.ans = nil, nil
+		c.cur, c.ans = nil, Answer{}
 		return nil, err
 	}
-	c.cur, c.ans = ev, nil
+	c.cur, c.ans = ev, Answer{}
 	return ev, nil
 }
 
@@ -285,8 +285,9 @@ func (c *Conn) next(ctx context.Context) (*Event, error) {
 		return c.greeting(), nil
 	}
 	if c.cur != nil {
-		ev, err := c.finish(ctx, c.cur, c.ans)
-		c.cur, c.ans = nil, nil
+		a := c.ans // a copy: the driver's answer stays as it was given
+		ev, err := c.finish(ctx, c.cur, &a)
+		c.cur, c.ans = nil, Answer{}
 		if err != nil || ev != nil {
 			return ev, err
 		}
@@ -302,9 +303,6 @@ func (c *Conn) greeting() *Event {
 // finish carries out answer a to event ev and returns the event that
 // follows from it without reading a command, if any.
 func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error) {
-	if a == nil {
-		a = &Answer{}
-	}
 	r := ev.Reply
 	if a.Reply != nil {
 		r = a.Reply.withStatus(ev.Reply)
