@@ -228,12 +228,17 @@ func (s *Server) Close() error {
 	return err
 }
 
-// acceptLoop accepts connections until the server closes. A failure of
-// Accept other than the listener's closing (too many open files, most
-// likely) is waited out, as net/http does: 5 ms, doubling up to 1 s, then
-// retried; the next session's transcript notes it.
+// acceptLoop accepts a connection and serves it: a fresh goroutine
+// accepts the next one while this one serves, so that a session starts on
+// the goroutine that accepted it, whose stack was grown (growStack) while
+// it waited for the client, not on the path of the greeting. It returns
+// once the server closes. A failure of Accept other than the listener's
+// closing (too many open files, most likely) is waited out, as net/http
+// does: 5 ms, doubling up to 1 s, then retried; the next session's
+// transcript notes it.
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
+	growStack()
 	var delay time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -258,16 +263,16 @@ func (s *Server) acceptLoop() {
 			}
 			continue
 		}
-		delay = 0
 		s.wg.Add(1)
-		go s.serve(nc)
+		go s.acceptLoop()
+		s.serve(nc)
+		return
 	}
 }
 
-// serve runs the driver loop of one session.
+// serve runs the driver loop of one session, on the goroutine of the
+// acceptLoop that accepted nc.
 func (s *Server) serve(nc net.Conn) {
-	defer s.wg.Done()
-	growStack()
 	rec := s.newSession(nc)
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
@@ -332,12 +337,13 @@ func (s *Server) serve(nc net.Conn) {
 	}
 }
 
-// growStack grows a session's stack, while it is still shallow, to what
-// the session's deepest calls take. A goroutine starts with a small stack
-// that doubles when a call needs more, copying every frame on it; left to
-// itself, a session's stack would double two or three times during its
-// first replies, each time deeper, on the path of the reply the client
-// waits for. (CockroachDB does the same for the same reason.)
+// growStack grows a session's stack, while it is still shallow and before
+// its client connects (acceptLoop), to what the session's deepest calls
+// take. A goroutine starts with a small stack that doubles when a call
+// needs more, copying every frame on it; left to itself, a session's
+// stack would double two or three times during Accept and its first
+// replies, each time deeper, on the path of the reply the client waits
+// for. (CockroachDB does the same for the same reason.)
 //
 //go:noinline
 func growStack() {
