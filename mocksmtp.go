@@ -273,7 +273,7 @@ func (s *Server) acceptLoop() {
 // serve runs the driver loop of one session, on the goroutine of the
 // acceptLoop that accepted nc.
 func (s *Server) serve(nc net.Conn) {
-	rec := s.newSession(nc)
+	rec, sf := s.newSession(nc)
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
 	var c *smtpd.Conn
@@ -308,7 +308,6 @@ func (s *Server) serve(nc net.Conn) {
 		}
 		s.endSession(rec, err)
 	}()
-	sf := s.newSessionFaults(rec)
 	for {
 		ctx, cancel, idle := s.nextContext(sf)
 		var ev *smtpd.Event
@@ -445,11 +444,12 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	return nil
 }
 
-// newSession registers a session for a new connection.
-func (s *Server) newSession(nc net.Conn) *session {
+// newSession registers a session for a new connection and returns its
+// record and its state for the fault script, under one lock.
+func (s *Server) newSession(nc net.Conn) (*session, *sessionFaults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := newSessionRecord(nc.RemoteAddr(), nc.LocalAddr())
+	rec := newSessionRecord(nc.RemoteAddr(), nc.LocalAddr()) // started in the order of IDs
 	s.addSessionLocked(rec)
 	s.live++
 	if s.acceptFails.n > 0 {
@@ -459,7 +459,7 @@ func (s *Server) newSession(nc net.Conn) *session {
 		s.acceptFails = acceptFailures{}
 	}
 	s.changes.changed(changeSession)
-	return rec
+	return rec, s.newSessionFaultsLocked(rec)
 }
 
 // observe keeps the session record current with the engine's state.

@@ -219,12 +219,10 @@ type sessionFaults struct {
 // errIdleClosed ends a session closed by a fault's IdleReply.
 var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
 
-func (s *Server) newSessionFaults(rec *session) *sessionFaults {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	attempt := rec.attempt
-	seed := uint64(s.scriptLocked().seed)
-	return &sessionFaults{attempt: attempt, session: rec.id, seed: seed}
+// newSessionFaultsLocked returns the fault script's state for the
+// session rec, just registered. s.mu must be held.
+func (s *Server) newSessionFaultsLocked(rec *session) *sessionFaults {
+	return &sessionFaults{attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
 }
 
 // random returns the session's source of chance, seeded by the script's
