@@ -232,10 +232,11 @@ func (s *Server) Close() error {
 // accepts the next one while this one serves, so that a session starts on
 // the goroutine that accepted it, whose stack was grown (growStack) while
 // it waited for the client, not on the path of the greeting. It returns
-// once the server closes. A failure of Accept other than the listener's
-// closing (too many open files, most likely) is waited out, as net/http
-// does: 5 ms, doubling up to 1 s, then retried; the next session's
-// transcript notes it.
+// when the session it accepted ends or, having accepted none, when the
+// server closes. A failure of Accept other than the listener's closing
+// (too many open files, most likely) is waited out, as net/http does:
+// 5 ms, doubling up to 1 s, then retried; the next session's transcript
+// notes it.
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
 	growStack()
@@ -273,6 +274,7 @@ func (s *Server) acceptLoop() {
 // serve runs the driver loop of one session, on the goroutine of the
 // acceptLoop that accepted nc.
 func (s *Server) serve(nc net.Conn) {
+	growStack() // again, in case a collection shrank the stack meanwhile
 	rec, sf := s.newSession(nc)
 	cfg := s.opts.engine
 	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
@@ -342,7 +344,10 @@ func (s *Server) serve(nc net.Conn) {
 // needs more, copying every frame on it; left to itself, a session's
 // stack would double two or three times during Accept and its first
 // replies, each time deeper, on the path of the reply the client waits
-// for. (CockroachDB does the same for the same reason.)
+// for. (CockroachDB does the same for the same reason.) A garbage
+// collection halves the stack of a goroutine that uses little of it, as
+// an acceptor waiting long for its client does: serve calls it again,
+// which costs nothing more than its frame when the stack is still grown.
 //
 //go:noinline
 func growStack() {

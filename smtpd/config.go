@@ -153,6 +153,7 @@ func (e Extension) String() string {
 }
 
 // defaultForbiddenCommands are Config.ForbiddenCommands by default: HTTP's.
+// Read only: every Conn without a list of its own shares it.
 var defaultForbiddenCommands = []string{"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS", "USER-AGENT:", "HOST:"}
 
 // withDefaults returns a copy of c with every zero field set to its default.
@@ -185,7 +186,7 @@ func (c Config) withDefaults() Config {
 		c.MaxBadCommands = 20
 	}
 	if c.ForbiddenCommands == nil {
-		c.ForbiddenCommands = defaultForbiddenCommands // read only, shared by every Conn
+		c.ForbiddenCommands = defaultForbiddenCommands
 	}
 	if c.MaxJunkCommands <= 0 {
 		c.MaxJunkCommands = 100

@@ -285,7 +285,9 @@ func (c *Conn) next(ctx context.Context) (*Event, error) {
 		return c.greeting(), nil
 	}
 	if c.cur != nil {
-		a := c.ans // a copy: the driver's answer stays as it was given
+		// A copy: an Answer given while finish runs (from a Trace
+		// callback) does not change the answer carried out.
+		a := c.ans
 		ev, err := c.finish(ctx, c.cur, &a)
 		c.cur, c.ans = nil, Answer{}
 		if err != nil || ev != nil {
