@@ -454,7 +454,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 func (s *Server) newSession(nc net.Conn) (*session, *sessionFaults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := newSessionRecord(nc.RemoteAddr(), nc.LocalAddr()) // started in the order of IDs
+	rec := newSessionRecord(nc.RemoteAddr(), nc.LocalAddr()) // under the lock: start times in the order of IDs
 	s.addSessionLocked(rec)
 	s.live++
 	if s.acceptFails.n > 0 {
