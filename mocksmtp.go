@@ -502,17 +502,24 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	}
 	// The engine's lines, notes included ("<message data: 4096 octets>"),
 	// repeat from session to session; the driver's notes (note) do not.
-	l.Text = s.intern(l.Text)
+	text := s.textRef(l.Text)
 	rec.mu.Lock()
-	s.addLineLocked(rec, l)
+	s.addTextLocked(rec, l.Dir, text)
 	rec.mu.Unlock()
 }
 
-// addLineLocked appends l to the transcript, stamped with the time since
-// the session started. rec.mu must be held.
+// addLineLocked appends l, a note of the driver's, which is not interned,
+// to the transcript. rec.mu must be held.
 func (s *Server) addLineLocked(rec *session, l Line) {
-	l.At = time.Since(rec.start)
-	rec.lines = append(rec.lines, packLine(l))
+	text := l.Text
+	s.addTextLocked(rec, l.Dir, &text)
+}
+
+// addTextLocked appends a line to the transcript, stamped with the time
+// since the session started: its direction and text, the interner's copy
+// or a box of its own (see wireLine). rec.mu must be held.
+func (s *Server) addTextLocked(rec *session, dir Direction, text *string) {
+	rec.lines = append(rec.lines, packLine(dir, time.Since(rec.start), text))
 	rec.elide(s.opts.maxTranscript)
 	s.changes.changed(changeLine)
 }

@@ -604,20 +604,22 @@ func (r *session) headLocked() *Session {
 }
 
 // wireLine is a transcript line as the record keeps it: Line's fields in
-// 24 octets instead of 32, for a server that keeps millions.
+// 16 octets instead of 32, for a server that keeps millions. Its text is
+// the interner's copy, which every line saying it shares (Server.textRef),
+// or a box of its own for a text not interned (a note).
 type wireLine struct {
-	text string
+	text *string
 	at   uint64 // Line.At in nanoseconds, and Line.Dir in the top two bits
 }
 
 const atMask = 1<<62 - 1
 
-func packLine(l Line) wireLine {
-	return wireLine{text: l.Text, at: uint64(l.At)&atMask | uint64(l.Dir)<<62}
+func packLine(dir Direction, at time.Duration, text *string) wireLine {
+	return wireLine{text: text, at: uint64(at)&atMask | uint64(dir)<<62}
 }
 
 func (w wireLine) line() Line {
-	return Line{Dir: Direction(w.at >> 62), Text: w.text, At: time.Duration(w.at & atMask)}
+	return Line{Dir: Direction(w.at >> 62), Text: *w.text, At: time.Duration(w.at & atMask)}
 }
 
 // unpackLines returns the lines as a Transcript of their own.
@@ -776,11 +778,34 @@ func internIn(shared, own *interner, s string) string {
 // the server's own.
 func (s *Server) intern(text string) string { return internIn(&sharedTexts, &s.texts, text) }
 
+// textRef returns the interned copy of text as the tables hold it, for a
+// transcript line (wireLine), or, when neither table has room for it, a
+// box of its own.
+func (s *Server) textRef(text string) *string {
+	if p := sharedTexts.ref(text); p != nil {
+		return p
+	}
+	if p := s.texts.ref(text); p != nil {
+		return p
+	}
+	boxed := text // a copy: &text would box text for every call
+	return &boxed
+}
+
 // intern returns the table's copy of s, adding s when one of its slots is
 // free, and whether the table holds s; when it does not, it returns s.
 func (in *interner) intern(s string) (string, bool) {
+	if p := in.ref(s); p != nil {
+		return *p, true
+	}
+	return s, false
+}
+
+// ref returns the table's copy of s as the table holds it, adding s when
+// one of its slots is free; nil when the table does not hold s.
+func (in *interner) ref(s string) *string {
 	if len(s) > maxInternedLen {
-		return s, false
+		return nil
 	}
 	t := in.table.Load()
 	if t == nil {
@@ -795,7 +820,7 @@ func (in *interner) intern(s string) (string, bool) {
 			p := slot.Load()
 			if p != nil {
 				if *p == s {
-					return *p, true
+					return p
 				}
 				break // another text's: the next slot
 			}
@@ -805,10 +830,10 @@ func (in *interner) intern(s string) (string, bool) {
 				mine = &boxed
 			}
 			if slot.CompareAndSwap(nil, mine) {
-				return s, true
+				return mine
 			}
 			// Another session filled it meanwhile, perhaps with s.
 		}
 	}
-	return s, false
+	return nil
 }

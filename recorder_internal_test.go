@@ -17,7 +17,7 @@ func TestWireLineRoundTrip(t *testing.T) {
 	for _, dir := range []Direction{FromClient, FromServer, Note} {
 		for _, at := range []time.Duration{0, 1, time.Hour, 1<<62 - 1} {
 			l := Line{Dir: dir, Text: "250 2.0.0 Ok", At: at}
-			if got := packLine(l).line(); got != l {
+			if got := packLine(l.Dir, l.At, &l.Text).line(); got != l {
 				t.Errorf("packLine(%+v).line() = %+v", l, got)
 			}
 		}
@@ -156,6 +156,18 @@ func TestInternAllocatesOnlyToAdd(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { internIn(&shared, &own, s) }); n != 0 {
 			t.Errorf("interning a text of %d octets: %v allocations, want none", len(s), n)
 		}
+	}
+	// A transcript line takes the tables' copy of its text as it is.
+	var srv Server
+	ref := srv.textRef(text)
+	if n := testing.AllocsPerRun(100, func() { srv.textRef(text) }); n != 0 || srv.textRef(text) != ref {
+		t.Errorf("textRef of a text the tables hold: %v allocations, or another copy", n)
+	}
+	if got := srv.textRef(long); got == srv.textRef(long) || *got != long {
+		t.Errorf("textRef of a text no table holds: not a box of its own, or another text")
+	}
+	if size := unsafe.Sizeof(wireLine{}); size != 16 {
+		t.Errorf("a transcript line takes %d octets, want 16", size)
 	}
 }
 
