@@ -606,7 +606,10 @@ func (r *session) headLocked() *Session {
 // wireLine is a transcript line as the record keeps it: Line's fields in
 // 16 octets instead of 32, for a server that keeps millions. Its text is
 // the interner's copy, which every line saying it shares (Server.textRef),
-// or a box of its own for a text not interned (a note).
+// or a box of its own for a text not interned (a note, a text longer than
+// maxInternedLen or for which no table has room): such a line costs 32
+// octets and an allocation, where a string in the line cost 24 and none.
+// The texts of a session's wire lines mostly repeat; its notes are few.
 type wireLine struct {
 	text *string
 	at   uint64 // Line.At in nanoseconds, and Line.Dir in the top two bits
@@ -767,11 +770,19 @@ var sharedTexts interner
 // internIn returns the copy of s that shared or else own holds or takes,
 // or s when neither has room for it.
 func internIn(shared, own *interner, s string) string {
-	if t, ok := shared.intern(s); ok {
-		return t
+	if p := refIn(shared, own, s); p != nil {
+		return *p
 	}
-	t, _ := own.intern(s)
-	return t
+	return s
+}
+
+// refIn returns the copy of s that shared or else own holds or takes, as
+// the table holds it; nil when neither has room for it.
+func refIn(shared, own *interner, s string) *string {
+	if p := shared.ref(s); p != nil {
+		return p
+	}
+	return own.ref(s)
 }
 
 // intern returns the interned copy of text: the process's table's, else
@@ -782,10 +793,7 @@ func (s *Server) intern(text string) string { return internIn(&sharedTexts, &s.t
 // transcript line (wireLine), or, when neither table has room for it, a
 // box of its own.
 func (s *Server) textRef(text string) *string {
-	if p := sharedTexts.ref(text); p != nil {
-		return p
-	}
-	if p := s.texts.ref(text); p != nil {
+	if p := refIn(&sharedTexts, &s.texts, text); p != nil {
 		return p
 	}
 	boxed := text // a copy: &text would box text for every call
