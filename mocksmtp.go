@@ -459,7 +459,7 @@ func (s *Server) newSession(nc net.Conn) (*session, *sessionFaults) {
 	s.live++
 	if s.acceptFails.n > 0 {
 		rec.mu.Lock()
-		s.addLineLocked(rec, Line{Dir: Note, Text: s.acceptFails.String()})
+		s.addNoteLocked(rec, s.acceptFails.String())
 		rec.mu.Unlock()
 		s.acceptFails = acceptFailures{}
 	}
@@ -508,11 +508,10 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	rec.mu.Unlock()
 }
 
-// addLineLocked appends l, a note of the driver's, which is not interned,
-// to the transcript. rec.mu must be held.
-func (s *Server) addLineLocked(rec *session, l Line) {
-	text := l.Text
-	s.addTextLocked(rec, l.Dir, &text)
+// addNoteLocked appends a note of the driver's, which is not interned, to
+// the transcript. rec.mu must be held.
+func (s *Server) addNoteLocked(rec *session, text string) {
+	s.addTextLocked(rec, Note, &text)
 }
 
 // addTextLocked appends a line to the transcript, stamped with the time
@@ -527,7 +526,7 @@ func (s *Server) addTextLocked(rec *session, dir Direction, text *string) {
 // note appends a note line to the transcript.
 func (s *Server) note(rec *session, format string, args ...any) {
 	rec.mu.Lock()
-	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf(format, args...)})
+	s.addNoteLocked(rec, fmt.Sprintf(format, args...))
 	rec.mu.Unlock()
 }
 

@@ -800,15 +800,6 @@ func (s *Server) textRef(text string) *string {
 	return &boxed
 }
 
-// intern returns the table's copy of s, adding s when one of its slots is
-// free, and whether the table holds s; when it does not, it returns s.
-func (in *interner) intern(s string) (string, bool) {
-	if p := in.ref(s); p != nil {
-		return *p, true
-	}
-	return s, false
-}
-
 // ref returns the table's copy of s as the table holds it, adding s when
 // one of its slots is free; nil when the table does not hold s.
 func (in *interner) ref(s string) *string {

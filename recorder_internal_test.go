@@ -24,6 +24,15 @@ func TestWireLineRoundTrip(t *testing.T) {
 	}
 }
 
+// intern is ref as the tests read it: the table's copy of s and whether
+// the table holds s, or s.
+func (in *interner) intern(s string) (string, bool) {
+	if p := in.ref(s); p != nil {
+		return *p, true
+	}
+	return s, false
+}
+
 // TestInternerIsBounded checks that the interner returns its own copy of
 // a text it holds, holds at most maxInterned texts however many it is
 // given, and keeps no long text.

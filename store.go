@@ -205,9 +205,9 @@ func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 		k.seq = s.seq.Add(1) // where its content findings go
 	}
 	if ar != "" {
-		s.addLineLocked(rec, Line{Dir: Note, Text: ar})
+		s.addNoteLocked(rec, ar)
 	}
-	s.addLineLocked(rec, Line{Dir: Note, Text: fmt.Sprintf("message %d accepted: %d octets from <%s> to %s", k.id, len(k.raw), k.from, plural(len(k.to), "recipient"))})
+	s.addNoteLocked(rec, fmt.Sprintf("message %d accepted: %d octets from <%s> to %s", k.id, len(k.raw), k.from, plural(len(k.to), "recipient")))
 	k.line = rec.nlines()
 	rec.mu.Unlock()
 	s.changes.changed(changeMessage)
