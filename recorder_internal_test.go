@@ -169,15 +169,7 @@ func TestInternAllocatesOnlyToAdd(t *testing.T) {
 	// A transcript line takes the tables' copy of its text as it is, the
 	// server's own table's when the process's is full.
 	var full, mine interner
-	missed := "" // a text the full table has no room for
-	for i := 0; missed == "" && i < 100*maxInterned; i++ {
-		if s := fmt.Sprint("RCPT TO:<user", i, "@example.com>"); full.ref(s) == nil {
-			missed = s
-		}
-	}
-	if missed == "" {
-		t.Fatalf("the process's table found room for every text: not full")
-	}
+	missed := roomless(t, &full, 1)[0]
 	ref := refIn(&full, &mine, missed)
 	if n := testing.AllocsPerRun(100, func() { refSink = refIn(&full, &mine, missed) }); n != 0 || refSink != ref || mine.held() != 1 {
 		t.Errorf("refIn of a text the server's table holds: %v allocations, another copy, or %d texts in its table", n, mine.held())
@@ -231,16 +223,7 @@ func TestInternInOwnTableWhenSharedIsFull(t *testing.T) {
 	if got := internIn(&shared, &own, strings.Clone("250 2.0.0 Ok")); unsafe.StringData(got) != unsafe.StringData(held) || own.held() != 0 {
 		t.Errorf("a text the process's table holds: another copy, or kept in the server's table (%d texts)", own.held())
 	}
-	var missed []string // texts the full shared table has no room for
-	for i := 0; len(missed) < 10 && i < 100*maxInterned; i++ {
-		s := fmt.Sprint("RCPT TO:<user", i, "@example.com>")
-		if _, ok := shared.intern(s); !ok {
-			missed = append(missed, s)
-		}
-	}
-	if len(missed) < 10 {
-		t.Fatalf("the process's table found room for every text: not full")
-	}
+	missed := roomless(t, &shared, 10)
 	for _, s := range missed {
 		first := internIn(&shared, &own, strings.Clone(s))
 		if again := internIn(&shared, &own, strings.Clone(s)); unsafe.StringData(again) != unsafe.StringData(first) {
@@ -250,4 +233,20 @@ func TestInternInOwnTableWhenSharedIsFull(t *testing.T) {
 	if n := own.held(); n != len(missed) {
 		t.Errorf("the server's table holds %d texts, want the %d the process's had no room for", n, len(missed))
 	}
+}
+
+// roomless returns n texts that the table in has no room for, filling it
+// with the texts before them.
+func roomless(t *testing.T, in *interner, n int) []string {
+	t.Helper()
+	var missed []string
+	for i := 0; len(missed) < n && i < 100*maxInterned; i++ {
+		if s := fmt.Sprint("RCPT TO:<user", i, "@example.com>"); in.ref(s) == nil {
+			missed = append(missed, s)
+		}
+	}
+	if len(missed) < n {
+		t.Fatalf("the table found room for every text: not full")
+	}
+	return missed
 }
