@@ -146,7 +146,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 		{"at": "DATA", "delay": "2s"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},
 		{"greylist": true}, {"rateLimitPer": {"n": 10, "interval": "1m"}}, {"unknownUser": []},
-		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"}]`
+		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"},
+		{"greylistFor": "5m"}, {"at": "NOOP", "reply": "250 2.0.0 one\nand two", "delay": "0"}]`
 	check("PUT", "/api/faults", script, 200)
 	check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200)
 	check("PUT", "/api/faults", `[{"at": "nowhere"}]`, 400)

@@ -1,8 +1,10 @@
 package main
 
 // Filters: the fields of mocksmtp.Want as query parameters, for GET
-// /api/wait and GET /api/messages. They map one to one onto the Go API,
-// and match as it does (Want.Match, Server.WaitForContext):
+// /api/wait and GET /api/messages, matched as the Go API matches them
+// (Want.Match, Server.WaitForContext). Two are narrower than Want's: an
+// attachment is named by its file name only, and dkim by the domain of a
+// signature that verifies.
 //
 //	GET /api/wait?to=bob@example.com&subjectContains=Welcome
 //

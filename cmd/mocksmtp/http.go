@@ -27,7 +27,9 @@ package main
 //	                                          (expectations.go)
 //	GET    /api/expectations/check            200 when every expectation is met, else 417 with the report
 //	                                          of the Go API's Expect
+//	GET    /api/findings                      the conformance findings: the RFC rules clients broke
 //	GET    /api/ca.pem                        the test CA certificate, PEM
+//	GET    /api/openapi.json                  the OpenAPI 3.1 document of this API (openapi.json)
 //	GET    /api/faults                        the fault script (see faults.go for its JSON)
 //	PUT    /api/faults                        replace the fault script
 //	POST   /api/faults                        add faults at the end of the script

@@ -44,6 +44,7 @@
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
+//	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
 //
 // Errors are JSON, {"error": "..."}. Bodies are JSON, sent with
 // Content-Type: application/json (curl --json). Browsers may use the API
@@ -59,7 +60,8 @@
 // the flag's name in upper case, dashes as underscores (-max-message-bytes
 // is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
 // Flags are named after the Go options they set (-max-message-bytes is
-// mocksmtp.WithMaxMessageBytes); a flag, or a variable, of an older name
+// mocksmtp.WithMaxMessageBytes), some shorter (-tls is WithSTARTTLS,
+// -retain WithRetention, -listen WithListenAddr); a flag, or a variable, of an older name
 // is an error that names the new one.
 //
 // For safety, mocksmtp refuses to listen on an address other than a

@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -109,6 +112,131 @@ func TestOpenAPIDocumentHasEveryRouteAndParameter(t *testing.T) {
 			t.Errorf("%s: query parameters (-accepted +documented):\n%s", route, diff)
 		}
 	}
+}
+
+// TestOpenAPISchemasNameEveryJSONField checks that each JSON object the
+// program reads or writes and the schema that describes it name the same
+// fields. The interop module validates what the program answers, but
+// only for the fields its requests make appear, and a field the program
+// reads and the document lacks (its objects take no other properties)
+// makes a client generated from the document refuse it.
+func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	// A schema by its path: a component's name, then the names of
+	// properties; "oneOf.N" is the N-th choice of a oneOf.
+	schema := func(path string) map[string]json.RawMessage {
+		t.Helper()
+		name, rest, _ := strings.Cut(path, ".")
+		var s map[string]json.RawMessage
+		if err := json.Unmarshal(doc.Components.Schemas[name], &s); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for steps := strings.Split(rest, "."); rest != "" && len(steps) > 0; steps = steps[1:] {
+			var next json.RawMessage
+			if steps[0] == "oneOf" {
+				var choices []json.RawMessage
+				_ = json.Unmarshal(s["oneOf"], &choices)
+				i, _ := strconv.Atoi(steps[1])
+				steps = steps[1:]
+				if i < len(choices) {
+					next = choices[i]
+				}
+			} else {
+				var props map[string]json.RawMessage
+				_ = json.Unmarshal(s["properties"], &props)
+				next = props[steps[0]]
+			}
+			s = nil
+			if err := json.Unmarshal(next, &s); err != nil || s == nil {
+				t.Fatalf("%s: no such schema in the document", path)
+			}
+		}
+		return s
+	}
+	for path, typ := range map[string]reflect.Type{
+		"Error":               reflect.TypeFor[errorJSON](),
+		"Address":             reflect.TypeFor[addressJSON](),
+		"Header":              reflect.TypeFor[headerJSON](),
+		"Attachment":          reflect.TypeFor[attachmentJSON](),
+		"Finding":             reflect.TypeFor[findingJSON](),
+		"ARCResult":           reflect.TypeFor[arcJSON](),
+		"ARCSet":              reflect.TypeFor[arcSetJSON](),
+		"DKIMResult":          reflect.TypeFor[dkimJSON](),
+		"Message":             reflect.TypeFor[messageJSON](),
+		"Part":                reflect.TypeFor[partJSON](),
+		"TLS":                 reflect.TypeFor[tlsJSON](),
+		"Auth":                reflect.TypeFor[authJSON](),
+		"Line":                reflect.TypeFor[lineJSON](),
+		"Session":             reflect.TypeFor[sessionJSON](),
+		"WaitTimeout":         reflect.TypeFor[waitTimeoutJSON](),
+		"Links":               reflect.TypeFor[linksJSON](),
+		"Match":               reflect.TypeFor[findJSON](),
+		"Fault":               reflect.TypeFor[faultJSON](),
+		"Fault.rateLimitPer":  reflect.TypeFor[rateLimitJSON](),
+		"Fault.trickle":       reflect.TypeFor[trickleJSON](),
+		"Fault.splitReply":    reflect.TypeFor[splitReplyJSON](),
+		"Fault.idleReply":     reflect.TypeFor[idleReplyJSON](),
+		"Fault.reply.oneOf.1": reflect.TypeFor[replyJSON](),
+		"InboxRequest":        reflect.TypeFor[inboxRequest](),
+		"Inbox":               reflect.TypeFor[inboxJSON](),
+		"ExpectationRequest":  reflect.TypeFor[expectationRequest](),
+		"Expectation":         reflect.TypeFor[expectationJSON](),
+		"Check":               reflect.TypeFor[checkJSON](),
+	} {
+		s := schema(path)
+		var props map[string]json.RawMessage
+		_ = json.Unmarshal(s["properties"], &props)
+		documented := slices.Sorted(maps.Keys(props))
+		fields := jsonFields(typ)
+		slices.Sort(fields)
+		if diff := cmp.Diff(fields, documented); diff != "" {
+			t.Errorf("schema %s and %v: fields (-program +document):\n%s", path, typ, diff)
+		}
+		if string(s["additionalProperties"]) != "false" {
+			t.Errorf("schema %s allows other properties: the program writes and reads none", path)
+		}
+	}
+	// Want is read field by field (wantFromJSON): its fields are the
+	// filter's parameters, header an object.
+	var props map[string]json.RawMessage
+	_ = json.Unmarshal(schema("Want")["properties"], &props)
+	params := []string{"header"}
+	for _, p := range wantParams {
+		params = append(params, p.name)
+	}
+	slices.Sort(params)
+	if diff := cmp.Diff(params, slices.Sorted(maps.Keys(props))); diff != "" {
+		t.Errorf("schema Want and the filter's parameters (-program +document):\n%s", diff)
+	}
+}
+
+// jsonFields returns the names encoding/json gives the fields of struct
+// type typ, those of embedded structs included.
+func jsonFields(typ reflect.Type) []string {
+	var names []string
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			names = append(names, jsonFields(f.Type)...)
+		case name == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func TestOpenAPIDocumentIsServed(t *testing.T) {
