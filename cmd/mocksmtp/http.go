@@ -18,6 +18,8 @@ package main
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
 //	GET    /api/wait?to=A&subjectContains=S   wait for the first message like the filter (filter.go) that
 //	                                          no earlier wait returned; count=N: for N of them
+//	GET    /api/wait/sessions?count=N         wait until N sessions ended (since the last reset), as
+//	                                          Server.WaitForSessions: every session kept, as GET /api/sessions
 //	GET    /api/messages?to=A&...             the messages like the filter; X-Total-Count: how many
 //	POST   /api/inboxes                       a new inbox, {"name": "test_signup"}: a domain of its own (inboxes.go)
 //	GET    /api/inboxes                       the inboxes made
@@ -39,9 +41,10 @@ package main
 // bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
 // when a wait times out (with the messages that did arrive and, for a
 // filter, the report the Go API's WaitFor fails a test with: the nearest
-// message as a (-want +got) diff, its transcript lines, totals). A fault
-// script that is not valid JSON, or not a valid script, gets 400 with
-// the line and column of the problem.
+// message as a (-want +got) diff, its transcript lines, totals; or with
+// the sessions kept and the transcripts of those still open). A fault
+// script that is not valid JSON, or not a valid script, gets 400 with the
+// line and column of the problem.
 //
 // Safe from web pages: a browser request that a page of another origin
 // made is refused with 403 (every API request, whatever its method, and
@@ -52,7 +55,8 @@ package main
 // preflight; an empty body, chunked or not, is no body. OPTIONS answers
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
-// timeouts; GET /api/wait extends them to its own timeout.
+// timeouts; the waits (GET /api/wait, GET /api/wait/sessions) extend them
+// to their own timeout.
 
 import (
 	"bytes"
@@ -111,6 +115,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/sessions", a.listSessions)
 	a.handle("GET /api/sessions/{id}", a.getSession)
 	a.handle("GET /api/wait", a.wait)
+	a.handle("GET /api/wait/sessions", a.waitSessions)
 	a.handle("POST /api/inboxes", a.postInbox)
 	a.handle("GET /api/inboxes", a.listInboxes)
 	a.handle("POST /api/expectations", a.postExpectation)
@@ -152,7 +157,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "%s %s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", r.Method, r.URL.Path, err)
 		return
 	}
-	if r.URL.Path == "/api/wait" {
+	switch r.URL.Path {
+	case "/api/wait", "/api/wait/sessions":
 		// At once, before the read timeout can pass: the handler bounds
 		// the wait by its own timeout.
 		extendDeadlines(w, maxWait)
@@ -373,8 +379,8 @@ func (ws *webServer) track(c net.Conn, state http.ConnState) {
 
 // httpTimeouts bound what one HTTP connection may hold: reading a
 // request, writing a response, waiting idle for the next request.
-// GET /api/wait extends the read and write deadlines of its connection
-// to its own timeout.
+// The waits (GET /api/wait, GET /api/wait/sessions) extend the read and
+// write deadlines of their connection to their own timeout.
 type httpTimeouts struct {
 	readHeader, read, write, idle time.Duration
 }

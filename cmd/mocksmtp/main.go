@@ -24,6 +24,7 @@
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
+//	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
 //	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
 //	GET    /api/inboxes                       the inboxes made
 //	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1}

@@ -422,21 +422,26 @@ func TestSignalsStopPromptlyAndCleanly(t *testing.T) {
 				t.Fatalf("HELO reply %q", l)
 			}
 
-			// ...and a long poll in flight.
-			polled := make(chan int, 1)
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				req, _ := newRequest(ctx, p, "GET", "/api/wait?count=5&timeout=60s", nil)
-				res, err := httpClient.Do(req)
-				if err != nil {
-					polled <- 0
-					return
-				}
-				res.Body.Close()
-				polled <- res.StatusCode
-			}()
-			p.stderr.waitFor(t, regexp.MustCompile(`msg=http method=GET path=/api/wait`))
+			// ...and long polls in flight: a wait for messages, one for
+			// sessions.
+			polls := []string{"/api/wait?count=5&timeout=60s", "/api/wait/sessions?count=5&timeout=60s"}
+			polled := make(chan int, len(polls))
+			for _, path := range polls {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					req, _ := newRequest(ctx, p, "GET", path, nil)
+					res, err := httpClient.Do(req)
+					if err != nil {
+						polled <- 0
+						return
+					}
+					res.Body.Close()
+					polled <- res.StatusCode
+				}()
+			}
+			p.stderr.waitFor(t, regexp.MustCompile(`msg=http method=GET path=/api/wait `))
+			p.stderr.waitFor(t, sessionWaitLogged)
 
 			if err := p.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
@@ -447,8 +452,10 @@ func TestSignalsStopPromptlyAndCleanly(t *testing.T) {
 			if l := readLine(); !strings.HasPrefix(l, "421 4.3.2 ") {
 				t.Errorf("the live session got %q at shutdown, want 421 4.3.2", l)
 			}
-			if code := <-polled; code != 503 {
-				t.Errorf("the long poll ended with %d, want 503", code)
+			for range polls {
+				if code := <-polled; code != 503 {
+					t.Errorf("a long poll ended with %d, want 503", code)
+				}
 			}
 			if !strings.Contains(p.stderr.String(), "msg=stopped") {
 				t.Errorf("stderr lacks the stopped line:\n%s", p.stderr)

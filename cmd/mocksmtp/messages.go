@@ -22,7 +22,7 @@ import (
 	"github.com/mocksmtp/mocksmtp"
 )
 
-// maxWait bounds GET /api/wait's timeout.
+// maxWait bounds the timeout of GET /api/wait and GET /api/wait/sessions.
 const maxWait = 10 * time.Minute
 
 // messageJSON is a message as the API shows it.
@@ -439,22 +439,9 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	count, timeout := 1, 5*time.Second
-	if s := q.Get("count"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "count=%q: want a number of messages", s)
-			return
-		}
-		count = n
-	}
-	if s := q.Get("timeout"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 || d > maxWait {
-			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", s, maxWait)
-			return
-		}
-		timeout = d
+	count, timeout, ok := waitQuery(w, q, "messages")
+	if !ok {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
@@ -496,6 +483,30 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{Error: msg, Messages: messagesJSON(kept)})
 	}
+}
+
+// waitQuery reads the parameters of a wait: count (default 1), a
+// number of things, and timeout (default 5s, at most maxWait). On a
+// problem it answers 400.
+func waitQuery(w http.ResponseWriter, q url.Values, things string) (count int, timeout time.Duration, ok bool) {
+	count, timeout = 1, 5*time.Second
+	if s := q.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "count=%q: want a number of %s", s, things)
+			return 0, 0, false
+		}
+		count = n
+	}
+	if s := q.Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > maxWait {
+			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", s, maxWait)
+			return 0, 0, false
+		}
+		timeout = d
+	}
+	return count, timeout, true
 }
 
 // plural returns "1 message", "2 messages".

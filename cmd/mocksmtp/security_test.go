@@ -382,20 +382,22 @@ func TestHTTPTimeouts(t *testing.T) {
 			t.Errorf("got %q, want a 200 and then the connection closed", got)
 		}
 	})
-	t.Run("a wait outlasts them", func(t *testing.T) {
-		c := dial(addrAllShort)
-		// Twice and ten times the timeouts: the wait bounds itself.
-		fmt.Fprintf(c, "GET /api/wait?count=1&timeout=2s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addrAllShort)
-		br := bufio.NewReader(c)
-		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("the wait's answer: %v", err)
-		}
-		b, err := io.ReadAll(res.Body)
-		if err != nil || res.StatusCode != 408 || !strings.Contains(string(b), "waited 2s") {
-			t.Errorf("wait: %d %q (%v), want 408 after 2s", res.StatusCode, b, err)
-		}
-	})
+	for _, path := range []string{"/api/wait", "/api/wait/sessions"} {
+		t.Run("a wait outlasts them: "+path, func(t *testing.T) {
+			c := dial(addrAllShort)
+			// Twice and ten times the timeouts: the wait bounds itself.
+			fmt.Fprintf(c, "GET %s?count=1&timeout=2s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addrAllShort)
+			br := bufio.NewReader(c)
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("the wait's answer: %v", err)
+			}
+			b, err := io.ReadAll(res.Body)
+			if err != nil || res.StatusCode != 408 || !strings.Contains(string(b), "waited 2s") {
+				t.Errorf("wait: %d %q (%v), want 408 after 2s", res.StatusCode, b, err)
+			}
+		})
+	}
 	log.waitFor(t, regexp.MustCompile(`msg="http connection closed"`))
 }

@@ -1,12 +1,16 @@
 package main
 
-// The sessions over HTTP, with their transcripts, and the conformance
-// findings of sessions and messages.
+// The sessions over HTTP, with their transcripts, waiting for them to
+// end, and the conformance findings of sessions and messages.
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -155,11 +159,78 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		ss = a.srv.LastSessions(n)
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	writeJSON(w, http.StatusOK, sessionsJSON(ss))
+}
+
+// sessionsJSON returns sessions as GET /api/sessions lists them: without
+// their transcripts.
+func sessionsJSON(ss []*mocksmtp.Session) []sessionJSON {
 	out := make([]sessionJSON, len(ss))
 	for i, s := range ss {
 		out[i] = newSessionJSON(s, false)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
+}
+
+// sessionWaitTimeoutJSON is the body of a 408 from /api/wait/sessions.
+type sessionWaitTimeoutJSON struct {
+	Error    string        `json:"error"` // followed by the transcripts of the sessions still open
+	Sessions []sessionJSON `json:"sessions"`
+}
+
+// maxOpenShownOnTimeout bounds the transcripts of open sessions that a
+// 408 of /api/wait/sessions shows, the last ones: as many as the Go API's
+// report shows.
+const maxOpenShownOnTimeout = 3
+
+// waitSessions answers GET /api/wait/sessions: it waits until count
+// sessions have ended (the client quit or went away, or the server closed
+// them) and returns every session kept, live ones included, as
+// Server.WaitForSessions does. Sessions that ended before the last reset
+// are forgotten, and do not count. On timeout it answers 408 with the
+// sessions kept, and the transcripts of those still open, which tell why
+// they have not ended.
+func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "count", "timeout")
+	if !ok {
+		return
+	}
+	count, timeout, ok := waitQuery(w, q, "sessions")
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	extendDeadlines(w, timeout)
+	ss, err := a.srv.WaitForSessionsContext(ctx, count)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, sessionsJSON(ss))
+	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
+	default:
+		var open []*mocksmtp.Session
+		for _, s := range ss {
+			if s.Ended == mocksmtp.Live {
+				open = append(open, s)
+			}
+		}
+		listed := ss[len(ss)-min(maxListedOnTimeout, len(ss)):]
+		var b strings.Builder
+		fmt.Fprintf(&b, "waited %v for %s, got %d; sessions lists the last %d of the %d kept", timeout,
+			plural(count, "ended session"), len(ss)-len(open), len(listed), len(ss))
+		if len(open) > 0 {
+			fmt.Fprintf(&b, "; %d still open:\n", len(open))
+			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
+				fmt.Fprintf(&b, "(%s not shown)\n", plural(n, "earlier open session"))
+				open = open[n:]
+			}
+			for _, s := range open {
+				b.WriteString(s.String())
+			}
+		}
+		writeJSON(w, http.StatusRequestTimeout, sessionWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Sessions: sessionsJSON(listed)})
+	}
 }
 
 func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
