@@ -25,7 +25,8 @@ import (
 func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	t.Parallel()
 	registerPEM.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder) })
-	p := startProgram(t, "-tls", "-max-transcript-lines", "12") // sessions with a transcriptHead
+	// Sessions with a transcriptHead; GET /api/server with its tls and auth.
+	p := startProgram(t, "-tls", "-auth", "user:secret", "-max-transcript-lines", "12")
 	res, raw := p.call(t, "GET", "/api/openapi.json", "")
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
@@ -143,6 +144,10 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 	check("GET", "/api/sessions/99", "", 404)
 	check("GET", "/api/findings", "", 200)
+	if b := check("GET", "/api/server", "", 200); !bytes.Contains(b, []byte(`"smtpAddr": "`+p.smtp+`"`)) {
+		t.Errorf("GET /api/server does not give the SMTP address %s:\n%s", p.smtp, b)
+	}
+	check("GET", "/api/server?verbose=1", "", 400)
 	check("GET", "/api/ca.pem", "", 200)
 	check("GET", "/api/openapi.json", "", 200)
 	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},

@@ -43,6 +43,7 @@
 // on one program, each with its own inbox, never see each other's mail.
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
+//	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
@@ -407,6 +408,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.http != "" {
 		a := newAPI(srv, log, cfg.allowRemote)
 		a.ownCert = cfg.certFile != ""
+		a.setup = newSetup(cfg)
 		a.faults.specs = faultSpecs
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {

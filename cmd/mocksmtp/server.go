@@ -1,0 +1,87 @@
+package main
+
+// What the program is, over HTTP: where it listens for SMTP and how it is
+// set up (GET /api/server), for a suite that started it on a free port
+// (-listen 127.0.0.1:0), or that did not start it at all.
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// serverJSON is the answer of GET /api/server.
+type serverJSON struct {
+	Version  string          `json:"version"`  // as -version prints it
+	SMTPAddr string          `json:"smtpAddr"` // host:port, as listening: "127.0.0.1:41234", "[::1]:41234"
+	SMTPHost string          `json:"smtpHost"` // its IP address, without brackets
+	SMTPPort int             `json:"smtpPort"`
+	Hostname string          `json:"hostname"` // the name in the greeting and the EHLO reply
+	TLS      *serverTLSJSON  `json:"tls"`      // nil: no TLS
+	Auth     *serverAuthJSON `json:"auth"`     // nil: no AUTH
+	// Seed is the seed of the random source of faults (Server.Seed), in
+	// decimal: a string, as a JavaScript number cannot hold every int64.
+	// -seed with it replays a run's faults of withProbability.
+	Seed string `json:"seed"`
+}
+
+// serverTLSJSON says how the server speaks TLS.
+type serverTLSJSON struct {
+	Mode     string `json:"mode"`            // "starttls", or "implicit" (TLS from the first byte)
+	Required bool   `json:"required"`        // mail goes only over TLS: -require-tls, or -implicit-tls
+	CAURL    string `json:"caUrl,omitempty"` // the test CA to trust, "" with -cert
+}
+
+// serverAuthJSON says how the server offers AUTH.
+type serverAuthJSON struct {
+	Required   bool `json:"required"`   // MAIL before AUTH gets 530 (-require-auth)
+	RequireTLS bool `json:"requireTls"` // AUTH is offered only after TLS (-require-tls-for-auth)
+}
+
+// setup is what the flags say of the server that GET /api/server tells:
+// all of it but the address and the seed, which the server knows.
+type setup struct {
+	version  string
+	hostname string
+	tls      *serverTLSJSON
+	auth     *serverAuthJSON
+}
+
+// newSetup reads the flags as the options they set read them (see
+// securityOptions): -require-tls, -require-tls-for-auth and -cert imply
+// STARTTLS unless -implicit-tls is given.
+func newSetup(cfg *config) setup {
+	s := setup{version: version(), hostname: cfg.hostname}
+	if s.hostname == "" {
+		s.hostname = "localhost" // the engine's default
+	}
+	switch {
+	case cfg.implicitTLS:
+		s.tls = &serverTLSJSON{Mode: "implicit", Required: true}
+	case cfg.startTLS || cfg.requireTLS || cfg.requireTLSForAuth || cfg.certFile != "":
+		s.tls = &serverTLSJSON{Mode: "starttls", Required: cfg.requireTLS}
+	}
+	if s.tls != nil && cfg.certFile == "" {
+		s.tls.CAURL = "/api/ca.pem"
+	}
+	if len(cfg.auth) > 0 || len(cfg.oauthTokens) > 0 {
+		s.auth = &serverAuthJSON{Required: cfg.requireAuth, RequireTLS: cfg.requireTLSForAuth}
+	}
+	return s
+}
+
+// server answers GET /api/server.
+func (a *api) server(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, serverJSON{
+		Version:  a.setup.version,
+		SMTPAddr: a.srv.Addr(),
+		SMTPHost: a.srv.Host(),
+		SMTPPort: a.srv.Port(),
+		Hostname: a.setup.hostname,
+		TLS:      a.setup.tls,
+		Auth:     a.setup.auth,
+		Seed:     strconv.FormatInt(a.srv.Seed(), 10),
+	})
+}

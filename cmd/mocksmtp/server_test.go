@@ -1,0 +1,191 @@
+package main
+
+import (
+	"crypto/tls"
+	"net"
+	"net/textproto"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAPIServerSaysWhereAndHow(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := runOnce(t, nil, "-version")
+	if code != 0 {
+		t.Fatalf("-version: exit %d", code)
+	}
+	version := strings.TrimSpace(stdout)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, certFile, keyFile)
+
+	tests := []struct {
+		name     string
+		args     []string
+		hostname string
+		tls      *serverTLSJSON
+		auth     *serverAuthJSON
+	}{
+		{"defaults", nil, "localhost", nil, nil},
+		{"STARTTLS, AUTH required", []string{"-hostname", "mx.test.example", "-tls", "-auth", "user:secret", "-require-auth"}, "mx.test.example",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{Required: true}},
+		{"TLS required", []string{"-require-tls"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", Required: true, CAURL: "/api/ca.pem"}, nil},
+		{"AUTH only after TLS", []string{"-require-tls-for-auth", "-oauth-token", "user:token"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
+		{"implicit TLS", []string{"-implicit-tls", "-auth", "user:secret"}, "localhost",
+			&serverTLSJSON{Mode: "implicit", Required: true, CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
+		{"own certificate", []string{"-cert", certFile, "-key", keyFile}, "localhost",
+			&serverTLSJSON{Mode: "starttls"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, nil, tt.args...)
+			var got serverJSON
+			getJSON(t, p, "/api/server", 200, &got)
+			host, port, err := net.SplitHostPort(p.smtp) // as the log says
+			if err != nil {
+				t.Fatal(err)
+			}
+			portN, _ := strconv.Atoi(port)
+			want := serverJSON{Version: version, SMTPAddr: p.smtp, SMTPHost: host, SMTPPort: portN,
+				Hostname: tt.hostname, TLS: tt.tls, Auth: tt.auth, Seed: got.Seed}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("GET /api/server (-want +got):\n%s", diff)
+			}
+			if _, err := strconv.ParseInt(got.Seed, 10, 64); err != nil {
+				t.Errorf("seed %q: %v", got.Seed, err)
+			}
+			// What it says is what a client meets at the address it gives.
+			meetsTheWire(t, p, got)
+		})
+	}
+}
+
+// meetsTheWire connects to the SMTP address that GET /api/server gave and
+// checks that the server is as it said: its greeting's name, TLS from the
+// first byte or STARTTLS offered, AUTH offered (before TLS), MAIL refused
+// before TLS or AUTH when they are required.
+func meetsTheWire(t *testing.T, p *proc, s serverJSON) {
+	t.Helper()
+	addr := net.JoinHostPort(s.SMTPHost, strconv.Itoa(s.SMTPPort))
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	var c net.Conn
+	var err error
+	implicit := s.TLS != nil && s.TLS.Mode == "implicit"
+	if implicit {
+		pool, _ := caFromAPI(t, p)
+		c, err = tls.DialWithDialer(dialer, "tcp", addr, &tls.Config{RootCAs: pool})
+	} else {
+		c, err = dialer.Dial("tcp", addr)
+	}
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := textproto.NewConn(c)
+	if _, msg, err := tc.ReadResponse(220); err != nil || msg != s.Hostname+" ESMTP mocksmtp" {
+		t.Errorf("greeting %q (%v), want the hostname %q", msg, err, s.Hostname)
+	}
+	reply := func(cmd string) (int, string) {
+		t.Helper()
+		if err := tc.PrintfLine("%s", cmd); err != nil {
+			t.Fatal(err)
+		}
+		code, msg, err := tc.ReadResponse(0)
+		if err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		return code, msg
+	}
+	_, ehlo := reply("EHLO client.example")
+	has := make(map[string]bool)
+	for _, l := range strings.Split(ehlo, "\n")[1:] {
+		has[strings.Fields(l)[0]] = true
+	}
+	if want := s.TLS != nil && s.TLS.Mode == "starttls"; has["STARTTLS"] != want {
+		t.Errorf("EHLO reply %q offers STARTTLS: %v, want %v", ehlo, has["STARTTLS"], want)
+	}
+	if want := s.Auth != nil && (implicit || !s.Auth.RequireTLS); has["AUTH"] != want {
+		t.Errorf("EHLO reply %q offers AUTH: %v, want %v", ehlo, has["AUTH"], want)
+	}
+	want := 250
+	if s.TLS != nil && s.TLS.Required && !implicit || s.Auth != nil && s.Auth.Required {
+		want = 530
+	}
+	if code, msg := reply("MAIL FROM:<app@example.com>"); code != want {
+		t.Errorf("MAIL: %d %s, want %d", code, msg, want)
+	}
+	reply("QUIT")
+}
+
+func TestAPIServerOnIPv6(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback on this machine: %v", err)
+	}
+	ln.Close()
+	p := start(t, nil, "-listen", "[::1]:0")
+	var got serverJSON
+	getJSON(t, p, "/api/server", 200, &got)
+	if got.SMTPAddr != p.smtp || got.SMTPHost != "::1" || got.SMTPAddr != net.JoinHostPort("::1", strconv.Itoa(got.SMTPPort)) {
+		t.Errorf("GET /api/server: smtpAddr %q, smtpHost %q, smtpPort %d; want [::1]:port as the log says (%s)", got.SMTPAddr, got.SMTPHost, got.SMTPPort, p.smtp)
+	}
+	meetsTheWire(t, p, got)
+}
+
+// The seed that GET /api/server gives is the one sessions note, and
+// -seed with it replays them.
+func TestAPIServerSeedReplaysARun(t *testing.T) {
+	t.Parallel()
+	seedOf := func(p *proc) string {
+		t.Helper()
+		var s serverJSON
+		getJSON(t, p, "/api/server", 200, &s)
+		return s.Seed
+	}
+	// noted returns the seed that a session's transcript notes, once a
+	// fault of chance is in the script.
+	noted := func(p *proc) string {
+		t.Helper()
+		if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "RCPT", "withProbability": 0.5, "reply": "451 4.3.0 maybe later"}]`); res.StatusCode != 200 {
+			t.Fatalf("PUT /api/faults: %d %s", res.StatusCode, b)
+		}
+		openSession(t, p.smtp).Close()
+		var ss []sessionJSON
+		getJSON(t, p, "/api/wait/sessions?count=1&timeout=20s", 200, &ss)
+		var s sessionJSON
+		getJSON(t, p, "/api/sessions/"+strconv.Itoa(ss[0].ID), 200, &s)
+		for _, l := range s.Transcript {
+			if rest, ok := strings.CutPrefix(l.Text, "faults: random seed "); ok && l.Dir == "*" {
+				return strings.Fields(rest)[0]
+			}
+		}
+		t.Fatalf("no seed noted in the transcript: %+v", s.Transcript)
+		return ""
+	}
+
+	random := start(t, nil)
+	seed := seedOf(random)
+	if got := noted(random); got != seed {
+		t.Errorf("the session notes seed %s, GET /api/server says %s", got, seed)
+	}
+	// 2^53+1, which a JavaScript number would round.
+	for _, s := range []string{seed, "-9007199254740993"} {
+		replay := start(t, nil, "-seed", s)
+		if got := seedOf(replay); got != s {
+			t.Errorf("-seed %s: GET /api/server says %s", s, got)
+		}
+		if got := noted(replay); got != s {
+			t.Errorf("-seed %s: the session notes seed %s", s, got)
+		}
+	}
+}
