@@ -6,7 +6,9 @@
 // It listens for SMTP on 127.0.0.1:2525 and for HTTP on 127.0.0.1:8025,
 // records every session and message in memory, prints each message on
 // one line and each session's transcript as they arrive, and stops on
-// Ctrl-C (SIGINT) or SIGTERM.
+// Ctrl-C (SIGINT) or SIGTERM. Started on free ports (-listen 127.0.0.1:0
+// -http 127.0.0.1:0), it tells where it listens: in its log line
+// "listening", in the file of -addr-file, and at GET /api/server.
 //
 // The HTTP server has a JSON API and, at /, a web page that shows
 // sessions and messages as they arrive:
@@ -115,6 +117,7 @@ var errUsage = errors.New("usage")
 type config struct {
 	listen               string
 	http                 string
+	addrFile             string
 	allowRemote          bool
 	hostname             string
 	maxMessageBytes      int64
@@ -157,6 +160,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2525", "SMTP listen `address`; port 0 picks a free port")
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
+	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0); removed at exit")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
 	fs.Int64Var(&c.maxMessageBytes, "max-message-bytes", 0, "largest message accepted, in `bytes` (default 10 MiB)")
@@ -416,13 +420,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	attrs := []any{"smtp", srv.Addr()}
+	addrs := addrFileJSON{SMTPAddr: srv.Addr()}
 	if web != nil {
 		attrs = append(attrs, "http", web.addr)
+		addrs.HTTPAddr = web.addr
+	}
+	if cfg.addrFile != "" {
+		if err := writeAddrFile(cfg.addrFile, addrs); err != nil {
+			if web != nil {
+				web.shutdown()
+			}
+			return fmt.Errorf("-addr-file: %w", err)
+		}
 	}
 	log.Info("listening", attrs...)
 
 	<-ctx.Done()
 	log.Info("shutting down")
+	if cfg.addrFile != "" {
+		// The addresses are about to stop being served.
+		if err := os.Remove(cfg.addrFile); err != nil {
+			log.Warn("removing the -addr-file", "err", err)
+		}
+	}
 	if web != nil {
 		web.shutdown()
 	}

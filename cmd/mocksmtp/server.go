@@ -1,11 +1,16 @@
 package main
 
-// What the program is, over HTTP: where it listens for SMTP and how it is
-// set up (GET /api/server), for a suite that started it on a free port
-// (-listen 127.0.0.1:0), or that did not start it at all.
+// What the program is: where it listens for SMTP and how it is set up
+// (GET /api/server), for a suite that started it on a free port (-listen
+// 127.0.0.1:0), or that did not start it at all; and where it listens for
+// SMTP and HTTP, in the file of -addr-file, for a suite that started it
+// on free ports and has yet to find its API.
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -84,4 +89,38 @@ func (a *api) server(w http.ResponseWriter, r *http.Request) {
 		Auth:     a.setup.auth,
 		Seed:     strconv.FormatInt(a.srv.Seed(), 10),
 	})
+}
+
+// addrFileJSON is what the file of -addr-file holds.
+type addrFileJSON struct {
+	SMTPAddr string `json:"smtpAddr"` // as GET /api/server says it
+	HTTPAddr string `json:"httpAddr"` // "" with -http ""
+}
+
+// writeAddrFile writes the addresses to path whole or not at all: into a
+// file beside it, renamed into place, so that a suite that waits for the
+// file never reads a part of it.
+func writeAddrFile(path string, addrs addrFileJSON) error {
+	b, err := json.Marshal(addrs)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"net"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,5 +190,73 @@ func TestAPIServerSeedReplaysARun(t *testing.T) {
 		if got := noted(replay); got != s {
 			t.Errorf("-seed %s: the session notes seed %s", s, got)
 		}
+	}
+}
+
+// A suite that starts the program on free ports finds both in the file
+// of -addr-file, written whole once the program listens, and gone when
+// it stops.
+func TestAddrFileHoldsBothAddresses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mocksmtp.json")
+	p := startNoWait(t, nil, "-listen", "127.0.0.1:0", "-http", "127.0.0.1:0", "-addr-file", file, "-quiet")
+	logged := p.stderr.waitFor(t, listeningRE) // after the file is written
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs addrFileJSON
+	if err := json.Unmarshal(b, &addrs); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if addrs.SMTPAddr != logged[1] || addrs.HTTPAddr != logged[2] {
+		t.Fatalf("the file says %+v, the log line %q", addrs, logged[0])
+	}
+
+	// Both work: the API at httpAddr, mail to smtpAddr.
+	p.smtp, p.http = addrs.SMTPAddr, addrs.HTTPAddr
+	var s serverJSON
+	getJSON(t, p, "/api/server", 200, &s)
+	if s.SMTPAddr != addrs.SMTPAddr {
+		t.Errorf("GET /api/server at httpAddr says smtpAddr %q, the file %q", s.SMTPAddr, addrs.SMTPAddr)
+	}
+	sendMail(t, addrs.SMTPAddr, "app@example.com", []string{"bob@example.com"}, "Subject: x\r\n\r\nx\r\n")
+	getJSON(t, p, "/api/wait?count=1&timeout=20s", 200, nil)
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("after exit, the directory of the file holds %v (%v), want nothing", entries, err)
+	}
+}
+
+func TestAddrFileWithoutHTTP(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "mocksmtp.json")
+	p := startNoWait(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-addr-file", file)
+	logged := p.stderr.waitFor(t, listeningRE)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"smtpAddr":"` + logged[1] + `","httpAddr":""}` + "\n"; string(b) != want {
+		t.Errorf("the file holds %q, want %q", b, want)
+	}
+	if got := greeting(t, logged[1]); !strings.HasPrefix(got, "220 ") {
+		t.Errorf("greeting at the file's smtpAddr: %q", got)
+	}
+}
+
+func TestAddrFileThatCannotBeWrittenExits1(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "no such directory", "mocksmtp.json")
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "127.0.0.1:0", "-addr-file", file)
+	if code != 1 || !strings.HasPrefix(stderr, "mocksmtp: -addr-file: ") || strings.Contains(stderr, "listening") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming -addr-file, before listening", code, stderr)
 	}
 }
