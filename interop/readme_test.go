@@ -45,7 +45,8 @@ func runExample(t *testing.T, p *program, dir, name string, args ...string) stri
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MOCKSMTP_SMTP="+p.smtp, "MOCKSMTP_HTTP="+p.http)
+	// The API's address alone: the examples ask it for the SMTP address.
+	cmd.Env = append(os.Environ(), "MOCKSMTP_HTTP="+p.http)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {

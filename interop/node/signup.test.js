@@ -3,7 +3,6 @@ const test = require("node:test");
 const assert = require("node:assert");
 const nodemailer = require("nodemailer");
 
-const [smtpHost, smtpPort] = (process.env.MOCKSMTP_SMTP || "127.0.0.1:2525").split(":");
 const API = "http://" + (process.env.MOCKSMTP_HTTP || "127.0.0.1:8025");
 
 // api calls mocksmtp's HTTP API; an error fails the test with its message.
@@ -16,8 +15,12 @@ async function api(method, path, params = {}, body = undefined) {
   return res.status === 204 ? null : res.json();
 }
 
+// Where to send: mocksmtp says (on a free port with -listen 127.0.0.1:0, say).
+let server;
+test.before(async () => { server = await api("GET", "/api/server"); });
+
 async function sendWelcome(to) { // the code under test
-  const smtp = nodemailer.createTransport({ host: smtpHost, port: Number(smtpPort), ignoreTLS: true });
+  const smtp = nodemailer.createTransport({ host: server.smtpHost, port: server.smtpPort, ignoreTLS: true });
   await smtp.sendMail({
     from: "app@example.com", to, subject: "Welcome, Bob!",
     text: "Your code: 123456\nOr sign in: https://app.example/login?t=abc\n",

@@ -8,7 +8,6 @@ import urllib.parse
 import urllib.request
 from email.message import EmailMessage
 
-SMTP = os.environ.get("MOCKSMTP_SMTP", "127.0.0.1:2525")
 API = "http://" + os.environ.get("MOCKSMTP_HTTP", "127.0.0.1:8025")
 
 
@@ -24,12 +23,15 @@ def api(method, path, body=None, **params):
         raise AssertionError(f"{method} {path}: {e.code} {json.load(e)['error']}") from None
 
 
+# Where to send: mocksmtp says (on a free port with -listen 127.0.0.1:0, say).
+SERVER = api("GET", "/api/server")
+
+
 def send_welcome(to):  # the code under test
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "app@example.com", to, "Welcome, Bob!"
     msg.set_content("Your code: 123456\nOr sign in: https://app.example/login?t=abc\n")
-    host, port = SMTP.rsplit(":", 1)
-    with smtplib.SMTP(host, int(port)) as smtp:
+    with smtplib.SMTP(SERVER["smtpHost"], SERVER["smtpPort"]) as smtp:
         smtp.send_message(msg)
 
 
