@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"runtime"
 	"strings"
@@ -543,6 +544,20 @@ func TestBdatChunkBoundaries(t *testing.T) {
 	}
 }
 
+// body returns message data of n octets (n > 1000) in lines of at most
+// 998 octets before CRLF, none starting with a dot.
+func body(n int) string {
+	full := strings.Repeat(strings.Repeat("d", 998)+"\r\n", n/1000)
+	switch r := n % 1000; r {
+	case 0:
+		return full
+	case 1: // a line of 999 octets and an empty one
+		return full[:len(full)-1000] + strings.Repeat("d", 997) + "\r\n\r\n"
+	default:
+		return full + strings.Repeat("d", r-2) + "\r\n"
+	}
+}
+
 // DATA messages at the size limit (N-1, N, N+1, 2N octets, CRLF and
 // unstuffing counted as stored) and text lines at the line limit,
 // dot-stuffed or not, arrive byte for byte or get their reply (audit of
@@ -550,19 +565,6 @@ func TestBdatChunkBoundaries(t *testing.T) {
 func TestDataBoundaries(t *testing.T) {
 	t.Parallel()
 	const limit = 100_000
-	// body returns data of n octets (n > 1000) in lines of at most 998
-	// octets before CRLF.
-	body := func(n int) string {
-		full := strings.Repeat(strings.Repeat("d", 998)+"\r\n", n/1000)
-		switch r := n % 1000; r {
-		case 0:
-			return full
-		case 1: // a line of 999 octets and an empty one
-			return full[:len(full)-1000] + strings.Repeat("d", 997) + "\r\n\r\n"
-		default:
-			return full + strings.Repeat("d", r-2) + "\r\n"
-		}
-	}
 	tests := []struct {
 		name   string
 		stored string // what the message is
@@ -600,6 +602,64 @@ func TestDataBoundaries(t *testing.T) {
 			if tt.stored != "" {
 				if got := h.message(); string(got) != tt.stored {
 					t.Fatalf("message of %d octets recorded, want %d", len(got), len(tt.stored))
+				}
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+			h.noMessage()
+		})
+	}
+}
+
+// A refused message is read to its end, up to twice the size limit and
+// 1 MiB more on the wire, its ".\r\n" included (the flood bound): past
+// it, the engine answers 552 5.3.4 and closes. The bound holds at N-1, N,
+// N+1 and 2N octets, and does not overflow for the largest limits, under
+// which a message of 2 MiB + 1 octets is accepted byte for byte.
+func TestDataFlood(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	const bound = 2*limit + maxDiscard
+	tests := []struct {
+		name   string
+		limit  int64
+		wire   int // octets of data, ".\r\n" included
+		want   string
+		closes bool
+	}{
+		{"bound-1", limit, bound - 1, "552 5.3.4", false},
+		{"bound", limit, bound, "552 5.3.4", false},
+		{"bound+1", limit, bound + 1, "552 5.3.4", true},
+		{"2*bound", limit, 2 * bound, "552 5.3.4", true},
+		// 2*limit overflowed: every message over 1 MiB was a flood, or
+		// every message at all.
+		{"limit of MaxInt64", math.MaxInt64, 2<<20 + 1, "250 2.0.0", false},
+		{"limit of 2^62", 1 << 62, 2<<20 + 1, "250 2.0.0", false},
+		{"limit of (MaxInt64-1MiB)/2+1", (math.MaxInt64-maxDiscard)/2 + 1, 2<<20 + 1, "250 2.0.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: tt.limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			data := body(tt.wire - 3)
+			sent := c.sendAsync(data + ".\r\n")
+			c.expectPrefix(tt.want)
+			if tt.closes {
+				c.expectClosed()
+				c.conn.Close()
+				sent()
+				h.noMessage()
+				return
+			}
+			sent()
+			if tt.want == "250 2.0.0" {
+				if got := h.message(); string(got) != data {
+					t.Fatalf("message of %d octets recorded, want the %d sent", len(got), len(data))
 				}
 			}
 			c.send("HELP\r\n")

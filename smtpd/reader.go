@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"slices"
 	"sync"
@@ -123,7 +124,14 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		overLimit bool // a line over MaxTextLine: the message is refused
 		limit     = c.cfg.MaxMessageBytes
 		afterCRLF = true // the line before ended with CRLF (DATA's did)
+		// A refused message is read to its end, but not past flood
+		// octets: twice the limit and maxDiscard more, or as many as an
+		// int64 holds for the largest limits.
+		flood = int64(math.MaxInt64)
 	)
+	if limit <= (math.MaxInt64-maxDiscard)/2 {
+		flood = 2*limit + maxDiscard
+	}
 	// The data gathers in a pooled buffer and is copied out once at the
 	// end: the message keeps no spare capacity, and a message costs one
 	// allocation, also on a new connection.
@@ -155,7 +163,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		if err != nil {
 			return nil, c.readErr(ctx, err, " during DATA")
 		}
-		if total > 2*limit+maxDiscard {
+		if total > flood {
 			c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
 			c.closeGracefully(ctx)
 			return nil, fmt.Errorf("%w: message data flood", ErrFraming)
