@@ -611,6 +611,79 @@ func TestDataBoundaries(t *testing.T) {
 	}
 }
 
+// MAIL's SIZE (RFC 1870: size-value = 1*20DIGIT) at the limit gets 250
+// up to it and 552 5.3.4 past it, however many of its 20 digits the value
+// has, even past what an int64 holds; a value that is no size-value is
+// 501 5.5.4. A BDAT chunk size past the limit, however long, gets 552
+// 5.3.4 and the connection closes.
+func TestSizeParameter(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	tests := []struct {
+		limit int64
+		value string
+		want  string
+	}{
+		{limit, "99999", "250 2.1.0"},
+		{limit, "100000", "250 2.1.0"},
+		{limit, "100001", "552 5.3.4"},
+		{limit, "200000", "552 5.3.4"},
+		{limit, "1048577", "552 5.3.4"},
+		{limit, "0", "250 2.1.0"},
+		{limit, "00000000000000100000", "250 2.1.0"},
+		{limit, "999999999999999999", "552 5.3.4"},
+		{limit, "1000000000000000000", "552 5.3.4"},
+		{limit, "9223372036854775807", "552 5.3.4"},
+		{limit, "9223372036854775808", "552 5.3.4"},
+		{limit, "99999999999999999999", "552 5.3.4"},
+		{limit, "100000000000000000000", "501 5.5.4"},
+		{limit, "000000000000000000001", "501 5.5.4"},
+		{limit, strings.Repeat("9", 400), "501 5.5.4"},
+		{limit, "-1", "501 5.5.4"},
+		{limit, "1e5", "501 5.5.4"},
+		{limit, "", "501 5.5.4"},
+		{math.MaxInt64, "9223372036854775806", "250 2.1.0"},
+		{math.MaxInt64, "9223372036854775807", "250 2.1.0"},
+		{math.MaxInt64, "9223372036854775808", "552 5.3.4"},
+		{math.MaxInt64, "99999999999999999999", "552 5.3.4"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d/%s", tt.limit, tt.value), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: tt.limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com> SIZE=" + tt.value + "\r\n")
+			c.expectPrefix("250 ")
+			c.expectPrefix(tt.want)
+			if tt.want == "250 2.1.0" {
+				c.send("RSET\r\n")
+				c.expectPrefix("250 2.0.0")
+			}
+			// The session goes on, with a transaction of its own.
+			c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+			for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 ", "250 2.0.0"} {
+				c.expectPrefix(w)
+			}
+			if got := h.message(); string(got) != "hi\r\n" {
+				t.Fatalf("message %q, want hi", got)
+			}
+		})
+	}
+	for _, size := range []string{"100001", "1000000000000000000", "9223372036854775808", strings.Repeat("9", 400)} {
+		t.Run("BDAT "+size[:min(len(size), 30)], func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT " + size + " LAST\r\nsome data")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "552 5.3.4"} {
+				c.expectPrefix(w)
+			}
+			c.expectClosed()
+			h.noMessage()
+		})
+	}
+}
+
 // A refused message is read to its end, up to twice the size limit and
 // 1 MiB more on the wire, its ".\r\n" included (the flood bound): past
 // it, the engine answers 552 5.3.4 and closes. The bound holds at N-1, N,

@@ -140,8 +140,8 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	// SIZE is a hint, trusted up to maxKeptData: a client cannot make the
 	// server allocate the size limit for a message it does not send.
 	if s, ok := c.tx.Params["SIZE"]; ok {
-		if n, ok := parseSize(s); ok && n <= limit {
-			if want := min(n+2, maxKeptData); int64(cap(body)) < want {
+		if n, over, ok := parseSize(s); ok && !over && n <= limit {
+			if want := min(n, maxKeptData-2) + 2; int64(cap(body)) < want {
 				body = make([]byte, 0, want)
 			}
 		}
@@ -255,7 +255,7 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 		c.closeGracefully(ctx)
 		return nil, fmt.Errorf("%w: BDAT without a usable size", ErrFraming)
 	}
-	overLimit := int64(len(c.chunks))+ev.Size > c.cfg.MaxMessageBytes
+	overLimit := ev.Size > c.cfg.MaxMessageBytes-int64(len(c.chunks))
 	if ev.Size > c.cfg.MaxMessageBytes {
 		// Too big to be worth reading: say so and close.
 		c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
