@@ -151,17 +151,20 @@ func (c *client) sendAsync(s string) func() {
 // connection (500 5.5.2), a shorter one is read to its end and refused.
 const maxDiscard = 1 << 20
 
-// lineSizes are the lengths, CRLF included, of the over-long line tests:
-// the command, AUTH and text line limits, the read buffer (16 KiB), the
-// discard bound (1 MiB), each at N-1, N, N+1, and more.
-var lineSizes = []int{512, 513, 1000, 1001, 12288, 12289, 16383, 16384, 16385, 32 << 10, 64<<10 + 7,
+// lineSizes are the lengths, CRLF included, of the over-long line tests,
+// each limit at N-1, N, N+1 and 2N: the command line (512), the text line
+// (1000), MAIL and RCPT with parameters (1024), AUTH (12288), the read
+// buffer (16 KiB), the discard bound (1 MiB); and more.
+var lineSizes = []int{511, 512, 513, 999, 1000, 1001, 1023, 1024, 1025, 2000, 2048,
+	12287, 12288, 12289, 16383, 16384, 16385, 24576, 32 << 10, 64<<10 + 7,
 	maxDiscard - 1, maxDiscard, maxDiscard + 1, 2 * maxDiscard}
 
-// TestLongLines sends lines of every boundary length as a command, a DATA
-// text line, a DATA line ending in ".", and an AUTH response: each gets
-// its reply, nothing hidden in a line runs as a command or ends the data,
-// no message is recorded truncated, and the session goes on (a line over
-// 1 MiB closes it).
+// TestLongLines sends lines of every boundary length as a command, MAIL
+// with and without parameters, RCPT with parameters, AUTH with an initial
+// response, a DATA text line, a DATA line ending in ".", and an AUTH
+// response: each gets its reply, nothing hidden in a line runs as a
+// command or ends the data, no message is recorded truncated, and the
+// session goes on (a line over 1 MiB closes it).
 //
 // It caught a miscompilation by go1.26.8 of the line reader's loop that
 // lost the "line too long" flag after a full read buffer (issue 13).
@@ -199,6 +202,39 @@ func TestLongLines(t *testing.T) {
 			line: func(n int) string { return "NOOP " + strings.Repeat("x", n-11) + "RSET\r\n" },
 			want: upTo(512, "250 2.0.0", "500 5.5.2"),
 			tail: len("RSET\r\n"),
+		},
+		{
+			name: "MAIL without parameters",
+			// Blanks after the path are no parameters: 512 octets.
+			line: func(n int) string { return "MAIL FROM:<a@example.com>" + strings.Repeat(" ", n-27) + "\r\n" },
+			want: upTo(512, "250 2.1.0", "500 5.5.2"),
+			tail: len("  \r\n"),
+		},
+		{
+			name: "MAIL with parameters",
+			// 512 octets more for parameters (Config.ParamAllowance).
+			line: func(n int) string {
+				return "MAIL FROM:<a@example.com> AUTH=" + strings.Repeat("x", n-37) + "RSET\r\n"
+			},
+			want: upTo(1024, "250 2.1.0", "500 5.5.2"),
+			tail: len("RSET\r\n"),
+		},
+		{
+			name:   "RCPT with parameters",
+			before: "MAIL FROM:<a@example.com>\r\n", replies: "250 2.1.0",
+			line: func(n int) string {
+				return "RCPT TO:<b@example.com> ORCPT=rfc822;" + strings.Repeat("x", n-43) + "RSET\r\n"
+			},
+			want: upTo(1024, "250 2.1.5", "500 5.5.2"),
+			tail: len("RSET\r\n"),
+		},
+		{
+			name: "AUTH with an initial response",
+			// Not base64: an initial response taken for one would reach
+			// the SASL server, which fails the test.
+			line: func(n int) string { return "AUTH LOGIN " + strings.Repeat("!", n-21) + "dXNlcg==\r\n" },
+			want: upTo(12288, "501 5.5.2", "500 5.5.2"),
+			tail: len("dXNlcg==\r\n"),
 		},
 		{
 			name:   "DATA text line",
@@ -1027,7 +1063,7 @@ func TestForbiddenCommands(t *testing.T) {
 // limit of 20000 octets), the bound is as exact as with the default one.
 func TestLongLinesLargeBuffer(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{20000, 20001, maxDiscard, maxDiscard + 1} {
+	for _, n := range []int{19999, 20000, 20001, 40000, maxDiscard, maxDiscard + 1} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
 			h := newHostile(t, smtpd.Config{MaxTextLine: 20000}, nil)
@@ -1056,5 +1092,47 @@ func TestLongLinesLargeBuffer(t *testing.T) {
 			c.send("HELP\r\n")
 			c.expectPrefix("214 ")
 		})
+	}
+}
+
+// Command line limits set in Config hold at N-1, N, N+1 and 2N, below
+// the defaults and above the AUTH line limit and the read buffer.
+func TestConfiguredCommandLineLimits(t *testing.T) {
+	t.Parallel()
+	noop := func(n int) string { return "NOOP " + strings.Repeat("x", n-7) + "\r\n" }
+	mail := func(n int) string { return "MAIL FROM:<a@example.com> ENVID=" + strings.Repeat("x", n-34) + "\r\n" }
+	tests := []struct {
+		name    string
+		cfg     smtpd.Config
+		line    func(n int) string
+		limit   int
+		ok, bad string
+	}{
+		{"MaxCommandLine 100", smtpd.Config{MaxCommandLine: 100}, noop, 100, "250 2.0.0", "500 5.5.2"},
+		{"ParamAllowance 50", smtpd.Config{MaxCommandLine: 60, ParamAllowance: 50}, mail, 110, "250 2.1.0", "500 5.5.2"},
+		{"MaxCommandLine 20000", smtpd.Config{MaxCommandLine: 20000}, noop, 20000, "250 2.0.0", "500 5.5.2"},
+	}
+	for _, tt := range tests {
+		for _, n := range []int{tt.limit - 1, tt.limit, tt.limit + 1, 2 * tt.limit} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, n), func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t, tt.cfg, nil)
+				c := h.dial()
+				c.send("EHLO x\r\n")
+				c.expectPrefix("250 ")
+				line := tt.line(n)
+				if len(line) != n {
+					t.Fatalf("a line of %d octets, want %d", len(line), n)
+				}
+				c.send(line)
+				if n <= tt.limit {
+					c.expectPrefix(tt.ok)
+				} else {
+					c.expectPrefix(tt.bad)
+				}
+				c.send("HELP\r\n")
+				c.expectPrefix("214 ")
+			})
+		}
 	}
 }
