@@ -611,6 +611,7 @@ func TestDataBoundaries(t *testing.T) {
 		{"limit", body(limit), body(limit), "250 2.0.0"},
 		{"limit+1", "", body(limit + 1), "552 5.3.4"},
 		{"2*limit", "", body(2 * limit), "552 5.3.4"},
+		{"1 MiB+1", "", body(1<<20 + 1), "552 5.3.4"},
 		{"text line of 999", strings.Repeat("e", 997) + "\r\n", strings.Repeat("e", 997) + "\r\n", "250 2.0.0"},
 		{"text line of 1000", strings.Repeat("e", 998) + "\r\n", strings.Repeat("e", 998) + "\r\n", "250 2.0.0"},
 		{"text line of 1001", "", strings.Repeat("e", 999) + "\r\n", "500 5.5.2"},
@@ -618,7 +619,7 @@ func TestDataBoundaries(t *testing.T) {
 		{"stuffed line of 1001", "", ".." + strings.Repeat("f", 997) + "\r\n", "500 5.5.2"},
 		{"lone dot lines", ".\r\n..\r\n", "..\r\n...\r\n", "250 2.0.0"},
 	}
-	for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit} {
+	for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit, 1<<20 + 1} {
 		if len(body(n)) != n {
 			t.Fatalf("body(%d) has %d octets", n, len(body(n)))
 		}
@@ -715,6 +716,59 @@ func TestSizeParameter(t *testing.T) {
 				c.expectPrefix(w)
 			}
 			c.expectClosed()
+			h.noMessage()
+		})
+	}
+}
+
+// maxKeptData is the largest DATA buffer the engine keeps for the next
+// message, and the most a SIZE hint makes it allocate at once.
+const maxKeptData = 1 << 20
+
+// Messages around the size of the DATA buffers kept for reuse (1 MiB),
+// declared with SIZE or not, truly or not, arrive byte for byte, one
+// after the other on a connection and on connections side by side that
+// share the buffers: none is cut short at the buffer's size, and none
+// has octets of another.
+func TestDataBufferBoundaries(t *testing.T) {
+	t.Parallel()
+	// data returns message data of n octets in lines of at most 1000,
+	// CRLF included, that tell message k's from every other's.
+	data := func(n, k int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			line := fmt.Sprintf("%d:%d:", k, i) + strings.Repeat(string(rune('a'+k%26)), 990)
+			b.WriteString(line[:min(len(line), n-b.Len()-2)] + "\r\n")
+		}
+		return b.String()
+	}
+	sizes := []int{maxKeptData - 1, maxKeptData, maxKeptData + 1, 2 * maxKeptData}
+	for _, declared := range []string{"none", "exact", "less", "more"} {
+		t.Run("SIZE "+declared, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			for k, n := range sizes {
+				msg := data(n, k)
+				if len(msg) != n {
+					t.Fatalf("data(%d) has %d octets", n, len(msg))
+				}
+				size := map[string]string{"none": "", "exact": fmt.Sprint(" SIZE=", n), "less": " SIZE=1", "more": " SIZE=10000000"}[declared]
+				c.send("MAIL FROM:<a@example.com>" + size + "\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+				for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 "} {
+					c.expectPrefix(w)
+				}
+				sent := c.sendAsync(msg + ".\r\n")
+				c.expectPrefix("250 2.0.0")
+				sent()
+				if got := h.message(); string(got) != msg {
+					t.Fatalf("message %d: %d octets recorded, want the %d sent (equal: %v)", k+1, len(got), len(msg), len(got) == len(msg))
+				}
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
 			h.noMessage()
 		})
 	}
