@@ -3,6 +3,7 @@ package smtpd_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -935,6 +936,87 @@ func TestRecipientOvershoot(t *testing.T) {
 			t.Fatalf("message %q", got)
 		}
 	})
+	// The message goes to the first 100 recipients, byte for byte, with
+	// 99, 100, 101 and 200 sent.
+	for _, n := range []int{99, 100, 101, 200} {
+		t.Run(fmt.Sprintf("%d recipients of 100", n), func(t *testing.T) {
+			t.Parallel()
+			to := make(chan []string, 1)
+			h := newHostile(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Message && ev.Err == nil {
+					to <- ev.Envelope.To
+				}
+			})
+			c := h.dial()
+			var cmds strings.Builder
+			cmds.WriteString("EHLO x\r\nMAIL FROM:<a@example.com>\r\n")
+			for i := range n {
+				fmt.Fprintf(&cmds, "RCPT TO:<r%d@example.com>\r\n", i)
+			}
+			c.send(cmds.String() + "DATA\r\n")
+			c.expectPrefix("250 ")
+			c.expectPrefix("250 2.1.0")
+			for i := range n {
+				c.expectPrefix(map[bool]string{true: "250 2.1.5", false: "452 4.5.3"}[i < 100])
+			}
+			c.expectPrefix("354 ")
+			c.send("Subject: to many\r\n\r\nhi\r\n.\r\n")
+			c.expectPrefix("250 2.0.0")
+			if got := h.message(); string(got) != "Subject: to many\r\n\r\nhi\r\n" {
+				t.Fatalf("message %q", got)
+			}
+			got := <-to
+			if len(got) != min(n, 100) {
+				t.Fatalf("%d recipients recorded, want %d", len(got), min(n, 100))
+			}
+			for i, r := range got {
+				if r != fmt.Sprintf("r%d@example.com", i) {
+					t.Fatalf("recipient %d is %q", i+1, r)
+				}
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+			h.noMessage()
+		})
+	}
+	// The default overshoot, 1000, at N-1, N, N+1 and 2N recipients over
+	// a limit of 1: from the 1001st, each counts as a bad command, and
+	// the 20th bad command ends the session.
+	for _, over := range []int{999, 1000, 1001, 2000} {
+		t.Run(fmt.Sprintf("%d over the default overshoot", over), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxRecipients: 1}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+				c.expectPrefix(w)
+			}
+			sent := c.sendAsync(strings.Repeat("RCPT TO:<c@example.com>\r\n", over))
+			for range min(over, 1020) {
+				c.expectPrefix("452 4.5.3")
+			}
+			if over >= 1020 {
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				c.conn.Close()
+				sent()
+				return
+			}
+			sent()
+			bad := max(over-1000, 0)
+			c.send(strings.Repeat("FROB\r\n", 19))
+			for range 19 {
+				c.expectPrefix("500 5.5.2")
+			}
+			if bad+19 >= 20 {
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				return
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+		})
+	}
 	// With MaxRecipients 1, MaxRecipientOvershoot 3 and MaxBadCommands 2:
 	// the first 3 over are free, the 4th counts, the 5th ends the session.
 	for _, over := range []int{2, 3, 4, 5} {
@@ -974,6 +1056,44 @@ func TestRecipientOvershoot(t *testing.T) {
 	}
 }
 
+// The session ends with 421 4.7.0 at its MaxBadCommands-th bad command,
+// by default and as configured, at N-1, N, N+1 and 2N bad commands: the
+// commands after it get no reply.
+func TestBadCommandLimit(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{0, 5} { // 0: the default, 20
+		n := cmp.Or(limit, 20)
+		for _, bad := range []int{n - 1, n, n + 1, 2 * n} {
+			t.Run(fmt.Sprintf("%d of %d", bad, n), func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t, smtpd.Config{MaxBadCommands: limit}, nil)
+				c := h.dial()
+				// Bad commands of every kind, good ones between them.
+				kinds := []string{"FROB", "MAIL FROM:<a@example.com>", "EHLO", "RCPT TO:<b@example.com>", "DATA x"}
+				var cmds strings.Builder
+				for i := range bad {
+					cmds.WriteString(kinds[i%len(kinds)] + "\r\nNOOP\r\n")
+				}
+				sent := c.sendAsync(cmds.String())
+				for i := range min(bad, n) {
+					c.expectPrefix("5")
+					if i == n-1 {
+						c.expectPrefix("421 4.7.0")
+						c.expectClosed()
+						c.conn.Close()
+						sent()
+						return
+					}
+					c.expectPrefix("250 2.0.0")
+				}
+				sent()
+				c.send("QUIT\r\n")
+				c.expectPrefix("221 ")
+			})
+		}
+	}
+}
+
 // Junk commands (NOOP, RSET, VRFY, EXPN, HELP) past Config.MaxJunkCommands
 // since the last message count as bad commands, as Postfix's
 // smtpd_junk_command_limit: a client cannot keep a session busy forever
@@ -996,18 +1116,21 @@ func TestJunkCommands(t *testing.T) {
 			c.expectPrefix(replies[verbs[i%len(verbs)]])
 		}
 	}
-	for _, n := range []int{99, 100, 101} {
+	for _, n := range []int{99, 100, 101, 200} {
 		t.Run(fmt.Sprintf("%d junk commands, limit 100", n), func(t *testing.T) {
 			t.Parallel()
 			h := newHostile(t, smtpd.Config{MaxBadCommands: 1}, nil)
 			c := h.dial()
-			c.send(junk(n))
-			expectJunk(c, n) // the 101st is the first bad command
+			sent := c.sendAsync(junk(n))
+			expectJunk(c, min(n, 101)) // the 101st is the first bad command
 			if n > 100 {
 				c.expectPrefix("421 4.7.0")
 				c.expectClosed()
+				c.conn.Close()
+				sent()
 				return
 			}
+			sent()
 			c.send("QUIT\r\n")
 			c.expectPrefix("221 ")
 		})
