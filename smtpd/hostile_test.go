@@ -320,6 +320,86 @@ func TestLongLines(t *testing.T) {
 	}
 }
 
+// The length limits of addresses (RFC 5321 4.5.3.1: a local part of 64
+// octets, a domain of 255, a label of 63) and of ENVID (RFC 3461 4.4: 100
+// characters) hold at N-1, N, N+1 and 2N in MAIL and RCPT; a domain of
+// 2N makes the line too long first.
+func TestAddressAndParameterLengths(t *testing.T) {
+	t.Parallel()
+	// domain returns a domain of n octets, of labels of at most 63.
+	domain := func(n int) string {
+		var labels []string
+		for n > 63 {
+			l := min(63, n-2) // leave a label after the dot
+			labels = append(labels, strings.Repeat("d", l))
+			n -= l + 1
+		}
+		return strings.Join(append(labels, strings.Repeat("e", n)), ".")
+	}
+	label := func(n int) string { return "x." + strings.Repeat("l", n) + ".example" }
+	local := func(n int) string { return strings.Repeat("u", n) }
+	tests := []struct {
+		name, mailbox string
+		envid         string // MAIL only: the ENVID parameter
+		mail, rcpt    string // the replies
+	}{
+		{"local part of 63", local(63) + "@example.com", "", "250 2.1.0", "250 2.1.5"},
+		{"local part of 64", local(64) + "@example.com", "", "250 2.1.0", "250 2.1.5"},
+		{"local part of 65", local(65) + "@example.com", "", "501 5.1.7", "501 5.1.3"},
+		{"local part of 128", local(128) + "@example.com", "", "501 5.1.7", "501 5.1.3"},
+		{"label of 62", "a@" + label(62), "", "250 2.1.0", "250 2.1.5"},
+		{"label of 63", "a@" + label(63), "", "250 2.1.0", "250 2.1.5"},
+		{"label of 64", "a@" + label(64), "", "501 5.1.7", "501 5.1.3"},
+		{"label of 126", "a@" + label(126), "", "501 5.1.7", "501 5.1.3"},
+		{"domain of 254", "a@" + domain(254), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 255", "a@" + domain(255), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 256", "a@" + domain(256), "", "501 5.1.7", "501 5.1.3"},
+		{"domain of 510", "a@" + domain(510), "", "500 5.5.2", "500 5.5.2"},
+		{"ENVID of 99", "a@example.com", strings.Repeat("v", 99), "250 2.1.0", ""},
+		{"ENVID of 100", "a@example.com", strings.Repeat("v", 100), "250 2.1.0", ""},
+		{"ENVID of 101", "a@example.com", strings.Repeat("v", 101), "501 5.5.4", ""},
+		{"ENVID of 200", "a@example.com", strings.Repeat("v", 200), "501 5.5.4", ""},
+	}
+	for _, n := range []int{254, 255, 256, 510} {
+		if d := domain(n); len(d) != n {
+			t.Fatalf("domain(%d) has %d octets", n, len(d))
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			mail := "MAIL FROM:<" + tt.mailbox + ">"
+			if tt.envid != "" {
+				mail = "MAIL FROM:<a@example.com> ENVID=" + tt.envid
+			}
+			c.send(mail + "\r\n")
+			c.expectPrefix(tt.mail)
+			if tt.mail == "250 2.1.0" {
+				c.send("RSET\r\n")
+				c.expectPrefix("250 2.0.0")
+			}
+			c.send("MAIL FROM:<a@example.com>\r\n")
+			c.expectPrefix("250 2.1.0")
+			if tt.rcpt != "" {
+				c.send("RCPT TO:<" + tt.mailbox + ">\r\n")
+				c.expectPrefix(tt.rcpt)
+			}
+			// The session goes on: a message to a recipient of the right length.
+			c.send("RCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+			for _, w := range []string{"250 2.1.5", "354 ", "250 2.0.0"} {
+				c.expectPrefix(w)
+			}
+			if got := h.message(); string(got) != "hi\r\n" {
+				t.Fatalf("message %q", got)
+			}
+		})
+	}
+}
+
 // The first bad parameter, in the order the client sent them, is the one
 // the reply names: the same on every connection, as golden transcripts
 // need (issue 13 item 8).
