@@ -600,14 +600,14 @@ func pattern(n int) []byte {
 	return b
 }
 
-// BDAT chunks of every boundary size (the 16 KiB read buffer, the 32 KiB
+// BDAT chunks of every boundary size (empty, the 16 KiB read buffer, the 32 KiB
 // first allocation, 1 MiB + 1), alone or split in two, arrive byte for
 // byte; the message limit holds at N-1, N, N+1 and 2N octets (audit of
 // readChunk, issue 13 item 1).
 func TestBdatChunkBoundaries(t *testing.T) {
 	t.Parallel()
 	const limit = 3 << 20
-	sizes := []int{1, 16383, 16384, 16385, 32767, 32768, 32769, 64<<10 + 7, 1<<20 + 1,
+	sizes := []int{0, 1, 16383, 16384, 16385, 32767, 32768, 32769, 64<<10 + 7, 1<<20 + 1,
 		limit - 1, limit, limit + 1, 2 * limit}
 	for _, n := range sizes {
 		for _, split := range []bool{false, true} {
@@ -914,8 +914,9 @@ func TestDataFlood(t *testing.T) {
 }
 
 // AUTH responses at the AUTH line limit (12288 octets, CRLF included)
-// reach the SASL mechanism exactly, over every round of an exchange; one
-// octet more gets 500 5.5.6 and reaches nothing (audit of the AUTH
+// reach the SASL mechanism exactly, over every round of an exchange and
+// as the initial response of the AUTH line; one octet more gets 500 5.5.6
+// (500 5.5.2 on the AUTH line) and reaches nothing (audit of the AUTH
 // reader, issue 13 item 1).
 func TestAuthResponseBoundaries(t *testing.T) {
 	t.Parallel()
@@ -974,6 +975,48 @@ func TestAuthResponseBoundaries(t *testing.T) {
 				if n > 12288 || raw == nil {
 					break
 				}
+			}
+			select {
+			case r := <-got:
+				t.Fatalf("the SASL server got a response of %d octets", len(r))
+			default:
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+		// The initial response, on the AUTH line (12288 octets too): one
+		// too long is refused as a command line, before any mechanism.
+		t.Run(fmt.Sprint("initial response/", n), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan []byte, 4)
+			cfg := smtpd.Config{
+				AuthMechanisms: []string{"CRAM-MD5"},
+				NewSASL: func(string) (smtpd.SASLServer, error) {
+					return saslFunc(func(resp []byte) ([]byte, bool, error) {
+						got <- bytes.Clone(resp)
+						return []byte("next"), false, nil
+					}), nil
+				},
+			}
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			const prefix = "AUTH CRAM-MD5 " // 14 octets: 12288 is a whole base64 line
+			line, raw := b64(n - len(prefix))
+			c.send(prefix + line)
+			switch {
+			case n > 12288:
+				c.expectPrefix("500 5.5.2")
+			case raw == nil:
+				c.expectPrefix("501 5.5.2")
+			default:
+				c.expectPrefix("334 ")
+				if r := <-got; !bytes.Equal(r, raw) {
+					t.Fatalf("the SASL server got %d octets, want the %d sent", len(r), len(raw))
+				}
+				c.send("*\r\n")
+				c.expectPrefix("501 5.0.0")
 			}
 			select {
 			case r := <-got:
