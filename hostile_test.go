@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -307,6 +310,68 @@ func TestEndlessSessions(t *testing.T) {
 			t.Errorf("the findings report lacks the line:\n%s", report)
 		}
 	})
+	// Sessions of N-1, N, N+1 and 2N lines under a cap of 20: up to it,
+	// every line is kept; past it, the first 2 and the last 18, every line
+	// the one an uncapped server records under the same number.
+	t.Run("N-1 to 2N lines under a cap of 20", func(t *testing.T) {
+		t.Parallel()
+		const limit = 20
+		// session runs a session of total lines: greeting, HELO (2 lines)
+		// or EHLO (9), NOOPs (2 each), QUIT and 221.
+		session := func(srv *mocksmtp.Server, total int) *mocksmtp.Session {
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			noops := (total - 12) / 2
+			if total%2 == 1 {
+				c.send("HELO x\r\n")
+				noops = (total - 5) / 2
+			} else {
+				c.send("EHLO x\r\n")
+			}
+			c.expect("250 ")
+			for range noops {
+				c.send("NOOP\r\n")
+				c.expect("250 2.0.0")
+			}
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.closed()
+			return srv.WaitForSessions(t, 1)[0]
+		}
+		type line struct {
+			Dir  mocksmtp.Direction
+			Text string
+		}
+		lines := func(tr mocksmtp.Transcript) []line {
+			var out []line
+			for _, l := range tr {
+				out = append(out, line{l.Dir, l.Text})
+			}
+			return out
+		}
+		for _, total := range []int{limit - 1, limit, limit + 1, 2 * limit} {
+			ref := session(mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog()), total)
+			if n := len(ref.Transcript); n != total || ref.Forgotten != 0 {
+				t.Fatalf("an uncapped session of %d lines has %d, %d forgotten", total, n, ref.Forgotten)
+			}
+			s := session(mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(limit)), total)
+			want := ref.Transcript
+			head, forgotten := mocksmtp.Transcript(nil), 0
+			if total > limit {
+				head, forgotten = want[:limit/10], total-(limit-limit/10)
+				want = want[forgotten:]
+			}
+			if s.Forgotten != forgotten {
+				t.Errorf("%d lines: %d forgotten, want %d", total, s.Forgotten, forgotten)
+			}
+			if diff := cmp.Diff(lines(head), lines(s.TranscriptHead)); diff != "" {
+				t.Errorf("%d lines: the head (-want +got):\n%s", total, diff)
+			}
+			if diff := cmp.Diff(lines(want), lines(s.Transcript)); diff != "" {
+				t.Errorf("%d lines: the lines kept (-want +got):\n%s", total, diff)
+			}
+		}
+	})
 	t.Run("default cap of 100000 lines", func(t *testing.T) {
 		t.Parallel()
 		srv := mocksmtp.Start(t, mocksmtp.WithoutRules(mocksmtp.RulePipelining))
@@ -318,4 +383,75 @@ func TestEndlessSessions(t *testing.T) {
 			t.Errorf("the last line is %d, want %d", total, 1+12_000*ehloLines+4)
 		}
 	})
+}
+
+// The MIME walk's limits, 100 nested multiparts and 1000 parts, at N-1, N,
+// N+1 and 2N, over the wire: every message is recorded once, byte for
+// byte; the parse stops at the limit and says so (Message.ParseErr).
+func TestMIMELimitsOverTheWire(t *testing.T) {
+	t.Parallel()
+	nested := func(depth int) string {
+		var b strings.Builder
+		b.WriteString("Subject: deep\r\n")
+		for i := range depth {
+			fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+		}
+		b.WriteString("Content-Type: text/plain\r\n\r\ninnermost\r\n")
+		for i := depth - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "--b%d--\r\n", i)
+		}
+		return b.String()
+	}
+	parts := func(n int) string {
+		var b strings.Builder
+		b.WriteString("Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+		for i := range n {
+			fmt.Fprintf(&b, "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=%d.bin\r\n\r\n%d\r\n", i, i)
+		}
+		b.WriteString("--b--\r\n")
+		return b.String()
+	}
+	tests := []struct {
+		name        string
+		raw         string
+		err         error // wrapped by ParseErr, nil for none
+		text        string
+		attachments int
+	}{
+		{"depth 99", nested(99), nil, "innermost", 0},
+		{"depth 100", nested(100), nil, "innermost", 0},
+		{"depth 101", nested(101), mocksmtp.ErrMIMETooDeep, "", 0},
+		{"depth 200", nested(200), mocksmtp.ErrMIMETooDeep, "", 0},
+		{"999 parts", parts(999), nil, "", 999},
+		{"1000 parts", parts(1000), nil, "", 1000},
+		{"1001 parts", parts(1001), mocksmtp.ErrMIMETooManyParts, "", 1000},
+		{"2000 parts", parts(2000), mocksmtp.ErrMIMETooManyParts, "", 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			c := dialEHLO(t, srv.Addr())
+			c.send(envelope)
+			for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 "} {
+				c.expect(w)
+			}
+			c.send(tt.raw + ".\r\n")
+			c.expect("250 2.0.0")
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			srv.WaitForSessions(t, 1)
+			ms := srv.Messages()
+			if len(ms) != 1 || string(ms[0].Raw) != tt.raw {
+				t.Fatalf("%d messages recorded; want the one sent, byte for byte", len(ms))
+			}
+			m := ms[0]
+			if !errors.Is(m.ParseErr, tt.err) || (tt.err == nil) != (m.ParseErr == nil) {
+				t.Errorf("ParseErr = %v, want %v", m.ParseErr, tt.err)
+			}
+			if strings.TrimSpace(m.Text) != tt.text || len(m.Attachments) != tt.attachments {
+				t.Errorf("Text %q and %d attachments, want %q and %d", m.Text, len(m.Attachments), tt.text, tt.attachments)
+			}
+		})
+	}
 }
