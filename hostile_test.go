@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/smtp"
 	"strings"
@@ -453,5 +454,81 @@ func TestMIMELimitsOverTheWire(t *testing.T) {
 				t.Errorf("Text %q and %d attachments, want %q and %d", m.Text, len(m.Attachments), tt.text, tt.attachments)
 			}
 		})
+	}
+}
+
+// WithMaxMessageBytes at N-1, N, N+1, 2N and 1 MiB + 1 octets, by DATA
+// and by BDAT: each message up to the limit is recorded once, byte for
+// byte, each over it gets 552 5.3.4 and is not recorded; under the
+// largest limit, a message of 2 MiB + 1 is recorded.
+func TestMessageSizeLimitRecorded(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	// data returns message data of n octets (n > 1000), in lines of at
+	// most 1000.
+	data := func(n int) string {
+		full := strings.Repeat(strings.Repeat("m", 998)+"\r\n", n/1000)
+		switch r := n % 1000; r {
+		case 0:
+			return full
+		case 1: // a line of 999 octets and an empty one
+			return full[:len(full)-1000] + strings.Repeat("m", 997) + "\r\n\r\n"
+		default:
+			return full + strings.Repeat("r", r-2) + "\r\n"
+		}
+	}
+	for _, tt := range []struct {
+		limit int64
+		n     int
+	}{
+		{limit, limit - 1}, {limit, limit}, {limit, limit + 1}, {limit, 2 * limit}, {limit, 1<<20 + 1},
+		{math.MaxInt64, 2<<20 + 1},
+	} {
+		for _, verb := range []string{"DATA", "BDAT"} {
+			t.Run(fmt.Sprintf("%s/%d of %d", verb, tt.n, tt.limit), func(t *testing.T) {
+				t.Parallel()
+				srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(tt.limit))
+				c := dialEHLO(t, srv.Addr())
+				msg := data(tt.n)
+				if len(msg) != tt.n {
+					t.Fatalf("data(%d) has %d octets", tt.n, len(msg))
+				}
+				wire := envelope + msg + ".\r\n"
+				if verb == "BDAT" {
+					wire = fmt.Sprintf("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT %d LAST\r\n%s", len(msg), msg)
+				}
+				written := make(chan struct{})
+				go func() {
+					defer close(written)
+					_, _ = io.WriteString(c.conn, wire)
+				}()
+				defer func() { c.conn.Close(); <-written }()
+				c.expect("250 2.1.0")
+				c.expect("250 2.1.5")
+				if verb == "DATA" {
+					c.expect("354 ")
+				}
+				taken := int64(len(msg)) <= tt.limit
+				if taken {
+					c.expect("250 2.0.0")
+				} else {
+					c.expect("552 5.3.4")
+				}
+				if verb == "BDAT" && !taken {
+					c.closed() // a chunk over the limit is not worth reading
+				} else {
+					c.send("QUIT\r\n")
+					c.expect("221 ")
+				}
+				srv.WaitForSessions(t, 1)
+				ms := srv.Messages()
+				switch {
+				case taken && (len(ms) != 1 || string(ms[0].Raw) != msg):
+					t.Errorf("%d messages recorded; want the one sent, byte for byte", len(ms))
+				case !taken && len(ms) != 0:
+					t.Errorf("%d messages recorded, want none", len(ms))
+				}
+			})
+		}
 	}
 }
