@@ -532,3 +532,63 @@ func TestMessageSizeLimitRecorded(t *testing.T) {
 		}
 	}
 }
+
+// The server keeps the texts of its transcripts and addresses in a table
+// when they are at most 200 octets long: texts of 199, 200, 201 and 400
+// octets, and addresses of 199, 200, 201 and 320 (the longest), each sent
+// twice in each of two sessions, are recorded exactly as sent.
+func TestTextsAroundTheInternBound(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	// Made per test run: texts no other test or run has sent.
+	tag := fmt.Sprintf("%x", time.Now().UnixNano())
+	var texts, froms []string
+	for _, n := range []int{199, 200, 201, 400} {
+		texts = append(texts, "NOOP "+tag+strings.Repeat("t", n-5-len(tag)))
+	}
+	for _, n := range []int{199, 200, 201, 320} {
+		local := strings.Repeat("l", 64-len(tag)) + tag
+		domain := strings.Repeat("d", 63) + "." + strings.Repeat("e", 63) + "." + strings.Repeat("f", 63) + "." + strings.Repeat("g", 63)
+		froms = append(froms, local+"@"+domain[:n-65])
+	}
+	for range 2 {
+		c := dialEHLO(t, srv.Addr())
+		for _, text := range texts {
+			for range 2 {
+				c.send(text + "\r\n")
+				c.expect("250 2.0.0")
+			}
+		}
+		for _, from := range froms {
+			for range 2 {
+				c.send("MAIL FROM:<" + from + ">\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+				for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 ", "250 2.0.0"} {
+					c.expect(w)
+				}
+			}
+		}
+		c.send("QUIT\r\n")
+		c.expect("221 ")
+	}
+	for _, s := range srv.WaitForSessions(t, 2) {
+		var got []string
+		for _, l := range s.Transcript {
+			if strings.HasPrefix(l.Text, "NOOP ") {
+				got = append(got, l.Text)
+			}
+		}
+		want := []string{texts[0], texts[0], texts[1], texts[1], texts[2], texts[2], texts[3], texts[3]}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("session %d: the NOOP lines (-want +got):\n%s", s.ID, diff)
+		}
+	}
+	ms := srv.Messages()
+	if len(ms) != 16 {
+		t.Fatalf("%d messages, want 16", len(ms))
+	}
+	for i, m := range ms {
+		if want := froms[i%8/2]; m.From != want {
+			t.Errorf("message %d is from %q, want %q", m.ID, m.From, want)
+		}
+	}
+}
