@@ -429,8 +429,9 @@ func (f Fault) setPace(p smtpd.Pace, method string) Fault {
 }
 
 // DropAfterBytes, at StageData or StageBdat, closes the connection without
-// a reply once n octets of message data (or of the BDAT chunk) arrived.
-// No message is recorded.
+// a reply once n octets of message data (or of the BDAT chunk) arrived,
+// as sent: dot-stuffed, and with DATA's final "." line counted. No message
+// is recorded; one sent whole in fewer octets is.
 func (f Fault) DropAfterBytes(n int64) Fault {
 	if n < 1 {
 		return f.fail("DropAfterBytes(%d): want at least 1", n)

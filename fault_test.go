@@ -546,43 +546,72 @@ func testFaultIdleReplyNotSentToBusyClient(t *testing.T, via transport) {
 
 func TestFaultDropAfterBytes(t *testing.T) { overTransports(t, testFaultDropAfterBytes) }
 
+// DropAfterBytes(100) at N-1, N, N+1, 2N and 1 MiB + 1 octets sent after
+// DATA (its ".\r\n" included) or BDAT: under 100, the message is
+// recorded, byte for byte; from 100 on, the connection closes without a
+// reply and nothing is recorded.
 func testFaultDropAfterBytes(t *testing.T, via transport) {
 	t.Parallel()
-	body := strings.Repeat("0123456789abcdef\r\n", 100)
+	const drop = 100
+	// data returns message data of n octets (n%100 > 1), in lines of at
+	// most 100, for DATA.
+	data := func(n int) string {
+		return strings.Repeat(strings.Repeat("x", 98)+"\r\n", n/100) + strings.Repeat("y", n%100-2) + "\r\n"
+	}
 	for _, tt := range []struct {
 		name  string
 		stage mocksmtp.Stage
-		send  func(c *faultConn)
+		// send returns the command's wire with n octets after it, and
+		// the message
+		send func(n int) (wire, msg string)
 	}{
-		{"DATA", mocksmtp.StageData, func(c *faultConn) {
-			c.must("DATA", 354)
-			_, _ = io.WriteString(c.conn, body+".\r\n")
+		{"DATA", mocksmtp.StageData, func(n int) (string, string) {
+			msg := data(n - 3)
+			return msg + ".\r\n", msg
 		}},
-		{"BDAT", mocksmtp.StageBdat, func(c *faultConn) {
-			_, _ = io.WriteString(c.conn, fmt.Sprintf("BDAT %d LAST\r\n%s", len(body), body))
+		{"BDAT", mocksmtp.StageBdat, func(n int) (string, string) {
+			msg := strings.Repeat(strings.Repeat("z", 98)+"\r\n", n/100+1)[:n]
+			return fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg), msg
 		}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(tt.stage).DropAfterBytes(100)))
-			c := dialFault(t, srv)
-			c.must("", 220)
-			c.must("EHLO client.example", 250)
-			c.must("MAIL FROM:<app@example.com>", 250)
-			c.must("RCPT TO:<bob@example.com>", 250)
-			tt.send(c)
-			got, err := c.readAll(5 * time.Second)
-			if got != "" || err != nil && !faultIsReset(err) {
-				t.Fatalf("read %q, %v; want the connection closed without a reply", got, err)
-			}
-			srv.Close()
-			if n := len(srv.Messages()); n != 0 {
-				t.Errorf("%d messages recorded, want none", n)
-			}
-			if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndServerClosed {
-				t.Errorf("session ended: %v", s.Ended)
-			}
-		})
+		for _, n := range []int{drop - 1, drop, drop + 1, 2*drop + 5, 1<<20 + 5} {
+			t.Run(fmt.Sprint(tt.name, "/", n), func(t *testing.T) {
+				t.Parallel()
+				srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(tt.stage).DropAfterBytes(drop)))
+				c := dialFault(t, srv)
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+				c.must("MAIL FROM:<app@example.com>", 250)
+				c.must("RCPT TO:<bob@example.com>", 250)
+				if tt.stage == mocksmtp.StageData {
+					c.must("DATA", 354)
+				}
+				wire, msg := tt.send(n)
+				written := make(chan struct{})
+				go func() {
+					defer close(written)
+					_, _ = io.WriteString(c.conn, wire)
+				}()
+				defer func() { c.conn.Close(); <-written }()
+				if n < drop {
+					c.must("", 250)
+					c.must("QUIT", 221)
+				} else if got, err := c.readAll(5 * time.Second); got != "" || err != nil && !faultIsReset(err) {
+					t.Fatalf("read %q, %v; want the connection closed without a reply", got, err)
+				}
+				c.conn.Close()
+				srv.Close()
+				ms := srv.Messages()
+				switch {
+				case n < drop && (len(ms) != 1 || string(ms[0].Raw) != msg):
+					t.Errorf("%d messages recorded; want the one sent, byte for byte", len(ms))
+				case n >= drop && len(ms) != 0:
+					t.Errorf("%d messages recorded, want none", len(ms))
+				case n >= drop && srv.Sessions()[0].Ended != mocksmtp.EndServerClosed:
+					t.Errorf("session ended: %v", srv.Sessions()[0].Ended)
+				}
+			})
+		}
 	}
 }
 

@@ -2,13 +2,17 @@ package mocksmtp_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/smtp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -307,6 +311,68 @@ func TestEndlessSessions(t *testing.T) {
 			t.Errorf("the findings report lacks the line:\n%s", report)
 		}
 	})
+	// Sessions of N-1, N, N+1 and 2N lines under a cap of 20: up to it,
+	// every line is kept; past it, the first 2 and the last 18, every line
+	// the one an uncapped server records under the same number.
+	t.Run("N-1 to 2N lines under a cap of 20", func(t *testing.T) {
+		t.Parallel()
+		const limit = 20
+		// session runs a session of total lines: greeting, HELO (2 lines)
+		// or EHLO (9), NOOPs (2 each), QUIT and 221.
+		session := func(srv *mocksmtp.Server, total int) *mocksmtp.Session {
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			noops := (total - 12) / 2
+			if total%2 == 1 {
+				c.send("HELO x\r\n")
+				noops = (total - 5) / 2
+			} else {
+				c.send("EHLO x\r\n")
+			}
+			c.expect("250 ")
+			for range noops {
+				c.send("NOOP\r\n")
+				c.expect("250 2.0.0")
+			}
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.closed()
+			return srv.WaitForSessions(t, 1)[0]
+		}
+		type line struct {
+			Dir  mocksmtp.Direction
+			Text string
+		}
+		lines := func(tr mocksmtp.Transcript) []line {
+			var out []line
+			for _, l := range tr {
+				out = append(out, line{l.Dir, l.Text})
+			}
+			return out
+		}
+		for _, total := range []int{limit - 1, limit, limit + 1, 2 * limit} {
+			ref := session(mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog()), total)
+			if n := len(ref.Transcript); n != total || ref.Forgotten != 0 {
+				t.Fatalf("an uncapped session of %d lines has %d, %d forgotten", total, n, ref.Forgotten)
+			}
+			s := session(mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(limit)), total)
+			want := ref.Transcript
+			head, forgotten := mocksmtp.Transcript(nil), 0
+			if total > limit {
+				head, forgotten = want[:limit/10], total-(limit-limit/10)
+				want = want[forgotten:]
+			}
+			if s.Forgotten != forgotten {
+				t.Errorf("%d lines: %d forgotten, want %d", total, s.Forgotten, forgotten)
+			}
+			if diff := cmp.Diff(lines(head), lines(s.TranscriptHead)); diff != "" {
+				t.Errorf("%d lines: the head (-want +got):\n%s", total, diff)
+			}
+			if diff := cmp.Diff(lines(want), lines(s.Transcript)); diff != "" {
+				t.Errorf("%d lines: the lines kept (-want +got):\n%s", total, diff)
+			}
+		}
+	})
 	t.Run("default cap of 100000 lines", func(t *testing.T) {
 		t.Parallel()
 		srv := mocksmtp.Start(t, mocksmtp.WithoutRules(mocksmtp.RulePipelining))
@@ -318,4 +384,211 @@ func TestEndlessSessions(t *testing.T) {
 			t.Errorf("the last line is %d, want %d", total, 1+12_000*ehloLines+4)
 		}
 	})
+}
+
+// The MIME walk's limits, 100 nested multiparts and 1000 parts, at N-1, N,
+// N+1 and 2N, over the wire: every message is recorded once, byte for
+// byte; the parse stops at the limit and says so (Message.ParseErr).
+func TestMIMELimitsOverTheWire(t *testing.T) {
+	t.Parallel()
+	nested := func(depth int) string {
+		var b strings.Builder
+		b.WriteString("Subject: deep\r\n")
+		for i := range depth {
+			fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i)
+		}
+		b.WriteString("Content-Type: text/plain\r\n\r\ninnermost\r\n")
+		for i := depth - 1; i >= 0; i-- {
+			fmt.Fprintf(&b, "--b%d--\r\n", i)
+		}
+		return b.String()
+	}
+	parts := func(n int) string {
+		var b strings.Builder
+		b.WriteString("Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+		for i := range n {
+			fmt.Fprintf(&b, "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=%d.bin\r\n\r\n%d\r\n", i, i)
+		}
+		b.WriteString("--b--\r\n")
+		return b.String()
+	}
+	tests := []struct {
+		name        string
+		raw         string
+		err         error // wrapped by ParseErr, nil for none
+		text        string
+		attachments int
+	}{
+		{"depth 99", nested(99), nil, "innermost", 0},
+		{"depth 100", nested(100), nil, "innermost", 0},
+		{"depth 101", nested(101), mocksmtp.ErrMIMETooDeep, "", 0},
+		{"depth 200", nested(200), mocksmtp.ErrMIMETooDeep, "", 0},
+		{"999 parts", parts(999), nil, "", 999},
+		{"1000 parts", parts(1000), nil, "", 1000},
+		{"1001 parts", parts(1001), mocksmtp.ErrMIMETooManyParts, "", 1000},
+		{"2000 parts", parts(2000), mocksmtp.ErrMIMETooManyParts, "", 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			c := dialEHLO(t, srv.Addr())
+			c.send(envelope)
+			for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 "} {
+				c.expect(w)
+			}
+			c.send(tt.raw + ".\r\n")
+			c.expect("250 2.0.0")
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			srv.WaitForSessions(t, 1)
+			ms := srv.Messages()
+			if len(ms) != 1 || string(ms[0].Raw) != tt.raw {
+				t.Fatalf("%d messages recorded; want the one sent, byte for byte", len(ms))
+			}
+			m := ms[0]
+			if !errors.Is(m.ParseErr, tt.err) || (tt.err == nil) != (m.ParseErr == nil) {
+				t.Errorf("ParseErr = %v, want %v", m.ParseErr, tt.err)
+			}
+			if strings.TrimSpace(m.Text) != tt.text || len(m.Attachments) != tt.attachments {
+				t.Errorf("Text %q and %d attachments, want %q and %d", m.Text, len(m.Attachments), tt.text, tt.attachments)
+			}
+		})
+	}
+}
+
+// WithMaxMessageBytes at N-1, N, N+1, 2N and 1 MiB + 1 octets, by DATA
+// and by BDAT: each message up to the limit is recorded once, byte for
+// byte, each over it gets 552 5.3.4 and is not recorded; under the
+// largest limit, a message of 2 MiB + 1 is recorded.
+func TestMessageSizeLimitRecorded(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	// data returns message data of n octets (n > 1000), in lines of at
+	// most 1000.
+	data := func(n int) string {
+		full := strings.Repeat(strings.Repeat("m", 998)+"\r\n", n/1000)
+		switch r := n % 1000; r {
+		case 0:
+			return full
+		case 1: // a line of 999 octets and an empty one
+			return full[:len(full)-1000] + strings.Repeat("m", 997) + "\r\n\r\n"
+		default:
+			return full + strings.Repeat("r", r-2) + "\r\n"
+		}
+	}
+	for _, tt := range []struct {
+		limit int64
+		n     int
+	}{
+		{limit, limit - 1}, {limit, limit}, {limit, limit + 1}, {limit, 2 * limit}, {limit, 1<<20 + 1},
+		{math.MaxInt64, 2<<20 + 1},
+	} {
+		for _, verb := range []string{"DATA", "BDAT"} {
+			t.Run(fmt.Sprintf("%s/%d of %d", verb, tt.n, tt.limit), func(t *testing.T) {
+				t.Parallel()
+				srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(tt.limit))
+				c := dialEHLO(t, srv.Addr())
+				msg := data(tt.n)
+				if len(msg) != tt.n {
+					t.Fatalf("data(%d) has %d octets", tt.n, len(msg))
+				}
+				wire := envelope + msg + ".\r\n"
+				if verb == "BDAT" {
+					wire = fmt.Sprintf("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT %d LAST\r\n%s", len(msg), msg)
+				}
+				written := make(chan struct{})
+				go func() {
+					defer close(written)
+					_, _ = io.WriteString(c.conn, wire)
+				}()
+				defer func() { c.conn.Close(); <-written }()
+				c.expect("250 2.1.0")
+				c.expect("250 2.1.5")
+				if verb == "DATA" {
+					c.expect("354 ")
+				}
+				taken := int64(len(msg)) <= tt.limit
+				if taken {
+					c.expect("250 2.0.0")
+				} else {
+					c.expect("552 5.3.4")
+				}
+				if verb == "BDAT" && !taken {
+					c.closed() // a chunk over the limit is not worth reading
+				} else {
+					c.send("QUIT\r\n")
+					c.expect("221 ")
+				}
+				srv.WaitForSessions(t, 1)
+				ms := srv.Messages()
+				switch {
+				case taken && (len(ms) != 1 || string(ms[0].Raw) != msg):
+					t.Errorf("%d messages recorded; want the one sent, byte for byte", len(ms))
+				case !taken && len(ms) != 0:
+					t.Errorf("%d messages recorded, want none", len(ms))
+				}
+			})
+		}
+	}
+}
+
+// The server keeps the texts of its transcripts and addresses in a table
+// when they are at most 200 octets long: texts of 199, 200, 201 and 400
+// octets, and addresses of 199, 200, 201 and 320 (the longest), each sent
+// twice in each of two sessions, are recorded exactly as sent.
+func TestTextsAroundTheInternBound(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	// Made per test run: texts no other test or run has sent.
+	tag := fmt.Sprintf("%x", time.Now().UnixNano())
+	var texts, froms []string
+	for _, n := range []int{199, 200, 201, 400} {
+		texts = append(texts, "NOOP "+tag+strings.Repeat("t", n-5-len(tag)))
+	}
+	for _, n := range []int{199, 200, 201, 320} {
+		local := strings.Repeat("l", 64-len(tag)) + tag
+		domain := strings.Repeat("d", 63) + "." + strings.Repeat("e", 63) + "." + strings.Repeat("f", 63) + "." + strings.Repeat("g", 63)
+		froms = append(froms, local+"@"+domain[:n-65])
+	}
+	for range 2 {
+		c := dialEHLO(t, srv.Addr())
+		for _, text := range texts {
+			for range 2 {
+				c.send(text + "\r\n")
+				c.expect("250 2.0.0")
+			}
+		}
+		for _, from := range froms {
+			for range 2 {
+				c.send("MAIL FROM:<" + from + ">\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+				for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 ", "250 2.0.0"} {
+					c.expect(w)
+				}
+			}
+		}
+		c.send("QUIT\r\n")
+		c.expect("221 ")
+	}
+	for _, s := range srv.WaitForSessions(t, 2) {
+		var got []string
+		for _, l := range s.Transcript {
+			if strings.HasPrefix(l.Text, "NOOP ") {
+				got = append(got, l.Text)
+			}
+		}
+		want := []string{texts[0], texts[0], texts[1], texts[1], texts[2], texts[2], texts[3], texts[3]}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("session %d: the NOOP lines (-want +got):\n%s", s.ID, diff)
+		}
+	}
+	ms := srv.Messages()
+	if len(ms) != 16 {
+		t.Fatalf("%d messages, want 16", len(ms))
+	}
+	for i, m := range ms {
+		if want := froms[i%8/2]; m.From != want {
+			t.Errorf("message %d is from %q, want %q", m.ID, m.From, want)
+		}
+	}
 }

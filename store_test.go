@@ -168,19 +168,36 @@ func TestResetWakesNoWaiterButCountsAfresh(t *testing.T) {
 	}
 }
 
+// WithRetention(3) keeps the last 3 messages and sessions, with N-1, N,
+// N+1 and 2N of them sent.
 func TestRetentionKeepsTheLastMessagesAndSessions(t *testing.T) {
 	t.Parallel()
-	ended, waitEnded := endings(t)
-	srv := mocksmtp.Start(t, mocksmtp.WithRetention(2), ended)
-	for i := 1; i <= 5; i++ {
-		send(t, srv.Addr(), "a@example.com", fmt.Sprint("m", i))
-		waitEnded(1) // sessions end in order, so the last two are kept
-	}
-	if diff := cmp.Diff([]msgView{{4, "m4", 4}, {5, "m5", 5}}, viewMessages(srv.Messages())); diff != "" {
-		t.Errorf("messages (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]int{4, 5}, sessionIDs(srv.Sessions())); diff != "" {
-		t.Errorf("sessions (-want +got):\n%s", diff)
+	const keep = 3
+	for _, n := range []int{keep - 1, keep, keep + 1, 2 * keep} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			ended, waitEnded := endings(t)
+			srv := mocksmtp.Start(t, mocksmtp.WithRetention(keep), ended)
+			for i := 1; i <= n; i++ {
+				send(t, srv.Addr(), "a@example.com", fmt.Sprint("m", i))
+				waitEnded(1) // sessions end in order, so the last ones are kept
+			}
+			var want []msgView
+			var ids []int
+			for i := max(1, n-keep+1); i <= n; i++ {
+				want = append(want, msgView{i, fmt.Sprint("m", i), i})
+				ids = append(ids, i)
+			}
+			if diff := cmp.Diff(want, viewMessages(srv.Messages())); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(ids, sessionIDs(srv.Sessions())); diff != "" {
+				t.Errorf("sessions (-want +got):\n%s", diff)
+			}
+			if sessions, messages := srv.Count(); sessions != len(ids) || messages != len(ids) {
+				t.Errorf("Count() = %d sessions, %d messages; want %d of each", sessions, messages, len(ids))
+			}
+		})
 	}
 }
 

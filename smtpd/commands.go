@@ -341,11 +341,13 @@ func (c *Conn) mailParam(k, v string) (Reason, Reply) {
 		if !c.cfg.has(ExtSize) {
 			return ReasonUnsupportedParameter, unsupported
 		}
-		n, ok := parseSize(v)
-		if !ok {
+		// size-value = 1*20DIGIT (RFC 1870): any such value is a size,
+		// past the limit when past an int64.
+		n, over, ok := parseSize(v)
+		if !ok || len(v) > 20 {
 			return ReasonSyntax, bad
 		}
-		if n > c.cfg.MaxMessageBytes {
+		if over || n > c.cfg.MaxMessageBytes {
 			return ReasonTooBig, reply(552, "5.3.4", "Message size exceeds fixed maximum message size")
 		}
 	case "BODY":
@@ -459,8 +461,8 @@ func (c *Conn) bdat(ev *Event) *Event {
 	f := strings.Fields(ev.Arg)
 	ev.Size = -1 // unknown: the chunk cannot be skipped
 	if len(f) >= 1 {
-		if n, ok := parseSize(f[0]); ok {
-			ev.Size = n
+		if n, _, ok := parseSize(f[0]); ok {
+			ev.Size = n // the largest int64 for a size past it
 		}
 	}
 	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {

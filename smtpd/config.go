@@ -16,7 +16,9 @@ type Config struct {
 	Banner string
 
 	// MaxMessageBytes is the largest message accepted, advertised with
-	// SIZE (RFC 1870); larger ones get 552 5.3.4. Default 10 MiB.
+	// SIZE (RFC 1870); larger ones get 552 5.3.4. A larger DATA message is
+	// read to its end, up to twice this and 1 MiB more on the wire; past
+	// that, the server answers 552 5.3.4 at once and closes. Default 10 MiB.
 	MaxMessageBytes int64
 	// MaxRecipients is the most RCPT TO accepted per message; more get
 	// 452 4.5.3. Default 100.

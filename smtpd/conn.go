@@ -63,7 +63,8 @@ type Answer struct {
 	// Pace shapes the writing of the reply.
 	Pace Pace
 	// DropAfterBytes, for Data and Bdat, closes the connection without a
-	// reply once that many octets of message data have arrived (0: off).
+	// reply once that many octets of message data have arrived, as sent
+	// (dot-stuffed, DATA's final "." line counted), or of the chunk (0: off).
 	DropAfterBytes int64
 	// TLSConfig, for StartTLS and Connect, replaces Config.TLSConfig for
 	// the handshake that follows (an expired certificate, an old TLS

@@ -3,11 +3,13 @@ package smtpd_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"runtime"
 	"strings"
@@ -150,17 +152,20 @@ func (c *client) sendAsync(s string) func() {
 // connection (500 5.5.2), a shorter one is read to its end and refused.
 const maxDiscard = 1 << 20
 
-// lineSizes are the lengths, CRLF included, of the over-long line tests:
-// the command, AUTH and text line limits, the read buffer (16 KiB), the
-// discard bound (1 MiB), each at N-1, N, N+1, and more.
-var lineSizes = []int{512, 513, 1000, 1001, 12288, 12289, 16383, 16384, 16385, 32 << 10, 64<<10 + 7,
+// lineSizes are the lengths, CRLF included, of the over-long line tests,
+// each limit at N-1, N, N+1 and 2N: the command line (512), the text line
+// (1000), MAIL and RCPT with parameters (1024), AUTH (12288), the read
+// buffer (16 KiB), the discard bound (1 MiB); and more.
+var lineSizes = []int{511, 512, 513, 999, 1000, 1001, 1023, 1024, 1025, 2000, 2048,
+	12287, 12288, 12289, 16383, 16384, 16385, 24576, 32 << 10, 64<<10 + 7,
 	maxDiscard - 1, maxDiscard, maxDiscard + 1, 2 * maxDiscard}
 
-// TestLongLines sends lines of every boundary length as a command, a DATA
-// text line, a DATA line ending in ".", and an AUTH response: each gets
-// its reply, nothing hidden in a line runs as a command or ends the data,
-// no message is recorded truncated, and the session goes on (a line over
-// 1 MiB closes it).
+// TestLongLines sends lines of every boundary length as a command, MAIL
+// with and without parameters, RCPT with parameters, AUTH with an initial
+// response, a DATA text line, a DATA line ending in ".", and an AUTH
+// response: each gets its reply, nothing hidden in a line runs as a
+// command or ends the data, no message is recorded truncated, and the
+// session goes on (a line over 1 MiB closes it).
 //
 // It caught a miscompilation by go1.26.8 of the line reader's loop that
 // lost the "line too long" flag after a full read buffer (issue 13).
@@ -198,6 +203,39 @@ func TestLongLines(t *testing.T) {
 			line: func(n int) string { return "NOOP " + strings.Repeat("x", n-11) + "RSET\r\n" },
 			want: upTo(512, "250 2.0.0", "500 5.5.2"),
 			tail: len("RSET\r\n"),
+		},
+		{
+			name: "MAIL without parameters",
+			// Blanks after the path are no parameters: 512 octets.
+			line: func(n int) string { return "MAIL FROM:<a@example.com>" + strings.Repeat(" ", n-27) + "\r\n" },
+			want: upTo(512, "250 2.1.0", "500 5.5.2"),
+			tail: len("  \r\n"),
+		},
+		{
+			name: "MAIL with parameters",
+			// 512 octets more for parameters (Config.ParamAllowance).
+			line: func(n int) string {
+				return "MAIL FROM:<a@example.com> AUTH=" + strings.Repeat("x", n-37) + "RSET\r\n"
+			},
+			want: upTo(1024, "250 2.1.0", "500 5.5.2"),
+			tail: len("RSET\r\n"),
+		},
+		{
+			name:   "RCPT with parameters",
+			before: "MAIL FROM:<a@example.com>\r\n", replies: "250 2.1.0",
+			line: func(n int) string {
+				return "RCPT TO:<b@example.com> ORCPT=rfc822;" + strings.Repeat("x", n-43) + "RSET\r\n"
+			},
+			want: upTo(1024, "250 2.1.5", "500 5.5.2"),
+			tail: len("RSET\r\n"),
+		},
+		{
+			name: "AUTH with an initial response",
+			// Not base64: an initial response taken for one would reach
+			// the SASL server, which fails the test.
+			line: func(n int) string { return "AUTH LOGIN " + strings.Repeat("!", n-21) + "dXNlcg==\r\n" },
+			want: upTo(12288, "501 5.5.2", "500 5.5.2"),
+			tail: len("dXNlcg==\r\n"),
 		},
 		{
 			name:   "DATA text line",
@@ -279,6 +317,86 @@ func TestLongLines(t *testing.T) {
 				h.noMessage()
 			})
 		}
+	}
+}
+
+// The length limits of addresses (RFC 5321 4.5.3.1: a local part of 64
+// octets, a domain of 255, a label of 63) and of ENVID (RFC 3461 4.4: 100
+// characters) hold at N-1, N, N+1 and 2N in MAIL and RCPT; a domain of
+// 2N makes the line too long first.
+func TestAddressAndParameterLengths(t *testing.T) {
+	t.Parallel()
+	// domain returns a domain of n octets, of labels of at most 63.
+	domain := func(n int) string {
+		var labels []string
+		for n > 63 {
+			l := min(63, n-2) // leave a label after the dot
+			labels = append(labels, strings.Repeat("d", l))
+			n -= l + 1
+		}
+		return strings.Join(append(labels, strings.Repeat("e", n)), ".")
+	}
+	label := func(n int) string { return "x." + strings.Repeat("l", n) + ".example" }
+	local := func(n int) string { return strings.Repeat("u", n) }
+	tests := []struct {
+		name, mailbox string
+		envid         string // MAIL only: the ENVID parameter
+		mail, rcpt    string // the replies
+	}{
+		{"local part of 63", local(63) + "@example.com", "", "250 2.1.0", "250 2.1.5"},
+		{"local part of 64", local(64) + "@example.com", "", "250 2.1.0", "250 2.1.5"},
+		{"local part of 65", local(65) + "@example.com", "", "501 5.1.7", "501 5.1.3"},
+		{"local part of 128", local(128) + "@example.com", "", "501 5.1.7", "501 5.1.3"},
+		{"label of 62", "a@" + label(62), "", "250 2.1.0", "250 2.1.5"},
+		{"label of 63", "a@" + label(63), "", "250 2.1.0", "250 2.1.5"},
+		{"label of 64", "a@" + label(64), "", "501 5.1.7", "501 5.1.3"},
+		{"label of 126", "a@" + label(126), "", "501 5.1.7", "501 5.1.3"},
+		{"domain of 254", "a@" + domain(254), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 255", "a@" + domain(255), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 256", "a@" + domain(256), "", "501 5.1.7", "501 5.1.3"},
+		{"domain of 510", "a@" + domain(510), "", "500 5.5.2", "500 5.5.2"},
+		{"ENVID of 99", "a@example.com", strings.Repeat("v", 99), "250 2.1.0", ""},
+		{"ENVID of 100", "a@example.com", strings.Repeat("v", 100), "250 2.1.0", ""},
+		{"ENVID of 101", "a@example.com", strings.Repeat("v", 101), "501 5.5.4", ""},
+		{"ENVID of 200", "a@example.com", strings.Repeat("v", 200), "501 5.5.4", ""},
+	}
+	for _, n := range []int{254, 255, 256, 510} {
+		if d := domain(n); len(d) != n {
+			t.Fatalf("domain(%d) has %d octets", n, len(d))
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			mail := "MAIL FROM:<" + tt.mailbox + ">"
+			if tt.envid != "" {
+				mail = "MAIL FROM:<a@example.com> ENVID=" + tt.envid
+			}
+			c.send(mail + "\r\n")
+			c.expectPrefix(tt.mail)
+			if tt.mail == "250 2.1.0" {
+				c.send("RSET\r\n")
+				c.expectPrefix("250 2.0.0")
+			}
+			c.send("MAIL FROM:<a@example.com>\r\n")
+			c.expectPrefix("250 2.1.0")
+			if tt.rcpt != "" {
+				c.send("RCPT TO:<" + tt.mailbox + ">\r\n")
+				c.expectPrefix(tt.rcpt)
+			}
+			// The session goes on: a message to a recipient of the right length.
+			c.send("RCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+			for _, w := range []string{"250 2.1.5", "354 ", "250 2.0.0"} {
+				c.expectPrefix(w)
+			}
+			if got := h.message(); string(got) != "hi\r\n" {
+				t.Fatalf("message %q", got)
+			}
+		})
 	}
 }
 
@@ -482,14 +600,14 @@ func pattern(n int) []byte {
 	return b
 }
 
-// BDAT chunks of every boundary size (the 16 KiB read buffer, the 32 KiB
+// BDAT chunks of every boundary size (empty, the 16 KiB read buffer, the 32 KiB
 // first allocation, 1 MiB + 1), alone or split in two, arrive byte for
 // byte; the message limit holds at N-1, N, N+1 and 2N octets (audit of
 // readChunk, issue 13 item 1).
 func TestBdatChunkBoundaries(t *testing.T) {
 	t.Parallel()
 	const limit = 3 << 20
-	sizes := []int{1, 16383, 16384, 16385, 32767, 32768, 32769, 64<<10 + 7, 1<<20 + 1,
+	sizes := []int{0, 1, 16383, 16384, 16385, 32767, 32768, 32769, 64<<10 + 7, 1<<20 + 1,
 		limit - 1, limit, limit + 1, 2 * limit}
 	for _, n := range sizes {
 		for _, split := range []bool{false, true} {
@@ -543,6 +661,20 @@ func TestBdatChunkBoundaries(t *testing.T) {
 	}
 }
 
+// body returns message data of n octets (n > 1000) in lines of at most
+// 998 octets before CRLF, none starting with a dot.
+func body(n int) string {
+	full := strings.Repeat(strings.Repeat("d", 998)+"\r\n", n/1000)
+	switch r := n % 1000; r {
+	case 0:
+		return full
+	case 1: // a line of 999 octets and an empty one
+		return full[:len(full)-1000] + strings.Repeat("d", 997) + "\r\n\r\n"
+	default:
+		return full + strings.Repeat("d", r-2) + "\r\n"
+	}
+}
+
 // DATA messages at the size limit (N-1, N, N+1, 2N octets, CRLF and
 // unstuffing counted as stored) and text lines at the line limit,
 // dot-stuffed or not, arrive byte for byte or get their reply (audit of
@@ -550,19 +682,6 @@ func TestBdatChunkBoundaries(t *testing.T) {
 func TestDataBoundaries(t *testing.T) {
 	t.Parallel()
 	const limit = 100_000
-	// body returns data of n octets (n > 1000) in lines of at most 998
-	// octets before CRLF.
-	body := func(n int) string {
-		full := strings.Repeat(strings.Repeat("d", 998)+"\r\n", n/1000)
-		switch r := n % 1000; r {
-		case 0:
-			return full
-		case 1: // a line of 999 octets and an empty one
-			return full[:len(full)-1000] + strings.Repeat("d", 997) + "\r\n\r\n"
-		default:
-			return full + strings.Repeat("d", r-2) + "\r\n"
-		}
-	}
 	tests := []struct {
 		name   string
 		stored string // what the message is
@@ -573,6 +692,7 @@ func TestDataBoundaries(t *testing.T) {
 		{"limit", body(limit), body(limit), "250 2.0.0"},
 		{"limit+1", "", body(limit + 1), "552 5.3.4"},
 		{"2*limit", "", body(2 * limit), "552 5.3.4"},
+		{"1 MiB+1", "", body(1<<20 + 1), "552 5.3.4"},
 		{"text line of 999", strings.Repeat("e", 997) + "\r\n", strings.Repeat("e", 997) + "\r\n", "250 2.0.0"},
 		{"text line of 1000", strings.Repeat("e", 998) + "\r\n", strings.Repeat("e", 998) + "\r\n", "250 2.0.0"},
 		{"text line of 1001", "", strings.Repeat("e", 999) + "\r\n", "500 5.5.2"},
@@ -580,7 +700,7 @@ func TestDataBoundaries(t *testing.T) {
 		{"stuffed line of 1001", "", ".." + strings.Repeat("f", 997) + "\r\n", "500 5.5.2"},
 		{"lone dot lines", ".\r\n..\r\n", "..\r\n...\r\n", "250 2.0.0"},
 	}
-	for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit} {
+	for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit, 1<<20 + 1} {
 		if len(body(n)) != n {
 			t.Fatalf("body(%d) has %d octets", n, len(body(n)))
 		}
@@ -609,9 +729,194 @@ func TestDataBoundaries(t *testing.T) {
 	}
 }
 
+// MAIL's SIZE (RFC 1870: size-value = 1*20DIGIT) at the limit gets 250
+// up to it and 552 5.3.4 past it, however many of its 20 digits the value
+// has, even past what an int64 holds; a value that is no size-value is
+// 501 5.5.4. A BDAT chunk size past the limit, however long, gets 552
+// 5.3.4 and the connection closes.
+func TestSizeParameter(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	tests := []struct {
+		limit int64
+		value string
+		want  string
+	}{
+		{limit, "99999", "250 2.1.0"},
+		{limit, "100000", "250 2.1.0"},
+		{limit, "100001", "552 5.3.4"},
+		{limit, "200000", "552 5.3.4"},
+		{limit, "1048577", "552 5.3.4"},
+		{limit, "0", "250 2.1.0"},
+		{limit, "00000000000000100000", "250 2.1.0"},
+		{limit, "999999999999999999", "552 5.3.4"},
+		{limit, "1000000000000000000", "552 5.3.4"},
+		{limit, "9223372036854775807", "552 5.3.4"},
+		{limit, "9223372036854775808", "552 5.3.4"},
+		{limit, "99999999999999999999", "552 5.3.4"},
+		{limit, "100000000000000000000", "501 5.5.4"},
+		{limit, "000000000000000000001", "501 5.5.4"},
+		{limit, strings.Repeat("9", 400), "501 5.5.4"},
+		{limit, "-1", "501 5.5.4"},
+		{limit, "1e5", "501 5.5.4"},
+		{limit, "", "501 5.5.4"},
+		{math.MaxInt64, "9223372036854775806", "250 2.1.0"},
+		{math.MaxInt64, "9223372036854775807", "250 2.1.0"},
+		{math.MaxInt64, "9223372036854775808", "552 5.3.4"},
+		{math.MaxInt64, "99999999999999999999", "552 5.3.4"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d/%s", tt.limit, tt.value), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: tt.limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com> SIZE=" + tt.value + "\r\n")
+			c.expectPrefix("250 ")
+			c.expectPrefix(tt.want)
+			if tt.want == "250 2.1.0" {
+				c.send("RSET\r\n")
+				c.expectPrefix("250 2.0.0")
+			}
+			// The session goes on, with a transaction of its own.
+			c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+			for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 ", "250 2.0.0"} {
+				c.expectPrefix(w)
+			}
+			if got := h.message(); string(got) != "hi\r\n" {
+				t.Fatalf("message %q, want hi", got)
+			}
+		})
+	}
+	for _, size := range []string{"100001", "1000000000000000000", "9223372036854775808", strings.Repeat("9", 400)} {
+		t.Run("BDAT "+size[:min(len(size), 30)], func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT " + size + " LAST\r\nsome data")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "552 5.3.4"} {
+				c.expectPrefix(w)
+			}
+			c.expectClosed()
+			h.noMessage()
+		})
+	}
+}
+
+// maxKeptData is the largest DATA buffer the engine keeps for the next
+// message, and the most a SIZE hint makes it allocate at once.
+const maxKeptData = 1 << 20
+
+// Messages around the size of the DATA buffers kept for reuse (1 MiB),
+// declared with SIZE or not, truly or not, arrive byte for byte, one
+// after the other on a connection and on connections side by side that
+// share the buffers: none is cut short at the buffer's size, and none
+// has octets of another.
+func TestDataBufferBoundaries(t *testing.T) {
+	t.Parallel()
+	// data returns message data of n octets in lines of at most 1000,
+	// CRLF included, that tell message k's from every other's.
+	data := func(n, k int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			line := fmt.Sprintf("%d:%d:", k, i) + strings.Repeat(string(rune('a'+k%26)), 990)
+			b.WriteString(line[:min(len(line), n-b.Len()-2)] + "\r\n")
+		}
+		return b.String()
+	}
+	sizes := []int{maxKeptData - 1, maxKeptData, maxKeptData + 1, 2 * maxKeptData}
+	for _, declared := range []string{"none", "exact", "less", "more"} {
+		t.Run("SIZE "+declared, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			for k, n := range sizes {
+				msg := data(n, k)
+				if len(msg) != n {
+					t.Fatalf("data(%d) has %d octets", n, len(msg))
+				}
+				size := map[string]string{"none": "", "exact": fmt.Sprint(" SIZE=", n), "less": " SIZE=1", "more": " SIZE=10000000"}[declared]
+				c.send("MAIL FROM:<a@example.com>" + size + "\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+				for _, w := range []string{"250 2.1.0", "250 2.1.5", "354 "} {
+					c.expectPrefix(w)
+				}
+				sent := c.sendAsync(msg + ".\r\n")
+				c.expectPrefix("250 2.0.0")
+				sent()
+				if got := h.message(); string(got) != msg {
+					t.Fatalf("message %d: %d octets recorded, want the %d sent (equal: %v)", k+1, len(got), len(msg), len(got) == len(msg))
+				}
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+			h.noMessage()
+		})
+	}
+}
+
+// A refused message is read to its end, up to twice the size limit and
+// 1 MiB more on the wire, its ".\r\n" included (the flood bound): past
+// it, the engine answers 552 5.3.4 and closes. The bound holds at N-1, N,
+// N+1 and 2N octets, and does not overflow for the largest limits, under
+// which a message of 2 MiB + 1 octets is accepted byte for byte.
+func TestDataFlood(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	const bound = 2*limit + maxDiscard
+	tests := []struct {
+		name   string
+		limit  int64
+		wire   int // octets of data, ".\r\n" included
+		want   string
+		closes bool
+	}{
+		{"bound-1", limit, bound - 1, "552 5.3.4", false},
+		{"bound", limit, bound, "552 5.3.4", false},
+		{"bound+1", limit, bound + 1, "552 5.3.4", true},
+		{"2*bound", limit, 2 * bound, "552 5.3.4", true},
+		// 2*limit overflowed: every message over 1 MiB was a flood, or
+		// every message at all.
+		{"limit of MaxInt64", math.MaxInt64, 2<<20 + 1, "250 2.0.0", false},
+		{"limit of 2^62", 1 << 62, 2<<20 + 1, "250 2.0.0", false},
+		{"limit of (MaxInt64-1MiB)/2+1", (math.MaxInt64-maxDiscard)/2 + 1, 2<<20 + 1, "250 2.0.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: tt.limit}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			data := body(tt.wire - 3)
+			sent := c.sendAsync(data + ".\r\n")
+			c.expectPrefix(tt.want)
+			if tt.closes {
+				c.expectClosed()
+				c.conn.Close()
+				sent()
+				h.noMessage()
+				return
+			}
+			sent()
+			if tt.want == "250 2.0.0" {
+				if got := h.message(); string(got) != data {
+					t.Fatalf("message of %d octets recorded, want the %d sent", len(got), len(data))
+				}
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+			h.noMessage()
+		})
+	}
+}
+
 // AUTH responses at the AUTH line limit (12288 octets, CRLF included)
-// reach the SASL mechanism exactly, over every round of an exchange; one
-// octet more gets 500 5.5.6 and reaches nothing (audit of the AUTH
+// reach the SASL mechanism exactly, over every round of an exchange and
+// as the initial response of the AUTH line; one octet more gets 500 5.5.6
+// (500 5.5.2 on the AUTH line) and reaches nothing (audit of the AUTH
 // reader, issue 13 item 1).
 func TestAuthResponseBoundaries(t *testing.T) {
 	t.Parallel()
@@ -679,6 +984,48 @@ func TestAuthResponseBoundaries(t *testing.T) {
 			c.send("HELP\r\n")
 			c.expectPrefix("214 ")
 		})
+		// The initial response, on the AUTH line (12288 octets too): one
+		// too long is refused as a command line, before any mechanism.
+		t.Run(fmt.Sprint("initial response/", n), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan []byte, 4)
+			cfg := smtpd.Config{
+				AuthMechanisms: []string{"CRAM-MD5"},
+				NewSASL: func(string) (smtpd.SASLServer, error) {
+					return saslFunc(func(resp []byte) ([]byte, bool, error) {
+						got <- bytes.Clone(resp)
+						return []byte("next"), false, nil
+					}), nil
+				},
+			}
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			const prefix = "AUTH CRAM-MD5 " // 14 octets: 12288 is a whole base64 line
+			line, raw := b64(n - len(prefix))
+			c.send(prefix + line)
+			switch {
+			case n > 12288:
+				c.expectPrefix("500 5.5.2")
+			case raw == nil:
+				c.expectPrefix("501 5.5.2")
+			default:
+				c.expectPrefix("334 ")
+				if r := <-got; !bytes.Equal(r, raw) {
+					t.Fatalf("the SASL server got %d octets, want the %d sent", len(r), len(raw))
+				}
+				c.send("*\r\n")
+				c.expectPrefix("501 5.0.0")
+			}
+			select {
+			case r := <-got:
+				t.Fatalf("the SASL server got a response of %d octets", len(r))
+			default:
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
 	}
 }
 
@@ -712,6 +1059,87 @@ func TestRecipientOvershoot(t *testing.T) {
 			t.Fatalf("message %q", got)
 		}
 	})
+	// The message goes to the first 100 recipients, byte for byte, with
+	// 99, 100, 101 and 200 sent.
+	for _, n := range []int{99, 100, 101, 200} {
+		t.Run(fmt.Sprintf("%d recipients of 100", n), func(t *testing.T) {
+			t.Parallel()
+			to := make(chan []string, 1)
+			h := newHostile(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Message && ev.Err == nil {
+					to <- ev.Envelope.To
+				}
+			})
+			c := h.dial()
+			var cmds strings.Builder
+			cmds.WriteString("EHLO x\r\nMAIL FROM:<a@example.com>\r\n")
+			for i := range n {
+				fmt.Fprintf(&cmds, "RCPT TO:<r%d@example.com>\r\n", i)
+			}
+			c.send(cmds.String() + "DATA\r\n")
+			c.expectPrefix("250 ")
+			c.expectPrefix("250 2.1.0")
+			for i := range n {
+				c.expectPrefix(map[bool]string{true: "250 2.1.5", false: "452 4.5.3"}[i < 100])
+			}
+			c.expectPrefix("354 ")
+			c.send("Subject: to many\r\n\r\nhi\r\n.\r\n")
+			c.expectPrefix("250 2.0.0")
+			if got := h.message(); string(got) != "Subject: to many\r\n\r\nhi\r\n" {
+				t.Fatalf("message %q", got)
+			}
+			got := <-to
+			if len(got) != min(n, 100) {
+				t.Fatalf("%d recipients recorded, want %d", len(got), min(n, 100))
+			}
+			for i, r := range got {
+				if r != fmt.Sprintf("r%d@example.com", i) {
+					t.Fatalf("recipient %d is %q", i+1, r)
+				}
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+			h.noMessage()
+		})
+	}
+	// The default overshoot, 1000, at N-1, N, N+1 and 2N recipients over
+	// a limit of 1: from the 1001st, each counts as a bad command, and
+	// the 20th bad command ends the session.
+	for _, over := range []int{999, 1000, 1001, 2000} {
+		t.Run(fmt.Sprintf("%d over the default overshoot", over), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{MaxRecipients: 1}, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+				c.expectPrefix(w)
+			}
+			sent := c.sendAsync(strings.Repeat("RCPT TO:<c@example.com>\r\n", over))
+			for range min(over, 1020) {
+				c.expectPrefix("452 4.5.3")
+			}
+			if over >= 1020 {
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				c.conn.Close()
+				sent()
+				return
+			}
+			sent()
+			bad := max(over-1000, 0)
+			c.send(strings.Repeat("FROB\r\n", 19))
+			for range 19 {
+				c.expectPrefix("500 5.5.2")
+			}
+			if bad+19 >= 20 {
+				c.expectPrefix("421 4.7.0")
+				c.expectClosed()
+				return
+			}
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+		})
+	}
 	// With MaxRecipients 1, MaxRecipientOvershoot 3 and MaxBadCommands 2:
 	// the first 3 over are free, the 4th counts, the 5th ends the session.
 	for _, over := range []int{2, 3, 4, 5} {
@@ -751,6 +1179,44 @@ func TestRecipientOvershoot(t *testing.T) {
 	}
 }
 
+// The session ends with 421 4.7.0 at its MaxBadCommands-th bad command,
+// by default and as configured, at N-1, N, N+1 and 2N bad commands: the
+// commands after it get no reply.
+func TestBadCommandLimit(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{0, 5} { // 0: the default, 20
+		n := cmp.Or(limit, 20)
+		for _, bad := range []int{n - 1, n, n + 1, 2 * n} {
+			t.Run(fmt.Sprintf("%d of %d", bad, n), func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t, smtpd.Config{MaxBadCommands: limit}, nil)
+				c := h.dial()
+				// Bad commands of every kind, good ones between them.
+				kinds := []string{"FROB", "MAIL FROM:<a@example.com>", "EHLO", "RCPT TO:<b@example.com>", "DATA x"}
+				var cmds strings.Builder
+				for i := range bad {
+					cmds.WriteString(kinds[i%len(kinds)] + "\r\nNOOP\r\n")
+				}
+				sent := c.sendAsync(cmds.String())
+				for i := range min(bad, n) {
+					c.expectPrefix("5")
+					if i == n-1 {
+						c.expectPrefix("421 4.7.0")
+						c.expectClosed()
+						c.conn.Close()
+						sent()
+						return
+					}
+					c.expectPrefix("250 2.0.0")
+				}
+				sent()
+				c.send("QUIT\r\n")
+				c.expectPrefix("221 ")
+			})
+		}
+	}
+}
+
 // Junk commands (NOOP, RSET, VRFY, EXPN, HELP) past Config.MaxJunkCommands
 // since the last message count as bad commands, as Postfix's
 // smtpd_junk_command_limit: a client cannot keep a session busy forever
@@ -773,18 +1239,21 @@ func TestJunkCommands(t *testing.T) {
 			c.expectPrefix(replies[verbs[i%len(verbs)]])
 		}
 	}
-	for _, n := range []int{99, 100, 101} {
+	for _, n := range []int{99, 100, 101, 200} {
 		t.Run(fmt.Sprintf("%d junk commands, limit 100", n), func(t *testing.T) {
 			t.Parallel()
 			h := newHostile(t, smtpd.Config{MaxBadCommands: 1}, nil)
 			c := h.dial()
-			c.send(junk(n))
-			expectJunk(c, n) // the 101st is the first bad command
+			sent := c.sendAsync(junk(n))
+			expectJunk(c, min(n, 101)) // the 101st is the first bad command
 			if n > 100 {
 				c.expectPrefix("421 4.7.0")
 				c.expectClosed()
+				c.conn.Close()
+				sent()
 				return
 			}
+			sent()
 			c.send("QUIT\r\n")
 			c.expectPrefix("221 ")
 		})
@@ -894,7 +1363,7 @@ func TestForbiddenCommands(t *testing.T) {
 // limit of 20000 octets), the bound is as exact as with the default one.
 func TestLongLinesLargeBuffer(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{20000, 20001, maxDiscard, maxDiscard + 1} {
+	for _, n := range []int{19999, 20000, 20001, 40000, maxDiscard, maxDiscard + 1} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
 			h := newHostile(t, smtpd.Config{MaxTextLine: 20000}, nil)
@@ -923,5 +1392,47 @@ func TestLongLinesLargeBuffer(t *testing.T) {
 			c.send("HELP\r\n")
 			c.expectPrefix("214 ")
 		})
+	}
+}
+
+// Command line limits set in Config hold at N-1, N, N+1 and 2N, below
+// the defaults and above the AUTH line limit and the read buffer.
+func TestConfiguredCommandLineLimits(t *testing.T) {
+	t.Parallel()
+	noop := func(n int) string { return "NOOP " + strings.Repeat("x", n-7) + "\r\n" }
+	mail := func(n int) string { return "MAIL FROM:<a@example.com> ENVID=" + strings.Repeat("x", n-34) + "\r\n" }
+	tests := []struct {
+		name    string
+		cfg     smtpd.Config
+		line    func(n int) string
+		limit   int
+		ok, bad string
+	}{
+		{"MaxCommandLine 100", smtpd.Config{MaxCommandLine: 100}, noop, 100, "250 2.0.0", "500 5.5.2"},
+		{"ParamAllowance 50", smtpd.Config{MaxCommandLine: 60, ParamAllowance: 50}, mail, 110, "250 2.1.0", "500 5.5.2"},
+		{"MaxCommandLine 20000", smtpd.Config{MaxCommandLine: 20000}, noop, 20000, "250 2.0.0", "500 5.5.2"},
+	}
+	for _, tt := range tests {
+		for _, n := range []int{tt.limit - 1, tt.limit, tt.limit + 1, 2 * tt.limit} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, n), func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t, tt.cfg, nil)
+				c := h.dial()
+				c.send("EHLO x\r\n")
+				c.expectPrefix("250 ")
+				line := tt.line(n)
+				if len(line) != n {
+					t.Fatalf("a line of %d octets, want %d", len(line), n)
+				}
+				c.send(line)
+				if n <= tt.limit {
+					c.expectPrefix(tt.ok)
+				} else {
+					c.expectPrefix(tt.bad)
+				}
+				c.send("HELP\r\n")
+				c.expectPrefix("214 ")
+			})
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -263,18 +264,22 @@ func isParamValue(v string) bool {
 	return true
 }
 
-// parseSize parses a non-negative decimal of at most 18 digits.
-func parseSize(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
-		return 0, false
+// parseSize parses a size, 1*DIGIT: ok is false for anything else. A
+// size past the largest int64 is that, with over set.
+func parseSize(s string) (n int64, over, ok bool) {
+	if s == "" {
+		return 0, false, false
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return 0, false
+			return 0, false, false
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
+	if err != nil { // digits only: out of range
+		return math.MaxInt64, true, true
+	}
+	return n, false, true
 }
 
 // isXtext reports whether s is RFC 3461 xtext.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"slices"
 	"sync"
@@ -123,7 +124,14 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		overLimit bool // a line over MaxTextLine: the message is refused
 		limit     = c.cfg.MaxMessageBytes
 		afterCRLF = true // the line before ended with CRLF (DATA's did)
+		// A refused message is read to its end, but not past flood
+		// octets: twice the limit and maxDiscard more, or as many as an
+		// int64 holds for the largest limits.
+		flood = int64(math.MaxInt64)
 	)
+	if limit <= (math.MaxInt64-maxDiscard)/2 {
+		flood = 2*limit + maxDiscard
+	}
 	// The data gathers in a pooled buffer and is copied out once at the
 	// end: the message keeps no spare capacity, and a message costs one
 	// allocation, also on a new connection.
@@ -132,8 +140,8 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 	// SIZE is a hint, trusted up to maxKeptData: a client cannot make the
 	// server allocate the size limit for a message it does not send.
 	if s, ok := c.tx.Params["SIZE"]; ok {
-		if n, ok := parseSize(s); ok && n <= limit {
-			if want := min(n+2, maxKeptData); int64(cap(body)) < want {
+		if n, over, ok := parseSize(s); ok && !over && n <= limit {
+			if want := min(n, maxKeptData-2) + 2; int64(cap(body)) < want {
 				body = make([]byte, 0, want)
 			}
 		}
@@ -155,7 +163,7 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		if err != nil {
 			return nil, c.readErr(ctx, err, " during DATA")
 		}
-		if total > 2*limit+maxDiscard {
+		if total > flood {
 			c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
 			c.closeGracefully(ctx)
 			return nil, fmt.Errorf("%w: message data flood", ErrFraming)
@@ -247,7 +255,7 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 		c.closeGracefully(ctx)
 		return nil, fmt.Errorf("%w: BDAT without a usable size", ErrFraming)
 	}
-	overLimit := int64(len(c.chunks))+ev.Size > c.cfg.MaxMessageBytes
+	overLimit := ev.Size > c.cfg.MaxMessageBytes-int64(len(c.chunks))
 	if ev.Size > c.cfg.MaxMessageBytes {
 		// Too big to be worth reading: say so and close.
 		c.writeReply(reply(552, "5.3.4", "Error: message file too big"))

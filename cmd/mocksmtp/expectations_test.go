@@ -162,6 +162,7 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"times": 1.5}`, `cannot unmarshal number 1.5`},
 		{`{"declaredAt": "a\nb"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "` + strings.Repeat("x", maxDeclaredAt+1) + `"}`, `declaredAt: want at most 200 bytes on one line`},
+		{`{"declaredAt": "` + strings.Repeat("x", 2*maxDeclaredAt) + `"}`, `declaredAt: want at most 200 bytes on one line`},
 	} {
 		res, b := do(t, p, "POST", "/api/expectations", tt.body)
 		var e errorJSON
@@ -169,7 +170,9 @@ func TestExpectationErrors(t *testing.T) {
 			t.Errorf("POST /api/expectations %.60q: %d %s, want 400 with %q", tt.body, res.StatusCode, b, tt.want)
 		}
 	}
-	postJSON(t, p, "POST", "/api/expectations", `{"declaredAt": "`+strings.Repeat("x", maxDeclaredAt)+`"}`, 201, nil)
+	for _, n := range []int{maxDeclaredAt - 1, maxDeclaredAt} {
+		postJSON(t, p, "POST", "/api/expectations", `{"declaredAt": "`+strings.Repeat("x", n)+`"}`, 201, nil)
+	}
 	for _, path := range []string{"/api/expectations?x=1", "/api/expectations/check?to=a"} {
 		method := "POST"
 		if strings.Contains(path, "check") {

@@ -301,8 +301,9 @@ func TestResetForgetsFindings(t *testing.T) {
 }
 
 // startInProcess serves the API of a fresh server in this process, with
-// the given timeouts, and returns its address and its debug log.
-func startInProcess(t *testing.T, to httpTimeouts) (srv *mocksmtp.Server, addr string, log *output) {
+// the given timeouts, and returns its address and its debug log. set,
+// when not nil, changes the API before it serves (its limits).
+func startInProcess(t *testing.T, to httpTimeouts, set func(*api)) (srv *mocksmtp.Server, addr string, log *output) {
 	t.Helper()
 	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
 	if err != nil {
@@ -310,7 +311,11 @@ func startInProcess(t *testing.T, to httpTimeouts) (srv *mocksmtp.Server, addr s
 	}
 	log = newOutput()
 	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ws, err := startHTTP("127.0.0.1:0", newAPI(srv, logger, false), logger, to)
+	a := newAPI(srv, logger, false)
+	if set != nil {
+		set(a)
+	}
+	ws, err := startHTTP("127.0.0.1:0", a, logger, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,10 +343,10 @@ func TestHTTPTimeouts(t *testing.T) {
 	short := 200 * time.Millisecond
 	// The write timeout is longer than the read timeout, as by default,
 	// so that a request cut by the read timeout still gets its answer.
-	_, addr, log := startInProcess(t, httpTimeouts{readHeader: short, read: short, write: 5 * time.Second, idle: short})
+	_, addr, log := startInProcess(t, httpTimeouts{readHeader: short, read: short, write: 5 * time.Second, idle: short}, nil)
 	// A wait outlasts them all (here, a short write timeout, and a read
 	// timeout long enough for the handler to start on a busy machine).
-	_, addrAllShort, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: short, idle: short})
+	_, addrAllShort, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: short, idle: short}, nil)
 	dial := func(addr string) net.Conn {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {

@@ -1,0 +1,375 @@
+package main
+
+// The HTTP API at its limits, over real connections: request bodies,
+// query parameters and path parameters at N-1, N, N+1, 2N and 1 MiB + 1,
+// each answered with its status and a JSON error, never a panic or a
+// hang, and the server going on.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/smtp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawRequest sends a request with a JSON body over a connection of its
+// own, Content-Length framed or chunked, and returns the status and the
+// body of the answer. The body is written while the answer is read: a
+// server may answer before it has read all of it, and close.
+func rawRequest(t *testing.T, addr, method, path, body string, chunked bool) (int, []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	var req strings.Builder
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nConnection: close\r\n", method, path, addr)
+	if chunked {
+		req.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		for rest := body; rest != ""; {
+			n := min(len(rest), 64<<10)
+			fmt.Fprintf(&req, "%x\r\n%s\r\n", n, rest[:n])
+			rest = rest[n:]
+		}
+		req.WriteString("0\r\n\r\n")
+	} else {
+		fmt.Fprintf(&req, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		_, _ = io.WriteString(c, req.String())
+	}()
+	defer func() { c.Close(); <-written }()
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s %s with a body of %d bytes: %v", method, path, len(body), err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
+	}
+	return res.StatusCode, b
+}
+
+// padded returns the JSON value v followed by blanks up to n bytes.
+func padded(v string, n int) string { return v + strings.Repeat(" ", n-len(v)) }
+
+// wantJSONError checks that b is a JSON error that says want.
+func wantJSONError(t *testing.T, what string, b []byte, want string) {
+	t.Helper()
+	var e errorJSON
+	if err := json.Unmarshal(b, &e); err != nil || !strings.Contains(e.Error, want) {
+		t.Errorf("%s: %s, want a JSON error saying %q", what, b, want)
+	}
+}
+
+// Request bodies at their limits (4 KiB for an inbox, 1 MiB for faults
+// and expectations), sent with a length or chunked: up to the limit they
+// are taken, past it they get 413 and a JSON error and change nothing.
+func TestRequestBodyLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		method, path string
+		limit        int
+		value        string // a JSON body, padded to each size
+		status       int    // when taken
+		check        string // a GET whose answer lists what was taken
+	}{
+		{"POST", "/api/inboxes", maxInboxBody, `{"name": "t"}`, 201, "/api/inboxes"},
+		{"PUT", "/api/faults", maxFaultBody, `[{"at": "RSET", "reply": "250 2.0.0 scripted"}]`, 200, "/api/faults"},
+		{"POST", "/api/faults", maxFaultBody, `[{"at": "NOOP", "reply": "250 2.0.0 scripted"}]`, 200, "/api/faults"},
+		{"POST", "/api/expectations", maxExpectationBody, `{"want": {"subject": "x"}, "never": true}`, 201, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
+			_, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+			taken := 0
+			for _, chunked := range []bool{false, true} {
+				for _, n := range []int{tt.limit - 1, tt.limit, tt.limit + 1, 2 * tt.limit, 1<<20 + 1} {
+					what := fmt.Sprintf("a body of %d bytes (chunked %v)", n, chunked)
+					code, b := rawRequest(t, addr, tt.method, tt.path, padded(tt.value, n), chunked)
+					switch {
+					case n <= tt.limit && code != tt.status:
+						t.Errorf("%s: %d %.200s, want %d", what, code, b, tt.status)
+					case n <= tt.limit:
+						taken++
+					case code != http.StatusRequestEntityTooLarge:
+						t.Errorf("%s: %d %.200s, want 413", what, code, b)
+					default:
+						wantJSONError(t, what, b, fmt.Sprintf("the body is larger than %d bytes", tt.limit))
+					}
+				}
+			}
+			// What was refused changed nothing.
+			if tt.method == "PUT" {
+				taken = 1 // each PUT replaced the script
+			}
+			if tt.check != "" {
+				var list []json.RawMessage
+				if code, b := rawRequest(t, addr, "GET", tt.check, "", false); code != 200 || json.Unmarshal(b, &list) != nil || len(list) != taken {
+					t.Errorf("GET %s: %d %.200s, want the %d taken", tt.check, code, b, taken)
+				}
+			}
+		})
+	}
+}
+
+// Query and path parameters at their bounds: counts and IDs up to an
+// int64's largest, one past it (400), negative ones, the longest wait
+// and one nanosecond more, 10,000 query parameters (net/url's limit) and
+// one more, a query value of 1 MiB + 1. Each gets its status and, for an
+// error, a JSON one; but a request line over net/http's limit on a
+// header, which net/http answers 431 in plain text before any handler
+// runs.
+func TestQueryAndPathBoundaries(t *testing.T) {
+	t.Parallel()
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	attached := "Subject: m1\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=a.bin\r\n\r\na\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=b.bin\r\n\r\nb\r\n--b--\r\n"
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, attached)
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, "Subject: m2\r\n\r\nx\r\n")
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, "Subject: m3\r\n\r\nx\r\n")
+	if _, err := srv.WaitForSessionsContext(t.Context(), 3); err != nil {
+		t.Fatal(err)
+	}
+	const maxInt = "9223372036854775807"
+	const overInt = "9223372036854775808"
+	params := func(n int) string {
+		ps := make([]string, n)
+		for i := range ps {
+			ps[i] = fmt.Sprintf("header.X-%d=v", i)
+		}
+		return strings.Join(ps, "&")
+	}
+	tests := []struct {
+		method, path string
+		status       int
+		items        int    // for a 200 of a list, how many it lists; -1: not a list
+		err          string // for an error, in its JSON; "" for a plain-text one
+	}{
+		{"GET", "/api/messages?limit=0", 200, 0, ""},
+		{"GET", "/api/messages?limit=2", 200, 2, ""},
+		{"GET", "/api/messages?limit=3", 200, 3, ""},
+		{"GET", "/api/messages?limit=4", 200, 3, ""},
+		{"GET", "/api/messages?limit=6", 200, 3, ""},
+		{"GET", "/api/messages?limit=" + maxInt, 200, 3, ""},
+		{"GET", "/api/messages?limit=" + overInt, 400, -1, "limit="},
+		{"GET", "/api/messages?limit=-1", 400, -1, "limit="},
+		{"GET", "/api/messages?subjectContains=m&limit=" + maxInt, 200, 3, ""},
+		{"GET", "/api/messages?subjectContains=m&limit=1", 200, 1, ""},
+		{"GET", "/api/messages?since=2", 200, 1, ""},
+		{"GET", "/api/messages?since=3", 200, 0, ""},
+		{"GET", "/api/messages?since=" + maxInt, 200, 0, ""},
+		{"GET", "/api/messages?since=-1", 200, 3, ""},
+		{"GET", "/api/messages?since=" + overInt, 400, -1, "since="},
+		{"GET", "/api/sessions?limit=2", 200, 2, ""},
+		{"GET", "/api/sessions?limit=4", 200, 3, ""},
+		{"GET", "/api/sessions?limit=" + maxInt, 200, 3, ""},
+		{"GET", "/api/sessions?limit=" + overInt, 400, -1, "limit="},
+		{"GET", "/api/wait?count=0", 200, 3, ""},
+		{"GET", "/api/wait?count=3", 200, 3, ""},
+		{"GET", "/api/wait?count=4&timeout=1ms", 408, -1, "for 4 messages, got 3"},
+		{"GET", "/api/wait?count=" + maxInt + "&timeout=1ms", 408, -1, "got 3"},
+		{"GET", "/api/wait?subject=m2&count=" + maxInt + "&timeout=1ms", 408, -1, "got 1 (message 2)"},
+		{"GET", "/api/wait?count=" + overInt, 400, -1, "count="},
+		{"GET", "/api/wait?count=-1", 400, -1, "count="},
+		{"GET", "/api/wait?count=0&timeout=9m59.999999999s", 200, 3, ""},
+		{"GET", "/api/wait?count=0&timeout=10m", 200, 3, ""},
+		{"GET", "/api/wait?count=0&timeout=10m0.000000001s", 400, -1, "at most 10m0s"},
+		{"GET", "/api/wait?count=0&timeout=20m", 400, -1, "at most 10m0s"},
+		{"GET", "/api/wait?count=0&timeout=-1ns", 400, -1, "timeout="},
+		{"GET", "/api/wait?count=4&timeout=0s", 408, -1, "got 3"},
+		{"GET", "/api/messages/0", 404, -1, "no message 0"},
+		{"GET", "/api/messages/3", 200, -1, ""},
+		{"GET", "/api/messages/4", 404, -1, "no message 4"},
+		{"GET", "/api/messages/" + maxInt, 404, -1, "no message " + maxInt},
+		{"GET", "/api/messages/" + overInt, 400, -1, "want a number"},
+		{"GET", "/api/messages/-1", 400, -1, "want a number"},
+		{"GET", "/api/messages/" + maxInt + "/raw", 404, -1, "no message"},
+		{"DELETE", "/api/messages/" + maxInt, 404, -1, "no message"},
+		{"DELETE", "/api/messages/" + overInt, 400, -1, "want a number"},
+		{"GET", "/api/sessions/3", 200, -1, ""},
+		{"GET", "/api/sessions/4", 404, -1, "no session 4"},
+		{"GET", "/api/sessions/" + maxInt, 404, -1, "no session"},
+		{"GET", "/api/sessions/" + overInt, 400, -1, "want a number"},
+		{"GET", "/api/messages/1/attachments/1", 200, -1, ""},
+		{"GET", "/api/messages/1/attachments/2", 404, -1, "has 2 attachments, no attachment 2"},
+		{"GET", "/api/messages/1/attachments/" + maxInt, 404, -1, "no attachment " + maxInt},
+		{"GET", "/api/messages/1/attachments/" + overInt, 400, -1, "want a number"},
+		{"GET", "/api/messages?" + params(10000), 200, 0, ""},
+		{"GET", "/api/messages?" + params(10001), 400, -1, "number of URL query parameters exceeded limit"},
+		{"GET", "/api/messages?header.X=" + strings.Repeat("v", 1<<20+1), 200, 0, ""},
+		{"GET", "/api/messages?limit=" + strings.Repeat("9", 1<<20+1), 400, -1, "limit="},
+	}
+	// Each request changes nothing another looks at: they run side by
+	// side.
+	t.Run("requests", func(t *testing.T) {
+		for _, tt := range tests {
+			what := fmt.Sprintf("%s %.80s", tt.method, tt.path)
+			t.Run(what, func(t *testing.T) {
+				t.Parallel()
+				req, err := http.NewRequestWithContext(t.Context(), tt.method, "http://"+addr+tt.path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := httpClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				if err != nil {
+					t.Fatalf("reading the answer: %v", err)
+				}
+				if res.StatusCode != tt.status {
+					t.Fatalf("%d %.200s, want %d", res.StatusCode, b, tt.status)
+				}
+				switch {
+				case tt.err != "":
+					wantJSONError(t, what, b, tt.err)
+				case tt.items >= 0:
+					var list []json.RawMessage
+					if err := json.Unmarshal(b, &list); err != nil || len(list) != tt.items {
+						t.Errorf("%.200s (%v), want a list of %d", b, err, tt.items)
+					}
+				}
+			})
+		}
+	})
+	// A request line of 2 MiB is over net/http's limit on a request's
+	// header (1 MiB and 4 KiB of slack): 431, in plain text, and the
+	// connection closes.
+	if code, b := rawRequest(t, addr, "GET", "/api/messages?header.X="+strings.Repeat("v", 2<<20), "", false); code != 431 {
+		t.Errorf("a query of 2 MiB: %d %.200s, want 431", code, b)
+	}
+	// The server goes on.
+	var ms []messageJSON
+	if code, b := rawRequest(t, addr, "GET", "/api/messages", "", false); code != 200 || json.Unmarshal(b, &ms) != nil || len(ms) != 3 {
+		t.Errorf("GET /api/messages at the end: %d %.200s, want the 3 messages", code, b)
+	}
+}
+
+// A wait that times out lists the last 100 messages kept, at most: with
+// 99, 100, 101 and 200 kept.
+func TestWaitTimeoutListsAtMost100(t *testing.T) {
+	t.Parallel()
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sent := 0
+	for _, kept := range []int{maxListedOnTimeout - 1, maxListedOnTimeout, maxListedOnTimeout + 1, 2 * maxListedOnTimeout} {
+		for ; sent < kept; sent++ {
+			if err := sendOn(c, fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", sent+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, b := rawRequest(t, addr, "GET", "/api/wait?count=1000&timeout=1ms", "", false)
+		var got waitTimeoutJSON
+		if err := json.Unmarshal(b, &got); err != nil || code != 408 {
+			t.Fatalf("%d kept: %d %.200s, want 408", kept, code, b)
+		}
+		listed := min(kept, maxListedOnTimeout)
+		if want := fmt.Sprintf("messages lists the last %d of the %d kept", listed, kept); !strings.Contains(got.Error, want) {
+			t.Errorf("%d kept: %q, want it to say %q", kept, got.Error, want)
+		}
+		if len(got.Messages) != listed || got.Messages[0].ID != kept-listed+1 || got.Messages[listed-1].ID != kept {
+			t.Errorf("%d kept: %d listed, want messages %d to %d", kept, len(got.Messages), kept-listed+1, kept)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendOn sends a message over an open client, without QUIT.
+func sendOn(c *smtp.Client, msg string) error {
+	if err := c.Mail("a@example.com"); err != nil {
+		return err
+	}
+	if err := c.Rcpt("b@example.com"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, msg); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// The part tree of GET /api/messages/{id} stops at its limits, 100
+// nested multiparts and 1000 parts, at N-1, N, N+1 and 2N: up to them the
+// tree is whole and its leaves linked to the text and the attachments;
+// past them it is cut there, unlinked; the message itself is kept byte
+// for byte.
+func TestPartTreeLimitsOverHTTP(t *testing.T) {
+	t.Parallel()
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	parts := func(n int) string {
+		var b strings.Builder
+		b.WriteString("Subject: many\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+		for i := range n {
+			fmt.Fprintf(&b, "--x\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=%d.bin\r\n\r\n%d\r\n", i, i)
+		}
+		b.WriteString("--x--\r\n")
+		return b.String()
+	}
+	depth := func(p *partJSON) (int, *partJSON) {
+		n := 0
+		for ; len(p.Parts) > 0; p = &p.Parts[0] {
+			n++
+		}
+		return n, p
+	}
+	tests := []struct {
+		raw          string
+		depth, parts int // of the tree
+		linked       bool
+	}{
+		{string(nested(maxPartDepth - 1)), maxPartDepth - 1, 1, true},
+		{string(nested(maxPartDepth)), maxPartDepth, 1, true},
+		{string(nested(maxPartDepth + 1)), maxPartDepth, 1, false},
+		{string(nested(2 * maxPartDepth)), maxPartDepth, 1, false},
+		{parts(maxParts - 1), 1, maxParts - 1, true},
+		{parts(maxParts), 1, maxParts, true},
+		{parts(maxParts + 1), 1, maxParts, false},
+		{parts(2 * maxParts), 1, maxParts, false},
+	}
+	for i, tt := range tests {
+		sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, tt.raw)
+		id := i + 1
+		var m messageJSON
+		code, b := rawRequest(t, addr, "GET", fmt.Sprintf("/api/messages/%d", id), "", false)
+		if err := json.Unmarshal(b, &m); err != nil || code != 200 || m.Parts == nil {
+			t.Fatalf("message %d: %d %.200s (%v)", id, code, b, err)
+		}
+		d, leaf := depth(m.Parts)
+		linked := leaf.Body == "text" || leaf.Attachment != nil
+		if d != tt.depth || len(m.Parts.Parts) != tt.parts || linked != tt.linked {
+			t.Errorf("message %d: a tree of depth %d, %d parts, linked %v; want %d, %d, %v", id, d, len(m.Parts.Parts), linked, tt.depth, tt.parts, tt.linked)
+		}
+		if code, raw := rawRequest(t, addr, "GET", fmt.Sprintf("/api/messages/%d/raw", id), "", false); code != 200 || string(raw) != tt.raw {
+			t.Errorf("message %d: raw %d, %d bytes; want the %d sent", id, code, len(raw), len(tt.raw))
+		}
+	}
+	if ms := srv.Messages(); len(ms) != len(tests) {
+		t.Errorf("%d messages kept, want %d", len(ms), len(tests))
+	}
+}
