@@ -66,7 +66,16 @@
 // Flags are named after the Go options they set (-max-message-bytes is
 // mocksmtp.WithMaxMessageBytes), some shorter (-tls is WithSTARTTLS,
 // -retain WithRetention, -listen WithListenAddr); a flag, or a variable, of an older name
-// is an error that names the new one.
+// is an error that names the new one. The flags for tests of a client's
+// fallbacks and error handling (lists are comma-separated):
+//
+//	-without-extensions PIPELINING,CHUNKING   WithoutExtensions: neither advertised nor accepted
+//	-reject-nonconforming                     WithRejectNonconforming: a strict MTA (550 5.5.2 for a bare LF...)
+//	-without-rules quit,message-id            WithoutRules: neither recorded nor enforced
+//	-auth-mechanisms-before-tls CRAM-MD5      WithAuthMechanismsBeforeTLS
+//
+// A value of theirs that the Go option refuses (an unknown extension,
+// rule or mechanism) is a usage error that names the flag.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -126,6 +135,9 @@ type config struct {
 	retain               int
 	maxTranscriptLines   int
 	withoutSecretMasking bool
+	withoutExtensions    []string        // -without-extensions PIPELINING,CHUNKING
+	rejectNonconforming  bool            // -reject-nonconforming
+	withoutRules         []mocksmtp.Rule // -without-rules quit,message-id
 	quiet                bool
 	logFormat            string
 	logLevel             slog.Level
@@ -140,6 +152,7 @@ type config struct {
 	auth              []account
 	oauthTokens       []account // -oauth-token user:token
 	authMechanisms    string
+	authBeforeTLS     []mocksmtp.AuthMechanism // -auth-mechanisms-before-tls CRAM-MD5
 	requireAuth       bool
 	requireTLSForAuth bool
 
@@ -169,6 +182,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
 	fs.IntVar(&c.maxTranscriptLines, "max-transcript-lines", 0, "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
 	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
+	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING", func(v string) error {
+		kws := splitList(v)
+		if len(kws) > 0 {
+			if err := checkOption(mocksmtp.WithoutExtensions(kws...)); err != nil {
+				return err
+			}
+		}
+		c.withoutExtensions = kws
+		return nil
+	})
+	fs.BoolVar(&c.rejectNonconforming, "reject-nonconforming", false, "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
+	fs.Func("without-rules", "comma-separated conformance `rules` to switch off, neither recorded nor enforced: "+strings.Join(ruleNames(), ", "), func(v string) error {
+		rules, err := parseRules(v)
+		if err != nil {
+			return err
+		}
+		c.withoutRules = rules
+		return nil
+	})
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
@@ -196,6 +228,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
+	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)", func(v string) error {
+		ms := authMechanisms(splitList(v))
+		if len(ms) > 0 {
+			if err := checkOption(mocksmtp.WithAuthMechanismsBeforeTLS(ms...)); err != nil {
+				return err
+			}
+		}
+		c.authBeforeTLS = ms
+		return nil
+	})
 	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
@@ -377,6 +419,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.withoutSecretMasking {
 		opts = append(opts, mocksmtp.WithoutSecretMasking())
 	}
+	if len(cfg.withoutExtensions) > 0 {
+		opts = append(opts, mocksmtp.WithoutExtensions(cfg.withoutExtensions...))
+	}
+	if cfg.rejectNonconforming {
+		opts = append(opts, mocksmtp.WithRejectNonconforming())
+	}
+	if len(cfg.withoutRules) > 0 {
+		opts = append(opts, mocksmtp.WithoutRules(cfg.withoutRules...))
+	}
 	secOpts, err := securityOptions(cfg)
 	if err != nil {
 		return err
@@ -486,6 +537,9 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 		}
 		opts = append(opts, mocksmtp.WithAuthMechanisms(ms...))
 	}
+	if len(cfg.authBeforeTLS) > 0 {
+		opts = append(opts, mocksmtp.WithAuthMechanismsBeforeTLS(cfg.authBeforeTLS...))
+	}
 	if cfg.requireAuth {
 		opts = append(opts, mocksmtp.WithRequireAuth())
 	}
@@ -493,6 +547,45 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
+}
+
+// splitList splits the value of a flag that takes a comma-separated list
+// ("PIPELINING, CHUNKING"): its items without spaces around them, none
+// for "" (an environment variable set empty).
+func splitList(v string) []string {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	items := strings.Split(v, ",")
+	for i, s := range items {
+		items[i] = strings.TrimSpace(s)
+	}
+	return items
+}
+
+// authMechanisms returns names as mechanisms, nil for none.
+func authMechanisms(names []string) []mocksmtp.AuthMechanism {
+	if len(names) == 0 {
+		return nil
+	}
+	ms := make([]mocksmtp.AuthMechanism, len(names))
+	for i, n := range names {
+		ms[i] = mocksmtp.AuthMechanism(n)
+	}
+	return ms
+}
+
+// checkOption reports what the Go option a flag sets says of the flag's
+// value, so that a bad value is a usage error that names the flag, in
+// the option's words. Options check their values in New only: it asks
+// New, with that option alone, on a server in memory (no port), closed
+// at once.
+func checkOption(opt mocksmtp.Option) error {
+	srv, err := mocksmtp.New(mocksmtp.WithInMemory(), opt)
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "mocksmtp: "))
+	}
+	return srv.Close()
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {

@@ -52,8 +52,9 @@ type setup struct {
 }
 
 // newSetup reads the flags as the options they set read them (see
-// securityOptions): -require-tls, -require-tls-for-auth and -cert imply
-// STARTTLS unless -implicit-tls is given.
+// securityOptions): -require-tls, -require-tls-for-auth,
+// -auth-mechanisms-before-tls and -cert imply STARTTLS unless
+// -implicit-tls is given.
 func newSetup(cfg *config) setup {
 	s := setup{version: version(), hostname: cfg.hostname}
 	if s.hostname == "" {
@@ -62,7 +63,7 @@ func newSetup(cfg *config) setup {
 	switch {
 	case cfg.implicitTLS:
 		s.tls = &serverTLSJSON{Mode: "implicit", Required: true}
-	case cfg.startTLS || cfg.requireTLS || cfg.requireTLSForAuth || cfg.certFile != "":
+	case cfg.startTLS || cfg.requireTLS || cfg.requireTLSForAuth || len(cfg.authBeforeTLS) > 0 || cfg.certFile != "":
 		s.tls = &serverTLSJSON{Mode: "starttls", Required: cfg.requireTLS}
 	}
 	if s.tls != nil && cfg.certFile == "" {

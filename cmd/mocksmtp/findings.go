@@ -1,0 +1,73 @@
+package main
+
+// Conformance for a suite: the flag that switches rules off
+// (-without-rules), checked against mocksmtp.Rules().
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// ruleNames returns the names of every rule, in the order of reports.
+func ruleNames() []string {
+	var names []string
+	for _, r := range mocksmtp.Rules() {
+		names = append(names, string(r))
+	}
+	return names
+}
+
+// parseRules reads the value of -without-rules: rule names separated by
+// commas, each one of mocksmtp.Rules(); none for "".
+func parseRules(v string) ([]mocksmtp.Rule, error) {
+	known := ruleNames()
+	var rules []mocksmtp.Rule
+	for _, name := range splitList(v) {
+		if !slices.Contains(known, name) {
+			hint := ""
+			if near := nearest(name, known); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			return nil, fmt.Errorf("unknown rule %q%s; the rules are: %s", name, hint, strings.Join(known, ", "))
+		}
+		rules = append(rules, mocksmtp.Rule(name))
+	}
+	return rules, nil
+}
+
+// nearest returns the name of names closest to s, when it is close
+// enough to be what s meant (a typo, another case): at most a third of
+// its letters differ. It returns "" otherwise.
+func nearest(s string, names []string) string {
+	best, bestDist := "", len(s)/3+1
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(s), n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

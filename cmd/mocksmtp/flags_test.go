@@ -1,0 +1,226 @@
+package main
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The flags of the Go options that shape the protocol and the
+// conformance checks, end to end: what a client sees of each.
+
+// dial opens an SMTP session with the program and says EHLO. The
+// session fails after 10 s rather than hang the test.
+func dial(t *testing.T, p *proc) *smtp.Client {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	c, err := smtp.NewClient(conn, "127.0.0.1")
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// offered returns which of the extensions the EHLO reply of c named.
+func offered(c *smtp.Client, exts ...string) map[string]bool {
+	got := map[string]bool{}
+	for _, e := range exts {
+		got[e], _ = c.Extension(e)
+	}
+	return got
+}
+
+func TestWithoutExtensionsFlagHidesAndRefusesThem(t *testing.T) {
+	t.Parallel()
+	exts := []string{"PIPELINING", "CHUNKING", "8BITMIME", "SIZE"}
+	flagged := start(t, nil, "-without-extensions", "PIPELINING, chunking")
+	fromEnv := start(t, []string{"MOCKSMTP_WITHOUT_EXTENSIONS=8BITMIME"})
+
+	c := dial(t, flagged)
+	want := map[string]bool{"PIPELINING": false, "CHUNKING": false, "8BITMIME": true, "SIZE": true}
+	if diff := cmp.Diff(want, offered(c, exts...)); diff != "" {
+		t.Errorf("EHLO with -without-extensions PIPELINING,chunking (-want +got):\n%s", diff)
+	}
+	// Not offered, not accepted: BDAT is an unknown command.
+	id, err := c.Text.Cmd("BDAT 4 LAST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Text.StartResponse(id)
+	code, msg, err := c.Text.ReadResponse(250)
+	c.Text.EndResponse(id)
+	if code != 500 || !strings.HasPrefix(msg, "5.5.2 ") {
+		t.Errorf("BDAT without CHUNKING: %d %q (%v), want 500 5.5.2", code, msg, err)
+	}
+
+	c = dial(t, fromEnv)
+	want = map[string]bool{"PIPELINING": true, "CHUNKING": true, "8BITMIME": false, "SIZE": true}
+	if diff := cmp.Diff(want, offered(c, exts...)); diff != "" {
+		t.Errorf("EHLO with MOCKSMTP_WITHOUT_EXTENSIONS=8BITMIME (-want +got):\n%s", diff)
+	}
+}
+
+// noDate is a message without a Date (an error of rule
+// required-headers) and a Message-ID (a warning of rule message-id).
+const noDate = "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhi\r\n"
+
+// ruleNamesOf returns the rules of findings, in order.
+func ruleNamesOf(fs []findingJSON) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule)
+	}
+	return out
+}
+
+func TestRejectNonconformingFlagAnswersAsAStrictMTA(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-reject-nonconforming")
+
+	// A message without Date: 550 5.6.0 after its data, and not kept.
+	err := smtp.SendMail(p.smtp, nil, "alice@example.com", []string{"bob@example.com"}, []byte(noDate))
+	if !isReply(err, 550, "5.6.0") {
+		t.Errorf("a message without Date: %v, want 550 5.6.0", err)
+	}
+	getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, nil)
+	// MAIL before EHLO: 503 5.5.1.
+	conn, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	raw := textproto.NewConn(conn)
+	if _, _, err := raw.ReadResponse(220); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.PrintfLine("MAIL FROM:<alice@example.com>"); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg, _ := raw.ReadResponse(250); code != 503 || !strings.HasPrefix(msg, "5.5.1 ") {
+		t.Errorf("MAIL before EHLO: %d %q, want 503 5.5.1", code, msg)
+	}
+	var ms []messageJSON
+	getJSON(t, p, "/api/messages", 200, &ms)
+	if len(ms) != 0 {
+		t.Errorf("%d messages kept, want none: the message was refused", len(ms))
+	}
+	// What was refused is told by the findings: net/smtp left without
+	// QUIT after the 550.
+	var fs []findingJSON
+	getJSON(t, p, "/api/findings", 200, &fs)
+	if diff := cmp.Diff([]string{"required-headers", "message-id", "quit", "helo-first"}, ruleNamesOf(fs)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	// The same message to a program without the flag is accepted.
+	plain := start(t, nil)
+	sendMail(t, plain.smtp, "alice@example.com", []string{"bob@example.com"}, noDate)
+}
+
+func TestWithoutRulesFlagSwitchesRulesOff(t *testing.T) {
+	t.Parallel()
+	// Sends noDate and closes without QUIT: findings of rules
+	// required-headers, message-id and quit.
+	send := func(p *proc) []string {
+		t.Helper()
+		c := dial(t, p)
+		if err := c.Mail("alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt("bob@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(w, noDate); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			return []string{"refused: " + err.Error()}
+		}
+		c.Close() // without QUIT
+		getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, nil)
+		var fs []findingJSON
+		getJSON(t, p, "/api/findings", 200, &fs)
+		return ruleNamesOf(fs)
+	}
+	if diff := cmp.Diff([]string{"required-headers", "message-id", "quit"}, send(start(t, nil))); diff != "" {
+		t.Errorf("findings without the flag (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"required-headers"}, send(start(t, nil, "-without-rules", "message-id, quit"))); diff != "" {
+		t.Errorf("findings with -without-rules message-id,quit (-want +got):\n%s", diff)
+	}
+	// Switched off, a rule is not enforced either: the message is
+	// accepted by a strict MTA.
+	if diff := cmp.Diff([]string(nil), send(start(t, nil, "-reject-nonconforming", "-without-rules", "required-headers,message-id,quit"))); diff != "" {
+		t.Errorf("findings with -reject-nonconforming and the rules off (-want +got):\n%s", diff)
+	}
+}
+
+func TestAuthMechanismsBeforeTLSFlag(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-auth", "user:secret", "-auth-mechanisms-before-tls", "CRAM-MD5")
+
+	// Before TLS: CRAM-MD5 only; PLAIN gets 538 5.7.11.
+	c := dial(t, p)
+	if _, mechs := c.Extension("AUTH"); mechs != "CRAM-MD5" {
+		t.Errorf("AUTH before TLS offers %q, want CRAM-MD5", mechs)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "user", "secret", "127.0.0.1")); !isReply(err, 538, "5.7.11") {
+		t.Errorf("AUTH PLAIN before TLS: %v, want 538 5.7.11", err)
+	}
+	c = dial(t, p) // net/smtp quits after a failed AUTH
+	if err := c.Auth(smtp.CRAMMD5Auth("user", "secret")); err != nil {
+		t.Errorf("AUTH CRAM-MD5 before TLS: %v", err)
+	}
+
+	// The flag implies -tls: after STARTTLS, -auth's mechanisms.
+	pool, _ := caFromAPI(t, p)
+	c = dial(t, p)
+	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}); err != nil {
+		t.Fatalf("STARTTLS: %v", err)
+	}
+	if _, mechs := c.Extension("AUTH"); mechs != "PLAIN LOGIN CRAM-MD5" {
+		t.Errorf("AUTH after TLS offers %q, want PLAIN LOGIN CRAM-MD5", mechs)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "user", "secret", "127.0.0.1")); err != nil {
+		t.Errorf("AUTH PLAIN after TLS: %v", err)
+	}
+	var s serverJSON
+	getJSON(t, p, "/api/server", 200, &s)
+	if s.TLS == nil || s.TLS.Mode != "starttls" || s.Auth == nil {
+		t.Errorf("GET /api/server: tls %+v, auth %+v; want STARTTLS and AUTH", s.TLS, s.Auth)
+	}
+}
+
+func TestHelpListsTheOptionFlags(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runOnce(t, nil, "-h")
+	if code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+	for _, f := range []string{"-without-extensions keywords", "-reject-nonconforming", "-without-rules rules", "-auth-mechanisms-before-tls mechanisms"} {
+		if !strings.Contains(stderr, "\n  "+f+"\n") {
+			t.Errorf("-h does not list %s:\n%s", f, stderr)
+		}
+	}
+}
