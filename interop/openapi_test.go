@@ -144,6 +144,11 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 	check("GET", "/api/sessions/99", "", 404)
 	check("GET", "/api/findings", "", 200)
+	// The mail has no Date and no Message-ID: WithStrict would fail.
+	if b := check("GET", "/api/findings/check", "", 417); !bytes.Contains(b, []byte("error required-headers (RFC 5322 3.6)")) {
+		t.Errorf("GET /api/findings/check has not the report:\n%s", b)
+	}
+	check("GET", "/api/findings/check?inbox=nope.inbox.test", "", 400)
 	if b := check("GET", "/api/server", "", 200); !bytes.Contains(b, []byte(`"smtpAddr": "`+p.smtp+`"`)) {
 		t.Errorf("GET /api/server does not give the SMTP address %s:\n%s", p.smtp, b)
 	}
@@ -197,6 +202,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("DELETE", "/api/messages/2", "", 204)
 	check("DELETE", "/api/messages/2", "", 404)
 	check("DELETE", "/api/messages", "", 204)
+	check("GET", "/api/findings/check", "", 200) // the reset forgot the findings
 
 	var all []string
 	for path, item := range doc.Paths.Map() {

@@ -1,15 +1,55 @@
 package main
 
-// Conformance for a suite: the flag that switches rules off
-// (-without-rules), checked against mocksmtp.Rules().
+// Conformance for a suite: the findings check, which fails as the Go
+// API's WithStrict fails a test, and the flag that switches rules off.
+//
+//	GET /api/findings/check   200 {"met": true} when no client broke a rule,
+//	                          else 417 {"error": "<the report of WithStrict>"}
+//
+// is what mocksmtp.Start(t, mocksmtp.WithStrict()) checks at the end of a
+// test: every finding since the last reset (DELETE /api/messages),
+// whatever its severity, in the report mocksmtp.FindingsReport writes,
+// grouped by rule with the transcript lines of each. It does not wait:
+// wait for the sessions to end first (GET /api/wait/sessions), as a
+// finding such as "no QUIT" comes at the end of a session. Findings are
+// the sessions', not an inbox's (the Go API has no Inbox.Findings): the
+// check takes no inbox. -without-rules switches rules off
+// (mocksmtp.WithoutRules), named as mocksmtp.Rules() names them.
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/mocksmtp/mocksmtp"
 )
+
+// checkFindings answers GET /api/findings/check.
+func (a *api) checkFindings(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	fs := a.srv.Findings()
+	if len(fs) == 0 {
+		writeJSON(w, http.StatusOK, checkJSON{Met: true})
+		return
+	}
+	// The report quotes the transcripts of the sessions with findings:
+	// those only, not every session kept.
+	var sessions []*mocksmtp.Session
+	seen := map[int]bool{}
+	for _, f := range fs {
+		if seen[f.Session] {
+			continue
+		}
+		seen[f.Session] = true
+		if s := a.srv.Session(f.Session); s != nil {
+			sessions = append(sessions, s)
+		}
+	}
+	writeError(w, http.StatusExpectationFailed, "%s", mocksmtp.FindingsReport(fs, sessions))
+}
 
 // ruleNames returns the names of every rule, in the order of reports.
 func ruleNames() []string {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// checkFindingsAPI GETs /api/findings/check (with query q) and returns
+// its status and error text.
+func checkFindingsAPI(t *testing.T, p *proc, q string) (int, string) {
+	t.Helper()
+	res, b := do(t, p, "GET", "/api/findings/check"+q, "")
+	var e struct {
+		errorJSON
+		checkJSON
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("GET /api/findings/check%s: %v in %s", q, err, b)
+	}
+	if res.StatusCode == 200 && (!e.Met || e.Error != "") || res.StatusCode == 417 && (e.Met || e.Error == "") {
+		t.Errorf("GET /api/findings/check%s: %d %s", q, res.StatusCode, b)
+	}
+	return res.StatusCode, e.Error
+}
+
+// conforming is a message that breaks no rule.
+const conforming = "Date: Mon, 2 Jan 2006 15:04:05 +0000\r\nFrom: alice@example.com\r\nTo: bob@example.com\r\n" +
+	"Message-ID: <1@example.com>\r\nSubject: hi\r\n\r\nhi\r\n"
+
+func TestFindingsCheckOverHTTP(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	if code, e := checkFindingsAPI(t, p, ""); code != 200 {
+		t.Errorf("check before any session: %d %s, want 200", code, e)
+	}
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, conforming)
+	getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, nil)
+	if code, e := checkFindingsAPI(t, p, ""); code != 200 {
+		t.Errorf("check after a conforming session: %d %s, want 200", code, e)
+	}
+
+	// No Date (an error) and no Message-ID (a warning): WithStrict fails
+	// on both.
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, noDate)
+	getJSON(t, p, "/api/wait/sessions?count=2&timeout=10s", 200, nil)
+	code, report := checkFindingsAPI(t, p, "")
+	if code != 417 {
+		t.Fatalf("check after a message without Date: %d, want 417", code)
+	}
+	for _, want := range []string{"2 conformance findings\n", "\nerror required-headers (RFC 5322 3.6), 1×\n  session 2, message 2: no Date header field\n",
+		"\nwarning message-id (RFC 5322 3.6.4), 1×\n"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the 417's report lacks %q:\n%s", want, report)
+		}
+	}
+	if !regexp.MustCompile(`\n   > +\d+ \*: <message data: 68 octets>\n`).MatchString(report) {
+		t.Errorf("the 417's report does not point at the message's transcript line:\n%s", report)
+	}
+
+	// Findings are not an inbox's: no inbox parameter.
+	res, b := do(t, p, "GET", "/api/findings/check?inbox=x.inbox.test", "")
+	if res.StatusCode != 400 || !strings.Contains(string(b), `unknown query parameter \"inbox\"; the parameters are: none`) {
+		t.Errorf("GET /api/findings/check?inbox=...: %d %s, want 400", res.StatusCode, b)
+	}
+	if res, _ := do(t, p, "POST", "/api/findings/check", ""); res.StatusCode != 405 {
+		t.Errorf("POST /api/findings/check: %d, want 405", res.StatusCode)
+	}
+
+	// A reset forgets the findings.
+	if res, b := do(t, p, "DELETE", "/api/messages", ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/messages: %d %s", res.StatusCode, b)
+	}
+	if code, e := checkFindingsAPI(t, p, ""); code != 200 {
+		t.Errorf("check after a reset: %d %s, want 200", code, e)
+	}
+}
+
+// strictT is a fake test for Start: it records what fails it.
+type strictT struct{ reportT }
+
+func (t *strictT) Failed() bool { return len(t.errors) > 0 }
+
+// The 417 of the check is the report the Go API's WithStrict fails a
+// test with, for the same sessions.
+func TestFindingsCheckHasTheReportOfWithStrict(t *testing.T) {
+	t.Parallel()
+	ft := &strictT{}
+	srv := mocksmtp.Start(ft, mocksmtp.WithStrict(), mocksmtp.WithoutTranscriptLog())
+	if ft.report != "" {
+		t.Fatal(ft.report)
+	}
+	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	sendMail(t, srv.Addr(), "alice@example.com", []string{"bob@example.com"}, conforming)
+	sendMail(t, srv.Addr(), "alice@example.com", []string{"bob@example.com"}, noDate)
+	if _, err := srv.WaitForSessionsContext(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+	code, b := serveRequest(t, a, "GET", "/api/findings/check", "")
+	var e errorJSON
+	if err := json.Unmarshal(b, &e); err != nil || code != 417 {
+		t.Fatalf("check: %d %s, want 417", code, b)
+	}
+	ft.finish()
+	if len(ft.errors) != 1 {
+		t.Fatalf("WithStrict reported %d failures, want 1: %q", len(ft.errors), ft.errors)
+	}
+	_, goReport, _ := strings.Cut(ft.errors[0], "(WithStrict): ")
+	if diff := cmp.Diff(goReport, e.Error); diff != "" || !strings.Contains(e.Error, "session 2, message 2: no Date header field") {
+		t.Errorf("the report (-Go +program):\n%s", diff)
+	}
+}
