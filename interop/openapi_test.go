@@ -157,14 +157,18 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/openapi.json", "", 200)
 	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
-		{"at": "DATA", "delay": "2s"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},
+		{"at": "DATA", "delay": "2s", "declaredAt": "test_retry.py:42"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},
 		{"greylist": true}, {"rateLimitPer": {"n": 10, "interval": "1m"}}, {"unknownUser": []},
 		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"},
 		{"greylistFor": "5m"}, {"at": "NOOP", "reply": "250 2.0.0 one\nand two", "delay": "0"}]`
 	check("PUT", "/api/faults", script, 200)
 	check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200)
 	check("PUT", "/api/faults", `[{"at": "nowhere"}]`, 400)
+	check("PUT", "/api/faults", `[{"at": "DATA", "delay": "2s", "declaredAt": "test.py:1\ntest.py:2"}]`, 400)
 	got := check("GET", "/api/faults", "", 200)
+	if !bytes.Contains(got, []byte(`"declaredAt": "test_retry.py:42"`)) {
+		t.Errorf("GET /api/faults does not give the declaredAt given:\n%s", got)
+	}
 	check("PUT", "/api/faults", string(got), 200) // GET's output PUT back
 	check("DELETE", "/api/faults", "", 204)
 

@@ -43,6 +43,19 @@ const maxExpectationBody = 1 << 20
 // maxDeclaredAt bounds "declaredAt", in bytes.
 const maxDeclaredAt = 200
 
+// checkDeclaredAt checks a "declaredAt" of an expectation or a fault: the
+// place a suite names, which reports and transcript notes quote, at most
+// maxDeclaredAt bytes on one line (no control character, nor a Unicode
+// line or paragraph separator).
+func checkDeclaredAt(s string) error {
+	if len(s) > maxDeclaredAt || strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	}) {
+		return fmt.Errorf("declaredAt: want at most %d bytes on one line, such as test_signup.py:42", maxDeclaredAt)
+	}
+	return nil
+}
+
 // expectationRequest is the body of POST /api/expectations.
 type expectationRequest struct {
 	Want       json.RawMessage `json:"want"`
@@ -117,8 +130,8 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if len(req.DeclaredAt) > maxDeclaredAt || strings.ContainsFunc(req.DeclaredAt, unicode.IsControl) {
-		writeError(w, http.StatusBadRequest, "POST /api/expectations: declaredAt: want at most %d bytes on one line, such as test_signup.py:42", maxDeclaredAt)
+	if err := checkDeclaredAt(req.DeclaredAt); err != nil {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v", err)
 		return
 	}
 

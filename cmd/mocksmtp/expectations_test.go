@@ -161,6 +161,7 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"atLeast": -2}`, `atLeast -2: want a number ≥ 0`},
 		{`{"times": 1.5}`, `cannot unmarshal number 1.5`},
 		{`{"declaredAt": "a\nb"}`, `declaredAt: want at most 200 bytes on one line`},
+		{`{"declaredAt": "a\u2028b"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "` + strings.Repeat("x", maxDeclaredAt+1) + `"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "` + strings.Repeat("x", 2*maxDeclaredAt) + `"}`, `declaredAt: want at most 200 bytes on one line`},
 	} {

@@ -54,11 +54,17 @@ package main
 // "tlsVersion": "1.0" (or "1.1", "1.2", "1.3": TLSVersion(tls.VersionTLS10)...),
 // "abortHandshake": true.
 //
+// Where it was declared: "declaredAt": "test_retry.py:42" (Fault.DeclaredAt)
+// names the fault in transcript notes and in its description, instead of
+// the request and line of the fault ("PUT /api/faults:3") or the file and
+// line ("faults.json:3"); at most 200 bytes on one line.
+//
 // Durations are Go duration strings ("250ms", "2s", "1m"). A key set to
 // false or omitted does nothing; an unknown key is an error, which names
 // the new name of a renamed one ("times" is "atMost").
 // "description" is ignored on input; GET /api/faults fills it in with the
-// fault as the server describes it, so what GET returns can be PUT back.
+// fault as the server describes it, and gives "declaredAt" when it was
+// given, so what GET returns can be PUT back.
 
 import (
 	"bytes"
@@ -116,6 +122,10 @@ type faultJSON struct {
 	TLSVersion           string `json:"tlsVersion,omitempty"`
 	AbortHandshake       bool   `json:"abortHandshake,omitempty"`
 
+	// DeclaredAt names the fault in transcript notes, instead of the
+	// automatic "PUT /api/faults:3" (the request and the line of the
+	// fault) or "faults.json:3": the suite's own file and line.
+	DeclaredAt  string `json:"declaredAt,omitempty"`
 	Description string `json:"description,omitempty"` // output only
 }
 
@@ -339,7 +349,7 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 // parseFaults reads a fault script. source names it in errors
 // ("faults.json", "body"), which give the line and column of the
 // problem; each fault is declared at label:line, as transcript notes say
-// ("faults.json:3").
+// ("faults.json:3"), unless its "declaredAt" names the place.
 func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fault, error) {
 	at := func(idx int64, format string, args ...any) error {
 		return fmt.Errorf("%s:%s: "+format, append([]any{source, position(data, idx)}, args...)...)
@@ -391,7 +401,13 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 	faults := make([]mocksmtp.Fault, len(decoded))
 	lines := lineCounter{data: data, line: 1}
 	for i, j := range decoded {
-		f, err := j.fault(label + ":" + strconv.Itoa(lines.at(starts[i])))
+		where := j.DeclaredAt
+		if where == "" {
+			where = label + ":" + strconv.Itoa(lines.at(starts[i]))
+		} else if err := checkDeclaredAt(where); err != nil {
+			return nil, nil, at(starts[i], "fault %d: %v", i+1, err)
+		}
+		f, err := j.fault(where)
 		if err != nil {
 			return nil, nil, at(starts[i], "fault %d: %v", i+1, err)
 		}

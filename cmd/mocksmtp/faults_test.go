@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"net/smtp"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,6 +120,11 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
 		{"unknown TLS version", "[{\"at\": \"STARTTLS\", \"tlsVersion\": \"2.0\"}]", `tlsVersion "2.0"`},
 		{"TLS failure at the wrong stage", "[{\"at\": \"RCPT\", \"expiredCertificate\": true}]", `fault 1: `},
+		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
+			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
+		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
+		{"declaredAt with a line separator", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\u2028"}]`, `fault 1: declaredAt: want at most 200 bytes`},
+		{"declaredAt not a string", `[{"at": "RCPT", "drop": true, "declaredAt": 42}]`, `fault 1: json: cannot unmarshal number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,5 +398,127 @@ func TestFaultJSONRoundTripKeepsEmptyLists(t *testing.T) {
 	again, faults, err := parseFaults(out, "x.json", "x.json")
 	if err != nil || len(again) != 2 || withoutWhere(faults[0].String()) != withoutWhere(mocksmtp.UnknownUser().String()) {
 		t.Errorf("%s parsed back: %v, %v; want UnknownUser() and MailboxFull() (every recipient)", out, faults, err)
+	}
+}
+
+// A suite names its faults by its own file and line: transcript notes
+// and descriptions say it, and GET gives it back to PUT.
+func TestAPIFaultsDeclaredAtNamesTheSuitesLine(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true, "declaredAt": "test_retry.py:42"},
+		{"at": "NOOP", "reply": "250 2.0.0 fine"}]`
+	var put []faultJSON
+	postJSON(t, p, "PUT", "/api/faults", script, 200, &put)
+	want := []faultJSON{
+		{At: "RCPT", OnAttempt: []int{1}, Reply: &replyJSON{421, "4.3.2 try later"}, Disconnect: true, DeclaredAt: "test_retry.py:42",
+			Description: "RCPT on attempt 1 → 421 4.3.2 try later, disconnect (test_retry.py:42)"},
+		{At: "NOOP", Reply: &replyJSON{250, "2.0.0 fine"}, Description: "NOOP → 250 2.0.0 fine (PUT /api/faults:2)"}, // no declaredAt given
+	}
+	if diff := cmp.Diff(want, put); diff != "" {
+		t.Errorf("PUT /api/faults answered (-want +got):\n%s", diff)
+	}
+
+	// The note of the fault that fired names the suite's line.
+	send := func() {
+		t.Helper()
+		err := smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, []byte("Subject: x\r\n\r\nbody\r\n"))
+		if !isReply(err, 421, "4.3.2") {
+			t.Fatalf("first attempt: %v, want 421 4.3.2", err)
+		}
+		var ss []sessionJSON // every session kept: the one since the last reset
+		getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, &ss)
+		if len(ss) != 1 {
+			t.Fatalf("%d sessions kept, want 1", len(ss))
+		}
+		var s sessionJSON
+		getJSON(t, p, fmt.Sprintf("/api/sessions/%d", ss[0].ID), 200, &s)
+		note := "fault test_retry.py:42: RCPT attempt 1 → 421 4.3.2 try later, disconnect"
+		if !slices.ContainsFunc(s.Transcript, func(l lineJSON) bool { return l.Dir == "*" && l.Text == note }) {
+			t.Errorf("the transcript has no note %q:\n%+v", note, s.Transcript)
+		}
+		if len(s.Faults) != 1 || s.Faults[0] != strings.TrimPrefix(note, "fault ") {
+			t.Errorf("session faults = %q", s.Faults)
+		}
+	}
+	send()
+
+	// What GET returns, PUT back unchanged, keeps the name; after a reset
+	// (attempts count from 1 again) the fault fires again, named so.
+	_, got := do(t, p, "GET", "/api/faults", "")
+	if res, b := do(t, p, "PUT", "/api/faults", string(got)); res.StatusCode != 200 {
+		t.Fatalf("PUT of GET's output: %d %s", res.StatusCode, b)
+	}
+	var again []faultJSON
+	getJSON(t, p, "/api/faults", 200, &again)
+	if diff := cmp.Diff(want[0], again[0]); diff != "" {
+		t.Errorf("the named fault after a round trip (-before +after):\n%s", diff)
+	}
+	if again[1].DeclaredAt != "" {
+		t.Errorf("a fault without declaredAt got %q", again[1].DeclaredAt)
+	}
+	if res, _ := do(t, p, "DELETE", "/api/messages", ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/messages: %d", res.StatusCode)
+	}
+	send()
+
+	// Bad names are refused with 400 and leave the script as it is.
+	for _, tt := range []struct {
+		name       string
+		declaredAt string
+		status     int
+	}{
+		{"N-1 bytes", strings.Repeat("x", maxDeclaredAt-1), 200},
+		{"N bytes", strings.Repeat("é", maxDeclaredAt/2), 200},
+		{"N+1 bytes", strings.Repeat("x", maxDeclaredAt+1), 400},
+		{"2N bytes", strings.Repeat("x", 2*maxDeclaredAt), 400},
+		{"1 MiB + 1 bytes", strings.Repeat("x", 1<<20+1), 413},
+		{"a newline", `test.py:1\ntest.py:2`, 400},
+		{"a CR", `test.py:1\r`, 400},
+		{"a tab", `test.py:\t1`, 400},
+		{"a NUL", `test.py:1\u0000`, 400},
+		{"an escape", `test.py:1\u001b[2J`, 400},
+		{"a DEL", `test.py:1\u007f`, 400},
+		{"a C1 control", `test.py:1\u0085`, 400},
+		{"a line separator", `test.py:1\u2028`, 400},
+		{"a paragraph separator", `test.py:1\u2029`, 400},
+	} {
+		body := `[{"at": "QUIT", "delay": "1ms", "declaredAt": "` + tt.declaredAt + `"}]`
+		for _, method := range []string{"PUT", "POST"} {
+			res, b := do(t, p, method, "/api/faults", body)
+			if res.StatusCode != tt.status || tt.status == 400 && !strings.Contains(string(b), "body:1:2: fault 1: declaredAt: want at most 200 bytes on one line") {
+				t.Errorf("%s /api/faults, declaredAt with %s: %d %.200s, want %d", method, tt.name, res.StatusCode, b, tt.status)
+			}
+		}
+		if tt.status == 200 {
+			var fs []faultJSON
+			getJSON(t, p, "/api/faults", 200, &fs)
+			if len(fs) != 2 || fs[0].DeclaredAt != tt.declaredAt || fs[1].DeclaredAt != tt.declaredAt {
+				t.Errorf("declaredAt with %s: GET gives %d faults, %+v", tt.name, len(fs), fs)
+			}
+			if res, _ := do(t, p, "PUT", "/api/faults", string(got)); res.StatusCode != 200 {
+				t.Fatalf("PUT: %d", res.StatusCode)
+			}
+		}
+	}
+	var last []faultJSON
+	getJSON(t, p, "/api/faults", 200, &last)
+	if diff := cmp.Diff(again, last); diff != "" {
+		t.Errorf("the script after refused PUTs and POSTs (-want +got):\n%s", diff)
+	}
+}
+
+// A fault of a -faults file is named by its declaredAt as well.
+func TestFaultsFileDeclaredAt(t *testing.T) {
+	t.Parallel()
+	data := []byte("[\n  {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"retry.spec.ts:7\"},\n  {\"at\": \"MAIL\", \"drop\": true}\n]")
+	specs, faults, err := parseFaults(data, "/tmp/faults.json", "faults.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{faults[0].String(), faults[1].String(), specs[0].DeclaredAt, specs[1].DeclaredAt}
+	want := []string{"RCPT → no reply, drop (retry.spec.ts:7)", "MAIL → no reply, drop (faults.json:3)", "retry.spec.ts:7", ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

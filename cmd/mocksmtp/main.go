@@ -61,6 +61,10 @@
 //	[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	 {"greylist": true}]
 //
+// Transcript notes name each fault that fires by where it was declared:
+// its "declaredAt" (the suite's "test_retry.py:42"), or else the request
+// and line of the fault ("PUT /api/faults:1") or the -faults file and line.
+//
 // Every flag can also be set with an environment variable: MOCKSMTP_ and
 // the flag's name in upper case, dashes as underscores (-max-message-bytes
 // is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
