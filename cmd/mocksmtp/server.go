@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // serverJSON is the answer of GET /api/server.
@@ -53,8 +54,8 @@ type setup struct {
 
 // newSetup reads the flags as the options they set read them (see
 // securityOptions): -require-tls, -require-tls-for-auth,
-// -auth-mechanisms-before-tls and -cert imply STARTTLS unless
-// -implicit-tls is given.
+// -auth-mechanisms-before-tls, -cert and a -PLUS mechanism in
+// -auth-mechanisms imply STARTTLS unless -implicit-tls is given.
 func newSetup(cfg *config) setup {
 	s := setup{version: version(), hostname: cfg.hostname}
 	if s.hostname == "" {
@@ -63,7 +64,8 @@ func newSetup(cfg *config) setup {
 	switch {
 	case cfg.implicitTLS:
 		s.tls = &serverTLSJSON{Mode: "implicit", Required: true}
-	case cfg.startTLS || cfg.requireTLS || cfg.requireTLSForAuth || len(cfg.authBeforeTLS) > 0 || cfg.certFile != "":
+	case cfg.startTLS || cfg.requireTLS || cfg.requireTLSForAuth || len(cfg.authBeforeTLS) > 0 || cfg.certFile != "" ||
+		strings.Contains(strings.ToUpper(cfg.authMechanisms), "-PLUS"): // SCRAM-...-PLUS binds the TLS channel
 		s.tls = &serverTLSJSON{Mode: "starttls", Required: cfg.requireTLS}
 	}
 	if s.tls != nil && cfg.certFile == "" {

@@ -45,6 +45,8 @@ func TestAPIServerSaysWhereAndHow(t *testing.T) {
 			&serverTLSJSON{Mode: "implicit", Required: true, CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
 		{"own certificate", []string{"-cert", certFile, "-key", keyFile}, "localhost",
 			&serverTLSJSON{Mode: "starttls"}, nil},
+		{"a -PLUS mechanism", []string{"-auth", "user:secret", "-auth-mechanisms", "plain,scram-sha-256-plus"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
