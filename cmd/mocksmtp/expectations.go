@@ -13,9 +13,13 @@ package main
 //	srv.AddExpectation(mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "Welcome"}) // .Times(1)
 //	srv.Verify()
 //
-// "want" has the names of the filter's query parameters (filter.go), a
-// list for to, headerTo, cc, attachment and dkim, and "header": {"X-Name":
-// "value"}. By default an expectation wants exactly one message; "times"
+// "want" is the JSON form of a filter (filter.go): the names of the
+// filter's query parameters, a list for to, headerTo, cc, attachment and
+// dkim, "header": {"X-Name": "value"}, and an object for an attachment or
+// a DKIM signature that needs more than its file name or domain:
+// {"attachment": [{"contentType": "application/pdf"}], "dkim":
+// [{"domain": "example.com", "status": "fail", "reason": "body hash"}]}.
+// By default an expectation wants exactly one message; "times"
 // (exactly n), "atLeast" (n or more) or "never": true change that, as
 // Expectation.Times, AtLeast and Never do. Each message meets one
 // expectation at most, so that two alike want two messages. An
@@ -28,8 +32,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -192,65 +194,4 @@ func (a *api) checkExpectations(w http.ResponseWriter, r *http.Request) {
 
 type checkJSON struct {
 	Met bool `json:"met"`
-}
-
-// wantFromJSON reads a Want from a JSON object with the names of the
-// filter's parameters: lists for the parameters that repeat, "header" an
-// object of header fields. A missing or null object is Want{}.
-func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
-	var fields map[string]json.RawMessage
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return mocksmtp.Want{}, fmt.Errorf("want an object, such as {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}: %v", err)
-		}
-	}
-	q := url.Values{}
-	var unknown []string
-	for name, v := range fields {
-		i := slices.IndexFunc(wantParams, func(p wantParam) bool { return p.name == name })
-		switch {
-		case name == "header":
-			var h map[string]string
-			if err := json.Unmarshal(v, &h); err != nil {
-				return mocksmtp.Want{}, fmt.Errorf("header: want an object of header fields and values, such as {\"X-Campaign\": \"welcome\"}")
-			}
-			for field, value := range h {
-				if field == "" {
-					return mocksmtp.Want{}, fmt.Errorf("header: a field without a name")
-				}
-				q.Set("header."+field, value)
-			}
-		case i < 0:
-			u := fmt.Sprintf("%q", name)
-			if j := slices.IndexFunc(wantParams, func(p wantParam) bool { return strings.EqualFold(p.name, name) }); j >= 0 {
-				u += fmt.Sprintf(" (did you mean %q?)", wantParams[j].name)
-			}
-			unknown = append(unknown, u)
-		case wantParams[i].list:
-			var vs []string
-			if err := json.Unmarshal(v, &vs); err != nil {
-				return mocksmtp.Want{}, fmt.Errorf("%s: want a list of strings, such as [\"bob@example.com\"]", name)
-			}
-			if len(vs) == 0 {
-				return mocksmtp.Want{}, fmt.Errorf("%s is empty: leave it out to match any message", name)
-			}
-			q[name] = vs
-		default:
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return mocksmtp.Want{}, fmt.Errorf("%s: want a string", name)
-			}
-			q.Set(name, s)
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		names := make([]string, len(wantParams))
-		for i, p := range wantParams {
-			names[i] = p.name
-		}
-		return mocksmtp.Want{}, fmt.Errorf("unknown key %s; the keys are: %s, header", strings.Join(unknown, ", "), strings.Join(names, ", "))
-	}
-	want, _, err := wantOf(q)
-	return want, err
 }

@@ -1,10 +1,12 @@
 package main
 
-// Filters: the fields of mocksmtp.Want as query parameters, for GET
-// /api/wait and GET /api/messages, matched as the Go API matches them
-// (Want.Match, Server.WaitForContext). Two are narrower than Want's: an
-// attachment is named by its file name only, and dkim by the domain of a
-// signature that verifies.
+// Filters: the fields of mocksmtp.Want, for GET /api/wait, GET
+// /api/messages and POST /api/expectations, matched as the Go API
+// matches them (Want.Match, Server.WaitForContext, AddExpectation). A
+// filter has two forms: query parameters, simple for the common case, and
+// a JSON object that says all a Want can say.
+//
+// The query form names each field with a parameter:
 //
 //	GET /api/wait?to=bob@example.com&subjectContains=Welcome
 //
@@ -12,17 +14,53 @@ package main
 //
 //	srv.WaitFor(t, mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "Welcome"})
 //
-// Parameters that name a list (to, headerTo, cc, attachment, dkim) may repeat;
-// the others may not. header.X-Name=value (or header[X-Name]=value) is
-// Want.Header["X-Name"]. An
-// unknown parameter, a repeated one, an empty value or an invalid regular
-// expression is a 400 that names it.
+// Parameters that name a list (to, headerTo, cc, attachment, dkim) may
+// repeat; the others may not. header.X-Name=value (or
+// header[X-Name]=value) is Want.Header["X-Name"]. attachment=F is an
+// attachment named F, dkim=D a signature of D that verifies; each repeat
+// wants a different one. The other fields of an attachment or a signature
+// have parameters that describe one of them, the one attachment (or dkim)
+// names when it is given once, any one when it is not:
+// attachmentContentType (WantAttachment.ContentType), dkimSelector,
+// dkimStatus and dkimReason (WantDKIM's). So
+//
+//	?attachment=report.pdf&attachmentContentType=application/pdf
+//	?dkim=example.com&dkimStatus=fail&dkimReason=body+hash
+//
+// want one attachment, report.pdf, of type application/pdf, and one
+// signature of example.com that fails for its body hash. With attachment
+// (dkim) repeated, which one they describe would be a guess: that is a
+// 400, which points to the JSON form.
+//
+// The JSON form is an object with the names of the other parameters: a
+// list for those that repeat, "header" an object of header fields. An
+// element of "attachment" is a file name or an object {"filename",
+// "contentType", "data"} (data: the decoded content, in base64; "" for an
+// empty attachment), an element of "dkim" a domain or an object
+// {"domain", "selector", "status", "reason"}, its keys the fields of
+// WantAttachment and WantDKIM, those left out not compared ({} is any
+// attachment, or any signature that verifies):
+//
+//	{"attachment": [{"contentType": "application/pdf"}, "logo.png"],
+//	 "dkim": [{"domain": "example.com", "status": "fail", "reason": "body hash"}]}
+//
+// POST /api/expectations takes it as "want"; GET /api/wait and GET
+// /api/messages take it as the query parameter want, in place of the
+// other filter parameters.
+//
+// An unknown parameter or key, a repeated parameter, an empty value, an
+// invalid regular expression, status or base64 is a 400 that names it.
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -33,38 +71,67 @@ import (
 type wantParam struct {
 	name string
 	list bool // may repeat: each value is an element of the field
-	set  func(w *mocksmtp.Want, vs []string)
+	// of names the list parameter one of whose elements this parameter
+	// describes (attachmentContentType: an attachment); "" for a field
+	// of its own. Such a parameter is only in the query form: in JSON,
+	// an element is an object.
+	of  string
+	set func(w *mocksmtp.Want, vs []string)
 }
 
-// wantParams are the filter's parameters, in the order of Want's fields.
+// wantParams are the filter's parameters, in the order of Want's fields;
+// a parameter that describes an element comes after its list.
 var wantParams = []wantParam{
-	{"from", false, func(w *mocksmtp.Want, vs []string) { w.From = vs[0] }},
-	{"to", true, func(w *mocksmtp.Want, vs []string) { w.To = vs }},
-	{"headerFrom", false, func(w *mocksmtp.Want, vs []string) { w.HeaderFrom = vs[0] }},
-	{"headerTo", true, func(w *mocksmtp.Want, vs []string) { w.HeaderTo = vs }},
-	{"cc", true, func(w *mocksmtp.Want, vs []string) { w.Cc = vs }},
-	{"subject", false, func(w *mocksmtp.Want, vs []string) { w.Subject = vs[0] }},
-	{"subjectContains", false, func(w *mocksmtp.Want, vs []string) { w.SubjectContains = vs[0] }},
-	{"subjectMatches", false, func(w *mocksmtp.Want, vs []string) { w.SubjectMatches = vs[0] }},
-	{"text", false, func(w *mocksmtp.Want, vs []string) { w.Text = vs[0] }},
-	{"textContains", false, func(w *mocksmtp.Want, vs []string) { w.TextContains = vs[0] }},
-	{"textMatches", false, func(w *mocksmtp.Want, vs []string) { w.TextMatches = vs[0] }},
-	{"html", false, func(w *mocksmtp.Want, vs []string) { w.HTML = vs[0] }},
-	{"htmlContains", false, func(w *mocksmtp.Want, vs []string) { w.HTMLContains = vs[0] }},
-	{"htmlMatches", false, func(w *mocksmtp.Want, vs []string) { w.HTMLMatches = vs[0] }},
-	{"attachment", true, func(w *mocksmtp.Want, vs []string) {
+	{"from", false, "", func(w *mocksmtp.Want, vs []string) { w.From = vs[0] }},
+	{"to", true, "", func(w *mocksmtp.Want, vs []string) { w.To = vs }},
+	{"headerFrom", false, "", func(w *mocksmtp.Want, vs []string) { w.HeaderFrom = vs[0] }},
+	{"headerTo", true, "", func(w *mocksmtp.Want, vs []string) { w.HeaderTo = vs }},
+	{"cc", true, "", func(w *mocksmtp.Want, vs []string) { w.Cc = vs }},
+	{"subject", false, "", func(w *mocksmtp.Want, vs []string) { w.Subject = vs[0] }},
+	{"subjectContains", false, "", func(w *mocksmtp.Want, vs []string) { w.SubjectContains = vs[0] }},
+	{"subjectMatches", false, "", func(w *mocksmtp.Want, vs []string) { w.SubjectMatches = vs[0] }},
+	{"text", false, "", func(w *mocksmtp.Want, vs []string) { w.Text = vs[0] }},
+	{"textContains", false, "", func(w *mocksmtp.Want, vs []string) { w.TextContains = vs[0] }},
+	{"textMatches", false, "", func(w *mocksmtp.Want, vs []string) { w.TextMatches = vs[0] }},
+	{"html", false, "", func(w *mocksmtp.Want, vs []string) { w.HTML = vs[0] }},
+	{"htmlContains", false, "", func(w *mocksmtp.Want, vs []string) { w.HTMLContains = vs[0] }},
+	{"htmlMatches", false, "", func(w *mocksmtp.Want, vs []string) { w.HTMLMatches = vs[0] }},
+	{"attachment", true, "", func(w *mocksmtp.Want, vs []string) {
 		for _, v := range vs {
 			w.Attachments = append(w.Attachments, mocksmtp.WantAttachment{Filename: v})
 		}
 	}},
-	{"dkim", true, func(w *mocksmtp.Want, vs []string) {
+	{"attachmentContentType", false, "attachment", func(w *mocksmtp.Want, vs []string) { first(&w.Attachments).ContentType = vs[0] }},
+	{"dkim", true, "", func(w *mocksmtp.Want, vs []string) {
 		for _, v := range vs {
 			w.DKIM = append(w.DKIM, mocksmtp.WantDKIM{Domain: v})
 		}
 	}},
-	{"arc", false, func(w *mocksmtp.Want, vs []string) { w.ARC = mocksmtp.ARCStatus(vs[0]) }},
-	{"arcReason", false, func(w *mocksmtp.Want, vs []string) { w.ARCReason = vs[0] }},
+	{"dkimSelector", false, "dkim", func(w *mocksmtp.Want, vs []string) { first(&w.DKIM).Selector = vs[0] }},
+	{"dkimStatus", false, "dkim", func(w *mocksmtp.Want, vs []string) { first(&w.DKIM).Status = mocksmtp.DKIMStatus(vs[0]) }},
+	{"dkimReason", false, "dkim", func(w *mocksmtp.Want, vs []string) { first(&w.DKIM).Reason = vs[0] }},
+	{"arc", false, "", func(w *mocksmtp.Want, vs []string) { w.ARC = mocksmtp.ARCStatus(vs[0]) }},
+	{"arcReason", false, "", func(w *mocksmtp.Want, vs []string) { w.ARCReason = vs[0] }},
 }
+
+// elementNoun names an element of the list parameter list.
+func elementNoun(list string) string {
+	if list == "dkim" {
+		return "DKIM signature"
+	}
+	return list
+}
+
+// first returns the first element of a list, adding one if it is empty.
+func first[E any](list *[]E) *E {
+	if len(*list) == 0 {
+		*list = append(*list, *new(E))
+	}
+	return &(*list)[0]
+}
+
+// wantJSONParam is the query parameter that holds a filter's JSON form.
+const wantJSONParam = "want"
 
 // headerField returns the header field name of a parameter of
 // Want.Header: header.X-Name, or header[X-Name] (OpenAPI's deepObject
@@ -93,6 +160,7 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 		for _, p := range wantParams {
 			known = append(known, p.name)
 		}
+		known = append(known, wantJSONParam)
 	}
 	var unknown []string
 	for name := range q {
@@ -131,10 +199,43 @@ func filterOf(w http.ResponseWriter, q url.Values) (mocksmtp.Want, bool, bool) {
 	return want, set, true
 }
 
-// wantOf reads the Want of the filter parameters of q, and whether it
-// sets any field; its error names the parameter at fault. Other
-// parameters are ignored.
+// wantOf reads the Want of the filter parameters of q, or of its
+// parameter want (the JSON form), and whether it sets any field; its
+// error names the parameter at fault. Other parameters are ignored.
 func wantOf(q url.Values) (mocksmtp.Want, bool, error) {
+	vs, ok := q[wantJSONParam]
+	if !ok {
+		want, set, err := wantOfQuery(q)
+		if err == nil {
+			err = checkWant(want, false)
+		}
+		return want, set, err
+	}
+	if len(vs) > 1 {
+		return mocksmtp.Want{}, false, fmt.Errorf("%s given %d times: give it once", wantJSONParam, len(vs))
+	}
+	var others []string
+	for name := range q {
+		_, header := headerField(name)
+		if header || slices.ContainsFunc(wantParams, func(p wantParam) bool { return p.name == name }) {
+			others = append(others, name)
+		}
+	}
+	if len(others) > 0 {
+		slices.Sort(others)
+		return mocksmtp.Want{}, false, fmt.Errorf("%s and %s: give the filter either as %s (JSON) or as parameters", wantJSONParam, strings.Join(others, ", "), wantJSONParam)
+	}
+	want, err := wantFromJSON(json.RawMessage(vs[0]))
+	if err != nil {
+		return want, false, fmt.Errorf("%s: %w", wantJSONParam, err)
+	}
+	// A want that sets no field, {}, is no filter, as no parameters.
+	return want, !reflect.ValueOf(want).IsZero(), nil
+}
+
+// wantOfQuery reads the Want of the filter parameters of q, as wantOf,
+// but does not check it (checkWant).
+func wantOfQuery(q url.Values) (mocksmtp.Want, bool, error) {
 	var want mocksmtp.Want
 	set := false
 	for _, p := range wantParams {
@@ -143,10 +244,18 @@ func wantOf(q url.Values) (mocksmtp.Want, bool, error) {
 			continue
 		}
 		if len(vs) > 1 && !p.list {
-			return want, false, fmt.Errorf("%s given %d times: give it once", p.name, len(vs))
+			msg := fmt.Sprintf("%s given %d times: give it once", p.name, len(vs))
+			if p.of != "" {
+				msg += fmt.Sprintf(" (it describes one %s; for several, give the filter as %s, in JSON)", elementNoun(p.of), wantJSONParam)
+			}
+			return want, false, errors.New(msg)
 		}
 		if slices.Contains(vs, "") {
 			return want, false, fmt.Errorf("%s is empty: leave it out to match any message", p.name)
+		}
+		if n := len(q[p.of]); p.of != "" && n > 1 {
+			return want, false, fmt.Errorf("%s describes one %s, and %s is given %d times: which one would be a guess; give the filter as %s, in JSON, with an object for each",
+				p.name, elementNoun(p.of), p.of, n, wantJSONParam)
 		}
 		p.set(&want, vs)
 		set = true
@@ -165,16 +274,222 @@ func wantOf(q url.Values) (mocksmtp.Want, bool, error) {
 		want.Header[field] = vs[0]
 		set = true
 	}
-	if _, err := want.Match(nil); err != nil {
-		// "mocksmtp: Want.SubjectMatches: ..." names the parameter
-		// subjectMatches.
-		msg := strings.TrimPrefix(err.Error(), "mocksmtp: ")
-		if field, rest, ok := strings.Cut(strings.TrimPrefix(msg, "Want."), ":"); ok {
-			if i := slices.IndexFunc(wantParams, func(p wantParam) bool { return strings.EqualFold(p.name, field) }); i >= 0 {
-				msg = wantParams[i].name + ":" + rest
-			}
-		}
-		return want, false, errors.New(msg)
-	}
 	return want, set, nil
 }
+
+// checkWant reports what the Go API finds wrong with want (an invalid
+// regular expression or status), naming the field as the filter's form
+// does: the query parameter (dkimStatus), or the JSON key
+// (dkim[0].status).
+func checkWant(want mocksmtp.Want, inJSON bool) error {
+	_, err := want.Match(nil)
+	if err == nil {
+		return nil
+	}
+	// "mocksmtp: Want.DKIM[0].Status: ..."
+	msg := strings.TrimPrefix(err.Error(), "mocksmtp: ")
+	if field, rest, ok := strings.Cut(strings.TrimPrefix(msg, "Want."), ":"); ok {
+		if name := filterName(field, inJSON); name != "" {
+			msg = name + ":" + rest
+		}
+	}
+	return errors.New(msg)
+}
+
+// filterName returns the filter's name of a field of Want, as the Go API
+// names it in errors: SubjectMatches, DKIM[0].Status; "" for none.
+func filterName(field string, inJSON bool) string {
+	top, sub, _ := strings.Cut(field, ".")
+	name, index, _ := strings.Cut(top, "[")
+	i := slices.IndexFunc(wantParams, func(p wantParam) bool {
+		return p.of == "" && (strings.EqualFold(p.name, name) || strings.EqualFold(p.name+"s", name))
+	})
+	switch {
+	case i < 0:
+		return ""
+	case sub == "":
+		return wantParams[i].name
+	case inJSON:
+		return wantParams[i].name + "[" + index + "." + lowerFirst(sub)
+	default:
+		return wantParams[i].name + sub
+	}
+}
+
+// lowerFirst returns s with its first letter in lower case.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// wantFromJSON reads a Want from the JSON form of a filter. A missing or
+// null object is Want{}.
+func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
+	var fields map[string]json.RawMessage
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return mocksmtp.Want{}, fmt.Errorf("want an object, such as {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}: %v", err)
+		}
+	}
+	keys := []string{}
+	for _, p := range wantParams {
+		if p.of == "" {
+			keys = append(keys, p.name)
+		}
+	}
+	keys = append(keys, "header")
+	q := url.Values{}
+	var attachments []mocksmtp.WantAttachment
+	var dkims []mocksmtp.WantDKIM
+	var unknown []string
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[name]
+		i := slices.IndexFunc(wantParams, func(p wantParam) bool { return p.name == name })
+		var err error
+		switch {
+		case name == "header":
+			var h map[string]string
+			if err := json.Unmarshal(v, &h); err != nil {
+				return mocksmtp.Want{}, fmt.Errorf("header: want an object of header fields and values, such as {\"X-Campaign\": \"welcome\"}")
+			}
+			for field, value := range h {
+				if field == "" {
+					return mocksmtp.Want{}, fmt.Errorf("header: a field without a name")
+				}
+				q.Set("header."+field, value)
+			}
+		case name == "attachment":
+			attachments, err = elementsFromJSON(name, v, "file name", func(s string) mocksmtp.WantAttachment { return mocksmtp.WantAttachment{Filename: s} }, attachmentKeys)
+		case name == "dkim":
+			dkims, err = elementsFromJSON(name, v, "domain", func(s string) mocksmtp.WantDKIM { return mocksmtp.WantDKIM{Domain: s} }, dkimKeys)
+		case i >= 0 && wantParams[i].of != "":
+			p := wantParams[i]
+			unknown = append(unknown, fmt.Sprintf("%q (a query parameter: in JSON, give %q a list of objects, such as [{%q: …}])",
+				name, p.of, lowerFirst(strings.TrimPrefix(p.name, p.of))))
+		case i < 0:
+			u := fmt.Sprintf("%q", name)
+			if j := slices.IndexFunc(keys, func(k string) bool { return strings.EqualFold(k, name) }); j >= 0 {
+				u += fmt.Sprintf(" (did you mean %q?)", keys[j])
+			}
+			unknown = append(unknown, u)
+		case wantParams[i].list:
+			var vs []string
+			if err := json.Unmarshal(v, &vs); err != nil {
+				return mocksmtp.Want{}, fmt.Errorf("%s: want a list of strings, such as [\"bob@example.com\"]", name)
+			}
+			if len(vs) == 0 {
+				return mocksmtp.Want{}, fmt.Errorf("%s is empty: leave it out to match any message", name)
+			}
+			q[name] = vs
+		default:
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return mocksmtp.Want{}, fmt.Errorf("%s: want a string", name)
+			}
+			q.Set(name, s)
+		}
+		if err != nil {
+			return mocksmtp.Want{}, err
+		}
+	}
+	if len(unknown) > 0 {
+		return mocksmtp.Want{}, fmt.Errorf("unknown key %s; the keys are: %s", strings.Join(unknown, ", "), strings.Join(keys, ", "))
+	}
+	want, _, err := wantOfQuery(q)
+	if err != nil {
+		return want, err
+	}
+	want.Attachments, want.DKIM = attachments, dkims
+	return want, checkWant(want, true)
+}
+
+// elementKey is a key of an element object of the JSON form: one field
+// of a WantAttachment or a WantDKIM, a string.
+type elementKey[E any] struct {
+	name  string
+	empty bool // "" is a value, not a mistake
+	set   func(e *E, s string) error
+}
+
+// attachmentKeys are the keys of an attachment object, the fields of
+// WantAttachment.
+var attachmentKeys = []elementKey[mocksmtp.WantAttachment]{
+	{"filename", false, func(a *mocksmtp.WantAttachment, s string) error { a.Filename = s; return nil }},
+	{"contentType", false, func(a *mocksmtp.WantAttachment, s string) error { a.ContentType = s; return nil }},
+	{"data", true, func(a *mocksmtp.WantAttachment, s string) error {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return fmt.Errorf("want the content in base64 (RFC 4648, with padding): %v", err)
+		}
+		a.Data = append([]byte{}, b...) // not nil, even when empty: compared
+		return nil
+	}},
+}
+
+// dkimKeys are the keys of a DKIM signature object, the fields of
+// WantDKIM.
+var dkimKeys = []elementKey[mocksmtp.WantDKIM]{
+	{"domain", false, func(d *mocksmtp.WantDKIM, s string) error { d.Domain = s; return nil }},
+	{"selector", false, func(d *mocksmtp.WantDKIM, s string) error { d.Selector = s; return nil }},
+	{"status", false, func(d *mocksmtp.WantDKIM, s string) error { d.Status = mocksmtp.DKIMStatus(s); return nil }},
+	{"reason", false, func(d *mocksmtp.WantDKIM, s string) error { d.Reason = s; return nil }},
+}
+
+// elementsFromJSON reads the list of the JSON key name: each element a
+// string (what, made an element by fromString) or an object of keys.
+func elementsFromJSON[E any](name string, raw json.RawMessage, what string, fromString func(string) E, keys []elementKey[E]) ([]E, error) {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name
+	}
+	example := fmt.Sprintf("[{%q: …}]", names[0])
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
+		if err == nil {
+			return nil, fmt.Errorf("%s is empty: leave it out to match any message", name)
+		}
+		return nil, fmt.Errorf("%s: want a list of %ss and objects, such as %s", name, what, example)
+	}
+	out := make([]E, len(list))
+	for i, el := range list {
+		at := fmt.Sprintf("%s[%d]", name, i)
+		var s string
+		var obj map[string]json.RawMessage
+		switch {
+		case json.Unmarshal(el, &s) == nil && !isNull(el):
+			if s == "" {
+				return nil, fmt.Errorf("%s is empty: give a %s, or an object ({} for any)", at, what)
+			}
+			out[i] = fromString(s)
+		case json.Unmarshal(el, &obj) == nil && obj != nil:
+			for _, key := range slices.Sorted(maps.Keys(obj)) {
+				j := slices.IndexFunc(keys, func(k elementKey[E]) bool { return k.name == key })
+				if j < 0 {
+					u := fmt.Sprintf("%q", key)
+					if j := slices.IndexFunc(names, func(n string) bool { return strings.EqualFold(n, key) }); j >= 0 {
+						u += fmt.Sprintf(" (did you mean %q?)", names[j])
+					}
+					return nil, fmt.Errorf("%s: unknown key %s; the keys are: %s", at, u, strings.Join(names, ", "))
+				}
+				v := obj[key]
+				if json.Unmarshal(v, &s) != nil || isNull(v) {
+					return nil, fmt.Errorf("%s.%s: want a string", at, key)
+				}
+				if s == "" && !keys[j].empty {
+					return nil, fmt.Errorf("%s.%s is empty: leave it out to match any", at, key)
+				}
+				if err := keys[j].set(&out[i], s); err != nil {
+					return nil, fmt.Errorf("%s.%s: %v", at, key, err)
+				}
+			}
+		default:
+			return nil, fmt.Errorf("%s: want a %s or an object of %s", at, what, strings.Join(names, ", "))
+		}
+	}
+	return out, nil
+}
+
+// isNull reports whether a JSON value is null.
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }

@@ -32,14 +32,19 @@
 //	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1}
 //	GET    /api/expectations/check            200 when they are met, else 417 with the report
 //
-// Filters are the fields of mocksmtp.Want as query parameters: from, to,
-// headerFrom, headerTo, cc, subject, subjectContains, subjectMatches,
-// text, textContains, textMatches, html, htmlContains, htmlMatches,
-// attachment (a file name), dkim (a domain with a signature that
-// verifies), arc (pass, fail or none), arcReason and header.X-Name (or
-// header[X-Name]),
-// compared as Want compares them; an unknown parameter is a 400 that
-// names it. With inbox=D (the domain POST /api/inboxes gave), GET and
+// Filters are the fields of mocksmtp.Want, all of them, as query
+// parameters: from, to, headerFrom, headerTo, cc, subject,
+// subjectContains, subjectMatches, text, textContains, textMatches, html,
+// htmlContains, htmlMatches, attachment (a file name) and
+// attachmentContentType, dkim (a domain with a signature that verifies)
+// and dkimSelector, dkimStatus, dkimReason (which describe one attachment
+// or signature: the one attachment or dkim names), arc (pass, fail or
+// none), arcReason and header.X-Name (or header[X-Name]); or as JSON in
+// the parameter want, as POST /api/expectations takes it, where an
+// attachment or a signature may be an object:
+// want={"attachment": [{"contentType": "application/pdf", "data": "JVBERi0="}]}.
+// They are compared as Want compares them; an unknown parameter is a 400
+// that names it. With inbox=D (the domain POST /api/inboxes gave), GET and
 // DELETE /api/messages, /api/wait and the expectations see only the
 // messages of that inbox, as the Go API's Inbox does: tests in parallel
 // on one program, each with its own inbox, never see each other's mail.

@@ -131,7 +131,8 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		t.Fatalf("openapi.json: %v", err)
 	}
 	// A schema by its path: a component's name, then the names of
-	// properties; "oneOf.N" is the N-th choice of a oneOf.
+	// properties; "oneOf.N" is the N-th choice of a oneOf, "items" the
+	// schema of an array's items.
 	schema := func(path string) map[string]json.RawMessage {
 		t.Helper()
 		name, rest, _ := strings.Cut(path, ".")
@@ -141,7 +142,9 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		}
 		for steps := strings.Split(rest, "."); rest != "" && len(steps) > 0; steps = steps[1:] {
 			var next json.RawMessage
-			if steps[0] == "oneOf" {
+			if steps[0] == "items" {
+				next = s["items"]
+			} else if steps[0] == "oneOf" {
 				var choices []json.RawMessage
 				_ = json.Unmarshal(s["oneOf"], &choices)
 				i, _ := strconv.Atoi(steps[1])
@@ -209,17 +212,44 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		}
 	}
 	// Want is read field by field (wantFromJSON): its fields are the
-	// filter's parameters, header an object.
+	// filter's parameters but for those that describe one element of a
+	// list, header an object; an attachment and a DKIM signature are
+	// objects of the keys of attachmentKeys and dkimKeys.
 	var props map[string]json.RawMessage
 	_ = json.Unmarshal(schema("Want")["properties"], &props)
 	params := []string{"header"}
 	for _, p := range wantParams {
-		params = append(params, p.name)
+		if p.of == "" {
+			params = append(params, p.name)
+		}
 	}
 	slices.Sort(params)
 	if diff := cmp.Diff(params, slices.Sorted(maps.Keys(props))); diff != "" {
 		t.Errorf("schema Want and the filter's parameters (-program +document):\n%s", diff)
 	}
+	for path, keys := range map[string][]string{
+		"Want.attachment.items.oneOf.1": elementKeyNames(attachmentKeys),
+		"Want.dkim.items.oneOf.1":       elementKeyNames(dkimKeys),
+	} {
+		s := schema(path)
+		props = nil
+		_ = json.Unmarshal(s["properties"], &props)
+		if diff := cmp.Diff(slices.Sorted(slices.Values(keys)), slices.Sorted(maps.Keys(props))); diff != "" {
+			t.Errorf("schema %s and the keys the program reads (-program +document):\n%s", path, diff)
+		}
+		if string(s["additionalProperties"]) != "false" {
+			t.Errorf("schema %s allows other properties: the program reads none", path)
+		}
+	}
+}
+
+// elementKeyNames returns the names of the keys of an element object.
+func elementKeyNames[E any](keys []elementKey[E]) []string {
+	var names []string
+	for _, k := range keys {
+		names = append(names, k.name)
+	}
+	return names
 }
 
 // jsonFields returns the names encoding/json gives the fields of struct
