@@ -117,7 +117,7 @@
   // a value with spaces is quoted, to:"Bob <bob@example.com>"; words
   // alone search the subject (subjectContains).
   const filterNames = ["from", "to", "headerFrom", "headerTo", "cc", "subject", "subjectContains",
-    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment", "dkim", "arc", "arcReason", "inbox"];
+    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment", "attachmentContentType", "dkim", "dkimSelector", "dkimStatus", "dkimReason", "arc", "arcReason", "inbox"];
 
   function parseSearch(q) {
     const params = new URLSearchParams();
