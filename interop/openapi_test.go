@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/smtp"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -119,12 +120,20 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/wait?count=2&timeout=5s", "", 200)
 	check("GET", "/api/wait?to=bob@example.com&subjectContains=Sign&header[X-None]=x&timeout=10ms", "", 408)
 	check("GET", "/api/wait?to=bob@example.com&subjectMatches=^Sign", "", 200)
+	// The JSON form of a filter (the Want schema), as the parameter want:
+	// an attachment as an object; message 2.
+	pdf := `{"attachment": [{"filename": "a.pdf", "contentType": "application/pdf", "data": "JVBERg=="}]}`
+	check("GET", "/api/wait?want="+url.QueryEscape(pdf), "", 200)
+	check("GET", "/api/wait?want="+url.QueryEscape(`{"dkim": [{"status": "passed"}]}`), "", 400)
 	check("GET", "/api/wait?cuont=1", "", 400)
 	check("GET", "/api/wait/sessions?count=2&timeout=5s", "", 200)
 	check("GET", "/api/wait/sessions?count=9&timeout=10ms", "", 408)
 	check("GET", "/api/wait/sessions?count=x", "", 400)
 	check("GET", "/api/messages", "", 200)
 	check("GET", "/api/messages?to=bob@example.com&attachment=a.pdf&since=0&limit=5", "", 200)
+	check("GET", "/api/messages?attachment=a.pdf&attachmentContentType=application/pdf&dkim=example.com&dkimSelector=s&dkimStatus=fail&dkimReason=body+hash", "", 200)
+	check("GET", "/api/messages?want="+url.QueryEscape(`{"attachment": ["a.pdf", {"contentType": "application/pdf"}], "dkim": ["example.com", {"selector": "s", "status": "temperror", "reason": "no key"}]}`), "", 200)
+	check("GET", "/api/messages?attachmentContentType=application/pdf&attachment=a.pdf&attachment=b.pdf", "", 400)
 	check("GET", "/api/messages?limit=x", "", 400)
 	check("GET", "/api/messages/1", "", 200)
 	if b := check("GET", "/api/messages/2", "", 200); !bytes.Contains(b, []byte(`"seal": "temperror"`)) {
@@ -193,6 +202,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("POST", "/api/expectations", `{"want": {"to": ["bob@example.com"], "subjectContains": "Sign", "header": {"X-None": "x"}}, "times": 1, "declaredAt": "openapi_test.go"}`, 201)
 	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"subject": "Sign in", "attachment": ["a.pdf"]}, "atLeast": 1}`, 201)
 	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"from": "spam@example.com"}, "never": true}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"attachment": [{"contentType": "application/pdf", "data": "JVBERg=="}]}, "atLeast": 0}`, 201)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"dkim": [{"domain": "example.com", "status": "fail", "reason": "body hash"}]}, "never": true}`, 201)
+	check("POST", "/api/expectations", `{"want": {"attachment": [{"data": "%PDF"}]}}`, 400)
 	check("POST", "/api/expectations", `{"want": {"nope": "x"}}`, 400)
 	check("POST", "/api/expectations?inbox=nope.inbox.test", `{}`, 404)
 	check("GET", "/api/expectations/check?inbox="+box.Domain, "", 200)
