@@ -393,6 +393,12 @@ func TestWantDKIM(t *testing.T) {
 	if _, err := (Want{DKIM: []WantDKIM{{}, {Status: "passed"}}}).Match(nil); err == nil || err.Error() != `mocksmtp: Want.DKIM[1].Status: unknown status "passed": want "pass", "fail", "permerror" or "temperror"` {
 		t.Errorf("a WantDKIM of status \"passed\": %v, want an error naming the statuses", err)
 	}
+	for _, status := range []DKIMStatus{"", DKIMPass} {
+		// A passing signature has no reason: the Want would match nothing.
+		if _, err := (Want{DKIM: []WantDKIM{{Domain: "example.com", Status: status, Reason: "body"}}}).Match(nil); err == nil || err.Error() != `mocksmtp: Want.DKIM[0].Reason: only a signature that did not pass has a reason (Status is "pass"): set Status to "fail", "permerror" or "temperror"` {
+			t.Errorf("a WantDKIM of status %q with a reason: %v, want an error", status, err)
+		}
+	}
 	if s := (Want{DKIM: []WantDKIM{{Domain: "example.com"}, {Status: DKIMFail, Reason: "body"}}}).String(); s != `Want{DKIM: [{Domain: "example.com", Status: "pass"}, {Status: "fail", Reason: "body"}]}` {
 		t.Errorf("Want.String() = %s", s)
 	}

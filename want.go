@@ -79,7 +79,7 @@ type WantDKIM struct {
 	Domain   string     // d=, in any case
 	Selector string     // s=, in any case
 	Status   DKIMStatus // the result; DKIMPass when ""
-	Reason   string     // a part of the reason it did not pass ("body hash")
+	Reason   string     // a part of the reason it did not pass ("body hash"); an error with Status pass or ""
 }
 
 // WantAttachment describes one attachment of a [Want]. Fields left at
@@ -361,6 +361,10 @@ func newMatcher(w Want) (*matcher, error) {
 			want[i] = d
 			if d.Status == "" {
 				want[i].Status = DKIMPass // so that a failure prints what is wanted
+			}
+			if d.Reason != "" && want[i].Status == DKIMPass {
+				// It would match nothing, silently.
+				return nil, fmt.Errorf("mocksmtp: Want.DKIM[%d].Reason: only a signature that did not pass has a reason (Status is %q): set Status to %q, %q or %q", i, DKIMPass, DKIMFail, DKIMPermError, DKIMTempError)
 			}
 		}
 		mt.want.DKIM = want

@@ -181,9 +181,6 @@ func TestFilterByAttachmentAndDKIMFieldsAsWantMatches(t *testing.T) {
 		{query: "dkimSelector=MAIL", want: mocksmtp.Want{DKIM: []mocksmtp.WantDKIM{{Selector: "MAIL"}}}, msgs: []int{1, 2, 4}},
 		{query: "dkimStatus=temperror", want: mocksmtp.Want{DKIM: []mocksmtp.WantDKIM{{Status: mocksmtp.DKIMTempError}}}, msgs: []int{5}},
 		{query: "dkim=example.com", want: mocksmtp.Want{DKIM: []mocksmtp.WantDKIM{{Domain: "example.com"}}}, msgs: []int{1, 2, 4}},
-		// As in Go, a reason without a status wants a signature that
-		// passes, which has none.
-		{query: "dkimReason=body+hash", want: mocksmtp.Want{DKIM: []mocksmtp.WantDKIM{{Reason: "body hash"}}}, msgs: nil},
 		{query: "subject=Your+files&attachmentContentType=application/pdf&dkimStatus=pass", want: mocksmtp.Want{Subject: "Your files",
 			Attachments: []mocksmtp.WantAttachment{{ContentType: pdf}}, DKIM: []mocksmtp.WantDKIM{{Status: mocksmtp.DKIMPass}}}, msgs: []int{2}},
 
@@ -401,6 +398,9 @@ func TestFilterElementErrors(t *testing.T) {
 		{"attachmentContentType=a/b&attachmentContentType=c/d", "attachmentContentType given 2 times: give it once (it describes one attachment; for several, give the filter as want, in JSON)"},
 		{"dkimStatus=passed", `dkimStatus: unknown status "passed": want "pass", "fail", "permerror" or "temperror"`},
 		{"dkim=example.com&dkimStatus=", "dkimStatus is empty"},
+		// As in Go: a passing signature has no reason.
+		{"dkimReason=body+hash", `dkimReason: only a signature that did not pass has a reason (Status is "pass"): set Status to "fail", "permerror" or "temperror"`},
+		{want(`{"dkim": [{"domain": "example.com", "status": "pass", "reason": "body"}]}`), `want: dkim[0].reason: only a signature that did not pass has a reason`},
 		{"dkimselector=s", `unknown query parameter "dkimselector" (did you mean "dkimSelector"?)`},
 		{"Want={}", `unknown query parameter "Want" (did you mean "want"?)`},
 		{want(`{}`) + "&" + want(`{}`), "want given 2 times: give it once"},
