@@ -146,12 +146,35 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages/1/links", "", 200)
 	check("GET", "/api/messages/1/find?re="+`code:+(\d%2B)`, "", 200)
 	check("GET", "/api/messages/1/find?re=nothing", "", 404)
+	// The golden forms: masks are pairs, mask= and replacement=, by rank.
+	if b := check("GET", "/api/messages/1/normalized?mask="+`code:+\d%2B`+"&mask=%3Ccode%3E&replacement=code:+<code>&replacement=$0!", "", 200); !bytes.Contains(b, []byte("Your code: <code>!\n")) {
+		t.Errorf("GET /api/messages/1/normalized did not mask the code:\n%s", b)
+	}
+	check("GET", "/api/messages/1/normalized?mask=(&replacement=x", "", 400)
+	check("GET", "/api/messages/1/normalized?mask=a", "", 400)
+	check("GET", "/api/messages/99/normalized", "", 404)
 	check("GET", "/api/sessions", "", 200)
 	check("GET", "/api/sessions?limit=1", "", 200)
 	if b := check("GET", "/api/sessions/1", "", 200); !bytes.Contains(b, []byte(`"transcriptHead"`)) {
 		t.Errorf("GET /api/sessions/1 has no transcriptHead to validate:\n%s", b)
 	}
 	check("GET", "/api/sessions/99", "", 404)
+	if b := check("GET", "/api/sessions/1/normalized?mask=bob&replacement=<rcpt>", "", 200); !bytes.Contains(b, []byte("C: RCPT TO:<<rcpt>@example.com>\n")) {
+		t.Errorf("GET /api/sessions/1/normalized did not mask the recipient:\n%s", b)
+	}
+	check("GET", "/api/sessions/1/normalized?timeout=x", "", 400)
+	check("GET", "/api/sessions/99/normalized", "", 404)
+	live, err := smtp.Dial(p.smtp) // session 3, open until closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Hello("live.example"); err != nil {
+		t.Fatal(err)
+	}
+	if b := check("GET", "/api/sessions/3/normalized?timeout=10ms", "", 408); !bytes.Contains(b, []byte("C: EHLO live.example")) {
+		t.Errorf("GET /api/sessions/3/normalized of a live session: %s", b)
+	}
+	live.Close()
 	check("GET", "/api/findings", "", 200)
 	// The mail has no Date and no Message-ID: WithStrict would fail.
 	if b := check("GET", "/api/findings/check", "", 417); !bytes.Contains(b, []byte("error required-headers (RFC 5322 3.6)")) {

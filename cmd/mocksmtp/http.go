@@ -9,12 +9,16 @@ package main
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n (from 0, as listed)
 //	GET    /api/messages/{id}/links           its links, as Message.Links: {"links": [...]}
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE, as Message.Find: {"match": "..."}; 404 for none
+//	GET    /api/messages/{id}/normalized      as Message.Normalized, for golden files (snapshots), text/plain;
+//	                                          ?mask=RE&replacement=R...: masks, as Mask (normalized.go)
 //	DELETE /api/messages/{id}                 forget one message
 //	DELETE /api/messages                      forget every message, ended session, finding and expectation
 //	                                          (reset between tests); inboxes stay, empty: an inbox lasts as
 //	                                          long as the program (maxInboxes)
 //	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
+//	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, text/plain, once the
+//	                                          session has ended (a wait: ?timeout=5s); masks as above
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
 //	GET    /api/wait?to=A&subjectContains=S   wait for the first message like the filter (filter.go) that
 //	                                          no earlier wait returned; count=N: for N of them
@@ -59,8 +63,8 @@ package main
 // preflight; an empty body, chunked or not, is no body. OPTIONS answers
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
-// timeouts; the waits (GET /api/wait, GET /api/wait/sessions) extend them
-// to their own timeout.
+// timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
+// /api/sessions/{id}/normalized) extend them to their own timeout.
 
 import (
 	"bytes"
@@ -102,6 +106,7 @@ type api struct {
 	inboxes      inboxes
 	expectations expectationIDs
 	setup        setup // what GET /api/server tells of the flags (server.go)
+	maxMasked    int   // maxMaskedBytes; tests lower it (normalized.go)
 	cop          *http.CrossOriginProtection
 	routes       []string // the patterns of the API routes, "GET /api/messages"
 }
@@ -109,6 +114,7 @@ type api struct {
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
 	a.inboxes.max = maxInboxes
+	a.maxMasked = maxMaskedBytes
 	a.handle("GET /api/messages", a.listMessages)
 	a.handle("DELETE /api/messages", a.reset)
 	a.handle("GET /api/messages/{id}", a.getMessage)
@@ -116,9 +122,11 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/messages/{id}/raw", a.raw)
 	a.handle("GET /api/messages/{id}/links", a.links)
 	a.handle("GET /api/messages/{id}/find", a.find)
+	a.handle("GET /api/messages/{id}/normalized", a.normalizedMessage)
 	a.handle("GET /api/messages/{id}/attachments/{n}", a.attachment)
 	a.handle("GET /api/sessions", a.listSessions)
 	a.handle("GET /api/sessions/{id}", a.getSession)
+	a.handle("GET /api/sessions/{id}/normalized", a.normalizedTranscript)
 	a.handle("GET /api/wait", a.wait)
 	a.handle("GET /api/wait/sessions", a.waitSessions)
 	a.handle("POST /api/inboxes", a.postInbox)
@@ -164,8 +172,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "%s %s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", r.Method, r.URL.Path, err)
 		return
 	}
-	switch r.URL.Path {
-	case "/api/wait", "/api/wait/sessions":
+	switch p := r.URL.Path; {
+	case p == "/api/wait", p == "/api/wait/sessions",
+		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized"):
 		// At once, before the read timeout can pass: the handler bounds
 		// the wait by its own timeout.
 		extendDeadlines(w, maxWait)
@@ -386,8 +395,9 @@ func (ws *webServer) track(c net.Conn, state http.ConnState) {
 
 // httpTimeouts bound what one HTTP connection may hold: reading a
 // request, writing a response, waiting idle for the next request.
-// The waits (GET /api/wait, GET /api/wait/sessions) extend the read and
-// write deadlines of their connection to their own timeout.
+// The waits (GET /api/wait, GET /api/wait/sessions, GET
+// /api/sessions/{id}/normalized) extend the read and write deadlines of
+// their connection to their own timeout.
 type httpTimeouts struct {
 	readHeader, read, write, idle time.Duration
 }

@@ -19,11 +19,15 @@
 //	GET    /api/messages/{id}/attachments/{n} the bytes of attachment n, from 0
 //	GET    /api/messages/{id}/links           its links (magic links), as Message.Links
 //	GET    /api/messages/{id}/find?re=RE      the first match of RE (a code), as Message.Find
+//	GET    /api/messages/{id}/normalized      as Message.Normalized, for golden files (snapshots); masks:
+//	                                          ?mask=RE&replacement=R, as mocksmtp.Mask, repeated in order
 //	DELETE /api/messages/{id}                 forget one message
 //	DELETE /api/messages                      forget every message, ended session, finding and expectation;
 //	                                          inboxes stay, empty (none is ever forgotten)
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
+//	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, once the session
+//	                                          has ended (?timeout=5s; 408 on timeout); the same masks
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
