@@ -23,8 +23,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -48,17 +50,16 @@ type textMask struct {
 // answers 400, naming each mask at fault.
 func masksOf(w http.ResponseWriter, q url.Values) ([]textMask, bool) {
 	exprs, repls := q["mask"], q["replacement"]
-	switch {
-	case len(exprs) > maxMasks:
+	if len(exprs) > maxMasks {
 		writeError(w, http.StatusBadRequest, "%d masks: give at most %d", len(exprs), maxMasks)
 		return nil, false
-	case len(exprs) != len(repls):
-		writeError(w, http.StatusBadRequest, "%s and %s: give one replacement= for each mask=, in the same order (replacement= for an empty one)",
-			plural(len(exprs), "mask"), plural(len(repls), "replacement"))
-		return nil, false
+	}
+	var problems []string
+	if len(exprs) != len(repls) {
+		problems = append(problems, fmt.Sprintf("%s and %s: give one replacement= for each mask=, in the same order (replacement= for an empty one)",
+			plural(len(exprs), "mask"), plural(len(repls), "replacement")))
 	}
 	masks := make([]textMask, len(exprs))
-	var problems []string
 	for i, expr := range exprs {
 		if expr == "" {
 			problems = append(problems, fmt.Sprintf("mask %d is empty", i+1))
@@ -66,16 +67,36 @@ func masksOf(w http.ResponseWriter, q url.Values) ([]textMask, bool) {
 		}
 		re, err := regexp.Compile(expr)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("mask %d, %q: %v", i+1, expr, err))
+			var se *syntax.Error
+			if errors.As(err, &se) { // which quotes the whole mask
+				err = fmt.Errorf("error parsing regexp: %v: `%s`", se.Code, shorten(se.Expr))
+			}
+			problems = append(problems, fmt.Sprintf("mask %d, %q: %v", i+1, shorten(expr), err))
 			continue
 		}
-		masks[i] = textMask{re, repls[i]}
+		if i < len(repls) {
+			masks[i] = textMask{re, repls[i]}
+		}
 	}
 	if len(problems) > 0 {
 		writeError(w, http.StatusBadRequest, "%s (a mask is a regular expression in Go's syntax, such as token=\\w+)", strings.Join(problems, "; "))
 		return nil, false
 	}
 	return masks, true
+}
+
+// shorten cuts a mask for an error message: a mask may be as long as a
+// URL.
+func shorten(s string) string {
+	const n = 100
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // applyMasks replaces what each mask matches in s, in order, as
@@ -97,7 +118,7 @@ func applyMasks(s string, masks []textMask, limit int) (string, error) {
 		refs := int64(strings.Count(m.replacement, "$"))
 		if size := int64(len(s)) - matched + n*int64(len(m.replacement)) + refs*matched; size > int64(limit) {
 			return "", fmt.Errorf("mask %d, %q: its %s would make the normalized form larger than %s; mask less",
-				i+1, m.re, plural(int(n), "replacement"), octets(limit))
+				i+1, shorten(m.re.String()), plural(int(n), "replacement"), octets(limit))
 		}
 		s = m.re.ReplaceAllString(s, m.replacement)
 	}

@@ -342,6 +342,7 @@ func TestNormalizedBadRequests(t *testing.T) {
 			[]string{"mask 2, \"(?=x)\": error parsing regexp: invalid or unsupported Perl syntax: `(?=`", "; mask 3, \"[\": error parsing regexp: missing closing ]"}, "mask 1"},
 		{msg + "?mask=&replacement=x", 400, []string{"mask 1 is empty"}, ""},
 		{sess + "?mask=a", 400, []string{"1 mask and 0 replacements: give one replacement= for each mask=, in the same order"}, ""},
+		{msg + "?mask=(", 400, []string{"1 mask and 0 replacements", "; mask 1, \"(\": error parsing regexp"}, ""},
 		{msg + "?replacement=x", 400, []string{"0 masks and 1 replacement"}, ""},
 		{msg + "?mask=a&mask=b&replacement=x", 400, []string{"2 masks and 1 replacement"}, ""},
 		{msg + "?Mask=a&replacement=x", 400, []string{`unknown query parameter "Mask" (did you mean "mask"?); the parameters are: mask, replacement`}, ""},
@@ -448,6 +449,9 @@ func TestNormalizedMaskLimits(t *testing.T) {
 			status int
 		}{
 			{"a mask of 1 MiB+1 octets", 1, url.Values{"mask": {one}, "replacement": {"b"}}, 200},
+			{"an invalid mask of 1 MiB+1 octets", 1, url.Values{"mask": {"(" + one}, "replacement": {"b"}}, 400},
+			// Each line of the form, 70 times: 70 MiB.
+			{"a mask of 1 MiB+1 octets that would make 70 MiB", 2, url.Values{"mask": {one[:76] + "|" + one}, "replacement": {strings.Repeat("$0", 70)}}, 400},
 			{"a replacement of 1 MiB+1 octets", 2, url.Values{"mask": {"(?m)^Subject: Big$"}, "replacement": {one}}, 200},
 			{"a mask in a form of 1 MiB+1 octets", 2, url.Values{"mask": {"a"}, "replacement": {"b"}}, 200},
 			// 128 octets for each of a million matches: 128 MiB and more.
@@ -466,10 +470,16 @@ func TestNormalizedMaskLimits(t *testing.T) {
 					t.Errorf("%s: %d, %d octets, as Go's: %v", tt.name, a.status, len(a.body), a.body == want)
 				}
 			case 400:
-				n := strings.Count(ms[1].Normalized(), "a")
+				re, n := tt.q["mask"][0], strings.Count(ms[1].Normalized(), "a")
 				want := fmt.Sprintf(`message 2: mask 1, "a": its %d replacements would make the normalized form larger than 64 MiB; mask less`, n)
+				switch {
+				case strings.HasPrefix(re, "("):
+					want = "mask 1, \"(" + one[:99] + "…\": error parsing regexp: missing closing ): `(" + one[:99] + "…` (a mask is a regular expression in Go's syntax, such as token=\\w+)"
+				case len(re) > 100:
+					want = fmt.Sprintf(`message 2: mask 1, "%s…": its %d replacements would make the normalized form larger than 64 MiB; mask less`, one[:76]+"|"+one[:23], n/76)
+				}
 				if e := errorOf(t, path, a, 400); e != want {
-					t.Errorf("%s: %q, want %q", tt.name, e, want)
+					t.Errorf("%s: %.300q, want %.300q", tt.name, e, want)
 				}
 			default:
 				if a.status != tt.status {
