@@ -17,6 +17,7 @@ var readmeExamples = []struct {
 	file, fence string
 }{
 	{"testdata/readme/test_signup.py", "```python\n"},
+	{"testdata/readme/test_snapshot.py", "```python\n"},
 	{"node/signup.test.js", "```js\n"},
 }
 
@@ -59,8 +60,9 @@ func TestREADMEPythonExample(t *testing.T) {
 	t.Parallel()
 	python := needProgram(t, "python3", "apt-get install python3")
 	p := startProgram(t)
-	out := runExample(t, p, filepath.Join("testdata", "readme"), python, "-m", "unittest", "-v", "test_signup.py", "test_reports.py")
-	if !strings.Contains(out, "test_welcome_mail_has_a_code_and_a_link") || !strings.Contains(out, "Ran 4 tests") || !strings.Contains(out, "\nOK") {
+	out := runExample(t, p, filepath.Join("testdata", "readme"), python, "-m", "unittest", "-v", "test_signup.py", "test_reports.py", "test_snapshot.py")
+	if !strings.Contains(out, "test_welcome_mail_has_a_code_and_a_link") || !strings.Contains(out, "test_welcome_mail_matches_its_snapshots") ||
+		!strings.Contains(out, "Ran 5 tests") || !strings.Contains(out, "\nOK") {
 		t.Errorf("the Python example did not run its tests:\n%s", out)
 	}
 	if log := p.stderr.String(); !strings.Contains(log, "msg=inbox name=test_signup.SignupTest.test_welcome_mail_has_a_code_and_a_link ") {
