@@ -117,7 +117,7 @@ func applyMasks(s string, masks []textMask, limit int) (string, error) {
 		})
 		refs := int64(strings.Count(m.replacement, "$"))
 		if size := int64(len(s)) - matched + n*int64(len(m.replacement)) + refs*matched; size > int64(limit) {
-			return "", fmt.Errorf("mask %d, %q: its %s would make the normalized form larger than %s; mask less",
+			return "", fmt.Errorf("mask %d, %q: its %s would make the normalized form larger than %s",
 				i+1, shorten(m.re.String()), plural(int(n), "replacement"), octets(limit))
 		}
 		s = m.re.ReplaceAllString(s, m.replacement)
