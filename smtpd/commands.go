@@ -461,8 +461,8 @@ func (c *Conn) bdat(ev *Event) *Event {
 	f := strings.Fields(ev.Arg)
 	ev.Size = -1 // unknown: the chunk cannot be skipped
 	if len(f) >= 1 {
-		if n, _, ok := parseSize(f[0]); ok {
-			ev.Size = n // the largest int64 for a size past it
+		if n, over, ok := parseSize(f[0]); ok {
+			ev.Size, ev.sizeOver = n, over // the largest int64 for a size past it
 		}
 	}
 	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {

@@ -68,6 +68,9 @@ type Event struct {
 	SASL SASLServer
 	// Size is BDAT's chunk size, or the message size for Message.
 	Size int64
+	// sizeOver says that BDAT's size is past an int64: Size, the
+	// largest int64, stands for it, and it is past every limit.
+	sizeOver bool
 	// Last is BDAT's LAST.
 	Last bool
 	// Data is the message for Message: exactly as sent after

@@ -787,8 +787,16 @@ func TestSizeParameter(t *testing.T) {
 			}
 		})
 	}
-	for _, size := range []string{"100001", "1000000000000000000", "9223372036854775808", strings.Repeat("9", 400)} {
-		t.Run("BDAT "+size[:min(len(size), 30)], func(t *testing.T) {
+	for _, tt := range []struct {
+		limit int64
+		size  string
+	}{
+		{limit, "100001"}, {limit, "1000000000000000000"}, {limit, "9223372036854775808"}, {limit, strings.Repeat("9", 400)},
+		// Past an int64, past the largest limit too.
+		{math.MaxInt64, "9223372036854775808"}, {math.MaxInt64, "99999999999999999999"}, {math.MaxInt64, strings.Repeat("9", 400)},
+	} {
+		limit, size := tt.limit, tt.size
+		t.Run(fmt.Sprintf("BDAT %d/%s", limit, size[:min(len(size), 30)]), func(t *testing.T) {
 			t.Parallel()
 			h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, nil)
 			c := h.dial()

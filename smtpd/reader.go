@@ -256,8 +256,9 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 		return nil, fmt.Errorf("%w: BDAT without a usable size", ErrFraming)
 	}
 	overLimit := ev.Size > c.cfg.MaxMessageBytes-int64(len(c.chunks))
-	if ev.Size > c.cfg.MaxMessageBytes {
-		// Too big to be worth reading: say so and close.
+	if ev.Size > c.cfg.MaxMessageBytes || ev.sizeOver {
+		// Too big to be worth reading: say so and close. (A size past an
+		// int64 is past a limit of the largest int64, which Size equals.)
 		c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
 		c.closeGracefully(ctx)
 		return nil, fmt.Errorf("%w: BDAT chunk of %d octets over the limit", ErrFraming, ev.Size)
