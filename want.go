@@ -547,8 +547,12 @@ func attachmentsMatch(want []WantAttachment, got []Attachment) bool {
 }
 
 // eachMatchesOne reports whether each of want matches a different one of
-// got (an assignment, see assign).
+// got (an assignment, see assign). More wanted than got never do, and are
+// not worth the assignment's work: len(want) × len(got) comparisons.
 func eachMatchesOne[W, G any](want []W, got []G, match func(W, G) bool) bool {
+	if len(want) > len(got) {
+		return false
+	}
 	caps := make([]int, len(want))
 	for i := range caps {
 		caps[i] = 1
