@@ -64,7 +64,8 @@ package main
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
 // timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
-// /api/sessions/{id}/normalized) extend them to their own timeout.
+// /api/sessions/{id}/normalized, and HEAD of them) extend them to their
+// own timeout, and no other method does.
 
 import (
 	"bytes"
@@ -172,9 +173,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "%s %s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", r.Method, r.URL.Path, err)
 		return
 	}
-	switch p := r.URL.Path; {
-	case p == "/api/wait", p == "/api/wait/sessions",
-		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized"):
+	if isWait(r) {
 		// At once, before the read timeout can pass: the handler bounds
 		// the wait by its own timeout.
 		extendDeadlines(w, maxWait)
@@ -194,6 +193,21 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// isWait reports whether r is one of the waits, whose connection may stay
+// quiet until their own timeout: GET (or HEAD, which the GET routes
+// answer) of /api/wait, /api/wait/sessions or
+// /api/sessions/{id}/normalized. Another method on those paths is
+// answered 405 within the server's timeouts, however slowly its body
+// comes.
+func isWait(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	return p == "/api/wait" || p == "/api/wait/sessions" ||
+		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized")
 }
 
 // crossOrigin refuses requests that a page of another origin made the

@@ -387,20 +387,33 @@ func TestHTTPTimeouts(t *testing.T) {
 			t.Errorf("got %q, want a 200 and then the connection closed", got)
 		}
 	})
-	for _, path := range []string{"/api/wait", "/api/wait/sessions"} {
-		t.Run("a wait outlasts them: "+path, func(t *testing.T) {
+	// HEAD too: the GET routes answer it.
+	for _, req := range []string{"GET /api/wait", "GET /api/wait/sessions", "HEAD /api/wait"} {
+		t.Run("a wait outlasts them: "+req, func(t *testing.T) {
 			c := dial(addrAllShort)
 			// Twice and ten times the timeouts: the wait bounds itself.
-			fmt.Fprintf(c, "GET %s?count=1&timeout=2s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addrAllShort)
+			fmt.Fprintf(c, "%s?count=1&timeout=2s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", req, addrAllShort)
 			br := bufio.NewReader(c)
 			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-			res, err := http.ReadResponse(br, nil)
+			method, _, _ := strings.Cut(req, " ")
+			res, err := http.ReadResponse(br, &http.Request{Method: method})
 			if err != nil {
 				t.Fatalf("the wait's answer: %v", err)
 			}
 			b, err := io.ReadAll(res.Body)
-			if err != nil || res.StatusCode != 408 || !strings.Contains(string(b), "waited 2s") {
+			if err != nil || res.StatusCode != 408 || method == "GET" && !strings.Contains(string(b), "waited 2s") {
 				t.Errorf("wait: %d %q (%v), want 408 after 2s", res.StatusCode, b, err)
+			}
+		})
+	}
+	// Another method on the path of a wait is no wait: its 405 comes
+	// within the timeouts, however slow its body.
+	for _, req := range []string{"POST /api/wait", "DELETE /api/wait/sessions", "PUT /api/sessions/1/normalized"} {
+		t.Run("a stalled body to "+req, func(t *testing.T) {
+			c := dial(addr)
+			fmt.Fprintf(c, "%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[", req, addr)
+			if got := closedBy(t, c); !strings.HasPrefix(got, "HTTP/1.1 405 ") {
+				t.Errorf("got %q, want 405", got)
 			}
 		})
 	}
