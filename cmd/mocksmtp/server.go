@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,7 +41,7 @@ type serverTLSJSON struct {
 // serverAuthJSON says how the server offers AUTH.
 type serverAuthJSON struct {
 	Required   bool `json:"required"`   // MAIL before AUTH gets 530 (-require-auth)
-	RequireTLS bool `json:"requireTls"` // AUTH is offered only after TLS (-require-tls-for-auth)
+	RequireTLS bool `json:"requireTls"` // AUTH is offered only after TLS: -require-tls-for-auth, or -PLUS mechanisms only (onlyPlus)
 }
 
 // setup is what the flags say of the server that GET /api/server tells:
@@ -72,9 +73,21 @@ func newSetup(cfg *config) setup {
 		s.tls.CAURL = "/api/ca.pem"
 	}
 	if len(cfg.auth) > 0 || len(cfg.oauthTokens) > 0 {
-		s.auth = &serverAuthJSON{Required: cfg.requireAuth, RequireTLS: cfg.requireTLSForAuth}
+		s.auth = &serverAuthJSON{Required: cfg.requireAuth,
+			RequireTLS: cfg.requireTLSForAuth || len(cfg.authBeforeTLS) == 0 && onlyPlus(cfg.authMechanisms)}
 	}
 	return s
+}
+
+// onlyPlus reports whether every mechanism of a -auth-mechanisms value
+// binds the TLS channel (SCRAM-SHA-256-PLUS): those are offered only
+// over TLS, so that without -auth-mechanisms-before-tls no AUTH is
+// offered before it.
+func onlyPlus(mechanisms string) bool {
+	ms := splitList(mechanisms)
+	return len(ms) > 0 && !slices.ContainsFunc(ms, func(m string) bool {
+		return !strings.HasSuffix(strings.ToUpper(m), "-PLUS")
+	})
 }
 
 // server answers GET /api/server.

@@ -47,6 +47,16 @@ func TestAPIServerSaysWhereAndHow(t *testing.T) {
 			&serverTLSJSON{Mode: "starttls"}, nil},
 		{"a -PLUS mechanism", []string{"-auth", "user:secret", "-auth-mechanisms", "plain,scram-sha-256-plus"}, "localhost",
 			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
+		// A -PLUS mechanism is offered only over TLS: with no other, no
+		// AUTH before TLS.
+		{"-PLUS mechanisms only", []string{"-auth", "user:secret", "-auth-mechanisms", "SCRAM-SHA-256-PLUS"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
+		{"-PLUS mechanisms only, in any case, AUTH required", []string{"-auth", "user:secret", "-auth-mechanisms", "scram-sha-1-plus,Scram-Sha-256-Plus", "-require-auth"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{Required: true, RequireTLS: true}},
+		{"-PLUS mechanisms, others before TLS", []string{"-auth", "user:secret", "-auth-mechanisms", "SCRAM-SHA-256-PLUS", "-auth-mechanisms-before-tls", "PLAIN"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
+		{"-PLUS mechanisms only, implicit TLS", []string{"-implicit-tls", "-auth", "user:secret", "-auth-mechanisms", "SCRAM-SHA-256-PLUS"}, "localhost",
+			&serverTLSJSON{Mode: "implicit", Required: true, CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
