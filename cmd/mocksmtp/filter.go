@@ -48,8 +48,9 @@ package main
 // /api/messages take it as the query parameter want, in place of the
 // other filter parameters.
 //
-// An unknown parameter or key, a repeated parameter, an empty value, an
-// invalid regular expression, status or base64 is a 400 that names it.
+// An unknown parameter or key, a repeated parameter, an empty value (an
+// empty or null want too: {} is the JSON form of no filter), an invalid
+// regular expression, status or base64 is a 400 that names it.
 
 import (
 	"bytes"
@@ -225,6 +226,15 @@ func wantOf(q url.Values) (mocksmtp.Want, bool, error) {
 		slices.Sort(others)
 		return mocksmtp.Want{}, false, fmt.Errorf("%s and %s: give the filter either as %s (JSON) or as parameters", wantJSONParam, strings.Join(others, ", "), wantJSONParam)
 	}
+	// An empty or null want is a filter lost on the way (an unset
+	// variable of the suite), not "any message": that is no want at all,
+	// or {}.
+	switch raw := json.RawMessage(vs[0]); {
+	case len(bytes.TrimSpace(raw)) == 0:
+		return mocksmtp.Want{}, false, fmt.Errorf("%s is empty: leave it out to match any message", wantJSONParam)
+	case isNull(raw):
+		return mocksmtp.Want{}, false, fmt.Errorf("%s is null: give an object, such as {\"to\": [\"bob@example.com\"]}, or leave it out to match any message", wantJSONParam)
+	}
 	want, err := wantFromJSON(json.RawMessage(vs[0]))
 	if err != nil {
 		return want, false, fmt.Errorf("%s: %w", wantJSONParam, err)
@@ -325,7 +335,8 @@ func lowerFirst(s string) string {
 }
 
 // wantFromJSON reads a Want from the JSON form of a filter. A missing or
-// null object is Want{}.
+// null object is Want{}: the "want" of an expectation may be left out
+// (wantOf refuses an empty or null want parameter first).
 func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 	var fields map[string]json.RawMessage
 	if len(raw) > 0 {
