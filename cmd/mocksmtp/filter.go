@@ -48,9 +48,11 @@ package main
 // /api/messages take it as the query parameter want, in place of the
 // other filter parameters.
 //
-// An unknown parameter or key, a repeated parameter, an empty value (an
-// empty or null want too: {} is the JSON form of no filter), an invalid
-// regular expression, status or base64 is a 400 that names it.
+// An unknown parameter or key, a repeated parameter (or a key given twice
+// in an object of the JSON form, which encoding/json would take the last
+// of), an empty value (an empty or null want too: {} is the JSON form of
+// no filter), an invalid regular expression, status or base64 is a 400
+// that names it.
 
 import (
 	"bytes"
@@ -343,6 +345,9 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 		if err := json.Unmarshal(raw, &fields); err != nil {
 			return mocksmtp.Want{}, fmt.Errorf("want an object, such as {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}: %v", err)
 		}
+		if key, ok := repeatedKey(raw, false); ok {
+			return mocksmtp.Want{}, fmt.Errorf("duplicate key %q: give it once", key)
+		}
 	}
 	keys := []string{}
 	for _, p := range wantParams {
@@ -364,6 +369,9 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 			var h map[string]string
 			if err := json.Unmarshal(v, &h); err != nil {
 				return mocksmtp.Want{}, fmt.Errorf("header: want an object of header fields and values, such as {\"X-Campaign\": \"welcome\"}")
+			}
+			if key, ok := repeatedKey(v, false); ok {
+				return mocksmtp.Want{}, fmt.Errorf("header: duplicate key %q: give it once", key)
 			}
 			for field, value := range h {
 				if field == "" {
@@ -475,6 +483,9 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 			}
 			out[i] = fromString(s)
 		case json.Unmarshal(el, &obj) == nil && obj != nil:
+			if key, ok := repeatedKey(el, false); ok {
+				return nil, fmt.Errorf("%s: duplicate key %q: give it once", at, key)
+			}
 			for _, key := range slices.Sorted(maps.Keys(obj)) {
 				j := slices.IndexFunc(keys, func(k elementKey[E]) bool { return k.name == key })
 				if j < 0 {

@@ -431,6 +431,12 @@ func TestFilterElementErrors(t *testing.T) {
 		{want(`{"Subject": "x"}`), `want: unknown key "Subject" (did you mean "subject"?)`},
 		{want(`{"subjectMatches": "("}`), "want: subjectMatches: invalid regular expression"},
 		{want(`{"arc": "passed"}`), `want: arc: unknown status "passed"`},
+		// A key given twice, at any level: not the last silently.
+		{want(`{"to": ["a@example.com"], "to": ["b@example.com"]}`), `want: duplicate key "to": give it once`},
+		{want(`{"subject": "a", "\u0073ubject": "b"}`), `want: duplicate key "subject"`},
+		{want(`{"header": {"X-A": "1", "X-A": "2"}}`), `want: header: duplicate key "X-A"`},
+		{want(`{"attachment": [{"filename": "a.pdf", "filename": "b.pdf"}]}`), `want: attachment[0]: duplicate key "filename"`},
+		{want(`{"dkim": ["example.com", {"status": "fail", "domain": "a.example", "status": "pass"}]}`), `want: dkim[1]: duplicate key "status"`},
 	} {
 		for _, path := range []string{"/api/messages?", "/api/wait?timeout=10ms&"} {
 			res, b := do(t, p, "GET", path+tt.query, "")

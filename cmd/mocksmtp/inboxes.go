@@ -16,9 +16,11 @@ package main
 // messages, not the inbox.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -134,8 +136,9 @@ func (a *api) listInboxes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// decodeStrict decodes one JSON value into v: unknown keys and data
-// after it are errors.
+// decodeStrict decodes one JSON object into v, a struct: unknown keys, a
+// key given twice (in any case, as encoding/json matches a struct's
+// fields) and data after it are errors.
 func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
@@ -145,7 +148,44 @@ func decodeStrict(data []byte, v any) error {
 	if dec.More() {
 		return errors.New("unexpected data after the JSON value")
 	}
+	if key, ok := repeatedKey(data, true); ok {
+		return fmt.Errorf("duplicate key %q: give it once", key)
+	}
 	return nil
+}
+
+// repeatedKey returns a key that the JSON object obj has twice, if any,
+// in any case when fold is set (ASCII letters: the keys of our structs):
+// encoding/json keeps the last value silently, and a request that says
+// two things of one field is a mistake to point out. Only obj's own keys
+// count: a caller that reads an object within it checks that one. obj
+// is valid JSON, decoded already; anything else has no repeated key.
+func repeatedKey(obj []byte, fold bool) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		key, _ := tok.(string)
+		k := key
+		if fold {
+			k = strings.ToLower(key)
+		}
+		if seen[k] {
+			return key, true
+		}
+		seen[k] = true
+		var value json.RawMessage // skipped
+		if err := dec.Decode(&value); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // scope is what a request looks at: the whole server, or the inbox its

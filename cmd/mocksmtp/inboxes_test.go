@@ -157,6 +157,7 @@ func TestInboxErrors(t *testing.T) {
 		{"POST", "/api/inboxes", `{"nmae": "x"}`, 400, `json: unknown field "nmae"`},
 		{"POST", "/api/inboxes", `{"name": 1}`, 400, "cannot unmarshal number"},
 		{"POST", "/api/inboxes", `{"name": "x"} {}`, 400, "unexpected data after the JSON value"},
+		{"POST", "/api/inboxes", `{"name": "x", "name": "y"}`, 400, `POST /api/inboxes: duplicate key "name"`},
 		{"POST", "/api/inboxes", `{"name": "` + strings.Repeat("n", maxInboxName+1) + `"}`, 400, "name: want at most 200 bytes on one line"},
 		{"POST", "/api/inboxes", `{"name": "` + strings.Repeat("n", 2*maxInboxName) + `"}`, 400, "name: want at most 200 bytes on one line"},
 		{"POST", "/api/inboxes", `{"name": "a\nb"}`, 400, "name: want at most 200 bytes on one line"},
