@@ -15,7 +15,8 @@ package main
 //	srv.WaitFor(t, mocksmtp.Want{To: []string{"bob@example.com"}, SubjectContains: "Welcome"})
 //
 // Parameters that name a list (to, headerTo, cc, attachment, dkim) may
-// repeat; the others may not. header.X-Name=value (or
+// repeat, attachment and dkim at most 1000 times (maxWantElements, as
+// their lists in JSON); the others may not. header.X-Name=value (or
 // header[X-Name]=value) is Want.Header["X-Name"]. attachment=F is an
 // attachment named F, dkim=D a signature of D that verifies; each repeat
 // wants a different one. The other fields of an attachment or a signature
@@ -116,6 +117,22 @@ var wantParams = []wantParam{
 	{"arc", false, "", func(w *mocksmtp.Want, vs []string) { w.ARC = mocksmtp.ARCStatus(vs[0]) }},
 	{"arcReason", false, "", func(w *mocksmtp.Want, vs []string) { w.ARCReason = vs[0] }},
 }
+
+// maxWantElements bounds the elements of a filter's attachment and dkim
+// lists, in every form (elementLists): each element is matched to a
+// different attachment (DKIM result) of a message, an assignment that may
+// compare every element with every attachment, on every message a filter
+// looks at and, for a wait, on every arrival. A message has at most
+// maxParts MIME parts (the limit of the root package's MIME walk,
+// maxMIMEParts), so at most as many attachments, and the DKIM results of
+// at most 5 signatures: a longer list matches nothing, which the root
+// package finds at once, and a list within the bound costs at most
+// maxParts × maxParts comparisons a message.
+const maxWantElements = maxParts
+
+// elementLists are the list parameters whose elements are matched each to
+// a different attachment or DKIM result: maxWantElements bounds them.
+var elementLists = []string{"attachment", "dkim"}
 
 // elementNoun names an element of the list parameter list.
 func elementNoun(list string) string {
@@ -261,6 +278,9 @@ func wantOfQuery(q url.Values) (mocksmtp.Want, bool, error) {
 				msg += fmt.Sprintf(" (it describes one %s; for several, give the filter as %s, in JSON)", elementNoun(p.of), wantJSONParam)
 			}
 			return want, false, errors.New(msg)
+		}
+		if n := len(vs); n > maxWantElements && slices.Contains(elementLists, p.name) {
+			return want, false, fmt.Errorf("%s given %d times: give it at most %d times", p.name, n, maxWantElements)
 		}
 		if slices.Contains(vs, "") {
 			return want, false, fmt.Errorf("%s is empty: leave it out to match any message", p.name)
@@ -470,6 +490,9 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 			return nil, fmt.Errorf("%s is empty: leave it out to match any message", name)
 		}
 		return nil, fmt.Errorf("%s: want a list of %ss and objects, such as %s", name, what, example)
+	}
+	if len(list) > maxWantElements {
+		return nil, fmt.Errorf("%s: %d elements: give at most %d", name, len(list), maxWantElements)
 	}
 	out := make([]E, len(list))
 	for i, el := range list {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/smtp"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -371,5 +372,124 @@ func TestPartTreeLimitsOverHTTP(t *testing.T) {
 	}
 	if ms := srv.Messages(); len(ms) != len(tests) {
 		t.Errorf("%d messages kept, want %d", len(ms), len(tests))
+	}
+}
+
+// A filter's attachment and dkim lists have at most maxWantElements
+// elements, in every form: the repeated query parameter, want= and the
+// want of an expectation. Each element is matched to a different
+// attachment (signature) of each message, so a long list costs its
+// length times theirs on every message kept, and on every arrival for a
+// wait. N-1 and N are taken, and match a message of N attachments; N+1
+// and 2N get 400 naming the field and the limit; so does a want= of
+// 1 MiB+1 octets and a body of 1 MiB full of elements.
+func TestFilterListLimits(t *testing.T) {
+	t.Parallel()
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	const n = maxWantElements
+	var b strings.Builder
+	b.WriteString("Subject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n")
+	for i := range n {
+		fmt.Fprintf(&b, "--x\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=%d.bin\r\n\r\n%d\r\n", i, i)
+	}
+	b.WriteString("--x--\r\n")
+	// Two alike: a wait returns each message once.
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, b.String())
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, b.String())
+	if ms := srv.WaitForMessages(t, 2); len(ms[0].Attachments) != n || len(ms[1].Attachments) != n {
+		t.Fatalf("%d and %d attachments, want %d", len(ms[0].Attachments), len(ms[1].Attachments), n)
+	}
+
+	for _, field := range []string{"attachment", "dkim"} {
+		// Each element a different attachment of the messages, or a
+		// domain that signed none of them.
+		names := func(k int) []string {
+			vs := make([]string, k)
+			for i := range vs {
+				vs[i] = fmt.Sprintf("%d.bin", i)
+				if field == "dkim" {
+					vs[i] = fmt.Sprintf("d%d.example", i)
+				}
+			}
+			return vs
+		}
+		// Matched by the messages of n attachments; none has a signature.
+		matched := 2
+		if field == "dkim" {
+			matched = 0
+		}
+		waits := 0
+		for _, k := range []int{n - 1, n, n + 1, 2 * n} {
+			elements, _ := json.Marshal(names(k))
+			forms := map[string]string{
+				"query": url.Values{field: names(k)}.Encode(),
+				"want=": url.Values{"want": {fmt.Sprintf(`{%q: %s}`, field, elements)}}.Encode(),
+			}
+			for form, q := range forms {
+				what := fmt.Sprintf("%s: %d elements, %s form", field, k, form)
+				wantErr := fmt.Sprintf("%s given %d times: give it at most %d times", field, k, n)
+				if form == "want=" {
+					wantErr = fmt.Sprintf("want: %s: %d elements: give at most %d", field, k, n)
+				}
+				code, body := rawRequest(t, addr, "GET", "/api/messages?"+q, "", false)
+				var ms []messageJSON
+				switch {
+				case k > n && code != 400:
+					t.Errorf("GET /api/messages, %s: %d %.200s, want 400", what, code, body)
+				case k > n:
+					wantJSONError(t, what, body, wantErr)
+				case code != 200 || json.Unmarshal(body, &ms) != nil || len(ms) != matched:
+					t.Errorf("GET /api/messages, %s: %d %.200s, want the %d messages", what, code, body, matched)
+				}
+				code, body = rawRequest(t, addr, "GET", "/api/wait?timeout=1ms&"+q, "", false)
+				switch {
+				case k > n && code != 400:
+					t.Errorf("GET /api/wait, %s: %d %.200s, want 400", what, code, body)
+				case k > n:
+					wantJSONError(t, what, body, wantErr)
+				case field == "attachment" && waits < matched:
+					// The messages are there: each wait gets the next.
+					if code != 200 || json.Unmarshal(body, &ms) != nil || len(ms) != 1 {
+						t.Errorf("GET /api/wait, %s: %d %.200s, want a message", what, code, body)
+					}
+					waits++
+				case code != 408:
+					t.Errorf("GET /api/wait, %s: %d %.200s, want 408", what, code, body)
+				}
+			}
+			what := fmt.Sprintf("POST /api/expectations, %s: %d elements", field, k)
+			code, body := rawRequest(t, addr, "POST", "/api/expectations", fmt.Sprintf(`{"want": {%q: %s}, "atLeast": 0}`, field, elements), false)
+			switch {
+			case k <= n && code != 201:
+				t.Errorf("%s: %d %.200s, want 201", what, code, body)
+			case k > n && code != 400:
+				t.Errorf("%s: %d %.200s, want 400", what, code, body)
+			case k > n:
+				wantJSONError(t, what, body, fmt.Sprintf("POST /api/expectations: want: %s: %d elements: give at most %d", field, k, n))
+			}
+		}
+
+		// As large as a request may be, and full of elements.
+		fill := func(size, per int) string {
+			return strings.Repeat("{},", (size-100)/per) + "{}"
+		}
+		j := fmt.Sprintf(`{%q: [%s]}`, field, fill(1<<20, len(url.QueryEscape("{},"))))
+		q := url.QueryEscape(j)
+		q += strings.Repeat("+", 1<<20+1-len(q)) // blanks after the object
+		code, body := rawRequest(t, addr, "GET", "/api/messages?want="+q, "", false)
+		if code != 400 || len(q) != 1<<20+1 {
+			t.Errorf("GET /api/messages?want= of %d octets: %d %.200s, want 400", len(q), code, body)
+		}
+		wantJSONError(t, "want= of 1 MiB+1 octets", body, fmt.Sprintf("want: %s: %d elements: give at most %d", field, (1<<20-100)/9+1, n))
+		req := padded(fmt.Sprintf(`{"want": {%q: [%s]}}`, field, fill(maxExpectationBody, 3)), maxExpectationBody)
+		code, body = rawRequest(t, addr, "POST", "/api/expectations", req, false)
+		if code != 400 {
+			t.Errorf("POST /api/expectations of %d octets: %d %.200s, want 400", len(req), code, body)
+		}
+		wantJSONError(t, "a body of 1 MiB", body, fmt.Sprintf("want: %s: %d elements: give at most %d", field, (maxExpectationBody-100)/3+1, n))
+	}
+	// Those taken were checked; the messages are left alone.
+	if code, body := rawRequest(t, addr, "GET", "/api/expectations/check", "", false); code != 200 {
+		t.Errorf("GET /api/expectations/check: %d %.300s, want 200", code, body)
 	}
 }
