@@ -162,7 +162,7 @@ func (r *replyJSON) UnmarshalJSON(b []byte) error {
 		code, text, _ := strings.Cut(s, " ")
 		n, err := strconv.Atoi(code)
 		if err != nil || len(code) != 3 {
-			return fmt.Errorf("reply %q: want a three-digit code first, as in \"421 4.3.2 try later\"", s)
+			return fmt.Errorf("reply %q: want a three-digit code first, as in \"421 4.3.2 try later\"", clip(s))
 		}
 		r.Code, r.Text = n, text
 		return nil
@@ -184,7 +184,7 @@ type duration time.Duration
 func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"2s\" or \"250ms\", got %s", b)
+		return fmt.Errorf("want a duration string such as \"2s\" or \"250ms\", got %s", clip(string(b)))
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -220,7 +220,7 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 		name := strings.ToLower(strings.TrimPrefix(j.At, "Stage"))
 		stage, ok := stages[name]
 		if !ok {
-			return f, fmt.Errorf("at %q: unknown stage (want connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA, message, BDAT, RSET, NOOP or QUIT)", j.At)
+			return f, fmt.Errorf("at %q: unknown stage (want connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA, message, BDAT, RSET, NOOP or QUIT)", clip(j.At))
 		}
 		f = mocksmtp.At(stage)
 		kinds = append(kinds, "at")
@@ -314,7 +314,7 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 	if j.TLSVersion != "" {
 		v, ok := tlsVersions[strings.TrimPrefix(j.TLSVersion, "TLS ")]
 		if !ok {
-			return f, fmt.Errorf("tlsVersion %q: want 1.0, 1.1, 1.2 or 1.3", j.TLSVersion)
+			return f, fmt.Errorf("tlsVersion %q: want 1.0, 1.1, 1.2 or 1.3", clip(j.TLSVersion))
 		}
 		f = f.TLSVersion(v)
 	}
@@ -551,7 +551,9 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	}
 	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults")
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+		// Its own words clip what they quote; those of encoding/json,
+		// time and the root package's faults are clipped here.
+		writeError(w, http.StatusBadRequest, "%s", clipQuoted(err))
 		return
 	}
 	a.faults.mu.Lock()
@@ -562,7 +564,7 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	}
 	if err != nil {
 		a.faults.mu.Unlock()
-		writeError(w, http.StatusBadRequest, "%v", err)
+		writeError(w, http.StatusBadRequest, "%s", clipQuoted(err))
 		return
 	}
 	if replace {

@@ -172,7 +172,7 @@ func headerField(param string) (string, bool) {
 func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...string) (url.Values, bool) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "the query %q: %v", r.URL.RawQuery, err)
+		writeError(w, http.StatusBadRequest, "the query %q: %v", clip(r.URL.RawQuery), err)
 		return nil, false
 	}
 	known := slices.Clone(allowed)
@@ -187,7 +187,7 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 		if _, ok := headerField(name); slices.Contains(known, name) || filter && ok {
 			continue
 		}
-		u := fmt.Sprintf("%q", name)
+		u := fmt.Sprintf("%q", clip(name))
 		if i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
 			u += fmt.Sprintf(" (did you mean %q?)", known[i])
 		}
@@ -202,7 +202,7 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 				want += ", header.<Name>"
 			}
 		}
-		writeError(w, http.StatusBadRequest, "%s: unknown query parameter %s; the parameters are: %s", r.URL.Path, strings.Join(unknown, ", "), want)
+		writeError(w, http.StatusBadRequest, "%s: unknown query parameter %s; the parameters are: %s", r.URL.Path, listed(unknown), want)
 		return nil, false
 	}
 	return q, true
@@ -238,12 +238,12 @@ func wantOf(q url.Values) (mocksmtp.Want, bool, error) {
 	for name := range q {
 		_, header := headerField(name)
 		if header || slices.ContainsFunc(wantParams, func(p wantParam) bool { return p.name == name }) {
-			others = append(others, name)
+			others = append(others, clip(name))
 		}
 	}
 	if len(others) > 0 {
 		slices.Sort(others)
-		return mocksmtp.Want{}, false, fmt.Errorf("%s and %s: give the filter either as %s (JSON) or as parameters", wantJSONParam, strings.Join(others, ", "), wantJSONParam)
+		return mocksmtp.Want{}, false, fmt.Errorf("%s and %s: give the filter either as %s (JSON) or as parameters", wantJSONParam, listed(others), wantJSONParam)
 	}
 	// An empty or null want is a filter lost on the way (an unset
 	// variable of the suite), not "any message": that is no want at all,
@@ -298,7 +298,7 @@ func wantOfQuery(q url.Values) (mocksmtp.Want, bool, error) {
 			continue
 		}
 		if len(vs) > 1 || vs[0] == "" {
-			return want, false, fmt.Errorf("%s: give it once, with the header's value", name)
+			return want, false, fmt.Errorf("%s: give it once, with the header's value", clip(name))
 		}
 		if want.Header == nil {
 			want.Header = make(map[string]string)
@@ -318,8 +318,8 @@ func checkWant(want mocksmtp.Want, inJSON bool) error {
 	if err == nil {
 		return nil
 	}
-	// "mocksmtp: Want.DKIM[0].Status: ..."
-	msg := strings.TrimPrefix(err.Error(), "mocksmtp: ")
+	// "mocksmtp: Want.DKIM[0].Status: ...", quoting the value.
+	msg := strings.TrimPrefix(clipQuoted(err), "mocksmtp: ")
 	if field, rest, ok := strings.Cut(strings.TrimPrefix(msg, "Want."), ":"); ok {
 		if name := filterName(field, inJSON); name != "" {
 			msg = name + ":" + rest
@@ -366,7 +366,7 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 			return mocksmtp.Want{}, fmt.Errorf("want an object, such as {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}: %v", err)
 		}
 		if key, ok := repeatedKey(raw, false); ok {
-			return mocksmtp.Want{}, fmt.Errorf("duplicate key %q: give it once", key)
+			return mocksmtp.Want{}, fmt.Errorf("duplicate key %q: give it once", clip(key))
 		}
 	}
 	keys := []string{}
@@ -391,7 +391,7 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 				return mocksmtp.Want{}, fmt.Errorf("header: want an object of header fields and values, such as {\"X-Campaign\": \"welcome\"}")
 			}
 			if key, ok := repeatedKey(v, false); ok {
-				return mocksmtp.Want{}, fmt.Errorf("header: duplicate key %q: give it once", key)
+				return mocksmtp.Want{}, fmt.Errorf("header: duplicate key %q: give it once", clip(key))
 			}
 			for field, value := range h {
 				if field == "" {
@@ -408,7 +408,7 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 			unknown = append(unknown, fmt.Sprintf("%q (a query parameter: in JSON, give %q a list of objects, such as [{%q: …}])",
 				name, p.of, lowerFirst(strings.TrimPrefix(p.name, p.of))))
 		case i < 0:
-			u := fmt.Sprintf("%q", name)
+			u := fmt.Sprintf("%q", clip(name))
 			if j := slices.IndexFunc(keys, func(k string) bool { return strings.EqualFold(k, name) }); j >= 0 {
 				u += fmt.Sprintf(" (did you mean %q?)", keys[j])
 			}
@@ -434,7 +434,7 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 		}
 	}
 	if len(unknown) > 0 {
-		return mocksmtp.Want{}, fmt.Errorf("unknown key %s; the keys are: %s", strings.Join(unknown, ", "), strings.Join(keys, ", "))
+		return mocksmtp.Want{}, fmt.Errorf("unknown key %s; the keys are: %s", listed(unknown), strings.Join(keys, ", "))
 	}
 	want, _, err := wantOfQuery(q)
 	if err != nil {
@@ -507,12 +507,12 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 			out[i] = fromString(s)
 		case json.Unmarshal(el, &obj) == nil && obj != nil:
 			if key, ok := repeatedKey(el, false); ok {
-				return nil, fmt.Errorf("%s: duplicate key %q: give it once", at, key)
+				return nil, fmt.Errorf("%s: duplicate key %q: give it once", at, clip(key))
 			}
 			for _, key := range slices.Sorted(maps.Keys(obj)) {
 				j := slices.IndexFunc(keys, func(k elementKey[E]) bool { return k.name == key })
 				if j < 0 {
-					u := fmt.Sprintf("%q", key)
+					u := fmt.Sprintf("%q", clip(key))
 					if j := slices.IndexFunc(names, func(n string) bool { return strings.EqualFold(n, key) }); j >= 0 {
 						u += fmt.Sprintf(" (did you mean %q?)", names[j])
 					}

@@ -52,7 +52,11 @@ package main
 // message as a (-want +got) diff, its transcript lines, totals; or with
 // the sessions kept and the transcripts of those still open). A fault
 // script that is not valid JSON, or not a valid script, gets 400 with the
-// line and column of the problem.
+// line and column of the problem. An error quotes at most about 100
+// octets of what the client sent (a value, a key, a path, a header) and
+// notes its full length, "aaaa… (1048577 octets)" (clip), and lists at
+// most 10 unknown names: a request of 1 MiB never gets as large an
+// error.
 //
 // Safe from web pages: a browser request that a page of another origin
 // made is refused with 403 (every API request, whatever its method, and
@@ -80,10 +84,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -164,13 +170,13 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !a.allowRemote && !loopbackHost(r.Host) {
 		// A web page elsewhere could reach a loopback server through DNS
 		// rebinding; its requests carry its own host name.
-		writeError(w, http.StatusForbidden, "host %q is not a loopback name; start mocksmtp with -allow-remote to serve it", r.Host)
+		writeError(w, http.StatusForbidden, "host %q is not a loopback name; start mocksmtp with -allow-remote to serve it", clip(r.Host))
 		return
 	}
 	if err := a.crossOrigin(r); err != nil {
 		a.log.Warn("refused a cross-origin request", "method", r.Method, "path", r.URL.Path,
 			"origin", r.Header.Get("Origin"), "sec-fetch-site", r.Header.Get("Sec-Fetch-Site"))
-		writeError(w, http.StatusForbidden, "%s %s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", r.Method, r.URL.Path, err)
+		writeError(w, http.StatusForbidden, "%s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", requestName(r), err)
 		return
 	}
 	if isWait(r) {
@@ -185,11 +191,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := hasBody(r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "%s %s: reading the body: %v", r.Method, r.URL.Path, err)
+		writeError(w, http.StatusBadRequest, "%s: reading the body: %v", requestName(r), err)
 		return
 	}
 	if body && !isJSON(r.Header.Get("Content-Type")) {
-		writeError(w, http.StatusUnsupportedMediaType, "%s %s: the body must be JSON, sent with Content-Type: application/json (curl: --json, or -H 'Content-Type: application/json'); got Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		writeError(w, http.StatusUnsupportedMediaType, "%s: the body must be JSON, sent with Content-Type: application/json (curl: --json, or -H 'Content-Type: application/json'); got Content-Type %q", requestName(r), clip(r.Header.Get("Content-Type")))
 		return
 	}
 	a.mux.ServeHTTP(w, r)
@@ -270,7 +276,7 @@ func (a *api) options(w http.ResponseWriter, r *http.Request) {
 	allow := []string{http.MethodGet, http.MethodHead}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		if allow = a.allowed(r); len(allow) == 0 {
-			writeError(w, http.StatusNotFound, "%s: no such API route", r.URL.Path)
+			writeError(w, http.StatusNotFound, "%s: no such API route", clip(r.URL.Path))
 			return
 		}
 	}
@@ -297,10 +303,10 @@ func loopbackHost(hostport string) bool {
 func (a *api) noRoute(w http.ResponseWriter, r *http.Request) {
 	if allow := a.allowed(r); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(append(allow, http.MethodOptions), ", "))
-		writeError(w, http.StatusMethodNotAllowed, "%s %s: method not allowed (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "%s: method not allowed (allowed: %s)", requestName(r), strings.Join(allow, ", "))
 		return
 	}
-	writeError(w, http.StatusNotFound, "%s: no such API route", r.URL.Path)
+	writeError(w, http.StatusNotFound, "%s: no such API route", clip(r.URL.Path))
 }
 
 // allowed returns the methods that an API route has for the request's
@@ -360,6 +366,82 @@ type errorJSON struct {
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, errorJSON{Error: fmt.Sprintf(format, args...)})
+}
+
+// maxQuoted bounds, in octets, what an error quotes of a client's input
+// (a value, a key, a name, a path, a header): input may be as long as a
+// request (1 MiB), and an error that echoed it whole would be as long.
+const maxQuoted = 120
+
+// clip returns client input for an error message: s itself, or its first
+// octets (cut at the start of a character) and its full length,
+// "aaaa… (1048577 octets)", maxQuoted octets in all. Every error that
+// quotes client input quotes clip of it, with %q (%s for a path or a
+// method); clip of what clip returns is the same, so that clipQuoted can
+// go over it again.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	note := fmt.Sprintf("… (%d octets)", len(s))
+	i := maxQuoted - len(note)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + note
+}
+
+// clipQuoted returns the message of an error written elsewhere (by the
+// root package, encoding/json, regexp, time) with the client input it
+// quotes clipped: each Go string literal, as %q writes them, and the
+// expression a regexp error quotes between backquotes.
+func clipQuoted(err error) string {
+	msg := err.Error()
+	var se *syntax.Error
+	if errors.As(err, &se) && len(se.Expr) > maxQuoted {
+		msg = strings.ReplaceAll(msg, "`"+se.Expr+"`", "`"+clip(se.Expr)+"`")
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			break
+		}
+		b.WriteString(msg[:i])
+		msg = msg[i:]
+		lit, err := strconv.QuotedPrefix(msg)
+		if err != nil { // a quote in the text, not a literal
+			b.WriteByte('"')
+			msg = msg[1:]
+			continue
+		}
+		msg = msg[len(lit):]
+		if s, err := strconv.Unquote(lit); err == nil && len(s) > maxQuoted {
+			lit = strconv.Quote(clip(s))
+		}
+		b.WriteString(lit)
+	}
+	b.WriteString(msg)
+	return b.String()
+}
+
+// maxListed bounds the names an error lists (unknown parameters or
+// keys): a query may have 10,000 parameters, a body more keys.
+const maxListed = 10
+
+// listed joins names for an error message: the first maxListed, and how
+// many more there are.
+func listed(names []string) string {
+	if len(names) <= maxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+}
+
+// requestName names a request in an error message: its method and its
+// path, clipped.
+func requestName(r *http.Request) string {
+	return clip(r.Method) + " " + clip(r.URL.Path)
 }
 
 func (a *api) caPEM(w http.ResponseWriter, r *http.Request) {

@@ -143,13 +143,13 @@ func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return err
+		return errors.New(clipQuoted(err)) // an unknown key, quoted
 	}
 	if dec.More() {
 		return errors.New("unexpected data after the JSON value")
 	}
 	if key, ok := repeatedKey(data, true); ok {
-		return fmt.Errorf("duplicate key %q: give it once", key)
+		return fmt.Errorf("duplicate key %q: give it once", clip(key))
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (a *api) scopeOf(w http.ResponseWriter, q url.Values) (scope, bool) {
 	x := a.inboxes.byName[strings.ToLower(vs[0])]
 	a.inboxes.mu.Unlock()
 	if x == nil {
-		writeError(w, http.StatusNotFound, "inbox=%q: no such inbox; POST /api/inboxes makes one, and gives its domain", vs[0])
+		writeError(w, http.StatusNotFound, "inbox=%q: no such inbox; POST /api/inboxes makes one, and gives its domain", clip(vs[0]))
 		return scope{}, false
 	}
 	return scope{srv: a.srv, in: x.in}, true

@@ -493,3 +493,143 @@ func TestFilterListLimits(t *testing.T) {
 		t.Errorf("GET /api/expectations/check: %d %.300s, want 200", code, body)
 	}
 }
+
+// rawHTTP sends a request written out whole (its request line, header
+// and body, without the Connection: close it adds) over a connection of
+// its own, and returns the status and the body of the answer.
+func rawHTTP(t *testing.T, addr, req string) (int, []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	head, body, _ := strings.Cut(req, "\r\n\r\n")
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		_, _ = io.WriteString(c, head+"\r\nConnection: close\r\n\r\n"+body)
+	}()
+	defer func() { c.Close(); <-written }()
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%.80q: %v", req, err)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%.80q: reading the answer: %v", req, err)
+	}
+	return res.StatusCode, b
+}
+
+// An error quotes at most about 100 octets of what the client sent, and
+// says how long it was: a value, a key, a name, a path, a header of
+// 1 MiB+1 octets (or as large as a body may be) gets an error of a few
+// hundred octets, not one as large as the input, wherever it is.
+func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
+	t.Parallel()
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, "Subject: m1\r\n\r\nx\r\n")
+	srv.WaitForMessages(t, 1)
+
+	const size = 1<<20 + 1
+	big := strings.Repeat("a", size)
+	nines := strings.Repeat("9", size)
+	noted := fmt.Sprintf("(%d octets)", size)
+	get := func(path string) string {
+		return fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr)
+	}
+	send := func(method, path, contentType, body string) string {
+		return fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s", method, path, addr, contentType, len(body), body)
+	}
+	want := func(j string) string { return "/api/messages?want=" + url.QueryEscape(j) }
+	// bodyKey is a key that fills a body of 1 MiB, the largest taken.
+	bodyKey := func(format string) string {
+		return strings.Repeat("k", maxExpectationBody-len(format))
+	}
+	fault := func(format string) string {
+		return fmt.Sprintf(format, strings.Repeat("f", maxFaultBody-len(format)))
+	}
+	half := strings.Repeat("d", 1<<19)
+	// numbered joins n items of format, numbered from 0.
+	numbered := func(format, sep string, n int) string {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf(format, i)
+		}
+		return strings.Join(items, sep)
+	}
+
+	tests := []struct {
+		name   string
+		req    string
+		status int
+		says   string // in the error
+		noted  string // the length it notes; "" for noted
+	}{
+		{"a count to wait for sessions", get("/api/wait/sessions?count=" + nines), 400, `count="999`, ""},
+		{"a count to wait for messages", get("/api/wait?count=" + nines), 400, `count="999`, ""},
+		{"a timeout", get("/api/wait?timeout=" + nines), 400, `timeout="999`, ""},
+		{"a limit", get("/api/messages?limit=" + nines), 400, `limit="999`, ""},
+		{"a since", get("/api/messages?since=" + nines), 400, `since="999`, ""},
+		{"an ID", get("/api/messages/" + nines), 400, `id "999`, ""},
+		{"an ID to delete", fmt.Sprintf("DELETE /api/messages/%s HTTP/1.1\r\nHost: %s\r\n\r\n", nines, addr), 400, `id "999`, ""},
+		{"an attachment's index", get("/api/messages/1/attachments/" + nines), 400, `n "999`, ""},
+		{"an inbox", get("/api/messages?inbox=" + big), 404, `inbox="aaa`, ""},
+		{"an unknown parameter", get("/api/messages?" + big + "=1"), 400, `unknown query parameter "aaa`, ""},
+		{"10,000 unknown parameters", get("/api/messages?" + numbered("x%d=1", "&", 10000)), 400, `unknown query parameter "x0", "x1", "x10", `, "-"},
+		{"a query that does not parse", get("/api/messages?x=" + big + "&y=%zz"), 400, `the query "x=aaa`, fmt.Sprintf("(%d octets)", size+8)},
+		{"a header field's name", get("/api/messages?header." + big + "="), 400, `header.aaa`, fmt.Sprintf("(%d octets)", size+7)},
+		{"filter parameters besides want", get("/api/messages?want={}&" + numbered("header.x%d=1", "&", 9999)), 400, "want and header.x0, header.x1, header.x10, ", "-"},
+		{"an unknown key of want", get(want(`{"` + big + `": 1}`)), 400, `want: unknown key "aaa`, ""},
+		{"unknown keys of want", get(want(`{` + numbered(`"k%d": 1`, ", ", 50000) + `}`)), 400, `want: unknown key "k0", "k1", "k10", `, "-"},
+		{"a key of want, twice", get(want(`{"` + half + `": 1, "` + half + `": 1}`)), 400, `want: duplicate key "ddd`, fmt.Sprintf("(%d octets)", len(half))},
+		{"a header field's name in want", get(want(`{"header": {"` + big + `": ""}}`)), 400, `want: header.aaa`, fmt.Sprintf("(%d octets)", size+7)},
+		{"an unknown key of an attachment", get(want(`{"attachment": [{"` + big + `": "x"}]}`)), 400, `want: attachment[0]: unknown key "aaa`, ""},
+		{"a regular expression", get("/api/messages?subjectMatches=(" + big), 400, `subjectMatches: invalid regular expression "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
+		{"a DKIM status", get("/api/messages?dkimStatus=" + big), 400, `dkimStatus: unknown status "aaa`, ""},
+		{"an ARC status in want", get(want(`{"arc": "` + big + `"}`)), 400, `want: arc: unknown status "aaa`, ""},
+		{"a regular expression to find", get("/api/messages/1/find?re=(" + big), 400, `re="(aaa`, fmt.Sprintf("(%d octets)", size+1)},
+		{"a regular expression found nowhere", get("/api/messages/1/find?re=" + big), 404, `no match of "aaa`, ""},
+		{"a mask", get("/api/messages/1/normalized?replacement=&mask=(" + big), 400, `mask 1, "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
+		{"a path", get("/api/" + big), 404, "/api/aaa", fmt.Sprintf("(%d octets)", size+5)},
+		{"a path, OPTIONS", fmt.Sprintf("OPTIONS /api/%s HTTP/1.1\r\nHost: %s\r\n\r\n", big, addr), 404, "/api/aaa", fmt.Sprintf("(%d octets)", size+5)},
+		{"a path, another method", fmt.Sprintf("PUT /api/messages/%s HTTP/1.1\r\nHost: %s\r\n\r\n", big, addr), 405, "PUT /api/messages/aaa", fmt.Sprintf("(%d octets)", size+14)},
+		{"a method", fmt.Sprintf("%s /api/messages HTTP/1.1\r\nHost: %s\r\n\r\n", strings.Repeat("M", size), addr), 405, "MMM", ""},
+		{"a host", fmt.Sprintf("GET /api/messages HTTP/1.1\r\nHost: %s\r\n\r\n", big), 403, `host "aaa`, ""},
+		{"a Content-Type", send("POST", "/api/expectations", big, "{}"), 415, `got Content-Type "aaa`, ""},
+		{"a path, cross-origin", fmt.Sprintf("GET /api/%s HTTP/1.1\r\nHost: %s\r\nSec-Fetch-Site: cross-site\r\n\r\n", big, addr), 403, "GET /api/aaa", fmt.Sprintf("(%d octets)", size+5)},
+		{"a key of an expectation", send("POST", "/api/expectations", "application/json", `{"`+bodyKey(`{"": 1}`)+`": 1}`), 400, `unknown field "kkk`, fmt.Sprintf("(%d octets)", maxExpectationBody-7)},
+		{"a key of an expectation's want", send("POST", "/api/expectations", "application/json", `{"want": {"`+bodyKey(`{"want": {"": 1}}`)+`": 1}}`), 400, `want: unknown key "kkk`, fmt.Sprintf("(%d octets)", maxExpectationBody-17)},
+		{"a fault's stage", send("PUT", "/api/faults", "application/json", fault(`[{"at": "%s", "reply": "451"}]`)), 400, `at "fff`, "-"},
+		{"a fault's reply", send("PUT", "/api/faults", "application/json", fault(`[{"at": "RCPT", "reply": "%s"}]`)), 400, `reply "fff`, "-"},
+		{"a fault's delay", send("PUT", "/api/faults", "application/json", fault(`[{"at": "RCPT", "delay": "%s"}]`)), 400, `"fff`, "-"},
+		{"a fault's delay, not a string", send("PUT", "/api/faults", "application/json", `[{"at": "RCPT", "delay": [`+strings.Repeat("1,", (maxFaultBody-40)/2)+`1]}]`), 400, `got [1,1,`, "-"},
+		{"a fault's TLS version", send("PUT", "/api/faults", "application/json", fault(`[{"at": "STARTTLS", "tlsVersion": "%s"}]`)), 400, `tlsVersion "fff`, "-"},
+		{"a fault's pattern", send("PUT", "/api/faults", "application/json", fault(`[{"at": "RCPT", "forRcpt": ["[%s"], "reply": "451"}]`)), 400, `pattern "[fff`, "-"},
+		{"a fault's key", send("PUT", "/api/faults", "application/json", fault(`[{"%s": 1}]`)), 400, `unknown field "fff`, "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, b := rawHTTP(t, addr, tt.req)
+			var e errorJSON
+			if err := json.Unmarshal(b, &e); err != nil || code != tt.status {
+				t.Fatalf("%d, %d octets: %.300s; want %d and a JSON error", code, len(b), b, tt.status)
+			}
+			if len(b) >= 4<<10 {
+				t.Errorf("an error of %d octets: %.300s…", len(b), b)
+			}
+			if !strings.Contains(e.Error, tt.says) {
+				t.Errorf("%.600q, want it to say %q", e.Error, tt.says)
+			}
+			switch {
+			case tt.noted == "" && !strings.Contains(e.Error, "… "+noted):
+				t.Errorf("%.600q, want it to say %q", e.Error, "… "+noted)
+			case tt.noted != "" && tt.noted != "-" && !strings.Contains(e.Error, "… "+tt.noted):
+				t.Errorf("%.600q, want it to say %q", e.Error, "… "+tt.noted)
+			}
+		})
+	}
+}

@@ -166,7 +166,7 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
 	s := r.PathValue(name)
 	id, err := strconv.Atoi(s)
 	if err != nil || id < 0 {
-		writeError(w, http.StatusBadRequest, "%s %q: want a number", name, s)
+		writeError(w, http.StatusBadRequest, "%s %q: want a number", name, clip(s))
 		return 0, false
 	}
 	return id, true
@@ -207,7 +207,7 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("since"); s != "" {
 		var err error
 		if since, err = strconv.Atoi(s); err != nil {
-			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", s)
+			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", clip(s))
 			return
 		}
 	}
@@ -246,7 +246,7 @@ func limit(w http.ResponseWriter, q url.Values) (int, bool) {
 	}
 	l, err := strconv.Atoi(s)
 	if err != nil || l < 0 {
-		writeError(w, http.StatusBadRequest, "limit=%q: want a number", s)
+		writeError(w, http.StatusBadRequest, "limit=%q: want a number", clip(s))
 		return 0, false
 	}
 	return l, true
@@ -316,7 +316,7 @@ func (a *api) find(w http.ResponseWriter, r *http.Request) {
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "re=%q: %v", expr, err)
+		writeError(w, http.StatusBadRequest, "re=%q: %s", clip(expr), clipQuoted(err))
 		return
 	}
 	m, ok := a.message(w, r)
@@ -325,7 +325,7 @@ func (a *api) find(w http.ResponseWriter, r *http.Request) {
 	}
 	match := m.Find(re)
 	if match == "" {
-		writeError(w, http.StatusNotFound, "message %d: no match of %q in its text or HTML", m.ID, expr)
+		writeError(w, http.StatusNotFound, "message %d: no match of %q in its text or HTML", m.ID, clip(expr))
 		return
 	}
 	writeJSON(w, http.StatusOK, findJSON{Match: match})
@@ -493,7 +493,7 @@ func waitQuery(w http.ResponseWriter, q url.Values, things string) (count int, t
 	if s := q.Get("count"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "count=%q: want a number of %s", s, things)
+			writeError(w, http.StatusBadRequest, "count=%q: want a number of %s", clip(s), things)
 			return 0, 0, false
 		}
 		count = n
@@ -501,7 +501,7 @@ func waitQuery(w http.ResponseWriter, q url.Values, things string) (count int, t
 	if s := q.Get("timeout"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 || d > maxWait {
-			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", s, maxWait)
+			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", clip(s), maxWait)
 			return 0, 0, false
 		}
 		timeout = d

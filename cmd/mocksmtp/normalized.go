@@ -23,10 +23,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"regexp/syntax"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -67,11 +65,7 @@ func masksOf(w http.ResponseWriter, q url.Values) ([]textMask, bool) {
 		}
 		re, err := regexp.Compile(expr)
 		if err != nil {
-			var se *syntax.Error
-			if errors.As(err, &se) { // which quotes the whole mask
-				err = fmt.Errorf("error parsing regexp: %v: `%s`", se.Code, shorten(se.Expr))
-			}
-			problems = append(problems, fmt.Sprintf("mask %d, %q: %v", i+1, shorten(expr), err))
+			problems = append(problems, fmt.Sprintf("mask %d, %q: %s", i+1, clip(expr), clipQuoted(err)))
 			continue
 		}
 		if i < len(repls) {
@@ -83,20 +77,6 @@ func masksOf(w http.ResponseWriter, q url.Values) ([]textMask, bool) {
 		return nil, false
 	}
 	return masks, true
-}
-
-// shorten cuts a mask for an error message: a mask may be as long as a
-// URL.
-func shorten(s string) string {
-	const n = 100
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }
 
 // applyMasks replaces what each mask matches in s, in order, as
@@ -118,7 +98,7 @@ func applyMasks(s string, masks []textMask, limit int) (string, error) {
 		refs := int64(strings.Count(m.replacement, "$"))
 		if size := int64(len(s)) - matched + n*int64(len(m.replacement)) + refs*matched; size > int64(limit) {
 			return "", fmt.Errorf("mask %d, %q: its %s would make the normalized form larger than %s",
-				i+1, shorten(m.re.String()), plural(int(n), "replacement"), octets(limit))
+				i+1, clip(m.re.String()), plural(int(n), "replacement"), octets(limit))
 		}
 		s = m.re.ReplaceAllString(s, m.replacement)
 	}

@@ -470,7 +470,8 @@ func TestNormalizedMaskLimits(t *testing.T) {
 					t.Errorf("%s: %d, %d octets, as Go's: %v", tt.name, a.status, len(a.body), a.body == want)
 				}
 			case 400:
-				want := "mask 1, \"(" + one[:99] + "…\": error parsing regexp: missing closing ): `(" + one[:99] + "…` (a mask is a regular expression in Go's syntax, such as token=\\w+)"
+				cut := "(" + one[:99] + "… (1048578 octets)"
+				want := "mask 1, \"" + cut + "\": error parsing regexp: missing closing ): `" + cut + "` (a mask is a regular expression in Go's syntax, such as token=\\w+)"
 				if re := tt.q["mask"][0]; !strings.HasPrefix(re, "(") {
 					n := len(regexp.MustCompile(re).FindAllStringIndex(ms[1].Normalized(), -1))
 					want = fmt.Sprintf(`message 2: mask 1, %q: its %d replacements would make the normalized form larger than 64 MiB`, re, n)
