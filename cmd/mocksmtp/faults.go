@@ -584,10 +584,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "%s %s: the body is larger than %d bytes", r.Method, r.URL.Path, limit)
+		writeError(w, http.StatusRequestEntityTooLarge, "%s: the body is larger than %d bytes", requestName(r), limit)
 		return nil, false
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "%s %s: reading the body: %v", r.Method, r.URL.Path, err)
+		writeError(w, http.StatusBadRequest, "%s: reading the body: %v", requestName(r), err)
 		return nil, false
 	}
 	return data, true

@@ -202,7 +202,7 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 				want += ", header.<Name>"
 			}
 		}
-		writeError(w, http.StatusBadRequest, "%s: unknown query parameter %s; the parameters are: %s", r.URL.Path, listed(unknown), want)
+		writeError(w, http.StatusBadRequest, "%s: unknown query parameter %s; the parameters are: %s", clip(r.URL.Path), listed(unknown), want)
 		return nil, false
 	}
 	return q, true
