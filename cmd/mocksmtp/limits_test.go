@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // rawRequest sends a request with a JSON body over a connection of its
@@ -578,6 +579,8 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 		{"an ID to delete", fmt.Sprintf("DELETE /api/messages/%s HTTP/1.1\r\nHost: %s\r\n\r\n", nines, addr), 400, `id "999`, ""},
 		{"an attachment's index", get("/api/messages/1/attachments/" + nines), 400, `n "999`, ""},
 		{"an inbox", get("/api/messages?inbox=" + big), 404, `inbox="aaa`, ""},
+		// Cut at the start of a character, not within one.
+		{"an inbox in two-octet characters", get("/api/messages?inbox=" + url.QueryEscape(strings.Repeat("é", 1<<17))), 404, `inbox="éé`, fmt.Sprintf("(%d octets)", 1<<18)},
 		{"an unknown parameter", get("/api/messages?" + big + "=1"), 400, `unknown query parameter "aaa`, ""},
 		{"10,000 unknown parameters", get("/api/messages?" + numbered("x%d=1", "&", 10000)), 400, `unknown query parameter "x0", "x1", "x10", `, "-"},
 		{"a query that does not parse", get("/api/messages?x=" + big + "&y=%zz"), 400, `the query "x=aaa`, fmt.Sprintf("(%d octets)", size+8)},
@@ -621,6 +624,9 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 			}
 			if len(b) >= 4<<10 {
 				t.Errorf("an error of %d octets: %.300s…", len(b), b)
+			}
+			if strings.ContainsRune(e.Error, utf8.RuneError) || strings.Contains(e.Error, `\xc3`) { // é cut, as JSON or %q writes it
+				t.Errorf("%.600q: a character cut in two", e.Error)
 			}
 			if !strings.Contains(e.Error, tt.says) {
 				t.Errorf("%.600q, want it to say %q", e.Error, tt.says)
