@@ -164,8 +164,8 @@ type config struct {
 	keyFile           string
 	caOut             string
 	auth              []account
-	oauthTokens       []account // -oauth-token user:token
-	authMechanisms    string
+	oauthTokens       []account                // -oauth-token user:token
+	authMechanisms    []mocksmtp.AuthMechanism // -auth-mechanisms PLAIN,LOGIN
 	authBeforeTLS     []mocksmtp.AuthMechanism // -auth-mechanisms-before-tls CRAM-MD5
 	requireAuth       bool
 	requireTLSForAuth bool
@@ -241,7 +241,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.oauthTokens = append(c.oauthTokens, account{user, token})
 		return nil
 	})
-	fs.StringVar(&c.authMechanisms, "auth-mechanisms", "", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)")
+	fs.Func("auth-mechanisms", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)", func(v string) error {
+		// Checked with the accounts it needs, by New (run).
+		c.authMechanisms = authMechanisms(splitList(v))
+		return nil
+	})
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)", func(v string) error {
 		ms := authMechanisms(splitList(v))
 		if len(ms) > 0 {
@@ -544,12 +548,8 @@ func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
 	for _, a := range cfg.oauthTokens {
 		opts = append(opts, mocksmtp.WithOAuthToken(a.user, a.password))
 	}
-	if cfg.authMechanisms != "" {
-		var ms []mocksmtp.AuthMechanism
-		for _, m := range strings.Split(cfg.authMechanisms, ",") {
-			ms = append(ms, mocksmtp.AuthMechanism(m))
-		}
-		opts = append(opts, mocksmtp.WithAuthMechanisms(ms...))
+	if len(cfg.authMechanisms) > 0 {
+		opts = append(opts, mocksmtp.WithAuthMechanisms(cfg.authMechanisms...))
 	}
 	if len(cfg.authBeforeTLS) > 0 {
 		opts = append(opts, mocksmtp.WithAuthMechanismsBeforeTLS(cfg.authBeforeTLS...))

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mocksmtp/mocksmtp"
 )
 
 // serverJSON is the answer of GET /api/server.
@@ -66,7 +68,7 @@ func newSetup(cfg *config) setup {
 	case cfg.implicitTLS:
 		s.tls = &serverTLSJSON{Mode: "implicit", Required: true}
 	case cfg.startTLS || cfg.requireTLS || cfg.requireTLSForAuth || len(cfg.authBeforeTLS) > 0 || cfg.certFile != "" ||
-		strings.Contains(strings.ToUpper(cfg.authMechanisms), "-PLUS"): // SCRAM-...-PLUS binds the TLS channel
+		slices.ContainsFunc(cfg.authMechanisms, isPlus): // SCRAM-...-PLUS binds the TLS channel
 		s.tls = &serverTLSJSON{Mode: "starttls", Required: cfg.requireTLS}
 	}
 	if s.tls != nil && cfg.certFile == "" {
@@ -83,11 +85,13 @@ func newSetup(cfg *config) setup {
 // binds the TLS channel (SCRAM-SHA-256-PLUS): those are offered only
 // over TLS, so that without -auth-mechanisms-before-tls no AUTH is
 // offered before it.
-func onlyPlus(mechanisms string) bool {
-	ms := splitList(mechanisms)
-	return len(ms) > 0 && !slices.ContainsFunc(ms, func(m string) bool {
-		return !strings.HasSuffix(strings.ToUpper(m), "-PLUS")
-	})
+func onlyPlus(ms []mocksmtp.AuthMechanism) bool {
+	return len(ms) > 0 && !slices.ContainsFunc(ms, func(m mocksmtp.AuthMechanism) bool { return !isPlus(m) })
+}
+
+// isPlus reports whether m binds the TLS channel, in any case.
+func isPlus(m mocksmtp.AuthMechanism) bool {
+	return strings.HasSuffix(strings.ToUpper(string(m)), "-PLUS")
 }
 
 // server answers GET /api/server.

@@ -49,6 +49,9 @@ func TestAPIServerSaysWhereAndHow(t *testing.T) {
 			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
 		// A -PLUS mechanism is offered only over TLS: with no other, no
 		// AUTH before TLS.
+		// A list with spaces, as the other list flags take it.
+		{"-PLUS and others, spaced", []string{"-auth", "user:secret", "-auth-mechanisms", "PLAIN, SCRAM-SHA-256-PLUS"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
 		{"-PLUS mechanisms only", []string{"-auth", "user:secret", "-auth-mechanisms", "SCRAM-SHA-256-PLUS"}, "localhost",
 			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
 		{"-PLUS mechanisms only, in any case, AUTH required", []string{"-auth", "user:secret", "-auth-mechanisms", "scram-sha-1-plus,Scram-Sha-256-Plus", "-require-auth"}, "localhost",
