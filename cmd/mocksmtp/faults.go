@@ -61,7 +61,8 @@ package main
 //
 // Durations are Go duration strings ("250ms", "2s", "1m"). A key set to
 // false or omitted does nothing; an unknown key is an error, which names
-// the new name of a renamed one ("times" is "atMost").
+// the new name of a renamed one ("times" is "atMost"), and so is a key
+// given twice in a fault.
 // "description" is ignored on input; GET /api/faults fills it in with the
 // fault as the server describes it, and gives "declaredAt" when it was
 // given, so what GET returns can be PUT back.
@@ -385,6 +386,11 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 				return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, renamed(err))
 			}
 			return nil, nil, at(start, "fault %d: %v", n, err)
+		}
+		// encoding/json takes the last of a key given twice, in any case
+		// (as it matches fields): one of them would be lost, silently.
+		if key, twice := repeatedKey(data[start:dec.InputOffset()], true); twice {
+			return nil, nil, at(start, "fault %d: %q given twice", len(decoded)+1, clip(key))
 		}
 		decoded = append(decoded, j)
 		starts = append(starts, start)

@@ -125,6 +125,9 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
 		{"declaredAt with a line separator", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\u2028"}]`, `fault 1: declaredAt: want at most 200 bytes`},
 		{"declaredAt not a string", `[{"at": "RCPT", "drop": true, "declaredAt": 42}]`, `fault 1: json: cannot unmarshal number`},
+		// encoding/json would take the last of the two, silently.
+		{"a key twice", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"reply\": \"421 4.3.2 a\", \"reply\": \"450 4.2.0 b\"}\n]", `x.json:3:2: fault 2: "reply" given twice`},
+		{"a key twice, in two cases", `[{"at": "RCPT", "drop": true, "Drop": false}]`, `x.json:1:2: fault 1: "Drop" given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
