@@ -162,6 +162,8 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"times": 1.5}`, `cannot unmarshal number 1.5`},
 		{`{"want": {"to": ["a@example.com"]}, "want": {"to": ["b@example.com"]}}`, `POST /api/expectations: duplicate key "want": give it once`},
 		{`{"times": 1, "Times": 2}`, `POST /api/expectations: duplicate key "Times"`},
+		// encoding/json folds ſ (a long s) to s, as strings.ToLower does not.
+		{`{"want": {"to": ["a@example.com"]}, "times": 1, "timeſ": 5}`, `POST /api/expectations: duplicate key "timeſ"`},
 		{`{"declaredAt": "a\nb"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "a\u2028b"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "` + strings.Repeat("x", maxDeclaredAt+1) + `"}`, `declaredAt: want at most 200 bytes on one line`},

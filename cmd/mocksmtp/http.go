@@ -179,11 +179,15 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "%s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", requestName(r), err)
 		return
 	}
-	if isWait(r) {
-		// At once, before the read timeout can pass: the handler bounds
-		// the wait by its own timeout.
-		extendDeadlines(w, maxWait)
+	if isWait(r) && r.ContentLength != 0 {
+		// Its answer would wait for the body, for as long as the wait's
+		// deadlines let it.
+		writeError(w, http.StatusBadRequest, "%s: a wait takes no body", requestName(r))
+		return
 	}
+	// At once, before the read timeout can pass: the handler bounds a
+	// wait by its own timeout.
+	extendDeadlines(w, r, maxWait)
 	a.log.Debug("http", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 	if r.Method == http.MethodOptions {
 		a.options(w, r)
@@ -206,14 +210,14 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answer) of /api/wait, /api/wait/sessions or
 // /api/sessions/{id}/normalized. Another method on those paths is
 // answered 405 within the server's timeouts, however slowly its body
-// comes.
+// comes; a wait with a body, 400 (ServeHTTP).
 func isWait(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
 	p := r.URL.Path
 	return p == "/api/wait" || p == "/api/wait/sessions" ||
-		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized")
+		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized") && strings.Count(p, "/") == 4
 }
 
 // crossOrigin refuses requests that a page of another origin made the
@@ -393,8 +397,9 @@ func clip(s string) string {
 
 // clipQuoted returns the message of an error written elsewhere (by the
 // root package, encoding/json, regexp, time) with the client input it
-// quotes clipped: each Go string literal, as %q writes them, and the
-// expression a regexp error quotes between backquotes.
+// quotes clipped: each Go string literal, as %q writes them, the
+// expression a regexp error quotes between backquotes, and the number
+// encoding/json quotes bare ("cannot unmarshal number 1e999 into ...").
 func clipQuoted(err error) string {
 	msg := err.Error()
 	var se *syntax.Error
@@ -420,6 +425,29 @@ func clipQuoted(err error) string {
 			lit = strconv.Quote(clip(s))
 		}
 		b.WriteString(lit)
+	}
+	b.WriteString(msg)
+	return clipNumbers(b.String())
+}
+
+// clipNumbers clips the numbers that encoding/json's errors quote bare,
+// after "unmarshal number ".
+func clipNumbers(msg string) string {
+	const before = "unmarshal number "
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, before)
+		if i < 0 {
+			break
+		}
+		i += len(before)
+		n := strings.IndexFunc(msg[i:], func(r rune) bool { return !strings.ContainsRune("+-.0123456789eE", r) })
+		if n < 0 {
+			n = len(msg) - i
+		}
+		b.WriteString(msg[:i])
+		b.WriteString(clip(msg[i : i+n]))
+		msg = msg[i+n:]
 	}
 	b.WriteString(msg)
 	return b.String()

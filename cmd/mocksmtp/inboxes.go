@@ -174,7 +174,7 @@ func repeatedKey(obj []byte, fold bool) (string, bool) {
 		key, _ := tok.(string)
 		k := key
 		if fold {
-			k = strings.ToLower(key)
+			k = foldKey(key)
 		}
 		if seen[k] {
 			return key, true
@@ -186,6 +186,21 @@ func repeatedKey(obj []byte, fold bool) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// foldKey returns key with each character the least of those that fold to
+// it (unicode.SimpleFold), so that the keys encoding/json takes for the
+// same field fold alike: "TIMES", "times" and "timeſ" (a long s).
+func foldKey(key string) string {
+	var b strings.Builder
+	for _, r := range key {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // scope is what a request looks at: the whole server, or the inbox its

@@ -445,7 +445,7 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	extendDeadlines(w, timeout)
+	extendDeadlines(w, r, timeout)
 	var ms []*mocksmtp.Message
 	var err error
 	what := plural(count, "message")
@@ -520,8 +520,12 @@ func plural(n int, noun string) string {
 // extendDeadlines lets a long poll outlast the server's read and write
 // timeouts: its connection may stay quiet for d, and then some to write
 // the answer. (Past the read deadline, the server would take the silent
-// connection for a dead one and cancel the request.)
-func extendDeadlines(w http.ResponseWriter, d time.Duration) {
+// connection for a dead one and cancel the request.) Only for a wait
+// (isWait), which has no body (ServeHTTP).
+func extendDeadlines(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	if !isWait(r) {
+		return
+	}
 	rc := http.NewResponseController(w)
 	deadline := time.Now().Add(d + 30*time.Second)
 	_ = rc.SetReadDeadline(deadline) // errors: not a real connection (tests)

@@ -168,7 +168,7 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	extendDeadlines(w, timeout)
+	extendDeadlines(w, r, timeout)
 	var s *mocksmtp.Session
 	err := a.srv.WaitUntilContext(ctx, func() bool {
 		s = a.srv.Session(id)

@@ -417,5 +417,17 @@ func TestHTTPTimeouts(t *testing.T) {
 			}
 		})
 	}
+	// A wait with a body is refused (400), and a path that is none of
+	// theirs is no wait (400, 404): the answer comes within the timeouts,
+	// however slow the body.
+	for _, req := range []string{"GET /api/wait?count=1", "GET /api/sessions/abc/normalized", "GET /api/sessions/1/2/normalized", "GET /api/sessions/1/normalized?mask=("} {
+		t.Run("a stalled body to "+req, func(t *testing.T) {
+			c := dial(addr)
+			fmt.Fprintf(c, "%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[", req, addr)
+			if got := closedBy(t, c); !strings.HasPrefix(got, "HTTP/1.1 4") {
+				t.Errorf("got %q, want a 4xx", got)
+			}
+		})
+	}
 	log.waitFor(t, regexp.MustCompile(`msg="http connection closed"`))
 }

@@ -201,7 +201,7 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	extendDeadlines(w, timeout)
+	extendDeadlines(w, r, timeout)
 	ss, err := a.srv.WaitForSessionsContext(ctx, count)
 	switch {
 	case err == nil:
