@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/smtp"
 	"net/url"
@@ -97,22 +96,7 @@ func sendAll(t *testing.T, addr, rcpt string, msgs []string) {
 	}
 	defer c.Close()
 	for _, msg := range msgs {
-		if err := c.Mail("shop@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Rcpt(rcpt); err != nil {
-			t.Fatal(err)
-		}
-		w, err := c.Data()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(w, msg); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil { // 250: recorded
-			t.Fatal(err)
-		}
+		sendOver(t, c, "shop@example.com", rcpt, msg) // 250: recorded
 	}
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)

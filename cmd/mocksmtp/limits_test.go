@@ -21,19 +21,12 @@ import (
 )
 
 // rawRequest sends a request with a JSON body over a connection of its
-// own, Content-Length framed or chunked, and returns the status and the
-// body of the answer. The body is written while the answer is read: a
-// server may answer before it has read all of it, and close.
+// own (rawHTTP), Content-Length framed or chunked, and returns the status
+// and the body of the answer.
 func rawRequest(t *testing.T, addr, method, path, body string, chunked bool) (int, []byte) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 	var req strings.Builder
-	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nConnection: close\r\n", method, path, addr)
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n", method, path, addr)
 	if chunked {
 		req.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 		for rest := body; rest != ""; {
@@ -45,21 +38,7 @@ func rawRequest(t *testing.T, addr, method, path, body string, chunked bool) (in
 	} else {
 		fmt.Fprintf(&req, "Content-Length: %d\r\n\r\n%s", len(body), body)
 	}
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		_, _ = io.WriteString(c, req.String())
-	}()
-	defer func() { c.Close(); <-written }()
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("%s %s with a body of %d bytes: %v", method, path, len(body), err)
-	}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
-	}
-	return res.StatusCode, b
+	return rawHTTP(t, addr, req.String())
 }
 
 // padded returns the JSON value v followed by blanks up to n bytes.
@@ -276,7 +255,7 @@ func TestWaitTimeoutListsAtMost100(t *testing.T) {
 	sent := 0
 	for _, kept := range []int{maxListedOnTimeout - 1, maxListedOnTimeout, maxListedOnTimeout + 1, 2 * maxListedOnTimeout} {
 		for ; sent < kept; sent++ {
-			if err := sendOn(c, fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", sent+1)); err != nil {
+			if err := sendOn(c, "a@example.com", "b@example.com", fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", sent+1)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -299,11 +278,11 @@ func TestWaitTimeoutListsAtMost100(t *testing.T) {
 }
 
 // sendOn sends a message over an open client, without QUIT.
-func sendOn(c *smtp.Client, msg string) error {
-	if err := c.Mail("a@example.com"); err != nil {
+func sendOn(c *smtp.Client, from, to, msg string) error {
+	if err := c.Mail(from); err != nil {
 		return err
 	}
-	if err := c.Rcpt("b@example.com"); err != nil {
+	if err := c.Rcpt(to); err != nil {
 		return err
 	}
 	w, err := c.Data()
@@ -497,7 +476,9 @@ func TestFilterListLimits(t *testing.T) {
 
 // rawHTTP sends a request written out whole (its request line, header
 // and body, without the Connection: close it adds) over a connection of
-// its own, and returns the status and the body of the answer.
+// its own, and returns the status and the body of the answer. The request
+// is written while the answer is read: a server may answer before it has
+// read all of it, and close.
 func rawHTTP(t *testing.T, addr, req string) (int, []byte) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
