@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/smtp"
 	"net/url"
@@ -86,28 +85,12 @@ func maskTranscript(s string) string {
 	return s
 }
 
-// startNormalizing serves the API of a fresh server in this process, its
-// masks bounded by maxMasked, and returns the server, the API's address
-// and its debug log.
+// startNormalizing serves the API of a fresh server in this process
+// (startInProcess), its masks bounded by maxMasked, and returns the
+// server, the API's address and its debug log.
 func startNormalizing(t *testing.T, maxMasked int, to httpTimeouts) (*mocksmtp.Server, string, *output) {
 	t.Helper()
-	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := newOutput()
-	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a := newAPI(srv, logger, false)
-	a.maxMasked = maxMasked
-	ws, err := startHTTP("127.0.0.1:0", a, logger, to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ws.shutdown()
-		srv.Close()
-	})
-	return srv, ws.addr, log
+	return startInProcess(t, to, func(a *api) { a.maxMasked = maxMasked })
 }
 
 // answer is an HTTP answer: its status, Content-Type and body.
