@@ -369,20 +369,7 @@ func TestRetainForgetsTheStartOfALongSession(t *testing.T) {
 	}
 	defer c.Close()
 	for i := 1; i <= 5; i++ {
-		if err := c.Mail("a@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Rcpt("b@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		w, err := c.Data()
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(w, "Subject: m%d\r\n\r\nx\r\n", i)
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+		sendOver(t, c, "a@example.com", "b@example.com", fmt.Sprintf("Subject: m%d\r\n\r\nx\r\n", i))
 	}
 	var s sessionJSON
 	getJSON(t, p, "/api/sessions/1", 200, &s)

@@ -277,24 +277,6 @@ func TestWaitTimeoutListsAtMost100(t *testing.T) {
 	}
 }
 
-// sendOn sends a message over an open client, without QUIT.
-func sendOn(c *smtp.Client, from, to, msg string) error {
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, msg); err != nil {
-		return err
-	}
-	return w.Close()
-}
-
 // The part tree of GET /api/messages/{id} stops at its limits, 100
 // nested multiparts and 1000 parts, at N-1, N, N+1 and 2N: up to them the
 // tree is whole and its leaves linked to the text and the attachments;

@@ -204,6 +204,33 @@ func sendMail(t *testing.T, addr, from string, to []string, msg string) {
 	}
 }
 
+// sendOn sends a message over an open client, without QUIT.
+func sendOn(c *smtp.Client, from, to, msg string) error {
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, msg); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// sendOver sends one message over c (sendOn), and fails t if it is not
+// accepted.
+func sendOver(t *testing.T, c *smtp.Client, from, to, msg string) {
+	t.Helper()
+	if err := sendOn(c, from, to, msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestVersionPrintsAndExits(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := runOnce(t, nil, "-version")

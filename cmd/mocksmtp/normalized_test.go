@@ -216,15 +216,6 @@ func TestNormalizedFormsAreTheGoAPIs(t *testing.T) {
 	}
 }
 
-// sendOver sends one message over c (sendOn), and fails t if it is not
-// accepted.
-func sendOver(t *testing.T, c *smtp.Client, from, to, msg string) {
-	t.Helper()
-	if err := sendOn(c, from, to, msg); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A live session's transcript still grows: the route waits for its end
 // and never answers with part of it.
 func TestNormalizedTranscriptWaitsForTheSessionToEnd(t *testing.T) {

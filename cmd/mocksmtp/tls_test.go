@@ -49,20 +49,7 @@ func sendTLS(t *testing.T, addr string, implicit bool, roots *x509.CertPool, aut
 			return err
 		}
 	}
-	if err := c.Mail("a@example.com"); err != nil {
-		return err
-	}
-	if err := c.Rcpt("b@example.com"); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write([]byte("Subject: tls\r\n\r\nx\r\n")); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := sendOn(c, "a@example.com", "b@example.com", "Subject: tls\r\n\r\nx\r\n"); err != nil {
 		return err
 	}
 	return c.Quit()
