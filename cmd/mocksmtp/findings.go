@@ -91,9 +91,12 @@ func nearest(s string, names []string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes.
+// editDistance is the optimal string alignment distance between a and
+// b, in bytes: the Levenshtein distance, but for two adjacent letters
+// swapped ("qiut" for "quit"), which is one edit, not two.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
+	prev2 := make([]int, len(b)+1) // the row of a[:i-2]
+	prev := make([]int, len(b)+1)  // the row of a[:i-1]
 	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
@@ -106,8 +109,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -116,3 +116,31 @@ func TestFindingsCheckHasTheReportOfWithStrict(t *testing.T) {
 		t.Errorf("the report (-Go +program):\n%s", diff)
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"", "quit", 4},
+		{"quit", "", 4},
+		{"quit", "quit", 0},
+		{"qiut", "quit", 1}, // two letters swapped: one edit
+		{"uqit", "quit", 1},
+		{"quti", "quit", 1},
+		{"mesage-id", "message-id", 1},
+		{"message_id", "message-id", 1},
+		{"kitten", "sitting", 3},
+		{"ca", "abc", 3}, // each letter is edited once at most
+		{"abcd", "badc", 2},
+	} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := editDistance(tt.b, tt.a); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.b, tt.a, got, tt.want)
+		}
+	}
+}

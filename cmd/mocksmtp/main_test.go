@@ -266,6 +266,7 @@ func TestBadUsageExits2(t *testing.T) {
 			`flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: unknown mechanism "CRAM-MD6"`},
 		{"channel binding before TLS", nil, []string{"-auth", "a:b", "-auth-mechanisms-before-tls", "SCRAM-SHA-256-PLUS"},
 			`flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: SCRAM-SHA-256-PLUS binds the TLS channel`},
+		{"transposed letters in a rule", nil, []string{"-without-rules", "qiut"}, `unknown rule "qiut" (did you mean "quit"?)`},
 		{"renamed flag", nil, []string{"-size-limit", "5"}, "mocksmtp: -size-limit is now -max-message-bytes (mocksmtp.WithMaxMessageBytes)\n"},
 		{"renamed flag with =", nil, []string{"--show-secrets=true"}, "mocksmtp: -show-secrets is now -without-secret-masking (mocksmtp.WithoutSecretMasking)\n"},
 		{"renamed bool flag", nil, []string{"-auth-requires-tls"}, "mocksmtp: -auth-requires-tls is now -require-tls-for-auth (mocksmtp.WithRequireTLSForAuth)\n"},

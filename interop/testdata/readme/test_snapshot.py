@@ -1,5 +1,7 @@
 # test_snapshot.py: the welcome mail and its session compared with snapshots
 # (with pytest and syrupy: assert mail == snapshot), with test_signup.py's helpers.
+# UPDATE=1 python3 -m unittest test_snapshot.py writes the snapshots: read them, check them in.
+import os
 import pathlib
 import unittest
 
@@ -11,16 +13,22 @@ MASKS = {"mask": [r"[\w-]+\.inbox\.test", r"code: \d{6}"], "replacement": ["<inb
 
 
 class SnapshotTest(unittest.TestCase):
+    def assertSnapshot(self, got, name):
+        golden = HERE / name
+        if os.environ.get("UPDATE"):
+            golden.write_text(got)
+        self.assertEqual(got, golden.read_text())
+
     def test_welcome_mail_matches_its_snapshots(self):
         inbox = api("POST", "/api/inboxes", {"name": self.id()})["domain"]
         send_welcome("bob@" + inbox)
         [msg] = api("GET", "/api/wait", inbox=inbox, timeout="5s")
         # Dates, IDs, boundaries, client names and sizes come normalized.
         mail = api("GET", f"/api/messages/{msg['id']}/normalized", **MASKS)
-        self.assertEqual(mail, (HERE / "welcome.golden").read_text())
+        self.assertSnapshot(mail, "welcome.golden")
         # Once the session has ended: this waits for smtplib's QUIT.
         session = api("GET", f"/api/sessions/{msg['sessionId']}/normalized", **MASKS)
-        self.assertEqual(session, (HERE / "welcome_session.golden").read_text())
+        self.assertSnapshot(session, "welcome_session.golden")
 
 
 if __name__ == "__main__":
