@@ -114,5 +114,5 @@ func (s *Server) logBlocked(what string) {
 		t.Logf("mocksmtp: Start at %s: %s", s.exp.started, what)
 		return
 	}
-	log.Printf("mocksmtp: server at %s: %s", s.Addr(), what)
+	log.Printf("mocksmtp: server %s: %s", s.place(), what)
 }

@@ -158,7 +158,7 @@ func TestCloseLogsWithoutATest(t *testing.T) {
 			close(closed)
 		}()
 		got := <-logged
-		want := "mocksmtp: server at 127.0.0.1:1: Close has waited 5s for 1 session to end:\n" +
+		want := "mocksmtp: server in memory: Close has waited 5s for 1 session to end:\n" +
 			"  session 1 (127.0.0.1:49152): in the WithOnSessionEnd callback for 5s\n"
 		if got != want {
 			t.Errorf("Close logged:\n%s\nwant:\n%s", got, want)

@@ -40,7 +40,8 @@ var inMemoryAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
 //	})
 //
 // In memory, [Server.Addr] is "127.0.0.1:1", the same for every server:
-// no client reaches the server through it. Sessions record distinct client
+// no client reaches the server through it, and reports name the server
+// "in memory" instead. Sessions record distinct client
 // addresses, 127.0.0.1:49152 for the first connection, 127.0.0.1:49153
 // for the next, and so on. It is an error to give [WithListenAddr] too.
 //
@@ -73,6 +74,25 @@ func (o *options) listen() (net.Listener, error) {
 		return nil, errors.New("mocksmtp: WithInMemory and WithListenAddr: an in-memory server has no address to listen on; choose one")
 	}
 	return memnet.NewListener(inMemoryAddr), nil
+}
+
+// place says where the server is, for the texts a user reads: "at
+// 127.0.0.1:41987", or "in memory", whose address no client reaches.
+func (s *Server) place() string {
+	if s.opts.inMemory {
+		return "in memory"
+	}
+	return "at " + s.Addr()
+}
+
+// noClient is the line of a report that says no client connected, and,
+// for a server in memory, how a client does: the usual cause is code
+// under test that dials srv.Addr() over TCP.
+func (s *Server) noClient() string {
+	if s.opts.inMemory {
+		return fmt.Sprintf("no client connected to the server in memory: a client connects with Server.Dial or Server.DialContext (a TCP dial to its Addr, %s, is refused).", s.Addr())
+	}
+	return fmt.Sprintf("no client connected to %s.", s.Addr())
 }
 
 // Dial connects to the server, in memory with [WithInMemory] and

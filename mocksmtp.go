@@ -171,8 +171,8 @@ func (s *Server) report() string {
 	if len(recs) == 0 {
 		end = "."
 	}
-	fmt.Fprintf(&b, "mocksmtp: Start at %s: the test failed; the server at %s had %s, %s%s\n",
-		s.exp.started, s.Addr(), plural(len(recs), "session"), plural(nmsgs, "message"), end)
+	fmt.Fprintf(&b, "mocksmtp: Start at %s: the test failed; the server %s had %s, %s%s\n",
+		s.exp.started, s.place(), plural(len(recs), "session"), plural(nmsgs, "message"), end)
 	if fails.n > 0 {
 		b.WriteString("at the end, " + fails.String() + "\n")
 	}

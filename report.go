@@ -130,7 +130,7 @@ func (v *view) writeNoCandidates(b *strings.Builder) {
 	case len(v.all) > 0:
 		fmt.Fprintf(b, "no other message to compare with.\n")
 	case len(v.sessions) == 0:
-		fmt.Fprintf(b, "no client connected to %s.\n", v.s.Addr())
+		b.WriteString(v.s.noClient() + "\n")
 		return
 	default:
 		fmt.Fprintf(b, "no message arrived.\n")
@@ -294,7 +294,7 @@ func (v *view) writeState(b *strings.Builder) {
 		writeLines(b, ss, 0, len(ss.Transcript)-1)
 	}
 	if len(v.sessions) == 0 {
-		fmt.Fprintf(b, "no client connected to %s.\n", v.s.Addr())
+		b.WriteString(v.s.noClient() + "\n")
 	}
 }
 

@@ -58,6 +58,14 @@ func TestServerReports(t *testing.T) {
 			expSend(t, s.Addr(), "app@example.com", []string{"carol@example.com"}, expMsg("Welcome", "Hello."))
 			in.WaitForMessages(t, 2)
 		}},
+		// In memory, the reports say so, and how a client connects,
+		// rather than name an address no client reaches.
+		{"in_memory_wait_for_messages_timeout", []mocksmtp.Option{short, mocksmtp.WithInMemory()}, func(t tb, s srv, later func(func())) {
+			s.WaitForMessages(t, 1)
+		}},
+		{"in_memory_wait_for_timeout", []mocksmtp.Option{short, mocksmtp.WithInMemory()}, func(t tb, s srv, later func(func())) {
+			s.WaitFor(t, mocksmtp.Want{Subject: "Welcome"})
+		}},
 		{"strict_findings", []mocksmtp.Option{mocksmtp.WithStrict()}, func(t tb, s srv, later func(func())) {
 			c, err := net.Dial("tcp", s.Addr())
 			if err != nil {
