@@ -107,11 +107,12 @@ func (s *Server) blocked() string {
 }
 
 // logBlocked logs what Close waits for: to the test's log for a server of
-// Start, and otherwise with the standard library's log package, as
-// net/http/httptest does.
+// Start, at the line that called Start (from a timer's goroutine, which
+// the testing package cannot trace to it: cleanup.go), and otherwise with
+// the standard library's log package, as net/http/httptest does.
 func (s *Server) logBlocked(what string) {
 	if t := s.exp.t; t != nil {
-		t.Logf("mocksmtp: Start at %s: %s", s.exp.started, what)
+		writesAt(t, s.exp.started).Logf("mocksmtp: Start at %s: %s", s.exp.started, what)
 		return
 	}
 	log.Printf("mocksmtp: server %s: %s", s.place(), what)

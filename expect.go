@@ -214,7 +214,7 @@ func (s *Server) expect(t testing.TB, name string, in *Inbox, want Want, where s
 		return &Expectation{s: s, t: t, mt: &matcher{}, where: where, min: 1, max: 1}
 	}
 	e := &Expectation{s: s, t: t, mt: mt, where: where, min: 1, max: 1}
-	if err := s.register(t, in, func(sc *scope) { sc.exps = append(sc.exps, e) }); err != nil {
+	if err := s.register(t, in, where, func(sc *scope) { sc.exps = append(sc.exps, e) }); err != nil {
 		t.Fatalf("mocksmtp: %s at %s: %v", name, where, err)
 	}
 	return e
@@ -223,7 +223,7 @@ func (s *Server) expect(t testing.TB, name string, in *Inbox, want Want, where s
 // expectNo registers ExpectNoMessages (all) or ExpectNoOtherMessages on t.
 func (s *Server) expectNo(t testing.TB, name string, in *Inbox, all bool, where string) {
 	t.Helper()
-	if err := s.register(t, in, func(sc *scope) { sc.setNo(all, name+" at "+where) }); err != nil {
+	if err := s.register(t, in, where, func(sc *scope) { sc.setNo(all, name+" at "+where) }); err != nil {
 		t.Fatalf("mocksmtp: %s at %s: %v", name, where, err)
 	}
 }
@@ -235,7 +235,7 @@ func (s *Server) addExpectation(in *Inbox, want Want, where string) (*Expectatio
 		return nil, fmt.Errorf("mocksmtp: expectation at %s: %s", where, strings.TrimPrefix(err.Error(), "mocksmtp: "))
 	}
 	e := &Expectation{s: s, mt: mt, where: where, min: 1, max: 1}
-	if err := s.register(nil, in, func(sc *scope) { sc.exps = append(sc.exps, e) }); err != nil {
+	if err := s.register(nil, in, where, func(sc *scope) { sc.exps = append(sc.exps, e) }); err != nil {
 		return nil, fmt.Errorf("mocksmtp: expectation at %s: %v", where, err)
 	}
 	return e, nil
@@ -251,7 +251,7 @@ func (s *Server) forbid(in *Inbox, all bool, where string) error {
 	if in != nil {
 		name = "Inbox." + name
 	}
-	return s.register(nil, in, func(sc *scope) { sc.setNo(all, name+" at "+where) })
+	return s.register(nil, in, where, func(sc *scope) { sc.setNo(all, name+" at "+where) })
 }
 
 // setNo records the call that asked for no other messages (all: none at
@@ -266,9 +266,10 @@ func (sc *scope) setNo(all bool, call string) {
 
 // register runs add under the lock on the scope of t (nil: without a
 // test) on the server or the inbox in, unless the server is closed. The
-// first registration of a test other than Start's checks the scope at the
-// test's cleanup; Start's cleanup checks those of its test after Close.
-func (s *Server) register(t testing.TB, in *Inbox, add func(*scope)) error {
+// first registration of a test other than Start's, the call at where,
+// checks the scope at the test's cleanup; Start's cleanup checks those of
+// its test after Close.
+func (s *Server) register(t testing.TB, in *Inbox, where string, add func(*scope)) error {
 	if t != nil {
 		t.Helper()
 	}
@@ -301,7 +302,7 @@ func (s *Server) register(t testing.TB, in *Inbox, add func(*scope)) error {
 		// reports a failure at the user's line that registered first.
 		t.Cleanup(func() {
 			t.Helper()
-			s.checkScope(sc)
+			s.checkScope(sc, reportsAt(t, where))
 		})
 	}
 	return nil
@@ -318,20 +319,21 @@ func (s *Server) forgetFreeExpectationsLocked() {
 }
 
 // checkScope checks the expectations of one test on the server or an
-// inbox, reports them on the test, and forgets them.
-func (s *Server) checkScope(sc *scope) {
-	sc.t.Helper()
+// inbox, reports them on rt (the scope's test, see reportsAt), and
+// forgets them.
+func (s *Server) checkScope(sc *scope, rt testing.TB) {
+	rt.Helper()
 	s.mu.Lock()
 	s.exp.scopes = slices.DeleteFunc(s.exp.scopes, func(x *scope) bool { return x == sc })
 	s.mu.Unlock()
 	for _, err := range s.check(sc, sc.in) {
-		sc.t.Errorf("%v", err)
+		rt.Errorf("%v", err)
 	}
 }
 
-// checkExpectations checks, at Start's cleanup, the expectations of the
-// test of Start.
-func (s *Server) checkExpectations(t testing.TB) {
+// checkExpectations checks, at Start's cleanup, the expectations of t,
+// the test of Start, and reports them on rt (see reportsAt).
+func (s *Server) checkExpectations(t, rt testing.TB) {
 	t.Helper()
 	s.mu.Lock()
 	var mine []*scope
@@ -342,7 +344,7 @@ func (s *Server) checkExpectations(t testing.TB) {
 	}
 	s.mu.Unlock()
 	for _, sc := range mine {
-		s.checkScope(sc)
+		s.checkScope(sc, rt)
 	}
 }
 

@@ -40,9 +40,10 @@ func (s *Server) Inbox(t testing.TB) *Inbox {
 		t.Fatalf("mocksmtp: Inbox: the server is closed")
 	}
 	in := s.NewInbox(t.Name())
+	at := declaredAt(1)
 	t.Cleanup(func() {
 		t.Helper() // reported at the line that called Inbox
-		in.checkCrossed(t)
+		in.checkCrossed(reportsAt(t, at))
 	})
 	return in
 }

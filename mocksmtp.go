@@ -142,19 +142,21 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s.exp.t, s.exp.started = t, declaredAt(1)
 	t.Cleanup(func() {
 		// The cleanup and Start are helpers: the testing package reports
-		// what fails here at the line that called Start.
+		// what fails here at the line that called Start (in a synctest
+		// bubble, rt does: cleanup.go).
 		t.Helper()
+		rt := reportsAt(t, s.exp.started)
 		s.Close()
-		s.checkExpectations(t)
-		s.checkFindings(t)
+		s.checkExpectations(t, rt)
+		s.checkFindings(rt)
 		s.mu.Lock()
 		panics := append([]string(nil), s.panics...)
 		s.mu.Unlock()
 		for _, p := range panics {
-			t.Errorf("mocksmtp: Start at %s: a session panicked (a bug in mocksmtp, please report it): %s", s.exp.started, p)
+			rt.Errorf("mocksmtp: Start at %s: a session panicked (a bug in mocksmtp, please report it): %s", s.exp.started, p)
 		}
 		if t.Failed() && s.opts.logTranscripts {
-			t.Log(s.report())
+			rt.Log(s.report())
 		}
 	})
 	return s

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -209,4 +210,105 @@ func TestCleanupReportsAtUsersLineHelper(t *testing.T) {
 	}
 	c.Close() // without QUIT: a finding
 	srv.WaitForSessions(t, 1)
+}
+
+// TestCleanupReportsAtUsersLineInBubble is TestCleanupReportsAtUsersLine
+// inside a testing/synctest bubble, where the testing package reports
+// what a helper's cleanup prints at its own wrapper of the cleanup
+// ("testing.go:1317" in Go 1.26): each report of the cleanups of Start
+// and Inbox is at the line that registered the cleanup, as outside a
+// bubble, and so is what Close logs while it waits for a session, from a
+// timer's goroutine.
+func TestCleanupReportsAtUsersLineInBubble(t *testing.T) {
+	t.Parallel()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCleanupReportsAtUsersLineInBubbleHelper$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "MOCKSMTP_CLEANUP_HELPER=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the helper test: %v, want it to fail; output:\n%s", err, out)
+	}
+	lines := regexp.MustCompile(`lines: Start (\S+), Inbox (\S+), other Inbox (\S+)`).FindStringSubmatch(string(out))
+	if lines == nil {
+		t.Fatalf("the helper logged no lines; output:\n%s", out)
+	}
+	calls := map[string]string{lines[1]: "Start", lines[2]: "Inbox", lines[3]: "other Inbox"}
+	kinds := []struct{ text, kind string }{
+		{"a message went to this test's inbox", "crossed"},
+		{"Close has waited", "Close waited"},
+		{"expectation at", "expectation"},
+		{"the client broke the rules", "findings"},
+		{"the test failed", "transcripts"},
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\S+\.go:\d+): (mocksmtp: .*)$`).FindAllStringSubmatch(string(out), -1) {
+		at, kind := m[1], m[2]
+		if call, ok := calls[at]; ok {
+			at = call
+		}
+		for _, k := range kinds {
+			if strings.Contains(kind, k.text) {
+				kind = k.kind
+				break
+			}
+		}
+		got = append(got, at+": "+kind)
+	}
+	want := []string{
+		"other Inbox: crossed",
+		"Inbox: crossed",
+		"Start: Close waited",
+		"Start: expectation", // of Start's test: Start's cleanup reports it
+		"Start: findings",
+		"Start: transcripts",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("reports at %q, want %q; output:\n%s", got, want, out)
+	}
+}
+
+func TestCleanupReportsAtUsersLineInBubbleHelper(t *testing.T) {
+	if os.Getenv("MOCKSMTP_CLEANUP_HELPER") == "" {
+		t.Skip("run by TestCleanupReportsAtUsersLineInBubble, in a child process")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		go func() {
+			time.Sleep(time.Minute) // in fake time, after Close has waited 5s and logged
+			close(release)
+		}()
+		block := mocksmtp.WithOnSessionEnd(func(*mocksmtp.Session) { <-release })
+		srv, start := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithStrict(), block), faultHere()
+		srv.Expect(t, mocksmtp.Want{Subject: "Reset your password"}) // not met
+		in, inbox := srv.Inbox(t), faultHere()
+		other, otherInbox := srv.Inbox(t), faultHere()
+
+		// One message to both inboxes, and no QUIT: a finding.
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := smtp.NewClient(conn, "localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range []error{c.Mail("app@example.com"), c.Rcpt(in.Address("bob")), c.Rcpt(other.Address("carol"))} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("Subject: Welcome\r\n\r\nHello.\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		synctest.Wait() // the session ended, and is in the callback
+		t.Logf("lines: Start %s, Inbox %s, other Inbox %s", start, inbox, otherInbox)
+	})
 }
