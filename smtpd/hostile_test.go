@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -266,6 +267,21 @@ func TestLongLines(t *testing.T) {
 			line: func(n int) string { return strings.Repeat("!", n-10) + "dXNlcg==\r\n" },
 			want: upTo(12288, "501 5.5.2", "500 5.5.6"),
 			tail: len("dXNlcg==\r\n"),
+		},
+		{
+			name:   "AUTH response ending in a bare LF",
+			before: "AUTH LOGIN\r\n", replies: "334 ",
+			// Refused for its ending up to the limit, before its base64
+			// is read; past it, for its length.
+			line: func(n int) string { return strings.Repeat("!", n-9) + "dXNlcg==\n" },
+			want: upTo(12288, "500 5.5.2", "500 5.5.6"),
+			tail: len("dXNlcg==\n"),
+		},
+		{
+			name: "AUTH with an initial response ending in a bare LF",
+			line: func(n int) string { return "AUTH LOGIN " + strings.Repeat("!", n-20) + "dXNlcg==\n" },
+			want: upTo(12288, "500 5.5.2", "500 5.5.2"),
+			tail: len("dXNlcg==\n"),
 		},
 	}
 	for _, tt := range tests {
@@ -925,114 +941,271 @@ func TestDataFlood(t *testing.T) {
 // reach the SASL mechanism exactly, over every round of an exchange and
 // as the initial response of the AUTH line; one octet more gets 500 5.5.6
 // (500 5.5.2 on the AUTH line) and reaches nothing (audit of the AUTH
-// reader, issue 13 item 1).
+// reader, issue 13 item 1); past 1 MiB, 500 5.5.2 and the connection
+// closes. A response ending in a bare LF reaches nothing at any length:
+// 500 5.5.2 up to the limit, even when it is good base64 (12285 octets in
+// the exchange, 12287 on the AUTH line), the reply for its length past it.
 func TestAuthResponseBoundaries(t *testing.T) {
 	t.Parallel()
-	// b64 returns a response line of n octets, CRLF included, and what it
+	// b64 returns a response line of n octets ending in end, and what it
 	// decodes to (nil when it does not).
-	b64 := func(n int) (string, []byte) {
-		chars := n - 2
+	b64 := func(n int, end string) (string, []byte) {
+		chars := n - len(end)
 		raw := pattern(chars / 4 * 3)
 		enc := base64.StdEncoding.EncodeToString(raw)
 		if len(enc) == chars {
-			return enc + "\r\n", raw
+			return enc + end, raw
 		}
-		return enc + strings.Repeat("A", chars-len(enc)) + "\r\n", nil
+		return enc + strings.Repeat("A", chars-len(enc)) + end, nil
 	}
-	for _, n := range []int{12286, 12287, 12288, 12289, 12290, 2 * 12288} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	for _, end := range []string{"\r\n", "\n"} {
+		crlf := end == "\r\n"
+		for _, n := range []int{12285, 12286, 12287, 12288, 12289, 12290, 2 * 12288, maxDiscard + 1} {
+			name := fmt.Sprint(n)
+			if !crlf {
+				name += " bare LF"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				got := make(chan []byte, 4)
+				cfg := smtpd.Config{
+					AuthMechanisms: []string{"LOGIN"},
+					NewSASL: func(string) (smtpd.SASLServer, error) {
+						round := 0
+						return saslFunc(func(resp []byte) ([]byte, bool, error) {
+							if resp != nil {
+								got <- bytes.Clone(resp)
+							}
+							round++
+							return []byte("next"), round == 3, nil
+						}), nil
+					},
+				}
+				h := newHostile(t, cfg, nil)
+				c := h.dial()
+				c.send("EHLO x\r\n")
+				c.expectPrefix("250 ")
+				c.send("AUTH LOGIN\r\n")
+				c.expectPrefix("334 ")
+				line, raw := b64(n, end)
+				if len(line) != n {
+					t.Fatalf("a line of %d octets, want %d", len(line), n)
+				}
+				if n > maxDiscard {
+					sent := c.sendAsync(line)
+					c.expectPrefix("500 5.5.2")
+					c.expectClosed()
+					sent()
+					return
+				}
+				for round := 1; round <= 2; round++ {
+					c.send(line)
+					switch {
+					case n > 12288:
+						c.expectPrefix("500 5.5.6")
+					case !crlf:
+						c.expectPrefix("500 5.5.2")
+					case raw == nil:
+						c.expectPrefix("501 5.5.2")
+					case round == 1:
+						c.expectPrefix("334 ")
+					default:
+						c.expectPrefix("235 2.7.0")
+					}
+					if raw != nil && crlf && n <= 12288 {
+						if r := <-got; !bytes.Equal(r, raw) {
+							t.Fatalf("round %d: the SASL server got %d octets, want the %d sent", round, len(r), len(raw))
+						}
+					}
+					if n > 12288 || raw == nil || !crlf {
+						break
+					}
+				}
+				select {
+				case r := <-got:
+					t.Fatalf("the SASL server got a response of %d octets", len(r))
+				default:
+				}
+				c.send("HELP\r\n")
+				c.expectPrefix("214 ")
+			})
+			// The initial response, on the AUTH line (12288 octets too): one
+			// too long is refused as a command line, before any mechanism.
+			t.Run("initial response/"+name, func(t *testing.T) {
+				t.Parallel()
+				got := make(chan []byte, 4)
+				cfg := smtpd.Config{
+					AuthMechanisms: []string{"CRAM-MD5"},
+					NewSASL: func(string) (smtpd.SASLServer, error) {
+						return saslFunc(func(resp []byte) ([]byte, bool, error) {
+							got <- bytes.Clone(resp)
+							return []byte("next"), false, nil
+						}), nil
+					},
+				}
+				h := newHostile(t, cfg, nil)
+				c := h.dial()
+				c.send("EHLO x\r\n")
+				c.expectPrefix("250 ")
+				const prefix = "AUTH CRAM-MD5 " // 14 octets: 12288 is a whole base64 line
+				line, raw := b64(n-len(prefix), end)
+				if len(prefix+line) != n {
+					t.Fatalf("a line of %d octets, want %d", len(prefix+line), n)
+				}
+				if n > maxDiscard {
+					sent := c.sendAsync(prefix + line)
+					c.expectPrefix("500 5.5.2")
+					c.expectClosed()
+					sent()
+					return
+				}
+				c.send(prefix + line)
+				switch {
+				case n > 12288 || !crlf:
+					c.expectPrefix("500 5.5.2")
+				case raw == nil:
+					c.expectPrefix("501 5.5.2")
+				default:
+					c.expectPrefix("334 ")
+					if r := <-got; !bytes.Equal(r, raw) {
+						t.Fatalf("the SASL server got %d octets, want the %d sent", len(r), len(raw))
+					}
+					c.send("*\r\n")
+					c.expectPrefix("501 5.0.0")
+				}
+				select {
+				case r := <-got:
+					t.Fatalf("the SASL server got a response of %d octets", len(r))
+				default:
+				}
+				c.send("HELP\r\n")
+				c.expectPrefix("214 ")
+			})
+		}
+	}
+}
+
+// A line of an AUTH exchange is held to the rule of command lines (RFC
+// 5321 2.3.8: CR and LF only as CRLF; RFC 4954 4 and 8: each response is
+// a line ended by CRLF): ended by a bare LF, or with a bare CR or a NUL,
+// it gets the reply a command line gets, 500 5.5.2, for the reason a
+// command would. The exchange ends there and takes no effect, the SASL
+// server never sees the line, the transcript masks it and what the client
+// sends after it, and the session goes on. The initial response is on
+// the AUTH line, a command line.
+func TestAuthLineEndings(t *testing.T) {
+	t.Parallel()
+	const user, pass = "dXNlcg==", "c2VjcmV0" // base64 of "user" and "secret"
+	tests := []struct {
+		name   string
+		auth   string   // the AUTH line, terminator included
+		lines  []string // the responses after its 334, each but the last answered by 334
+		kind   smtpd.Kind
+		reason smtpd.Reason
+		got    []string // the responses the SASL server gets
+	}{
+		{"bare LF", "AUTH LOGIN\r\n", []string{user + "\n"}, smtpd.Auth, smtpd.ReasonBareLF, nil},
+		{"bare LF in the second round", "AUTH LOGIN\r\n", []string{user + "\r\n", pass + "\n"}, smtpd.Auth, smtpd.ReasonBareLF, []string{"user"}},
+		{"empty response, bare LF", "AUTH LOGIN\r\n", []string{"\n"}, smtpd.Auth, smtpd.ReasonBareLF, nil},
+		{"= (empty response), bare LF", "AUTH LOGIN\r\n", []string{"=\n"}, smtpd.Auth, smtpd.ReasonBareLF, nil},
+		{"* (cancel), bare LF", "AUTH LOGIN\r\n", []string{"*\n"}, smtpd.Auth, smtpd.ReasonBareLF, nil},
+		{"NUL then bare LF", "AUTH LOGIN\r\n", []string{user + "\x00\n"}, smtpd.Auth, smtpd.ReasonBareLF, nil},
+		{"bare CR inside", "AUTH LOGIN\r\n", []string{"dXNl\rcg==\r\n"}, smtpd.Auth, smtpd.ReasonBareCR, nil},
+		{"bare CR first", "AUTH LOGIN\r\n", []string{"\r" + user + "\r\n"}, smtpd.Auth, smtpd.ReasonBareCR, nil},
+		{"CR CR LF", "AUTH LOGIN\r\n", []string{user + "\r\r\n"}, smtpd.Auth, smtpd.ReasonBareCR, nil},
+		{"bare CR between two responses", "AUTH LOGIN\r\n", []string{user + "\r" + pass + "\r\n"}, smtpd.Auth, smtpd.ReasonBareCR, nil},
+		{"bare CR in the second round", "AUTH LOGIN\r\n", []string{user + "\r\n", "c2Vj\rcmV0\r\n"}, smtpd.Auth, smtpd.ReasonBareCR, []string{"user"}},
+		{"NUL", "AUTH LOGIN\r\n", []string{user + "\x00\r\n"}, smtpd.Auth, smtpd.ReasonNUL, nil},
+		{"NUL first", "AUTH LOGIN\r\n", []string{"\x00" + user + "\r\n"}, smtpd.Auth, smtpd.ReasonNUL, nil},
+		{"initial response, bare LF", "AUTH LOGIN " + user + "\n", nil, smtpd.BadCommand, smtpd.ReasonBareLF, nil},
+		{"initial response, bare CR", "AUTH LOGIN dXNl\rcg==\r\n", nil, smtpd.BadCommand, smtpd.ReasonBareCR, nil},
+		{"initial response, NUL", "AUTH LOGIN " + user + "\x00\r\n", nil, smtpd.BadCommand, smtpd.ReasonNUL, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := make(chan []byte, 4)
+			var (
+				mu     sync.Mutex
+				wire   []string // the transcript, masked as a recorder masks it
+				got    []string // what the SASL server got
+				events []*smtpd.Event
+			)
 			cfg := smtpd.Config{
 				AuthMechanisms: []string{"LOGIN"},
 				NewSASL: func(string) (smtpd.SASLServer, error) {
-					round := 0
 					return saslFunc(func(resp []byte) ([]byte, bool, error) {
-						if resp != nil {
-							got <- bytes.Clone(resp)
+						if resp == nil {
+							return []byte("Username:"), false, nil
 						}
-						round++
-						return []byte("next"), round == 3, nil
+						mu.Lock()
+						got = append(got, string(resp))
+						n := len(got)
+						mu.Unlock()
+						return []byte("Password:"), n == 2, nil
 					}), nil
 				},
+				Trace: func(tr smtpd.Trace) {
+					if tr.Kind != smtpd.TraceCommand {
+						return
+					}
+					text := tr.Text
+					if tr.Masked != "" {
+						text = tr.Masked
+					}
+					mu.Lock()
+					wire = append(wire, text)
+					mu.Unlock()
+				},
 			}
-			h := newHostile(t, cfg, nil)
+			h := newHostile(t, cfg, func(_ *smtpd.Conn, ev *smtpd.Event) {
+				mu.Lock()
+				events = append(events, ev)
+				mu.Unlock()
+			})
 			c := h.dial()
 			c.send("EHLO x\r\n")
 			c.expectPrefix("250 ")
+			c.send(tt.auth)
+			for _, l := range tt.lines {
+				c.expectPrefix("334 ")
+				c.send(l)
+			}
+			c.expectPrefix("500 5.5.2")
+			// A client that took no notice sends its password next: a
+			// line that is no command, masked.
+			c.send(pass + "\r\n")
+			c.expectPrefix("500 5.5.2")
+			// The exchange took no effect: another one begins.
 			c.send("AUTH LOGIN\r\n")
 			c.expectPrefix("334 ")
-			line, raw := b64(n)
-			for round := 1; round <= 2; round++ {
-				c.send(line)
-				switch {
-				case n > 12288:
-					c.expectPrefix("500 5.5.6")
-				case raw == nil:
-					c.expectPrefix("501 5.5.2")
-				case round == 1:
-					c.expectPrefix("334 ")
-				default:
-					c.expectPrefix("235 2.7.0")
-				}
-				if raw != nil && n <= 12288 {
-					if r := <-got; !bytes.Equal(r, raw) {
-						t.Fatalf("round %d: the SASL server got %d octets, want the %d sent", round, len(r), len(raw))
-					}
-				}
-				if n > 12288 || raw == nil {
+			c.send("*\r\n")
+			c.expectPrefix("501 5.0.0")
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+			if err := <-h.ends; !errors.Is(err, io.EOF) {
+				t.Fatalf("the session ended with %v, want io.EOF after QUIT", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(got, tt.got) {
+				t.Errorf("the SASL server got %q, want %q", got, tt.got)
+			}
+			var refused *smtpd.Event
+			for _, ev := range events {
+				if ev.Err != nil {
+					refused = ev
 					break
 				}
 			}
-			select {
-			case r := <-got:
-				t.Fatalf("the SASL server got a response of %d octets", len(r))
-			default:
+			if refused == nil || refused.Kind != tt.kind || refused.Reason != tt.reason {
+				t.Errorf("the first event refused is %+v, want a %v refused for %v", refused, tt.kind, tt.reason)
 			}
-			c.send("HELP\r\n")
-			c.expectPrefix("214 ")
-		})
-		// The initial response, on the AUTH line (12288 octets too): one
-		// too long is refused as a command line, before any mechanism.
-		t.Run(fmt.Sprint("initial response/", n), func(t *testing.T) {
-			t.Parallel()
-			got := make(chan []byte, 4)
-			cfg := smtpd.Config{
-				AuthMechanisms: []string{"CRAM-MD5"},
-				NewSASL: func(string) (smtpd.SASLServer, error) {
-					return saslFunc(func(resp []byte) ([]byte, bool, error) {
-						got <- bytes.Clone(resp)
-						return []byte("next"), false, nil
-					}), nil
-				},
-			}
-			h := newHostile(t, cfg, nil)
-			c := h.dial()
-			c.send("EHLO x\r\n")
-			c.expectPrefix("250 ")
-			const prefix = "AUTH CRAM-MD5 " // 14 octets: 12288 is a whole base64 line
-			line, raw := b64(n - len(prefix))
-			c.send(prefix + line)
-			switch {
-			case n > 12288:
-				c.expectPrefix("500 5.5.2")
-			case raw == nil:
-				c.expectPrefix("501 5.5.2")
-			default:
-				c.expectPrefix("334 ")
-				if r := <-got; !bytes.Equal(r, raw) {
-					t.Fatalf("the SASL server got %d octets, want the %d sent", len(r), len(raw))
+			transcript := strings.Join(wire, "\n")
+			for _, secret := range []string{user, pass, "dXNl", "cg==", "c2Vj", "cmV0"} {
+				if strings.Contains(transcript, secret) {
+					t.Errorf("the transcript shows %q:\n%s", secret, transcript)
 				}
-				c.send("*\r\n")
-				c.expectPrefix("501 5.0.0")
 			}
-			select {
-			case r := <-got:
-				t.Fatalf("the SASL server got a response of %d octets", len(r))
-			default:
-			}
-			c.send("HELP\r\n")
-			c.expectPrefix("214 ")
 		})
 	}
 }
