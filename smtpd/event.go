@@ -110,7 +110,7 @@ const (
 	ReasonNUL                                // a NUL octet in a command or an AUTH response
 	ReasonUnknownCommand                     // a verb the engine does not know, or of an extension switched off
 	ReasonForbiddenCommand                   // a non-SMTP command in Config.ForbiddenCommands (HTTP's GET, POST...): the connection closes
-	ReasonSyntax                             // a malformed argument: address, parameter, base64 (501)
+	ReasonSyntax                             // a malformed argument: address (or a path over 256 octets, a local part over 64), parameter, base64 (501)
 	ReasonSequence                           // a command out of sequence (503, 554 without recipients)
 	ReasonNotImplemented                     // a command the configuration does not offer: STARTTLS, AUTH (502)
 	ReasonUnsupportedParameter               // a MAIL or RCPT parameter not offered (555)

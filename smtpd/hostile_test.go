@@ -19,6 +19,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
@@ -337,9 +338,10 @@ func TestLongLines(t *testing.T) {
 }
 
 // The length limits of addresses (RFC 5321 4.5.3.1: a local part of 64
-// octets, a domain of 255, a label of 63) and of ENVID (RFC 3461 4.4: 100
+// octets, a label of 63, a domain of 255, a path of 256, which leaves 252
+// to the domain of "<a@domain>") and of ENVID (RFC 3461 4.4: 100
 // characters) hold at N-1, N, N+1 and 2N in MAIL and RCPT; a domain of
-// 2N makes the line too long first.
+// 510 makes the line too long first. TestPathLength tests paths.
 func TestAddressAndParameterLengths(t *testing.T) {
 	t.Parallel()
 	// domain returns a domain of n octets, of labels of at most 63.
@@ -367,8 +369,10 @@ func TestAddressAndParameterLengths(t *testing.T) {
 		{"label of 63", "a@" + label(63), "", "250 2.1.0", "250 2.1.5"},
 		{"label of 64", "a@" + label(64), "", "501 5.1.7", "501 5.1.3"},
 		{"label of 126", "a@" + label(126), "", "501 5.1.7", "501 5.1.3"},
-		{"domain of 254", "a@" + domain(254), "", "250 2.1.0", "250 2.1.5"},
-		{"domain of 255", "a@" + domain(255), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 251", "a@" + domain(251), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 252, a path of 256", "a@" + domain(252), "", "250 2.1.0", "250 2.1.5"},
+		{"domain of 253, a path of 257", "a@" + domain(253), "", "501 5.1.7", "501 5.1.3"},
+		{"domain of 255", "a@" + domain(255), "", "501 5.1.7", "501 5.1.3"},
 		{"domain of 256", "a@" + domain(256), "", "501 5.1.7", "501 5.1.3"},
 		{"domain of 510", "a@" + domain(510), "", "500 5.5.2", "500 5.5.2"},
 		{"ENVID of 99", "a@example.com", strings.Repeat("v", 99), "250 2.1.0", ""},
@@ -376,7 +380,7 @@ func TestAddressAndParameterLengths(t *testing.T) {
 		{"ENVID of 101", "a@example.com", strings.Repeat("v", 101), "501 5.5.4", ""},
 		{"ENVID of 200", "a@example.com", strings.Repeat("v", 200), "501 5.5.4", ""},
 	}
-	for _, n := range []int{254, 255, 256, 510} {
+	for _, n := range []int{251, 252, 253, 255, 256, 510} {
 		if d := domain(n); len(d) != n {
 			t.Fatalf("domain(%d) has %d octets", n, len(d))
 		}
@@ -413,6 +417,169 @@ func TestAddressAndParameterLengths(t *testing.T) {
 				t.Fatalf("message %q", got)
 			}
 		})
+	}
+}
+
+// domainOf returns a domain of n octets, of labels of at most 63 made of
+// unit ("d", or "ü" of two octets) and padded with "d".
+func domainOf(n int, unit string) string {
+	var labels []string
+	for n > 63 {
+		l := min(63, n-2) // leave a label after the dot
+		labels = append(labels, repeatTo(l, unit))
+		n -= l + 1
+	}
+	return strings.Join(append(labels, repeatTo(n, unit)), ".")
+}
+
+// repeatTo returns n octets of unit repeated, padded with "d".
+func repeatTo(n int, unit string) string {
+	s := strings.Repeat(unit, n/len(unit))
+	return s + strings.Repeat("d", n-len(s))
+}
+
+// The paths of TestPathLength, of n octets with the angle brackets.
+var (
+	// mailboxPath is a local part of 64 octets and a domain (n at most 322).
+	mailboxPath = func(n int) string { return "<" + repeatTo(64, "u") + "@" + domainOf(n-67, "d") + ">" }
+	// utf8Path is mailboxPath in two-octet characters, fewer than its octets.
+	utf8Path = func(n int) string { return "<" + repeatTo(64, "é") + "@" + domainOf(n-67, "ü") + ">" }
+	// routePath is a short mailbox after a source route of as many hops
+	// of at most 255 octets as it takes.
+	routePath = func(n int) string {
+		const mailbox = "a@example.com"
+		rest := n - len("<:"+mailbox+">") // of the hops, "@d1,@d2..."
+		var hops []string
+		for rest > 0 {
+			k := min(rest-1, 255) // this hop's domain
+			if r := rest - 1 - k; r > 0 && r < 3 {
+				k -= 3 - r // leave room for the next one, ",@d"
+			}
+			hops = append(hops, "@"+domainOf(k, "d"))
+			rest -= 1 + k
+			if rest > 0 {
+				rest-- // the comma
+			}
+		}
+		return "<" + strings.Join(hops, ",") + ":" + mailbox + ">"
+	}
+)
+
+// A reverse-path or forward-path is at most 256 octets, angle brackets and
+// source route included (RFC 5321 4.5.3.1.3), counted in octets however
+// many characters its UTF-8 makes: past it, MAIL gets 501 5.1.7 and RCPT
+// 501 5.1.3, the replies of a path too long in its local part or domain
+// (RFC 5321 4.5.3.1.10: "501 Path too long"), and the session goes on.
+// Paths of 255 and 256 octets are taken; 257, 322 (a local part of 64
+// and a domain of 255 octets, each within its own limit), 512 and 1 MiB+1
+// (on a server whose command lines are long enough to hold one; at the
+// default limits, the line is too long: 500 5.5.2, and past 1 MiB the
+// connection closes) are not.
+func TestPathLength(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		path  func(n int) string
+		utf8  bool // sent with SMTPUTF8
+		sizes []int
+	}{
+		{"mailbox", mailboxPath, false, []int{255, 256, 257, 322}},
+		{"UTF-8 mailbox", utf8Path, true, []int{255, 256, 257, 322}},
+		{"source route", routePath, false, []int{255, 256, 257, 512, maxDiscard + 1}},
+	}
+	for _, tt := range tests {
+		for _, n := range tt.sizes {
+			for _, long := range []bool{false, true} {
+				if long && n <= maxDiscard {
+					continue
+				}
+				name := fmt.Sprintf("%s/%d", tt.name, n)
+				cfg := smtpd.Config{}
+				if long {
+					name += "/MaxCommandLine 2 MiB"
+					cfg.MaxCommandLine = 2 << 20
+				}
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					path := tt.path(n)
+					if len(path) != n {
+						t.Fatalf("a path of %d octets, want %d", len(path), n)
+					}
+					if tt.utf8 && utf8.RuneCountInString(path) >= 256 {
+						t.Fatalf("a UTF-8 path of %d characters, want fewer than 256", utf8.RuneCountInString(path))
+					}
+					// Parameters make room for a path of 512 octets on the line.
+					params := " BODY=8BITMIME"
+					if tt.utf8 {
+						params = " SMTPUTF8"
+					}
+					mail, rcpt := "250 2.1.0", "250 2.1.5"
+					if n > 256 {
+						mail, rcpt = "501 5.1.7", "501 5.1.3"
+					}
+					h := newHostile(t, cfg, nil)
+					for _, cmd := range []string{"MAIL FROM:", "RCPT TO:"} {
+						c := h.dial()
+						c.send("EHLO x\r\n")
+						c.expectPrefix("250 ")
+						want, ps := mail, params
+						if cmd == "RCPT TO:" {
+							want, ps = rcpt, " NOTIFY=NEVER"
+							c.send("MAIL FROM:<a@example.com>" + params + "\r\n")
+							c.expectPrefix("250 2.1.0")
+						}
+						sent := c.sendAsync(cmd + path + ps + "\r\n")
+						if n > maxDiscard && !long {
+							c.expectPrefix("500 5.5.2")
+							c.expectClosed()
+							sent()
+							continue
+						}
+						c.expectPrefix(want)
+						sent()
+						if cmd == "MAIL FROM:" {
+							if want == mail && n <= 256 {
+								c.send("RSET\r\n")
+								c.expectPrefix("250 2.0.0")
+							}
+							c.send("MAIL FROM:<a@example.com>" + params + "\r\n")
+							c.expectPrefix("250 2.1.0")
+						}
+						// The session goes on: a message to a recipient of
+						// the right length.
+						c.send("RCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+						for _, w := range []string{"250 2.1.5", "354 ", "250 2.0.0"} {
+							c.expectPrefix(w)
+						}
+						if got := h.message(); string(got) != "hi\r\n" {
+							t.Fatalf("message %q", got)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// The shortest paths are not touched by the length limit: the null
+// reverse-path, and postmaster without a domain as a forward-path (RFC
+// 5321 4.1.1.3), in any case.
+func TestShortestPaths(t *testing.T) {
+	t.Parallel()
+	h := newHostile(t, smtpd.Config{}, nil)
+	c := h.dial()
+	c.send("EHLO x\r\n")
+	c.expectPrefix("250 ")
+	c.send("MAIL FROM:<>\r\n")
+	c.expectPrefix("250 2.1.0")
+	c.send("RCPT TO:<>\r\n") // no null forward-path
+	c.expectPrefix("501 5.1.3")
+	c.send("RCPT TO:<postmaster>\r\nRCPT TO:<PostMaster>\r\nDATA\r\nhi\r\n.\r\n")
+	for _, w := range []string{"250 2.1.5", "250 2.1.5", "354 ", "250 2.0.0"} {
+		c.expectPrefix(w)
+	}
+	if got := h.message(); string(got) != "hi\r\n" {
+		t.Fatalf("message %q", got)
 	}
 }
 
