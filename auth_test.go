@@ -388,3 +388,173 @@ func TestAuthMechanismsBeforeTLS(t *testing.T) {
 		}
 	}
 }
+
+// A line of an AUTH exchange that does not end in CRLF, or holds a bare
+// CR or a NUL, ends the exchange with the reply a command line gets, 500
+// 5.5.2, in every mechanism, whether it is a response after a 334 or the
+// initial response on the AUTH line: the credentials it carries are not
+// accepted (MAIL still needs AUTH), the transcript masks them, and a bare
+// CR or LF is a bare-line-ending finding.
+func TestAuthLinesEndInCRLF(t *testing.T) {
+	t.Parallel()
+	const token = "ya29.a0-good-token"
+	srv := Start(t, WithAuth("user", "secret"), WithOAuthToken("ann@example.com", token), WithRequireAuth(),
+		WithAuthMechanisms(AuthPlain, AuthLogin, AuthCRAMMD5, AuthXOAUTH2, AuthOAUTHBEARER,
+			AuthSCRAMSHA1, AuthSCRAMSHA256, AuthSCRAMSHA256PLUS))
+	// scram runs a SCRAM exchange up to the client's final message, which
+	// it returns in base64.
+	scram := func(m AuthMechanism, bind string) func(t *testing.T, w *wire) string {
+		return func(t *testing.T, w *wire) string {
+			conv := newSCRAMClient(t, w, strings.HasPrefix(string(m), "SCRAM-SHA-256"), "user", "secret", bind, false)
+			first, err := conv.Step("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := w.cmd("AUTH "+string(m)+" "+b64(first), "334")
+			challenge, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "334 "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			final, err := conv.Step(string(challenge))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b64(final)
+		}
+	}
+	// after returns an exchange that sends lines, each answered by 334,
+	// and then the line it returns.
+	after := func(last string, lines ...string) func(*testing.T, *wire) string {
+		return func(_ *testing.T, w *wire) string {
+			for _, l := range lines {
+				w.cmd(l, "334")
+			}
+			return last
+		}
+	}
+	tests := []struct {
+		name string
+		tls  bool
+		// exchange runs the exchange up to the line that carries the
+		// credentials, which it returns without its terminator.
+		exchange func(t *testing.T, w *wire) string
+	}{
+		{"PLAIN", false, after(b64("\x00user\x00secret"), "AUTH PLAIN")},
+		{"PLAIN initial response", false, after("AUTH PLAIN " + b64("\x00user\x00secret"))},
+		{"LOGIN username", false, after(b64("user"), "AUTH LOGIN")},
+		{"LOGIN password", false, after(b64("secret"), "AUTH LOGIN", b64("user"))},
+		{"LOGIN initial response", false, after("AUTH LOGIN " + b64("user")) /* the username */},
+		{"CRAM-MD5", false, func(t *testing.T, w *wire) string {
+			lines := w.cmd("AUTH CRAM-MD5", "334")
+			challenge, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "334 "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mac := hmac.New(md5.New, []byte("secret"))
+			mac.Write(challenge)
+			return b64("user " + hex.EncodeToString(mac.Sum(nil)))
+		}},
+		{"XOAUTH2", false, after(xoauth2("ann@example.com", token), "AUTH XOAUTH2")},
+		{"XOAUTH2 initial response", false, after("AUTH XOAUTH2 " + xoauth2("ann@example.com", token))},
+		{"OAUTHBEARER", false, after(oauthBearer("n,a=ann@example.com,", token), "AUTH OAUTHBEARER")},
+		{"OAUTHBEARER initial response", false, after("AUTH OAUTHBEARER " + oauthBearer("n,a=ann@example.com,", token))},
+		{"SCRAM-SHA-1", false, scram(AuthSCRAMSHA1, "")},
+		{"SCRAM-SHA-256", false, scram(AuthSCRAMSHA256, "")},
+		{"SCRAM-SHA-256-PLUS", true, scram(AuthSCRAMSHA256PLUS, "tls-exporter")},
+	}
+	endings := []struct {
+		name    string
+		frame   func(line string) string
+		finding bool // a bare-line-ending finding
+	}{
+		{"bare LF", func(l string) string { return l + "\n" }, true},
+		{"bare CR", func(l string) string { return l[:len(l)-4] + "\r" + l[len(l)-4:] + "\r\n" }, true},
+		{"NUL", func(l string) string { return l + "\x00\r\n" }, false},
+	}
+	for _, tt := range tests {
+		for _, e := range endings {
+			t.Run(tt.name+"/"+e.name, func(t *testing.T) {
+				t.Parallel()
+				w := dialWire(t, srv.Addr(), nil)
+				w.cmd("EHLO client.example", "250")
+				if tt.tls {
+					if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+						t.Fatal(err)
+					}
+					w.cmd("EHLO client.example", "250")
+				}
+				line := tt.exchange(t, w)
+				w.send(e.frame(line))
+				w.expect("500 5.5.2")
+				w.cmd("MAIL FROM:<a@example.com>", "530 5.7.0") // not authenticated
+				w.quit()
+				s := waitSessionOf(t, srv, w)
+				if s.Auth != nil && s.Auth.Success {
+					t.Errorf("Session.Auth = %v, want no success", s.Auth)
+				}
+				// The line refused shows as "****" ("AUTH MECH ****" for the
+				// AUTH line), whatever it holds.
+				for i, l := range s.Transcript {
+					if l.Dir == FromServer && strings.HasPrefix(l.Text, "500 5.5.2") {
+						if c := s.Transcript[i-1]; c.Dir != FromClient || !strings.HasSuffix(c.Text, "****") {
+							t.Errorf("the line refused shows as %q, want it masked:\n%s", c, s.Transcript)
+						}
+						break
+					}
+				}
+				words := strings.Fields(line)
+				if secret := words[len(words)-1]; strings.Contains(s.Transcript.String(), secret) {
+					t.Errorf("the transcript shows %q:\n%s", secret, s.Transcript)
+				}
+				for _, p := range []string{"secret", token} {
+					if leak := secretIn(s.Transcript, p); leak != "" {
+						t.Errorf("the transcript shows %q: %s", p, leak)
+					}
+				}
+				var found []Finding
+				for _, f := range srv.Findings() {
+					if f.Session == s.ID && f.Rule == RuleBareLineEnding {
+						found = append(found, f)
+					}
+				}
+				switch {
+				case e.finding && len(found) != 1:
+					t.Errorf("bare-line-ending findings %v, want one\n%s", found, s.Transcript)
+				case e.finding && !strings.HasPrefix(line, "AUTH ") && !strings.HasPrefix(found[0].Text, "AUTH response line "):
+					t.Errorf("the finding says %q, want it about an AUTH response line", found[0].Text)
+				case !e.finding && len(found) > 0:
+					t.Errorf("bare-line-ending findings %v, want none", found)
+				}
+			})
+		}
+	}
+}
+
+// Under WithRejectNonconforming, an AUTH response ending in a bare LF gets
+// the strict MTA's 550 5.5.2 of a command line with one, and the exchange
+// takes no effect either.
+func TestAuthBareLFRejectNonconforming(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "secret"), WithRequireAuth(), WithRejectNonconforming())
+	for _, tt := range []struct {
+		name     string
+		before   []string // lines answered by 334
+		response string
+	}{
+		{"a response", []string{"AUTH LOGIN", b64("user")}, b64("secret") + "\n"},
+		{"the initial response", nil, "AUTH PLAIN " + b64("\x00user\x00secret") + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			for _, l := range tt.before {
+				w.cmd(l, "334")
+			}
+			w.send(tt.response)
+			w.expect("550 5.5.2")
+			w.cmd("MAIL FROM:<a@example.com>", "530 5.7.0")
+			w.quit()
+		})
+	}
+}

@@ -212,11 +212,17 @@ var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT"
 // reply, which a persona or a fault may word otherwise.
 func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding {
 	var fs []Finding
+	// An Auth event refused for its line was refused for a line of its
+	// exchange: the AUTH line itself is refused as a command (BadCommand).
+	line := "command line"
+	if ev.Kind == smtpd.Auth {
+		line = "AUTH response line"
+	}
 	switch ev.Reason {
 	case smtpd.ReasonBareLF, smtpd.ReasonBareCR:
-		fs = append(fs, finding(RuleBareLineEnding, "command line with a bare CR or LF"))
+		fs = append(fs, finding(RuleBareLineEnding, "%s with a bare CR or LF", line))
 	case smtpd.ReasonLineTooLong:
-		fs = append(fs, finding(RuleLineLength, "command line longer than the server's limit"))
+		fs = append(fs, finding(RuleLineLength, "%s longer than the server's limit", line))
 	case smtpd.ReasonNonASCIIAddress:
 		fs = append(fs, finding(RuleSMTPUTF8, "UTF-8 address in %s without SMTPUTF8", ev.Verb))
 	case smtpd.ReasonForbiddenCommand: // the rest is not SMTP either

@@ -87,6 +87,9 @@ const envelope = "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
 	nested := strings.Repeat("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n", 5000)
+	// A path of 322 octets: a local part of 64 and a domain of 255, each
+	// within its own limit, the whole over 256 (RFC 5321 4.5.3.1.3).
+	long := "<" + strings.Repeat("u", 64) + "@" + strings.Repeat(strings.Repeat("d", 63)+".", 3) + strings.Repeat("d", 63) + ">"
 	tests := []struct {
 		name   string
 		send   string   // after the greeting and EHLO
@@ -112,6 +115,8 @@ func TestHostileInput(t *testing.T) {
 			[]string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
 		{"text line of 64 KiB + 7", envelope + strings.Repeat("y", 64<<10+5) + "\r\n.\r\n", []string{"250 2.1.0", "250 2.1.5", "354", "500 5.5.2"}, false, 0},
 		{"line over 1 MiB", strings.Repeat("x", 1<<20) + "\r\n", []string{"500 5.5.2"}, true, 0},
+		{"reverse-path over 256 octets", "MAIL FROM:" + long + "\r\n", []string{"501 5.1.7"}, false, 0},
+		{"forward-path over 256 octets", "MAIL FROM:<a@example.com>\r\nRCPT TO:" + long + "\r\n", []string{"250 2.1.0", "501 5.1.3"}, false, 0},
 		{"non-ASCII address without SMTPUTF8", "MAIL FROM:<josé@example.com>\r\n", []string{"553 5.6.7"}, false, 0},
 		{"DATA out of sequence", "DATA\r\n", []string{"503 5.5.1"}, false, 0},
 		{"MAIL twice", "MAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\n", []string{"250 2.1.0", "503 5.5.1"}, false, 0},
@@ -535,8 +540,9 @@ func TestMessageSizeLimitRecorded(t *testing.T) {
 
 // The server keeps the texts of its transcripts and addresses in a table
 // when they are at most 200 octets long: texts of 199, 200, 201 and 400
-// octets, and addresses of 199, 200, 201 and 320 (the longest), each sent
-// twice in each of two sessions, are recorded exactly as sent.
+// octets, and addresses of 199, 200, 201 and 254 (the longest, in a path
+// of 256 octets), each sent twice in each of two sessions, are recorded
+// exactly as sent.
 func TestTextsAroundTheInternBound(t *testing.T) {
 	t.Parallel()
 	srv := mocksmtp.Start(t)
@@ -546,7 +552,7 @@ func TestTextsAroundTheInternBound(t *testing.T) {
 	for _, n := range []int{199, 200, 201, 400} {
 		texts = append(texts, "NOOP "+tag+strings.Repeat("t", n-5-len(tag)))
 	}
-	for _, n := range []int{199, 200, 201, 320} {
+	for _, n := range []int{199, 200, 201, 254} {
 		local := strings.Repeat("l", 64-len(tag)) + tag
 		domain := strings.Repeat("d", 63) + "." + strings.Repeat("e", 63) + "." + strings.Repeat("f", 63) + "." + strings.Repeat("g", 63)
 		froms = append(froms, local+"@"+domain[:n-65])

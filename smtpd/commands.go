@@ -45,13 +45,33 @@ func (c *Conn) command(ctx context.Context, raw []byte) (*Event, error) {
 	return ev, err
 }
 
+// framing returns a line as readLine read it (LF included) without its
+// terminator, and what is wrong with its framing, with the reply for it
+// (ReasonNone when nothing is): CR and LF go only together, as the CRLF
+// that ends a line (RFC 5321 2.3.8), and a line holds no NUL. A command
+// line and a line of an AUTH exchange (RFC 4954 4: a response is a line,
+// ended by CRLF) are held to it alike, and refused alike: 500 5.5.2, the
+// reply for a line the server cannot take, as for one too long.
+func framing(raw []byte) (text []byte, why Reason, r Reply) {
+	text = raw[:len(raw)-1]
+	crlf := len(text) > 0 && text[len(text)-1] == '\r'
+	if crlf {
+		text = text[:len(text)-1]
+	}
+	switch {
+	case !crlf:
+		return text, ReasonBareLF, reply(500, "5.5.2", "Error: bare <LF> received")
+	case bytes.IndexByte(text, '\r') >= 0:
+		return text, ReasonBareCR, reply(500, "5.5.2", "Error: bare <CR> received")
+	case bytes.IndexByte(text, 0) >= 0:
+		return text, ReasonNUL, reply(500, "5.5.2", "Error: NUL character received")
+	}
+	return text, ReasonNone, Reply{}
+}
+
 // classify classifies one complete line (terminator included).
 func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
-	crlf := bytes.HasSuffix(raw, []byte("\r\n"))
-	text := raw[:len(raw)-1]
-	if crlf {
-		text = raw[:len(raw)-2]
-	}
+	text, why, bad := framing(raw)
 	ev := &Event{Line: string(text)}
 	ev.Pipelined = c.br.Buffered() > 0
 	ev.Verb, ev.Arg = parseCommand(ev.Line)
@@ -62,16 +82,9 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 		ev.Kind = BadCommand
 		return c.reject(ev, ReasonForbiddenCommand, reply(421, "4.7.0", c.cfg.Hostname+" Error: not an SMTP command, closing connection")), nil
 	}
-	switch {
-	case !crlf:
+	if why != ReasonNone {
 		ev.Kind = BadCommand
-		return c.reject(ev, ReasonBareLF, reply(500, "5.5.2", "Error: bare <LF> received")), nil
-	case bytes.IndexByte(text, '\r') >= 0:
-		ev.Kind = BadCommand
-		return c.reject(ev, ReasonBareCR, reply(500, "5.5.2", "Error: bare <CR> received")), nil
-	case bytes.IndexByte(text, 0) >= 0:
-		ev.Kind = BadCommand
-		return c.reject(ev, ReasonNUL, reply(500, "5.5.2", "Error: NUL character received")), nil
+		return c.reject(ev, why, bad), nil
 	}
 	kind, ok := verbs[ev.Verb]
 	if !ok || kind == Bdat && !c.cfg.has(ExtChunking) {
@@ -535,12 +548,22 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 			c.trace(Trace{Kind: TraceCommand, Text: "<AUTH response too long>"})
 			return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.6", "Error: authentication exchange line too long")), nil
 		}
-		text := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
+		// Framed as a command line must be: a line with a bare LF, a bare
+		// CR or a NUL ends the exchange as it would a command, and what
+		// it holds reaches no mechanism ("*" ending in a bare LF cancels
+		// nothing either).
+		b, why, bad := framing(line)
+		text, masked := string(b), "****"
 		if text == "*" {
-			c.trace(Trace{Kind: TraceCommand, Text: text})
+			masked = ""
+		}
+		c.trace(Trace{Kind: TraceCommand, Text: text, Masked: masked})
+		switch {
+		case why != ReasonNone:
+			return c.reject(ev, why, bad), nil
+		case text == "*":
 			return c.reject(ev, ReasonAuthCancelled, reply(501, "5.0.0", "Authentication cancelled")), nil
 		}
-		c.trace(Trace{Kind: TraceCommand, Text: text, Masked: "****"})
 		var ok bool
 		if resp, ok = decodeResponse(text); !ok {
 			return c.reject(ev, ReasonSyntax, reply(501, "5.5.2", "Error: invalid base64 data")), nil

@@ -37,11 +37,12 @@
 // implicit TLS and the AUTH exchange (the driver supplies a [SASLServer]).
 // Each can be switched off in [Config].
 //
-// Limits bound what a client can make the server do: line lengths, the
-// message size, recipients, bad commands (a 421 4.7.0 cutoff, which junk
-// commands past a limit and recipients far over theirs count toward, as
-// Postfix counts them), and HTTP sent to the port, which closes the
-// connection at once (a web page's cross-protocol POST); see [Config].
+// Limits bound what a client can make the server do: line lengths, path
+// lengths (256 octets, RFC 5321 4.5.3.1.3), the message size, recipients,
+// bad commands (a 421 4.7.0 cutoff, which junk commands past a limit and
+// recipients far over theirs count toward, as Postfix counts them), and
+// HTTP sent to the port, which closes the connection at once (a web
+// page's cross-protocol POST); see [Config].
 //
 // It reads lines itself, never with net/textproto: every line must end in
 // CRLF, lines are length-limited, and a partial line at a timeout is never

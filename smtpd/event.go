@@ -105,12 +105,12 @@ type Reason int
 const (
 	ReasonNone                 Reason = iota // not rejected
 	ReasonLineTooLong                        // a command line over its limit, an AUTH response over 12288 octets, a text line over Config.MaxTextLine
-	ReasonBareLF                             // a line ended by LF alone (a command, or message data)
-	ReasonBareCR                             // a CR not followed by LF (a command, or message data)
-	ReasonNUL                                // a NUL octet in a command
+	ReasonBareLF                             // a line ended by LF alone (a command, an AUTH response, or message data)
+	ReasonBareCR                             // a CR not followed by LF (a command, an AUTH response, or message data)
+	ReasonNUL                                // a NUL octet in a command or an AUTH response
 	ReasonUnknownCommand                     // a verb the engine does not know, or of an extension switched off
 	ReasonForbiddenCommand                   // a non-SMTP command in Config.ForbiddenCommands (HTTP's GET, POST...): the connection closes
-	ReasonSyntax                             // a malformed argument: address, parameter, base64 (501)
+	ReasonSyntax                             // a malformed argument: address (or a path over 256 octets, a local part over 64), parameter, base64 (501)
 	ReasonSequence                           // a command out of sequence (503, 554 without recipients)
 	ReasonNotImplemented                     // a command the configuration does not offer: STARTTLS, AUTH (502)
 	ReasonUnsupportedParameter               // a MAIL or RCPT parameter not offered (555)

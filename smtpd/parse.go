@@ -25,11 +25,19 @@ type pathError struct {
 
 func (e *pathError) Error() string { return "smtpd: bad path: " + e.reason }
 
+// maxPath is the longest reverse-path or forward-path in octets, angle
+// brackets and source route included (RFC 5321 4.5.3.1.3), however many
+// characters its UTF-8 makes. Within it, a local part has its own limit,
+// 64 octets (4.5.3.1.1); a domain's, 255 octets (4.5.3.1.2), is never
+// reached in a path: "<a@" and ">" leave it 252.
+const maxPath = 256
+
 // parsePath parses an RFC 5321 reverse-path or forward-path "<...>" at the
 // start of s and returns the mailbox (without brackets, source route
 // dropped, quoted local parts kept as sent), the rest of s after the
-// closing bracket, and an error when the syntax is wrong. The null path
-// "<>" returns "". utf8 allows UTF-8 in the mailbox (RFC 6531).
+// closing bracket, and an error when the syntax is wrong or the path is
+// longer than maxPath. The null path "<>" returns "". utf8 allows UTF-8 in
+// the mailbox (RFC 6531).
 func parsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
 	if !strings.HasPrefix(s, "<") {
 		return "", s, &pathError{"missing <"}
@@ -39,6 +47,9 @@ func parsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
 		return "", s, &pathError{"missing >"}
 	}
 	inner, rest := s[1:end], s[end+1:]
+	if end+1 > maxPath {
+		return "", rest, &pathError{"path longer than 256 octets"}
+	}
 	if inner == "" {
 		return "", rest, nil
 	}

@@ -10,7 +10,8 @@ import (
 
 func FuzzParsePath(f *testing.F) {
 	for _, s := range []string{"<a@example.com>", "<>", `<"john doe"@example.com> SIZE=10`,
-		"<@r.example,@s.example:x@example.com>", "<x@[192.0.2.1]>", "<josé@exämple.com>", "<a@b", `<"\">@x>`} {
+		"<@r.example,@s.example:x@example.com>", "<x@[192.0.2.1]>", "<josé@exämple.com>", "<a@b", `<"\">@x>`,
+		"<a@" + strings.Repeat("d.", 125) + "dd>", "<a@" + strings.Repeat("d.", 126) + "d>"} { // 256 and 257 octets
 		f.Add(s, false)
 		f.Add(s, true)
 	}
@@ -21,6 +22,9 @@ func FuzzParsePath(f *testing.F) {
 		}
 		if !strings.HasSuffix(s, rest) {
 			t.Fatalf("rest %q is not a suffix of %q", rest, s)
+		}
+		if n := len(s) - len(rest); n > maxPath {
+			t.Fatalf("a path of %d octets taken from %q", n, s)
 		}
 		if !strings.Contains(s, mailbox) {
 			t.Fatalf("mailbox %q is not in %q", mailbox, s)
