@@ -244,6 +244,12 @@ func checkMechanisms(option string, ms []AuthMechanism) ([]AuthMechanism, error)
 // the first EHLO reply:
 //
 //	mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)
+//
+// [New] refuses it with [WithRequireTLSForAuth], which offers no AUTH
+// before TLS, and with [WithImplicitTLS], where nothing comes before TLS.
+// With [WithRequireTLS], the mechanisms are advertised before TLS and AUTH
+// then gets 530 5.7.0, as MAIL does: to test that a client forgets the
+// first EHLO reply after STARTTLS.
 func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 	return optionFunc(func(o *options) error {
 		ms, err := checkMechanisms("WithAuthMechanismsBeforeTLS", mechanisms)
@@ -262,7 +268,8 @@ func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 // smtpd_tls_auth_only: the EHLO reply before STARTTLS has no AUTH, and AUTH
 // sent then gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
 // option is given. Use it to test clients that decide whether to
-// authenticate from the first EHLO reply.
+// authenticate from the first EHLO reply. [New] refuses it with
+// [WithAuthMechanismsBeforeTLS], whose mechanisms it would never offer.
 func WithRequireTLSForAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.AuthRequiresTLS = true
@@ -295,6 +302,9 @@ func (a *authConfig) usable(m AuthMechanism) bool {
 // advertised and the SASL servers. Mechanisms that need what a does not
 // have are an error when given explicitly and left out by default.
 func (a *authConfig) install(o *options) error {
+	if err := o.checkBeforeTLS(); err != nil {
+		return err
+	}
 	if !a.active() {
 		return nil // WithAuthMechanisms alone: AUTH waits for WithAuth
 	}
@@ -323,6 +333,34 @@ func (a *authConfig) install(o *options) error {
 	o.engine.AuthMechanisms = engineMechanisms(ms)
 	o.engine.AuthMechanismsBeforeTLS = engineMechanisms(before)
 	o.engine.NewSASL = func(m string) (smtpd.SASLServer, error) { return a.newSASL(m, nil) }
+	return nil
+}
+
+// checkBeforeTLS refuses WithAuthMechanismsBeforeTLS with an option after
+// which nothing is offered before TLS, and would leave it dead: AUTH only
+// after TLS (538 5.7.11 before it), or TLS from the first byte.
+// WithRequireTLS goes with it: the mechanisms are advertised before TLS,
+// and AUTH then gets 530 5.7.0.
+func (o *options) checkBeforeTLS() error {
+	if o.auth.beforeTLS == nil {
+		return nil
+	}
+	// setBy names the option that set a field of the engine's
+	// configuration, or WithEngineConfig when its base did.
+	setBy := func(option, field string, inBase bool) string {
+		if inBase {
+			return "WithEngineConfig's " + field
+		}
+		return option
+	}
+	switch {
+	case o.engine.ImplicitTLS:
+		return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: a session speaks TLS from its first byte, so nothing is offered before TLS; choose one",
+			setBy("WithImplicitTLS", "ImplicitTLS", o.engineBase.ImplicitTLS))
+	case o.engine.AuthRequiresTLS:
+		return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: AUTH is offered only after TLS, so no mechanism is offered before it; choose one",
+			setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS))
+	}
 	return nil
 }
 
