@@ -88,8 +88,9 @@
 //	-without-rules quit,message-id            WithoutRules: neither recorded nor enforced
 //	-auth-mechanisms-before-tls CRAM-MD5      WithAuthMechanismsBeforeTLS
 //
-// A value of theirs that the Go option refuses (an unknown extension,
-// rule or mechanism) is a usage error that names the flag.
+// A value of theirs, or of -auth-mechanisms, that the Go option refuses
+// (an unknown extension, rule or mechanism) is a usage error that names
+// the flag.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -242,8 +243,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.Func("auth-mechanisms", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)", func(v string) error {
-		// Checked with the accounts it needs, by New (run).
-		c.authMechanisms = authMechanisms(splitList(v))
+		ms := authMechanisms(splitList(v))
+		if len(ms) > 0 {
+			if err := checkOption(mocksmtp.WithAuthMechanisms(ms...)); err != nil {
+				return err
+			}
+		}
+		c.authMechanisms = ms
 		return nil
 	})
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)", func(v string) error {
