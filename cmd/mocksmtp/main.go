@@ -90,7 +90,9 @@
 //
 // A value of theirs, or of -auth-mechanisms, that the Go option refuses
 // (an unknown extension, rule or mechanism) is a usage error that names
-// the flag.
+// the flag; so are TLS and AUTH flags whose options New refuses together
+// (-auth-mechanisms-before-tls with -require-tls-for-auth or
+// -implicit-tls), naming those flags.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -456,7 +458,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, secOpts...)
+	if err := checkTogether(secOpts); err != nil {
+		fmt.Fprintln(stderr, "mocksmtp:", err)
+		return errUsage
+	}
+	for _, fo := range secOpts {
+		opts = append(opts, fo.opt)
+	}
 	var faultSpecs []faultJSON
 	if cfg.faultsFile != "" {
 		specs, faults, err := loadFaults(cfg.faultsFile)
@@ -529,44 +537,91 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// flagOption is a Go option and the flag that sets it.
+type flagOption struct {
+	flag string // "require-tls-for-auth"
+	opt  mocksmtp.Option
+}
+
 // securityOptions turns the TLS and AUTH flags into options.
-func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
-	var opts []mocksmtp.Option
+func securityOptions(cfg *config) ([]flagOption, error) {
+	var opts []flagOption
+	add := func(flag string, opt mocksmtp.Option) { opts = append(opts, flagOption{flag, opt}) }
 	if cfg.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("-cert/-key: %w", err)
 		}
-		opts = append(opts, mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
+		add("cert", mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
 	}
 	switch {
 	case cfg.implicitTLS:
-		opts = append(opts, mocksmtp.WithImplicitTLS())
+		add("implicit-tls", mocksmtp.WithImplicitTLS())
 	case cfg.startTLS:
-		opts = append(opts, mocksmtp.WithSTARTTLS())
+		add("tls", mocksmtp.WithSTARTTLS())
 	}
 	if cfg.requireTLS {
-		opts = append(opts, mocksmtp.WithRequireTLS())
+		add("require-tls", mocksmtp.WithRequireTLS())
 	}
 	for _, a := range cfg.auth {
-		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
+		add("auth", mocksmtp.WithAuth(a.user, a.password))
 	}
 	for _, a := range cfg.oauthTokens {
-		opts = append(opts, mocksmtp.WithOAuthToken(a.user, a.password))
+		add("oauth-token", mocksmtp.WithOAuthToken(a.user, a.password))
 	}
 	if len(cfg.authMechanisms) > 0 {
-		opts = append(opts, mocksmtp.WithAuthMechanisms(cfg.authMechanisms...))
+		add("auth-mechanisms", mocksmtp.WithAuthMechanisms(cfg.authMechanisms...))
 	}
 	if len(cfg.authBeforeTLS) > 0 {
-		opts = append(opts, mocksmtp.WithAuthMechanismsBeforeTLS(cfg.authBeforeTLS...))
+		add("auth-mechanisms-before-tls", mocksmtp.WithAuthMechanismsBeforeTLS(cfg.authBeforeTLS...))
 	}
 	if cfg.requireAuth {
-		opts = append(opts, mocksmtp.WithRequireAuth())
+		add("require-auth", mocksmtp.WithRequireAuth())
 	}
 	if cfg.requireTLSForAuth {
-		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
+		add("require-tls-for-auth", mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
+}
+
+// checkTogether reports what New says of the options of flags together,
+// which the check of each flag's value (checkOption) cannot see: options
+// that contradict each other, a mechanism without what checks it. The
+// error names the flags whose options New needs to say it, in their
+// order, and says it in the options' words: a flag without which New
+// says the same is left out.
+func checkTogether(opts []flagOption) error {
+	say := func(opts []flagOption) string {
+		o := make([]mocksmtp.Option, len(opts))
+		for i, fo := range opts {
+			o[i] = fo.opt
+		}
+		return newSays(o...)
+	}
+	said := say(opts)
+	if said == "" {
+		return nil
+	}
+	var flags []string
+	for _, fo := range opts {
+		if !slices.Contains(flags, fo.flag) {
+			flags = append(flags, fo.flag)
+		}
+	}
+	var needed []string
+	for _, f := range flags {
+		without := slices.DeleteFunc(slices.Clone(opts), func(fo flagOption) bool { return fo.flag == f })
+		if say(without) == said {
+			opts = without // f is not needed to say it
+		} else {
+			needed = append(needed, "-"+f)
+		}
+	}
+	if len(needed) == 1 {
+		return fmt.Errorf("flag %s: %s", needed[0], said)
+	}
+	last := len(needed) - 1
+	return fmt.Errorf("flags %s and %s: %s", strings.Join(needed[:last], ", "), needed[last], said)
 }
 
 // splitList splits the value of a flag that takes a comma-separated list
@@ -598,14 +653,23 @@ func authMechanisms(names []string) []mocksmtp.AuthMechanism {
 // checkOption reports what the Go option a flag sets says of the flag's
 // value, so that a bad value is a usage error that names the flag, in
 // the option's words. Options check their values in New only: it asks
-// New, with that option alone, on a server in memory (no port), closed
-// at once.
+// New, with that option alone (newSays).
 func checkOption(opt mocksmtp.Option) error {
-	srv, err := mocksmtp.New(mocksmtp.WithInMemory(), opt)
-	if err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "mocksmtp: "))
+	if said := newSays(opt); said != "" {
+		return errors.New(said)
 	}
-	return srv.Close()
+	return nil
+}
+
+// newSays returns what New says of opts, on a server in memory (no port)
+// closed at once: its error without "mocksmtp: ", "" for none.
+func newSays(opts ...mocksmtp.Option) string {
+	srv, err := mocksmtp.New(append([]mocksmtp.Option{mocksmtp.WithInMemory()}, opts...)...)
+	if err != nil {
+		return strings.TrimPrefix(err.Error(), "mocksmtp: ")
+	}
+	_ = srv.Close()
+	return ""
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {
