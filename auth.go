@@ -193,7 +193,8 @@ func WithAuthFunc(check func(Credentials) error) Option {
 // WithAuthMechanisms sets the SASL mechanisms advertised with AUTH, in
 // order, from the Auth constants ([AuthPlain], [AuthSCRAMSHA256]...);
 // others get 504 5.5.4. It needs [WithAuth], [WithOAuthToken] or
-// [WithAuthFunc] (in any order), whichever checks the mechanisms named.
+// [WithAuthFunc] (in any order), whichever checks the mechanisms named:
+// without it, [New] returns an error naming what a mechanism needs.
 // SCRAM is offered only when named here. A -PLUS mechanism implies
 // [WithSTARTTLS] unless another TLS option is given, and is offered only
 // over TLS.
@@ -239,9 +240,10 @@ func checkMechanisms(option string, ms []AuthMechanism) ([]AuthMechanism, error)
 // before TLS, like Postfix with smtpd_sasl_security_options = noplaintext
 // and plaintext allowed under TLS: [WithAuth]'s (or
 // [WithAuthMechanisms]') apply after STARTTLS, and one of those sent
-// before TLS gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
-// option is given. Use it to test clients that pick their mechanism from
-// the first EHLO reply:
+// before TLS gets 538 5.7.11. Like WithAuthMechanisms, it needs what
+// checks the mechanisms it names. It implies [WithSTARTTLS] unless
+// another TLS option is given. Use it to test clients that pick their
+// mechanism from the first EHLO reply:
 //
 //	mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)
 //
@@ -300,13 +302,24 @@ func (a *authConfig) usable(m AuthMechanism) bool {
 // install sets the engine's AUTH configuration from a, once New has
 // applied every option (so that they work in any order): the mechanisms
 // advertised and the SASL servers. Mechanisms that need what a does not
-// have are an error when given explicitly and left out by default.
+// have are an error when given explicitly, also when nothing offers AUTH
+// (they would be dead), and left out by default.
 func (a *authConfig) install(o *options) error {
 	if err := o.checkBeforeTLS(); err != nil {
 		return err
 	}
+	for _, named := range []struct {
+		option     string
+		mechanisms []AuthMechanism
+	}{{"WithAuthMechanisms", a.mechanisms}, {"WithAuthMechanismsBeforeTLS", a.beforeTLS}} {
+		for _, m := range named.mechanisms {
+			if !a.usable(m) {
+				return fmt.Errorf("mocksmtp: %s: %s needs %s", named.option, m, needsPhrase(m))
+			}
+		}
+	}
 	if !a.active() {
-		return nil // WithAuthMechanisms alone: AUTH waits for WithAuth
+		return nil
 	}
 	ms := a.mechanisms
 	if ms == nil {
@@ -317,11 +330,6 @@ func (a *authConfig) install(o *options) error {
 			if a.usable(m) {
 				ms = append(ms, m)
 			}
-		}
-	}
-	for _, m := range slices.Concat(ms, a.beforeTLS) {
-		if !a.usable(m) {
-			return fmt.Errorf("mocksmtp: %s needs %s", m, needsPhrase(m))
 		}
 	}
 	before := a.beforeTLS

@@ -235,6 +235,13 @@ func TestTLSAndAUTHFlagsNewRefusesTogether(t *testing.T) {
 			[]string{"-implicit-tls", "-auth", "a:b", "-auth-mechanisms-before-tls", "PLAIN"},
 			"mocksmtp: flags -implicit-tls and -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS and WithImplicitTLS: " +
 				"a session speaks TLS from its first byte, so nothing is offered before TLS; choose one\n"},
+		// Without -auth, the mechanisms were silently dead: no AUTH, and
+		// STARTTLS for those before TLS.
+		{"mechanisms before TLS without an account", nil,
+			[]string{"-auth-mechanisms-before-tls", "CRAM-MD5"},
+			"mocksmtp: flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth\n"},
+		{"mechanisms without an account", []string{"MOCKSMTP_AUTH_MECHANISMS=LOGIN"}, []string{"-tls"},
+			"mocksmtp: flag -auth-mechanisms: WithAuthMechanisms: LOGIN needs an account of WithAuth or WithAuthFunc\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

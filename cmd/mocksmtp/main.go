@@ -247,7 +247,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Func("auth-mechanisms", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)", func(v string) error {
 		ms := authMechanisms(splitList(v))
 		if len(ms) > 0 {
-			if err := checkOption(mocksmtp.WithAuthMechanisms(ms...)); err != nil {
+			if err := checkOption(mocksmtp.WithAuthMechanisms(ms...), checkAnyMechanism...); err != nil {
 				return err
 			}
 		}
@@ -257,7 +257,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)", func(v string) error {
 		ms := authMechanisms(splitList(v))
 		if len(ms) > 0 {
-			if err := checkOption(mocksmtp.WithAuthMechanismsBeforeTLS(ms...)); err != nil {
+			if err := checkOption(mocksmtp.WithAuthMechanismsBeforeTLS(ms...), checkAnyMechanism...); err != nil {
 				return err
 			}
 		}
@@ -653,13 +653,20 @@ func authMechanisms(names []string) []mocksmtp.AuthMechanism {
 // checkOption reports what the Go option a flag sets says of the flag's
 // value, so that a bad value is a usage error that names the flag, in
 // the option's words. Options check their values in New only: it asks
-// New, with that option alone (newSays).
-func checkOption(opt mocksmtp.Option) error {
-	if said := newSays(opt); said != "" {
+// New (newSays), with that option alone, or with the options given as
+// needs when New refuses it alone: those of other flags, set so that
+// they need nothing more. What it needs of the flags given is then
+// checked with them (checkTogether).
+func checkOption(opt mocksmtp.Option, needs ...mocksmtp.Option) error {
+	if said := newSays(slices.Concat(needs, []mocksmtp.Option{opt})...); said != "" {
 		return errors.New(said)
 	}
 	return nil
 }
+
+// checkAnyMechanism are the needs of the mechanism flags' options
+// (checkOption): an account and a token, which check every mechanism.
+var checkAnyMechanism = []mocksmtp.Option{mocksmtp.WithAuth("user", "password"), mocksmtp.WithOAuthToken("user", "token")}
 
 // newSays returns what New says of opts, on a server in memory (no port)
 // closed at once: its error without "mocksmtp: ", "" for none.

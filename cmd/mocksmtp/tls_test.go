@@ -245,7 +245,7 @@ func TestTLSFlagErrors(t *testing.T) {
 		{"bad auth", []string{"-auth", "nopassword"}, 2, "user:password"},
 		{"bad oauth token", []string{"-oauth-token", "user"}, 2, "user:token"},
 		{"SCRAM without an account", []string{"-oauth-token", "a:t", "-auth-mechanisms", "SCRAM-SHA-256"}, 2,
-			"mocksmtp: flags -oauth-token and -auth-mechanisms: SCRAM-SHA-256 needs the password, so an account of WithAuth\n"},
+			"mocksmtp: flag -auth-mechanisms: WithAuthMechanisms: SCRAM-SHA-256 needs the password, so an account of WithAuth\n"},
 		{"ca-out to a missing directory", []string{"-tls", "-ca-out", filepath.Join(missing, "ca.pem")}, 1, "-ca-out"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
