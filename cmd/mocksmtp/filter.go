@@ -84,7 +84,9 @@ type wantParam struct {
 }
 
 // wantParams are the filter's parameters, in the order of Want's fields;
-// a parameter that describes an element comes after its list.
+// a parameter that describes an element comes after its list. A new one
+// goes in openapi.json too, which the tests hold to this list, and from
+// which the web page learns the names its search takes (web/app.js).
 var wantParams = []wantParam{
 	{"from", false, "", func(w *mocksmtp.Want, vs []string) { w.From = vs[0] }},
 	{"to", true, "", func(w *mocksmtp.Want, vs []string) { w.To = vs }},
