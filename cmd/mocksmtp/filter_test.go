@@ -204,6 +204,19 @@ func TestAPILinksFindAndDeleteOne(t *testing.T) {
 		t.Errorf("find in the HTML's text: %q, want Code 482913", found.Match)
 	}
 	getJSON(t, p, "/api/messages/2/find?re=\\d{6}", 404, nil)
+	// A match whose first group takes no part, or matches nothing, is
+	// Find's "", not "no match"; a pattern that matches only the
+	// empty string matches too.
+	for _, re := range []string{`Your code: (x)?`, `code: ([a-z]*)`, `Code (x)?`, `^`, `\b`, `\Qcode: \E(x)?`, `(?i)YOUR CODE: (x)?`} {
+		found = findJSON{Match: "unset"}
+		getJSON(t, p, "/api/messages/1/find?re="+url.QueryEscape(re), 200, &found)
+		if found.Match != "" {
+			t.Errorf("find re=%s: %q, want \"\"", re, found.Match)
+		}
+	}
+	for _, re := range []string{`code: (x)`, `\Qcode: x\E(x)?`, `zz(x)?`, `^$`} {
+		getJSON(t, p, "/api/messages/1/find?re="+url.QueryEscape(re), 404, nil)
+	}
 	getJSON(t, p, "/api/messages/9/links", 404, nil)
 
 	if res, b := do(t, p, "DELETE", "/api/messages/1", ""); res.StatusCode != 204 {
