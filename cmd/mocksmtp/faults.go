@@ -559,7 +559,7 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	if err != nil {
 		// Its own words clip what they quote; those of encoding/json,
 		// time and the root package's faults are clipped here.
-		writeError(w, http.StatusBadRequest, "%s", clipQuoted(err))
+		writeError(w, http.StatusBadRequest, "%s: %s", requestName(r), clipQuoted(err))
 		return
 	}
 	a.faults.mu.Lock()
@@ -570,7 +570,7 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	}
 	if err != nil {
 		a.faults.mu.Unlock()
-		writeError(w, http.StatusBadRequest, "%s", clipQuoted(err))
+		writeError(w, http.StatusBadRequest, "%s: %s", requestName(r), clipQuoted(err))
 		return
 	}
 	if replace {

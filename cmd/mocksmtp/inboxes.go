@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -136,17 +137,22 @@ func (a *api) listInboxes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// decodeStrict decodes one JSON object into v, a struct: unknown keys, a
-// key given twice (in any case, as encoding/json matches a struct's
-// fields) and data after it are errors.
+// decodeStrict decodes one JSON request body into v, a struct: unknown
+// keys, a key given twice (in any case, as encoding/json matches a
+// struct's fields) and data after it are errors. A syntax error, and data
+// after the value, say where as a fault script's do: "body:1:14: ...".
 func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return syntaxError(data, "body", err)
+		}
 		return errors.New(clipQuoted(err)) // an unknown key, quoted
 	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON value")
+	if rest := skipSpace(data, dec.InputOffset()); rest < int64(len(data)) {
+		return fmt.Errorf("body:%s: unexpected data after the JSON value", position(data, rest))
 	}
 	if key, ok := repeatedKey(data, true); ok {
 		return fmt.Errorf("duplicate key %q: give it once", clip(key))
