@@ -77,6 +77,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -427,14 +428,14 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 var renamedKeys = map[string]string{"times": `"atMost" (Fault.AtMost: the fault fires at most n times)`}
 
 // renamed adds to an error about an unknown key the new name of the key,
-// if it was renamed.
+// if it was renamed, or else the key it is near (hintKey).
 func renamed(err error) error {
 	if key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
 		if now, ok := renamedKeys[strings.TrimSuffix(key, `"`)]; ok {
 			return fmt.Errorf("%w: it is now %s", err, now)
 		}
 	}
-	return err
+	return hintKey(err, reflect.TypeFor[faultJSON]())
 }
 
 // decodeFault decodes one fault strictly: unknown keys are errors.

@@ -146,8 +146,12 @@ func TestAPIFilterErrors(t *testing.T) {
 	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "hi", "1", "x"))
 	getJSON(t, p, "/api/wait", 200, nil)
 	for _, tt := range []struct{ path, want string }{
-		{"/api/wait?cuont=1", `unknown query parameter "cuont"; the parameters are: count, timeout, inbox, from, to,`},
+		{"/api/wait?cuont=1", `unknown query parameter "cuont" (did you mean "count"?); the parameters are: count, timeout, inbox, from, to,`},
 		{"/api/messages?subjectcontains=x", `"subjectcontains" (did you mean "subjectContains"?)`},
+		// Typos get the hint as another case does, through didYouMean.
+		{"/api/messages?subjectContain=x", `"subjectContain" (did you mean "subjectContains"?)`},
+		{"/api/messages?subjetContains=x", `"subjetContains" (did you mean "subjectContains"?)`},
+		{"/api/messages?zzzzzz=x", `unknown query parameter "zzzzzz"; the parameters are:`},
 		{"/api/messages?b=1&a=2", `unknown query parameter "a", "b"`},
 		{"/api/wait?subject=a&subject=b", "subject given 2 times"},
 		{"/api/wait?subject=", "subject is empty"},

@@ -24,6 +24,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -149,7 +151,7 @@ func decodeStrict(data []byte, v any) error {
 		if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return syntaxError(data, "body", err)
 		}
-		return errors.New(clipQuoted(err)) // an unknown key, quoted
+		return errors.New(clipQuoted(hintKey(err, reflect.TypeOf(v)))) // an unknown key, quoted
 	}
 	if rest := skipSpace(data, dec.InputOffset()); rest < int64(len(data)) {
 		return fmt.Errorf("body:%s: unexpected data after the JSON value", position(data, rest))
@@ -158,6 +160,47 @@ func decodeStrict(data []byte, v any) error {
 		return fmt.Errorf("duplicate key %q: give it once", clip(key))
 	}
 	return nil
+}
+
+// hintKey adds to encoding/json's error about an unknown key the key of
+// t (a struct, or a pointer to one, and the structs of its fields) that
+// is near it: `json: unknown field "too" (did you mean "to"?)`.
+func hintKey(err error, t reflect.Type) error {
+	key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`)
+	if !ok {
+		return err
+	}
+	key = strings.TrimSuffix(key, `"`)
+	if hint := didYouMean(key, jsonKeys(t, nil)); hint != "" {
+		return fmt.Errorf("%w%s", err, hint)
+	}
+	return err
+}
+
+// jsonKeys appends to keys the JSON keys of the struct t (through
+// pointers, slices and the structs of its fields), in order.
+func jsonKeys(t reflect.Type, keys []string) []string {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return keys
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if !slices.Contains(keys, name) {
+			keys = append(keys, name)
+		}
+		keys = jsonKeys(f.Type, keys)
+	}
+	return keys
 }
 
 // repeatedKey returns a key that the JSON object obj has twice, if any,
