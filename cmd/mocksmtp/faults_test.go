@@ -114,6 +114,9 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
 		{"bad element", "[1]", `x.json:1:2: fault 1: json: cannot unmarshal number`},
 		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
+		// A value's own error names its key and the fault.
+		{"duration without a unit", "[\n {\"at\": \"DATA\", \"drop\": true},\n {\"at\": \"DATA\", \"delay\": \"2\"}\n]", `x.json:3:17: fault 2: delay: want a duration such as "2s" or "250ms": time: missing unit in duration "2"`},
+		{"duration within", `[{"at": "DATA", "trickle": {"n": 1, "every": "x"}}]`, `x.json:1:17: fault 1: trickle: want a duration such as "2s"`},
 		{"bad reply text", "[{\"at\": \"DATA\", \"reply\": \"soon\"}]", `three-digit code`},
 		{"no stage", "[\n {\"drop\": true},\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: no "at"`},
 		{"unknown stage name", "[\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: at "EHLOO": unknown stage`},
@@ -241,6 +244,7 @@ func TestAPIFaults(t *testing.T) {
 		{"[\n {\"at\": \"RCPT\",\n  \"reply\": 421}\n]", "body:3:"},
 		{`[{"at": "RCPT", "reply": "999 x"}]`, "body:1:2: fault 1:"},
 		{`not json`, "body:1:2: invalid character"},
+		{``, "PUT /api/faults: no body; want a JSON array of faults"},
 	} {
 		res, b := do(t, p, "PUT", "/api/faults", bad.body)
 		var e errorJSON
