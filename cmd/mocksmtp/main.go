@@ -92,7 +92,12 @@
 // (an unknown extension, rule or mechanism) is a usage error that names
 // the flag; so are TLS and AUTH flags whose options New refuses together
 // (-auth-mechanisms-before-tls with -require-tls-for-auth or
-// -implicit-tls), naming those flags.
+// -implicit-tls), naming those flags. A number or duration given
+// (-max-message-bytes, -max-recipients, -read-timeout, -retain,
+// -max-transcript-lines) is checked as its Go option checks it, 0 too,
+// a usage error naming the flag; left out, the default applies. A value
+// that does not parse says what the flag wants, in a flag as in its
+// environment variable.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -191,14 +196,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2525", "SMTP listen `address`; port 0 picks a free port")
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
 	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0); removed at exit")
-	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
+	fs.Var(boolValue(&c.allowRemote), "allow-remote", "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
-	fs.Int64Var(&c.maxMessageBytes, "max-message-bytes", 0, "largest message accepted, in `bytes` (default 10 MiB)")
-	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "recipients allowed per message (default 100)")
-	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
-	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
-	fs.IntVar(&c.maxTranscriptLines, "max-transcript-lines", 0, "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
-	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
+	// A number left out keeps the option's default; one given (0 too)
+	// is the option's, checked as New checks it.
+	fs.Var(optionValue(&c.maxMessageBytes, parseInt[int64], mocksmtp.WithMaxMessageBytes), "max-message-bytes", "largest message accepted, in `bytes` (default 10 MiB)")
+	fs.Var(optionValue(&c.maxRecipients, parseInt[int], mocksmtp.WithMaxRecipients), "max-recipients", "`n` recipients allowed per message (default 100)")
+	fs.Var(optionValue(&c.readTimeout, parseDuration, mocksmtp.WithReadTimeout), "read-timeout", "how long to wait for each command before closing an idle session, a `duration` (default 5m)")
+	fs.Var(optionValue(&c.retain, parseInt[int], mocksmtp.WithRetention), "retain", "keep only the last `n` messages and sessions (default: keep everything)")
+	fs.Var(optionValue(&c.maxTranscriptLines, parseInt[int], mocksmtp.WithMaxTranscriptLines), "max-transcript-lines", "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
+	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
 	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING", func(v string) error {
 		kws := splitList(v)
 		if len(kws) > 0 {
@@ -209,7 +216,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.withoutExtensions = kws
 		return nil
 	})
-	fs.BoolVar(&c.rejectNonconforming, "reject-nonconforming", false, "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
+	fs.Var(boolValue(&c.rejectNonconforming), "reject-nonconforming", "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
 	fs.Func("without-rules", "comma-separated conformance `rules` to switch off, neither recorded nor enforced: "+strings.Join(ruleNames(), ", "), func(v string) error {
 		rules, err := parseRules(v)
 		if err != nil {
@@ -218,13 +225,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.withoutRules = rules
 		return nil
 	})
-	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
+	fs.Var(boolValue(&c.quiet), "quiet", "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
-	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.BoolVar(&c.startTLS, "tls", false, "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
-	fs.BoolVar(&c.implicitTLS, "implicit-tls", false, "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
-	fs.BoolVar(&c.requireTLS, "require-tls", false, "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
+	fs.Var(boolValue(&c.version), "version", "print the version and exit")
+	fs.Var(boolValue(&c.startTLS), "tls", "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
+	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
+	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
 	fs.StringVar(&c.caOut, "ca-out", "", "write the test CA certificate (PEM) to this `file`, for clients to trust; also at GET /api/ca.pem")
@@ -264,8 +271,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.authBeforeTLS = ms
 		return nil
 	})
-	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
+	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0")
+	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
@@ -343,6 +350,76 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errUsage
 	}
 	return &c, nil
+}
+
+// flagValue is a flag.Value of a T: a value that does not parse says
+// what the flag wants, on the command line as in its environment
+// variable ("want a whole number"), and check, if any, refuses the others.
+type flagValue[T any] struct {
+	p     *T
+	parse func(string) (T, error)
+	check func(T) error
+}
+
+func (v *flagValue[T]) String() string {
+	if v == nil || v.p == nil { // the flag package's zero value
+		var zero T
+		return fmt.Sprint(zero)
+	}
+	return fmt.Sprint(*v.p)
+}
+
+func (v *flagValue[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	if v.check != nil {
+		if err := v.check(x); err != nil {
+			return err
+		}
+	}
+	*v.p = x
+	return nil
+}
+
+// optionValue is the value of a flag that sets option: given, it is
+// checked as New checks it (checkOption), 0 included, a usage error
+// ("invalid value \"0\" for flag -retain: WithRetention(0): want a
+// positive number"); left out, the option is not used.
+func optionValue[T any](p *T, parse func(string) (T, error), option func(T) mocksmtp.Option) *flagValue[T] {
+	return &flagValue[T]{p: p, parse: parse, check: func(x T) error { return checkOption(option(x)) }}
+}
+
+// boolFlag is a boolean flag whose bad value says what it wants.
+type boolFlag struct{ flagValue[bool] }
+
+func (*boolFlag) IsBoolFlag() bool { return true }
+
+func boolValue(p *bool) *boolFlag {
+	return &boolFlag{flagValue[bool]{p: p, parse: func(s string) (bool, error) {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return false, errors.New("want true or false (or 1 or 0)")
+		}
+		return b, nil
+	}}}
+}
+
+func parseInt[T int | int64](s string) (T, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || int64(T(n)) != n {
+		return 0, errors.New("want a whole number, such as 100")
+	}
+	return T(n), nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New(`want a duration, such as "30s" or "5m"`)
+	}
+	return d, nil
 }
 
 // renamedFlags maps the flags renamed after the Go options they set to
