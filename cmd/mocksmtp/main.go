@@ -352,6 +352,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return &c, nil
 }
 
+// inUse adds to an error of listening on an address that another
+// program has (another mocksmtp, on the default ports) how to run side
+// by side: on free ports, written to a file.
+func inUse(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w; another program listens there (another mocksmtp?): -listen 127.0.0.1:0 -http 127.0.0.1:0 listen on free ports, and -addr-file FILE writes them as JSON", err)
+	}
+	return err
+}
+
 // flagValue is a flag.Value of a T: a value that does not parse says
 // what the flag wants, on the command line as in its environment
 // variable ("want a whole number"), and check, if any, refuses the others.
@@ -559,7 +569,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
-		return err
+		return inUse(err)
 	}
 	defer srv.Close()
 	if cfg.caOut != "" {
@@ -576,7 +586,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a.faults.specs = faultSpecs
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {
-			return err
+			return inUse(err)
 		}
 	}
 	attrs := []any{"smtp", srv.Addr()}

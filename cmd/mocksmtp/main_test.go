@@ -308,6 +308,28 @@ func TestBadUsageExits2(t *testing.T) {
 	}
 }
 
+// An address that another program has (two mocksmtp on the default
+// ports) exits 1 with how to run side by side.
+func TestAddressInUseSaysHowToShare(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	for _, args := range [][]string{
+		{"-listen", taken, "-http", ""},
+		{"-listen", "127.0.0.1:0", "-http", taken},
+	} {
+		code, _, stderr := runOnce(t, nil, args...)
+		want := "address already in use; another program listens there (another mocksmtp?): -listen 127.0.0.1:0 -http 127.0.0.1:0 listen on free ports, and -addr-file FILE writes them as JSON\n"
+		if code != 1 || !strings.HasPrefix(stderr, "mocksmtp: ") || !strings.HasSuffix(stderr, want) {
+			t.Errorf("%q on a port in use: exit %d, stderr:\n%s\nwant exit 1 ending %q", args, code, stderr, want)
+		}
+	}
+}
+
 func TestRefusesNonLoopbackAddressesWithoutAllowRemote(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, flag, addr string }{
