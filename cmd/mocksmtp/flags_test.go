@@ -264,4 +264,11 @@ func TestHelpListsTheOptionFlags(t *testing.T) {
 			t.Errorf("-h does not list %s:\n%s", f, stderr)
 		}
 	}
+	// A default in the case the help names the values in.
+	if want := "\n  -log-level level\n    \tlog level: debug, info, warn or error (default info)\n"; !strings.Contains(stderr, want) {
+		t.Errorf("-h does not list -log-level as %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "INFO") {
+		t.Errorf("-h says INFO, in another case than the values it lists:\n%s", stderr)
+	}
 }

@@ -227,7 +227,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	})
 	fs.Var(boolValue(&c.quiet), "quiet", "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
-	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.Var(boolValue(&c.version), "version", "print the version and exit")
 	fs.Var(boolValue(&c.startTLS), "tls", "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
 	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
@@ -350,6 +350,26 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errUsage
 	}
 	return &c, nil
+}
+
+// levelFlag is the value of -log-level, in the lower case its help uses.
+type levelFlag struct{ p *slog.Level }
+
+func (f levelFlag) String() string {
+	var l slog.Level // the flag package's zero value: info
+	if f.p != nil {
+		l = *f.p
+	}
+	return strings.ToLower(l.String())
+}
+
+func (f levelFlag) Set(s string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	*f.p = l
+	return nil
 }
 
 // inUse adds to an error of listening on an address that another

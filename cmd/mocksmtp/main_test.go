@@ -250,6 +250,7 @@ func TestBadUsageExits2(t *testing.T) {
 		{"unknown flag", nil, []string{"-nope"}, "flag provided but not defined: -nope"},
 		{"extra argument", nil, []string{"extra"}, "unexpected arguments"},
 		{"bad log format", nil, []string{"-log-format", "xml"}, "-log-format"},
+		{"bad log level", nil, []string{"-log-level", "loud"}, `invalid value "loud" for flag -log-level: want debug, info, warn or error`},
 		{"bad duration", nil, []string{"-read-timeout", "soon"}, "-read-timeout"},
 		{"bad environment value", []string{"MOCKSMTP_MAX_MESSAGE_BYTES=big"}, nil, `mocksmtp: MOCKSMTP_MAX_MESSAGE_BYTES="big": want a whole number`},
 		// A bad value says what the flag wants, in a flag as in its
