@@ -314,13 +314,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errUsage
 	}
 	// The flag package explains a bad flag on its output, with the usage;
-	// a renamed flag gets a line naming its new name instead.
+	// a renamed flag gets a line naming its new name instead, and a
+	// misspelt one a line naming the flag it is near (didYouMean).
 	var out bytes.Buffer
 	fs.SetOutput(&out)
 	err := fs.Parse(args)
 	if old, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: -"); ok {
 		if r, ok := renamedFlags[old]; ok {
 			fmt.Fprintf(stderr, "mocksmtp: -%s is now -%s (%s)\n", old, r.name, r.option)
+			return nil, errUsage
+		}
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "-"+f.Name) })
+		if hint := didYouMean("-"+old, names); hint != "" {
+			fmt.Fprintf(stderr, "mocksmtp: %v%s; mocksmtp -h lists the flags\n", err, hint)
 			return nil, errUsage
 		}
 	}

@@ -248,6 +248,8 @@ func TestBadUsageExits2(t *testing.T) {
 		want string // in stderr
 	}{
 		{"unknown flag", nil, []string{"-nope"}, "flag provided but not defined: -nope"},
+		{"misspelt flag", nil, []string{"-lisen", "127.0.0.1:0"}, "mocksmtp: flag provided but not defined: -lisen (did you mean \"-listen\"?); mocksmtp -h lists the flags\n"},
+		{"misspelt flag with =", nil, []string{"--max-recipient=5"}, `flag provided but not defined: -max-recipient (did you mean "-max-recipients"?)`},
 		{"extra argument", nil, []string{"extra"}, "unexpected arguments"},
 		{"bad log format", nil, []string{"-log-format", "xml"}, "-log-format"},
 		{"bad log level", nil, []string{"-log-level", "loud"}, `invalid value "loud" for flag -log-level: want debug, info, warn or error`},
