@@ -193,7 +193,8 @@ func WithAuthFunc(check func(Credentials) error) Option {
 // WithAuthMechanisms sets the SASL mechanisms advertised with AUTH, in
 // order, from the Auth constants ([AuthPlain], [AuthSCRAMSHA256]...);
 // others get 504 5.5.4. It needs [WithAuth], [WithOAuthToken] or
-// [WithAuthFunc] (in any order), whichever checks the mechanisms named.
+// [WithAuthFunc] (in any order), whichever checks the mechanisms named:
+// without it, [New] returns an error naming what a mechanism needs.
 // SCRAM is offered only when named here. A -PLUS mechanism implies
 // [WithSTARTTLS] unless another TLS option is given, and is offered only
 // over TLS.
@@ -239,11 +240,18 @@ func checkMechanisms(option string, ms []AuthMechanism) ([]AuthMechanism, error)
 // before TLS, like Postfix with smtpd_sasl_security_options = noplaintext
 // and plaintext allowed under TLS: [WithAuth]'s (or
 // [WithAuthMechanisms]') apply after STARTTLS, and one of those sent
-// before TLS gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
-// option is given. Use it to test clients that pick their mechanism from
-// the first EHLO reply:
+// before TLS gets 538 5.7.11. Like WithAuthMechanisms, it needs what
+// checks the mechanisms it names. It implies [WithSTARTTLS] unless
+// another TLS option is given. Use it to test clients that pick their
+// mechanism from the first EHLO reply:
 //
 //	mocksmtp.WithAuth("user", "secret"), mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5)
+//
+// [New] refuses it with [WithRequireTLSForAuth], which offers no AUTH
+// before TLS, and with [WithImplicitTLS], where nothing comes before TLS.
+// With [WithRequireTLS], the mechanisms are advertised before TLS and AUTH
+// then gets 530 5.7.0, as MAIL does: to test that a client forgets the
+// first EHLO reply after STARTTLS.
 func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 	return optionFunc(func(o *options) error {
 		ms, err := checkMechanisms("WithAuthMechanismsBeforeTLS", mechanisms)
@@ -262,7 +270,8 @@ func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 // smtpd_tls_auth_only: the EHLO reply before STARTTLS has no AUTH, and AUTH
 // sent then gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
 // option is given. Use it to test clients that decide whether to
-// authenticate from the first EHLO reply.
+// authenticate from the first EHLO reply. [New] refuses it with
+// [WithAuthMechanismsBeforeTLS], whose mechanisms it would never offer.
 func WithRequireTLSForAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.AuthRequiresTLS = true
@@ -293,10 +302,24 @@ func (a *authConfig) usable(m AuthMechanism) bool {
 // install sets the engine's AUTH configuration from a, once New has
 // applied every option (so that they work in any order): the mechanisms
 // advertised and the SASL servers. Mechanisms that need what a does not
-// have are an error when given explicitly and left out by default.
+// have are an error when given explicitly, also when nothing offers AUTH
+// (they would be dead), and left out by default.
 func (a *authConfig) install(o *options) error {
+	if err := o.checkBeforeTLS(); err != nil {
+		return err
+	}
+	for _, named := range []struct {
+		option     string
+		mechanisms []AuthMechanism
+	}{{"WithAuthMechanisms", a.mechanisms}, {"WithAuthMechanismsBeforeTLS", a.beforeTLS}} {
+		for _, m := range named.mechanisms {
+			if !a.usable(m) {
+				return fmt.Errorf("mocksmtp: %s: %s needs %s", named.option, m, needsPhrase(m))
+			}
+		}
+	}
 	if !a.active() {
-		return nil // WithAuthMechanisms alone: AUTH waits for WithAuth
+		return nil
 	}
 	ms := a.mechanisms
 	if ms == nil {
@@ -309,11 +332,6 @@ func (a *authConfig) install(o *options) error {
 			}
 		}
 	}
-	for _, m := range slices.Concat(ms, a.beforeTLS) {
-		if !a.usable(m) {
-			return fmt.Errorf("mocksmtp: %s needs %s", m, needsPhrase(m))
-		}
-	}
 	before := a.beforeTLS
 	if before == nil && slices.ContainsFunc(ms, AuthMechanism.plus) {
 		// Channel binding needs a channel: before TLS, offer the others.
@@ -323,6 +341,34 @@ func (a *authConfig) install(o *options) error {
 	o.engine.AuthMechanisms = engineMechanisms(ms)
 	o.engine.AuthMechanismsBeforeTLS = engineMechanisms(before)
 	o.engine.NewSASL = func(m string) (smtpd.SASLServer, error) { return a.newSASL(m, nil) }
+	return nil
+}
+
+// checkBeforeTLS refuses WithAuthMechanismsBeforeTLS with an option after
+// which nothing is offered before TLS, and would leave it dead: AUTH only
+// after TLS (538 5.7.11 before it), or TLS from the first byte.
+// WithRequireTLS goes with it: the mechanisms are advertised before TLS,
+// and AUTH then gets 530 5.7.0.
+func (o *options) checkBeforeTLS() error {
+	if o.auth.beforeTLS == nil {
+		return nil
+	}
+	// setBy names the option that set a field of the engine's
+	// configuration, or WithEngineConfig when its base did.
+	setBy := func(option, field string, inBase bool) string {
+		if inBase {
+			return "WithEngineConfig's " + field
+		}
+		return option
+	}
+	switch {
+	case o.engine.ImplicitTLS:
+		return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: a session speaks TLS from its first byte, so nothing is offered before TLS; choose one",
+			setBy("WithImplicitTLS", "ImplicitTLS", o.engineBase.ImplicitTLS))
+	case o.engine.AuthRequiresTLS:
+		return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: AUTH is offered only after TLS, so no mechanism is offered before it; choose one",
+			setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS))
+	}
 	return nil
 }
 

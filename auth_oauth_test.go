@@ -273,6 +273,18 @@ func TestAuthMechanismNeeds(t *testing.T) {
 		{"SCRAM with a check", []Option{WithAuthFunc(check), WithAuthMechanisms(AuthSCRAMSHA256)}, "SCRAM-SHA-256 needs the password, so an account of WithAuth"},
 		{"SCRAM with tokens", []Option{WithOAuthToken("u", "t"), WithAuthMechanisms(AuthSCRAMSHA1)}, "SCRAM-SHA-1 needs the password"},
 		{"PLUS before TLS", []Option{WithAuth("u", "p"), WithAuthMechanismsBeforeTLS(AuthSCRAMSHA256PLUS)}, "binds the TLS channel"},
+		{"before TLS with a check", []Option{WithAuthFunc(check), WithAuthMechanismsBeforeTLS(AuthCRAMMD5)},
+			"mocksmtp: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth"},
+		// Without what checks them, the mechanisms named were silently
+		// dead: no AUTH, and STARTTLS for mechanisms before TLS or -PLUS.
+		{"before TLS without AUTH", []Option{WithAuthMechanismsBeforeTLS(AuthCRAMMD5)},
+			"mocksmtp: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth"},
+		{"before TLS without AUTH, PLAIN", []Option{WithAuthMechanismsBeforeTLS(AuthPlain)},
+			"mocksmtp: WithAuthMechanismsBeforeTLS: PLAIN needs an account of WithAuth or WithAuthFunc"},
+		{"mechanisms without AUTH", []Option{WithAuthMechanisms(AuthXOAUTH2)},
+			"mocksmtp: WithAuthMechanisms: XOAUTH2 needs a token of WithOAuthToken or WithAuthFunc"},
+		{"-PLUS without AUTH", []Option{WithAuthMechanisms(AuthSCRAMSHA256PLUS)},
+			"mocksmtp: WithAuthMechanisms: SCRAM-SHA-256-PLUS needs the password, so an account of WithAuth"},
 		{"empty token", []Option{WithOAuthToken("u", "")}, "want a username and a token"},
 		{"empty user", []Option{WithOAuthToken("", "t")}, "want a username and a token"},
 		{"unknown mechanism", []Option{WithAuth("u", "p"), WithAuthMechanisms("NTLM")}, `unknown mechanism "NTLM" (want one of PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS)`},

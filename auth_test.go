@@ -558,3 +558,69 @@ func TestAuthBareLFRejectNonconforming(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthMechanismsBeforeTLSNeedABeforeTLS checks that New refuses
+// WithAuthMechanismsBeforeTLS with an option after which nothing is
+// offered before TLS, in either order, and names both (AUTH then got
+// 538, and the mechanisms before TLS were never offered).
+func TestAuthMechanismsBeforeTLSNeedABeforeTLS(t *testing.T) {
+	t.Parallel()
+	auth, before := WithAuth("user", "secret"), WithAuthMechanismsBeforeTLS(AuthCRAMMD5)
+	const (
+		afterTLS = "mocksmtp: WithAuthMechanismsBeforeTLS and WithRequireTLSForAuth: AUTH is offered only after TLS, " +
+			"so no mechanism is offered before it; choose one"
+		implicit = "mocksmtp: WithAuthMechanismsBeforeTLS and WithImplicitTLS: a session speaks TLS from its first byte, " +
+			"so nothing is offered before TLS; choose one"
+	)
+	for _, tt := range []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"AUTH only after TLS", []Option{auth, before, WithRequireTLSForAuth()}, afterTLS},
+		{"AUTH only after TLS, given first", []Option{WithRequireTLSForAuth(), auth, before}, afterTLS},
+		{"AUTH only after TLS, over STARTTLS given", []Option{WithSTARTTLS(), auth, WithRequireTLSForAuth(), before}, afterTLS},
+		{"AUTH only after TLS in the engine's configuration", []Option{auth, before, WithEngineConfig(smtpd.Config{AuthRequiresTLS: true})},
+			strings.Replace(afterTLS, "WithRequireTLSForAuth", "WithEngineConfig's AuthRequiresTLS", 1)},
+		{"implicit TLS", []Option{auth, before, WithImplicitTLS()}, implicit},
+		{"implicit TLS, given first", []Option{WithImplicitTLS(), before, auth}, implicit},
+		{"implicit TLS in the engine's configuration", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true}), auth, before},
+			strings.Replace(implicit, "WithImplicitTLS", "WithEngineConfig's ImplicitTLS", 1)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := New(tt.opts...)
+			if err == nil {
+				srv.Close()
+				t.Fatalf("New succeeded, want %q", tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("New: %q, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestAuthMechanismsBeforeTLSWithRequireTLS checks that WithRequireTLS,
+// which refuses AUTH before TLS but leaves it advertised, goes with
+// WithAuthMechanismsBeforeTLS: the first EHLO reply offers the mechanisms
+// before TLS, and AUTH gets 530 5.7.0 as MAIL does, so that a client that
+// keeps what the first EHLO reply said after STARTTLS is caught.
+func TestAuthMechanismsBeforeTLSWithRequireTLS(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "secret"), WithAuthMechanisms(AuthPlain), WithAuthMechanismsBeforeTLS(AuthCRAMMD5), WithRequireTLS())
+	w := dialWire(t, srv.Addr(), nil)
+	if ehlo := w.cmd("EHLO client.example", "250"); !slices.Contains(ehlo, "250-AUTH CRAM-MD5") {
+		t.Errorf("EHLO before TLS = %q, want AUTH CRAM-MD5", ehlo)
+	}
+	w.cmd("AUTH CRAM-MD5", "530 5.7.0")
+	w.cmd("MAIL FROM:<a@example.com>", "530 5.7.0")
+	if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if ehlo := w.cmd("EHLO client.example", "250"); !slices.Contains(ehlo, "250-AUTH PLAIN") {
+		t.Errorf("EHLO after TLS = %q, want AUTH PLAIN", ehlo)
+	}
+	w.cmd("AUTH CRAM-MD5", "504 5.5.4")
+	w.cmd("AUTH PLAIN "+b64("\x00user\x00secret"), "235 2.7.0")
+}

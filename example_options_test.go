@@ -75,9 +75,15 @@ func ExampleWithRequireTLSForAuth() {
 	}
 	fmt.Printf("before TLS: %q\n", before)
 	fmt.Printf("after TLS: %q\n", after)
+
+	// Mechanisms offered before TLS contradict it: New refuses the two.
+	_, err = mocksmtp.New(mocksmtp.WithAuth("mailer", "s3cret"), mocksmtp.WithRequireTLSForAuth(),
+		mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthCRAMMD5))
+	fmt.Println(err)
 	// Output:
 	// before TLS: ""
 	// after TLS: "PLAIN LOGIN CRAM-MD5"
+	// mocksmtp: WithAuthMechanismsBeforeTLS and WithRequireTLSForAuth: AUTH is offered only after TLS, so no mechanism is offered before it; choose one
 }
 
 func ExampleWithoutSecretMasking() {

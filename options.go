@@ -25,6 +25,7 @@ type options struct {
 	addrSet        bool // WithListenAddr was given
 	inMemory       bool // WithInMemory (memory.go)
 	engine         smtpd.Config
+	engineBase     smtpd.Config // WithEngineConfig's, for errors that name what set a field
 	waitTimeout    time.Duration
 	logTranscripts bool
 	showSecrets    bool
@@ -185,7 +186,7 @@ func (c engineConfig) apply(o *options) error {
 		base.Banner = o.engine.Banner
 	}
 	base.Trace = nil
-	o.engine = base
+	o.engine, o.engineBase = base, base
 	return nil
 }
 

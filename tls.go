@@ -32,7 +32,8 @@ func WithSTARTTLS() Option {
 // WithImplicitTLS makes the server speak TLS from the first byte (SMTPS,
 // RFC 8314, usually port 465), with the test certificate or the
 // configuration of [WithTLSConfig]. STARTTLS is then not offered. A
-// handshake that fails ends the session before the greeting.
+// handshake that fails ends the session before the greeting. [New]
+// refuses it with [WithAuthMechanismsBeforeTLS]: nothing comes before TLS.
 func WithImplicitTLS() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.ImplicitTLS = true

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,6 +31,8 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
 )
 
 // browserNames are the names Chromium goes by, Debian's first.
@@ -317,6 +320,62 @@ func (p *page) waitFor(cond string) string {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestWebPageLearnsTheFiltersFromTheOpenAPIDocument checks that a filter
+// the page was never told of reaches its search from the document the
+// program serves: the API stands behind a handler that adds a filter,
+// subjectIs (the subject filter under a new name), to the document and
+// to GET /api/messages, as a filter added to filter.go and openapi.json
+// would be. The search names it in another case, which the API refuses
+// unless the page learned its name.
+func TestWebPageLearnsTheFiltersFromTheOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	var doc map[string]any
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	get := doc["paths"].(map[string]any)["/api/messages"].(map[string]any)["get"].(map[string]any)
+	get["parameters"] = append(get["parameters"].([]any), map[string]any{"name": "subjectIs", "in": "query", "schema": map[string]any{"type": "string"}})
+	withFilter, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	a := newAPI(srv, log, false)
+	ws, err := startHTTP("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch q := r.URL.Query(); {
+		case r.URL.Path == "/api/openapi.json":
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(withFilter)
+			return
+		case r.URL.Path == "/api/messages" && q.Has("subjectIs"):
+			q["subject"] = q["subjectIs"]
+			q.Del("subjectIs")
+			r.URL.RawQuery = q.Encode()
+		}
+		a.ServeHTTP(w, r)
+	}), log, defaultHTTPTimeouts)
+	if err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ws.shutdown()
+		srv.Close()
+	})
+	sendMail(t, srv.Addr(), "alice@example.com", []string{"bob@example.com"}, "Subject: Welcome\r\n\r\nhi\r\n")
+	sendMail(t, srv.Addr(), "alice@example.com", []string{"bob@example.com"}, "Subject: Welcome back\r\n\r\nhi\r\n")
+
+	pg := browser.openList(t, ws.addr, 2)
+	pg.search("SUBJECTIS:Welcome", "1")
+	pg.search(`subjectis:"Welcome back"`, "2")
+	pg.search("", "2,1")
 }
 
 func TestWebPageInABrowser(t *testing.T) {
@@ -632,6 +691,10 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 		{"TO:carol@example.com", "2"},
 		{"code", "2"},
 		{`subject:"Quarterly report" header.x-lower-case:"as sent"`, "1"},
+		{"ATTACHMENTCONTENTTYPE:application/pdf", "1"},
+		// want, the filter in JSON, named as the page learned it from
+		// the OpenAPI document: never in app.js.
+		{`WANT:{"subject":"Your code"}`, "2"},
 		{"", "2,1"},
 	} {
 		pg.search(tt.q, tt.want)

@@ -144,7 +144,11 @@ func TestExpectationErrors(t *testing.T) {
 	for _, tt := range []struct{ body, want string }{
 		{``, "POST /api/expectations: no body"},
 		{`[]`, "cannot unmarshal array"},
-		{`{"wnat": {}}`, `json: unknown field "wnat"`},
+		{`{"wnat": {}}`, `json: unknown field "wnat" (did you mean "want"?)`},
+		{`{"want": {"too": ["bob@example.com"]}}`, `want: unknown key "too" (did you mean "to"?); the keys are: from, to,`},
+		{`{"want": {"subjetContains": "x"}}`, `want: unknown key "subjetContains" (did you mean "subjectContains"?)`},
+		{`{"want": {"dkim": [{"selecter": "s"}]}}`, `want: dkim[0]: unknown key "selecter" (did you mean "selector"?)`},
+		{`{"timez": 1}`, `json: unknown field "timez" (did you mean "times"?)`},
 		{`{"want": []}`, "want: want an object"},
 		{`{"want": {"subjectcontains": "x"}}`, `want: unknown key "subjectcontains" (did you mean "subjectContains"?); the keys are: from, to, headerFrom,`},
 		{`{"want": {"to": "bob@example.com"}}`, `want: to: want a list of strings`},

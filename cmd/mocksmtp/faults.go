@@ -77,6 +77,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,7 +190,7 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("want a duration such as \"2s\" or \"250ms\": %w", err)
 	}
 	*d = duration(v)
 	return nil
@@ -383,7 +384,8 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 			}
 			n := len(decoded) + 1
 			if _, err := decodeFault(raw); err != nil {
-				return nil, nil, at(start+errorOffset(raw, err), "fault %d: %v", n, renamed(err))
+				key, off := failingKey(raw)
+				return nil, nil, at(start+off, "fault %d: %v", n, keyed(key, renamed(err)))
 			}
 			return nil, nil, at(start, "fault %d: %v", n, err)
 		}
@@ -427,14 +429,14 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 var renamedKeys = map[string]string{"times": `"atMost" (Fault.AtMost: the fault fires at most n times)`}
 
 // renamed adds to an error about an unknown key the new name of the key,
-// if it was renamed.
+// if it was renamed, or else the key it is near (hintKey).
 func renamed(err error) error {
 	if key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
 		if now, ok := renamedKeys[strings.TrimSuffix(key, `"`)]; ok {
 			return fmt.Errorf("%w: it is now %s", err, now)
 		}
 	}
-	return err
+	return hintKey(err, reflect.TypeFor[faultJSON]())
 }
 
 // decodeFault decodes one fault strictly: unknown keys are errors.
@@ -446,24 +448,37 @@ func decodeFault(raw []byte) (faultJSON, error) {
 	return j, err
 }
 
-// errorOffset finds where in raw (a JSON object) a decoding error is: at
-// the first key whose value alone fails to decode, or else at the start.
-func errorOffset(raw []byte, err error) int64 {
+// failingKey finds where in raw (a JSON object) a decoding error is: the
+// first key whose value alone fails to decode and its offset, or else ""
+// and the start.
+func failingKey(raw []byte) (string, int64) {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(raw, &fields) != nil {
-		return 0
+		return "", 0
 	}
-	best := int64(-1)
+	key, best := "", int64(-1)
 	for k, v := range fields {
 		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
 		if _, err := decodeFault(one); err == nil {
 			continue
 		}
 		if i := int64(bytes.Index(raw, []byte(strconv.Quote(k)))); i >= 0 && (best < 0 || i < best) {
-			best = i
+			key, best = k, i
 		}
 	}
-	return max(best, 0)
+	return key, max(best, 0)
+}
+
+// keyed names key in err, a value's error, unless encoding/json's words
+// name it already (an unknown key; a value of the wrong type): the
+// errors of the values' own types ("time: missing unit in duration")
+// do not.
+func keyed(key string, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if key == "" || errors.As(err, &typeErr) || strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", clip(key), err)
 }
 
 // syntaxError places a syntax error of the script. The decoder's offsets
@@ -555,11 +570,15 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	if !ok {
 		return
 	}
+	if len(data) == 0 {
+		writeError(w, http.StatusBadRequest, "%s: no body; want a JSON array of faults, such as [{\"at\": \"RCPT\", \"reply\": \"421 4.3.2 try later\"}] ([] for none)", requestName(r))
+		return
+	}
 	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults")
 	if err != nil {
 		// Its own words clip what they quote; those of encoding/json,
 		// time and the root package's faults are clipped here.
-		writeError(w, http.StatusBadRequest, "%s", clipQuoted(err))
+		writeError(w, http.StatusBadRequest, "%s: %s", requestName(r), clipQuoted(err))
 		return
 	}
 	a.faults.mu.Lock()
@@ -570,7 +589,7 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 	}
 	if err != nil {
 		a.faults.mu.Unlock()
-		writeError(w, http.StatusBadRequest, "%s", clipQuoted(err))
+		writeError(w, http.StatusBadRequest, "%s: %s", requestName(r), clipQuoted(err))
 		return
 	}
 	if replace {

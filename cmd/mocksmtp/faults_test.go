@@ -106,11 +106,17 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"not an array", `{"at": "RCPT"}`, "x.json:1:1: want a JSON array"},
 		{"empty input", ``, "x.json:1:1: unexpected end of JSON"},
 		{"trailing data", `[] []`, "x.json:1:4: unexpected data after the array"},
-		{"unknown key", "[\n {\"at\": \"RCPT\", \"disconect\": true}\n]", `x.json:2:17: fault 1: json: unknown field "disconect"`},
+		{"unknown key", "[\n {\"at\": \"RCPT\", \"disconect\": true}\n]", `x.json:2:17: fault 1: json: unknown field "disconect" (did you mean "disconnect"?)`},
+		{"unknown key near another", `[{"at": "RCPT", "replyy": "421 4.3.2 x"}]`, `x.json:1:17: fault 1: json: unknown field "replyy" (did you mean "reply"?)`},
+		{"unknown key within", `[{"at": "RCPT", "trickle": {"n": 1, "evry": "1s"}}]`, `fault 1: json: unknown field "evry" (did you mean "every"?)`},
+		{"unknown key near none", `[{"at": "RCPT", "zzzzzz": 1}]`, `x.json:1:17: fault 1: json: unknown field "zzzzzz"`},
 		{"renamed key", "[\n {\"at\": \"RCPT\", \"times\": 1}\n]", `x.json:2:17: fault 1: json: unknown field "times": it is now "atMost" (Fault.AtMost`},
 		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
 		{"bad element", "[1]", `x.json:1:2: fault 1: json: cannot unmarshal number`},
 		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
+		// A value's own error names its key and the fault.
+		{"duration without a unit", "[\n {\"at\": \"DATA\", \"drop\": true},\n {\"at\": \"DATA\", \"delay\": \"2\"}\n]", `x.json:3:17: fault 2: delay: want a duration such as "2s" or "250ms": time: missing unit in duration "2"`},
+		{"duration within", `[{"at": "DATA", "trickle": {"n": 1, "every": "x"}}]`, `x.json:1:17: fault 1: trickle: want a duration such as "2s"`},
 		{"bad reply text", "[{\"at\": \"DATA\", \"reply\": \"soon\"}]", `three-digit code`},
 		{"no stage", "[\n {\"drop\": true},\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: no "at"`},
 		{"unknown stage name", "[\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: at "EHLOO": unknown stage`},
@@ -238,6 +244,7 @@ func TestAPIFaults(t *testing.T) {
 		{"[\n {\"at\": \"RCPT\",\n  \"reply\": 421}\n]", "body:3:"},
 		{`[{"at": "RCPT", "reply": "999 x"}]`, "body:1:2: fault 1:"},
 		{`not json`, "body:1:2: invalid character"},
+		{``, "PUT /api/faults: no body; want a JSON array of faults"},
 	} {
 		res, b := do(t, p, "PUT", "/api/faults", bad.body)
 		var e errorJSON

@@ -84,7 +84,9 @@ type wantParam struct {
 }
 
 // wantParams are the filter's parameters, in the order of Want's fields;
-// a parameter that describes an element comes after its list.
+// a parameter that describes an element comes after its list. A new one
+// goes in openapi.json too, which the tests hold to this list, and from
+// which the web page learns the names its search takes (web/app.js).
 var wantParams = []wantParam{
 	{"from", false, "", func(w *mocksmtp.Want, vs []string) { w.From = vs[0] }},
 	{"to", true, "", func(w *mocksmtp.Want, vs []string) { w.To = vs }},
@@ -187,11 +189,7 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 		if _, ok := headerField(name); slices.Contains(known, name) || filter && ok {
 			continue
 		}
-		u := fmt.Sprintf("%q", clip(name))
-		if i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
-			u += fmt.Sprintf(" (did you mean %q?)", known[i])
-		}
-		unknown = append(unknown, u)
+		unknown = append(unknown, fmt.Sprintf("%q", clip(name))+didYouMean(name, known))
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
@@ -408,11 +406,7 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 			unknown = append(unknown, fmt.Sprintf("%q (a query parameter: in JSON, give %q a list of objects, such as [{%q: …}])",
 				name, p.of, lowerFirst(strings.TrimPrefix(p.name, p.of))))
 		case i < 0:
-			u := fmt.Sprintf("%q", clip(name))
-			if j := slices.IndexFunc(keys, func(k string) bool { return strings.EqualFold(k, name) }); j >= 0 {
-				u += fmt.Sprintf(" (did you mean %q?)", keys[j])
-			}
-			unknown = append(unknown, u)
+			unknown = append(unknown, fmt.Sprintf("%q", clip(name))+didYouMean(name, keys))
 		case wantParams[i].list:
 			var vs []string
 			if err := json.Unmarshal(v, &vs); err != nil {
@@ -512,11 +506,7 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 			for _, key := range slices.Sorted(maps.Keys(obj)) {
 				j := slices.IndexFunc(keys, func(k elementKey[E]) bool { return k.name == key })
 				if j < 0 {
-					u := fmt.Sprintf("%q", clip(key))
-					if j := slices.IndexFunc(names, func(n string) bool { return strings.EqualFold(n, key) }); j >= 0 {
-						u += fmt.Sprintf(" (did you mean %q?)", names[j])
-					}
-					return nil, fmt.Errorf("%s: unknown key %s; the keys are: %s", at, u, strings.Join(names, ", "))
+					return nil, fmt.Errorf("%s: unknown key %q%s; the keys are: %s", at, clip(key), didYouMean(key, names), strings.Join(names, ", "))
 				}
 				v := obj[key]
 				if json.Unmarshal(v, &s) != nil || isNull(v) {

@@ -409,7 +409,7 @@ func TestFilterElementErrors(t *testing.T) {
 		{want(`{"dkim": [{"status": "passed"}]}`), `want: dkim[0].status: unknown status "passed": want "pass", "fail", "permerror" or "temperror"`},
 		{want(`{"dkim": ["example.com", {"domain": "example.org", "status": "Fail"}]}`), `want: dkim[1].status: unknown status "Fail"`},
 		{want(`{"dkim": [{"reason": ""}]}`), "want: dkim[0].reason is empty"},
-		{want(`{"dkim": [{"selecter": "s"}]}`), `want: dkim[0]: unknown key "selecter"; the keys are: domain, selector, status, reason`},
+		{want(`{"dkim": [{"selecter": "s"}]}`), `want: dkim[0]: unknown key "selecter" (did you mean "selector"?); the keys are: domain, selector, status, reason`},
 		{want(`{"dkimStatus": "fail"}`), `want: unknown key "dkimStatus" (a query parameter: in JSON, give "dkim" a list of objects, such as [{"status": …}])`},
 		{want(`{"attachmentContentType": "a/b"}`), `want: unknown key "attachmentContentType" (a query parameter: in JSON, give "attachment" a list of objects, such as [{"contentType": …}]); the keys are: from, to,`},
 		{want(`{"Subject": "x"}`), `want: unknown key "Subject" (did you mean "subject"?)`},

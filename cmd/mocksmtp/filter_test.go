@@ -146,8 +146,12 @@ func TestAPIFilterErrors(t *testing.T) {
 	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "hi", "1", "x"))
 	getJSON(t, p, "/api/wait", 200, nil)
 	for _, tt := range []struct{ path, want string }{
-		{"/api/wait?cuont=1", `unknown query parameter "cuont"; the parameters are: count, timeout, inbox, from, to,`},
+		{"/api/wait?cuont=1", `unknown query parameter "cuont" (did you mean "count"?); the parameters are: count, timeout, inbox, from, to,`},
 		{"/api/messages?subjectcontains=x", `"subjectcontains" (did you mean "subjectContains"?)`},
+		// Typos get the hint as another case does, through didYouMean.
+		{"/api/messages?subjectContain=x", `"subjectContain" (did you mean "subjectContains"?)`},
+		{"/api/messages?subjetContains=x", `"subjetContains" (did you mean "subjectContains"?)`},
+		{"/api/messages?zzzzzz=x", `unknown query parameter "zzzzzz"; the parameters are:`},
 		{"/api/messages?b=1&a=2", `unknown query parameter "a", "b"`},
 		{"/api/wait?subject=a&subject=b", "subject given 2 times"},
 		{"/api/wait?subject=", "subject is empty"},
@@ -204,6 +208,19 @@ func TestAPILinksFindAndDeleteOne(t *testing.T) {
 		t.Errorf("find in the HTML's text: %q, want Code 482913", found.Match)
 	}
 	getJSON(t, p, "/api/messages/2/find?re=\\d{6}", 404, nil)
+	// A match whose first group takes no part, or matches nothing, is
+	// Find's "", not "no match"; a pattern that matches only the
+	// empty string matches too.
+	for _, re := range []string{`Your code: (x)?`, `code: ([a-z]*)`, `Code (x)?`, `^`, `\b`, `\Qcode: \E(x)?`, `(?i)YOUR CODE: (x)?`} {
+		found = findJSON{Match: "unset"}
+		getJSON(t, p, "/api/messages/1/find?re="+url.QueryEscape(re), 200, &found)
+		if found.Match != "" {
+			t.Errorf("find re=%s: %q, want \"\"", re, found.Match)
+		}
+	}
+	for _, re := range []string{`code: (x)`, `\Qcode: x\E(x)?`, `zz(x)?`, `^$`} {
+		getJSON(t, p, "/api/messages/1/find?re="+url.QueryEscape(re), 404, nil)
+	}
 	getJSON(t, p, "/api/messages/9/links", 404, nil)
 
 	if res, b := do(t, p, "DELETE", "/api/messages/1", ""); res.StatusCode != 204 {

@@ -67,11 +67,7 @@ func parseRules(v string) ([]mocksmtp.Rule, error) {
 	var rules []mocksmtp.Rule
 	for _, name := range splitList(v) {
 		if !slices.Contains(known, name) {
-			hint := ""
-			if near := nearest(name, known); near != "" {
-				hint = fmt.Sprintf(" (did you mean %q?)", near)
-			}
-			return nil, fmt.Errorf("unknown rule %q%s; the rules are: %s", name, hint, strings.Join(known, ", "))
+			return nil, fmt.Errorf("unknown rule %q%s; the rules are: %s", name, didYouMean(name, known), strings.Join(known, ", "))
 		}
 		rules = append(rules, mocksmtp.Rule(name))
 	}
@@ -80,23 +76,40 @@ func parseRules(v string) ([]mocksmtp.Rule, error) {
 
 // nearest returns the name of names closest to s, when it is close
 // enough to be what s meant (a typo, another case): at most a third of
-// its letters differ. It returns "" otherwise.
+// its letters differ, case aside. It returns "" otherwise.
 func nearest(s string, names []string) string {
 	best, bestDist := "", len(s)/3+1
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), n); d < bestDist {
+		if abs(len(s)-len(n)) >= bestDist {
+			continue // at least that far: a long name costs nothing
+		}
+		if d := editDistance(strings.ToLower(s), strings.ToLower(n)); d < bestDist {
 			best, bestDist = n, d
 		}
 	}
 	return best
 }
 
-// editDistance is the optimal string alignment distance between a and
-// b, in bytes: the Levenshtein distance, but for two adjacent letters
-// swapped ("qiut" for "quit"), which is one edit, not two.
+// didYouMean is the hint for an unknown name s, " (did you mean \"to\"?)",
+// when one of names is near it; "" otherwise. Every unknown name (a flag's
+// value, a query parameter, a JSON key) is hinted at through it.
+func didYouMean(s string, names []string) string {
+	if near := nearest(s, names); near != "" {
+		return fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return ""
+}
+
+func abs(n int) int {
+	return max(n, -n)
+}
+
+// editDistance is the number of edits from a to b, in bytes: a byte
+// inserted, deleted, replaced, or two neighbours swapped (the optimal
+// string alignment distance: "nmae" is 1 from "name", as typed).
 func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1) // the row of a[:i-2]
-	prev := make([]int, len(b)+1)  // the row of a[:i-1]
+	before := make([]int, len(b)+1) // row i-2
+	prev := make([]int, len(b)+1)   // row i-1
 	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
@@ -110,10 +123,10 @@ func editDistance(a, b string) int {
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
+				cur[j] = min(cur[j], before[j-2]+1)
 			}
 		}
-		prev2, prev, cur = prev, cur, prev2
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]
 }

@@ -212,6 +212,47 @@ func TestAuthMechanismsBeforeTLSFlag(t *testing.T) {
 	}
 }
 
+// TestTLSAndAUTHFlagsNewRefusesTogether checks that TLS and AUTH flags
+// whose options New refuses together are a usage error (exit 2) that
+// names those flags, and only them, in the options' words, as a bad
+// value of one flag is.
+func TestTLSAndAUTHFlagsNewRefusesTogether(t *testing.T) {
+	t.Parallel()
+	const afterTLS = "WithAuthMechanismsBeforeTLS and WithRequireTLSForAuth: AUTH is offered only after TLS, so no mechanism is offered before it; choose one"
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string // all of stderr
+	}{
+		{"mechanisms before TLS, AUTH only after it", nil,
+			[]string{"-auth", "a:b", "-tls", "-auth-mechanisms-before-tls", "CRAM-MD5", "-require-tls-for-auth", "-require-auth"},
+			"mocksmtp: flags -auth-mechanisms-before-tls and -require-tls-for-auth: " + afterTLS + "\n"},
+		{"one from the environment", []string{"MOCKSMTP_REQUIRE_TLS_FOR_AUTH=true"},
+			[]string{"-oauth-token", "a:t", "-auth-mechanisms-before-tls", "XOAUTH2"},
+			"mocksmtp: flags -auth-mechanisms-before-tls and -require-tls-for-auth: " + afterTLS + "\n"},
+		{"mechanisms before TLS, implicit TLS", nil,
+			[]string{"-implicit-tls", "-auth", "a:b", "-auth-mechanisms-before-tls", "PLAIN"},
+			"mocksmtp: flags -implicit-tls and -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS and WithImplicitTLS: " +
+				"a session speaks TLS from its first byte, so nothing is offered before TLS; choose one\n"},
+		// Without -auth, the mechanisms were silently dead: no AUTH, and
+		// STARTTLS for those before TLS.
+		{"mechanisms before TLS without an account", nil,
+			[]string{"-auth-mechanisms-before-tls", "CRAM-MD5"},
+			"mocksmtp: flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth\n"},
+		{"mechanisms without an account", []string{"MOCKSMTP_AUTH_MECHANISMS=LOGIN"}, []string{"-tls"},
+			"mocksmtp: flag -auth-mechanisms: WithAuthMechanisms: LOGIN needs an account of WithAuth or WithAuthFunc\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runOnce(t, tt.env, append([]string{"-listen", "127.0.0.1:0", "-http", ""}, tt.args...)...)
+			if code != 2 || stderr != tt.want {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and only %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
+
 func TestHelpListsTheOptionFlags(t *testing.T) {
 	t.Parallel()
 	code, _, stderr := runOnce(t, nil, "-h")
@@ -222,5 +263,12 @@ func TestHelpListsTheOptionFlags(t *testing.T) {
 		if !strings.Contains(stderr, "\n  "+f+"\n") {
 			t.Errorf("-h does not list %s:\n%s", f, stderr)
 		}
+	}
+	// A default in the case the help names the values in.
+	if want := "\n  -log-level level\n    \tlog level: debug, info, warn or error (default info)\n"; !strings.Contains(stderr, want) {
+		t.Errorf("-h does not list -log-level as %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "INFO") {
+		t.Errorf("-h says INFO, in another case than the values it lists:\n%s", stderr)
 	}
 }

@@ -50,9 +50,10 @@ package main
 // when a wait times out (with the messages that did arrive and, for a
 // filter, the report the Go API's WaitFor fails a test with: the nearest
 // message as a (-want +got) diff, its transcript lines, totals; or with
-// the sessions kept and the transcripts of those still open). A fault
-// script that is not valid JSON, or not a valid script, gets 400 with the
-// line and column of the problem. An error quotes at most about 100
+// the sessions kept and the transcripts of those still open). A body
+// that is not valid JSON (decodeStrict, parseFaults), or a fault script
+// that is not a valid script, gets 400 with the line and column of the
+// problem, after the request's name: "PUT /api/faults: body:3:5: ...". An error quotes at most about 100
 // octets of what the client sent (a value, a key, a path, a header) and
 // notes its full length, "aaaa… (1048577 octets)" (clip), and lists at
 // most 10 unknown names: a request of 1 MiB never gets as large an

@@ -21,8 +21,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -136,22 +139,68 @@ func (a *api) listInboxes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// decodeStrict decodes one JSON object into v, a struct: unknown keys, a
-// key given twice (in any case, as encoding/json matches a struct's
-// fields) and data after it are errors.
+// decodeStrict decodes one JSON request body into v, a struct: unknown
+// keys, a key given twice (in any case, as encoding/json matches a
+// struct's fields) and data after it are errors. A syntax error, and data
+// after the value, say where as a fault script's do: "body:1:14: ...".
 func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errors.New(clipQuoted(err)) // an unknown key, quoted
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return syntaxError(data, "body", err)
+		}
+		return errors.New(clipQuoted(hintKey(err, reflect.TypeOf(v)))) // an unknown key, quoted
 	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON value")
+	if rest := skipSpace(data, dec.InputOffset()); rest < int64(len(data)) {
+		return fmt.Errorf("body:%s: unexpected data after the JSON value", position(data, rest))
 	}
 	if key, ok := repeatedKey(data, true); ok {
 		return fmt.Errorf("duplicate key %q: give it once", clip(key))
 	}
 	return nil
+}
+
+// hintKey adds to encoding/json's error about an unknown key the key of
+// t (a struct, or a pointer to one, and the structs of its fields) that
+// is near it: `json: unknown field "too" (did you mean "to"?)`.
+func hintKey(err error, t reflect.Type) error {
+	key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`)
+	if !ok {
+		return err
+	}
+	key = strings.TrimSuffix(key, `"`)
+	if hint := didYouMean(key, jsonKeys(t, nil)); hint != "" {
+		return fmt.Errorf("%w%s", err, hint)
+	}
+	return err
+}
+
+// jsonKeys appends to keys the JSON keys of the struct t (through
+// pointers, slices and the structs of its fields), in order.
+func jsonKeys(t reflect.Type, keys []string) []string {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return keys
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if !slices.Contains(keys, name) {
+			keys = append(keys, name)
+		}
+		keys = jsonKeys(f.Type, keys)
+	}
+	return keys
 }
 
 // repeatedKey returns a key that the JSON object obj has twice, if any,

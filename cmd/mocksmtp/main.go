@@ -88,8 +88,16 @@
 //	-without-rules quit,message-id            WithoutRules: neither recorded nor enforced
 //	-auth-mechanisms-before-tls CRAM-MD5      WithAuthMechanismsBeforeTLS
 //
-// A value of theirs that the Go option refuses (an unknown extension,
-// rule or mechanism) is a usage error that names the flag.
+// A value of theirs, or of -auth-mechanisms, that the Go option refuses
+// (an unknown extension, rule or mechanism) is a usage error that names
+// the flag; so are TLS and AUTH flags whose options New refuses together
+// (-auth-mechanisms-before-tls with -require-tls-for-auth or
+// -implicit-tls), naming those flags. A number or duration given
+// (-max-message-bytes, -max-recipients, -read-timeout, -retain,
+// -max-transcript-lines) is checked as its Go option checks it, 0 too,
+// a usage error naming the flag; left out, the default applies. A value
+// that does not parse says what the flag wants, in a flag as in its
+// environment variable.
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -188,14 +196,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2525", "SMTP listen `address`; port 0 picks a free port")
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
 	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0); removed at exit")
-	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow listening on addresses other than loopback ones")
+	fs.Var(boolValue(&c.allowRemote), "allow-remote", "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
-	fs.Int64Var(&c.maxMessageBytes, "max-message-bytes", 0, "largest message accepted, in `bytes`, a plain number such as 1048576 (default 10485760, 10 MiB)")
-	fs.IntVar(&c.maxRecipients, "max-recipients", 0, "at most `n` recipients per message (default 100)")
-	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "how long to wait for each command before closing an idle session (default 5m)")
-	fs.IntVar(&c.retain, "retain", 0, "keep only the last `n` messages and sessions (default: keep everything)")
-	fs.IntVar(&c.maxTranscriptLines, "max-transcript-lines", 0, "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
-	fs.BoolVar(&c.withoutSecretMasking, "without-secret-masking", false, "record AUTH secrets in transcripts instead of masking them")
+	// A number left out keeps the option's default; one given (0 too)
+	// is the option's, checked as New checks it.
+	fs.Var(optionValue(&c.maxMessageBytes, parseInt[int64], mocksmtp.WithMaxMessageBytes), "max-message-bytes", "largest message accepted, in `bytes`, a plain number such as 1048576 (default 10485760, 10 MiB)")
+	fs.Var(optionValue(&c.maxRecipients, parseInt[int], mocksmtp.WithMaxRecipients), "max-recipients", "at most `n` recipients per message (default 100)")
+	fs.Var(optionValue(&c.readTimeout, parseDuration, mocksmtp.WithReadTimeout), "read-timeout", "how long to wait for each command before closing an idle session, a `duration` (default 5m)")
+	fs.Var(optionValue(&c.retain, parseInt[int], mocksmtp.WithRetention), "retain", "keep only the last `n` messages and sessions (default: keep everything)")
+	fs.Var(optionValue(&c.maxTranscriptLines, parseInt[int], mocksmtp.WithMaxTranscriptLines), "max-transcript-lines", "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
+	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
 	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING", func(v string) error {
 		kws := splitList(v)
 		if len(kws) > 0 {
@@ -206,7 +216,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.withoutExtensions = kws
 		return nil
 	})
-	fs.BoolVar(&c.rejectNonconforming, "reject-nonconforming", false, "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
+	fs.Var(boolValue(&c.rejectNonconforming), "reject-nonconforming", "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
 	fs.Func("without-rules", "comma-separated conformance `rules` to switch off, neither recorded nor enforced: "+strings.Join(ruleNames(), ", "), func(v string) error {
 		rules, err := parseRules(v)
 		if err != nil {
@@ -215,13 +225,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.withoutRules = rules
 		return nil
 	})
-	fs.BoolVar(&c.quiet, "quiet", false, "do not print messages and transcripts on stdout")
+	fs.Var(boolValue(&c.quiet), "quiet", "do not print messages and transcripts on stdout")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `format` on stderr: text or json")
-	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
-	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.BoolVar(&c.startTLS, "tls", false, "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
-	fs.BoolVar(&c.implicitTLS, "implicit-tls", false, "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
-	fs.BoolVar(&c.requireTLS, "require-tls", false, "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
+	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error (default info)")
+	fs.Var(boolValue(&c.version), "version", "print the version and exit")
+	fs.Var(boolValue(&c.startTLS), "tls", "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
+	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
+	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
 	fs.StringVar(&c.caOut, "ca-out", "", "write the test CA certificate (PEM) to this `file`, for clients to trust; also at GET /api/ca.pem")
@@ -242,22 +252,27 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil
 	})
 	fs.Func("auth-mechanisms", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)", func(v string) error {
-		// Checked with the accounts it needs, by New (run).
-		c.authMechanisms = authMechanisms(splitList(v))
+		ms := authMechanisms(splitList(v))
+		if len(ms) > 0 {
+			if err := checkOption(mocksmtp.WithAuthMechanisms(ms...), checkAnyMechanism...); err != nil {
+				return err
+			}
+		}
+		c.authMechanisms = ms
 		return nil
 	})
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)", func(v string) error {
 		ms := authMechanisms(splitList(v))
 		if len(ms) > 0 {
-			if err := checkOption(mocksmtp.WithAuthMechanismsBeforeTLS(ms...)); err != nil {
+			if err := checkOption(mocksmtp.WithAuthMechanismsBeforeTLS(ms...), checkAnyMechanism...); err != nil {
 				return err
 			}
 		}
 		c.authBeforeTLS = ms
 		return nil
 	})
-	fs.BoolVar(&c.requireAuth, "require-auth", false, "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.BoolVar(&c.requireTLSForAuth, "require-tls-for-auth", false, "offer AUTH only after TLS (implies -tls)")
+	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0")
+	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
@@ -299,13 +314,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errUsage
 	}
 	// The flag package explains a bad flag on its output, with the usage;
-	// a renamed flag gets a line naming its new name instead.
+	// a renamed flag gets a line naming its new name instead, and a
+	// misspelt one a line naming the flag it is near (didYouMean).
 	var out bytes.Buffer
 	fs.SetOutput(&out)
 	err := fs.Parse(args)
 	if old, ok := strings.CutPrefix(fmt.Sprint(err), "flag provided but not defined: -"); ok {
 		if r, ok := renamedFlags[old]; ok {
 			fmt.Fprintf(stderr, "mocksmtp: -%s is now -%s (%s)\n", old, r.name, r.option)
+			return nil, errUsage
+		}
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "-"+f.Name) })
+		if hint := didYouMean("-"+old, names); hint != "" {
+			fmt.Fprintf(stderr, "mocksmtp: %v%s; mocksmtp -h lists the flags\n", err, hint)
 			return nil, errUsage
 		}
 	}
@@ -335,6 +357,106 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errUsage
 	}
 	return &c, nil
+}
+
+// levelFlag is the value of -log-level, in the lower case its help uses.
+type levelFlag struct{ p *slog.Level }
+
+func (f levelFlag) String() string {
+	var l slog.Level // the flag package's zero value: info
+	if f.p != nil {
+		l = *f.p
+	}
+	return strings.ToLower(l.String())
+}
+
+func (f levelFlag) Set(s string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	*f.p = l
+	return nil
+}
+
+// inUse adds to an error of listening on an address that another
+// program has (another mocksmtp, on the default ports) how to run side
+// by side: on free ports, written to a file.
+func inUse(err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w; another program listens there (another mocksmtp?): -listen 127.0.0.1:0 -http 127.0.0.1:0 listen on free ports, and -addr-file FILE writes them as JSON", err)
+	}
+	return err
+}
+
+// flagValue is a flag.Value of a T: a value that does not parse says
+// what the flag wants, on the command line as in its environment
+// variable ("want a whole number"), and check, if any, refuses the others.
+type flagValue[T any] struct {
+	p     *T
+	parse func(string) (T, error)
+	check func(T) error
+}
+
+func (v *flagValue[T]) String() string {
+	if v == nil || v.p == nil { // the flag package's zero value
+		var zero T
+		return fmt.Sprint(zero)
+	}
+	return fmt.Sprint(*v.p)
+}
+
+func (v *flagValue[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	if v.check != nil {
+		if err := v.check(x); err != nil {
+			return err
+		}
+	}
+	*v.p = x
+	return nil
+}
+
+// optionValue is the value of a flag that sets option: given, it is
+// checked as New checks it (checkOption), 0 included, a usage error
+// ("invalid value \"0\" for flag -retain: WithRetention(0): want a
+// positive number"); left out, the option is not used.
+func optionValue[T any](p *T, parse func(string) (T, error), option func(T) mocksmtp.Option) *flagValue[T] {
+	return &flagValue[T]{p: p, parse: parse, check: func(x T) error { return checkOption(option(x)) }}
+}
+
+// boolFlag is a boolean flag whose bad value says what it wants.
+type boolFlag struct{ flagValue[bool] }
+
+func (*boolFlag) IsBoolFlag() bool { return true }
+
+func boolValue(p *bool) *boolFlag {
+	return &boolFlag{flagValue[bool]{p: p, parse: func(s string) (bool, error) {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return false, errors.New("want true or false (or 1 or 0)")
+		}
+		return b, nil
+	}}}
+}
+
+func parseInt[T int | int64](s string) (T, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || int64(T(n)) != n {
+		return 0, errors.New("want a whole number, such as 100")
+	}
+	return T(n), nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New(`want a duration, such as "30s" or "5m"`)
+	}
+	return d, nil
 }
 
 // renamedFlags maps the flags renamed after the Go options they set to
@@ -450,7 +572,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, secOpts...)
+	if err := checkTogether(secOpts); err != nil {
+		fmt.Fprintln(stderr, "mocksmtp:", err)
+		return errUsage
+	}
+	for _, fo := range secOpts {
+		opts = append(opts, fo.opt)
+	}
 	var faultSpecs []faultJSON
 	if cfg.faultsFile != "" {
 		specs, faults, err := loadFaults(cfg.faultsFile)
@@ -468,7 +596,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
-		return err
+		return inUse(err)
 	}
 	defer srv.Close()
 	if cfg.caOut != "" {
@@ -485,7 +613,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a.faults.specs = faultSpecs
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {
-			return err
+			return inUse(err)
 		}
 	}
 	attrs := []any{"smtp", srv.Addr()}
@@ -523,44 +651,91 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// flagOption is a Go option and the flag that sets it.
+type flagOption struct {
+	flag string // "require-tls-for-auth"
+	opt  mocksmtp.Option
+}
+
 // securityOptions turns the TLS and AUTH flags into options.
-func securityOptions(cfg *config) ([]mocksmtp.Option, error) {
-	var opts []mocksmtp.Option
+func securityOptions(cfg *config) ([]flagOption, error) {
+	var opts []flagOption
+	add := func(flag string, opt mocksmtp.Option) { opts = append(opts, flagOption{flag, opt}) }
 	if cfg.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("-cert/-key: %w", err)
 		}
-		opts = append(opts, mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
+		add("cert", mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
 	}
 	switch {
 	case cfg.implicitTLS:
-		opts = append(opts, mocksmtp.WithImplicitTLS())
+		add("implicit-tls", mocksmtp.WithImplicitTLS())
 	case cfg.startTLS:
-		opts = append(opts, mocksmtp.WithSTARTTLS())
+		add("tls", mocksmtp.WithSTARTTLS())
 	}
 	if cfg.requireTLS {
-		opts = append(opts, mocksmtp.WithRequireTLS())
+		add("require-tls", mocksmtp.WithRequireTLS())
 	}
 	for _, a := range cfg.auth {
-		opts = append(opts, mocksmtp.WithAuth(a.user, a.password))
+		add("auth", mocksmtp.WithAuth(a.user, a.password))
 	}
 	for _, a := range cfg.oauthTokens {
-		opts = append(opts, mocksmtp.WithOAuthToken(a.user, a.password))
+		add("oauth-token", mocksmtp.WithOAuthToken(a.user, a.password))
 	}
 	if len(cfg.authMechanisms) > 0 {
-		opts = append(opts, mocksmtp.WithAuthMechanisms(cfg.authMechanisms...))
+		add("auth-mechanisms", mocksmtp.WithAuthMechanisms(cfg.authMechanisms...))
 	}
 	if len(cfg.authBeforeTLS) > 0 {
-		opts = append(opts, mocksmtp.WithAuthMechanismsBeforeTLS(cfg.authBeforeTLS...))
+		add("auth-mechanisms-before-tls", mocksmtp.WithAuthMechanismsBeforeTLS(cfg.authBeforeTLS...))
 	}
 	if cfg.requireAuth {
-		opts = append(opts, mocksmtp.WithRequireAuth())
+		add("require-auth", mocksmtp.WithRequireAuth())
 	}
 	if cfg.requireTLSForAuth {
-		opts = append(opts, mocksmtp.WithRequireTLSForAuth())
+		add("require-tls-for-auth", mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
+}
+
+// checkTogether reports what New says of the options of flags together,
+// which the check of each flag's value (checkOption) cannot see: options
+// that contradict each other, a mechanism without what checks it. The
+// error names the flags whose options New needs to say it, in their
+// order, and says it in the options' words: a flag without which New
+// says the same is left out.
+func checkTogether(opts []flagOption) error {
+	say := func(opts []flagOption) string {
+		o := make([]mocksmtp.Option, len(opts))
+		for i, fo := range opts {
+			o[i] = fo.opt
+		}
+		return newSays(o...)
+	}
+	said := say(opts)
+	if said == "" {
+		return nil
+	}
+	var flags []string
+	for _, fo := range opts {
+		if !slices.Contains(flags, fo.flag) {
+			flags = append(flags, fo.flag)
+		}
+	}
+	var needed []string
+	for _, f := range flags {
+		without := slices.DeleteFunc(slices.Clone(opts), func(fo flagOption) bool { return fo.flag == f })
+		if say(without) == said {
+			opts = without // f is not needed to say it
+		} else {
+			needed = append(needed, "-"+f)
+		}
+	}
+	if len(needed) == 1 {
+		return fmt.Errorf("flag %s: %s", needed[0], said)
+	}
+	last := len(needed) - 1
+	return fmt.Errorf("flags %s and %s: %s", strings.Join(needed[:last], ", "), needed[last], said)
 }
 
 // splitList splits the value of a flag that takes a comma-separated list
@@ -592,14 +767,30 @@ func authMechanisms(names []string) []mocksmtp.AuthMechanism {
 // checkOption reports what the Go option a flag sets says of the flag's
 // value, so that a bad value is a usage error that names the flag, in
 // the option's words. Options check their values in New only: it asks
-// New, with that option alone, on a server in memory (no port), closed
-// at once.
-func checkOption(opt mocksmtp.Option) error {
-	srv, err := mocksmtp.New(mocksmtp.WithInMemory(), opt)
-	if err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "mocksmtp: "))
+// New (newSays), with that option alone, or with the options given as
+// needs when New refuses it alone: those of other flags, set so that
+// they need nothing more. What it needs of the flags given is then
+// checked with them (checkTogether).
+func checkOption(opt mocksmtp.Option, needs ...mocksmtp.Option) error {
+	if said := newSays(slices.Concat(needs, []mocksmtp.Option{opt})...); said != "" {
+		return errors.New(said)
 	}
-	return srv.Close()
+	return nil
+}
+
+// checkAnyMechanism are the needs of the mechanism flags' options
+// (checkOption): an account and a token, which check every mechanism.
+var checkAnyMechanism = []mocksmtp.Option{mocksmtp.WithAuth("user", "password"), mocksmtp.WithOAuthToken("user", "token")}
+
+// newSays returns what New says of opts, on a server in memory (no port)
+// closed at once: its error without "mocksmtp: ", "" for none.
+func newSays(opts ...mocksmtp.Option) string {
+	srv, err := mocksmtp.New(append([]mocksmtp.Option{mocksmtp.WithInMemory()}, opts...)...)
+	if err != nil {
+		return strings.TrimPrefix(err.Error(), "mocksmtp: ")
+	}
+	_ = srv.Close()
+	return ""
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {

@@ -248,10 +248,30 @@ func TestBadUsageExits2(t *testing.T) {
 		want string // in stderr
 	}{
 		{"unknown flag", nil, []string{"-nope"}, "flag provided but not defined: -nope"},
+		{"misspelt flag", nil, []string{"-lisen", "127.0.0.1:0"}, "mocksmtp: flag provided but not defined: -lisen (did you mean \"-listen\"?); mocksmtp -h lists the flags\n"},
+		{"misspelt flag with =", nil, []string{"--max-recipient=5"}, `flag provided but not defined: -max-recipient (did you mean "-max-recipients"?)`},
 		{"extra argument", nil, []string{"extra"}, "unexpected arguments"},
 		{"bad log format", nil, []string{"-log-format", "xml"}, "-log-format"},
+		{"bad log level", nil, []string{"-log-level", "loud"}, `invalid value "loud" for flag -log-level: want debug, info, warn or error`},
 		{"bad duration", nil, []string{"-read-timeout", "soon"}, "-read-timeout"},
-		{"bad environment value", []string{"MOCKSMTP_MAX_MESSAGE_BYTES=big"}, nil, "MOCKSMTP_MAX_MESSAGE_BYTES"},
+		{"bad environment value", []string{"MOCKSMTP_MAX_MESSAGE_BYTES=big"}, nil, `mocksmtp: MOCKSMTP_MAX_MESSAGE_BYTES="big": want a whole number`},
+		// A bad value says what the flag wants, in a flag as in its
+		// environment variable.
+		{"bad number", nil, []string{"-max-recipients", "abc"}, `invalid value "abc" for flag -max-recipients: want a whole number`},
+		{"bad number in the environment", []string{"MOCKSMTP_MAX_RECIPIENTS=abc"}, nil, `mocksmtp: MOCKSMTP_MAX_RECIPIENTS="abc": want a whole number`},
+		{"number out of range", nil, []string{"-retain", "99999999999999999999"}, `invalid value "99999999999999999999" for flag -retain: want a whole number`},
+		{"duration without a unit", nil, []string{"-read-timeout", "5"}, `invalid value "5" for flag -read-timeout: want a duration, such as "30s"`},
+		{"bad boolean in the environment", []string{"MOCKSMTP_QUIET=yes"}, nil, `mocksmtp: MOCKSMTP_QUIET="yes": want true or false`},
+		// A number given is the option's, 0 too, checked as New checks
+		// it; left out, the option's default applies.
+		{"no recipients", nil, []string{"-max-recipients", "0"}, `invalid value "0" for flag -max-recipients: WithMaxRecipients(0): want a positive number`},
+		{"no recipients in the environment", []string{"MOCKSMTP_MAX_RECIPIENTS=0"}, nil, `mocksmtp: MOCKSMTP_MAX_RECIPIENTS="0": WithMaxRecipients(0): want a positive number`},
+		{"retain none", nil, []string{"-retain", "0"}, `invalid value "0" for flag -retain: WithRetention(0): want a positive number`},
+		{"no time to read", nil, []string{"-read-timeout", "0s"}, `invalid value "0s" for flag -read-timeout: WithReadTimeout(0s): want a positive duration`},
+		{"no message bytes", nil, []string{"-max-message-bytes", "0"}, `flag -max-message-bytes: WithMaxMessageBytes(0): want a positive size`},
+		{"negative message bytes", nil, []string{"-max-message-bytes", "-5"}, `flag -max-message-bytes: WithMaxMessageBytes(-5): want a positive size`},
+		{"no transcript", nil, []string{"-max-transcript-lines", "0"}, `flag -max-transcript-lines: WithMaxTranscriptLines(0): want at least 10 lines`},
+		{"transcript of 9 lines", nil, []string{"-max-transcript-lines", "9"}, `flag -max-transcript-lines: WithMaxTranscriptLines(9): want at least 10 lines`},
 		{"unknown extension", nil, []string{"-without-extensions", "PIPELINING,STARTTLS"},
 			`invalid value "PIPELINING,STARTTLS" for flag -without-extensions: WithoutExtensions: unknown extension "STARTTLS" (want PIPELINING, SIZE,`},
 		{"empty extension", nil, []string{"-without-extensions", "SIZE,,DSN"}, `flag -without-extensions: WithoutExtensions: unknown extension ""`},
@@ -264,6 +284,11 @@ func TestBadUsageExits2(t *testing.T) {
 		{"bad boolean", nil, []string{"-reject-nonconforming=maybe"}, `invalid boolean value "maybe" for -reject-nonconforming`},
 		{"unknown mechanism before TLS", nil, []string{"-auth", "a:b", "-auth-mechanisms-before-tls", "CRAM-MD6"},
 			`flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: unknown mechanism "CRAM-MD6"`},
+		{"unknown mechanism", nil, []string{"-auth", "a:b", "-auth-mechanisms", "PLAIN, XOAUTH9"},
+			`invalid value "PLAIN, XOAUTH9" for flag -auth-mechanisms: WithAuthMechanisms: unknown mechanism "XOAUTH9" (want one of PLAIN, LOGIN,`},
+		{"mechanism twice in the environment", []string{"MOCKSMTP_AUTH_MECHANISMS=PLAIN,plain"}, []string{"-auth", "a:b"},
+			`MOCKSMTP_AUTH_MECHANISMS="PLAIN,plain": WithAuthMechanisms: PLAIN given twice`},
+		{"empty mechanism", nil, []string{"-auth", "a:b", "-auth-mechanisms", "PLAIN,,LOGIN"}, `flag -auth-mechanisms: WithAuthMechanisms: unknown mechanism ""`},
 		{"channel binding before TLS", nil, []string{"-auth", "a:b", "-auth-mechanisms-before-tls", "SCRAM-SHA-256-PLUS"},
 			`flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: SCRAM-SHA-256-PLUS binds the TLS channel`},
 		{"transposed letters in a rule", nil, []string{"-without-rules", "qiut"}, `unknown rule "qiut" (did you mean "quit"?)`},
@@ -287,11 +312,25 @@ func TestBadUsageExits2(t *testing.T) {
 	}
 }
 
-func TestBadOptionValueExits1(t *testing.T) {
+// An address that another program has (two mocksmtp on the default
+// ports) exits 1 with how to run side by side.
+func TestAddressInUseSaysHowToShare(t *testing.T) {
 	t.Parallel()
-	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-max-message-bytes", "-5")
-	if code != 1 || !strings.HasPrefix(stderr, "mocksmtp: WithMaxMessageBytes(-5)") {
-		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 naming the bad size", code, stderr)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	for _, args := range [][]string{
+		{"-listen", taken, "-http", ""},
+		{"-listen", "127.0.0.1:0", "-http", taken},
+	} {
+		code, _, stderr := runOnce(t, nil, args...)
+		want := "address already in use; another program listens there (another mocksmtp?): -listen 127.0.0.1:0 -http 127.0.0.1:0 listen on free ports, and -addr-file FILE writes them as JSON\n"
+		if code != 1 || !strings.HasPrefix(stderr, "mocksmtp: ") || !strings.HasSuffix(stderr, want) {
+			t.Errorf("%q on a port in use: exit %d, stderr:\n%s\nwant exit 1 ending %q", args, code, stderr, want)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -303,7 +304,8 @@ type linksJSON struct {
 
 // find answers the first match of ?re= in a message, as Message.Find:
 // in the text, else in the text of the HTML; the first group when re
-// has one. No match is a 404.
+// has one. No match is a 404; a match whose first group took no part
+// (re=code: (x)?) or matched nothing is "", as Find returns, and a 200.
 func (a *api) find(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, false, "re")
 	if !ok {
@@ -324,11 +326,40 @@ func (a *api) find(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	match := m.Find(re)
-	if match == "" {
+	if match == "" && !findsAny(m, expr) {
 		writeError(w, http.StatusNotFound, "message %d: no match of %q in its text or HTML", m.ID, clip(expr))
 		return
 	}
 	writeJSON(w, http.StatusOK, findJSON{Match: match})
+}
+
+// findsAny reports whether expr (valid) matches what Message.Find
+// searches in m, which Find's "" does not tell. It asks Find itself, with
+// expr within \A(.*?expr.?) (built on expr's syntax tree, so that any
+// valid expr keeps its meaning): its first group is not empty when expr
+// matches a text that is not, and an empty text Find searches first is
+// m.Text. (An HTML body whose text is empty, after a text that expr does
+// not match, is not told apart when expr matches the empty string only.)
+func findsAny(m *mocksmtp.Message, expr string) bool {
+	tree, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	anyChar := &syntax.Regexp{Op: syntax.OpAnyChar}
+	group := &syntax.Regexp{Op: syntax.OpCapture, Cap: 1, Sub: []*syntax.Regexp{{Op: syntax.OpConcat, Sub: []*syntax.Regexp{
+		{Op: syntax.OpStar, Flags: syntax.NonGreedy, Sub: []*syntax.Regexp{anyChar}},
+		tree,
+		{Op: syntax.OpQuest, Sub: []*syntax.Regexp{anyChar}},
+	}}}}
+	whole := &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{{Op: syntax.OpBeginText}, group}}
+	re, err := regexp.Compile(whole.String())
+	if err != nil {
+		return false
+	}
+	if m.Find(re) != "" {
+		return true
+	}
+	return m.Text == "" && regexp.MustCompile(expr).MatchString("")
 }
 
 type findJSON struct {

@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,6 +143,35 @@ func meetsTheWire(t *testing.T, p *proc, s serverJSON) {
 		t.Errorf("MAIL: %d %s, want %d", code, msg, want)
 	}
 	reply("QUIT")
+}
+
+// README's example answer of GET /api/server has the keys of the real
+// one, in its order.
+func TestREADMEServerExampleHasTheKeysInOrder(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(readme), "`GET /api/server`\nanswers `")
+	example, _, ok2 := strings.Cut(example, "`")
+	if !ok || !ok2 {
+		t.Fatal("README has no example answer of GET /api/server")
+	}
+	answer, err := json.Marshal(serverJSON{TLS: &serverTLSJSON{CAURL: "/api/ca.pem"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := func(s string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`"(\w+)":`).FindAllStringSubmatch(s, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	if diff := cmp.Diff(keys(string(answer)), keys(example)); diff != "" {
+		t.Errorf("README's GET /api/server keys (-real +README):\n%s", diff)
+	}
 }
 
 func TestAPIServerOnIPv6(t *testing.T) {

@@ -116,10 +116,29 @@
   // are the API's filters (GET /api/messages?to=...), names in any case;
   // a value with spaces is quoted, to:"Bob <bob@example.com>"; words
   // alone search the subject (subjectContains).
-  const filterNames = ["from", "to", "headerFrom", "headerTo", "cc", "subject", "subjectContains",
-    "subjectMatches", "text", "textContains", "textMatches", "html", "htmlContains", "htmlMatches", "attachment", "attachmentContentType", "dkim", "dkimSelector", "dkimStatus", "dkimReason", "arc", "arcReason", "inbox"];
+  //
+  // The filters' names are learned, never listed here: they are the query
+  // parameters of GET /api/messages in the OpenAPI document the program
+  // serves (its tests hold the document to the code), but for those the
+  // page sets itself.
+  const pageParams = ["since", "limit"];
+  let filterNames = null; // a promise of them, once asked
 
-  function parseSearch(q) {
+  function learnFilterNames() {
+    filterNames = filterNames || fetchJSON("/api/openapi.json").then(({ data }) => {
+      // resolve follows a $ref within the document ("#/components/parameters/inbox").
+      const resolve = (p) => !p.$ref ? p : p.$ref.replace(/^#\//, "").split("/")
+        .reduce((v, k) => v[decodeURIComponent(k).replace(/~1/g, "/").replace(/~0/g, "~")], data);
+      return data.paths["/api/messages"].get.parameters.map(resolve)
+        .filter((p) => p.in === "query" && !pageParams.includes(p.name)).map((p) => p.name);
+    }).catch(() => {
+      filterNames = null; // asked again at the next search; names as typed meanwhile
+      return [];
+    });
+    return filterNames;
+  }
+
+  function parseSearch(q, filterNames) {
     const params = new URLSearchParams();
     const words = [];
     const tokens = q.match(/(?:[^\s"]+|"[^"]*")+/g) || [];
@@ -142,8 +161,8 @@
     return params.toString();
   }
 
-  function applySearch() {
-    const filter = parseSearch($("q").value.trim());
+  async function applySearch() {
+    const filter = parseSearch($("q").value.trim(), await learnFilterNames());
     if (filter === state.filter) return;
     state.filter = filter;
     state.messages = [];
@@ -550,4 +569,5 @@
   $("q").addEventListener("input", () => { clearTimeout(state.typing); state.typing = setTimeout(applySearch, 300); });
   render();
   poll();
+  learnFilterNames();
 })();
