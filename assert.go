@@ -161,7 +161,7 @@ func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, err
 	var cands []candidate
 	for _, m := range v.scoped {
 		if s.exp.waited[m.ID] {
-			cands = append(cands, candidate{m: m, tier: 1, note: "an earlier WaitFor returned it"})
+			cands = append(cands, candidate{m: m, tier: 1, note: "an earlier wait returned it"})
 		} else {
 			cands = append(cands, candidate{m: m})
 		}

@@ -508,9 +508,12 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 		kept, total := sc.messages(maxListedOnTimeout)
 		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)
 		if filtered {
-			// The report of the Go API's WaitFor: the nearest message as
-			// a diff, its transcript lines, totals.
-			msg += ":\n" + err.Error()
+			// The report of the Go API's WaitFor: what was wanted, the
+			// nearest message as a diff, its transcript lines, totals;
+			// not its first line, which names the Go call
+			// (WaitForContext) where msg says what the request waited for.
+			_, report, _ := strings.Cut(err.Error(), "\n")
+			msg += ":\n" + report
 		}
 		writeJSON(w, http.StatusRequestTimeout, waitTimeoutJSON{Error: msg, Messages: messagesJSON(kept)})
 	}
