@@ -383,9 +383,8 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 				return nil, nil, syntaxError(data, source, err)
 			}
 			n := len(decoded) + 1
-			if _, err := decodeFault(raw); err != nil {
-				key, off := failingKey(raw)
-				return nil, nil, at(start+off, "fault %d: %v", n, keyed(key, renamed(err)))
+			if key, off, err := failingKey(raw); err != nil {
+				return nil, nil, at(start+off, "fault %d: %v", n, keyed(key, err))
 			}
 			return nil, nil, at(start, "fault %d: %v", n, err)
 		}
@@ -428,15 +427,16 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 // renamedKeys maps the keys renamed with the Go API to their new names.
 var renamedKeys = map[string]string{"times": `"atMost" (Fault.AtMost: the fault fires at most n times)`}
 
-// renamed adds to an error about an unknown key the new name of the key,
-// if it was renamed, or else the key it is near (hintKey).
-func renamed(err error) error {
+// renamed adds to an error about an unknown key, met in the fault raw,
+// the new name of the key, if it was renamed, or else the key it is
+// near (hintKey).
+func renamed(err error, raw []byte) error {
 	if key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
 		if now, ok := renamedKeys[strings.TrimSuffix(key, `"`)]; ok {
 			return fmt.Errorf("%w: it is now %s", err, now)
 		}
 	}
-	return hintKey(err, reflect.TypeFor[faultJSON]())
+	return hintKey(err, raw, reflect.TypeFor[faultJSON]())
 }
 
 // decodeFault decodes one fault strictly: unknown keys are errors.
@@ -448,34 +448,52 @@ func decodeFault(raw []byte) (faultJSON, error) {
 	return j, err
 }
 
-// failingKey finds where in raw (a JSON object) a decoding error is: the
-// first key whose value alone fails to decode and its offset, or else ""
-// and the start.
-func failingKey(raw []byte) (string, int64) {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
-		return "", 0
+// failingKey finds what is wrong in raw (a JSON object, a fault), and
+// where: the first key, in the order written, whose value alone fails to
+// decode, with its offset and its own error (hinted, if the key is
+// unknown). The whole object's error is not used: encoding/json holds an
+// unknown key's error back and returns a later value's, which would be
+// put on the wrong key. With no such key, it decodes the whole object.
+func failingKey(raw []byte) (string, int64, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		_, err := decodeFault(raw)
+		return "", 0, renamed(err, raw)
 	}
-	key, best := "", int64(-1)
-	for k, v := range fields {
+	for dec.More() {
+		off := skipSpace(raw, dec.InputOffset())
+		if off < int64(len(raw)) && raw[off] == ',' {
+			off = skipSpace(raw, off+1)
+		}
+		tok, err := dec.Token()
+		var v json.RawMessage
+		if err != nil || dec.Decode(&v) != nil {
+			break
+		}
+		k, _ := tok.(string)
 		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
-		if _, err := decodeFault(one); err == nil {
-			continue
-		}
-		if i := int64(bytes.Index(raw, []byte(strconv.Quote(k)))); i >= 0 && (best < 0 || i < best) {
-			key, best = k, i
+		if _, err := decodeFault(one); err != nil {
+			return k, off, renamed(err, one)
 		}
 	}
-	return key, max(best, 0)
+	_, err := decodeFault(raw)
+	if err != nil {
+		err = renamed(err, raw)
+	}
+	return "", 0, err
 }
 
-// keyed names key in err, a value's error, unless encoding/json's words
-// name it already (an unknown key; a value of the wrong type): the
-// errors of the values' own types ("time: missing unit in duration")
-// do not.
+// keyed names key in err, a value's error, unless the error names it
+// already: encoding/json's words (an unknown key; a value of the wrong
+// type) and a value's own words that start with the key ("reply: want
+// ..."). The errors of the values' other types ("time: missing unit in
+// duration") do not.
 func keyed(key string, err error) error {
 	var typeErr *json.UnmarshalTypeError
 	if key == "" || errors.As(err, &typeErr) || strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return err
+	}
+	if msg := err.Error(); len(msg) > len(key) && strings.EqualFold(msg[:len(key)], key) && strings.ContainsRune(": ", rune(msg[len(key)])) {
 		return err
 	}
 	return fmt.Errorf("%s: %w", clip(key), err)

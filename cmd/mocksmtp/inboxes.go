@@ -25,7 +25,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -151,7 +150,7 @@ func decodeStrict(data []byte, v any) error {
 		if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return syntaxError(data, "body", err)
 		}
-		return errors.New(clipQuoted(hintKey(err, reflect.TypeOf(v)))) // an unknown key, quoted
+		return errors.New(clipQuoted(hintKey(err, data, reflect.TypeOf(v)))) // an unknown key, quoted
 	}
 	if rest := skipSpace(data, dec.InputOffset()); rest < int64(len(data)) {
 		return fmt.Errorf("body:%s: unexpected data after the JSON value", position(data, rest))
@@ -162,43 +161,124 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// hintKey adds to encoding/json's error about an unknown key the key of
-// t (a struct, or a pointer to one, and the structs of its fields) that
-// is near it: `json: unknown field "too" (did you mean "to"?)`.
-func hintKey(err error, t reflect.Type) error {
+// hintKey adds to encoding/json's error about an unknown key, met in
+// data decoded into t, the key near it among those valid where it is:
+// `json: unknown field "too" (did you mean "to"?)`. encoding/json does
+// not say in which object the key is, so data is read again along t to
+// find it (keysBeside); a key of a nested object is no hint at the top.
+func hintKey(err error, data []byte, t reflect.Type) error {
 	key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`)
 	if !ok {
 		return err
 	}
 	key = strings.TrimSuffix(key, `"`)
-	if hint := didYouMean(key, jsonKeys(t, nil)); hint != "" {
-		return fmt.Errorf("%w%s", err, hint)
+	if keys, ok := keysBeside(data, t, key); ok {
+		if hint := didYouMean(key, keys); hint != "" {
+			return fmt.Errorf("%w%s", err, hint)
+		}
 	}
 	return err
 }
 
-// jsonKeys appends to keys the JSON keys of the struct t (through
-// pointers, slices and the structs of its fields), in order.
-func jsonKeys(t reflect.Type, keys []string) []string {
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// keysBeside returns the keys valid in the first object of data (JSON
+// decoded into t) that has key as an unknown key, as encoding/json
+// matches keys to fields (exactly, or else in any case), and whether
+// there is one. Values that decode themselves (json.Unmarshaler) are
+// not looked into.
+func keysBeside(data []byte, t reflect.Type, key string) ([]string, bool) {
+	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct {
-		return keys
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil, false
 	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, false
+	}
+	array := tok == json.Delim('[') && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array)
+	object := tok == json.Delim('{') && (t.Kind() == reflect.Struct || t.Kind() == reflect.Map)
+	if !array && !object {
+		return nil, false
+	}
+	for dec.More() {
+		var name string
+		if object {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, false
+			}
+			name, _ = tok.(string)
+		}
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return nil, false
+		}
+		elem := t
+		switch {
+		case array || t.Kind() == reflect.Map:
+			elem = t.Elem()
+		default:
+			f, ok := jsonField(t, name)
+			if !ok {
+				if name == key {
+					return jsonKeys(t), true
+				}
+				continue
+			}
+			elem = f.Type
+		}
+		if keys, ok := keysBeside(v, elem, key); ok {
+			return keys, true
+		}
+	}
+	return nil, false
+}
+
+// jsonField is the field of the struct t that encoding/json decodes the
+// key name into: the one of that name, or else of that name in any case.
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
+	var folded reflect.StructField
+	found := false
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" {
+		key, ok := jsonKey(f)
+		if !ok {
 			continue
 		}
-		if name == "" {
-			name = f.Name
+		if key == name {
+			return f, true
 		}
-		if !slices.Contains(keys, name) {
+		if !found && strings.EqualFold(key, name) {
+			folded, found = f, true
+		}
+	}
+	return folded, found
+}
+
+// jsonKey is the JSON key of the field f, if it has one.
+func jsonKey(f reflect.StructField) (string, bool) {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if !f.IsExported() || name == "-" {
+		return "", false
+	}
+	if name == "" {
+		name = f.Name
+	}
+	return name, true
+}
+
+// jsonKeys returns the JSON keys of the struct t, in order: its own,
+// not those of the objects within it.
+func jsonKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		if name, ok := jsonKey(t.Field(i)); ok {
 			keys = append(keys, name)
 		}
-		keys = jsonKeys(f.Type, keys)
 	}
 	return keys
 }
