@@ -443,8 +443,11 @@ func boolValue(p *bool) *boolFlag {
 	}}}
 }
 
+// parseInt reads a number flag as the flag package's own number flags
+// did, in Go's forms (strconv's base 0): 1048576, 1_048_576, 0x100000,
+// and 010 as octal 8.
 func parseInt[T int | int64](s string) (T, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := strconv.ParseInt(s, 0, 64)
 	if err != nil || int64(T(n)) != n {
 		return 0, errors.New("want a whole number, such as 100")
 	}

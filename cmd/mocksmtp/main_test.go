@@ -382,6 +382,29 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestNumberFlagsTakeGoForms checks that the number flags, and their
+// variables, take the forms the flag package's number flags took:
+// 1_048_576, 0x10, and 010 as octal 8.
+func TestNumberFlagsTakeGoForms(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "MOCKSMTP_") {
+			t.Setenv(name, "") // restored after the test
+			os.Unsetenv(name)
+		}
+	}
+	t.Setenv("MOCKSMTP_RETAIN", "010")
+	t.Setenv("MOCKSMTP_MAX_TRANSCRIPT_LINES", "0x1_000")
+	cfg, err := parseFlags([]string{"-max-message-bytes", "1_048_576", "-max-recipients", "0x10"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []int64{cfg.maxMessageBytes, int64(cfg.maxRecipients), int64(cfg.retain), int64(cfg.maxTranscriptLines)}
+	want := []int64{1048576, 16, 8, 4096}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("-max-message-bytes 1_048_576 -max-recipients 0x10 MOCKSMTP_RETAIN=010 MOCKSMTP_MAX_TRANSCRIPT_LINES=0x1_000 (-want +got):\n%s", diff)
+	}
+}
+
 // greeting connects to addr and returns the first line it reads.
 func greeting(t *testing.T, addr string) string {
 	t.Helper()
