@@ -240,6 +240,11 @@ func TestTLSAndAUTHFlagsNewRefusesTogether(t *testing.T) {
 		{"mechanisms before TLS without an account", nil,
 			[]string{"-auth-mechanisms-before-tls", "CRAM-MD5"},
 			"mocksmtp: flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth\n"},
+		// Without -oauth-token, New says another thing (XOAUTH2 needs a
+		// token), but -oauth-token is no part of this one.
+		{"mechanisms before TLS without an account, beside others", nil,
+			[]string{"-oauth-token", "u:t", "-auth-mechanisms", "XOAUTH2", "-auth-mechanisms-before-tls", "CRAM-MD5"},
+			"mocksmtp: flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth\n"},
 		{"mechanisms without an account", []string{"MOCKSMTP_AUTH_MECHANISMS=LOGIN"}, []string{"-tls"},
 			"mocksmtp: flag -auth-mechanisms: WithAuthMechanisms: LOGIN needs an account of WithAuth or WithAuthFunc\n"},
 	} {

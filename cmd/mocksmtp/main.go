@@ -705,8 +705,13 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 // which the check of each flag's value (checkOption) cannot see: options
 // that contradict each other, a mechanism without what checks it. The
 // error names the flags whose options New needs to say it, in their
-// order, and says it in the options' words: a flag without which New
-// says the same is left out.
+// order, and says it in the options' words: the fewest flags whose
+// options alone make New say it, each one needed (without it, New says
+// something else or nothing). A flag without which New says another
+// thing is not needed for this one when the others that make New say
+// the other thing go too (-oauth-token for -auth-mechanisms XOAUTH2,
+// when only -auth-mechanisms-before-tls CRAM-MD5 is at fault), so
+// flags are left out until none can be.
 func checkTogether(opts []flagOption) error {
 	say := func(opts []flagOption) string {
 		o := make([]mocksmtp.Option, len(opts))
@@ -725,14 +730,20 @@ func checkTogether(opts []flagOption) error {
 			flags = append(flags, fo.flag)
 		}
 	}
-	var needed []string
-	for _, f := range flags {
-		without := slices.DeleteFunc(slices.Clone(opts), func(fo flagOption) bool { return fo.flag == f })
-		if say(without) == said {
-			opts = without // f is not needed to say it
-		} else {
-			needed = append(needed, "-"+f)
+	for left := true; left; {
+		left = false
+		for _, f := range flags {
+			without := slices.DeleteFunc(slices.Clone(opts), func(fo flagOption) bool { return fo.flag == f })
+			if say(without) == said {
+				opts, left = without, true // f is not needed to say it
+				flags = slices.DeleteFunc(flags, func(g string) bool { return g == f })
+				break
+			}
 		}
+	}
+	needed := make([]string, len(flags))
+	for i, f := range flags {
+		needed[i] = "-" + f
 	}
 	if len(needed) == 1 {
 		return fmt.Errorf("flag %s: %s", needed[0], said)
