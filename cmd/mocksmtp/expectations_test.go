@@ -143,6 +143,7 @@ func TestExpectationErrors(t *testing.T) {
 	p := start(t, nil, "-quiet")
 	for _, tt := range []struct{ body, want string }{
 		{``, "POST /api/expectations: no body"},
+		{"  \n", "POST /api/expectations: no body"}, // only whitespace is no body
 		{`[]`, "cannot unmarshal array"},
 		{`{"wnat": {}}`, `json: unknown field "wnat" (did you mean "want"?)`},
 		{`{"want": {"too": ["bob@example.com"]}}`, `want: unknown key "too" (did you mean "to"?); the keys are: from, to,`},

@@ -621,7 +621,8 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 }
 
 // readBody reads a request body of at most limit bytes, or answers 413
-// (too large) or 400 (cut short, or too slow: the read timeout).
+// (too large) or 400 (cut short, or too slow: the read timeout). A body
+// of only JSON whitespace is no body, as an empty one is: nil.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
@@ -632,6 +633,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "%s: reading the body: %v", requestName(r), err)
 		return nil, false
+	}
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return nil, true
 	}
 	return data, true
 }

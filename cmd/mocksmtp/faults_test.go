@@ -260,6 +260,7 @@ func TestAPIFaults(t *testing.T) {
 		{`[{"at": "RCPT", "reply": "999 x"}]`, "body:1:2: fault 1:"},
 		{`not json`, "body:1:2: invalid character"},
 		{``, "PUT /api/faults: no body; want a JSON array of faults"},
+		{" \r\n\t ", "PUT /api/faults: no body; want a JSON array of faults"}, // only whitespace is no body
 	} {
 		res, b := do(t, p, "PUT", "/api/faults", bad.body)
 		var e errorJSON
