@@ -334,15 +334,24 @@ func (a *api) find(w http.ResponseWriter, r *http.Request) {
 }
 
 // findsAny reports whether expr (valid) matches what Message.Find
-// searches in m, which Find's "" does not tell. It asks Find itself, with
-// expr within \A(.*?expr.?) (built on expr's syntax tree, so that any
-// valid expr keeps its meaning): its first group is not empty when expr
-// matches a text that is not, and an empty text Find searches first is
-// m.Text. (An HTML body whose text is empty, after a text that expr does
-// not match, is not told apart when expr matches the empty string only.)
+// searches in m, which Find's "" does not tell. It asks Find itself, first
+// with expr in a group of its own, the whole match, which keeps expr's
+// literal prefix (a long literal found nowhere stays a string search):
+// that group is not empty when expr matches, unless expr can match the
+// empty string. Only such an expr is asked again within \A(.*?expr.?),
+// whose first group is not empty when expr matches a text that is not,
+// and an empty text Find searches first is m.Text. Both are built on
+// expr's syntax tree, so that any valid expr keeps its meaning. (An HTML
+// body whose text is empty, after a text that expr does not match, is not
+// told apart when expr matches the empty string only.)
 func findsAny(m *mocksmtp.Message, expr string) bool {
 	tree, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
+		return false
+	}
+	if re, err := regexp.Compile((&syntax.Regexp{Op: syntax.OpCapture, Cap: 1, Sub: []*syntax.Regexp{tree}}).String()); err == nil && m.Find(re) != "" {
+		return true
+	} else if err == nil && !canBeEmpty(tree) {
 		return false
 	}
 	anyChar := &syntax.Regexp{Op: syntax.OpAnyChar}
@@ -360,6 +369,36 @@ func findsAny(m *mocksmtp.Message, expr string) bool {
 		return true
 	}
 	return m.Text == "" && regexp.MustCompile(expr).MatchString("")
+}
+
+// canBeEmpty reports whether re can match the empty string somewhere
+// (in some context, as \b or ^ do).
+func canBeEmpty(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpNoMatch, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return false
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return canBeEmpty(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || canBeEmpty(re.Sub[0])
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if !canBeEmpty(sub) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if canBeEmpty(sub) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // the empty match, *, ?, and the assertions
 }
 
 type findJSON struct {
