@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,8 +30,6 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/mocksmtp/mocksmtp"
 )
 
 // browserNames are the names Chromium goes by, Debian's first.
@@ -342,37 +339,25 @@ func TestWebPageLearnsTheFiltersFromTheOpenAPIDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	a := newAPI(srv, log, false)
-	ws, err := startHTTP("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch q := r.URL.Query(); {
-		case r.URL.Path == "/api/openapi.json":
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			_, _ = w.Write(withFilter)
-			return
-		case r.URL.Path == "/api/messages" && q.Has("subjectIs"):
-			q["subject"] = q["subjectIs"]
-			q.Del("subjectIs")
-			r.URL.RawQuery = q.Encode()
-		}
-		a.ServeHTTP(w, r)
-	}), log, defaultHTTPTimeouts)
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ws.shutdown()
-		srv.Close()
+	srv, p := serveWrapped(t, func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch q := r.URL.Query(); {
+			case r.URL.Path == "/api/openapi.json":
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				_, _ = w.Write(withFilter)
+				return
+			case r.URL.Path == "/api/messages" && q.Has("subjectIs"):
+				q["subject"] = q["subjectIs"]
+				q.Del("subjectIs")
+				r.URL.RawQuery = q.Encode()
+			}
+			api.ServeHTTP(w, r)
+		})
 	})
 	sendMail(t, srv.Addr(), "alice@example.com", []string{"bob@example.com"}, "Subject: Welcome\r\n\r\nhi\r\n")
 	sendMail(t, srv.Addr(), "alice@example.com", []string{"bob@example.com"}, "Subject: Welcome back\r\n\r\nhi\r\n")
 
-	pg := browser.openList(t, ws.addr, 2)
+	pg := browser.openList(t, p.http, 2)
 	pg.search("SUBJECTIS:Welcome", "1")
 	pg.search(`subjectis:"Welcome back"`, "2")
 	pg.search("", "2,1")

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/smtp"
 	"net/url"
 	"strings"
@@ -108,12 +109,18 @@ func sendAll(t *testing.T, addr, rcpt string, msgs []string) {
 // has the addresses alone.
 func serveAPI(t *testing.T, opts ...mocksmtp.Option) (*mocksmtp.Server, *proc) {
 	t.Helper()
+	return serveWrapped(t, func(api http.Handler) http.Handler { return api }, opts...)
+}
+
+// serveWrapped is serveAPI with the API behind wrap's handler.
+func serveWrapped(t *testing.T, wrap func(api http.Handler) http.Handler, opts ...mocksmtp.Option) (*mocksmtp.Server, *proc) {
+	t.Helper()
 	srv, err := mocksmtp.New(append([]mocksmtp.Option{mocksmtp.WithListenAddr("127.0.0.1:0")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	ws, err := startHTTP("127.0.0.1:0", newAPI(srv, log, false), log, defaultHTTPTimeouts)
+	ws, err := startHTTP("127.0.0.1:0", wrap(newAPI(srv, log, false)), log, defaultHTTPTimeouts)
 	if err != nil {
 		srv.Close()
 		t.Fatal(err)
