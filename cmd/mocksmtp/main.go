@@ -206,16 +206,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(optionValue(&c.retain, parseInt[int], mocksmtp.WithRetention), "retain", "keep only the last `n` messages and sessions (default: keep everything)")
 	fs.Var(optionValue(&c.maxTranscriptLines, parseInt[int], mocksmtp.WithMaxTranscriptLines), "max-transcript-lines", "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
 	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
-	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING", func(v string) error {
-		kws := splitList(v)
-		if len(kws) > 0 {
-			if err := checkOption(mocksmtp.WithoutExtensions(kws...)); err != nil {
-				return err
-			}
-		}
-		c.withoutExtensions = kws
-		return nil
-	})
+	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING",
+		listFlag(&c.withoutExtensions, func(kw string) string { return kw }, mocksmtp.WithoutExtensions))
 	fs.Var(boolValue(&c.rejectNonconforming), "reject-nonconforming", "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
 	fs.Func("without-rules", "comma-separated conformance `rules` to switch off, neither recorded nor enforced: "+strings.Join(ruleNames(), ", "), func(v string) error {
 		rules, err := parseRules(v)
@@ -251,26 +243,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.oauthTokens = append(c.oauthTokens, account{user, token})
 		return nil
 	})
-	fs.Func("auth-mechanisms", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)", func(v string) error {
-		ms := authMechanisms(splitList(v))
-		if len(ms) > 0 {
-			if err := checkOption(mocksmtp.WithAuthMechanisms(ms...), checkAnyMechanism...); err != nil {
-				return err
-			}
-		}
-		c.authMechanisms = ms
-		return nil
-	})
-	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)", func(v string) error {
-		ms := authMechanisms(splitList(v))
-		if len(ms) > 0 {
-			if err := checkOption(mocksmtp.WithAuthMechanismsBeforeTLS(ms...), checkAnyMechanism...); err != nil {
-				return err
-			}
-		}
-		c.authBeforeTLS = ms
-		return nil
-	})
+	fs.Func("auth-mechanisms", "comma-separated SASL `mechanisms` to offer, from PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS (default PLAIN, LOGIN, CRAM-MD5 with -auth, XOAUTH2, OAUTHBEARER with -oauth-token)",
+		listFlag(&c.authMechanisms, toMechanism, mocksmtp.WithAuthMechanisms, checkAnyMechanism...))
+	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)",
+		listFlag(&c.authBeforeTLS, toMechanism, mocksmtp.WithAuthMechanismsBeforeTLS, checkAnyMechanism...))
 	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0")
 	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
@@ -766,17 +742,28 @@ func splitList(v string) []string {
 	return items
 }
 
-// authMechanisms returns names as mechanisms, nil for none.
-func authMechanisms(names []string) []mocksmtp.AuthMechanism {
-	if len(names) == 0 {
+// listFlag is the Set of a flag whose comma-separated list (splitList)
+// is the argument list of option: each item made a T by conv, the list
+// checked as New checks option (checkOption, with needs) unless empty,
+// and kept in *dst.
+func listFlag[T any](dst *[]T, conv func(string) T, option func(...T) mocksmtp.Option, needs ...mocksmtp.Option) func(string) error {
+	return func(v string) error {
+		var items []T
+		for _, s := range splitList(v) {
+			items = append(items, conv(s))
+		}
+		if len(items) > 0 {
+			if err := checkOption(option(items...), needs...); err != nil {
+				return err
+			}
+		}
+		*dst = items
 		return nil
 	}
-	ms := make([]mocksmtp.AuthMechanism, len(names))
-	for i, n := range names {
-		ms[i] = mocksmtp.AuthMechanism(n)
-	}
-	return ms
 }
+
+// toMechanism is a name of a -auth-mechanisms list as a mechanism.
+func toMechanism(name string) mocksmtp.AuthMechanism { return mocksmtp.AuthMechanism(name) }
 
 // checkOption reports what the Go option a flag sets says of the flag's
 // value, so that a bad value is a usage error that names the flag, in
