@@ -634,7 +634,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 		writeError(w, http.StatusBadRequest, "%s: reading the body: %v", requestName(r), err)
 		return nil, false
 	}
-	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+	if skipSpace(data, 0) == int64(len(data)) {
 		return nil, true
 	}
 	return data, true
