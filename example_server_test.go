@@ -278,6 +278,25 @@ func ExampleServer_WaitForSessionsContext() {
 	// C: QUIT / S: 221 2.0.0 Bye
 }
 
+func ExampleServer_WaitForSessionEndContext() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	go func() { _ = sendWelcome(srv.Addr(), "bob@example.com") }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := srv.WaitForSessionEndContext(ctx, 1) // not started yet: waited for
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(s.Ended, s.Transcript[len(s.Transcript)-1])
+	// Output:
+	// QUIT S: 221 2.0.0 Bye
+}
+
 // WaitUntilContext waits for any state of the server: here, for a fault
 // to have fired in a session the client keeps open.
 func ExampleServer_WaitUntilContext() {

@@ -1,9 +1,11 @@
 package mocksmtp_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -132,6 +134,29 @@ func ExampleServer_WaitForSessions() {
 	fmt.Println(s.Ended, len(s.Messages), s.Transcript[len(s.Transcript)-1])
 	// Output:
 	// QUIT 1 S: 221 2.0.0 Bye
+}
+
+// WaitForSessionEnd waits for one session among several: here the
+// second, while the first, an idle connection of a pool, stays open.
+func ExampleServer_WaitForSessionEnd() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	idle, err := net.Dial("tcp", srv.Addr()) // session 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	greeting, _ := bufio.NewReader(idle).ReadString('\n')
+	fmt.Println(strings.TrimSpace(greeting))
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil { // session 2
+		t.Fatal(err)
+	}
+	s := srv.WaitForSessionEnd(t, 2)
+	fmt.Println(s.ID, s.Ended, len(s.Messages), srv.Session(1).Ended)
+	// Output:
+	// 220 localhost ESMTP mocksmtp
+	// 2 QUIT 1 live
 }
 
 func ExampleServer_WaitUntil() {

@@ -843,6 +843,67 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	return sessions
 }
 
+// WaitForSessionEndContext waits until the session with the given ID has
+// ended (the client quit or went away, or the server closed it) and
+// returns a snapshot of it. A session not yet started is waited for. It
+// returns an error at once when the server no longer keeps the session
+// ([Server.Reset], [WithRetention]), and an error when ctx ends or the
+// server is closed first. Unlike a [Server.WaitUntilContext] that looks at
+// [Server.Session], it wakes only when a session starts or ends and
+// copies the session once, so that waiting costs nothing while a long
+// session goes on.
+func (s *Server) WaitForSessionEndContext(ctx context.Context, id int) (*Session, error) {
+	var rec *session // the session, once started
+	gone := false
+	err := s.await(ctx, changeSession, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if i, ok := s.sessionIndexLocked(id); ok {
+			rec = s.sessions[i]
+		}
+		// A session the wait saw live and WithRetention forgot as it
+		// ended is still returned: it ended.
+		gone = rec == nil && (id < 1 || id <= s.ids.session)
+		return gone || rec != nil && rec.ended != Live
+	})
+	switch {
+	case gone && id < 1:
+		return nil, fmt.Errorf("mocksmtp: waiting for session %d to end: session IDs start at 1", id)
+	case gone:
+		return nil, fmt.Errorf("mocksmtp: waiting for session %d to end: the server keeps it no longer (Reset or WithRetention forgot it)", id)
+	case err != nil && rec == nil:
+		return nil, fmt.Errorf("mocksmtp: waiting for session %d to end: it has not started: %w", id, err)
+	case err != nil:
+		return rec.snapshot(), fmt.Errorf("mocksmtp: waiting for session %d to end: it is still open: %w", id, err)
+	}
+	return rec.snapshot(), nil
+}
+
+// WaitForSessionEnd waits until the session with the given ID has ended
+// and returns a snapshot of it, as [Server.WaitForSessionEndContext]
+// does. After the wait timeout, or when the server no longer keeps the
+// session, it fails t as [Server.WaitForMessages] does, with the
+// transcripts of the sessions still open. Use it to assert on the
+// complete transcript of one session among several.
+func (s *Server) WaitForSessionEnd(t testing.TB, id int) *Session {
+	t.Helper()
+	ctx, cancel := s.waitContext()
+	defer cancel()
+	ss, err := s.WaitForSessionEndContext(ctx, id)
+	if err != nil {
+		s.failWait(t, nil, err, func(_ *view, why string) string {
+			if !errors.Is(err, ctx.Err()) && !errors.Is(err, ErrClosed) {
+				return "mocksmtp: WaitForSessionEnd: " + strings.TrimPrefix(err.Error(), "mocksmtp: ")
+			}
+			if ss == nil {
+				return fmt.Sprintf("mocksmtp: WaitForSessionEnd: want session %d to end %s; it has not started:", id, why)
+			}
+			return fmt.Sprintf("mocksmtp: WaitForSessionEnd: want session %d to end %s; it is still open:", id, why)
+		})
+	}
+	return ss
+}
+
 // WaitUntilContext waits until cond returns true, or returns an error when
 // ctx ends first, or when the server is closed and all its sessions have
 // ended. cond is called at once and again after each change the server

@@ -2,6 +2,7 @@ package mocksmtp
 
 import (
 	"fmt"
+	"math/bits"
 	"net"
 	"net/smtp"
 	"strings"
@@ -249,4 +250,40 @@ func roomless(t *testing.T, in *interner, n int) []string {
 		t.Fatalf("the table found room for every text: not full")
 	}
 	return missed
+}
+
+// TestWaitForSessionEndWakesOnSessionsOnly checks that a wait for a
+// session's end is woken by sessions starting and ending, not by each
+// line of a long session: it copies the session once, when it ends.
+func TestWaitForSessionEndWakesOnSessionsOnly(t *testing.T) {
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := srv.WaitForSessionEndContext(t.Context(), 1)
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	waits := func(c change) int32 { // the waits for changes of kind c
+		return srv.changes.waiters[bits.TrailingZeros8(uint8(c))].Load()
+	}
+	for waits(changeSession) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the wait did not start within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := waits(changeLine); n != 0 {
+		t.Errorf("%d waits for each line, want 0", n)
+	}
+	if n := waits(changeMessage); n != 0 {
+		t.Errorf("%d waits for each message, want 0", n)
+	}
+	srv.Close()
+	if err := <-done; err == nil {
+		t.Error("the wait for a session never started returned no error when the server closed")
+	}
 }

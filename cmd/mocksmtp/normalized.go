@@ -148,7 +148,9 @@ func (a *api) normalizedMessage(w http.ResponseWriter, r *http.Request) {
 // session's transcript as Transcript.Normalized writes it for a golden
 // file, masked. A live session's transcript still grows: it waits until
 // the session has ended (the client quit or went away, or the server
-// closed it), and answers 408 when the timeout passes first.
+// closed it), as WaitForSessionEndContext does, also for a session not
+// yet started, and answers 408 when the timeout passes first; 404 at once
+// for a session the server keeps no longer.
 func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, false, "mask", "replacement", "timeout")
 	if !ok {
@@ -169,14 +171,8 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	extendDeadlines(w, r, timeout)
-	var s *mocksmtp.Session
-	err := a.srv.WaitUntilContext(ctx, func() bool {
-		s = a.srv.Session(id)
-		return s == nil || s.Ended != mocksmtp.Live
-	})
+	s, err := a.srv.WaitForSessionEndContext(ctx, id)
 	switch {
-	case s == nil:
-		writeError(w, http.StatusNotFound, "no session %d", id)
 	case err == nil:
 		out, err := applyMasks(s.Transcript.Normalized(), masks, a.maxMasked)
 		if err != nil {
@@ -186,6 +182,12 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 		writeText(w, out)
 	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
+	case id == 0:
+		writeError(w, http.StatusNotFound, "no session 0: session IDs start at 1")
+	case !errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusNotFound, "no session %d: mocksmtp keeps it no longer (DELETE /api/messages or -retain forgot it)", id)
+	case s == nil:
+		writeError(w, http.StatusRequestTimeout, "waited %v for session %d to end, and it has not started", timeout, id)
 	default:
 		writeError(w, http.StatusRequestTimeout, "waited %v for session %d to end, and it is still open: its transcript is normalized once the client quits or closes the connection; so far:\n%s",
 			timeout, id, strings.TrimSuffix(s.String(), "\n"))

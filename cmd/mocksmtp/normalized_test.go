@@ -266,6 +266,52 @@ func TestNormalizedTranscriptWaitsForTheSessionToEnd(t *testing.T) {
 	}
 }
 
+// A session not yet started is waited for, as WaitForSessionEnd waits:
+// a suite may ask before its client connected. One the server keeps no
+// longer is 404 at once.
+func TestNormalizedTranscriptOfASessionToCome(t *testing.T) {
+	t.Parallel()
+	srv, addr, log := startNormalizing(t, maxMaskedBytes, defaultHTTPTimeouts)
+	path := "/api/sessions/1/normalized"
+	done := make(chan answer, 1)
+	go func() {
+		res, err := httpClient.Get("http://" + addr + path + "?timeout=20s")
+		if err != nil {
+			done <- answer{body: err.Error()}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		done <- answer{res.StatusCode, res.Header.Get("Content-Type"), string(b)}
+	}()
+	log.waitFor(t, regexp.MustCompile(`path=/api/sessions/1/normalized `))
+	sendMail(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, "Subject: Hi\r\n\r\nHello.\r\n")
+	a := <-done
+	want := srv.WaitForSessionEnd(t, 1).Transcript.Normalized()
+	if a.status != http.StatusOK || a.body != want || !strings.HasSuffix(want, "C: QUIT\nS: 221 2.0.0 Bye\n") {
+		t.Errorf("GET %s before the session: %d %q, want 200 and the whole transcript, as Go's:\n%s", path, a.status, a.body, want)
+	}
+
+	req, err := http.NewRequest("DELETE", "http://"+addr+"/api/messages", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE /api/messages: %d, want 204", res.StatusCode)
+	}
+	if e := errorOf(t, path, get(t, addr, path+"?timeout=10m"), http.StatusNotFound); !strings.Contains(e, "no session 1: mocksmtp keeps it no longer (DELETE /api/messages or -retain forgot it)") {
+		t.Errorf("GET %s of a forgotten session: %q", path, e)
+	}
+}
+
 // The route waits past the server's read and write timeouts, as the other
 // waits do.
 func TestNormalizedTranscriptOutlastsTheHTTPTimeouts(t *testing.T) {
@@ -314,7 +360,8 @@ func TestNormalizedBadRequests(t *testing.T) {
 		{"/api/messages/x/normalized", 400, []string{`id "x": want a number`}, ""},
 		{"/api/sessions/-1/normalized", 400, []string{`id "-1": want a number`}, ""},
 		{"/api/messages/99/normalized", 404, []string{"no message 99"}, ""},
-		{"/api/sessions/99/normalized?timeout=20s", 404, []string{"no session 99"}, ""},
+		{"/api/sessions/0/normalized?timeout=20s", 404, []string{"no session 0: session IDs start at 1"}, ""},
+		{"/api/sessions/99/normalized?timeout=10ms", 408, []string{"waited 10ms for session 99 to end, and it has not started"}, ""},
 		// Masks are checked before the message is looked for.
 		{"/api/messages/99/normalized?mask=(&replacement=", 400, []string{"mask 1"}, ""},
 	} {
