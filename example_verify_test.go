@@ -316,3 +316,74 @@ func ExampleInbox_Reset() {
 	// 1 true
 	// 0 <nil> 1
 }
+
+func ExampleServer_ForbidOtherMessagesAt() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	// A program registering it for its users names it their way.
+	if err := srv.ForbidOtherMessagesAt("signup.feature:7"); err != nil {
+		panic(err)
+	}
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		panic(err)
+	}
+	fmt.Println(firstLine(srv.Verify()))
+	// Output:
+	// mocksmtp: ForbidOtherMessages at signup.feature:7: 1 of 1 message met no expectation:
+}
+
+func ExampleServer_ForbidMessagesAt() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	if err := srv.ForbidMessagesAt("quiet.feature:3"); err != nil {
+		panic(err)
+	}
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		panic(err)
+	}
+	fmt.Println(firstLine(srv.Verify()))
+	// Output:
+	// mocksmtp: ForbidMessages at quiet.feature:3: want no message, got 1:
+}
+
+func ExampleInbox_ForbidOtherMessagesAt() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("strict")
+	if err := in.ForbidOtherMessagesAt("strict.feature:5"); err != nil {
+		panic(err)
+	}
+	if err := sendWelcome(srv.Addr(), in.Address("bob")); err != nil {
+		panic(err)
+	}
+	fmt.Println(firstLine(in.Verify()))
+	// Output:
+	// mocksmtp: Inbox.ForbidOtherMessages at strict.feature:5: 1 of 1 message met no expectation:
+}
+
+func ExampleInbox_ForbidMessagesAt() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("quiet")
+	if err := in.ForbidMessagesAt("quiet.feature:9"); err != nil {
+		panic(err)
+	}
+	if err := sendWelcome(srv.Addr(), in.Address("bob")); err != nil {
+		panic(err)
+	}
+	fmt.Println(firstLine(in.Verify()))
+	// Output:
+	// mocksmtp: Inbox.ForbidMessages at quiet.feature:9: want no message, got 1:
+}

@@ -193,6 +193,21 @@ func (s *Server) ForbidMessages() error {
 	return s.forbid(nil, true, declaredAt(1))
 }
 
+// ForbidOtherMessagesAt is [Server.ForbidOtherMessages] declared at
+// where: its report names it "ForbidOtherMessages at <where>" instead of
+// the caller's file and line, as [Expectation.DeclaredAt] names an
+// expectation. A program that registers it for its own users names it
+// their way, as the mocksmtp program names it "POST /api/expectations #3".
+func (s *Server) ForbidOtherMessagesAt(where string) error {
+	return s.forbid(nil, false, where)
+}
+
+// ForbidMessagesAt is [Server.ForbidMessages] declared at where, as
+// [Server.ForbidOtherMessagesAt].
+func (s *Server) ForbidMessagesAt(where string) error {
+	return s.forbid(nil, true, where)
+}
+
 // Verify checks the expectations registered without a test
 // ([Server.AddExpectation], [Server.ForbidOtherMessages],
 // [Server.ForbidMessages]) against the messages the server has now, and

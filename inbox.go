@@ -231,6 +231,19 @@ func (in *Inbox) ForbidMessages() error {
 	return in.s.forbid(in, true, declaredAt(1))
 }
 
+// ForbidOtherMessagesAt is [Inbox.ForbidOtherMessages] declared at where:
+// its report names it "Inbox.ForbidOtherMessages at <where>", as
+// [Server.ForbidOtherMessagesAt].
+func (in *Inbox) ForbidOtherMessagesAt(where string) error {
+	return in.s.forbid(in, false, where)
+}
+
+// ForbidMessagesAt is [Inbox.ForbidMessages] declared at where, as
+// [Server.ForbidOtherMessagesAt].
+func (in *Inbox) ForbidMessagesAt(where string) error {
+	return in.s.forbid(in, true, where)
+}
+
 // Verify checks the inbox's expectations registered without a test, as
 // [Server.Verify] does the server's.
 func (in *Inbox) Verify() error {

@@ -230,6 +230,11 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("POST", "/api/expectations", `{"want": {"attachment": [{"data": "%PDF"}]}}`, 400)
 	check("POST", "/api/expectations", `{"want": {"nope": "x"}}`, 400)
 	check("POST", "/api/expectations?inbox=nope.inbox.test", `{}`, 404)
+	check("POST", "/api/expectations?inbox="+box.Domain, `{"forbidOtherMessages": true, "declaredAt": "openapi_test.go:forbid"}`, 201)
+	check("POST", "/api/expectations", `{"forbidMessages": true, "want": {}}`, 400)
+	check("GET", "/api/expectations", "", 200)
+	check("GET", "/api/expectations?inbox="+box.Domain, "", 200)
+	check("GET", "/api/expectations?inbox=nope.inbox.test", "", 404)
 	check("GET", "/api/expectations/check?inbox="+box.Domain, "", 200)
 	if b := check("GET", "/api/expectations/check", "", 417); !bytes.Contains(b, []byte("expectation at openapi_test.go not met")) {
 		t.Errorf("check: %s", b)

@@ -26,12 +26,23 @@ package main
 // expectation is named in reports "POST /api/expectations #n", or by
 // "declaredAt" (a test's file:line, say). With ?inbox=D, it is on the
 // inbox's messages, and the check checks the inbox's expectations.
-// DELETE /api/messages (?inbox=D) forgets them, as Reset does.
+//
+// {"forbidOtherMessages": true} makes a message that meets no expectation
+// a failure of the check, as ForbidOtherMessages does, and
+// {"forbidMessages": true} any message, as ForbidMessages does; each goes
+// alone (with "declaredAt" at most), and is listed as the others are.
+//
+//	GET  /api/expectations      the expectations registered (?inbox=D: on the inbox), in order
+//
+// DELETE /api/messages forgets them all, the inboxes' too, as Reset does;
+// DELETE /api/messages?inbox=D, the inbox's, as Inbox.Reset does. The
+// program keeps at most maxExpectations of them (507 past it).
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -41,6 +52,11 @@ import (
 
 // maxExpectationBody bounds the body of POST /api/expectations.
 const maxExpectationBody = 1 << 20
+
+// maxExpectations bounds the expectations the program keeps, on the
+// server and its inboxes together: each holds its want, up to a body's
+// size, until a reset forgets it.
+const maxExpectations = 10_000
 
 // maxDeclaredAt bounds "declaredAt", in bytes.
 const maxDeclaredAt = 200
@@ -65,6 +81,10 @@ type expectationRequest struct {
 	AtLeast    *int            `json:"atLeast"`
 	Never      bool            `json:"never"`
 	DeclaredAt string          `json:"declaredAt"`
+	// ForbidOtherMessages and ForbidMessages register those of the Go
+	// API instead of an expectation of want.
+	ForbidOtherMessages bool `json:"forbidOtherMessages"`
+	ForbidMessages      bool `json:"forbidMessages"`
 }
 
 // expectationJSON is a registered expectation, as the API shows it.
@@ -75,17 +95,71 @@ type expectationJSON struct {
 	Description string `json:"description"` // what it wants: "exactly 1 message like Want{...}"
 }
 
-// expectationIDs numbers the expectations the API registers.
-type expectationIDs struct {
-	mu   sync.Mutex // guards last
-	last int
+// expectationList is what the API registered and no reset forgot, as GET
+// /api/expectations lists it: the server's expectations and each inbox's,
+// in order. Its lock is held across registering in the Go API and across
+// the resets that forget there (forget), so that the list never differs
+// from what Verify checks.
+type expectationList struct {
+	mu     sync.Mutex // guards the rest; held while registering and resetting
+	last   int        // the last ID given: IDs go on after a reset
+	server []expectationJSON
+	inbox  map[*mocksmtp.Inbox][]expectationJSON
+	n      int // how many the lists hold in all
+	max    int // maxExpectations; tests lower it
 }
 
-func (ids *expectationIDs) next() int {
-	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	ids.last++
-	return ids.last
+// register adds an expectation, made by add from its ID (under the lock,
+// so that the Go API registers in the same order), to the list of in
+// (nil: the server's). It fails with 507 when the lists are full, or
+// with add's error.
+func (l *expectationList) register(in *mocksmtp.Inbox, add func(id int) (expectationJSON, error)) (expectationJSON, int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n >= l.max {
+		return expectationJSON{}, http.StatusInsufficientStorage,
+			fmt.Errorf("mocksmtp keeps %d expectations, as many as it can; DELETE /api/messages forgets them (?inbox=D: those of the inbox)", l.max)
+	}
+	j, err := add(l.last + 1)
+	if err != nil {
+		return expectationJSON{}, http.StatusServiceUnavailable, err // the server is closed
+	}
+	l.last = j.ID
+	if in == nil {
+		l.server = append(l.server, j)
+	} else {
+		if l.inbox == nil {
+			l.inbox = make(map[*mocksmtp.Inbox][]expectationJSON)
+		}
+		l.inbox[in] = append(l.inbox[in], j)
+	}
+	l.n++
+	return j, 0, nil
+}
+
+// list returns a copy of the list of in (nil: the server's).
+func (l *expectationList) list(in *mocksmtp.Inbox) []expectationJSON {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if in == nil {
+		return slices.Clone(l.server)
+	}
+	return slices.Clone(l.inbox[in])
+}
+
+// forget runs reset, which forgets the expectations of in in the Go API
+// (Inbox.Reset), or of the server and every inbox (in == nil:
+// Server.Reset), and forgets the same ones here.
+func (l *expectationList) forget(in *mocksmtp.Inbox, reset func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	reset()
+	if in != nil {
+		l.n -= len(l.inbox[in])
+		delete(l.inbox, in)
+		return
+	}
+	l.server, l.inbox, l.n = nil, nil, 0
 }
 
 // postExpectation registers an expectation: 201 with its ID and name.
@@ -107,28 +181,15 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v; want {\"want\": {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}, \"times\": 1}", err)
 		return
 	}
-	want, err := wantFromJSON(req.Want)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "POST /api/expectations: want: %v", err)
+	if err := checkCounts(req); err != nil {
+		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v", err)
 		return
 	}
-	var counts []string
-	if req.Times != nil {
-		counts = append(counts, "times")
-	}
-	if req.AtLeast != nil {
-		counts = append(counts, "atLeast")
-	}
-	if req.Never {
-		counts = append(counts, "never")
-	}
-	if len(counts) > 1 {
-		writeError(w, http.StatusBadRequest, "POST /api/expectations: %s: give one of them", strings.Join(counts, " and "))
-		return
-	}
-	for name, n := range map[string]*int{"times": req.Times, "atLeast": req.AtLeast} {
-		if n != nil && *n < 0 {
-			writeError(w, http.StatusBadRequest, "POST /api/expectations: %s %d: want a number ≥ 0", name, *n)
+	var want mocksmtp.Want
+	if !req.ForbidOtherMessages && !req.ForbidMessages {
+		var err error
+		if want, err = wantFromJSON(req.Want); err != nil {
+			writeError(w, http.StatusBadRequest, "POST /api/expectations: want: %v", err)
 			return
 		}
 	}
@@ -137,38 +198,118 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	j, status, err := a.expectations.register(sc.in, func(id int) (expectationJSON, error) {
+		j := expectationJSON{ID: id, DeclaredAt: req.DeclaredAt}
+		if j.DeclaredAt == "" {
+			j.DeclaredAt = fmt.Sprintf("POST /api/expectations #%d", j.ID)
+		}
+		if sc.in != nil {
+			j.Inbox = sc.in.Domain()
+		}
+		var err error
+		j.Description, err = sc.register(req, want, j.DeclaredAt)
+		return j, err
+	})
+	if err != nil {
+		writeError(w, status, "POST /api/expectations: %v", err)
+		return
+	}
+	a.log.Info("expectation", "id", j.ID, "declaredAt", j.DeclaredAt, "inbox", j.Inbox, "wants", j.Description)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// checkCounts checks that a request says one thing of how many messages
+// it wants: times, atLeast or never, or forbidOtherMessages or
+// forbidMessages alone.
+func checkCounts(req expectationRequest) error {
+	var given []string
+	if req.Want != nil {
+		given = append(given, "want")
+	}
+	if req.Times != nil {
+		given = append(given, "times")
+	}
+	if req.AtLeast != nil {
+		given = append(given, "atLeast")
+	}
+	if req.Never {
+		given = append(given, "never")
+	}
+	var forbid []string
+	if req.ForbidOtherMessages {
+		forbid = append(forbid, "forbidOtherMessages")
+	}
+	if req.ForbidMessages {
+		forbid = append(forbid, "forbidMessages")
+	}
+	switch {
+	case len(forbid) > 0 && len(given)+len(forbid) > 1:
+		return fmt.Errorf("%s: %s goes alone (with declaredAt at most): it is about every message, not those like a want", strings.Join(append(given, forbid...), " and "), forbid[0])
+	case len(given) > 0 && given[0] == "want":
+		given = given[1:]
+	}
+	if len(given) > 1 {
+		return fmt.Errorf("%s: give one of them", strings.Join(given, " and "))
+	}
+	for name, n := range map[string]*int{"times": req.Times, "atLeast": req.AtLeast} {
+		if n != nil && *n < 0 {
+			return fmt.Errorf("%s %d: want a number ≥ 0", name, *n)
+		}
+	}
+	return nil
+}
+
+// register registers what req asks for (an expectation of want, or a
+// forbid) on the scope, named where in reports, and says what it wants.
+func (sc scope) register(req expectationRequest, want mocksmtp.Want, where string) (string, error) {
+	switch {
+	case req.ForbidOtherMessages && sc.in == nil:
+		return "no message that meets no expectation", sc.srv.ForbidOtherMessagesAt(where)
+	case req.ForbidOtherMessages:
+		return "no message that meets no expectation", sc.in.ForbidOtherMessagesAt(where)
+	case req.ForbidMessages && sc.in == nil:
+		return "no message at all", sc.srv.ForbidMessagesAt(where)
+	case req.ForbidMessages:
+		return "no message at all", sc.in.ForbidMessagesAt(where)
+	}
 	var e *mocksmtp.Expectation
+	var err error
 	if sc.in == nil {
-		e, err = a.srv.AddExpectation(want)
+		e, err = sc.srv.AddExpectation(want)
 	} else {
 		e, err = sc.in.AddExpectation(want)
 	}
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "POST /api/expectations: %v", err) // the server is closed
-		return
+		return "", err
 	}
-	j := expectationJSON{ID: a.expectations.next(), DeclaredAt: req.DeclaredAt}
-	if j.DeclaredAt == "" {
-		j.DeclaredAt = fmt.Sprintf("POST /api/expectations #%d", j.ID)
-	}
-	e.DeclaredAt(j.DeclaredAt)
-	j.Description = fmt.Sprintf("exactly 1 message like %v", want)
+	e.DeclaredAt(where)
 	switch {
 	case req.Times != nil && *req.Times == 0, req.Never:
 		e.Never()
-		j.Description = fmt.Sprintf("no message like %v", want)
+		return fmt.Sprintf("no message like %v", want), nil
 	case req.Times != nil:
 		e.Times(*req.Times)
-		j.Description = fmt.Sprintf("exactly %s like %v", plural(*req.Times, "message"), want)
+		return fmt.Sprintf("exactly %s like %v", plural(*req.Times, "message"), want), nil
 	case req.AtLeast != nil:
 		e.AtLeast(*req.AtLeast)
-		j.Description = fmt.Sprintf("at least %s like %v", plural(*req.AtLeast, "message"), want)
+		return fmt.Sprintf("at least %s like %v", plural(*req.AtLeast, "message"), want), nil
 	}
-	if sc.in != nil {
-		j.Inbox = sc.in.Domain()
+	return fmt.Sprintf("exactly 1 message like %v", want), nil
+}
+
+// listExpectations answers GET /api/expectations: the expectations
+// registered on the server (or, with inbox, on the inbox) that no reset
+// forgot, in order, as POST answered with them.
+func (a *api) listExpectations(w http.ResponseWriter, r *http.Request) {
+	sc, ok := a.inboxScope(w, r)
+	if !ok {
+		return
 	}
-	a.log.Info("expectation", "id", j.ID, "declaredAt", j.DeclaredAt, "inbox", j.Inbox, "wants", j.Description)
-	writeJSON(w, http.StatusCreated, j)
+	list := a.expectations.list(sc.in)
+	if list == nil {
+		list = []expectationJSON{}
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 // checkExpectations answers GET /api/expectations/check: 200 when every

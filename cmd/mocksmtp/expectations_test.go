@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mocksmtp/mocksmtp"
 )
@@ -169,6 +177,18 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"times": 1, "Times": 2}`, `POST /api/expectations: duplicate key "Times"`},
 		// encoding/json folds ſ (a long s) to s, as strings.ToLower does not.
 		{`{"want": {"to": ["a@example.com"]}, "times": 1, "timeſ": 5}`, `POST /api/expectations: duplicate key "timeſ"`},
+		{`{"forbidOtherMessages": true, "want": {"to": ["a@example.com"]}}`, `want and forbidOtherMessages: forbidOtherMessages goes alone`},
+		{`{"forbidOtherMessages": true, "never": true}`, `never and forbidOtherMessages: forbidOtherMessages goes alone`},
+		{`{"forbidMessages": true, "times": 0}`, `times and forbidMessages: forbidMessages goes alone`},
+		{`{"forbidMessages": true, "atLeast": 1}`, `atLeast and forbidMessages: forbidMessages goes alone`},
+		{`{"forbidOtherMessages": true, "forbidMessages": true}`, `forbidOtherMessages and forbidMessages: forbidOtherMessages goes alone`},
+		{`{"forbidOtherMessages": 1}`, `cannot unmarshal number into Go struct field`},
+		{`{"forbidOtherMessages": "yes"}`, `cannot unmarshal string`},
+		{`{"forbidOtherMesages": true}`, `json: unknown field "forbidOtherMesages" (did you mean "forbidOtherMessages"?)`},
+		{`{"forbidMessage": true}`, `json: unknown field "forbidMessage" (did you mean "forbidMessages"?)`},
+		{`{"forbidOtherMessage": true}`, `json: unknown field "forbidOtherMessage" (did you mean "forbidOtherMessages"?)`},
+		{`{"forbidOtherMessages": true, "forbidOtherMessages": true}`, `duplicate key "forbidOtherMessages": give it once`},
+		{`{"forbidOtherMessages": true, "declaredAt": "a\nb"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "a\nb"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "a\u2028b"}`, `declaredAt: want at most 200 bytes on one line`},
 		{`{"declaredAt": "` + strings.Repeat("x", maxDeclaredAt+1) + `"}`, `declaredAt: want at most 200 bytes on one line`},
@@ -192,8 +212,13 @@ func TestExpectationErrors(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want 400", method, path, res.StatusCode, b)
 		}
 	}
-	if res, _ := do(t, p, "GET", "/api/expectations", ""); res.StatusCode != 405 || res.Header.Get("Allow") != "POST, OPTIONS" {
-		t.Errorf("GET /api/expectations: %d, Allow %q; want 405 and POST", res.StatusCode, res.Header.Get("Allow"))
+	for _, method := range []string{"PUT", "DELETE"} {
+		if res, _ := do(t, p, method, "/api/expectations", ""); res.StatusCode != 405 || res.Header.Get("Allow") != "GET, POST, OPTIONS" {
+			t.Errorf("%s /api/expectations: %d, Allow %q; want 405 and GET, POST", method, res.StatusCode, res.Header.Get("Allow"))
+		}
+	}
+	if res, _ := do(t, p, "DELETE", "/api/expectations/1", ""); res.StatusCode != 404 {
+		t.Errorf("DELETE /api/expectations/1: %d, want 404: there is no such route, as Go has no such call", res.StatusCode)
 	}
 }
 
@@ -230,5 +255,285 @@ func TestCheckHasTheReportOfExpect(t *testing.T) {
 	}
 	if diff := cmp.Diff(ft.errors[0], e.Error); diff != "" || !strings.Contains(e.Error, "(-want +got):\n") || !strings.Contains(e.Error, "C: MAIL FROM:<app@example.com>") {
 		t.Errorf("the report (-Go +program):\n%s", diff)
+	}
+}
+
+// list GETs /api/expectations (with query q) and returns what it lists.
+func list(t *testing.T, p *proc, q string) []expectationJSON {
+	t.Helper()
+	var l []expectationJSON
+	getJSON(t, p, "/api/expectations"+q, 200, &l)
+	if l == nil {
+		t.Errorf("GET /api/expectations%s: null, want a list", q)
+	}
+	return l
+}
+
+// ForbidOtherMessages and ForbidMessages over HTTP: registered alone,
+// answered and listed as the other expectations, named in the check's
+// report as Go names them, on the server and on an inbox.
+func TestForbidMessagesOverHTTP(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	var e expectationJSON
+	postJSON(t, p, "POST", "/api/expectations", `{"want": {"subject": "Welcome"}}`, 201, nil)
+	postJSON(t, p, "POST", "/api/expectations", `{"forbidOtherMessages": true}`, 201, &e)
+	if want := (expectationJSON{ID: 2, DeclaredAt: "POST /api/expectations #2", Description: "no message that meets no expectation"}); e != want {
+		t.Errorf("POST forbidOtherMessages = %+v, want %+v", e, want)
+	}
+	p.stderr.waitFor(t, regexp.MustCompile(`msg=expectation id=2 declaredAt="POST /api/expectations #2" inbox="" wants="no message that meets no expectation"`))
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, mailTo("bob@example.com", "Welcome", "1", "Hello"))
+	if code, report := check(t, p, ""); code != 200 {
+		t.Errorf("check with the expected mail only: %d\n%s", code, report)
+	}
+	sendMail(t, p.smtp, "app@example.com", []string{"audit@example.com"}, mailTo("audit@example.com", "Audit", "2", "Hello"))
+	code, report := check(t, p, "")
+	if code != 417 || !strings.HasPrefix(report, "mocksmtp: ForbidOtherMessages at POST /api/expectations #2: 1 of 2 messages met no expectation:\nmessage 2 ") {
+		t.Errorf("check with an unexpected mail: %d\n%s", code, report)
+	}
+
+	// On an inbox, named by declaredAt; the server's check does not see it.
+	var in inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "quiet"}`, 201, &in)
+	postJSON(t, p, "POST", in.ExpectationsURL, `{"forbidMessages": true, "declaredAt": "test_quiet.py:9"}`, 201, &e)
+	if want := (expectationJSON{ID: 3, DeclaredAt: "test_quiet.py:9", Inbox: in.Domain, Description: "no message at all"}); e != want {
+		t.Errorf("POST forbidMessages on an inbox = %+v, want %+v", e, want)
+	}
+	if code, report := check(t, p, "?inbox="+in.Domain); code != 200 {
+		t.Errorf("check the inbox before its mail: %d\n%s", code, report)
+	}
+	sendMail(t, p.smtp, "app@example.com", []string{"ann@" + in.Domain}, mailTo("ann@"+in.Domain, "Hi", "3", "Hello"))
+	code, report = check(t, p, "?inbox="+in.Domain)
+	if code != 417 || !strings.HasPrefix(report, "mocksmtp: Inbox.ForbidMessages at test_quiet.py:9: want no message, got 1:\nmessage 3 ") {
+		t.Errorf("check the inbox after its mail: %d\n%s", code, report)
+	}
+
+	// The Go API's report for the same registrations, word for word.
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.ForbidMessagesAt("test_quiet.py:9"); err != nil {
+		t.Fatal(err)
+	}
+	sendMail(t, srv.Addr(), "app@example.com", []string{"ann@example.com"}, mailTo("ann@example.com", "Hi", "1", "Hello"))
+	if _, err := srv.WaitForSessionsContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	goReport, _, _ := strings.Cut(srv.Verify().Error(), "\n")
+	if first, _, _ := strings.Cut(report, "\n"); "mocksmtp: Inbox."+strings.TrimPrefix(goReport, "mocksmtp: ") != first {
+		t.Errorf("the program's report begins %q, Go's %q", first, goReport)
+	}
+}
+
+// GET /api/expectations lists, in order, what POST registered and no
+// reset forgot, scoped as the check is: an inbox's reset forgets its
+// own, the server's forgets all.
+func TestListExpectations(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	if l := list(t, p, ""); len(l) != 0 {
+		t.Errorf("the list before any POST: %+v", l)
+	}
+	var a, b inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "a"}`, 201, &a)
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "b"}`, 201, &b)
+	var posted []expectationJSON
+	for _, r := range []struct{ path, body string }{
+		{"/api/expectations", `{"want": {"subject": "Welcome"}, "times": 2}`},
+		{"/api/expectations?inbox=" + a.Domain, `{"want": {"to": ["bob@` + a.Domain + `"]}}`},
+		{"/api/expectations", `{"forbidOtherMessages": true, "declaredAt": "test_x.py:3"}`},
+		{"/api/expectations?inbox=" + b.Domain, `{"never": true}`},
+		{"/api/expectations?inbox=" + a.Domain, `{"forbidOtherMessages": true}`},
+		{"/api/expectations", `{"want": {"from": "spam@example.com"}, "never": true}`},
+	} {
+		var e expectationJSON
+		postJSON(t, p, "POST", r.path, r.body, 201, &e)
+		posted = append(posted, e)
+	}
+	server, inA, inB := []expectationJSON{posted[0], posted[2], posted[5]}, []expectationJSON{posted[1], posted[4]}, []expectationJSON{posted[3]}
+	lists := func(what string, server, inA, inB []expectationJSON) {
+		t.Helper()
+		for _, l := range []struct {
+			q    string
+			want []expectationJSON
+		}{{"", server}, {"?inbox=" + a.Domain, inA}, {"?inbox=" + strings.ToUpper(b.Domain), inB}} {
+			if diff := cmp.Diff(l.want, list(t, p, l.q), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s: GET /api/expectations%s (-want +got):\n%s", what, l.q, diff)
+			}
+		}
+	}
+	lists("as posted", server, inA, inB)
+	if server[1].Description != "no message that meets no expectation" || inA[1].Inbox != a.Domain {
+		t.Errorf("the forbids listed: %+v, %+v", server[1], inA[1])
+	}
+	if res, _ := do(t, p, "HEAD", "/api/expectations", ""); res.StatusCode != 200 {
+		t.Errorf("HEAD /api/expectations: %d, want 200", res.StatusCode)
+	}
+
+	// An inbox's reset forgets its own only, in the list as in the check.
+	postJSON(t, p, "DELETE", "/api/messages?inbox="+a.Domain, "", 204, nil)
+	lists("after a's reset", server, nil, inB)
+	if code, report := check(t, p, "?inbox="+a.Domain); code != 200 {
+		t.Errorf("check a after its reset: %d\n%s", code, report)
+	}
+	// The server's reset forgets all, the inboxes' too; IDs go on.
+	postJSON(t, p, "DELETE", "/api/messages", "", 204, nil)
+	lists("after the server's reset", nil, nil, nil)
+	var e expectationJSON
+	postJSON(t, p, "POST", "/api/expectations?inbox="+b.Domain, `{"forbidMessages": true}`, 201, &e)
+	if e.ID != 7 {
+		t.Errorf("the first expectation after a reset: %+v, want ID 7", e)
+	}
+	lists("after a POST on b", nil, nil, []expectationJSON{e})
+
+	for _, q := range []string{"?inbox=nowhere.inbox.test", "?inbox=", "?to=bob@example.com", "?inbox=" + a.Domain + "&inbox=" + b.Domain} {
+		res, body := do(t, p, "GET", "/api/expectations"+q, "")
+		if want := map[bool]int{true: 404, false: 400}[q == "?inbox=nowhere.inbox.test"]; res.StatusCode != want {
+			t.Errorf("GET /api/expectations%s: %d %s, want %d", q, res.StatusCode, body, want)
+		}
+	}
+	if res, body := do(t, p, "GET", "/api/expectations", `{"forbidMessages": true}`); res.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
+		t.Errorf("GET /api/expectations with a body: %d %s", res.StatusCode, body)
+	}
+}
+
+// The program keeps at most a bounded number of expectations, on the
+// server and its inboxes together: N-1 and N are registered, N+1 (a
+// forbid too, on an inbox too) gets 507 and registers nothing; a reset
+// makes room again.
+func TestExpectationLimit(t *testing.T) {
+	t.Parallel()
+	const n = 5
+	_, addr, _ := startInProcess(t, defaultHTTPTimeouts, func(a *api) { a.expectations.max = n })
+	p := &proc{http: addr}
+	var in inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "full"}`, 201, &in)
+	for i := 1; i <= n+1; i++ {
+		path := "/api/expectations"
+		if i%2 == 0 {
+			path = in.ExpectationsURL
+		}
+		code, b := rawRequest(t, addr, "POST", path, `{"want": {"subject": "Welcome"}}`, false)
+		switch {
+		case i <= n && code != 201:
+			t.Errorf("expectation %d of at most %d: %d %s, want 201", i, n, code, b)
+		case i > n && code != 507:
+			t.Errorf("expectation %d of at most %d: %d %s, want 507", i, n, code, b)
+		case i > n:
+			wantJSONError(t, fmt.Sprintf("expectation %d of at most %d", i, n), b, "POST /api/expectations: mocksmtp keeps 5 expectations, as many as it can; DELETE /api/messages forgets them")
+		}
+	}
+	for _, body := range []string{`{"forbidOtherMessages": true}`, `{"forbidMessages": true}`} {
+		if code, b := rawRequest(t, addr, "POST", in.ExpectationsURL, body, false); code != 507 {
+			t.Errorf("POST %s with %d expectations: %d %s, want 507", body, n, code, b)
+		}
+	}
+	if l, li := list(t, p, ""), list(t, p, "?inbox="+in.Domain); len(l) != 3 || len(li) != 2 || l[2].ID != 5 {
+		t.Errorf("the lists at the limit: %+v and %+v, want 3 and 2, the last #5", l, li)
+	}
+	// The refused ones were not registered: the check wants 5 messages.
+	if code, report := check(t, p, ""); code != 417 || strings.Count(report, " not met: ") != 3 || strings.Contains(report, "#6") {
+		t.Errorf("check at the limit: %d\n%s", code, report)
+	}
+	// An inbox's reset frees its room, and no more.
+	postJSON(t, p, "DELETE", in.MessagesURL, "", 204, nil)
+	for i := 1; i <= 3; i++ {
+		code, b := rawRequest(t, addr, "POST", "/api/expectations", `{"forbidOtherMessages": true}`, false)
+		if want := map[bool]int{true: 201, false: 507}[i <= 2]; code != want {
+			t.Errorf("expectation %d after the inbox's reset: %d %s, want %d", i, code, b, want)
+		}
+	}
+	postJSON(t, p, "DELETE", "/api/messages", "", 204, nil)
+	for i := 1; i <= n; i++ {
+		postJSON(t, p, "POST", in.ExpectationsURL, `{"never": true}`, 201, nil)
+	}
+	if l := list(t, p, "?inbox="+in.Domain); len(l) != n {
+		t.Errorf("after the server's reset, %d on the inbox listed, want %d", len(l), n)
+	}
+}
+
+// The README's curl lines about expectations, run as written (the
+// address aside) with curl, against the program, and a mail sent with
+// Python's smtplib.
+func TestExpectationsWithCurl(t *testing.T) {
+	t.Parallel()
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skipf("curl is not installed (%v): install curl to run this test", err)
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skipf("python3 is not installed (%v): install python3 to run this test", err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for line := range strings.Lines(string(readme)) {
+		if strings.HasPrefix(line, "curl ") && strings.Contains(line, "localhost:8025/api/expectations") {
+			lines = append(lines, strings.TrimSpace(line))
+		}
+	}
+	if len(lines) < 5 {
+		t.Fatalf("the README has %d curl lines about expectations, want its examples: %q", len(lines), lines)
+	}
+	p := start(t, nil, "-quiet")
+	run := func(line string) string {
+		t.Helper()
+		cmd, _, _ := strings.Cut(line, " # ")
+		args := strings.Fields(strings.ReplaceAll(cmd, "localhost:8025", p.http))[1:]
+		// Arguments in single quotes, as a shell passes them, without one.
+		var argv []string
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			if strings.HasPrefix(a, "'") {
+				for !strings.HasSuffix(a, "'") || len(a) == 1 {
+					i++
+					a += " " + args[i]
+				}
+				a = strings.Trim(a, "'")
+			}
+			argv = append(argv, a)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, curl, append([]string{"-sS"}, argv...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+		return string(out)
+	}
+	for _, line := range lines {
+		if strings.Contains(line, "/api/expectations/check") || strings.HasPrefix(line, "curl localhost:8025/api/expectations ") && !strings.Contains(line, "--json") {
+			continue // checks and the list, below
+		}
+		var e expectationJSON
+		out := run(line)
+		if err := json.Unmarshal([]byte(out), &e); err != nil || e.ID == 0 {
+			t.Errorf("%s: %s, want an expectation", line, out)
+		}
+	}
+	var listed []expectationJSON
+	out := run("curl localhost:8025/api/expectations")
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) < 4 || listed[len(listed)-1].Description != "no message that meets no expectation" {
+		t.Errorf("curl localhost:8025/api/expectations: %s", out)
+	}
+	// A mail that meets no expectation, sent by Python's smtplib.
+	host, port, _ := net.SplitHostPort(p.smtp)
+	script := `import smtplib, sys
+with smtplib.SMTP(sys.argv[1], int(sys.argv[2])) as s:
+    s.sendmail("app@example.com", ["audit@example.com"], "From: app@example.com\r\nTo: audit@example.com\r\nSubject: Audit\r\n\r\nHello\r\n")
+`
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, python, "-c", script, host, port).CombinedOutput(); err != nil {
+		t.Fatalf("python3 smtplib: %v\n%s", err, out)
+	}
+	out = run("curl localhost:8025/api/expectations/check")
+	if !strings.Contains(out, "ForbidOtherMessages at POST /api/expectations #") || !strings.Contains(out, "1 of 1 message met no expectation") {
+		t.Errorf("the check after an unexpected mail: %s", out)
 	}
 }

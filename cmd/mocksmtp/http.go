@@ -30,7 +30,9 @@ package main
 //	...?inbox=D                               GET /api/messages, DELETE /api/messages, GET /api/wait and the
 //	                                          expectations, scoped to the inbox of domain D
 //	POST   /api/expectations                  expect messages like a filter, {"want": {...}, "times": 1}
-//	                                          (expectations.go)
+//	                                          (expectations.go), or no other message, {"forbidOtherMessages":
+//	                                          true}, or none, {"forbidMessages": true}; 507 past maxExpectations
+//	GET    /api/expectations                  the expectations registered and not forgotten, in order
 //	GET    /api/expectations/check            200 when every expectation is met, else 417 with the report
 //	                                          of the Go API's Expect
 //	GET    /api/findings                      the conformance findings: the RFC rules clients broke
@@ -112,7 +114,7 @@ type api struct {
 	ownCert      bool // TLS uses the -cert certificate: no test CA to give
 	faults       faultState
 	inboxes      inboxes
-	expectations expectationIDs
+	expectations expectationList
 	setup        setup // what GET /api/server tells of the flags (server.go)
 	maxMasked    int   // maxMaskedBytes; tests lower it (normalized.go)
 	cop          *http.CrossOriginProtection
@@ -122,6 +124,7 @@ type api struct {
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
 	a.inboxes.max = maxInboxes
+	a.expectations.max = maxExpectations
 	a.maxMasked = maxMaskedBytes
 	a.handle("GET /api/messages", a.listMessages)
 	a.handle("DELETE /api/messages", a.reset)
@@ -140,6 +143,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("POST /api/inboxes", a.postInbox)
 	a.handle("GET /api/inboxes", a.listInboxes)
 	a.handle("POST /api/expectations", a.postExpectation)
+	a.handle("GET /api/expectations", a.listExpectations)
 	a.handle("GET /api/expectations/check", a.checkExpectations)
 	a.handle("GET /api/findings", a.listFindings)
 	a.handle("GET /api/findings/check", a.checkFindings)

@@ -9,7 +9,9 @@ package main
 //	GET    /api/messages?inbox=D&...       its messages, filtered
 //	DELETE /api/messages?inbox=D           forget its messages and expectations (Inbox.Reset)
 //	GET    /api/wait?inbox=D&...           wait for its messages (Inbox.WaitForContext)
-//	POST   /api/expectations?inbox=D       an expectation on its messages (Inbox.AddExpectation)
+//	POST   /api/expectations?inbox=D       an expectation on its messages (Inbox.AddExpectation), or a
+//	                                       forbid (Inbox.ForbidOtherMessages, Inbox.ForbidMessages)
+//	GET    /api/expectations?inbox=D       its expectations, in order
 //	GET    /api/expectations/check?inbox=D check them (Inbox.Verify)
 //
 // An inbox lasts as long as the program: DELETE /api/messages forgets its

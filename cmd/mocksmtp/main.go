@@ -33,7 +33,9 @@
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
 //	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
 //	GET    /api/inboxes                       the inboxes made
-//	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1}
+//	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1};
+//	                                          no other message: {"forbidOtherMessages": true}
+//	GET    /api/expectations                  the expectations registered, in order
 //	GET    /api/expectations/check            200 when they are met, else 417 with the report
 //
 // Filters are the fields of mocksmtp.Want, all of them, as query

@@ -471,12 +471,12 @@ func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 	if sc.in != nil {
 		// The inbox's messages and expectations; findings belong to
 		// sessions, which an inbox does not have.
-		sc.in.Reset()
+		a.expectations.forget(sc.in, sc.in.Reset)
 		a.log.Info("reset", "inbox", sc.in.Domain())
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	a.srv.Reset() // the findings so far too, those of live sessions included
+	a.expectations.forget(nil, a.srv.Reset) // the findings so far too, those of live sessions included
 	a.log.Info("reset")
 	w.WriteHeader(http.StatusNoContent)
 }
