@@ -92,7 +92,9 @@
 // (an unknown extension, rule or mechanism) is a usage error that names
 // the flag; so are TLS and AUTH flags whose options New refuses together
 // (-auth-mechanisms-before-tls with -require-tls-for-auth or
-// -implicit-tls), naming those flags. A number or duration given
+// -implicit-tls, -tls with -implicit-tls) or without what they need
+// (-require-auth or -require-tls-for-auth without -auth or -oauth-token),
+// naming those flags. A number or duration given
 // (-max-message-bytes, -max-recipients, -read-timeout, -retain,
 // -max-transcript-lines) is checked as its Go option checks it, 0 too,
 // a usage error naming the flag; left out, the default applies. A value
@@ -222,7 +224,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.Var(boolValue(&c.version), "version", "print the version and exit")
 	fs.Var(boolValue(&c.startTLS), "tls", "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
-	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
+	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS (not with -tls)")
 	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
@@ -247,8 +249,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		listFlag(&c.authMechanisms, toMechanism, mocksmtp.WithAuthMechanisms, checkAnyMechanism...))
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)",
 		listFlag(&c.authBeforeTLS, toMechanism, mocksmtp.WithAuthMechanismsBeforeTLS, checkAnyMechanism...))
-	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls)")
+	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0 (needs -auth or -oauth-token)")
+	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls; needs -auth or -oauth-token)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
@@ -647,11 +649,11 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 		}
 		add("cert", mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
 	}
-	switch {
-	case cfg.implicitTLS:
-		add("implicit-tls", mocksmtp.WithImplicitTLS())
-	case cfg.startTLS:
+	if cfg.startTLS {
 		add("tls", mocksmtp.WithSTARTTLS())
+	}
+	if cfg.implicitTLS {
+		add("implicit-tls", mocksmtp.WithImplicitTLS())
 	}
 	if cfg.requireTLS {
 		add("require-tls", mocksmtp.WithRequireTLS())
