@@ -430,8 +430,42 @@ func engineMechanisms(ms []AuthMechanism) []string {
 }
 
 // newSASL returns the server side of one exchange, on a connection whose
-// TLS state is cs (nil before TLS).
+// TLS state is cs (nil before TLS): the mechanism's, counting the
+// client's responses.
 func (a *authConfig) newSASL(mechanism string, cs *tls.ConnectionState) (smtpd.SASLServer, error) {
+	srv, err := a.mechanismServer(mechanism, cs)
+	if err != nil {
+		return nil, err
+	}
+	return &countedSASL{mechanismSASL: srv}, nil
+}
+
+// mechanismSASL is the server side of one mechanism's exchange, which can
+// tell who the client claimed to be.
+type mechanismSASL interface {
+	smtpd.SASLServer
+	identified
+}
+
+// countedSASL is the server side of one exchange: the mechanism's,
+// counting the client's responses that reached it, the initial response
+// included. With the one the engine refused (authCrossed), they say what
+// crossed the wire.
+type countedSASL struct {
+	mechanismSASL
+	responses int
+}
+
+func (c *countedSASL) Next(resp []byte) ([]byte, bool, error) {
+	if resp != nil { // the engine gives every response, even "=", as non-nil
+		c.responses++
+	}
+	return c.mechanismSASL.Next(resp)
+}
+
+// mechanismServer returns the server side of mechanism, on a connection
+// whose TLS state is cs.
+func (a *authConfig) mechanismServer(mechanism string, cs *tls.ConnectionState) (mechanismSASL, error) {
 	switch m := AuthMechanism(mechanism); m {
 	case AuthPlain:
 		p := &plainServer{}
