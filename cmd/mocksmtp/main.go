@@ -197,7 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2525", "SMTP listen `address`; port 0 picks a free port")
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
-	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0); removed at exit")
+	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0), replacing it whole; removed at exit unless another program has replaced it since")
 	fs.Var(boolValue(&c.allowRemote), "allow-remote", "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
 	// A number left out keeps the option's default; one given (0 too)
@@ -603,8 +603,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		attrs = append(attrs, "http", web.addr)
 		addrs.HTTPAddr = web.addr
 	}
+	var addrsWritten []byte // what the file of -addr-file holds, while this program's
 	if cfg.addrFile != "" {
-		if err := writeAddrFile(cfg.addrFile, addrs); err != nil {
+		if _, err := os.Stat(cfg.addrFile); err == nil {
+			log.Warn("replacing the -addr-file: another program given the same file, or one that was killed, wrote it", "file", cfg.addrFile)
+		}
+		if addrsWritten, err = writeAddrFile(cfg.addrFile, addrs); err != nil {
 			if web != nil {
 				web.shutdown()
 			}
@@ -616,9 +620,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	if cfg.addrFile != "" {
-		// The addresses are about to stop being served.
-		if err := os.Remove(cfg.addrFile); err != nil {
+		// The addresses are about to stop being served: the file goes,
+		// unless another program has made it its own.
+		if removed, err := removeAddrFile(cfg.addrFile, addrsWritten); err != nil {
 			log.Warn("removing the -addr-file", "err", err)
+		} else if !removed {
+			log.Info("leaving the -addr-file: it no longer holds this program's addresses", "file", cfg.addrFile)
 		}
 	}
 	if web != nil {
