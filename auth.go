@@ -270,8 +270,10 @@ func WithAuthMechanismsBeforeTLS(mechanisms ...AuthMechanism) Option {
 // smtpd_tls_auth_only: the EHLO reply before STARTTLS has no AUTH, and AUTH
 // sent then gets 538 5.7.11. It implies [WithSTARTTLS] unless another TLS
 // option is given. Use it to test clients that decide whether to
-// authenticate from the first EHLO reply. [New] refuses it with
-// [WithAuthMechanismsBeforeTLS], whose mechanisms it would never offer.
+// authenticate from the first EHLO reply. It needs [WithAuth],
+// [WithOAuthToken] or [WithAuthFunc]: without AUTH, it would only turn
+// STARTTLS on, and [New] refuses it. [New] refuses it with
+// [WithAuthMechanismsBeforeTLS] too, whose mechanisms it would never offer.
 func WithRequireTLSForAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.AuthRequiresTLS = true
@@ -280,7 +282,8 @@ func WithRequireTLSForAuth() Option {
 }
 
 // WithRequireAuth answers MAIL before a successful AUTH with 530 5.7.0.
-// It needs [WithAuth], [WithOAuthToken] or [WithAuthFunc].
+// It needs [WithAuth], [WithOAuthToken] or [WithAuthFunc]: without AUTH
+// offered, no client could ever send, and [New] refuses it.
 func WithRequireAuth() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.RequireAuth = true
@@ -305,7 +308,7 @@ func (a *authConfig) usable(m AuthMechanism) bool {
 // have are an error when given explicitly, also when nothing offers AUTH
 // (they would be dead), and left out by default.
 func (a *authConfig) install(o *options) error {
-	if err := o.checkBeforeTLS(); err != nil {
+	if err := o.checkTogether(); err != nil {
 		return err
 	}
 	for _, named := range []struct {
@@ -344,15 +347,17 @@ func (a *authConfig) install(o *options) error {
 	return nil
 }
 
-// checkBeforeTLS refuses WithAuthMechanismsBeforeTLS with an option after
-// which nothing is offered before TLS, and would leave it dead: AUTH only
-// after TLS (538 5.7.11 before it), or TLS from the first byte.
-// WithRequireTLS goes with it: the mechanisms are advertised before TLS,
-// and AUTH then gets 530 5.7.0.
-func (o *options) checkBeforeTLS() error {
-	if o.auth.beforeTLS == nil {
-		return nil
-	}
+// checkTogether refuses options that contradict each other, or that
+// what else is given leaves dead: WithAuthMechanismsBeforeTLS with an
+// option after which nothing is offered before TLS (AUTH only after TLS,
+// 538 5.7.11 before it, or TLS from the first byte); STARTTLS with TLS
+// from the first byte, which never offers it; and AUTH required, or
+// offered only after TLS, when nothing offers AUTH (every MAIL would get
+// 530, or STARTTLS alone would be on). WithRequireTLS goes with
+// WithAuthMechanismsBeforeTLS: the mechanisms are advertised before TLS,
+// and AUTH then gets 530 5.7.0. Each error names both options, or the
+// option and what it needs.
+func (o *options) checkTogether() error {
 	// setBy names the option that set a field of the engine's
 	// configuration, or WithEngineConfig when its base did.
 	setBy := func(option, field string, inBase bool) string {
@@ -361,15 +366,35 @@ func (o *options) checkBeforeTLS() error {
 		}
 		return option
 	}
+	implicit := setBy("WithImplicitTLS", "ImplicitTLS", o.engineBase.ImplicitTLS)
+	const offerers = "WithAuth, WithOAuthToken or WithAuthFunc"
+	if o.auth.beforeTLS != nil {
+		switch {
+		case o.engine.ImplicitTLS:
+			return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: a session speaks TLS from its first byte, so nothing is offered before TLS; choose one", implicit)
+		case o.engine.AuthRequiresTLS:
+			return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: AUTH is offered only after TLS, so no mechanism is offered before it; choose one",
+				setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS))
+		}
+	}
 	switch {
-	case o.engine.ImplicitTLS:
-		return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: a session speaks TLS from its first byte, so nothing is offered before TLS; choose one",
-			setBy("WithImplicitTLS", "ImplicitTLS", o.engineBase.ImplicitTLS))
-	case o.engine.AuthRequiresTLS:
-		return fmt.Errorf("mocksmtp: WithAuthMechanismsBeforeTLS and %s: AUTH is offered only after TLS, so no mechanism is offered before it; choose one",
-			setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS))
+	case o.startTLS && o.engine.ImplicitTLS:
+		return fmt.Errorf("mocksmtp: WithSTARTTLS and %s: a session speaks TLS from its first byte, so STARTTLS is never offered; choose one", implicit)
+	case o.engine.RequireAuth && !o.offersAuth():
+		return fmt.Errorf("mocksmtp: %s needs %s: nothing offers AUTH, so every MAIL would get 530 5.7.0 and no client could send",
+			setBy("WithRequireAuth", "RequireAuth", o.engineBase.RequireAuth), offerers)
+	case o.engine.AuthRequiresTLS && !o.offersAuth():
+		return fmt.Errorf("mocksmtp: %s needs %s: nothing offers AUTH, so there is none to offer after TLS (WithSTARTTLS offers STARTTLS alone)",
+			setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS), offerers)
 	}
 	return nil
+}
+
+// offersAuth reports whether the server offers AUTH: an option offers it,
+// or the engine's base configuration (WithEngineConfig) has mechanisms
+// and a SASL server of its own.
+func (o *options) offersAuth() bool {
+	return o.auth.active() || len(o.engineBase.AuthMechanisms) > 0 && o.engineBase.NewSASL != nil
 }
 
 // needsPhrase says what checks mechanism m, for an error message.
@@ -405,8 +430,42 @@ func engineMechanisms(ms []AuthMechanism) []string {
 }
 
 // newSASL returns the server side of one exchange, on a connection whose
-// TLS state is cs (nil before TLS).
+// TLS state is cs (nil before TLS): the mechanism's, counting the
+// client's responses.
 func (a *authConfig) newSASL(mechanism string, cs *tls.ConnectionState) (smtpd.SASLServer, error) {
+	srv, err := a.mechanismServer(mechanism, cs)
+	if err != nil {
+		return nil, err
+	}
+	return &countedSASL{mechanismSASL: srv}, nil
+}
+
+// mechanismSASL is the server side of one mechanism's exchange, which can
+// tell who the client claimed to be.
+type mechanismSASL interface {
+	smtpd.SASLServer
+	identified
+}
+
+// countedSASL is the server side of one exchange: the mechanism's,
+// counting the client's responses that reached it, the initial response
+// included. With the one the engine refused (authCrossed), they say what
+// crossed the wire.
+type countedSASL struct {
+	mechanismSASL
+	responses int
+}
+
+func (c *countedSASL) Next(resp []byte) ([]byte, bool, error) {
+	if resp != nil { // the engine gives every response, even "=", as non-nil
+		c.responses++
+	}
+	return c.mechanismSASL.Next(resp)
+}
+
+// mechanismServer returns the server side of mechanism, on a connection
+// whose TLS state is cs.
+func (a *authConfig) mechanismServer(mechanism string, cs *tls.ConnectionState) (mechanismSASL, error) {
 	switch m := AuthMechanism(mechanism); m {
 	case AuthPlain:
 		p := &plainServer{}

@@ -23,7 +23,7 @@ const scramIterations = 4096
 
 // newSCRAM returns the server side of one SCRAM exchange over a
 // connection whose TLS state is cs (nil before TLS).
-func (a *authConfig) newSCRAM(m AuthMechanism, cs *tls.ConnectionState) (smtpd.SASLServer, error) {
+func (a *authConfig) newSCRAM(m AuthMechanism, cs *tls.ConnectionState) (mechanismSASL, error) {
 	base := AuthMechanism(strings.TrimSuffix(string(m), "-PLUS"))
 	if m.plus() && cs == nil { // the engine offers none before TLS
 		return nil, smtpd.Reply{Code: 538, Status: "5.7.11", Lines: []string{"Encryption required for requested authentication mechanism"}}

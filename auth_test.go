@@ -601,6 +601,76 @@ func TestAuthMechanismsBeforeTLSNeedABeforeTLS(t *testing.T) {
 	}
 }
 
+// TestDeadSettingsRefused checks that New refuses settings that what
+// else is given leaves dead, in either order, naming both options (or the
+// option and what it needs): they were accepted, and every MAIL got 530
+// with AUTH never offered (WithRequireAuth), STARTTLS alone was turned on
+// (WithRequireTLSForAuth), or implicit TLS silently won (WithSTARTTLS).
+// The same settings with what makes them live are accepted.
+func TestDeadSettingsRefused(t *testing.T) {
+	t.Parallel()
+	const (
+		requireAuth = "mocksmtp: WithRequireAuth needs WithAuth, WithOAuthToken or WithAuthFunc: " +
+			"nothing offers AUTH, so every MAIL would get 530 5.7.0 and no client could send"
+		authAfterTLS = "mocksmtp: WithRequireTLSForAuth needs WithAuth, WithOAuthToken or WithAuthFunc: " +
+			"nothing offers AUTH, so there is none to offer after TLS (WithSTARTTLS offers STARTTLS alone)"
+		starttls = "mocksmtp: WithSTARTTLS and WithImplicitTLS: a session speaks TLS from its first byte, " +
+			"so STARTTLS is never offered; choose one"
+	)
+	engineAuth := WithEngineConfig(smtpd.Config{AuthMechanisms: []string{"PLAIN"},
+		NewSASL: func(string) (smtpd.SASLServer, error) {
+			return &loginServer{verify: func(Credentials) error { return nil }}, nil
+		}})
+	check := WithAuthFunc(func(Credentials) error { return nil })
+	pki, err := defaultPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		opts []Option
+		want string // "": New accepts them
+	}{
+		{"AUTH required, none offered", []Option{WithRequireAuth()}, requireAuth},
+		{"AUTH required, none offered, with TLS", []Option{WithSTARTTLS(), WithRequireTLS(), WithRequireAuth()}, requireAuth},
+		{"AUTH required in the engine's configuration, none offered", []Option{WithEngineConfig(smtpd.Config{RequireAuth: true})},
+			strings.Replace(requireAuth, "WithRequireAuth", "WithEngineConfig's RequireAuth", 1)},
+		{"AUTH only after TLS, none offered", []Option{WithRequireTLSForAuth()}, authAfterTLS},
+		{"AUTH only after TLS, none offered, over STARTTLS given", []Option{WithRequireTLSForAuth(), WithSTARTTLS()}, authAfterTLS},
+		{"AUTH only after TLS in the engine's configuration, none offered", []Option{WithSTARTTLS(), WithEngineConfig(smtpd.Config{AuthRequiresTLS: true})},
+			strings.Replace(authAfterTLS, "WithRequireTLSForAuth", "WithEngineConfig's AuthRequiresTLS", 1)},
+		{"STARTTLS and implicit TLS", []Option{WithSTARTTLS(), WithImplicitTLS()}, starttls},
+		{"implicit TLS and STARTTLS", []Option{WithImplicitTLS(), WithAuth("u", "p"), WithSTARTTLS()}, starttls},
+		{"STARTTLS and implicit TLS in the engine's configuration", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true}), WithSTARTTLS()},
+			strings.Replace(starttls, "WithImplicitTLS", "WithEngineConfig's ImplicitTLS", 1)},
+
+		{"AUTH required, accounts", []Option{WithRequireAuth(), WithAuth("u", "p")}, ""},
+		{"AUTH required, tokens", []Option{WithRequireAuth(), WithOAuthToken("u", "t")}, ""},
+		{"AUTH required, a check", []Option{check, WithRequireAuth()}, ""},
+		{"AUTH required, the engine's own AUTH", []Option{engineAuth, WithRequireAuth()}, ""},
+		{"AUTH only after TLS, a check", []Option{WithRequireTLSForAuth(), check}, ""},
+		{"AUTH only after TLS, the engine's own AUTH", []Option{WithRequireTLSForAuth(), engineAuth}, ""},
+		{"implicit TLS with a configuration of its own", []Option{WithImplicitTLS(), WithTLSConfig(pki.serverConfig())}, ""},
+		{"STARTTLS, required", []Option{WithSTARTTLS(), WithRequireTLS()}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := New(tt.opts...)
+			if err == nil {
+				srv.Close()
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("New: %v, want a server", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("New succeeded, want %q", tt.want)
+			case tt.want != "" && err.Error() != tt.want:
+				t.Errorf("New: %q, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 // TestAuthMechanismsBeforeTLSWithRequireTLS checks that WithRequireTLS,
 // which refuses AUTH before TLS but leaves it advertised, goes with
 // WithAuthMechanismsBeforeTLS: the first EHLO reply offers the mechanisms

@@ -112,8 +112,13 @@ func ExampleWithImplicitTLS() {
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)
 	}
+
+	// STARTTLS is never offered over TLS from the first byte: New refuses both.
+	_, err = mocksmtp.New(mocksmtp.WithSTARTTLS(), mocksmtp.WithImplicitTLS())
+	fmt.Println(err)
 	// Output:
 	// STARTTLS offered: false
+	// mocksmtp: WithSTARTTLS and WithImplicitTLS: a session speaks TLS from its first byte, so STARTTLS is never offered; choose one
 }
 
 // A TLS failure at StageConnect acts on the handshake that opens an SMTPS
@@ -475,8 +480,13 @@ func ExampleWithRequireAuth() {
 	defer t.done()
 	srv := mocksmtp.Start(t, mocksmtp.WithAuth("mailer", "s3cret"), mocksmtp.WithRequireAuth())
 	fmt.Println(replyOf(sendWelcome(srv.Addr(), "bob@example.com"))) // no AUTH
+
+	// Without what offers AUTH, no client could ever send: New refuses it.
+	_, err := mocksmtp.New(mocksmtp.WithRequireAuth())
+	fmt.Println(err)
 	// Output:
 	// 530 5.7.0 Authentication required
+	// mocksmtp: WithRequireAuth needs WithAuth, WithOAuthToken or WithAuthFunc: nothing offers AUTH, so every MAIL would get 530 5.7.0 and no client could send
 }
 
 // AuthInfo records who tried to log in, how, and whether it worked; never

@@ -26,7 +26,7 @@ const (
 	RuleHeloFirst       Rule = "helo-first"       // EHLO or HELO before a mail transaction (RFC 5321 4.1.4)
 	RulePipelining      Rule = "pipelining"       // no pipelining unless offered, and never past DATA, EHLO, QUIT... (RFC 2920 3.1)
 	RuleQuit            Rule = "quit"             // QUIT before closing the connection (RFC 5321 4.1.1.10)
-	RuleAuthPlaintext   Rule = "auth-plaintext"   // no AUTH over a connection without TLS (RFC 8314 3, RFC 4954 4)
+	RuleAuthPlaintext   Rule = "auth-plaintext"   // no AUTH over a connection without TLS (RFC 8314 3, RFC 4954 4); the finding says what of the credentials crossed
 	RuleRequiredHeaders Rule = "required-headers" // a Date and a From header field (RFC 5322 3.6)
 	RuleUniqueHeaders   Rule = "unique-headers"   // at most one Date, From, Sender, Reply-To, To, Cc, Bcc, Message-ID, In-Reply-To, References, Subject (RFC 5322 3.6)
 	RuleMessageID       Rule = "message-id"       // a Message-ID header field (RFC 5322 3.6.4)
@@ -239,9 +239,61 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 		fs = append(fs, finding(RuleHeloFirst, "%s before EHLO or HELO", ev.Verb))
 	}
 	if ev.Kind == smtpd.Auth && !tls {
-		fs = append(fs, finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS: the password crossed in clear text", ev.Mechanism))
+		mechanism := ev.Mechanism
+		if mechanism == "" { // AUTH refused before the engine read it
+			mechanism, _, _ = strings.Cut(strings.TrimSpace(ev.Arg), " ")
+			mechanism = shorten(strings.ToUpper(mechanism), 30)
+		}
+		fs = append(fs, finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS: %s", mechanism, authCrossed(ev, mechanism)))
 	}
 	return fs
+}
+
+// authCrossed says what of the credentials an AUTH exchange over a
+// connection without TLS sent in clear text: what its responses hold, by
+// the mechanism's steps. They are those that reached the mechanism (the
+// initial response included), and the one the engine refused for its
+// framing, length or base64, which crossed the wire all the same; or,
+// when the AUTH was refused before an exchange began (538 5.7.11 for AUTH
+// only after TLS, say), its initial response. A cancelled step ("*")
+// sends nothing.
+func authCrossed(ev *smtpd.Event, mechanism string) string {
+	n := 0
+	switch x := ev.SASL.(type) {
+	case nil:
+		if len(strings.Fields(ev.Arg)) > 1 {
+			n = 1
+		}
+	case *countedSASL:
+		n = x.responses
+		switch ev.Reason {
+		case smtpd.ReasonBareLF, smtpd.ReasonBareCR, smtpd.ReasonNUL, smtpd.ReasonLineTooLong, smtpd.ReasonSyntax:
+			n++
+		}
+	default: // a server of WithEngineConfig's NewSASL: its steps are unknown
+		return "what the client sent for it crossed in clear text"
+	}
+	if n == 0 {
+		return "no credential crossed yet, but the client began to authenticate in clear text"
+	}
+	var steps []string // what the client's responses have sent, after each
+	switch m := AuthMechanism(mechanism); {
+	case m == AuthPlain:
+		steps = []string{"the user name and the password crossed in clear text"}
+	case m == AuthLogin:
+		steps = []string{"the user name crossed in clear text; the password was not sent",
+			"the user name and the password crossed in clear text"}
+	case m == AuthCRAMMD5:
+		steps = []string{"the user name and an MD5 digest of the password crossed in clear text, the digest open to offline guessing"}
+	case m == AuthXOAUTH2 || m == AuthOAUTHBEARER:
+		steps = []string{"the bearer token crossed in clear text"}
+	case strings.HasPrefix(string(m), "SCRAM-"):
+		steps = []string{"the user name crossed in clear text; the proof of the password was not sent",
+			"the user name and a proof of the password crossed in clear text, the proof open to offline guessing"}
+	default:
+		steps = []string{"the initial response crossed in clear text", "the client's responses crossed in clear text"}
+	}
+	return steps[min(n, len(steps))-1]
 }
 
 // rejection is the reply a strict MTA sends for the first error-severity

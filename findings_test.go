@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/smtp"
@@ -135,6 +136,85 @@ func TestFindings(t *testing.T) {
 				if f.Session != 1 || f.Line < 1 || f.Line > len(s.Transcript) || f.Rule.Ref() == "" || f.Text == "" {
 					t.Errorf("finding not placed: %+v", f)
 				}
+			}
+		})
+	}
+}
+
+// TestAuthPlaintextSaysWhatCrossed checks that the finding of AUTH over
+// a connection without TLS says what of the credentials the client sent,
+// over a real socket: a line the engine refused crossed the wire all the
+// same, a cancelled step sent nothing. It said "the password crossed in
+// clear text" whatever crossed, also when no password was sent.
+func TestAuthPlaintextSaysWhatCrossed(t *testing.T) {
+	t.Parallel()
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	const (
+		userAndPassword = "the user name and the password crossed in clear text"
+		nothing         = "no credential crossed yet, but the client began to authenticate in clear text"
+	)
+	account, afterTLS := mocksmtp.WithAuth("user", "secret"), mocksmtp.WithRequireTLSForAuth()
+	scram := mocksmtp.WithAuthMechanisms(mocksmtp.AuthSCRAMSHA256, mocksmtp.AuthSCRAMSHA256PLUS)
+	type step struct{ send, want string } // a line and its reply's prefix
+	for _, tt := range []struct {
+		name      string
+		opts      []mocksmtp.Option
+		mechanism string
+		steps     []step
+		want      string // after "AUTH <mechanism> over a connection without TLS: "
+	}{
+		{"LOGIN, the user name refused for a bare LF", nil, "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {b64("user") + "\n", "500 5.5.2"}},
+			"the user name crossed in clear text; the password was not sent"},
+		{"LOGIN, the user name refused for its length", nil, "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {strings.Repeat("A", 12289) + "\r\n", "500 5.5.6"}},
+			"the user name crossed in clear text; the password was not sent"},
+		{"LOGIN, cancelled at the user name", nil, "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {"*\r\n", "501 5.0.0"}}, nothing},
+		{"LOGIN, the user name and the password", nil, "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {b64("user") + "\r\n", "334 "}, {b64("secret") + "\r\n", "235 "}}, userAndPassword},
+		{"LOGIN, the password refused for a bare LF", nil, "LOGIN",
+			[]step{{"AUTH LOGIN " + b64("user") + "\r\n", "334 "}, {b64("secret") + "\n", "500 5.5.2"}}, userAndPassword},
+		{"PLAIN, the initial response", nil, "PLAIN",
+			[]step{{"AUTH PLAIN " + b64("\x00user\x00wrong") + "\r\n", "535 5.7.8"}}, userAndPassword},
+		{"PLAIN, the initial response refused before TLS", []mocksmtp.Option{afterTLS}, "PLAIN",
+			[]step{{"AUTH PLAIN " + b64("\x00user\x00secret") + "\r\n", "538 5.7.11"}}, userAndPassword},
+		{"LOGIN refused before TLS", []mocksmtp.Option{afterTLS}, "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "538 5.7.11"}}, nothing},
+		{"CRAM-MD5", nil, "CRAM-MD5",
+			[]step{{"AUTH CRAM-MD5\r\n", "334 "}, {b64("user 0123456789abcdef0123456789abcdef") + "\r\n", "535 5.7.8"}},
+			"the user name and an MD5 digest of the password crossed in clear text, the digest open to offline guessing"},
+		{"XOAUTH2, a wrong token", []mocksmtp.Option{mocksmtp.WithOAuthToken("user", "token")}, "XOAUTH2",
+			[]step{{"AUTH XOAUTH2 " + b64("user=user\x01auth=Bearer wrong\x01\x01") + "\r\n", "334 "}, {"\r\n", "535 5.7.8"}},
+			"the bearer token crossed in clear text"},
+		{"SCRAM, cancelled at the proof", []mocksmtp.Option{scram}, "SCRAM-SHA-256",
+			[]step{{"AUTH SCRAM-SHA-256 " + b64("n,,n=user,r=abc") + "\r\n", "334 "}, {"*\r\n", "501 5.0.0"}},
+			"the user name crossed in clear text; the proof of the password was not sent"},
+		{"SCRAM-PLUS, the initial response refused before TLS", []mocksmtp.Option{scram}, "SCRAM-SHA-256-PLUS",
+			[]step{{"AUTH SCRAM-SHA-256-PLUS " + b64("p=tls-exporter,,n=user,r=abc") + "\r\n", "538 5.7.11"}},
+			"the user name crossed in clear text; the proof of the password was not sent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, append([]mocksmtp.Option{account}, tt.opts...)...)
+			c := dialEHLO(t, srv.Addr())
+			for _, s := range tt.steps {
+				c.send(s.send)
+				c.expect(s.want)
+			}
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.conn.Close()
+			srv.WaitForSessions(t, 1)
+			var texts []string
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleAuthPlaintext {
+					texts = append(texts, f.Text)
+				}
+			}
+			want := []string{"AUTH " + tt.mechanism + " over a connection without TLS: " + tt.want}
+			if diff := cmp.Diff(want, texts); diff != "" {
+				t.Errorf("auth-plaintext findings (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -23,6 +23,7 @@ func (f optionFunc) apply(o *options) error { return f(o) }
 type options struct {
 	addr           string
 	addrSet        bool // WithListenAddr was given
+	startTLS       bool // WithSTARTTLS was given (tls.go)
 	inMemory       bool // WithInMemory (memory.go)
 	engine         smtpd.Config
 	engineBase     smtpd.Config // WithEngineConfig's, for errors that name what set a field

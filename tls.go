@@ -24,16 +24,21 @@ import (
 // [WithTLSConfig]). The engine does the upgrade: it discards anything the
 // client pipelined after STARTTLS, resets the session, and expects EHLO
 // again. Each session records its TLS version, cipher suite and server
-// name in Session.TLS.
+// name in Session.TLS. [New] refuses it with [WithImplicitTLS], which
+// never offers STARTTLS.
 func WithSTARTTLS() Option {
-	return optionFunc(func(o *options) error { return useTLS(o) })
+	return optionFunc(func(o *options) error {
+		o.startTLS = true
+		return useTLS(o)
+	})
 }
 
 // WithImplicitTLS makes the server speak TLS from the first byte (SMTPS,
 // RFC 8314, usually port 465), with the test certificate or the
 // configuration of [WithTLSConfig]. STARTTLS is then not offered. A
 // handshake that fails ends the session before the greeting. [New]
-// refuses it with [WithAuthMechanismsBeforeTLS]: nothing comes before TLS.
+// refuses it with [WithAuthMechanismsBeforeTLS] and with [WithSTARTTLS]:
+// nothing comes before TLS.
 func WithImplicitTLS() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.ImplicitTLS = true

@@ -83,7 +83,9 @@ type Config struct {
 	// plaintext passwords only under TLS).
 	AuthMechanismsBeforeTLS []string
 	// AuthRequiresTLS offers AUTH only after TLS; before it, AUTH gets
-	// 538 5.7.11.
+	// 538 5.7.11. It wins over AuthMechanismsBeforeTLS, which is then
+	// never offered (NewConn checks no Config: a driver that sets both
+	// should refuse them, as mocksmtp.New refuses its options for them).
 	AuthRequiresTLS bool
 	// RequireAuth answers MAIL before a successful AUTH with 530 5.7.0.
 	RequireAuth bool

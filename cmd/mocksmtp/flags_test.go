@@ -247,6 +247,18 @@ func TestTLSAndAUTHFlagsNewRefusesTogether(t *testing.T) {
 			"mocksmtp: flag -auth-mechanisms-before-tls: WithAuthMechanismsBeforeTLS: CRAM-MD5 needs the password, so an account of WithAuth\n"},
 		{"mechanisms without an account", []string{"MOCKSMTP_AUTH_MECHANISMS=LOGIN"}, []string{"-tls"},
 			"mocksmtp: flag -auth-mechanisms: WithAuthMechanisms: LOGIN needs an account of WithAuth or WithAuthFunc\n"},
+		// Accepted before: implicit TLS silently won over -tls; without
+		// AUTH offered, every MAIL got 530 under -require-auth, and
+		// -require-tls-for-auth only turned STARTTLS on.
+		{"STARTTLS and implicit TLS", nil, []string{"-tls", "-auth", "a:b", "-implicit-tls"},
+			"mocksmtp: flags -tls and -implicit-tls: WithSTARTTLS and WithImplicitTLS: " +
+				"a session speaks TLS from its first byte, so STARTTLS is never offered; choose one\n"},
+		{"AUTH required, none offered", []string{"MOCKSMTP_REQUIRE_AUTH=1"}, []string{"-tls", "-require-tls"},
+			"mocksmtp: flag -require-auth: WithRequireAuth needs WithAuth, WithOAuthToken or WithAuthFunc: " +
+				"nothing offers AUTH, so every MAIL would get 530 5.7.0 and no client could send\n"},
+		{"AUTH only after TLS, none offered", nil, []string{"-tls", "-require-tls-for-auth"},
+			"mocksmtp: flag -require-tls-for-auth: WithRequireTLSForAuth needs WithAuth, WithOAuthToken or WithAuthFunc: " +
+				"nothing offers AUTH, so there is none to offer after TLS (WithSTARTTLS offers STARTTLS alone)\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

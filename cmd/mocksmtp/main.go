@@ -94,7 +94,9 @@
 // (an unknown extension, rule or mechanism) is a usage error that names
 // the flag; so are TLS and AUTH flags whose options New refuses together
 // (-auth-mechanisms-before-tls with -require-tls-for-auth or
-// -implicit-tls), naming those flags. A number or duration given
+// -implicit-tls, -tls with -implicit-tls) or without what they need
+// (-require-auth or -require-tls-for-auth without -auth or -oauth-token),
+// naming those flags. A number or duration given
 // (-max-message-bytes, -max-recipients, -read-timeout, -retain,
 // -max-transcript-lines) is checked as its Go option checks it, 0 too,
 // a usage error naming the flag; left out, the default applies. A value
@@ -197,7 +199,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:2525", "SMTP listen `address`; port 0 picks a free port")
 	fs.StringVar(&c.http, "http", "127.0.0.1:8025", "HTTP listen `address` for the API and the web page; \"\" turns HTTP off")
-	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0); removed at exit")
+	fs.StringVar(&c.addrFile, "addr-file", "", "once listening, write the SMTP and HTTP addresses to this `file` as JSON, {\"smtpAddr\": \"127.0.0.1:41234\", \"httpAddr\": \"127.0.0.1:41235\"} (for ports 0), replacing it whole; removed at exit unless another program has replaced it since")
 	fs.Var(boolValue(&c.allowRemote), "allow-remote", "allow listening on addresses other than loopback ones")
 	fs.StringVar(&c.hostname, "hostname", "", "`name` in the greeting and EHLO reply (default localhost)")
 	// A number left out keeps the option's default; one given (0 too)
@@ -224,7 +226,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.Var(boolValue(&c.version), "version", "print the version and exit")
 	fs.Var(boolValue(&c.startTLS), "tls", "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
-	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS")
+	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS (not with -tls)")
 	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
@@ -249,8 +251,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		listFlag(&c.authMechanisms, toMechanism, mocksmtp.WithAuthMechanisms, checkAnyMechanism...))
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)",
 		listFlag(&c.authBeforeTLS, toMechanism, mocksmtp.WithAuthMechanismsBeforeTLS, checkAnyMechanism...))
-	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0")
-	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls)")
+	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0 (needs -auth or -oauth-token)")
+	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls; needs -auth or -oauth-token)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
@@ -603,8 +605,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		attrs = append(attrs, "http", web.addr)
 		addrs.HTTPAddr = web.addr
 	}
+	var addrsWritten []byte // what the file of -addr-file holds, while this program's
 	if cfg.addrFile != "" {
-		if err := writeAddrFile(cfg.addrFile, addrs); err != nil {
+		if _, err := os.Stat(cfg.addrFile); err == nil {
+			log.Warn("replacing the -addr-file: another program given the same file, or one that was killed, wrote it", "file", cfg.addrFile)
+		}
+		if addrsWritten, err = writeAddrFile(cfg.addrFile, addrs); err != nil {
 			if web != nil {
 				web.shutdown()
 			}
@@ -616,9 +622,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	if cfg.addrFile != "" {
-		// The addresses are about to stop being served.
-		if err := os.Remove(cfg.addrFile); err != nil {
+		// The addresses are about to stop being served: the file goes,
+		// unless another program has made it its own.
+		if removed, err := removeAddrFile(cfg.addrFile, addrsWritten); err != nil {
 			log.Warn("removing the -addr-file", "err", err)
+		} else if !removed {
+			log.Info("leaving the -addr-file: it no longer holds this program's addresses", "file", cfg.addrFile)
 		}
 	}
 	if web != nil {
@@ -649,11 +658,11 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 		}
 		add("cert", mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
 	}
-	switch {
-	case cfg.implicitTLS:
-		add("implicit-tls", mocksmtp.WithImplicitTLS())
-	case cfg.startTLS:
+	if cfg.startTLS {
 		add("tls", mocksmtp.WithSTARTTLS())
+	}
+	if cfg.implicitTLS {
+		add("implicit-tls", mocksmtp.WithImplicitTLS())
 	}
 	if cfg.requireTLS {
 		add("require-tls", mocksmtp.WithRequireTLS())

@@ -7,7 +7,10 @@ package main
 // on free ports and has yet to find its API.
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -119,17 +122,19 @@ type addrFileJSON struct {
 
 // writeAddrFile writes the addresses to path whole or not at all: into a
 // file beside it, renamed into place, so that a suite that waits for the
-// file never reads a part of it.
-func writeAddrFile(path string, addrs addrFileJSON) error {
+// file never reads a part of it. It returns what it wrote, for
+// removeAddrFile.
+func writeAddrFile(path string, addrs addrFileJSON) ([]byte, error) {
 	b, err := json.Marshal(addrs)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	b = append(b, '\n')
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = f.Write(append(b, '\n'))
+	_, err = f.Write(b)
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
@@ -141,6 +146,30 @@ func writeAddrFile(path string, addrs addrFileJSON) error {
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
+		return nil, err
 	}
-	return err
+	return b, nil
+}
+
+// removeAddrFile removes the file of -addr-file at exit when it still
+// holds what this program wrote (written), and reports whether it did.
+// Another program given the same file replaces it when it starts (its
+// addresses are the ones its suite waits for), and the file is then that
+// program's: this one leaves it, and the other removes it at its own
+// exit. Nothing tells a file of a live program from one left by a program
+// that was killed, so a program never refuses a file that exists. A
+// program that replaces the file between the read and the removal here
+// loses its file: two programs that share one file exit one after the
+// other, not at the same instant.
+func removeAddrFile(path string, written []byte) (bool, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !bytes.Equal(b, written):
+		return false, nil
+	}
+	return true, os.Remove(path)
 }

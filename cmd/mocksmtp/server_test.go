@@ -3,6 +3,9 @@ package main
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net"
 	"net/textproto"
 	"os"
@@ -294,6 +297,75 @@ func TestAddrFileWithoutHTTP(t *testing.T) {
 	}
 	if got := greeting(t, logged[1]); !strings.HasPrefix(got, "220 ") {
 		t.Errorf("greeting at the file's smtpAddr: %q", got)
+	}
+}
+
+// Two programs given the same -addr-file: the second replaces the file
+// (saying so), and each removes it at exit only while it holds that
+// program's addresses, whichever stops first. The first used to remove
+// the second's file, which its suite then waited for in vain.
+func TestAddrFileSharedByTwoPrograms(t *testing.T) {
+	t.Parallel()
+	for _, secondStopsFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("second stops first %v", secondStopsFirst), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			file := filepath.Join(dir, "mocksmtp.json")
+			args := []string{"-listen", "127.0.0.1:0", "-http", "127.0.0.1:0", "-addr-file", file, "-quiet"}
+			holds := func(p *proc) {
+				t.Helper()
+				b, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := `{"smtpAddr":"` + p.smtp + `","httpAddr":"` + p.http + `"}` + "\n"; string(b) != want {
+					t.Fatalf("the file holds %q, want %q", b, want)
+				}
+			}
+			listening := func(p *proc) {
+				t.Helper()
+				m := p.stderr.waitFor(t, listeningRE) // after the file is written
+				p.smtp, p.http = m[1], m[2]
+			}
+			stop := func(p *proc) {
+				t.Helper()
+				if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				if code := p.wait(t, 10*time.Second); code != 0 {
+					t.Fatalf("exit %d; stderr:\n%s", code, p.stderr)
+				}
+			}
+			first := startNoWait(t, nil, args...)
+			listening(first)
+			holds(first)
+			second := startNoWait(t, nil, args...)
+			listening(second)
+			holds(second)
+			if !strings.Contains(second.stderr.String(), "replacing the -addr-file") {
+				t.Errorf("the second program does not say it replaced the file; stderr:\n%s", second.stderr)
+			}
+			if secondStopsFirst {
+				stop(second)
+				if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("after the second program's exit, the file: %v, want it removed", err)
+				}
+				stop(first)
+			} else {
+				stop(first)
+				holds(second) // still there, still the second's
+				if !strings.Contains(first.stderr.String(), "leaving the -addr-file") {
+					t.Errorf("the first program does not say it left the file; stderr:\n%s", first.stderr)
+				}
+				if got := greeting(t, second.smtp); !strings.HasPrefix(got, "220 ") {
+					t.Errorf("greeting at the file's smtpAddr: %q", got)
+				}
+				stop(second)
+			}
+			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+				t.Errorf("after both exits, the directory of the file holds %v (%v), want nothing", entries, err)
+			}
+		})
 	}
 }
 
