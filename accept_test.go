@@ -148,3 +148,43 @@ func notesAcceptFailures(ss *Session) bool {
 	tr := ss.Transcript.String()
 	return strings.Contains(tr, "*: the server could not accept connections for") && strings.Contains(tr, "too many open files")
 }
+
+// The server listens on plain TCP, not on the Multipath TCP Go's
+// listeners take by default where the kernel has it: a client that asks
+// for MPTCP falls back to TCP, and the session goes on as any other.
+func TestListensOnPlainTCP(t *testing.T) {
+	t.Parallel()
+	if b, err := os.ReadFile("/proc/sys/net/mptcp/enabled"); err != nil || strings.TrimSpace(string(b)) != "1" {
+		t.Skip("the kernel has no Multipath TCP (/proc/sys/net/mptcp/enabled is not 1): nothing to tell plain TCP from")
+	}
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var d net.Dialer
+	d.SetMultipathTCP(true)
+	conn, err := d.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("greeting: %q, %v", line, err)
+	}
+	mp, err := conn.(*net.TCPConn).MultipathTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mp {
+		t.Error("a client asking for Multipath TCP got it: the server listens on MPTCP")
+	}
+	if _, err := conn.Write([]byte("QUIT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "221 ") {
+		t.Fatalf("QUIT: %q, %v", line, err)
+	}
+}
