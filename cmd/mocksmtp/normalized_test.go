@@ -100,6 +100,26 @@ type answer struct {
 	body        string
 }
 
+// getLater GETs path from the API at addr in a goroutine of its own, for
+// a request that waits, and gives its answer (a failure in the body).
+func getLater(addr, path string) <-chan answer {
+	done := make(chan answer, 1)
+	go func() {
+		res, err := httpClient.Get("http://" + addr + path)
+		if err != nil {
+			done <- answer{body: err.Error()}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		done <- answer{res.StatusCode, res.Header.Get("Content-Type"), string(b)}
+	}()
+	return done
+}
+
 // get GETs path from the API at addr.
 func get(t *testing.T, addr, path string) answer {
 	t.Helper()
@@ -241,20 +261,7 @@ func TestNormalizedTranscriptWaitsForTheSessionToEnd(t *testing.T) {
 		}
 	}
 
-	done := make(chan answer, 1)
-	go func() {
-		res, err := httpClient.Get("http://" + addr + path + "?timeout=20s")
-		if err != nil {
-			done <- answer{body: err.Error()}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			b = []byte(err.Error())
-		}
-		done <- answer{res.StatusCode, res.Header.Get("Content-Type"), string(b)}
-	}()
+	done := getLater(addr, path+"?timeout=20s")
 	log.waitFor(t, regexp.MustCompile(`(?s)path=/api/sessions/1/normalized .*path=/api/sessions/1/normalized `))
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)
@@ -273,20 +280,7 @@ func TestNormalizedTranscriptOfASessionToCome(t *testing.T) {
 	t.Parallel()
 	srv, addr, log := startNormalizing(t, maxMaskedBytes, defaultHTTPTimeouts)
 	path := "/api/sessions/1/normalized"
-	done := make(chan answer, 1)
-	go func() {
-		res, err := httpClient.Get("http://" + addr + path + "?timeout=20s")
-		if err != nil {
-			done <- answer{body: err.Error()}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			b = []byte(err.Error())
-		}
-		done <- answer{res.StatusCode, res.Header.Get("Content-Type"), string(b)}
-	}()
+	done := getLater(addr, path+"?timeout=20s")
 	log.waitFor(t, regexp.MustCompile(`path=/api/sessions/1/normalized `))
 	sendMail(t, srv.Addr(), "app@example.com", []string{"bob@example.com"}, "Subject: Hi\r\n\r\nHello.\r\n")
 	a := <-done
