@@ -163,7 +163,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		t.Errorf("GET /api/sessions/1/normalized did not mask the recipient:\n%s", b)
 	}
 	check("GET", "/api/sessions/1/normalized?timeout=x", "", 400)
-	check("GET", "/api/sessions/99/normalized", "", 404)
+	check("GET", "/api/sessions/99/normalized?timeout=10ms", "", 408) // not started: waited for
+	check("GET", "/api/sessions/0/normalized", "", 404)
 	live, err := smtp.Dial(p.smtp) // session 3, open until closed
 	if err != nil {
 		t.Fatal(err)
