@@ -31,6 +31,8 @@ package main
 // a failure of the check, as ForbidOtherMessages does, and
 // {"forbidMessages": true} any message, as ForbidMessages does; each goes
 // alone (with "declaredAt" at most), and is listed as the others are.
+// Posted again on the same scope, a forbid replaces the one before it, in
+// the list as in the Go API, whose report names the last one.
 //
 //	GET  /api/expectations      the expectations registered (?inbox=D: on the inbox), in order
 //
@@ -103,17 +105,27 @@ type expectationJSON struct {
 type expectationList struct {
 	mu     sync.Mutex // guards the rest; held while registering and resetting
 	last   int        // the last ID given: IDs go on after a reset
-	server []expectationJSON
-	inbox  map[*mocksmtp.Inbox][]expectationJSON
+	server []listedExpectation
+	inbox  map[*mocksmtp.Inbox][]listedExpectation
 	n      int // how many the lists hold in all
 	max    int // maxExpectations; tests lower it
 }
 
+// listedExpectation is an expectation of the list, with the kind of
+// forbid it is: "forbidOtherMessages", "forbidMessages", or "" for an
+// expectation of a want.
+type listedExpectation struct {
+	expectationJSON
+	forbid string
+}
+
 // register adds an expectation, made by add from its ID (under the lock,
 // so that the Go API registers in the same order), to the list of in
-// (nil: the server's). It fails with 507 when the lists are full, or
-// with add's error.
-func (l *expectationList) register(in *mocksmtp.Inbox, add func(id int) (expectationJSON, error)) (expectationJSON, int, error) {
+// (nil: the server's). A forbid (forbid names its kind, "" for an
+// expectation of a want) replaces one of its kind in the list, as the Go
+// API replaces it: the check's report names the last one only. It fails
+// with 507 when the lists are full, or with add's error.
+func (l *expectationList) register(in *mocksmtp.Inbox, forbid string, add func(id int) (expectationJSON, error)) (expectationJSON, int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.n >= l.max {
@@ -125,15 +137,25 @@ func (l *expectationList) register(in *mocksmtp.Inbox, add func(id int) (expecta
 		return expectationJSON{}, http.StatusServiceUnavailable, err // the server is closed
 	}
 	l.last = j.ID
-	if in == nil {
-		l.server = append(l.server, j)
-	} else {
-		if l.inbox == nil {
-			l.inbox = make(map[*mocksmtp.Inbox][]expectationJSON)
-		}
-		l.inbox[in] = append(l.inbox[in], j)
+	list := l.server
+	if in != nil {
+		list = l.inbox[in]
 	}
+	if forbid != "" {
+		before := len(list)
+		list = slices.DeleteFunc(list, func(e listedExpectation) bool { return e.forbid == forbid })
+		l.n -= before - len(list)
+	}
+	list = append(list, listedExpectation{j, forbid})
 	l.n++
+	if in == nil {
+		l.server = list
+		return j, 0, nil
+	}
+	if l.inbox == nil {
+		l.inbox = make(map[*mocksmtp.Inbox][]listedExpectation)
+	}
+	l.inbox[in] = list
 	return j, 0, nil
 }
 
@@ -141,10 +163,18 @@ func (l *expectationList) register(in *mocksmtp.Inbox, add func(id int) (expecta
 func (l *expectationList) list(in *mocksmtp.Inbox) []expectationJSON {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if in == nil {
-		return slices.Clone(l.server)
+	list := l.server
+	if in != nil {
+		list = l.inbox[in]
 	}
-	return slices.Clone(l.inbox[in])
+	if list == nil {
+		return nil
+	}
+	out := make([]expectationJSON, len(list))
+	for i, e := range list {
+		out[i] = e.expectationJSON
+	}
+	return out
 }
 
 // forget runs reset, which forgets the expectations of in in the Go API
@@ -198,7 +228,14 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	j, status, err := a.expectations.register(sc.in, func(id int) (expectationJSON, error) {
+	var forbid string
+	switch {
+	case req.ForbidOtherMessages:
+		forbid = "forbidOtherMessages"
+	case req.ForbidMessages:
+		forbid = "forbidMessages"
+	}
+	j, status, err := a.expectations.register(sc.in, forbid, func(id int) (expectationJSON, error) {
 		j := expectationJSON{ID: id, DeclaredAt: req.DeclaredAt}
 		if j.DeclaredAt == "" {
 			j.DeclaredAt = fmt.Sprintf("POST /api/expectations #%d", j.ID)

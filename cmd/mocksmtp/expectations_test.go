@@ -440,7 +440,7 @@ func TestExpectationLimit(t *testing.T) {
 	// An inbox's reset frees its room, and no more.
 	postJSON(t, p, "DELETE", in.MessagesURL, "", 204, nil)
 	for i := 1; i <= 3; i++ {
-		code, b := rawRequest(t, addr, "POST", "/api/expectations", `{"forbidOtherMessages": true}`, false)
+		code, b := rawRequest(t, addr, "POST", "/api/expectations", `{"want": {"subject": "Welcome"}}`, false)
 		if want := map[bool]int{true: 201, false: 507}[i <= 2]; code != want {
 			t.Errorf("expectation %d after the inbox's reset: %d %s, want %d", i, code, b, want)
 		}
@@ -535,5 +535,41 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2])) as s:
 	out = run("curl localhost:8025/api/expectations/check")
 	if !strings.Contains(out, "ForbidOtherMessages at POST /api/expectations #") || !strings.Contains(out, "1 of 1 message met no expectation") {
 		t.Errorf("the check after an unexpected mail: %s", out)
+	}
+}
+
+// A forbid posted again replaces the one before it in the list, as the
+// Go API replaces it (the check's report names the last one only): the
+// list shows what the check checks, once. Forbids of the other kind, or
+// on another scope, stay.
+func TestForbidPostedAgainReplacesItInTheList(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	var in inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "again"}`, 201, &in)
+	var posted []expectationJSON
+	for _, r := range []struct{ path, body string }{
+		{"/api/expectations", `{"forbidOtherMessages": true, "declaredAt": "first"}`},
+		{"/api/expectations?inbox=" + in.Domain, `{"forbidMessages": true}`},
+		{"/api/expectations?inbox=" + in.Domain, `{"forbidOtherMessages": true}`},
+		{"/api/expectations", `{"want": {"subject": "Audit"}}`},
+		{"/api/expectations", `{"forbidOtherMessages": true, "declaredAt": "second"}`},
+	} {
+		var e expectationJSON
+		postJSON(t, p, "POST", r.path, r.body, 201, &e)
+		posted = append(posted, e)
+	}
+	if diff := cmp.Diff([]expectationJSON{posted[3], posted[4]}, list(t, p, "")); diff != "" {
+		t.Errorf("GET /api/expectations (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]expectationJSON{posted[1], posted[2]}, list(t, p, "?inbox="+in.Domain)); diff != "" {
+		t.Errorf("GET /api/expectations?inbox=%s (-want +got):\n%s", in.Domain, diff)
+	}
+	for i, subject := range []string{"Audit", "Other"} {
+		sendMail(t, p.smtp, "app@example.com", []string{"audit@example.com"}, mailTo("audit@example.com", subject, fmt.Sprint(i), "Hello"))
+	}
+	code, report := check(t, p, "")
+	if code != 417 || !strings.HasPrefix(report, "mocksmtp: ForbidOtherMessages at second: 1 of 2 messages met no expectation:") || strings.Contains(report, "at first") {
+		t.Errorf("check: %d, want 417 naming the forbid listed, not the one replaced:\n%s", code, report)
 	}
 }

@@ -607,7 +607,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var addrsWritten []byte // what the file of -addr-file holds, while this program's
 	if cfg.addrFile != "" {
-		if _, err := os.Stat(cfg.addrFile); err == nil {
+		// An empty file is no program's (each writes its whole file at
+		// once): a suite made it beforehand, as mktemp does.
+		if fi, err := os.Stat(cfg.addrFile); err == nil && fi.Size() > 0 {
 			log.Warn("replacing the -addr-file: another program given the same file, or one that was killed, wrote it", "file", cfg.addrFile)
 		}
 		if addrsWritten, err = writeAddrFile(cfg.addrFile, addrs); err != nil {

@@ -300,6 +300,34 @@ func TestAddrFileWithoutHTTP(t *testing.T) {
 	}
 }
 
+// An empty -addr-file made beforehand (mktemp, as a suite makes a file
+// name of its own) is no other program's: the program fills it without
+// the warning that it replaces another's, and removes it at exit.
+func TestAddrFileMadeEmptyBeforehand(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "mocksmtp.json")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startNoWait(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-addr-file", file)
+	logged := p.stderr.waitFor(t, listeningRE)
+	if b, err := os.ReadFile(file); err != nil || !strings.Contains(string(b), logged[1]) {
+		t.Fatalf("the file holds %q (%v), want the addresses", b, err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.stderr)
+	}
+	if strings.Contains(p.stderr.String(), "replacing the -addr-file") {
+		t.Errorf("the program warns it replaced another program's file, an empty one made beforehand; stderr:\n%s", p.stderr)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after the exit, the file: %v, want it removed", err)
+	}
+}
+
 // Two programs given the same -addr-file: the second replaces the file
 // (saying so), and each removes it at exit only while it holds that
 // program's addresses, whichever stops first. The first used to remove
