@@ -33,9 +33,10 @@ type Server struct {
 	// have locks of their own (recorder.go), taken after mu.
 	mu       sync.Mutex
 	sessions []*session
-	messages []msgRef // every accepted message, in arrival order
-	ids      counters // numbering of sessions and messages (store.go)
-	live     int      // sessions that have not ended
+	messages []msgRef    // every accepted message, in arrival order
+	ids      counters    // numbering of sessions and messages (store.go)
+	live     int         // sessions that have not ended
+	awaited  map[int]int // by session ID, the WaitForSessionEnd calls waiting for it: WithRetention keeps it until they have it
 	closed   bool
 	panics   []string     // panics recovered in sessions, reported at cleanup
 	faults   *faultScript // the fault script, built on first use (scriptLocked)
@@ -845,24 +846,41 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 
 // WaitForSessionEndContext waits until the session with the given ID has
 // ended (the client quit or went away, or the server closed it) and
-// returns a snapshot of it. A session not yet started is waited for. It
-// returns an error at once when the server no longer keeps the session
-// ([Server.Reset], [WithRetention]), and an error when ctx ends or the
-// server is closed first. Unlike a [Server.WaitUntilContext] that looks at
-// [Server.Session], it wakes only when a session starts or ends and
-// copies the session once, so that waiting costs nothing while a long
-// session goes on.
+// returns a snapshot of it. A session not yet started is waited for, and
+// [WithRetention] does not forget it before the wait has it. It returns
+// an error at once when the server no longer keeps the session
+// ([Server.Reset], or WithRetention before the wait began), and an error
+// when ctx ends or the server is closed first. Unlike a
+// [Server.WaitUntilContext] that looks at [Server.Session], it wakes only
+// when a session starts or ends and copies the session once, so that
+// waiting costs nothing while a long session goes on.
 func (s *Server) WaitForSessionEndContext(ctx context.Context, id int) (*Session, error) {
 	var rec *session // the session, once started
 	gone := false
+	// WithRetention would forget a session that ends while the wait is
+	// not looking: it keeps the session until the wait has its snapshot.
+	s.mu.Lock()
+	if s.awaited == nil {
+		s.awaited = make(map[int]int)
+	}
+	s.awaited[id]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.awaited[id]--; s.awaited[id] == 0 {
+			delete(s.awaited, id)
+		}
+		if rec != nil {
+			s.retainLocked(rec)
+		}
+		s.mu.Unlock()
+	}()
 	err := s.await(ctx, changeSession, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if i, ok := s.sessionIndexLocked(id); ok {
 			rec = s.sessions[i]
 		}
-		// A session the wait saw live and WithRetention forgot as it
-		// ended is still returned: it ended.
 		gone = rec == nil && (id < 1 || id <= s.ids.session)
 		return gone || rec != nil && rec.ended != Live
 	})

@@ -287,3 +287,53 @@ func TestWaitForSessionEndWakesOnSessionsOnly(t *testing.T) {
 		t.Error("the wait for a session never started returned no error when the server closed")
 	}
 }
+
+// TestRetentionKeepsAnAwaitedSession checks that WithRetention keeps a
+// session a WaitForSessionEnd waits for, however late the wait looks,
+// and forgets it once the wait has it.
+func TestRetentionKeepsAnAwaitedSession(t *testing.T) {
+	srv, err := New(WithRetention(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	// As a wait does before it first looks, for session 2; the test
+	// stands in for a wait that has not looked since.
+	srv.mu.Lock()
+	srv.awaited = map[int]int{2: 1}
+	srv.mu.Unlock()
+	for i := range 3 {
+		c, err := smtp.Dial(srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Quit(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.WaitForSessionEndContext(t.Context(), i+1); err != nil && i > 0 {
+			t.Fatal(err)
+		}
+	}
+	if srv.Session(2) == nil || srv.Session(1) != nil {
+		t.Fatalf("kept sessions %v, want 2 (awaited) and 3 (the last)", sessionIDs(srv.Sessions()))
+	}
+	s, err := srv.WaitForSessionEndContext(t.Context(), 2)
+	if err != nil || s.ID != 2 {
+		t.Fatalf("WaitForSessionEndContext(2) = %v, %v; want session 2", s, err)
+	}
+	srv.mu.Lock()
+	srv.awaited = nil // the stand-in wait has it too
+	srv.retainLocked(srv.sessions[0])
+	srv.mu.Unlock()
+	if ids := sessionIDs(srv.Sessions()); len(ids) != 1 || ids[0] != 3 {
+		t.Fatalf("kept sessions %v once no wait waits, want 3", ids)
+	}
+}
+
+func sessionIDs(ss []*Session) []int {
+	ids := make([]int, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	return ids
+}

@@ -28,7 +28,8 @@ type counters struct {
 // sessions that delivered them, and the last n sessions to start,
 // forgetting older ones as new ones arrive, so that a long-running server
 // (the mocksmtp program under load) uses bounded memory. A live session
-// is never forgotten. Which sessions are kept does not depend on the
+// is never forgotten, nor one that a [Server.WaitForSessionEnd] waits for
+// until the wait has it. Which sessions are kept does not depend on the
 // order sessions end in: the session of a kept message is always there
 // ([Server.Session] of its Message.Session.ID). A forgotten message is
 // gone from [Server.Messages] and from its session's Messages; IDs are
@@ -161,14 +162,15 @@ func (s *Server) sessionIndexLocked(id int) (int, bool) {
 }
 
 // retainLocked forgets session rec if WithRetention keeps it no longer:
-// it has ended, it has no message left, and it is not among the last n
-// sessions to start. Each change that can make a session go (its end,
+// it has ended, it has no message left, it is not among the last n
+// sessions to start, and no WaitForSessionEnd waits for it (the wait
+// calls it again once it has the session). Each change that can make a session go (its end,
 // its last kept message forgotten, newer sessions starting) calls it, so
 // the sessions kept never depend on the order in which they end. s.mu
 // must be held.
 func (s *Server) retainLocked(rec *session) {
 	n := s.opts.retain
-	if n <= 0 || rec.ended == Live || len(rec.messages) > 0 || rec.id > s.ids.session-n {
+	if n <= 0 || rec.ended == Live || len(rec.messages) > 0 || rec.id > s.ids.session-n || s.awaited[rec.id] > 0 {
 		return
 	}
 	i, ok := s.sessionIndexLocked(rec.id)
