@@ -27,7 +27,7 @@ package main
 // "declaredAt" (a test's file:line, say). With ?inbox=D, it is on the
 // inbox's messages, and the check checks the inbox's expectations.
 //
-// {"forbidOtherMessages": true} makes a message that meets no expectation
+// {"forbidOtherMessages": true} (false is refused) makes a message that meets no expectation
 // a failure of the check, as ForbidOtherMessages does, and
 // {"forbidMessages": true} any message, as ForbidMessages does; each goes
 // alone (with "declaredAt" at most), and is listed as the others are.
@@ -85,8 +85,18 @@ type expectationRequest struct {
 	DeclaredAt string          `json:"declaredAt"`
 	// ForbidOtherMessages and ForbidMessages register those of the Go
 	// API instead of an expectation of want.
-	ForbidOtherMessages bool `json:"forbidOtherMessages"`
-	ForbidMessages      bool `json:"forbidMessages"`
+	// false is refused: nothing switches a forbid off but a reset.
+	ForbidOtherMessages *bool `json:"forbidOtherMessages"`
+	ForbidMessages      *bool `json:"forbidMessages"`
+}
+
+// forbidsOthers and forbidsAll say whether the request is a forbid.
+func (req expectationRequest) forbidsOthers() bool {
+	return req.ForbidOtherMessages != nil && *req.ForbidOtherMessages
+}
+
+func (req expectationRequest) forbidsAll() bool {
+	return req.ForbidMessages != nil && *req.ForbidMessages
 }
 
 // expectationJSON is a registered expectation, as the API shows it.
@@ -216,7 +226,7 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var want mocksmtp.Want
-	if !req.ForbidOtherMessages && !req.ForbidMessages {
+	if !req.forbidsOthers() && !req.forbidsAll() {
 		var err error
 		if want, err = wantFromJSON(req.Want); err != nil {
 			writeError(w, http.StatusBadRequest, "POST /api/expectations: want: %v", err)
@@ -230,9 +240,9 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 
 	var forbid string
 	switch {
-	case req.ForbidOtherMessages:
+	case req.forbidsOthers():
 		forbid = "forbidOtherMessages"
-	case req.ForbidMessages:
+	case req.forbidsAll():
 		forbid = "forbidMessages"
 	}
 	j, status, err := a.expectations.register(sc.in, forbid, func(id int) (expectationJSON, error) {
@@ -272,11 +282,19 @@ func checkCounts(req expectationRequest) error {
 	if req.Never {
 		given = append(given, "never")
 	}
+	for _, f := range []struct {
+		name string
+		b    *bool
+	}{{"forbidOtherMessages", req.ForbidOtherMessages}, {"forbidMessages", req.ForbidMessages}} {
+		if f.b != nil && !*f.b {
+			return fmt.Errorf("%s: false: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back", f.name)
+		}
+	}
 	var forbid []string
-	if req.ForbidOtherMessages {
+	if req.forbidsOthers() {
 		forbid = append(forbid, "forbidOtherMessages")
 	}
-	if req.ForbidMessages {
+	if req.forbidsAll() {
 		forbid = append(forbid, "forbidMessages")
 	}
 	switch {
@@ -300,13 +318,13 @@ func checkCounts(req expectationRequest) error {
 // forbid) on the scope, named where in reports, and says what it wants.
 func (sc scope) register(req expectationRequest, want mocksmtp.Want, where string) (string, error) {
 	switch {
-	case req.ForbidOtherMessages && sc.in == nil:
+	case req.forbidsOthers() && sc.in == nil:
 		return "no message that meets no expectation", sc.srv.ForbidOtherMessagesAt(where)
-	case req.ForbidOtherMessages:
+	case req.forbidsOthers():
 		return "no message that meets no expectation", sc.in.ForbidOtherMessagesAt(where)
-	case req.ForbidMessages && sc.in == nil:
+	case req.forbidsAll() && sc.in == nil:
 		return "no message at all", sc.srv.ForbidMessagesAt(where)
-	case req.ForbidMessages:
+	case req.forbidsAll():
 		return "no message at all", sc.in.ForbidMessagesAt(where)
 	}
 	var e *mocksmtp.Expectation
