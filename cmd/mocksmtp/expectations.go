@@ -27,10 +27,11 @@ package main
 // "declaredAt" (a test's file:line, say). With ?inbox=D, it is on the
 // inbox's messages, and the check checks the inbox's expectations.
 //
-// {"forbidOtherMessages": true} (false is refused) makes a message that meets no expectation
-// a failure of the check, as ForbidOtherMessages does, and
-// {"forbidMessages": true} any message, as ForbidMessages does; each goes
-// alone (with "declaredAt" at most), and is listed as the others are.
+// {"forbidOtherMessages": true} makes a message that meets no
+// expectation a failure of the check, as ForbidOtherMessages does, and
+// {"forbidMessages": true} any message, as ForbidMessages does (false is
+// refused); each goes alone (with "declaredAt" at most), and is listed as
+// the others are.
 // Posted again on the same scope, a forbid replaces the one before it, in
 // the list as in the Go API, whose report names the last one.
 //
