@@ -39,7 +39,8 @@ package main
 //
 // DELETE /api/messages forgets them all, the inboxes' too, as Reset does;
 // DELETE /api/messages?inbox=D, the inbox's, as Inbox.Reset does. The
-// program keeps at most maxExpectations of them (507 past it).
+// program keeps at most maxExpectations of them, weighing at most
+// maxExpectationBytes (507 past either).
 
 import (
 	"encoding/json"
@@ -60,6 +61,12 @@ const maxExpectationBody = 1 << 20
 // server and its inboxes together: each holds its want, up to a body's
 // size, until a reset forgets it.
 const maxExpectations = 10_000
+
+// maxExpectationBytes bounds what the expectations the program keeps
+// weigh: for each, its body and its description (which quotes its want),
+// so that a suite posting wants of a body's full size (maxExpectationBody)
+// cannot make the program hold gigabytes before maxExpectations.
+const maxExpectationBytes = 64 << 20
 
 // maxDeclaredAt bounds "declaredAt", in bytes.
 const maxDeclaredAt = 200
@@ -114,12 +121,14 @@ type expectationJSON struct {
 // the resets that forget there (forget), so that the list never differs
 // from what Verify checks.
 type expectationList struct {
-	mu     sync.Mutex // guards the rest; held while registering and resetting
-	last   int        // the last ID given: IDs go on after a reset
-	server []listedExpectation
-	inbox  map[*mocksmtp.Inbox][]listedExpectation
-	n      int // how many the lists hold in all
-	max    int // maxExpectations; tests lower it
+	mu       sync.Mutex // guards the rest; held while registering and resetting
+	last     int        // the last ID given: IDs go on after a reset
+	server   []listedExpectation
+	inbox    map[*mocksmtp.Inbox][]listedExpectation
+	n        int // how many the lists hold in all
+	bytes    int // what they weigh in all (listedExpectation.weight)
+	max      int // maxExpectations; tests lower it
+	maxBytes int // maxExpectationBytes; tests lower it
 }
 
 // listedExpectation is an expectation of the list, with the kind of
@@ -128,37 +137,50 @@ type expectationList struct {
 type listedExpectation struct {
 	expectationJSON
 	forbid string
+	weight int // its body's size and its description's
 }
 
 // register adds an expectation, made by add from its ID (under the lock,
 // so that the Go API registers in the same order), to the list of in
 // (nil: the server's). A forbid (forbid names its kind, "" for an
 // expectation of a want) replaces one of its kind in the list, as the Go
-// API replaces it: the check's report names the last one only. It fails
-// with 507 when the lists are full, or with add's error.
-func (l *expectationList) register(in *mocksmtp.Inbox, forbid string, add func(id int) (expectationJSON, error)) (expectationJSON, int, error) {
+// API replaces it: the check's report names the last one only. weight
+// is what it will weigh, its body's size and its description's. It fails
+// with 507 when the lists are full, by count or by weight, or with add's
+// error.
+func (l *expectationList) register(in *mocksmtp.Inbox, forbid string, weight int, add func(id int) (expectationJSON, error)) (expectationJSON, int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.n >= l.max {
+	list := l.server
+	if in != nil {
+		list = l.inbox[in]
+	}
+	replaced, freed := 0, 0 // by a forbid of the same kind
+	for _, e := range list {
+		if forbid != "" && e.forbid == forbid {
+			replaced++
+			freed += e.weight
+		}
+	}
+	switch {
+	case l.n-replaced >= l.max:
 		return expectationJSON{}, http.StatusInsufficientStorage,
 			fmt.Errorf("mocksmtp keeps %d expectations, as many as it can; DELETE /api/messages forgets them (?inbox=D: those of the inbox)", l.max)
+	case l.bytes-freed+weight > l.maxBytes:
+		return expectationJSON{}, http.StatusInsufficientStorage,
+			fmt.Errorf("mocksmtp keeps expectations of %d bytes in all (bodies and descriptions), and holds %d: this one, of %d, would pass it; DELETE /api/messages forgets them (?inbox=D: those of the inbox)", l.maxBytes, l.bytes, weight)
 	}
 	j, err := add(l.last + 1)
 	if err != nil {
 		return expectationJSON{}, http.StatusServiceUnavailable, err // the server is closed
 	}
 	l.last = j.ID
-	list := l.server
-	if in != nil {
-		list = l.inbox[in]
-	}
-	if forbid != "" {
-		before := len(list)
+	if replaced > 0 {
 		list = slices.DeleteFunc(list, func(e listedExpectation) bool { return e.forbid == forbid })
-		l.n -= before - len(list)
 	}
-	list = append(list, listedExpectation{j, forbid})
-	l.n++
+	list = append(list, listedExpectation{j, forbid, weight})
+	l.n += 1 - replaced
+	l.bytes += weight - freed
 	if in == nil {
 		l.server = list
 		return j, 0, nil
@@ -196,11 +218,14 @@ func (l *expectationList) forget(in *mocksmtp.Inbox, reset func()) {
 	defer l.mu.Unlock()
 	reset()
 	if in != nil {
-		l.n -= len(l.inbox[in])
+		for _, e := range l.inbox[in] {
+			l.n--
+			l.bytes -= e.weight
+		}
 		delete(l.inbox, in)
 		return
 	}
-	l.server, l.inbox, l.n = nil, nil, 0
+	l.server, l.inbox, l.n, l.bytes = nil, nil, 0, 0
 }
 
 // postExpectation registers an expectation: 201 with its ID and name.
@@ -227,12 +252,14 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var want mocksmtp.Want
+	var wantText string // as descriptions quote it
 	if !req.forbidsOthers() && !req.forbidsAll() {
 		var err error
 		if want, err = wantFromJSON(req.Want); err != nil {
 			writeError(w, http.StatusBadRequest, "POST /api/expectations: want: %v", err)
 			return
 		}
+		wantText = fmt.Sprint(want)
 	}
 	if err := checkDeclaredAt(req.DeclaredAt); err != nil {
 		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v", err)
@@ -246,7 +273,8 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 	case req.forbidsAll():
 		forbid = "forbidMessages"
 	}
-	j, status, err := a.expectations.register(sc.in, forbid, func(id int) (expectationJSON, error) {
+	weight := len(data) + len(wantText) + 50 // the description: the want and a few words
+	j, status, err := a.expectations.register(sc.in, forbid, weight, func(id int) (expectationJSON, error) {
 		j := expectationJSON{ID: id, DeclaredAt: req.DeclaredAt}
 		if j.DeclaredAt == "" {
 			j.DeclaredAt = fmt.Sprintf("POST /api/expectations #%d", j.ID)
@@ -255,7 +283,7 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 			j.Inbox = sc.in.Domain()
 		}
 		var err error
-		j.Description, err = sc.register(req, want, j.DeclaredAt)
+		j.Description, err = sc.register(req, want, wantText, j.DeclaredAt)
 		return j, err
 	})
 	if err != nil {
@@ -316,8 +344,9 @@ func checkCounts(req expectationRequest) error {
 }
 
 // register registers what req asks for (an expectation of want, or a
-// forbid) on the scope, named where in reports, and says what it wants.
-func (sc scope) register(req expectationRequest, want mocksmtp.Want, where string) (string, error) {
+// forbid) on the scope, named where in reports, and says what it wants
+// (wantText: want as fmt.Sprint writes it).
+func (sc scope) register(req expectationRequest, want mocksmtp.Want, wantText, where string) (string, error) {
 	switch {
 	case req.forbidsOthers() && sc.in == nil:
 		return "no message that meets no expectation", sc.srv.ForbidOtherMessagesAt(where)
@@ -342,15 +371,15 @@ func (sc scope) register(req expectationRequest, want mocksmtp.Want, where strin
 	switch {
 	case req.Times != nil && *req.Times == 0, req.Never:
 		e.Never()
-		return fmt.Sprintf("no message like %v", want), nil
+		return "no message like " + wantText, nil
 	case req.Times != nil:
 		e.Times(*req.Times)
-		return fmt.Sprintf("exactly %s like %v", plural(*req.Times, "message"), want), nil
+		return fmt.Sprintf("exactly %s like %s", plural(*req.Times, "message"), wantText), nil
 	case req.AtLeast != nil:
 		e.AtLeast(*req.AtLeast)
-		return fmt.Sprintf("at least %s like %v", plural(*req.AtLeast, "message"), want), nil
+		return fmt.Sprintf("at least %s like %s", plural(*req.AtLeast, "message"), wantText), nil
 	}
-	return fmt.Sprintf("exactly 1 message like %v", want), nil
+	return "exactly 1 message like " + wantText, nil
 }
 
 // listExpectations answers GET /api/expectations: the expectations

@@ -457,6 +457,59 @@ func TestExpectationLimit(t *testing.T) {
 	}
 }
 
+// What the expectations kept weigh is bounded too, so that wants of a
+// body's full size cannot make the program hold gigabytes: with room for
+// exactly three, the third fits and the fourth gets 507; with a byte
+// less, the third does not. A forbid posted again replaces the one before
+// and its weight; a reset frees it all.
+func TestExpectationWeightLimit(t *testing.T) {
+	t.Parallel()
+	body := `{"want": {"subject": "` + strings.Repeat("x", 100_000) + `"}}`
+	want, err := wantFromJSON(json.RawMessage(body[len(`{"want": `) : len(body)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	weight := len(body) + len(fmt.Sprint(want)) + 50
+	const forbid = `{"forbidOtherMessages": true}`
+	forbidWeight := len(forbid) + 50
+	for _, tc := range []struct {
+		room    int  // maxBytes
+		fits    int  // how many of body fit
+		forbids bool // whether a forbid fits beside them
+	}{
+		{3*weight - 1, 2, true},
+		{3 * weight, 3, false},
+		{3*weight + forbidWeight - 1, 3, false},
+		{3*weight + forbidWeight, 3, true},
+	} {
+		_, addr, _ := startInProcess(t, defaultHTTPTimeouts, func(a *api) { a.expectations.maxBytes = tc.room })
+		p := &proc{http: addr}
+		for i := 1; i <= tc.fits+1; i++ {
+			code, b := rawRequest(t, addr, "POST", "/api/expectations", body, false)
+			switch {
+			case i <= tc.fits && code != 201:
+				t.Errorf("room %d: expectation %d of %d bytes: %d %.200s, want 201", tc.room, i, weight, code, b)
+			case i > tc.fits && code != 507:
+				t.Errorf("room %d: expectation %d of %d bytes: %d %.200s, want 507", tc.room, i, weight, code, b)
+			case i > tc.fits:
+				wantJSONError(t, "past the weight", b, fmt.Sprintf("POST /api/expectations: mocksmtp keeps expectations of %d bytes in all (bodies and descriptions), and holds %d: this one, of %d, would pass it", tc.room, tc.fits*weight, weight))
+			}
+		}
+		// A forbid posted again replaces the one before, weight and all:
+		// one that fits fits again and again.
+		for i := range 5 {
+			code, b := rawRequest(t, addr, "POST", "/api/expectations", forbid, false)
+			if want := map[bool]int{true: 201, false: 507}[tc.forbids]; code != want {
+				t.Errorf("room %d: forbid %d beside %d expectations: %d %.200s, want %d", tc.room, i+1, tc.fits, code, b, want)
+			}
+		}
+		postJSON(t, p, "DELETE", "/api/messages", "", 204, nil)
+		for range tc.fits {
+			postJSON(t, p, "POST", "/api/expectations", body, 201, nil)
+		}
+	}
+}
+
 // The README's curl lines about expectations, run as written (the
 // address aside) with curl, against the program, and a mail sent with
 // Python's smtplib.

@@ -31,7 +31,7 @@ package main
 //	                                          expectations, scoped to the inbox of domain D
 //	POST   /api/expectations                  expect messages like a filter, {"want": {...}, "times": 1}
 //	                                          (expectations.go), or no other message, {"forbidOtherMessages":
-//	                                          true}, or none, {"forbidMessages": true}; 507 past maxExpectations
+//	                                          true}, or none, {"forbidMessages": true}; 507 past maxExpectations(Bytes)
 //	GET    /api/expectations                  the expectations registered and not forgotten, in order
 //	GET    /api/expectations/check            200 when every expectation is met, else 417 with the report
 //	                                          of the Go API's Expect
@@ -125,6 +125,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
 	a.inboxes.max = maxInboxes
 	a.expectations.max = maxExpectations
+	a.expectations.maxBytes = maxExpectationBytes
 	a.maxMasked = maxMaskedBytes
 	a.handle("GET /api/messages", a.listMessages)
 	a.handle("DELETE /api/messages", a.reset)
