@@ -242,9 +242,13 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 		mechanism := ev.Mechanism
 		if mechanism == "" { // AUTH refused before the engine read it
 			mechanism, _, _ = strings.Cut(strings.TrimSpace(ev.Arg), " ")
-			mechanism = shorten(strings.ToUpper(mechanism), 30)
+			mechanism = strings.ToUpper(mechanism)
 		}
-		fs = append(fs, finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS: %s", mechanism, authCrossed(ev, mechanism)))
+		what := "AUTH " + shorten(mechanism, 30) // a client's word, of any length
+		if mechanism == "" {
+			what = "AUTH without a mechanism"
+		}
+		fs = append(fs, finding(RuleAuthPlaintext, "%s over a connection without TLS: %s", what, authCrossed(ev, mechanism)))
 	}
 	return fs
 }

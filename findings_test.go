@@ -193,6 +193,11 @@ func TestAuthPlaintextSaysWhatCrossed(t *testing.T) {
 		{"SCRAM-PLUS, the initial response refused before TLS", []mocksmtp.Option{scram}, "SCRAM-SHA-256-PLUS",
 			[]step{{"AUTH SCRAM-SHA-256-PLUS " + b64("p=tls-exporter,,n=user,r=abc") + "\r\n", "538 5.7.11"}},
 			"the user name crossed in clear text; the proof of the password was not sent"},
+		{"AUTH without a mechanism", nil, "",
+			[]step{{"AUTH\r\n", "501 "}}, nothing},
+		{"an unknown mechanism of 40 letters", nil, strings.Repeat("X", 29) + "…",
+			[]step{{"AUTH " + strings.Repeat("X", 40) + " " + b64("user") + "\r\n", "504 "}},
+			"the initial response crossed in clear text"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -212,7 +217,11 @@ func TestAuthPlaintextSaysWhatCrossed(t *testing.T) {
 					texts = append(texts, f.Text)
 				}
 			}
-			want := []string{"AUTH " + tt.mechanism + " over a connection without TLS: " + tt.want}
+			what := "AUTH " + tt.mechanism
+			if tt.mechanism == "" {
+				what = "AUTH without a mechanism"
+			}
+			want := []string{what + " over a connection without TLS: " + tt.want}
 			if diff := cmp.Diff(want, texts); diff != "" {
 				t.Errorf("auth-plaintext findings (-want +got):\n%s", diff)
 			}
