@@ -457,7 +457,7 @@ type countedSASL struct {
 }
 
 func (c *countedSASL) Next(resp []byte) ([]byte, bool, error) {
-	if resp != nil { // the engine gives every response, even "=", as non-nil
+	if len(resp) > 0 { // an empty response ("=", or an empty line) sends no credential
 		c.responses++
 	}
 	return c.mechanismSASL.Next(resp)
