@@ -453,12 +453,14 @@ type mechanismSASL interface {
 // crossed the wire.
 type countedSASL struct {
 	mechanismSASL
-	responses int
+	responses int  // the client's responses, each a step of the mechanism
+	sent      bool // whether one of them held anything ("=" and an empty line do not)
 }
 
 func (c *countedSASL) Next(resp []byte) ([]byte, bool, error) {
-	if len(resp) > 0 { // an empty response ("=", or an empty line) sends no credential
+	if resp != nil { // the engine gives every response, even "=", as non-nil
 		c.responses++
+		c.sent = c.sent || len(resp) > 0
 	}
 	return c.mechanismSASL.Next(resp)
 }

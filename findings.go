@@ -260,24 +260,25 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 // framing, length or base64, which crossed the wire all the same; or,
 // when the AUTH was refused before an exchange began (538 5.7.11 for AUTH
 // only after TLS, say), its initial response. A cancelled step ("*")
-// sends nothing.
+// sends nothing; an empty response ("=", an empty line) is a step that
+// sends no credential.
 func authCrossed(ev *smtpd.Event, mechanism string) string {
-	n := 0
+	n, sent := 0, false // the responses, each a step, and whether one held anything
 	switch x := ev.SASL.(type) {
 	case nil:
-		if len(strings.Fields(ev.Arg)) > 1 {
-			n = 1
+		if f := strings.Fields(ev.Arg); len(f) > 1 {
+			n, sent = 1, f[1] != "="
 		}
 	case *countedSASL:
-		n = x.responses
+		n, sent = x.responses, x.sent
 		switch ev.Reason {
 		case smtpd.ReasonBareLF, smtpd.ReasonBareCR, smtpd.ReasonNUL, smtpd.ReasonLineTooLong, smtpd.ReasonSyntax:
-			n++
+			n, sent = n+1, true
 		}
 	default: // a server of WithEngineConfig's NewSASL: its steps are unknown
 		return "what the client sent for it crossed in clear text"
 	}
-	if n == 0 {
+	if !sent {
 		return "no credential crossed yet, but the client began to authenticate in clear text"
 	}
 	var steps []string // what the client's responses have sent, after each
