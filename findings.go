@@ -281,6 +281,11 @@ func authCrossed(ev *smtpd.Event, mechanism string) string {
 	if !sent {
 		return "no credential crossed yet, but the client began to authenticate in clear text"
 	}
+	if AuthMechanism(mechanism) == AuthCRAMMD5 && len(strings.Fields(ev.Arg)) > 1 {
+		// CRAM-MD5 takes no initial response (the server's challenge
+		// comes first) and refuses one at once: it held no digest.
+		return "the initial response crossed in clear text"
+	}
 	var steps []string // what the client's responses have sent, after each
 	switch m := AuthMechanism(mechanism); {
 	case m == AuthPlain:

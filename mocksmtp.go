@@ -870,12 +870,14 @@ func (s *Server) WaitForSessionEndContext(ctx context.Context, id int) (*Session
 		if s.awaited[id]--; s.awaited[id] == 0 {
 			delete(s.awaited, id)
 		}
-		if rec != nil {
-			s.retainLocked(rec)
+		// The session by its ID, not rec: it may have started and
+		// ended since the wait last looked (its context ended first).
+		if i, ok := s.sessionIndexLocked(id); ok {
+			s.retainLocked(s.sessions[i])
 		}
 		s.mu.Unlock()
 	}()
-	err := s.await(ctx, changeSession, func() bool {
+	look := func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if i, ok := s.sessionIndexLocked(id); ok {
@@ -883,7 +885,11 @@ func (s *Server) WaitForSessionEndContext(ctx context.Context, id int) (*Session
 		}
 		gone = rec == nil && (id < 1 || id <= s.ids.session)
 		return gone || rec != nil && rec.ended != Live
-	})
+	}
+	err := s.await(ctx, changeSession, look)
+	if err != nil && look() {
+		err = nil // it ended as ctx did, before the wait looked again
+	}
 	switch {
 	case gone && id < 1:
 		return nil, fmt.Errorf("mocksmtp: waiting for session %d to end: session IDs start at 1", id)

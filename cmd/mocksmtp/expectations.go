@@ -46,6 +46,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -63,10 +64,38 @@ const maxExpectationBody = 1 << 20
 const maxExpectations = 10_000
 
 // maxExpectationBytes bounds what the expectations the program keeps
-// weigh: for each, its body and its description (which quotes its want),
-// so that a suite posting wants of a body's full size (maxExpectationBody)
+// weigh: for each, its body, its description (which quotes its want) and
+// its regular expressions compiled (regexpWeight), so that a suite posting wants of a body's full size (maxExpectationBody)
 // cannot make the program hold gigabytes before maxExpectations.
 const maxExpectationBytes = 64 << 20
+
+// bytesPerInstruction is what an instruction of a compiled regular
+// expression weighs, about (50 bytes measured, with the regexp's copies).
+const bytesPerInstruction = 64
+
+// regexpWeight is what the regular expressions of w weigh compiled: a
+// short one can be a long program (`\pL{1000}`, 9 bytes, is 1,000
+// instructions; a few kilobytes of them, hundreds of megabytes). An
+// expression that does not compile weighs nothing: AddExpectation refuses
+// it.
+func regexpWeight(w mocksmtp.Want) int {
+	n := 0
+	for _, expr := range []string{w.SubjectMatches, w.TextMatches, w.HTMLMatches} {
+		if expr == "" {
+			continue
+		}
+		re, err := syntax.Parse(expr, syntax.Perl)
+		if err != nil {
+			continue
+		}
+		prog, err := syntax.Compile(re.Simplify())
+		if err != nil {
+			continue
+		}
+		n += len(prog.Inst) * bytesPerInstruction
+	}
+	return n
+}
 
 // maxDeclaredAt bounds "declaredAt", in bytes.
 const maxDeclaredAt = 200
@@ -137,7 +166,7 @@ type expectationList struct {
 type listedExpectation struct {
 	expectationJSON
 	forbid string
-	weight int // its body's size and its description's
+	weight int // its body's size, its description's and its compiled regexps'
 }
 
 // register adds an expectation, made by add from its ID (under the lock,
@@ -145,9 +174,9 @@ type listedExpectation struct {
 // (nil: the server's). A forbid (forbid names its kind, "" for an
 // expectation of a want) replaces one of its kind in the list, as the Go
 // API replaces it: the check's report names the last one only. weight
-// is what it will weigh, its body's size and its description's. It fails
-// with 507 when the lists are full, by count or by weight, or with add's
-// error.
+// is what it will weigh: its body's size, its description's and its
+// compiled regexps'. It fails with 507 when the lists are full, by count
+// or by weight, or with add's error.
 func (l *expectationList) register(in *mocksmtp.Inbox, forbid string, weight int, add func(id int) (expectationJSON, error)) (expectationJSON, int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -168,7 +197,7 @@ func (l *expectationList) register(in *mocksmtp.Inbox, forbid string, weight int
 			fmt.Errorf("mocksmtp keeps %d expectations, as many as it can; DELETE /api/messages forgets them (?inbox=D: those of the inbox)", l.max)
 	case l.bytes-freed+weight > l.maxBytes:
 		return expectationJSON{}, http.StatusInsufficientStorage,
-			fmt.Errorf("mocksmtp keeps expectations of %d bytes in all (bodies and descriptions), and holds %d: this one, of %d, would pass it; DELETE /api/messages forgets them (?inbox=D: those of the inbox)", l.maxBytes, l.bytes, weight)
+			fmt.Errorf("mocksmtp keeps expectations of %d bytes in all (bodies, descriptions and compiled regular expressions), and holds %d: this one, of %d, would pass it; DELETE /api/messages forgets them (?inbox=D: those of the inbox)", l.maxBytes, l.bytes, weight)
 	}
 	j, err := add(l.last + 1)
 	if err != nil {
@@ -273,7 +302,8 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 	case req.forbidsAll():
 		forbid = "forbidMessages"
 	}
-	weight := len(data) + len(wantText) + 50 // the description: the want and a few words
+	// The description: the want and a few words.
+	weight := len(data) + len(wantText) + 50 + regexpWeight(want)
 	j, status, err := a.expectations.register(sc.in, forbid, weight, func(id int) (expectationJSON, error) {
 		j := expectationJSON{ID: id, DeclaredAt: req.DeclaredAt}
 		if j.DeclaredAt == "" {

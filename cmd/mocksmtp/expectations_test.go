@@ -492,7 +492,7 @@ func TestExpectationWeightLimit(t *testing.T) {
 			case i > tc.fits && code != 507:
 				t.Errorf("room %d: expectation %d of %d bytes: %d %.200s, want 507", tc.room, i, weight, code, b)
 			case i > tc.fits:
-				wantJSONError(t, "past the weight", b, fmt.Sprintf("POST /api/expectations: mocksmtp keeps expectations of %d bytes in all (bodies and descriptions), and holds %d: this one, of %d, would pass it", tc.room, tc.fits*weight, weight))
+				wantJSONError(t, "past the weight", b, fmt.Sprintf("POST /api/expectations: mocksmtp keeps expectations of %d bytes in all (bodies, descriptions and compiled regular expressions), and holds %d: this one, of %d, would pass it", tc.room, tc.fits*weight, weight))
 			}
 		}
 		// A forbid posted again replaces the one before, weight and all:
@@ -506,6 +506,27 @@ func TestExpectationWeightLimit(t *testing.T) {
 		postJSON(t, p, "DELETE", "/api/messages", "", 204, nil)
 		for range tc.fits {
 			postJSON(t, p, "POST", "/api/expectations", body, 201, nil)
+		}
+	}
+}
+
+// A regular expression weighs what it compiles to, not its length:
+// `\pL{1000}`, 9 bytes, is a program of 1,000 instructions, and a want
+// of a few kilobytes of them held hundreds of megabytes that the weight
+// bound did not count. With room for 1 MiB, a want of 30 of them (270
+// bytes, about 2 MB compiled) is 507 in any field, and one of them fits.
+func TestExpectationWeightCountsCompiledRegexps(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := startInProcess(t, defaultHTTPTimeouts, func(a *api) { a.expectations.maxBytes = 1 << 20 })
+	for _, field := range []string{"subjectMatches", "textMatches", "htmlMatches"} {
+		big := `{"want": {"` + field + `": "` + strings.Repeat(`\\pL{1000}`, 30) + `"}}`
+		code, b := rawRequest(t, addr, "POST", "/api/expectations", big, false)
+		if code != 507 {
+			t.Errorf("%s of 30 × \\pL{1000} (%d bytes) beside room for 1 MiB: %d %.300s, want 507", field, len(big), code, b)
+		}
+		small := `{"want": {"` + field + `": "\\pL{1000}"}}`
+		if code, b := rawRequest(t, addr, "POST", "/api/expectations", small, false); code != 201 {
+			t.Errorf("%s of one \\pL{1000}: %d %.300s, want 201", field, code, b)
 		}
 	}
 }
