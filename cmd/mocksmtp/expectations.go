@@ -30,7 +30,7 @@ package main
 // {"forbidOtherMessages": true} makes a message that meets no
 // expectation a failure of the check, as ForbidOtherMessages does, and
 // {"forbidMessages": true} any message, as ForbidMessages does (false is
-// refused); each goes alone (with "declaredAt" at most), and is listed as
+// leaving it out, refused with nothing else); each goes alone (with "declaredAt" at most), and is listed as
 // the others are.
 // Posted again on the same scope, a forbid replaces the one before it, in
 // the list as in the Go API, whose report names the last one.
@@ -121,8 +121,8 @@ type expectationRequest struct {
 	Never      bool            `json:"never"`
 	DeclaredAt string          `json:"declaredAt"`
 	// ForbidOtherMessages and ForbidMessages register those of the Go
-	// API instead of an expectation of want.
-	// false is refused: nothing switches a forbid off but a reset.
+	// API instead of an expectation of want. false is leaving it out,
+	// but refused with nothing else asked (checkCounts).
 	ForbidOtherMessages *bool `json:"forbidOtherMessages"`
 	ForbidMessages      *bool `json:"forbidMessages"`
 }
@@ -276,6 +276,9 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v; want {\"want\": {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}, \"times\": 1}", err)
 		return
 	}
+	if string(req.Want) == "null" { // as a client that sends every field writes none
+		req.Want = nil
+	}
 	if err := checkCounts(req); err != nil {
 		writeError(w, http.StatusBadRequest, "POST /api/expectations: %v", err)
 		return
@@ -341,12 +344,16 @@ func checkCounts(req expectationRequest) error {
 	if req.Never {
 		given = append(given, "never")
 	}
+	// false is leaving it out, as a client that sends every field (a
+	// typed one) writes it beside a want; alone, it asks to switch a
+	// forbid off, which nothing but a reset does, and would register an
+	// expectation of any message.
 	for _, f := range []struct {
 		name string
 		b    *bool
 	}{{"forbidOtherMessages", req.ForbidOtherMessages}, {"forbidMessages", req.ForbidMessages}} {
-		if f.b != nil && !*f.b {
-			return fmt.Errorf("%s: false: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back", f.name)
+		if f.b != nil && !*f.b && len(given) == 0 && !req.forbidsOthers() && !req.forbidsAll() {
+			return fmt.Errorf("%s: false, and nothing else asked: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back", f.name)
 		}
 	}
 	var forbid []string

@@ -182,9 +182,9 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"forbidMessages": true, "times": 0}`, `times and forbidMessages: forbidMessages goes alone`},
 		{`{"forbidMessages": true, "atLeast": 1}`, `atLeast and forbidMessages: forbidMessages goes alone`},
 		{`{"forbidOtherMessages": true, "forbidMessages": true}`, `forbidOtherMessages and forbidMessages: forbidOtherMessages goes alone`},
-		{`{"forbidOtherMessages": false}`, `forbidOtherMessages: false: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back`},
-		{`{"forbidMessages": false, "want": {"to": ["a@example.com"]}}`, `forbidMessages: false: leave it out`},
-		{`{"forbidOtherMessages": false, "forbidMessages": false}`, `forbidOtherMessages: false: leave it out`},
+		{`{"forbidOtherMessages": false}`, `forbidOtherMessages: false, and nothing else asked: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back`},
+		{`{"forbidOtherMessages": false, "forbidMessages": false}`, `forbidOtherMessages: false, and nothing else asked: leave it out`},
+		{`{"forbidMessages": false, "never": false, "declaredAt": "x"}`, `forbidMessages: false, and nothing else asked: leave it out`},
 		{`{"forbidOtherMessages": 1}`, `cannot unmarshal number into Go struct field`},
 		{`{"forbidOtherMessages": "yes"}`, `cannot unmarshal string`},
 		{`{"forbidOtherMesages": true}`, `json: unknown field "forbidOtherMesages" (did you mean "forbidOtherMessages"?)`},
@@ -399,6 +399,27 @@ func TestListExpectations(t *testing.T) {
 	}
 	if res, body := do(t, p, "GET", "/api/expectations", `{"forbidMessages": true}`); res.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Errorf("GET /api/expectations with a body: %d %s", res.StatusCode, body)
+	}
+}
+
+// A client that sends every field (a typed one: Go structs, Java, C#)
+// writes false for the forbids it does not ask for: beside a want, or
+// beside the other forbid, false is leaving it out.
+func TestExpectationFalseForbidsBesideOthers(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	p := &proc{http: addr}
+	var j expectationJSON
+	postJSON(t, p, "POST", "/api/expectations", `{"want": {"subject": "Welcome"}, "times": null, "atLeast": null, "never": false, "declaredAt": "", "forbidOtherMessages": false, "forbidMessages": false}`, 201, &j)
+	if want := `exactly 1 message like Want{Subject: "Welcome"}`; j.Description != want {
+		t.Errorf("a want beside false forbids: %q, want %q", j.Description, want)
+	}
+	postJSON(t, p, "POST", "/api/expectations", `{"want": null, "times": null, "atLeast": null, "never": false, "declaredAt": "", "forbidOtherMessages": true, "forbidMessages": false}`, 201, &j)
+	if want := "no message that meets no expectation"; j.Description != want {
+		t.Errorf("forbidOtherMessages beside a false forbidMessages: %q, want %q", j.Description, want)
+	}
+	if l := list(t, p, ""); len(l) != 2 {
+		t.Errorf("listed %+v, want the two", l)
 	}
 }
 
