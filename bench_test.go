@@ -412,6 +412,65 @@ func BenchmarkOnMessageLongSession(b *testing.B) {
 	}
 }
 
+// BenchmarkWaitForSessionEnd measures a session of b.N 4 KiB messages
+// (one op is one message) while a test waits for its end: with
+// WaitForSessionEnd, woken only when a session starts or ends, and, for
+// comparison, with WaitUntil on Session(1), which copies the whole
+// session (every message of it) at each transcript line. The first costs
+// the session nothing; the second grows with the session.
+func BenchmarkWaitForSessionEnd(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		wait func(ctx context.Context, srv *mocksmtp.Server) error
+	}{
+		{"none", nil},
+		{"WaitForSessionEnd", func(ctx context.Context, srv *mocksmtp.Server) error {
+			_, err := srv.WaitForSessionEndContext(ctx, 1)
+			return err
+		}},
+		{"WaitUntil-Session", func(ctx context.Context, srv *mocksmtp.Server) error {
+			return srv.WaitUntilContext(ctx, func() bool {
+				s := srv.Session(1)
+				return s != nil && s.Ended != mocksmtp.Live
+			})
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv, err := mocksmtp.New()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			c, err := dialServer(srv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			waited := make(chan error, 1)
+			if tc.wait != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
+				defer cancel()
+				go func() { waited <- tc.wait(ctx, srv) }()
+			} else {
+				waited <- nil
+			}
+			msg := benchMessage(4 << 10)
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				_ = c.Conn.SetDeadline(time.Now().Add(benchTimeout))
+				if err := c.Send(msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := c.Quit(); err != nil {
+				b.Fatal(err)
+			}
+			if err := <-waited; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
 // BenchmarkSendConcurrent sends 4 KiB messages from 8 clients at once;
 // one op is one message. "persistent": each client sends all its
 // messages over one connection; "connection-per-message": each message
