@@ -127,13 +127,33 @@ type expectationRequest struct {
 	ForbidMessages      *bool `json:"forbidMessages"`
 }
 
-// forbidsOthers and forbidsAll say whether the request is a forbid.
-func (req expectationRequest) forbidsOthers() bool {
-	return req.ForbidOtherMessages != nil && *req.ForbidOtherMessages
+// Kinds of forbid, named as their keys.
+const (
+	forbidOthers = "forbidOtherMessages"
+	forbidAll    = "forbidMessages"
+)
+
+// forbids names the forbids req asks for (true), in the order of their
+// keys: none for an expectation of a want, and at most one once
+// checkCounts has passed.
+func (req expectationRequest) forbids() []string {
+	var kinds []string
+	if req.ForbidOtherMessages != nil && *req.ForbidOtherMessages {
+		kinds = append(kinds, forbidOthers)
+	}
+	if req.ForbidMessages != nil && *req.ForbidMessages {
+		kinds = append(kinds, forbidAll)
+	}
+	return kinds
 }
 
-func (req expectationRequest) forbidsAll() bool {
-	return req.ForbidMessages != nil && *req.ForbidMessages
+// forbid names the forbid req asks for, "" for an expectation of a want.
+// checkCounts must have passed.
+func (req expectationRequest) forbid() string {
+	if kinds := req.forbids(); len(kinds) > 0 {
+		return kinds[0]
+	}
+	return ""
 }
 
 // expectationJSON is a registered expectation, as the API shows it.
@@ -285,7 +305,8 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 	}
 	var want mocksmtp.Want
 	var wantText string // as descriptions quote it
-	if !req.forbidsOthers() && !req.forbidsAll() {
+	forbid := req.forbid()
+	if forbid == "" {
 		var err error
 		if want, err = wantFromJSON(req.Want); err != nil {
 			writeError(w, http.StatusBadRequest, "POST /api/expectations: want: %v", err)
@@ -298,13 +319,6 @@ func (a *api) postExpectation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var forbid string
-	switch {
-	case req.forbidsOthers():
-		forbid = "forbidOtherMessages"
-	case req.forbidsAll():
-		forbid = "forbidMessages"
-	}
 	// The description: the want and a few words.
 	weight := len(data) + len(wantText) + 50 + regexpWeight(want)
 	j, status, err := a.expectations.register(sc.in, forbid, weight, func(id int) (expectationJSON, error) {
@@ -351,18 +365,12 @@ func checkCounts(req expectationRequest) error {
 	for _, f := range []struct {
 		name string
 		b    *bool
-	}{{"forbidOtherMessages", req.ForbidOtherMessages}, {"forbidMessages", req.ForbidMessages}} {
-		if f.b != nil && !*f.b && len(given) == 0 && !req.forbidsOthers() && !req.forbidsAll() {
+	}{{forbidOthers, req.ForbidOtherMessages}, {forbidAll, req.ForbidMessages}} {
+		if f.b != nil && !*f.b && len(given) == 0 && len(req.forbids()) == 0 {
 			return fmt.Errorf("%s: false, and nothing else asked: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back", f.name)
 		}
 	}
-	var forbid []string
-	if req.forbidsOthers() {
-		forbid = append(forbid, "forbidOtherMessages")
-	}
-	if req.forbidsAll() {
-		forbid = append(forbid, "forbidMessages")
-	}
+	forbid := req.forbids()
 	switch {
 	case len(forbid) > 0 && len(given)+len(forbid) > 1:
 		return fmt.Errorf("%s: %s goes alone (with declaredAt at most): it is about every message, not those like a want", strings.Join(append(given, forbid...), " and "), forbid[0])
@@ -384,14 +392,14 @@ func checkCounts(req expectationRequest) error {
 // forbid) on the scope, named where in reports, and says what it wants
 // (wantText: want as fmt.Sprint writes it).
 func (sc scope) register(req expectationRequest, want mocksmtp.Want, wantText, where string) (string, error) {
-	switch {
-	case req.forbidsOthers() && sc.in == nil:
+	switch forbid := req.forbid(); {
+	case forbid == forbidOthers && sc.in == nil:
 		return "no message that meets no expectation", sc.srv.ForbidOtherMessagesAt(where)
-	case req.forbidsOthers():
+	case forbid == forbidOthers:
 		return "no message that meets no expectation", sc.in.ForbidOtherMessagesAt(where)
-	case req.forbidsAll() && sc.in == nil:
+	case forbid == forbidAll && sc.in == nil:
 		return "no message at all", sc.srv.ForbidMessagesAt(where)
-	case req.forbidsAll():
+	case forbid == forbidAll:
 		return "no message at all", sc.in.ForbidMessagesAt(where)
 	}
 	var e *mocksmtp.Expectation
