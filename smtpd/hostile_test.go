@@ -95,6 +95,16 @@ func (h *hostile) dial() *client {
 	return c
 }
 
+// oneMechanism is a configuration that offers mechanism alone, each
+// exchange on a SASL server newServer makes (state of its own per
+// exchange).
+func oneMechanism(mechanism string, newServer func() saslFunc) smtpd.Config {
+	return smtpd.Config{
+		AuthMechanisms: []string{mechanism},
+		NewSASL:        func(string) (smtpd.SASLServer, error) { return newServer(), nil },
+	}
+}
+
 // noMessage checks that no message was accepted.
 func (h *hostile) noMessage() {
 	h.t.Helper()
@@ -289,19 +299,15 @@ func TestLongLines(t *testing.T) {
 		for _, n := range append(lineSizes, 16<<10+tt.tail, 32<<10+tt.tail) {
 			t.Run(fmt.Sprintf("%s/%d", tt.name, n), func(t *testing.T) {
 				t.Parallel()
-				cfg := smtpd.Config{
-					AuthMechanisms: []string{"LOGIN"},
-					NewSASL: func(string) (smtpd.SASLServer, error) {
-						return saslFunc(func(resp []byte) ([]byte, bool, error) {
-							if resp != nil {
-								t.Errorf("the SASL server got a response of %d octets: %.40q", len(resp), resp)
-								return nil, false, errors.New("no")
-							}
-							return []byte("Username:"), false, nil
-						}), nil
-					},
-				}
-				h := newHostile(t, cfg, nil)
+				h := newHostile(t, oneMechanism("LOGIN", func() saslFunc {
+					return func(resp []byte) ([]byte, bool, error) {
+						if resp != nil {
+							t.Errorf("the SASL server got a response of %d octets: %.40q", len(resp), resp)
+							return nil, false, errors.New("no")
+						}
+						return []byte("Username:"), false, nil
+					}
+				}), nil)
 				c := h.dial()
 				c.send("EHLO x\r\n")
 				c.expectPrefix("250 ")
@@ -1135,20 +1141,16 @@ func TestAuthResponseBoundaries(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				got := make(chan []byte, 4)
-				cfg := smtpd.Config{
-					AuthMechanisms: []string{"LOGIN"},
-					NewSASL: func(string) (smtpd.SASLServer, error) {
-						round := 0
-						return saslFunc(func(resp []byte) ([]byte, bool, error) {
-							if resp != nil {
-								got <- bytes.Clone(resp)
-							}
-							round++
-							return []byte("next"), round == 3, nil
-						}), nil
-					},
-				}
-				h := newHostile(t, cfg, nil)
+				h := newHostile(t, oneMechanism("LOGIN", func() saslFunc {
+					round := 0
+					return func(resp []byte) ([]byte, bool, error) {
+						if resp != nil {
+							got <- bytes.Clone(resp)
+						}
+						round++
+						return []byte("next"), round == 3, nil
+					}
+				}), nil)
 				c := h.dial()
 				c.send("EHLO x\r\n")
 				c.expectPrefix("250 ")
@@ -1201,16 +1203,12 @@ func TestAuthResponseBoundaries(t *testing.T) {
 			t.Run("initial response/"+name, func(t *testing.T) {
 				t.Parallel()
 				got := make(chan []byte, 4)
-				cfg := smtpd.Config{
-					AuthMechanisms: []string{"CRAM-MD5"},
-					NewSASL: func(string) (smtpd.SASLServer, error) {
-						return saslFunc(func(resp []byte) ([]byte, bool, error) {
-							got <- bytes.Clone(resp)
-							return []byte("next"), false, nil
-						}), nil
-					},
-				}
-				h := newHostile(t, cfg, nil)
+				h := newHostile(t, oneMechanism("CRAM-MD5", func() saslFunc {
+					return func(resp []byte) ([]byte, bool, error) {
+						got <- bytes.Clone(resp)
+						return []byte("next"), false, nil
+					}
+				}), nil)
 				c := h.dial()
 				c.send("EHLO x\r\n")
 				c.expectPrefix("250 ")
@@ -1297,32 +1295,29 @@ func TestAuthLineEndings(t *testing.T) {
 				got    []string // what the SASL server got
 				events []*smtpd.Event
 			)
-			cfg := smtpd.Config{
-				AuthMechanisms: []string{"LOGIN"},
-				NewSASL: func(string) (smtpd.SASLServer, error) {
-					return saslFunc(func(resp []byte) ([]byte, bool, error) {
-						if resp == nil {
-							return []byte("Username:"), false, nil
-						}
-						mu.Lock()
-						got = append(got, string(resp))
-						n := len(got)
-						mu.Unlock()
-						return []byte("Password:"), n == 2, nil
-					}), nil
-				},
-				Trace: func(tr smtpd.Trace) {
-					if tr.Kind != smtpd.TraceCommand {
-						return
-					}
-					text := tr.Text
-					if tr.Masked != "" {
-						text = tr.Masked
+			cfg := oneMechanism("LOGIN", func() saslFunc {
+				return func(resp []byte) ([]byte, bool, error) {
+					if resp == nil {
+						return []byte("Username:"), false, nil
 					}
 					mu.Lock()
-					wire = append(wire, text)
+					got = append(got, string(resp))
+					n := len(got)
 					mu.Unlock()
-				},
+					return []byte("Password:"), n == 2, nil
+				}
+			})
+			cfg.Trace = func(tr smtpd.Trace) {
+				if tr.Kind != smtpd.TraceCommand {
+					return
+				}
+				text := tr.Text
+				if tr.Masked != "" {
+					text = tr.Masked
+				}
+				mu.Lock()
+				wire = append(wire, text)
+				mu.Unlock()
 			}
 			h := newHostile(t, cfg, func(_ *smtpd.Conn, ev *smtpd.Event) {
 				mu.Lock()
