@@ -73,6 +73,15 @@ func BenchmarkLifecycle(b *testing.B) {
 			httpLifecycle(b)
 		}
 	})
+	// The floor alone, as mocksmtp and httptest above: run alone, each
+	// lifecycle meets caches warm with its own code and a runtime left
+	// idle by the one before; side by side (below), with the others'.
+	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			floorLifecycle(b)
+		}
+	})
 	b.Run("mocksmtp-STARTTLS", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
