@@ -174,7 +174,8 @@ var lineSizes = []int{511, 512, 513, 999, 1000, 1001, 1023, 1024, 1025, 2000, 20
 
 // TestLongLines sends lines of every boundary length as a command, MAIL
 // with and without parameters, RCPT with parameters, AUTH with an initial
-// response, a DATA text line, a DATA line ending in ".", and an AUTH
+// response, a DATA text line, a DATA line ending in ".", a DATA line
+// ended by CRLF or by a bare LF and followed by ".", and an AUTH
 // response: each gets its reply, nothing hidden in a line runs as a
 // command or ends the data, no message is recorded truncated, and the
 // session goes on (a line over 1 MiB closes it).
@@ -269,6 +270,25 @@ func TestLongLines(t *testing.T) {
 				return upTo(1000, strings.Repeat("x", n-3)+".\r\n"+strings.TrimSuffix(smuggled, ".\r\n"), "")(n)
 			},
 			tail: len(".\r\n"),
+		},
+		{
+			name:   "DATA line ending in a bare LF, then a dot",
+			before: envelope, replies: "250 2.1.0|250 2.1.5|354 ",
+			// "." after a bare LF ends no data, however long the line
+			// before it: the rest is text, up to the real end.
+			line: func(n int) string { return strings.Repeat("x", n-1) + "\n.\r\n" + smuggled },
+			want: func(int) string { return "550 5.5.2" },
+			tail: len("\n"),
+		},
+		{
+			name:   "DATA text line, then a dot",
+			before: envelope, replies: "250 2.1.0|250 2.1.5|354 ",
+			// The CRLF of a line one octet past the read buffer comes in
+			// two reads: it still ends the line, and "." after it the data.
+			line: func(n int) string { return strings.Repeat("x", n-2) + "\r\n.\r\n" },
+			want: upTo(1000, "250 2.0.0", "500 5.5.2"),
+			body: func(n int) string { return upTo(1000, strings.Repeat("x", n-2)+"\r\n", "")(n) },
+			tail: len("\n"),
 		},
 		{
 			name:   "AUTH response",

@@ -31,8 +31,10 @@ var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readLine reads one line up to and including LF. It never accepts a line
 // without LF: a deadline or EOF mid-line is an error. A line longer than
-// limit is read to its end and discarded (tooLong, nil line); one longer
-// than maxDiscard is ErrFraming. n counts the octets consumed.
+// limit is read to its end and discarded: tooLong, and line is only its
+// terminator as sent, CRLF or a bare LF, so that DATA knows whether a
+// "." line after it ends the data. One longer than maxDiscard is
+// ErrFraming. n counts the octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
 	// go out before any read that could block: one with no whole line
@@ -53,17 +55,19 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 	case err == nil && len(l) <= limit:
 		return l, len(l), false, nil
 	case err == nil:
-		return nil, len(l), true, nil
+		return terminator(l[len(l)-2] == '\r'), len(l), true, nil
 	case errors.Is(err, bufio.ErrBufferFull):
-		n, err := c.discardLine(ctx, len(l))
-		return nil, n, true, err
+		n, crlf, err := c.discardLine(ctx, len(l), l[len(l)-1])
+		return terminator(crlf), n, true, err
 	}
 	return nil, len(l), false, err
 }
 
 // discardLine reads and throws away the rest of a line longer than the
-// read buffer, of which n octets were read, and returns the line's length.
-// A line longer than maxDiscard is ErrFraming.
+// read buffer, of which n octets were read, the last of them last, and
+// returns the line's length and whether CRLF ended it (its CR may have
+// been the last octet of the previous read). A line longer than
+// maxDiscard is ErrFraming.
 //
 // It is a function of its own, with no flag carried from one pass of its
 // loop to the next, on purpose: go1.26.8 and go1.27.3 (linux/amd64)
@@ -74,22 +78,35 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 // over-long line became a line of its own, a command or an end of data
 // (SMTP smuggling, issue 13). Do not fold this loop back into readLine.
 // TestLongLines guards it.
-func (c *Conn) discardLine(ctx context.Context, n int) (int, error) {
+func (c *Conn) discardLine(ctx context.Context, n int, last byte) (int, bool, error) {
 	for n < maxDiscard {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 		if ctx.Err() != nil {
-			return n, ctx.Err()
+			return n, false, ctx.Err()
 		}
 		l, err := c.br.ReadSlice('\n')
 		n += len(l)
 		switch {
 		case err == nil && n > maxDiscard: // a read buffer not dividing maxDiscard
-			return n, ErrFraming
+			return n, false, ErrFraming
+		case err == nil && len(l) == 1: // "\n" alone: the octet before it came in the last read
+			return n, last == '\r', nil
+		case err == nil:
+			return n, l[len(l)-2] == '\r', nil
 		case !errors.Is(err, bufio.ErrBufferFull):
-			return n, err // nil at the end of the line
+			return n, false, err
 		}
+		last = l[len(l)-1]
 	}
-	return n, ErrFraming
+	return n, false, ErrFraming
+}
+
+// terminator returns the end of a line: CRLF, or LF alone.
+func terminator(crlf bool) []byte {
+	if crlf {
+		return []byte("\r\n")
+	}
+	return []byte("\n")
 }
 
 // readErr turns a read error into the session's end, answering a timeout
@@ -171,7 +188,12 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		if long {
 			info.LongLines++
 			overLimit = true
-			afterCRLF = true
+			// A "." line ends the data only after a line ended by CRLF
+			// (SMTP smuggling), however long that line was.
+			afterCRLF = len(line) == 2
+			if !afterCRLF {
+				info.BareLF++
+			}
 			continue
 		}
 		// Only CRLF "." CRLF ends the data: "." after a bare LF does not
