@@ -324,7 +324,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 
 	// BDAT's reply follows its chunk.
 	if ev.Kind == Bdat {
-		return c.finishBdat(ctx, ev, a, r, takes)
+		return c.finishBdat(ctx, ev, a, r, takes, counted)
 	}
 	if ev.Kind == Connect {
 		// A reply or raw bytes go out in plaintext, before the handshake:
@@ -360,10 +360,8 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.closeGracefully(ctx)
 		return nil, ErrForbiddenCommand
 	}
-	if counted && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
-		c.writeReply(reply(421, "4.7.0", c.cfg.Hostname+" Error: too many errors"))
-		c.closeGracefully(ctx)
-		return nil, ErrTooManyErrors
+	if err := c.tooManyErrors(ctx, counted, a); err != nil {
+		return nil, err
 	}
 	if ev.Kind == Quit && ev.Err == nil && (a.Then == KeepOpen || a.Then == CloseConn) {
 		// Other dispositions (reset, half-close, hang) are carried out below.
@@ -408,6 +406,18 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.resetTx()
 	}
 	return nil, nil
+}
+
+// tooManyErrors ends the session with 421 4.7.0 when the event just
+// answered was a bad command (counted) and the MaxBadCommands-th, unless
+// the answer ends it otherwise.
+func (c *Conn) tooManyErrors(ctx context.Context, counted bool, a *Answer) error {
+	if counted && c.bad >= c.cfg.MaxBadCommands && a.Then == KeepOpen {
+		c.writeReply(reply(421, "4.7.0", c.cfg.Hostname+" Error: too many errors"))
+		c.closeGracefully(ctx)
+		return ErrTooManyErrors
+	}
+	return nil
 }
 
 // countsAsError reports whether ev adds to the session's bad commands:

@@ -1580,6 +1580,48 @@ func TestBadCommandLimit(t *testing.T) {
 	}
 }
 
+// Refused BDAT commands are bad commands as any other: a client that
+// sends nothing but BDAT out of sequence (its chunks read and thrown
+// away) meets the 421 4.7.0 at its MaxBadCommands-th, at N-1, N, N+1 and
+// 2N, by default and as configured.
+func TestBadCommandLimitBdat(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{0, 5} { // 0: the default, 20
+		n := cmp.Or(limit, 20)
+		for _, bad := range []int{n - 1, n, n + 1, 2 * n} {
+			t.Run(fmt.Sprintf("%d of %d", bad, n), func(t *testing.T) {
+				t.Parallel()
+				h := newHostile(t, smtpd.Config{MaxBadCommands: limit}, nil)
+				c := h.dial()
+				c.send("EHLO x\r\n")
+				c.expectPrefix("250 ")
+				// No transaction: each chunk is read and refused.
+				kinds := []string{"BDAT 0\r\n", "BDAT 3\r\nabc", "BDAT 2 LAST\r\nab", "BDAT 1 MORE\r\nx"}
+				var cmds strings.Builder
+				for i := range bad {
+					cmds.WriteString(kinds[i%len(kinds)] + "NOOP\r\n")
+				}
+				sent := c.sendAsync(cmds.String())
+				for i := range min(bad, n) {
+					c.expectPrefix("5")
+					if i == n-1 {
+						c.expectPrefix("421 4.7.0")
+						c.expectClosed()
+						c.conn.Close()
+						sent()
+						return
+					}
+					c.expectPrefix("250 2.0.0")
+				}
+				sent()
+				c.send("QUIT\r\n")
+				c.expectPrefix("221 ")
+				h.noMessage()
+			})
+		}
+	}
+}
+
 // Junk commands (NOOP, RSET, VRFY, EXPN, HELP) past Config.MaxJunkCommands
 // since the last message count as bad commands, as Postfix's
 // smtpd_junk_command_limit: a client cannot keep a session busy forever

@@ -268,8 +268,10 @@ func (c *Conn) envelope(chunked bool) *Envelope {
 }
 
 // finishBdat reads a BDAT chunk, then replies, or returns the Message
-// event when it was the last chunk of an accepted transaction.
-func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, takes bool) (*Event, error) {
+// event when it was the last chunk of an accepted transaction. A refused
+// BDAT that was a bad command (counted) counts toward MaxBadCommands as
+// any other.
+func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, takes, counted bool) (*Event, error) {
 	if ev.Size < 0 { // unparsable size: the chunk cannot be skipped
 		if err := c.write(ctx, a, r); err != nil {
 			return nil, err
@@ -297,7 +299,13 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 	c.trace(Trace{Kind: TraceBody, Text: fmt.Sprintf("<chunk data: %d octets>", ev.Size), Size: ev.Size})
 	if !takes {
 		c.resetTx()
-		return nil, c.writeThen(ctx, a, r)
+		if err := c.write(ctx, a, r); err != nil {
+			return nil, err
+		}
+		if err := c.tooManyErrors(ctx, counted, a); err != nil {
+			return nil, err
+		}
+		return nil, c.then(ctx, a.Then)
 	}
 	if overLimit {
 		c.resetTx()
