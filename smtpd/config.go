@@ -38,7 +38,8 @@ type Config struct {
 	// that carry ESMTP parameters. Default 512.
 	ParamAllowance int
 	// MaxTextLine is the longest line of message text in octets, CRLF
-	// included (RFC 5321 4.5.3.1.6). Default 1000.
+	// included, the dot a client doubles for transparency not counted
+	// (RFC 5321 4.5.3.1.6). Default 1000.
 	MaxTextLine int
 	// MaxBadCommands is how many bad commands a session may send before
 	// the server answers 421 4.7.0 and closes: commands the engine

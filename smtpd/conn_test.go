@@ -460,6 +460,17 @@ func TestDataInfoLongLinesAndBdat(t *testing.T) {
 	if info := <-got; info != (smtpd.DataInfo{LongLines: 1, EightBit: true}) {
 		t.Errorf("BDAT: DataInfo = %+v, want one long line and 8-bit", info)
 	}
+	// A dot doubled for transparency is not part of the line: ".x…" of
+	// 998 octets is not long, of 999 it is.
+	c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	c.expect("250 2.1.0 Ok")
+	c.expect("250 2.1.5 Ok")
+	c.expect("354 End data with <CR><LF>.<CR><LF>")
+	c.send(".." + long[:997] + "\r\n.." + long[:998] + "\r\n.\r\n")
+	c.expect("250 2.0.0 Ok: queued")
+	if info := <-got; info != (smtpd.DataInfo{LongLines: 1}) {
+		t.Errorf("stuffed lines: DataInfo = %+v, want one long line", info)
+	}
 }
 
 // Every event the engine rejects says why in Event.Reason, whatever its

@@ -181,7 +181,7 @@ type Trace struct {
 type DataInfo struct {
 	BareLF        int  // lines ended by LF alone
 	BareCR        int  // lines with a CR not followed by LF
-	LongLines     int  // lines over 998 octets before CRLF (RFC 5321 4.5.3.1.6)
+	LongLines     int  // lines over 998 octets before CRLF, a dot doubled for transparency not counted (RFC 5321 4.5.3.1.6)
 	UnstuffedDots int  // lines sent as ".x": the client did not dot-stuff a line starting with "."
 	EightBit      bool // an octet above 127 was sent
 }

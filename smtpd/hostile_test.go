@@ -905,8 +905,14 @@ func TestDataBoundaries(t *testing.T) {
 		{"text line of 999", strings.Repeat("e", 997) + "\r\n", strings.Repeat("e", 997) + "\r\n", "250 2.0.0"},
 		{"text line of 1000", strings.Repeat("e", 998) + "\r\n", strings.Repeat("e", 998) + "\r\n", "250 2.0.0"},
 		{"text line of 1001", "", strings.Repeat("e", 999) + "\r\n", "500 5.5.2"},
-		{"stuffed line of 1000", "." + strings.Repeat("f", 996) + "\r\n", ".." + strings.Repeat("f", 996) + "\r\n", "250 2.0.0"},
-		{"stuffed line of 1001", "", ".." + strings.Repeat("f", 997) + "\r\n", "500 5.5.2"},
+		// A stuffed line's limit does not count the dot doubled for
+		// transparency (RFC 5321 4.5.3.1.6): a line of 1000 is 1001 sent.
+		{"stuffed line of 999", "." + strings.Repeat("f", 996) + "\r\n", ".." + strings.Repeat("f", 996) + "\r\n", "250 2.0.0"},
+		{"stuffed line of 1000", "." + strings.Repeat("f", 997) + "\r\n", ".." + strings.Repeat("f", 997) + "\r\n", "250 2.0.0"},
+		{"stuffed line of 1001", "", ".." + strings.Repeat("f", 998) + "\r\n", "500 5.5.2"},
+		{"stuffed line of 2000", "", ".." + strings.Repeat("f", 1997) + "\r\n", "500 5.5.2"},
+		{"line of 1001 starting with a dot, unstuffed", strings.Repeat("f", 998) + "\r\n", "." + strings.Repeat("f", 998) + "\r\n", "250 2.0.0"},
+		{"line of 1002 starting with a dot, unstuffed", "", "." + strings.Repeat("f", 999) + "\r\n", "500 5.5.2"},
 		{"lone dot lines", ".\r\n..\r\n", "..\r\n...\r\n", "250 2.0.0"},
 	}
 	for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit, 1<<20 + 1} {

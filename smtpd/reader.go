@@ -170,7 +170,10 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		}
 	}()
 	for {
-		line, n, long, err := c.readLine(ctx, c.cfg.MaxTextLine)
+		// One octet more than MaxTextLine: a line's limit does not count
+		// the dot a client doubles for transparency (RFC 5321 4.5.3.1.6),
+		// checked once it is removed.
+		line, n, long, err := c.readLine(ctx, c.cfg.MaxTextLine+1)
 		total += int64(n)
 		if dropAfter > 0 && total >= dropAfter {
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("dropped the connection after %d octets of message data", total), Size: total})
@@ -209,17 +212,23 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 			info.BareLF++
 		}
 		afterCRLF = crlf
-		if len(content) > maxRFCLine {
-			info.LongLines++
-		}
 		if bytes.IndexByte(content, '\r') >= 0 {
 			info.BareCR++
 		}
+		size := len(line) // as the limit counts it, without a transparency dot
 		if len(content) > 0 && content[0] == '.' {
 			if len(content) > 1 && content[1] != '.' {
 				info.UnstuffedDots++ // ".x": the client did not dot-stuff ".x"
 			}
 			content = content[1:]
+			size--
+		}
+		if over := size > c.cfg.MaxTextLine; over || len(content) > maxRFCLine {
+			info.LongLines++
+			if over {
+				overLimit = true
+				continue
+			}
 		}
 		if !info.EightBit && ascii.HasEightBit(content) {
 			info.EightBit = true
