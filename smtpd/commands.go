@@ -82,16 +82,26 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 		ev.Kind = BadCommand
 		return c.reject(ev, ReasonForbiddenCommand, reply(421, "4.7.0", c.cfg.Hostname+" Error: not an SMTP command, closing connection")), nil
 	}
-	if why != ReasonNone {
-		ev.Kind = BadCommand
-		return c.reject(ev, why, bad), nil
-	}
 	kind, ok := verbs[ev.Verb]
 	if !ok || kind == Bdat && !c.cfg.has(ExtChunking) {
+		kind, ok = BadCommand, false
+	}
+	if why != ReasonNone {
+		// A BDAT line framed wrong: the octets of its chunk follow, and
+		// the connection closes after the reply (see finish).
+		ev.Kind, ev.unreadChunk = BadCommand, kind == Bdat
+		return c.reject(ev, why, bad), nil
+	}
+	if !ok {
 		ev.Kind = BadCommand
 		return c.reject(ev, ReasonUnknownCommand, reply(500, "5.5.2", "Error: command not recognized")), nil
 	}
 	ev.Kind = kind
+	if kind == Bdat {
+		// Unknown until bdat reads it: a BDAT refused before then has a
+		// chunk that cannot be skipped (see finishBdat).
+		ev.Size = -1
+	}
 	limit := c.cfg.MaxCommandLine
 	switch {
 	case kind == Auth:

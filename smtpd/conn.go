@@ -355,6 +355,10 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	if err := c.write(ctx, a, r); err != nil {
 		return nil, err
 	}
+	if ev.unreadChunk && a.Then == KeepOpen {
+		c.closeGracefully(ctx)
+		return nil, fmt.Errorf("%w: BDAT line with bad framing", ErrFraming)
+	}
 	if ev.Reason == ReasonForbiddenCommand && a.Then == KeepOpen {
 		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("closed the connection at %q, not an SMTP command: a cross-protocol request, such as a web page's", ev.Verb)})
 		c.closeGracefully(ctx)

@@ -66,11 +66,17 @@ type Event struct {
 	// Config.NewSASL returned it (nil when no exchange began), for the
 	// driver to ask who authenticated.
 	SASL SASLServer
-	// Size is BDAT's chunk size, or the message size for Message.
+	// Size is BDAT's chunk size (-1 when the engine refused the BDAT
+	// before reading it), or the message size for Message.
 	Size int64
 	// sizeOver says that BDAT's size is past an int64: Size, the
 	// largest int64, stands for it, and it is past every limit.
 	sizeOver bool
+	// unreadChunk marks a BadCommand that is a BDAT line framed wrong (a
+	// bare CR or LF, a NUL): its chunk follows unread, so the connection
+	// closes after the reply rather than take the chunk's octets for
+	// commands.
+	unreadChunk bool
 	// Last is BDAT's LAST.
 	Last bool
 	// Data is the message for Message: exactly as sent after

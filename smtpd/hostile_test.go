@@ -809,6 +809,68 @@ func pattern(n int) []byte {
 	return b
 }
 
+// A BDAT line the engine refuses before reading its size (a bare LF, a
+// bare CR, a NUL, over 512 octets, after a refused greeting) is followed
+// by a chunk it cannot skip: the connection closes after the reply, and
+// nothing in the chunk runs as a command, here a second transaction. A
+// line of 512 octets is a BDAT, its chunk read as one.
+func TestRefusedBdatLineCloses(t *testing.T) {
+	t.Parallel()
+	const chunk = "RSET\r\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.com>\r\nBDAT 3 LAST\r\nabc"
+	size := fmt.Sprint(len(chunk))
+	padded := func(n int) string { // a BDAT line of n octets, CRLF included
+		return "BDAT " + size + strings.Repeat(" ", n-len("BDAT "+size+" LAST\r\n")) + " LAST\r\n"
+	}
+	tests := []struct {
+		name, line, want string
+		refused          bool // the greeting was refused
+	}{
+		{"bare LF", "BDAT " + size + " LAST\n", "500 5.5.2", false},
+		{"bare CR", "BDAT " + size + "\r LAST\r\n", "500 5.5.2", false},
+		{"CR CR LF", "BDAT " + size + " LAST\r\r\n", "500 5.5.2", false},
+		{"NUL", "BDAT " + size + " LAST\x00\r\n", "500 5.5.2", false},
+		{"lower case, bare LF", "bdat " + size + " last\n", "500 5.5.2", false},
+		{"513 octets", padded(513), "500 5.5.2", false},
+		{"1024 octets", padded(1024), "500 5.5.2", false},
+		{"12288 octets", padded(12288), "500 5.5.2", false},
+		{"after a refused greeting", "BDAT " + size + " LAST\r\n", "503 5.5.1", true},
+		{"512 octets", padded(512), "250 2.0.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if tt.refused && ev.Kind == smtpd.Greeting {
+					c.Reply(smtpd.NewReply(554, "no service"))
+				}
+			})
+			c := dial(t, h.addr)
+			c.expectPrefix(cmp.Or(map[bool]string{true: "554 "}[tt.refused], "220 "))
+			if !tt.refused {
+				c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+				for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+					c.expectPrefix(w)
+				}
+			}
+			sent := c.sendAsync(tt.line + chunk)
+			c.expectPrefix(tt.want)
+			if tt.want != "250 2.0.0" {
+				c.expectClosed()
+				sent()
+				h.noMessage()
+				return
+			}
+			sent()
+			if got := h.message(); string(got) != chunk {
+				t.Fatalf("message %q recorded, want the chunk", got)
+			}
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+			h.noMessage()
+		})
+	}
+}
+
 // BDAT chunks of every boundary size (empty, the 16 KiB read buffer, the 32 KiB
 // first allocation, 1 MiB + 1), alone or split in two, arrive byte for
 // byte; the message limit holds at N-1, N, N+1 and 2N octets (audit of

@@ -281,7 +281,7 @@ func (c *Conn) envelope(chunked bool) *Envelope {
 // BDAT that was a bad command (counted) counts toward MaxBadCommands as
 // any other.
 func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, takes, counted bool) (*Event, error) {
-	if ev.Size < 0 { // unparsable size: the chunk cannot be skipped
+	if ev.Size < 0 { // unknown size (unparsable, or refused before it was read): the chunk cannot be skipped
 		if err := c.write(ctx, a, r); err != nil {
 			return nil, err
 		}
