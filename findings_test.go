@@ -99,6 +99,14 @@ func TestFindings(t *testing.T) {
 		{"pipelining MAIL and RCPT is fine", nil, exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRSET\r\n", 3}, {"QUIT\r\n", 1}}, nil},
 		{"pipelining not offered", []mocksmtp.Option{mocksmtp.WithEngineConfig(smtpd.Config{Disabled: smtpd.ExtPipelining})},
 			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n", 2}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RulePipelining}},
+		// A BDAT's chunk follows it at once (RFC 3030): it is no command
+		// sent before a reply, with PIPELINING or without.
+		{"BDAT with its chunk", []mocksmtp.Option{mocksmtp.WithEngineConfig(smtpd.Config{Disabled: smtpd.ExtPipelining})},
+			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com> BODY=8BITMIME\r\n", 1}, {"RCPT TO:<b@example.com>\r\n", 1},
+				{"BDAT 10\r\n" + goodMessage[:10], 1}, {fmt.Sprintf("BDAT %d LAST\r\n%s", len(goodMessage)-10, goodMessage[10:]), 1}, {"QUIT\r\n", 1}}, nil},
+		{"BDAT with its chunk and more", []mocksmtp.Option{mocksmtp.WithEngineConfig(smtpd.Config{Disabled: smtpd.ExtPipelining})},
+			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com> BODY=8BITMIME\r\n", 1}, {"RCPT TO:<b@example.com>\r\n", 1},
+				{fmt.Sprintf("BDAT %d LAST\r\n%sQUIT\r\n", len(goodMessage), goodMessage), 2}}, []mocksmtp.Rule{mocksmtp.RulePipelining}},
 		{"no QUIT", nil, exchange{{"EHLO x\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleQuit}},
 		{"AUTH without TLS", []mocksmtp.Option{mocksmtp.WithAuth("user", "secret")},
 			exchange{{"EHLO x\r\n", 1}, {"AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", 1}, {"QUIT\r\n", 1}}, []mocksmtp.Rule{mocksmtp.RuleAuthPlaintext}},

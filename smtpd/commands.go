@@ -492,6 +492,9 @@ func (c *Conn) bdat(ev *Event) *Event {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
+	// The chunk follows BDAT at once (RFC 3030): only input past it was
+	// sent before BDAT's reply.
+	ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)
 	}

@@ -427,6 +427,46 @@ func TestDataInfoAndPipelined(t *testing.T) {
 	}
 }
 
+// A BDAT's chunk, sent with it as RFC 3030 has it, does not make BDAT
+// pipelined; a command after the chunk does, and a chunk split across
+// writes does not.
+func TestBdatPipelined(t *testing.T) {
+	t.Parallel()
+	got := make(chan bool, 8)
+	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Bdat {
+			got <- ev.Pipelined
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("EHLO x\r\n")
+	c.reply()
+	c.send("MAIL FROM:<a@example.com>\r\n")
+	c.expect("250 2.1.0 Ok")
+	c.send("RCPT TO:<b@example.com>\r\n")
+	c.expect("250 2.1.5 Ok")
+	for _, step := range []struct {
+		send, reply string
+		pipelined   bool
+	}{
+		{"BDAT 3\r\nabc", "250 2.0.0 Ok: 3 octets received", false},
+		{"BDAT 0\r\n", "250 2.0.0 Ok: 0 octets received", false},
+		{"BDAT 4\r\nab", "", false},
+		{"cd", "250 2.0.0 Ok: 4 octets received", false},
+		{"BDAT 2 LAST\r\nefNOOP\r\n", "250 2.0.0 Ok: queued", true},
+	} {
+		c.send(step.send)
+		if step.reply == "" {
+			continue
+		}
+		c.expect(step.reply)
+		if p := <-got; p != step.pipelined {
+			t.Errorf("after %q: Pipelined = %v, want %v", step.send, p, step.pipelined)
+		}
+	}
+	c.expect("250 2.0.0 Ok")
+}
+
 // DataInfo counts lines over RFC 5321's 998 octets whatever MaxTextLine
 // allows, and for BDAT data too, where it also tells 8-bit data.
 func TestDataInfoLongLinesAndBdat(t *testing.T) {

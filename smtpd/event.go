@@ -89,6 +89,8 @@ type Event struct {
 	DataInfo DataInfo
 	// Pipelined is set on a command that arrived while more input was
 	// already waiting: the client did not wait for this command's reply.
+	// A BDAT's chunk is no more input: BDAT is pipelined when input past
+	// its chunk was already waiting.
 	Pipelined bool
 	// TLS is the connection state for Handshake.
 	TLS *tls.ConnectionState
