@@ -22,7 +22,10 @@ func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
 	}
 	if long {
 		c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<line of %d octets, too long>", n), Size: int64(n)})
-		ev := &Event{Kind: BadCommand}
+		// A BDAT line too long to read: its chunk follows, and the
+		// connection closes after the reply (see finish).
+		verb, _ := parseCommand(string(c.head))
+		ev := &Event{Kind: BadCommand, unreadChunk: verb == "BDAT" && c.cfg.has(ExtChunking)}
 		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	return c.command(ctx, line)

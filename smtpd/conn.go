@@ -109,6 +109,11 @@ type Conn struct {
 
 	authRefused bool // the last AUTH was refused: mask what may be its exchange
 
+	// head is the start of the last line readLine discarded as too long:
+	// enough of it to tell a BDAT line, whose chunk follows it unread.
+	head    []byte
+	headBuf [len("BDAT ")]byte
+
 	writeTimeout time.Duration // of each write: cfg.WriteTimeout, shorter for the last ones
 }
 
@@ -357,7 +362,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 	}
 	if ev.unreadChunk && a.Then == KeepOpen {
 		c.closeGracefully(ctx)
-		return nil, fmt.Errorf("%w: BDAT line with bad framing", ErrFraming)
+		return nil, fmt.Errorf("%w: a BDAT line refused unread, its chunk following", ErrFraming)
 	}
 	if ev.Reason == ReasonForbiddenCommand && a.Then == KeepOpen {
 		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("closed the connection at %q, not an SMTP command: a cross-protocol request, such as a web page's", ev.Verb)})

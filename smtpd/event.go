@@ -73,9 +73,9 @@ type Event struct {
 	// largest int64, stands for it, and it is past every limit.
 	sizeOver bool
 	// unreadChunk marks a BadCommand that is a BDAT line framed wrong (a
-	// bare CR or LF, a NUL): its chunk follows unread, so the connection
-	// closes after the reply rather than take the chunk's octets for
-	// commands.
+	// bare CR or LF, a NUL) or too long to read: its chunk follows
+	// unread, so the connection closes after the reply rather than take
+	// the chunk's octets for commands.
 	unreadChunk bool
 	// Last is BDAT's LAST.
 	Last bool

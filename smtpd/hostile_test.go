@@ -833,6 +833,14 @@ func TestRefusedBdatLineCloses(t *testing.T) {
 		{"513 octets", padded(513), "500 5.5.2", false},
 		{"1024 octets", padded(1024), "500 5.5.2", false},
 		{"12288 octets", padded(12288), "500 5.5.2", false},
+		// Past the longest line the engine reads (an AUTH line's), up to
+		// the longest it reads to its end: discarded, BDAT told by its
+		// first octets.
+		{"12289 octets", padded(12289), "500 5.5.2", false},
+		{"16385 octets", padded(16385), "500 5.5.2", false},
+		{"24576 octets", padded(24576), "500 5.5.2", false},
+		{"1 MiB + 1 octets", padded(1<<20 + 1), "500 5.5.2", false},
+		{"lower case, 12289 octets", strings.ToLower(padded(12289)), "500 5.5.2", false},
 		{"after a refused greeting", "BDAT " + size + " LAST\r\n", "503 5.5.1", true},
 		{"512 octets", padded(512), "250 2.0.0", false},
 	}

@@ -33,7 +33,8 @@ var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 // without LF: a deadline or EOF mid-line is an error. A line longer than
 // limit is read to its end and discarded: tooLong, and line is only its
 // terminator as sent, CRLF or a bare LF, so that DATA knows whether a
-// "." line after it ends the data. One longer than maxDiscard is
+// "." line after it ends the data, and c.head its first octets, so that a
+// command's verb is known. One longer than maxDiscard is
 // ErrFraming. n counts the octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
@@ -55,8 +56,10 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 	case err == nil && len(l) <= limit:
 		return l, len(l), false, nil
 	case err == nil:
+		c.head = append(c.headBuf[:0], l[:min(len(l), len(c.headBuf))]...)
 		return terminator(l[len(l)-2] == '\r'), len(l), true, nil
 	case errors.Is(err, bufio.ErrBufferFull):
+		c.head = append(c.headBuf[:0], l[:min(len(l), len(c.headBuf))]...)
 		n, crlf, err := c.discardLine(ctx, len(l), l[len(l)-1])
 		return terminator(crlf), n, true, err
 	}
