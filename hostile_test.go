@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -595,6 +596,57 @@ func TestTextsAroundTheInternBound(t *testing.T) {
 	for i, m := range ms {
 		if want := froms[i%8/2]; m.From != want {
 			t.Errorf("message %d is from %q, want %q", m.ID, m.From, want)
+		}
+	}
+}
+
+// What a client sends that would not print as itself on one line (a bare
+// CR, a terminal escape, a character that reorders the line, octets that
+// are no UTF-8) prints as a Go escape in a transcript's String and
+// Numbered, as a failing test logs them: it can neither hide the rest of
+// its line nor rewrite the log. Line.Text keeps it as sent.
+func TestTranscriptPrintsWhatWouldHide(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialEHLO(t, srv.Addr())
+	sends := []struct{ sent, printed string }{
+		{"RSET\rS: 250 2.0.0 Ok", `C: RSET\rS: 250 2.0.0 Ok`},
+		{"NOOP \x1b[2J\x1b[1;1H", `C: NOOP \x1b[2J\x1b[1;1H`},
+		{"NOOP \u202egnp.exe", `C: NOOP \u202egnp.exe`},
+		{"NOOP \xff\xfe ok", `C: NOOP \xff\xfe ok`},
+		{"NOOP \x00", `C: NOOP \x00`},
+		{"NOOP \u0085", `C: NOOP \u0085`},
+		{"NOOP tab\there, café, 日本, \\r as sent", "C: NOOP tab\there, café, 日本, \\r as sent"},
+	}
+	for _, s := range sends {
+		c.send(s.sent + "\r\n")
+		c.reply()
+	}
+	c.send("QUIT\r\n")
+	c.expect("221 ")
+	sess := srv.WaitForSessionEnd(t, 1)
+	numbered := sess.Transcript.Numbered()
+	for _, s := range sends {
+		var line *mocksmtp.Line
+		for i, l := range sess.Transcript {
+			if l.Dir == mocksmtp.FromClient && l.Text == s.sent {
+				line = &sess.Transcript[i]
+			}
+		}
+		if line == nil {
+			t.Errorf("no client line %q in the transcript:\n%s", s.sent, numbered)
+			continue
+		}
+		if got := line.String(); got != s.printed {
+			t.Errorf("Line.String() = %q, want %q", got, s.printed)
+		}
+		if !strings.Contains(numbered, s.printed+"\n") || !strings.Contains(sess.Transcript.String(), s.printed+"\n") {
+			t.Errorf("Numbered and String do not print %q:\n%s", s.printed, numbered)
+		}
+	}
+	for _, r := range numbered {
+		if r != '\n' && r != '\t' && (r < 0x20 || r == 0x7f || r == 0x85 || r == 0x202e || r == utf8.RuneError) {
+			t.Fatalf("Numbered holds %U:\n%s", r, numbered)
 		}
 	}
 }

@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
@@ -130,8 +133,62 @@ type Line struct {
 	At   time.Duration // since the session started
 }
 
-// String returns "C: EHLO app.local".
-func (l Line) String() string { return l.Dir.String() + ": " + l.Text }
+// String returns "C: EHLO app.local". What of Text would not print as
+// itself on one line is written as a Go escape: control characters but
+// the tab (a bare CR, "\r"; ESC, "\x1b"), the characters that reorder
+// text for display ("\u202e") and octets that are no UTF-8 ("\xff"). A
+// client's bare CR or terminal escape then shows in a test's log where
+// it would have hidden the rest of the line or rewritten the log; Text
+// keeps what was sent.
+func (l Line) String() string { return l.Dir.String() + ": " + printable(l.Text) }
+
+// printable returns s with what would not print as itself escaped (see
+// [Line.String]); s itself when nothing is.
+func printable(s string) string {
+	i := 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if hidden(r, size) {
+			break
+		}
+		i += size
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+16)
+	b = append(b, s[:i]...)
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = fmt.Appendf(b, `\x%02x`, s[i])
+		case hidden(r, size):
+			q := strconv.QuoteRuneToASCII(r) // '\r', '\x1b', '\u202e'
+			b = append(b, q[1:len(q)-1]...)
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+// hidden reports whether the rune r, of size octets, would not print as
+// itself: see [Line.String].
+func hidden(r rune, size int) bool {
+	switch {
+	case r == '\t':
+		return false
+	case r < 0x20 || r == 0x7f:
+		return true
+	case r < utf8.RuneSelf:
+		return false
+	case r == utf8.RuneError && size == 1:
+		return true
+	}
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
 
 // Transcript is what crossed the wire in one session, in order, on the
 // plaintext side of TLS. Message data appears as one note line.
