@@ -125,7 +125,7 @@ func (s *Server) waitForContext(ctx context.Context, name string, in *Inbox, wan
 // of [Server.WaitForContext] would, but takes them all at once: when ctx
 // ends or the server closes first, it takes none, so that a later wait
 // may still return them, and returns those it found (fewer than n) with
-// the error, whose report is WaitForContext's. n = 0 returns at once.
+// the error, whose report is WaitForContext's. n ≤ 0 returns none at once.
 func (s *Server) WaitForNContext(ctx context.Context, want Want, n int) ([]*Message, error) {
 	return s.waitForNContext(ctx, "WaitForNContext", nil, want, n)
 }
@@ -137,7 +137,7 @@ func (s *Server) waitForNContext(ctx context.Context, name string, in *Inbox, wa
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.waitFor(ctx, in, mt, n)
+	ms, err := s.waitFor(ctx, in, mt, max(n, 0))
 	if err != nil {
 		why := fmt.Sprintf("before its context ended (%v)", context.Cause(ctx))
 		if errors.Is(err, ErrClosed) {
@@ -233,6 +233,9 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]
 			if mt.match(lm.k.view()) {
 				found = append(found, lm.msgRef)
 			}
+		}
+		if len(found) < n {
+			return false // not yet checked: a wait for many costs nothing per arrival
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()

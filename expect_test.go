@@ -645,8 +645,10 @@ func TestWaitForNContextTakesAllOrNone(t *testing.T) {
 		if err != nil || !cmp.Equal(ids(got), []int{found[0].ID, found[0].ID + 1}) {
 			t.Errorf("%s: 2 of 2 there: %v, %v; want %d and %d", scope.name, ids(got), err, found[0].ID, found[0].ID+1)
 		}
-		if got, err := scope.wait(t.Context(), want, 0); err != nil || len(got) != 0 {
-			t.Errorf("%s: n = 0: %v, %v; want none at once", scope.name, ids(got), err)
+		for _, n := range []int{0, -1} {
+			if got, err := scope.wait(t.Context(), want, n); err != nil || len(got) != 0 {
+				t.Errorf("%s: n = %d: %v, %v; want none at once", scope.name, n, ids(got), err)
+			}
 		}
 	}
 }
