@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -112,19 +113,39 @@ func (s *Server) WaitForContext(ctx context.Context, want Want) (*Message, error
 // waitForContext is WaitForContext on the server or an inbox; name
 // names the method in reports.
 func (s *Server) waitForContext(ctx context.Context, name string, in *Inbox, want Want) (*Message, error) {
+	ms, err := s.waitForNContext(ctx, name, in, want, 1)
+	if err != nil {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
+// WaitForNContext waits for n messages like want that no earlier wait
+// returned and returns the first n of them, in arrival order, as n calls
+// of [Server.WaitForContext] would, but takes them all at once: when ctx
+// ends or the server closes first, it takes none, so that a later wait
+// may still return them, and returns those it found (fewer than n) with
+// the error, whose report is WaitForContext's. n ≤ 0 returns none at once.
+func (s *Server) WaitForNContext(ctx context.Context, want Want, n int) ([]*Message, error) {
+	return s.waitForNContext(ctx, "WaitForNContext", nil, want, n)
+}
+
+// waitForNContext is WaitForNContext on the server or an inbox; name
+// names the method in reports.
+func (s *Server) waitForNContext(ctx context.Context, name string, in *Inbox, want Want, n int) ([]*Message, error) {
 	mt, err := newMatcher(want)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.waitFor(ctx, in, mt)
+	ms, err := s.waitFor(ctx, in, mt, max(n, 0))
 	if err != nil {
 		why := fmt.Sprintf("before its context ended (%v)", context.Cause(ctx))
 		if errors.Is(err, ErrClosed) {
 			why = "before the server closed"
 		}
-		return nil, s.waitFailed(name, in, mt, why, err)
+		return ms, s.waitFailed(name, in, mt, why, ms, err)
 	}
-	return m, nil
+	return ms, nil
 }
 
 func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
@@ -140,26 +161,31 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	m, err := s.waitFor(ctx, in, mt)
+	ms, err := s.waitFor(ctx, in, mt, 1)
 	if err == nil {
-		return m
+		return ms[0]
 	}
 	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
 	if errors.Is(err, ErrClosed) {
 		why = "before the server closed"
 	}
-	t.Fatalf("%v", s.waitFailed(name, in, mt, why, err))
+	t.Fatalf("%v", s.waitFailed(name, in, mt, why, nil, err))
 	return nil
 }
 
 // waitFailed returns the error of a wait for a message like mt that ended
 // with err: the report of the method name, saying why it ended, that
-// WaitFor fails a test with and WaitForContext returns.
-func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, err error) error {
+// WaitFor fails a test with and WaitForContext returns. found are the
+// messages like mt that a wait for several found but did not take: they
+// are not candidates for the nearest.
+func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, found []*Message, err error) error {
 	v := s.newView(in)
 	s.mu.Lock()
 	var cands []candidate
 	for _, m := range v.scoped {
+		if slices.ContainsFunc(found, func(f *Message) bool { return f.ID == m.ID }) {
+			continue
+		}
 		if s.exp.waited[m.ID] {
 			cands = append(cands, candidate{m: m, tier: 1, note: "an earlier wait returned it"})
 		} else {
@@ -185,41 +211,55 @@ type reportError struct {
 func (e *reportError) Error() string { return e.report }
 func (e *reportError) Unwrap() error { return e.err }
 
-func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message, error) {
+// waitFor waits for n messages like mt (in the inbox in, nil for the
+// server) that no wait returned, and takes them all at once: a wait that
+// ends first takes none, and returns those it found.
+func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]*Message, error) {
 	// Each wake matches the messages that arrived since the last one,
-	// outside the lock; one that another WaitFor returned first is skipped.
+	// outside the lock; one that another wait took, or that the server
+	// forgot, is dropped before taking.
 	after := 0
-	var found *Message
+	var found []msgRef
+	free := func(ref msgRef) bool {
+		kept, ok := s.messageLocked(ref.k.id)
+		return ok && kept == ref && !s.exp.waited[ref.k.id]
+	}
 	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
 		live := s.liveMessagesLocked(in, after)
 		s.mu.Unlock()
 		for _, lm := range live {
 			after = lm.k.id
-			if !mt.match(lm.k.view()) {
-				continue
-			}
-			s.mu.Lock()
-			taken := s.exp.waited[lm.k.id]
-			if !taken {
-				if s.exp.waited == nil {
-					s.exp.waited = make(map[int]bool)
-				}
-				s.exp.waited[lm.k.id] = true
-				s.accountLocked(lm.k.id)
-			}
-			s.mu.Unlock()
-			if !taken {
-				found = snapshotsOf([]msgRef{lm.msgRef})[0]
-				return true
+			if mt.match(lm.k.view()) {
+				found = append(found, lm.msgRef)
 			}
 		}
-		return false
+		if len(found) < n {
+			return false // not yet checked: a wait for many costs nothing per arrival
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		found = slices.DeleteFunc(found, func(ref msgRef) bool { return !free(ref) })
+		if len(found) < n {
+			return false
+		}
+		found = found[:n]
+		if s.exp.waited == nil {
+			s.exp.waited = make(map[int]bool)
+		}
+		for _, ref := range found {
+			s.exp.waited[ref.k.id] = true
+			s.accountLocked(ref.k.id)
+		}
+		return true
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, err)
+		s.mu.Lock()
+		found = slices.DeleteFunc(found, func(ref msgRef) bool { return !free(ref) })
+		s.mu.Unlock()
+		return snapshotsOf(found), fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, err)
 	}
-	return found, nil
+	return snapshotsOf(found), nil
 }
 
 // AssertMessage checks that a message like want has arrived, and returns

@@ -48,7 +48,8 @@
 // checks them when asked, returning the same report as an error.
 //
 // Inline, [Server.WaitFor] waits for a message like a Want and returns it
-// ([Server.WaitForContext] without a test, its error the same report),
+// ([Server.WaitForContext] without a test, its error the same report;
+// [Server.WaitForNContext] for several, taken all at once or none),
 // [Server.AssertMessage] checks one arrived, [Server.AssertNoMessages]
 // checks none does; [Message.Links] and [Message.Find] pull out a magic
 // link or a one-time code; [Want.Match] picks messages like a Want from a

@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -89,6 +90,26 @@ func ExampleInbox_WaitFor() {
 	fmt.Println(m.To)
 	// Output:
 	// [bob@testexample-1.inbox.test]
+}
+
+func ExampleInbox_WaitForNContext() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("signup")
+	go func() { // the code under test, in the background
+		_ = sendWelcome(srv.Addr(), in.Address("bob"))
+		_ = sendWelcome(srv.Addr(), in.Address("carol"))
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ms, err := in.WaitForNContext(ctx, mocksmtp.Want{SubjectContains: "Welcome"}, 2)
+	fmt.Println(len(ms), err)
+	// Output:
+	// 2 <nil>
 }
 
 func ExampleInbox_WaitForMessages() {

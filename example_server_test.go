@@ -258,6 +258,30 @@ func ExampleServer_WaitForContext() {
 	// true
 }
 
+// A wait for two messages that ends with one takes none: a later wait
+// returns both.
+func ExampleServer_WaitForNContext() {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	want := mocksmtp.Want{SubjectContains: "Welcome"}
+	_ = sendWelcome(srv.Addr(), "bob@example.com")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	found, err := srv.WaitForNContext(ctx, want, 2)
+	fmt.Println(len(found), errors.Is(err, context.DeadlineExceeded))
+
+	_ = sendWelcome(srv.Addr(), "carol@example.com")
+	ms, err := srv.WaitForNContext(context.Background(), want, 2)
+	fmt.Println(ms[0].To, ms[1].To, err)
+	// Output:
+	// 1 true
+	// [bob@example.com] [carol@example.com] <nil>
+}
+
 func ExampleServer_WaitForSessionsContext() {
 	srv, err := mocksmtp.New()
 	if err != nil {

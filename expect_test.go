@@ -606,6 +606,53 @@ func TestWaitForContext(t *testing.T) {
 	}
 }
 
+// TestWaitForNContextTakesAllOrNone: a wait for n messages that ends
+// with fewer takes none of them and returns them with its error; a later
+// wait returns them, in an inbox too.
+func TestWaitForNContextTakesAllOrNone(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in := srv.NewInbox("n")
+	for _, scope := range []struct {
+		name string
+		to   string
+		wait func(context.Context, mocksmtp.Want, int) ([]*mocksmtp.Message, error)
+	}{
+		{"server", "b@example.com", srv.WaitForNContext},
+		{"inbox", in.Address("b"), in.WaitForNContext},
+	} {
+		want := mocksmtp.Want{To: []string{scope.to}}
+		ids := func(ms []*mocksmtp.Message) []int {
+			var out []int
+			for _, m := range ms {
+				out = append(out, m.ID)
+			}
+			return out
+		}
+		expSend(t, srv.Addr(), "a@example.com", []string{scope.to}, expMsg("1", "y"))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+		found, err := scope.wait(ctx, want, 2)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || len(found) != 1 || strings.Contains(err.Error(), "an earlier wait returned it") {
+			t.Fatalf("%s: 1 of 2 there: %v, %v; want the 1 found and DeadlineExceeded, with no earlier wait", scope.name, ids(found), err)
+		}
+		expSend(t, srv.Addr(), "a@example.com", []string{scope.to}, expMsg("2", "y"))
+		got, err := scope.wait(t.Context(), want, 2)
+		if err != nil || !cmp.Equal(ids(got), []int{found[0].ID, found[0].ID + 1}) {
+			t.Errorf("%s: 2 of 2 there: %v, %v; want %d and %d", scope.name, ids(got), err, found[0].ID, found[0].ID+1)
+		}
+		for _, n := range []int{0, -1} {
+			if got, err := scope.wait(t.Context(), want, n); err != nil || len(got) != 0 {
+				t.Errorf("%s: n = %d: %v, %v; want none at once", scope.name, n, ids(got), err)
+			}
+		}
+	}
+}
+
 func TestAssertNoMessagesPasses(t *testing.T) {
 	t.Parallel()
 	srv := mocksmtp.Start(t)

@@ -163,6 +163,12 @@ func (in *Inbox) WaitForContext(ctx context.Context, want Want) (*Message, error
 	return in.s.waitForContext(ctx, "Inbox.WaitForContext", in, want)
 }
 
+// WaitForNContext waits for n messages like want in the inbox and takes
+// them all at once, as [Server.WaitForNContext].
+func (in *Inbox) WaitForNContext(ctx context.Context, want Want, n int) ([]*Message, error) {
+	return in.s.waitForNContext(ctx, "Inbox.WaitForNContext", in, want, n)
+}
+
 // WaitFor waits for a message like want in the inbox, as [Server.WaitFor].
 func (in *Inbox) WaitFor(t testing.TB, want Want) *Message {
 	t.Helper()

@@ -67,7 +67,8 @@ package main
 // Sec-Fetch-Site or Origin tell; clients that are not browsers send
 // neither and pass. A body must be sent as Content-Type: application/json
 // (415 otherwise), which a page elsewhere cannot do without a CORS
-// preflight; an empty body, chunked or not, is no body. OPTIONS answers
+// preflight; an empty body, chunked or not, is no body. A DELETE takes
+// none: one with a body (not only whitespace) is a 400. OPTIONS answers
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
 // timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
@@ -204,6 +205,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%s: reading the body: %v", requestName(r), err)
 		return
 	}
+	if body && r.Method == http.MethodDelete && !a.deleteHasNoBody(w, r) {
+		return
+	}
 	if body && !isJSON(r.Header.Get("Content-Type")) {
 		writeError(w, http.StatusUnsupportedMediaType, "%s: the body must be JSON, sent with Content-Type: application/json (curl: --json, or -H 'Content-Type: application/json'); got Content-Type %q", requestName(r), clip(r.Header.Get("Content-Type")))
 		return
@@ -271,6 +275,26 @@ func hasBody(r *http.Request) (bool, error) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(first[:]), r.Body), r.Body}
 	return true, nil
+}
+
+// deleteHasNoBody answers 400 to a DELETE of an API route with a body
+// other than whitespace, and reports whether it has none: a DELETE says
+// what it forgets in its path and query, and one that ignored a body,
+// {"inbox": "D"}, would forget every test's mail instead of D's. A body of
+// unknown route is left to the mux (404, 405).
+func (a *api) deleteHasNoBody(w http.ResponseWriter, r *http.Request) bool {
+	if _, pattern := a.mux.Handler(r); !strings.HasPrefix(pattern, "DELETE /api/") {
+		return true
+	}
+	data, ok := readBody(w, r, maxExpectationBody)
+	if !ok {
+		return false
+	}
+	if data != nil {
+		writeError(w, http.StatusBadRequest, "%s: a DELETE takes no body (got %s): what it forgets is in its path and query, as DELETE /api/messages?inbox=D forgets the inbox's mail and no other", requestName(r), plural(len(data), "octet"))
+		return false
+	}
+	return true
 }
 
 // isJSON reports whether a Content-Type is application/json, or a

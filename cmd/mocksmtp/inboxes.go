@@ -390,12 +390,13 @@ func (sc scope) messages(n int) ([]*mocksmtp.Message, int) {
 	return ms, total
 }
 
-// waitFor waits for a message like want, as WaitForContext.
-func (sc scope) waitFor(ctx context.Context, want mocksmtp.Want) (*mocksmtp.Message, error) {
+// waitFor waits for n messages like want and takes them all at once, as
+// WaitForNContext: a wait that times out takes none.
+func (sc scope) waitFor(ctx context.Context, want mocksmtp.Want, n int) ([]*mocksmtp.Message, error) {
 	if sc.in == nil {
-		return sc.srv.WaitForContext(ctx, want)
+		return sc.srv.WaitForNContext(ctx, want, n)
 	}
-	return sc.in.WaitForContext(ctx, want)
+	return sc.in.WaitForNContext(ctx, want, n)
 }
 
 // waitForMessages waits for n messages, as WaitForMessagesContext.

@@ -495,7 +495,8 @@ const maxListedOnTimeout = 100
 // messages are kept and returns them all, as Server.WaitForMessages.
 // With one, it returns the first count messages like it that no earlier
 // wait returned, as Server.WaitFor, so that a test can wait for a second
-// message like a first.
+// message like a first; it takes them all at once (WaitForNContext), so
+// that a wait that times out takes none and a retry may return them.
 func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, true, "count", "timeout", "inbox")
 	if !ok {
@@ -521,12 +522,7 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	what := plural(count, "message")
 	if filtered {
 		what += " like this"
-		for len(ms) < count && err == nil {
-			var m *mocksmtp.Message
-			if m, err = sc.waitFor(ctx, want); err == nil {
-				ms = append(ms, m)
-			}
-		}
+		ms, err = sc.waitFor(ctx, want, count)
 	} else {
 		ms, err = sc.waitForMessages(ctx, count)
 	}
@@ -538,11 +534,12 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	default:
 		got := fmt.Sprintf("got %d", len(ms))
 		if filtered && len(ms) > 0 {
+			// Found, not taken: a later wait may return them.
 			ids := make([]string, len(ms))
 			for i, m := range ms {
 				ids[i] = strconv.Itoa(m.ID)
 			}
-			got += " (message " + strings.Join(ids, ", ") + ")"
+			got += " (message " + strings.Join(ids, ", ") + "), and took none: a later wait may return them"
 		}
 		kept, total := sc.messages(maxListedOnTimeout)
 		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)
