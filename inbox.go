@@ -128,16 +128,21 @@ func (in *Inbox) Messages() []*Message {
 func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
 	s := in.s
 	c := &counter{in: in}
+	var live []liveMessage // the messages that met the wait, taken as it was met: a Reset may follow
 	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return c.countLocked(s, 0) >= n
+		if c.countLocked(s, 0) < n {
+			return false
+		}
+		live = s.liveMessagesLocked(in, 0)
+		return true
 	})
-	msgs := in.Messages()
 	if err != nil {
+		msgs := in.Messages()
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
 	}
-	return msgs, nil
+	return snapshots(live), nil
 }
 
 // WaitForMessages waits until at least n messages arrived in the inbox and

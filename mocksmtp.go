@@ -771,16 +771,21 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 // returns them all, or returns what arrived with an error when ctx ends
 // or the server is closed first.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
 	err := s.await(ctx, changeMessage, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return len(s.messages) >= n
+		if len(s.messages) < n {
+			return false
+		}
+		refs = slices.Clone(s.messages)
+		return true
 	})
-	msgs := s.Messages()
 	if err != nil {
+		msgs := s.Messages()
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
 	}
-	return msgs, nil
+	return snapshotsOf(refs), nil
 }
 
 // WaitForMessages waits until at least n messages were accepted and
@@ -807,16 +812,21 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 // when ctx ends or the server is closed first.
 func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
 	ended := 0
+	var recs []*session // the sessions that met the wait, taken as it was met: a Reset may follow
 	err := s.await(ctx, changeSession, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		ended = len(s.sessions) - s.live
-		return ended >= n
+		if ended < n {
+			return false
+		}
+		recs = slices.Clone(s.sessions)
+		return true
 	})
 	if err != nil {
 		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
 	}
-	return s.Sessions(), nil
+	return sessionsOf(recs), nil
 }
 
 // WaitForSessions waits until at least n sessions have ended (the client
