@@ -168,9 +168,15 @@ func headerField(param string) (string, bool) {
 	return "", false
 }
 
+// onceParams are the query parameters that take one value: given twice,
+// which one counts would be a guess (a filter's, and inbox, say so on
+// their own; mask and replacement are lists).
+var onceParams = []string{"since", "limit", "count", "timeout"}
+
 // query checks the request's query parameters: each must be one of
-// allowed, or a filter parameter when filter is set. On a problem it
-// answers 400, naming the parameters.
+// allowed, or a filter parameter when filter is set, and those of
+// onceParams given once. On a problem it answers 400, naming the
+// parameters.
 func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...string) (url.Values, bool) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -190,6 +196,12 @@ func query(w http.ResponseWriter, r *http.Request, filter bool, allowed ...strin
 			continue
 		}
 		unknown = append(unknown, fmt.Sprintf("%q", clip(name))+didYouMean(name, known))
+	}
+	for _, name := range allowed {
+		if vs := q[name]; len(vs) > 1 && slices.Contains(onceParams, name) {
+			writeError(w, http.StatusBadRequest, "%s given %d times: give it once", name, len(vs))
+			return nil, false
+		}
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
