@@ -201,7 +201,9 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher) (*Message,
 			}
 			s.mu.Lock()
 			taken := s.exp.waited[lm.k.id]
-			if !taken {
+			if _, kept := s.messageIndexLocked(lm.k.id); !taken && kept {
+				// Remembered while the server keeps it (see
+				// forgetMarksLocked).
 				if s.exp.waited == nil {
 					s.exp.waited = make(map[int]bool)
 				}
