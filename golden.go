@@ -34,6 +34,11 @@ var (
 	octetsRE    = regexp.MustCompile(`\b\d+ octets\b`)
 	sizeParamRE = regexp.MustCompile(`(?i)\bSIZE=\d+\b`)
 	acceptedRE  = regexp.MustCompile(`^message (\d+) accepted\b`)
+	// The queue IDs in the replies of WithPersona to a message (persona.go):
+	// Postfix's "queued as 4F1B2C3D4E5", Exchange's "<hex@host>
+	// [InternalId=n, ...".
+	queuedAsRE   = regexp.MustCompile(`^(250 (?:2\.0\.0 )?Ok: queued as )[0-9A-F]+$`)
+	internalIDRE = regexp.MustCompile(`^(250 2\.6\.0 <)[0-9a-f]+(@[^>\s]*> \[InternalId=)\d+,`)
 )
 
 // Normalized returns the transcript as [Transcript.String] does, with the
@@ -49,6 +54,9 @@ var (
 //   - message IDs, counted from 1 within the transcript: a transcript
 //     reads the same on a server shared by many tests
 //   - CRAM-MD5 challenges: "334 <challenge>"
+//   - the queue IDs of a persona's replies to messages (see
+//     [WithPersona]): "queued as <queue-id>", "<queue-id@host>
+//     [InternalId=<n>, ..."
 //
 // The time of each line is not printed. Secrets are masked as in the
 // transcript itself.
@@ -64,6 +72,8 @@ func (t Transcript) Normalized() string {
 			}
 			text = sizeParamRE.ReplaceAllString(text, "SIZE=<n>")
 		case FromServer:
+			text = queuedAsRE.ReplaceAllString(text, "${1}<queue-id>")
+			text = internalIDRE.ReplaceAllString(text, "${1}queue-id${2}<n>,")
 			if strings.HasPrefix(text, "334 ") {
 				if c, err := base64.StdEncoding.DecodeString(text[4:]); err == nil && len(c) > 0 && c[0] == '<' && strings.Contains(string(c), "@") {
 					text = "334 <challenge>"
