@@ -33,6 +33,7 @@ var (
 	cipherRE    = regexp.MustCompile(`\bTLS_[A-Z0-9_]+\b`)
 	octetsRE    = regexp.MustCompile(`\b\d+ octets\b`)
 	sizeParamRE = regexp.MustCompile(`(?i)\bSIZE=\d+\b`)
+	bdatRE      = regexp.MustCompile(`(?i)^(BDAT\s+)\d+\b`)
 	acceptedRE  = regexp.MustCompile(`^message (\d+) accepted\b`)
 	// The queue IDs in the replies of WithPersona to a message (persona.go):
 	// Postfix's "queued as 4F1B2C3D4E5", Exchange's "<hex@host>
@@ -50,7 +51,7 @@ var (
 //   - dates (RFC 5322 and RFC 3339 forms): "<date>"
 //   - TLS versions and cipher suites: "TLS <version>", "<cipher>"
 //   - sizes of message data, which dates and message IDs in headers
-//     change: "<n> octets", "SIZE=<n>"
+//     change: "<n> octets", "SIZE=<n>", "BDAT <n> LAST"
 //   - message IDs, counted from 1 within the transcript: a transcript
 //     reads the same on a server shared by many tests
 //   - CRAM-MD5 challenges, and SCRAM's, whose nonce, salt and
@@ -72,7 +73,11 @@ func (t Transcript) Normalized() string {
 				text = m[1] + " <client>"
 			}
 			text = sizeParamRE.ReplaceAllString(text, "SIZE=<n>")
+			text = bdatRE.ReplaceAllString(text, "${1}<n>")
 		case FromServer:
+			if strings.HasPrefix(text, "250 ") {
+				text = octetsRE.ReplaceAllString(text, "<n> octets") // a BDAT chunk's
+			}
 			text = queuedAsRE.ReplaceAllString(text, "${1}<queue-id>")
 			text = internalIDRE.ReplaceAllString(text, "${1}queue-id${2}<n>,")
 			if strings.HasPrefix(text, "334 ") {
