@@ -237,3 +237,24 @@ func FuzzSCRAMServer(f *testing.F) {
 		}
 	})
 }
+
+// TestAuthSCRAMTranscriptNormalized checks that a SCRAM exchange's
+// transcript normalizes to the same text each time, so that it can be a
+// golden file: its challenges hold a fresh nonce, salt and signature.
+func TestAuthSCRAMTranscriptNormalized(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
+	for range 2 {
+		w := dialWire(t, srv.Addr(), nil)
+		w.cmd("EHLO client.example", "250")
+		conv := newSCRAMClient(t, w, true, "user", "pencil", "", false)
+		if got := scramAuth(t, w, AuthSCRAMSHA256, conv, false); !strings.HasPrefix(got[0], "235 ") {
+			t.Fatalf("AUTH: %q, want 235", got)
+		}
+		w.quit()
+	}
+	ss := srv.WaitForSessions(t, 2)
+	if diff := cmp.Diff(ss[0].Transcript.Normalized(), ss[1].Transcript.Normalized()); diff != "" {
+		t.Errorf("two SCRAM exchanges' transcripts, normalized, differ (-first +second):\n%s", diff)
+	}
+}

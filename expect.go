@@ -18,8 +18,8 @@ type expectState struct {
 	scopes   []*scope   // the expectations of tests that have not ended, in order
 	free     scope      // the server's expectations without a test (AddExpectation...)
 	inboxes  []*Inbox
-	waited   map[int]bool // messages WaitFor returned: it returns each once
-	accounts map[int]bool // messages some check or assertion accounted for
+	waited   map[int]bool // messages WaitFor returned: it returns each once; of those the server keeps (forgetMarksLocked)
+	accounts map[int]bool // messages some check or assertion accounted for; idem
 }
 
 // A scope is a set of expectations checked together: those one test
@@ -593,8 +593,12 @@ func (v *view) outside() []candidate {
 	return out
 }
 
-// accountLocked marks a message as accounted for. s.mu must be held.
+// accountLocked marks a message as accounted for, if the server still
+// keeps it (see forgetMarksLocked). s.mu must be held.
 func (s *Server) accountLocked(id int) {
+	if _, kept := s.messageIndexLocked(id); !kept {
+		return
+	}
 	if s.exp.accounts == nil {
 		s.exp.accounts = make(map[int]bool)
 	}

@@ -776,3 +776,57 @@ func TestExpectDeclaredAt(t *testing.T) {
 		}
 	}
 }
+
+// TestExpectKeepsItsWant checks that an expectation is the Want it was
+// given: a test that goes on to change the Want's slices, maps or bytes
+// (a loop reusing one Want, a buffer read again) changes neither what the
+// expectation matches nor what its report prints.
+func TestExpectKeepsItsWant(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		want   mocksmtp.Want
+		change func(*mocksmtp.Want)
+	}{
+		{"To", mocksmtp.Want{To: []string{"zed@example.com", "bob@example.com"}},
+			func(w *mocksmtp.Want) { w.To[0] = "mallory@example.com" }},
+		{"HeaderTo", mocksmtp.Want{HeaderTo: []string{"bob@example.com"}},
+			func(w *mocksmtp.Want) { w.HeaderTo[0] = "mallory@example.com" }},
+		{"Header", mocksmtp.Want{Header: map[string]string{"Mime-Version": "1.0"}},
+			func(w *mocksmtp.Want) { w.Header["Mime-Version"] = "2.0" }},
+		{"Attachments", mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{Filename: "a.csv"}}},
+			func(w *mocksmtp.Want) { w.Attachments[0].Filename = "evil.exe" }},
+		{"Attachments.Data", mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{Data: []byte("x,y")}}},
+			func(w *mocksmtp.Want) { w.Attachments[0].Data[0] = 'z' }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			sendSnapshotMessage(t, srv, "original") // to zed and Bob, with a.csv: "x,y"
+			srv.WaitForMessages(t, 1)
+			w := c.want
+			if _, err := srv.AddExpectation(w); err != nil {
+				t.Fatal(err)
+			}
+			// And one that fails, whose report prints its Want.
+			never, err := srv.AddExpectation(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			never.Never()
+			before := w.String()
+			c.change(&w)
+			err = srv.Verify()
+			if err == nil {
+				t.Fatal("Verify: nil, want the report of the Never expectation")
+			}
+			got := err.Error()
+			if strings.Contains(got, "want exactly 1 message") {
+				t.Errorf("after a change to its Want, the expectation no longer matches the message:\n%s", got)
+			}
+			if !strings.Contains(got, "want no message like this, got 1:\n  "+before+"\n") {
+				t.Errorf("after a change to its Want, the report does not print the Want given (%s):\n%s", before, got)
+			}
+		})
+	}
+}

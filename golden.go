@@ -33,7 +33,13 @@ var (
 	cipherRE    = regexp.MustCompile(`\bTLS_[A-Z0-9_]+\b`)
 	octetsRE    = regexp.MustCompile(`\b\d+ octets\b`)
 	sizeParamRE = regexp.MustCompile(`(?i)\bSIZE=\d+\b`)
+	bdatRE      = regexp.MustCompile(`(?i)^(BDAT\s+)\d+\b`)
 	acceptedRE  = regexp.MustCompile(`^message (\d+) accepted\b`)
+	// The queue IDs in the replies of WithPersona to a message (persona.go):
+	// Postfix's "queued as 4F1B2C3D4E5", Exchange's "<hex@host>
+	// [InternalId=n, ...".
+	queuedAsRE   = regexp.MustCompile(`^(250 (?:2\.0\.0 )?Ok: queued as )[0-9A-F]+$`)
+	internalIDRE = regexp.MustCompile(`^(250 2\.6\.0 <)[0-9a-f]+(@[^>\s]*> \[InternalId=)\d+,`)
 )
 
 // Normalized returns the transcript as [Transcript.String] does, with the
@@ -45,10 +51,14 @@ var (
 //   - dates (RFC 5322 and RFC 3339 forms): "<date>"
 //   - TLS versions and cipher suites: "TLS <version>", "<cipher>"
 //   - sizes of message data, which dates and message IDs in headers
-//     change: "<n> octets", "SIZE=<n>"
+//     change: "<n> octets", "SIZE=<n>", "BDAT <n> LAST"
 //   - message IDs, counted from 1 within the transcript: a transcript
 //     reads the same on a server shared by many tests
-//   - CRAM-MD5 challenges: "334 <challenge>"
+//   - CRAM-MD5 challenges, and SCRAM's, whose nonce, salt and
+//     signature change with each exchange: "334 <challenge>"
+//   - the queue IDs of a persona's replies to messages (see
+//     [WithPersona]): "queued as <queue-id>", "<queue-id@host>
+//     [InternalId=<n>, ..."
 //
 // The time of each line is not printed. Secrets are masked as in the
 // transcript itself.
@@ -63,9 +73,15 @@ func (t Transcript) Normalized() string {
 				text = m[1] + " <client>"
 			}
 			text = sizeParamRE.ReplaceAllString(text, "SIZE=<n>")
+			text = bdatRE.ReplaceAllString(text, "${1}<n>")
 		case FromServer:
+			if strings.HasPrefix(text, "250 ") {
+				text = octetsRE.ReplaceAllString(text, "<n> octets") // a BDAT chunk's
+			}
+			text = queuedAsRE.ReplaceAllString(text, "${1}<queue-id>")
+			text = internalIDRE.ReplaceAllString(text, "${1}queue-id${2}<n>,")
 			if strings.HasPrefix(text, "334 ") {
-				if c, err := base64.StdEncoding.DecodeString(text[4:]); err == nil && len(c) > 0 && c[0] == '<' && strings.Contains(string(c), "@") {
+				if c, err := base64.StdEncoding.DecodeString(text[4:]); err == nil && randomChallenge(string(c)) {
 					text = "334 <challenge>"
 				}
 			}
@@ -90,6 +106,16 @@ func (t Transcript) Normalized() string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// randomChallenge reports whether c, an AUTH challenge decoded, changes
+// from exchange to exchange: CRAM-MD5's "<1896.697170952@host>", SCRAM's
+// server-first message "r=nonce,s=salt,i=4096" and its server-final
+// message "v=signature" (an error, "e=invalid-proof", does not change).
+func randomChallenge(c string) bool {
+	return strings.HasPrefix(c, "<") && strings.Contains(c, "@") ||
+		strings.HasPrefix(c, "r=") && strings.Contains(c, ",s=") ||
+		strings.HasPrefix(c, "v=")
 }
 
 // AssertGolden compares the normalized transcript (see

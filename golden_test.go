@@ -28,6 +28,9 @@ func TestTranscriptNormalized(t *testing.T) {
 		{"EHLO without a name", mocksmtp.Line{Dir: c, Text: "EHLO"}, "C: EHLO"},
 		{"server name kept", mocksmtp.Line{Dir: s, Text: "250-localhost"}, "S: 250-localhost"},
 		{"SIZE parameter", mocksmtp.Line{Dir: c, Text: "MAIL FROM:<a@example.com> SIZE=1234 BODY=8BITMIME"}, "C: MAIL FROM:<a@example.com> SIZE=<n> BODY=8BITMIME"},
+		{"BDAT chunk size", mocksmtp.Line{Dir: c, Text: "BDAT 317 LAST"}, "C: BDAT <n> LAST"},
+		{"BDAT chunk size in lower case", mocksmtp.Line{Dir: c, Text: "bdat 4096"}, "C: bdat <n>"},
+		{"BDAT chunk received", mocksmtp.Line{Dir: s, Text: "250 2.0.0 Ok: 4096 octets received"}, "S: 250 2.0.0 Ok: <n> octets received"},
 		{"advertised SIZE kept", mocksmtp.Line{Dir: s, Text: "250-SIZE 10485760"}, "S: 250-SIZE 10485760"},
 		{"message data size", mocksmtp.Line{Dir: n, Text: "<message data: 4711 octets>"}, "*: <message data: <n> octets>"},
 		{"ports", mocksmtp.Line{Dir: n, Text: "from 127.0.0.1:53122 and [::1]:41987"}, "*: from 127.0.0.1:<port> and [::1]:<port>"},
@@ -36,8 +39,14 @@ func TestTranscriptNormalized(t *testing.T) {
 		{"TLS parameters", mocksmtp.Line{Dir: n, Text: `TLS handshake done: TLS 1.3, TLS_AES_128_GCM_SHA256, server name "localhost"`},
 			`*: TLS handshake done: TLS <version>, <cipher>, server name "localhost"`},
 		{"CRAM-MD5 challenge", mocksmtp.Line{Dir: s, Text: "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+"}, "S: 334 <challenge>"},
+		{"SCRAM server-first message", mocksmtp.Line{Dir: s, Text: "334 cj1meWtvK2QybGJiRmdPTlJ2OXFreGRhd0wzcmZjTkhZSlkxWlZ2V1ZzN2oscz1RU1hDUitRNnNlazhiZjkyLGk9NDA5Ng=="}, "S: 334 <challenge>"},
+		{"SCRAM server-final message", mocksmtp.Line{Dir: s, Text: "334 dj02cnJpVFJCaTIzV3BSUi93dHVwK21NaFVaVW4vZEI1bkxUSlJzamw5NUc0PQ=="}, "S: 334 <challenge>"},
+		{"SCRAM error kept", mocksmtp.Line{Dir: s, Text: "334 ZT1pbnZhbGlkLXByb29m"}, "S: 334 ZT1pbnZhbGlkLXByb29m"},
 		{"LOGIN prompt kept", mocksmtp.Line{Dir: s, Text: "334 VXNlcm5hbWU6"}, "S: 334 VXNlcm5hbWU6"},
 		{"masked secret kept", mocksmtp.Line{Dir: c, Text: "AUTH PLAIN ****"}, "C: AUTH PLAIN ****"},
+		{"Postfix queue ID", mocksmtp.Line{Dir: s, Text: "250 2.0.0 Ok: queued as 4F1B2C3D4E1"}, "S: 250 2.0.0 Ok: queued as <queue-id>"},
+		{"Exchange queue ID", mocksmtp.Line{Dir: s, Text: "250 2.6.0 <ad62cf6c60023c23@mx.example.com> [InternalId=736429013910, Hostname=mx.example.com] Queued mail for delivery"},
+			"S: 250 2.6.0 <queue-id@mx.example.com> [InternalId=<n>, Hostname=mx.example.com] Queued mail for delivery"},
 	}
 	for _, tc := range tests {
 		tc.line.At = time.Duration(len(tc.name)) * time.Millisecond // never printed
@@ -173,4 +182,32 @@ func FuzzTranscriptNormalized(f *testing.F) {
 			t.Fatalf("Normalized(%q) has %d lines, want 2", text, got)
 		}
 	})
+}
+
+// TestTranscriptNormalizedWithPersonas checks that a persona's transcript
+// normalizes to the same text from run to run, so that it can be a golden
+// file: the queue IDs its 250 replies to messages name change with every
+// message.
+func TestTranscriptNormalizedWithPersonas(t *testing.T) {
+	t.Parallel()
+	for _, p := range []mocksmtp.Persona{mocksmtp.Postfix, mocksmtp.Exchange} {
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel()
+			var runs []string
+			for range 2 { // two runs of a test, each with its server
+				srv := mocksmtp.Start(t, mocksmtp.WithPersona(p))
+				msg := "From: app@example.com\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+				for range 2 {
+					if err := smtp.SendMail(srv.Addr(), nil, "app@example.com", []string{"bob@example.com"}, []byte(msg)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ss := srv.WaitForSessions(t, 2)
+				runs = append(runs, ss[0].Transcript.Normalized()+ss[1].Transcript.Normalized())
+			}
+			if diff := cmp.Diff(runs[0], runs[1]); diff != "" {
+				t.Errorf("two runs' transcripts, normalized, differ (-first +second):\n%s", diff)
+			}
+		})
+	}
 }

@@ -408,3 +408,60 @@ func TestRetentionForgetsAnAwaitedSessionAfterATimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestForgottenMessagesAreNotRemembered checks that what the server
+// remembers of the messages the waits returned and the checks accounted
+// for goes with the messages: under WithRetention, a long-running server
+// whose clients wait for each message (the mocksmtp program's GET
+// /api/wait) keeps bounded memory.
+func TestForgottenMessagesAreNotRemembered(t *testing.T) {
+	srv, err := New(WithRetention(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	remembered := func() (waited, accounted int) {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return len(srv.exp.waited), len(srv.exp.accounts)
+	}
+	for i := range 20 {
+		subject := fmt.Sprintf("message %d", i)
+		if err := c.Mail("a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt("b@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.WaitForContext(t.Context(), Want{Subject: subject}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, a := remembered(); w > 3 || a > 3 {
+		t.Errorf("keeping 3 messages, the server remembers %d waited for and %d accounted for", w, a)
+	}
+	last := srv.LastMessages(1)[0]
+	if !srv.DeleteMessage(last.ID) {
+		t.Fatal("DeleteMessage: false")
+	}
+	if w, a := remembered(); w > 2 || a > 2 {
+		t.Errorf("keeping 2 messages after DeleteMessage, the server remembers %d waited for and %d accounted for", w, a)
+	}
+	srv.Reset()
+	if w, a := remembered(); w > 0 || a > 0 {
+		t.Errorf("after Reset, the server remembers %d messages waited for and %d accounted for", w, a)
+	}
+}

@@ -98,3 +98,23 @@ func TestGreylistForNegative(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// GreylistFor times a retry by its RCPT, as a greylisting policy server
+// does, not by when its connection opened: a connection opened before the
+// delay ran out passes once its RCPT comes after it.
+func TestGreylistForTimesTheRetryByItsRcpt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
+		if codes := faultRcptCodes(t, srv, []string{"app@example.com", "bob@example.com"}); !cmp.Equal(codes, []int{451}) {
+			t.Fatalf("first RCPT: %v, want [451]", codes)
+		}
+		time.Sleep(4 * time.Minute)
+		c := dialBubble(t, srv) // at 4m
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		time.Sleep(2 * time.Minute)
+		c.must("RCPT TO:<bob@example.com>", 250) // at 6m
+		c.must("QUIT", 221)
+	})
+}

@@ -24,9 +24,10 @@ func scenario(stage Stage, name, where string) Fault {
 func Greylist() Fault { return greylist(0, callerLine(2)) }
 
 // GreylistFor greylists as [Greylist] does, and wants the client to wait:
-// a pair passes only on a connection that comes at least d after the
-// pair was first refused; a retry that comes earlier is refused again
-// (and does not restart the wait), as Postgrey does with its delay (300
+// a pair passes only on a later connection, at a RCPT that comes at
+// least d after the pair was first refused (when the connection opened
+// does not matter); a retry that comes earlier is refused again (and
+// does not restart the wait), as Postgrey does with its delay (300
 // seconds by default). The time is the server's clock: inside a
 // testing/synctest bubble with [WithInMemory], the bubble's, so that a
 // client's 5-minute retry is tested in no time:

@@ -80,6 +80,7 @@ func (s *Server) Reset() {
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.ended != Live })
 	s.ids.attempt = 0
 	s.ids.forgets++
+	s.exp.waited, s.exp.accounts = nil, nil
 	s.forgetFreeExpectationsLocked()
 	s.changes.changed(changeMessage | changeSession | changeLine)
 }
@@ -118,9 +119,19 @@ func (s *Server) DeleteMessage(id int) bool {
 	ref.rec.insertFindings(content, ref.k.seq)
 	ref.rec.mu.Unlock()
 	s.ids.forgets++
+	s.forgetMarksLocked(id)
 	s.retainLocked(ref.rec)
 	s.changes.changed(changeMessage)
 	return true
+}
+
+// forgetMarksLocked forgets what the waits and the checks remember of a
+// message the server forgets (Server.exp's waited and accounts), so that
+// a long-running server remembers no more of them than it keeps. s.mu
+// must be held.
+func (s *Server) forgetMarksLocked(id int) {
+	delete(s.exp.waited, id)
+	delete(s.exp.accounts, id)
 }
 
 // messageIndexLocked finds the kept message with the given ID. s.mu must
@@ -218,6 +229,7 @@ func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 		old := s.messages[0]
 		s.messages[0] = msgRef{}
 		s.messages = s.messages[1:]
+		s.forgetMarksLocked(old.k.id)
 		old.rec.mu.Lock()
 		if ms := old.rec.messages; len(ms) > 0 && ms[0] == old.k {
 			// A long session forgets its transcript up to the message.

@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/textproto"
 	"regexp"
 	"slices"
@@ -16,6 +17,8 @@ import (
 // Want describes a message: the fields a test cares about. It is plain
 // data, so that a failure can print it as a (-want +got) diff. Fields left
 // at their zero value are not compared; Want{} matches every message.
+// What takes a Want (Expect, the waits, Match) keeps a copy of it: a test
+// may change or reuse its slices, maps and bytes afterwards.
 //
 // Strings are compared exactly, except where a field says otherwise. The
 // …Contains fields hold a substring, the …Matches fields a regular
@@ -202,6 +205,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// clone returns a copy of w that shares no slice, map or bytes with it.
+func (w Want) clone() Want {
+	w.To = slices.Clone(w.To)
+	w.HeaderTo = slices.Clone(w.HeaderTo)
+	w.Cc = slices.Clone(w.Cc)
+	w.Header = maps.Clone(w.Header)
+	w.Attachments = slices.Clone(w.Attachments)
+	for i := range w.Attachments {
+		w.Attachments[i].Data = bytes.Clone(w.Attachments[i].Data)
+	}
+	w.DKIM = slices.Clone(w.DKIM)
+	return w
+}
+
 // A matcher is a Want ready to compare with messages: regular expressions
 // compiled, values normalized. It is immutable.
 type matcher struct {
@@ -218,8 +235,12 @@ type field struct {
 	got func(m *Message, p *Want)
 }
 
-// newMatcher compiles w. Its error names the field at fault.
+// newMatcher compiles w. Its error names the field at fault. The matcher
+// keeps a copy of w: a caller that changes its slices, maps or bytes
+// afterwards changes neither what the matcher matches nor what its
+// reports print.
 func newMatcher(w Want) (*matcher, error) {
+	w = w.clone()
 	mt := &matcher{want: w}
 	add := func(ok func(*Message) bool, got func(*Message, *Want)) {
 		mt.fields = append(mt.fields, field{ok, got})
