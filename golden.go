@@ -57,8 +57,8 @@ var (
 //   - CRAM-MD5 challenges, and SCRAM's, whose nonce, salt and
 //     signature change with each exchange: "334 <challenge>"
 //   - the queue IDs of a persona's replies to messages (see
-//     [WithPersona]): "queued as <queue-id>", "<queue-id@host>
-//     [InternalId=<n>, ..."
+//     [WithPersona]), which name the session by its number, as message
+//     IDs do: "queued as <queue-id>", "<queue-id@host> [InternalId=<n>, ..."
 //
 // The time of each line is not printed. Secrets are masked as in the
 // transcript itself.

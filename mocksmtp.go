@@ -417,7 +417,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
-		} else if r, ok := s.personaReply(c, ev); ok {
+		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
 			taken := r
 			ans.Reply = &taken
 		}

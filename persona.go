@@ -1,10 +1,11 @@
 package mocksmtp
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"strings"
 	"time"
@@ -65,13 +66,15 @@ type Persona int
 const (
 	// Postfix is Postfix 3 with default settings: "220 host ESMTP
 	// Postfix", VRFY and ETRN advertised, SIZE 10240000, "250 2.0.0 Ok:
-	// queued as 4F1B2C3D4E5" for a message.
+	// queued as 4F1B2C3D4E1" for a message (a queue ID that is the same
+	// for the same transaction of the same session from run to run).
 	Postfix Persona = iota + 1
 	// Exchange is Microsoft Exchange Server 2016/2019 on its default
 	// receive connector: "220 host Microsoft ESMTP MAIL Service ready at
 	// <date>", "250-host Hello [ip]", SIZE 37748736, X-ANONYMOUSTLS and
 	// XRDST advertised, no SMTPUTF8, "Sender OK", "Recipient OK", "250
-	// 2.6.0 <id> Queued mail for delivery", "535 5.7.3 Authentication
+	// 2.6.0 <id> Queued mail for delivery" (an ID the same for the same
+	// transaction of the same session from run to run), "535 5.7.3 Authentication
 	// unsuccessful", "500 5.3.3 Unrecognized command".
 	Exchange
 )
@@ -110,8 +113,9 @@ func WithPersona(p Persona) Option {
 }
 
 // personaReply returns the persona's version of the engine's reply to
-// ev, when it has one.
-func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event) (smtpd.Reply, bool) {
+// ev, when it has one. tx numbers ev's transaction, which names a
+// message's queue ID.
+func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey) (smtpd.Reply, bool) {
 	p := s.opts.persona
 	if p == 0 {
 		return smtpd.Reply{}, false
@@ -120,11 +124,26 @@ func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event) (smtpd.Reply, bool
 	if host == "" {
 		host = "localhost"
 	}
-	return p.reply(ev, host, c.RemoteAddr())
+	return p.reply(ev, host, c.RemoteAddr(), tx)
+}
+
+// queueKey names a transaction: its session's ID and its number in the
+// session (the MAIL FROMs accepted so far).
+type queueKey struct{ session, tx int }
+
+// queueID returns the queue ID of the message of transaction k, as n ≤ 8
+// random-looking octets: the same for the same transaction of the same
+// session from run to run, so that a persona's reply to a message is too,
+// as every other reply of the double is. (A real server's queue IDs
+// differ from run to run; a test's replies should not.)
+func (k queueKey) queueID(n int) []byte {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d.%d", k.session, k.tx)
+	return h.Sum(nil)[:n]
 }
 
 // reply returns the persona's reply to ev, or false to keep the engine's.
-func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr) (smtpd.Reply, bool) {
+func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKey) (smtpd.Reply, bool) {
 	r := ev.Reply
 	text := func(status, line string) (smtpd.Reply, bool) {
 		if status != "" {
@@ -153,7 +172,7 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr) (smtpd.Rep
 				"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}, nil)
 			return r, true
 		case smtpd.Message:
-			return text("", "Ok: queued as "+strings.ToUpper(randomHex(5))[:10]+"1")
+			return text("", "Ok: queued as "+strings.ToUpper(hex.EncodeToString(tx.queueID(5)))+"1")
 		}
 	case Exchange:
 		ip := "127.0.0.1"
@@ -184,8 +203,9 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr) (smtpd.Rep
 		case smtpd.Data:
 			return text("", "Start mail input; end with <CRLF>.<CRLF>")
 		case smtpd.Message:
-			id := randomHex(8)
-			return text("2.6.0", fmt.Sprintf("<%s@%s> [InternalId=%d, Hostname=%s] Queued mail for delivery", id, host, time.Now().UnixNano()%1e12, host))
+			id := tx.queueID(8)
+			internal := binary.BigEndian.Uint64(id) % 1e12
+			return text("2.6.0", fmt.Sprintf("<%s@%s> [InternalId=%d, Hostname=%s] Queued mail for delivery", hex.EncodeToString(id), host, internal, host))
 		case smtpd.Rset:
 			return text("", "Resetting")
 		case smtpd.Noop:
@@ -231,11 +251,4 @@ func hasKeyword(lines []string, kw string) bool {
 		}
 	}
 	return false
-}
-
-// randomHex returns 2n random hexadecimal digits.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

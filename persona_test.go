@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"net/smtp"
 	"regexp"
 	"slices"
 	"strings"
@@ -201,5 +202,66 @@ func TestPersonaReplyThroughADelayFault(t *testing.T) {
 		if strings.HasPrefix(l, "250 2.1.5") && !strings.Contains(l, "Recipient OK") {
 			t.Errorf("RCPT reply %q lost the persona's text", l)
 		}
+	}
+}
+
+// A persona's reply to a message names a queue ID that is the same for
+// the same transaction of the same session from run to run (here: on two
+// servers), as every other reply of the double is, and differs from one
+// transaction to the next: it was random, so that a reply asserted on, or
+// a transcript, changed from run to run.
+func TestPersonaQueueIDsAreTheSameFromRunToRun(t *testing.T) {
+	t.Parallel()
+	for _, p := range []Persona{Postfix, Exchange} {
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel()
+			run := func() []string { // the replies to three messages: two in session 1, one in session 2
+				srv := Start(t, WithPersona(p))
+				for _, n := range []int{2, 1} {
+					c, err := smtp.Dial(srv.Addr())
+					if err != nil {
+						t.Fatal(err)
+					}
+					for range n {
+						if err := c.Mail("a@example.com"); err != nil {
+							t.Fatal(err)
+						}
+						if err := c.Rcpt("b@example.com"); err != nil {
+							t.Fatal(err)
+						}
+						w, err := c.Data()
+						if err != nil {
+							t.Fatal(err)
+						}
+						io.WriteString(w, "Subject: hi\r\n\r\nhi\r\n")
+						if err := w.Close(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if err := c.Quit(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var replies []string
+				for _, s := range srv.WaitForSessions(t, 2) {
+					for _, l := range s.Transcript {
+						if l.Dir == FromServer && strings.Contains(l.Text, "ueue") {
+							replies = append(replies, l.Text)
+						}
+					}
+				}
+				return replies
+			}
+			first, second := run(), run()
+			if len(first) != 3 {
+				t.Fatalf("replies to the messages: %q, want 3", first)
+			}
+			if diff := cmp.Diff(first, second); diff != "" {
+				t.Errorf("the replies to the same messages differ from run to run (-first +second):\n%s", diff)
+			}
+			if distinct := slices.Compact(slices.Sorted(slices.Values(first))); len(distinct) != 3 {
+				t.Errorf("two messages got the same queue ID: %q", first)
+			}
+		})
 	}
 }
