@@ -1620,80 +1620,54 @@ func TestRecipientOvershoot(t *testing.T) {
 
 // The session ends with 421 4.7.0 at its MaxBadCommands-th bad command,
 // by default and as configured, at N-1, N, N+1 and 2N bad commands: the
-// commands after it get no reply.
+// commands after it get no reply. Refused BDAT commands are bad commands
+// as any other: a client that sends nothing but BDAT out of sequence (its
+// chunks read and thrown away) meets the 421 too.
 func TestBadCommandLimit(t *testing.T) {
 	t.Parallel()
-	for _, limit := range []int{0, 5} { // 0: the default, 20
-		n := cmp.Or(limit, 20)
-		for _, bad := range []int{n - 1, n, n + 1, 2 * n} {
-			t.Run(fmt.Sprintf("%d of %d", bad, n), func(t *testing.T) {
-				t.Parallel()
-				h := newHostile(t, smtpd.Config{MaxBadCommands: limit}, nil)
-				c := h.dial()
-				// Bad commands of every kind, good ones between them.
-				kinds := []string{"FROB", "MAIL FROM:<a@example.com>", "EHLO", "RCPT TO:<b@example.com>", "DATA x"}
-				var cmds strings.Builder
-				for i := range bad {
-					cmds.WriteString(kinds[i%len(kinds)] + "\r\nNOOP\r\n")
-				}
-				sent := c.sendAsync(cmds.String())
-				for i := range min(bad, n) {
-					c.expectPrefix("5")
-					if i == n-1 {
-						c.expectPrefix("421 4.7.0")
-						c.expectClosed()
-						c.conn.Close()
-						sent()
-						return
+	for _, tt := range []struct {
+		name     string
+		greeting string   // sent first, its reply read
+		kinds    []string // bad commands, sent in turn, each followed by NOOP
+	}{
+		// Bad commands of every kind.
+		{"every kind", "", []string{"FROB\r\n", "MAIL FROM:<a@example.com>\r\n", "EHLO\r\n", "RCPT TO:<b@example.com>\r\n", "DATA x\r\n"}},
+		// No transaction: each chunk is read and refused.
+		{"BDAT", "EHLO x\r\n", []string{"BDAT 0\r\n", "BDAT 3\r\nabc", "BDAT 2 LAST\r\nab", "BDAT 1 MORE\r\nx"}},
+	} {
+		for _, limit := range []int{0, 5} { // 0: the default, 20
+			n := cmp.Or(limit, 20)
+			for _, bad := range []int{n - 1, n, n + 1, 2 * n} {
+				t.Run(fmt.Sprintf("%s/%d of %d", tt.name, bad, n), func(t *testing.T) {
+					t.Parallel()
+					h := newHostile(t, smtpd.Config{MaxBadCommands: limit}, nil)
+					c := h.dial()
+					if tt.greeting != "" {
+						c.send(tt.greeting)
+						c.expectPrefix("250 ")
 					}
-					c.expectPrefix("250 2.0.0")
-				}
-				sent()
-				c.send("QUIT\r\n")
-				c.expectPrefix("221 ")
-			})
-		}
-	}
-}
-
-// Refused BDAT commands are bad commands as any other: a client that
-// sends nothing but BDAT out of sequence (its chunks read and thrown
-// away) meets the 421 4.7.0 at its MaxBadCommands-th, at N-1, N, N+1 and
-// 2N, by default and as configured.
-func TestBadCommandLimitBdat(t *testing.T) {
-	t.Parallel()
-	for _, limit := range []int{0, 5} { // 0: the default, 20
-		n := cmp.Or(limit, 20)
-		for _, bad := range []int{n - 1, n, n + 1, 2 * n} {
-			t.Run(fmt.Sprintf("%d of %d", bad, n), func(t *testing.T) {
-				t.Parallel()
-				h := newHostile(t, smtpd.Config{MaxBadCommands: limit}, nil)
-				c := h.dial()
-				c.send("EHLO x\r\n")
-				c.expectPrefix("250 ")
-				// No transaction: each chunk is read and refused.
-				kinds := []string{"BDAT 0\r\n", "BDAT 3\r\nabc", "BDAT 2 LAST\r\nab", "BDAT 1 MORE\r\nx"}
-				var cmds strings.Builder
-				for i := range bad {
-					cmds.WriteString(kinds[i%len(kinds)] + "NOOP\r\n")
-				}
-				sent := c.sendAsync(cmds.String())
-				for i := range min(bad, n) {
-					c.expectPrefix("5")
-					if i == n-1 {
-						c.expectPrefix("421 4.7.0")
-						c.expectClosed()
-						c.conn.Close()
-						sent()
-						return
+					var cmds strings.Builder
+					for i := range bad {
+						cmds.WriteString(tt.kinds[i%len(tt.kinds)] + "NOOP\r\n")
 					}
-					c.expectPrefix("250 2.0.0")
-				}
-				sent()
-				c.send("QUIT\r\n")
-				c.expectPrefix("221 ")
-				h.noMessage()
-			})
+					sent := c.sendAsync(cmds.String())
+					for i := range min(bad, n) {
+						c.expectPrefix("5")
+						if i == n-1 {
+							c.expectPrefix("421 4.7.0")
+							c.expectClosed()
+							c.conn.Close()
+							sent()
+							return
+						}
+						c.expectPrefix("250 2.0.0")
+					}
+					sent()
+					c.send("QUIT\r\n")
+					c.expectPrefix("221 ")
+					h.noMessage()
+				})
+			}
 		}
 	}
 }
