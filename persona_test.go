@@ -223,18 +223,7 @@ func TestPersonaQueueIDsAreTheSameFromRunToRun(t *testing.T) {
 						t.Fatal(err)
 					}
 					for range n {
-						if err := c.Mail("a@example.com"); err != nil {
-							t.Fatal(err)
-						}
-						if err := c.Rcpt("b@example.com"); err != nil {
-							t.Fatal(err)
-						}
-						w, err := c.Data()
-						if err != nil {
-							t.Fatal(err)
-						}
-						io.WriteString(w, "Subject: hi\r\n\r\nhi\r\n")
-						if err := w.Close(); err != nil {
+						if err := sendOn(c, "a@example.com", "b@example.com"); err != nil {
 							t.Fatal(err)
 						}
 					}

@@ -432,18 +432,7 @@ func TestForgottenMessagesAreNotRemembered(t *testing.T) {
 	}
 	for i := range 20 {
 		subject := fmt.Sprintf("message %d", i)
-		if err := c.Mail("a@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Rcpt("b@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		w, err := c.Data()
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(w, "Subject: %s\r\n\r\nbody\r\n", subject)
-		if err := w.Close(); err != nil {
+		if err := sendData(c, "a@example.com", "b@example.com", "Subject: "+subject+"\r\n\r\nbody\r\n"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := srv.WaitForContext(t.Context(), Want{Subject: subject}); err != nil {

@@ -625,7 +625,11 @@ func TestSTARTTLSNetSMTPWithAuthPlain(t *testing.T) {
 }
 
 // sendOn sends mailBody with an smtp.Client that has said hello.
-func sendOn(c *smtp.Client, from, to string) error {
+func sendOn(c *smtp.Client, from, to string) error { return sendData(c, from, to, mailBody) }
+
+// sendData sends a message of data with an smtp.Client that has said
+// hello.
+func sendData(c *smtp.Client, from, to, data string) error {
 	if err := c.Mail(from); err != nil {
 		return fmt.Errorf("MAIL: %w", err)
 	}
@@ -636,7 +640,7 @@ func sendOn(c *smtp.Client, from, to string) error {
 	if err != nil {
 		return fmt.Errorf("DATA: %w", err)
 	}
-	if _, err := io.WriteString(w, mailBody); err != nil {
+	if _, err := io.WriteString(w, data); err != nil {
 		return fmt.Errorf("DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {
