@@ -205,7 +205,10 @@ func containsSpace(s string) bool {
 // Session is what every message's is (see [Message.Session]), at a cost
 // that does not grow with the session. f must return
 // quickly and must not call t.Fatal; tests usually wait with
-// [Server.WaitForMessages] instead.
+// [Server.WaitForMessages] instead. A wait may return the message while
+// f still runs: a test that asserts on what f records waits for f itself
+// (a channel f sends to), or for [Server.Close], which returns once every
+// f has.
 func WithOnMessage(f func(*Message)) Option {
 	return optionFunc(func(o *options) error {
 		o.onMessage = f
@@ -214,7 +217,10 @@ func WithOnMessage(f func(*Message)) Option {
 }
 
 // WithOnSessionEnd calls f with each session when it ends, from the session's
-// goroutine. f must return quickly.
+// goroutine. f must return quickly. A wait may return the ended session
+// while f still runs: a test that asserts on what f records waits for f
+// itself (a channel f sends to), or for [Server.Close], which returns
+// once every f has.
 func WithOnSessionEnd(f func(*Session)) Option {
 	return optionFunc(func(o *options) error {
 		o.onSessionEnd = f
