@@ -125,7 +125,9 @@ func (s *Server) waitForContext(ctx context.Context, name string, in *Inbox, wan
 // of [Server.WaitForContext] would, but takes them all at once: when ctx
 // ends or the server closes first, it takes none, so that a later wait
 // may still return them, and returns those it found (fewer than n) with
-// the error, whose report is WaitForContext's. n ≤ 0 returns none at once.
+// the error, whose report is WaitForContext's, its first line saying how
+// many it wanted and found ("want 2 messages like this before its context
+// ended (...), found 1 (not taken)"). n ≤ 0 returns none at once.
 func (s *Server) WaitForNContext(ctx context.Context, want Want, n int) ([]*Message, error) {
 	return s.waitForNContext(ctx, "WaitForNContext", nil, want, n)
 }
@@ -143,7 +145,7 @@ func (s *Server) waitForNContext(ctx context.Context, name string, in *Inbox, wa
 		if errors.Is(err, ErrClosed) {
 			why = "before the server closed"
 		}
-		return ms, s.waitFailed(name, in, mt, why, ms, err)
+		return ms, s.waitFailed(name, in, mt, why, n, ms, err)
 	}
 	return ms, nil
 }
@@ -169,16 +171,16 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 	if errors.Is(err, ErrClosed) {
 		why = "before the server closed"
 	}
-	t.Fatalf("%v", s.waitFailed(name, in, mt, why, nil, err))
+	t.Fatalf("%v", s.waitFailed(name, in, mt, why, 1, nil, err))
 	return nil
 }
 
 // waitFailed returns the error of a wait for a message like mt that ended
 // with err: the report of the method name, saying why it ended, that
-// WaitFor fails a test with and WaitForContext returns. found are the
-// messages like mt that a wait for several found but did not take: they
-// are not candidates for the nearest.
-func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, found []*Message, err error) error {
+// WaitFor fails a test with and WaitForContext returns. A wait for n
+// messages (n > 1) that found some, found, but did not take them says
+// so in its first line; they are not candidates for the nearest.
+func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, n int, found []*Message, err error) error {
 	v := s.newView(in)
 	s.mu.Lock()
 	var cands []candidate
@@ -195,7 +197,11 @@ func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, fou
 	s.mu.Unlock()
 	cands = append(cands, v.outside()...)
 	var b strings.Builder
-	fmt.Fprintf(&b, "mocksmtp: %s: no message like this %s:\n  %v\n", name, why, mt.want)
+	if n > 1 {
+		fmt.Fprintf(&b, "mocksmtp: %s: want %s like this %s, found %d (not taken):\n  %v\n", name, plural(n, "message"), why, len(found), mt.want)
+	} else {
+		fmt.Fprintf(&b, "mocksmtp: %s: no message like this %s:\n  %v\n", name, why, mt.want)
+	}
 	v.writeNearest(&b, mt, cands)
 	b.WriteString(v.totals())
 	return &reportError{report: b.String(), err: err}

@@ -830,3 +830,27 @@ func TestExpectKeepsItsWant(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitForNContextReportSaysWhatItFound: the report of a wait for n
+// messages that ends with fewer says how many it wanted and how many it
+// found (and did not take), not "no message like this" of messages it
+// returns with the error.
+func TestWaitForNContextReportSaysWhatItFound(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	expSend(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, expMsg("1", "y"))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+	defer cancel()
+	found, err := srv.WaitForNContext(ctx, mocksmtp.Want{To: []string{"b@example.com"}}, 2)
+	if len(found) != 1 || err == nil {
+		t.Fatalf("1 of 2 there: %d found, %v; want 1 and an error", len(found), err)
+	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	if strings.Contains(first, "no message like this") || !strings.Contains(first, "want 2 messages like this") || !strings.Contains(first, "found 1") {
+		t.Errorf("report's first line: %q, want it to want 2 messages and say it found 1", first)
+	}
+}

@@ -489,15 +489,16 @@ func (c *Conn) bdat(ev *Event) *Event {
 	if len(f) >= 1 {
 		if n, over, ok := parseSize(f[0]); ok {
 			ev.Size, ev.sizeOver = n, over // the largest int64 for a size past it
+			// The chunk follows BDAT at once (RFC 3030), also one refused
+			// below and skipped: only input past it was sent before
+			// BDAT's reply.
+			ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 		}
 	}
 	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
-	// The chunk follows BDAT at once (RFC 3030): only input past it was
-	// sent before BDAT's reply.
-	ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)
 	}

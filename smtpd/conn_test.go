@@ -883,3 +883,31 @@ func TestRepliesAroundTheBufferSize(t *testing.T) {
 		})
 	}
 }
+
+// A BDAT refused for its syntax once its size is read is followed by its
+// chunk, which the engine skips: that chunk is no input sent before the
+// reply, so the BDAT is not Pipelined (a client without PIPELINING would
+// be blamed for pipelining).
+func TestBdatRefusedForSyntaxNotPipelined(t *testing.T) {
+	t.Parallel()
+	got := make(chan bool, 8)
+	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Bdat {
+			got <- ev.Pipelined
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("EHLO x\r\n")
+	c.reply()
+	c.send("MAIL FROM:<a@example.com>\r\n")
+	c.expect("250 2.1.0 Ok")
+	c.send("RCPT TO:<b@example.com>\r\n")
+	c.expect("250 2.1.5 Ok")
+	for _, line := range []string{"BDAT 3 MORE\r\nabc", "BDAT 3 LAST x\r\nabc"} {
+		c.send(line)
+		c.expect("501 5.5.4 Syntax: BDAT size [LAST]")
+		if p := <-got; p {
+			t.Errorf("after %q: Pipelined = true, want false", line)
+		}
+	}
+}

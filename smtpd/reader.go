@@ -80,7 +80,9 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 // and lost its "too long" flag after a full buffer: the tail of an
 // over-long line became a line of its own, a command or an end of data
 // (SMTP smuggling, issue 13). Do not fold this loop back into readLine.
-// TestLongLines guards it.
+// The one value carried, last (whether a CR ended the previous read), is
+// set after the switch, in none of its cases. TestLongLines guards it,
+// with lines whose CRLF the read buffer splits.
 func (c *Conn) discardLine(ctx context.Context, n int, last byte) (int, bool, error) {
 	for n < maxDiscard {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
