@@ -8,10 +8,10 @@ import (
 	"math"
 	"net"
 	"net/smtp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -601,8 +601,9 @@ func TestTextsAroundTheInternBound(t *testing.T) {
 }
 
 // What a client sends that would not print as itself on one line (a bare
-// CR, a terminal escape, a character that reorders the line, octets that
-// are no UTF-8) prints as a Go escape in a transcript's String and
+// CR, a terminal escape, a character that reorders the line or one that
+// cannot be seen, octets that are no UTF-8; and the backslash, so that an
+// escape reads one way) prints as a Go escape in a transcript's String and
 // Numbered, as a failing test logs them: it can neither hide the rest of
 // its line nor rewrite the log. Line.Text keeps it as sent.
 func TestTranscriptPrintsWhatWouldHide(t *testing.T) {
@@ -616,7 +617,9 @@ func TestTranscriptPrintsWhatWouldHide(t *testing.T) {
 		{"NOOP \xff\xfe ok", `C: NOOP \xff\xfe ok`},
 		{"NOOP \x00", `C: NOOP \x00`},
 		{"NOOP \u0085", `C: NOOP \u0085`},
-		{"NOOP tab\there, café, 日本, \\r as sent", "C: NOOP tab\there, café, 日本, \\r as sent"},
+		{"NOOP \u200bzero\u00a0width \U000e0041", `C: NOOP \u200bzero\u00a0width \U000e0041`},
+		{`NOOP a\b, \r`, `C: NOOP a\\b, \\r`},
+		{"NOOP tab\there, café, 日本", "C: NOOP tab\there, café, 日本"},
 	}
 	for _, s := range sends {
 		c.send(s.sent + "\r\n")
@@ -645,7 +648,7 @@ func TestTranscriptPrintsWhatWouldHide(t *testing.T) {
 		}
 	}
 	for _, r := range numbered {
-		if r != '\n' && r != '\t' && (r < 0x20 || r == 0x7f || r == 0x85 || r == 0x202e || r == utf8.RuneError) {
+		if r != '\n' && r != '\t' && !strconv.IsPrint(r) {
 			t.Fatalf("Numbered holds %U:\n%s", r, numbered)
 		}
 	}

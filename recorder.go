@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -134,12 +133,13 @@ type Line struct {
 }
 
 // String returns "C: EHLO app.local". What of Text would not print as
-// itself on one line is written as a Go escape: control characters but
-// the tab (a bare CR, "\r"; ESC, "\x1b"), the characters that reorder
-// text for display ("\u202e") and octets that are no UTF-8 ("\xff"). A
-// client's bare CR or terminal escape then shows in a test's log where
-// it would have hidden the rest of the line or rewritten the log; Text
-// keeps what was sent.
+// itself is written as a Go escape: what is not printable but the tab (a
+// bare CR, "\r"; ESC, "\x1b"; a character that reorders text for
+// display, "\u202e"; an invisible one, "\u200b"), octets that are no
+// UTF-8 ("\xff"), and the backslash ("\\"), so that every escape reads
+// one way. A client's bare CR or terminal escape then shows in a test's
+// log where it would have hidden the rest of the line or rewritten the
+// log; Text keeps what was sent.
 func (l Line) String() string { return l.Dir.String() + ": " + printable(l.Text) }
 
 // printable returns s with what would not print as itself escaped (see
@@ -180,14 +180,12 @@ func hidden(r rune, size int) bool {
 	switch {
 	case r == '\t':
 		return false
-	case r < 0x20 || r == 0x7f:
+	case r == '\\':
 		return true
-	case r < utf8.RuneSelf:
-		return false
 	case r == utf8.RuneError && size == 1:
 		return true
 	}
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	return !strconv.IsPrint(r)
 }
 
 // Transcript is what crossed the wire in one session, in order, on the
