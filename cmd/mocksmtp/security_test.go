@@ -419,11 +419,15 @@ func TestHTTPTimeouts(t *testing.T) {
 	}
 	// A wait with a body is refused (400), and a path that is none of
 	// theirs is no wait (400, 404): the answer comes within the timeouts,
-	// however slow the body.
+	// however slow the body. (On a server that gives the headers long
+	// enough to be read on a busy machine: with the short read timeout for
+	// them too, a request whose goroutine waited its turn was sometimes cut
+	// before its headers were read, and closed with no answer.)
+	_, addrSlowHeader, _ := startInProcess(t, httpTimeouts{readHeader: 5 * time.Second, read: short, write: 5 * time.Second, idle: short}, nil)
 	for _, req := range []string{"GET /api/wait?count=1", "GET /api/sessions/abc/normalized", "GET /api/sessions/1/2/normalized", "GET /api/sessions/1/normalized?mask=("} {
 		t.Run("a stalled body to "+req, func(t *testing.T) {
-			c := dial(addr)
-			fmt.Fprintf(c, "%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[", req, addr)
+			c := dial(addrSlowHeader)
+			fmt.Fprintf(c, "%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[", req, addrSlowHeader)
 			if got := closedBy(t, c); !strings.HasPrefix(got, "HTTP/1.1 4") {
 				t.Errorf("got %q, want a 4xx", got)
 			}
