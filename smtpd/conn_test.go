@@ -427,11 +427,10 @@ func TestDataInfoAndPipelined(t *testing.T) {
 	}
 }
 
-// A BDAT's chunk, sent with it as RFC 3030 has it, does not make BDAT
-// pipelined; a command after the chunk does, and a chunk split across
-// writes does not.
-func TestBdatPipelined(t *testing.T) {
-	t.Parallel()
+// bdatTransaction drives a session to a transaction with a recipient, and
+// returns its client and the Pipelined flag of each BDAT event.
+func bdatTransaction(t *testing.T) (*client, <-chan bool) {
+	t.Helper()
 	got := make(chan bool, 8)
 	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
 		if ev.Kind == smtpd.Bdat {
@@ -445,6 +444,15 @@ func TestBdatPipelined(t *testing.T) {
 	c.expect("250 2.1.0 Ok")
 	c.send("RCPT TO:<b@example.com>\r\n")
 	c.expect("250 2.1.5 Ok")
+	return c, got
+}
+
+// A BDAT's chunk, sent with it as RFC 3030 has it, does not make BDAT
+// pipelined; a command after the chunk does, and a chunk split across
+// writes does not.
+func TestBdatPipelined(t *testing.T) {
+	t.Parallel()
+	c, got := bdatTransaction(t)
 	for _, step := range []struct {
 		send, reply string
 		pipelined   bool
@@ -890,19 +898,7 @@ func TestRepliesAroundTheBufferSize(t *testing.T) {
 // be blamed for pipelining).
 func TestBdatRefusedForSyntaxNotPipelined(t *testing.T) {
 	t.Parallel()
-	got := make(chan bool, 8)
-	c, _ := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
-		if ev.Kind == smtpd.Bdat {
-			got <- ev.Pipelined
-		}
-	})
-	c.expect("220 localhost ESMTP")
-	c.send("EHLO x\r\n")
-	c.reply()
-	c.send("MAIL FROM:<a@example.com>\r\n")
-	c.expect("250 2.1.0 Ok")
-	c.send("RCPT TO:<b@example.com>\r\n")
-	c.expect("250 2.1.5 Ok")
+	c, got := bdatTransaction(t)
 	for _, line := range []string{"BDAT 3 MORE\r\nabc", "BDAT 3 LAST x\r\nabc"} {
 		c.send(line)
 		c.expect("501 5.5.4 Syntax: BDAT size [LAST]")
