@@ -25,7 +25,8 @@ func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
 		// A BDAT line too long to read: its chunk follows, and the
 		// connection closes after the reply (see finish).
 		verb, _ := parseCommand(string(c.head))
-		ev := &Event{Kind: BadCommand, unreadChunk: verb == "BDAT" && c.cfg.has(ExtChunking)}
+		kind, _ := c.kindOf(verb)
+		ev := &Event{Kind: BadCommand, unreadChunk: kind == Bdat}
 		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	return c.command(ctx, line)
@@ -72,6 +73,16 @@ func framing(raw []byte) (text []byte, why Reason, r Reply) {
 	return text, ReasonNone, Reply{}
 }
 
+// kindOf returns the event kind of a command's verb, and whether the
+// engine takes that command (BDAT only with CHUNKING offered).
+func (c *Conn) kindOf(verb string) (Kind, bool) {
+	kind, ok := verbs[verb]
+	if !ok || kind == Bdat && !c.cfg.has(ExtChunking) {
+		return BadCommand, false
+	}
+	return kind, true
+}
+
 // classify classifies one complete line (terminator included).
 func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	text, why, bad := framing(raw)
@@ -85,10 +96,7 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 		ev.Kind = BadCommand
 		return c.reject(ev, ReasonForbiddenCommand, reply(421, "4.7.0", c.cfg.Hostname+" Error: not an SMTP command, closing connection")), nil
 	}
-	kind, ok := verbs[ev.Verb]
-	if !ok || kind == Bdat && !c.cfg.has(ExtChunking) {
-		kind, ok = BadCommand, false
-	}
+	kind, ok := c.kindOf(ev.Verb)
 	if why != ReasonNone {
 		// A BDAT line framed wrong: the octets of its chunk follow, and
 		// the connection closes after the reply (see finish).
