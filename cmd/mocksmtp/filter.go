@@ -52,8 +52,9 @@ package main
 // An unknown parameter or key, a repeated parameter (or a key given twice
 // in an object of the JSON form, which encoding/json would take the last
 // of), an empty value (an empty or null want too: {} is the JSON form of
-// no filter), an invalid regular expression, status or base64 is a 400
-// that names it.
+// no filter), an invalid regular expression (or regular expressions of
+// more than maxRegexps octets in all), status or base64 is a 400 that
+// names it.
 
 import (
 	"bytes"
@@ -320,10 +321,18 @@ func wantOfQuery(q url.Values) (mocksmtp.Want, bool, error) {
 }
 
 // checkWant reports what the Go API finds wrong with want (an invalid
-// regular expression or status), naming the field as the filter's form
+// regular expression or status), or regular expressions too long for
+// the program (checkRegexps), naming the field as the filter's form
 // does: the query parameter (dkimStatus), or the JSON key
 // (dkim[0].status).
 func checkWant(want mocksmtp.Want, inJSON bool) error {
+	if err := checkRegexps(
+		namedRegexp{filterName("SubjectMatches", inJSON), want.SubjectMatches},
+		namedRegexp{filterName("TextMatches", inJSON), want.TextMatches},
+		namedRegexp{filterName("HTMLMatches", inJSON), want.HTMLMatches},
+	); err != nil {
+		return err
+	}
 	_, err := want.Match(nil)
 	if err == nil {
 		return nil

@@ -89,6 +89,7 @@ import (
 	"net"
 	"net/http"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -406,6 +407,40 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 // (a value, a key, a name, a path, a header): input may be as long as a
 // request (1 MiB), and an error that echoed it whole would be as long.
 const maxQuoted = 120
+
+// maxRegexps bounds, in octets, the regular expressions of one request
+// together (re=, the masks, the …Matches of a filter, in a query or a
+// body): Go compiles them in time that grows with their length, and a
+// request cannot stop it (1 MiB of "a" takes a second, five under the
+// race detector), while a test's pattern is a line or a few.
+const maxRegexps = 64 << 10
+
+// namedRegexp is a regular expression a client gave, and its name in an
+// error: re, mask 2, subjectMatches.
+type namedRegexp struct{ name, expr string }
+
+// checkRegexps refuses the regular expressions of a request when they
+// are together longer than maxRegexps, before any is compiled. Its error
+// quotes the one given, or names those given.
+func checkRegexps(res ...namedRegexp) error {
+	total := 0
+	var names []string
+	for _, re := range res {
+		if re.expr != "" {
+			total += len(re.expr)
+			names = append(names, re.name)
+		}
+	}
+	switch {
+	case total <= maxRegexps:
+		return nil
+	case len(names) == 1:
+		i := slices.IndexFunc(res, func(re namedRegexp) bool { return re.expr != "" })
+		return fmt.Errorf("%s %q: too long: give regular expressions of at most %d octets in all", names[0], clip(res[i].expr), maxRegexps)
+	default:
+		return fmt.Errorf("%s: %d octets of regular expressions: give at most %d in all", listed(names), total, maxRegexps)
+	}
+}
 
 // clip returns client input for an error message: s itself, or its first
 // octets (cut at the start of a character) and its full length,

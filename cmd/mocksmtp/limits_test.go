@@ -456,6 +456,63 @@ func TestFilterListLimits(t *testing.T) {
 	}
 }
 
+// The regular expressions of one request are at most maxRegexps octets in
+// all, in every place a client gives them: re= to find, the masks of a
+// normalized form, a filter's …Matches as parameters, in want= and in an
+// expectation's want. Go compiles them in time that grows with their
+// length and a request cannot stop it: without the bound, one request of
+// 1 MiB took seconds. N-1 and N are taken (and found nowhere); N+1, 2N
+// and 1 MiB+1 octets get a 400 that says so before compiling anything.
+func TestRegexpLimit(t *testing.T) {
+	t.Parallel()
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	sendMail(t, srv.Addr(), "a@example.com", []string{"b@example.com"}, "Subject: m1\r\n\r\nx\r\n")
+	srv.WaitForMessages(t, 1)
+
+	const n = maxRegexps
+	tooLong := fmt.Sprintf("give regular expressions of at most %d octets in all", n)
+	inAll := func(k int) string {
+		return fmt.Sprintf("%d octets of regular expressions: give at most %d in all", k, n)
+	}
+	for _, k := range []int{n - 1, n, n + 1, 2 * n, 1<<20 + 1} {
+		// k octets of "a", found nowhere; split in two where a form
+		// takes two.
+		one := strings.Repeat("a", k)
+		first, second := one[:k/2], one[k/2:]
+		twoWants, _ := json.Marshal(map[string]string{"textMatches": first, "htmlMatches": second})
+		oneWant, _ := json.Marshal(map[string]any{"want": map[string]string{"subjectMatches": one}, "never": true})
+		forms := []struct {
+			name, method, path, body string
+			ok                       int
+			refused                  string
+		}{
+			{"re=", "GET", "/api/messages/1/find?re=" + one, "", 404, `re "aaa`},
+			{"two masks", "GET", "/api/messages/1/normalized?" + url.Values{"mask": {first, second}, "replacement": {"", ""}}.Encode(), "", 200, "mask 1, mask 2: " + inAll(k)},
+			{"subjectMatches=", "GET", "/api/messages?subjectMatches=" + one, "", 200, `subjectMatches "aaa`},
+			{"want=", "GET", "/api/messages?" + url.Values{"want": {string(twoWants)}}.Encode(), "", 200, "want: textMatches, htmlMatches: " + inAll(k)},
+			{"an expectation's want", "POST", "/api/expectations", string(oneWant), 201, `want: subjectMatches "aaa`},
+		}
+		for _, f := range forms {
+			if len(f.body) > maxExpectationBody {
+				continue // a body's own bound answers first
+			}
+			what := fmt.Sprintf("%s %s, %d octets", f.method, f.name, k)
+			code, body := rawRequest(t, addr, f.method, f.path, f.body, false)
+			switch {
+			case k <= n && code != f.ok:
+				t.Errorf("%s: %d %.300s, want %d", what, code, body, f.ok)
+			case k > n && code != 400:
+				t.Errorf("%s: %d %.300s, want 400", what, code, body)
+			case k > n:
+				wantJSONError(t, what, body, f.refused)
+				if !strings.Contains(f.refused, "in all") {
+					wantJSONError(t, what, body, tooLong)
+				}
+			}
+		}
+	}
+}
+
 // rawHTTP sends a request written out whole (its request line, header
 // and body, without the Connection: close it adds) over a connection of
 // its own, and returns the status and the body of the answer. The request
@@ -554,12 +611,12 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 		{"a key of want, twice", get(want(`{"` + half + `": 1, "` + half + `": 1}`)), 400, `want: duplicate key "ddd`, fmt.Sprintf("(%d octets)", len(half))},
 		{"a header field's name in want", get(want(`{"header": {"` + big + `": ""}}`)), 400, `want: header.aaa`, fmt.Sprintf("(%d octets)", size+7)},
 		{"an unknown key of an attachment", get(want(`{"attachment": [{"` + big + `": "x"}]}`)), 400, `want: attachment[0]: unknown key "aaa`, ""},
-		{"a regular expression", get("/api/messages?subjectMatches=(" + big), 400, `subjectMatches: invalid regular expression "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
+		{"a regular expression", get("/api/messages?subjectMatches=(" + big), 400, `subjectMatches "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
 		{"a DKIM status", get("/api/messages?dkimStatus=" + big), 400, `dkimStatus: unknown status "aaa`, ""},
 		{"an ARC status in want", get(want(`{"arc": "` + big + `"}`)), 400, `want: arc: unknown status "aaa`, ""},
-		{"a regular expression to find", get("/api/messages/1/find?re=(" + big), 400, `re="(aaa`, fmt.Sprintf("(%d octets)", size+1)},
-		{"a regular expression found nowhere", get("/api/messages/1/find?re=" + big), 404, `no match of "aaa`, ""},
-		{"a mask", get("/api/messages/1/normalized?replacement=&mask=(" + big), 400, `mask 1, "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
+		{"a regular expression to find", get("/api/messages/1/find?re=(" + big), 400, `re "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
+		{"a regular expression to find, valid", get("/api/messages/1/find?re=" + big), 400, `re "aaa`, ""},
+		{"a mask", get("/api/messages/1/normalized?replacement=&mask=(" + big), 400, `mask 1 "(aaa`, fmt.Sprintf("(%d octets)", size+1)},
 		{"a path", get("/api/" + big), 404, "/api/aaa", fmt.Sprintf("(%d octets)", size+5)},
 		{"a path, OPTIONS", fmt.Sprintf("OPTIONS /api/%s HTTP/1.1\r\nHost: %s\r\n\r\n", big, addr), 404, "/api/aaa", fmt.Sprintf("(%d octets)", size+5)},
 		{"a path, another method", fmt.Sprintf("PUT /api/messages/%s HTTP/1.1\r\nHost: %s\r\n\r\n", big, addr), 405, "PUT /api/messages/aaa", fmt.Sprintf("(%d octets)", size+14)},

@@ -316,6 +316,10 @@ func (a *api) find(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give one regular expression as re=, such as re=code: (\\d{6})")
 		return
 	}
+	if err := checkRegexps(namedRegexp{"re", expr}); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "re=%q: %s", clip(expr), clipQuoted(err))

@@ -57,6 +57,14 @@ func masksOf(w http.ResponseWriter, q url.Values) ([]textMask, bool) {
 		problems = append(problems, fmt.Sprintf("%s and %s: give one replacement= for each mask=, in the same order (replacement= for an empty one)",
 			plural(len(exprs), "mask"), plural(len(repls), "replacement")))
 	}
+	named := make([]namedRegexp, len(exprs))
+	for i, expr := range exprs {
+		named[i] = namedRegexp{fmt.Sprintf("mask %d", i+1), expr}
+	}
+	if err := checkRegexps(named...); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return nil, false
+	}
 	masks := make([]textMask, len(exprs))
 	for i, expr := range exprs {
 		if expr == "" {

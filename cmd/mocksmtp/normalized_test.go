@@ -451,7 +451,9 @@ func TestNormalizedMaskLimits(t *testing.T) {
 			q      url.Values
 			status int
 		}{
-			{"a mask of 1 MiB+1 octets", 1, url.Values{"mask": {one}, "replacement": {"b"}}, 200},
+			{"a mask of 64 KiB", 1, url.Values{"mask": {one[:maxRegexps]}, "replacement": {"b"}}, 200},
+			{"an invalid mask of 64 KiB", 1, url.Values{"mask": {"(" + one[:maxRegexps-1]}, "replacement": {"b"}}, 400},
+			{"a mask of 1 MiB+1 octets", 1, url.Values{"mask": {one}, "replacement": {"b"}}, 400},
 			{"an invalid mask of 1 MiB+1 octets", 1, url.Values{"mask": {"(" + one}, "replacement": {"b"}}, 400},
 			// Each line of the form, 70 times: 70 MiB.
 			{"a mask whose groups would make 70 MiB", 2, url.Values{"mask": {"a+"}, "replacement": {strings.Repeat("$0", 70)}}, 400},
@@ -473,9 +475,15 @@ func TestNormalizedMaskLimits(t *testing.T) {
 					t.Errorf("%s: %d, %d octets, as Go's: %v", tt.name, a.status, len(a.body), a.body == want)
 				}
 			case 400:
-				cut := "(" + one[:99] + "… (1048578 octets)"
-				want := "mask 1, \"" + cut + "\": error parsing regexp: missing closing ): `" + cut + "` (a mask is a regular expression in Go's syntax, such as token=\\w+)"
-				if re := tt.q["mask"][0]; !strings.HasPrefix(re, "(") {
+				re := tt.q["mask"][0]
+				var want string
+				switch note := fmt.Sprintf("… (%d octets)", len(re)); {
+				case len(re) > maxRegexps:
+					want = fmt.Sprintf("mask 1 %q: too long: give regular expressions of at most %d octets in all", re[:maxQuoted-len(note)]+note, maxRegexps)
+				case strings.HasPrefix(re, "("):
+					cut := re[:maxQuoted-len(note)] + note // all ASCII
+					want = "mask 1, \"" + cut + "\": error parsing regexp: missing closing ): `" + cut + "` (a mask is a regular expression in Go's syntax, such as token=\\w+)"
+				default:
 					n := len(regexp.MustCompile(re).FindAllStringIndex(ms[1].Normalized(), -1))
 					want = fmt.Sprintf(`message 2: mask 1, %q: its %d replacements would make the normalized form larger than 64 MiB`, re, n)
 				}
