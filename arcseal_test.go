@@ -61,9 +61,28 @@ func testFields(raw string) (fields [][2]string, body string) {
 
 // relaxedField canonicalizes a header field, relaxed (RFC 6376 3.4.2).
 func relaxedField(name, value string) string {
-	value = strings.ReplaceAll(strings.ReplaceAll(value, "\r", ""), "\n", "") // unfold
-	value = strings.Trim(wspRun.ReplaceAllString(value, " "), " ")
-	return strings.ToLower(strings.TrimSpace(name)) + ":" + value + "\r\n"
+	// In one pass, for the fields of megabytes the work budget's tests
+	// seal: unfolded, each run of blanks one space, none at either end.
+	var b strings.Builder
+	b.Grow(len(name) + len(value) + 3)
+	b.WriteString(strings.ToLower(strings.TrimSpace(name)))
+	b.WriteByte(':')
+	start, blank := b.Len(), false
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; c {
+		case '\r', '\n': // unfolded
+		case ' ', '\t':
+			blank = true
+		default:
+			if blank && b.Len() > start {
+				b.WriteByte(' ')
+			}
+			blank = false
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString("\r\n")
+	return b.String()
 }
 
 // relaxedBody canonicalizes a body, relaxed (RFC 6376 3.4.4).
@@ -221,6 +240,7 @@ func (s arcSealer) sealFull(t testing.TB, raw, cv, results string) string {
 // at most 900 octets.
 func fold(l int) string {
 	var b strings.Builder
+	b.Grow(l)
 	for l > 0 {
 		n := min(l, 900)
 		if l-n > 0 && l-n < 4 {
