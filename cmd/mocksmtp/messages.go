@@ -518,6 +518,12 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if a.retain > 0 && count > a.retain {
+		// Every wait counts the messages kept, of the server or of an
+		// inbox, like a filter or not, and there are never more.
+		writeError(w, http.StatusBadRequest, "count=%d: mocksmtp keeps only the last %s (-retain %d), and a wait counts those kept: a wait for %d could never be met", count, plural(a.retain, "message"), a.retain, count)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	extendDeadlines(w, r, timeout)
