@@ -549,7 +549,7 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 			for i, m := range ms {
 				ids[i] = strconv.Itoa(m.ID)
 			}
-			got += " (message " + strings.Join(ids, ", ") + "), and took none: a later wait may return them"
+			got += " (message " + listed(ids) + "), and took none: a later wait may return them"
 		}
 		kept, total := sc.messages(maxListedOnTimeout)
 		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)

@@ -88,3 +88,25 @@ func TestWaitForMoreThanRetainIsA400(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitTimeoutNamesAFewOfTheMessagesFound: the 408 of a wait for count
+// messages like a filter names those it found and did not take as other
+// lists in errors are named, the first 10 and how many more (it named
+// every one: a wait for 100,000 that found 99,999 said each ID).
+func TestWaitTimeoutNamesAFewOfTheMessagesFound(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 12; i++ {
+		sendOver(t, c, "app@example.com", "bob@example.com", fmt.Sprintf("Subject: code %d\r\n\r\nx\r\n", i))
+	}
+	var timedOut waitTimeoutJSON
+	getJSON(t, p, "/api/wait?subjectContains=code&count=13&timeout=1ms", 408, &timedOut)
+	if want := "got 12 (message 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more), and took none"; !strings.Contains(timedOut.Error, want) {
+		t.Errorf("408 of a wait for 13 with 12 there: %q, want %q", timedOut.Error, want)
+	}
+}
