@@ -162,12 +162,15 @@ func messagesJSON(ms []*mocksmtp.Message) []messageJSON {
 	return out
 }
 
-// pathID parses the path wildcard name as a positive ID.
+// pathID parses the path wildcard name as an ID (or an index), 0 or
+// more, in its one spelling, the digits the API writes: +6, 06 and -0
+// (which strconv.Atoi takes) are 400s, so that a message, a session or an
+// attachment has one URL.
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
 	s := r.PathValue(name)
 	id, err := strconv.Atoi(s)
-	if err != nil || id < 0 {
-		writeError(w, http.StatusBadRequest, "%s %q: want a number", name, clip(s))
+	if err != nil || id < 0 || strconv.Itoa(id) != s {
+		writeError(w, http.StatusBadRequest, "%s %q: want a number, in plain digits (such as 12, not +12 or 012)", name, clip(s))
 		return 0, false
 	}
 	return id, true
