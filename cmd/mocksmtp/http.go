@@ -27,7 +27,7 @@ package main
 //	                                          Server.WaitForSessions: every session kept, as GET /api/sessions
 //	GET    /api/messages?to=A&...             the messages like the filter; X-Total-Count: how many
 //	POST   /api/inboxes                       a new inbox, {"name": "test_signup"}: a domain of its own (inboxes.go)
-//	GET    /api/inboxes                       the inboxes made
+//	GET    /api/inboxes                       the inboxes made, in order; ?limit=N, X-Total-Count
 //	...?inbox=D                               GET /api/messages, DELETE /api/messages, GET /api/wait and the
 //	                                          expectations, scoped to the inbox of domain D
 //	POST   /api/expectations                  expect messages like a filter, {"want": {...}, "times": 1}

@@ -32,7 +32,7 @@
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
 //	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
-//	GET    /api/inboxes                       the inboxes made
+//	GET    /api/inboxes                       the inboxes made (?limit=N)
 //	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1};
 //	                                          no other message: {"forbidOtherMessages": true}
 //	GET    /api/expectations                  the expectations registered, in order
