@@ -213,6 +213,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("POST", "/api/inboxes", "", 201)
 	check("POST", "/api/inboxes", `{"name": 1}`, 400)
 	check("GET", "/api/inboxes", "", 200)
+	check("GET", "/api/inboxes?limit=1", "", 200)
+	check("GET", "/api/inboxes?limit=-1", "", 400)
 	c, err := smtp.Dial(p.smtp)
 	if err != nil {
 		t.Fatal(err)

@@ -318,6 +318,53 @@ func TestAPIErrors(t *testing.T) {
 	}
 }
 
+// TestAPIIDsHaveOneSpelling: a message, a session and an attachment each
+// have one URL, with the number as the API writes it. Another spelling of
+// it is a 400 that says so (+1, 01 and %2B1 were message 1, -0 was
+// message 0, which a DELETE forgot as it forgot message 1).
+func TestAPIIDsHaveOneSpelling(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, multipartMail)
+	getJSON(t, p, "/api/wait/sessions?count=1", 200, nil)
+	paths := []struct{ canonical, other, name string }{
+		{"/api/messages/1", "/api/messages/+1", "id"},
+		{"/api/messages/1", "/api/messages/%2B1", "id"},
+		{"/api/messages/1", "/api/messages/01", "id"},
+		{"/api/messages/0", "/api/messages/-0", "id"},
+		{"/api/messages/0", "/api/messages/00", "id"},
+		{"/api/messages/1/raw", "/api/messages/+1/raw", "id"},
+		{"/api/messages/1/links", "/api/messages/001/links", "id"},
+		{"/api/messages/1/find?re=Bob", "/api/messages/+1/find?re=Bob", "id"},
+		{"/api/messages/1/normalized", "/api/messages/01/normalized", "id"},
+		{"/api/messages/1/attachments/0", "/api/messages/1/attachments/+0", "n"},
+		{"/api/messages/1/attachments/0", "/api/messages/1/attachments/00", "n"},
+		{"/api/messages/1/attachments/0", "/api/messages/1/attachments/-0", "n"},
+		{"/api/messages/1/attachments/0", "/api/messages/01/attachments/0", "id"},
+		{"/api/sessions/1", "/api/sessions/+1", "id"},
+		{"/api/sessions/1", "/api/sessions/01", "id"},
+		{"/api/sessions/1/normalized", "/api/sessions/+1/normalized", "id"},
+		{"/api/messages/1", "/api/messages/%201", "id"},
+		{"/api/messages/1", "/api/messages/1.0", "id"},
+		{"/api/messages/1", "/api/messages/0x1", "id"},
+	}
+	for _, tt := range paths {
+		res, b := do(t, p, "GET", tt.other, "")
+		if res.StatusCode != 400 || !strings.Contains(string(b), `\"`) || !strings.Contains(string(b), tt.name+` \"`) || !strings.Contains(string(b), "want a number") {
+			t.Errorf("GET %s: %d %s, want 400: %s, want a number", tt.other, res.StatusCode, b, tt.name)
+		}
+		if res, b := do(t, p, "GET", tt.canonical, ""); res.StatusCode != 200 && !(tt.canonical == "/api/messages/0" && res.StatusCode == 404) {
+			t.Errorf("GET %s: %d %s, want it served", tt.canonical, res.StatusCode, b)
+		}
+	}
+	for _, path := range []string{"/api/messages/+1", "/api/messages/01", "/api/messages/-0"} {
+		if res, b := do(t, p, "DELETE", path, ""); res.StatusCode != 400 {
+			t.Errorf("DELETE %s: %d %s, want 400", path, res.StatusCode, b)
+		}
+	}
+	getJSON(t, p, "/api/messages/1", 200, nil) // not forgotten
+}
+
 func TestAPIWaitReturnsWhenTheMessagesArrive(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-log-level", "debug")

@@ -19,14 +19,15 @@ package main
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, text/plain, once the
 //	                                          session has ended (a wait: ?timeout=5s); masks as above
-//	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset)
+//	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset); N over
+//	                                          -retain is a 400: waits count the messages kept
 //	GET    /api/wait?to=A&subjectContains=S   wait for the first message like the filter (filter.go) that
 //	                                          no earlier wait returned; count=N: for N of them
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended (since the last reset), as
 //	                                          Server.WaitForSessions: every session kept, as GET /api/sessions
 //	GET    /api/messages?to=A&...             the messages like the filter; X-Total-Count: how many
 //	POST   /api/inboxes                       a new inbox, {"name": "test_signup"}: a domain of its own (inboxes.go)
-//	GET    /api/inboxes                       the inboxes made
+//	GET    /api/inboxes                       the inboxes made, in order; ?limit=N, X-Total-Count
 //	...?inbox=D                               GET /api/messages, DELETE /api/messages, GET /api/wait and the
 //	                                          expectations, scoped to the inbox of domain D
 //	POST   /api/expectations                  expect messages like a filter, {"want": {...}, "times": 1}
@@ -119,6 +120,7 @@ type api struct {
 	expectations expectationList
 	setup        setup // what GET /api/server tells of the flags (server.go)
 	maxMasked    int   // maxMaskedBytes; tests lower it (normalized.go)
+	retain       int   // -retain: the most messages kept, 0 for no bound (a wait for more is never met)
 	cop          *http.CrossOriginProtection
 	routes       []string // the patterns of the API routes, "GET /api/messages"
 }

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -45,7 +46,7 @@ const maxInboxName = 200
 type inboxes struct {
 	mu     sync.Mutex // guards byName, list and max
 	byName map[string]*inbox
-	list   []*inbox // in order of making
+	list   []*inbox // in order of making; only appended to
 	max    int      // maxInboxes; tests lower it
 }
 
@@ -126,17 +127,30 @@ func (a *api) postInbox(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, newInboxJSON(x))
 }
 
-// listInboxes answers GET /api/inboxes: the inboxes made, in order.
+// listInboxes answers GET /api/inboxes: the inboxes made, in order;
+// ?limit=N: the last N, as GET /api/sessions; X-Total-Count: how many
+// there are.
 func (a *api) listInboxes(w http.ResponseWriter, r *http.Request) {
-	if _, ok := query(w, r, false); !ok {
+	q, ok := query(w, r, false, "limit")
+	if !ok {
+		return
+	}
+	n, ok := limit(w, q)
+	if !ok {
 		return
 	}
 	a.inboxes.mu.Lock()
-	out := make([]inboxJSON, len(a.inboxes.list))
-	for i, x := range a.inboxes.list {
+	list := a.inboxes.list // only appended to: its items stay as they are, read without the lock
+	a.inboxes.mu.Unlock()
+	total := len(list)
+	if n >= 0 {
+		list = list[total-min(n, total):]
+	}
+	out := make([]inboxJSON, len(list))
+	for i, x := range list {
 		out[i] = newInboxJSON(x)
 	}
-	a.inboxes.mu.Unlock()
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, out)
 }
 

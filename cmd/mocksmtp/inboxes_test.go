@@ -245,3 +245,39 @@ func TestDeleteWithABodyIsRefused(t *testing.T) {
 		t.Errorf("DELETE /api/messages with whitespace: %d %s, want 204", res.StatusCode, b)
 	}
 }
+
+// TestInboxesListTakesALimit: GET /api/inboxes lists the last limit=N
+// inboxes, as /api/sessions its sessions, with X-Total-Count: a suite
+// can look at the latest inboxes of a program that made 100,000 of them
+// without a list of 78 MB.
+func TestInboxesListTakesALimit(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	var made []inboxJSON
+	for i := range 3 {
+		var in inboxJSON
+		postJSON(t, p, "POST", "/api/inboxes", fmt.Sprintf(`{"name": "t%d"}`, i), 201, &in)
+		made = append(made, in)
+	}
+	for _, tt := range []struct {
+		query string
+		want  []inboxJSON
+	}{
+		{"", made},
+		{"?limit=2", made[1:]},
+		{"?limit=3", made},
+		{"?limit=4", made},
+		{"?limit=0", []inboxJSON{}},
+	} {
+		var list []inboxJSON
+		h := getJSON(t, p, "/api/inboxes"+tt.query, 200, &list)
+		if diff := cmp.Diff(tt.want, list); diff != "" || h.Get("X-Total-Count") != "3" {
+			t.Errorf("GET /api/inboxes%s: X-Total-Count %q, want 3; inboxes (-want +got):\n%s", tt.query, h.Get("X-Total-Count"), diff)
+		}
+	}
+	for _, q := range []string{"?limit=-1", "?limit=x", "?limit=1&limit=2"} {
+		if res, b := do(t, p, "GET", "/api/inboxes"+q, ""); res.StatusCode != 400 || !strings.Contains(string(b), "limit") {
+			t.Errorf("GET /api/inboxes%s: %d %s, want 400 naming limit", q, res.StatusCode, b)
+		}
+	}
+}

@@ -28,11 +28,11 @@
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, once the session
 //	                                          has ended (?timeout=5s; 408 on timeout); the same masks
-//	GET    /api/wait?count=N&timeout=5s       wait for N messages; 408 on timeout
+//	GET    /api/wait?count=N&timeout=5s       wait for N messages (a 400 over -retain); 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
 //	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
-//	GET    /api/inboxes                       the inboxes made
+//	GET    /api/inboxes                       the inboxes made (?limit=N)
 //	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1};
 //	                                          no other message: {"forbidOtherMessages": true}
 //	GET    /api/expectations                  the expectations registered, in order
@@ -593,6 +593,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a := newAPI(srv, log, cfg.allowRemote)
 		a.ownCert = cfg.certFile != ""
 		a.setup = newSetup(cfg)
+		a.retain = cfg.retain
 		a.faults.specs = faultSpecs
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {

@@ -162,12 +162,15 @@ func messagesJSON(ms []*mocksmtp.Message) []messageJSON {
 	return out
 }
 
-// pathID parses the path wildcard name as a positive ID.
+// pathID parses the path wildcard name as an ID (or an index), 0 or
+// more, in its one spelling, the digits the API writes: +6, 06 and -0
+// (which strconv.Atoi takes) are 400s, so that a message, a session or an
+// attachment has one URL.
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
 	s := r.PathValue(name)
 	id, err := strconv.Atoi(s)
-	if err != nil || id < 0 {
-		writeError(w, http.StatusBadRequest, "%s %q: want a number", name, clip(s))
+	if err != nil || id < 0 || strconv.Itoa(id) != s {
+		writeError(w, http.StatusBadRequest, "%s %q: want a number, in plain digits (such as 12, not +12 or 012)", name, clip(s))
 		return 0, false
 	}
 	return id, true
@@ -518,6 +521,12 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if a.retain > 0 && count > a.retain {
+		// Every wait counts the messages kept, of the server or of an
+		// inbox, like a filter or not, and there are never more.
+		writeError(w, http.StatusBadRequest, "count=%d: mocksmtp keeps only the last %s (-retain %d), and a wait counts those kept: a wait for %d could never be met", count, plural(a.retain, "message"), a.retain, count)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	extendDeadlines(w, r, timeout)
@@ -543,7 +552,7 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 			for i, m := range ms {
 				ids[i] = strconv.Itoa(m.ID)
 			}
-			got += " (message " + strings.Join(ids, ", ") + "), and took none: a later wait may return them"
+			got += " (message " + listed(ids) + "), and took none: a later wait may return them"
 		}
 		kept, total := sc.messages(maxListedOnTimeout)
 		msg := fmt.Sprintf("waited %v for %s%s, %s; messages lists the last %d of the %d kept", timeout, what, sc.where(), got, len(kept), total)

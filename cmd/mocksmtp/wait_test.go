@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/smtp"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,62 @@ func TestWaitForSeveralThatTimesOutTakesNone(t *testing.T) {
 				t.Errorf("check after the wait returned both: %d %q, want 200", code, report)
 			}
 		})
+	}
+}
+
+// TestWaitForMoreThanRetainIsA400: with -retain n the program keeps at
+// most n messages, and a wait counts the messages kept (on the server,
+// in an inbox, like a filter): a wait for more than n can never be met.
+// It is a 400 at once that names -retain, instead of a wait of the whole
+// timeout and a 408, as if the messages were late. A wait for n is met.
+func TestWaitForMoreThanRetainIsA400(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-retain", "2")
+	var in inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "retain"}`, 201, &in)
+	scopes := []string{"", "&subjectContains=code", "&inbox=" + in.Domain, "&inbox=" + in.Domain + "&subjectContains=code"}
+	for _, q := range scopes {
+		path := "/api/wait?count=3&timeout=2s" + q
+		res, b := do(t, p, "GET", path, "")
+		if res.StatusCode != 400 || !strings.Contains(string(b), "count=3") || !strings.Contains(string(b), "-retain 2") {
+			t.Errorf("GET %s: %d %s, want 400 naming count=3 and -retain 2", path, res.StatusCode, b)
+		}
+	}
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 3; i++ {
+		sendOver(t, c, "app@example.com", "bob@"+in.Domain, fmt.Sprintf("Subject: code %d\r\n\r\nx\r\n", i))
+	}
+	for _, q := range scopes[:3] { // the filtered wait on the server takes both
+		var ms []messageJSON
+		getJSON(t, p, "/api/wait?count=2&timeout=5s"+q, 200, &ms)
+		if len(ms) != 2 || ms[0].ID != 2 || ms[1].ID != 3 {
+			t.Errorf("GET /api/wait?count=2%s: %+v, want messages 2 and 3, those -retain 2 keeps", q, ms)
+		}
+	}
+}
+
+// TestWaitTimeoutNamesAFewOfTheMessagesFound: the 408 of a wait for count
+// messages like a filter names those it found and did not take as other
+// lists in errors are named, the first 10 and how many more (it named
+// every one: a wait for 100,000 that found 99,999 said each ID).
+func TestWaitTimeoutNamesAFewOfTheMessagesFound(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 12; i++ {
+		sendOver(t, c, "app@example.com", "bob@example.com", fmt.Sprintf("Subject: code %d\r\n\r\nx\r\n", i))
+	}
+	var timedOut waitTimeoutJSON
+	getJSON(t, p, "/api/wait?subjectContains=code&count=13&timeout=1ms", 408, &timedOut)
+	if want := "got 12 (message 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more), and took none"; !strings.Contains(timedOut.Error, want) {
+		t.Errorf("408 of a wait for 13 with 12 there: %q, want %q", timedOut.Error, want)
 	}
 }
