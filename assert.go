@@ -2,7 +2,6 @@ package mocksmtp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -139,12 +138,13 @@ func (s *Server) waitForNContext(ctx context.Context, name string, in *Inbox, wa
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.waitFor(ctx, in, mt, max(n, 0))
+	var ms []*Message
+	err = s.neverMet(n)
+	if err == nil {
+		ms, err = s.waitFor(ctx, in, mt, max(n, 0))
+	}
 	if err != nil {
-		why := fmt.Sprintf("before its context ended (%v)", context.Cause(ctx))
-		if errors.Is(err, ErrClosed) {
-			why = "before the server closed"
-		}
+		why := s.whyNotMet(err, fmt.Sprintf("before its context ended (%v)", context.Cause(ctx)))
 		return ms, s.waitFailed(name, in, mt, why, n, ms, err)
 	}
 	return ms, nil
@@ -167,10 +167,7 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 	if err == nil {
 		return ms[0]
 	}
-	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
-	if errors.Is(err, ErrClosed) {
-		why = "before the server closed"
-	}
+	why := s.whyNotMet(err, fmt.Sprintf("within %v", s.opts.waitTimeout))
 	t.Fatalf("%v", s.waitFailed(name, in, mt, why, 1, nil, err))
 	return nil
 }

@@ -749,10 +749,7 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 // all once when the test has failed.
 func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view, why string) string) {
 	t.Helper()
-	why := fmt.Sprintf("within %v", s.opts.waitTimeout)
-	if errors.Is(err, ErrClosed) {
-		why = "before the server closed"
-	}
+	why := s.whyNotMet(err, fmt.Sprintf("within %v", s.opts.waitTimeout))
 	v := s.newView(in)
 	var b strings.Builder
 	b.WriteString(head(v, why))
@@ -760,6 +757,20 @@ func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view,
 	v.writeState(&b)
 	b.WriteString(v.totals())
 	t.Fatalf("%s", b.String())
+}
+
+// whyNotMet says why a wait ended with err, for a report's "want n
+// messages …": the server closed, it could never be met (neverMet), or
+// otherwise (a timeout, a context ended) what the caller says.
+func (s *Server) whyNotMet(err error, otherwise string) string {
+	var never *neverMetError
+	switch {
+	case errors.As(err, &never):
+		return never.why()
+	case errors.Is(err, ErrClosed):
+		return "before the server closed"
+	}
+	return otherwise
 }
 
 // waitContext is the context of the waits that take a testing.TB.
@@ -772,15 +783,18 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 // or the server is closed first.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
 	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
-	err := s.await(ctx, changeMessage, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if len(s.messages) < n {
-			return false
-		}
-		refs = slices.Clone(s.messages)
-		return true
-	})
+	err := s.neverMet(n)
+	if err == nil {
+		err = s.await(ctx, changeMessage, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if len(s.messages) < n {
+				return false
+			}
+			refs = slices.Clone(s.messages)
+			return true
+		})
+	}
 	if err != nil {
 		msgs := s.Messages()
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)

@@ -38,8 +38,10 @@ type counters struct {
 // forgotten message, and the findings and faults on those lines:
 // [Session.Forgotten] counts the lines, which keep their numbers.
 // [Server.Findings] lists the findings of the sessions kept. Waits count
-// what is kept: with n = 10, [Server.WaitForMessagesContext] for 11
-// messages never succeeds. By default the server keeps everything.
+// what is kept: with n = 10, a wait for 11 messages
+// ([Server.WaitForMessages], [Server.WaitForNContext], their Context and
+// [Inbox] forms) could never succeed, so it fails at once, saying so. By
+// default the server keeps everything.
 func WithRetention(n int) Option {
 	return optionFunc(func(o *options) error {
 		if n <= 0 {
@@ -48,6 +50,27 @@ func WithRetention(n int) Option {
 		o.retain = n
 		return nil
 	})
+}
+
+// neverMetError is the error of a wait for more messages than the server
+// keeps together (WithRetention): such a wait fails at once, as it could
+// only time out.
+type neverMetError struct{ retain int }
+
+func (e *neverMetError) Error() string { return e.why() + ": a wait counts those kept" }
+
+// why says why the wait is never met, for a report's "want n messages …".
+func (e *neverMetError) why() string {
+	return fmt.Sprintf("but the server keeps only the last %s (WithRetention(%d))", plural(e.retain, "message"), e.retain)
+}
+
+// neverMet returns a *neverMetError when a wait for n messages can never
+// be met, as the server keeps fewer; nil otherwise.
+func (s *Server) neverMet(n int) error {
+	if r := s.opts.retain; r > 0 && n > r {
+		return &neverMetError{retain: r}
+	}
+	return nil
 }
 
 // Reset forgets every message and every ended session, as if the server

@@ -1218,3 +1218,55 @@ func TestDeleteMessageKeepsTheFindings(t *testing.T) {
 		t.Errorf("Findings() after Reset = %v, want none", fs)
 	}
 }
+
+// A wait for more messages than WithRetention keeps could only time out:
+// waits count what is kept. It fails at once, saying why, in every form:
+// the server's and an inbox's, the count and the Want waits, with a
+// context and with a test. A wait for as many as are kept is still met.
+func TestWaitForMoreThanRetainedFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithRetention(2), mocksmtp.WithWaitTimeout(time.Hour))
+	in := srv.NewInbox("retained")
+	for i := range 3 {
+		if err := smtp.SendMail(srv.Addr(), nil, "a@example.com", []string{"b@" + in.Domain()}, []byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ms := srv.WaitForMessages(t, 2); len(ms) != 2 || ms[0].ID != 2 {
+		t.Fatalf("WaitForMessages(2) under WithRetention(2): %d messages", len(ms))
+	}
+	if ms := in.WaitForMessages(t, 2); len(ms) != 2 {
+		t.Fatalf("Inbox.WaitForMessages(2) under WithRetention(2): %d messages", len(ms))
+	}
+
+	// Had a wait waited, its context would end it: each must return
+	// before then.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const why = "but the server keeps only the last 2 messages (WithRetention(2))"
+	waits := map[string]func() error{
+		"WaitForMessagesContext": func() error { _, err := srv.WaitForMessagesContext(ctx, 3); return err },
+		"Inbox.WaitForMessagesContext": func() error {
+			_, err := in.WaitForMessagesContext(ctx, 3)
+			return err
+		},
+		"WaitForNContext":       func() error { _, err := srv.WaitForNContext(ctx, mocksmtp.Want{}, 3); return err },
+		"Inbox.WaitForNContext": func() error { _, err := in.WaitForNContext(ctx, mocksmtp.Want{}, 3); return err },
+	}
+	for name, wait := range waits {
+		err := wait()
+		if err == nil || !strings.Contains(err.Error(), why) || ctx.Err() != nil {
+			t.Errorf("%s for 3 under WithRetention(2): %v (context: %v), want an error at once saying %q", name, err, ctx.Err(), why)
+		}
+	}
+	for name, wait := range map[string]func(t testing.TB){
+		"WaitForMessages":       func(t testing.TB) { srv.WaitForMessages(t, 3) },
+		"Inbox.WaitForMessages": func(t testing.TB) { in.WaitForMessages(t, 3) },
+	} {
+		et := &expT{name: name}
+		et.run(func() { wait(et) })
+		if want := fmt.Sprintf("mocksmtp: %s: want 3 messages", name); len(et.errors) != 1 || !strings.Contains(et.errors[0], want) || !strings.Contains(et.errors[0], why) {
+			t.Errorf("%s(3) under WithRetention(2) failed the test with %q, want one failure saying %q and %q", name, et.errors, want, why)
+		}
+	}
+}
