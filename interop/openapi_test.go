@@ -225,6 +225,13 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Never&timeout=10ms", "", 408)
 	check("GET", "/api/wait?inbox=nope.inbox.test", "", 404)
+	// No message after the inbox's (message 3); one in the inbox.
+	check("GET", "/api/wait/none?timeout=10ms&since=3", "", 200)
+	if b := check("GET", "/api/wait/none?timeout=10s&inbox="+box.Domain, "", 417); !bytes.Contains(b, []byte("want no message in the inbox")) {
+		t.Errorf("GET /api/wait/none of an inbox with a message: %s", b)
+	}
+	check("GET", "/api/wait/none", "", 400)
+	check("GET", "/api/wait/none?timeout=1s&inbox=nope.inbox.test", "", 404)
 	check("POST", "/api/expectations", `{"want": {"to": ["bob@example.com"], "subjectContains": "Sign", "header": {"X-None": "x"}}, "times": 1, "declaredAt": "openapi_test.go"}`, 201)
 	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"subject": "Sign in", "attachment": ["a.pdf"]}, "atLeast": 1}`, 201)
 	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"from": "spam@example.com"}, "never": true}`, 201)

@@ -31,6 +31,9 @@
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages (a 400 over -retain); 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
+//	GET    /api/wait/none?timeout=2s          200 when no message came within the timeout, as AssertNoMessages
+//	                                          (?since=ID: none after ID, as AssertNoMoreMessages); 417 at once
+//	                                          when one is there, with the messages
 //	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
 //	GET    /api/inboxes                       the inboxes made (?limit=N)
 //	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1};
@@ -51,7 +54,7 @@
 // want={"attachment": [{"contentType": "application/pdf", "data": "JVBERi0="}]}.
 // They are compared as Want compares them; an unknown parameter is a 400
 // that names it. With inbox=D (the domain POST /api/inboxes gave), GET and
-// DELETE /api/messages, /api/wait and the expectations see only the
+// DELETE /api/messages, /api/wait, /api/wait/none and the expectations see only the
 // messages of that inbox, as the Go API's Inbox does: tests in parallel
 // on one program, each with its own inbox, never see each other's mail.
 //
