@@ -26,8 +26,9 @@ import (
 func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	t.Parallel()
 	registerPEM.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder) })
-	// Sessions with a transcriptHead; GET /api/server with its tls and auth.
-	p := startProgram(t, "-tls", "-auth", "user:secret", "-max-transcript-lines", "12")
+	// Sessions with a transcriptHead (14 lines: a live session's greeting, EHLO and
+	// Postfix's 12 lines of reply, all kept); GET /api/server with its tls, auth and persona.
+	p := startProgram(t, "-tls", "-auth", "user:secret", "-max-transcript-lines", "14", "-persona", "postfix")
 	res, raw := p.call(t, "GET", "/api/openapi.json", "")
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
@@ -182,7 +183,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		t.Errorf("GET /api/findings/check has not the report:\n%s", b)
 	}
 	check("GET", "/api/findings/check?inbox=nope.inbox.test", "", 400)
-	if b := check("GET", "/api/server", "", 200); !bytes.Contains(b, []byte(`"smtpAddr": "`+p.smtp+`"`)) {
+	if b := check("GET", "/api/server", "", 200); !bytes.Contains(b, []byte(`"smtpAddr": "`+p.smtp+`"`)) || !bytes.Contains(b, []byte(`"persona": "postfix"`)) {
 		t.Errorf("GET /api/server does not give the SMTP address %s:\n%s", p.smtp, b)
 	}
 	check("GET", "/api/server?verbose=1", "", 400)
@@ -225,6 +226,13 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Never&timeout=10ms", "", 408)
 	check("GET", "/api/wait?inbox=nope.inbox.test", "", 404)
+	// No message after the inbox's (message 3); one in the inbox.
+	check("GET", "/api/wait/none?timeout=10ms&since=3", "", 200)
+	if b := check("GET", "/api/wait/none?timeout=10s&inbox="+box.Domain, "", 417); !bytes.Contains(b, []byte("want no message in the inbox")) {
+		t.Errorf("GET /api/wait/none of an inbox with a message: %s", b)
+	}
+	check("GET", "/api/wait/none", "", 400)
+	check("GET", "/api/wait/none?timeout=1s&inbox=nope.inbox.test", "", 404)
 	check("POST", "/api/expectations", `{"want": {"to": ["bob@example.com"], "subjectContains": "Sign", "header": {"X-None": "x"}}, "times": 1, "declaredAt": "openapi_test.go"}`, 201)
 	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"subject": "Sign in", "attachment": ["a.pdf"]}, "atLeast": 1}`, 201)
 	check("POST", "/api/expectations?inbox="+box.Domain, `{"want": {"from": "spam@example.com"}, "never": true}`, 201)

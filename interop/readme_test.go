@@ -62,7 +62,7 @@ func TestREADMEPythonExample(t *testing.T) {
 	p := startProgram(t)
 	out := runExample(t, p, filepath.Join("testdata", "readme"), python, "-m", "unittest", "-v", "test_signup.py", "test_reports.py", "test_snapshot.py")
 	if !strings.Contains(out, "test_welcome_mail_has_a_code_and_a_link") || !strings.Contains(out, "test_welcome_mail_matches_its_snapshots") ||
-		!strings.Contains(out, "Ran 5 tests") || !strings.Contains(out, "\nOK") {
+		!strings.Contains(out, "Ran 6 tests") || !strings.Contains(out, "\nOK") {
 		t.Errorf("the Python example did not run its tests:\n%s", out)
 	}
 	if log := p.stderr.String(); !strings.Contains(log, "msg=inbox name=test_signup.SignupTest.test_welcome_mail_has_a_code_and_a_link ") {

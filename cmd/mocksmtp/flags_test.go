@@ -2,10 +2,13 @@ package main
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -276,7 +279,7 @@ func TestHelpListsTheOptionFlags(t *testing.T) {
 	if code != 0 {
 		t.Errorf("-h: exit %d", code)
 	}
-	for _, f := range []string{"-without-extensions keywords", "-reject-nonconforming", "-without-rules rules", "-auth-mechanisms-before-tls mechanisms"} {
+	for _, f := range []string{"-without-extensions keywords", "-reject-nonconforming", "-without-rules rules", "-auth-mechanisms-before-tls mechanisms", "-persona server"} {
 		if !strings.Contains(stderr, "\n  "+f+"\n") {
 			t.Errorf("-h does not list %s:\n%s", f, stderr)
 		}
@@ -287,5 +290,81 @@ func TestHelpListsTheOptionFlags(t *testing.T) {
 	}
 	if strings.Contains(stderr, "INFO") {
 		t.Errorf("-h says INFO, in another case than the values it lists:\n%s", stderr)
+	}
+}
+
+// -persona is WithPersona: a client under test meets Exchange's or
+// Postfix's greeting, EHLO reply and reply texts, as a Go test's client
+// does; -hostname and -max-message-bytes change what it sets wherever
+// they are on the command line, as options given after WithPersona do.
+// GET /api/server names it. (The program had no such flag.)
+func TestPersonaFlagImitatesTheServer(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		env      []string
+		args     []string
+		persona  string
+		greeting string // its start
+		size     string
+		noUTF8   bool
+		queued   *regexp.Regexp // the reply to a message, code and text
+	}{
+		{"exchange, after the flags it yields to", nil, []string{"-hostname", "mx.test.example", "-max-message-bytes", "1000", "-persona", "Exchange"},
+			"exchange", "mx.test.example Microsoft ESMTP MAIL Service ready at ", "1000", true,
+			regexp.MustCompile(`^250 2\.6\.0 <[0-9a-f]{16}@mx\.test\.example> \[InternalId=\d+, Hostname=mx\.test\.example\] Queued mail for delivery$`)},
+		{"postfix, from the environment", []string{"MOCKSMTP_PERSONA=postfix"}, nil,
+			"postfix", "localhost ESMTP Postfix", "10240000", false,
+			regexp.MustCompile(`^250 2\.0\.0 Ok: queued as [0-9A-F]{11}$`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, tt.env, tt.args...)
+			var s serverJSON
+			getJSON(t, p, "/api/server", 200, &s)
+			if s.Persona != tt.persona {
+				t.Errorf("GET /api/server: persona %q, want %q", s.Persona, tt.persona)
+			}
+			conn, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			tc := textproto.NewConn(conn)
+			if _, msg, err := tc.ReadResponse(220); err != nil || !strings.HasPrefix(msg, tt.greeting) {
+				t.Errorf("greeting %q (%v), want %q...", msg, err, tt.greeting)
+			}
+			cmd := func(line string, want int) string {
+				t.Helper()
+				if err := tc.PrintfLine("%s", line); err != nil {
+					t.Fatal(err)
+				}
+				code, msg, err := tc.ReadResponse(want)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return fmt.Sprintf("%d %s", code, msg)
+			}
+			ehlo := strings.Split(cmd("EHLO client.example", 250), "\n")
+			if !slices.Contains(ehlo, "SIZE "+tt.size) || slices.Contains(ehlo, "SMTPUTF8") == tt.noUTF8 {
+				t.Errorf("EHLO reply %q, want SIZE %s and SMTPUTF8 %v", ehlo, tt.size, !tt.noUTF8)
+			}
+			cmd("MAIL FROM:<app@example.com>", 250)
+			cmd("RCPT TO:<bob@example.com>", 250)
+			cmd("DATA", 354)
+			if got := cmd("Subject: hi\r\n\r\nhi\r\n.", 250); !tt.queued.MatchString(got) {
+				t.Errorf("the reply to a message: %q, want %v", got, tt.queued)
+			}
+			cmd("QUIT", 221)
+		})
+	}
+}
+
+func TestPersonaFlagRefusesAnUnknownOne(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-persona", "postfx")
+	if want := `invalid value "postfx" for flag -persona: want postfix or exchange (did you mean "postfix"?)`; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("-persona postfx: exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, want)
 	}
 }

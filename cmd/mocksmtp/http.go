@@ -25,6 +25,9 @@ package main
 //	                                          no earlier wait returned; count=N: for N of them
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended (since the last reset), as
 //	                                          Server.WaitForSessions: every session kept, as GET /api/sessions
+//	GET    /api/wait/none?timeout=2s          200 {"met": true} when no message came within the timeout, as
+//	                                          Server.AssertNoMessages (?since=ID: none after ID, as
+//	                                          AssertNoMoreMessages); else 417 at once, with them (none.go)
 //	GET    /api/messages?to=A&...             the messages like the filter; X-Total-Count: how many
 //	POST   /api/inboxes                       a new inbox, {"name": "test_signup"}: a domain of its own (inboxes.go)
 //	GET    /api/inboxes                       the inboxes made, in order; ?limit=N, X-Total-Count
@@ -73,8 +76,8 @@ package main
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
 // timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
-// /api/sessions/{id}/normalized, and HEAD of them) extend them to their
-// own timeout, and no other method does.
+// /api/wait/none, GET /api/sessions/{id}/normalized, and HEAD of them)
+// extend them to their own timeout, and no other method does.
 
 import (
 	"bytes"
@@ -145,6 +148,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/sessions/{id}/normalized", a.normalizedTranscript)
 	a.handle("GET /api/wait", a.wait)
 	a.handle("GET /api/wait/sessions", a.waitSessions)
+	a.handle("GET /api/wait/none", a.waitNone)
 	a.handle("POST /api/inboxes", a.postInbox)
 	a.handle("GET /api/inboxes", a.listInboxes)
 	a.handle("POST /api/expectations", a.postExpectation)
@@ -229,7 +233,7 @@ func isWait(r *http.Request) bool {
 		return false
 	}
 	p := r.URL.Path
-	return p == "/api/wait" || p == "/api/wait/sessions" ||
+	return p == "/api/wait" || p == "/api/wait/sessions" || p == "/api/wait/none" ||
 		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized") && strings.Count(p, "/") == 4
 }
 

@@ -31,6 +31,9 @@
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages (a 400 over -retain); 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
+//	GET    /api/wait/none?timeout=2s          200 when no message came within the timeout, as AssertNoMessages
+//	                                          (?since=ID: none after ID, as AssertNoMoreMessages); 417 at once
+//	                                          when one is there, with the messages
 //	POST   /api/inboxes                       a new inbox: a domain of its own, for one test
 //	GET    /api/inboxes                       the inboxes made (?limit=N)
 //	POST   /api/expectations                  expect messages like a filter: {"want": {"to": [A]}, "times": 1};
@@ -51,7 +54,7 @@
 // want={"attachment": [{"contentType": "application/pdf", "data": "JVBERi0="}]}.
 // They are compared as Want compares them; an unknown parameter is a 400
 // that names it. With inbox=D (the domain POST /api/inboxes gave), GET and
-// DELETE /api/messages, /api/wait and the expectations see only the
+// DELETE /api/messages, /api/wait, /api/wait/none and the expectations see only the
 // messages of that inbox, as the Go API's Inbox does: tests in parallel
 // on one program, each with its own inbox, never see each other's mail.
 //
@@ -89,6 +92,9 @@
 //	-reject-nonconforming                     WithRejectNonconforming: a strict MTA (550 5.5.2 for a bare LF...)
 //	-without-rules quit,message-id            WithoutRules: neither recorded nor enforced
 //	-auth-mechanisms-before-tls CRAM-MD5      WithAuthMechanismsBeforeTLS
+//	-persona exchange                         WithPersona(mocksmtp.Exchange): its greeting, EHLO reply,
+//	                                          reply texts (postfix or exchange; -hostname,
+//	                                          -max-message-bytes, -without-extensions change what it sets)
 //
 // A value of theirs, or of -auth-mechanisms, that the Go option refuses
 // (an unknown extension, rule or mechanism) is a usage error that names
@@ -161,9 +167,10 @@ type config struct {
 	retain               int
 	maxTranscriptLines   int
 	withoutSecretMasking bool
-	withoutExtensions    []string        // -without-extensions PIPELINING,CHUNKING
-	rejectNonconforming  bool            // -reject-nonconforming
-	withoutRules         []mocksmtp.Rule // -without-rules quit,message-id
+	withoutExtensions    []string         // -without-extensions PIPELINING,CHUNKING
+	rejectNonconforming  bool             // -reject-nonconforming
+	persona              mocksmtp.Persona // -persona postfix; 0: none
+	withoutRules         []mocksmtp.Rule  // -without-rules quit,message-id
 	quiet                bool
 	logFormat            string
 	logLevel             slog.Level
@@ -212,6 +219,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
 	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING",
 		listFlag(&c.withoutExtensions, func(kw string) string { return kw }, mocksmtp.WithoutExtensions))
+	fs.Var(&flagValue[mocksmtp.Persona]{p: &c.persona, parse: parsePersona}, "persona", "imitate a well-known `server`'s greeting, EHLO reply and reply texts: "+strings.Join(personaNames(), " or ")+"; -hostname, -max-message-bytes and -without-extensions change what it sets")
 	fs.Var(boolValue(&c.rejectNonconforming), "reject-nonconforming", "answer a command or message that breaks an error-severity conformance rule with the 5xx a strict MTA sends (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0...)")
 	fs.Func("without-rules", "comma-separated conformance `rules` to switch off, neither recorded nor enforced: "+strings.Join(ruleNames(), ", "), func(v string) error {
 		rules, err := parseRules(v)
@@ -442,6 +450,28 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// personas are the values of -persona.
+var personas = []mocksmtp.Persona{mocksmtp.Postfix, mocksmtp.Exchange}
+
+// personaNames returns the names -persona takes: "postfix", "exchange".
+func personaNames() []string {
+	names := make([]string, len(personas))
+	for i, p := range personas {
+		names[i] = strings.ToLower(p.String())
+	}
+	return names
+}
+
+// parsePersona reads a value of -persona, in any case.
+func parsePersona(s string) (mocksmtp.Persona, error) {
+	for _, p := range personas {
+		if strings.EqualFold(s, p.String()) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("want %s%s", strings.Join(personaNames(), " or "), didYouMean(strings.ToLower(s), personaNames()))
+}
+
 // renamedFlags maps the flags renamed after the Go options they set to
 // their new names.
 var renamedFlags = map[string]struct{ name, option string }{
@@ -516,6 +546,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet}
 
 	opts := []mocksmtp.Option{mocksmtp.WithListenAddr(cfg.listen)}
+	if cfg.persona != 0 {
+		// First: the options of the flags after it change what it sets.
+		opts = append(opts, mocksmtp.WithPersona(cfg.persona))
+	}
 	if !cfg.quiet {
 		// Quiet, nothing is printed, and no snapshot is taken to print:
 		// the server decodes no message on arrival for the printer.

@@ -27,9 +27,10 @@ type serverJSON struct {
 	SMTPAddr string          `json:"smtpAddr"` // host:port, as listening: "127.0.0.1:41234", "[::1]:41234"
 	SMTPHost string          `json:"smtpHost"` // its IP address, without brackets
 	SMTPPort int             `json:"smtpPort"`
-	Hostname string          `json:"hostname"` // the name in the greeting and the EHLO reply
-	TLS      *serverTLSJSON  `json:"tls"`      // nil: no TLS
-	Auth     *serverAuthJSON `json:"auth"`     // nil: no AUTH
+	Hostname string          `json:"hostname"`          // the name in the greeting and the EHLO reply
+	Persona  string          `json:"persona,omitempty"` // the server imitated (-persona): "postfix", "exchange"
+	TLS      *serverTLSJSON  `json:"tls"`               // nil: no TLS
+	Auth     *serverAuthJSON `json:"auth"`              // nil: no AUTH
 	// Seed is the seed of the random source of faults (Server.Seed), in
 	// decimal: a string, as a JavaScript number cannot hold every int64.
 	// -seed with it replays a run's faults of withProbability.
@@ -54,6 +55,7 @@ type serverAuthJSON struct {
 type setup struct {
 	version  string
 	hostname string
+	persona  string
 	tls      *serverTLSJSON
 	auth     *serverAuthJSON
 }
@@ -64,6 +66,9 @@ type setup struct {
 // -auth-mechanisms imply STARTTLS unless -implicit-tls is given.
 func newSetup(cfg *config) setup {
 	s := setup{version: version(), hostname: cfg.hostname}
+	if cfg.persona != 0 {
+		s.persona = strings.ToLower(cfg.persona.String())
+	}
 	if s.hostname == "" {
 		s.hostname = "localhost" // the engine's default
 	}
@@ -108,6 +113,7 @@ func (a *api) server(w http.ResponseWriter, r *http.Request) {
 		SMTPHost: a.srv.Host(),
 		SMTPPort: a.srv.Port(),
 		Hostname: a.setup.hostname,
+		Persona:  a.setup.persona,
 		TLS:      a.setup.tls,
 		Auth:     a.setup.auth,
 		Seed:     strconv.FormatInt(a.srv.Seed(), 10),

@@ -59,6 +59,13 @@ class SignupTest(unittest.TestCase):
         links = api("GET", f"/api/messages/{msg['id']}/links")["links"]
         self.assertIn("https://app.example/login?t=abc", links)
 
+    def test_no_mail_after_the_welcome_mail(self):
+        send_welcome(self.to)
+        [msg] = api("GET", "/api/wait", inbox=self.inbox, subjectContains="Welcome", timeout="5s")
+        # And nothing more (a reminder sent too soon): 200 after 1 s without mail,
+        # or a 417 as soon as one comes, naming it. Never sleep, then list.
+        api("GET", "/api/wait/none", inbox=self.inbox, since=msg["id"], timeout="1s")
+
 
 if __name__ == "__main__":
     unittest.main()
