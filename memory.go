@@ -129,7 +129,11 @@ func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("mocksmtp: Dial: network %q: want tcp, tcp4 or tcp6", network)}
 	}
 	if ln, ok := s.ln.(*memnet.Listener); ok {
-		return ln.Dial(ctx)
+		c, err := ln.Dial(ctx)
+		if err != nil {
+			return nil, err // not a nil *memnet.Conn in a non-nil net.Conn
+		}
+		return c, nil
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", s.Addr())
