@@ -94,6 +94,52 @@ func TestInMemoryWithoutBubble(t *testing.T) {
 	}
 }
 
+// A server in memory started outside a testing/synctest bubble and dialed
+// from inside it, or started inside and dialed from outside, cannot serve
+// that connection: each end's waits belong to one clock (and the runtime
+// makes it a fatal error to touch a bubble's channels from outside it).
+// The dial is refused with an error that says what to do, instead of
+// crashing the test binary.
+func TestInMemoryDialAcrossTheBubble(t *testing.T) {
+	outside := mocksmtp.Start(t, mocksmtp.WithInMemory())
+	servers, errs := make(chan *mocksmtp.Server), make(chan error)
+	go func() { // a goroutine outside the bubble, dialing what it is given
+		for srv := range servers {
+			c, err := srv.Dial()
+			if c != nil {
+				c.Close()
+			}
+			errs <- err
+		}
+	}()
+	defer close(servers)
+	refused := func(who string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "start the server inside synctest.Test") {
+			t.Errorf("%s: %v, want a refusal that says to start the server inside the bubble", who, err)
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		c, err := outside.Dial()
+		if c != nil {
+			c.Close()
+		}
+		refused("a dial from the bubble to a server started outside", err)
+		inside := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		servers <- inside
+		refused("a dial from outside to a server started in the bubble", <-errs)
+		if err := memSend(inside.Dial, inside.Host(), "app@example.com", "bob@example.com"); err != nil {
+			t.Errorf("a dial from the bubble to its own server: %v", err)
+		}
+	})
+	if err := memSend(outside.Dial, outside.Host(), "app@example.com", "bob@example.com"); err != nil {
+		t.Errorf("a dial from outside to a server started outside: %v", err)
+	}
+	if n := len(outside.WaitForSessions(t, 1)); n != 1 {
+		t.Errorf("%d sessions, want the one dialed from outside", n)
+	}
+}
+
 // Dial and DialContext reach a TCP server too, whatever address
 // DialContext is given.
 func TestDialTCPServer(t *testing.T) {
