@@ -240,3 +240,32 @@ func TestDropAfterBytesInFakeTime(t *testing.T) {
 		}
 	})
 }
+
+// IdleReply at StageBdat counts from the command, not from the reply as
+// at other stages: the reply to BDAT follows its chunk, which the time
+// covers. Here a chunk that takes 50 s leaves 10 s of the minute after
+// its 250.
+func TestIdleReplyAtBdatCoversItsChunk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageBdat).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		start := time.Now()
+		_, _ = io.WriteString(c.conn, "BDAT 10\r\nhello")
+		time.Sleep(50 * time.Second)
+		_, _ = io.WriteString(c.conn, "world")
+		c.must("", 250)
+		r, err := c.read()
+		if err != nil || r.Code != 421 || r.Status != "4.4.2" {
+			t.Fatalf("after the chunk's 250: %+v, %v; want the idle reply", r, err)
+		}
+		if took := time.Since(start); took != time.Minute {
+			t.Errorf("idle reply %v after the BDAT command, want 1m", took)
+		}
+	})
+}
