@@ -505,8 +505,17 @@ func (d *deadline) wait() <-chan struct{} {
 	return d.passed
 }
 
-// expired reports whether the deadline has passed.
-func (d *deadline) expired() bool { return isClosed(d.wait()) }
+// expired reports whether the deadline has passed: its timer ran, or the
+// clock has reached it though the timer has not run yet. Inside a
+// testing/synctest bubble the peer's data and the deadline's timer often
+// come at the same instant (a client that writes exactly when the read
+// timeout runs out); the clock, not which goroutine the scheduler runs
+// first, then says the operation is too late, as expire does.
+func (d *deadline) expired() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return isClosed(d.passed) || !d.t.IsZero() && !time.Now().Before(d.t)
+}
 
 func isClosed(ch <-chan struct{}) bool {
 	select {
