@@ -269,3 +269,27 @@ func TestIdleReplyAtBdatCoversItsChunk(t *testing.T) {
 		}
 	})
 }
+
+// A command that arrives at the very time an IdleReply's wait runs out is
+// too late, every time, as one at the read timeout is: the unsolicited
+// reply goes out instead of the command's. (Here the client sent EHLO and
+// slept before the server armed its wait, which made the outcome a coin
+// toss: which of the two timers of that instant the runtime ran first.)
+func TestIdleReplyAtItsVeryEnd(t *testing.T) {
+	for range 300 { // before, each missed it about one time in two
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+				mocksmtp.At(mocksmtp.StageHelo).IdleReply(2*time.Minute, 421, "4.4.2 idle too long"),
+			))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.send("EHLO client.example")
+			time.Sleep(2 * time.Minute)
+			c.send("NOOP")
+			c.must("", 250)
+			if r, err := c.read(); err != nil || r.Code != 421 || r.Status != "4.4.2" {
+				t.Fatalf("NOOP sent as the idle wait ran out: %+v, %v; want the idle reply", r, err)
+			}
+		})
+	}
+}

@@ -318,6 +318,12 @@ func (s *Server) serve(nc net.Conn) {
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
 		cancel()
+		if err == nil && idle != nil && idleOver(ctx) {
+			// The command came as the idle time ran out: too late, as
+			// one at the read timeout is (memnet's deadlines), whichever
+			// of the two the runtime ran first in a synctest bubble.
+			err = context.DeadlineExceeded
+		}
 		if err == nil {
 			if ev.Kind == smtpd.Auth {
 				exchange = nil // the event records it
