@@ -313,6 +313,31 @@ func TestInMemoryWaitTimesOutInBubbleTime(t *testing.T) {
 	})
 }
 
+// A message that arrives at the very time a wait's deadline runs out is
+// too late, every time: in a bubble the client's delivery and the wait's
+// timer come at the same instant, and which the runtime ran first made
+// the wait succeed or time out (one run in two).
+func TestWaitAtItsVeryEnd(t *testing.T) {
+	for range 300 { // before, each missed it about one time in two
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+			sent := make(chan error, 1)
+			go func() { // a client that backs off 5 minutes first
+				time.Sleep(5 * time.Minute)
+				sent <- memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com")
+			}()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+			defer cancel()
+			if msgs, err := srv.WaitForMessagesContext(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("a wait of 5m for a message sent at 5m: %d messages, %v; want its deadline", len(msgs), err)
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // STARTTLS and implicit TLS in the bubble, whose clock says 2000: the
 // test certificate is valid then, and the expired one is not.
 func TestInMemoryTLSInBubble(t *testing.T) {
