@@ -453,7 +453,8 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // and covers the chunk too. A command that arrives just as the time runs
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
-// longer, with its own 421 4.4.2.
+// longer, with its own 421 4.4.2; when it is as long as after, the
+// fault's reply ends the session.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)

@@ -293,3 +293,27 @@ func TestIdleReplyAtItsVeryEnd(t *testing.T) {
 		})
 	}
 }
+
+// An IdleReply whose time is the read timeout's (5 minutes, a common
+// value for both) is the one that ends the idle session, every time: the
+// fault the test declared, not the engine's own 421, as when its time is
+// shorter. (Before, the two ran out at the same instant, and which reply
+// the client got, and how the session ended, was the runtime's choice.)
+func TestIdleReplyAsLongAsTheReadTimeout(t *testing.T) {
+	for range 300 { // before, each missed it about one time in two
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+				mocksmtp.At(mocksmtp.StageHelo).IdleReply(5*time.Minute, 421, "4.4.2 idle too long"),
+			))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			line, err := c.r.ReadString('\n')
+			c.conn.Close()
+			s := srv.WaitForSessions(t, 1)[0]
+			if line != "421 4.4.2 idle too long\r\n" || err != nil || s.Ended != mocksmtp.EndServerClosed {
+				t.Fatalf("after 5m idle: %q, %v, session ended %v; want the fault's 421, the server closing", line, err, s.Ended)
+			}
+		})
+	}
+}
