@@ -448,9 +448,13 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 //	mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle too long")
 //
 // The time counts from when the server starts writing its reply. At
-// StageData it covers the whole message data. The server's read timeout (5 minutes,
+// StageData (whose reply is 354) it covers the whole message data. At
+// StageBdat, whose reply follows the chunk, it counts from the command
+// and covers the chunk too. A command that arrives just as the time runs
+// out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
-// longer, with its own 421 4.4.2.
+// longer, with its own 421 4.4.2; when it is as long as after, the
+// fault's reply ends the session.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)

@@ -31,7 +31,9 @@ var inMemoryAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
 // server: each is tested in microseconds, with exact durations in
 // Session.Start and Session.End. Start the server inside the bubble (its
 // goroutines then belong to it, and end with [Server.Close] at the
-// test's cleanup):
+// test's cleanup; a dial across the bubble's edge, to a server started
+// outside it or from outside to one started inside, is refused, see
+// [Server.DialContext]):
 //
 //	synctest.Test(t, func(t *testing.T) {
 //		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
@@ -100,6 +102,11 @@ func (s *Server) noClient() string {
 	return fmt.Sprintf("no client connected to %s.", s.Addr())
 }
 
+// errOtherClock refuses a dial to a server in memory from inside a
+// testing/synctest bubble when the server was started outside it, or
+// from outside when it was started inside one (memnet.ErrOtherClock).
+var errOtherClock = errors.New("mocksmtp: Dial: the server in memory and this dial are on different clocks, one inside a testing/synctest bubble and the other outside: start the server inside synctest.Test, where the code that dials it runs")
+
 // Dial connects to the server, in memory with [WithInMemory] and
 // otherwise over TCP to [Server.Addr]. See [Server.DialContext].
 func (s *Server) Dial() (net.Conn, error) {
@@ -117,7 +124,11 @@ func (s *Server) Dial() (net.Conn, error) {
 // net/http/httptest's in-memory client does: the host and port a client
 // is configured with then only matter for what it says (the name it
 // verifies the certificate for). network must be "tcp", "tcp4" or
-// "tcp6". A dial after [Server.Close] is refused (ECONNREFUSED).
+// "tcp6". A dial after [Server.Close] is refused (ECONNREFUSED). A dial
+// to an in-memory server from inside a testing/synctest bubble when the
+// server was started outside it, or from outside when it was started
+// inside one, is refused with an error that says so: the connection's
+// two ends would wait on different clocks.
 //
 // A connection to an in-memory server completes without waiting for the
 // server, as a TCP connection completes in the listener's backlog. The
@@ -129,7 +140,14 @@ func (s *Server) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("mocksmtp: Dial: network %q: want tcp, tcp4 or tcp6", network)}
 	}
 	if ln, ok := s.ln.(*memnet.Listener); ok {
-		return ln.Dial(ctx)
+		c, err := ln.Dial(ctx)
+		if errors.Is(err, memnet.ErrOtherClock) {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: inMemoryAddr, Err: errOtherClock}
+		}
+		if err != nil {
+			return nil, err // not a nil *memnet.Conn in a non-nil net.Conn
+		}
+		return c, nil
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", s.Addr())

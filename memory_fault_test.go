@@ -240,3 +240,80 @@ func TestDropAfterBytesInFakeTime(t *testing.T) {
 		}
 	})
 }
+
+// IdleReply at StageBdat counts from the command, not from the reply as
+// at other stages: the reply to BDAT follows its chunk, which the time
+// covers. Here a chunk that takes 50 s leaves 10 s of the minute after
+// its 250.
+func TestIdleReplyAtBdatCoversItsChunk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageBdat).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		start := time.Now()
+		_, _ = io.WriteString(c.conn, "BDAT 10\r\nhello")
+		time.Sleep(50 * time.Second)
+		_, _ = io.WriteString(c.conn, "world")
+		c.must("", 250)
+		r, err := c.read()
+		if err != nil || r.Code != 421 || r.Status != "4.4.2" {
+			t.Fatalf("after the chunk's 250: %+v, %v; want the idle reply", r, err)
+		}
+		if took := time.Since(start); took != time.Minute {
+			t.Errorf("idle reply %v after the BDAT command, want 1m", took)
+		}
+	})
+}
+
+// A command that arrives at the very time an IdleReply's wait runs out is
+// too late, every time, as one at the read timeout is: the unsolicited
+// reply goes out instead of the command's. (Here the client sent EHLO and
+// slept before the server armed its wait, which made the outcome a coin
+// toss: which of the two timers of that instant the runtime ran first.)
+func TestIdleReplyAtItsVeryEnd(t *testing.T) {
+	for range 300 { // before, each missed it about one time in two
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+				mocksmtp.At(mocksmtp.StageHelo).IdleReply(2*time.Minute, 421, "4.4.2 idle too long"),
+			))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.send("EHLO client.example")
+			time.Sleep(2 * time.Minute)
+			c.send("NOOP")
+			c.must("", 250)
+			if r, err := c.read(); err != nil || r.Code != 421 || r.Status != "4.4.2" {
+				t.Fatalf("NOOP sent as the idle wait ran out: %+v, %v; want the idle reply", r, err)
+			}
+		})
+	}
+}
+
+// An IdleReply whose time is the read timeout's (5 minutes, a common
+// value for both) is the one that ends the idle session, every time: the
+// fault the test declared, not the engine's own 421, as when its time is
+// shorter. (Before, the two ran out at the same instant, and which reply
+// the client got, and how the session ended, was the runtime's choice.)
+func TestIdleReplyAsLongAsTheReadTimeout(t *testing.T) {
+	for range 300 { // before, each missed it about one time in two
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+				mocksmtp.At(mocksmtp.StageHelo).IdleReply(5*time.Minute, 421, "4.4.2 idle too long"),
+			))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			line, err := c.r.ReadString('\n')
+			c.conn.Close()
+			s := srv.WaitForSessions(t, 1)[0]
+			if line != "421 4.4.2 idle too long\r\n" || err != nil || s.Ended != mocksmtp.EndServerClosed {
+				t.Fatalf("after 5m idle: %q, %v, session ended %v; want the fault's 421, the server closing", line, err, s.Ended)
+			}
+		})
+	}
+}

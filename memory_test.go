@@ -94,6 +94,52 @@ func TestInMemoryWithoutBubble(t *testing.T) {
 	}
 }
 
+// A server in memory started outside a testing/synctest bubble and dialed
+// from inside it, or started inside and dialed from outside, cannot serve
+// that connection: each end's waits belong to one clock (and the runtime
+// makes it a fatal error to touch a bubble's channels from outside it).
+// The dial is refused with an error that says what to do, instead of
+// crashing the test binary.
+func TestInMemoryDialAcrossTheBubble(t *testing.T) {
+	outside := mocksmtp.Start(t, mocksmtp.WithInMemory())
+	servers, errs := make(chan *mocksmtp.Server), make(chan error)
+	go func() { // a goroutine outside the bubble, dialing what it is given
+		for srv := range servers {
+			c, err := srv.Dial()
+			if c != nil {
+				c.Close()
+			}
+			errs <- err
+		}
+	}()
+	defer close(servers)
+	refused := func(who string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "start the server inside synctest.Test") {
+			t.Errorf("%s: %v, want a refusal that says to start the server inside the bubble", who, err)
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		c, err := outside.Dial()
+		if c != nil {
+			c.Close()
+		}
+		refused("a dial from the bubble to a server started outside", err)
+		inside := mocksmtp.Start(t, mocksmtp.WithInMemory())
+		servers <- inside
+		refused("a dial from outside to a server started in the bubble", <-errs)
+		if err := memSend(inside.Dial, inside.Host(), "app@example.com", "bob@example.com"); err != nil {
+			t.Errorf("a dial from the bubble to its own server: %v", err)
+		}
+	})
+	if err := memSend(outside.Dial, outside.Host(), "app@example.com", "bob@example.com"); err != nil {
+		t.Errorf("a dial from outside to a server started outside: %v", err)
+	}
+	if n := len(outside.WaitForSessions(t, 1)); n != 1 {
+		t.Errorf("%d sessions, want the one dialed from outside", n)
+	}
+}
+
 // Dial and DialContext reach a TCP server too, whatever address
 // DialContext is given.
 func TestDialTCPServer(t *testing.T) {
@@ -132,8 +178,10 @@ func TestDialErrors(t *testing.T) {
 			t.Errorf("DialContext with a cancelled context: %v", err)
 		}
 		srv.Close()
-		if _, err := srv.Dial(); !errors.Is(err, syscall.ECONNREFUSED) {
-			t.Errorf("Dial after Close: %v, want ECONNREFUSED", err)
+		// No connection with the error, as net.Dialer's: a caller that
+		// closes a connection it got (c != nil) must not get a nil one.
+		if c, err := srv.Dial(); !errors.Is(err, syscall.ECONNREFUSED) || c != nil {
+			t.Errorf("Dial after Close: %#v, %v; want no connection and ECONNREFUSED", c, err)
 		}
 	}
 	if _, err := mocksmtp.New(mocksmtp.WithInMemory(), mocksmtp.WithListenAddr("127.0.0.1:2525")); err == nil || !strings.Contains(err.Error(), "WithListenAddr") {
@@ -201,6 +249,36 @@ func TestInMemoryReadTimeout(t *testing.T) {
 	})
 }
 
+// What arrives at the very time a deadline runs out is too late, every
+// time: in a bubble, where data and deadline meet at the same instant,
+// the outcome is not left to which goroutine the scheduler runs first.
+// The server's read timeout meets a command sent exactly then; a client's
+// 30 s timeout meets a reply delayed 30 s.
+func TestInMemoryDeadlineAtItsVeryEnd(t *testing.T) {
+	for range 300 { // before, each missed it one time in 40 or so: 300 in a row pass once in 2000 runs
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithReadTimeout(time.Minute))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			time.Sleep(time.Minute)
+			if r, err := c.cmd("EHLO client.example"); err != nil || r.Code != 421 || r.Status != "4.4.2" {
+				t.Errorf("EHLO sent as the read timeout ran out: %+v, %v; want 421 4.4.2", r, err)
+			}
+		})
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Delay(30*time.Second)))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			_ = c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			if r, err := c.cmd("RCPT TO:<bob@example.com>"); !faultIsTimeout(err) {
+				t.Errorf("RCPT's reply, delayed as long as the client waits: %+v, %v; want the client's timeout", r, err)
+			}
+		})
+	}
+}
+
 // Close ends a fault's delay at once: no bubble time passes.
 func TestInMemoryCloseDuringDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -233,6 +311,31 @@ func TestInMemoryWaitTimesOutInBubbleTime(t *testing.T) {
 			t.Errorf("wait gave up after %v, want 10m", took)
 		}
 	})
+}
+
+// A message that arrives at the very time a wait's deadline runs out is
+// too late, every time: in a bubble the client's delivery and the wait's
+// timer come at the same instant, and which the runtime ran first made
+// the wait succeed or time out (one run in two).
+func TestWaitAtItsVeryEnd(t *testing.T) {
+	for range 300 { // before, each missed it about one time in two
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+			sent := make(chan error, 1)
+			go func() { // a client that backs off 5 minutes first
+				time.Sleep(5 * time.Minute)
+				sent <- memSend(srv.Dial, srv.Host(), "app@example.com", "bob@example.com")
+			}()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+			defer cancel()
+			if msgs, err := srv.WaitForMessagesContext(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("a wait of 5m for a message sent at 5m: %d messages, %v; want its deadline", len(msgs), err)
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
 
 // STARTTLS and implicit TLS in the bubble, whose clock says 2000: the

@@ -318,6 +318,12 @@ func (s *Server) serve(nc net.Conn) {
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
 		cancel()
+		if err == nil && idle != nil && idleOver(ctx) {
+			// The command came as the idle time ran out: too late, as
+			// one at the read timeout is (memnet's deadlines), whichever
+			// of the two the runtime ran first in a synctest bubble.
+			err = context.DeadlineExceeded
+		}
 		if err == nil {
 			if ev.Kind == smtpd.Auth {
 				exchange = nil // the event records it
@@ -714,12 +720,19 @@ func snapshotsOf(refs []msgRef) []*Message {
 // again after each change of the kinds of on that the server records,
 // until cond returns true (nil), ctx ends (ctx's error), or the server is
 // closed and every session has ended, so that nothing can change any more
-// ([ErrClosed]). cond is called without the server's lock held.
+// ([ErrClosed]). cond is called without the server's lock held. Once it
+// has waited, a wait that wakes when the clock has reached ctx's deadline
+// is over (context.DeadlineExceeded), whatever woke it: in a synctest
+// bubble, a change and the deadline's timer at the same instant would
+// otherwise make it succeed or fail by which the runtime ran first.
 func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 	on |= changeSession // the server settling
 	s.changes.add(on, 1)
 	defer s.changes.add(on, -1)
-	for {
+	for waited := false; ; waited = true {
+		if dl, ok := ctx.Deadline(); waited && ok && !time.Now().Before(dl) {
+			return context.DeadlineExceeded
+		}
 		chs := s.changes.next(on) // before cond: a change after cond's look closes one
 		s.mu.Lock()
 		settled := s.closed && s.live == 0

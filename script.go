@@ -370,6 +370,13 @@ func (s *Server) pause(d time.Duration) bool {
 	}
 }
 
+// idleOver reports whether the clock has reached the deadline of ctx, an
+// idle fault's context of nextContext, even if its timer has not run yet.
+func idleOver(ctx context.Context) bool {
+	dl, _ := ctx.Deadline()
+	return !time.Now().Before(dl)
+}
+
 // nextContext returns the context for the session's next read: the
 // server's, or one that ends after an idle fault's time.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {

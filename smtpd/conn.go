@@ -230,9 +230,9 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	ev, err := c.next(ctx)
 	if err != nil {
 		c.stopWatching()
-		if ctx.Err() != nil && !c.closed {
+		if ctxErr(ctx) != nil && !c.closed {
 			// Interrupted, not finished: the driver may still Close with a reply.
-			err = ctx.Err()
+			err = ctxErr(ctx)
 			_ = c.raw.SetDeadline(time.Time{})
 		} else {
 			c.abort()
@@ -243,6 +243,21 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	}
 	c.cur, c.ans = ev, Answer{}
 	return ev, nil
+}
+
+// ctxErr returns ctx.Err(), or context.DeadlineExceeded once the clock
+// has reached ctx's deadline though its timer has not run yet: in a
+// testing/synctest bubble, a read timeout that runs out at that same
+// instant is then the context's end (a driver's idle deadline), every
+// time, not by which timer the runtime ran first.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // watch makes the end of ctx unblock the connection's reads and writes,

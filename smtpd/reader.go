@@ -117,8 +117,8 @@ func terminator(crlf bool) []byte {
 // readErr turns a read error into the session's end, answering a timeout
 // with 421 4.4.2.
 func (c *Conn) readErr(ctx context.Context, err error, during string) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+	if err := ctxErr(ctx); err != nil {
+		return err
 	}
 	var ne net.Error
 	switch {

@@ -25,6 +25,7 @@ package memnet
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -40,7 +41,8 @@ const BufferSize = 1 << 20
 // Listener is a [net.Listener] that clients reach with [Listener.Dial].
 // Its methods are safe for concurrent use.
 type Listener struct {
-	addr *net.TCPAddr
+	addr    *net.TCPAddr
+	bubbled bool // made inside a testing/synctest bubble: dials from outside are refused, and the other way round
 
 	mu      sync.Mutex // guards everything below
 	queue   []*Conn    // the server ends of dialed connections not yet accepted
@@ -49,9 +51,32 @@ type Listener struct {
 	changed chan struct{} // closed and replaced when queue or closed changes
 }
 
-// NewListener returns a listener whose Addr is addr.
+// NewListener returns a listener whose Addr is addr. Made inside a
+// testing/synctest bubble, it takes dials from inside a bubble only;
+// made outside, from outside only (see [ErrOtherClock]).
 func NewListener(addr *net.TCPAddr) *Listener {
-	return &Listener{addr: addr, changed: make(chan struct{})}
+	return &Listener{addr: addr, bubbled: inBubble(), changed: make(chan struct{})}
+}
+
+// ErrOtherClock is why [Listener.Dial] refuses a dial from inside a
+// testing/synctest bubble to a listener made outside one, or from
+// outside to a listener made inside one. Such a connection cannot work:
+// its two ends would wait on channels and timers of different clocks,
+// a bubble's goroutine waiting on one that only a goroutine outside can
+// wake counts as deadlocked, and the runtime makes it a fatal error to
+// touch a bubble's channels from outside it, which ends every test of
+// the binary. (A dial from one bubble to a listener of another is not
+// caught.)
+var ErrOtherClock = errors.New("memnet: the listener and the dial are on different clocks: one runs inside a testing/synctest bubble, the other outside")
+
+// inBubble reports whether the calling goroutine runs inside a
+// testing/synctest bubble. Nothing exported says so; the bubble's clock
+// does: time.Now there has no monotonic reading (the runtime omits it,
+// so that times of the two clocks are never subtracted by mistake), and
+// outside it always has one. Round(0) strips the monotonic reading.
+func inBubble() bool {
+	now := time.Now()
+	return now == now.Round(0)
 }
 
 // Addr returns the listener's address.
@@ -104,12 +129,18 @@ func (l *Listener) Close() error {
 // Dial connects to the listener and returns the client's end of a new
 // connection, which Accept returns the other end of. It does not wait for
 // Accept, as a TCP connection completes in the listener's backlog. It
-// fails when ctx is done or the listener is closed (ECONNREFUSED).
+// fails when ctx is done or the listener is closed (ECONNREFUSED), and
+// with [ErrOtherClock] when the listener was made inside a
+// testing/synctest bubble and the dial comes from outside, or the other
+// way round.
 //
 // The client's address is 127.0.0.1 with a port from 49152 on, distinct
 // for each connection of the listener (the address goes on to 127.0.0.2
 // after 16384 connections).
 func (l *Listener) Dial(ctx context.Context) (*Conn, error) {
+	if inBubble() != l.bubbled {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: l.addr, Err: ErrOtherClock}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: l.addr, Err: err}
 	}
@@ -474,8 +505,17 @@ func (d *deadline) wait() <-chan struct{} {
 	return d.passed
 }
 
-// expired reports whether the deadline has passed.
-func (d *deadline) expired() bool { return isClosed(d.wait()) }
+// expired reports whether the deadline has passed: its timer ran, or the
+// clock has reached it though the timer has not run yet. Inside a
+// testing/synctest bubble the peer's data and the deadline's timer often
+// come at the same instant (a client that writes exactly when the read
+// timeout runs out); the clock, not which goroutine the scheduler runs
+// first, then says the operation is too late, as expire does.
+func (d *deadline) expired() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return isClosed(d.passed) || !d.t.IsZero() && !time.Now().Before(d.t)
+}
 
 func isClosed(ch <-chan struct{}) bool {
 	select {
