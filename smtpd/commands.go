@@ -507,8 +507,21 @@ func (c *Conn) bdat(ev *Event) *Event {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
+	tooBig := reply(552, "5.3.4", "Error: message file too big")
+	if ev.sizeOver || ev.Size > c.cfg.MaxMessageBytes {
+		// Too big to be worth reading, in a transaction or not:
+		// finishBdat answers and closes.
+		return c.reject(ev, ReasonTooBig, tooBig)
+	}
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)
+	}
+	if ev.Size > c.cfg.MaxMessageBytes-int64(len(c.chunks)) {
+		// Past the limit with the chunks before it: refused here, not
+		// after the driver accepted it, so that the driver sees the
+		// reply and the end of the transaction (finishBdat skips the
+		// chunk).
+		return c.reject(ev, ReasonTooBig, tooBig)
 	}
 	ev.Reply = reply(250, "2.0.0", fmt.Sprintf("Ok: %d octets received", ev.Size))
 	return ev

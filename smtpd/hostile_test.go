@@ -940,6 +940,67 @@ func TestBdatChunkBoundaries(t *testing.T) {
 	}
 }
 
+// A BDAT chunk that takes the message past the size limit is refused as
+// an event, before its chunk is read: Err, ReasonTooBig and the 552 5.3.4
+// the client gets, so that a driver that accepts the event sees the reply
+// the engine writes and knows the transaction is over. Before, the event
+// said "250 Ok: n octets received" and the engine answered 552 after the
+// driver had accepted it. The limit holds at N-1, N and N+1 octets; the
+// transaction is reset after the refusal (RCPT gets 503), and a new one
+// goes through.
+func TestBdatOverLimitIsRefusedAsItsEvent(t *testing.T) {
+	t.Parallel()
+	const limit = 100
+	for _, second := range []int{limit - 60 - 1, limit - 60, limit - 60 + 1} {
+		t.Run(fmt.Sprint(60+second), func(t *testing.T) {
+			t.Parallel()
+			type seen struct {
+				reason smtpd.Reason
+				code   int
+				err    bool
+			}
+			events := make(chan seen, 8)
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, func(_ *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Bdat {
+					events <- seen{ev.Reason, ev.Reply.Code, ev.Err != nil}
+				}
+			})
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+				c.expectPrefix(w)
+			}
+			c.send(fmt.Sprintf("BDAT 60\r\n%sBDAT %d LAST\r\n%s", pattern(60), second, pattern(second)))
+			c.expectPrefix("250 2.0.0")
+			want := []seen{{smtpd.ReasonNone, 250, false}, {smtpd.ReasonNone, 250, false}}
+			if 60+second > limit {
+				c.expectPrefix("552 5.3.4")
+				want[1] = seen{smtpd.ReasonTooBig, 552, true}
+				c.send("RCPT TO:<c@example.com>\r\n")
+				c.expectPrefix("503 5.5.1") // the transaction is over
+				h.noMessage()
+			} else {
+				c.expectPrefix("250 2.0.0")
+				if got := h.message(); len(got) != 60+second {
+					t.Fatalf("message of %d octets, want %d", len(got), 60+second)
+				}
+			}
+			for i, w := range want {
+				if got := <-events; got != w {
+					t.Errorf("BDAT %d: event %+v, want %+v", i+1, got, w)
+				}
+			}
+			c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 5 LAST\r\nhello")
+			for _, w := range []string{"250 2.1.0", "250 2.1.5", "250 2.0.0"} {
+				c.expectPrefix(w)
+			}
+			if got := h.message(); string(got) != "hello" {
+				t.Fatalf("message %q, want hello", got)
+			}
+		})
+	}
+}
+
 // body returns message data of n octets (n > 1000) in lines of at most
 // 998 octets before CRLF, none starting with a dot.
 func body(n int) string {
