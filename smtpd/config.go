@@ -111,7 +111,11 @@ type Config struct {
 // github.com/emersion/go-sasl's Server: Next takes the client's response
 // (nil for none) and returns the next challenge, or done with a nil error
 // on success. An error ends the exchange with 535 5.7.8, or with the error
-// itself when it is a [Reply].
+// itself when it is a [Reply]. A challenge returned with done is
+// additional data with success (SCRAM's server-final message), for which
+// SMTP's 235 has no room (RFC 4954 4): the engine sends it as a last 334
+// challenge, and the client's empty response ends the exchange with 235
+// (another response gets 501 5.5.2, "*" cancels it with 501 5.0.0).
 type SASLServer interface {
 	Next(response []byte) (challenge []byte, done bool, err error)
 }

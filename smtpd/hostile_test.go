@@ -1001,6 +1001,73 @@ func TestBdatOverLimitIsRefusedAsItsEvent(t *testing.T) {
 	}
 }
 
+// A mechanism that succeeds with additional data (SCRAM's v=, DIGEST-MD5's
+// rspauth) has it sent as a last 334 challenge, since SMTP's 235 carries
+// none (RFC 4954 4); the client's empty response ends the exchange with
+// 235. Anything else after it is refused as any response is, and a
+// non-empty one is 501 5.5.2. Before, the engine dropped the data and
+// answered 235: the client never saw the server prove itself.
+func TestAuthAdditionalDataWithSuccess(t *testing.T) {
+	t.Parallel()
+	final := base64.StdEncoding.EncodeToString([]byte("v=server-proof"))
+	tests := []struct {
+		name   string
+		ir     bool   // the client's response goes on the AUTH line
+		answer string // the client's line after the additional data
+		want   string
+		reason smtpd.Reason
+	}{
+		{"empty response", true, "\r\n", "235 2.7.0", smtpd.ReasonNone},
+		{"empty response, no initial response", false, "\r\n", "235 2.7.0", smtpd.ReasonNone},
+		{"=", true, "=\r\n", "235 2.7.0", smtpd.ReasonNone},
+		{"a response of 1 octet", true, base64.StdEncoding.EncodeToString([]byte("x")) + "\r\n", "501 5.5.2", smtpd.ReasonSyntax},
+		{"cancelled", true, "*\r\n", "501 5.0.0", smtpd.ReasonAuthCancelled},
+		{"bare LF", true, "\n", "500 5.5.2", smtpd.ReasonBareLF},
+		{"bad base64", true, "A\r\n", "501 5.5.2", smtpd.ReasonSyntax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			reasons := make(chan smtpd.Reason, 1)
+			cfg := oneMechanism("X-FINAL", func() saslFunc {
+				return func(resp []byte) ([]byte, bool, error) {
+					switch string(resp) {
+					case "":
+						return nil, false, nil // no initial response: ask for it
+					case "client-proof":
+						return []byte("v=server-proof"), true, nil
+					}
+					return nil, false, errors.New("unexpected response")
+				}
+			})
+			h := newHostile(t, cfg, func(_ *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Auth {
+					reasons <- ev.Reason
+				}
+			})
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			proof := base64.StdEncoding.EncodeToString([]byte("client-proof"))
+			if tt.ir {
+				c.send("AUTH X-FINAL " + proof + "\r\n")
+			} else {
+				c.send("AUTH X-FINAL\r\n")
+				c.expect("334 ")
+				c.send(proof + "\r\n")
+			}
+			c.expect("334 " + final)
+			c.send(tt.answer)
+			c.expectPrefix(tt.want)
+			if got := <-reasons; got != tt.reason {
+				t.Errorf("Auth event's reason %v, want %v", got, tt.reason)
+			}
+			c.send("NOOP\r\n")
+			c.expectPrefix("250 2.0.0")
+		})
+	}
+}
+
 // body returns message data of n octets (n > 1000) in lines of at most
 // 998 octets before CRLF, none starting with a dot.
 func body(n int) string {
@@ -1305,7 +1372,10 @@ func TestAuthResponseBoundaries(t *testing.T) {
 							got <- bytes.Clone(resp)
 						}
 						round++
-						return []byte("next"), round == 3, nil
+						if round == 3 {
+							return nil, true, nil
+						}
+						return []byte("next"), false, nil
 					}
 				}), nil)
 				c := h.dial()
