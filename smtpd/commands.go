@@ -484,8 +484,19 @@ func (c *Conn) rcptParam(k, v string) (Reason, Reply) {
 		}
 		return ReasonNone, Reply{}
 	}
+	// ORCPT=addr-type;xtext (RFC 3461 4.2); the type utf-8 has its own
+	// encoding, with UTF-8 as it is in an SMTPUTF8 transaction (RFC 6533 3).
 	typ, addr, ok := strings.Cut(v, ";")
-	if !ok || typ == "" || addr == "" || !isKeyword(typ) || !isXtext(addr) {
+	if !ok || typ == "" || addr == "" || !isKeyword(typ) {
+		return ReasonSyntax, bad
+	}
+	if strings.EqualFold(typ, "utf-8") {
+		_, unitext := c.tx.Params["SMTPUTF8"]
+		ok = isUTF8AddrText(addr, unitext)
+	} else {
+		ok = isXtext(addr)
+	}
+	if !ok {
 		return ReasonSyntax, bad
 	}
 	return ReasonNone, Reply{}

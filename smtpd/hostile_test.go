@@ -1068,6 +1068,87 @@ func TestAuthAdditionalDataWithSuccess(t *testing.T) {
 	}
 }
 
+// ORCPT with the address type utf-8 (RFC 6533 3, in RFC 3461 4.2's
+// ORCPT=addr-type;value) takes utf-8-addr-xtext, printable ASCII but "+",
+// "=" and the backslash, with `\x{HEXPOINT}` escapes, in any transaction, and
+// utf-8-addr-unitext, which adds UTF-8 as it is, in an SMTPUTF8
+// transaction; anything else is 501 5.5.4. HEXPOINT at each edge of its
+// ranges: two digits for the xtext specials, the backslash and 80-FF;
+// three to six without a leading zero, no surrogate, nothing past
+// 10FFFF. Before, the value was held to xtext: unitext was refused, and
+// a "+XX" or a lone backslash accepted.
+func TestOrcptUTF8(t *testing.T) {
+	t.Parallel()
+	const ok, bad = "250 2.1.5", "501 5.5.4"
+	tests := []struct {
+		value         string
+		plain, utf8tx string // the reply without and with SMTPUTF8 on MAIL
+	}{
+		{"rfc822;b+40c@example.com", ok, ok},
+		{"utf-8;bob@example.com", ok, ok},
+		{"UTF-8;bob@example.com", ok, ok},
+		{`utf-8;b\x{F8}b@example.com`, ok, ok},
+		{`utf-8;b\x{f8}b@example.com`, ok, ok}, // ABNF's HEXDIG takes either case
+		{`utf-8;\x{5C}@example.com`, ok, ok},
+		{`utf-8;a\x{2B}b@example.com`, ok, ok},
+		{`utf-8;a\x{3D}b@example.com`, ok, ok},
+		{`utf-8;a\x{20}b@example.com`, ok, ok},
+		{`utf-8;a\x{01}\x{09}\x{10}\x{11}\x{19}\x{7F}\x{80}\x{FF}@example.com`, ok, ok},
+		{`utf-8;\x{100}\x{FFF}\x{1000}\x{D7FF}\x{E000}\x{FFFF}\x{10000}\x{FFFFF}\x{100000}\x{10FFFF}@x`, ok, ok},
+		{"utf-8;b\xc3\xb8b@example.com", bad, ok}, // unitext
+		{"utf-8;\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90", bad, ok},
+		{"utf-8;\xf0\x9f\x93\xa7@example.com", bad, ok}, // 4 octets
+		{"utf-8;b\xc3\xb8b\\x{2B}x@example.com", bad, ok},
+		// malformed
+		{"utf-8;", bad, bad},
+		{"utf-8;a+40b@example.com", bad, bad}, // xtext's hexchar is no utf-8 address
+		{"utf-8;a+b@example.com", bad, bad},
+		{`utf-8;a\b@example.com`, bad, bad},
+		{`utf-8;a\x@example.com`, bad, bad},
+		{`utf-8;a\xF8b@example.com`, bad, bad},
+		{`utf-8;a\x{}b@example.com`, bad, bad},
+		{`utf-8;a\x{F8b@example.com`, bad, bad},
+		{`utf-8;a\X{F8}b@example.com`, bad, bad}, // %x78: a lower-case x only
+		{`utf-8;a\x{8}b@example.com`, bad, bad},
+		{`utf-8;a\x{00}b@example.com`, bad, bad},
+		{`utf-8;a\x{0A}b@example.com`, bad, bad},
+		{`utf-8;a\x{0D}b@example.com`, bad, bad},
+		{`utf-8;a\x{1A}b@example.com`, bad, bad},
+		{`utf-8;a\x{41}b@example.com`, bad, bad}, // "A" is sent as it is
+		{`utf-8;a\x{7E}b@example.com`, bad, bad},
+		{`utf-8;a\x{0FF}b@example.com`, bad, bad},
+		{`utf-8;a\x{0100}b@example.com`, bad, bad},
+		{`utf-8;a\x{D800}b@example.com`, bad, bad},
+		{`utf-8;a\x{DFFF}b@example.com`, bad, bad},
+		{`utf-8;a\x{0FFFF}b@example.com`, bad, bad},
+		{`utf-8;a\x{110000}b@example.com`, bad, bad},
+		{`utf-8;a\x{0010FFFF}b@example.com`, bad, bad},
+		{"utf-8;a\xffb@example.com", bad, bad},         // no UTF-8
+		{"utf-8;a\xc0\xafb@example.com", bad, bad},     // overlong
+		{"utf-8;a\xed\xa0\x80b@example.com", bad, bad}, // a surrogate
+		{"utf-8;a\xc3b@example.com", bad, bad},         // cut short
+		{"rfc822;b\xc3\xb8b@example.com", bad, bad},    // only utf-8 takes unitext
+	}
+	for _, tt := range tests {
+		for _, utf8tx := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%q/SMTPUTF8=%v", tt.value, utf8tx), func(t *testing.T) {
+				t.Parallel()
+				c := newHostile(t, smtpd.Config{}, nil).dial()
+				mail := "MAIL FROM:<a@example.com>"
+				want := tt.plain
+				if utf8tx {
+					mail += " SMTPUTF8"
+					want = tt.utf8tx
+				}
+				c.send("EHLO x\r\n" + mail + "\r\nRCPT TO:<b@example.com> NOTIFY=FAILURE ORCPT=" + tt.value + "\r\n")
+				c.expectPrefix("250 ")
+				c.expectPrefix("250 2.1.0")
+				c.expectPrefix(want)
+			})
+		}
+	}
+}
+
 // body returns message data of n octets (n > 1000) in lines of at most
 // 998 octets before CRLF, none starting with a dot.
 func body(n int) string {
