@@ -497,10 +497,10 @@ var (
 // 501 5.1.3, the replies of a path too long in its local part or domain
 // (RFC 5321 4.5.3.1.10: "501 Path too long"), and the session goes on.
 // Paths of 255 and 256 octets are taken; 257, 322 (a local part of 64
-// and a domain of 255 octets, each within its own limit), 512 and 1 MiB+1
-// (on a server whose command lines are long enough to hold one; at the
-// default limits, the line is too long: 500 5.5.2, and past 1 MiB the
-// connection closes) are not.
+// and a domain of 255 octets, each within its own limit), 512 and 1 MiB
+// less 100 (on a server whose command lines are 1 MiB, the most a Config
+// takes) are not; one of 1 MiB+1 is on a line past 1 MiB, which closes
+// the connection (500 5.5.2) at any limit.
 func TestPathLength(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -511,19 +511,19 @@ func TestPathLength(t *testing.T) {
 	}{
 		{"mailbox", mailboxPath, false, []int{255, 256, 257, 322}},
 		{"UTF-8 mailbox", utf8Path, true, []int{255, 256, 257, 322}},
-		{"source route", routePath, false, []int{255, 256, 257, 512, maxDiscard + 1}},
+		{"source route", routePath, false, []int{255, 256, 257, 512, maxDiscard - 100, maxDiscard + 1}},
 	}
 	for _, tt := range tests {
 		for _, n := range tt.sizes {
 			for _, long := range []bool{false, true} {
-				if long && n <= maxDiscard {
-					continue
+				if long && n <= 512 || !long && n > 512 && n <= maxDiscard {
+					continue // a line the limit would refuse, not the path
 				}
 				name := fmt.Sprintf("%s/%d", tt.name, n)
 				cfg := smtpd.Config{}
 				if long {
-					name += "/MaxCommandLine 2 MiB"
-					cfg.MaxCommandLine = 2 << 20
+					name += "/MaxCommandLine 1 MiB"
+					cfg.MaxCommandLine = maxDiscard
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
@@ -555,7 +555,7 @@ func TestPathLength(t *testing.T) {
 							c.expectPrefix("250 2.1.0")
 						}
 						sent := c.sendAsync(cmd + path + ps + "\r\n")
-						if n > maxDiscard && !long {
+						if n > maxDiscard {
 							c.expectPrefix("500 5.5.2")
 							c.expectClosed()
 							sent()
@@ -2054,6 +2054,67 @@ func TestLongLinesLargeBuffer(t *testing.T) {
 				if got := h.message(); string(got) != line {
 					t.Fatalf("message of %d octets recorded, want %d", len(got), len(line))
 				}
+			}
+			sent()
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+	}
+}
+
+// Line limits past the 1 MiB the engine reads of any line count as
+// 1 MiB: a text line or a command line over it is refused (500 5.5.2),
+// and one past 1 MiB and a transparency dot closes the connection, as
+// with the default limits. Before, a Config of 4 MiB sized each
+// connection's read buffer to 4 MiB and took a 2 MiB line.
+func TestLineLimitsBounded(t *testing.T) {
+	t.Parallel()
+	const huge = 4 << 20
+	cfg := smtpd.Config{MaxTextLine: huge, MaxCommandLine: huge, ParamAllowance: huge}
+	for _, n := range []int{maxDiscard - 1, maxDiscard, maxDiscard + 1, maxDiscard + 2, 2 * maxDiscard} {
+		t.Run(fmt.Sprintf("text/%d", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			line := strings.Repeat("x", n-2) + "\r\n"
+			sent := c.sendAsync(line + ".\r\n")
+			switch {
+			case n > maxDiscard+1: // past the read buffer and the bound
+				c.expectPrefix("500 5.5.2")
+				c.expectClosed()
+				sent()
+				return
+			case n > maxDiscard:
+				c.expectPrefix("500 5.5.2")
+			default:
+				c.expectPrefix("250 2.0.0")
+				if got := h.message(); len(got) != n {
+					t.Fatalf("message of %d octets recorded, want %d", len(got), n)
+				}
+			}
+			sent()
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+		t.Run(fmt.Sprintf("command/%d", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			sent := c.sendAsync("NOOP " + strings.Repeat("x", n-7) + "\r\n")
+			switch {
+			case n > maxDiscard+1:
+				c.expectPrefix("500 5.5.2")
+				c.expectClosed()
+				sent()
+				return
+			case n > maxDiscard:
+				c.expectPrefix("500 5.5.2")
+			default:
+				c.expectPrefix("250 2.0.0")
 			}
 			sent()
 			c.send("HELP\r\n")
