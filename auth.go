@@ -592,8 +592,10 @@ func (c *cramServer) Next(resp []byte) ([]byte, bool, error) {
 	case c.done:
 		return nil, false, sasl.ErrUnexpectedClientResponse
 	case c.challenge == nil && resp != nil:
+		// RFC 4954 4: an initial response to a mechanism where the
+		// server begins is refused with 501, 5.7.0.
 		c.done = true
-		return nil, false, smtpd.Reply{Code: 501, Status: "5.5.4", Lines: []string{"CRAM-MD5 takes no initial response"}}
+		return nil, false, smtpd.Reply{Code: 501, Status: "5.7.0", Lines: []string{"CRAM-MD5 takes no initial response"}}
 	case c.challenge == nil:
 		var b [8]byte
 		_, _ = rand.Read(b[:])

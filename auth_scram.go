@@ -46,10 +46,12 @@ func (a *authConfig) newSCRAM(m AuthMechanism, cs *tls.ConnectionState) (mechani
 
 // scramServer is the server side of one SCRAM exchange: an empty
 // challenge unless the AUTH line carried the client-first message, the
-// server-first message, the server-final message (v=...), whose empty
-// answer ends the exchange with success. A failure ends it with 535 5.7.8
-// naming the SCRAM error (e=invalid-proof...), as Dovecot and Cyrus do
-// rather than send it as a last challenge.
+// server-first message, then success with the server-final message
+// (v=...) as its additional data, which the engine sends as a last
+// challenge and whose empty answer ends the exchange (smtpd.SASLServer).
+// A failure ends it with 535 5.7.8 naming the SCRAM error
+// (e=invalid-proof...), as Dovecot and Cyrus do rather than send it as a
+// last challenge.
 type scramServer struct {
 	mechanism   AuthMechanism
 	hash        scram.HashGeneratorFcn
@@ -57,11 +59,10 @@ type scramServer struct {
 	tls         *tls.ConnectionState
 	plusOffered bool
 
-	conv   *scram.ServerConversation // nil until the client-first message
-	asked  bool                      // the empty challenge was sent
-	proved bool                      // the server-final message was sent
-	done   bool
-	who    AuthInfo
+	conv  *scram.ServerConversation // nil until the client-first message
+	asked bool                      // the empty challenge was sent
+	done  bool
+	who   AuthInfo
 }
 
 func (s *scramServer) Next(resp []byte) ([]byte, bool, error) {
@@ -73,17 +74,13 @@ func (s *scramServer) Next(resp []byte) ([]byte, bool, error) {
 		return []byte{}, false, nil
 	case s.conv == nil:
 		return s.first(string(resp))
-	case s.proved:
-		s.done = true // the client's empty answer to v=...
-		return nil, true, nil
 	}
 	final, err := s.conv.Step(string(resp))
+	s.done = true
 	if err != nil {
-		s.done = true
 		return nil, false, scramFailure(final, err)
 	}
-	s.proved = true
-	return []byte(final), false, nil
+	return []byte(final), true, nil // v=..., additional data with success
 }
 
 // first answers the client-first message with the server-first message.

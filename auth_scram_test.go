@@ -258,3 +258,63 @@ func TestAuthSCRAMTranscriptNormalized(t *testing.T) {
 		t.Errorf("two SCRAM exchanges' transcripts, normalized, differ (-first +second):\n%s", diff)
 	}
 }
+
+// TestAuthSCRAMEndsWithAnEmptyAnswer: the server-final message (v=...) is
+// the mechanism's additional data with success, which the engine sends
+// as a last challenge (RFC 4954 4 has no room for it in the 235); only an
+// empty answer to it ends the exchange with 235. A client that does not
+// accept the server's signature cancels with "*"; one that answers
+// something else is refused 501 5.5.2, and neither is authenticated.
+// Before, the SCRAM server sent v= as a challenge of its own and took any
+// answer to it for success.
+func TestAuthSCRAMEndsWithAnEmptyAnswer(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
+	for _, tt := range []struct {
+		name   string
+		answer func(final string) string // the line sent after v=
+		want   string
+	}{
+		{"empty", func(string) string { return "" }, "235 2.7.0"},
+		{"cancelled", func(string) string { return "*" }, "501 5.0.0"},
+		{"the signature sent back", func(final string) string { return b64(final) }, "501 5.5.2"},
+		{"one octet", func(string) string { return b64("x") }, "501 5.5.2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			conv := newSCRAMClient(t, w, true, "user", "pencil", "", false)
+			first, err := conv.Step("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := w.exchange("AUTH SCRAM-SHA-256 " + b64(first))
+			serverFirst, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "334 "))
+			if err != nil {
+				t.Fatalf("server-first %q: %v", lines, err)
+			}
+			final, err := conv.Step(string(serverFirst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = w.exchange(b64(final))
+			serverFinal, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "334 "))
+			if err != nil || !strings.HasPrefix(string(serverFinal), "v=") {
+				t.Fatalf("after the client-final message: %q, want 334 and v=...", lines)
+			}
+			if _, err := conv.Step(string(serverFinal)); err != nil || !conv.Valid() {
+				t.Fatalf("the client refused the server's signature: %v", err)
+			}
+			if got := w.exchange(tt.answer(string(serverFinal))); !strings.HasPrefix(got[0], tt.want+" ") {
+				t.Fatalf("after the answer to v=: %q, want %s", got, tt.want)
+			}
+			w.cmd("NOOP", "250")
+			w.quit()
+			s := waitSessionOf(t, srv, w)
+			if got, want := s.Auth != nil && s.Auth.Success, tt.want[0] == '2'; got != want {
+				t.Errorf("authenticated: %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -98,7 +98,7 @@ func TestAuthExchanges(t *testing.T) {
 		},
 		{
 			name:  "CRAM-MD5 with an initial response",
-			steps: []step{{"AUTH CRAM-MD5 " + b64("user 0123"), "501 5.5.4"}},
+			steps: []step{{"AUTH CRAM-MD5 " + b64("user 0123"), "501 5.7.0"}}, // RFC 4954 4
 			want:  &AuthInfo{Mechanism: "CRAM-MD5"},
 		},
 		{

@@ -1341,3 +1341,62 @@ func TestFaultsAndFindingsCappedUnderRetention(t *testing.T) {
 	c.send("QUIT\r\n")
 	c.expect("221 ")
 }
+
+// A BDAT chunk past the size limit is refused by the engine (552 5.3.4)
+// before its chunk is read, as MAIL's SIZE past it is: no fault is
+// consulted for it, and a fault with AtMost is left for the next BDAT.
+// Before, the fault script was consulted for it as for a chunk accepted,
+// its note said the fault's reply went out while the client got the
+// engine's 552 (or the fault's reply won over the size verdict), and
+// AtMost was used up on a BDAT the fault never answered.
+func TestFaultNotConsultedForBdatOverLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		chunks []int // the BDAT sizes of the first transaction, the last with LAST
+		closed bool  // the last is too big to be read: the server closes
+	}{
+		{"a chunk over the limit", []int{101}, true},
+		{"a chunk past the limit with the one before", []int{60, 41}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithMaxMessageBytes(100))
+			fault := mocksmtp.At(mocksmtp.StageBdat).AtMost(1).Reply(451, "4.3.0 try the chunk again")
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.must("RCPT TO:<bob@example.com>", 250)
+			for i, n := range tt.chunks {
+				last := i == len(tt.chunks)-1
+				if last {
+					// Armed for the chunk that goes past the limit.
+					if err := srv.AddFault(fault); err != nil {
+						t.Fatal(err)
+					}
+					c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", n, strings.Repeat("x", n-2)))
+					r, err := c.read()
+					if err != nil || r.Code != 552 || r.Status != "5.3.4" {
+						t.Fatalf("BDAT %d past the limit: %+v, %v; want 552 5.3.4", n, r, err)
+					}
+					break
+				}
+				c.must(fmt.Sprintf("BDAT %d\r\n%s", n, strings.Repeat("x", n-2)), 250)
+			}
+			if tt.closed {
+				c.expectClosed()
+				c = dialFault(t, srv)
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+			}
+			if got := srv.Sessions()[0].Faults; len(got) != 0 {
+				t.Errorf("faults fired at the BDAT the engine refused: %q", got)
+			}
+			// The fault is left for the next BDAT, of the next transaction.
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.must("RCPT TO:<bob@example.com>", 250)
+			c.must("BDAT 7 LAST\r\nhello", 451)
+		})
+	}
+}

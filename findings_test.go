@@ -210,7 +210,7 @@ func TestAuthPlaintextSaysWhatCrossed(t *testing.T) {
 		{"PLAIN, an empty initial response refused before TLS", []mocksmtp.Option{afterTLS}, "PLAIN",
 			[]step{{"AUTH PLAIN =\r\n", "538 5.7.11"}}, nothing},
 		{"CRAM-MD5, an initial response refused", nil, "CRAM-MD5",
-			[]step{{"AUTH CRAM-MD5 " + b64("user") + "\r\n", "501 5.5.4"}},
+			[]step{{"AUTH CRAM-MD5 " + b64("user") + "\r\n", "501 5.7.0"}},
 			"the initial response crossed in clear text"},
 		{"AUTH without a mechanism", nil, "",
 			[]step{{"AUTH\r\n", "501 "}}, nothing},

@@ -95,7 +95,9 @@ func New(opts ...Option) (*Server, error) {
 	// whatever their order: it applies first.
 	for _, opt := range opts {
 		if _, base := opt.(engineConfig); base {
-			_ = opt.apply(&o) // never fails
+			if err := opt.apply(&o); err != nil { // line limits past the engine's
+				return nil, err
+			}
 		}
 	}
 	for _, opt := range opts {

@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -174,8 +175,14 @@ func WithoutSecretMasking() Option {
 // fields of cfg they set, and leave the others as cfg has them. A TLSConfig
 // in cfg counts as [WithTLSConfig]'s. Its Banner, when empty, stays
 // mocksmtp's; its Trace is ignored. Given more than once, the last one is
-// the base.
+// the base. Line limits past 1 MiB, the longest line the engine reads, make
+// [New] fail: MaxTextLine, MaxCommandLine, and MaxCommandLine with
+// ParamAllowance.
 func WithEngineConfig(cfg smtpd.Config) Option { return engineConfig(cfg) }
+
+// maxEngineLine is the bound smtpd.Config's doc sets on its line limits:
+// the longest line the engine reads (a larger value would count as it).
+const maxEngineLine = 1 << 20
 
 // engineConfig is the Option of WithEngineConfig, which New applies before
 // all others.
@@ -183,6 +190,20 @@ type engineConfig smtpd.Config
 
 func (c engineConfig) apply(o *options) error {
 	base := smtpd.Config(c) // a copy: the Option may be applied by many servers at once
+	over := func(what string) error {
+		return fmt.Errorf("mocksmtp: WithEngineConfig: %s: want at most %d octets (1 MiB), the longest line the engine reads", what, maxEngineLine)
+	}
+	if base.MaxTextLine > maxEngineLine {
+		return over(fmt.Sprintf("MaxTextLine %d", base.MaxTextLine))
+	}
+	if base.MaxCommandLine > maxEngineLine {
+		return over(fmt.Sprintf("MaxCommandLine %d", base.MaxCommandLine))
+	}
+	// ParamAllowance given: with MaxCommandLine (512 by default). The
+	// default allowance past the bound is left out, as the engine does.
+	if cmd := cmp.Or(max(base.MaxCommandLine, 0), 512); base.ParamAllowance > maxEngineLine-cmd {
+		return over(fmt.Sprintf("MaxCommandLine %d with ParamAllowance %d", cmd, base.ParamAllowance))
+	}
 	if base.Banner == "" {
 		base.Banner = o.engine.Banner
 	}

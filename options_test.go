@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -60,5 +61,39 @@ func TestWithEngineConfigOrder(t *testing.T) {
 				t.Errorf("Session.Auth (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// WithEngineConfig refuses line limits past 1 MiB, the longest line the
+// engine reads, naming the field: the engine would count them as 1 MiB
+// (and before, sized each connection's read buffer to them).
+func TestWithEngineConfigLineLimits(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	for _, tt := range []struct {
+		cfg  smtpd.Config
+		want string // in New's error; "" for none
+	}{
+		{smtpd.Config{MaxTextLine: mib}, ""},
+		{smtpd.Config{MaxTextLine: mib + 1}, "MaxTextLine 1048577: want at most 1048576 octets"},
+		{smtpd.Config{MaxTextLine: 1 << 30}, "MaxTextLine 1073741824: want at most 1048576 octets"},
+		{smtpd.Config{MaxCommandLine: mib}, ""}, // the default allowance is left out
+		{smtpd.Config{MaxCommandLine: mib + 1}, "MaxCommandLine 1048577: want"},
+		{smtpd.Config{MaxCommandLine: mib - 100, ParamAllowance: 100}, ""},
+		{smtpd.Config{MaxCommandLine: mib - 100, ParamAllowance: 101}, "MaxCommandLine 1048476 with ParamAllowance 101: want"},
+		{smtpd.Config{ParamAllowance: mib - 512}, ""},
+		{smtpd.Config{ParamAllowance: mib - 511}, "MaxCommandLine 512 with ParamAllowance 1048065: want"},
+		{smtpd.Config{ParamAllowance: math.MaxInt}, "MaxCommandLine 512 with ParamAllowance 9223372036854775807: want"},
+	} {
+		srv, err := New(WithEngineConfig(tt.cfg))
+		if err == nil {
+			srv.Close()
+		}
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("New(WithEngineConfig(%+v)): %v, want no error", tt.cfg, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "mocksmtp: WithEngineConfig: "+tt.want)):
+			t.Errorf("New(WithEngineConfig(%+v)): %v, want an error with %q", tt.cfg, err, tt.want)
+		}
 	}
 }

@@ -484,8 +484,19 @@ func (c *Conn) rcptParam(k, v string) (Reason, Reply) {
 		}
 		return ReasonNone, Reply{}
 	}
+	// ORCPT=addr-type;xtext (RFC 3461 4.2); the type utf-8 has its own
+	// encoding, with UTF-8 as it is in an SMTPUTF8 transaction (RFC 6533 3).
 	typ, addr, ok := strings.Cut(v, ";")
-	if !ok || typ == "" || addr == "" || !isKeyword(typ) || !isXtext(addr) {
+	if !ok || typ == "" || addr == "" || !isKeyword(typ) {
+		return ReasonSyntax, bad
+	}
+	if strings.EqualFold(typ, "utf-8") {
+		_, unitext := c.tx.Params["SMTPUTF8"]
+		ok = isUTF8AddrText(addr, unitext)
+	} else {
+		ok = isXtext(addr)
+	}
+	if !ok {
 		return ReasonSyntax, bad
 	}
 	return ReasonNone, Reply{}
@@ -507,8 +518,21 @@ func (c *Conn) bdat(ev *Event) *Event {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
+	tooBig := reply(552, "5.3.4", "Error: message file too big")
+	if ev.sizeOver || ev.Size > c.cfg.MaxMessageBytes {
+		// Too big to be worth reading, in a transaction or not:
+		// finishBdat answers and closes.
+		return c.reject(ev, ReasonTooBig, tooBig)
+	}
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)
+	}
+	if ev.Size > c.cfg.MaxMessageBytes-int64(len(c.chunks)) {
+		// Past the limit with the chunks before it: refused here, not
+		// after the driver accepted it, so that the driver sees the
+		// reply and the end of the transaction (finishBdat skips the
+		// chunk).
+		return c.reject(ev, ReasonTooBig, tooBig)
 	}
 	ev.Reply = reply(250, "2.0.0", fmt.Sprintf("Ok: %d octets received", ev.Size))
 	return ev
@@ -560,40 +584,63 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 		if err != nil {
 			return c.reject(ev, ReasonAuthFailed, authFailure(err)), nil
 		}
-		if done {
+		if done && len(challenge) == 0 {
 			ev.Reply = reply(235, "2.7.0", "Authentication successful")
 			return ev, nil
 		}
-		c.writeReply(Reply{Code: 334, Lines: []string{base64.StdEncoding.EncodeToString(challenge)}})
-		line, _, long, err := c.readLine(ctx, authLineLimit)
-		if err != nil {
-			return nil, c.readErr(ctx, err, " during AUTH")
+		// A challenge, or additional data with success: SMTP has no
+		// place for it in the 235 (RFC 4954 4), so it goes as a last
+		// challenge, whose empty response ends the exchange (RFC 4422
+		// 3.6: the SCRAM server's v=, DIGEST-MD5's rspauth).
+		var refused *Event
+		resp, refused, err = c.authResponse(ctx, ev, challenge)
+		if err != nil || refused != nil {
+			return refused, err
 		}
-		if long {
-			c.trace(Trace{Kind: TraceCommand, Text: "<AUTH response too long>"})
-			return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.6", "Error: authentication exchange line too long")), nil
-		}
-		// Framed as a command line must be: a line with a bare LF, a bare
-		// CR or a NUL ends the exchange as it would a command, and what
-		// it holds reaches no mechanism ("*" ending in a bare LF cancels
-		// nothing either).
-		b, why, bad := framing(line)
-		text, masked := string(b), "****"
-		if text == "*" {
-			masked = ""
-		}
-		c.trace(Trace{Kind: TraceCommand, Text: text, Masked: masked})
-		switch {
-		case why != ReasonNone:
-			return c.reject(ev, why, bad), nil
-		case text == "*":
-			return c.reject(ev, ReasonAuthCancelled, reply(501, "5.0.0", "Authentication cancelled")), nil
-		}
-		var ok bool
-		if resp, ok = decodeResponse(text); !ok {
-			return c.reject(ev, ReasonSyntax, reply(501, "5.5.2", "Error: invalid base64 data")), nil
+		if done {
+			if len(resp) > 0 {
+				return c.reject(ev, ReasonSyntax, reply(501, "5.5.2", "Error: an empty response was expected")), nil
+			}
+			ev.Reply = reply(235, "2.7.0", "Authentication successful")
+			return ev, nil
 		}
 	}
+}
+
+// authResponse sends a challenge of the AUTH exchange ev and reads the
+// client's response: its octets, or ev refused (a line too long or
+// framed wrong, "*", bad base64), or the error that ends the session.
+func (c *Conn) authResponse(ctx context.Context, ev *Event, challenge []byte) ([]byte, *Event, error) {
+	c.writeReply(Reply{Code: 334, Lines: []string{base64.StdEncoding.EncodeToString(challenge)}})
+	line, _, long, err := c.readLine(ctx, authLineLimit)
+	if err != nil {
+		return nil, nil, c.readErr(ctx, err, " during AUTH")
+	}
+	if long {
+		c.trace(Trace{Kind: TraceCommand, Text: "<AUTH response too long>"})
+		return nil, c.reject(ev, ReasonLineTooLong, reply(500, "5.5.6", "Error: authentication exchange line too long")), nil
+	}
+	// Framed as a command line must be: a line with a bare LF, a bare
+	// CR or a NUL ends the exchange as it would a command, and what it
+	// holds reaches no mechanism ("*" ending in a bare LF cancels
+	// nothing either).
+	b, why, bad := framing(line)
+	text, masked := string(b), "****"
+	if text == "*" {
+		masked = ""
+	}
+	c.trace(Trace{Kind: TraceCommand, Text: text, Masked: masked})
+	switch {
+	case why != ReasonNone:
+		return nil, c.reject(ev, why, bad), nil
+	case text == "*":
+		return nil, c.reject(ev, ReasonAuthCancelled, reply(501, "5.0.0", "Authentication cancelled")), nil
+	}
+	resp, ok := decodeResponse(text)
+	if !ok {
+		return nil, c.reject(ev, ReasonSyntax, reply(501, "5.5.2", "Error: invalid base64 data")), nil
+	}
+	return resp, nil, nil
 }
 
 // decodeResponse decodes a SASL response; "=" is the empty response.

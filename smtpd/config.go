@@ -32,14 +32,17 @@ type Config struct {
 	MaxRecipientOvershoot int
 	// MaxCommandLine is the longest command line in octets, CRLF included
 	// (RFC 5321 4.5.3.1.4). MAIL and RCPT with parameters get
-	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512.
+	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512; at
+	// most 1 MiB, the longest line the engine reads (a larger value counts
+	// as 1 MiB: each connection's read buffer holds its longest line).
 	MaxCommandLine int
 	// ParamAllowance is the extra length allowed for MAIL and RCPT lines
-	// that carry ESMTP parameters. Default 512.
+	// that carry ESMTP parameters. Default 512; with MaxCommandLine, at
+	// most 1 MiB (what is over is left out).
 	ParamAllowance int
 	// MaxTextLine is the longest line of message text in octets, CRLF
 	// included, the dot a client doubles for transparency not counted
-	// (RFC 5321 4.5.3.1.6). Default 1000.
+	// (RFC 5321 4.5.3.1.6). Default 1000; at most 1 MiB, as MaxCommandLine.
 	MaxTextLine int
 	// MaxBadCommands is how many bad commands a session may send before
 	// the server answers 421 4.7.0 and closes: commands the engine
@@ -111,7 +114,11 @@ type Config struct {
 // github.com/emersion/go-sasl's Server: Next takes the client's response
 // (nil for none) and returns the next challenge, or done with a nil error
 // on success. An error ends the exchange with 535 5.7.8, or with the error
-// itself when it is a [Reply].
+// itself when it is a [Reply]. A challenge returned with done is
+// additional data with success (SCRAM's server-final message), for which
+// SMTP's 235 has no room (RFC 4954 4): the engine sends it as a last 334
+// challenge, and the client's empty response ends the exchange with 235
+// (another response gets 501 5.5.2, "*" cancels it with 501 5.0.0).
 type SASLServer interface {
 	Next(response []byte) (challenge []byte, done bool, err error)
 }
@@ -161,7 +168,14 @@ func (e Extension) String() string {
 // Read only: every Conn without a list of its own shares it.
 var defaultForbiddenCommands = []string{"CONNECT", "GET", "POST", "HEAD", "PUT", "OPTIONS", "USER-AGENT:", "HOST:"}
 
-// withDefaults returns a copy of c with every zero field set to its default.
+// maxLineLimit bounds the line limits of a Config: the longest line the
+// engine reads to its end (maxDiscard). A limit past it would size every
+// connection's read buffer to hold a line the engine would otherwise
+// refuse unread, and let such a line through.
+const maxLineLimit = maxDiscard
+
+// withDefaults returns a copy of c with every zero field set to its
+// default, and the line limits bounded by maxLineLimit.
 func (c Config) withDefaults() Config {
 	if c.Hostname == "" {
 		c.Hostname = "localhost"
@@ -187,6 +201,11 @@ func (c Config) withDefaults() Config {
 	if c.MaxTextLine <= 0 {
 		c.MaxTextLine = 1000
 	}
+	// A line limit is at most what the engine reads of a line: the read
+	// buffer is sized for the longest line, per connection.
+	c.MaxTextLine = min(c.MaxTextLine, maxLineLimit)
+	c.MaxCommandLine = min(c.MaxCommandLine, maxLineLimit)
+	c.ParamAllowance = min(c.ParamAllowance, maxLineLimit-c.MaxCommandLine)
 	if c.MaxBadCommands <= 0 {
 		c.MaxBadCommands = 20
 	}

@@ -102,7 +102,6 @@ type Conn struct {
 	authed  bool
 	tx      *Envelope // the transaction in progress, nil when none
 	chunks  []byte    // BDAT data so far
-	tooBig  bool      // a BDAT chunk went over the limit
 	bad     int       // bad commands so far (see countsAsError)
 	over    int       // recipients over the limit in this transaction
 	junk    int       // junk commands since the last accepted message
@@ -507,7 +506,7 @@ func (c *Conn) hang(ctx context.Context) error {
 }
 
 func (c *Conn) resetTx() {
-	c.tx, c.chunks, c.tooBig, c.over = nil, nil, false, 0
+	c.tx, c.chunks, c.over = nil, nil, 0
 }
 
 // write writes the answer's reply (or raw bytes, or nothing).

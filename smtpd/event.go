@@ -129,7 +129,7 @@ const (
 	ReasonAuthCancelled                      // the client cancelled the AUTH exchange with "*" (501)
 	ReasonNonASCIIAddress                    // a UTF-8 address without SMTPUTF8 (553 5.6.7)
 	ReasonTooManyRecipients                  // a RCPT over Config.MaxRecipients (452 4.5.3)
-	ReasonTooBig                             // a message or SIZE over Config.MaxMessageBytes (552 5.3.4)
+	ReasonTooBig                             // a message, SIZE or BDAT chunk over Config.MaxMessageBytes, a chunk with those before it (552 5.3.4)
 )
 
 var reasonNames = [...]string{

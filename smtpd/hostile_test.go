@@ -497,10 +497,10 @@ var (
 // 501 5.1.3, the replies of a path too long in its local part or domain
 // (RFC 5321 4.5.3.1.10: "501 Path too long"), and the session goes on.
 // Paths of 255 and 256 octets are taken; 257, 322 (a local part of 64
-// and a domain of 255 octets, each within its own limit), 512 and 1 MiB+1
-// (on a server whose command lines are long enough to hold one; at the
-// default limits, the line is too long: 500 5.5.2, and past 1 MiB the
-// connection closes) are not.
+// and a domain of 255 octets, each within its own limit), 512 and 1 MiB
+// less 100 (on a server whose command lines are 1 MiB, the most a Config
+// takes) are not; one of 1 MiB+1 is on a line past 1 MiB, which closes
+// the connection (500 5.5.2) at any limit.
 func TestPathLength(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -511,19 +511,19 @@ func TestPathLength(t *testing.T) {
 	}{
 		{"mailbox", mailboxPath, false, []int{255, 256, 257, 322}},
 		{"UTF-8 mailbox", utf8Path, true, []int{255, 256, 257, 322}},
-		{"source route", routePath, false, []int{255, 256, 257, 512, maxDiscard + 1}},
+		{"source route", routePath, false, []int{255, 256, 257, 512, maxDiscard - 100, maxDiscard + 1}},
 	}
 	for _, tt := range tests {
 		for _, n := range tt.sizes {
 			for _, long := range []bool{false, true} {
-				if long && n <= maxDiscard {
-					continue
+				if long && n <= 512 || !long && n > 512 && n <= maxDiscard {
+					continue // a line the limit would refuse, not the path
 				}
 				name := fmt.Sprintf("%s/%d", tt.name, n)
 				cfg := smtpd.Config{}
 				if long {
-					name += "/MaxCommandLine 2 MiB"
-					cfg.MaxCommandLine = 2 << 20
+					name += "/MaxCommandLine 1 MiB"
+					cfg.MaxCommandLine = maxDiscard
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
@@ -555,7 +555,7 @@ func TestPathLength(t *testing.T) {
 							c.expectPrefix("250 2.1.0")
 						}
 						sent := c.sendAsync(cmd + path + ps + "\r\n")
-						if n > maxDiscard && !long {
+						if n > maxDiscard {
 							c.expectPrefix("500 5.5.2")
 							c.expectClosed()
 							sent()
@@ -940,6 +940,215 @@ func TestBdatChunkBoundaries(t *testing.T) {
 	}
 }
 
+// A BDAT chunk that takes the message past the size limit is refused as
+// an event, before its chunk is read: Err, ReasonTooBig and the 552 5.3.4
+// the client gets, so that a driver that accepts the event sees the reply
+// the engine writes and knows the transaction is over. Before, the event
+// said "250 Ok: n octets received" and the engine answered 552 after the
+// driver had accepted it. The limit holds at N-1, N and N+1 octets; the
+// transaction is reset after the refusal (RCPT gets 503), and a new one
+// goes through.
+func TestBdatOverLimitIsRefusedAsItsEvent(t *testing.T) {
+	t.Parallel()
+	const limit = 100
+	for _, second := range []int{limit - 60 - 1, limit - 60, limit - 60 + 1} {
+		t.Run(fmt.Sprint(60+second), func(t *testing.T) {
+			t.Parallel()
+			type seen struct {
+				reason smtpd.Reason
+				code   int
+				err    bool
+			}
+			events := make(chan seen, 8)
+			h := newHostile(t, smtpd.Config{MaxMessageBytes: limit}, func(_ *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Bdat {
+					events <- seen{ev.Reason, ev.Reply.Code, ev.Err != nil}
+				}
+			})
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5"} {
+				c.expectPrefix(w)
+			}
+			c.send(fmt.Sprintf("BDAT 60\r\n%sBDAT %d LAST\r\n%s", pattern(60), second, pattern(second)))
+			c.expectPrefix("250 2.0.0")
+			want := []seen{{smtpd.ReasonNone, 250, false}, {smtpd.ReasonNone, 250, false}}
+			if 60+second > limit {
+				c.expectPrefix("552 5.3.4")
+				want[1] = seen{smtpd.ReasonTooBig, 552, true}
+				c.send("RCPT TO:<c@example.com>\r\n")
+				c.expectPrefix("503 5.5.1") // the transaction is over
+				h.noMessage()
+			} else {
+				c.expectPrefix("250 2.0.0")
+				if got := h.message(); len(got) != 60+second {
+					t.Fatalf("message of %d octets, want %d", len(got), 60+second)
+				}
+			}
+			for i, w := range want {
+				if got := <-events; got != w {
+					t.Errorf("BDAT %d: event %+v, want %+v", i+1, got, w)
+				}
+			}
+			c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 5 LAST\r\nhello")
+			for _, w := range []string{"250 2.1.0", "250 2.1.5", "250 2.0.0"} {
+				c.expectPrefix(w)
+			}
+			if got := h.message(); string(got) != "hello" {
+				t.Fatalf("message %q, want hello", got)
+			}
+		})
+	}
+}
+
+// A mechanism that succeeds with additional data (SCRAM's v=, DIGEST-MD5's
+// rspauth) has it sent as a last 334 challenge, since SMTP's 235 carries
+// none (RFC 4954 4); the client's empty response ends the exchange with
+// 235. Anything else after it is refused as any response is, and a
+// non-empty one is 501 5.5.2. Before, the engine dropped the data and
+// answered 235: the client never saw the server prove itself.
+func TestAuthAdditionalDataWithSuccess(t *testing.T) {
+	t.Parallel()
+	final := base64.StdEncoding.EncodeToString([]byte("v=server-proof"))
+	tests := []struct {
+		name   string
+		ir     bool   // the client's response goes on the AUTH line
+		answer string // the client's line after the additional data
+		want   string
+		reason smtpd.Reason
+	}{
+		{"empty response", true, "\r\n", "235 2.7.0", smtpd.ReasonNone},
+		{"empty response, no initial response", false, "\r\n", "235 2.7.0", smtpd.ReasonNone},
+		{"=", true, "=\r\n", "235 2.7.0", smtpd.ReasonNone},
+		{"a response of 1 octet", true, base64.StdEncoding.EncodeToString([]byte("x")) + "\r\n", "501 5.5.2", smtpd.ReasonSyntax},
+		{"cancelled", true, "*\r\n", "501 5.0.0", smtpd.ReasonAuthCancelled},
+		{"bare LF", true, "\n", "500 5.5.2", smtpd.ReasonBareLF},
+		{"bad base64", true, "A\r\n", "501 5.5.2", smtpd.ReasonSyntax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			reasons := make(chan smtpd.Reason, 1)
+			cfg := oneMechanism("X-FINAL", func() saslFunc {
+				return func(resp []byte) ([]byte, bool, error) {
+					switch string(resp) {
+					case "":
+						return nil, false, nil // no initial response: ask for it
+					case "client-proof":
+						return []byte("v=server-proof"), true, nil
+					}
+					return nil, false, errors.New("unexpected response")
+				}
+			})
+			h := newHostile(t, cfg, func(_ *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Auth {
+					reasons <- ev.Reason
+				}
+			})
+			c := h.dial()
+			c.send("EHLO x\r\n")
+			c.expectPrefix("250 ")
+			proof := base64.StdEncoding.EncodeToString([]byte("client-proof"))
+			if tt.ir {
+				c.send("AUTH X-FINAL " + proof + "\r\n")
+			} else {
+				c.send("AUTH X-FINAL\r\n")
+				c.expect("334 ")
+				c.send(proof + "\r\n")
+			}
+			c.expect("334 " + final)
+			c.send(tt.answer)
+			c.expectPrefix(tt.want)
+			if got := <-reasons; got != tt.reason {
+				t.Errorf("Auth event's reason %v, want %v", got, tt.reason)
+			}
+			c.send("NOOP\r\n")
+			c.expectPrefix("250 2.0.0")
+		})
+	}
+}
+
+// ORCPT with the address type utf-8 (RFC 6533 3, in RFC 3461 4.2's
+// ORCPT=addr-type;value) takes utf-8-addr-xtext, printable ASCII but "+",
+// "=" and the backslash, with `\x{HEXPOINT}` escapes, in any transaction, and
+// utf-8-addr-unitext, which adds UTF-8 as it is, in an SMTPUTF8
+// transaction; anything else is 501 5.5.4. HEXPOINT at each edge of its
+// ranges: two digits for the xtext specials, the backslash and 80-FF;
+// three to six without a leading zero, no surrogate, nothing past
+// 10FFFF. Before, the value was held to xtext: unitext was refused, and
+// a "+XX" or a lone backslash accepted.
+func TestOrcptUTF8(t *testing.T) {
+	t.Parallel()
+	const ok, bad = "250 2.1.5", "501 5.5.4"
+	tests := []struct {
+		value         string
+		plain, utf8tx string // the reply without and with SMTPUTF8 on MAIL
+	}{
+		{"rfc822;b+40c@example.com", ok, ok},
+		{"utf-8;bob@example.com", ok, ok},
+		{"UTF-8;bob@example.com", ok, ok},
+		{`utf-8;b\x{F8}b@example.com`, ok, ok},
+		{`utf-8;b\x{f8}b@example.com`, ok, ok}, // ABNF's HEXDIG takes either case
+		{`utf-8;\x{5C}@example.com`, ok, ok},
+		{`utf-8;a\x{2B}b@example.com`, ok, ok},
+		{`utf-8;a\x{3D}b@example.com`, ok, ok},
+		{`utf-8;a\x{20}b@example.com`, ok, ok},
+		{`utf-8;a\x{01}\x{09}\x{10}\x{11}\x{19}\x{7F}\x{80}\x{FF}@example.com`, ok, ok},
+		{`utf-8;\x{100}\x{FFF}\x{1000}\x{D7FF}\x{E000}\x{FFFF}\x{10000}\x{FFFFF}\x{100000}\x{10FFFF}@x`, ok, ok},
+		{"utf-8;b\xc3\xb8b@example.com", bad, ok}, // unitext
+		{"utf-8;\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90", bad, ok},
+		{"utf-8;\xf0\x9f\x93\xa7@example.com", bad, ok}, // 4 octets
+		{"utf-8;b\xc3\xb8b\\x{2B}x@example.com", bad, ok},
+		// malformed
+		{"utf-8;", bad, bad},
+		{"utf-8;a+40b@example.com", bad, bad}, // xtext's hexchar is no utf-8 address
+		{"utf-8;a+b@example.com", bad, bad},
+		{`utf-8;a\b@example.com`, bad, bad},
+		{`utf-8;a\x@example.com`, bad, bad},
+		{`utf-8;a\xF8b@example.com`, bad, bad},
+		{`utf-8;a\x{}b@example.com`, bad, bad},
+		{`utf-8;a\x{F8b@example.com`, bad, bad},
+		{`utf-8;a\X{F8}b@example.com`, bad, bad}, // %x78: a lower-case x only
+		{`utf-8;a\x{8}b@example.com`, bad, bad},
+		{`utf-8;a\x{00}b@example.com`, bad, bad},
+		{`utf-8;a\x{0A}b@example.com`, bad, bad},
+		{`utf-8;a\x{0D}b@example.com`, bad, bad},
+		{`utf-8;a\x{1A}b@example.com`, bad, bad},
+		{`utf-8;a\x{41}b@example.com`, bad, bad}, // "A" is sent as it is
+		{`utf-8;a\x{7E}b@example.com`, bad, bad},
+		{`utf-8;a\x{0FF}b@example.com`, bad, bad},
+		{`utf-8;a\x{0100}b@example.com`, bad, bad},
+		{`utf-8;a\x{D800}b@example.com`, bad, bad},
+		{`utf-8;a\x{DFFF}b@example.com`, bad, bad},
+		{`utf-8;a\x{0FFFF}b@example.com`, bad, bad},
+		{`utf-8;a\x{110000}b@example.com`, bad, bad},
+		{`utf-8;a\x{0010FFFF}b@example.com`, bad, bad},
+		{"utf-8;a\xffb@example.com", bad, bad},         // no UTF-8
+		{"utf-8;a\xc0\xafb@example.com", bad, bad},     // overlong
+		{"utf-8;a\xed\xa0\x80b@example.com", bad, bad}, // a surrogate
+		{"utf-8;a\xc3b@example.com", bad, bad},         // cut short
+		{"rfc822;b\xc3\xb8b@example.com", bad, bad},    // only utf-8 takes unitext
+	}
+	for _, tt := range tests {
+		for _, utf8tx := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%q/SMTPUTF8=%v", tt.value, utf8tx), func(t *testing.T) {
+				t.Parallel()
+				c := newHostile(t, smtpd.Config{}, nil).dial()
+				mail := "MAIL FROM:<a@example.com>"
+				want := tt.plain
+				if utf8tx {
+					mail += " SMTPUTF8"
+					want = tt.utf8tx
+				}
+				c.send("EHLO x\r\n" + mail + "\r\nRCPT TO:<b@example.com> NOTIFY=FAILURE ORCPT=" + tt.value + "\r\n")
+				c.expectPrefix("250 ")
+				c.expectPrefix("250 2.1.0")
+				c.expectPrefix(want)
+			})
+		}
+	}
+}
+
 // body returns message data of n octets (n > 1000) in lines of at most
 // 998 octets before CRLF, none starting with a dot.
 func body(n int) string {
@@ -1244,7 +1453,10 @@ func TestAuthResponseBoundaries(t *testing.T) {
 							got <- bytes.Clone(resp)
 						}
 						round++
-						return []byte("next"), round == 3, nil
+						if round == 3 {
+							return nil, true, nil
+						}
+						return []byte("next"), false, nil
 					}
 				}), nil)
 				c := h.dial()
@@ -1842,6 +2054,67 @@ func TestLongLinesLargeBuffer(t *testing.T) {
 				if got := h.message(); string(got) != line {
 					t.Fatalf("message of %d octets recorded, want %d", len(got), len(line))
 				}
+			}
+			sent()
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+	}
+}
+
+// Line limits past the 1 MiB the engine reads of any line count as
+// 1 MiB: a text line or a command line over it is refused (500 5.5.2),
+// and one past 1 MiB and a transparency dot closes the connection, as
+// with the default limits. Before, a Config of 4 MiB sized each
+// connection's read buffer to 4 MiB and took a 2 MiB line.
+func TestLineLimitsBounded(t *testing.T) {
+	t.Parallel()
+	const huge = 4 << 20
+	cfg := smtpd.Config{MaxTextLine: huge, MaxCommandLine: huge, ParamAllowance: huge}
+	for _, n := range []int{maxDiscard - 1, maxDiscard, maxDiscard + 1, maxDiscard + 2, 2 * maxDiscard} {
+		t.Run(fmt.Sprintf("text/%d", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			line := strings.Repeat("x", n-2) + "\r\n"
+			sent := c.sendAsync(line + ".\r\n")
+			switch {
+			case n > maxDiscard+1: // past the read buffer and the bound
+				c.expectPrefix("500 5.5.2")
+				c.expectClosed()
+				sent()
+				return
+			case n > maxDiscard:
+				c.expectPrefix("500 5.5.2")
+			default:
+				c.expectPrefix("250 2.0.0")
+				if got := h.message(); len(got) != n {
+					t.Fatalf("message of %d octets recorded, want %d", len(got), n)
+				}
+			}
+			sent()
+			c.send("HELP\r\n")
+			c.expectPrefix("214 ")
+		})
+		t.Run(fmt.Sprintf("command/%d", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			sent := c.sendAsync("NOOP " + strings.Repeat("x", n-7) + "\r\n")
+			switch {
+			case n > maxDiscard+1:
+				c.expectPrefix("500 5.5.2")
+				c.expectClosed()
+				sent()
+				return
+			case n > maxDiscard:
+				c.expectPrefix("500 5.5.2")
+			default:
+				c.expectPrefix("250 2.0.0")
 			}
 			sent()
 			c.send("HELP\r\n")

@@ -312,3 +312,81 @@ func isXtext(s string) bool {
 }
 
 func isHexUpper(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' }
+
+// isUTF8AddrText reports whether s is an address of the ORCPT type utf-8
+// (RFC 6533 3): utf-8-addr-xtext, QCHARs (printable ASCII but "+", "="
+// and a backslash) and EmbeddedUnicodeChars (`\x{E9}`), or, when unitext,
+// utf-8-addr-unitext, which also takes UTF-8 as it is (in an SMTPUTF8
+// transaction). The address it encodes is not checked.
+func isUTF8AddrText(s string, unitext bool) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			n := embeddedUnicodeChar(s[i:])
+			if n == 0 {
+				return false
+			}
+			i += n
+		case c >= utf8.RuneSelf:
+			// UTF8-2 / UTF8-3 / UTF8-4 (RFC 3629): no surrogate, no
+			// overlong form, nothing cut short.
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if !unitext || r == utf8.RuneError && n == 1 {
+				return false
+			}
+			i += n
+		case c < '!' || c > '~' || c == '+' || c == '=':
+			return false
+		default:
+			i++
+		}
+	}
+	return true
+}
+
+// embeddedUnicodeChar returns the length of the `\x{HEXPOINT}` that s
+// starts with (RFC 6533 3), or 0. HEXPOINT, hexadecimal digits of either
+// case (ABNF's strings ignore case, but for the "x"): two for the xtext
+// specials, 01-09, 10-19, 20, 2B, 3D, 7F, for the backslash, 5C, and for
+// 80-FF; three to six for 100-10FFFF without a leading zero and without
+// the surrogates D800-DFFF. A code point of ASCII that stands for itself
+// (`\x{41}`) is none.
+func embeddedUnicodeChar(s string) int {
+	if !strings.HasPrefix(s, "\\x{") {
+		return 0
+	}
+	end := strings.IndexByte(s, '}')
+	if end < 0 {
+		return 0
+	}
+	hex := s[3:end]
+	if len(hex) < 2 || len(hex) > 6 {
+		return 0
+	}
+	v, err := strconv.ParseUint(hex, 16, 32)
+	if err != nil {
+		return 0
+	}
+	var ok bool
+	switch len(hex) {
+	case 2:
+		ok = v >= 0x01 && v <= 0x09 || v >= 0x10 && v <= 0x19 ||
+			v == 0x20 || v == 0x2B || v == 0x3D || v == 0x5C || v == 0x7F || v >= 0x80
+	case 3:
+		ok = v >= 0x100
+	case 4:
+		ok = v >= 0x1000 && (v < 0xD800 || v > 0xDFFF)
+	case 5:
+		ok = v >= 0x10000
+	case 6:
+		ok = v >= 0x100000 && v <= 0x10FFFF
+	}
+	if !ok {
+		return 0
+	}
+	return end + 1
+}

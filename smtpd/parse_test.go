@@ -1,8 +1,11 @@
 package smtpd
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The parsers' fuzz targets and benchmarks: internal tests, since the
@@ -89,4 +92,41 @@ func BenchmarkParseParams(b *testing.B) {
 			b.Fatalf("got %v, %v", p, ok)
 		}
 	}
+}
+
+// FuzzUTF8AddrText: an ORCPT address of type utf-8 accepted as
+// utf-8-addr-xtext is printable ASCII without "+" and "=", and accepted as
+// unitext too; one accepted as unitext is UTF-8; every escape in either
+// stands for a Unicode scalar value that is no ASCII letter or digit.
+func FuzzUTF8AddrText(f *testing.F) {
+	for _, s := range []string{`b\x{F8}b@example.com`, "b\xc3\xb8b@x", `\x{10FFFF}`, `\x{D800}`, `\x{0A}`, `a+2B`, `\x{`, `\x{}`, ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		xtext, unitext := isUTF8AddrText(s, false), isUTF8AddrText(s, true)
+		if xtext && !unitext {
+			t.Fatalf("%q: xtext but not unitext", s)
+		}
+		if xtext && strings.ContainsFunc(s, func(r rune) bool { return r < '!' || r > '~' || r == '+' || r == '=' }) {
+			t.Fatalf("%q accepted as xtext", s)
+		}
+		if unitext && !utf8.ValidString(s) {
+			t.Fatalf("%q accepted as unitext", s)
+		}
+		if !unitext {
+			return
+		}
+		for rest := s; ; {
+			i := strings.Index(rest, `\x{`)
+			if i < 0 {
+				break
+			}
+			end := strings.IndexByte(rest[i:], '}')
+			v, err := strconv.ParseUint(rest[i+3:i+end], 16, 32)
+			if err != nil || !utf8.ValidRune(rune(v)) || v < 0x80 && unicode.IsLetter(rune(v)) || unicode.IsDigit(rune(v)) && v < 0x80 {
+				t.Fatalf("%q accepted, with the escape %q", s, rest[i:i+end+1])
+			}
+			rest = rest[i+end+1:]
+		}
+	})
 }

@@ -284,7 +284,9 @@ func (c *Conn) envelope(chunked bool) *Envelope {
 // finishBdat reads a BDAT chunk, then replies, or returns the Message
 // event when it was the last chunk of an accepted transaction. A refused
 // BDAT that was a bad command (counted) counts toward MaxBadCommands as
-// any other.
+// any other: one the engine refused (bdat: its syntax, its sequence, a
+// chunk past the size limit with those before it) or the driver did. Its
+// chunk is read and dropped, and the transaction is over.
 func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, takes, counted bool) (*Event, error) {
 	if ev.Size < 0 { // unknown size (unparsable, or refused before it was read): the chunk cannot be skipped
 		if err := c.write(ctx, a, r); err != nil {
@@ -293,20 +295,21 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 		c.closeGracefully(ctx)
 		return nil, fmt.Errorf("%w: BDAT without a usable size", ErrFraming)
 	}
-	overLimit := ev.Size > c.cfg.MaxMessageBytes-int64(len(c.chunks))
 	if ev.Size > c.cfg.MaxMessageBytes || ev.sizeOver {
-		// Too big to be worth reading: say so and close. (A size past an
-		// int64 is past a limit of the largest int64, which Size equals.)
-		c.writeReply(reply(552, "5.3.4", "Error: message file too big"))
+		// Too big to be worth reading (bdat refused it, 552): say so and
+		// close. (A size past an int64 is past a limit of the largest
+		// int64, which Size equals.)
+		if err := c.write(ctx, a, r); err != nil {
+			return nil, err
+		}
 		c.closeGracefully(ctx)
 		return nil, fmt.Errorf("%w: BDAT chunk of %d octets over the limit", ErrFraming, ev.Size)
 	}
-	keep := takes && !overLimit
 	dst := c.chunks
 	if dst == nil {
 		dst = []byte{}
 	}
-	dst, err := c.readChunk(ctx, dst, ev.Size, a.DropAfterBytes, keep)
+	dst, err := c.readChunk(ctx, dst, ev.Size, a.DropAfterBytes, takes)
 	if err != nil {
 		return nil, err
 	}
@@ -320,10 +323,6 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 			return nil, err
 		}
 		return nil, c.then(ctx, a.Then)
-	}
-	if overLimit {
-		c.resetTx()
-		return nil, c.writeThen(ctx, a, reply(552, "5.3.4", "Error: message file too big"))
 	}
 	c.chunks = dst
 	if !ev.Last {
