@@ -247,7 +247,8 @@ func (f Fault) OnAttempt(n ...int) Fault {
 }
 
 // AtMost makes the fault fire at most n times: on its first n matches,
-// counted per server from when the fault was added. (An [Expectation]'s
+// counted per server from when the fault was added, and again from 0
+// after [Server.Reset] or [Server.ReplaceFaults]. (An [Expectation]'s
 // Times, by contrast, wants exactly n messages.)
 func (f Fault) AtMost(n int) Fault {
 	if n < 1 {

@@ -8,7 +8,8 @@ import (
 // Ready-made faults for what real mail servers do. Each is an ordinary
 // [Fault]: selectors and actions can be added to it, and it is added with
 // [WithFault] or [Server.AddFault]. Scenario state (greylisting's pairs,
-// rate counters) is kept per server.
+// rate counters) is kept per server, and starts afresh with
+// [Server.Reset] and [Server.ReplaceFaults].
 
 // scenario starts a named fault for a scenario declared at where.
 func scenario(stage Stage, name, where string) Fault {

@@ -69,10 +69,11 @@ func (s *Server) setFaults(replace bool, faults []Fault) error {
 	defer s.mu.Unlock()
 	sc := s.scriptLocked()
 	if replace {
-		sc.faults, sc.random = nil, false
-	}
-	for _, f := range faults {
-		sc.add(f)
+		sc.rearm(faults)
+	} else {
+		for _, f := range faults {
+			sc.add(f)
+		}
 	}
 	s.armed.Store(len(sc.faults) > 0)
 	return nil
@@ -95,8 +96,7 @@ func (o *options) checkFault(f Fault) error {
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sc := s.scriptLocked()
-	sc.faults, sc.random = nil, false
+	s.scriptLocked().rearm(nil)
 	s.armed.Store(false)
 }
 
@@ -126,6 +126,33 @@ type armedFault struct {
 	Fault
 	fired int
 	cond  condition
+}
+
+// rearm makes faults the whole script, each armed afresh: its AtMost
+// counter at 0 and its scenario state new, as when it was added.
+// ReplaceFaults, ClearFaults and Reset (restartFaultsLocked) go through
+// it.
+func (sc *faultScript) rearm(faults []Fault) {
+	sc.faults, sc.random = nil, false
+	for _, f := range faults {
+		sc.add(f)
+	}
+}
+
+// restartFaultsLocked keeps the fault script but starts every fault's
+// counter and scenario state afresh, for Reset. The seed stays. Sessions
+// hold no armed fault, only their own sessionFaults: a live session meets
+// the new state at its next event. s.mu must be held.
+func (s *Server) restartFaultsLocked() {
+	sc := s.faults
+	if sc == nil {
+		return // built from the options, afresh, on first use
+	}
+	faults := make([]Fault, len(sc.faults))
+	for i, af := range sc.faults {
+		faults[i] = af.Fault
+	}
+	sc.rearm(faults)
 }
 
 func (sc *faultScript) add(f Fault) {

@@ -81,10 +81,20 @@ func (s *Server) neverMet(n int) error {
 // Session.Attempt and [Fault.OnAttempt]). Conformance findings recorded
 // so far are forgotten, those of live sessions too, so that
 // [Server.Findings] and [WithStrict] see only what comes after. Faults
-// are kept, and so are the expectations of tests ([Server.Expect]); those
-// registered without a test ([Server.AddExpectation] and the like, on the
-// server and its inboxes) are forgotten. Waits in progress count only the
-// messages that arrive after Reset.
+// are kept, their state started afresh as [Server.ReplaceFaults] does, so
+// that each behaves as on a new server with the same faults: a sender and
+// recipient pair [Greylist] refused before is refused again on its first
+// try, a fault whose [Fault.AtMost] was used up fires again, and
+// [RateLimitPer] forgets the transactions it counted; the seed
+// ([Server.Seed]) stays. A session live across Reset meets that fresh
+// state from its next command on, as a new session does, and counts in
+// it once (its commands before Reset counted in the old state only); it
+// keeps its attempt number and what is its own ([RateLimit]'s count of
+// its transactions, the recipients [TooManyRecipients] counts). The
+// expectations of tests ([Server.Expect]) are kept; those registered
+// without a test ([Server.AddExpectation] and the like, on the server and
+// its inboxes) are forgotten. Waits in progress count only the messages
+// that arrive after Reset.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -102,6 +112,7 @@ func (s *Server) Reset() {
 	s.messages = nil
 	s.sessions = slices.DeleteFunc(s.sessions, func(r *session) bool { return r.ended != Live })
 	s.ids.attempt = 0
+	s.restartFaultsLocked()
 	s.ids.forgets++
 	s.exp.waited, s.exp.accounts = nil, nil
 	s.forgetFreeExpectationsLocked()
