@@ -167,7 +167,7 @@
 //
 // [Server.Reset] forgets the messages, the ended sessions and the findings
 // so far (IDs are never reused; live sessions, faults and tests'
-// expectations stay), [Server.DeleteMessage] forgets one message, and
+// expectations stay, the faults' state started afresh), [Server.DeleteMessage] forgets one message, and
 // [WithRetention] keeps only the last messages, their sessions and the
 // last sessions, for a server that runs for a long time, such as the
 // standalone program in cmd/mocksmtp.

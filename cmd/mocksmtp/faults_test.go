@@ -198,6 +198,42 @@ func TestFaultsFileActs(t *testing.T) {
 	}
 }
 
+// Suites in other languages share the program and DELETE /api/messages
+// between tests: each test must meet the faults as the first one did, the
+// pair greylisted in the first refused again, the AtMost fault used up in
+// the first firing again.
+func TestFaultsStartAfreshAfterDeleteMessages(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "faults.json")
+	script := `[{"greylist": true}, {"at": "DATA", "atMost": 1, "reply": "451 4.3.0 try later"}]`
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "-faults", file)
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	suiteTest := func() []int {
+		var codes []int
+		for range 3 {
+			err := smtp.SendMail(p.smtp, nil, "a@example.com", []string{"b@example.com"}, msg)
+			if err != nil && smtpCode(err) == 0 {
+				t.Fatalf("send: %v, want a reply", err)
+			}
+			codes = append(codes, smtpCode(err))
+		}
+		return codes
+	}
+	want := []int{451, 451, 0} // greylisted at RCPT, then DATA's fault, then delivered
+	if got := suiteTest(); !slices.Equal(got, want) {
+		t.Fatalf("first test: codes %v, want %v", got, want)
+	}
+	if res, b := do(t, p, "DELETE", "/api/messages", ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/messages: %d %s", res.StatusCode, b)
+	}
+	if got := suiteTest(); !slices.Equal(got, want) {
+		t.Errorf("second test, after DELETE /api/messages: codes %v, want %v as in the first", got, want)
+	}
+}
+
 func TestFaultsFileErrorsExit1WithThePosition(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "faults.json")

@@ -23,7 +23,8 @@
 //	                                          ?mask=RE&replacement=R, as mocksmtp.Mask, repeated in order
 //	DELETE /api/messages/{id}                 forget one message
 //	DELETE /api/messages                      forget every message, ended session, finding and expectation;
-//	                                          inboxes stay, empty (none is ever forgotten)
+//	                                          inboxes stay, empty (none is ever forgotten); faults stay,
+//	                                          their state afresh (greylisted pairs, atMost counts)
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, once the session

@@ -467,9 +467,10 @@ func (a *api) attachment(w http.ResponseWriter, r *http.Request) {
 }
 
 // reset forgets every message and ended session, the findings so far
-// (so that one test's findings do not show in the next test's) and the
-// expectations, as Server.Reset; with ?inbox=D, the inbox's messages and
-// expectations, as Inbox.Reset.
+// (so that one test's findings do not show in the next test's), the
+// expectations and the faults' state (greylisted pairs, atMost counts:
+// the faults stay), as Server.Reset; with ?inbox=D, the inbox's messages
+// and expectations, as Inbox.Reset.
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 	sc, ok := a.inboxScope(w, r)
 	if !ok {
