@@ -338,6 +338,36 @@ func TestWaitAtItsVeryEnd(t *testing.T) {
 	}
 }
 
+// A session that ends at the very instant a WaitForSessionEndContext
+// runs out is too late, every time, as a message at a wait's deadline is
+// (README: in the bubble, times meet exactly). Before, the wait looked
+// once more after its deadline and took the session when it had ended by
+// then: in time in one run, too late in another.
+func TestWaitForSessionEndAtItsVeryEnd(t *testing.T) {
+	ended := 0
+	for range 300 {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
+			conn, err := srv.Dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { // a client that hangs up after 5 minutes
+				time.Sleep(5 * time.Minute)
+				conn.Close()
+			}()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+			defer cancel()
+			if _, err := srv.WaitForSessionEndContext(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+				ended++
+			}
+		})
+	}
+	if ended > 0 {
+		t.Errorf("a wait of 5m for a session that ends at 5m: in time %d times in 300, want too late every time", ended)
+	}
+}
+
 // STARTTLS and implicit TLS in the bubble, whose clock says 2000: the
 // test certificate is valid then, and the expired one is not.
 func TestInMemoryTLSInBubble(t *testing.T) {
