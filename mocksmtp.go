@@ -320,7 +320,7 @@ func (s *Server) serve(nc net.Conn) {
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
 		cancel()
-		if err == nil && idle != nil && idleOver(ctx) {
+		if err == nil && idle != nil && deadlineReached(ctx) {
 			// The command came as the idle time ran out: too late, as
 			// one at the read timeout is (memnet's deadlines), whichever
 			// of the two the runtime ran first in a synctest bubble.
@@ -732,7 +732,7 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 	s.changes.add(on, 1)
 	defer s.changes.add(on, -1)
 	for waited := false; ; waited = true {
-		if dl, ok := ctx.Deadline(); waited && ok && !time.Now().Before(dl) {
+		if waited && deadlineReached(ctx) {
 			return context.DeadlineExceeded
 		}
 		chs := s.changes.next(on) // before cond: a change after cond's look closes one

@@ -397,11 +397,14 @@ func (s *Server) pause(d time.Duration) bool {
 	}
 }
 
-// idleOver reports whether the clock has reached the deadline of ctx, an
-// idle fault's context of nextContext, even if its timer has not run yet.
-func idleOver(ctx context.Context) bool {
-	dl, _ := ctx.Deadline()
-	return !time.Now().Before(dl)
+// deadlineReached reports whether ctx has a deadline and the clock has
+// reached it, even if its timer has not run yet: what comes as a time
+// runs out is too late (the waits' await, an idle fault's context of
+// nextContext), in a synctest bubble every time, not by which goroutine
+// of that instant the runtime ran first.
+func deadlineReached(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // nextContext returns the context for the session's next read: the
