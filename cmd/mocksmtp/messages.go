@@ -207,13 +207,9 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	since := 0
-	if s := q.Get("since"); s != "" {
-		var err error
-		if since, err = strconv.Atoi(s); err != nil {
-			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", clip(s))
-			return
-		}
+	since, ok := sinceOf(w, q)
+	if !ok {
+		return
 	}
 	n, ok := limit(w, q)
 	if !ok {
@@ -243,6 +239,22 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 
 // limit reads ?limit=N: how many items to list, the last ones; -1 for
 // all of them, without the parameter.
+// sinceOf reads ?since=ID of a query that query checked: only messages
+// with a greater ID; 0 (every message) when it is left out. On a problem
+// it answers 400.
+func sinceOf(w http.ResponseWriter, q url.Values) (int, bool) {
+	s := q.Get("since")
+	if s == "" {
+		return 0, true
+	}
+	since, err := strconv.Atoi(s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "since=%q: want a message ID", clip(s))
+		return 0, false
+	}
+	return since, true
+}
+
 func limit(w http.ResponseWriter, q url.Values) (int, bool) {
 	s := q.Get("limit")
 	if s == "" {

@@ -42,13 +42,9 @@ func (a *api) waitNone(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	since := 0
-	if s := q.Get("since"); s != "" {
-		var err error
-		if since, err = strconv.Atoi(s); err != nil || since < 0 {
-			writeError(w, http.StatusBadRequest, "since=%q: want a message ID", clip(s))
-			return
-		}
+	since, ok := sinceOf(w, q)
+	if !ok {
+		return
 	}
 	if !q.Has("timeout") {
 		writeError(w, http.StatusBadRequest, "timeout: give how long no message may arrive, such as 2s (at most %v)", maxWait)

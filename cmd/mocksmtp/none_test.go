@@ -154,7 +154,7 @@ func TestWaitNoneBadRequests(t *testing.T) {
 		{"/api/wait/none?timeout=11m", 400, "at most 10m0s"},
 		{"/api/wait/none?timeout=1s&timeout=1s", 400, "timeout given 2 times"},
 		{"/api/wait/none?timeout=1s&since=x", 400, `since="x": want a message ID`},
-		{"/api/wait/none?timeout=1s&since=-1", 400, `since="-1": want a message ID`},
+		{"/api/wait/none?timeout=1s&since=1.5", 400, `since="1.5": want a message ID`},
 		{"/api/wait/none?timeout=1s&count=1", 400, `unknown query parameter "count"; the parameters are: since, timeout, inbox`},
 		{"/api/wait/none?timeout=1s&to=bob@example.com", 400, `unknown query parameter "to"`},
 		{"/api/wait/none?timeout=1s&inbox=nope.inbox.test", 404, `inbox="nope.inbox.test": no such inbox`},
