@@ -315,6 +315,22 @@ func TestAuthSCRAMEndsWithAnEmptyAnswer(t *testing.T) {
 			if got, want := s.Auth != nil && s.Auth.Success, tt.want[0] == '2'; got != want {
 				t.Errorf("authenticated: %v, want %v", got, want)
 			}
+			// The client's lines of the exchange: its two messages
+			// masked; its answer to v= shown when it holds nothing
+			// secret (empty, or the cancel), masked otherwise.
+			var client []string
+			for _, l := range s.Transcript {
+				if l.Dir == FromClient && !strings.HasPrefix(l.Text, "EHLO") && l.Text != "NOOP" && l.Text != "QUIT" {
+					client = append(client, l.Text)
+				}
+			}
+			answer := "****"
+			if a := tt.answer(string(serverFinal)); a == "" || a == "*" {
+				answer = a
+			}
+			if want := []string{"AUTH SCRAM-SHA-256 ****", "****", answer}; !slices.Equal(client, want) {
+				t.Errorf("the client's lines of the exchange: %q, want %q", client, want)
+			}
 		})
 	}
 }

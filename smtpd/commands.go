@@ -626,8 +626,8 @@ func (c *Conn) authResponse(ctx context.Context, ev *Event, challenge []byte) ([
 	// nothing either).
 	b, why, bad := framing(line)
 	text, masked := string(b), "****"
-	if text == "*" {
-		masked = ""
+	if text == "*" || text == "" {
+		masked = "" // a cancel, or the empty answer to a last challenge: nothing secret
 	}
 	c.trace(Trace{Kind: TraceCommand, Text: text, Masked: masked})
 	switch {
