@@ -33,7 +33,8 @@ var inMemoryAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
 // goroutines then belong to it, and end with [Server.Close] at the
 // test's cleanup; a dial across the bubble's edge, to a server started
 // outside it or from outside to one started inside, is refused, see
-// [Server.DialContext]):
+// [Server.DialContext]; and New refuses a server on TCP inside a bubble,
+// whose goroutines waiting on the network would stop the bubble's clock):
 //
 //	synctest.Test(t, func(t *testing.T) {
 //		srv := mocksmtp.Start(t, mocksmtp.WithInMemory())
@@ -60,6 +61,13 @@ func WithInMemory() Option {
 
 // listen returns the server's listener: TCP on o.addr, or in memory.
 func (o *options) listen() (net.Listener, error) {
+	if !o.inMemory && memnet.InBubble() {
+		// Its goroutines would wait on the network, which a bubble never
+		// counts as durably blocked: the bubble's clock would never move,
+		// and the first timer (a wait's timeout, a fault's delay, Close's
+		// drain) would hang the test without a word.
+		return nil, errTCPInBubble
+	}
 	if !o.inMemory {
 		// No TCP keep-alive on sessions: the read timeout ends a session
 		// whose client went away (smtpd.Config.ReadTimeout), and the
@@ -82,6 +90,10 @@ func (o *options) listen() (net.Listener, error) {
 	}
 	return memnet.NewListener(inMemoryAddr), nil
 }
+
+// errTCPInBubble is why New refuses a server on TCP inside a
+// testing/synctest bubble.
+var errTCPInBubble = errors.New("mocksmtp: a server on TCP inside a testing/synctest bubble would stop the bubble's clock (a goroutine waiting on the network is never durably blocked), and the first timer would hang the test: use WithInMemory and srv.DialContext, or start the server outside synctest.Test")
 
 // place says where the server is, for the texts a user reads: "at
 // 127.0.0.1:41987", or "in memory", whose address no client reaches.

@@ -94,6 +94,28 @@ func TestInMemoryWithoutBubble(t *testing.T) {
 	}
 }
 
+// A server on TCP inside a testing/synctest bubble is refused by New,
+// saying what to do: its goroutines would wait on the network, which the
+// bubble never counts as durably blocked, so the bubble's clock would
+// never move and the first timer (a wait's timeout, a fault's delay)
+// would hang the test without a word. In memory it is taken.
+func TestTCPServerInsideABubbleIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, err := mocksmtp.New()
+		if err == nil {
+			srv.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "use WithInMemory and srv.DialContext") {
+			t.Errorf("New() inside a bubble: %v, want a refusal that says to use WithInMemory", err)
+		}
+		srv, err = mocksmtp.New(mocksmtp.WithInMemory())
+		if err != nil {
+			t.Fatalf("New(WithInMemory()) inside a bubble: %v", err)
+		}
+		srv.Close()
+	})
+}
+
 // A server in memory started outside a testing/synctest bubble and dialed
 // from inside it, or started inside and dialed from outside, cannot serve
 // that connection: each end's waits belong to one clock (and the runtime

@@ -55,7 +55,7 @@ type Listener struct {
 // testing/synctest bubble, it takes dials from inside a bubble only;
 // made outside, from outside only (see [ErrOtherClock]).
 func NewListener(addr *net.TCPAddr) *Listener {
-	return &Listener{addr: addr, bubbled: inBubble(), changed: make(chan struct{})}
+	return &Listener{addr: addr, bubbled: InBubble(), changed: make(chan struct{})}
 }
 
 // ErrOtherClock is why [Listener.Dial] refuses a dial from inside a
@@ -69,12 +69,12 @@ func NewListener(addr *net.TCPAddr) *Listener {
 // caught.)
 var ErrOtherClock = errors.New("memnet: the listener and the dial are on different clocks: one runs inside a testing/synctest bubble, the other outside")
 
-// inBubble reports whether the calling goroutine runs inside a
+// InBubble reports whether the calling goroutine runs inside a
 // testing/synctest bubble. Nothing exported says so; the bubble's clock
 // does: time.Now there has no monotonic reading (the runtime omits it,
 // so that times of the two clocks are never subtracted by mistake), and
 // outside it always has one. Round(0) strips the monotonic reading.
-func inBubble() bool {
+func InBubble() bool {
 	now := time.Now()
 	return now == now.Round(0)
 }
@@ -138,7 +138,7 @@ func (l *Listener) Close() error {
 // for each connection of the listener (the address goes on to 127.0.0.2
 // after 16384 connections).
 func (l *Listener) Dial(ctx context.Context) (*Conn, error) {
-	if inBubble() != l.bubbled {
+	if InBubble() != l.bubbled {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: l.addr, Err: ErrOtherClock}
 	}
 	if err := ctx.Err(); err != nil {
