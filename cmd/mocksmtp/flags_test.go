@@ -279,7 +279,8 @@ func TestHelpListsTheOptionFlags(t *testing.T) {
 	if code != 0 {
 		t.Errorf("-h: exit %d", code)
 	}
-	for _, f := range []string{"-without-extensions keywords", "-reject-nonconforming", "-without-rules rules", "-auth-mechanisms-before-tls mechanisms", "-persona server"} {
+	for _, f := range []string{"-without-extensions keywords", "-reject-nonconforming", "-without-rules rules", "-auth-mechanisms-before-tls mechanisms", "-persona server",
+		"-max-bad-commands n", "-max-junk-commands n", "-max-command-line octets", "-max-text-line octets"} {
 		if !strings.Contains(stderr, "\n  "+f+"\n") {
 			t.Errorf("-h does not list %s:\n%s", f, stderr)
 		}

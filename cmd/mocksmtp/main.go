@@ -127,6 +127,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -136,6 +137,7 @@ import (
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
 func main() {
@@ -157,16 +159,19 @@ var errUsage = errors.New("usage")
 
 // config is what the flags and environment variables say.
 type config struct {
-	listen               string
-	http                 string
-	addrFile             string
-	allowRemote          bool
-	hostname             string
-	maxMessageBytes      int64
-	maxRecipients        int
-	readTimeout          time.Duration
-	retain               int
-	maxTranscriptLines   int
+	listen             string
+	http               string
+	addrFile           string
+	allowRemote        bool
+	hostname           string
+	maxMessageBytes    int64
+	maxRecipients      int
+	readTimeout        time.Duration
+	retain             int
+	maxTranscriptLines int
+	// engine is WithEngineConfig's base, given once when a flag set one
+	// of its fields (-max-junk-commands is MaxJunkCommands); the others 0.
+	engine               smtpd.Config
 	withoutSecretMasking bool
 	withoutExtensions    []string         // -without-extensions PIPELINING,CHUNKING
 	rejectNonconforming  bool             // -reject-nonconforming
@@ -217,6 +222,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(optionValue(&c.readTimeout, parseDuration, mocksmtp.WithReadTimeout), "read-timeout", "how long to wait for each command before closing an idle session, a `duration` (default 5m)")
 	fs.Var(optionValue(&c.retain, parseInt[int], mocksmtp.WithRetention), "retain", "keep only the last `n` messages and sessions (default: keep everything)")
 	fs.Var(optionValue(&c.maxTranscriptLines, parseInt[int], mocksmtp.WithMaxTranscriptLines), "max-transcript-lines", "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
+	// The engine's limits that have no option of their own, each a field
+	// of WithEngineConfig's base, named after it.
+	fs.Var(engineValue(&c.engine, "MaxBadCommands", func(e *smtpd.Config) *int { return &e.MaxBadCommands }), "max-bad-commands",
+		"close a session with 421 4.7.0 at its `n`th bad command: one the server refuses, or a junk command past -max-junk-commands (default 20)")
+	fs.Var(engineValue(&c.engine, "MaxJunkCommands", func(e *smtpd.Config) *int { return &e.MaxJunkCommands }), "max-junk-commands",
+		"count each junk command (NOOP, RSET, VRFY, EXPN, HELP) past `n` since the last message as a bad command, as Postfix's smtpd_junk_command_limit (default 100)")
+	fs.Var(engineValue(&c.engine, "MaxCommandLine", func(e *smtpd.Config) *int { return &e.MaxCommandLine }), "max-command-line",
+		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get 512 more, AUTH 12288 (default 512, at most 1048576)")
+	fs.Var(engineValue(&c.engine, "MaxTextLine", func(e *smtpd.Config) *int { return &e.MaxTextLine }), "max-text-line",
+		"refuse a message with a text line longer than `octets`, CRLF included (a transparency dot not), with 500 5.5.2 at its end (default 1000, at most 1048576)")
 	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
 	fs.Func("without-extensions", "comma-separated EHLO `keywords` of extensions neither to advertise nor to accept, to test a client's fallback: PIPELINING, SIZE, ENHANCEDSTATUSCODES, 8BITMIME, DSN, SMTPUTF8, CHUNKING",
 		listFlag(&c.withoutExtensions, func(kw string) string { return kw }, mocksmtp.WithoutExtensions))
@@ -417,6 +432,25 @@ func optionValue[T any](p *T, parse func(string) (T, error), option func(T) mock
 	return &flagValue[T]{p: p, parse: parse, check: func(x T) error { return checkOption(option(x)) }}
 }
 
+// engineValue is the value of a flag that sets a field of WithEngineConfig's
+// base, *cfg, which run gives once: a positive number, checked as New
+// checks the field (checkOption, with WithEngineConfig of that field
+// alone), a usage error ("invalid value \"1048577\" for flag
+// -max-text-line: WithEngineConfig: MaxTextLine 1048577: want at most
+// 1048576 octets..."). smtpd.Config takes 0 and less for the default:
+// given, they are refused, as the other number flags refuse 0, for the
+// flag left out keeps the default.
+func engineValue(cfg *smtpd.Config, name string, field func(*smtpd.Config) *int) *flagValue[int] {
+	return &flagValue[int]{p: field(cfg), parse: parseInt[int], check: func(n int) error {
+		if n <= 0 {
+			return fmt.Errorf("smtpd.Config.%s %d: want a positive number (left out, the default applies)", name, n)
+		}
+		var alone smtpd.Config
+		*field(&alone) = n
+		return checkOption(mocksmtp.WithEngineConfig(alone))
+	}}
+}
+
 // boolFlag is a boolean flag whose bad value says what it wants.
 type boolFlag struct{ flagValue[bool] }
 
@@ -573,6 +607,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.maxTranscriptLines != 0 {
 		opts = append(opts, mocksmtp.WithMaxTranscriptLines(cfg.maxTranscriptLines))
+	}
+	if !reflect.ValueOf(cfg.engine).IsZero() {
+		// Once, every field a flag set together: the last base given wins.
+		opts = append(opts, mocksmtp.WithEngineConfig(cfg.engine))
 	}
 	if cfg.withoutSecretMasking {
 		opts = append(opts, mocksmtp.WithoutSecretMasking())

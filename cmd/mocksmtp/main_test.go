@@ -272,6 +272,20 @@ func TestBadUsageExits2(t *testing.T) {
 		{"negative message bytes", nil, []string{"-max-message-bytes", "-5"}, `flag -max-message-bytes: WithMaxMessageBytes(-5): want a positive size`},
 		{"no transcript", nil, []string{"-max-transcript-lines", "0"}, `flag -max-transcript-lines: WithMaxTranscriptLines(0): want at least 10 lines`},
 		{"transcript of 9 lines", nil, []string{"-max-transcript-lines", "9"}, `flag -max-transcript-lines: WithMaxTranscriptLines(9): want at least 10 lines`},
+		// The engine's limits: a positive number, the line limits at most
+		// 1 MiB, as New checks WithEngineConfig's fields; smtpd.Config's 0
+		// (its default) is the flag left out.
+		{"text lines over 1 MiB", nil, []string{"-max-text-line", "1048577"},
+			`invalid value "1048577" for flag -max-text-line: WithEngineConfig: MaxTextLine 1048577: want at most 1048576 octets (1 MiB)`},
+		{"text lines over 1 MiB in the environment", []string{"MOCKSMTP_MAX_TEXT_LINE=2097152"}, nil,
+			`mocksmtp: MOCKSMTP_MAX_TEXT_LINE="2097152": WithEngineConfig: MaxTextLine 2097152: want at most 1048576 octets (1 MiB)`},
+		{"command lines over 1 MiB", nil, []string{"-max-command-line", "1048577"},
+			`invalid value "1048577" for flag -max-command-line: WithEngineConfig: MaxCommandLine 1048577: want at most 1048576 octets (1 MiB)`},
+		{"no text line", nil, []string{"-max-text-line", "0"}, `invalid value "0" for flag -max-text-line: smtpd.Config.MaxTextLine 0: want a positive number`},
+		{"negative command line", nil, []string{"-max-command-line", "-1"}, `flag -max-command-line: smtpd.Config.MaxCommandLine -1: want a positive number`},
+		{"no junk commands", []string{"MOCKSMTP_MAX_JUNK_COMMANDS=0"}, nil, `mocksmtp: MOCKSMTP_MAX_JUNK_COMMANDS="0": smtpd.Config.MaxJunkCommands 0: want a positive number`},
+		{"no bad commands", nil, []string{"-max-bad-commands", "0"}, `flag -max-bad-commands: smtpd.Config.MaxBadCommands 0: want a positive number`},
+		{"bad commands not a number", nil, []string{"-max-bad-commands", "many"}, `invalid value "many" for flag -max-bad-commands: want a whole number`},
 		{"unknown extension", nil, []string{"-without-extensions", "PIPELINING,STARTTLS"},
 			`invalid value "PIPELINING,STARTTLS" for flag -without-extensions: WithoutExtensions: unknown extension "STARTTLS" (want PIPELINING, SIZE,`},
 		{"empty extension", nil, []string{"-without-extensions", "SIZE,,DSN"}, `flag -without-extensions: WithoutExtensions: unknown extension ""`},

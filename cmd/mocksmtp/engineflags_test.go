@@ -1,0 +1,250 @@
+package main
+
+import (
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The flags of the engine's limits, the fields of WithEngineConfig's
+// base (-max-junk-commands is smtpd.Config.MaxJunkCommands), end to end:
+// what a client sees of each at its limit.
+
+// rawSMTP is an SMTP session with the program over a connection of its
+// own, past EHLO; it fails after 20 s rather than hang the test.
+type rawSMTP struct {
+	t  *testing.T
+	tc *textproto.Conn
+}
+
+func dialRaw(t *testing.T, p *proc) *rawSMTP {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	s := &rawSMTP{t: t, tc: textproto.NewConn(conn)}
+	if code, msg := s.read(); code != 220 {
+		t.Fatalf("greeting %d %q", code, msg)
+	}
+	if code, msg := s.cmd("EHLO client.example"); code != 250 {
+		t.Fatalf("EHLO: %d %q", code, msg)
+	}
+	return s
+}
+
+// read reads a reply: its code and text, 0 and the error when there is none.
+func (s *rawSMTP) read() (int, string) {
+	code, msg, err := s.tc.ReadResponse(0)
+	if err != nil && code == 0 {
+		return 0, err.Error()
+	}
+	return code, msg
+}
+
+// cmd sends line (a command, or message data ending in "\r\n.") and
+// reads the reply.
+func (s *rawSMTP) cmd(line string) (int, string) {
+	s.t.Helper()
+	if err := s.tc.PrintfLine("%s", line); err != nil {
+		return 0, err.Error()
+	}
+	return s.read()
+}
+
+// want checks the reply to line: its code and enhanced code.
+func (s *rawSMTP) want(what, line string, code int, enhanced string) {
+	s.t.Helper()
+	if c, msg := s.cmd(line); c != code || !strings.HasPrefix(msg, enhanced+" ") {
+		s.t.Errorf("%s: %d %q, want %d %s", what, c, msg, code, enhanced)
+	}
+}
+
+// send sends a message whose text is lines and returns the reply to its end.
+func (s *rawSMTP) send(lines ...string) (int, string) {
+	s.t.Helper()
+	for _, c := range []string{"MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>", "DATA"} {
+		if code, msg := s.cmd(c); code/100 != 2 && code != 354 {
+			s.t.Fatalf("%s: %d %q", c, code, msg)
+		}
+	}
+	return s.cmd("Subject: limits\r\n\r\n" + strings.Join(lines, "\r\n") + "\r\n.")
+}
+
+// noops sends n NOOPs and returns how many got 250 before another reply,
+// and that reply (0 for none).
+func (s *rawSMTP) noops(n int) (ok, code int, msg string) {
+	s.t.Helper()
+	for range n {
+		if code, msg = s.cmd("NOOP"); code != 250 {
+			return ok, code, msg
+		}
+		ok++
+	}
+	return ok, 0, ""
+}
+
+// A client that keeps a pooled connection alive with NOOPs sends more
+// than 100 junk commands before a message: past them, each is a bad
+// command, and the 20th closes the session with 421 4.7.0, unless
+// -max-junk-commands lets it send more (WithEngineConfig's
+// MaxJunkCommands, which the program had no flag for).
+func TestMaxJunkCommandsFlagKeepsAPooledConnectionAlive(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		ok   int // NOOPs answered 250 of 150, before a 421 if fewer
+	}{
+		{"by default", nil, nil, 120}, // 100 junk commands, then 20 bad ones
+		{"with -max-junk-commands 1000", nil, []string{"-max-junk-commands", "1000"}, 150},
+		{"from the environment", []string{"MOCKSMTP_MAX_JUNK_COMMANDS=1000"}, nil, 150},
+		{"the flag winning over the environment", []string{"MOCKSMTP_MAX_JUNK_COMMANDS=1"}, []string{"-max-junk-commands", "1000"}, 150},
+		{"with -max-bad-commands 51", nil, []string{"-max-bad-commands", "51"}, 150}, // the 150th the 50th bad one
+		{"with MOCKSMTP_MAX_BAD_COMMANDS=40", []string{"MOCKSMTP_MAX_BAD_COMMANDS=40"}, nil, 140},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialRaw(t, start(t, tt.env, tt.args...))
+			ok, code, msg := s.noops(150)
+			if ok != tt.ok {
+				t.Fatalf("%d of 150 NOOPs got 250, then %d %q; want %d", ok, code, msg, tt.ok)
+			}
+			if ok < 150 {
+				if code != 421 || !strings.HasPrefix(msg, "4.7.0 ") {
+					t.Errorf("after %d NOOPs: %d %q, want 421 4.7.0", ok, code, msg)
+				}
+				return
+			}
+			if code, msg := s.send("hi"); code != 250 {
+				t.Errorf("the message after 150 NOOPs: %d %q, want 250", code, msg)
+			}
+			s.want("QUIT", "QUIT", 221, "2.0.0")
+		})
+	}
+}
+
+// -max-junk-commands and -max-bad-commands at their limits, together,
+// as one WithEngineConfig (given twice, the last base would drop the
+// first flag's field): N junk commands are let be, the N+1th is a bad
+// command, which with -max-bad-commands 1 closes the session; a message
+// starts the count afresh.
+func TestJunkAndBadCommandFlagsAtTheirLimits(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-max-junk-commands", "5", "-max-bad-commands", "1")
+	s := dialRaw(t, p)
+	if ok, code, msg := s.noops(5); ok != 5 {
+		t.Fatalf("%d of 5 NOOPs got 250, then %d %q", ok, code, msg)
+	}
+	if code, msg := s.send("hi"); code != 250 {
+		t.Fatalf("a message: %d %q", code, msg)
+	}
+	// Afresh after the message: 5 more, then the 6th closes.
+	ok, code, msg := s.noops(7)
+	if ok != 6 || code != 421 || !strings.HasPrefix(msg, "4.7.0 ") {
+		t.Errorf("after a message, %d NOOPs got 250, then %d %q; want 6 (the 6th the bad command), then 421 4.7.0", ok, code, msg)
+	}
+
+	// -max-bad-commands N: N-1 bad commands leave the session open, the
+	// Nth closes it, after its own reply.
+	p = start(t, []string{"MOCKSMTP_MAX_BAD_COMMANDS=3"})
+	s = dialRaw(t, p)
+	for i := range 2 {
+		s.want("bad command "+string(rune('1'+i)), "XYZZY", 500, "5.5.2")
+	}
+	s.want("a NOOP after 2 bad commands", "NOOP", 250, "2.0.0")
+	s.want("bad command 3", "XYZZY", 500, "5.5.2")
+	if code, msg := s.read(); code != 421 || !strings.HasPrefix(msg, "4.7.0 ") {
+		t.Errorf("after bad command 3 of -max-bad-commands 3: %d %q, want 421 4.7.0", code, msg)
+	}
+	s = dialRaw(t, start(t, nil, "-max-bad-commands", "4"))
+	for i := range 3 {
+		s.want("bad command "+string(rune('1'+i)), "XYZZY", 500, "5.5.2")
+	}
+	s.want("a NOOP after 3 bad commands of -max-bad-commands 4", "NOOP", 250, "2.0.0")
+}
+
+// noop returns a NOOP command line of n octets, CRLF included.
+func noop(n int) string { return "NOOP " + strings.Repeat("x", n-len("NOOP \r\n")) }
+
+// textLine returns a text line of n octets, CRLF included.
+func textLine(n int) string { return strings.Repeat("x", n-2) }
+
+// -max-command-line N: a command line of N octets, CRLF included, is
+// read; one of N+1 gets 500 5.5.2, and the session goes on.
+func TestMaxCommandLineFlagAtItsLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		n    int
+	}{
+		{"by default", nil, nil, 512},
+		{"600", nil, []string{"-max-command-line", "600"}, 600},
+		{"from the environment", []string{"MOCKSMTP_MAX_COMMAND_LINE=2000"}, nil, 2000},
+		{"1 MiB", nil, []string{"-max-command-line", "1048576"}, 1 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialRaw(t, start(t, tt.env, tt.args...))
+			s.want("a command line of N-1 octets", noop(tt.n-1), 250, "2.0.0")
+			s.want("a command line of N octets", noop(tt.n), 250, "2.0.0")
+			s.want("a command line of N+1 octets", noop(tt.n+1), 500, "5.5.2")
+			if tt.n < 1<<20 {
+				s.want("a command line of 2N octets", noop(2*tt.n), 500, "5.5.2")
+			}
+			s.want("QUIT", "QUIT", 221, "2.0.0")
+		})
+	}
+}
+
+// -max-text-line N: a message with a text line of N octets, CRLF
+// included, is accepted; one of N+1 gets 500 5.5.2 at the end of its
+// data, and the session goes on. A legacy client's 2000-octet lines
+// need -max-text-line 2000.
+func TestMaxTextLineFlagAtItsLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		n    int
+	}{
+		{"by default", nil, nil, 1000},
+		{"2000", nil, []string{"-max-text-line", "2000"}, 2000},
+		{"1999", nil, []string{"-max-text-line", "1999"}, 1999},
+		{"from the environment", []string{"MOCKSMTP_MAX_TEXT_LINE=2000"}, nil, 2000},
+		{"the flag winning over the environment", []string{"MOCKSMTP_MAX_TEXT_LINE=1999"}, []string{"-max-text-line", "2000"}, 2000},
+		{"1 MiB", nil, []string{"-max-text-line", "1048576"}, 1 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialRaw(t, start(t, tt.env, tt.args...))
+			for _, c := range []struct {
+				what string
+				line string
+				code int
+			}{
+				{"N-1 octets", textLine(tt.n - 1), 250},
+				{"N octets", textLine(tt.n), 250},
+				{"N+1 octets", textLine(tt.n + 1), 500},
+				{"2N octets", textLine(min(2*tt.n, 1<<20+1)), 500}, // 1 MiB+1 at most: longer closes the connection
+				// The dot a client doubles for transparency is not counted.
+				{"N octets and a transparency dot", ".." + textLine(tt.n-1), 250},
+				{"2000 octets", textLine(2000), map[bool]int{true: 250, false: 500}[tt.n >= 2000]},
+			} {
+				code, msg := s.send("before", c.line, "after")
+				if code != c.code || code == 500 && !strings.HasPrefix(msg, "5.5.2 ") {
+					t.Errorf("a text line of %s: %d %q, want %d", c.what, code, msg, c.code)
+				}
+			}
+			s.want("QUIT", "QUIT", 221, "2.0.0")
+		})
+	}
+}
