@@ -85,8 +85,19 @@
 // is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
 // Flags are named after the Go options they set (-max-message-bytes is
 // mocksmtp.WithMaxMessageBytes), some shorter (-tls is WithSTARTTLS,
-// -retain WithRetention, -listen WithListenAddr); a flag, or a variable, of an older name
-// is an error that names the new one. The flags for tests of a client's
+// -retain WithRetention, -listen WithListenAddr), and those of the
+// engine's limits after the fields of smtpd.Config they set in
+// WithEngineConfig's base, all given to it at once (-max-junk-commands is
+// MaxJunkCommands); a flag, or a variable, of an older name
+// is an error that names the new one. The flags of the engine's limits,
+// for clients that go past a default limit:
+//
+//	-max-junk-commands 1000                   MaxJunkCommands: a pooled connection kept alive with NOOPs
+//	-max-bad-commands 50                      MaxBadCommands: bad commands before 421 4.7.0
+//	-max-command-line 2048                    MaxCommandLine, in octets, CRLF included
+//	-max-text-line 2000                       MaxTextLine: a legacy client's long lines of text
+//
+// The flags for tests of a client's
 // fallbacks and error handling (lists are comma-separated):
 //
 //	-without-extensions PIPELINING,CHUNKING   WithoutExtensions: neither advertised nor accepted
@@ -106,7 +117,11 @@
 // naming those flags. A number or duration given
 // (-max-message-bytes, -max-recipients, -read-timeout, -retain,
 // -max-transcript-lines) is checked as its Go option checks it, 0 too,
-// a usage error naming the flag; left out, the default applies. A value
+// a usage error naming the flag; left out, the default applies. So is
+// one of the engine's limits, as New checks its field of WithEngineConfig
+// (a line limit past 1 MiB), and 0 or less, which smtpd.Config takes for
+// the default, is refused as the other numbers' 0 is: left out, the
+// default applies. A value
 // that does not parse says what the flag wants, in a flag as in its
 // environment variable.
 //
