@@ -408,14 +408,16 @@ func TestNumberFlagsTakeGoForms(t *testing.T) {
 	}
 	t.Setenv("MOCKSMTP_RETAIN", "010")
 	t.Setenv("MOCKSMTP_MAX_TRANSCRIPT_LINES", "0x1_000")
-	cfg, err := parseFlags([]string{"-max-message-bytes", "1_048_576", "-max-recipients", "0x10"}, io.Discard)
+	t.Setenv("MOCKSMTP_MAX_JUNK_COMMANDS", "0x3e8")
+	cfg, err := parseFlags([]string{"-max-message-bytes", "1_048_576", "-max-recipients", "0x10", "-max-text-line", "2_000"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []int64{cfg.maxMessageBytes, int64(cfg.maxRecipients), int64(cfg.retain), int64(cfg.maxTranscriptLines)}
-	want := []int64{1048576, 16, 8, 4096}
+	got := []int64{cfg.maxMessageBytes, int64(cfg.maxRecipients), int64(cfg.retain), int64(cfg.maxTranscriptLines),
+		int64(cfg.engine.MaxTextLine), int64(cfg.engine.MaxJunkCommands)}
+	want := []int64{1048576, 16, 8, 4096, 2000, 1000}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("-max-message-bytes 1_048_576 -max-recipients 0x10 MOCKSMTP_RETAIN=010 MOCKSMTP_MAX_TRANSCRIPT_LINES=0x1_000 (-want +got):\n%s", diff)
+		t.Errorf("-max-message-bytes 1_048_576 -max-recipients 0x10 -max-text-line 2_000 MOCKSMTP_RETAIN=010 MOCKSMTP_MAX_TRANSCRIPT_LINES=0x1_000 MOCKSMTP_MAX_JUNK_COMMANDS=0x3e8 (-want +got):\n%s", diff)
 	}
 }
 
