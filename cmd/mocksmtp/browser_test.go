@@ -413,7 +413,7 @@ func TestWebPageInABrowser(t *testing.T) {
 		let readable = false; try { readable = f.contentDocument !== null; } catch (e) {}
 		return {sandbox: f.getAttribute("sandbox"), srcdoc: f.srcdoc, readableByApp: readable}; })()`, &frame)
 	// By default remote images are blocked by a policy before the HTML.
-	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="img-src data: blob: http://`+p.http+`">`)
+	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: blob: http://`+p.http+`; style-src 'unsafe-inline'; font-src data:">`)
 	if frame.Sandbox == nil || *frame.Sandbox != "" || !blocked || strings.TrimSpace(srcdoc) != html || frame.ReadableByApp {
 		sandbox := "(none)"
 		if frame.Sandbox != nil {
@@ -637,7 +637,7 @@ const featureMail = "From: Alice <alice@example.com>\r\n" +
 	"Content-Type: text/html; charset=utf-8\r\n" +
 	"\r\n" +
 	"<h1 style=\"color:#2456c7\">Quarterly report</h1><p>The report is <b>attached</b>.</p>" +
-	"<img alt=\"pixel\" src=\"PIXEL\" width=\"1\" height=\"1\">\r\n" +
+	"<img alt=\"pixel\" src=\"PIXEL/pixel.gif\" width=\"1\" height=\"1\"><link rel=\"prefetch\" href=\"PIXEL/prefetch\">\r\n" +
 	"--inner--\r\n" +
 	"--outer\r\n" +
 	"Content-Type: application/pdf\r\n" +
@@ -651,15 +651,16 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 	t.Parallel()
 	browser := startBrowser(t)
 	p := start(t, nil, "-quiet")
-	// A tracking pixel, counting its loads.
-	loads := make(chan struct{}, 10)
+	// A tracking pixel, and a prefetch that tracks as well as it does:
+	// what they load, by path.
+	loads := make(chan string, 10)
 	pixel := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		loads <- struct{}{}
+		loads <- r.URL.Path
 		w.Header().Set("Content-Type", "image/gif")
 		_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
 	}))
 	defer pixel.Close()
-	mail := strings.Replace(featureMail, "PIXEL", pixel.URL+"/pixel.gif", 1)
+	mail := strings.ReplaceAll(featureMail, "PIXEL", pixel.URL)
 	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
 	sendMail(t, p.smtp, "app@example.com", []string{"carol@example.com"}, "Subject: Your code\r\n\r\nYour code: 123456\r\n")
 	getJSON(t, p, "/api/wait?count=2", 200, nil)
@@ -709,8 +710,8 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 	pg.eval(`location.hash = "#message/1/html"; document.querySelector("iframe.html").srcdoc += ""`, nil) // load once more, observed
 	pg.waitFor(`document.querySelector("iframe.html")?.dataset.loaded`)
 	select {
-	case <-loads:
-		t.Errorf("the tracking pixel loaded while remote images are blocked")
+	case path := <-loads:
+		t.Errorf("the mail loaded %s from its server while remote images are blocked", path)
 	default:
 	}
 	var split struct {

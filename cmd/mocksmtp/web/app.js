@@ -340,13 +340,16 @@
 
   // htmlDocument is the srcdoc of the HTML view: the message's HTML, its
   // cid: images pointed at their attachments, and, unless the user lets
-  // them load, a policy that blocks remote images (tracking pixels).
-  // The policy comes first, so that the parser puts it in the head; a
-  // message's own policies can only restrict more.
+  // them load, a policy that blocks remote images (tracking pixels) and
+  // every other fetch a mail could track its reader with as well
+  // (<link rel=prefetch>, which img-src does not govern, nor does the
+  // page's default-src 'self' in Chromium): nothing but inline styles
+  // and data: fonts. The policy comes first, so that the parser puts it
+  // in the head; a message's own policies can only restrict more.
   function htmlDocument(m) {
     const html = withCIDs(m.html, m);
     if (state.remoteImages) return html;
-    const policy = `img-src data: blob: ${location.origin}`;
+    const policy = `default-src 'none'; img-src data: blob: ${location.origin}; style-src 'unsafe-inline'; font-src data:`;
     return `<meta http-equiv="Content-Security-Policy" content="${policy}">` + html;
   }
 
