@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1107,4 +1108,77 @@ func TestWebPageARC(t *testing.T) {
 		}
 	}
 	pg.screenshot("narrow-arc-fail", 390, 844)
+}
+
+// inOrder is a JavaScript function, inOrder(selector, needle), that tells
+// whether the characters of needle, in the text of the element selector
+// names, are laid out left to right ("in order"), or how they are not.
+const inOrder = `((sel, needle) => {
+	const root = document.querySelector(sel);
+	if (!root) return "no " + sel;
+	const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+	let text = "";
+	const nodes = [];
+	for (let n; (n = w.nextNode());) { nodes.push([n, text.length]); text += n.data; }
+	const at = text.indexOf(needle);
+	if (at < 0) return "no " + JSON.stringify(needle) + " in " + JSON.stringify(text);
+	const xs = [];
+	for (let i = at; i < at + needle.length; i++) {
+		const [n, off] = nodes.filter(([, o]) => o <= i).pop();
+		const r = document.createRange();
+		r.setStart(n, i - off);
+		r.setEnd(n, i - off + 1);
+		xs.push(Math.round(r.getBoundingClientRect().left));
+	}
+	return xs.every((x, i) => i === 0 || x > xs[i - 1]) ? "in order" : "reordered: x = " + xs.join(", ");
+})`
+
+// TestWebPageIsolatesBidiControls sends mail whose names end in U+202E
+// RIGHT-TO-LEFT OVERRIDE, which reverses the text after it to the end of
+// its paragraph: a sender's name must not turn the address beside it, or
+// the recipients, the attachment's type or the session's count around
+// (From: "Support\u202E" <moc.rekcatta@evil> reads as an address of
+// attacker.com backwards). Each value the mail gives is isolated.
+func TestWebPageIsolatesBidiControls(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	const rlo = "\u202e"
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hello("client" + rlo); err != nil {
+		t.Fatal(err)
+	}
+	mail := "From: \"Support" + rlo + "\" <evil@attacker.example>\r\n" +
+		"To: bob@example.com\r\nSubject: bidi\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"invoice" + rlo + ".pdf\"\r\n\r\nx\r\n--b--\r\n"
+	sendOver(t, c, "alice"+rlo+"@example.com", "bob@example.com", mail)
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+
+	pg := browser.openList(t, p.http, 1)
+	check := func(where, sel, needle string) {
+		t.Helper()
+		var got string
+		pg.eval(inOrder+`(`+jsString(sel)+`, `+jsString(needle)+`)`, &got)
+		if got != "in order" {
+			t.Errorf("%s: %q after a U+202E is %s", where, needle, got)
+		}
+	}
+	check("the list's envelope", `#messages li.message[data-id="1"] .who`, "bob@example.com")
+	pg.eval(`location.hash = "#message/1/text"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="text"] li.attachment')`)
+	check("the From field", `#message-detail dl.fields dd:nth-of-type(3)`, "evil@attacker.example")
+	check("the attachment's type", `#message-detail li.attachment`, "application/pdf")
+	pg.eval(`location.hash = "#message/1/parts"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="parts"] ul.parts')`)
+	check("the part's details", `#message-detail ul.parts li li:last-child .meta`, "attachment")
+	pg.eval(`location.hash = "#sessions"`, nil)
+	pg.waitFor(`document.querySelector('#sessions li.session[data-id="1"]')`)
+	check("the session's summary", `#sessions li.session[data-id="1"] .who`, "message")
 }
