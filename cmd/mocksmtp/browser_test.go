@@ -12,9 +12,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"net/http"
@@ -414,7 +417,7 @@ func TestWebPageInABrowser(t *testing.T) {
 		let readable = false; try { readable = f.contentDocument !== null; } catch (e) {}
 		return {sandbox: f.getAttribute("sandbox"), srcdoc: f.srcdoc, readableByApp: readable}; })()`, &frame)
 	// By default remote images are blocked by a policy before the HTML.
-	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: blob: http://`+p.http+`; style-src 'unsafe-inline'; font-src data:">`)
+	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:">`)
 	if frame.Sandbox == nil || *frame.Sandbox != "" || !blocked || strings.TrimSpace(srcdoc) != html || frame.ReadableByApp {
 		sandbox := "(none)"
 		if frame.Sandbox != nil {
@@ -537,7 +540,7 @@ func (p *page) emulate(width, height int, mobile bool) {
 
 // screenshot saves a PNG of the page as name.png and checks that it is
 // one of the viewport's size.
-func (p *page) screenshot(name string, width, height int) {
+func (p *page) screenshot(name string, width, height int) image.Image {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -566,6 +569,7 @@ func (p *page) screenshot(name string, width, height int) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot.Data, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
+	return img
 }
 
 // locale makes the page format dates as in Germany, in UTC.
@@ -1181,4 +1185,49 @@ func TestWebPageIsolatesBidiControls(t *testing.T) {
 	pg.eval(`location.hash = "#sessions"`, nil)
 	pg.waitFor(`document.querySelector('#sessions li.session[data-id="1"]')`)
 	check("the session's summary", `#sessions li.session[data-id="1"] .who`, "message")
+}
+
+// TestWebPageShowsCIDImages shows a message whose HTML has an image of
+// its own, a part it names by Content-ID (<img src="cid:...">), as mail
+// clients show it: a red square, which a screenshot finds where the
+// message puts it.
+func TestWebPageShowsCIDImages(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	red := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for x := range 4 {
+		for y := range 4 {
+			red.Set(x, y, color.RGBA{R: 255, A: 255})
+		}
+	}
+	var pngData bytes.Buffer
+	if err := png.Encode(&pngData, red); err != nil {
+		t.Fatal(err)
+	}
+	mail := "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: logo\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/related; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/html\r\n\r\n" +
+		`<body style="margin:0;background:#fff"><img src="cid:logo@example.com" width="200" height="200" alt="logo"></body>` + "\r\n" +
+		"--b\r\nContent-Type: image/png\r\nContent-ID: <logo@example.com>\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(pngData.Bytes()) + "\r\n--b--\r\n"
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
+
+	pg := browser.openList(t, p.http, 1)
+	pg.eval(`location.hash = "#message/1/html"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="html"] iframe.html')`)
+	var at struct{ X, Y int }
+	pg.eval(`(() => { const r = document.querySelector("iframe.html").getBoundingClientRect();
+		return {x: Math.round(r.left) + 100, y: Math.round(r.top) + 100}; })()`, &at)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		img := pg.screenshot("cid-image", 1280, 800)
+		r, g, b, _ := img.At(at.X, at.Y).RGBA()
+		if r>>8 > 200 && g>>8 < 50 && b>>8 < 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cid: image is not shown: the pixel at (%d, %d), inside it, is %v", at.X, at.Y, img.At(at.X, at.Y))
+		}
+	}
 }

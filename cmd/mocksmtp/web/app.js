@@ -300,13 +300,35 @@
     }
   }
 
-  // withCIDs points cid: URLs of the HTML at the message's attachments.
-  function withCIDs(html, m) {
-    const byCID = new Map(m.attachments.filter((a) => a.contentId).map((a) => [a.contentId, a.url]));
-    return html.replace(/cid:([^"'\s)>]+)/gi, (all, id) => {
-      let key = id;
-      try { key = decodeURIComponent(id); } catch (e) { /* keep it as is */ }
-      return byCID.get(key) || all;
+  // withCIDs replaces the cid: URLs of the HTML by the attachments they
+  // name, as data: URLs: the HTML's iframe has an origin of its own, and
+  // the API refuses its requests as it refuses any other origin's.
+  async function withCIDs(html, m) {
+    const cidRE = /cid:([^"'\s)>]+)/gi;
+    const byCID = new Map(m.attachments.filter((a) => a.contentId).map((a) => [a.contentId, a]));
+    const key = (id) => {
+      try { return decodeURIComponent(id); } catch (e) { return id; }
+    };
+    const data = new Map(); // attachment URL → its data: URL
+    for (const [, id] of html.matchAll(cidRE)) {
+      const a = byCID.get(key(id));
+      if (!a || data.has(a.url)) continue;
+      data.set(a.url, ""); // not loaded: the cid: stays
+      try {
+        const res = await fetch(a.url);
+        if (!res.ok) continue;
+        const blob = await res.blob();
+        data.set(a.url, await new Promise((resolve, reject) => {
+          const r = new FileReader();
+          r.onload = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+          r.readAsDataURL(blob);
+        }));
+      } catch (e) { /* the message is gone: the cid: stays */ }
+    }
+    return html.replace(cidRE, (all, id) => {
+      const a = byCID.get(key(id));
+      return (a && data.get(a.url)) || all;
     });
   }
 
@@ -353,17 +375,17 @@
   }
 
   // htmlDocument is the srcdoc of the HTML view: the message's HTML, its
-  // cid: images pointed at their attachments, and, unless the user lets
+  // cid: images in data: URLs (withCIDs), and, unless the user lets
   // them load, a policy that blocks remote images (tracking pixels) and
   // every other fetch a mail could track its reader with as well
   // (<link rel=prefetch>, which img-src does not govern, nor does the
   // page's default-src 'self' in Chromium): nothing but inline styles
   // and data: fonts. The policy comes first, so that the parser puts it
   // in the head; a message's own policies can only restrict more.
-  function htmlDocument(m) {
-    const html = withCIDs(m.html, m);
+  async function htmlDocument(m) {
+    const html = await withCIDs(m.html, m);
     if (state.remoteImages) return html;
-    const policy = `default-src 'none'; img-src data: blob: ${location.origin}; style-src 'unsafe-inline'; font-src data:`;
+    const policy = "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:";
     return `<meta http-equiv="Content-Security-Policy" content="${policy}">` + html;
   }
 
@@ -373,7 +395,7 @@
         return el("pre", { class: "text" }, m.text);
       case "html": {
         const f = el("iframe", { class: "html", sandbox: "", title: "HTML body of the message", referrerpolicy: "no-referrer" });
-        f.srcdoc = htmlDocument(m);
+        f.srcdoc = await htmlDocument(m);
         const toggle = el("label", { class: "remote-images" },
           el("input", {
             type: "checkbox", id: "block-remote-images", checked: !state.remoteImages,
