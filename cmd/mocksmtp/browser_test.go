@@ -1231,3 +1231,34 @@ func TestWebPageShowsCIDImages(t *testing.T) {
 		}
 	}
 }
+
+// TestWebPageWrapsLongNames shows a message whose attachment has a name
+// of 900 octets without a space: the name wraps, in the attachments and
+// in the part tree, rather than widening the message's pane (its tabs
+// and fields then scroll sideways with it), on a desktop screen and on a
+// phone.
+func TestWebPageWrapsLongNames(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	mail := "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: long\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"" + strings.Repeat("F", 900) + ".pdf\"\r\n\r\nx\r\n--b--\r\n"
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
+	pg := browser.openList(t, p.http, 1)
+	for _, screen := range []struct {
+		width, height int
+		mobile        bool
+	}{{1280, 800, false}, {390, 844, true}} {
+		pg.emulate(screen.width, screen.height, screen.mobile)
+		for _, view := range []string{"text", "parts"} {
+			pg.eval(`location.hash = "#message/1/`+view+`"`, nil)
+			pg.waitFor(`document.querySelector('#message-detail[data-view="` + view + `"]')`)
+			var pane struct{ Scroll, Client int }
+			pg.eval(`(() => { const d = document.getElementById("detail"); return {scroll: d.scrollWidth, client: d.clientWidth}; })()`, &pane)
+			if pane.Scroll > pane.Client {
+				t.Errorf("%d px wide, %s view: the message's pane is %d px wide inside %d px", screen.width, view, pane.Scroll, pane.Client)
+			}
+		}
+	}
+}
