@@ -12,13 +12,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -413,7 +417,7 @@ func TestWebPageInABrowser(t *testing.T) {
 		let readable = false; try { readable = f.contentDocument !== null; } catch (e) {}
 		return {sandbox: f.getAttribute("sandbox"), srcdoc: f.srcdoc, readableByApp: readable}; })()`, &frame)
 	// By default remote images are blocked by a policy before the HTML.
-	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="img-src data: blob: http://`+p.http+`">`)
+	srcdoc, blocked := strings.CutPrefix(frame.Srcdoc, `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:">`)
 	if frame.Sandbox == nil || *frame.Sandbox != "" || !blocked || strings.TrimSpace(srcdoc) != html || frame.ReadableByApp {
 		sandbox := "(none)"
 		if frame.Sandbox != nil {
@@ -536,7 +540,7 @@ func (p *page) emulate(width, height int, mobile bool) {
 
 // screenshot saves a PNG of the page as name.png and checks that it is
 // one of the viewport's size.
-func (p *page) screenshot(name string, width, height int) {
+func (p *page) screenshot(name string, width, height int) image.Image {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -565,6 +569,7 @@ func (p *page) screenshot(name string, width, height int) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot.Data, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
+	return img
 }
 
 // locale makes the page format dates as in Germany, in UTC.
@@ -637,7 +642,7 @@ const featureMail = "From: Alice <alice@example.com>\r\n" +
 	"Content-Type: text/html; charset=utf-8\r\n" +
 	"\r\n" +
 	"<h1 style=\"color:#2456c7\">Quarterly report</h1><p>The report is <b>attached</b>.</p>" +
-	"<img alt=\"pixel\" src=\"PIXEL\" width=\"1\" height=\"1\">\r\n" +
+	"<img alt=\"pixel\" src=\"PIXEL/pixel.gif\" width=\"1\" height=\"1\"><link rel=\"prefetch\" href=\"PIXEL/prefetch\">\r\n" +
 	"--inner--\r\n" +
 	"--outer\r\n" +
 	"Content-Type: application/pdf\r\n" +
@@ -651,15 +656,16 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 	t.Parallel()
 	browser := startBrowser(t)
 	p := start(t, nil, "-quiet")
-	// A tracking pixel, counting its loads.
-	loads := make(chan struct{}, 10)
+	// A tracking pixel, and a prefetch that tracks as well as it does:
+	// what they load, by path.
+	loads := make(chan string, 10)
 	pixel := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		loads <- struct{}{}
+		loads <- r.URL.Path
 		w.Header().Set("Content-Type", "image/gif")
 		_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
 	}))
 	defer pixel.Close()
-	mail := strings.Replace(featureMail, "PIXEL", pixel.URL+"/pixel.gif", 1)
+	mail := strings.ReplaceAll(featureMail, "PIXEL", pixel.URL)
 	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
 	sendMail(t, p.smtp, "app@example.com", []string{"carol@example.com"}, "Subject: Your code\r\n\r\nYour code: 123456\r\n")
 	getJSON(t, p, "/api/wait?count=2", 200, nil)
@@ -709,8 +715,8 @@ func TestWebPageSearchPartsSourceImagesDatesAndNarrowLayout(t *testing.T) {
 	pg.eval(`location.hash = "#message/1/html"; document.querySelector("iframe.html").srcdoc += ""`, nil) // load once more, observed
 	pg.waitFor(`document.querySelector("iframe.html")?.dataset.loaded`)
 	select {
-	case <-loads:
-		t.Errorf("the tracking pixel loaded while remote images are blocked")
+	case path := <-loads:
+		t.Errorf("the mail loaded %s from its server while remote images are blocked", path)
 	default:
 	}
 	var split struct {
@@ -1106,4 +1112,153 @@ func TestWebPageARC(t *testing.T) {
 		}
 	}
 	pg.screenshot("narrow-arc-fail", 390, 844)
+}
+
+// inOrder is a JavaScript function, inOrder(selector, needle), that tells
+// whether the characters of needle, in the text of the element selector
+// names, are laid out left to right ("in order"), or how they are not.
+const inOrder = `((sel, needle) => {
+	const root = document.querySelector(sel);
+	if (!root) return "no " + sel;
+	const w = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+	let text = "";
+	const nodes = [];
+	for (let n; (n = w.nextNode());) { nodes.push([n, text.length]); text += n.data; }
+	const at = text.indexOf(needle);
+	if (at < 0) return "no " + JSON.stringify(needle) + " in " + JSON.stringify(text);
+	const xs = [];
+	for (let i = at; i < at + needle.length; i++) {
+		const [n, off] = nodes.filter(([, o]) => o <= i).pop();
+		const r = document.createRange();
+		r.setStart(n, i - off);
+		r.setEnd(n, i - off + 1);
+		xs.push(Math.round(r.getBoundingClientRect().left));
+	}
+	return xs.every((x, i) => i === 0 || x > xs[i - 1]) ? "in order" : "reordered: x = " + xs.join(", ");
+})`
+
+// TestWebPageIsolatesBidiControls sends mail whose names end in U+202E
+// RIGHT-TO-LEFT OVERRIDE, which reverses the text after it to the end of
+// its paragraph: a sender's name must not turn the address beside it, or
+// the recipients, the attachment's type or the session's count around
+// (From: "Support\u202E" <moc.rekcatta@evil> reads as an address of
+// attacker.com backwards). Each value the mail gives is isolated.
+func TestWebPageIsolatesBidiControls(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	const rlo = "\u202e"
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hello("client" + rlo); err != nil {
+		t.Fatal(err)
+	}
+	mail := "From: \"Support" + rlo + "\" <evil@attacker.example>\r\n" +
+		"To: bob@example.com\r\nSubject: bidi\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"invoice" + rlo + ".pdf\"\r\n\r\nx\r\n--b--\r\n"
+	sendOver(t, c, "alice"+rlo+"@example.com", "bob@example.com", mail)
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+
+	pg := browser.openList(t, p.http, 1)
+	check := func(where, sel, needle string) {
+		t.Helper()
+		var got string
+		pg.eval(inOrder+`(`+jsString(sel)+`, `+jsString(needle)+`)`, &got)
+		if got != "in order" {
+			t.Errorf("%s: %q after a U+202E is %s", where, needle, got)
+		}
+	}
+	check("the list's envelope", `#messages li.message[data-id="1"] .who`, "bob@example.com")
+	pg.eval(`location.hash = "#message/1/text"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="text"] li.attachment')`)
+	check("the From field", `#message-detail dl.fields dd:nth-of-type(3)`, "evil@attacker.example")
+	check("the attachment's type", `#message-detail li.attachment`, "application/pdf")
+	pg.eval(`location.hash = "#message/1/parts"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="parts"] ul.parts')`)
+	check("the part's details", `#message-detail ul.parts li li:last-child .meta`, "attachment")
+	pg.eval(`location.hash = "#sessions"`, nil)
+	pg.waitFor(`document.querySelector('#sessions li.session[data-id="1"]')`)
+	check("the session's summary", `#sessions li.session[data-id="1"] .who`, "message")
+}
+
+// TestWebPageShowsCIDImages shows a message whose HTML has an image of
+// its own, a part it names by Content-ID (<img src="cid:...">), as mail
+// clients show it: a red square, which a screenshot finds where the
+// message puts it.
+func TestWebPageShowsCIDImages(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	red := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for x := range 4 {
+		for y := range 4 {
+			red.Set(x, y, color.RGBA{R: 255, A: 255})
+		}
+	}
+	var pngData bytes.Buffer
+	if err := png.Encode(&pngData, red); err != nil {
+		t.Fatal(err)
+	}
+	mail := "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: logo\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/related; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/html\r\n\r\n" +
+		`<body style="margin:0;background:#fff"><img src="cid:logo@example.com" width="200" height="200" alt="logo"></body>` + "\r\n" +
+		"--b\r\nContent-Type: image/png\r\nContent-ID: <logo@example.com>\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(pngData.Bytes()) + "\r\n--b--\r\n"
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
+
+	pg := browser.openList(t, p.http, 1)
+	pg.eval(`location.hash = "#message/1/html"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="html"] iframe.html')`)
+	var at struct{ X, Y int }
+	pg.eval(`(() => { const r = document.querySelector("iframe.html").getBoundingClientRect();
+		return {x: Math.round(r.left) + 100, y: Math.round(r.top) + 100}; })()`, &at)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		img := pg.screenshot("cid-image", 1280, 800)
+		r, g, b, _ := img.At(at.X, at.Y).RGBA()
+		if r>>8 > 200 && g>>8 < 50 && b>>8 < 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cid: image is not shown: the pixel at (%d, %d), inside it, is %v", at.X, at.Y, img.At(at.X, at.Y))
+		}
+	}
+}
+
+// TestWebPageWrapsLongNames shows a message whose attachment has a name
+// of 900 octets without a space: the name wraps, in the attachments and
+// in the part tree, rather than widening the message's pane (its tabs
+// and fields then scroll sideways with it), on a desktop screen and on a
+// phone.
+func TestWebPageWrapsLongNames(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	mail := "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: long\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"" + strings.Repeat("F", 900) + ".pdf\"\r\n\r\nx\r\n--b--\r\n"
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, mail)
+	pg := browser.openList(t, p.http, 1)
+	for _, screen := range []struct {
+		width, height int
+		mobile        bool
+	}{{1280, 800, false}, {390, 844, true}} {
+		pg.emulate(screen.width, screen.height, screen.mobile)
+		for _, view := range []string{"text", "parts"} {
+			pg.eval(`location.hash = "#message/1/`+view+`"`, nil)
+			pg.waitFor(`document.querySelector('#message-detail[data-view="` + view + `"]')`)
+			var pane struct{ Scroll, Client int }
+			pg.eval(`(() => { const d = document.getElementById("detail"); return {scroll: d.scrollWidth, client: d.clientWidth}; })()`, &pane)
+			if pane.Scroll > pane.Client {
+				t.Errorf("%d px wide, %s view: the message's pane is %d px wide inside %d px", screen.width, view, pane.Scroll, pane.Client)
+			}
+		}
+	}
 }

@@ -2,11 +2,11 @@
 // polls the JSON API every second), searches them with the API's filters,
 // and shows one of them, with its DKIM and ARC results (a badge in the
 // list marks a message whose signatures do not all pass, or whose ARC
-// chain fails). Plain DOM, no
-// dependencies, no innerHTML: every text the mail carries goes into text
-// nodes. Message HTML is shown in an iframe with sandbox="" (no scripts,
-// no forms, an origin of its own), remote images blocked unless the user
-// lets them load.
+// chain fails). Plain DOM, no dependencies, no innerHTML: every text the
+// mail carries goes into text nodes, in a <bdi> of its own where it
+// shares a line (iso). Message HTML is shown in an iframe with
+// sandbox="" (no scripts, no forms, an origin of its own), remote images
+// blocked unless the user lets them load.
 "use strict";
 
 (() => {
@@ -103,13 +103,27 @@
     return (n / 1024 / 1024).toFixed(1) + " MiB";
   }
 
+  // iso isolates a text of the mail (a name, an address, a file name)
+  // from the text around it: a <bdi>, so that the bidi controls it may
+  // hold (U+202E RIGHT-TO-LEFT OVERRIDE) end with it, and cannot turn the
+  // address, the recipients or the verdict after it around. Every value
+  // that shares a line with other text goes in one.
+  function iso(s) {
+    return el("bdi", {}, s);
+  }
+
+  // joined puts sep between the items of list: nodes and strings for el.
+  function joined(list, sep) {
+    return list.flatMap((x, i) => (i > 0 ? [sep, x] : [x]));
+  }
+
   function fmtAddrs(list) {
-    return (list || []).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(", ");
+    return joined((list || []).map((a) => (a.name ? [iso(a.name), " <", iso(a.address), ">"] : iso(a.address))), ", ");
   }
 
   function sessionSummary(s) {
     const msgs = s.messageIds.length;
-    return `${s.remoteAddr}${s.helo ? " · " + s.helo : ""} · ${msgs} message${msgs === 1 ? "" : "s"}`;
+    return [iso(s.remoteAddr), s.helo ? [" · ", iso(s.helo)] : "", ` · ${msgs} message${msgs === 1 ? "" : "s"}`];
   }
 
   // The search: "to:bob@example.com subject:Welcome" or "header.X-Id:7"
@@ -250,7 +264,7 @@
         el("a", { href: `#message/${m.id}` },
           el("span", { class: "subject" }, m.subject || "(no subject)"),
           timeEl(m.received),
-          el("span", { class: "who" }, `${m.from || "<>"} → ${m.to.join(", ")}`),
+          el("span", { class: "who" }, iso(m.from || "<>"), " → ", joined(m.to.map(iso), ", ")),
           el("span", { class: "meta" }, dkimBadge(m.dkim), arcBadge(m),
             fmtSize(m.size) + (m.attachments.length ? ` · ${m.attachments.length} att.` : ""))))));
 
@@ -286,13 +300,35 @@
     }
   }
 
-  // withCIDs points cid: URLs of the HTML at the message's attachments.
-  function withCIDs(html, m) {
-    const byCID = new Map(m.attachments.filter((a) => a.contentId).map((a) => [a.contentId, a.url]));
-    return html.replace(/cid:([^"'\s)>]+)/gi, (all, id) => {
-      let key = id;
-      try { key = decodeURIComponent(id); } catch (e) { /* keep it as is */ }
-      return byCID.get(key) || all;
+  // withCIDs replaces the cid: URLs of the HTML by the attachments they
+  // name, as data: URLs: the HTML's iframe has an origin of its own, and
+  // the API refuses its requests as it refuses any other origin's.
+  async function withCIDs(html, m) {
+    const cidRE = /cid:([^"'\s)>]+)/gi;
+    const byCID = new Map(m.attachments.filter((a) => a.contentId).map((a) => [a.contentId, a]));
+    const key = (id) => {
+      try { return decodeURIComponent(id); } catch (e) { return id; }
+    };
+    const data = new Map(); // attachment URL → its data: URL
+    for (const [, id] of html.matchAll(cidRE)) {
+      const a = byCID.get(key(id));
+      if (!a || data.has(a.url)) continue;
+      data.set(a.url, ""); // not loaded: the cid: stays
+      try {
+        const res = await fetch(a.url);
+        if (!res.ok) continue;
+        const blob = await res.blob();
+        data.set(a.url, await new Promise((resolve, reject) => {
+          const r = new FileReader();
+          r.onload = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+          r.readAsDataURL(blob);
+        }));
+      } catch (e) { /* the message is gone: the cid: stays */ }
+    }
+    return html.replace(cidRE, (all, id) => {
+      const a = byCID.get(key(id));
+      return (a && data.get(a.url)) || all;
     });
   }
 
@@ -307,8 +343,8 @@
     if (!views.some(([v]) => v === view)) view = views[0][0];
 
     const fields = el("dl", { class: "fields" },
-      el("dt", {}, "Envelope from"), el("dd", { class: "env-from" }, m.from || "<>"),
-      el("dt", {}, "Envelope to"), el("dd", { class: "env-to" }, m.to.join(", ")),
+      el("dt", {}, "Envelope from"), el("dd", { class: "env-from" }, iso(m.from || "<>")),
+      el("dt", {}, "Envelope to"), el("dd", { class: "env-to" }, joined(m.to.map(iso), ", ")),
       m.headerFrom && [el("dt", {}, "From"), el("dd", {}, fmtAddrs(m.headerFrom))],
       m.headerTo && [el("dt", {}, "To"), el("dd", {}, fmtAddrs(m.headerTo))],
       m.cc && [el("dt", {}, "Cc"), el("dd", {}, fmtAddrs(m.cc))],
@@ -323,7 +359,7 @@
 
     const atts = m.attachments.length === 0 ? null : el("ul", { class: "attachments" },
       m.attachments.map((a) => el("li", { class: "attachment" },
-        el("a", { href: a.url, download: a.filename || `attachment-${a.index}` }, a.filename || `attachment ${a.index}`),
+        el("a", { href: a.url, download: a.filename || `attachment-${a.index}` }, iso(a.filename || `attachment ${a.index}`)),
         el("span", { class: "meta" }, `${a.contentType} · ${fmtSize(a.size)}${a.inline ? " · inline" : ""}`))));
 
     const tabs = el("nav", { class: "tabs" },
@@ -339,14 +375,17 @@
   }
 
   // htmlDocument is the srcdoc of the HTML view: the message's HTML, its
-  // cid: images pointed at their attachments, and, unless the user lets
-  // them load, a policy that blocks remote images (tracking pixels).
-  // The policy comes first, so that the parser puts it in the head; a
-  // message's own policies can only restrict more.
-  function htmlDocument(m) {
-    const html = withCIDs(m.html, m);
+  // cid: images in data: URLs (withCIDs), and, unless the user lets
+  // them load, a policy that blocks remote images (tracking pixels) and
+  // every other fetch a mail could track its reader with as well
+  // (<link rel=prefetch>, which img-src does not govern, nor does the
+  // page's default-src 'self' in Chromium): nothing but inline styles
+  // and data: fonts. The policy comes first, so that the parser puts it
+  // in the head; a message's own policies can only restrict more.
+  async function htmlDocument(m) {
+    const html = await withCIDs(m.html, m);
     if (state.remoteImages) return html;
-    const policy = `img-src data: blob: ${location.origin}`;
+    const policy = "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:";
     return `<meta http-equiv="Content-Security-Policy" content="${policy}">` + html;
   }
 
@@ -356,7 +395,7 @@
         return el("pre", { class: "text" }, m.text);
       case "html": {
         const f = el("iframe", { class: "html", sandbox: "", title: "HTML body of the message", referrerpolicy: "no-referrer" });
-        f.srcdoc = htmlDocument(m);
+        f.srcdoc = await htmlDocument(m);
         const toggle = el("label", { class: "remote-images" },
           el("input", {
             type: "checkbox", id: "block-remote-images", checked: !state.remoteImages,
@@ -397,7 +436,8 @@
   // partView shows one MIME entity and its parts: its type, what it is
   // to the message (the text, the HTML, an attachment), its details.
   function partView(m, p) {
-    const details = [p.filename && `"${p.filename}"`, p.disposition, p.encoding, p.charset, fmtSize(p.size)].filter(Boolean).join(" · ");
+    const details = joined([p.filename && ['"', iso(p.filename), '"'], p.disposition && iso(p.disposition),
+      p.encoding && iso(p.encoding), p.charset && iso(p.charset), fmtSize(p.size)].filter(Boolean), " · ");
     let is = null;
     if (p.body) is = el("a", { class: "is", href: `#message/${m.id}/${p.body}` }, p.body === "text" ? "the text" : "the HTML");
     else if (p.attachment !== undefined && m.attachments[p.attachment]) {
@@ -405,7 +445,7 @@
       is = el("a", { class: "is", href: a.url, download: a.filename || `attachment-${a.index}` }, `attachment ${a.index}`);
     }
     return el("li", { class: "part" },
-      el("span", { class: "type" }, p.contentType), " ", el("span", { class: "meta" }, details), is && [" → ", is],
+      el("span", { class: "type" }, iso(p.contentType)), " ", el("span", { class: "meta" }, details), is && [" → ", is],
       p.parts && p.parts.length > 0 && el("ul", {}, p.parts.map((c) => partView(m, c))));
   }
 
@@ -440,12 +480,12 @@
       el("dl", { class: "fields" },
         el("dt", {}, "Client"), el("dd", {}, s.remoteAddr),
         el("dt", {}, "Server"), el("dd", {}, s.localAddr),
-        el("dt", {}, "HELO"), el("dd", {}, s.helo || "—"),
+        el("dt", {}, "HELO"), el("dd", {}, iso(s.helo || "—")),
         el("dt", {}, "Attempt"), el("dd", {}, s.attempt),
         el("dt", {}, "Started"), el("dd", {}, timeEl(s.start, true)),
         el("dt", {}, "Ended"), el("dd", { class: s.live ? "live" : "" }, s.live ? "live" : [`${s.ended}, `, timeEl(s.end, true)]),
         el("dt", {}, "TLS"), el("dd", {}, s.tls ? `${s.tls.version}, ${s.tls.cipherSuite}` : "no"),
-        el("dt", {}, "AUTH"), el("dd", {}, s.auth ? `${s.auth.mechanism} ${s.auth.username} ${s.auth.success ? "ok" : "failed"}` : "no"),
+        el("dt", {}, "AUTH"), el("dd", {}, s.auth ? [iso(s.auth.mechanism), " ", iso(s.auth.username), s.auth.success ? " ok" : " failed"] : "no"),
         s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
         s.faults.length > 0 && [el("dt", {}, "Faults"), el("dd", { class: "faults" }, s.faults.map((f) => el("div", {}, f)))],
         findingsView(s.findings),
@@ -477,10 +517,10 @@
     return [el("dt", {}, "DKIM"), el("dd", { class: "dkim-results" },
       results.map((d) => el("div", { class: `dkim ${(dkimLook[d.status] || { tone: "temp" }).tone}`, dataset: { status: d.status } },
         verdict(d.status), " ",
-        el("span", { class: "signer" }, d.domain || "(no domain)", d.selector ? ` · selector ${d.selector}` : ""),
+        el("span", { class: "signer" }, iso(d.domain || "(no domain)"), d.selector ? [" · selector ", iso(d.selector)] : ""),
         d.reason && el("span", { class: "reason" }, d.reason),
         el("code", { class: "summary" }, d.summary),
-        d.headerKeys && d.headerKeys.length > 0 && el("span", { class: "signed" }, `signs ${d.headerKeys.join(", ")}`))))];
+        d.headerKeys && d.headerKeys.length > 0 && el("span", { class: "signed" }, "signs ", joined(d.headerKeys.map(iso), ", ")))))];
   }
 
   // dkimBadge marks a listed message whose signatures do not all pass:
@@ -522,7 +562,7 @@
         arc.reason && el("span", { class: "reason" }, arc.reason),
         el("code", { class: "summary" }, arc.summary)),
       arc.sets.map((s) => el("div", { class: "arc-set", dataset: { instance: s.instance } },
-        el("span", { class: "signer" }, `i=${s.instance} `, s.domain || "(no domain)", s.selector ? ` · selector ${s.selector}` : ""),
+        el("span", { class: "signer" }, `i=${s.instance} `, iso(s.domain || "(no domain)"), s.selector ? [" · selector ", iso(s.selector)] : ""),
         ` · cv=${s.cv}`,
         part("seal", s.seal, s.sealReason),
         part("message signature", s.signature, s.signatureReason))))];
@@ -547,7 +587,7 @@
         el("span", { class: "rule" }, `${f.severity} ${f.rule} (${f.ref})`), " ",
         f.message ? `message ${f.message}, ` : "",
         f.line ? el("a", { href: `#session/${f.session}` }, `line ${f.line}`) : "",
-        ": ", f.text)))];
+        ": ", iso(f.text))))];
   }
 
   async function resetAll() {
