@@ -1262,3 +1262,49 @@ func TestWebPageWrapsLongNames(t *testing.T) {
 		}
 	}
 }
+
+// TestWebPageKeepsTheNewestDetail opens a message whose HTML view is
+// slow to render (its cid: image is fetched first, held here), then
+// another message before the first is done: the detail pane shows the
+// one opened last, and the first one's render, when it ends, does not
+// put it back.
+func TestWebPageKeepsTheNewestDetail(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, "From: alice@example.com\r\nSubject: slow\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: multipart/related; boundary=b\r\n\r\n"+
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>the slow one <img src=\"cid:logo@example.com\"></p>\r\n"+
+		"--b\r\nContent-Type: image/png\r\nContent-ID: <logo@example.com>\r\n\r\nnot really a png\r\n--b--\r\n")
+	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, "From: alice@example.com\r\nSubject: quick\r\n\r\nthe quick one\r\n")
+
+	pg := browser.openList(t, p.http, 2)
+	// Hold the page's fetch of the attachment until the test lets it go;
+	// once the attachment is read (FileReader's load), the render of the
+	// slow one goes on in microtasks only, so a task queued then runs
+	// after it: it marks the document.
+	pg.eval(`(() => {
+		window.held = [];
+		const fetch0 = window.fetch;
+		window.fetch = (url, ...rest) => String(url).includes("/attachments/")
+			? new Promise((resolve) => window.held.push(() => resolve(fetch0(url, ...rest))))
+			: fetch0(url, ...rest);
+		const read0 = FileReader.prototype.readAsDataURL;
+		FileReader.prototype.readAsDataURL = function (blob) {
+			this.addEventListener("load", () => setTimeout(() => { document.documentElement.dataset.slowDone = "1"; }, 0));
+			return read0.call(this, blob);
+		};
+		return true;
+	})()`, nil)
+	pg.eval(`location.hash = "#message/1/html"`, nil)
+	pg.waitFor(`window.held.length === 1`)
+	pg.eval(`location.hash = "#message/2"`, nil)
+	pg.waitFor(`document.querySelector("#detail").textContent.includes("the quick one")`)
+	pg.eval(`window.held.forEach((release) => release())`, nil)
+	pg.waitFor(`document.documentElement.dataset.slowDone === "1"`)
+	var shown string
+	pg.eval(`document.querySelector("#detail").textContent`, &shown)
+	if !strings.Contains(shown, "the quick one") || strings.Contains(shown, "slow") {
+		t.Errorf("after the slow message's render ended, the detail shows %.300q; want the quick message, opened last", shown)
+	}
+}

@@ -287,16 +287,21 @@
     state.detailKey = key;
     const detail = $("detail");
     const back = el("a", { class: "back", href: `#${r.list}` }, r.list === "sessions" ? "← Sessions" : "← Messages");
+    // A view is built with awaits (the API, an HTML view's cid: images):
+    // a render that a newer one overtook meanwhile shows nothing.
+    const show = (...nodes) => {
+      if (state.detailKey === key) detail.replaceChildren(...nodes);
+    };
     try {
       if (r.kind === "message") {
-        detail.replaceChildren(back, await messageView(r.id, r.view));
+        show(back, await messageView(r.id, r.view));
       } else if (r.kind === "session") {
-        detail.replaceChildren(back, await sessionView(r.id));
+        show(back, await sessionView(r.id));
       } else {
-        detail.replaceChildren(el("p", { class: "hint" }, "Select a message or a session."));
+        show(el("p", { class: "hint" }, "Select a message or a session."));
       }
     } catch (e) {
-      detail.replaceChildren(back, el("p", { class: "hint" }, e.message));
+      show(back, el("p", { class: "hint" }, e.message));
     }
   }
 
