@@ -22,11 +22,10 @@ func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
 	}
 	if long {
 		c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<line of %d octets, too long>", n), Size: int64(n)})
-		// A BDAT line too long to read: its chunk follows, and the
-		// connection closes after the reply (see finish).
-		verb, _ := parseCommand(string(c.head))
-		kind, _ := c.kindOf(verb)
-		ev := &Event{Kind: BadCommand, unreadChunk: kind == Bdat}
+		// A BDAT line too long to read, told by its first octets: its
+		// chunk follows, and the connection closes after the reply (see
+		// finish).
+		ev := &Event{Kind: BadCommand, unreadChunk: c.isBdatLine(string(c.head))}
 		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	return c.command(ctx, line)
@@ -100,11 +99,13 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	if why != ReasonNone {
 		// A BDAT line framed wrong: the octets of its chunk follow, and
 		// the connection closes after the reply (see finish).
-		ev.Kind, ev.unreadChunk = BadCommand, kind == Bdat
+		ev.Kind, ev.unreadChunk = BadCommand, c.isBdatLine(ev.Line)
 		return c.reject(ev, why, bad), nil
 	}
 	if !ok {
-		ev.Kind = BadCommand
+		// A BDAT spelled oddly too (a tab after the verb, blanks before
+		// it): unknown, its chunk follows all the same.
+		ev.Kind, ev.unreadChunk = BadCommand, c.isBdatLine(ev.Line)
 		return c.reject(ev, ReasonUnknownCommand, reply(500, "5.5.2", "Error: command not recognized")), nil
 	}
 	ev.Kind = kind
@@ -153,11 +154,23 @@ func (c *Conn) mask(ev *Event) string {
 	return ""
 }
 
-// isAuthLine reports whether line is an AUTH command, however spelled:
-// any case, blanks or tabs before and after the verb.
-func isAuthLine(line string) bool {
+// isAuthLine reports whether line is an AUTH command, however spelled.
+func isAuthLine(line string) bool { return spelledAs(line, "AUTH") }
+
+// isBdatLine reports whether line is a BDAT command, however spelled,
+// when the engine offers CHUNKING: a client that sends it sends its chunk
+// after it, which the engine cannot skip when it refuses the line before
+// reading the chunk's size (unreadChunk).
+func (c *Conn) isBdatLine(line string) bool {
+	return c.cfg.has(ExtChunking) && spelledAs(line, "BDAT")
+}
+
+// spelledAs reports whether line is a command of verb however a client
+// may spell it: any case, blanks or tabs before and after the verb (RFC
+// 5321 wants one SP after it, and none before).
+func spelledAs(line, verb string) bool {
 	t := strings.TrimLeft(line, " \t")
-	return len(t) >= 4 && strings.EqualFold(t[:4], "AUTH") && (len(t) == 4 || t[4] <= ' ')
+	return len(t) >= len(verb) && strings.EqualFold(t[:len(verb)], verb) && (len(t) == len(verb) || t[len(verb)] <= ' ')
 }
 
 // maskAuth returns an AUTH line with all but its verb and mechanism

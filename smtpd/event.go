@@ -72,8 +72,9 @@ type Event struct {
 	// sizeOver says that BDAT's size is past an int64: Size, the
 	// largest int64, stands for it, and it is past every limit.
 	sizeOver bool
-	// unreadChunk marks a BadCommand that is a BDAT line framed wrong (a
-	// bare CR or LF, a NUL) or too long to read: its chunk follows
+	// unreadChunk marks a BadCommand that is a BDAT line (however
+	// spelled: isBdatLine) framed wrong (a bare CR or LF, a NUL), too
+	// long to read, or unknown as spelled: its chunk follows
 	// unread, so the connection closes after the reply rather than take
 	// the chunk's octets for commands.
 	unreadChunk bool

@@ -810,7 +810,8 @@ func pattern(n int) []byte {
 }
 
 // A BDAT line the engine refuses before reading its size (a bare LF, a
-// bare CR, a NUL, over 512 octets, after a refused greeting) is followed
+// bare CR, a NUL, over 512 octets, after a refused greeting, spelled with
+// a tab or blanks before the verb) is followed
 // by a chunk it cannot skip: the connection closes after the reply, and
 // nothing in the chunk runs as a command, here a second transaction. A
 // line of 512 octets is a BDAT, its chunk read as one.
@@ -842,6 +843,12 @@ func TestRefusedBdatLineCloses(t *testing.T) {
 		{"1 MiB + 1 octets", padded(1<<20 + 1), "500 5.5.2", false},
 		{"lower case, 12289 octets", strings.ToLower(padded(12289)), "500 5.5.2", false},
 		{"after a refused greeting", "BDAT " + size + " LAST\r\n", "503 5.5.1", true},
+		// Spelled oddly, an unknown command (RFC 5321 separates with SP
+		// only), but one whose chunk follows all the same.
+		{"a tab after the verb", "BDAT\t" + size + " LAST\r\n", "500 5.5.2", false},
+		{"a blank before the verb", " BDAT " + size + " LAST\r\n", "500 5.5.2", false},
+		{"a tab before the verb, lower case", "\tbdat " + size + " last\r\n", "500 5.5.2", false},
+		{"a tab after the verb, 12289 octets", strings.Replace(padded(12289), " ", "\t", 1), "500 5.5.2", false},
 		{"512 octets", padded(512), "250 2.0.0", false},
 	}
 	for _, tt := range tests {
