@@ -138,11 +138,7 @@ func (s *Server) waitForNContext(ctx context.Context, name string, in *Inbox, wa
 	if err != nil {
 		return nil, err
 	}
-	var ms []*Message
-	err = s.neverMet(n)
-	if err == nil {
-		ms, err = s.waitFor(ctx, in, mt, max(n, 0))
-	}
+	ms, err := s.waitFor(ctx, in, mt, max(n, 0))
 	if err != nil {
 		why := s.whyNotMet(err, fmt.Sprintf("before its context ended (%v)", context.Cause(ctx)))
 		return ms, s.waitFailed(name, in, mt, why, n, ms, err)
@@ -227,7 +223,7 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]
 		kept, ok := s.messageLocked(ref.k.id)
 		return ok && kept == ref && !s.exp.waited[ref.k.id]
 	}
-	err := s.await(ctx, changeMessage, func() bool {
+	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		live := s.liveMessagesLocked(in, after)
 		s.mu.Unlock()

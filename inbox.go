@@ -129,18 +129,15 @@ func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	s := in.s
 	c := &counter{in: in}
 	var live []liveMessage // the messages that met the wait, taken as it was met: a Reset may follow
-	err := s.neverMet(n)
-	if err == nil {
-		err = s.await(ctx, changeMessage, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if c.countLocked(s, 0) < n {
-				return false
-			}
-			live = s.liveMessagesLocked(in, 0)
-			return true
-		})
-	}
+	err := s.awaitMessages(ctx, n, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c.countLocked(s, 0) < n {
+			return false
+		}
+		live = s.liveMessagesLocked(in, 0)
+		return true
+	})
 	if err != nil {
 		msgs := in.Messages()
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)

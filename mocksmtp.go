@@ -755,6 +755,15 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 	}
 }
 
+// awaitMessages is await for a wait of n messages: one the server can
+// never meet (neverMet) fails at once, without waiting.
+func (s *Server) awaitMessages(ctx context.Context, n int, cond func() bool) error {
+	if err := s.neverMet(n); err != nil {
+		return err
+	}
+	return s.await(ctx, changeMessage, cond)
+}
+
 // failWait fails t for a wait of in (nil: the server) that ended with
 // err. head writes the report's first line, what was wanted, from the
 // report's view and why the wait ended ("within 5s", "before the server
@@ -798,18 +807,15 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 // or the server is closed first.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
 	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
-	err := s.neverMet(n)
-	if err == nil {
-		err = s.await(ctx, changeMessage, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if len(s.messages) < n {
-				return false
-			}
-			refs = slices.Clone(s.messages)
-			return true
-		})
-	}
+	err := s.awaitMessages(ctx, n, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.messages) < n {
+			return false
+		}
+		refs = slices.Clone(s.messages)
+		return true
+	})
 	if err != nil {
 		msgs := s.Messages()
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
