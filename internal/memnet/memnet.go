@@ -484,10 +484,14 @@ func (d *deadline) set(t time.Time) {
 func (d *deadline) expire() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.t.IsZero() && !time.Now().Before(d.t) && !isClosed(d.passed) {
+	if d.reachedLocked() && !isClosed(d.passed) {
 		close(d.passed)
 	}
 }
+
+// reachedLocked reports whether the clock has reached the deadline, one
+// set. d.mu must be held.
+func (d *deadline) reachedLocked() bool { return !d.t.IsZero() && !time.Now().Before(d.t) }
 
 // stop stops the timer, so that nothing of a closed Conn stays behind.
 func (d *deadline) stop() {
@@ -514,7 +518,7 @@ func (d *deadline) wait() <-chan struct{} {
 func (d *deadline) expired() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return isClosed(d.passed) || !d.t.IsZero() && !time.Now().Before(d.t)
+	return isClosed(d.passed) || d.reachedLocked()
 }
 
 func isClosed(ch <-chan struct{}) bool {
