@@ -740,12 +740,42 @@ const (
 // notifier wakes the waits (Server.await) after each change the server
 // records. Recording calls changed, which costs one atomic load per kind
 // while nobody waits for it, so that every change, wire lines included,
-// can wake waiters; a wait takes the channel of the next change of each
-// kind (next) before it looks at the state, so that it misses none.
+// can wake waiters; a wait takes the wake of the next change of each kind
+// (next) before it looks at the state, so that it misses none, and the
+// wake says when that change came (a wait that runs late judges by it).
 type notifier struct {
-	waiters [nChanges]atomic.Int32  // waits in progress, per kind
-	mu      sync.Mutex              // guards ch; taken under any other lock, never the other way
-	ch      [nChanges]chan struct{} // closed at the next change of the kind; nil until a wait asks for it
+	waiters [nChanges]atomic.Int32 // waits in progress, per kind
+	mu      sync.Mutex             // guards next; taken under any other lock, never the other way
+	wake    [nChanges]*wake        // the next change of the kind; nil until a wait asks for it
+}
+
+// A wake is the next change of a kind: done is closed when it comes, at
+// the time at (set before done is closed, read after).
+type wake struct {
+	done chan struct{}
+	at   time.Time
+}
+
+// came reports whether the change of w came before t; nil never comes.
+func (w *wake) came(t time.Time) bool {
+	if w == nil {
+		return false
+	}
+	select {
+	case <-w.done:
+		return w.at.Before(t)
+	default:
+		return false
+	}
+}
+
+// doneOf returns the channel that w's change closes, nil (never ready)
+// for no wake.
+func (w *wake) doneOf() <-chan struct{} {
+	if w == nil {
+		return nil
+	}
+	return w.done
 }
 
 // add counts a wait for the kinds of c in or out (n = 1 or -1).
@@ -757,20 +787,20 @@ func (n *notifier) add(c change, d int32) {
 	}
 }
 
-// next returns, for each kind of c, a channel that the next change of the
-// kind closes, nil for the other kinds.
-func (n *notifier) next(c change) (chs [nChanges]<-chan struct{}) {
+// next returns, for each kind of c, the wake of the next change of the
+// kind, nil for the other kinds.
+func (n *notifier) next(c change) (ws [nChanges]*wake) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for k := range nChanges {
 		if c&(1<<k) != 0 {
-			if n.ch[k] == nil {
-				n.ch[k] = make(chan struct{})
+			if n.wake[k] == nil {
+				n.wake[k] = &wake{done: make(chan struct{})}
 			}
-			chs[k] = n.ch[k]
+			ws[k] = n.wake[k]
 		}
 	}
-	return chs
+	return ws
 }
 
 // changed wakes the waits for the kinds of c, after a change the caller
@@ -781,9 +811,10 @@ func (n *notifier) changed(c change) {
 			continue
 		}
 		n.mu.Lock()
-		if n.ch[k] != nil {
-			close(n.ch[k])
-			n.ch[k] = nil
+		if w := n.wake[k]; w != nil {
+			w.at = time.Now()
+			close(w.done)
+			n.wake[k] = nil
 		}
 		n.mu.Unlock()
 	}

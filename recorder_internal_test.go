@@ -454,3 +454,73 @@ func TestForgottenMessagesAreNotRemembered(t *testing.T) {
 		t.Errorf("after Reset, the server remembers %d messages waited for and %d accounted for", w, a)
 	}
 }
+
+// endedCtx is a context whose deadline the test sets as it ends it, so
+// that a test can say exactly when a wait's time ran out.
+type endedCtx struct {
+	context.Context
+	mu   sync.Mutex
+	dl   time.Time
+	done chan struct{}
+}
+
+func (c *endedCtx) end(at time.Time) {
+	c.mu.Lock()
+	c.dl = at
+	c.mu.Unlock()
+	close(c.done)
+}
+
+func (c *endedCtx) Deadline() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dl, !c.dl.IsZero()
+}
+
+func (c *endedCtx) Done() <-chan struct{} { return c.done }
+
+func (c *endedCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestAwaitJudgesByWhenTheChangeCame checks that a wait that runs late,
+// past its deadline (a busy machine), still takes a change that came
+// before the deadline, and not one that came at it or after.
+func TestAwaitJudgesByWhenTheChangeCame(t *testing.T) {
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, before := range []bool{true, false} {
+		ctx := &endedCtx{Context: context.Background(), done: make(chan struct{})}
+		looks := 0
+		err := srv.await(ctx, changeMessage, func() bool {
+			looks++
+			if looks > 1 {
+				return true // what the change brought
+			}
+			// The wait has its wakes: a change now wakes it, and it runs
+			// only after its time ran out.
+			if before {
+				srv.changes.changed(changeMessage)
+				ctx.end(time.Now().Add(time.Millisecond))
+			} else {
+				ctx.end(time.Now())
+				srv.changes.changed(changeMessage)
+			}
+			return false
+		})
+		switch {
+		case before && (err != nil || looks != 2):
+			t.Errorf("a change before the deadline: await = %v after %d looks, want nil after 2", err, looks)
+		case !before && (!errors.Is(err, context.DeadlineExceeded) || looks != 1):
+			t.Errorf("a change at the deadline: await = %v after %d looks, want %v after 1", err, looks, context.DeadlineExceeded)
+		}
+	}
+}
