@@ -85,7 +85,8 @@
 // is MOCKSMTP_MAX_MESSAGE_BYTES). A flag given on the command line wins.
 // Flags are named after the Go options they set (-max-message-bytes is
 // mocksmtp.WithMaxMessageBytes), some shorter (-tls is WithSTARTTLS,
-// -retain WithRetention, -listen WithListenAddr), and those of the
+// -retain WithRetention, -listen WithListenAddr, -auth-any WithAuthFunc
+// with a check that accepts everyone), and those of the
 // engine's limits after the fields of smtpd.Config they set in
 // WithEngineConfig's base, all given to it at once (-max-junk-commands is
 // MaxJunkCommands); a flag, or a variable, of an older name
@@ -113,7 +114,8 @@
 // the flag; so are TLS and AUTH flags whose options New refuses together
 // (-auth-mechanisms-before-tls with -require-tls-for-auth or
 // -implicit-tls, -tls with -implicit-tls) or without what they need
-// (-require-auth or -require-tls-for-auth without -auth or -oauth-token),
+// (-require-auth or -require-tls-for-auth without -auth, -auth-any or
+// -oauth-token),
 // naming those flags. A number or duration given
 // (-max-message-bytes, -max-recipients, -read-timeout, -retain,
 // -max-transcript-lines) is checked as its Go option checks it, 0 too,
@@ -207,6 +209,7 @@ type config struct {
 	oauthTokens       []account                // -oauth-token user:token
 	authMechanisms    []mocksmtp.AuthMechanism // -auth-mechanisms PLAIN,LOGIN
 	authBeforeTLS     []mocksmtp.AuthMechanism // -auth-mechanisms-before-tls CRAM-MD5
+	authAny           bool                     // -auth-any
 	requireAuth       bool
 	requireTLSForAuth bool
 
@@ -290,8 +293,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		listFlag(&c.authMechanisms, toMechanism, mocksmtp.WithAuthMechanisms, checkAnyMechanism...))
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)",
 		listFlag(&c.authBeforeTLS, toMechanism, mocksmtp.WithAuthMechanismsBeforeTLS, checkAnyMechanism...))
-	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0 (needs -auth or -oauth-token)")
-	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls; needs -auth or -oauth-token)")
+	fs.Var(boolValue(&c.authAny), "auth-any", "offer AUTH (PLAIN, LOGIN) and accept any username and password, as a relay that does not check them (with -auth-mechanisms XOAUTH2 or OAUTHBEARER, any token too); sessions still record who logged in")
+	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0 (needs -auth, -auth-any or -oauth-token)")
+	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls; needs -auth, -auth-any or -oauth-token)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
 		k, err := parseDKIMKey(v)
 		if err != nil {
@@ -763,6 +767,9 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 	}
 	for _, a := range cfg.oauthTokens {
 		add("oauth-token", mocksmtp.WithOAuthToken(a.user, a.password))
+	}
+	if cfg.authAny {
+		add("auth-any", mocksmtp.WithAuthFunc(func(mocksmtp.Credentials) error { return nil }))
 	}
 	if len(cfg.authMechanisms) > 0 {
 		add("auth-mechanisms", mocksmtp.WithAuthMechanisms(cfg.authMechanisms...))

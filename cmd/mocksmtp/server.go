@@ -48,6 +48,7 @@ type serverTLSJSON struct {
 type serverAuthJSON struct {
 	Required   bool `json:"required"`   // MAIL before AUTH gets 530 (-require-auth)
 	RequireTLS bool `json:"requireTls"` // AUTH is offered only after TLS: -require-tls-for-auth, or -PLUS mechanisms only (onlyPlus)
+	AcceptAny  bool `json:"acceptAny"`  // any username and password (or token) is accepted: -auth-any
 }
 
 // setup is what the flags say of the server that GET /api/server tells:
@@ -82,8 +83,8 @@ func newSetup(cfg *config) setup {
 	if s.tls != nil && cfg.certFile == "" {
 		s.tls.CAURL = "/api/ca.pem"
 	}
-	if len(cfg.auth) > 0 || len(cfg.oauthTokens) > 0 {
-		s.auth = &serverAuthJSON{Required: cfg.requireAuth,
+	if len(cfg.auth) > 0 || len(cfg.oauthTokens) > 0 || cfg.authAny {
+		s.auth = &serverAuthJSON{Required: cfg.requireAuth, AcceptAny: cfg.authAny,
 			RequireTLS: cfg.requireTLSForAuth || len(cfg.authBeforeTLS) == 0 && onlyPlus(cfg.authMechanisms)}
 	}
 	return s

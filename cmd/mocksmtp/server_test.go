@@ -45,6 +45,7 @@ func TestAPIServerSaysWhereAndHow(t *testing.T) {
 			&serverTLSJSON{Mode: "starttls", Required: true, CAURL: "/api/ca.pem"}, nil},
 		{"AUTH only after TLS", []string{"-require-tls-for-auth", "-oauth-token", "user:token"}, "localhost",
 			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
+		{"any credentials", []string{"-auth-any"}, "localhost", nil, &serverAuthJSON{AcceptAny: true}},
 		{"implicit TLS", []string{"-implicit-tls", "-auth", "user:secret"}, "localhost",
 			&serverTLSJSON{Mode: "implicit", Required: true, CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
 		{"own certificate", []string{"-cert", certFile, "-key", keyFile}, "localhost",

@@ -141,6 +141,43 @@ func TestAuthAccounts(t *testing.T) {
 	}
 }
 
+// TestAuthAny checks -auth-any: any username and password log in with
+// PLAIN and LOGIN (CRAM-MD5 is not offered: it never shows the
+// password), the session records who, and -require-auth still holds.
+func TestAuthAny(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-tls", "-auth-any", "-require-auth")
+	pool, _ := caFromAPI(t, p)
+	host, _, _ := net.SplitHostPort(p.smtp)
+	for _, user := range []string{"alice", "nobody@example.com"} {
+		if err := sendTLS(t, p.smtp, false, pool, smtp.PlainAuth("", user, "any password "+user, host)); err != nil {
+			t.Errorf("AUTH PLAIN as %s: %v, want success", user, err)
+		}
+	}
+	if err := sendTLS(t, p.smtp, false, pool, nil); !isReply(err, 530, "5.7.0") {
+		t.Errorf("MAIL without AUTH under -require-auth: %v, want 530 5.7.0", err)
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/2", 200, &s)
+	if s.Auth == nil || *s.Auth != (authJSON{Mechanism: "PLAIN", Username: "nobody@example.com", Success: true}) {
+		t.Errorf("session 2 auth = %+v, want a successful PLAIN for nobody@example.com", s.Auth)
+	}
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: host}); err != nil {
+		t.Fatal(err)
+	}
+	if _, mechs := c.Extension("AUTH"); mechs != "PLAIN LOGIN" {
+		t.Errorf("AUTH offers %q, want \"PLAIN LOGIN\"", mechs)
+	}
+	if err := c.Quit(); err != nil {
+		t.Error(err)
+	}
+}
+
 // xoauth2 is the client side of XOAUTH2 for net/smtp.
 type xoauth2 struct{ user, token string }
 
