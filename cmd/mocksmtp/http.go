@@ -52,7 +52,8 @@ package main
 //	DELETE /api/faults                        remove every fault
 //
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
-// bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
+// bad input (a number spelled other than in plain digits, 12, among
+// them: decimal), 404 for an unknown ID, 405 with Allow for a wrong method, 408
 // when a wait times out (with the messages that did arrive and, for a
 // filter, the report the Go API's WaitFor fails a test with: the nearest
 // message as a (-want +got) diff, its transcript lines, totals; or with
