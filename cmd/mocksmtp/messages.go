@@ -24,7 +24,7 @@ import (
 	"github.com/mocksmtp/mocksmtp"
 )
 
-// maxWait bounds the timeout of GET /api/wait and GET /api/wait/sessions.
+// maxWait bounds the timeout of the waits (isWait).
 const maxWait = 10 * time.Minute
 
 // messageJSON is a message as the API shows it.

@@ -63,7 +63,7 @@ func TestQueryTimeoutsAreDurations(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	dialRaw(t, p) // session 1, open: a wait for its end lasts its timeout
-	waits := []string{"/api/wait?", "/api/wait?subject=x&", "/api/wait/sessions?",
+	waits := []string{"/api/wait?", "/api/wait?subject=x&", "/api/wait/sessions?", "/api/wait/sessions/1?",
 		"/api/wait/none?", "/api/sessions/1/normalized?"}
 	bad := []string{"-1ns", "-1s", "-0.5s", "10m0.000000001s", "11m", "2562048h", "9223372036854775808ns", "5", "5 s", "1e3s", "",
 		strings.Repeat("1", 1<<20+1) + "s"}
