@@ -176,7 +176,21 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	if b := check("GET", "/api/sessions/3/normalized?timeout=10ms", "", 408); !bytes.Contains(b, []byte("C: EHLO live.example")) {
 		t.Errorf("GET /api/sessions/3/normalized of a live session: %s", b)
 	}
-	live.Close()
+	// The wait for one session's end: it so far on timeout, with its
+	// transcript; it, ended, once the client quits.
+	if b := check("GET", "/api/wait/sessions/3?timeout=10ms", "", 408); !bytes.Contains(b, []byte(`"session": {`)) {
+		t.Errorf("GET /api/wait/sessions/3 of a live session has not the session so far:\n%s", b)
+	}
+	check("GET", "/api/wait/sessions/99?timeout=10ms", "", 408) // not started: waited for
+	check("GET", "/api/wait/sessions/+3", "", 400)
+	check("GET", "/api/wait/sessions/0", "", 404)
+	if err := live.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	if b := check("GET", "/api/wait/sessions/3?timeout=5s", "", 200); !bytes.Contains(b, []byte(`"ended": "QUIT"`)) {
+		t.Errorf("GET /api/wait/sessions/3 after QUIT:\n%s", b)
+	}
+	check("GET", "/api/messages?since=+1", "", 400)
 	check("GET", "/api/findings", "", 200)
 	// The mail has no Date and no Message-ID: WithStrict would fail.
 	if b := check("GET", "/api/findings/check", "", 417); !bytes.Contains(b, []byte("error required-headers (RFC 5322 3.6)")) {

@@ -25,6 +25,9 @@ package main
 //	                                          no earlier wait returned; count=N: for N of them
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended (since the last reset), as
 //	                                          Server.WaitForSessions: every session kept, as GET /api/sessions
+//	GET    /api/wait/sessions/{id}            wait until session id ended (?timeout=5s), as
+//	                                          Server.WaitForSessionEnd: it, as GET /api/sessions/{id}; also
+//	                                          one yet to start; 408 with it so far, 404 for one forgotten
 //	GET    /api/wait/none?timeout=2s          200 {"met": true} when no message came within the timeout, as
 //	                                          Server.AssertNoMessages (?since=ID: none after ID, as
 //	                                          AssertNoMoreMessages); else 417 at once, with them (none.go)
@@ -52,7 +55,8 @@ package main
 //	DELETE /api/faults                        remove every fault
 //
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
-// bad input, 404 for an unknown ID, 405 with Allow for a wrong method, 408
+// bad input (a number spelled other than in plain digits, 12, among
+// them: decimal), 404 for an unknown ID, 405 with Allow for a wrong method, 408
 // when a wait times out (with the messages that did arrive and, for a
 // filter, the report the Go API's WaitFor fails a test with: the nearest
 // message as a (-want +got) diff, its transcript lines, totals; or with
@@ -76,7 +80,8 @@ package main
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
 // timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
-// /api/wait/none, GET /api/sessions/{id}/normalized, and HEAD of them)
+// /api/wait/sessions/{id}, GET /api/wait/none, GET
+// /api/sessions/{id}/normalized, and HEAD of them)
 // extend them to their own timeout, and no other method does.
 
 import (
@@ -148,6 +153,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/sessions/{id}/normalized", a.normalizedTranscript)
 	a.handle("GET /api/wait", a.wait)
 	a.handle("GET /api/wait/sessions", a.waitSessions)
+	a.handle("GET /api/wait/sessions/{id}", a.waitSessionEnd)
 	a.handle("GET /api/wait/none", a.waitNone)
 	a.handle("POST /api/inboxes", a.postInbox)
 	a.handle("GET /api/inboxes", a.listInboxes)
@@ -224,8 +230,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // isWait reports whether r is one of the waits, whose connection may stay
 // quiet until their own timeout: GET (or HEAD, which the GET routes
-// answer) of /api/wait, /api/wait/sessions or
-// /api/sessions/{id}/normalized. Another method on those paths is
+// answer) of /api/wait, /api/wait/sessions, /api/wait/sessions/{id},
+// /api/wait/none or /api/sessions/{id}/normalized. Another method on those paths is
 // answered 405 within the server's timeouts, however slowly its body
 // comes; a wait with a body, 400 (ServeHTTP).
 func isWait(r *http.Request) bool {
@@ -234,6 +240,7 @@ func isWait(r *http.Request) bool {
 	}
 	p := r.URL.Path
 	return p == "/api/wait" || p == "/api/wait/sessions" || p == "/api/wait/none" ||
+		strings.HasPrefix(p, "/api/wait/sessions/") && strings.Count(p, "/") == 4 ||
 		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized") && strings.Count(p, "/") == 4
 }
 
@@ -590,8 +597,7 @@ func (ws *webServer) track(c net.Conn, state http.ConnState) {
 
 // httpTimeouts bound what one HTTP connection may hold: reading a
 // request, writing a response, waiting idle for the next request.
-// The waits (GET /api/wait, GET /api/wait/sessions, GET
-// /api/sessions/{id}/normalized) extend the read and write deadlines of
+// The waits (isWait) extend the read and write deadlines of
 // their connection to their own timeout.
 type httpTimeouts struct {
 	readHeader, read, write, idle time.Duration

@@ -153,7 +153,7 @@ func TestQueryAndPathBoundaries(t *testing.T) {
 		{"GET", "/api/messages?since=2", 200, 1, ""},
 		{"GET", "/api/messages?since=3", 200, 0, ""},
 		{"GET", "/api/messages?since=" + maxInt, 200, 0, ""},
-		{"GET", "/api/messages?since=-1", 200, 3, ""},
+		{"GET", "/api/messages?since=-1", 400, -1, "since="},
 		{"GET", "/api/messages?since=" + overInt, 400, -1, "since="},
 		{"GET", "/api/sessions?limit=2", 200, 2, ""},
 		{"GET", "/api/sessions?limit=4", 200, 3, ""},

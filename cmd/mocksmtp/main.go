@@ -32,6 +32,7 @@
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages (a 400 over -retain); 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
+//	GET    /api/wait/sessions/{id}            wait until session id ended, as WaitForSessionEnd; 408 on timeout
 //	GET    /api/wait/none?timeout=2s          200 when no message came within the timeout, as AssertNoMessages
 //	                                          (?since=ID: none after ID, as AssertNoMoreMessages); 417 at once
 //	                                          when one is there, with the messages

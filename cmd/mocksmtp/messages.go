@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net/http"
 	"net/mail"
@@ -23,7 +24,7 @@ import (
 	"github.com/mocksmtp/mocksmtp"
 )
 
-// maxWait bounds the timeout of GET /api/wait and GET /api/wait/sessions.
+// maxWait bounds the timeout of the waits (isWait).
 const maxWait = 10 * time.Minute
 
 // messageJSON is a message as the API shows it.
@@ -162,18 +163,46 @@ func messagesJSON(ms []*mocksmtp.Message) []messageJSON {
 	return out
 }
 
+// decimal parses s as a number in the one spelling the API writes:
+// digits only, without a sign or leading zeros (0 itself is "0"), at most
+// math.MaxInt. strconv.Atoi also takes +6, 06 and -0, so that one number
+// would have many spellings, one URL many forms.
+func decimal(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0 && strconv.Itoa(n) == s
+}
+
+// decimalForm says, in a 400, what decimal takes.
+var decimalForm = fmt.Sprintf("in plain digits (such as 12, not +12, 012 or -12), at most %d", math.MaxInt)
+
 // pathID parses the path wildcard name as an ID (or an index), 0 or
-// more, in its one spelling, the digits the API writes: +6, 06 and -0
-// (which strconv.Atoi takes) are 400s, so that a message, a session or an
-// attachment has one URL.
+// more, in its one spelling (decimal), so that a message, a session or
+// an attachment has one URL: another is a 400.
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int, bool) {
 	s := r.PathValue(name)
-	id, err := strconv.Atoi(s)
-	if err != nil || id < 0 || strconv.Itoa(id) != s {
-		writeError(w, http.StatusBadRequest, "%s %q: want a number, in plain digits (such as 12, not +12 or 012)", name, clip(s))
+	id, ok := decimal(s)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "%s %q: want a number, %s", name, clip(s), decimalForm)
 		return 0, false
 	}
 	return id, true
+}
+
+// numberParam reads the query parameter name of a query that query
+// checked (given once), a number in the one spelling of decimal; what
+// names what it is in an error. Left out, it is def; given empty or
+// spelled otherwise, a 400 that names the parameter and the spelling.
+func numberParam(w http.ResponseWriter, q url.Values, name, what string, def int) (int, bool) {
+	vs, given := q[name]
+	if !given {
+		return def, true
+	}
+	n, ok := decimal(vs[0])
+	if !ok {
+		writeError(w, http.StatusBadRequest, "%s=%q: want %s, %s", name, clip(vs[0]), what, decimalForm)
+		return 0, false
+	}
+	return n, true
 }
 
 // message finds the message of the request's {id}, or answers 404.
@@ -237,35 +266,17 @@ func (a *api) listMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, messagesJSON(ms[i:]))
 }
 
-// limit reads ?limit=N: how many items to list, the last ones; -1 for
-// all of them, without the parameter.
 // sinceOf reads ?since=ID of a query that query checked: only messages
 // with a greater ID; 0 (every message) when it is left out. On a problem
 // it answers 400.
 func sinceOf(w http.ResponseWriter, q url.Values) (int, bool) {
-	s := q.Get("since")
-	if s == "" {
-		return 0, true
-	}
-	since, err := strconv.Atoi(s)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "since=%q: want a message ID", clip(s))
-		return 0, false
-	}
-	return since, true
+	return numberParam(w, q, "since", "a message ID", 0)
 }
 
+// limit reads ?limit=N: how many items to list, the last ones; -1 for
+// all of them, without the parameter. On a problem it answers 400.
 func limit(w http.ResponseWriter, q url.Values) (int, bool) {
-	s := q.Get("limit")
-	if s == "" {
-		return -1, true
-	}
-	l, err := strconv.Atoi(s)
-	if err != nil || l < 0 {
-		writeError(w, http.StatusBadRequest, "limit=%q: want a number", clip(s))
-		return 0, false
-	}
-	return l, true
+	return numberParam(w, q, "limit", "how many to list", -1)
 }
 
 func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
@@ -585,19 +596,14 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 // number of things, and timeout (default 5s, at most maxWait). On a
 // problem it answers 400.
 func waitQuery(w http.ResponseWriter, q url.Values, things string) (count int, timeout time.Duration, ok bool) {
-	count, timeout = 1, 5*time.Second
-	if s := q.Get("count"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "count=%q: want a number of %s", clip(s), things)
-			return 0, 0, false
-		}
-		count = n
+	if count, ok = numberParam(w, q, "count", "a number of "+things, 1); !ok {
+		return 0, 0, false
 	}
-	if s := q.Get("timeout"); s != "" {
-		d, err := time.ParseDuration(s)
+	timeout = 5 * time.Second
+	if vs, given := q["timeout"]; given {
+		d, err := time.ParseDuration(vs[0])
 		if err != nil || d < 0 || d > maxWait {
-			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", clip(s), maxWait)
+			writeError(w, http.StatusBadRequest, "timeout=%q: want a duration such as 5s or 500ms, at most %v", clip(vs[0]), maxWait)
 			return 0, 0, false
 		}
 		timeout = d

@@ -16,8 +16,6 @@ package main
 // shows in RCPT TO and changes from run to run.
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -176,28 +174,17 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	extendDeadlines(w, r, timeout)
-	s, err := a.srv.WaitForSessionEndContext(ctx, id)
-	switch {
-	case err == nil:
-		out, err := applyMasks(s.Transcript.Normalized(), masks, a.maxMasked)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "session %d: %v", id, err)
-			return
-		}
-		writeText(w, out)
-	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
-		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
-	case id == 0:
-		writeError(w, http.StatusNotFound, "no session 0: session IDs start at 1")
-	case !errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusNotFound, "no session %d: mocksmtp keeps it no longer (DELETE /api/messages or -retain forgot it)", id)
-	case s == nil:
-		writeError(w, http.StatusRequestTimeout, "waited %v for session %d to end, and it has not started", timeout, id)
-	default:
-		writeError(w, http.StatusRequestTimeout, "waited %v for session %d to end, and it is still open: its transcript is normalized once the client quits or closes the connection; so far:\n%s",
-			timeout, id, strings.TrimSuffix(s.String(), "\n"))
+	s := a.awaitSessionEnd(w, r, id, timeout, func(s *mocksmtp.Session, waited string) {
+		writeError(w, http.StatusRequestTimeout, "%s: its transcript is normalized once the client quits or closes the connection; so far:\n%s",
+			waited, strings.TrimSuffix(s.String(), "\n"))
+	})
+	if s == nil {
+		return
 	}
+	out, err := applyMasks(s.Transcript.Normalized(), masks, a.maxMasked)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "session %d: %v", id, err)
+		return
+	}
+	writeText(w, out)
 }

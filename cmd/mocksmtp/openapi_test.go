@@ -181,6 +181,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Session":             reflect.TypeFor[sessionJSON](),
 		"WaitTimeout":         reflect.TypeFor[waitTimeoutJSON](),
 		"SessionWaitTimeout":  reflect.TypeFor[sessionWaitTimeoutJSON](),
+		"SessionEndTimeout":   reflect.TypeFor[sessionEndTimeoutJSON](),
 		"UnwantedMessages":    reflect.TypeFor[noneJSON](),
 		"Server":              reflect.TypeFor[serverJSON](),
 		"Server.tls.oneOf.0":  reflect.TypeFor[serverTLSJSON](),

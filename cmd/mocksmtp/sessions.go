@@ -249,6 +249,72 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newSessionJSON(s, true))
 }
 
+// sessionEndTimeoutJSON is the body of a 408 from GET
+// /api/wait/sessions/{id}.
+type sessionEndTimeoutJSON struct {
+	Error   string       `json:"error"`             // what the wait waited for; for a session still open, its transcript so far
+	Session *sessionJSON `json:"session,omitempty"` // the session still open, with its transcript; none when it has not started
+}
+
+// waitSessionEnd answers GET /api/wait/sessions/{id}: it waits until the
+// session has ended (the client quit or went away, or the server closed
+// it) and returns it as GET /api/sessions/{id} does, as
+// Server.WaitForSessionEnd does: also a session not yet started, so that
+// a suite may ask before its client connects. On timeout it answers 408
+// with the session so far, its transcript telling why it has not ended.
+func (a *api) waitSessionEnd(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "timeout")
+	if !ok {
+		return
+	}
+	_, timeout, ok := waitQuery(w, q, "sessions")
+	if !ok {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	s := a.awaitSessionEnd(w, r, id, timeout, func(s *mocksmtp.Session, waited string) {
+		j := newSessionJSON(s, true)
+		writeJSON(w, http.StatusRequestTimeout, sessionEndTimeoutJSON{
+			Error: waited + "; so far:\n" + strings.TrimSuffix(s.String(), "\n"), Session: &j})
+	})
+	if s != nil {
+		writeJSON(w, http.StatusOK, newSessionJSON(s, true))
+	}
+}
+
+// awaitSessionEnd waits until session id has ended, for at most timeout,
+// with Server.WaitForSessionEndContext, and returns it. Otherwise it
+// answers and returns nil: 503 when mocksmtp shuts down; 404 at once for
+// session 0 and for a session the server keeps no longer (DELETE
+// /api/messages or -retain forgot it); 408 when the timeout passes
+// first, for a session not yet started, and with stillOpen's answer for
+// one still open, given the start of its error ("waited 2s for session 3
+// to end, and it is still open").
+func (a *api) awaitSessionEnd(w http.ResponseWriter, r *http.Request, id int, timeout time.Duration, stillOpen func(s *mocksmtp.Session, waited string)) *mocksmtp.Session {
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	extendDeadlines(w, r, timeout)
+	s, err := a.srv.WaitForSessionEndContext(ctx, id)
+	switch {
+	case err == nil:
+		return s
+	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
+	case id == 0:
+		writeError(w, http.StatusNotFound, "no session 0: session IDs start at 1")
+	case !errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusNotFound, "no session %d: mocksmtp keeps it no longer (DELETE /api/messages or -retain forgot it)", id)
+	case s == nil:
+		writeError(w, http.StatusRequestTimeout, "waited %v for session %d to end, and it has not started", timeout, id)
+	default:
+		stillOpen(s, fmt.Sprintf("waited %v for session %d to end, and it is still open", timeout, id))
+	}
+	return nil
+}
+
 // listFindings answers GET /api/findings: every conformance finding, in
 // order (the rules the clients broke, with their RFC sections).
 func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/smtp"
 	"net/textproto"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,5 +199,212 @@ func TestAPIWaitSessionsShowsTheLastOpenSessions(t *testing.T) {
 	if !strings.Contains(body.Error, "; 5 still open:\n(2 earlier open sessions not shown)\nsession 3 ") ||
 		strings.Contains(body.Error, "session 2 ") || !strings.Contains(body.Error, "session 5 ") || len(body.Sessions) != 5 {
 		t.Errorf("with 5 open sessions: %d listed, error:\n%s\nwant sessions 3 to 5 shown", len(body.Sessions), body.Error)
+	}
+}
+
+// sessionEnd is what a GET /api/wait/sessions/{id} answered: a session,
+// or the error and the session of a 408.
+type sessionEnd struct {
+	status  int
+	session sessionJSON
+	timeout sessionEndTimeoutJSON
+	err     error
+}
+
+// waitSessionEndAsync sends GET path (a wait for one session's end) and
+// returns a channel that gets its answer.
+func waitSessionEndAsync(p *proc, path string) <-chan sessionEnd {
+	done := make(chan sessionEnd, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, err := newRequest(ctx, p, "GET", path, nil)
+		if err != nil {
+			done <- sessionEnd{err: err}
+			return
+		}
+		res, err := httpClient.Do(req)
+		if err != nil {
+			done <- sessionEnd{err: err}
+			return
+		}
+		defer res.Body.Close()
+		e := sessionEnd{status: res.StatusCode}
+		if res.StatusCode == 200 {
+			e.err = json.NewDecoder(res.Body).Decode(&e.session)
+		} else {
+			e.err = json.NewDecoder(res.Body).Decode(&e.timeout)
+		}
+		done <- e
+	}()
+	return done
+}
+
+// A suite that asserts on one session's whole transcript waits for its
+// end, as Go's WaitForSessionEnd: the wait answers when the client quits,
+// with the session as GET /api/sessions/{id} shows it, ended. (GET
+// /api/sessions/{id} answers at once, with the session still open.)
+func TestAPIWaitSessionEndAnswersWhenTheClientQuits(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-log-level", "debug")
+	c := dialRaw(t, p)
+	c.want("MAIL", "MAIL FROM:<app@example.com>", 250, "2.1.0")
+
+	var now sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &now)
+	if !now.Live {
+		t.Fatalf("GET /api/sessions/1 during the session: %+v, want it live", now)
+	}
+	done := waitSessionEndAsync(p, "/api/wait/sessions/1?timeout=20s")
+	p.stderr.waitFor(t, regexp.MustCompile(`msg=http method=GET path=/api/wait/sessions/1 `))
+	select {
+	case e := <-done:
+		t.Fatalf("the wait answered while the session was open: %d %+v %v", e.status, e.session, e.err)
+	default:
+	}
+	c.want("QUIT", "QUIT", 221, "2.0.0")
+
+	e := <-done
+	if e.err != nil || e.status != 200 {
+		t.Fatalf("GET /api/wait/sessions/1: %d %v, want 200", e.status, e.err)
+	}
+	var want sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &want)
+	if diff := cmp.Diff(want, e.session); diff != "" {
+		t.Errorf("the wait's session and GET /api/sessions/1 after it (-GET +wait):\n%s", diff)
+	}
+	last := e.session.Transcript[len(e.session.Transcript)-1]
+	if e.session.Live || e.session.Ended != "QUIT" || e.session.End == nil || last.Dir != "S" || !strings.HasPrefix(last.Text, "221 2.0.0") {
+		t.Errorf("the wait's session: live %v, ended %q, end %v, last line %+v; want it ended by QUIT, with the 221", e.session.Live, e.session.Ended, e.session.End, last)
+	}
+}
+
+// A wait for a session that does not end answers 408 with the session so
+// far: its transcript tells why it has not ended. One not yet started is
+// waited for, as WaitForSessionEnd waits: it answers once that session
+// has come and gone; its 408 says it has not started. One the server keeps
+// no longer (a reset forgot it), and session 0, are 404 at once.
+func TestAPIWaitSessionEndTimesOutWithTheSessionSoFar(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-log-level", "debug")
+	c := dialRaw(t, p)
+	c.want("MAIL", "MAIL FROM:<app@example.com>", 250, "2.1.0")
+
+	var body sessionEndTimeoutJSON
+	getJSON(t, p, "/api/wait/sessions/1?timeout=10ms", 408, &body)
+	for _, want := range []string{"waited 10ms for session 1 to end, and it is still open; so far:\nsession 1 ", "C: EHLO client.example\n", "C: MAIL FROM:<app@example.com>\n"} {
+		if !strings.Contains(body.Error, want) {
+			t.Errorf("the 408 of an open session: %q lacks %q", body.Error, want)
+		}
+	}
+	if s := body.Session; s == nil || s.ID != 1 || !s.Live || len(s.Transcript) == 0 || s.Transcript[len(s.Transcript)-1].Text != "250 2.1.0 Ok" {
+		t.Errorf("the 408's session: %+v, want session 1 live, with its transcript up to MAIL's 250", s)
+	}
+
+	// Session 2, before it starts.
+	var raw map[string]any
+	getJSON(t, p, "/api/wait/sessions/2?timeout=10ms", 408, &raw)
+	if _, ok := raw["session"]; ok || raw["error"] != "waited 10ms for session 2 to end, and it has not started" {
+		t.Errorf("the 408 of a session to come: %v, want only an error saying it has not started", raw)
+	}
+	done := waitSessionEndAsync(p, "/api/wait/sessions/2?timeout=20s")
+	p.stderr.waitFor(t, regexp.MustCompile(`(?s)path=/api/wait/sessions/2 .*path=/api/wait/sessions/2 `))
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, "Subject: x\r\n\r\nx\r\n")
+	if e := <-done; e.err != nil || e.status != 200 || e.session.ID != 2 || e.session.Ended != "QUIT" || len(e.session.MessageIDs) != 1 {
+		t.Errorf("the wait for session 2 from before it started: %d %+v %v, want it, ended by QUIT, with its message", e.status, e.session, e.err)
+	}
+
+	if res, b := do(t, p, "DELETE", "/api/messages", ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/messages: %d %s", res.StatusCode, b)
+	}
+	for path, want := range map[string]string{
+		"/api/wait/sessions/2?timeout=10m": "no session 2: mocksmtp keeps it no longer (DELETE /api/messages or -retain forgot it)",
+		"/api/wait/sessions/0?timeout=10m": "no session 0: session IDs start at 1",
+	} {
+		var e errorJSON
+		getJSON(t, p, path, 404, &e)
+		if e.Error != want {
+			t.Errorf("GET %s: %q, want %q", path, e.Error, want)
+		}
+	}
+	// A reset keeps a live session: still waited for.
+	getJSON(t, p, "/api/wait/sessions/1?timeout=1ms", 408, nil)
+}
+
+// A wait in flight ends when the program shuts down: 503.
+func TestAPIWaitSessionEndEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-log-level", "debug")
+	dialRaw(t, p)
+	done := waitSessionEndAsync(p, "/api/wait/sessions/1?timeout=5m")
+	p.stderr.waitFor(t, regexp.MustCompile(`msg=http method=GET path=/api/wait/sessions/1 `))
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-done; e.status != 503 || e.timeout.Error != "mocksmtp is shutting down" {
+		t.Errorf("a wait at shutdown: %d %+v %v, want 503", e.status, e.timeout, e.err)
+	}
+}
+
+// The session's ID has one spelling, as in every path (pathID), and the
+// timeout is a Go duration of 0 to 10m: anything else is a 400 at once,
+// which names it, and never a wait.
+func TestAPIWaitSessionEndRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	dialRaw(t, p) // session 1, open: a wait for it would last its timeout
+	long := strings.Repeat("1", 1<<20+1)
+	tests := []struct{ path, want string }{
+		{"/api/wait/sessions/+1", `id "+1": want a number, in plain digits`},
+		{"/api/wait/sessions/%2B1", `id "+1": want a number`},
+		{"/api/wait/sessions/01", `id "01": want a number`},
+		{"/api/wait/sessions/00", `id "00": want a number`},
+		{"/api/wait/sessions/-0", `id "-0": want a number`},
+		{"/api/wait/sessions/-1", `id "-1": want a number`},
+		{"/api/wait/sessions/1e3", `id "1e3": want a number`},
+		{"/api/wait/sessions/0x1", `id "0x1": want a number`},
+		{"/api/wait/sessions/1.0", `id "1.0": want a number`},
+		{"/api/wait/sessions/%201", `id " 1": want a number`},
+		{"/api/wait/sessions/9223372036854775808", `id "9223372036854775808": want a number`},
+		{"/api/wait/sessions/" + long, `id "111`},
+		{"/api/wait/sessions/1?timeout=-1ns", `timeout="-1ns": want a duration`},
+		{"/api/wait/sessions/1?timeout=10m0.000000001s", "at most 10m0s"},
+		{"/api/wait/sessions/1?timeout=2562048h", `timeout="2562048h"`}, // over an int64 of nanoseconds
+		{"/api/wait/sessions/1?timeout=5", `timeout="5"`},
+		{"/api/wait/sessions/1?timeout=", `timeout="": want a duration`},
+		{"/api/wait/sessions/1?timeout=" + long + "s", `timeout="111`},
+		{"/api/wait/sessions/1?timeout=1s&timeout=1s", "timeout given 2 times: give it once"},
+		{"/api/wait/sessions/1?count=1", `unknown query parameter "count"; the parameters are: timeout`},
+	}
+	for _, tt := range tests {
+		var e errorJSON
+		getJSON(t, p, tt.path, 400, &e)
+		if !strings.Contains(e.Error, tt.want) || len(e.Error) > 300 {
+			t.Errorf("GET %.80s: %.400q, want a short error with %q", tt.path, e.Error, tt.want)
+		}
+	}
+	var e errorJSON
+	getJSON(t, p, "/api/wait/sessions/", 404, &e)
+	getJSON(t, p, "/api/wait/sessions/1/x", 404, &e)
+}
+
+// The wait outlasts the server's read and write timeouts, as the other
+// waits do (isWait): a wait of 2s under a write timeout of 200ms gets its
+// 408 after 2s, not a connection closed under it.
+func TestAPIWaitSessionEndOutlastsTheHTTPTimeouts(t *testing.T) {
+	t.Parallel()
+	short := 200 * time.Millisecond
+	srv, addr, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: short, idle: short}, nil)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("live.example"); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/wait/sessions/1?timeout=2s"
+	if e := errorOf(t, path, get(t, addr, path), http.StatusRequestTimeout); !strings.HasPrefix(e, "waited 2s for session 1 to end, and it is still open") {
+		t.Errorf("GET %s: %q, want a 408 after 2s", path, e)
 	}
 }
