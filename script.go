@@ -241,6 +241,10 @@ type sessionFaults struct {
 	mails   int        // MAIL FROMs accepted
 	idle    *idleReply // to arm for the next read
 	idleBy  string     // where the fault that set idle was declared
+	// bdatReply says that the answer to BDAT LAST gave a reply, which
+	// the engine makes the default reply of the Message event that
+	// follows: a fault's, which the persona does not reword.
+	bdatReply bool
 }
 
 // errIdleClosed ends a session closed by a fault's IdleReply.
@@ -344,6 +348,7 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
 	} else {
 		takes = takes && ev.Reply.Positive()
 	}
+	sf.bdatReply = ev.Kind == smtpd.Bdat && ev.Last && ans.Reply != nil && ans.Raw == nil && !ans.NoReply
 	switch ev.Kind {
 	case smtpd.Helo, smtpd.Ehlo, smtpd.Rset:
 		if takes {
