@@ -463,7 +463,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // The time counts from when the server starts writing its reply. At
 // StageData (whose reply is 354) it covers the whole message data. At
 // StageBdat, whose reply follows the chunk, it counts from the command
-// and covers the chunk too. A command that arrives just as the time runs
+// and covers the chunk too; for BDAT LAST it goes on after the
+// end-of-message reply, unless a fault at StageMessage has its own
+// IdleReply. A command that arrives just as the time runs
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the

@@ -457,7 +457,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)
-	sf.idle, sf.idleBy = p.act.idle, p.idleBy
+	sf.setIdle(ev, p.act.idle, p.idleBy)
 	return nil
 }
 
