@@ -47,7 +47,17 @@ const (
 	// LAST), before the reply that says whether it was accepted.
 	StageMessage
 	// StageBdat is a BDAT command, before its chunk is read. For BDAT
-	// LAST the reply is the end-of-message reply: see StageMessage.
+	// LAST the reply is the end-of-message reply, for which the faults
+	// of StageMessage are consulted once the chunk is read. A fault here
+	// acts on it: a negative [Fault.Reply] refuses the chunk and the
+	// message; a positive one is the end-of-message reply (unless a fault
+	// at StageMessage replies); [Fault.Trickle] and [Fault.SplitReply]
+	// pace it; [Fault.Disconnect], [Fault.HalfClose], [Fault.Stall] and
+	// [Fault.ResetTCP] act after it, the message recorded or refused as
+	// that reply says. [Fault.RawReply] is not written there: declare it
+	// at StageMessage. A fault that leaves the client without a reply
+	// (Drop, Stall or ResetTCP without a Reply, DropAfterBytes cutting
+	// the chunk) leaves the message unrecorded.
 	StageBdat
 	// StageRset is RSET.
 	StageRset
@@ -347,7 +357,8 @@ func newReply(code int, text string) (smtpd.Reply, error) {
 // RawReply makes the server write raw, byte for byte, instead of its
 // reply: garbage, a reply without CRLF, a wrong code. Commands take effect
 // or not as with the normal reply; a message is recorded only when raw
-// starts with "2".
+// starts with "2". At StageBdat it is not written for BDAT LAST, whose
+// reply is the end-of-message reply (see [StageBdat]).
 func (f Fault) RawReply(raw string) Fault {
 	if f.act.reply != nil {
 		return f.fail("RawReply after Reply: choose one")
@@ -392,7 +403,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // StageMessage the message is recorded first: the server accepts the
 // message but answers only after the delay; if the server closes during
 // that delay, the message stays recorded while the client gets 421 and
-// may send it again, as with a real MTA that dies after queueing.
+// may send it again, as with a real MTA that dies after queueing. At
+// StageBdat the wait comes before the chunk is read.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("Delay(%v): negative", d)
@@ -451,7 +463,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // The time counts from when the server starts writing its reply. At
 // StageData (whose reply is 354) it covers the whole message data. At
 // StageBdat, whose reply follows the chunk, it counts from the command
-// and covers the chunk too. A command that arrives just as the time runs
+// and covers the chunk too; for BDAT LAST it goes on after the
+// end-of-message reply, unless a fault at StageMessage has its own
+// IdleReply. A command that arrives just as the time runs
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the

@@ -270,6 +270,36 @@ func TestIdleReplyAtBdatCoversItsChunk(t *testing.T) {
 	})
 }
 
+// The reply to BDAT LAST is the end-of-message reply: IdleReply at
+// StageBdat, counted from the command, goes on after it, as after any
+// BDAT's reply. It was lost: the client idle after the 250 got the read
+// timeout's 421 minutes later.
+func TestIdleReplyAtBdatLast(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageBdat).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		start := time.Now()
+		_, _ = io.WriteString(c.conn, "BDAT 10 LAST\r\nhello")
+		time.Sleep(50 * time.Second)
+		_, _ = io.WriteString(c.conn, "world")
+		c.must("", 250)
+		r, err := c.read()
+		if took := time.Since(start); err != nil || r.Code != 421 || r.Status != "4.4.2" || took != time.Minute {
+			t.Fatalf("after the message's 250: %+v, %v after %v; want the idle reply 1m after the BDAT command", r, err, took)
+		}
+		c.expectClosed()
+		if n := len(srv.Messages()); n != 1 {
+			t.Errorf("%d messages, want 1", n)
+		}
+	})
+}
+
 // A command that arrives at the very time an IdleReply's wait runs out is
 // too late, every time, as one at the read timeout is: the unsolicited
 // reply goes out instead of the command's. (Here the client sent EHLO and

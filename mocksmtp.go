@@ -417,7 +417,8 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The answer's reply: a fault's own, else a strict MTA's rejection
 	// (WithRejectNonconforming), else the persona's wording of the
-	// engine's reply, else the engine's.
+	// engine's reply, else the engine's (for BDAT LAST's message, the
+	// reply of a fault at StageBdat, which the persona does not reword).
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
@@ -425,7 +426,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
-		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
+		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok && !(ev.Kind == smtpd.Message && sf.bdatReply) {
 			taken := r
 			ans.Reply = &taken
 		}
@@ -456,7 +457,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)
-	sf.idle, sf.idleBy = p.act.idle, p.idleBy
+	sf.setIdle(ev, p.act.idle, p.idleBy)
 	return nil
 }
 

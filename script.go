@@ -241,6 +241,15 @@ type sessionFaults struct {
 	mails   int        // MAIL FROMs accepted
 	idle    *idleReply // to arm for the next read
 	idleBy  string     // where the fault that set idle was declared
+	// armed is the idle fault armed for the read in progress, and
+	// idleAt when its time runs out: the reply to BDAT LAST is its
+	// Message event's, after which the wait goes on (see setIdle).
+	armed  *idleReply
+	idleAt time.Time
+	// bdatReply says that the answer to BDAT LAST gave a reply, which
+	// the engine makes the default reply of the Message event that
+	// follows: a fault's, which the persona does not reword.
+	bdatReply bool
 }
 
 // errIdleClosed ends a session closed by a fault's IdleReply.
@@ -344,6 +353,7 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
 	} else {
 		takes = takes && ev.Reply.Positive()
 	}
+	sf.bdatReply = ev.Kind == smtpd.Bdat && ev.Last && ans.Reply != nil && ans.Raw == nil && !ans.NoReply
 	switch ev.Kind {
 	case smtpd.Helo, smtpd.Ehlo, smtpd.Rset:
 		if takes {
@@ -411,10 +421,27 @@ func deadlineReached(ctx context.Context) bool {
 // server's, or one that ends after an idle fault's time.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {
 	idle := sf.idle
-	sf.idle = nil
+	sf.idle, sf.armed = nil, idle
 	if idle == nil {
+		sf.idleAt = time.Time{}
 		return s.ctx, func() {}, nil
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, idle.after)
+	if sf.idleAt.IsZero() {
+		sf.idleAt = time.Now().Add(idle.after)
+	}
+	ctx, cancel := context.WithDeadline(s.ctx, sf.idleAt)
 	return ctx, cancel, idle
+}
+
+// setIdle arms the idle fault of ev's answer, if any, for the next read.
+// The Message event of BDAT LAST answers the BDAT, whose reply is its
+// own: an idle fault armed at StageBdat, which counts from the command,
+// goes on after it, to its end, unless a fault at StageMessage arms
+// its own.
+func (sf *sessionFaults) setIdle(ev *smtpd.Event, idle *idleReply, by string) {
+	if idle == nil && sf.armed != nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
+		sf.idle = sf.armed // idleBy and idleAt unchanged
+		return
+	}
+	sf.idle, sf.idleBy, sf.idleAt = idle, by, time.Time{}
 }

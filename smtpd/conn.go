@@ -48,6 +48,18 @@ type Pace struct {
 }
 
 // Answer is the driver's full answer to an event. The zero Answer accepts.
+//
+// The reply to BDAT LAST is the end of the message's. An answer to a Bdat
+// event with Last that takes the chunk (the default, a positive Reply or
+// Raw) makes Next return the Message event, whose answer gives that reply
+// and decides whether the message is accepted. The Bdat answer's positive
+// Reply is the Message event's Reply, its default; its Raw is not written;
+// its Pace and Then apply to the Message's reply (unless the Message's
+// answer sets its own), so that the connection closes, half-closes,
+// resets or hangs after that reply. A negative Reply refuses the chunk
+// and the message with that reply; NoReply writes no reply, and no
+// Message event follows (the client was told nothing): the transaction is
+// over either way.
 type Answer struct {
 	// Reply replaces the engine's default reply. An empty Status is derived
 	// (see [Reply]). A positive reply (2xx/3xx) to an event the engine
@@ -58,7 +70,8 @@ type Answer struct {
 	Raw []byte
 	// NoReply writes no reply at all.
 	NoReply bool
-	// Then is what happens after the reply.
+	// Then is what happens after the reply (for BDAT LAST, after the
+	// reply to its Message event).
 	Then Disposition
 	// Pace shapes the writing of the reply.
 	Pace Pace
@@ -107,6 +120,11 @@ type Conn struct {
 	junk    int       // junk commands since the last accepted message
 
 	authRefused bool // the last AUTH was refused: mask what may be its exchange
+
+	// lastBdat is what the answer to a BDAT LAST asked of the reply
+	// that the Message event following it answers: its pace and what
+	// happens after it.
+	lastBdat lastBdat
 
 	// head is the start of the last line readLine discarded as too long:
 	// enough of it to tell a BDAT line, whose chunk follows it unread.
@@ -322,9 +340,28 @@ func (c *Conn) greeting() *Event {
 	return &Event{Kind: Greeting, Reply: reply(220, "", c.cfg.Hostname+" "+c.cfg.Banner)}
 }
 
+// lastBdat is the part of a BDAT LAST's answer carried over to the
+// reply to its Message event (see Answer). The zero lastBdat, a DATA
+// message's, changes nothing.
+type lastBdat struct {
+	then Disposition
+	pace Pace
+}
+
 // finish carries out answer a to event ev and returns the event that
 // follows from it without reading a command, if any.
 func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error) {
+	if ev.Kind == Message {
+		// The reply to BDAT LAST: paced, and followed, as that answer
+		// asked, unless this one asks otherwise.
+		if a.Then == KeepOpen {
+			a.Then = c.lastBdat.then
+		}
+		if a.Pace == (Pace{}) {
+			a.Pace = c.lastBdat.pace
+		}
+		c.lastBdat = lastBdat{}
+	}
 	r := ev.Reply
 	if a.Reply != nil {
 		r = a.Reply.withStatus(ev.Reply)

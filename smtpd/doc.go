@@ -18,7 +18,8 @@
 // STARTTLS, TLS handshake, AUTH, MAIL, RCPT, DATA, the message, BDAT,
 // RSET, NOOP, QUIT, VRFY, EXPN, HELP, a bad command) carries the reply the engine would send; an event the driver
 // does not answer gets it. An [Answer] can replace the reply, write raw
-// bytes or nothing, pace the writing, close the connection after it (with
+// bytes or nothing, pace the writing, close the connection after it (after
+// BDAT LAST, after the end-of-message reply; with
 // a graceful half-close, a TCP reset, or by hanging until the client gives
 // up), drop the connection after some message octets, or use another TLS
 // configuration for a handshake.

@@ -282,7 +282,9 @@ func (c *Conn) envelope(chunked bool) *Envelope {
 }
 
 // finishBdat reads a BDAT chunk, then replies, or returns the Message
-// event when it was the last chunk of an accepted transaction. A refused
+// event when it was the last chunk of an accepted transaction, keeping
+// the answer's pace and disposition for that event's reply (lastBdat).
+// A refused
 // BDAT that was a bad command (counted) counts toward MaxBadCommands as
 // any other: one the engine refused (bdat: its syntax, its sequence, a
 // chunk past the size limit with those before it) or the driver did. Its
@@ -328,10 +330,25 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 	if !ev.Last {
 		return nil, c.writeThen(ctx, a, r)
 	}
+	if a.NoReply {
+		// A client told nothing has not handed the message over: no
+		// Message event, and the transaction is over.
+		c.resetTx()
+		return nil, c.then(ctx, a.Then)
+	}
+	// The chunk's reply is the message's, which the Message event's
+	// answer gives: a positive reply asked for here is its default, and
+	// the pace and disposition asked for here apply to it (see finish),
+	// not before it.
+	queued := reply(250, "2.0.0", "Ok: queued")
+	if a.Reply != nil && a.Raw == nil {
+		queued = r
+	}
+	c.lastBdat = lastBdat{then: a.Then, pace: a.Pace}
 	msg := &Event{Kind: Message, Data: c.chunks, Size: int64(len(c.chunks)), Envelope: c.envelope(true),
 		DataInfo: DataInfo{EightBit: ascii.HasEightBit(c.chunks), LongLines: longLines(c.chunks)},
-		Reply:    reply(250, "2.0.0", "Ok: queued")}
-	return msg, c.then(ctx, a.Then)
+		Reply:    queued}
+	return msg, nil
 }
 
 func (c *Conn) writeThen(ctx context.Context, a *Answer, r Reply) error {

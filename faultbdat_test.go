@@ -1,0 +1,147 @@
+package mocksmtp_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// A fault at StageBdat that ends the connection "after the reply" does so
+// after the reply to BDAT LAST, which is the end of the message's: the
+// client reads the 250, the message is recorded once, byte for byte, and
+// then the connection closes, half-closes, hangs or resets. A fault that
+// gives no reply (Drop, ResetTCP or Stall alone) leaves the message
+// unrecorded. A BDAT that is not LAST is unchanged.
+func TestFaultAtBdatLast(t *testing.T) { overTransports(t, testFaultAtBdatLast) }
+
+func testFaultAtBdatLast(t *testing.T, via transport) {
+	t.Parallel()
+	const body = "Subject: hi\r\n\r\nhello\r\n"
+	last := "BDAT 22 LAST\r\n" + body // send adds CRLF to the last line
+	last = last[:len(last)-2]
+	bdat := mocksmtp.At(mocksmtp.StageBdat)
+	tests := []struct {
+		name   string
+		faults []mocksmtp.Fault
+		opts   []mocksmtp.Option
+		send   string        // what the client sends but its last CRLF; "" for "BDAT 22 LAST" and body
+		reply  string        // the reply line the client reads, "" for none
+		after  string        // "open", "closed", "reset" (the reply may be lost to it) or "hangs"
+		stored bool          // the message is recorded
+		slow   time.Duration // the reply takes at least this long
+	}{
+		{name: "Disconnect", faults: []mocksmtp.Fault{bdat.Disconnect()},
+			reply: "250 2.0.0 Ok: queued", after: "closed", stored: true},
+		{name: "HalfClose", faults: []mocksmtp.Fault{bdat.HalfClose()},
+			reply: "250 2.0.0 Ok: queued", after: "closed", stored: true},
+		{name: "Reply 250, Stall", faults: []mocksmtp.Fault{bdat.Reply(250, "2.0.0 held").Stall()},
+			reply: "250 2.0.0 held", after: "hangs", stored: true},
+		{name: "Reply 250, ResetTCP", faults: []mocksmtp.Fault{bdat.Reply(250, "2.0.0 held").ResetTCP()},
+			reply: "250 2.0.0 held", after: "reset", stored: true},
+		{name: "Reply 250, Disconnect", faults: []mocksmtp.Fault{bdat.Reply(250, "stored").Disconnect()},
+			reply: "250 2.0.0 stored", after: "closed", stored: true},
+		{name: "Reply 250, Disconnect, persona", faults: []mocksmtp.Fault{bdat.Reply(250, "2.0.0 held").Disconnect()},
+			opts: []mocksmtp.Option{mocksmtp.WithPersona(mocksmtp.Postfix)}, reply: "250 2.0.0 held", after: "closed", stored: true},
+		{name: "Reply 451, Disconnect", faults: []mocksmtp.Fault{bdat.Reply(451, "4.3.0 not now").Disconnect()},
+			reply: "451 4.3.0 not now", after: "closed"},
+		{name: "Disconnect, refused at StageMessage", faults: []mocksmtp.Fault{bdat.Disconnect(),
+			mocksmtp.At(mocksmtp.StageMessage).ForRcpt("bob@example.com").ForSender("app@example.com").Reply(452, "4.2.2 mailbox full")},
+			reply: "452 4.2.2 mailbox full", after: "closed"},
+		{name: "Stall", faults: []mocksmtp.Fault{bdat.Stall()}, after: "hangs"},
+		{name: "ResetTCP", faults: []mocksmtp.Fault{bdat.ResetTCP()}, after: "reset"},
+		{name: "Drop", faults: []mocksmtp.Fault{bdat.Drop()}, after: "closed"},
+		{name: "Trickle", faults: []mocksmtp.Fault{bdat.Trickle(5, 20*time.Millisecond)},
+			reply: "250 2.0.0 Ok: queued", slow: 4 * 20 * time.Millisecond, after: "open", stored: true}, // 22 octets: 5 writes
+		{name: "Delay", faults: []mocksmtp.Fault{bdat.Delay(50 * time.Millisecond)},
+			reply: "250 2.0.0 Ok: queued", slow: 50 * time.Millisecond, after: "open", stored: true},
+		{name: "RawReply", faults: []mocksmtp.Fault{bdat.RawReply("550 5.0.0 not written\r\n")},
+			reply: "250 2.0.0 Ok: queued", after: "open", stored: true},
+		{name: "DropAfterBytes the chunk's size", faults: []mocksmtp.Fault{bdat.DropAfterBytes(22)}, after: "closed"},
+		{name: "DropAfterBytes past the chunk", faults: []mocksmtp.Fault{bdat.DropAfterBytes(23)},
+			reply: "250 2.0.0 Ok: queued", after: "open", stored: true},
+		{name: "Disconnect, not LAST", faults: []mocksmtp.Fault{bdat.Disconnect()}, send: "BDAT 5\r\nhel",
+			reply: "250 2.0.0 Ok: 5 octets received", after: "closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := via.start(t, append(tt.opts, mocksmtp.WithFault(tt.faults...))...)
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.must("RCPT TO:<bob@example.com>", 250)
+			send := tt.send
+			if send == "" {
+				send = last
+			}
+			start := time.Now()
+			c.send(send)
+			if tt.reply != "" {
+				got, err := c.r.ReadString('\n')
+				if err != nil && tt.after == "reset" && faultIsReset(err) {
+					// The reset may destroy the reply, as ResetTCP says.
+				} else if err != nil || got != tt.reply+"\r\n" {
+					t.Fatalf("reply %q, %v; want %q", got, err, tt.reply)
+				}
+			}
+			if took := time.Since(start); took < tt.slow {
+				t.Errorf("the reply came after %v, want at least %v", took, tt.slow)
+			}
+			switch tt.after {
+			case "open":
+				c.must("QUIT", 221)
+				c.expectClosed()
+			case "hangs":
+				if got, err := c.readAll(50 * time.Millisecond); got != "" || !faultIsTimeout(err) {
+					t.Fatalf("read %q, %v; want nothing until the client's deadline", got, err)
+				}
+				c.conn.Close()
+			case "reset":
+				if got, err := c.readAll(5 * time.Second); got != "" || err != nil && !faultIsReset(err) {
+					t.Fatalf("read %q, %v; want the connection reset", got, err)
+				}
+			default:
+				if got, err := c.readAll(5 * time.Second); got != "" || err != nil {
+					t.Fatalf("read %q, %v; want the connection closed", got, err)
+				}
+				c.conn.Close() // a half-closing server waits for this
+			}
+			s := srv.WaitForSessionEnd(t, 1)
+			var raws []string
+			for _, m := range srv.Messages() {
+				raws = append(raws, string(m.Raw))
+			}
+			switch {
+			case tt.stored && (len(raws) != 1 || raws[0] != body):
+				t.Errorf("messages %q, want one, %q", raws, body)
+			case !tt.stored && len(raws) != 0:
+				t.Errorf("messages %q, want none", raws)
+			}
+			// The transcript ends with the reply (or, with none, the BDAT
+			// line), and then the session's end.
+			var wire []string
+			for _, l := range s.Transcript {
+				if line := l.String(); strings.HasPrefix(line, "S: ") || strings.HasPrefix(line, "C: ") {
+					wire = append(wire, line)
+				}
+			}
+			wantLast := "C: " + strings.SplitN(send, "\r\n", 2)[0]
+			if tt.reply != "" {
+				wantLast = "S: " + tt.reply
+			}
+			wantEnd := mocksmtp.EndServerClosed
+			switch tt.after {
+			case "hangs":
+				wantEnd = mocksmtp.EndClientClosed // the client gave up
+			case "open":
+				wantLast, wantEnd = "S: 221 2.0.0 Bye", mocksmtp.EndQuit
+			}
+			if wire[len(wire)-1] != wantLast || s.Ended != wantEnd {
+				t.Errorf("transcript ends with %q, session ended %v; want %q, %v\n%s", wire[len(wire)-1], s.Ended, wantLast, wantEnd, s.Transcript)
+			}
+		})
+	}
+}
