@@ -385,13 +385,44 @@
   // every other fetch a mail could track its reader with as well
   // (<link rel=prefetch>, which img-src does not govern, nor does the
   // page's default-src 'self' in Chromium): nothing but inline styles
-  // and data: fonts. The policy comes first, so that the parser puts it
-  // in the head; a message's own policies can only restrict more.
+  // and data: fonts; and without the elements that reach the network
+  // in spite of the policy (withoutFetches). The policy comes first, so
+  // that the parser puts it in the head.
   async function htmlDocument(m) {
     const html = await withCIDs(m.html, m);
     if (state.remoteImages) return html;
     const policy = "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:";
-    return `<meta http-equiv="Content-Security-Policy" content="${policy}">` + html;
+    return withoutFetches(`<meta http-equiv="Content-Security-Policy" content="${policy}">`, html);
+  }
+
+  // fetchesAnyway are the elements of a message's HTML that make
+  // Chromium touch the network although the policy forbids their fetch:
+  // <link rel=preconnect> and dns-prefetch (no policy governs them) and
+  // an <iframe> (a connection to its host opens before the policy stops
+  // it). With them go what the policy blocks anyway and what could lead
+  // elsewhere: every <link>, <meta http-equiv> (refresh, Link, a policy
+  // of the mail's own), <base>, the other frames and plugins.
+  const fetchesAnyway = "link, meta[http-equiv], base, iframe, frame, object, embed, fencedframe, portal";
+
+  // withoutFetches is the document policy (a <meta>, the head's first
+  // element once parsed) then html, without the elements of html that
+  // fetchesAnyway names: policy + html itself when it has none (most
+  // mail); else html re-serialized without them, and checked again, as
+  // the frame will parse it, until none is left (a serialization may
+  // parse into elements it was not written from: a <link> in a <style>'s
+  // text, by namespace confusion); nothing of html when that does not
+  // settle.
+  function withoutFetches(policy, html) {
+    for (let round = 0; round < 4; round++) {
+      const doc = new DOMParser().parseFromString(policy + html, "text/html");
+      const ours = doc.head.firstElementChild;
+      const found = [...doc.querySelectorAll(fetchesAnyway)].filter((e) => e !== ours);
+      if (found.length === 0) return policy + html;
+      found.forEach((e) => e.remove());
+      ours.remove();
+      html = doc.documentElement.outerHTML;
+    }
+    return policy;
   }
 
   async function bodyView(m, view) {
