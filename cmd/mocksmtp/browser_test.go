@@ -1187,6 +1187,41 @@ func TestWebPageIsolatesBidiControls(t *testing.T) {
 	check("the session's summary", `#sessions li.session[data-id="1"] .who`, "message")
 }
 
+// TestWebPageShowsBidiControls sends an attachment named
+// "invoice\u202Efdp.exe": an executable whose name, with the RIGHT-TO-LEFT
+// OVERRIDE doing its work, reads invoiceexe.pdf, even inside the <bdi>
+// that keeps it from turning the text around it. The page shows the
+// control by its code point and the name as it is, in the attachments,
+// the part tree, the envelope and the subject.
+func TestWebPageShowsBidiControls(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	const rlo = "\u202e"
+	mail := "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: =?utf-8?q?invoice=E2=80=AEfdp.exe?=\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"invoice" + rlo + "fdp.exe\"\r\n\r\nMZ\r\n--b--\r\n"
+	sendMail(t, p.smtp, "fdp.exe"+rlo+"alice@example.com", []string{"bob@example.com"}, mail)
+
+	pg := browser.openList(t, p.http, 1)
+	pg.eval(`location.hash = "#message/1/parts"`, nil)
+	pg.waitFor(`document.querySelector('#message-detail[data-view="parts"] ul.parts li li:last-child')`)
+	for _, tt := range []struct{ where, sel, want, needle string }{
+		{"the attachment", `#message-detail li.attachment a`, "invoice⟨U+202E⟩fdp.exe", "fdp.exe"},
+		{"the part tree", `#message-detail ul.parts li li:last-child .meta bdi`, "invoice⟨U+202E⟩fdp.exe", "fdp.exe"},
+		{"the envelope", `#message-detail dd.env-from`, "fdp.exe⟨U+202E⟩alice@example.com", "alice@example.com"},
+		{"the subject", `#message-detail h2.subject`, "invoice⟨U+202E⟩fdp.exe", "fdp.exe"},
+		{"the list's subject", `#messages li.message[data-id="1"] .subject`, "invoice⟨U+202E⟩fdp.exe", "fdp.exe"},
+	} {
+		var got struct{ Text, Order string }
+		pg.eval(`({text: document.querySelector(`+jsString(tt.sel)+`)?.textContent, order: `+inOrder+`(`+jsString(tt.sel)+`, `+jsString(tt.needle)+`)})`, &got)
+		if got.Text != tt.want || got.Order != "in order" {
+			t.Errorf("%s reads %q, %q %s; want %q, in order", tt.where, got.Text, tt.needle, got.Order, tt.want)
+		}
+	}
+}
+
 // TestWebPageShowsCIDImages shows a message whose HTML has an image of
 // its own, a part it names by Content-ID (<img src="cid:...">), as mail
 // clients show it: a red square, which a screenshot finds where the

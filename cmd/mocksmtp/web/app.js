@@ -4,9 +4,9 @@
 // list marks a message whose signatures do not all pass, or whose ARC
 // chain fails). Plain DOM, no dependencies, no innerHTML: every text the
 // mail carries goes into text nodes, in a <bdi> of its own where it
-// shares a line (iso). Message HTML is shown in an iframe with
-// sandbox="" (no scripts, no forms, an origin of its own), remote images
-// blocked unless the user lets them load.
+// shares a line (iso), its bidi controls shown (bidiShown). Message HTML
+// is shown in an iframe with sandbox="" (no scripts, no forms, an origin
+// of its own), remote images blocked unless the user lets them load.
 "use strict";
 
 (() => {
@@ -107,9 +107,31 @@
   // from the text around it: a <bdi>, so that the bidi controls it may
   // hold (U+202E RIGHT-TO-LEFT OVERRIDE) end with it, and cannot turn the
   // address, the recipients or the verdict after it around. Every value
-  // that shares a line with other text goes in one.
+  // that shares a line with other text goes in one. Within it, the
+  // controls show as what they are (bidiShown), and turn nothing.
   function iso(s) {
-    return el("bdi", {}, s);
+    return el("bdi", {}, bidiShown(s));
+  }
+
+  // bidiControls are the invisible characters that reorder the text
+  // around them: ALM, LRM, RLM, the embeddings and overrides (LRE, RLE,
+  // PDF, LRO, RLO) and the isolates (LRI, RLI, FSI, PDI).
+  const bidiControls = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+  // bidiShown is s with each bidi control in it replaced by its code
+  // point, marked: "invoice\u202Efdp.exe" reads invoice⟨U+202E⟩fdp.exe,
+  // as the file is named, not invoiceexe.pdf. Nodes and strings for el.
+  function bidiShown(s) {
+    const text = String(s);
+    const out = [];
+    let at = 0;
+    for (const m of text.matchAll(bidiControls)) {
+      const cp = "U+" + m[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+      out.push(text.slice(at, m.index), el("span", { class: "bidi-control", title: `a bidi control character, ${cp}` }, `⟨${cp}⟩`));
+      at = m.index + m[0].length;
+    }
+    out.push(text.slice(at));
+    return out;
   }
 
   // joined puts sep between the items of list: nodes and strings for el.
@@ -262,7 +284,7 @@
     $("messages").replaceChildren(...state.messages.slice().reverse().map((m) =>
       el("li", { class: "message" + (r.kind === "message" && r.id === m.id ? " selected" : ""), dataset: { id: m.id } },
         el("a", { href: `#message/${m.id}` },
-          el("span", { class: "subject" }, m.subject || "(no subject)"),
+          el("span", { class: "subject" }, bidiShown(m.subject || "(no subject)")),
           timeEl(m.received),
           el("span", { class: "who" }, iso(m.from || "<>"), " → ", joined(m.to.map(iso), ", ")),
           el("span", { class: "meta" }, dkimBadge(m.dkim), arcBadge(m),
@@ -375,7 +397,7 @@
       el("a", { href: `${m.rawUrl}?download`, download: `message-${m.id}.eml` }, "Download .eml"));
 
     return el("article", { id: "message-detail", dataset: { id: m.id, view } },
-      el("h2", { class: "subject" }, m.subject || "(no subject)"),
+      el("h2", { class: "subject" }, bidiShown(m.subject || "(no subject)")),
       fields, atts, tabs, await bodyView(m, view));
   }
 
@@ -385,13 +407,44 @@
   // every other fetch a mail could track its reader with as well
   // (<link rel=prefetch>, which img-src does not govern, nor does the
   // page's default-src 'self' in Chromium): nothing but inline styles
-  // and data: fonts. The policy comes first, so that the parser puts it
-  // in the head; a message's own policies can only restrict more.
+  // and data: fonts; and without the elements that reach the network
+  // in spite of the policy (withoutFetches). The policy comes first, so
+  // that the parser puts it in the head.
   async function htmlDocument(m) {
     const html = await withCIDs(m.html, m);
     if (state.remoteImages) return html;
     const policy = "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:";
-    return `<meta http-equiv="Content-Security-Policy" content="${policy}">` + html;
+    return withoutFetches(`<meta http-equiv="Content-Security-Policy" content="${policy}">`, html);
+  }
+
+  // fetchesAnyway are the elements of a message's HTML that make
+  // Chromium touch the network although the policy forbids their fetch:
+  // <link rel=preconnect> and dns-prefetch (no policy governs them) and
+  // an <iframe> (a connection to its host opens before the policy stops
+  // it). With them go what the policy blocks anyway and what could lead
+  // elsewhere: every <link>, <meta http-equiv> (refresh, Link, a policy
+  // of the mail's own), <base>, the other frames and plugins.
+  const fetchesAnyway = "link, meta[http-equiv], base, iframe, frame, object, embed, fencedframe, portal";
+
+  // withoutFetches is the document policy (a <meta>, the head's first
+  // element once parsed) then html, without the elements of html that
+  // fetchesAnyway names: policy + html itself when it has none (most
+  // mail); else html re-serialized without them, and checked again, as
+  // the frame will parse it, until none is left (a serialization may
+  // parse into elements it was not written from: a <link> in a <style>'s
+  // text, by namespace confusion); nothing of html when that does not
+  // settle.
+  function withoutFetches(policy, html) {
+    for (let round = 0; round < 4; round++) {
+      const doc = new DOMParser().parseFromString(policy + html, "text/html");
+      const ours = doc.head.firstElementChild;
+      const found = [...doc.querySelectorAll(fetchesAnyway)].filter((e) => e !== ours);
+      if (found.length === 0) return policy + html;
+      found.forEach((e) => e.remove());
+      ours.remove();
+      html = doc.documentElement.outerHTML;
+    }
+    return policy;
   }
 
   async function bodyView(m, view) {
