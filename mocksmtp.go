@@ -374,7 +374,8 @@ func keepFrame([]byte) {}
 // handle decides the answer to one event: the fault script first, then
 // recording (an accepted message is recorded before its 250 goes out, and
 // only when the answer is 2xx), then a fault's delay. It returns
-// ErrClosed when the server closed during the delay.
+// ErrClosed when the server closed during the delay, and an error
+// wrapping smtpd.ErrClientGone when the client left during it.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
@@ -451,7 +452,12 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if m != nil && !accepts(ev, ans) {
 		s.note(rec, "message refused, not recorded: %d octets from <%s> to %s", len(ev.Data), ev.Envelope.From, plural(len(ev.Envelope.To), "recipient"))
 	}
-	if !s.pause(p.act.delay) {
+	// The delay watches the connection: a client that gives up and
+	// leaves ends it, and the session, at once.
+	if err := c.Pause(s.ctx, p.act.delay); err != nil {
+		if errors.Is(err, smtpd.ErrClientGone) {
+			return err
+		}
 		return ErrClosed
 	}
 	c.Answer(ans)
