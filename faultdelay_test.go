@@ -244,3 +244,23 @@ func testTrickleEndsWhenTheClientLeaves(t *testing.T, via transport) {
 		t.Errorf("session ended %v (%v), want client closed", s.Ended, s.Err)
 	}
 }
+
+// A client that sends QUIT and leaves without waiting for the delayed
+// 221 did quit: the session ends QUIT, with no finding that it closed
+// without QUIT.
+func TestDelayAtQuitEndsAsQuit(t *testing.T) { overTransports(t, testDelayAtQuitEndsAsQuit) }
+
+func testDelayAtQuitEndsAsQuit(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Delay(time.Hour)))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.send("QUIT")
+	srv.WaitUntil(t, "the delay to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
+		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
+	}
+}

@@ -374,8 +374,9 @@ func keepFrame([]byte) {}
 // handle decides the answer to one event: the fault script first, then
 // recording (an accepted message is recorded before its 250 goes out, and
 // only when the answer is 2xx), then a fault's delay. It returns
-// ErrClosed when the server closed during the delay, and an error
-// wrapping smtpd.ErrClientGone when the client left during it.
+// ErrClosed when the server closed during the delay, and the engine's
+// error when the client left during it: one wrapping smtpd.ErrClientGone,
+// or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
@@ -455,10 +456,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
-		if errors.Is(err, smtpd.ErrClientGone) {
-			return err
+		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
+			return ErrClosed
 		}
-		return ErrClosed
+		return err // the client left: ErrClientGone, or io.EOF after its QUIT
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)

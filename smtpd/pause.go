@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -19,6 +20,9 @@ import (
 //   - an error wrapping [ErrClientGone] when the client left first, as
 //     when it leaves while the server hangs ([Hang]): the session is
 //     over, the connection closed and Next returns that error;
+//   - at a [Quit] event the engine accepted, io.EOF when the client left
+//     first: it quit without waiting for the reply, and the session is
+//     over as after any QUIT;
 //   - ctx.Err() when ctx ended first: the connection is left open, as by
 //     Next, for [Conn.Close] to write a last reply.
 //
@@ -35,6 +39,9 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	}
 	err := c.wait(ctx, d, c.cur == nil || c.cur.Kind != Connect)
 	if errors.Is(err, ErrClientGone) {
+		if c.cur != nil && c.cur.Kind == Quit && c.cur.Err == nil {
+			err = io.EOF
+		}
 		c.abort()
 		c.err = err
 		c.cur, c.ans = nil, Answer{}

@@ -267,3 +267,37 @@ func TestPauseEndsWithTheContext(t *testing.T) {
 		cliConn.Close()
 	})
 }
+
+// A client that sends QUIT and leaves during the pause before the 221
+// has quit: Pause, then Next, return io.EOF, as after any QUIT.
+func TestPauseAtQuit(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	paused := make(chan struct{})
+	var pauseErr error
+	ended := make(chan error, 1)
+	addr, _ := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				ended <- err
+				return err
+			}
+			if ev.Kind == smtpd.Quit {
+				close(paused)
+				pauseErr = c.Pause(ctx, time.Hour)
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("QUIT\r\n")
+	<-paused
+	c.conn.Close()
+	if err := within(t, 10*time.Second, ended); err != io.EOF || pauseErr != io.EOF {
+		t.Errorf("Pause returned %v, Next %v; want io.EOF", pauseErr, err)
+	}
+}
