@@ -264,3 +264,22 @@ func testDelayAtQuitEndsAsQuit(t *testing.T, via transport) {
 		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
 	}
 }
+
+// A client that sends QUIT to a server that Stalls and then leaves did
+// quit too: the session ends QUIT, as with a Delay, with no finding.
+func TestStallAtQuitEndsAsQuit(t *testing.T) { overTransports(t, testStallAtQuitEndsAsQuit) }
+
+func testStallAtQuitEndsAsQuit(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Stall()))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.send("QUIT")
+	srv.WaitUntil(t, "the stall to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
+		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
+	}
+}
