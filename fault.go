@@ -392,7 +392,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // client that gives up and closes or resets the connection (or shuts down
 // its writing side) while it waits for the reply: the session ends then,
 // [EndClientClosed] with an Err wrapping smtpd.ErrClientGone, as during a
-// [Fault.Stall], and no reply is written. What the client sends during
+// [Fault.Stall] ([EndQuit] when it waited for the reply to its QUIT), and
+// no reply is written. What the client sends during
 // the delay (pipelined commands) is read after it, in order; a client
 // that sent anything is taken to be there, and the delay runs its course.
 // At StageMessage the message is recorded first: the server accepts the
