@@ -399,12 +399,20 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 }
 
 // Delay makes the server wait d before its reply (and before whatever the
-// fault's other actions do). [Server.Close] ends the wait. At
-// StageMessage the message is recorded first: the server accepts the
+// fault's other actions do). [Server.Close] ends the wait. So does a
+// client that gives up and closes or resets the connection (or shuts down
+// its writing side) while it waits for the reply: the session ends then,
+// [EndClientClosed] with an Err wrapping smtpd.ErrClientGone, as during a
+// [Fault.Stall] ([EndQuit] when it waited for the reply to its QUIT), and
+// no reply is written. What the client sends during
+// the delay (pipelined commands) is read after it, in order; a client
+// that sent anything is taken to be there, and the delay runs its course.
+// At StageMessage the message is recorded first: the server accepts the
 // message but answers only after the delay; if the server closes during
 // that delay, the message stays recorded while the client gets 421 and
-// may send it again, as with a real MTA that dies after queueing. At
-// StageBdat the wait comes before the chunk is read.
+// may send it again, as with a real MTA that dies after queueing (and so
+// it does when the client gives up). At StageBdat the wait comes before
+// the chunk is read.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("Delay(%v): negative", d)
@@ -415,7 +423,8 @@ func (f Fault) Delay(d time.Duration) Fault {
 }
 
 // Trickle writes the reply n bytes at a time, waiting every between
-// writes: a slow server.
+// writes: a slow server. A client that leaves during a wait ends the
+// reply and the session, as during a [Fault.Delay].
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {
 		return f.fail("Trickle(%d, %v): want n >= 1 and every >= 0", n, every)
@@ -425,7 +434,8 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 
 // SplitReply writes the first at bytes of the reply, waits pause, and
 // writes the rest: a reply split across TCP writes, as clients that read
-// replies with a single read mishandle.
+// replies with a single read mishandle. A client that leaves during the
+// pause ends the reply and the session, as during a [Fault.Delay].
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
 		return f.fail("SplitReply(%d, %v): want at >= 1 and pause >= 0", at, pause)

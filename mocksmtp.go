@@ -374,7 +374,9 @@ func keepFrame([]byte) {}
 // handle decides the answer to one event: the fault script first, then
 // recording (an accepted message is recorded before its 250 goes out, and
 // only when the answer is 2xx), then a fault's delay. It returns
-// ErrClosed when the server closed during the delay.
+// ErrClosed when the server closed during the delay, and the engine's
+// error when the client left during it: one wrapping smtpd.ErrClientGone,
+// or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
@@ -452,8 +454,13 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if m != nil && !accepts(ev, ans) {
 		s.note(rec, "message refused, not recorded: %d octets from <%s> to %s", len(ev.Data), ev.Envelope.From, plural(len(ev.Envelope.To), "recipient"))
 	}
-	if !s.pause(p.act.delay) {
-		return ErrClosed
+	// The delay watches the connection: a client that gives up and
+	// leaves ends it, and the session, at once.
+	if err := c.Pause(s.ctx, p.act.delay); err != nil {
+		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
+			return ErrClosed
+		}
+		return err // the client left: ErrClientGone, or io.EOF after its QUIT
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)

@@ -391,22 +391,6 @@ func accepts(ev *smtpd.Event, ans smtpd.Answer) bool {
 	return ev.Reply.Code >= 200 && ev.Reply.Code < 300
 }
 
-// pause waits d, or until the server closes; it reports whether the wait
-// ran its course.
-func (s *Server) pause(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
-
 // deadlineReached reports whether ctx has a deadline and the clock has
 // reached it, even if its timer has not run yet: what comes as a time
 // runs out is too late (the waits' await, an idle fault's context of

@@ -42,7 +42,8 @@ type Pace struct {
 	// then the rest: a reply split across TCP writes.
 	SplitAt int
 	// Chunk writes the reply Chunk bytes at a time, waiting Every between
-	// writes (a trickle). The waits end when the context does.
+	// writes (a trickle). The waits end when the context does, and when
+	// the client leaves, which ends the session (see [Conn.Pause]).
 	Chunk int
 	Every time.Duration
 }
@@ -429,6 +430,11 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		return nil, io.EOF
 	}
 	if err := c.then(ctx, a.Then); err != nil {
+		if ev.Kind == Quit && ev.Err == nil && errors.Is(err, ErrClientGone) {
+			// The client left while the server hung after its QUIT: it
+			// quit without waiting for a reply (see Pause).
+			return nil, io.EOF
+		}
 		return nil, err
 	}
 	if ev.Kind == Message {
@@ -617,14 +623,14 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		size = p.SplitAt
 	}
 	for off := 0; off < len(b); {
-		if off > 0 && p.Every > 0 {
-			t := time.NewTimer(p.Every)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+		if off > 0 {
+			// A client that leaves between two writes ends the reply,
+			// however long the pause (see wait).
+			if err := c.wait(ctx, p.Every, true); errors.Is(err, ErrClientGone) {
+				return err
+			} else if err != nil {
 				*c.out = append(*c.out, b[off:]...)
-				return ctx.Err()
-			case <-t.C:
+				return err
 			}
 		}
 		part := b[off:]

@@ -266,6 +266,23 @@ func TestHangEndsWithContext(t *testing.T) {
 	}
 }
 
+// A client that leaves while the server hangs after its QUIT has quit:
+// Next returns io.EOF, as after any QUIT, not ErrClientGone.
+func TestHangAfterQuitEndsAsQuit(t *testing.T) {
+	t.Parallel()
+	c, wait := drive(t, smtpd.Config{}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Quit {
+			c.Answer(smtpd.Answer{NoReply: true, Then: smtpd.Hang})
+		}
+	})
+	c.expect("220 localhost ESMTP")
+	c.send("QUIT\r\n")
+	c.conn.Close()
+	if err := wait(); err != io.EOF {
+		t.Fatalf("driver ended with %v, want io.EOF", err)
+	}
+}
+
 // A context cancelled while Next waits for a command leaves the connection
 // open, so the driver can still write a last reply (an unsolicited 421).
 func TestCancelledNextLeavesConnOpen(t *testing.T) {

@@ -266,6 +266,28 @@ func ExampleConn_Close() {
 	// client got: 4.3.2 Service shutting down
 }
 
+// Pause is a slow server that notices a client giving up: the client
+// sends HELO and leaves without waiting for the reply, and the pause of
+// an hour ends at once, with the session.
+func ExampleConn_Pause() {
+	err := pipe(smtpd.Config{}, func(c *textproto.Conn) {
+		c.ReadResponse(220)
+		c.PrintfLine("HELO client.example")
+	}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Helo {
+			start := time.Now()
+			err := c.Pause(context.Background(), time.Hour)
+			fmt.Println("pause:", err)
+			fmt.Println("client gone:", errors.Is(err, smtpd.ErrClientGone), "in under a minute:", time.Since(start) < time.Minute)
+		}
+	})
+	fmt.Println("next:", err)
+	// Output:
+	// pause: smtpd: client closed the connection while the server paused: EOF
+	// client gone: true in under a minute: true
+	// next: smtpd: client closed the connection while the server paused: EOF
+}
+
 func ExampleConn_Helo() {
 	pipe(smtpd.Config{}, func(c *textproto.Conn) {
 		c.ReadResponse(220)

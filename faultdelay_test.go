@@ -1,0 +1,285 @@
+package mocksmtp_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// A client that tests its timeout against a Delay gives up and leaves:
+// the session ends then, as a client that went away (as during a Stall),
+// with no reply written, not an hour later at Close. At StageMessage the
+// message stays recorded. Over TCP and in memory, in plaintext, after
+// STARTTLS and with implicit TLS, the client closing or resetting.
+func TestDelayEndsWhenTheClientLeaves(t *testing.T) {
+	overTransports(t, testDelayEndsWhenTheClientLeaves)
+}
+
+func testDelayEndsWhenTheClientLeaves(t *testing.T, via transport) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		stage mocksmtp.Stage
+		tls   mocksmtp.Option // nil: plaintext
+		reset bool
+	}{
+		{"message", mocksmtp.StageMessage, nil, false},
+		{"message, reset", mocksmtp.StageMessage, nil, true},
+		{"rcpt", mocksmtp.StageRcpt, nil, false},
+		{"rcpt, reset", mocksmtp.StageRcpt, nil, true},
+		{"greeting", mocksmtp.StageConnect, nil, false},
+		{"message after STARTTLS", mocksmtp.StageMessage, mocksmtp.WithSTARTTLS(), false},
+		{"rcpt after STARTTLS, reset", mocksmtp.StageRcpt, mocksmtp.WithSTARTTLS(), true},
+		{"message, implicit TLS", mocksmtp.StageMessage, mocksmtp.WithImplicitTLS(), false},
+		{"greeting, implicit TLS", mocksmtp.StageConnect, mocksmtp.WithImplicitTLS(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			opts := []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(tt.stage).Delay(time.Hour))}
+			if tt.tls != nil {
+				opts = append(opts, tt.tls)
+			}
+			srv := via.start(t, opts...)
+			c := dialFault(t, srv)
+			raw := c.conn
+			implicit := strings.Contains(tt.name, "implicit TLS")
+			if implicit {
+				c.startTLS(srv)
+			}
+			if tt.stage != mocksmtp.StageConnect {
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+				if tt.tls != nil && !implicit {
+					c.must("STARTTLS", 220)
+					c.startTLS(srv)
+					c.must("EHLO client.example", 250)
+				}
+				c.must("MAIL FROM:<app@example.com>", 250)
+				if tt.stage == mocksmtp.StageRcpt {
+					c.send("RCPT TO:<bob@example.com>")
+				} else {
+					c.must("RCPT TO:<bob@example.com>", 250)
+					c.must("DATA", 354)
+					c.send("Subject: hi\r\n\r\nhello\r\n.")
+				}
+			}
+			// The client waits for its reply, gives up, and leaves, while
+			// the server delays it.
+			if got, err := c.readAll(100 * time.Millisecond); got != "" || !faultIsTimeout(err) {
+				t.Fatalf("read %q, %v; want nothing until the client's timeout", got, err)
+			}
+			srv.WaitUntil(t, "the delay to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+			if tt.reset {
+				raw.(interface{ SetLinger(int) error }).SetLinger(0)
+			}
+			raw.Close()
+			s := srv.WaitForSessions(t, 1)[0]
+			if s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone) {
+				t.Errorf("session ended %v (%v), want client closed", s.Ended, s.Err)
+			}
+			last := slices.IndexFunc(s.Transcript, func(l mocksmtp.Line) bool { return strings.Contains(l.Text, "→ delay 1h0m0s") })
+			for _, l := range s.Transcript[last+1:] {
+				if l.Dir == mocksmtp.FromServer {
+					t.Errorf("the server wrote %q after the delay began; want no reply", l.Text)
+				}
+			}
+			if want := map[bool]int{true: 1}[tt.stage == mocksmtp.StageMessage]; len(s.Messages) != want {
+				t.Errorf("%d messages recorded, want %d", len(s.Messages), want)
+			}
+		})
+	}
+}
+
+// startTLS runs the client's TLS handshake on c's connection, which it
+// then talks over.
+func (c *faultConn) startTLS(srv *mocksmtp.Server) {
+	c.t.Helper()
+	tc := tls.Client(c.conn, srv.ClientTLSConfig())
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatalf("TLS handshake: %v", err)
+	}
+	c.conn, c.r = tc, bufio.NewReader(tc)
+}
+
+// What a pipelining client sends during a Delay is read after it, in
+// order: nothing is lost. Over TCP and in memory, in real time.
+func TestDelayKeepsPipelinedCommands(t *testing.T) {
+	overTransports(t, testDelayKeepsPipelinedCommands)
+}
+
+func testDelayKeepsPipelinedCommands(t *testing.T, via transport) {
+	t.Parallel()
+	const d = 300 * time.Millisecond
+	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Delay(d)))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<app@example.com>", 250)
+	start := time.Now()
+	c.send("RCPT TO:<bob@example.com>")
+	srv.WaitUntil(t, "the delay to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+	c.send("RCPT TO:<carol@example.com>\r\nDATA") // during the delay
+	c.must("", 250)
+	if waited := time.Since(start); waited < d {
+		t.Errorf("RCPT's reply after %v, want the delay, %v", waited, d)
+	}
+	c.must("", 250)
+	c.must("", 354)
+	c.send("Subject: hi\r\n\r\nhello\r\n.")
+	c.must("", 250)
+	c.must("QUIT", 221)
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != mocksmtp.EndQuit || len(s.Messages) != 1 || strings.Join(s.Messages[0].To, " ") != "bob@example.com carol@example.com" {
+		t.Errorf("session ended %v (%v) with messages %v; want QUIT and one to both", s.Ended, s.Err, s.Messages)
+	}
+}
+
+// In fake time a Delay of an hour is exactly an hour, and a client that
+// gives up after a second ends the session exactly then; in a synctest
+// bubble, with the in-memory connection, the test takes microseconds.
+func TestDelayInFakeTime(t *testing.T) {
+	send := func(c *faultConn) {
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		c.must("DATA", 354)
+		c.send("Subject: hi\r\n\r\nhello\r\n.")
+	}
+	t.Run("runs its course", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMessage).Delay(time.Hour)))
+			c := dialBubble(t, srv)
+			_ = c.conn.SetDeadline(time.Now().Add(2 * time.Hour))
+			send(c)
+			start := time.Now()
+			c.must("", 250)
+			if waited := time.Since(start); waited != time.Hour {
+				t.Errorf("250 after %v, want exactly 1h", waited)
+			}
+			c.must("QUIT", 221)
+			if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndQuit {
+				t.Errorf("session ended %v (%v), want QUIT", s.Ended, s.Err)
+			}
+		})
+	})
+	t.Run("the client gives up", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMessage).Delay(time.Hour)))
+			c := dialBubble(t, srv)
+			send(c)
+			start := time.Now()
+			_ = c.conn.SetReadDeadline(start.Add(time.Second))
+			if _, err := c.read(); !faultIsTimeout(err) {
+				t.Fatalf("read: %v, want the client's timeout", err)
+			}
+			c.conn.Close()
+			s := srv.WaitForSessions(t, 1)[0]
+			if s.Ended != mocksmtp.EndClientClosed || s.End.Sub(start) != time.Second {
+				t.Errorf("session ended %v (%v) after %v; want client closed after exactly 1s", s.Ended, s.Err, s.End.Sub(start))
+			}
+			if len(s.Messages) != 1 {
+				t.Errorf("%d messages recorded, want 1 (recorded before the delay)", len(s.Messages))
+			}
+		})
+	})
+	t.Run("pipelined input", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Delay(time.Hour)))
+			c := dialBubble(t, srv)
+			_ = c.conn.SetDeadline(time.Now().Add(2 * time.Hour))
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			start := time.Now()
+			c.send("RCPT TO:<bob@example.com>")
+			time.Sleep(time.Minute)
+			c.send("RCPT TO:<carol@example.com>\r\nQUIT")
+			c.conn.(interface{ CloseWrite() error }).CloseWrite() // all it had to say, as nc -N
+			c.must("", 250)
+			if waited := time.Since(start); waited != time.Hour {
+				t.Errorf("RCPT's reply after %v, want exactly 1h", waited)
+			}
+			c.must("", 250)
+			c.must("", 221)
+			if b, err := io.ReadAll(c.r); len(b) != 0 || err != nil {
+				t.Errorf("after QUIT: %q, %v; want EOF", b, err)
+			}
+			if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndQuit {
+				t.Errorf("session ended %v (%v), want QUIT", s.Ended, s.Err)
+			}
+		})
+	})
+}
+
+// A client that leaves during a Trickle's pause ends the session then,
+// not after the rest of the reply's pauses.
+func TestTrickleEndsWhenTheClientLeaves(t *testing.T) {
+	overTransports(t, testTrickleEndsWhenTheClientLeaves)
+}
+
+func testTrickleEndsWhenTheClientLeaves(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Trickle(4, time.Hour)))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<app@example.com>", 250)
+	c.send("RCPT TO:<bob@example.com>")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c.r, buf); err != nil || string(buf) != "250 " {
+		t.Fatalf("read %q, %v; want the first 4 octets", buf, err)
+	}
+	c.conn.Close()
+	if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone) {
+		t.Errorf("session ended %v (%v), want client closed", s.Ended, s.Err)
+	}
+}
+
+// A client that sends QUIT and leaves without waiting for the delayed
+// 221 did quit: the session ends QUIT, with no finding that it closed
+// without QUIT.
+func TestDelayAtQuitEndsAsQuit(t *testing.T) { overTransports(t, testDelayAtQuitEndsAsQuit) }
+
+func testDelayAtQuitEndsAsQuit(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Delay(time.Hour)))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.send("QUIT")
+	srv.WaitUntil(t, "the delay to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
+		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
+	}
+}
+
+// A client that sends QUIT to a server that Stalls and then leaves did
+// quit too: the session ends QUIT, as with a Delay, with no finding.
+func TestStallAtQuitEndsAsQuit(t *testing.T) { overTransports(t, testStallAtQuitEndsAsQuit) }
+
+func testStallAtQuitEndsAsQuit(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Stall()))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.send("QUIT")
+	srv.WaitUntil(t, "the stall to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+	c.conn.Close()
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
+		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
+	}
+}

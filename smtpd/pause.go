@@ -1,0 +1,121 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// Pause waits d before the current event is answered (a slow server), or
+// until ctx ends, while it watches the connection: a client that closes
+// or resets it meanwhile ends the wait at once. Pause writes nothing, and
+// it consumes nothing: what the client sends meanwhile (pipelined
+// commands, message data) is read by the next Next, in order, after the
+// wait. It returns:
+//
+//   - nil once d has passed;
+//   - an error wrapping [ErrClientGone] when the client left first, as
+//     when it leaves while the server hangs ([Hang]): the session is
+//     over, the connection closed and Next returns that error;
+//   - at a [Quit] event the engine accepted, io.EOF when the client left
+//     first: it quit without waiting for the reply, and the session is
+//     over as after any QUIT;
+//   - ctx.Err() when ctx ended first: the connection is left open, as by
+//     Next, for [Conn.Close] to write a last reply.
+//
+// A client that half-closes its side (end of input) counts as gone, as
+// it does during a hang: over TCP a server cannot tell it from one that
+// closed. Once the client has sent anything not yet read, or sends
+// anything during the wait, it is taken to be there and the wait runs its
+// course. At a [Connect] event the connection is not watched: the
+// client's first octets are its TLS handshake, which the engine reads
+// from the connection itself.
+func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
+	if c.err != nil {
+		return c.err
+	}
+	err := c.wait(ctx, d, c.cur == nil || c.cur.Kind != Connect)
+	if errors.Is(err, ErrClientGone) {
+		if c.cur != nil && c.cur.Kind == Quit && c.cur.Err == nil {
+			err = io.EOF
+		}
+		c.abort()
+		c.err = err
+		c.cur, c.ans = nil, Answer{}
+	}
+	return err
+}
+
+// wait waits d, or until ctx ends, and, when watch is set, watches the
+// connection meanwhile for a client that leaves (see [Conn.Pause], which
+// wait is, but for ending the session). It returns nil after d,
+// ctx.Err(), or an error wrapping ErrClientGone.
+//
+// When nothing is buffered, a goroutine peeks one octet through the read
+// buffer: EOF or another error is the client gone; an octet, the client
+// there (it stays buffered, and the watch ends). At the end of the wait
+// a read deadline in the past stops the peek, which is joined before
+// wait returns; the read deadline is then cleared, since every blocking
+// read sets its own. A read deadline timeout leaves neither the read
+// buffer nor a TLS connection broken: both keep no error that is
+// temporary. The end of ctx sets a deadline in the past too (watch).
+func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
+	if d <= 0 {
+		return nil
+	}
+	c.watch(ctx)
+	var peeked chan error // the peek's outcome, nil when none runs
+	if watch && c.br.Buffered() == 0 {
+		// Its error is not a reason not to watch: net.Pipe's, for one,
+		// fails once the client has closed, when the peek returns at once.
+		_ = c.raw.SetReadDeadline(time.Time{})
+		if err := ctxErr(ctx); err != nil {
+			return err
+		}
+		peeked = make(chan error, 1)
+		go func() {
+			_, err := c.br.Peek(1)
+			peeked <- err
+		}()
+	}
+	gone := func(err error) error {
+		if err == nil || isTimeout(err) {
+			return nil // the client sent something, or the peek was stopped
+		}
+		return fmt.Errorf("%w while the server paused: %w", ErrClientGone, err)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var err error
+	for done := false; !done; {
+		select {
+		case <-t.C:
+			done = true
+		case <-ctx.Done():
+			err, done = ctx.Err(), true
+		case perr := <-peeked:
+			peeked = nil
+			if err = gone(perr); err != nil {
+				return err
+			}
+		}
+	}
+	if peeked != nil {
+		_ = c.raw.SetReadDeadline(aLongTimeAgo)
+		perr := <-peeked
+		_ = c.raw.SetReadDeadline(time.Time{})
+		if gerr := gone(perr); gerr != nil && err == nil {
+			return gerr // the client left as the time ran out
+		}
+	}
+	return err
+}
+
+// isTimeout reports whether err is a read deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

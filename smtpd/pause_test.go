@@ -1,0 +1,303 @@
+package smtpd_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/internal/memnet"
+	"github.com/mocksmtp/mocksmtp/smtpd"
+)
+
+// memPipe returns the two ends of an in-memory connection that buffers
+// and half-closes as TCP does, and runs in a synctest bubble.
+func memPipe() (client, server net.Conn) {
+	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 49152}
+	b := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 25}
+	return memnet.Pipe(a, b)
+}
+
+// within returns the error that ended a driver, sent on ended, or fails
+// t when it takes longer than d: a driver that should have ended at once.
+func within(t *testing.T, d time.Duration, ended <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ended:
+		return err
+	case <-time.After(d):
+		t.Fatalf("the driver still runs after %v", d)
+		return nil
+	}
+}
+
+// A client that leaves while the driver pauses for an hour ends the
+// pause, and the session, at once: Pause returns ErrClientGone and so
+// does Next after it, with no reply written. Over TCP, the client closing
+// or resetting the connection, in plaintext and after STARTTLS.
+func TestPauseEndsWhenTheClientLeaves(t *testing.T) {
+	t.Parallel()
+	serverTLS, clientTLS := selfSigned(t)
+	for _, tt := range []struct {
+		name  string
+		tls   bool
+		reset bool
+	}{
+		{"close", false, false},
+		{"reset", false, true},
+		{"close after STARTTLS", true, false},
+		{"reset after STARTTLS", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			paused := make(chan struct{})
+			var pauseErr error
+			ended := make(chan error, 1)
+			addr, _ := serveOne(t, func(nc net.Conn) error {
+				c := smtpd.NewConn(nc, smtpd.Config{TLSConfig: serverTLS})
+				defer c.Close(nil)
+				for {
+					ev, err := c.Next(ctx)
+					if err != nil {
+						ended <- err
+						return err
+					}
+					if ev.Kind == smtpd.Rcpt {
+						close(paused)
+						pauseErr = c.Pause(ctx, time.Hour)
+					}
+				}
+			})
+			c := dial(t, addr)
+			raw := c.conn
+			c.expect("220 localhost ESMTP")
+			if tt.tls {
+				c.send("EHLO x\r\n")
+				if lines, err := c.reply(); err != nil || len(lines) < 2 {
+					t.Fatalf("EHLO reply %q, %v", lines, err)
+				}
+				c.send("STARTTLS\r\n")
+				c.expect("220 2.0.0 Ready to start TLS")
+				tc := tls.Client(raw, clientTLS)
+				if err := tc.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				c.conn, c.r = tc, bufio.NewReader(tc)
+			}
+			c.send("HELO x\r\nMAIL FROM:<a@example.com>\r\n")
+			c.expect("250 localhost")
+			c.expect("250 2.1.0 Ok")
+			c.send("RCPT TO:<b@example.com>\r\n")
+			<-paused
+			if tt.reset {
+				raw.(*net.TCPConn).SetLinger(0)
+			}
+			raw.Close()
+			err := within(t, 10*time.Second, ended)
+			if !errors.Is(pauseErr, smtpd.ErrClientGone) || !strings.Contains(pauseErr.Error(), "while the server paused") {
+				t.Errorf("Pause returned %v, want ErrClientGone", pauseErr)
+			}
+			if err != pauseErr {
+				t.Errorf("Next returned %v, want Pause's error %v", err, pauseErr)
+			}
+		})
+	}
+}
+
+// A trickled reply whose pauses are an hour long ends as soon as the
+// client leaves, not an hour later.
+func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error, 1)
+	addr, _ := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				ended <- err
+				return err
+			}
+			if ev.Kind == smtpd.Helo {
+				c.Answer(smtpd.Answer{Pace: smtpd.Pace{Chunk: 2, Every: time.Hour}})
+			}
+		}
+	})
+	t.Cleanup(cancel) // before serveOne's wait, should the driver still pause
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\n")
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(c.r, buf); err != nil || string(buf) != "25" {
+		t.Fatalf("read %q, %v; want the first 2 octets", buf, err)
+	}
+	c.conn.Close()
+	if err := within(t, 10*time.Second, ended); !errors.Is(err, smtpd.ErrClientGone) {
+		t.Fatalf("driver ended with %v, want ErrClientGone", err)
+	}
+}
+
+// pauseInBubble serves srvConn in a synctest bubble, pausing d at the
+// first RCPT; it returns the errors of Pause and of the driver's loop.
+func pauseInBubble(ctx context.Context, srvConn net.Conn, d time.Duration) (pauseErrs chan error, done chan error) {
+	pauseErrs, done = make(chan error, 8), make(chan error, 1)
+	go func() {
+		c := smtpd.NewConn(srvConn, smtpd.Config{})
+		paused := false
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"shutting down"}})
+				}
+				c.Close(nil)
+				done <- err
+				return
+			}
+			if ev.Kind == smtpd.Rcpt && !paused {
+				paused = true
+				err := c.Pause(ctx, d)
+				pauseErrs <- err
+				if err != nil && ctx.Err() != nil {
+					c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"shutting down"}})
+					done <- err
+					return
+				}
+			}
+		}
+	}()
+	return pauseErrs, done
+}
+
+// What the client sends during a pause is read after it, whole and in
+// order, and the pause lasts exactly its time: a pipelined RCPT and DATA
+// sent half-way through, and a QUIT followed by the end of the client's
+// input (a client that half-closes after its last command, as nc -N
+// does, still gets every reply).
+func TestPauseKeepsWhatTheClientSends(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		then      string // sent half-way through the pause
+		closeSend bool   // then the client half-closes
+		want      []string
+		wantErr   error
+	}{
+		{"pipelined commands", "RCPT TO:<c@example.com>\r\nDATA\r\n", false,
+			[]string{"250 2.1.5 Ok", "250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>"}, nil},
+		{"QUIT, then the end of input", "QUIT\r\n", true,
+			[]string{"250 2.1.5 Ok", "221 2.0.0 Bye", "EOF"}, io.EOF},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cliConn, srvConn := memPipe()
+				pauseErrs, done := pauseInBubble(context.Background(), srvConn, time.Minute)
+				r := bufio.NewReader(cliConn)
+				if l, _ := r.ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+					t.Fatalf("greeting %q", l)
+				}
+				io.WriteString(cliConn, "HELO x\r\nMAIL FROM:<a@example.com>\r\n")
+				for range 2 {
+					r.ReadString('\n')
+				}
+				start := time.Now()
+				io.WriteString(cliConn, "RCPT TO:<b@example.com>\r\n")
+				time.Sleep(30 * time.Second)
+				io.WriteString(cliConn, tt.then)
+				if tt.closeSend {
+					cliConn.(interface{ CloseWrite() error }).CloseWrite()
+				}
+				var got []string
+				for range tt.want {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						l = err.Error()
+					}
+					got = append(got, strings.TrimSuffix(l, "\r\n"))
+					if len(got) == 1 && time.Since(start) != time.Minute {
+						t.Errorf("first reply after %v, want exactly the pause, 1m", time.Since(start))
+					}
+				}
+				if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+					t.Errorf("client read %q, want %q", got, tt.want)
+				}
+				if err := <-pauseErrs; err != nil {
+					t.Errorf("Pause returned %v", err)
+				}
+				cliConn.Close()
+				if err := <-done; tt.wantErr != nil && err != tt.wantErr {
+					t.Errorf("Next returned %v, want %v", err, tt.wantErr)
+				}
+			})
+		})
+	}
+}
+
+// A pause that the driver's context ends returns ctx.Err() and leaves the
+// connection open for Close's last reply.
+func TestPauseEndsWithTheContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cliConn, srvConn := memPipe()
+		ctx, cancel := context.WithCancel(context.Background())
+		pauseErrs, done := pauseInBubble(ctx, srvConn, time.Hour)
+		r := bufio.NewReader(cliConn)
+		r.ReadString('\n')
+		io.WriteString(cliConn, "HELO x\r\nMAIL FROM:<a@example.com>\r\n")
+		for range 2 {
+			r.ReadString('\n')
+		}
+		io.WriteString(cliConn, "RCPT TO:<b@example.com>\r\n")
+		time.Sleep(time.Minute)
+		cancel()
+		if l, err := r.ReadString('\n'); l != "421 4.3.2 shutting down\r\n" || err != nil {
+			t.Errorf("got %q, %v; want Close's 421", l, err)
+		}
+		if err := <-pauseErrs; !errors.Is(err, context.Canceled) {
+			t.Errorf("Pause returned %v, want context.Canceled", err)
+		}
+		<-done
+		cliConn.Close()
+	})
+}
+
+// A client that sends QUIT and leaves during the pause before the 221
+// has quit: Pause, then Next, return io.EOF, as after any QUIT.
+func TestPauseAtQuit(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	paused := make(chan struct{})
+	var pauseErr error
+	ended := make(chan error, 1)
+	addr, _ := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				ended <- err
+				return err
+			}
+			if ev.Kind == smtpd.Quit {
+				close(paused)
+				pauseErr = c.Pause(ctx, time.Hour)
+			}
+		}
+	})
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("QUIT\r\n")
+	<-paused
+	c.conn.Close()
+	if err := within(t, 10*time.Second, ended); err != io.EOF || pauseErr != io.EOF {
+		t.Errorf("Pause returned %v, Next %v; want io.EOF", pauseErr, err)
+	}
+}
