@@ -736,10 +736,13 @@ func snapshotsOf(refs []msgRef) []*Message {
 // ran: a wait that wakes with the clock at its deadline (its timer may not
 // have run yet) looks once more only if a change came before the deadline
 // since it last looked, as one on a busy machine that ran late; a change
-// at the deadline or after it is too late. In a synctest bubble, where a
+// at the deadline or after it is too late, and so is the late look when
+// a change of the kinds of on came at the deadline or after it (what cond
+// would see is no longer the state at the deadline). In a synctest bubble, where a
 // change and the deadline's timer can come at the same instant, that is
 // too late every time, not by which of the two the runtime ran first.
 func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
+	asked := on
 	on |= changeSession // the server settling
 	s.changes.add(on, 1)
 	defer s.changes.add(on, -1)
@@ -767,8 +770,11 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 		if err == nil {
 			continue
 		}
+		// The late look sees the state as it was at the deadline only if
+		// no change of the kinds cond looks at came since.
 		if dl, ok := ctx.Deadline(); ok && errors.Is(err, context.DeadlineExceeded) &&
-			(ws[0].came(dl) || ws[1].came(dl) || ws[2].came(dl)) && cond() {
+			(ws[0].came(dl) || ws[1].came(dl) || ws[2].came(dl)) &&
+			s.changes.quietSince(asked, dl) && cond() {
 			return nil
 		}
 		return err

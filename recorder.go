@@ -745,8 +745,9 @@ const (
 // wake says when that change came (a wait that runs late judges by it).
 type notifier struct {
 	waiters [nChanges]atomic.Int32 // waits in progress, per kind
-	mu      sync.Mutex             // guards next; taken under any other lock, never the other way
+	mu      sync.Mutex             // guards wake and last; taken under any other lock, never the other way
 	wake    [nChanges]*wake        // the next change of the kind; nil until a wait asks for it
+	last    [nChanges]time.Time    // when the last change of the kind came while a wait was in progress
 }
 
 // A wake is the next change of a kind: done is closed when it comes, at
@@ -811,13 +812,28 @@ func (n *notifier) changed(c change) {
 			continue
 		}
 		n.mu.Lock()
+		now := time.Now()
+		n.last[k] = now
 		if w := n.wake[k]; w != nil {
-			w.at = time.Now()
+			w.at = now
 			close(w.done)
 			n.wake[k] = nil
 		}
 		n.mu.Unlock()
 	}
+}
+
+// quietSince reports whether no change of the kinds of c came at t or
+// after it, while the caller was waiting for them (add).
+func (n *notifier) quietSince(c change, t time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k := range nChanges {
+		if c&(1<<k) != 0 && !n.last[k].Before(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // interner interns strings: the texts of wire lines, which repeat from

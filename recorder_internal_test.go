@@ -524,3 +524,40 @@ func TestAwaitJudgesByWhenTheChangeCame(t *testing.T) {
 		}
 	}
 }
+
+// TestAwaitTakesNoChangeAfterTheDeadline checks that a wait that runs
+// late does not count a change that came after its deadline because
+// another change, of a kind it also wakes on, came before it: a session
+// starting in time, its message too late (AssertNoMessages would report
+// it as come within its time, WaitForMessages would pass with it).
+func TestAwaitTakesNoChangeAfterTheDeadline(t *testing.T) {
+	srv, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := &endedCtx{Context: context.Background(), done: make(chan struct{})}
+	messages := 0
+	looks := 0
+	err = srv.await(ctx, changeMessage, func() bool {
+		looks++
+		if looks > 1 {
+			return messages > 0
+		}
+		// The wait has its wakes and runs again only after all this: a
+		// session starts before the deadline, its message comes after.
+		w := srv.changes.next(changeSession)[2]
+		srv.changes.changed(changeSession)
+		dl := time.Now()
+		for !dl.After(w.at) {
+			dl = time.Now()
+		}
+		ctx.end(dl)
+		messages++
+		srv.changes.changed(changeMessage)
+		return false
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a message after the deadline, a session start before it: await = %v after %d looks, want %v", err, looks, context.DeadlineExceeded)
+	}
+}

@@ -1222,6 +1222,35 @@ func TestWebPageShowsBidiControls(t *testing.T) {
 	}
 }
 
+// TestWebPageShowsBidiControlsInHeadersAndTranscript sends the mail of
+// TestWebPageShowsBidiControls, its subject in UTF-8 as sent: the
+// headers as sent and the session's transcript show the subject and the
+// sender's address too, and there as well the control shows by its code
+// point, not reversing what follows it (fdp.exe, alice@example.com).
+func TestWebPageShowsBidiControlsInHeadersAndTranscript(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet")
+	const rlo = "\u202e"
+	mail := "From: alice@example.com\r\nTo: bob@example.com\r\nSubject: invoice" + rlo + "fdp.exe\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+	sendMail(t, p.smtp, "fdp.exe"+rlo+"alice@example.com", []string{"bob@example.com"}, mail)
+
+	pg := browser.openList(t, p.http, 1)
+	for _, tt := range []struct{ where, view, sel, want string }{
+		{"the Subject header", "headers", `#message-detail table.headers td:last-child`, "invoice⟨U+202E⟩fdp.exe"},
+		{"the MAIL FROM line", "transcript", `#message-detail ol.transcript li span.line`, "fdp.exe⟨U+202E⟩alice@example.com"},
+	} {
+		pg.eval(`location.hash = "#message/1/`+tt.view+`"`, nil)
+		pg.waitFor(`document.querySelector('#message-detail[data-view="` + tt.view + `"] ` + map[string]string{"headers": "table.headers td", "transcript": "ol.transcript li"}[tt.view] + `')`)
+		var got []string
+		pg.eval(`[...document.querySelectorAll(`+jsString(tt.sel)+`)].map((e) => e.textContent).filter((s) => s.includes("fdp.exe"))`, &got)
+		if len(got) == 0 || !strings.Contains(got[0], tt.want) {
+			t.Errorf("%s reads %q, want it to show %q", tt.where, got, tt.want)
+		}
+	}
+}
+
 // TestWebPageShowsCIDImages shows a message whose HTML has an image of
 // its own, a part it names by Content-ID (<img src="cid:...">), as mail
 // clients show it: a red square, which a screenshot finds where the

@@ -472,7 +472,7 @@
       }
       case "headers":
         return el("table", { class: "headers" }, el("tbody", {},
-          m.headers.map((h) => el("tr", {}, el("td", {}, h.name), el("td", {}, h.value)))));
+          m.headers.map((h) => el("tr", {}, el("td", {}, h.name), el("td", {}, bidiShown(h.value))))));
       case "parts":
         return el("ul", { class: "parts" }, partView(m, m.parts));
       case "raw": {
@@ -516,7 +516,7 @@
       el("span", { class: "n" }, first + i),
       el("span", { class: "at" }, `${l.atMs.toFixed(1)}ms`),
       el("span", { class: "dir" }, l.dir),
-      el("span", { class: "line" }, l.text));
+      el("span", { class: "line" }, bidiShown(l.text)));
     const head = s.transcriptHead || [];
     const forgotten = s.forgotten || 0;
     let note = null;
