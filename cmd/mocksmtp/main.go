@@ -294,7 +294,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		listFlag(&c.authMechanisms, toMechanism, mocksmtp.WithAuthMechanisms, checkAnyMechanism...))
 	fs.Func("auth-mechanisms-before-tls", "comma-separated SASL `mechanisms` to offer and accept before TLS, as -auth-mechanisms names them; those of -auth-mechanisms (or the default) apply after STARTTLS, and one of those sent before TLS gets 538 5.7.11 (implies -tls)",
 		listFlag(&c.authBeforeTLS, toMechanism, mocksmtp.WithAuthMechanismsBeforeTLS, checkAnyMechanism...))
-	fs.Var(boolValue(&c.authAny), "auth-any", "offer AUTH (PLAIN, LOGIN) and accept any username and password, as a relay that does not check them (with -auth-mechanisms XOAUTH2 or OAUTHBEARER, any token too); sessions still record who logged in")
+	fs.Var(boolValue(&c.authAny), "auth-any", "offer AUTH (PLAIN, LOGIN) and accept any username and password, as a relay that does not check them (with -auth-mechanisms XOAUTH2 or OAUTHBEARER, any token too); sessions still record who logged in; not with -auth or -oauth-token")
 	fs.Var(boolValue(&c.requireAuth), "require-auth", "answer MAIL before a successful AUTH with 530 5.7.0 (needs -auth, -auth-any or -oauth-token)")
 	fs.Var(boolValue(&c.requireTLSForAuth), "require-tls-for-auth", "offer AUTH only after TLS (implies -tls; needs -auth, -auth-any or -oauth-token)")
 	fs.Func("dkim-key", "verify DKIM signatures and ARC sets of `domain:selector:key.pem` with the public key (or private key) in the PEM file; repeat for more", func(v string) error {
@@ -648,6 +648,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkAuthAny(cfg); err != nil {
+		fmt.Fprintln(stderr, "mocksmtp:", err)
+		return errUsage
+	}
 	if err := checkTogether(secOpts); err != nil {
 		fmt.Fprintln(stderr, "mocksmtp:", err)
 		return errUsage
@@ -785,6 +789,24 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 		add("require-tls-for-auth", mocksmtp.WithRequireTLSForAuth())
 	}
 	return opts, nil
+}
+
+// checkAuthAny refuses -auth-any with -auth or -oauth-token: it accepts
+// any password and token (WithAuthFunc decides instead of the accounts),
+// so theirs would check nothing while seeming to.
+func checkAuthAny(cfg *config) error {
+	if !cfg.authAny {
+		return nil
+	}
+	for _, f := range []struct {
+		name  string
+		given bool
+	}{{"-auth", len(cfg.auth) > 0}, {"-oauth-token", len(cfg.oauthTokens) > 0}} {
+		if f.given {
+			return fmt.Errorf("flags %s and -auth-any: -auth-any accepts any password and token, so %s would check nothing; give one or the other", f.name, f.name)
+		}
+	}
+	return nil
 }
 
 // checkTogether reports what New says of the options of flags together,
