@@ -488,6 +488,16 @@ func (c *endedCtx) Err() error {
 	}
 }
 
+// after returns the clock's first reading after t: a deadline that has
+// passed once it is returned.
+func after(t time.Time) time.Time {
+	for {
+		if now := time.Now(); now.After(t) {
+			return now
+		}
+	}
+}
+
 // TestAwaitJudgesByWhenTheChangeCame checks that a wait that runs late,
 // past its deadline (a busy machine), still takes a change that came
 // before the deadline, and not one that came at it or after.
@@ -509,7 +519,7 @@ func TestAwaitJudgesByWhenTheChangeCame(t *testing.T) {
 			// only after its time ran out.
 			if before {
 				srv.changes.changed(changeMessage)
-				ctx.end(time.Now().Add(time.Millisecond))
+				ctx.end(after(time.Now())) // after the change, and passed when the wait looks
 			} else {
 				ctx.end(time.Now())
 				srv.changes.changed(changeMessage)
