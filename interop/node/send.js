@@ -3,7 +3,7 @@
 //
 // Usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem]
 //                      [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)]
-//                      [--dkim DOMAIN:SELECTOR:KEY.pem] < spec.json
+//                      [--dkim DOMAIN:SELECTOR:KEY.pem] [--timeout MS] < spec.json
 //
 // The spec is the JSON form of interop's mailSpec: from, to (a list),
 // subject, text, and optionally html and attachments (filename,
@@ -15,7 +15,8 @@
 // --auth-method (PLAIN, LOGIN, CRAM-MD5) or nodemailer's own choice; with
 // --access-token, it logs in with XOAUTH2 (auth type OAuth2, with no means
 // to renew the token). --dkim signs the message with nodemailer's DKIM
-// signer, with the private key in KEY.pem.
+// signer, with the private key in KEY.pem. --timeout sets nodemailer's
+// greetingTimeout and socketTimeout (10 s and 20 s by default).
 'use strict';
 
 const fs = require('fs');
@@ -29,7 +30,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (a === '--starttls' || a === '--secure') {
       opts[a.slice(2)] = true;
-    } else if (['--ca', '--user', '--pass', '--auth-method', '--access-token', '--dkim'].includes(a)) {
+    } else if (['--ca', '--user', '--pass', '--auth-method', '--access-token', '--dkim', '--timeout'].includes(a)) {
       if (i + 1 >= argv.length) {
         throw new Error(a + ' needs a value');
       }
@@ -47,7 +48,7 @@ async function main() {
   const { positional, opts } = parseArgs(process.argv.slice(2));
   const [host, port] = positional;
   if (!host || !port || positional.length > 2) {
-    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)] [--dkim DOMAIN:SELECTOR:KEY.pem] < spec.json');
+    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)] [--dkim DOMAIN:SELECTOR:KEY.pem] [--timeout MS] < spec.json');
   }
   const chunks = [];
   for await (const chunk of process.stdin) {
@@ -66,6 +67,9 @@ async function main() {
     greetingTimeout: 10000,
     socketTimeout: 20000,
   };
+  if (opts.timeout) {
+    config.greetingTimeout = config.socketTimeout = Number(opts.timeout);
+  }
   if (opts.ca) {
     config.tls = { ca: [fs.readFileSync(opts.ca)], rejectUnauthorized: true };
   }

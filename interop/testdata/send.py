@@ -2,7 +2,7 @@
 
 Usage: python3 send.py HOST PORT [--starttls | --ssl] [--cafile CA.pem]
                        [--user USER (--password PASSWORD | --xoauth2-token TOKEN)]
-                       < spec.json
+                       [--timeout SECONDS] < spec.json
 
 --starttls upgrades with STARTTLS, --ssl speaks TLS from the first byte
 (SMTPS); both verify the server's certificate and host name against the
@@ -10,7 +10,8 @@ certificate authorities in --cafile. --user logs in with smtplib's
 preferred mechanism among those the server offers (CRAM-MD5, PLAIN,
 LOGIN); with --xoauth2-token, it logs in with XOAUTH2 through
 smtplib's auth(), as Gmail's documentation shows, answering an error
-challenge with the empty response.
+challenge with the empty response. --timeout is smtplib's timeout for
+each blocking socket operation (20 s by default).
 
 The spec is the JSON form of interop's mailSpec: from, to (a list),
 subject, text, and optionally html and attachments (filename, contentType,
@@ -38,6 +39,7 @@ def main():
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--xoauth2-token")
+    p.add_argument("--timeout", type=float, default=20)
     args = p.parse_args()
     spec = json.load(sys.stdin)
 
@@ -64,9 +66,9 @@ def main():
     if args.starttls or args.ssl:
         context = ssl.create_default_context(cafile=args.cafile)
     if args.ssl:
-        s = smtplib.SMTP_SSL(args.host, args.port, local_hostname="client.example", timeout=20, context=context)
+        s = smtplib.SMTP_SSL(args.host, args.port, local_hostname="client.example", timeout=args.timeout, context=context)
     else:
-        s = smtplib.SMTP(args.host, args.port, local_hostname="client.example", timeout=20)
+        s = smtplib.SMTP(args.host, args.port, local_hostname="client.example", timeout=args.timeout)
     try:
         if args.starttls:
             s.starttls(context=context)

@@ -1,0 +1,95 @@
+package interop
+
+import (
+	"encoding/json"
+	"net"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestProgramAuthAnySwaks logs in to the program started with -auth-any
+// with made-up credentials, by swaks with each mechanism the flag offers:
+// the login succeeds, the mail is sent, and GET /api/sessions shows who
+// logged in and that it succeeded.
+func TestProgramAuthAnySwaks(t *testing.T) {
+	t.Parallel()
+	swaks := needProgram(t, "swaks", "apt-get install swaks")
+	for _, mech := range []string{"PLAIN", "LOGIN"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			p := startProgram(t, "-auth-any")
+			host, port, err := net.SplitHostPort(p.smtp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := runProgram(t, nil, swaks, "--server", host, "--port", port, "--helo", "client.example", "--timeout", "20",
+				"--from", "alice@example.com", "--to", "bob@example.com",
+				"--auth", mech, "--auth-user", "made-up-"+mech, "--auth-password", "any-Pa55word")
+			if err != nil {
+				t.Fatalf("swaks: %v\n%s", err, out)
+			}
+			if res, body := p.call(t, "GET", "/api/wait/sessions?count=1&timeout=10s", ""); res.StatusCode != 200 {
+				t.Fatalf("GET /api/wait/sessions: %s\n%s", res.Status, body)
+			}
+			res, body := p.call(t, "GET", "/api/sessions", "")
+			if res.StatusCode != 200 {
+				t.Fatalf("GET /api/sessions: %s\n%s", res.Status, body)
+			}
+			type auth struct {
+				Mechanism string `json:"mechanism"`
+				Username  string `json:"username"`
+				Success   bool   `json:"success"`
+			}
+			var sessions []struct {
+				Ended      string `json:"ended"`
+				Auth       *auth  `json:"auth"`
+				MessageIDs []int  `json:"messageIds"`
+			}
+			if err := json.Unmarshal(body, &sessions); err != nil {
+				t.Fatalf("GET /api/sessions: %v\n%s", err, body)
+			}
+			if len(sessions) != 1 {
+				t.Fatalf("GET /api/sessions: %d sessions, want 1\n%s", len(sessions), body)
+			}
+			s := sessions[0]
+			if diff := cmp.Diff(&auth{Mechanism: mech, Username: "made-up-" + mech, Success: true}, s.Auth); diff != "" {
+				t.Errorf("the session's auth (-want +got):\n%s\n%s", diff, body)
+			}
+			if s.Ended != "QUIT" || len(s.MessageIDs) != 1 {
+				t.Errorf("session ended %q with messages %v, want QUIT and one message\n%s", s.Ended, s.MessageIDs, body)
+			}
+		})
+	}
+}
+
+// TestProgramWaitSessionEndPython waits with GET
+// /api/wait/sessions/{id} from Python's urllib (testdata/wait_session_end.py)
+// for a session that smtplib holds open: with 100ms the wait answers 408
+// with the session live; the wait started before the client quits
+// answers 200 with the session ended by QUIT.
+func TestProgramWaitSessionEndPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t)
+	out, err := runProgram(t, nil, python, "testdata/wait_session_end.py", p.http)
+	if err != nil {
+		t.Fatalf("wait_session_end.py: %v\n%s", err, out)
+	}
+	var got struct {
+		Status int `json:"status"`
+		Body   struct {
+			ID    int    `json:"id"`
+			Live  bool   `json:"live"`
+			Ended string `json:"ended"`
+			Helo  string `json:"helo"`
+		} `json:"body"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("wait_session_end.py: %v\n%s", err, out)
+	}
+	if got.Status != 200 || got.Body.ID != 1 || got.Body.Live || got.Body.Ended != "QUIT" || got.Body.Helo != "client.example" {
+		t.Errorf("the wait answered %d with session %d live=%v ended %q helo %q, want 200 with session 1 ended by QUIT from client.example\n%s",
+			got.Status, got.Body.ID, got.Body.Live, got.Body.Ended, got.Body.Helo, out)
+	}
+}
