@@ -126,9 +126,10 @@ type api struct {
 	faults       faultState
 	inboxes      inboxes
 	expectations expectationList
-	setup        setup // what GET /api/server tells of the flags (server.go)
-	maxMasked    int   // maxMaskedBytes; tests lower it (normalized.go)
-	retain       int   // -retain: the most messages kept, 0 for no bound (a wait for more is never met)
+	setup        setup         // what GET /api/server tells of the flags (server.go)
+	maxMasked    int           // maxMaskedBytes; tests lower it (normalized.go)
+	retain       int           // -retain: the most messages kept, 0 for no bound (a wait for more is never met)
+	waitTimeout  time.Duration // -wait-timeout: the timeout of a wait whose request gives none
 	cop          *http.CrossOriginProtection
 	routes       []string // the patterns of the API routes, "GET /api/messages"
 }
@@ -139,6 +140,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.expectations.max = maxExpectations
 	a.expectations.maxBytes = maxExpectationBytes
 	a.maxMasked = maxMaskedBytes
+	a.waitTimeout = defaultWait
 	a.handle("GET /api/messages", a.listMessages)
 	a.handle("DELETE /api/messages", a.reset)
 	a.handle("GET /api/messages/{id}", a.getMessage)

@@ -119,7 +119,8 @@
 // -oauth-token),
 // naming those flags. A number or duration given
 // (-max-message-bytes, -max-recipients, -read-timeout, -retain,
-// -max-transcript-lines) is checked as its Go option checks it, 0 too,
+// -max-transcript-lines, -wait-timeout, also at most a wait's 10m) is
+// checked as its Go option checks it, 0 too,
 // a usage error naming the flag; left out, the default applies. So is
 // one of the engine's limits, as New checks its field of WithEngineConfig
 // (a line limit past 1 MiB), and 0 or less, which smtpd.Config takes for
@@ -185,6 +186,7 @@ type config struct {
 	maxMessageBytes    int64
 	maxRecipients      int
 	readTimeout        time.Duration
+	waitTimeout        time.Duration // -wait-timeout; 0: defaultWait
 	retain             int
 	maxTranscriptLines int
 	// engine is WithEngineConfig's base, given once when a flag set one
@@ -239,6 +241,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(optionValue(&c.maxMessageBytes, parseInt[int64], mocksmtp.WithMaxMessageBytes), "max-message-bytes", "largest message accepted, in `bytes`, a plain number such as 1048576 (default 10485760, 10 MiB)")
 	fs.Var(optionValue(&c.maxRecipients, parseInt[int], mocksmtp.WithMaxRecipients), "max-recipients", "at most `n` recipients per message (default 100)")
 	fs.Var(optionValue(&c.readTimeout, parseDuration, mocksmtp.WithReadTimeout), "read-timeout", "how long to wait for each command before closing an idle session, a `duration` (default 5m)")
+	fs.Var(&flagValue[time.Duration]{p: &c.waitTimeout, parse: parseDuration, check: checkWaitTimeout}, "wait-timeout",
+		"how long a wait of the API waits when its request gives no timeout=, a `duration` of at most 10m (default 5s), as WithWaitTimeout")
 	fs.Var(optionValue(&c.retain, parseInt[int], mocksmtp.WithRetention), "retain", "keep only the last `n` messages and sessions (default: keep everything)")
 	fs.Var(optionValue(&c.maxTranscriptLines, parseInt[int], mocksmtp.WithMaxTranscriptLines), "max-transcript-lines", "keep at most `n` lines of a session's transcript: its first tenth and its last lines (default 100000)")
 	// The engine's limits that have no option of their own, each a field
@@ -497,6 +501,18 @@ func parseInt[T int | int64](s string) (T, error) {
 	return T(n), nil
 }
 
+// checkWaitTimeout checks a -wait-timeout as WithWaitTimeout checks it,
+// and as long as a wait's timeout= may be (maxWait).
+func checkWaitTimeout(d time.Duration) error {
+	if err := checkOption(mocksmtp.WithWaitTimeout(d)); err != nil {
+		return err
+	}
+	if d > maxWait {
+		return fmt.Errorf("%v: want at most %v, as a wait's timeout=", d, maxWait)
+	}
+	return nil
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
@@ -691,6 +707,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a.ownCert = cfg.certFile != ""
 		a.setup = newSetup(cfg)
 		a.retain = cfg.retain
+		if cfg.waitTimeout != 0 {
+			a.waitTimeout = cfg.waitTimeout
+		}
 		a.faults.specs = faultSpecs
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {

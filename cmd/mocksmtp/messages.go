@@ -24,8 +24,13 @@ import (
 	"github.com/mocksmtp/mocksmtp"
 )
 
-// maxWait bounds the timeout of the waits (isWait).
-const maxWait = 10 * time.Minute
+// maxWait bounds the timeout of the waits (isWait), and defaultWait is
+// that of a wait whose request gives none, unless -wait-timeout says
+// otherwise: the default of Go's WithWaitTimeout.
+const (
+	maxWait     = 10 * time.Minute
+	defaultWait = 5 * time.Second
+)
 
 // messageJSON is a message as the API shows it.
 type messageJSON struct {
@@ -541,7 +546,7 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	count, timeout, ok := waitQuery(w, q, "messages")
+	count, timeout, ok := a.waitQuery(w, q, "messages")
 	if !ok {
 		return
 	}
@@ -593,13 +598,13 @@ func (a *api) wait(w http.ResponseWriter, r *http.Request) {
 }
 
 // waitQuery reads the parameters of a wait: count (default 1), a
-// number of things, and timeout (default 5s, at most maxWait). On a
-// problem it answers 400.
-func waitQuery(w http.ResponseWriter, q url.Values, things string) (count int, timeout time.Duration, ok bool) {
+// number of things, and timeout (default -wait-timeout, 5s unless given,
+// at most maxWait). On a problem it answers 400.
+func (a *api) waitQuery(w http.ResponseWriter, q url.Values, things string) (count int, timeout time.Duration, ok bool) {
 	if count, ok = numberParam(w, q, "count", "a number of "+things, 1); !ok {
 		return 0, 0, false
 	}
-	timeout = 5 * time.Second
+	timeout = a.waitTimeout
 	if vs, given := q["timeout"]; given {
 		d, err := time.ParseDuration(vs[0])
 		if err != nil || d < 0 || d > maxWait {

@@ -50,7 +50,7 @@ func (a *api) waitNone(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "timeout: give how long no message may arrive, such as 2s (at most %v)", maxWait)
 		return
 	}
-	_, timeout, ok := waitQuery(w, q, "messages")
+	_, timeout, ok := a.waitQuery(w, q, "messages")
 	if !ok {
 		return
 	}

@@ -166,7 +166,7 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, timeout, ok := waitQuery(w, q, "sessions")
+	_, timeout, ok := a.waitQuery(w, q, "sessions")
 	if !ok {
 		return
 	}

@@ -195,7 +195,7 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	count, timeout, ok := waitQuery(w, q, "sessions")
+	count, timeout, ok := a.waitQuery(w, q, "sessions")
 	if !ok {
 		return
 	}
@@ -267,7 +267,7 @@ func (a *api) waitSessionEnd(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, timeout, ok := waitQuery(w, q, "sessions")
+	_, timeout, ok := a.waitQuery(w, q, "sessions")
 	if !ok {
 		return
 	}

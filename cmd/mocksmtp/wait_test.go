@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -108,5 +109,24 @@ func TestWaitTimeoutNamesAFewOfTheMessagesFound(t *testing.T) {
 	getJSON(t, p, "/api/wait?subjectContains=code&count=13&timeout=1ms", 408, &timedOut)
 	if want := "got 12 (message 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more), and took none"; !strings.Contains(timedOut.Error, want) {
 		t.Errorf("408 of a wait for 13 with 12 there: %q, want %q", timedOut.Error, want)
+	}
+}
+
+// TestWaitTimeoutFlag checks -wait-timeout: the timeout of every wait
+// whose request gives none, and only of those.
+func TestWaitTimeoutFlag(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet", "-wait-timeout", "50ms")
+	for _, path := range []string{"/api/wait", "/api/wait?count=2", "/api/wait/sessions", "/api/wait/sessions/1", "/api/sessions/1/normalized"} {
+		var got struct{ Error string }
+		getJSON(t, p, path, http.StatusRequestTimeout, &got)
+		if !strings.HasPrefix(got.Error, "waited 50ms ") {
+			t.Errorf("GET %s: 408 %q, want it to have waited the -wait-timeout, 50ms", path, got.Error)
+		}
+	}
+	var got struct{ Error string }
+	getJSON(t, p, "/api/wait?timeout=60ms", http.StatusRequestTimeout, &got)
+	if !strings.HasPrefix(got.Error, "waited 60ms ") {
+		t.Errorf("GET /api/wait?timeout=60ms: 408 %q, want the request's timeout to win", got.Error)
 	}
 }
