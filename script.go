@@ -239,12 +239,11 @@ type sessionFaults struct {
 	sender  string
 	rcpts   []string
 	mails   int        // MAIL FROMs accepted
-	idle    *idleReply // to arm for the next read
+	idle    *idleReply // armed for the next read, by the answer to the last event (setIdle)
 	idleBy  string     // where the fault that set idle was declared
-	// armed is the idle fault armed for the read in progress, and
-	// idleAt when its time runs out: the reply to BDAT LAST is its
-	// Message event's, after which the wait goes on (see setIdle).
-	armed  *idleReply
+	// idleAt is when idle's time runs out, once a read armed it: the
+	// reply to BDAT LAST is its Message event's, after which the wait
+	// goes on (see setIdle).
 	idleAt time.Time
 	// bdatReply says that the answer to BDAT LAST gave a reply, which
 	// the engine makes the default reply of the Message event that
@@ -405,9 +404,7 @@ func deadlineReached(ctx context.Context) bool {
 // server's, or one that ends after an idle fault's time.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {
 	idle := sf.idle
-	sf.idle, sf.armed = nil, idle
 	if idle == nil {
-		sf.idleAt = time.Time{}
 		return s.ctx, func() {}, nil
 	}
 	if sf.idleAt.IsZero() {
@@ -417,15 +414,14 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.Cancel
 	return ctx, cancel, idle
 }
 
-// setIdle arms the idle fault of ev's answer, if any, for the next read.
-// The Message event of BDAT LAST answers the BDAT, whose reply is its
-// own: an idle fault armed at StageBdat, which counts from the command,
-// goes on after it, to its end, unless a fault at StageMessage arms
-// its own.
+// setIdle arms the idle fault of ev's answer, if any, for the next read;
+// handle calls it for every event. The Message event of BDAT LAST
+// answers the BDAT, whose reply is its own: an idle fault armed at
+// StageBdat, which counts from the command, goes on after it, to its
+// end, unless a fault at StageMessage arms its own.
 func (sf *sessionFaults) setIdle(ev *smtpd.Event, idle *idleReply, by string) {
-	if idle == nil && sf.armed != nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
-		sf.idle = sf.armed // idleBy and idleAt unchanged
-		return
+	if idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
+		return // the BDAT's, if any: idle, idleBy and idleAt unchanged
 	}
 	sf.idle, sf.idleBy, sf.idleAt = idle, by, time.Time{}
 }
