@@ -430,12 +430,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		return nil, io.EOF
 	}
 	if err := c.then(ctx, a.Then); err != nil {
-		if ev.Kind == Quit && ev.Err == nil && errors.Is(err, ErrClientGone) {
-			// The client left while the server hung after its QUIT: it
-			// quit without waiting for a reply (see Pause).
-			return nil, io.EOF
-		}
-		return nil, err
+		return nil, goneAfterQuit(ev, err)
 	}
 	if ev.Kind == Message {
 		c.resetTx()

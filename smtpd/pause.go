@@ -39,9 +39,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	}
 	err := c.wait(ctx, d, c.cur == nil || c.cur.Kind != Connect)
 	if errors.Is(err, ErrClientGone) {
-		if c.cur != nil && c.cur.Kind == Quit && c.cur.Err == nil {
-			err = io.EOF
-		}
+		err = goneAfterQuit(c.cur, err)
 		c.abort()
 		c.err = err
 		c.cur, c.ans = nil, Answer{}
@@ -110,6 +108,16 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 		if gerr := gone(perr); gerr != nil && err == nil {
 			return gerr // the client left as the time ran out
 		}
+	}
+	return err
+}
+
+// goneAfterQuit returns io.EOF for err, a client gone, when ev is a QUIT
+// the engine accepted: the client quit without waiting for the reply
+// (while the server paused or hung), the normal end; err otherwise.
+func goneAfterQuit(ev *Event, err error) error {
+	if ev != nil && ev.Kind == Quit && ev.Err == nil && errors.Is(err, ErrClientGone) {
+		return io.EOF
 	}
 	return err
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"slices"
 	"sync"
 	"time"
@@ -120,9 +119,8 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	var ne net.Error
 	switch {
-	case errors.As(err, &ne) && ne.Timeout():
+	case isTimeout(err):
 		c.writeReply(reply(421, "4.4.2", c.cfg.Hostname+" Error: timeout exceeded"))
 		c.closeGracefully(ctx)
 		return fmt.Errorf("%w%s", ErrTimeout, during)
