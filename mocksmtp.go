@@ -734,20 +734,21 @@ func snapshotsOf(refs []msgRef) []*Message {
 //
 // What counts at ctx's deadline is when a change came, not when the wait
 // ran: a wait that wakes with the clock at its deadline (its timer may not
-// have run yet) looks once more only if a change came before the deadline
-// since it last looked, as one on a busy machine that ran late; a change
-// at the deadline or after it is too late, and so is the late look when
-// a change of the kinds of on came at the deadline or after it (what cond
-// would see is no longer the state at the deadline). In a synctest bubble, where a
-// change and the deadline's timer can come at the same instant, that is
-// too late every time, not by which of the two the runtime ran first.
+// have run yet) looks once more only if a change of the kinds of on came
+// since it last looked and every such change came before the deadline
+// (notifier.cameOnlyBefore), as one on a busy machine that ran late; a
+// change at the deadline or after it is too late, and then so is the late
+// look, which would no longer see the state at the deadline. In a
+// synctest bubble, where a change and the deadline's timer can come at
+// the same instant, that is too late every time, not by which of the two
+// the runtime ran first.
 func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 	asked := on
 	on |= changeSession // the server settling
 	s.changes.add(on, 1)
 	defer s.changes.add(on, -1)
 	for {
-		ws := s.changes.next(on) // before cond: a change after cond's look closes one
+		chs := s.changes.next(on) // before cond: a change after cond's look closes one
 		s.mu.Lock()
 		settled := s.closed && s.live == 0
 		s.mu.Unlock()
@@ -758,9 +759,9 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 			return ErrClosed
 		}
 		select {
-		case <-ws[0].doneOf():
-		case <-ws[1].doneOf():
-		case <-ws[2].doneOf():
+		case <-chs[0]:
+		case <-chs[1]:
+		case <-chs[2]:
 		case <-ctx.Done():
 		}
 		err := ctx.Err()
@@ -770,11 +771,11 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 		if err == nil {
 			continue
 		}
-		// The late look sees the state as it was at the deadline only if
-		// no change of the kinds cond looks at came since.
+		// The late look: worth it only if what cond reads changed since
+		// its last look, and sees the state as it was at the deadline
+		// only if every such change came before it.
 		if dl, ok := ctx.Deadline(); ok && errors.Is(err, context.DeadlineExceeded) &&
-			(ws[0].came(dl) || ws[1].came(dl) || ws[2].came(dl)) &&
-			s.changes.quietSince(asked, dl) && cond() {
+			s.changes.cameOnlyBefore(asked, chs, dl) && cond() {
 			return nil
 		}
 		return err

@@ -740,43 +740,16 @@ const (
 // notifier wakes the waits (Server.await) after each change the server
 // records. Recording calls changed, which costs one atomic load per kind
 // while nobody waits for it, so that every change, wire lines included,
-// can wake waiters; a wait takes the wake of the next change of each kind
-// (next) before it looks at the state, so that it misses none, and the
-// wake says when that change came (a wait that runs late judges by it).
+// can wake waiters; a wait takes the channel of the next change of each
+// kind (next) before it looks at the state, so that it misses none. While
+// a wait is in progress the notifier also keeps when each kind last
+// changed, by which a wait that runs late judges its deadline
+// (cameOnlyBefore).
 type notifier struct {
-	waiters [nChanges]atomic.Int32 // waits in progress, per kind
-	mu      sync.Mutex             // guards wake and last; taken under any other lock, never the other way
-	wake    [nChanges]*wake        // the next change of the kind; nil until a wait asks for it
-	last    [nChanges]time.Time    // when the last change of the kind came while a wait was in progress
-}
-
-// A wake is the next change of a kind: done is closed when it comes, at
-// the time at (set before done is closed, read after).
-type wake struct {
-	done chan struct{}
-	at   time.Time
-}
-
-// came reports whether the change of w came before t; nil never comes.
-func (w *wake) came(t time.Time) bool {
-	if w == nil {
-		return false
-	}
-	select {
-	case <-w.done:
-		return w.at.Before(t)
-	default:
-		return false
-	}
-}
-
-// doneOf returns the channel that w's change closes, nil (never ready)
-// for no wake.
-func (w *wake) doneOf() <-chan struct{} {
-	if w == nil {
-		return nil
-	}
-	return w.done
+	waiters [nChanges]atomic.Int32  // waits in progress, per kind
+	mu      sync.Mutex              // guards ch and last; taken under any other lock, never the other way
+	ch      [nChanges]chan struct{} // closed at the next change of the kind; nil until a wait asks for it
+	last    [nChanges]time.Time     // when the last change of the kind came while a wait was in progress
 }
 
 // add counts a wait for the kinds of c in or out (n = 1 or -1).
@@ -788,20 +761,20 @@ func (n *notifier) add(c change, d int32) {
 	}
 }
 
-// next returns, for each kind of c, the wake of the next change of the
-// kind, nil for the other kinds.
-func (n *notifier) next(c change) (ws [nChanges]*wake) {
+// next returns, for each kind of c, a channel that the next change of the
+// kind closes, nil for the other kinds.
+func (n *notifier) next(c change) (chs [nChanges]<-chan struct{}) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for k := range nChanges {
 		if c&(1<<k) != 0 {
-			if n.wake[k] == nil {
-				n.wake[k] = &wake{done: make(chan struct{})}
+			if n.ch[k] == nil {
+				n.ch[k] = make(chan struct{})
 			}
-			ws[k] = n.wake[k]
+			chs[k] = n.ch[k]
 		}
 	}
-	return ws
+	return chs
 }
 
 // changed wakes the waits for the kinds of c, after a change the caller
@@ -812,28 +785,37 @@ func (n *notifier) changed(c change) {
 			continue
 		}
 		n.mu.Lock()
-		now := time.Now()
-		n.last[k] = now
-		if w := n.wake[k]; w != nil {
-			w.at = now
-			close(w.done)
-			n.wake[k] = nil
+		n.last[k] = time.Now()
+		if n.ch[k] != nil {
+			close(n.ch[k])
+			n.ch[k] = nil
 		}
 		n.mu.Unlock()
 	}
 }
 
-// quietSince reports whether no change of the kinds of c came at t or
-// after it, while the caller was waiting for them (add).
-func (n *notifier) quietSince(c change, t time.Time) bool {
+// cameOnlyBefore reports whether a change of the kinds of c came since
+// chs were taken (next), and every one of them before t: what the kinds
+// of c hold is as it was at t, and differs from when chs were taken. The
+// caller waits for those kinds (add).
+func (n *notifier) cameOnlyBefore(c change, chs [nChanges]<-chan struct{}, t time.Time) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	came := false
 	for k := range nChanges {
-		if c&(1<<k) != 0 && !n.last[k].Before(t) {
+		if c&(1<<k) == 0 {
+			continue
+		}
+		if !n.last[k].Before(t) {
 			return false
 		}
+		select {
+		case <-chs[k]:
+			came = true
+		default:
+		}
 	}
-	return true
+	return came
 }
 
 // interner interns strings: the texts of wire lines, which repeat from
