@@ -245,41 +245,32 @@ func testTrickleEndsWhenTheClientLeaves(t *testing.T, via transport) {
 	}
 }
 
-// A client that sends QUIT and leaves without waiting for the delayed
-// 221 did quit: the session ends QUIT, with no finding that it closed
-// without QUIT.
-func TestDelayAtQuitEndsAsQuit(t *testing.T) { overTransports(t, testDelayAtQuitEndsAsQuit) }
-
-func testDelayAtQuitEndsAsQuit(t *testing.T, via transport) {
-	t.Parallel()
-	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Delay(time.Hour)))
-	c := dialFault(t, srv)
-	c.must("", 220)
-	c.must("EHLO client.example", 250)
-	c.send("QUIT")
-	srv.WaitUntil(t, "the delay to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
-	c.conn.Close()
-	s := srv.WaitForSessions(t, 1)[0]
-	if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
-		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
-	}
-}
-
-// A client that sends QUIT to a server that Stalls and then leaves did
-// quit too: the session ends QUIT, as with a Delay, with no finding.
-func TestStallAtQuitEndsAsQuit(t *testing.T) { overTransports(t, testStallAtQuitEndsAsQuit) }
-
-func testStallAtQuitEndsAsQuit(t *testing.T, via transport) {
-	t.Parallel()
-	srv := via.start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Stall()))
-	c := dialFault(t, srv)
-	c.must("", 220)
-	c.must("EHLO client.example", 250)
-	c.send("QUIT")
-	srv.WaitUntil(t, "the stall to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
-	c.conn.Close()
-	s := srv.WaitForSessions(t, 1)[0]
-	if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
-		t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
+// A client that sends QUIT and leaves without waiting for the 221, which
+// a Delay holds back or a Stall never writes, did quit: the session ends
+// QUIT, with no finding that it closed without QUIT.
+func TestLeavingAfterQuitEndsAsQuit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault mocksmtp.Fault
+	}{
+		{"Delay", mocksmtp.At(mocksmtp.StageQuit).Delay(time.Hour)},
+		{"Stall", mocksmtp.At(mocksmtp.StageQuit).Stall()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			overTransports(t, func(t *testing.T, via transport) {
+				t.Parallel()
+				srv := via.start(t, mocksmtp.WithFault(tc.fault))
+				c := dialFault(t, srv)
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+				c.send("QUIT")
+				srv.WaitUntil(t, "the fault to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+				c.conn.Close()
+				s := srv.WaitForSessions(t, 1)[0]
+				if s.Ended != mocksmtp.EndQuit || s.Err != nil || len(s.Findings) != 0 {
+					t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
+				}
+			})
+		})
 	}
 }
