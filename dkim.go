@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -129,6 +130,15 @@ func dkimName(domain, selector string) string {
 
 // dkimRecord returns the DNS TXT record of key (RFC 6376 3.6.1).
 func dkimRecord(key crypto.PublicKey) (string, error) {
+	// A nil pointer (a key whose parse failed unchecked) is refused
+	// before its Public method, which would panic, as would that of an
+	// Ed25519 private key too short.
+	if v := reflect.ValueOf(key); v.Kind() == reflect.Pointer && v.IsNil() {
+		return "", fmt.Errorf("a nil %T is no DKIM key", key)
+	}
+	if k, ok := key.(ed25519.PrivateKey); ok && len(k) != ed25519.PrivateKeySize {
+		return "", fmt.Errorf("an Ed25519 private key of %d bytes, want %d", len(k), ed25519.PrivateKeySize)
+	}
 	if k, ok := key.(interface{ Public() crypto.PublicKey }); ok {
 		key = k.Public()
 	}
@@ -140,6 +150,10 @@ func dkimRecord(key crypto.PublicKey) (string, error) {
 		}
 		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der), nil
 	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			// Every signature would be a permerror, as if the signer were wrong.
+			return "", fmt.Errorf("an Ed25519 public key of %d bytes, want %d", len(k), ed25519.PublicKeySize)
+		}
 		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(k), nil
 	}
 	return "", fmt.Errorf("a %T is no DKIM key: want an *rsa.PublicKey or an ed25519.PublicKey", key)

@@ -317,6 +317,15 @@ func TestWithDKIMKeyErrors(t *testing.T) {
 		{"no selector", WithDKIMKey("example.com", "", ed), "want a domain and a selector"},
 		{"nil key", WithDKIMKey("example.com", "s", nil), "is no DKIM key"},
 		{"a string", WithDKIMKey("example.com", "s", "p=MIIB..."), "a string is no DKIM key"},
+		// A key whose parse failed unchecked: an error from New, no panic.
+		{"nil RSA public key", WithDKIMKey("example.com", "s", (*rsa.PublicKey)(nil)), "a nil *rsa.PublicKey"},
+		{"nil RSA private key", WithDKIMKey("example.com", "s", (*rsa.PrivateKey)(nil)), "a nil *rsa.PrivateKey"},
+		{"nil Ed25519 private key", WithDKIMKey("example.com", "s", (*ed25519.PrivateKey)(nil)), "a nil *ed25519.PrivateKey"},
+		// Not a key every signature would then be a permerror with.
+		{"short Ed25519 public key", WithDKIMKey("example.com", "s", ed25519.PublicKey(ed[:5])), "an Ed25519 public key of 5 bytes, want 32"},
+		{"Ed25519 private key as public", WithDKIMKey("example.com", "s", ed25519.PublicKey(ed)), "an Ed25519 public key of 64 bytes, want 32"},
+		{"short Ed25519 private key", WithDKIMKey("example.com", "s", ed[:5]), "an Ed25519 private key of 5 bytes, want 64"},
+		{"empty RSA public key", WithDKIMKey("example.com", "s", &rsa.PublicKey{}), "asn1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, err := New(tt.opt)
