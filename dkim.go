@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -203,7 +204,7 @@ func isDNSName(name string) bool {
 // kept). A message without a DKIM-Signature header field costs a scan of
 // its header's lines, without an allocation.
 func verifyDKIM(m *Message, keys map[string]string) {
-	head, _, _ := splitHeader(m.Raw) // the header as parseMIME splits it
+	head, body, _ := splitHeader(m.Raw) // the header as parseMIME splits it
 	if !hasDKIMSignature(head) {
 		return
 	}
@@ -253,7 +254,19 @@ func verifyDKIM(m *Message, keys map[string]string) {
 				return nil, noKeyError{name}
 			},
 		}
-		verifs, err = dkim.VerifyWithOptions(bytes.NewReader(m.Raw), opts)
+		var r io.Reader = bytes.NewReader(m.Raw)
+		if body == nil {
+			// A message of a header alone, without the empty line
+			// (RFC 5322 2.1: the body is optional): go-msgauth reads
+			// the header up to that line, so it gets one; the body is
+			// empty either way, as arc.go reads it.
+			end := "\r\n"
+			if !bytes.HasSuffix(m.Raw, []byte("\n")) {
+				end += "\r\n" // BDAT's last line may lack its CRLF
+			}
+			r = io.MultiReader(r, strings.NewReader(end))
+		}
+		verifs, err = dkim.VerifyWithOptions(r, opts)
 		if errors.Is(err, dkim.ErrTooManySignatures) {
 			err = nil
 		}

@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"slices"
@@ -95,6 +97,8 @@ func TestDKIMVerify(t *testing.T) {
 		WithDKIMKey("example.com", "ed", edKey.Public()),
 		WithDKIMKey("Example.NET", "Mixed", edKey), // a private key: its public half
 	}
+	headerOnly, _, _ := strings.Cut(dkimMessage, "\r\n\r\n")
+	headerOnly += "\r\n\r\n" // signed with an empty body, sent without the empty line
 	signedRSA := sign(t, dkimMessage, "example.com", "rsa2048", rsaKey, nil)
 	signedEd := sign(t, dkimMessage, "example.com", "ed", edKey, nil)
 	headerKeys := []string{"From", "To", "Subject", "Date", "Message-ID"}
@@ -208,6 +212,19 @@ func TestDKIMVerify(t *testing.T) {
 			name: "malformed s=",
 			raw:  "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=a/b; h=from; bh=AAAA; b=AAAA\r\n" + dkimMessage,
 			want: []DKIMResult{{Status: DKIMPermError, Reason: `d= and s= name no key: "a/b._domainkey.example.com" is no domain name`, Domain: "example.com", Selector: "a/b", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from"}}},
+		},
+		{
+			// RFC 5322 2.1: no body, and no empty line to end the header.
+			name: "no body, header alone, simple",
+			raw: strings.TrimSuffix(sign(t, headerOnly, "example.com", "ed", edKey, func(o *dkim.SignOptions) {
+				o.HeaderCanonicalization, o.BodyCanonicalization = dkim.CanonicalizationSimple, dkim.CanonicalizationSimple
+			}), "\r\n"),
+			want: []DKIMResult{pass("ed", "ed25519-sha256")},
+		},
+		{
+			name: "no body, header alone, relaxed",
+			raw:  strings.TrimSuffix(sign(t, headerOnly, "example.com", "rsa2048", rsaKey, nil), "\r\n"),
+			want: []DKIMResult{pass("rsa2048", "rsa-sha256")},
 		},
 		{
 			name: "no signature",
@@ -576,4 +593,48 @@ func TestDKIMOnArrivalBeforeTheParse(t *testing.T) {
 			t.Errorf("%d messages kept, want none", n)
 		}
 	})
+}
+
+// TestDKIMHeaderAloneOverBDAT sends, with BDAT, a signed message that is
+// a header alone whose last line lacks its CRLF (DATA always ends one):
+// its signature verifies, and the message is recorded as sent.
+func TestDKIMHeaderAloneOverBDAT(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	srv := Start(t, WithDKIMKey("example.com", "ed", key.Public()))
+	head, _, _ := strings.Cut(dkimMessage, "\r\n\r\n")
+	raw := strings.TrimSuffix(sign(t, head+"\r\n\r\n", "example.com", "ed", key, nil), "\r\n\r\n")
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := textproto.NewConn(conn)
+	for _, step := range []struct {
+		send string
+		code int
+	}{
+		{"", 220},
+		{"EHLO x\r\n", 250},
+		{"MAIL FROM:<shop@example.com>\r\n", 250},
+		{"RCPT TO:<bob@example.org>\r\n", 250},
+		{fmt.Sprintf("BDAT %d LAST\r\n%s", len(raw), raw), 250},
+	} {
+		if _, err := io.WriteString(conn, step.send); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tc.ReadResponse(step.code); err != nil {
+			t.Fatalf("after %.20q: %v", step.send, err)
+		}
+	}
+	m := srv.WaitForMessages(t, 1)[0]
+	if string(m.Raw) != raw {
+		t.Errorf("Raw\n%q\nwant\n%q", m.Raw, raw)
+	}
+	want := []DKIMResult{{Status: DKIMPass, Domain: "example.com", Selector: "ed", Identifier: "@example.com", Algorithm: "ed25519-sha256",
+		HeaderKeys: []string{"From", "To", "Subject", "Date", "Message-ID"}}}
+	if diff := cmp.Diff(want, m.DKIM); diff != "" {
+		t.Errorf("Message.DKIM (-want +got):\n%s", diff)
+	}
 }
