@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
@@ -636,5 +637,57 @@ func TestDKIMHeaderAloneOverBDAT(t *testing.T) {
 		HeaderKeys: []string{"From", "To", "Subject", "Date", "Message-ID"}}}
 	if diff := cmp.Diff(want, m.DKIM); diff != "" {
 		t.Errorf("Message.DKIM (-want +got):\n%s", diff)
+	}
+}
+
+// TestRejectionOfHostileSignatureFitsALine sends, to a strict MTA, a DKIM
+// signature and an ARC seal whose tags are long (folded over lines, as
+// tags may be): the 550 that refuses each quotes them, yet its lines stay
+// within the 512 octets of an SMTP reply line (RFC 5321 4.5.3.1.5), which
+// clients enforce (Python's smtplib fails past 8192 with no reply at all).
+func TestRejectionOfHostileSignatureFitsALine(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	srv := Start(t, WithDKIMKey("example.com", "ed", key.Public()), WithRejectNonconforming())
+	long := strings.Repeat(strings.Repeat("x", 70)+"\r\n ", 150) // 10,500 octets
+	for _, tt := range []struct {
+		name, field, status string
+	}{
+		{"DKIM d=", "DKIM-Signature: v=1; a=ed25519-sha256; d=" + long + "; s=ed; h=from; bh=AAAA; b=AAAA\r\n", "5.7.20"},
+		{"DKIM s=", "DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=" + long + "; h=from; bh=AAAA; b=AAAA\r\n", "5.7.20"},
+		{"ARC cv=", "ARC-Authentication-Results: i=1; x\r\nARC-Message-Signature: i=1; a=ed25519-sha256; d=example.com; s=ed; h=from; bh=AAAA; b=AAAA\r\n" +
+			"ARC-Seal: i=1; a=ed25519-sha256; d=example.com; s=ed; cv=" + long + "; b=AAAA\r\n", "5.7.29"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(conn)
+			var last string
+			for _, send := range []string{"", "EHLO x\r\n", "MAIL FROM:<shop@example.com>\r\n", "RCPT TO:<bob@example.org>\r\n", "DATA\r\n",
+				tt.field + dkimMessage + ".\r\n"} {
+				if _, err := io.WriteString(conn, send); err != nil {
+					t.Fatal(err)
+				}
+				for { // the reply, line by line
+					line, err := r.ReadString('\n')
+					if err != nil {
+						t.Fatalf("reading the reply to %.20q: %v", send, err)
+					}
+					if len(line) > 512 {
+						t.Errorf("a reply line of %d octets, over 512: %.80q...", len(line), line)
+					}
+					if last = line; len(line) < 4 || line[3] != '-' {
+						break
+					}
+				}
+			}
+			if !strings.HasPrefix(last, "550 "+tt.status+" ") {
+				t.Errorf("reply %.80q, want 550 %s", last, tt.status)
+			}
+		})
 	}
 }
