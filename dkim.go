@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -129,6 +131,15 @@ func dkimName(domain, selector string) string {
 
 // dkimRecord returns the DNS TXT record of key (RFC 6376 3.6.1).
 func dkimRecord(key crypto.PublicKey) (string, error) {
+	// A nil pointer (a key whose parse failed unchecked) is refused
+	// before its Public method, which would panic, as would that of an
+	// Ed25519 private key too short.
+	if v := reflect.ValueOf(key); v.Kind() == reflect.Pointer && v.IsNil() {
+		return "", fmt.Errorf("a nil %T is no DKIM key", key)
+	}
+	if k, ok := key.(ed25519.PrivateKey); ok && len(k) != ed25519.PrivateKeySize {
+		return "", fmt.Errorf("an Ed25519 private key of %d bytes, want %d", len(k), ed25519.PrivateKeySize)
+	}
 	if k, ok := key.(interface{ Public() crypto.PublicKey }); ok {
 		key = k.Public()
 	}
@@ -140,6 +151,10 @@ func dkimRecord(key crypto.PublicKey) (string, error) {
 		}
 		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der), nil
 	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			// Every signature would be a permerror, as if the signer were wrong.
+			return "", fmt.Errorf("an Ed25519 public key of %d bytes, want %d", len(k), ed25519.PublicKeySize)
+		}
 		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(k), nil
 	}
 	return "", fmt.Errorf("a %T is no DKIM key: want an *rsa.PublicKey or an ed25519.PublicKey", key)
@@ -189,7 +204,7 @@ func isDNSName(name string) bool {
 // kept). A message without a DKIM-Signature header field costs a scan of
 // its header's lines, without an allocation.
 func verifyDKIM(m *Message, keys map[string]string) {
-	head, _, _ := splitHeader(m.Raw) // the header as parseMIME splits it
+	head, body, _ := splitHeader(m.Raw) // the header as parseMIME splits it
 	if !hasDKIMSignature(head) {
 		return
 	}
@@ -239,7 +254,19 @@ func verifyDKIM(m *Message, keys map[string]string) {
 				return nil, noKeyError{name}
 			},
 		}
-		verifs, err = dkim.VerifyWithOptions(bytes.NewReader(m.Raw), opts)
+		var r io.Reader = bytes.NewReader(m.Raw)
+		if body == nil {
+			// A message of a header alone, without the empty line
+			// (RFC 5322 2.1: the body is optional): go-msgauth reads
+			// the header up to that line, so it gets one; the body is
+			// empty either way, as arc.go reads it.
+			end := "\r\n"
+			if !bytes.HasSuffix(m.Raw, []byte("\n")) {
+				end += "\r\n" // BDAT's last line may lack its CRLF
+			}
+			r = io.MultiReader(r, strings.NewReader(end))
+		}
+		verifs, err = dkim.VerifyWithOptions(r, opts)
 		if errors.Is(err, dkim.ErrTooManySignatures) {
 			err = nil
 		}

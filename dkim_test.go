@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
@@ -8,6 +9,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"slices"
@@ -95,6 +98,8 @@ func TestDKIMVerify(t *testing.T) {
 		WithDKIMKey("example.com", "ed", edKey.Public()),
 		WithDKIMKey("Example.NET", "Mixed", edKey), // a private key: its public half
 	}
+	headerOnly, _, _ := strings.Cut(dkimMessage, "\r\n\r\n")
+	headerOnly += "\r\n\r\n" // signed with an empty body, sent without the empty line
 	signedRSA := sign(t, dkimMessage, "example.com", "rsa2048", rsaKey, nil)
 	signedEd := sign(t, dkimMessage, "example.com", "ed", edKey, nil)
 	headerKeys := []string{"From", "To", "Subject", "Date", "Message-ID"}
@@ -210,6 +215,19 @@ func TestDKIMVerify(t *testing.T) {
 			want: []DKIMResult{{Status: DKIMPermError, Reason: `d= and s= name no key: "a/b._domainkey.example.com" is no domain name`, Domain: "example.com", Selector: "a/b", Identifier: "@example.com", Algorithm: "rsa-sha256", HeaderKeys: []string{"from"}}},
 		},
 		{
+			// RFC 5322 2.1: no body, and no empty line to end the header.
+			name: "no body, header alone, simple",
+			raw: strings.TrimSuffix(sign(t, headerOnly, "example.com", "ed", edKey, func(o *dkim.SignOptions) {
+				o.HeaderCanonicalization, o.BodyCanonicalization = dkim.CanonicalizationSimple, dkim.CanonicalizationSimple
+			}), "\r\n"),
+			want: []DKIMResult{pass("ed", "ed25519-sha256")},
+		},
+		{
+			name: "no body, header alone, relaxed",
+			raw:  strings.TrimSuffix(sign(t, headerOnly, "example.com", "rsa2048", rsaKey, nil), "\r\n"),
+			want: []DKIMResult{pass("rsa2048", "rsa-sha256")},
+		},
+		{
 			name: "no signature",
 			raw:  dkimMessage,
 		},
@@ -317,6 +335,15 @@ func TestWithDKIMKeyErrors(t *testing.T) {
 		{"no selector", WithDKIMKey("example.com", "", ed), "want a domain and a selector"},
 		{"nil key", WithDKIMKey("example.com", "s", nil), "is no DKIM key"},
 		{"a string", WithDKIMKey("example.com", "s", "p=MIIB..."), "a string is no DKIM key"},
+		// A key whose parse failed unchecked: an error from New, no panic.
+		{"nil RSA public key", WithDKIMKey("example.com", "s", (*rsa.PublicKey)(nil)), "a nil *rsa.PublicKey"},
+		{"nil RSA private key", WithDKIMKey("example.com", "s", (*rsa.PrivateKey)(nil)), "a nil *rsa.PrivateKey"},
+		{"nil Ed25519 private key", WithDKIMKey("example.com", "s", (*ed25519.PrivateKey)(nil)), "a nil *ed25519.PrivateKey"},
+		// Not a key every signature would then be a permerror with.
+		{"short Ed25519 public key", WithDKIMKey("example.com", "s", ed25519.PublicKey(ed[:5])), "an Ed25519 public key of 5 bytes, want 32"},
+		{"Ed25519 private key as public", WithDKIMKey("example.com", "s", ed25519.PublicKey(ed)), "an Ed25519 public key of 64 bytes, want 32"},
+		{"short Ed25519 private key", WithDKIMKey("example.com", "s", ed[:5]), "an Ed25519 private key of 5 bytes, want 64"},
+		{"empty RSA public key", WithDKIMKey("example.com", "s", &rsa.PublicKey{}), "asn1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, err := New(tt.opt)
@@ -567,4 +594,100 @@ func TestDKIMOnArrivalBeforeTheParse(t *testing.T) {
 			t.Errorf("%d messages kept, want none", n)
 		}
 	})
+}
+
+// TestDKIMHeaderAloneOverBDAT sends, with BDAT, a signed message that is
+// a header alone whose last line lacks its CRLF (DATA always ends one):
+// its signature verifies, and the message is recorded as sent.
+func TestDKIMHeaderAloneOverBDAT(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	srv := Start(t, WithDKIMKey("example.com", "ed", key.Public()))
+	head, _, _ := strings.Cut(dkimMessage, "\r\n\r\n")
+	raw := strings.TrimSuffix(sign(t, head+"\r\n\r\n", "example.com", "ed", key, nil), "\r\n\r\n")
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := textproto.NewConn(conn)
+	for _, step := range []struct {
+		send string
+		code int
+	}{
+		{"", 220},
+		{"EHLO x\r\n", 250},
+		{"MAIL FROM:<shop@example.com>\r\n", 250},
+		{"RCPT TO:<bob@example.org>\r\n", 250},
+		{fmt.Sprintf("BDAT %d LAST\r\n%s", len(raw), raw), 250},
+	} {
+		if _, err := io.WriteString(conn, step.send); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tc.ReadResponse(step.code); err != nil {
+			t.Fatalf("after %.20q: %v", step.send, err)
+		}
+	}
+	m := srv.WaitForMessages(t, 1)[0]
+	if string(m.Raw) != raw {
+		t.Errorf("Raw\n%q\nwant\n%q", m.Raw, raw)
+	}
+	want := []DKIMResult{{Status: DKIMPass, Domain: "example.com", Selector: "ed", Identifier: "@example.com", Algorithm: "ed25519-sha256",
+		HeaderKeys: []string{"From", "To", "Subject", "Date", "Message-ID"}}}
+	if diff := cmp.Diff(want, m.DKIM); diff != "" {
+		t.Errorf("Message.DKIM (-want +got):\n%s", diff)
+	}
+}
+
+// TestRejectionOfHostileSignatureFitsALine sends, to a strict MTA, a DKIM
+// signature and an ARC seal whose tags are long (folded over lines, as
+// tags may be): the 550 that refuses each quotes them, yet its lines stay
+// within the 512 octets of an SMTP reply line (RFC 5321 4.5.3.1.5), which
+// clients enforce (Python's smtplib fails past 8192 with no reply at all).
+func TestRejectionOfHostileSignatureFitsALine(t *testing.T) {
+	t.Parallel()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	srv := Start(t, WithDKIMKey("example.com", "ed", key.Public()), WithRejectNonconforming())
+	long := strings.Repeat(strings.Repeat("x", 70)+"\r\n ", 150) // 10,500 octets
+	for _, tt := range []struct {
+		name, field, status string
+	}{
+		{"DKIM d=", "DKIM-Signature: v=1; a=ed25519-sha256; d=" + long + "; s=ed; h=from; bh=AAAA; b=AAAA\r\n", "5.7.20"},
+		{"DKIM s=", "DKIM-Signature: v=1; a=ed25519-sha256; d=example.com; s=" + long + "; h=from; bh=AAAA; b=AAAA\r\n", "5.7.20"},
+		{"ARC cv=", "ARC-Authentication-Results: i=1; x\r\nARC-Message-Signature: i=1; a=ed25519-sha256; d=example.com; s=ed; h=from; bh=AAAA; b=AAAA\r\n" +
+			"ARC-Seal: i=1; a=ed25519-sha256; d=example.com; s=ed; cv=" + long + "; b=AAAA\r\n", "5.7.29"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(conn)
+			var last string
+			for _, send := range []string{"", "EHLO x\r\n", "MAIL FROM:<shop@example.com>\r\n", "RCPT TO:<bob@example.org>\r\n", "DATA\r\n",
+				tt.field + dkimMessage + ".\r\n"} {
+				if _, err := io.WriteString(conn, send); err != nil {
+					t.Fatal(err)
+				}
+				for { // the reply, line by line
+					line, err := r.ReadString('\n')
+					if err != nil {
+						t.Fatalf("reading the reply to %.20q: %v", send, err)
+					}
+					if len(line) > 512 {
+						t.Errorf("a reply line of %d octets, over 512: %.80q...", len(line), line)
+					}
+					if last = line; len(line) < 4 || line[3] != '-' {
+						break
+					}
+				}
+			}
+			if !strings.HasPrefix(last, "550 "+tt.status+" ") {
+				t.Errorf("reply %.80q, want 550 %s", last, tt.status)
+			}
+		})
+	}
 }

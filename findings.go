@@ -306,6 +306,12 @@ func authCrossed(ev *smtpd.Event, mechanism string) string {
 	return steps[min(n, len(steps))-1]
 }
 
+// maxRejectionText is the most octets of a rejection's text: a reply
+// line is at most 512 octets with its CRLF (RFC 5321 4.5.3.1.5), and
+// "550 5.7.29 " comes before the text. A finding may quote the client
+// at any length (a DKIM tag folded over many lines).
+const maxRejectionText = 512 - len("550 5.7.29 ") - len("\r\n")
+
 // rejection is the reply a strict MTA sends for the first error-severity
 // finding of an event, and whether there is one.
 func rejection(fs []Finding) (smtpd.Reply, bool) {
@@ -313,7 +319,12 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 		if f.Severity != SeverityError {
 			continue
 		}
-		text := replyText(fmt.Sprintf("%s (%s %s)", f.Text, f.Rule.Ref(), f.Rule))
+		ref := fmt.Sprintf(" (%s %s)", f.Rule.Ref(), f.Rule)
+		text := replyText(f.Text)
+		if len(text)+len(ref) > maxRejectionText {
+			text = text[:maxRejectionText-len(ref)-len("...")] + "..."
+		}
+		text += ref
 		switch f.Rule {
 		case RulePipelining, RuleHeloFirst:
 			return smtpd.NewReply(503, "5.5.1 "+text), true
@@ -429,9 +440,10 @@ func WithStrict() Option {
 
 // WithRejectNonconforming makes the server answer a command or message
 // that breaks an error-severity rule with the 5xx reply a strict MTA
-// would send (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.6.0), so
-// that tests can exercise a client's error handling. Faults take
-// precedence.
+// would send (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.7.20 for
+// DKIM, 550 5.7.29 for ARC, 550 5.6.0), so that tests can exercise a
+// client's error handling. The reply's text is the finding's, cut to fit
+// the 512 octets of a reply line. Faults take precedence.
 func WithRejectNonconforming() Option {
 	return optionFunc(func(o *options) error {
 		o.conformance.reject = true
