@@ -361,7 +361,10 @@ func replyText(s string) string {
 }
 
 // FindingsReport returns findings as readable text grouped by rule, each
-// with the transcript lines it refers to.
+// with the transcript lines it refers to. Within a rule they are listed by
+// session ID, each session's in the order of fs: sessions that run at once
+// record their findings in any order, and the report reads the same
+// whichever ended first.
 func FindingsReport(fs []Finding, sessions []*Session) string {
 	byID := map[int]*Session{}
 	for _, s := range sessions {
@@ -370,6 +373,9 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 	groups := map[Rule][]Finding{}
 	for _, f := range fs {
 		groups[f.Rule] = append(groups[f.Rule], f)
+	}
+	for _, g := range groups {
+		slices.SortStableFunc(g, func(a, b Finding) int { return cmp.Compare(a.Session, b.Session) })
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", plural(len(fs), "conformance finding"))

@@ -479,3 +479,36 @@ func TestRejectionTextIsPrintable(t *testing.T) {
 		})
 	}
 }
+
+// Two clients that say the same, each in its own session, get the same
+// findings report whichever session ends first: the report of WithStrict
+// and of the program's GET /api/findings/check is text a test snapshots,
+// and two sessions that end together end in any order.
+func TestFindingsReportIndependentOfEndOrder(t *testing.T) {
+	t.Parallel()
+	report := func(firstClosed int) string {
+		srv, err := mocksmtp.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		var cs []*rawClient
+		for range 2 {
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ") // the next session: 1, then 2
+			c.send("MAIL FROM:<a@example.com>\r\n")
+			c.expect("503 ")
+			cs = append(cs, c)
+		}
+		// Each ends without QUIT: a finding at its end.
+		for _, i := range []int{firstClosed, 1 - firstClosed} {
+			cs[i].conn.Close()
+			srv.WaitForSessionEnd(t, i+1)
+		}
+		return mocksmtp.FindingsReport(srv.Findings(), srv.Sessions())
+	}
+	one, two := report(0), report(1)
+	if diff := cmp.Diff(one, two); diff != "" {
+		t.Errorf("the report changed with the order the sessions ended in (-session 1 first +session 2 first):\n%s", diff)
+	}
+}
