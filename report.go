@@ -113,12 +113,13 @@ func (v *view) writeNearest(b *strings.Builder, mt *matcher, cands []candidate) 
 		if c.note != "" {
 			fmt.Fprintf(b, "; %s", c.note)
 		}
+		w, g := mt.shown(c.m)
 		verb := "differ"
 		if bestMiss == 1 {
 			verb = "differs"
 		}
 		fmt.Fprintf(b, "\n%s of %d %s (-want +got):\n%s",
-			plural(bestMiss, "field"), len(mt.fields), verb, cmp.Diff(mt.want, mt.project(c.m), unset))
+			plural(bestMiss, "field"), len(mt.fields), verb, cmp.Diff(w, g, unset))
 	}
 	v.writeMessageLines(b, c.m)
 }
