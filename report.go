@@ -151,11 +151,15 @@ func (v *view) writeNoCandidates(b *strings.Builder) {
 	}
 }
 
-// writeMessages lists messages on a line each, the transcript lines of
-// the first few below them.
+// writeMessages lists the first few messages on a line each, the
+// transcript lines of the first of them below them, and counts the rest.
 func (v *view) writeMessages(b *strings.Builder, msgs []*Message) {
-	const maxShown = 3
+	const maxShown, maxListed = 3, 10
 	for i, m := range msgs {
+		if i == maxListed {
+			fmt.Fprintf(b, "(%s not shown)\n", plural(len(msgs)-i, "more message"))
+			break
+		}
 		fmt.Fprintf(b, "%v\n", m)
 		if i < maxShown {
 			v.writeMessageLines(b, m)

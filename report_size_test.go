@@ -2,6 +2,8 @@ package mocksmtp_test
 
 import (
 	"cmp"
+	"fmt"
+	"net/smtp"
 	"slices"
 	"strings"
 	"testing"
@@ -89,4 +91,69 @@ func slicesWith(s []string, i int, v string) []string {
 	out := append([]string(nil), s...)
 	out[i] = v
 	return out
+}
+
+// A report that lists the messages against it (ExpectNoMessages, a Never,
+// the extra messages of Times, those ForbidOtherMessages refuses) names
+// the first few and counts the rest, as a failed wait does: a runaway
+// loop that sent 300 messages gives a screenful, not 300 lines.
+func TestReportListsAFewMessages(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const n = 300
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := c.Mail("a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Rcpt("b@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(w, "From: a@example.com\r\nSubject: loop %d\r\n\r\nagain\r\n", i+1)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+
+	e, err := srv.AddExpectation(mocksmtp.Want{TextContains: "again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Never()
+	if _, err := srv.AddExpectation(mocksmtp.Want{From: "a@example.com"}); err != nil { // 1 of 300: 299 extra
+		t.Fatal(err)
+	}
+	if err := srv.ForbidMessages(); err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Verify()
+	if err == nil {
+		t.Fatal("Verify passed")
+	}
+	reports := strings.Split(err.Error(), "\nmocksmtp: ")
+	if len(reports) != 3 {
+		t.Fatalf("got %d reports, want 3:\n%s", len(reports), err)
+	}
+	for _, r := range reports {
+		if lines := strings.Count(r, "\n"); lines > 60 {
+			t.Errorf("report of %d lines, want at most 60:\n%.3000s", lines, r)
+		}
+		if !strings.Contains(r, "more messages not shown") {
+			t.Errorf("report does not say that it lists only some messages:\n%.3000s", r)
+		}
+	}
 }
