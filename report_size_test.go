@@ -157,3 +157,47 @@ func TestReportListsAFewMessages(t *testing.T) {
 		}
 	}
 }
+
+// A Want's exact text is shown as it is compared, its line breaks "\n"
+// and none at its end: a field the message has stays out of the diff,
+// and a long CRLF text is cut where it differs, not at its first line
+// break.
+func TestReportShowsExactTextAsCompared(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var lines []string
+	for i := range 1000 {
+		lines = append(lines, fmt.Sprintf("line %d", i))
+	}
+	expSend(t, srv.Addr(), "a@example.com", []string{"b@example.com"},
+		"From: a@example.com\nSubject: hi\n\n"+strings.Join(lines, "\n")+"\n")
+	changed := slicesWith(lines, 500, "the line that differs")
+	for _, w := range []mocksmtp.Want{
+		{Subject: "bye", Text: strings.Join(lines, "\r\n") + "\r\n"},
+		{Text: strings.Join(changed, "\r\n") + "\r\n"},
+	} {
+		if _, err := srv.AddExpectation(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = srv.Verify()
+	if err == nil {
+		t.Fatal("Verify passed")
+	}
+	reports := strings.Split(strings.ReplaceAll(err.Error(), "\u00a0", " "), "\nmocksmtp: ")
+	if len(reports) != 2 {
+		t.Fatalf("got %d reports, want 2:\n%s", len(reports), err)
+	}
+	if strings.Contains(reports[0], "\tText:") {
+		t.Errorf("the report shows the text the message has as a difference:\n%.3000s", reports[0])
+	}
+	for _, s := range []string{"- \t\tthe line that differs", "+ \t\tline 500"} {
+		if !strings.Contains(reports[1], s) {
+			t.Errorf("report lacks %q:\n%.3000s", s, reports[1])
+		}
+	}
+}

@@ -467,6 +467,14 @@ func (mt *matcher) project(m *Message) Want {
 // the data of attachments as project cuts the message's.
 func (mt *matcher) shown(m *Message) (w, g Want) {
 	w, g = mt.want, mt.project(m)
+	// An exact text as it is compared (line breaks "\n", none at the
+	// end), so that its line breaks align with the message's; on both
+	// sides, as a field m has shows the want's text (see project).
+	for _, p := range []*string{&w.Subject, &w.Text, &w.HTML, &g.Subject, &g.Text, &g.HTML} {
+		if *p != "" {
+			*p = trimBody(*p)
+		}
+	}
 	w.Subject, g.Subject = cutPair(w.Subject, g.Subject)
 	w.Text, g.Text = cutPair(w.Text, g.Text)
 	w.HTML, g.HTML = cutPair(w.HTML, g.HTML)
