@@ -51,6 +51,8 @@ func TestReportOfBigValuesIsCutAndShowsTheDifference(t *testing.T) {
 		{"a long contains", "", mocksmtp.Want{TextContains: strings.Join(changed, "\n")}, nil},
 		{"header addresses: one missing", "", mocksmtp.Want{HeaderTo: append(to[1:len(to):len(to)], "nobody@example.com")},
 			[]string{`- 		"nobody@example.com"`, `+ 		"user@example.com"`}},
+		{"header addresses: one of many", "", mocksmtp.Want{HeaderTo: []string{"userxxx@example.com"}},
+			[]string{"\n  \t\t\"userxxx@example.com\",\n"}}, // on both sides, not a difference
 		{"envelope recipients: none alike", "", mocksmtp.Want{To: to}, []string{`+ 		"b@example.com"`}},
 		{"binary attachment", withBinary, mocksmtp.Want{Attachments: []mocksmtp.WantAttachment{{Data: other}}},
 			[]string{"// -|", "// +|"}}, // the octet that differs

@@ -571,42 +571,54 @@ func cutTextFrom(s string, from, lines int) string {
 	return before + cut
 }
 
-// maxListed is how many addresses a report shows of a list.
+// maxListed is how many addresses a report shows of a list, besides
+// those it shows on both sides.
 const maxListed = 20
 
-// cutLists cuts two lists of addresses alike for a diff: when either is
-// long, to the addresses that are not on both sides, in order, at most
-// maxListed of them, and a last entry that says how many more there are.
+// cutLists cuts two lists of addresses alike for a diff, when either is
+// long: a short list is shown whole, and a long one as the addresses that
+// are also on a short other side, then at most maxListed of those that
+// are not on the other side, in order, and a last entry that says how
+// many more there are.
 func cutLists(a, b []string) ([]string, []string) {
 	if len(a) <= maxListed && len(b) <= maxListed {
 		return a, b
 	}
-	count := make(map[string]int, len(a))
-	for _, s := range a {
+	return cutList(a, b), cutList(b, a)
+}
+
+// cutList is one side of cutLists: list, against other.
+func cutList(list, other []string) []string {
+	if len(list) <= maxListed {
+		return list
+	}
+	count := make(map[string]int, len(other))
+	for _, s := range other {
 		count[s]++
 	}
-	var onlyB []string
-	for _, s := range b {
-		if count[s] > 0 {
+	var out, only []string
+	both := 0
+	for _, s := range list {
+		switch {
+		case count[s] > 0:
 			count[s]--
-		} else {
-			onlyB = append(onlyB, s)
+			both++
+			if len(other) <= maxListed {
+				out = append(out, s) // shown whole on the other side
+			}
+		case len(only) < maxListed:
+			only = append(only, s)
 		}
 	}
-	var onlyA []string
-	for _, s := range a {
-		if count[s] > 0 {
-			count[s]--
-			onlyA = append(onlyA, s)
-		}
+	out = append(out, only...)
+	switch more := len(list) - len(out); {
+	case more == 0:
+	case both > 0 && len(other) > maxListed:
+		out = append(out, fmt.Sprintf("… (%d more, %d of them on both sides; %d in all)", more, both, len(list)))
+	default:
+		out = append(out, fmt.Sprintf("… (%d more; %d in all)", more, len(list)))
 	}
-	both := len(b) - len(onlyB)
-	cut := func(only []string, all int) []string {
-		shown := only[:min(len(only), maxListed)]
-		out := slices.Clip(slices.Clone(shown))
-		return append(out, fmt.Sprintf("… (%d more, %d of them on both sides; %d in all)", all-len(shown), both, all))
-	}
-	return cut(onlyA, len(a)), cut(onlyB, len(b))
+	return out
 }
 
 // cutData cuts long attachment data for a diff: 64 octets, from a few
