@@ -364,7 +364,8 @@ func replyText(s string) string {
 // with the transcript lines it refers to. Within a rule they are listed by
 // session ID, each session's in the order of fs: sessions that run at once
 // record their findings in any order, and the report reads the same
-// whichever ended first.
+// whichever ended first. The findings of rules it does not know come
+// after those of its own, by rule name.
 func FindingsReport(fs []Finding, sessions []*Session) string {
 	byID := map[int]*Session{}
 	for _, s := range sessions {
@@ -379,12 +380,14 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", plural(len(fs), "conformance finding"))
-	order := Rules()
+	var unknown []Rule // a program's own rules, after ours, by name
 	for r := range groups {
 		if _, known := ruleInfo[r]; !known {
-			order = append(order, r)
+			unknown = append(unknown, r)
 		}
 	}
+	slices.Sort(unknown)
+	order := append(Rules(), unknown...)
 	for _, r := range order {
 		g := groups[r]
 		if len(g) == 0 {

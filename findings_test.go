@@ -512,3 +512,24 @@ func TestFindingsReportIndependentOfEndOrder(t *testing.T) {
 		t.Errorf("the report changed with the order the sessions ended in (-session 1 first +session 2 first):\n%s", diff)
 	}
 }
+
+// FindingsReport takes any findings, also of rules it does not know (a
+// program's own): it groups those after its own, by name, the same every
+// call, not in a map's order.
+func TestFindingsReportOrdersUnknownRules(t *testing.T) {
+	t.Parallel()
+	var fs []mocksmtp.Finding
+	for _, r := range []mocksmtp.Rule{"x-two", "x-one", "x-three", mocksmtp.RuleQuit} {
+		fs = append(fs, mocksmtp.Finding{Rule: r, Severity: mocksmtp.SeverityWarning, Session: 1, Text: string(r) + " broken"})
+	}
+	first := mocksmtp.FindingsReport(fs, nil)
+	for range 50 {
+		if got := mocksmtp.FindingsReport(fs, nil); got != first {
+			t.Fatalf("the report changed from call to call (-first +now):\n%s", cmp.Diff(first, got))
+		}
+	}
+	quit, one, three, two := strings.Index(first, "quit"), strings.Index(first, "x-one"), strings.Index(first, "x-three"), strings.Index(first, "x-two")
+	if !(quit < one && one < three && three < two) {
+		t.Errorf("want the known rule, then x-one, x-three, x-two:\n%s", first)
+	}
+}
