@@ -463,8 +463,8 @@ func (mt *matcher) project(m *Message) Want {
 // text is shown from a few lines before the first line where the two
 // differ, so that the cut diff still shows the difference; a pattern
 // (…Contains, …Matches) and the header values each as cutText cuts them;
-// a long list of addresses as the addresses that are not on both sides;
-// the data of attachments as project cuts the message's.
+// long lists of addresses as cutLists cuts them; long attachment data
+// around the first octet that differs (cutData).
 func (mt *matcher) shown(m *Message) (w, g Want) {
 	w, g = mt.want, mt.project(m)
 	// An exact text as it is compared (line breaks "\n", none at the
