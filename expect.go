@@ -336,14 +336,60 @@ func (s *Server) forgetFreeExpectationsLocked() {
 // checkScope checks the expectations of one test on the server or an
 // inbox, reports them on rt (the scope's test, see reportsAt), and
 // forgets them.
+//
+// A test's scopes are checked one by one, in any order (its cleanups run
+// last registered first): before a scope that forbids other messages,
+// the messages that the test's other scopes, checked later, meet are
+// accounted for, so that the outcome does not depend on that order.
 func (s *Server) checkScope(sc *scope, rt testing.TB) {
 	rt.Helper()
 	s.mu.Lock()
 	s.exp.scopes = slices.DeleteFunc(s.exp.scopes, func(x *scope) bool { return x == sc })
+	var later []*scope
+	if sc.noOther != "" {
+		for _, x := range s.exp.scopes {
+			if x.t == sc.t {
+				later = append(later, x)
+			}
+		}
+	}
 	s.mu.Unlock()
+	for _, x := range later {
+		s.account(x)
+	}
 	for _, err := range s.check(sc, sc.in) {
 		rt.Errorf("%v", err)
 	}
+}
+
+// account marks the messages that the expectations of sc meet as
+// accounted for, as its check will (see checkScope).
+func (s *Server) account(sc *scope) {
+	s.mu.Lock()
+	var rules []rule
+	for _, e := range sc.exps {
+		if e.max != 0 {
+			rules = append(rules, rule{e, e.where, e.min, e.max})
+		}
+	}
+	live := s.liveMessagesLocked(sc.in, 0)
+	s.mu.Unlock()
+	if len(rules) == 0 || len(live) == 0 {
+		return
+	}
+	views(live)
+	msgs := make([]*Message, len(live))
+	for i, lm := range live {
+		msgs[i] = lm.m
+	}
+	owner, _ := judge(rules, msgs)
+	s.mu.Lock()
+	for j, m := range msgs {
+		if owner[j] >= 0 {
+			s.accountLocked(m.ID)
+		}
+	}
+	s.mu.Unlock()
 }
 
 // checkExpectations checks, at Start's cleanup, the expectations of t,

@@ -372,7 +372,11 @@ func replyText(s string) string {
 }
 
 // FindingsReport returns findings as readable text grouped by rule, each
-// with the transcript lines it refers to.
+// with the transcript lines it refers to. Within a rule they are listed by
+// session ID, each session's in the order of fs: sessions that run at once
+// record their findings in any order, and the report reads the same
+// whichever ended first. The findings of rules it does not know come
+// after those of its own, by rule name.
 func FindingsReport(fs []Finding, sessions []*Session) string {
 	byID := map[int]*Session{}
 	for _, s := range sessions {
@@ -382,14 +386,19 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 	for _, f := range fs {
 		groups[f.Rule] = append(groups[f.Rule], f)
 	}
+	for _, g := range groups {
+		slices.SortStableFunc(g, func(a, b Finding) int { return cmp.Compare(a.Session, b.Session) })
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", plural(len(fs), "conformance finding"))
-	order := Rules()
+	var unknown []Rule // a program's own rules, after ours, by name
 	for r := range groups {
 		if _, known := ruleInfo[r]; !known {
-			order = append(order, r)
+			unknown = append(unknown, r)
 		}
 	}
+	slices.Sort(unknown)
+	order := append(Rules(), unknown...)
 	for _, r := range order {
 		g := groups[r]
 		if len(g) == 0 {

@@ -479,3 +479,57 @@ func TestRejectionTextIsPrintable(t *testing.T) {
 		})
 	}
 }
+
+// Two clients that say the same, each in its own session, get the same
+// findings report whichever session ends first: the report of WithStrict
+// and of the program's GET /api/findings/check is text a test snapshots,
+// and two sessions that end together end in any order.
+func TestFindingsReportIndependentOfEndOrder(t *testing.T) {
+	t.Parallel()
+	report := func(firstClosed int) string {
+		srv, err := mocksmtp.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		var cs []*rawClient
+		for range 2 {
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ") // the next session: 1, then 2
+			c.send("MAIL FROM:<a@example.com>\r\n")
+			c.expect("503 ")
+			cs = append(cs, c)
+		}
+		// Each ends without QUIT: a finding at its end.
+		for _, i := range []int{firstClosed, 1 - firstClosed} {
+			cs[i].conn.Close()
+			srv.WaitForSessionEnd(t, i+1)
+		}
+		return mocksmtp.FindingsReport(srv.Findings(), srv.Sessions())
+	}
+	one, two := report(0), report(1)
+	if diff := cmp.Diff(one, two); diff != "" {
+		t.Errorf("the report changed with the order the sessions ended in (-session 1 first +session 2 first):\n%s", diff)
+	}
+}
+
+// FindingsReport takes any findings, also of rules it does not know (a
+// program's own): it groups those after its own, by name, the same every
+// call, not in a map's order.
+func TestFindingsReportOrdersUnknownRules(t *testing.T) {
+	t.Parallel()
+	var fs []mocksmtp.Finding
+	for _, r := range []mocksmtp.Rule{"x-two", "x-one", "x-three", mocksmtp.RuleQuit} {
+		fs = append(fs, mocksmtp.Finding{Rule: r, Severity: mocksmtp.SeverityWarning, Session: 1, Text: string(r) + " broken"})
+	}
+	first := mocksmtp.FindingsReport(fs, nil)
+	for range 50 {
+		if got := mocksmtp.FindingsReport(fs, nil); got != first {
+			t.Fatalf("the report changed from call to call (-first +now):\n%s", cmp.Diff(first, got))
+		}
+	}
+	quit, one, three, two := strings.Index(first, "quit"), strings.Index(first, "x-one"), strings.Index(first, "x-three"), strings.Index(first, "x-two")
+	if !(quit < one && one < three && three < two) {
+		t.Errorf("want the known rule, then x-one, x-three, x-two:\n%s", first)
+	}
+}

@@ -139,3 +139,51 @@ func sessionsEnded(t *testing.T, srv *mocksmtp.Server, n int) {
 		t.Fatal(err)
 	}
 }
+
+// A message that a test expects on the server is expected for the same
+// test's Inbox.ExpectNoOtherMessages, and the other way round, whichever
+// the test registered first: the checks of one test run at its cleanup,
+// last registered first, and the outcome must not depend on that order.
+func TestExpectNoOtherMessagesCountsTheSameTestsOtherScopes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		register func(t testing.TB, srv *mocksmtp.Server, in *mocksmtp.Inbox, to string)
+	}{
+		{"server expectation first", func(t testing.TB, srv *mocksmtp.Server, in *mocksmtp.Inbox, to string) {
+			srv.Expect(t, mocksmtp.Want{To: []string{to}})
+			in.ExpectNoOtherMessages(t)
+		}},
+		{"inbox forbid first", func(t testing.TB, srv *mocksmtp.Server, in *mocksmtp.Inbox, to string) {
+			in.ExpectNoOtherMessages(t)
+			srv.Expect(t, mocksmtp.Want{To: []string{to}})
+		}},
+		{"inbox expectation first", func(t testing.TB, srv *mocksmtp.Server, in *mocksmtp.Inbox, to string) {
+			in.Expect(t, mocksmtp.Want{To: []string{to}})
+			srv.ExpectNoOtherMessages(t)
+		}},
+		{"server forbid first", func(t testing.TB, srv *mocksmtp.Server, in *mocksmtp.Inbox, to string) {
+			srv.ExpectNoOtherMessages(t)
+			in.Expect(t, mocksmtp.Want{To: []string{to}})
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := mocksmtp.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			ft := &expT{name: t.Name()}
+			ft.run(func() {
+				in := srv.Inbox(ft)
+				to := "bob@" + in.Domain()
+				expSend(t, srv.Addr(), "a@example.com", []string{to}, "From: a@example.com\nSubject: hi\n\nhi\n")
+				tt.register(ft, srv, in, to)
+			})
+			if r := ft.report(); r != "" {
+				t.Errorf("the test failed:\n%s", r)
+			}
+		})
+	}
+}

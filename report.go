@@ -113,12 +113,13 @@ func (v *view) writeNearest(b *strings.Builder, mt *matcher, cands []candidate) 
 		if c.note != "" {
 			fmt.Fprintf(b, "; %s", c.note)
 		}
+		w, g := mt.shown(c.m)
 		verb := "differ"
 		if bestMiss == 1 {
 			verb = "differs"
 		}
 		fmt.Fprintf(b, "\n%s of %d %s (-want +got):\n%s",
-			plural(bestMiss, "field"), len(mt.fields), verb, cmp.Diff(mt.want, mt.project(c.m), unset))
+			plural(bestMiss, "field"), len(mt.fields), verb, cmp.Diff(w, g, unset))
 	}
 	v.writeMessageLines(b, c.m)
 }
@@ -150,11 +151,15 @@ func (v *view) writeNoCandidates(b *strings.Builder) {
 	}
 }
 
-// writeMessages lists messages on a line each, the transcript lines of
-// the first few below them.
+// writeMessages lists the first few messages on a line each, the
+// transcript lines of the first of them below them, and counts the rest.
 func (v *view) writeMessages(b *strings.Builder, msgs []*Message) {
-	const maxShown = 3
+	const maxShown, maxListed = 3, 10
 	for i, m := range msgs {
+		if i == maxListed {
+			fmt.Fprintf(b, "(%s not shown)\n", plural(len(msgs)-i, "more message"))
+			break
+		}
 		fmt.Fprintf(b, "%v\n", m)
 		if i < maxShown {
 			v.writeMessageLines(b, m)

@@ -104,9 +104,13 @@ func (w Want) String() string {
 	}
 	addList := func(name string, vs []string) {
 		if len(vs) > 0 {
-			q := make([]string, len(vs))
+			var q []string
 			for i, v := range vs {
-				q[i] = quoteShort(v)
+				if i == maxListedInString {
+					q = append(q, fmt.Sprintf("… %d more", len(vs)-i))
+					break
+				}
+				q = append(q, quoteShort(v))
 			}
 			parts = append(parts, name+": ["+strings.Join(q, ", ")+"]")
 		}
@@ -193,6 +197,9 @@ func (w Want) Match(m *Message) (bool, error) {
 	}
 	return mt.match(m), nil
 }
+
+// maxListedInString is how many entries of a list String shows.
+const maxListedInString = 10
 
 func quoteShort(s string) string { return strconv.Quote(shorten(s, 60)) }
 
@@ -288,7 +295,7 @@ func newMatcher(w Want) (*matcher, error) {
 		if exact != "" {
 			want := trimBody(exact)
 			add(func(m *Message) bool { return trimBody(value(m)) == want },
-				func(m *Message, p *Want) { set(p, "exact", cutText(trimBody(value(m)))) })
+				func(m *Message, p *Want) { set(p, "exact", trimBody(value(m))) }) // cut by shown, as the want
 		}
 		if contains != "" {
 			want := lf(contains)
@@ -451,6 +458,192 @@ func (mt *matcher) project(m *Message) Want {
 	return p
 }
 
+// shown returns what a report diffs: the Want and its projection of m
+// (see project), long values cut on both sides (STYLE rule 11). An exact
+// text is shown from a few lines before the first line where the two
+// differ, so that the cut diff still shows the difference; a pattern
+// (…Contains, …Matches) and the header values each as cutText cuts them;
+// long lists of addresses as cutLists cuts them; long attachment data
+// around the first octet that differs (cutData).
+func (mt *matcher) shown(m *Message) (w, g Want) {
+	w, g = mt.want, mt.project(m)
+	// An exact text as it is compared (line breaks "\n", none at the
+	// end), so that its line breaks align with the message's; on both
+	// sides, as a field m has shows the want's text (see project).
+	for _, p := range []*string{&w.Subject, &w.Text, &w.HTML, &g.Subject, &g.Text, &g.HTML} {
+		if *p != "" {
+			*p = trimBody(*p)
+		}
+	}
+	w.Subject, g.Subject = cutPair(w.Subject, g.Subject)
+	w.Text, g.Text = cutPair(w.Text, g.Text)
+	w.HTML, g.HTML = cutPair(w.HTML, g.HTML)
+	for _, p := range []*string{&w.SubjectContains, &w.SubjectMatches, &w.TextContains, &w.TextMatches, &w.HTMLContains, &w.HTMLMatches} {
+		*p = cutText(*p)
+	}
+	w.To, g.To = cutLists(w.To, g.To)
+	w.HeaderTo, g.HeaderTo = cutLists(w.HeaderTo, g.HeaderTo)
+	w.Cc, g.Cc = cutLists(w.Cc, g.Cc)
+	for _, h := range []*map[string]string{&w.Header, &g.Header} {
+		if *h == nil {
+			continue
+		}
+		cut := make(map[string]string, len(*h))
+		for k, v := range *h {
+			cut[k] = cutText(v)
+		}
+		*h = cut
+	}
+	if w.Attachments != nil {
+		// Each side's attachment i is cut as the other side's i, which
+		// is the one it is compared with in the diff.
+		wa, ga := slices.Clone(w.Attachments), slices.Clone(g.Attachments)
+		for i := range wa {
+			wa[i].Data = cutData(wa[i].Data, dataAt(ga, i))
+		}
+		for i := range ga {
+			ga[i].Data = cutData(ga[i].Data, dataAt(w.Attachments, i))
+		}
+		w.Attachments, g.Attachments = wa, ga
+	}
+	return w, g
+}
+
+// dataAt returns the data of as[i], nil when there is none.
+func dataAt(as []WantAttachment, i int) []byte {
+	if i < len(as) {
+		return as[i].Data
+	}
+	return nil
+}
+
+// cutPair cuts two texts alike for a diff: when either is long, both from
+// a few lines before the first line where they differ (or, in a long
+// line, some bytes before the first octet that differs), as cutText cuts
+// a body, noting what was left out before.
+func cutPair(a, b string) (string, string) {
+	if !long(a) && !long(b) {
+		return a, b
+	}
+	const context = 3 // lines shown before the first that differs
+	diff := 0         // the first octet that differs
+	var starts []int  // the start of each line before it
+	starts = append(starts, 0)
+	for diff < len(a) && diff < len(b) && a[diff] == b[diff] {
+		if a[diff] == '\n' {
+			starts = append(starts, diff+1)
+		}
+		diff++
+	}
+	line := max(len(starts)-1-context, 0)
+	from := max(starts[line], diff-cutBytes/2)
+	for from > 0 && from < len(a) && !utf8.RuneStart(a[from]) {
+		from--
+	}
+	if from == starts[line] {
+		return cutTextFrom(a, from, line), cutTextFrom(b, from, line)
+	}
+	return cutTextFrom(a, from, -1), cutTextFrom(b, from, -1)
+}
+
+// long reports whether cutText would cut s.
+func long(s string) bool {
+	return len(s) > cutBytes || nthIndex(s, '\n', cutLines) >= 0
+}
+
+// cutTextFrom cuts s for a diff as cutText does, from the octet from:
+// the start of line number lines (0-based), or, with lines < 0, a point
+// inside a line.
+func cutTextFrom(s string, from, lines int) string {
+	if from == 0 {
+		return cutText(s)
+	}
+	rest := s[min(from, len(s)):]
+	before := fmt.Sprintf("… (%s not shown)\n", plural(lines, "line"))
+	if lines < 0 {
+		before = fmt.Sprintf("… (%s not shown) …", plural(from, "byte"))
+	}
+	cut := cutText(rest)
+	if len(cut) != len(rest) {
+		cut = strings.TrimSuffix(cut, fmt.Sprintf("(cut: %s in all)", plural(len(rest), "byte"))) +
+			fmt.Sprintf("(cut: %s in all)", plural(len(s), "byte"))
+	}
+	return before + cut
+}
+
+// maxListed is how many addresses a report shows of a list, besides
+// those it shows on both sides.
+const maxListed = 20
+
+// cutLists cuts two lists of addresses alike for a diff, when either is
+// long: a short list is shown whole, and a long one as the addresses that
+// are also on a short other side, then at most maxListed of those that
+// are not on the other side, in order, and a last entry that says how
+// many more there are.
+func cutLists(a, b []string) ([]string, []string) {
+	if len(a) <= maxListed && len(b) <= maxListed {
+		return a, b
+	}
+	return cutList(a, b), cutList(b, a)
+}
+
+// cutList is one side of cutLists: list, against other.
+func cutList(list, other []string) []string {
+	if len(list) <= maxListed {
+		return list
+	}
+	count := make(map[string]int, len(other))
+	for _, s := range other {
+		count[s]++
+	}
+	var out, only []string
+	both := 0
+	for _, s := range list {
+		switch {
+		case count[s] > 0:
+			count[s]--
+			both++
+			if len(other) <= maxListed {
+				out = append(out, s) // shown whole on the other side
+			}
+		case len(only) < maxListed:
+			only = append(only, s)
+		}
+	}
+	out = append(out, only...)
+	switch more := len(list) - len(out); {
+	case more == 0:
+	case both > 0 && len(other) > maxListed:
+		out = append(out, fmt.Sprintf("… (%d more, %d of them on both sides; %d in all)", more, both, len(list)))
+	default:
+		out = append(out, fmt.Sprintf("… (%d more; %d in all)", more, len(list)))
+	}
+	return out
+}
+
+// cutData cuts long attachment data for a diff: 64 octets, from a few
+// before the first where d and the data it is compared with, other,
+// differ, noting what was left out.
+func cutData(d, other []byte) []byte {
+	if len(d) <= 256 && len(other) <= 256 {
+		return d
+	}
+	diff := 0
+	for diff < len(d) && diff < len(other) && d[diff] == other[diff] {
+		diff++
+	}
+	from := min(max(diff-16, 0), len(d))
+	var out []byte
+	if from > 0 {
+		out = fmt.Appendf(out, "… (%s not shown) …", plural(from, "byte"))
+	}
+	out = append(out, d[from:min(from+64, len(d))]...)
+	if from+64 < len(d) {
+		out = fmt.Appendf(out, "… (cut: %s in all)", plural(len(d), "byte"))
+	}
+	return out
+}
+
 // path strips the angle brackets of a path; "<>" is the null sender "".
 func path(s string) string {
 	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
@@ -589,7 +782,7 @@ func eachMatchesOne[W, G any](want []W, got []G, match func(W, G) bool) bool {
 }
 
 // projectAttachments shows the message's attachments with only the fields
-// some wanted attachment sets; large data is cut.
+// some wanted attachment sets (their data cut by shown).
 func projectAttachments(want []WantAttachment, got []Attachment) []WantAttachment {
 	var name, typ, data bool
 	for _, w := range want {
@@ -606,10 +799,7 @@ func projectAttachments(want []WantAttachment, got []Attachment) []WantAttachmen
 			out[i].ContentType = a.ContentType
 		}
 		if data {
-			out[i].Data = a.Data
-			if len(a.Data) > 256 {
-				out[i].Data = fmt.Appendf(bytes.Clone(a.Data[:64]), "… (cut: %s in all)", plural(len(a.Data), "byte"))
-			}
+			out[i].Data = a.Data // cut by shown, as the want
 		}
 	}
 	return out
