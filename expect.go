@@ -18,8 +18,9 @@ type expectState struct {
 	scopes   []*scope   // the expectations of tests that have not ended, in order
 	free     scope      // the server's expectations without a test (AddExpectation...)
 	inboxes  []*Inbox
-	waited   map[int]bool // messages WaitFor returned: it returns each once; of those the server keeps (forgetMarksLocked)
-	accounts map[int]bool // messages some check or assertion accounted for; idem
+	labels   map[string]int // how many inboxes each dnsLabel of a name has named (NewInbox)
+	waited   map[int]bool   // messages WaitFor returned: it returns each once; of those the server keeps (forgetMarksLocked)
+	accounts map[int]bool   // messages some check or assertion accounted for; idem
 }
 
 // A scope is a set of expectations checked together: those one test

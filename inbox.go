@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"testing"
 	"time"
@@ -51,20 +52,37 @@ func (s *Server) Inbox(t testing.TB) *Inbox {
 // NewInbox returns a new inbox named name, without a test: a domain of its
 // own, "<name>-<n>.inbox.test", unique on the server (.test is reserved:
 // no mail for it can leave the machine), made of the letters and digits of
-// name, lower case. A message belongs to the inbox when one of its
+// name, lower case, where n counts the inboxes of that name: tests that
+// run in parallel on one server get the same domain every run, in
+// whichever order they start. A name too long for a short DNS label keeps
+// its beginning and a hash of the whole. A message belongs to the inbox when one of its
 // envelope recipients is in that domain. Use it where there is no test to
 // bind the inbox to (a program, TestMain); in tests, [Server.Inbox].
 func (s *Server) NewInbox(name string) *Inbox {
 	in := &Inbox{s: s, test: name}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in.domain = fmt.Sprintf("%s-%d.inbox.test", dnsLabel(name), len(s.exp.inboxes)+1)
+	label := dnsLabel(name)
+	if s.exp.labels == nil {
+		s.exp.labels = map[string]int{}
+	}
+	s.exp.labels[label]++
+	// The last hyphen parts n from the label (n has none): each label
+	// and n make a domain of their own.
+	in.domain = fmt.Sprintf("%s-%d.inbox.test", label, s.exp.labels[label])
 	s.exp.inboxes = append(s.exp.inboxes, in)
 	return in
 }
 
+// maxLabel is the most octets of dnsLabel's label: with "-<n>" it stays
+// a short DNS label, well within 63 octets.
+const maxLabel = 40
+
 // dnsLabel turns a test name into a short DNS label: lower case, letters,
-// digits and hyphens.
+// digits and hyphens. A name whose label would be longer than maxLabel
+// keeps its beginning and ends in 8 hex digits of a hash of the whole
+// name, so that table tests whose names start alike get labels of their
+// own, the same every run.
 func dnsLabel(name string) string {
 	var b strings.Builder
 	hyphen := false
@@ -75,9 +93,6 @@ func dnsLabel(name string) string {
 			}
 			hyphen = false
 			b.WriteRune(r)
-			if b.Len() >= 40 {
-				break
-			}
 		} else {
 			hyphen = true
 		}
@@ -85,7 +100,13 @@ func dnsLabel(name string) string {
 	if b.Len() == 0 {
 		return "test"
 	}
-	return b.String()
+	if b.Len() <= maxLabel {
+		return b.String()
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	head := strings.TrimSuffix(b.String()[:maxLabel-len("-12345678")], "-")
+	return fmt.Sprintf("%s-%08x", head, h.Sum32())
 }
 
 // Domain returns the inbox's domain, "testsignup-1.inbox.test".

@@ -47,8 +47,8 @@ func TestInboxesIsolateTests(t *testing.T) {
 	if diff := cmp.Diff(wantA, a); diff != "" {
 		t.Errorf("the first inbox (-want +got):\n%s", diff)
 	}
-	if b.Domain != "test-signup-2.inbox.test" || anon.Domain != "test-3.inbox.test" {
-		t.Errorf("domains %q and %q, want test-signup-2.inbox.test and test-3.inbox.test", b.Domain, anon.Domain)
+	if b.Domain != "test-signup-2.inbox.test" || anon.Domain != "test-1.inbox.test" {
+		t.Errorf("domains %q and %q, want test-signup-2.inbox.test and test-1.inbox.test", b.Domain, anon.Domain)
 	}
 	var list []inboxJSON
 	getJSON(t, p, "/api/inboxes", 200, &list)
@@ -97,7 +97,7 @@ func TestInboxesIsolateTests(t *testing.T) {
 	var timedOut waitTimeoutJSON
 	getJSON(t, p, "/api/wait?inbox="+anon.Domain+"&subject=Welcome&timeout=10ms", 408, &timedOut)
 	for _, want := range []string{
-		"waited 10ms for 1 message like this in the inbox test-3.inbox.test, got 0; messages lists the last 0 of the 0 kept:\n  Want{Subject: \"Welcome\"}\n",
+		"waited 10ms for 1 message like this in the inbox test-1.inbox.test, got 0; messages lists the last 0 of the 0 kept:\n  Want{Subject: \"Welcome\"}\n",
 		// The nearest is elsewhere, and the report says where it went.
 		" matches, but it went to the inbox of test_signup (test-signup-1.inbox.test), not to this one.\n",
 		"in all: 0 messages in this inbox; 4 sessions, 4 messages on the server",
@@ -179,12 +179,18 @@ func TestInboxErrors(t *testing.T) {
 			t.Errorf("%s %s %.40q: %d %s, want %d with %q", tt.method, tt.path, tt.body, res.StatusCode, b, tt.status, tt.want)
 		}
 	}
-	for i, n := range []int{maxInboxName - 1, maxInboxName} {
+	// A name too long for the label keeps its beginning and a hash of
+	// the whole: two long names are two domains, each the first of its
+	// name.
+	domains := map[string]bool{}
+	for _, n := range []int{maxInboxName - 1, maxInboxName} {
 		var x inboxJSON
 		postJSON(t, p, "POST", "/api/inboxes", `{"name": "`+strings.Repeat("n", n)+`"}`, 201, &x)
-		if len(x.Name) != n || !strings.HasPrefix(x.Domain, strings.Repeat("n", 40)+fmt.Sprintf("-%d.", i+1)) {
+		label, ok := strings.CutSuffix(x.Domain, "-1.inbox.test")
+		if len(x.Name) != n || !ok || len(label) != 40 || !strings.HasPrefix(label, strings.Repeat("n", 31)+"-") || domains[x.Domain] {
 			t.Errorf("an inbox with a name of %d bytes: %+v", n, x)
 		}
+		domains[x.Domain] = true
 	}
 }
 
