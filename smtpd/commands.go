@@ -88,7 +88,8 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	ev := &Event{Line: string(text)}
 	ev.Pipelined = c.br.Buffered() > 0
 	ev.Verb, ev.Arg = parseCommand(ev.Line)
-	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: c.mask(ev)})
+	ev.Masked = c.mask(ev)
+	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: ev.Masked})
 	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return strings.EqualFold(f, ev.Verb) }) {
 		// Not SMTP (HTTP, most likely), however the line ends: the
 		// connection closes after the reply (finish).
