@@ -499,6 +499,11 @@ func (a *authConfig) verify(c Credentials) error {
 		return a.check(c)
 	}
 	if c.Mechanism == AuthXOAUTH2 || c.Mechanism == AuthOAUTHBEARER {
+		// Only OAUTHBEARER may name no one (its a= is optional); an
+		// XOAUTH2 user= left empty names no user whose token this is.
+		if c.Mechanism == AuthXOAUTH2 && c.Username == "" {
+			return errBadCredentials
+		}
 		if _, ok := a.tokenUser(c.Username, c.Token); !ok {
 			return errBadCredentials
 		}
