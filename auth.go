@@ -608,7 +608,13 @@ func (c *cramServer) Next(resp []byte) ([]byte, bool, error) {
 		return c.challenge, false, nil
 	}
 	c.done = true
-	user, digest, ok := strings.Cut(string(resp), " ")
+	// The digest is the last word: a user name may hold spaces.
+	i := strings.LastIndexByte(string(resp), ' ')
+	ok := i >= 0
+	user, digest := string(resp), ""
+	if ok {
+		user, digest = user[:i], user[i+1:]
+	}
 	c.username = user
 	password, known := c.accounts[user]
 	if !ok || !known {

@@ -220,6 +220,27 @@ func TestAuthNetSMTPCRAMMD5(t *testing.T) {
 	}
 }
 
+// A CRAM-MD5 user name may hold spaces: the digest is the response's
+// last word (RFC 2195 2), as Go's net/smtp, Dovecot and Cyrus take it.
+func TestAuthCRAMMD5UserWithSpaces(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("Ann Example", "secret"))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(smtp.CRAMMD5Auth("Ann Example", "secret")); err != nil {
+		t.Fatalf("Auth: %v", err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := srv.WaitForSessions(t, 1)[0]; s.Auth.String() != "CRAM-MD5 Ann Example ok" {
+		t.Errorf("Session.Auth = %v", s.Auth)
+	}
+}
+
 func TestAuthNotOffered(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
