@@ -195,12 +195,13 @@ func (c *Conn) maskAuth(line string) string {
 // offers, or a well-known one of the IANA registry that clients use with
 // SMTP.
 func (c *Conn) knownMechanism(name string) bool {
+	name = upperASCII(name)
 	for _, ms := range [][]string{c.cfg.AuthMechanisms, c.cfg.AuthMechanismsBeforeTLS} {
-		if slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, name) }) {
+		if slices.ContainsFunc(ms, func(m string) bool { return upperASCII(m) == name }) {
 			return true
 		}
 	}
-	switch strings.ToUpper(name) {
+	switch name {
 	case "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
 		"SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GSSAPI", "NTLM", "EXTERNAL", "ANONYMOUS":
 		return true
@@ -571,9 +572,9 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 	case c.cfg.AuthRequiresTLS && c.tls == nil:
 		return c.reject(ev, ReasonTLSRequired, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
 	}
-	ev.Mechanism = strings.ToUpper(f[0])
+	ev.Mechanism = upperASCII(f[0])
 	known := func(ms []string) bool {
-		return slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, ev.Mechanism) })
+		return slices.ContainsFunc(ms, func(m string) bool { return upperASCII(m) == ev.Mechanism })
 	}
 	if !known(c.authMechanisms()) {
 		if c.tls == nil && known(c.cfg.AuthMechanisms) {
