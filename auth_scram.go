@@ -184,12 +184,33 @@ func scramFailure(serverError string, err error) error {
 		serverError = scram.ErrOtherError
 	}
 	// The library's errors quote the client's message: no CR or LF may
-	// reach the reply line, nor may its length grow without bound.
+	// reach the reply line, nor may its length grow without bound, nor
+	// the client's proof show (maskProof).
 	why := strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return '?'
 		}
 		return r
-	}, shorten(err.Error(), 200))
+	}, shorten(maskProof(err.Error()), 200))
 	return smtpd.Reply{Code: 535, Status: "5.7.8", Lines: []string{fmt.Sprintf("Error: authentication failed (SCRAM %s: %s)", serverError, why)}}
+}
+
+// maskProof returns s with the value of every p= attribute it quotes (the
+// client proof of SCRAM's final message, "error parsing 'p=...' for field
+// 'r'") masked: the proof is open to offline guessing of the password,
+// which is why the transcript masks the message that carries it.
+func maskProof(s string) string {
+	end := func(c byte) bool { return c == '\'' || c == '"' || c == ',' || c == ' ' }
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "p=") && (i == 0 || end(s[i-1])) {
+			b.WriteString("p=****")
+			for i += 2; i < len(s) && !end(s[i]); i++ {
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
 }
