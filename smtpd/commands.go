@@ -26,6 +26,11 @@ func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
 		// chunk follows, and the connection closes after the reply (see
 		// finish).
 		ev := &Event{Kind: BadCommand, unreadChunk: c.isBdatLine(string(c.head))}
+		if isAuthLine(string(c.head)) {
+			// An AUTH refused, told by its first octets too: the lines
+			// of the exchange it began are masked (see mask).
+			c.authRefused = true
+		}
 		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	return c.command(ctx, line)
