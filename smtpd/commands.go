@@ -408,7 +408,7 @@ func (c *Conn) mailParam(k, v string) (Reason, Reply) {
 		if !c.cfg.has(Ext8BitMIME) {
 			return ReasonUnsupportedParameter, unsupported
 		}
-		if u := strings.ToUpper(v); u != "7BIT" && u != "8BITMIME" {
+		if u := upperASCII(v); u != "7BIT" && u != "8BITMIME" {
 			if u == "BINARYMIME" {
 				return ReasonUnsupportedParameter, unsupported
 			}
@@ -425,7 +425,7 @@ func (c *Conn) mailParam(k, v string) (Reason, Reply) {
 		if !c.cfg.has(ExtDSN) {
 			return ReasonUnsupportedParameter, unsupported
 		}
-		if u := strings.ToUpper(v); u != "FULL" && u != "HDRS" {
+		if u := upperASCII(v); u != "FULL" && u != "HDRS" {
 			return ReasonSyntax, bad
 		}
 	case "ENVID":
@@ -491,7 +491,7 @@ func (c *Conn) rcptParam(k, v string) (Reason, Reply) {
 	}
 	bad := reply(501, "5.5.4", "Bad parameter value: "+k)
 	if k == "NOTIFY" {
-		list := strings.Split(strings.ToUpper(v), ",")
+		list := strings.Split(upperASCII(v), ",")
 		if len(list) == 1 && list[0] == "NEVER" {
 			return ReasonNone, Reply{}
 		}
@@ -534,7 +534,7 @@ func (c *Conn) bdat(ev *Event) *Event {
 			ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 		}
 	}
-	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {
+	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && upperASCII(f[1]) != "LAST" {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
