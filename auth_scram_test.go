@@ -241,6 +241,32 @@ func TestAuthSCRAMFailureQuotesNoProof(t *testing.T) {
 	}
 }
 
+// A proof of the wrong length is an invalid proof (RFC 5802 7,
+// e=invalid-proof), as a wrong one is: xdg-go/scram called it an
+// "internal error", which reads as mocksmtp's.
+func TestAuthSCRAMProofOfTheWrongLength(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
+	for _, proof := range []string{"", "AAAA", b64(strings.Repeat("x", 31)), b64(strings.Repeat("x", 33)), b64(strings.Repeat("x", 64))} {
+		t.Run(proof, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			first := w.cmd("AUTH SCRAM-SHA-256 "+b64("n,,n=user,r=abc"), "334")
+			sf, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(first[0], "334 "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonce, _, _ := strings.Cut(strings.TrimPrefix(string(sf), "r="), ",")
+			reply := strings.Join(w.cmd(b64("c=biws,r="+nonce+",p="+proof), "535 5.7.8"), "\n")
+			if !strings.Contains(reply, "e=invalid-proof") || strings.Contains(reply, "internal error") {
+				t.Errorf("reply %q, want SCRAM e=invalid-proof", reply)
+			}
+			w.quit()
+		})
+	}
+}
+
 // FuzzSCRAMServer feeds client messages to the SCRAM server: no panic, and
 // no reply line with a line break.
 func FuzzSCRAMServer(f *testing.F) {
