@@ -499,6 +499,11 @@ func (a *authConfig) verify(c Credentials) error {
 		return a.check(c)
 	}
 	if c.Mechanism == AuthXOAUTH2 || c.Mechanism == AuthOAUTHBEARER {
+		// Only OAUTHBEARER may name no one (its a= is optional); an
+		// XOAUTH2 user= left empty names no user whose token this is.
+		if c.Mechanism == AuthXOAUTH2 && c.Username == "" {
+			return errBadCredentials
+		}
 		if _, ok := a.tokenUser(c.Username, c.Token); !ok {
 			return errBadCredentials
 		}
@@ -603,7 +608,13 @@ func (c *cramServer) Next(resp []byte) ([]byte, bool, error) {
 		return c.challenge, false, nil
 	}
 	c.done = true
-	user, digest, ok := strings.Cut(string(resp), " ")
+	// The digest is the last word: a user name may hold spaces.
+	i := strings.LastIndexByte(string(resp), ' ')
+	ok := i >= 0
+	user, digest := string(resp), ""
+	if ok {
+		user, digest = user[:i], user[i+1:]
+	}
 	c.username = user
 	password, known := c.accounts[user]
 	if !ok || !known {

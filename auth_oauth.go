@@ -66,7 +66,7 @@ func (b *bearerServer) Next(resp []byte) ([]byte, bool, error) {
 		return nil, false, smtpd.Reply{Code: 501, Status: "5.5.2", Lines: []string{"Error: malformed XOAUTH2 message: " + err.Error()}}
 	}
 	b.who = AuthInfo{Mechanism: b.mechanism, Username: c.Username}
-	if c.Username == "" && b.config.check == nil {
+	if c.Username == "" && b.mechanism == AuthOAUTHBEARER && b.config.check == nil {
 		b.who.Username, _ = b.config.tokenUser("", c.Token)
 	}
 	err = b.config.verify(c)

@@ -77,6 +77,14 @@ func TestAuthOAuthExchanges(t *testing.T) {
 			want:     &AuthInfo{Mechanism: AuthXOAUTH2, Username: "bob@example.com"},
 		},
 		{
+			// XOAUTH2 names its user (Gmail refuses user= empty): unlike
+			// OAUTHBEARER's optional a=, an empty one is no one.
+			name:     "XOAUTH2 with an empty user and a good token",
+			steps:    []step{{"AUTH XOAUTH2 " + xoauth2("", token), "334"}, {"", "535 5.7.8"}},
+			wantJSON: map[string]string{"status": "401", "schemes": "bearer"},
+			want:     &AuthInfo{Mechanism: AuthXOAUTH2},
+		},
+		{
 			name:     "XOAUTH2 error challenge cancelled",
 			steps:    []step{{"AUTH XOAUTH2 " + xoauth2("ann@example.com", "expired"), "334"}, {"*", "501 5.0.0"}},
 			wantJSON: map[string]string{"status": "401", "schemes": "bearer"},

@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -75,8 +76,12 @@ func (s *scramServer) Next(resp []byte) ([]byte, bool, error) {
 	case s.conv == nil:
 		return s.first(string(resp))
 	}
-	final, err := s.conv.Step(string(resp))
 	s.done = true
+	if n, ok := proofLength(string(resp)); ok && n != s.hash().Size() {
+		// xdg-go/scram calls it an internal error (e=other-error).
+		return nil, false, scramFailure(scram.ErrInvalidProof, fmt.Errorf("the proof is %d octets, %s's are %d", n, s.mechanism, s.hash().Size()))
+	}
+	final, err := s.conv.Step(string(resp))
 	if err != nil {
 		return nil, false, scramFailure(final, err)
 	}
@@ -184,12 +189,44 @@ func scramFailure(serverError string, err error) error {
 		serverError = scram.ErrOtherError
 	}
 	// The library's errors quote the client's message: no CR or LF may
-	// reach the reply line, nor may its length grow without bound.
+	// reach the reply line, nor may its length grow without bound, nor
+	// the client's proof show (maskProof).
 	why := strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return '?'
 		}
 		return r
-	}, shorten(err.Error(), 200))
+	}, shorten(maskProof(err.Error()), 200))
 	return smtpd.Reply{Code: 535, Status: "5.7.8", Lines: []string{fmt.Sprintf("Error: authentication failed (SCRAM %s: %s)", serverError, why)}}
+}
+
+// proofLength returns the length of the proof that ends the client's
+// final message (",p=" base64), and whether it decodes.
+func proofLength(msg string) (int, bool) {
+	i := strings.LastIndex(msg, ",p=")
+	if i < 0 {
+		return 0, false
+	}
+	proof, err := base64.StdEncoding.DecodeString(msg[i+len(",p="):])
+	return len(proof), err == nil
+}
+
+// maskProof returns s with the value of every p= attribute it quotes (the
+// client proof of SCRAM's final message, "error parsing 'p=...' for field
+// 'r'") masked: the proof is open to offline guessing of the password,
+// which is why the transcript masks the message that carries it.
+func maskProof(s string) string {
+	end := func(c byte) bool { return c == '\'' || c == '"' || c == ',' || c == ' ' }
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "p=") && (i == 0 || end(s[i-1])) {
+			b.WriteString("p=****")
+			for i += 2; i < len(s) && !end(s[i]); i++ {
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
 }

@@ -212,6 +212,61 @@ func TestAuthSCRAMHostile(t *testing.T) {
 	}
 }
 
+// A SCRAM failure's reply quotes no client proof: the library's parse
+// errors quote the field they stumbled on, and the proof (p=) is open to
+// offline guessing of the password, which is why the transcript masks
+// the client's final message.
+func TestAuthSCRAMFailureQuotesNoProof(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
+	proof := b64("a proof of the password, 32 oct")
+	for _, final := range []string{"c=biws,p=" + proof + ",r=", "p=" + proof + ",c=biws,r=", "c=biws,r=,p=" + proof + ",p=" + proof} {
+		t.Run(final, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			first := w.cmd("AUTH SCRAM-SHA-256 "+b64("n,,n=user,r=abc"), "334")
+			sf, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(first[0], "334 "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonce, _, _ := strings.Cut(strings.TrimPrefix(string(sf), "r="), ",")
+			reply := w.cmd(b64(strings.Replace(final, "r=", "r="+nonce, 1)), "535 5.7.8")
+			w.quit()
+			s := waitSessionOf(t, srv, w)
+			if strings.Contains(strings.Join(reply, "\n"), proof) || strings.Contains(s.Transcript.String(), proof) {
+				t.Errorf("the reply or the transcript quotes the proof:\n%s", s.Transcript)
+			}
+		})
+	}
+}
+
+// A proof of the wrong length is an invalid proof (RFC 5802 7,
+// e=invalid-proof), as a wrong one is: xdg-go/scram called it an
+// "internal error", which reads as mocksmtp's.
+func TestAuthSCRAMProofOfTheWrongLength(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
+	for _, proof := range []string{"", "AAAA", b64(strings.Repeat("x", 31)), b64(strings.Repeat("x", 33)), b64(strings.Repeat("x", 64))} {
+		t.Run(proof, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			first := w.cmd("AUTH SCRAM-SHA-256 "+b64("n,,n=user,r=abc"), "334")
+			sf, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(first[0], "334 "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonce, _, _ := strings.Cut(strings.TrimPrefix(string(sf), "r="), ",")
+			reply := strings.Join(w.cmd(b64("c=biws,r="+nonce+",p="+proof), "535 5.7.8"), "\n")
+			if !strings.Contains(reply, "e=invalid-proof") || strings.Contains(reply, "internal error") {
+				t.Errorf("reply %q, want SCRAM e=invalid-proof", reply)
+			}
+			w.quit()
+		})
+	}
+}
+
 // FuzzSCRAMServer feeds client messages to the SCRAM server: no panic, and
 // no reply line with a line break.
 func FuzzSCRAMServer(f *testing.F) {

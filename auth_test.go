@@ -220,6 +220,49 @@ func TestAuthNetSMTPCRAMMD5(t *testing.T) {
 	}
 }
 
+// A CRAM-MD5 user name may hold spaces: the digest is the response's
+// last word (RFC 2195 2), as Go's net/smtp, Dovecot and Cyrus take it.
+func TestAuthCRAMMD5UserWithSpaces(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("Ann Example", "secret"))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(smtp.CRAMMD5Auth("Ann Example", "secret")); err != nil {
+		t.Fatalf("Auth: %v", err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := srv.WaitForSessions(t, 1)[0]; s.Auth.String() != "CRAM-MD5 Ann Example ok" {
+		t.Errorf("Session.Auth = %v", s.Auth)
+	}
+}
+
+// A mechanism's name is matched in ASCII only (RFC 4422 3.1: upper-case
+// letters, digits, hyphens, underscores): a long s or a dotless i is no
+// S or I, though Unicode's case mapping makes them so. The transcript
+// masks a name it does not know, with what follows it.
+func TestAuthMechanismNameIsASCII(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "secret"), WithAuthMechanisms(AuthPlain, AuthSCRAMSHA256))
+	for _, mechanism := range []string{"\u017fCRAM-SHA-256", "PLA\u0131N", "pla\u0131n"} {
+		t.Run(mechanism, func(t *testing.T) {
+			t.Parallel()
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			w.cmd("AUTH "+mechanism+" "+b64("\x00user\x00secret"), "504 5.5.4")
+			w.cmd("AUTH plain "+b64("\x00user\x00secret"), "235 2.7.0")
+			w.quit()
+			if s := waitSessionOf(t, srv, w); s.Auth.String() != "PLAIN user ok" {
+				t.Errorf("Session.Auth = %v", s.Auth)
+			}
+		})
+	}
+}
+
 func TestAuthNotOffered(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)

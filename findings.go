@@ -228,29 +228,65 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 	case smtpd.ReasonForbiddenCommand: // the rest is not SMTP either
 		return []Finding{finding(RuleNonSMTP, "%q is not an SMTP command but HTTP: a cross-protocol request, such as a web page's", ev.Verb)}
 	}
-	if ev.Pipelined && ev.Verb != "" {
+	if verb := shownVerb(ev); ev.Pipelined && verb != "" {
 		if !pipelining {
-			fs = append(fs, finding(RulePipelining, "%s sent before the reply to the command before it, but PIPELINING was not offered", ev.Verb))
-		} else if syncVerbs[ev.Verb] {
-			fs = append(fs, finding(RulePipelining, "commands sent after %s before its reply: %s must end a pipelined group", ev.Verb, ev.Verb))
+			fs = append(fs, finding(RulePipelining, "%s sent before the reply to the command before it, but PIPELINING was not offered", verb))
+		} else if syncVerbs[verb] {
+			fs = append(fs, finding(RulePipelining, "commands sent after %s before its reply: %s must end a pipelined group", verb, verb))
 		}
 	}
 	if (ev.Kind == smtpd.Mail || ev.Kind == smtpd.Rcpt || ev.Kind == smtpd.Data || ev.Kind == smtpd.Bdat) && helo == "" {
 		fs = append(fs, finding(RuleHeloFirst, "%s before EHLO or HELO", ev.Verb))
 	}
 	if ev.Kind == smtpd.Auth && !tls {
-		mechanism := ev.Mechanism
-		if mechanism == "" { // AUTH refused before the engine read it
-			mechanism, _, _ = strings.Cut(strings.TrimSpace(ev.Arg), " ")
-			mechanism = strings.ToUpper(mechanism)
-		}
-		what := "AUTH " + shorten(mechanism, 30) // a client's word, of any length
-		if mechanism == "" {
+		// The mechanism as the transcript shows it: a word the server
+		// does not know as one is masked, since it may be the initial
+		// response sent in its place.
+		mechanism, what := shownMechanism(ev), ""
+		switch {
+		case mechanism == "****":
+			mechanism, what = "", "AUTH with a mechanism the server does not know"
+		case mechanism == "":
 			what = "AUTH without a mechanism"
+		default:
+			what = "AUTH " + shorten(mechanism, 30) // a client's word, of any length
 		}
 		fs = append(fs, finding(RuleAuthPlaintext, "%s over a connection without TLS: %s", what, authCrossed(ev, mechanism)))
 	}
 	return fs
+}
+
+// shownLine returns a command line as its transcript line shows it, its
+// secrets masked (smtpd.Event.Masked).
+func shownLine(ev *smtpd.Event) string {
+	if ev.Masked != "" {
+		return ev.Masked
+	}
+	return ev.Line
+}
+
+// shownVerb returns ev's verb as its transcript line shows it: an AUTH
+// line's "AUTH" however spelled, "****" for a line the engine masks as
+// credentials, never what the mask hides (a credential line's verb is
+// the credential, upper-cased).
+func shownVerb(ev *smtpd.Event) string {
+	if ev.Masked == "" {
+		return ev.Verb
+	}
+	verb, _, _ := strings.Cut(ev.Masked, " ")
+	return verb
+}
+
+// shownMechanism returns an AUTH line's mechanism, upper-cased, as its
+// transcript line shows it: "****" when the word after AUTH is masked
+// (unknown to the server as a mechanism, it may be the initial
+// response), "" when there is none.
+func shownMechanism(ev *smtpd.Event) string {
+	f := strings.Fields(shownLine(ev))
+	if len(f) < 2 {
+		return ""
+	}
+	return strings.ToUpper(f[1])
 }
 
 // authCrossed says what of the credentials an AUTH exchange over a

@@ -214,7 +214,9 @@ func TestAuthPlaintextSaysWhatCrossed(t *testing.T) {
 			"the initial response crossed in clear text"},
 		{"AUTH without a mechanism", nil, "",
 			[]step{{"AUTH\r\n", "501 "}}, nothing},
-		{"an unknown mechanism of 40 letters", nil, strings.Repeat("X", 29) + "…",
+		// Not named: the transcript masks a word after AUTH that is no
+		// mechanism the server knows, which may be the initial response.
+		{"an unknown mechanism of 40 letters", nil, "with a mechanism the server does not know",
 			[]step{{"AUTH " + strings.Repeat("X", 40) + " " + b64("user") + "\r\n", "504 "}},
 			"the initial response crossed in clear text"},
 	} {

@@ -154,7 +154,7 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKe
 	}
 	if ev.Err != nil {
 		if p == Exchange && ev.Kind == smtpd.BadCommand && r.Code == 500 {
-			if ev.Verb != "" {
+			if ev.Verb != "" && ev.Masked == "" { // a masked line's verb may be a credential
 				return text("5.3.3", "Unrecognized command '"+ev.Verb+"'")
 			}
 			return text("5.3.3", "Unrecognized command")

@@ -423,6 +423,7 @@ func TestTranscriptMasksCredentialsAfterARefusedAUTH(t *testing.T) {
 		{"503 before EHLO", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, false, "AUTH LOGIN", "503 5.5.1"},
 		{"502 not offered", nil, true, "AUTH LOGIN", "502 5.5.1"},
 		{"500 tab", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, "AUTH\tLOGIN", "500 5.5.2"},
+		{"500 too long", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, "AUTH LOGIN " + strings.Repeat("A", 12288), "500 5.5.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,6 +452,72 @@ func TestTranscriptMasksCredentialsAfterARefusedAUTH(t *testing.T) {
 			}
 			if !strings.Contains(tr, "C: NOOP\n") {
 				t.Errorf("the NOOP after the credentials is masked too:\n%s", tr)
+			}
+		})
+	}
+}
+
+// No reply, finding or transcript line repeats what the transcript masks,
+// in any case: a credential line is no verb to echo ("500 5.3.3
+// Unrecognized command 'CZNJ...'" of the Exchange persona, a pipelining
+// finding naming it) and an initial response sent where the mechanism
+// goes is no mechanism to name (the auth-plaintext finding). Base64
+// upper-cased is still the secret, give or take a few guesses.
+func TestNoReplyOrFindingRepeatsAMaskedSecret(t *testing.T) {
+	t.Parallel()
+	const user, pass = "mailer", "s3cr3t-Pa55"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	plain := b64("\x00" + user + "\x00" + pass)
+	tests := []struct {
+		name string
+		opts []mocksmtp.Option
+		ehlo bool
+		send string
+		want []string // the replies, in order
+	}{
+		{"Exchange, LOGIN pipelined after AUTH before EHLO", []mocksmtp.Option{mocksmtp.WithPersona(mocksmtp.Exchange)}, false,
+			"AUTH LOGIN\r\n" + b64(user) + "\r\n" + b64(pass) + "\r\nNOOP\r\n", []string{"503 5.5.1", "500 5.3.3", "500 5.3.3", "250 2.0.0"}},
+		{"Exchange, tabs in the AUTH line", []mocksmtp.Option{mocksmtp.WithPersona(mocksmtp.Exchange)}, true,
+			"auth\tplain\t" + plain + "\r\n", []string{"500 5.3.3"}},
+		{"LOGIN pipelined after AUTH before EHLO", nil, false,
+			"AUTH LOGIN\r\n" + b64(user) + "\r\n" + b64(pass) + "\r\nNOOP\r\n", []string{"503 5.5.1", "500 5.5.2", "500 5.5.2", "250 2.0.0"}},
+		{"strict, LOGIN pipelined after AUTH before EHLO", []mocksmtp.Option{mocksmtp.WithRejectNonconforming()}, false,
+			"AUTH LOGIN\r\n" + b64(user) + "\r\n" + b64(pass) + "\r\nNOOP\r\n", []string{"503 5.5.1", "503 5.5.1", "503 5.5.1", "250 2.0.0"}},
+		{"the initial response where the mechanism goes", nil, true, "AUTH " + plain + "\r\n", []string{"504 5.5.4"}},
+		{"the initial response where the mechanism goes, before EHLO", nil, false, "AUTH " + plain + "\r\n", []string{"503 5.5.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, append([]mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, tt.opts...)...)
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			if tt.ehlo {
+				c.send("EHLO client.example\r\n")
+				c.expect("250 ")
+			}
+			c.send(tt.send)
+			var replies []string
+			for _, want := range tt.want {
+				got, err := c.reply()
+				if err != nil || !strings.HasPrefix(got, want) {
+					t.Fatalf("want a reply starting %q, got %q, %v", want, got, err)
+				}
+				replies = append(replies, got)
+			}
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			c.conn.Close()
+			s := srv.WaitForSessions(t, 1)[0]
+			var findings []string
+			for _, f := range s.Findings {
+				findings = append(findings, f.String())
+			}
+			seen := strings.ToUpper(strings.Join(replies, "\n") + "\n" + s.Transcript.String() + "\n" + strings.Join(findings, "\n"))
+			for _, secret := range []string{b64(user), b64(pass), plain, pass} {
+				if strings.Contains(seen, strings.ToUpper(secret)) {
+					t.Errorf("%q shows, in some case, in the replies, transcript or findings:\n%s", secret, seen)
+				}
 			}
 		})
 	}

@@ -26,6 +26,11 @@ func (c *Conn) readCommand(ctx context.Context) (*Event, error) {
 		// chunk follows, and the connection closes after the reply (see
 		// finish).
 		ev := &Event{Kind: BadCommand, unreadChunk: c.isBdatLine(string(c.head))}
+		if isAuthLine(string(c.head)) {
+			// An AUTH refused, told by its first octets too: the lines
+			// of the exchange it began are masked (see mask).
+			c.authRefused = true
+		}
 		return c.reject(ev, ReasonLineTooLong, reply(500, "5.5.2", "Error: line too long")), nil
 	}
 	return c.command(ctx, line)
@@ -88,7 +93,8 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	ev := &Event{Line: string(text)}
 	ev.Pipelined = c.br.Buffered() > 0
 	ev.Verb, ev.Arg = parseCommand(ev.Line)
-	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: c.mask(ev)})
+	ev.Masked = c.mask(ev)
+	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: ev.Masked})
 	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return strings.EqualFold(f, ev.Verb) }) {
 		// Not SMTP (HTTP, most likely), however the line ends: the
 		// connection closes after the reply (finish).
@@ -194,12 +200,13 @@ func (c *Conn) maskAuth(line string) string {
 // offers, or a well-known one of the IANA registry that clients use with
 // SMTP.
 func (c *Conn) knownMechanism(name string) bool {
+	name = upperASCII(name)
 	for _, ms := range [][]string{c.cfg.AuthMechanisms, c.cfg.AuthMechanismsBeforeTLS} {
-		if slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, name) }) {
+		if slices.ContainsFunc(ms, func(m string) bool { return upperASCII(m) == name }) {
 			return true
 		}
 	}
-	switch strings.ToUpper(name) {
+	switch name {
 	case "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
 		"SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GSSAPI", "NTLM", "EXTERNAL", "ANONYMOUS":
 		return true
@@ -401,7 +408,7 @@ func (c *Conn) mailParam(k, v string) (Reason, Reply) {
 		if !c.cfg.has(Ext8BitMIME) {
 			return ReasonUnsupportedParameter, unsupported
 		}
-		if u := strings.ToUpper(v); u != "7BIT" && u != "8BITMIME" {
+		if u := upperASCII(v); u != "7BIT" && u != "8BITMIME" {
 			if u == "BINARYMIME" {
 				return ReasonUnsupportedParameter, unsupported
 			}
@@ -418,7 +425,7 @@ func (c *Conn) mailParam(k, v string) (Reason, Reply) {
 		if !c.cfg.has(ExtDSN) {
 			return ReasonUnsupportedParameter, unsupported
 		}
-		if u := strings.ToUpper(v); u != "FULL" && u != "HDRS" {
+		if u := upperASCII(v); u != "FULL" && u != "HDRS" {
 			return ReasonSyntax, bad
 		}
 	case "ENVID":
@@ -484,7 +491,7 @@ func (c *Conn) rcptParam(k, v string) (Reason, Reply) {
 	}
 	bad := reply(501, "5.5.4", "Bad parameter value: "+k)
 	if k == "NOTIFY" {
-		list := strings.Split(strings.ToUpper(v), ",")
+		list := strings.Split(upperASCII(v), ",")
 		if len(list) == 1 && list[0] == "NEVER" {
 			return ReasonNone, Reply{}
 		}
@@ -527,7 +534,7 @@ func (c *Conn) bdat(ev *Event) *Event {
 			ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 		}
 	}
-	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !strings.EqualFold(f[1], "LAST") {
+	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && upperASCII(f[1]) != "LAST" {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
@@ -570,9 +577,9 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 	case c.cfg.AuthRequiresTLS && c.tls == nil:
 		return c.reject(ev, ReasonTLSRequired, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
 	}
-	ev.Mechanism = strings.ToUpper(f[0])
+	ev.Mechanism = upperASCII(f[0])
 	known := func(ms []string) bool {
-		return slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, ev.Mechanism) })
+		return slices.ContainsFunc(ms, func(m string) bool { return upperASCII(m) == ev.Mechanism })
 	}
 	if !known(c.authMechanisms()) {
 		if c.tls == nil && known(c.cfg.AuthMechanisms) {

@@ -55,6 +55,13 @@ type Event struct {
 	Line string
 	// Verb and Arg split Line: the upper-cased verb and the rest.
 	Verb, Arg string
+	// Masked, when not empty, is Line as a transcript shows it, its
+	// secrets masked (Trace.Masked): an AUTH line's initial response, a
+	// line that may hold credentials after a refused AUTH ("****"). A
+	// driver that repeats the line, its verb or AUTH's mechanism in a
+	// reply or a report takes them from Masked: Verb and Mechanism may
+	// be the secret, in upper case.
+	Masked string
 	// Path is MAIL's reverse-path ("" for <>) or RCPT's forward-path,
 	// without brackets.
 	Path string

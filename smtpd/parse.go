@@ -13,7 +13,25 @@ import (
 // parseParams.
 func parseCommand(line string) (verb, arg string) {
 	verb, arg, _ = strings.Cut(line, " ")
-	return strings.ToUpper(verb), arg
+	return upperASCII(verb), arg
+}
+
+// upperASCII returns s with its ASCII letters upper-cased, and only
+// those: verbs and keywords are case-insensitive in ASCII (RFC 5321 2.4),
+// and Unicode's case mapping would make a dotless i an I, a long s an S.
+func upperASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // pathError tells why a path did not parse. A Conn answers it with 501

@@ -135,6 +135,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -215,6 +216,11 @@ type config struct {
 	authAny           bool                     // -auth-any
 	requireAuth       bool
 	requireTLSForAuth bool
+	// credentialErr says what is wrong with a -auth or -oauth-token value
+	// (in a flag or its environment variable), told after parsing without
+	// the value, which holds a password or token: the flag package's
+	// error and the environment's repeat it.
+	credentialErr string
 
 	dkimKeys []dkimKey // -dkim-key domain:selector:file.pem
 
@@ -281,7 +287,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Func("auth", "offer AUTH (PLAIN, LOGIN, CRAM-MD5) and accept `user:password`; repeat for more accounts", func(v string) error {
 		user, password, ok := strings.Cut(v, ":")
 		if !ok || user == "" {
-			return errors.New("want user:password")
+			c.credentialErr = cmp.Or(c.credentialErr, "-auth (or MOCKSMTP_AUTH): want user:password")
+			return nil
 		}
 		c.auth = append(c.auth, account{user, password})
 		return nil
@@ -289,7 +296,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Func("oauth-token", "offer AUTH XOAUTH2 and OAUTHBEARER and accept `user:token` (an OAuth 2.0 access token); repeat for more users", func(v string) error {
 		user, token, ok := strings.Cut(v, ":")
 		if !ok || user == "" || token == "" {
-			return errors.New("want user:token")
+			c.credentialErr = cmp.Or(c.credentialErr, "-oauth-token (or MOCKSMTP_OAUTH_TOKEN): want user:token")
+			return nil
 		}
 		c.oauthTokens = append(c.oauthTokens, account{user, token})
 		return nil
@@ -365,6 +373,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
+		return nil, errUsage
+	}
+	if c.credentialErr != "" {
+		fmt.Fprintf(stderr, "mocksmtp: %s (the value is not shown: it holds a secret)\n", c.credentialErr)
 		return nil, errUsage
 	}
 	if fs.NArg() > 0 {

@@ -333,6 +333,32 @@ func TestBadUsageExits2(t *testing.T) {
 	}
 }
 
+// A malformed -auth or -oauth-token, in a flag or its environment
+// variable, says what it wants without the value, which holds the
+// password or token (a CI job's secret, in its log).
+func TestBadCredentialFlagShowsNoSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-pw"
+	for _, tt := range []struct {
+		name      string
+		env, args []string
+		want      string
+	}{
+		{"-auth without a user", nil, []string{"-auth", ":" + secret}, "-auth (or MOCKSMTP_AUTH): want user:password"},
+		{"MOCKSMTP_AUTH without a user", []string{"MOCKSMTP_AUTH=:" + secret}, nil, "-auth (or MOCKSMTP_AUTH): want user:password"},
+		{"-oauth-token without a user", nil, []string{"-oauth-token", ":" + secret}, "-oauth-token (or MOCKSMTP_OAUTH_TOKEN): want user:token"},
+		{"MOCKSMTP_OAUTH_TOKEN without a user", []string{"MOCKSMTP_OAUTH_TOKEN=:" + secret}, nil, "-oauth-token (or MOCKSMTP_OAUTH_TOKEN): want user:token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runOnce(t, tt.env, tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) || strings.Contains(stdout+stderr, secret) {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q, and no %q", code, stdout, stderr, tt.want, secret)
+			}
+		})
+	}
+}
+
 // An address that another program has (two mocksmtp on the default
 // ports) exits 1 with how to run side by side.
 func TestAddressInUseSaysHowToShare(t *testing.T) {
