@@ -46,14 +46,19 @@ func (m *Message) Links() []string {
 }
 
 // trimURL drops the punctuation that ends a sentence around a URL, and
-// closing brackets that the URL did not open.
+// closing brackets that the URL did not open. It counts the brackets
+// once, so that a URL of a million ")" takes a pass, not a million.
 func trimURL(u string) string {
+	unopenedParens := strings.Count(u, ")") - strings.Count(u, "(")
+	unopenedBrackets := strings.Count(u, "]") - strings.Count(u, "[")
 	for len(u) > 0 {
 		c := u[len(u)-1]
 		switch {
 		case strings.IndexByte(".,;:!?'*", c) >= 0:
-		case c == ')' && strings.Count(u, "(") < strings.Count(u, ")"):
-		case c == ']' && strings.Count(u, "[") < strings.Count(u, "]"):
+		case c == ')' && unopenedParens > 0:
+			unopenedParens--
+		case c == ']' && unopenedBrackets > 0:
+			unopenedBrackets--
 		default:
 			return u
 		}

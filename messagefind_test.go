@@ -2,7 +2,9 @@ package mocksmtp_test
 
 import (
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -110,4 +112,38 @@ func FuzzMessageLinks(f *testing.F) {
 		}
 		m.Find(code)
 	})
+}
+
+// TestLinksOfAHostileURLTakeLinearTime sends a text body whose one URL ends
+// in 1 MiB + 1 closing parentheses, quoted-printable with soft line breaks
+// so that every line on the wire is short: Links, which drops the closing
+// brackets a URL did not open, must answer at once, not count the brackets
+// again for each one it drops.
+func TestLinksOfAHostileURLTakeLinearTime(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	parens := strings.Repeat(")", 1<<20+1)
+	var body strings.Builder
+	body.WriteString("see http://x.test/a")
+	for s := parens; s != ""; {
+		n := min(len(s), 75)
+		body.WriteString(s[:n] + "=\n")
+		s = s[n:]
+	}
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
+		"Subject: parens\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"+body.String()+"\n")
+	m := srv.WaitForMessages(t, 1)[0]
+	if !strings.HasSuffix(strings.TrimSuffix(m.Text, "\n"), parens) {
+		t.Fatalf("Text ends with %q, want the %d parentheses", m.Text[max(0, len(m.Text)-20):], len(parens))
+	}
+	done := make(chan []string, 1)
+	go func() { done <- m.Links() }()
+	select {
+	case got := <-done:
+		if diff := cmp.Diff([]string{"http://x.test/a"}, got); diff != "" {
+			t.Errorf("Links (-want +got):\n%s", diff)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Links of a URL with %d closing parentheses still running after 5s", len(parens))
+	}
 }
