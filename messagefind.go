@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"bytes"
 	"html"
 	"regexp"
 	"strings"
@@ -14,9 +15,10 @@ var (
 	hrefRE = regexp.MustCompile(`(?is)<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
 	// urlRE finds http and https URLs in text.
 	urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
-	// tagRE finds tags, comments, scripts and styles of HTML, to drop them;
-	// its group is the name of a tag.
-	tagRE = regexp.MustCompile(`(?is)<!--.*?-->|<(?:script|style)\b.*?</(?:script|style)\s*>|</?([a-z][a-z0-9]*)[^>]*>`)
+	// tagRE finds the tags of HTML, to drop them; its group is the name
+	// of a tag. Comments, scripts and styles are dropped before, by
+	// dropHidden.
+	tagRE = regexp.MustCompile(`(?is)</?([a-z][a-z0-9]*)[^>]*>`)
 	// blockTags break lines; other tags (a, b, span...) are dropped
 	// without a trace, so that "code <b>42</b>" reads "code 42".
 	blockTags = regexp.MustCompile(`(?i)^(?:address|article|aside|blockquote|body|br|dd|div|dl|dt|footer|h[1-6]|head|header|hr|html|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|title|tr|ul)$`)
@@ -69,7 +71,8 @@ func trimURL(u string) string {
 
 // Find returns the first match of re in the text body, or else in the
 // text of the HTML body: tags, comments, scripts and styles dropped (so
-// that "#123456" in a style is not taken for a code), a line break for
+// that "#123456" in a style is not taken for a code; one left open hides
+// the rest of the body, as in a browser), a line break for
 // each block tag (p, div, br, td...), entities decoded. It returns ""
 // when neither has a match. When re
 // has a group, Find returns what the first group matched:
@@ -93,10 +96,80 @@ func htmlText(s string) string {
 	if s == "" {
 		return ""
 	}
-	return html.UnescapeString(tagRE.ReplaceAllStringFunc(s, func(tag string) string {
+	return html.UnescapeString(tagRE.ReplaceAllStringFunc(dropHidden(s), func(tag string) string {
 		if g := tagRE.FindStringSubmatch(tag); g[1] != "" && blockTags.MatchString(g[1]) {
 			return "\n"
 		}
 		return ""
 	}))
+}
+
+// dropHidden returns an HTML document without what a browser shows
+// neither as text nor as elements: its comments, scripts and styles, each
+// up to its end or, left open, to the end of the document, as a browser
+// reads them. It takes one pass: a regular expression such as
+// <!--.*?--> would scan to the end of the document again from each
+// "<!--" left open, which 28 KiB of them make seconds.
+func dropHidden(s string) string {
+	// s with its ASCII letters in lower case, for the names of tags: the
+	// same length, the same offsets.
+	lower := []byte(s)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	var b strings.Builder
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			b.WriteString(s[i:])
+			return b.String()
+		}
+		j += i
+		end := -1 // where what is hidden ends, or -1: not hidden
+		switch rest := lower[j:]; {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end = endOf(lower, j+len("<!--"), "-->")
+		case isStartTag(rest, "script"):
+			end = endOf(lower, endOf(lower, j, "</script"), ">")
+		case isStartTag(rest, "style"):
+			end = endOf(lower, endOf(lower, j, "</style"), ">")
+		default:
+			b.WriteString(s[i : j+1])
+			i = j + 1
+			continue
+		}
+		b.WriteString(s[i:j])
+		if end < 0 {
+			return b.String()
+		}
+		i = end
+	}
+}
+
+// endOf returns the offset just after the first sep in s at or after
+// from, or -1 when there is none (or from is -1).
+func endOf(s []byte, from int, sep string) int {
+	if from < 0 {
+		return -1
+	}
+	k := bytes.Index(s[from:], []byte(sep))
+	if k < 0 {
+		return -1
+	}
+	return from + k + len(sep)
+}
+
+// isStartTag reports whether s, in lower case, starts with the start tag
+// of the element name: "<name" not followed by a letter, digit or "_".
+func isStartTag(s []byte, name string) bool {
+	if len(s) < 1+len(name) || s[0] != '<' || string(s[1:1+len(name)]) != name {
+		return false
+	}
+	if len(s) == 1+len(name) {
+		return true
+	}
+	c := s[1+len(name)]
+	return !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_')
 }

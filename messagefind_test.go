@@ -147,3 +147,53 @@ func TestLinksOfAHostileURLTakeLinearTime(t *testing.T) {
 		t.Fatalf("Links of a URL with %d closing parentheses still running after 5s", len(parens))
 	}
 }
+
+// TestFindInHTMLLeftOpenTakesLinearTime sends HTML whose comments,
+// scripts or styles are all left open, 1 MiB + 1 of them: Find, which
+// drops them to read the text, must answer at once, and find nothing in
+// what a browser would not show.
+func TestFindInHTMLLeftOpenTakesLinearTime(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	units := []string{"<!--<b>code 1</b>\n", "<script><b>code 2</b>\n", "<STYLE><b>code 3</b>\n"}
+	for _, unit := range units {
+		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
+		expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
+			"Subject: left open\nContent-Type: text/html\n\n<p>code 0</p>\n"+html)
+	}
+	code := regexp.MustCompile(`code (\d+)`)
+	for i, m := range srv.WaitForMessages(t, len(units)) {
+		done := make(chan string, 1)
+		go func() { done <- m.Find(code) }()
+		select {
+		case got := <-done:
+			if got != "0" {
+				t.Errorf("%q left open: Find = %q, want %q", units[i], got, "0")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q left open, %d octets of HTML: Find still running after 5s", units[i], len(m.HTML))
+		}
+	}
+}
+
+// TestFindDropsCommentsScriptsAndStyles checks what Find reads of an
+// HTML body: not its comments, scripts and styles, closed or left open,
+// in any case.
+func TestFindDropsCommentsScriptsAndStyles(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ html, want string }{
+		{"<!-- code 1 -->code 2", "2"},
+		{"<Script type=x>code 1</SCRIPT >code 2", "2"},
+		{"<style>p{} code 1</style>code 2", "2"},
+		{"<scripts>code 1</scripts>", "1"}, // no script element
+		{"code 2<!-- code 1", "2"},
+		{"<script>code 1</script", ""},
+		{"<p>code <b>3</b></p>", "3"},
+	}
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != tc.want {
+			t.Errorf("HTML %q: Find = %q, want %q", tc.html, got, tc.want)
+		}
+	}
+}
