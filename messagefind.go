@@ -10,15 +10,22 @@ import (
 // This file holds the helpers of magic-link and one-time-code tests: the
 // links of a message, and a regular expression found in its bodies.
 
+// tagBody is what follows a tag's name up to its ">": quoted attribute
+// values as wholes, so that a ">" or an "href=" inside one is no part of
+// the tag; or else, when a quote is left open, anything up to the first
+// ">".
+const tagBody = `(?:(?:[^>"']|"[^"]*"|'[^']*')*|[^>]*)>`
+
 var (
-	// hrefRE finds the href attribute of an a or area element.
-	hrefRE = regexp.MustCompile(`(?is)<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+	// tagRE finds the tags of HTML; its first group is the name of a tag,
+	// its second what follows the name. Comments, scripts and styles are
+	// dropped before, by dropHidden.
+	tagRE = regexp.MustCompile(`(?i)</?([a-z][a-z0-9]*)(` + tagBody + `)`)
+	// attrRE finds the attributes in what follows a tag's name: the name,
+	// then the value double-quoted, single-quoted or bare.
+	attrRE = regexp.MustCompile(`([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?`)
 	// urlRE finds http and https URLs in text.
 	urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
-	// tagRE finds the tags of HTML, to drop them; its group is the name
-	// of a tag. Comments, scripts and styles are dropped before, by
-	// dropHidden.
-	tagRE = regexp.MustCompile(`(?is)</?([a-z][a-z0-9]*)[^>]*>`)
 	// blockTags break lines; other tags (a, b, span...) are dropped
 	// without a trace, so that "code <b>42</b>" reads "code 42".
 	blockTags = regexp.MustCompile(`(?i)^(?:address|article|aside|blockquote|body|br|dd|div|dl|dt|footer|h[1-6]|head|header|hr|html|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|title|tr|ul)$`)
@@ -26,7 +33,7 @@ var (
 
 // Links returns the links of the message, in order and without
 // duplicates: the href of each <a> (and <area>) of the HTML body, entities
-// decoded, then the http and https URLs in the text body that the HTML did
+// decoded (not those in comments, scripts and styles: see [Message.Find]), then the http and https URLs in the text body that the HTML did
 // not have already. Trailing punctuation is not part of a URL in text
 // ("see https://x.test/a." gives "https://x.test/a").
 func (m *Message) Links() []string {
@@ -38,8 +45,18 @@ func (m *Message) Links() []string {
 			out = append(out, u)
 		}
 	}
-	for _, g := range hrefRE.FindAllStringSubmatch(m.HTML, -1) {
-		add(strings.TrimSpace(html.UnescapeString(g[1] + g[2] + g[3])))
+	for _, g := range tagRE.FindAllStringSubmatch(dropHidden(m.HTML), -1) {
+		if !strings.EqualFold(g[1], "a") && !strings.EqualFold(g[1], "area") || strings.HasPrefix(g[0], "</") {
+			continue
+		}
+		// The first href, as a browser takes the first of an attribute
+		// given twice.
+		for _, a := range attrRE.FindAllStringSubmatch(g[2], -1) {
+			if strings.EqualFold(a[1], "href") {
+				add(strings.TrimSpace(html.UnescapeString(a[2] + a[3] + a[4])))
+				break
+			}
+		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
 		add(trimURL(u))
@@ -96,12 +113,18 @@ func htmlText(s string) string {
 	if s == "" {
 		return ""
 	}
-	return html.UnescapeString(tagRE.ReplaceAllStringFunc(dropHidden(s), func(tag string) string {
-		if g := tagRE.FindStringSubmatch(tag); g[1] != "" && blockTags.MatchString(g[1]) {
-			return "\n"
+	s = dropHidden(s)
+	var b strings.Builder
+	last := 0
+	for _, g := range tagRE.FindAllStringSubmatchIndex(s, -1) {
+		b.WriteString(s[last:g[0]])
+		if blockTags.MatchString(s[g[2]:g[3]]) {
+			b.WriteByte('\n')
 		}
-		return ""
-	}))
+		last = g[1]
+	}
+	b.WriteString(s[last:])
+	return html.UnescapeString(b.String())
 }
 
 // dropHidden returns an HTML document without what a browser shows

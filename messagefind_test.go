@@ -197,3 +197,39 @@ func TestFindDropsCommentsScriptsAndStyles(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksAndFindReadTagsAsABrowserDoes checks the HTML a browser would
+// read otherwise than a naive scan: a ">" inside a quoted attribute value
+// does not end the tag, an "href=" inside one is no attribute, and a
+// commented-out link is no link.
+func TestLinksAndFindReadTagsAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		html      string
+		wantLinks []string
+		wantFind  string // Find(`code:? (\d+)`)
+	}{
+		{"a > in a quoted attribute before href",
+			`<a title="Next >" href="https://x.test/next">next</a> <a data-x='a>b' href=https://x.test/b>b</a>`,
+			[]string{"https://x.test/next", "https://x.test/b"}, ""},
+		{"href= inside an attribute value",
+			`<a title=" href=https://evil.test/" href="https://x.test/real">real</a>`,
+			[]string{"https://x.test/real"}, ""},
+		{"commented-out link",
+			`<!-- <a href="https://old.test/reset">old</a> --><a href="https://x.test/reset">reset</a>`,
+			[]string{"https://x.test/reset"}, ""},
+		{"a code in an attribute is no text",
+			`<img alt="> code 999999"><p>code: 123456</p>`,
+			nil, "123456"},
+	}
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if diff := cmp.Diff(tc.wantLinks, m.Links()); diff != "" {
+			t.Errorf("%s: Links (-want +got):\n%s", tc.name, diff)
+		}
+		if got := m.Find(regexp.MustCompile(`code:? (\d+)`)); got != tc.wantFind {
+			t.Errorf("%s: Find = %q, want %q", tc.name, got, tc.wantFind)
+		}
+	}
+}
