@@ -33,9 +33,10 @@ var (
 
 // Links returns the links of the message, in order and without
 // duplicates: the href of each <a> (and <area>) of the HTML body, entities
-// decoded (not those in comments, scripts and styles: see [Message.Find]), then the http and https URLs in the text body that the HTML did
-// not have already. Trailing punctuation is not part of a URL in text
-// ("see https://x.test/a." gives "https://x.test/a").
+// decoded (none in comments, scripts and styles: see [Message.Find]),
+// then the http and https URLs in the text body that the HTML did not have
+// already. Trailing punctuation is not part of a URL in text ("see
+// https://x.test/a." gives "https://x.test/a").
 func (m *Message) Links() []string {
 	var out []string
 	seen := make(map[string]bool)
