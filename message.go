@@ -615,8 +615,10 @@ func isHeaderLine(line []byte, first bool) bool {
 }
 
 // mediaHeader parses a header field shaped like Content-Type: its value in
-// lower case ("" when absent or unparsable) and its parameters, RFC 2231 and
-// RFC 2047 decoded.
+// lower case ("" when absent or unparsable) and its parameters, RFC 2231
+// decoded, and RFC 2047 decoded for the file names (name, filename), where
+// mailers put encoded words though RFC 2047 section 5 allows none: only
+// there, as "=?utf-8?q?b?=" is a valid boundary, to be taken as written.
 func mediaHeader(h textproto.Header, key string) (string, map[string]string, error) {
 	v := h.Get(key)
 	if v == "" {
@@ -627,9 +629,11 @@ func mediaHeader(h textproto.Header, key string) (string, map[string]string, err
 		return "", nil, fmt.Errorf("%s %q: %w", key, shorten(v, 80), err)
 	}
 	dec := mime.WordDecoder{CharsetReader: charset.Reader}
-	for k, p := range params {
-		if d, err := dec.DecodeHeader(p); err == nil {
-			params[k] = d
+	for _, k := range []string{"name", "filename"} {
+		if p, ok := params[k]; ok {
+			if d, err := dec.DecodeHeader(p); err == nil {
+				params[k] = d
+			}
 		}
 	}
 	if err != nil {

@@ -885,3 +885,21 @@ func FuzzMessageNormalized(f *testing.F) {
 		}
 	})
 }
+
+// TestBoundaryShapedLikeAnEncodedWord checks that a boundary is taken as
+// written: "=" and "?" are boundary characters (RFC 2046 section 5.1.1),
+// and a parameter holds no encoded word (RFC 2047 section 5), so that
+// "=?utf-8?q?b?=" is the boundary, not "b".
+func TestBoundaryShapedLikeAnEncodedWord(t *testing.T) {
+	raw := crlf("Content-Type: multipart/mixed; boundary=\"=?utf-8?q?b?=\"\n\n" +
+		"--=?utf-8?q?b?=\nContent-Type: text/plain\n\nhello\n" +
+		"--=?utf-8?q?b?=\nContent-Type: application/pdf\n\n%PDF\n" +
+		"--=?utf-8?q?b?=--\n")
+	m := &Message{Raw: raw}
+	parseMIME(m)
+	checkParseErr(t, m.ParseErr, "")
+	want := parsed{Text: "hello", Attachments: []Attachment{{ContentType: "application/pdf", Data: []byte("%PDF")}}}
+	if diff := cmp.Diff(want, parsedOf(m), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("parse (-want +got):\n%s", diff)
+	}
+}

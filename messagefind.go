@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"bytes"
 	"html"
 	"regexp"
 	"strings"
@@ -9,14 +10,22 @@ import (
 // This file holds the helpers of magic-link and one-time-code tests: the
 // links of a message, and a regular expression found in its bodies.
 
+// tagBody is what follows a tag's name up to its ">": quoted attribute
+// values as wholes, so that a ">" or an "href=" inside one is no part of
+// the tag; or else, when a quote is left open, anything up to the first
+// ">".
+const tagBody = `(?:(?:[^>"']|"[^"]*"|'[^']*')*|[^>]*)>`
+
 var (
-	// hrefRE finds the href attribute of an a or area element.
-	hrefRE = regexp.MustCompile(`(?is)<(?:a|area)\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+	// tagRE finds the tags of HTML; its first group is the name of a tag,
+	// its second what follows the name. Comments, scripts and styles are
+	// dropped before, by dropHidden.
+	tagRE = regexp.MustCompile(`(?i)</?([a-z][a-z0-9]*)(` + tagBody + `)`)
+	// attrRE finds the attributes in what follows a tag's name: the name,
+	// then the value double-quoted, single-quoted or bare.
+	attrRE = regexp.MustCompile(`([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?`)
 	// urlRE finds http and https URLs in text.
 	urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
-	// tagRE finds tags, comments, scripts and styles of HTML, to drop them;
-	// its group is the name of a tag.
-	tagRE = regexp.MustCompile(`(?is)<!--.*?-->|<(?:script|style)\b.*?</(?:script|style)\s*>|</?([a-z][a-z0-9]*)[^>]*>`)
 	// blockTags break lines; other tags (a, b, span...) are dropped
 	// without a trace, so that "code <b>42</b>" reads "code 42".
 	blockTags = regexp.MustCompile(`(?i)^(?:address|article|aside|blockquote|body|br|dd|div|dl|dt|footer|h[1-6]|head|header|hr|html|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|title|tr|ul)$`)
@@ -24,9 +33,10 @@ var (
 
 // Links returns the links of the message, in order and without
 // duplicates: the href of each <a> (and <area>) of the HTML body, entities
-// decoded, then the http and https URLs in the text body that the HTML did
-// not have already. Trailing punctuation is not part of a URL in text
-// ("see https://x.test/a." gives "https://x.test/a").
+// decoded (none in comments, scripts and styles: see [Message.Find]),
+// then the http and https URLs in the text body that the HTML did not have
+// already. Trailing punctuation is not part of a URL in text ("see
+// https://x.test/a." gives "https://x.test/a").
 func (m *Message) Links() []string {
 	var out []string
 	seen := make(map[string]bool)
@@ -36,8 +46,18 @@ func (m *Message) Links() []string {
 			out = append(out, u)
 		}
 	}
-	for _, g := range hrefRE.FindAllStringSubmatch(m.HTML, -1) {
-		add(strings.TrimSpace(html.UnescapeString(g[1] + g[2] + g[3])))
+	for _, g := range tagRE.FindAllStringSubmatch(dropHidden(m.HTML), -1) {
+		if !strings.EqualFold(g[1], "a") && !strings.EqualFold(g[1], "area") || strings.HasPrefix(g[0], "</") {
+			continue
+		}
+		// The first href, as a browser takes the first of an attribute
+		// given twice.
+		for _, a := range attrRE.FindAllStringSubmatch(g[2], -1) {
+			if strings.EqualFold(a[1], "href") {
+				add(strings.TrimSpace(html.UnescapeString(a[2] + a[3] + a[4])))
+				break
+			}
+		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
 		add(trimURL(u))
@@ -46,14 +66,19 @@ func (m *Message) Links() []string {
 }
 
 // trimURL drops the punctuation that ends a sentence around a URL, and
-// closing brackets that the URL did not open.
+// closing brackets that the URL did not open. It counts the brackets
+// once, so that a URL of a million ")" takes a pass, not a million.
 func trimURL(u string) string {
+	unopenedParens := strings.Count(u, ")") - strings.Count(u, "(")
+	unopenedBrackets := strings.Count(u, "]") - strings.Count(u, "[")
 	for len(u) > 0 {
 		c := u[len(u)-1]
 		switch {
 		case strings.IndexByte(".,;:!?'*", c) >= 0:
-		case c == ')' && strings.Count(u, "(") < strings.Count(u, ")"):
-		case c == ']' && strings.Count(u, "[") < strings.Count(u, "]"):
+		case c == ')' && unopenedParens > 0:
+			unopenedParens--
+		case c == ']' && unopenedBrackets > 0:
+			unopenedBrackets--
 		default:
 			return u
 		}
@@ -64,7 +89,8 @@ func trimURL(u string) string {
 
 // Find returns the first match of re in the text body, or else in the
 // text of the HTML body: tags, comments, scripts and styles dropped (so
-// that "#123456" in a style is not taken for a code), a line break for
+// that "#123456" in a style is not taken for a code; one left open hides
+// the rest of the body, as in a browser), a line break for
 // each block tag (p, div, br, td...), entities decoded. It returns ""
 // when neither has a match. When re
 // has a group, Find returns what the first group matched:
@@ -88,10 +114,86 @@ func htmlText(s string) string {
 	if s == "" {
 		return ""
 	}
-	return html.UnescapeString(tagRE.ReplaceAllStringFunc(s, func(tag string) string {
-		if g := tagRE.FindStringSubmatch(tag); g[1] != "" && blockTags.MatchString(g[1]) {
-			return "\n"
+	s = dropHidden(s)
+	var b strings.Builder
+	last := 0
+	for _, g := range tagRE.FindAllStringSubmatchIndex(s, -1) {
+		b.WriteString(s[last:g[0]])
+		if blockTags.MatchString(s[g[2]:g[3]]) {
+			b.WriteByte('\n')
 		}
-		return ""
-	}))
+		last = g[1]
+	}
+	b.WriteString(s[last:])
+	return html.UnescapeString(b.String())
+}
+
+// dropHidden returns an HTML document without what a browser shows
+// neither as text nor as elements: its comments, scripts and styles, each
+// up to its end or, left open, to the end of the document, as a browser
+// reads them. It takes one pass: a regular expression such as
+// <!--.*?--> would scan to the end of the document again from each
+// "<!--" left open, which 28 KiB of them make seconds.
+func dropHidden(s string) string {
+	// s with its ASCII letters in lower case, for the names of tags: the
+	// same length, the same offsets.
+	lower := []byte(s)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	var b strings.Builder
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			b.WriteString(s[i:])
+			return b.String()
+		}
+		j += i
+		end := -1 // where what is hidden ends, or -1: not hidden
+		switch rest := lower[j:]; {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end = endOf(lower, j+len("<!--"), "-->")
+		case isStartTag(rest, "script"):
+			end = endOf(lower, endOf(lower, j, "</script"), ">")
+		case isStartTag(rest, "style"):
+			end = endOf(lower, endOf(lower, j, "</style"), ">")
+		default:
+			b.WriteString(s[i : j+1])
+			i = j + 1
+			continue
+		}
+		b.WriteString(s[i:j])
+		if end < 0 {
+			return b.String()
+		}
+		i = end
+	}
+}
+
+// endOf returns the offset just after the first sep in s at or after
+// from, or -1 when there is none (or from is -1).
+func endOf(s []byte, from int, sep string) int {
+	if from < 0 {
+		return -1
+	}
+	k := bytes.Index(s[from:], []byte(sep))
+	if k < 0 {
+		return -1
+	}
+	return from + k + len(sep)
+}
+
+// isStartTag reports whether s, in lower case, starts with the start tag
+// of the element name: "<name" not followed by a letter, digit or "_".
+func isStartTag(s []byte, name string) bool {
+	if len(s) < 1+len(name) || s[0] != '<' || string(s[1:1+len(name)]) != name {
+		return false
+	}
+	if len(s) == 1+len(name) {
+		return true
+	}
+	c := s[1+len(name)]
+	return !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_')
 }

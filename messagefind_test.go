@@ -2,7 +2,9 @@ package mocksmtp_test
 
 import (
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -110,4 +112,124 @@ func FuzzMessageLinks(f *testing.F) {
 		}
 		m.Find(code)
 	})
+}
+
+// TestLinksOfAHostileURLTakeLinearTime sends a text body whose one URL ends
+// in 1 MiB + 1 closing parentheses, quoted-printable with soft line breaks
+// so that every line on the wire is short: Links, which drops the closing
+// brackets a URL did not open, must answer at once, not count the brackets
+// again for each one it drops.
+func TestLinksOfAHostileURLTakeLinearTime(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	parens := strings.Repeat(")", 1<<20+1)
+	var body strings.Builder
+	body.WriteString("see http://x.test/a")
+	for s := parens; s != ""; {
+		n := min(len(s), 75)
+		body.WriteString(s[:n] + "=\n")
+		s = s[n:]
+	}
+	expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
+		"Subject: parens\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"+body.String()+"\n")
+	m := srv.WaitForMessages(t, 1)[0]
+	if !strings.HasSuffix(strings.TrimSuffix(m.Text, "\n"), parens) {
+		t.Fatalf("Text ends with %q, want the %d parentheses", m.Text[max(0, len(m.Text)-20):], len(parens))
+	}
+	done := make(chan []string, 1)
+	go func() { done <- m.Links() }()
+	select {
+	case got := <-done:
+		if diff := cmp.Diff([]string{"http://x.test/a"}, got); diff != "" {
+			t.Errorf("Links (-want +got):\n%s", diff)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Links of a URL with %d closing parentheses still running after 5s", len(parens))
+	}
+}
+
+// TestFindInHTMLLeftOpenTakesLinearTime sends HTML whose comments,
+// scripts or styles are all left open, 1 MiB + 1 of them: Find, which
+// drops them to read the text, must answer at once, and find nothing in
+// what a browser would not show.
+func TestFindInHTMLLeftOpenTakesLinearTime(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	units := []string{"<!--<b>code 1</b>\n", "<script><b>code 2</b>\n", "<STYLE><b>code 3</b>\n"}
+	for _, unit := range units {
+		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
+		expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
+			"Subject: left open\nContent-Type: text/html\n\n<p>code 0</p>\n"+html)
+	}
+	code := regexp.MustCompile(`code (\d+)`)
+	for i, m := range srv.WaitForMessages(t, len(units)) {
+		done := make(chan string, 1)
+		go func() { done <- m.Find(code) }()
+		select {
+		case got := <-done:
+			if got != "0" {
+				t.Errorf("%q left open: Find = %q, want %q", units[i], got, "0")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q left open, %d octets of HTML: Find still running after 5s", units[i], len(m.HTML))
+		}
+	}
+}
+
+// TestFindDropsCommentsScriptsAndStyles checks what Find reads of an
+// HTML body: not its comments, scripts and styles, closed or left open,
+// in any case.
+func TestFindDropsCommentsScriptsAndStyles(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ html, want string }{
+		{"<!-- code 1 -->code 2", "2"},
+		{"<Script type=x>code 1</SCRIPT >code 2", "2"},
+		{"<style>p{} code 1</style>code 2", "2"},
+		{"<scripts>code 1</scripts>", "1"}, // no script element
+		{"code 2<!-- code 1", "2"},
+		{"<script>code 1</script", ""},
+		{"<p>code <b>3</b></p>", "3"},
+	}
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != tc.want {
+			t.Errorf("HTML %q: Find = %q, want %q", tc.html, got, tc.want)
+		}
+	}
+}
+
+// TestLinksAndFindReadTagsAsABrowserDoes checks the HTML a browser would
+// read otherwise than a naive scan: a ">" inside a quoted attribute value
+// does not end the tag, an "href=" inside one is no attribute, and a
+// commented-out link is no link.
+func TestLinksAndFindReadTagsAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		html      string
+		wantLinks []string
+		wantFind  string // Find(`code:? (\d+)`)
+	}{
+		{"a > in a quoted attribute before href",
+			`<a title="Next >" href="https://x.test/next">next</a> <a data-x='a>b' href=https://x.test/b>b</a>`,
+			[]string{"https://x.test/next", "https://x.test/b"}, ""},
+		{"href= inside an attribute value",
+			`<a title=" href=https://evil.test/" href="https://x.test/real">real</a>`,
+			[]string{"https://x.test/real"}, ""},
+		{"commented-out link",
+			`<!-- <a href="https://old.test/reset">old</a> --><a href="https://x.test/reset">reset</a>`,
+			[]string{"https://x.test/reset"}, ""},
+		{"a code in an attribute is no text",
+			`<img alt="> code 999999"><p>code: 123456</p>`,
+			nil, "123456"},
+	}
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if diff := cmp.Diff(tc.wantLinks, m.Links()); diff != "" {
+			t.Errorf("%s: Links (-want +got):\n%s", tc.name, diff)
+		}
+		if got := m.Find(regexp.MustCompile(`code:? (\d+)`)); got != tc.wantFind {
+			t.Errorf("%s: Find = %q, want %q", tc.name, got, tc.wantFind)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"strings"
 
+	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -47,10 +48,27 @@ func partTree(m *mocksmtp.Message) *partJSON {
 		return nil
 	}
 	p := w.entity(h, r, 0)
-	if w.attachments != len(m.Attachments) || w.broken {
+	if w.attachments != len(m.Attachments) || w.broken || !linksAgree(&p, m) {
 		unlink(&p)
 	}
 	return &p
+}
+
+// linksAgree reports whether each leaf of p linked to an attachment has
+// that attachment's content type and file name: a check that the walk
+// made of each part what the root package's did.
+func linksAgree(p *partJSON, m *mocksmtp.Message) bool {
+	if i := p.Attachment; i != nil {
+		if *i >= len(m.Attachments) || m.Attachments[*i].ContentType != p.ContentType || m.Attachments[*i].Filename != p.Filename {
+			return false
+		}
+	}
+	for i := range p.Parts {
+		if !linksAgree(&p.Parts[i], m) {
+			return false
+		}
+	}
+	return true
 }
 
 type partWalk struct {
@@ -75,6 +93,13 @@ func (w *partWalk) entity(h textproto.Header, body io.Reader, depth int) partJSO
 	}
 	if p.Filename == "" {
 		p.Filename = params["name"]
+	}
+	// As the root package's Attachment.Filename (message.go, mediaHeader):
+	// encoded words decoded in file names, so that a name of nothing
+	// ("=?utf-8?q??=") is no attachment here either.
+	dec := mime.WordDecoder{CharsetReader: charset.Reader}
+	if d, err := dec.DecodeHeader(p.Filename); err == nil {
+		p.Filename = d
 	}
 	if strings.HasPrefix(typ, "multipart/") && params["boundary"] != "" && depth < maxPartDepth {
 		cr := &countReader{r: body}

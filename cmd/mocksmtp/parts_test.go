@@ -71,3 +71,39 @@ func FuzzPartTree(f *testing.F) {
 		}
 	})
 }
+
+// TestPartTreeLinksEachLeafToWhatItIs sends two text parts, the first
+// with a file name that is an encoded word of nothing, which the message
+// decodes, and so takes that part for its text and the second for an
+// attachment: the part tree of GET /api/messages/{id} must link each part
+// to what the message made of it, not swap them.
+func TestPartTreeLinksEachLeafToWhatItIs(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, strings.ReplaceAll(`Subject: two texts
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain; name="=?utf-8?q??="
+
+the text
+--b
+Content-Type: text/plain
+
+the attachment
+--b--
+`, "\n", "\r\n"))
+	var m messageJSON
+	getJSON(t, p, "/api/wait?count=1&timeout=5s", 200, &[]messageJSON{})
+	getJSON(t, p, "/api/messages/1", 200, &m)
+	if m.Text != "the text" || len(m.Attachments) != 1 || m.Parts == nil || len(m.Parts.Parts) != 2 {
+		t.Fatalf("text %q, %d attachments, parts %+v; want the text, 1 attachment, 2 parts", m.Text, len(m.Attachments), m.Parts)
+	}
+	first, second := m.Parts.Parts[0], m.Parts.Parts[1]
+	if first.Body != "text" || first.Attachment != nil || first.Filename != "" {
+		t.Errorf("part 1 links to body %q, attachment %v, file name %q; want the text, no file name (as the message's)", first.Body, first.Attachment, first.Filename)
+	}
+	if second.Body != "" || second.Attachment == nil || *second.Attachment != 0 {
+		t.Errorf("part 2 links to body %q, attachment %v; want attachment 0", second.Body, second.Attachment)
+	}
+}
