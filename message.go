@@ -35,7 +35,10 @@ import (
 // Every Message the server returns is a snapshot that is the caller's to
 // read and change: its slices, maps, header and attachments are its own,
 // so that sorting To or setting a header changes no other snapshot, and
-// nothing the server records later.
+// nothing the server records later. One thing is shared: the bytes of a
+// header field as sent, which Header's fields give out (Raw of
+// [mail.Header.Fields]); copy them before writing into them. (A copy of
+// those bytes in every snapshot doubles the cost of [Server.Messages].)
 //
 // The server keeps the envelope and Raw of each message; the fields
 // decoded from Raw (Header to Attachments) are parsed when a snapshot is

@@ -10,9 +10,7 @@ import (
 	"time"
 	"weak"
 
-	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 )
 
 // This file holds what the server keeps and for how long: the numbering of
@@ -465,7 +463,7 @@ func (k *kept) snapshot() *Message {
 		c.ARC = *k.arc
 		c.ARC.Sets = slices.Clone(k.arc.Sets)
 	}
-	c.Header = copyHeader(p.Header)
+	c.Header = p.Header.Copy()
 	copyAddrs(&c)
 	c.Attachments = slices.Clone(p.Attachments)
 	for i := range c.Attachments {
@@ -514,36 +512,6 @@ func (k *kept) contentFindings() []Finding {
 		k.parsed()
 	}
 	return k.content // set once, under k.mu, before checked
-}
-
-// copyHeader returns a copy of h that shares nothing with it. Header.Copy
-// shares the fields, and so the bytes of each as sent, which
-// HeaderFields.Raw gives out to be written to; the copy has them in one
-// allocation, each field's capacity ending with it.
-func copyHeader(h mail.Header) mail.Header {
-	n, count := 0, 0
-	for f := h.Fields(); f.Next(); {
-		raw, err := f.Raw()
-		if err != nil {
-			return h.Copy() // not of a parse: no raw bytes kept
-		}
-		n += len(raw)
-		count++
-	}
-	buf := make([]byte, 0, n)
-	raws := make([][]byte, 0, count)
-	for f := h.Fields(); f.Next(); {
-		raw, _ := f.Raw()
-		start := len(buf)
-		buf = append(buf, raw...)
-		raws = append(raws, buf[start:len(buf):len(buf)])
-	}
-	var c textproto.Header
-	// Fields lists the field AddRaw added last first: add the last first.
-	for _, raw := range slices.Backward(raws) {
-		c.AddRaw(raw)
-	}
-	return mail.Header{Header: message.Header{Header: c}}
 }
 
 // copyAddrs gives m's address lists (HeaderFrom, HeaderTo, Cc, ReplyTo)
