@@ -109,7 +109,8 @@ func (r DKIMResult) String() string {
 //
 // key is an *rsa.PublicKey or an ed25519.PublicKey, or a private key
 // (anything with a Public method, such as the crypto.Signer the code under
-// test signs with), whose public key is taken. Give it once per selector.
+// test signs with), whose public key is taken. Give it once per selector:
+// another key for a domain and selector given already is an error.
 func WithDKIMKey(domain, selector string, key crypto.PublicKey) Option {
 	return optionFunc(func(o *options) error {
 		if domain == "" || selector == "" {
@@ -119,7 +120,13 @@ func WithDKIMKey(domain, selector string, key crypto.PublicKey) Option {
 		if err != nil {
 			return fmt.Errorf("mocksmtp: WithDKIMKey(%q, %q, ...): %w", domain, selector, err)
 		}
-		o.dkimKeys = withEntry(o.dkimKeys, dkimName(domain, selector), record)
+		name := dkimName(domain, selector)
+		if had, ok := o.dkimKeys[name]; ok && had != record {
+			// The first key would be lost without a word, and the
+			// signatures made with it fail as if the signer were wrong.
+			return fmt.Errorf("mocksmtp: WithDKIMKey(%q, %q, ...): another key for %s is given already", domain, selector, name)
+		}
+		o.dkimKeys = withEntry(o.dkimKeys, name, record)
 		return nil
 	})
 }

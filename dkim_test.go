@@ -358,6 +358,25 @@ func TestWithDKIMKeyErrors(t *testing.T) {
 	}
 }
 
+// TestWithDKIMKeyTwice: a second, different key for a selector already
+// given is an error, not the first key lost without a word (a test of a
+// key rotation that reuses the selector); the same key again is no
+// conflict.
+func TestWithDKIMKeyTwice(t *testing.T) {
+	t.Parallel()
+	_, ed1, _ := ed25519.GenerateKey(rand.Reader)
+	_, ed2, _ := ed25519.GenerateKey(rand.Reader)
+	_, err := New(WithDKIMKey("example.com", "s1", ed1), WithDKIMKey("Example.COM.", "S1", ed2))
+	if want := `mocksmtp: WithDKIMKey("Example.COM.", "S1", ...): another key for s1._domainkey.example.com is given already`; err == nil || err.Error() != want {
+		t.Errorf("two keys for one selector: error %v, want %q", err, want)
+	}
+	srv, err := New(WithDKIMKey("example.com", "s1", ed1), WithDKIMKey("example.com", "s1", ed1.Public()), WithDKIMKey("example.com", "s2", ed2))
+	if err != nil {
+		t.Fatalf("one key twice, another for another selector: %v", err)
+	}
+	srv.Close()
+}
+
 // wantMatches checks, in a subtest named name, that want matches each of
 // msgs as match says; a failure shows about(m) of the message.
 func wantMatches(t *testing.T, name string, want Want, msgs []*Message, match []bool, about func(*Message) any) {

@@ -103,6 +103,15 @@ func TestDKIMKeyFlagErrors(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("not PEM"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	edKey := func(name string) string {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writePEM(t, dir, name, "PRIVATE KEY", der)
+	}
+	ed1, ed2 := edKey("ed1.pem"), edKey("ed2.pem")
 	for _, tt := range []struct {
 		name, value, want string
 	}{
@@ -111,15 +120,23 @@ func TestDKIMKeyFlagErrors(t *testing.T) {
 		{"no PEM", "example.com:s:" + junk, "no PEM block"},
 		{"a certificate", "example.com:s:" + cert, `a PEM "CERTIFICATE" block`},
 		{"bad key", "example.com:s:" + writePEM(t, dir, "bad.pem", "PUBLIC KEY", []byte("x")), "bad.pem"},
+		// A second key for a selector would take the first one's place.
+		{"another key for a selector", "example.com:s:" + ed1 + " -dkim-key EXAMPLE.com.:S:" + ed2, "another key for selector S of EXAMPLE.com. is given already"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-dkim-key", tt.value)
+			args := []string{"-listen", "127.0.0.1:0", "-http", ""}
+			for _, v := range strings.Split(tt.value, " -dkim-key ") {
+				args = append(args, "-dkim-key", v)
+			}
+			code, _, stderr := runOnce(t, nil, args...)
 			if code != 2 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tt.want)
 			}
 		})
 	}
+	// The same key again is no conflict.
+	start(t, nil, "-quiet", "-dkim-key", "example.com:s:"+ed1, "-dkim-key", "example.com.:S:"+ed1)
 }
 
 // arcFixture returns the root package's ARC example (testdata/arc/list.eml:

@@ -314,6 +314,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if err != nil {
 			return err
 		}
+		if slices.ContainsFunc(c.dkimKeys, k.conflicts) {
+			return fmt.Errorf("another key for selector %s of %s is given already", k.selector, k.domain)
+		}
 		c.dkimKeys = append(c.dkimKeys, k)
 		return nil
 	})
