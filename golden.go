@@ -209,7 +209,8 @@ var (
 // [Message.AssertGolden] compares it:
 //
 //   - the header fields, in order, one per line, unfolded and with RFC
-//     2047 encoded words decoded;
+//     2047 encoded words decoded, a control or bidi control character
+//     written as its code point ("⟨U+000A⟩");
 //   - then each MIME part, after a line "--- part 1.2: text/html" (IMAP
 //     numbering; "--- body: text/plain" for a message that is no
 //     multipart): its header fields, an empty line, and its content:
@@ -318,7 +319,32 @@ func goldenField(f textproto.HeaderFields, top bool, boundaries map[string]strin
 			return m[1] + `"` + n + `"`
 		})
 	}
-	return key + ": " + v
+	return key + ": " + shownControls(v)
+}
+
+// shownControls writes each control character of s (C0 but the tab, DEL,
+// C1) and each bidi control as its code point, "⟨U+000A⟩": a header
+// field's value is one line of the normalized form whatever its encoded
+// words decode to, and a diff of it shows its characters in order.
+func shownControls(s string) string {
+	shown := func(r rune) bool {
+		return r < ' ' && r != '\t' || r >= 0x7f && r <= 0x9f ||
+			r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+	}
+	if !strings.ContainsFunc(s, shown) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if shown(r) {
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+		} else {
+			b.WriteString(s[:n]) // an octet of no UTF-8 as it is
+		}
+		s = s[n:]
+	}
+	return b.String()
 }
 
 // goldenFilename is a part's file name, as Attachment.Filename is found.

@@ -162,6 +162,21 @@ func TestMessageNormalized(t *testing.T) {
 			raw:  "",
 			want: "\n--- body: text/plain\n\n",
 		},
+		{
+			// A header field's value is one line of the form, whatever
+			// its encoded words decode to: a line break or another
+			// control shows as its code point, and cannot make a line of
+			// the form's own ("--- part"), nor can a bidi control reorder
+			// what a diff shows.
+			name: "encoded words decoding to controls",
+			raw:  "Subject: =?utf-8?q?Hi=0D=0A--- part 9: text/html=00?=\r\nX-Name: =?utf-8?q?invoice=E2=80=AEfdp.exe?= \x01\r\n\r\nHello\r\n",
+			want: "Subject: Hi⟨U+000D⟩⟨U+000A⟩--- part 9: text/html⟨U+0000⟩\nX-Name: invoice⟨U+202E⟩fdp.exe ⟨U+0001⟩\n\n--- body: text/plain\n\nHello\n",
+		},
+		{
+			name: "octets of no UTF-8 beside a control stay as sent",
+			raw:  "X-Latin1: caf\xe9\x01\r\n\r\n",
+			want: "X-Latin1: caf\xe9⟨U+0001⟩\n\n--- body: text/plain\n\n",
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := &mocksmtp.Message{Raw: []byte(tt.raw)}
