@@ -137,7 +137,10 @@ type fieldError struct {
 // HTML bodies.
 type Attachment struct {
 	// Filename is the filename parameter of Content-Disposition, or else
-	// the name parameter of Content-Type, RFC 2231 and RFC 2047 decoded.
+	// the name parameter of Content-Type, RFC 2231 and RFC 2047 decoded:
+	// the name as the sender wrote it, which may hold "../", a NUL or a
+	// bidi control; a test that writes the file takes filepath.Base of a
+	// name it has checked.
 	Filename string
 	// ContentType is the media type alone, in lower case ("image/png").
 	ContentType string
