@@ -107,6 +107,10 @@ type Conn struct {
 	ans     Answer          // its answer, the zero Answer for the default
 	err     error           // set once the session is over
 	closed  bool
+	// clientLeft is set when a read or a wait saw the client leave (end
+	// of input, a reset): the session ends as its leaving says, also
+	// when the driver's context has ended since (see left).
+	clientLeft bool
 
 	greeted bool // the Greeting event was returned
 	refused bool // the greeting was negative: only QUIT is taken
@@ -248,7 +252,7 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	ev, err := c.next(ctx)
 	if err != nil {
 		c.stopWatching()
-		if ctxErr(ctx) != nil && !c.closed {
+		if ctxErr(ctx) != nil && !c.closed && !c.clientLeft {
 			// Interrupted, not finished: the driver may still Close with a reply.
 			err = ctxErr(ctx)
 			_ = c.raw.SetDeadline(time.Time{})
@@ -527,19 +531,23 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 	return nil
 }
 
-// hang reads and discards until the client closes or ctx ends.
+// hang reads and discards until the client closes or ctx ends (when the
+// client had closed before, that is its leaving: see left).
 func (c *Conn) hang(ctx context.Context) error {
 	_ = c.raw.SetReadDeadline(time.Time{})
-	if ctx.Err() != nil {
-		return ctx.Err()
+	var err error
+	if ctx.Err() == nil {
+		_, err = io.Copy(io.Discard, c.conn)
 	}
-	_, err := io.Copy(io.Discard, c.conn)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		if err = c.left(); err == nil {
+			return ctx.Err()
+		}
 	}
 	if err == nil {
 		err = io.EOF
 	}
+	c.clientLeft = true
 	return fmt.Errorf("%w while the server hung: %w", ErrClientGone, err)
 }
 
