@@ -266,3 +266,77 @@ func TestClientQuitDuringDelayBeforeClose(t *testing.T) {
 			closeEndRuns, bad, mocksmtp.EndQuit)
 	}
 }
+
+// TestClientClosedMidCommandBeforeClose is the client that leaves
+// without QUIT at each place where the server's Close can find the
+// session reading or waiting: inside DATA after the 354, inside a BDAT
+// chunk, in an AUTH exchange after a 334, and while a fault stalls the
+// reply to RCPT. The session ends "client closed" every time.
+func TestClientClosedMidCommandBeforeClose(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		opts []mocksmtp.Option
+		cmds []string // sent one at a time, each reply read
+		last string   // sent last, its reply not waited for
+		seen string   // the client line the server has read when the client closes
+	}{
+		{"DATA", nil, []string{"MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>", "DATA"}, "", "DATA"},
+		{"BDAT chunk", nil, []string{"MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>"}, "BDAT 100 LAST", "BDAT 100 LAST"},
+		{"AUTH exchange", []mocksmtp.Option{mocksmtp.WithAuth("app", "secret")}, []string{"AUTH LOGIN"}, "", "AUTH LOGIN"},
+		{"stalled RCPT", []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Stall())}, []string{"MAIL FROM:<app@example.com>"}, "RCPT TO:<bob@example.com>", "RCPT TO:<bob@example.com>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := map[string]int{}
+			for range closeEndRuns / 2 {
+				srv, err := mocksmtp.New(tc.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conn, err := net.Dial("tcp", srv.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := bufio.NewReader(conn)
+				for _, cmd := range append([]string{"", "EHLO app.local"}, tc.cmds...) {
+					if cmd != "" {
+						if _, err := io.WriteString(conn, cmd+"\r\n"); err != nil {
+							t.Fatal(err)
+						}
+					}
+					for { // to the last line of the reply
+						line, err := r.ReadString('\n')
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(line) < 4 || line[3] != '-' {
+							break
+						}
+					}
+				}
+				if tc.last != "" {
+					if _, err := io.WriteString(conn, tc.last+"\r\n"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// The server has read the client's last line: what the
+				// client sent and the server had not read when it closed
+				// is not looked into (see smtpd's left).
+				srv.WaitUntil(t, "the client's last line read", func() bool {
+					tr := srv.Sessions()[0].Transcript
+					return slices.ContainsFunc(tr, func(l mocksmtp.Line) bool { return l.Dir == mocksmtp.FromClient && l.Text == tc.seen })
+				})
+				conn.Close()
+				srv.Close()
+				if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndClientClosed {
+					bad[fmt.Sprintf("ended %q", s.Ended)]++
+				}
+			}
+			if len(bad) > 0 {
+				t.Errorf("%s: a client that closed before the server's Close, %d runs: %v, want every one ended %q",
+					tc.name, closeEndRuns/2, bad, mocksmtp.EndClientClosed)
+			}
+		})
+	}
+}
