@@ -13,7 +13,8 @@ import (
 )
 
 // Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
-// after QUIT and ctx.Err() when its context ends.
+// after QUIT and ctx.Err() when its context ends, unless the client had
+// closed the connection before (ErrClientGone).
 var (
 	ErrClientGone       = errors.New("smtpd: client closed the connection")
 	ErrTimeout          = errors.New("smtpd: client timed out")
@@ -244,6 +245,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // It returns io.EOF after QUIT, ctx.Err() when ctx ends (the connection is
 // then left open for [Conn.Close] to write a last reply), and otherwise one
 // of the Err… values, possibly wrapped; after an error the session is over.
+// A client that had closed the connection before ctx ended, while Next
+// read or waited, is [ErrClientGone], also when Next had not seen the
+// close yet: the end of ctx does not hide it.
 func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	if c.err != nil {
 		return nil, c.err

@@ -24,7 +24,9 @@ import (
 //     first: it quit without waiting for the reply, and the session is
 //     over as after any QUIT;
 //   - ctx.Err() when ctx ended first: the connection is left open, as by
-//     Next, for [Conn.Close] to write a last reply.
+//     Next, for [Conn.Close] to write a last reply. A client that had
+//     closed before ctx ended is gone, as above, even when the wait had
+//     not seen it yet.
 //
 // A client that half-closes its side (end of input) counts as gone, as
 // it does during a hang: over TCP a server cannot tell it from one that
