@@ -340,3 +340,39 @@ func TestClientClosedMidCommandBeforeClose(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseAsIdleTimeRunsOut closes the client, in fake time, exactly
+// when an IdleReply's time runs out: the close is too late, as a
+// command then is, and the session ends by the idle reply every time.
+func TestCloseAsIdleTimeRunsOut(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		got := map[mocksmtp.EndReason]int{}
+		const runs = 50
+		for range runs {
+			srv, err := mocksmtp.New(mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageHelo).IdleReply(10*time.Second, 421, "4.4.2 idle too long")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := srv.Dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := smtp.NewClient(conn, "localhost")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, _ := c.Extension("PIPELINING"); !ok { // EHLO, whose reply starts the idle time
+				t.Fatal("no EHLO reply with PIPELINING")
+			}
+			time.Sleep(10 * time.Second) // fake time: to the instant the idle time runs out
+			conn.Close()
+			synctest.Wait() // the session has ended, one way or the other
+			srv.Close()
+			got[srv.Sessions()[0].Ended]++
+		}
+		if len(got) != 1 || got[mocksmtp.EndServerClosed] != runs {
+			t.Errorf("a client that closed as the idle time ran out, %d runs: %v, want every one ended %q (the idle reply)", runs, got, mocksmtp.EndServerClosed)
+		}
+	})
+}

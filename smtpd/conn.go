@@ -544,7 +544,7 @@ func (c *Conn) hang(ctx context.Context) error {
 		_, err = io.Copy(io.Discard, c.conn)
 	}
 	if ctx.Err() != nil {
-		if err = c.left(); err == nil {
+		if err = c.left(ctx); err == nil {
 			return ctx.Err()
 		}
 	}
