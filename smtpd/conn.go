@@ -13,7 +13,8 @@ import (
 )
 
 // Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
-// after QUIT and ctx.Err() when its context ends.
+// after QUIT and ctx.Err() when its context ends, unless the client had
+// closed the connection before (ErrClientGone).
 var (
 	ErrClientGone       = errors.New("smtpd: client closed the connection")
 	ErrTimeout          = errors.New("smtpd: client timed out")
@@ -107,6 +108,10 @@ type Conn struct {
 	ans     Answer          // its answer, the zero Answer for the default
 	err     error           // set once the session is over
 	closed  bool
+	// clientLeft is set when a read or a wait saw the client leave (end
+	// of input, a reset): the session ends as its leaving says, also
+	// when the driver's context has ended since (see left).
+	clientLeft bool
 
 	greeted bool // the Greeting event was returned
 	refused bool // the greeting was negative: only QUIT is taken
@@ -240,6 +245,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // It returns io.EOF after QUIT, ctx.Err() when ctx ends (the connection is
 // then left open for [Conn.Close] to write a last reply), and otherwise one
 // of the Err… values, possibly wrapped; after an error the session is over.
+// A client that had closed the connection before ctx ended, while Next
+// read or waited, is [ErrClientGone], also when Next had not seen the
+// close yet: the end of ctx does not hide it.
 func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -248,7 +256,7 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	ev, err := c.next(ctx)
 	if err != nil {
 		c.stopWatching()
-		if ctxErr(ctx) != nil && !c.closed {
+		if ctxErr(ctx) != nil && !c.closed && !c.clientLeft {
 			// Interrupted, not finished: the driver may still Close with a reply.
 			err = ctxErr(ctx)
 			_ = c.raw.SetDeadline(time.Time{})
@@ -527,19 +535,23 @@ func (c *Conn) then(ctx context.Context, d Disposition) error {
 	return nil
 }
 
-// hang reads and discards until the client closes or ctx ends.
+// hang reads and discards until the client closes or ctx ends (when the
+// client had closed before, that is its leaving: see left).
 func (c *Conn) hang(ctx context.Context) error {
 	_ = c.raw.SetReadDeadline(time.Time{})
-	if ctx.Err() != nil {
-		return ctx.Err()
+	var err error
+	if ctx.Err() == nil {
+		_, err = io.Copy(io.Discard, c.conn)
 	}
-	_, err := io.Copy(io.Discard, c.conn)
 	if ctx.Err() != nil {
-		return ctx.Err()
+		if err = c.left(ctx); err == nil {
+			return ctx.Err()
+		}
 	}
 	if err == nil {
 		err = io.EOF
 	}
+	c.clientLeft = true
 	return fmt.Errorf("%w while the server hung: %w", ErrClientGone, err)
 }
 

@@ -924,3 +924,51 @@ func TestBdatRefusedForSyntaxNotPipelined(t *testing.T) {
 		}
 	}
 }
+
+// TestClientGoneBeforeContextEnds closes the client's side, then ends
+// the driver's context while Next waits for a command: the client left
+// first, and Next says so (ErrClientGone) every time, not ctx.Err(),
+// though the end of the context sets a read deadline in the past and a
+// read past its deadline does not look at the socket.
+func TestClientGoneBeforeContextEnds(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const runs = 200
+	bad := map[string]int{}
+	for range runs {
+		cl, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			for {
+				if _, err := c.Next(ctx); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		if _, err := bufio.NewReader(cl).ReadString('\n'); err != nil { // the greeting: Next now reads
+			t.Fatal(err)
+		}
+		cl.Close()
+		cancel()
+		if err := <-done; !errors.Is(err, smtpd.ErrClientGone) {
+			bad[err.Error()]++
+		}
+		c.Close(nil)
+	}
+	if len(bad) > 0 {
+		t.Errorf("Next after the client closed, then the context ended, %d runs: %v, want every one %v", runs, bad, smtpd.ErrClientGone)
+	}
+}

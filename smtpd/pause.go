@@ -24,7 +24,9 @@ import (
 //     first: it quit without waiting for the reply, and the session is
 //     over as after any QUIT;
 //   - ctx.Err() when ctx ended first: the connection is left open, as by
-//     Next, for [Conn.Close] to write a last reply.
+//     Next, for [Conn.Close] to write a last reply. A client that had
+//     closed before ctx ended is gone, as above, even when the wait had
+//     not seen it yet.
 //
 // A client that half-closes its side (end of input) counts as gone, as
 // it does during a hang: over TCP a server cannot tell it from one that
@@ -64,6 +66,13 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 	if d <= 0 {
 		return nil
 	}
+	gone := func(err error) error {
+		if err == nil || isTimeout(err) {
+			return nil // the client sent something, or the peek was stopped
+		}
+		c.clientLeft = true
+		return fmt.Errorf("%w while the server paused: %w", ErrClientGone, err)
+	}
 	c.watch(ctx)
 	var peeked chan error // the peek's outcome, nil when none runs
 	if watch && c.br.Buffered() == 0 {
@@ -71,6 +80,9 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 		// fails once the client has closed, when the peek returns at once.
 		_ = c.raw.SetReadDeadline(time.Time{})
 		if err := ctxErr(ctx); err != nil {
+			if gerr := gone(c.left(ctx)); gerr != nil {
+				return gerr
+			}
 			return err
 		}
 		peeked = make(chan error, 1)
@@ -78,12 +90,6 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 			_, err := c.br.Peek(1)
 			peeked <- err
 		}()
-	}
-	gone := func(err error) error {
-		if err == nil || isTimeout(err) {
-			return nil // the client sent something, or the peek was stopped
-		}
-		return fmt.Errorf("%w while the server paused: %w", ErrClientGone, err)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -105,9 +111,65 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 		_ = c.raw.SetReadDeadline(aLongTimeAgo)
 		perr := <-peeked
 		_ = c.raw.SetReadDeadline(time.Time{})
-		if gerr := gone(perr); gerr != nil && err == nil {
-			return gerr // the client left as the time ran out
+		if gerr := gone(perr); gerr != nil {
+			return gerr // the client left as the time ran out, or before ctx ended
 		}
+	}
+	if err != nil && watch {
+		// ctx ended: the peek may not have seen a client that left
+		// just before (see left).
+		if gerr := gone(c.left(ctx)); gerr != nil {
+			return gerr
+		}
+	}
+	return err
+}
+
+// probeBound bounds left's read: an end the client sent (TCP's FIN,
+// TLS's close_notify) is already queued and returns at once, and a
+// client still there costs the shutdown no more than this.
+const probeBound = 10 * time.Millisecond
+
+// left is called once the driver's context has ended a read or a wait,
+// and returns the error of a client that had left before: io.EOF, or a
+// reset; nil when it is still there, or sent something not yet read.
+// The end of the context sets a read deadline in the past (watch), and a
+// read past its deadline fails without looking at the connection (Go's
+// poller does not read), so an end of input already queued would go
+// unseen, and the session end as a shutdown or as the client's close
+// depending on which the session's goroutine saw first. left reads once
+// more, under a deadline a little ahead (probeBound), through the read
+// buffer: data stays buffered for whatever follows, and over TLS the
+// client's close_notify is read as io.EOF. A connection that tells
+// whether a read would wait (Pending: mocksmtp's in-memory ones) is not
+// read when it would, so that a testing/synctest bubble spends no time
+// on it. left stops watching the context first: its AfterFunc, running
+// late, would put the deadline back in the past.
+//
+// A context that ended at its deadline (a driver's idle time) is not
+// asked about: a close that arrives as the time runs out is too late, as
+// a command then is (ctxErr), so that in a testing/synctest bubble the
+// end does not depend on which goroutine ran first at that instant.
+func (c *Conn) left(ctx context.Context) error {
+	if errors.Is(ctxErr(ctx), context.DeadlineExceeded) {
+		return nil
+	}
+	c.stopWatching()
+	bound := probeBound
+	if p, ok := c.raw.(interface{ Pending() bool }); ok {
+		if !p.Pending() {
+			return nil
+		}
+		// What is pending returns without waiting: the bound is only
+		// for a TLS record the client sent in part, and is long, so
+		// that a loaded machine does not pass it before the read.
+		bound = time.Second
+	}
+	_ = c.raw.SetReadDeadline(time.Now().Add(bound))
+	_, err := c.br.Peek(1)
+	_ = c.raw.SetReadDeadline(time.Time{})
+	if err == nil || isTimeout(err) {
+		return nil
 	}
 	return err
 }

@@ -115,9 +115,14 @@ func terminator(crlf bool) []byte {
 
 // readErr turns a read error into the session's end, answering a timeout
 // with 421 4.4.2.
+//
+// When ctx has ended, the session ends as the client's leaving says if
+// it had left before (see left), and with ctx's error otherwise.
 func (c *Conn) readErr(ctx context.Context, err error, during string) error {
-	if err := ctxErr(ctx); err != nil {
-		return err
+	if cerr := ctxErr(ctx); cerr != nil {
+		if err = c.left(ctx); err == nil {
+			return cerr
+		}
 	}
 	switch {
 	case isTimeout(err):
@@ -131,6 +136,7 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 	case errors.Is(err, ErrClientGone):
 		return err
 	}
+	c.clientLeft = true
 	return fmt.Errorf("%w%s: %w", ErrClientGone, during, err)
 }
 
@@ -372,7 +378,7 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 	for got < size {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, c.readErr(ctx, ctx.Err(), " during BDAT")
 		}
 		buf := scratch
 		if keep {

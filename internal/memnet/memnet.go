@@ -260,6 +260,19 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
+// Pending reports whether a Read would return at once, without waiting:
+// data is queued, the peer is done (io.EOF) or reset the connection, or
+// this end is closed. A server that asks whether a client already left
+// need not wait for an answer, which inside a testing/synctest bubble
+// would take the bubble's time.
+func (c *Conn) Pending() bool {
+	l := c.link
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	in := &l.dir[1-c.side]
+	return c.closed || in.len() > 0 || l.pending[c.side] || in.eof
+}
+
 // Write writes p for the peer to read. It waits while the direction holds
 // BufferSize octets, until the peer reads, the connection is reset or
 // closed, or the write deadline passes; it then returns how much of p was

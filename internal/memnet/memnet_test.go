@@ -573,3 +573,38 @@ func TestBufferBoundaries(t *testing.T) {
 		})
 	}
 }
+
+// Pending says whether a Read would return at once: not on a quiet
+// connection; yes with data queued, after the peer's close (io.EOF) and
+// after this end's own close.
+func TestPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, s := pipe(t)
+		if s.Pending() {
+			t.Error("Pending on a quiet connection")
+		}
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Pending() {
+			t.Error("not Pending with an octet queued")
+		}
+		if _, err := s.Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if s.Pending() {
+			t.Error("Pending once the octet was read")
+		}
+		c.Close()
+		if !s.Pending() {
+			t.Error("not Pending after the peer's close")
+		}
+		if _, err := s.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("Read after the peer's close: %v, want io.EOF", err)
+		}
+		s.Close()
+		if !s.Pending() {
+			t.Error("not Pending after its own close")
+		}
+	})
+}
