@@ -849,6 +849,11 @@ func TestRefusedBdatLineCloses(t *testing.T) {
 		{"a blank before the verb", " BDAT " + size + " LAST\r\n", "500 5.5.2", false},
 		{"a tab before the verb, lower case", "\tbdat " + size + " last\r\n", "500 5.5.2", false},
 		{"a tab after the verb, 12289 octets", strings.Replace(padded(12289), " ", "\t", 1), "500 5.5.2", false},
+		// Past the longest line read whole, the verb told after the
+		// blanks before it, however many.
+		{"two blanks before the verb, 12289 octets", "  " + padded(12289-2), "500 5.5.2", false},
+		{"blanks and tabs before the verb, 65543 octets", " \t \t " + padded(64<<10+7-5), "500 5.5.2", false},
+		{"16 KiB of blanks before the verb, 24576 octets", strings.Repeat(" ", 16<<10) + padded(24576-16<<10), "500 5.5.2", false},
 		{"512 octets", padded(512), "250 2.0.0", false},
 	}
 	for _, tt := range tests {
