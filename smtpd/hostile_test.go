@@ -2176,3 +2176,54 @@ func TestConfiguredCommandLineLimits(t *testing.T) {
 		}
 	}
 }
+
+// A client that stops sending mid-line, mid-DATA (in a line, after a
+// line's CRLF, at a final "." without its CRLF), mid-discard of an
+// over-long line, mid-chunk, between chunks or mid-AUTH exchange gets
+// 421 4.4.2 once the read timeout passes, over TCP, and the connection
+// closes (ErrTimeout): no message is taken from what it sent.
+func TestReadTimeoutMidTransfer(t *testing.T) {
+	t.Parallel()
+	const tx = "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+	tests := []struct {
+		name    string
+		before  string // sent first, one reply per line
+		partial string // then this, and silence
+	}{
+		{"mid-line", "", "NOO"},
+		{"between CR and LF", "", "NOOP\r"},
+		{"mid-DATA line", tx + "DATA\r\n", "Subject: x\r\n\r\nhalf"},
+		{"mid-DATA after CRLF", tx + "DATA\r\n", "Subject: x\r\n\r\nbody\r\n"},
+		{"at the final dot", tx + "DATA\r\n", "body\r\n."},
+		{"at the final dot's CR", tx + "DATA\r\n", "body\r\n.\r"},
+		{"mid-over-long command", "", strings.Repeat("x", 40000)},
+		{"mid-over-long DATA line", tx + "DATA\r\n", strings.Repeat("x", 40000)},
+		{"mid-chunk", tx, "BDAT 10 LAST\r\nabc"},
+		{"mid-second-chunk", tx + "BDAT 3\r\nabc", "BDAT 10 LAST\r\nabc"},
+		{"between chunks", tx + "BDAT 3\r\nabc", ""},
+		{"mid-refused-chunk", "", "BDAT 10 LAST\r\nabc"},
+		{"mid-AUTH response", "AUTH PLAIN\r\n", "AGFAYg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := oneMechanism("PLAIN", func() saslFunc {
+				return func([]byte) ([]byte, bool, error) { return nil, false, nil }
+			})
+			cfg.ReadTimeout = 200 * time.Millisecond
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n" + tt.before)
+			for range 1 + strings.Count(tt.before, "\r\n") {
+				c.expectPrefix("")
+			}
+			c.send(tt.partial)
+			c.expectPrefix("421 4.4.2")
+			c.expectClosed()
+			if err := <-h.ends; !errors.Is(err, smtpd.ErrTimeout) {
+				t.Fatalf("the session ended with %v, want ErrTimeout", err)
+			}
+			h.noMessage()
+		})
+	}
+}
