@@ -1111,6 +1111,12 @@ func TestOrcptUTF8(t *testing.T) {
 		{"utf-8;\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90", bad, ok},
 		{"utf-8;\xf0\x9f\x93\xa7@example.com", bad, ok}, // 4 octets
 		{"utf-8;b\xc3\xb8b\\x{2B}x@example.com", bad, ok},
+		// UTF-8 that Unicode calls a space is no separator of
+		// parameters (RFC 5321 separates them with SP): no-break space,
+		// next line, ideographic space.
+		{"utf-8;b\xc2\xa0b@example.com", bad, ok},
+		{"utf-8;b\xc2\x85b@example.com", bad, ok},
+		{"utf-8;\xe3\x80\x80@example.com", bad, ok},
 		// malformed
 		{"utf-8;", bad, bad},
 		{"utf-8;a+40b@example.com", bad, bad}, // xtext's hexchar is no utf-8 address
