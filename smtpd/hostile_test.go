@@ -854,6 +854,9 @@ func TestRefusedBdatLineCloses(t *testing.T) {
 		{"two blanks before the verb, 12289 octets", "  " + padded(12289-2), "500 5.5.2", false},
 		{"blanks and tabs before the verb, 65543 octets", " \t \t " + padded(64<<10+7-5), "500 5.5.2", false},
 		{"16 KiB of blanks before the verb, 24576 octets", strings.Repeat(" ", 16<<10) + padded(24576-16<<10), "500 5.5.2", false},
+		// Its arguments apart by ASCII blanks only (LAST is ASCII, a long
+		// s no S): with a no-break space, its size is unknown.
+		{"a no-break space before LAST", "BDAT " + size + "\u00a0LAST\r\n", "501 5.5.4", false},
 		{"512 octets", padded(512), "250 2.0.0", false},
 	}
 	for _, tt := range tests {
