@@ -424,6 +424,7 @@ func TestTranscriptMasksCredentialsAfterARefusedAUTH(t *testing.T) {
 		{"502 not offered", nil, true, "AUTH LOGIN", "502 5.5.1"},
 		{"500 tab", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, "AUTH\tLOGIN", "500 5.5.2"},
 		{"500 too long", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, "AUTH LOGIN " + strings.Repeat("A", 12288), "500 5.5.2"},
+		{"500 too long, blanks before the verb", []mocksmtp.Option{mocksmtp.WithAuth(user, pass)}, true, " \t AUTH LOGIN " + strings.Repeat("A", 12288), "500 5.5.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

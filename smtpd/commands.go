@@ -523,7 +523,7 @@ func (c *Conn) rcptParam(k, v string) (Reason, Reply) {
 }
 
 func (c *Conn) bdat(ev *Event) *Event {
-	f := strings.Fields(ev.Arg)
+	f := strings.FieldsFunc(ev.Arg, isParamSpace)
 	ev.Size = -1 // unknown: the chunk cannot be skipped
 	if len(f) >= 1 {
 		if n, over, ok := parseSize(f[0]); ok {

@@ -132,8 +132,9 @@ type Conn struct {
 	// happens after it.
 	lastBdat lastBdat
 
-	// head is the start of the last line readLine discarded as too long:
-	// enough of it to tell a BDAT line, whose chunk follows it unread.
+	// head is the start of the last line readLine discarded as too long,
+	// from its first octet that is no blank or tab (see noteHead): enough
+	// of it to tell a BDAT line, whose chunk follows it unread.
 	head    []byte
 	headBuf [len("BDAT ")]byte
 

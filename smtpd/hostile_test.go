@@ -849,6 +849,14 @@ func TestRefusedBdatLineCloses(t *testing.T) {
 		{"a blank before the verb", " BDAT " + size + " LAST\r\n", "500 5.5.2", false},
 		{"a tab before the verb, lower case", "\tbdat " + size + " last\r\n", "500 5.5.2", false},
 		{"a tab after the verb, 12289 octets", strings.Replace(padded(12289), " ", "\t", 1), "500 5.5.2", false},
+		// Past the longest line read whole, the verb told after the
+		// blanks before it, however many.
+		{"two blanks before the verb, 12289 octets", "  " + padded(12289-2), "500 5.5.2", false},
+		{"blanks and tabs before the verb, 65543 octets", " \t \t " + padded(64<<10+7-5), "500 5.5.2", false},
+		{"16 KiB of blanks before the verb, 24576 octets", strings.Repeat(" ", 16<<10) + padded(24576-16<<10), "500 5.5.2", false},
+		// Its arguments apart by ASCII blanks only (LAST is ASCII, a long
+		// s no S): with a no-break space, its size is unknown.
+		{"a no-break space before LAST", "BDAT " + size + "\u00a0LAST\r\n", "501 5.5.4", false},
 		{"512 octets", padded(512), "250 2.0.0", false},
 	}
 	for _, tt := range tests {
@@ -1106,6 +1114,12 @@ func TestOrcptUTF8(t *testing.T) {
 		{"utf-8;\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90", bad, ok},
 		{"utf-8;\xf0\x9f\x93\xa7@example.com", bad, ok}, // 4 octets
 		{"utf-8;b\xc3\xb8b\\x{2B}x@example.com", bad, ok},
+		// UTF-8 that Unicode calls a space is no separator of
+		// parameters (RFC 5321 separates them with SP): no-break space,
+		// next line, ideographic space.
+		{"utf-8;b\xc2\xa0b@example.com", bad, ok},
+		{"utf-8;b\xc2\x85b@example.com", bad, ok},
+		{"utf-8;\xe3\x80\x80@example.com", bad, ok},
 		// malformed
 		{"utf-8;", bad, bad},
 		{"utf-8;a+40b@example.com", bad, bad}, // xtext's hexchar is no utf-8 address
@@ -2169,5 +2183,56 @@ func TestConfiguredCommandLineLimits(t *testing.T) {
 				c.expectPrefix("214 ")
 			})
 		}
+	}
+}
+
+// A client that stops sending mid-line, mid-DATA (in a line, after a
+// line's CRLF, at a final "." without its CRLF), mid-discard of an
+// over-long line, mid-chunk, between chunks or mid-AUTH exchange gets
+// 421 4.4.2 once the read timeout passes, over TCP, and the connection
+// closes (ErrTimeout): no message is taken from what it sent.
+func TestReadTimeoutMidTransfer(t *testing.T) {
+	t.Parallel()
+	const tx = "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+	tests := []struct {
+		name    string
+		before  string // sent first, one reply per line
+		partial string // then this, and silence
+	}{
+		{"mid-line", "", "NOO"},
+		{"between CR and LF", "", "NOOP\r"},
+		{"mid-DATA line", tx + "DATA\r\n", "Subject: x\r\n\r\nhalf"},
+		{"mid-DATA after CRLF", tx + "DATA\r\n", "Subject: x\r\n\r\nbody\r\n"},
+		{"at the final dot", tx + "DATA\r\n", "body\r\n."},
+		{"at the final dot's CR", tx + "DATA\r\n", "body\r\n.\r"},
+		{"mid-over-long command", "", strings.Repeat("x", 40000)},
+		{"mid-over-long DATA line", tx + "DATA\r\n", strings.Repeat("x", 40000)},
+		{"mid-chunk", tx, "BDAT 10 LAST\r\nabc"},
+		{"mid-second-chunk", tx + "BDAT 3\r\nabc", "BDAT 10 LAST\r\nabc"},
+		{"between chunks", tx + "BDAT 3\r\nabc", ""},
+		{"mid-refused-chunk", "", "BDAT 10 LAST\r\nabc"},
+		{"mid-AUTH response", "AUTH PLAIN\r\n", "AGFAYg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := oneMechanism("PLAIN", func() saslFunc {
+				return func([]byte) ([]byte, bool, error) { return nil, false, nil }
+			})
+			cfg.ReadTimeout = 200 * time.Millisecond
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\n" + tt.before)
+			for range 1 + strings.Count(tt.before, "\r\n") {
+				c.expectPrefix("")
+			}
+			c.send(tt.partial)
+			c.expectPrefix("421 4.4.2")
+			c.expectClosed()
+			if err := <-h.ends; !errors.Is(err, smtpd.ErrTimeout) {
+				t.Fatalf("the session ended with %v, want ErrTimeout", err)
+			}
+			h.noMessage()
+		})
 	}
 }

@@ -240,7 +240,7 @@ func parseParams(s string) ([]param, bool) {
 		return nil, true
 	}
 	var ps []param
-	for _, f := range strings.Fields(s) {
+	for _, f := range strings.FieldsFunc(s, isParamSpace) {
 		k, v, hasValue := strings.Cut(f, "=")
 		if k == "" || !isKeyword(k) || (hasValue && !isParamValue(v)) {
 			return nil, false
@@ -255,6 +255,13 @@ func parseParams(s string) ([]param, bool) {
 	}
 	return ps, true
 }
+
+// isParamSpace reports whether r separates ESMTP parameters, or BDAT's
+// arguments: SP (RFC 5321 4.1.2, RFC 3030), and the other ASCII blanks a
+// lenient server takes, but no
+// UTF-8 that Unicode calls a space (a no-break space, U+0085, U+3000),
+// which an SMTPUTF8 value may hold (RFC 6531 3.3, RFC 6533 3).
+func isParamSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\v' || r == '\f' }
 
 // paramMap returns the parameters as a map, nil for none.
 func paramMap(ps []param) map[string]string {

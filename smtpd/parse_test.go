@@ -41,7 +41,7 @@ func FuzzParsePath(f *testing.F) {
 }
 
 func FuzzParseParams(f *testing.F) {
-	for _, s := range []string{"SIZE=10 BODY=8BITMIME", " SMTPUTF8", "RET=HDRS ENVID=a+2Bb", "A=1 a=2", "=x", "K=", ""} {
+	for _, s := range []string{"SIZE=10 BODY=8BITMIME", " SMTPUTF8", "ORCPT=utf-8;b\u00a0b@x NOTIFY=NEVER", "RET=HDRS ENVID=a+2Bb", "A=1 a=2", "=x", "K=", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -55,14 +55,20 @@ func FuzzParseParams(f *testing.F) {
 				t.Fatalf("bad param %q=%q from %q", k, v, s)
 			}
 			// In the order sent.
-			if f := strings.Fields(s)[i]; !strings.EqualFold(strings.SplitN(f, "=", 2)[0], k) {
+			if f := asciiFields(s)[i]; !strings.EqualFold(strings.SplitN(f, "=", 2)[0], k) {
 				t.Fatalf("param %d is %q, sent %q", i, k, f)
 			}
 		}
-		if len(paramMap(ps)) != len(strings.Fields(s)) {
+		if len(paramMap(ps)) != len(asciiFields(s)) {
 			t.Fatalf("%d params from %q", len(ps), s)
 		}
 	})
+}
+
+// asciiFields splits s at runs of ASCII blanks only: a UTF-8 space is
+// part of a parameter's value.
+func asciiFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r < utf8.RuneSelf && unicode.IsSpace(r) })
 }
 
 func BenchmarkParseCommand(b *testing.B) {

@@ -32,9 +32,9 @@ var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 // without LF: a deadline or EOF mid-line is an error. A line longer than
 // limit is read to its end and discarded: tooLong, and line is only its
 // terminator as sent, CRLF or a bare LF, so that DATA knows whether a
-// "." line after it ends the data, and c.head its first octets, so that a
-// command's verb is known. One longer than maxDiscard is
-// ErrFraming. n counts the octets consumed.
+// "." line after it ends the data, and c.head its first octets after
+// the blanks before them (noteHead), so that a command's verb is known.
+// One longer than maxDiscard is ErrFraming. n counts the octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
 	// go out before any read that could block: one with no whole line
@@ -55,10 +55,12 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 	case err == nil && len(l) <= limit:
 		return l, len(l), false, nil
 	case err == nil:
-		c.head = append(c.headBuf[:0], l[:min(len(l), len(c.headBuf))]...)
+		c.head = c.headBuf[:0]
+		c.noteHead(l)
 		return terminator(l[len(l)-2] == '\r'), len(l), true, nil
 	case errors.Is(err, bufio.ErrBufferFull):
-		c.head = append(c.headBuf[:0], l[:min(len(l), len(c.headBuf))]...)
+		c.head = c.headBuf[:0]
+		c.noteHead(l)
 		n, crlf, err := c.discardLine(ctx, len(l), l[len(l)-1])
 		return terminator(crlf), n, true, err
 	}
@@ -90,6 +92,7 @@ func (c *Conn) discardLine(ctx context.Context, n int, last byte) (int, bool, er
 		}
 		l, err := c.br.ReadSlice('\n')
 		n += len(l)
+		c.noteHead(l)
 		switch {
 		case err == nil && n > maxDiscard: // a read buffer not dividing maxDiscard
 			return n, false, ErrFraming
@@ -103,6 +106,17 @@ func (c *Conn) discardLine(ctx context.Context, n int, last byte) (int, bool, er
 		last = l[len(l)-1]
 	}
 	return n, false, ErrFraming
+}
+
+// noteHead adds to c.head what of l, the next part of a line readLine
+// discards, starts the line's verb: the octets after the blanks and tabs
+// before it, however many (a client may spell BDAT so, see spelledAs), up
+// to len(c.headBuf). Those blanks may fill a whole read buffer and more.
+func (c *Conn) noteHead(l []byte) {
+	if len(c.head) == 0 {
+		l = bytes.TrimLeft(l, " \t")
+	}
+	c.head = append(c.head, l[:min(len(l), len(c.headBuf)-len(c.head))]...)
 }
 
 // terminator returns the end of a line: CRLF, or LF alone.
