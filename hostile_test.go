@@ -653,3 +653,32 @@ func TestTranscriptPrintsWhatWouldHide(t *testing.T) {
 		}
 	}
 }
+
+// The envelope's addresses are the client's: with SMTPUTF8 they may hold
+// a bidi control (U+202E) or a C1 control (U+009B, the 8-bit CSI of a
+// terminal), and a quoted local part a backslash. Message.String, which
+// failure reports print a line per message, writes them as Line.String
+// writes a transcript line's, so that the log shows what was sent and
+// no client reorders or rewrites it.
+func TestMessageStringPrintsWhatWouldHide(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<a\u202ebc\u009b31m@ex\u202eample.com> SMTPUTF8\r\n")
+	c.expect("250 ")
+	c.send("RCPT TO:<\"a\u202e\u009b2J\\\\b\"@example.com>\r\n")
+	c.expect("250 ")
+	c.send("DATA\r\n")
+	c.expect("354 ")
+	c.send("Subject: x\r\n\r\nhi\r\n.\r\n")
+	c.expect("250 ")
+	m := srv.WaitForMessages(t, 1)[0]
+	got := m.String()
+	want := `message 1 from <a\u202ebc\u009b31m@ex\u202eample.com> to <"a\u202e\u009b2J\\\\b"@example.com> "x" (18 bytes)`
+	if got != want {
+		t.Errorf("Message.String() = %q, want %q", got, want)
+	}
+	if m.From != "a\u202ebc\u009b31m@ex\u202eample.com" {
+		t.Errorf("From = %q: the address itself is kept as sent", m.From)
+	}
+}
