@@ -103,13 +103,18 @@ func (s Severity) String() string {
 type Finding struct {
 	Rule     Rule
 	Severity Severity
-	Session  int    // the session's ID
-	Line     int    // the transcript line it refers to (1-based), 0 for none
-	Message  int    // the message's ID, 0 when it is about the session
-	Text     string // a one-line explanation
+	Session  int // the session's ID
+	Line     int // the transcript line it refers to (1-based), 0 for none
+	Message  int // the message's ID, 0 when it is about the session
+	// Text is a one-line explanation. It may quote what the client sent
+	// as sent (a verb, a DKIM signature's domain), any octet included:
+	// String and [FindingsReport] print it as [Line.String] prints a
+	// transcript line, what would not print as itself escaped.
+	Text string
 }
 
-// String returns "error RFC 5321 2.3.8 bare-line-ending: session 1 line 9: ...".
+// String returns "error RFC 5321 2.3.8 bare-line-ending: session 1 line 9: ...",
+// its Text escaped as [Line.String] escapes a transcript line's.
 func (f Finding) String() string {
 	where := fmt.Sprintf("session %d", f.Session)
 	if f.Line > 0 {
@@ -118,7 +123,7 @@ func (f Finding) String() string {
 	if f.Message > 0 {
 		where += fmt.Sprintf(" message %d", f.Message)
 	}
-	return fmt.Sprintf("%s %s %s: %s: %s", f.Severity, f.Rule.Ref(), f.Rule, where, f.Text)
+	return fmt.Sprintf("%s %s %s: %s: %s", f.Severity, f.Rule.Ref(), f.Rule, where, printable(f.Text))
 }
 
 func finding(r Rule, text string, args ...any) Finding {
@@ -412,7 +417,8 @@ func replyText(s string) string {
 // session ID, each session's in the order of fs: sessions that run at once
 // record their findings in any order, and the report reads the same
 // whichever ended first. The findings of rules it does not know come
-// after those of its own, by rule name.
+// after those of its own, by rule name. What of a finding's Text would
+// not print as itself is escaped, as [Line.String] escapes it.
 func FindingsReport(fs []Finding, sessions []*Session) string {
 	byID := map[int]*Session{}
 	for _, s := range sessions {
@@ -446,7 +452,7 @@ func FindingsReport(fs []Finding, sessions []*Session) string {
 			if f.Message > 0 {
 				where += fmt.Sprintf(", message %d", f.Message)
 			}
-			fmt.Fprintf(&b, "  %s: %s\n", where, f.Text)
+			fmt.Fprintf(&b, "  %s: %s\n", where, printable(f.Text)) // a client's octets escaped, as in the transcript
 			if s := byID[f.Session]; s != nil {
 				if _, kept := s.line(f.Line); kept {
 					for i := f.Line - 1; i <= f.Line+1; i++ {

@@ -7,6 +7,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -533,5 +534,59 @@ func TestFindingsReportOrdersUnknownRules(t *testing.T) {
 	quit, one, three, two := strings.Index(first, "quit"), strings.Index(first, "x-one"), strings.Index(first, "x-three"), strings.Index(first, "x-two")
 	if !(quit < one && one < three && three < two) {
 		t.Errorf("want the known rule, then x-one, x-three, x-two:\n%s", first)
+	}
+}
+
+// A finding quotes what the client sent: a verb, a DKIM signature's
+// domain and selector, which may hold any octet. The findings report,
+// which WithStrict prints in the test's log and the program's GET
+// /api/findings/check answers, prints each finding on one line, a
+// control, bidi control or octet of no UTF-8 written as a Go escape as
+// transcript lines are (Line.String): a client's ESC sequence would
+// otherwise rewrite the log, its bare CR hide the text before it, its
+// U+202E reorder the line.
+func TestFindingsReportPrintsWhatWouldHide(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialRaw(t, srv.Addr())
+	c.expect("220 ")
+	c.send("HELO x\r\n")
+	c.expect("250 ")
+	// After HELO the server offered no PIPELINING: a command sent with the
+	// next is a finding that names its verb.
+	c.send("X\x1b[2J\x1b[1;1HFORGED\u202eTXT\xff\x00\r\nNOOP\r\n")
+	c.reply()
+	c.expect("250 ")
+	c.send("MAIL FROM:<alice@example.com>\r\n")
+	c.expect("250 ")
+	c.send("RCPT TO:<bob@example.com>\r\n")
+	c.expect("250 ")
+	c.send("DATA\r\n")
+	c.expect("354 ")
+	c.send("DKIM-Signature: v=1; a=rsa-sha256; d=ex\x1b[31mample\x00.com; s=s\u202e\xff; h=from; bh=AAAA; b=AAAA\r\n" + goodMessage + ".\r\n")
+	c.expect("250 ")
+	c.send("QUIT\r\n")
+	c.expect("221 ")
+	srv.WaitForSessionEnd(t, 1)
+	fs := srv.Findings()
+	report := mocksmtp.FindingsReport(fs, srv.Sessions())
+	for _, want := range []string{`X\x1b[2J\x1b[1;1HFORGED\u202eTXT\xff\x00 sent before the reply`, `d=ex\x1b[31mample\x00.com s=s\u202e\xff`} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report does not show %s:\n%s", want, report)
+		}
+	}
+	for i, r := range report {
+		if r != '\n' && r != '\t' && !strconv.IsPrint(r) {
+			t.Fatalf("the report holds %U at %d:\n%q", r, i, report)
+		}
+	}
+	for _, f := range fs {
+		s := f.String()
+		for _, r := range s {
+			if r != '\t' && !strconv.IsPrint(r) {
+				t.Errorf("Finding.String() holds %U: %q", r, s)
+				break
+			}
+		}
 	}
 }

@@ -215,7 +215,9 @@ var (
 //     numbering; "--- body: text/plain" for a message that is no
 //     multipart): its header fields, an empty line, and its content:
 //     text parts decoded into UTF-8 with "\n" line breaks, other parts as
-//     "[N bytes, sha256 0123456789abcdef]";
+//     "[N bytes, sha256 0123456789abcdef]"; a CR that comes before a
+//     line break in the text is written "⟨U+000D⟩" (a golden file's
+//     CR LF reads as LF);
 //   - then, if the MIME could not be fully parsed, the parse error.
 //
 // What changes from run to run is replaced by placeholders: the
@@ -261,7 +263,11 @@ func (m *Message) Normalized(opts ...GoldenOption) string {
 	if p.ParseErr != nil {
 		fmt.Fprintf(&b, "\n--- parse error: %v\n", strings.TrimPrefix(p.ParseErr.Error(), "mocksmtp: "))
 	}
-	out := b.String()
+	// A CR before a line break (a text part's "=0D" at the end of a
+	// quoted-printable line, say) as its code point: AssertGolden reads
+	// a golden file's CR LF as LF, so a form holding one would differ
+	// from the file it was just written to.
+	out := strings.ReplaceAll(b.String(), "\r\n", "⟨U+000D⟩\n")
 	for _, mk := range o.masks {
 		out = mk.re.ReplaceAllString(out, mk.replacement)
 	}

@@ -186,3 +186,40 @@ func TestMessageNormalized(t *testing.T) {
 		})
 	}
 }
+
+// A text part's CR before a line break (quoted-printable's "=0D" at the
+// end of a line, a base64 part ending in "\r") stays a CR in the decoded
+// text, and a CR LF in the normalized form would read back as LF from
+// the golden file (which AssertGolden reads with Windows line breaks
+// made "\n", for a checkout that converts them): the golden file just
+// written would differ every run after. The form writes such a CR as its
+// code point, as it does in a header field.
+func TestMessageGoldenRoundTripsABareCR(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	c.expect("250 ")
+	c.expect("250 ")
+	c.expect("354 ")
+	c.send("Subject: cr\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nline one=0D\r\nline two=0D\r\n" +
+		"--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nZW5kcyBpbiBhIENS\r\nDQ==\r\n--b--\r\n.\r\n")
+	c.expect("250 ")
+	m := srv.WaitForMessages(t, 1)[0]
+	path := filepath.Join(t.TempDir(), "cr.golden")
+	check := func(update bool) string {
+		ft := &expT{name: "TestCR"}
+		ft.run(func() { m.AssertGolden(ft, path, update) })
+		return ft.report()
+	}
+	if got := check(true); got != "" {
+		t.Fatalf("update: report %q", got)
+	}
+	if got := check(false); got != "" {
+		t.Errorf("the golden file just written differs:\n%s", got)
+	}
+	if n := m.Normalized(); !strings.Contains(n, "line one⟨U+000D⟩\nline two⟨U+000D⟩\n") || !strings.Contains(n, "ends in a CR⟨U+000D⟩\n") {
+		t.Errorf("Normalized does not show the bare CRs:\n%q", n)
+	}
+}

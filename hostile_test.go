@@ -653,3 +653,72 @@ func TestTranscriptPrintsWhatWouldHide(t *testing.T) {
 		}
 	}
 }
+
+// The envelope's addresses are the client's: with SMTPUTF8 they may hold
+// a bidi control (U+202E) or a C1 control (U+009B, the 8-bit CSI of a
+// terminal), and a quoted local part a backslash. Message.String, which
+// failure reports print a line per message, writes them as Line.String
+// writes a transcript line's, so that the log shows what was sent and
+// no client reorders or rewrites it.
+func TestMessageStringPrintsWhatWouldHide(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<a\u202ebc\u009b31m@ex\u202eample.com> SMTPUTF8\r\n")
+	c.expect("250 ")
+	c.send("RCPT TO:<\"a\u202e\u009b2J\\\\b\"@example.com>\r\n")
+	c.expect("250 ")
+	c.send("DATA\r\n")
+	c.expect("354 ")
+	c.send("Subject: x\r\n\r\nhi\r\n.\r\n")
+	c.expect("250 ")
+	m := srv.WaitForMessages(t, 1)[0]
+	got := m.String()
+	want := `message 1 from <a\u202ebc\u009b31m@ex\u202eample.com> to <"a\u202e\u009b2J\\\\b"@example.com> "x" (18 bytes)`
+	if got != want {
+		t.Errorf("Message.String() = %q, want %q", got, want)
+	}
+	if m.From != "a\u202ebc\u009b31m@ex\u202eample.com" {
+		t.Errorf("From = %q: the address itself is kept as sent", m.From)
+	}
+}
+
+// A line past the engine's bound (1 MiB) closes the connection after a
+// 500: the transcript says what the client sent before that reply, as
+// it does for a shorter line too long ("C: <line of 2000 octets, too
+// long>"), instead of showing a 500 that answers nothing.
+func TestTranscriptShowsALinePastTheBound(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		before string
+		want   mocksmtp.Line
+	}{
+		"command": {"", mocksmtp.Line{Dir: mocksmtp.FromClient, Text: "<line of more than 1048576 octets, too long>"}},
+		"DATA": {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nSubject: x\r\n\r\n",
+			mocksmtp.Line{Dir: mocksmtp.Note, Text: "<message data: a line of more than 1048576 octets, too long; not recorded>"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			cl := dialEHLO(t, srv.Addr())
+			cl.send(c.before + "NOOP " + strings.Repeat("a", 1<<20+1-len("NOOP ")) + "\r\n")
+			for {
+				got, err := cl.reply()
+				if err != nil {
+					t.Fatalf("no 500: %v", err)
+				}
+				if strings.HasPrefix(got, "500 5.5.2") {
+					break
+				}
+			}
+			s := srv.WaitForSessionEnd(t, 1)
+			tr := s.Transcript
+			if len(tr) < 2 || tr[len(tr)-1].Text != "500 5.5.2 Error: line too long" {
+				t.Fatalf("the transcript does not end with the 500:\n%s", tr.Numbered())
+			}
+			if got := tr[len(tr)-2]; got.Dir != c.want.Dir || got.Text != c.want.Text {
+				t.Errorf("the line before the 500 is %v, want %v:\n%s", got, c.want, tr.Numbered())
+			}
+		})
+	}
+}

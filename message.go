@@ -175,12 +175,16 @@ var (
 // String summarizes the message on one line, for logs:
 //
 //	message 3 from <a@x> to <b@y> "Subject" (1234 bytes, 2 attachments)
+//
+// The addresses are written as [Line.String] writes a transcript line,
+// what would not print as itself escaped: with SMTPUTF8 a client's
+// address may hold a bidi or C1 control.
 func (m *Message) String() string {
 	if m == nil {
 		return "<nil>"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "message %d from <%s> to ", m.ID, m.From)
+	fmt.Fprintf(&b, "message %d from <%s> to ", m.ID, printable(m.From))
 	const maxTo = 3
 	for i, to := range m.To {
 		if i == maxTo {
@@ -190,7 +194,7 @@ func (m *Message) String() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "<%s>", to)
+		fmt.Fprintf(&b, "<%s>", printable(to))
 	}
 	if len(m.To) == 0 {
 		b.WriteString("nobody")

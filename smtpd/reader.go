@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,6 +145,13 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 		c.closeGracefully(ctx)
 		return fmt.Errorf("%w%s", ErrTimeout, during)
 	case errors.Is(err, ErrFraming):
+		// What the 500 answers: a line past maxDiscard, which is not read
+		// to its end (see readLine), of message data or else a command.
+		if strings.HasSuffix(during, "DATA") || strings.HasSuffix(during, "BDAT") {
+			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("<message data: a line of more than %d octets, too long; not recorded>", maxDiscard)})
+		} else {
+			c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<line of more than %d octets, too long>", maxDiscard)})
+		}
 		c.writeReply(reply(500, "5.5.2", "Error: line too long"))
 		c.closeGracefully(ctx)
 		return fmt.Errorf("%w%s", ErrFraming, during)

@@ -408,3 +408,50 @@ func TestAPIWaitSessionEndOutlastsTheHTTPTimeouts(t *testing.T) {
 		t.Errorf("GET %s: %q, want a 408 after 2s", path, e)
 	}
 }
+
+// JSON strings are UTF-8: an octet of no UTF-8 that a client sent (in a
+// command line, the HELO name) comes as U+FFFD in the session's JSON, as
+// openapi.json says, and GET /api/sessions/{id}/normalized keeps it,
+// written as \xff, as Go's Line.String writes it; so does a control.
+func TestAPITranscriptOctetsOfNoUTF8(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	c, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	fmt.Fprintf(c, "HELO h\xfe\r\nNOOP \xff\x1b[2J\u202e\r\nQUIT\r\n")
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading from the SMTP session: %v", err)
+		}
+		if strings.HasPrefix(l, "221 ") {
+			break
+		}
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/wait/sessions/1?timeout=10s", http.StatusOK, &s)
+	if s.Helo != "h\ufffd" {
+		t.Errorf("helo %q, want %q", s.Helo, "h\ufffd")
+	}
+	found := false
+	for _, l := range s.Transcript {
+		if l.Dir == "C" && strings.HasPrefix(l.Text, "NOOP") {
+			found = true
+			if want := "NOOP \ufffd\x1b[2J\u202e"; l.Text != want {
+				t.Errorf("transcript text %q, want %q", l.Text, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no NOOP line in %+v", s.Transcript)
+	}
+	n := getNormalized(t, p.http, "/api/sessions/1/normalized")
+	if want := `C: NOOP \xff\x1b[2J\u202e` + "\n"; !strings.Contains(n, want) {
+		t.Errorf("normalized transcript lacks %q:\n%s", want, n)
+	}
+}
