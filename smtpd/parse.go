@@ -137,7 +137,7 @@ func checkMailbox(m string, utf8ok bool) error {
 	}
 	at := strings.LastIndexByte(m, '@')
 	if at < 0 {
-		if strings.EqualFold(m, "postmaster") {
+		if equalFoldASCII(m, "postmaster") {
 			return nil
 		}
 		return &pathError{"missing @domain"}
