@@ -154,7 +154,7 @@ func dropHidden(s string) string {
 		end := -1 // where what is hidden ends, or -1: not hidden
 		switch rest := lower[j:]; {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			end = endOf(lower, j+len("<!--"), "-->")
+			end = endOfComment(lower, j)
 		case isStartTag(rest, "script"):
 			end = endOf(lower, endOf(lower, j, "</script"), ">")
 		case isStartTag(rest, "style"):
@@ -169,6 +169,35 @@ func dropHidden(s string) string {
 			return b.String()
 		}
 		i = end
+	}
+}
+
+// endOfComment returns the offset just after the comment that starts at
+// from ("<!--"), or -1 when it is left open: as a browser reads it, an
+// empty "<!-->" or "<!--->" ends at once, and "--!>" ends one as "-->"
+// does.
+func endOfComment(s []byte, from int) int {
+	rest := s[from:]
+	switch {
+	case bytes.HasPrefix(rest, []byte("<!-->")):
+		return from + len("<!-->")
+	case bytes.HasPrefix(rest, []byte("<!--->")):
+		return from + len("<!--->")
+	}
+	// The first "--" followed by ">" or "!>", in one scan up to it.
+	for i := from + len("<!--"); ; {
+		k := bytes.Index(s[i:], []byte("--"))
+		if k < 0 {
+			return -1
+		}
+		i += k + len("--")
+		switch {
+		case i < len(s) && s[i] == '>':
+			return i + 1
+		case i+1 < len(s) && s[i] == '!' && s[i+1] == '>':
+			return i + 2
+		}
+		i-- // "--->": the second '-' may begin the end
 	}
 }
 
