@@ -215,7 +215,8 @@ func endOf(s []byte, from int, sep string) int {
 }
 
 // isStartTag reports whether s, in lower case, starts with the start tag
-// of the element name: "<name" not followed by a letter, digit or "_".
+// of the element name: "<name" followed by what ends a tag's name in
+// HTML (a space, "/", ">") or by nothing; "<style-x>" is another element.
 func isStartTag(s []byte, name string) bool {
 	if len(s) < 1+len(name) || s[0] != '<' || string(s[1:1+len(name)]) != name {
 		return false
@@ -223,6 +224,9 @@ func isStartTag(s []byte, name string) bool {
 	if len(s) == 1+len(name) {
 		return true
 	}
-	c := s[1+len(name)]
-	return !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_')
+	switch s[1+len(name)] {
+	case ' ', '\t', '\n', '\f', '\r', '/', '>':
+		return true
+	}
+	return false
 }

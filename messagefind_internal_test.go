@@ -14,7 +14,7 @@ func TestDropHiddenBoundaries(t *testing.T) {
 		{"<!--a-->b", "b"}, {"é<!--a-->é", "éé"},
 		{"<script", ""}, {"<SCRIPT>x</SCRIPT>y", "y"}, {"<ScRiPt>a</sCrIpT>b", "b"}, {"<scripts>x", "<scripts>x"},
 		{"<script>é", ""}, {"a<scrip", "a<scrip"}, {"<script>x</script", ""},
-		{"é<style>x</style >é", "éé"}, {"<style", ""}, {"<style1>x", "<style1>x"}, {"<style-x>y", ""}, {"<STYLE/>x</style>y", "y"},
+		{"é<style>x</style >é", "éé"}, {"<style", ""}, {"<style1>x", "<style1>x"}, {"<style-x>y", "<style-x>y"}, {"<style\ny>x", ""}, {"<STYLE/>x</style>y", "y"},
 	} {
 		if got := dropHidden(c.in); got != c.want {
 			t.Errorf("dropHidden(%q) = %q, want %q", c.in, got, c.want)

@@ -203,6 +203,12 @@ func TestFindDropsCommentsScriptsAndStyles(t *testing.T) {
 		{"<!--->code 2", "2"},
 		{"<!-- code 1 --!>code 2", "2"},
 		{"<!--[if !mso]><!-->code 2<!--<![endif]-->", "2"}, // Outlook's conditional comment
+		// A tag's name ends at a space, "/" or ">" only: "<style-x>" is
+		// another element (a custom one), no style.
+		{"<style-x>code 2</style-x>", "2"},
+		{"<script:x>code 2", "2"},
+		{"<script\tsrc=x>code 1</script>code 2", "2"},
+		{"<style/>code 1</style>code 2", "2"},
 	}
 	for _, tc := range tests {
 		m := &mocksmtp.Message{HTML: tc.html}
