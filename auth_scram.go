@@ -213,8 +213,9 @@ func proofLength(msg string) (int, bool) {
 
 // maskProof returns s with the value of every p= attribute it quotes (the
 // client proof of SCRAM's final message, "error parsing 'p=...' for field
-// 'r'"), and the field it quotes where the proof was wanted, masked: the proof is open to offline guessing of the password,
-// which is why the transcript masks the message that carries it.
+// 'r'"), and the field it quotes where the proof was wanted, masked: the
+// proof is open to offline guessing of the password, which is why the
+// transcript masks the message that carries it.
 func maskProof(s string) string {
 	// The field that stood where the proof goes, whatever its key ("P=",
 	// none): "error parsing '...' for field 'p'".
