@@ -156,9 +156,9 @@ func dropHidden(s string) string {
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			end = endOfComment(lower, j)
 		case isStartTag(rest, "script"):
-			end = endOf(lower, endOf(lower, j, "</script"), ">")
+			end = endOfElement(lower, j, "script")
 		case isStartTag(rest, "style"):
-			end = endOf(lower, endOf(lower, j, "</style"), ">")
+			end = endOfElement(lower, j, "style")
 		default:
 			b.WriteString(s[i : j+1])
 			i = j + 1
@@ -201,6 +201,23 @@ func endOfComment(s []byte, from int) int {
 	}
 }
 
+// endOfElement returns the offset just after the end tag of the element
+// name whose start tag is at from, or -1 when it is left open: "</name"
+// followed by what ends a tag's name (see isStartTag), up to its ">";
+// "</scripts>" does not end a script.
+func endOfElement(s []byte, from int, name string) int {
+	for i := from; ; {
+		k := bytes.Index(s[i:], []byte("</"+name))
+		if k < 0 {
+			return -1
+		}
+		i += k + len("</") + len(name)
+		if i == len(s) || nameEnds(s[i]) {
+			return endOf(s, i, ">")
+		}
+	}
+}
+
 // endOf returns the offset just after the first sep in s at or after
 // from, or -1 when there is none (or from is -1).
 func endOf(s []byte, from int, sep string) int {
@@ -221,10 +238,13 @@ func isStartTag(s []byte, name string) bool {
 	if len(s) < 1+len(name) || s[0] != '<' || string(s[1:1+len(name)]) != name {
 		return false
 	}
-	if len(s) == 1+len(name) {
-		return true
-	}
-	switch s[1+len(name)] {
+	return len(s) == 1+len(name) || nameEnds(s[1+len(name)])
+}
+
+// nameEnds reports whether c ends a tag's name in HTML: a space, "/" or
+// ">".
+func nameEnds(c byte) bool {
+	switch c {
 	case ' ', '\t', '\n', '\f', '\r', '/', '>':
 		return true
 	}

@@ -13,7 +13,7 @@ func TestDropHiddenBoundaries(t *testing.T) {
 		{"<!-->a", "a"}, {"<!--->a", "a"}, {"<!---->a", "a"}, {"<!-- -- >a", ""}, {"<!-- --->a", "a"}, {"<!-- --!>a", "a"},
 		{"<!--a-->b", "b"}, {"é<!--a-->é", "éé"},
 		{"<script", ""}, {"<SCRIPT>x</SCRIPT>y", "y"}, {"<ScRiPt>a</sCrIpT>b", "b"}, {"<scripts>x", "<scripts>x"},
-		{"<script>é", ""}, {"a<scrip", "a<scrip"}, {"<script>x</script", ""},
+		{"<script>é", ""}, {"a<scrip", "a<scrip"}, {"<script>x</script", ""}, {"<script>x</scripts>y", ""}, {"<script>x</scripts></script>y", "y"}, {"<script></script/>y", "y"},
 		{"é<style>x</style >é", "éé"}, {"<style", ""}, {"<style1>x", "<style1>x"}, {"<style-x>y", "<style-x>y"}, {"<style\ny>x", ""}, {"<STYLE/>x</style>y", "y"},
 	} {
 		if got := dropHidden(c.in); got != c.want {

@@ -209,6 +209,8 @@ func TestFindDropsCommentsScriptsAndStyles(t *testing.T) {
 		{"<script:x>code 2", "2"},
 		{"<script\tsrc=x>code 1</script>code 2", "2"},
 		{"<style/>code 1</style>code 2", "2"},
+		{"<script>code 1</scripts>code 1</script>code 2", "2"}, // no end of the script
+		{"<style>code 1</style-x>code 1</STYLE\n>code 2", "2"},
 	}
 	for _, tc := range tests {
 		m := &mocksmtp.Message{HTML: tc.html}
