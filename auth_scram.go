@@ -213,9 +213,18 @@ func proofLength(msg string) (int, bool) {
 
 // maskProof returns s with the value of every p= attribute it quotes (the
 // client proof of SCRAM's final message, "error parsing 'p=...' for field
-// 'r'") masked: the proof is open to offline guessing of the password,
-// which is why the transcript masks the message that carries it.
+// 'r'"), and the field it quotes where the proof was wanted, masked: the
+// proof is open to offline guessing of the password, which is why the
+// transcript masks the message that carries it.
 func maskProof(s string) string {
+	// The field that stood where the proof goes, whatever its key ("P=",
+	// none): "error parsing '...' for field 'p'".
+	const pre, post = "error parsing '", "' for field 'p'"
+	if i := strings.Index(s, pre); i >= 0 {
+		if j := strings.LastIndex(s, post); j >= i+len(pre) {
+			s = s[:i+len(pre)] + "****" + s[j:]
+		}
+	}
 	end := func(c byte) bool { return c == '\'' || c == '"' || c == ',' || c == ' ' }
 	var b strings.Builder
 	for i := 0; i < len(s); {

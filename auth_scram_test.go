@@ -220,7 +220,8 @@ func TestAuthSCRAMFailureQuotesNoProof(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
 	proof := b64("a proof of the password, 32 oct")
-	for _, final := range []string{"c=biws,p=" + proof + ",r=", "p=" + proof + ",c=biws,r=", "c=biws,r=,p=" + proof + ",p=" + proof} {
+	for _, final := range []string{"c=biws,p=" + proof + ",r=", "p=" + proof + ",c=biws,r=", "c=biws,r=,p=" + proof + ",p=" + proof,
+		"c=biws,r=," + proof, "c=biws,r=,P=" + proof} { // a proof without its p=, under another key
 		t.Run(final, func(t *testing.T) {
 			t.Parallel()
 			w := dialWire(t, srv.Addr(), nil)

@@ -154,11 +154,11 @@ func dropHidden(s string) string {
 		end := -1 // where what is hidden ends, or -1: not hidden
 		switch rest := lower[j:]; {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			end = endOf(lower, j+len("<!--"), "-->")
+			end = endOfComment(lower, j)
 		case isStartTag(rest, "script"):
-			end = endOf(lower, endOf(lower, j, "</script"), ">")
+			end = endOfElement(lower, j, "script")
 		case isStartTag(rest, "style"):
-			end = endOf(lower, endOf(lower, j, "</style"), ">")
+			end = endOfElement(lower, j, "style")
 		default:
 			b.WriteString(s[i : j+1])
 			i = j + 1
@@ -169,6 +169,52 @@ func dropHidden(s string) string {
 			return b.String()
 		}
 		i = end
+	}
+}
+
+// endOfComment returns the offset just after the comment that starts at
+// from ("<!--"), or -1 when it is left open: as a browser reads it, an
+// empty "<!-->" or "<!--->" ends at once, and "--!>" ends one as "-->"
+// does.
+func endOfComment(s []byte, from int) int {
+	rest := s[from:]
+	switch {
+	case bytes.HasPrefix(rest, []byte("<!-->")):
+		return from + len("<!-->")
+	case bytes.HasPrefix(rest, []byte("<!--->")):
+		return from + len("<!--->")
+	}
+	// The first "--" followed by ">" or "!>", in one scan up to it.
+	for i := from + len("<!--"); ; {
+		k := bytes.Index(s[i:], []byte("--"))
+		if k < 0 {
+			return -1
+		}
+		i += k + len("--")
+		switch {
+		case i < len(s) && s[i] == '>':
+			return i + 1
+		case i+1 < len(s) && s[i] == '!' && s[i+1] == '>':
+			return i + 2
+		}
+		i-- // "--->": the second '-' may begin the end
+	}
+}
+
+// endOfElement returns the offset just after the end tag of the element
+// name whose start tag is at from, or -1 when it is left open: "</name"
+// followed by what ends a tag's name (see isStartTag), up to its ">";
+// "</scripts>" does not end a script.
+func endOfElement(s []byte, from int, name string) int {
+	for i := from; ; {
+		k := bytes.Index(s[i:], []byte("</"+name))
+		if k < 0 {
+			return -1
+		}
+		i += k + len("</") + len(name)
+		if i == len(s) || nameEnds(s[i]) {
+			return endOf(s, i, ">")
+		}
 	}
 }
 
@@ -186,14 +232,21 @@ func endOf(s []byte, from int, sep string) int {
 }
 
 // isStartTag reports whether s, in lower case, starts with the start tag
-// of the element name: "<name" not followed by a letter, digit or "_".
+// of the element name: "<name" followed by what ends a tag's name in
+// HTML (a space, "/", ">") or by nothing; "<style-x>" is another element.
 func isStartTag(s []byte, name string) bool {
 	if len(s) < 1+len(name) || s[0] != '<' || string(s[1:1+len(name)]) != name {
 		return false
 	}
-	if len(s) == 1+len(name) {
+	return len(s) == 1+len(name) || nameEnds(s[1+len(name)])
+}
+
+// nameEnds reports whether c ends a tag's name in HTML: a space, "/" or
+// ">".
+func nameEnds(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\f', '\r', '/', '>':
 		return true
 	}
-	c := s[1+len(name)]
-	return !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_')
+	return false
 }

@@ -162,7 +162,8 @@ const hostileBound = time.Minute
 func TestFindInHTMLLeftOpenTakesLinearTime(t *testing.T) {
 	t.Parallel()
 	srv := mocksmtp.Start(t)
-	units := []string{"<!--<b>code 1</b>\n", "<script><b>code 2</b>\n", "<STYLE><b>code 3</b>\n"}
+	units := []string{"<!--<b>code 1</b>\n", "<script><b>code 2</b>\n", "<STYLE><b>code 3</b>\n",
+		"<!-- -- - --!><!---->\n"} // closed, each end found without a scan to the end of the body
 	for _, unit := range units {
 		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
 		expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
@@ -196,6 +197,20 @@ func TestFindDropsCommentsScriptsAndStyles(t *testing.T) {
 		{"code 2<!-- code 1", "2"},
 		{"<script>code 1</script", ""},
 		{"<p>code <b>3</b></p>", "3"},
+		// A comment ends as a browser ends it (HTML's comment states):
+		// "<!-->" and "<!--->" are empty comments, "--!>" ends one too.
+		{"<!-->code 2", "2"},
+		{"<!--->code 2", "2"},
+		{"<!-- code 1 --!>code 2", "2"},
+		{"<!--[if !mso]><!-->code 2<!--<![endif]-->", "2"}, // Outlook's conditional comment
+		// A tag's name ends at a space, "/" or ">" only: "<style-x>" is
+		// another element (a custom one), no style.
+		{"<style-x>code 2</style-x>", "2"},
+		{"<script:x>code 2", "2"},
+		{"<script\tsrc=x>code 1</script>code 2", "2"},
+		{"<style/>code 1</style>code 2", "2"},
+		{"<script>code 1</scripts>code 1</script>code 2", "2"}, // no end of the script
+		{"<style>code 1</style-x>code 1</STYLE\n>code 2", "2"},
 	}
 	for _, tc := range tests {
 		m := &mocksmtp.Message{HTML: tc.html}

@@ -142,6 +142,11 @@ func (k queueKey) queueID(n int) []byte {
 	return h.Sum(nil)[:n]
 }
 
+// maxQuotedVerb is the most octets of a verb the Exchange persona quotes
+// in its 500: "500 5.3.3 Unrecognized command '" and "...'" CRLF around
+// it stay within a 512-octet reply line.
+const maxQuotedVerb = 400
+
 // reply returns the persona's reply to ev, or false to keep the engine's.
 func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKey) (smtpd.Reply, bool) {
 	r := ev.Reply
@@ -155,7 +160,14 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKe
 	if ev.Err != nil {
 		if p == Exchange && ev.Kind == smtpd.BadCommand && r.Code == 500 {
 			if ev.Verb != "" && ev.Masked == "" { // a masked line's verb may be a credential
-				return text("5.3.3", "Unrecognized command '"+ev.Verb+"'")
+				// The verb as printable ASCII, cut to fit a reply line
+				// (512 octets, RFC 5321 4.5.3.1.5): a command line may
+				// be far longer.
+				verb := replyText(ev.Verb)
+				if len(verb) > maxQuotedVerb {
+					verb = verb[:maxQuotedVerb] + "..."
+				}
+				return text("5.3.3", "Unrecognized command '"+verb+"'")
 			}
 			return text("5.3.3", "Unrecognized command")
 		}

@@ -254,3 +254,28 @@ func TestPersonaQueueIDsAreTheSameFromRunToRun(t *testing.T) {
 		})
 	}
 }
+
+// TestExchangeUnrecognizedCommandFitsAReplyLine sends an unknown verb of
+// many octets to the Exchange persona, which quotes the verb in its 500:
+// the reply line must stay within the 512 octets of RFC 5321 4.5.3.1.5,
+// and quote the verb's beginning.
+func TestExchangeUnrecognizedCommandFitsAReplyLine(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithPersona(Exchange))
+	w := connectWire(t, srv.Addr(), nil)
+	if _, err := w.read(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{400, 511, 512, 513, 1024, 4096} {
+		verb := "X" + strings.Repeat("y", n-1)
+		w.send(verb + "\r\n")
+		lines, err := w.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := lines[len(lines)-1]
+		if len(line)+len("\r\n") > 512 || !strings.HasPrefix(line, "500 5.3.3 Unrecognized command 'XYYY") {
+			t.Errorf("a verb of %d octets: reply of %d octets, %.60q...; want at most 512 with its CRLF, quoting the verb's beginning (upper-cased)", n, len(line)+2, line)
+		}
+	}
+}

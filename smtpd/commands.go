@@ -95,7 +95,7 @@ func (c *Conn) classify(ctx context.Context, raw []byte) (*Event, error) {
 	ev.Verb, ev.Arg = parseCommand(ev.Line)
 	ev.Masked = c.mask(ev)
 	c.trace(Trace{Kind: TraceCommand, Text: ev.Line, Masked: ev.Masked})
-	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return strings.EqualFold(f, ev.Verb) }) {
+	if slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return equalFoldASCII(f, ev.Verb) }) {
 		// Not SMTP (HTTP, most likely), however the line ends: the
 		// connection closes after the reply (finish).
 		ev.Kind = BadCommand

@@ -53,7 +53,8 @@ type Config struct {
 	// SMTP port by a web page (a cross-protocol POST) or a proxy: the
 	// first one is answered 421 4.7.0 and the connection closed, so that
 	// nothing after it runs as SMTP (Postfix's smtpd_forbidden_commands).
-	// Compared without regard to case with a line's first word. Nil means
+	// Compared with a line's first word without regard to the case of
+	// ASCII letters (as verbs are: a long s is no S). Nil means
 	// the default: CONNECT, GET, POST, HEAD, PUT, OPTIONS, USER-AGENT:,
 	// HOST:; an empty list forbids none.
 	ForbiddenCommands []string

@@ -34,6 +34,27 @@ func upperASCII(s string) string {
 	return s
 }
 
+// equalFoldASCII reports whether a and b are the same but for the case of
+// their ASCII letters, as upperASCII compares them, without allocating.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if 'a' <= y && y <= 'z' {
+			y -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // pathError tells why a path did not parse. A Conn answers it with 501
 // 5.1.7 for MAIL and 501 5.1.3 for RCPT, and a non-ASCII address without
 // SMTPUTF8 with 553 5.6.7.
@@ -116,7 +137,7 @@ func checkMailbox(m string, utf8ok bool) error {
 	}
 	at := strings.LastIndexByte(m, '@')
 	if at < 0 {
-		if strings.EqualFold(m, "postmaster") {
+		if equalFoldASCII(m, "postmaster") {
 			return nil
 		}
 		return &pathError{"missing @domain"}

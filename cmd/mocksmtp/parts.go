@@ -89,17 +89,21 @@ func (w *partWalk) entity(h textproto.Header, body io.Reader, depth int) partJSO
 		Disposition: disp,
 		Encoding:    strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))),
 		Charset:     params["charset"],
-		Filename:    dparams["filename"],
 	}
-	if p.Filename == "" {
-		p.Filename = params["name"]
-	}
-	// As the root package's Attachment.Filename (message.go, mediaHeader):
-	// encoded words decoded in file names, so that a name of nothing
-	// ("=?utf-8?q??=") is no attachment here either.
+	// As the root package's Attachment.Filename (message.go, mediaHeader,
+	// leaf): encoded words decoded in each file name before the choice,
+	// so that a name of nothing ("=?utf-8?q??=") is no name here either,
+	// and Content-Type's name stands in for a filename of nothing.
 	dec := mime.WordDecoder{CharsetReader: charset.Reader}
-	if d, err := dec.DecodeHeader(p.Filename); err == nil {
-		p.Filename = d
+	decoded := func(s string) string {
+		if d, err := dec.DecodeHeader(s); err == nil {
+			return d
+		}
+		return s
+	}
+	p.Filename = decoded(dparams["filename"])
+	if p.Filename == "" {
+		p.Filename = decoded(params["name"])
 	}
 	if strings.HasPrefix(typ, "multipart/") && params["boundary"] != "" && depth < maxPartDepth {
 		cr := &countReader{r: body}

@@ -107,3 +107,39 @@ the attachment
 		t.Errorf("part 2 links to body %q, attachment %v; want attachment 0", second.Body, second.Attachment)
 	}
 }
+
+// TestPartTreeFileNameOfNothingFallsBackToName sends an attachment whose
+// Content-Disposition filename is an encoded word of nothing and whose
+// Content-Type names it: the message takes the name, as a file name of
+// nothing is none, and the part tree must say the same and keep its links.
+func TestPartTreeFileNameOfNothingFallsBackToName(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	sendMail(t, p.smtp, "app@example.com", []string{"bob@example.com"}, strings.ReplaceAll(`Subject: a report
+Content-Type: multipart/mixed; boundary=b
+
+--b
+Content-Type: text/plain
+
+the text
+--b
+Content-Type: application/pdf; name="report.pdf"
+Content-Disposition: attachment; filename="=?utf-8?q??="
+
+%PDF-1.4
+--b--
+`, "\n", "\r\n"))
+	var m messageJSON
+	getJSON(t, p, "/api/wait?count=1&timeout=5s", 200, &[]messageJSON{})
+	getJSON(t, p, "/api/messages/1", 200, &m)
+	if len(m.Attachments) != 1 || m.Parts == nil || len(m.Parts.Parts) != 2 {
+		t.Fatalf("%d attachments, parts %+v; want 1 attachment, 2 parts", len(m.Attachments), m.Parts)
+	}
+	first, second := m.Parts.Parts[0], m.Parts.Parts[1]
+	if first.Body != "text" {
+		t.Errorf("part 1 links to body %q; want the text", first.Body)
+	}
+	if second.Attachment == nil || *second.Attachment != 0 || second.Filename != "report.pdf" {
+		t.Errorf("part 2 links to attachment %v, file name %q; want attachment 0, report.pdf (as the message's %q)", second.Attachment, second.Filename, m.Attachments[0].Filename)
+	}
+}
