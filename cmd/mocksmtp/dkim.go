@@ -54,26 +54,6 @@ func parseDKIMKey(v string) (dkimKey, error) {
 	return dkimKey{domain, selector, key}, nil
 }
 
-// conflicts reports whether k and had name the same selector of the same
-// domain with other keys, which WithDKIMKey refuses: a second key for a
-// selector would take the first one's place.
-func (k dkimKey) conflicts(had dkimKey) bool {
-	same := func(a, b string) bool {
-		return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
-	}
-	if !same(k.domain, had.domain) || !same(k.selector, had.selector) {
-		return false
-	}
-	pub := func(key crypto.PublicKey) crypto.PublicKey {
-		if p, ok := key.(interface{ Public() crypto.PublicKey }); ok {
-			return p.Public()
-		}
-		return key
-	}
-	eq, ok := pub(k.key).(interface{ Equal(crypto.PublicKey) bool })
-	return !ok || !eq.Equal(pub(had.key))
-}
-
 // dkimJSON is one DKIM signature's verification, as the API shows it.
 type dkimJSON struct {
 	Status     string   `json:"status"` // pass, fail, permerror, temperror

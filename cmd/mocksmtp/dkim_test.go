@@ -121,7 +121,7 @@ func TestDKIMKeyFlagErrors(t *testing.T) {
 		{"a certificate", "example.com:s:" + cert, `a PEM "CERTIFICATE" block`},
 		{"bad key", "example.com:s:" + writePEM(t, dir, "bad.pem", "PUBLIC KEY", []byte("x")), "bad.pem"},
 		// A second key for a selector would take the first one's place.
-		{"another key for a selector", "example.com:s:" + ed1 + " -dkim-key EXAMPLE.com.:S:" + ed2, "another key for selector S of EXAMPLE.com. is given already"},
+		{"another key for a selector", "example.com:s:" + ed1 + " -dkim-key EXAMPLE.com.:S:" + ed2, "another key for s._domainkey.example.com is given already"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

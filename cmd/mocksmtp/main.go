@@ -314,8 +314,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(c.dkimKeys, k.conflicts) {
-			return fmt.Errorf("another key for selector %s of %s is given already", k.selector, k.domain)
+		// Checked as New checks it, with the keys given before: another
+		// key for a selector given already is refused.
+		var before []mocksmtp.Option
+		for _, had := range c.dkimKeys {
+			before = append(before, mocksmtp.WithDKIMKey(had.domain, had.selector, had.key))
+		}
+		if err := checkOption(mocksmtp.WithDKIMKey(k.domain, k.selector, k.key), before...); err != nil {
+			return err
 		}
 		c.dkimKeys = append(c.dkimKeys, k)
 		return nil
