@@ -154,7 +154,7 @@ func (v *view) writeNoCandidates(b *strings.Builder) {
 // writeMessages lists the first few messages on a line each, the
 // transcript lines of the first of them below them, and counts the rest.
 func (v *view) writeMessages(b *strings.Builder, msgs []*Message) {
-	const maxShown, maxListed = 3, 10
+	const maxShown = 3
 	for i, m := range msgs {
 		if i == maxListed {
 			fmt.Fprintf(b, "(%s not shown)\n", plural(len(msgs)-i, "more message"))

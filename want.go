@@ -106,7 +106,7 @@ func (w Want) String() string {
 		if len(vs) > 0 {
 			var q []string
 			for i, v := range vs {
-				if i == maxListedInString {
+				if i == maxListed {
 					q = append(q, fmt.Sprintf("… %d more", len(vs)-i))
 					break
 				}
@@ -197,9 +197,6 @@ func (w Want) Match(m *Message) (bool, error) {
 	}
 	return mt.match(m), nil
 }
-
-// maxListedInString is how many entries of a list String shows.
-const maxListedInString = 10
 
 func quoteShort(s string) string { return strconv.Quote(shorten(s, 60)) }
 
@@ -571,9 +568,11 @@ func cutTextFrom(s string, from, lines int) string {
 	return before + cut
 }
 
-// maxListed is how many addresses a report shows of a list, besides
-// those it shows on both sides.
-const maxListed = 20
+// maxListed is how many of a list a report shows, and says how many more
+// there are: messages against an expectation (writeMessages), entries of
+// a Want's list (String), addresses of a long list in a diff besides
+// those it shows on both sides (cutLists).
+const maxListed = 10
 
 // cutLists cuts two lists of addresses alike for a diff, when either is
 // long: a short list is shown whole, and a long one as the addresses that
