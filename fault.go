@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	pathpkg "path"
 	"path/filepath"
 	"runtime"
@@ -399,7 +400,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 }
 
 // Delay makes the server wait d before its reply (and before whatever the
-// fault's other actions do). [Server.Close] ends the wait. So does a
+// fault's other actions do); a second Delay adds to it, up to the longest
+// time.Duration, which is forever. [Server.Close] ends the wait. So does a
 // client that gives up and closes or resets the connection (or shuts down
 // its writing side) while it waits for the reply: the session ends then,
 // [EndClientClosed] with an Err wrapping smtpd.ErrClientGone, as during a
@@ -417,9 +419,19 @@ func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("Delay(%v): negative", d)
 	}
-	f.act.delay += d
+	f.act.delay = addDelay(f.act.delay, d)
 	f.act.set = true
 	return f
+}
+
+// addDelay returns a+b (both not negative), or the longest duration when
+// the sum does not fit: delays add up to forever, never wrap around to a
+// negative wait, which would be none.
+func addDelay(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Trickle writes the reply n bytes at a time, waiting every between

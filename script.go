@@ -323,7 +323,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		rec.mu.Lock()
 		rec.addFault(text)
 		rec.mu.Unlock()
-		delay := p.act.delay + af.act.delay
+		delay := addDelay(p.act.delay, af.act.delay)
 		p.act = af.act
 		p.act.delay = delay
 		if af.act.idle != nil {
