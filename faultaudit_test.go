@@ -54,3 +54,62 @@ func TestDelaysAddUpWithoutWrappingAround(t *testing.T) {
 		})
 	}
 }
+
+// A fault with an action that can never act is refused where it is
+// declared, as a reply with Drop is, rather than accepted and silently
+// not done: a pace with no reply to pace, DropAfterBytes at DATA when no
+// data is read, IdleReply after QUIT, a TLS failure with no handshake,
+// OnAttempt with no attempt (which ForRcpt and ForSender refuse too).
+func TestFaultsThatCannotActAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+	}{
+		{"Trickle with Drop", mocksmtp.At(mocksmtp.StageRcpt).Drop().Trickle(1, time.Second)},
+		{"SplitReply with Drop", mocksmtp.At(mocksmtp.StageRcpt).SplitReply(1, time.Second).Drop()},
+		{"Trickle with ResetTCP and no reply", mocksmtp.At(mocksmtp.StageRcpt).ResetTCP().Trickle(1, time.Second)},
+		{"SplitReply with Stall and no reply", mocksmtp.At(mocksmtp.StageMail).Stall().SplitReply(3, time.Second)},
+		{"DropAfterBytes at DATA with a negative reply", mocksmtp.At(mocksmtp.StageData).Reply(554, "5.5.1 no").DropAfterBytes(10)},
+		{"DropAfterBytes at DATA with Drop", mocksmtp.At(mocksmtp.StageData).Drop().DropAfterBytes(10)},
+		{"DropAfterBytes at DATA with Disconnect", mocksmtp.At(mocksmtp.StageData).DropAfterBytes(10).Disconnect()},
+		{"DropAfterBytes at DATA with Stall", mocksmtp.At(mocksmtp.StageData).Stall().DropAfterBytes(10)},
+		{"IdleReply at QUIT", mocksmtp.At(mocksmtp.StageQuit).IdleReply(time.Second, 421, "4.4.2 idle")},
+		{"TLS failure with a negative reply", mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no").ExpiredCertificate()},
+		{"TLS failure with Disconnect", mocksmtp.At(mocksmtp.StageStartTLS).Disconnect().AbortHandshake()},
+		{"TLS failure with Drop", mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate().Drop()},
+		{"OnAttempt with no attempt", mocksmtp.At(mocksmtp.StageMail).OnAttempt().Reply(550, "5.7.1 no")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tt.fault.Err(); err == nil {
+				t.Errorf("Err() = nil; want the fault refused (%v)", tt.fault)
+			}
+			srv, err := mocksmtp.New(mocksmtp.WithFault(tt.fault))
+			if err == nil {
+				srv.Close()
+				t.Error("New accepted the fault")
+			}
+		})
+	}
+	// What those rules must not refuse: each of these acts.
+	for _, f := range []mocksmtp.Fault{
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 bye").Trickle(1, 0).ResetTCP(),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(250, "2.1.5 ok").SplitReply(3, 0).Stall(),
+		mocksmtp.At(mocksmtp.StageRcpt).RawReply("250 ok\r\n").Trickle(1, 0).ResetTCP(),
+		mocksmtp.At(mocksmtp.StageRcpt).Trickle(1, 0).Disconnect(),
+		mocksmtp.At(mocksmtp.StageData).Reply(354, "go on").DropAfterBytes(10),
+		mocksmtp.At(mocksmtp.StageData).RawReply("354 go on\r\n").DropAfterBytes(10),
+		mocksmtp.At(mocksmtp.StageBdat).DropAfterBytes(10).Disconnect(),
+		mocksmtp.At(mocksmtp.StageBdat).Reply(554, "5.5.1 no").DropAfterBytes(10),
+		mocksmtp.At(mocksmtp.StageQuit).Delay(time.Second),
+		mocksmtp.At(mocksmtp.StageStartTLS).Reply(220, "2.0.0 go").ExpiredCertificate(),
+		mocksmtp.At(mocksmtp.StageStartTLS).RawReply("220 go\r\n").TLSVersion(0x0301),
+		mocksmtp.At(mocksmtp.StageStartTLS).Delay(time.Second).AbortHandshake(),
+		mocksmtp.At(mocksmtp.StageMail).OnAttempt(1, 3).Reply(550, "5.7.1 no"),
+	} {
+		if err := f.Err(); err != nil {
+			t.Errorf("%v: Err() = %v, want nil", f, err)
+		}
+	}
+}

@@ -425,7 +425,9 @@ func randomSerial() (*big.Int, error) {
 //
 // Like every TLS failure, it acts on the handshake after STARTTLS at
 // [StageStartTLS], or, with [WithImplicitTLS], on the handshake that
-// opens the connection at [StageConnect]:
+// opens the connection at [StageConnect]. With no handshake to act on (a
+// negative Reply to STARTTLS, or Disconnect, Drop, ResetTCP, HalfClose or
+// Stall) the fault is invalid:
 //
 //	mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()
 //	mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate() // SMTPS

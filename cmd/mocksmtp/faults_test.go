@@ -140,6 +140,13 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
 		{"unknown TLS version", "[{\"at\": \"STARTTLS\", \"tlsVersion\": \"2.0\"}]", `tlsVersion "2.0"`},
 		{"TLS failure at the wrong stage", "[{\"at\": \"RCPT\", \"expiredCertificate\": true}]", `fault 1: `},
+		// An empty list of attempts is no selector that fires everywhere,
+		// and a fault whose action cannot act is refused, not ignored.
+		{"no attempt", `[{"at": "MAIL", "onAttempt": [], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: OnAttempt: no attempt`},
+		{"a pace with no reply", `[{"at": "RCPT", "drop": true, "trickle": {"n": 1, "every": "1s"}}]`, `fault 1: Trickle with Drop: there is no reply to pace`},
+		{"DropAfterBytes with a refused DATA", `[{"at": "DATA", "reply": "554 5.5.1 no", "dropAfterBytes": 10}]`, `fault 1: DropAfterBytes at DATA with the negative reply 554`},
+		{"idleReply at QUIT", `[{"at": "QUIT", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}]`, `fault 1: IdleReply at QUIT`},
+		{"TLS failure with no handshake", `[{"at": "STARTTLS", "reply": "454 4.7.0 no", "expiredCertificate": true}]`, `fault 1: a TLS failure with the negative reply 454`},
 		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
