@@ -336,7 +336,9 @@ func (f Fault) WithProbability(p float64) Fault {
 // reply. A leading enhanced status code in text ("4.3.2 try later") is
 // sent as such; without one, a code of the normal reply's class keeps its
 // enhanced status code and another gets "2.0.0", "4.0.0" or "5.0.0". A
-// "\n" in text makes a multiline reply. A negative reply refuses the
+// "\n" in text makes a multiline reply, the enhanced status code on each
+// line, whether text gives it once or on every line as the wire has it
+// ("5.7.1 Rejected\n5.7.1 see https://..."). A negative reply refuses the
 // command (a refused message is not recorded); a positive one lets it
 // take effect.
 func (f Fault) Reply(code int, text string) Fault {

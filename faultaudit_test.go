@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -112,4 +113,35 @@ func TestFaultsThatCannotActAreRefused(t *testing.T) {
 			t.Errorf("%v: Err() = %v, want nil", f, err)
 		}
 	}
+}
+
+// A multiline reply copied from a real server, its enhanced status code
+// on every line as RFC 2034 has it, goes out as written: one status per
+// line, not the status added again before the one the line has.
+func TestFaultMultilineReplyWithTheStatusOnEveryLine(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Reply(550,
+		"5.7.1 The user you are trying to contact is receiving mail too fast\n5.7.1 Please try again later\n5.7.1 https://support.example/rate")))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<app@example.com>", 250)
+	c.send("RCPT TO:<bob@example.com>")
+	var got []string
+	for range 3 {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"550-5.7.1 The user you are trying to contact is receiving mail too fast\r\n",
+		"550-5.7.1 Please try again later\r\n",
+		"550 5.7.1 https://support.example/rate\r\n",
+	}
+	if strings.Join(got, "") != strings.Join(want, "") {
+		t.Errorf("reply:\n%q\nwant\n%q", got, want)
+	}
+	c.must("QUIT", 221)
 }
