@@ -606,7 +606,10 @@ func (f Fault) String() string {
 	if len(f.rcpts) > 0 {
 		fmt.Fprintf(&b, " for rcpt %s", strings.Join(f.rcpts, "|"))
 	}
-	if f.times > 0 {
+	switch {
+	case f.times == 1:
+		b.WriteString(" at most once")
+	case f.times > 1:
 		fmt.Fprintf(&b, " at most %d times", f.times)
 	}
 	if f.hasProb {

@@ -145,3 +145,13 @@ func TestFaultMultilineReplyWithTheStatusOnEveryLine(t *testing.T) {
 	}
 	c.must("QUIT", 221)
 }
+
+// A fault's description, in errors, notes and GET /api/faults, reads
+// like English for one firing too.
+func TestFaultStringAtMostOnce(t *testing.T) {
+	t.Parallel()
+	f, where := mocksmtp.At(mocksmtp.StageMessage).AtMost(1).Drop(), faultHere()
+	if got, want := f.String(), "end of message at most once → no reply, drop ("+where+")"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
