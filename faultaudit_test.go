@@ -155,3 +155,39 @@ func TestFaultStringAtMostOnce(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
+
+// A TLS failure at STARTTLS on a server that does not offer STARTTLS (no
+// TLS, or TLS from the first byte) could never fire: it is refused, as a
+// TLS failure at connect without WithImplicitTLS is, by New and AddFault.
+func TestTLSFailureAtStartTLSWithoutSTARTTLSIsRefused(t *testing.T) {
+	t.Parallel()
+	f := mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()
+	for _, tt := range []struct {
+		name string
+		opts []mocksmtp.Option
+	}{
+		{"no TLS", nil},
+		{"implicit TLS", []mocksmtp.Option{mocksmtp.WithImplicitTLS()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if srv, err := mocksmtp.New(append(tt.opts, mocksmtp.WithFault(f))...); err == nil {
+				srv.Close()
+				t.Error("New accepted a TLS failure at STARTTLS on a server without STARTTLS")
+			}
+			srv, err := mocksmtp.New(tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			if err := srv.AddFault(f); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+				t.Errorf("AddFault = %v, want an error about STARTTLS", err)
+			}
+		})
+	}
+	srv, err := mocksmtp.New(mocksmtp.WithSTARTTLS(), mocksmtp.WithFault(f))
+	if err != nil {
+		t.Fatalf("with STARTTLS: %v", err)
+	}
+	srv.Close()
+}

@@ -425,7 +425,9 @@ func randomSerial() (*big.Int, error) {
 //
 // Like every TLS failure, it acts on the handshake after STARTTLS at
 // [StageStartTLS], or, with [WithImplicitTLS], on the handshake that
-// opens the connection at [StageConnect]. With no handshake to act on (a
+// opens the connection at [StageConnect]; at either stage, a server that
+// does not offer that handshake refuses it ([New], [Server.AddFault]).
+// With no handshake to act on (a
 // negative Reply to STARTTLS, or Disconnect, Drop, ResetTCP, HalfClose or
 // Stall) the fault is invalid:
 //

@@ -333,6 +333,17 @@ func TestAPIFaults(t *testing.T) {
 	}
 }
 
+// A TLS failure at STARTTLS on a program that does not offer STARTTLS
+// would never fire: PUT refuses it, saying what is missing.
+func TestAPIFaultsTLSFailureWithoutSTARTTLS(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "expiredCertificate": true}]`)
+	if res.StatusCode != 400 || !strings.Contains(string(b), "does not offer") {
+		t.Errorf("PUT: %d %s, want 400 saying the server does not offer STARTTLS", res.StatusCode, b)
+	}
+}
+
 func TestAPIFaultsTLSFailure(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-tls")
