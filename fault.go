@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	pathpkg "path"
 	"path/filepath"
 	"runtime"
@@ -240,13 +241,17 @@ func (f Fault) with(method string, fn func(*action) error) Fault {
 }
 
 // OnAttempt makes the fault fire only on the given attempts: attempt n is
-// the server's nth connection (see Session.Attempt), counting from 1.
+// the server's nth connection (see Session.Attempt), counting from 1. At
+// least one attempt must be given.
 //
 // To assert how a client retries, fail its first attempts and compare the
 // Start times of its sessions: a client that waits d before attempt 2
 // gives srv.Sessions()[1].Start.Sub(srv.Sessions()[0].Start) >= d (see
 // the example of [Server.Sessions]).
 func (f Fault) OnAttempt(n ...int) Fault {
+	if len(n) == 0 {
+		return f.fail("OnAttempt: no attempt")
+	}
 	for _, a := range n {
 		if a < 1 {
 			return f.fail("OnAttempt(%d): attempts count from 1", a)
@@ -331,7 +336,9 @@ func (f Fault) WithProbability(p float64) Fault {
 // reply. A leading enhanced status code in text ("4.3.2 try later") is
 // sent as such; without one, a code of the normal reply's class keeps its
 // enhanced status code and another gets "2.0.0", "4.0.0" or "5.0.0". A
-// "\n" in text makes a multiline reply. A negative reply refuses the
+// "\n" in text makes a multiline reply, the enhanced status code on each
+// line, whether text gives it once or on every line as the wire has it
+// ("5.7.1 Rejected\n5.7.1 see https://..."). A negative reply refuses the
 // command (a refused message is not recorded); a positive one lets it
 // take effect.
 func (f Fault) Reply(code int, text string) Fault {
@@ -399,7 +406,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 }
 
 // Delay makes the server wait d before its reply (and before whatever the
-// fault's other actions do). [Server.Close] ends the wait. So does a
+// fault's other actions do); a second Delay adds to it, up to the longest
+// time.Duration, which is forever. [Server.Close] ends the wait. So does a
 // client that gives up and closes or resets the connection (or shuts down
 // its writing side) while it waits for the reply: the session ends then,
 // [EndClientClosed] with an Err wrapping smtpd.ErrClientGone, as during a
@@ -417,14 +425,26 @@ func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("Delay(%v): negative", d)
 	}
-	f.act.delay += d
+	f.act.delay = addDelay(f.act.delay, d)
 	f.act.set = true
 	return f
 }
 
+// addDelay returns a+b (both not negative), or the longest duration when
+// the sum does not fit: delays add up to forever, never wrap around to a
+// negative wait, which would be none.
+func addDelay(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 // Trickle writes the reply n bytes at a time, waiting every between
 // writes: a slow server. A client that leaves during a wait ends the
-// reply and the session, as during a [Fault.Delay].
+// reply and the session, as during a [Fault.Delay]. A fault that writes
+// no reply (Drop; ResetTCP or Stall without a Reply) cannot pace it and
+// is invalid.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {
 		return f.fail("Trickle(%d, %v): want n >= 1 and every >= 0", n, every)
@@ -435,7 +455,8 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // SplitReply writes the first at bytes of the reply, waits pause, and
 // writes the rest: a reply split across TCP writes, as clients that read
 // replies with a single read mishandle. A client that leaves during the
-// pause ends the reply and the session, as during a [Fault.Delay].
+// pause ends the reply and the session, as during a [Fault.Delay]. As for
+// Trickle, a fault that writes no reply cannot split it and is invalid.
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
 		return f.fail("SplitReply(%d, %v): want at >= 1 and pause >= 0", at, pause)
@@ -454,7 +475,9 @@ func (f Fault) setPace(p smtpd.Pace, method string) Fault {
 // DropAfterBytes, at StageData or StageBdat, closes the connection without
 // a reply once n octets of message data (or of the BDAT chunk) arrived,
 // as sent: dot-stuffed, and with DATA's final "." line counted. No message
-// is recorded; one sent whole in fewer octets is.
+// is recorded; one sent whole in fewer octets is. At StageData the data
+// must come: with a negative Reply, or with Drop, Disconnect, ResetTCP,
+// HalfClose or Stall, the fault is invalid.
 func (f Fault) DropAfterBytes(n int64) Fault {
 	if n < 1 {
 		return f.fail("DropAfterBytes(%d): want at least 1", n)
@@ -479,7 +502,8 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
-// fault's reply ends the session.
+// fault's reply ends the session. At StageQuit, after which the
+// connection closes, it is invalid.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)
@@ -531,8 +555,38 @@ func (f Fault) problem() error {
 		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect with WithImplicitTLS, not at %v", f.stage)
 	case a.tlsConfig != nil && f.stage == StageConnect && (a.reply != nil || a.raw != nil || a.then != smtpd.KeepOpen):
 		return fmt.Errorf("a TLS failure at StageConnect acts on the implicit TLS handshake, before any reply: it takes no %s", or(a.thenBy, "reply"))
+	case a.tlsConfig != nil && f.stage == StageStartTLS && a.then != smtpd.KeepOpen:
+		return fmt.Errorf("a TLS failure with %s: no handshake follows the reply to STARTTLS", a.thenBy)
+	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
+		return fmt.Errorf("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
+	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
+		by := or(a.thenBy, "a TLS failure at StageConnect")
+		if !a.drop {
+			by += " and no reply"
+		}
+		return fmt.Errorf("%s with %s: there is no reply to pace", a.paceBy(), by)
+	case a.dropAfter > 0 && f.stage == StageData && a.then != smtpd.KeepOpen:
+		return fmt.Errorf("DropAfterBytes at DATA with %s: no message data is read", a.thenBy)
+	case a.dropAfter > 0 && f.stage == StageData && a.reply != nil && !a.reply.Positive():
+		return fmt.Errorf("DropAfterBytes at DATA with the negative reply %d: no message data is read", a.reply.Code)
+	case a.idle != nil && f.stage == StageQuit:
+		return errors.New("IdleReply at QUIT: the connection closes after QUIT, it is never idle")
 	}
 	return nil
+}
+
+// silent reports whether the action writes no reply: Drop, and ResetTCP
+// or Stall without a Reply or RawReply.
+func (a *action) silent() bool {
+	return a.drop || a.reply == nil && a.raw == nil && (a.then == smtpd.ResetConn || a.then == smtpd.Hang)
+}
+
+// paceBy names the method that paced the reply.
+func (a *action) paceBy() string {
+	if a.pace.Chunk > 0 {
+		return "Trickle"
+	}
+	return "SplitReply"
 }
 
 // String describes the fault: "RCPT on attempt 1 → 421 4.3.2 try later,
@@ -552,7 +606,10 @@ func (f Fault) String() string {
 	if len(f.rcpts) > 0 {
 		fmt.Fprintf(&b, " for rcpt %s", strings.Join(f.rcpts, "|"))
 	}
-	if f.times > 0 {
+	switch {
+	case f.times == 1:
+		b.WriteString(" at most once")
+	case f.times > 1:
 		fmt.Fprintf(&b, " at most %d times", f.times)
 	}
 	if f.hasProb {
@@ -631,7 +688,7 @@ func (a *action) answers() bool {
 // which the driver builds).
 func (a *action) answer() smtpd.Answer {
 	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: a.then, Pace: a.pace, DropAfterBytes: a.dropAfter}
-	if a.drop || a.reply == nil && a.raw == nil && (a.then == smtpd.ResetConn || a.then == smtpd.Hang) {
+	if a.silent() {
 		ans.Reply, ans.Raw, ans.NoReply = nil, nil, true
 	}
 	return ans

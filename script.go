@@ -53,7 +53,8 @@ func WithSeed(seed int64) Option {
 // [WithFault] for the order). They apply from the next event of every
 // session. It adds none and returns an error when a fault is invalid
 // ([Fault.Err]) or one this server cannot play (a TLS failure at
-// StageConnect without [WithImplicitTLS]), naming where it was declared.
+// StageConnect without [WithImplicitTLS], or at StageStartTLS on a server
+// that does not offer STARTTLS), naming where it was declared.
 // It is safe for concurrent use.
 func (s *Server) AddFault(faults ...Fault) error { return s.setFaults(false, faults) }
 
@@ -87,6 +88,12 @@ func (o *options) checkFault(f Fault) error {
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
 		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of WithImplicitTLS; with STARTTLS, put it at StageStartTLS", f.where)
+	}
+	if f.stage == StageStartTLS && f.act.tlsConfig != nil && o.engine.ImplicitTLS {
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageStartTLS acts on the handshake after STARTTLS, which a server with WithImplicitTLS does not offer; put it at StageConnect", f.where)
+	}
+	if f.stage == StageStartTLS && f.act.tlsConfig != nil && o.engine.TLSConfig == nil {
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageStartTLS acts on the handshake after STARTTLS, which this server does not offer: add WithSTARTTLS", f.where)
 	}
 	return nil
 }
@@ -323,7 +330,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		rec.mu.Lock()
 		rec.addFault(text)
 		rec.mu.Unlock()
-		delay := p.act.delay + af.act.delay
+		delay := addDelay(p.act.delay, af.act.delay)
 		p.act = af.act
 		p.act.delay = delay
 		if af.act.idle != nil {

@@ -425,7 +425,11 @@ func randomSerial() (*big.Int, error) {
 //
 // Like every TLS failure, it acts on the handshake after STARTTLS at
 // [StageStartTLS], or, with [WithImplicitTLS], on the handshake that
-// opens the connection at [StageConnect]:
+// opens the connection at [StageConnect]; at either stage, a server that
+// does not offer that handshake refuses it ([New], [Server.AddFault]).
+// With no handshake to act on (a
+// negative Reply to STARTTLS, or Disconnect, Drop, ResetTCP, HalfClose or
+// Stall) the fault is invalid:
 //
 //	mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()
 //	mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate() // SMTPS

@@ -23,7 +23,10 @@ type Reply struct {
 
 // NewReply returns the reply with the given code and text. A leading
 // enhanced status code in text ("4.3.2 try later") becomes the Status; a
-// text with "\n" in it becomes a multiline reply.
+// text with "\n" in it becomes a multiline reply, on each line of which
+// the Status is written once: a line that starts with it too ("4.3.2
+// try later\n4.3.2 or never", as replies are on the wire) does not get it
+// twice.
 func NewReply(code int, text string) Reply {
 	r := Reply{Code: code}
 	if st, rest, ok := cutStatus(text); ok {
@@ -31,6 +34,11 @@ func NewReply(code int, text string) Reply {
 	}
 	if text != "" {
 		r.Lines = strings.Split(strings.ReplaceAll(text, "\r", ""), "\n")
+	}
+	for i := 1; r.Status != "" && i < len(r.Lines); i++ {
+		if st, rest, ok := cutStatus(r.Lines[i]); ok && st == r.Status {
+			r.Lines[i] = rest
+		}
 	}
 	return r
 }

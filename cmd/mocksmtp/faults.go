@@ -48,7 +48,7 @@ package main
 // "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
 // "dropAfterBytes": n, "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}.
 //
-// TLS failures, at STARTTLS, or at connect with -implicit-tls (the
+// TLS failures, at STARTTLS when it is offered (-tls), or at connect with -implicit-tls (the
 // handshake that opens the connection): "expiredCertificate": true,
 // "wrongHostCertificate": true, "untrustedCertificate": true,
 // "tlsVersion": "1.0" (or "1.1", "1.2", "1.3": TLSVersion(tls.VersionTLS10)...),

@@ -140,6 +140,13 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
 		{"unknown TLS version", "[{\"at\": \"STARTTLS\", \"tlsVersion\": \"2.0\"}]", `tlsVersion "2.0"`},
 		{"TLS failure at the wrong stage", "[{\"at\": \"RCPT\", \"expiredCertificate\": true}]", `fault 1: `},
+		// An empty list of attempts is no selector that fires everywhere,
+		// and a fault whose action cannot act is refused, not ignored.
+		{"no attempt", `[{"at": "MAIL", "onAttempt": [], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: OnAttempt: no attempt`},
+		{"a pace with no reply", `[{"at": "RCPT", "drop": true, "trickle": {"n": 1, "every": "1s"}}]`, `fault 1: Trickle with Drop: there is no reply to pace`},
+		{"DropAfterBytes with a refused DATA", `[{"at": "DATA", "reply": "554 5.5.1 no", "dropAfterBytes": 10}]`, `fault 1: DropAfterBytes at DATA with the negative reply 554`},
+		{"idleReply at QUIT", `[{"at": "QUIT", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}]`, `fault 1: IdleReply at QUIT`},
+		{"TLS failure with no handshake", `[{"at": "STARTTLS", "reply": "454 4.7.0 no", "expiredCertificate": true}]`, `fault 1: a TLS failure with the negative reply 454`},
 		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
@@ -323,6 +330,17 @@ func TestAPIFaults(t *testing.T) {
 	res, _ = do(t, p, "PATCH", "/api/faults", "[]")
 	if res.StatusCode != 405 || res.Header.Get("Allow") != "GET, PUT, POST, DELETE, OPTIONS" {
 		t.Errorf("PATCH /api/faults: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+}
+
+// A TLS failure at STARTTLS on a program that does not offer STARTTLS
+// would never fire: PUT refuses it, saying what is missing.
+func TestAPIFaultsTLSFailureWithoutSTARTTLS(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "expiredCertificate": true}]`)
+	if res.StatusCode != 400 || !strings.Contains(string(b), "does not offer") {
+		t.Errorf("PUT: %d %s, want 400 saying the server does not offer STARTTLS", res.StatusCode, b)
 	}
 }
 

@@ -1,0 +1,193 @@
+package mocksmtp_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// A delay as long as time.Duration holds ("forever"), added to by a
+// second Delay or by a fault at the greeting after one at connect, stays
+// forever: it does not wrap around to a negative wait, which would send
+// the reply at once. The client still waits, until Close ends the delay.
+func TestDelaysAddUpWithoutWrappingAround(t *testing.T) {
+	const forever = time.Duration(math.MaxInt64)
+	for _, tt := range []struct {
+		name   string
+		faults []mocksmtp.Fault
+		toRcpt bool // the delay is at RCPT, not before the greeting
+	}{
+		{"two Delays of one fault", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).Delay(forever).Delay(time.Hour)}, true},
+		{"connect and greeting", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageConnect).Delay(forever), mocksmtp.At(mocksmtp.StageGreeting).Delay(time.Hour)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(tt.faults...))
+				c := dialBubble(t, srv)
+				if tt.toRcpt {
+					c.must("", 220)
+					c.must("EHLO client.example", 250)
+					c.must("MAIL FROM:<app@example.com>", 250)
+					c.send("RCPT TO:<bob@example.com>")
+				}
+				_ = c.conn.SetDeadline(time.Time{}) // the client waits as long as it takes
+				got := make(chan faultReply, 1)
+				go func() {
+					r, _ := c.read()
+					got <- r
+				}()
+				time.Sleep(24 * time.Hour)
+				synctest.Wait()
+				select {
+				case r := <-got:
+					t.Fatalf("after 24h of a delay forever, the client read %+v", r)
+				default:
+				}
+				srv.Close()
+				if r := <-got; r.Code != 421 {
+					t.Errorf("after Close: %+v, want 421", r)
+				}
+			})
+		})
+	}
+}
+
+// A fault with an action that can never act is refused where it is
+// declared, as a reply with Drop is, rather than accepted and silently
+// not done: a pace with no reply to pace, DropAfterBytes at DATA when no
+// data is read, IdleReply after QUIT, a TLS failure with no handshake,
+// OnAttempt with no attempt (which ForRcpt and ForSender refuse too).
+func TestFaultsThatCannotActAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+	}{
+		{"Trickle with Drop", mocksmtp.At(mocksmtp.StageRcpt).Drop().Trickle(1, time.Second)},
+		{"SplitReply with Drop", mocksmtp.At(mocksmtp.StageRcpt).SplitReply(1, time.Second).Drop()},
+		{"Trickle with ResetTCP and no reply", mocksmtp.At(mocksmtp.StageRcpt).ResetTCP().Trickle(1, time.Second)},
+		{"SplitReply with Stall and no reply", mocksmtp.At(mocksmtp.StageMail).Stall().SplitReply(3, time.Second)},
+		{"DropAfterBytes at DATA with a negative reply", mocksmtp.At(mocksmtp.StageData).Reply(554, "5.5.1 no").DropAfterBytes(10)},
+		{"DropAfterBytes at DATA with Drop", mocksmtp.At(mocksmtp.StageData).Drop().DropAfterBytes(10)},
+		{"DropAfterBytes at DATA with Disconnect", mocksmtp.At(mocksmtp.StageData).DropAfterBytes(10).Disconnect()},
+		{"DropAfterBytes at DATA with Stall", mocksmtp.At(mocksmtp.StageData).Stall().DropAfterBytes(10)},
+		{"IdleReply at QUIT", mocksmtp.At(mocksmtp.StageQuit).IdleReply(time.Second, 421, "4.4.2 idle")},
+		{"TLS failure with a negative reply", mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no").ExpiredCertificate()},
+		{"TLS failure with Disconnect", mocksmtp.At(mocksmtp.StageStartTLS).Disconnect().AbortHandshake()},
+		{"TLS failure with Drop", mocksmtp.At(mocksmtp.StageStartTLS).UntrustedCertificate().Drop()},
+		{"OnAttempt with no attempt", mocksmtp.At(mocksmtp.StageMail).OnAttempt().Reply(550, "5.7.1 no")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tt.fault.Err(); err == nil {
+				t.Errorf("Err() = nil; want the fault refused (%v)", tt.fault)
+			}
+			srv, err := mocksmtp.New(mocksmtp.WithFault(tt.fault))
+			if err == nil {
+				srv.Close()
+				t.Error("New accepted the fault")
+			}
+		})
+	}
+	// What those rules must not refuse: each of these acts.
+	for _, f := range []mocksmtp.Fault{
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 bye").Trickle(1, 0).ResetTCP(),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(250, "2.1.5 ok").SplitReply(3, 0).Stall(),
+		mocksmtp.At(mocksmtp.StageRcpt).RawReply("250 ok\r\n").Trickle(1, 0).ResetTCP(),
+		mocksmtp.At(mocksmtp.StageRcpt).Trickle(1, 0).Disconnect(),
+		mocksmtp.At(mocksmtp.StageData).Reply(354, "go on").DropAfterBytes(10),
+		mocksmtp.At(mocksmtp.StageData).RawReply("354 go on\r\n").DropAfterBytes(10),
+		mocksmtp.At(mocksmtp.StageBdat).DropAfterBytes(10).Disconnect(),
+		mocksmtp.At(mocksmtp.StageBdat).Reply(554, "5.5.1 no").DropAfterBytes(10),
+		mocksmtp.At(mocksmtp.StageQuit).Delay(time.Second),
+		mocksmtp.At(mocksmtp.StageStartTLS).Reply(220, "2.0.0 go").ExpiredCertificate(),
+		mocksmtp.At(mocksmtp.StageStartTLS).RawReply("220 go\r\n").TLSVersion(0x0301),
+		mocksmtp.At(mocksmtp.StageStartTLS).Delay(time.Second).AbortHandshake(),
+		mocksmtp.At(mocksmtp.StageMail).OnAttempt(1, 3).Reply(550, "5.7.1 no"),
+	} {
+		if err := f.Err(); err != nil {
+			t.Errorf("%v: Err() = %v, want nil", f, err)
+		}
+	}
+}
+
+// A multiline reply copied from a real server, its enhanced status code
+// on every line as RFC 2034 has it, goes out as written: one status per
+// line, not the status added again before the one the line has.
+func TestFaultMultilineReplyWithTheStatusOnEveryLine(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).Reply(550,
+		"5.7.1 The user you are trying to contact is receiving mail too fast\n5.7.1 Please try again later\n5.7.1 https://support.example/rate")))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<app@example.com>", 250)
+	c.send("RCPT TO:<bob@example.com>")
+	var got []string
+	for range 3 {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"550-5.7.1 The user you are trying to contact is receiving mail too fast\r\n",
+		"550-5.7.1 Please try again later\r\n",
+		"550 5.7.1 https://support.example/rate\r\n",
+	}
+	if strings.Join(got, "") != strings.Join(want, "") {
+		t.Errorf("reply:\n%q\nwant\n%q", got, want)
+	}
+	c.must("QUIT", 221)
+}
+
+// A fault's description, in errors, notes and GET /api/faults, reads
+// like English for one firing too.
+func TestFaultStringAtMostOnce(t *testing.T) {
+	t.Parallel()
+	f, where := mocksmtp.At(mocksmtp.StageMessage).AtMost(1).Drop(), faultHere()
+	if got, want := f.String(), "end of message at most once → no reply, drop ("+where+")"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// A TLS failure at STARTTLS on a server that does not offer STARTTLS (no
+// TLS, or TLS from the first byte) could never fire: it is refused, as a
+// TLS failure at connect without WithImplicitTLS is, by New and AddFault.
+func TestTLSFailureAtStartTLSWithoutSTARTTLSIsRefused(t *testing.T) {
+	t.Parallel()
+	f := mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()
+	for _, tt := range []struct {
+		name string
+		opts []mocksmtp.Option
+	}{
+		{"no TLS", nil},
+		{"implicit TLS", []mocksmtp.Option{mocksmtp.WithImplicitTLS()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if srv, err := mocksmtp.New(append(tt.opts, mocksmtp.WithFault(f))...); err == nil {
+				srv.Close()
+				t.Error("New accepted a TLS failure at STARTTLS on a server without STARTTLS")
+			}
+			srv, err := mocksmtp.New(tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			if err := srv.AddFault(f); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+				t.Errorf("AddFault = %v, want an error about STARTTLS", err)
+			}
+		})
+	}
+	srv, err := mocksmtp.New(mocksmtp.WithSTARTTLS(), mocksmtp.WithFault(f))
+	if err != nil {
+		t.Fatalf("with STARTTLS: %v", err)
+	}
+	srv.Close()
+}
