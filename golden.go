@@ -209,8 +209,10 @@ var (
 // [Message.AssertGolden] compares it:
 //
 //   - the header fields, in order, one per line, unfolded and with RFC
-//     2047 encoded words decoded, a control or bidi control character
-//     written as its code point ("⟨U+000A⟩");
+//     2047 encoded words decoded, a character that would not print as
+//     itself (a control, a bidi control, a line separator, a space other
+//     than the space and the tab, a zero width) written as its code point
+//     ("⟨U+000A⟩");
 //   - then each MIME part, after a line "--- part 1.2: text/html" (IMAP
 //     numbering; "--- body: text/plain" for a message that is no
 //     multipart): its header fields, an empty line, and its content:
@@ -328,15 +330,15 @@ func goldenField(f textproto.HeaderFields, top bool, boundaries map[string]strin
 	return key + ": " + shownControls(v)
 }
 
-// shownControls writes each control character of s (C0 but the tab, DEL,
-// C1) and each bidi control as its code point, "⟨U+000A⟩": a header
-// field's value is one line of the normalized form whatever its encoded
-// words decode to, and a diff of it shows its characters in order.
+// shownControls writes each character of s that would not print as itself
+// as its code point, "⟨U+000A⟩", as a transcript line escapes them
+// (hidden, but for the backslash, which a header value holds as text):
+// controls, bidi controls, line and paragraph separators, spaces other
+// than the space and the tab, zero-width characters. A header field's
+// value is one line of the normalized form whatever its encoded words
+// decode to, and a diff of it shows what differs.
 func shownControls(s string) string {
-	shown := func(r rune) bool {
-		return r < ' ' && r != '\t' || r >= 0x7f && r <= 0x9f ||
-			r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
-	}
+	shown := func(r rune) bool { return r != '\\' && hidden(r, utf8.RuneLen(r)) }
 	if !strings.ContainsFunc(s, shown) {
 		return s
 	}

@@ -173,6 +173,14 @@ func TestMessageNormalized(t *testing.T) {
 			want: "Subject: Hi⟨U+000D⟩⟨U+000A⟩--- part 9: text/html⟨U+0000⟩\nX-Name: invoice⟨U+202E⟩fdp.exe ⟨U+0001⟩\n\n--- body: text/plain\n\nHello\n",
 		},
 		{
+			// As a transcript line shows them: what prints as nothing,
+			// or as a line break to some readers; letters of any script
+			// and a backslash print as themselves.
+			name: "separators, odd spaces and zero widths",
+			raw:  "Subject: =?utf-8?q?a=E2=80=A8b=E2=80=8Bc=C2=A0d=EF=BB=BFe=E2=80=A9?= caf\xc3\xa9 \\n \xe6\x97\xa5\r\n\r\n",
+			want: "Subject: a⟨U+2028⟩b⟨U+200B⟩c⟨U+00A0⟩d⟨U+FEFF⟩e⟨U+2029⟩ café \\n 日\n\n--- body: text/plain\n\n",
+		},
+		{
 			name: "octets of no UTF-8 beside a control stay as sent",
 			raw:  "X-Latin1: caf\xe9\x01\r\n\r\n",
 			want: "X-Latin1: caf\xe9⟨U+0001⟩\n\n--- body: text/plain\n\n",
