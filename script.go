@@ -38,8 +38,11 @@ func WithFault(faults ...Fault) Option {
 // WithSeed seeds the random source of faults with
 // [Fault.WithProbability]. Each connection draws from its own source,
 // derived from the seed and its attempt number, so the same seed and the
-// same client behaviour give the same faults, however connections
-// interleave. Without WithSeed the seed is random; sessions note it in
+// same client behaviour give the same faults, connection by connection.
+// Connections made at once take attempt numbers in the order they are
+// accepted, and a fault's AtMost count is shared by them all: which of
+// them a fault meets may then change from run to run, as the order of
+// their commands does. Without WithSeed the seed is random; sessions note it in
 // their transcript and [Server.Seed] returns it, so a failing run can be
 // replayed.
 func WithSeed(seed int64) Option {
