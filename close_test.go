@@ -38,20 +38,7 @@ func closeSend(srv *mocksmtp.Server) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Mail("app@example.com"); err != nil {
-		return err
-	}
-	if err := c.Rcpt("bob@example.com"); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "Subject: Welcome\r\n\r\nHello.\r\n"); err != nil {
-		return err
-	}
-	return w.Close()
+	return sendOne(c) // closeend_test.go
 }
 
 // closeAuth authenticates in memory, which a WithAuthFunc check that
