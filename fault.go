@@ -277,8 +277,8 @@ func (f Fault) AtMost(n int) Fault {
 // patterns: an address ("bob@example.com") or a pattern as for path.Match
 // ("*@blocked.example"), compared without regard to case. At StageRcpt it
 // matches the recipient of the command; at StageData, StageBdat and
-// StageMessage, any recipient of the transaction; at other stages it never
-// matches.
+// StageMessage, any recipient of the transaction. Other stages have no
+// recipient: a fault with ForRcpt there would never fire, and is invalid.
 func (f Fault) ForRcpt(patterns ...string) Fault {
 	if err := checkPatterns(patterns); err != nil {
 		return f.fail("ForRcpt: %v", err)
@@ -290,7 +290,8 @@ func (f Fault) ForRcpt(patterns ...string) Fault {
 // ForSender makes the fault fire only for senders matching one of the
 // patterns, as [Fault.ForRcpt] does for recipients; "" is the null sender
 // <>. It matches at StageMail and at the stages of a transaction after it
-// (StageRcpt, StageData, StageBdat, StageMessage).
+// (StageRcpt, StageData, StageBdat, StageMessage); at other stages, which
+// have no sender, the fault is invalid.
 func (f Fault) ForSender(patterns ...string) Fault {
 	if err := checkPatterns(patterns); err != nil {
 		return f.fail("ForSender: %v", err)
@@ -340,7 +341,9 @@ func (f Fault) WithProbability(p float64) Fault {
 // line, whether text gives it once or on every line as the wire has it
 // ("5.7.1 Rejected\n5.7.1 see https://..."). A negative reply refuses the
 // command (a refused message is not recorded); a positive one lets it
-// take effect.
+// take effect. An enhanced status code of another class than the code
+// (250 with "5.1.1", 451 with "2.0.0") makes the fault invalid: its class
+// is the reply's (RFC 3463); [Fault.RawReply] writes anything.
 func (f Fault) Reply(code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
@@ -358,7 +361,11 @@ func newReply(code int, text string) (smtpd.Reply, error) {
 	if code < 200 || code > 599 {
 		return smtpd.Reply{}, fmt.Errorf("code %d: want 200 to 599", code)
 	}
-	return smtpd.NewReply(code, text), nil
+	r := smtpd.NewReply(code, text)
+	if class := code / 100; r.Status != "" && class != 3 && int(r.Status[0]-'0') != class {
+		return smtpd.Reply{}, fmt.Errorf("%d with the enhanced status code %s: its class must be the reply's, %d (RFC 3463); to send it anyway, use RawReply", code, r.Status, class)
+	}
+	return r, nil
 }
 
 // RawReply makes the server write raw, byte for byte, instead of its
@@ -377,7 +384,10 @@ func (f Fault) RawReply(raw string) Fault {
 
 // Disconnect closes the connection after the reply (the fault's or the
 // normal one): the classic "421, then hang up". The server half-closes
-// and drains briefly, so the client does read the reply.
+// and drains briefly, so the client does read the reply. At StageQuit,
+// after whose reply the connection closes anyway, a fault that only
+// disconnects would change nothing and is invalid: use [Fault.Drop] to
+// close without the reply.
 func (f Fault) Disconnect() Fault { return f.setThen(smtpd.CloseConn, "Disconnect", false) }
 
 // Drop closes the connection without any reply.
@@ -488,8 +498,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 
 // IdleReply makes the server, after its reply at this stage, wait at most
 // after for the client's next command; if none has arrived by then, it
-// sends the reply given by code and text unsolicited and closes, as a
-// server timing out an idle client does (RFC 5321 3.8):
+// sends the reply given by code and text (as for [Fault.Reply])
+// unsolicited and closes, as a server timing out an idle client does
+// (RFC 5321 3.8):
 //
 //	mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle too long")
 //
@@ -571,9 +582,25 @@ func (f Fault) problem() error {
 		return fmt.Errorf("DropAfterBytes at DATA with the negative reply %d: no message data is read", a.reply.Code)
 	case a.idle != nil && f.stage == StageQuit:
 		return errors.New("IdleReply at QUIT: the connection closes after QUIT, it is never idle")
+	case f.stage == StageQuit && a.then == smtpd.CloseConn && !a.drop && a.reply == nil && a.raw == nil && a.delay == 0 && a.pace == (smtpd.Pace{}):
+		return errors.New("Disconnect at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use Drop (or ResetTCP, HalfClose, Stall)")
+	case len(f.rcpts) > 0 && !f.stage.hasRcpt():
+		return fmt.Errorf("ForRcpt at %v: there is no recipient to match there, only at StageRcpt, StageData, StageBdat and StageMessage", f.stage)
+	case len(f.senders) > 0 && !f.stage.hasSender():
+		return fmt.Errorf("ForSender at %v: there is no sender to match there, only at StageMail, StageRcpt, StageData, StageBdat and StageMessage", f.stage)
 	}
 	return nil
 }
+
+// hasRcpt reports whether an event at stage s has recipients for
+// [Fault.ForRcpt] to match (see planFaults).
+func (s Stage) hasRcpt() bool {
+	return s == StageRcpt || s == StageData || s == StageBdat || s == StageMessage
+}
+
+// hasSender reports whether an event at stage s has a sender for
+// [Fault.ForSender] to match (see planFaults).
+func (s Stage) hasSender() bool { return s == StageMail || s.hasRcpt() }
 
 // silent reports whether the action writes no reply: Drop, and ResetTCP
 // or Stall without a Reply or RawReply.

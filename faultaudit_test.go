@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -190,4 +191,127 @@ func TestTLSFailureAtStartTLSWithoutSTARTTLSIsRefused(t *testing.T) {
 		t.Fatalf("with STARTTLS: %v", err)
 	}
 	srv.Close()
+}
+
+// A fault that could never fire, or a part of it that could never act,
+// is refused where it is declared: a recipient filter at a stage with no
+// recipient, a sender filter at one with no sender, a fault that only
+// disconnects at QUIT (after which the connection closes anyway), and a Reply whose enhanced
+// status code's class is not the reply's (RFC 3463: 250 with 5.1.1).
+func TestFaultsThatCannotFireAreRefused(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		want  string
+	}{
+		{"ForRcpt at MAIL", mocksmtp.At(mocksmtp.StageMail).ForRcpt("bob@example.com").Reply(550, "5.7.1 no"), "ForRcpt at MAIL"},
+		{"ForRcpt at HELO", mocksmtp.At(mocksmtp.StageHelo).ForRcpt("*").Disconnect(), "ForRcpt at HELO"},
+		{"ForRcpt at greeting", mocksmtp.At(mocksmtp.StageGreeting).ForRcpt("*").Drop(), "ForRcpt at greeting"},
+		{"ForRcpt at RSET", mocksmtp.At(mocksmtp.StageRset).ForRcpt("*").Drop(), "ForRcpt at RSET"},
+		{"ForRcpt at QUIT", mocksmtp.At(mocksmtp.StageQuit).ForRcpt("*").Drop(), "ForRcpt at QUIT"},
+		{"ForSender at HELO", mocksmtp.At(mocksmtp.StageHelo).ForSender("").Drop(), "ForSender at HELO"},
+		{"ForSender at AUTH", mocksmtp.At(mocksmtp.StageAuth).ForSender("a@example.com").Drop(), "ForSender at AUTH"},
+		{"ForSender at NOOP", mocksmtp.At(mocksmtp.StageNoop).ForSender("*").Drop(), "ForSender at NOOP"},
+		{"ForSender at connect", mocksmtp.At(mocksmtp.StageConnect).ForSender("*").Drop(), "ForSender at connect"},
+		{"Disconnect at QUIT", mocksmtp.At(mocksmtp.StageQuit).Disconnect(), "Disconnect at QUIT"},
+		{"a positive reply with a permanent failure's status", mocksmtp.At(mocksmtp.StageRcpt).Reply(250, "5.1.1 x"), "class"},
+		{"a transient failure with a success's status", mocksmtp.At(mocksmtp.StageRcpt).Reply(451, "2.0.0 ok"), "class"},
+		{"a permanent failure with a transient status", mocksmtp.At(mocksmtp.StageData).Reply(554, "4.3.0 later"), "class"},
+		{"a multiline reply", mocksmtp.At(mocksmtp.StageMail).Reply(550, "4.7.1 no\n4.7.1 see there"), "class"},
+		{"an idle reply", mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "5.4.2 idle"), "class"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := tt.fault.Err(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Err() = %v; want the fault refused, saying %q (%v)", err, tt.want, tt.fault)
+			}
+			srv, err := mocksmtp.New(mocksmtp.WithFault(tt.fault))
+			if err == nil {
+				srv.Close()
+				t.Error("New accepted the fault")
+			}
+		})
+	}
+	// What those rules must not refuse: each of these can fire and act.
+	for _, f := range []mocksmtp.Fault{
+		mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("*@blocked.example").Reply(550, "5.7.1 no"),
+		mocksmtp.At(mocksmtp.StageData).ForRcpt("bob@example.com").Reply(554, "5.7.1 no"),
+		mocksmtp.At(mocksmtp.StageBdat).ForRcpt("bob@example.com").Reply(554, "5.7.1 no"),
+		mocksmtp.At(mocksmtp.StageMessage).ForRcpt("bob@example.com").Reply(554, "5.7.1 no"),
+		mocksmtp.At(mocksmtp.StageMail).ForSender("").Reply(550, "5.7.1 no bounces"),
+		mocksmtp.At(mocksmtp.StageRcpt).ForSender("a@example.com").Reply(550, "5.7.1 no"),
+		mocksmtp.At(mocksmtp.StageData).ForSender("a@example.com").Drop(),
+		mocksmtp.At(mocksmtp.StageBdat).ForSender("a@example.com").Drop(),
+		mocksmtp.At(mocksmtp.StageMessage).ForSender("a@example.com").Reply(451, "4.3.0 later"),
+		mocksmtp.At(mocksmtp.StageQuit).Drop(),
+		mocksmtp.At(mocksmtp.StageQuit).ResetTCP(),
+		mocksmtp.At(mocksmtp.StageQuit).HalfClose(),
+		mocksmtp.At(mocksmtp.StageQuit).Stall(),
+		mocksmtp.At(mocksmtp.StageQuit).Reply(421, "4.3.2 bye"),
+		mocksmtp.At(mocksmtp.StageQuit).Reply(421, "4.3.2 bye").Disconnect(), // says what happens: the reply acts
+		mocksmtp.At(mocksmtp.StageQuit).Delay(time.Second).Disconnect(),
+		mocksmtp.At(mocksmtp.StageHelo).Disconnect(),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(250, "2.1.5 ok"),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(451, "4.7.1 later"),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(550, "no status"),
+		mocksmtp.At(mocksmtp.StageData).Reply(354, "go on"),
+		mocksmtp.At(mocksmtp.StageRcpt).RawReply("250 5.1.1 anything goes\r\n"),
+	} {
+		if err := f.Err(); err != nil {
+			t.Errorf("%v: Err() = %v, want nil", f, err)
+		}
+	}
+}
+
+// A fault at a stage the server never reaches, given its options, could
+// never fire: STARTTLS on a server that does not offer it (the engine
+// answers 502 or 503 before any fault), AUTH on one without AUTH, BDAT
+// on one without CHUNKING. New, AddFault and ReplaceFaults refuse it,
+// saying what to add; the same fault on a server that offers the stage
+// is taken.
+func TestFaultAtAStageNotOfferedIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		fault  mocksmtp.Fault
+		opts   []mocksmtp.Option
+		want   string
+		offers []mocksmtp.Option
+	}{
+		{"STARTTLS without TLS", mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 TLS not available"), nil, "WithSTARTTLS",
+			[]mocksmtp.Option{mocksmtp.WithSTARTTLS()}},
+		{"STARTTLS with implicit TLS", mocksmtp.At(mocksmtp.StageStartTLS).Delay(time.Second), []mocksmtp.Option{mocksmtp.WithImplicitTLS()}, "WithImplicitTLS",
+			[]mocksmtp.Option{mocksmtp.WithSTARTTLS()}},
+		{"AUTH without AUTH", mocksmtp.At(mocksmtp.StageAuth).Reply(454, "4.7.0 try later"), nil, "WithAuth",
+			[]mocksmtp.Option{mocksmtp.WithAuth("u", "p")}},
+		{"BDAT without CHUNKING", mocksmtp.At(mocksmtp.StageBdat).Reply(554, "5.5.1 no"), []mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING")}, "CHUNKING",
+			nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if srv, err := mocksmtp.New(append(slices.Clone(tt.opts), mocksmtp.WithFault(tt.fault))...); err == nil {
+				srv.Close()
+				t.Error("New accepted the fault")
+			} else if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v; want it to say %q", err, tt.want)
+			}
+			srv, err := mocksmtp.New(tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			if err := srv.AddFault(tt.fault); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("AddFault = %v; want an error saying %q", err, tt.want)
+			}
+			if err := srv.ReplaceFaults(tt.fault); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReplaceFaults = %v; want an error saying %q", err, tt.want)
+			}
+			ok, err := mocksmtp.New(append(slices.Clone(tt.offers), mocksmtp.WithFault(tt.fault))...)
+			if err != nil {
+				t.Fatalf("on a server that offers it: %v", err)
+			}
+			ok.Close()
+		})
+	}
 }

@@ -15,7 +15,7 @@ import (
 
 // WithFault adds faults to the server's fault script, after those of
 // earlier WithFault options; [Server.AddFault] adds more later. An invalid
-// fault makes [New] fail.
+// fault, or one this server cannot play (see AddFault), makes [New] fail.
 //
 // The script is consulted at each event, in order: the first fault whose
 // stage and selectors match fires and decides the answer; later faults
@@ -56,8 +56,10 @@ func WithSeed(seed int64) Option {
 // [WithFault] for the order). They apply from the next event of every
 // session. It adds none and returns an error when a fault is invalid
 // ([Fault.Err]) or one this server cannot play (a TLS failure at
-// StageConnect without [WithImplicitTLS], or at StageStartTLS on a server
-// that does not offer STARTTLS), naming where it was declared.
+// StageConnect without [WithImplicitTLS]; a fault at a stage whose
+// command the server does not offer, and refuses before any fault:
+// StageStartTLS without STARTTLS, StageAuth without AUTH, StageBdat
+// without CHUNKING), naming where it was declared.
 // It is safe for concurrent use.
 func (s *Server) AddFault(faults ...Fault) error { return s.setFaults(false, faults) }
 
@@ -97,6 +99,18 @@ func (o *options) checkFault(f Fault) error {
 	}
 	if f.stage == StageStartTLS && f.act.tlsConfig != nil && o.engine.TLSConfig == nil {
 		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageStartTLS acts on the handshake after STARTTLS, which this server does not offer: add WithSTARTTLS", f.where)
+	}
+	// The engine refuses a command the server does not offer (502, or 503
+	// for STARTTLS under implicit TLS) before any fault is consulted.
+	switch {
+	case f.stage == StageStartTLS && o.engine.ImplicitTLS:
+		return fmt.Errorf("mocksmtp: fault at %s: a server with WithImplicitTLS does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire", f.where)
+	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add WithSTARTTLS", f.where)
+	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add WithAuth, WithOAuthToken or WithAuthFunc", f.where)
+	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING (WithoutExtensions(\"CHUNKING\"), or WithEngineConfig's Disabled), so BDAT is refused and a fault at StageBdat would never fire", f.where)
 	}
 	return nil
 }

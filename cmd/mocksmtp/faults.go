@@ -39,8 +39,16 @@ package main
 //	"shuttingDown"       true: ShuttingDown()
 //	"tooManyRecipients"  n: TooManyRecipients(n)
 //
-// Selectors: "onAttempt": [n, ...], "atMost": n, "forRcpt": [pattern, ...],
-// "forSender": [pattern, ...], "withProbability": p.
+// Selectors: "onAttempt": [n, ...], "atMost": n, "forRcpt": [pattern, ...]
+// (at RCPT, DATA, BDAT and message only), "forSender": [pattern, ...] (at
+// MAIL and those), "withProbability": p.
+//
+// A fault that could never fire or act is an error: one at a command the
+// program does not offer (STARTTLS without -tls or with -implicit-tls,
+// AUTH without -auth, -auth-any or -oauth-token, BDAT with CHUNKING in
+// -without-extensions), a reply whose enhanced code's class is not its
+// code's ("250 5.1.1 x"; "rawReply" writes anything), "disconnect" alone at
+// QUIT (see Fault.Err for the others).
 //
 // Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
 // "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,

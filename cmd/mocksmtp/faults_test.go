@@ -147,6 +147,12 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"DropAfterBytes with a refused DATA", `[{"at": "DATA", "reply": "554 5.5.1 no", "dropAfterBytes": 10}]`, `fault 1: DropAfterBytes at DATA with the negative reply 554`},
 		{"idleReply at QUIT", `[{"at": "QUIT", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}]`, `fault 1: IdleReply at QUIT`},
 		{"TLS failure with no handshake", `[{"at": "STARTTLS", "reply": "454 4.7.0 no", "expiredCertificate": true}]`, `fault 1: a TLS failure with the negative reply 454`},
+		// A fault that could never fire is refused too.
+		{"forRcpt at MAIL", `[{"at": "MAIL", "forRcpt": ["bob@example.com"], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: ForRcpt at MAIL: there is no recipient`},
+		{"forSender at HELO", `[{"at": "HELO", "forSender": ["*@spam.example"], "drop": true}]`, `x.json:1:2: fault 1: ForSender at HELO: there is no sender`},
+		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: Disconnect at QUIT, and nothing else`},
+		{"a reply of another class than its status", `[{"at": "RCPT", "reply": "250 5.1.1 x"}]`, `x.json:1:2: fault 1: Reply: 250 with the enhanced status code 5.1.1: its class must be the reply's, 2`},
+		{"a reply object of another class", `[{"at": "RCPT", "reply": {"code": 451, "text": "2.0.0 ok"}}]`, `x.json:1:2: fault 1: Reply: 451 with the enhanced status code 2.0.0`},
 		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
@@ -341,6 +347,39 @@ func TestAPIFaultsTLSFailureWithoutSTARTTLS(t *testing.T) {
 	res, b := do(t, p, "PUT", "/api/faults", `[{"at": "STARTTLS", "expiredCertificate": true}]`)
 	if res.StatusCode != 400 || !strings.Contains(string(b), "does not offer") {
 		t.Errorf("PUT: %d %s, want 400 saying the server does not offer STARTTLS", res.StatusCode, b)
+	}
+}
+
+// A fault at a command the program does not offer would never fire: PUT
+// and POST refuse it, saying what to add; with the flag that offers the
+// command, it is taken.
+func TestAPIFaultsAtACommandNotOffered(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		fault  string
+		args   []string
+		want   string
+		offers []string
+	}{
+		{"STARTTLS without -tls", `[{"at": "STARTTLS", "reply": "454 4.7.0 no TLS now"}]`, nil, "add WithSTARTTLS", []string{"-tls"}},
+		{"AUTH without -auth", `[{"at": "AUTH", "reply": "454 4.7.0 try later"}]`, nil, "does not offer AUTH", []string{"-auth-any"}},
+		{"BDAT without CHUNKING", `[{"at": "BDAT", "reply": "554 5.5.1 no"}]`, []string{"-without-extensions", "CHUNKING"}, "does not offer CHUNKING", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, nil, tt.args...)
+			for _, method := range []string{"PUT", "POST"} {
+				res, b := do(t, p, method, "/api/faults", tt.fault)
+				if res.StatusCode != 400 || !strings.Contains(string(b), tt.want) {
+					t.Errorf("%s: %d %s, want 400 saying %q", method, res.StatusCode, b, tt.want)
+				}
+			}
+			ok := start(t, nil, tt.offers...)
+			if res, b := do(t, ok, "PUT", "/api/faults", tt.fault); res.StatusCode != 200 {
+				t.Errorf("PUT with %q: %d %s, want 200", tt.offers, res.StatusCode, b)
+			}
+		})
 	}
 }
 
