@@ -62,9 +62,40 @@ var (
 //
 // The time of each line is not printed. Secrets are masked as in the
 // transcript itself.
+//
+// A Transcript holds only its own lines: of a long session, some of whose
+// lines the server forgot ([Session.Forgotten]), use
+// [Session.Normalized], which says where they were.
 func (t Transcript) Normalized() string {
 	var b strings.Builder
+	t.normalize(&b, make(map[string]int))
+	return b.String()
+}
+
+// Normalized returns the session's transcript as [Transcript.Normalized]
+// writes it, with what the server did not keep of a long session said
+// where it was: the first lines ([Session.TranscriptHead]), a note
+// "*: … lines 11 to 95 forgotten …" for the lines the transcript cap
+// ([WithMaxTranscriptLines]) or [WithRetention] forgot, then the lines
+// kept ([Session.Transcript]). A golden file of a long session thus
+// covers its start too, and shows what it does not cover. The line
+// numbers do not change from run to run for the same client input and
+// the same options. Message IDs are counted from 1 within what is kept.
+func (s *Session) Normalized() string {
+	var b strings.Builder
 	ids := make(map[string]int)
+	s.TranscriptHead.normalize(&b, ids)
+	if s.Forgotten > len(s.TranscriptHead) {
+		b.WriteString(Line{Dir: Note, Text: fmt.Sprintf("… lines %d to %d forgotten …", len(s.TranscriptHead)+1, s.Forgotten)}.String())
+		b.WriteByte('\n')
+	}
+	s.Transcript.normalize(&b, ids)
+	return b.String()
+}
+
+// normalize writes the lines as Normalized does, numbering the messages
+// they accept on from those in ids.
+func (t Transcript) normalize(b *strings.Builder, ids map[string]int) {
 	for _, l := range t {
 		text := l.Text
 		switch l.Dir {
@@ -105,7 +136,6 @@ func (t Transcript) Normalized() string {
 		b.WriteString(Line{Dir: l.Dir, Text: text}.String())
 		b.WriteByte('\n')
 	}
-	return b.String()
 }
 
 // randomChallenge reports whether c, an AUTH challenge decoded, changes
@@ -128,9 +158,26 @@ func randomChallenge(c string) bool {
 //
 // pass *update, and run go test -run TestSignup -update to accept a new
 // transcript; review the change with git diff.
+//
+// Of a long session, some of whose lines the server forgot, use
+// [Session.AssertGolden].
 func (t Transcript) AssertGolden(tb testing.TB, path string, update bool) {
 	tb.Helper()
 	assertGolden(tb, "transcript", path, t.Normalized(), update)
+}
+
+// AssertGolden compares the session's transcript, normalized with what
+// the server did not keep of it said where it was (see
+// [Session.Normalized]), with the golden file at path, as
+// [Transcript.AssertGolden] does: a golden file of a long session covers
+// its first lines, and a session that grew longer or shorter differs.
+func (s *Session) AssertGolden(tb testing.TB, path string, update bool) {
+	tb.Helper()
+	if s == nil {
+		tb.Fatalf("mocksmtp: AssertGolden on a nil *Session")
+		return
+	}
+	assertGolden(tb, "transcript", path, s.Normalized(), update)
 }
 
 // assertGolden compares got with the golden file at path, or writes it
