@@ -150,7 +150,8 @@ func randomChallenge(c string) bool {
 
 // AssertGolden compares the normalized transcript (see
 // [Transcript.Normalized]) with the golden file at path, and fails t with
-// a (-want +got) diff when they differ. With update set, it writes the
+// a (-want +got) diff when they differ, naming the line of the file where
+// they first do: "at line 7 of the file". With update set, it writes the
 // file instead, creating its directory. The flag is the test's own: the
 // library reads no flags. Declare it once in a test file of the package,
 //
@@ -207,12 +208,12 @@ func assertGolden(tb testing.TB, what, path, got string, update bool) {
 	if w == got {
 		return
 	}
-	if what == "message" { // a diff of lines, and where the first one differs
-		tb.Errorf("mocksmtp: message differs from %s %s (-want +got); run the test with -update to accept it:\n%s",
-			path, goldenWhere(w, got), cmp.Diff(strings.Split(w, "\n"), strings.Split(got, "\n")))
-		return
+	diff := cmp.Diff(w, got)
+	if what == "message" { // a diff of lines
+		diff = cmp.Diff(strings.Split(w, "\n"), strings.Split(got, "\n"))
 	}
-	tb.Errorf("mocksmtp: %s differs from %s (-want +got); run the test with -update to accept it:\n%s", what, path, cmp.Diff(w, got))
+	tb.Errorf("mocksmtp: %s differs from %s %s (-want +got); run the test with -update to accept it:\n%s",
+		what, path, goldenWhere(what, w, got), diff)
 }
 
 // A GoldenOption changes how [Message.Normalized] and
@@ -427,13 +428,18 @@ func goldenContent(typ string, params map[string]string, data []byte) string {
 	return fmt.Sprintf("[%s, sha256 %s]\n", plural(len(data), "byte"), hex.EncodeToString(sum[:8]))
 }
 
-// goldenWhere says where the normalized message got first differs from
-// want: "at part 1.2 (text/html), line 14 of the file, line 3 of the part".
-func goldenWhere(want, got string) string {
+// goldenWhere says where got, the normalized form of what, first differs
+// from want: "at line 7 of the file" for a transcript; for a message, the
+// part too, "at part 1.2 (text/html), line 14 of the file, line 3 of the
+// part".
+func goldenWhere(what, want, got string) string {
 	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
 	i := 0
 	for i < len(wl) && i < len(gl) && wl[i] == gl[i] {
 		i++
+	}
+	if what != "message" {
+		return fmt.Sprintf("at line %d of the file", i+1)
 	}
 	lines := gl
 	if i >= len(gl) {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,5 +162,37 @@ func TestSessionNormalizedRetention(t *testing.T) {
 	want := fmt.Sprintf("*: … lines 1 to %d forgotten …\n", s.Forgotten) + whole[s.Forgotten:].Normalized()
 	if diff := cmp.Diff(want, s.Normalized()); diff != "" {
 		t.Errorf("Session.Normalized (-want +got):\n%s", diff)
+	}
+}
+
+// A transcript's golden diff names the line of the file where the
+// transcript first differs, as a message's does: here a changed reply on
+// line 4, and a line more at the end.
+func TestAssertGoldenNamesTheLine(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/welcome.golden"
+	tr := mocksmtp.Transcript{
+		{Dir: mocksmtp.FromServer, Text: "220 localhost ESMTP mocksmtp"},
+		{Dir: mocksmtp.FromClient, Text: "EHLO laptop.local"},
+		{Dir: mocksmtp.FromServer, Text: "250 localhost"},
+		{Dir: mocksmtp.FromClient, Text: "MAIL FROM:<app@example.com>"},
+		{Dir: mocksmtp.FromServer, Text: "250 2.1.0 Ok"},
+	}
+	check := func(tr mocksmtp.Transcript, update bool) string {
+		ft := &expT{name: "TestWelcome"}
+		ft.run(func() { tr.AssertGolden(ft, path, update) })
+		return ft.report()
+	}
+	if got := check(tr, true); got != "" {
+		t.Fatalf("update: report %q", got)
+	}
+	changed := slices.Clone(tr)
+	changed[3].Text = "MAIL FROM:<bounce@example.com>"
+	if got, want := check(changed, false), "mocksmtp: transcript differs from "+path+" at line 4 of the file (-want +got)"; !strings.Contains(got, want) {
+		t.Errorf("a changed line 4: report\n%s\nwant %q", got, want)
+	}
+	longer := append(slices.Clone(tr), mocksmtp.Line{Dir: mocksmtp.FromClient, Text: "QUIT"})
+	if got, want := check(longer, false), " at line 6 of the file (-want +got)"; !strings.Contains(got, want) {
+		t.Errorf("a line more: report\n%s\nwant %q", got, want)
 	}
 }
