@@ -80,7 +80,9 @@ func (t Transcript) Normalized() string {
 // kept ([Session.Transcript]). A golden file of a long session thus
 // covers its start too, and shows what it does not cover. The line
 // numbers do not change from run to run for the same client input and
-// the same options. Message IDs are counted from 1 within what is kept.
+// the same options (with WithRetention, when the server's other sessions
+// deliver their messages at other times, they may). Message IDs are
+// counted from 1 within what is kept.
 func (s *Session) Normalized() string {
 	var b strings.Builder
 	ids := make(map[string]int)
