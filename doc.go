@@ -189,10 +189,11 @@
 // its [Transcript] — every line that crossed the wire (on the plaintext
 // side of TLS), in order, with the time it was seen. Message data shows as
 // one note line; AUTH secrets are masked (see [WithoutSecretMasking]).
-// [Transcript.AssertGolden] compares a transcript, its variable parts
-// normalized, with a golden file. A session longer than the transcript cap
-// (100,000 lines, [WithMaxTranscriptLines]) keeps its first and last lines,
-// every line with its number; [Message.AssertGolden] does the same
+// [Session.AssertGolden] compares a session's transcript, its variable
+// parts normalized, with a golden file. A session longer than the
+// transcript cap (100,000 lines, [WithMaxTranscriptLines]) keeps its first
+// and last lines, every line with its number, and its golden file has a
+// note where the lines between were; [Message.AssertGolden] does the same
 // for a message's content, in a readable form ([Message.Normalized]) with
 // Message-ID, Date, MIME boundaries, DKIM signature values and the
 // patterns of [Mask] normalized.

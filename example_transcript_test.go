@@ -172,3 +172,51 @@ func ExampleEndReason() {
 	// 3: server closed
 	// live timeout TLS handshake failed server shut down
 }
+
+// The normalized form of a session longer than the transcript cap has its
+// first lines, a note where the lines the cap forgot were, and its last
+// lines: a golden file of it (Session.AssertGolden) covers its start.
+func ExampleSession_Normalized() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithMaxTranscriptLines(10))
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Hello("client.example")
+	for range 5 {
+		c.Noop()
+	}
+	c.Quit()
+	fmt.Print(srv.WaitForSessions(t, 1)[0].Normalized())
+	// Output:
+	// S: 220 localhost ESMTP mocksmtp
+	// *: … lines 2 to 13 forgotten …
+	// S: 250 2.0.0 Ok
+	// C: NOOP
+	// S: 250 2.0.0 Ok
+	// C: NOOP
+	// S: 250 2.0.0 Ok
+	// C: NOOP
+	// S: 250 2.0.0 Ok
+	// C: QUIT
+	// S: 221 2.0.0 Bye
+}
+
+// A session compared with its golden file, here that of
+// ExampleTranscript_AssertGolden: a session that forgot none of its lines
+// reads as its transcript does.
+func ExampleSession_AssertGolden() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	if err := sendWelcome(srv.Addr(), "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	s := srv.WaitForSessions(t, 1)[0]
+	s.AssertGolden(t, "testdata/expect/welcome.golden", false) // a test passes *update
+	fmt.Println("failed:", t.Failed())
+	// Output:
+	// failed: false
+}

@@ -62,9 +62,42 @@ var (
 //
 // The time of each line is not printed. Secrets are masked as in the
 // transcript itself.
+//
+// A Transcript holds only its own lines: of a long session, some of whose
+// lines the server forgot ([Session.Forgotten]), use
+// [Session.Normalized], which says where they were.
 func (t Transcript) Normalized() string {
 	var b strings.Builder
+	t.normalize(&b, make(map[string]int))
+	return b.String()
+}
+
+// Normalized returns the session's transcript as [Transcript.Normalized]
+// writes it, with what the server did not keep of a long session said
+// where it was: the first lines ([Session.TranscriptHead]), a note
+// "*: … lines 11 to 95 forgotten …" for the lines the transcript cap
+// ([WithMaxTranscriptLines]) or [WithRetention] forgot, then the lines
+// kept ([Session.Transcript]). A golden file of a long session thus
+// covers its start too, and shows what it does not cover. The line
+// numbers do not change from run to run for the same client input and
+// the same options (with WithRetention, when the server's other sessions
+// deliver their messages at other times, they may). Message IDs are
+// counted from 1 within what is kept.
+func (s *Session) Normalized() string {
+	var b strings.Builder
 	ids := make(map[string]int)
+	s.TranscriptHead.normalize(&b, ids)
+	if s.Forgotten > len(s.TranscriptHead) {
+		b.WriteString(Line{Dir: Note, Text: fmt.Sprintf("… lines %d to %d forgotten …", len(s.TranscriptHead)+1, s.Forgotten)}.String())
+		b.WriteByte('\n')
+	}
+	s.Transcript.normalize(&b, ids)
+	return b.String()
+}
+
+// normalize writes the lines as Normalized does, numbering the messages
+// they accept on from those in ids.
+func (t Transcript) normalize(b *strings.Builder, ids map[string]int) {
 	for _, l := range t {
 		text := l.Text
 		switch l.Dir {
@@ -105,7 +138,6 @@ func (t Transcript) Normalized() string {
 		b.WriteString(Line{Dir: l.Dir, Text: text}.String())
 		b.WriteByte('\n')
 	}
-	return b.String()
 }
 
 // randomChallenge reports whether c, an AUTH challenge decoded, changes
@@ -120,7 +152,8 @@ func randomChallenge(c string) bool {
 
 // AssertGolden compares the normalized transcript (see
 // [Transcript.Normalized]) with the golden file at path, and fails t with
-// a (-want +got) diff when they differ. With update set, it writes the
+// a (-want +got) diff when they differ, naming the line of the file where
+// they first do: "at line 7 of the file". With update set, it writes the
 // file instead, creating its directory. The flag is the test's own: the
 // library reads no flags. Declare it once in a test file of the package,
 //
@@ -128,9 +161,26 @@ func randomChallenge(c string) bool {
 //
 // pass *update, and run go test -run TestSignup -update to accept a new
 // transcript; review the change with git diff.
+//
+// Of a long session, some of whose lines the server forgot, use
+// [Session.AssertGolden].
 func (t Transcript) AssertGolden(tb testing.TB, path string, update bool) {
 	tb.Helper()
 	assertGolden(tb, "transcript", path, t.Normalized(), update)
+}
+
+// AssertGolden compares the session's transcript, normalized with what
+// the server did not keep of it said where it was (see
+// [Session.Normalized]), with the golden file at path, as
+// [Transcript.AssertGolden] does: a golden file of a long session covers
+// its first lines, and a session that grew longer or shorter differs.
+func (s *Session) AssertGolden(tb testing.TB, path string, update bool) {
+	tb.Helper()
+	if s == nil {
+		tb.Fatalf("mocksmtp: AssertGolden on a nil *Session")
+		return
+	}
+	assertGolden(tb, "transcript", path, s.Normalized(), update)
 }
 
 // assertGolden compares got with the golden file at path, or writes it
@@ -160,12 +210,12 @@ func assertGolden(tb testing.TB, what, path, got string, update bool) {
 	if w == got {
 		return
 	}
-	if what == "message" { // a diff of lines, and where the first one differs
-		tb.Errorf("mocksmtp: message differs from %s %s (-want +got); run the test with -update to accept it:\n%s",
-			path, goldenWhere(w, got), cmp.Diff(strings.Split(w, "\n"), strings.Split(got, "\n")))
-		return
+	diff := cmp.Diff(w, got)
+	if what == "message" { // a diff of lines
+		diff = cmp.Diff(strings.Split(w, "\n"), strings.Split(got, "\n"))
 	}
-	tb.Errorf("mocksmtp: %s differs from %s (-want +got); run the test with -update to accept it:\n%s", what, path, cmp.Diff(w, got))
+	tb.Errorf("mocksmtp: %s differs from %s %s (-want +got); run the test with -update to accept it:\n%s",
+		what, path, goldenWhere(what, w, got), diff)
 }
 
 // A GoldenOption changes how [Message.Normalized] and
@@ -382,13 +432,18 @@ func goldenContent(typ string, params map[string]string, data []byte) string {
 	return fmt.Sprintf("[%s, sha256 %s]\n", plural(len(data), "byte"), hex.EncodeToString(sum[:8]))
 }
 
-// goldenWhere says where the normalized message got first differs from
-// want: "at part 1.2 (text/html), line 14 of the file, line 3 of the part".
-func goldenWhere(want, got string) string {
+// goldenWhere says where got, the normalized form of what, first differs
+// from want: "at line 7 of the file" for a transcript; for a message, the
+// part too, "at part 1.2 (text/html), line 14 of the file, line 3 of the
+// part".
+func goldenWhere(what, want, got string) string {
 	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
 	i := 0
 	for i < len(wl) && i < len(gl) && wl[i] == gl[i] {
 		i++
+	}
+	if what != "message" {
+		return fmt.Sprintf("at line %d of the file", i+1)
 	}
 	lines := gl
 	if i >= len(gl) {

@@ -631,6 +631,26 @@ func TestTranscriptCap(t *testing.T) {
 	// -max-transcript-lines 9 is a usage error: TestBadUsageExits2.
 }
 
+// The normalized transcript of a session longer than -max-transcript-lines
+// has its first lines, then a note naming the lines forgotten, then its
+// last lines: a snapshot of a long session covers its start, and shows
+// what it does not cover.
+func TestNormalizedTranscriptOfACappedSession(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-max-transcript-lines", "20")
+	longSession(t, p.smtp, 30)
+	got := getNormalized(t, p.http, "/api/sessions/1/normalized") // once the session has ended
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	marker := fmt.Sprintf("*: … lines 3 to %d forgotten …", s.Forgotten)
+	if s.Forgotten < 3 || len(lines) != 2+1+len(s.Transcript) || !strings.HasPrefix(lines[0], "S: 220 ") ||
+		lines[1] != "C: EHLO <client>" || lines[2] != marker || lines[len(lines)-1] != "S: 221 2.0.0 Bye" {
+		t.Errorf("forgotten %d, %d lines kept after the head; GET /api/sessions/1/normalized:\n%s\nwant the greeting, EHLO, %q, the lines kept",
+			s.Forgotten, len(s.Transcript), got, marker)
+	}
+}
+
 // HTTP sent to the SMTP port is closed at once, and shows as any finding
 // does: in the session, in /api/findings, with its rule and RFC section.
 func TestNonSMTPFinding(t *testing.T) {

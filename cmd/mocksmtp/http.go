@@ -17,7 +17,7 @@ package main
 //	                                          long as the program (maxInboxes)
 //	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
 //	GET    /api/sessions/{id}                 one session, with its transcript
-//	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, text/plain, once the
+//	GET    /api/sessions/{id}/normalized      its transcript as Session.Normalized, text/plain, once the
 //	                                          session has ended (a wait: ?timeout=5s); masks as above
 //	GET    /api/wait?count=N&timeout=5s       wait until N messages arrived (since the last reset); N over
 //	                                          -retain is a 400: waits count the messages kept

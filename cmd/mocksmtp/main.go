@@ -27,7 +27,7 @@
 //	                                          their state afresh (greylisted pairs, atMost counts)
 //	GET    /api/sessions                      sessions (?limit=N)
 //	GET    /api/sessions/{id}                 one session with its transcript
-//	GET    /api/sessions/{id}/normalized      its transcript as Transcript.Normalized, once the session
+//	GET    /api/sessions/{id}/normalized      its transcript as Session.Normalized, once the session
 //	                                          has ended (?timeout=5s; 408 on timeout); the same masks
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages (a 400 over -retain); 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter

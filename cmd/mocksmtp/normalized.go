@@ -5,13 +5,13 @@ package main
 // snapshot tools of other languages (syrupy, pytest-snapshot, Jest).
 //
 //	GET /api/messages/{id}/normalized  Message.Normalized, with masks
-//	GET /api/sessions/{id}/normalized  Transcript.Normalized, with masks, once the session has ended
+//	GET /api/sessions/{id}/normalized  Session.Normalized, with masks, once the session has ended
 //
 // Masks are mocksmtp.Mask's two arguments as query parameters: mask=RE
 // (Go syntax) and replacement=R, the n-th replacement for the n-th mask,
 // applied in order after the built-in normalization, as
 // regexp.Regexp.ReplaceAllString applies them ($1 for a group). The Go
-// API's Transcript.Normalized takes none, since a Go test has a server of
+// API's Session.Normalized takes none, since a Go test has a server of
 // its own; tests that share the program each have an inbox, whose domain
 // shows in RCPT TO and changes from run to run.
 
@@ -151,8 +151,8 @@ func (a *api) normalizedMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 // normalizedTranscript answers GET /api/sessions/{id}/normalized: the
-// session's transcript as Transcript.Normalized writes it for a golden
-// file, masked. A live session's transcript still grows: it waits until
+// session's transcript as Session.Normalized writes it for a golden
+// file (a note where the lines a long session forgot were), masked. A live session's transcript still grows: it waits until
 // the session has ended (the client quit or went away, or the server
 // closed it), as WaitForSessionEndContext does, also for a session not
 // yet started, and answers 408 when the timeout passes first; 404 at once
@@ -181,7 +181,7 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	out, err := applyMasks(s.Transcript.Normalized(), masks, a.maxMasked)
+	out, err := applyMasks(s.Normalized(), masks, a.maxMasked)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "session %d: %v", id, err)
 		return

@@ -202,7 +202,7 @@ func TestNormalizedFormsAreTheGoAPIs(t *testing.T) {
 
 		path = fmt.Sprintf("/api/sessions/%d/normalized", m.Session.ID)
 		plain := getNormalized(t, addr, path) // once the session has ended
-		if want := srv.Session(m.Session.ID).Transcript.Normalized(); plain != want {
+		if want := srv.Session(m.Session.ID).Normalized(); plain != want {
 			t.Errorf("GET %s (-Go +HTTP):\n%s", path, cmp.Diff(want, plain))
 		}
 		got = getNormalized(t, addr, path+"?"+orderQuery())
