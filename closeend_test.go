@@ -376,3 +376,45 @@ func TestCloseAsIdleTimeRunsOut(t *testing.T) {
 		}
 	})
 }
+
+// TestClientClosedBeforeItsReplyBeforeClose is the client that sends a
+// command and closes without waiting for the reply, then the server's
+// Close, which comes after the server read the command and before it
+// wrote the reply: here a WithAuthFunc check holds the session there, and
+// a Trickle paces the reply, whose first write Close's end of the
+// context refuses (in real time, a client that closes at once after a
+// command met it about one run in ten). The client left first: the
+// session ends "client closed", as when Close finds it reading or
+// waiting, not "server shut down".
+func TestClientClosedBeforeItsReplyBeforeClose(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		entered, release := make(chan struct{}, 1), make(chan struct{})
+		srv, err := mocksmtp.New(mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageAuth).Trickle(1, time.Hour)), mocksmtp.WithAuthFunc(func(mocksmtp.Credentials) error {
+			entered <- struct{}{}
+			<-release
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.send("AUTH PLAIN AGFwcABzZWNyZXQ=") // \0app\0secret
+		<-entered                             // the server read the command
+		c.conn.Close()
+		closed := make(chan struct{})
+		go func() {
+			srv.Close()
+			close(closed)
+		}()
+		synctest.Wait() // Close ended the server's context, and waits for the session
+		close(release)
+		<-closed
+		if s := srv.Sessions()[0]; s.Ended != mocksmtp.EndClientClosed {
+			t.Errorf("a client that closed before the server's Close, the reply to its AUTH not yet written: ended %q (%v), want %q",
+				s.Ended, s.Err, mocksmtp.EndClientClosed)
+		}
+	})
+}

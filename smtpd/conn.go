@@ -112,6 +112,9 @@ type Conn struct {
 	// of input, a reset): the session ends as its leaving says, also
 	// when the driver's context has ended since (see left).
 	clientLeft bool
+	// leftAsked is the context whose end left asked about last: it asks
+	// once per context, not once more for Next after a read or a wait.
+	leftAsked context.Context
 
 	greeted bool // the Greeting event was returned
 	refused bool // the greeting was negative: only QUIT is taken
@@ -257,6 +260,15 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	ev, err := c.next(ctx)
 	if err != nil {
 		c.stopWatching()
+		if ctxErr(ctx) != nil && !c.closed && !c.clientLeft {
+			// A path that met the end of ctx without asking whether the
+			// client had left (a reply that deadlineWriter refused to
+			// write, a read not begun) asks now: see left.
+			if lerr := c.left(ctx); lerr != nil {
+				c.clientLeft = true
+				err = fmt.Errorf("%w: %w", ErrClientGone, lerr)
+			}
+		}
 		if ctxErr(ctx) != nil && !c.closed && !c.clientLeft {
 			// Interrupted, not finished: the driver may still Close with a reply.
 			err = ctxErr(ctx)

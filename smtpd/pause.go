@@ -130,8 +130,9 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 // client still there costs the shutdown no more than this.
 const probeBound = 10 * time.Millisecond
 
-// left is called once the driver's context has ended a read or a wait,
-// and returns the error of a client that had left before: io.EOF, or a
+// left is called once the driver's context has ended a read, a wait or
+// a write (Next asks for the paths that do not: a reply deadlineWriter
+// refused, a read not begun), and returns the error of a client that had left before: io.EOF, or a
 // reset; nil when it is still there, or sent something not yet read.
 // The end of the context sets a read deadline in the past (watch), and a
 // read past its deadline fails without looking at the connection (Go's
@@ -149,11 +150,14 @@ const probeBound = 10 * time.Millisecond
 // A context that ended at its deadline (a driver's idle time) is not
 // asked about: a close that arrives as the time runs out is too late, as
 // a command then is (ctxErr), so that in a testing/synctest bubble the
-// end does not depend on which goroutine ran first at that instant.
+// end does not depend on which goroutine ran first at that instant. It
+// asks once per context (leftAsked): a client still there costs the
+// shutdown one probe, not one for the wait and one more for Next.
 func (c *Conn) left(ctx context.Context) error {
-	if errors.Is(ctxErr(ctx), context.DeadlineExceeded) {
+	if errors.Is(ctxErr(ctx), context.DeadlineExceeded) || c.leftAsked == ctx {
 		return nil
 	}
+	c.leftAsked = ctx
 	c.stopWatching()
 	bound := probeBound
 	if p, ok := c.raw.(interface{ Pending() bool }); ok {
