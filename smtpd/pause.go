@@ -132,8 +132,9 @@ const probeBound = 10 * time.Millisecond
 
 // left is called once the driver's context has ended a read, a wait or
 // a write (Next asks for the paths that do not: a reply deadlineWriter
-// refused, a read not begun), and returns the error of a client that had left before: io.EOF, or a
-// reset; nil when it is still there, or sent something not yet read.
+// refused, a read not begun), and returns the error of a client that had
+// left before: io.EOF, or a reset; nil when it is still there, or sent
+// something not yet read.
 // The end of the context sets a read deadline in the past (watch), and a
 // read past its deadline fails without looking at the connection (Go's
 // poller does not read), so an end of input already queued would go
