@@ -202,7 +202,7 @@ func (c *Conn) maskAuth(line string) string {
 func (c *Conn) knownMechanism(name string) bool {
 	name = upperASCII(name)
 	for _, ms := range [][]string{c.cfg.AuthMechanisms, c.cfg.AuthMechanismsBeforeTLS} {
-		if slices.ContainsFunc(ms, func(m string) bool { return upperASCII(m) == name }) {
+		if slices.ContainsFunc(ms, func(m string) bool { return equalFoldASCII(m, name) }) {
 			return true
 		}
 	}
@@ -534,7 +534,7 @@ func (c *Conn) bdat(ev *Event) *Event {
 			ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 		}
 	}
-	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && upperASCII(f[1]) != "LAST" {
+	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !equalFoldASCII(f[1], "LAST") {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
 	ev.Last = len(f) == 2
@@ -579,7 +579,7 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 	}
 	ev.Mechanism = upperASCII(f[0])
 	known := func(ms []string) bool {
-		return slices.ContainsFunc(ms, func(m string) bool { return upperASCII(m) == ev.Mechanism })
+		return slices.ContainsFunc(ms, func(m string) bool { return equalFoldASCII(m, ev.Mechanism) })
 	}
 	if !known(c.authMechanisms()) {
 		if c.tls == nil && known(c.cfg.AuthMechanisms) {

@@ -279,9 +279,9 @@ func parseParams(s string) ([]param, bool) {
 
 // isParamSpace reports whether r separates ESMTP parameters, or BDAT's
 // arguments: SP (RFC 5321 4.1.2, RFC 3030), and the other ASCII blanks a
-// lenient server takes, but no
-// UTF-8 that Unicode calls a space (a no-break space, U+0085, U+3000),
-// which an SMTPUTF8 value may hold (RFC 6531 3.3, RFC 6533 3).
+// lenient server takes, but no UTF-8 that Unicode calls a space (a
+// no-break space, U+0085, U+3000), which an SMTPUTF8 value may hold (RFC
+// 6531 3.3, RFC 6533 3).
 func isParamSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\v' || r == '\f' }
 
 // paramMap returns the parameters as a map, nil for none.
