@@ -260,21 +260,22 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 	ev, err := c.next(ctx)
 	if err != nil {
 		c.stopWatching()
-		if ctxErr(ctx) != nil && !c.closed && !c.clientLeft {
+		switch {
+		case ctxErr(ctx) == nil || c.closed || c.clientLeft:
+			c.abort()
+		default:
 			// A path that met the end of ctx without asking whether the
 			// client had left (a reply that deadlineWriter refused to
 			// write, a read not begun) asks now: see left.
 			if lerr := c.left(ctx); lerr != nil {
 				c.clientLeft = true
 				err = fmt.Errorf("%w: %w", ErrClientGone, lerr)
+				c.abort()
+				break
 			}
-		}
-		if ctxErr(ctx) != nil && !c.closed && !c.clientLeft {
 			// Interrupted, not finished: the driver may still Close with a reply.
 			err = ctxErr(ctx)
 			_ = c.raw.SetDeadline(time.Time{})
-		} else {
-			c.abort()
 		}
 		c.err = err
 		c.cur, c.ans = nil, Answer{}
