@@ -56,27 +56,8 @@ func TestPauseEndsWhenTheClientLeaves(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			paused := make(chan struct{})
-			var pauseErr error
-			ended := make(chan error, 1)
-			addr, _ := serveOne(t, func(nc net.Conn) error {
-				c := smtpd.NewConn(nc, smtpd.Config{TLSConfig: serverTLS})
-				defer c.Close(nil)
-				for {
-					ev, err := c.Next(ctx)
-					if err != nil {
-						ended <- err
-						return err
-					}
-					if ev.Kind == smtpd.Rcpt {
-						close(paused)
-						pauseErr = c.Pause(ctx, time.Hour)
-					}
-				}
-			})
-			c := dial(t, addr)
+			p := servePausing(t, smtpd.Config{TLSConfig: serverTLS}, smtpd.Rcpt)
+			c := dial(t, p.addr)
 			raw := c.conn
 			c.expect("220 localhost ESMTP")
 			if tt.tls {
@@ -96,17 +77,17 @@ func TestPauseEndsWhenTheClientLeaves(t *testing.T) {
 			c.expect("250 localhost")
 			c.expect("250 2.1.0 Ok")
 			c.send("RCPT TO:<b@example.com>\r\n")
-			<-paused
+			<-p.paused
 			if tt.reset {
 				raw.(*net.TCPConn).SetLinger(0)
 			}
 			raw.Close()
-			err := within(t, 10*time.Second, ended)
-			if !errors.Is(pauseErr, smtpd.ErrClientGone) || !strings.Contains(pauseErr.Error(), "while the server paused") {
-				t.Errorf("Pause returned %v, want ErrClientGone", pauseErr)
+			err := within(t, 10*time.Second, p.ended)
+			if !errors.Is(p.pauseErr, smtpd.ErrClientGone) || !strings.Contains(p.pauseErr.Error(), "while the server paused") {
+				t.Errorf("Pause returned %v, want ErrClientGone", p.pauseErr)
 			}
-			if err != pauseErr {
-				t.Errorf("Next returned %v, want Pause's error %v", err, pauseErr)
+			if err != p.pauseErr {
+				t.Errorf("Next returned %v, want Pause's error %v", err, p.pauseErr)
 			}
 		})
 	}
@@ -272,32 +253,47 @@ func TestPauseEndsWithTheContext(t *testing.T) {
 // has quit: Pause, then Next, return io.EOF, as after any QUIT.
 func TestPauseAtQuit(t *testing.T) {
 	t.Parallel()
+	p := servePausing(t, smtpd.Config{}, smtpd.Quit)
+	c := dial(t, p.addr)
+	c.expect("220 localhost ESMTP")
+	c.send("QUIT\r\n")
+	<-p.paused
+	c.conn.Close()
+	if err := within(t, 10*time.Second, p.ended); err != io.EOF || p.pauseErr != io.EOF {
+		t.Errorf("Pause returned %v, Next %v; want io.EOF", p.pauseErr, err)
+	}
+}
+
+// pausing is a session of servePausing: paused is closed as the driver
+// pauses, and ended gets Next's error; pauseErr, Pause's, is read once
+// ended has it.
+type pausing struct {
+	addr     string
+	paused   chan struct{}
+	pauseErr error
+	ended    chan error
+}
+
+// servePausing serves one connection with cfg, accepting every event and
+// pausing an hour after the first of kind.
+func servePausing(t *testing.T, cfg smtpd.Config, kind smtpd.Kind) *pausing {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	paused := make(chan struct{})
-	var pauseErr error
-	ended := make(chan error, 1)
-	addr, _ := serveOne(t, func(nc net.Conn) error {
-		c := smtpd.NewConn(nc, smtpd.Config{})
+	p := &pausing{paused: make(chan struct{}), ended: make(chan error, 1)}
+	p.addr, _ = serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, cfg)
 		defer c.Close(nil)
 		for {
 			ev, err := c.Next(ctx)
 			if err != nil {
-				ended <- err
+				p.ended <- err
 				return err
 			}
-			if ev.Kind == smtpd.Quit {
-				close(paused)
-				pauseErr = c.Pause(ctx, time.Hour)
+			if ev.Kind == kind {
+				close(p.paused)
+				p.pauseErr = c.Pause(ctx, time.Hour)
 			}
 		}
 	})
-	c := dial(t, addr)
-	c.expect("220 localhost ESMTP")
-	c.send("QUIT\r\n")
-	<-paused
-	c.conn.Close()
-	if err := within(t, 10*time.Second, ended); err != io.EOF || pauseErr != io.EOF {
-		t.Errorf("Pause returned %v, Next %v; want io.EOF", pauseErr, err)
-	}
+	t.Cleanup(cancel) // before serveOne's wait, should the driver still pause
+	return p
 }
