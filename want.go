@@ -560,12 +560,7 @@ func cutTextFrom(s string, from, lines int) string {
 	if lines < 0 {
 		before = fmt.Sprintf("… (%s not shown) …", plural(from, "byte"))
 	}
-	cut := cutText(rest)
-	if len(cut) != len(rest) {
-		cut = strings.TrimSuffix(cut, fmt.Sprintf("(cut: %s in all)", plural(len(rest), "byte"))) +
-			fmt.Sprintf("(cut: %s in all)", plural(len(s), "byte"))
-	}
-	return before + cut
+	return before + cutTextOf(rest, len(s))
 }
 
 // maxListed is how many of a list a report shows, and says how many more
@@ -716,7 +711,11 @@ const (
 )
 
 // cutText cuts a long body for a diff, noting the full size.
-func cutText(s string) string {
+func cutText(s string) string { return cutTextOf(s, len(s)) }
+
+// cutTextOf cuts s as cutText does, s being the end of a text of total
+// bytes, which its note gives as the full size.
+func cutTextOf(s string, total int) string {
 	cut := len(s)
 	if cut > cutBytes {
 		cut = cutBytes
@@ -730,7 +729,7 @@ func cutText(s string) string {
 	if cut == len(s) {
 		return s
 	}
-	return s[:cut] + fmt.Sprintf("\n… (cut: %s in all)", plural(len(s), "byte"))
+	return s[:cut] + fmt.Sprintf("\n… (cut: %s in all)", plural(total, "byte"))
 }
 
 // nthIndex returns the index of the nth c in s (1-based), or -1.
