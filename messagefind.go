@@ -213,22 +213,12 @@ func endOfElement(s []byte, from int, name string) int {
 		}
 		i += k + len("</") + len(name)
 		if i == len(s) || nameEnds(s[i]) {
-			return endOf(s, i, ">")
+			if k := bytes.IndexByte(s[i:], '>'); k >= 0 {
+				return i + k + 1
+			}
+			return -1
 		}
 	}
-}
-
-// endOf returns the offset just after the first sep in s at or after
-// from, or -1 when there is none (or from is -1).
-func endOf(s []byte, from int, sep string) int {
-	if from < 0 {
-		return -1
-	}
-	k := bytes.Index(s[from:], []byte(sep))
-	if k < 0 {
-		return -1
-	}
-	return from + k + len(sep)
 }
 
 // isStartTag reports whether s, in lower case, starts with the start tag
