@@ -94,17 +94,15 @@ func (o *options) checkFault(f Fault) error {
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
 		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of WithImplicitTLS; with STARTTLS, put it at StageStartTLS", f.where)
 	}
-	if f.stage == StageStartTLS && f.act.tlsConfig != nil && o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageStartTLS acts on the handshake after STARTTLS, which a server with WithImplicitTLS does not offer; put it at StageConnect", f.where)
-	}
-	if f.stage == StageStartTLS && f.act.tlsConfig != nil && o.engine.TLSConfig == nil {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageStartTLS acts on the handshake after STARTTLS, which this server does not offer: add WithSTARTTLS", f.where)
-	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
 	switch {
 	case f.stage == StageStartTLS && o.engine.ImplicitTLS:
-		return fmt.Errorf("mocksmtp: fault at %s: a server with WithImplicitTLS does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire", f.where)
+		hint := ""
+		if f.act.tlsConfig != nil {
+			hint = "; a TLS failure of its handshake goes at StageConnect"
+		}
+		return fmt.Errorf("mocksmtp: fault at %s: a server with WithImplicitTLS does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, hint)
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
 		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add WithSTARTTLS", f.where)
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
