@@ -159,6 +159,16 @@ func dropHidden(s string) string {
 			end = endOfElement(lower, j, "script")
 		case isStartTag(rest, "style"):
 			end = endOfElement(lower, j, "style")
+		case isTag(rest):
+			// Another tag, written as it is: a "<script>" or "<!--" in
+			// one of its attributes' values is no markup.
+			k := endOfTag(lower, j)
+			if k < 0 {
+				k = len(s)
+			}
+			b.WriteString(s[i:k])
+			i = k
+			continue
 		default:
 			b.WriteString(s[i : j+1])
 			i = j + 1
@@ -219,6 +229,35 @@ func endOfElement(s []byte, from int, name string) int {
 			return -1
 		}
 	}
+}
+
+// isTag reports whether s, in lower case, starts with a tag as tagRE
+// finds one: "<" or "</", then a letter.
+func isTag(s []byte) bool {
+	if len(s) > 1 && s[1] == '/' {
+		s = s[1:]
+	}
+	return len(s) > 1 && 'a' <= s[1] && s[1] <= 'z'
+}
+
+// endOfTag returns the offset just after the ">" that ends the tag at
+// from, or -1 when no ">" ends it: quoted attribute values are read as
+// wholes, as tagBody reads them, and a quote left open is an ordinary
+// character (tagBody then ends the tag at its first ">", even one inside
+// a quoted value before: hostile HTML, read a little otherwise). It scans
+// forward only, each octet once.
+func endOfTag(s []byte, from int) int {
+	for i := from + 1; i < len(s); i++ {
+		switch s[i] {
+		case '>':
+			return i + 1
+		case '"', '\'':
+			if k := bytes.IndexByte(s[i+1:], s[i]); k >= 0 {
+				i += 1 + k
+			}
+		}
+	}
+	return -1
 }
 
 // isStartTag reports whether s, in lower case, starts with the start tag

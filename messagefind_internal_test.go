@@ -14,6 +14,9 @@ func TestDropHiddenBoundaries(t *testing.T) {
 		{"<!--a-->b", "b"}, {"é<!--a-->é", "éé"},
 		{"<script", ""}, {"<SCRIPT>x</SCRIPT>y", "y"}, {"<ScRiPt>a</sCrIpT>b", "b"}, {"<scripts>x", "<scripts>x"},
 		{"<script>é", ""}, {"a<scrip", "a<scrip"}, {"<script>x</script", ""}, {"<script>x</scripts>y", ""}, {"<script>x</scripts></script>y", "y"}, {"<script></script/>y", "y"},
+		{"<a", "<a"}, {"</a", "</a"}, {"</", "</"}, {"<a>", "<a>"}, {"<a '<script>'>x", "<a '<script>'>x"},
+		{`<a "<!--">x`, `<a "<!--">x`}, {`<a "<!--`, `<a "<!--`}, {`<a x="">`, `<a x="">`}, {`<a '"'><script>x`, `<a '"'>`},
+		{`<a "><script>x`, `<a ">`}, {`</b c='<style>'>x<style>y`, `</b c='<style>'>x`}, {"<1<script>x", "<1"},
 		{"é<style>x</style >é", "éé"}, {"<style", ""}, {"<style1>x", "<style1>x"}, {"<style-x>y", "<style-x>y"}, {"<style\ny>x", ""}, {"<STYLE/>x</style>y", "y"},
 	} {
 		if got := dropHidden(c.in); got != c.want {

@@ -163,7 +163,8 @@ func TestFindInHTMLLeftOpenTakesLinearTime(t *testing.T) {
 	t.Parallel()
 	srv := mocksmtp.Start(t)
 	units := []string{"<!--<b>code 1</b>\n", "<script><b>code 2</b>\n", "<STYLE><b>code 3</b>\n",
-		"<!-- -- - --!><!---->\n"} // closed, each end found without a scan to the end of the body
+		"<!-- -- - --!><!---->\n",                                        // closed, each end found without a scan to the end of the body
+		"<i a=\"<b>code 4</b>\n", "<i a='\n", "<a title=\"<script>\">\n"} // quotes paired across units, or left open
 	for _, unit := range units {
 		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
 		expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
@@ -244,6 +245,17 @@ func TestLinksAndFindReadTagsAsABrowserDoes(t *testing.T) {
 		{"a code in an attribute is no text",
 			`<img alt="> code 999999"><p>code: 123456</p>`,
 			nil, "123456"},
+		// An attribute's value is no markup: a "<script>", "<style>" or
+		// "<!--" in one hides nothing that follows.
+		{"a script tag in an attribute value",
+			`<img alt="<script>"><p>code: 123456</p><a href="https://x.test/a">a</a>`,
+			[]string{"https://x.test/a"}, "123456"},
+		{"a comment's start in an attribute value",
+			`<a title='<!--' href="https://x.test/b">b</a> code: 42 <a href=https://x.test/c>-->c</a>`,
+			[]string{"https://x.test/b", "https://x.test/c"}, "42"},
+		{"a style tag in an end tag's attribute",
+			`<b>x</b title="<style>"><p>code 7</p>`,
+			nil, "7"},
 	}
 	for _, tc := range tests {
 		m := &mocksmtp.Message{HTML: tc.html}
