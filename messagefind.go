@@ -131,7 +131,8 @@ func htmlText(s string) string {
 // dropHidden returns an HTML document without what a browser shows
 // neither as text nor as elements: its comments, scripts and styles, each
 // up to its end or, left open, to the end of the document, as a browser
-// reads them. It takes one pass: a regular expression such as
+// reads them; other tags are kept whole, so that a "<script>" in an
+// attribute's value hides nothing. It takes one pass: a regular expression such as
 // <!--.*?--> would scan to the end of the document again from each
 // "<!--" left open, which 28 KiB of them make seconds.
 func dropHidden(s string) string {
