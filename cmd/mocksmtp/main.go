@@ -62,6 +62,7 @@
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict
+//	GET    /api/rules                         the rules, as mocksmtp.Rules(): name, RFC section, on or off (-without-rules)
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script

@@ -170,6 +170,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Header":              reflect.TypeFor[headerJSON](),
 		"Attachment":          reflect.TypeFor[attachmentJSON](),
 		"Finding":             reflect.TypeFor[findingJSON](),
+		"Rule":                reflect.TypeFor[ruleJSON](),
 		"ARCResult":           reflect.TypeFor[arcJSON](),
 		"ARCSet":              reflect.TypeFor[arcSetJSON](),
 		"DKIMResult":          reflect.TypeFor[dkimJSON](),
@@ -241,6 +242,38 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		}
 		if string(s["additionalProperties"]) != "false" {
 			t.Errorf("schema %s allows other properties: the program reads none", path)
+		}
+	}
+}
+
+// The document's lists of names are the program's: a suite that reads
+// them (or a client generated from them) knows every rule -without-rules
+// takes and every server -persona imitates, and refuses no name the
+// program answers with.
+func TestOpenAPIEnumsAreTheProgramsNames(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	for _, tt := range []struct {
+		schema, property string
+		names            []string
+	}{
+		{"Rule", "rule", ruleNames()},
+		{"Server", "persona", personaNames()},
+	} {
+		got := doc.Components.Schemas[tt.schema].Properties[tt.property].Enum
+		if diff := cmp.Diff(tt.names, got); diff != "" {
+			t.Errorf("schema %s.%s: enum (-program +document):\n%s", tt.schema, tt.property, diff)
 		}
 	}
 }

@@ -59,6 +59,9 @@ type setup struct {
 	persona  string
 	tls      *serverTLSJSON
 	auth     *serverAuthJSON
+	// withoutRules are the rules -without-rules switched off, which GET
+	// /api/rules tells (findings.go).
+	withoutRules []mocksmtp.Rule
 }
 
 // newSetup reads the flags as the options they set read them (see
@@ -66,7 +69,7 @@ type setup struct {
 // -auth-mechanisms-before-tls, -cert and a -PLUS mechanism in
 // -auth-mechanisms imply STARTTLS unless -implicit-tls is given.
 func newSetup(cfg *config) setup {
-	s := setup{version: version(), hostname: cfg.hostname}
+	s := setup{version: version(), hostname: cfg.hostname, withoutRules: cfg.withoutRules}
 	if cfg.persona != 0 {
 		s.persona = strings.ToLower(cfg.persona.String())
 	}
