@@ -139,6 +139,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -209,6 +210,7 @@ type config struct {
 	requireTLS        bool
 	certFile          string
 	keyFile           string
+	clientCA          string // -client-ca: require client certificates that its CAs sign
 	caOut             string
 	auth              []account
 	oauthTokens       []account                // -oauth-token user:token
@@ -284,6 +286,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
+	fs.StringVar(&c.clientCA, "client-ca", "", "require a client certificate (mutual TLS) that a CA certificate of this PEM `file` signs, as WithTLSConfig with ClientCAs and tls.RequireAndVerifyClientCert: a client without one fails the handshake (needs -cert and -key)")
 	fs.StringVar(&c.caOut, "ca-out", "", "write the test CA certificate (PEM) to this `file`, for clients to trust; also at GET /api/ca.pem")
 	fs.Func("auth", "offer AUTH (PLAIN, LOGIN, CRAM-MD5) and accept `user:password`; repeat for more accounts", func(v string) error {
 		user, password, ok := strings.Cut(v, ":")
@@ -396,6 +399,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if (c.certFile == "") != (c.keyFile == "") {
 		fmt.Fprintln(stderr, "mocksmtp: -cert and -key go together")
+		return nil, errUsage
+	}
+	if c.clientCA != "" && c.certFile == "" {
+		fmt.Fprintln(stderr, "mocksmtp: -client-ca needs -cert and -key: the test CA's server certificate cannot be given a client CA (WithTLSConfig takes the server's own certificate)")
 		return nil, errUsage
 	}
 	if c.caOut != "" && c.certFile != "" {
@@ -797,7 +804,19 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-cert/-key: %w", err)
 		}
-		add("cert", mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+		if cfg.clientCA != "" {
+			pem, err := os.ReadFile(cfg.clientCA)
+			if err != nil {
+				return nil, fmt.Errorf("-client-ca: %w", err)
+			}
+			tc.ClientCAs = x509.NewCertPool()
+			if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("-client-ca %s: no PEM certificate in it", cfg.clientCA)
+			}
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+		add("cert", mocksmtp.WithTLSConfig(tc))
 	}
 	if cfg.startTLS {
 		add("tls", mocksmtp.WithSTARTTLS())

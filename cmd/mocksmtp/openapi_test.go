@@ -177,6 +177,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Message":             reflect.TypeFor[messageJSON](),
 		"Part":                reflect.TypeFor[partJSON](),
 		"TLS":                 reflect.TypeFor[tlsJSON](),
+		"Certificate":         reflect.TypeFor[certificateJSON](),
 		"Auth":                reflect.TypeFor[authJSON](),
 		"Line":                reflect.TypeFor[lineJSON](),
 		"Session":             reflect.TypeFor[sessionJSON](),
