@@ -98,6 +98,8 @@
 //	-max-junk-commands 1000                   MaxJunkCommands: a pooled connection kept alive with NOOPs
 //	-max-bad-commands 50                      MaxBadCommands: bad commands before 421 4.7.0
 //	-max-command-line 2048                    MaxCommandLine, in octets, CRLF included
+//	-param-allowance 2048                     ParamAllowance: octets more for MAIL and RCPT with parameters
+//	                                          (a DSN client's long ORCPT)
 //	-max-text-line 2000                       MaxTextLine: a legacy client's long lines of text
 //
 // The flags for tests of a client's
@@ -124,7 +126,8 @@
 // checked as its Go option checks it, 0 too,
 // a usage error naming the flag; left out, the default applies. So is
 // one of the engine's limits, as New checks its field of WithEngineConfig
-// (a line limit past 1 MiB), and 0 or less, which smtpd.Config takes for
+// (a line limit past 1 MiB; -max-command-line and -param-allowance
+// together past it, naming both), and 0 or less, which smtpd.Config takes for
 // the default, is refused as the other numbers' 0 is: left out, the
 // default applies. A value
 // that does not parse says what the flag wants, in a flag as in its
@@ -262,6 +265,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"count each junk command (NOOP, RSET, VRFY, EXPN, HELP) past `n` since the last message as a bad command, as Postfix's smtpd_junk_command_limit (default 100)")
 	fs.Var(engineValue(&c.engine, "MaxCommandLine", func(e *smtpd.Config) *int { return &e.MaxCommandLine }), "max-command-line",
 		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get 512 more, AUTH 12288 (default 512, at most 1048576)")
+	fs.Var(engineValue(&c.engine, "ParamAllowance", func(e *smtpd.Config) *int { return &e.ParamAllowance }), "param-allowance",
+		"allow a MAIL or RCPT line with parameters `octets` more than -max-command-line, as a DSN client's long ORCPT needs (default 512; with -max-command-line, at most 1048576)")
 	fs.Var(engineValue(&c.engine, "MaxTextLine", func(e *smtpd.Config) *int { return &e.MaxTextLine }), "max-text-line",
 		"refuse a message with a text line longer than `octets`, CRLF included (a transparency dot not), with 500 5.5.2 at its end (default 1000, at most 1048576)")
 	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
@@ -674,6 +679,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, mocksmtp.WithMaxTranscriptLines(cfg.maxTranscriptLines))
 	}
 	if !reflect.ValueOf(cfg.engine).IsZero() {
+		// Each field was checked alone, as its flag was given; together,
+		// a command line and its allowance for parameters may be too long.
+		if err := checkOption(mocksmtp.WithEngineConfig(cfg.engine)); err != nil {
+			fmt.Fprintf(stderr, "mocksmtp: flags -max-command-line and -param-allowance: %v\n", err)
+			return errUsage
+		}
 		// Once, every field a flag set together: the last base given wins.
 		opts = append(opts, mocksmtp.WithEngineConfig(cfg.engine))
 	}
