@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -304,5 +305,43 @@ func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%q: exit %d, stderr:\n%s\nwant exit 2 and %q", tt.args, code, stderr, tt.want)
 		}
+	}
+}
+
+// -max-recipient-overshoot N: in a transaction, the first N RCPT TO past
+// -max-recipients get 452 4.5.3 and count as no bad command; the N+1th
+// counts, and with -max-bad-commands 1 closes the session with 421 4.7.0.
+func TestMaxRecipientOvershootFlagAtItsLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		n    int
+	}{
+		{"by default", nil, nil, 1000},
+		{"3", nil, []string{"-max-recipient-overshoot", "3"}, 3},
+		{"from the environment", []string{"MOCKSMTP_MAX_RECIPIENT_OVERSHOOT=1"}, nil, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialRaw(t, start(t, tt.env, append([]string{"-max-recipients", "1", "-max-bad-commands", "1"}, tt.args...)...))
+			s.want("MAIL", "MAIL FROM:<a@example.com>", 250, "2.1.0")
+			s.want("RCPT 1 of -max-recipients 1", "RCPT TO:<r0@example.com>", 250, "2.1.5")
+			for i := 1; i <= tt.n; i++ {
+				if code, msg := s.cmd(fmt.Sprintf("RCPT TO:<r%d@example.com>", i)); code != 452 || !strings.HasPrefix(msg, "4.5.3 ") {
+					t.Fatalf("RCPT %d past the limit of %d: %d %q, want 452 4.5.3", i, tt.n, code, msg)
+				}
+			}
+			s.want("a NOOP after N RCPT past the limit", "NOOP", 250, "2.0.0")
+			s.want("RCPT N+1 past the limit", "RCPT TO:<last@example.com>", 452, "4.5.3")
+			if code, msg := s.read(); code != 421 || !strings.HasPrefix(msg, "4.7.0 ") {
+				t.Errorf("after RCPT N+1 past the limit, with -max-bad-commands 1: %d %q, want 421 4.7.0", code, msg)
+			}
+		})
+	}
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-max-recipient-overshoot", "0")
+	if want := `invalid value "0" for flag -max-recipient-overshoot: smtpd.Config.MaxRecipientOvershoot 0: want a positive number`; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("-max-recipient-overshoot 0: exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, want)
 	}
 }

@@ -97,6 +97,8 @@
 //
 //	-max-junk-commands 1000                   MaxJunkCommands: a pooled connection kept alive with NOOPs
 //	-max-bad-commands 50                      MaxBadCommands: bad commands before 421 4.7.0
+//	-max-recipient-overshoot 5000             MaxRecipientOvershoot: RCPTs past -max-recipients (452) not
+//	                                          counted as bad commands, for a client that sends them all
 //	-max-command-line 2048                    MaxCommandLine, in octets, CRLF included
 //	-param-allowance 2048                     ParamAllowance: octets more for MAIL and RCPT with parameters
 //	                                          (a DSN client's long ORCPT)
@@ -261,6 +263,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	// of WithEngineConfig's base, named after it.
 	fs.Var(engineValue(&c.engine, "MaxBadCommands", func(e *smtpd.Config) *int { return &e.MaxBadCommands }), "max-bad-commands",
 		"close a session with 421 4.7.0 at its `n`th bad command: one the server refuses, or a junk command past -max-junk-commands (default 20)")
+	fs.Var(engineValue(&c.engine, "MaxRecipientOvershoot", func(e *smtpd.Config) *int { return &e.MaxRecipientOvershoot }), "max-recipient-overshoot",
+		"answer up to `n` RCPT TO past -max-recipients in a transaction with 452 4.5.3 without counting them as bad commands, as Postfix's smtpd_recipient_overshoot_limit; each further one counts (default 1000)")
 	fs.Var(engineValue(&c.engine, "MaxJunkCommands", func(e *smtpd.Config) *int { return &e.MaxJunkCommands }), "max-junk-commands",
 		"count each junk command (NOOP, RSET, VRFY, EXPN, HELP) past `n` since the last message as a bad command, as Postfix's smtpd_junk_command_limit (default 100)")
 	fs.Var(engineValue(&c.engine, "MaxCommandLine", func(e *smtpd.Config) *int { return &e.MaxCommandLine }), "max-command-line",
