@@ -27,8 +27,10 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	t.Parallel()
 	registerPEM.Do(func() { openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.PlainBodyDecoder) })
 	// Sessions with a transcriptHead (14 lines: a live session's greeting, EHLO and
-	// Postfix's 12 lines of reply, all kept); GET /api/server with its tls, auth and persona.
-	p := startProgram(t, "-tls", "-auth", "user:secret", "-max-transcript-lines", "14", "-persona", "postfix")
+	// Postfix's 12 lines of reply, all kept); GET /api/server with its tls, auth and persona;
+	// GET /api/rules with a rule off.
+	p := startProgram(t, "-tls", "-auth", "user:secret", "-max-transcript-lines", "14", "-persona", "postfix",
+		"-without-rules", "message-id")
 	res, raw := p.call(t, "GET", "/api/openapi.json", "")
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
@@ -48,7 +50,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 
 	// Mail to look at: a multipart one with an attachment and a link,
-	// whose findings (no Date, no Message-ID) fill the lists.
+	// whose findings (no Date; no Message-ID, a rule -without-rules switched
+	// off, none) fill the lists.
 	mail := "From: App <app@example.com>\r\nTo: bob@example.com\r\nSubject: Sign in\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: multipart/mixed; boundary=o\r\n\r\n" +
 		"--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n" +
@@ -192,7 +195,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 	check("GET", "/api/messages?since=+1", "", 400)
 	check("GET", "/api/findings", "", 200)
-	// The mail has no Date and no Message-ID: WithStrict would fail.
+	// The mail has no Date: WithStrict would fail.
 	if b := check("GET", "/api/findings/check", "", 417); !bytes.Contains(b, []byte("error required-headers (RFC 5322 3.6)")) {
 		t.Errorf("GET /api/findings/check has not the report:\n%s", b)
 	}
@@ -201,6 +204,12 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		t.Errorf("GET /api/server does not give the SMTP address %s:\n%s", p.smtp, b)
 	}
 	check("GET", "/api/server?verbose=1", "", 400)
+	if b := check("GET", "/api/rules", "", 200); !bytes.Contains(b, []byte(`"rule": "message-id",
+    "ref": "RFC 5322 3.6.4",
+    "enabled": false`)) {
+		t.Errorf("GET /api/rules does not say -without-rules switched message-id off:\n%s", b)
+	}
+	check("GET", "/api/rules?enabled=true", "", 400)
 	check("GET", "/api/ca.pem", "", 200)
 	check("GET", "/api/openapi.json", "", 200)
 	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -246,5 +247,101 @@ func TestMaxTextLineFlagAtItsLimit(t *testing.T) {
 			}
 			s.want("QUIT", "QUIT", 221, "2.0.0")
 		})
+	}
+}
+
+// -param-allowance N: a MAIL or RCPT line with parameters (a DSN
+// client's long ORCPT) may be N octets longer than -max-command-line,
+// CRLF included; one octet more gets 500 5.5.2, and the session goes on.
+func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
+	t.Parallel()
+	// rcpt is an RCPT line with an ORCPT of n octets in all, CRLF included.
+	rcpt := func(n int) string {
+		const head = "RCPT TO:<b@example.com> ORCPT=rfc822;"
+		return head + strings.Repeat("x", n-len(head)-len("\r\n"))
+	}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		n    int
+	}{
+		{"by default", nil, nil, 1024},
+		{"2048", nil, []string{"-param-allowance", "2048"}, 512 + 2048},
+		{"with -max-command-line", nil, []string{"-max-command-line", "600", "-param-allowance", "100"}, 700},
+		{"from the environment", []string{"MOCKSMTP_PARAM_ALLOWANCE=1000"}, nil, 1512},
+		{"up to 1 MiB", nil, []string{"-max-command-line", "1000", "-param-allowance", "1047576"}, 1 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialRaw(t, start(t, tt.env, tt.args...))
+			if len(rcpt(tt.n)+"\r\n") != tt.n {
+				t.Fatalf("an RCPT line of %d octets, want %d", len(rcpt(tt.n)+"\r\n"), tt.n)
+			}
+			s.want("MAIL", "MAIL FROM:<a@example.com>", 250, "2.1.0")
+			s.want("RCPT with parameters of N-1 octets", rcpt(tt.n-1), 250, "2.1.5")
+			s.want("RCPT with parameters of N octets", rcpt(tt.n), 250, "2.1.5")
+			s.want("RCPT with parameters of N+1 octets", rcpt(tt.n+1), 500, "5.5.2")
+			if tt.n < 1<<20 {
+				s.want("RCPT with parameters of 2N octets", rcpt(2*tt.n), 500, "5.5.2")
+			}
+			s.want("RSET", "RSET", 250, "2.0.0")
+			s.want("QUIT", "QUIT", 221, "2.0.0")
+		})
+	}
+
+	// Each is checked alone as its flag is given, and the two together:
+	// a usage error naming both.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-param-allowance", "0"}, `invalid value "0" for flag -param-allowance: smtpd.Config.ParamAllowance 0: want a positive number`},
+		{[]string{"-param-allowance", "1048065"}, `invalid value "1048065" for flag -param-allowance: WithEngineConfig: MaxCommandLine 512 with ParamAllowance 1048065: want at most 1048576 octets`},
+		{[]string{"-max-command-line", "1048576", "-param-allowance", "1"}, "mocksmtp: flags -max-command-line and -param-allowance: WithEngineConfig: MaxCommandLine 1048576 with ParamAllowance 1: want at most 1048576 octets"},
+	} {
+		args := append([]string{"-listen", "127.0.0.1:0", "-http", ""}, tt.args...)
+		code, _, stderr := runOnce(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%q: exit %d, stderr:\n%s\nwant exit 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// -max-recipient-overshoot N: in a transaction, the first N RCPT TO past
+// -max-recipients get 452 4.5.3 and count as no bad command; the N+1th
+// counts, and with -max-bad-commands 1 closes the session with 421 4.7.0.
+func TestMaxRecipientOvershootFlagAtItsLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		n    int
+	}{
+		{"by default", nil, nil, 1000},
+		{"3", nil, []string{"-max-recipient-overshoot", "3"}, 3},
+		{"from the environment", []string{"MOCKSMTP_MAX_RECIPIENT_OVERSHOOT=1"}, nil, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := dialRaw(t, start(t, tt.env, append([]string{"-max-recipients", "1", "-max-bad-commands", "1"}, tt.args...)...))
+			s.want("MAIL", "MAIL FROM:<a@example.com>", 250, "2.1.0")
+			s.want("RCPT 1 of -max-recipients 1", "RCPT TO:<r0@example.com>", 250, "2.1.5")
+			for i := 1; i <= tt.n; i++ {
+				if code, msg := s.cmd(fmt.Sprintf("RCPT TO:<r%d@example.com>", i)); code != 452 || !strings.HasPrefix(msg, "4.5.3 ") {
+					t.Fatalf("RCPT %d past the limit of %d: %d %q, want 452 4.5.3", i, tt.n, code, msg)
+				}
+			}
+			s.want("a NOOP after N RCPT past the limit", "NOOP", 250, "2.0.0")
+			s.want("RCPT N+1 past the limit", "RCPT TO:<last@example.com>", 452, "4.5.3")
+			if code, msg := s.read(); code != 421 || !strings.HasPrefix(msg, "4.7.0 ") {
+				t.Errorf("after RCPT N+1 past the limit, with -max-bad-commands 1: %d %q, want 421 4.7.0", code, msg)
+			}
+		})
+	}
+	code, _, stderr := runOnce(t, nil, "-listen", "127.0.0.1:0", "-http", "", "-max-recipient-overshoot", "0")
+	if want := `invalid value "0" for flag -max-recipient-overshoot: smtpd.Config.MaxRecipientOvershoot 0: want a positive number`; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("-max-recipient-overshoot 0: exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, want)
 	}
 }

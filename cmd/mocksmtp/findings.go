@@ -15,6 +15,13 @@ package main
 // the sessions', not an inbox's (the Go API has no Inbox.Findings): the
 // check takes no inbox. -without-rules switches rules off
 // (mocksmtp.WithoutRules), named as mocksmtp.Rules() names them.
+//
+//	GET /api/rules            every rule, as mocksmtp.Rules() lists them, with its
+//	                          RFC section (Rule.Ref) and whether it is on:
+//	                          [{"rule": "bare-line-ending", "ref": "RFC 5321 2.3.8", "enabled": true}, ...]
+//
+// tells a suite the names -without-rules takes and findings carry, and
+// which rules this program checks.
 
 import (
 	"fmt"
@@ -49,6 +56,26 @@ func (a *api) checkFindings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, http.StatusExpectationFailed, "%s", mocksmtp.FindingsReport(fs, sessions))
+}
+
+// ruleJSON is one rule as GET /api/rules lists it: named as a finding
+// names it (findingJSON).
+type ruleJSON struct {
+	Rule    string `json:"rule"`
+	Ref     string `json:"ref"`     // its RFC section, as Rule.Ref
+	Enabled bool   `json:"enabled"` // false: -without-rules switched it off
+}
+
+// listRules answers GET /api/rules.
+func (a *api) listRules(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	out := []ruleJSON{}
+	for _, rule := range mocksmtp.Rules() {
+		out = append(out, ruleJSON{Rule: string(rule), Ref: rule.Ref(), Enabled: !slices.Contains(a.setup.withoutRules, rule)})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // ruleNames returns the names of every rule, in the order of reports.

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"net/smtp"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,6 +81,76 @@ func TestFindingsCheckOverHTTP(t *testing.T) {
 	}
 	if code, e := checkFindingsAPI(t, p, ""); code != 200 {
 		t.Errorf("check after a reset: %d %s, want 200", code, e)
+	}
+}
+
+// GET /api/rules tells a suite every rule, as the Go API's Rules() and
+// Rule.Ref, and which the program checks: a rule of -without-rules is
+// off, and a message that breaks it gets no finding of it.
+func TestRulesListsEveryRuleAndWhetherItIsOn(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet", "-without-rules", "message-id,quit")
+	var want []ruleJSON
+	for _, r := range mocksmtp.Rules() {
+		want = append(want, ruleJSON{Rule: string(r), Ref: r.Ref(), Enabled: r != mocksmtp.RuleMessageID && r != mocksmtp.RuleQuit})
+	}
+	var got []ruleJSON
+	getJSON(t, p, "/api/rules", 200, &got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GET /api/rules with -without-rules message-id,quit (-want +got):\n%s", diff)
+	}
+	if got[0] != (ruleJSON{Rule: "bare-line-ending", Ref: "RFC 5321 2.3.8", Enabled: true}) {
+		t.Errorf("the first rule: %+v, want bare-line-ending, RFC 5321 2.3.8, on", got[0])
+	}
+
+	// What the listing says is what the server does: a message without
+	// Date and Message-ID, sent without QUIT, breaks required-headers
+	// only, the rules off record nothing. Each finding's rule and ref are
+	// those of the listing.
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	wc, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wc.Write([]byte(noDate)); err != nil {
+		t.Fatal(err)
+	}
+	if err := wc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close() // no QUIT
+	getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, nil)
+	var fs []findingJSON
+	getJSON(t, p, "/api/findings", 200, &fs)
+	if diff := cmp.Diff([]string{"required-headers"}, ruleNamesOf(fs)); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+	listed := slices.IndexFunc(got, func(r ruleJSON) bool { return r.Rule == fs[0].Rule })
+	if listed < 0 || got[listed].Ref != fs[0].Ref || !got[listed].Enabled {
+		t.Errorf("finding %+v: its rule is not listed on: %+v", fs[0], got)
+	}
+
+	// Without the flag, every rule is on; the listing takes no parameter.
+	var all []ruleJSON
+	getJSON(t, start(t, nil, "-quiet"), "/api/rules", 200, &all)
+	if i := slices.IndexFunc(all, func(r ruleJSON) bool { return !r.Enabled }); len(all) != len(want) || i >= 0 {
+		t.Errorf("GET /api/rules without -without-rules: %+v, want %d rules, every one on", all, len(want))
+	}
+	res, b := do(t, p, "GET", "/api/rules?enabled=true", "")
+	if res.StatusCode != 400 || !strings.Contains(string(b), `the parameters are: none`) {
+		t.Errorf("GET /api/rules?enabled=true: %d %s, want 400", res.StatusCode, b)
+	}
+	if res, _ := do(t, p, "DELETE", "/api/rules", ""); res.StatusCode != 405 {
+		t.Errorf("DELETE /api/rules: %d, want 405", res.StatusCode)
 	}
 }
 

@@ -45,6 +45,8 @@ package main
 //	GET    /api/findings                      the conformance findings: the RFC rules clients broke
 //	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report
 //	                                          of the Go API's WithStrict (findings.go)
+//	GET    /api/rules                         the conformance rules, as mocksmtp.Rules(), each with its RFC
+//	                                          section and whether it is on (-without-rules)
 //	GET    /api/server                        where SMTP listens and how the server is set up (server.go):
 //	                                          {"smtpAddr": "127.0.0.1:41234", "smtpHost", "smtpPort", "tls", ...}
 //	GET    /api/ca.pem                        the test CA certificate, PEM
@@ -164,6 +166,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/expectations/check", a.checkExpectations)
 	a.handle("GET /api/findings", a.listFindings)
 	a.handle("GET /api/findings/check", a.checkFindings)
+	a.handle("GET /api/rules", a.listRules)
 	a.handle("GET /api/server", a.server)
 	a.handle("GET /api/ca.pem", a.caPEM)
 	a.handle("GET /api/faults", a.getFaults)

@@ -62,6 +62,7 @@
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session)
 //	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict
+//	GET    /api/rules                         the rules, as mocksmtp.Rules(): name, RFC section, on or off (-without-rules)
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
@@ -96,7 +97,11 @@
 //
 //	-max-junk-commands 1000                   MaxJunkCommands: a pooled connection kept alive with NOOPs
 //	-max-bad-commands 50                      MaxBadCommands: bad commands before 421 4.7.0
+//	-max-recipient-overshoot 5000             MaxRecipientOvershoot: RCPTs past -max-recipients (452) not
+//	                                          counted as bad commands, for a client that sends them all
 //	-max-command-line 2048                    MaxCommandLine, in octets, CRLF included
+//	-param-allowance 2048                     ParamAllowance: octets more for MAIL and RCPT with parameters
+//	                                          (a DSN client's long ORCPT)
 //	-max-text-line 2000                       MaxTextLine: a legacy client's long lines of text
 //
 // The flags for tests of a client's
@@ -123,7 +128,8 @@
 // checked as its Go option checks it, 0 too,
 // a usage error naming the flag; left out, the default applies. So is
 // one of the engine's limits, as New checks its field of WithEngineConfig
-// (a line limit past 1 MiB), and 0 or less, which smtpd.Config takes for
+// (a line limit past 1 MiB; -max-command-line and -param-allowance
+// together past it, naming both), and 0 or less, which smtpd.Config takes for
 // the default, is refused as the other numbers' 0 is: left out, the
 // default applies. A value
 // that does not parse says what the flag wants, in a flag as in its
@@ -138,6 +144,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -208,6 +215,7 @@ type config struct {
 	requireTLS        bool
 	certFile          string
 	keyFile           string
+	clientCA          string // -client-ca: require client certificates that its CAs sign
 	caOut             string
 	auth              []account
 	oauthTokens       []account                // -oauth-token user:token
@@ -255,10 +263,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	// of WithEngineConfig's base, named after it.
 	fs.Var(engineValue(&c.engine, "MaxBadCommands", func(e *smtpd.Config) *int { return &e.MaxBadCommands }), "max-bad-commands",
 		"close a session with 421 4.7.0 at its `n`th bad command: one the server refuses, or a junk command past -max-junk-commands (default 20)")
+	fs.Var(engineValue(&c.engine, "MaxRecipientOvershoot", func(e *smtpd.Config) *int { return &e.MaxRecipientOvershoot }), "max-recipient-overshoot",
+		"answer up to `n` RCPT TO past -max-recipients in a transaction with 452 4.5.3 without counting them as bad commands, as Postfix's smtpd_recipient_overshoot_limit; each further one counts (default 1000)")
 	fs.Var(engineValue(&c.engine, "MaxJunkCommands", func(e *smtpd.Config) *int { return &e.MaxJunkCommands }), "max-junk-commands",
 		"count each junk command (NOOP, RSET, VRFY, EXPN, HELP) past `n` since the last message as a bad command, as Postfix's smtpd_junk_command_limit (default 100)")
 	fs.Var(engineValue(&c.engine, "MaxCommandLine", func(e *smtpd.Config) *int { return &e.MaxCommandLine }), "max-command-line",
 		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get 512 more, AUTH 12288 (default 512, at most 1048576)")
+	fs.Var(engineValue(&c.engine, "ParamAllowance", func(e *smtpd.Config) *int { return &e.ParamAllowance }), "param-allowance",
+		"allow a MAIL or RCPT line with parameters `octets` more than -max-command-line, as a DSN client's long ORCPT needs (default 512; with -max-command-line, at most 1048576)")
 	fs.Var(engineValue(&c.engine, "MaxTextLine", func(e *smtpd.Config) *int { return &e.MaxTextLine }), "max-text-line",
 		"refuse a message with a text line longer than `octets`, CRLF included (a transparency dot not), with 500 5.5.2 at its end (default 1000, at most 1048576)")
 	fs.Var(boolValue(&c.withoutSecretMasking), "without-secret-masking", "record AUTH secrets in transcripts instead of masking them")
@@ -283,6 +295,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
+	fs.StringVar(&c.clientCA, "client-ca", "", "require a client certificate (mutual TLS) that a CA certificate of this PEM `file` signs, as WithTLSConfig with ClientCAs and tls.RequireAndVerifyClientCert: a client without one fails the handshake (needs -cert and -key)")
 	fs.StringVar(&c.caOut, "ca-out", "", "write the test CA certificate (PEM) to this `file`, for clients to trust; also at GET /api/ca.pem")
 	fs.Func("auth", "offer AUTH (PLAIN, LOGIN, CRAM-MD5) and accept `user:password`; repeat for more accounts", func(v string) error {
 		user, password, ok := strings.Cut(v, ":")
@@ -395,6 +408,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if (c.certFile == "") != (c.keyFile == "") {
 		fmt.Fprintln(stderr, "mocksmtp: -cert and -key go together")
+		return nil, errUsage
+	}
+	if c.clientCA != "" && c.certFile == "" {
+		fmt.Fprintln(stderr, "mocksmtp: -client-ca needs -cert and -key: the test CA's server certificate cannot be given a client CA (WithTLSConfig takes the server's own certificate)")
 		return nil, errUsage
 	}
 	if c.caOut != "" && c.certFile != "" {
@@ -666,6 +683,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts = append(opts, mocksmtp.WithMaxTranscriptLines(cfg.maxTranscriptLines))
 	}
 	if !reflect.ValueOf(cfg.engine).IsZero() {
+		// Each field was checked alone, as its flag was given; together,
+		// a command line and its allowance for parameters may be too long.
+		if err := checkOption(mocksmtp.WithEngineConfig(cfg.engine)); err != nil {
+			fmt.Fprintf(stderr, "mocksmtp: flags -max-command-line and -param-allowance: %v\n", err)
+			return errUsage
+		}
 		// Once, every field a flag set together: the last base given wins.
 		opts = append(opts, mocksmtp.WithEngineConfig(cfg.engine))
 	}
@@ -796,7 +819,19 @@ func securityOptions(cfg *config) ([]flagOption, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-cert/-key: %w", err)
 		}
-		add("cert", mocksmtp.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}}
+		if cfg.clientCA != "" {
+			pem, err := os.ReadFile(cfg.clientCA)
+			if err != nil {
+				return nil, fmt.Errorf("-client-ca: %w", err)
+			}
+			tc.ClientCAs = x509.NewCertPool()
+			if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("-client-ca %s: no PEM certificate in it", cfg.clientCA)
+			}
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+		add("cert", mocksmtp.WithTLSConfig(tc))
 	}
 	if cfg.startTLS {
 		add("tls", mocksmtp.WithSTARTTLS())

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,12 +175,14 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Header":              reflect.TypeFor[headerJSON](),
 		"Attachment":          reflect.TypeFor[attachmentJSON](),
 		"Finding":             reflect.TypeFor[findingJSON](),
+		"Rule":                reflect.TypeFor[ruleJSON](),
 		"ARCResult":           reflect.TypeFor[arcJSON](),
 		"ARCSet":              reflect.TypeFor[arcSetJSON](),
 		"DKIMResult":          reflect.TypeFor[dkimJSON](),
 		"Message":             reflect.TypeFor[messageJSON](),
 		"Part":                reflect.TypeFor[partJSON](),
 		"TLS":                 reflect.TypeFor[tlsJSON](),
+		"Certificate":         reflect.TypeFor[certificateJSON](),
 		"Auth":                reflect.TypeFor[authJSON](),
 		"Line":                reflect.TypeFor[lineJSON](),
 		"Session":             reflect.TypeFor[sessionJSON](),
@@ -245,6 +252,38 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 	}
 }
 
+// The document's lists of names are the program's: a suite that reads
+// them (or a client generated from them) knows every rule -without-rules
+// takes and every server -persona imitates, and refuses no name the
+// program answers with.
+func TestOpenAPIEnumsAreTheProgramsNames(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	for _, tt := range []struct {
+		schema, property string
+		names            []string
+	}{
+		{"Rule", "rule", ruleNames()},
+		{"Server", "persona", personaNames()},
+	} {
+		got := doc.Components.Schemas[tt.schema].Properties[tt.property].Enum
+		if diff := cmp.Diff(tt.names, got); diff != "" {
+			t.Errorf("schema %s.%s: enum (-program +document):\n%s", tt.schema, tt.property, diff)
+		}
+	}
+}
+
 // elementKeyNames returns the names of the keys of an element object.
 func elementKeyNames[E any](keys []elementKey[E]) []string {
 	var names []string
@@ -281,5 +320,125 @@ func TestOpenAPIDocumentIsServed(t *testing.T) {
 	res, b := do(t, p, "GET", "/api/openapi.json", "")
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json; charset=utf-8" || string(b) != string(openAPI) {
 		t.Errorf("GET /api/openapi.json: %d %q, the document: %v", res.StatusCode, res.Header.Get("Content-Type"), string(b) == string(openAPI))
+	}
+}
+
+// The README and the program's doc name only routes the program has and
+// flags it takes: each curl line of the README (its method: -X, or POST
+// for --json; its path), each "GET /api/..." of its prose and of the
+// route lists of main.go and http.go, and each -flag of its "Use from any
+// language" section.
+func TestREADMENamesOnlyRealRoutesAndFlags(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mocksmtp.New(mocksmtp.WithInMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	// named[file][route]: file names the route.
+	named := map[string]map[string]bool{}
+	isRoute := func(file, method, path string) bool {
+		path = strings.NewReplacer("{id}", "1", "{n}", "0").Replace(path)
+		_, pattern := a.mux.Handler(httptest.NewRequest(method, "http://127.0.0.1"+path, nil))
+		if !slices.Contains(a.routes, pattern) {
+			return false
+		}
+		if named[file] == nil {
+			named[file] = map[string]bool{}
+		}
+		named[file][pattern] = true
+		return true
+	}
+	const readmeFile = "../../README.md"
+
+	curls := 0
+	for line := range strings.Lines(string(readme)) {
+		if !strings.HasPrefix(line, "curl ") {
+			continue
+		}
+		curls++
+		fields := strings.Fields(line)
+		method := "GET"
+		if slices.Contains(fields, "--json") {
+			method = "POST"
+		}
+		var path string
+		for i, f := range fields {
+			if f == "-X" && i+1 < len(fields) {
+				method = fields[i+1]
+			}
+			if _, after, ok := strings.Cut(strings.Trim(f, `'"`), "localhost:8025"); ok && path == "" {
+				path, _, _ = strings.Cut(after, "?")
+			}
+		}
+		if path == "" || !isRoute(readmeFile, method, path) {
+			t.Errorf("README: %s %s is no route of the program: %s", method, path, strings.TrimSpace(line))
+		}
+	}
+	if curls < 20 {
+		t.Errorf("README: %d curl lines, want the whole API's", curls)
+	}
+
+	mentioned := regexp.MustCompile(`\b((?:(?:GET|HEAD|POST|PUT|DELETE),?[ \t]+)+)(/api/[^\s` + "`" + `?,)\]:;"]*)`)
+	for _, file := range []string{readmeFile, "main.go", "http.go"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		if strings.HasSuffix(file, ".go") { // its comments
+			var comments []string
+			for line := range strings.Lines(text) {
+				if c, ok := strings.CutPrefix(strings.TrimSpace(line), "//"); ok {
+					comments = append(comments, c)
+				}
+			}
+			text = strings.Join(comments, "\n")
+		}
+		for _, m := range mentioned.FindAllStringSubmatch(text, -1) {
+			path := strings.TrimSuffix(m[2], ".") // at the end of a sentence
+			for method := range strings.FieldsSeq(strings.ReplaceAll(m[1], ",", " ")) {
+				if !isRoute(file, method, path) {
+					t.Errorf("%s: %s %s is no route of the program", file, method, path)
+				}
+			}
+		}
+	}
+
+	// In prose, curl is GET: `curl localhost:8025/api/ca.pem`.
+	for _, m := range regexp.MustCompile("`curl (localhost:8025)?(/api/[^\\s`?]*)").FindAllStringSubmatch(string(readme), -1) {
+		if !isRoute(readmeFile, "GET", m[2]) {
+			t.Errorf("README: GET %s is no route of the program", m[2])
+		}
+	}
+	// The README shows the whole API, and the route lists of the doc
+	// list it.
+	for _, file := range []string{readmeFile, "main.go", "http.go"} {
+		for _, route := range a.routes {
+			if !named[file][route] {
+				t.Errorf("%s does not name %s", file, route)
+			}
+		}
+	}
+
+	var usage bytes.Buffer
+	if _, err := parseFlags([]string{"-h"}, &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	flags := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(usage.String(), -1) {
+		flags[m[1]] = true
+	}
+	_, section, _ := strings.Cut(string(readme), "\n## Use from any language\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, m := range regexp.MustCompile("(?:^|[\\s(`,\\[])-([a-z][a-z0-9-]+)").FindAllStringSubmatch(section, -1) {
+		if !flags[m[1]] && m[1] != "lisen" { // lisen: the README's misspelt flag, and its hint
+			t.Errorf("README: -%s is no flag of the program", m[1])
+		}
 	}
 }

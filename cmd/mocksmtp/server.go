@@ -42,6 +42,9 @@ type serverTLSJSON struct {
 	Mode     string `json:"mode"`            // "starttls", or "implicit" (TLS from the first byte)
 	Required bool   `json:"required"`        // mail goes only over TLS: -require-tls, or -implicit-tls
 	CAURL    string `json:"caUrl,omitempty"` // the test CA to trust, "" with -cert
+	// ClientCertRequired: a client must present a certificate that a CA
+	// of -client-ca signs (mutual TLS).
+	ClientCertRequired bool `json:"clientCertRequired"`
 }
 
 // serverAuthJSON says how the server offers AUTH.
@@ -59,6 +62,9 @@ type setup struct {
 	persona  string
 	tls      *serverTLSJSON
 	auth     *serverAuthJSON
+	// withoutRules are the rules -without-rules switched off, which GET
+	// /api/rules tells (findings.go).
+	withoutRules []mocksmtp.Rule
 }
 
 // newSetup reads the flags as the options they set read them (see
@@ -66,7 +72,7 @@ type setup struct {
 // -auth-mechanisms-before-tls, -cert and a -PLUS mechanism in
 // -auth-mechanisms imply STARTTLS unless -implicit-tls is given.
 func newSetup(cfg *config) setup {
-	s := setup{version: version(), hostname: cfg.hostname}
+	s := setup{version: version(), hostname: cfg.hostname, withoutRules: cfg.withoutRules}
 	if cfg.persona != 0 {
 		s.persona = strings.ToLower(cfg.persona.String())
 	}
@@ -82,6 +88,9 @@ func newSetup(cfg *config) setup {
 	}
 	if s.tls != nil && cfg.certFile == "" {
 		s.tls.CAURL = "/api/ca.pem"
+	}
+	if s.tls != nil {
+		s.tls.ClientCertRequired = cfg.clientCA != ""
 	}
 	if len(cfg.auth) > 0 || len(cfg.oauthTokens) > 0 || cfg.authAny {
 		s.auth = &serverAuthJSON{Required: cfg.requireAuth, AcceptAny: cfg.authAny,

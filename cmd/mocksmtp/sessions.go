@@ -5,7 +5,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,6 +69,17 @@ type tlsJSON struct {
 	Version     string `json:"version"`
 	CipherSuite string `json:"cipherSuite"`
 	ServerName  string `json:"serverName,omitempty"`
+	// PeerCertificates are those the client presented, its own first,
+	// as the Go API's Session.TLS.PeerCertificates: only a server that
+	// asks for one (-client-ca) gets any.
+	PeerCertificates []certificateJSON `json:"peerCertificates,omitempty"`
+}
+
+// certificateJSON is a certificate a client presented.
+type certificateJSON struct {
+	Subject string `json:"subject"` // as x509.Certificate's Subject.String: "CN=app,O=Example"
+	Issuer  string `json:"issuer"`
+	SHA256  string `json:"sha256"` // of its DER, in lower-case hex: the fingerprint of a certificate the suite holds
 }
 
 // authJSON is a session's AUTH exchange; it never holds the password.
@@ -112,6 +125,11 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 			Version:     tls.VersionName(s.TLS.Version),
 			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
 			ServerName:  s.TLS.ServerName,
+		}
+		for _, c := range s.TLS.PeerCertificates {
+			sum := sha256.Sum256(c.Raw)
+			j.TLS.PeerCertificates = append(j.TLS.PeerCertificates, certificateJSON{
+				Subject: c.Subject.String(), Issuer: c.Issuer.String(), SHA256: hex.EncodeToString(sum[:])})
 		}
 	}
 	if a := s.Auth; a != nil {

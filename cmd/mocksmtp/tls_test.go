@@ -1,9 +1,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
+	"fmt"
+	"math/big"
 	"net"
 	"net/smtp"
 	"net/textproto"
@@ -11,7 +20,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
 	"github.com/mocksmtp/mocksmtp/internal/testcert"
 )
 
@@ -20,7 +33,13 @@ import (
 func sendTLS(t *testing.T, addr string, implicit bool, roots *x509.CertPool, auth smtp.Auth) error {
 	t.Helper()
 	host, _, _ := net.SplitHostPort(addr)
-	cfg := &tls.Config{RootCAs: roots, ServerName: host}
+	return sendTLSConfig(t, addr, implicit, &tls.Config{RootCAs: roots, ServerName: host}, auth)
+}
+
+// sendTLSConfig is sendTLS with the client's own TLS configuration.
+func sendTLSConfig(t *testing.T, addr string, implicit bool, cfg *tls.Config, auth smtp.Auth) error {
+	t.Helper()
+	host, _, _ := net.SplitHostPort(addr)
 	var c *smtp.Client
 	var err error
 	if implicit {
@@ -270,6 +289,8 @@ func TestTLSFlagErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.pem")
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, certFile, keyFile)
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -283,6 +304,9 @@ func TestTLSFlagErrors(t *testing.T) {
 		{"bad oauth token", []string{"-oauth-token", "user"}, 2, "user:token"},
 		{"SCRAM without an account", []string{"-oauth-token", "a:t", "-auth-mechanisms", "SCRAM-SHA-256"}, 2,
 			"mocksmtp: flag -auth-mechanisms: WithAuthMechanisms: SCRAM-SHA-256 needs the password, so an account of WithAuth\n"},
+		{"client-ca without cert", []string{"-tls", "-client-ca", missing}, 2, "-client-ca needs -cert and -key"},
+		{"client-ca unreadable", []string{"-cert", certFile, "-key", keyFile, "-client-ca", missing}, 1, "mocksmtp: -client-ca: open "},
+		{"client-ca without a certificate", []string{"-cert", certFile, "-key", keyFile, "-client-ca", keyFile}, 1, "mocksmtp: -client-ca " + keyFile + ": no PEM certificate in it\n"},
 		{"ca-out to a missing directory", []string{"-tls", "-ca-out", filepath.Join(missing, "ca.pem")}, 1, "-ca-out"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,4 +335,106 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) *x509.CertPool {
 		t.Fatal(err)
 	}
 	return pool
+}
+
+// clientCert makes a self-signed client certificate named cn, which is
+// its own CA, and writes it to caFile, PEM.
+func clientCert(t *testing.T, cn, caFile string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(2),
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"Example"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caFile != "" {
+		if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// -client-ca makes the program a server that requires a client
+// certificate (mutual TLS), as the Go API's WithTLSConfig with ClientCAs
+// and tls.RequireAndVerifyClientCert: a client that presents one its CA
+// signed delivers, and its session shows the certificate, as
+// Session.TLS.PeerCertificates; one with no certificate or another CA's
+// fails the handshake, and delivers nothing.
+func TestClientCAFlagRequiresAClientCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "client-ca.pem")
+	roots := writeSelfSigned(t, certFile, keyFile)
+	good := clientCert(t, "app.test client", caFile)
+	other := clientCert(t, "someone else", "")
+	for _, implicit := range []bool{false, true} {
+		args := []string{"-quiet", "-cert", certFile, "-key", keyFile, "-client-ca", caFile}
+		if implicit {
+			args = append(args, "-implicit-tls")
+		}
+		p := start(t, nil, args...)
+		var server serverJSON
+		getJSON(t, p, "/api/server", 200, &server)
+		if server.TLS == nil || !server.TLS.ClientCertRequired {
+			t.Fatalf("GET /api/server with -client-ca: tls %+v, want clientCertRequired", server.TLS)
+		}
+		cfg := func(certs ...tls.Certificate) *tls.Config {
+			return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: certs}
+		}
+		if err := sendTLSConfig(t, p.smtp, implicit, cfg(good), nil); err != nil {
+			t.Fatalf("implicit TLS %v: sending with the client certificate: %v", implicit, err)
+		}
+		var sessions []sessionJSON
+		getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, &sessions)
+		sum := sha256.Sum256(good.Certificate[0])
+		want := []certificateJSON{{Subject: "CN=app.test client,O=Example", Issuer: "CN=app.test client,O=Example", SHA256: hex.EncodeToString(sum[:])}}
+		if s := sessions[0]; s.TLS == nil || len(s.MessageIDs) != 1 {
+			t.Fatalf("implicit TLS %v: session %+v, want one message over TLS", implicit, s)
+		} else if diff := cmp.Diff(want, s.TLS.PeerCertificates); diff != "" {
+			t.Errorf("implicit TLS %v: the session's peerCertificates (-want +got):\n%s", implicit, diff)
+		}
+
+		// No certificate, or one of another CA: the handshake fails
+		// (under TLS 1.3 the client learns it at its first read after
+		// it), and nothing is delivered.
+		for i, c := range []*tls.Config{cfg(), cfg(other)} {
+			if err := sendTLSConfig(t, p.smtp, implicit, c, nil); err == nil {
+				t.Errorf("implicit TLS %v: client %d, without a certificate the CA signed, delivered", implicit, i)
+			}
+			getJSON(t, p, fmt.Sprintf("/api/wait/sessions?count=%d&timeout=10s", i+2), 200, &sessions)
+			if s := sessions[i+1]; s.Ended != mocksmtp.EndTLSFailed.String() || len(s.MessageIDs) != 0 {
+				t.Errorf("implicit TLS %v: client %d's session ended %q with %d messages, want %q and none", implicit, i, s.Ended, len(s.MessageIDs), mocksmtp.EndTLSFailed)
+			}
+		}
+	}
+
+	// Without -client-ca, no certificate is asked for: a client that has
+	// one presents none.
+	p := start(t, nil, "-quiet", "-cert", certFile, "-key", keyFile)
+	var server serverJSON
+	getJSON(t, p, "/api/server", 200, &server)
+	if server.TLS == nil || server.TLS.ClientCertRequired {
+		t.Errorf("GET /api/server without -client-ca: tls %+v, want no clientCertRequired", server.TLS)
+	}
+	if err := sendTLSConfig(t, p.smtp, false, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{good}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var sessions []sessionJSON
+	getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, &sessions)
+	if s := sessions[0]; s.TLS == nil || s.TLS.PeerCertificates != nil {
+		t.Errorf("without -client-ca: the session's tls %+v, want TLS without peerCertificates", s.TLS)
+	}
 }
