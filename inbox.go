@@ -150,9 +150,11 @@ func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	s := in.s
 	c := &counter{in: in}
 	var live []liveMessage // the messages that met the wait, taken as it was met: a Reset may follow
+	seen := 0              // the last message ID given when the wait last looked
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		seen = s.ids.message
 		if c.countLocked(s, 0) < n {
 			return false
 		}
@@ -160,7 +162,7 @@ func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 		return true
 	})
 	if err != nil {
-		msgs := in.Messages()
+		msgs := arrivedBy(in.Messages(), seen)
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
 	}
 	return snapshots(live), nil
@@ -176,7 +178,7 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	msgs, err := in.WaitForMessagesContext(ctx, n)
 	if err != nil {
 		s.failWait(t, in, err, func(v *view, why string) string {
-			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(v.scoped))
+			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(msgs))
 		})
 	}
 	return msgs

@@ -7,9 +7,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/smtp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -536,3 +538,75 @@ func TestInMemoryEndlessLine(t *testing.T) {
 // TestExampleFakeTime runs the test of the whole-file example in
 // example_faketime_test.go.
 func TestExampleFakeTime(t *testing.T) { testRetriesInFakeTime(t) }
+
+// A wait that fails returns, and counts in its error and report, what it
+// had when it last looked, not a message that came at its deadline (too
+// late) or as it returned: "want 1 message, got 1" was its report one run
+// in three, "got 0" the others, by which goroutine the runtime ran first.
+func TestFailedWaitGetsWhatItSawAtItsDeadline(t *testing.T) {
+	waits := map[string]func(srv *mocksmtp.Server, in *mocksmtp.Inbox) (int, string){
+		"Server.WaitForMessagesContext": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			msgs, err := srv.WaitForMessagesContext(ctx, 1)
+			return len(msgs), fmt.Sprint(err)
+		},
+		"Inbox.WaitForMessagesContext": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			msgs, err := in.WaitForMessagesContext(ctx, 1)
+			return len(msgs), fmt.Sprint(err)
+		},
+		"Server.WaitForMessages": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { srv.WaitForMessages(ft, 1) })), ft.msg
+		},
+		"Inbox.WaitForMessages": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { in.WaitForMessages(ft, 1) })), ft.msg
+		},
+	}
+	for name, wait := range waits {
+		t.Run(name, func(t *testing.T) {
+			for range 100 {
+				synctest.Test(t, func(t *testing.T) {
+					srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithWaitTimeout(5*time.Minute))
+					in := srv.NewInbox("late")
+					go func() { // a client that backs off 5 minutes first
+						time.Sleep(5 * time.Minute)
+						_ = memSend(srv.Dial, srv.Host(), "app@example.com", in.Address("bob"))
+					}()
+					n, msg := wait(srv, in)
+					if n != 0 || !strings.Contains(msg, "got 0") {
+						t.Fatalf("a wait of 5m for a message sent at 5m returned %d messages, failing with %q; want none, got 0", n, strings.SplitN(msg, "\n", 2)[0])
+					}
+					srv.WaitForSessionEnd(t, 1)
+				})
+			}
+		})
+	}
+}
+
+// fatalT records the message of Fatalf, which ends the goroutine of run.
+type fatalT struct {
+	testing.TB
+	msg string
+}
+
+func (t *fatalT) Helper() {}
+func (t *fatalT) Fatalf(format string, args ...any) {
+	t.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// run calls f on a goroutine of its own, which Fatalf may end, and
+// returns nil: the t forms return nothing when they fail.
+func (t *fatalT) run(f func()) []*mocksmtp.Message {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -831,12 +832,16 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 
 // WaitForMessagesContext waits until at least n messages were accepted and
 // returns them all, or returns what arrived with an error when ctx ends
-// or the server is closed first.
+// or the server is closed first: what it had when it last looked (those
+// still kept), not a message that came at the deadline, which is too
+// late, or as the wait returned.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
 	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
+	seen := 0         // the last message ID given when the wait last looked
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		seen = s.ids.message
 		if len(s.messages) < n {
 			return false
 		}
@@ -844,10 +849,20 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 		return true
 	})
 	if err != nil {
-		msgs := s.Messages()
+		msgs := arrivedBy(s.Messages(), seen)
 		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
 	}
 	return snapshotsOf(refs), nil
+}
+
+// arrivedBy returns the messages of msgs (in arrival order) that the
+// server had accepted when its last ID given was seen: what a wait that
+// failed saw at its last look. A message that came after it (at the
+// wait's deadline, which is too late, or as the failed wait returned) is
+// not what the wait got, so that its error and what it returns say the
+// same every run.
+func arrivedBy(msgs []*Message, seen int) []*Message {
+	return msgs[:sort.Search(len(msgs), func(i int) bool { return msgs[i].ID > seen })]
 }
 
 // WaitForMessages waits until at least n messages were accepted and
@@ -863,7 +878,7 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	msgs, err := s.WaitForMessagesContext(ctx, n)
 	if err != nil {
 		s.failWait(t, nil, err, func(v *view, why string) string {
-			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(v.scoped))
+			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(msgs))
 		})
 	}
 	return msgs
