@@ -420,16 +420,18 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The answer's reply: a fault's own, else a strict MTA's rejection
 	// (WithRejectNonconforming), else the persona's wording of the
-	// engine's reply, else the engine's (for BDAT LAST's message, the
-	// reply of a fault at StageBdat, which the persona does not reword).
-	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply {
+	// engine's reply, else the engine's. For BDAT LAST's message, the
+	// engine's is the reply of a fault at StageBdat, if any: a fault's
+	// own, which neither the rejection nor the persona replaces.
+	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
+	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
 		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
-		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok && !(ev.Kind == smtpd.Message && sf.bdatReply) {
+		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
 			taken := r
 			ans.Reply = &taken
 		}
