@@ -587,6 +587,35 @@ func TestFailedWaitGetsWhatItSawAtItsDeadline(t *testing.T) {
 	}
 }
 
+// So with a session that ends as the wait for it runs out: its report
+// said "want 1 ended session within 5m0s, got 1" one run in two, where
+// WaitForSessionsContext said "got 0" every run.
+func TestFailedWaitForSessionsGetsWhatItSawAtItsDeadline(t *testing.T) {
+	for range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithWaitTimeout(5*time.Minute))
+			go func() { // a client that quits after 5 minutes
+				conn, err := srv.Dial()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				_, _ = r.ReadString('\n')
+				time.Sleep(5 * time.Minute)
+				_, _ = io.WriteString(conn, "QUIT\r\n")
+				_, _ = r.ReadString('\n')
+			}()
+			ft := &fatalT{TB: t}
+			ft.run(func() { srv.WaitForSessions(ft, 1) })
+			if head, _, _ := strings.Cut(ft.msg, "\n"); !strings.HasSuffix(head, "got 0:") {
+				t.Fatalf("a wait of 5m for a session that ends at 5m failed with %q; want got 0", head)
+			}
+			srv.WaitForSessionEnd(t, 1)
+		})
+	}
+}
+
 // fatalT records the message of Fatalf, which ends the goroutine of run.
 type fatalT struct {
 	testing.TB

@@ -890,6 +890,15 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 // returns every session (ended or live), or returns them with an error
 // when ctx ends or the server is closed first.
 func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
+	sessions, _, err := s.waitForSessions(ctx, n)
+	return sessions, err
+}
+
+// waitForSessions is WaitForSessionsContext, which also returns how many
+// sessions had ended when the wait last looked: what a wait that failed
+// got, not a session that ended at its deadline (too late) or as it
+// returned.
+func (s *Server) waitForSessions(ctx context.Context, n int) ([]*Session, int, error) {
 	ended := 0
 	var recs []*session // the sessions that met the wait, taken as it was met: a Reset may follow
 	err := s.await(ctx, changeSession, func() bool {
@@ -903,9 +912,9 @@ func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session,
 		return true
 	})
 	if err != nil {
-		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
+		return s.Sessions(), ended, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
 	}
-	return sessionsOf(recs), nil
+	return sessionsOf(recs), ended, nil
 }
 
 // WaitForSessions waits until at least n sessions have ended (the client
@@ -918,15 +927,9 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
-	sessions, err := s.WaitForSessionsContext(ctx, n)
+	sessions, ended, err := s.waitForSessions(ctx, n)
 	if err != nil {
-		s.failWait(t, nil, err, func(v *view, why string) string {
-			ended := 0
-			for _, ss := range v.sessions {
-				if !ss.open() {
-					ended++
-				}
-			}
+		s.failWait(t, nil, err, func(_ *view, why string) string {
 			return fmt.Sprintf("mocksmtp: WaitForSessions: want %s %s, got %d:", plural(n, "ended session"), why, ended)
 		})
 	}
