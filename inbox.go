@@ -147,6 +147,14 @@ func (in *Inbox) Messages() []*Message {
 // ctx ends or the server is closed first, as
 // [Server.WaitForMessagesContext].
 func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	msgs, _, err := in.waitForMessages(ctx, n)
+	return msgs, err
+}
+
+// waitForMessages is WaitForMessagesContext, which also returns the last
+// message ID the server had given when the wait last looked, as
+// Server.waitForMessages does.
+func (in *Inbox) waitForMessages(ctx context.Context, n int) ([]*Message, int, error) {
 	s := in.s
 	c := &counter{in: in}
 	var live []liveMessage // the messages that met the wait, taken as it was met: a Reset may follow
@@ -163,9 +171,9 @@ func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	})
 	if err != nil {
 		msgs := arrivedBy(in.Messages(), seen)
-		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
+		return msgs, seen, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
 	}
-	return snapshots(live), nil
+	return snapshots(live), seen, nil
 }
 
 // WaitForMessages waits until at least n messages arrived in the inbox and
@@ -175,9 +183,9 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	s := in.s
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	msgs, err := in.WaitForMessagesContext(ctx, n)
+	msgs, seen, err := in.waitForMessages(ctx, n)
 	if err != nil {
-		s.failWait(t, in, err, func(v *view, why string) string {
+		s.failWait(t, in, seen, err, func(v *view, why string) string {
 			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(msgs))
 		})
 	}

@@ -539,23 +539,36 @@ func TestInMemoryEndlessLine(t *testing.T) {
 // example_faketime_test.go.
 func TestExampleFakeTime(t *testing.T) { testRetriesInFakeTime(t) }
 
-// A wait that fails returns, and counts in its error and report, what it
-// had when it last looked, not a message that came at its deadline (too
-// late) or as it returned: "want 1 message, got 1" was its report one run
-// in three, "got 0" the others, by which goroutine the runtime ran first.
+// A wait that fails returns, counts and reports what it had when it
+// last looked, not a message that came at its deadline (too late) or as
+// it returned: by which goroutine the runtime ran first, one run in three
+// its error and report said "want 1 message, got 1", and WaitFor's named
+// the late message as the nearest, "message 1 ... matches, but .". (The
+// transcripts a report shows are the sessions' as they are when it is
+// written.)
 func TestFailedWaitGetsWhatItSawAtItsDeadline(t *testing.T) {
+	to := mocksmtp.Want{To: []string{"bob@late-1.inbox.test"}}
+	context5m := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 5*time.Minute)
+	}
 	waits := map[string]func(srv *mocksmtp.Server, in *mocksmtp.Inbox) (int, string){
 		"Server.WaitForMessagesContext": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			ctx, cancel := context5m()
 			defer cancel()
 			msgs, err := srv.WaitForMessagesContext(ctx, 1)
 			return len(msgs), fmt.Sprint(err)
 		},
 		"Inbox.WaitForMessagesContext": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			ctx, cancel := context5m()
 			defer cancel()
 			msgs, err := in.WaitForMessagesContext(ctx, 1)
 			return len(msgs), fmt.Sprint(err)
+		},
+		"Server.WaitForContext": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ctx, cancel := context5m()
+			defer cancel()
+			_, err := srv.WaitForContext(ctx, to)
+			return 0, fmt.Sprint(err)
 		},
 		"Server.WaitForMessages": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
 			ft := &fatalT{TB: t}
@@ -564,6 +577,14 @@ func TestFailedWaitGetsWhatItSawAtItsDeadline(t *testing.T) {
 		"Inbox.WaitForMessages": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
 			ft := &fatalT{TB: t}
 			return len(ft.run(func() { in.WaitForMessages(ft, 1) })), ft.msg
+		},
+		"Server.WaitFor": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { srv.WaitFor(ft, to) })), ft.msg
+		},
+		"Inbox.WaitFor": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { in.WaitFor(ft, to) })), ft.msg
 		},
 	}
 	for name, wait := range waits {
@@ -577,8 +598,8 @@ func TestFailedWaitGetsWhatItSawAtItsDeadline(t *testing.T) {
 						_ = memSend(srv.Dial, srv.Host(), "app@example.com", in.Address("bob"))
 					}()
 					n, msg := wait(srv, in)
-					if n != 0 || !strings.Contains(msg, "got 0") {
-						t.Fatalf("a wait of 5m for a message sent at 5m returned %d messages, failing with %q; want none, got 0", n, strings.SplitN(msg, "\n", 2)[0])
+					if n != 0 || msg == "" || strings.Contains(msg, "got 1") || strings.Contains(msg, "message 1 from") {
+						t.Fatalf("a wait of 5m for a message sent at 5m returned %d messages, failing with:\n%s\nwant none, and the message neither listed nor the nearest", n, msg)
 					}
 					srv.WaitForSessionEnd(t, 1)
 				})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"runtime"
 	"slices"
@@ -798,13 +799,15 @@ func (s *Server) awaitMessages(ctx context.Context, n int, cond func() bool) err
 // err. head writes the report's first line, what was wanted, from the
 // report's view and why the wait ended ("within 5s", "before the server
 // closed"): "mocksmtp: WaitForMessages: want 2 messages within 5s, got
-// 1:". What follows is what the server has (writeState), without the
+// 1:". What follows is what the server has (writeState), its messages
+// those it had accepted when the last message ID it gave was seen
+// (view.upTo; math.MaxInt for all), without the
 // transcripts of the sessions that delivered: Start's cleanup logs them
 // all once when the test has failed.
-func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view, why string) string) {
+func (s *Server) failWait(t testing.TB, in *Inbox, seen int, err error, head func(v *view, why string) string) {
 	t.Helper()
 	why := s.whyNotMet(err, fmt.Sprintf("within %v", s.opts.waitTimeout))
-	v := s.newView(in)
+	v := s.newView(in).upTo(seen)
 	var b strings.Builder
 	b.WriteString(head(v, why))
 	b.WriteString("\n")
@@ -838,6 +841,14 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 // still kept), not a message that came at the deadline, which is too
 // late, or as the wait returned.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	msgs, _, err := s.waitForMessages(ctx, n)
+	return msgs, err
+}
+
+// waitForMessages is WaitForMessagesContext, which also returns the last
+// message ID the server had given when the wait last looked (see
+// arrivedBy), for the report of a wait that failed.
+func (s *Server) waitForMessages(ctx context.Context, n int) ([]*Message, int, error) {
 	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
 	seen := 0         // the last message ID given when the wait last looked
 	err := s.awaitMessages(ctx, n, func() bool {
@@ -852,9 +863,9 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 	})
 	if err != nil {
 		msgs := arrivedBy(s.Messages(), seen)
-		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
+		return msgs, seen, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
 	}
-	return snapshotsOf(refs), nil
+	return snapshotsOf(refs), seen, nil
 }
 
 // arrivedBy returns the messages of msgs (in arrival order) that the
@@ -877,9 +888,9 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
-	msgs, err := s.WaitForMessagesContext(ctx, n)
+	msgs, seen, err := s.waitForMessages(ctx, n)
 	if err != nil {
-		s.failWait(t, nil, err, func(v *view, why string) string {
+		s.failWait(t, nil, seen, err, func(v *view, why string) string {
 			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(msgs))
 		})
 	}
@@ -929,7 +940,7 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	defer cancel()
 	sessions, ended, err := s.waitForSessions(ctx, n)
 	if err != nil {
-		s.failWait(t, nil, err, func(_ *view, why string) string {
+		s.failWait(t, nil, math.MaxInt, err, func(_ *view, why string) string {
 			return fmt.Sprintf("mocksmtp: WaitForSessions: want %s %s, got %d:", plural(n, "ended session"), why, ended)
 		})
 	}
@@ -1010,7 +1021,7 @@ func (s *Server) WaitForSessionEnd(t testing.TB, id int) *Session {
 	defer cancel()
 	ss, err := s.WaitForSessionEndContext(ctx, id)
 	if err != nil {
-		s.failWait(t, nil, err, func(_ *view, why string) string {
+		s.failWait(t, nil, math.MaxInt, err, func(_ *view, why string) string {
 			if !errors.Is(err, ctx.Err()) && !errors.Is(err, ErrClosed) {
 				return "mocksmtp: WaitForSessionEnd: " + strings.TrimPrefix(err.Error(), "mocksmtp: ")
 			}
@@ -1045,7 +1056,7 @@ func (s *Server) WaitUntil(t testing.TB, what string, cond func() bool) {
 	ctx, cancel := s.waitContext()
 	defer cancel()
 	if err := s.await(ctx, changeAll, cond); err != nil {
-		s.failWait(t, nil, err, func(_ *view, why string) string {
+		s.failWait(t, nil, math.MaxInt, err, func(_ *view, why string) string {
 			return fmt.Sprintf("mocksmtp: WaitUntil: waiting for %s: it did not happen %s:", what, why)
 		})
 	}
