@@ -138,10 +138,10 @@ func (s *Server) waitForNContext(ctx context.Context, name string, in *Inbox, wa
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.waitFor(ctx, in, mt, max(n, 0))
+	ms, seen, err := s.waitFor(ctx, in, mt, max(n, 0))
 	if err != nil {
 		why := s.whyNotMet(err, fmt.Sprintf("before its context ended (%v)", context.Cause(ctx)))
-		return ms, s.waitFailed(name, in, mt, why, n, ms, err)
+		return ms, s.waitFailed(name, in, mt, why, n, ms, seen, err)
 	}
 	return ms, nil
 }
@@ -159,12 +159,12 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	ms, err := s.waitFor(ctx, in, mt, 1)
+	ms, seen, err := s.waitFor(ctx, in, mt, 1)
 	if err == nil {
 		return ms[0]
 	}
 	why := s.whyNotMet(err, fmt.Sprintf("within %v", s.opts.waitTimeout))
-	t.Fatalf("%v", s.waitFailed(name, in, mt, why, 1, nil, err))
+	t.Fatalf("%v", s.waitFailed(name, in, mt, why, 1, nil, seen, err))
 	return nil
 }
 
@@ -172,9 +172,11 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 // with err: the report of the method name, saying why it ended, that
 // WaitFor fails a test with and WaitForContext returns. A wait for n
 // messages (n > 1) that found some, found, but did not take them says
-// so in its first line; they are not candidates for the nearest.
-func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, n int, found []*Message, err error) error {
-	v := s.newView(in)
+// so in its first line; they are not candidates for the nearest. The
+// report speaks of the messages the wait saw, those the server had
+// accepted when the last ID it gave was seen (see view.upTo).
+func (s *Server) waitFailed(name string, in *Inbox, mt *matcher, why string, n int, found []*Message, seen int, err error) error {
+	v := s.newView(in).upTo(seen)
 	s.mu.Lock()
 	var cands []candidate
 	for _, m := range v.scoped {
@@ -212,12 +214,13 @@ func (e *reportError) Unwrap() error { return e.err }
 
 // waitFor waits for n messages like mt (in the inbox in, nil for the
 // server) that no wait returned, and takes them all at once: a wait that
-// ends first takes none, and returns those it found.
-func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]*Message, error) {
+// ends first takes none, and returns those it found, and the last message
+// ID the server had given when the wait last looked.
+func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]*Message, int, error) {
 	// Each wake matches the messages that arrived since the last one,
 	// outside the lock; one that another wait took, or that the server
 	// forgot, is dropped before taking.
-	after := 0
+	after, seen := 0, 0
 	var found []msgRef
 	free := func(ref msgRef) bool {
 		kept, ok := s.messageLocked(ref.k.id)
@@ -226,6 +229,7 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		live := s.liveMessagesLocked(in, after)
+		seen = s.ids.message
 		s.mu.Unlock()
 		for _, lm := range live {
 			after = lm.k.id
@@ -256,9 +260,9 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]
 		s.mu.Lock()
 		found = slices.DeleteFunc(found, func(ref msgRef) bool { return !free(ref) })
 		s.mu.Unlock()
-		return snapshotsOf(found), fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, err)
+		return snapshotsOf(found), seen, fmt.Errorf("mocksmtp: waiting for %v: %w", mt.want, err)
 	}
-	return snapshotsOf(found), nil
+	return snapshotsOf(found), seen, nil
 }
 
 // AssertMessage checks that a message like want has arrived, and returns
@@ -283,6 +287,7 @@ func (s *Server) assertMessage(t testing.TB, in *Inbox, want Want) *Message {
 	}
 	s.mu.Lock()
 	live := s.liveMessagesLocked(in, 0)
+	seen := s.ids.message
 	s.mu.Unlock()
 	for _, lm := range live {
 		if mt.match(lm.k.view()) {
@@ -292,7 +297,9 @@ func (s *Server) assertMessage(t testing.TB, in *Inbox, want Want) *Message {
 			return snapshots([]liveMessage{lm})[0]
 		}
 	}
-	v := s.newView(in)
+	// The report speaks of the messages it looked at: one that came
+	// since would be named the nearest, "matches, but .".
+	v := s.newView(in).upTo(seen)
 	var cands []candidate
 	for _, m := range v.scoped {
 		cands = append(cands, candidate{m: m})

@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,51 @@ func testFaultAtBdatLast(t *testing.T, via transport) {
 			}
 		})
 	}
+}
+
+// Faults take precedence over WithRejectNonconforming, and the positive
+// Reply of a fault at StageBdat is the reply to BDAT LAST, the message's,
+// as a fault's at StageMessage is for DATA: the client reads it and the
+// message is recorded, with its finding. The strict rejection replaced
+// it, and the message the fault accepted was refused and not recorded.
+func TestFaultAtBdatLastTakesPrecedenceOverStrictRejection(t *testing.T) {
+	overTransports(t, func(t *testing.T, via transport) {
+		const body = "Subject: hi\r\n\r\nhello\r\n" // no Date, From: a required-headers error
+		for _, tt := range []struct {
+			name  string
+			fault mocksmtp.Fault
+			send  string
+		}{
+			{"DATA, Reply at StageMessage", mocksmtp.At(mocksmtp.StageMessage).Reply(250, "2.0.0 held"), "DATA"},
+			{"BDAT LAST, Reply at StageMessage", mocksmtp.At(mocksmtp.StageMessage).Reply(250, "2.0.0 held"), "BDAT 22 LAST"},
+			{"BDAT LAST, Reply at StageBdat", mocksmtp.At(mocksmtp.StageBdat).Reply(250, "2.0.0 held"), "BDAT 22 LAST"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				srv := via.start(t, mocksmtp.WithRejectNonconforming(), mocksmtp.WithFault(tt.fault))
+				c := dialFault(t, srv)
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+				c.must("MAIL FROM:<app@example.com>", 250)
+				c.must("RCPT TO:<bob@example.com>", 250)
+				if tt.send == "DATA" {
+					c.must("DATA", 354)
+					c.send(body + ".")
+				} else {
+					c.send(tt.send + "\r\n" + body[:len(body)-2])
+				}
+				if got, err := c.r.ReadString('\n'); err != nil || got != "250 2.0.0 held\r\n" {
+					t.Fatalf("reply to the message %q, %v; want the fault's, 250 2.0.0 held", got, err)
+				}
+				c.must("QUIT", 221)
+				srv.WaitForSessionEnd(t, 1)
+				ms := srv.Messages()
+				if len(ms) != 1 || string(ms[0].Raw) != body {
+					t.Fatalf("recorded %d messages, want 1, %q", len(ms), body)
+				}
+				if !slices.ContainsFunc(ms[0].Findings, func(f mocksmtp.Finding) bool { return f.Rule == mocksmtp.RuleRequiredHeaders }) {
+					t.Errorf("findings %v, want %v among them", ms[0].Findings, mocksmtp.RuleRequiredHeaders)
+				}
+			})
+		}
+	})
 }

@@ -147,12 +147,22 @@ func (in *Inbox) Messages() []*Message {
 // ctx ends or the server is closed first, as
 // [Server.WaitForMessagesContext].
 func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	msgs, _, err := in.waitForMessages(ctx, n)
+	return msgs, err
+}
+
+// waitForMessages is WaitForMessagesContext, which also returns the last
+// message ID the server had given when the wait last looked, as
+// Server.waitForMessages does.
+func (in *Inbox) waitForMessages(ctx context.Context, n int) ([]*Message, int, error) {
 	s := in.s
 	c := &counter{in: in}
 	var live []liveMessage // the messages that met the wait, taken as it was met: a Reset may follow
+	seen := 0              // the last message ID given when the wait last looked
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		seen = s.ids.message
 		if c.countLocked(s, 0) < n {
 			return false
 		}
@@ -160,10 +170,10 @@ func (in *Inbox) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 		return true
 	})
 	if err != nil {
-		msgs := in.Messages()
-		return msgs, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
+		msgs := arrivedBy(in.Messages(), seen)
+		return msgs, seen, fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "message"), in.domain, len(msgs), err)
 	}
-	return snapshots(live), nil
+	return snapshots(live), seen, nil
 }
 
 // WaitForMessages waits until at least n messages arrived in the inbox and
@@ -173,10 +183,10 @@ func (in *Inbox) WaitForMessages(t testing.TB, n int) []*Message {
 	s := in.s
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.waitTimeout)
 	defer cancel()
-	msgs, err := in.WaitForMessagesContext(ctx, n)
+	msgs, seen, err := in.waitForMessages(ctx, n)
 	if err != nil {
-		s.failWait(t, in, err, func(v *view, why string) string {
-			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(v.scoped))
+		s.failWait(t, in, seen, err, func(v *view, why string) string {
+			return fmt.Sprintf("mocksmtp: Inbox.WaitForMessages: want %s in %s %s, got %d:", plural(n, "message"), in.domain, why, len(msgs))
 		})
 	}
 	return msgs

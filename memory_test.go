@@ -7,9 +7,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/smtp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -536,3 +538,125 @@ func TestInMemoryEndlessLine(t *testing.T) {
 // TestExampleFakeTime runs the test of the whole-file example in
 // example_faketime_test.go.
 func TestExampleFakeTime(t *testing.T) { testRetriesInFakeTime(t) }
+
+// A wait that fails returns, counts and reports what it had when it
+// last looked, not a message that came at its deadline (too late) or as
+// it returned: by which goroutine the runtime ran first, one run in three
+// its error and report said "want 1 message, got 1", and WaitFor's named
+// the late message as the nearest, "message 1 ... matches, but .". (The
+// transcripts a report shows are the sessions' as they are when it is
+// written.)
+func TestFailedWaitGetsWhatItSawAtItsDeadline(t *testing.T) {
+	to := mocksmtp.Want{To: []string{"bob@late-1.inbox.test"}}
+	context5m := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 5*time.Minute)
+	}
+	waits := map[string]func(srv *mocksmtp.Server, in *mocksmtp.Inbox) (int, string){
+		"Server.WaitForMessagesContext": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ctx, cancel := context5m()
+			defer cancel()
+			msgs, err := srv.WaitForMessagesContext(ctx, 1)
+			return len(msgs), fmt.Sprint(err)
+		},
+		"Inbox.WaitForMessagesContext": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
+			ctx, cancel := context5m()
+			defer cancel()
+			msgs, err := in.WaitForMessagesContext(ctx, 1)
+			return len(msgs), fmt.Sprint(err)
+		},
+		"Server.WaitForContext": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ctx, cancel := context5m()
+			defer cancel()
+			_, err := srv.WaitForContext(ctx, to)
+			return 0, fmt.Sprint(err)
+		},
+		"Server.WaitForMessages": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { srv.WaitForMessages(ft, 1) })), ft.msg
+		},
+		"Inbox.WaitForMessages": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { in.WaitForMessages(ft, 1) })), ft.msg
+		},
+		"Server.WaitFor": func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { srv.WaitFor(ft, to) })), ft.msg
+		},
+		"Inbox.WaitFor": func(_ *mocksmtp.Server, in *mocksmtp.Inbox) (int, string) {
+			ft := &fatalT{TB: t}
+			return len(ft.run(func() { in.WaitFor(ft, to) })), ft.msg
+		},
+	}
+	for name, wait := range waits {
+		t.Run(name, func(t *testing.T) {
+			for range 100 {
+				synctest.Test(t, func(t *testing.T) {
+					srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithWaitTimeout(5*time.Minute))
+					in := srv.NewInbox("late")
+					go func() { // a client that backs off 5 minutes first
+						time.Sleep(5 * time.Minute)
+						_ = memSend(srv.Dial, srv.Host(), "app@example.com", in.Address("bob"))
+					}()
+					n, msg := wait(srv, in)
+					if n != 0 || msg == "" || strings.Contains(msg, "got 1") || strings.Contains(msg, "message 1 from") {
+						t.Fatalf("a wait of 5m for a message sent at 5m returned %d messages, failing with:\n%s\nwant none, and the message neither listed nor the nearest", n, msg)
+					}
+					srv.WaitForSessionEnd(t, 1)
+				})
+			}
+		})
+	}
+}
+
+// So with a session that ends as the wait for it runs out: its report
+// said "want 1 ended session within 5m0s, got 1" one run in two, where
+// WaitForSessionsContext said "got 0" every run.
+func TestFailedWaitForSessionsGetsWhatItSawAtItsDeadline(t *testing.T) {
+	for range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithWaitTimeout(5*time.Minute))
+			go func() { // a client that quits after 5 minutes
+				conn, err := srv.Dial()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				_, _ = r.ReadString('\n')
+				time.Sleep(5 * time.Minute)
+				_, _ = io.WriteString(conn, "QUIT\r\n")
+				_, _ = r.ReadString('\n')
+			}()
+			ft := &fatalT{TB: t}
+			ft.run(func() { srv.WaitForSessions(ft, 1) })
+			if head, _, _ := strings.Cut(ft.msg, "\n"); !strings.HasSuffix(head, "got 0:") {
+				t.Fatalf("a wait of 5m for a session that ends at 5m failed with %q; want got 0", head)
+			}
+			srv.WaitForSessionEnd(t, 1)
+		})
+	}
+}
+
+// fatalT records the message of Fatalf, which ends the goroutine of run.
+type fatalT struct {
+	testing.TB
+	msg string
+}
+
+func (t *fatalT) Helper() {}
+func (t *fatalT) Fatalf(format string, args ...any) {
+	t.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// run calls f on a goroutine of its own, which Fatalf may end, and
+// returns nil: the t forms return nothing when they fail.
+func (t *fatalT) run(f func()) []*mocksmtp.Message {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
+	return nil
+}

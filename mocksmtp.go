@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -419,16 +421,18 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The answer's reply: a fault's own, else a strict MTA's rejection
 	// (WithRejectNonconforming), else the persona's wording of the
-	// engine's reply, else the engine's (for BDAT LAST's message, the
-	// reply of a fault at StageBdat, which the persona does not reword).
-	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply {
+	// engine's reply, else the engine's. For BDAT LAST's message, the
+	// engine's is the reply of a fault at StageBdat, if any: a fault's
+	// own, which neither the rejection nor the persona replaces.
+	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
+	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
 		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
-		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok && !(ev.Kind == smtpd.Message && sf.bdatReply) {
+		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
 			taken := r
 			ans.Reply = &taken
 		}
@@ -795,13 +799,15 @@ func (s *Server) awaitMessages(ctx context.Context, n int, cond func() bool) err
 // err. head writes the report's first line, what was wanted, from the
 // report's view and why the wait ended ("within 5s", "before the server
 // closed"): "mocksmtp: WaitForMessages: want 2 messages within 5s, got
-// 1:". What follows is what the server has (writeState), without the
+// 1:". What follows is what the server has (writeState), its messages
+// those it had accepted when the last message ID it gave was seen
+// (view.upTo; math.MaxInt for all), without the
 // transcripts of the sessions that delivered: Start's cleanup logs them
 // all once when the test has failed.
-func (s *Server) failWait(t testing.TB, in *Inbox, err error, head func(v *view, why string) string) {
+func (s *Server) failWait(t testing.TB, in *Inbox, seen int, err error, head func(v *view, why string) string) {
 	t.Helper()
 	why := s.whyNotMet(err, fmt.Sprintf("within %v", s.opts.waitTimeout))
-	v := s.newView(in)
+	v := s.newView(in).upTo(seen)
 	var b strings.Builder
 	b.WriteString(head(v, why))
 	b.WriteString("\n")
@@ -831,12 +837,24 @@ func (s *Server) waitContext() (context.Context, context.CancelFunc) {
 
 // WaitForMessagesContext waits until at least n messages were accepted and
 // returns them all, or returns what arrived with an error when ctx ends
-// or the server is closed first.
+// or the server is closed first: what it had when it last looked (those
+// still kept), not a message that came at the deadline, which is too
+// late, or as the wait returned.
 func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message, error) {
+	msgs, _, err := s.waitForMessages(ctx, n)
+	return msgs, err
+}
+
+// waitForMessages is WaitForMessagesContext, which also returns the last
+// message ID the server had given when the wait last looked (see
+// arrivedBy), for the report of a wait that failed.
+func (s *Server) waitForMessages(ctx context.Context, n int) ([]*Message, int, error) {
 	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
+	seen := 0         // the last message ID given when the wait last looked
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		seen = s.ids.message
 		if len(s.messages) < n {
 			return false
 		}
@@ -844,10 +862,20 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 		return true
 	})
 	if err != nil {
-		msgs := s.Messages()
-		return msgs, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
+		msgs := arrivedBy(s.Messages(), seen)
+		return msgs, seen, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "message"), len(msgs), err)
 	}
-	return snapshotsOf(refs), nil
+	return snapshotsOf(refs), seen, nil
+}
+
+// arrivedBy returns the messages of msgs (in arrival order) that the
+// server had accepted when its last ID given was seen: what a wait that
+// failed saw at its last look. A message that came after it (at the
+// wait's deadline, which is too late, or as the failed wait returned) is
+// not what the wait got, so that its error and what it returns say the
+// same every run.
+func arrivedBy(msgs []*Message, seen int) []*Message {
+	return msgs[:sort.Search(len(msgs), func(i int) bool { return msgs[i].ID > seen })]
 }
 
 // WaitForMessages waits until at least n messages were accepted and
@@ -860,10 +888,10 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
-	msgs, err := s.WaitForMessagesContext(ctx, n)
+	msgs, seen, err := s.waitForMessages(ctx, n)
 	if err != nil {
-		s.failWait(t, nil, err, func(v *view, why string) string {
-			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(v.scoped))
+		s.failWait(t, nil, seen, err, func(v *view, why string) string {
+			return fmt.Sprintf("mocksmtp: WaitForMessages: want %s %s, got %d:", plural(n, "message"), why, len(msgs))
 		})
 	}
 	return msgs
@@ -873,6 +901,15 @@ func (s *Server) WaitForMessages(t testing.TB, n int) []*Message {
 // returns every session (ended or live), or returns them with an error
 // when ctx ends or the server is closed first.
 func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
+	sessions, _, err := s.waitForSessions(ctx, n)
+	return sessions, err
+}
+
+// waitForSessions is WaitForSessionsContext, which also returns how many
+// sessions had ended when the wait last looked: what a wait that failed
+// got, not a session that ended at its deadline (too late) or as it
+// returned.
+func (s *Server) waitForSessions(ctx context.Context, n int) ([]*Session, int, error) {
 	ended := 0
 	var recs []*session // the sessions that met the wait, taken as it was met: a Reset may follow
 	err := s.await(ctx, changeSession, func() bool {
@@ -886,9 +923,9 @@ func (s *Server) WaitForSessionsContext(ctx context.Context, n int) ([]*Session,
 		return true
 	})
 	if err != nil {
-		return s.Sessions(), fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
+		return s.Sessions(), ended, fmt.Errorf("mocksmtp: waiting for %s, got %d: %w", plural(n, "ended session"), ended, err)
 	}
-	return sessionsOf(recs), nil
+	return sessionsOf(recs), ended, nil
 }
 
 // WaitForSessions waits until at least n sessions have ended (the client
@@ -901,15 +938,9 @@ func (s *Server) WaitForSessions(t testing.TB, n int) []*Session {
 	t.Helper()
 	ctx, cancel := s.waitContext()
 	defer cancel()
-	sessions, err := s.WaitForSessionsContext(ctx, n)
+	sessions, ended, err := s.waitForSessions(ctx, n)
 	if err != nil {
-		s.failWait(t, nil, err, func(v *view, why string) string {
-			ended := 0
-			for _, ss := range v.sessions {
-				if !ss.open() {
-					ended++
-				}
-			}
+		s.failWait(t, nil, math.MaxInt, err, func(_ *view, why string) string {
 			return fmt.Sprintf("mocksmtp: WaitForSessions: want %s %s, got %d:", plural(n, "ended session"), why, ended)
 		})
 	}
@@ -990,7 +1021,7 @@ func (s *Server) WaitForSessionEnd(t testing.TB, id int) *Session {
 	defer cancel()
 	ss, err := s.WaitForSessionEndContext(ctx, id)
 	if err != nil {
-		s.failWait(t, nil, err, func(_ *view, why string) string {
+		s.failWait(t, nil, math.MaxInt, err, func(_ *view, why string) string {
 			if !errors.Is(err, ctx.Err()) && !errors.Is(err, ErrClosed) {
 				return "mocksmtp: WaitForSessionEnd: " + strings.TrimPrefix(err.Error(), "mocksmtp: ")
 			}
@@ -1025,7 +1056,7 @@ func (s *Server) WaitUntil(t testing.TB, what string, cond func() bool) {
 	ctx, cancel := s.waitContext()
 	defer cancel()
 	if err := s.await(ctx, changeAll, cond); err != nil {
-		s.failWait(t, nil, err, func(_ *view, why string) string {
+		s.failWait(t, nil, math.MaxInt, err, func(_ *view, why string) string {
 			return fmt.Sprintf("mocksmtp: WaitUntil: waiting for %s: it did not happen %s:", what, why)
 		})
 	}

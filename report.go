@@ -48,6 +48,16 @@ func (s *Server) newView(in *Inbox) *view {
 	return v
 }
 
+// upTo cuts the view's messages to those the server had accepted when
+// the last message ID it had given was seen (arrivedBy): the report of a
+// wait that failed speaks of what the wait saw, not of a message that
+// came at its deadline, which is too late, or as it returned. It returns
+// v.
+func (v *view) upTo(seen int) *view {
+	v.all, v.scoped = arrivedBy(v.all, seen), arrivedBy(v.scoped, seen)
+	return v
+}
+
 // totals returns the last line of a report.
 func (v *view) totals() string {
 	if v.in == nil {
