@@ -464,7 +464,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	c.Answer(ans)
 	sf.track(ev, ans)
-	sf.setIdle(ev, p.act.idle, p.idleBy)
+	sf.setIdle(ev, &p)
 	return nil
 }
 
