@@ -61,3 +61,49 @@ func TestIdleReplyBeforeClearFaults(t *testing.T) {
 		srv.ClearFaults() // after the fact: changes nothing
 	})
 }
+
+// RateLimitPer allows n transactions per interval: a MAIL that a later
+// fault refuses, or that the engine refuses (out of sequence, bad
+// syntax), is no transaction and leaves the limit's room to the next. It
+// did not: a MAIL refused after the limit let it through used the room
+// up, and the next one got the limit's 451 with no transaction made.
+func TestRateLimitPerCountsTransactions(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(
+		mocksmtp.RateLimitPer(1, time.Hour),
+		mocksmtp.At(mocksmtp.StageMail).ForSender("refused@example.com").Reply(550, "5.7.1 not you"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("MAIL FROM:<a@example.com>", 503) // before EHLO: the engine's
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<a@example.com", 501)        // the engine's
+	c.must("MAIL FROM:<refused@example.com>", 550) // the later fault's
+	c.must("MAIL FROM:<a@example.com>", 250)       // the hour's one transaction
+	c.must("RSET", 250)
+	c.must("MAIL FROM:<b@example.com>", 451) // the limit's
+	c.must("QUIT", 221)
+}
+
+// A MAIL whose session ends before its reply (the client gives up
+// during a fault's delay) is no transaction either.
+func TestRateLimitPerForgetsAMailNeverAnswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.RateLimitPer(1, time.Hour),
+			mocksmtp.At(mocksmtp.StageMail).AtMost(1).Delay(time.Minute),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.send("MAIL FROM:<a@example.com>")
+		time.Sleep(10 * time.Second)
+		c.conn.Close()
+		srv.WaitForSessions(t, 1)
+		c = dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<a@example.com>", 250)
+		c.must("QUIT", 221)
+	})
+}

@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -85,8 +86,11 @@ func RateLimit(n int) Fault {
 }
 
 // RateLimitPer allows n transactions (MAIL FROM) per interval across all
-// connections: a MAIL FROM when n others passed in the last interval
-// gets 451 4.7.1.
+// connections: a MAIL FROM when n others were accepted in the last
+// interval gets 451 4.7.1. A MAIL FROM that is not accepted (the engine
+// refuses it, a later fault of the script does, or its session ends
+// before the reply) is no transaction and does not count; while its
+// reply is pending (a fault's [Fault.Delay]), it holds its place.
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {
@@ -104,7 +108,13 @@ func RateLimitPer(n int, interval time.Duration) Fault {
 			if len(passed) >= n {
 				return true
 			}
-			passed = append(passed, m.now)
+			at := m.now
+			passed = append(passed, at)
+			m.unlessTaken(func() {
+				if i := slices.Index(passed, at); i >= 0 {
+					passed = slices.Delete(passed, i, i+1)
+				}
+			})
 			return false
 		}
 	}

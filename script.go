@@ -227,6 +227,25 @@ type match struct {
 	now     time.Time
 	srv     *Server
 	rec     *session
+	undo    []func() // unlessTaken's
+}
+
+// unlessTaken has fn run, with s.mu held, if the command of the event
+// does not take effect (see sessionFaults.track), or gets no reply: a
+// condition that counted it as done takes it back.
+func (m *match) unlessTaken(fn func()) { m.undo = append(m.undo, fn) }
+
+// undo runs the unlessTaken functions of a plan whose command did not
+// take effect.
+func (s *Server) undo(p *faultPlan) {
+	if len(p.undo) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, fn := range p.undo {
+		fn()
+	}
 }
 
 // matches reports whether the fault fires for m, drawing from rng when it
@@ -314,6 +333,7 @@ type faultPlan struct {
 	seed   string   // a note naming the seed, at the greeting
 	idleBy string   // where the fault with an IdleReply was declared
 	idleOf uint64   // the script's rearms when it fired
+	undo   []func() // to run if the command does not take effect (match.unlessTaken)
 }
 
 // planFaults consults the fault script for ev.
@@ -372,6 +392,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 			break
 		}
 	}
+	p.undo = m.undo
 	return p
 }
 
@@ -383,8 +404,9 @@ func (sf *sessionFaults) txSender() []string {
 }
 
 // track follows the transaction as the engine will see it after ans, so
-// selectors at later stages know its sender and recipients.
-func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
+// selectors at later stages know its sender and recipients. It reports
+// whether the command takes effect.
+func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 	takes := ev.Err == nil && ans.Then == smtpd.KeepOpen
 	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
 		takes = takes && ans.Reply.Positive()
@@ -413,6 +435,7 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
 			sf.inTx, sf.sender, sf.rcpts = false, "", nil
 		}
 	}
+	return takes
 }
 
 // accepts reports whether ans tells the client that the message of event
