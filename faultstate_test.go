@@ -107,3 +107,22 @@ func TestRateLimitPerForgetsAMailNeverAnswered(t *testing.T) {
 		c.must("QUIT", 221)
 	})
 }
+
+// RawReply, which Fault.Err points to for a positive reply a stage does
+// not mean, is that lie on the wire: the client reads 250 to DATA while
+// the server goes on as after its 354 and reads the message.
+func TestRawReplyAtDataTellsTheClientAnotherCode(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageData).RawReply("250 2.0.0 ok\r\n")))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<a@example.com>", 250)
+	c.must("RCPT TO:<b@example.com>", 250)
+	c.must("DATA", 250)
+	c.must("Subject: x\r\n\r\nbody\r\n.", 250)
+	c.must("QUIT", 221)
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}

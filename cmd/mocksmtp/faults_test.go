@@ -153,6 +153,8 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: Disconnect at QUIT, and nothing else`},
 		{"a reply of another class than its status", `[{"at": "RCPT", "reply": "250 5.1.1 x"}]`, `x.json:1:2: fault 1: Reply: 250 with the enhanced status code 5.1.1: its class must be the reply's, 2`},
 		{"a reply object of another class", `[{"at": "RCPT", "reply": {"code": 451, "text": "2.0.0 ok"}}]`, `x.json:1:2: fault 1: Reply: 451 with the enhanced status code 2.0.0`},
+		{"a positive reply DATA does not mean", `[{"at": "DATA", "reply": "250 2.0.0 ok"}]`, `x.json:1:2: fault 1: Reply(250) at DATA: a positive reply there is 354`},
+		{"a positive reply MAIL does not mean", `[{"at": "MAIL", "reply": {"code": 354, "text": "go on"}}]`, `x.json:1:2: fault 1: Reply(354) at MAIL`},
 		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
