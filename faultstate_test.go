@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -124,5 +125,34 @@ func TestRawReplyAtDataTellsTheClientAnotherCode(t *testing.T) {
 	c.must("QUIT", 221)
 	if n := len(srv.Messages()); n != 1 {
 		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// The errors that say which option a fault needs name the Go options,
+// or, with WithOptionNames, what a program's users set instead; a name
+// mapped to "" is left out.
+func TestFaultErrorsNameOptionsAsTold(t *testing.T) {
+	t.Parallel()
+	auth := mocksmtp.At(mocksmtp.StageAuth).Reply(454, "4.7.0 later")
+	bdat := mocksmtp.At(mocksmtp.StageBdat).Reply(554, "5.5.1 no")
+	for _, tt := range []struct {
+		opts []mocksmtp.Option
+		want string
+	}{
+		{[]mocksmtp.Option{mocksmtp.WithFault(auth)}, "add WithAuth, WithOAuthToken or WithAuthFunc"},
+		{[]mocksmtp.Option{mocksmtp.WithFault(auth), mocksmtp.WithOptionNames(map[string]string{"WithAuth": "-auth", "WithAuthFunc": "-auth-any", "WithOAuthToken": ""})},
+			"add -auth or -auth-any"},
+		{[]mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING"), mocksmtp.WithFault(bdat)}, "(turned off with WithoutExtensions or WithEngineConfig)"},
+		{[]mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING"), mocksmtp.WithFault(bdat), mocksmtp.WithOptionNames(map[string]string{"WithEngineConfig": ""})},
+			"(turned off with WithoutExtensions)"},
+	} {
+		_, err := mocksmtp.New(tt.opts...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New = %v, want an error saying %q", err, tt.want)
+		}
+	}
+	srv := mocksmtp.Start(t, mocksmtp.WithOptionNames(map[string]string{"WithSTARTTLS": "-tls"}))
+	if err := srv.AddFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no")); err == nil || !strings.HasSuffix(err.Error(), "would never fire: add -tls") {
+		t.Errorf("AddFault = %v, want an error ending %q", err, "add -tls")
 	}
 }

@@ -93,7 +93,7 @@ func (o *options) checkFault(f Fault) error {
 		return err
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of WithImplicitTLS; with STARTTLS, put it at StageStartTLS", f.where)
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionName("WithImplicitTLS"))
 	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
@@ -103,13 +103,17 @@ func (o *options) checkFault(f Fault) error {
 		if f.act.tlsConfig != nil {
 			hint = "; a TLS failure of its handshake goes at StageConnect"
 		}
-		return fmt.Errorf("mocksmtp: fault at %s: a server with WithImplicitTLS does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, hint)
+		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionName("WithImplicitTLS"), hint)
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add WithSTARTTLS", f.where)
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add %s", f.where, o.optionName("WithSTARTTLS"))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add WithAuth, WithOAuthToken or WithAuthFunc", f.where)
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add %s", f.where, o.eitherOption("WithAuth", "WithOAuthToken", "WithAuthFunc"))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING (WithoutExtensions(\"CHUNKING\"), or WithEngineConfig's Disabled), so BDAT is refused and a fault at StageBdat would never fire", f.where)
+		by := o.eitherOption("WithoutExtensions", "WithEngineConfig")
+		if by != "" {
+			by = " (turned off with " + by + ")"
+		}
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING%s, so BDAT is refused and a fault at StageBdat would never fire", f.where, by)
 	}
 	return nil
 }
