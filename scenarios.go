@@ -35,6 +35,12 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // client's 5-minute retry is tested in no time:
 //
 //	srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
+//
+// As a pair that passed passes from then on, the server remembers every
+// pair it saw, some 100 octets and the two addresses each, until
+// [Server.Reset], [Server.ReplaceFaults] or [Server.ClearFaults]: a
+// server that meets ever new senders (a load test's random ones) grows
+// by that much for each.
 func GreylistFor(d time.Duration) Fault { return greylist(d, callerLine(2)) }
 
 func greylist(d time.Duration, where string) Fault {
@@ -56,6 +62,9 @@ func greylist(d time.Duration, where string) Fault {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
 			r, seen := refused[key]
 			if !seen {
+				// The paths are parts of their command lines: the map
+				// keeps its own copies, not the lines.
+				key = [2]string{strings.Clone(key[0]), strings.Clone(key[1])}
 				refused[key] = refusal{m.session, m.now}
 				return true
 			}
