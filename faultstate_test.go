@@ -156,3 +156,20 @@ func TestFaultErrorsNameOptionsAsTold(t *testing.T) {
 		t.Errorf("AddFault = %v, want an error ending %q", err, "add -tls")
 	}
 }
+
+// RateLimit counts the transactions of its connection: a MAIL a later
+// fault refused is none.
+func TestRateLimitCountsTransactions(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(
+		mocksmtp.RateLimit(1),
+		mocksmtp.At(mocksmtp.StageMail).ForSender("refused@example.com").Reply(550, "5.7.1 not you"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<refused@example.com>", 550)
+	c.must("MAIL FROM:<a@example.com>", 250)
+	c.must("RSET", 250)
+	c.must("MAIL FROM:<b@example.com>", 421)
+}
