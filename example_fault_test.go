@@ -206,6 +206,19 @@ func ExampleFault_DeclaredAt() {
 	// [faults.json:3: RCPT attempt 1 → 450 4.2.1 Mailbox busy]
 }
 
+// A program whose users set options by flags has the errors about its
+// faults name the flags.
+func ExampleWithOptionNames() {
+	f := mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 not now").DeclaredAt("faults.json:2")
+	_, err := mocksmtp.New(mocksmtp.WithFault(f))
+	fmt.Println(err)
+	_, err = mocksmtp.New(mocksmtp.WithFault(f), mocksmtp.WithOptionNames(map[string]string{"WithSTARTTLS": "-tls"}))
+	fmt.Println(err)
+	// Output:
+	// mocksmtp: fault at faults.json:2: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add WithSTARTTLS
+	// mocksmtp: fault at faults.json:2: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add -tls
+}
+
 func ExampleFault_Err() {
 	fmt.Println(mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 try later").Err())
 	fmt.Println(mocksmtp.At(mocksmtp.StageRcpt).Reply(700, "no such code").DeclaredAt("faults.json:7").Err())

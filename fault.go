@@ -341,7 +341,12 @@ func (f Fault) WithProbability(p float64) Fault {
 // line, whether text gives it once or on every line as the wire has it
 // ("5.7.1 Rejected\n5.7.1 see https://..."). A negative reply refuses the
 // command (a refused message is not recorded); a positive one lets it
-// take effect. An enhanced status code of another class than the code
+// take effect, and must be the one that says so: 220 for the greeting
+// and STARTTLS (whose handshake follows), 235 at StageAuth, 354 at
+// StageData (whose message data follows), a 2xx elsewhere; another
+// (250 to DATA, 334 to AUTH, 354 to MAIL) makes the fault invalid, as
+// the server would not do what it says: [Fault.RawReply] tells the client
+// anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
 // (250 with "5.1.1", 451 with "2.0.0") makes the fault invalid: its class
 // is the reply's (RFC 3463); [Fault.RawReply] writes anything.
 func (f Fault) Reply(code int, text string) Fault {
@@ -513,7 +518,10 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
-// fault's reply ends the session. At StageQuit, after which the
+// fault's reply ends the session. [Server.ClearFaults],
+// [Server.ReplaceFaults] and [Server.Reset] end the wait: the fault is
+// gone, or starts afresh as if it had never fired, and a session idle
+// across them is not closed by it. At StageQuit, after which the
 // connection closes, it is invalid.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
@@ -558,6 +566,13 @@ func (f Fault) problem() error {
 		return fmt.Errorf("%v has no action (Reply, Disconnect, Delay...)", f.stage)
 	case a.drop && (a.reply != nil || a.raw != nil):
 		return errors.New("Drop closes without a reply; to reply and then close, use Disconnect")
+	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code):
+		code, then := f.stage.positive()
+		want := "2xx"
+		if code != 0 {
+			want = strconv.Itoa(code)
+		}
+		return fmt.Errorf("Reply(%d) at %v: a positive reply there is %s, and the server acts on any as on it (%s); to tell the client %d while it does, use RawReply", a.reply.Code, f.stage, want, then, a.reply.Code)
 	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:
 		return fmt.Errorf("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage)
 	case a.idle != nil && a.then != smtpd.KeepOpen:
@@ -590,6 +605,31 @@ func (f Fault) problem() error {
 		return fmt.Errorf("ForSender at %v: there is no sender to match there, only at StageMail, StageRcpt, StageData, StageBdat and StageMessage", f.stage)
 	}
 	return nil
+}
+
+// positive returns the code of the positive reply to the command of
+// stage s, 0 for any 2xx, and what follows it.
+func (s Stage) positive() (code int, then string) {
+	switch s {
+	case StageConnect, StageGreeting:
+		return 220, "the session goes on"
+	case StageStartTLS:
+		return 220, "the TLS handshake follows"
+	case StageAuth:
+		return 235, "the client is authenticated; 334 would ask it to go on"
+	case StageData:
+		return 354, "the message data is read"
+	}
+	return 0, "the command takes effect"
+}
+
+// means reports whether a positive reply with code says what the server
+// does after a positive reply at stage s (see positive).
+func (s Stage) means(code int) bool {
+	if want, _ := s.positive(); want != 0 {
+		return code == want
+	}
+	return code/100 == 2
 }
 
 // hasRcpt reports whether an event at stage s has recipients for

@@ -220,6 +220,20 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		{"a permanent failure with a transient status", mocksmtp.At(mocksmtp.StageData).Reply(554, "4.3.0 later"), "class"},
 		{"a multiline reply", mocksmtp.At(mocksmtp.StageMail).Reply(550, "4.7.1 no\n4.7.1 see there"), "class"},
 		{"an idle reply", mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "5.4.2 idle"), "class"},
+		// A positive reply is acted on as the one the command means: one
+		// that says something else would be a lie the server does not live.
+		{"250 at DATA", mocksmtp.At(mocksmtp.StageData).Reply(250, "2.0.0 ok"), "Reply(250) at DATA"},
+		{"250 at STARTTLS", mocksmtp.At(mocksmtp.StageStartTLS).Reply(250, "2.0.0 go"), "Reply(250) at STARTTLS"},
+		{"334 at AUTH", mocksmtp.At(mocksmtp.StageAuth).Reply(334, "more"), "Reply(334) at AUTH"},
+		{"250 at AUTH", mocksmtp.At(mocksmtp.StageAuth).Reply(250, "2.7.0 ok"), "Reply(250) at AUTH"},
+		{"250 greeting", mocksmtp.At(mocksmtp.StageGreeting).Reply(250, "hi"), "Reply(250) at greeting"},
+		{"250 at connect", mocksmtp.At(mocksmtp.StageConnect).Reply(250, "hi"), "Reply(250) at connect"},
+		{"354 at HELO", mocksmtp.At(mocksmtp.StageHelo).Reply(354, "go on"), "Reply(354) at HELO"},
+		{"354 at MAIL", mocksmtp.At(mocksmtp.StageMail).Reply(354, "go on"), "Reply(354) at MAIL"},
+		{"334 at RCPT", mocksmtp.At(mocksmtp.StageRcpt).Reply(334, "x"), "Reply(334) at RCPT"},
+		{"354 at BDAT", mocksmtp.At(mocksmtp.StageBdat).Reply(354, "go on"), "Reply(354) at BDAT"},
+		{"354 at end of message", mocksmtp.At(mocksmtp.StageMessage).Reply(354, "go on"), "Reply(354) at end of message"},
+		{"354 at NOOP with Disconnect", mocksmtp.At(mocksmtp.StageNoop).Reply(354, "go on").Disconnect(), "Reply(354) at NOOP"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -257,6 +271,14 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		mocksmtp.At(mocksmtp.StageRcpt).Reply(550, "no status"),
 		mocksmtp.At(mocksmtp.StageData).Reply(354, "go on"),
 		mocksmtp.At(mocksmtp.StageRcpt).RawReply("250 5.1.1 anything goes\r\n"),
+		mocksmtp.At(mocksmtp.StageData).RawReply("250 2.0.0 ok\r\n"),
+		mocksmtp.At(mocksmtp.StageMail).RawReply("354 go on\r\n"),
+		mocksmtp.At(mocksmtp.StageAuth).Reply(235, "2.7.0 welcome"),
+		mocksmtp.At(mocksmtp.StageStartTLS).Reply(220, "2.0.0 go"),
+		mocksmtp.At(mocksmtp.StageGreeting).Reply(220, "hi"),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(251, "2.1.5 will forward"),
+		mocksmtp.At(mocksmtp.StageQuit).Reply(221, "2.0.0 bye"),
+		mocksmtp.At(mocksmtp.StageMessage).Reply(250, "2.0.0 queued"),
 	} {
 		if err := f.Err(); err != nil {
 			t.Errorf("%v: Err() = %v, want nil", f, err)

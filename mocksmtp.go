@@ -461,14 +461,17 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
+		s.undo(&p) // no reply: nothing took effect
 		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
 			return ErrClosed
 		}
 		return err // the client left: ErrClientGone, or io.EOF after its QUIT
 	}
 	c.Answer(ans)
-	sf.track(ev, ans)
-	sf.setIdle(ev, p.act.idle, p.idleBy)
+	if !sf.track(ev, ans) {
+		s.undo(&p)
+	}
+	sf.setIdle(ev, &p)
 	return nil
 }
 

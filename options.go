@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -42,6 +43,56 @@ type options struct {
 	seed           int64   // WithSeed, when seeded
 	seeded         bool
 	conformance    conformanceOptions // WithStrict and friends (findings.go)
+	optionNames    map[string]string  // WithOptionNames; nil keeps the Go names
+}
+
+// WithOptionNames makes the errors that say which option a fault needs,
+// or which option is in its way (from [New], [Server.AddFault] and
+// [Server.ReplaceFaults]), name the options as names maps them, for a
+// program whose users set them by other names: flags, the keys of a
+// configuration file. The mocksmtp program gives
+//
+//	map[string]string{"WithSTARTTLS": "-tls", "WithAuth": "-auth", ...}
+//
+// so that a fault at StageStartTLS without -tls says "add -tls". A name
+// the map does not have is kept; one it maps to "" is left out (an
+// option the program cannot set). Names are those of the options, without
+// arguments: WithSTARTTLS, WithImplicitTLS, WithAuth, WithOAuthToken,
+// WithAuthFunc, WithoutExtensions, WithEngineConfig.
+func WithOptionNames(names map[string]string) Option {
+	names = maps.Clone(names)
+	return optionFunc(func(o *options) error {
+		o.optionNames = names
+		return nil
+	})
+}
+
+// optionName returns the name of the option called name (a Go name such
+// as "WithSTARTTLS") in errors, "" for one left out (see WithOptionNames).
+func (o *options) optionName(name string) string {
+	if n, ok := o.optionNames[name]; ok {
+		return n
+	}
+	return name
+}
+
+// eitherOption names the options called names in errors, as "A, B or C",
+// without those left out (see WithOptionNames).
+func (o *options) eitherOption(names ...string) string {
+	var said []string
+	for _, n := range names {
+		if n = o.optionName(n); n != "" {
+			said = append(said, n)
+		}
+	}
+	switch len(said) {
+	case 0:
+		return ""
+	case 1:
+		return said[0]
+	}
+	last := len(said) - 1
+	return strings.Join(said[:last], ", ") + " or " + said[last]
 }
 
 func defaultOptions() options {

@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,6 +35,12 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // client's 5-minute retry is tested in no time:
 //
 //	srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
+//
+// As a pair that passed passes from then on, the server remembers every
+// pair it saw, some 100 octets and the two addresses each, until
+// [Server.Reset], [Server.ReplaceFaults] or [Server.ClearFaults]: a
+// server that meets ever new senders (a load test's random ones) grows
+// by that much for each.
 func GreylistFor(d time.Duration) Fault { return greylist(d, callerLine(2)) }
 
 func greylist(d time.Duration, where string) Fault {
@@ -55,6 +62,9 @@ func greylist(d time.Duration, where string) Fault {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
 			r, seen := refused[key]
 			if !seen {
+				// The paths are parts of their command lines: the map
+				// keeps its own copies, not the lines.
+				key = [2]string{strings.Clone(key[0]), strings.Clone(key[1])}
 				refused[key] = refusal{m.session, m.now}
 				return true
 			}
@@ -85,8 +95,11 @@ func RateLimit(n int) Fault {
 }
 
 // RateLimitPer allows n transactions (MAIL FROM) per interval across all
-// connections: a MAIL FROM when n others passed in the last interval
-// gets 451 4.7.1.
+// connections: a MAIL FROM when n others were accepted in the last
+// interval gets 451 4.7.1. A MAIL FROM that is not accepted (the engine
+// refuses it, a later fault of the script does, or its session ends
+// before the reply) is no transaction and does not count; while its
+// reply is pending (a fault's [Fault.Delay]), it holds its place.
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {
@@ -104,7 +117,13 @@ func RateLimitPer(n int, interval time.Duration) Fault {
 			if len(passed) >= n {
 				return true
 			}
-			passed = append(passed, m.now)
+			at := m.now
+			passed = append(passed, at)
+			m.unlessTaken(func() {
+				if i := slices.Index(passed, at); i >= 0 {
+					passed = slices.Delete(passed, i, i+1)
+				}
+			})
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	pathpkg "path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -92,7 +93,7 @@ func (o *options) checkFault(f Fault) error {
 		return err
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of WithImplicitTLS; with STARTTLS, put it at StageStartTLS", f.where)
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionName("WithImplicitTLS"))
 	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
@@ -102,19 +103,25 @@ func (o *options) checkFault(f Fault) error {
 		if f.act.tlsConfig != nil {
 			hint = "; a TLS failure of its handshake goes at StageConnect"
 		}
-		return fmt.Errorf("mocksmtp: fault at %s: a server with WithImplicitTLS does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, hint)
+		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionName("WithImplicitTLS"), hint)
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add WithSTARTTLS", f.where)
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add %s", f.where, o.optionName("WithSTARTTLS"))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add WithAuth, WithOAuthToken or WithAuthFunc", f.where)
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add %s", f.where, o.eitherOption("WithAuth", "WithOAuthToken", "WithAuthFunc"))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING (WithoutExtensions(\"CHUNKING\"), or WithEngineConfig's Disabled), so BDAT is refused and a fault at StageBdat would never fire", f.where)
+		by := o.eitherOption("WithoutExtensions", "WithEngineConfig")
+		if by != "" {
+			by = " (turned off with " + by + ")"
+		}
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING%s, so BDAT is refused and a fault at StageBdat would never fire", f.where, by)
 	}
 	return nil
 }
 
 // ClearFaults removes every fault, those given with [WithFault] included,
-// with their counters and scenario state. It is safe for concurrent use.
+// with their counters and scenario state; a session waiting out the time
+// of an [Fault.IdleReply] that fired is no longer closed at its end. It
+// is safe for concurrent use.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,7 +131,8 @@ func (s *Server) ClearFaults() {
 
 // ReplaceFaults replaces every fault with faults, in one step: no session
 // sees the script empty in between, as it could between [Server.ClearFaults]
-// and [Server.AddFault]. Counters and scenario state start afresh. Like
+// and [Server.AddFault]. Counters and scenario state start afresh, and
+// no session waits out an [Fault.IdleReply] that fired before. Like
 // AddFault, it returns an error, and changes nothing, when a fault is
 // invalid or one this server cannot play. It is safe for concurrent use.
 func (s *Server) ReplaceFaults(faults ...Fault) error { return s.setFaults(true, faults) }
@@ -141,6 +149,10 @@ type faultScript struct {
 	seed   int64
 	faults []*armedFault
 	random bool // some fault has a probability
+	// rearms counts the calls of rearm; written under Server.mu, read
+	// without it by the idle timers of sessions (idleContext): an
+	// IdleReply armed before a rearm no longer ends the wait.
+	rearms atomic.Uint64
 }
 
 // armedFault is a fault added to a server, with its counters and state.
@@ -151,10 +163,13 @@ type armedFault struct {
 }
 
 // rearm makes faults the whole script, each armed afresh: its AtMost
-// counter at 0 and its scenario state new, as when it was added.
+// counter at 0 and its scenario state new, as when it was added, and
+// no IdleReply of a fault that fired before waits on any session: the
+// fault is gone, or starts afresh as if it had never fired.
 // ReplaceFaults, ClearFaults and Reset (restartFaultsLocked) go through
 // it.
 func (sc *faultScript) rearm(faults []Fault) {
+	sc.rearms.Add(1)
 	sc.faults, sc.random = nil, false
 	for _, f := range faults {
 		sc.add(f)
@@ -216,6 +231,25 @@ type match struct {
 	now     time.Time
 	srv     *Server
 	rec     *session
+	undo    []func() // unlessTaken's
+}
+
+// unlessTaken has fn run, with s.mu held, if the command of the event
+// does not take effect (see sessionFaults.track), or gets no reply: a
+// condition that counted it as done takes it back.
+func (m *match) unlessTaken(fn func()) { m.undo = append(m.undo, fn) }
+
+// undo runs the unlessTaken functions of a plan whose command did not
+// take effect.
+func (s *Server) undo(p *faultPlan) {
+	if len(p.undo) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, fn := range p.undo {
+		fn()
+	}
 }
 
 // matches reports whether the fault fires for m, drawing from rng when it
@@ -263,6 +297,10 @@ type sessionFaults struct {
 	mails   int        // MAIL FROMs accepted
 	idle    *idleReply // armed for the next read, by the answer to the last event (setIdle)
 	idleBy  string     // where the fault that set idle was declared
+	// idleOf is the script's count of rearms when the fault that set
+	// idle fired: the idle wait holds while script has that count.
+	idleOf uint64
+	script *faultScript
 	// idleAt is when idle's time runs out, once a read armed it: the
 	// reply to BDAT LAST is its Message event's, after which the wait
 	// goes on (see setIdle).
@@ -279,7 +317,8 @@ var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
 // newSessionFaultsLocked returns the fault script's state for the
 // session rec, just registered. s.mu must be held.
 func (s *Server) newSessionFaultsLocked(rec *session) *sessionFaults {
-	return &sessionFaults{attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
+	sc := s.scriptLocked()
+	return &sessionFaults{attempt: rec.attempt, session: rec.id, seed: uint64(sc.seed), script: sc}
 }
 
 // random returns the session's source of chance, seeded by the script's
@@ -297,6 +336,8 @@ type faultPlan struct {
 	notes  []string // one per fired fault
 	seed   string   // a note naming the seed, at the greeting
 	idleBy string   // where the fault with an IdleReply was declared
+	idleOf uint64   // the script's rearms when it fired
+	undo   []func() // to run if the command does not take effect (match.unlessTaken)
 }
 
 // planFaults consults the fault script for ev.
@@ -349,12 +390,13 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		p.act = af.act
 		p.act.delay = delay
 		if af.act.idle != nil {
-			p.idleBy = af.where
+			p.idleBy, p.idleOf = af.where, sc.rearms.Load()
 		}
 		if af.act.answers() {
 			break
 		}
 	}
+	p.undo = m.undo
 	return p
 }
 
@@ -366,8 +408,9 @@ func (sf *sessionFaults) txSender() []string {
 }
 
 // track follows the transaction as the engine will see it after ans, so
-// selectors at later stages know its sender and recipients.
-func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
+// selectors at later stages know its sender and recipients. It reports
+// whether the command takes effect.
+func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 	takes := ev.Err == nil && ans.Then == smtpd.KeepOpen
 	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
 		takes = takes && ans.Reply.Positive()
@@ -396,6 +439,7 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) {
 			sf.inTx, sf.sender, sf.rcpts = false, "", nil
 		}
 	}
+	return takes
 }
 
 // accepts reports whether ans tells the client that the message of event
@@ -423,17 +467,74 @@ func deadlineReached(ctx context.Context) bool {
 }
 
 // nextContext returns the context for the session's next read: the
-// server's, or one that ends after an idle fault's time.
+// server's, or one that ends after an idle fault's time (idleContext),
+// unless the script was rearmed since the fault fired.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {
 	idle := sf.idle
+	if idle != nil && !sf.idleHolds() {
+		sf.idle, sf.idleBy, sf.idleAt = nil, "", time.Time{}
+		idle = nil
+	}
 	if idle == nil {
 		return s.ctx, func() {}, nil
 	}
 	if sf.idleAt.IsZero() {
 		sf.idleAt = time.Now().Add(idle.after)
 	}
-	ctx, cancel := context.WithDeadline(s.ctx, sf.idleAt)
+	sc, of := sf.script, sf.idleOf // for the timer's goroutine
+	ctx, cancel := newIdleContext(s.ctx, sf.idleAt, func() bool { return sc.rearms.Load() == of })
 	return ctx, cancel, idle
+}
+
+// idleHolds reports whether the script was not rearmed since the fault
+// that set sf.idle fired.
+func (sf *sessionFaults) idleHolds() bool { return sf.script.rearms.Load() == sf.idleOf }
+
+// idleContext is the context of a read that an IdleReply waits on. It
+// ends at its deadline, as one of context.WithDeadline does, while holds
+// reports true; once it reports false (ClearFaults, ReplaceFaults or
+// Reset rearmed the script), it has no deadline and does not end at it,
+// so the read goes on, as it would have without the fault. A read
+// cannot be interrupted and resumed (smtpd.Conn.Next), so the deadline
+// is dropped rather than the read cut short.
+type idleContext struct {
+	context.Context // the parent's, cancelled at the deadline, or by cancel
+	at              time.Time
+	holds           func() bool
+	expired         atomic.Bool // cancelled at the deadline
+}
+
+func newIdleContext(parent context.Context, at time.Time, holds func() bool) (context.Context, context.CancelFunc) {
+	inner, cancel := context.WithCancel(parent)
+	c := &idleContext{Context: inner, at: at, holds: holds}
+	timer := time.AfterFunc(time.Until(at), func() {
+		if c.holds() {
+			c.expired.Store(true)
+			cancel()
+		}
+	})
+	return c, func() {
+		timer.Stop()
+		cancel()
+	}
+}
+
+// Deadline returns the idle deadline while it holds, else the parent's.
+func (c *idleContext) Deadline() (time.Time, bool) {
+	if c.holds() {
+		return c.at, true
+	}
+	return c.Context.Deadline()
+}
+
+// Err returns context.DeadlineExceeded when the deadline ended the
+// context.
+func (c *idleContext) Err() error {
+	err := c.Context.Err()
+	if err != nil && c.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // setIdle arms the idle fault of ev's answer, if any, for the next read;
@@ -441,9 +542,9 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.Cancel
 // answers the BDAT, whose reply is its own: an idle fault armed at
 // StageBdat, which counts from the command, goes on after it, to its
 // end, unless a fault at StageMessage arms its own.
-func (sf *sessionFaults) setIdle(ev *smtpd.Event, idle *idleReply, by string) {
-	if idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
-		return // the BDAT's, if any: idle, idleBy and idleAt unchanged
+func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan) {
+	if p.act.idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
+		return // the BDAT's, if any: idle, idleBy, idleOf and idleAt unchanged
 	}
-	sf.idle, sf.idleBy, sf.idleAt = idle, by, time.Time{}
+	sf.idle, sf.idleBy, sf.idleOf, sf.idleAt = p.act.idle, p.idleBy, p.idleOf, time.Time{}
 }

@@ -85,7 +85,8 @@ func (s *Server) neverMet(n int) error {
 // that each behaves as on a new server with the same faults: a sender and
 // recipient pair [Greylist] refused before is refused again on its first
 // try, a fault whose [Fault.AtMost] was used up fires again, and
-// [RateLimitPer] forgets the transactions it counted; the seed
+// [RateLimitPer] forgets the transactions it counted, and a session idle
+// after an [Fault.IdleReply] fired is not closed by it; the seed
 // ([Server.Seed]) stays. A session live across Reset meets that fresh
 // state from its next command on, as a new session does, and counts in
 // it once (its commands before Reset counted in the old state only); it

@@ -153,6 +153,8 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: Disconnect at QUIT, and nothing else`},
 		{"a reply of another class than its status", `[{"at": "RCPT", "reply": "250 5.1.1 x"}]`, `x.json:1:2: fault 1: Reply: 250 with the enhanced status code 5.1.1: its class must be the reply's, 2`},
 		{"a reply object of another class", `[{"at": "RCPT", "reply": {"code": 451, "text": "2.0.0 ok"}}]`, `x.json:1:2: fault 1: Reply: 451 with the enhanced status code 2.0.0`},
+		{"a positive reply DATA does not mean", `[{"at": "DATA", "reply": "250 2.0.0 ok"}]`, `x.json:1:2: fault 1: Reply(250) at DATA: a positive reply there is 354`},
+		{"a positive reply MAIL does not mean", `[{"at": "MAIL", "reply": {"code": 354, "text": "go on"}}]`, `x.json:1:2: fault 1: Reply(354) at MAIL`},
 		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
@@ -362,17 +364,20 @@ func TestAPIFaultsAtACommandNotOffered(t *testing.T) {
 		want   string
 		offers []string
 	}{
-		{"STARTTLS without -tls", `[{"at": "STARTTLS", "reply": "454 4.7.0 no TLS now"}]`, nil, "add WithSTARTTLS", []string{"-tls"}},
-		{"AUTH without -auth", `[{"at": "AUTH", "reply": "454 4.7.0 try later"}]`, nil, "does not offer AUTH", []string{"-auth-any"}},
-		{"BDAT without CHUNKING", `[{"at": "BDAT", "reply": "554 5.5.1 no"}]`, []string{"-without-extensions", "CHUNKING"}, "does not offer CHUNKING", nil},
+		{"STARTTLS without -tls", `[{"at": "STARTTLS", "reply": "454 4.7.0 no TLS now"}]`, nil, "would never fire: add -tls", []string{"-tls"}},
+		{"STARTTLS with -implicit-tls", `[{"at": "STARTTLS", "reply": "454 4.7.0 no TLS now"}]`, []string{"-implicit-tls"}, "a server with -implicit-tls does not offer STARTTLS", []string{"-tls"}},
+		{"AUTH without -auth", `[{"at": "AUTH", "reply": "454 4.7.0 try later"}]`, nil, "does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add -auth, -oauth-token or -auth-any", []string{"-auth-any"}},
+		{"BDAT without CHUNKING", `[{"at": "BDAT", "reply": "554 5.5.1 no"}]`, []string{"-without-extensions", "CHUNKING"}, "does not offer CHUNKING (turned off with -without-extensions), so BDAT", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := start(t, nil, tt.args...)
 			for _, method := range []string{"PUT", "POST"} {
 				res, b := do(t, p, method, "/api/faults", tt.fault)
-				if res.StatusCode != 400 || !strings.Contains(string(b), tt.want) {
-					t.Errorf("%s: %d %s, want 400 saying %q", method, res.StatusCode, b, tt.want)
+				// The program's user set flags: the error names them, not
+				// the Go options they stand for.
+				if res.StatusCode != 400 || !strings.Contains(string(b), tt.want) || strings.Contains(string(b), "With") {
+					t.Errorf("%s: %d %s, want 400 saying %q, naming no Go option", method, res.StatusCode, b, tt.want)
 				}
 			}
 			ok := start(t, nil, tt.offers...)
@@ -403,8 +408,8 @@ func TestAPIFaultsTLSFailureAtConnect(t *testing.T) {
 	t.Parallel()
 	// Over STARTTLS there is no handshake at connection: refused.
 	p := start(t, nil, "-tls")
-	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "abortHandshake": true}]`); res.StatusCode != 400 || !strings.Contains(string(b), "WithImplicitTLS") {
-		t.Errorf("PUT of a TLS failure at connect over STARTTLS: %d %s, want 400 naming WithImplicitTLS", res.StatusCode, b)
+	if res, b := do(t, p, "PUT", "/api/faults", `[{"at": "connect", "abortHandshake": true}]`); res.StatusCode != 400 || !strings.Contains(string(b), "the handshake of -implicit-tls") {
+		t.Errorf("PUT of a TLS failure at connect over STARTTLS: %d %s, want 400 naming -implicit-tls", res.StatusCode, b)
 	}
 	// With -implicit-tls it acts on the handshake that opens the connection.
 	p = start(t, nil, "-implicit-tls")
@@ -639,5 +644,32 @@ func TestFaultsFileDeclaredAt(t *testing.T) {
 	want := []string{"RCPT → no reply, drop (retry.spec.ts:7)", "MAIL → no reply, drop (faults.json:3)", "retry.spec.ts:7", ""}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// A -faults file with a fault at a command the flags do not offer: the
+// program exits 1 naming the flag to add, as its user wrote flags, not
+// the Go option it stands for.
+func TestFaultsFileNamesTheFlagToAdd(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		fault, want string
+		args        []string
+	}{
+		{`{"at": "STARTTLS", "reply": "454 4.7.0 no"}`, "would never fire: add -tls", nil},
+		{`{"at": "AUTH", "reply": "454 4.7.0 later"}`, "would never fire: add -auth, -oauth-token or -auth-any", nil},
+		{`{"at": "connect", "expiredCertificate": true}`, "acts on the handshake of -implicit-tls", []string{"-tls"}},
+		{`{"at": "STARTTLS", "reply": "454 4.7.0 no"}`, "a server with -implicit-tls does not offer STARTTLS", []string{"-implicit-tls"}},
+		{`{"at": "BDAT", "reply": "554 5.5.1 no"}`, "does not offer CHUNKING (turned off with -without-extensions)", []string{"-without-extensions", "CHUNKING"}},
+	} {
+		file := filepath.Join(t.TempDir(), "faults.json")
+		if err := os.WriteFile(file, []byte("[\n  "+tt.fault+"\n]"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"-listen", "127.0.0.1:0", "-http", "", "-faults", file}, tt.args...)
+		code, _, stderr := runOnce(t, nil, args...)
+		if code != 1 || !strings.Contains(stderr, tt.want) || strings.Contains(stderr, "With") {
+			t.Errorf("%s with %q: exit %d, stderr:\n%s\nwant exit 1 saying %q, naming no Go option", tt.fault, tt.args, code, stderr, tt.want)
+		}
 	}
 }

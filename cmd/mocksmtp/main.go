@@ -731,6 +731,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.seeded {
 		opts = append(opts, mocksmtp.WithSeed(cfg.seed))
 	}
+	opts = append(opts, mocksmtp.WithOptionNames(optionFlags))
 	for _, k := range cfg.dkimKeys {
 		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
 	}
@@ -802,6 +803,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sessions, messages := srv.Count()
 	log.Info("stopped", "sessions", sessions, "messages", messages)
 	return nil
+}
+
+// optionFlags names, for the library's errors about faults
+// (mocksmtp.WithOptionNames), the options the program's users set by
+// flags, by those flags: "add -tls", not "add WithSTARTTLS". It is read
+// only. WithEngineConfig, the base of the engine's flags, sets no
+// extension off: left out.
+var optionFlags = map[string]string{
+	"WithSTARTTLS":      "-tls",
+	"WithImplicitTLS":   "-implicit-tls",
+	"WithAuth":          "-auth",
+	"WithOAuthToken":    "-oauth-token",
+	"WithAuthFunc":      "-auth-any",
+	"WithoutExtensions": "-without-extensions",
+	"WithEngineConfig":  "",
 }
 
 // flagOption is a Go option and the flag that sets it.

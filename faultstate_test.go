@@ -1,0 +1,175 @@
+package mocksmtp_test
+
+import (
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// An IdleReply that fired belongs to the script it fired from:
+// ClearFaults and ReplaceFaults remove its fault, and Reset starts every
+// fault afresh, as on a new server with the same faults, so a session
+// idle across them is not closed by it. It was: the client of a test
+// that had cleared its faults got the removed fault's 421.
+func TestIdleReplyEndsWithItsScript(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*mocksmtp.Server) error
+	}{
+		{"ClearFaults", func(s *mocksmtp.Server) error { s.ClearFaults(); return nil }},
+		{"ReplaceFaults", func(s *mocksmtp.Server) error {
+			return s.ReplaceFaults(mocksmtp.At(mocksmtp.StageRcpt).Reply(452, "4.5.3 later"))
+		}},
+		{"ReplaceFaults with the same fault", func(s *mocksmtp.Server) error {
+			return s.ReplaceFaults(mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Minute, 421, "4.4.2 idle too long"))
+		}},
+		{"Reset", func(s *mocksmtp.Server) error { s.Reset(); return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+					mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+				))
+				c := dialBubble(t, srv)
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+				synctest.Wait() // the session waits for its next command
+				if err := tc.change(srv); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * time.Minute)
+				c.must("NOOP", 250)
+				c.must("QUIT", 221)
+			})
+		})
+	}
+}
+
+// Before ClearFaults, the same IdleReply does close the idle session.
+func TestIdleReplyBeforeClearFaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		time.Sleep(2 * time.Minute)
+		c.must("", 421)
+		srv.ClearFaults() // after the fact: changes nothing
+	})
+}
+
+// RateLimitPer allows n transactions per interval: a MAIL that a later
+// fault refuses, or that the engine refuses (out of sequence, bad
+// syntax), is no transaction and leaves the limit's room to the next. It
+// did not: a MAIL refused after the limit let it through used the room
+// up, and the next one got the limit's 451 with no transaction made.
+func TestRateLimitPerCountsTransactions(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(
+		mocksmtp.RateLimitPer(1, time.Hour),
+		mocksmtp.At(mocksmtp.StageMail).ForSender("refused@example.com").Reply(550, "5.7.1 not you"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("MAIL FROM:<a@example.com>", 503) // before EHLO: the engine's
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<a@example.com", 501)        // the engine's
+	c.must("MAIL FROM:<refused@example.com>", 550) // the later fault's
+	c.must("MAIL FROM:<a@example.com>", 250)       // the hour's one transaction
+	c.must("RSET", 250)
+	c.must("MAIL FROM:<b@example.com>", 451) // the limit's
+	c.must("QUIT", 221)
+}
+
+// A MAIL whose session ends before its reply (the client gives up
+// during a fault's delay) is no transaction either.
+func TestRateLimitPerForgetsAMailNeverAnswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+			mocksmtp.RateLimitPer(1, time.Hour),
+			mocksmtp.At(mocksmtp.StageMail).AtMost(1).Delay(time.Minute),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.send("MAIL FROM:<a@example.com>")
+		time.Sleep(10 * time.Second)
+		c.conn.Close()
+		srv.WaitForSessions(t, 1)
+		c = dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<a@example.com>", 250)
+		c.must("QUIT", 221)
+	})
+}
+
+// RawReply, which Fault.Err points to for a positive reply a stage does
+// not mean, is that lie on the wire: the client reads 250 to DATA while
+// the server goes on as after its 354 and reads the message.
+func TestRawReplyAtDataTellsTheClientAnotherCode(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageData).RawReply("250 2.0.0 ok\r\n")))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<a@example.com>", 250)
+	c.must("RCPT TO:<b@example.com>", 250)
+	c.must("DATA", 250)
+	c.must("Subject: x\r\n\r\nbody\r\n.", 250)
+	c.must("QUIT", 221)
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// The errors that say which option a fault needs name the Go options,
+// or, with WithOptionNames, what a program's users set instead; a name
+// mapped to "" is left out.
+func TestFaultErrorsNameOptionsAsTold(t *testing.T) {
+	t.Parallel()
+	auth := mocksmtp.At(mocksmtp.StageAuth).Reply(454, "4.7.0 later")
+	bdat := mocksmtp.At(mocksmtp.StageBdat).Reply(554, "5.5.1 no")
+	for _, tt := range []struct {
+		opts []mocksmtp.Option
+		want string
+	}{
+		{[]mocksmtp.Option{mocksmtp.WithFault(auth)}, "add WithAuth, WithOAuthToken or WithAuthFunc"},
+		{[]mocksmtp.Option{mocksmtp.WithFault(auth), mocksmtp.WithOptionNames(map[string]string{"WithAuth": "-auth", "WithAuthFunc": "-auth-any", "WithOAuthToken": ""})},
+			"add -auth or -auth-any"},
+		{[]mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING"), mocksmtp.WithFault(bdat)}, "(turned off with WithoutExtensions or WithEngineConfig)"},
+		{[]mocksmtp.Option{mocksmtp.WithoutExtensions("CHUNKING"), mocksmtp.WithFault(bdat), mocksmtp.WithOptionNames(map[string]string{"WithEngineConfig": ""})},
+			"(turned off with WithoutExtensions)"},
+	} {
+		_, err := mocksmtp.New(tt.opts...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New = %v, want an error saying %q", err, tt.want)
+		}
+	}
+	srv := mocksmtp.Start(t, mocksmtp.WithOptionNames(map[string]string{"WithSTARTTLS": "-tls"}))
+	if err := srv.AddFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no")); err == nil || !strings.HasSuffix(err.Error(), "would never fire: add -tls") {
+		t.Errorf("AddFault = %v, want an error ending %q", err, "add -tls")
+	}
+}
+
+// RateLimit counts the transactions of its connection: a MAIL a later
+// fault refused is none.
+func TestRateLimitCountsTransactions(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(
+		mocksmtp.RateLimit(1),
+		mocksmtp.At(mocksmtp.StageMail).ForSender("refused@example.com").Reply(550, "5.7.1 not you"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<refused@example.com>", 550)
+	c.must("MAIL FROM:<a@example.com>", 250)
+	c.must("RSET", 250)
+	c.must("MAIL FROM:<b@example.com>", 421)
+}
