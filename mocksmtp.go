@@ -494,7 +494,10 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if ev.Kind == smtpd.Handshake {
-		rec.tls = ev.TLS
+		// The engine forgets an AUTH before STARTTLS (RFC 3207 4.2): so
+		// does the record, or a message sent after it would seem to come
+		// from an authenticated client. The transcript keeps the exchange.
+		rec.tls, rec.auth = ev.TLS, nil
 	}
 	if info := authInfo(ev); info != nil { // auth.go
 		rec.auth = info

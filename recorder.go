@@ -33,7 +33,7 @@ type Session struct {
 	End        time.Time            // zero while the session is live
 	Helo       string               // the name in the last HELO or EHLO
 	TLS        *tls.ConnectionState // nil when plaintext
-	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed
+	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed; STARTTLS forgets one before it, as the server does
 	Transcript Transcript           // what crossed the wire, in order
 	// Forgotten counts the lines of a long session not kept before
 	// Transcript: Transcript[0] is line Forgotten+1, as [Finding.Line]
