@@ -1,7 +1,11 @@
 package mocksmtp
 
 import (
+	"bufio"
+	"io"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -39,5 +43,61 @@ func TestSTARTTLSForgetsAuthInTheRecord(t *testing.T) {
 	want := &AuthInfo{Mechanism: AuthPlain, Username: "other", Success: true}
 	if diff := cmp.Diff(want, s.Auth); diff != "" {
 		t.Errorf("Session.Auth after AUTH under TLS (-want +got):\n%s", diff)
+	}
+}
+
+// A server closed while a client is in the middle of a TLS handshake
+// closes at once and records the session as shut down, not as a client
+// that closed, over STARTTLS and implicit TLS, over TCP and in memory.
+func TestCloseDuringTLSHandshake(t *testing.T) {
+	t.Parallel()
+	for _, via := range []struct {
+		name string
+		opts []Option
+	}{{"tcp", nil}, {"memory", []Option{WithInMemory()}}} {
+		for _, implicit := range []bool{false, true} {
+			name := via.name + "/STARTTLS"
+			opts := slices.Concat(via.opts, []Option{WithSTARTTLS()})
+			if implicit {
+				name = via.name + "/implicit TLS"
+				opts = slices.Concat(via.opts, []Option{WithImplicitTLS()})
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				srv, err := New(opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { srv.Close() })
+				conn, err := srv.Dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+				if !implicit {
+					w.expect("220")
+					w.cmd("EHLO client.example", "250")
+					w.cmd("STARTTLS", "220 2.0.0")
+				}
+				// Half a ClientHello record header: the server waits in
+				// its handshake for the rest.
+				w.send("\x16\x03\x01\x02")
+				srv.WaitUntil(t, "a session", func() bool { return len(srv.Sessions()) == 1 })
+				if err := srv.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				s := srv.Sessions()[0]
+				if s.Ended != EndShutdown {
+					t.Errorf("session ended %v (%v), want %v", s.Ended, s.Err, EndShutdown)
+				}
+				// No plaintext reply in the middle of a handshake: the
+				// connection closes.
+				if b, _ := io.ReadAll(w.r); len(b) > 0 {
+					t.Errorf("the client read %q mid-handshake, want the close alone", b)
+				}
+			})
+		}
 	}
 }

@@ -738,10 +738,22 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	}
 	_ = c.raw.SetDeadline(time.Now().Add(c.cfg.ReadTimeout))
 	if ctx.Err() != nil {
+		// The client is about to start its handshake, or has: a
+		// plaintext reply (Close's) would break it. The connection
+		// closes.
+		c.abort()
 		return nil, ctx.Err()
 	}
 	tc := tls.Server(c.raw, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Cut short by the end of ctx (crypto/tls closed the
+			// connection, or watch's deadline ended the read): that is no
+			// client leaving (see left), nor a handshake that failed,
+			// and no reply may follow half a handshake.
+			c.abort()
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
 	}
 	_ = c.raw.SetDeadline(time.Time{})
