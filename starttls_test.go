@@ -2,8 +2,11 @@ package mocksmtp
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
+	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +102,82 @@ func TestCloseDuringTLSHandshake(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A failed handshake says why in the transcript, which a failing test
+// logs: the client refused the certificate or the version, spoke no TLS,
+// or went silent.
+func TestTLSHandshakeFailureInTranscript(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		implicit bool
+		opts     []Option
+		client   func(t *testing.T, srv *Server, conn net.Conn)
+		want     string
+	}{
+		{
+			name: "the client refuses the certificate",
+			opts: []Option{WithFault(At(StageStartTLS).ExpiredCertificate())},
+			client: func(t *testing.T, srv *Server, conn net.Conn) {
+				tls.Client(conn, srv.ClientTLSConfig()).HandshakeContext(t.Context())
+			},
+			want: "TLS handshake failed: remote error: tls: bad certificate",
+		},
+		{
+			name: "no version both take (a server of TLS 1.0 only)",
+			opts: []Option{WithFault(At(StageStartTLS).TLSVersion(tls.VersionTLS10))},
+			client: func(t *testing.T, srv *Server, conn net.Conn) {
+				tls.Client(conn, srv.ClientTLSConfig()).HandshakeContext(t.Context())
+			},
+			want: "TLS handshake failed: tls: client offered only unsupported versions",
+		},
+		{
+			name:     "plaintext to the implicit TLS port",
+			implicit: true,
+			client: func(t *testing.T, srv *Server, conn net.Conn) {
+				io.WriteString(conn, "EHLO client.example\r\n")
+			},
+			want: "TLS handshake failed: tls: first record does not look like a TLS handshake",
+		},
+		{
+			name: "the client goes silent mid-handshake",
+			opts: []Option{WithReadTimeout(100 * time.Millisecond)},
+			client: func(t *testing.T, srv *Server, conn net.Conn) {
+				io.WriteString(conn, "\x16\x03\x01\x02") // half a record header
+			},
+			want: "TLS handshake failed: read: i/o timeout",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mode := WithSTARTTLS()
+			if tt.implicit {
+				mode = WithImplicitTLS()
+			}
+			srv := Start(t, append([]Option{mode}, tt.opts...)...)
+			conn, err := net.Dial("tcp", srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if !tt.implicit {
+				w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+				w.expect("220")
+				w.cmd("EHLO client.example", "250")
+				w.cmd("STARTTLS", "220 2.0.0")
+			}
+			tt.client(t, srv, conn)
+			s := srv.WaitForSessions(t, 1)[0]
+			if s.Ended != EndTLSFailed {
+				t.Errorf("session ended %v (%v), want %v", s.Ended, s.Err, EndTLSFailed)
+			}
+			if n := len(s.Transcript); n == 0 || s.Transcript[n-1].Dir != Note || !strings.HasPrefix(s.Transcript[n-1].Text, tt.want) {
+				t.Errorf("transcript ends without a note %q...:\n%s", tt.want, s.Transcript)
+			}
+		})
 	}
 }

@@ -754,6 +754,14 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 			c.abort()
 			return nil, ctx.Err()
 		}
+		// Why, in the transcript too: the client refused the certificate
+		// or the version, spoke no TLS, went silent... (without the
+		// addresses of a network error, which the session has).
+		why := err.Error()
+		if op := (*net.OpError)(nil); errors.As(err, &op) {
+			why = op.Op + ": " + op.Err.Error() // "remote error: tls: bad certificate", "read: i/o timeout"
+		}
+		c.trace(Trace{Kind: TraceNote, Text: "TLS handshake failed: " + why})
 		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
 	}
 	_ = c.raw.SetDeadline(time.Time{})
