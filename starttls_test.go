@@ -181,3 +181,63 @@ func TestTLSHandshakeFailureInTranscript(t *testing.T) {
 		})
 	}
 }
+
+// A message's Session says how the message was sent: a message sent in
+// plaintext says so after its session went on to STARTTLS and AUTH, and
+// one sent after STARTTLS has the TLS state and no AUTH of before it,
+// however the messages are read.
+func TestMessageSessionSaysHowItWasSent(t *testing.T) {
+	t.Parallel()
+	var onMessage []*Message // WithOnMessage runs on the session's goroutine; read after WaitForSessions
+	srv := Start(t, WithSTARTTLS(), WithAuth("user", "secret"), WithAuthMechanismsBeforeTLS(AuthPlain),
+		WithOnMessage(func(m *Message) { onMessage = append(onMessage, m) }))
+	send := func(w *wire) {
+		w.cmd("MAIL FROM:<a@example.com>", "250 2.1.0")
+		w.cmd("RCPT TO:<b@example.com>", "250 2.1.5")
+		w.cmd("DATA", "354")
+		w.send(mailBody + ".\r\n")
+		w.expect("250 2.0.0")
+	}
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	w.cmd("AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0") // user
+	send(w)
+	if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	w.cmd("EHLO other.example", "250")
+	send(w)
+	w.cmd("AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0")
+	w.quit()
+	s := srv.WaitForSessions(t, 1)[0]
+
+	type how struct {
+		Helo string
+		TLS  bool
+		Auth string
+	}
+	want := []how{{"client.example", false, "PLAIN user ok"}, {"other.example", true, "none"}}
+	howOf := func(ms []*Message) []how {
+		var got []how
+		for _, m := range ms {
+			got = append(got, how{m.Session.Helo, m.Session.TLS != nil, m.Session.Auth.String()})
+		}
+		return got
+	}
+	for _, read := range []struct {
+		name string
+		ms   []*Message
+	}{
+		{"Messages", srv.Messages()},
+		{"WaitForMessages", srv.WaitForMessages(t, 2)},
+		{"Session.Messages", s.Messages},
+		{"WithOnMessage", onMessage},
+	} {
+		if diff := cmp.Diff(want, howOf(read.ms)); diff != "" {
+			t.Errorf("%s: how each message was sent (-want +got):\n%s", read.name, diff)
+		}
+	}
+	if got := (how{s.Helo, s.TLS != nil, s.Auth.String()}); got != (how{"other.example", true, "PLAIN user ok"}) {
+		t.Errorf("the session stands at %+v, want as its last EHLO, TLS and AUTH left it", got)
+	}
+}
