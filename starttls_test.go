@@ -241,3 +241,74 @@ func TestMessageSessionSaysHowItWasSent(t *testing.T) {
 		t.Errorf("the session stands at %+v, want as its last EHLO, TLS and AUTH left it", got)
 	}
 }
+
+// Plaintext pipelined after STARTTLS is never run, whatever its size and
+// however the STARTTLS line is split (CVE-2011-0411): what came with the
+// STARTTLS line is discarded and the handshake goes on; more than the
+// read buffer holds reaches the handshake, which fails on it.
+func TestSTARTTLSInjectionSizes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		writes []string // what the client sends after EHLO, write by write
+		tls    bool     // the handshake succeeds after them
+	}{
+		{"1 octet", []string{"STARTTLS\r\nR"}, true},
+		{"one command", []string{"STARTTLS\r\nRSET\r\n"}, true},
+		{"512 octets", []string{"STARTTLS\r\n" + injected(512)}, true},
+		{"the line split", []string{"STAR", "TTLS\r\nRSET\r\n"}, true},
+		{"split before LF", []string{"STARTTLS\r", "\nMAIL FROM:<evil@example.com>\r\n"}, true},
+		{"1 MiB+1 octets", []string{"STARTTLS\r\n" + injected(1<<20+1)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, WithSTARTTLS())
+			w := dialWire(t, srv.Addr(), nil)
+			w.cmd("EHLO client.example", "250")
+			go func() { // a large write blocks until the server reads or resets
+				for _, s := range tt.writes {
+					if _, err := io.WriteString(w.conn, s); err != nil {
+						return
+					}
+				}
+			}()
+			w.expect("220 2.0.0")
+			tc := tls.Client(w.conn, srv.ClientTLSConfig())
+			err := tc.HandshakeContext(t.Context())
+			if tt.tls {
+				if err != nil {
+					t.Fatalf("handshake: %v", err)
+				}
+				w.conn, w.r = tc, bufio.NewReader(tc)
+				w.cmd("NOOP", "250 2.0.0") // the first reply under TLS is NOOP's
+				w.cmd("MAIL FROM:<a@example.com>", "503 5.5.1")
+				w.quit()
+			} else {
+				w.conn.Close()
+			}
+			s := srv.WaitForSessions(t, 1)[0]
+			var after []string
+			seen := false
+			for _, l := range s.Transcript {
+				if l.Dir == FromClient && seen {
+					after = append(after, l.Text)
+				}
+				seen = seen || l.Dir == FromClient && l.Text == "STARTTLS"
+			}
+			want := []string(nil)
+			if tt.tls {
+				want = []string{"NOOP", "MAIL FROM:<a@example.com>", "QUIT"}
+			} else if s.Ended != EndTLSFailed {
+				t.Errorf("session ended %v (%v), want %v", s.Ended, s.Err, EndTLSFailed)
+			}
+			if diff := cmp.Diff(want, after); diff != "" {
+				t.Errorf("commands after STARTTLS (-want +got):\n%s\n%s", diff, s.Transcript)
+			}
+		})
+	}
+}
+
+// injected returns n octets of commands, the last cut short.
+func injected(n int) string {
+	return strings.Repeat("RSET\r\n", n/6+1)[:n]
+}
