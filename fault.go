@@ -513,8 +513,10 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
-// fault's reply ends the session. At StageQuit, after which the
-// connection closes, it is invalid.
+// fault's reply ends the session. At StageStartTLS after a 220 it
+// covers the TLS handshake, which no reply may interrupt: a client that
+// has not finished it by then is disconnected without the reply. At
+// StageQuit, after which the connection closes, it is invalid.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)

@@ -338,6 +338,12 @@ func (s *Server) serve(nc net.Conn) {
 		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, ErrClosed)):
 			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
 			err = ErrClosed
+		case idle != nil && errors.Is(err, context.DeadlineExceeded) && errors.Is(err, smtpd.ErrTLSHandshake):
+			// It ran out in the TLS handshake after STARTTLS's 220: no
+			// reply may go in the middle of it, and the engine closed the
+			// connection.
+			s.note(rec, "fault %s: idle for %v in the TLS handshake → disconnect, no reply (%s cannot go mid-handshake)", sf.idleBy, idle.after, idle.reply.String())
+			err = errIdleClosed
 		case idle != nil && errors.Is(err, context.DeadlineExceeded):
 			// An idle fault's time ran out: Next left the connection open
 			// for this unsolicited reply.

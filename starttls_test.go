@@ -312,3 +312,32 @@ func TestSTARTTLSInjectionSizes(t *testing.T) {
 func injected(n int) string {
 	return strings.Repeat("RSET\r\n", n/6+1)[:n]
 }
+
+// An idle fault at STARTTLS whose time runs out in the TLS handshake (a
+// client that stalls after the 220) disconnects the client without its
+// reply, which would break the handshake, and the transcript says so: it
+// shows no reply that was not sent.
+func TestIdleFaultDuringTLSHandshake(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS(), WithFault(At(StageStartTLS).IdleReply(100*time.Millisecond, 421, "4.4.2 idle too long")))
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	w.cmd("STARTTLS", "220 2.0.0")
+	w.send("\x16\x03\x01\x02") // half a record header, then nothing
+	if b, err := io.ReadAll(w.r); len(b) > 0 {
+		t.Errorf("the client read %q, %v; want the connection closed without a reply", b, err)
+	}
+	s := srv.WaitForSessions(t, 1)[0]
+	if s.Ended != EndServerClosed {
+		t.Errorf("session ended %v (%v), want %v", s.Ended, s.Err, EndServerClosed)
+	}
+	n := len(s.Transcript)
+	if n == 0 || s.Transcript[n-1].Dir != Note || !strings.Contains(s.Transcript[n-1].Text, "in the TLS handshake → disconnect, no reply") {
+		t.Errorf("the transcript does not end with the fault's note of a disconnection without reply:\n%s", s.Transcript)
+	}
+	for _, l := range s.Transcript {
+		if l.Dir == FromServer && strings.HasPrefix(l.Text, "421") {
+			t.Errorf("the transcript shows a reply never sent: %q\n%s", l, s.Transcript)
+		}
+	}
+}

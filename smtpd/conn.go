@@ -247,8 +247,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // Next carries out the answer to the previous event (the default one if
 // the driver gave none), then reads until the next event and returns it.
 // It returns io.EOF after QUIT, ctx.Err() when ctx ends (the connection is
-// then left open for [Conn.Close] to write a last reply), and otherwise one
-// of the Err… values, possibly wrapped; after an error the session is over.
+// then left open for [Conn.Close] to write a last reply; but in a TLS
+// handshake, which no reply may interrupt, it is closed, and the error
+// wraps both ErrTLSHandshake and ctx.Err()), and otherwise one of the Err…
+// values, possibly wrapped; after an error the session is over.
 // A client that had closed the connection before ctx ended, while Next
 // read or waited, is [ErrClientGone], also when Next had not seen the
 // close yet: the end of ctx does not hide it.
@@ -742,17 +744,17 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 		// plaintext reply (Close's) would break it. The connection
 		// closes.
 		c.abort()
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, ctx.Err())
 	}
 	tc := tls.Server(c.raw, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if ctx.Err() != nil {
 			// Cut short by the end of ctx (crypto/tls closed the
 			// connection, or watch's deadline ended the read): that is no
-			// client leaving (see left), nor a handshake that failed,
-			// and no reply may follow half a handshake.
+			// client leaving (see left), and no reply may follow half a
+			// handshake.
 			c.abort()
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, ctx.Err())
 		}
 		// Why, in the transcript too: the client refused the certificate
 		// or the version, spoke no TLS, went silent... (without the
