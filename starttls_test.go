@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -340,4 +341,48 @@ func TestIdleFaultDuringTLSHandshake(t *testing.T) {
 			t.Errorf("the transcript shows a reply never sent: %q\n%s", l, s.Transcript)
 		}
 	}
+}
+
+// In memory in a testing/synctest bubble: a client that stalls in the
+// handshake after STARTTLS is dropped at the read timeout on the bubble's
+// clock, saying why; one mid-handshake when the server closes ends as a
+// shutdown, with nothing written to it.
+func TestTLSHandshakeStallInBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := Start(t, WithInMemory(), WithSTARTTLS(), WithReadTimeout(time.Minute), WithWaitTimeout(time.Hour))
+		stall := func() *wire {
+			conn, err := srv.Dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+			w.expect("220")
+			w.cmd("EHLO client.example", "250")
+			w.cmd("STARTTLS", "220 2.0.0")
+			w.send("\x16\x03\x01\x02") // half a record header, then nothing
+			return w
+		}
+		stall()
+		start := time.Now()
+		s := srv.WaitForSessionEnd(t, 1)
+		if s.Ended != EndTLSFailed || time.Since(start) != time.Minute {
+			t.Errorf("session ended %v (%v) after %v, want %v after the read timeout, 1m0s", s.Ended, s.Err, time.Since(start), EndTLSFailed)
+		}
+		if n := len(s.Transcript); n == 0 || s.Transcript[n-1].Text != "TLS handshake failed: read: i/o timeout" {
+			t.Errorf("the transcript does not end with why the handshake failed:\n%s", s.Transcript)
+		}
+
+		w := stall()
+		synctest.Wait() // the server waits in the handshake
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s := srv.Sessions()[1]; s.Ended != EndShutdown {
+			t.Errorf("session ended %v (%v), want %v", s.Ended, s.Err, EndShutdown)
+		}
+		if b, _ := io.ReadAll(w.r); len(b) > 0 {
+			t.Errorf("the client read %q mid-handshake, want the close alone", b)
+		}
+	})
 }
