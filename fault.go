@@ -518,11 +518,13 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
-// fault's reply ends the session. [Server.ClearFaults],
-// [Server.ReplaceFaults] and [Server.Reset] end the wait: the fault is
-// gone, or starts afresh as if it had never fired, and a session idle
-// across them is not closed by it. At StageQuit, after which the
-// connection closes, it is invalid.
+// fault's reply ends the session. At StageStartTLS after a 220 it
+// covers the TLS handshake, which no reply may interrupt: a client that
+// has not finished it by then is disconnected without the reply.
+// [Server.ClearFaults], [Server.ReplaceFaults] and [Server.Reset] end the
+// wait: the fault is gone, or starts afresh as if it had never fired, and
+// a session idle across them is not closed by it. At StageQuit, after
+// which the connection closes, it is invalid.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)

@@ -340,6 +340,12 @@ func (s *Server) serve(nc net.Conn) {
 		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, ErrClosed)):
 			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
 			err = ErrClosed
+		case idle != nil && errors.Is(err, context.DeadlineExceeded) && errors.Is(err, smtpd.ErrTLSHandshake):
+			// It ran out in the TLS handshake after STARTTLS's 220: no
+			// reply may go in the middle of it, and the engine closed the
+			// connection.
+			s.note(rec, "fault %s: idle for %v in the TLS handshake → disconnect, no reply (%s cannot go mid-handshake)", sf.idleBy, idle.after, idle.reply.String())
+			err = errIdleClosed
 		case idle != nil && errors.Is(err, context.DeadlineExceeded):
 			// An idle fault's time ran out: Next left the connection open
 			// for this unsolicited reply.
@@ -500,14 +506,18 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
+	// Each change makes the next message's delivery a new one (sent).
 	if ev.Kind == smtpd.Handshake {
-		rec.tls = ev.TLS
+		// The engine forgets an AUTH before STARTTLS (RFC 3207 4.2): so
+		// does the record, or a message sent after it would seem to come
+		// from an authenticated client. The transcript keeps the exchange.
+		rec.tls, rec.auth, rec.sent = ev.TLS, nil, nil
 	}
 	if info := authInfo(ev); info != nil { // auth.go
-		rec.auth = info
+		rec.auth, rec.sent = info, nil
 	}
 	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
-		rec.helo = ev.Arg
+		rec.helo, rec.sent = ev.Arg, nil
 	}
 	s.changes.changed(changeLine)
 }
@@ -586,6 +596,7 @@ func (s *Server) newMessage(ev *smtpd.Event) *Message {
 // line, and wakes waiters.
 func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
 	k := keep(m, parsed, rec.id, line, &s.kept)
+	k.sent = rec.delivery()
 	ar := authenticationResults(or(s.opts.engine.Hostname, "localhost"), m) // dkim.go
 	s.mu.Lock()
 	s.addMessageLocked(rec, k, ar)
@@ -724,11 +735,11 @@ func snapshotsOf(refs []msgRef) []*Message {
 	for i, ref := range refs {
 		ss, ok := sessions[ref.rec]
 		if !ok {
-			ss = ref.rec.about()
+			ss = ref.rec.about(nil)
 			sessions[ref.rec] = ss
 		}
 		out[i] = ref.k.snapshot()
-		out[i].Session = ss.about()
+		out[i].Session = ss.about(ref.k.sent)
 	}
 	return out
 }

@@ -33,7 +33,7 @@ type Session struct {
 	End        time.Time            // zero while the session is live
 	Helo       string               // the name in the last HELO or EHLO
 	TLS        *tls.ConnectionState // nil when plaintext
-	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed
+	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed; STARTTLS forgets one before it, as the server does
 	Transcript Transcript           // what crossed the wire, in order
 	// Forgotten counts the lines of a long session not kept before
 	// Transcript: Transcript[0] is line Forgotten+1, as [Finding.Line]
@@ -238,6 +238,7 @@ type session struct {
 	helo     string
 	tls      *tls.ConnectionState
 	auth     *AuthInfo
+	sent     *delivery // helo, tls and auth as the last message was sent; nil once one changed (observe)
 	err      error
 	lines    []wireLine
 	remote   netip.AddrPort // the client's address, when TCP (else in x)
@@ -503,7 +504,7 @@ func (r *session) snapshot() *Session {
 	s.Messages = make([]*Message, len(ks))
 	for i, k := range ks {
 		mc := k.snapshot()
-		mc.Session = s.about()
+		mc.Session = s.about(k.sent)
 		s.Messages[i] = mc
 	}
 	return s
@@ -512,12 +513,16 @@ func (r *session) snapshot() *Session {
 // about returns what a message's Session says of s: a copy of its facts,
 // without the lists that grow with the session (Transcript,
 // TranscriptHead, Findings, Faults, Messages), so that a message costs
-// the same in a session of one message and in one of a million. See
-// [Message.Session].
-func (s *Session) about() *Session {
+// the same in a session of one message and in one of a million; with the
+// HELO name, TLS state and AUTH record of d, how the message was sent,
+// unless d is nil. See [Message.Session].
+func (s *Session) about(d *delivery) *Session {
 	a := &Session{
 		ID: s.ID, Attempt: s.Attempt, RemoteAddr: s.RemoteAddr, LocalAddr: s.LocalAddr,
 		Start: s.Start, End: s.End, Helo: s.Helo, TLS: s.TLS, Auth: s.Auth, Ended: s.Ended, Err: s.Err,
+	}
+	if d != nil {
+		a.Helo, a.TLS, a.Auth = d.helo, d.tls, d.auth
 	}
 	if a.TLS != nil {
 		a.TLS = copyTLS(a.TLS)
@@ -531,11 +536,32 @@ func (s *Session) about() *Session {
 
 // about returns what a message's Session says of the session (see
 // Session.about), in constant time. It takes r.mu.
-func (r *session) about() *Session {
+func (r *session) about(d *delivery) *Session {
 	r.mu.Lock()
 	s := r.factsLocked()
 	r.mu.Unlock()
-	return s.about()
+	return s.about(d)
+}
+
+// delivery is how a session stood as its client sent a message: its HELO
+// name, TLS state and AUTH record, which STARTTLS and AUTH change later in
+// the session. The messages sent in the same state share one.
+type delivery struct {
+	helo string
+	tls  *tls.ConnectionState
+	auth *AuthInfo
+}
+
+// delivery returns how the session stands now, for a message sent now:
+// the one of the last message, unless the state changed since (observe).
+// It takes r.mu.
+func (r *session) delivery() *delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sent == nil {
+		r.sent = &delivery{helo: r.helo, tls: r.tls, auth: r.auth}
+	}
+	return r.sent
 }
 
 // factsLocked returns the record's facts, what Session.about keeps, still
@@ -644,7 +670,7 @@ func (fl findingList) plain() []Finding {
 // faults not forgotten, the TLS state and AUTH exchange, so that the
 // snapshot is the caller's to change. r.mu must be held.
 func (r *session) headLocked() *Session {
-	s := r.factsLocked().about()
+	s := r.factsLocked().about(nil)
 	lines := r.lines
 	if x := r.x; x != nil {
 		s.Forgotten = x.forgotLines.from

@@ -283,7 +283,7 @@ func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 // lock may be held.
 func (s *Server) messageSnapshot(rec *session, k *kept) *Message {
 	mc := k.snapshot()
-	mc.Session = rec.about()
+	mc.Session = rec.about(k.sent)
 	return mc
 }
 
@@ -310,6 +310,7 @@ type kept struct {
 	dkim       *dkimVerdict // nil for a message without DKIM signatures
 	arc        *ARCResult   // nil for a message without ARC sets
 	srv        *keptBy      // what the server's kept messages share
+	sent       *delivery    // how its session stood as it was sent (Message.Session's Helo, TLS, Auth)
 	line       int          // its session's transcript line that notes its acceptance
 	// The content findings of a message not parsed on arrival (pending)
 	// are those of its session, on line findLine, in the server's order

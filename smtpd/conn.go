@@ -247,8 +247,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // Next carries out the answer to the previous event (the default one if
 // the driver gave none), then reads until the next event and returns it.
 // It returns io.EOF after QUIT, ctx.Err() when ctx ends (the connection is
-// then left open for [Conn.Close] to write a last reply), and otherwise one
-// of the Err… values, possibly wrapped; after an error the session is over.
+// then left open for [Conn.Close] to write a last reply; but in a TLS
+// handshake, which no reply may interrupt, it is closed, and the error
+// wraps both ErrTLSHandshake and ctx.Err()), and otherwise one of the Err…
+// values, possibly wrapped; after an error the session is over.
 // A client that had closed the connection before ctx ended, while Next
 // read or waited, is [ErrClientGone], also when Next had not seen the
 // close yet: the end of ctx does not hide it.
@@ -738,10 +740,30 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	}
 	_ = c.raw.SetDeadline(time.Now().Add(c.cfg.ReadTimeout))
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		// The client is about to start its handshake, or has: a
+		// plaintext reply (Close's) would break it. The connection
+		// closes.
+		c.abort()
+		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, ctx.Err())
 	}
 	tc := tls.Server(c.raw, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Cut short by the end of ctx (crypto/tls closed the
+			// connection, or watch's deadline ended the read): that is no
+			// client leaving (see left), and no reply may follow half a
+			// handshake.
+			c.abort()
+			return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, ctx.Err())
+		}
+		// Why, in the transcript too: the client refused the certificate
+		// or the version, spoke no TLS, went silent... (without the
+		// addresses of a network error, which the session has).
+		why := err.Error()
+		if op := (*net.OpError)(nil); errors.As(err, &op) {
+			why = op.Op + ": " + op.Err.Error() // "remote error: tls: bad certificate", "read: i/o timeout"
+		}
+		c.trace(Trace{Kind: TraceNote, Text: "TLS handshake failed: " + why})
 		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
 	}
 	_ = c.raw.SetDeadline(time.Time{})
