@@ -501,7 +501,8 @@ func optionValue[T any](p *T, parse func(string) (T, error), option func(T) mock
 // -max-text-line: WithEngineConfig: MaxTextLine 1048577: want at most
 // 1048576 octets..."). smtpd.Config takes 0 and less for the default:
 // given, they are refused, as the other number flags refuse 0, for the
-// flag left out keeps the default.
+// flag left out keeps the default. -param-allowance's bound depends on
+// -max-command-line, given before or after it: run checks the two.
 func engineValue(cfg *smtpd.Config, name string, field func(*smtpd.Config) *int) *flagValue[int] {
 	return &flagValue[int]{p: field(cfg), parse: parseInt[int], check: func(n int) error {
 		if n <= 0 {
@@ -509,6 +510,12 @@ func engineValue(cfg *smtpd.Config, name string, field func(*smtpd.Config) *int)
 		}
 		var alone smtpd.Config
 		*field(&alone) = n
+		if alone.ParamAllowance != 0 {
+			// Its bound is MaxCommandLine's complement to 1 MiB, and
+			// -max-command-line may come after it: run checks the two
+			// together.
+			return nil
+		}
 		return checkOption(mocksmtp.WithEngineConfig(alone))
 	}}
 }
