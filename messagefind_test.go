@@ -260,6 +260,11 @@ func TestLinksAndFindReadTagsAsABrowserDoes(t *testing.T) {
 		{"a quoted value past a script",
 			`<p title="x>hi</p><script>var s = "code: 999999";</script><p>code: 123456</p>`,
 			nil, "123456"},
+		// A tag that no ">" ends (each in a quoted value) runs to the
+		// end of the body, and shows none of it.
+		{"a tag left open to the end",
+			`<a "<script>"code: 999999"</script>"`,
+			nil, ""},
 		{"a style tag in an end tag's attribute",
 			`<b>x</b title="<style>"><p>code 7</p>`,
 			nil, "7"},
