@@ -268,7 +268,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(engineValue(&c.engine, "MaxJunkCommands", func(e *smtpd.Config) *int { return &e.MaxJunkCommands }), "max-junk-commands",
 		"count each junk command (NOOP, RSET, VRFY, EXPN, HELP) past `n` since the last message as a bad command, as Postfix's smtpd_junk_command_limit (default 100)")
 	fs.Var(engineValue(&c.engine, "MaxCommandLine", func(e *smtpd.Config) *int { return &e.MaxCommandLine }), "max-command-line",
-		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get 512 more, AUTH 12288 (default 512, at most 1048576)")
+		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get -param-allowance more, AUTH 12288 (default 512, at most 1048576, with -param-allowance)")
 	fs.Var(engineValue(&c.engine, "ParamAllowance", func(e *smtpd.Config) *int { return &e.ParamAllowance }), "param-allowance",
 		"allow a MAIL or RCPT line with parameters `octets` more than -max-command-line, as a DSN client's long ORCPT needs (default 512; with -max-command-line, at most 1048576)")
 	fs.Var(engineValue(&c.engine, "MaxTextLine", func(e *smtpd.Config) *int { return &e.MaxTextLine }), "max-text-line",
