@@ -233,25 +233,48 @@ func isTag(s []byte) bool {
 }
 
 // endOfTag returns the offset just after the ">" that ends the tag at
-// from, or -1 when no ">" ends it: a quote opens a value that its next
-// twin ends, wherever it is, a ">" in it no end of the tag, as a browser
-// reads an attribute's quoted value; a quote with no twin after it is an
-// ordinary character. It scans forward only, each octet once (a quote
-// with no twin is the last of its kind: two scans to the end at most).
-// dropHidden and tags read a tag's end with it, so that what one keeps as
-// a tag the other reads as one.
+// from, or -1 when no ">" ends it, as a browser reads a tag: a value
+// follows an "=", blanks between; quoted, it runs to the same quote,
+// wherever it is (a ">" in it no end of the tag; no such quote, to the
+// end of the document), bare, to a blank or ">". A quote elsewhere (in a
+// name, in a bare value: alt=Don't) is a letter. It scans forward only,
+// each octet once. dropHidden and tags read a tag's end with it, so that
+// what one keeps as a tag the other reads as one.
 func endOfTag(s string, from int) int {
 	for i := from + 1; i < len(s); i++ {
 		switch s[i] {
 		case '>':
 			return i + 1
-		case '"', '\'':
-			if k := strings.IndexByte(s[i+1:], s[i]); k >= 0 {
-				i += 1 + k
+		case '=':
+			j := i + 1
+			for j < len(s) && isBlank(s[j]) {
+				j++
 			}
+			if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+				k := strings.IndexByte(s[j+1:], s[j])
+				if k < 0 {
+					return -1
+				}
+				i = j + 1 + k
+				continue
+			}
+			for j < len(s) && !isBlank(s[j]) && s[j] != '>' {
+				j++
+			}
+			i = j - 1
 		}
 	}
 	return -1
+}
+
+// isBlank reports whether c is a blank of HTML: a space, tab, line feed,
+// form feed or carriage return.
+func isBlank(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\f', '\r':
+		return true
+	}
+	return false
 }
 
 // tag is a tag of HTML as tags finds it.
