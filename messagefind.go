@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"bytes"
 	"html"
+	"iter"
 	"regexp"
 	"strings"
 )
@@ -10,17 +11,7 @@ import (
 // This file holds the helpers of magic-link and one-time-code tests: the
 // links of a message, and a regular expression found in its bodies.
 
-// tagBody is what follows a tag's name up to its ">": quoted attribute
-// values as wholes, so that a ">" or an "href=" inside one is no part of
-// the tag; or else, when a quote is left open, anything up to the first
-// ">".
-const tagBody = `(?:(?:[^>"']|"[^"]*"|'[^']*')*|[^>]*)>`
-
 var (
-	// tagRE finds the tags of HTML; its first group is the name of a tag,
-	// its second what follows the name. Comments, scripts and styles are
-	// dropped before, by dropHidden.
-	tagRE = regexp.MustCompile(`(?i)</?([a-z][a-z0-9]*)(` + tagBody + `)`)
 	// attrRE finds the attributes in what follows a tag's name: the name,
 	// then the value double-quoted, single-quoted or bare.
 	attrRE = regexp.MustCompile(`([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?`)
@@ -46,13 +37,13 @@ func (m *Message) Links() []string {
 			out = append(out, u)
 		}
 	}
-	for _, g := range tagRE.FindAllStringSubmatch(dropHidden(m.HTML), -1) {
-		if !strings.EqualFold(g[1], "a") && !strings.EqualFold(g[1], "area") || strings.HasPrefix(g[0], "</") {
+	for t := range tags(dropHidden(m.HTML)) {
+		if !strings.EqualFold(t.name, "a") && !strings.EqualFold(t.name, "area") || t.end || t.open {
 			continue
 		}
 		// The first href, as a browser takes the first of an attribute
 		// given twice.
-		for _, a := range attrRE.FindAllStringSubmatch(g[2], -1) {
+		for _, a := range attrRE.FindAllStringSubmatch(t.attrs, -1) {
 			if strings.EqualFold(a[1], "href") {
 				add(strings.TrimSpace(html.UnescapeString(a[2] + a[3] + a[4])))
 				break
@@ -117,12 +108,12 @@ func htmlText(s string) string {
 	s = dropHidden(s)
 	var b strings.Builder
 	last := 0
-	for _, g := range tagRE.FindAllStringSubmatchIndex(s, -1) {
-		b.WriteString(s[last:g[0]])
-		if blockTags.MatchString(s[g[2]:g[3]]) {
+	for t := range tags(s) {
+		b.WriteString(s[last:t.from])
+		if !t.open && blockTags.MatchString(t.name) {
 			b.WriteByte('\n')
 		}
-		last = g[1]
+		last = t.to
 	}
 	b.WriteString(s[last:])
 	return html.UnescapeString(b.String())
@@ -163,7 +154,7 @@ func dropHidden(s string) string {
 		case isTag(rest):
 			// Another tag, written as it is: a "<script>" or "<!--" in
 			// one of its attributes' values is no markup.
-			k := endOfTag(lower, j)
+			k := endOfTag(s, j)
 			if k < 0 {
 				k = len(s)
 			}
@@ -232,7 +223,7 @@ func endOfElement(s []byte, from int, name string) int {
 	}
 }
 
-// isTag reports whether s, in lower case, starts with a tag as tagRE
+// isTag reports whether s, in lower case, starts with a tag as tags
 // finds one: "<" or "</", then a letter.
 func isTag(s []byte) bool {
 	if len(s) > 1 && s[1] == '/' {
@@ -242,23 +233,105 @@ func isTag(s []byte) bool {
 }
 
 // endOfTag returns the offset just after the ">" that ends the tag at
-// from, or -1 when no ">" ends it: quoted attribute values are read as
-// wholes, as tagBody reads them, and a quote left open is an ordinary
-// character (tagBody then ends the tag at its first ">", even one inside
-// a quoted value before: hostile HTML, read a little otherwise). It scans
-// forward only, each octet once.
-func endOfTag(s []byte, from int) int {
+// from, or -1 when no ">" ends it, as a browser reads a tag: a value
+// follows an "=", blanks between; quoted, it runs to the same quote,
+// wherever it is (a ">" in it no end of the tag; no such quote, to the
+// end of the document), bare, to a blank or ">". A quote elsewhere (in a
+// name, in a bare value: alt=Don't) is a letter. It scans forward only,
+// each octet once. dropHidden and tags read a tag's end with it, so that
+// what one keeps as a tag the other reads as one.
+func endOfTag(s string, from int) int {
 	for i := from + 1; i < len(s); i++ {
 		switch s[i] {
 		case '>':
 			return i + 1
-		case '"', '\'':
-			if k := bytes.IndexByte(s[i+1:], s[i]); k >= 0 {
-				i += 1 + k
+		case '=':
+			j := i + 1
+			for j < len(s) && isBlank(s[j]) {
+				j++
 			}
+			if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+				k := strings.IndexByte(s[j+1:], s[j])
+				if k < 0 {
+					return -1
+				}
+				i = j + 1 + k
+				continue
+			}
+			for j < len(s) && !isBlank(s[j]) && s[j] != '>' {
+				j++
+			}
+			i = j - 1
 		}
 	}
 	return -1
+}
+
+// isBlank reports whether c is a blank of HTML: a space, tab, line feed,
+// form feed or carriage return.
+func isBlank(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\f', '\r':
+		return true
+	}
+	return false
+}
+
+// tag is a tag of HTML as tags finds it.
+type tag struct {
+	from, to int    // its offsets in the document: s[from:to]
+	name     string // as written: "a", "BR"
+	attrs    string // what follows the name up to the ">"
+	end      bool   // an end tag: "</a>"
+	open     bool   // no ">" ends it: it runs to the end of the document
+}
+
+// tags returns an iterator over the tags of an HTML document: "<" or
+// "</", a name (a letter, then letters and digits), then what follows up
+// to its ">" (endOfTag). A tag that no ">" ends runs to the end of the
+// document, as a browser reads it, and is the last. One forward scan:
+// a regular expression of a tag's quoted values would scan to the end
+// of the document again from each tag whose quotes pair past its ">".
+func tags(s string) iter.Seq[tag] {
+	return func(yield func(tag) bool) {
+		for i := 0; ; {
+			j := strings.IndexByte(s[i:], '<')
+			if j < 0 {
+				return
+			}
+			j += i
+			t := tag{from: j}
+			n := j + 1
+			if n < len(s) && s[n] == '/' {
+				t.end = true
+				n++
+			}
+			if n == len(s) || !isASCIILetter(s[n]) {
+				i = j + 1
+				continue
+			}
+			k := n + 1
+			for k < len(s) && (isASCIILetter(s[k]) || '0' <= s[k] && s[k] <= '9') {
+				k++
+			}
+			t.name = s[n:k]
+			if t.to = endOfTag(s, j); t.to < 0 {
+				t.to, t.open = len(s), true
+				t.attrs = s[k:]
+			} else {
+				t.attrs = s[k : t.to-1]
+			}
+			if !yield(t) || t.open {
+				return
+			}
+			i = t.to
+		}
+	}
+}
+
+// isASCIILetter reports whether c is an ASCII letter.
+func isASCIILetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // isStartTag reports whether s, in lower case, starts with the start tag

@@ -16,7 +16,8 @@ func TestDropHiddenBoundaries(t *testing.T) {
 		{"<script>é", ""}, {"a<scrip", "a<scrip"}, {"<script>x</script", ""}, {"<script>x</scripts>y", ""}, {"<script>x</scripts></script>y", "y"}, {"<script></script/>y", "y"},
 		{"<a", "<a"}, {"</a", "</a"}, {"</", "</"}, {"<a>", "<a>"}, {"<a '<script>'>x", "<a '<script>'>x"},
 		{`<a "<!--">x`, `<a "<!--">x`}, {`<a "<!--`, `<a "<!--`}, {`<a x="">`, `<a x="">`}, {`<a '"'><script>x`, `<a '"'>`},
-		{`<a "><script>x`, `<a ">`}, {`</b c='<style>'>x<style>y`, `</b c='<style>'>x`}, {"<1<script>x", "<1"},
+		{`<a "><script>x`, `<a ">`}, {"<a x=don't<script>y", "<a x=don't<script>y"}, {"<a x = \n'<script>'><script>y", "<a x = \n'<script>'>"},
+		{`<a x="<script>`, `<a x="<script>`}, {"<a x=", "<a x="}, {"<a x= ", "<a x= "}, {`<a x=y"z><script>w"`, `<a x=y"z>`}, {`</b c='<style>'>x<style>y`, `</b c='<style>'>x`}, {"<1<script>x", "<1"},
 		{"é<style>x</style >é", "éé"}, {"<style", ""}, {"<style1>x", "<style1>x"}, {"<style-x>y", "<style-x>y"}, {"<style\ny>x", ""}, {"<STYLE/>x</style>y", "y"},
 	} {
 		if got := dropHidden(c.in); got != c.want {

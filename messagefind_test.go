@@ -164,7 +164,8 @@ func TestFindInHTMLLeftOpenTakesLinearTime(t *testing.T) {
 	srv := mocksmtp.Start(t)
 	units := []string{"<!--<b>code 1</b>\n", "<script><b>code 2</b>\n", "<STYLE><b>code 3</b>\n",
 		"<!-- -- - --!><!---->\n",                                        // closed, each end found without a scan to the end of the body
-		"<i a=\"<b>code 4</b>\n", "<i a='\n", "<a title=\"<script>\">\n"} // quotes paired across units, or left open
+		"<i a=\"<b>code 4</b>\n", "<i a='\n", "<a title=\"<script>\">\n", // quotes paired across units, or left open
+		"<b x=\"x>\"code 5\n"} // every ">" in a quoted value: each tag's values pair to the end of the body
 	for _, unit := range units {
 		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
 		expSend(t, srv.Addr(), "app@example.com", []string{"bob@example.com"},
@@ -253,6 +254,25 @@ func TestLinksAndFindReadTagsAsABrowserDoes(t *testing.T) {
 		{"a comment's start in an attribute value",
 			`<a title='<!--' href="https://x.test/b">b</a> code: 42 <a href=https://x.test/c>-->c</a>`,
 			[]string{"https://x.test/b", "https://x.test/c"}, "42"},
+		// A quote left open in a tag pairs with the next one, past ">",
+		// as in a browser: the script it spans is in the tag, not text,
+		// whatever Links and Find read it with.
+		{"a quoted value past a script",
+			`<p title="x>hi</p><script>var s = "code: 999999";</script><p>code: 123456</p>`,
+			nil, "123456"},
+		// A tag that no ">" ends (a quoted value left open) runs to the
+		// end of the body, and shows none of it.
+		{"a tag left open to the end",
+			`<a x="<script>code: 999999</script>`,
+			nil, ""},
+		// A quote opens a value only after "=": an apostrophe in a name
+		// or a bare value is a letter, and hides nothing.
+		{"an apostrophe in a bare value",
+			`<img alt=Don't src=x.png><p>code: 123456</p><p>Don't share it.</p><a href="https://x.test/a">a</a>`,
+			[]string{"https://x.test/a"}, "123456"},
+		{"a quote in an attribute's name",
+			`<p class="x" "><p>code: 42</p><a title="t" href=https://x.test/b>b</a>`,
+			[]string{"https://x.test/b"}, "42"},
 		{"a style tag in an end tag's attribute",
 			`<b>x</b title="<style>"><p>code 7</p>`,
 			nil, "7"},

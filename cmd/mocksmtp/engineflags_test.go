@@ -197,7 +197,7 @@ func TestMaxCommandLineFlagAtItsLimit(t *testing.T) {
 			s.want("a command line of N-1 octets", noop(tt.n-1), 250, "2.0.0")
 			s.want("a command line of N octets", noop(tt.n), 250, "2.0.0")
 			s.want("a command line of N+1 octets", noop(tt.n+1), 500, "5.5.2")
-			if tt.n < 1<<20 {
+			if 2*tt.n <= 1<<20 { // longer, any line closes the session
 				s.want("a command line of 2N octets", noop(2*tt.n), 500, "5.5.2")
 			}
 			s.want("QUIT", "QUIT", 221, "2.0.0")
@@ -271,6 +271,9 @@ func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
 		{"with -max-command-line", nil, []string{"-max-command-line", "600", "-param-allowance", "100"}, 700},
 		{"from the environment", []string{"MOCKSMTP_PARAM_ALLOWANCE=1000"}, nil, 1512},
 		{"up to 1 MiB", nil, []string{"-max-command-line", "1000", "-param-allowance", "1047576"}, 1 << 20},
+		// Past 1 MiB with the default -max-command-line, not with this
+		// one, given after it.
+		{"with a short command line", nil, []string{"-param-allowance", "1048400", "-max-command-line", "100"}, 1048500},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -282,7 +285,7 @@ func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
 			s.want("RCPT with parameters of N-1 octets", rcpt(tt.n-1), 250, "2.1.5")
 			s.want("RCPT with parameters of N octets", rcpt(tt.n), 250, "2.1.5")
 			s.want("RCPT with parameters of N+1 octets", rcpt(tt.n+1), 500, "5.5.2")
-			if tt.n < 1<<20 {
+			if 2*tt.n <= 1<<20 { // longer, any line closes the session
 				s.want("RCPT with parameters of 2N octets", rcpt(2*tt.n), 500, "5.5.2")
 			}
 			s.want("RSET", "RSET", 250, "2.0.0")
@@ -297,7 +300,7 @@ func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
 		want string
 	}{
 		{[]string{"-param-allowance", "0"}, `invalid value "0" for flag -param-allowance: smtpd.Config.ParamAllowance 0: want a positive number`},
-		{[]string{"-param-allowance", "1048065"}, `invalid value "1048065" for flag -param-allowance: WithEngineConfig: MaxCommandLine 512 with ParamAllowance 1048065: want at most 1048576 octets`},
+		{[]string{"-param-allowance", "1048065"}, "mocksmtp: flags -max-command-line and -param-allowance: WithEngineConfig: MaxCommandLine 512 with ParamAllowance 1048065: want at most 1048576 octets"},
 		{[]string{"-max-command-line", "1048576", "-param-allowance", "1"}, "mocksmtp: flags -max-command-line and -param-allowance: WithEngineConfig: MaxCommandLine 1048576 with ParamAllowance 1: want at most 1048576 octets"},
 	} {
 		args := append([]string{"-listen", "127.0.0.1:0", "-http", ""}, tt.args...)

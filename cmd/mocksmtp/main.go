@@ -268,7 +268,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(engineValue(&c.engine, "MaxJunkCommands", func(e *smtpd.Config) *int { return &e.MaxJunkCommands }), "max-junk-commands",
 		"count each junk command (NOOP, RSET, VRFY, EXPN, HELP) past `n` since the last message as a bad command, as Postfix's smtpd_junk_command_limit (default 100)")
 	fs.Var(engineValue(&c.engine, "MaxCommandLine", func(e *smtpd.Config) *int { return &e.MaxCommandLine }), "max-command-line",
-		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get 512 more, AUTH 12288 (default 512, at most 1048576)")
+		"refuse a command line longer than `octets`, CRLF included, with 500 5.5.2; MAIL and RCPT with parameters get -param-allowance more, AUTH 12288 (default 512, at most 1048576, with -param-allowance)")
 	fs.Var(engineValue(&c.engine, "ParamAllowance", func(e *smtpd.Config) *int { return &e.ParamAllowance }), "param-allowance",
 		"allow a MAIL or RCPT line with parameters `octets` more than -max-command-line, as a DSN client's long ORCPT needs (default 512; with -max-command-line, at most 1048576)")
 	fs.Var(engineValue(&c.engine, "MaxTextLine", func(e *smtpd.Config) *int { return &e.MaxTextLine }), "max-text-line",
@@ -295,7 +295,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
-	fs.StringVar(&c.clientCA, "client-ca", "", "require a client certificate (mutual TLS) that a CA certificate of this PEM `file` signs, as WithTLSConfig with ClientCAs and tls.RequireAndVerifyClientCert: a client without one fails the handshake (needs -cert and -key)")
+	fs.StringVar(&c.clientCA, "client-ca", "", "require a client certificate (mutual TLS) that a CA certificate of this PEM `file` signs, as WithTLSConfig with ClientCAs and tls.RequireAndVerifyClientCert: a client without one fails the handshake; with STARTTLS, one that never starts TLS is not asked: add -require-tls (needs -cert and -key)")
 	fs.StringVar(&c.caOut, "ca-out", "", "write the test CA certificate (PEM) to this `file`, for clients to trust; also at GET /api/ca.pem")
 	fs.Func("auth", "offer AUTH (PLAIN, LOGIN, CRAM-MD5) and accept `user:password`; repeat for more accounts", func(v string) error {
 		user, password, ok := strings.Cut(v, ":")
@@ -501,7 +501,8 @@ func optionValue[T any](p *T, parse func(string) (T, error), option func(T) mock
 // -max-text-line: WithEngineConfig: MaxTextLine 1048577: want at most
 // 1048576 octets..."). smtpd.Config takes 0 and less for the default:
 // given, they are refused, as the other number flags refuse 0, for the
-// flag left out keeps the default.
+// flag left out keeps the default. -param-allowance's bound depends on
+// -max-command-line, given before or after it: run checks the two.
 func engineValue(cfg *smtpd.Config, name string, field func(*smtpd.Config) *int) *flagValue[int] {
 	return &flagValue[int]{p: field(cfg), parse: parseInt[int], check: func(n int) error {
 		if n <= 0 {
@@ -509,6 +510,12 @@ func engineValue(cfg *smtpd.Config, name string, field func(*smtpd.Config) *int)
 		}
 		var alone smtpd.Config
 		*field(&alone) = n
+		if alone.ParamAllowance != 0 {
+			// Its bound is MaxCommandLine's complement to 1 MiB, and
+			// -max-command-line may come after it: run checks the two
+			// together.
+			return nil
+		}
 		return checkOption(mocksmtp.WithEngineConfig(alone))
 	}}
 }
