@@ -99,8 +99,9 @@ func (m *Message) Find(re *regexp.Regexp) string {
 	return ""
 }
 
-// htmlText returns the text of an HTML document, roughly: tags, comments,
-// scripts and styles replaced by spaces, entities decoded.
+// htmlText returns the text of an HTML document, roughly: comments,
+// scripts and styles dropped, a line break for each block tag, other tags
+// dropped without a trace, entities decoded.
 func htmlText(s string) string {
 	if s == "" {
 		return ""
