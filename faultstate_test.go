@@ -173,3 +173,26 @@ func TestRateLimitCountsTransactions(t *testing.T) {
 	c.must("RSET", 250)
 	c.must("MAIL FROM:<b@example.com>", 421)
 }
+
+// A ClearFaults that comes as the idle time runs out is too late, as a
+// command then is: the session is closed, every run. It was closed or
+// not by which goroutine of that instant the runtime ran first, the
+// idle timer's or the test's, one run in two.
+func TestIdleReplyClearedAtItsDeadline(t *testing.T) {
+	for range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+				mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+			))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			time.Sleep(time.Minute)
+			srv.ClearFaults()
+			start := time.Now()
+			if got, err := c.r.ReadString('\n'); got != "421 4.4.2 idle too long\r\n" || time.Since(start) != 0 {
+				t.Fatalf("after ClearFaults at the idle deadline, read %q, %v after %v; want the fault's 421 at once", got, err, time.Since(start))
+			}
+		})
+	}
+}
