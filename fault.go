@@ -523,8 +523,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // has not finished it by then is disconnected without the reply.
 // [Server.ClearFaults], [Server.ReplaceFaults] and [Server.Reset] end the
 // wait: the fault is gone, or starts afresh as if it had never fired, and
-// a session idle across them is not closed by it. At StageQuit, after
-// which the connection closes, it is invalid.
+// a session idle across them is not closed by it; one as the time runs
+// out is too late, as a command then is. At StageQuit, after which the
+// connection closes, it is invalid.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)
