@@ -196,3 +196,34 @@ func TestIdleReplyClearedAtItsDeadline(t *testing.T) {
 		})
 	}
 }
+
+// An option that WithOptionNames leaves out (mapped to "") is not named:
+// an error that would say only that option says what it needs in words,
+// not "add " with nothing after it.
+func TestFaultErrorsLeaveOutOptionsUnnamed(t *testing.T) {
+	t.Parallel()
+	none := mocksmtp.WithOptionNames(map[string]string{
+		"WithSTARTTLS": "", "WithImplicitTLS": "", "WithAuth": "", "WithOAuthToken": "", "WithAuthFunc": "",
+	})
+	for _, tt := range []struct {
+		name string
+		opts []mocksmtp.Option
+	}{
+		{"STARTTLS without it", []mocksmtp.Option{none, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no"))}},
+		{"AUTH without it", []mocksmtp.Option{none, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageAuth).Reply(454, "4.7.0 no"))}},
+		{"STARTTLS with implicit TLS", []mocksmtp.Option{none, mocksmtp.WithImplicitTLS(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no"))}},
+		{"a TLS failure at connect without implicit TLS", []mocksmtp.Option{none, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake())}},
+	} {
+		_, err := mocksmtp.New(tt.opts...)
+		if err == nil {
+			t.Errorf("%s: New succeeded, want an error", tt.name)
+			continue
+		}
+		msg := err.Error()
+		for _, bad := range []string{"add ", " of ;", " with  ", "With"} {
+			if strings.Contains(msg, bad) || strings.HasSuffix(msg, "add") {
+				t.Errorf("%s: New = %v; it names an option left out, or leaves a hole (%q)", tt.name, err, bad)
+			}
+		}
+	}
+}

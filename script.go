@@ -93,7 +93,7 @@ func (o *options) checkFault(f Fault) error {
 		return err
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionName("WithImplicitTLS"))
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"))
 	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
@@ -103,11 +103,11 @@ func (o *options) checkFault(f Fault) error {
 		if f.act.tlsConfig != nil {
 			hint = "; a TLS failure of its handshake goes at StageConnect"
 		}
-		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionName("WithImplicitTLS"), hint)
+		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"), hint)
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add %s", f.where, o.optionName("WithSTARTTLS"))
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire%s", f.where, o.toAdd("WithSTARTTLS"))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add %s", f.where, o.eitherOption("WithAuth", "WithOAuthToken", "WithAuthFunc"))
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire%s", f.where, o.toAdd("WithAuth", "WithOAuthToken", "WithAuthFunc"))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
 		by := o.eitherOption("WithoutExtensions", "WithEngineConfig")
 		if by != "" {
