@@ -57,9 +57,9 @@ type options struct {
 // so that a fault at StageStartTLS without -tls says "add -tls". A name
 // the map does not have is kept; one it maps to "" is left out (an
 // option the program cannot set): the error then says what the option
-// does ("implicit TLS"), or nothing of it. Names are those of the options, without
-// arguments: WithSTARTTLS, WithImplicitTLS, WithAuth, WithOAuthToken,
-// WithAuthFunc, WithoutExtensions, WithEngineConfig.
+// does ("implicit TLS"), or nothing of it. Names are those of the
+// options, without arguments: WithSTARTTLS, WithImplicitTLS, WithAuth,
+// WithOAuthToken, WithAuthFunc, WithoutExtensions, WithEngineConfig.
 func WithOptionNames(names map[string]string) Option {
 	names = maps.Clone(names)
 	return optionFunc(func(o *options) error {
