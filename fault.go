@@ -581,7 +581,7 @@ func (f Fault) problem() error {
 	case a.idle != nil && a.then != smtpd.KeepOpen:
 		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", a.thenBy)
 	case a.tlsConfig != nil && f.stage != StageStartTLS && f.stage != StageConnect:
-		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect with WithImplicitTLS, not at %v", f.stage)
+		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect under implicit TLS, not at %v", f.stage)
 	case a.tlsConfig != nil && f.stage == StageConnect && (a.reply != nil || a.raw != nil || a.then != smtpd.KeepOpen):
 		return fmt.Errorf("a TLS failure at StageConnect acts on the implicit TLS handshake, before any reply: it takes no %s", or(a.thenBy, "reply"))
 	case a.tlsConfig != nil && f.stage == StageStartTLS && a.then != smtpd.KeepOpen:
