@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -220,7 +221,9 @@ func (s *Server) waitFor(ctx context.Context, in *Inbox, mt *matcher, n int) ([]
 	// Each wake matches the messages that arrived since the last one,
 	// outside the lock; one that another wait took, or that the server
 	// forgot, is dropped before taking.
-	after, seen := 0, 0
+	// seen is all until the first look: a wait that never looks (one
+	// never met, see awaitMessages) reports what the server has.
+	after, seen := 0, math.MaxInt
 	var found []msgRef
 	free := func(ref msgRef) bool {
 		kept, ok := s.messageLocked(ref.k.id)

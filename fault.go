@@ -523,8 +523,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // has not finished it by then is disconnected without the reply.
 // [Server.ClearFaults], [Server.ReplaceFaults] and [Server.Reset] end the
 // wait: the fault is gone, or starts afresh as if it had never fired, and
-// a session idle across them is not closed by it. At StageQuit, after
-// which the connection closes, it is invalid.
+// a session idle across them is not closed by it; one as the time runs
+// out is too late, as a command then is. At StageQuit, after which the
+// connection closes, it is invalid.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)
@@ -580,7 +581,7 @@ func (f Fault) problem() error {
 	case a.idle != nil && a.then != smtpd.KeepOpen:
 		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", a.thenBy)
 	case a.tlsConfig != nil && f.stage != StageStartTLS && f.stage != StageConnect:
-		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect with WithImplicitTLS, not at %v", f.stage)
+		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect under implicit TLS, not at %v", f.stage)
 	case a.tlsConfig != nil && f.stage == StageConnect && (a.reply != nil || a.raw != nil || a.then != smtpd.KeepOpen):
 		return fmt.Errorf("a TLS failure at StageConnect acts on the implicit TLS handshake, before any reply: it takes no %s", or(a.thenBy, "reply"))
 	case a.tlsConfig != nil && f.stage == StageStartTLS && a.then != smtpd.KeepOpen:

@@ -173,3 +173,57 @@ func TestRateLimitCountsTransactions(t *testing.T) {
 	c.must("RSET", 250)
 	c.must("MAIL FROM:<b@example.com>", 421)
 }
+
+// A ClearFaults that comes as the idle time runs out is too late, as a
+// command then is: the session is closed, every run. It was closed or
+// not by which goroutine of that instant the runtime ran first, the
+// idle timer's or the test's, one run in two.
+func TestIdleReplyClearedAtItsDeadline(t *testing.T) {
+	for range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+				mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+			))
+			c := dialBubble(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			time.Sleep(time.Minute)
+			srv.ClearFaults()
+			start := time.Now()
+			if got, err := c.r.ReadString('\n'); got != "421 4.4.2 idle too long\r\n" || time.Since(start) != 0 {
+				t.Fatalf("after ClearFaults at the idle deadline, read %q, %v after %v; want the fault's 421 at once", got, err, time.Since(start))
+			}
+		})
+	}
+}
+
+// An option that WithOptionNames leaves out (mapped to "") is not named:
+// an error that would say only that option says what it needs in words,
+// not "add " with nothing after it.
+func TestFaultErrorsLeaveOutOptionsUnnamed(t *testing.T) {
+	t.Parallel()
+	none := mocksmtp.WithOptionNames(map[string]string{
+		"WithSTARTTLS": "", "WithImplicitTLS": "", "WithAuth": "", "WithOAuthToken": "", "WithAuthFunc": "",
+	})
+	for _, tt := range []struct {
+		name string
+		opts []mocksmtp.Option
+	}{
+		{"STARTTLS without it", []mocksmtp.Option{none, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no"))}},
+		{"AUTH without it", []mocksmtp.Option{none, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageAuth).Reply(454, "4.7.0 no"))}},
+		{"STARTTLS with implicit TLS", []mocksmtp.Option{none, mocksmtp.WithImplicitTLS(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no"))}},
+		{"a TLS failure at connect without implicit TLS", []mocksmtp.Option{none, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).AbortHandshake())}},
+	} {
+		_, err := mocksmtp.New(tt.opts...)
+		if err == nil {
+			t.Errorf("%s: New succeeded, want an error", tt.name)
+			continue
+		}
+		msg := err.Error()
+		for _, bad := range []string{"add ", " of ;", " with  ", "With"} {
+			if strings.Contains(msg, bad) || strings.HasSuffix(msg, "add") {
+				t.Errorf("%s: New = %v; it names an option left out, or leaves a hole (%q)", tt.name, err, bad)
+			}
+		}
+	}
+}

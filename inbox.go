@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +159,7 @@ func (in *Inbox) waitForMessages(ctx context.Context, n int) ([]*Message, int, e
 	s := in.s
 	c := &counter{in: in}
 	var live []liveMessage // the messages that met the wait, taken as it was met: a Reset may follow
-	seen := 0              // the last message ID given when the wait last looked
+	seen := math.MaxInt    // the last message ID given when the wait last looked; all if it never did (neverMet)
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()

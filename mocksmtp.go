@@ -863,8 +863,8 @@ func (s *Server) WaitForMessagesContext(ctx context.Context, n int) ([]*Message,
 // message ID the server had given when the wait last looked (see
 // arrivedBy), for the report of a wait that failed.
 func (s *Server) waitForMessages(ctx context.Context, n int) ([]*Message, int, error) {
-	var refs []msgRef // the messages that met the wait, taken as it was met: a Reset may follow
-	seen := 0         // the last message ID given when the wait last looked
+	var refs []msgRef   // the messages that met the wait, taken as it was met: a Reset may follow
+	seen := math.MaxInt // the last message ID given when the wait last looked; all if it never did (neverMet)
 	err := s.awaitMessages(ctx, n, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()

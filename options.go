@@ -56,9 +56,10 @@ type options struct {
 //
 // so that a fault at StageStartTLS without -tls says "add -tls". A name
 // the map does not have is kept; one it maps to "" is left out (an
-// option the program cannot set). Names are those of the options, without
-// arguments: WithSTARTTLS, WithImplicitTLS, WithAuth, WithOAuthToken,
-// WithAuthFunc, WithoutExtensions, WithEngineConfig.
+// option the program cannot set): the error then says what the option
+// does ("implicit TLS"), or nothing of it. Names are those of the
+// options, without arguments: WithSTARTTLS, WithImplicitTLS, WithAuth,
+// WithOAuthToken, WithAuthFunc, WithoutExtensions, WithEngineConfig.
 func WithOptionNames(names map[string]string) Option {
 	names = maps.Clone(names)
 	return optionFunc(func(o *options) error {
@@ -74,6 +75,26 @@ func (o *options) optionName(name string) string {
 		return n
 	}
 	return name
+}
+
+// optionNameOr returns the name of the option called name in errors, or
+// plain, which says what it does, for one left out (see WithOptionNames):
+// an error that must say it has no hole where the name was.
+func (o *options) optionNameOr(name, plain string) string {
+	if n := o.optionName(name); n != "" {
+		return n
+	}
+	return plain
+}
+
+// toAdd returns ": add " and the options called names (eitherOption), for
+// an error that says what would make a fault fire; "" when every one of
+// them is left out (see WithOptionNames).
+func (o *options) toAdd(names ...string) string {
+	if n := o.eitherOption(names...); n != "" {
+		return ": add " + n
+	}
+	return ""
 }
 
 // eitherOption names the options called names in errors, as "A, B or C",

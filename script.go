@@ -93,7 +93,7 @@ func (o *options) checkFault(f Fault) error {
 		return err
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionName("WithImplicitTLS"))
+		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"))
 	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
@@ -103,11 +103,11 @@ func (o *options) checkFault(f Fault) error {
 		if f.act.tlsConfig != nil {
 			hint = "; a TLS failure of its handshake goes at StageConnect"
 		}
-		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionName("WithImplicitTLS"), hint)
+		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"), hint)
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add %s", f.where, o.optionName("WithSTARTTLS"))
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire%s", f.where, o.toAdd("WithSTARTTLS"))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add %s", f.where, o.eitherOption("WithAuth", "WithOAuthToken", "WithAuthFunc"))
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire%s", f.where, o.toAdd("WithAuth", "WithOAuthToken", "WithAuthFunc"))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
 		by := o.eitherOption("WithoutExtensions", "WithEngineConfig")
 		if by != "" {
@@ -149,10 +149,26 @@ type faultScript struct {
 	seed   int64
 	faults []*armedFault
 	random bool // some fault has a probability
-	// rearms counts the calls of rearm; written under Server.mu, read
-	// without it by the idle timers of sessions (idleContext): an
-	// IdleReply armed before a rearm no longer ends the wait.
-	rearms atomic.Uint64
+	// arming is the script's arming since its last rearm, which ends it;
+	// an IdleReply that fired in it is read without Server.mu by the idle
+	// timers of sessions (idleContext).
+	arming *arming
+}
+
+// arming is one arming of the fault script, from one rearm to the next:
+// an IdleReply that fired in it holds while it lasts.
+type arming struct {
+	ended atomic.Pointer[time.Time] // when rearm ended it; nil while it lasts
+}
+
+// holdsUntil reports whether an IdleReply that fired in a, whose time
+// runs out at at, still ends the wait at at: a lasts, or ended at at or
+// after, too late, as a command then is (deadlineReached), so that in a
+// testing/synctest bubble a ClearFaults at that instant closes the
+// session every time, not by which goroutine the runtime ran first.
+func (a *arming) holdsUntil(at time.Time) bool {
+	e := a.ended.Load()
+	return e == nil || !e.Before(at)
 }
 
 // armedFault is a fault added to a server, with its counters and state.
@@ -169,7 +185,9 @@ type armedFault struct {
 // ReplaceFaults, ClearFaults and Reset (restartFaultsLocked) go through
 // it.
 func (sc *faultScript) rearm(faults []Fault) {
-	sc.rearms.Add(1)
+	now := time.Now()
+	sc.arming.ended.Store(&now)
+	sc.arming = &arming{}
 	sc.faults, sc.random = nil, false
 	for _, f := range faults {
 		sc.add(f)
@@ -205,7 +223,7 @@ func (sc *faultScript) add(f Fault) {
 // use. s.mu must be held.
 func (s *Server) scriptLocked() *faultScript {
 	if s.faults == nil {
-		sc := &faultScript{seed: s.opts.seed}
+		sc := &faultScript{seed: s.opts.seed, arming: &arming{}}
 		if !s.opts.seeded {
 			sc.seed = rand.Int64()
 		}
@@ -297,10 +315,9 @@ type sessionFaults struct {
 	mails   int        // MAIL FROMs accepted
 	idle    *idleReply // armed for the next read, by the answer to the last event (setIdle)
 	idleBy  string     // where the fault that set idle was declared
-	// idleOf is the script's count of rearms when the fault that set
-	// idle fired: the idle wait holds while script has that count.
-	idleOf uint64
-	script *faultScript
+	// idleOf is the script's arming when the fault that set idle
+	// fired: the idle wait holds while it lasts (arming.holdsUntil).
+	idleOf *arming
 	// idleAt is when idle's time runs out, once a read armed it: the
 	// reply to BDAT LAST is its Message event's, after which the wait
 	// goes on (see setIdle).
@@ -317,8 +334,7 @@ var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
 // newSessionFaultsLocked returns the fault script's state for the
 // session rec, just registered. s.mu must be held.
 func (s *Server) newSessionFaultsLocked(rec *session) *sessionFaults {
-	sc := s.scriptLocked()
-	return &sessionFaults{attempt: rec.attempt, session: rec.id, seed: uint64(sc.seed), script: sc}
+	return &sessionFaults{attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
 }
 
 // random returns the session's source of chance, seeded by the script's
@@ -336,7 +352,7 @@ type faultPlan struct {
 	notes  []string // one per fired fault
 	seed   string   // a note naming the seed, at the greeting
 	idleBy string   // where the fault with an IdleReply was declared
-	idleOf uint64   // the script's rearms when it fired
+	idleOf *arming  // the script's arming when it fired
 	undo   []func() // to run if the command does not take effect (match.unlessTaken)
 }
 
@@ -390,7 +406,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		p.act = af.act
 		p.act.delay = delay
 		if af.act.idle != nil {
-			p.idleBy, p.idleOf = af.where, sc.rearms.Load()
+			p.idleBy, p.idleOf = af.where, sc.arming
 		}
 		if af.act.answers() {
 			break
@@ -471,24 +487,20 @@ func deadlineReached(ctx context.Context) bool {
 // unless the script was rearmed since the fault fired.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {
 	idle := sf.idle
-	if idle != nil && !sf.idleHolds() {
-		sf.idle, sf.idleBy, sf.idleAt = nil, "", time.Time{}
-		idle = nil
-	}
 	if idle == nil {
 		return s.ctx, func() {}, nil
 	}
 	if sf.idleAt.IsZero() {
 		sf.idleAt = time.Now().Add(idle.after)
 	}
-	sc, of := sf.script, sf.idleOf // for the timer's goroutine
-	ctx, cancel := newIdleContext(s.ctx, sf.idleAt, func() bool { return sc.rearms.Load() == of })
+	of, at := sf.idleOf, sf.idleAt // for the timer's goroutine
+	if !of.holdsUntil(at) {
+		sf.idle, sf.idleBy, sf.idleOf, sf.idleAt = nil, "", nil, time.Time{}
+		return s.ctx, func() {}, nil
+	}
+	ctx, cancel := newIdleContext(s.ctx, at, func() bool { return of.holdsUntil(at) })
 	return ctx, cancel, idle
 }
-
-// idleHolds reports whether the script was not rearmed since the fault
-// that set sf.idle fired.
-func (sf *sessionFaults) idleHolds() bool { return sf.script.rearms.Load() == sf.idleOf }
 
 // idleContext is the context of a read that an IdleReply waits on. It
 // ends at its deadline, as one of context.WithDeadline does, while holds
@@ -498,24 +510,25 @@ func (sf *sessionFaults) idleHolds() bool { return sf.script.rearms.Load() == sf
 // cannot be interrupted and resumed (smtpd.Conn.Next), so the deadline
 // is dropped rather than the read cut short.
 type idleContext struct {
-	context.Context // the parent's, cancelled at the deadline, or by cancel
-	at              time.Time
-	holds           func() bool
-	expired         atomic.Bool // cancelled at the deadline
+	// The parent's, cancelled at the deadline with the cause
+	// context.DeadlineExceeded, or by its cancel, or the parent: the
+	// first of them is its cause for good, as its Err is.
+	context.Context
+	at    time.Time
+	holds func() bool
 }
 
 func newIdleContext(parent context.Context, at time.Time, holds func() bool) (context.Context, context.CancelFunc) {
-	inner, cancel := context.WithCancel(parent)
+	inner, cancel := context.WithCancelCause(parent)
 	c := &idleContext{Context: inner, at: at, holds: holds}
 	timer := time.AfterFunc(time.Until(at), func() {
 		if c.holds() {
-			c.expired.Store(true)
-			cancel()
+			cancel(context.DeadlineExceeded)
 		}
 	})
 	return c, func() {
 		timer.Stop()
-		cancel()
+		cancel(context.Canceled)
 	}
 }
 
@@ -528,10 +541,10 @@ func (c *idleContext) Deadline() (time.Time, bool) {
 }
 
 // Err returns context.DeadlineExceeded when the deadline ended the
-// context.
+// context, and not when the parent or cancel did first.
 func (c *idleContext) Err() error {
 	err := c.Context.Err()
-	if err != nil && c.expired.Load() {
+	if err != nil && context.Cause(c.Context) == context.DeadlineExceeded {
 		return context.DeadlineExceeded
 	}
 	return err

@@ -673,3 +673,14 @@ func TestFaultsFileNamesTheFlagToAdd(t *testing.T) {
 		}
 	}
 }
+
+// A TLS failure at a stage with no handshake: the error says where one
+// works without naming the Go option the program's -implicit-tls stands
+// for. It said "at StageConnect with WithImplicitTLS".
+func TestFaultJSONTLSFailureNamesNoGoOption(t *testing.T) {
+	t.Parallel()
+	_, _, err := parseFaults([]byte(`[{"at": "RCPT", "expiredCertificate": true}]`), "x.json", "x.json")
+	if err == nil || !strings.Contains(err.Error(), "StageConnect under implicit TLS") || strings.Contains(err.Error(), "With") {
+		t.Errorf("parseFaults = %v, want an error saying where a TLS failure works, naming no Go option", err)
+	}
+}
