@@ -143,6 +143,15 @@ func TestTLSHandshakeFailureInTranscript(t *testing.T) {
 			want: "TLS handshake failed: tls: first record does not look like a TLS handshake",
 		},
 		{
+			name: "the client resets the connection mid-handshake",
+			client: func(t *testing.T, srv *Server, conn net.Conn) {
+				io.WriteString(conn, "\x16\x03\x01\x02") // half a record header
+				conn.(*net.TCPConn).SetLinger(0)
+				conn.Close()
+			},
+			want: "TLS handshake failed: read: connection reset by peer", // once "read: read: ..."
+		},
+		{
 			name: "the client goes silent mid-handshake",
 			opts: []Option{WithReadTimeout(100 * time.Millisecond)},
 			client: func(t *testing.T, srv *Server, conn net.Conn) {

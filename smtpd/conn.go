@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -765,6 +766,9 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 		why := err.Error()
 		if op := (*net.OpError)(nil); errors.As(err, &op) {
 			why = op.Op + ": " + op.Err.Error() // "remote error: tls: bad certificate", "read: i/o timeout"
+			if se := (*os.SyscallError)(nil); errors.As(op.Err, &se) {
+				why = op.Err.Error() // "read: connection reset by peer", not "read: read: ..."
+			}
 		}
 		c.trace(Trace{Kind: TraceNote, Text: "TLS handshake failed: " + why})
 		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
