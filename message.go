@@ -114,11 +114,12 @@ type Message struct {
 	// times and end of its session, read with the message, and the HELO
 	// name, TLS state and AUTH exchange as they stood when the client
 	// sent it (a session may say EHLO again, STARTTLS or AUTH after a
-	// message: its own Session says how it stands now). The lists that grow with the session (Transcript,
-	// TranscriptHead, Findings, Faults, Messages) are always nil here,
-	// however the message was obtained, so that a message costs the same
-	// in a session of one message and in one of a million:
-	// [Server.Session](m.Session.ID) has them.
+	// message: its own Session says how it stands now). The lists that
+	// grow with the session (Transcript, TranscriptHead, Findings,
+	// Faults, Messages) are always nil here, however the message was
+	// obtained, so that a message costs the same in a session of one
+	// message and in one of a million: [Server.Session](m.Session.ID)
+	// has them.
 	Session *Session
 
 	mimeLint []string     // MIME conformance problems that are no parse error

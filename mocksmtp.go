@@ -312,7 +312,9 @@ func (s *Server) serve(nc net.Conn) {
 		if exchange != nil {
 			info := exchange.authInfo()
 			rec.mu.Lock()
-			rec.auth = &info
+			d := rec.stateLocked()
+			d.auth = &info
+			rec.setStateLocked(d)
 			rec.mu.Unlock()
 		}
 		s.endSession(rec, err)
@@ -506,19 +508,21 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	// Each change makes the next message's delivery a new one (sent).
+	// A change is a new state, that of the messages sent after it.
+	d := rec.stateLocked()
 	if ev.Kind == smtpd.Handshake {
 		// The engine forgets an AUTH before STARTTLS (RFC 3207 4.2): so
 		// does the record, or a message sent after it would seem to come
 		// from an authenticated client. The transcript keeps the exchange.
-		rec.tls, rec.auth, rec.sent = ev.TLS, nil, nil
+		d.tls, d.auth = ev.TLS, nil
 	}
 	if info := authInfo(ev); info != nil { // auth.go
-		rec.auth, rec.sent = info, nil
+		d.auth = info
 	}
 	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
-		rec.helo, rec.sent = ev.Arg, nil
+		d.helo = ev.Arg
 	}
+	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
 }
 

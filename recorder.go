@@ -228,17 +228,17 @@ type session struct {
 	// and what WithRetention forgot change with Server.mu held too
 	// (record, endSession, Reset, WithRetention), so that the server may
 	// read them under its own lock.
-	mu       sync.Mutex
-	id       int
-	attempt  int
-	start    time.Time
-	end      time.Time
-	ended    EndReason
-	ehlo     bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
-	helo     string
-	tls      *tls.ConnectionState
-	auth     *AuthInfo
-	sent     *delivery // helo, tls and auth as the last message was sent; nil once one changed (observe)
+	mu      sync.Mutex
+	id      int
+	attempt int
+	start   time.Time
+	end     time.Time
+	ended   EndReason
+	ehlo    bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
+	// state is its HELO name, TLS state and AUTH record (nil before any):
+	// replaced, never changed, when one of them changes (observe), so
+	// that the messages sent in one state share it (kept.sent).
+	state    *delivery
 	err      error
 	lines    []wireLine
 	remote   netip.AddrPort // the client's address, when TCP (else in x)
@@ -553,24 +553,42 @@ type delivery struct {
 }
 
 // delivery returns how the session stands now, for a message sent now:
-// the one of the last message, unless the state changed since (observe).
-// It takes r.mu.
+// the state of the messages sent before it, unless it changed since
+// (observe). It takes r.mu.
 func (r *session) delivery() *delivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sent == nil {
-		r.sent = &delivery{helo: r.helo, tls: r.tls, auth: r.auth}
+	if r.state == nil {
+		r.state = &delivery{}
 	}
-	return r.sent
+	return r.state
+}
+
+// stateLocked returns a copy of how the session stands, the zero delivery
+// before any HELO, STARTTLS or AUTH. r.mu must be held.
+func (r *session) stateLocked() delivery {
+	if r.state == nil {
+		return delivery{}
+	}
+	return *r.state
+}
+
+// setStateLocked makes d how the session stands, when it differs. r.mu
+// must be held.
+func (r *session) setStateLocked(d delivery) {
+	if d != r.stateLocked() {
+		r.state = &delivery{helo: d.helo, tls: d.tls, auth: d.auth} // not &d: d would be on the heap at each call
+	}
 }
 
 // factsLocked returns the record's facts, what Session.about keeps, still
 // sharing its TLS state and AUTH record: about copies them. r.mu must be
 // held.
 func (r *session) factsLocked() *Session {
+	d := r.stateLocked()
 	s := &Session{
-		ID: r.id, Attempt: r.attempt, Start: r.start, End: r.end, Helo: r.helo,
-		TLS: r.tls, Auth: r.auth, Ended: r.ended, Err: r.err,
+		ID: r.id, Attempt: r.attempt, Start: r.start, End: r.end, Helo: d.helo,
+		TLS: d.tls, Auth: d.auth, Ended: r.ended, Err: r.err,
 	}
 	s.RemoteAddr, s.LocalAddr = r.addrs()
 	return s

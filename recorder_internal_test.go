@@ -566,3 +566,19 @@ func TestAwaitTakesNoChangeAfterTheDeadline(t *testing.T) {
 		t.Errorf("a message after the deadline, a session start before it: await = %v after %d looks, want %v", err, looks, context.DeadlineExceeded)
 	}
 }
+
+// What the server keeps of a stored message, and of a session, fits the
+// allocator's 256-octet size class: one field more would take it to the
+// 288-octet class, 32 octets more per message (BenchmarkStoredMessageHeap)
+// or per session.
+func TestRecordSizes(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes of a 64-bit platform")
+	}
+	if size := unsafe.Sizeof(kept{}); size > 256 {
+		t.Errorf("a stored message's record takes %d octets, want at most 256", size)
+	}
+	if size := unsafe.Sizeof(session{}); size > 256 {
+		t.Errorf("a session's record takes %d octets, want at most 256", size)
+	}
+}

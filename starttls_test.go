@@ -143,6 +143,15 @@ func TestTLSHandshakeFailureInTranscript(t *testing.T) {
 			want: "TLS handshake failed: tls: first record does not look like a TLS handshake",
 		},
 		{
+			name: "the client resets the connection mid-handshake",
+			client: func(t *testing.T, srv *Server, conn net.Conn) {
+				io.WriteString(conn, "\x16\x03\x01\x02") // half a record header
+				conn.(*net.TCPConn).SetLinger(0)
+				conn.Close()
+			},
+			want: "TLS handshake failed: read: connection reset by peer", // once "read: read: ..."
+		},
+		{
 			name: "the client goes silent mid-handshake",
 			opts: []Option{WithReadTimeout(100 * time.Millisecond)},
 			client: func(t *testing.T, srv *Server, conn net.Conn) {
@@ -385,4 +394,37 @@ func TestTLSHandshakeStallInBubble(t *testing.T) {
 			t.Errorf("the client read %q mid-handshake, want the close alone", b)
 		}
 	})
+}
+
+// In a testing/synctest bubble, an idle fault at STARTTLS as long as the
+// read timeout, whose time runs out in the TLS handshake, ends the session
+// as the fault's disconnection without reply every time (the fault wins
+// at the read timeout, Fault.IdleReply says), not by which of the two
+// timers of that same instant the runtime ran first; and never writes the
+// fault's reply in plaintext where the client expects TLS.
+func TestIdleFaultAtReadTimeoutDuringTLSHandshakeInBubble(t *testing.T) {
+	for range 20 {
+		synctest.Test(t, func(t *testing.T) {
+			srv := Start(t, WithInMemory(), WithSTARTTLS(), WithReadTimeout(time.Minute), WithWaitTimeout(time.Hour),
+				WithFault(At(StageStartTLS).IdleReply(time.Minute, 421, "4.4.2 idle too long")))
+			conn, err := srv.Dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			w := &wire{t: t, conn: conn, r: bufio.NewReader(conn)}
+			w.expect("220")
+			w.cmd("EHLO client.example", "250")
+			w.cmd("STARTTLS", "220 2.0.0")
+			w.send("\x16\x03\x01\x02") // half a record header, then nothing
+			if b, _ := io.ReadAll(w.r); len(b) > 0 {
+				t.Errorf("the client read %q mid-handshake, want the close alone", b)
+			}
+			s := srv.WaitForSessionEnd(t, 1)
+			n := len(s.Transcript)
+			if s.Ended != EndServerClosed || n == 0 || !strings.Contains(s.Transcript[n-1].Text, "in the TLS handshake → disconnect, no reply") {
+				t.Fatalf("session ended %v (%v), want %v with the fault's note:\n%s", s.Ended, s.Err, EndServerClosed, s.Transcript)
+			}
+		})
+	}
 }

@@ -315,14 +315,16 @@ type kept struct {
 	// The content findings of a message not parsed on arrival (pending)
 	// are those of its session, on line findLine, in the server's order
 	// of findings at seq.
-	pending           bool
 	session, findLine int
 	seq               uint64
+	pending           bool
 
-	mu      sync.Mutex            // guards the fields below, and parses one at a time
+	// (checked next to pending, the two in one word, keeps kept in the
+	// allocator's 256-octet size class: TestRecordSizes.)
+	checked bool                  // guarded by mu: content holds the content findings of a pending message
+	mu      sync.Mutex            // guards checked and the fields below, and parses one at a time
 	mime    weak.Pointer[Message] // the last parse of raw, while a snapshot holds it
 	held    *Message              // the last parse, while it is among the recent ones (keptBy.recent)
-	checked bool                  // content holds the content findings of a pending message
 	content []Finding
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -739,22 +740,25 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 		return nil, fmt.Errorf("%w: no TLS configuration", ErrTLSHandshake)
 	}
 	_ = c.raw.SetDeadline(time.Now().Add(c.cfg.ReadTimeout))
-	if ctx.Err() != nil {
+	if err := ctxErr(ctx); err != nil {
 		// The client is about to start its handshake, or has: a
 		// plaintext reply (Close's) would break it. The connection
 		// closes.
 		c.abort()
-		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, ctx.Err())
+		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
 	}
 	tc := tls.Server(c.raw, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		if ctx.Err() != nil {
+		if cerr := ctxErr(ctx); cerr != nil {
 			// Cut short by the end of ctx (crypto/tls closed the
 			// connection, or watch's deadline ended the read): that is no
 			// client leaving (see left), and no reply may follow half a
-			// handshake.
+			// handshake. ctxErr, not ctx.Err: a read timeout that ran out
+			// at ctx's deadline, in a synctest bubble, is that deadline's
+			// end too, whichever timer ran first; else Next would leave
+			// the connection open for Close's plaintext reply.
 			c.abort()
-			return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, ctx.Err())
+			return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, cerr)
 		}
 		// Why, in the transcript too: the client refused the certificate
 		// or the version, spoke no TLS, went silent... (without the
@@ -762,6 +766,9 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 		why := err.Error()
 		if op := (*net.OpError)(nil); errors.As(err, &op) {
 			why = op.Op + ": " + op.Err.Error() // "remote error: tls: bad certificate", "read: i/o timeout"
+			if se := (*os.SyscallError)(nil); errors.As(op.Err, &se) {
+				why = op.Err.Error() // "read: connection reset by peer", not "read: read: ..."
+			}
 		}
 		c.trace(Trace{Kind: TraceNote, Text: "TLS handshake failed: " + why})
 		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
