@@ -265,7 +265,7 @@ func TestProgramClientCertificate(t *testing.T) {
 							if err != nil {
 								t.Fatalf("%s: %v\n%s", c.name, err, out)
 							}
-							checkClientCertSession(t, p, f)
+							checkClientCertSession(t, p, f, "TLS 1.3")
 							return
 						}
 						if err == nil {
@@ -339,15 +339,16 @@ func endedSession(t *testing.T, p *program) mtlsSession {
 }
 
 // checkClientCertSession checks that the program recorded one message in
-// one session over TLS 1.3 that shows f's client certificate.
-func checkClientCertSession(t *testing.T, p *program, f *mtlsFiles) {
+// one session over TLS version ("TLS 1.3") that shows f's client
+// certificate.
+func checkClientCertSession(t *testing.T, p *program, f *mtlsFiles, version string) {
 	t.Helper()
 	s := endedSession(t, p)
 	if s.TLS == nil {
 		t.Fatalf("the session has no tls: %+v", s)
 	}
-	if s.TLS.Version != "TLS 1.3" {
-		t.Errorf("tls.version %q, want TLS 1.3", s.TLS.Version)
+	if s.TLS.Version != version {
+		t.Errorf("tls.version %q, want %s", s.TLS.Version, version)
 	}
 	want := []certificateJSON{{
 		Subject: "CN=app.client.example,O=Example Clients",
@@ -402,5 +403,55 @@ func checkNoClientCertSession(t *testing.T, p *program) {
 	res, body := p.call(t, "GET", "/api/messages", "")
 	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Errorf("GET /api/messages: %s %s, want 200 []", res.Status, body)
+	}
+}
+
+// TestProgramClientCertificateUnderTLSFault sends with curl through the
+// program with -client-ca while a TLS fault acts on the handshake: with
+// "tlsVersion" 1.2 (an old server, with -cert's certificate) curl
+// presenting its certificate sends over TLS 1.2; with "tlsVersion" and
+// "wrongHostCertificate", curl without a certificate that does not check
+// the server's (--insecure) fails, and nothing is recorded. The faults
+// gave the handshake the test certificate and no client CA: curl trusting
+// -cert's CA failed, and curl without a certificate sent.
+func TestProgramClientCertificateUnderTLSFault(t *testing.T) {
+	t.Parallel()
+	curl := needProgram(t, "curl", "apt-get install curl")
+	for _, tc := range []struct {
+		name     string
+		fault    string
+		withCert bool
+	}{
+		{"tlsVersion 1.2, with the certificate", `{"at": "starttls", "tlsVersion": "1.2"}`, true},
+		{"tlsVersion 1.2, without", `{"at": "starttls", "tlsVersion": "1.2"}`, false},
+		{"wrongHostCertificate, without", `{"at": "starttls", "wrongHostCertificate": true}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newMTLSFiles(t)
+			p := startMTLSProgram(t, f, starttls)
+			if res, body := p.call(t, "PUT", "/api/faults", "["+tc.fault+"]"); res.StatusCode != 200 {
+				t.Fatalf("PUT /api/faults: %s\n%s", res.Status, body)
+			}
+			m := plainMail()
+			args := []string{"--ssl-reqd", "--upload-file", writeTemp(t, "mail.eml", buildMIME(m))}
+			if tc.withCert {
+				args = append(args, "--cacert", f.ca, "--cert", f.clientCert, "--key", f.clientKey)
+			} else {
+				args = append(args, "--insecure")
+			}
+			out, err := runProgram(t, nil, curl, curlArgs(fmt.Sprintf("smtp://%s/client.example", p.smtp), m, args...)...)
+			if !tc.withCert {
+				if err == nil {
+					t.Errorf("curl succeeded without a client certificate, want it to fail\n%s", out)
+				}
+				checkNoClientCertSession(t, p)
+				return
+			}
+			if err != nil {
+				t.Fatalf("curl: %v\n%s", err, out)
+			}
+			checkClientCertSession(t, p, f, "TLS 1.2")
+		})
 	}
 }
