@@ -81,9 +81,10 @@ func newMutualTLS(t *testing.T) *mutualTLS {
 // acts on the handshake. TLSVersion is an old server, with its own
 // certificate and the client certificate it requires; the bad
 // certificate faults replace the server's certificate, not its
-// requirement. They gave the handshake the test certificate's
-// configuration: a client with its certificate, trusting the server's
-// CA, failed against TLSVersion, and a client without one sent mail.
+// requirement, also when the configuration's GetConfigForClient chooses
+// it. They gave the handshake the test certificate's configuration: a
+// client with its certificate, trusting the server's CA, failed against
+// TLSVersion, and a client without one sent mail.
 func TestTLSFaultsKeepClientCertificate(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -92,19 +93,30 @@ func TestTLSFaultsKeepClientCertificate(t *testing.T) {
 		withCert bool
 		verify   bool // the client verifies the server's certificate against its CA
 		version  uint16
+		// byHello: WithTLSConfig's configuration is chosen by its
+		// GetConfigForClient, which the fault's must go through.
+		byHello bool
 	}{
-		{"TLSVersion 1.2, with the certificate", At(StageStartTLS).TLSVersion(tls.VersionTLS12), true, true, tls.VersionTLS12},
-		{"TLSVersion 1.2, without", At(StageStartTLS).TLSVersion(tls.VersionTLS12), false, false, 0},
-		{"TLSVersion 1.3, without", At(StageStartTLS).TLSVersion(tls.VersionTLS13), false, false, 0},
-		{"wrong host certificate, with the certificate", At(StageStartTLS).WrongHostCertificate(), true, false, tls.VersionTLS13},
-		{"wrong host certificate, without", At(StageStartTLS).WrongHostCertificate(), false, false, 0},
-		{"expired certificate, without", At(StageStartTLS).ExpiredCertificate(), false, false, 0},
-		{"untrusted certificate, without", At(StageStartTLS).UntrustedCertificate(), false, false, 0},
+		{"TLSVersion 1.2, with the certificate", At(StageStartTLS).TLSVersion(tls.VersionTLS12), true, true, tls.VersionTLS12, false},
+		{"TLSVersion 1.2, without", At(StageStartTLS).TLSVersion(tls.VersionTLS12), false, false, 0, false},
+		{"TLSVersion 1.3, without", At(StageStartTLS).TLSVersion(tls.VersionTLS13), false, false, 0, false},
+		{"wrong host certificate, with the certificate", At(StageStartTLS).WrongHostCertificate(), true, false, tls.VersionTLS13, false},
+		{"wrong host certificate, without", At(StageStartTLS).WrongHostCertificate(), false, false, 0, false},
+		{"expired certificate, without", At(StageStartTLS).ExpiredCertificate(), false, false, 0, false},
+		{"untrusted certificate, without", At(StageStartTLS).UntrustedCertificate(), false, false, 0, false},
+		{"by hello, TLSVersion 1.2, with the certificate", At(StageStartTLS).TLSVersion(tls.VersionTLS12), true, true, tls.VersionTLS12, true},
+		{"by hello, TLSVersion 1.2, without", At(StageStartTLS).TLSVersion(tls.VersionTLS12), false, false, 0, true},
+		{"by hello, wrong host certificate, with the certificate", At(StageStartTLS).WrongHostCertificate(), true, false, tls.VersionTLS13, true},
+		{"by hello, wrong host certificate, without", At(StageStartTLS).WrongHostCertificate(), false, false, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m := newMutualTLS(t)
-			srv := Start(t, WithTLSConfig(m.server), WithSTARTTLS(), WithFault(tc.fault))
+			server := m.server
+			if tc.byHello {
+				server = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return m.server, nil }}
+			}
+			srv := Start(t, WithTLSConfig(server), WithSTARTTLS(), WithFault(tc.fault))
 			cfg := &tls.Config{RootCAs: m.roots, ServerName: srv.Host(), InsecureSkipVerify: !tc.verify}
 			if tc.withCert {
 				cfg.Certificates = []tls.Certificate{m.clientCert}

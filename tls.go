@@ -303,6 +303,26 @@ func (p *testPKI) badServerConfig(kind badCert) (*tls.Config, error) {
 	}, nil
 }
 
+// withCertificates returns a clone of cfg that presents certs, also when
+// its GetConfigForClient chooses the configuration.
+func withCertificates(cfg *tls.Config, certs []tls.Certificate) *tls.Config {
+	c := cfg.Clone()
+	c.Certificates, c.GetCertificate = certs, nil
+	if get := c.GetConfigForClient; get != nil {
+		// The configuration it returns replaces this one: certs there too.
+		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			cc, err := get(hello)
+			if cc == nil || err != nil {
+				return cc, err
+			}
+			cc = cc.Clone()
+			cc.Certificates, cc.GetCertificate = certs, nil
+			return cc, nil
+		}
+	}
+	return c
+}
+
 // tlsVersionOnly returns a clone of cfg (nil means an empty config) that
 // negotiates exactly TLS version v, such as tls.VersionTLS10, which Go clients
 // refuse by default (they require TLS 1.2 or later).
@@ -480,9 +500,7 @@ func (f Fault) badCertificate(method string, kind badCert) Fault {
 		// The server's own configuration with the bad certificate in
 		// place of its own: a client certificate it requires
 		// (ClientAuth, ClientCAs) is still required.
-		c := server.Clone()
-		c.Certificates, c.GetCertificate, c.GetConfigForClient = bad.Certificates, nil, nil
-		return c, nil
+		return withCertificates(server, bad.Certificates), nil
 	})
 }
 
