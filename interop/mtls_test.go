@@ -6,6 +6,7 @@ package interop
 // nothing recorded.
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -453,5 +458,70 @@ func TestProgramClientCertificateUnderTLSFault(t *testing.T) {
 			}
 			checkClientCertSession(t, p, f, "TLS 1.2")
 		})
+	}
+}
+
+// TestProgramClientCertificateOpenAPI validates what the program says of
+// a session whose client presented a certificate (curl, which sends the
+// CA after its own) and of its mutual TLS setup against the program's
+// OpenAPI document: GET /api/sessions, /api/sessions/1,
+// /api/wait/sessions and /api/server.
+func TestProgramClientCertificateOpenAPI(t *testing.T) {
+	t.Parallel()
+	curl := needProgram(t, "curl", "apt-get install curl")
+	f := newMTLSFiles(t)
+	p := startMTLSProgram(t, f, implicitTLS)
+	m := plainMail()
+	out, err := runProgram(t, nil, curl, curlArgs(fmt.Sprintf("smtps://%s/client.example", p.smtp), m,
+		"--cacert", f.ca, "--cert", f.clientCert, "--key", f.clientKey, "--upload-file", writeTemp(t, "mail.eml", buildMIME(m)))...)
+	if err != nil {
+		t.Fatalf("curl: %v\n%s", err, out)
+	}
+	checkClientCertSession(t, p, f, "TLS 1.3")
+
+	res, raw := p.call(t, "GET", "/api/openapi.json", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /api/openapi.json: %s", res.Status)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("loading the document: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: "http://" + p.http}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/sessions", "/api/sessions/1", "/api/wait/sessions?count=1&timeout=5s", "/api/server"} {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+p.http+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("GET %s: not in the document: %v", path, err)
+		}
+		res, body := p.call(t, "GET", path, "")
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, body); err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, body)
+		}
+		want := `"peerCertificates":[{"subject":"CN=app.client.example,O=Example Clients"`
+		if path == "/api/server" {
+			want = `"clientCertRequired":true`
+		}
+		if !strings.Contains(compact.String(), want) {
+			t.Errorf("GET %s: no client certificate in it:\n%s", path, body)
+		}
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+			Status:                 res.StatusCode, Header: res.Header,
+			Options: &openapi3filter.Options{IncludeResponseStatus: true},
+		}
+		in.SetBodyBytes(body)
+		if err := openapi3filter.ValidateResponse(t.Context(), in); err != nil {
+			t.Errorf("GET %s: the %d response does not match the document: %v\n%s", path, res.StatusCode, err, body)
+		}
 	}
 }
