@@ -60,7 +60,9 @@ func WithRequireTLS() Option {
 // user's own certificate, client certificate checks, restricted versions
 // or cipher suites. It enables STARTTLS unless [WithImplicitTLS] is given.
 // The server uses a clone of cfg. [Server.ClientTLSConfig] still trusts
-// only the test certificate authority.
+// only the test certificate authority. A TLS failure fault keeps what of
+// cfg it does not replace: [Fault.TLSVersion] its certificate, every one
+// the client certificate it requires.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(o *options) error {
 		if cfg == nil {
