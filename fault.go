@@ -161,7 +161,7 @@ type condition func(m *match) bool
 //
 //	func (f Fault) ExpiredCertificate() Fault {
 //		return f.with("ExpiredCertificate", func(a *action) error {
-//			a.tlsConfig = func() (*tls.Config, error) { ... }
+//			a.tlsConfig = func(server *tls.Config) (*tls.Config, error) { ... }
 //			a.label = "expired certificate"
 //			return nil
 //		})
@@ -183,10 +183,13 @@ type action struct {
 	// tlsConfig, at StageStartTLS, builds the TLS configuration for the
 	// handshake that follows a positive reply to STARTTLS, and at
 	// StageConnect for the implicit TLS handshake (it becomes
-	// Answer.TLSConfig). It is called from the session's goroutine, once
-	// per firing. An error is noted in the transcript and answered
-	// 454 4.7.0 instead.
-	tlsConfig func() (*tls.Config, error)
+	// Answer.TLSConfig). server is the server's own configuration (the
+	// test certificate's, or WithTLSConfig's), which it must not change:
+	// what the fault does not replace, such as a client certificate the
+	// server requires, stays as it says. It is called from the session's
+	// goroutine, once per firing. An error is noted in the transcript and
+	// answered 454 4.7.0 instead.
+	tlsConfig func(server *tls.Config) (*tls.Config, error)
 	// label names, in transcript notes, what the fields above cannot say
 	// ("expired certificate").
 	label string

@@ -417,7 +417,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	fs, line := s.conform(rec, c, ev, m, parsed)
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
-		cfg, err := p.act.tlsConfig()
+		cfg, err := p.act.tlsConfig(s.opts.engine.TLSConfig)
 		if err != nil {
 			s.note(rec, "fault: no TLS configuration: %v", err)
 			ans = smtpd.Answer{Reply: &smtpd.Reply{Code: 454, Status: "4.7.0", Lines: []string{"TLS not available due to temporary reason"}}}

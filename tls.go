@@ -60,7 +60,9 @@ func WithRequireTLS() Option {
 // user's own certificate, client certificate checks, restricted versions
 // or cipher suites. It enables STARTTLS unless [WithImplicitTLS] is given.
 // The server uses a clone of cfg. [Server.ClientTLSConfig] still trusts
-// only the test certificate authority.
+// only the test certificate authority. A TLS failure fault keeps what of
+// cfg it does not replace: [Fault.TLSVersion] its certificate, every one
+// the client certificate it requires.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(o *options) error {
 		if cfg == nil {
@@ -303,6 +305,26 @@ func (p *testPKI) badServerConfig(kind badCert) (*tls.Config, error) {
 	}, nil
 }
 
+// withCertificates returns a clone of cfg that presents certs, also when
+// its GetConfigForClient chooses the configuration.
+func withCertificates(cfg *tls.Config, certs []tls.Certificate) *tls.Config {
+	c := cfg.Clone()
+	c.Certificates, c.GetCertificate = certs, nil
+	if get := c.GetConfigForClient; get != nil {
+		// The configuration it returns replaces this one: certs there too.
+		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			cc, err := get(hello)
+			if cc == nil || err != nil {
+				return cc, err
+			}
+			cc = cc.Clone()
+			cc.Certificates, cc.GetCertificate = certs, nil
+			return cc, nil
+		}
+	}
+	return c
+}
+
 // tlsVersionOnly returns a clone of cfg (nil means an empty config) that
 // negotiates exactly TLS version v, such as tls.VersionTLS10, which Go clients
 // refuse by default (they require TLS 1.2 or later).
@@ -312,6 +334,18 @@ func tlsVersionOnly(cfg *tls.Config, v uint16) *tls.Config {
 		c = &tls.Config{}
 	}
 	c.MinVersion, c.MaxVersion = v, v
+	if get := c.GetConfigForClient; get != nil {
+		// The configuration it returns replaces this one: only v there too.
+		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			cc, err := get(hello)
+			if cc == nil || err != nil {
+				return cc, err
+			}
+			cc = cc.Clone()
+			cc.MinVersion, cc.MaxVersion = v, v
+			return cc, nil
+		}
+	}
 	return c
 }
 
@@ -421,7 +455,9 @@ func randomSerial() (*big.Int, error) {
 // signed by the test certificate authority, for the right names, but
 // expired (in 1995). A client with [Server.ClientTLSConfig] fails the
 // handshake with an x509.CertificateInvalidError whose Reason is
-// x509.Expired.
+// x509.Expired. Only the certificate is the fault's: the rest of the
+// handshake is the server's, so that a client certificate that
+// [WithTLSConfig] requires (ClientAuth, ClientCAs) is still required.
 //
 // Like every TLS failure, it acts on the handshake after STARTTLS at
 // [StageStartTLS], or, with [WithImplicitTLS], on the handshake that
@@ -454,29 +490,41 @@ func (f Fault) UntrustedCertificate() Fault {
 }
 
 func (f Fault) badCertificate(method string, kind badCert) Fault {
-	return f.withTLS(method, kind.String(), func() (*tls.Config, error) {
+	return f.withTLS(method, kind.String(), func(server *tls.Config) (*tls.Config, error) {
 		p, err := defaultPKI()
 		if err != nil {
 			return nil, err
 		}
-		return p.badServerConfig(kind)
+		bad, err := p.badServerConfig(kind)
+		if err != nil || server == nil {
+			return bad, err
+		}
+		// The server's own configuration with the bad certificate in
+		// place of its own: a client certificate it requires
+		// (ClientAuth, ClientCAs) is still required.
+		return withCertificates(server, bad.Certificates), nil
 	})
 }
 
 // TLSVersion makes the TLS handshake (see [Fault.ExpiredCertificate])
 // accept only version v (tls.VersionTLS10 to tls.VersionTLS13), with the
-// test certificate: an old server. Go clients refuse TLS 1.0 and 1.1 by default
-// and fail with the TLS alert "protocol version not supported".
+// server's own configuration otherwise: the test certificate, or that of
+// [WithTLSConfig], with the client certificate it may require: an old
+// server. Go clients refuse TLS 1.0 and 1.1 by default and fail with the
+// TLS alert "protocol version not supported".
 func (f Fault) TLSVersion(v uint16) Fault {
 	if v < tls.VersionTLS10 || v > tls.VersionTLS13 {
 		return f.fail("TLSVersion(%#04x): want tls.VersionTLS10 to tls.VersionTLS13", v)
 	}
-	return f.withTLS("TLSVersion", "only "+tls.VersionName(v), func() (*tls.Config, error) {
-		p, err := defaultPKI()
-		if err != nil {
-			return nil, err
+	return f.withTLS("TLSVersion", "only "+tls.VersionName(v), func(server *tls.Config) (*tls.Config, error) {
+		if server == nil { // no TLS fault fires on a server without TLS; kept for safety
+			p, err := defaultPKI()
+			if err != nil {
+				return nil, err
+			}
+			server = p.serverConfig()
 		}
-		return tlsVersionOnly(p.serverConfig(), v), nil
+		return tlsVersionOnly(server, v), nil
 	})
 }
 
@@ -488,7 +536,7 @@ var errHandshakeAborted = errors.New("mocksmtp: handshake aborted by a fault")
 // client's first message (ClientHello), without a TLS alert: the client's
 // handshake fails with io.EOF or a connection reset.
 func (f Fault) AbortHandshake() Fault {
-	return f.withTLS("AbortHandshake", "handshake aborted", func() (*tls.Config, error) {
+	return f.withTLS("AbortHandshake", "handshake aborted", func(*tls.Config) (*tls.Config, error) {
 		return &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			_ = hello.Conn.Close()
 			return nil, errHandshakeAborted
@@ -497,7 +545,7 @@ func (f Fault) AbortHandshake() Fault {
 }
 
 // withTLS sets the TLS configuration a fault gives the handshake.
-func (f Fault) withTLS(method, label string, cfg func() (*tls.Config, error)) Fault {
+func (f Fault) withTLS(method, label string, cfg func(server *tls.Config) (*tls.Config, error)) Fault {
 	return f.with(method, func(a *action) error {
 		if a.tlsConfig != nil {
 			return fmt.Errorf("the fault already has a TLS failure (%s); choose one", a.label)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
 )
 
 // TestProgramAuthAnySwaks logs in to the program started with -auth-any
@@ -91,5 +93,50 @@ func TestProgramWaitSessionEndPython(t *testing.T) {
 	if got.Status != 200 || got.Body.ID != 1 || got.Body.Live || got.Body.Ended != "QUIT" || got.Body.Helo != "client.example" {
 		t.Errorf("the wait answered %d with session %d live=%v ended %q helo %q, want 200 with session 1 ended by QUIT from client.example\n%s",
 			got.Status, got.Body.ID, got.Body.Live, got.Body.Ended, got.Body.Helo, out)
+	}
+}
+
+// TestProgramRulesPython reads GET /api/rules from Python's urllib
+// (testdata/rules.py) of the program started with -without-rules
+// message-id: every rule of mocksmtp.Rules(), in order, with its RFC
+// section, message-id switched off. A mail without a Message-ID sent by
+// smtplib, which then closes without QUIT, makes only the finding of the
+// missing QUIT, a rule the list names and has on.
+func TestProgramRulesPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t, "-without-rules", string(mocksmtp.RuleMessageID))
+	out, err := runProgram(t, nil, python, "testdata/rules.py", p.http)
+	if err != nil {
+		t.Fatalf("rules.py: %v\n%s", err, out)
+	}
+	type rule struct {
+		Rule    string `json:"rule"`
+		Ref     string `json:"ref"`
+		Enabled bool   `json:"enabled"`
+	}
+	type finding struct {
+		Rule    string `json:"rule"`
+		Ref     string `json:"ref"`
+		Listed  bool   `json:"listed"`
+		Enabled bool   `json:"enabled"`
+	}
+	var got struct {
+		Rules    []rule    `json:"rules"`
+		Findings []finding `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("rules.py: %v\n%s", err, out)
+	}
+	var want []rule
+	for _, r := range mocksmtp.Rules() {
+		want = append(want, rule{Rule: string(r), Ref: r.Ref(), Enabled: r != mocksmtp.RuleMessageID})
+	}
+	if diff := cmp.Diff(want, got.Rules); diff != "" {
+		t.Errorf("GET /api/rules (-want +got):\n%s", diff)
+	}
+	wantFindings := []finding{{Rule: string(mocksmtp.RuleQuit), Ref: mocksmtp.RuleQuit.Ref(), Listed: true, Enabled: true}}
+	if diff := cmp.Diff(wantFindings, got.Findings); diff != "" {
+		t.Errorf("GET /api/findings, each looked up in GET /api/rules (-want +got):\n%s", diff)
 	}
 }

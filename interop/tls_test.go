@@ -2,9 +2,11 @@ package interop
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -87,14 +89,28 @@ func TestGoMailTLSMandatoryWithoutSTARTTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// go-mail v0.8.1 returns the refusal with the connection open: its
+	// DialToSMTPClientWithContext closes it on none of its errors, so the
+	// session would last until the garbage collector closed it. The test
+	// closes it, as a program that kept its own dialer would.
+	var conn net.Conn
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var err error
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+		return conn, err
+	}
 	c, err := gomail.NewClient(h.srv.Host(), gomail.WithPort(h.srv.Port()), gomail.WithTLSPolicy(gomail.TLSMandatory),
-		gomail.WithTLSConfig(h.srv.ClientTLSConfig()), gomail.WithTimeout(30*time.Second))
+		gomail.WithTLSConfig(h.srv.ClientTLSConfig()), gomail.WithTimeout(30*time.Second), gomail.WithDialContextFunc(dial))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.DialAndSendWithContext(t.Context(), msg); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("DialAndSend error %v, want a refusal for want of STARTTLS", err)
 	}
+	if conn == nil {
+		t.Fatal("go-mail did not dial with the dialer given")
+	}
+	conn.Close()
 	s := h.session(t)
 	// go-mail gives up without the QUIT that RFC 3207 4.1 asks for.
 	if diff := cmp.Diff([]string{"EHLO"}, verbs(s)); diff != "" {

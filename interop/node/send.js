@@ -2,6 +2,7 @@
 // (interop/nodemailer_test.go).
 //
 // Usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem]
+//                      [--cert CERT.pem --key KEY.pem]
 //                      [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)]
 //                      [--dkim DOMAIN:SELECTOR:KEY.pem] [--timeout MS] < spec.json
 //
@@ -11,7 +12,9 @@
 //
 // --starttls requires STARTTLS (requireTLS), --secure speaks TLS from the
 // first byte (SMTPS); both verify the server's certificate and host name
-// against the certificate authorities in --ca. --user logs in, with
+// against the certificate authorities in --ca, and present the client
+// certificate in --cert with its key in --key when given (mutual TLS:
+// tls.cert and tls.key). --user logs in, with
 // --auth-method (PLAIN, LOGIN, CRAM-MD5) or nodemailer's own choice; with
 // --access-token, it logs in with XOAUTH2 (auth type OAuth2, with no means
 // to renew the token). --dkim signs the message with nodemailer's DKIM
@@ -30,7 +33,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (a === '--starttls' || a === '--secure') {
       opts[a.slice(2)] = true;
-    } else if (['--ca', '--user', '--pass', '--auth-method', '--access-token', '--dkim', '--timeout'].includes(a)) {
+    } else if (['--ca', '--cert', '--key', '--user', '--pass', '--auth-method', '--access-token', '--dkim', '--timeout'].includes(a)) {
       if (i + 1 >= argv.length) {
         throw new Error(a + ' needs a value');
       }
@@ -48,7 +51,7 @@ async function main() {
   const { positional, opts } = parseArgs(process.argv.slice(2));
   const [host, port] = positional;
   if (!host || !port || positional.length > 2) {
-    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)] [--dkim DOMAIN:SELECTOR:KEY.pem] [--timeout MS] < spec.json');
+    throw new Error('usage: node send.js HOST PORT [--starttls | --secure] [--ca CA.pem] [--cert CERT.pem --key KEY.pem] [--user USER (--pass PASSWORD [--auth-method M] | --access-token T)] [--dkim DOMAIN:SELECTOR:KEY.pem] [--timeout MS] < spec.json');
   }
   const chunks = [];
   for await (const chunk of process.stdin) {
@@ -72,6 +75,9 @@ async function main() {
   }
   if (opts.ca) {
     config.tls = { ca: [fs.readFileSync(opts.ca)], rejectUnauthorized: true };
+  }
+  if (opts.cert) {
+    config.tls = { ...config.tls, cert: fs.readFileSync(opts.cert), key: fs.readFileSync(opts.key) };
   }
   if (opts['access-token']) {
     config.auth = { type: 'OAuth2', user: opts.user, accessToken: opts['access-token'] };

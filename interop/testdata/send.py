@@ -1,12 +1,15 @@
 """Sends one mail with Python's smtplib, for mocksmtp's interop tests.
 
 Usage: python3 send.py HOST PORT [--starttls | --ssl] [--cafile CA.pem]
+                       [--certfile CERT.pem --keyfile KEY.pem]
                        [--user USER (--password PASSWORD | --xoauth2-token TOKEN)]
                        [--timeout SECONDS] < spec.json
 
 --starttls upgrades with STARTTLS, --ssl speaks TLS from the first byte
 (SMTPS); both verify the server's certificate and host name against the
-certificate authorities in --cafile. --user logs in with smtplib's
+certificate authorities in --cafile, and present the client certificate
+in --certfile with its key in --keyfile when given (mutual TLS: the
+ssl context's load_cert_chain). --user logs in with smtplib's
 preferred mechanism among those the server offers (CRAM-MD5, PLAIN,
 LOGIN); with --xoauth2-token, it logs in with XOAUTH2 through
 smtplib's auth(), as Gmail's documentation shows, answering an error
@@ -36,6 +39,8 @@ def main():
     tls.add_argument("--starttls", action="store_true")
     tls.add_argument("--ssl", action="store_true")
     p.add_argument("--cafile")
+    p.add_argument("--certfile")
+    p.add_argument("--keyfile")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--xoauth2-token")
@@ -65,6 +70,8 @@ def main():
     context = None
     if args.starttls or args.ssl:
         context = ssl.create_default_context(cafile=args.cafile)
+        if args.certfile:
+            context.load_cert_chain(args.certfile, args.keyfile)
     if args.ssl:
         s = smtplib.SMTP_SSL(args.host, args.port, local_hostname="client.example", timeout=args.timeout, context=context)
     else:
