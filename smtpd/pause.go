@@ -125,10 +125,21 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 	return err
 }
 
-// probeBound bounds left's read: an end the client sent (TCP's FIN,
-// TLS's close_notify) is already queued and returns at once, and a
+// probeBound bounds left's read where the connection cannot tell
+// whether input is queued (see queued): an end the client sent (TCP's
+// FIN, TLS's close_notify) is already queued and returns at once, and a
 // client still there costs the shutdown no more than this.
 const probeBound = 10 * time.Millisecond
+
+// queuedBound bounds left's read of what the connection said is queued:
+// it returns at once, but for a TLS record the client sent in part. It
+// is long, so that a goroutine scheduled late on a loaded machine still
+// reads before it passes.
+const queuedBound = time.Second
+
+// beforeProbe runs just before left reads; tests make it late, as a
+// loaded machine makes the session's goroutine.
+var beforeProbe = func() {}
 
 // left is called once the driver's context has ended a read, a wait or
 // a write (Next asks for the paths that do not: a reply deadlineWriter
@@ -139,14 +150,17 @@ const probeBound = 10 * time.Millisecond
 // read past its deadline fails without looking at the connection (Go's
 // poller does not read), so an end of input already queued would go
 // unseen, and the session end as a shutdown or as the client's close
-// depending on which the session's goroutine saw first. left reads once
-// more, under a deadline a little ahead (probeBound), through the read
-// buffer: data stays buffered for whatever follows, and over TLS the
-// client's close_notify is read as io.EOF. A connection that tells
-// whether a read would wait (Pending: mocksmtp's in-memory ones) is not
-// read when it would, so that a testing/synctest bubble spends no time
-// on it. left stops watching the context first: its AfterFunc, running
-// late, would put the deadline back in the past.
+// depending on which the session's goroutine saw first. left stops
+// watching the context (its AfterFunc, running late, would put the
+// deadline back in the past), then asks the connection what is queued
+// without reading it (queued: a TCP socket on Unix, mocksmtp's in-memory
+// connections). Nothing: the client is there, and the shutdown costs
+// nothing. Something: left reads it through the read buffer, which
+// returns at once (data stays buffered for whatever follows, and over TLS
+// the client's close_notify is read as io.EOF). A connection that cannot
+// tell is read under a deadline a little ahead (probeBound); a goroutine
+// scheduled later than that misses an end already queued, which is why
+// the connections that can tell are asked.
 //
 // A context that ended at its deadline (a driver's idle time) is not
 // asked about: a close that arrives as the time runs out is too late, as
@@ -160,23 +174,47 @@ func (c *Conn) left(ctx context.Context) error {
 	}
 	c.leftAsked = ctx
 	c.stopWatching()
+	if c.br.Buffered() > 0 {
+		return nil // sent something not yet read
+	}
+	_ = c.raw.SetReadDeadline(time.Time{})
 	bound := probeBound
-	if p, ok := c.raw.(interface{ Pending() bool }); ok {
-		if !p.Pending() {
-			return nil
-		}
-		// What is pending returns without waiting: the bound is only
-		// for a TLS record the client sent in part, and is long, so
-		// that a loaded machine does not pass it before the read.
-		bound = time.Second
+	switch queued(c.raw) {
+	case inputNone:
+		return nil
+	case inputQueued:
+		bound = queuedBound
 	}
 	_ = c.raw.SetReadDeadline(time.Now().Add(bound))
+	beforeProbe()
 	_, err := c.br.Peek(1)
 	_ = c.raw.SetReadDeadline(time.Time{})
 	if err == nil || isTimeout(err) {
 		return nil
 	}
 	return err
+}
+
+// input is what a connection says it has queued for a read (queued).
+type input int
+
+const (
+	inputUnknown input = iota // the connection cannot tell
+	inputNone                 // nothing: a read would wait
+	inputQueued               // data, the end of input or an error: a read returns at once
+)
+
+// queued asks conn what it has queued for a read, without reading it
+// and without waiting: mocksmtp's in-memory connections say it
+// (Pending), and a TCP socket on Unix is peeked at (peekSocket).
+func queued(conn net.Conn) input {
+	if p, ok := conn.(interface{ Pending() bool }); ok {
+		if p.Pending() {
+			return inputQueued
+		}
+		return inputNone
+	}
+	return peekSocket(conn)
 }
 
 // goneAfterQuit returns io.EOF for err, a client gone, when ev is a QUIT

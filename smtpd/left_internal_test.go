@@ -1,0 +1,90 @@
+package smtpd
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp/internal/testcert"
+)
+
+// A client that closed before the driver's context ended is gone, also
+// when the session's goroutine comes to look late, as on a loaded
+// machine: beforeProbe makes every look later than probeBound. Over TCP
+// and implicit TLS (whose close_notify comes before the FIN).
+func TestClientGoneSeenByALateGoroutine(t *testing.T) {
+	certPEM, keyPEM, pool, err := testcert.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := 2 * probeBound
+	defer func(f func()) { beforeProbe = f }(beforeProbe)
+	// Not a wait for a condition: the goroutine that looks is late, as a
+	// busy machine's scheduler makes it.
+	beforeProbe = func() { time.Sleep(late) }
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		dial func(addr string) (net.Conn, error)
+	}{
+		{"tcp", Config{}, func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }},
+		{"implicit TLS", Config{ImplicitTLS: true, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}},
+			func(addr string) (net.Conn, error) {
+				return tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			for range 5 {
+				ctx, cancel := context.WithCancel(context.Background())
+				conns := make(chan *Conn, 1)
+				done := make(chan error, 1)
+				go func() {
+					nc, err := ln.Accept()
+					if err != nil {
+						conns <- nil
+						done <- err
+						return
+					}
+					c := NewConn(nc, tc.cfg)
+					conns <- c
+					for {
+						if _, err := c.Next(ctx); err != nil {
+							done <- err
+							return
+						}
+					}
+				}()
+				cl, err := tc.dial(ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := <-conns
+				if c == nil {
+					t.Fatal(<-done)
+				}
+				if _, err := bufio.NewReader(cl).ReadString('\n'); err != nil { // the greeting: Next now reads
+					t.Fatal(err)
+				}
+				cl.Close()
+				cancel()
+				if err := <-done; !errors.Is(err, ErrClientGone) {
+					t.Errorf("Next after the client closed, then the context ended, looked at %v late: %v, want %v", late, err, ErrClientGone)
+				}
+				c.Close(nil)
+			}
+		})
+	}
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package smtpd
+
+import "net"
+
+// peekSocket cannot tell off Unix: left reads under probeBound.
+func peekSocket(net.Conn) input { return inputUnknown }
