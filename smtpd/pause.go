@@ -179,10 +179,13 @@ func (c *Conn) left(ctx context.Context) error {
 	}
 	_ = c.raw.SetReadDeadline(time.Time{})
 	bound := probeBound
-	switch queued(c.raw) {
+	switch in, err := queued(c.raw); in {
 	case inputNone:
 		return nil
 	case inputQueued:
+		if err != nil {
+			return err // the socket's error, which peeking consumed
+		}
 		bound = queuedBound
 	}
 	_ = c.raw.SetReadDeadline(time.Now().Add(bound))
@@ -207,12 +210,14 @@ const (
 // queued asks conn what it has queued for a read, without reading it
 // and without waiting: mocksmtp's in-memory connections say it
 // (Pending), and a TCP socket on Unix is peeked at (peekSocket).
-func queued(conn net.Conn) input {
+// A socket's error (a reset) is returned with inputQueued: the peek
+// consumed it, and a read would now see the end of input instead.
+func queued(conn net.Conn) (input, error) {
 	if p, ok := conn.(interface{ Pending() bool }); ok {
 		if p.Pending() {
-			return inputQueued
+			return inputQueued, nil
 		}
-		return inputNone
+		return inputNone, nil
 	}
 	return peekSocket(conn)
 }

@@ -5,4 +5,4 @@ package smtpd
 import "net"
 
 // peekSocket cannot tell off Unix: left reads under probeBound.
-func peekSocket(net.Conn) input { return inputUnknown }
+func peekSocket(net.Conn) (input, error) { return inputUnknown, nil }

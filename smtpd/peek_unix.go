@@ -5,6 +5,7 @@ package smtpd
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -13,16 +14,20 @@ import (
 // answer without waiting: an octet, the end of input (0), an error such
 // as a reset, or EAGAIN for nothing. It needs conn's read deadline unset
 // (a past one fails the call unread): left unsets it first.
-func peekSocket(conn net.Conn) input {
+//
+// The socket's error is consumed by the peek (a read after it sees the
+// end of input), so peekSocket returns it, as a read on conn would have.
+func peekSocket(conn net.Conn) (input, error) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		return inputUnknown
+		return inputUnknown, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return inputUnknown
+		return inputUnknown, nil
 	}
 	state := inputUnknown
+	var gone syscall.Errno
 	var b [1]byte
 	err = rc.Read(func(fd uintptr) bool {
 		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
@@ -33,12 +38,15 @@ func peekSocket(conn net.Conn) input {
 		case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
 			state = inputNone
 		case errors.As(err, &errno) && (errno == syscall.ECONNRESET || errno == syscall.ECONNABORTED || errno == syscall.ETIMEDOUT || errno == syscall.EPIPE):
-			state = inputQueued // the read returns the error
+			state, gone = inputQueued, errno
 		}
 		return true // never wait
 	})
 	if err != nil {
-		return inputUnknown
+		return inputUnknown, nil
 	}
-	return state
+	if gone != 0 {
+		return inputQueued, &net.OpError{Op: "read", Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: os.NewSyscallError("read", gone)}
+	}
+	return state, nil
 }
