@@ -88,3 +88,98 @@ func TestClientGoneSeenByALateGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// heldConn holds what is written while hold is set and sends it in one
+// write at release: two TLS records in one TCP segment, which the
+// server reads in one read.
+type heldConn struct {
+	net.Conn
+	hold bool
+	buf  []byte
+}
+
+func (h *heldConn) Write(p []byte) (int, error) {
+	if h.hold {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+func (h *heldConn) release() error {
+	h.hold = false
+	_ = h.Conn.SetWriteDeadline(time.Time{}) // CloseWrite's, now past
+	_, err := h.Conn.Write(h.buf)
+	return err
+}
+
+// A TLS client that sent a command and its close_notify (the end of its
+// input: tls.Conn.CloseWrite) before the driver's context ended is gone,
+// as a client that half-closes TCP is, also when the server read both
+// records at once, so the close_notify waits in the engine's buffers and
+// nothing more is queued on the socket. TLS 1.2 and 1.3.
+func TestClientCloseNotifyBufferedSeenAfterTheContextEnded(t *testing.T) {
+	certPEM, keyPEM, pool, err := testcert.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			tcp, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tcp.Close()
+			nc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := NewConn(nc, Config{ImplicitTLS: true, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
+			defer c.Close(nil)
+			held := &heldConn{Conn: tcp}
+			cl := tls.Client(held, &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: version, MaxVersion: version})
+			handshook := make(chan error, 1)
+			go func() {
+				err := cl.Handshake()
+				if err == nil {
+					held.hold = true
+					_, err = cl.Write([]byte("NOOP\r\n"))
+				}
+				if err == nil {
+					err = cl.CloseWrite()
+				}
+				if err == nil {
+					err = held.release()
+				}
+				handshook <- err
+			}()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for {
+				ev, err := c.Next(ctx)
+				if err != nil {
+					t.Fatalf("Next before NOOP: %v", err)
+				}
+				if ev.Kind == Noop {
+					break
+				}
+			}
+			if err := <-handshook; err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if _, err := c.Next(ctx); !errors.Is(err, ErrClientGone) {
+				t.Errorf("Next after the client's NOOP and close_notify, then the context ended: %v; want %v", err, ErrClientGone)
+			}
+		})
+	}
+}

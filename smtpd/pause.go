@@ -152,9 +152,10 @@ var beforeProbe = func() {}
 // unseen, and the session end as a shutdown or as the client's close
 // depending on which the session's goroutine saw first. left stops
 // watching the context (its AfterFunc, running late, would put the
-// deadline back in the past), then asks the connection what is queued
-// without reading it (queued: a TCP socket on Unix, mocksmtp's in-memory
-// connections). Nothing: the client is there, and the shutdown costs
+// deadline back in the past), reads what the engine's buffers hold (a
+// past deadline fails a read that would need the socket), then asks the
+// connection what is queued without reading it (queued: a TCP socket on
+// Unix, mocksmtp's in-memory connections). Nothing: the client is there, and the shutdown costs
 // nothing. Something: left reads it through the read buffer, which
 // returns at once (data stays buffered for whatever follows, and over TLS
 // the client's close_notify is read as io.EOF). A connection that cannot
@@ -176,6 +177,16 @@ func (c *Conn) left(ctx context.Context) error {
 	c.stopWatching()
 	if c.br.Buffered() > 0 {
 		return nil // sent something not yet read
+	}
+	// The engine's buffers first: a read error the read buffer kept, or a
+	// whole TLS record crypto/tls read with the one before but did not
+	// open (a close_notify sent with the last command), is read under a
+	// deadline in the past, which fails without looking at the socket
+	// (and breaks neither buffer: see wait).
+	_ = c.raw.SetReadDeadline(aLongTimeAgo)
+	if _, err := c.br.Peek(1); err == nil || !isTimeout(err) {
+		_ = c.raw.SetReadDeadline(time.Time{})
+		return err
 	}
 	_ = c.raw.SetReadDeadline(time.Time{})
 	bound := probeBound
