@@ -155,10 +155,11 @@ var beforeProbe = func() {}
 // deadline back in the past), reads what the engine's buffers hold (a
 // past deadline fails a read that would need the socket), then asks the
 // connection what is queued without reading it (queued: a TCP socket on
-// Unix, mocksmtp's in-memory connections). Nothing: the client is there, and the shutdown costs
-// nothing. Something: left reads it through the read buffer, which
-// returns at once (data stays buffered for whatever follows, and over TLS
-// the client's close_notify is read as io.EOF). A connection that cannot
+// Unix, mocksmtp's in-memory connections). Nothing: the client is
+// there, and the shutdown costs nothing. Something: left reads it through
+// the read buffer, which returns at once (data stays buffered for
+// whatever follows, and over TLS the client's close_notify is read as
+// io.EOF), or, for a TLS record the client sent in part, at queuedBound. A connection that cannot
 // tell is read under a deadline a little ahead (probeBound); a goroutine
 // scheduled later than that misses an end already queued, which is why
 // the connections that can tell are asked.
