@@ -308,41 +308,33 @@ func (p *testPKI) badServerConfig(kind badCert) (*tls.Config, error) {
 // withCertificates returns a clone of cfg that presents certs, also when
 // its GetConfigForClient chooses the configuration.
 func withCertificates(cfg *tls.Config, certs []tls.Certificate) *tls.Config {
-	c := cfg.Clone()
-	c.Certificates, c.GetCertificate = certs, nil
-	if get := c.GetConfigForClient; get != nil {
-		// The configuration it returns replaces this one: certs there too.
-		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-			cc, err := get(hello)
-			if cc == nil || err != nil {
-				return cc, err
-			}
-			cc = cc.Clone()
-			cc.Certificates, cc.GetCertificate = certs, nil
-			return cc, nil
-		}
-	}
-	return c
+	return changed(cfg, func(c *tls.Config) { c.Certificates, c.GetCertificate = certs, nil })
 }
 
 // tlsVersionOnly returns a clone of cfg (nil means an empty config) that
 // negotiates exactly TLS version v, such as tls.VersionTLS10, which Go clients
 // refuse by default (they require TLS 1.2 or later).
 func tlsVersionOnly(cfg *tls.Config, v uint16) *tls.Config {
+	return changed(cfg, func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v })
+}
+
+// changed returns a clone of cfg (nil means an empty config) changed by
+// change, and so is the configuration its GetConfigForClient chooses,
+// which replaces it.
+func changed(cfg *tls.Config, change func(*tls.Config)) *tls.Config {
 	c := cfg.Clone() // Clone of nil is nil
 	if c == nil {
 		c = &tls.Config{}
 	}
-	c.MinVersion, c.MaxVersion = v, v
+	change(c)
 	if get := c.GetConfigForClient; get != nil {
-		// The configuration it returns replaces this one: only v there too.
 		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			cc, err := get(hello)
 			if cc == nil || err != nil {
 				return cc, err
 			}
 			cc = cc.Clone()
-			cc.MinVersion, cc.MaxVersion = v, v
+			change(cc)
 			return cc, nil
 		}
 	}
