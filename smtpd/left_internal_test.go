@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"testing"
@@ -17,14 +18,7 @@ import (
 // machine: beforeProbe makes every look later than probeBound. Over TCP
 // and implicit TLS (whose close_notify comes before the FIN).
 func TestClientGoneSeenByALateGoroutine(t *testing.T) {
-	certPEM, keyPEM, pool, err := testcert.SelfSigned()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, pool := selfSignedCert(t)
 	late := 2 * probeBound
 	defer func(f func()) { beforeProbe = f }(beforeProbe)
 	// Not a wait for a condition: the goroutine that looks is late, as a
@@ -119,14 +113,7 @@ func (h *heldConn) release() error {
 // records at once, so the close_notify waits in the engine's buffers and
 // nothing more is queued on the socket. TLS 1.2 and 1.3.
 func TestClientCloseNotifyBufferedSeenAfterTheContextEnded(t *testing.T) {
-	certPEM, keyPEM, pool, err := testcert.SelfSigned()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, pool := selfSignedCert(t)
 	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(version), func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -182,4 +169,19 @@ func TestClientCloseNotifyBufferedSeenAfterTheContextEnded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// selfSignedCert returns a certificate for localhost and a pool that
+// trusts it.
+func selfSignedCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	certPEM, keyPEM, pool, err := testcert.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, pool
 }
