@@ -227,3 +227,19 @@ func TestFaultErrorsLeaveOutOptionsUnnamed(t *testing.T) {
 		}
 	}
 }
+
+// WithOptionNames refuses a name that no error says: a misspelt one
+// ("WithStartTLS") would rename nothing, and the errors would keep the Go
+// name the program meant to hide.
+func TestWithOptionNamesRefusesAnUnknownName(t *testing.T) {
+	t.Parallel()
+	_, err := mocksmtp.New(mocksmtp.WithOptionNames(map[string]string{"WithSTARTTLS": "-tls", "WithStartTLS": "-tls"}))
+	if err == nil || !strings.Contains(err.Error(), `"WithStartTLS"`) {
+		t.Errorf("New with a misspelt option name = %v, want an error naming it", err)
+	}
+	srv, err := mocksmtp.New(mocksmtp.WithOptionNames(map[string]string{"WithSTARTTLS": "-tls", "WithEngineConfig": ""}))
+	if err != nil {
+		t.Fatalf("New with known option names: %v", err)
+	}
+	srv.Close()
+}

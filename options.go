@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,14 +60,24 @@ type options struct {
 // option the program cannot set): the error then says what the option
 // does ("implicit TLS"), or nothing of it. Names are those of the
 // options, without arguments: WithSTARTTLS, WithImplicitTLS, WithAuth,
-// WithOAuthToken, WithAuthFunc, WithoutExtensions, WithEngineConfig.
+// WithOAuthToken, WithAuthFunc, WithoutExtensions, WithEngineConfig; [New]
+// refuses another (a misspelt name would rename nothing).
 func WithOptionNames(names map[string]string) Option {
 	names = maps.Clone(names)
 	return optionFunc(func(o *options) error {
+		for _, n := range slices.Sorted(maps.Keys(names)) {
+			if !slices.Contains(namedOptions, n) {
+				return fmt.Errorf("mocksmtp: WithOptionNames: %q names no option its errors name (want %s)", n, strings.Join(namedOptions, ", "))
+			}
+		}
 		o.optionNames = names
 		return nil
 	})
 }
+
+// namedOptions are the options whose names the errors about faults say,
+// which WithOptionNames may rename.
+var namedOptions = []string{"WithSTARTTLS", "WithImplicitTLS", "WithAuth", "WithOAuthToken", "WithAuthFunc", "WithoutExtensions", "WithEngineConfig"}
 
 // optionName returns the name of the option called name (a Go name such
 // as "WithSTARTTLS") in errors, "" for one left out (see WithOptionNames).
