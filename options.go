@@ -98,12 +98,12 @@ func (o *options) optionNameOr(name, plain string) string {
 	return plain
 }
 
-// toAdd returns ": add " and the options called names (eitherOption), for
-// an error that says what would make a fault fire; "" when every one of
-// them is left out (see WithOptionNames).
-func (o *options) toAdd(names ...string) string {
+// framed returns the options called names (eitherOption) between before
+// and after, for the part of an error that names them (": add A or B");
+// "" when every one of them is left out (see WithOptionNames).
+func (o *options) framed(before, after string, names ...string) string {
 	if n := o.eitherOption(names...); n != "" {
-		return ": add " + n
+		return before + n + after
 	}
 	return ""
 }

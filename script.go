@@ -105,15 +105,11 @@ func (o *options) checkFault(f Fault) error {
 		}
 		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"), hint)
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire%s", f.where, o.toAdd("WithSTARTTLS"))
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire%s", f.where, o.framed(": add ", "", "WithSTARTTLS"))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire%s", f.where, o.toAdd("WithAuth", "WithOAuthToken", "WithAuthFunc"))
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire%s", f.where, o.framed(": add ", "", "WithAuth", "WithOAuthToken", "WithAuthFunc"))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
-		by := o.eitherOption("WithoutExtensions", "WithEngineConfig")
-		if by != "" {
-			by = " (turned off with " + by + ")"
-		}
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING%s, so BDAT is refused and a fault at StageBdat would never fire", f.where, by)
+		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING%s, so BDAT is refused and a fault at StageBdat would never fire", f.where, o.framed(" (turned off with ", ")", "WithoutExtensions", "WithEngineConfig"))
 	}
 	return nil
 }
