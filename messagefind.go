@@ -345,12 +345,6 @@ func isStartTag(s []byte, name string) bool {
 	return len(s) == 1+len(name) || nameEnds(s[1+len(name)])
 }
 
-// nameEnds reports whether c ends a tag's name in HTML: a space, "/" or
+// nameEnds reports whether c ends a tag's name in HTML: a blank, "/" or
 // ">".
-func nameEnds(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\f', '\r', '/', '>':
-		return true
-	}
-	return false
-}
+func nameEnds(c byte) bool { return isBlank(c) || c == '/' || c == '>' }
