@@ -137,8 +137,8 @@ const probeBound = 10 * time.Millisecond
 // reads before it passes.
 const queuedBound = time.Second
 
-// beforeProbe runs just before left reads; tests make it late, as a
-// loaded machine makes the session's goroutine.
+// beforeProbe runs just before left reads (peek); tests make it late, as
+// a loaded machine makes the session's goroutine.
 var beforeProbe = func() {}
 
 // left is called once the driver's context has ended a read, a wait or
@@ -176,20 +176,15 @@ func (c *Conn) left(ctx context.Context) error {
 	}
 	c.leftAsked = ctx
 	c.stopWatching()
-	if c.br.Buffered() > 0 {
-		return nil // sent something not yet read
-	}
-	// The engine's buffers first: a read error the read buffer kept, or a
-	// whole TLS record crypto/tls read with the one before but did not
-	// open (a close_notify sent with the last command), is read under a
-	// deadline in the past, which fails without looking at the socket
-	// (and breaks neither buffer: see wait).
-	_ = c.raw.SetReadDeadline(aLongTimeAgo)
-	if _, err := c.br.Peek(1); err == nil || !isTimeout(err) {
-		_ = c.raw.SetReadDeadline(time.Time{})
+	// The engine's buffers first: what the read buffer holds (sent, not
+	// yet read: nil), a read error it kept, or a whole TLS record
+	// crypto/tls read with the one before but did not open (a
+	// close_notify sent with the last command), is read under a deadline
+	// in the past, which fails without looking at the socket (and breaks
+	// neither buffer: see wait).
+	if err := c.peek(aLongTimeAgo); !isTimeout(err) {
 		return err
 	}
-	_ = c.raw.SetReadDeadline(time.Time{})
 	bound := probeBound
 	switch in, err := queued(c.raw); in {
 	case inputNone:
@@ -200,13 +195,20 @@ func (c *Conn) left(ctx context.Context) error {
 		}
 		bound = queuedBound
 	}
-	_ = c.raw.SetReadDeadline(time.Now().Add(bound))
+	if err := c.peek(time.Now().Add(bound)); !isTimeout(err) {
+		return err
+	}
+	return nil
+}
+
+// peek reads one octet ahead through the read buffer, under deadline,
+// which it then unsets (queued needs it unset), and returns the read's
+// error.
+func (c *Conn) peek(deadline time.Time) error {
+	_ = c.raw.SetReadDeadline(deadline)
 	beforeProbe()
 	_, err := c.br.Peek(1)
 	_ = c.raw.SetReadDeadline(time.Time{})
-	if err == nil || isTimeout(err) {
-		return nil
-	}
 	return err
 }
 
