@@ -185,6 +185,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Certificate":         reflect.TypeFor[certificateJSON](),
 		"Auth":                reflect.TypeFor[authJSON](),
 		"Line":                reflect.TypeFor[lineJSON](),
+		"Sent":                reflect.TypeFor[stateJSON](),
 		"Session":             reflect.TypeFor[sessionJSON](),
 		"WaitTimeout":         reflect.TypeFor[waitTimeoutJSON](),
 		"SessionWaitTimeout":  reflect.TypeFor[sessionWaitTimeoutJSON](),
@@ -302,9 +303,12 @@ func jsonFields(typ reflect.Type) []string {
 		tag := f.Tag.Get("json")
 		name, _, _ := strings.Cut(tag, ",")
 		switch {
-		case name == "-" || !f.IsExported():
+		case name == "-":
 		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			// encoding/json promotes the fields of an embedded struct,
+			// of an unexported type too (sessionJSON's stateJSON).
 			names = append(names, jsonFields(f.Type)...)
+		case !f.IsExported():
 		case name == "":
 			names = append(names, f.Name)
 		default:
