@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -476,18 +477,20 @@ func sentOf(t *testing.T, p *proc, n int) []*sentView {
 	return sent
 }
 
-// ehlo sends EHLO name on c, as a client that names itself again after
-// STARTTLS (net/smtp's StartTLS repeats the name of its Hello).
-func ehlo(t *testing.T, c *smtp.Client, name string) {
+// command sends line on c, as a client that goes on where net/smtp would
+// not (a new EHLO after STARTTLS, whose names net/smtp repeats; an AUTH
+// refused, after which net/smtp quits), and fails t unless the reply has
+// code and, when it is not "", the enhanced code.
+func command(t *testing.T, c *smtp.Client, line string, code int, enhanced string) {
 	t.Helper()
-	id, err := c.Text.Cmd("EHLO %s", name)
+	id, err := c.Text.Cmd("%s", line)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Text.StartResponse(id)
 	defer c.Text.EndResponse(id)
-	if _, _, err := c.Text.ReadResponse(250); err != nil {
-		t.Fatalf("EHLO %s: %v", name, err)
+	if _, msg, err := c.Text.ReadResponse(code); err != nil || enhanced != "" && !strings.HasPrefix(msg, enhanced+" ") {
+		t.Fatalf("%s: %q, %v; want %d %s", line, msg, err, code, enhanced)
 	}
 }
 
@@ -495,7 +498,8 @@ func ehlo(t *testing.T, c *smtp.Client, name string) {
 // Message.Session does: the HELO name, TLS state and AUTH record in
 // effect then, not the session's last ones. One session sends in
 // plaintext, authenticates as bob, starts TLS (which forgets bob, as the
-// server does), names itself again, authenticates as alice.
+// server does), names itself again, fails to authenticate as alice, then
+// authenticates as alice, and is refused a second AUTH.
 func TestMessagesSayHowTheyWereSent(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-quiet", "-auth", "alice:secret", "-auth", "bob:hunter2", "-auth-mechanisms-before-tls", "PLAIN")
@@ -518,12 +522,21 @@ func TestMessagesSayHowTheyWereSent(t *testing.T) {
 	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: host}); err != nil {
 		t.Fatal(err)
 	}
-	ehlo(t, c, "tls.example")
+	command(t, c, "EHLO tls.example", 250, "")
 	sendOver(t, c, "a@example.com", "b@example.com", msg(3))
+	plain := func(user, password string) string {
+		return "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password))
+	}
+	command(t, c, plain("alice", "wrong"), 535, "5.7.8")
+	sendOver(t, c, "a@example.com", "b@example.com", msg(4)) // AUTH is not required
 	if err := c.Auth(smtp.PlainAuth("", "alice", "secret", host)); err != nil {
 		t.Fatalf("AUTH PLAIN after STARTTLS: %v", err)
 	}
-	sendOver(t, c, "a@example.com", "b@example.com", msg(4))
+	sendOver(t, c, "a@example.com", "b@example.com", msg(5))
+	// One AUTH per TLS state: a second after a success is refused, so
+	// that the identity of the messages after it stays alice.
+	command(t, c, plain("bob", "hunter2"), 503, "5.5.1")
+	sendOver(t, c, "a@example.com", "b@example.com", msg(6))
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)
 	}
@@ -535,13 +548,16 @@ func TestMessagesSayHowTheyWereSent(t *testing.T) {
 	}
 	bob := &authJSON{Mechanism: "PLAIN", Username: "bob", Success: true}
 	alice := &authJSON{Mechanism: "PLAIN", Username: "alice", Success: true}
+	failed := &authJSON{Mechanism: "PLAIN", Username: "alice", Success: false}
 	want := []*sentView{
 		{Helo: "plain.example"},
 		{Helo: "plain.example", Auth: bob},
 		{Helo: "tls.example", TLS: s.TLS},
+		{Helo: "tls.example", TLS: s.TLS, Auth: failed},
+		{Helo: "tls.example", TLS: s.TLS, Auth: alice},
 		{Helo: "tls.example", TLS: s.TLS, Auth: alice},
 	}
-	if diff := cmp.Diff(want, sentOf(t, p, 4)); diff != "" {
+	if diff := cmp.Diff(want, sentOf(t, p, 6)); diff != "" {
 		t.Errorf("how each message was sent (-want +got):\n%s", diff)
 	}
 }
