@@ -303,12 +303,9 @@ func jsonFields(typ reflect.Type) []string {
 		tag := f.Tag.Get("json")
 		name, _, _ := strings.Cut(tag, ",")
 		switch {
-		case name == "-":
+		case name == "-" || !f.IsExported():
 		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
-			// encoding/json promotes the fields of an embedded struct,
-			// of an unexported type too (sessionJSON's stateJSON).
 			names = append(names, jsonFields(f.Type)...)
-		case !f.IsExported():
 		case name == "":
 			names = append(names, f.Name)
 		default:

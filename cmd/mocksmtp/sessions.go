@@ -48,7 +48,9 @@ type sessionJSON struct {
 	End             *time.Time    `json:"end,omitempty"`
 	Live            bool          `json:"live"`
 	Ended           string        `json:"ended"`
-	stateJSON                     // how it stands now: its last HELO name, TLS state, AUTH record
+	Helo            string        `json:"helo"` // Helo, TLS and Auth: how it stands now (newStateJSON)
+	TLS             *tlsJSON      `json:"tls"`
+	Auth            *authJSON     `json:"auth"`
 	Error           string        `json:"error,omitempty"`
 	MessageIDs      []int         `json:"messageIds"`
 	Faults          []string      `json:"faults"` // the faults that fired, as transcript notes say
@@ -65,9 +67,11 @@ type sessionJSON struct {
 
 // stateJSON is how a session stands: the name in its last HELO or EHLO,
 // its TLS state and its AUTH record. A session's JSON has how it stands
-// now; a message's, as "sent", how its session stood when its client sent
-// it (Message.Session's Helo, TLS and Auth): STARTTLS, a new EHLO and
-// AUTH change them between one message and the next.
+// now in its own helo, tls and auth; a message's, as "sent", how its
+// session stood when its client sent it (Message.Session's Helo, TLS and
+// Auth): STARTTLS, a new EHLO and AUTH change them between one message
+// and the next. (Not embedded in sessionJSON: go-cmp, which its tests
+// diff it with, refuses an embedded field of an unexported type.)
 type stateJSON struct {
 	Helo string    `json:"helo"`
 	TLS  *tlsJSON  `json:"tls"`
@@ -134,7 +138,6 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		Start:           s.Start,
 		Live:            s.Ended == mocksmtp.Live,
 		Ended:           s.Ended.String(),
-		stateJSON:       newStateJSON(s),
 		MessageIDs:      []int{},
 		Faults:          append([]string{}, s.Faults...),
 		Findings:        findingsJSON(s.Findings),
@@ -151,6 +154,8 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		e := s.End
 		j.End = &e
 	}
+	st := newStateJSON(s)
+	j.Helo, j.TLS, j.Auth = st.Helo, st.TLS, st.Auth
 	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
 		j.Error = s.Err.Error()
 	}
