@@ -17,7 +17,8 @@ var urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
 // duplicates: the href of each <a> (and <area>) of the HTML body, as a
 // browser reads its tags (none in comments, scripts, styles, textareas:
 // see [Message.Find]; the first href of a tag), its character references
-// decoded as in an attribute ("&section=" is kept as written), then the
+// decoded as in an attribute ("&section=" is kept as written), tabs and
+// line breaks dropped as a browser drops them from a URL, then the
 // http and https URLs in the text body that the HTML did not have
 // already. Trailing punctuation is not part of a URL in text ("see
 // https://x.test/a." gives "https://x.test/a").
@@ -36,13 +37,30 @@ func (m *Message) Links() []string {
 			continue
 		}
 		if href, ok := attrValue(s, t, "href"); ok {
-			add(strings.TrimSpace(unescapeAttr(href)))
+			add(hrefURL(unescapeAttr(href)))
 		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
 		add(trimURL(u))
 	}
 	return out
+}
+
+// hrefURL returns the URL of an href's value as a browser's URL parser
+// reads it: without the C0 controls and spaces around it, nor the tabs
+// and line breaks in it, so that an href a generator wrapped over lines
+// ("https://x.test/a\n/b") is the link a click follows.
+func hrefURL(v string) string {
+	v = strings.TrimFunc(v, func(r rune) bool { return r <= ' ' })
+	if strings.ContainsAny(v, "\t\n\r") {
+		v = strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			return r
+		}, v)
+	}
+	return v
 }
 
 // attrValue returns the value, as written, of the first attribute name

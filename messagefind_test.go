@@ -486,3 +486,15 @@ func BenchmarkLinks(b *testing.B) {
 		})
 	}
 }
+
+// TestLinksReadAnHrefAsABrowserDoes checks an href that a generator wrapped
+// over lines: a browser drops the tabs and line breaks in a URL, and the
+// controls and spaces around it, and follows the link without them.
+func TestLinksReadAnHrefAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: "<a href=\"\n https://x.test/confirm\r\n/abc\t?token=1 \n\">x</a><a href=\" \x01https://x.test/b \">b</a>"}
+	want := []string{"https://x.test/confirm/abc?token=1", "https://x.test/b"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
