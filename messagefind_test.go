@@ -425,10 +425,10 @@ func TestLinksKeepAnAttributesAmpersands(t *testing.T) {
 }
 
 // TestHostileHTMLTakesLinearTime gives Links and Find HTML of 1 MiB + 1
-// octets of each shape that could make a scan go back: every shape that
-// opens markup and leaves it open, or closes it each time. A scan that
-// went back from each unit would take hours; a linear one takes a
-// second.
+// octets or more of each shape that could make a scan go back: every
+// shape that opens markup and leaves it open, or closes it each time. A
+// scan that went back from each unit would take minutes to hours; a
+// linear one takes a second.
 func TestHostileHTMLTakesLinearTime(t *testing.T) {
 	t.Parallel()
 	units := []string{
@@ -439,7 +439,9 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
 	}
 	for _, unit := range units {
-		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
+		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
+		// from each unit to the end would read 2^36 octets or more.
+		html := strings.Repeat(unit, max((1<<20+1)/len(unit)+1, 1<<17))
 		m := &mocksmtp.Message{HTML: "<p>code 0</p>" + html}
 		done := make(chan string, 1)
 		go func() {
