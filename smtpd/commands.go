@@ -308,9 +308,30 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 			ev.Reply = c.cfg.EXPN.withStatus(ev.Reply)
 		}
 	case Help:
-		ev.Reply = reply(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP")
+		ev.Reply = reply(214, "2.0.0", c.helpText())
 	}
 	return ev, nil
+}
+
+// helpText lists the commands the server takes, as Postfix's HELP lists
+// its implemented ones: STARTTLS and AUTH when offered, BDAT with
+// CHUNKING (without it, BDAT is an unknown command). EXPN is left out: by
+// default it is not implemented (502).
+func (c *Conn) helpText() string {
+	var b strings.Builder
+	b.WriteString("Commands: HELO EHLO")
+	if c.cfg.TLSConfig != nil && !c.cfg.ImplicitTLS {
+		b.WriteString(" STARTTLS")
+	}
+	if c.authOffered() {
+		b.WriteString(" AUTH")
+	}
+	b.WriteString(" MAIL RCPT DATA")
+	if c.cfg.has(ExtChunking) {
+		b.WriteString(" BDAT")
+	}
+	b.WriteString(" RSET NOOP QUIT VRFY HELP")
+	return b.String()
 }
 
 func (c *Conn) ehloReply() Reply {

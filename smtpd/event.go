@@ -27,7 +27,7 @@ const (
 	Quit                       // QUIT
 	Vrfy                       // VRFY
 	Expn                       // EXPN
-	Help                       // HELP
+	Help                       // HELP: 214 2.0.0 with the commands the server takes (STARTTLS and AUTH when offered, BDAT with CHUNKING)
 	BadCommand                 // a line the engine cannot take as a command: unknown verb, too long, bare CR or LF, NUL
 )
 

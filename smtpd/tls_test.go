@@ -243,3 +243,35 @@ func TestRequireTLSAdvertisesMechanismsNamedForBeforeTLS(t *testing.T) {
 	c.send("AUTH PLAIN AHVzZXIAc2VjcmV0\r\n")
 	c.expectPrefix("530 5.7.0")
 }
+
+// HELP lists the commands the server takes: STARTTLS when it offers it,
+// AUTH when it offers it, BDAT only with CHUNKING (without it BDAT is
+// an unknown command, 500), as Postfix's lists its implemented commands.
+func TestHelpListsTheCommandsOffered(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	for _, tt := range []struct {
+		name string
+		cfg  smtpd.Config
+		want string
+	}{
+		{"plain", smtpd.Config{}, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"STARTTLS and AUTH", plainAuth(smtpd.Config{TLSConfig: serverCfg}),
+			"214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"implicit TLS", plainAuth(smtpd.Config{TLSConfig: serverCfg, ImplicitTLS: true}),
+			"214 2.0.0 Commands: HELO EHLO AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"without CHUNKING", smtpd.Config{Disabled: smtpd.ExtChunking}, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := drive(t, tt.cfg, func(*smtpd.Conn, *smtpd.Event) {})
+			if tt.cfg.ImplicitTLS {
+				tc := tls.Client(c.conn, clientCfg)
+				c.conn, c.r = tc, bufio.NewReader(tc)
+			}
+			c.expectPrefix("220 ")
+			c.send("HELP\r\n")
+			c.expect(tt.want)
+		})
+	}
+}
