@@ -15,7 +15,7 @@ const (
 	Handshake                  // a TLS handshake finished (implicit TLS or after STARTTLS); no reply is written
 	Helo                       // HELO
 	Ehlo                       // EHLO
-	StartTLS                   // STARTTLS
+	StartTLS                   // STARTTLS; in a mail transaction too, which the handshake discards with the HELO, as Postfix and Exim do (RFC 3207 4.2)
 	Auth                       // AUTH, after the SASL exchange: the reply is 235 or the failure
 	Mail                       // MAIL FROM
 	Rcpt                       // RCPT TO

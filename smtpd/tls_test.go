@@ -275,3 +275,33 @@ func TestHelpListsTheCommandsOffered(t *testing.T) {
 		})
 	}
 }
+
+// STARTTLS in a mail transaction is taken, and the handshake discards the
+// envelope with the rest of what the client said (RFC 3207 4.2): RFC
+// 3207 does not forbid it, and Postfix (smtpd.c: "RFC 2487 does not
+// forbid the use of STARTTLS while mail transfer is in progress") and
+// Exim (an implied RSET) take it so. Not a 503: a client that gets 220
+// must start its handshake.
+func TestSTARTTLSInATransactionDiscardsTheEnvelope(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	c, _ := drive(t, smtpd.Config{TLSConfig: serverCfg}, func(*smtpd.Conn, *smtpd.Event) {})
+	c.expectPrefix("220 ")
+	for _, l := range []struct{ cmd, want string }{
+		{"EHLO client.example", "250 "}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"RCPT TO:<b@example.com>", "250 2.1.5"},
+		{"STARTTLS", "220 2.0.0"},
+	} {
+		c.send(l.cmd + "\r\n")
+		c.expectPrefix(l.want)
+	}
+	tc := tls.Client(c.conn, clientCfg)
+	c.conn, c.r = tc, bufio.NewReader(tc)
+	for _, l := range []struct{ cmd, want string }{
+		{"RCPT TO:<b@example.com>", "503 5.5.1"}, // no HELO, no MAIL
+		{"EHLO client.example", "250 "}, {"DATA", "503 5.5.1"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"},
+		{"QUIT", "221 2.0.0"},
+	} {
+		c.send(l.cmd + "\r\n")
+		c.expectPrefix(l.want)
+	}
+}
