@@ -336,8 +336,10 @@ func (a *authConfig) install(o *options) error {
 		}
 	}
 	before := a.beforeTLS
-	if before == nil && slices.ContainsFunc(ms, AuthMechanism.plus) {
-		// Channel binding needs a channel: before TLS, offer the others.
+	if before == nil && slices.ContainsFunc(ms, AuthMechanism.plus) && !o.engine.RequireTLS {
+		// Channel binding needs a channel: before TLS, offer the others
+		// (none when TLS is required: the engine offers no AUTH before
+		// it, but mechanisms named for before TLS).
 		before = slices.DeleteFunc(slices.Clone(ms), AuthMechanism.plus)
 	}
 	a.offered = ms

@@ -715,10 +715,11 @@ func TestDeadSettingsRefused(t *testing.T) {
 }
 
 // TestAuthMechanismsBeforeTLSWithRequireTLS checks that WithRequireTLS,
-// which refuses AUTH before TLS but leaves it advertised, goes with
-// WithAuthMechanismsBeforeTLS: the first EHLO reply offers the mechanisms
-// before TLS, and AUTH gets 530 5.7.0 as MAIL does, so that a client that
-// keeps what the first EHLO reply said after STARTTLS is caught.
+// which refuses AUTH before TLS and then advertises none by default,
+// goes with WithAuthMechanismsBeforeTLS: the first EHLO reply offers the
+// mechanisms it names before TLS, and AUTH gets 530 5.7.0 as MAIL does, so
+// that a client that keeps what the first EHLO reply said after STARTTLS
+// is caught.
 func TestAuthMechanismsBeforeTLSWithRequireTLS(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithAuth("user", "secret"), WithAuthMechanisms(AuthPlain), WithAuthMechanismsBeforeTLS(AuthCRAMMD5), WithRequireTLS())

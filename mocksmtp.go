@@ -511,10 +511,12 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	// A change is a new state, that of the messages sent after it.
 	d := rec.stateLocked()
 	if ev.Kind == smtpd.Handshake {
-		// The engine forgets an AUTH before STARTTLS (RFC 3207 4.2): so
-		// does the record, or a message sent after it would seem to come
-		// from an authenticated client. The transcript keeps the exchange.
-		d.tls, d.auth = ev.TLS, nil
+		// The engine forgets an AUTH and the EHLO name before STARTTLS
+		// (RFC 3207 4.2): so does the record, or a message sent after it
+		// would seem to come from an authenticated client, and the session
+		// would show a name the server no longer holds. The transcript
+		// keeps the exchange.
+		d.tls, d.auth, d.helo = ev.TLS, nil, ""
 	}
 	if info := authInfo(ev); info != nil { // auth.go
 		d.auth = info
