@@ -431,12 +431,15 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// (WithRejectNonconforming), else the persona's wording of the
 	// engine's reply, else the engine's. For BDAT LAST's message, the
 	// engine's is the reply of a fault at StageBdat, if any: a fault's
-	// own, which neither the rejection nor the persona replaces.
+	// own, which neither the rejection nor the persona replaces. A fault
+	// without a reply of its own (a Delay, a Disconnect) leaves the reply
+	// the server's: the rejection, as over BDAT with a fault at
+	// StageBdat.
 	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
-		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
+		if r, bad := rejection(fs); bad && s.opts.conformance.reject {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
