@@ -207,7 +207,7 @@ func TestFaultWithoutAReplyKeepsTheStrictRejection(t *testing.T) {
 		for _, tt := range []struct {
 			name   string
 			fault  mocksmtp.Fault
-			send   string // "DATA", "BDAT 22 LAST", or a command sent before EHLO
+			send   string // "DATA", "BDAT 22 LAST", or a command pipelined after HELO, which offers no PIPELINING
 			code   int
 			status string
 			closed bool // the connection closes after the reply
@@ -219,7 +219,7 @@ func TestFaultWithoutAReplyKeepsTheStrictRejection(t *testing.T) {
 			{"BDAT LAST, Disconnect at StageMessage", msg.Disconnect(), "BDAT 22 LAST", 550, "5.6.0", true},
 			{"BDAT LAST, Delay at StageBdat", bdat.Delay(time.Millisecond), "BDAT 22 LAST", 550, "5.6.0", false},
 			{"BDAT LAST, Disconnect at StageBdat", bdat.Disconnect(), "BDAT 22 LAST", 550, "5.6.0", true},
-			{"MAIL before EHLO, Delay at StageMail", mocksmtp.At(mocksmtp.StageMail).Delay(time.Millisecond), "MAIL FROM:<app@example.com>", 503, "5.5.1", false},
+			{"MAIL pipelined without PIPELINING, Delay at StageMail", mocksmtp.At(mocksmtp.StageMail).Delay(time.Millisecond), "MAIL FROM:<app@example.com>", 503, "5.5.1", false},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				srv := via.start(t, mocksmtp.WithRejectNonconforming(), mocksmtp.WithFault(tt.fault))
@@ -238,7 +238,8 @@ func TestFaultWithoutAReplyKeepsTheStrictRejection(t *testing.T) {
 					c.must("RCPT TO:<bob@example.com>", 250)
 					c.send(tt.send + "\r\n" + body[:len(body)-2])
 				default:
-					c.send(tt.send)
+					c.must("HELO client.example", 250)
+					c.send(tt.send + "\r\nRSET")
 				}
 				if r, err := c.read(); err != nil || r.Code != tt.code || r.Status != tt.status {
 					t.Fatalf("reply %+v, %v; want the strict rejection, %d %s", r, err, tt.code, tt.status)
@@ -246,6 +247,9 @@ func TestFaultWithoutAReplyKeepsTheStrictRejection(t *testing.T) {
 				if tt.closed {
 					c.expectClosed()
 				} else {
+					if tt.send != "DATA" && tt.send != "BDAT 22 LAST" {
+						c.must("", 250) // RSET's
+					}
 					c.must("QUIT", 221)
 				}
 				srv.WaitForSessionEnd(t, 1)
