@@ -518,8 +518,10 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // StageBdat, whose reply follows the chunk, it counts from the command
 // and covers the chunk too; for BDAT LAST it goes on after the
 // end-of-message reply, unless a fault at StageMessage has its own
-// IdleReply. A command that arrives just as the time runs
-// out is too late. The server's read timeout (5 minutes,
+// IdleReply; the [Fault.Delay] of a fault there, the server's own wait
+// before that reply, does not count: idle is the client's silence, and
+// a client waiting for a reply is not idle. A command that arrives just
+// as the time runs out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
 // fault's reply ends the session. At StageStartTLS after a 220 it

@@ -471,6 +471,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
+	paused := time.Now()
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
 		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
@@ -482,7 +483,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if !sf.track(ev, ans) {
 		s.undo(&p)
 	}
-	sf.setIdle(ev, &p)
+	var waited time.Duration
+	if p.act.delay > 0 {
+		waited = time.Since(paused)
+	}
+	sf.setIdle(ev, &p, waited)
 	return nil
 }
 
