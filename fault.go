@@ -324,7 +324,8 @@ func lower(s []string) []string {
 }
 
 // WithProbability makes the fault fire with probability p (0 to 1) when
-// its other selectors match. The draws come from a random source seeded
+// its other selectors match: at 0 it never fires, as a failure rate
+// swept down to none says, and at 1 it always does. The draws come from a random source seeded
 // per server and connection (see [WithSeed]), so the same seed and the
 // same client behaviour give the same faults; sessions that use it note
 // the seed in their transcript.
