@@ -347,8 +347,8 @@ func (f Fault) WithProbability(p float64) Fault {
 // command (a refused message is not recorded); a positive one lets it
 // take effect, and must be one that says so, as RFC 5321 4.3.2 lists
 // them: 220 for the greeting and STARTTLS (whose handshake follows), 235
-// at StageAuth, 354 at StageData (whose message data follows), 250 or 251
-// at StageRcpt, 221 at StageQuit, 250 elsewhere; another (250 to DATA,
+// at StageAuth, 354 at StageData (whose message data follows), 250, 251
+// or 252 at StageRcpt, 221 at StageQuit, 250 elsewhere; another (250 to DATA,
 // 334 to AUTH, 354 or 251 to MAIL, 250 to QUIT) makes the fault invalid,
 // as the server would not do what it says: [Fault.RawReply] tells the
 // client anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
@@ -619,7 +619,7 @@ func (f Fault) problem() error {
 
 // positive returns the codes of the positive replies to the command of
 // stage s, as RFC 5321 4.3.2 lists them (RFC 3207 for STARTTLS, RFC 4954
-// for AUTH, RFC 3030 for BDAT), and what follows them.
+// for AUTH, RFC 3030 for BDAT; and 252 for RCPT), and what follows them.
 func (s Stage) positive() (codes []int, then string) {
 	switch s {
 	case StageConnect, StageGreeting:
@@ -631,7 +631,9 @@ func (s Stage) positive() (codes []int, then string) {
 	case StageData:
 		return []int{354}, "the message data is read"
 	case StageRcpt:
-		return []int{250, 251}, "the recipient is added"
+		// 252 is VRFY's "cannot verify, will accept", which clients
+		// such as net/smtp take from RCPT as its success too.
+		return []int{250, 251, 252}, "the recipient is added"
 	case StageMessage:
 		return []int{250}, "the message is recorded"
 	case StageBdat:
@@ -649,13 +651,16 @@ func (s Stage) means(code int) bool {
 	return slices.Contains(codes, code)
 }
 
-// joinCodes returns "250", "250 or 251".
+// joinCodes returns "250", "250 or 251", "250, 251 or 252".
 func joinCodes(codes []int) string {
 	s := make([]string, len(codes))
 	for i, c := range codes {
 		s[i] = strconv.Itoa(c)
 	}
-	return strings.Join(s, " or ")
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // hasRcpt reports whether an event at stage s has recipients for

@@ -237,7 +237,8 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		// RFC 5321 4.3.2 lists the positive replies of each command: 251
 		// is RCPT's (and VRFY's), 221 QUIT's, and QUIT's is 221 only.
 		{"251 at MAIL", mocksmtp.At(mocksmtp.StageMail).Reply(251, "2.1.0 forwarding"), "Reply(251) at MAIL: a positive reply there is 250"},
-		{"252 at RCPT", mocksmtp.At(mocksmtp.StageRcpt).Reply(252, "2.1.5 cannot verify"), "Reply(252) at RCPT: a positive reply there is 250 or 251"},
+		{"253 at RCPT", mocksmtp.At(mocksmtp.StageRcpt).Reply(253, "2.1.5 ok"), "Reply(253) at RCPT: a positive reply there is 250, 251 or 252"},
+		{"252 at MAIL", mocksmtp.At(mocksmtp.StageMail).Reply(252, "2.1.0 ok"), "Reply(252) at MAIL: a positive reply there is 250"},
 		{"250 at QUIT", mocksmtp.At(mocksmtp.StageQuit).Reply(250, "2.0.0 bye"), "Reply(250) at QUIT: a positive reply there is 221"},
 		{"221 at NOOP", mocksmtp.At(mocksmtp.StageNoop).Reply(221, "2.0.0 bye"), "Reply(221) at NOOP: a positive reply there is 250"},
 		{"221 at RSET with Disconnect", mocksmtp.At(mocksmtp.StageRset).Reply(221, "2.0.0 bye").Disconnect(), "Reply(221) at RSET"},
@@ -293,6 +294,7 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		mocksmtp.At(mocksmtp.StageStartTLS).Reply(220, "2.0.0 go"),
 		mocksmtp.At(mocksmtp.StageGreeting).Reply(220, "hi"),
 		mocksmtp.At(mocksmtp.StageRcpt).Reply(251, "2.1.5 will forward"),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(252, "2.1.5 cannot verify, will accept"),
 		mocksmtp.At(mocksmtp.StageQuit).Reply(221, "2.0.0 bye"),
 		mocksmtp.At(mocksmtp.StageMessage).Reply(250, "2.0.0 queued"),
 		mocksmtp.At(mocksmtp.StageBdat).Reply(250, "2.0.0 chunk"),
