@@ -471,7 +471,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
-	paused := time.Now()
+	var paused time.Time // read only with a delay: no clock read per event
+	if p.act.delay > 0 {
+		paused = time.Now()
+	}
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
 		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
