@@ -431,12 +431,15 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// (WithRejectNonconforming), else the persona's wording of the
 	// engine's reply, else the engine's. For BDAT LAST's message, the
 	// engine's is the reply of a fault at StageBdat, if any: a fault's
-	// own, which neither the rejection nor the persona replaces.
+	// own, which neither the rejection nor the persona replaces. A fault
+	// without a reply of its own (a Delay, a Disconnect) leaves the reply
+	// the server's: the rejection, as over BDAT with a fault at
+	// StageBdat.
 	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
-		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
+		if r, bad := rejection(fs); bad && s.opts.conformance.reject {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
@@ -468,6 +471,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
+	var paused time.Time // read only with a delay: no clock read per event
+	if p.act.delay > 0 {
+		paused = time.Now()
+	}
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
 		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
@@ -479,7 +486,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if !sf.track(ev, ans) {
 		s.undo(&p)
 	}
-	sf.setIdle(ev, &p)
+	var waited time.Duration
+	if p.act.delay > 0 {
+		waited = time.Since(paused)
+	}
+	sf.setIdle(ev, &p, waited)
 	return nil
 }
 
