@@ -54,8 +54,9 @@ func wantJSONError(t *testing.T, what string, b []byte, want string) {
 }
 
 // Request bodies at their limits (4 KiB for an inbox, 1 MiB for faults
-// and expectations), sent with a length or chunked: up to the limit they
-// are taken, past it they get 413 and a JSON error and change nothing.
+// and expectations, and for the whitespace a DELETE may have), sent with
+// a length or chunked: up to the limit they are taken, past it they get
+// 413 and a JSON error and change nothing.
 func TestRequestBodyLimits(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -69,6 +70,9 @@ func TestRequestBodyLimits(t *testing.T) {
 		{"PUT", "/api/faults", maxFaultBody, `[{"at": "RSET", "reply": "250 2.0.0 scripted"}]`, 200, "/api/faults"},
 		{"POST", "/api/faults", maxFaultBody, `[{"at": "NOOP", "reply": "250 2.0.0 scripted"}]`, 200, "/api/faults"},
 		{"POST", "/api/expectations", maxExpectationBody, `{"want": {"subject": "x"}, "never": true}`, 201, ""},
+		// A DELETE takes no body: whitespace is none, up to the limit.
+		{"DELETE", "/api/messages", maxExpectationBody, "", 204, ""},
+		{"DELETE", "/api/faults", maxExpectationBody, "", 204, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -92,7 +96,7 @@ func TestRequestBodyLimits(t *testing.T) {
 				}
 			}
 			// What was refused changed nothing.
-			if tt.method == "PUT" {
+			if tt.method == "PUT" || tt.method == "DELETE" {
 				taken = 1 // each PUT replaced the script
 			}
 			if tt.check != "" {
@@ -189,6 +193,19 @@ func TestQueryAndPathBoundaries(t *testing.T) {
 		{"GET", "/api/messages/1/attachments/2", 404, -1, "has 2 attachments, no attachment 2"},
 		{"GET", "/api/messages/1/attachments/" + maxInt, 404, -1, "no attachment " + maxInt},
 		{"GET", "/api/messages/1/attachments/" + overInt, 400, -1, "want a number"},
+		// IDs of 18, 19 (maxInt's), 20, 38 and 1 MiB + 1 digits: the
+		// last quoted clipped.
+		{"GET", "/api/messages/" + maxInt[:18], 404, -1, "no message " + maxInt[:18]},
+		{"GET", "/api/messages/" + "1" + strings.Repeat("0", 19), 400, -1, "want a number"},
+		{"GET", "/api/messages/" + maxInt + maxInt, 400, -1, "want a number"},
+		{"GET", "/api/messages/" + strings.Repeat("9", 1<<20+1), 400, -1, "(1048577 octets)\": want a number"},
+		{"GET", "/api/wait/sessions/" + strings.Repeat("9", 1<<20+1), 400, -1, "(1048577 octets)\": want a number"},
+		{"GET", "/api/wait/sessions/" + maxInt + "?timeout=1ms", 408, -1, "it has not started"},
+		{"GET", "/api/wait/sessions/" + overInt, 400, -1, "want a number"},
+		{"GET", "/api/messages/1/attachments/" + maxInt + maxInt, 400, -1, "want a number"},
+		// Other values of 1 MiB + 1, quoted clipped.
+		{"GET", "/api/wait?count=0&timeout=" + strings.Repeat("1", 1<<20+1), 400, -1, "(1048577 octets)\": want a duration"},
+		{"GET", "/api/messages?inbox=" + strings.Repeat("i", 1<<20+1), 404, -1, "(1048577 octets)\": no such inbox"},
 		{"GET", "/api/messages?" + params(10000), 200, 0, ""},
 		{"GET", "/api/messages?" + params(10001), 400, -1, "number of URL query parameters exceeded limit"},
 		{"GET", "/api/messages?header.X=" + strings.Repeat("v", 1<<20+1), 200, 0, ""},
