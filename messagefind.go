@@ -12,9 +12,6 @@ import (
 // links of a message, and a regular expression found in its bodies.
 
 var (
-	// attrRE finds the attributes in what follows a tag's name: the name,
-	// then the value double-quoted, single-quoted or bare.
-	attrRE = regexp.MustCompile(`([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?`)
 	// urlRE finds http and https URLs in text.
 	urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
 	// blockTags break lines; other tags (a, b, span...) are dropped
@@ -43,17 +40,78 @@ func (m *Message) Links() []string {
 		}
 		// The first href, as a browser takes the first of an attribute
 		// given twice.
-		for _, a := range attrRE.FindAllStringSubmatch(t.attrs, -1) {
-			if strings.EqualFold(a[1], "href") {
-				add(strings.TrimSpace(html.UnescapeString(a[2] + a[3] + a[4])))
-				break
-			}
+		if href, ok := firstAttr(t.attrs, "href"); ok {
+			add(strings.TrimSpace(html.UnescapeString(href)))
 		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
 		add(trimURL(u))
 	}
 	return out
+}
+
+// firstAttr returns the value of the first attribute named name (in any
+// case) in attrs, what follows a tag's name, and whether there is one.
+// An attribute is a name (octets other than blanks, quotes, ">", "/" and
+// "="), then, if an "=" follows it (blanks around), its value:
+// double-quoted, single-quoted, or bare (octets other than blanks,
+// quotes and ">"); other octets are skipped. It scans forward, each
+// octet once, and allocates nothing: a tag of 1 MiB of attributes, of
+// which a regular expression's FindAll would have made half a million
+// slices (140 MB, seconds) for Links to look at the first.
+func firstAttr(attrs, name string) (string, bool) {
+	isName := func(c byte) bool { return !isBlank(c) && strings.IndexByte(`"'>/=`, c) < 0 }
+	for i := 0; i < len(attrs); {
+		if !isName(attrs[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(attrs) && isName(attrs[j]) {
+			j++
+		}
+		value, end := attrValue(attrs, j)
+		if strings.EqualFold(attrs[i:j], name) {
+			return value, true
+		}
+		i = end
+	}
+	return "", false
+}
+
+// attrValue returns the value of the attribute whose name ends at from
+// in attrs (see firstAttr), "" for none, and where the attribute ends: a
+// value left without its closing quote is none, and the attribute ends
+// with its name.
+func attrValue(attrs string, from int) (value string, end int) {
+	k := from
+	for k < len(attrs) && isBlank(attrs[k]) {
+		k++
+	}
+	if k == len(attrs) || attrs[k] != '=' {
+		return "", from
+	}
+	k++
+	for k < len(attrs) && isBlank(attrs[k]) {
+		k++
+	}
+	if k == len(attrs) {
+		return "", from
+	}
+	if q := attrs[k]; q == '"' || q == '\'' {
+		if n := strings.IndexByte(attrs[k+1:], q); n >= 0 {
+			return attrs[k+1 : k+1+n], k + 1 + n + 1
+		}
+		return "", from
+	}
+	e := k
+	for e < len(attrs) && !isBlank(attrs[e]) && strings.IndexByte(`"'>`, attrs[e]) < 0 {
+		e++
+	}
+	if e == k { // a ">": no value
+		return "", from
+	}
+	return attrs[k:e], e
 }
 
 // trimURL drops the punctuation that ends a sentence around a URL, and

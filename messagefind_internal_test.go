@@ -1,6 +1,11 @@
 package mocksmtp
 
-import "testing"
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
 
 // TestDropHiddenBoundaries checks dropHidden's byte loops at their
 // boundaries: empty, one byte, a "<" at either end, upper and mixed case,
@@ -41,5 +46,49 @@ func TestTrimURLBoundaries(t *testing.T) {
 		if got := trimURL(c.in); got != c.want {
 			t.Errorf("trimURL(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestFirstAttrIsTheAttributeRegexp checks firstAttr against the regular
+// expression Links used before it, whose FindAll made a slice for every
+// attribute of a tag: the same first href, value and all, on every
+// string of up to 4 tokens of a small alphabet (blanks, quotes, "=",
+// ">", "/", names, non-ASCII), and on random longer ones.
+func TestFirstAttrIsTheAttributeRegexp(t *testing.T) {
+	t.Parallel()
+	attrRE := regexp.MustCompile(`([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?`)
+	want := func(attrs string) (string, bool) {
+		for _, a := range attrRE.FindAllStringSubmatch(attrs, -1) {
+			if strings.EqualFold(a[1], "href") {
+				return a[2] + a[3] + a[4], true
+			}
+		}
+		return "", false
+	}
+	tokens := []string{"href", "HRef", "x", " ", "\n", "=", `"`, "'", ">", "/", "é", "\xff", "hrefx"}
+	check := func(attrs string) {
+		got, ok := firstAttr(attrs, "href")
+		if w, wok := want(attrs); got != w || ok != wok {
+			t.Fatalf("firstAttr(%q) = %q, %v; want %q, %v", attrs, got, ok, w, wok)
+		}
+	}
+	var walk func(prefix string, n int)
+	walk = func(prefix string, n int) {
+		check(prefix)
+		if n == 0 {
+			return
+		}
+		for _, tok := range tokens {
+			walk(prefix+tok, n-1)
+		}
+	}
+	walk("", 4)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		var b strings.Builder
+		for range 1 + r.IntN(40) {
+			b.WriteString(tokens[r.IntN(len(tokens))])
+		}
+		check(b.String())
 	}
 }
