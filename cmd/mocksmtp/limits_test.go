@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/smtp"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -679,5 +681,46 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 				t.Errorf("%.600q, want it to say %q", e.Error, "… "+tt.noted)
 			}
 		})
+	}
+}
+
+// An inbox's domain has its name as its label up to 40 octets (the root
+// package's maxLabel), and past it the name's first 31 and 8 hex digits
+// of a hash of the whole: names of N-1, N, N+1, 2N and 200 octets (the
+// longest name), each a domain of its own that takes its mail, and only
+// its mail, once, byte for byte.
+func TestInboxLabelBound(t *testing.T) {
+	t.Parallel()
+	const bound = 40
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	hashed := regexp.MustCompile(`^n{31}-[0-9a-f]{8}$`)
+	sizes := []int{bound - 1, bound, bound + 1, 2 * bound, maxInboxName}
+	domains := make([]string, len(sizes))
+	for i, n := range sizes {
+		code, b := rawRequest(t, addr, "POST", "/api/inboxes", fmt.Sprintf(`{"name": %q}`, strings.Repeat("n", n)), false)
+		var in inboxJSON
+		if code != 201 || json.Unmarshal(b, &in) != nil {
+			t.Fatalf("an inbox named with %d octets: %d %.200s, want 201", n, code, b)
+		}
+		label, ok := strings.CutSuffix(in.Domain, "-1.inbox.test")
+		switch {
+		case !ok, n <= bound && label != strings.Repeat("n", n), n > bound && !hashed.MatchString(label), slices.Contains(domains, in.Domain):
+			t.Fatalf("an inbox named with %d octets: domain %q", n, in.Domain)
+		}
+		domains[i] = in.Domain
+	}
+	msgs := make([]string, len(sizes))
+	for i, d := range domains {
+		msgs[i] = fmt.Sprintf("Subject: to %d\r\n\r\nfor the inbox of a name of %d octets\r\n", i, sizes[i])
+		sendMail(t, srv.Addr(), "app@example.com", []string{"user@" + d}, msgs[i])
+	}
+	for i, d := range domains {
+		var ms []messageJSON
+		if code, b := rawRequest(t, addr, "GET", "/api/messages?inbox="+d, "", false); code != 200 || json.Unmarshal(b, &ms) != nil || len(ms) != 1 {
+			t.Fatalf("GET /api/messages?inbox=%s: %d %.200s, want its one message", d, code, b)
+		}
+		if code, b := rawRequest(t, addr, "GET", fmt.Sprintf("/api/messages/%d/raw", ms[0].ID), "", false); code != 200 || string(b) != msgs[i] {
+			t.Errorf("the message of inbox %s: %d %q, want %q", d, code, b, msgs[i])
+		}
 	}
 }
