@@ -74,7 +74,6 @@ func TestRequestBodyLimits(t *testing.T) {
 		{"POST", "/api/expectations", maxExpectationBody, `{"want": {"subject": "x"}, "never": true}`, 201, ""},
 		// A DELETE takes no body: whitespace is none, up to the limit.
 		{"DELETE", "/api/messages", maxExpectationBody, "", 204, ""},
-		{"DELETE", "/api/faults", maxExpectationBody, "", 204, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -201,13 +200,11 @@ func TestQueryAndPathBoundaries(t *testing.T) {
 		{"GET", "/api/messages/" + "1" + strings.Repeat("0", 19), 400, -1, "want a number"},
 		{"GET", "/api/messages/" + maxInt + maxInt, 400, -1, "want a number"},
 		{"GET", "/api/messages/" + strings.Repeat("9", 1<<20+1), 400, -1, "(1048577 octets)\": want a number"},
-		{"GET", "/api/wait/sessions/" + strings.Repeat("9", 1<<20+1), 400, -1, "(1048577 octets)\": want a number"},
 		{"GET", "/api/wait/sessions/" + maxInt + "?timeout=1ms", 408, -1, "it has not started"},
 		{"GET", "/api/wait/sessions/" + overInt, 400, -1, "want a number"},
 		{"GET", "/api/messages/1/attachments/" + maxInt + maxInt, 400, -1, "want a number"},
-		// Other values of 1 MiB + 1, quoted clipped.
+		// A value of 1 MiB + 1, quoted clipped.
 		{"GET", "/api/wait?count=0&timeout=" + strings.Repeat("1", 1<<20+1), 400, -1, "(1048577 octets)\": want a duration"},
-		{"GET", "/api/messages?inbox=" + strings.Repeat("i", 1<<20+1), 404, -1, "(1048577 octets)\": no such inbox"},
 		{"GET", "/api/messages?" + params(10000), 200, 0, ""},
 		{"GET", "/api/messages?" + params(10001), 400, -1, "number of URL query parameters exceeded limit"},
 		{"GET", "/api/messages?header.X=" + strings.Repeat("v", 1<<20+1), 200, 0, ""},
