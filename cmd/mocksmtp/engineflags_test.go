@@ -348,3 +348,69 @@ func TestMaxRecipientOvershootFlagAtItsLimit(t *testing.T) {
 		t.Errorf("-max-recipient-overshoot 0: exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, want)
 	}
 }
+
+// -max-message-bytes N (and MOCKSMTP_MAX_MESSAGE_BYTES) at N-1, N, N+1,
+// 2N and 1 MiB + 1 octets of DATA: those up to N get 250 2.0.0 and are
+// listed once each, their raw form byte for byte; those over it get
+// 552 5.3.4, the session goes on, and nothing of them is listed.
+func TestMaxMessageBytesFlagAtItsLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 100_000
+	// data returns message data of n octets (n > 1000), in lines of at
+	// most 1000 octets with their CRLF.
+	data := func(n int) string {
+		full := strings.Repeat(strings.Repeat("m", 998)+"\r\n", n/1000)
+		switch r := n % 1000; r {
+		case 0:
+			return full
+		case 1: // a line of 999 octets and an empty one
+			return full[:len(full)-1000] + strings.Repeat("m", 997) + "\r\n\r\n"
+		default:
+			return full + strings.Repeat("r", r-2) + "\r\n"
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flag", nil, []string{"-max-message-bytes", fmt.Sprint(limit), "-quiet"}},
+		{"environment", []string{fmt.Sprintf("MOCKSMTP_MAX_MESSAGE_BYTES=%d", limit)}, []string{"-quiet"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, tt.env, tt.args...)
+			var taken []string
+			for _, n := range []int{limit - 1, limit, limit + 1, 2 * limit, 1<<20 + 1} {
+				msg := data(n)
+				if len(msg) != n {
+					t.Fatalf("data(%d) has %d octets", n, len(msg))
+				}
+				s := dialRaw(t, p)
+				for _, c := range []string{"MAIL FROM:<app@example.com>", "RCPT TO:<bob@example.com>", "DATA"} {
+					if code, msg := s.cmd(c); code/100 != 2 && code != 354 {
+						t.Fatalf("%s: %d %q", c, code, msg)
+					}
+				}
+				if n <= limit {
+					s.want(fmt.Sprintf("a message of %d octets", n), msg+".", 250, "2.0.0")
+					taken = append(taken, msg)
+				} else {
+					s.want(fmt.Sprintf("a message of %d octets", n), msg+".", 552, "5.3.4")
+				}
+				s.want("QUIT", "QUIT", 221, "2.0.0")
+			}
+			var ms []messageJSON
+			getJSON(t, p, "/api/messages", 200, &ms)
+			if len(ms) != len(taken) {
+				t.Fatalf("%d messages listed, want the %d taken", len(ms), len(taken))
+			}
+			for i, m := range ms {
+				res, b := do(t, p, "GET", fmt.Sprintf("/api/messages/%d/raw", m.ID), "")
+				if res.StatusCode != 200 || string(b) != taken[i] {
+					t.Errorf("message %d: %d, %d octets; want the %d sent, byte for byte", m.ID, res.StatusCode, len(b), len(taken[i]))
+				}
+			}
+		})
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/smtp"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +56,9 @@ func wantJSONError(t *testing.T, what string, b []byte, want string) {
 }
 
 // Request bodies at their limits (4 KiB for an inbox, 1 MiB for faults
-// and expectations), sent with a length or chunked: up to the limit they
-// are taken, past it they get 413 and a JSON error and change nothing.
+// and expectations, and for the whitespace a DELETE may have), sent with
+// a length or chunked: up to the limit they are taken, past it they get
+// 413 and a JSON error and change nothing.
 func TestRequestBodyLimits(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -69,6 +72,8 @@ func TestRequestBodyLimits(t *testing.T) {
 		{"PUT", "/api/faults", maxFaultBody, `[{"at": "RSET", "reply": "250 2.0.0 scripted"}]`, 200, "/api/faults"},
 		{"POST", "/api/faults", maxFaultBody, `[{"at": "NOOP", "reply": "250 2.0.0 scripted"}]`, 200, "/api/faults"},
 		{"POST", "/api/expectations", maxExpectationBody, `{"want": {"subject": "x"}, "never": true}`, 201, ""},
+		// A DELETE takes no body: whitespace is none, up to the limit.
+		{"DELETE", "/api/messages", maxExpectationBody, "", 204, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -92,7 +97,7 @@ func TestRequestBodyLimits(t *testing.T) {
 				}
 			}
 			// What was refused changed nothing.
-			if tt.method == "PUT" {
+			if tt.method == "PUT" || tt.method == "DELETE" {
 				taken = 1 // each PUT replaced the script
 			}
 			if tt.check != "" {
@@ -189,6 +194,17 @@ func TestQueryAndPathBoundaries(t *testing.T) {
 		{"GET", "/api/messages/1/attachments/2", 404, -1, "has 2 attachments, no attachment 2"},
 		{"GET", "/api/messages/1/attachments/" + maxInt, 404, -1, "no attachment " + maxInt},
 		{"GET", "/api/messages/1/attachments/" + overInt, 400, -1, "want a number"},
+		// IDs of 18, 19 (maxInt's), 20, 38 and 1 MiB + 1 digits: the
+		// last quoted clipped.
+		{"GET", "/api/messages/" + maxInt[:18], 404, -1, "no message " + maxInt[:18]},
+		{"GET", "/api/messages/" + "1" + strings.Repeat("0", 19), 400, -1, "want a number"},
+		{"GET", "/api/messages/" + maxInt + maxInt, 400, -1, "want a number"},
+		{"GET", "/api/messages/" + strings.Repeat("9", 1<<20+1), 400, -1, "(1048577 octets)\": want a number"},
+		{"GET", "/api/wait/sessions/" + maxInt + "?timeout=1ms", 408, -1, "it has not started"},
+		{"GET", "/api/wait/sessions/" + overInt, 400, -1, "want a number"},
+		{"GET", "/api/messages/1/attachments/" + maxInt + maxInt, 400, -1, "want a number"},
+		// A value of 1 MiB + 1, quoted clipped.
+		{"GET", "/api/wait?count=0&timeout=" + strings.Repeat("1", 1<<20+1), 400, -1, "(1048577 octets)\": want a duration"},
 		{"GET", "/api/messages?" + params(10000), 200, 0, ""},
 		{"GET", "/api/messages?" + params(10001), 400, -1, "number of URL query parameters exceeded limit"},
 		{"GET", "/api/messages?header.X=" + strings.Repeat("v", 1<<20+1), 200, 0, ""},
@@ -662,5 +678,46 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 				t.Errorf("%.600q, want it to say %q", e.Error, "… "+tt.noted)
 			}
 		})
+	}
+}
+
+// An inbox's domain has its name as its label up to 40 octets (the root
+// package's maxLabel), and past it the name's first 31 and 8 hex digits
+// of a hash of the whole: names of N-1, N, N+1, 2N and 200 octets (the
+// longest name), each a domain of its own that takes its mail, and only
+// its mail, once, byte for byte.
+func TestInboxLabelBound(t *testing.T) {
+	t.Parallel()
+	const bound = 40
+	srv, addr, _ := startInProcess(t, defaultHTTPTimeouts, nil)
+	hashed := regexp.MustCompile(`^n{31}-[0-9a-f]{8}$`)
+	sizes := []int{bound - 1, bound, bound + 1, 2 * bound, maxInboxName}
+	domains := make([]string, len(sizes))
+	for i, n := range sizes {
+		code, b := rawRequest(t, addr, "POST", "/api/inboxes", fmt.Sprintf(`{"name": %q}`, strings.Repeat("n", n)), false)
+		var in inboxJSON
+		if code != 201 || json.Unmarshal(b, &in) != nil {
+			t.Fatalf("an inbox named with %d octets: %d %.200s, want 201", n, code, b)
+		}
+		label, ok := strings.CutSuffix(in.Domain, "-1.inbox.test")
+		switch {
+		case !ok, n <= bound && label != strings.Repeat("n", n), n > bound && !hashed.MatchString(label), slices.Contains(domains, in.Domain):
+			t.Fatalf("an inbox named with %d octets: domain %q", n, in.Domain)
+		}
+		domains[i] = in.Domain
+	}
+	msgs := make([]string, len(sizes))
+	for i, d := range domains {
+		msgs[i] = fmt.Sprintf("Subject: to %d\r\n\r\nfor the inbox of a name of %d octets\r\n", i, sizes[i])
+		sendMail(t, srv.Addr(), "app@example.com", []string{"user@" + d}, msgs[i])
+	}
+	for i, d := range domains {
+		var ms []messageJSON
+		if code, b := rawRequest(t, addr, "GET", "/api/messages?inbox="+d, "", false); code != 200 || json.Unmarshal(b, &ms) != nil || len(ms) != 1 {
+			t.Fatalf("GET /api/messages?inbox=%s: %d %.200s, want its one message", d, code, b)
+		}
+		if code, b := rawRequest(t, addr, "GET", fmt.Sprintf("/api/messages/%d/raw", ms[0].ID), "", false); code != 200 || string(b) != msgs[i] {
+			t.Errorf("the message of inbox %s: %d %q, want %q", d, code, b, msgs[i])
+		}
 	}
 }
