@@ -499,6 +499,9 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 		names[i] = k.name
 	}
 	example := fmt.Sprintf("[{%q: …}]", names[0])
+	if n, ok := arrayLen(raw); ok && n > maxWantElements {
+		return nil, fmt.Errorf("%s: %d elements: give at most %d", name, n, maxWantElements)
+	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
 		if err == nil {
@@ -546,6 +549,51 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 	}
 	return out, nil
 }
+
+// arrayLen counts the elements of the JSON array raw without decoding
+// them, so that a list of a million elements is refused for its length
+// at the cost of one pass, not of a million values: the commas outside
+// strings at its top level. raw is valid JSON, decoded already; ok is
+// false when it is no array.
+func arrayLen(raw []byte) (n int, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' {
+		return 0, false
+	}
+	depth, inString, escaped, empty := 0, false, false, true
+	for _, c := range raw[1 : len(raw)-1] {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		}
+		if !isJSONSpace(c) {
+			empty = false
+		}
+	}
+	if empty {
+		return 0, true
+	}
+	return n + 1, true
+}
+
+// isJSONSpace reports whether c is whitespace in JSON.
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // isNull reports whether a JSON value is null.
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }

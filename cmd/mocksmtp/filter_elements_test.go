@@ -457,3 +457,45 @@ func TestFilterElementErrors(t *testing.T) {
 		t.Errorf("a wait with want={}: %d messages, want 1", len(ms))
 	}
 }
+
+// A list of attachments or signatures over maxWantElements is refused
+// for its length before its elements are decoded: a body of 1 MiB of
+// "{}," (about 350,000 elements) cost a decoded value each, seconds of
+// the server's time under the race detector.
+func TestLongElementListRefusedBeforeDecoding(t *testing.T) {
+	raw := json.RawMessage("[" + strings.Repeat("{},", 1<<20/3) + "{}]")
+	var err error
+	allocs := testing.AllocsPerRun(3, func() {
+		_, err = elementsFromJSON("attachment", raw, "file name", func(s string) mocksmtp.WantAttachment { return mocksmtp.WantAttachment{Filename: s} }, attachmentKeys)
+	})
+	if want := fmt.Sprintf("attachment: %d elements: give at most %d", 1<<20/3+1, maxWantElements); err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+	if allocs > 100 {
+		t.Errorf("refusing %d elements took %v allocations, want at most 100", 1<<20/3+1, allocs)
+	}
+}
+
+// arrayLen counts what encoding/json counts, whatever the elements hold:
+// commas, brackets and escaped quotes in strings, nested lists, blanks.
+func TestArrayLenCountsAsJSONDoes(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		`[]`, ` [ ] `, "[\t\r\n]", `[1]`, `[1,2]`, ` [ "a" , "b" ] `, `["a,b"]`, `["[","{"]`,
+		`["\"", ","]`, `["\\", ","]`, `["\\\"", 1]`, `[[1,2],[3]]`, `[{"a":[1,2],"b":"]"},{}]`,
+		`[null,true,false,{},[]]`, `["\u002c", ","]`, `[{"x":"}\\\"}"}, "y"]`,
+	} {
+		var list []json.RawMessage
+		if err := json.Unmarshal([]byte(raw), &list); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if n, ok := arrayLen([]byte(raw)); !ok || n != len(list) {
+			t.Errorf("arrayLen(%s) = %d, %v; want %d", raw, n, ok, len(list))
+		}
+	}
+	for _, raw := range []string{`{}`, `"[1,2]"`, `null`, `12`} {
+		if n, ok := arrayLen([]byte(raw)); ok {
+			t.Errorf("arrayLen(%s) = %d, true; want no array", raw, n)
+		}
+	}
+}
