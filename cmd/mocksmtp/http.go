@@ -199,8 +199,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.crossOrigin(r); err != nil {
-		a.log.Warn("refused a cross-origin request", "method", r.Method, "path", r.URL.Path,
-			"origin", r.Header.Get("Origin"), "sec-fetch-site", r.Header.Get("Sec-Fetch-Site"))
+		a.log.Warn("refused a cross-origin request", "method", clip(r.Method), "path", clip(r.URL.Path),
+			"origin", clip(r.Header.Get("Origin")), "sec-fetch-site", clip(r.Header.Get("Sec-Fetch-Site")))
 		writeError(w, http.StatusForbidden, "%s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", requestName(r), err)
 		return
 	}

@@ -721,3 +721,20 @@ func TestInboxLabelBound(t *testing.T) {
 		}
 	}
 }
+
+// The warning about a refused cross-origin request quotes little of what
+// the client sent, as errors do: a path, an Origin and a Sec-Fetch-Site of 300 KiB each
+// give a log line of a few hundred octets, not a megabyte per request.
+func TestCrossOriginWarningQuotesLittle(t *testing.T) {
+	t.Parallel()
+	_, addr, log := startInProcess(t, defaultHTTPTimeouts, nil)
+	long := strings.Repeat("x", 300<<10)
+	code, _ := rawHTTP(t, addr, "GET /api/"+long+" HTTP/1.1\r\nHost: "+addr+"\r\nOrigin: https://"+long+".example\r\nSec-Fetch-Site: cross-site"+long+"\r\n\r\n")
+	if code != 403 {
+		t.Fatalf("a cross-origin request: %d, want 403", code)
+	}
+	lines := log.waitFor(t, regexp.MustCompile(`refused a cross-origin request[^\n]*\n`))
+	if n := len(lines[0]); n > 1000 {
+		t.Errorf("the warning is %d octets long: %.300q…", n, lines[0])
+	}
+}
