@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -106,6 +107,12 @@ func New(opts ...Option) (*Server, error) {
 		if _, base := opt.(engineConfig); base {
 			continue
 		}
+		if c, ok := opt.(clock.Carrier); ok {
+			// The program's clock, which its suite moves (no exported
+			// option: a Go test has testing/synctest).
+			o.clock = c.FaultClock()
+			continue
+		}
 		if err := opt.apply(&o); err != nil {
 			return nil, err
 		}
@@ -122,7 +129,9 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The context carries the clock to the engine's waits (a delay, a
+	// paced reply), which read it there.
+	ctx, cancel := context.WithCancel(clock.With(context.Background(), o.clock))
 	s := &Server{opts: o, ln: ln, addr: ln.Addr().String(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
