@@ -658,17 +658,23 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	case p.SplitAt > 0 && p.SplitAt < len(b):
 		size = p.SplitAt
 	}
-	// On a clock that a test moves (the driver's, in ctx), a pause
-	// counts from when the part before it began to be written: a client
-	// that has read the part, and has the clock moved past the pause,
-	// gets the rest at once, even if the pause had not begun yet.
+	// On a clock that a test moves (the driver's, in ctx), the first
+	// pause counts from when the first part began to be written, each
+	// next one from the end of the one before: a client that has read a
+	// part, and has the clock moved past the pause, gets the rest at once,
+	// even if the pause had not begun yet, and a move past several pauses
+	// ends them all, as that much time would.
 	clk := clock.From(ctx)
-	var wrote time.Time
+	var since time.Time
 	for off := 0; off < len(b); {
 		if off > 0 {
 			// A client that leaves between two writes ends the reply,
 			// however long the pause (see wait).
-			if err := c.wait(ctx, wrote, p.Every, true); errors.Is(err, ErrClientGone) {
+			err := c.wait(ctx, since, p.Every, true)
+			if clk != nil {
+				since = since.Add(p.Every)
+			}
+			if errors.Is(err, ErrClientGone) {
 				return err
 			} else if err != nil {
 				*c.out = append(*c.out, b[off:]...)
@@ -679,8 +685,8 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		if p.Chunk > 0 || off == 0 {
 			part = part[:min(size, len(part))]
 		}
-		if clk != nil {
-			wrote = clk.Now()
+		if clk != nil && off == 0 {
+			since = clk.Now()
 		}
 		n, err := deadlineWriter{c}.Write(part)
 		off += n

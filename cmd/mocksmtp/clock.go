@@ -6,7 +6,8 @@ package main
 // timers). It governs the timing of the faults: greylisting windows
 // (greylistFor), rateLimitPer's interval, and the waits of delay,
 // trickle, splitReply and idleReply, those in progress included (a wait
-// whose end the clock passes ends at once). Nothing else: the times of
+// whose end the clock passes ends at once; a move past several pauses of
+// a paced reply ends them all). Nothing else: the times of
 // sessions, transcript lines and messages, the read timeout (-read-timeout),
 // the waits of the API (timeout=) and the HTTP timeouts are real time, and
 // the clock never goes back (DELETE /api/messages leaves it as it is).

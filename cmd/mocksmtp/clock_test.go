@@ -319,3 +319,33 @@ func TestClockAdvanceRefusesBadInput(t *testing.T) {
 		t.Errorf("PUT /api/clock/advance: %d, want 405", res.StatusCode)
 	}
 }
+
+// One move of the clock past several pauses of a trickled reply ends
+// them all, as that much time would: the client gets the whole reply.
+func TestClockAdvanceEndsEveryPauseItPasses(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "NOOP", "trickle": {"n": 4, "every": "1h"}}]`)
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("greeting: %q, %v", line, err)
+	}
+	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 4)
+	if _, err := io.ReadFull(r, part); err != nil || string(part) != "250 " {
+		t.Fatalf("the first 4 octets of the reply to NOOP: %q, %v", part, err)
+	}
+	// "250 2.0.0 Ok\r\n": four parts, three pauses of an hour.
+	advance(t, p, "3h")
+	if line, err := r.ReadString('\n'); err != nil || line != "2.0.0 Ok\r\n" {
+		t.Fatalf("the rest of the reply after the clock moved past its three pauses: %q, %v", line, err)
+	}
+}

@@ -23,14 +23,18 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Clock is a clock that a test moves ahead. Its methods are safe for
 // concurrent use; those of a nil *Clock are the time package's.
 type Clock struct {
-	mu     sync.Mutex
-	offset time.Duration       // how far Advance moved it; never less
+	// offset is how far Advance moved it, never less: read without a
+	// lock (Now is on the engine's path of every command), written
+	// with mu held.
+	offset atomic.Int64
+	mu     sync.Mutex          // guards timers, and serializes Advance
 	timers map[*Timer]struct{} // pending: rescheduled by Advance
 }
 
@@ -51,9 +55,7 @@ func (c *Clock) Now() time.Time {
 	if c == nil {
 		return time.Now()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
+	return time.Now().Add(time.Duration(c.offset.Load()))
 }
 
 // Offset returns how far the clock was moved ahead, and its time.
@@ -61,9 +63,8 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 	if c == nil {
 		return 0, time.Now()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.offset, time.Now().Add(c.offset)
+	off := time.Duration(c.offset.Load())
+	return off, time.Now().Add(off)
 }
 
 // Advance moves the clock ahead by d, which must be positive, and ends
@@ -75,19 +76,24 @@ func (c *Clock) Advance(d time.Duration) (time.Duration, time.Time, error) {
 	if d <= 0 {
 		return 0, time.Time{}, errors.New("clock: a move must be positive: the clock never goes back")
 	}
+	if c == nil {
+		return 0, time.Now(), errors.New("clock: the time package's clock does not move")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d > MaxOffset-c.offset {
-		return c.offset, time.Now().Add(c.offset), ErrTooFar
+	off := time.Duration(c.offset.Load())
+	if d > MaxOffset-off {
+		return off, time.Now().Add(off), ErrTooFar
 	}
-	c.offset += d
-	now := time.Now().Add(c.offset)
+	off += d
+	c.offset.Store(int64(off))
+	now := time.Now().Add(off)
 	for t := range c.timers {
 		// A timer whose end is reached fires now, on its real timer's
 		// goroutine (fire), which takes it out of the set.
 		t.real.Reset(max(0, t.end.Sub(now)))
 	}
-	return c.offset, now, nil
+	return off, now, nil
 }
 
 // Timer is a timer on a Clock: as time.Timer, C receives once the clock
@@ -132,7 +138,7 @@ func (c *Clock) AfterFunc(at time.Time, f func()) *Timer {
 func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := time.Now().Add(c.offset)
+	now := c.Now()
 	if since.IsZero() {
 		since = now
 	}
@@ -152,7 +158,7 @@ func (t *Timer) fire() {
 		c.mu.Unlock()
 		return
 	}
-	now := time.Now().Add(c.offset)
+	now := c.Now()
 	if now.Before(t.end) {
 		t.real.Reset(t.end.Sub(now))
 		c.mu.Unlock()
