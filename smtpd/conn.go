@@ -291,7 +291,7 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 		c.cur, c.ans = nil, Answer{}
 		return nil, err
 	}
-	c.cur, c.ans = ev, Answer{}
+	c.cur, c.ans, c.evAt = ev, Answer{}, time.Time{}
 	if c.clk != nil {
 		c.evAt = c.clk.Now()
 	}

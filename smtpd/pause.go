@@ -36,7 +36,9 @@ import (
 // anything during the wait, it is taken to be there and the wait runs its
 // course. At a [Connect] event the connection is not watched: the
 // client's first octets are its TLS handshake, which the engine reads
-// from the connection itself.
+// from the connection itself. (On the clock of the mocksmtp program,
+// which its tests move ahead, d counts from when Next returned the
+// event, so that a move past its end ends it even before it began.)
 func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	if c.err != nil {
 		return c.err
