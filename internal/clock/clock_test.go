@@ -110,3 +110,56 @@ func TestAdvanceRefusesAMoveBackOrTooFar(t *testing.T) {
 		t.Errorf("the clock is %v ahead, want %v", d, MaxOffset)
 	}
 }
+
+// Timers made and stopped while the clock moves: each fires once, never
+// before the clock reached its end, and every one whose end the last
+// move passed fires.
+func TestTimersWhileTheClockMoves(t *testing.T) {
+	c := New()
+	const n = 200
+	type fired struct {
+		end, at time.Time
+	}
+	out := make(chan fired, n)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			if _, _, err := c.Advance(time.Minute); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range n {
+		since := c.Now()
+		d := time.Duration(i%60) * time.Minute / 2
+		if i%2 == 0 {
+			tm := c.NewTimer(since, d)
+			go func() {
+				at := <-tm.C
+				out <- fired{since.Add(d), at}
+			}()
+		} else {
+			end := since.Add(d)
+			c.AfterFunc(end, func() { out <- fired{end, c.Now()} })
+		}
+	}
+	<-done
+	// Every end is at most 29m30s after its since: a last move passes
+	// them all.
+	if _, _, err := c.Advance(30 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for range n {
+		select {
+		case f := <-out:
+			if f.at.Before(f.end) {
+				t.Errorf("a timer fired at %v, before its end %v", f.at, f.end)
+			}
+		case <-timeout:
+			t.Fatal("timers whose end the clock passed did not fire within 10 s")
+		}
+	}
+}
