@@ -336,8 +336,10 @@ func (a *authConfig) install(o *options) error {
 		}
 	}
 	before := a.beforeTLS
-	if before == nil && slices.ContainsFunc(ms, AuthMechanism.plus) {
-		// Channel binding needs a channel: before TLS, offer the others.
+	if before == nil && slices.ContainsFunc(ms, AuthMechanism.plus) && !o.engine.RequireTLS {
+		// Channel binding needs a channel: before TLS, offer the others
+		// (none when TLS is required: the engine offers no AUTH before
+		// it, but mechanisms named for before TLS).
 		before = slices.DeleteFunc(slices.Clone(ms), AuthMechanism.plus)
 	}
 	a.offered = ms
@@ -353,7 +355,9 @@ func (a *authConfig) install(o *options) error {
 // 538 5.7.11 before it, or TLS from the first byte); STARTTLS with TLS
 // from the first byte, which never offers it; and AUTH required, or
 // offered only after TLS, when nothing offers AUTH (every MAIL would get
-// 530, or STARTTLS alone would be on). WithRequireTLS goes with
+// 530, or STARTTLS alone would be on); and WithEngineConfig's
+// ImplicitTLS, RequireTLS or AuthRequiresTLS without TLS (every
+// handshake would fail, every MAIL get 530, AUTH never be offered). WithRequireTLS goes with
 // WithAuthMechanismsBeforeTLS: the mechanisms are advertised before TLS,
 // and AUTH then gets 530 5.7.0. Each error names both options, or the
 // option and what it needs.
@@ -386,6 +390,18 @@ func (o *options) checkTogether() error {
 	case o.engine.AuthRequiresTLS && !o.offersAuth():
 		return fmt.Errorf("mocksmtp: %s needs %s: nothing offers AUTH, so there is none to offer after TLS (WithSTARTTLS offers STARTTLS alone)",
 			setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS), offerers)
+	case o.engine.TLSConfig == nil && (o.engine.ImplicitTLS || o.engine.RequireTLS || o.engine.AuthRequiresTLS):
+		// Only the base can say these: the options that set them turn TLS
+		// on (useTLS).
+		const without = "without WithSTARTTLS, WithTLSConfig, WithImplicitTLS or a TLSConfig of its own"
+		switch {
+		case o.engine.ImplicitTLS:
+			return errors.New("mocksmtp: WithEngineConfig's ImplicitTLS needs a TLS configuration: without WithTLSConfig, WithImplicitTLS or a TLSConfig of its own, every TLS handshake would fail, and no client could connect (WithImplicitTLS uses the test certificate)")
+		case o.engine.RequireTLS:
+			return errors.New("mocksmtp: WithEngineConfig's RequireTLS needs TLS: " + without + ", every MAIL would get 530 5.7.0 with STARTTLS never offered, and no client could send (WithRequireTLS turns STARTTLS on)")
+		default:
+			return errors.New("mocksmtp: WithEngineConfig's AuthRequiresTLS needs TLS: " + without + ", AUTH would be offered only after a TLS that never comes, and no client could authenticate (WithRequireTLSForAuth turns STARTTLS on)")
+		}
 	}
 	return nil
 }

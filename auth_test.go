@@ -659,6 +659,8 @@ func TestDeadSettingsRefused(t *testing.T) {
 			"nothing offers AUTH, so there is none to offer after TLS (WithSTARTTLS offers STARTTLS alone)"
 		starttls = "mocksmtp: WithSTARTTLS and WithImplicitTLS: a session speaks TLS from its first byte, " +
 			"so STARTTLS is never offered; choose one"
+		noTLS = "mocksmtp: WithEngineConfig's AuthRequiresTLS needs TLS: without WithSTARTTLS, WithTLSConfig, WithImplicitTLS or a TLSConfig of its own, " +
+			"AUTH would be offered only after a TLS that never comes, and no client could authenticate (WithRequireTLSForAuth turns STARTTLS on)"
 	)
 	engineAuth := WithEngineConfig(smtpd.Config{AuthMechanisms: []string{"PLAIN"},
 		NewSASL: func(string) (smtpd.SASLServer, error) {
@@ -682,6 +684,19 @@ func TestDeadSettingsRefused(t *testing.T) {
 		{"AUTH only after TLS, none offered, over STARTTLS given", []Option{WithRequireTLSForAuth(), WithSTARTTLS()}, authAfterTLS},
 		{"AUTH only after TLS in the engine's configuration, none offered", []Option{WithSTARTTLS(), WithEngineConfig(smtpd.Config{AuthRequiresTLS: true})},
 			strings.Replace(authAfterTLS, "WithRequireTLSForAuth", "WithEngineConfig's AuthRequiresTLS", 1)},
+		// AUTH offered only after TLS that never comes: it was accepted,
+		// and no client could authenticate.
+		{"AUTH only after TLS in the engine's configuration, no TLS", []Option{WithAuth("u", "p"), WithEngineConfig(smtpd.Config{AuthRequiresTLS: true})}, noTLS},
+		{"AUTH only after TLS in the engine's configuration, no TLS, the engine's own AUTH", []Option{WithEngineConfig(smtpd.Config{AuthRequiresTLS: true, AuthMechanisms: []string{"PLAIN"},
+			NewSASL: func(string) (smtpd.SASLServer, error) {
+				return &loginServer{verify: func(Credentials) error { return nil }}, nil
+			}})}, noTLS},
+		{"TLS required in the engine's configuration, no TLS", []Option{WithEngineConfig(smtpd.Config{RequireTLS: true})},
+			"mocksmtp: WithEngineConfig's RequireTLS needs TLS: without WithSTARTTLS, WithTLSConfig, WithImplicitTLS or a TLSConfig of its own, " +
+				"every MAIL would get 530 5.7.0 with STARTTLS never offered, and no client could send (WithRequireTLS turns STARTTLS on)"},
+		{"implicit TLS in the engine's configuration, no TLS configuration", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true})},
+			"mocksmtp: WithEngineConfig's ImplicitTLS needs a TLS configuration: without WithTLSConfig, WithImplicitTLS or a TLSConfig of its own, " +
+				"every TLS handshake would fail, and no client could connect (WithImplicitTLS uses the test certificate)"},
 		{"STARTTLS and implicit TLS", []Option{WithSTARTTLS(), WithImplicitTLS()}, starttls},
 		{"implicit TLS and STARTTLS", []Option{WithImplicitTLS(), WithAuth("u", "p"), WithSTARTTLS()}, starttls},
 		{"STARTTLS and implicit TLS in the engine's configuration", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true}), WithSTARTTLS()},
@@ -693,6 +708,12 @@ func TestDeadSettingsRefused(t *testing.T) {
 		{"AUTH required, the engine's own AUTH", []Option{engineAuth, WithRequireAuth()}, ""},
 		{"AUTH only after TLS, a check", []Option{WithRequireTLSForAuth(), check}, ""},
 		{"AUTH only after TLS, the engine's own AUTH", []Option{WithRequireTLSForAuth(), engineAuth}, ""},
+		{"AUTH only after TLS in the engine's configuration, STARTTLS", []Option{WithAuth("u", "p"), WithSTARTTLS(), WithEngineConfig(smtpd.Config{AuthRequiresTLS: true})}, ""},
+		{"AUTH only after TLS in the engine's configuration, implicit TLS", []Option{WithAuth("u", "p"), WithImplicitTLS(), WithEngineConfig(smtpd.Config{AuthRequiresTLS: true})}, ""},
+		{"AUTH only after TLS in the engine's configuration, its TLS configuration", []Option{WithAuth("u", "p"), WithEngineConfig(smtpd.Config{AuthRequiresTLS: true, TLSConfig: pki.serverConfig()})}, ""},
+		{"TLS required in the engine's configuration, STARTTLS", []Option{WithEngineConfig(smtpd.Config{RequireTLS: true}), WithSTARTTLS()}, ""},
+		{"implicit TLS in the engine's configuration, WithTLSConfig", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true}), WithTLSConfig(pki.serverConfig())}, ""},
+		{"implicit TLS in the engine's configuration, WithImplicitTLS", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true}), WithImplicitTLS()}, ""},
 		{"implicit TLS with a configuration of its own", []Option{WithImplicitTLS(), WithTLSConfig(pki.serverConfig())}, ""},
 		{"STARTTLS, required", []Option{WithSTARTTLS(), WithRequireTLS()}, ""},
 	} {
@@ -715,10 +736,11 @@ func TestDeadSettingsRefused(t *testing.T) {
 }
 
 // TestAuthMechanismsBeforeTLSWithRequireTLS checks that WithRequireTLS,
-// which refuses AUTH before TLS but leaves it advertised, goes with
-// WithAuthMechanismsBeforeTLS: the first EHLO reply offers the mechanisms
-// before TLS, and AUTH gets 530 5.7.0 as MAIL does, so that a client that
-// keeps what the first EHLO reply said after STARTTLS is caught.
+// which refuses AUTH before TLS and then advertises none by default,
+// goes with WithAuthMechanismsBeforeTLS: the first EHLO reply offers the
+// mechanisms it names before TLS, and AUTH gets 530 5.7.0 as MAIL does, so
+// that a client that keeps what the first EHLO reply said after STARTTLS
+// is caught.
 func TestAuthMechanismsBeforeTLSWithRequireTLS(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithAuth("user", "secret"), WithAuthMechanisms(AuthPlain), WithAuthMechanismsBeforeTLS(AuthCRAMMD5), WithRequireTLS())

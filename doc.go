@@ -112,7 +112,9 @@
 // process. [Server.ClientTLSConfig] returns a client configuration that
 // trusts it, so clients verify for real; [Server.CertPool] and
 // [Server.CACertPEM] serve other clients; [WithTLSConfig] brings your own.
-// [WithRequireTLS] answers MAIL and AUTH before TLS with 530 5.7.0. TLS
+// [WithRequireTLS] answers every command before TLS but EHLO, HELO,
+// STARTTLS, NOOP, HELP and QUIT with 530 5.7.0 (RFC 3207 4, as Postfix),
+// and offers AUTH only after it. TLS
 // failures are faults at StageStartTLS (or at StageConnect, for the
 // handshake of implicit TLS): an expired certificate, one for the wrong
 // host, one from an untrusted authority, a TLS version the client refuses,

@@ -324,7 +324,8 @@ func lower(s []string) []string {
 }
 
 // WithProbability makes the fault fire with probability p (0 to 1) when
-// its other selectors match. The draws come from a random source seeded
+// its other selectors match: at 0 it never fires, as a failure rate
+// swept down to none says, and at 1 it always does. The draws come from a random source seeded
 // per server and connection (see [WithSeed]), so the same seed and the
 // same client behaviour give the same faults; sessions that use it note
 // the seed in their transcript.
@@ -344,12 +345,13 @@ func (f Fault) WithProbability(p float64) Fault {
 // line, whether text gives it once or on every line as the wire has it
 // ("5.7.1 Rejected\n5.7.1 see https://..."). A negative reply refuses the
 // command (a refused message is not recorded); a positive one lets it
-// take effect, and must be the one that says so: 220 for the greeting
-// and STARTTLS (whose handshake follows), 235 at StageAuth, 354 at
-// StageData (whose message data follows), a 2xx elsewhere; another
-// (250 to DATA, 334 to AUTH, 354 to MAIL) makes the fault invalid, as
-// the server would not do what it says: [Fault.RawReply] tells the client
-// anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
+// take effect, and must be one that says so, as RFC 5321 4.3.2 lists
+// them: 220 for the greeting and STARTTLS (whose handshake follows), 235
+// at StageAuth, 354 at StageData (whose message data follows), 250, 251
+// or 252 at StageRcpt, 221 at StageQuit, 250 elsewhere; another (250 to DATA,
+// 334 to AUTH, 354 or 251 to MAIL, 250 to QUIT) makes the fault invalid,
+// as the server would not do what it says: [Fault.RawReply] tells the
+// client anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
 // (250 with "5.1.1", 451 with "2.0.0") makes the fault invalid: its class
 // is the reply's (RFC 3463); [Fault.RawReply] writes anything.
 func (f Fault) Reply(code int, text string) Fault {
@@ -517,8 +519,10 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // StageBdat, whose reply follows the chunk, it counts from the command
 // and covers the chunk too; for BDAT LAST it goes on after the
 // end-of-message reply, unless a fault at StageMessage has its own
-// IdleReply. A command that arrives just as the time runs
-// out is too late. The server's read timeout (5 minutes,
+// IdleReply; the [Fault.Delay] of a fault there, the server's own wait
+// before that reply, does not count: idle is the client's silence, and
+// a client waiting for a reply is not idle. A command that arrives just
+// as the time runs out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
 // fault's reply ends the session. At StageStartTLS after a 220 it
@@ -528,7 +532,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // wait: the fault is gone, or starts afresh as if it had never fired, and
 // a session idle across them is not closed by it; one as the time runs
 // out is too late, as a command then is. At StageQuit, after which the
-// connection closes, it is invalid.
+// connection closes, it is invalid, and so is a positive code other than
+// 221, which alone says that the server closes (a 250 would say the
+// command the client has not sent yet was done).
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("IdleReply(%v): want a positive duration", after)
@@ -573,12 +579,10 @@ func (f Fault) problem() error {
 	case a.drop && (a.reply != nil || a.raw != nil):
 		return errors.New("Drop closes without a reply; to reply and then close, use Disconnect")
 	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code):
-		code, then := f.stage.positive()
-		want := "2xx"
-		if code != 0 {
-			want = strconv.Itoa(code)
-		}
-		return fmt.Errorf("Reply(%d) at %v: a positive reply there is %s, and the server acts on any as on it (%s); to tell the client %d while it does, use RawReply", a.reply.Code, f.stage, want, then, a.reply.Code)
+		codes, then := f.stage.positive()
+		return fmt.Errorf("Reply(%d) at %v: a positive reply there is %s (RFC 5321 4.3.2), and the server acts on any as on it (%s); to tell the client %d while it does, use RawReply", a.reply.Code, f.stage, joinCodes(codes), then, a.reply.Code)
+	case a.idle != nil && a.idle.reply.Positive() && !StageQuit.means(a.idle.reply.Code):
+		return fmt.Errorf("IdleReply(%d): the server closes the connection after it, which no positive reply but QUIT's 221 says; a server timing out an idle client says 421 (RFC 5321 3.8, 4.5.3.2)", a.idle.reply.Code)
 	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:
 		return fmt.Errorf("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage)
 	case a.idle != nil && a.then != smtpd.KeepOpen:
@@ -613,29 +617,50 @@ func (f Fault) problem() error {
 	return nil
 }
 
-// positive returns the code of the positive reply to the command of
-// stage s, 0 for any 2xx, and what follows it.
-func (s Stage) positive() (code int, then string) {
+// positive returns the codes of the positive replies to the command of
+// stage s, as RFC 5321 4.3.2 lists them (RFC 3207 for STARTTLS, RFC 4954
+// for AUTH, RFC 3030 for BDAT; and 252 for RCPT), and what follows them.
+func (s Stage) positive() (codes []int, then string) {
 	switch s {
 	case StageConnect, StageGreeting:
-		return 220, "the session goes on"
+		return []int{220}, "the session goes on"
 	case StageStartTLS:
-		return 220, "the TLS handshake follows"
+		return []int{220}, "the TLS handshake follows"
 	case StageAuth:
-		return 235, "the client is authenticated; 334 would ask it to go on"
+		return []int{235}, "the client is authenticated; 334 would ask it to go on"
 	case StageData:
-		return 354, "the message data is read"
+		return []int{354}, "the message data is read"
+	case StageRcpt:
+		// 252 is VRFY's "cannot verify, will accept", which clients
+		// such as net/smtp take from RCPT as its success too.
+		return []int{250, 251, 252}, "the recipient is added"
+	case StageMessage:
+		return []int{250}, "the message is recorded"
+	case StageBdat:
+		return []int{250}, "the chunk is taken, and for BDAT LAST the message recorded"
+	case StageQuit:
+		return []int{221}, "the connection closes"
 	}
-	return 0, "the command takes effect"
+	return []int{250}, "the command takes effect"
 }
 
 // means reports whether a positive reply with code says what the server
 // does after a positive reply at stage s (see positive).
 func (s Stage) means(code int) bool {
-	if want, _ := s.positive(); want != 0 {
-		return code == want
+	codes, _ := s.positive()
+	return slices.Contains(codes, code)
+}
+
+// joinCodes returns "250", "250 or 251", "250, 251 or 252".
+func joinCodes(codes []int) string {
+	s := make([]string, len(codes))
+	for i, c := range codes {
+		s[i] = strconv.Itoa(c)
 	}
-	return code/100 == 2
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // hasRcpt reports whether an event at stage s has recipients for

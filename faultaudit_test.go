@@ -234,6 +234,23 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		{"354 at BDAT", mocksmtp.At(mocksmtp.StageBdat).Reply(354, "go on"), "Reply(354) at BDAT"},
 		{"354 at end of message", mocksmtp.At(mocksmtp.StageMessage).Reply(354, "go on"), "Reply(354) at end of message"},
 		{"354 at NOOP with Disconnect", mocksmtp.At(mocksmtp.StageNoop).Reply(354, "go on").Disconnect(), "Reply(354) at NOOP"},
+		// RFC 5321 4.3.2 lists the positive replies of each command: 251
+		// is RCPT's (and VRFY's), 221 QUIT's, and QUIT's is 221 only.
+		{"251 at MAIL", mocksmtp.At(mocksmtp.StageMail).Reply(251, "2.1.0 forwarding"), "Reply(251) at MAIL: a positive reply there is 250"},
+		{"253 at RCPT", mocksmtp.At(mocksmtp.StageRcpt).Reply(253, "2.1.5 ok"), "Reply(253) at RCPT: a positive reply there is 250, 251 or 252"},
+		{"252 at MAIL", mocksmtp.At(mocksmtp.StageMail).Reply(252, "2.1.0 ok"), "Reply(252) at MAIL: a positive reply there is 250"},
+		{"250 at QUIT", mocksmtp.At(mocksmtp.StageQuit).Reply(250, "2.0.0 bye"), "Reply(250) at QUIT: a positive reply there is 221"},
+		{"221 at NOOP", mocksmtp.At(mocksmtp.StageNoop).Reply(221, "2.0.0 bye"), "Reply(221) at NOOP: a positive reply there is 250"},
+		{"221 at RSET with Disconnect", mocksmtp.At(mocksmtp.StageRset).Reply(221, "2.0.0 bye").Disconnect(), "Reply(221) at RSET"},
+		{"220 at HELO", mocksmtp.At(mocksmtp.StageHelo).Reply(220, "hi"), "Reply(220) at HELO"},
+		{"251 at end of message", mocksmtp.At(mocksmtp.StageMessage).Reply(251, "2.0.0 queued"), "Reply(251) at end of message"},
+		{"252 at BDAT", mocksmtp.At(mocksmtp.StageBdat).Reply(252, "2.0.0 ok"), "Reply(252) at BDAT"},
+		{"214 at NOOP", mocksmtp.At(mocksmtp.StageNoop).Reply(214, "help"), "Reply(214) at NOOP"},
+		{"251 at MAIL, pointing to RawReply", mocksmtp.At(mocksmtp.StageMail).Reply(251, "x"), "use RawReply"},
+		// An idle reply is followed by the close: a positive one other
+		// than QUIT's 221 says something else.
+		{"an idle reply of 250", mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 250, "2.0.0 still here"), "IdleReply(250)"},
+		{"an idle reply of 354", mocksmtp.At(mocksmtp.StageData).IdleReply(time.Second, 354, "go on"), "IdleReply(354)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -277,8 +294,19 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		mocksmtp.At(mocksmtp.StageStartTLS).Reply(220, "2.0.0 go"),
 		mocksmtp.At(mocksmtp.StageGreeting).Reply(220, "hi"),
 		mocksmtp.At(mocksmtp.StageRcpt).Reply(251, "2.1.5 will forward"),
+		mocksmtp.At(mocksmtp.StageRcpt).Reply(252, "2.1.5 cannot verify, will accept"),
 		mocksmtp.At(mocksmtp.StageQuit).Reply(221, "2.0.0 bye"),
 		mocksmtp.At(mocksmtp.StageMessage).Reply(250, "2.0.0 queued"),
+		mocksmtp.At(mocksmtp.StageBdat).Reply(250, "2.0.0 chunk"),
+		mocksmtp.At(mocksmtp.StageMail).Reply(250, "2.1.0 ok"),
+		mocksmtp.At(mocksmtp.StageHelo).Reply(250, "hi"),
+		mocksmtp.At(mocksmtp.StageRset).Reply(250, "2.0.0 ok"),
+		mocksmtp.At(mocksmtp.StageNoop).Reply(250, "2.0.0 ok"),
+		mocksmtp.At(mocksmtp.StageMail).RawReply("251 2.1.0 forwarding\r\n"),
+		mocksmtp.At(mocksmtp.StageQuit).RawReply("250 2.0.0 bye\r\n"),
+		mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle"),
+		mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 554, "5.0.0 go away"),
+		mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 221, "2.0.0 bye"),
 	} {
 		if err := f.Err(); err != nil {
 			t.Errorf("%v: Err() = %v, want nil", f, err)

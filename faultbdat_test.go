@@ -193,3 +193,70 @@ func TestFaultAtBdatLastTakesPrecedenceOverStrictRejection(t *testing.T) {
 		}
 	})
 }
+
+// A fault with no reply of its own (a Delay, a Disconnect) leaves the
+// reply the server's, which under WithRejectNonconforming is the strict
+// rejection: over DATA and BDAT, at StageMessage and at StageBdat, and at
+// a command. It switched the rejection off at StageMessage and at
+// commands: a Delay made the server accept what it refuses without.
+func TestFaultWithoutAReplyKeepsTheStrictRejection(t *testing.T) {
+	overTransports(t, func(t *testing.T, via transport) {
+		const body = "Subject: hi\r\n\r\nhello\r\n" // no Date, From: a required-headers error
+		msg := mocksmtp.At(mocksmtp.StageMessage)
+		bdat := mocksmtp.At(mocksmtp.StageBdat)
+		for _, tt := range []struct {
+			name   string
+			fault  mocksmtp.Fault
+			send   string // "DATA", "BDAT 22 LAST", or a command pipelined after HELO, which offers no PIPELINING
+			code   int
+			status string
+			closed bool // the connection closes after the reply
+		}{
+			{"DATA, Delay at StageMessage", msg.Delay(time.Millisecond), "DATA", 550, "5.6.0", false},
+			{"DATA, Disconnect at StageMessage", msg.Disconnect(), "DATA", 550, "5.6.0", true},
+			{"DATA, IdleReply at StageMessage", msg.IdleReply(time.Hour, 421, "4.4.2 idle"), "DATA", 550, "5.6.0", false},
+			{"BDAT LAST, Delay at StageMessage", msg.Delay(time.Millisecond), "BDAT 22 LAST", 550, "5.6.0", false},
+			{"BDAT LAST, Disconnect at StageMessage", msg.Disconnect(), "BDAT 22 LAST", 550, "5.6.0", true},
+			{"BDAT LAST, Delay at StageBdat", bdat.Delay(time.Millisecond), "BDAT 22 LAST", 550, "5.6.0", false},
+			{"BDAT LAST, Disconnect at StageBdat", bdat.Disconnect(), "BDAT 22 LAST", 550, "5.6.0", true},
+			{"MAIL pipelined without PIPELINING, Delay at StageMail", mocksmtp.At(mocksmtp.StageMail).Delay(time.Millisecond), "MAIL FROM:<app@example.com>", 503, "5.5.1", false},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				srv := via.start(t, mocksmtp.WithRejectNonconforming(), mocksmtp.WithFault(tt.fault))
+				c := dialFault(t, srv)
+				c.must("", 220)
+				switch tt.send {
+				case "DATA":
+					c.must("EHLO client.example", 250)
+					c.must("MAIL FROM:<app@example.com>", 250)
+					c.must("RCPT TO:<bob@example.com>", 250)
+					c.must("DATA", 354)
+					c.send(body + ".")
+				case "BDAT 22 LAST":
+					c.must("EHLO client.example", 250)
+					c.must("MAIL FROM:<app@example.com>", 250)
+					c.must("RCPT TO:<bob@example.com>", 250)
+					c.send(tt.send + "\r\n" + body[:len(body)-2])
+				default:
+					c.must("HELO client.example", 250)
+					c.send(tt.send + "\r\nRSET")
+				}
+				if r, err := c.read(); err != nil || r.Code != tt.code || r.Status != tt.status {
+					t.Fatalf("reply %+v, %v; want the strict rejection, %d %s", r, err, tt.code, tt.status)
+				}
+				if tt.closed {
+					c.expectClosed()
+				} else {
+					if tt.send != "DATA" && tt.send != "BDAT 22 LAST" {
+						c.must("", 250) // RSET's
+					}
+					c.must("QUIT", 221)
+				}
+				srv.WaitForSessionEnd(t, 1)
+				if ms := srv.Messages(); len(ms) != 0 {
+					t.Errorf("recorded %d messages, want none: the server refused it", len(ms))
+				}
+			})
+		}
+	})
+}

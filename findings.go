@@ -494,7 +494,10 @@ func WithStrict() Option {
 // would send (503 5.5.1, 550 5.5.2, 553 5.6.7, 554 5.6.1, 550 5.7.20 for
 // DKIM, 550 5.7.29 for ARC, 550 5.6.0), so that tests can exercise a
 // client's error handling. The reply's text is the finding's, cut to fit
-// the 512 octets of a reply line. Faults take precedence.
+// the 512 octets of a reply line. A fault's own reply takes precedence
+// (a [Fault.Reply] or [Fault.RawReply], or none: [Fault.Drop]...); a
+// fault without one ([Fault.Delay], [Fault.Disconnect]...) leaves the
+// rejection, delayed or followed by its ending, as without the fault.
 func WithRejectNonconforming() Option {
 	return optionFunc(func(o *options) error {
 		o.conformance.reject = true

@@ -347,3 +347,58 @@ func TestIdleReplyAsLongAsTheReadTimeout(t *testing.T) {
 		})
 	}
 }
+
+// Idle is the client's silence: a Delay at StageMessage, the server's own
+// time before the reply to BDAT LAST, does not count in the time of an
+// IdleReply at StageBdat, which goes on after that reply. It did: with a
+// delay as long as the idle time, the client got its 250 and at once the
+// 421, never idle; here it gets the 421 a minute after its chunk less the
+// time it took the server to answer, and a NOOP just before is answered.
+func TestIdleReplyAtBdatLastAfterADelayedReply(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		chunk time.Duration // how long the client takes to send the chunk
+		delay time.Duration // the Delay at StageMessage
+		noop  bool          // the client sends NOOP just before the idle time runs out
+	}{
+		{"delay longer than the idle time", 0, 2 * time.Minute, false},
+		{"delay as long as the idle time", 0, time.Minute, false},
+		{"slow chunk, then a delay", 50 * time.Second, 30 * time.Second, false},
+		{"a NOOP before the idle time runs out", 0, 2 * time.Minute, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(
+					mocksmtp.At(mocksmtp.StageBdat).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+					mocksmtp.At(mocksmtp.StageMessage).Delay(tt.delay),
+				))
+				c := dialBubble(t, srv)
+				c.must("", 220)
+				c.must("EHLO client.example", 250)
+				c.must("MAIL FROM:<app@example.com>", 250)
+				c.must("RCPT TO:<bob@example.com>", 250)
+				start := time.Now()
+				_, _ = io.WriteString(c.conn, "BDAT 10 LAST\r\nhello")
+				time.Sleep(tt.chunk)
+				_, _ = io.WriteString(c.conn, "world")
+				c.must("", 250)
+				replied := time.Now()
+				if took := replied.Sub(start); took != tt.chunk+tt.delay {
+					t.Errorf("the message's 250 came %v after the BDAT command, want %v", took, tt.chunk+tt.delay)
+				}
+				idle := time.Minute - tt.chunk // what is left of the idle time after the chunk
+				if tt.noop {
+					time.Sleep(idle - time.Second)
+					c.must("NOOP", 250)
+					c.must("QUIT", 221)
+					return
+				}
+				r, err := c.read()
+				if took := time.Since(replied); err != nil || r.Code != 421 || r.Status != "4.4.2" || took != idle {
+					t.Fatalf("after the message's 250: %+v, %v after %v; want the idle reply after %v of the client's silence", r, err, took, idle)
+				}
+				c.expectClosed()
+			})
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -285,5 +286,217 @@ func TestLinksAndFindReadTagsAsABrowserDoes(t *testing.T) {
 		if got := m.Find(regexp.MustCompile(`code:? (\d+)`)); got != tc.wantFind {
 			t.Errorf("%s: Find = %q, want %q", tc.name, got, tc.wantFind)
 		}
+	}
+}
+
+// TestLinksReadMarkupAsABrowserDoes checks Links and Find on HTML that an
+// attacker writes so that a scan of its own reads a link, or a code, where
+// a browser shows text or nothing: what a browser hides is no link, and
+// what it shows as text is no tag.
+func TestLinksReadMarkupAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		html      string
+		wantLinks []string
+		wantFind  string // Find(`code:? (\d+)`)
+	}{
+		// A comment ends a "<" that precedes it: what follows it is text,
+		// not the rest of a tag.
+		{"a comment after a <",
+			`<<!---->a href="https://evil.test/">code 1`,
+			nil, "1"},
+		{"a comment inside a tag's name",
+			`<a<!-- -->href="https://x.test/a">a</a>`,
+			nil, ""},
+		// A tag's name runs to a blank, "/" or ">": "<a-x>" and "<a:b>"
+		// are other elements than a, and their href no link.
+		{"a custom element whose name starts with a",
+			`<a-x href="https://evil.test/">x</a-x><a:b href="https://evil.test/b">y</a:b><a"b href="https://evil.test/c">`,
+			nil, ""},
+		// An "=" before an attribute's name is a letter of that name, and
+		// opens no value: the tag ends at its ">".
+		{"an = where a name starts",
+			`<p ="><a href="https://x.test/a">code 2</a>"`,
+			[]string{"https://x.test/a"}, "2"},
+		{"an = after a quoted value",
+			`<p x="1"="><a href="https://x.test/b">code 3</a>"`,
+			[]string{"https://x.test/b"}, "3"},
+		// A quote inside a bare value is a letter of it: what follows up
+		// to a blank is the value, no attribute.
+		{"a quote in a bare value",
+			`<a x=y"href=https://evil.test/>z</a>`,
+			nil, ""},
+		// The content of these elements is text, or hidden, and holds no
+		// tag.
+		{"a link in a textarea",
+			`<textarea><a href="https://evil.test/">code 4</a></textarea><a href="https://x.test/c">c</a>`,
+			[]string{"https://x.test/c"}, "4"},
+		{"a link in a title",
+			`<title><a href="https://evil.test/">t</a></title><p>code 5`,
+			nil, "5"},
+		{"a link in an xmp",
+			`<xmp><a href="https://evil.test/">code 6</a></xmp>`,
+			nil, "6"},
+		{"a link in an iframe",
+			`<iframe><a href="https://evil.test/">code 1</a></iframe><p>code 7`,
+			nil, "7"},
+		{"a link in a noembed and a noframes",
+			`<noembed><a href="https://evil.test/">code 1</a></noembed><noframes><a href="https://evil.test/b">code 1</a></noframes>code 8`,
+			nil, "8"},
+		{"a link after a plaintext",
+			`<plaintext><a href="https://evil.test/">code 9</a>`,
+			nil, "9"},
+		// An end tag has attributes too: a quoted ">" in one of them does
+		// not end it, in a style as anywhere.
+		{"a quoted > in a style's end tag",
+			`<style>x</style title="><a href=https://evil.test/>code 1">code 2`,
+			nil, "2"},
+		// In a script, "<!--" then "<script" hide the next "</script>"
+		// from its end, as a browser's script states read it.
+		{"a script's escaped end",
+			`<script><!--<script></script><a href="https://evil.test/">code 1</a></script>code 2`,
+			nil, "2"},
+		{"a script's escape ended by -->",
+			`<script><!--<script>--></script><a href="https://x.test/d">code 3</a>`,
+			[]string{"https://x.test/d"}, "3"},
+		// A name is matched in ASCII only: "ſ" (U+017F) folds to "s" in
+		// Unicode, not in HTML.
+		{"a long s in style",
+			"<\u017ftyle>code 4</\u017ftyle>",
+			nil, "4"},
+	}
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if diff := cmp.Diff(tc.wantLinks, m.Links()); diff != "" {
+			t.Errorf("%s: Links of %q (-want +got):\n%s", tc.name, tc.html, diff)
+		}
+		if got := m.Find(regexp.MustCompile(`code:? (\d+)`)); got != tc.wantFind {
+			t.Errorf("%s: Find in %q = %q, want %q", tc.name, tc.html, got, tc.wantFind)
+		}
+	}
+}
+
+// TestFindReadsTheTextABrowserShows checks the whole text Find reads of
+// an HTML body (a pattern matching all of it): doctypes, processing
+// instructions, CDATA sections and other bogus comments are no text, up to
+// their first ">"; a "<" that opens no markup is text.
+func TestFindReadsTheTextABrowserShows(t *testing.T) {
+	t.Parallel()
+	all := regexp.MustCompile(`(?s)\A(.+)\z`) // not the empty text body
+	for _, c := range []struct{ html, want string }{
+		{"<!DOCTYPE html>hi", "hi"},
+		{"<!doctype html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\" \"x.dtd\">hi", "hi"},
+		{"<!DOCTYPE html", ""},
+		{`<?xml version="1.0"?>hi`, "hi"},
+		{"<![CDATA[x]]>hi", "hi"},
+		{"<![CDATA[a>b]]>hi", "b]]>hi"}, // a bogus comment ends at its first ">"
+		{"<!x>hi", "hi"}, {"<!>hi", "hi"}, {"<!", ""}, {"<!-", ""}, {"<?", ""},
+		{"</ x>hi", "hi"}, {"</1>hi", "hi"}, {"</>hi", "hi"}, {"</", "</"}, {"a</", "a</"},
+		{"<1>hi", "<1>hi"}, {"< a>", "< a>"}, {"<", "<"}, {"a<", "a<"}, {"<<b>", "<"}, {"<é>", "<é>"},
+		{"<!-->hi", "hi"}, {"<!--->hi", "hi"}, {"<!---->hi", "hi"}, {"<!-- --!>hi", "hi"}, {"<!-- -- >hi", ""},
+		{"<!--x--->hi", "hi"}, {"<!--x--!-->hi", "hi"}, {"<!--<!-- x -->hi", "hi"}, {"hi<!--", "hi"},
+		{"<a", ""}, {"x<a href", "x"}, {`x<a href="y>`, "x"},
+		{"&am<!-- -->p;", "&amp;"}, // a character reference is read in the text it is in
+		{"a&amp;b", "a&b"}, {"<title>a&amp;b</title>", "\na&b\n"}, {"<textarea>&lt;<b>x</b></textarea>", "<<b>x</b>"},
+		{"<xmp>&amp;<b></xmp>", "&amp;<b>"}, {"<plaintext>&amp;</plaintext>", "&amp;</plaintext>"},
+		{"<textarea>x</textarea", "x</textarea"}, {`<textarea>x</textarea y=">`, "x"},
+		{"<p>a</p><div>b</div>c<br>d", "\na\n\nb\nc\nd"},
+	} {
+		m := &mocksmtp.Message{HTML: c.html}
+		if got := m.Find(all); got != c.want {
+			t.Errorf("text of %q = %q, want %q", c.html, got, c.want)
+		}
+	}
+}
+
+// TestLinksKeepAnAttributesAmpersands checks the character references of
+// an href as a browser decodes them in an attribute: a name without ";"
+// followed by "=" or a letter is no reference ("&section=" is a
+// parameter, not "§ion="), one with ";" and numeric ones are.
+func TestLinksKeepAnAttributesAmpersands(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: `<a href="https://x.test/list?page=2&section=news&copy=1&amp;a=1&lt;&#x3D;&#61;&reg &not;x">x</a>` +
+		`<a href="https://x.test/?a=1&amp=2&notit;&ampx;&hellip;&lt;=&amp">y</a>`}
+	want := []string{"https://x.test/list?page=2&section=news&copy=1&a=1<==® ¬x", "https://x.test/?a=1&amp=2&notit;&ampx;…<=&"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestHostileHTMLTakesLinearTime gives Links and Find HTML of 1 MiB + 1
+// octets or more of each shape that could make a scan go back: every
+// shape that opens markup and leaves it open, or closes it each time. A
+// scan that went back from each unit would take minutes to hours; a
+// linear one takes a second.
+func TestHostileHTMLTakesLinearTime(t *testing.T) {
+	t.Parallel()
+	units := []string{
+		"<", "</", "<!", "<?", "<!-", "<!--", "-->", "--!>", "<!---", "<!DOCTYPE", "<![CDATA[", "</ ", "<a", "<a ", "<a x=",
+		"<a x='", `<a x="`, "<a x=y", "<a/", "<a =", `<a href="https://x.test/">`, "<a href=x>", "&", "&#",
+		"<script>", "<script><!--", "<script><!--<script>", "<script><!--<script>-->", "</script", "</script ", "</script x='",
+		"<style>", "</style", "</style x=\"", "<textarea>", "</textarea", "<xmp>", "<plaintext>",
+		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
+	}
+	for _, unit := range units {
+		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
+		// from each unit to the end would read 2^36 octets or more.
+		html := strings.Repeat(unit, max((1<<20+1)/len(unit)+1, 1<<17))
+		m := &mocksmtp.Message{HTML: "<p>code 0</p>" + html}
+		done := make(chan string, 1)
+		go func() {
+			m.Links()
+			done <- m.Find(regexp.MustCompile(`code (\d+)`))
+		}()
+		select {
+		case got := <-done:
+			if got != "0" {
+				t.Errorf("%q repeated: Find = %q, want %q", unit, got, "0")
+			}
+		case <-time.After(hostileBound):
+			t.Fatalf("%q repeated, %d octets of HTML: Links and Find still running after %v", unit, len(m.HTML), hostileBound)
+		}
+	}
+}
+
+// BenchmarkLinks measures Links on large bodies: 10 MB of links, of
+// tags without links, of text and of comments.
+func BenchmarkLinks(b *testing.B) {
+	const size = 10 << 20
+	for _, bc := range []struct{ name, unit string }{
+		{"links", "<a href=x>"},
+		{"distinct", ""},
+		{"tags", `<p class="x" id=y>hello, world</p>`},
+		{"text", "hello, world and all who live in it\n"},
+		{"comments", "<!-- hello -->"},
+	} {
+		html := strings.Repeat(bc.unit, size/max(1, len(bc.unit)))
+		if bc.name == "distinct" {
+			var s strings.Builder
+			for i := 0; s.Len() < size; i++ {
+				fmt.Fprintf(&s, `<a href="https://x.test/%d">%d</a>`, i, i)
+			}
+			html = s.String()
+		}
+		m := &mocksmtp.Message{HTML: html}
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(html)))
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Links()
+			}
+		})
+	}
+}
+
+// TestLinksReadAnHrefAsABrowserDoes checks an href that a generator wrapped
+// over lines: a browser drops the tabs and line breaks in a URL, and the
+// controls and spaces around it, and follows the link without them.
+func TestLinksReadAnHrefAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: "<a href=\"\n https://x.test/confirm\r\n/abc\t?token=1 \n\">x</a><a href=\" \x01https://x.test/b \">b</a>"}
+	want := []string{"https://x.test/confirm/abc?token=1", "https://x.test/b"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
 	}
 }

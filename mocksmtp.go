@@ -440,12 +440,15 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// (WithRejectNonconforming), else the persona's wording of the
 	// engine's reply, else the engine's. For BDAT LAST's message, the
 	// engine's is the reply of a fault at StageBdat, if any: a fault's
-	// own, which neither the rejection nor the persona replaces.
+	// own, which neither the rejection nor the persona replaces. A fault
+	// without a reply of its own (a Delay, a Disconnect) leaves the reply
+	// the server's: the rejection, as over BDAT with a fault at
+	// StageBdat.
 	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
-		if r, bad := rejection(fs); bad && s.opts.conformance.reject && !p.act.set {
+		if r, bad := rejection(fs); bad && s.opts.conformance.reject {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
@@ -477,6 +480,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
+	var paused time.Time // read only with a delay: no clock read per event
+	if p.act.delay > 0 {
+		paused = s.opts.clock.Now() // the idle time's clock (nextContext)
+	}
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
 		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
@@ -488,7 +495,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if !sf.track(ev, ans) {
 		s.undo(&p)
 	}
-	sf.setIdle(ev, &p)
+	var waited time.Duration
+	if p.act.delay > 0 {
+		waited = s.opts.clock.Now().Sub(paused)
+	}
+	sf.setIdle(ev, &p, waited)
 	return nil
 }
 
@@ -520,10 +531,12 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	// A change is a new state, that of the messages sent after it.
 	d := rec.stateLocked()
 	if ev.Kind == smtpd.Handshake {
-		// The engine forgets an AUTH before STARTTLS (RFC 3207 4.2): so
-		// does the record, or a message sent after it would seem to come
-		// from an authenticated client. The transcript keeps the exchange.
-		d.tls, d.auth = ev.TLS, nil
+		// The engine forgets an AUTH and the EHLO name before STARTTLS
+		// (RFC 3207 4.2): so does the record, or a message sent after it
+		// would seem to come from an authenticated client, and the session
+		// would show a name the server no longer holds. The transcript
+		// keeps the exchange.
+		d.tls, d.auth, d.helo = ev.TLS, nil, ""
 	}
 	if info := authInfo(ev); info != nil { // auth.go
 		d.auth = info

@@ -262,7 +262,10 @@ func WithoutSecretMasking() Option {
 // mocksmtp's; its Trace is ignored. Given more than once, the last one is
 // the base. Line limits past 1 MiB, the longest line the engine reads, make
 // [New] fail: MaxTextLine, MaxCommandLine, and MaxCommandLine with
-// ParamAllowance.
+// ParamAllowance. So do ImplicitTLS, RequireTLS and AuthRequiresTLS on a
+// server without TLS (no TLSConfig in cfg, and no [WithSTARTTLS],
+// [WithTLSConfig] or [WithImplicitTLS]), which no client could then
+// connect to, send through or authenticate with.
 func WithEngineConfig(cfg smtpd.Config) Option { return engineConfig(cfg) }
 
 // maxEngineLine is the bound smtpd.Config's doc sets on its line limits:

@@ -552,13 +552,19 @@ func (c *idleContext) Err() error {
 }
 
 // setIdle arms the idle fault of ev's answer, if any, for the next read;
-// handle calls it for every event. The Message event of BDAT LAST
-// answers the BDAT, whose reply is its own: an idle fault armed at
-// StageBdat, which counts from the command, goes on after it, to its
-// end, unless a fault at StageMessage arms its own.
-func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan) {
+// handle calls it for every event, with the time its answer waited (a
+// fault's Delay). The Message event of BDAT LAST answers the BDAT, whose
+// reply is its own: an idle fault armed at StageBdat, which counts from
+// the command, goes on after it, to its end, unless a fault at
+// StageMessage arms its own. Its end moves by waited: idle is the
+// client's silence, and the client waiting for the reply is not silent.
+func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan, waited time.Duration) {
 	if p.act.idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
-		return // the BDAT's, if any: idle, idleBy, idleOf and idleAt unchanged
+		// The BDAT's, if any: idle, idleBy and idleOf unchanged.
+		if !sf.idleAt.IsZero() {
+			sf.idleAt = sf.idleAt.Add(waited)
+		}
+		return
 	}
 	sf.idle, sf.idleBy, sf.idleOf, sf.idleAt = p.act.idle, p.idleBy, p.idleOf, time.Time{}
 }

@@ -50,6 +50,31 @@ func TestSTARTTLSForgetsAuthInTheRecord(t *testing.T) {
 	}
 }
 
+// STARTTLS makes the server forget the client's EHLO name (RFC 3207 4.2:
+// the argument to EHLO is knowledge from before TLS, to be discarded):
+// the session record forgets it too, as it forgets an AUTH, until the
+// client's EHLO under TLS; so does the engine (Conn.Helo).
+func TestSTARTTLSForgetsHeloInTheRecord(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithSTARTTLS())
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO plain.example", "250")
+	if err := w.startTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	w.cmd("NOOP", "250 2.0.0") // the handshake's event was handled before it
+	id := srv.Sessions()[0].ID
+	if h := srv.Session(id).Helo; h != "" {
+		t.Errorf("after STARTTLS, before EHLO: Session.Helo = %q, want none", h)
+	}
+	w.cmd("MAIL FROM:<a@example.com>", "503 5.5.1") // the server forgot it too
+	w.cmd("EHLO secure.example", "250")
+	if h := srv.Session(id).Helo; h != "secure.example" {
+		t.Errorf("after EHLO under TLS: Session.Helo = %q, want secure.example", h)
+	}
+	w.quit()
+}
+
 // A server closed while a client is in the middle of a TLS handshake
 // closes at once and records the session as shut down, not as a client
 // that closed, over STARTTLS and implicit TLS, over TCP and in memory.

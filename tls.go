@@ -46,8 +46,13 @@ func WithImplicitTLS() Option {
 	})
 }
 
-// WithRequireTLS answers MAIL and AUTH sent before TLS with 530 5.7.0,
-// like a server that enforces encryption. It implies [WithSTARTTLS]
+// WithRequireTLS answers every command sent before TLS with 530 5.7.0
+// "Must issue a STARTTLS command first", like a server that enforces
+// encryption (RFC 3207 4; Postfix's smtpd_tls_security_level=encrypt):
+// all but EHLO, STARTTLS, NOOP and QUIT, which RFC 3207 lets through, and
+// HELO and HELP, which Postfix lets through too; RSET, VRFY, EXPN and AUTH
+// get 530 as MAIL does. The EHLO reply before TLS offers no AUTH, unless
+// [WithAuthMechanismsBeforeTLS] names mechanisms for it. It implies [WithSTARTTLS]
 // unless another TLS option is given.
 func WithRequireTLS() Option {
 	return optionFunc(func(o *options) error {

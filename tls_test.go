@@ -748,6 +748,17 @@ func TestTLSRequirements(t *testing.T) {
 			after:  [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "235 2.7.0"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}},
 		},
 		{
+			// RFC 3207 4: 530 to every command but NOOP, EHLO, STARTTLS
+			// and QUIT; HELO and HELP pass too, as Postfix's
+			// smtpd_tls_security_level=encrypt lets them.
+			name: "WithRequireTLS refuses every command but NOOP, EHLO, HELO, HELP, STARTTLS and QUIT before TLS",
+			opts: []Option{WithRequireTLS()},
+			script: [][2]string{{"RSET", "530 5.7.0"}, {"VRFY postmaster", "530 5.7.0"}, {"EXPN staff", "530 5.7.0"},
+				{"RCPT TO:<b@example.com>", "530 5.7.0"}, {"DATA", "530 5.7.0"},
+				{"NOOP", "250 2.0.0"}, {"HELP", "214 2.0.0"}, {"HELO client.example", "250"}, {"EHLO client.example", "250"}},
+			after: [][2]string{{"RSET", "250 2.0.0"}, {"VRFY postmaster", "252 2.0.0"}},
+		},
+		{
 			name:   "WithRequireTLSForAuth answers AUTH before TLS with 538",
 			opts:   []Option{WithRequireTLSForAuth(), WithAuth("user", "secret")},
 			script: [][2]string{{"AUTH PLAIN AHVzZXIAc2VjcmV0", "538 5.7.11"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"RSET", "250 2.0.0"}},
@@ -775,6 +786,47 @@ func TestTLSRequirements(t *testing.T) {
 			w.cmd("EHLO client.example", "250")
 			for _, c := range tt.after {
 				w.cmd(c[0], c[1])
+			}
+		})
+	}
+}
+
+// With WithRequireTLS, the EHLO reply before TLS offers no AUTH, which
+// would get 530 5.7.0 (Postfix: smtpd_tls_security_level=encrypt implies
+// smtpd_tls_auth_only), also when the SCRAM -PLUS mechanisms leave others
+// for before TLS; after STARTTLS it does. Go's net/smtp as the client.
+func TestRequireTLSOffersAuthOnlyAfterTLS(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		opts  []Option
+		after string // the mechanisms offered after STARTTLS
+	}{
+		{"WithAuth", []Option{WithAuth("user", "secret")}, "PLAIN LOGIN CRAM-MD5"},
+		{"SCRAM and its -PLUS", []Option{WithAuth("user", "secret"), WithAuthMechanisms(AuthSCRAMSHA256PLUS, AuthSCRAMSHA256)}, "SCRAM-SHA-256-PLUS SCRAM-SHA-256"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, append(tt.opts, WithRequireTLS())...)
+			c, err := smtp.Dial(srv.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Hello("client.example"); err != nil {
+				t.Fatal(err)
+			}
+			if ok, ms := c.Extension("AUTH"); ok {
+				t.Errorf("EHLO before TLS offers AUTH %s, which gets 530", ms)
+			}
+			if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
+				t.Fatal(err)
+			}
+			if ok, ms := c.Extension("AUTH"); !ok || ms != tt.after {
+				t.Errorf("EHLO after TLS offers AUTH %q (%v), want %q", ms, ok, tt.after)
+			}
+			if err := c.Quit(); err != nil {
+				t.Error(err)
 			}
 		})
 	}

@@ -175,3 +175,60 @@ func TestProgramRulesPython(t *testing.T) {
 		t.Errorf("GET /api/findings, each looked up in GET /api/rules (-want +got):\n%s", diff)
 	}
 }
+
+// TestProgramSentPython sends two messages in one session with Python's
+// smtplib (testdata/sent.py) through the program with -client-ca: the
+// first in plaintext, the second after STARTTLS with a client
+// certificate, a new EHLO and AUTH; then Python's urllib reads each
+// message's "sent" from every route that gives messages. Each says how
+// its client sent it, as the Go API's Message.Session: the first
+// plain.example without TLS or AUTH, the second tls.example over TLS 1.3
+// with the client's certificate, logged in, although the session's JSON
+// shows only its last state.
+func TestProgramSentPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	f := newMTLSFiles(t)
+	p := startProgram(t, "-cert", f.serverCert, "-key", f.serverKey, "-client-ca", f.ca, "-tls", "-auth", "alice:secret")
+	out, err := runProgram(t, nil, python, "testdata/sent.py", p.http, f.ca, f.clientCert, f.clientKey, "alice", "secret")
+	if err != nil {
+		t.Fatalf("sent.py: %v\n%s", err, out)
+	}
+	type auth struct {
+		Mechanism string `json:"mechanism"`
+		Username  string `json:"username"`
+		Success   bool   `json:"success"`
+	}
+	type tlsState struct {
+		Version          string            `json:"version"`
+		PeerCertificates []certificateJSON `json:"peerCertificates"`
+	}
+	type sent struct {
+		Helo string    `json:"helo"`
+		TLS  *tlsState `json:"tls"`
+		Auth *auth     `json:"auth"`
+	}
+	type message struct {
+		ID   int   `json:"id"`
+		Sent *sent `json:"sent"`
+	}
+	var routes map[string][]message
+	if err := json.Unmarshal([]byte(out), &routes); err != nil {
+		t.Fatalf("sent.py: %v\n%s", err, out)
+	}
+	// smtplib, on OpenSSL, sends the CA after its own certificate.
+	peers := []certificateJSON{
+		{Subject: "CN=app.client.example,O=Example Clients", Issuer: "CN=Interop mTLS CA,O=mocksmtp interop", SHA256: fingerprint(f.client)},
+		{Subject: "CN=Interop mTLS CA,O=mocksmtp interop", Issuer: "CN=Interop mTLS CA,O=mocksmtp interop", SHA256: fingerprint(f.caCert)},
+	}
+	want := []message{
+		{ID: 1, Sent: &sent{Helo: "plain.example"}},
+		{ID: 2, Sent: &sent{Helo: "tls.example", TLS: &tlsState{Version: "TLS 1.3", PeerCertificates: peers},
+			Auth: &auth{Mechanism: "CRAM-MD5", Username: "alice", Success: true}}}, // smtplib's first choice
+	}
+	for _, route := range []string{"/api/wait", "/api/messages", "/api/messages/{id}"} {
+		if diff := cmp.Diff(want, routes[route]); diff != "" {
+			t.Errorf("%s: how each message was sent (-want +got):\n%s", route, diff)
+		}
+	}
+}

@@ -214,8 +214,32 @@ func (c *Conn) knownMechanism(name string) bool {
 	return false
 }
 
+// mustStartTLS is the reply to a command sent before TLS that a server
+// requiring TLS refuses (RFC 3207 4).
+var mustStartTLS = reply(530, "5.7.0", "Must issue a STARTTLS command first")
+
+// needsTLS reports whether RequireTLS refuses the command of kind before
+// TLS: every command but those RFC 3207 4 lets through (NOOP, EHLO,
+// STARTTLS, QUIT) and the two Postfix lets through too (HELO, HELP: the
+// commands with SMTPD_CMD_FLAG_PRE_TLS under
+// smtpd_tls_security_level=encrypt), which give a client nothing of the
+// mail system.
+func (c *Conn) needsTLS(kind Kind) bool {
+	switch kind {
+	case Noop, Ehlo, Helo, StartTLS, Quit, Help:
+		return false
+	}
+	return c.cfg.RequireTLS && c.tls == nil
+}
+
 func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	arg := ev.Arg
+	if ev.Kind != Bdat && c.needsTLS(ev.Kind) {
+		// Before any other check, as Postfix: the client learns first
+		// what it must do (BDAT's comes once its size is read, so that
+		// its chunk is skipped).
+		return c.reject(ev, ReasonTLSRequired, mustStartTLS), nil
+	}
 	switch ev.Kind {
 	case Helo, Ehlo:
 		ev.Arg = strings.TrimSpace(arg)
@@ -284,9 +308,30 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 			ev.Reply = c.cfg.EXPN.withStatus(ev.Reply)
 		}
 	case Help:
-		ev.Reply = reply(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP")
+		ev.Reply = reply(214, "2.0.0", c.helpText())
 	}
 	return ev, nil
+}
+
+// helpText lists the commands the server takes, as Postfix's HELP lists
+// its implemented ones: STARTTLS and AUTH when offered, BDAT with
+// CHUNKING (without it, BDAT is an unknown command). EXPN is left out: by
+// default it is not implemented (502).
+func (c *Conn) helpText() string {
+	var b strings.Builder
+	b.WriteString("Commands: HELO EHLO")
+	if c.cfg.TLSConfig != nil && !c.cfg.ImplicitTLS {
+		b.WriteString(" STARTTLS")
+	}
+	if c.authOffered() {
+		b.WriteString(" AUTH")
+	}
+	b.WriteString(" MAIL RCPT DATA")
+	if c.cfg.has(ExtChunking) {
+		b.WriteString(" BDAT")
+	}
+	b.WriteString(" RSET NOOP QUIT VRFY HELP")
+	return b.String()
 }
 
 func (c *Conn) ehloReply() Reply {
@@ -301,7 +346,7 @@ func (c *Conn) ehloReply() Reply {
 	if c.cfg.TLSConfig != nil && c.tls == nil && !c.cfg.ImplicitTLS {
 		lines = append(lines, "STARTTLS")
 	}
-	if ms := c.authMechanisms(); c.authOffered() && len(ms) > 0 && (c.tls != nil || !c.cfg.AuthRequiresTLS) {
+	if ms := c.authMechanisms(); c.authOffered() && len(ms) > 0 && c.authAdvertised() {
 		lines = append(lines, "AUTH "+strings.Join(ms, " "))
 	}
 	add(ExtEnhancedStatusCodes, "ENHANCEDSTATUSCODES")
@@ -318,6 +363,23 @@ func (c *Conn) authMechanisms() []string {
 		return c.cfg.AuthMechanismsBeforeTLS
 	}
 	return c.cfg.AuthMechanisms
+}
+
+// authAdvertised reports whether AUTH is advertised in the present TLS
+// state: always under TLS; before it, not when AuthRequiresTLS, nor when
+// RequireTLS (AUTH would get 530, as Postfix's
+// smtpd_tls_security_level=encrypt implies smtpd_tls_auth_only) unless
+// the driver named mechanisms for before TLS.
+func (c *Conn) authAdvertised() bool {
+	switch {
+	case c.tls != nil:
+		return true
+	case c.cfg.AuthRequiresTLS:
+		return false
+	case c.cfg.RequireTLS:
+		return c.cfg.AuthMechanismsBeforeTLS != nil
+	}
+	return true
 }
 
 func (c *Conn) authOffered() bool {
@@ -352,8 +414,6 @@ func (c *Conn) mail(ev *Event) *Event {
 		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: send HELO/EHLO first"))
 	case c.tx != nil:
 		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: nested MAIL command"))
-	case c.cfg.RequireTLS && c.tls == nil:
-		return c.reject(ev, ReasonTLSRequired, reply(530, "5.7.0", "Must issue a STARTTLS command first"))
 	case c.cfg.RequireAuth && !c.authed:
 		return c.reject(ev, ReasonAuthRequired, reply(530, "5.7.0", "Authentication required"))
 	}
@@ -544,6 +604,9 @@ func (c *Conn) bdat(ev *Event) *Event {
 		// finishBdat answers and closes.
 		return c.reject(ev, ReasonTooBig, tooBig)
 	}
+	if c.needsTLS(Bdat) {
+		return c.reject(ev, ReasonTLSRequired, mustStartTLS)
+	}
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)
 	}
@@ -572,8 +635,6 @@ func (c *Conn) auth(ctx context.Context, ev *Event) (*Event, error) {
 		return c.reject(ev, ReasonSequence, reply(503, "5.5.1", "Error: MAIL transaction in progress")), nil
 	case len(f) < 1 || len(f) > 2:
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]")), nil
-	case c.cfg.RequireTLS && c.tls == nil:
-		return c.reject(ev, ReasonTLSRequired, reply(530, "5.7.0", "Must issue a STARTTLS command first")), nil
 	case c.cfg.AuthRequiresTLS && c.tls == nil:
 		return c.reject(ev, ReasonTLSRequired, reply(538, "5.7.11", "Encryption required for requested authentication mechanism")), nil
 	}

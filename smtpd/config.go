@@ -76,7 +76,14 @@ type Config struct {
 	TLSConfig *tls.Config
 	// ImplicitTLS starts TLS before the greeting (RFC 8314). It needs TLSConfig.
 	ImplicitTLS bool
-	// RequireTLS answers MAIL and AUTH before TLS with 530 5.7.0.
+	// RequireTLS answers every command before TLS with 530 5.7.0 "Must
+	// issue a STARTTLS command first" (RFC 3207 4), before any other
+	// check, but NOOP, EHLO, STARTTLS, QUIT (RFC 3207's list), HELO and
+	// HELP (which Postfix's smtpd_tls_security_level=encrypt takes too).
+	// The EHLO reply before TLS then offers no AUTH (Postfix's
+	// smtpd_tls_auth_only), unless AuthMechanismsBeforeTLS names
+	// mechanisms: they are advertised, and get 530, to test that a client
+	// forgets the first EHLO reply after STARTTLS (RFC 3207 4.2).
 	RequireTLS bool
 
 	// AuthMechanisms are the SASL mechanisms advertised with AUTH

@@ -15,7 +15,7 @@ const (
 	Handshake                  // a TLS handshake finished (implicit TLS or after STARTTLS); no reply is written
 	Helo                       // HELO
 	Ehlo                       // EHLO
-	StartTLS                   // STARTTLS
+	StartTLS                   // STARTTLS; in a mail transaction too, which the handshake discards with the HELO, as Postfix and Exim do (RFC 3207 4.2)
 	Auth                       // AUTH, after the SASL exchange: the reply is 235 or the failure
 	Mail                       // MAIL FROM
 	Rcpt                       // RCPT TO
@@ -27,7 +27,7 @@ const (
 	Quit                       // QUIT
 	Vrfy                       // VRFY
 	Expn                       // EXPN
-	Help                       // HELP
+	Help                       // HELP: 214 2.0.0 with the commands the server takes (STARTTLS and AUTH when offered, BDAT with CHUNKING)
 	BadCommand                 // a line the engine cannot take as a command: unknown verb, too long, bare CR or LF, NUL
 )
 

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"net/smtp"
+	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,5 +100,208 @@ func TestImplicitTLSConnect(t *testing.T) {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// plainAuth is a configuration that offers AUTH PLAIN for user/secret.
+func plainAuth(cfg smtpd.Config) smtpd.Config {
+	cfg.AuthMechanisms = []string{"PLAIN"}
+	cfg.NewSASL = func(string) (smtpd.SASLServer, error) {
+		return saslFunc(func(r []byte) ([]byte, bool, error) {
+			if string(r) != "\x00user\x00secret" {
+				return nil, false, errors.New("bad credentials")
+			}
+			return nil, true, nil
+		}), nil
+	}
+	return cfg
+}
+
+// A server that requires TLS answers every command before it with 530
+// 5.7.0 but those RFC 3207 4 lets through (NOOP, EHLO, STARTTLS, QUIT)
+// and the two Postfix lets through too (HELO, HELP: its
+// smtpd_tls_security_level=encrypt refuses the commands without
+// SMTPD_CMD_FLAG_PRE_TLS): RSET, VRFY and EXPN too, and a command before
+// EHLO. Each in a session of its own, then NOOP: the session goes on
+// (a BDAT's chunk is skipped, not read as commands).
+func TestRequireTLSRefusesEveryCommandButThoseBeforeTLS(t *testing.T) {
+	t.Parallel()
+	serverCfg, _ := selfSigned(t)
+	cfg := plainAuth(smtpd.Config{TLSConfig: serverCfg, RequireTLS: true})
+	for _, tt := range []struct {
+		ehlo bool   // EHLO first
+		cmd  string // sent as it is, then CRLF
+		want string // the reply's last line starts so
+	}{
+		{true, "NOOP", "250 2.0.0"},
+		{true, "HELP", "214 2.0.0"},
+		{true, "HELO client.example", "250 "},
+		{true, "EHLO client.example", "250 "},
+		{true, "RSET", "530 5.7.0 Must issue a STARTTLS command first"},
+		{true, "VRFY postmaster", "530 5.7.0"},
+		{true, "EXPN staff", "530 5.7.0"},
+		{true, "MAIL FROM:<a@example.com>", "530 5.7.0"},
+		{true, "RCPT TO:<b@example.com>", "530 5.7.0"},
+		{true, "DATA", "530 5.7.0"},
+		{true, "BDAT 6 LAST\r\nRSET", "530 5.7.0"}, // its chunk: RSET CRLF
+		{true, "AUTH PLAIN AHVzZXIAc2VjcmV0", "530 5.7.0"},
+		{false, "MAIL FROM:<a@example.com>", "530 5.7.0"},
+		{false, "RSET", "530 5.7.0"},
+		{false, "NOOP", "250 2.0.0"},
+	} {
+		name := tt.cmd
+		if !tt.ehlo {
+			name += " before EHLO"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := drive(t, cfg, func(*smtpd.Conn, *smtpd.Event) {})
+			c.expectPrefix("220 ")
+			if tt.ehlo {
+				c.send("EHLO client.example\r\n")
+				c.expectPrefix("250 ")
+			}
+			c.send(tt.cmd + "\r\n")
+			c.expectPrefix(tt.want)
+			c.send("NOOP\r\n")
+			c.expectPrefix("250 2.0.0")
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 2.0.0")
+		})
+	}
+}
+
+// With TLS required, the EHLO reply before STARTTLS offers no AUTH, which
+// would only get 530 (Postfix: smtpd_tls_security_level=encrypt implies
+// smtpd_tls_auth_only); after it, AUTH is offered and every command
+// taken. Go's net/smtp as the client: it authenticates only where AUTH is
+// advertised.
+func TestRequireTLSOffersAuthOnlyUnderTLS(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	cfg := plainAuth(smtpd.Config{TLSConfig: serverCfg, RequireTLS: true})
+	c, _ := drive(t, cfg, func(*smtpd.Conn, *smtpd.Event) {})
+	sc, err := smtp.NewClient(c.conn, "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if err := sc.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, ms := sc.Extension("AUTH"); ok {
+		t.Errorf("EHLO before TLS offers AUTH %s, which gets 530", ms)
+	}
+	code := func(err error) int {
+		var te *textproto.Error
+		if errors.As(err, &te) {
+			return te.Code
+		}
+		return 0
+	}
+	if err := sc.Reset(); code(err) != 530 {
+		t.Errorf("RSET before TLS: %v, want 530", err)
+	}
+	if err := sc.Verify("postmaster"); code(err) != 530 {
+		t.Errorf("VRFY before TLS: %v, want 530", err)
+	}
+	if err := sc.StartTLS(clientCfg); err != nil {
+		t.Fatal(err)
+	}
+	if ok, ms := sc.Extension("AUTH"); !ok || ms != "PLAIN" {
+		t.Errorf("EHLO under TLS offers AUTH %q (%v), want PLAIN", ms, ok)
+	}
+	if err := sc.Auth(smtp.PlainAuth("", "user", "secret", "localhost")); err != nil {
+		t.Errorf("AUTH under TLS: %v", err)
+	}
+	if err := sc.Reset(); err != nil {
+		t.Errorf("RSET under TLS: %v", err)
+	}
+	if err := sc.Verify("postmaster"); code(err) != 252 {
+		t.Errorf("VRFY under TLS: %v, want 252", err)
+	}
+	if err := sc.Quit(); err != nil {
+		t.Error(err)
+	}
+}
+
+// A driver that names mechanisms for before TLS (AuthMechanismsBeforeTLS)
+// asks for them to be advertised: under RequireTLS they are, and get 530,
+// to test that a client forgets the first EHLO reply after STARTTLS.
+func TestRequireTLSAdvertisesMechanismsNamedForBeforeTLS(t *testing.T) {
+	t.Parallel()
+	serverCfg, _ := selfSigned(t)
+	cfg := plainAuth(smtpd.Config{TLSConfig: serverCfg, RequireTLS: true})
+	cfg.AuthMechanismsBeforeTLS = []string{"PLAIN"}
+	c, _ := drive(t, cfg, func(*smtpd.Conn, *smtpd.Event) {})
+	c.expectPrefix("220 ")
+	c.send("EHLO client.example\r\n")
+	got, err := c.reply()
+	if err != nil || !slices.Contains(got, "250-AUTH PLAIN") {
+		t.Errorf("EHLO before TLS = %q, %v; want AUTH PLAIN", got, err)
+	}
+	c.send("AUTH PLAIN AHVzZXIAc2VjcmV0\r\n")
+	c.expectPrefix("530 5.7.0")
+}
+
+// HELP lists the commands the server takes: STARTTLS when it offers it,
+// AUTH when it offers it, BDAT only with CHUNKING (without it BDAT is
+// an unknown command, 500), as Postfix's lists its implemented commands.
+func TestHelpListsTheCommandsOffered(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	for _, tt := range []struct {
+		name string
+		cfg  smtpd.Config
+		want string
+	}{
+		{"plain", smtpd.Config{}, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"STARTTLS and AUTH", plainAuth(smtpd.Config{TLSConfig: serverCfg}),
+			"214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"implicit TLS", plainAuth(smtpd.Config{TLSConfig: serverCfg, ImplicitTLS: true}),
+			"214 2.0.0 Commands: HELO EHLO AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"without CHUNKING", smtpd.Config{Disabled: smtpd.ExtChunking}, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := drive(t, tt.cfg, func(*smtpd.Conn, *smtpd.Event) {})
+			if tt.cfg.ImplicitTLS {
+				tc := tls.Client(c.conn, clientCfg)
+				c.conn, c.r = tc, bufio.NewReader(tc)
+			}
+			c.expectPrefix("220 ")
+			c.send("HELP\r\n")
+			c.expect(tt.want)
+		})
+	}
+}
+
+// STARTTLS in a mail transaction is taken, and the handshake discards the
+// envelope with the rest of what the client said (RFC 3207 4.2): RFC
+// 3207 does not forbid it, and Postfix (smtpd.c: "RFC 2487 does not
+// forbid the use of STARTTLS while mail transfer is in progress") and
+// Exim (an implied RSET) take it so. Not a 503: a client that gets 220
+// must start its handshake.
+func TestSTARTTLSInATransactionDiscardsTheEnvelope(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	c, _ := drive(t, smtpd.Config{TLSConfig: serverCfg}, func(*smtpd.Conn, *smtpd.Event) {})
+	c.expectPrefix("220 ")
+	for _, l := range []struct{ cmd, want string }{
+		{"EHLO client.example", "250 "}, {"MAIL FROM:<a@example.com>", "250 2.1.0"}, {"RCPT TO:<b@example.com>", "250 2.1.5"},
+		{"STARTTLS", "220 2.0.0"},
+	} {
+		c.send(l.cmd + "\r\n")
+		c.expectPrefix(l.want)
+	}
+	tc := tls.Client(c.conn, clientCfg)
+	c.conn, c.r = tc, bufio.NewReader(tc)
+	for _, l := range []struct{ cmd, want string }{
+		{"RCPT TO:<b@example.com>", "503 5.5.1"}, // no HELO, no MAIL
+		{"EHLO client.example", "250 "}, {"DATA", "503 5.5.1"}, {"MAIL FROM:<a@example.com>", "250 2.1.0"},
+		{"QUIT", "221 2.0.0"},
+	} {
+		c.send(l.cmd + "\r\n")
+		c.expectPrefix(l.want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -1371,4 +1372,95 @@ func TestWebPageKeepsTheNewestDetail(t *testing.T) {
 	if !strings.Contains(shown, "the quick one") || strings.Contains(shown, "slow") {
 		t.Errorf("after the slow message's render ended, the detail shows %.300q; want the quick message, opened last", shown)
 	}
+}
+
+// TestWebPageHowEachMessageWasSent shows, with each message, how its
+// client sent it (the HELO name, TLS with the client's certificates,
+// AUTH, as they stood then), and with each session the certificates its
+// client presented (-client-ca). A certificate's subject is the client's
+// text, shown as text: markup in it makes no element and runs nothing.
+func TestWebPageHowEachMessageWasSent(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "client-ca.pem")
+	roots := writeSelfSigned(t, certFile, keyFile)
+	cert := clientCert(t, `<script>window.pwned=1</script><img src=x onerror="window.pwned=2">`+"\u202eevil", caFile)
+	p := start(t, nil, "-quiet", "-cert", certFile, "-key", keyFile, "-client-ca", caFile, "-auth", "alice:secret")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("plain.example"); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: in plaintext\r\n\r\nx\r\n")
+	if err := c.StartTLS(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "alice", "secret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: over TLS\r\n\r\nx\r\n")
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	sent := sentOf(t, p, 2)
+	if sent[1] == nil || sent[1].TLS == nil || len(sent[1].TLS.PeerCertificates) != 1 {
+		t.Fatalf("message 2 sent %+v, want TLS with the client certificate", sent[1])
+	}
+	tlsState, peer := sent[1].TLS, sent[1].TLS.PeerCertificates[0]
+
+	type certShown struct{ Subject, Issuer, Fingerprint string }
+	type shown struct {
+		Helo, TLS, Auth string
+		Certs           []certShown
+		Elements        int  // elements made of the subject's markup
+		Pwned           bool // a script of the subject's ran
+	}
+	// look reads how the detail at sel shows a TLS state (in the element
+	// of class tls) and the rest.
+	look := func(hash, sel string) shown {
+		t.Helper()
+		pg := browser.open(t, "about:blank")
+		pg.emulate(1280, 800, false)
+		pg.navigate("http://" + p.http + "/" + hash)
+		pg.waitFor(`document.querySelector(` + jsString(sel+" .tls") + `)`)
+		var s shown
+		pg.eval(`(() => { const d = document.querySelector(`+jsString(sel)+`), t = (e, sel) => e.querySelector(sel)?.textContent ?? null;
+			return {helo: t(d, ".helo"), tls: t(d, ".tls .state"), auth: t(d, ".auth"),
+				certs: [...d.querySelectorAll(".tls .cert")].map(c => ({subject: t(c, ".subject"), issuer: t(c, ".issuer"), fingerprint: t(c, ".fingerprint")})),
+				elements: d.querySelectorAll("script, img").length, pwned: window.pwned !== undefined}; })()`, &s)
+		pg.screenshot("wide-sent-"+strings.NewReplacer("#", "", "/", "-").Replace(hash), 1280, 800)
+		return s
+	}
+	// The subject as the page shows it: each bidi control by its code point.
+	subject := strings.ReplaceAll(peer.Subject, "\u202e", "⟨U+202E⟩")
+	wantCerts := []certShown{{subject, "issued by " + strings.ReplaceAll(peer.Issuer, "\u202e", "⟨U+202E⟩"), "SHA-256 " + peer.SHA256}}
+	state := tlsState.Version + ", " + tlsState.CipherSuite
+	for _, tt := range []struct {
+		hash, sel string
+		want      shown
+	}{
+		{"#message/1", "#message-detail .sent", shown{Helo: "plain.example", TLS: "no", Auth: "no", Certs: []certShown{}}},
+		{"#message/2", "#message-detail .sent", shown{Helo: "plain.example", TLS: state, Auth: "PLAIN alice ok", Certs: wantCerts}},
+		{"#session/1", "#session-detail", shown{Helo: "plain.example", TLS: state, Auth: "PLAIN alice ok", Certs: wantCerts}},
+	} {
+		if diff := cmp.Diff(tt.want, look(tt.hash, tt.sel)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.hash, diff)
+		}
+	}
+
+	// A narrow window: the certificate's rows fit.
+	pg := browser.open(t, "about:blank")
+	pg.emulate(390, 844, true)
+	pg.navigate("http://" + p.http + "/#message/2")
+	pg.waitFor(`document.querySelector("#message-detail .sent .tls .cert")`)
+	var overflow struct{ Scroll, Inner int }
+	pg.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &overflow)
+	if overflow.Scroll > overflow.Inner {
+		t.Errorf("narrow message 2: %d px wide in a %d px window", overflow.Scroll, overflow.Inner)
+	}
+	pg.screenshot("narrow-sent-message-2", 390, 844)
 }

@@ -349,3 +349,43 @@ func TestClockAdvanceEndsEveryPauseItPasses(t *testing.T) {
 		t.Fatalf("the rest of the reply after the clock moved past its three pauses: %q, %v", line, err)
 	}
 }
+
+// A delay of the reply to BDAT LAST does not count in the time of an
+// idle reply armed at BDAT, also when the clock moved past the delay:
+// the client that got its 250 is not idle yet, and a NOOP at once gets
+// its 250, not the idle reply.
+func TestClockDelayAtMessageDoesNotCountAsIdle(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "BDAT", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}},
+		{"at": "message", "delay": "1h"}]`)
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := textproto.NewConn(conn)
+	expect := func(cmd string, code int) {
+		t.Helper()
+		if cmd != "" {
+			if err := tc.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := tc.ReadResponse(code); err != nil {
+			t.Fatalf("%q: %v %q, want %d", cmd, err, msg, code)
+		}
+	}
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	expect("MAIL FROM:<app@example.com>", 250)
+	expect("RCPT TO:<bob@example.com>", 250)
+	if _, err := conn.Write([]byte("BDAT 7 LAST\r\nHello\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "message attempt 1 → delay 1h0m0s")
+	advance(t, p, "1h")
+	expect("", 250)
+	expect("NOOP", 250)
+}

@@ -48,9 +48,10 @@ package main
 // AUTH without -auth, -auth-any or -oauth-token, BDAT with CHUNKING in
 // -without-extensions), a reply whose enhanced code's class is not its
 // code's ("250 5.1.1 x"; "rawReply" writes anything), a positive reply its
-// command does not mean ("250" at DATA, "334" at AUTH, "354" at MAIL;
-// "rawReply" again), "disconnect" alone at
-// QUIT (see Fault.Err for the others).
+// command does not mean ("250" at DATA, "334" at AUTH, "354" at MAIL,
+// "251" at MAIL, "250" at QUIT: RFC 5321 4.3.2; "rawReply" again), an
+// "idleReply" with a positive code other than 221 (the server closes
+// after it), "disconnect" alone at QUIT (see Fault.Err for the others).
 //
 // Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
 // "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,

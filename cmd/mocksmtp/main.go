@@ -295,7 +295,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(boolValue(&c.version), "version", "print the version and exit")
 	fs.Var(boolValue(&c.startTLS), "tls", "offer STARTTLS, with a certificate from a test CA (see -ca-out) unless -cert is given")
 	fs.Var(boolValue(&c.implicitTLS), "implicit-tls", "speak TLS from the first byte (SMTPS, as on port 465) instead of offering STARTTLS (not with -tls)")
-	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer MAIL and AUTH before TLS with 530 5.7.0 (implies -tls)")
+	fs.Var(boolValue(&c.requireTLS), "require-tls", "answer every command before TLS but EHLO, HELO, STARTTLS, NOOP, HELP, QUIT with 530 5.7.0, and offer AUTH only after it (implies -tls)")
 	fs.StringVar(&c.certFile, "cert", "", "serve TLS with this PEM certificate `file` (with -key) instead of the test CA's")
 	fs.StringVar(&c.keyFile, "key", "", "the PEM private key `file` of -cert")
 	fs.StringVar(&c.clientCA, "client-ca", "", "require a client certificate (mutual TLS) that a CA certificate of this PEM `file` signs, as WithTLSConfig with ClientCAs and tls.RequireAndVerifyClientCert: a client without one fails the handshake; with STARTTLS, one that never starts TLS is not asked: add -require-tls (needs -cert and -key)")

@@ -524,10 +524,12 @@ func TestJSONLogsAndEvents(t *testing.T) {
 	sendMail(t, listening.SMTP, "a@example.com", []string{"b@example.com"}, "Subject: Hi\r\n\r\nHello\r\n")
 	p.stdout.waitFor(t, regexp.MustCompile(`"event":"session"`))
 
+	type sent struct{ Helo string }
 	type event struct {
 		Event      string
 		ID         int
 		Subject    string
+		Sent       *sent // how a message was sent, as GET /api/messages/{id} says
 		Transcript []struct{ Dir, Text string }
 	}
 	var got []event
@@ -536,10 +538,10 @@ func TestJSONLogsAndEvents(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Fatalf("stdout line %q: %v", l, err)
 		}
-		got = append(got, event{Event: e.Event, ID: e.ID, Subject: e.Subject, Transcript: e.Transcript[:min(1, len(e.Transcript))]})
+		got = append(got, event{Event: e.Event, ID: e.ID, Subject: e.Subject, Sent: e.Sent, Transcript: e.Transcript[:min(1, len(e.Transcript))]})
 	}
 	want := []event{
-		{Event: "message", ID: 1, Subject: "Hi"},
+		{Event: "message", ID: 1, Subject: "Hi", Sent: &sent{Helo: "localhost"}},
 		{Event: "session", ID: 1, Transcript: []struct{ Dir, Text string }{{"S", "220 localhost ESMTP mocksmtp"}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

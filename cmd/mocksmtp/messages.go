@@ -36,6 +36,7 @@ const (
 type messageJSON struct {
 	ID          int                          `json:"id"`
 	SessionID   int                          `json:"sessionId"`
+	Sent        stateJSON                    `json:"sent"` // how its session stood when it was sent: HELO name, TLS, AUTH (sessions.go)
 	Received    time.Time                    `json:"received"`
 	From        string                       `json:"from"`
 	To          []string                     `json:"to"`
@@ -110,6 +111,7 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 	}
 	if m.Session != nil {
 		j.SessionID = m.Session.ID
+		j.Sent = newStateJSON(m.Session)
 	}
 	if !m.Date.IsZero() {
 		d := m.Date

@@ -185,6 +185,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Certificate":         reflect.TypeFor[certificateJSON](),
 		"Auth":                reflect.TypeFor[authJSON](),
 		"Line":                reflect.TypeFor[lineJSON](),
+		"Sent":                reflect.TypeFor[stateJSON](),
 		"Session":             reflect.TypeFor[sessionJSON](),
 		"WaitTimeout":         reflect.TypeFor[waitTimeoutJSON](),
 		"SessionWaitTimeout":  reflect.TypeFor[sessionWaitTimeoutJSON](),

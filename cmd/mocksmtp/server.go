@@ -50,7 +50,7 @@ type serverTLSJSON struct {
 // serverAuthJSON says how the server offers AUTH.
 type serverAuthJSON struct {
 	Required   bool `json:"required"`   // MAIL before AUTH gets 530 (-require-auth)
-	RequireTLS bool `json:"requireTls"` // AUTH is offered only after TLS: -require-tls-for-auth, or -PLUS mechanisms only (onlyPlus)
+	RequireTLS bool `json:"requireTls"` // AUTH is offered only after TLS: -require-tls-for-auth; -require-tls, or -PLUS mechanisms only (onlyPlus), without -auth-mechanisms-before-tls
 	AcceptAny  bool `json:"acceptAny"`  // any username and password (or token) is accepted: -auth-any
 }
 
@@ -94,7 +94,7 @@ func newSetup(cfg *config) setup {
 	}
 	if len(cfg.auth) > 0 || len(cfg.oauthTokens) > 0 || cfg.authAny {
 		s.auth = &serverAuthJSON{Required: cfg.requireAuth, AcceptAny: cfg.authAny,
-			RequireTLS: cfg.requireTLSForAuth || len(cfg.authBeforeTLS) == 0 && onlyPlus(cfg.authMechanisms)}
+			RequireTLS: cfg.requireTLSForAuth || len(cfg.authBeforeTLS) == 0 && (cfg.requireTLS || onlyPlus(cfg.authMechanisms))}
 	}
 	return s
 }

@@ -43,6 +43,11 @@ func TestAPIServerSaysWhereAndHow(t *testing.T) {
 			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{Required: true}},
 		{"TLS required", []string{"-require-tls"}, "localhost",
 			&serverTLSJSON{Mode: "starttls", Required: true, CAURL: "/api/ca.pem"}, nil},
+		// RFC 3207 4: AUTH before TLS would get 530, so it is not offered.
+		{"TLS required, AUTH", []string{"-require-tls", "-auth", "user:secret"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", Required: true, CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
+		{"TLS required, mechanisms before TLS", []string{"-require-tls", "-auth", "user:secret", "-auth-mechanisms-before-tls", "PLAIN"}, "localhost",
+			&serverTLSJSON{Mode: "starttls", Required: true, CAURL: "/api/ca.pem"}, &serverAuthJSON{}},
 		{"AUTH only after TLS", []string{"-require-tls-for-auth", "-oauth-token", "user:token"}, "localhost",
 			&serverTLSJSON{Mode: "starttls", CAURL: "/api/ca.pem"}, &serverAuthJSON{RequireTLS: true}},
 		{"any credentials", []string{"-auth-any"}, "localhost", nil, &serverAuthJSON{AcceptAny: true}},

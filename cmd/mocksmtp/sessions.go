@@ -48,7 +48,7 @@ type sessionJSON struct {
 	End             *time.Time    `json:"end,omitempty"`
 	Live            bool          `json:"live"`
 	Ended           string        `json:"ended"`
-	Helo            string        `json:"helo"`
+	Helo            string        `json:"helo"` // Helo, TLS and Auth: how it stands now (newStateJSON)
 	TLS             *tlsJSON      `json:"tls"`
 	Auth            *authJSON     `json:"auth"`
 	Error           string        `json:"error,omitempty"`
@@ -63,6 +63,41 @@ type sessionJSON struct {
 	Forgotten      int        `json:"forgotten"`
 	TranscriptHead []lineJSON `json:"transcriptHead,omitempty"` // lines 1 to len(transcriptHead), once the cap forgot the lines after them
 	Transcript     []lineJSON `json:"transcript,omitempty"`
+}
+
+// stateJSON is how a session stands: the name in its last HELO or EHLO,
+// its TLS state and its AUTH record. A session's JSON has how it stands
+// now in its own helo, tls and auth; a message's, as "sent", how its
+// session stood when its client sent it (Message.Session's Helo, TLS and
+// Auth): STARTTLS, a new EHLO and AUTH change them between one message
+// and the next. (Not embedded in sessionJSON: go-cmp, which its tests
+// diff it with, refuses an embedded field of an unexported type.)
+type stateJSON struct {
+	Helo string    `json:"helo"`
+	TLS  *tlsJSON  `json:"tls"`
+	Auth *authJSON `json:"auth"`
+}
+
+// newStateJSON returns how s stands: for a session, now; for a message's
+// Session, as the message was sent.
+func newStateJSON(s *mocksmtp.Session) stateJSON {
+	j := stateJSON{Helo: s.Helo}
+	if s.TLS != nil {
+		j.TLS = &tlsJSON{
+			Version:     tls.VersionName(s.TLS.Version),
+			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
+			ServerName:  s.TLS.ServerName,
+		}
+		for _, c := range s.TLS.PeerCertificates {
+			sum := sha256.Sum256(c.Raw)
+			j.TLS.PeerCertificates = append(j.TLS.PeerCertificates, certificateJSON{
+				Subject: c.Subject.String(), Issuer: c.Issuer.String(), SHA256: hex.EncodeToString(sum[:])})
+		}
+	}
+	if a := s.Auth; a != nil {
+		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
+	}
+	return j
 }
 
 type tlsJSON struct {
@@ -103,7 +138,6 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		Start:           s.Start,
 		Live:            s.Ended == mocksmtp.Live,
 		Ended:           s.Ended.String(),
-		Helo:            s.Helo,
 		MessageIDs:      []int{},
 		Faults:          append([]string{}, s.Faults...),
 		Findings:        findingsJSON(s.Findings),
@@ -120,21 +154,8 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		e := s.End
 		j.End = &e
 	}
-	if s.TLS != nil {
-		j.TLS = &tlsJSON{
-			Version:     tls.VersionName(s.TLS.Version),
-			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
-			ServerName:  s.TLS.ServerName,
-		}
-		for _, c := range s.TLS.PeerCertificates {
-			sum := sha256.Sum256(c.Raw)
-			j.TLS.PeerCertificates = append(j.TLS.PeerCertificates, certificateJSON{
-				Subject: c.Subject.String(), Issuer: c.Issuer.String(), SHA256: hex.EncodeToString(sum[:])})
-		}
-	}
-	if a := s.Auth; a != nil {
-		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
-	}
+	st := newStateJSON(s)
+	j.Helo, j.TLS, j.Auth = st.Helo, st.TLS, st.Auth
 	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
 		j.Error = s.Err.Error()
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -436,5 +437,165 @@ func TestClientCAFlagRequiresAClientCertificate(t *testing.T) {
 	getJSON(t, p, "/api/wait/sessions?count=1&timeout=10s", 200, &sessions)
 	if s := sessions[0]; s.TLS == nil || s.TLS.PeerCertificates != nil {
 		t.Errorf("without -client-ca: the session's tls %+v, want TLS without peerCertificates", s.TLS)
+	}
+}
+
+// sentView is how a message was sent, as a suite in another language
+// reads it: the "sent" object of a message's JSON.
+type sentView struct {
+	Helo string    `json:"helo"`
+	TLS  *tlsJSON  `json:"tls"`
+	Auth *authJSON `json:"auth"`
+}
+
+// sentOf returns the "sent" object of every message, from each route
+// that gives messages (the list, the wait, each message alone), and
+// fails t unless the routes agree: nil for a message without one.
+func sentOf(t *testing.T, p *proc, n int) []*sentView {
+	t.Helper()
+	type message struct {
+		ID   int       `json:"id"`
+		Sent *sentView `json:"sent"`
+	}
+	var waited, list []message
+	getJSON(t, p, fmt.Sprintf("/api/wait?count=%d&timeout=10s", n), 200, &waited)
+	getJSON(t, p, "/api/messages", 200, &list)
+	if len(list) != n || len(waited) != n {
+		t.Fatalf("GET /api/messages lists %d messages, /api/wait %d; want %d", len(list), len(waited), n)
+	}
+	sent := make([]*sentView, n)
+	for i := range n {
+		var one message
+		getJSON(t, p, fmt.Sprintf("/api/messages/%d", i+1), 200, &one)
+		for route, m := range map[string]message{"/api/wait": waited[i], "/api/messages": list[i]} {
+			if diff := cmp.Diff(one, m); diff != "" {
+				t.Errorf("message %d: %s and /api/messages/%d differ (-one +%s):\n%s", i+1, route, i+1, route, diff)
+			}
+		}
+		sent[i] = one.Sent
+	}
+	return sent
+}
+
+// command sends line on c, as a client that goes on where net/smtp would
+// not (a new EHLO after STARTTLS, whose names net/smtp repeats; an AUTH
+// refused, after which net/smtp quits), and fails t unless the reply has
+// code and, when it is not "", the enhanced code.
+func command(t *testing.T, c *smtp.Client, line string, code int, enhanced string) {
+	t.Helper()
+	id, err := c.Text.Cmd("%s", line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Text.StartResponse(id)
+	defer c.Text.EndResponse(id)
+	if _, msg, err := c.Text.ReadResponse(code); err != nil || enhanced != "" && !strings.HasPrefix(msg, enhanced+" ") {
+		t.Fatalf("%s: %q, %v; want %d %s", line, msg, err, code, enhanced)
+	}
+}
+
+// Each message says how its client sent it, as the Go API's
+// Message.Session does: the HELO name, TLS state and AUTH record in
+// effect then, not the session's last ones. One session sends in
+// plaintext, authenticates as bob, starts TLS (which forgets bob, as the
+// server does), names itself again, fails to authenticate as alice, then
+// authenticates as alice, and is refused a second AUTH.
+func TestMessagesSayHowTheyWereSent(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet", "-auth", "alice:secret", "-auth", "bob:hunter2", "-auth-mechanisms-before-tls", "PLAIN")
+	pool, _ := caFromAPI(t, p)
+	host, _, _ := net.SplitHostPort(p.smtp)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("plain.example"); err != nil {
+		t.Fatal(err)
+	}
+	msg := func(n int) string { return fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", n) }
+	sendOver(t, c, "a@example.com", "b@example.com", msg(1))
+	if err := c.Auth(smtp.PlainAuth("", "bob", "hunter2", host)); err != nil {
+		t.Fatalf("AUTH PLAIN before TLS: %v", err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", msg(2))
+	if err := c.StartTLS(&tls.Config{RootCAs: pool, ServerName: host}); err != nil {
+		t.Fatal(err)
+	}
+	command(t, c, "EHLO tls.example", 250, "")
+	sendOver(t, c, "a@example.com", "b@example.com", msg(3))
+	plain := func(user, password string) string {
+		return "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password))
+	}
+	command(t, c, plain("alice", "wrong"), 535, "5.7.8")
+	sendOver(t, c, "a@example.com", "b@example.com", msg(4)) // AUTH is not required
+	if err := c.Auth(smtp.PlainAuth("", "alice", "secret", host)); err != nil {
+		t.Fatalf("AUTH PLAIN after STARTTLS: %v", err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", msg(5))
+	// One AUTH per TLS state: a second after a success is refused, so
+	// that the identity of the messages after it stays alice.
+	command(t, c, plain("bob", "hunter2"), 503, "5.5.1")
+	sendOver(t, c, "a@example.com", "b@example.com", msg(6))
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+
+	var s sessionJSON
+	getJSON(t, p, "/api/wait/sessions/1", 200, &s)
+	if s.TLS == nil || s.Helo != "tls.example" || s.Auth == nil || s.Auth.Username != "alice" {
+		t.Fatalf("session 1: helo %q, tls %+v, auth %+v; want its last state: tls.example, TLS, alice", s.Helo, s.TLS, s.Auth)
+	}
+	bob := &authJSON{Mechanism: "PLAIN", Username: "bob", Success: true}
+	alice := &authJSON{Mechanism: "PLAIN", Username: "alice", Success: true}
+	failed := &authJSON{Mechanism: "PLAIN", Username: "alice", Success: false}
+	want := []*sentView{
+		{Helo: "plain.example"},
+		{Helo: "plain.example", Auth: bob},
+		{Helo: "tls.example", TLS: s.TLS},
+		{Helo: "tls.example", TLS: s.TLS, Auth: failed},
+		{Helo: "tls.example", TLS: s.TLS, Auth: alice},
+		{Helo: "tls.example", TLS: s.TLS, Auth: alice},
+	}
+	if diff := cmp.Diff(want, sentOf(t, p, 6)); diff != "" {
+		t.Errorf("how each message was sent (-want +got):\n%s", diff)
+	}
+}
+
+// Under mutual TLS (-client-ca), a message sent after STARTTLS names the
+// client's certificate in sent.tls, as Message.Session.TLS does; one
+// sent before it has no TLS at all.
+func TestMessagesSayTheClientCertificateTheyWereSentWith(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "client-ca.pem")
+	roots := writeSelfSigned(t, certFile, keyFile)
+	cert := clientCert(t, "app.test client", caFile)
+	p := start(t, nil, "-quiet", "-cert", certFile, "-key", keyFile, "-client-ca", caFile)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: before\r\n\r\nx\r\n")
+	if err := c.StartTLS(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert}}); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: after\r\n\r\nx\r\n")
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+
+	sent := sentOf(t, p, 2)
+	if sent[0] == nil || sent[0].TLS != nil || sent[0].Helo != "localhost" {
+		t.Errorf("message 1, sent before STARTTLS: sent %+v, want helo localhost and no TLS", sent[0])
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	want := []certificateJSON{{Subject: "CN=app.test client,O=Example", Issuer: "CN=app.test client,O=Example", SHA256: hex.EncodeToString(sum[:])}}
+	if sent[1] == nil || sent[1].TLS == nil {
+		t.Fatalf("message 2, sent after STARTTLS: sent %+v, want TLS", sent[1])
+	}
+	if diff := cmp.Diff(want, sent[1].TLS.PeerCertificates); diff != "" {
+		t.Errorf("message 2: sent.tls.peerCertificates (-want +got):\n%s", diff)
 	}
 }

@@ -379,6 +379,7 @@
       el("dt", {}, "Received"), el("dd", { class: "received" }, timeEl(m.received, true)),
       el("dt", {}, "Size"), el("dd", {}, fmtSize(m.size)),
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
+      el("div", { class: "sent" }, stateView(m.sent, ["Sent after HELO", "Sent over TLS", "Sent with AUTH"])),
       m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
       dkimView(m.dkim),
       arcView(m),
@@ -531,6 +532,28 @@
       el("ol", { class: "transcript", start: forgotten + 1 }, (s.transcript || []).map(line(forgotten + 1))));
   }
 
+  // stateView shows how a session stands (its helo, tls and auth): a
+  // session now, or as a message's client sent it (its "sent"), as rows
+  // of a dl named by labels. TLS says its version and cipher suite, then
+  // the certificates the client presented (-client-ca), its own first:
+  // each one's subject, issuer and SHA-256 fingerprint, the client's text
+  // in text nodes, as every value of the mail.
+  function stateView(st, labels) {
+    const [helo, tls, auth] = labels;
+    const t = st.tls;
+    return [
+      el("dt", {}, helo), el("dd", { class: "helo" }, iso(st.helo || "—")),
+      el("dt", {}, tls), el("dd", { class: "tls" },
+        el("span", { class: "state" }, t ? `${t.version}, ${t.cipherSuite}` : "no"),
+        t && (t.peerCertificates || []).map((c, i) => el("div", { class: "cert" },
+          el("span", { class: "label" }, i === 0 ? "client certificate " : "then "),
+          el("span", { class: "subject" }, iso(c.subject)),
+          el("span", { class: "issuer" }, "issued by ", iso(c.issuer)),
+          el("code", { class: "fingerprint" }, `SHA-256 ${c.sha256}`)))),
+      el("dt", {}, auth), el("dd", { class: "auth" }, st.auth ? [iso(st.auth.mechanism), " ", iso(st.auth.username), st.auth.success ? " ok" : " failed"] : "no"),
+    ];
+  }
+
   async function sessionView(id) {
     const s = (await fetchJSON(`/api/sessions/${id}`)).data;
     return el("article", { id: "session-detail", dataset: { id: s.id } },
@@ -538,12 +561,10 @@
       el("dl", { class: "fields" },
         el("dt", {}, "Client"), el("dd", {}, s.remoteAddr),
         el("dt", {}, "Server"), el("dd", {}, s.localAddr),
-        el("dt", {}, "HELO"), el("dd", {}, iso(s.helo || "—")),
         el("dt", {}, "Attempt"), el("dd", {}, s.attempt),
         el("dt", {}, "Started"), el("dd", {}, timeEl(s.start, true)),
         el("dt", {}, "Ended"), el("dd", { class: s.live ? "live" : "" }, s.live ? "live" : [`${s.ended}, `, timeEl(s.end, true)]),
-        el("dt", {}, "TLS"), el("dd", {}, s.tls ? `${s.tls.version}, ${s.tls.cipherSuite}` : "no"),
-        el("dt", {}, "AUTH"), el("dd", {}, s.auth ? [iso(s.auth.mechanism), " ", iso(s.auth.username), s.auth.success ? " ok" : " failed"] : "no"),
+        stateView(s, ["HELO", "TLS", "AUTH"]),
         s.error && [el("dt", {}, "Error"), el("dd", {}, s.error)],
         s.faults.length > 0 && [el("dt", {}, "Faults"), el("dd", { class: "faults" }, s.faults.map((f) => el("div", {}, f)))],
         findingsView(s.findings),

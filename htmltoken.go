@@ -1,0 +1,390 @@
+package mocksmtp
+
+import (
+	"iter"
+	"strings"
+)
+
+// This file holds the reading of HTML for Links and Find: a tokenizer of
+// HTML's data and tag states (WHATWG HTML, 13.2.5 Tokenization) that
+// reads a document as a browser does, in one forward scan, each octet
+// once: the tags, the text and what a browser shows nothing of.
+
+// tokenKind is what a token of HTML is.
+type tokenKind uint8
+
+const (
+	// textToken is text, its character references to decode.
+	textToken tokenKind = iota
+	// rawTextToken is text shown as written: what an xmp or a plaintext
+	// element holds.
+	rawTextToken
+	// startTagToken is a start tag: "<a href=x>".
+	startTagToken
+	// endTagToken is an end tag: "</a>".
+	endTagToken
+	// hiddenToken is what a browser shows nothing of: a comment, a
+	// doctype, a bogus comment ("<?xml ...>", "<![CDATA[...>", "</ x>"),
+	// what a script, style, iframe, noembed or noframes element holds,
+	// a tag that the document ends in.
+	hiddenToken
+)
+
+// token is a token of HTML as tokens reads one.
+type token struct {
+	kind     tokenKind
+	from, to int    // its offsets in the document: s[from:to]
+	name     string // a tag's name as written: "a", "BR"
+	attrs    int    // where a tag's attributes start, just after its name
+}
+
+// tokens returns an iterator over the tokens of an HTML document, read as
+// a browser's tokenizer reads them:
+//
+//   - "<" then an ASCII letter opens a tag, "</" then a letter an end tag;
+//     its name runs to a blank, "/" or ">" ("<a-x>" is no a), its
+//     attributes are read by readTag; a tag that the document ends in is
+//     hidden, with the rest of the document.
+//   - "<!--" opens a comment (endOfComment); "<!" then anything else (a
+//     doctype, "<![CDATA["), "<?", and "</" then neither a letter nor
+//     ">" open a bogus comment, which runs to its first ">"; "</>" is
+//     nothing.
+//   - any other "<" is text, as is "</" that ends the document.
+//   - the start tag of a script, style, iframe, noembed or noframes hides
+//     what follows up to its end tag; that of a title or textarea makes
+//     it text, that of an xmp text shown as written, in which no tag is
+//     read; what follows a plaintext is text shown as written, to the end.
+//
+// Text runs from one token to the next, a "<" that opens nothing
+// included. Scripting is off, as in a mail client: a noscript element
+// holds markup. Foreign content (svg, math) is read as HTML: a CDATA
+// section is a bogus comment there too.
+func tokens(s string) iter.Seq[token] {
+	return func(yield func(token) bool) {
+		text := 0 // where the text not yielded yet starts
+		for i := 0; ; {
+			k := strings.IndexByte(s[i:], '<')
+			if k < 0 {
+				break
+			}
+			k += i
+			t, ok := markup(s, k)
+			if !ok {
+				i = k + 1
+				continue
+			}
+			if text < k && !yield(token{kind: textToken, from: text, to: k}) {
+				return
+			}
+			if !yield(t) {
+				return
+			}
+			i, text = t.to, t.to
+			if t.kind != startTagToken {
+				continue
+			}
+			name, content := rawContent(t.name)
+			if name == "" {
+				continue
+			}
+			end := len(s) // where its end tag starts
+			switch name {
+			case "plaintext":
+			case "script":
+				end = endOfScript(s, t.to)
+			default:
+				end = endOfRawText(s, t.to, name)
+			}
+			if t.to < end && !yield(token{kind: content, from: t.to, to: end}) {
+				return
+			}
+			if end == len(s) {
+				return
+			}
+			n := end + len("</") + len(name)
+			e := token{kind: endTagToken, from: end, to: readTag(s, n, nil), name: s[end+len("</") : n], attrs: n}
+			if e.to < 0 {
+				e.kind, e.to = hiddenToken, len(s)
+			}
+			if !yield(e) {
+				return
+			}
+			i, text = e.to, e.to
+		}
+		if text < len(s) {
+			yield(token{kind: textToken, from: text, to: len(s)})
+		}
+	}
+}
+
+// markup returns the token that the "<" at s[k] opens, or false when
+// that "<" is text (see tokens).
+func markup(s string, k int) (token, bool) {
+	n := k + 1
+	if n == len(s) {
+		return token{}, false
+	}
+	switch c := s[n]; {
+	case isASCIILetter(c):
+		return tagAt(s, k, n, startTagToken), true
+	case c == '!' && strings.HasPrefix(s[n+1:], "--"):
+		return token{kind: hiddenToken, from: k, to: endOfComment(s, k)}, true
+	case c == '!' || c == '?':
+		return bogusComment(s, k, n+1), true
+	case c == '/' && n+1 < len(s):
+		switch c := s[n+1]; {
+		case isASCIILetter(c):
+			return tagAt(s, k, n+1, endTagToken), true
+		case c == '>':
+			return token{kind: hiddenToken, from: k, to: n + 2}, true
+		}
+		return bogusComment(s, k, n+1), true
+	}
+	return token{}, false
+}
+
+// tagAt returns the tag at s[k], whose name starts at n: up to the ">"
+// that ends it, or hidden to the end of the document when none does.
+func tagAt(s string, k, n int, kind tokenKind) token {
+	e := n + 1
+	for e < len(s) && !nameEnds(s[e]) {
+		e++
+	}
+	t := token{kind: kind, from: k, to: readTag(s, e, nil), name: s[n:e], attrs: e}
+	if t.to < 0 {
+		return token{kind: hiddenToken, from: k, to: len(s)}
+	}
+	return t
+}
+
+// bogusComment returns the bogus comment (or doctype) at s[k], whose
+// content starts at from: up to the first ">" from there, or to the end
+// of the document.
+func bogusComment(s string, k, from int) token {
+	t := token{kind: hiddenToken, from: k, to: len(s)}
+	if e := strings.IndexByte(s[from:], '>'); e >= 0 {
+		t.to = from + e + 1
+	}
+	return t
+}
+
+// readTag reads a tag's attributes from s[i], just after its name, as a
+// browser's attribute states do, and returns the offset just after the
+// ">" that ends the tag, or -1 when none does. attr, when not nil, is
+// called with each attribute's name and value as written, until it
+// returns false. A name runs to a blank, "/", ">" or "=", its first
+// octet whatever it is ("=" and quotes included); a value follows an
+// "=", blanks around it; quoted, it runs to the same quote, wherever
+// that is (">" in it does not end the tag); bare, to a blank or ">". A
+// quote elsewhere is a letter; a "/" is a blank.
+func readTag(s string, i int, attr func(name, value string) bool) int {
+	for i < len(s) {
+		switch c := s[i]; {
+		case isBlank(c) || c == '/':
+			i++
+			continue
+		case c == '>':
+			return i + 1
+		}
+		n := i
+		i++
+		for i < len(s) && !nameEnds(s[i]) && s[i] != '=' {
+			i++
+		}
+		name := s[n:i]
+		for i < len(s) && isBlank(s[i]) {
+			i++
+		}
+		value := ""
+		if i < len(s) && s[i] == '=' {
+			i++
+			for i < len(s) && isBlank(s[i]) {
+				i++
+			}
+			if i == len(s) {
+				return -1
+			}
+			switch q := s[i]; q {
+			case '"', '\'':
+				k := strings.IndexByte(s[i+1:], q)
+				if k < 0 {
+					return -1
+				}
+				value = s[i+1 : i+1+k]
+				i += 1 + k + 1
+			case '>': // no value: the tag ends
+			default:
+				v := i
+				for i < len(s) && !isBlank(s[i]) && s[i] != '>' {
+					i++
+				}
+				value = s[v:i]
+			}
+		}
+		if attr != nil && !attr(name, value) {
+			attr = nil
+		}
+	}
+	return -1
+}
+
+// endOfComment returns the offset just after the comment that starts at
+// s[from] ("<!--"), or the length of s when it is left open, as a
+// browser's comment states read it: an empty "<!-->" or "<!--->" ends at
+// once, and "--!>" ends one as "-->" does.
+func endOfComment(s string, from int) int {
+	rest := s[from:]
+	switch {
+	case strings.HasPrefix(rest, "<!-->"):
+		return from + len("<!-->")
+	case strings.HasPrefix(rest, "<!--->"):
+		return from + len("<!--->")
+	}
+	// The first "--" followed by ">" or "!>", in one scan up to it.
+	for i := from + len("<!--"); ; {
+		k := strings.Index(s[i:], "--")
+		if k < 0 {
+			return len(s)
+		}
+		i += k + len("--")
+		switch {
+		case i < len(s) && s[i] == '>':
+			return i + 1
+		case i+1 < len(s) && s[i] == '!' && s[i+1] == '>':
+			return i + 2
+		}
+		i-- // "--->": the second '-' may begin the end
+	}
+}
+
+// rawContent returns, when the start tag of the element written makes
+// what follows no markup, the element's name in lower case and what a
+// browser makes of what follows (see tokens): hidden, text or text shown
+// as written; else "".
+func rawContent(written string) (name string, content tokenKind) {
+	for _, r := range rawElements {
+		if isName(written, r.name) {
+			return r.name, r.content
+		}
+	}
+	return "", 0
+}
+
+// rawElements are the elements whose start tag makes what follows no
+// markup (see tokens), with what a browser makes of it.
+var rawElements = [...]struct {
+	name    string
+	content tokenKind
+}{
+	{"script", hiddenToken}, {"style", hiddenToken}, {"iframe", hiddenToken}, {"noembed", hiddenToken}, {"noframes", hiddenToken},
+	{"title", textToken}, {"textarea", textToken}, {"xmp", rawTextToken}, {"plaintext", rawTextToken},
+}
+
+// endOfRawText returns the offset of the end tag of the element name
+// whose content starts at s[from], or the length of s when none ends it:
+// "</name" followed by what ends a tag's name; "</names>" is no end.
+func endOfRawText(s string, from int, name string) int {
+	for i := from; ; {
+		k := strings.Index(s[i:], "</")
+		if k < 0 {
+			return len(s)
+		}
+		k += i
+		if isEndTag(s, k, name) {
+			return k
+		}
+		i = k + len("</")
+	}
+}
+
+// endOfScript returns the offset of the end tag of the script whose
+// content starts at s[from], or the length of s when none ends it, as a
+// browser's script data states read it: after "<!--" (escaped), a
+// "<script" (double escaped) makes the next "</script" no end of it,
+// and "-->" ends both.
+func endOfScript(s string, from int) int {
+	escaped, double := false, false
+	dashes := 0 // how many '-' precede s[i], when escaped
+	for i := from; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-':
+			dashes++
+			continue
+		case c == '>' && escaped && dashes >= 2:
+			escaped, double = false, false
+		case c != '<':
+		case !escaped && strings.HasPrefix(s[i:], "<!--"):
+			escaped, dashes = true, 2 // "<!-->" ends it at once
+			i += len("<!--") - 1
+			continue
+		case isEndTag(s, i, "script"):
+			if !double {
+				return i
+			}
+			double = false
+		case escaped && isStartTag(s, i, "script"):
+			double = true
+		}
+		dashes = 0
+	}
+	return len(s)
+}
+
+// isEndTag reports whether s[k:] starts with the end tag of the element
+// name: "</name", in any case, followed by what ends a tag's name.
+func isEndTag(s string, k int, name string) bool {
+	return strings.HasPrefix(s[k:], "</") && nameAt(s, k+len("</"), name)
+}
+
+// isStartTag reports whether s[k:] starts with the start tag of the
+// element name: "<name", in any case, followed by what ends a tag's name.
+func isStartTag(s string, k int, name string) bool {
+	return s[k] == '<' && nameAt(s, k+1, name)
+}
+
+// nameAt reports whether s[n:] starts with the name of the element name,
+// in any case, followed by what ends a tag's name (a blank, "/", ">"):
+// "<style-x>" is another element, and so is "<style" that ends the
+// document.
+func nameAt(s string, n int, name string) bool {
+	e := n + len(name)
+	return e < len(s) && isName(s[n:e], name) && nameEnds(s[e])
+}
+
+// isName reports whether the name of a tag or attribute as written is
+// name, which is in lower case: HTML lowers ASCII letters only ("ſ",
+// U+017F, is no "s").
+func isName(written, name string) bool {
+	if len(written) != len(name) {
+		return false
+	}
+	for i := range len(name) {
+		c := written[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isBlank reports whether c is a blank of HTML: a space, tab, line feed,
+// form feed or carriage return.
+func isBlank(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\f', '\r':
+		return true
+	}
+	return false
+}
+
+// isASCIILetter reports whether c is an ASCII letter.
+func isASCIILetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// nameEnds reports whether c ends a tag's name in HTML: a blank, "/" or
+// ">".
+func nameEnds(c byte) bool { return isBlank(c) || c == '/' || c == '>' }

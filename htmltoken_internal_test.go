@@ -1,0 +1,147 @@
+package mocksmtp
+
+import (
+	"strings"
+	"testing"
+)
+
+// shown returns what tokens keeps of an HTML document as written: its
+// text and tags, not what it hides.
+func shown(s string) string {
+	var b strings.Builder
+	for t := range tokens(s) {
+		if t.kind != hiddenToken {
+			b.WriteString(s[t.from:t.to])
+		}
+	}
+	return b.String()
+}
+
+// TestTokensBoundaries checks tokens' byte loops at their boundaries:
+// empty, one byte, a "<" at either end, upper and mixed case, non-ASCII
+// beside what it hides, comments ending as a browser ends them, a tag or
+// a bogus comment that the document ends in.
+func TestTokensBoundaries(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"", ""}, {"<", "<"}, {"a", "a"}, {"<<", "<<"}, {"é<", "é<"}, {"<é", "<é"},
+		{"<!", ""}, {"<!-", ""}, {"<!--", ""}, {"x<!--", "x"}, {"<!---", ""}, {"<!-- --", ""}, {"<!-- --!", ""},
+		{"<!-->a", "a"}, {"<!--->a", "a"}, {"<!---->a", "a"}, {"<!-- -- >a", ""}, {"<!-- --->a", "a"}, {"<!-- --!>a", "a"},
+		{"<!--a-->b", "b"}, {"é<!--a-->é", "éé"}, {"<!x", ""}, {"<!x>a", "a"}, {"<?", ""}, {"<?>a", "a"}, {"</ >a", "a"}, {"</>a", "a"},
+		{"</", "</"}, {"a</", "a</"}, {"<1", "<1"}, {"<<a>", "<<a>"},
+		{"<script", ""}, {"<SCRIPT>x</SCRIPT>y", "<SCRIPT></SCRIPT>y"}, {"<ScRiPt>a</sCrIpT>b", "<ScRiPt></sCrIpT>b"}, {"<scripts>x", "<scripts>x"},
+		{"<script>é", "<script>"}, {"a<scrip", "a"}, {"<script>x</script", "<script>"}, {"<script>x</scripts>y", "<script>"},
+		{"<script>x</scripts></script>y", "<script></script>y"}, {"<script></script/>y", "<script></script/>y"},
+		{"<script>x</script x='>'>y", "<script></script x='>'>y"}, {"<script>x</script x='>y", "<script>"},
+		{"<script><!--</script>y", "<script></script>y"}, {"<script><!--<script></script>x", "<script>"},
+		{"<script><!--<script></script></script>y", "<script></script>y"}, {"<script><!--<script>--></script>y", "<script></script>y"},
+		{"<script><!-->x</script>y", "<script></script>y"}, {"<script><!--<script>-></script>x", "<script>"},
+		{"<script><!-- -- ><script></script>x", "<script>"}, {"<script><!--<script></script", "<script>"},
+		{"<script><!--<scripts></script>y", "<script></script>y"}, {"<script><!--<script</script>y", "<script></script>y"},
+		{"<a", ""}, {"</a", ""}, {"<a>", "<a>"}, {"<a '<script>'>x", "<a '<script>'>x"},
+		{`<a "<!--">x`, `<a "<!--">x`}, {`<a "<!--`, ""}, {`<a x="">`, `<a x="">`}, {`<a '"'><script>x`, `<a '"'><script>`},
+		{`<a "><script>x`, `<a "><script>`}, {"<a x=don't<script>y", "<a x=don't<script>y"}, {"<a x = \n'<script>'><script>y", "<a x = \n'<script>'><script>"},
+		{`<a x="<script>`, ""}, {"<a x=", ""}, {"<a x= ", ""}, {"<a x=>y", "<a x=>y"}, {"<a x/>y", "<a x/>y"}, {"<a/x=y>z", "<a/x=y>z"},
+		{`<a x=y"z><script>w"`, `<a x=y"z><script>`}, {`</b c='<style>'>x<style>y`, `</b c='<style>'>x<style>`}, {"<1<script>x", "<1<script>"},
+		{"é<style>x</style >é", "é<style></style >é"}, {"<style", ""}, {"<style1>x", "<style1>x"}, {"<style-x>y", "<style-x>y"},
+		{"<style\ny>x", "<style\ny>"}, {"<STYLE/>x</style>y", "<STYLE/></style>y"}, {"<style>x</style", "<style>"},
+		{"<textarea>a<b>c</textarea>d", "<textarea>a<b>c</textarea>d"}, {"<textarea>a</textarea", "<textarea>a</textarea"},
+		{"<textarea>a</textarea x='", "<textarea>a"}, {"<plaintext>a</plaintext>b", "<plaintext>a</plaintext>b"},
+	} {
+		if got := shown(c.in); got != c.want {
+			t.Errorf("shown(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestTokensKinds checks the kind, offsets and name of each token of a
+// document with one of each.
+func TestTokensKinds(t *testing.T) {
+	t.Parallel()
+	const s = "<!DOCTYPE html>a<B x=1>&amp;</b><!--c--><?x?></ y><xmp><i></XMP><script>s</script >é"
+	want := []struct {
+		kind tokenKind
+		src  string
+		name string
+	}{
+		{hiddenToken, "<!DOCTYPE html>", ""}, {textToken, "a", ""}, {startTagToken, "<B x=1>", "B"}, {textToken, "&amp;", ""},
+		{endTagToken, "</b>", "b"}, {hiddenToken, "<!--c-->", ""}, {hiddenToken, "<?x?>", ""}, {hiddenToken, "</ y>", ""},
+		{startTagToken, "<xmp>", "xmp"}, {rawTextToken, "<i>", ""}, {endTagToken, "</XMP>", "XMP"},
+		{startTagToken, "<script>", "script"}, {hiddenToken, "s", ""}, {endTagToken, "</script >", "script"}, {textToken, "é", ""},
+	}
+	i := 0
+	for tok := range tokens(s) {
+		if i == len(want) {
+			t.Fatalf("token %d %q: more than %d tokens", i, s[tok.from:tok.to], len(want))
+		}
+		if w := want[i]; tok.kind != w.kind || s[tok.from:tok.to] != w.src || tok.name != w.name {
+			t.Errorf("token %d = %d %q %q, want %d %q %q", i, tok.kind, s[tok.from:tok.to], tok.name, w.kind, w.src, w.name)
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Errorf("%d tokens, want %d", i, len(want))
+	}
+}
+
+// TestReadTagAttributes checks the attributes readTag reads of a tag, as a
+// browser's attribute states read them, and where the tag ends.
+func TestReadTagAttributes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in    string // what follows a tag's name
+		attrs string // name=value, space-separated
+		end   int
+	}{
+		{">", "", 1}, {"", "", -1}, {" a>", "a=", 3}, {" a=b c='d' e=\"f\">", "a=b c=d e=f", 17},
+		{` ="x>`, `="x=`, 5}, {` x="1"="2>`, `x=1 ="2=`, 10}, {` x=a"b>`, `x=a"b`, 7}, {" x = y >", "x=y", 8},
+		{"/x/y=z/>", "x= y=z/", 8}, {" x=>", "x=", 4}, {` x='>'>`, "x=>", 7}, {` x='>`, "", -1},
+		{" a\tb\nc\fd\re>", "a= b= c= d= e=", 11}, {` x="a"y=b>`, "x=a y=b", 10}, {" x=", "", -1},
+	} {
+		var got []string
+		end := readTag(c.in, 0, func(n, v string) bool {
+			got = append(got, n+"="+v)
+			return true
+		})
+		if g := strings.Join(got, " "); g != c.attrs || end != c.end {
+			t.Errorf("readTag(%q) = %q, %d; want %q, %d", c.in, g, end, c.attrs, c.end)
+		}
+	}
+}
+
+// FuzzTokens checks that tokens reads any document: its tokens follow one
+// another from its start to its end, none empty, each tag from a "<" to
+// a ">" with its name after the "<" or "</", each attribute of a tag read
+// within it.
+func FuzzTokens(f *testing.F) {
+	for _, s := range []string{"<a href=x>y</a>", "<!--x--!><!DOCTYPE html><?x></ y></>", "<script><!--<script></script>-->x</script y='>'>",
+		"<style>x</style ", "<textarea>&amp;</textarea", "<xmp><a></xmp><plaintext><b>", `<p ="x' y=z/>`, "<<!---->a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		at := 0
+		for tok := range tokens(s) {
+			src := s[tok.from:tok.to]
+			if tok.from != at || tok.to <= tok.from {
+				t.Fatalf("token %q at %d:%d, want one starting at %d, not empty", src, tok.from, tok.to, at)
+			}
+			at = tok.to
+			if tok.kind != startTagToken && tok.kind != endTagToken {
+				continue
+			}
+			n := tok.from + 1
+			if tok.kind == endTagToken {
+				n++
+			}
+			if !strings.HasSuffix(src, ">") || tok.name == "" || s[n:n+len(tok.name)] != tok.name || tok.attrs != n+len(tok.name) {
+				t.Fatalf("tag %q: name %q, attributes at %d", src, tok.name, tok.attrs)
+			}
+			if end := readTag(s, tok.attrs, func(n, v string) bool { return true }); end != tok.to {
+				t.Fatalf("tag %q: readTag ends it at %d, not %d", src, end, tok.to)
+			}
+		}
+		if at != len(s) {
+			t.Fatalf("tokens end at %d of %d", at, len(s))
+		}
+	})
+}
