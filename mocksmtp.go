@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -106,6 +107,12 @@ func New(opts ...Option) (*Server, error) {
 		if _, base := opt.(engineConfig); base {
 			continue
 		}
+		if c, ok := opt.(clock.Carrier); ok {
+			// The program's clock, which its suite moves (no exported
+			// option: a Go test has testing/synctest).
+			o.clock = c.FaultClock()
+			continue
+		}
 		if err := opt.apply(&o); err != nil {
 			return nil, err
 		}
@@ -122,7 +129,9 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The context carries the clock to the engine's waits (a delay, a
+	// paced reply), which read it there.
+	ctx, cancel := context.WithCancel(clock.With(context.Background(), o.clock))
 	s := &Server{opts: o, ln: ln, addr: ln.Addr().String(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
@@ -473,7 +482,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// leaves ends it, and the session, at once.
 	var paused time.Time // read only with a delay: no clock read per event
 	if p.act.delay > 0 {
-		paused = time.Now()
+		paused = s.opts.clock.Now() // the idle time's clock (nextContext)
 	}
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
@@ -488,7 +497,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	var waited time.Duration
 	if p.act.delay > 0 {
-		waited = time.Since(paused)
+		waited = s.opts.clock.Now().Sub(paused)
 	}
 	sf.setIdle(ev, &p, waited)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -45,6 +46,7 @@ type options struct {
 	seeded         bool
 	conformance    conformanceOptions // WithStrict and friends (findings.go)
 	optionNames    map[string]string  // WithOptionNames; nil keeps the Go names
+	clock          *clock.Clock       // what the faults' times read: nil, the time package's (New: a clock.Carrier)
 }
 
 // WithOptionNames makes the errors that say which option a fault needs,

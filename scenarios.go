@@ -32,7 +32,8 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // does not restart the wait), as Postgrey does with its delay (300
 // seconds by default). The time is the server's clock: inside a
 // testing/synctest bubble with [WithInMemory], the bubble's, so that a
-// client's 5-minute retry is tested in no time:
+// client's 5-minute retry is tested in no time (the mocksmtp program's
+// is the clock its suite moves ahead, POST /api/clock/advance):
 //
 //	srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
 //

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -145,6 +146,9 @@ type faultScript struct {
 	seed   int64
 	faults []*armedFault
 	random bool // some fault has a probability
+	// clock is the server's, which the faults' times read (nil: the
+	// time package's; see internal/clock).
+	clock *clock.Clock
 	// arming is the script's arming since its last rearm, which ends it;
 	// an IdleReply that fired in it is read without Server.mu by the idle
 	// timers of sessions (idleContext).
@@ -181,7 +185,7 @@ type armedFault struct {
 // ReplaceFaults, ClearFaults and Reset (restartFaultsLocked) go through
 // it.
 func (sc *faultScript) rearm(faults []Fault) {
-	now := time.Now()
+	now := sc.clock.Now()
 	sc.arming.ended.Store(&now)
 	sc.arming = &arming{}
 	sc.faults, sc.random = nil, false
@@ -219,7 +223,7 @@ func (sc *faultScript) add(f Fault) {
 // use. s.mu must be held.
 func (s *Server) scriptLocked() *faultScript {
 	if s.faults == nil {
-		sc := &faultScript{seed: s.opts.seed, arming: &arming{}}
+		sc := &faultScript{seed: s.opts.seed, arming: &arming{}, clock: s.opts.clock}
 		if !s.opts.seeded {
 			sc.seed = rand.Int64()
 		}
@@ -371,7 +375,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	if (ev.Kind == smtpd.Greeting && !s.opts.engine.ImplicitTLS || ev.Kind == smtpd.Connect) && sc.random {
 		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
 	}
-	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: time.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
+	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: sc.clock.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
 	switch ev.Kind {
 	case smtpd.Mail:
 		m.senders = []string{ev.Path}
@@ -472,10 +476,11 @@ func accepts(ev *smtpd.Event, ans smtpd.Answer) bool {
 // reached it, even if its timer has not run yet: what comes as a time
 // runs out is too late (the waits' await, an idle fault's context of
 // nextContext), in a synctest bubble every time, not by which goroutine
-// of that instant the runtime ran first.
+// of that instant the runtime ran first. The clock is the one ctx
+// carries (an idle fault's: the server's), else the time package's.
 func deadlineReached(ctx context.Context) bool {
 	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
+	return ok && !clock.From(ctx).Now().Before(dl)
 }
 
 // nextContext returns the context for the session's next read: the
@@ -487,7 +492,7 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.Cancel
 		return s.ctx, func() {}, nil
 	}
 	if sf.idleAt.IsZero() {
-		sf.idleAt = time.Now().Add(idle.after)
+		sf.idleAt = s.opts.clock.Now().Add(idle.after)
 	}
 	of, at := sf.idleOf, sf.idleAt // for the timer's goroutine
 	if !of.holdsUntil(at) {
@@ -517,7 +522,7 @@ type idleContext struct {
 func newIdleContext(parent context.Context, at time.Time, holds func() bool) (context.Context, context.CancelFunc) {
 	inner, cancel := context.WithCancelCause(parent)
 	c := &idleContext{Context: inner, at: at, holds: holds}
-	timer := time.AfterFunc(time.Until(at), func() {
+	timer := clock.From(parent).AfterFunc(at, func() {
 		if c.holds() {
 			cancel(context.DeadlineExceeded)
 		}

@@ -3,6 +3,7 @@ package interop
 import (
 	"encoding/json"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,6 +94,40 @@ func TestProgramWaitSessionEndPython(t *testing.T) {
 	if got.Status != 200 || got.Body.ID != 1 || got.Body.Live || got.Body.Ended != "QUIT" || got.Body.Helo != "client.example" {
 		t.Errorf("the wait answered %d with session %d live=%v ended %q helo %q, want 200 with session 1 ended by QUIT from client.example\n%s",
 			got.Status, got.Body.ID, got.Body.Live, got.Body.Ended, got.Body.Helo, out)
+	}
+}
+
+// TestProgramClockPython retries a greylisted mail in fake time from
+// Python (testdata/greylist_clock.py): smtplib is refused 451 4.7.1 by
+// greylistFor 5m, at once again, and delivers once urllib moved the
+// program's clock 5m (POST /api/clock/advance), as a suite whose own
+// clock is fake (freezegun) would; the clock never goes back.
+func TestProgramClockPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t)
+	out, err := runProgram(t, nil, python, "testdata/greylist_clock.py", p.http)
+	if err != nil {
+		t.Fatalf("greylist_clock.py: %v\n%s", err, out)
+	}
+	var got struct {
+		Codes  []int  `json:"codes"`
+		Offset string `json:"offset"`
+		Back   int    `json:"back"`
+		Error  string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("greylist_clock.py: %v\n%s", err, out)
+	}
+	if diff := cmp.Diff([]int{451, 451, 250}, got.Codes); diff != "" {
+		t.Errorf("the attempts' codes: refused, refused at once, delivered once the clock moved 5m (-want +got):\n%s", diff)
+	}
+	if got.Offset != "5m0s" || got.Back != 400 || !strings.Contains(got.Error, "the clock never goes back") {
+		t.Errorf("the clock: offset %q, a move back %d %q; want 5m0s, and 400 saying it never goes back", got.Offset, got.Back, got.Error)
+	}
+	res, body := p.call(t, "GET", "/api/messages?subject=invoice", "")
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"subject": "invoice"`) {
+		t.Errorf("GET /api/messages: %s\n%s", res.Status, body)
 	}
 }
 

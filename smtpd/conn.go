@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 )
 
 // Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
@@ -116,6 +118,11 @@ type Conn struct {
 	// leftAsked is the context whose end left asked about last: it asks
 	// once per context, not once more for Next after a read or a wait.
 	leftAsked context.Context
+	// clk is the clock of the watched context (internal/clock), nil for
+	// the time package's; on it, evAt is when Next returned the current
+	// event, from which Pause counts (see wait).
+	clk  *clock.Clock
+	evAt time.Time
 
 	greeted bool // the Greeting event was returned
 	refused bool // the greeting was negative: only QUIT is taken
@@ -284,7 +291,10 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 		c.cur, c.ans = nil, Answer{}
 		return nil, err
 	}
-	c.cur, c.ans = ev, Answer{}
+	c.cur, c.ans, c.evAt = ev, Answer{}, time.Time{}
+	if c.clk != nil {
+		c.evAt = c.clk.Now()
+	}
 	return ev, nil
 }
 
@@ -292,12 +302,13 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 // has reached ctx's deadline though its timer has not run yet: in a
 // testing/synctest bubble, a read timeout that runs out at that same
 // instant is then the context's end (a driver's idle deadline), every
-// time, not by which timer the runtime ran first.
+// time, not by which timer the runtime ran first. The deadline is on
+// the clock ctx carries (internal/clock), if any.
 func ctxErr(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+	if dl, ok := ctx.Deadline(); ok && !clock.From(ctx).Now().Before(dl) {
 		return context.DeadlineExceeded
 	}
 	return nil
@@ -315,6 +326,7 @@ func (c *Conn) watch(ctx context.Context) {
 	if c.watched == ctx {
 		return
 	}
+	c.clk = clock.From(ctx)
 	c.stopWatching()
 	c.wmu.Lock()
 	c.watched = ctx
@@ -646,11 +658,23 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	case p.SplitAt > 0 && p.SplitAt < len(b):
 		size = p.SplitAt
 	}
+	// On a clock that a test moves (the driver's, in ctx), the first
+	// pause counts from when the first part began to be written, each
+	// next one from the end of the one before: a client that has read a
+	// part, and has the clock moved past the pause, gets the rest at once,
+	// even if the pause had not begun yet, and a move past several pauses
+	// ends them all, as that much time would.
+	clk := clock.From(ctx)
+	var since time.Time
 	for off := 0; off < len(b); {
 		if off > 0 {
 			// A client that leaves between two writes ends the reply,
 			// however long the pause (see wait).
-			if err := c.wait(ctx, p.Every, true); errors.Is(err, ErrClientGone) {
+			err := c.wait(ctx, since, p.Every, true)
+			if clk != nil {
+				since = since.Add(p.Every)
+			}
+			if errors.Is(err, ErrClientGone) {
 				return err
 			} else if err != nil {
 				*c.out = append(*c.out, b[off:]...)
@@ -660,6 +684,9 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		part := b[off:]
 		if p.Chunk > 0 || off == 0 {
 			part = part[:min(size, len(part))]
+		}
+		if clk != nil && off == 0 {
+			since = clk.Now()
 		}
 		n, err := deadlineWriter{c}.Write(part)
 		off += n

@@ -55,6 +55,10 @@ package main
 //	PUT    /api/faults                        replace the fault script
 //	POST   /api/faults                        add faults at the end of the script
 //	DELETE /api/faults                        remove every fault
+//	GET    /api/clock                         the clock the faults' times read (clock.go): {"now": "...",
+//	                                          "offset": "5m0s"}, how far it was moved ahead
+//	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting windows, rate limit
+//	                                          intervals and delays in progress pass at once; answers as GET
 //
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
 // bad input (a number spelled other than in plain digits, 12, among
@@ -108,6 +112,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 )
 
 //go:embed web
@@ -134,6 +139,9 @@ type api struct {
 	waitTimeout  time.Duration // -wait-timeout: the timeout of a wait whose request gives none
 	cop          *http.CrossOriginProtection
 	routes       []string // the patterns of the API routes, "GET /api/messages"
+	// clock is the server's, which the faults' times read and POST
+	// /api/clock/advance moves (clock.go); nil reads the real clock.
+	clock *clock.Clock
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
@@ -173,6 +181,8 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("PUT /api/faults", a.putFaults)
 	a.handle("POST /api/faults", a.postFaults)
 	a.handle("DELETE /api/faults", a.deleteFaults)
+	a.handle("GET /api/clock", a.getClock)
+	a.handle("POST /api/clock/advance", a.advanceClock)
 	a.handle("GET /api/openapi.json", a.openAPI)
 	a.mux.HandleFunc("/api/", a.noRoute)
 	web, err := fs.Sub(webFiles, "web")

@@ -66,6 +66,8 @@
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
+//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s"}
+//	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
 //
 // Errors are JSON, {"error": "..."}. Bodies are JSON, sent with
@@ -164,6 +166,7 @@ import (
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -742,6 +745,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, k := range cfg.dkimKeys {
 		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
 	}
+	// The clock the faults' times read, which the suite moves ahead
+	// (POST /api/clock/advance).
+	clk := clock.New()
+	opts = append(opts, clockOption{clock: clk})
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
 		return inUse(err)
@@ -763,6 +770,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			a.waitTimeout = cfg.waitTimeout
 		}
 		a.faults.specs = faultSpecs
+		a.clock = clk
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {
 			return inUse(err)

@@ -197,6 +197,8 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Links":               reflect.TypeFor[linksJSON](),
 		"Match":               reflect.TypeFor[findJSON](),
 		"Fault":               reflect.TypeFor[faultJSON](),
+		"Clock":               reflect.TypeFor[clockJSON](),
+		"ClockAdvance":        reflect.TypeFor[advanceRequest](),
 		"Fault.rateLimitPer":  reflect.TypeFor[rateLimitJSON](),
 		"Fault.trickle":       reflect.TypeFor[trickleJSON](),
 		"Fault.splitReply":    reflect.TypeFor[splitReplyJSON](),

@@ -1,0 +1,214 @@
+// Package clock is the clock that the timing of mocksmtp's faults reads
+// (greylisting windows, rate limit intervals, delays, paced replies, idle
+// replies), and the hook through which the mocksmtp program hands the
+// server a clock that its suite moves ahead (POST /api/clock/advance).
+//
+// A nil *Clock is the plain time functions (time.Now, time.NewTimer,
+// time.AfterFunc), and is what every server has unless the program gives
+// it one: in a testing/synctest bubble it is the bubble's clock, exactly
+// as before. A Clock made by [New] reads the real clock plus an offset
+// that [Clock.Advance] only ever grows; its timers end as soon as the
+// clock reaches their end, real time or an advance, whichever comes
+// first.
+//
+// The root package takes a Clock from an option that implements
+// [Carrier] (only this module can name the type), and carries it to the
+// engine in its context ([With], [From]); the engine's waits read it
+// there. Nothing else follows the clock: timestamps of sessions and
+// messages, the engine's socket read timeout and the waits of the API
+// are real time.
+package clock
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Clock is a clock that a test moves ahead. Its methods are safe for
+// concurrent use; those of a nil *Clock are the time package's.
+type Clock struct {
+	// offset is how far Advance moved it, never less: read without a
+	// lock (Now is on the engine's path of every command), written
+	// with mu held.
+	offset atomic.Int64
+	mu     sync.Mutex          // guards timers, and serializes Advance
+	timers map[*Timer]struct{} // pending: rescheduled by Advance
+}
+
+// New returns a clock that reads the real clock, not moved yet.
+func New() *Clock { return &Clock{timers: make(map[*Timer]struct{})} }
+
+// MaxOffset bounds how far a clock moves ahead in all, so that a time
+// read from it or a timer's end stays far from time.Time's and
+// time.Duration's limits (a hundred years; a delay of "forever" is
+// time.Duration's largest, some 292 years).
+const MaxOffset = 100 * 365 * 24 * time.Hour
+
+// ErrTooFar is Advance's error for a move past MaxOffset in all.
+var ErrTooFar = errors.New("clock: moved ahead past its bound")
+
+// Now returns the clock's time: time.Now plus how far it was moved.
+func (c *Clock) Now() time.Time {
+	if c == nil {
+		return time.Now()
+	}
+	return time.Now().Add(time.Duration(c.offset.Load()))
+}
+
+// Offset returns how far the clock was moved ahead, and its time.
+func (c *Clock) Offset() (time.Duration, time.Time) {
+	if c == nil {
+		return 0, time.Now()
+	}
+	off := time.Duration(c.offset.Load())
+	return off, time.Now().Add(off)
+}
+
+// Advance moves the clock ahead by d, which must be positive, and ends
+// at once every timer whose end it reaches; the others end that much
+// sooner. It refuses (ErrTooFar, and moves nothing) a move that would
+// take the clock more than MaxOffset ahead of real time in all. It
+// returns the new offset and time.
+func (c *Clock) Advance(d time.Duration) (time.Duration, time.Time, error) {
+	if d <= 0 {
+		return 0, time.Time{}, errors.New("clock: a move must be positive: the clock never goes back")
+	}
+	if c == nil {
+		return 0, time.Now(), errors.New("clock: the time package's clock does not move")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	off := time.Duration(c.offset.Load())
+	if d > MaxOffset-off {
+		return off, time.Now().Add(off), ErrTooFar
+	}
+	off += d
+	c.offset.Store(int64(off))
+	now := time.Now().Add(off)
+	for t := range c.timers {
+		// A timer whose end is reached fires now, on its real timer's
+		// goroutine (fire), which takes it out of the set.
+		t.real.Reset(max(0, t.end.Sub(now)))
+	}
+	return off, now, nil
+}
+
+// Timer is a timer on a Clock: as time.Timer, C receives once the clock
+// reaches the end, or f runs (AfterFunc).
+type Timer struct {
+	C    <-chan time.Time
+	c    *Clock
+	end  time.Time   // on c's clock
+	real *time.Timer // due at the real time the clock reaches end, as far as it was moved
+	send chan time.Time
+	f    func()
+}
+
+// NewTimer returns a timer whose channel receives the clock's time once
+// the clock has reached d after since (a time read from it before; the
+// zero time for now), which may have passed already. A nil clock's is
+// time.NewTimer(d): since is not read.
+func (c *Clock) NewTimer(since time.Time, d time.Duration) *Timer {
+	if c == nil {
+		t := time.NewTimer(d)
+		return &Timer{C: t.C, real: t}
+	}
+	ch := make(chan time.Time, 1)
+	t := &Timer{C: ch, send: ch}
+	c.start(t, since, d)
+	return t
+}
+
+// AfterFunc runs f in its own goroutine once the clock has reached at,
+// as time.AfterFunc does after a duration.
+func (c *Clock) AfterFunc(at time.Time, f func()) *Timer {
+	if c == nil {
+		return &Timer{real: time.AfterFunc(time.Until(at), f)}
+	}
+	t := &Timer{f: f}
+	c.start(t, at, 0)
+	return t
+}
+
+// start arms t to end at d after since on c's clock (from now when since
+// is zero).
+func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.Now()
+	if since.IsZero() {
+		since = now
+	}
+	t.c = c
+	t.end = since.Add(d)
+	c.timers[t] = struct{}{}
+	t.real = time.AfterFunc(max(0, t.end.Sub(now)), t.fire)
+}
+
+// fire ends t if it is pending and its end is reached; its real timer,
+// due too early (it cannot be: the clock only moves ahead) or run again
+// by a Reset that came as it fired, otherwise does nothing or waits on.
+func (t *Timer) fire() {
+	c := t.c
+	c.mu.Lock()
+	if _, pending := c.timers[t]; !pending {
+		c.mu.Unlock()
+		return
+	}
+	now := c.Now()
+	if now.Before(t.end) {
+		t.real.Reset(t.end.Sub(now))
+		c.mu.Unlock()
+		return
+	}
+	delete(c.timers, t)
+	c.mu.Unlock()
+	if t.f != nil {
+		t.f()
+		return
+	}
+	select {
+	case t.send <- now:
+	default:
+	}
+}
+
+// Stop stops the timer; it reports whether it was pending.
+func (t *Timer) Stop() bool {
+	if t.c == nil {
+		return t.real.Stop()
+	}
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	_, pending := t.c.timers[t]
+	delete(t.c.timers, t)
+	t.real.Stop()
+	return pending
+}
+
+// Carrier is an option that carries a clock to mocksmtp.New: only this
+// module can make one, as only it can name *Clock. The program's
+// carrier embeds a nil mocksmtp.Option for its method set; New takes
+// the clock and applies nothing.
+type Carrier interface {
+	FaultClock() *Clock
+}
+
+type key struct{}
+
+// With returns ctx carrying c, for the engine's waits (From).
+func With(ctx context.Context, c *Clock) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, key{}, c)
+}
+
+// From returns the clock ctx carries, or nil: the time package's.
+func From(ctx context.Context) *Clock {
+	c, _ := ctx.Value(key{}).(*Clock)
+	return c
+}

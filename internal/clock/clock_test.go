@@ -1,0 +1,165 @@
+package clock
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestNilClockIsTheTimePackages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c *Clock
+		start := time.Now()
+		if !c.Now().Equal(start) {
+			t.Errorf("Now %v, want time.Now %v", c.Now(), start)
+		}
+		tm := c.NewTimer(start.Add(-time.Hour), time.Second) // since is not read
+		<-tm.C
+		if got := time.Since(start); got != time.Second {
+			t.Errorf("a nil clock's timer of 1s fired after %v", got)
+		}
+		fired := make(chan time.Duration, 1)
+		c.AfterFunc(time.Now().Add(time.Minute), func() { fired <- time.Since(start) })
+		if got := <-fired; got != time.Minute+time.Second {
+			t.Errorf("AfterFunc a minute ahead ran at %v, want 1m1s", got)
+		}
+		if From(context.Background()) != nil || From(With(context.Background(), nil)) != nil {
+			t.Error("a context without a clock has one")
+		}
+	})
+}
+
+func TestAdvanceEndsTimersItReaches(t *testing.T) {
+	c := New()
+	long := c.NewTimer(time.Time{}, time.Hour)
+	longer := c.NewTimer(time.Time{}, 2*time.Hour)
+	defer longer.Stop()
+	fired := make(chan struct{})
+	c.AfterFunc(c.Now().Add(90*time.Minute), func() { close(fired) })
+	if _, _, err := c.Advance(59 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-long.C:
+		t.Fatal("a 1h timer fired after 59m")
+	default:
+	}
+	off, _, err := c.Advance(time.Hour)
+	if err != nil || off != 119*time.Minute {
+		t.Fatalf("Advance: %v, %v", off, err)
+	}
+	timeout := time.After(10 * time.Second)
+	select {
+	case <-long.C:
+	case <-timeout:
+		t.Fatal("a 1h timer did not fire once the clock moved 1h59m")
+	}
+	select {
+	case <-fired:
+	case <-timeout:
+		t.Fatal("AfterFunc at 1h30m did not run once the clock moved 1h59m")
+	}
+	if !longer.Stop() {
+		t.Error("a 2h timer was no longer pending after 1h59m")
+	}
+	if long.Stop() {
+		t.Error("Stop of a fired timer reported it pending")
+	}
+}
+
+// A timer counts from since: one whose end the clock passed before it
+// was made fires at once.
+func TestTimerCountsFromSince(t *testing.T) {
+	c := New()
+	since := c.Now()
+	if _, _, err := c.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	tm := c.NewTimer(since, time.Hour)
+	select {
+	case <-tm.C:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a timer of 1h from before a move of 1h did not fire")
+	}
+}
+
+func TestAdvanceRefusesAMoveBackOrTooFar(t *testing.T) {
+	c := New()
+	for _, d := range []time.Duration{0, -time.Second} {
+		if _, _, err := c.Advance(d); err == nil {
+			t.Errorf("Advance(%v): no error", d)
+		}
+	}
+	if _, _, err := c.Advance(MaxOffset); err != nil {
+		t.Fatal(err)
+	}
+	if off, _, err := c.Advance(1); !errors.Is(err, ErrTooFar) || off != MaxOffset {
+		t.Errorf("Advance past MaxOffset: %v, %v", off, err)
+	}
+	// The clock reads far ahead, and a timer of "forever" does not wrap.
+	tm := c.NewTimer(time.Time{}, time.Duration(1<<63-1))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		t.Error("a timer of forever fired")
+	default:
+	}
+	if d := c.Now().Sub(time.Now()); d < MaxOffset-time.Minute {
+		t.Errorf("the clock is %v ahead, want %v", d, MaxOffset)
+	}
+}
+
+// Timers made and stopped while the clock moves: each fires once, never
+// before the clock reached its end, and every one whose end the last
+// move passed fires.
+func TestTimersWhileTheClockMoves(t *testing.T) {
+	c := New()
+	const n = 200
+	type fired struct {
+		end, at time.Time
+	}
+	out := make(chan fired, n)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			if _, _, err := c.Advance(time.Minute); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range n {
+		since := c.Now()
+		d := time.Duration(i%60) * time.Minute / 2
+		if i%2 == 0 {
+			tm := c.NewTimer(since, d)
+			go func() {
+				at := <-tm.C
+				out <- fired{since.Add(d), at}
+			}()
+		} else {
+			end := since.Add(d)
+			c.AfterFunc(end, func() { out <- fired{end, c.Now()} })
+		}
+	}
+	<-done
+	// Every end is at most 29m30s after its since: a last move passes
+	// them all.
+	if _, _, err := c.Advance(30 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for range n {
+		select {
+		case f := <-out:
+			if f.at.Before(f.end) {
+				t.Errorf("a timer fired at %v, before its end %v", f.at, f.end)
+			}
+		case <-timeout:
+			t.Fatal("timers whose end the clock passed did not fire within 10 s")
+		}
+	}
+}
