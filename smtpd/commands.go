@@ -237,7 +237,7 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	if ev.Kind != Bdat && c.needsTLS(ev.Kind) {
 		// Before any other check, as Postfix: the client learns first
 		// what it must do (BDAT's comes once its size is read, so that
-		// its chunk is skipped).
+		// its chunk is skipped, before the checks of its arguments).
 		return c.reject(ev, ReasonTLSRequired, mustStartTLS), nil
 	}
 	switch ev.Kind {
@@ -594,18 +594,22 @@ func (c *Conn) bdat(ev *Event) *Event {
 			ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 		}
 	}
+	ev.Last = len(f) == 2 && equalFoldASCII(f[1], "LAST")
+	if c.needsTLS(Bdat) {
+		// Before any other check, as for every command (verb), once
+		// its size is read: a chunk up to the limit is skipped; one past
+		// it, or of no size, cannot be, and the connection closes after
+		// the 530 (finishBdat).
+		return c.reject(ev, ReasonTLSRequired, mustStartTLS)
+	}
 	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !equalFoldASCII(f[1], "LAST") {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
-	ev.Last = len(f) == 2
 	tooBig := reply(552, "5.3.4", "Error: message file too big")
 	if ev.sizeOver || ev.Size > c.cfg.MaxMessageBytes {
 		// Too big to be worth reading, in a transaction or not:
 		// finishBdat answers and closes.
 		return c.reject(ev, ReasonTooBig, tooBig)
-	}
-	if c.needsTLS(Bdat) {
-		return c.reject(ev, ReasonTLSRequired, mustStartTLS)
 	}
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)
