@@ -428,7 +428,8 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		ans.TLSConfig = cfg
 	}
 	// The answer's reply: a fault's own, else a strict MTA's rejection
-	// (WithRejectNonconforming), else the persona's wording of the
+	// (WithRejectNonconforming; not over the engine's refusal for want of
+	// TLS), else the persona's wording of the
 	// engine's reply, else the engine's. For BDAT LAST's message, the
 	// engine's is the reply of a fault at StageBdat, if any: a fault's
 	// own, which neither the rejection nor the persona replaces. A fault
@@ -439,7 +440,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
-		if r, bad := rejection(fs); bad && s.opts.conformance.reject {
+		// The engine's refusal of a command before TLS that TLS
+		// requires (530, 538) stands: a strict MTA that requires TLS
+		// answers so before any other check, and the client learns what
+		// it must do.
+		if r, bad := rejection(fs); bad && s.opts.conformance.reject && ev.Reason != smtpd.ReasonTLSRequired {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
