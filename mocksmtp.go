@@ -488,8 +488,12 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		return err // the client left: ErrClientGone, or io.EOF after its QUIT
 	}
 	c.Answer(ans)
-	if !sf.track(ev, ans) {
+	took := sf.track(ev, ans)
+	if !took {
 		s.undo(&p)
+	}
+	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
+		s.heloTaken(rec, ev.Arg)
 	}
 	var waited time.Duration
 	if p.act.delay > 0 {
@@ -519,7 +523,7 @@ func (s *Server) newSession(nc net.Conn) (*session, *sessionFaults) {
 
 // observe keeps the session record current with the engine's state.
 func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
-	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth {
+	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth { // HELO's name: heloTaken
 		return
 	}
 	rec.mu.Lock()
@@ -537,9 +541,18 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if info := authInfo(ev); info != nil { // auth.go
 		d.auth = info
 	}
-	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
-		d.helo = ev.Arg
-	}
+	rec.setStateLocked(d)
+	s.changes.changed(changeLine)
+}
+
+// heloTaken records the name of a HELO or EHLO the server took: once its
+// answer is known, since an EHLO answered 5xx (a fault's reply, a strict
+// MTA's rejection) leaves the engine without the name, and the record too.
+func (s *Server) heloTaken(rec *session, name string) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	d := rec.stateLocked()
+	d.helo = name
 	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
 }
