@@ -749,8 +749,9 @@ func TestTLSRequirements(t *testing.T) {
 		},
 		{
 			// RFC 3207 4: 530 to every command but NOOP, EHLO, STARTTLS
-			// and QUIT; HELO and HELP pass too, as Postfix's
-			// smtpd_tls_security_level=encrypt lets them.
+			// and QUIT; HELO passes too, as Postfix's
+			// smtpd_tls_security_level=encrypt lets it, and HELP (Postfix
+			// has none).
 			name: "WithRequireTLS refuses every command but NOOP, EHLO, HELO, HELP, STARTTLS and QUIT before TLS",
 			opts: []Option{WithRequireTLS()},
 			script: [][2]string{{"RSET", "530 5.7.0"}, {"VRFY postmaster", "530 5.7.0"}, {"EXPN staff", "530 5.7.0"},

@@ -220,10 +220,10 @@ var mustStartTLS = reply(530, "5.7.0", "Must issue a STARTTLS command first")
 
 // needsTLS reports whether RequireTLS refuses the command of kind before
 // TLS: every command but those RFC 3207 4 lets through (NOOP, EHLO,
-// STARTTLS, QUIT) and the two Postfix lets through too (HELO, HELP: the
-// commands with SMTPD_CMD_FLAG_PRE_TLS under
-// smtpd_tls_security_level=encrypt), which give a client nothing of the
-// mail system.
+// STARTTLS, QUIT), HELO, which Postfix lets through too (its commands
+// with SMTPD_CMD_FLAG_PRE_TLS under smtpd_tls_security_level=encrypt),
+// and HELP, which Postfix does not implement (502 5.5.2, before TLS or
+// after): neither gives a client anything of the mail system.
 func (c *Conn) needsTLS(kind Kind) bool {
 	switch kind {
 	case Noop, Ehlo, Helo, StartTLS, Quit, Help:
@@ -313,8 +313,10 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	return ev, nil
 }
 
-// helpText lists the commands the server takes, as Postfix's HELP lists
-// its implemented ones: STARTTLS and AUTH when offered, BDAT with
+// helpText lists the commands the server implements (Postfix has no
+// HELP): STARTTLS when configured for it (also once TLS is active, when
+// it gets 503), AUTH when configured (also where the EHLO reply does not
+// offer it: before TLS under AuthRequiresTLS or RequireTLS), BDAT with
 // CHUNKING (without it, BDAT is an unknown command). EXPN is left out: by
 // default it is not implemented (502).
 func (c *Conn) helpText() string {

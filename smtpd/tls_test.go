@@ -119,9 +119,10 @@ func plainAuth(cfg smtpd.Config) smtpd.Config {
 
 // A server that requires TLS answers every command before it with 530
 // 5.7.0 but those RFC 3207 4 lets through (NOOP, EHLO, STARTTLS, QUIT)
-// and the two Postfix lets through too (HELO, HELP: its
+// and HELO, which Postfix lets through too (its
 // smtpd_tls_security_level=encrypt refuses the commands without
-// SMTPD_CMD_FLAG_PRE_TLS): RSET, VRFY and EXPN too, and a command before
+// SMTPD_CMD_FLAG_PRE_TLS), and HELP (Postfix has none: 502 5.5.2): RSET,
+// VRFY and EXPN too, and a command before
 // EHLO. Each in a session of its own, then NOOP: the session goes on
 // (a BDAT's chunk is skipped, not read as commands).
 func TestRequireTLSRefusesEveryCommandButThoseBeforeTLS(t *testing.T) {
@@ -244,9 +245,9 @@ func TestRequireTLSAdvertisesMechanismsNamedForBeforeTLS(t *testing.T) {
 	c.expectPrefix("530 5.7.0")
 }
 
-// HELP lists the commands the server takes: STARTTLS when it offers it,
-// AUTH when it offers it, BDAT only with CHUNKING (without it BDAT is
-// an unknown command, 500), as Postfix's lists its implemented commands.
+// HELP lists the commands the server implements: STARTTLS when it offers
+// it, AUTH when it offers it, BDAT only with CHUNKING (without it BDAT is
+// an unknown command, 500).
 func TestHelpListsTheCommandsOffered(t *testing.T) {
 	t.Parallel()
 	serverCfg, clientCfg := selfSigned(t)
