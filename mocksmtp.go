@@ -437,7 +437,8 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		ans.TLSConfig = cfg
 	}
 	// The answer's reply: a fault's own, else a strict MTA's rejection
-	// (WithRejectNonconforming), else the persona's wording of the
+	// (WithRejectNonconforming; not over the engine's refusal for want of
+	// TLS), else the persona's wording of the
 	// engine's reply, else the engine's. For BDAT LAST's message, the
 	// engine's is the reply of a fault at StageBdat, if any: a fault's
 	// own, which neither the rejection nor the persona replaces. A fault
@@ -448,7 +449,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
-		if r, bad := rejection(fs); bad && s.opts.conformance.reject {
+		// The engine's refusal of a command before TLS that TLS
+		// requires (530, 538) stands: a strict MTA that requires TLS
+		// answers so before any other check, and the client learns what
+		// it must do.
+		if r, bad := rejection(fs); bad && s.opts.conformance.reject && ev.Reason != smtpd.ReasonTLSRequired {
 			s.note(rec, "nonconforming: %s", r.String())
 			taken := r
 			ans.Reply = &taken
@@ -492,8 +497,12 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		return err // the client left: ErrClientGone, or io.EOF after its QUIT
 	}
 	c.Answer(ans)
-	if !sf.track(ev, ans) {
+	took := sf.track(ev, ans)
+	if !took {
 		s.undo(&p)
+	}
+	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
+		s.heloTaken(rec, ev.Arg)
 	}
 	var waited time.Duration
 	if p.act.delay > 0 {
@@ -523,7 +532,7 @@ func (s *Server) newSession(nc net.Conn) (*session, *sessionFaults) {
 
 // observe keeps the session record current with the engine's state.
 func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
-	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Helo && ev.Kind != smtpd.Ehlo && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth {
+	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth { // HELO's name: heloTaken
 		return
 	}
 	rec.mu.Lock()
@@ -541,9 +550,18 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if info := authInfo(ev); info != nil { // auth.go
 		d.auth = info
 	}
-	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
-		d.helo = ev.Arg
-	}
+	rec.setStateLocked(d)
+	s.changes.changed(changeLine)
+}
+
+// heloTaken records the name of a HELO or EHLO the server took: once its
+// answer is known, since an EHLO answered 5xx (a fault's reply, a strict
+// MTA's rejection) leaves the engine without the name, and the record too.
+func (s *Server) heloTaken(rec *session, name string) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	d := rec.stateLocked()
+	d.helo = name
 	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
 }

@@ -31,7 +31,7 @@ type Session struct {
 	LocalAddr  net.Addr // the server's address
 	Start      time.Time
 	End        time.Time            // zero while the session is live
-	Helo       string               // the name in the last HELO or EHLO; STARTTLS forgets one before it, as the server does (RFC 3207 4.2)
+	Helo       string               // the name in the last HELO or EHLO the server took (not one it refused); STARTTLS's handshake forgets one before it, as the server does (RFC 3207 4.2)
 	TLS        *tls.ConnectionState // nil when plaintext
 	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed; STARTTLS forgets one before it, as the server does
 	Transcript Transcript           // what crossed the wire, in order

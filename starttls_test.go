@@ -453,3 +453,37 @@ func TestIdleFaultAtReadTimeoutDuringTLSHandshakeInBubble(t *testing.T) {
 		})
 	}
 }
+
+// Session.Helo is the name the server holds: an EHLO it refused (a
+// fault's 550, WithRejectNonconforming's 503) gives it none, as the
+// engine takes none (MAIL after it gets 503 5.5.1, send HELO/EHLO first).
+func TestSessionHeloIsNotARefusedName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		opts  []Option
+		greet func(w *wire) // sends an EHLO the server refuses, reads its reply
+	}{
+		{"a fault's reply", []Option{WithFault(At(StageHelo).AtMost(1).Reply(550, "5.7.1 go away"))},
+			func(w *wire) { w.cmd("EHLO refused.example", "550 5.7.1") }},
+		{"a strict MTA's rejection", []Option{WithRejectNonconforming(), WithoutExtensions("PIPELINING")},
+			func(w *wire) {
+				w.send("EHLO refused.example\r\nNOOP\r\n") // pipelined, not offered
+				w.expect("503 5.5.1")
+				w.expect("250 2.0.0")
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			w := dialWire(t, srv.Addr(), nil)
+			tt.greet(w)
+			w.cmd("MAIL FROM:<a@example.com>", "503 5.5.1") // the server holds no name
+			id := srv.Sessions()[0].ID
+			if h := srv.Session(id).Helo; h != "" {
+				t.Errorf("after a refused EHLO: Session.Helo = %q, want none", h)
+			}
+			w.quit()
+		})
+	}
+}

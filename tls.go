@@ -50,7 +50,8 @@ func WithImplicitTLS() Option {
 // "Must issue a STARTTLS command first", like a server that enforces
 // encryption (RFC 3207 4; Postfix's smtpd_tls_security_level=encrypt):
 // all but EHLO, STARTTLS, NOOP and QUIT, which RFC 3207 lets through, and
-// HELO and HELP, which Postfix lets through too; RSET, VRFY, EXPN and AUTH
+// HELO, which Postfix lets through too, and HELP (Postfix has none: 502);
+// BDAT before the checks of its arguments; RSET, VRFY, EXPN and AUTH
 // get 530 as MAIL does. The EHLO reply before TLS offers no AUTH, unless
 // [WithAuthMechanismsBeforeTLS] names mechanisms for it. It implies [WithSTARTTLS]
 // unless another TLS option is given.

@@ -749,8 +749,9 @@ func TestTLSRequirements(t *testing.T) {
 		},
 		{
 			// RFC 3207 4: 530 to every command but NOOP, EHLO, STARTTLS
-			// and QUIT; HELO and HELP pass too, as Postfix's
-			// smtpd_tls_security_level=encrypt lets them.
+			// and QUIT; HELO passes too, as Postfix's
+			// smtpd_tls_security_level=encrypt lets it, and HELP (Postfix
+			// has none).
 			name: "WithRequireTLS refuses every command but NOOP, EHLO, HELO, HELP, STARTTLS and QUIT before TLS",
 			opts: []Option{WithRequireTLS()},
 			script: [][2]string{{"RSET", "530 5.7.0"}, {"VRFY postmaster", "530 5.7.0"}, {"EXPN staff", "530 5.7.0"},
@@ -788,6 +789,33 @@ func TestTLSRequirements(t *testing.T) {
 				w.cmd(c[0], c[1])
 			}
 		})
+	}
+}
+
+// WithRejectNonconforming answers as a strict MTA would, and a strict MTA
+// that requires TLS answers 530 5.7.0 before any other check (Postfix's
+// encrypt level refuses a command before TLS before it runs it): the
+// rejection of a command that breaks a rule before TLS (MAIL or BDAT
+// before EHLO, MAIL pipelined when PIPELINING was not offered) does not
+// replace the 530, which tells the client what to do; the finding is
+// recorded all the same. BDAT's chunk is skipped as without the option.
+func TestRequireTLSAnswersBeforeAStrictMTAsRejection(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithRequireTLS(), WithRejectNonconforming(), WithoutExtensions("PIPELINING"))
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("MAIL FROM:<a@example.com>", "530 5.7.0")
+	w.cmd("BDAT 6 LAST\r\nQUIT", "530 5.7.0") // its chunk: QUIT CRLF
+	w.cmd("EHLO client.example", "250")
+	w.send("MAIL FROM:<a@example.com>\r\nNOOP\r\n") // pipelined, not offered
+	w.expect("530 5.7.0")
+	w.expect("250 2.0.0")
+	w.quit()
+	var rules []Rule
+	for _, f := range srv.Findings() {
+		rules = append(rules, f.Rule)
+	}
+	if want := []Rule{RuleHeloFirst, RuleHeloFirst, RulePipelining}; !slices.Equal(rules, want) {
+		t.Errorf("findings %v, want %v", rules, want)
 	}
 }
 

@@ -220,10 +220,10 @@ var mustStartTLS = reply(530, "5.7.0", "Must issue a STARTTLS command first")
 
 // needsTLS reports whether RequireTLS refuses the command of kind before
 // TLS: every command but those RFC 3207 4 lets through (NOOP, EHLO,
-// STARTTLS, QUIT) and the two Postfix lets through too (HELO, HELP: the
-// commands with SMTPD_CMD_FLAG_PRE_TLS under
-// smtpd_tls_security_level=encrypt), which give a client nothing of the
-// mail system.
+// STARTTLS, QUIT), HELO, which Postfix lets through too (its commands
+// with SMTPD_CMD_FLAG_PRE_TLS under smtpd_tls_security_level=encrypt),
+// and HELP, which Postfix does not implement (502 5.5.2, before TLS or
+// after): neither gives a client anything of the mail system.
 func (c *Conn) needsTLS(kind Kind) bool {
 	switch kind {
 	case Noop, Ehlo, Helo, StartTLS, Quit, Help:
@@ -237,7 +237,7 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	if ev.Kind != Bdat && c.needsTLS(ev.Kind) {
 		// Before any other check, as Postfix: the client learns first
 		// what it must do (BDAT's comes once its size is read, so that
-		// its chunk is skipped).
+		// its chunk is skipped, before the checks of its arguments).
 		return c.reject(ev, ReasonTLSRequired, mustStartTLS), nil
 	}
 	switch ev.Kind {
@@ -313,8 +313,10 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 	return ev, nil
 }
 
-// helpText lists the commands the server takes, as Postfix's HELP lists
-// its implemented ones: STARTTLS and AUTH when offered, BDAT with
+// helpText lists the commands the server implements (Postfix has no
+// HELP): STARTTLS when configured for it (also once TLS is active, when
+// it gets 503), AUTH when configured (also where the EHLO reply does not
+// offer it: before TLS under AuthRequiresTLS or RequireTLS), BDAT with
 // CHUNKING (without it, BDAT is an unknown command). EXPN is left out: by
 // default it is not implemented (502).
 func (c *Conn) helpText() string {
@@ -594,18 +596,22 @@ func (c *Conn) bdat(ev *Event) *Event {
 			ev.Pipelined = int64(c.br.Buffered()) > ev.Size
 		}
 	}
+	ev.Last = len(f) == 2 && equalFoldASCII(f[1], "LAST")
+	if c.needsTLS(Bdat) {
+		// Before any other check, as for every command (verb), once
+		// its size is read: a chunk up to the limit is skipped; one past
+		// it, or of no size, cannot be, and the connection closes after
+		// the 530 (finishBdat).
+		return c.reject(ev, ReasonTLSRequired, mustStartTLS)
+	}
 	if ev.Size < 0 || len(f) > 2 || len(f) == 2 && !equalFoldASCII(f[1], "LAST") {
 		return c.reject(ev, ReasonSyntax, reply(501, "5.5.4", "Syntax: BDAT size [LAST]"))
 	}
-	ev.Last = len(f) == 2
 	tooBig := reply(552, "5.3.4", "Error: message file too big")
 	if ev.sizeOver || ev.Size > c.cfg.MaxMessageBytes {
 		// Too big to be worth reading, in a transaction or not:
 		// finishBdat answers and closes.
 		return c.reject(ev, ReasonTooBig, tooBig)
-	}
-	if c.needsTLS(Bdat) {
-		return c.reject(ev, ReasonTLSRequired, mustStartTLS)
 	}
 	if r, bad := c.needRcpt(); bad {
 		return c.reject(ev, ReasonSequence, r)

@@ -78,8 +78,11 @@ type Config struct {
 	ImplicitTLS bool
 	// RequireTLS answers every command before TLS with 530 5.7.0 "Must
 	// issue a STARTTLS command first" (RFC 3207 4), before any other
-	// check, but NOOP, EHLO, STARTTLS, QUIT (RFC 3207's list), HELO and
-	// HELP (which Postfix's smtpd_tls_security_level=encrypt takes too).
+	// check (BDAT's once its size is read: its chunk is skipped, or,
+	// past MaxMessageBytes or of no size, the connection closes after
+	// the 530), but NOOP, EHLO, STARTTLS, QUIT (RFC 3207's list), HELO
+	// (which Postfix's smtpd_tls_security_level=encrypt takes too) and
+	// HELP (which Postfix does not implement: 502 before TLS or after).
 	// The EHLO reply before TLS then offers no AUTH (Postfix's
 	// smtpd_tls_auth_only), unless AuthMechanismsBeforeTLS names
 	// mechanisms: they are advertised, and get 530, to test that a client

@@ -119,9 +119,10 @@ func plainAuth(cfg smtpd.Config) smtpd.Config {
 
 // A server that requires TLS answers every command before it with 530
 // 5.7.0 but those RFC 3207 4 lets through (NOOP, EHLO, STARTTLS, QUIT)
-// and the two Postfix lets through too (HELO, HELP: its
+// and HELO, which Postfix lets through too (its
 // smtpd_tls_security_level=encrypt refuses the commands without
-// SMTPD_CMD_FLAG_PRE_TLS): RSET, VRFY and EXPN too, and a command before
+// SMTPD_CMD_FLAG_PRE_TLS), and HELP (Postfix has none: 502 5.5.2): RSET,
+// VRFY and EXPN too, and a command before
 // EHLO. Each in a session of its own, then NOOP: the session goes on
 // (a BDAT's chunk is skipped, not read as commands).
 func TestRequireTLSRefusesEveryCommandButThoseBeforeTLS(t *testing.T) {
@@ -244,9 +245,9 @@ func TestRequireTLSAdvertisesMechanismsNamedForBeforeTLS(t *testing.T) {
 	c.expectPrefix("530 5.7.0")
 }
 
-// HELP lists the commands the server takes: STARTTLS when it offers it,
-// AUTH when it offers it, BDAT only with CHUNKING (without it BDAT is
-// an unknown command, 500), as Postfix's lists its implemented commands.
+// HELP lists the commands the server implements: STARTTLS when it offers
+// it, AUTH when it offers it, BDAT only with CHUNKING (without it BDAT is
+// an unknown command, 500).
 func TestHelpListsTheCommandsOffered(t *testing.T) {
 	t.Parallel()
 	serverCfg, clientCfg := selfSigned(t)
@@ -303,5 +304,60 @@ func TestSTARTTLSInATransactionDiscardsTheEnvelope(t *testing.T) {
 	} {
 		c.send(l.cmd + "\r\n")
 		c.expectPrefix(l.want)
+	}
+}
+
+// A BDAT before TLS gets the 530 of every command before the checks of
+// its arguments and of its size (RFC 3207 4; Postfix refuses it before
+// parsing it): a chunk the engine can skip, of a size up to the message
+// limit (N-1, N; 1 MiB+1 under the default limit), is skipped however the
+// arguments after the size are wrong, and the session goes on (the
+// chunk's QUIT lines are not read as commands); a chunk it cannot skip,
+// past the limit (N+1, 2N) or of no size it can read, gets 530 too, and
+// the connection closes, as after the 552 or 501 a server that takes mail
+// before TLS answers.
+func TestRequireTLSAnswersBDATBeforeItsArguments(t *testing.T) {
+	t.Parallel()
+	serverCfg, _ := selfSigned(t)
+	chunk := func(n int) string { return strings.Repeat("QUIT\r\n", n/6) + strings.Repeat("x", n%6) }
+	const limit = 1000
+	for _, tt := range []struct {
+		limit  int64  // MaxMessageBytes, 0 for the default
+		line   string // the BDAT line, then CRLF and its chunk of size octets
+		size   int
+		closes bool // the chunk cannot be skipped: the connection closes after the 530
+	}{
+		{limit, "BDAT 999 LAST", 999, false},
+		{limit, "BDAT 1000", 1000, false},
+		{limit, "BDAT 1001 LAST", 1001, true},
+		{limit, "BDAT 2000", 2000, true},
+		{limit, "BDAT 12 FOO", 12, false},
+		{limit, "BDAT 12 LAST LAST", 12, false},
+		{limit, "BDAT 0x10", 16, true},
+		{limit, "BDAT", 0, true},
+		{0, "BDAT 1048577 LAST", 1<<20 + 1, false},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			t.Parallel()
+			cfg := smtpd.Config{TLSConfig: serverCfg, RequireTLS: true, MaxMessageBytes: tt.limit}
+			c, wait := drive(t, cfg, func(*smtpd.Conn, *smtpd.Event) {})
+			c.expectPrefix("220 ")
+			c.send("EHLO client.example\r\n")
+			c.expectPrefix("250 ")
+			sent := c.sendAsync(tt.line + "\r\n" + chunk(tt.size))
+			c.expectPrefix("530 5.7.0 ")
+			if tt.closes {
+				c.expectClosed()
+				if err := wait(); !errors.Is(err, smtpd.ErrFraming) {
+					t.Errorf("the session ended with %v, want ErrFraming", err)
+				}
+				return
+			}
+			sent()
+			c.send("NOOP\r\n")
+			c.expectPrefix("250 2.0.0")
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 2.0.0")
+		})
 	}
 }
