@@ -176,14 +176,9 @@ func TestTLSHandshakeFailureInTranscript(t *testing.T) {
 			},
 			want: "TLS handshake failed: read: connection reset by peer", // once "read: read: ..."
 		},
-		{
-			name: "the client goes silent mid-handshake",
-			opts: []Option{WithReadTimeout(100 * time.Millisecond)},
-			client: func(t *testing.T, srv *Server, conn net.Conn) {
-				io.WriteString(conn, "\x16\x03\x01\x02") // half a record header
-			},
-			want: "TLS handshake failed: read: i/o timeout",
-		},
+		// A client that goes silent mid-handshake: TestTLSHandshakeStallInBubble,
+		// in fake time (a read timeout short enough for this table could
+		// pass before the client's EHLO on a loaded machine).
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
