@@ -479,6 +479,16 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if !sf.track(ev, ans) {
 		s.undo(&p)
 	}
+	if (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) && engineTakes(ev, ans) {
+		// The name the client gives, once the answer accepts it, as the
+		// engine takes it: one that a fault or a strict MTA refuses
+		// leaves the last, which the messages after it were sent under.
+		rec.mu.Lock()
+		d := rec.stateLocked()
+		d.helo = ev.Arg
+		rec.setStateLocked(d)
+		rec.mu.Unlock()
+	}
 	sf.setIdle(ev, &p)
 	return nil
 }
@@ -519,10 +529,7 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if info := authInfo(ev); info != nil { // auth.go
 		d.auth = info
 	}
-	if ev.Err == nil && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
-		d.helo = ev.Arg
-	}
-	rec.setStateLocked(d)
+	rec.setStateLocked(d) // a HELO name counts once its answer accepts it (handle)
 	s.changes.changed(changeLine)
 }
 
