@@ -427,12 +427,7 @@ func (sf *sessionFaults) txSender() []string {
 // selectors at later stages know its sender and recipients. It reports
 // whether the command takes effect.
 func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
-	takes := ev.Err == nil && ans.Then == smtpd.KeepOpen
-	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
-		takes = takes && ans.Reply.Positive()
-	} else {
-		takes = takes && ev.Reply.Positive()
-	}
+	takes := ans.Then == smtpd.KeepOpen && engineTakes(ev, ans)
 	sf.bdatReply = ev.Kind == smtpd.Bdat && ev.Last && ans.Reply != nil && ans.Raw == nil && !ans.NoReply
 	switch ev.Kind {
 	case smtpd.Helo, smtpd.Ehlo, smtpd.Rset:
@@ -456,6 +451,17 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 		}
 	}
 	return takes
+}
+
+// engineTakes reports whether the engine carries out event ev under ans,
+// as smtpd.Conn decides it: the command was valid and the reply is
+// positive (a fault's own; the engine's default under raw bytes or
+// silence), whatever follows the reply.
+func engineTakes(ev *smtpd.Event, ans smtpd.Answer) bool {
+	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
+		return ev.Err == nil && ans.Reply.Positive()
+	}
+	return ev.Err == nil && ev.Reply.Positive()
 }
 
 // accepts reports whether ans tells the client that the message of event

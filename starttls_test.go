@@ -482,3 +482,32 @@ func TestSessionHeloIsNotARefusedName(t *testing.T) {
 		})
 	}
 }
+
+// A HELO or EHLO the server refuses (here a fault's 550) leaves the name
+// the server last accepted, as the engine does: the session's Helo, and
+// that of a message sent after it, are that name, not the refused one.
+// The record took the name as the command came, before its answer, so
+// that a message said it came after an EHLO the server had refused.
+func TestRefusedEHLOLeavesTheNameBeforeIt(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	if err := srv.AddFault(At(StageHelo).Reply(550, "5.7.1 not you")); err != nil {
+		t.Fatal(err)
+	}
+	w.cmd("EHLO evil.example", "550 5.7.1")
+	w.cmd("HELO evil.example", "550 5.7.1")
+	srv.ClearFaults()
+	w.cmd("MAIL FROM:<a@example.com>", "250 2.1.0")
+	w.cmd("RCPT TO:<b@example.com>", "250 2.1.5")
+	w.cmd("DATA", "354")
+	w.send(mailBody + ".\r\n")
+	w.expect("250 2.0.0")
+	w.quit()
+	s := srv.WaitForSessions(t, 1)[0]
+	m := srv.WaitForMessages(t, 1)[0]
+	if m.Session.Helo != "client.example" || s.Helo != "client.example" {
+		t.Errorf("after EHLO client.example, then EHLO and HELO evil.example refused: message 1 says it was sent after HELO %q, the session stands at %q; want client.example", m.Session.Helo, s.Helo)
+	}
+}

@@ -1464,3 +1464,50 @@ func TestWebPageHowEachMessageWasSent(t *testing.T) {
 	}
 	pg.screenshot("narrow-sent-message-2", 390, 844)
 }
+
+// TestWebPageShowsWhoAClientAskedToActAs shows an AUTH's authorization
+// identity, the user a client asked to act as (AUTH PLAIN's first field),
+// beside the one it logged in as, as the Go API's AuthInfo.String does
+// ("PLAIN admin as bob ok"): the page showed "PLAIN bob ok" for a client
+// that logged in as bob to send as admin, which only the base64 of the
+// transcript told. Both are the client's text, shown as text.
+func TestWebPageShowsWhoAClientAskedToActAs(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet", "-auth-any")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	identity := "<b>admin</b>\u202e"
+	if err := c.Auth(smtp.PlainAuth(identity, "bob", "secret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: as admin\r\n\r\nx\r\n")
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	sent := sentOf(t, p, 1)
+	if sent[0].Auth == nil || sent[0].Auth.Identity != identity {
+		t.Fatalf("message 1 sent %+v, want the identity %q", sent[0], identity)
+	}
+	want := "PLAIN <b>admin</b>⟨U+202E⟩ as bob ok"
+	for _, tt := range []struct{ hash, sel string }{
+		{"#message/1", "#message-detail .sent"},
+		{"#session/1", "#session-detail"},
+	} {
+		pg := browser.open(t, "about:blank")
+		pg.navigate("http://" + p.http + "/" + tt.hash)
+		pg.waitFor(`document.querySelector(` + jsString(tt.sel+" .auth") + `)`)
+		var got struct {
+			Auth     string
+			Elements int
+		}
+		pg.eval(`(() => { const d = document.querySelector(`+jsString(tt.sel)+`);
+			return {auth: d.querySelector(".auth").textContent, elements: d.querySelectorAll(".auth b").length}; })()`, &got)
+		if got.Auth != want || got.Elements != 0 {
+			t.Errorf("%s: AUTH shows %q (%d elements of the identity's markup); want %q, as text", tt.hash, got.Auth, got.Elements, want)
+		}
+	}
+}

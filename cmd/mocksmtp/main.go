@@ -1059,7 +1059,7 @@ func (p *printer) message(m *mocksmtp.Message) {
 		writeJSONLine(p.w, struct {
 			Event string `json:"event"`
 			messageJSON
-		}{"message", newMessageJSON(m)})
+		}{"message", newMessageJSON(m, nil)})
 		return
 	}
 	fmt.Fprintln(p.w, m)

@@ -82,7 +82,9 @@ type attachmentJSON struct {
 	URL         string `json:"url"`
 }
 
-func newMessageJSON(m *mocksmtp.Message) messageJSON {
+// newMessageJSON returns m as the API shows it; memo, nil or not, gives
+// the TLS state it was sent over (tlsMemo).
+func newMessageJSON(m *mocksmtp.Message, memo tlsMemo) messageJSON {
 	j := messageJSON{
 		ID:          m.ID,
 		Received:    m.Received,
@@ -111,7 +113,7 @@ func newMessageJSON(m *mocksmtp.Message) messageJSON {
 	}
 	if m.Session != nil {
 		j.SessionID = m.Session.ID
-		j.Sent = newStateJSON(m.Session)
+		j.Sent = newStateJSON(m.Session, memo)
 	}
 	if !m.Date.IsZero() {
 		d := m.Date
@@ -164,8 +166,9 @@ func addresses(l []*mail.Address) []addressJSON {
 
 func messagesJSON(ms []*mocksmtp.Message) []messageJSON {
 	out := make([]messageJSON, len(ms))
+	memo := tlsMemo{}
 	for i, m := range ms {
-		out[i] = newMessageJSON(m)
+		out[i] = newMessageJSON(m, memo)
 	}
 	return out
 }
@@ -291,7 +294,7 @@ func (a *api) getMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m, ok := a.message(w, r); ok {
-		j := newMessageJSON(m)
+		j := newMessageJSON(m, nil)
 		j.Parts = partTree(m)
 		writeJSON(w, http.StatusOK, j)
 	}

@@ -7,10 +7,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,23 +81,59 @@ type stateJSON struct {
 }
 
 // newStateJSON returns how s stands: for a session, now; for a message's
-// Session, as the message was sent.
-func newStateJSON(s *mocksmtp.Session) stateJSON {
+// Session, as the message was sent. memo, nil or not, gives the TLS state
+// (tlsMemo.json).
+func newStateJSON(s *mocksmtp.Session, memo tlsMemo) stateJSON {
 	j := stateJSON{Helo: s.Helo}
 	if s.TLS != nil {
-		j.TLS = &tlsJSON{
-			Version:     tls.VersionName(s.TLS.Version),
-			CipherSuite: tls.CipherSuiteName(s.TLS.CipherSuite),
-			ServerName:  s.TLS.ServerName,
-		}
-		for _, c := range s.TLS.PeerCertificates {
-			sum := sha256.Sum256(c.Raw)
-			j.TLS.PeerCertificates = append(j.TLS.PeerCertificates, certificateJSON{
-				Subject: c.Subject.String(), Issuer: c.Issuer.String(), SHA256: hex.EncodeToString(sum[:])})
-		}
+		j.TLS = memo.json(s.TLS)
 	}
 	if a := s.Auth; a != nil {
 		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
+	}
+	return j
+}
+
+// tlsMemo keeps, for one list of messages (messagesJSON), the TLS states
+// it has made JSON of, by the client's first certificate (nil for none),
+// so that the messages a client sent over one TLS state share one
+// tlsJSON: a client under -client-ca may present dozens of certificates
+// and send thousands of messages, and hashing and formatting each
+// certificate anew for each message made a message of the list cost
+// dozens of times what one sent in plaintext costs. Each message's
+// Session has a TLS state of its own, but the certificates in it are
+// those of the session, the same values. A nil tlsMemo keeps nothing.
+type tlsMemo map[*x509.Certificate]tlsMemoEntry
+
+type tlsMemoEntry struct {
+	st *tls.ConnectionState
+	j  *tlsJSON
+}
+
+// json returns the JSON of st: that of a state kept whose JSON is the
+// same (its version, cipher suite, server name and the same certificates,
+// in order), else a new one, which it keeps.
+func (memo tlsMemo) json(st *tls.ConnectionState) *tlsJSON {
+	var first *x509.Certificate
+	if len(st.PeerCertificates) > 0 {
+		first = st.PeerCertificates[0]
+	}
+	if e, ok := memo[first]; ok && e.st.Version == st.Version && e.st.CipherSuite == st.CipherSuite &&
+		e.st.ServerName == st.ServerName && slices.Equal(e.st.PeerCertificates, st.PeerCertificates) {
+		return e.j
+	}
+	j := &tlsJSON{
+		Version:     tls.VersionName(st.Version),
+		CipherSuite: tls.CipherSuiteName(st.CipherSuite),
+		ServerName:  st.ServerName,
+	}
+	for _, c := range st.PeerCertificates {
+		sum := sha256.Sum256(c.Raw)
+		j.PeerCertificates = append(j.PeerCertificates, certificateJSON{
+			Subject: c.Subject.String(), Issuer: c.Issuer.String(), SHA256: hex.EncodeToString(sum[:])})
+	}
+	if memo != nil {
+		memo[first] = tlsMemoEntry{st, j}
 	}
 	return j
 }
@@ -154,7 +192,7 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		e := s.End
 		j.End = &e
 	}
-	st := newStateJSON(s)
+	st := newStateJSON(s, nil)
 	j.Helo, j.TLS, j.Auth = st.Helo, st.TLS, st.Auth
 	if s.Err != nil && s.Ended != mocksmtp.EndQuit {
 		j.Error = s.Err.Error()

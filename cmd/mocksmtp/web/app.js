@@ -550,8 +550,16 @@
           el("span", { class: "subject" }, iso(c.subject)),
           el("span", { class: "issuer" }, "issued by ", iso(c.issuer)),
           el("code", { class: "fingerprint" }, `SHA-256 ${c.sha256}`)))),
-      el("dt", {}, auth), el("dd", { class: "auth" }, st.auth ? [iso(st.auth.mechanism), " ", iso(st.auth.username), st.auth.success ? " ok" : " failed"] : "no"),
+      el("dt", {}, auth), el("dd", { class: "auth" }, st.auth ? authShown(st.auth) : "no"),
     ];
+  }
+
+  // authShown says an AUTH exchange as the Go API's AuthInfo.String
+  // does: "PLAIN bob ok", and "PLAIN admin as bob ok" for a client that
+  // logged in as bob asking to act as admin (its authorization identity).
+  function authShown(a) {
+    const as = a.identity && a.identity !== a.username ? [iso(a.identity), " as "] : "";
+    return [iso(a.mechanism), " ", as, iso(a.username), a.success ? " ok" : " failed"];
   }
 
   async function sessionView(id) {
