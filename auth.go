@@ -357,7 +357,9 @@ func (a *authConfig) install(o *options) error {
 // offered only after TLS, when nothing offers AUTH (every MAIL would get
 // 530, or STARTTLS alone would be on); and WithEngineConfig's
 // ImplicitTLS, RequireTLS or AuthRequiresTLS without TLS (every
-// handshake would fail, every MAIL get 530, AUTH never be offered). WithRequireTLS goes with
+// handshake would fail, every MAIL get 530, AUTH never be offered), or
+// with its TLSConfig without a certificate, which WithTLSConfig refuses
+// (every handshake would fail). WithRequireTLS goes with
 // WithAuthMechanismsBeforeTLS: the mechanisms are advertised before TLS,
 // and AUTH then gets 530 5.7.0. Each error names both options, or the
 // option and what it needs.
@@ -390,6 +392,20 @@ func (o *options) checkTogether() error {
 	case o.engine.AuthRequiresTLS && !o.offersAuth():
 		return fmt.Errorf("mocksmtp: %s needs %s: nothing offers AUTH, so there is none to offer after TLS (WithSTARTTLS offers STARTTLS alone)",
 			setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS), offerers)
+	case o.engine.TLSConfig != nil && !hasCertificate(o.engine.TLSConfig) && (o.engine.ImplicitTLS || o.engine.RequireTLS || o.engine.AuthRequiresTLS):
+		// Only the base can give such a TLSConfig: WithTLSConfig refuses
+		// it, and useTLS keeps it. Alone it offers STARTTLS whose
+		// handshake fails, as a TLS failure fault would; with TLS
+		// needed, no client gets past it.
+		needs, could := implicit, "connect"
+		switch {
+		case o.engine.ImplicitTLS:
+		case o.engine.RequireTLS:
+			needs, could = setBy("WithRequireTLS", "RequireTLS", o.engineBase.RequireTLS), "send"
+		default:
+			needs, could = setBy("WithRequireTLSForAuth", "AuthRequiresTLS", o.engineBase.AuthRequiresTLS), "authenticate"
+		}
+		return fmt.Errorf("mocksmtp: %s needs TLS, and WithEngineConfig's TLSConfig has no certificate (Certificates, GetCertificate or GetConfigForClient): every TLS handshake would fail, and no client could %s (WithTLSConfig replaces it)", needs, could)
 	case o.engine.TLSConfig == nil && (o.engine.ImplicitTLS || o.engine.RequireTLS || o.engine.AuthRequiresTLS):
 		// Only the base can say these: the options that set them turn TLS
 		// on (useTLS).

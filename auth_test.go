@@ -3,9 +3,11 @@ package mocksmtp
 import (
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/smtp"
 	"slices"
 	"strings"
@@ -661,6 +663,8 @@ func TestDeadSettingsRefused(t *testing.T) {
 			"so STARTTLS is never offered; choose one"
 		noTLS = "mocksmtp: WithEngineConfig's AuthRequiresTLS needs TLS: without WithSTARTTLS, WithTLSConfig, WithImplicitTLS or a TLSConfig of its own, " +
 			"AUTH would be offered only after a TLS that never comes, and no client could authenticate (WithRequireTLSForAuth turns STARTTLS on)"
+		noCert = "mocksmtp: %s needs TLS, and WithEngineConfig's TLSConfig has no certificate (Certificates, GetCertificate or GetConfigForClient): " +
+			"every TLS handshake would fail, and no client could %s (WithTLSConfig replaces it)"
 	)
 	engineAuth := WithEngineConfig(smtpd.Config{AuthMechanisms: []string{"PLAIN"},
 		NewSASL: func(string) (smtpd.SASLServer, error) {
@@ -697,6 +701,22 @@ func TestDeadSettingsRefused(t *testing.T) {
 		{"implicit TLS in the engine's configuration, no TLS configuration", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true})},
 			"mocksmtp: WithEngineConfig's ImplicitTLS needs a TLS configuration: without WithTLSConfig, WithImplicitTLS or a TLSConfig of its own, " +
 				"every TLS handshake would fail, and no client could connect (WithImplicitTLS uses the test certificate)"},
+		// TLS needed, and the base's TLS configuration without a
+		// certificate, which WithTLSConfig refuses: it was accepted,
+		// and every handshake failed ("unrecognized name"), so that no
+		// client could connect, send or authenticate.
+		{"implicit TLS in the engine's configuration, its TLS configuration without a certificate", []Option{WithEngineConfig(smtpd.Config{TLSConfig: &tls.Config{}, ImplicitTLS: true})},
+			fmt.Sprintf(noCert, "WithEngineConfig's ImplicitTLS", "connect")},
+		{"implicit TLS, the engine's TLS configuration without a certificate", []Option{WithEngineConfig(smtpd.Config{TLSConfig: &tls.Config{}}), WithImplicitTLS()},
+			fmt.Sprintf(noCert, "WithImplicitTLS", "connect")},
+		{"TLS required, the engine's TLS configuration without a certificate", []Option{WithEngineConfig(smtpd.Config{TLSConfig: &tls.Config{}}), WithRequireTLS()},
+			fmt.Sprintf(noCert, "WithRequireTLS", "send")},
+		{"AUTH only after TLS in the engine's configuration, its TLS configuration without a certificate", []Option{WithAuth("u", "p"), WithEngineConfig(smtpd.Config{TLSConfig: &tls.Config{}, AuthRequiresTLS: true})},
+			fmt.Sprintf(noCert, "WithEngineConfig's AuthRequiresTLS", "authenticate")},
+		// Alone, it offers STARTTLS whose handshake fails, as a TLS
+		// failure fault does (faultEveryStage, fault_test.go).
+		{"the engine's TLS configuration without a certificate", []Option{WithEngineConfig(smtpd.Config{TLSConfig: &tls.Config{}}), WithSTARTTLS()}, ""},
+		{"implicit TLS, the engine's TLS configuration without a certificate, replaced by WithTLSConfig", []Option{WithEngineConfig(smtpd.Config{TLSConfig: &tls.Config{}}), WithImplicitTLS(), WithTLSConfig(pki.serverConfig())}, ""},
 		{"STARTTLS and implicit TLS", []Option{WithSTARTTLS(), WithImplicitTLS()}, starttls},
 		{"implicit TLS and STARTTLS", []Option{WithImplicitTLS(), WithAuth("u", "p"), WithSTARTTLS()}, starttls},
 		{"STARTTLS and implicit TLS in the engine's configuration", []Option{WithEngineConfig(smtpd.Config{ImplicitTLS: true}), WithSTARTTLS()},

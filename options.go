@@ -265,7 +265,11 @@ func WithoutSecretMasking() Option {
 // ParamAllowance. So do ImplicitTLS, RequireTLS and AuthRequiresTLS on a
 // server without TLS (no TLSConfig in cfg, and no [WithSTARTTLS],
 // [WithTLSConfig] or [WithImplicitTLS]), which no client could then
-// connect to, send through or authenticate with.
+// connect to, send through or authenticate with; and so do those (or
+// the options that set them) with a TLSConfig in cfg that has no
+// certificate (Certificates, GetCertificate or GetConfigForClient),
+// unless [WithTLSConfig] replaces it: every TLS handshake would fail.
+// Such a TLSConfig alone offers STARTTLS whose handshake fails.
 func WithEngineConfig(cfg smtpd.Config) Option { return engineConfig(cfg) }
 
 // maxEngineLine is the bound smtpd.Config's doc sets on its line limits:

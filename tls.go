@@ -74,12 +74,18 @@ func WithTLSConfig(cfg *tls.Config) Option {
 		if cfg == nil {
 			return errors.New("mocksmtp: WithTLSConfig(nil): want a configuration")
 		}
-		if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil {
+		if !hasCertificate(cfg) {
 			return errors.New("mocksmtp: WithTLSConfig: the configuration has no certificate (Certificates, GetCertificate or GetConfigForClient)")
 		}
 		o.engine.TLSConfig = cfg.Clone()
 		return nil
 	})
+}
+
+// hasCertificate reports whether a server with cfg has a certificate to
+// give: without one, every TLS handshake fails.
+func hasCertificate(cfg *tls.Config) bool {
+	return len(cfg.Certificates) > 0 || cfg.GetCertificate != nil || cfg.GetConfigForClient != nil
 }
 
 // useTLS gives the engine the test certificate unless it has a TLS
