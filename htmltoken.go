@@ -1,8 +1,12 @@
 package mocksmtp
 
 import (
+	"html"
 	"iter"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // This file holds the reading of HTML for Links and Find: a tokenizer of
@@ -380,6 +384,9 @@ func isBlank(c byte) bool {
 	return false
 }
 
+// isASCIIAlnum reports whether c is an ASCII letter or digit.
+func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || '0' <= c && c <= '9' }
+
 // isASCIILetter reports whether c is an ASCII letter.
 func isASCIILetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
@@ -388,3 +395,131 @@ func isASCIILetter(c byte) bool {
 // nameEnds reports whether c ends a tag's name in HTML: a blank, "/" or
 // ">".
 func nameEnds(c byte) bool { return isBlank(c) || c == '/' || c == '>' }
+
+// unescape decodes the character references of HTML text (attribute
+// false) or of an attribute's value (true) as a browser's tokenizer does
+// (WHATWG HTML, 13.2.5.72 to 13.2.5.80), in one forward scan:
+//
+//   - "&#" then decimal digits, or "&#x" then hexadecimal ones, the ";"
+//     after them optional, is the character of that number: U+FFFD for 0,
+//     a surrogate or a number above U+10FFFF (however many digits it
+//     has), windows-1252's for 0x80 to 0x9F. "&#" and "&#x" without a
+//     digit are text.
+//   - "&" then a name of the named references is its one or two
+//     characters ("&fjlig;" is "fj"). Without ";", the names of the
+//     legacy list only ("&amp", "&not"); in text the longest such name
+//     that starts the letters and digits after the "&" ("&notit;" is
+//     "¬it;"); in an attribute only all of them, and not before "="
+//     ("&not=" and "&notit" stay as written).
+//
+// html.UnescapeString holds the table of names; it is not used as it
+// stands: it keeps a number in 32 bits ("&#4294967345;" is "1" there),
+// decodes "&#x;", not "&#9" at the end of its input, nor "&nLt;" and
+// "&nGt;", which are longer than their names.
+func unescape(s string, attribute bool) string {
+	k := strings.IndexByte(s, '&')
+	if k < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for k >= 0 {
+		b.WriteString(s[:k])
+		s = s[k:]
+		d, n := reference(s, attribute)
+		b.WriteString(d)
+		s = s[n:]
+		k = strings.IndexByte(s, '&')
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// reference returns what the character reference at the start of s (an
+// "&") stands for, and how many octets of s it is: "&" and 1 when it is
+// none (see unescape).
+func reference(s string, attribute bool) (string, int) {
+	if len(s) > 1 && s[1] == '#' {
+		return numericReference(s)
+	}
+	n := 1
+	for n < len(s) && isASCIIAlnum(s[n]) {
+		n++
+	}
+	if n == 1 {
+		return "&", 1
+	}
+	semicolon := n < len(s) && s[n] == ';'
+	if semicolon {
+		n++
+	}
+	ref := s[:n]
+	switch ref {
+	case "&nLt;":
+		return "\u226A\u20D2", n
+	case "&nGt;":
+		return "\u226B\u20D2", n
+	}
+	d := html.UnescapeString(ref)
+	if !attribute {
+		return d, n
+	}
+	// html.UnescapeString decodes of a name without ";" that is no
+	// reference the longest legacy name that starts it, and keeps the
+	// rest: what follows the first character it gives is then the end of
+	// the reference as written ("&notit;" gives "¬" and "it;"). A
+	// reference stands for one or two characters, never the end of its
+	// name ("&fjlig;" gives "fj"), and a legacy name for one.
+	_, size := utf8.DecodeRuneInString(d)
+	if rest := d[size:]; rest != "" && strings.HasSuffix(ref, rest) || !semicolon && strings.HasPrefix(s[n:], "=") {
+		return ref, n
+	}
+	return d, n
+}
+
+// numericReference returns the character of the numeric reference at the
+// start of s ("&#"), and how many octets of s it is: "&" and 1 when no
+// digit follows "&#" or "&#x".
+func numericReference(s string) (string, int) {
+	i := len("&#")
+	base := 10
+	if i < len(s) && (s[i] == 'x' || s[i] == 'X') {
+		base = 16
+		i++
+	}
+	digits := i
+	code := 0
+	for ; i < len(s); i++ {
+		d := digitValue(s[i])
+		if d >= base {
+			break
+		}
+		if code <= unicode.MaxRune { // above, it stays above: no wrap
+			code = code*base + d
+		}
+	}
+	if i == digits {
+		return "&", 1
+	}
+	if i < len(s) && s[i] == ';' {
+		i++
+	}
+	// html.UnescapeString maps a number that it reads whole as a browser
+	// does (0, surrogates, above U+10FFFF, 0x80 to 0x9F): the number, at
+	// most 0x110000, written with its ";".
+	return html.UnescapeString("&#" + strconv.Itoa(min(code, unicode.MaxRune+1)) + ";"), i
+}
+
+// digitValue returns the value of c as a hexadecimal digit, or 16 when it
+// is none.
+func digitValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return 16
+}

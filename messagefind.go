@@ -1,7 +1,6 @@
 package mocksmtp
 
 import (
-	"html"
 	"regexp"
 	"strings"
 )
@@ -37,7 +36,7 @@ func (m *Message) Links() []string {
 			continue
 		}
 		if href, ok := attrValue(s, t, "href"); ok {
-			add(hrefURL(unescapeAttr(href)))
+			add(hrefURL(unescape(href, true)))
 		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
@@ -74,57 +73,6 @@ func attrValue(s string, t token, name string) (value string, ok bool) {
 		return !ok
 	})
 	return value, ok
-}
-
-// unescapeAttr decodes the character references of an attribute's value
-// as a browser does: as in text (html.UnescapeString), except a named one
-// whose name is not all of the letters and digits that follow its "&", or
-// is followed by "=": "&section=" and "&copy=" stay as written, where
-// text would read "§ion=" and "©=".
-func unescapeAttr(v string) string {
-	if !strings.Contains(v, "&") {
-		return v
-	}
-	var b strings.Builder
-	for {
-		k := strings.IndexByte(v, '&')
-		if k < 0 {
-			b.WriteString(v)
-			return b.String()
-		}
-		b.WriteString(v[:k])
-		v = v[k:]
-		// The reference: "&#" and what html.UnescapeString reads of it,
-		// or "&", letters and digits, and a ";" after them.
-		n := 1
-		if n < len(v) && v[n] == '#' {
-			n++
-		}
-		for n < len(v) && (isASCIILetter(v[n]) || '0' <= v[n] && v[n] <= '9') {
-			n++
-		}
-		named := n > 1 && v[1] != '#'
-		semicolon := n < len(v) && v[n] == ';'
-		if semicolon {
-			n++
-		}
-		ref, rest := v[:n], v[n:]
-		d := html.UnescapeString(ref)
-		// A named reference is decoded only whole (d holds no letter or
-		// digit, which no reference stands for, when html.UnescapeString
-		// did not decode a prefix of its name), and without ";" only when
-		// no "=" follows it.
-		if named && (!semicolon && strings.HasPrefix(rest, "=") || strings.IndexFunc(d, isASCIIAlnum) >= 0) {
-			d = ref
-		}
-		b.WriteString(d)
-		v = rest
-	}
-}
-
-// isASCIIAlnum reports whether r is an ASCII letter or digit.
-func isASCIIAlnum(r rune) bool {
-	return r < 0x80 && (isASCIILetter(byte(r)) || '0' <= r && r <= '9')
 }
 
 // trimURL drops the punctuation that ends a sentence around a URL, and
@@ -188,7 +136,7 @@ func htmlText(s string) string {
 	for t := range tokens(s) {
 		switch t.kind {
 		case textToken:
-			b.WriteString(html.UnescapeString(s[t.from:t.to]))
+			b.WriteString(unescape(s[t.from:t.to], false))
 		case rawTextToken:
 			b.WriteString(s[t.from:t.to])
 		case startTagToken, endTagToken:

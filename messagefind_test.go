@@ -437,6 +437,7 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"<script>", "<script><!--", "<script><!--<script>", "<script><!--<script>-->", "</script", "</script ", "</script x='",
 		"<style>", "</style", "</style x=\"", "<textarea>", "</textarea", "<xmp>", "<plaintext>",
 		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
+		"&#4294967345;&notit;&fjlig;&nLt;", `<a href="&#x110000&not=&notit&fjlig;&nGt;">`,
 	}
 	for _, unit := range units {
 		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
@@ -496,6 +497,53 @@ func TestLinksReadAnHrefAsABrowserDoes(t *testing.T) {
 	t.Parallel()
 	m := &mocksmtp.Message{HTML: "<a href=\"\n https://x.test/confirm\r\n/abc\t?token=1 \n\">x</a><a href=\" \x01https://x.test/b \">b</a>"}
 	want := []string{"https://x.test/confirm/abc?token=1", "https://x.test/b"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestFindAndLinksReadNumericReferencesAsABrowserDoes checks the numeric
+// character references a browser decodes otherwise than a reading that
+// keeps the number in 32 bits or wants two digits: a number above
+// U+10FFFF is U+FFFD however many digits it has ("&#4294967345;" is no
+// "1", which 2^32 + 49 would wrap to), "&#x;" has no digit and is text,
+// "&#9" that ends a text or a value is a tab.
+func TestFindAndLinksReadNumericReferencesAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	for _, c := range []struct{ html, want string }{
+		{"code &#4294967345;&#4294967346;&#x100000033;", "code \uFFFD\uFFFD\uFFFD"},
+		{"&#99999999999999999999999999999999;&#x0000000000041;", "\uFFFDA"},
+		{"&#x10FFFF;&#x110000;&#1114112;&#0;&#xD800;&#xdfff;", "\U0010FFFF\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"&#x80;&#x81;&#129;&#x9f;&#159", "€\u0081\u0081ŸŸ"},
+		{"&#x;&#X;&#;&#x&#", "&#x;&#X;&#;&#x&#"},
+		{"a&#9", "a\t"}, {"&#9", "\t"}, {"<p>a&#9</p>", "\na\t\n"}, {"&#65x", "Ax"}, {"&#x41g", "Ag"},
+	} {
+		m := &mocksmtp.Message{HTML: c.html}
+		if got := m.Find(all); got != c.want {
+			t.Errorf("text of %q = %q, want %q", c.html, got, c.want)
+		}
+	}
+	m := &mocksmtp.Message{HTML: `<a href="https://x.test/?c=&#4294967345;">a</a><a href="https://x.test/b&#x;">b</a>` +
+		`<a href="https://x.test/c&#9">c</a><a href=https://x.test/d&#10>d</a>`}
+	want := []string{"https://x.test/?c=\uFFFD", "https://x.test/b&#x;", "https://x.test/c", "https://x.test/d"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestFindAndLinksReadNamedReferencesAsABrowserDoes checks the named
+// character references that stand for two characters: "&fjlig;" is "fj"
+// in an attribute as in text, and "&nLt;" and "&nGt;", which are longer
+// than their names, are decoded too.
+func TestFindAndLinksReadNamedReferencesAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m := &mocksmtp.Message{HTML: "&fjlig;&nLt;&nGt;&nLt&nGtx;&notit;&amp=<a href='https://x.test/&fjlig;&nLt;&nGt;&nLtx;&not=&not;'>x</a>"}
+	if got, want := m.Find(all), "fj\u226A\u20D2\u226B\u20D2&nLt&nGtx;¬it;&=x"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	want := []string{"https://x.test/fj\u226A\u20D2\u226B\u20D2&nLtx;&not=¬"}
 	if diff := cmp.Diff(want, m.Links()); diff != "" {
 		t.Errorf("Links (-want +got):\n%s", diff)
 	}
