@@ -3,6 +3,7 @@ package mocksmtp_test
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -546,5 +547,37 @@ func TestFindAndLinksReadNamedReferencesAsABrowserDoes(t *testing.T) {
 	want := []string{"https://x.test/fj\u226A\u20D2\u226B\u20D2&nLtx;&not=¬"}
 	if diff := cmp.Diff(want, m.Links()); diff != "" {
 		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestLinksAndFindReadEveryCutOfADocument gives Links and Find each
+// document of a set of tricky ones cut at every offset, from its end and
+// from its start: none panics, and as a browser reads a document forward,
+// a document cut at its end has the first links of the whole, or fewer
+// (a tag that the cut leaves open is none).
+func TestLinksAndFindReadEveryCutOfADocument(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`<!DOCTYPE html><html><head><title>a&amp;b</title><style>p{x:"</style>"}</style></head><body>` +
+			`<a href="https://x.test/a?b=1&amp;c=2&section=3&#4294967345;&#x;&#9">a</a><!-- <a href=https://evil.test/> --!>` +
+			`<area HREF='https://x.test/b&fjlig;&nLt;' href=x><a x=y"z href=https://x.test/c&not=&notit>c</a></body></html>`,
+		`<script><!--<script></script><a href=https://evil.test/></script>--></script ><a href=https://x.test/d>code 1</a>`,
+		`<textarea>&lt;<a href=https://evil.test/></textarea x='>'><xmp><a href=x></XMP><?xml?><![CDATA[>]]></ x><a/href=https://x.test/e>`,
+		`<p ="x' y=z/><a href = "https://x.test/f" ><iframe><a href=x></iframe/><noembed></noembed><plaintext><a href=x>&amp;`,
+		"<a href=\"\n https://x.test/g\r\n\t\">\u017f&#128;&#x80&#0;&#xD800;&#1114112;é</a><!---><!-->&#65&#x41g&amp=&ampx;&frac12x",
+	}
+	code := regexp.MustCompile(`code (\d+)`)
+	for _, s := range docs {
+		whole := (&mocksmtp.Message{HTML: s}).Links()
+		for i := range len(s) + 1 {
+			m := &mocksmtp.Message{HTML: s[:i]}
+			if got := m.Links(); len(got) > len(whole) || !slices.Equal(got, whole[:len(got)]) {
+				t.Errorf("Links of %q = %q, want the first of %q", s[:i], got, whole)
+			}
+			m.Find(code)
+			m = &mocksmtp.Message{HTML: s[i:]}
+			m.Links()
+			m.Find(code)
+		}
 	}
 }
