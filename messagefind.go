@@ -9,8 +9,10 @@ import (
 // links of a message, and a regular expression found in its bodies. Both
 // read HTML with tokens (htmltoken.go).
 
-// urlRE finds http and https URLs in text.
-var urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
+// urlRE finds http and https URLs in text: the scheme in any case of
+// ASCII letters, as a URL parser reads it, not (?i)'s Unicode folding,
+// in which "httpſ" (U+017F) is "https".
+var urlRE = regexp.MustCompile(`\b[hH][tT][tT][pP][sS]?://[^\s<>"]+`)
 
 // Links returns the links of the message, in order and without
 // duplicates: the href of each <a> (and <area>) of the HTML body, as a

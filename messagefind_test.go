@@ -581,3 +581,16 @@ func TestLinksAndFindReadEveryCutOfADocument(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksOfTheTextBodyMatchTheSchemeInASCII checks the scheme of a URL
+// in the text body in any case of ASCII letters only, as a URL parser
+// reads it: "httpſ://" (U+017F, which folds to "s" in Unicode) is no
+// https URL.
+func TestLinksOfTheTextBodyMatchTheSchemeInASCII(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{Text: "see httpſ://evil.test/a, HTTPS://x.test/b and hTtP://x.test/c"}
+	want := []string{"HTTPS://x.test/b", "hTtP://x.test/c"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
