@@ -412,8 +412,8 @@ func nameEnds(c byte) bool { return isBlank(c) || c == '/' || c == '>' }
 //     "¬it;"); in an attribute only all of them, and not before "="
 //     ("&not=" and "&notit" stay as written).
 //
-// html.UnescapeString holds the table of names; it is not used as it
-// stands: it keeps a number in 32 bits ("&#4294967345;" is "1" there),
+// html.UnescapeString holds the tables of names and of windows-1252; it is
+// not used as it stands: it keeps a number in 32 bits ("&#4294967345;" is "1" there),
 // decodes "&#x;", not "&#9" at the end of its input, nor "&nLt;" and
 // "&nGt;", which are longer than their names.
 func unescape(s string, attribute bool) string {
@@ -426,28 +426,27 @@ func unescape(s string, attribute bool) string {
 	for k >= 0 {
 		b.WriteString(s[:k])
 		s = s[k:]
-		d, n := reference(s, attribute)
-		b.WriteString(d)
-		s = s[n:]
+		s = s[reference(&b, s, attribute):]
 		k = strings.IndexByte(s, '&')
 	}
 	b.WriteString(s)
 	return b.String()
 }
 
-// reference returns what the character reference at the start of s (an
-// "&") stands for, and how many octets of s it is: "&" and 1 when it is
-// none (see unescape).
-func reference(s string, attribute bool) (string, int) {
+// reference writes to b what the character reference at the start of s
+// (an "&") stands for, and returns how many octets of s it is: it writes
+// "&" and returns 1 when it is none (see unescape).
+func reference(b *strings.Builder, s string, attribute bool) int {
 	if len(s) > 1 && s[1] == '#' {
-		return numericReference(s)
+		return numericReference(b, s)
 	}
 	n := 1
 	for n < len(s) && isASCIIAlnum(s[n]) {
 		n++
 	}
 	if n == 1 {
-		return "&", 1
+		b.WriteByte('&')
+		return 1
 	}
 	semicolon := n < len(s) && s[n] == ';'
 	if semicolon {
@@ -456,31 +455,34 @@ func reference(s string, attribute bool) (string, int) {
 	ref := s[:n]
 	switch ref {
 	case "&nLt;":
-		return "\u226A\u20D2", n
+		b.WriteString("\u226A\u20D2")
+		return n
 	case "&nGt;":
-		return "\u226B\u20D2", n
+		b.WriteString("\u226B\u20D2")
+		return n
 	}
 	d := html.UnescapeString(ref)
-	if !attribute {
-		return d, n
+	if attribute {
+		// html.UnescapeString decodes of a name without ";" that is no
+		// reference the longest legacy name that starts it, and keeps
+		// the rest: what follows the first character it gives is then
+		// the end of the reference as written ("&notit;" gives "¬" and
+		// "it;"). A reference stands for one or two characters, never
+		// the end of its name ("&fjlig;" gives "fj"), a legacy name for
+		// one.
+		_, size := utf8.DecodeRuneInString(d)
+		if rest := d[size:]; rest != "" && strings.HasSuffix(ref, rest) || !semicolon && strings.HasPrefix(s[n:], "=") {
+			d = ref
+		}
 	}
-	// html.UnescapeString decodes of a name without ";" that is no
-	// reference the longest legacy name that starts it, and keeps the
-	// rest: what follows the first character it gives is then the end of
-	// the reference as written ("&notit;" gives "¬" and "it;"). A
-	// reference stands for one or two characters, never the end of its
-	// name ("&fjlig;" gives "fj"), and a legacy name for one.
-	_, size := utf8.DecodeRuneInString(d)
-	if rest := d[size:]; rest != "" && strings.HasSuffix(ref, rest) || !semicolon && strings.HasPrefix(s[n:], "=") {
-		return ref, n
-	}
-	return d, n
+	b.WriteString(d)
+	return n
 }
 
-// numericReference returns the character of the numeric reference at the
-// start of s ("&#"), and how many octets of s it is: "&" and 1 when no
-// digit follows "&#" or "&#x".
-func numericReference(s string) (string, int) {
+// numericReference writes to b the character of the numeric reference at
+// the start of s ("&#"), and returns how many octets of s it is: it
+// writes "&" and returns 1 when no digit follows "&#" or "&#x".
+func numericReference(b *strings.Builder, s string) int {
 	i := len("&#")
 	base := 10
 	if i < len(s) && (s[i] == 'x' || s[i] == 'X') {
@@ -499,15 +501,23 @@ func numericReference(s string) (string, int) {
 		}
 	}
 	if i == digits {
-		return "&", 1
+		b.WriteByte('&')
+		return 1
 	}
 	if i < len(s) && s[i] == ';' {
 		i++
 	}
-	// html.UnescapeString maps a number that it reads whole as a browser
-	// does (0, surrogates, above U+10FFFF, 0x80 to 0x9F): the number, at
-	// most 0x110000, written with its ";".
-	return html.UnescapeString("&#" + strconv.Itoa(min(code, unicode.MaxRune+1)) + ";"), i
+	switch {
+	case code == 0 || code > unicode.MaxRune || 0xD800 <= code && code <= 0xDFFF:
+		b.WriteRune(utf8.RuneError)
+	case 0x80 <= code && code <= 0x9F:
+		// windows-1252's characters, whose table html.UnescapeString
+		// holds.
+		b.WriteString(html.UnescapeString("&#" + strconv.Itoa(code) + ";"))
+	default:
+		b.WriteRune(rune(code))
+	}
+	return i
 }
 
 // digitValue returns the value of c as a hexadecimal digit, or 16 when it
