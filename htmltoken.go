@@ -18,10 +18,14 @@ import (
 type tokenKind uint8
 
 const (
-	// textToken is text, its character references to decode.
+	// textToken is text, its character references to decode, its NUL
+	// octets dropped.
 	textToken tokenKind = iota
-	// rawTextToken is text shown as written: what an xmp or a plaintext
-	// element holds.
+	// rcdataToken is what a title or textarea element holds: text, its
+	// character references to decode, a NUL octet in it U+FFFD.
+	rcdataToken
+	// rawTextToken is text shown as written, but for a NUL octet, which
+	// is U+FFFD: what an xmp or a plaintext element holds.
 	rawTextToken
 	// startTagToken is a start tag: "<a href=x>".
 	startTagToken
@@ -281,7 +285,7 @@ var rawElements = [...]struct {
 	content tokenKind
 }{
 	{"script", hiddenToken}, {"style", hiddenToken}, {"iframe", hiddenToken}, {"noembed", hiddenToken}, {"noframes", hiddenToken},
-	{"title", textToken}, {"textarea", textToken}, {"xmp", rawTextToken}, {"plaintext", rawTextToken},
+	{"title", rcdataToken}, {"textarea", rcdataToken}, {"xmp", rawTextToken}, {"plaintext", rawTextToken},
 }
 
 // endOfRawText returns the offset of the end tag of the element name

@@ -38,7 +38,7 @@ func (m *Message) Links() []string {
 			continue
 		}
 		if href, ok := attrValue(s, t, "href"); ok {
-			add(hrefURL(unescape(href, true)))
+			add(hrefURL(unescape(withoutNUL(href), true)))
 		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
@@ -132,15 +132,18 @@ func group(g []string) string {
 // htmlText returns the text of an HTML document as tokens reads it:
 // comments, scripts, styles and other hidden content dropped, a line break
 // for each block tag, other tags dropped without a trace, character
-// references decoded in the text they are in.
+// references decoded in the text they are in, NUL octets dropped (U+FFFD
+// in a title, textarea, xmp or plaintext), as a browser shows them.
 func htmlText(s string) string {
 	var b strings.Builder
 	for t := range tokens(s) {
 		switch t.kind {
 		case textToken:
-			b.WriteString(unescape(s[t.from:t.to], false))
+			b.WriteString(unescape(strings.ReplaceAll(s[t.from:t.to], "\x00", ""), false))
+		case rcdataToken:
+			b.WriteString(unescape(withoutNUL(s[t.from:t.to]), false))
 		case rawTextToken:
-			b.WriteString(s[t.from:t.to])
+			b.WriteString(withoutNUL(s[t.from:t.to]))
 		case startTagToken, endTagToken:
 			if isBlockTag(t.name) {
 				b.WriteByte('\n')
@@ -149,6 +152,12 @@ func htmlText(s string) string {
 	}
 	return b.String()
 }
+
+// withoutNUL returns text of HTML with its NUL octets replaced by
+// U+FFFD, as a browser's tokenizer replaces them in an attribute's value
+// and in what a title, textarea, xmp or plaintext holds. (Text elsewhere
+// drops them.)
+func withoutNUL(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
 
 // isBlockTag reports whether a tag of the element name breaks lines;
 // other tags (a, b, span...) are dropped without a trace, so that "code

@@ -594,3 +594,24 @@ func TestLinksOfTheTextBodyMatchTheSchemeInASCII(t *testing.T) {
 		t.Errorf("Links (-want +got):\n%s", diff)
 	}
 }
+
+// TestFindAndLinksReadANulAsABrowserDoes checks a NUL octet in HTML: a
+// browser drops it from text ("co\x00de 123" shows "code 123") and shows
+// U+FFFD for it in a textarea, a title, an xmp or a plaintext, and in an
+// attribute, where it is no control a URL parser trims.
+func TestFindAndLinksReadANulAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: "<p>co\x00de 1\x0023</p><a href=\"https://x.test/a\x00\">x</a><A HREF=\x00https://x.test/b&#0;>y</a>"}
+	if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != "123" {
+		t.Errorf("Find = %q, want %q", got, "123")
+	}
+	want := []string{"https://x.test/a\uFFFD", "\uFFFDhttps://x.test/b\uFFFD"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m = &mocksmtp.Message{HTML: "a\x00&#0;<textarea>b\x00&#0;</textarea><xmp>c\x00</xmp><plaintext>d\x00"}
+	if got, want := m.Find(all), "a\uFFFDb\uFFFD\uFFFDc\uFFFDd\uFFFD"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+}
