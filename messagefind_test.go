@@ -564,7 +564,7 @@ func TestLinksAndFindReadEveryCutOfADocument(t *testing.T) {
 		`<script><!--<script></script><a href=https://evil.test/></script>--></script ><a href=https://x.test/d>code 1</a>`,
 		`<textarea>&lt;<a href=https://evil.test/></textarea x='>'><xmp><a href=x></XMP><?xml?><![CDATA[>]]></ x><a/href=https://x.test/e>`,
 		`<p ="x' y=z/><a href = "https://x.test/f" ><iframe><a href=x></iframe/><noembed></noembed><plaintext><a href=x>&amp;`,
-		"<a href=\"\n https://x.test/g\r\n\t\">\u017f&#128;&#x80&#0;&#xD800;&#1114112;é</a><!---><!-->&#65&#x41g&amp=&ampx;&frac12x",
+		"<a href=\"\n https://x.test/g\x00\r\n\t\">\x00<title>\x00</title>\u017f&#128;&#x80&#0;&#xD800;&#1114112;é</a><!---><!-->&#65&#x41g&amp=&ampx;&frac12x",
 	}
 	code := regexp.MustCompile(`code (\d+)`)
 	for _, s := range docs {
