@@ -1,8 +1,12 @@
 package mocksmtp
 
 import (
+	"html"
 	"iter"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // This file holds the reading of HTML for Links and Find: a tokenizer of
@@ -14,10 +18,14 @@ import (
 type tokenKind uint8
 
 const (
-	// textToken is text, its character references to decode.
+	// textToken is text, its character references to decode, its NUL
+	// octets dropped.
 	textToken tokenKind = iota
-	// rawTextToken is text shown as written: what an xmp or a plaintext
-	// element holds.
+	// rcdataToken is what a title or textarea element holds: text, its
+	// character references to decode, a NUL octet in it U+FFFD.
+	rcdataToken
+	// rawTextToken is text shown as written, but for a NUL octet, which
+	// is U+FFFD: what an xmp or a plaintext element holds.
 	rawTextToken
 	// startTagToken is a start tag: "<a href=x>".
 	startTagToken
@@ -277,7 +285,7 @@ var rawElements = [...]struct {
 	content tokenKind
 }{
 	{"script", hiddenToken}, {"style", hiddenToken}, {"iframe", hiddenToken}, {"noembed", hiddenToken}, {"noframes", hiddenToken},
-	{"title", textToken}, {"textarea", textToken}, {"xmp", rawTextToken}, {"plaintext", rawTextToken},
+	{"title", rcdataToken}, {"textarea", rcdataToken}, {"xmp", rawTextToken}, {"plaintext", rawTextToken},
 }
 
 // endOfRawText returns the offset of the end tag of the element name
@@ -380,6 +388,9 @@ func isBlank(c byte) bool {
 	return false
 }
 
+// isASCIIAlnum reports whether c is an ASCII letter or digit.
+func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || '0' <= c && c <= '9' }
+
 // isASCIILetter reports whether c is an ASCII letter.
 func isASCIILetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
@@ -388,3 +399,141 @@ func isASCIILetter(c byte) bool {
 // nameEnds reports whether c ends a tag's name in HTML: a blank, "/" or
 // ">".
 func nameEnds(c byte) bool { return isBlank(c) || c == '/' || c == '>' }
+
+// unescape decodes the character references of HTML text (attribute
+// false) or of an attribute's value (true) as a browser's tokenizer does
+// (WHATWG HTML, 13.2.5.72 to 13.2.5.80), in one forward scan:
+//
+//   - "&#" then decimal digits, or "&#x" then hexadecimal ones, the ";"
+//     after them optional, is the character of that number: U+FFFD for 0,
+//     a surrogate or a number above U+10FFFF (however many digits it
+//     has), windows-1252's for 0x80 to 0x9F. "&#" and "&#x" without a
+//     digit are text.
+//   - "&" then a name of the named references is its one or two
+//     characters ("&fjlig;" is "fj"). Without ";", the names of the
+//     legacy list only ("&amp", "&not"); in text the longest such name
+//     that starts the letters and digits after the "&" ("&notit;" is
+//     "¬it;"); in an attribute only all of them, and not before "="
+//     ("&not=" and "&notit" stay as written).
+//
+// html.UnescapeString holds the tables of names and of windows-1252; it is
+// not used as it stands: it keeps a number in 32 bits ("&#4294967345;" is "1" there),
+// decodes "&#x;", not "&#9" at the end of its input, nor "&nLt;" and
+// "&nGt;", which are longer than their names.
+func unescape(s string, attribute bool) string {
+	k := strings.IndexByte(s, '&')
+	if k < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for k >= 0 {
+		b.WriteString(s[:k])
+		s = s[k:]
+		s = s[reference(&b, s, attribute):]
+		k = strings.IndexByte(s, '&')
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// reference writes to b what the character reference at the start of s
+// (an "&") stands for, and returns how many octets of s it is: it writes
+// "&" and returns 1 when it is none (see unescape).
+func reference(b *strings.Builder, s string, attribute bool) int {
+	if len(s) > 1 && s[1] == '#' {
+		return numericReference(b, s)
+	}
+	n := 1
+	for n < len(s) && isASCIIAlnum(s[n]) {
+		n++
+	}
+	if n == 1 {
+		b.WriteByte('&')
+		return 1
+	}
+	semicolon := n < len(s) && s[n] == ';'
+	if semicolon {
+		n++
+	}
+	ref := s[:n]
+	switch ref {
+	case "&nLt;":
+		b.WriteString("\u226A\u20D2")
+		return n
+	case "&nGt;":
+		b.WriteString("\u226B\u20D2")
+		return n
+	}
+	d := html.UnescapeString(ref)
+	if attribute {
+		// html.UnescapeString decodes of a name without ";" that is no
+		// reference the longest legacy name that starts it, and keeps
+		// the rest: what follows the first character it gives is then
+		// the end of the reference as written ("&notit;" gives "¬" and
+		// "it;"). A reference stands for one or two characters, never
+		// the end of its name ("&fjlig;" gives "fj"), a legacy name for
+		// one.
+		_, size := utf8.DecodeRuneInString(d)
+		if rest := d[size:]; rest != "" && strings.HasSuffix(ref, rest) || !semicolon && strings.HasPrefix(s[n:], "=") {
+			d = ref
+		}
+	}
+	b.WriteString(d)
+	return n
+}
+
+// numericReference writes to b the character of the numeric reference at
+// the start of s ("&#"), and returns how many octets of s it is: it
+// writes "&" and returns 1 when no digit follows "&#" or "&#x".
+func numericReference(b *strings.Builder, s string) int {
+	i := len("&#")
+	base := 10
+	if i < len(s) && (s[i] == 'x' || s[i] == 'X') {
+		base = 16
+		i++
+	}
+	digits := i
+	code := 0
+	for ; i < len(s); i++ {
+		d := digitValue(s[i])
+		if d >= base {
+			break
+		}
+		if code <= unicode.MaxRune { // above, it stays above: no wrap
+			code = code*base + d
+		}
+	}
+	if i == digits {
+		b.WriteByte('&')
+		return 1
+	}
+	if i < len(s) && s[i] == ';' {
+		i++
+	}
+	switch {
+	case code == 0 || code > unicode.MaxRune || 0xD800 <= code && code <= 0xDFFF:
+		b.WriteRune(utf8.RuneError)
+	case 0x80 <= code && code <= 0x9F:
+		// windows-1252's characters, whose table html.UnescapeString
+		// holds.
+		b.WriteString(html.UnescapeString("&#" + strconv.Itoa(code) + ";"))
+	default:
+		b.WriteRune(rune(code))
+	}
+	return i
+}
+
+// digitValue returns the value of c as a hexadecimal digit, or 16 when it
+// is none.
+func digitValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return 16
+}

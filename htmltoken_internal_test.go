@@ -145,3 +145,29 @@ func FuzzTokens(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnescape checks that unescape reads any text or attribute value,
+// each reference within its own "&" and what follows up to the next "&":
+// the text cut before an "&" reads as its two parts read one after the
+// other, and text without "&" reads as written.
+func FuzzUnescape(f *testing.F) {
+	for _, s := range []string{"&amp;&lt", "&#4294967345;&#x;&#9", "&notit;&not=&fjlig;&nLt;", "a&#x10FFFF&#xD800;&#128&", "&ampx;&#"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, s string, cut int) {
+		for _, attribute := range []bool{false, true} {
+			got := unescape(s, attribute)
+			if !strings.Contains(s, "&") && got != s {
+				t.Fatalf("unescape(%q, %v) = %q, want it as written", s, attribute, got)
+			}
+			k := strings.IndexByte(s[min(max(cut, 0), len(s)):], '&')
+			if k < 0 {
+				continue
+			}
+			k += min(max(cut, 0), len(s))
+			if parts := unescape(s[:k], attribute) + unescape(s[k:], attribute); got != parts {
+				t.Fatalf("unescape(%q, %v) = %q, but its parts at %d read %q", s, attribute, got, k, parts)
+			}
+		}
+	})
+}

@@ -1,7 +1,6 @@
 package mocksmtp
 
 import (
-	"html"
 	"regexp"
 	"strings"
 )
@@ -10,8 +9,10 @@ import (
 // links of a message, and a regular expression found in its bodies. Both
 // read HTML with tokens (htmltoken.go).
 
-// urlRE finds http and https URLs in text.
-var urlRE = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
+// urlRE finds http and https URLs in text: the scheme in any case of
+// ASCII letters, as a URL parser reads it, not (?i)'s Unicode folding,
+// in which "httpſ" (U+017F) is "https".
+var urlRE = regexp.MustCompile(`\b[hH][tT][tT][pP][sS]?://[^\s<>"]+`)
 
 // Links returns the links of the message, in order and without
 // duplicates: the href of each <a> (and <area>) of the HTML body, as a
@@ -37,7 +38,7 @@ func (m *Message) Links() []string {
 			continue
 		}
 		if href, ok := attrValue(s, t, "href"); ok {
-			add(hrefURL(unescapeAttr(href)))
+			add(hrefURL(unescape(withoutNUL(href), true)))
 		}
 	}
 	for _, u := range urlRE.FindAllString(m.Text, -1) {
@@ -74,57 +75,6 @@ func attrValue(s string, t token, name string) (value string, ok bool) {
 		return !ok
 	})
 	return value, ok
-}
-
-// unescapeAttr decodes the character references of an attribute's value
-// as a browser does: as in text (html.UnescapeString), except a named one
-// whose name is not all of the letters and digits that follow its "&", or
-// is followed by "=": "&section=" and "&copy=" stay as written, where
-// text would read "§ion=" and "©=".
-func unescapeAttr(v string) string {
-	if !strings.Contains(v, "&") {
-		return v
-	}
-	var b strings.Builder
-	for {
-		k := strings.IndexByte(v, '&')
-		if k < 0 {
-			b.WriteString(v)
-			return b.String()
-		}
-		b.WriteString(v[:k])
-		v = v[k:]
-		// The reference: "&#" and what html.UnescapeString reads of it,
-		// or "&", letters and digits, and a ";" after them.
-		n := 1
-		if n < len(v) && v[n] == '#' {
-			n++
-		}
-		for n < len(v) && (isASCIILetter(v[n]) || '0' <= v[n] && v[n] <= '9') {
-			n++
-		}
-		named := n > 1 && v[1] != '#'
-		semicolon := n < len(v) && v[n] == ';'
-		if semicolon {
-			n++
-		}
-		ref, rest := v[:n], v[n:]
-		d := html.UnescapeString(ref)
-		// A named reference is decoded only whole (d holds no letter or
-		// digit, which no reference stands for, when html.UnescapeString
-		// did not decode a prefix of its name), and without ";" only when
-		// no "=" follows it.
-		if named && (!semicolon && strings.HasPrefix(rest, "=") || strings.IndexFunc(d, isASCIIAlnum) >= 0) {
-			d = ref
-		}
-		b.WriteString(d)
-		v = rest
-	}
-}
-
-// isASCIIAlnum reports whether r is an ASCII letter or digit.
-func isASCIIAlnum(r rune) bool {
-	return r < 0x80 && (isASCIILetter(byte(r)) || '0' <= r && r <= '9')
 }
 
 // trimURL drops the punctuation that ends a sentence around a URL, and
@@ -182,15 +132,18 @@ func group(g []string) string {
 // htmlText returns the text of an HTML document as tokens reads it:
 // comments, scripts, styles and other hidden content dropped, a line break
 // for each block tag, other tags dropped without a trace, character
-// references decoded in the text they are in.
+// references decoded in the text they are in, NUL octets dropped (U+FFFD
+// in a title, textarea, xmp or plaintext), as a browser shows them.
 func htmlText(s string) string {
 	var b strings.Builder
 	for t := range tokens(s) {
 		switch t.kind {
 		case textToken:
-			b.WriteString(html.UnescapeString(s[t.from:t.to]))
+			b.WriteString(unescape(strings.ReplaceAll(s[t.from:t.to], "\x00", ""), false))
+		case rcdataToken:
+			b.WriteString(unescape(withoutNUL(s[t.from:t.to]), false))
 		case rawTextToken:
-			b.WriteString(s[t.from:t.to])
+			b.WriteString(withoutNUL(s[t.from:t.to]))
 		case startTagToken, endTagToken:
 			if isBlockTag(t.name) {
 				b.WriteByte('\n')
@@ -199,6 +152,12 @@ func htmlText(s string) string {
 	}
 	return b.String()
 }
+
+// withoutNUL returns text of HTML with its NUL octets replaced by
+// U+FFFD, as a browser's tokenizer replaces them in an attribute's value
+// and in what a title, textarea, xmp or plaintext holds. (Text elsewhere
+// drops them.)
+func withoutNUL(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
 
 // isBlockTag reports whether a tag of the element name breaks lines;
 // other tags (a, b, span...) are dropped without a trace, so that "code

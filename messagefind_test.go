@@ -463,6 +463,7 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"<script>", "<script><!--", "<script><!--<script>", "<script><!--<script>-->", "</script", "</script ", "</script x='",
 		"<style>", "</style", "</style x=\"", "<textarea>", "</textarea", "<xmp>", "<plaintext>",
 		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
+		"&#4294967345;&notit;&fjlig;&nLt;", `<a href="&#x110000&not=&notit&fjlig;&nGt;">`,
 	}
 	for _, unit := range units {
 		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
@@ -524,5 +525,118 @@ func TestLinksReadAnHrefAsABrowserDoes(t *testing.T) {
 	want := []string{"https://x.test/confirm/abc?token=1", "https://x.test/b"}
 	if diff := cmp.Diff(want, m.Links()); diff != "" {
 		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestFindAndLinksReadNumericReferencesAsABrowserDoes checks the numeric
+// character references a browser decodes otherwise than a reading that
+// keeps the number in 32 bits or wants two digits: a number above
+// U+10FFFF is U+FFFD however many digits it has ("&#4294967345;" is no
+// "1", which 2^32 + 49 would wrap to), "&#x;" has no digit and is text,
+// "&#9" that ends a text or a value is a tab.
+func TestFindAndLinksReadNumericReferencesAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	for _, c := range []struct{ html, want string }{
+		{"code &#4294967345;&#4294967346;&#x100000033;", "code \uFFFD\uFFFD\uFFFD"},
+		{"&#99999999999999999999999999999999;&#x0000000000041;", "\uFFFDA"},
+		{"&#x10FFFF;&#x110000;&#1114112;&#0;&#xD800;&#xdfff;", "\U0010FFFF\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"&#x80;&#x81;&#129;&#x9f;&#159", "€\u0081\u0081ŸŸ"},
+		{"&#x;&#X;&#;&#x&#", "&#x;&#X;&#;&#x&#"},
+		{"a&#9", "a\t"}, {"&#9", "\t"}, {"<p>a&#9</p>", "\na\t\n"}, {"&#65x", "Ax"}, {"&#x41g", "Ag"},
+	} {
+		m := &mocksmtp.Message{HTML: c.html}
+		if got := m.Find(all); got != c.want {
+			t.Errorf("text of %q = %q, want %q", c.html, got, c.want)
+		}
+	}
+	m := &mocksmtp.Message{HTML: `<a href="https://x.test/?c=&#4294967345;">a</a><a href="https://x.test/b&#x;">b</a>` +
+		`<a href="https://x.test/c&#9">c</a><a href=https://x.test/d&#10>d</a>`}
+	want := []string{"https://x.test/?c=\uFFFD", "https://x.test/b&#x;", "https://x.test/c", "https://x.test/d"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestFindAndLinksReadNamedReferencesAsABrowserDoes checks the named
+// character references that stand for two characters: "&fjlig;" is "fj"
+// in an attribute as in text, and "&nLt;" and "&nGt;", which are longer
+// than their names, are decoded too.
+func TestFindAndLinksReadNamedReferencesAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m := &mocksmtp.Message{HTML: "&fjlig;&nLt;&nGt;&nLt&nGtx;&notit;&amp=<a href='https://x.test/&fjlig;&nLt;&nGt;&nLtx;&not=&not;'>x</a>"}
+	if got, want := m.Find(all), "fj\u226A\u20D2\u226B\u20D2&nLt&nGtx;¬it;&=x"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	want := []string{"https://x.test/fj\u226A\u20D2\u226B\u20D2&nLtx;&not=¬"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestLinksAndFindReadEveryCutOfADocument gives Links and Find each
+// document of a set of tricky ones cut at every offset, from its end and
+// from its start: none panics, and as a browser reads a document forward,
+// a document cut at its end has the first links of the whole, or fewer
+// (a tag that the cut leaves open is none).
+func TestLinksAndFindReadEveryCutOfADocument(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		`<!DOCTYPE html><html><head><title>a&amp;b</title><style>p{x:"</style>"}</style></head><body>` +
+			`<a href="https://x.test/a?b=1&amp;c=2&section=3&#4294967345;&#x;&#9">a</a><!-- <a href=https://evil.test/> --!>` +
+			`<area HREF='https://x.test/b&fjlig;&nLt;' href=x><a x=y"z href=https://x.test/c&not=&notit>c</a></body></html>`,
+		`<script><!--<script></script><a href=https://evil.test/></script>--></script ><a href=https://x.test/d>code 1</a>`,
+		`<textarea>&lt;<a href=https://evil.test/></textarea x='>'><xmp><a href=x></XMP><?xml?><![CDATA[>]]></ x><a/href=https://x.test/e>`,
+		`<p ="x' y=z/><a href = "https://x.test/f" ><iframe><a href=x></iframe/><noembed></noembed><plaintext><a href=x>&amp;`,
+		"<a href=\"\n https://x.test/g\x00\r\n\t\">\x00<title>\x00</title>\u017f&#128;&#x80&#0;&#xD800;&#1114112;é</a><!---><!-->&#65&#x41g&amp=&ampx;&frac12x",
+	}
+	code := regexp.MustCompile(`code (\d+)`)
+	for _, s := range docs {
+		whole := (&mocksmtp.Message{HTML: s}).Links()
+		for i := range len(s) + 1 {
+			m := &mocksmtp.Message{HTML: s[:i]}
+			if got := m.Links(); len(got) > len(whole) || !slices.Equal(got, whole[:len(got)]) {
+				t.Errorf("Links of %q = %q, want the first of %q", s[:i], got, whole)
+			}
+			m.Find(code)
+			m = &mocksmtp.Message{HTML: s[i:]}
+			m.Links()
+			m.Find(code)
+		}
+	}
+}
+
+// TestLinksOfTheTextBodyMatchTheSchemeInASCII checks the scheme of a URL
+// in the text body in any case of ASCII letters only, as a URL parser
+// reads it: "httpſ://" (U+017F, which folds to "s" in Unicode) is no
+// https URL.
+func TestLinksOfTheTextBodyMatchTheSchemeInASCII(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{Text: "see httpſ://evil.test/a, HTTPS://x.test/b and hTtP://x.test/c"}
+	want := []string{"HTTPS://x.test/b", "hTtP://x.test/c"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestFindAndLinksReadANulAsABrowserDoes checks a NUL octet in HTML: a
+// browser drops it from text ("co\x00de 123" shows "code 123") and shows
+// U+FFFD for it in a textarea, a title, an xmp or a plaintext, and in an
+// attribute, where it is no control a URL parser trims.
+func TestFindAndLinksReadANulAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: "<p>co\x00de 1\x0023</p><a href=\"https://x.test/a\x00\">x</a><A HREF=\x00https://x.test/b&#0;>y</a>"}
+	if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != "123" {
+		t.Errorf("Find = %q, want %q", got, "123")
+	}
+	want := []string{"https://x.test/a\uFFFD", "\uFFFDhttps://x.test/b\uFFFD"}
+	if diff := cmp.Diff(want, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m = &mocksmtp.Message{HTML: "a\x00&#0;<textarea>b\x00&#0;</textarea><xmp>c\x00</xmp><plaintext>d\x00"}
+	if got, want := m.Find(all), "a\uFFFDb\uFFFD\uFFFDc\uFFFDd\uFFFD"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
 	}
 }
