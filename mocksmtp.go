@@ -397,6 +397,17 @@ func keepFrame([]byte) {}
 // error when the client left during it: one wrapping smtpd.ErrClientGone,
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
+	// On a clock a test moves (the program's), the time a fault's delay
+	// counts from for the idle time (setIdle) is read before anything of
+	// the event shows (a note, the message recorded), as the engine's
+	// Pause counts from the event's read: a suite that moves the clock as
+	// soon as it sees them moves it past the delay, which then counts in
+	// full. On the time package's clock it is read only with a delay (no
+	// clock read per event), just before the delay, as Pause counts.
+	var paused time.Time
+	if s.opts.clock != nil {
+		paused = s.opts.clock.Now()
+	}
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
 	if p.seed != "" {
@@ -485,9 +496,8 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
-	var paused time.Time // read only with a delay: no clock read per event
-	if p.act.delay > 0 {
-		paused = s.opts.clock.Now() // the idle time's clock (nextContext)
+	if p.act.delay > 0 && paused.IsZero() {
+		paused = time.Now() // the idle time's clock (nextContext)
 	}
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
