@@ -91,9 +91,14 @@ var ErrClosed = errors.New("mocksmtp: server closed")
 
 // New starts a server listening on 127.0.0.1 with a random port (see
 // [WithListenAddr] and [WithInMemory]) and returns it. The caller must Close it. Use [Start]
-// in tests.
+// in tests. A nil Option is an error, not a panic.
 func New(opts ...Option) (*Server, error) {
 	o := defaultOptions()
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("mocksmtp: option %d of %d is nil", i+1, len(opts))
+		}
+	}
 	// WithEngineConfig gives the base that the other options change,
 	// whatever their order: it applies first.
 	for _, opt := range opts {

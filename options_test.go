@@ -97,3 +97,18 @@ func TestWithEngineConfigLineLimits(t *testing.T) {
 		}
 	}
 }
+
+// A nil Option (a variable never set, a conditional's other branch) is
+// an error of New that says which, not a nil-pointer panic.
+func TestNilOptionIsAnError(t *testing.T) {
+	t.Parallel()
+	var unset Option
+	srv, err := New(WithSTARTTLS(), unset)
+	if err == nil {
+		srv.Close()
+		t.Fatal("New(WithSTARTTLS(), nil) succeeded, want an error")
+	}
+	if want := "mocksmtp: option 2 of 2 is nil"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+}
