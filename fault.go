@@ -514,15 +514,21 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 //
 //	mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle too long")
 //
-// The time counts from when the server starts writing its reply. At
+// The time is the client's silence: it runs only while the server waits
+// for the client, from when the server has written its reply (from the
+// start of the write of its last part, which takes no time in a
+// testing/synctest bubble), never while the server works or writes,
+// since a client waiting for a reply is not idle. A [Fault.Delay], a
+// reply paced by [Fault.Trickle] or [Fault.SplitReply], and the work on a
+// message before its reply (DKIM and ARC checks, the MIME parse of
+// [WithRejectNonconforming], a [WithOnMessage] callback) do not count. At
 // StageData (whose reply is 354) it covers the whole message data. At
-// StageBdat, whose reply follows the chunk, it counts from the command
-// and covers the chunk too; for BDAT LAST it goes on after the
-// end-of-message reply, unless a fault at StageMessage has its own
-// IdleReply; the [Fault.Delay] of a fault there, the server's own wait
-// before that reply, does not count: idle is the client's silence, and
-// a client waiting for a reply is not idle. A command that arrives just
-// as the time runs out is too late. The server's read timeout (5 minutes,
+// StageBdat, whose reply follows the chunk, it runs from the command
+// (after the fault's Delay, if any) and covers the chunk too, stops while the server writes the reply to
+// a chunk and runs again after it; for BDAT LAST it goes on after the
+// end-of-message reply with what the chunk left of it, unless a fault at
+// StageMessage has its own IdleReply. A command that arrives just as the
+// time runs out is too late. The server's read timeout (5 minutes,
 // see [WithReadTimeout]) still applies: it ends a session idle for
 // longer, with its own 421 4.4.2; when it is as long as after, the
 // fault's reply ends the session. At StageStartTLS after a 220 it

@@ -16,8 +16,9 @@ import (
 func TestIdleContextErrStays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		parent, cancelParent := context.WithCancel(context.Background())
-		ctx, cancel := newIdleContext(parent, time.Now().Add(time.Minute), func() bool { return true })
-		defer cancel()
+		ctx := newIdleContext(parent, nil, time.Minute, func(time.Time) bool { return true })
+		ctx.Waiting()
+		defer ctx.stop()
 		cancelParent()
 		<-ctx.Done()
 		if err := ctx.Err(); !errors.Is(err, context.Canceled) {
@@ -32,11 +33,46 @@ func TestIdleContextErrStays(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := newIdleContext(context.Background(), time.Now().Add(time.Minute), func() bool { return true })
-		defer cancel()
+		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx.Waiting()
+		defer ctx.stop()
 		<-ctx.Done()
 		if err, cause := ctx.Err(), context.Cause(ctx); err != context.DeadlineExceeded || cause != context.DeadlineExceeded {
 			t.Errorf("at the deadline, Err = %v and Cause = %v, want context.DeadlineExceeded both, as context.WithDeadline's", err, cause)
+		}
+	})
+}
+
+// An idle read's time runs only while the server waits for the client
+// (Waiting), not before, nor while it writes (Replying) but from the
+// start of its last write: it ends once the server has waited its whole
+// time, and stop returns what is left.
+func TestIdleContextRunsOnlyWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		defer ctx.stop()
+		time.Sleep(2 * time.Minute) // the server writes, or works: no deadline yet
+		if dl, ok := ctx.Deadline(); ok || ctx.Err() != nil {
+			t.Fatalf("before Waiting: Deadline %v, %v, Err %v; want none", dl, ok, ctx.Err())
+		}
+		ctx.Waiting()
+		time.Sleep(20 * time.Second)
+		ctx.Replying()        // the first part of a paced reply
+		time.Sleep(time.Hour) // its pause
+		ctx.Replying()        // its last part, from which the time runs again
+		ctx.Waiting()
+		<-ctx.Done()
+		if took := time.Since(start); took != 2*time.Minute+time.Hour+time.Minute || ctx.Err() != context.DeadlineExceeded {
+			t.Errorf("ended after %v with %v, want 2m+1h+1m0s and context.DeadlineExceeded", took, ctx.Err())
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx.Waiting()
+		time.Sleep(20 * time.Second)
+		if left := ctx.stop(); left != 40*time.Second {
+			t.Errorf("stop after 20s of waiting left %v, want 40s", left)
 		}
 	})
 }

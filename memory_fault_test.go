@@ -402,3 +402,121 @@ func TestIdleReplyAtBdatLastAfterADelayedReply(t *testing.T) {
 		})
 	}
 }
+
+// The time of an IdleReply is the client's silence: it counts from when
+// the server has written its whole reply and waits for the client, not
+// from when it began: a reply that a fault paces (Trickle, SplitReply)
+// and the server's work on a message (a slow WithOnMessage, as DKIM
+// checks or a MIME parse would be) are the server's time, during which
+// the client waits for the reply and is not idle.
+func TestIdleReplyCountsFromTheEndOfTheReply(t *testing.T) {
+	const idle = time.Minute
+	idleReply := func(st mocksmtp.Stage) mocksmtp.Fault {
+		return mocksmtp.At(st).IdleReply(idle, 421, "4.4.2 idle too long")
+	}
+	toMail := func(c *faultConn) {
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+	}
+	toRcpt := func(c *faultConn) {
+		toMail(c)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+	}
+	for _, tt := range []struct {
+		name   string
+		opts   []mocksmtp.Option
+		faults []mocksmtp.Fault
+		// run plays the client up to the reply after which it stays
+		// silent, which it reads.
+		run  func(c *faultConn)
+		noop bool // the client sends NOOP just before the idle time runs out
+	}{
+		{
+			name:   "trickled reply to MAIL",
+			faults: []mocksmtp.Fault{idleReply(mocksmtp.StageMail).Trickle(1, 10*time.Second)},
+			run:    func(c *faultConn) { toMail(c); c.must("MAIL FROM:<app@example.com>", 250) },
+		},
+		{
+			name:   "trickled reply to MAIL, then a NOOP in time",
+			faults: []mocksmtp.Fault{idleReply(mocksmtp.StageMail).Trickle(1, 10*time.Second)},
+			run:    func(c *faultConn) { toMail(c); c.must("MAIL FROM:<app@example.com>", 250) },
+			noop:   true,
+		},
+		{
+			name:   "split reply to MAIL, its pause longer than the idle time",
+			faults: []mocksmtp.Fault{idleReply(mocksmtp.StageMail).SplitReply(3, 2*idle)},
+			run:    func(c *faultConn) { toMail(c); c.must("MAIL FROM:<app@example.com>", 250) },
+		},
+		{
+			name:   "trickled 354",
+			faults: []mocksmtp.Fault{idleReply(mocksmtp.StageData).Trickle(1, 10*time.Second)},
+			run:    func(c *faultConn) { toRcpt(c); c.must("DATA", 354) },
+		},
+		{
+			name:   "trickled reply to a BDAT chunk",
+			faults: []mocksmtp.Fault{idleReply(mocksmtp.StageBdat).Trickle(1, 10*time.Second)},
+			run: func(c *faultConn) {
+				toRcpt(c)
+				_, _ = io.WriteString(c.conn, "BDAT 5\r\nhello")
+				c.must("", 250)
+			},
+		},
+		{
+			name: "trickled reply to BDAT LAST",
+			faults: []mocksmtp.Fault{
+				idleReply(mocksmtp.StageBdat),
+				mocksmtp.At(mocksmtp.StageMessage).Trickle(1, 10*time.Second),
+			},
+			run: func(c *faultConn) {
+				toRcpt(c)
+				_, _ = io.WriteString(c.conn, "BDAT 5 LAST\r\nhello")
+				c.must("", 250)
+			},
+		},
+		{
+			name: "trickled reply to BDAT LAST, then a NOOP in time",
+			faults: []mocksmtp.Fault{
+				idleReply(mocksmtp.StageBdat),
+				mocksmtp.At(mocksmtp.StageMessage).Trickle(1, 10*time.Second),
+			},
+			run: func(c *faultConn) {
+				toRcpt(c)
+				_, _ = io.WriteString(c.conn, "BDAT 5 LAST\r\nhello")
+				c.must("", 250)
+			},
+			noop: true,
+		},
+		{
+			name:   "slow work on the message before the reply to BDAT LAST",
+			opts:   []mocksmtp.Option{mocksmtp.WithOnMessage(func(*mocksmtp.Message) { time.Sleep(2 * idle) })},
+			faults: []mocksmtp.Fault{idleReply(mocksmtp.StageBdat)},
+			run: func(c *faultConn) {
+				toRcpt(c)
+				_, _ = io.WriteString(c.conn, "BDAT 5 LAST\r\nhello")
+				c.must("", 250)
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				opts := append([]mocksmtp.Option{mocksmtp.WithInMemory(), mocksmtp.WithFault(tt.faults...)}, tt.opts...)
+				srv := mocksmtp.Start(t, opts...)
+				c := dialBubble(t, srv)
+				tt.run(c)
+				replied := time.Now()
+				if tt.noop {
+					time.Sleep(idle - time.Second)
+					c.must("NOOP", 250)
+					c.must("QUIT", 221)
+					return
+				}
+				r, err := c.read()
+				if took := time.Since(replied); err != nil || r.Code != 421 || r.Status != "4.4.2" || took != idle {
+					t.Fatalf("after the reply: %+v, %v after %v; want the idle reply after %v of the client's silence", r, err, took, idle)
+				}
+				c.expectClosed()
+			})
+		})
+	}
+}

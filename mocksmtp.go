@@ -334,10 +334,13 @@ func (s *Server) serve(nc net.Conn) {
 		s.endSession(rec, err)
 	}()
 	for {
-		ctx, cancel, idle := s.nextContext(sf)
+		ctx, ic := s.nextContext(sf)
+		var idle *idleReply
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
-		cancel()
+		if ic != nil {
+			idle, sf.idleLeft = ic.idle, ic.stop()
+		}
 		if err == nil && idle != nil && deadlineReached(ctx) {
 			// The command came as the idle time ran out: too late, as
 			// one at the read timeout is (memnet's deadlines), whichever
@@ -402,17 +405,6 @@ func keepFrame([]byte) {}
 // error when the client left during it: one wrapping smtpd.ErrClientGone,
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
-	// On a clock a test moves (the program's), the time a fault's delay
-	// counts from for the idle time (setIdle) is read before anything of
-	// the event shows (a note, the message recorded), as the engine's
-	// Pause counts from the event's read: a suite that moves the clock as
-	// soon as it sees them moves it past the delay, which then counts in
-	// full. On the time package's clock it is read only with a delay (no
-	// clock read per event), just before the delay, as Pause counts.
-	var paused time.Time
-	if s.opts.clock != nil {
-		paused = s.opts.clock.Now()
-	}
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
 	if p.seed != "" {
@@ -501,9 +493,6 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
-	if p.act.delay > 0 && paused.IsZero() {
-		paused = time.Now() // the idle time's clock (nextContext)
-	}
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
 		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
@@ -519,11 +508,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		s.heloTaken(rec, ev.Arg)
 	}
-	var waited time.Duration
-	if p.act.delay > 0 {
-		waited = s.opts.clock.Now().Sub(paused)
-	}
-	sf.setIdle(ev, &p, waited)
+	sf.setIdle(ev, &p)
 	return nil
 }
 

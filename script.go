@@ -8,10 +8,12 @@ import (
 	pathpkg "path"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/internal/clock"
+	"github.com/mocksmtp/mocksmtp/internal/idle"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -318,10 +320,10 @@ type sessionFaults struct {
 	// idleOf is the script's arming when the fault that set idle
 	// fired: the idle wait holds while it lasts (arming.holdsUntil).
 	idleOf *arming
-	// idleAt is when idle's time runs out, once a read armed it: the
-	// reply to BDAT LAST is its Message event's, after which the wait
-	// goes on (see setIdle).
-	idleAt time.Time
+	// idleLeft is what is left of idle's time: all of it, but after
+	// BDAT LAST, whose chunk used some, for the wait that goes on after
+	// the reply to its Message event (see setIdle).
+	idleLeft time.Duration
 	// bdatReply says that the answer to BDAT LAST gave a reply, which
 	// the engine makes the default reply of the Message event that
 	// follows: a fault's, which the persona does not reword.
@@ -490,65 +492,136 @@ func deadlineReached(ctx context.Context) bool {
 }
 
 // nextContext returns the context for the session's next read: the
-// server's, or one that ends after an idle fault's time (idleContext),
-// unless the script was rearmed since the fault fired.
-func (s *Server) nextContext(sf *sessionFaults) (context.Context, context.CancelFunc, *idleReply) {
-	idle := sf.idle
-	if idle == nil {
-		return s.ctx, func() {}, nil
+// server's, or an idleContext, which ends once the server has waited for
+// the client for the rest of an idle fault's time, unless the script was
+// rearmed since the fault fired.
+func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) {
+	if sf.idle == nil {
+		return s.ctx, nil
 	}
-	if sf.idleAt.IsZero() {
-		sf.idleAt = s.opts.clock.Now().Add(idle.after)
+	if sf.idleOf.ended.Load() != nil {
+		// Rearmed since it fired, before its time ran out (or the
+		// session would have closed): the wait is gone.
+		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
+		return s.ctx, nil
 	}
-	of, at := sf.idleOf, sf.idleAt // for the timer's goroutine
-	if !of.holdsUntil(at) {
-		sf.idle, sf.idleBy, sf.idleOf, sf.idleAt = nil, "", nil, time.Time{}
-		return s.ctx, func() {}, nil
-	}
-	ctx, cancel := newIdleContext(s.ctx, at, func() bool { return of.holdsUntil(at) })
-	return ctx, cancel, idle
+	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleOf.holdsUntil)
+	return ic, ic
 }
 
-// idleContext is the context of a read that an IdleReply waits on. It
-// ends at its deadline, as one of context.WithDeadline does, while holds
-// reports true; once it reports false (ClearFaults, ReplaceFaults or
-// Reset rearmed the script), it has no deadline and does not end at it,
-// so the read goes on, as it would have without the fault. A read
-// cannot be interrupted and resumed (smtpd.Conn.Next), so the deadline
-// is dropped rather than the read cut short.
+// idleContext is the context of a read that an IdleReply waits on. Its
+// time, left, runs only while the server waits for the client: the
+// engine says when it does and when it writes instead (internal/idle),
+// so that a paced reply, and the server's work before it, are not the
+// client's silence. It ends, as one of context.WithDeadline does, once
+// the server has waited left in all, while holds reports true for that
+// instant; once holds reports false (ClearFaults, ReplaceFaults or Reset
+// rearmed the script), it has no deadline and does not end at it, so the
+// read goes on, as it would have without the fault. A read cannot be
+// interrupted and resumed (smtpd.Conn.Next), so the deadline is dropped
+// rather than the read cut short.
 type idleContext struct {
-	// The parent's, cancelled at the deadline with the cause
-	// context.DeadlineExceeded, or by its cancel, or the parent: the
-	// first of them is its cause for good, as its Err is.
+	// The parent's, cancelled when its time runs out with the cause
+	// context.DeadlineExceeded, or by stop, or the parent: the first of
+	// them is its cause for good, as its Err is. It carries the
+	// idleContext to the engine (idle.With).
 	context.Context
-	at    time.Time
-	holds func() bool
+	idle   *idleReply
+	clk    *clock.Clock // the parent's: the server's
+	holds  func(at time.Time) bool
+	cancel context.CancelCauseFunc
+
+	mu    sync.Mutex    // guards the fields below: Deadline may be asked from anywhere
+	left  time.Duration // the time not used yet, when at is zero
+	at    time.Time     // when it runs out, while the server waits for the client; else zero
+	timer *clock.Timer  // ends it at at
+	// wrote is when the server began its last write, since the time
+	// last stopped: the time runs again from there (Waiting).
+	wrote  time.Time
+	closed bool // stop was called: Waiting starts nothing more
 }
 
-func newIdleContext(parent context.Context, at time.Time, holds func() bool) (context.Context, context.CancelFunc) {
+func newIdleContext(parent context.Context, r *idleReply, left time.Duration, holds func(time.Time) bool) *idleContext {
 	inner, cancel := context.WithCancelCause(parent)
-	c := &idleContext{Context: inner, at: at, holds: holds}
-	timer := clock.From(parent).AfterFunc(at, func() {
-		if c.holds() {
-			cancel(context.DeadlineExceeded)
+	c := &idleContext{idle: r, clk: clock.From(parent), holds: holds, cancel: cancel, left: left}
+	c.Context = idle.With(inner, c)
+	return c
+}
+
+// Waiting starts the time running, at the first blocking read after the
+// server's reply (see internal/idle): from when the server began the
+// last write of that reply (its last part, if paced), which is when it
+// finished writing it but for the time the write itself took, no
+// time at all in a synctest bubble. A suite that moves the program's
+// clock once it has read the reply has it moved after the time began.
+func (c *idleContext) Waiting() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() || c.closed {
+		return
+	}
+	from := c.wrote
+	if from.IsZero() {
+		from = c.clk.Now()
+	}
+	at := from.Add(c.left)
+	c.at, c.wrote = at, time.Time{}
+	c.timer = c.clk.AfterFunc(at, func() {
+		if c.holds(at) {
+			c.cancel(context.DeadlineExceeded)
 		}
 	})
-	return c, func() {
-		timer.Stop()
-		cancel(context.Canceled)
-	}
 }
 
-// Deadline returns the idle deadline while it holds, else the parent's.
+// Replying stops the time while the server writes, keeping what is
+// left, and notes when the write began; once the time has run out it
+// stays out: what the client sent then came too late (deadlineReached).
+func (c *idleContext) Replying() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	now := c.clk.Now()
+	if !c.at.IsZero() {
+		if !now.Before(c.at) {
+			return
+		}
+		c.timer.Stop()
+		c.left, c.at = c.at.Sub(now), time.Time{}
+	}
+	c.wrote = now
+}
+
+// stop ends the context and returns the time not used, for the read
+// that goes on after the reply to BDAT LAST (setIdle).
+func (c *idleContext) stop() time.Duration {
+	c.mu.Lock()
+	c.closed = true
+	left := c.left
+	if !c.at.IsZero() {
+		c.timer.Stop()
+		left = max(0, c.at.Sub(c.clk.Now()))
+	}
+	c.mu.Unlock()
+	c.cancel(context.Canceled)
+	return left
+}
+
+// Deadline returns when the time runs out, while the server waits for
+// the client and the wait holds, else the parent's deadline.
 func (c *idleContext) Deadline() (time.Time, bool) {
-	if c.holds() {
-		return c.at, true
+	c.mu.Lock()
+	at := c.at
+	c.mu.Unlock()
+	if !at.IsZero() && c.holds(at) {
+		return at, true
 	}
 	return c.Context.Deadline()
 }
 
-// Err returns context.DeadlineExceeded when the deadline ended the
-// context, and not when the parent or cancel did first.
+// Err returns context.DeadlineExceeded when the time running out ended
+// the context, and not when the parent or stop did first.
 func (c *idleContext) Err() error {
 	err := c.Context.Err()
 	if err != nil && context.Cause(c.Context) == context.DeadlineExceeded {
@@ -558,19 +631,17 @@ func (c *idleContext) Err() error {
 }
 
 // setIdle arms the idle fault of ev's answer, if any, for the next read;
-// handle calls it for every event, with the time its answer waited (a
-// fault's Delay). The Message event of BDAT LAST answers the BDAT, whose
-// reply is its own: an idle fault armed at StageBdat, which counts from
-// the command, goes on after it, to its end, unless a fault at
-// StageMessage arms its own. Its end moves by waited: idle is the
-// client's silence, and the client waiting for the reply is not silent.
-func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan, waited time.Duration) {
+// handle calls it for every event. The Message event of BDAT LAST answers
+// the BDAT, whose reply is its own: an idle fault armed at StageBdat,
+// whose time ran while the chunk came, goes on after it with what is
+// left of it (left, what the read of the chunk did not use), unless a
+// fault at StageMessage arms its own.
+func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan) {
 	if p.act.idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
-		// The BDAT's, if any: idle, idleBy and idleOf unchanged.
-		if !sf.idleAt.IsZero() {
-			sf.idleAt = sf.idleAt.Add(waited)
-		}
-		return
+		return // the BDAT's, if any: idle, idleBy, idleOf and idleLeft unchanged
 	}
-	sf.idle, sf.idleBy, sf.idleOf, sf.idleAt = p.act.idle, p.idleBy, p.idleOf, time.Time{}
+	sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = p.act.idle, p.idleBy, p.idleOf, 0
+	if sf.idle != nil {
+		sf.idleLeft = sf.idle.after
+	}
 }

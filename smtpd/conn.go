@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/internal/clock"
+	"github.com/mocksmtp/mocksmtp/internal/idle"
 )
 
 // Errors that end a session, returned by [Conn.Next]. Next returns io.EOF
@@ -123,6 +124,10 @@ type Conn struct {
 	// event, from which Pause counts (see wait).
 	clk  *clock.Clock
 	evAt time.Time
+	// idle is the watched context's idle.Watch, if any: it is told when
+	// the server waits for the client and when it writes (waiting,
+	// replying).
+	idle idle.Watch
 
 	greeted bool // the Greeting event was returned
 	refused bool // the greeting was negative: only QUIT is taken
@@ -326,7 +331,7 @@ func (c *Conn) watch(ctx context.Context) {
 	if c.watched == ctx {
 		return
 	}
-	c.clk = clock.From(ctx)
+	c.clk, c.idle = clock.From(ctx), idle.From(ctx)
 	c.stopWatching()
 	c.wmu.Lock()
 	c.watched = ctx
@@ -688,6 +693,7 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		if clk != nil && off == 0 {
 			since = clk.Now()
 		}
+		c.replying() // its pauses are the server's time, not the client's
 		n, err := deadlineWriter{c}.Write(part)
 		off += n
 		if err != nil {
@@ -728,12 +734,31 @@ func (c *Conn) flush() error {
 	if len(b) == 0 {
 		return nil
 	}
+	c.replying()
 	n, err := deadlineWriter{c}.Write(b)
 	*c.out = b[:copy(b, b[n:])]
 	if err != nil {
 		return c.failed(err)
 	}
 	return nil
+}
+
+// waiting tells the driver's context, if it asks (internal/idle), that
+// the server has written its replies and now waits for the client; a
+// blocking read calls it after its flush.
+func (c *Conn) waiting() {
+	if c.idle != nil {
+		c.idle.Waiting()
+	}
+}
+
+// replying tells the driver's context, if it asks, that the server is
+// about to write (replies, or a part of a paced one): the client, which
+// waits for the reply, is not idle.
+func (c *Conn) replying() {
+	if c.idle != nil {
+		c.idle.Replying()
+	}
 }
 
 // failed returns the error of a write that failed, and keeps it (werr)
@@ -757,6 +782,7 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
+	c.waiting()
 	if n := c.br.Buffered(); n > 0 {
 		// Plaintext pipelined after STARTTLS must not be taken as commands
 		// sent under TLS (CVE-2011-0411).

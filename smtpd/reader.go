@@ -46,6 +46,7 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 		if err := c.flush(); err != nil {
 			return nil, 0, false, err
 		}
+		c.waiting()
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout))
 	}
 	if ctx.Err() != nil {
@@ -392,6 +393,7 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
+	c.waiting()
 	var got int64
 	var scratch []byte // where a chunk not kept is read
 	if !keep {

@@ -1,0 +1,38 @@
+// Package idle is the hook through which the engine tells a driver's
+// context when it waits for the client and when it writes: the time of
+// mocksmtp's IdleReply fault, the client's silence, runs only while the
+// server waits, from when it has written its whole reply, not while it
+// writes a paced reply or works on what it read.
+//
+// The root package puts a [Watch] in the context it passes to
+// smtpd.Conn.Next ([With]); the engine finds it there ([From]) and calls
+// it around its blocking reads and its writes. Only this module can name
+// the package.
+package idle
+
+import "context"
+
+// Watch is told what the server of one connection does. Its methods are
+// called on the connection's goroutine, in the order the server does
+// what they say.
+type Watch interface {
+	// Waiting says that the server has written its replies and waits
+	// for the client: a command, message data, a chunk, a TLS handshake.
+	Waiting()
+	// Replying says that the server is about to write: buffered
+	// replies, or one part of a paced reply.
+	Replying()
+}
+
+type key struct{}
+
+// With returns ctx carrying w, for the engine (From).
+func With(ctx context.Context, w Watch) context.Context {
+	return context.WithValue(ctx, key{}, w)
+}
+
+// From returns the Watch ctx carries, or nil.
+func From(ctx context.Context) Watch {
+	w, _ := ctx.Value(key{}).(Watch)
+	return w
+}
