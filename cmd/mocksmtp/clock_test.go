@@ -266,10 +266,49 @@ func TestClockAdvanceEndsPausesAndIdleTime(t *testing.T) {
 	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "250 ") {
 		t.Fatalf("HELO: %q, %v", line, err)
 	}
-	// The idle time was counting before the 250 was written.
+	// The idle time began as the 250 was written, before the client
+	// read it.
 	advance(t, p, "10m")
 	if line, err := r.ReadString('\n'); err != nil || line != "421 4.4.2 idle too long\r\n" {
 		t.Fatalf("after 10m idle on the clock: %q, %v, want the idle reply", line, err)
+	}
+}
+
+// The time of an idleReply is the client's silence: the pause of a
+// paced reply, which a move of the clock ends, is not part of it; it
+// begins with the last part of the reply.
+func TestClockPacedReplyIsNotIdleTime(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "HELO", "splitReply": {"at": 4, "pause": "1h"},
+		"idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("greeting: %q, %v", line, err)
+	}
+	if _, err := conn.Write([]byte("HELO app.example\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 4)
+	if _, err := io.ReadFull(r, part); err != nil || string(part) != "250 " {
+		t.Fatalf("the HELO reply's first 4 octets: %q, %v", part, err)
+	}
+	advance(t, p, "1h")
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasSuffix(line, "\r\n") || strings.Contains(line, "421") {
+		t.Fatalf("the rest of the HELO reply after the pause: %q, %v", line, err)
+	}
+	advance(t, p, "9m")
+	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "250 ") {
+		t.Fatalf("NOOP after 9m of the client's silence (and the 1h pause before it): %q, %v, want 250", line, err)
 	}
 }
 
