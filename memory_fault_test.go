@@ -520,3 +520,24 @@ func TestIdleReplyCountsFromTheEndOfTheReply(t *testing.T) {
 		})
 	}
 }
+
+// An IdleReply as long as the read timeout still wins over it after a
+// paced reply: both begin as the server has written the reply, and the
+// fault's reply, not the read timeout's, ends the session.
+func TestIdleReplyAtTheReadTimeoutAfterAPacedReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithReadTimeout(time.Minute), mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageMail).Trickle(1, 10*time.Second).IdleReply(time.Minute, 421, "4.4.2 the fault's idle reply"),
+		))
+		c := dialBubble(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		replied := time.Now()
+		line, err := c.r.ReadString('\n')
+		if took := time.Since(replied); err != nil || line != "421 4.4.2 the fault's idle reply\r\n" || took != time.Minute {
+			t.Fatalf("after the trickled 250: %q, %v after %v; want the fault's idle reply after 1m0s", line, err, took)
+		}
+		c.expectClosed()
+	})
+}
