@@ -22,6 +22,16 @@ import (
 // minimum RFC 7677 recommends.
 const scramIterations = 4096
 
+// maxSCRAMNonce is the most octets of a client nonce (the client-first
+// message's r=), which the server-first message echoes in a 334 line:
+// RFC 5802 and RFC 7677 set no maximum; Dovecot's client sends 64
+// octets, Cyrus SASL's 32 random octets in base64. 1024 keeps the 334
+// line near 1.5 KiB, well within what clients read (Python's smtplib:
+// 8192 octets); a longer nonce gets RFC 4954 6's 500 5.5.6, the reply to
+// a response longer than the mechanism's buffer, as one over the AUTH
+// line limit does.
+const maxSCRAMNonce = 1024
+
 // newSCRAM returns the server side of one SCRAM exchange over a
 // connection whose TLS state is cs (nil before TLS).
 func (a *authConfig) newSCRAM(m AuthMechanism, cs *tls.ConnectionState) (mechanismSASL, error) {
@@ -92,6 +102,11 @@ func (s *scramServer) Next(resp []byte) ([]byte, bool, error) {
 func (s *scramServer) first(msg string) ([]byte, bool, error) {
 	flag, _, _ := strings.Cut(msg, ",")
 	cbType, binds := strings.CutPrefix(flag, "p=")
+	if n := clientNonceLength(msg); n > maxSCRAMNonce {
+		s.done = true
+		return nil, false, smtpd.Reply{Code: 500, Status: "5.5.6", Lines: []string{
+			fmt.Sprintf("Error: authentication exchange line too long (SCRAM client nonce of %d octets, at most %d)", n, maxSCRAMNonce)}}
+	}
 	s.who = AuthInfo{Mechanism: s.mechanism}
 	if f := strings.SplitN(msg, ",", 4); len(f) == 4 { // gs2-flag,authzid,n=user,...
 		if user, ok := strings.CutPrefix(f[2], "n="); ok {
@@ -143,6 +158,17 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 		return nil, false, scramFailure("e=other-error", fmt.Errorf("authorization identity %q is not the user", id))
 	}
 	return []byte(out), false, nil
+}
+
+// clientNonceLength returns the length of the nonce (r=) of a
+// client-first message, after its GS2 header; 0 if it has none.
+func clientNonceLength(msg string) int {
+	for i, f := range strings.Split(msg, ",") {
+		if nonce, ok := strings.CutPrefix(f, "r="); ok && i >= 2 {
+			return len(nonce)
+		}
+	}
+	return 0
 }
 
 // lookup returns the stored credentials of an account of WithAuth, with a

@@ -3,9 +3,11 @@ package mocksmtp
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xdg-go/scram"
@@ -388,5 +390,63 @@ func TestAuthSCRAMEndsWithAnEmptyAnswer(t *testing.T) {
 				t.Errorf("the client's lines of the exchange: %q, want %q", client, want)
 			}
 		})
+	}
+}
+
+// A client nonce of N-1 and N octets (maxSCRAMNonce) is taken: the
+// server-first message echoes it in a 334 line that clients read
+// (Python's smtplib reads at most 8192 octets). One of N+1 and 2N is
+// refused with 500 5.5.6, RFC 4954 6's reply to a response longer than
+// the mechanism's buffer (as the engine refuses a response over the
+// AUTH line limit), and the session goes on; one of 1 MiB+1, a line
+// over the engine's 1 MiB bound, gets 500 5.5.2 and the connection
+// closes. As the AUTH line's initial response, or as the answer to its
+// empty challenge.
+func TestAuthSCRAMNonceBound(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuth("user", "pencil"), WithAuthMechanisms(AuthSCRAMSHA256))
+	const n = maxSCRAMNonce
+	// 8 KiB: a 334 line of 11 KiB, which smtplib fails to read.
+	for _, size := range []int{n - 1, n, n + 1, 2 * n, 8 << 10, 1<<20 + 1} {
+		for _, initial := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%d octets, initial response %v", size, initial), func(t *testing.T) {
+				t.Parallel()
+				nonce := strings.Repeat("n", size)
+				w := dialWire(t, srv.Addr(), nil)
+				w.conn.SetDeadline(time.Now().Add(20 * time.Second))
+				w.cmd("EHLO client.example", "250")
+				first := b64("n,,n=user,r=" + nonce)
+				want := "334"
+				switch {
+				case size > 1<<20:
+					want = "500 5.5.2"
+				case size > n:
+					want = "500 5.5.6"
+				}
+				var got []string
+				if initial {
+					got = w.cmd("AUTH SCRAM-SHA-256 "+first, want)
+				} else {
+					w.cmd("AUTH SCRAM-SHA-256", "334")
+					got = w.cmd(first, want)
+				}
+				if len(got) != 1 || len(got[0])+len("\r\n") > 8192 {
+					t.Fatalf("a reply of %d lines, the first of %d octets: %.100q", len(got), len(got[0]), got[0])
+				}
+				if size <= n {
+					sf, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got[0], "334 "))
+					if err != nil || !strings.HasPrefix(string(sf), "r="+nonce) {
+						t.Fatalf("server-first message %.100q, %v: want the client's nonce echoed", sf, err)
+					}
+					w.cmd("*", "501 5.0.0") // the client cancels
+				}
+				if size > 1<<20 {
+					w.eof()
+					return
+				}
+				w.cmd("NOOP", "250 2.0.0")
+				w.quit()
+			})
+		}
 	}
 }

@@ -41,6 +41,13 @@ const (
 	maxDKIMPicks    = 2 << 20  // header fields compared to find those h= names, over the verified signatures
 )
 
+// maxDKIMHeaderKeys is the most header fields a signature's h= may name:
+// one that names more is a permerror, not verified, and its HeaderKeys
+// holds the first this many. Real signers name a few dozen (oversigned:
+// each twice); a hostile h= of a million names would otherwise be kept,
+// and copied with each snapshot of the message.
+const maxDKIMHeaderKeys = 1000
+
 // DKIMStatus is the result of verifying one DKIM signature, named as
 // Authentication-Results (RFC 8601) names it.
 type DKIMStatus string
@@ -68,11 +75,14 @@ type DKIMResult struct {
 	// Reason says why the signature did not pass ("body hash mismatch:
 	// ..."); "" when it did.
 	Reason     string
-	Domain     string   // d=, the signing domain
-	Selector   string   // s=, which names its key
-	Identifier string   // i=, the agent or user signing; "@" and Domain when the signature names none
-	Algorithm  string   // a=, "rsa-sha256" or "ed25519-sha256"
-	HeaderKeys []string // h=, the header fields signed, in order
+	Domain     string // d=, the signing domain
+	Selector   string // s=, which names its key
+	Identifier string // i=, the agent or user signing; "@" and Domain when the signature names none
+	Algorithm  string // a=, "rsa-sha256" or "ed25519-sha256"
+	// HeaderKeys is h=, the header fields signed, in order; at most
+	// 1000 of them: a signature that names more is a permerror that says
+	// so, and this holds its first 1000.
+	HeaderKeys []string
 }
 
 // String returns the result as a method of an Authentication-Results
@@ -222,6 +232,7 @@ func verifyDKIM(m *Message, keys map[string]string) {
 	m.dkimMore = sc.total - len(sc.sigs)
 	m.DKIM = make([]DKIMResult, len(sc.sigs))
 	picks := 0
+	overKeys := make([]int, len(sc.sigs)) // the names of an h= over maxDKIMHeaderKeys
 	for i, tags := range sc.sigs {
 		r := DKIMResult{
 			Domain:     tags["d"],
@@ -232,10 +243,18 @@ func verifyDKIM(m *Message, keys map[string]string) {
 		if r.Identifier == "" && r.Domain != "" {
 			r.Identifier = "@" + r.Domain
 		}
+		names := 0
 		if h := tags["h"]; h != "" {
-			r.HeaderKeys = strings.Split(h, ":")
+			names = strings.Count(h, ":") + 1
+			keys := strings.SplitN(h, ":", maxDKIMHeaderKeys+1)
+			if len(keys) > maxDKIMHeaderKeys {
+				// Their own copy: the names must not hold h= whole.
+				keys = strings.Split(strings.Clone(h[:len(h)-len(keys[maxDKIMHeaderKeys])-1]), ":")
+				overKeys[i] = names
+			}
+			r.HeaderKeys = keys
 		}
-		picks += len(r.HeaderKeys) * sc.fields
+		picks += names * sc.fields
 		m.DKIM[i] = r
 	}
 	var skip string
@@ -281,6 +300,8 @@ func verifyDKIM(m *Message, keys map[string]string) {
 	for i := range m.DKIM {
 		r := &m.DKIM[i]
 		switch {
+		case overKeys[i] > 0:
+			r.Status, r.Reason = DKIMPermError, fmt.Sprintf("not verified: h= names %d header fields, more than the %d a verifier checks", overKeys[i], maxDKIMHeaderKeys)
 		case skip != "":
 			r.Status, r.Reason = DKIMPermError, skip
 		case err != nil || i >= len(verifs):

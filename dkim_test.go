@@ -491,8 +491,9 @@ func TestDKIMWorkBudgets(t *testing.T) {
 		})
 	}
 
-	// h= with k names in a header of 1024 fields: k × 1024 comparisons.
-	const fields = 1024
+	// h= with k names in a header of 4096 fields: k × 4096 comparisons (k
+	// within maxDKIMHeaderKeys).
+	const fields = 4096
 	pad := strings.Repeat("X-Pad: p\r\n", fields-6) // dkimMessage has 5, and the signature
 	names := func(k int) string {
 		var b strings.Builder
@@ -512,6 +513,81 @@ func TestDKIMWorkBudgets(t *testing.T) {
 	}{{k - 1, true}, {k, true}, {k + 1, false}, {2 * k, false}} {
 		t.Run(fmt.Sprintf("h= of %d names", tt.names), func(t *testing.T) {
 			check(t, names(tt.names), tt.verified)
+		})
+	}
+}
+
+// TestDKIMHeaderKeysBound sends signatures whose h= names N-1, N, N+1
+// and 2N header fields (N = maxDKIMHeaderKeys), and one whose h= is
+// 1 MiB+1 octets of names: up to N the signature is verified (its key is
+// unknown: a temperror) and HeaderKeys holds every name; past N it is a
+// permerror saying how many h= names, not verified, and HeaderKeys holds
+// the first N, whatever the size of h=.
+func TestDKIMHeaderKeysBound(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithMaxMessageBytes(4<<20))
+	const n = maxDKIMHeaderKeys
+	// h= of names, folded every 100 names (within the line length limit).
+	h := func(names []string) string {
+		var b strings.Builder
+		for i, name := range names {
+			if i > 0 {
+				b.WriteString(":")
+			}
+			if i%100 == 99 {
+				b.WriteString("\r\n ")
+			}
+			b.WriteString(name)
+		}
+		return b.String()
+	}
+	named := func(k int) []string {
+		names := []string{"from", "to", "subject"}
+		for i := len(names); i < k; i++ {
+			names = append(names, fmt.Sprintf("x-%d", i))
+		}
+		return names
+	}
+	huge := make([]string, (1<<20+1-3)/2) // "from:x:x:...:x:xx", 1 MiB+1 octets
+	for i := range huge {
+		huge[i] = "x"
+	}
+	huge[0], huge[len(huge)-1] = "from", "xx"
+	if got := len(strings.Join(huge, ":")); got != 1<<20+1 {
+		t.Fatalf("h= of %d octets", got)
+	}
+	for _, tt := range []struct {
+		name  string
+		names []string
+	}{
+		{fmt.Sprintf("%d names", n-1), named(n - 1)},
+		{fmt.Sprintf("%d names", n), named(n)},
+		{fmt.Sprintf("%d names", n+1), named(n + 1)},
+		{fmt.Sprintf("%d names", 2*n), named(2 * n)},
+		{"1 MiB+1 octets", huge},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=unknown; bh=AAAA; b=AAAA; h=" + h(tt.names) + "\r\n" + dkimMessage
+			m := deliver(t, srv, raw)
+			if len(m.DKIM) != 1 {
+				t.Fatalf("%d DKIM results, want 1", len(m.DKIM))
+			}
+			r := m.DKIM[0]
+			want := tt.names
+			if len(tt.names) <= n {
+				if r.Status != DKIMTempError {
+					t.Errorf("result %s %q, want temperror (verified, the key unknown)", r.Status, r.Reason)
+				}
+			} else {
+				want = tt.names[:n]
+				wantReason := fmt.Sprintf("not verified: h= names %d header fields, more than the %d a verifier checks", len(tt.names), n)
+				if r.Status != DKIMPermError || r.Reason != wantReason {
+					t.Errorf("result %s %q, want permerror %q", r.Status, r.Reason, wantReason)
+				}
+			}
+			if !slices.Equal(r.HeaderKeys, want) {
+				t.Errorf("HeaderKeys of %d names, want %d", len(r.HeaderKeys), len(want))
+			}
 		})
 	}
 }

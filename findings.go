@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mocksmtp/mocksmtp/internal/ascii"
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -361,11 +362,7 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 			continue
 		}
 		ref := fmt.Sprintf(" (%s %s)", f.Rule.Ref(), f.Rule)
-		text := replyText(f.Text)
-		if len(text)+len(ref) > maxRejectionText {
-			text = text[:maxRejectionText-len(ref)-len("...")] + "..."
-		}
-		text += ref
+		text := clipReplyText(f.Text, maxRejectionText-len(ref)) + ref
 		switch f.Rule {
 		case RulePipelining, RuleHeloFirst:
 			return smtpd.NewReply(503, "5.5.1 "+text), true
@@ -410,6 +407,36 @@ func replyText(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// clipReplyText returns replyText(s) if it has at most n octets, else
+// the longest replyText of a prefix of s that fits in n octets with
+// "..." after it: the prefix ends between runes (an octet that is no
+// UTF-8 counts as one), so the cut never splits a \xNN escape nor the
+// escapes of one UTF-8 sequence.
+func clipReplyText(s string, n int) string {
+	if t := replyText(s); len(t) <= n {
+		return t
+	}
+	width := func(c byte) int { // the octets of c in replyText
+		if c == '\t' || c >= ' ' && c <= '~' {
+			return 1
+		}
+		return len(`\xNN`)
+	}
+	end, used := 0, 0
+	for end < len(s) {
+		_, size := utf8.DecodeRuneInString(s[end:])
+		w := 0
+		for _, c := range []byte(s[end : end+size]) {
+			w += width(c)
+		}
+		if used+w > n-len("...") {
+			break
+		}
+		end, used = end+size, used+w
+	}
+	return replyText(s[:end]) + "..."
 }
 
 // FindingsReport returns findings as readable text grouped by rule, each

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -900,6 +901,91 @@ func TestRepliesAroundTheBufferSize(t *testing.T) {
 					t.Fatalf("reply %d: %d lines, %v; want one of %d octets", i+1, len(got), err, n)
 				}
 			}
+			c.expect("221 2.0.0 Bye")
+			c.conn.Close()
+			if err := wait(); err != io.EOF {
+				t.Fatalf("driver ended with %v", err)
+			}
+		})
+	}
+}
+
+// Pipelined commands whose replies total N-1, N, N+1, 2N and 1 MiB+1
+// octets, N the reply buffer's size (4 KiB): replies of one to three
+// lines, of many lengths, so that the buffer fills mid-reply and
+// mid-line; every reply arrives whole and in order, octet for octet.
+func TestPipelinedRepliesTotal(t *testing.T) {
+	t.Parallel()
+	const n = 4 << 10
+	for _, total := range []int{n - 1, n, n + 1, 2 * n, 1<<20 + 1} {
+		t.Run(strconv.Itoa(total), func(t *testing.T) {
+			t.Parallel()
+			var replies []smtpd.Reply
+			var want strings.Builder
+			add := func(lines ...string) {
+				r := smtpd.Reply{Code: 250, Status: "2.0.0", Lines: lines}
+				replies = append(replies, r)
+				for i, l := range lines {
+					sep := "-"
+					if i == len(lines)-1 {
+						sep = " "
+					}
+					want.WriteString("250" + sep + "2.0.0 " + l + "\r\n")
+				}
+			}
+			const last = len("250 2.0.0 \r\n") + 200 // room for the last reply
+			for i := 0; ; i++ {
+				var lines []string
+				size := 0
+				for j := range 1 + i%3 {
+					l := fmt.Sprintf("r%d.%d ", i, j)
+					l += strings.Repeat(string(rune('a'+(i+j)%26)), (i*7+j*13)%150)
+					lines = append(lines, l)
+					size += len("250 2.0.0 \r\n") + len(l)
+				}
+				if want.Len()+size+last > total {
+					break
+				}
+				add(lines...)
+			}
+			pad := total - want.Len() - len("250 2.0.0 \r\n")
+			add(fmt.Sprintf("r%d ", len(replies)) + strings.Repeat("z", pad-len(fmt.Sprintf("r%d ", len(replies)))))
+			if want.Len() != total {
+				t.Fatalf("the replies total %d octets, want %d", want.Len(), total)
+			}
+			i := 0
+			c, wait := drive(t, smtpd.Config{MaxJunkCommands: len(replies) + 1}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.Noop {
+					c.Reply(replies[i])
+					i++
+				}
+			})
+			c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+			c.expect("220 localhost ESMTP")
+			c.send("EHLO x\r\n")
+			if _, err := c.reply(); err != nil {
+				t.Fatal(err)
+			}
+			sent := make(chan error, 1)
+			go func() { // the client writes while the server answers
+				_, err := io.WriteString(c.conn, strings.Repeat("NOOP\r\n", len(replies)))
+				sent <- err
+			}()
+			got := make([]byte, total)
+			if k, err := io.ReadFull(c.r, got); err != nil {
+				t.Fatalf("read %d of %d octets of replies: %v", k, total, err)
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want.String() {
+				k := 0
+				for k < total && got[k] == want.String()[k] {
+					k++
+				}
+				t.Fatalf("replies differ at octet %d of %d: got %.60q, want %.60q", k, total, got[k:], want.String()[k:])
+			}
+			c.send("QUIT\r\n")
 			c.expect("221 2.0.0 Bye")
 			c.conn.Close()
 			if err := wait(); err != io.EOF {

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/smtp"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -358,6 +361,69 @@ func TestRequireTLSAnswersBDATBeforeItsArguments(t *testing.T) {
 			c.expectPrefix("250 2.0.0")
 			c.send("QUIT\r\n")
 			c.expectPrefix("221 2.0.0")
+		})
+	}
+}
+
+// Plaintext pipelined right after STARTTLS, full mail transactions of
+// N-1, N, N+1 and 2N octets of the read buffer (16 KiB) and 1 MiB+1,
+// never runs (CVE-2011-0411): what the engine had read is discarded, the
+// rest reaches the handshake, which then fails; when it succeeds, the
+// first command the driver sees is the client's first under TLS. No
+// command of the plaintext is an event, and no message is accepted.
+func TestSTARTTLSInjectedTransactions(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	const n = 16 << 10
+	txn := "MAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: injected\r\n\r\nevil\r\n.\r\n"
+	for _, size := range []int{n - 1, n, n + 1, 2 * n, 1<<20 + 1} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			t.Parallel()
+			injected := strings.Repeat(txn, size/len(txn)+1)[:size]
+			var mu sync.Mutex
+			var after []smtpd.Kind // the events after STARTTLS's
+			seen := false
+			c, wait := drive(t, smtpd.Config{TLSConfig: serverCfg}, func(_ *smtpd.Conn, ev *smtpd.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if seen {
+					after = append(after, ev.Kind)
+				}
+				seen = seen || ev.Kind == smtpd.StartTLS
+			})
+			c.conn.SetDeadline(time.Now().Add(20 * time.Second))
+			c.expectPrefix("220 ")
+			c.send("EHLO client.example\r\n")
+			c.expectPrefix("250 ")
+			go func() { // a large write blocks until the server reads or resets
+				_, _ = io.WriteString(c.conn, "STARTTLS\r\n"+injected)
+			}()
+			c.expectPrefix("220 2.0.0")
+			tc := tls.Client(c.conn, clientCfg)
+			want := []smtpd.Kind{smtpd.Handshake}
+			if err := tc.HandshakeContext(t.Context()); err == nil {
+				c.conn, c.r = tc, bufio.NewReader(tc)
+				c.send("NOOP\r\n")
+				c.expectPrefix("250 2.0.0")
+				c.send("QUIT\r\n")
+				c.expectPrefix("221 2.0.0")
+				want = append(want, smtpd.Noop, smtpd.Quit)
+			} else if size <= n {
+				t.Logf("the handshake failed: %v", err) // the plaintext outran the engine's read
+			}
+			c.conn.Close()
+			err := wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(want) == 1 {
+				if !errors.Is(err, smtpd.ErrTLSHandshake) {
+					t.Errorf("driver ended with %v, want %v", err, smtpd.ErrTLSHandshake)
+				}
+				want = nil // a failed handshake is the session's end, no event
+			}
+			if diff := cmp.Diff(want, after); diff != "" {
+				t.Errorf("events after STARTTLS (-want +got):\n%s", diff)
+			}
 		})
 	}
 }
