@@ -405,12 +405,12 @@ func keepFrame([]byte) {}
 // error when the client left during it: one wrapping smtpd.ErrClientGone,
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
-	// On a clock a test moves (the program's), the time an idle fault's
-	// time begins from at the earliest (setIdle) is read before anything
-	// of the event shows (a note, the message recorded), as the engine's
-	// Pause counts from the event's read: a suite that moves the clock as
-	// soon as it sees them moves it after. On the time package's clock
-	// it is not read (no clock read per event).
+	// On a clock a test moves (the program's), the earliest start of an
+	// idle fault's time (setIdle) is read before anything of the event
+	// shows (a note, the message recorded), as the engine's Pause counts
+	// from the event's read: a suite that moves the clock as soon as it
+	// sees them moves it after. On the time package's clock it is not
+	// read (no clock read per event).
 	var read time.Time
 	if s.opts.clock != nil {
 		read = s.opts.clock.Now()
