@@ -324,6 +324,15 @@ type sessionFaults struct {
 	// BDAT LAST, whose chunk used some, for the wait that goes on after
 	// the reply to its Message event (see setIdle).
 	idleLeft time.Duration
+	// idleFrom is, on a clock a test moves (the program's), when idle's
+	// time may begin at the earliest: when the command it answers was
+	// read, after the fault's delay. At BDAT, whose reply follows the
+	// chunk, no write of a reply begins it (idleContext.Waiting): a
+	// suite that moves the clock once it sees the fault's note moves it
+	// after the time began. Zero on the time package's clock: it begins
+	// when the server waits, which is that time exactly in a synctest
+	// bubble.
+	idleFrom time.Time
 	// bdatReply says that the answer to BDAT LAST gave a reply, which
 	// the engine makes the default reply of the Message event that
 	// follows: a fault's, which the persona does not reword.
@@ -505,7 +514,7 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) 
 		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
 		return s.ctx, nil
 	}
-	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleOf.holdsUntil)
+	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleFrom, sf.idleOf.holdsUntil)
 	return ic, ic
 }
 
@@ -536,14 +545,15 @@ type idleContext struct {
 	at    time.Time     // when it runs out, while the server waits for the client; else zero
 	timer *clock.Timer  // ends it at at
 	// wrote is when the server began its last write, since the time
-	// last stopped: the time runs again from there (Waiting).
+	// last stopped: the time runs again from there (Waiting). Before
+	// any write it is the session's idleFrom, if any.
 	wrote  time.Time
 	closed bool // stop was called: Waiting starts nothing more
 }
 
-func newIdleContext(parent context.Context, r *idleReply, left time.Duration, holds func(time.Time) bool) *idleContext {
+func newIdleContext(parent context.Context, r *idleReply, left time.Duration, from time.Time, holds func(time.Time) bool) *idleContext {
 	inner, cancel := context.WithCancelCause(parent)
-	c := &idleContext{idle: r, clk: clock.From(parent), holds: holds, cancel: cancel, left: left}
+	c := &idleContext{idle: r, clk: clock.From(parent), holds: holds, cancel: cancel, left: left, wrote: from}
 	c.Context = idle.With(inner, c)
 	return c
 }
@@ -635,13 +645,18 @@ func (c *idleContext) Err() error {
 // the BDAT, whose reply is its own: an idle fault armed at StageBdat,
 // whose time ran while the chunk came, goes on after it with what is
 // left of it (left, what the read of the chunk did not use), unless a
-// fault at StageMessage arms its own.
-func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan) {
+// fault at StageMessage arms its own. On a clock a test moves, read is
+// when handle began, before anything of ev showed: the time begins no
+// earlier than read and the fault's delay (idleFrom).
+func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan, read time.Time) {
 	if p.act.idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
 		return // the BDAT's, if any: idle, idleBy, idleOf and idleLeft unchanged
 	}
-	sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = p.act.idle, p.idleBy, p.idleOf, 0
+	sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft, sf.idleFrom = p.act.idle, p.idleBy, p.idleOf, 0, time.Time{}
 	if sf.idle != nil {
 		sf.idleLeft = sf.idle.after
+		if !read.IsZero() {
+			sf.idleFrom = read.Add(p.act.delay)
+		}
 	}
 }

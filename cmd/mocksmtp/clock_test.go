@@ -428,3 +428,43 @@ func TestClockDelayAtMessageDoesNotCountAsIdle(t *testing.T) {
 	expect("", 250)
 	expect("NOOP", 250)
 }
+
+// The time of an idleReply at BDAT covers the chunk: it runs from the
+// command, after the fault's delay, on the clock too. A suite that sees
+// the fault's note and moves the clock past the delay and the idle time
+// gets the idle reply at once, as it would after that much time; the
+// move past the idle time was lost: the time began only when the server
+// began to read the chunk, after the move had ended the delay.
+func TestClockIdleTimeAtBdatCountsFromTheCommand(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "BDAT", "delay": "1m", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := textproto.NewConn(conn)
+	expect := func(cmd string, code int) {
+		t.Helper()
+		if cmd != "" {
+			if err := tc.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := tc.ReadResponse(code); err != nil {
+			t.Fatalf("%q: %v %q, want %d", cmd, err, msg, code)
+		}
+	}
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	expect("MAIL FROM:<app@example.com>", 250)
+	expect("RCPT TO:<bob@example.com>", 250)
+	if _, err := conn.Write([]byte("BDAT 10\r\nhello")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "BDAT attempt 1 → delay 1m0s")
+	advance(t, p, "11m")
+	expect("", 421)
+}
