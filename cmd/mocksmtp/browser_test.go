@@ -1419,19 +1419,19 @@ func TestWebPageHowEachMessageWasSent(t *testing.T) {
 		Elements        int  // elements made of the subject's markup
 		Pwned           bool // a script of the subject's ran
 	}
-	// look reads how the detail at sel shows a TLS state (in the element
-	// of class tls) and the rest.
-	look := func(hash, sel string) shown {
+	// look reads how the detail shows a TLS state and the rest, in the
+	// rows that rows selects (rows+".tls" is the TLS row).
+	look := func(hash, rows string) shown {
 		t.Helper()
 		pg := browser.open(t, "about:blank")
 		pg.emulate(1280, 800, false)
 		pg.navigate("http://" + p.http + "/" + hash)
-		pg.waitFor(`document.querySelector(` + jsString(sel+" .tls") + `)`)
+		pg.waitFor(`document.querySelector(` + jsString(rows+".tls") + `)`)
 		var s shown
-		pg.eval(`(() => { const d = document.querySelector(`+jsString(sel)+`), t = (e, sel) => e.querySelector(sel)?.textContent ?? null;
-			return {helo: t(d, ".helo"), tls: t(d, ".tls .state"), auth: t(d, ".auth"),
-				certs: [...d.querySelectorAll(".tls .cert")].map(c => ({subject: t(c, ".subject"), issuer: t(c, ".issuer"), fingerprint: t(c, ".fingerprint")})),
-				elements: d.querySelectorAll("script, img").length, pwned: window.pwned !== undefined}; })()`, &s)
+		pg.eval(`(() => { const rows = `+jsString(rows)+`, t = (e, sel) => e.querySelector(sel)?.textContent ?? null;
+			return {helo: t(document, rows + ".helo"), tls: t(document, rows + ".tls .state"), auth: t(document, rows + ".auth"),
+				certs: [...document.querySelectorAll(rows + ".tls .cert")].map(c => ({subject: t(c, ".subject"), issuer: t(c, ".issuer"), fingerprint: t(c, ".fingerprint")})),
+				elements: document.querySelectorAll("dl.fields script, dl.fields img").length, pwned: window.pwned !== undefined}; })()`, &s)
 		pg.screenshot("wide-sent-"+strings.NewReplacer("#", "", "/", "-").Replace(hash), 1280, 800)
 		return s
 	}
@@ -1443,9 +1443,9 @@ func TestWebPageHowEachMessageWasSent(t *testing.T) {
 		hash, sel string
 		want      shown
 	}{
-		{"#message/1", "#message-detail .sent", shown{Helo: "plain.example", TLS: "no", Auth: "no", Certs: []certShown{}}},
-		{"#message/2", "#message-detail .sent", shown{Helo: "plain.example", TLS: state, Auth: "PLAIN alice ok", Certs: wantCerts}},
-		{"#session/1", "#session-detail", shown{Helo: "plain.example", TLS: state, Auth: "PLAIN alice ok", Certs: wantCerts}},
+		{"#message/1", "#message-detail dd.sent", shown{Helo: "plain.example", TLS: "no", Auth: "no", Certs: []certShown{}}},
+		{"#message/2", "#message-detail dd.sent", shown{Helo: "plain.example", TLS: state, Auth: "PLAIN alice ok", Certs: wantCerts}},
+		{"#session/1", "#session-detail dd", shown{Helo: "plain.example", TLS: state, Auth: "PLAIN alice ok", Certs: wantCerts}},
 	} {
 		if diff := cmp.Diff(tt.want, look(tt.hash, tt.sel)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.hash, diff)
@@ -1456,7 +1456,7 @@ func TestWebPageHowEachMessageWasSent(t *testing.T) {
 	pg := browser.open(t, "about:blank")
 	pg.emulate(390, 844, true)
 	pg.navigate("http://" + p.http + "/#message/2")
-	pg.waitFor(`document.querySelector("#message-detail .sent .tls .cert")`)
+	pg.waitFor(`document.querySelector("#message-detail dd.sent.tls .cert")`)
 	var overflow struct{ Scroll, Inner int }
 	pg.eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &overflow)
 	if overflow.Scroll > overflow.Inner {
@@ -1494,20 +1494,121 @@ func TestWebPageShowsWhoAClientAskedToActAs(t *testing.T) {
 	}
 	want := "PLAIN <b>admin</b>⟨U+202E⟩ as bob ok"
 	for _, tt := range []struct{ hash, sel string }{
-		{"#message/1", "#message-detail .sent"},
-		{"#session/1", "#session-detail"},
+		{"#message/1", "#message-detail dd.sent.auth"},
+		{"#session/1", "#session-detail dd.auth"},
 	} {
 		pg := browser.open(t, "about:blank")
 		pg.navigate("http://" + p.http + "/" + tt.hash)
-		pg.waitFor(`document.querySelector(` + jsString(tt.sel+" .auth") + `)`)
+		pg.waitFor(`document.querySelector(` + jsString(tt.sel) + `)`)
 		var got struct {
 			Auth     string
 			Elements int
 		}
 		pg.eval(`(() => { const d = document.querySelector(`+jsString(tt.sel)+`);
-			return {auth: d.querySelector(".auth").textContent, elements: d.querySelectorAll(".auth b").length}; })()`, &got)
+			return {auth: d.textContent, elements: d.querySelectorAll("b").length}; })()`, &got)
 		if got.Auth != want || got.Elements != 0 {
 			t.Errorf("%s: AUTH shows %q (%d elements of the identity's markup); want %q, as text", tt.hash, got.Auth, got.Elements, want)
 		}
+	}
+}
+
+// TestWebPageCollapsesAClientsCertificateChain shows a message whose
+// client presented its certificate and 14 more (-client-ca), each more
+// hostile than the last: markup, a bidi control and 1,000 octets in its
+// subject. The message's fields and the session's are a valid dl (the
+// message's rows of how it was sent are marked by a class, not wrapped
+// in a div among bare dt and dd, which the HTML standard forbids and
+// screen readers read wrong); the page shows the client's own
+// certificate, and the 14 others in a closed details ("14 more
+// certificates"), so they do not push the DKIM results and findings
+// 30,000 px down; opened, they show, as text, and wrap.
+func TestWebPageCollapsesAClientsCertificateChain(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "client-ca.pem")
+	roots := writeSelfSigned(t, certFile, keyFile)
+	cert := clientCert(t, "<b>client</b>\u202e", caFile)
+	for i := 1; i < 15; i++ {
+		more := clientCert(t, fmt.Sprintf(`<img src=x onerror="window.pwned=%d">`, i)+"\u202e"+strings.Repeat("L", 1000), "")
+		cert.Certificate = append(cert.Certificate, more.Certificate[0])
+	}
+	p := start(t, nil, "-quiet", "-cert", certFile, "-key", keyFile, "-client-ca", caFile)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert}}); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: many certificates\r\n\r\nx\r\n")
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	sent := sentOf(t, p, 1)
+	if sent[0] == nil || sent[0].TLS == nil || len(sent[0].TLS.PeerCertificates) != 15 {
+		t.Fatalf("message 1 sent %+v, want TLS with 15 certificates", sent[0])
+	}
+	var subjects []string // as the page shows them: each bidi control by its code point
+	for _, c := range sent[0].TLS.PeerCertificates {
+		subjects = append(subjects, strings.ReplaceAll(c.Subject, "\u202e", "⟨U+202E⟩"))
+	}
+
+	type shown struct {
+		Mixed     []string // dl elements with a div among bare dt and dd
+		Subjects  []string // of every certificate, in order
+		Outside   int      // certificates outside a details element
+		Collapsed int      // certificates inside a closed details element
+		Rendered  int      // certificates shown (checkVisibility)
+		Summary   string
+		Elements  int  // elements made of the subjects' markup
+		Pwned     bool // a script of the subjects' ran
+	}
+	read := `(detail) => {
+		const certs = [...document.querySelectorAll(detail + " .tls .cert")];
+		return {
+			mixed: [...document.querySelectorAll("dl")].filter((dl) => {
+				const kids = [...dl.children].map((c) => c.localName);
+				return kids.includes("div") && kids.some((k) => k === "dt" || k === "dd");
+			}).map((dl) => dl.className),
+			subjects: certs.map((c) => c.querySelector(".subject")?.textContent ?? null),
+			outside: certs.filter((c) => !c.closest("details")).length,
+			collapsed: certs.filter((c) => c.closest("details") && !c.closest("details").open).length,
+			rendered: certs.filter((c) => c.checkVisibility()).length,
+			summary: document.querySelector(detail + " .tls details > summary")?.textContent ?? "",
+			elements: document.querySelectorAll("dl.fields script, dl.fields img, dl.fields b").length,
+			pwned: window.pwned !== undefined,
+		};
+	}`
+	for _, tt := range []struct{ hash, detail string }{
+		{"#message/1", "#message-detail"},
+		{"#session/1", "#session-detail"},
+	} {
+		pg := browser.open(t, "about:blank")
+		pg.emulate(1280, 800, false)
+		pg.navigate("http://" + p.http + "/" + tt.hash)
+		pg.waitFor(`document.querySelector(` + jsString(tt.detail+" .tls .cert") + `)`)
+		var got shown
+		pg.eval(`(`+read+`)(`+jsString(tt.detail)+`)`, &got)
+		want := shown{Mixed: []string{}, Subjects: subjects, Outside: 1, Collapsed: 14, Rendered: 1, Summary: "14 more certificates"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.hash, diff)
+		}
+		pg.screenshot("wide-chain-"+strings.NewReplacer("#", "", "/", "-").Replace(tt.hash), 1280, 800)
+
+		// Opened, every certificate shows, and wraps in the pane.
+		pg.eval(`document.querySelector(`+jsString(tt.detail+" .tls details > summary")+`)?.click() ?? true`, nil)
+		pg.waitFor(`document.querySelector(` + jsString(tt.detail+" .tls details[open]") + `)`)
+		pg.eval(`(`+read+`)(`+jsString(tt.detail)+`)`, &got)
+		if got.Rendered != 15 || got.Elements != 0 || got.Pwned {
+			t.Errorf("%s opened: %d of 15 certificates shown, %d elements of their markup, a script ran: %v", tt.hash, got.Rendered, got.Elements, got.Pwned)
+		}
+		var pane struct{ Scroll, Client int }
+		pg.eval(`(() => { const d = document.getElementById("detail"); return {scroll: d.scrollWidth, client: d.clientWidth}; })()`, &pane)
+		if pane.Scroll > pane.Client {
+			t.Errorf("%s opened: the pane is %d px wide inside %d px", tt.hash, pane.Scroll, pane.Client)
+		}
+		pg.screenshot("wide-chain-open-"+strings.NewReplacer("#", "", "/", "-").Replace(tt.hash), 1280, 800)
 	}
 }

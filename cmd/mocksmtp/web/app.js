@@ -379,7 +379,7 @@
       el("dt", {}, "Received"), el("dd", { class: "received" }, timeEl(m.received, true)),
       el("dt", {}, "Size"), el("dd", {}, fmtSize(m.size)),
       el("dt", {}, "Session"), el("dd", {}, el("a", { href: `#session/${m.sessionId}` }, `Session ${m.sessionId}`)),
-      el("div", { class: "sent" }, stateView(m.sent, ["Sent after HELO", "Sent over TLS", "Sent with AUTH"])),
+      stateView(m.sent, ["Sent after HELO", "Sent over TLS", "Sent with AUTH"], "sent"),
       m.parseError && [el("dt", {}, "Parse error"), el("dd", { class: "parse-error" }, m.parseError)],
       dkimView(m.dkim),
       arcView(m),
@@ -534,23 +534,33 @@
 
   // stateView shows how a session stands (its helo, tls and auth): a
   // session now, or as a message's client sent it (its "sent"), as rows
-  // of a dl named by labels. TLS says its version and cipher suite, then
-  // the certificates the client presented (-client-ca), its own first:
-  // each one's subject, issuer and SHA-256 fingerprint, the client's text
-  // in text nodes, as every value of the mail.
-  function stateView(st, labels) {
+  // of a dl named by labels, each dt and dd of class cls as well (rows
+  // of a dl are bare dt and dd, or each pair in a div, never both). TLS
+  // says its version and cipher suite, then the certificates the client
+  // presented (-client-ca): its own, then the rest of its chain in a
+  // closed details, however many it sent; each one's subject, issuer and
+  // SHA-256 fingerprint, the client's text in text nodes, as every value
+  // of the mail.
+  function stateView(st, labels, cls) {
     const [helo, tls, auth] = labels;
-    const t = st.tls;
+    const t = st.tls, certs = (t && t.peerCertificates) || [];
+    const row = (label, name, ...value) => [
+      el("dt", { class: cls }, label), el("dd", { class: cls ? `${cls} ${name}` : name }, value)];
+    const cert = (c, label) => el("div", { class: "cert" },
+      el("span", { class: "label" }, label),
+      el("span", { class: "subject" }, iso(c.subject)),
+      el("span", { class: "issuer" }, "issued by ", iso(c.issuer)),
+      el("code", { class: "fingerprint" }, `SHA-256 ${c.sha256}`));
+    const more = certs.length - 1;
     return [
-      el("dt", {}, helo), el("dd", { class: "helo" }, iso(st.helo || "—")),
-      el("dt", {}, tls), el("dd", { class: "tls" },
+      row(helo, "helo", iso(st.helo || "—")),
+      row(tls, "tls",
         el("span", { class: "state" }, t ? `${t.version}, ${t.cipherSuite}` : "no"),
-        t && (t.peerCertificates || []).map((c, i) => el("div", { class: "cert" },
-          el("span", { class: "label" }, i === 0 ? "client certificate " : "then "),
-          el("span", { class: "subject" }, iso(c.subject)),
-          el("span", { class: "issuer" }, "issued by ", iso(c.issuer)),
-          el("code", { class: "fingerprint" }, `SHA-256 ${c.sha256}`)))),
-      el("dt", {}, auth), el("dd", { class: "auth" }, st.auth ? authShown(st.auth) : "no"),
+        certs.length > 0 && cert(certs[0], "client certificate "),
+        more > 0 && el("details", { class: "chain" },
+          el("summary", {}, `${more} more certificate${more === 1 ? "" : "s"}`),
+          certs.slice(1).map((c) => cert(c, "then ")))),
+      row(auth, "auth", st.auth ? authShown(st.auth) : "no"),
     ];
   }
 
