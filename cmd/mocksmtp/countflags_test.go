@@ -184,6 +184,30 @@ func TestRetainFlagAtItsLimit(t *testing.T) {
 			})
 		}
 	}
+	// Sessions without a message: the last N to start are kept.
+	for _, k := range []int{n - 1, n, n + 1, 2 * n} {
+		t.Run(fmt.Sprintf("%d sessions without a message", k), func(t *testing.T) {
+			t.Parallel()
+			p := start(t, nil, "-retain", strconv.Itoa(n))
+			for i := 1; i <= k; i++ {
+				dialRaw(t, p).want("QUIT", "QUIT", 221, "2.0.0")
+				p.stdout.waitFor(t, regexp.MustCompile(fmt.Sprintf(`(?m)^session %d .* ended: QUIT\n`, i)))
+			}
+			var want, ids []int
+			for id := max(1, k-n+1); id <= k; id++ {
+				want = append(want, id)
+			}
+			var ss []sessionJSON
+			h := getJSON(t, p, "/api/sessions", 200, &ss)
+			for _, s := range ss {
+				ids = append(ids, s.ID)
+			}
+			if diff := cmp.Diff(want, ids); diff != "" || h.Get("X-Total-Count") != strconv.Itoa(len(want)) {
+				t.Errorf("GET /api/sessions after %d of -retain %d: X-Total-Count %q, IDs (-want +got):\n%s", k, n, h.Get("X-Total-Count"), diff)
+			}
+		})
+	}
+
 	// One session of 2N messages: it is kept, with its last N messages,
 	// and forgets its transcript up to the acceptance of the last message
 	// forgotten, which the printed note says, naming the flag.
