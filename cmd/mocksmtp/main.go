@@ -1078,5 +1078,5 @@ func (p *printer) session(s *mocksmtp.Session) {
 		}{"session", newSessionJSON(s, true)})
 		return
 	}
-	fmt.Fprint(p.w, s)
+	fmt.Fprint(p.w, sessionText(s))
 }

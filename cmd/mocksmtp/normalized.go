@@ -176,7 +176,7 @@ func (a *api) normalizedTranscript(w http.ResponseWriter, r *http.Request) {
 	}
 	s := a.awaitSessionEnd(w, r, id, timeout, func(s *mocksmtp.Session, waited string) {
 		writeError(w, http.StatusRequestTimeout, "%s: its transcript is normalized once the client quits or closes the connection; so far:\n%s",
-			waited, strings.TrimSuffix(s.String(), "\n"))
+			waited, strings.TrimSuffix(sessionText(s), "\n"))
 	})
 	if s == nil {
 		return

@@ -163,6 +163,25 @@ type authJSON struct {
 	Success   bool   `json:"success"`
 }
 
+// sessionText is s.String(), the session as the program prints it, with
+// the note on the lines forgotten naming the flags that forgot them
+// (-max-transcript-lines, -retain), not the Go options they set, which
+// the program's users never see. Only the note is changed: it is the
+// first line of its exact text, and every line of the session has its
+// number before it.
+func sessionText(s *mocksmtp.Session) string {
+	text := s.String()
+	switch {
+	case s.Forgotten > len(s.TranscriptHead) && s.TranscriptHead != nil:
+		note := fmt.Sprintf("\n     … lines %d to %d forgotten (the transcript cap, ", len(s.TranscriptHead)+1, s.Forgotten)
+		return strings.Replace(text, note+"WithMaxTranscriptLines) …\n", note+"-max-transcript-lines) …\n", 1)
+	case s.Forgotten > 0:
+		note := fmt.Sprintf("\n     (lines 1 to %d forgotten: ", s.Forgotten)
+		return strings.Replace(text, note+"WithRetention or the transcript cap)\n", note+"-retain or the transcript cap, -max-transcript-lines)\n", 1)
+	}
+	return text
+}
+
 type lineJSON struct {
 	Dir  string  `json:"dir"` // "C" (client), "S" (server) or "*" (a note)
 	Text string  `json:"text"`
@@ -303,7 +322,7 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 				open = open[n:]
 			}
 			for _, s := range open {
-				b.WriteString(s.String())
+				b.WriteString(sessionText(s))
 			}
 		}
 		writeJSON(w, http.StatusRequestTimeout, sessionWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Sessions: sessionsJSON(listed)})
@@ -355,7 +374,7 @@ func (a *api) waitSessionEnd(w http.ResponseWriter, r *http.Request) {
 	s := a.awaitSessionEnd(w, r, id, timeout, func(s *mocksmtp.Session, waited string) {
 		j := newSessionJSON(s, true)
 		writeJSON(w, http.StatusRequestTimeout, sessionEndTimeoutJSON{
-			Error: waited + "; so far:\n" + strings.TrimSuffix(s.String(), "\n"), Session: &j})
+			Error: waited + "; so far:\n" + strings.TrimSuffix(sessionText(s), "\n"), Session: &j})
 	})
 	if s != nil {
 		writeJSON(w, http.StatusOK, newSessionJSON(s, true))
