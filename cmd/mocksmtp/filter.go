@@ -560,8 +560,12 @@ func arrayLen(raw []byte) (n int, ok bool) {
 	if len(raw) < 2 || raw[0] != '[' {
 		return 0, false
 	}
-	depth, inString, escaped, empty := 0, false, false, true
-	for _, c := range raw[1 : len(raw)-1] {
+	inner := raw[1 : len(raw)-1]
+	if len(bytes.TrimSpace(inner)) == 0 {
+		return 0, true
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range inner {
 		switch {
 		case inString:
 			switch {
@@ -572,7 +576,6 @@ func arrayLen(raw []byte) (n int, ok bool) {
 			case c == '"':
 				inString = false
 			}
-			continue
 		case c == '"':
 			inString = true
 		case c == '[' || c == '{':
@@ -582,18 +585,9 @@ func arrayLen(raw []byte) (n int, ok bool) {
 		case c == ',' && depth == 0:
 			n++
 		}
-		if !isJSONSpace(c) {
-			empty = false
-		}
-	}
-	if empty {
-		return 0, true
 	}
 	return n + 1, true
 }
-
-// isJSONSpace reports whether c is whitespace in JSON.
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // isNull reports whether a JSON value is null.
 func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
