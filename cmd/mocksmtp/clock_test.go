@@ -398,24 +398,7 @@ func TestClockDelayAtMessageDoesNotCountAsIdle(t *testing.T) {
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "BDAT", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}},
 		{"at": "message", "delay": "1h"}]`)
-	conn, err := net.Dial("tcp", p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	tc := textproto.NewConn(conn)
-	expect := func(cmd string, code int) {
-		t.Helper()
-		if cmd != "" {
-			if err := tc.PrintfLine("%s", cmd); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, msg, err := tc.ReadResponse(code); err != nil {
-			t.Fatalf("%q: %v %q, want %d", cmd, err, msg, code)
-		}
-	}
+	conn, expect := dialExpect(t, p.smtp)
 	expect("", 220)
 	expect("EHLO app.example", 250)
 	expect("MAIL FROM:<app@example.com>", 250)
@@ -439,24 +422,7 @@ func TestClockIdleTimeAtBdatCountsFromTheCommand(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "BDAT", "delay": "1m", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
-	conn, err := net.Dial("tcp", p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	tc := textproto.NewConn(conn)
-	expect := func(cmd string, code int) {
-		t.Helper()
-		if cmd != "" {
-			if err := tc.PrintfLine("%s", cmd); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, msg, err := tc.ReadResponse(code); err != nil {
-			t.Fatalf("%q: %v %q, want %d", cmd, err, msg, code)
-		}
-	}
+	conn, expect := dialExpect(t, p.smtp)
 	expect("", 220)
 	expect("EHLO app.example", 250)
 	expect("MAIL FROM:<app@example.com>", 250)
@@ -467,4 +433,29 @@ func TestClockIdleTimeAtBdatCountsFromTheCommand(t *testing.T) {
 	waitLine(t, p, "1", "BDAT attempt 1 → delay 1m0s")
 	advance(t, p, "11m")
 	expect("", 421)
+}
+
+// dialExpect connects to the SMTP address addr, for 10 s at most, and
+// returns the connection and expect, which sends cmd (none when empty)
+// and reads a reply of code, failing t otherwise.
+func dialExpect(t *testing.T, addr string) (net.Conn, func(cmd string, code int)) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := textproto.NewConn(conn)
+	return conn, func(cmd string, code int) {
+		t.Helper()
+		if cmd != "" {
+			if err := tc.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := tc.ReadResponse(code); err != nil {
+			t.Fatalf("%q: %v %q, want %d", cmd, err, msg, code)
+		}
+	}
 }
