@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/smtp"
 	"net/textproto"
 	"slices"
@@ -34,7 +33,7 @@ type closeEndCase struct {
 
 func closeEndCases() []closeEndCase {
 	tcp := func(srv *mocksmtp.Server) (*smtp.Client, error) {
-		conn, err := net.Dial("tcp", srv.Addr())
+		conn, err := dialFin(srv.Addr())
 		if err != nil {
 			return nil, err
 		}
@@ -61,11 +60,16 @@ func closeEndCases() []closeEndCase {
 		}
 	}
 	implicit := func(srv *mocksmtp.Server) (*smtp.Client, error) {
-		conn, err := tls.Dial("tcp", srv.Addr(), srv.ClientTLSConfig())
+		conn, err := dialFin(srv.Addr())
 		if err != nil {
 			return nil, err
 		}
-		return smtp.NewClient(conn, "localhost")
+		tc := tls.Client(conn, srv.ClientTLSConfig())
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return smtp.NewClient(tc, "localhost")
 	}
 	return []closeEndCase{
 		{"tcp", nil, tcp},
@@ -229,7 +233,7 @@ func TestClientQuitDuringDelayBeforeClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn, err := net.Dial("tcp", srv.Addr())
+		conn, err := dialFin(srv.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +298,7 @@ func TestClientClosedMidCommandBeforeClose(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				conn, err := net.Dial("tcp", srv.Addr())
+				conn, err := dialFin(srv.Addr())
 				if err != nil {
 					t.Fatal(err)
 				}
