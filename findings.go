@@ -213,7 +213,8 @@ var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT"
 	"VRFY": true, "EXPN": true, "STARTTLS": true, "AUTH": true, "TURN": true}
 
 // checkCommand returns what is wrong with a command event. pipelining
-// tells whether the server offered PIPELINING in its last EHLO reply.
+// tells whether the server offered PIPELINING in the reply to the last
+// greeting it took (an EHLO).
 // What the engine refused is read from the event's reason, never from its
 // reply, which a persona or a fault may word otherwise.
 func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding {
@@ -554,7 +555,10 @@ func WithoutRules(rules ...Rule) Option {
 // conform checks one event (and its message, for Message events) and
 // returns the findings, placed in the session's transcript at line. The
 // content of a message is checked now when parsed, otherwise when first
-// read (see kept); line is where its findings go.
+// read (see kept); line is where its findings go. What the server offered
+// is what the last greeting it took offered (rec.ehlo, which handle sets
+// once the answer is known: a greeting refused, by a fault or by
+// WithRejectNonconforming, offers nothing and takes nothing away).
 func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool) (fs []Finding, line int) {
 	ehlo := rec.ehlo
 	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
@@ -571,11 +575,8 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
 		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining))
 	}
-	if (ev.Kind == smtpd.Ehlo || ev.Kind == smtpd.Helo) && ev.Err == nil {
-		rec.ehlo = ev.Kind == smtpd.Ehlo
-	}
 	if ev.Kind == smtpd.Handshake {
-		rec.ehlo = false
+		rec.ehlo = false // the engine forgets the EHLO before TLS (RFC 3207 4.2)
 	}
 	fs = slices.DeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
 	if len(fs) == 0 && m == nil {

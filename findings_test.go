@@ -590,3 +590,46 @@ func TestFindingsReportPrintsWhatWouldHide(t *testing.T) {
 		}
 	}
 }
+
+// The findings take as offered what the last EHLO the server took offered:
+// a greeting the server refused (here WithRejectNonconforming's 503 to a
+// greeting that does not end its pipelined group) changes nothing, in the
+// findings as in the engine. A client that went on as if it had the
+// refused greeting's extensions, or as if it had lost those of the taken
+// one, was judged by the refused one: a refused EHLO after HELO made
+// pipelining seem offered, a refused HELO after EHLO made it seem not.
+func TestFindingsFollowTheGreetingTaken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		greeting string // the greeting taken
+		refused  string // then a greeting refused
+		want     string // the reply to MAIL, pipelined with RCPT
+		findings []mocksmtp.Rule
+	}{
+		{"EHLO refused after HELO", "HELO x", "EHLO y", "503 5.5.1", []mocksmtp.Rule{mocksmtp.RulePipelining, mocksmtp.RulePipelining}},
+		{"HELO refused after EHLO", "EHLO x", "HELO y", "250 2.1.0", []mocksmtp.Rule{mocksmtp.RulePipelining}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithRejectNonconforming())
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send(tt.greeting + "\r\n")
+			c.expect("250")
+			c.send(tt.refused + "\r\nNOOP\r\n")
+			c.expect("503 5.5.1") // the greeting must end a pipelined group
+			c.expect("250 2.0.0")
+			c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			c.expect(tt.want)
+			c.reply()
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			srv.WaitForSessions(t, 1)
+			if diff := cmp.Diff(tt.findings, rules(srv.Findings())); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\n%v", diff, srv.Findings())
+			}
+		})
+	}
+}
