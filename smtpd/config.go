@@ -111,9 +111,11 @@ type Config struct {
 	// Disabled lists the extensions neither advertised nor accepted.
 	// By default every extension that needs no configuration is on.
 	Disabled Extension
-	// VRFY is the reply to a well-formed VRFY. Default 252 2.0.0.
+	// VRFY is the reply to a well-formed VRFY. Default 252 2.0.0. HELP
+	// lists VRFY unless it is 502 or 500 (not implemented).
 	VRFY *Reply
-	// EXPN is the reply to EXPN. Default 502 5.5.1.
+	// EXPN is the reply to EXPN. Default 502 5.5.1. HELP lists EXPN when
+	// it is set and neither 502 nor 500.
 	EXPN *Reply
 
 	// Trace, when set, is called with every line read and written, on the

@@ -265,6 +265,21 @@ func TestHelpListsTheCommandsOffered(t *testing.T) {
 		{"implicit TLS", plainAuth(smtpd.Config{TLSConfig: serverCfg, ImplicitTLS: true}),
 			"214 2.0.0 Commands: HELO EHLO AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
 		{"without CHUNKING", smtpd.Config{Disabled: smtpd.ExtChunking}, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"},
+		// VRFY and EXPN as Config sets their replies: listed when they
+		// answer, not when the reply says they are not implemented (502)
+		// or not recognized (500).
+		{"EXPN answered", smtpd.Config{EXPN: &smtpd.Reply{Code: 250, Lines: []string{"<a@example.com>"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP"},
+		{"EXPN refused", smtpd.Config{EXPN: &smtpd.Reply{Code: 550, Lines: []string{"no such list"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP"},
+		{"EXPN not implemented", smtpd.Config{EXPN: &smtpd.Reply{Code: 502, Lines: []string{"no"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"VRFY not implemented", smtpd.Config{VRFY: &smtpd.Reply{Code: 502, Lines: []string{"no"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP"},
+		{"VRFY not recognized", smtpd.Config{VRFY: &smtpd.Reply{Code: 500, Lines: []string{"what?"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP"},
+		{"VRFY answered", smtpd.Config{VRFY: &smtpd.Reply{Code: 250, Lines: []string{"<a@example.com>"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
