@@ -61,7 +61,9 @@ type Config struct {
 	// MaxJunkCommands is how many junk commands (NOOP, RSET, VRFY, EXPN,
 	// HELP) a session may send since its last accepted message before
 	// each further one counts as a bad command, as Postfix's
-	// smtpd_junk_command_limit. Default 100.
+	// smtpd_junk_command_limit. Default 100. One refused for want of
+	// TLS (RequireTLS's 530) is a bad command, not a junk one, as Postfix
+	// counts it.
 	MaxJunkCommands int
 
 	// ReadTimeout bounds the wait for each command or piece of message
