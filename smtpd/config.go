@@ -34,7 +34,12 @@ type Config struct {
 	// (RFC 5321 4.5.3.1.4). MAIL and RCPT with parameters get
 	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512; at
 	// most 1 MiB, the longest line the engine reads (a larger value counts
-	// as 1 MiB: each connection's read buffer holds its longest line).
+	// as 1 MiB: each connection's read buffer holds its longest line). A
+	// line over its limit is read to its end and refused (500 5.5.2, or
+	// 500 5.5.6 for a response of an AUTH exchange) when at most 1 MiB
+	// long, LF included; a longer one closes the connection after the
+	// reply, at every limit (a text line within a MaxTextLine of 1 MiB
+	// may have a transparency dot more).
 	MaxCommandLine int
 	// ParamAllowance is the extra length allowed for MAIL and RCPT lines
 	// that carry ESMTP parameters. Default 512; with MaxCommandLine, at
