@@ -30,7 +30,8 @@ const (
 	// answers every other 530 5.7.0 "Must issue a STARTTLS command
 	// first"). A client that sends one without having sent STARTTLS
 	// never starts TLS; one whose STARTTLS was refused (454) is not at
-	// fault. Checked only under [WithRequireTLS].
+	// fault. Checked only on a server that requires TLS ([WithRequireTLS],
+	// or RequireTLS in [WithEngineConfig]).
 	RuleSTARTTLSFirst   Rule = "starttls-first"
 	RulePipelining      Rule = "pipelining"       // no pipelining unless offered, and never past DATA, EHLO, QUIT... (RFC 2920 3.1)
 	RuleQuit            Rule = "quit"             // QUIT before closing the connection (RFC 5321 4.1.1.10)
