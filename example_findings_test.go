@@ -99,10 +99,12 @@ func ExampleRule() {
 	fmt.Println(mocksmtp.RuleBareLineEnding, mocksmtp.RuleBareLineEnding.Ref())
 	fmt.Println(mocksmtp.RuleQuit, mocksmtp.RuleQuit.Ref())
 	fmt.Println(mocksmtp.RuleNonSMTP, mocksmtp.RuleNonSMTP.Ref())
+	fmt.Println(mocksmtp.RuleSTARTTLSFirst, mocksmtp.RuleSTARTTLSFirst.Ref())
 	// Output:
 	// bare-line-ending RFC 5321 2.3.8
 	// quit RFC 5321 4.1.1.10
 	// non-smtp RFC 5321 4.1
+	// starttls-first RFC 3207 4
 }
 
 func ExampleSeverity() {
@@ -128,7 +130,7 @@ func ExampleWithStrict() {
 	fmt.Println("failed:", t.Failed())
 	// Output:
 	// quit
-	// mocksmtp: Start at example_findings_test.go:118: the client broke the rules (WithStrict): 1 conformance finding
+	// mocksmtp: Start at example_findings_test.go:120: the client broke the rules (WithStrict): 1 conformance finding
 	//
 	// warning quit (RFC 5321 4.1.1.10), 1×
 	//   session 1: the client closed the connection without QUIT

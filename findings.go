@@ -19,12 +19,20 @@ type Rule string
 // The rules the server checks. Each is documented with the RFC section
 // that states it; [Rule.Ref] returns it.
 const (
-	RuleBareLineEnding  Rule = "bare-line-ending" // CR and LF only as CRLF, in commands and data (RFC 5321 2.3.8)
-	RuleDotStuffing     Rule = "dot-stuffing"     // a data line starting with "." is sent with one more "." (RFC 5321 4.5.2)
-	RuleLineLength      Rule = "line-length"      // text lines at most 998 octets before CRLF (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1)
-	Rule8BitMIME        Rule = "8bitmime"         // 8-bit data only with BODY=8BITMIME after the server offered it (RFC 6152 3)
-	RuleSMTPUTF8        Rule = "smtputf8"         // UTF-8 addresses or header text only with SMTPUTF8 (RFC 6531 3.2)
-	RuleHeloFirst       Rule = "helo-first"       // EHLO or HELO before a mail transaction (RFC 5321 4.1.4)
+	RuleBareLineEnding Rule = "bare-line-ending" // CR and LF only as CRLF, in commands and data (RFC 5321 2.3.8)
+	RuleDotStuffing    Rule = "dot-stuffing"     // a data line starting with "." is sent with one more "." (RFC 5321 4.5.2)
+	RuleLineLength     Rule = "line-length"      // text lines at most 998 octets before CRLF (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1)
+	Rule8BitMIME       Rule = "8bitmime"         // 8-bit data only with BODY=8BITMIME after the server offered it (RFC 6152 3)
+	RuleSMTPUTF8       Rule = "smtputf8"         // UTF-8 addresses or header text only with SMTPUTF8 (RFC 6531 3.2)
+	RuleHeloFirst      Rule = "helo-first"       // EHLO or HELO before a mail transaction (RFC 5321 4.1.4)
+	// RuleSTARTTLSFirst: STARTTLS before any command but NOOP, EHLO,
+	// HELO, HELP and QUIT, to a server that requires TLS (RFC 3207 4: it
+	// answers every other 530 5.7.0 "Must issue a STARTTLS command
+	// first"). A client that sends one without having sent STARTTLS
+	// never starts TLS; one whose STARTTLS was refused (454) is not at
+	// fault. Checked only on a server that requires TLS ([WithRequireTLS],
+	// or RequireTLS in [WithEngineConfig]).
+	RuleSTARTTLSFirst   Rule = "starttls-first"
 	RulePipelining      Rule = "pipelining"       // no pipelining unless offered, and never past DATA, EHLO, QUIT... (RFC 2920 3.1)
 	RuleQuit            Rule = "quit"             // QUIT before closing the connection (RFC 5321 4.1.1.10)
 	RuleAuthPlaintext   Rule = "auth-plaintext"   // no AUTH over a connection without TLS (RFC 8314 3, RFC 4954 4); the finding says what of the credentials crossed
@@ -49,7 +57,7 @@ func Rules() []Rule { return slices.Clone(rules[:]) }
 // rules lists every rule, in the order reports group them.
 var rules = [...]Rule{
 	RuleBareLineEnding, RuleDotStuffing, RuleLineLength, Rule8BitMIME, RuleSMTPUTF8,
-	RuleHeloFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
+	RuleHeloFirst, RuleSTARTTLSFirst, RulePipelining, RuleQuit, RuleAuthPlaintext,
 	RuleRequiredHeaders, RuleUniqueHeaders, RuleMessageID, RuleAddressSyntax, RuleMIME, RuleHeaderEncoding,
 	RuleNonSMTP,
 	RuleDKIM, RuleARC,
@@ -65,6 +73,7 @@ var ruleInfo = map[Rule]struct {
 	Rule8BitMIME:        {"RFC 6152 3", SeverityError},
 	RuleSMTPUTF8:        {"RFC 6531 3.2", SeverityError},
 	RuleHeloFirst:       {"RFC 5321 4.1.4", SeverityError},
+	RuleSTARTTLSFirst:   {"RFC 3207 4", SeverityError},
 	RulePipelining:      {"RFC 2920 3.1", SeverityError},
 	RuleQuit:            {"RFC 5321 4.1.1.10", SeverityWarning},
 	RuleAuthPlaintext:   {"RFC 8314 3", SeverityWarning},
@@ -213,10 +222,12 @@ var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT"
 	"VRFY": true, "EXPN": true, "STARTTLS": true, "AUTH": true, "TURN": true}
 
 // checkCommand returns what is wrong with a command event. pipelining
-// tells whether the server offered PIPELINING in its last EHLO reply.
+// tells whether the server offered PIPELINING in the reply to the last
+// greeting it took (an EHLO); tlsFirst, whether the server requires TLS
+// and the client has sent no STARTTLS (see RuleSTARTTLSFirst).
 // What the engine refused is read from the event's reason, never from its
 // reply, which a persona or a fault may word otherwise.
-func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding {
+func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool) []Finding {
 	var fs []Finding
 	// An Auth event refused for its line was refused for a line of its
 	// exchange: the AUTH line itself is refused as a command (BadCommand).
@@ -243,6 +254,11 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining bool) []Finding 
 	}
 	if (ev.Kind == smtpd.Mail || ev.Kind == smtpd.Rcpt || ev.Kind == smtpd.Data || ev.Kind == smtpd.Bdat) && helo == "" {
 		fs = append(fs, finding(RuleHeloFirst, "%s before EHLO or HELO", ev.Verb))
+	}
+	if tlsFirst && ev.Reason == smtpd.ReasonTLSRequired {
+		// Under RequireTLS, before TLS, the engine's only refusal for
+		// want of TLS is its 530, before any other check.
+		fs = append(fs, finding(RuleSTARTTLSFirst, "%s before STARTTLS, to a server that requires TLS: the client did not start TLS", shownVerb(ev)))
 	}
 	if ev.Kind == smtpd.Auth && !tls {
 		// The mechanism as the transcript shows it: a word the server
@@ -366,6 +382,8 @@ func rejection(fs []Finding) (smtpd.Reply, bool) {
 		switch f.Rule {
 		case RulePipelining, RuleHeloFirst:
 			return smtpd.NewReply(503, "5.5.1 "+text), true
+		case RuleSTARTTLSFirst: // the engine's own 530 stands (handle); the same reply
+			return smtpd.NewReply(530, "5.7.0 "+text), true
 		case RuleBareLineEnding, RuleDotStuffing, RuleLineLength:
 			return smtpd.NewReply(550, "5.5.2 "+text), true
 		case Rule8BitMIME:
@@ -554,7 +572,10 @@ func WithoutRules(rules ...Rule) Option {
 // conform checks one event (and its message, for Message events) and
 // returns the findings, placed in the session's transcript at line. The
 // content of a message is checked now when parsed, otherwise when first
-// read (see kept); line is where its findings go.
+// read (see kept); line is where its findings go. What the server offered
+// is what the last greeting it took offered (rec.ehlo, which handle sets
+// once the answer is known: a greeting refused, by a fault or by
+// WithRejectNonconforming, offers nothing and takes nothing away).
 func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool) (fs []Finding, line int) {
 	ehlo := rec.ehlo
 	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
@@ -569,13 +590,14 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	case ev.Kind == smtpd.Message: // rejected by the engine: what the data showed
 		fs = checkData(ev.DataInfo)
 	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
-		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining))
+		tlsFirst := s.opts.engine.RequireTLS && c.TLS() == nil && !rec.startTLS
+		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining), tlsFirst)
 	}
-	if (ev.Kind == smtpd.Ehlo || ev.Kind == smtpd.Helo) && ev.Err == nil {
-		rec.ehlo = ev.Kind == smtpd.Ehlo
+	if ev.Kind == smtpd.StartTLS {
+		rec.startTLS = true // however it was answered
 	}
 	if ev.Kind == smtpd.Handshake {
-		rec.ehlo = false
+		rec.ehlo = false // the engine forgets the EHLO before TLS (RFC 3207 4.2)
 	}
 	fs = slices.DeleteFunc(fs, func(f Finding) bool { return s.opts.conformance.off[f.Rule] })
 	if len(fs) == 0 && m == nil {

@@ -124,6 +124,21 @@ func TestFindings(t *testing.T) {
 			[]mocksmtp.Rule{mocksmtp.RuleMIME, mocksmtp.RuleMIME}},
 		{"base64 with bad padding", nil, mail(strings.Replace(goodMessage, "Content-Transfer-Encoding: 8bit\r\n\r\nna\xc3\xafve\r\n", "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8\r\n", 1), ""),
 			[]mocksmtp.Rule{mocksmtp.RuleMIME}},
+		// A server that requires TLS answers 530 5.7.0 to every command
+		// but NOOP, EHLO, STARTTLS, QUIT (RFC 3207 4): a client that
+		// sends one without having sent STARTTLS never starts TLS. One
+		// that tried (STARTTLS refused: 454) is not at fault.
+		{"MAIL before STARTTLS under WithRequireTLS", []mocksmtp.Option{mocksmtp.WithRequireTLS()},
+			exchange{{"EHLO x\r\n", 1}, {"NOOP\r\n", 1}, {"HELP\r\n", 1}, {"MAIL FROM:<a@example.com>\r\n", 1}, {"RSET\r\n", 1}, {"QUIT\r\n", 1}},
+			[]mocksmtp.Rule{mocksmtp.RuleSTARTTLSFirst, mocksmtp.RuleSTARTTLSFirst}},
+		{"AUTH before STARTTLS under WithRequireTLS", []mocksmtp.Option{mocksmtp.WithRequireTLS(), mocksmtp.WithAuth("user", "secret")},
+			exchange{{"EHLO x\r\n", 1}, {"AUTH PLAIN AHVzZXIAc2VjcmV0\r\n", 1}, {"QUIT\r\n", 1}},
+			[]mocksmtp.Rule{mocksmtp.RuleAuthPlaintext, mocksmtp.RuleSTARTTLSFirst}},
+		{"MAIL after STARTTLS refused", []mocksmtp.Option{mocksmtp.WithRequireTLS(),
+			mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 TLS not available due to temporary reason"))},
+			exchange{{"EHLO x\r\n", 1}, {"STARTTLS\r\n", 1}, {"MAIL FROM:<a@example.com>\r\n", 1}, {"QUIT\r\n", 1}}, nil},
+		{"MAIL before STARTTLS, TLS not required", []mocksmtp.Option{mocksmtp.WithSTARTTLS()},
+			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\n", 1}, {"QUIT\r\n", 1}}, nil},
 		{"rules switched off", []mocksmtp.Option{mocksmtp.WithoutRules(mocksmtp.RuleMessageID, mocksmtp.RuleQuit)},
 			exchange{{"EHLO x\r\n", 1}, {"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n", 3},
 				{strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1) + ".\r\n", 1}}, []mocksmtp.Rule{mocksmtp.Rule8BitMIME}},
@@ -588,5 +603,74 @@ func TestFindingsReportPrintsWhatWouldHide(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// The findings take as offered what the last EHLO the server took offered:
+// a greeting the server refused (here WithRejectNonconforming's 503 to a
+// greeting that does not end its pipelined group) changes nothing, in the
+// findings as in the engine. A client that went on as if it had the
+// refused greeting's extensions, or as if it had lost those of the taken
+// one, was judged by the refused one: a refused EHLO after HELO made
+// pipelining seem offered, a refused HELO after EHLO made it seem not.
+func TestFindingsFollowTheGreetingTaken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		greeting string // the greeting taken
+		refused  string // then a greeting refused
+		want     string // the reply to MAIL, pipelined with RCPT
+		findings []mocksmtp.Rule
+	}{
+		{"EHLO refused after HELO", "HELO x", "EHLO y", "503 5.5.1", []mocksmtp.Rule{mocksmtp.RulePipelining, mocksmtp.RulePipelining}},
+		{"HELO refused after EHLO", "EHLO x", "HELO y", "250 2.1.0", []mocksmtp.Rule{mocksmtp.RulePipelining}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithRejectNonconforming())
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send(tt.greeting + "\r\n")
+			c.expect("250")
+			c.send(tt.refused + "\r\nNOOP\r\n")
+			c.expect("503 5.5.1") // the greeting must end a pipelined group
+			c.expect("250 2.0.0")
+			c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+			c.expect(tt.want)
+			c.reply()
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			srv.WaitForSessions(t, 1)
+			if diff := cmp.Diff(tt.findings, rules(srv.Findings())); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\n%v", diff, srv.Findings())
+			}
+		})
+	}
+}
+
+// A client that starts TLS before its mail commands, as the server that
+// requires it wants, breaks no rule: Go's net/smtp, which uses STARTTLS
+// when offered.
+func TestSTARTTLSFirstKept(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithRequireTLS(), mocksmtp.WithStrict())
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(srv.ClientTLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitForSessions(t, 1)
+	if fs := srv.Findings(); len(fs) != 0 {
+		t.Errorf("findings: %v", fs)
 	}
 }

@@ -75,11 +75,16 @@ func (c *rawClient) expect(prefix string) {
 	}
 }
 
-// closed checks the server closed the connection.
+// closed checks the server closed the connection: a read finds its end,
+// not the client's deadline.
 func (c *rawClient) closed() {
 	c.t.Helper()
-	if got, err := c.reply(); err == nil {
+	got, err := c.reply()
+	if err == nil {
 		c.t.Fatalf("want the connection closed, got %q", got)
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		c.t.Fatalf("want the connection closed, got nothing until the deadline (%q): %v", got, err)
 	}
 }
 

@@ -75,9 +75,10 @@ func TestRecipientLimitsRecorded(t *testing.T) {
 // octets (maxQuotedVerb), and its first 400 and "..." past them, so that
 // the reply line stays within 512 octets: at N-1, N, N+1, 2N, and in a
 // line of 1 MiB, the longest command line the engine takes (set with
-// WithEngineConfig). A line of 1 MiB + 1 is too long: the persona's
-// 500 5.3.3 without a verb (the engine reads it to its end, as it would
-// a line of 1 MiB dot-stuffed, see smtpd's TestLineLimitsBounded).
+// WithEngineConfig). A line of 1 MiB + 1 is past what the engine reads
+// of a line at any limit: 500 5.5.2 and the connection closed, the
+// engine's own, with no event for the persona to word (smtpd's
+// TestLinesAtOneMiB).
 func TestExchangeQuotesAVerbUpToItsBound(t *testing.T) {
 	t.Parallel()
 	const bound = 400
@@ -98,6 +99,7 @@ func TestExchangeQuotesAVerbUpToItsBound(t *testing.T) {
 			want := "500 5.3.3 Unrecognized command"
 			switch {
 			case n+len("\r\n") > 1<<20:
+				want = "500 5.5.2 Error: line too long"
 			case n > bound:
 				want += " '" + verb(bound) + "...'"
 			default:
@@ -105,6 +107,10 @@ func TestExchangeQuotesAVerbUpToItsBound(t *testing.T) {
 			}
 			if got, err := c.reply(); got != want || len(got)+len("\r\n") > 512 {
 				t.Fatalf("a verb of %d octets: %.80q... (%d octets), %v; want %.80q... (%d octets)", n, got, len(got), err, want, len(want))
+			}
+			if n+len("\r\n") > 1<<20 {
+				c.closed()
+				return
 			}
 			c.send("NOOP\r\n")
 			c.expect("250 2.0.0")

@@ -516,6 +516,9 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		s.undo(&p)
 	}
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
+		// The greeting taken, as the engine takes it: its extensions are
+		// those the findings take as offered (conform).
+		rec.ehlo = ev.Kind == smtpd.Ehlo
 		s.heloTaken(rec, ev.Arg)
 	}
 	sf.setIdle(ev, &p, read)

@@ -223,18 +223,22 @@ func (t Transcript) writeNumbered(b *strings.Builder, first int) {
 // mu; never two sessions' at once. A server keeps many: the record is
 // small, and what few sessions have lives in x.
 type session struct {
-	// mu guards the fields below but ehlo. id, attempt, start and the
-	// addresses never change once the session is listed. messages, ended
-	// and what WithRetention forgot change with Server.mu held too
-	// (record, endSession, Reset, WithRetention), so that the server may
-	// read them under its own lock.
+	// mu guards the fields below but ehlo and startTLS. id, attempt,
+	// start and the addresses never change once the session is listed.
+	// messages, ended and what WithRetention forgot change with
+	// Server.mu held too (record, endSession, Reset, WithRetention), so
+	// that the server may read them under its own lock.
 	mu      sync.Mutex
 	id      int
 	attempt int
 	start   time.Time
 	end     time.Time
 	ended   EndReason
-	ehlo    bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
+	// ehlo: the last greeting the server took (handle) was EHLO, whose
+	// extensions conform takes as offered; startTLS: the client has sent
+	// STARTTLS (conform, RuleSTARTTLSFirst). Only the session's goroutine
+	// uses them.
+	ehlo, startTLS bool
 	// state is its HELO name, TLS state and AUTH record (nil before any):
 	// replaced, never changed, when one of them changes (observe), so
 	// that the messages sent in one state share it (kept.sent).

@@ -53,8 +53,10 @@ func WithImplicitTLS() Option {
 // HELO, which Postfix lets through too, and HELP (Postfix has none: 502);
 // BDAT before the checks of its arguments; RSET, VRFY, EXPN and AUTH
 // get 530 as MAIL does. The EHLO reply before TLS offers no AUTH, unless
-// [WithAuthMechanismsBeforeTLS] names mechanisms for it. It implies [WithSTARTTLS]
-// unless another TLS option is given.
+// [WithAuthMechanismsBeforeTLS] names mechanisms for it. Each command
+// answered 530 before the client sent STARTTLS is a finding of
+// [RuleSTARTTLSFirst]. It implies [WithSTARTTLS] unless another TLS option
+// is given.
 func WithRequireTLS() Option {
 	return optionFunc(func(o *options) error {
 		o.engine.RequireTLS = true

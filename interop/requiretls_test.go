@@ -3,9 +3,12 @@ package interop
 import (
 	"encoding/json"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mocksmtp/mocksmtp"
 )
 
 // TestProgramRequireTLS sends with each client over STARTTLS through the
@@ -59,6 +62,21 @@ func TestProgramRequireTLS(t *testing.T) {
 		}
 		if lines := transcript(t, p, 1); !strings.Contains(lines, "C: MAIL FROM:<alice@example.com>\nS: 530 5.7.0 Must issue a STARTTLS command first\n") {
 			t.Errorf("no 530 5.7.0 to MAIL:\n%s", lines)
+		}
+		// The client's fault, as a finding: it never sent STARTTLS.
+		res, body := p.call(t, "GET", "/api/findings", "")
+		var fs []struct {
+			Rule string `json:"rule"`
+		}
+		if err := json.Unmarshal(body, &fs); res.StatusCode != 200 || err != nil {
+			t.Fatalf("GET /api/findings: %s, %v\n%s", res.Status, err, body)
+		}
+		if !slices.ContainsFunc(fs, func(f struct {
+			Rule string `json:"rule"`
+		}) bool {
+			return f.Rule == string(mocksmtp.RuleSTARTTLSFirst)
+		}) {
+			t.Errorf("GET /api/findings: no %s finding: %s", mocksmtp.RuleSTARTTLSFirst, body)
 		}
 	})
 }

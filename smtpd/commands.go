@@ -317,8 +317,9 @@ func (c *Conn) verb(ctx context.Context, ev *Event) (*Event, error) {
 // HELP): STARTTLS when configured for it (also once TLS is active, when
 // it gets 503), AUTH when configured (also where the EHLO reply does not
 // offer it: before TLS under AuthRequiresTLS or RequireTLS), BDAT with
-// CHUNKING (without it, BDAT is an unknown command). EXPN is left out: by
-// default it is not implemented (502).
+// CHUNKING (without it, BDAT is an unknown command), VRFY and EXPN when
+// their replies (Config.VRFY, Config.EXPN) say they are implemented: EXPN
+// only when Config sets it, since by default it is not (502).
 func (c *Conn) helpText() string {
 	var b strings.Builder
 	b.WriteString("Commands: HELO EHLO")
@@ -332,9 +333,21 @@ func (c *Conn) helpText() string {
 	if c.cfg.has(ExtChunking) {
 		b.WriteString(" BDAT")
 	}
-	b.WriteString(" RSET NOOP QUIT VRFY HELP")
+	b.WriteString(" RSET NOOP QUIT")
+	if c.cfg.VRFY == nil || implemented(*c.cfg.VRFY) {
+		b.WriteString(" VRFY")
+	}
+	if c.cfg.EXPN != nil && implemented(*c.cfg.EXPN) {
+		b.WriteString(" EXPN")
+	}
+	b.WriteString(" HELP")
 	return b.String()
 }
+
+// implemented reports whether a command whose reply is r is one the
+// server implements: r is neither 502 (not implemented) nor 500 (not
+// recognized), RFC 5321 4.2.2.
+func implemented(r Reply) bool { return r.Code != 502 && r.Code != 500 }
 
 func (c *Conn) ehloReply() Reply {
 	lines := []string{c.cfg.Hostname}

@@ -34,7 +34,12 @@ type Config struct {
 	// (RFC 5321 4.5.3.1.4). MAIL and RCPT with parameters get
 	// ParamAllowance more, AUTH lines 12288 (RFC 4954). Default 512; at
 	// most 1 MiB, the longest line the engine reads (a larger value counts
-	// as 1 MiB: each connection's read buffer holds its longest line).
+	// as 1 MiB: each connection's read buffer holds its longest line). A
+	// line over its limit is read to its end and refused (500 5.5.2, or
+	// 500 5.5.6 for a response of an AUTH exchange) when at most 1 MiB
+	// long, LF included; a longer one closes the connection after the
+	// reply, at every limit (a text line within a MaxTextLine of 1 MiB
+	// may have a transparency dot more).
 	MaxCommandLine int
 	// ParamAllowance is the extra length allowed for MAIL and RCPT lines
 	// that carry ESMTP parameters. Default 512; with MaxCommandLine, at
@@ -61,7 +66,9 @@ type Config struct {
 	// MaxJunkCommands is how many junk commands (NOOP, RSET, VRFY, EXPN,
 	// HELP) a session may send since its last accepted message before
 	// each further one counts as a bad command, as Postfix's
-	// smtpd_junk_command_limit. Default 100.
+	// smtpd_junk_command_limit. Default 100. One refused for want of
+	// TLS (RequireTLS's 530) is a bad command, not a junk one, as Postfix
+	// counts it.
 	MaxJunkCommands int
 
 	// ReadTimeout bounds the wait for each command or piece of message
@@ -111,9 +118,11 @@ type Config struct {
 	// Disabled lists the extensions neither advertised nor accepted.
 	// By default every extension that needs no configuration is on.
 	Disabled Extension
-	// VRFY is the reply to a well-formed VRFY. Default 252 2.0.0.
+	// VRFY is the reply to a well-formed VRFY. Default 252 2.0.0. HELP
+	// lists VRFY unless it is 502 or 500 (not implemented).
 	VRFY *Reply
-	// EXPN is the reply to EXPN. Default 502 5.5.1.
+	// EXPN is the reply to EXPN. Default 502 5.5.1. HELP lists EXPN when
+	// it is set and neither 502 nor 500.
 	EXPN *Reply
 
 	// Trace, when set, is called with every line read and written, on the

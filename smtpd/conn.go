@@ -526,10 +526,15 @@ func (c *Conn) tooManyErrors(ctx context.Context, counted bool, a *Answer) error
 // countsAsError reports whether ev adds to the session's bad commands:
 // every event the engine rejects, but the first MaxRecipientOvershoot
 // recipients over the limit of a transaction; and every junk command past
-// MaxJunkCommands since the last accepted message.
+// MaxJunkCommands since the last accepted message. A junk command refused
+// for want of TLS (530) is a bad command, not a junk one: as Postfix, which
+// answers it before the command runs, and counts only what runs as junk.
 func (c *Conn) countsAsError(ev *Event) bool {
 	switch ev.Kind {
 	case Noop, Rset, Vrfy, Expn, Help:
+		if ev.Reason == ReasonTLSRequired {
+			return true
+		}
 		c.junk++
 		return ev.Err != nil || c.junk > c.cfg.MaxJunkCommands
 	case Rcpt:

@@ -142,8 +142,13 @@ func (c *client) expectPrefix(prefix string) {
 // expectClosed checks the server closed the connection.
 func (c *client) expectClosed() {
 	c.t.Helper()
-	if got, err := c.reply(); err == nil {
+	got, err := c.reply()
+	if err == nil {
 		c.t.Fatalf("want the connection closed, got %q", got)
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		// The client's deadline, not the server's close.
+		c.t.Fatalf("want the connection closed, got nothing until the deadline (%q): %v", got, err)
 	}
 }
 
@@ -209,6 +214,9 @@ func TestLongLines(t *testing.T) {
 		// as a line of its own: lines of a multiple of the read buffer
 		// (16 KiB) plus tail are tried too.
 		tail int
+		// pastBound is the reply to a line past 1 MiB, which closes the
+		// connection, when not 500 5.5.2.
+		pastBound string
 	}{
 		{
 			name: "command",
@@ -295,18 +303,20 @@ func TestLongLines(t *testing.T) {
 			before: "AUTH LOGIN\r\n", replies: "334 ",
 			// Base64 of "user" at the end: a tail taken as the response
 			// would reach the SASL server, which fails the test.
-			line: func(n int) string { return strings.Repeat("!", n-10) + "dXNlcg==\r\n" },
-			want: upTo(12288, "501 5.5.2", "500 5.5.6"),
-			tail: len("dXNlcg==\r\n"),
+			line:      func(n int) string { return strings.Repeat("!", n-10) + "dXNlcg==\r\n" },
+			want:      upTo(12288, "501 5.5.2", "500 5.5.6"),
+			tail:      len("dXNlcg==\r\n"),
+			pastBound: "500 5.5.6",
 		},
 		{
 			name:   "AUTH response ending in a bare LF",
 			before: "AUTH LOGIN\r\n", replies: "334 ",
 			// Refused for its ending up to the limit, before its base64
 			// is read; past it, for its length.
-			line: func(n int) string { return strings.Repeat("!", n-9) + "dXNlcg==\n" },
-			want: upTo(12288, "500 5.5.2", "500 5.5.6"),
-			tail: len("dXNlcg==\n"),
+			line:      func(n int) string { return strings.Repeat("!", n-9) + "dXNlcg==\n" },
+			want:      upTo(12288, "500 5.5.2", "500 5.5.6"),
+			tail:      len("dXNlcg==\n"),
+			pastBound: "500 5.5.6",
 		},
 		{
 			name: "AUTH with an initial response ending in a bare LF",
@@ -339,7 +349,7 @@ func TestLongLines(t *testing.T) {
 				}
 				sent := c.sendAsync(tt.line(n))
 				if n > maxDiscard {
-					c.expectPrefix("500 5.5.2")
+					c.expectPrefix(cmp.Or(tt.pastBound, "500 5.5.2"))
 					c.expectClosed()
 					sent()
 					h.noMessage()
@@ -1440,8 +1450,8 @@ func TestDataFlood(t *testing.T) {
 // reach the SASL mechanism exactly, over every round of an exchange and
 // as the initial response of the AUTH line; one octet more gets 500 5.5.6
 // (500 5.5.2 on the AUTH line) and reaches nothing (audit of the AUTH
-// reader, issue 13 item 1); past 1 MiB, 500 5.5.2 and the connection
-// closes. A response ending in a bare LF reaches nothing at any length:
+// reader, issue 13 item 1); past 1 MiB, the same reply and the connection
+// closes (a response got 500 5.5.2 there before). A response ending in a bare LF reaches nothing at any length:
 // 500 5.5.2 up to the limit, even when it is good base64 (12285 octets in
 // the exchange, 12287 on the AUTH line), the reply for its length past it.
 func TestAuthResponseBoundaries(t *testing.T) {
@@ -1491,7 +1501,7 @@ func TestAuthResponseBoundaries(t *testing.T) {
 				}
 				if n > maxDiscard {
 					sent := c.sendAsync(line)
-					c.expectPrefix("500 5.5.2")
+					c.expectPrefix("500 5.5.6")
 					c.expectClosed()
 					sent()
 					return
@@ -2084,9 +2094,9 @@ func TestLongLinesLargeBuffer(t *testing.T) {
 }
 
 // Line limits past the 1 MiB the engine reads of any line count as
-// 1 MiB: a text line or a command line over it is refused (500 5.5.2),
-// and one past 1 MiB and a transparency dot closes the connection, as
-// with the default limits. Before, a Config of 4 MiB sized each
+// 1 MiB: a text line or a command line over it closes the connection
+// (500 5.5.2), as with the default limits; a text line of 1 MiB and a
+// transparency dot is taken. Before, a Config of 4 MiB sized each
 // connection's read buffer to 4 MiB and took a 2 MiB line.
 func TestLineLimitsBounded(t *testing.T) {
 	t.Parallel()
@@ -2104,13 +2114,11 @@ func TestLineLimitsBounded(t *testing.T) {
 			line := strings.Repeat("x", n-2) + "\r\n"
 			sent := c.sendAsync(line + ".\r\n")
 			switch {
-			case n > maxDiscard+1: // past the read buffer and the bound
+			case n > maxDiscard: // past the bound
 				c.expectPrefix("500 5.5.2")
 				c.expectClosed()
 				sent()
 				return
-			case n > maxDiscard:
-				c.expectPrefix("500 5.5.2")
 			default:
 				c.expectPrefix("250 2.0.0")
 				if got := h.message(); len(got) != n {
@@ -2121,19 +2129,37 @@ func TestLineLimitsBounded(t *testing.T) {
 			c.send("HELP\r\n")
 			c.expectPrefix("214 ")
 		})
+		t.Run(fmt.Sprintf("text with a transparency dot/%d", n), func(t *testing.T) {
+			t.Parallel()
+			h := newHostile(t, cfg, nil)
+			c := h.dial()
+			c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+			for _, w := range []string{"250 ", "250 2.1.0", "250 2.1.5", "354 "} {
+				c.expectPrefix(w)
+			}
+			sent := c.sendAsync(".." + strings.Repeat("x", n-4) + "\r\n.\r\n") // n-1 octets once unstuffed
+			defer sent()
+			if n > maxDiscard+1 { // past the read buffer and the bound
+				c.expectPrefix("500 5.5.2")
+				c.expectClosed()
+				return
+			}
+			c.expectPrefix("250 2.0.0")
+			if got := h.message(); len(got) != n-1 {
+				t.Fatalf("message of %d octets recorded, want %d", len(got), n-1)
+			}
+		})
 		t.Run(fmt.Sprintf("command/%d", n), func(t *testing.T) {
 			t.Parallel()
 			h := newHostile(t, cfg, nil)
 			c := h.dial()
 			sent := c.sendAsync("NOOP " + strings.Repeat("x", n-7) + "\r\n")
 			switch {
-			case n > maxDiscard+1:
+			case n > maxDiscard:
 				c.expectPrefix("500 5.5.2")
 				c.expectClosed()
 				sent()
 				return
-			case n > maxDiscard:
-				c.expectPrefix("500 5.5.2")
 			default:
 				c.expectPrefix("250 2.0.0")
 			}
@@ -2182,6 +2208,97 @@ func TestConfiguredCommandLineLimits(t *testing.T) {
 				c.send("HELP\r\n")
 				c.expectPrefix("214 ")
 			})
+		}
+	}
+}
+
+// A line over its limit is read to its end and refused when it is at most
+// 1 MiB long (LF included), and closes the connection when longer, at
+// every limit a Config may set: a command line (500 5.5.2), a response of
+// an AUTH exchange (500 5.5.6, RFC 4954 4's reply to a response too long,
+// however long), a text line (500 5.5.2). Before, a line of 1 MiB+1 was
+// read to its end and the session went on when the limit was 1 MiB (the
+// read buffer, one octet more than the longest line, held it whole),
+// while it closed the connection at the default limits; and an AUTH
+// response past 1 MiB got 500 5.5.2, one shorter 500 5.5.6.
+func TestLinesAtOneMiB(t *testing.T) {
+	t.Parallel()
+	configs := []struct {
+		name string
+		cfg  smtpd.Config
+	}{
+		{"default limits", smtpd.Config{}},
+		{"MaxCommandLine 1 MiB", smtpd.Config{MaxCommandLine: maxDiscard}},
+		{"MaxTextLine 1 MiB", smtpd.Config{MaxTextLine: maxDiscard}},
+	}
+	kinds := []struct {
+		name  string
+		limit func(smtpd.Config) int // the line's limit under a Config
+		over  string                 // the reply to a line over it
+	}{
+		{"command", func(c smtpd.Config) int { return cmp.Or(c.MaxCommandLine, 512) }, "500 5.5.2"},
+		{"AUTH response", func(smtpd.Config) int { return 12288 }, "500 5.5.6"},
+		{"text line", func(c smtpd.Config) int { return cmp.Or(c.MaxTextLine, 1000) }, "500 5.5.2"},
+	}
+	for _, cf := range configs {
+		for _, k := range kinds {
+			limit := k.limit(cf.cfg)
+			for _, n := range []int{maxDiscard - 1, maxDiscard, maxDiscard + 1, 2 * maxDiscard} {
+				t.Run(fmt.Sprintf("%s/%s/%d", cf.name, k.name, n), func(t *testing.T) {
+					t.Parallel()
+					cfg := cf.cfg
+					cfg.AuthMechanisms = []string{"LOGIN"}
+					cfg.NewSASL = func(string) (smtpd.SASLServer, error) {
+						return saslFunc(func(resp []byte) ([]byte, bool, error) {
+							if resp != nil {
+								t.Errorf("the SASL server got a response of %d octets", len(resp))
+								return nil, false, errors.New("no")
+							}
+							return []byte("Username:"), false, nil
+						}), nil
+					}
+					h := newHostile(t, cfg, nil)
+					c := h.dial()
+					c.send("EHLO x\r\n")
+					c.expectPrefix("250 ")
+					var line string
+					switch k.name {
+					case "command":
+						line = "NOOP " + strings.Repeat("x", n-7) + "\r\n"
+					case "AUTH response":
+						c.send("AUTH LOGIN\r\n")
+						c.expectPrefix("334 ")
+						line = strings.Repeat("A", n-2) + "\r\n"
+					case "text line":
+						c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+						c.expectPrefix("250 2.1.0")
+						c.expectPrefix("250 2.1.5")
+						c.expectPrefix("354 ")
+						line = strings.Repeat("x", n-2) + "\r\n.\r\n"
+					}
+					sent := c.sendAsync(line)
+					defer sent()
+					switch {
+					case n > maxDiscard:
+						c.expectPrefix(k.over)
+						c.expectClosed()
+						h.noMessage()
+						return
+					case n > limit:
+						c.expectPrefix(k.over)
+						h.noMessage()
+					case k.name == "text line":
+						c.expectPrefix("250 2.0.0")
+						if got := h.message(); len(got) != n {
+							t.Fatalf("a message of %d octets recorded, want %d", len(got), n)
+						}
+					default:
+						c.expectPrefix("250 2.0.0")
+					}
+					c.send("HELP\r\n") // the session goes on
+					c.expectPrefix("214 ")
+				})
+			}
 		}
 	}
 }

@@ -18,7 +18,10 @@ import (
 
 // maxDiscard bounds an over-long line, LF included: one up to it is read to
 // its end and refused; a longer one closes the connection, since the
-// line's end is too far to look for.
+// line's end is too far to look for. It holds at every limit a Config may
+// set, whatever the read buffer holds: a line of maxDiscard+1 octets fits
+// the buffer of a Conn whose longest line is maxDiscard, and closes the
+// connection all the same (readLine, readData).
 const maxDiscard = 1 << 20
 
 // maxKeptData is the largest DATA buffer kept for reuse.
@@ -35,7 +38,9 @@ var dataBufs = sync.Pool{New: func() any { return new([]byte) }}
 // terminator as sent, CRLF or a bare LF, so that DATA knows whether a
 // "." line after it ends the data, and c.head its first octets after
 // the blanks before them (noteHead), so that a command's verb is known.
-// One longer than maxDiscard is ErrFraming. n counts the octets consumed.
+// One longer than limit and maxDiscard is ErrFraming (the caller answers
+// it and closes: readErr), also when the read buffer held it whole. n
+// counts the octets consumed.
 func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, tooLong bool, err error) {
 	// Replies wait in the buffer while pipelined commands are pending, and
 	// go out before any read that could block: one with no whole line
@@ -59,6 +64,12 @@ func (c *Conn) readLine(ctx context.Context, limit int) (line []byte, n int, too
 	case err == nil:
 		c.head = c.headBuf[:0]
 		c.noteHead(l)
+		if len(l) > maxDiscard {
+			// Read whole only because the buffer is sized for the
+			// longest line of a limit of maxDiscard: past the bound all
+			// the same, as a line that is not.
+			return nil, len(l), true, ErrFraming
+		}
 		return terminator(l[len(l)-2] == '\r'), len(l), true, nil
 	case errors.Is(err, bufio.ErrBufferFull):
 		c.head = c.headBuf[:0]
@@ -147,13 +158,20 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 		return fmt.Errorf("%w%s", ErrTimeout, during)
 	case errors.Is(err, ErrFraming):
 		// What the 500 answers: a line past maxDiscard, which is not read
-		// to its end (see readLine), of message data or else a command.
-		if strings.HasSuffix(during, "DATA") || strings.HasSuffix(during, "BDAT") {
+		// to its end (see readLine), of message data, of an AUTH
+		// exchange (500 5.5.6, as one shorter: RFC 4954 4), or else a
+		// command.
+		tooLong := reply(500, "5.5.2", "Error: line too long")
+		switch {
+		case strings.HasSuffix(during, "DATA") || strings.HasSuffix(during, "BDAT"):
 			c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("<message data: a line of more than %d octets, too long; not recorded>", maxDiscard)})
-		} else {
+		case strings.HasSuffix(during, "AUTH"):
+			c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<AUTH response of more than %d octets, too long>", maxDiscard)})
+			tooLong = reply(500, "5.5.6", "Error: authentication exchange line too long")
+		default:
 			c.trace(Trace{Kind: TraceCommand, Text: fmt.Sprintf("<line of more than %d octets, too long>", maxDiscard)})
 		}
-		c.writeReply(reply(500, "5.5.2", "Error: line too long"))
+		c.writeReply(tooLong)
 		c.closeGracefully(ctx)
 		return fmt.Errorf("%w%s", ErrFraming, during)
 	case errors.Is(err, ErrClientGone):
@@ -257,6 +275,12 @@ func (c *Conn) readData(ctx context.Context, dropAfter int64) (*Event, error) {
 		}
 		if over := size > c.cfg.MaxTextLine; over || len(content) > maxRFCLine {
 			info.LongLines++
+			if over && n > maxDiscard {
+				// Over the limit and past the bound: the read buffer of
+				// a MaxTextLine of maxDiscard held it, a transparency dot
+				// the limit does not count being its one octet more.
+				return nil, c.readErr(ctx, ErrFraming, " during DATA")
+			}
 			if over {
 				overLimit = true
 				continue

@@ -175,6 +175,38 @@ func TestRequireTLSRefusesEveryCommandButThoseBeforeTLS(t *testing.T) {
 	}
 }
 
+// A command refused for want of TLS (530) counts as a bad command, not as
+// a junk command, as Postfix counts it (smtpd.c: error_count++ at its
+// 530, before the command runs and junk_cmds counts it): RSET, VRFY and
+// EXPN refused before STARTTLS do not bring the junk commands after it
+// nearer to MaxJunkCommands.
+func TestRequireTLSRefusalIsBadNotJunk(t *testing.T) {
+	t.Parallel()
+	serverCfg, clientCfg := selfSigned(t)
+	cfg := smtpd.Config{TLSConfig: serverCfg, RequireTLS: true, MaxJunkCommands: 3, MaxBadCommands: 4}
+	c, _ := drive(t, cfg, func(*smtpd.Conn, *smtpd.Event) {})
+	c.expectPrefix("220 ")
+	for _, l := range []struct{ cmd, want string }{
+		{"EHLO client.example", "250 "},
+		{"RSET", "530 5.7.0"}, {"VRFY postmaster", "530 5.7.0"}, {"EXPN staff", "530 5.7.0"}, // 3 bad
+		{"STARTTLS", "220 2.0.0"},
+	} {
+		c.send(l.cmd + "\r\n")
+		c.expectPrefix(l.want)
+	}
+	tc := tls.Client(c.conn, clientCfg)
+	c.conn, c.r = tc, bufio.NewReader(tc)
+	c.send("EHLO client.example\r\n")
+	c.expectPrefix("250 ")
+	for range 3 { // the junk commands MaxJunkCommands allows
+		c.send("NOOP\r\n")
+		c.expectPrefix("250 2.0.0")
+	}
+	c.send("NOOP\r\n") // the first junk past the limit: the 4th bad command
+	c.expectPrefix("250 2.0.0")
+	c.expectPrefix("421 4.7.0")
+}
+
 // With TLS required, the EHLO reply before STARTTLS offers no AUTH, which
 // would only get 530 (Postfix: smtpd_tls_security_level=encrypt implies
 // smtpd_tls_auth_only); after it, AUTH is offered and every command
@@ -265,6 +297,21 @@ func TestHelpListsTheCommandsOffered(t *testing.T) {
 		{"implicit TLS", plainAuth(smtpd.Config{TLSConfig: serverCfg, ImplicitTLS: true}),
 			"214 2.0.0 Commands: HELO EHLO AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
 		{"without CHUNKING", smtpd.Config{Disabled: smtpd.ExtChunking}, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"},
+		// VRFY and EXPN as Config sets their replies: listed when they
+		// answer, not when the reply says they are not implemented (502)
+		// or not recognized (500).
+		{"EXPN answered", smtpd.Config{EXPN: &smtpd.Reply{Code: 250, Lines: []string{"<a@example.com>"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP"},
+		{"EXPN refused", smtpd.Config{EXPN: &smtpd.Reply{Code: 550, Lines: []string{"no such list"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP"},
+		{"EXPN not implemented", smtpd.Config{EXPN: &smtpd.Reply{Code: 502, Lines: []string{"no"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
+		{"VRFY not implemented", smtpd.Config{VRFY: &smtpd.Reply{Code: 502, Lines: []string{"no"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP"},
+		{"VRFY not recognized", smtpd.Config{VRFY: &smtpd.Reply{Code: 500, Lines: []string{"what?"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP"},
+		{"VRFY answered", smtpd.Config{VRFY: &smtpd.Reply{Code: 250, Lines: []string{"<a@example.com>"}}},
+			"214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

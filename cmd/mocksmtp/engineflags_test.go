@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
 	"strings"
@@ -62,6 +64,15 @@ func (s *rawSMTP) want(what, line string, code int, enhanced string) {
 	s.t.Helper()
 	if c, msg := s.cmd(line); c != code || !strings.HasPrefix(msg, enhanced+" ") {
 		s.t.Errorf("%s: %d %q, want %d %s", what, c, msg, code, enhanced)
+	}
+}
+
+// closed checks that the server closed the connection: a read finds its
+// end, not the deadline.
+func (s *rawSMTP) closed(what string) {
+	s.t.Helper()
+	if code, msg, err := s.tc.ReadResponse(0); !errors.Is(err, io.EOF) {
+		s.t.Errorf("%s: %d %q, %v: want the connection closed", what, code, msg, err)
 	}
 }
 
@@ -177,7 +188,8 @@ func noop(n int) string { return "NOOP " + strings.Repeat("x", n-len("NOOP \r\n"
 func textLine(n int) string { return strings.Repeat("x", n-2) }
 
 // -max-command-line N: a command line of N octets, CRLF included, is
-// read; one of N+1 gets 500 5.5.2, and the session goes on.
+// read; one of N+1 gets 500 5.5.2, and the session goes on, unless it is
+// past 1 MiB: then the connection closes, as at any limit.
 func TestMaxCommandLineFlagAtItsLimit(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -197,6 +209,10 @@ func TestMaxCommandLineFlagAtItsLimit(t *testing.T) {
 			s.want("a command line of N-1 octets", noop(tt.n-1), 250, "2.0.0")
 			s.want("a command line of N octets", noop(tt.n), 250, "2.0.0")
 			s.want("a command line of N+1 octets", noop(tt.n+1), 500, "5.5.2")
+			if tt.n+1 > 1<<20 {
+				s.closed("after a command line of 1 MiB+1 octets")
+				return
+			}
 			if 2*tt.n <= 1<<20 { // longer, any line closes the session
 				s.want("a command line of 2N octets", noop(2*tt.n), 500, "5.5.2")
 			}
@@ -207,8 +223,9 @@ func TestMaxCommandLineFlagAtItsLimit(t *testing.T) {
 
 // -max-text-line N: a message with a text line of N octets, CRLF
 // included, is accepted; one of N+1 gets 500 5.5.2 at the end of its
-// data, and the session goes on. A legacy client's 2000-octet lines
-// need -max-text-line 2000.
+// data, and the session goes on, unless it is past 1 MiB: then at once,
+// and the connection closes, as at any limit. A legacy client's
+// 2000-octet lines need -max-text-line 2000.
 func TestMaxTextLineFlagAtItsLimit(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -234,12 +251,22 @@ func TestMaxTextLineFlagAtItsLimit(t *testing.T) {
 			}{
 				{"N-1 octets", textLine(tt.n - 1), 250},
 				{"N octets", textLine(tt.n), 250},
-				{"N+1 octets", textLine(tt.n + 1), 500},
-				{"2N octets", textLine(min(2*tt.n, 1<<20+1)), 500}, // 1 MiB+1 at most: longer closes the connection
 				// The dot a client doubles for transparency is not counted.
 				{"N octets and a transparency dot", ".." + textLine(tt.n-1), 250},
 				{"2000 octets", textLine(2000), map[bool]int{true: 250, false: 500}[tt.n >= 2000]},
+				{"N+1 octets", textLine(tt.n + 1), 500},
+				{"2N octets", textLine(min(2*tt.n, 1<<20)), 500}, // 1 MiB at most: longer closes the connection
 			} {
+				if c.code == 500 && len(c.line)+len("\r\n") > 1<<20 {
+					// Over the limit and past 1 MiB: 500 5.5.2 at once, and
+					// the connection closes.
+					code, msg := s.send("before", c.line, "after")
+					if code != 500 || !strings.HasPrefix(msg, "5.5.2 ") {
+						t.Errorf("a text line of %s: %d %q, want 500 5.5.2", c.what, code, msg)
+					}
+					s.closed("after a text line of " + c.what)
+					return
+				}
 				code, msg := s.send("before", c.line, "after")
 				if code != c.code || code == 500 && !strings.HasPrefix(msg, "5.5.2 ") {
 					t.Errorf("a text line of %s: %d %q, want %d", c.what, code, msg, c.code)
@@ -252,7 +279,8 @@ func TestMaxTextLineFlagAtItsLimit(t *testing.T) {
 
 // -param-allowance N: a MAIL or RCPT line with parameters (a DSN
 // client's long ORCPT) may be N octets longer than -max-command-line,
-// CRLF included; one octet more gets 500 5.5.2, and the session goes on.
+// CRLF included; one octet more gets 500 5.5.2, and the session goes on
+// (past 1 MiB, the connection closes).
 func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
 	t.Parallel()
 	// rcpt is an RCPT line with an ORCPT of n octets in all, CRLF included.
@@ -285,6 +313,10 @@ func TestParamAllowanceFlagAtItsLimit(t *testing.T) {
 			s.want("RCPT with parameters of N-1 octets", rcpt(tt.n-1), 250, "2.1.5")
 			s.want("RCPT with parameters of N octets", rcpt(tt.n), 250, "2.1.5")
 			s.want("RCPT with parameters of N+1 octets", rcpt(tt.n+1), 500, "5.5.2")
+			if tt.n+1 > 1<<20 { // past 1 MiB, at any limit
+				s.closed("after an RCPT line of 1 MiB+1 octets")
+				return
+			}
 			if 2*tt.n <= 1<<20 { // longer, any line closes the session
 				s.want("RCPT with parameters of 2N octets", rcpt(2*tt.n), 500, "5.5.2")
 			}
