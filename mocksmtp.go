@@ -518,6 +518,9 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		s.heloTaken(rec, ev.Arg)
 	}
+	if ev.Kind == smtpd.Auth && ev.Err == nil && !accepts(ev, ans) {
+		s.authRefused(rec, ans)
+	}
 	sf.setIdle(ev, &p, read)
 	return nil
 }
@@ -572,6 +575,33 @@ func (s *Server) heloTaken(rec *session, name string) {
 	defer rec.mu.Unlock()
 	d := rec.stateLocked()
 	d.helo = name
+	rec.setStateLocked(d)
+	s.changes.changed(changeLine)
+}
+
+// authRefused records that an AUTH exchange whose credentials were
+// accepted got ans, which is no 235 (a fault's reply, a strict MTA's
+// rejection), before the reply is written: a client that saw it and asks
+// for the record finds it there.
+func (s *Server) authRefused(rec *session, ans smtpd.Answer) {
+	var got string
+	switch {
+	case ans.NoReply:
+		got = "no reply"
+	case ans.Raw != nil:
+		got = fmt.Sprintf("raw reply %q", ans.Raw) // as the fault's note (action.describe)
+	case ans.Reply != nil:
+		got = ans.Reply.String()
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	d := rec.stateLocked()
+	if d.auth == nil || !d.auth.Success {
+		return
+	}
+	info := *d.auth // a new record: the one before may be a message's
+	info.Refused = got
+	d.auth = &info
 	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
 }

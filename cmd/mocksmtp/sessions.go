@@ -89,7 +89,7 @@ func newStateJSON(s *mocksmtp.Session, memo tlsMemo) stateJSON {
 		j.TLS = memo.json(s.TLS)
 	}
 	if a := s.Auth; a != nil {
-		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
+		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success, Refused: a.Refused}
 	}
 	return j
 }
@@ -160,7 +160,10 @@ type authJSON struct {
 	Mechanism string `json:"mechanism"`
 	Identity  string `json:"identity,omitempty"`
 	Username  string `json:"username"`
-	Success   bool   `json:"success"`
+	Success   bool   `json:"success"` // the credentials were accepted (AuthInfo.Success)
+	// Refused is what the client got instead of 235 for accepted
+	// credentials (AuthInfo.Refused): a fault's reply at AUTH, "no reply".
+	Refused string `json:"refused,omitempty"`
 }
 
 // sessionText is s.String(), the session as the program prints it, with
