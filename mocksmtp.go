@@ -735,6 +735,19 @@ func (s *Server) LastSessions(n int) []*Session {
 	return sessionsOf(recs)
 }
 
+// TailSessions returns the last n sessions, as [Server.LastSessions], and
+// how many sessions the server keeps, as [Server.Count], both read at one
+// instant: a page of a list and its total that agree (the mocksmtp
+// program's X-Total-Count), which the two calls cannot promise while
+// clients connect.
+func (s *Server) TailSessions(n int) (sessions []*Session, total int) {
+	s.mu.Lock()
+	recs := slices.Clone(last(s.sessions, n))
+	total = len(s.sessions)
+	s.mu.Unlock()
+	return sessionsOf(recs), total
+}
+
 // Session returns a snapshot of the session with the given ID, or nil when
 // the server keeps none (see [Server.Reset] and [WithRetention]).
 func (s *Server) Session(id int) *Session {
@@ -783,6 +796,19 @@ func (s *Server) LastMessages(n int) []*Message {
 	refs := slices.Clone(last(s.messages, n))
 	s.mu.Unlock()
 	return snapshotsOf(refs)
+}
+
+// TailMessages returns the last n messages accepted, as
+// [Server.LastMessages], and how many messages the server keeps, as
+// [Server.Count], both read at one instant: a page of a list and its
+// total that agree (the mocksmtp program's X-Total-Count), which the two
+// calls cannot promise while mail arrives.
+func (s *Server) TailMessages(n int) (messages []*Message, total int) {
+	s.mu.Lock()
+	refs := slices.Clone(last(s.messages, n))
+	total = len(s.messages)
+	s.mu.Unlock()
+	return snapshotsOf(refs), total
 }
 
 // Message returns the message with the given ID (see [Message.ID]), or

@@ -393,8 +393,7 @@ func (sc scope) messages(n int) ([]*mocksmtp.Message, int) {
 			ms := sc.srv.Messages()
 			return ms, len(ms)
 		}
-		_, total := sc.srv.Count()
-		return sc.srv.LastMessages(n), total
+		return sc.srv.TailMessages(n) // the list and its total at one instant
 	}
 	ms := sc.in.Messages()
 	total := len(ms)

@@ -247,7 +247,7 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ss []*mocksmtp.Session
-	total, _ := a.srv.Count()
+	var total int
 	switch n, ok := limit(w, q); {
 	case !ok:
 		return
@@ -255,7 +255,7 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		ss = a.srv.Sessions()
 		total = len(ss)
 	default:
-		ss = a.srv.LastSessions(n)
+		ss, total = a.srv.TailSessions(n) // the list and its total at one instant
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, sessionsJSON(ss))
