@@ -105,7 +105,7 @@ func (a *api) postInbox(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if len(req.Name) > maxInboxName || strings.ContainsFunc(req.Name, unicode.IsControl) {
+	if !onOneLine(req.Name, maxInboxName) { // the rule of "declaredAt" (expectations.go)
 		writeError(w, http.StatusBadRequest, "POST /api/inboxes: name: want at most %d bytes on one line, such as the test's name", maxInboxName)
 		return
 	}
