@@ -94,6 +94,47 @@ func newStateJSON(s *mocksmtp.Session, memo tlsMemo) stateJSON {
 	return j
 }
 
+// sentText says how a message's client sent it (m.Session: its HELO
+// name, TLS state and AUTH record then), for the text log, as the JSON's
+// "sent" does: `sent with HELO "app.local", TLS 1.3, AUTH PLAIN "alice" ok`.
+// The client's words (its HELO name, user names, its certificate's
+// subject) are quoted as Go strings and clipped, as errors quote client
+// input: a control character or a bidi one cannot rewrite the log.
+func sentText(s *mocksmtp.Session) string {
+	if s == nil {
+		return "sent by an unknown client"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "sent with HELO %q", clip(s.Helo))
+	if s.TLS == nil {
+		b.WriteString(", plaintext")
+	} else {
+		fmt.Fprintf(&b, ", %s", tls.VersionName(s.TLS.Version))
+		if cs := s.TLS.PeerCertificates; len(cs) > 0 {
+			fmt.Fprintf(&b, " with the client certificate %q", clip(cs[0].Subject.String()))
+		}
+	}
+	a := s.Auth
+	if a == nil {
+		b.WriteString(", no AUTH")
+		return b.String()
+	}
+	fmt.Fprintf(&b, ", AUTH %s ", a.Mechanism)
+	if a.Identity != "" && a.Identity != a.Username {
+		fmt.Fprintf(&b, "%q as ", clip(a.Identity))
+	}
+	fmt.Fprintf(&b, "%q ", clip(a.Username))
+	switch {
+	case !a.Success:
+		b.WriteString("failed")
+	case a.Refused != "":
+		fmt.Fprintf(&b, "refused: %s (credentials accepted)", clip(a.Refused))
+	default:
+		b.WriteString("ok")
+	}
+	return b.String()
+}
+
 // tlsMemo keeps, for one list of messages (messagesJSON), the TLS states
 // it has made JSON of, by the client's first certificate (nil for none),
 // so that the messages a client sent over one TLS state share one
