@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -736,5 +737,71 @@ func TestCrossOriginWarningQuotesLittle(t *testing.T) {
 	lines := log.waitFor(t, regexp.MustCompile(`refused a cross-origin request[^\n]*\n`))
 	if n := len(lines[0]); n > 1000 {
 		t.Errorf("the warning is %d octets long: %.300q…", n, lines[0])
+	}
+}
+
+// The log line of an expectation quotes its description clipped, as the
+// cross-origin warning quotes what the client sent (clip): whole up to
+// maxQuoted octets, past it its start and its length. It quoted the
+// description whole, which quotes the want: a want of a 1 MiB body (a
+// header of 80,000 names) logged a line of 1.5 MB. Descriptions of N-1,
+// N, N+1, 2N and more than 1 MiB+1 octets.
+func TestExpectationLogClipsItsDescription(t *testing.T) {
+	t.Parallel()
+	_, addr, log := startInProcess(t, defaultHTTPTimeouts, nil)
+	post := func(want map[string]any) expectationJSON {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"want": want})
+		code, b := rawRequest(t, addr, "POST", "/api/expectations", string(body), false)
+		var j expectationJSON
+		if code != 201 || json.Unmarshal(b, &j) != nil {
+			t.Fatalf("POST /api/expectations (%d octets): %d %.200s", len(body), code, b)
+		}
+		return j
+	}
+	// A want of a description of n octets: addresses of 40 octets to come
+	// near it, a subject of 1 to 60 (the want quotes 60) to reach it.
+	wantOf := func(n int) map[string]any {
+		var to []string
+		for {
+			want := map[string]any{"subject": "s"}
+			if len(to) > 0 {
+				want["to"] = to
+			}
+			d := len(post(want).Description)
+			if d <= n && n-d < 60 {
+				want["subject"] = strings.Repeat("s", n-d+1)
+				return want
+			}
+			if d > n {
+				t.Fatalf("no want of a description of %d octets", n)
+			}
+			to = append(to, fmt.Sprintf("%s%02d@example.com", strings.Repeat("a", 26), len(to)))
+		}
+	}
+	header := map[string]string{}
+	for i := range 80000 {
+		header[fmt.Sprintf("X%d", i)] = "v"
+	}
+	wants := []map[string]any{wantOf(maxQuoted - 1), wantOf(maxQuoted), wantOf(maxQuoted + 1), wantOf(2 * maxQuoted), {"header": header}}
+	for i, want := range wants {
+		j := post(want)
+		switch n := len(j.Description); {
+		case i < 4 && n != []int{maxQuoted - 1, maxQuoted, maxQuoted + 1, 2 * maxQuoted}[i]:
+			t.Fatalf("want %d: a description of %d octets", i, n)
+		case i == 4 && n <= 1<<20+1:
+			t.Fatalf("the want of 80,000 header names: a description of %d octets, want more than 1 MiB+1", n)
+		}
+		m := log.waitFor(t, regexp.MustCompile(fmt.Sprintf(`msg=expectation id=%d [^\n]* wants=("(?:[^"\\\n]|\\.)*")\n`, j.ID)))
+		got, err := strconv.Unquote(m[1])
+		if err != nil {
+			t.Fatalf("expectation %d: wants=%.200s: %v", j.ID, m[1], err)
+		}
+		if want := clip(j.Description); got != want || len(got) > maxQuoted {
+			t.Errorf("expectation %d, a description of %d octets: the log says wants=%.200q (%d octets), want %.200q", j.ID, len(j.Description), got, len(got), want)
+		}
+		if len(j.Description) <= maxQuoted && got != j.Description {
+			t.Errorf("a description of %d octets is clipped in the log: %q", len(j.Description), got)
+		}
 	}
 }
