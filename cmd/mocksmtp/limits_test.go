@@ -805,3 +805,32 @@ func TestExpectationLogClipsItsDescription(t *testing.T) {
 		}
 	}
 }
+
+// A wait takes no body, and a body that is none is taken as none, as on
+// every route: Content-Length: 0, or chunked with no data (README). The
+// chunked one got 400 "a wait takes no body". A body with data gets 400,
+// and one announced as chunked but withheld gets 400 at the read timeout,
+// not at the wait's (its deadlines are longer than any request's).
+func TestWaitTakesAnEmptyChunkedBodyAsNone(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: time.Minute, idle: time.Minute}, nil)
+	for _, path := range []string{"/api/wait?timeout=1ms", "/api/wait/sessions?count=1&timeout=1ms"} {
+		for _, chunked := range []bool{false, true} {
+			if code, b := rawRequest(t, addr, "GET", path, "", chunked); code != 408 {
+				t.Errorf("GET %s with an empty body (chunked %v): %d %.200s, want 408", path, chunked, code, b)
+			}
+			code, b := rawRequest(t, addr, "GET", path, "{}", chunked)
+			if code != 400 {
+				t.Errorf("GET %s with a body (chunked %v): %d %.200s, want 400", path, chunked, code, b)
+			} else {
+				wantJSONError(t, "a wait with a body", b, "a wait takes no body")
+			}
+		}
+		code, b := rawHTTP(t, addr, "GET "+strings.Replace(path, "1ms", "1m", 1)+" HTTP/1.1\r\nHost: "+addr+"\r\nTransfer-Encoding: chunked\r\n\r\n")
+		if code != 400 {
+			t.Errorf("GET %s with a chunked body withheld: %d %.200s, want 400 at the read timeout", path, code, b)
+		} else {
+			wantJSONError(t, "a wait with a body withheld", b, "a wait takes no body; reading it:")
+		}
+	}
+}
