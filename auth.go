@@ -105,17 +105,29 @@ type AuthInfo struct {
 	// is the user of WithOAuthToken whose token it sent.
 	Username string
 	// Success reports whether the credentials were accepted (a fault at
-	// StageAuth may still have answered otherwise: see the transcript).
+	// StageAuth may still have answered otherwise: see Refused).
 	Success bool
+	// Refused is, when the credentials were accepted but the client got
+	// no 235 (a fault at StageAuth, or WithRejectNonconforming, answered
+	// otherwise), what it got instead, as the fault's transcript note says
+	// it: "535 5.7.8 try again", `raw reply "535 no\r\n"`, "no reply".
+	// The client is then not authenticated (but after a RawReply, which
+	// the server does not live). "" otherwise.
+	Refused string
 }
 
-// String returns "PLAIN user ok" or "LOGIN user failed".
+// String returns "PLAIN user ok", "LOGIN user failed", or "PLAIN user
+// refused: 535 5.7.8 try again (credentials accepted)" when the client got
+// no 235 for accepted credentials (Refused).
 func (a *AuthInfo) String() string {
 	if a == nil {
 		return "none"
 	}
 	verdict := "failed"
-	if a.Success {
+	switch {
+	case a.Success && a.Refused != "":
+		verdict = "refused: " + a.Refused + " (credentials accepted)"
+	case a.Success:
 		verdict = "ok"
 	}
 	who := a.Username

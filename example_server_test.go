@@ -162,6 +162,35 @@ func ExampleServer_Count() {
 	// 3 sessions, 3 messages
 }
 
+func ExampleServer_TailMessages() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		_ = sendWelcome(srv.Addr(), to)
+	}
+	srv.WaitForMessages(t, 3)
+	// A page of the last 2 and the total, read at one instant.
+	last, total := srv.TailMessages(2)
+	fmt.Println(last[0].ID, last[1].ID, "of", total)
+	// Output:
+	// 2 3 of 3
+}
+
+func ExampleServer_TailSessions() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t)
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		_ = sendWelcome(srv.Addr(), to)
+	}
+	srv.WaitForSessions(t, 3)
+	last, total := srv.TailSessions(1)
+	fmt.Println(last[0].ID, "of", total)
+	// Output:
+	// 3 of 3
+}
+
 func ExampleServer_Messages() {
 	t := &fakeT{}
 	defer t.done()

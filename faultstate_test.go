@@ -1,11 +1,13 @@
 package mocksmtp_test
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mocksmtp/mocksmtp"
 )
 
@@ -242,4 +244,55 @@ func TestWithOptionNamesRefusesAnUnknownName(t *testing.T) {
 		t.Fatalf("New with known option names: %v", err)
 	}
 	srv.Close()
+}
+
+// An AUTH whose credentials were accepted but which a fault refused is
+// recorded as the client saw it: Success (the credentials were good), and
+// Refused, the reply it got instead of 235, in the session and in the
+// messages it sent after it. Its String does not say "ok".
+func TestAuthRefusedByAFaultIsRecordedAsRefused(t *testing.T) {
+	t.Parallel()
+	plain := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret"))
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		code  int // what the client reads after AUTH; 0: nothing, the connection closed
+		want  string
+	}{
+		{"reply", mocksmtp.At(mocksmtp.StageAuth).OnAttempt(1).Reply(535, "5.7.8 nope"), 535, "535 5.7.8 nope"},
+		{"raw reply", mocksmtp.At(mocksmtp.StageAuth).OnAttempt(1).RawReply("454 later\r\n"), 454, `raw reply "454 later\r\n"`},
+		{"drop", mocksmtp.At(mocksmtp.StageAuth).OnAttempt(1).Drop(), 0, "no reply"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithAuth("alice", "secret"), mocksmtp.WithFault(tt.fault))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			if tt.code == 0 {
+				c.send(plain)
+				c.expectClosed()
+			} else {
+				c.must(plain, tt.code)
+				c.must("MAIL FROM:<a@example.com>", 250)
+				c.must("RCPT TO:<b@example.com>", 250)
+				c.must("DATA", 354)
+				c.must("Subject: x\r\n\r\nbody\r\n.", 250)
+				c.must("QUIT", 221)
+			}
+			s := srv.WaitForSessionEnd(t, 1)
+			want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthPlain, Username: "alice", Success: true, Refused: tt.want}
+			if diff := cmp.Diff(want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s", diff)
+			}
+			if got, wantText := s.Auth.String(), "PLAIN alice refused: "+tt.want+" (credentials accepted)"; got != wantText {
+				t.Errorf("Auth.String() = %q, want %q", got, wantText)
+			}
+			for _, m := range s.Messages {
+				if diff := cmp.Diff(want, m.Session.Auth); diff != "" {
+					t.Errorf("message %d's Session.Auth (-want +got):\n%s", m.ID, diff)
+				}
+			}
+		})
+	}
 }

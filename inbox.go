@@ -299,16 +299,29 @@ func (in *Inbox) Verify() error {
 // one inbox can serve tests in turn (the mocksmtp program's DELETE
 // /api/messages?inbox=...). A message also addressed to another inbox is
 // gone from that one too, as [Server.DeleteMessage] forgets it; sessions
-// stay. Expectations of tests ([Inbox.Expect]) are kept.
+// stay. Expectations of tests ([Inbox.Expect]) are kept. It forgets
+// them all at once: whoever reads the inbox meanwhile (a wait, a list)
+// sees them all or none. A message that arrives while Reset runs may stay.
 func (in *Inbox) Reset() {
 	s := in.s
 	s.mu.Lock()
 	live := s.liveMessagesLocked(in, 0)
-	in.free = scope{}
 	s.mu.Unlock()
+	// The content findings of the messages no one has read are checked
+	// first, without a lock held, to stay with their sessions (as
+	// DeleteMessage does); then every message goes under one lock.
+	doomed := make(map[*kept][]Finding, len(live))
 	for _, lm := range live {
-		s.DeleteMessage(lm.k.id)
+		var content []Finding
+		if lm.k.pending {
+			content = lm.k.contentFindings()
+		}
+		doomed[lm.k] = content
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in.free = scope{}
+	s.deleteLocked(doomed)
 }
 
 // checkCrossed fails t for each message of the inbox that was also

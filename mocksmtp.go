@@ -521,6 +521,9 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		rec.ehlo = ev.Kind == smtpd.Ehlo
 		s.heloTaken(rec, ev.Arg)
 	}
+	if ev.Kind == smtpd.Auth && ev.Err == nil && !accepts(ev, ans) {
+		s.authRefused(rec, ans)
+	}
 	sf.setIdle(ev, &p, read)
 	return nil
 }
@@ -575,6 +578,33 @@ func (s *Server) heloTaken(rec *session, name string) {
 	defer rec.mu.Unlock()
 	d := rec.stateLocked()
 	d.helo = name
+	rec.setStateLocked(d)
+	s.changes.changed(changeLine)
+}
+
+// authRefused records that an AUTH exchange whose credentials were
+// accepted got ans, which is no 235 (a fault's reply, a strict MTA's
+// rejection), before the reply is written: a client that saw it and asks
+// for the record finds it there.
+func (s *Server) authRefused(rec *session, ans smtpd.Answer) {
+	var got string
+	switch {
+	case ans.NoReply:
+		got = "no reply"
+	case ans.Raw != nil:
+		got = fmt.Sprintf("raw reply %q", ans.Raw) // as the fault's note (action.describe)
+	case ans.Reply != nil:
+		got = ans.Reply.String()
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	d := rec.stateLocked()
+	if d.auth == nil || !d.auth.Success {
+		return
+	}
+	info := *d.auth // a new record: the one before may be a message's
+	info.Refused = got
+	d.auth = &info
 	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
 }
@@ -708,6 +738,19 @@ func (s *Server) LastSessions(n int) []*Session {
 	return sessionsOf(recs)
 }
 
+// TailSessions returns the last n sessions, as [Server.LastSessions], and
+// how many sessions the server keeps, as [Server.Count], both read at one
+// instant: a page of a list and its total that agree (the mocksmtp
+// program's X-Total-Count), which the two calls cannot promise while
+// clients connect.
+func (s *Server) TailSessions(n int) (sessions []*Session, total int) {
+	s.mu.Lock()
+	recs := slices.Clone(last(s.sessions, n))
+	total = len(s.sessions)
+	s.mu.Unlock()
+	return sessionsOf(recs), total
+}
+
 // Session returns a snapshot of the session with the given ID, or nil when
 // the server keeps none (see [Server.Reset] and [WithRetention]).
 func (s *Server) Session(id int) *Session {
@@ -756,6 +799,19 @@ func (s *Server) LastMessages(n int) []*Message {
 	refs := slices.Clone(last(s.messages, n))
 	s.mu.Unlock()
 	return snapshotsOf(refs)
+}
+
+// TailMessages returns the last n messages accepted, as
+// [Server.LastMessages], and how many messages the server keeps, as
+// [Server.Count], both read at one instant: a page of a list and its
+// total that agree (the mocksmtp program's X-Total-Count), which the two
+// calls cannot promise while mail arrives.
+func (s *Server) TailMessages(n int) (messages []*Message, total int) {
+	s.mu.Lock()
+	refs := slices.Clone(last(s.messages, n))
+	total = len(s.messages)
+	s.mu.Unlock()
+	return snapshotsOf(refs), total
 }
 
 // Message returns the message with the given ID (see [Message.ID]), or

@@ -144,20 +144,62 @@ func (s *Server) DeleteMessage(id int) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.messageIndexLocked(id)
-	if !ok || s.messages[i] != ref {
-		return false // deleted or forgotten meanwhile
+	return s.deleteLocked(map[*kept][]Finding{ref.k: content}) == 1
+}
+
+// deleteLocked forgets the messages of doomed that the server still keeps
+// (not deleted or forgotten since), each with its content findings
+// (checked beforehand, without a lock, when no one had read it), all at
+// once: one pass over the messages (a binary search for one), and one
+// over each of their sessions'. It returns how many it forgot, and wakes
+// the waits if any. s.mu must be held.
+func (s *Server) deleteLocked(doomed map[*kept][]Finding) int {
+	var recs []*session // in the order of their first message gone
+	seen := make(map[*session]bool)
+	gone := func(r msgRef) {
+		if !seen[r.rec] {
+			seen[r.rec] = true
+			recs = append(recs, r.rec)
+		}
+		s.ids.forgets++
+		s.forgetMarksLocked(r.k.id)
 	}
-	s.messages = slices.Delete(s.messages, i, i+1)
-	ref.rec.mu.Lock()
-	ref.rec.messages = slices.DeleteFunc(ref.rec.messages, func(k *kept) bool { return k == ref.k })
-	ref.rec.insertFindings(content, ref.k.seq)
-	ref.rec.mu.Unlock()
-	s.ids.forgets++
-	s.forgetMarksLocked(id)
-	s.retainLocked(ref.rec)
-	s.changes.changed(changeMessage)
-	return true
+	if len(doomed) == 1 {
+		for k := range doomed {
+			i, ok := s.messageIndexLocked(k.id)
+			if !ok || s.messages[i].k != k {
+				return 0 // deleted or forgotten meanwhile
+			}
+			gone(s.messages[i])
+			s.messages = slices.Delete(s.messages, i, i+1)
+		}
+	} else {
+		s.messages = slices.DeleteFunc(s.messages, func(r msgRef) bool {
+			_, ok := doomed[r.k]
+			if ok {
+				gone(r)
+			}
+			return ok
+		})
+	}
+	n := 0
+	for _, rec := range recs {
+		rec.mu.Lock()
+		rec.messages = slices.DeleteFunc(rec.messages, func(k *kept) bool {
+			content, ok := doomed[k]
+			if ok {
+				rec.insertFindings(content, k.seq)
+				n++
+			}
+			return ok
+		})
+		rec.mu.Unlock()
+		s.retainLocked(rec)
+	}
+	if n > 0 {
+		s.changes.changed(changeMessage)
+	}
+	return n
 }
 
 // forgetMarksLocked forgets what the waits and the checks remember of a

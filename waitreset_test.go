@@ -79,3 +79,56 @@ func smtpQuit(addr string) error {
 	}
 	return c.Quit()
 }
+
+// Inbox.Reset forgets the inbox's messages at once: whoever reads the
+// inbox while it runs sees every message or none, never a part. It
+// deleted them one at a time, each under a lock of its own, so a reader
+// saw the inbox shrink message by message (a wait for one message met
+// by a message the Reset was deleting). Each round resets an inbox of 50
+// messages while a reader looks at it until the Reset returns.
+func TestInboxResetIsAtomic(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	srv := mocksmtp.Start(t)
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for round := range 20 {
+		in := srv.NewInbox("reset")
+		for range n {
+			sendOn(t, c, in.Address("a"), "s")
+		}
+		if got := len(in.Messages()); got != n {
+			t.Fatalf("round %d: %d messages before the Reset, want %d", round, got, n)
+		}
+		done := make(chan struct{})
+		var seen []int // the counts the reader saw that are neither n nor 0
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if got := len(in.Messages()); got != n && got != 0 {
+					seen = append(seen, got)
+				}
+				if _, got := srv.Count(); got != n && got != 0 {
+					seen = append(seen, got)
+				}
+			}
+		})
+		in.Reset()
+		close(done)
+		wg.Wait()
+		if len(seen) > 0 {
+			t.Fatalf("round %d: while Reset forgot %d messages, readers saw %d of them (and %d more counts between)", round, n, seen[0], len(seen)-1)
+		}
+		if got := len(in.Messages()); got != 0 {
+			t.Fatalf("round %d: %d messages after the Reset", round, got)
+		}
+	}
+}

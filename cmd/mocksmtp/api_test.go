@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -673,5 +674,66 @@ func TestNonSMTPFinding(t *testing.T) {
 	}
 	if len(s.Transcript) != 4 || s.Transcript[1].Text != "POST /form HTTP/1.1" || s.Ended != "server closed" {
 		t.Errorf("session: ended %q, transcript %+v", s.Ended, s.Transcript)
+	}
+}
+
+// X-Total-Count is how many messages (sessions) the server kept when the
+// list was taken: without deletes, the last one's ID, IDs being 1, 2, 3...
+// It was read under a lock of its own before the list, so a message that
+// arrived between the two was listed but not counted: message 5 listed
+// as the last of "X-Total-Count: 4". Clients send and connect while the
+// last message and session are read, until one disagrees or 2,000 of
+// each agreed.
+func TestTotalCountIsTheListsWhileMailArrives(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(func() {
+		c, err := smtp.Dial(p.smtp)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := sendOn(c, "a@example.com", "b@example.com", "Subject: x\r\n\r\nx\r\n"); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c, err := smtp.Dial(p.smtp)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = c.Quit()
+		}
+	})
+	for i := range 2000 {
+		for _, path := range []string{"/api/messages?limit=1", "/api/sessions?limit=1"} {
+			var list []struct {
+				ID int `json:"id"`
+			}
+			h := getJSON(t, p, path, 200, &list)
+			if total := h.Get("X-Total-Count"); len(list) == 1 && total != strconv.Itoa(list[0].ID) {
+				t.Fatalf("GET %s (read %d): the last is %d, X-Total-Count %s", path, i+1, list[0].ID, total)
+			}
+		}
 	}
 }

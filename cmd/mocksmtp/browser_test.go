@@ -1512,6 +1512,38 @@ func TestWebPageShowsWhoAClientAskedToActAs(t *testing.T) {
 	}
 }
 
+// TestWebPageShowsAnAuthAFaultRefused: a client whose good credentials
+// a fault at AUTH refused got 535; the page said "PLAIN alice ok" for it,
+// on the session and on the message it sent after it, where it now says
+// what the client got.
+func TestWebPageShowsAnAuthAFaultRefused(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	p := start(t, nil, "-quiet", "-auth", "alice:secret")
+	putFaults(t, p, `[{"at": "AUTH", "reply": "535 5.7.8 nope"}]`)
+	c := dialRaw(t, p)
+	c.want("AUTH under the fault", "AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret")), 535, "5.7.8")
+	if code, msg := c.send("x"); code != 250 {
+		t.Fatalf("the message after it: %d %q", code, msg)
+	}
+	c.want("QUIT", "QUIT", 221, "2.0.0")
+	sentOf(t, p, 1)
+	want := "PLAIN alice refused: 535 5.7.8 nope (credentials accepted)"
+	for _, tt := range []struct{ hash, sel string }{
+		{"#message/1", "#message-detail dd.sent.auth"},
+		{"#session/1", "#session-detail dd.auth"},
+	} {
+		pg := browser.open(t, "about:blank")
+		pg.navigate("http://" + p.http + "/" + tt.hash)
+		pg.waitFor(`document.querySelector(` + jsString(tt.sel) + `)`)
+		var got string
+		pg.eval(`document.querySelector(`+jsString(tt.sel)+`).textContent`, &got)
+		if got != want {
+			t.Errorf("%s: AUTH shows %q, want %q", tt.hash, got, want)
+		}
+	}
+}
+
 // TestWebPageCollapsesAClientsCertificateChain shows a message whose
 // client presented its certificate and 14 more (-client-ca), each more
 // hostile than the last: markup, a bidi control and 1,000 octets in its

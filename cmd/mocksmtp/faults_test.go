@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -685,5 +686,39 @@ func TestFaultJSONTLSFailureNamesNoGoOption(t *testing.T) {
 	_, _, err := parseFaults([]byte(`[{"at": "RCPT", "expiredCertificate": true}]`), "x.json", "x.json")
 	if err == nil || !strings.Contains(err.Error(), "StageConnect under implicit TLS") || strings.Contains(err.Error(), "With") {
 		t.Errorf("parseFaults = %v, want an error saying where a TLS failure works, naming no Go option", err)
+	}
+}
+
+// A client whose good credentials a fault at AUTH refused got 535, not
+// 235: the session's auth and the "sent" of the message it sent after
+// it keep success (the credentials were accepted, as the Go API's
+// AuthInfo.Success) and say what the client got, "refused". They said
+// success alone, which reads as an authenticated client.
+func TestAuthRefusedByAFaultSaysWhatTheClientGot(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet", "-auth", "alice:secret")
+	putFaults(t, p, `[{"at": "AUTH", "reply": "535 5.7.8 nope"}]`)
+	c := dialRaw(t, p)
+	c.want("AUTH under the fault", "AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret")), 535, "5.7.8")
+	if code, msg := c.send("x"); code != 250 {
+		t.Fatalf("the message after it: %d %q", code, msg)
+	}
+	c.want("QUIT", "QUIT", 221, "2.0.0")
+	want := map[string]any{"mechanism": "PLAIN", "username": "alice", "success": true, "refused": "535 5.7.8 nope"}
+	var session struct {
+		Auth map[string]any `json:"auth"`
+	}
+	getJSON(t, p, "/api/sessions/1", 200, &session)
+	if diff := cmp.Diff(want, session.Auth); diff != "" {
+		t.Errorf("session 1's auth (-want +got):\n%s", diff)
+	}
+	var messages []struct {
+		Sent struct {
+			Auth map[string]any `json:"auth"`
+		} `json:"sent"`
+	}
+	getJSON(t, p, "/api/wait?count=1&timeout=10s", 200, &messages)
+	if diff := cmp.Diff(want, messages[0].Sent.Auth); diff != "" {
+		t.Errorf("message 1's sent.auth (-want +got):\n%s", diff)
 	}
 }

@@ -214,11 +214,21 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "%s: cross-origin request refused (%v): only mocksmtp's own page, and clients that are not browsers (curl, test suites), may use the API", requestName(r), err)
 		return
 	}
-	if isWait(r) && r.ContentLength != 0 {
+	if isWait(r) {
 		// Its answer would wait for the body, for as long as the wait's
-		// deadlines let it.
-		writeError(w, http.StatusBadRequest, "%s: a wait takes no body", requestName(r))
-		return
+		// deadlines let it. A chunked body that ends at once is none, as
+		// for every route (hasData): it is read now, under the read
+		// timeout that extendDeadlines lifts next, so a client that
+		// withholds it waits no longer than for any request's body.
+		data, err := hasData(r)
+		switch {
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "%s: a wait takes no body; reading it: %v", requestName(r), err)
+			return
+		case data:
+			writeError(w, http.StatusBadRequest, "%s: a wait takes no body", requestName(r))
+			return
+		}
 	}
 	// At once, before the read timeout can pass: the handler bounds a
 	// wait by its own timeout.
@@ -286,6 +296,12 @@ func hasBody(r *http.Request) (bool, error) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return false, nil
 	}
+	return hasData(r)
+}
+
+// hasData reports whether r has a body, whatever its method: one of
+// Content-Length: 0, or chunked that ends at once, has none (hasBody).
+func hasData(r *http.Request) (bool, error) {
 	if r.ContentLength >= 0 {
 		return r.ContentLength > 0, nil
 	}

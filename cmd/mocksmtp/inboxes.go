@@ -105,7 +105,7 @@ func (a *api) postInbox(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if len(req.Name) > maxInboxName || strings.ContainsFunc(req.Name, unicode.IsControl) {
+	if !onOneLine(req.Name, maxInboxName) { // the rule of "declaredAt" (expectations.go)
 		writeError(w, http.StatusBadRequest, "POST /api/inboxes: name: want at most %d bytes on one line, such as the test's name", maxInboxName)
 		return
 	}
@@ -393,8 +393,7 @@ func (sc scope) messages(n int) ([]*mocksmtp.Message, int) {
 			ms := sc.srv.Messages()
 			return ms, len(ms)
 		}
-		_, total := sc.srv.Count()
-		return sc.srv.LastMessages(n), total
+		return sc.srv.TailMessages(n) // the list and its total at one instant
 	}
 	ms := sc.in.Messages()
 	total := len(ms)

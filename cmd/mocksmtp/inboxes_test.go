@@ -287,3 +287,53 @@ func TestInboxesListTakesALimit(t *testing.T) {
 		}
 	}
 }
+
+// An inbox's name follows the rule of "declaredAt", one rule
+// (onOneLine): at most 200 bytes on one line, so no control character
+// nor Unicode line or paragraph separator. Names with U+2028, U+2029 or
+// NEL were made, where a fault's declaredAt with them is refused; each
+// is tried at the bound: a name of N-1 and N bytes ending in it, N+1,
+// 2N, and a body of 1 MiB+1.
+func TestInboxNameIsOneLineAsDeclaredAt(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	name := func(n int, end string) string { return strings.Repeat("n", n-len(end)) + end }
+	for _, sep := range []string{"\u2028", "\u2029", "\u0085", "\n", "\r", "\x7f"} {
+		for _, n := range []int{maxInboxName - 1, maxInboxName, maxInboxName + 1, 2 * maxInboxName} {
+			body, _ := json.Marshal(map[string]string{"name": name(n, sep)})
+			res, b := do(t, p, "POST", "/api/inboxes", string(body))
+			var e errorJSON
+			if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != 400 || !strings.Contains(e.Error, "name: want at most 200 bytes on one line") {
+				t.Errorf("a name of %d bytes ending in %+q: %d %s, want 400", n, sep, res.StatusCode, b)
+			}
+			if n <= maxInboxName {
+				if err := checkDeclaredAt(name(n, sep)); err == nil {
+					t.Errorf("declaredAt of %d bytes ending in %+q accepted, where the inbox name is refused", n, sep)
+				}
+			}
+		}
+	}
+	// The bound counts bytes: N bytes of a name on one line are made,
+	// whatever their characters (é is 2 bytes); N+1 are not.
+	for _, tt := range []struct {
+		n      int
+		status int
+	}{{maxInboxName - 1, 201}, {maxInboxName, 201}, {maxInboxName + 1, 400}, {2 * maxInboxName, 400}} {
+		body, _ := json.Marshal(map[string]string{"name": strings.Repeat("n", tt.n%2) + strings.Repeat("é", tt.n/2)})
+		if res, b := do(t, p, "POST", "/api/inboxes", string(body)); res.StatusCode != tt.status {
+			t.Errorf("a name of %d bytes of é: %d %s, want %d", tt.n, res.StatusCode, b, tt.status)
+		}
+		if err := checkDeclaredAt(strings.Repeat("n", tt.n%2) + strings.Repeat("é", tt.n/2)); (err == nil) != (tt.status == 201) {
+			t.Errorf("declaredAt of %d bytes of é: %v, where the inbox name gets %d", tt.n, err, tt.status)
+		}
+	}
+	body := `{"name": "` + strings.Repeat("n", 1<<20+1) + `"}`
+	if res, b := do(t, p, "POST", "/api/inboxes", body); res.StatusCode != 413 {
+		t.Errorf("a name of 1 MiB+1: %d %.200s, want 413 (the body's bound)", res.StatusCode, b)
+	}
+	var list []inboxJSON
+	getJSON(t, p, "/api/inboxes", 200, &list)
+	if len(list) != 2 {
+		t.Errorf("%d inboxes made, want the 2 of 199 and 200 bytes of é", len(list))
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -736,5 +737,100 @@ func TestCrossOriginWarningQuotesLittle(t *testing.T) {
 	lines := log.waitFor(t, regexp.MustCompile(`refused a cross-origin request[^\n]*\n`))
 	if n := len(lines[0]); n > 1000 {
 		t.Errorf("the warning is %d octets long: %.300q…", n, lines[0])
+	}
+}
+
+// The log line of an expectation quotes its description clipped, as the
+// cross-origin warning quotes what the client sent (clip): whole up to
+// maxQuoted octets, past it its start and its length. It quoted the
+// description whole, which quotes the want: a want of a 1 MiB body (a
+// header of 80,000 names) logged a line of 1.5 MB. Descriptions of N-1,
+// N, N+1, 2N and more than 1 MiB+1 octets.
+func TestExpectationLogClipsItsDescription(t *testing.T) {
+	t.Parallel()
+	_, addr, log := startInProcess(t, defaultHTTPTimeouts, nil)
+	post := func(want map[string]any) expectationJSON {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"want": want})
+		code, b := rawRequest(t, addr, "POST", "/api/expectations", string(body), false)
+		var j expectationJSON
+		if code != 201 || json.Unmarshal(b, &j) != nil {
+			t.Fatalf("POST /api/expectations (%d octets): %d %.200s", len(body), code, b)
+		}
+		return j
+	}
+	// A want of a description of n octets: addresses of 40 octets to come
+	// near it, a subject of 1 to 60 (the want quotes 60) to reach it.
+	wantOf := func(n int) map[string]any {
+		var to []string
+		for {
+			want := map[string]any{"subject": "s"}
+			if len(to) > 0 {
+				want["to"] = to
+			}
+			d := len(post(want).Description)
+			if d <= n && n-d < 60 {
+				want["subject"] = strings.Repeat("s", n-d+1)
+				return want
+			}
+			if d > n {
+				t.Fatalf("no want of a description of %d octets", n)
+			}
+			to = append(to, fmt.Sprintf("%s%02d@example.com", strings.Repeat("a", 26), len(to)))
+		}
+	}
+	header := map[string]string{}
+	for i := range 80000 {
+		header[fmt.Sprintf("X%d", i)] = "v"
+	}
+	wants := []map[string]any{wantOf(maxQuoted - 1), wantOf(maxQuoted), wantOf(maxQuoted + 1), wantOf(2 * maxQuoted), {"header": header}}
+	for i, want := range wants {
+		j := post(want)
+		switch n := len(j.Description); {
+		case i < 4 && n != []int{maxQuoted - 1, maxQuoted, maxQuoted + 1, 2 * maxQuoted}[i]:
+			t.Fatalf("want %d: a description of %d octets", i, n)
+		case i == 4 && n <= 1<<20+1:
+			t.Fatalf("the want of 80,000 header names: a description of %d octets, want more than 1 MiB+1", n)
+		}
+		m := log.waitFor(t, regexp.MustCompile(fmt.Sprintf(`msg=expectation id=%d [^\n]* wants=("(?:[^"\\\n]|\\.)*")\n`, j.ID)))
+		got, err := strconv.Unquote(m[1])
+		if err != nil {
+			t.Fatalf("expectation %d: wants=%.200s: %v", j.ID, m[1], err)
+		}
+		if want := clip(j.Description); got != want || len(got) > maxQuoted {
+			t.Errorf("expectation %d, a description of %d octets: the log says wants=%.200q (%d octets), want %.200q", j.ID, len(j.Description), got, len(got), want)
+		}
+		if len(j.Description) <= maxQuoted && got != j.Description {
+			t.Errorf("a description of %d octets is clipped in the log: %q", len(j.Description), got)
+		}
+	}
+}
+
+// A wait takes no body, and a body that is none is taken as none, as on
+// every route: Content-Length: 0, or chunked with no data (README). The
+// chunked one got 400 "a wait takes no body". A body with data gets 400,
+// and one announced as chunked but withheld gets 400 at the read timeout,
+// not at the wait's (its deadlines are longer than any request's).
+func TestWaitTakesAnEmptyChunkedBodyAsNone(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: time.Minute, idle: time.Minute}, nil)
+	for _, path := range []string{"/api/wait?timeout=1ms", "/api/wait/sessions?count=1&timeout=1ms"} {
+		for _, chunked := range []bool{false, true} {
+			if code, b := rawRequest(t, addr, "GET", path, "", chunked); code != 408 {
+				t.Errorf("GET %s with an empty body (chunked %v): %d %.200s, want 408", path, chunked, code, b)
+			}
+			code, b := rawRequest(t, addr, "GET", path, "{}", chunked)
+			if code != 400 {
+				t.Errorf("GET %s with a body (chunked %v): %d %.200s, want 400", path, chunked, code, b)
+			} else {
+				wantJSONError(t, "a wait with a body", b, "a wait takes no body")
+			}
+		}
+		code, b := rawHTTP(t, addr, "GET "+strings.Replace(path, "1ms", "1m", 1)+" HTTP/1.1\r\nHost: "+addr+"\r\nTransfer-Encoding: chunked\r\n\r\n")
+		if code != 400 {
+			t.Errorf("GET %s with a chunked body withheld: %d %.200s, want 400 at the read timeout", path, code, b)
+		} else {
+			wantJSONError(t, "a wait with a body withheld", b, "a wait takes no body; reading it:")
+		}
 	}
 }

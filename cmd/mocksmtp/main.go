@@ -5,7 +5,8 @@
 //
 // It listens for SMTP on 127.0.0.1:2525 and for HTTP on 127.0.0.1:8025,
 // records every session and message in memory, prints each message on
-// one line and each session's transcript as they arrive, and stops on
+// one line (with how it was sent: `sent with HELO "app.local", TLS 1.3,
+// AUTH PLAIN "alice" ok`) and each session's transcript as they arrive, and stops on
 // Ctrl-C (SIGINT) or SIGTERM. Started on free ports (-listen 127.0.0.1:0
 // -http 127.0.0.1:0), it tells where it listens: in its log line
 // "listening", in the file of -addr-file, and at GET /api/server.
@@ -1062,7 +1063,7 @@ func (p *printer) message(m *mocksmtp.Message) {
 		}{"message", newMessageJSON(m, nil)})
 		return
 	}
-	fmt.Fprintln(p.w, m)
+	fmt.Fprintf(p.w, "%s, %s\n", m, sentText(m.Session)) // how it was sent, as the JSON's "sent"
 }
 
 func (p *printer) session(s *mocksmtp.Session) {

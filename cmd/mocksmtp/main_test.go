@@ -492,8 +492,42 @@ func TestPrintsMessagesAndTranscriptsAsTheyArrive(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	sendMail(t, p.smtp, "alice@example.com", []string{"bob@example.com"}, "Subject: Hi\r\n\r\nHello\r\n")
-	p.stdout.waitFor(t, regexp.MustCompile(`(?m)^message 1 from <alice@example.com> to <bob@example.com> "Hi" \(\d+ bytes\)$`))
+	p.stdout.waitFor(t, regexp.MustCompile(`(?m)^message 1 from <alice@example.com> to <bob@example.com> "Hi" \(\d+ bytes\), sent with HELO "localhost", plaintext, no AUTH$`))
 	p.stdout.waitFor(t, regexp.MustCompile(`(?s)session 1 .*ended: QUIT\n.*C: MAIL FROM:<alice@example.com>.*S: 221 `))
+}
+
+// The text log says how each message was sent, as the JSON's "sent"
+// does: HELO name, TLS, AUTH. It said only the envelope and subject, so
+// a message sent before AUTH and one after read the same. The client's
+// words are quoted, escaped and clipped: a terminal escape, a bidi
+// control and a long user name do not reach the log as sent.
+func TestTextLogSaysHowEachMessageWasSent(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-auth-any")
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("evil\x1b[31m\u202e.example"); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: before\r\n\r\nx\r\n")
+	user := strings.Repeat("u", 1000)
+	if err := c.Auth(smtp.PlainAuth("admin", user, "secret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	sendOver(t, c, "a@example.com", "b@example.com", "Subject: after\r\n\r\nx\r\n")
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	helo := `HELO "evil\x1b[31m\u202e.example"`
+	p.stdout.waitFor(t, regexp.MustCompile(`(?m)^message 1 from .* "before" \(\d+ bytes\), sent with `+regexp.QuoteMeta(helo+`, plaintext, no AUTH`)+`$`))
+	p.stdout.waitFor(t, regexp.MustCompile(`(?m)^message 2 from .* "after" \(\d+ bytes\), sent with `+
+		regexp.QuoteMeta(helo+`, plaintext, AUTH PLAIN "admin" as "`+clip(user)+`" ok`)+`$`))
+	if out := p.stdout.String(); strings.ContainsAny(out, "\x1b\u202e") {
+		t.Errorf("the log has the client's escape or bidi control as sent:\n%q", out)
+	}
 }
 
 func TestQuietPrintsNothing(t *testing.T) {

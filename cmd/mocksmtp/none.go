@@ -106,8 +106,9 @@ func (a *api) waitNone(w http.ResponseWriter, r *http.Request) {
 // more than max of them and it would have to read them all to count them.
 func (sc scope) after(id, max int) ([]*mocksmtp.Message, int) {
 	var ms []*mocksmtp.Message
+	var total int
 	if sc.in == nil {
-		ms = sc.srv.LastMessages(max + 1) // IDs grow: those after id are the last ones
+		ms, total = sc.srv.TailMessages(max + 1) // IDs grow: those after id are the last ones; the total of the same instant
 	} else {
 		ms = sc.in.Messages()
 	}
@@ -116,7 +117,7 @@ func (sc scope) after(id, max int) ([]*mocksmtp.Message, int) {
 	if sc.in == nil && n > max {
 		n = -1
 		if id == 0 {
-			_, n = sc.srv.Count() // every message kept
+			n = total // every message kept
 		}
 	}
 	return ms[len(ms)-min(len(ms), max):], n

@@ -89,9 +89,50 @@ func newStateJSON(s *mocksmtp.Session, memo tlsMemo) stateJSON {
 		j.TLS = memo.json(s.TLS)
 	}
 	if a := s.Auth; a != nil {
-		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success}
+		j.Auth = &authJSON{Mechanism: string(a.Mechanism), Identity: a.Identity, Username: a.Username, Success: a.Success, Refused: a.Refused}
 	}
 	return j
+}
+
+// sentText says how a message's client sent it (m.Session: its HELO
+// name, TLS state and AUTH record then), for the text log, as the JSON's
+// "sent" does: `sent with HELO "app.local", TLS 1.3, AUTH PLAIN "alice" ok`.
+// The client's words (its HELO name, user names, its certificate's
+// subject) are quoted as Go strings and clipped, as errors quote client
+// input: a control character or a bidi one cannot rewrite the log.
+func sentText(s *mocksmtp.Session) string {
+	if s == nil {
+		return "sent by an unknown client"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "sent with HELO %q", clip(s.Helo))
+	if s.TLS == nil {
+		b.WriteString(", plaintext")
+	} else {
+		fmt.Fprintf(&b, ", %s", tls.VersionName(s.TLS.Version))
+		if cs := s.TLS.PeerCertificates; len(cs) > 0 {
+			fmt.Fprintf(&b, " with the client certificate %q", clip(cs[0].Subject.String()))
+		}
+	}
+	a := s.Auth
+	if a == nil {
+		b.WriteString(", no AUTH")
+		return b.String()
+	}
+	fmt.Fprintf(&b, ", AUTH %s ", a.Mechanism)
+	if a.Identity != "" && a.Identity != a.Username {
+		fmt.Fprintf(&b, "%q as ", clip(a.Identity))
+	}
+	fmt.Fprintf(&b, "%q ", clip(a.Username))
+	switch {
+	case !a.Success:
+		b.WriteString("failed")
+	case a.Refused != "":
+		fmt.Fprintf(&b, "refused: %s (credentials accepted)", clip(a.Refused))
+	default:
+		b.WriteString("ok")
+	}
+	return b.String()
 }
 
 // tlsMemo keeps, for one list of messages (messagesJSON), the TLS states
@@ -160,7 +201,10 @@ type authJSON struct {
 	Mechanism string `json:"mechanism"`
 	Identity  string `json:"identity,omitempty"`
 	Username  string `json:"username"`
-	Success   bool   `json:"success"`
+	Success   bool   `json:"success"` // the credentials were accepted (AuthInfo.Success)
+	// Refused is what the client got instead of 235 for accepted
+	// credentials (AuthInfo.Refused): a fault's reply at AUTH, "no reply".
+	Refused string `json:"refused,omitempty"`
 }
 
 // sessionText is s.String(), the session as the program prints it, with
@@ -244,7 +288,7 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ss []*mocksmtp.Session
-	total, _ := a.srv.Count()
+	var total int
 	switch n, ok := limit(w, q); {
 	case !ok:
 		return
@@ -252,7 +296,7 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		ss = a.srv.Sessions()
 		total = len(ss)
 	default:
-		ss = a.srv.LastSessions(n)
+		ss, total = a.srv.TailSessions(n) // the list and its total at one instant
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, sessionsJSON(ss))

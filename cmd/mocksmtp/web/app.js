@@ -566,10 +566,14 @@
 
   // authShown says an AUTH exchange as the Go API's AuthInfo.String
   // does: "PLAIN bob ok", and "PLAIN admin as bob ok" for a client that
-  // logged in as bob asking to act as admin (its authorization identity).
+  // logged in as bob asking to act as admin (its authorization identity);
+  // "PLAIN bob refused: 535 5.7.8 nope (credentials accepted)" for good
+  // credentials the client got no 235 for (a fault's reply at AUTH).
   function authShown(a) {
     const as = a.identity && a.identity !== a.username ? [iso(a.identity), " as "] : "";
-    return [iso(a.mechanism), " ", as, iso(a.username), a.success ? " ok" : " failed"];
+    const verdict = !a.success ? " failed"
+      : a.refused ? [" refused: ", iso(a.refused), " (credentials accepted)"] : " ok";
+    return [iso(a.mechanism), " ", as, iso(a.username), verdict];
   }
 
   async function sessionView(id) {
