@@ -15,8 +15,9 @@ import (
 var urlRE = regexp.MustCompile(`\b[hH][tT][tT][pP][sS]?://[^\s<>"]+`)
 
 // Links returns the links of the message, in order and without
-// duplicates: the href of each <a> (and <area>) of the HTML body, as a
-// browser reads its tags (none in comments, scripts, styles, textareas:
+// duplicates: the href of each <a> (and <area>) of the HTML body, and of
+// each <a> of an <svg> in it (or else its xlink:href), as a browser reads
+// its tags (none in comments, scripts, styles, textareas, templates:
 // see [Message.Find]; the first href of a tag), its character references
 // decoded as in an attribute ("&section=" is kept as written), tabs and
 // line breaks dropped as a browser drops them from a URL, then the
@@ -34,10 +35,7 @@ func (m *Message) Links() []string {
 	}
 	s := m.HTML
 	for t := range tokens(s) {
-		if t.kind != startTagToken || !isName(t.name, "a") && !isName(t.name, "area") {
-			continue
-		}
-		if href, ok := attrValue(s, t, "href"); ok {
+		if href, ok := linkOf(s, t); ok {
 			add(hrefURL(unescape(withoutNUL(href), true)))
 		}
 	}
@@ -45,6 +43,26 @@ func (m *Message) Links() []string {
 		add(trimURL(u))
 	}
 	return out
+}
+
+// linkOf returns the URL, as written, of the link that the token t of
+// the document s opens, and whether it opens one: the href of an HTML a
+// or area; of an svg a, its href, or else its xlink:href, as SVG 2 reads
+// them; none in content a browser renders nothing of (see tokens).
+func linkOf(s string, t token) (string, bool) {
+	if t.kind != startTagToken || t.inert {
+		return "", false
+	}
+	switch {
+	case isName(t.name, "a") && t.ns == svgNS:
+		if href, ok := attrValue(s, t, "href"); ok {
+			return href, true
+		}
+		return attrValue(s, t, "xlink:href")
+	case isName(t.name, "a") || isName(t.name, "area") && t.ns == htmlNS:
+		return attrValue(s, t, "href")
+	}
+	return "", false
 }
 
 // hrefURL returns the URL of an href's value as a browser's URL parser
@@ -101,11 +119,13 @@ func trimURL(u string) string {
 
 // Find returns the first match of re in the text body, or else in the
 // text of the HTML body, read as a browser's tokenizer reads it: tags,
-// comments, doctypes, scripts, styles and iframes dropped (so
+// comments, doctypes, scripts, styles, iframes and templates dropped (so
 // that "#123456" in a style is not taken for a code; one left open hides
 // the rest of the body, as in a browser), what a textarea or title holds
 // kept as text (a "<b>" in it is no tag), a line break for
-// each block tag (p, div, br, td...), entities decoded. It returns ""
+// each block tag (p, div, br, td...), entities decoded; in an <svg> or
+// <math>, a CDATA section is text, and what an svg script, style, title
+// or desc holds is dropped. It returns ""
 // when neither has a match. When re
 // has a group, Find returns what the first group matched:
 //
@@ -133,13 +153,20 @@ func group(g []string) string {
 // comments, scripts, styles and other hidden content dropped, a line break
 // for each block tag, other tags dropped without a trace, character
 // references decoded in the text they are in, NUL octets dropped (U+FFFD
-// in a title, textarea, xmp or plaintext), as a browser shows them.
+// in a title, textarea, xmp or plaintext, in a CDATA section and other
+// text of foreign content), as a browser shows them.
 func htmlText(s string) string {
 	var b strings.Builder
 	for t := range tokens(s) {
 		switch t.kind {
 		case textToken:
-			b.WriteString(unescape(strings.ReplaceAll(s[t.from:t.to], "\x00", ""), false))
+			text := s[t.from:t.to]
+			if t.ns == htmlNS {
+				text = strings.ReplaceAll(text, "\x00", "")
+			} else {
+				text = withoutNUL(text)
+			}
+			b.WriteString(unescape(text, false))
 		case rcdataToken:
 			b.WriteString(unescape(withoutNUL(s[t.from:t.to]), false))
 		case rawTextToken:

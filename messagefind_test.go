@@ -464,6 +464,8 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"<style>", "</style", "</style x=\"", "<textarea>", "</textarea", "<xmp>", "<plaintext>",
 		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
 		"&#4294967345;&notit;&fjlig;&nLt;", `<a href="&#x110000&not=&notit&fjlig;&nGt;">`,
+		"<svg>", "<svg><g>", "<svg/>", "</svg>", "<svg><![CDATA[", "<svg><![CDATA[]]>", "<svg><p>", "<svg></x>", "<svg><font color=x>",
+		"<math><mi><script>", "<svg><foreignObject><div>", "<template>", "</template>", `<svg><a xlink:href="https://x.test/">`,
 	}
 	for _, unit := range units {
 		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
@@ -590,6 +592,8 @@ func TestLinksAndFindReadEveryCutOfADocument(t *testing.T) {
 		`<textarea>&lt;<a href=https://evil.test/></textarea x='>'><xmp><a href=x></XMP><?xml?><![CDATA[>]]></ x><a/href=https://x.test/e>`,
 		`<p ="x' y=z/><a href = "https://x.test/f" ><iframe><a href=x></iframe/><noembed></noembed><plaintext><a href=x>&amp;`,
 		"<a href=\"\n https://x.test/g\x00\r\n\t\">\x00<title>\x00</title>\u017f&#128;&#x80&#0;&#xD800;&#1114112;é</a><!---><!-->&#65&#x41g&amp=&ampx;&frac12x",
+		`<svg><style><![CDATA[.a{}]]></style><a xlink:href=https://x.test/h>h</a><foreignObject><script><a href=x></script><p><![CDATA[><a href=https://x.test/i>]]>` +
+			`</foreignObject><path d=M0/><![CDATA[<a href=x>]]></svg><template><a href=https://evil.test/></template><math><mi><![CDATA[x]]></mi></math><a href=https://x.test/j>`,
 	}
 	code := regexp.MustCompile(`code (\d+)`)
 	for _, s := range docs {
