@@ -123,7 +123,8 @@ func trimURL(u string) string {
 // that "#123456" in a style is not taken for a code; one left open hides
 // the rest of the body, as in a browser), what a textarea or title holds
 // kept as text (a "<b>" in it is no tag), a line break for
-// each block tag (p, div, br, td...), entities decoded; in an <svg> or
+// each block tag (p, div, br, td...), entities decoded, a carriage
+// return read as a line feed ("." in re stops at it); in an <svg> or
 // <math>, a CDATA section is text, and what an svg script, style, title
 // or desc holds is dropped. It returns ""
 // when neither has a match. When re
@@ -154,13 +155,14 @@ func group(g []string) string {
 // for each block tag, other tags dropped without a trace, character
 // references decoded in the text they are in, NUL octets dropped (U+FFFD
 // in a title, textarea, xmp or plaintext, in a CDATA section and other
-// text of foreign content), as a browser shows them.
+// text of foreign content), line breaks made line feeds, as a browser
+// shows them.
 func htmlText(s string) string {
 	var b strings.Builder
 	for t := range tokens(s) {
 		switch t.kind {
 		case textToken:
-			text := s[t.from:t.to]
+			text := lineFeeds(s[t.from:t.to])
 			if t.ns == htmlNS {
 				text = strings.ReplaceAll(text, "\x00", "")
 			} else {
@@ -168,9 +170,9 @@ func htmlText(s string) string {
 			}
 			b.WriteString(unescape(text, false))
 		case rcdataToken:
-			b.WriteString(unescape(withoutNUL(s[t.from:t.to]), false))
+			b.WriteString(unescape(withoutNUL(lineFeeds(s[t.from:t.to])), false))
 		case rawTextToken:
-			b.WriteString(withoutNUL(s[t.from:t.to]))
+			b.WriteString(withoutNUL(lineFeeds(s[t.from:t.to])))
 		case startTagToken, endTagToken:
 			if isBlockTag(t.name) {
 				b.WriteByte('\n')
@@ -178,6 +180,18 @@ func htmlText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// lineFeeds returns text of HTML with each carriage return, alone or
+// before a line feed, made a line feed, as a browser's input stream
+// preprocessing makes it before it reads the text (a "&#13;" stays a
+// carriage return). A CR and the LF after it are in one token: no token
+// ends between them.
+func lineFeeds(s string) string {
+	if strings.IndexByte(s, '\r') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 // withoutNUL returns text of HTML with its NUL octets replaced by

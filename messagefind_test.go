@@ -644,3 +644,29 @@ func TestFindAndLinksReadANulAsABrowserDoes(t *testing.T) {
 		t.Errorf("text = %q, want %q", got, want)
 	}
 }
+
+// TestFindReadsALineBreakAsABrowserDoes checks a carriage return in
+// HTML, alone or before a line feed: a browser reads either as a line
+// feed (the input stream's preprocessing), so that "." in a pattern stops
+// at it as at any line break. A "&#13;" is a carriage return all the same.
+func TestFindReadsALineBreakAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ html, want string }{
+		{"<p>Your code: 123456\rExpires in 10 minutes</p>", "123456"},
+		{"<p>Your code: 123456\r\nExpires in 10 minutes</p>", "123456"},
+		{"<textarea>Your code: 123456\rExpires</textarea>", "123456"},
+		{"<xmp>Your code: 123456\r\rExpires</xmp>", "123456"},
+		{"<svg><text><![CDATA[Your code: 123456\rExpires]]></text></svg>", "123456"},
+		{"<p>Your code: 123456&#13;Expires</p>", "123456\rExpires"},
+	} {
+		m := &mocksmtp.Message{HTML: c.html}
+		if got := m.Find(regexp.MustCompile(`Your code: (.*)`)); got != c.want {
+			t.Errorf("HTML %q: Find = %q, want %q", c.html, got, c.want)
+		}
+	}
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m := &mocksmtp.Message{HTML: "a\rb\r\nc\n\rd\r<!-- -->\ne"}
+	if got, want := m.Find(all), "a\nb\nc\n\nd\n\ne"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+}
