@@ -20,7 +20,9 @@ var urlRE = regexp.MustCompile(`\b[hH][tT][tT][pP][sS]?://[^\s<>"]+`)
 // its tags (none in comments, scripts, styles, textareas, templates:
 // see [Message.Find]; the first href of a tag), its character references
 // decoded as in an attribute ("&section=" is kept as written), tabs and
-// line breaks dropped as a browser drops them from a URL, then the
+// line breaks dropped as a browser drops them from a URL, the
+// backslashes of an http(s) URL read as slashes, as a browser reads them
+// ("https:\\evil.test\x" opens https://evil.test/x), then the
 // http and https URLs in the text body that the HTML did not have
 // already. Trailing punctuation is not part of a URL in text ("see
 // https://x.test/a." gives "https://x.test/a").
@@ -79,7 +81,45 @@ func hrefURL(v string) string {
 			return r
 		}, v)
 	}
-	return v
+	return specialSlashes(v)
+}
+
+// specialSlashes returns the URL u of a special scheme (http, https,
+// ws, wss, ftp: the URL standard's, but file) with its slashes as a
+// browser's URL parser reads them: a backslash before the query or
+// fragment is a slash, and two or more slashes after the scheme are
+// "//" ("https:\\x.test\a" opens https://x.test/a). Other URLs, and one
+// with fewer than two slashes after its scheme, which a browser reads
+// against the page's URL, are kept as written.
+func specialSlashes(u string) string {
+	colon := strings.IndexByte(u, ':')
+	if colon < 0 || !isSpecialScheme(u[:colon]) {
+		return u
+	}
+	end := len(u) // where the query or fragment starts
+	if k := strings.IndexAny(u, "?#"); k >= 0 {
+		end = k
+	}
+	rest := u[colon+1 : end]
+	n := 0 // the slashes after the scheme
+	for n < len(rest) && (rest[n] == '/' || rest[n] == '\\') {
+		n++
+	}
+	if n < 2 || n == 2 && rest[:2] == "//" && strings.IndexByte(rest, '\\') < 0 {
+		return u
+	}
+	return u[:colon+1] + "//" + strings.ReplaceAll(rest[n:], "\\", "/") + u[end:]
+}
+
+// isSpecialScheme reports whether a URL's scheme, as written, is one of
+// the URL standard's special schemes but file, in any case.
+func isSpecialScheme(scheme string) bool {
+	for _, s := range [...]string{"http", "https", "ws", "wss", "ftp"} {
+		if isName(scheme, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // attrValue returns the value, as written, of the first attribute name

@@ -465,7 +465,7 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
 		"&#4294967345;&notit;&fjlig;&nLt;", `<a href="&#x110000&not=&notit&fjlig;&nGt;">`,
 		"<svg>", "<svg><g>", "<svg/>", "</svg>", "<svg><![CDATA[", "<svg><![CDATA[]]>", "<svg><p>", "<svg></x>", "<svg><font color=x>",
-		"<math><mi><script>", "<svg><foreignObject><div>", "<template>", "</template>", `<svg><a xlink:href="https://x.test/">`,
+		"<math><mi><script>", "<svg><foreignObject><div>", "<template>", "</template>", `<svg><a xlink:href="https://x.test/">`, `<a href="https:\\x\">`,
 	}
 	for _, unit := range units {
 		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
@@ -668,5 +668,35 @@ func TestFindReadsALineBreakAsABrowserDoes(t *testing.T) {
 	m := &mocksmtp.Message{HTML: "a\rb\r\nc\n\rd\r<!-- -->\ne"}
 	if got, want := m.Find(all), "a\nb\nc\n\nd\n\ne"; got != want {
 		t.Errorf("text = %q, want %q", got, want)
+	}
+}
+
+// TestLinksReadBackslashesAsABrowserDoes checks an href of an http(s),
+// ws(s) or ftp URL with backslashes: a browser's URL parser reads each
+// before the query as a slash, and any run of two or more slashes after
+// the scheme as "//", so that "https:\\evil.test\x" opens
+// https://evil.test/x, and "https://evil.test\@app.test/" opens
+// evil.test, where url.Parse of the href as written finds app.test. Links
+// gives the URL the browser opens. A single slash, or none, reads
+// against the page's URL, and is kept as written; so are other schemes,
+// a query and a fragment.
+func TestLinksReadBackslashesAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ href, want string }{
+		{`https:\\evil.test\x`, "https://evil.test/x"},
+		{`https:/\evil.test`, "https://evil.test"},
+		{`HTTP:\/evil.test\a\b?c\d#e\f`, `HTTP://evil.test/a/b?c\d#e\f`},
+		{`https://evil.test\@app.test/`, "https://evil.test/@app.test/"},
+		{`https:////evil.test/x`, "https://evil.test/x"},
+		{`wss:\\evil.test`, "wss://evil.test"}, {`ftp:\\evil.test`, "ftp://evil.test"},
+		{`https://x.test/a`, "https://x.test/a"}, {`https://x.test/?a\b`, `https://x.test/?a\b`},
+		{`https:\evil.test`, `https:\evil.test`}, {`https:evil.test\x`, `https:evil.test\x`},
+		{`mailto:a\b@x.test`, `mailto:a\b@x.test`}, {`file:\\x\y`, `file:\\x\y`}, {`\\evil.test\x`, `\\evil.test\x`},
+		{`https\\x`, `https\\x`}, {`https:`, `https:`}, {`https:\\`, "https://"},
+	} {
+		m := &mocksmtp.Message{HTML: `<a href="` + c.href + `">x</a>`}
+		if diff := cmp.Diff([]string{c.want}, m.Links()); diff != "" {
+			t.Errorf("href %q: Links (-want +got):\n%s", c.href, diff)
+		}
 	}
 }
