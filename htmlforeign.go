@@ -25,8 +25,8 @@ const maxOpen = 128
 // tree is the part of the stack of open elements of a browser's tree
 // construction that tokens needs: the foreign elements open (svg, math
 // and what they hold) and the HTML elements open within them, from the
-// outermost svg or math; the HTML elements around those are not kept, but
-// for the templates open and a count of the other names open.
+// outermost svg or math; of the HTML elements around those, only counts
+// by name (see outside).
 //
 // It follows the rules for tokens in foreign content: a start tag of
 // one of the elements HTML breaks out of foreign content with (b, div, p,
@@ -36,14 +36,15 @@ const maxOpen = 128
 // mi, mo, mn, ms or mtext, but for an mglyph or malignmark; a self-closed
 // foreign element ("<path/>") holds nothing; an end tag closes the
 // innermost foreign element of its name, or, past the foreign elements,
-// the innermost HTML one open within them. An end tag that matches
-// nothing open within the outermost svg or math closes them all when an
-// element of its name is open around them, as a browser closes the
-// foreign elements in an HTML element it ends ("<div><svg></div>"), and
-// is ignored when none is ("<svg></span>"). HTML's own tree
-// construction (implied end tags, tables, formatting elements) is not
-// followed: within foreign content, a void element holds nothing and
-// any other HTML element is open to its end tag.
+// the innermost HTML one open within them (a template wherever it is).
+// An end tag that matches nothing open within the outermost svg or math
+// closes them all when an element of its name is open around them, as a
+// browser closes the foreign elements in an HTML element it ends
+// ("<div><svg></div>"), and is ignored when none is ("<svg></span>").
+// HTML's own tree construction is followed no further: not its implied
+// end tags, tables, nor what an "<a>" in an "<a>" closes; in an
+// integration point, a void element holds nothing and any other HTML
+// element is open to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
