@@ -34,7 +34,9 @@ const (
 	// hiddenToken is what a browser shows nothing of: a comment, a
 	// doctype, a bogus comment ("<?xml ...>", "<![CDATA[...>", "</ x>"),
 	// what a script, style, iframe, noembed or noframes element holds,
-	// a tag that the document ends in.
+	// a tag that the document ends in, the delimiters of a CDATA
+	// section, text that a template or an svg script, style, title or
+	// desc holds.
 	hiddenToken
 )
 
@@ -44,6 +46,16 @@ type token struct {
 	from, to int    // its offsets in the document: s[from:to]
 	name     string // a tag's name as written: "a", "BR"
 	attrs    int    // where a tag's attributes start, just after its name
+	// selfClosing is a start tag's "/" just before its ">" ("<path/>").
+	selfClosing bool
+	// ns is the namespace of the element a start tag opens, or of the
+	// rules a text is read by: foreign content's text shows a NUL octet
+	// as U+FFFD (see tree.textNS).
+	ns namespace
+	// inert is a tag's in what a browser renders nothing of: a
+	// template's content, an svg script's, style's, title's or desc's
+	// (their text is hidden).
+	inert bool
 }
 
 // tokens returns an iterator over the tokens of an HTML document, read as
@@ -65,30 +77,64 @@ type token struct {
 //
 // Text runs from one token to the next, a "<" that opens nothing
 // included. Scripting is off, as in a mail client: a noscript element
-// holds markup. Foreign content (svg, math) is read as HTML: a CDATA
-// section is a bogus comment there too.
+// holds markup. In foreign content (svg, math: see tree, htmlforeign.go)
+// "<![CDATA[" opens a CDATA section, text shown as written to "]]>", and
+// a script, style, title... start tag is a tag like any other; what a
+// template, or an svg script, style, title or desc holds is hidden, its
+// tags inert.
 func tokens(s string) iter.Seq[token] {
 	return func(yield func(token) bool) {
+		var tr tree
 		text := 0 // where the text not yielded yet starts
+		// yieldText yields the text from text to k, read in the tree's
+		// current node.
+		yieldText := func(k int) bool {
+			if text >= k {
+				return true
+			}
+			t := token{kind: textToken, from: text, to: k, ns: tr.textNS()}
+			if tr.inert() {
+				t.kind = hiddenToken
+			}
+			return yield(t)
+		}
 		for i := 0; ; {
 			k := strings.IndexByte(s[i:], '<')
 			if k < 0 {
 				break
 			}
 			k += i
+			if strings.HasPrefix(s[k:], "<![CDATA[") && tr.foreign() {
+				if !yieldText(k) {
+					return
+				}
+				end, ok := cdataSection(s, k, tr.inert(), yield)
+				if !ok {
+					return
+				}
+				i, text = end, end
+				continue
+			}
 			t, ok := markup(s, k)
 			if !ok {
 				i = k + 1
 				continue
 			}
-			if text < k && !yield(token{kind: textToken, from: text, to: k}) {
+			if !yieldText(k) {
 				return
+			}
+			t.inert = tr.inert()
+			switch t.kind {
+			case startTagToken:
+				t.ns = tr.start(s, t)
+			case endTagToken:
+				tr.end(t.name)
 			}
 			if !yield(t) {
 				return
 			}
 			i, text = t.to, t.to
-			if t.kind != startTagToken {
+			if t.kind != startTagToken || t.ns != htmlNS {
 				continue
 			}
 			name, content := rawContent(t.name)
@@ -103,6 +149,9 @@ func tokens(s string) iter.Seq[token] {
 			default:
 				end = endOfRawText(s, t.to, name)
 			}
+			if tr.inert() {
+				content = hiddenToken
+			}
 			if t.to < end && !yield(token{kind: content, from: t.to, to: end}) {
 				return
 			}
@@ -110,9 +159,13 @@ func tokens(s string) iter.Seq[token] {
 				return
 			}
 			n := end + len("</") + len(name)
-			e := token{kind: endTagToken, from: end, to: readTag(s, n, nil), name: s[end+len("</") : n], attrs: n}
+			e := token{kind: endTagToken, from: end, name: s[end+len("</") : n], attrs: n}
+			e.to, _ = readTag(s, n, nil)
 			if e.to < 0 {
 				e.kind, e.to = hiddenToken, len(s)
+			} else {
+				e.inert = tr.inert()
+				tr.end(e.name)
 			}
 			if !yield(e) {
 				return
@@ -120,9 +173,30 @@ func tokens(s string) iter.Seq[token] {
 			i, text = e.to, e.to
 		}
 		if text < len(s) {
-			yield(token{kind: textToken, from: text, to: len(s)})
+			yieldText(len(s))
 		}
 	}
+}
+
+// cdataSection yields the tokens of the CDATA section at s[k]
+// ("<![CDATA[" in foreign content): its start, its content (text shown
+// as written, or hidden when inert) and its end ("]]>"), or its start
+// and content to the end of the document. It returns the offset just
+// after it, and false when yield does.
+func cdataSection(s string, k int, inert bool, yield func(token) bool) (int, bool) {
+	from := k + len("<![CDATA[")
+	to, end := len(s), len(s)
+	if e := strings.Index(s[from:], "]]>"); e >= 0 {
+		to, end = from+e, from+e+len("]]>")
+	}
+	content := rawTextToken
+	if inert {
+		content = hiddenToken
+	}
+	ok := yield(token{kind: hiddenToken, from: k, to: from}) &&
+		(from == to || yield(token{kind: content, from: from, to: to})) &&
+		(to == end || yield(token{kind: hiddenToken, from: to, to: end}))
+	return end, ok
 }
 
 // markup returns the token that the "<" at s[k] opens, or false when
@@ -158,7 +232,8 @@ func tagAt(s string, k, n int, kind tokenKind) token {
 	for e < len(s) && !nameEnds(s[e]) {
 		e++
 	}
-	t := token{kind: kind, from: k, to: readTag(s, e, nil), name: s[n:e], attrs: e}
+	t := token{kind: kind, from: k, name: s[n:e], attrs: e}
+	t.to, t.selfClosing = readTag(s, e, nil)
 	if t.to < 0 {
 		return token{kind: hiddenToken, from: k, to: len(s)}
 	}
@@ -178,22 +253,26 @@ func bogusComment(s string, k, from int) token {
 
 // readTag reads a tag's attributes from s[i], just after its name, as a
 // browser's attribute states do, and returns the offset just after the
-// ">" that ends the tag, or -1 when none does. attr, when not nil, is
+// ">" that ends the tag, or -1 when none does, and whether a "/" is just
+// before it that is no part of a value (the tag is self-closing). attr, when not nil, is
 // called with each attribute's name and value as written, until it
 // returns false. A name runs to a blank, "/", ">" or "=", its first
 // octet whatever it is ("=" and quotes included); a value follows an
 // "=", blanks around it; quoted, it runs to the same quote, wherever
 // that is (">" in it does not end the tag); bare, to a blank or ">". A
 // quote elsewhere is a letter; a "/" is a blank.
-func readTag(s string, i int, attr func(name, value string) bool) int {
+func readTag(s string, i int, attr func(name, value string) bool) (end int, selfClosing bool) {
+	slash := false // s[i-1] is a "/" between attributes
 	for i < len(s) {
 		switch c := s[i]; {
 		case isBlank(c) || c == '/':
+			slash = c == '/'
 			i++
 			continue
 		case c == '>':
-			return i + 1
+			return i + 1, slash
 		}
+		slash = false
 		n := i
 		i++
 		for i < len(s) && !nameEnds(s[i]) && s[i] != '=' {
@@ -210,13 +289,13 @@ func readTag(s string, i int, attr func(name, value string) bool) int {
 				i++
 			}
 			if i == len(s) {
-				return -1
+				return -1, false
 			}
 			switch q := s[i]; q {
 			case '"', '\'':
 				k := strings.IndexByte(s[i+1:], q)
 				if k < 0 {
-					return -1
+					return -1, false
 				}
 				value = s[i+1 : i+1+k]
 				i += 1 + k + 1
@@ -233,7 +312,7 @@ func readTag(s string, i int, attr func(name, value string) bool) int {
 			attr = nil
 		}
 	}
-	return -1
+	return -1, false
 }
 
 // endOfComment returns the offset just after the comment that starts at

@@ -85,26 +85,30 @@ func TestTokensKinds(t *testing.T) {
 }
 
 // TestReadTagAttributes checks the attributes readTag reads of a tag, as a
-// browser's attribute states read them, and where the tag ends.
+// browser's attribute states read them, where the tag ends, and whether
+// it is self-closing: a "/" just before its ">" that ends no value.
 func TestReadTagAttributes(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		in    string // what follows a tag's name
 		attrs string // name=value, space-separated
 		end   int
+		self  bool
 	}{
-		{">", "", 1}, {"", "", -1}, {" a>", "a=", 3}, {" a=b c='d' e=\"f\">", "a=b c=d e=f", 17},
-		{` ="x>`, `="x=`, 5}, {` x="1"="2>`, `x=1 ="2=`, 10}, {` x=a"b>`, `x=a"b`, 7}, {" x = y >", "x=y", 8},
-		{"/x/y=z/>", "x= y=z/", 8}, {" x=>", "x=", 4}, {` x='>'>`, "x=>", 7}, {` x='>`, "", -1},
-		{" a\tb\nc\fd\re>", "a= b= c= d= e=", 11}, {` x="a"y=b>`, "x=a y=b", 10}, {" x=", "", -1},
+		{">", "", 1, false}, {"", "", -1, false}, {" a>", "a=", 3, false}, {" a=b c='d' e=\"f\">", "a=b c=d e=f", 17, false},
+		{` ="x>`, `="x=`, 5, false}, {` x="1"="2>`, `x=1 ="2=`, 10, false}, {` x=a"b>`, `x=a"b`, 7, false}, {" x = y >", "x=y", 8, false},
+		{"/x/y=z/>", "x= y=z/", 8, false}, {" x=>", "x=", 4, false}, {` x='>'>`, "x=>", 7, false}, {` x='>`, "", -1, false},
+		{" a\tb\nc\fd\re>", "a= b= c= d= e=", 11, false}, {` x="a"y=b>`, "x=a y=b", 10, false}, {" x=", "", -1, false},
+		{"/>", "", 2, true}, {" />", "", 3, true}, {"/ >", "", 3, false}, {" a/>", "a=", 4, true}, {` a="b"/>`, "a=b", 8, true},
+		{" a=b/>", "a=b/", 6, false}, {" a=b />", "a=b", 7, true}, {" a= />", "a=/", 6, false}, {"//>", "", 3, true},
 	} {
 		var got []string
-		end := readTag(c.in, 0, func(n, v string) bool {
+		end, self := readTag(c.in, 0, func(n, v string) bool {
 			got = append(got, n+"="+v)
 			return true
 		})
-		if g := strings.Join(got, " "); g != c.attrs || end != c.end {
-			t.Errorf("readTag(%q) = %q, %d; want %q, %d", c.in, g, end, c.attrs, c.end)
+		if g := strings.Join(got, " "); g != c.attrs || end != c.end || self != c.self {
+			t.Errorf("readTag(%q) = %q, %d, %v; want %q, %d, %v", c.in, g, end, self, c.attrs, c.end, c.self)
 		}
 	}
 }
@@ -115,7 +119,8 @@ func TestReadTagAttributes(t *testing.T) {
 // within it.
 func FuzzTokens(f *testing.F) {
 	for _, s := range []string{"<a href=x>y</a>", "<!--x--!><!DOCTYPE html><?x></ y></>", "<script><!--<script></script>-->x</script y='>'>",
-		"<style>x</style ", "<textarea>&amp;</textarea", "<xmp><a></xmp><plaintext><b>", `<p ="x' y=z/>`, "<<!---->a"} {
+		"<style>x</style ", "<textarea>&amp;</textarea", "<xmp><a></xmp><plaintext><b>", `<p ="x' y=z/>`, "<<!---->a",
+		"<svg><![CDATA[<a>]]><style><p><![CDATA[x", "<math><mi><script><![CDATA[</script><template><svg/><svg><g/></x></p></br>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -136,7 +141,7 @@ func FuzzTokens(f *testing.F) {
 			if !strings.HasSuffix(src, ">") || tok.name == "" || s[n:n+len(tok.name)] != tok.name || tok.attrs != n+len(tok.name) {
 				t.Fatalf("tag %q: name %q, attributes at %d", src, tok.name, tok.attrs)
 			}
-			if end := readTag(s, tok.attrs, func(n, v string) bool { return true }); end != tok.to {
+			if end, _ := readTag(s, tok.attrs, func(n, v string) bool { return true }); end != tok.to {
 				t.Fatalf("tag %q: readTag ends it at %d, not %d", src, end, tok.to)
 			}
 		}

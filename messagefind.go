@@ -15,11 +15,14 @@ import (
 var urlRE = regexp.MustCompile(`\b[hH][tT][tT][pP][sS]?://[^\s<>"]+`)
 
 // Links returns the links of the message, in order and without
-// duplicates: the href of each <a> (and <area>) of the HTML body, as a
-// browser reads its tags (none in comments, scripts, styles, textareas:
+// duplicates: the href of each <a> (and <area>) of the HTML body, and of
+// each <a> of an <svg> in it (or else its xlink:href), as a browser reads
+// its tags (none in comments, scripts, styles, textareas, templates:
 // see [Message.Find]; the first href of a tag), its character references
 // decoded as in an attribute ("&section=" is kept as written), tabs and
-// line breaks dropped as a browser drops them from a URL, then the
+// line breaks dropped as a browser drops them from a URL, the
+// backslashes of an http(s) URL read as slashes, as a browser reads them
+// ("https:\\evil.test\x" opens https://evil.test/x), then the
 // http and https URLs in the text body that the HTML did not have
 // already. Trailing punctuation is not part of a URL in text ("see
 // https://x.test/a." gives "https://x.test/a").
@@ -34,10 +37,7 @@ func (m *Message) Links() []string {
 	}
 	s := m.HTML
 	for t := range tokens(s) {
-		if t.kind != startTagToken || !isName(t.name, "a") && !isName(t.name, "area") {
-			continue
-		}
-		if href, ok := attrValue(s, t, "href"); ok {
+		if href, ok := linkOf(s, t); ok {
 			add(hrefURL(unescape(withoutNUL(href), true)))
 		}
 	}
@@ -45,6 +45,26 @@ func (m *Message) Links() []string {
 		add(trimURL(u))
 	}
 	return out
+}
+
+// linkOf returns the URL, as written, of the link that the token t of
+// the document s opens, and whether it opens one: the href of an HTML a
+// or area; of an svg a, its href, or else its xlink:href, as SVG 2 reads
+// them; none in content a browser renders nothing of (see tokens).
+func linkOf(s string, t token) (string, bool) {
+	if t.kind != startTagToken || t.inert {
+		return "", false
+	}
+	switch {
+	case isName(t.name, "a") && t.ns == svgNS:
+		if href, ok := attrValue(s, t, "href"); ok {
+			return href, true
+		}
+		return attrValue(s, t, "xlink:href")
+	case isName(t.name, "a") || isName(t.name, "area") && t.ns == htmlNS:
+		return attrValue(s, t, "href")
+	}
+	return "", false
 }
 
 // hrefURL returns the URL of an href's value as a browser's URL parser
@@ -61,7 +81,45 @@ func hrefURL(v string) string {
 			return r
 		}, v)
 	}
-	return v
+	return specialSlashes(v)
+}
+
+// specialSlashes returns the URL u of a special scheme (http, https,
+// ws, wss, ftp: the URL standard's, but file) with its slashes as a
+// browser's URL parser reads them: a backslash before the query or
+// fragment is a slash, and two or more slashes after the scheme are
+// "//" ("https:\\x.test\a" opens https://x.test/a). Other URLs, and one
+// with fewer than two slashes after its scheme, which a browser reads
+// against the page's URL, are kept as written.
+func specialSlashes(u string) string {
+	colon := strings.IndexByte(u, ':')
+	if colon < 0 || !isSpecialScheme(u[:colon]) {
+		return u
+	}
+	end := len(u) // where the query or fragment starts
+	if k := strings.IndexAny(u, "?#"); k >= 0 {
+		end = k
+	}
+	rest := u[colon+1 : end]
+	n := 0 // the slashes after the scheme
+	for n < len(rest) && (rest[n] == '/' || rest[n] == '\\') {
+		n++
+	}
+	if n < 2 || n == 2 && rest[:2] == "//" && strings.IndexByte(rest, '\\') < 0 {
+		return u
+	}
+	return u[:colon+1] + "//" + strings.ReplaceAll(rest[n:], "\\", "/") + u[end:]
+}
+
+// isSpecialScheme reports whether a URL's scheme, as written, is one of
+// the URL standard's special schemes but file, in any case.
+func isSpecialScheme(scheme string) bool {
+	for _, s := range [...]string{"http", "https", "ws", "wss", "ftp"} {
+		if isName(scheme, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // attrValue returns the value, as written, of the first attribute name
@@ -101,11 +159,14 @@ func trimURL(u string) string {
 
 // Find returns the first match of re in the text body, or else in the
 // text of the HTML body, read as a browser's tokenizer reads it: tags,
-// comments, doctypes, scripts, styles and iframes dropped (so
+// comments, doctypes, scripts, styles, iframes and templates dropped (so
 // that "#123456" in a style is not taken for a code; one left open hides
 // the rest of the body, as in a browser), what a textarea or title holds
 // kept as text (a "<b>" in it is no tag), a line break for
-// each block tag (p, div, br, td...), entities decoded. It returns ""
+// each block tag (p, div, br, td...), entities decoded, a carriage
+// return read as a line feed ("." in re stops at it); in an <svg> or
+// <math>, a CDATA section is text, and what an svg script, style, title
+// or desc holds is dropped. It returns ""
 // when neither has a match. When re
 // has a group, Find returns what the first group matched:
 //
@@ -133,17 +194,25 @@ func group(g []string) string {
 // comments, scripts, styles and other hidden content dropped, a line break
 // for each block tag, other tags dropped without a trace, character
 // references decoded in the text they are in, NUL octets dropped (U+FFFD
-// in a title, textarea, xmp or plaintext), as a browser shows them.
+// in a title, textarea, xmp or plaintext, in a CDATA section and other
+// text of foreign content), line breaks made line feeds, as a browser
+// shows them.
 func htmlText(s string) string {
 	var b strings.Builder
 	for t := range tokens(s) {
 		switch t.kind {
 		case textToken:
-			b.WriteString(unescape(strings.ReplaceAll(s[t.from:t.to], "\x00", ""), false))
+			text := lineFeeds(s[t.from:t.to])
+			if t.ns == htmlNS {
+				text = strings.ReplaceAll(text, "\x00", "")
+			} else {
+				text = withoutNUL(text)
+			}
+			b.WriteString(unescape(text, false))
 		case rcdataToken:
-			b.WriteString(unescape(withoutNUL(s[t.from:t.to]), false))
+			b.WriteString(unescape(withoutNUL(lineFeeds(s[t.from:t.to])), false))
 		case rawTextToken:
-			b.WriteString(withoutNUL(s[t.from:t.to]))
+			b.WriteString(withoutNUL(lineFeeds(s[t.from:t.to])))
 		case startTagToken, endTagToken:
 			if isBlockTag(t.name) {
 				b.WriteByte('\n')
@@ -151,6 +220,18 @@ func htmlText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// lineFeeds returns text of HTML with each carriage return, alone or
+// before a line feed, made a line feed, as a browser's input stream
+// preprocessing makes it before it reads the text (a "&#13;" stays a
+// carriage return). A CR and the LF after it are in one token: no token
+// ends between them.
+func lineFeeds(s string) string {
+	if strings.IndexByte(s, '\r') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 // withoutNUL returns text of HTML with its NUL octets replaced by

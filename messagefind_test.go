@@ -464,6 +464,8 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"<style>", "</style", "</style x=\"", "<textarea>", "</textarea", "<xmp>", "<plaintext>",
 		"<a href=\"&section=&copy;&#", "<p>", "<br/>", "<b x=\"x>\"",
 		"&#4294967345;&notit;&fjlig;&nLt;", `<a href="&#x110000&not=&notit&fjlig;&nGt;">`,
+		"<svg>", "<svg><g>", "<svg/>", "</svg>", "<svg><![CDATA[", "<svg><![CDATA[]]>", "<svg><p>", "<svg></x>", "<svg><font color=x>",
+		"<math><mi><script>", "<svg><foreignObject><div>", "<template>", "</template>", `<svg><a xlink:href="https://x.test/">`, `<a href="https:\\x\">`,
 	}
 	for _, unit := range units {
 		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
@@ -590,6 +592,8 @@ func TestLinksAndFindReadEveryCutOfADocument(t *testing.T) {
 		`<textarea>&lt;<a href=https://evil.test/></textarea x='>'><xmp><a href=x></XMP><?xml?><![CDATA[>]]></ x><a/href=https://x.test/e>`,
 		`<p ="x' y=z/><a href = "https://x.test/f" ><iframe><a href=x></iframe/><noembed></noembed><plaintext><a href=x>&amp;`,
 		"<a href=\"\n https://x.test/g\x00\r\n\t\">\x00<title>\x00</title>\u017f&#128;&#x80&#0;&#xD800;&#1114112;é</a><!---><!-->&#65&#x41g&amp=&ampx;&frac12x",
+		`<svg><style><![CDATA[.a{}]]></style><a xlink:href=https://x.test/h>h</a><foreignObject><script><a href=x></script><p><![CDATA[><a href=https://x.test/i>]]>` +
+			`</foreignObject><path d=M0/><![CDATA[<a href=x>]]></svg><template><a href=https://evil.test/></template><math><mi><![CDATA[x]]></mi></math><a href=https://x.test/j>`,
 	}
 	code := regexp.MustCompile(`code (\d+)`)
 	for _, s := range docs {
@@ -638,5 +642,61 @@ func TestFindAndLinksReadANulAsABrowserDoes(t *testing.T) {
 	m = &mocksmtp.Message{HTML: "a\x00&#0;<textarea>b\x00&#0;</textarea><xmp>c\x00</xmp><plaintext>d\x00"}
 	if got, want := m.Find(all), "a\uFFFDb\uFFFD\uFFFDc\uFFFDd\uFFFD"; got != want {
 		t.Errorf("text = %q, want %q", got, want)
+	}
+}
+
+// TestFindReadsALineBreakAsABrowserDoes checks a carriage return in
+// HTML, alone or before a line feed: a browser reads either as a line
+// feed (the input stream's preprocessing), so that "." in a pattern stops
+// at it as at any line break. A "&#13;" is a carriage return all the same.
+func TestFindReadsALineBreakAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ html, want string }{
+		{"<p>Your code: 123456\rExpires in 10 minutes</p>", "123456"},
+		{"<p>Your code: 123456\r\nExpires in 10 minutes</p>", "123456"},
+		{"<textarea>Your code: 123456\rExpires</textarea>", "123456"},
+		{"<xmp>Your code: 123456\r\rExpires</xmp>", "123456"},
+		{"<svg><text><![CDATA[Your code: 123456\rExpires]]></text></svg>", "123456"},
+		{"<p>Your code: 123456&#13;Expires</p>", "123456\rExpires"},
+	} {
+		m := &mocksmtp.Message{HTML: c.html}
+		if got := m.Find(regexp.MustCompile(`Your code: (.*)`)); got != c.want {
+			t.Errorf("HTML %q: Find = %q, want %q", c.html, got, c.want)
+		}
+	}
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m := &mocksmtp.Message{HTML: "a\rb\r\nc\n\rd\r<!-- -->\ne"}
+	if got, want := m.Find(all), "a\nb\nc\n\nd\n\ne"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+}
+
+// TestLinksReadBackslashesAsABrowserDoes checks an href of an http(s),
+// ws(s) or ftp URL with backslashes: a browser's URL parser reads each
+// before the query as a slash, and any run of two or more slashes after
+// the scheme as "//", so that "https:\\evil.test\x" opens
+// https://evil.test/x, and "https://evil.test\@app.test/" opens
+// evil.test, where url.Parse of the href as written finds app.test. Links
+// gives the URL the browser opens. A single slash, or none, reads
+// against the page's URL, and is kept as written; so are other schemes,
+// a query and a fragment.
+func TestLinksReadBackslashesAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ href, want string }{
+		{`https:\\evil.test\x`, "https://evil.test/x"},
+		{`https:/\evil.test`, "https://evil.test"},
+		{`HTTP:\/evil.test\a\b?c\d#e\f`, `HTTP://evil.test/a/b?c\d#e\f`},
+		{`https://evil.test\@app.test/`, "https://evil.test/@app.test/"},
+		{`https:////evil.test/x`, "https://evil.test/x"},
+		{`wss:\\evil.test`, "wss://evil.test"}, {`ftp:\\evil.test`, "ftp://evil.test"},
+		{`https://x.test/a`, "https://x.test/a"}, {`https://x.test/?a\b`, `https://x.test/?a\b`},
+		{`https:\evil.test`, `https:\evil.test`}, {`https:evil.test\x`, `https:evil.test\x`},
+		{`mailto:a\b@x.test`, `mailto:a\b@x.test`}, {`file:\\x\y`, `file:\\x\y`}, {`\\evil.test\x`, `\\evil.test\x`},
+		{`https\\x`, `https\\x`}, {`https:`, `https:`}, {`https:\\`, "https://"},
+	} {
+		m := &mocksmtp.Message{HTML: `<a href="` + c.href + `">x</a>`}
+		if diff := cmp.Diff([]string{c.want}, m.Links()); diff != "" {
+			t.Errorf("href %q: Links (-want +got):\n%s", c.href, diff)
+		}
 	}
 }

@@ -318,7 +318,7 @@ func (a *api) deleteMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 // links answers the links of a message, as Message.Links: the href of
-// each <a> of the HTML, then the URLs of the text.
+// each <a> of the HTML (an svg's too), then the URLs of the text.
 func (a *api) links(w http.ResponseWriter, r *http.Request) {
 	if _, ok := query(w, r, false); !ok {
 		return

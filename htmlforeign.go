@@ -1,0 +1,485 @@
+package mocksmtp
+
+// This file holds what tokens keeps of the tree a browser builds from a
+// document (WHATWG HTML, 13.2.6 Tree construction) where the tokenizer,
+// or what a browser shows, depends on it: foreign content (svg, math),
+// in which a CDATA section is text and a script or style no raw text,
+// and the content of a template or of an svg script, style, title or
+// desc, which a browser renders nothing of.
+
+// namespace is the namespace of an element.
+type namespace uint8
+
+const (
+	htmlNS namespace = iota
+	svgNS
+	mathNS
+)
+
+// maxOpen is how many elements a tree keeps on its stack: past it, it
+// counts them (see tree.over). An svg nests a few dozen deep at most; a
+// bound keeps each end tag's walk down the stack short, whatever the
+// document.
+const maxOpen = 128
+
+// tree is the part of the stack of open elements of a browser's tree
+// construction that tokens needs: the foreign elements open (svg, math
+// and what they hold) and the HTML elements open within them, from the
+// outermost svg or math; of the HTML elements around those, only counts
+// by name (see outside).
+//
+// It follows the rules for tokens in foreign content: a start tag of
+// one of the elements HTML breaks out of foreign content with (b, div, p,
+// table... "font" with a color, face or size) closes the foreign elements
+// open; within an svg foreignObject, desc or title, or a math
+// annotation-xml of HTML, start tags and text are HTML, as within a math
+// mi, mo, mn, ms or mtext, but for an mglyph or malignmark; a self-closed
+// foreign element ("<path/>") holds nothing; an end tag closes the
+// innermost foreign element of its name, or, past the foreign elements,
+// the innermost HTML one open within them (a template wherever it is).
+// An end tag that matches nothing open within the outermost svg or math
+// closes them all when an element of its name is open around them, as a
+// browser closes the foreign elements in an HTML element it ends
+// ("<div><svg></div>"), and is ignored when none is ("<svg></span>").
+// HTML's own tree construction is followed no further: not its implied
+// end tags, tables, nor what an "<a>" in an "<a>" closes; in an
+// integration point, a void element holds nothing and any other HTML
+// element is open to its end tag.
+type tree struct {
+	open []element // from the outermost svg or math, at most maxOpen
+	// over counts the elements open past maxOpen: all taken to be of
+	// overNS, the namespace of the first of them, and to be plain
+	// elements (no integration point, nothing inert), each closed by
+	// the next end tag.
+	over   int
+	overNS namespace
+	// inertOpen counts the elements of open whose content a browser
+	// renders nothing of; templates, the HTML templates open outside
+	// foreign content.
+	inertOpen, templates int
+	// outside counts, by a hash of their names, the HTML elements open
+	// outside foreign content, with how many special elements and scope
+	// fences were open when the last of them opened: an end tag that
+	// matches no foreign element closes them all only when an HTML
+	// element of its name is open around them, as HTML's rules find one:
+	// with no special element (div, td...) opened since, for a name of
+	// none (span, a), no scope fence (table, td...) for a special one.
+	outside          [outsideHashes]opened
+	specials, fences int
+}
+
+// opened is what a tree counts of the HTML elements of a name open
+// outside foreign content (see tree.outside).
+type opened struct {
+	open, specials, fences int
+}
+
+// outsideHashes is how many hashes of names tree.outside counts by.
+const outsideHashes = 256
+
+// element is an element of a tree's stack.
+type element struct {
+	name string // as written: "foreignObject", "G"
+	ns   namespace
+	role elementRole
+}
+
+// elementRole is what an element of foreign content is to tree
+// construction, and to what a browser shows.
+type elementRole uint8
+
+const (
+	plainElement elementRole = iota
+	// htmlIntegration is an svg foreignObject, desc or title, a math
+	// annotation-xml of HTML: start tags and text in it are HTML.
+	htmlIntegration
+	// mathTextIntegration is a math mi, mo, mn, ms or mtext: start tags
+	// in it (but mglyph, malignmark) and text are HTML.
+	mathTextIntegration
+	// inertElement renders nothing of what it holds: an svg script,
+	// style, title or desc, an HTML template.
+	inertElement
+	// inertIntegration is both (an svg title or desc).
+	inertIntegration
+)
+
+// integration reports whether start tags in an element of role r are
+// HTML, as an HTML integration point's are.
+func (r elementRole) integration() bool { return r == htmlIntegration || r == inertIntegration }
+
+// inert reports whether an element of role r renders nothing of what it
+// holds.
+func (r elementRole) inert() bool { return r == inertElement || r == inertIntegration }
+
+// current returns the current node of the tree's stack, and false when
+// the stack holds none (HTML content outside foreign elements).
+func (tr *tree) current() (element, bool) {
+	switch {
+	case tr.over > 0:
+		return element{ns: tr.overNS}, true
+	case len(tr.open) > 0:
+		return tr.open[len(tr.open)-1], true
+	}
+	return element{}, false
+}
+
+// foreign reports whether the current node is a foreign element, as the
+// tokenizer asks at "<![CDATA[": a CDATA section is read there, a bogus
+// comment elsewhere.
+func (tr *tree) foreign() bool {
+	e, ok := tr.current()
+	return ok && e.ns != htmlNS
+}
+
+// textNS returns the namespace of the rules text is read by: text in a
+// foreign element but an integration point is foreign content, whose
+// NUL octets a browser shows as U+FFFD (HTML drops them).
+func (tr *tree) textNS() namespace {
+	e, ok := tr.current()
+	if !ok || e.role.integration() || e.role == mathTextIntegration {
+		return htmlNS
+	}
+	return e.ns
+}
+
+// inert reports whether what the tree's current node holds renders
+// nothing: it is in a template, or an svg script, style, title or desc.
+func (tr *tree) inert() bool { return tr.inertOpen > 0 || tr.templates > 0 }
+
+// start takes in the start tag t of the document s and returns the
+// namespace of the element it opens: htmlNS when the tokenizer reads it
+// as HTML (a script's content as a script's).
+func (tr *tree) start(s string, t token) namespace {
+	kind := kindOf(t.name)
+	if e, ok := tr.current(); ok && e.ns != htmlNS && !(e.role.integration() ||
+		e.role == mathTextIntegration && !isName(t.name, "mglyph") && !isName(t.name, "malignmark") ||
+		e.ns == mathNS && isName(e.name, "annotation-xml") && isName(t.name, "svg")) {
+		if !breaksOut(s, t, kind) {
+			if !t.selfClosing {
+				tr.push(s, t, e.ns)
+			}
+			return e.ns
+		}
+		tr.popToHTML()
+	}
+	// The rules of HTML content ("in body").
+	switch {
+	case isName(t.name, "svg"):
+		if !t.selfClosing {
+			tr.push(s, t, svgNS)
+		}
+		return svgNS
+	case isName(t.name, "math"):
+		if !t.selfClosing {
+			tr.push(s, t, mathNS)
+		}
+		return mathNS
+	case kind&voidKind != 0:
+	case len(tr.open) == 0 && tr.over == 0:
+		tr.startOutside(t.name, kind)
+	default:
+		tr.push(s, t, htmlNS)
+	}
+	return htmlNS
+}
+
+// end takes in an end tag of the element name.
+func (tr *tree) end(name string) {
+	kind := kindOf(name)
+	br, p := isName(name, "br"), isName(name, "p")
+	if (br || p) && tr.foreign() {
+		// HTML breaks out of foreign content at these too, then reads
+		// them as HTML.
+		tr.popToHTML()
+	}
+	switch e, ok := tr.current(); {
+	case br: // "</br>" is a br: it closes nothing
+		return
+	case !ok:
+		tr.endOutside(name, kind)
+		return
+	case tr.over > 0:
+		tr.over--
+		return
+	case e.ns != htmlNS && !p:
+		// The innermost foreign element of that name, down to the first
+		// HTML element; then HTML's rules.
+		for i := len(tr.open) - 1; i >= 0 && tr.open[i].ns != htmlNS; i-- {
+			if isNameFolded(tr.open[i].name, name) {
+				tr.popTo(i)
+				return
+			}
+		}
+	}
+	// HTML's rules: the innermost HTML element of that name, within the
+	// innermost integration point (an svg desc holds an end tag it does
+	// not match), but for a template, which ends wherever it is.
+	template := kind&templateKind != 0
+	for i := len(tr.open) - 1; i >= 0; i-- {
+		switch e := tr.open[i]; {
+		case e.ns == htmlNS && isNameFolded(e.name, name):
+			tr.popTo(i)
+			return
+		case (e.role.integration() || e.role == mathTextIntegration) && !template:
+			return
+		}
+	}
+	tr.endAround(name, kind)
+}
+
+// endAround takes in an end tag of the element name, of that kind, that
+// matches no element the stack holds: it closes them all when an HTML
+// element of its name is open around them (see tree.outside).
+func (tr *tree) endAround(name string, kind htmlKind) {
+	o := tr.outside[nameHash(name)]
+	switch {
+	case o.open == 0:
+		return
+	case kind&templateKind != 0:
+	case kind&(formattingKind|scopedKind) != 0:
+		// Found in scope; a formatting element (a, b...) as its last
+		// clone, which a browser makes right around what it holds.
+		if o.fences != tr.fences {
+			return
+		}
+	case o.specials != tr.specials:
+		return
+	}
+	tr.popTo(0)
+	tr.endOutside(name, kind)
+}
+
+// startOutside takes in the start tag of an HTML element, not void, of
+// the name and kind, outside foreign content.
+func (tr *tree) startOutside(name string, kind htmlKind) {
+	if kind&templateKind != 0 {
+		tr.templates++
+	}
+	if kind&specialKind != 0 {
+		tr.specials++
+	}
+	if kind&fenceKind != 0 {
+		tr.fences++
+	}
+	o := &tr.outside[nameHash(name)]
+	o.open++
+	o.specials, o.fences = tr.specials, tr.fences
+}
+
+// endOutside takes in an end tag of the element name, of that kind,
+// outside foreign content: it closes an element of its name, when one
+// may be open.
+func (tr *tree) endOutside(name string, kind htmlKind) {
+	o := &tr.outside[nameHash(name)]
+	if o.open == 0 {
+		return
+	}
+	o.open--
+	if kind&templateKind != 0 {
+		tr.templates = max(tr.templates-1, 0)
+	}
+	if kind&specialKind != 0 {
+		tr.specials = max(tr.specials-1, 0)
+	}
+	if kind&fenceKind != 0 {
+		tr.fences = max(tr.fences-1, 0)
+	}
+}
+
+// push opens the element of the start tag t of the document s, in the
+// namespace ns.
+func (tr *tree) push(s string, t token, ns namespace) {
+	if tr.over > 0 || len(tr.open) == maxOpen {
+		if tr.over == 0 {
+			tr.overNS = ns
+		}
+		tr.over++
+		return
+	}
+	e := element{name: t.name, ns: ns, role: roleOf(s, t, ns)}
+	if e.role.inert() {
+		tr.inertOpen++
+	}
+	tr.open = append(tr.open, e)
+}
+
+// popTo closes the elements open from the current node to open[i].
+func (tr *tree) popTo(i int) {
+	tr.over = 0
+	for _, e := range tr.open[i:] {
+		if e.role.inert() {
+			tr.inertOpen--
+		}
+	}
+	tr.open = tr.open[:i]
+}
+
+// popToHTML closes the foreign elements open down to an HTML element or
+// an integration point, as HTML breaking out of foreign content does.
+func (tr *tree) popToHTML() {
+	tr.over = 0
+	i := len(tr.open)
+	for i > 0 {
+		if e := tr.open[i-1]; e.ns == htmlNS || e.role.integration() || e.role == mathTextIntegration {
+			break
+		}
+		i--
+	}
+	tr.popTo(i)
+}
+
+// roleOf returns the role of the element of the start tag t of the
+// document s in the namespace ns.
+func roleOf(s string, t token, ns namespace) elementRole {
+	switch ns {
+	case svgNS:
+		switch {
+		case isNameFolded(t.name, "foreignObject"):
+			return htmlIntegration
+		case isName(t.name, "title") || isName(t.name, "desc"):
+			return inertIntegration
+		case isName(t.name, "script") || isName(t.name, "style"):
+			return inertElement
+		}
+	case mathNS:
+		for _, n := range [...]string{"mi", "mo", "mn", "ms", "mtext"} {
+			if isName(t.name, n) {
+				return mathTextIntegration
+			}
+		}
+		if isName(t.name, "annotation-xml") {
+			if v, ok := attrValue(s, t, "encoding"); ok {
+				v = unescape(v, true)
+				if isNameFolded(v, "text/html") || isNameFolded(v, "application/xhtml+xml") {
+					return htmlIntegration
+				}
+			}
+		}
+	case htmlNS:
+		if isName(t.name, "template") {
+			return inertElement
+		}
+	}
+	return plainElement
+}
+
+// breaksOut reports whether the start tag t of the document s, of that
+// kind, closes the foreign elements open: HTML's start tags that break
+// out of foreign content.
+func breaksOut(s string, t token, kind htmlKind) bool {
+	if isName(t.name, "font") {
+		found := false
+		readTag(s, t.attrs, func(n, _ string) bool {
+			found = isName(n, "color") || isName(n, "face") || isName(n, "size")
+			return !found
+		})
+		return found
+	}
+	return kind&breakoutKind != 0
+}
+
+// htmlKind is what HTML's tree construction makes of an HTML element of
+// a name: a set of the kinds below.
+type htmlKind uint8
+
+const (
+	// voidKind holds nothing: its start tag opens none ("image" is an
+	// img; html, head and body are ignored in a body).
+	voidKind htmlKind = 1 << iota
+	// specialKind is of HTML's special category and may hold others
+	// (div, li, td...): an end tag of another name does not close what
+	// it holds.
+	specialKind
+	// scopedKind is special, its end tag found in scope: past anything
+	// but a fence (all special elements but noscript).
+	scopedKind
+	// fenceKind bounds HTML's scope (table, td...): an end tag of a
+	// special element does not close one it holds.
+	fenceKind
+	// formattingKind is a formatting element (a, b, font...), which a
+	// browser opens again (a clone) around what follows, up to its end
+	// tag, when a special element closes it.
+	formattingKind
+	// breakoutKind's start tag breaks out of foreign content (b, div,
+	// p...; font with a color, face or size: see breaksOut).
+	breakoutKind
+	templateKind
+)
+
+// kindOf returns the kind of the HTML element name, in any case: one
+// copy in lower case, then a switch (a binary search) for each kind.
+func kindOf(name string) htmlKind {
+	var b [len("blockquote")]byte // the longest of the names below
+	if len(name) > len(b) {
+		return 0
+	}
+	for i := range len(name) {
+		b[i] = lowerASCII(name[i])
+	}
+	n := b[:len(name)]
+	var k htmlKind
+	switch string(n) {
+	case "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input", "keygen",
+		"link", "meta", "param", "source", "track", "wbr", "html", "head", "body":
+		k |= voidKind
+	}
+	switch string(n) {
+	case "noscript":
+		k |= specialKind
+	case "address", "applet", "article", "aside", "blockquote", "button", "caption", "center", "colgroup", "dd",
+		"details", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "frameset", "h1", "h2",
+		"h3", "h4", "h5", "h6", "header", "hgroup", "li", "listing", "main", "marquee", "menu", "nav", "object", "ol", "p",
+		"pre", "search", "section", "select", "summary", "table", "tbody", "td", "template", "tfoot", "th", "thead", "tr", "ul":
+		k |= specialKind | scopedKind
+	}
+	switch string(n) {
+	case "applet", "caption", "marquee", "object", "table", "td", "template", "th":
+		k |= fenceKind
+	}
+	switch string(n) {
+	case "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u":
+		k |= formattingKind
+	}
+	switch string(n) {
+	case "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed", "h1", "h2",
+		"h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p", "pre",
+		"ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var":
+		k |= breakoutKind
+	}
+	if string(n) == "template" {
+		k |= templateKind
+	}
+	return k
+}
+
+// isNameFolded reports whether two names are the same in any case of
+// ASCII letters.
+func isNameFolded(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII returns c in lower case when it is an ASCII letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// nameHash returns a hash of a name in lower case, an index of
+// tree.outside.
+func nameHash(name string) int {
+	h := uint32(2166136261) // FNV-1a
+	for i := range len(name) {
+		h = (h ^ uint32(lowerASCII(name[i]))) * 16777619
+	}
+	return int(h % outsideHashes)
+}

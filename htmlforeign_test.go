@@ -1,0 +1,176 @@
+package mocksmtp_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// TestLinksAndFindReadForeignContentAsABrowserDoes checks svg and math in
+// an HTML body, which a browser reads by the rules of foreign content: a
+// CDATA section is text there (a bogus comment in HTML), a script, style
+// or title holds markup, not raw text, and HTML start tags such as p or
+// b break out of it; within a foreignObject or a math mi, HTML is read
+// again. A link a browser shows must be in Links, and a code in Find; a
+// link it does not show must not be.
+func TestLinksAndFindReadForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		html      string
+		wantLinks []string
+		wantFind  string // Find(`code:? (\d+)`)
+	}{
+		{"a CDATA section in an svg",
+			`<svg><![CDATA[ a > b <script> ]]></svg><a href="https://x.test/a">code 1</a>`,
+			[]string{"https://x.test/a"}, "1"},
+		{"a CDATA section in a math mo",
+			`<math><mo><![CDATA[><a href="https://evil.test/">code 2]]></mo></math>`,
+			nil, "2"},
+		{"a CDATA section in an svg path whose value ends in a slash",
+			`<svg><path d=M0/><![CDATA[><a href="https://evil.test/">]]></path></svg><p>code 3`,
+			nil, "3"},
+		{"a CDATA section in a foreignObject",
+			`<svg><foreignObject><![CDATA[><a href="https://evil.test/">code 4]]></foreignObject></svg>`,
+			nil, "4"},
+		{"a CDATA section in a font without color, face or size",
+			`<svg><font x=1><![CDATA[><a href="https://evil.test/">code 5]]></font></svg>`,
+			nil, "5"},
+		{"a stray end tag in an svg",
+			`<svg></span><![CDATA[><a href="https://evil.test/">code 6]]></svg>`,
+			nil, "6"},
+		// HTML again: a CDATA section is a bogus comment, to its first ">".
+		{"a CDATA section after a self-closed svg",
+			`<svg/><![CDATA[><a href="https://x.test/b">code 1]]>`,
+			[]string{"https://x.test/b"}, "1"},
+		{"a CDATA section after a breakout",
+			`<svg><g><p><![CDATA[><a href="https://x.test/c">code 2]]>`,
+			[]string{"https://x.test/c"}, "2"},
+		{"a CDATA section after a font with a color",
+			`<svg><font color=red><![CDATA[><a href="https://x.test/d">code 3]]>`,
+			[]string{"https://x.test/d"}, "3"},
+		{"a CDATA section in a div in a foreignObject",
+			`<svg><foreignObject><div><![CDATA[><a href="https://x.test/e">code 4]]></div></foreignObject></svg>`,
+			[]string{"https://x.test/e"}, "4"},
+		{"a CDATA section after an end tag that closes an svg",
+			`<div><svg><g></div><![CDATA[><a href="https://x.test/f">code 5]]>`,
+			[]string{"https://x.test/f"}, "5"},
+		{"a CDATA section after an end p in an svg",
+			`<svg><g></p><![CDATA[><a href="https://x.test/g">code 6]]>`,
+			[]string{"https://x.test/g"}, "6"},
+		// A script, style, title or iframe in an svg is no raw text: its
+		// end is the end of the svg too.
+		{"a style left open in an svg",
+			`<svg><style>.a{}</svg><a href="https://x.test/h">code 7</a>`,
+			[]string{"https://x.test/h"}, "7"},
+		{"a title left open in an svg",
+			`<svg><title>Logo</svg><a href="https://x.test/i">code 8</a>`,
+			[]string{"https://x.test/i"}, "8"},
+		{"an iframe in an svg",
+			`<svg><iframe></iframe></svg><a href="https://x.test/j">code 9</a>`,
+			[]string{"https://x.test/j"}, "9"},
+		// An svg script, style, title or desc renders nothing of what it
+		// holds, markup or a CDATA section.
+		{"a code in an svg style",
+			`<svg><style><![CDATA[ .c { fill: #123456 } /* code 1 */ ]]></style></svg><p>code 2`,
+			nil, "2"},
+		{"a link in an svg script",
+			`<svg><script><a href="https://evil.test/">code 1</a></script></svg><p>code 3`,
+			nil, "3"},
+		{"a link in an svg title",
+			`<svg><title><a href="https://evil.test/">code 1</a></title><desc><div>code 1</div></desc></svg>code 4`,
+			nil, "4"},
+		// HTML in an svg foreignObject, a math mi: its script is raw text.
+		{"a script in a foreignObject",
+			`<svg><foreignObject><script><a href="https://evil.test/"></script><a href="https://x.test/k">code 5</a></foreignObject></svg>`,
+			[]string{"https://x.test/k"}, "5"},
+		{"a script in a math mi",
+			`<math><mi><script><a href="https://evil.test/"></script></mi><mn>code 6</mn></math>`,
+			nil, "6"},
+		{"a style in a math annotation-xml of HTML",
+			`<math><annotation-xml encoding="TEXT/HTML"><style><a href="https://evil.test/"></style>code 7</annotation-xml></math>`,
+			nil, "7"},
+		// An svg a is a link: its href, or else its xlink:href (SVG 2).
+		// An svg area, an HTML a's xlink:href are none.
+		{"an svg a",
+			`<svg><a xlink:href="https://x.test/l"><text>l</text></a><a href="https://x.test/m" xlink:href="https://x.test/old">` +
+				`<text>m</text></a><area href="https://evil.test/"/></svg><a xlink:href="https://evil.test/b">b</a>`,
+			[]string{"https://x.test/l", "https://x.test/m"}, ""},
+	}
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if diff := cmp.Diff(tc.wantLinks, m.Links()); diff != "" {
+			t.Errorf("%s: Links of %q (-want +got):\n%s", tc.name, tc.html, diff)
+		}
+		if got := m.Find(regexp.MustCompile(`code:? (\d+)`)); got != tc.wantFind {
+			t.Errorf("%s: Find in %q = %q, want %q", tc.name, tc.html, got, tc.wantFind)
+		}
+	}
+}
+
+// TestFindReadsANulInForeignContentAsABrowserDoes checks a NUL octet in
+// the text of an svg: a browser shows U+FFFD for it there (it drops one
+// from HTML's text), so that "co\x00de 1" is no "code 1".
+func TestFindReadsANulInForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	all := regexp.MustCompile(`(?s)\A(.+)\z`)
+	m := &mocksmtp.Message{HTML: "a\x00b<svg><text>c\x00d<![CDATA[e\x00f]]></text><foreignObject>g\x00h</foreignObject></svg>"}
+	if got, want := m.Find(all), "ab"+"c\uFFFDd"+"e\uFFFDf"+"gh"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+}
+
+// TestLinksAndFindReadATemplateAsABrowserDoes checks a template, whose
+// content a browser renders nothing of: its links are none, its codes
+// not found; what follows it is read.
+func TestLinksAndFindReadATemplateAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: `<template><a href="https://evil.test/">code 1</a><template>code 1</template>code 1</template>` +
+		`<a href="https://x.test/a">code 2</a></template><svg><foreignObject><template><a href="https://evil.test/b">code 1</a>`}
+	if diff := cmp.Diff([]string{"https://x.test/a"}, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+	if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != "2" {
+		t.Errorf("Find = %q, want %q", got, "2")
+	}
+}
+
+// TestLinksOfDeepForeignContent nests svg elements 1 to 1 MiB + 1 octets
+// deep, around the depth Links and Find keep the elements of (past it,
+// they count them), then closes them: the CDATA section in the innermost
+// is text, and what follows them HTML, read in linear time; and gives them
+// 1 MiB + 1 of end tags that close nothing, each read without a walk down
+// more than the elements kept.
+func TestLinksOfDeepForeignContent(t *testing.T) {
+	t.Parallel()
+	const keep = 128 // maxOpen
+	var docs []string
+	for _, depth := range []int{1, keep - 1, keep, keep + 1, 2 * keep, (1<<20+1)/len("<g>") + 1} {
+		docs = append(docs, "<svg>"+strings.Repeat("<g>", depth-1)+`<![CDATA[><a href="https://evil.test/">]]>`+strings.Repeat("</g>", depth-1)+
+			`</svg><script><a href="https://evil.test/b"></script><a href="https://x.test/a">code 1</a>`)
+	}
+	docs = append(docs, "<svg><foreignObject><div><svg>"+strings.Repeat("<g>", keep-4)+strings.Repeat("</x>", (1<<20+1)/len("</x>")+1)+
+		`<![CDATA[><a href="https://evil.test/">]]></div></foreignObject></svg><a href="https://x.test/a">code 1</a>`)
+	for _, html := range docs {
+		depth := strings.Count(html, "<g>") + 1
+		m := &mocksmtp.Message{HTML: html}
+		done := make(chan []string, 1)
+		go func() {
+			m.Find(regexp.MustCompile(`code (\d+)`))
+			done <- m.Links()
+		}()
+		select {
+		case got := <-done:
+			if diff := cmp.Diff([]string{"https://x.test/a"}, got); diff != "" {
+				t.Errorf("svg %d deep: Links (-want +got):\n%s", depth, diff)
+			}
+		case <-time.After(hostileBound):
+			t.Fatalf("svg %d deep: Links and Find still running after %v", depth, hostileBound)
+		}
+	}
+}
