@@ -170,10 +170,13 @@ type condition func(m *match) bool
 // The driver turns an action into an [smtpd.Answer] (see answer), after
 // waiting delay.
 type action struct {
-	set       bool         // some action method was called
-	reply     *smtpd.Reply // replaces the default reply; nil keeps it
-	raw       []byte       // written instead of any reply
-	drop      bool         // close without a reply
+	set   bool         // some action method was called
+	reply *smtpd.Reply // replaces the default reply; nil keeps it
+	raw   []byte       // written instead of any reply
+	// replyBy is what set reply or raw: "Reply(421)", "RawReply", or ""
+	// for a scenario's reply, which one Reply may reword.
+	replyBy   string
+	drop      bool // close without a reply
 	then      smtpd.Disposition
 	thenBy    string        // the method that set then, for messages
 	delay     time.Duration // waited before the reply, cancelled by Close
@@ -353,16 +356,19 @@ func (f Fault) WithProbability(p float64) Fault {
 // as the server would not do what it says: [Fault.RawReply] tells the
 // client anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
 // (250 with "5.1.1", 451 with "2.0.0") makes the fault invalid: its class
-// is the reply's (RFC 3463); [Fault.RawReply] writes anything.
+// is the reply's (RFC 3463); [Fault.RawReply] writes anything. A fault
+// writes one reply: a second Reply, or a Reply and a RawReply, make it
+// invalid (the second would replace the first); on a scenario such as
+// [Greylist], Reply rewords the scenario's reply.
 func (f Fault) Reply(code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
 		return f.fail("Reply: %v", err)
 	}
-	if f.act.raw != nil {
-		return f.fail("Reply after RawReply: choose one")
+	if f.act.replyBy != "" {
+		return f.fail("Reply(%d) after %s: a fault writes one reply, and the second would replace the first; keep the one the client should read", code, f.act.replyBy)
 	}
-	f.act.reply = &r
+	f.act.reply, f.act.replyBy = &r, "Reply("+strconv.Itoa(code)+")"
 	f.act.set = true
 	return f
 }
@@ -382,12 +388,17 @@ func newReply(code int, text string) (smtpd.Reply, error) {
 // reply: garbage, a reply without CRLF, a wrong code. Commands take effect
 // or not as with the normal reply; a message is recorded only when raw
 // starts with "2". At StageBdat it is not written for BDAT LAST, whose
-// reply is the end-of-message reply (see [StageBdat]).
+// reply is the end-of-message reply (see [StageBdat]). With a
+// [Fault.Reply], or a second RawReply, the fault is invalid: it writes
+// one reply; so it is on a scenario that replies, which acts on its reply.
 func (f Fault) RawReply(raw string) Fault {
-	if f.act.reply != nil {
-		return f.fail("RawReply after Reply: choose one")
+	switch {
+	case f.act.replyBy != "":
+		return f.fail("RawReply after %s: a fault writes one reply, and the second would replace the first; keep the one the client should read", f.act.replyBy)
+	case f.act.reply != nil:
+		return f.fail("RawReply on the %s scenario, which replies %d and acts on it: to reword its reply, use Reply", f.name, f.act.reply.Code)
 	}
-	f.act.raw = []byte(raw)
+	f.act.raw, f.act.replyBy = []byte(raw), "RawReply"
 	f.act.set = true
 	return f
 }
@@ -502,6 +513,9 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 	if n < 1 {
 		return f.fail("DropAfterBytes(%d): want at least 1", n)
 	}
+	if f.act.dropAfter > 0 {
+		return f.fail("DropAfterBytes(%d) after DropAfterBytes(%d): the second would replace the first; keep one", n, f.act.dropAfter)
+	}
 	f.act.dropAfter, f.act.set = n, true
 	return f
 }
@@ -548,6 +562,9 @@ func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
 		return f.fail("IdleReply: %v", err)
+	}
+	if f.act.idle != nil {
+		return f.fail("IdleReply(%v) after IdleReply(%v): the second would replace the first; keep one", after, f.act.idle.after)
 	}
 	f.act.idle, f.act.set = &idleReply{after: after, reply: r}, true
 	return f

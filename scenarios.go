@@ -8,7 +8,9 @@ import (
 
 // Ready-made faults for what real mail servers do. Each is an ordinary
 // [Fault]: selectors and actions can be added to it, and it is added with
-// [WithFault] or [Server.AddFault]. Scenario state (greylisting's pairs,
+// [WithFault] or [Server.AddFault]. Its reply can be reworded by one
+// [Fault.Reply] (Postgrey's "450 4.2.0 Greylisted": Greylist().Reply(450,
+// "4.2.0 Greylisted")), as a fault's own reply cannot. Scenario state (greylisting's pairs,
 // rate counters) is kept per server, and starts afresh with
 // [Server.Reset] and [Server.ReplaceFaults].
 
@@ -72,7 +74,15 @@ func greylist(d time.Duration, where string) Fault {
 			return r.session == m.session || m.now.Sub(r.at) < d
 		}
 	}
-	return f.Reply(451, "4.7.1 Greylisted, please try again later")
+	return f.scenarioReply(451, "4.7.1 Greylisted, please try again later")
+}
+
+// scenarioReply sets the scenario's reply, which one [Fault.Reply] may
+// reword.
+func (f Fault) scenarioReply(code int, text string) Fault {
+	f = f.Reply(code, text)
+	f.act.replyBy = ""
+	return f
 }
 
 func first(s []string) string {
@@ -92,7 +102,7 @@ func RateLimit(n int) Fault {
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.mails >= n }
 	}
-	return f.Reply(421, "4.7.0 Too many messages on this connection, try again later").Disconnect()
+	return f.scenarioReply(421, "4.7.0 Too many messages on this connection, try again later").Disconnect()
 }
 
 // RateLimitPer allows n transactions (MAIL FROM) per interval across all
@@ -128,7 +138,7 @@ func RateLimitPer(n int, interval time.Duration) Fault {
 			return false
 		}
 	}
-	return f.Reply(451, "4.7.1 Rate limit exceeded, try again later")
+	return f.scenarioReply(451, "4.7.1 Rate limit exceeded, try again later")
 }
 
 // MailboxFull answers RCPT for the given recipients (addresses or
@@ -139,7 +149,7 @@ func MailboxFull(rcpts ...string) Fault {
 	if len(rcpts) > 0 {
 		f = f.ForRcpt(rcpts...)
 	}
-	return f.Reply(552, "5.2.2 Mailbox full")
+	return f.scenarioReply(552, "5.2.2 Mailbox full")
 }
 
 // UnknownUser answers RCPT for the given recipients (addresses or
@@ -150,14 +160,14 @@ func UnknownUser(rcpts ...string) Fault {
 	if len(rcpts) > 0 {
 		f = f.ForRcpt(rcpts...)
 	}
-	return f.Reply(550, "5.1.1 User unknown")
+	return f.scenarioReply(550, "5.1.1 User unknown")
 }
 
 // ShuttingDown greets with 421 4.3.2 and closes the connection, as a
 // server going down for maintenance does.
 func ShuttingDown() Fault {
 	f := scenario(StageGreeting, "shutting down", callerLine(2))
-	return f.Reply(421, "4.3.2 Service shutting down, try again later").Disconnect()
+	return f.scenarioReply(421, "4.3.2 Service shutting down, try again later").Disconnect()
 }
 
 // TooManyRecipients accepts n recipients per message and answers each
@@ -171,5 +181,5 @@ func TooManyRecipients(n int) Fault {
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.txRcpts >= n }
 	}
-	return f.Reply(452, "4.5.3 Too many recipients")
+	return f.scenarioReply(452, "4.5.3 Too many recipients")
 }

@@ -52,6 +52,10 @@ package main
 // "251" at MAIL, "250" at QUIT: RFC 5321 4.3.2; "rawReply" again), an
 // "idleReply" with a positive code other than 221 (the server closes
 // after it), "disconnect" alone at QUIT (see Fault.Err for the others).
+// A fault writes one reply: "reply" with "rawReply" is an error; "reply"
+// with a scenario rewords the scenario's ({"greylist": true, "reply":
+// "450 4.2.0 Greylisted"}), and "rawReply" with one that replies is an
+// error.
 //
 // Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
 // "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,
