@@ -359,7 +359,13 @@ func (f Fault) WithProbability(p float64) Fault {
 // is the reply's (RFC 3463); [Fault.RawReply] writes anything. A fault
 // writes one reply: a second Reply, or a Reply and a RawReply, make it
 // invalid (the second would replace the first); on a scenario such as
-// [Greylist], Reply rewords the scenario's reply.
+// [Greylist], Reply rewords the scenario's reply. A 421 closes the
+// connection after it, as [Fault.Disconnect] does, since 421 says that
+// the server closes the channel (RFC 5321 3.8, 4.2.2), as the engine's
+// own 421s do and clients take it; with [Fault.ResetTCP],
+// [Fault.HalfClose] or [Fault.Stall] that ending follows it instead, and
+// with [Fault.IdleReply], which needs the connection open, the fault is
+// invalid. A server that says 421 and goes on is [Fault.RawReply]'s.
 func (f Fault) Reply(code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
@@ -404,8 +410,9 @@ func (f Fault) RawReply(raw string) Fault {
 }
 
 // Disconnect closes the connection after the reply (the fault's or the
-// normal one): the classic "421, then hang up". The server half-closes
-// and drains briefly, so the client does read the reply. At StageQuit,
+// normal one): the classic "421, then hang up", which a [Fault.Reply]
+// of 421 does without it. The server half-closes and drains briefly, so
+// the client does read the reply. At StageQuit,
 // after whose reply the connection closes anyway, a fault that only
 // disconnects would change nothing and is invalid: use [Fault.Drop] to
 // close without the reply.
@@ -596,6 +603,7 @@ func (f Fault) problem() error {
 		return f.err
 	}
 	a := f.act
+	then, thenBy := a.ending()
 	switch {
 	case !a.set:
 		return fmt.Errorf("%v has no action (Reply, Disconnect, Delay...)", f.stage)
@@ -608,14 +616,14 @@ func (f Fault) problem() error {
 		return fmt.Errorf("IdleReply(%d): the server closes the connection after it, which no positive reply but QUIT's 221 says; a server timing out an idle client says 421 (RFC 5321 3.8, 4.5.3.2)", a.idle.reply.Code)
 	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:
 		return fmt.Errorf("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage)
-	case a.idle != nil && a.then != smtpd.KeepOpen:
-		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", a.thenBy)
+	case a.idle != nil && then != smtpd.KeepOpen:
+		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", thenBy)
 	case a.tlsConfig != nil && f.stage != StageStartTLS && f.stage != StageConnect:
 		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect under implicit TLS, not at %v", f.stage)
 	case a.tlsConfig != nil && f.stage == StageConnect && (a.reply != nil || a.raw != nil || a.then != smtpd.KeepOpen):
 		return fmt.Errorf("a TLS failure at StageConnect acts on the implicit TLS handshake, before any reply: it takes no %s", or(a.thenBy, "reply"))
-	case a.tlsConfig != nil && f.stage == StageStartTLS && a.then != smtpd.KeepOpen:
-		return fmt.Errorf("a TLS failure with %s: no handshake follows the reply to STARTTLS", a.thenBy)
+	case a.tlsConfig != nil && f.stage == StageStartTLS && then != smtpd.KeepOpen:
+		return fmt.Errorf("a TLS failure with %s: no handshake follows the reply to STARTTLS", thenBy)
 	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
 		return fmt.Errorf("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
 	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
@@ -624,8 +632,8 @@ func (f Fault) problem() error {
 			by += " and no reply"
 		}
 		return fmt.Errorf("%s with %s: there is no reply to pace", a.paceBy(), by)
-	case a.dropAfter > 0 && f.stage == StageData && a.then != smtpd.KeepOpen:
-		return fmt.Errorf("DropAfterBytes at DATA with %s: no message data is read", a.thenBy)
+	case a.dropAfter > 0 && f.stage == StageData && then != smtpd.KeepOpen:
+		return fmt.Errorf("DropAfterBytes at DATA with %s: no message data is read", thenBy)
 	case a.dropAfter > 0 && f.stage == StageData && a.reply != nil && !a.reply.Positive():
 		return fmt.Errorf("DropAfterBytes at DATA with the negative reply %d: no message data is read", a.reply.Code)
 	case a.idle != nil && f.stage == StageQuit:
@@ -702,6 +710,17 @@ func (a *action) silent() bool {
 	return a.drop || a.reply == nil && a.raw == nil && (a.then == smtpd.ResetConn || a.then == smtpd.Hang)
 }
 
+// ending returns what follows the reply, and the method that says so: a
+// Reply(421) without an ending of its own closes the connection after
+// it, as Disconnect does, since 421 says that the server closes the
+// channel (RFC 5321 3.8, 4.2.2) and clients take it so.
+func (a *action) ending() (smtpd.Disposition, string) {
+	if a.then == smtpd.KeepOpen && a.reply != nil && a.reply.Code == 421 {
+		return smtpd.CloseConn, "Reply(421), which closes the connection (RFC 5321 3.8)"
+	}
+	return a.then, a.thenBy
+}
+
 // paceBy names the method that paced the reply.
 func (a *action) paceBy() string {
 	if a.pace.Chunk > 0 {
@@ -772,7 +791,8 @@ func (a *action) describe() string {
 	if a.dropAfter > 0 {
 		parts = append(parts, fmt.Sprintf("drop after %d octets of data", a.dropAfter))
 	}
-	switch a.then {
+	then, _ := a.ending()
+	switch then {
 	case smtpd.CloseConn:
 		if a.drop {
 			parts = append(parts, "drop")
@@ -808,7 +828,8 @@ func (a *action) answers() bool {
 // answer turns the action into the engine's answer (without TLSConfig,
 // which the driver builds).
 func (a *action) answer() smtpd.Answer {
-	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: a.then, Pace: a.pace, DropAfterBytes: a.dropAfter}
+	then, _ := a.ending()
+	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: then, Pace: a.pace, DropAfterBytes: a.dropAfter}
 	if a.silent() {
 		ans.Reply, ans.Raw, ans.NoReply = nil, nil, true
 	}

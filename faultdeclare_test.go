@@ -53,3 +53,91 @@ func TestFaultHasOneReply(t *testing.T) {
 	c.must("RCPT TO:<bob@example.com>", 450) // still greylisted on this connection
 	c.must("QUIT", 221)
 }
+
+// A fault's 421 closes the connection after it, as Disconnect does: 421
+// says the server closes the channel (RFC 5321 3.8, 4.2.2), as the
+// engine's own 421s do, and clients (Postfix's smtp, go-smtp, net/smtp)
+// take it so. A message answered 421 is not recorded; the session ends
+// "server closed" and its note says "disconnect". An ending of the
+// fault's own (Stall) stays its own; RawReply writes a 421 and keeps the
+// connection open, the escape hatch to test a client against a server
+// that says 421 and goes on.
+func TestFault421Closes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		upTo  string // the command the fault answers: MAIL, RCPT, DATA or the message
+	}{
+		{"RCPT", mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 try later"), "RCPT"},
+		{"MAIL with a delay", mocksmtp.At(mocksmtp.StageMail).Delay(time.Millisecond).Reply(421, "4.7.0 too busy"), "MAIL"},
+		{"end of message", mocksmtp.At(mocksmtp.StageMessage).Reply(421, "4.3.2 shutting down"), "message"},
+		{"end of message, trickled", mocksmtp.At(mocksmtp.StageMessage).Reply(421, "4.3.2 shutting down").Trickle(7, 0), "message"},
+		{"a scenario reworded", mocksmtp.UnknownUser().Reply(421, "4.3.2 try later"), "RCPT"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithFault(tt.fault))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			if tt.upTo == "MAIL" {
+				c.must("MAIL FROM:<app@example.com>", 421)
+			} else {
+				c.must("MAIL FROM:<app@example.com>", 250)
+				if tt.upTo == "RCPT" {
+					c.must("RCPT TO:<bob@example.com>", 421)
+				} else {
+					c.must("RCPT TO:<bob@example.com>", 250)
+					c.must("DATA", 354)
+					c.must("Subject: hi\r\n\r\nhello\r\n.", 421)
+				}
+			}
+			c.send("NOOP") // may fail or be lost: the server has closed
+			c.expectClosed()
+			s := srv.WaitForSessions(t, 1)[0]
+			if s.Ended != mocksmtp.EndServerClosed || len(s.Faults) != 1 || !strings.Contains(s.Faults[0], ", disconnect") {
+				t.Errorf("session ended %v, faults %q; want server closed, the fault noted with its disconnect", s.Ended, s.Faults)
+			}
+			if n := len(srv.Messages()); n != 0 {
+				t.Errorf("%d messages recorded; a message answered 421 is not", n)
+			}
+		})
+	}
+	// The same at BDAT LAST: its reply is the end-of-message reply.
+	t.Run("BDAT LAST", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageBdat).Reply(421, "4.3.2 shutting down")))
+		c := dialFault(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 250)
+		c.must("BDAT 5 LAST\r\nhello", 421)
+		c.expectClosed()
+		if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndServerClosed || len(srv.Messages()) != 0 {
+			t.Errorf("session ended %v with %d messages; want server closed, none", s.Ended, len(srv.Messages()))
+		}
+	})
+	// What does not close: a RawReply's 421, and a 421 with Stall, which
+	// hangs instead.
+	t.Run("RawReply 421", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).RawReply("421 4.3.2 not really\r\n")))
+		c := dialFault(t, srv)
+		c.must("", 220)
+		c.must("EHLO client.example", 250)
+		c.must("MAIL FROM:<app@example.com>", 250)
+		c.must("RCPT TO:<bob@example.com>", 421)
+		c.must("NOOP", 250)
+		c.must("QUIT", 221)
+	})
+	if got := mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 x").Stall().String(); !strings.Contains(got, "stall") || strings.Contains(got, "disconnect") {
+		t.Errorf("a 421 with Stall: %q; want it to stall, not disconnect", got)
+	}
+	// An IdleReply needs the connection open after the reply: a 421
+	// without an ending is refused with it, as Disconnect is.
+	if err := mocksmtp.At(mocksmtp.StageHelo).Reply(421, "4.3.2 x").IdleReply(time.Second, 421, "4.4.2 idle").Err(); err == nil || !strings.Contains(err.Error(), "IdleReply with Reply(421)") {
+		t.Errorf("Reply(421) with IdleReply: Err() = %v; want it refused", err)
+	}
+}

@@ -57,7 +57,8 @@ package main
 // "450 4.2.0 Greylisted"}), and "rawReply" with one that replies is an
 // error.
 //
-// Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
+// Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}
+// (a 421 closes the connection after it, as "disconnect" does),
 // "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,
 // "halfClose": true, "stall": true, "delay": "2s",
 // "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
