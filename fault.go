@@ -366,6 +366,10 @@ func (f Fault) WithProbability(p float64) Fault {
 // [Fault.HalfClose] or [Fault.Stall] that ending follows it instead, and
 // with [Fault.IdleReply], which needs the connection open, the fault is
 // invalid. A server that says 421 and goes on is [Fault.RawReply]'s.
+// At StageHelo a positive reply to EHLO is the reply's first line, and
+// the extensions the server serves follow it, so that the client is
+// offered what the server does; a multiline one is invalid there (to
+// offer fewer extensions, use [WithoutExtensions]).
 func (f Fault) Reply(code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
@@ -612,6 +616,8 @@ func (f Fault) problem() error {
 	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code):
 		codes, then := f.stage.positive()
 		return fmt.Errorf("Reply(%d) at %v: a positive reply there is %s (RFC 5321 4.3.2), and the server acts on any as on it (%s); to tell the client %d while it does, use RawReply", a.reply.Code, f.stage, joinCodes(codes), then, a.reply.Code)
+	case a.reply != nil && a.reply.Positive() && f.stage == StageHelo && len(a.reply.Lines) > 1:
+		return fmt.Errorf("Reply(%d) at HELO with %d lines: the lines after the first of a reply to EHLO are the extensions offered, and the server's own follow the fault's first line, so that the client is offered what the server serves; to offer fewer, use WithoutExtensions; to write other lines, RawReply", a.reply.Code, len(a.reply.Lines))
 	case a.idle != nil && a.idle.reply.Positive() && !StageQuit.means(a.idle.reply.Code):
 		return fmt.Errorf("IdleReply(%d): the server closes the connection after it, which no positive reply but QUIT's 221 says; a server timing out an idle client says 421 (RFC 5321 3.8, 4.5.3.2)", a.idle.reply.Code)
 	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:

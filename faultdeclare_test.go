@@ -141,3 +141,87 @@ func TestFault421Closes(t *testing.T) {
 		t.Errorf("Reply(421) with IdleReply: Err() = %v; want it refused", err)
 	}
 }
+
+// ehloLines sends EHLO and returns the reply's lines as written.
+func ehloLines(t *testing.T, c *faultConn) []string {
+	t.Helper()
+	c.send("EHLO client.example")
+	var lines []string
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("EHLO: %q, %v", lines, err)
+		}
+		lines = append(lines, line)
+		if len(line) < 4 || line[3] != '-' {
+			return lines
+		}
+	}
+}
+
+// A fault's 250 to EHLO is the reply's first line, and the extensions
+// the server serves follow it: the client is offered what the server
+// does (PIPELINING, CHUNKING, SIZE...), and the findings, which judge
+// the client by what was offered, agree with what the client saw. It
+// replaced the whole reply: the client saw no extensions while the
+// engine served them and a pipelining client was judged by an offer it
+// never read. With a persona, the extensions are the persona's. A
+// multiline positive reply at HELO is refused: its lines would be
+// extensions the server does not serve.
+func TestFaultEhloReplyKeepsTheExtensions(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		opts  []mocksmtp.Option
+		reply string
+		first string
+	}{
+		{"plain", nil, "mx.example.com at your service", "250-mx.example.com at your service\r\n"},
+		{"with a status", nil, "2.0.0 hello", "250-2.0.0 hello\r\n"},
+		{"Postfix", []mocksmtp.Option{mocksmtp.WithPersona(mocksmtp.Postfix)}, "mx.example.com", "250-mx.example.com\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			plain := mocksmtp.Start(t, tt.opts...)
+			c := dialFault(t, plain)
+			c.must("", 220)
+			want := ehloLines(t, c)
+
+			srv := mocksmtp.Start(t, append(tt.opts, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageHelo).Reply(250, tt.reply)))...)
+			c = dialFault(t, srv)
+			c.must("", 220)
+			got := ehloLines(t, c)
+			want[0] = tt.first
+			if strings.Join(got, "") != strings.Join(want, "") {
+				t.Fatalf("EHLO reply:\n%q\nwant\n%q", got, want)
+			}
+			// The client pipelines, as PIPELINING, which it read, allows.
+			c.send("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA")
+			c.must("", 250)
+			c.must("", 250)
+			c.must("", 354)
+			c.must("Subject: hi\r\n\r\nhello\r\n.", 250)
+			c.must("QUIT", 221)
+			srv.WaitForSessions(t, 1)
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RulePipelining {
+					t.Errorf("finding %v: the client pipelined after the offer it read", f)
+				}
+			}
+		})
+	}
+	t.Run("HELO", func(t *testing.T) {
+		t.Parallel()
+		srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageHelo).Reply(250, "hi there")))
+		c := dialFault(t, srv)
+		c.must("", 220)
+		c.send("HELO client.example")
+		if line, err := c.r.ReadString('\n'); err != nil || line != "250 hi there\r\n" {
+			t.Errorf("HELO: %q, %v; want 250 hi there", line, err)
+		}
+	})
+	err := mocksmtp.At(mocksmtp.StageHelo).Reply(250, "hi\nPIPELINING").Err()
+	if err == nil || !strings.Contains(err.Error(), "WithoutExtensions") {
+		t.Errorf("a multiline 250 at HELO: Err() = %v; want it refused, pointing to WithoutExtensions", err)
+	}
+}

@@ -464,6 +464,26 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 	return takes
 }
 
+// ehloReply returns the fault's positive reply r to EHLO (one line, see
+// Fault.problem) followed by the extension lines of base, the reply the
+// server would give: the engine's, or the persona's wording of it. An
+// enhanced status code r was given with stays on its line, not on the
+// extensions'.
+func ehloReply(r, base smtpd.Reply) smtpd.Reply {
+	first := ""
+	if len(r.Lines) > 0 {
+		first = r.Lines[0]
+	}
+	if r.Status != "" {
+		first = strings.TrimSuffix(r.Status+" "+first, " ")
+	}
+	lines := []string{first}
+	if len(base.Lines) > 1 {
+		lines = append(lines, base.Lines[1:]...)
+	}
+	return smtpd.Reply{Code: r.Code, Lines: lines}
+}
+
 // engineTakes reports whether the engine carries out event ev under ans,
 // as smtpd.Conn decides it: the command was valid and the reply is
 // positive (a fault's own; the engine's default under raw bytes or

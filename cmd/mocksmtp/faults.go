@@ -58,7 +58,8 @@ package main
 // error.
 //
 // Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}
-// (a 421 closes the connection after it, as "disconnect" does),
+// (a 421 closes the connection after it, as "disconnect" does; a 250 to
+// EHLO is its first line, the extensions following),
 // "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,
 // "halfClose": true, "stall": true, "delay": "2s",
 // "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
