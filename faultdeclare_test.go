@@ -225,3 +225,31 @@ func TestFaultEhloReplyKeepsTheExtensions(t *testing.T) {
 		t.Errorf("a multiline 250 at HELO: Err() = %v; want it refused, pointing to WithoutExtensions", err)
 	}
 }
+
+// An EHLO a fault refuses offers nothing: a client that pipelines after
+// it, its HELO before being the greeting that holds, pipelined without
+// an offer, and the finding says so. The findings took any EHLO the
+// engine accepted as the offer, whatever the client was answered.
+func TestFaultRefusedEhloOffersNothing(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t)
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("HELO client.example", 250)
+	if err := srv.AddFault(mocksmtp.At(mocksmtp.StageHelo).Reply(550, "5.7.1 no EHLO here")); err != nil {
+		t.Fatal(err)
+	}
+	c.must("EHLO client.example", 550)
+	c.send("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>")
+	c.must("", 250)
+	c.must("", 250)
+	c.must("QUIT", 221)
+	srv.WaitForSessions(t, 1)
+	found := false
+	for _, f := range srv.Findings() {
+		found = found || f.Rule == mocksmtp.RulePipelining
+	}
+	if !found {
+		t.Errorf("findings %v; want %s: the client pipelined with no offer of PIPELINING", srv.Findings(), mocksmtp.RulePipelining)
+	}
+}

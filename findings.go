@@ -571,9 +571,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
 		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining))
 	}
-	if (ev.Kind == smtpd.Ehlo || ev.Kind == smtpd.Helo) && ev.Err == nil {
-		rec.ehlo = ev.Kind == smtpd.Ehlo
-	}
+	// A greeting changes what was offered once it is taken (handle).
 	if ev.Kind == smtpd.Handshake {
 		rec.ehlo = false
 	}

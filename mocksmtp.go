@@ -528,6 +528,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		s.undo(&p)
 	}
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
+		// What the findings judge the client by (conform): the offer of
+		// the greeting the client was answered positively, not of one a
+		// fault refused.
+		rec.ehlo = ev.Kind == smtpd.Ehlo
 		s.heloTaken(rec, ev.Arg)
 	}
 	sf.setIdle(ev, &p, read)

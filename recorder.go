@@ -234,7 +234,7 @@ type session struct {
 	start   time.Time
 	end     time.Time
 	ended   EndReason
-	ehlo    bool // the client's last accepted greeting was EHLO (findings.go); only the session's goroutine uses it
+	ehlo    bool // the client's last greeting answered positively was EHLO (handle; read by conform); only the session's goroutine uses it
 	// state is its HELO name, TLS state and AUTH record (nil before any):
 	// replaced, never changed, when one of them changes (observe), so
 	// that the messages sent in one state share it (kept.sent).
