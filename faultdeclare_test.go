@@ -253,3 +253,30 @@ func TestFaultRefusedEhloOffersNothing(t *testing.T) {
 		t.Errorf("findings %v; want %s: the client pipelined with no offer of PIPELINING", srv.Findings(), mocksmtp.RulePipelining)
 	}
 }
+
+// Spelled renames the Go names of a fault's errors, from Err and from
+// New and AddFault alike, and refuses a key that names nothing they say
+// (a misspelt one would rename nothing).
+func TestFaultSpelled(t *testing.T) {
+	t.Parallel()
+	names := map[string]string{"StageStartTLS": "STARTTLS", "DropAfterBytes": "drop-after", "StageData": "DATA", "StageBdat": "BDAT"}
+	f := mocksmtp.At(mocksmtp.StageRcpt).DropAfterBytes(10).Spelled(names)
+	if err := f.Err(); err == nil || !strings.HasSuffix(err.Error(), ": drop-after works at DATA and BDAT, not at RCPT") {
+		t.Errorf("Err() = %v", err)
+	}
+	srv, err := mocksmtp.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	err = srv.AddFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 no").Spelled(names))
+	if err == nil || !strings.Contains(err.Error(), "a fault at STARTTLS would never fire") {
+		t.Errorf("AddFault = %v, want the stage spelled", err)
+	}
+	if err := mocksmtp.At(mocksmtp.StageRcpt).Drop().Spelled(map[string]string{"Dorp": "drop"}).Err(); err == nil || !strings.Contains(err.Error(), `"Dorp"`) {
+		t.Errorf("Spelled with a misspelt key: Err() = %v, want it refused", err)
+	}
+	if err := mocksmtp.At(mocksmtp.StageRcpt).Drop().Spelled(names).Err(); err != nil {
+		t.Errorf("a valid fault, spelled: Err() = %v", err)
+	}
+}

@@ -53,7 +53,7 @@ func greylist(d time.Duration, where string) Fault {
 	}
 	f := scenario(StageRcpt, name, where)
 	if d < 0 {
-		return f.fail("GreylistFor(%v): negative", d)
+		return f.fail("%v: negative", call("GreylistFor", d))
 	}
 	f.newCond = func() condition {
 		type refusal struct {
@@ -81,7 +81,7 @@ func greylist(d time.Duration, where string) Fault {
 // reword.
 func (f Fault) scenarioReply(code int, text string) Fault {
 	f = f.Reply(code, text)
-	f.act.replyBy = ""
+	f.act.replyBy = apiName{}
 	return f
 }
 
@@ -97,7 +97,7 @@ func first(s []string) string {
 func RateLimit(n int) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 {
-		return f.fail("RateLimit(%d): want at least 1", n)
+		return f.fail("%v: want at least 1", call("RateLimit", n))
 	}
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.mails >= n }
@@ -114,7 +114,7 @@ func RateLimit(n int) Fault {
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {
-		return f.fail("RateLimitPer(%d, %v): want n >= 1 and a positive interval", n, interval)
+		return f.fail("%v: want n >= 1 and a positive interval", call("RateLimitPer", n, interval))
 	}
 	f.newCond = func() condition {
 		var passed []time.Time // MAIL FROMs let through in the last interval
@@ -176,7 +176,7 @@ func ShuttingDown() Fault {
 func TooManyRecipients(n int) Fault {
 	f := scenario(StageRcpt, "too many recipients", callerLine(2))
 	if n < 1 {
-		return f.fail("TooManyRecipients(%d): want at least 1", n)
+		return f.fail("%v: want at least 1", call("TooManyRecipients", n))
 	}
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.txRcpts >= n }

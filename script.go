@@ -96,23 +96,23 @@ func (o *options) checkFault(f Fault) error {
 		return err
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"))
+		return f.errAt(failure("a TLS failure at %v acts on the handshake of %s; with STARTTLS, put it at %v", api("StageConnect"), o.optionNameOr("WithImplicitTLS", "implicit TLS"), api("StageStartTLS")))
 	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
 	switch {
 	case f.stage == StageStartTLS && o.engine.ImplicitTLS:
-		hint := ""
+		hint := failure("")
 		if f.act.tlsConfig != nil {
-			hint = "; a TLS failure of its handshake goes at StageConnect"
+			hint = failure("; a TLS failure of its handshake goes at %v", api("StageConnect"))
 		}
-		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"), hint)
+		return f.errAt(failure("a server with %s does not offer STARTTLS (it answers 503), so a fault at %v would never fire%v", o.optionNameOr("WithImplicitTLS", "implicit TLS"), api("StageStartTLS"), hint))
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire%s", f.where, o.framed(": add ", "", "WithSTARTTLS"))
+		return f.errAt(failure("this server does not offer STARTTLS (it answers 502), so a fault at %v would never fire%s", api("StageStartTLS"), o.framed(": add ", "", "WithSTARTTLS")))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire%s", f.where, o.framed(": add ", "", "WithAuth", "WithOAuthToken", "WithAuthFunc"))
+		return f.errAt(failure("this server does not offer AUTH (it answers 502), so a fault at %v would never fire%s", api("StageAuth"), o.framed(": add ", "", "WithAuth", "WithOAuthToken", "WithAuthFunc")))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING%s, so BDAT is refused and a fault at StageBdat would never fire", f.where, o.framed(" (turned off with ", ")", "WithoutExtensions", "WithEngineConfig"))
+		return f.errAt(failure("this server does not offer CHUNKING%s, so BDAT is refused and a fault at %v would never fire", o.framed(" (turned off with ", ")", "WithoutExtensions", "WithEngineConfig"), api("StageBdat")))
 	}
 	return nil
 }
