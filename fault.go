@@ -731,6 +731,21 @@ func (a *action) silent() bool {
 	return a.drop || a.reply == nil && a.raw == nil && (a.then == smtpd.ResetConn || a.then == smtpd.Hang)
 }
 
+// needsTaken names what the action does only once the command of ev
+// takes effect, which a reply the fault leaves to the server may deny it
+// (WithRejectNonconforming's): a TLS failure of the handshake after
+// STARTTLS, DropAfterBytes in the message data after DATA; "" when it
+// does nothing of the kind.
+func (a *action) needsTaken(ev *smtpd.Event) string {
+	switch {
+	case a.tlsConfig != nil && ev.Kind == smtpd.StartTLS:
+		return "the " + a.label + " of the TLS handshake"
+	case a.dropAfter > 0 && ev.Kind == smtpd.Data:
+		return fmt.Sprintf("the drop after %d octets of message data", a.dropAfter)
+	}
+	return ""
+}
+
 // ending returns what follows the reply, and the method that says so: a
 // Reply(421) without an ending of its own closes the connection after
 // it, as Disconnect does, since 421 says that the server closes the

@@ -280,3 +280,53 @@ func TestFaultSpelled(t *testing.T) {
 		t.Errorf("a valid fault, spelled: Err() = %v", err)
 	}
 }
+
+// Under WithRejectNonconforming, a pipelined STARTTLS is refused 503
+// (RFC 3207 4), also when a fault has a TLS failure for its handshake,
+// and so is a DATA followed by more commands before its reply (RFC 2920
+// 3.1), also when a fault would drop the connection in its data: the
+// refusal stands, and
+// the transcript says that the fault, which fired, was not done, rather
+// than only that it fired.
+func TestFaultNotDoneUnderTheRejection(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		opts  []mocksmtp.Option
+		fault mocksmtp.Fault
+		send  string // after EHLO, MAIL and RCPT, in one write
+		want  string
+	}{
+		{"TLS failure at a pipelined STARTTLS", []mocksmtp.Option{mocksmtp.WithSTARTTLS()}, mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate(),
+			"STARTTLS\r\nNOOP", "fault not done: the expired certificate of the TLS handshake follows a positive reply"},
+		{"DropAfterBytes at a pipelined DATA", nil, mocksmtp.At(mocksmtp.StageData).DropAfterBytes(5),
+			"DATA\r\nNOOP", "fault not done: the drop after 5 octets of message data follows a positive reply"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, append(tt.opts, mocksmtp.WithRejectNonconforming(), mocksmtp.WithFault(tt.fault))...)
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.must("RCPT TO:<bob@example.com>", 250)
+			c.send(tt.send)
+			first, err := c.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := c.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Code != 503 || second.Code != 250 {
+				t.Errorf("replies %+v, %+v; want the pipelined command refused 503, NOOP 250", first, second)
+			}
+			c.must("QUIT", 221)
+			s := srv.WaitForSessions(t, 1)[0]
+			if got := s.Transcript.String(); !strings.Contains(got, "nonconforming: 503 5.5.1") || !strings.Contains(got, tt.want) {
+				t.Errorf("transcript:\n%s\nwant the 503 and a note saying %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -485,6 +485,13 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		// it must do.
 		if r, bad := rejection(fs); bad && s.opts.conformance.reject && ev.Reason != smtpd.ReasonTLSRequired {
 			s.note(rec, "nonconforming: %s", r.String())
+			if what := p.act.needsTaken(ev); what != "" {
+				// The refusal stands (a strict MTA refuses a pipelined
+				// STARTTLS: RFC 3207 4), and what the fault does after
+				// the command is not done: the note says so, not only
+				// that it fired.
+				s.note(rec, "fault not done: %s follows a positive reply, and the command was refused as nonconforming", what)
+			}
 			taken := r
 			ans.Reply = &taken
 		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
