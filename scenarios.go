@@ -8,11 +8,11 @@ import (
 
 // Ready-made faults for what real mail servers do. Each is an ordinary
 // [Fault]: selectors and actions can be added to it, and it is added with
-// [WithFault] or [Server.AddFault]. Its reply can be reworded by one
-// [Fault.Reply] (Postgrey's "450 4.2.0 Greylisted": Greylist().Reply(450,
-// "4.2.0 Greylisted")), as a fault's own reply cannot. Scenario state (greylisting's pairs,
-// rate counters) is kept per server, and starts afresh with
-// [Server.Reset] and [Server.ReplaceFaults].
+// [WithFault] or [Server.AddFault]. One [Fault.Reply] rewords its reply
+// (Postgrey's: Greylist().Reply(450, "4.2.0 Greylisted")); a second is
+// an error, as on any fault. Scenario state (greylisting's pairs, rate
+// counters) is kept per server, and starts afresh with [Server.Reset]
+// and [Server.ReplaceFaults].
 
 // scenario starts a named fault for a scenario declared at where.
 func scenario(stage Stage, name, where string) Fault {
