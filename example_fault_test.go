@@ -219,6 +219,17 @@ func ExampleWithOptionNames() {
 	// mocksmtp: fault at faults.json:2: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire: add -tls
 }
 
+// A program whose users declare faults in JSON has the errors about a
+// fault speak its keys.
+func ExampleFault_Spelled() {
+	f := mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 later").RawReply("550 no\r\n").DeclaredAt("faults.json:4")
+	fmt.Println(f.Err())
+	fmt.Println(f.Spelled(map[string]string{"Reply": `"reply"`, "RawReply": `"rawReply"`}).Err())
+	// Output:
+	// mocksmtp: fault at faults.json:4: RawReply after Reply(421): a fault writes one reply, and the second would replace the first; keep the one the client should read
+	// mocksmtp: fault at faults.json:4: "rawReply" after "reply": 421: a fault writes one reply, and the second would replace the first; keep the one the client should read
+}
+
 func ExampleFault_Err() {
 	fmt.Println(mocksmtp.At(mocksmtp.StageRcpt).Reply(421, "4.3.2 try later").Err())
 	fmt.Println(mocksmtp.At(mocksmtp.StageRcpt).Reply(700, "no such code").DeclaredAt("faults.json:7").Err())

@@ -148,7 +148,8 @@ type Fault struct {
 	hasProb  bool
 	newCond  func() condition // a scenario's selector, built per server
 	act      action
-	err      error
+	err      *faultError       // the first misuse (fail)
+	names    map[string]string // Spelled: the names its errors say
 }
 
 // condition is a scenario's extra selector. It runs with the server's
@@ -170,10 +171,14 @@ type condition func(m *match) bool
 // The driver turns an action into an [smtpd.Answer] (see answer), after
 // waiting delay.
 type action struct {
-	set       bool         // some action method was called
-	reply     *smtpd.Reply // replaces the default reply; nil keeps it
-	raw       []byte       // written instead of any reply
-	drop      bool         // close without a reply
+	set   bool         // some action method was called
+	reply *smtpd.Reply // replaces the default reply; nil keeps it
+	raw   []byte       // written instead of any reply
+	// replyBy is what set reply or raw: Reply(421), RawReply, or none
+	// (the zero apiName) for a scenario's reply, which one Reply may
+	// reword.
+	replyBy   apiName
+	drop      bool // close without a reply
 	then      smtpd.Disposition
 	thenBy    string        // the method that set then, for messages
 	delay     time.Duration // waited before the reply, cancelled by Close
@@ -209,7 +214,7 @@ func At(stage Stage) Fault { return newFault(stage, callerLine(2)) }
 func newFault(stage Stage, where string) Fault {
 	f := Fault{stage: stage, where: where}
 	if stage < StageConnect || stage > StageQuit {
-		f = f.fail("At(%v): unknown stage", stage)
+		f = f.fail("%v: unknown stage", call("At", stage))
 	}
 	return f
 }
@@ -227,7 +232,7 @@ func callerLine(skip int) string {
 // where the fault was declared.
 func (f Fault) fail(format string, args ...any) Fault {
 	if f.err == nil {
-		f.err = fmt.Errorf(format, args...)
+		f.err = failure(format, args...)
 	}
 	return f
 }
@@ -237,7 +242,7 @@ func (f Fault) fail(format string, args ...any) Fault {
 // defined outside this file (TLS failures) plug in.
 func (f Fault) with(method string, fn func(*action) error) Fault {
 	if err := fn(&f.act); err != nil {
-		return f.fail("%s: %v", method, err)
+		return f.fail("%v: %v", api(method), err)
 	}
 	f.act.set = true
 	return f
@@ -253,11 +258,11 @@ func (f Fault) with(method string, fn func(*action) error) Fault {
 // the example of [Server.Sessions]).
 func (f Fault) OnAttempt(n ...int) Fault {
 	if len(n) == 0 {
-		return f.fail("OnAttempt: no attempt")
+		return f.fail("%v: no attempt", api("OnAttempt"))
 	}
 	for _, a := range n {
 		if a < 1 {
-			return f.fail("OnAttempt(%d): attempts count from 1", a)
+			return f.fail("%v: attempts count from 1", call("OnAttempt", a))
 		}
 	}
 	f.attempts = slices.Concat(f.attempts, n)
@@ -270,7 +275,7 @@ func (f Fault) OnAttempt(n ...int) Fault {
 // Times, by contrast, wants exactly n messages.)
 func (f Fault) AtMost(n int) Fault {
 	if n < 1 {
-		return f.fail("AtMost(%d): want at least 1", n)
+		return f.fail("%v: want at least 1", call("AtMost", n))
 	}
 	f.times = n
 	return f
@@ -284,7 +289,7 @@ func (f Fault) AtMost(n int) Fault {
 // recipient: a fault with ForRcpt there would never fire, and is invalid.
 func (f Fault) ForRcpt(patterns ...string) Fault {
 	if err := checkPatterns(patterns); err != nil {
-		return f.fail("ForRcpt: %v", err)
+		return f.fail("%v: %v", api("ForRcpt"), err)
 	}
 	f.rcpts = slices.Concat(f.rcpts, lower(patterns))
 	return f
@@ -297,7 +302,7 @@ func (f Fault) ForRcpt(patterns ...string) Fault {
 // have no sender, the fault is invalid.
 func (f Fault) ForSender(patterns ...string) Fault {
 	if err := checkPatterns(patterns); err != nil {
-		return f.fail("ForSender: %v", err)
+		return f.fail("%v: %v", api("ForSender"), err)
 	}
 	f.senders = slices.Concat(f.senders, lower(patterns))
 	return f
@@ -331,7 +336,7 @@ func lower(s []string) []string {
 // the seed in their transcript.
 func (f Fault) WithProbability(p float64) Fault {
 	if !(p >= 0 && p <= 1) {
-		return f.fail("WithProbability(%v): want 0 to 1", p)
+		return f.fail("%v: want 0 to 1", call("WithProbability", p))
 	}
 	f.prob, f.hasProb = p, true
 	return f
@@ -353,27 +358,40 @@ func (f Fault) WithProbability(p float64) Fault {
 // as the server would not do what it says: [Fault.RawReply] tells the
 // client anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
 // (250 with "5.1.1", 451 with "2.0.0") makes the fault invalid: its class
-// is the reply's (RFC 3463); [Fault.RawReply] writes anything.
+// is the reply's (RFC 3463); [Fault.RawReply] writes anything. A fault
+// writes one reply: a second Reply, or a Reply and a RawReply, make it
+// invalid (the second would replace the first); on a scenario such as
+// [Greylist], Reply rewords the scenario's reply. A 421 closes the
+// connection after it, as [Fault.Disconnect] does, since 421 says that
+// the server closes the channel (RFC 5321 3.8, 4.2.2), as the engine's
+// own 421s do and clients take it; with [Fault.ResetTCP],
+// [Fault.HalfClose] or [Fault.Stall] that ending follows it instead, and
+// with [Fault.IdleReply], which needs the connection open, the fault is
+// invalid. A server that says 421 and goes on is [Fault.RawReply]'s.
+// At StageHelo a positive reply to EHLO is the reply's first line, and
+// the extensions the server serves follow it, so that the client is
+// offered what the server does; a multiline one is invalid there (to
+// offer fewer extensions, use [WithoutExtensions]).
 func (f Fault) Reply(code int, text string) Fault {
 	r, err := newReply(code, text)
 	if err != nil {
-		return f.fail("Reply: %v", err)
+		return f.fail("%v: %v", api("Reply"), err)
 	}
-	if f.act.raw != nil {
-		return f.fail("Reply after RawReply: choose one")
+	if f.act.replyBy.name != "" {
+		return f.fail("%v after %v: a fault writes one reply, and the second would replace the first; keep the one the client should read", call("Reply", code), f.act.replyBy)
 	}
-	f.act.reply = &r
+	f.act.reply, f.act.replyBy = &r, call("Reply", code)
 	f.act.set = true
 	return f
 }
 
-func newReply(code int, text string) (smtpd.Reply, error) {
+func newReply(code int, text string) (smtpd.Reply, *faultError) {
 	if code < 200 || code > 599 {
-		return smtpd.Reply{}, fmt.Errorf("code %d: want 200 to 599", code)
+		return smtpd.Reply{}, failure("code %d: want 200 to 599", code)
 	}
 	r := smtpd.NewReply(code, text)
 	if class := code / 100; r.Status != "" && class != 3 && int(r.Status[0]-'0') != class {
-		return smtpd.Reply{}, fmt.Errorf("%d with the enhanced status code %s: its class must be the reply's, %d (RFC 3463); to send it anyway, use RawReply", code, r.Status, class)
+		return smtpd.Reply{}, failure("%d with the enhanced status code %s: its class must be the reply's, %d (RFC 3463); to send it anyway, use %v", code, r.Status, class, api("RawReply"))
 	}
 	return r, nil
 }
@@ -382,19 +400,25 @@ func newReply(code int, text string) (smtpd.Reply, error) {
 // reply: garbage, a reply without CRLF, a wrong code. Commands take effect
 // or not as with the normal reply; a message is recorded only when raw
 // starts with "2". At StageBdat it is not written for BDAT LAST, whose
-// reply is the end-of-message reply (see [StageBdat]).
+// reply is the end-of-message reply (see [StageBdat]). With a
+// [Fault.Reply], or a second RawReply, the fault is invalid: it writes
+// one reply; so it is on a scenario that replies, which acts on its reply.
 func (f Fault) RawReply(raw string) Fault {
-	if f.act.reply != nil {
-		return f.fail("RawReply after Reply: choose one")
+	switch {
+	case f.act.replyBy.name != "":
+		return f.fail("%v after %v: a fault writes one reply, and the second would replace the first; keep the one the client should read", api("RawReply"), f.act.replyBy)
+	case f.act.reply != nil:
+		return f.fail("%v on the %s scenario, which replies %d and acts on it: to reword its reply, use %v", api("RawReply"), f.name, f.act.reply.Code, api("Reply"))
 	}
-	f.act.raw = []byte(raw)
+	f.act.raw, f.act.replyBy = []byte(raw), api("RawReply")
 	f.act.set = true
 	return f
 }
 
 // Disconnect closes the connection after the reply (the fault's or the
-// normal one): the classic "421, then hang up". The server half-closes
-// and drains briefly, so the client does read the reply. At StageQuit,
+// normal one): the classic "421, then hang up", which a [Fault.Reply]
+// of 421 does without it. The server half-closes and drains briefly, so
+// the client does read the reply. At StageQuit,
 // after whose reply the connection closes anyway, a fault that only
 // disconnects would change nothing and is invalid: use [Fault.Drop] to
 // close without the reply.
@@ -419,7 +443,7 @@ func (f Fault) Stall() Fault { return f.setThen(smtpd.Hang, "Stall", false) }
 
 func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 	if f.act.thenBy != "" {
-		return f.fail("%s after %s: both end the connection; choose one", method, f.act.thenBy)
+		return f.fail("%v after %v: both end the connection; choose one", api(method), api(f.act.thenBy))
 	}
 	f.act.then, f.act.thenBy, f.act.drop, f.act.set = d, method, drop, true
 	return f
@@ -443,7 +467,7 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // the chunk is read.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
-		return f.fail("Delay(%v): negative", d)
+		return f.fail("%v: negative", call("Delay", d))
 	}
 	f.act.delay = addDelay(f.act.delay, d)
 	f.act.set = true
@@ -467,7 +491,7 @@ func addDelay(a, b time.Duration) time.Duration {
 // is invalid.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {
-		return f.fail("Trickle(%d, %v): want n >= 1 and every >= 0", n, every)
+		return f.fail("%v: want n >= 1 and every >= 0", call("Trickle", n, every))
 	}
 	return f.setPace(smtpd.Pace{Chunk: n, Every: every}, "Trickle")
 }
@@ -479,14 +503,14 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // Trickle, a fault that writes no reply cannot split it and is invalid.
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
-		return f.fail("SplitReply(%d, %v): want at >= 1 and pause >= 0", at, pause)
+		return f.fail("%v: want at >= 1 and pause >= 0", call("SplitReply", at, pause))
 	}
 	return f.setPace(smtpd.Pace{SplitAt: at, Every: pause}, "SplitReply")
 }
 
 func (f Fault) setPace(p smtpd.Pace, method string) Fault {
 	if f.act.pace != (smtpd.Pace{}) {
-		return f.fail("%s: the reply is already paced; choose one of Trickle and SplitReply", method)
+		return f.fail("%v: the reply is already paced; choose one of %v and %v", api(method), api("Trickle"), api("SplitReply"))
 	}
 	f.act.pace, f.act.set = p, true
 	return f
@@ -500,7 +524,10 @@ func (f Fault) setPace(p smtpd.Pace, method string) Fault {
 // HalfClose or Stall, the fault is invalid.
 func (f Fault) DropAfterBytes(n int64) Fault {
 	if n < 1 {
-		return f.fail("DropAfterBytes(%d): want at least 1", n)
+		return f.fail("%v: want at least 1", call("DropAfterBytes", n))
+	}
+	if f.act.dropAfter > 0 {
+		return f.fail("%v after %v: the second would replace the first; keep one", call("DropAfterBytes", n), call("DropAfterBytes", f.act.dropAfter))
 	}
 	f.act.dropAfter, f.act.set = n, true
 	return f
@@ -543,11 +570,14 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // command the client has not sent yet was done).
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
-		return f.fail("IdleReply(%v): want a positive duration", after)
+		return f.fail("%v: want a positive duration", call("IdleReply", after))
 	}
 	r, err := newReply(code, text)
 	if err != nil {
-		return f.fail("IdleReply: %v", err)
+		return f.fail("%v: %v", api("IdleReply"), err)
+	}
+	if f.act.idle != nil {
+		return f.fail("%v after %v: the second would replace the first; keep one", call("IdleReply", after), call("IdleReply", f.act.idle.after))
 	}
 	f.act.idle, f.act.set = &idleReply{after: after, reply: r}, true
 	return f
@@ -569,56 +599,72 @@ func (f Fault) DeclaredAt(where string) Fault {
 // check reports why the fault cannot be used, or nil.
 func (f Fault) check() error {
 	if err := f.problem(); err != nil {
-		return fmt.Errorf("mocksmtp: fault at %s: %w", f.where, err)
+		return f.errAt(err)
 	}
 	return nil
 }
 
-func (f Fault) problem() error {
+// errAt returns err, why the fault cannot be used, said with the fault's
+// names (Spelled) and where it was declared.
+func (f Fault) errAt(err *faultError) error {
+	return fmt.Errorf("mocksmtp: fault at %s: %w", f.where, f.spelled(err))
+}
+
+func (f Fault) problem() *faultError {
 	if f.err != nil {
 		return f.err
 	}
 	a := f.act
+	then, thenBy := a.ending()
 	switch {
 	case !a.set:
-		return fmt.Errorf("%v has no action (Reply, Disconnect, Delay...)", f.stage)
+		return failure("%v has no action (%v, %v, %v...)", f.stage, api("Reply"), api("Disconnect"), api("Delay"))
 	case a.drop && (a.reply != nil || a.raw != nil):
-		return errors.New("Drop closes without a reply; to reply and then close, use Disconnect")
+		return failure("%v closes without a reply; to reply and then close, use %v", api("Drop"), api("Disconnect"))
 	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code):
 		codes, then := f.stage.positive()
-		return fmt.Errorf("Reply(%d) at %v: a positive reply there is %s (RFC 5321 4.3.2), and the server acts on any as on it (%s); to tell the client %d while it does, use RawReply", a.reply.Code, f.stage, joinCodes(codes), then, a.reply.Code)
+		return failure("%v at %v: a positive reply there is %s (RFC 5321 4.3.2), and the server acts on any as on it (%s); to tell the client %d while it does, use %v", call("Reply", a.reply.Code), f.stage, joinCodes(codes), then, a.reply.Code, api("RawReply"))
+	case a.reply != nil && a.reply.Positive() && f.stage == StageHelo && len(a.reply.Lines) > 1:
+		return failure("%v at HELO with %d lines: the lines after the first of a reply to EHLO are the extensions offered, and the server's own follow the fault's first line, so that the client is offered what the server serves; to offer fewer, use %v; to write other lines, %v", call("Reply", a.reply.Code), len(a.reply.Lines), api("WithoutExtensions"), api("RawReply"))
 	case a.idle != nil && a.idle.reply.Positive() && !StageQuit.means(a.idle.reply.Code):
-		return fmt.Errorf("IdleReply(%d): the server closes the connection after it, which no positive reply but QUIT's 221 says; a server timing out an idle client says 421 (RFC 5321 3.8, 4.5.3.2)", a.idle.reply.Code)
+		return failure("%v: the server closes the connection after it, which no positive reply but QUIT's 221 says; a server timing out an idle client says 421 (RFC 5321 3.8, 4.5.3.2)", call("IdleReply", a.idle.reply.Code))
 	case a.dropAfter > 0 && f.stage != StageData && f.stage != StageBdat:
-		return fmt.Errorf("DropAfterBytes works at StageData and StageBdat, not at %v", f.stage)
-	case a.idle != nil && a.then != smtpd.KeepOpen:
-		return fmt.Errorf("IdleReply with %s: the connection is not left open to be idle", a.thenBy)
+		return failure("%v works at %v and %v, not at %v", api("DropAfterBytes"), api("StageData"), api("StageBdat"), f.stage)
+	case a.idle != nil && then != smtpd.KeepOpen:
+		return failure("%v with %v: the connection is not left open to be idle", api("IdleReply"), thenBy)
 	case a.tlsConfig != nil && f.stage != StageStartTLS && f.stage != StageConnect:
-		return fmt.Errorf("TLS failures work at StageStartTLS, and at StageConnect under implicit TLS, not at %v", f.stage)
+		return failure("TLS failures work at %v, and at %v under implicit TLS, not at %v", api("StageStartTLS"), api("StageConnect"), f.stage)
 	case a.tlsConfig != nil && f.stage == StageConnect && (a.reply != nil || a.raw != nil || a.then != smtpd.KeepOpen):
-		return fmt.Errorf("a TLS failure at StageConnect acts on the implicit TLS handshake, before any reply: it takes no %s", or(a.thenBy, "reply"))
-	case a.tlsConfig != nil && f.stage == StageStartTLS && a.then != smtpd.KeepOpen:
-		return fmt.Errorf("a TLS failure with %s: no handshake follows the reply to STARTTLS", a.thenBy)
-	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
-		return fmt.Errorf("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
-	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
-		by := or(a.thenBy, "a TLS failure at StageConnect")
-		if !a.drop {
-			by += " and no reply"
+		by := failure("reply")
+		if a.thenBy != "" {
+			by = thenBy
 		}
-		return fmt.Errorf("%s with %s: there is no reply to pace", a.paceBy(), by)
-	case a.dropAfter > 0 && f.stage == StageData && a.then != smtpd.KeepOpen:
-		return fmt.Errorf("DropAfterBytes at DATA with %s: no message data is read", a.thenBy)
+		return failure("a TLS failure at %v acts on the implicit TLS handshake, before any reply: it takes no %v", api("StageConnect"), by)
+	case a.tlsConfig != nil && f.stage == StageStartTLS && then != smtpd.KeepOpen:
+		return failure("a TLS failure with %v: no handshake follows the reply to STARTTLS", thenBy)
+	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
+		return failure("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
+	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
+		by := failure("a TLS failure at %v", api("StageConnect"))
+		if a.thenBy != "" {
+			by = thenBy
+		}
+		if !a.drop {
+			by = failure("%v and no reply", by)
+		}
+		return failure("%v with %v: there is no reply to pace", api(a.paceBy()), by)
+	case a.dropAfter > 0 && f.stage == StageData && then != smtpd.KeepOpen:
+		return failure("%v at DATA with %v: no message data is read", api("DropAfterBytes"), thenBy)
 	case a.dropAfter > 0 && f.stage == StageData && a.reply != nil && !a.reply.Positive():
-		return fmt.Errorf("DropAfterBytes at DATA with the negative reply %d: no message data is read", a.reply.Code)
+		return failure("%v at DATA with the negative reply %d: no message data is read", api("DropAfterBytes"), a.reply.Code)
 	case a.idle != nil && f.stage == StageQuit:
-		return errors.New("IdleReply at QUIT: the connection closes after QUIT, it is never idle")
+		return failure("%v at QUIT: the connection closes after QUIT, it is never idle", api("IdleReply"))
 	case f.stage == StageQuit && a.then == smtpd.CloseConn && !a.drop && a.reply == nil && a.raw == nil && a.delay == 0 && a.pace == (smtpd.Pace{}):
-		return errors.New("Disconnect at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use Drop (or ResetTCP, HalfClose, Stall)")
+		return failure("%v at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use %v (or %v, %v, %v)", api("Disconnect"), api("Drop"), api("ResetTCP"), api("HalfClose"), api("Stall"))
 	case len(f.rcpts) > 0 && !f.stage.hasRcpt():
-		return fmt.Errorf("ForRcpt at %v: there is no recipient to match there, only at StageRcpt, StageData, StageBdat and StageMessage", f.stage)
+		return failure("%v at %v: there is no recipient to match there, only at %v, %v, %v and %v", api("ForRcpt"), f.stage, api("StageRcpt"), api("StageData"), api("StageBdat"), api("StageMessage"))
 	case len(f.senders) > 0 && !f.stage.hasSender():
-		return fmt.Errorf("ForSender at %v: there is no sender to match there, only at StageMail, StageRcpt, StageData, StageBdat and StageMessage", f.stage)
+		return failure("%v at %v: there is no sender to match there, only at %v, %v, %v, %v and %v", api("ForSender"), f.stage, api("StageMail"), api("StageRcpt"), api("StageData"), api("StageBdat"), api("StageMessage"))
 	}
 	return nil
 }
@@ -683,6 +729,32 @@ func (s Stage) hasSender() bool { return s == StageMail || s.hasRcpt() }
 // or Stall without a Reply or RawReply.
 func (a *action) silent() bool {
 	return a.drop || a.reply == nil && a.raw == nil && (a.then == smtpd.ResetConn || a.then == smtpd.Hang)
+}
+
+// needsTaken names what the action does only once the command of ev
+// takes effect, which a reply the fault leaves to the server may deny it
+// (WithRejectNonconforming's): a TLS failure of the handshake after
+// STARTTLS, DropAfterBytes in the message data after DATA; "" when it
+// does nothing of the kind.
+func (a *action) needsTaken(ev *smtpd.Event) string {
+	switch {
+	case a.tlsConfig != nil && ev.Kind == smtpd.StartTLS:
+		return "the " + a.label + " of the TLS handshake"
+	case a.dropAfter > 0 && ev.Kind == smtpd.Data:
+		return fmt.Sprintf("the drop after %d octets of message data", a.dropAfter)
+	}
+	return ""
+}
+
+// ending returns what follows the reply, and the method that says so: a
+// Reply(421) without an ending of its own closes the connection after
+// it, as Disconnect does, since 421 says that the server closes the
+// channel (RFC 5321 3.8, 4.2.2) and clients take it so.
+func (a *action) ending() (smtpd.Disposition, *faultError) {
+	if a.then == smtpd.KeepOpen && a.reply != nil && a.reply.Code == 421 {
+		return smtpd.CloseConn, failure("%v, which closes the connection (RFC 5321 3.8)", call("Reply", 421))
+	}
+	return a.then, failure("%v", api(a.thenBy))
 }
 
 // paceBy names the method that paced the reply.
@@ -755,7 +827,8 @@ func (a *action) describe() string {
 	if a.dropAfter > 0 {
 		parts = append(parts, fmt.Sprintf("drop after %d octets of data", a.dropAfter))
 	}
-	switch a.then {
+	then, _ := a.ending()
+	switch then {
 	case smtpd.CloseConn:
 		if a.drop {
 			parts = append(parts, "drop")
@@ -791,7 +864,8 @@ func (a *action) answers() bool {
 // answer turns the action into the engine's answer (without TLSConfig,
 // which the driver builds).
 func (a *action) answer() smtpd.Answer {
-	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: a.then, Pace: a.pace, DropAfterBytes: a.dropAfter}
+	then, _ := a.ending()
+	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: then, Pace: a.pace, DropAfterBytes: a.dropAfter}
 	if a.silent() {
 		ans.Reply, ans.Raw, ans.NoReply = nil, nil, true
 	}

@@ -542,7 +542,10 @@ func WithStrict() Option {
 // the 512 octets of a reply line. A fault's own reply takes precedence
 // (a [Fault.Reply] or [Fault.RawReply], or none: [Fault.Drop]...); a
 // fault without one ([Fault.Delay], [Fault.Disconnect]...) leaves the
-// rejection, delayed or followed by its ending, as without the fault. A
+// rejection, delayed or followed by its ending, as without the fault;
+// what such a fault does after a positive reply (a TLS failure of the
+// handshake after STARTTLS, [Fault.DropAfterBytes] at DATA) is then not
+// done, and the transcript notes that. A
 // command refused for want of TLS ([WithRequireTLS]'s 530 5.7.0 before
 // STARTTLS, [WithRequireTLSForAuth]'s 538) keeps that reply, which a
 // strict MTA gives before any other check.

@@ -464,6 +464,18 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// the server's: the rejection, as over BDAT with a fault at
 	// StageBdat.
 	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
+	if r := ans.Reply; r != nil && ev.Kind == smtpd.Ehlo && ev.Err == nil && r.Positive() && ans.Raw == nil && !ans.NoReply {
+		// A fault's 250 to EHLO is its first line: the extensions the
+		// engine serves (as the persona words them) follow, so that the
+		// client is offered what the server does, and the findings
+		// judge the client by (conform's offered).
+		base := ev.Reply
+		if pr, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
+			base = pr
+		}
+		merged := ehloReply(*r, base)
+		ans.Reply = &merged
+	}
 	if ans.Reply == nil && ans.Raw == nil && !ans.NoReply && !faultReply {
 		// Each reply is copied where it is taken: a pointer to a variable
 		// of a condition would put it on the heap for every event.
@@ -473,6 +485,13 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		// it must do.
 		if r, bad := rejection(fs); bad && s.opts.conformance.reject && ev.Reason != smtpd.ReasonTLSRequired {
 			s.note(rec, "nonconforming: %s", r.String())
+			if what := p.act.needsTaken(ev); what != "" {
+				// The refusal stands (a strict MTA refuses a pipelined
+				// STARTTLS: RFC 3207 4), and what the fault does after
+				// the command is not done: the note says so, not only
+				// that it fired.
+				s.note(rec, "fault not done: %s follows a positive reply, and the command was refused as nonconforming", what)
+			}
 			taken := r
 			ans.Reply = &taken
 		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {

@@ -8,9 +8,11 @@ import (
 
 // Ready-made faults for what real mail servers do. Each is an ordinary
 // [Fault]: selectors and actions can be added to it, and it is added with
-// [WithFault] or [Server.AddFault]. Scenario state (greylisting's pairs,
-// rate counters) is kept per server, and starts afresh with
-// [Server.Reset] and [Server.ReplaceFaults].
+// [WithFault] or [Server.AddFault]. One [Fault.Reply] rewords its reply
+// (Postgrey's: Greylist().Reply(450, "4.2.0 Greylisted")); a second is
+// an error, as on any fault. Scenario state (greylisting's pairs, rate
+// counters) is kept per server, and starts afresh with [Server.Reset]
+// and [Server.ReplaceFaults].
 
 // scenario starts a named fault for a scenario declared at where.
 func scenario(stage Stage, name, where string) Fault {
@@ -51,7 +53,7 @@ func greylist(d time.Duration, where string) Fault {
 	}
 	f := scenario(StageRcpt, name, where)
 	if d < 0 {
-		return f.fail("GreylistFor(%v): negative", d)
+		return f.fail("%v: negative", call("GreylistFor", d))
 	}
 	f.newCond = func() condition {
 		type refusal struct {
@@ -72,7 +74,15 @@ func greylist(d time.Duration, where string) Fault {
 			return r.session == m.session || m.now.Sub(r.at) < d
 		}
 	}
-	return f.Reply(451, "4.7.1 Greylisted, please try again later")
+	return f.scenarioReply(451, "4.7.1 Greylisted, please try again later")
+}
+
+// scenarioReply sets the scenario's reply, which one [Fault.Reply] may
+// reword.
+func (f Fault) scenarioReply(code int, text string) Fault {
+	f = f.Reply(code, text)
+	f.act.replyBy = apiName{}
+	return f
 }
 
 func first(s []string) string {
@@ -87,12 +97,12 @@ func first(s []string) string {
 func RateLimit(n int) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 {
-		return f.fail("RateLimit(%d): want at least 1", n)
+		return f.fail("%v: want at least 1", call("RateLimit", n))
 	}
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.mails >= n }
 	}
-	return f.Reply(421, "4.7.0 Too many messages on this connection, try again later").Disconnect()
+	return f.scenarioReply(421, "4.7.0 Too many messages on this connection, try again later").Disconnect()
 }
 
 // RateLimitPer allows n transactions (MAIL FROM) per interval across all
@@ -104,7 +114,7 @@ func RateLimit(n int) Fault {
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {
-		return f.fail("RateLimitPer(%d, %v): want n >= 1 and a positive interval", n, interval)
+		return f.fail("%v: want n >= 1 and a positive interval", call("RateLimitPer", n, interval))
 	}
 	f.newCond = func() condition {
 		var passed []time.Time // MAIL FROMs let through in the last interval
@@ -128,7 +138,7 @@ func RateLimitPer(n int, interval time.Duration) Fault {
 			return false
 		}
 	}
-	return f.Reply(451, "4.7.1 Rate limit exceeded, try again later")
+	return f.scenarioReply(451, "4.7.1 Rate limit exceeded, try again later")
 }
 
 // MailboxFull answers RCPT for the given recipients (addresses or
@@ -139,7 +149,7 @@ func MailboxFull(rcpts ...string) Fault {
 	if len(rcpts) > 0 {
 		f = f.ForRcpt(rcpts...)
 	}
-	return f.Reply(552, "5.2.2 Mailbox full")
+	return f.scenarioReply(552, "5.2.2 Mailbox full")
 }
 
 // UnknownUser answers RCPT for the given recipients (addresses or
@@ -150,14 +160,14 @@ func UnknownUser(rcpts ...string) Fault {
 	if len(rcpts) > 0 {
 		f = f.ForRcpt(rcpts...)
 	}
-	return f.Reply(550, "5.1.1 User unknown")
+	return f.scenarioReply(550, "5.1.1 User unknown")
 }
 
 // ShuttingDown greets with 421 4.3.2 and closes the connection, as a
 // server going down for maintenance does.
 func ShuttingDown() Fault {
 	f := scenario(StageGreeting, "shutting down", callerLine(2))
-	return f.Reply(421, "4.3.2 Service shutting down, try again later").Disconnect()
+	return f.scenarioReply(421, "4.3.2 Service shutting down, try again later").Disconnect()
 }
 
 // TooManyRecipients accepts n recipients per message and answers each
@@ -166,10 +176,10 @@ func ShuttingDown() Fault {
 func TooManyRecipients(n int) Fault {
 	f := scenario(StageRcpt, "too many recipients", callerLine(2))
 	if n < 1 {
-		return f.fail("TooManyRecipients(%d): want at least 1", n)
+		return f.fail("%v: want at least 1", call("TooManyRecipients", n))
 	}
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.txRcpts >= n }
 	}
-	return f.Reply(452, "4.5.3 Too many recipients")
+	return f.scenarioReply(452, "4.5.3 Too many recipients")
 }

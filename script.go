@@ -96,23 +96,23 @@ func (o *options) checkFault(f Fault) error {
 		return err
 	}
 	if f.stage == StageConnect && f.act.tlsConfig != nil && !o.engine.ImplicitTLS {
-		return fmt.Errorf("mocksmtp: fault at %s: a TLS failure at StageConnect acts on the handshake of %s; with STARTTLS, put it at StageStartTLS", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"))
+		return f.errAt(failure("a TLS failure at %v acts on the handshake of %s; with STARTTLS, put it at %v", api("StageConnect"), o.optionNameOr("WithImplicitTLS", "implicit TLS"), api("StageStartTLS")))
 	}
 	// The engine refuses a command the server does not offer (502, or 503
 	// for STARTTLS under implicit TLS) before any fault is consulted.
 	switch {
 	case f.stage == StageStartTLS && o.engine.ImplicitTLS:
-		hint := ""
+		hint := failure("")
 		if f.act.tlsConfig != nil {
-			hint = "; a TLS failure of its handshake goes at StageConnect"
+			hint = failure("; a TLS failure of its handshake goes at %v", api("StageConnect"))
 		}
-		return fmt.Errorf("mocksmtp: fault at %s: a server with %s does not offer STARTTLS (it answers 503), so a fault at StageStartTLS would never fire%s", f.where, o.optionNameOr("WithImplicitTLS", "implicit TLS"), hint)
+		return f.errAt(failure("a server with %s does not offer STARTTLS (it answers 503), so a fault at %v would never fire%v", o.optionNameOr("WithImplicitTLS", "implicit TLS"), api("StageStartTLS"), hint))
 	case f.stage == StageStartTLS && o.engine.TLSConfig == nil:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer STARTTLS (it answers 502), so a fault at StageStartTLS would never fire%s", f.where, o.framed(": add ", "", "WithSTARTTLS"))
+		return f.errAt(failure("this server does not offer STARTTLS (it answers 502), so a fault at %v would never fire%s", api("StageStartTLS"), o.framed(": add ", "", "WithSTARTTLS")))
 	case f.stage == StageAuth && (len(o.engine.AuthMechanisms) == 0 || o.engine.NewSASL == nil):
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer AUTH (it answers 502), so a fault at StageAuth would never fire%s", f.where, o.framed(": add ", "", "WithAuth", "WithOAuthToken", "WithAuthFunc"))
+		return f.errAt(failure("this server does not offer AUTH (it answers 502), so a fault at %v would never fire%s", api("StageAuth"), o.framed(": add ", "", "WithAuth", "WithOAuthToken", "WithAuthFunc")))
 	case f.stage == StageBdat && o.engine.Disabled&smtpd.ExtChunking != 0:
-		return fmt.Errorf("mocksmtp: fault at %s: this server does not offer CHUNKING%s, so BDAT is refused and a fault at StageBdat would never fire", f.where, o.framed(" (turned off with ", ")", "WithoutExtensions", "WithEngineConfig"))
+		return f.errAt(failure("this server does not offer CHUNKING%s, so BDAT is refused and a fault at %v would never fire", o.framed(" (turned off with ", ")", "WithoutExtensions", "WithEngineConfig"), api("StageBdat")))
 	}
 	return nil
 }
@@ -462,6 +462,26 @@ func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 		}
 	}
 	return takes
+}
+
+// ehloReply returns the fault's positive reply r to EHLO (one line, see
+// Fault.problem) followed by the extension lines of base, the reply the
+// server would give: the engine's, or the persona's wording of it. An
+// enhanced status code r was given with stays on its line, not on the
+// extensions'.
+func ehloReply(r, base smtpd.Reply) smtpd.Reply {
+	first := ""
+	if len(r.Lines) > 0 {
+		first = r.Lines[0]
+	}
+	if r.Status != "" {
+		first = strings.TrimSuffix(r.Status+" "+first, " ")
+	}
+	lines := []string{first}
+	if len(base.Lines) > 1 {
+		lines = append(lines, base.Lines[1:]...)
+	}
+	return smtpd.Reply{Code: r.Code, Lines: lines}
 }
 
 // engineTakes reports whether the engine carries out event ev under ans,

@@ -520,7 +520,7 @@ func (f Fault) badCertificate(method string, kind badCert) Fault {
 // TLS alert "protocol version not supported".
 func (f Fault) TLSVersion(v uint16) Fault {
 	if v < tls.VersionTLS10 || v > tls.VersionTLS13 {
-		return f.fail("TLSVersion(%#04x): want tls.VersionTLS10 to tls.VersionTLS13", v)
+		return f.fail("%v: want tls.VersionTLS10 to tls.VersionTLS13", call("TLSVersion", fmt.Sprintf("%#04x", v)))
 	}
 	return f.withTLS("TLSVersion", "only "+tls.VersionName(v), func(server *tls.Config) (*tls.Config, error) {
 		if server == nil { // no TLS fault fires on a server without TLS; kept for safety

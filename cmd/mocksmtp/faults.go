@@ -43,6 +43,10 @@ package main
 // (at RCPT, DATA, BDAT and message only), "forSender": [pattern, ...] (at
 // MAIL and those), "withProbability": p.
 //
+// Errors name the keys as written here ("rawReply", "idleReply": 250), the
+// stages as "at" names them, and the flags (Fault.Spelled with faultKeys,
+// mocksmtp.WithOptionNames with optionFlags), not the Go API.
+//
 // A fault that could never fire or act is an error: one at a command the
 // program does not offer (STARTTLS without -tls or with -implicit-tls,
 // AUTH without -auth, -auth-any or -oauth-token, BDAT with CHUNKING in
@@ -52,8 +56,14 @@ package main
 // "251" at MAIL, "250" at QUIT: RFC 5321 4.3.2; "rawReply" again), an
 // "idleReply" with a positive code other than 221 (the server closes
 // after it), "disconnect" alone at QUIT (see Fault.Err for the others).
+// A fault writes one reply: "reply" with "rawReply" is an error; "reply"
+// with a scenario rewords the scenario's ({"greylist": true, "reply":
+// "450 4.2.0 Greylisted"}), and "rawReply" with one that replies is an
+// error.
 //
-// Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"},
+// Actions: "reply": "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}
+// (a 421 closes the connection after it, as "disconnect" does; a 250 to
+// EHLO is its first line, the extensions following),
 // "rawReply": "bytes", "disconnect": true, "drop": true, "resetTCP": true,
 // "halfClose": true, "stall": true, "delay": "2s",
 // "trickle": {"n": 1, "every": "100ms"}, "splitReply": {"at": 3, "pause": "1s"},
@@ -220,6 +230,25 @@ var stages = map[string]mocksmtp.Stage{
 	"rset": mocksmtp.StageRset, "noop": mocksmtp.StageNoop, "quit": mocksmtp.StageQuit,
 }
 
+// faultKeys names, for the library's errors about faults
+// (mocksmtp.Fault.Spelled), the Go API by what the program's users write
+// for it: the keys of a fault, the stages as "at" names them, the flags.
+// It is read only.
+var faultKeys = map[string]string{
+	"At": `"at"`, "OnAttempt": `"onAttempt"`, "AtMost": `"atMost"`, "ForRcpt": `"forRcpt"`,
+	"ForSender": `"forSender"`, "WithProbability": `"withProbability"`,
+	"Reply": `"reply"`, "RawReply": `"rawReply"`, "Disconnect": `"disconnect"`, "Drop": `"drop"`,
+	"ResetTCP": `"resetTCP"`, "HalfClose": `"halfClose"`, "Stall": `"stall"`, "Delay": `"delay"`,
+	"Trickle": `"trickle"`, "SplitReply": `"splitReply"`, "DropAfterBytes": `"dropAfterBytes"`,
+	"IdleReply": `"idleReply"`, "ExpiredCertificate": `"expiredCertificate"`,
+	"WrongHostCertificate": `"wrongHostCertificate"`, "UntrustedCertificate": `"untrustedCertificate"`,
+	"TLSVersion": `"tlsVersion"`, "AbortHandshake": `"abortHandshake"`,
+	"GreylistFor": `"greylistFor"`, "RateLimit": `"rateLimit"`, "RateLimitPer": `"rateLimitPer"`,
+	"TooManyRecipients": `"tooManyRecipients"`, "WithoutExtensions": "-without-extensions",
+	"StageConnect": "connect", "StageStartTLS": "STARTTLS", "StageAuth": "AUTH", "StageMail": "MAIL",
+	"StageRcpt": "RCPT", "StageData": "DATA", "StageBdat": "BDAT", "StageMessage": "message",
+}
+
 // tlsVersions maps the names of "tlsVersion" to versions.
 var tlsVersions = map[string]uint16{
 	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
@@ -349,7 +378,7 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 	if j.Stall {
 		f = f.Stall()
 	}
-	f = f.DeclaredAt(where)
+	f = f.DeclaredAt(where).Spelled(faultKeys)
 	if err := f.Err(); err != nil {
 		if problem := errors.Unwrap(err); problem != nil {
 			err = problem // without "mocksmtp: fault at where": the caller says where

@@ -136,29 +136,29 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"no stage", "[\n {\"drop\": true},\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: no "at"`},
 		{"unknown stage name", "[\n {\"at\": \"EHLOO\", \"drop\": true}\n]", `x.json:2:2: fault 1: at "EHLOO": unknown stage`},
 		{"two wheres", "[{\"at\": \"RCPT\", \"greylist\": true}]", `fault 1: at and greylist: give one of them`},
-		{"negative greylist delay", "[{\"greylistFor\": \"-1m\"}]", `GreylistFor(-1m0s): negative`},
+		{"negative greylist delay", "[{\"greylistFor\": \"-1m\"}]", `"greylistFor": -1m0s: negative`},
 		{"invalid fault", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"reply\": \"999 nope\"}\n]", `x.json:3:2: fault 2: `},
 		{"no action", "[{\"at\": \"RCPT\"}]", `fault 1: `},
 		{"unknown TLS version", "[{\"at\": \"STARTTLS\", \"tlsVersion\": \"2.0\"}]", `tlsVersion "2.0"`},
 		{"TLS failure at the wrong stage", "[{\"at\": \"RCPT\", \"expiredCertificate\": true}]", `fault 1: `},
 		// An empty list of attempts is no selector that fires everywhere,
 		// and a fault whose action cannot act is refused, not ignored.
-		{"no attempt", `[{"at": "MAIL", "onAttempt": [], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: OnAttempt: no attempt`},
-		{"a pace with no reply", `[{"at": "RCPT", "drop": true, "trickle": {"n": 1, "every": "1s"}}]`, `fault 1: Trickle with Drop: there is no reply to pace`},
-		{"DropAfterBytes with a refused DATA", `[{"at": "DATA", "reply": "554 5.5.1 no", "dropAfterBytes": 10}]`, `fault 1: DropAfterBytes at DATA with the negative reply 554`},
-		{"idleReply at QUIT", `[{"at": "QUIT", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}]`, `fault 1: IdleReply at QUIT`},
+		{"no attempt", `[{"at": "MAIL", "onAttempt": [], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: "onAttempt": no attempt`},
+		{"a pace with no reply", `[{"at": "RCPT", "drop": true, "trickle": {"n": 1, "every": "1s"}}]`, `fault 1: "trickle" with "drop": there is no reply to pace`},
+		{"DropAfterBytes with a refused DATA", `[{"at": "DATA", "reply": "554 5.5.1 no", "dropAfterBytes": 10}]`, `fault 1: "dropAfterBytes" at DATA with the negative reply 554`},
+		{"idleReply at QUIT", `[{"at": "QUIT", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}]`, `fault 1: "idleReply" at QUIT`},
 		{"TLS failure with no handshake", `[{"at": "STARTTLS", "reply": "454 4.7.0 no", "expiredCertificate": true}]`, `fault 1: a TLS failure with the negative reply 454`},
 		// A fault that could never fire is refused too.
-		{"forRcpt at MAIL", `[{"at": "MAIL", "forRcpt": ["bob@example.com"], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: ForRcpt at MAIL: there is no recipient`},
-		{"forSender at HELO", `[{"at": "HELO", "forSender": ["*@spam.example"], "drop": true}]`, `x.json:1:2: fault 1: ForSender at HELO: there is no sender`},
-		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: Disconnect at QUIT, and nothing else`},
-		{"a reply of another class than its status", `[{"at": "RCPT", "reply": "250 5.1.1 x"}]`, `x.json:1:2: fault 1: Reply: 250 with the enhanced status code 5.1.1: its class must be the reply's, 2`},
-		{"a reply object of another class", `[{"at": "RCPT", "reply": {"code": 451, "text": "2.0.0 ok"}}]`, `x.json:1:2: fault 1: Reply: 451 with the enhanced status code 2.0.0`},
-		{"a positive reply DATA does not mean", `[{"at": "DATA", "reply": "250 2.0.0 ok"}]`, `x.json:1:2: fault 1: Reply(250) at DATA: a positive reply there is 354`},
-		{"a positive reply MAIL does not mean", `[{"at": "MAIL", "reply": {"code": 354, "text": "go on"}}]`, `x.json:1:2: fault 1: Reply(354) at MAIL`},
-		{"a 251 at MAIL", `[{"at": "MAIL", "reply": "251 2.1.0 forwarding"}]`, `x.json:1:2: fault 1: Reply(251) at MAIL: a positive reply there is 250`},
-		{"a 250 at QUIT", `[{"at": "QUIT", "reply": "250 2.0.0 bye"}]`, `x.json:1:2: fault 1: Reply(250) at QUIT: a positive reply there is 221`},
-		{"a positive idle reply", `[{"at": "HELO", "idleReply": {"after": "1s", "code": 250, "text": "2.0.0 still here"}}]`, `x.json:1:2: fault 1: IdleReply(250): the server closes the connection after it`},
+		{"forRcpt at MAIL", `[{"at": "MAIL", "forRcpt": ["bob@example.com"], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: "forRcpt" at MAIL: there is no recipient to match there, only at RCPT, DATA, BDAT and message`},
+		{"forSender at HELO", `[{"at": "HELO", "forSender": ["*@spam.example"], "drop": true}]`, `x.json:1:2: fault 1: "forSender" at HELO: there is no sender`},
+		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: "disconnect" at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use "drop" (or "resetTCP", "halfClose", "stall")`},
+		{"a reply of another class than its status", `[{"at": "RCPT", "reply": "250 5.1.1 x"}]`, `x.json:1:2: fault 1: "reply": 250 with the enhanced status code 5.1.1: its class must be the reply's, 2 (RFC 3463); to send it anyway, use "rawReply"`},
+		{"a reply object of another class", `[{"at": "RCPT", "reply": {"code": 451, "text": "2.0.0 ok"}}]`, `x.json:1:2: fault 1: "reply": 451 with the enhanced status code 2.0.0`},
+		{"a positive reply DATA does not mean", `[{"at": "DATA", "reply": "250 2.0.0 ok"}]`, `x.json:1:2: fault 1: "reply": 250 at DATA: a positive reply there is 354`},
+		{"a positive reply MAIL does not mean", `[{"at": "MAIL", "reply": {"code": 354, "text": "go on"}}]`, `x.json:1:2: fault 1: "reply": 354 at MAIL`},
+		{"a 251 at MAIL", `[{"at": "MAIL", "reply": "251 2.1.0 forwarding"}]`, `x.json:1:2: fault 1: "reply": 251 at MAIL: a positive reply there is 250`},
+		{"a 250 at QUIT", `[{"at": "QUIT", "reply": "250 2.0.0 bye"}]`, `x.json:1:2: fault 1: "reply": 250 at QUIT: a positive reply there is 221`},
+		{"a positive idle reply", `[{"at": "HELO", "idleReply": {"after": "1s", "code": 250, "text": "2.0.0 still here"}}]`, `x.json:1:2: fault 1: "idleReply": 250: the server closes the connection after it`},
 		{"declaredAt too long", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"" + strings.Repeat("x", maxDeclaredAt+1) + "\"}\n]",
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
@@ -370,7 +370,7 @@ func TestAPIFaultsAtACommandNotOffered(t *testing.T) {
 	}{
 		{"STARTTLS without -tls", `[{"at": "STARTTLS", "reply": "454 4.7.0 no TLS now"}]`, nil, "would never fire: add -tls", []string{"-tls"}},
 		{"STARTTLS with -implicit-tls", `[{"at": "STARTTLS", "reply": "454 4.7.0 no TLS now"}]`, []string{"-implicit-tls"}, "a server with -implicit-tls does not offer STARTTLS", []string{"-tls"}},
-		{"AUTH without -auth", `[{"at": "AUTH", "reply": "454 4.7.0 try later"}]`, nil, "does not offer AUTH (it answers 502), so a fault at StageAuth would never fire: add -auth, -oauth-token or -auth-any", []string{"-auth-any"}},
+		{"AUTH without -auth", `[{"at": "AUTH", "reply": "454 4.7.0 try later"}]`, nil, "does not offer AUTH (it answers 502), so a fault at AUTH would never fire: add -auth, -oauth-token or -auth-any", []string{"-auth-any"}},
 		{"BDAT without CHUNKING", `[{"at": "BDAT", "reply": "554 5.5.1 no"}]`, []string{"-without-extensions", "CHUNKING"}, "does not offer CHUNKING (turned off with -without-extensions), so BDAT", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -684,7 +684,7 @@ func TestFaultsFileNamesTheFlagToAdd(t *testing.T) {
 func TestFaultJSONTLSFailureNamesNoGoOption(t *testing.T) {
 	t.Parallel()
 	_, _, err := parseFaults([]byte(`[{"at": "RCPT", "expiredCertificate": true}]`), "x.json", "x.json")
-	if err == nil || !strings.Contains(err.Error(), "StageConnect under implicit TLS") || strings.Contains(err.Error(), "With") {
+	if err == nil || !strings.Contains(err.Error(), "TLS failures work at STARTTLS, and at connect under implicit TLS, not at RCPT") || strings.Contains(err.Error(), "With") {
 		t.Errorf("parseFaults = %v, want an error saying where a TLS failure works, naming no Go option", err)
 	}
 }
@@ -721,4 +721,66 @@ func TestAuthRefusedByAFaultSaysWhatTheClientGot(t *testing.T) {
 	if diff := cmp.Diff(want, messages[0].Sent.Auth); diff != "" {
 		t.Errorf("message 1's sent.auth (-want +got):\n%s", diff)
 	}
+}
+
+// goNames finds a name of the Go API in an error: a method or a stage in
+// CamelCase (RawReply, StageData, DropAfterBytes), or one of the one-word
+// methods.
+var goNames = regexp.MustCompile(`\b[A-Z][a-z]+[A-Z][A-Za-z]*\b|\b(Reply|Drop|Stall|Delay|Trickle|Disconnect|At)\b`)
+
+// The errors about a fault speak the JSON its user wrote: "rawReply",
+// "idleReply", "at": DATA, not the Go methods (RawReply, IdleReply(250),
+// StageData) they map to, through PUT /api/faults and the -faults file
+// alike. They said "RawReply after Reply(421)" to a user who wrote
+// "reply" and "rawReply".
+func TestFaultErrorsSpeakJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		fault string
+		want  string
+	}{
+		{`{"at": "RCPT", "reply": "421 4.3.2 later", "rawReply": "550 no\r\n"}`, `"rawReply" after "reply": 421: a fault writes one reply`},
+		{`{"unknownUser": [], "rawReply": "550 no\r\n"}`, `"rawReply" on the unknown user scenario, which replies 550 and acts on it: to reword its reply, use "reply"`},
+		{`{"at": "HELO", "idleReply": {"after": "1s", "code": 250, "text": "2.0.0 still here"}}`, `"idleReply": 250: the server closes the connection after it`},
+		{`{"at": "RCPT", "dropAfterBytes": 10}`, `"dropAfterBytes" works at DATA and BDAT, not at RCPT`},
+		{`{"at": "HELO", "reply": "250 hi\nPIPELINING"}`, `to offer fewer, use -without-extensions; to write other lines, "rawReply"`},
+		{`{"at": "RCPT", "disconnect": true, "resetTCP": true}`, `"resetTCP" after "disconnect": both end the connection`},
+		{`{"at": "HELO", "reply": "421 4.3.2 bye", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}`, `"idleReply" with "reply": 421, which closes the connection`},
+		{`{"at": "MAIL", "trickle": {"n": 0, "every": "1s"}}`, `"trickle": 0, 1s: want n >= 1`},
+		{`{"at": "RCPT", "expiredCertificate": true}`, `TLS failures work at STARTTLS, and at connect under implicit TLS, not at RCPT`},
+		{`{"rateLimit": 0}`, `"rateLimit": 0: want at least 1`},
+	} {
+		var errs []string
+		_, _, err := loadFaultsFile(t, "[\n  "+tt.fault+"\n]")
+		if err != nil {
+			errs = append(errs, "-faults: "+err.Error())
+		} else {
+			errs = append(errs, "-faults: no error")
+		}
+		p := start(t, nil)
+		res, b := do(t, p, "PUT", "/api/faults", "["+tt.fault+"]")
+		if res.StatusCode != 400 {
+			t.Errorf("PUT %s: %d %s, want 400", tt.fault, res.StatusCode, b)
+		}
+		var body struct{ Error string }
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatalf("PUT %s: %s: %v", tt.fault, b, err)
+		}
+		errs = append(errs, "PUT: "+body.Error)
+		for _, e := range errs {
+			if !strings.Contains(e, tt.want) || goNames.MatchString(e) {
+				t.Errorf("%s:\n%s\nwant it saying %s, naming no Go method or stage (%q)", tt.fault, e, tt.want, goNames.FindString(e))
+			}
+		}
+	}
+}
+
+// loadFaultsFile writes script to a file and loads it as -faults does.
+func loadFaultsFile(t *testing.T, script string) ([]faultJSON, []mocksmtp.Fault, error) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "faults.json")
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return loadFaults(file)
 }
