@@ -47,3 +47,46 @@ func TestClockMovedAsTheMessageIsRecordedEndsTheDelayNotTheIdleTime(t *testing.T
 	c.send("NOOP\r\n")
 	c.expect("250 2.0.0")
 }
+
+// A Delay is the server's wait, on the program's clock as on the time
+// package's: the server's work on the message before it (here a slow
+// WithOnMessage callback, as the MIME parse of WithRejectNonconforming
+// for a large message) does not shorten it. On the program's clock the
+// delay counted from the event's read, so the work ate into it and the
+// 250 came at once after the callback; the library waited the delay
+// after it.
+func TestClockDelayIsNotShortenedByTheServersWork(t *testing.T) {
+	t.Parallel()
+	const delay = 200 * time.Millisecond
+	for _, tt := range []struct {
+		name string
+		opts []mocksmtp.Option
+	}{
+		{"time package's clock", nil},
+		{"program's clock", []mocksmtp.Option{clockOption{clock: clock.New()}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			worked := make(chan time.Time, 1)
+			srv := mocksmtp.Start(t, append(tt.opts,
+				mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMessage).Delay(delay)),
+				// Work as long as the delay (real time: the server's
+				// work takes real time on any clock).
+				mocksmtp.WithOnMessage(func(*mocksmtp.Message) {
+					<-time.After(delay)
+					worked <- time.Now()
+				}))...)
+			c := dialEHLO(t, srv.Addr())
+			c.send("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+			c.expect("250 2.1.0")
+			c.expect("250 2.1.5")
+			c.expect("354 ")
+			c.send("Subject: x\r\n\r\nbody\r\n.\r\n")
+			c.expect("250 2.0.0")
+			replied := time.Now()
+			if got := replied.Sub(<-worked); got < delay {
+				t.Errorf("the 250 came %v after the server's work ended, want the whole delay, %v, after it", got, delay)
+			}
+		})
+	}
+}

@@ -339,7 +339,7 @@ func (s *Server) serve(nc net.Conn) {
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
 		if ic != nil {
-			idle, sf.idleLeft, sf.idleFrom = ic.idle, ic.stop(), time.Time{}
+			idle, sf.idleLeft = ic.idle, ic.stop()
 		}
 		if err == nil && idle != nil && deadlineReached(ctx) {
 			// The command came as the idle time ran out: too late, as
@@ -405,16 +405,6 @@ func keepFrame([]byte) {}
 // error when the client left during it: one wrapping smtpd.ErrClientGone,
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
-	// On a clock a test moves (the program's), the earliest start of an
-	// idle fault's time (setIdle) is read before anything of the event
-	// shows (a note, the message recorded), as the engine's Pause counts
-	// from the event's read: a suite that moves the clock as soon as it
-	// sees them moves it after. On the time package's clock it is not
-	// read (no clock read per event).
-	var read time.Time
-	if s.opts.clock != nil {
-		read = s.opts.clock.Now()
-	}
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
 	if p.seed != "" {
@@ -518,7 +508,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		s.heloTaken(rec, ev.Arg)
 	}
-	sf.setIdle(ev, &p, read)
+	sf.setIdle(ev, &p)
 	return nil
 }
 

@@ -435,6 +435,49 @@ func TestClockIdleTimeAtBdatCountsFromTheCommand(t *testing.T) {
 	expect("", 421)
 }
 
+// So it does when MAIL and RCPT come pipelined with the BDAT: their
+// replies, written when the server begins to read the chunk, are not
+// the BDAT's and do not begin its time again. They did: the time began
+// when they were written, after the move had ended the delay, and the
+// move past the idle time was lost.
+func TestClockIdleTimeAtBdatCountsFromTheCommandWhenPipelined(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "BDAT", "delay": "1m", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	if _, err := conn.Write([]byte("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nBDAT 10\r\nhello")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "BDAT attempt 1 → delay 1m0s")
+	advance(t, p, "11m")
+	expect("", 250)
+	expect("", 250)
+	expect("", 421)
+}
+
+// One move past a delay and the idle time after its reply ends both, as
+// that much time would (in a Go test's synctest bubble, 1h10m of the
+// client's silence after MAIL gets the 250 and then the idle reply).
+// What the move went past the delay's end was lost: the idle time began
+// when the 250 was written, after the move.
+func TestClockMovePastADelayAndItsIdleTimeEndsBoth(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "MAIL", "delay": "1h", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	if _, err := conn.Write([]byte("MAIL FROM:<app@example.com>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "MAIL attempt 1 → delay 1h0m0s")
+	advance(t, p, "1h10m")
+	expect("", 250)
+	expect("", 421)
+}
+
 // dialExpect connects to the SMTP address addr, for 10 s at most, and
 // returns the connection and expect, which sends cmd (none when empty)
 // and reads a reply of code, failing t otherwise.
