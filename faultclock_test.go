@@ -1,8 +1,11 @@
 package mocksmtp_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
 	"github.com/mocksmtp/mocksmtp/internal/clock"
@@ -88,5 +91,54 @@ func TestClockDelayIsNotShortenedByTheServersWork(t *testing.T) {
 				t.Errorf("the 250 came %v after the server's work ended, want the whole delay, %v, after it", got, delay)
 			}
 		})
+	}
+}
+
+// A move of the program's clock shows in the transcript of every session
+// live at the move, before what it ends: a delay of an hour that a move
+// ended read as a server that answered in a few milliseconds. The note
+// stays out of the normalized transcript, where its place would depend
+// on when a suite moved the clock.
+func TestClockMoveIsNotedInLiveTranscripts(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv := mocksmtp.Start(t, clockOption{clock: clk},
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMail).Delay(time.Hour)))
+	ended := dialEHLO(t, srv.Addr())
+	ended.send("QUIT\r\n")
+	ended.expect("221 ")
+	srv.WaitForSessionEnd(t, 1)
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<app@example.com>\r\n")
+	srv.WaitUntil(t, "the delay's note", func() bool {
+		return strings.Contains(srv.Session(2).Transcript.String(), "MAIL attempt 2 → delay 1h0m0s")
+	})
+	if _, _, err := clk.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("250 2.1.0")
+	c.send("QUIT\r\n")
+	c.expect("221 ")
+	live := srv.WaitForSessionEnd(t, 2)
+	var got []string
+	for _, l := range live.Transcript[len(live.Transcript)-6:] {
+		got = append(got, l.String())
+	}
+	want := []string{
+		"C: MAIL FROM:<app@example.com>",
+		"*: fault faultclock_test.go:106: MAIL attempt 2 → delay 1h0m0s",
+		"*: clock moved ahead 1h0m0s (1h0m0s in all)",
+		"S: 250 2.1.0 Ok",
+		"C: QUIT",
+		"S: 221 2.0.0 Bye",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the transcript's last lines (-want +got):\n%s", diff)
+	}
+	if n := live.Normalized(); strings.Contains(n, "clock moved") || !strings.Contains(n, "*: fault faultclock_test.go:106: MAIL attempt 2 → delay 1h0m0s\nS: 250 2.1.0 Ok\n") {
+		t.Errorf("normalized, with the note of the move:\n%s", n)
+	}
+	if s := srv.Session(1).Transcript.String(); strings.Contains(s, "clock moved") {
+		t.Errorf("a session that had ended before the move notes it:\n%s", s)
 	}
 }

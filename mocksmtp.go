@@ -64,6 +64,9 @@ type Server struct {
 	armed atomic.Bool
 
 	calls callbacks // the user callbacks sessions run now, for Close (close.go)
+	// unwatchClock stops the notes of the moves of the program's clock
+	// (clockMoved); nil without that clock.
+	unwatchClock func()
 }
 
 // acceptFailures counts the failures of Accept in a row.
@@ -140,6 +143,9 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{opts: o, ln: ln, addr: ln.Addr().String(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
+	if o.clock != nil {
+		s.unwatchClock = o.clock.OnAdvance(s.clockMoved)
+	}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -239,6 +245,9 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	defer close(s.done)
+	if s.unwatchClock != nil {
+		s.unwatchClock()
+	}
 	s.changes.changed(changeSession)
 	err := s.ln.Close()
 	s.cancel()
@@ -602,6 +611,32 @@ func (s *Server) addTextLocked(rec *session, dir Direction, text *string) {
 	rec.elide(s.opts.maxTranscript)
 	s.changes.changed(changeLine)
 }
+
+// clockMoved notes a move of the program's clock (by, to offset in all)
+// in the transcript of every live session, before the move takes effect:
+// a wait of an hour that a move ends shows, in a transcript whose times
+// are real time, as the note and the reply a few milliseconds after it,
+// not as a server that answered early. [Transcript.Normalized] leaves
+// these notes out: where one falls in a session depends on when a
+// suite moved the clock, for any of the tests that share the program.
+func (s *Server) clockMoved(by, offset time.Duration) {
+	text := fmt.Sprintf("%s%v (%v in all)", clockNote, by, offset)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live == 0 {
+		return
+	}
+	for _, rec := range s.sessions {
+		if rec.ended == Live { // read under s.mu, which its changes hold too
+			rec.mu.Lock()
+			s.addNoteLocked(rec, text)
+			rec.mu.Unlock()
+		}
+	}
+}
+
+// clockNote begins the note of a move of the program's clock.
+const clockNote = "clock moved ahead "
 
 // note appends a note line to the transcript.
 func (s *Server) note(rec *session, format string, args ...any) {

@@ -186,6 +186,16 @@ func TestClockAdvanceEndsADelayInProgress(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the clock passed the end of the delay, and MAIL got no reply within 10 s")
 	}
+	// The transcript shows the moves, before the reply they let out.
+	lines := waitLine(t, p, "1", "250 2.1.0")
+	var got []string
+	for _, l := range lines[len(lines)-4:] {
+		got = append(got, l.Dir+": "+l.Text)
+	}
+	want := []string{"*: fault PUT /api/faults:1: MAIL attempt 1 → delay 1h0m0s", "*: clock moved ahead 59m0s (59m0s in all)", "*: clock moved ahead 1m0s (1h0m0s in all)", "S: 250 2.1.0 Ok"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the transcript's last lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // A clock moved past a delay's end before the delay begins makes no
