@@ -123,15 +123,15 @@ type Conn struct {
 	// the time package's. On it, the session's time (now), from which
 	// the server's waits count and which it tells the idle.Watch, is
 	// real time plus moved: the clock's offset when the client was last
-	// waited for (Next returned an event, or a read came before a write:
-	// read), plus what a wait that a move ended since took of the move
-	// (see wait). The server's work between (a parse, a callback, a
-	// write) passes on real time alone, as on the time package's clock,
-	// and a move the client could see coming counts once, for the first
-	// wait it reaches.
+	// waited for (at the event or the write after a blocking read: read;
+	// at the first event), plus what a wait that a move ended since took
+	// of the move (see wait). The server's work between (a parse, a
+	// callback, a write) passes on real time alone, as on the time
+	// package's clock, and a move counts once, for the first wait it
+	// reaches, also one that had not begun yet.
 	clk   *clock.Clock
 	moved time.Duration
-	read  bool // waiting was called since moved was set: the client's time
+	read  bool // the server waited for the client (waiting) since moved was set, or has not set it yet
 	// idle is the watched context's idle.Watch, if any: it is told when
 	// the server waits for the client and when it writes (waiting,
 	// replying).
@@ -169,7 +169,7 @@ type Conn struct {
 // is written until the first Next.
 func NewConn(nc net.Conn, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	c := &Conn{cfg: cfg, raw: nc, conn: nc, writeTimeout: cfg.WriteTimeout}
+	c := &Conn{cfg: cfg, raw: nc, conn: nc, writeTimeout: cfg.WriteTimeout, read: true} // the moves before it are the past
 	if size := max(readBufSize, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1); size > readBufSize {
 		c.br = bufio.NewReaderSize(nc, size)
 	} else {
@@ -305,7 +305,11 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 		return nil, err
 	}
 	c.cur, c.ans = ev, Answer{}
-	c.caughtUp()
+	if c.read {
+		// Waited for; a pipelined command, taken from what was read
+		// before, was not: a move not used yet still counts.
+		c.caughtUp()
+	}
 	return ev, nil
 }
 
@@ -773,8 +777,9 @@ func (c *Conn) now() time.Time {
 }
 
 // caughtUp gives the session's time every move of the clock so far,
-// once the server has waited for the client (an event read, a read
-// before a write): the moves meanwhile were the client's time.
+// once the server has waited for the client (a blocking read, before the
+// event or the write that follows it): the moves meanwhile were the
+// client's time.
 func (c *Conn) caughtUp() {
 	c.read = false
 	if c.clk != nil {

@@ -36,8 +36,10 @@ import (
 // client's first octets are its TLS handshake, which the engine reads
 // from the connection itself. (On the clock of the mocksmtp program,
 // which its tests move ahead, d counts from when Pause begins, as on
-// the time package's, but a move of the clock since Next returned the
-// event counts: a move past its end ends it even before it began.)
+// the time package's, but a move of the clock since the engine last
+// waited for the client (for the event's command, or before the commands
+// pipelined with it) counts: a move past its end ends it even before it
+// began.)
 func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	if c.err != nil {
 		return c.err
@@ -60,7 +62,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // d counts from now on the session's time (Conn.now): on the time
 // package's clock (synctest's too), from now; on a clock that a test
 // moves (internal/clock, which ctx carries), from now too, but a move
-// since the client was last waited for (the event's read) that no wait
+// since the client was last waited for (a blocking read) that no wait
 // used yet counts, so that a test that moves the clock as soon as it
 // sees the event taken (a fault's note) or a part of a paced reply
 // moves it past a wait that had not begun yet too; the server's work

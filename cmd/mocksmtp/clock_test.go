@@ -488,6 +488,27 @@ func TestClockMovePastADelayAndItsIdleTimeEndsBoth(t *testing.T) {
 	expect("", 421)
 }
 
+// Pipelined commands are not waited for: one move past the delays of
+// MAIL and of the RCPT sent with it ends both, as that much time would
+// (in a synctest bubble, 2h get both replies). The RCPT's delay began
+// only after the move: the server had caught up with the clock when it
+// took the RCPT from what it had read, as if it had waited for it.
+func TestClockMovePastPipelinedDelaysEndsThemAll(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "MAIL", "delay": "1h"}, {"at": "RCPT", "delay": "1h"}]`)
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	if _, err := conn.Write([]byte("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "MAIL attempt 1 → delay 1h0m0s")
+	advance(t, p, "2h")
+	expect("", 250)
+	expect("", 250)
+}
+
 // dialExpect connects to the SMTP address addr, for 10 s at most, and
 // returns the connection and expect, which sends cmd (none when empty)
 // and reads a reply of code, failing t otherwise.
