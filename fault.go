@@ -464,7 +464,10 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // that delay, the message stays recorded while the client gets 421 and
 // may send it again, as with a real MTA that dies after queueing (and so
 // it does when the client gives up). At StageBdat the wait comes before
-// the chunk is read.
+// the chunk is read. The wait begins once the server has done its work
+// on the command (at StageMessage the DKIM and ARC checks, the MIME
+// parse of [WithRejectNonconforming], a [WithOnMessage] callback), which
+// does not shorten it.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("%v: negative", call("Delay", d))

@@ -1,8 +1,11 @@
 package mocksmtp_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
 	"github.com/mocksmtp/mocksmtp/internal/clock"
@@ -46,4 +49,96 @@ func TestClockMovedAsTheMessageIsRecordedEndsTheDelayNotTheIdleTime(t *testing.T
 	c.expect("250 2.0.0")
 	c.send("NOOP\r\n")
 	c.expect("250 2.0.0")
+}
+
+// A Delay is the server's wait, on the program's clock as on the time
+// package's: the server's work on the message before it (here a slow
+// WithOnMessage callback, as the MIME parse of WithRejectNonconforming
+// for a large message) does not shorten it. On the program's clock the
+// delay counted from the event's read, so the work ate into it and the
+// 250 came at once after the callback; the library waited the delay
+// after it.
+func TestClockDelayIsNotShortenedByTheServersWork(t *testing.T) {
+	t.Parallel()
+	const delay = 200 * time.Millisecond
+	for _, tt := range []struct {
+		name string
+		opts []mocksmtp.Option
+	}{
+		{"time package's clock", nil},
+		{"program's clock", []mocksmtp.Option{clockOption{clock: clock.New()}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			worked := make(chan time.Time, 1)
+			srv := mocksmtp.Start(t, append(tt.opts,
+				mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMessage).Delay(delay)),
+				// Work as long as the delay (real time: the server's
+				// work takes real time on any clock).
+				mocksmtp.WithOnMessage(func(*mocksmtp.Message) {
+					<-time.After(delay)
+					worked <- time.Now()
+				}))...)
+			c := dialEHLO(t, srv.Addr())
+			c.send("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+			c.expect("250 2.1.0")
+			c.expect("250 2.1.5")
+			c.expect("354 ")
+			c.send("Subject: x\r\n\r\nbody\r\n.\r\n")
+			c.expect("250 2.0.0")
+			replied := time.Now()
+			if got := replied.Sub(<-worked); got < delay {
+				t.Errorf("the 250 came %v after the server's work ended, want the whole delay, %v, after it", got, delay)
+			}
+		})
+	}
+}
+
+// A move of the program's clock shows in the transcript of every session
+// live at the move, before what it ends: a delay of an hour that a move
+// ended read as a server that answered in a few milliseconds. The note
+// stays out of the normalized transcript, where its place would depend
+// on when a suite moved the clock.
+func TestClockMoveIsNotedInLiveTranscripts(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv := mocksmtp.Start(t, clockOption{clock: clk},
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMail).Delay(time.Hour)))
+	ended := dialEHLO(t, srv.Addr())
+	ended.send("QUIT\r\n")
+	ended.expect("221 ")
+	srv.WaitForSessionEnd(t, 1)
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<app@example.com>\r\n")
+	srv.WaitUntil(t, "the delay's note", func() bool {
+		return strings.Contains(srv.Session(2).Transcript.String(), "MAIL attempt 2 → delay 1h0m0s")
+	})
+	if _, _, err := clk.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("250 2.1.0")
+	c.send("QUIT\r\n")
+	c.expect("221 ")
+	live := srv.WaitForSessionEnd(t, 2)
+	var got []string
+	for _, l := range live.Transcript[len(live.Transcript)-6:] {
+		got = append(got, l.String())
+	}
+	want := []string{
+		"C: MAIL FROM:<app@example.com>",
+		"*: fault faultclock_test.go:106: MAIL attempt 2 → delay 1h0m0s",
+		"*: clock moved ahead 1h0m0s (1h0m0s in all)",
+		"S: 250 2.1.0 Ok",
+		"C: QUIT",
+		"S: 221 2.0.0 Bye",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the transcript's last lines (-want +got):\n%s", diff)
+	}
+	if n := live.Normalized(); strings.Contains(n, "clock moved") || !strings.Contains(n, "*: fault faultclock_test.go:106: MAIL attempt 2 → delay 1h0m0s\nS: 250 2.1.0 Ok\n") {
+		t.Errorf("normalized, with the note of the move:\n%s", n)
+	}
+	if s := srv.Session(1).Transcript.String(); strings.Contains(s, "clock moved") {
+		t.Errorf("a session that had ended before the move notes it:\n%s", s)
+	}
 }

@@ -16,8 +16,8 @@ import (
 func TestIdleContextErrStays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		parent, cancelParent := context.WithCancel(context.Background())
-		ctx := newIdleContext(parent, nil, time.Minute, time.Time{}, func(time.Time) bool { return true })
-		ctx.Waiting()
+		ctx := newIdleContext(parent, nil, time.Minute, func(time.Time) bool { return true })
+		ctx.Waiting(time.Now())
 		defer ctx.stop()
 		cancelParent()
 		<-ctx.Done()
@@ -33,8 +33,8 @@ func TestIdleContextErrStays(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		ctx := newIdleContext(context.Background(), nil, time.Minute, time.Time{}, func(time.Time) bool { return true })
-		ctx.Waiting()
+		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx.Waiting(time.Now())
 		defer ctx.stop()
 		<-ctx.Done()
 		if err, cause := ctx.Err(), context.Cause(ctx); err != context.DeadlineExceeded || cause != context.DeadlineExceeded {
@@ -50,26 +50,26 @@ func TestIdleContextErrStays(t *testing.T) {
 func TestIdleContextRunsOnlyWhileWaiting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		ctx := newIdleContext(context.Background(), nil, time.Minute, time.Time{}, func(time.Time) bool { return true })
+		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
 		defer ctx.stop()
 		time.Sleep(2 * time.Minute) // the server writes, or works: no deadline yet
 		if dl, ok := ctx.Deadline(); ok || ctx.Err() != nil {
 			t.Fatalf("before Waiting: Deadline %v, %v, Err %v; want none", dl, ok, ctx.Err())
 		}
-		ctx.Waiting()
+		ctx.Waiting(time.Now())
 		time.Sleep(20 * time.Second)
-		ctx.Replying()        // the first part of a paced reply
-		time.Sleep(time.Hour) // its pause
-		ctx.Replying()        // its last part, from which the time runs again
-		ctx.Waiting()
+		ctx.Replying(time.Now()) // the first part of a paced reply
+		time.Sleep(time.Hour)    // its pause
+		ctx.Replying(time.Now()) // its last part, from which the time runs again
+		ctx.Waiting(time.Now())
 		<-ctx.Done()
 		if took := time.Since(start); took != 2*time.Minute+time.Hour+time.Minute || ctx.Err() != context.DeadlineExceeded {
 			t.Errorf("ended after %v with %v, want 2m+1h+1m0s and context.DeadlineExceeded", took, ctx.Err())
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		ctx := newIdleContext(context.Background(), nil, time.Minute, time.Time{}, func(time.Time) bool { return true })
-		ctx.Waiting()
+		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx.Waiting(time.Now())
 		time.Sleep(20 * time.Second)
 		if left := ctx.stop(); left != 40*time.Second {
 			t.Errorf("stop after 20s of waiting left %v, want 40s", left)

@@ -64,6 +64,9 @@ type Server struct {
 	armed atomic.Bool
 
 	calls callbacks // the user callbacks sessions run now, for Close (close.go)
+	// unwatchClock stops the notes of the moves of the program's clock
+	// (clockMoved); nil without that clock.
+	unwatchClock func()
 }
 
 // acceptFailures counts the failures of Accept in a row.
@@ -140,6 +143,9 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{opts: o, ln: ln, addr: ln.Addr().String(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
+	if o.clock != nil {
+		s.unwatchClock = o.clock.OnAdvance(s.clockMoved)
+	}
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -239,6 +245,9 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	defer close(s.done)
+	if s.unwatchClock != nil {
+		s.unwatchClock()
+	}
 	s.changes.changed(changeSession)
 	err := s.ln.Close()
 	s.cancel()
@@ -339,7 +348,7 @@ func (s *Server) serve(nc net.Conn) {
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
 		if ic != nil {
-			idle, sf.idleLeft, sf.idleFrom = ic.idle, ic.stop(), time.Time{}
+			idle, sf.idleLeft = ic.idle, ic.stop()
 		}
 		if err == nil && idle != nil && deadlineReached(ctx) {
 			// The command came as the idle time ran out: too late, as
@@ -405,16 +414,6 @@ func keepFrame([]byte) {}
 // error when the client left during it: one wrapping smtpd.ErrClientGone,
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
-	// On a clock a test moves (the program's), the earliest start of an
-	// idle fault's time (setIdle) is read before anything of the event
-	// shows (a note, the message recorded), as the engine's Pause counts
-	// from the event's read: a suite that moves the clock as soon as it
-	// sees them moves it after. On the time package's clock it is not
-	// read (no clock read per event).
-	var read time.Time
-	if s.opts.clock != nil {
-		read = s.opts.clock.Now()
-	}
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
 	if p.seed != "" {
@@ -543,7 +542,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if ev.Kind == smtpd.Auth && ev.Err == nil && !accepts(ev, ans) {
 		s.authRefused(rec, ans)
 	}
-	sf.setIdle(ev, &p, read)
+	sf.setIdle(ev, &p)
 	return nil
 }
 
@@ -664,6 +663,32 @@ func (s *Server) addTextLocked(rec *session, dir Direction, text *string) {
 	rec.elide(s.opts.maxTranscript)
 	s.changes.changed(changeLine)
 }
+
+// clockMoved notes a move of the program's clock (by, to offset in all)
+// in the transcript of every live session, before the move takes effect:
+// a wait of an hour that a move ends shows, in a transcript whose times
+// are real time, as the note and the reply a few milliseconds after it,
+// not as a server that answered early. [Transcript.Normalized] leaves
+// these notes out: where one falls in a session depends on when a
+// suite moved the clock, for any of the tests that share the program.
+func (s *Server) clockMoved(by, offset time.Duration) {
+	text := fmt.Sprintf("%s%v (%v in all)", clockNote, by, offset)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live == 0 {
+		return
+	}
+	for _, rec := range s.sessions {
+		if rec.ended == Live { // read under s.mu, which its changes hold too
+			rec.mu.Lock()
+			s.addNoteLocked(rec, text)
+			rec.mu.Unlock()
+		}
+	}
+}
+
+// clockNote begins the note of a move of the program's clock.
+const clockNote = "clock moved ahead "
 
 // note appends a note line to the transcript.
 func (s *Server) note(rec *session, format string, args ...any) {

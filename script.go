@@ -324,15 +324,6 @@ type sessionFaults struct {
 	// BDAT LAST, whose chunk used some, for the wait that goes on after
 	// the reply to its Message event (see setIdle).
 	idleLeft time.Duration
-	// idleFrom is, on a clock a test moves (the program's), when idle's
-	// time may begin at the earliest: when the command it answers was
-	// read, after the fault's delay. At BDAT, whose reply follows the
-	// chunk, no write of a reply begins it (idleContext.Waiting): a
-	// suite that moves the clock once it sees the fault's note moves it
-	// after the time began. Zero on the time package's clock: it begins
-	// when the server waits, which is that time exactly in a synctest
-	// bubble.
-	idleFrom time.Time
 	// bdatReply says that the answer to BDAT LAST gave a reply, which
 	// the engine makes the default reply of the Message event that
 	// follows: a fault's, which the persona does not reword.
@@ -534,7 +525,7 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) 
 		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
 		return s.ctx, nil
 	}
-	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleFrom, sf.idleOf.holdsUntil)
+	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleOf.holdsUntil)
 	return ic, ic
 }
 
@@ -565,15 +556,14 @@ type idleContext struct {
 	at    time.Time     // when it runs out, while the server waits for the client; else zero
 	timer *clock.Timer  // ends it at at
 	// wrote is when the server began its last write, since the time
-	// last stopped: the time runs again from there (Waiting). Before
-	// any write it is the session's idleFrom, if any.
+	// last stopped: the time runs again from there (Waiting).
 	wrote  time.Time
 	closed bool // stop was called: Waiting starts nothing more
 }
 
-func newIdleContext(parent context.Context, r *idleReply, left time.Duration, from time.Time, holds func(time.Time) bool) *idleContext {
+func newIdleContext(parent context.Context, r *idleReply, left time.Duration, holds func(time.Time) bool) *idleContext {
 	inner, cancel := context.WithCancelCause(parent)
-	c := &idleContext{idle: r, clk: clock.From(parent), holds: holds, cancel: cancel, left: left, wrote: from}
+	c := &idleContext{idle: r, clk: clock.From(parent), holds: holds, cancel: cancel, left: left}
 	c.Context = idle.With(inner, c)
 	return c
 }
@@ -582,9 +572,14 @@ func newIdleContext(parent context.Context, r *idleReply, left time.Duration, fr
 // server's reply (see internal/idle): from when the server began the
 // last write of that reply (its last part, if paced), which is when it
 // finished writing it but for the time the write itself took, no
-// time at all in a synctest bubble. A suite that moves the program's
-// clock once it has read the reply has it moved after the time began.
-func (c *idleContext) Waiting() {
+// time at all in a synctest bubble; without a write (at BDAT, whose
+// reply follows the chunk), from now. Both are on the session's time
+// that the engine gives: on a clock a test moves, a move since the
+// command was read that no wait of the server used (a fault's delay, a
+// paced reply's pauses) counts, so that a suite that moves the clock
+// once it sees the fault's note or the reply has it moved after the
+// time began.
+func (c *idleContext) Waiting(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.at.IsZero() || c.closed {
@@ -592,7 +587,7 @@ func (c *idleContext) Waiting() {
 	}
 	from := c.wrote
 	if from.IsZero() {
-		from = c.clk.Now()
+		from = now
 	}
 	at := from.Add(c.left)
 	c.at, c.wrote = at, time.Time{}
@@ -604,15 +599,15 @@ func (c *idleContext) Waiting() {
 }
 
 // Replying stops the time while the server writes, keeping what is
-// left, and notes when the write began; once the time has run out it
-// stays out: what the client sent then came too late (deadlineReached).
-func (c *idleContext) Replying() {
+// left, and notes when the write began (now, the session's time); once
+// the time has run out it stays out: what the client sent then came too
+// late (deadlineReached).
+func (c *idleContext) Replying(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return
 	}
-	now := c.clk.Now()
 	if !c.at.IsZero() {
 		if !now.Before(c.at) {
 			return
@@ -665,18 +660,13 @@ func (c *idleContext) Err() error {
 // the BDAT, whose reply is its own: an idle fault armed at StageBdat,
 // whose time ran while the chunk came, goes on after it with what is
 // left of it (left, what the read of the chunk did not use), unless a
-// fault at StageMessage arms its own. On a clock a test moves, read is
-// when handle began, before anything of ev showed: the time begins no
-// earlier than read and the fault's delay (idleFrom).
-func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan, read time.Time) {
+// fault at StageMessage arms its own.
+func (sf *sessionFaults) setIdle(ev *smtpd.Event, p *faultPlan) {
 	if p.act.idle == nil && ev.Kind == smtpd.Message && ev.Envelope.Chunked {
 		return // the BDAT's, if any: idle, idleBy, idleOf and idleLeft unchanged
 	}
-	sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft, sf.idleFrom = p.act.idle, p.idleBy, p.idleOf, 0, time.Time{}
+	sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = p.act.idle, p.idleBy, p.idleOf, 0
 	if sf.idle != nil {
 		sf.idleLeft = sf.idle.after
-		if !read.IsZero() {
-			sf.idleFrom = read.Add(p.act.delay)
-		}
 	}
 }

@@ -120,10 +120,18 @@ type Conn struct {
 	// once per context, not once more for Next after a read or a wait.
 	leftAsked context.Context
 	// clk is the clock of the watched context (internal/clock), nil for
-	// the time package's; on it, evAt is when Next returned the current
-	// event, from which Pause counts (see wait).
-	clk  *clock.Clock
-	evAt time.Time
+	// the time package's. On it, the session's time (now), from which
+	// the server's waits count and which it tells the idle.Watch, is
+	// real time plus moved: the clock's offset when the client was last
+	// waited for (at the event or the write after a blocking read: read;
+	// at the first event), plus what a wait that a move ended since took
+	// of the move (see wait). The server's work between (a parse, a
+	// callback, a write) passes on real time alone, as on the time
+	// package's clock, and a move counts once, for the first wait it
+	// reaches, also one that had not begun yet.
+	clk   *clock.Clock
+	moved time.Duration
+	read  bool // the server waited for the client (waiting) since moved was set, or has not set it yet
 	// idle is the watched context's idle.Watch, if any: it is told when
 	// the server waits for the client and when it writes (waiting,
 	// replying).
@@ -161,7 +169,7 @@ type Conn struct {
 // is written until the first Next.
 func NewConn(nc net.Conn, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	c := &Conn{cfg: cfg, raw: nc, conn: nc, writeTimeout: cfg.WriteTimeout}
+	c := &Conn{cfg: cfg, raw: nc, conn: nc, writeTimeout: cfg.WriteTimeout, read: true} // the moves before it are the past
 	if size := max(readBufSize, cfg.MaxTextLine+1, cfg.MaxCommandLine+cfg.ParamAllowance+1); size > readBufSize {
 		c.br = bufio.NewReaderSize(nc, size)
 	} else {
@@ -296,9 +304,11 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 		c.cur, c.ans = nil, Answer{}
 		return nil, err
 	}
-	c.cur, c.ans, c.evAt = ev, Answer{}, time.Time{}
-	if c.clk != nil {
-		c.evAt = c.clk.Now()
+	c.cur, c.ans = ev, Answer{}
+	if c.read {
+		// Waited for; a pipelined command, taken from what was read
+		// before, was not: a move not used yet still counts.
+		c.caughtUp()
 	}
 	return ev, nil
 }
@@ -668,22 +678,16 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	case p.SplitAt > 0 && p.SplitAt < len(b):
 		size = p.SplitAt
 	}
-	// On a clock that a test moves (the driver's, in ctx), the first
-	// pause counts from when the first part began to be written, each
-	// next one from the end of the one before: a client that has read a
-	// part, and has the clock moved past the pause, gets the rest at once,
-	// even if the pause had not begun yet, and a move past several pauses
-	// ends them all, as that much time would.
-	clk := clock.From(ctx)
-	var since time.Time
+	// Each pause begins once the part before it is written, on the
+	// session's time (see wait): a client that has read a part, and has
+	// the clock moved past the pause, gets the rest at once, even if the
+	// pause had not begun yet, and a move past several pauses ends them
+	// all, as that much time would.
 	for off := 0; off < len(b); {
 		if off > 0 {
 			// A client that leaves between two writes ends the reply,
 			// however long the pause (see wait).
-			err := c.wait(ctx, since, p.Every, true)
-			if clk != nil {
-				since = since.Add(p.Every)
-			}
+			err := c.wait(ctx, p.Every, true)
 			if errors.Is(err, ErrClientGone) {
 				return err
 			} else if err != nil {
@@ -694,9 +698,6 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		part := b[off:]
 		if p.Chunk > 0 || off == 0 {
 			part = part[:min(size, len(part))]
-		}
-		if clk != nil && off == 0 {
-			since = clk.Now()
 		}
 		c.replying() // its pauses are the server's time, not the client's
 		n, err := deadlineWriter{c}.Write(part)
@@ -752,8 +753,9 @@ func (c *Conn) flush() error {
 // the server has written its replies and now waits for the client; a
 // blocking read calls it after its flush.
 func (c *Conn) waiting() {
+	c.read = true
 	if c.idle != nil {
-		c.idle.Waiting()
+		c.idle.Waiting(c.now())
 	}
 }
 
@@ -761,8 +763,41 @@ func (c *Conn) waiting() {
 // about to write (replies, or a part of a paced one): the client, which
 // waits for the reply, is not idle.
 func (c *Conn) replying() {
+	if c.read {
+		c.caughtUp()
+	}
 	if c.idle != nil {
-		c.idle.Replying()
+		c.idle.Replying(c.now())
+	}
+}
+
+// now returns the session's time: on the driver's clock, real time plus
+// the moves the session's waits have not used (see moved); else
+// time.Now.
+func (c *Conn) now() time.Time {
+	if c.clk == nil {
+		return time.Now()
+	}
+	return time.Now().Add(c.moved)
+}
+
+// caughtUp gives the session's time every move of the clock so far,
+// once the server has waited for the client (a blocking read, before the
+// event or the write that follows it): the moves meanwhile were the
+// client's time.
+func (c *Conn) caughtUp() {
+	c.read = false
+	if c.clk != nil {
+		c.moved, _ = c.clk.Offset()
+	}
+}
+
+// ranOut keeps, once a wait from since for d ran its course, the
+// session's time at its end at least: a move of the clock past the
+// end ended it, and what the move went past it counts for the next wait.
+func (c *Conn) ranOut(since time.Time, d time.Duration) {
+	if c.clk != nil {
+		c.moved = max(c.moved, since.Add(d).Sub(time.Now()))
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"time"
-
-	"github.com/mocksmtp/mocksmtp/internal/clock"
 )
 
 // Pause waits d before the current event is answered (a slow server), or
@@ -37,13 +35,16 @@ import (
 // course. At a [Connect] event the connection is not watched: the
 // client's first octets are its TLS handshake, which the engine reads
 // from the connection itself. (On the clock of the mocksmtp program,
-// which its tests move ahead, d counts from when Next returned the
-// event, so that a move past its end ends it even before it began.)
+// which its tests move ahead, d counts from when Pause begins, as on
+// the time package's, but a move of the clock since the engine last
+// waited for the client (for the event's command, or before the commands
+// pipelined with it) counts: a move past its end ends it even before it
+// began.)
 func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	if c.err != nil {
 		return c.err
 	}
-	err := c.wait(ctx, c.evAt, d, c.cur == nil || c.cur.Kind != Connect)
+	err := c.wait(ctx, d, c.cur == nil || c.cur.Kind != Connect)
 	if errors.Is(err, ErrClientGone) {
 		err = goneAfterQuit(c.cur, err)
 		c.abort()
@@ -58,12 +59,15 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // wait is, but for ending the session). It returns nil after d,
 // ctx.Err(), or an error wrapping ErrClientGone.
 //
-// On a clock that a test moves (internal/clock, which ctx carries), d
-// counts from since, a time on that clock before the client could see
-// the wait begin (the event's read, a paced reply's last part), so that a
-// test that moves the clock as soon as it sees them moves it past a wait
-// that had not begun yet too. On the time package's clock (synctest's
-// too) it counts from now, and since is not read.
+// d counts from now on the session's time (Conn.now): on the time
+// package's clock (synctest's too), from now; on a clock that a test
+// moves (internal/clock, which ctx carries), from now too, but a move
+// since the client was last waited for (a blocking read) that no wait
+// used yet counts, so that a test that moves the clock as soon as it
+// sees the event taken (a fault's note) or a part of a paced reply
+// moves it past a wait that had not begun yet too; the server's work
+// before the wait does not shorten it. A wait that runs its course
+// keeps what a move went past its end for the next (ranOut).
 //
 // When nothing is buffered, a goroutine peeks one octet through the read
 // buffer: EOF or another error is the client gone; an octet, the client
@@ -73,7 +77,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // read sets its own. A read deadline timeout leaves neither the read
 // buffer nor a TLS connection broken: both keep no error that is
 // temporary. The end of ctx sets a deadline in the past too (watch).
-func (c *Conn) wait(ctx context.Context, since time.Time, d time.Duration, watch bool) error {
+func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 	if d <= 0 {
 		return nil
 	}
@@ -102,12 +106,14 @@ func (c *Conn) wait(ctx context.Context, since time.Time, d time.Duration, watch
 			peeked <- err
 		}()
 	}
-	t := clock.From(ctx).NewTimer(since, d) // the driver's clock: the time package's, or one a test moves
+	since := c.now()
+	t := c.clk.NewTimer(since, d) // ctx's clock (watch): the time package's, or one a test moves
 	defer t.Stop()
 	var err error
 	for done := false; !done; {
 		select {
 		case <-t.C:
+			c.ranOut(since, d)
 			done = true
 		case <-ctx.Done():
 			err, done = ctx.Err(), true

@@ -7,7 +7,9 @@ package main
 // (greylistFor), rateLimitPer's interval, and the waits of delay,
 // trickle, splitReply and idleReply, those in progress included (a wait
 // whose end the clock passes ends at once; a move past several pauses of
-// a paced reply ends them all). Nothing else: the times of
+// a paced reply ends them all); each session live at a move notes it in
+// its transcript ("clock moved ahead 5m0s (5m0s in all)"), which the
+// normalized transcript leaves out. Nothing else: the times of
 // sessions, transcript lines and messages, the read timeout (-read-timeout),
 // the waits of the API (timeout=) and the HTTP timeouts are real time, and
 // the clock never goes back (DELETE /api/messages leaves it as it is).

@@ -186,6 +186,16 @@ func TestClockAdvanceEndsADelayInProgress(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the clock passed the end of the delay, and MAIL got no reply within 10 s")
 	}
+	// The transcript shows the moves, before the reply they let out.
+	lines := waitLine(t, p, "1", "250 2.1.0")
+	var got []string
+	for _, l := range lines[len(lines)-4:] {
+		got = append(got, l.Dir+": "+l.Text)
+	}
+	want := []string{"*: fault PUT /api/faults:1: MAIL attempt 1 → delay 1h0m0s", "*: clock moved ahead 59m0s (59m0s in all)", "*: clock moved ahead 1m0s (1h0m0s in all)", "S: 250 2.1.0 Ok"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the transcript's last lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // A clock moved past a delay's end before the delay begins makes no
@@ -433,6 +443,70 @@ func TestClockIdleTimeAtBdatCountsFromTheCommand(t *testing.T) {
 	waitLine(t, p, "1", "BDAT attempt 1 → delay 1m0s")
 	advance(t, p, "11m")
 	expect("", 421)
+}
+
+// So it does when MAIL and RCPT come pipelined with the BDAT: their
+// replies, written when the server begins to read the chunk, are not
+// the BDAT's and do not begin its time again. They did: the time began
+// when they were written, after the move had ended the delay, and the
+// move past the idle time was lost.
+func TestClockIdleTimeAtBdatCountsFromTheCommandWhenPipelined(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "BDAT", "delay": "1m", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	if _, err := conn.Write([]byte("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nBDAT 10\r\nhello")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "BDAT attempt 1 → delay 1m0s")
+	advance(t, p, "11m")
+	expect("", 250)
+	expect("", 250)
+	expect("", 421)
+}
+
+// One move past a delay and the idle time after its reply ends both, as
+// that much time would (in a Go test's synctest bubble, 1h10m of the
+// client's silence after MAIL gets the 250 and then the idle reply).
+// What the move went past the delay's end was lost: the idle time began
+// when the 250 was written, after the move.
+func TestClockMovePastADelayAndItsIdleTimeEndsBoth(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "MAIL", "delay": "1h", "idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	if _, err := conn.Write([]byte("MAIL FROM:<app@example.com>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "MAIL attempt 1 → delay 1h0m0s")
+	advance(t, p, "1h10m")
+	expect("", 250)
+	expect("", 421)
+}
+
+// Pipelined commands are not waited for: one move past the delays of
+// MAIL and of the RCPT sent with it ends both, as that much time would
+// (in a synctest bubble, 2h get both replies). The RCPT's delay began
+// only after the move: the server had caught up with the clock when it
+// took the RCPT from what it had read, as if it had waited for it.
+func TestClockMovePastPipelinedDelaysEndsThemAll(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "MAIL", "delay": "1h"}, {"at": "RCPT", "delay": "1h"}]`)
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	if _, err := conn.Write([]byte("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "MAIL attempt 1 → delay 1h0m0s")
+	advance(t, p, "2h")
+	expect("", 250)
+	expect("", 250)
 }
 
 // dialExpect connects to the SMTP address addr, for 10 s at most, and

@@ -34,12 +34,35 @@ type Clock struct {
 	// lock (Now is on the engine's path of every command), written
 	// with mu held.
 	offset atomic.Int64
-	mu     sync.Mutex          // guards timers, and serializes Advance
-	timers map[*Timer]struct{} // pending: rescheduled by Advance
+	// moving serializes Advance, with the calls of its watchers, which
+	// run without mu held; taken before mu.
+	moving   sync.Mutex
+	mu       sync.Mutex                                   // guards timers and watchers
+	timers   map[*Timer]struct{}                          // pending: rescheduled by Advance
+	watchers map[*func(by, offset time.Duration)]struct{} // told of each move (OnAdvance)
 }
 
 // New returns a clock that reads the real clock, not moved yet.
-func New() *Clock { return &Clock{timers: make(map[*Timer]struct{})} }
+func New() *Clock {
+	return &Clock{timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{})}
+}
+
+// OnAdvance makes every later Advance call f with the move and the
+// offset it makes, before the move takes effect (before any timer it
+// ends runs), on Advance's goroutine, one move at a time; stop ends
+// that (a call in progress may still finish). f must not move the
+// clock.
+func (c *Clock) OnAdvance(f func(by, offset time.Duration)) (stop func()) {
+	p := &f
+	c.mu.Lock()
+	c.watchers[p] = struct{}{}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.watchers, p)
+		c.mu.Unlock()
+	}
+}
 
 // MaxOffset bounds how far a clock moves ahead in all, so that a time
 // read from it or a timer's end stays far from time.Time's and
@@ -79,12 +102,23 @@ func (c *Clock) Advance(d time.Duration) (time.Duration, time.Time, error) {
 	if c == nil {
 		return 0, time.Now(), errors.New("clock: the time package's clock does not move")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	off := time.Duration(c.offset.Load())
+	c.moving.Lock()
+	defer c.moving.Unlock()
+	off := time.Duration(c.offset.Load()) // only Advance changes it
 	if d > MaxOffset-off {
 		return off, time.Now().Add(off), ErrTooFar
 	}
+	c.mu.Lock()
+	watchers := make([]func(by, offset time.Duration), 0, len(c.watchers))
+	for f := range c.watchers {
+		watchers = append(watchers, *f)
+	}
+	c.mu.Unlock()
+	for _, f := range watchers {
+		f(d, off+d)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	off += d
 	c.offset.Store(int64(off))
 	now := time.Now().Add(off)

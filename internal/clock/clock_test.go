@@ -163,3 +163,37 @@ func TestTimersWhileTheClockMoves(t *testing.T) {
 		}
 	}
 }
+
+// OnAdvance's function is told each move before it takes effect (a
+// timer it ends has not fired, the offset is the old one), not a move
+// refused, and nothing once stopped.
+func TestOnAdvanceIsToldBeforeTheMove(t *testing.T) {
+	c := New()
+	tm := c.NewTimer(time.Time{}, time.Hour)
+	defer tm.Stop()
+	type move struct{ by, offset, before time.Duration }
+	var told []move
+	stop := c.OnAdvance(func(by, offset time.Duration) {
+		select {
+		case <-tm.C:
+			t.Error("a timer the move ends fired before the move was told")
+		default:
+		}
+		before, _ := c.Offset()
+		told = append(told, move{by, offset, before})
+	})
+	if _, _, err := c.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	<-tm.C
+	if _, _, err := c.Advance(MaxOffset); !errors.Is(err, ErrTooFar) {
+		t.Fatalf("Advance past the bound: %v", err)
+	}
+	stop()
+	if _, _, err := c.Advance(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if want := []move{{time.Hour, time.Hour, 0}}; len(told) != 1 || told[0] != want[0] {
+		t.Errorf("told %v, want %v", told, want)
+	}
+}

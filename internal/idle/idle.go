@@ -10,18 +10,25 @@
 // the package.
 package idle
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Watch is told what the server of one connection does. Its methods are
-// called on the connection's goroutine, in the order the server does
-// what they say.
+// Watch is told what the server of one connection does, and when: now
+// is the session's time on the clock of the context (internal/clock),
+// from which the server's own waits count too (a delay, a paced reply's
+// pauses): real time, plus, on a clock a test moves, the moves the
+// session's waits have not used since the client was last waited for.
+// Its methods are called on the connection's goroutine, in the order
+// the server does what they say.
 type Watch interface {
 	// Waiting says that the server has written its replies and waits
 	// for the client: a command, message data, a chunk, a TLS handshake.
-	Waiting()
+	Waiting(now time.Time)
 	// Replying says that the server is about to write: buffered
 	// replies, or one part of a paced reply.
-	Replying()
+	Replying(now time.Time)
 }
 
 type key struct{}
