@@ -245,9 +245,10 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool) 
 	case smtpd.ReasonForbiddenCommand: // the rest is not SMTP either
 		return []Finding{finding(RuleNonSMTP, "%q is not an SMTP command but HTTP: a cross-protocol request, such as a web page's", ev.Verb)}
 	}
+	// Pipelined: the client sent more before this command's reply.
 	if verb := shownVerb(ev); ev.Pipelined && verb != "" {
 		if !pipelining {
-			fs = append(fs, finding(RulePipelining, "%s sent before the reply to the command before it, but PIPELINING was not offered", verb))
+			fs = append(fs, finding(RulePipelining, "commands sent after %s before its reply, but PIPELINING was not offered", verb))
 		} else if syncVerbs[verb] {
 			fs = append(fs, finding(RulePipelining, "commands sent after %s before its reply: %s must end a pipelined group", verb, verb))
 		}

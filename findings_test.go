@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/smtp"
 	"net/textproto"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -585,7 +586,7 @@ func TestFindingsReportPrintsWhatWouldHide(t *testing.T) {
 	srv.WaitForSessionEnd(t, 1)
 	fs := srv.Findings()
 	report := mocksmtp.FindingsReport(fs, srv.Sessions())
-	for _, want := range []string{`X\x1b[2J\x1b[1;1HFORGED\u202eTXT\xff\x00 sent before the reply`, `d=ex\x1b[31mample\x00.com s=s\u202e\xff`} {
+	for _, want := range []string{`commands sent after X\x1b[2J\x1b[1;1HFORGED\u202eTXT\xff\x00 before its reply`, `d=ex\x1b[31mample\x00.com s=s\u202e\xff`} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report does not show %s:\n%s", want, report)
 		}
@@ -672,5 +673,47 @@ func TestSTARTTLSFirstKept(t *testing.T) {
 	srv.WaitForSessions(t, 1)
 	if fs := srv.Findings(); len(fs) != 0 {
 		t.Errorf("findings: %v", fs)
+	}
+}
+
+// A pipelining finding names the command whose reply the client did not
+// wait for, and says so: after HELO (no PIPELINING offered), MAIL and
+// RCPT sent in one write are RCPT sent behind MAIL, not MAIL behind HELO,
+// whose reply the client had read. The finding, on MAIL's line, said
+// "MAIL sent before the reply to the command before it", which was false.
+func TestPipeliningFindingSaysWhichReplyWasNotAwaited(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, greet, group string
+		replies            int
+		want               []string
+	}{
+		{"MAIL and RCPT after HELO", "HELO x\r\n", "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n", 2,
+			[]string{"commands sent after MAIL before its reply, but PIPELINING was not offered"}},
+		{"MAIL and two RCPT after HELO", "HELO x\r\n", "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\n", 3,
+			[]string{"commands sent after MAIL before its reply, but PIPELINING was not offered", "commands sent after RCPT before its reply, but PIPELINING was not offered"}},
+		{"NOOP after EHLO", "", "EHLO x\r\nNOOP\r\n", 2,
+			[]string{"commands sent after EHLO before its reply, but PIPELINING was not offered"}}, // not before EHLO's reply
+		{"NOOP after a second EHLO", "EHLO x\r\n", "EHLO y\r\nNOOP\r\n", 2,
+			[]string{"commands sent after EHLO before its reply: EHLO must end a pipelined group"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t)
+			x := exchange{{tt.group, tt.replies}, {"QUIT\r\n", 1}}
+			if tt.greet != "" {
+				x = append(exchange{{tt.greet, 1}}, x...)
+			}
+			x.play(t, srv)
+			var got []string
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RulePipelining {
+					got = append(got, f.Text)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("pipelining findings %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
