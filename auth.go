@@ -109,8 +109,10 @@ type AuthInfo struct {
 	Success bool
 	// Refused is, when the credentials were accepted but the client got
 	// no 235 (a fault at StageAuth, or WithRejectNonconforming, answered
-	// otherwise), what it got instead, as the fault's transcript note says
-	// it: "535 5.7.8 try again", `raw reply "535 no\r\n"`, "no reply".
+	// otherwise, or the session ended during a fault's Delay), what it got
+	// instead, as the fault's transcript note says it: "535 5.7.8 try
+	// again", `raw reply "535 no\r\n"`, "no reply", "421 4.3.2 Service
+	// shutting down".
 	// The client is then not authenticated (but after a RawReply, which
 	// the server does not live). "" otherwise.
 	Refused string

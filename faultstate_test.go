@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -292,6 +293,48 @@ func TestAuthRefusedByAFaultIsRecordedAsRefused(t *testing.T) {
 				if diff := cmp.Diff(want, m.Session.Auth); diff != "" {
 					t.Errorf("message %d's Session.Auth (-want +got):\n%s", m.ID, diff)
 				}
+			}
+		})
+	}
+}
+
+// An AUTH whose good credentials a fault delays gets no 235 when the
+// client leaves during the delay, or when the server closes during it
+// (the client gets 421): the record says what the client got, as for a
+// fault's own refusal. It said "PLAIN alice ok", as if the client had
+// been authenticated.
+func TestAuthDelayedUntilTheSessionEndsIsRecordedAsRefused(t *testing.T) {
+	t.Parallel()
+	plain := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret"))
+	for _, tt := range []struct {
+		name string
+		end  func(*mocksmtp.Server, *faultConn)
+		want string
+	}{
+		{"the client leaves", func(_ *mocksmtp.Server, c *faultConn) { c.conn.Close() }, "no reply"},
+		{"the server closes", func(srv *mocksmtp.Server, c *faultConn) {
+			srv.Close()
+			c.must("", 421)
+		}, "421 4.3.2 Service shutting down"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithAuth("alice", "secret"),
+				mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageAuth).Delay(time.Hour)))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.send(plain)
+			srv.WaitUntil(t, "the fault at AUTH fired", func() bool {
+				return slices.ContainsFunc(srv.Session(1).Transcript, func(l mocksmtp.Line) bool {
+					return strings.HasPrefix(l.Text, "fault ") && strings.Contains(l.Text, "AUTH attempt 1")
+				})
+			})
+			tt.end(srv, c)
+			s := srv.WaitForSessionEnd(t, 1)
+			want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthPlain, Username: "alice", Success: true, Refused: tt.want}
+			if diff := cmp.Diff(want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -366,7 +366,8 @@ func (s *Server) serve(nc net.Conn) {
 		case err == nil:
 			continue
 		case s.ctx.Err() != nil && (errors.Is(err, s.ctx.Err()) || errors.Is(err, ErrClosed)):
-			_ = c.Close(&smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}})
+			r := shuttingDown()
+			_ = c.Close(&r)
 			err = ErrClosed
 		case idle != nil && errors.Is(err, context.DeadlineExceeded) && errors.Is(err, smtpd.ErrTLSHandshake):
 			// It ran out in the TLS handshake after STARTTLS's 220: no
@@ -523,7 +524,18 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// leaves ends it, and the session, at once.
 	if err := c.Pause(s.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
-		if s.ctx.Err() != nil && errors.Is(err, s.ctx.Err()) {
+		closed := s.ctx.Err() != nil && errors.Is(err, s.ctx.Err())
+		if ev.Kind == smtpd.Auth && ev.Err == nil {
+			// Accepted credentials that got no 235: the client got the
+			// server's 421 (serve writes it), or left before any reply.
+			got := smtpd.Answer{NoReply: true}
+			if closed {
+				r := shuttingDown()
+				got = smtpd.Answer{Reply: &r}
+			}
+			s.authRefused(rec, got)
+		}
+		if closed {
 			return ErrClosed
 		}
 		return err // the client left: ErrClientGone, or io.EOF after its QUIT
@@ -544,6 +556,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	sf.setIdle(ev, &p)
 	return nil
+}
+
+// shuttingDown is the reply a session gets when the server closes.
+func shuttingDown() smtpd.Reply {
+	return smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"Service shutting down"}}
 }
 
 // newSession registers a session for a new connection and returns its

@@ -219,12 +219,23 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// deadlines let it. A chunked body that ends at once is none, as
 		// for every route (hasData): it is read now, under the read
 		// timeout that extendDeadlines lifts next, so a client that
-		// withholds it waits no longer than for any request's body.
+		// withholds it waits no longer than for any request's body. So is
+		// a JSON body of only whitespace, as on a DELETE (readBody).
 		data, err := hasData(r)
 		switch {
 		case err != nil:
 			writeError(w, http.StatusBadRequest, "%s: a wait takes no body; reading it: %v", requestName(r), err)
 			return
+		case data && isJSON(r.Header.Get("Content-Type")):
+			body, ok := readBody(w, r, maxExpectationBody)
+			if !ok {
+				return
+			}
+			if body != nil {
+				writeError(w, http.StatusBadRequest, "%s: a wait takes no body", requestName(r))
+				return
+			}
+			r.Body, r.ContentLength = http.NoBody, 0
 		case data:
 			writeError(w, http.StatusBadRequest, "%s: a wait takes no body", requestName(r))
 			return

@@ -838,3 +838,35 @@ func TestWaitTakesAnEmptyChunkedBodyAsNone(t *testing.T) {
 		}
 	}
 }
+
+// A JSON body of only whitespace is no body, on every route (README): a
+// DELETE takes it as none, and so does a wait. The wait answered 400 "a
+// wait takes no body" to it, sent with a length or chunked. Whitespace
+// that another kind of body is made of, or JSON after it, is a body.
+func TestWaitTakesAJSONBodyOfWhitespaceAsNone(t *testing.T) {
+	t.Parallel()
+	_, addr, _ := startInProcess(t, httpTimeouts{readHeader: time.Second, read: time.Second, write: time.Minute, idle: time.Minute}, nil)
+	for _, path := range []string{"/api/wait?timeout=1ms", "/api/wait/sessions?count=1&timeout=1ms"} {
+		for _, chunked := range []bool{false, true} {
+			for _, body := range []string{" ", "\r\n", " \t\r\n "} {
+				if code, b := rawRequest(t, addr, "GET", path, body, chunked); code != 408 {
+					t.Errorf("GET %s with the JSON body %q (chunked %v): %d %.200s, want 408 as with none", path, body, chunked, code, b)
+				}
+			}
+			if code, b := rawRequest(t, addr, "GET", path, " {} ", chunked); code != 400 {
+				t.Errorf("GET %s with the JSON body \" {} \" (chunked %v): %d %.200s, want 400", path, chunked, code, b)
+			} else {
+				wantJSONError(t, "a wait with a body", b, "a wait takes no body")
+			}
+		}
+		req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\n "
+		if code, b := rawHTTP(t, addr, req); code != 400 {
+			t.Errorf("GET %s with a text body of a blank: %d %.200s, want 400", path, code, b)
+		}
+	}
+	// The whitespace is read under the bound of every body: 1 MiB+1 of it
+	// is too large, as on a DELETE.
+	if code, b := rawRequest(t, addr, "GET", "/api/wait?timeout=1ms", strings.Repeat(" ", maxExpectationBody+1), true); code != 413 {
+		t.Errorf("GET /api/wait with 1 MiB+1 of whitespace: %d %.200s, want 413", code, b)
+	}
+}
