@@ -2,6 +2,7 @@ package mocksmtp
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -658,12 +659,20 @@ func (s *Server) addFindingsLocked(rec *session, fs []Finding) {
 // maxRuleFindings is how many findings of one rule a session records.
 const maxRuleFindings = 100
 
-// endConformanceLocked checks how a session ended. rec.mu is held.
-func (s *Server) endConformanceLocked(rec *session) {
-	if rec.ended != EndClientClosed || s.opts.conformance.off[RuleQuit] {
+// endConformanceLocked checks how a session ended, for err. rec.mu is
+// held. A line past what the engine reads ends the session with no event
+// (the engine answers it and closes: smtpd.ErrLineTooLong), and is a
+// line-length finding as a shorter one over its limit is.
+func (s *Server) endConformanceLocked(rec *session, err error) {
+	var f Finding
+	switch {
+	case errors.Is(err, smtpd.ErrLineTooLong) && !s.opts.conformance.off[RuleLineLength]:
+		f = finding(RuleLineLength, "line longer than 1 MiB, past what the server reads: it closed the connection")
+	case rec.ended == EndClientClosed && !s.opts.conformance.off[RuleQuit]:
+		f = finding(RuleQuit, "the client closed the connection without QUIT")
+	default:
 		return
 	}
-	f := finding(RuleQuit, "the client closed the connection without QUIT")
 	f.Session, f.Line = rec.id, rec.nlines()
 	s.addFindingsLocked(rec, []Finding{f})
 }

@@ -717,3 +717,73 @@ func TestPipeliningFindingSaysWhichReplyWasNotAwaited(t *testing.T) {
 		})
 	}
 }
+
+// A line over its limit is a line-length finding however long it is: one
+// past 1 MiB, which the engine refuses unread (500 5.5.2, in an AUTH
+// exchange 500 5.5.6) and closes the connection after, as one of 1 MiB,
+// which it reads to its end and refuses. Before, a line past 1 MiB was no
+// finding at all (WithStrict passed a client that sent one), and since
+// every limit closes at it, a MaxCommandLine or MaxTextLine of 1 MiB
+// lost the finding a line of 1 MiB+1 had.
+func TestLinePastOneMiBIsALineLengthFinding(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	for _, tt := range []struct {
+		name  string
+		cfg   smtpd.Config
+		kind  string // command, text or AUTH response
+		n     int    // the line's length, CRLF included
+		reply string
+	}{
+		{"command, default limits, 1 MiB", smtpd.Config{}, "command", mib, "500 5.5.2"},
+		{"command, default limits, 1 MiB+1", smtpd.Config{}, "command", mib + 1, "500 5.5.2"},
+		{"command, MaxCommandLine 1 MiB", smtpd.Config{MaxCommandLine: mib}, "command", mib + 1, "500 5.5.2"},
+		{"text, default limits, 1 MiB+1", smtpd.Config{}, "text", mib + 1, "500 5.5.2"},
+		{"text, MaxTextLine 1 MiB", smtpd.Config{MaxTextLine: mib}, "text", mib + 1, "500 5.5.2"},
+		{"AUTH response, 1 MiB+1", smtpd.Config{}, "AUTH response", mib + 1, "500 5.5.6"},
+		{"AUTH response, 2 MiB", smtpd.Config{}, "AUTH response", 2 * mib, "500 5.5.6"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithEngineConfig(tt.cfg), mocksmtp.WithAuth("user", "secret"),
+				mocksmtp.WithAuthMechanismsBeforeTLS(mocksmtp.AuthLogin), mocksmtp.WithoutRules(mocksmtp.RuleAuthPlaintext))
+			c := dialEHLO(t, srv.Addr())
+			line := strings.Repeat("x", tt.n-2) + "\r\n"
+			switch tt.kind {
+			case "command":
+				line = "NOOP " + line[5:]
+			case "text":
+				c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+				c.expect("250 ")
+				c.expect("250 ")
+				c.expect("354 ")
+			case "AUTH response":
+				c.send("AUTH LOGIN\r\n")
+				c.expect("334 ")
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c.conn.Write([]byte(line)) // the server may close before it has read it all
+			}()
+			c.expect(tt.reply)
+			if tt.n > mib {
+				c.closed()
+			} else {
+				c.send("QUIT\r\n")
+				c.expect("221 ")
+			}
+			<-done
+			srv.WaitForSessions(t, 1)
+			var got []mocksmtp.Finding
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleLineLength {
+					got = append(got, f)
+				}
+			}
+			if len(got) != 1 {
+				t.Errorf("line-length findings %v, want 1; all: %v", got, srv.Findings())
+			}
+		})
+	}
+}

@@ -762,7 +762,7 @@ func (s *Server) endSession(rec *session, err error) {
 	rec.mu.Lock()
 	rec.end = time.Now()
 	rec.ended = endReason(err)
-	s.endConformanceLocked(rec)
+	s.endConformanceLocked(rec, err)
 	if !errors.Is(err, ErrClosed) && rec.ended != EndQuit {
 		rec.err = err // nil after QUIT, the normal end
 	}

@@ -27,6 +27,10 @@ var (
 	ErrForbiddenCommand = errors.New("smtpd: not an SMTP command (Config.ForbiddenCommands)")
 	ErrTLSHandshake     = errors.New("smtpd: TLS handshake failed")
 	ErrFraming          = errors.New("smtpd: line framing lost")
+	// ErrLineTooLong ends a session at a line longer than the engine
+	// reads (1 MiB, LF included), after its 500: a command line, a line
+	// of message text or an AUTH response. The error is ErrFraming too.
+	ErrLineTooLong = errors.New("smtpd: line longer than 1 MiB")
 )
 
 // Disposition is what happens to the connection after an answer's reply.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/internal/testcert"
@@ -117,6 +118,11 @@ func ExampleConn_Next() {
 			c.PrintfLine("BDAT lots")
 			c.ReadResponse(501)
 		}, nil},
+		{"a line past 1 MiB", strict, func(c *textproto.Conn) {
+			c.ReadResponse(220)
+			go c.PrintfLine("NOOP %s", strings.Repeat("x", 1<<20))
+			c.ReadResponse(500) // 500 5.5.2, then the connection closes
+		}, nil},
 		{"the driver closes", strict, func(c *textproto.Conn) {
 			c.ReadResponse(220)
 			c.PrintfLine("HELO client.example")
@@ -139,7 +145,7 @@ func ExampleConn_Next() {
 		err := pipe(tc.cfg, tc.client, tc.answer)
 		var name string
 		for _, e := range []error{io.EOF, smtpd.ErrClientGone, smtpd.ErrTimeout, smtpd.ErrTooManyErrors,
-			smtpd.ErrForbiddenCommand, smtpd.ErrFraming, smtpd.ErrDriverClosed, smtpd.ErrTLSHandshake} {
+			smtpd.ErrForbiddenCommand, smtpd.ErrFraming, smtpd.ErrLineTooLong, smtpd.ErrDriverClosed, smtpd.ErrTLSHandshake} {
 			if errors.Is(err, e) {
 				name = e.Error()
 			}
@@ -153,6 +159,7 @@ func ExampleConn_Next() {
 	// unknown commands: smtpd: too many bad commands
 	// HTTP on the SMTP port: smtpd: not an SMTP command (Config.ForbiddenCommands)
 	// a chunk of no known size: smtpd: line framing lost
+	// a line past 1 MiB: smtpd: line longer than 1 MiB
 	// the driver closes: smtpd: connection closed as the driver answered
 	// no TLS after STARTTLS: smtpd: TLS handshake failed
 }

@@ -160,7 +160,8 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 		// What the 500 answers: a line past maxDiscard, which is not read
 		// to its end (see readLine), of message data, of an AUTH
 		// exchange (500 5.5.6, as one shorter: RFC 4954 4), or else a
-		// command.
+		// command. The session ends with ErrLineTooLong, so that the
+		// driver knows what the client sent, for which no event came.
 		tooLong := reply(500, "5.5.2", "Error: line too long")
 		switch {
 		case strings.HasSuffix(during, "DATA") || strings.HasSuffix(during, "BDAT"):
@@ -173,7 +174,7 @@ func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 		}
 		c.writeReply(tooLong)
 		c.closeGracefully(ctx)
-		return fmt.Errorf("%w%s", ErrFraming, during)
+		return fmt.Errorf("%w%s: %w", ErrFraming, during, ErrLineTooLong)
 	case errors.Is(err, ErrClientGone):
 		return err
 	}
