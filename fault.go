@@ -365,7 +365,9 @@ func (f Fault) WithProbability(p float64) Fault {
 // connection after it, as [Fault.Disconnect] does, since 421 says that
 // the server closes the channel (RFC 5321 3.8, 4.2.2), as the engine's
 // own 421s do and clients take it; with [Fault.ResetTCP],
-// [Fault.HalfClose] or [Fault.Stall] that ending follows it instead, and
+// [Fault.HalfClose] or [Fault.Stall] that ending follows it instead (at
+// StageMessage after BDAT LAST, so does the ending of the fault at
+// [StageBdat]), and
 // with [Fault.IdleReply], which needs the connection open, the fault is
 // invalid. A server that says 421 and goes on is [Fault.RawReply]'s.
 // At StageHelo a positive reply to EHLO is the reply's first line, and

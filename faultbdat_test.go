@@ -50,6 +50,12 @@ func testFaultAtBdatLast(t *testing.T, via transport) {
 		{name: "Disconnect, refused at StageMessage", faults: []mocksmtp.Fault{bdat.Disconnect(),
 			mocksmtp.At(mocksmtp.StageMessage).ForRcpt("bob@example.com").ForSender("app@example.com").Reply(452, "4.2.2 mailbox full")},
 			reply: "452 4.2.2 mailbox full", after: "closed"},
+		// A 421 at StageMessage closes after it only when nothing else
+		// ends the connection: the ending of the fault at BDAT LAST,
+		// which acts after the end-of-message reply, stays (it closed).
+		{name: "Reply 250, Stall, refused 421 at StageMessage", faults: []mocksmtp.Fault{bdat.Reply(250, "2.0.0 held").Stall(),
+			mocksmtp.At(mocksmtp.StageMessage).Reply(421, "4.3.2 shutting down")},
+			reply: "421 4.3.2 shutting down", after: "hangs"},
 		{name: "Stall", faults: []mocksmtp.Fault{bdat.Stall()}, after: "hangs"},
 		{name: "ResetTCP", faults: []mocksmtp.Fault{bdat.ResetTCP()}, after: "reset"},
 		{name: "Drop", faults: []mocksmtp.Fault{bdat.Drop()}, after: "closed"},

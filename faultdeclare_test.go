@@ -273,6 +273,25 @@ func TestFaultSpelled(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "a fault at STARTTLS would never fire") {
 		t.Errorf("AddFault = %v, want the stage spelled", err)
 	}
+	// The fault's own stage is a stage its errors say, as those they
+	// point to are: a key for it renames it too.
+	lower := map[string]string{"StageRcpt": "rcpt", "StageMessage": "message", "StageData": "data", "StageBdat": "bdat", "StageMail": "mail"}
+	for _, tt := range []struct {
+		fault mocksmtp.Fault
+		want  string
+	}{
+		{mocksmtp.At(mocksmtp.StageRcpt).DropAfterBytes(10), ": DropAfterBytes works at data and bdat, not at rcpt"},
+		{mocksmtp.At(mocksmtp.StageMessage), ": message has no action (Reply, Disconnect, Delay...)"},
+		{mocksmtp.At(mocksmtp.StageMail).ForRcpt("bob@example.com").Drop(), ": ForRcpt at mail: there is no recipient to match there, only at rcpt, data, bdat and message"},
+		{mocksmtp.At(mocksmtp.StageMessage).Reply(354, "go on"), ": Reply(354) at message: a positive reply there is 250"},
+	} {
+		if err := tt.fault.Spelled(lower).Err(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Err() = %v, want it saying %q", err, tt.want)
+		}
+	}
+	if err := mocksmtp.At(mocksmtp.StageQuit).Reply(250, "ok").Spelled(map[string]string{"StageQuit": "quit"}).Err(); err == nil || !strings.Contains(err.Error(), "Reply(250) at quit") {
+		t.Errorf("Err() = %v, want the stage QUIT spelled as the key for it says", err)
+	}
 	if err := mocksmtp.At(mocksmtp.StageRcpt).Drop().Spelled(map[string]string{"Dorp": "drop"}).Err(); err == nil || !strings.Contains(err.Error(), `"Dorp"`) {
 		t.Errorf("Spelled with a misspelt key: Err() = %v, want it refused", err)
 	}

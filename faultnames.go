@@ -20,7 +20,8 @@ import (
 // where a Go test reads "RawReply after Reply(421)". A call's arguments
 // follow its new name after ": ". A name the map does not have is kept.
 // Keys are the Go names, without arguments: the methods of Fault, the
-// scenarios ([Greylist]...), the stages (StageData) and the options the
+// scenarios ([Greylist]...), the stages (StageData; also where an error
+// says the fault's own, "end of message" in Go) and the options the
 // errors point to (WithoutExtensions; those of [WithOptionNames] are the
 // server's to rename). A key that names nothing the errors say makes the
 // fault invalid (a misspelt key would rename nothing). The fault is
@@ -42,8 +43,19 @@ var spelledNames = []string{
 	"Delay", "Trickle", "SplitReply", "DropAfterBytes", "IdleReply",
 	"ExpiredCertificate", "WrongHostCertificate", "UntrustedCertificate", "TLSVersion", "AbortHandshake",
 	"GreylistFor", "RateLimit", "RateLimitPer", "TooManyRecipients",
-	"StageConnect", "StageStartTLS", "StageAuth", "StageMail", "StageRcpt", "StageData", "StageBdat", "StageMessage",
+	"StageConnect", "StageGreeting", "StageHelo", "StageStartTLS", "StageAuth", "StageMail", "StageRcpt",
+	"StageData", "StageMessage", "StageBdat", "StageRset", "StageNoop", "StageQuit",
 	"WithoutExtensions",
+}
+
+// stageGoNames are the Go names of the stages: an error that says a
+// fault's stage (a Stage among its arguments, "RCPT", "end of message")
+// says it as Spelled's key for it does.
+var stageGoNames = [...]string{
+	StageConnect: "StageConnect", StageGreeting: "StageGreeting", StageHelo: "StageHelo",
+	StageStartTLS: "StageStartTLS", StageAuth: "StageAuth", StageMail: "StageMail",
+	StageRcpt: "StageRcpt", StageData: "StageData", StageMessage: "StageMessage",
+	StageBdat: "StageBdat", StageRset: "StageRset", StageNoop: "StageNoop", StageQuit: "StageQuit",
 }
 
 // apiName is a name of the Go API in a fault's error, with the arguments
@@ -106,6 +118,13 @@ func (e *faultError) spell(names map[string]string) string {
 			args[i] = a.spell(names)
 		case *faultError:
 			args[i] = a.spell(names)
+		case Stage:
+			args[i] = a // its String: "RCPT", "end of message"
+			if a > 0 && int(a) < len(stageGoNames) {
+				if n, ok := names[stageGoNames[a]]; ok {
+					args[i] = n
+				}
+			}
 		default:
 			args[i] = a
 		}

@@ -749,6 +749,7 @@ func TestFaultErrorsSpeakJSON(t *testing.T) {
 		{`{"at": "MAIL", "trickle": {"n": 0, "every": "1s"}}`, `"trickle": 0, 1s: want n >= 1`},
 		{`{"at": "RCPT", "expiredCertificate": true}`, `TLS failures work at STARTTLS, and at connect under implicit TLS, not at RCPT`},
 		{`{"rateLimit": 0}`, `"rateLimit": 0: want at least 1`},
+		{`{"at": "message", "dropAfterBytes": 10}`, `"dropAfterBytes" works at DATA and BDAT, not at message`},
 	} {
 		var errs []string
 		_, _, err := loadFaultsFile(t, "[\n  "+tt.fault+"\n]")
