@@ -142,3 +142,30 @@ func TestClockMoveIsNotedInLiveTranscripts(t *testing.T) {
 		t.Errorf("a session that had ended before the move notes it:\n%s", s)
 	}
 }
+
+// A BDAT chunk sent with its command is pipelined too: the server, which
+// reads it from what it had read, does not wait for the client, and one
+// move past the delay of MAIL and that of the message sent with it ends
+// both, as 2h in a synctest bubble do (all three replies come at 2h).
+// The read of the chunk caught the session's time up with the clock, as
+// if it had waited for the client: the move was spent, and the message's
+// delay waited its hour.
+func TestClockMovePastPipelinedDelaysEndsThemAllOverBdat(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv := mocksmtp.Start(t, clockOption{clock: clk},
+		mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageMail).Delay(time.Hour),
+			mocksmtp.At(mocksmtp.StageMessage).Delay(time.Hour)))
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nBDAT 5 LAST\r\nhello")
+	srv.WaitUntil(t, "the delay's note", func() bool {
+		return strings.Contains(srv.Session(1).Transcript.String(), "MAIL attempt 1 → delay 1h0m0s")
+	})
+	if _, _, err := clk.Advance(2 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("250 2.1.0")
+	c.expect("250 2.1.5")
+	c.expect("250 2.0.0")
+}
