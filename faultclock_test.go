@@ -169,3 +169,31 @@ func TestClockMovePastPipelinedDelaysEndsThemAllOverBdat(t *testing.T) {
 	c.expect("250 2.1.5")
 	c.expect("250 2.0.0")
 }
+
+// So a chunk sent with its BDAT LAST is read at once, without waiting
+// for the client, and the idle time of the BDAT does not run out in its
+// read: one move past the BDAT's delay and its idle time gets the 250,
+// then the idle reply, as 11m in a synctest bubble do (the 250 at 1m,
+// the 421 at 11m). The read of the chunk began the idle time before
+// the move, which ended it at once: the client got the 421 instead of
+// the 250 of its message.
+func TestClockIdleTimeAtBdatGoesOnAfterAChunkSentWithIt(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv := mocksmtp.Start(t, clockOption{clock: clk},
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageBdat).Delay(time.Minute).IdleReply(10*time.Minute, 421, "4.4.2 idle too long")))
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<app@example.com>\r\n")
+	c.expect("250 2.1.0")
+	c.send("RCPT TO:<bob@example.com>\r\n")
+	c.expect("250 2.1.5")
+	c.send("BDAT 5 LAST\r\nhello")
+	srv.WaitUntil(t, "the delay's note", func() bool {
+		return strings.Contains(srv.Session(1).Transcript.String(), "BDAT attempt 1 → delay 1m0s")
+	})
+	if _, _, err := clk.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("250 2.0.0")
+	c.expect("421 4.4.2 idle too long")
+}
