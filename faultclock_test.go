@@ -142,3 +142,58 @@ func TestClockMoveIsNotedInLiveTranscripts(t *testing.T) {
 		t.Errorf("a session that had ended before the move notes it:\n%s", s)
 	}
 }
+
+// A BDAT chunk sent with its command is pipelined too: the server, which
+// reads it from what it had read, does not wait for the client, and one
+// move past the delay of MAIL and that of the message sent with it ends
+// both, as 2h in a synctest bubble do (all three replies come at 2h).
+// The read of the chunk caught the session's time up with the clock, as
+// if it had waited for the client: the move was spent, and the message's
+// delay waited its hour.
+func TestClockMovePastPipelinedDelaysEndsThemAllOverBdat(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv := mocksmtp.Start(t, clockOption{clock: clk},
+		mocksmtp.WithFault(
+			mocksmtp.At(mocksmtp.StageMail).Delay(time.Hour),
+			mocksmtp.At(mocksmtp.StageMessage).Delay(time.Hour)))
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\nBDAT 5 LAST\r\nhello")
+	srv.WaitUntil(t, "the delay's note", func() bool {
+		return strings.Contains(srv.Session(1).Transcript.String(), "MAIL attempt 1 → delay 1h0m0s")
+	})
+	if _, _, err := clk.Advance(2 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("250 2.1.0")
+	c.expect("250 2.1.5")
+	c.expect("250 2.0.0")
+}
+
+// So a chunk sent with its BDAT LAST is read at once, without waiting
+// for the client, and the idle time of the BDAT does not run out in its
+// read: one move past the BDAT's delay and its idle time gets the 250,
+// then the idle reply, as 11m in a synctest bubble do (the 250 at 1m,
+// the 421 at 11m). The read of the chunk began the idle time before
+// the move, which ended it at once: the client got the 421 instead of
+// the 250 of its message.
+func TestClockIdleTimeAtBdatGoesOnAfterAChunkSentWithIt(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv := mocksmtp.Start(t, clockOption{clock: clk},
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageBdat).Delay(time.Minute).IdleReply(10*time.Minute, 421, "4.4.2 idle too long")))
+	c := dialEHLO(t, srv.Addr())
+	c.send("MAIL FROM:<app@example.com>\r\n")
+	c.expect("250 2.1.0")
+	c.send("RCPT TO:<bob@example.com>\r\n")
+	c.expect("250 2.1.5")
+	c.send("BDAT 5 LAST\r\nhello")
+	srv.WaitUntil(t, "the delay's note", func() bool {
+		return strings.Contains(srv.Session(1).Transcript.String(), "BDAT attempt 1 → delay 1m0s")
+	})
+	if _, _, err := clk.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("250 2.0.0")
+	c.expect("421 4.4.2 idle too long")
+}

@@ -776,8 +776,9 @@ func (c *Conn) replying() {
 }
 
 // now returns the session's time: on the driver's clock, real time plus
-// the moves the session's waits have not used (see moved); else
-// time.Now.
+// its moves until the client was last waited for and what the session's
+// waits used of those since (see moved), not the moves no wait used yet;
+// else time.Now.
 func (c *Conn) now() time.Time {
 	if c.clk == nil {
 		return time.Now()

@@ -418,7 +418,13 @@ func (c *Conn) readChunk(ctx context.Context, dst []byte, size, dropAfter int64,
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
-	c.waiting()
+	if int64(c.br.Buffered()) < size {
+		// The server waits for the client. A chunk sent with its command
+		// (pipelined) was read with it: as for a command (readLine), the
+		// server did not wait for it, and a move of the clock not used
+		// yet still counts (Next).
+		c.waiting()
+	}
 	var got int64
 	var scratch []byte // where a chunk not kept is read
 	if !keep {

@@ -18,8 +18,10 @@ import (
 // Watch is told what the server of one connection does, and when: now
 // is the session's time on the clock of the context (internal/clock),
 // from which the server's own waits count too (a delay, a paced reply's
-// pauses): real time, plus, on a clock a test moves, the moves the
-// session's waits have not used since the client was last waited for.
+// pauses): real time, plus, on a clock a test moves, its moves until
+// the client was last waited for and what the session's waits used of
+// those since (a move since that no wait used yet is not in now: it
+// still counts for the next wait, which ends that much sooner).
 // Its methods are called on the connection's goroutine, in the order
 // the server does what they say.
 type Watch interface {
