@@ -57,25 +57,31 @@ type tree struct {
 	// renders nothing of; templates, the HTML templates open outside
 	// foreign content.
 	inertOpen, templates int
-	// outside counts, by a hash of their names, the HTML elements open
-	// outside foreign content, with how many special elements and scope
-	// fences were open when the last of them opened: an end tag that
-	// matches no foreign element closes them all only when an HTML
-	// element of its name is open around them, as HTML's rules find one:
-	// with no special element (div, td...) opened since, for a name of
-	// none (span, a), no scope fence (table, td...) for a special one.
-	outside          [outsideHashes]opened
+	// outside counts, by their names in lower case, the HTML elements
+	// open outside foreign content, with how many special elements and
+	// scope fences were open when the last of them opened: an end tag
+	// that matches no foreign element closes them all only when an HTML
+	// element of exactly its name is open around them ("<x-217>" is no
+	// "div"), as HTML's rules find one: with no special element (div,
+	// td...) opened since, for a name of none (span, a), no scope fence
+	// (table, td...) for a special one. A name is kept while an element
+	// of it is open, or while the map holds fewer than keptNames.
+	outside          map[string]*opened
 	specials, fences int
+	lower            []byte // a name in lower case, to look one up in outside
 }
 
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
 type opened struct {
+	name                   string // its key
 	open, specials, fences int
 }
 
-// outsideHashes is how many hashes of names tree.outside counts by.
-const outsideHashes = 256
+// keptNames is how many names of elements no longer open tree.outside
+// keeps, to count them again without a new entry ("<p>...</p>" in a
+// loop): past it, it keeps only the names of those open.
+const keptNames = 256
 
 // element is an element of a tree's stack.
 type element struct {
@@ -231,9 +237,9 @@ func (tr *tree) end(name string) {
 // matches no element the stack holds: it closes them all when an HTML
 // element of its name is open around them (see tree.outside).
 func (tr *tree) endAround(name string, kind htmlKind) {
-	o := tr.outside[nameHash(name)]
+	o := tr.outside[string(tr.lowerName(name))]
 	switch {
-	case o.open == 0:
+	case o == nil || o.open == 0:
 		return
 	case kind&templateKind != 0:
 	case kind&(formattingKind|scopedKind) != 0:
@@ -261,7 +267,18 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	if kind&fenceKind != 0 {
 		tr.fences++
 	}
-	o := &tr.outside[nameHash(name)]
+	lower := tr.lowerName(name)
+	o := tr.outside[string(lower)]
+	if o == nil {
+		o = &opened{name: name} // the document's, when in lower case
+		if string(lower) != name {
+			o.name = string(lower)
+		}
+		if tr.outside == nil {
+			tr.outside = make(map[string]*opened)
+		}
+		tr.outside[o.name] = o
+	}
 	o.open++
 	o.specials, o.fences = tr.specials, tr.fences
 }
@@ -270,11 +287,13 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 // outside foreign content: it closes an element of its name, when one
 // may be open.
 func (tr *tree) endOutside(name string, kind htmlKind) {
-	o := &tr.outside[nameHash(name)]
-	if o.open == 0 {
+	o := tr.outside[string(tr.lowerName(name))]
+	if o == nil || o.open == 0 {
 		return
 	}
-	o.open--
+	if o.open--; o.open == 0 && len(tr.outside) > keptNames {
+		delete(tr.outside, o.name)
+	}
 	if kind&templateKind != 0 {
 		tr.templates = max(tr.templates-1, 0)
 	}
@@ -474,12 +493,12 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// nameHash returns a hash of a name in lower case, an index of
-// tree.outside.
-func nameHash(name string) int {
-	h := uint32(2166136261) // FNV-1a
+// lowerName returns the name in lower case of ASCII letters, in the
+// tree's buffer: a key of tree.outside, to look one up without a copy.
+func (tr *tree) lowerName(name string) []byte {
+	tr.lower = tr.lower[:0]
 	for i := range len(name) {
-		h = (h ^ uint32(lowerASCII(name[i]))) * 16777619
+		tr.lower = append(tr.lower, lowerASCII(name[i]))
 	}
-	return int(h % outsideHashes)
+	return tr.lower
 }

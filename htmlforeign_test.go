@@ -174,3 +174,47 @@ func TestLinksOfDeepForeignContent(t *testing.T) {
 		}
 	}
 }
+
+// svgLink follows an svg's start tag in the tests of an end tag in it:
+// in an svg, a textarea holds markup (an svg a is a link) and a title
+// renders nothing; in HTML, both hold text.
+const svgLink = `<textarea><a href="https://x.test/a"><text>a</text></a></textarea><title>code 1</title></svg>code 2`
+
+// endTagCase is a document, the links and code (Find(`code (\d+)`)) a
+// browser shows of it.
+type endTagCase struct {
+	name, html string
+	wantLinks  []string
+	wantFind   string
+}
+
+// checkEndTagCases checks Links and Find of each of the documents.
+func checkEndTagCases(t *testing.T, tests []endTagCase) {
+	t.Helper()
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if diff := cmp.Diff(tc.wantLinks, m.Links()); diff != "" {
+			t.Errorf("%s: Links of %q (-want +got):\n%s", tc.name, tc.html, diff)
+		}
+		if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != tc.wantFind {
+			t.Errorf("%s: Find in %q = %q, want %q", tc.name, tc.html, got, tc.wantFind)
+		}
+	}
+}
+
+// TestLinksAndFindReadAnEndTagOfAnotherNameAroundForeignContent checks
+// an end tag in an svg that matches no element in it: a browser closes
+// the svg only when an element of exactly that name is open around it,
+// so that what follows is HTML; a tag of another name closes nothing,
+// however alike its name, and what follows is the svg's.
+func TestLinksAndFindReadAnEndTagOfAnotherNameAroundForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a listing around, a table ended", `<listing><svg></table>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a custom element around, a div ended", `<x-217><svg></div>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a custom element around, a b ended", `<x-9><svg></b>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a custom element around, its end tag in upper case", `<x-217><svg></X-217>` + svgLink, nil, "1"},
+		{"a table around", `<table><td><div><svg></div>` + svgLink, nil, "1"},
+		{"a listing around", `<LISTING><svg></listing>` + svgLink, nil, "1"},
+	})
+}
