@@ -36,7 +36,9 @@ const maxOpen = 128
 // mi, mo, mn, ms or mtext, but for an mglyph or malignmark; a self-closed
 // foreign element ("<path/>") holds nothing; an end tag closes the
 // innermost foreign element of its name, or, past the foreign elements,
-// the innermost HTML one open within them (a template wherever it is).
+// the innermost HTML one open within them, as HTML's rules find one
+// (down to a special element, or a scope fence: see tree.end; a template
+// wherever it is).
 // An end tag that matches nothing open within the outermost svg or math
 // closes them all when an element of its name is open around them, as a
 // browser closes the foreign elements in an HTML element it ends
@@ -217,16 +219,26 @@ func (tr *tree) end(name string) {
 			}
 		}
 	}
-	// HTML's rules: the innermost HTML element of that name, within the
-	// innermost integration point (an svg desc holds an end tag it does
-	// not match), but for a template, which ends wherever it is.
+	// HTML's rules: the innermost HTML element of that name, down to a
+	// special element for a name of none (span), to a scope fence for
+	// a special one (div) or a formatting one (b) as endAround reads
+	// them; the integration points and any math annotation-xml are both
+	// (an svg desc holds an end tag it does not match). A template ends
+	// wherever it is.
 	template := kind&templateKind != 0
+	stop := specialKind
+	if kind&(formattingKind|scopedKind) != 0 {
+		stop = fenceKind
+	}
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
 		case e.ns == htmlNS && isNameFolded(e.name, name):
 			tr.popTo(i)
 			return
-		case (e.role.integration() || e.role == mathTextIntegration) && !template:
+		case template:
+		case e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml"):
+			return
+		case e.ns == htmlNS && kindOf(e.name)&stop != 0:
 			return
 		}
 	}

@@ -218,3 +218,22 @@ func TestLinksAndFindReadAnEndTagOfAnotherNameAroundForeignContent(t *testing.T)
 		{"a listing around", `<LISTING><svg></listing>` + svgLink, nil, "1"},
 	})
 }
+
+// TestLinksAndFindReadAnEndTagBehindASpecialElementInForeignContent
+// checks an end tag in an svg in the HTML of a foreignObject or of a math
+// annotation-xml: HTML's rules find an element of its name only down to
+// a special element (div, li, an annotation-xml...) for a name of none
+// (span), only down to a scope fence (object, td...) for a special one
+// (div). Past it, the end tag closes nothing, and what follows is the
+// svg's.
+func TestLinksAndFindReadAnEndTagBehindASpecialElementInForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a span behind a div", `<svg><foreignObject><span><div><svg></span>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a span behind an annotation-xml", `<math><annotation-xml encoding=text/html><span><math><annotation-xml><svg></span>` + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		{"a div behind an object", `<svg><foreignObject><div><object><svg></div>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a span behind an em", `<svg><foreignObject><span><em><svg></span>` + svgLink, nil, "1"},
+		{"a div behind a ul", `<svg><foreignObject><div><ul><svg></div>` + svgLink, nil, "1"},
+	})
+}
