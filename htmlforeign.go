@@ -42,7 +42,9 @@ const maxOpen = 128
 // An end tag that matches nothing open within the outermost svg or math
 // closes them all when an element of its name is open around them, as a
 // browser closes the foreign elements in an HTML element it ends
-// ("<div><svg></div>"), and is ignored when none is ("<svg></span>").
+// ("<div><svg></div>"), and is ignored when none is ("<svg></span>");
+// a form end tag closes the form only, not the svg in it, and a form in
+// a form opens nothing, as HTML's form element pointer has it.
 // HTML's own tree construction is followed no further: not its implied
 // end tags, tables, nor what an "<a>" in an "<a>" closes; in an
 // integration point, a void element holds nothing and any other HTML
@@ -70,7 +72,12 @@ type tree struct {
 	// of it is open, or while the map holds fewer than keptNames.
 	outside          map[string]*opened
 	specials, fences int
-	lower            []byte // a name in lower case, to look one up in outside
+	// form is HTML's form element pointer set: a form opened, no
+	// template open, and no form end tag since. A form start tag then
+	// opens nothing, and a form end tag closes that form only, not what
+	// it holds (see endForm).
+	form  bool
+	lower []byte // a name in lower case, to look one up in outside
 }
 
 // opened is what a tree counts of the HTML elements of a name open
@@ -183,12 +190,56 @@ func (tr *tree) start(s string, t token) namespace {
 		}
 		return mathNS
 	case kind&voidKind != 0:
-	case len(tr.open) == 0 && tr.over == 0:
-		tr.startOutside(t.name, kind)
+	case isName(t.name, "form") && tr.form && !tr.templateOpen():
+		// A form in a form is ignored.
 	default:
-		tr.push(s, t, htmlNS)
+		if isName(t.name, "form") && !tr.templateOpen() {
+			tr.form = true
+		}
+		if len(tr.open) == 0 && tr.over == 0 {
+			tr.startOutside(t.name, kind)
+		} else {
+			tr.push(s, t, htmlNS)
+		}
 	}
 	return htmlNS
+}
+
+// templateOpen reports whether an HTML template is open.
+func (tr *tree) templateOpen() bool {
+	if tr.templates > 0 {
+		return true
+	}
+	for _, e := range tr.open {
+		if e.ns == htmlNS && isName(e.name, "template") {
+			return true
+		}
+	}
+	return false
+}
+
+// endForm takes in a form end tag by HTML's rules, no template open: it
+// unsets the form element pointer and, when the form it points to is in
+// scope, removes that form from the stack, not the elements it holds
+// ("<form><svg></form>" leaves the svg open).
+func (tr *tree) endForm() {
+	if !tr.form {
+		return
+	}
+	tr.form = false
+	for i := len(tr.open) - 1; i >= 0; i-- {
+		switch e := tr.open[i]; {
+		case e.ns == htmlNS && isName(e.name, "form"):
+			tr.open = append(tr.open[:i], tr.open[i+1:]...) // a form is no inert element
+			return
+		case e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml"),
+			e.ns == htmlNS && kindOf(e.name)&fenceKind != 0:
+			return
+		}
+	}
+	if o := tr.outside["form"]; o != nil && o.open > 0 && o.fences == tr.fences {
+		tr.endOutside("form", kindOf("form"))
+	}
 }
 
 // end takes in an end tag of the element name.
@@ -202,6 +253,9 @@ func (tr *tree) end(name string) {
 	}
 	switch e, ok := tr.current(); {
 	case br: // "</br>" is a br: it closes nothing
+		return
+	case !ok && isName(name, "form") && !tr.templateOpen():
+		tr.endForm()
 		return
 	case !ok:
 		tr.endOutside(name, kind)
@@ -218,6 +272,10 @@ func (tr *tree) end(name string) {
 				return
 			}
 		}
+	}
+	if isName(name, "form") && !tr.templateOpen() {
+		tr.endForm()
+		return
 	}
 	// HTML's rules: the innermost HTML element of that name, down to a
 	// special element for a name of none (span), to a scope fence for

@@ -237,3 +237,20 @@ func TestLinksAndFindReadAnEndTagBehindASpecialElementInForeignContent(t *testin
 		{"a div behind a ul", `<svg><foreignObject><div><ul><svg></div>` + svgLink, nil, "1"},
 	})
 }
+
+// TestLinksAndFindReadAFormAroundForeignContentAsABrowserDoes checks a
+// form's end tag in an svg: a browser removes the form from its stack of
+// open elements, not what the form holds, so that the svg stays open;
+// and a form start tag in a form, which a browser ignores.
+func TestLinksAndFindReadAFormAroundForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a form around", `<form><svg></form>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a form in a foreignObject", `<svg><foreignObject><form><svg></form>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a form ended before", `<form></form><svg></form>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a form in a form", `<form><svg><desc><form></desc><title>code 1</title></svg><a href="https://x.test/b">code 2</a>`,
+			[]string{"https://x.test/b"}, "2"},
+		{"a div around a form", `<div><form><svg></div>` + svgLink, nil, "1"},
+		{"a form in a template in a form", `<form><template><form><svg></form>` + svgLink, nil, ""},
+	})
+}
