@@ -38,7 +38,8 @@ const maxOpen = 128
 // innermost foreign element of its name, or, past the foreign elements,
 // the innermost HTML one open within them, as HTML's rules find one
 // (down to a special element, or a scope fence: see tree.end; a template
-// wherever it is).
+// wherever it is; any heading for a heading's, as "</h1>" ends an h2; no
+// li past a ul or ol for an li's).
 // An end tag that matches nothing open within the outermost svg or math
 // closes them all when an element of its name is open around them, as a
 // browser closes the foreign elements in an HTML element it ends
@@ -70,8 +71,8 @@ type tree struct {
 	// td...) opened since, for a name of none (span, a), no scope fence
 	// (table, td...) for a special one. A name is kept while an element
 	// of it is open, or while the map holds fewer than keptNames.
-	outside          map[string]*opened
-	specials, fences int
+	outside                 map[string]*opened
+	specials, fences, lists int
 	// form is HTML's form element pointer set: a form opened, no
 	// template open, and no form end tag since. A form start tag then
 	// opens nothing, and a form end tag closes that form only, not what
@@ -83,8 +84,8 @@ type tree struct {
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
 type opened struct {
-	name                   string // its key
-	open, specials, fences int
+	name                          string // its key
+	open, specials, fences, lists int
 }
 
 // keptNames is how many names of elements no longer open tree.outside
@@ -288,9 +289,12 @@ func (tr *tree) end(name string) {
 	if kind&(formattingKind|scopedKind) != 0 {
 		stop = fenceKind
 	}
+	if isName(name, "li") {
+		stop |= listKind
+	}
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
-		case e.ns == htmlNS && isNameFolded(e.name, name):
+		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&headingKind != 0 && kindOf(e.name)&headingKind != 0):
 			tr.popTo(i)
 			return
 		case template:
@@ -308,21 +312,31 @@ func (tr *tree) end(name string) {
 // element of its name is open around them (see tree.outside).
 func (tr *tree) endAround(name string, kind htmlKind) {
 	o := tr.outside[string(tr.lowerName(name))]
+	if kind&headingKind != 0 {
+		// Any heading's end tag ends the innermost heading in scope.
+		o = nil
+		for _, h := range [...]string{"h1", "h2", "h3", "h4", "h5", "h6"} {
+			if e := tr.outside[h]; e != nil && e.open > 0 && e.fences == tr.fences {
+				o = e
+			}
+		}
+	}
 	switch {
 	case o == nil || o.open == 0:
 		return
 	case kind&templateKind != 0:
 	case kind&(formattingKind|scopedKind) != 0:
 		// Found in scope; a formatting element (a, b...) as its last
-		// clone, which a browser makes right around what it holds.
-		if o.fences != tr.fences {
+		// clone, which a browser makes right around what it holds. An
+		// li's scope ends at a ul or ol too.
+		if o.fences != tr.fences || isName(name, "li") && o.lists != tr.lists {
 			return
 		}
 	case o.specials != tr.specials:
 		return
 	}
 	tr.popTo(0)
-	tr.endOutside(name, kind)
+	tr.endOutside(o.name, kind)
 }
 
 // startOutside takes in the start tag of an HTML element, not void, of
@@ -337,6 +351,9 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	if kind&fenceKind != 0 {
 		tr.fences++
 	}
+	if kind&listKind != 0 {
+		tr.lists++
+	}
 	lower := tr.lowerName(name)
 	o := tr.outside[string(lower)]
 	if o == nil {
@@ -350,7 +367,7 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 		tr.outside[o.name] = o
 	}
 	o.open++
-	o.specials, o.fences = tr.specials, tr.fences
+	o.specials, o.fences, o.lists = tr.specials, tr.fences, tr.lists
 }
 
 // endOutside takes in an end tag of the element name, of that kind,
@@ -372,6 +389,9 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	}
 	if kind&fenceKind != 0 {
 		tr.fences = max(tr.fences-1, 0)
+	}
+	if kind&listKind != 0 {
+		tr.lists = max(tr.lists-1, 0)
 	}
 }
 
@@ -469,7 +489,7 @@ func breaksOut(s string, t token, kind htmlKind) bool {
 
 // htmlKind is what HTML's tree construction makes of an HTML element of
 // a name: a set of the kinds below.
-type htmlKind uint8
+type htmlKind uint16
 
 const (
 	// voidKind holds nothing: its start tag opens none ("image" is an
@@ -493,6 +513,11 @@ const (
 	// p...; font with a color, face or size: see breaksOut).
 	breakoutKind
 	templateKind
+	// headingKind is h1 to h6: the end tag of one ends any.
+	headingKind
+	// listKind is a ul or ol: an li's end tag does not close an li it
+	// holds.
+	listKind
 )
 
 // kindOf returns the kind of the HTML element name, in any case: one
@@ -535,8 +560,13 @@ func kindOf(name string) htmlKind {
 		"ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var":
 		k |= breakoutKind
 	}
-	if string(n) == "template" {
+	switch string(n) {
+	case "template":
 		k |= templateKind
+	case "h1", "h2", "h3", "h4", "h5", "h6":
+		k |= headingKind
+	case "ul", "ol":
+		k |= listKind
 	}
 	return k
 }

@@ -254,3 +254,19 @@ func TestLinksAndFindReadAFormAroundForeignContentAsABrowserDoes(t *testing.T) {
 		{"a form in a template in a form", `<form><template><form><svg></form>` + svgLink, nil, ""},
 	})
 }
+
+// TestLinksAndFindReadAHeadingOrListItemAroundForeignContentAsABrowserDoes
+// checks the end tags HTML matches by rules of their own: a heading's end
+// tag ends any heading ("</h1>" an h2), and an li's end tag finds an li
+// only down to a ul or an ol.
+func TestLinksAndFindReadAHeadingOrListItemAroundForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"an h2 around, an h1 ended", `<h2><svg></h1>` + svgLink, nil, "1"},
+		{"an h3 in a foreignObject, an h4 ended", `<svg><foreignObject><h3><svg></H4>` + svgLink, nil, "1"},
+		{"an li behind a ul", `<li><ul><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an li behind an ol in a foreignObject", `<svg><foreignObject><li><ol><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an li behind a div", `<li><div><svg></li>` + svgLink, nil, "1"},
+		{"an h2 around, a p ended", `<h2><svg></hr>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
