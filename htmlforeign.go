@@ -62,6 +62,8 @@ type tree struct {
 	// renders nothing of; templates, the HTML templates open outside
 	// foreign content.
 	inertOpen, templates int
+	// templatesIn counts the HTML templates of open.
+	templatesIn int
 	// outside counts, by their names in lower case, the HTML elements
 	// open outside foreign content, with how many special elements and
 	// scope fences were open when the last of them opened: an end tag
@@ -98,6 +100,7 @@ type element struct {
 	name string // as written: "foreignObject", "G"
 	ns   namespace
 	role elementRole
+	kind htmlKind // of an HTML element: kindOf(name)
 }
 
 // elementRole is what an element of foreign content is to tree
@@ -207,17 +210,7 @@ func (tr *tree) start(s string, t token) namespace {
 }
 
 // templateOpen reports whether an HTML template is open.
-func (tr *tree) templateOpen() bool {
-	if tr.templates > 0 {
-		return true
-	}
-	for _, e := range tr.open {
-		if e.ns == htmlNS && isName(e.name, "template") {
-			return true
-		}
-	}
-	return false
-}
+func (tr *tree) templateOpen() bool { return tr.templates > 0 || tr.templatesIn > 0 }
 
 // endForm takes in a form end tag by HTML's rules, no template open: it
 // unsets the form element pointer and, when the form it points to is in
@@ -234,7 +227,7 @@ func (tr *tree) endForm() {
 			tr.open = append(tr.open[:i], tr.open[i+1:]...) // a form is no inert element
 			return
 		case e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml"),
-			e.ns == htmlNS && kindOf(e.name)&fenceKind != 0:
+			e.kind&fenceKind != 0:
 			return
 		}
 	}
@@ -294,13 +287,13 @@ func (tr *tree) end(name string) {
 	}
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
-		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&headingKind != 0 && kindOf(e.name)&headingKind != 0):
+		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&e.kind&headingKind != 0):
 			tr.popTo(i)
 			return
 		case template:
 		case e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml"):
 			return
-		case e.ns == htmlNS && kindOf(e.name)&stop != 0:
+		case e.kind&stop != 0:
 			return
 		}
 	}
@@ -406,8 +399,14 @@ func (tr *tree) push(s string, t token, ns namespace) {
 		return
 	}
 	e := element{name: t.name, ns: ns, role: roleOf(s, t, ns)}
+	if ns == htmlNS {
+		e.kind = kindOf(t.name)
+	}
 	if e.role.inert() {
 		tr.inertOpen++
+	}
+	if e.kind&templateKind != 0 {
+		tr.templatesIn++
 	}
 	tr.open = append(tr.open, e)
 }
@@ -418,6 +417,9 @@ func (tr *tree) popTo(i int) {
 	for _, e := range tr.open[i:] {
 		if e.role.inert() {
 			tr.inertOpen--
+		}
+		if e.kind&templateKind != 0 {
+			tr.templatesIn--
 		}
 	}
 	tr.open = tr.open[:i]
