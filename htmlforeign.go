@@ -39,7 +39,7 @@ const maxOpen = 128
 // the innermost HTML one open within them, as HTML's rules find one
 // (down to a special element, or a scope fence: see tree.end; a template
 // wherever it is; any heading for a heading's, as "</h1>" ends an h2; no
-// li past a ul or ol for an li's).
+// li past a ul or ol for an li's, no p past a button for a p's).
 // An end tag that matches nothing open within the outermost svg or math
 // closes them all when an element of its name is open around them, as a
 // browser closes the foreign elements in an HTML element it ends
@@ -282,8 +282,11 @@ func (tr *tree) end(name string) {
 	if kind&(formattingKind|scopedKind) != 0 {
 		stop = fenceKind
 	}
-	if isName(name, "li") {
+	switch {
+	case isName(name, "li"):
 		stop |= listKind
+	case isName(name, "p"):
+		stop |= buttonKind
 	}
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
@@ -520,6 +523,8 @@ const (
 	// listKind is a ul or ol: an li's end tag does not close an li it
 	// holds.
 	listKind
+	// buttonKind is a button: a p's end tag does not close a p it holds.
+	buttonKind
 )
 
 // kindOf returns the kind of the HTML element name, in any case: one
@@ -569,6 +574,8 @@ func kindOf(name string) htmlKind {
 		k |= headingKind
 	case "ul", "ol":
 		k |= listKind
+	case "button":
+		k |= buttonKind
 	}
 	return k
 }

@@ -270,3 +270,15 @@ func TestLinksAndFindReadAHeadingOrListItemAroundForeignContentAsABrowserDoes(t 
 		{"an h2 around, a p ended", `<h2><svg></hr>` + svgLink, []string{"https://x.test/a"}, "2"},
 	})
 }
+
+// TestLinksAndFindReadAParagraphBehindAButtonInForeignContent checks a
+// p end tag in a foreignObject: HTML finds a p in button scope, which
+// ends at a button; past it, the end tag closes nothing, the button
+// stays open, and the foreignObject's end tag closes nothing either.
+func TestLinksAndFindReadAParagraphBehindAButtonInForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a p behind a button", `<svg><foreignObject><p><button></p></foreignObject>` + svgLink, nil, "1"},
+		{"a p behind a span", `<svg><foreignObject><p><span></p></foreignObject>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
