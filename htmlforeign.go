@@ -307,16 +307,7 @@ func (tr *tree) end(name string) {
 // matches no element the stack holds: it closes them all when an HTML
 // element of its name is open around them (see tree.outside).
 func (tr *tree) endAround(name string, kind htmlKind) {
-	o := tr.outside[string(tr.lowerName(name))]
-	if kind&headingKind != 0 {
-		// Any heading's end tag ends the innermost heading in scope.
-		o = nil
-		for _, h := range [...]string{"h1", "h2", "h3", "h4", "h5", "h6"} {
-			if e := tr.outside[h]; e != nil && e.open > 0 && e.fences == tr.fences {
-				o = e
-			}
-		}
-	}
+	o := tr.outsideOf(name, kind)
 	switch {
 	case o == nil || o.open == 0:
 		return
@@ -370,7 +361,7 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 // outside foreign content: it closes an element of its name, when one
 // may be open.
 func (tr *tree) endOutside(name string, kind htmlKind) {
-	o := tr.outside[string(tr.lowerName(name))]
+	o := tr.outsideOf(name, kind)
 	if o == nil || o.open == 0 {
 		return
 	}
@@ -600,6 +591,22 @@ func lowerASCII(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
+}
+
+// outsideOf returns what tree.outside counts of the elements of the
+// name, of that kind, open outside foreign content, or nil: for a
+// heading, of a heading open in scope, as any heading's end tag ends
+// the innermost ("</h1>" an h2).
+func (tr *tree) outsideOf(name string, kind htmlKind) *opened {
+	if kind&headingKind == 0 {
+		return tr.outside[string(tr.lowerName(name))]
+	}
+	for _, h := range [...]string{"h1", "h2", "h3", "h4", "h5", "h6"} {
+		if o := tr.outside[h]; o != nil && o.open > 0 && o.fences == tr.fences {
+			return o
+		}
+	}
+	return nil
 }
 
 // lowerName returns the name in lower case of ASCII letters, in the

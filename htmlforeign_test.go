@@ -268,6 +268,7 @@ func TestLinksAndFindReadAHeadingOrListItemAroundForeignContentAsABrowserDoes(t 
 		{"an li behind an ol in a foreignObject", `<svg><foreignObject><li><ol><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
 		{"an li behind a div", `<li><div><svg></li>` + svgLink, nil, "1"},
 		{"an h2 around, a p ended", `<h2><svg></hr>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an h3 ended by an h1 end tag", `<h3></h1><svg></h2>` + svgLink, []string{"https://x.test/a"}, "2"},
 	})
 }
 
