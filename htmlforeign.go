@@ -36,11 +36,16 @@ const maxOpen = 128
 // mi, mo, mn, ms or mtext, but for an mglyph or malignmark; a self-closed
 // foreign element ("<path/>") holds nothing; an end tag closes the
 // innermost foreign element of its name, or, past the foreign elements,
-// the innermost HTML one open within them (a template wherever it is).
+// the innermost HTML one open within them, as HTML's rules find one
+// (down to a special element, or a scope fence: see tree.end; a template
+// wherever it is; any heading for a heading's, as "</h1>" ends an h2; no
+// li past a ul or ol for an li's, no p past a button for a p's).
 // An end tag that matches nothing open within the outermost svg or math
 // closes them all when an element of its name is open around them, as a
 // browser closes the foreign elements in an HTML element it ends
-// ("<div><svg></div>"), and is ignored when none is ("<svg></span>").
+// ("<div><svg></div>"), and is ignored when none is ("<svg></span>");
+// a form end tag closes the form only, not the svg in it, and a form in
+// a form opens nothing, as HTML's form element pointer has it.
 // HTML's own tree construction is followed no further: not its implied
 // end tags, tables, nor what an "<a>" in an "<a>" closes; in an
 // integration point, a void element holds nothing and any other HTML
@@ -57,31 +62,45 @@ type tree struct {
 	// renders nothing of; templates, the HTML templates open outside
 	// foreign content.
 	inertOpen, templates int
-	// outside counts, by a hash of their names, the HTML elements open
-	// outside foreign content, with how many special elements and scope
-	// fences were open when the last of them opened: an end tag that
-	// matches no foreign element closes them all only when an HTML
-	// element of its name is open around them, as HTML's rules find one:
-	// with no special element (div, td...) opened since, for a name of
-	// none (span, a), no scope fence (table, td...) for a special one.
-	outside          [outsideHashes]opened
-	specials, fences int
+	// templatesIn counts the HTML templates of open.
+	templatesIn int
+	// outside counts, by their names in lower case, the HTML elements
+	// open outside foreign content, with how many special elements and
+	// scope fences were open when the last of them opened: an end tag
+	// that matches no foreign element closes them all only when an HTML
+	// element of exactly its name is open around them ("<x-217>" is no
+	// "div"), as HTML's rules find one: with no special element (div,
+	// td...) opened since, for a name of none (span, a), no scope fence
+	// (table, td...) for a special one. A name is kept while an element
+	// of it is open, or while the map holds fewer than keptNames.
+	outside                 map[string]*opened
+	specials, fences, lists int
+	// form is HTML's form element pointer set: a form opened, no
+	// template open, and no form end tag since. A form start tag then
+	// opens nothing, and a form end tag closes that form only, not what
+	// it holds (see endForm).
+	form  bool
+	lower []byte // a name in lower case, to look one up in outside
 }
 
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
 type opened struct {
-	open, specials, fences int
+	name                          string // its key
+	open, specials, fences, lists int
 }
 
-// outsideHashes is how many hashes of names tree.outside counts by.
-const outsideHashes = 256
+// keptNames is how many names of elements no longer open tree.outside
+// keeps, to count them again without a new entry ("<p>...</p>" in a
+// loop): past it, it keeps only the names of those open.
+const keptNames = 256
 
 // element is an element of a tree's stack.
 type element struct {
 	name string // as written: "foreignObject", "G"
 	ns   namespace
 	role elementRole
+	kind htmlKind // of an HTML element: kindOf(name)
 }
 
 // elementRole is what an element of foreign content is to tree
@@ -175,12 +194,46 @@ func (tr *tree) start(s string, t token) namespace {
 		}
 		return mathNS
 	case kind&voidKind != 0:
-	case len(tr.open) == 0 && tr.over == 0:
-		tr.startOutside(t.name, kind)
+	case isName(t.name, "form") && tr.form && !tr.templateOpen():
+		// A form in a form is ignored.
 	default:
-		tr.push(s, t, htmlNS)
+		if isName(t.name, "form") && !tr.templateOpen() {
+			tr.form = true
+		}
+		if len(tr.open) == 0 && tr.over == 0 {
+			tr.startOutside(t.name, kind)
+		} else {
+			tr.push(s, t, htmlNS)
+		}
 	}
 	return htmlNS
+}
+
+// templateOpen reports whether an HTML template is open.
+func (tr *tree) templateOpen() bool { return tr.templates > 0 || tr.templatesIn > 0 }
+
+// endForm takes in a form end tag by HTML's rules, no template open: it
+// unsets the form element pointer and, when the form it points to is in
+// scope, removes that form from the stack, not the elements it holds
+// ("<form><svg></form>" leaves the svg open).
+func (tr *tree) endForm() {
+	if !tr.form {
+		return
+	}
+	tr.form = false
+	for i := len(tr.open) - 1; i >= 0; i-- {
+		switch e := tr.open[i]; {
+		case e.ns == htmlNS && isName(e.name, "form"):
+			tr.open = append(tr.open[:i], tr.open[i+1:]...) // a form is no inert element
+			return
+		case e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml"),
+			e.kind&fenceKind != 0:
+			return
+		}
+	}
+	if o := tr.outside["form"]; o != nil && o.open > 0 && o.fences == tr.fences {
+		tr.endOutside("form", kindOf("form"))
+	}
 }
 
 // end takes in an end tag of the element name.
@@ -194,6 +247,9 @@ func (tr *tree) end(name string) {
 	}
 	switch e, ok := tr.current(); {
 	case br: // "</br>" is a br: it closes nothing
+		return
+	case !ok && isName(name, "form") && !tr.templateOpen():
+		tr.endForm()
 		return
 	case !ok:
 		tr.endOutside(name, kind)
@@ -211,16 +267,36 @@ func (tr *tree) end(name string) {
 			}
 		}
 	}
-	// HTML's rules: the innermost HTML element of that name, within the
-	// innermost integration point (an svg desc holds an end tag it does
-	// not match), but for a template, which ends wherever it is.
+	if isName(name, "form") && !tr.templateOpen() {
+		tr.endForm()
+		return
+	}
+	// HTML's rules: the innermost HTML element of that name, down to a
+	// special element for a name of none (span), to a scope fence for
+	// a special one (div) or a formatting one (b) as endAround reads
+	// them; the integration points and any math annotation-xml are both
+	// (an svg desc holds an end tag it does not match). A template ends
+	// wherever it is.
 	template := kind&templateKind != 0
+	stop := specialKind
+	if kind&(formattingKind|scopedKind) != 0 {
+		stop = fenceKind
+	}
+	switch {
+	case isName(name, "li"):
+		stop |= listKind
+	case isName(name, "p"):
+		stop |= buttonKind
+	}
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
-		case e.ns == htmlNS && isNameFolded(e.name, name):
+		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&e.kind&headingKind != 0):
 			tr.popTo(i)
 			return
-		case (e.role.integration() || e.role == mathTextIntegration) && !template:
+		case template:
+		case e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml"):
+			return
+		case e.kind&stop != 0:
 			return
 		}
 	}
@@ -231,22 +307,23 @@ func (tr *tree) end(name string) {
 // matches no element the stack holds: it closes them all when an HTML
 // element of its name is open around them (see tree.outside).
 func (tr *tree) endAround(name string, kind htmlKind) {
-	o := tr.outside[nameHash(name)]
+	o := tr.outsideOf(name, kind)
 	switch {
-	case o.open == 0:
+	case o == nil || o.open == 0:
 		return
 	case kind&templateKind != 0:
 	case kind&(formattingKind|scopedKind) != 0:
 		// Found in scope; a formatting element (a, b...) as its last
-		// clone, which a browser makes right around what it holds.
-		if o.fences != tr.fences {
+		// clone, which a browser makes right around what it holds. An
+		// li's scope ends at a ul or ol too.
+		if o.fences != tr.fences || isName(name, "li") && o.lists != tr.lists {
 			return
 		}
 	case o.specials != tr.specials:
 		return
 	}
 	tr.popTo(0)
-	tr.endOutside(name, kind)
+	tr.endOutside(o.name, kind)
 }
 
 // startOutside takes in the start tag of an HTML element, not void, of
@@ -261,20 +338,36 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	if kind&fenceKind != 0 {
 		tr.fences++
 	}
-	o := &tr.outside[nameHash(name)]
+	if kind&listKind != 0 {
+		tr.lists++
+	}
+	lower := tr.lowerName(name)
+	o := tr.outside[string(lower)]
+	if o == nil {
+		o = &opened{name: name} // the document's, when in lower case
+		if string(lower) != name {
+			o.name = string(lower)
+		}
+		if tr.outside == nil {
+			tr.outside = make(map[string]*opened)
+		}
+		tr.outside[o.name] = o
+	}
 	o.open++
-	o.specials, o.fences = tr.specials, tr.fences
+	o.specials, o.fences, o.lists = tr.specials, tr.fences, tr.lists
 }
 
 // endOutside takes in an end tag of the element name, of that kind,
 // outside foreign content: it closes an element of its name, when one
 // may be open.
 func (tr *tree) endOutside(name string, kind htmlKind) {
-	o := &tr.outside[nameHash(name)]
-	if o.open == 0 {
+	o := tr.outsideOf(name, kind)
+	if o == nil || o.open == 0 {
 		return
 	}
-	o.open--
+	if o.open--; o.open == 0 && len(tr.outside) > keptNames {
+		delete(tr.outside, o.name)
+	}
 	if kind&templateKind != 0 {
 		tr.templates = max(tr.templates-1, 0)
 	}
@@ -283,6 +376,9 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	}
 	if kind&fenceKind != 0 {
 		tr.fences = max(tr.fences-1, 0)
+	}
+	if kind&listKind != 0 {
+		tr.lists = max(tr.lists-1, 0)
 	}
 }
 
@@ -297,8 +393,14 @@ func (tr *tree) push(s string, t token, ns namespace) {
 		return
 	}
 	e := element{name: t.name, ns: ns, role: roleOf(s, t, ns)}
+	if ns == htmlNS {
+		e.kind = kindOf(t.name)
+	}
 	if e.role.inert() {
 		tr.inertOpen++
+	}
+	if e.kind&templateKind != 0 {
+		tr.templatesIn++
 	}
 	tr.open = append(tr.open, e)
 }
@@ -309,6 +411,9 @@ func (tr *tree) popTo(i int) {
 	for _, e := range tr.open[i:] {
 		if e.role.inert() {
 			tr.inertOpen--
+		}
+		if e.kind&templateKind != 0 {
+			tr.templatesIn--
 		}
 	}
 	tr.open = tr.open[:i]
@@ -380,7 +485,7 @@ func breaksOut(s string, t token, kind htmlKind) bool {
 
 // htmlKind is what HTML's tree construction makes of an HTML element of
 // a name: a set of the kinds below.
-type htmlKind uint8
+type htmlKind uint16
 
 const (
 	// voidKind holds nothing: its start tag opens none ("image" is an
@@ -404,6 +509,13 @@ const (
 	// p...; font with a color, face or size: see breaksOut).
 	breakoutKind
 	templateKind
+	// headingKind is h1 to h6: the end tag of one ends any.
+	headingKind
+	// listKind is a ul or ol: an li's end tag does not close an li it
+	// holds.
+	listKind
+	// buttonKind is a button: a p's end tag does not close a p it holds.
+	buttonKind
 )
 
 // kindOf returns the kind of the HTML element name, in any case: one
@@ -446,8 +558,15 @@ func kindOf(name string) htmlKind {
 		"ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var":
 		k |= breakoutKind
 	}
-	if string(n) == "template" {
+	switch string(n) {
+	case "template":
 		k |= templateKind
+	case "h1", "h2", "h3", "h4", "h5", "h6":
+		k |= headingKind
+	case "ul", "ol":
+		k |= listKind
+	case "button":
+		k |= buttonKind
 	}
 	return k
 }
@@ -474,12 +593,28 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// nameHash returns a hash of a name in lower case, an index of
-// tree.outside.
-func nameHash(name string) int {
-	h := uint32(2166136261) // FNV-1a
-	for i := range len(name) {
-		h = (h ^ uint32(lowerASCII(name[i]))) * 16777619
+// outsideOf returns what tree.outside counts of the elements of the
+// name, of that kind, open outside foreign content, or nil: for a
+// heading, of a heading open in scope, as any heading's end tag ends
+// the innermost ("</h1>" an h2).
+func (tr *tree) outsideOf(name string, kind htmlKind) *opened {
+	if kind&headingKind == 0 {
+		return tr.outside[string(tr.lowerName(name))]
 	}
-	return int(h % outsideHashes)
+	for _, h := range [...]string{"h1", "h2", "h3", "h4", "h5", "h6"} {
+		if o := tr.outside[h]; o != nil && o.open > 0 && o.fences == tr.fences {
+			return o
+		}
+	}
+	return nil
+}
+
+// lowerName returns the name in lower case of ASCII letters, in the
+// tree's buffer: a key of tree.outside, to look one up without a copy.
+func (tr *tree) lowerName(name string) []byte {
+	tr.lower = tr.lower[:0]
+	for i := range len(name) {
+		tr.lower = append(tr.lower, lowerASCII(name[i]))
+	}
+	return tr.lower
 }

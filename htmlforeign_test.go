@@ -174,3 +174,112 @@ func TestLinksOfDeepForeignContent(t *testing.T) {
 		}
 	}
 }
+
+// svgLink follows an svg's start tag in the tests of an end tag in it:
+// in an svg, a textarea holds markup (an svg a is a link) and a title
+// renders nothing; in HTML, both hold text.
+const svgLink = `<textarea><a href="https://x.test/a"><text>a</text></a></textarea><title>code 1</title></svg>code 2`
+
+// endTagCase is a document, the links and code (Find(`code (\d+)`)) a
+// browser shows of it.
+type endTagCase struct {
+	name, html string
+	wantLinks  []string
+	wantFind   string
+}
+
+// checkEndTagCases checks Links and Find of each of the documents.
+func checkEndTagCases(t *testing.T, tests []endTagCase) {
+	t.Helper()
+	for _, tc := range tests {
+		m := &mocksmtp.Message{HTML: tc.html}
+		if diff := cmp.Diff(tc.wantLinks, m.Links()); diff != "" {
+			t.Errorf("%s: Links of %q (-want +got):\n%s", tc.name, tc.html, diff)
+		}
+		if got := m.Find(regexp.MustCompile(`code (\d+)`)); got != tc.wantFind {
+			t.Errorf("%s: Find in %q = %q, want %q", tc.name, tc.html, got, tc.wantFind)
+		}
+	}
+}
+
+// TestLinksAndFindReadAnEndTagOfAnotherNameAroundForeignContent checks
+// an end tag in an svg that matches no element in it: a browser closes
+// the svg only when an element of exactly that name is open around it,
+// so that what follows is HTML; a tag of another name closes nothing,
+// however alike its name, and what follows is the svg's.
+func TestLinksAndFindReadAnEndTagOfAnotherNameAroundForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a listing around, a table ended", `<listing><svg></table>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a custom element around, a div ended", `<x-217><svg></div>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a custom element around, a b ended", `<x-9><svg></b>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a custom element around, its end tag in upper case", `<x-217><svg></X-217>` + svgLink, nil, "1"},
+		{"a table around", `<table><td><div><svg></div>` + svgLink, nil, "1"},
+		{"a listing around", `<LISTING><svg></listing>` + svgLink, nil, "1"},
+	})
+}
+
+// TestLinksAndFindReadAnEndTagBehindASpecialElementInForeignContent
+// checks an end tag in an svg in the HTML of a foreignObject or of a math
+// annotation-xml: HTML's rules find an element of its name only down to
+// a special element (div, li, an annotation-xml...) for a name of none
+// (span), only down to a scope fence (object, td...) for a special one
+// (div). Past it, the end tag closes nothing, and what follows is the
+// svg's.
+func TestLinksAndFindReadAnEndTagBehindASpecialElementInForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a span behind a div", `<svg><foreignObject><span><div><svg></span>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a span behind an annotation-xml", `<math><annotation-xml encoding=text/html><span><math><annotation-xml><svg></span>` + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		{"a div behind an object", `<svg><foreignObject><div><object><svg></div>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a span behind an em", `<svg><foreignObject><span><em><svg></span>` + svgLink, nil, "1"},
+		{"a div behind a ul", `<svg><foreignObject><div><ul><svg></div>` + svgLink, nil, "1"},
+	})
+}
+
+// TestLinksAndFindReadAFormAroundForeignContentAsABrowserDoes checks a
+// form's end tag in an svg: a browser removes the form from its stack of
+// open elements, not what the form holds, so that the svg stays open;
+// and a form start tag in a form, which a browser ignores.
+func TestLinksAndFindReadAFormAroundForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a form around", `<form><svg></form>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a form in a foreignObject", `<svg><foreignObject><form><svg></form>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a form ended before", `<form></form><svg></form>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a form in a form", `<form><svg><desc><form></desc><title>code 1</title></svg><a href="https://x.test/b">code 2</a>`,
+			[]string{"https://x.test/b"}, "2"},
+		{"a div around a form", `<div><form><svg></div>` + svgLink, nil, "1"},
+		{"a form in a template in a form", `<form><template><form><svg></form>` + svgLink, nil, ""},
+	})
+}
+
+// TestLinksAndFindReadAHeadingOrListItemAroundForeignContentAsABrowserDoes
+// checks the end tags HTML matches by rules of their own: a heading's end
+// tag ends any heading ("</h1>" an h2), and an li's end tag finds an li
+// only down to a ul or an ol.
+func TestLinksAndFindReadAHeadingOrListItemAroundForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"an h2 around, an h1 ended", `<h2><svg></h1>` + svgLink, nil, "1"},
+		{"an h3 in a foreignObject, an h4 ended", `<svg><foreignObject><h3><svg></H4>` + svgLink, nil, "1"},
+		{"an li behind a ul", `<li><ul><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an li behind an ol in a foreignObject", `<svg><foreignObject><li><ol><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an li behind a div", `<li><div><svg></li>` + svgLink, nil, "1"},
+		{"an h2 around, a p ended", `<h2><svg></hr>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an h3 ended by an h1 end tag", `<h3></h1><svg></h2>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
+
+// TestLinksAndFindReadAParagraphBehindAButtonInForeignContent checks a
+// p end tag in a foreignObject: HTML finds a p in button scope, which
+// ends at a button; past it, the end tag closes nothing, the button
+// stays open, and the foreignObject's end tag closes nothing either.
+func TestLinksAndFindReadAParagraphBehindAButtonInForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a p behind a button", `<svg><foreignObject><p><button></p></foreignObject>` + svgLink, nil, "1"},
+		{"a p behind a span", `<svg><foreignObject><p><span></p></foreignObject>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
