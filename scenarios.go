@@ -10,7 +10,11 @@ import (
 // [Fault]: selectors and actions can be added to it, and it is added with
 // [WithFault] or [Server.AddFault]. One [Fault.Reply] rewords its reply
 // (Postgrey's: Greylist().Reply(450, "4.2.0 Greylisted")); a second is
-// an error, as on any fault. Scenario state (greylisting's pairs, rate
+// an error, as on any fault. A scenario that replies 421 (RateLimit,
+// ShuttingDown) closes the connection as any fault's 421 does: an
+// ending added to it ([Fault.ResetTCP], [Fault.Stall]...) follows the 421
+// instead, and a reply reworded to another code leaves the connection
+// open. Scenario state (greylisting's pairs, rate
 // counters) is kept per server, and starts afresh with [Server.Reset]
 // and [Server.ReplaceFaults].
 
@@ -102,7 +106,7 @@ func RateLimit(n int) Fault {
 	f.newCond = func() condition {
 		return func(m *match) bool { return m.mails >= n }
 	}
-	return f.scenarioReply(421, "4.7.0 Too many messages on this connection, try again later").Disconnect()
+	return f.scenarioReply(421, "4.7.0 Too many messages on this connection, try again later")
 }
 
 // RateLimitPer allows n transactions (MAIL FROM) per interval across all
@@ -167,7 +171,7 @@ func UnknownUser(rcpts ...string) Fault {
 // server going down for maintenance does.
 func ShuttingDown() Fault {
 	f := scenario(StageGreeting, "shutting down", callerLine(2))
-	return f.scenarioReply(421, "4.3.2 Service shutting down, try again later").Disconnect()
+	return f.scenarioReply(421, "4.3.2 Service shutting down, try again later")
 }
 
 // TooManyRecipients accepts n recipients per message and answers each
