@@ -800,10 +800,8 @@ func (s *Server) Sessions() []*Session {
 // connection: all of them when the server keeps fewer. It costs what the
 // n snapshots cost, however many sessions the server keeps.
 func (s *Server) LastSessions(n int) []*Session {
-	s.mu.Lock()
-	recs := slices.Clone(last(s.sessions, n))
-	s.mu.Unlock()
-	return sessionsOf(recs)
+	sessions, _ := s.TailSessions(n)
+	return sessions
 }
 
 // TailSessions returns the last n sessions, as [Server.LastSessions], and
@@ -863,10 +861,8 @@ func (s *Server) Messages() []*Message {
 // session delivered (a message's Session has no transcript). It is
 // what a poller such as the mocksmtp program's web page needs.
 func (s *Server) LastMessages(n int) []*Message {
-	s.mu.Lock()
-	refs := slices.Clone(last(s.messages, n))
-	s.mu.Unlock()
-	return snapshotsOf(refs)
+	messages, _ := s.TailMessages(n)
+	return messages
 }
 
 // TailMessages returns the last n messages accepted, as
