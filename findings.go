@@ -280,6 +280,21 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool) 
 	return fs
 }
 
+// checkUnfinishedAuth returns the auth-plaintext finding of an AUTH
+// exchange over a connection without TLS that has no Auth event: the
+// session ended in the middle of it, the client gone or, when tooLong,
+// its last response past 1 MiB, which the engine answered 500 5.5.6 and
+// closed at. That response crossed the wire, as one the engine refused
+// for its length does (authCrossed).
+func checkUnfinishedAuth(exchange identified, mechanism AuthMechanism, tooLong bool) Finding {
+	ev := &smtpd.Event{Kind: smtpd.Auth}
+	ev.SASL, _ = exchange.(smtpd.SASLServer)
+	if tooLong {
+		ev.Reason = smtpd.ReasonLineTooLong
+	}
+	return finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS, unfinished: %s", mechanism, authCrossed(ev, string(mechanism)))
+}
+
 // shownLine returns a command line as its transcript line shows it, its
 // secrets masked (smtpd.Event.Masked).
 func shownLine(ev *smtpd.Event) string {

@@ -787,3 +787,77 @@ func TestLinePastOneMiBIsALineLengthFinding(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthPlaintextAbandonedExchange checks that an AUTH exchange over a
+// connection without TLS that never finished is an auth-plaintext finding
+// saying what crossed, over a real socket: the client closed the
+// connection in the middle of it, or sent a response past 1 MiB, which
+// the engine answers 500 5.5.6 and closes at. There is no Auth event for
+// either, and before, there was no finding either, though the user name
+// (or all the response) had crossed in clear text.
+func TestAuthPlaintextAbandonedExchange(t *testing.T) {
+	t.Parallel()
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	const (
+		mib      = 1 << 20
+		userOnly = "the user name crossed in clear text; the password was not sent"
+		all      = "the user name and the password crossed in clear text"
+		nothing  = "no credential crossed yet, but the client began to authenticate in clear text"
+	)
+	long := strings.Repeat("A", mib+1) + "\r\n"
+	type step struct{ send, want string } // a line and its reply's prefix
+	for _, tt := range []struct {
+		name, mechanism string
+		steps           []step
+		last            string // sent last, without waiting for a reply; "" closes
+		want            string // after "AUTH <mechanism> over a connection without TLS, unfinished: "
+	}{
+		{"LOGIN, closed after the user name", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {b64("user") + "\r\n", "334 "}}, "", userOnly},
+		{"LOGIN, closed after the user name as the initial response", "LOGIN",
+			[]step{{"AUTH LOGIN " + b64("user") + "\r\n", "334 "}}, "", userOnly},
+		{"LOGIN, closed at the first challenge", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}}, "", nothing},
+		{"LOGIN, a password of 1 MiB+1", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {b64("user") + "\r\n", "334 "}}, long, all},
+		{"LOGIN, a user name of 1 MiB+1", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}}, long, userOnly},
+		{"PLAIN, a response of 1 MiB+1", "PLAIN",
+			[]step{{"AUTH PLAIN\r\n", "334 "}}, long, all},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithAuth("user", "secret"))
+			c := dialEHLO(t, srv.Addr())
+			for _, s := range tt.steps {
+				c.send(s.send)
+				c.expect(s.want)
+			}
+			if tt.last != "" {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					c.conn.Write([]byte(tt.last)) // the server may close before it has read it all
+				}()
+				c.expect("500 5.5.6")
+				c.closed()
+				<-done
+			}
+			c.conn.Close()
+			srv.WaitForSessions(t, 1)
+			var texts []string
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleAuthPlaintext {
+					texts = append(texts, f.Text)
+				}
+			}
+			want := []string{"AUTH " + tt.mechanism + " over a connection without TLS, unfinished: " + tt.want}
+			if diff := cmp.Diff(want, texts); diff != "" {
+				t.Errorf("auth-plaintext findings (-want +got):\n%s", diff)
+			}
+			if a := srv.Sessions()[0].Auth; a == nil || a.Success || string(a.Mechanism) != tt.mechanism {
+				t.Errorf("Session.Auth = %+v, want a failed %s", a, tt.mechanism)
+			}
+		})
+	}
+}
