@@ -861,3 +861,65 @@ func TestAuthPlaintextAbandonedExchange(t *testing.T) {
 		})
 	}
 }
+
+// TestSTARTTLSFirstAfterARefusedSTARTTLS checks, over a real socket, that
+// a STARTTLS refused for the client's own mistake does not excuse the
+// commands it then sends in clear text to a server that requires TLS:
+// STARTTLS after HELO (503 5.5.1), with an argument (501 5.5.4), or
+// pipelined and refused by WithRejectNonconforming (503 5.5.1). Before,
+// any STARTTLS, however answered, excused them, and MAIL's 530 was no
+// finding. One refused for the server's own reasons (a 454) excuses them
+// still. The finding says what happened, not that the client never
+// starts TLS: it may do so right after.
+func TestSTARTTLSFirstAfterARefusedSTARTTLS(t *testing.T) {
+	t.Parallel()
+	const before = "MAIL before STARTTLS, to a server that requires TLS"
+	for _, tt := range []struct {
+		name  string
+		opts  []mocksmtp.Option
+		greet string
+		send  string   // STARTTLS, in a group
+		want  []string // the replies to send
+		texts []string
+	}{
+		{"no STARTTLS", nil, "EHLO x\r\n", "", nil, []string{before}},
+		{"STARTTLS after HELO", nil, "HELO x\r\n", "STARTTLS\r\n", []string{"503 5.5.1"},
+			[]string{"MAIL before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got 503 5.5.1"}},
+		{"STARTTLS with an argument", nil, "EHLO x\r\n", "STARTTLS x\r\n", []string{"501 5.5.4"},
+			[]string{"MAIL before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got 501 5.5.4"}},
+		{"STARTTLS pipelined, refused as nonconforming", []mocksmtp.Option{mocksmtp.WithRejectNonconforming()},
+			"EHLO x\r\n", "STARTTLS\r\nNOOP\r\n", []string{"503 5.5.1", "250 "},
+			[]string{"MAIL before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got 503 5.5.1"}},
+		{"STARTTLS refused by the server", []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 TLS not available due to temporary reason"))},
+			"EHLO x\r\n", "STARTTLS\r\n", []string{"454 4.7.0"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, append([]mocksmtp.Option{mocksmtp.WithRequireTLS()}, tt.opts...)...)
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send(tt.greet)
+			c.expect("250 ")
+			if tt.send != "" {
+				c.send(tt.send)
+				for _, w := range tt.want {
+					c.expect(w)
+				}
+			}
+			c.send("MAIL FROM:<a@example.com>\r\n")
+			c.expect("530 5.7.0")
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			srv.WaitForSessions(t, 1)
+			var texts []string
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleSTARTTLSFirst {
+					texts = append(texts, f.Text)
+				}
+			}
+			if diff := cmp.Diff(tt.texts, texts); diff != "" {
+				t.Errorf("starttls-first findings (-want +got):\n%s\nall: %v", diff, srv.Findings())
+			}
+		})
+	}
+}

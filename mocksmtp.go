@@ -480,7 +480,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// without a reply of its own (a Delay, a Disconnect) leaves the reply
 	// the server's: the rejection, as over BDAT with a fault at
 	// StageBdat.
-	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
+	faultReply, nonconforming := ev.Kind == smtpd.Message && sf.bdatReply, false
 	if r := ans.Reply; r != nil && ev.Kind == smtpd.Ehlo && ev.Err == nil && r.Positive() && ans.Raw == nil && !ans.NoReply {
 		// A fault's 250 to EHLO is its first line: the extensions the
 		// engine serves (as the persona words them) follow, so that the
@@ -511,10 +511,14 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			}
 			taken := r
 			ans.Reply = &taken
+			nonconforming = true
 		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
 			taken := r
 			ans.Reply = &taken
 		}
+	}
+	if ev.Kind == smtpd.StartTLS {
+		rec.startTLSAnswered(ev, ans, nonconforming) // recorder.go
 	}
 	switch {
 	case m != nil && accepts(ev, ans):
