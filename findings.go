@@ -29,10 +29,12 @@ const (
 	// RuleSTARTTLSFirst: STARTTLS before any command but NOOP, EHLO,
 	// HELO, HELP and QUIT, to a server that requires TLS (RFC 3207 4: it
 	// answers every other 530 5.7.0 "Must issue a STARTTLS command
-	// first"). A client that sends one without having sent STARTTLS
-	// never starts TLS; one whose STARTTLS was refused (454) is not at
-	// fault. Checked only on a server that requires TLS ([WithRequireTLS],
-	// or RequireTLS in [WithEngineConfig]).
+	// first"). A client whose STARTTLS the server refused for its own
+	// reasons (454) is not at fault; one whose STARTTLS was refused for
+	// the client's mistake (503 after HELO, 501 with an argument, 503
+	// pipelined on a strict MTA) has not started TLS either. Checked only
+	// on a server that requires TLS ([WithRequireTLS], or RequireTLS in
+	// [WithEngineConfig]).
 	RuleSTARTTLSFirst   Rule = "starttls-first"
 	RulePipelining      Rule = "pipelining"       // no pipelining unless offered, and never past DATA, EHLO, QUIT... (RFC 2920 3.1)
 	RuleQuit            Rule = "quit"             // QUIT before closing the connection (RFC 5321 4.1.1.10)
@@ -225,10 +227,12 @@ var syncVerbs = map[string]bool{"EHLO": true, "HELO": true, "DATA": true, "QUIT"
 // checkCommand returns what is wrong with a command event. pipelining
 // tells whether the server offered PIPELINING in the reply to the last
 // greeting it took (an EHLO); tlsFirst, whether the server requires TLS
-// and the client has sent no STARTTLS (see RuleSTARTTLSFirst).
+// and the client has sent no STARTTLS that excuses the commands after it,
+// and refused, the code and status of the last STARTTLS refused for the
+// client's mistake, "" for none (see RuleSTARTTLSFirst).
 // What the engine refused is read from the event's reason, never from its
 // reply, which a persona or a fault may word otherwise.
-func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool) []Finding {
+func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool, refused string) []Finding {
 	var fs []Finding
 	// An Auth event refused for its line was refused for a line of its
 	// exchange: the AUTH line itself is refused as a command (BadCommand).
@@ -260,7 +264,12 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool) 
 	if tlsFirst && ev.Reason == smtpd.ReasonTLSRequired {
 		// Under RequireTLS, before TLS, the engine's only refusal for
 		// want of TLS is its 530, before any other check.
-		fs = append(fs, finding(RuleSTARTTLSFirst, "%s before STARTTLS, to a server that requires TLS: the client did not start TLS", shownVerb(ev)))
+		// Not "the client did not start TLS": it may, right after.
+		if refused == "" {
+			fs = append(fs, finding(RuleSTARTTLSFirst, "%s before STARTTLS, to a server that requires TLS", shownVerb(ev)))
+		} else {
+			fs = append(fs, finding(RuleSTARTTLSFirst, "%s before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got %s", shownVerb(ev), refused))
+		}
 	}
 	if ev.Kind == smtpd.Auth && !tls {
 		// The mechanism as the transcript shows it: a word the server
@@ -278,6 +287,21 @@ func checkCommand(ev *smtpd.Event, helo string, tls, pipelining, tlsFirst bool) 
 		fs = append(fs, finding(RuleAuthPlaintext, "%s over a connection without TLS: %s", what, authCrossed(ev, mechanism)))
 	}
 	return fs
+}
+
+// checkUnfinishedAuth returns the auth-plaintext finding of an AUTH
+// exchange over a connection without TLS that has no Auth event: the
+// session ended in the middle of it, the client gone or, when tooLong,
+// its last response past 1 MiB, which the engine answered 500 5.5.6 and
+// closed at. That response crossed the wire, as one the engine refused
+// for its length does (authCrossed).
+func checkUnfinishedAuth(exchange identified, mechanism AuthMechanism, tooLong bool) Finding {
+	ev := &smtpd.Event{Kind: smtpd.Auth}
+	ev.SASL, _ = exchange.(smtpd.SASLServer)
+	if tooLong {
+		ev.Reason = smtpd.ReasonLineTooLong
+	}
+	return finding(RuleAuthPlaintext, "AUTH %s over a connection without TLS, unfinished: %s", mechanism, authCrossed(ev, string(mechanism)))
 }
 
 // shownLine returns a command line as its transcript line shows it, its
@@ -596,10 +620,7 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 		fs = checkData(ev.DataInfo)
 	case ev.Verb != "" || ev.Kind == smtpd.BadCommand:
 		tlsFirst := s.opts.engine.RequireTLS && c.TLS() == nil && !rec.startTLS
-		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining), tlsFirst)
-	}
-	if ev.Kind == smtpd.StartTLS {
-		rec.startTLS = true // however it was answered
+		fs = checkCommand(ev, c.Helo(), c.TLS() != nil, offered(smtpd.ExtPipelining), tlsFirst, rec.startTLSRefused)
 	}
 	if ev.Kind == smtpd.Handshake {
 		rec.ehlo = false // the engine forgets the EHLO before TLS (RFC 3207 4.2)

@@ -787,3 +787,139 @@ func TestLinePastOneMiBIsALineLengthFinding(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthPlaintextAbandonedExchange checks that an AUTH exchange over a
+// connection without TLS that never finished is an auth-plaintext finding
+// saying what crossed, over a real socket: the client closed the
+// connection in the middle of it, or sent a response past 1 MiB, which
+// the engine answers 500 5.5.6 and closes at. There is no Auth event for
+// either, and before, there was no finding either, though the user name
+// (or all the response) had crossed in clear text.
+func TestAuthPlaintextAbandonedExchange(t *testing.T) {
+	t.Parallel()
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	const (
+		mib      = 1 << 20
+		userOnly = "the user name crossed in clear text; the password was not sent"
+		all      = "the user name and the password crossed in clear text"
+		nothing  = "no credential crossed yet, but the client began to authenticate in clear text"
+	)
+	long := strings.Repeat("A", mib+1) + "\r\n"
+	type step struct{ send, want string } // a line and its reply's prefix
+	for _, tt := range []struct {
+		name, mechanism string
+		steps           []step
+		last            string // sent last, without waiting for a reply; "" closes
+		want            string // after "AUTH <mechanism> over a connection without TLS, unfinished: "
+	}{
+		{"LOGIN, closed after the user name", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {b64("user") + "\r\n", "334 "}}, "", userOnly},
+		{"LOGIN, closed after the user name as the initial response", "LOGIN",
+			[]step{{"AUTH LOGIN " + b64("user") + "\r\n", "334 "}}, "", userOnly},
+		{"LOGIN, closed at the first challenge", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}}, "", nothing},
+		{"LOGIN, a password of 1 MiB+1", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}, {b64("user") + "\r\n", "334 "}}, long, all},
+		{"LOGIN, a user name of 1 MiB+1", "LOGIN",
+			[]step{{"AUTH LOGIN\r\n", "334 "}}, long, userOnly},
+		{"PLAIN, a response of 1 MiB+1", "PLAIN",
+			[]step{{"AUTH PLAIN\r\n", "334 "}}, long, all},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithAuth("user", "secret"))
+			c := dialEHLO(t, srv.Addr())
+			for _, s := range tt.steps {
+				c.send(s.send)
+				c.expect(s.want)
+			}
+			if tt.last != "" {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					c.conn.Write([]byte(tt.last)) // the server may close before it has read it all
+				}()
+				c.expect("500 5.5.6")
+				c.closed()
+				<-done
+			}
+			c.conn.Close()
+			srv.WaitForSessions(t, 1)
+			var texts []string
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleAuthPlaintext {
+					texts = append(texts, f.Text)
+				}
+			}
+			want := []string{"AUTH " + tt.mechanism + " over a connection without TLS, unfinished: " + tt.want}
+			if diff := cmp.Diff(want, texts); diff != "" {
+				t.Errorf("auth-plaintext findings (-want +got):\n%s", diff)
+			}
+			if a := srv.Sessions()[0].Auth; a == nil || a.Success || string(a.Mechanism) != tt.mechanism {
+				t.Errorf("Session.Auth = %+v, want a failed %s", a, tt.mechanism)
+			}
+		})
+	}
+}
+
+// TestSTARTTLSFirstAfterARefusedSTARTTLS checks, over a real socket, that
+// a STARTTLS refused for the client's own mistake does not excuse the
+// commands it then sends in clear text to a server that requires TLS:
+// STARTTLS after HELO (503 5.5.1), with an argument (501 5.5.4), or
+// pipelined and refused by WithRejectNonconforming (503 5.5.1). Before,
+// any STARTTLS, however answered, excused them, and MAIL's 530 was no
+// finding. One refused for the server's own reasons (a 454) excuses them
+// still. The finding says what happened, not that the client never
+// starts TLS: it may do so right after.
+func TestSTARTTLSFirstAfterARefusedSTARTTLS(t *testing.T) {
+	t.Parallel()
+	const before = "MAIL before STARTTLS, to a server that requires TLS"
+	for _, tt := range []struct {
+		name  string
+		opts  []mocksmtp.Option
+		greet string
+		send  string   // STARTTLS, in a group
+		want  []string // the replies to send
+		texts []string
+	}{
+		{"no STARTTLS", nil, "EHLO x\r\n", "", nil, []string{before}},
+		{"STARTTLS after HELO", nil, "HELO x\r\n", "STARTTLS\r\n", []string{"503 5.5.1"},
+			[]string{"MAIL before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got 503 5.5.1"}},
+		{"STARTTLS with an argument", nil, "EHLO x\r\n", "STARTTLS x\r\n", []string{"501 5.5.4"},
+			[]string{"MAIL before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got 501 5.5.4"}},
+		{"STARTTLS pipelined, refused as nonconforming", []mocksmtp.Option{mocksmtp.WithRejectNonconforming()},
+			"EHLO x\r\n", "STARTTLS\r\nNOOP\r\n", []string{"503 5.5.1", "250 "},
+			[]string{"MAIL before a STARTTLS the server took, to a server that requires TLS: the client's STARTTLS got 503 5.5.1"}},
+		{"STARTTLS refused by the server", []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageStartTLS).Reply(454, "4.7.0 TLS not available due to temporary reason"))},
+			"EHLO x\r\n", "STARTTLS\r\n", []string{"454 4.7.0"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, append([]mocksmtp.Option{mocksmtp.WithRequireTLS()}, tt.opts...)...)
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send(tt.greet)
+			c.expect("250 ")
+			if tt.send != "" {
+				c.send(tt.send)
+				for _, w := range tt.want {
+					c.expect(w)
+				}
+			}
+			c.send("MAIL FROM:<a@example.com>\r\n")
+			c.expect("530 5.7.0")
+			c.send("QUIT\r\n")
+			c.expect("221 ")
+			srv.WaitForSessions(t, 1)
+			var texts []string
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleSTARTTLSFirst {
+					texts = append(texts, f.Text)
+				}
+			}
+			if diff := cmp.Diff(tt.texts, texts); diff != "" {
+				t.Errorf("starttls-first findings (-want +got):\n%s\nall: %v", diff, srv.Findings())
+			}
+		})
+	}
+}

@@ -311,7 +311,9 @@ func (s *Server) serve(nc net.Conn) {
 	var c *smtpd.Conn
 	// exchange is the AUTH exchange that began and has no Auth event yet:
 	// one the client abandoned (it closed the connection after an error
-	// challenge, as curl does) is recorded as failed when the session ends.
+	// challenge, as curl does) or the engine ended (a response past 1 MiB)
+	// is recorded as failed when the session ends, and, without TLS, as
+	// an auth-plaintext finding saying what crossed.
 	var exchange identified
 	if s.opts.auth.active() {
 		// SCRAM's channel binding needs the connection's TLS state; the
@@ -338,6 +340,14 @@ func (s *Server) serve(nc net.Conn) {
 			d := rec.stateLocked()
 			d.auth = &info
 			rec.setStateLocked(d)
+			if c.TLS() == nil && !s.opts.conformance.off[RuleAuthPlaintext] {
+				// What crossed in clear text is a finding all the same: a
+				// response past 1 MiB (the session's ErrLineTooLong, its
+				// only read then) crossed too.
+				f := checkUnfinishedAuth(exchange, info.Mechanism, errors.Is(err, smtpd.ErrLineTooLong))
+				f.Session, f.Line = rec.id, rec.nlines()
+				s.addFindingsLocked(rec, []Finding{f})
+			}
 			rec.mu.Unlock()
 		}
 		s.endSession(rec, err)
@@ -470,7 +480,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// without a reply of its own (a Delay, a Disconnect) leaves the reply
 	// the server's: the rejection, as over BDAT with a fault at
 	// StageBdat.
-	faultReply := ev.Kind == smtpd.Message && sf.bdatReply
+	faultReply, nonconforming := ev.Kind == smtpd.Message && sf.bdatReply, false
 	if r := ans.Reply; r != nil && ev.Kind == smtpd.Ehlo && ev.Err == nil && r.Positive() && ans.Raw == nil && !ans.NoReply {
 		// A fault's 250 to EHLO is its first line: the extensions the
 		// engine serves (as the persona words them) follow, so that the
@@ -501,10 +511,14 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			}
 			taken := r
 			ans.Reply = &taken
+			nonconforming = true
 		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
 			taken := r
 			ans.Reply = &taken
 		}
+	}
+	if ev.Kind == smtpd.StartTLS {
+		rec.startTLSAnswered(ev, ans, nonconforming) // recorder.go
 	}
 	switch {
 	case m != nil && accepts(ev, ans):

@@ -65,7 +65,8 @@ type Persona int
 // The personas.
 const (
 	// Postfix is Postfix 3 with default settings: "220 host ESMTP
-	// Postfix", VRFY and ETRN advertised, SIZE 10240000, "250 2.0.0 Ok:
+	// Postfix", VRFY (unless its reply is 502 or 500: Config.VRFY in
+	// [WithEngineConfig]) and ETRN advertised, SIZE 10240000, "250 2.0.0 Ok:
 	// queued as 4F1B2C3D4E1" for a message (a queue ID that is the same
 	// for the same transaction of the same session from run to run).
 	Postfix Persona = iota + 1
@@ -124,7 +125,12 @@ func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey) (smtp
 	if host == "" {
 		host = "localhost"
 	}
-	return p.reply(ev, host, c.RemoteAddr(), tx)
+	// VRFY as HELP lists it (smtpd's helpText): unless its reply says it
+	// is not implemented, 502 or 500, as Postfix's disable_vrfy_command
+	// leaves it out of the EHLO reply.
+	v := s.opts.engine.VRFY
+	vrfy := v == nil || v.Code != 502 && v.Code != 500
+	return p.reply(ev, host, c.RemoteAddr(), tx, vrfy)
 }
 
 // queueKey names a transaction: its session's ID and its number in the
@@ -148,7 +154,9 @@ func (k queueKey) queueID(n int) []byte {
 const maxQuotedVerb = 400
 
 // reply returns the persona's reply to ev, or false to keep the engine's.
-func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKey) (smtpd.Reply, bool) {
+// vrfy tells whether the server implements VRFY, which Postfix advertises
+// then.
+func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKey, vrfy bool) (smtpd.Reply, bool) {
 	r := ev.Reply
 	text := func(status, line string) (smtpd.Reply, bool) {
 		if status != "" {
@@ -180,8 +188,12 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKe
 	case Postfix:
 		switch ev.Kind {
 		case smtpd.Ehlo:
+			extra := map[string]string{"ETRN": "ETRN"} // Postfix advertises both by default
+			if vrfy {
+				extra["VRFY"] = "VRFY"
+			}
 			r.Lines = ehloLines(r.Lines, []string{"PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH",
-				"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}, nil)
+				"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}, extra)
 			return r, true
 		case smtpd.Message:
 			return text("", "Ok: queued as "+strings.ToUpper(hex.EncodeToString(tx.queueID(5)))+"1")
@@ -244,8 +256,6 @@ func ehloLines(lines []string, order []string, extra map[string]string) []string
 			delete(byName, kw)
 		} else if l, ok := extra[kw]; ok {
 			out = append(out, l)
-		} else if kw == "VRFY" || kw == "ETRN" {
-			out = append(out, kw) // Postfix advertises both by default
 		}
 	}
 	for _, l := range lines[1:] {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
 func TestPersonas(t *testing.T) {
@@ -58,6 +59,20 @@ func TestPersonas(t *testing.T) {
 				{"FOO bar", `^500 5\.3\.3 Unrecognized command 'FOO'$`},
 				{"HELO client.example", `^250 EXCH01\.contoso\.com Hello \[127\.0\.0\.1\]$`},
 				{"QUIT", `^221 2\.0\.0 Service closing transmission channel$`},
+			},
+		},
+		{
+			// Postfix with disable_vrfy_command = yes answers VRFY 502
+			// 5.5.1 and leaves it out of the EHLO reply, as HELP does:
+			// the persona advertised it whatever VRFY's reply was.
+			name: "Postfix, VRFY not implemented",
+			opts: []Option{WithPersona(Postfix), WithEngineConfig(smtpd.Config{
+				VRFY: &smtpd.Reply{Code: 502, Status: "5.5.1", Lines: []string{"VRFY command is disabled"}}})},
+			greeting: `^220 localhost ESMTP Postfix$`,
+			ehlo:     []string{"localhost", "PIPELINING", "SIZE 10240000", "ETRN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
+			steps: []step{
+				{"VRFY bob", `^502 5\.5\.1 VRFY command is disabled$`},
+				{"HELP", `^214 2\.0\.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP$`},
 			},
 		},
 		{

@@ -236,9 +236,12 @@ type session struct {
 	ended   EndReason
 	// ehlo: the last greeting the server took (handle) was EHLO, whose
 	// extensions conform takes as offered; startTLS: the client has sent
-	// STARTTLS (conform, RuleSTARTTLSFirst). Only the session's goroutine
-	// uses them.
-	ehlo, startTLS bool
+	// a STARTTLS that the server took or refused for its own reasons, and
+	// startTLSRefused, the code and status of the last one refused for
+	// the client's mistake, if none was (RuleSTARTTLSFirst,
+	// startTLSAnswered). Only the session's goroutine uses them.
+	ehlo, startTLS  bool
+	startTLSRefused string
 	// state is its HELO name, TLS state and AUTH record (nil before any):
 	// replaced, never changed, when one of them changes (observe), so
 	// that the messages sent in one state share it (kept.sent).
@@ -967,4 +970,23 @@ func (in *interner) ref(s string) *string {
 		}
 	}
 	return nil
+}
+
+// startTLSAnswered records how the server answered a STARTTLS event ev
+// (ans, nonconforming when it was WithRejectNonconforming's refusal), for
+// RuleSTARTTLSFirst: a STARTTLS the server took (220), or refused for its
+// own reasons (a fault's 454, no TLS configured: 502), excuses the
+// commands before TLS after it; one refused for the client's mistake
+// (after HELO, with an argument, pipelined on a strict MTA) does not, and
+// the finding then names its reply. Only the session's goroutine calls it.
+func (rec *session) startTLSAnswered(ev *smtpd.Event, ans smtpd.Answer, nonconforming bool) {
+	if !nonconforming && (ev.Reason == smtpd.ReasonNone || ev.Reason == smtpd.ReasonNotImplemented) {
+		rec.startTLS = true
+		return
+	}
+	r := ev.Reply
+	if ans.Reply != nil {
+		r = *ans.Reply
+	}
+	rec.startTLSRefused = strings.TrimSpace(fmt.Sprintf("%d %s", r.Code, r.Status))
 }

@@ -54,8 +54,9 @@ func WithImplicitTLS() Option {
 // BDAT before the checks of its arguments; RSET, VRFY, EXPN and AUTH
 // get 530 as MAIL does. The EHLO reply before TLS offers no AUTH, unless
 // [WithAuthMechanismsBeforeTLS] names mechanisms for it. Each command
-// answered 530 before the client sent STARTTLS is a finding of
-// [RuleSTARTTLSFirst]. It implies [WithSTARTTLS] unless another TLS option
+// answered 530 before the client sent a STARTTLS that the server took or
+// refused for its own reasons (454) is a finding of [RuleSTARTTLSFirst].
+// It implies [WithSTARTTLS] unless another TLS option
 // is given.
 func WithRequireTLS() Option {
 	return optionFunc(func(o *options) error {
