@@ -1,5 +1,7 @@
 package mocksmtp
 
+import "strings"
+
 // This file holds what tokens keeps of the tree a browser builds from a
 // document (WHATWG HTML, 13.2.6 Tree construction) where the tokenizer,
 // or what a browser shows, depends on it: foreign content (svg, math),
@@ -46,6 +48,9 @@ const maxOpen = 128
 // ("<div><svg></div>"), and is ignored when none is ("<svg></span>");
 // a form end tag closes the form only, not the svg in it, and a form in
 // a form opens nothing, as HTML's form element pointer has it.
+// Before any body content, a noscript is the head's (scripting off) and
+// the next tag of the body closes it, as "in head noscript" has it (see
+// tree.startHead); after it, a noscript is an element like any other.
 // HTML's own tree construction is followed no further: not its implied
 // end tags, tables, nor what an "<a>" in an "<a>" closes; in an
 // integration point, a void element holds nothing and any other HTML
@@ -81,7 +86,28 @@ type tree struct {
 	// it holds (see endForm).
 	form  bool
 	lower []byte // a name in lower case, to look one up in outside
+	// phase is where the document is read: in its head, or its body
+	// (see tree.startHead).
+	phase phase
 }
+
+// phase is where a browser's tree construction reads a document, as far
+// as a tree tells them apart: before its body content, a noscript is
+// the head's, and closed by the next tag of the body ("in head
+// noscript"); in the body, an element like any other.
+type phase uint8
+
+const (
+	// inHead is before any body content: the modes "initial" to "in
+	// head".
+	inHead phase = iota
+	// inHeadNoscript is in a noscript of the head.
+	inHeadNoscript
+	// afterHead is after the head's end tag, before any body content.
+	afterHead
+	// inBody is in the body, or past what tree tells apart.
+	inBody
+)
 
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
@@ -169,6 +195,9 @@ func (tr *tree) inert() bool { return tr.inertOpen > 0 || tr.templates > 0 }
 // namespace of the element it opens: htmlNS when the tokenizer reads it
 // as HTML (a script's content as a script's).
 func (tr *tree) start(s string, t token) namespace {
+	if tr.phase != inBody && tr.templates == 0 && !tr.startHead(t.name) {
+		return htmlNS
+	}
 	kind := kindOf(t.name)
 	if e, ok := tr.current(); ok && e.ns != htmlNS && !(e.role.integration() ||
 		e.role == mathTextIntegration && !isName(t.name, "mglyph") && !isName(t.name, "malignmark") ||
@@ -236,8 +265,89 @@ func (tr *tree) endForm() {
 	}
 }
 
+// headElement reports whether a start tag of the element name, in the
+// head, is the head's: base, basefont, bgsound, link, meta, noframes,
+// script, style, template, title.
+func headElement(name string) bool {
+	for _, h := range [...]string{"base", "basefont", "bgsound", "link", "meta", "noframes", "script", "style", "template", "title"} {
+		if isName(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// startHead takes in a start tag of the element name before any body
+// content, no template open, as a browser's modes "initial" to "after
+// head" do (scripting off), and reports whether the tree opens it as
+// in a body: a head's elements are; a noscript of the head is not (it
+// holds nothing tree counts, and its end tag closes nothing else); a
+// tag of the body moves the tree to its body, closing a noscript of the
+// head. An html, head or body start tag is void (kindOf).
+func (tr *tree) startHead(name string) bool {
+	if tr.phase == inHeadNoscript {
+		switch {
+		case isName(name, "noscript") || isName(name, "head"):
+			return false
+		case isName(name, "basefont") || isName(name, "bgsound") || isName(name, "link") || isName(name, "meta") ||
+			isName(name, "noframes") || isName(name, "style") || isName(name, "html"):
+			return true
+		}
+		tr.phase = inHead
+	}
+	switch {
+	case isName(name, "html") || isName(name, "head"):
+	case isName(name, "noscript") && tr.phase == inHead:
+		tr.phase = inHeadNoscript
+		return false
+	case !headElement(name):
+		tr.phase = inBody
+	}
+	return true
+}
+
+// endHead takes in an end tag of the element name before any body
+// content, no template open, as startHead a start tag: a noscript's
+// ends the head's noscript, a head's the head; a body's, html's or br's
+// moves the tree to its body. It reports whether the tree then reads
+// the end tag as in a body: a head's elements' end tags close them.
+func (tr *tree) endHead(name string) bool {
+	switch {
+	case isName(name, "br") || tr.phase != inHeadNoscript && (isName(name, "body") || isName(name, "html")):
+		tr.phase = inBody
+	case tr.phase == inHeadNoscript:
+		if isName(name, "noscript") {
+			tr.phase = inHead
+		}
+		return false
+	case isName(name, "head") && tr.phase == inHead:
+		tr.phase = afterHead
+	}
+	return true
+}
+
+// text takes in the text s of the document, not inert: text but blanks
+// (HTML's whitespace) moves the tree to its body.
+func (tr *tree) text(s string) {
+	if tr.phase == inBody || tr.templates > 0 {
+		return
+	}
+	if strings.IndexByte(s, '&') >= 0 {
+		s = unescape(s, false)
+	}
+	for i := range len(s) {
+		if !isBlank(s[i]) {
+			tr.phase = inBody
+			return
+		}
+	}
+}
+
 // end takes in an end tag of the element name.
 func (tr *tree) end(name string) {
+	if tr.phase != inBody && tr.templates == 0 && !tr.endHead(name) {
+		return
+	}
 	kind := kindOf(name)
 	br, p := isName(name, "br"), isName(name, "p")
 	if (br || p) && tr.foreign() {

@@ -283,3 +283,31 @@ func TestLinksAndFindReadAParagraphBehindAButtonInForeignContent(t *testing.T) {
 		{"a p behind a span", `<svg><foreignObject><p><span></p></foreignObject>` + svgLink, []string{"https://x.test/a"}, "2"},
 	})
 }
+
+// TestLinksAndFindReadANoscriptOfTheHeadAsABrowserDoes checks a
+// noscript before any body content: a browser, scripting off, puts it
+// in the head, and the next tag of the body (an svg) closes it, so that
+// its end tag closes nothing and what follows is the svg's; after the
+// head's end tag, or after body content, a noscript is the body's, and
+// its end tag closes the svg in it.
+func TestLinksAndFindReadANoscriptOfTheHeadAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a noscript first", `<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript in a head", "<!DOCTYPE html><html><head><title>t</title><meta charset=utf-8>\r\n <noscript><link rel=x><style>p{}</style> <svg></noscript>" + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		{"a noscript after a space reference", `&#32;<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript in a noscript", `<noscript><noscript><head><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript's end tag, another", `<noscript></noscript><noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript closed by a title", `<noscript><title>t</title><p><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript closed by text, another", `<noscript>x<noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after the head", `<head></head><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a br end tag", `</br><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a body", `<body><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after text", `hi <noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a p", `<p><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a template", `<template>x</template><noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript after 1 MiB of the head", strings.Repeat("<noscript><link> &#32;</noscript>", (1<<20+1)/len("<noscript><link> &#32;</noscript>")+1) +
+			`<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
