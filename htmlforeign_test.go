@@ -311,3 +311,14 @@ func TestLinksAndFindReadANoscriptOfTheHeadAsABrowserDoes(t *testing.T) {
 			`<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
 	})
 }
+
+// TestLinksOfAMathMLAnchor checks the href of an a in a math, which
+// Firefox follows (Chrome and Safari do not): Links reports it, as its
+// doc says, so that a test sees a link some readers can click.
+func TestLinksOfAMathMLAnchor(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: `<math><a href="https://x.test/m"><mi>x</mi></a></math>`}
+	if diff := cmp.Diff([]string{"https://x.test/m"}, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
