@@ -51,10 +51,17 @@ const maxOpen = 128
 // Before any body content, a noscript is the head's (scripting off) and
 // the next tag of the body closes it, as "in head noscript" has it (see
 // tree.startHead); after it, a noscript is an element like any other.
-// HTML's own tree construction is followed no further: not its implied
-// end tags, tables, nor what an "<a>" in an "<a>" closes; in an
-// integration point, a void element holds nothing and any other HTML
-// element is open to its end tag.
+// Outside foreign content, while no more than maxOpen HTML elements are
+// open (see tree.stack), the end tags a start tag implies close what a
+// browser closes: a p before a block, a heading before a heading, an li
+// before an li, a dd or dt before a dd or dt (see impliedEnds); an end
+// tag pops what its element holds, but a formatting element's or a
+// form's. HTML's own tree construction is followed no further: not
+// those implied end tags in an integration point, nor tables (a td, tr
+// or caption outside a table, which a browser ignores, is open to its end
+// tag here), nor what an "<a>" in an "<a>" closes; in an integration
+// point, a void element holds nothing and any other HTML element is open
+// to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -86,6 +93,12 @@ type tree struct {
 	// it holds (see endForm).
 	form  bool
 	lower []byte // a name in lower case, to look one up in outside
+	// stack holds, from the outermost, the HTML elements open outside
+	// foreign content, one of outside each, while it holds them all:
+	// lost, once more than maxOpen were open. It tells which elements
+	// a start tag's implied end tags close (see impliedEnds); lost, none.
+	stack []*opened
+	lost  bool
 	// phase is where the document is read: in its head, or its body
 	// (see tree.startHead).
 	phase phase
@@ -211,6 +224,9 @@ func (tr *tree) start(s string, t token) namespace {
 		tr.popToHTML()
 	}
 	// The rules of HTML content ("in body").
+	if len(tr.open) == 0 && tr.over == 0 {
+		tr.impliedEnds(t.name)
+	}
 	switch {
 	case isName(t.name, "svg"):
 		if !t.selfClosing {
@@ -465,19 +481,57 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	}
 	o.open++
 	o.specials, o.fences, o.lists = tr.specials, tr.fences, tr.lists
+	if len(tr.stack) == maxOpen {
+		tr.lost = true
+	}
+	if !tr.lost {
+		tr.stack = append(tr.stack, o)
+	}
 }
 
 // endOutside takes in an end tag of the element name, of that kind,
 // outside foreign content: it closes an element of its name, when one
-// may be open.
+// may be open, and, as a browser pops them, those tree.stack holds
+// above it; not those a formatting element or a form holds, which the
+// adoption agency and the form element pointer leave open.
 func (tr *tree) endOutside(name string, kind htmlKind) {
 	o := tr.outsideOf(name, kind)
 	if o == nil || o.open == 0 {
 		return
 	}
+	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
+		if tr.stack[i] != o {
+			continue
+		}
+		if kind&formattingKind != 0 || isName(name, "form") {
+			tr.stack = append(tr.stack[:i], tr.stack[i+1:]...)
+			break
+		}
+		tr.closeTo(i)
+		return
+	}
+	tr.closeOpened(o)
+}
+
+// closeTo closes the elements tree.stack holds from its top to
+// stack[i], as a browser pops them.
+func (tr *tree) closeTo(i int) {
+	for j := len(tr.stack) - 1; j >= i; j-- {
+		tr.closeOpened(tr.stack[j])
+	}
+	tr.stack = tr.stack[:i]
+}
+
+// closeOpened counts an HTML element open outside foreign content, one
+// of o, closed.
+func (tr *tree) closeOpened(o *opened) {
+	if o.open == 0 {
+		return
+	}
 	if o.open--; o.open == 0 && len(tr.outside) > keptNames {
 		delete(tr.outside, o.name)
 	}
+	kind := kindOf(o.name)
 	if kind&templateKind != 0 {
 		tr.templates = max(tr.templates-1, 0)
 	}
@@ -489,6 +543,56 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	}
 	if kind&listKind != 0 {
 		tr.lists = max(tr.lists-1, 0)
+	}
+}
+
+// impliedEnds closes, before a start tag of the element name outside
+// foreign content, the elements a browser closes then, as far as
+// tree.stack tells them: a p in button scope, before a start tag of a
+// block (div, hr, ul, h1...; not a table, which a document in quirks
+// mode puts in the p); an li before an li, a dd or dt before a dd or dt,
+// down to a special element but an address, div or p; a heading that is
+// the current node before a heading.
+func (tr *tree) impliedEnds(name string) {
+	if tr.lost || len(tr.stack) == 0 {
+		return
+	}
+	kind := kindOf(name)
+	switch {
+	case isName(name, "li"):
+		tr.closeItem("li", "li")
+	case isName(name, "dd") || isName(name, "dt"):
+		tr.closeItem("dd", "dt")
+	}
+	if kind&(headingKind|closesPKind) != 0 {
+		if o := tr.outside["p"]; o != nil && o.open > 0 {
+			for i := len(tr.stack) - 1; i >= 0; i-- {
+				if e := tr.stack[i]; e.name == "p" {
+					tr.closeTo(i)
+					break
+				} else if kindOf(e.name)&(fenceKind|buttonKind) != 0 {
+					break
+				}
+			}
+		}
+	}
+	if n := len(tr.stack); kind&headingKind != 0 && n > 0 && kindOf(tr.stack[n-1].name)&headingKind != 0 {
+		tr.closeTo(n - 1)
+	}
+}
+
+// closeItem closes, as an li's or a dd's start tag does, the innermost
+// element named a or b that tree.stack holds above any special element
+// but an address, div or p.
+func (tr *tree) closeItem(a, b string) {
+	for i := len(tr.stack) - 1; i >= 0; i-- {
+		switch e := tr.stack[i]; {
+		case e.name == a || e.name == b:
+			tr.closeTo(i)
+			return
+		case kindOf(e.name)&specialKind != 0 && e.name != "address" && e.name != "div" && e.name != "p":
+			return
+		}
 	}
 }
 
@@ -626,6 +730,9 @@ const (
 	listKind
 	// buttonKind is a button: a p's end tag does not close a p it holds.
 	buttonKind
+	// closesPKind's start tag closes a p in button scope (a heading's
+	// too: see impliedEnds).
+	closesPKind
 )
 
 // kindOf returns the kind of the HTML element name, in any case: one
@@ -677,6 +784,12 @@ func kindOf(name string) htmlKind {
 		k |= listKind
 	case "button":
 		k |= buttonKind
+	}
+	switch string(n) {
+	case "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "dir", "div", "dl", "dt",
+		"fieldset", "figcaption", "figure", "footer", "header", "hgroup", "hr", "li", "listing", "main", "menu", "nav",
+		"ol", "p", "plaintext", "pre", "search", "section", "summary", "ul", "xmp":
+		k |= closesPKind
 	}
 	return k
 }

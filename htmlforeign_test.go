@@ -322,3 +322,62 @@ func TestLinksOfAMathMLAnchor(t *testing.T) {
 		t.Errorf("Links (-want +got):\n%s", diff)
 	}
 }
+
+// TestLinksAndFindReadImpliedEndTagsAroundForeignContent checks the
+// start tags that close an element a browser has open: a block (hr,
+// center, div...) a p, a heading a heading, an li an li, a dd or dt a dd
+// or dt. What they close, an end tag of its name no longer closes an
+// svg after them; what they leave open, it still does.
+func TestLinksAndFindReadImpliedEndTagsAroundForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"an h2 closed by an h3", `<h2><h3></h3><svg></h2>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an h1 closed by an h2", `<h1><h2></h2><svg></h1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an li closed by an li", `<li><li></li><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a dd closed by a dt", `<dd><dt></dt><svg></dd>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a dt closed by a dd behind a div", `<dl><dt><div><dd></dd><svg></dt>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a p closed by an hr, a span around", `<span><p><hr><svg></span>` + svgLink, nil, "1"},
+		{"a p closed by a center", `<x-1><p>x<center></center><svg></x-1>` + svgLink, nil, "1"},
+		{"a p closed by a div", `<x-1><p>x<div></div><svg></x-1>` + svgLink, nil, "1"},
+		{"an li and a span closed by an li", `<ul><li><span>a<li><svg></span>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an h2 closed by an h3, a custom element around", `<x-1><h2><h3><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a p around a table (quirks mode)", `<x-1><p><table></table><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a p behind a button", `<x-1><p><button><div></div></button><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a b around a p closed by a div", `<b><p><div><svg></b>` + svgLink, nil, "1"},
+	})
+}
+
+// TestLinksAndFindReadImpliedEndTagsUnderDeepHTML checks the bound on
+// the HTML elements whose implied end tags Links and Find follow: up to
+// 128 (maxOpen) open around them, a browser's reading; past it, none
+// are followed (an h3 no longer closes the h2, whose end tag then closes
+// the svg), in linear time however many are open.
+func TestLinksAndFindReadImpliedEndTagsUnderDeepHTML(t *testing.T) {
+	t.Parallel()
+	const keep = 128 // maxOpen
+	for _, depth := range []int{1, keep - 1, keep, keep + 1, 2 * keep, (1<<20+1)/len("<x-1>") + 1} {
+		// depth elements open, with the h2.
+		m := &mocksmtp.Message{HTML: strings.Repeat("<x-1>", depth-1) + `<h2><h3></h3><svg></h2>` + svgLink}
+		want, wantFind := []string{"https://x.test/a"}, "2"
+		if depth > keep {
+			want, wantFind = nil, "1"
+		}
+		done := make(chan string, 1)
+		var got []string
+		go func() {
+			got = m.Links()
+			done <- m.Find(regexp.MustCompile(`code (\d+)`))
+		}()
+		select {
+		case find := <-done:
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%d open: Links (-want +got):\n%s", depth, diff)
+			}
+			if find != wantFind {
+				t.Errorf("%d open: Find = %q, want %q", depth, find, wantFind)
+			}
+		case <-time.After(hostileBound):
+			t.Fatalf("%d open: Links and Find still running after %v", depth, hostileBound)
+		}
+	}
+}
