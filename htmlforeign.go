@@ -57,11 +57,12 @@ const maxOpen = 128
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
 // tag pops what its element holds, but a formatting element's or a
 // form's. HTML's own tree construction is followed no further: not
-// those implied end tags in an integration point, nor tables (a td, tr
-// or caption outside a table, which a browser ignores, is open to its end
-// tag here), nor what an "<a>" in an "<a>" closes; in an integration
-// point, a void element holds nothing and any other HTML element is open
-// to its end tag.
+// those implied end tags in an integration point, nor tables (outside
+// foreign content, a td, tr, caption... with no table open is ignored,
+// as a browser ignores it; in an integration point it is open to its end
+// tag), nor a select, nor what an "<a>" in an "<a>" closes; in an
+// integration point, a void element holds nothing and any other HTML
+// element is open to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -241,6 +242,8 @@ func (tr *tree) start(s string, t token) namespace {
 	case kind&voidKind != 0:
 	case isName(t.name, "form") && tr.form && !tr.templateOpen():
 		// A form in a form is ignored.
+	case kind&tablePartKind != 0 && len(tr.open) == 0 && tr.over == 0 && tr.templates == 0 && !tr.tableOpen():
+		// A part of a table outside a table is ignored.
 	default:
 		if isName(t.name, "form") && !tr.templateOpen() {
 			tr.form = true
@@ -252,6 +255,13 @@ func (tr *tree) start(s string, t token) namespace {
 		}
 	}
 	return htmlNS
+}
+
+// tableOpen reports whether an HTML table is open outside foreign
+// content.
+func (tr *tree) tableOpen() bool {
+	o := tr.outside["table"]
+	return o != nil && o.open > 0
 }
 
 // templateOpen reports whether an HTML template is open.
@@ -733,6 +743,9 @@ const (
 	// closesPKind's start tag closes a p in button scope (a heading's
 	// too: see impliedEnds).
 	closesPKind
+	// tablePartKind is a part of a table (td, tr, caption...): its start
+	// tag outside a table is ignored.
+	tablePartKind
 )
 
 // kindOf returns the kind of the HTML element name, in any case: one
@@ -790,6 +803,8 @@ func kindOf(name string) htmlKind {
 		"fieldset", "figcaption", "figure", "footer", "header", "hgroup", "hr", "li", "listing", "main", "menu", "nav",
 		"ol", "p", "plaintext", "pre", "search", "section", "summary", "ul", "xmp":
 		k |= closesPKind
+	case "caption", "colgroup", "tbody", "td", "tfoot", "th", "thead", "tr":
+		k |= tablePartKind
 	}
 	return k
 }

@@ -381,3 +381,21 @@ func TestLinksAndFindReadImpliedEndTagsUnderDeepHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksAndFindReadAPartOfATableOutsideATable checks a td, tr,
+// caption... start tag with no table open, which a browser ignores: its
+// end tag then closes no svg, and an element around it is no farther
+// than before it; in a table, it is open.
+func TestLinksAndFindReadAPartOfATableOutsideATable(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a td", `<x-1><td><svg></td>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a tr", `<x-1><TR><svg></tr>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a caption", `<x-1><caption><svg></caption>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a tbody", `<x-1><tbody><svg></tbody>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a td in a div", `<div><td><svg></div>` + svgLink, nil, "1"},
+		{"a td in a span", `<span><td><svg></span>` + svgLink, nil, "1"},
+		{"a td in a table", `<table><td><x-1><svg></td>` + svgLink, nil, "1"},
+		{"a td after a table", `<table></table><x-1><td><svg></td>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
