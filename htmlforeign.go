@@ -57,10 +57,9 @@ const maxOpen = 128
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
 // tag pops what its element holds, but a formatting element's or a
 // form's. HTML's own tree construction is followed no further: not
-// those implied end tags in an integration point, nor tables (outside
-// foreign content, a td, tr, caption... with no table open is ignored,
-// as a browser ignores it; in an integration point it is open to its end
-// tag), nor a select, nor what an "<a>" in an "<a>" closes; in an
+// those implied end tags in an integration point, nor tables (but a td,
+// tr, caption... with no table open, which is ignored, as a browser
+// ignores it), nor a select, nor what an "<a>" in an "<a>" closes; in an
 // integration point, a void element holds nothing and any other HTML
 // element is open to its end tag.
 type tree struct {
@@ -75,8 +74,9 @@ type tree struct {
 	// renders nothing of; templates, the HTML templates open outside
 	// foreign content.
 	inertOpen, templates int
-	// templatesIn counts the HTML templates of open.
-	templatesIn int
+	// templatesIn counts the HTML templates of open, tablesIn its
+	// tables.
+	templatesIn, tablesIn int
 	// outside counts, by their names in lower case, the HTML elements
 	// open outside foreign content, with how many special elements and
 	// scope fences were open when the last of them opened: an end tag
@@ -242,7 +242,7 @@ func (tr *tree) start(s string, t token) namespace {
 	case kind&voidKind != 0:
 	case isName(t.name, "form") && tr.form && !tr.templateOpen():
 		// A form in a form is ignored.
-	case kind&tablePartKind != 0 && len(tr.open) == 0 && tr.over == 0 && tr.templates == 0 && !tr.tableOpen():
+	case kind&tablePartKind != 0 && !tr.templateOpen() && !tr.tableOpen():
 		// A part of a table outside a table is ignored.
 	default:
 		if isName(t.name, "form") && !tr.templateOpen() {
@@ -257,11 +257,10 @@ func (tr *tree) start(s string, t token) namespace {
 	return htmlNS
 }
 
-// tableOpen reports whether an HTML table is open outside foreign
-// content.
+// tableOpen reports whether an HTML table is open.
 func (tr *tree) tableOpen() bool {
 	o := tr.outside["table"]
-	return o != nil && o.open > 0
+	return tr.tablesIn > 0 || o != nil && o.open > 0
 }
 
 // templateOpen reports whether an HTML template is open.
@@ -509,8 +508,27 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	if o == nil || o.open == 0 {
 		return
 	}
+	// As HTML's rules find it (see tree.end): past what stops them, a
+	// browser ignores the end tag; o is counted closed, as before the
+	// stack, and what the stack holds is left as it is.
+	stop := specialKind
+	switch {
+	case kind&templateKind != 0:
+		stop = 0
+	case kind&(formattingKind|scopedKind) != 0:
+		stop = fenceKind
+	}
+	switch {
+	case isName(name, "li"):
+		stop |= listKind
+	case isName(name, "p"):
+		stop |= buttonKind
+	}
 	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
-		if tr.stack[i] != o {
+		if e := tr.stack[i]; e != o {
+			if kindOf(e.name)&stop != 0 {
+				break
+			}
 			continue
 		}
 		if kind&formattingKind != 0 || isName(name, "form") {
@@ -626,6 +644,9 @@ func (tr *tree) push(s string, t token, ns namespace) {
 	if e.kind&templateKind != 0 {
 		tr.templatesIn++
 	}
+	if ns == htmlNS && isName(t.name, "table") {
+		tr.tablesIn++
+	}
 	tr.open = append(tr.open, e)
 }
 
@@ -638,6 +659,9 @@ func (tr *tree) popTo(i int) {
 		}
 		if e.kind&templateKind != 0 {
 			tr.templatesIn--
+		}
+		if e.ns == htmlNS && isName(e.name, "table") {
+			tr.tablesIn--
 		}
 	}
 	tr.open = tr.open[:i]

@@ -344,6 +344,7 @@ func TestLinksAndFindReadImpliedEndTagsAroundForeignContent(t *testing.T) {
 		{"a p around a table (quirks mode)", `<x-1><p><table></table><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
 		{"a p behind a button", `<x-1><p><button><div></div></button><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
 		{"a b around a p closed by a div", `<b><p><div><svg></b>` + svgLink, nil, "1"},
+		{"a ul's end tag past a template", `<dd><ul><template></ul><a href="https://x.test/b">code 3</a>`, nil, ""},
 	})
 }
 
@@ -397,5 +398,7 @@ func TestLinksAndFindReadAPartOfATableOutsideATable(t *testing.T) {
 		{"a td in a span", `<span><td><svg></span>` + svgLink, nil, "1"},
 		{"a td in a table", `<table><td><x-1><svg></td>` + svgLink, nil, "1"},
 		{"a td after a table", `<table></table><x-1><td><svg></td>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a td in an svg desc", `<svg><desc><td></svg><svg><a href="https://x.test/a">code 2</a></svg>`, []string{"https://x.test/a"}, "2"},
+		{"a td in a table in a foreignObject", `<svg><foreignObject><table><td><svg></foreignObject>` + svgLink, []string{"https://x.test/a"}, "2"},
 	})
 }
