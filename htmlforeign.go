@@ -1,5 +1,7 @@
 package mocksmtp
 
+import "strings"
+
 // This file holds what tokens keeps of the tree a browser builds from a
 // document (WHATWG HTML, 13.2.6 Tree construction) where the tokenizer,
 // or what a browser shows, depends on it: foreign content (svg, math),
@@ -46,8 +48,18 @@ const maxOpen = 128
 // ("<div><svg></div>"), and is ignored when none is ("<svg></span>");
 // a form end tag closes the form only, not the svg in it, and a form in
 // a form opens nothing, as HTML's form element pointer has it.
-// HTML's own tree construction is followed no further: not its implied
-// end tags, tables, nor what an "<a>" in an "<a>" closes; in an
+// Before any body content, a noscript is the head's (scripting off) and
+// the next tag of the body closes it, as "in head noscript" has it (see
+// tree.startHead); after it, a noscript is an element like any other.
+// Outside foreign content, while no more than maxOpen HTML elements are
+// open (see tree.stack), the end tags a start tag implies close what a
+// browser closes: a p before a block, a heading before a heading, an li
+// before an li, a dd or dt before a dd or dt (see impliedEnds); an end
+// tag pops what its element holds, but a formatting element's or a
+// form's. HTML's own tree construction is followed no further: not
+// those implied end tags in an integration point, nor tables (but a td,
+// tr, caption... with no table open, which is ignored, as a browser
+// ignores it), nor a select, nor what an "<a>" in an "<a>" closes; in an
 // integration point, a void element holds nothing and any other HTML
 // element is open to its end tag.
 type tree struct {
@@ -62,8 +74,9 @@ type tree struct {
 	// renders nothing of; templates, the HTML templates open outside
 	// foreign content.
 	inertOpen, templates int
-	// templatesIn counts the HTML templates of open.
-	templatesIn int
+	// templatesIn counts the HTML templates of open, tablesIn its
+	// tables.
+	templatesIn, tablesIn int
 	// outside counts, by their names in lower case, the HTML elements
 	// open outside foreign content, with how many special elements and
 	// scope fences were open when the last of them opened: an end tag
@@ -81,7 +94,34 @@ type tree struct {
 	// it holds (see endForm).
 	form  bool
 	lower []byte // a name in lower case, to look one up in outside
+	// stack holds, from the outermost, the HTML elements open outside
+	// foreign content, one of outside each, while it holds them all:
+	// lost, once more than maxOpen were open. It tells which elements
+	// a start tag's implied end tags close (see impliedEnds); lost, none.
+	stack []*opened
+	lost  bool
+	// phase is where the document is read: in its head, or its body
+	// (see tree.startHead).
+	phase phase
 }
+
+// phase is where a browser's tree construction reads a document, as far
+// as a tree tells them apart: before its body content, a noscript is
+// the head's, and closed by the next tag of the body ("in head
+// noscript"); in the body, an element like any other.
+type phase uint8
+
+const (
+	// inHead is before any body content: the modes "initial" to "in
+	// head".
+	inHead phase = iota
+	// inHeadNoscript is in a noscript of the head.
+	inHeadNoscript
+	// afterHead is after the head's end tag, before any body content.
+	afterHead
+	// inBody is in the body, or past what tree tells apart.
+	inBody
+)
 
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
@@ -169,6 +209,9 @@ func (tr *tree) inert() bool { return tr.inertOpen > 0 || tr.templates > 0 }
 // namespace of the element it opens: htmlNS when the tokenizer reads it
 // as HTML (a script's content as a script's).
 func (tr *tree) start(s string, t token) namespace {
+	if tr.phase != inBody && tr.templates == 0 && !tr.startHead(t.name) {
+		return htmlNS
+	}
 	kind := kindOf(t.name)
 	if e, ok := tr.current(); ok && e.ns != htmlNS && !(e.role.integration() ||
 		e.role == mathTextIntegration && !isName(t.name, "mglyph") && !isName(t.name, "malignmark") ||
@@ -182,6 +225,9 @@ func (tr *tree) start(s string, t token) namespace {
 		tr.popToHTML()
 	}
 	// The rules of HTML content ("in body").
+	if len(tr.open) == 0 && tr.over == 0 {
+		tr.impliedEnds(t.name)
+	}
 	switch {
 	case isName(t.name, "svg"):
 		if !t.selfClosing {
@@ -196,6 +242,8 @@ func (tr *tree) start(s string, t token) namespace {
 	case kind&voidKind != 0:
 	case isName(t.name, "form") && tr.form && !tr.templateOpen():
 		// A form in a form is ignored.
+	case kind&tablePartKind != 0 && !tr.templateOpen() && !tr.tableOpen():
+		// A part of a table outside a table is ignored.
 	default:
 		if isName(t.name, "form") && !tr.templateOpen() {
 			tr.form = true
@@ -207,6 +255,12 @@ func (tr *tree) start(s string, t token) namespace {
 		}
 	}
 	return htmlNS
+}
+
+// tableOpen reports whether an HTML table is open.
+func (tr *tree) tableOpen() bool {
+	o := tr.outside["table"]
+	return tr.tablesIn > 0 || o != nil && o.open > 0
 }
 
 // templateOpen reports whether an HTML template is open.
@@ -236,8 +290,89 @@ func (tr *tree) endForm() {
 	}
 }
 
+// headElement reports whether a start tag of the element name, in the
+// head, is the head's: base, basefont, bgsound, link, meta, noframes,
+// script, style, template, title.
+func headElement(name string) bool {
+	for _, h := range [...]string{"base", "basefont", "bgsound", "link", "meta", "noframes", "script", "style", "template", "title"} {
+		if isName(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// startHead takes in a start tag of the element name before any body
+// content, no template open, as a browser's modes "initial" to "after
+// head" do (scripting off), and reports whether the tree opens it as
+// in a body: a head's elements are; a noscript of the head is not (it
+// holds nothing tree counts, and its end tag closes nothing else); a
+// tag of the body moves the tree to its body, closing a noscript of the
+// head. An html, head or body start tag is void (kindOf).
+func (tr *tree) startHead(name string) bool {
+	if tr.phase == inHeadNoscript {
+		switch {
+		case isName(name, "noscript") || isName(name, "head"):
+			return false
+		case isName(name, "basefont") || isName(name, "bgsound") || isName(name, "link") || isName(name, "meta") ||
+			isName(name, "noframes") || isName(name, "style") || isName(name, "html"):
+			return true
+		}
+		tr.phase = inHead
+	}
+	switch {
+	case isName(name, "html") || isName(name, "head"):
+	case isName(name, "noscript") && tr.phase == inHead:
+		tr.phase = inHeadNoscript
+		return false
+	case !headElement(name):
+		tr.phase = inBody
+	}
+	return true
+}
+
+// endHead takes in an end tag of the element name before any body
+// content, no template open, as startHead a start tag: a noscript's
+// ends the head's noscript, a head's the head; a body's, html's or br's
+// moves the tree to its body. It reports whether the tree then reads
+// the end tag as in a body: a head's elements' end tags close them.
+func (tr *tree) endHead(name string) bool {
+	switch {
+	case isName(name, "br") || tr.phase != inHeadNoscript && (isName(name, "body") || isName(name, "html")):
+		tr.phase = inBody
+	case tr.phase == inHeadNoscript:
+		if isName(name, "noscript") {
+			tr.phase = inHead
+		}
+		return false
+	case isName(name, "head") && tr.phase == inHead:
+		tr.phase = afterHead
+	}
+	return true
+}
+
+// text takes in the text s of the document, not inert: text but blanks
+// (HTML's whitespace) moves the tree to its body.
+func (tr *tree) text(s string) {
+	if tr.phase == inBody || tr.templates > 0 {
+		return
+	}
+	if strings.IndexByte(s, '&') >= 0 {
+		s = unescape(s, false)
+	}
+	for i := range len(s) {
+		if !isBlank(s[i]) {
+			tr.phase = inBody
+			return
+		}
+	}
+}
+
 // end takes in an end tag of the element name.
 func (tr *tree) end(name string) {
+	if tr.phase != inBody && tr.templates == 0 && !tr.endHead(name) {
+		return
+	}
 	kind := kindOf(name)
 	br, p := isName(name, "br"), isName(name, "p")
 	if (br || p) && tr.foreign() {
@@ -355,19 +490,76 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	}
 	o.open++
 	o.specials, o.fences, o.lists = tr.specials, tr.fences, tr.lists
+	if len(tr.stack) == maxOpen {
+		tr.lost = true
+	}
+	if !tr.lost {
+		tr.stack = append(tr.stack, o)
+	}
 }
 
 // endOutside takes in an end tag of the element name, of that kind,
 // outside foreign content: it closes an element of its name, when one
-// may be open.
+// may be open, and, as a browser pops them, those tree.stack holds
+// above it; not those a formatting element or a form holds, which the
+// adoption agency and the form element pointer leave open.
 func (tr *tree) endOutside(name string, kind htmlKind) {
 	o := tr.outsideOf(name, kind)
 	if o == nil || o.open == 0 {
 		return
 	}
+	// As HTML's rules find it (see tree.end): past what stops them, a
+	// browser ignores the end tag; o is counted closed, as before the
+	// stack, and what the stack holds is left as it is.
+	stop := specialKind
+	switch {
+	case kind&templateKind != 0:
+		stop = 0
+	case kind&(formattingKind|scopedKind) != 0:
+		stop = fenceKind
+	}
+	switch {
+	case isName(name, "li"):
+		stop |= listKind
+	case isName(name, "p"):
+		stop |= buttonKind
+	}
+	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
+		if e := tr.stack[i]; e != o {
+			if kindOf(e.name)&stop != 0 {
+				break
+			}
+			continue
+		}
+		if kind&formattingKind != 0 || isName(name, "form") {
+			tr.stack = append(tr.stack[:i], tr.stack[i+1:]...)
+			break
+		}
+		tr.closeTo(i)
+		return
+	}
+	tr.closeOpened(o)
+}
+
+// closeTo closes the elements tree.stack holds from its top to
+// stack[i], as a browser pops them.
+func (tr *tree) closeTo(i int) {
+	for j := len(tr.stack) - 1; j >= i; j-- {
+		tr.closeOpened(tr.stack[j])
+	}
+	tr.stack = tr.stack[:i]
+}
+
+// closeOpened counts an HTML element open outside foreign content, one
+// of o, closed.
+func (tr *tree) closeOpened(o *opened) {
+	if o.open == 0 {
+		return
+	}
 	if o.open--; o.open == 0 && len(tr.outside) > keptNames {
 		delete(tr.outside, o.name)
 	}
+	kind := kindOf(o.name)
 	if kind&templateKind != 0 {
 		tr.templates = max(tr.templates-1, 0)
 	}
@@ -379,6 +571,56 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	}
 	if kind&listKind != 0 {
 		tr.lists = max(tr.lists-1, 0)
+	}
+}
+
+// impliedEnds closes, before a start tag of the element name outside
+// foreign content, the elements a browser closes then, as far as
+// tree.stack tells them: a p in button scope, before a start tag of a
+// block (div, hr, ul, h1...; not a table, which a document in quirks
+// mode puts in the p); an li before an li, a dd or dt before a dd or dt,
+// down to a special element but an address, div or p; a heading that is
+// the current node before a heading.
+func (tr *tree) impliedEnds(name string) {
+	if tr.lost || len(tr.stack) == 0 {
+		return
+	}
+	kind := kindOf(name)
+	switch {
+	case isName(name, "li"):
+		tr.closeItem("li", "li")
+	case isName(name, "dd") || isName(name, "dt"):
+		tr.closeItem("dd", "dt")
+	}
+	if kind&(headingKind|closesPKind) != 0 {
+		if o := tr.outside["p"]; o != nil && o.open > 0 {
+			for i := len(tr.stack) - 1; i >= 0; i-- {
+				if e := tr.stack[i]; e.name == "p" {
+					tr.closeTo(i)
+					break
+				} else if kindOf(e.name)&(fenceKind|buttonKind) != 0 {
+					break
+				}
+			}
+		}
+	}
+	if n := len(tr.stack); kind&headingKind != 0 && n > 0 && kindOf(tr.stack[n-1].name)&headingKind != 0 {
+		tr.closeTo(n - 1)
+	}
+}
+
+// closeItem closes, as an li's or a dd's start tag does, the innermost
+// element named a or b that tree.stack holds above any special element
+// but an address, div or p.
+func (tr *tree) closeItem(a, b string) {
+	for i := len(tr.stack) - 1; i >= 0; i-- {
+		switch e := tr.stack[i]; {
+		case e.name == a || e.name == b:
+			tr.closeTo(i)
+			return
+		case kindOf(e.name)&specialKind != 0 && e.name != "address" && e.name != "div" && e.name != "p":
+			return
+		}
 	}
 }
 
@@ -402,6 +644,9 @@ func (tr *tree) push(s string, t token, ns namespace) {
 	if e.kind&templateKind != 0 {
 		tr.templatesIn++
 	}
+	if ns == htmlNS && isName(t.name, "table") {
+		tr.tablesIn++
+	}
 	tr.open = append(tr.open, e)
 }
 
@@ -414,6 +659,9 @@ func (tr *tree) popTo(i int) {
 		}
 		if e.kind&templateKind != 0 {
 			tr.templatesIn--
+		}
+		if e.ns == htmlNS && isName(e.name, "table") {
+			tr.tablesIn--
 		}
 	}
 	tr.open = tr.open[:i]
@@ -516,6 +764,12 @@ const (
 	listKind
 	// buttonKind is a button: a p's end tag does not close a p it holds.
 	buttonKind
+	// closesPKind's start tag closes a p in button scope (a heading's
+	// too: see impliedEnds).
+	closesPKind
+	// tablePartKind is a part of a table (td, tr, caption...): its start
+	// tag outside a table is ignored.
+	tablePartKind
 )
 
 // kindOf returns the kind of the HTML element name, in any case: one
@@ -567,6 +821,14 @@ func kindOf(name string) htmlKind {
 		k |= listKind
 	case "button":
 		k |= buttonKind
+	}
+	switch string(n) {
+	case "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "dir", "div", "dl", "dt",
+		"fieldset", "figcaption", "figure", "footer", "header", "hgroup", "hr", "li", "listing", "main", "menu", "nav",
+		"ol", "p", "plaintext", "pre", "search", "section", "summary", "ul", "xmp":
+		k |= closesPKind
+	case "caption", "colgroup", "tbody", "td", "tfoot", "th", "thead", "tr":
+		k |= tablePartKind
 	}
 	return k
 }

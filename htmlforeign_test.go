@@ -283,3 +283,122 @@ func TestLinksAndFindReadAParagraphBehindAButtonInForeignContent(t *testing.T) {
 		{"a p behind a span", `<svg><foreignObject><p><span></p></foreignObject>` + svgLink, []string{"https://x.test/a"}, "2"},
 	})
 }
+
+// TestLinksAndFindReadANoscriptOfTheHeadAsABrowserDoes checks a
+// noscript before any body content: a browser, scripting off, puts it
+// in the head, and the next tag of the body (an svg) closes it, so that
+// its end tag closes nothing and what follows is the svg's; after the
+// head's end tag, or after body content, a noscript is the body's, and
+// its end tag closes the svg in it.
+func TestLinksAndFindReadANoscriptOfTheHeadAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a noscript first", `<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript in a head", "<!DOCTYPE html><html><head><title>t</title><meta charset=utf-8>\r\n <noscript><link rel=x><style>p{}</style> <svg></noscript>" + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		{"a noscript after a space reference", `&#32;<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript in a noscript", `<noscript><noscript><head><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript's end tag, another", `<noscript></noscript><noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript closed by a title", `<noscript><title>t</title><p><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript closed by text, another", `<noscript>x<noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after the head", `<head></head><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a br end tag", `</br><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a body", `<body><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after text", `hi <noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a p", `<p><noscript><svg></noscript>` + svgLink, nil, "1"},
+		{"a noscript after a template", `<template>x</template><noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a noscript after 1 MiB of the head", strings.Repeat("<noscript><link> &#32;</noscript>", (1<<20+1)/len("<noscript><link> &#32;</noscript>")+1) +
+			`<noscript><svg></noscript>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
+
+// TestLinksOfAMathMLAnchor checks the href of an a in a math, which
+// Firefox follows (Chrome and Safari do not): Links reports it, as its
+// doc says, so that a test sees a link some readers can click.
+func TestLinksOfAMathMLAnchor(t *testing.T) {
+	t.Parallel()
+	m := &mocksmtp.Message{HTML: `<math><a href="https://x.test/m"><mi>x</mi></a></math>`}
+	if diff := cmp.Diff([]string{"https://x.test/m"}, m.Links()); diff != "" {
+		t.Errorf("Links (-want +got):\n%s", diff)
+	}
+}
+
+// TestLinksAndFindReadImpliedEndTagsAroundForeignContent checks the
+// start tags that close an element a browser has open: a block (hr,
+// center, div...) a p, a heading a heading, an li an li, a dd or dt a dd
+// or dt. What they close, an end tag of its name no longer closes an
+// svg after them; what they leave open, it still does.
+func TestLinksAndFindReadImpliedEndTagsAroundForeignContent(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"an h2 closed by an h3", `<h2><h3></h3><svg></h2>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an h1 closed by an h2", `<h1><h2></h2><svg></h1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an li closed by an li", `<li><li></li><svg></li>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a dd closed by a dt", `<dd><dt></dt><svg></dd>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a dt closed by a dd behind a div", `<dl><dt><div><dd></dd><svg></dt>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a p closed by an hr, a span around", `<span><p><hr><svg></span>` + svgLink, nil, "1"},
+		{"a p closed by a center", `<x-1><p>x<center></center><svg></x-1>` + svgLink, nil, "1"},
+		{"a p closed by a div", `<x-1><p>x<div></div><svg></x-1>` + svgLink, nil, "1"},
+		{"an li and a span closed by an li", `<ul><li><span>a<li><svg></span>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"an h2 closed by an h3, a custom element around", `<x-1><h2><h3><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a p around a table (quirks mode)", `<x-1><p><table></table><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a p behind a button", `<x-1><p><button><div></div></button><svg></x-1>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a b around a p closed by a div", `<b><p><div><svg></b>` + svgLink, nil, "1"},
+		{"a ul's end tag past a template", `<dd><ul><template></ul><a href="https://x.test/b">code 3</a>`, nil, ""},
+	})
+}
+
+// TestLinksAndFindReadImpliedEndTagsUnderDeepHTML checks the bound on
+// the HTML elements whose implied end tags Links and Find follow: up to
+// 128 (maxOpen) open around them, a browser's reading; past it, none
+// are followed (an h3 no longer closes the h2, whose end tag then closes
+// the svg), in linear time however many are open.
+func TestLinksAndFindReadImpliedEndTagsUnderDeepHTML(t *testing.T) {
+	t.Parallel()
+	const keep = 128 // maxOpen
+	for _, depth := range []int{1, keep - 1, keep, keep + 1, 2 * keep, (1<<20+1)/len("<x-1>") + 1} {
+		// depth elements open, with the h2.
+		m := &mocksmtp.Message{HTML: strings.Repeat("<x-1>", depth-1) + `<h2><h3></h3><svg></h2>` + svgLink}
+		want, wantFind := []string{"https://x.test/a"}, "2"
+		if depth > keep {
+			want, wantFind = nil, "1"
+		}
+		done := make(chan string, 1)
+		var got []string
+		go func() {
+			got = m.Links()
+			done <- m.Find(regexp.MustCompile(`code (\d+)`))
+		}()
+		select {
+		case find := <-done:
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%d open: Links (-want +got):\n%s", depth, diff)
+			}
+			if find != wantFind {
+				t.Errorf("%d open: Find = %q, want %q", depth, find, wantFind)
+			}
+		case <-time.After(hostileBound):
+			t.Fatalf("%d open: Links and Find still running after %v", depth, hostileBound)
+		}
+	}
+}
+
+// TestLinksAndFindReadAPartOfATableOutsideATable checks a td, tr,
+// caption... start tag with no table open, which a browser ignores: its
+// end tag then closes no svg, and an element around it is no farther
+// than before it; in a table, it is open.
+func TestLinksAndFindReadAPartOfATableOutsideATable(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a td", `<x-1><td><svg></td>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a tr", `<x-1><TR><svg></tr>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a caption", `<x-1><caption><svg></caption>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a tbody", `<x-1><tbody><svg></tbody>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a td in a div", `<div><td><svg></div>` + svgLink, nil, "1"},
+		{"a td in a span", `<span><td><svg></span>` + svgLink, nil, "1"},
+		{"a td in a table", `<table><td><x-1><svg></td>` + svgLink, nil, "1"},
+		{"a td after a table", `<table></table><x-1><td><svg></td>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a td in an svg desc", `<svg><desc><td></svg><svg><a href="https://x.test/a">code 2</a></svg>`, []string{"https://x.test/a"}, "2"},
+		{"a td in a table in a foreignObject", `<svg><foreignObject><table><td><svg></foreignObject>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}

@@ -77,7 +77,7 @@ type token struct {
 //
 // Text runs from one token to the next, a "<" that opens nothing
 // included. Scripting is off, as in a mail client: a noscript element
-// holds markup. In foreign content (svg, math: see tree, htmlforeign.go)
+// holds markup (one of the head is closed by the next tag of the body). In foreign content (svg, math: see tree, htmlforeign.go)
 // "<![CDATA[" opens a CDATA section, text shown as written to "]]>", and
 // a script, style, title... start tag is a tag like any other; what a
 // template, or an svg script, style, title or desc holds is hidden, its
@@ -95,6 +95,8 @@ func tokens(s string) iter.Seq[token] {
 			t := token{kind: textToken, from: text, to: k, ns: tr.textNS()}
 			if tr.inert() {
 				t.kind = hiddenToken
+			} else {
+				tr.text(s[text:k])
 			}
 			return yield(t)
 		}

@@ -16,13 +16,16 @@ var urlRE = regexp.MustCompile(`\b[hH][tT][tT][pP][sS]?://[^\s<>"]+`)
 
 // Links returns the links of the message, in order and without
 // duplicates: the href of each <a> (and <area>) of the HTML body, and of
-// each <a> of an <svg> in it (or else its xlink:href), as a browser reads
+// each <a> of an <svg> in it (or else its xlink:href), and of each <a>
+// of a <math> in it (which Firefox follows, Chrome and Safari do not: a
+// link some readers follow is one a test should see), as a browser reads
 // its tags (none in comments, scripts, styles, textareas, templates:
 // see [Message.Find]; the first href of a tag), its character references
 // decoded as in an attribute ("&section=" is kept as written), tabs and
 // line breaks dropped as a browser drops them from a URL, the
-// backslashes of an http(s) URL read as slashes, as a browser reads them
-// ("https:\\evil.test\x" opens https://evil.test/x), then the
+// backslashes of an http, https, ws, wss or ftp URL (the URL standard's
+// special schemes but file) read as slashes before its query, as a
+// browser reads them ("https:\\evil.test\x" opens https://evil.test/x), then the
 // http and https URLs in the text body that the HTML did not have
 // already. Trailing punctuation is not part of a URL in text ("see
 // https://x.test/a." gives "https://x.test/a").
@@ -50,7 +53,8 @@ func (m *Message) Links() []string {
 // linkOf returns the URL, as written, of the link that the token t of
 // the document s opens, and whether it opens one: the href of an HTML a
 // or area; of an svg a, its href, or else its xlink:href, as SVG 2 reads
-// them; none in content a browser renders nothing of (see tokens).
+// them; of a MathML a, its href (Firefox follows it); none in content a
+// browser renders nothing of (see tokens).
 func linkOf(s string, t token) (string, bool) {
 	if t.kind != startTagToken || t.inert {
 		return "", false

@@ -466,6 +466,7 @@ func TestHostileHTMLTakesLinearTime(t *testing.T) {
 		"&#4294967345;&notit;&fjlig;&nLt;", `<a href="&#x110000&not=&notit&fjlig;&nGt;">`,
 		"<svg>", "<svg><g>", "<svg/>", "</svg>", "<svg><![CDATA[", "<svg><![CDATA[]]>", "<svg><p>", "<svg></x>", "<svg><font color=x>",
 		"<math><mi><script>", "<svg><foreignObject><div>", "<template>", "</template>", `<svg><a xlink:href="https://x.test/">`, `<a href="https:\\x\">`,
+		"<noscript>", "<noscript> <link>", "<li>", "<li><span>", "<h2><h3>", "<dd><dt>", "<p><span><div>", "<x-1><p><hr>", "</x-1>", "<td>", "<x-1><td>", "<svg><desc><td>", "<ul><template></ul>",
 	}
 	for _, unit := range units {
 		// At least 1 MiB + 1, of at least 128 Ki units: a scan that went
