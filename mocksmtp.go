@@ -307,7 +307,16 @@ func (s *Server) serve(nc net.Conn) {
 	growStack() // again, in case a collection shrank the stack meanwhile
 	rec, sf := s.newSession(nc)
 	cfg := s.opts.engine
-	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
+	// sent is the transcript line of the client's last line: when an
+	// AUTH exchange is left unfinished, its last response (or the AUTH
+	// command), which its finding names as an Auth event's does, not
+	// what the server wrote after it (a challenge, an idle fault's 421).
+	sent := 0
+	cfg.Trace = func(t smtpd.Trace) {
+		if n := s.trace(rec, t); t.Kind == smtpd.TraceCommand {
+			sent = n
+		}
+	}
 	var c *smtpd.Conn
 	// exchange is the AUTH exchange that began and has no Auth event yet:
 	// one the client abandoned (it closed the connection after an error
@@ -345,7 +354,7 @@ func (s *Server) serve(nc net.Conn) {
 				// response past 1 MiB (the session's ErrLineTooLong, its
 				// only read then) crossed too.
 				f := checkUnfinishedAuth(exchange, info.Mechanism, errors.Is(err, smtpd.ErrLineTooLong))
-				f.Session, f.Line = rec.id, rec.nlines()
+				f.Session, f.Line = rec.id, sent
 				s.addFindingsLocked(rec, []Finding{f})
 			}
 			rec.mu.Unlock()
@@ -665,8 +674,8 @@ func (s *Server) authRefused(rec *session, ans smtpd.Answer) {
 	s.changes.changed(changeLine)
 }
 
-// trace appends a transcript line.
-func (s *Server) trace(rec *session, t smtpd.Trace) {
+// trace appends a transcript line and returns its number.
+func (s *Server) trace(rec *session, t smtpd.Trace) (line int) {
 	l := Line{Text: t.Text}
 	switch t.Kind {
 	case smtpd.TraceCommand:
@@ -684,7 +693,9 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	text := s.textRef(l.Text)
 	rec.mu.Lock()
 	s.addTextLocked(rec, l.Dir, text)
+	line = rec.nlines()
 	rec.mu.Unlock()
+	return line
 }
 
 // addNoteLocked appends a note of the driver's, which is not interned, to
