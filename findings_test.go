@@ -783,7 +783,14 @@ func TestLinePastOneMiBIsALineLengthFinding(t *testing.T) {
 				}
 			}
 			if len(got) != 1 {
-				t.Errorf("line-length findings %v, want 1; all: %v", got, srv.Findings())
+				t.Fatalf("line-length findings %v, want 1; all: %v", got, srv.Findings())
+			}
+			// Its line is the one the engine read and found too long, as
+			// for a shorter line over its limit, not the server's 500
+			// after it (which it named for a line past 1 MiB).
+			tr := srv.Sessions()[0].Transcript
+			if n := got[0].Line; n < 1 || n > len(tr) || tr[n-1].Dir == mocksmtp.FromServer || !strings.Contains(tr[n-1].Text, "too long") {
+				t.Errorf("the finding names line %d, want the too long line; transcript:\n%v", n, tr)
 			}
 		})
 	}
