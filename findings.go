@@ -683,18 +683,21 @@ const maxRuleFindings = 100
 // endConformanceLocked checks how a session ended, for err. rec.mu is
 // held. A line past what the engine reads ends the session with no event
 // (the engine answers it and closes: smtpd.ErrLineTooLong), and is a
-// line-length finding as a shorter one over its limit is.
-func (s *Server) endConformanceLocked(rec *session, err error) {
+// line-length finding as a shorter one over its limit is, on its line:
+// read, the transcript line of the last input the engine traced.
+func (s *Server) endConformanceLocked(rec *session, err error, read int) {
 	var f Finding
+	line := rec.nlines()
 	switch {
 	case errors.Is(err, smtpd.ErrLineTooLong) && !s.opts.conformance.off[RuleLineLength]:
 		f = finding(RuleLineLength, "line longer than 1 MiB, past what the server reads: it closed the connection")
+		line = read
 	case rec.ended == EndClientClosed && !s.opts.conformance.off[RuleQuit]:
 		f = finding(RuleQuit, "the client closed the connection without QUIT")
 	default:
 		return
 	}
-	f.Session, f.Line = rec.id, rec.nlines()
+	f.Session, f.Line = rec.id, line
 	s.addFindingsLocked(rec, []Finding{f})
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -782,7 +783,14 @@ func TestLinePastOneMiBIsALineLengthFinding(t *testing.T) {
 				}
 			}
 			if len(got) != 1 {
-				t.Errorf("line-length findings %v, want 1; all: %v", got, srv.Findings())
+				t.Fatalf("line-length findings %v, want 1; all: %v", got, srv.Findings())
+			}
+			// Its line is the one the engine read and found too long, as
+			// for a shorter line over its limit, not the server's 500
+			// after it (which it named for a line past 1 MiB).
+			tr := srv.Sessions()[0].Transcript
+			if n := got[0].Line; n < 1 || n > len(tr) || tr[n-1].Dir == mocksmtp.FromServer || !strings.Contains(tr[n-1].Text, "too long") {
+				t.Errorf("the finding names line %d, want the too long line; transcript:\n%v", n, tr)
 			}
 		})
 	}
@@ -919,6 +927,61 @@ func TestSTARTTLSFirstAfterARefusedSTARTTLS(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.texts, texts); diff != "" {
 				t.Errorf("starttls-first findings (-want +got):\n%s\nall: %v", diff, srv.Findings())
+			}
+		})
+	}
+}
+
+// TestAuthPlaintextUnfinishedLine checks the line of the auth-plaintext
+// finding of an AUTH exchange left unfinished without TLS: the client's
+// last line of the exchange (its last response, or the AUTH command), as
+// for an exchange that finished, not whatever the server wrote last (the
+// 334 challenge the client left at, an idle fault's 421, the 421 of
+// Close). It named the server's line before.
+func TestAuthPlaintextUnfinishedLine(t *testing.T) {
+	t.Parallel()
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, tt := range []struct {
+		name  string
+		opts  []mocksmtp.Option
+		send  []string // each line, its reply read
+		end   func(*mocksmtp.Server, *rawClient)
+		wantN int // the line of the AUTH exchange the finding names, counted from the AUTH command (1)
+	}{
+		{"closed at the first challenge", nil, []string{"AUTH LOGIN\r\n"},
+			func(_ *mocksmtp.Server, c *rawClient) { c.conn.Close() }, 1},
+		{"closed after the user name", nil, []string{"AUTH LOGIN\r\n", b64("user") + "\r\n"},
+			func(_ *mocksmtp.Server, c *rawClient) { c.conn.Close() }, 3},
+		{"the server closed", nil, []string{"AUTH LOGIN " + b64("user") + "\r\n"},
+			func(srv *mocksmtp.Server, c *rawClient) { srv.Close(); c.expect("421 4.3.2"); c.closed() }, 1},
+		{"an idle fault", []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageHelo).IdleReply(50*time.Millisecond, 421, "4.4.2 idle"))},
+			[]string{"AUTH PLAIN\r\n"},
+			func(_ *mocksmtp.Server, c *rawClient) { c.expect("421 4.4.2"); c.closed() }, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, append([]mocksmtp.Option{mocksmtp.WithAuth("user", "secret")}, tt.opts...)...)
+			c := dialEHLO(t, srv.Addr())
+			for _, s := range tt.send {
+				c.send(s)
+				c.expect("334 ")
+			}
+			tt.end(srv, c)
+			srv.WaitForSessions(t, 1)
+			tr := srv.Sessions()[0].Transcript
+			auth := slices.IndexFunc(tr, func(l mocksmtp.Line) bool { return strings.HasPrefix(l.Text, "AUTH ") })
+			if auth < 0 {
+				t.Fatalf("no AUTH line in\n%v", tr)
+			}
+			want := auth + tt.wantN // 1-based
+			var got []int
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleAuthPlaintext {
+					got = append(got, f.Line)
+				}
+			}
+			if len(got) != 1 || got[0] != want {
+				t.Errorf("auth-plaintext findings' lines = %v, want [%d] (%v); transcript:\n%v", got, want, tr[want-1], tr)
 			}
 		})
 	}

@@ -307,7 +307,18 @@ func (s *Server) serve(nc net.Conn) {
 	growStack() // again, in case a collection shrank the stack meanwhile
 	rec, sf := s.newSession(nc)
 	cfg := s.opts.engine
-	cfg.Trace = func(t smtpd.Trace) { s.trace(rec, t) }
+	// read is the transcript line of the last input the engine traced (a
+	// command, an AUTH response, a note of message data): the line a
+	// finding of the session's end names, as one of an event does, not
+	// what the server wrote after it (a challenge, its 500 to a line past
+	// 1 MiB, an idle fault's 421): an AUTH exchange left unfinished, its
+	// last response or AUTH command; a line past 1 MiB, that line.
+	read := 0
+	cfg.Trace = func(t smtpd.Trace) {
+		if n := s.trace(rec, t); t.Kind != smtpd.TraceReply {
+			read = n
+		}
+	}
 	var c *smtpd.Conn
 	// exchange is the AUTH exchange that began and has no Auth event yet:
 	// one the client abandoned (it closed the connection after an error
@@ -345,12 +356,12 @@ func (s *Server) serve(nc net.Conn) {
 				// response past 1 MiB (the session's ErrLineTooLong, its
 				// only read then) crossed too.
 				f := checkUnfinishedAuth(exchange, info.Mechanism, errors.Is(err, smtpd.ErrLineTooLong))
-				f.Session, f.Line = rec.id, rec.nlines()
+				f.Session, f.Line = rec.id, read
 				s.addFindingsLocked(rec, []Finding{f})
 			}
 			rec.mu.Unlock()
 		}
-		s.endSession(rec, err)
+		s.endSession(rec, err, read)
 	}()
 	for {
 		ctx, ic := s.nextContext(sf)
@@ -665,8 +676,8 @@ func (s *Server) authRefused(rec *session, ans smtpd.Answer) {
 	s.changes.changed(changeLine)
 }
 
-// trace appends a transcript line.
-func (s *Server) trace(rec *session, t smtpd.Trace) {
+// trace appends a transcript line and returns its number.
+func (s *Server) trace(rec *session, t smtpd.Trace) (line int) {
 	l := Line{Text: t.Text}
 	switch t.Kind {
 	case smtpd.TraceCommand:
@@ -684,7 +695,9 @@ func (s *Server) trace(rec *session, t smtpd.Trace) {
 	text := s.textRef(l.Text)
 	rec.mu.Lock()
 	s.addTextLocked(rec, l.Dir, text)
+	line = rec.nlines()
 	rec.mu.Unlock()
+	return line
 }
 
 // addNoteLocked appends a note of the driver's, which is not interned, to
@@ -777,13 +790,14 @@ func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
 	runtime.KeepAlive(m) // so that the snapshot shares its parse
 }
 
-// endSession marks a session ended.
-func (s *Server) endSession(rec *session, err error) {
+// endSession marks a session ended; read is the transcript line of the
+// last input the engine traced (endConformanceLocked).
+func (s *Server) endSession(rec *session, err error, read int) {
 	s.mu.Lock()
 	rec.mu.Lock()
 	rec.end = time.Now()
 	rec.ended = endReason(err)
-	s.endConformanceLocked(rec, err)
+	s.endConformanceLocked(rec, err, read)
 	if !errors.Is(err, ErrClosed) && rec.ended != EndQuit {
 		rec.err = err // nil after QUIT, the normal end
 	}
