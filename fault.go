@@ -356,7 +356,11 @@ func (f Fault) WithProbability(p float64) Fault {
 // or 252 at StageRcpt, 221 at StageQuit, 250 elsewhere; another (250 to DATA,
 // 334 to AUTH, 354 or 251 to MAIL, 250 to QUIT) makes the fault invalid,
 // as the server would not do what it says: [Fault.RawReply] tells the
-// client anything while the server goes on as after its normal reply. An enhanced status code of another class than the code
+// client anything while the server goes on as after its normal reply. A
+// greeting (StageGreeting, StageConnect) that refuses is 554, or 421
+// (RFC 5321 4.3.2, 3.8); another negative code there makes the fault
+// invalid, since the server acts on it as on 554 (503 to every command
+// but QUIT). An enhanced status code of another class than the code
 // (250 with "5.1.1", 451 with "2.0.0") makes the fault invalid: its class
 // is the reply's (RFC 3463); [Fault.RawReply] writes anything. A fault
 // writes one reply: a second Reply, or a Reply and a RawReply, make it
@@ -629,6 +633,8 @@ func (f Fault) problem() *faultError {
 	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code):
 		codes, then := f.stage.positive()
 		return failure("%v at %v: a positive reply there is %s (RFC 5321 4.3.2), and the server acts on any as on it (%s); to tell the client %d while it does, use %v", call("Reply", a.reply.Code), f.stage, joinCodes(codes), then, a.reply.Code, api("RawReply"))
+	case a.reply != nil && !a.reply.Positive() && (f.stage == StageGreeting || f.stage == StageConnect) && a.reply.Code != 421 && a.reply.Code != 554:
+		return failure("%v at %v: a greeting that refuses is 554, or 421 that closes (RFC 5321 4.3.2, 3.8), and the server acts on it as on 554 (503 to every command but QUIT); to tell the client %d, use %v", call("Reply", a.reply.Code), f.stage, a.reply.Code, api("RawReply"))
 	case a.reply != nil && a.reply.Positive() && f.stage == StageHelo && len(a.reply.Lines) > 1:
 		return failure("%v at HELO with %d lines: the lines after the first of a reply to EHLO are the extensions offered, and the server's own follow the fault's first line, so that the client is offered what the server serves; to offer fewer, use %v; to write other lines, %v", call("Reply", a.reply.Code), len(a.reply.Lines), api("WithoutExtensions"), api("RawReply"))
 	case a.idle != nil && a.idle.reply.Positive() && !StageQuit.means(a.idle.reply.Code):

@@ -207,13 +207,17 @@ func testFaultAtEveryStage(t *testing.T, via transport) {
 	t.Parallel()
 	for i, sc := range faultStages {
 		status := fmt.Sprintf("4.7.%d", 100+i)
+		code, refusal := 451, status
+		if sc.stage == mocksmtp.StageConnect || sc.stage == mocksmtp.StageGreeting {
+			code, refusal = 554, fmt.Sprintf("5.7.%d", 100+i) // a greeting refuses with 554 (RFC 5321 4.3.2)
+		}
 		t.Run(sc.stage.String()+"/reply", func(t *testing.T) {
 			t.Parallel()
-			srv := via.start(t, faultEveryStage, mocksmtp.WithFault(mocksmtp.At(sc.stage).AtMost(1).Reply(451, status+" not now")))
+			srv := via.start(t, faultEveryStage, mocksmtp.WithFault(mocksmtp.At(sc.stage).AtMost(1).Reply(code, refusal+" not now")))
 			c := dialFault(t, srv)
 			got, err := c.reach(sc.setup, sc.trigger)
-			if err != nil || got.Code != 451 || got.Status != status {
-				t.Fatalf("reply = %+v, %v; want 451 %s", got, err, status)
+			if err != nil || got.Code != code || got.Status != refusal {
+				t.Fatalf("reply = %+v, %v; want %d %s", got, err, code, refusal)
 			}
 			switch sc.stage {
 			case mocksmtp.StageConnect, mocksmtp.StageGreeting:

@@ -228,6 +228,11 @@ func TestFaultsThatCannotFireAreRefused(t *testing.T) {
 		{"250 at AUTH", mocksmtp.At(mocksmtp.StageAuth).Reply(250, "2.7.0 ok"), "Reply(250) at AUTH"},
 		{"250 greeting", mocksmtp.At(mocksmtp.StageGreeting).Reply(250, "hi"), "Reply(250) at greeting"},
 		{"250 at connect", mocksmtp.At(mocksmtp.StageConnect).Reply(250, "hi"), "Reply(250) at connect"},
+		// A greeting refuses with 554, or 421 that closes (RFC 5321
+		// 4.3.2, 3.8); the server acts on any other as on 554.
+		{"450 greeting", mocksmtp.At(mocksmtp.StageGreeting).Reply(450, "4.3.2 later"), "Reply(450) at greeting: a greeting that refuses is 554, or 421"},
+		{"550 at connect", mocksmtp.At(mocksmtp.StageConnect).Reply(550, "5.7.1 no"), "Reply(550) at connect: a greeting that refuses is 554, or 421"},
+		{"ShuttingDown reworded to 450", mocksmtp.ShuttingDown().Reply(450, "4.3.2 later"), "Reply(450) at greeting"},
 		{"354 at HELO", mocksmtp.At(mocksmtp.StageHelo).Reply(354, "go on"), "Reply(354) at HELO"},
 		{"354 at MAIL", mocksmtp.At(mocksmtp.StageMail).Reply(354, "go on"), "Reply(354) at MAIL"},
 		{"334 at RCPT", mocksmtp.At(mocksmtp.StageRcpt).Reply(334, "x"), "Reply(334) at RCPT"},
