@@ -413,16 +413,7 @@ func (tr *tree) end(name string) {
 	// (an svg desc holds an end tag it does not match). A template ends
 	// wherever it is.
 	template := kind&templateKind != 0
-	stop := specialKind
-	if kind&(formattingKind|scopedKind) != 0 {
-		stop = fenceKind
-	}
-	switch {
-	case isName(name, "li"):
-		stop |= listKind
-	case isName(name, "p"):
-		stop |= buttonKind
-	}
+	stop := endStop(name, kind)
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
 		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&e.kind&headingKind != 0):
@@ -511,18 +502,9 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	// As HTML's rules find it (see tree.end): past what stops them, a
 	// browser ignores the end tag; o is counted closed, as before the
 	// stack, and what the stack holds is left as it is.
-	stop := specialKind
-	switch {
-	case kind&templateKind != 0:
+	stop := endStop(name, kind)
+	if kind&templateKind != 0 {
 		stop = 0
-	case kind&(formattingKind|scopedKind) != 0:
-		stop = fenceKind
-	}
-	switch {
-	case isName(name, "li"):
-		stop |= listKind
-	case isName(name, "p"):
-		stop |= buttonKind
 	}
 	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
 		if e := tr.stack[i]; e != o {
@@ -879,4 +861,22 @@ func (tr *tree) lowerName(name string) []byte {
 		tr.lower = append(tr.lower, lowerASCII(name[i]))
 	}
 	return tr.lower
+}
+
+// endStop returns the kinds of element that stop the search for what an
+// end tag of name (of kind) closes, as HTML's rules read it: a special
+// element for a name of none (span), a scope fence for a special one
+// (div) or a formatting one (b), and for li a list, for p a button.
+func endStop(name string, kind htmlKind) htmlKind {
+	stop := specialKind
+	if kind&(formattingKind|scopedKind) != 0 {
+		stop = fenceKind
+	}
+	switch {
+	case isName(name, "li"):
+		stop |= listKind
+	case isName(name, "p"):
+		stop |= buttonKind
+	}
+	return stop
 }
