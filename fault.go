@@ -624,7 +624,7 @@ func (f Fault) problem() *faultError {
 		return f.err
 	}
 	a := f.act
-	then, thenBy := a.ending()
+	then, thenBy := a.ending(), a.endingBy()
 	switch {
 	case !a.set:
 		return failure("%v has no action (%v, %v, %v...)", f.stage, api("Reply"), api("Disconnect"), api("Delay"))
@@ -757,15 +757,29 @@ func (a *action) needsTaken(ev *smtpd.Event) string {
 	return ""
 }
 
-// ending returns what follows the reply, and the method that says so: a
-// Reply(421) without an ending of its own closes the connection after
-// it, as Disconnect does, since 421 says that the server closes the
-// channel (RFC 5321 3.8, 4.2.2) and clients take it so.
-func (a *action) ending() (smtpd.Disposition, *faultError) {
-	if a.then == smtpd.KeepOpen && a.reply != nil && a.reply.Code == 421 {
-		return smtpd.CloseConn, failure("%v, which closes the connection (RFC 5321 3.8)", call("Reply", 421))
+// ending returns what follows the reply: a Reply(421) without an ending
+// of its own closes the connection after it, as Disconnect does, since
+// 421 says that the server closes the channel (RFC 5321 3.8, 4.2.2) and
+// clients take it so. It allocates nothing: every fault that fires asks.
+func (a *action) ending() smtpd.Disposition {
+	if a.closesBy421() {
+		return smtpd.CloseConn
 	}
-	return a.then, failure("%v", api(a.thenBy))
+	return a.then
+}
+
+// endingBy names what sets the ending, for the errors of problem.
+func (a *action) endingBy() *faultError {
+	if a.closesBy421() {
+		return failure("%v, which closes the connection (RFC 5321 3.8)", call("Reply", 421))
+	}
+	return failure("%v", api(a.thenBy))
+}
+
+// closesBy421 reports whether the connection closes after the reply for
+// its code alone: a 421 with no ending of the fault's own.
+func (a *action) closesBy421() bool {
+	return a.then == smtpd.KeepOpen && a.reply != nil && a.reply.Code == 421
 }
 
 // paceBy names the method that paced the reply.
@@ -838,7 +852,7 @@ func (a *action) describe() string {
 	if a.dropAfter > 0 {
 		parts = append(parts, fmt.Sprintf("drop after %d octets of data", a.dropAfter))
 	}
-	then, _ := a.ending()
+	then := a.ending()
 	switch then {
 	case smtpd.CloseConn:
 		if a.drop {
@@ -875,7 +889,7 @@ func (a *action) answers() bool {
 // answer turns the action into the engine's answer (without TLSConfig,
 // which the driver builds).
 func (a *action) answer() smtpd.Answer {
-	then, _ := a.ending()
+	then := a.ending()
 	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: then, Pace: a.pace, DropAfterBytes: a.dropAfter}
 	if a.silent() {
 		ans.Reply, ans.Raw, ans.NoReply = nil, nil, true
