@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
 // Every Go name a fault's errors say is one Spelled renames: a name
@@ -44,6 +46,22 @@ func TestSpelledNamesCoverTheErrors(t *testing.T) {
 	for n := range seen {
 		if !slices.Contains(spelledNames, n) {
 			t.Errorf("%s: said by a fault's error, missing from spelledNames", n)
+		}
+	}
+}
+
+// Reading a fault's ending and answer allocates nothing, with or without
+// a 421 that closes: every event of every session asks. Building the
+// error that names the ending (for problem) allocated on each, 12
+// allocations per message.
+func TestFaultEndingAllocatesNothing(t *testing.T) {
+	for _, a := range []action{
+		{},
+		{reply: &smtpd.Reply{Code: 421, Status: "4.3.2", Lines: []string{"bye"}}},
+		{then: smtpd.ResetConn, thenBy: "ResetTCP"},
+	} {
+		if n := testing.AllocsPerRun(100, func() { _ = a.answer() }); n != 0 {
+			t.Errorf("answer of %+v: %v allocations, want 0", a, n)
 		}
 	}
 }
