@@ -21,6 +21,24 @@ import (
 // huge is the largest count a flag takes: the largest int64.
 const huge = "9223372036854775807"
 
+// countSetting is one way to give a count flag: on the command line, in
+// the environment, or huge; n is the limit, -1 for none reached.
+type countSetting struct {
+	name string
+	env  []string
+	args []string
+	n    int
+}
+
+// countSettings returns the flag given n, the variable given n, and the
+// flag given huge, with extra settings before the huge one.
+func countSettings(flag, env string, n int, extra ...countSetting) []countSetting {
+	return append(append([]countSetting{
+		{"flag", nil, []string{flag, strconv.Itoa(n)}, n},
+		{"environment", []string{fmt.Sprintf("%s=%d", env, n)}, nil, n},
+	}, extra...), countSetting{"huge", nil, []string{flag, huge}, -1})
+}
+
 // wantUsageErrors runs the program with each of args and env, and wants
 // exit 2 and its usage error in stderr.
 func wantUsageErrors(t *testing.T, tests []struct {
@@ -44,17 +62,7 @@ func wantUsageErrors(t *testing.T, tests []struct {
 func TestMaxRecipientsFlagAtItsLimit(t *testing.T) {
 	t.Parallel()
 	const n = 3
-	for _, tt := range []struct {
-		name string
-		env  []string
-		args []string
-		n    int // the limit, -1 for none reached
-	}{
-		{"flag", nil, []string{"-max-recipients", strconv.Itoa(n)}, n},
-		{"environment", []string{fmt.Sprintf("MOCKSMTP_MAX_RECIPIENTS=%d", n)}, nil, n},
-		{"the flag winning over the environment", []string{"MOCKSMTP_MAX_RECIPIENTS=1"}, []string{"-max-recipients", strconv.Itoa(n)}, n},
-		{"huge", nil, []string{"-max-recipients", huge}, -1},
-	} {
+	for _, tt := range countSettings("-max-recipients", "MOCKSMTP_MAX_RECIPIENTS", n, countSetting{"the flag winning over the environment", []string{"MOCKSMTP_MAX_RECIPIENTS=1"}, []string{"-max-recipients", strconv.Itoa(n)}, n}) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := start(t, tt.env, append([]string{"-quiet"}, tt.args...)...)
@@ -119,16 +127,7 @@ func TestMaxRecipientsFlagAtItsLimit(t *testing.T) {
 func TestRetainFlagAtItsLimit(t *testing.T) {
 	t.Parallel()
 	const n = 3
-	for _, tt := range []struct {
-		name string
-		env  []string
-		args []string
-		n    int // the limit, -1 for none reached
-	}{
-		{"flag", nil, []string{"-retain", strconv.Itoa(n)}, n},
-		{"environment", []string{fmt.Sprintf("MOCKSMTP_RETAIN=%d", n)}, nil, n},
-		{"huge", nil, []string{"-retain", huge}, -1},
-	} {
+	for _, tt := range countSettings("-retain", "MOCKSMTP_RETAIN", n) {
 		for _, k := range []int{n - 1, n, n + 1, 2 * n} {
 			t.Run(fmt.Sprintf("%s/%d sessions", tt.name, k), func(t *testing.T) {
 				t.Parallel()
@@ -293,16 +292,7 @@ func session(t *testing.T, p *proc, lines int) []string {
 func TestMaxTranscriptLinesFlagAtItsLimit(t *testing.T) {
 	t.Parallel()
 	const n = 20
-	for _, tt := range []struct {
-		name string
-		env  []string
-		args []string
-		n    int // the limit, -1 for none reached
-	}{
-		{"flag", nil, []string{"-max-transcript-lines", strconv.Itoa(n)}, n},
-		{"environment", []string{fmt.Sprintf("MOCKSMTP_MAX_TRANSCRIPT_LINES=%d", n)}, nil, n},
-		{"huge", nil, []string{"-max-transcript-lines", huge}, -1},
-	} {
+	for _, tt := range countSettings("-max-transcript-lines", "MOCKSMTP_MAX_TRANSCRIPT_LINES", n) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := start(t, tt.env, tt.args...)
