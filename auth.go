@@ -189,7 +189,7 @@ func WithOAuthToken(username, token string) Option {
 // tokens of [WithOAuthToken]: nil accepts, an error rejects with 535 5.7.8
 // (after the JSON error challenge of XOAUTH2 and OAUTHBEARER), and an
 // [smtpd.Reply] error is sent as it is (454 4.7.0 for a temporary failure,
-// say). Name [AuthXOAUTH2] or [AuthOAUTHBEARER] with [WithAuthMechanisms]
+// say; a 421 closes the connection after it, RFC 5321 3.8). Name [AuthXOAUTH2] or [AuthOAUTHBEARER] with [WithAuthMechanisms]
 // to have check judge bearer tokens (Credentials.Token). CRAM-MD5 and SCRAM
 // never show the password, so they are offered only for the accounts of
 // WithAuth. check runs on the session's goroutine and must be safe for

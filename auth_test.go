@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/smtp"
 	"slices"
 	"strings"
@@ -311,6 +312,28 @@ func TestAuthFunc(t *testing.T) {
 	defer mu.Unlock()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("credentials seen by the check (-want +got):\n%s", diff)
+	}
+}
+
+// A check of WithAuthFunc that answers 421 (its service is down) ends
+// the session: 421 says the server closes the channel (RFC 5321 3.8), and
+// the client reads the 421, then the end of the connection; the NOOP it
+// pipelined after its AUTH gets no reply. The session ended as the
+// server closed it.
+func TestAuthFunc421Closes(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAuthFunc(func(Credentials) error {
+		return smtpd.NewReply(421, "4.3.2 Authentication service down, closing")
+	}))
+	w := dialWire(t, srv.Addr(), nil)
+	w.cmd("EHLO client.example", "250")
+	w.send("AUTH PLAIN " + b64("\x00ann\x00secret") + "\r\nNOOP\r\n")
+	w.expect("421 4.3.2")
+	if lines, err := w.read(); !errors.Is(err, io.EOF) || len(lines) > 0 {
+		t.Fatalf("after the 421: %q, %v; want the end of the connection", lines, err)
+	}
+	if s := srv.WaitForSessionEnd(t, 1); s.Ended != EndServerClosed {
+		t.Errorf("session ended as %v, want %v", s.Ended, EndServerClosed)
 	}
 }
 

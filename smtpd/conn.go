@@ -81,7 +81,15 @@ type Answer struct {
 	// NoReply writes no reply at all.
 	NoReply bool
 	// Then is what happens after the reply (for BDAT LAST, after the
-	// reply to its Message event).
+	// reply to its Message event). After a reply of code 421, which says
+	// that the server closes the channel (RFC 5321 3.8, 4.2.2), KeepOpen
+	// is CloseConn, as after the engine's own 421s: the client reads the
+	// 421, then the end of the connection, and Next returns
+	// ErrDriverClosed; nothing pipelined after the command is answered.
+	// So it is after the event's own 421 (a SASLServer's error, a
+	// Config.VRFY reply) that the answer does not replace. Raw bytes are
+	// not read: Raw "421 ..." with KeepOpen goes on (a server that says
+	// 421 and does not close).
 	Then Disposition
 	// Pace shapes the writing of the reply.
 	Pace Pace
@@ -447,7 +455,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 				return nil, err
 			}
 		}
-		if err := c.then(ctx, a.Then); err != nil {
+		if err := c.then(ctx, closesAfter(a, r)); err != nil {
 			return nil, err
 		}
 		cfg := c.cfg.TLSConfig
@@ -477,6 +485,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.closeGracefully(ctx)
 		return nil, ErrForbiddenCommand
 	}
+	a.Then = closesAfter(a, r)
 	if err := c.tooManyErrors(ctx, counted, a); err != nil {
 		return nil, err
 	}
@@ -523,6 +532,20 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.resetTx()
 	}
 	return nil, nil
+}
+
+// closesAfter returns what follows the reply r that a answers with: the
+// answer's Then, or CloseConn when that keeps the connection open after
+// a reply of code 421, which says that the server closes the channel (RFC
+// 5321 3.8, 4.2.2), as the engine's own 421s do. Whoever chose the 421 (an
+// Answer's Reply, a SASL server's error, Config.VRFY), the client has
+// been told; raw bytes say nothing to the engine (a server that writes
+// "421" and goes on), and NoReply writes none.
+func closesAfter(a *Answer, r Reply) Disposition {
+	if a.Then == KeepOpen && r.Code == 421 && a.Raw == nil && !a.NoReply {
+		return CloseConn
+	}
+	return a.Then
 }
 
 // tooManyErrors ends the session with 421 4.7.0 when the event just

@@ -22,7 +22,11 @@
 // BDAT LAST, after the end-of-message reply; with
 // a graceful half-close, a TCP reset, or by hanging until the client gives
 // up), drop the connection after some message octets, or use another TLS
-// configuration for a handshake.
+// configuration for a handshake. A 421 reply closes the connection after
+// it (RFC 5321 3.8: "closing transmission channel"), whoever chose it (an
+// Answer, a [SASLServer]'s error, [Config].VRFY), as the engine's own 421s
+// do, unless the Answer says how (Then); raw bytes are not read, so a
+// driver that says 421 and goes on writes it as Raw.
 //
 // The engine knows the state machine and is RFC 5321-strict about it: bad
 // sequence gets 503 5.5.1, syntax errors 500 or 501, unimplemented commands

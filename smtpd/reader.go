@@ -373,6 +373,7 @@ func (c *Conn) finishBdat(ctx context.Context, ev *Event, a *Answer, r Reply, ta
 		if err := c.write(ctx, a, r); err != nil {
 			return nil, err
 		}
+		a.Then = closesAfter(a, r)
 		if err := c.tooManyErrors(ctx, counted, a); err != nil {
 			return nil, err
 		}
