@@ -760,7 +760,10 @@ func (a *action) needsTaken(ev *smtpd.Event) string {
 // ending returns what follows the reply: a Reply(421) without an ending
 // of its own closes the connection after it, as Disconnect does, since
 // 421 says that the server closes the channel (RFC 5321 3.8, 4.2.2) and
-// clients take it so. It allocates nothing: every fault that fires asks.
+// clients take it so. The engine closes so after every 421 it writes
+// (smtpd.Answer): ending says what it will do, for the notes (describe)
+// and the checks (problem), and answer leaves it to the engine. It
+// allocates nothing: every fault that fires asks.
 func (a *action) ending() smtpd.Disposition {
 	if a.closesBy421() {
 		return smtpd.CloseConn
@@ -887,10 +890,12 @@ func (a *action) answers() bool {
 }
 
 // answer turns the action into the engine's answer (without TLSConfig,
-// which the driver builds).
+// which the driver builds). Its Then is the fault's own ending: after a
+// Reply(421) without one, the engine closes (see ending), and after the
+// end-of-message reply of BDAT LAST, it carries out the ending of the
+// answer to BDAT LAST when this one has none.
 func (a *action) answer() smtpd.Answer {
-	then := a.ending()
-	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: then, Pace: a.pace, DropAfterBytes: a.dropAfter}
+	ans := smtpd.Answer{Reply: a.reply, Raw: a.raw, Then: a.then, Pace: a.pace, DropAfterBytes: a.dropAfter}
 	if a.silent() {
 		ans.Reply, ans.Raw, ans.NoReply = nil, nil, true
 	}

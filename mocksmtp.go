@@ -464,13 +464,6 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	fs, line := s.conform(rec, c, ev, m, parsed)
 	ans := p.act.answer()
-	if ev.Kind == smtpd.Message && p.act.then == smtpd.KeepOpen && sf.bdatThen != smtpd.KeepOpen {
-		// A fault's 421 closes after it for want of another ending
-		// (action.ending); after BDAT LAST the fault there has one,
-		// which follows the end-of-message reply (StageBdat): the
-		// engine keeps it when this answer asks for none.
-		ans.Then = smtpd.KeepOpen
-	}
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig(s.opts.engine.TLSConfig)
 		if err != nil {

@@ -328,10 +328,6 @@ type sessionFaults struct {
 	// the engine makes the default reply of the Message event that
 	// follows: a fault's, which the persona does not reword.
 	bdatReply bool
-	// bdatThen is what the answer to BDAT LAST has follow the reply to
-	// the Message event that follows (smtpd's lastBdat): a fault's
-	// ending, which a 421 at StageMessage leaves (see handle).
-	bdatThen smtpd.Disposition
 }
 
 // errIdleClosed ends a session closed by a fault's IdleReply.
@@ -435,10 +431,6 @@ func (sf *sessionFaults) txSender() []string {
 func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 	takes := ans.Then == smtpd.KeepOpen && engineTakes(ev, ans)
 	sf.bdatReply = ev.Kind == smtpd.Bdat && ev.Last && ans.Reply != nil && ans.Raw == nil && !ans.NoReply
-	sf.bdatThen = smtpd.KeepOpen
-	if ev.Kind == smtpd.Bdat && ev.Last {
-		sf.bdatThen = ans.Then
-	}
 	switch ev.Kind {
 	case smtpd.Helo, smtpd.Ehlo, smtpd.Rset:
 		if takes {
