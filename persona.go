@@ -65,10 +65,13 @@ type Persona int
 // The personas.
 const (
 	// Postfix is Postfix 3 with default settings: "220 host ESMTP
-	// Postfix", VRFY (unless its reply is 502 or 500: Config.VRFY in
-	// [WithEngineConfig]) and ETRN advertised, SIZE 10240000, "250 2.0.0 Ok:
+	// Postfix", VRFY advertised (unless its reply is 502 or 500:
+	// Config.VRFY in [WithEngineConfig]), SIZE 10240000, "250 2.0.0 Ok:
 	// queued as 4F1B2C3D4E1" for a message (a queue ID that is the same
 	// for the same transaction of the same session from run to run).
+	// Postfix advertises ETRN too; the persona does not, as the server
+	// does not serve it (500, as for any unknown command): a persona
+	// offers only what the server serves.
 	Postfix Persona = iota + 1
 	// Exchange is Microsoft Exchange Server 2016/2019 on its default
 	// receive connector: "220 host Microsoft ESMTP MAIL Service ready at
@@ -188,11 +191,14 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKe
 	case Postfix:
 		switch ev.Kind {
 		case smtpd.Ehlo:
-			extra := map[string]string{"ETRN": "ETRN"} // Postfix advertises both by default
+			// Postfix advertises VRFY and ETRN by default: VRFY when the
+			// server implements it, ETRN never, as the server does not
+			// serve it.
+			var extra map[string]string
 			if vrfy {
-				extra["VRFY"] = "VRFY"
+				extra = map[string]string{"VRFY": "VRFY"}
 			}
-			r.Lines = ehloLines(r.Lines, []string{"PIPELINING", "SIZE", "VRFY", "ETRN", "STARTTLS", "AUTH",
+			r.Lines = ehloLines(r.Lines, []string{"PIPELINING", "SIZE", "VRFY", "STARTTLS", "AUTH",
 				"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"}, extra)
 			return r, true
 		case smtpd.Message:

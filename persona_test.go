@@ -32,7 +32,7 @@ func TestPersonas(t *testing.T) {
 			name:     "Postfix",
 			opts:     []Option{WithPersona(Postfix), WithSTARTTLS(), WithAuth("user", "secret")},
 			greeting: `^220 localhost ESMTP Postfix$`,
-			ehlo:     []string{"localhost", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
+			ehlo:     []string{"localhost", "PIPELINING", "SIZE 10240000", "VRFY", "STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
 			steps: []step{
 				{"AUTH PLAIN " + b64("\x00user\x00wrong"), `^535 5\.7\.8 `},
 				{"MAIL FROM:<a@example.com>", `^250 2\.1\.0 Ok$`},
@@ -69,7 +69,7 @@ func TestPersonas(t *testing.T) {
 			opts: []Option{WithPersona(Postfix), WithEngineConfig(smtpd.Config{
 				VRFY: &smtpd.Reply{Code: 502, Status: "5.5.1", Lines: []string{"VRFY command is disabled"}}})},
 			greeting: `^220 localhost ESMTP Postfix$`,
-			ehlo:     []string{"localhost", "PIPELINING", "SIZE 10240000", "ETRN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
+			ehlo:     []string{"localhost", "PIPELINING", "SIZE 10240000", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"},
 			steps: []step{
 				{"VRFY bob", `^502 5\.5\.1 VRFY command is disabled$`},
 				{"HELP", `^214 2\.0\.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP$`},
@@ -109,6 +109,45 @@ func TestPersonas(t *testing.T) {
 				lines, err := w.read()
 				if err != nil || !regexp.MustCompile(s.want).MatchString(lines[len(lines)-1]) {
 					t.Fatalf("%q: reply %q, %v; want %s", s.send, lines, err, s.want)
+				}
+			}
+		})
+	}
+}
+
+// A persona advertises only what the server serves: a client that reads
+// an EHLO keyword naming a command (VRFY, EXPN and HELP of RFC 5321, ETRN
+// of RFC 1985, ATRN of RFC 2645, TURN of RFC 821) and sends it is not
+// told that the command is unknown (500) or not implemented (502).
+func TestPersonasAdvertiseOnlyWhatTheServerServes(t *testing.T) {
+	t.Parallel()
+	commands := map[string]string{"VRFY": "VRFY postmaster", "EXPN": "EXPN staff", "HELP": "HELP",
+		"ETRN": "ETRN example.com", "ATRN": "ATRN example.com", "TURN": "TURN"}
+	noVRFY := WithEngineConfig(smtpd.Config{VRFY: &smtpd.Reply{Code: 502, Status: "5.5.1", Lines: []string{"VRFY command is disabled"}}})
+	for _, tt := range []struct {
+		name string
+		opts []Option
+	}{
+		{"Postfix", []Option{WithPersona(Postfix), WithSTARTTLS(), WithAuth("user", "secret")}},
+		{"Postfix, VRFY not implemented", []Option{WithPersona(Postfix), noVRFY}},
+		{"Exchange", []Option{WithPersona(Exchange), WithSTARTTLS(), WithAuth("user", "secret")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			w := dialWire(t, srv.Addr(), nil)
+			for _, kw := range ehloKeywords(w.cmd("EHLO client.example", "250")) {
+				cmd, ok := commands[kw]
+				if !ok {
+					continue
+				}
+				w.send(cmd + "\r\n")
+				lines, err := w.read()
+				if err != nil {
+					t.Fatalf("%s, advertised as %s: %q, %v", cmd, kw, lines, err)
+				}
+				if code := lines[len(lines)-1][:3]; code == "500" || code == "502" {
+					t.Errorf("%s, advertised as %s: %q, a command the server does not serve", cmd, kw, lines)
 				}
 			}
 		})
