@@ -601,11 +601,13 @@ func WithoutRules(rules ...Rule) Option {
 // conform checks one event (and its message, for Message events) and
 // returns the findings, placed in the session's transcript at line. The
 // content of a message is checked now when parsed, otherwise when first
-// read (see kept); line is where its findings go. What the server offered
+// read (see kept); line is where its findings go: eventLine, the event's
+// own line when handle took it before a fault's note (0: the transcript's
+// last line, the event's). What the server offered
 // is what the last greeting it took offered (rec.ehlo, which handle sets
 // once the answer is known: a greeting refused, by a fault or by
 // WithRejectNonconforming, offers nothing and takes nothing away).
-func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool) (fs []Finding, line int) {
+func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Message, parsed bool, eventLine int) (fs []Finding, line int) {
 	ehlo := rec.ehlo
 	offered := func(e smtpd.Extension) bool { return ehlo && s.opts.engine.Disabled&e == 0 }
 	switch {
@@ -629,9 +631,12 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 	if len(fs) == 0 && m == nil {
 		return nil, 0
 	}
-	rec.mu.Lock()
-	line = rec.nlines()
-	rec.mu.Unlock()
+	line = eventLine
+	if line == 0 {
+		rec.mu.Lock()
+		line = rec.nlines()
+		rec.mu.Unlock()
+	}
 	for i := range fs {
 		fs[i].Session, fs[i].Line = rec.id, line
 	}

@@ -986,3 +986,41 @@ func TestAuthPlaintextUnfinishedLine(t *testing.T) {
 		})
 	}
 }
+
+// TestFindingLineIsTheEventsNotAFaultsNote: a finding about a message names
+// the transcript line of its data, also when a fault fired at the end of
+// the message and noted so in the transcript first (the reply of a fault,
+// accepting or refusing): the line is the event's, not the fault's note,
+// which a report's excerpt would otherwise point at.
+func TestFindingLineIsTheEventsNotAFaultsNote(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+	}{
+		{"refused by a fault", mocksmtp.At(mocksmtp.StageMessage).Reply(451, "4.3.0 try later")},
+		{"accepted by a fault", mocksmtp.At(mocksmtp.StageMessage).Reply(250, "2.0.0 queued")},
+		{"a fault of chance", mocksmtp.At(mocksmtp.StageMessage).WithProbability(1).Reply(451, "4.3.0 try later")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithFault(tt.fault))
+			mail("Subject: no date\r\n\r\nhi\r\n", "").play(t, srv)
+			srv.Messages() // a message kept is checked when first read
+			tr := srv.Sessions()[0].Transcript
+			data := slices.IndexFunc(tr, func(l mocksmtp.Line) bool { return strings.HasPrefix(l.Text, "<message data") }) + 1
+			if data == 0 || !slices.ContainsFunc(tr, func(l mocksmtp.Line) bool { return strings.HasPrefix(l.Text, "fault ") }) {
+				t.Fatalf("no message data or no fault note in\n%v", tr)
+			}
+			var got []int
+			for _, f := range srv.Findings() {
+				if f.Rule == mocksmtp.RuleRequiredHeaders {
+					got = append(got, f.Line)
+				}
+			}
+			if len(got) == 0 || slices.ContainsFunc(got, func(l int) bool { return l != data }) {
+				t.Errorf("required-headers findings' lines = %v, want each %d (%v); transcript:\n%v", got, data, tr[data-1], tr)
+			}
+		})
+	}
+}

@@ -438,6 +438,15 @@ func keepFrame([]byte) {}
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
+	// The event's own line (its command, its message data), taken
+	// before the notes of the faults that fired at it follow it: the
+	// line its findings name. Without notes, conform takes it.
+	eventLine := 0
+	if p.seed != "" || len(p.notes) > 0 {
+		rec.mu.Lock()
+		eventLine = rec.nlines()
+		rec.mu.Unlock()
+	}
 	if p.seed != "" {
 		s.note(rec, "%s", p.seed)
 	}
@@ -462,7 +471,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			parsed = true
 		}
 	}
-	fs, line := s.conform(rec, c, ev, m, parsed)
+	fs, line := s.conform(rec, c, ev, m, parsed, eventLine)
 	ans := p.act.answer()
 	if p.act.tlsConfig != nil {
 		cfg, err := p.act.tlsConfig(s.opts.engine.TLSConfig)

@@ -152,7 +152,7 @@ func TestExpectationErrors(t *testing.T) {
 	for _, tt := range []struct{ body, want string }{
 		{``, "POST /api/expectations: no body"},
 		{"  \n", "POST /api/expectations: no body"}, // only whitespace is no body
-		{`[]`, "cannot unmarshal array"},
+		{`[]`, "POST /api/expectations: want an object, got a list"},
 		{`{"wnat": {}}`, `json: unknown field "wnat" (did you mean "want"?)`},
 		{`{"want": {"too": ["bob@example.com"]}}`, `want: unknown key "too" (did you mean "to"?); the keys are: from, to,`},
 		{`{"want": {"subjetContains": "x"}}`, `want: unknown key "subjetContains" (did you mean "subjectContains"?)`},
@@ -172,7 +172,7 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"times": 1, "atLeast": 2}`, `times and atLeast: give one of them`},
 		{`{"times": -1}`, `times -1: want a number ≥ 0`},
 		{`{"atLeast": -2}`, `atLeast -2: want a number ≥ 0`},
-		{`{"times": 1.5}`, `cannot unmarshal number 1.5`},
+		{`{"times": 1.5}`, `POST /api/expectations: times: want a whole number, got 1.5`},
 		{`{"want": {"to": ["a@example.com"]}, "want": {"to": ["b@example.com"]}}`, `POST /api/expectations: duplicate key "want": give it once`},
 		{`{"times": 1, "Times": 2}`, `POST /api/expectations: duplicate key "Times"`},
 		// encoding/json folds ſ (a long s) to s, as strings.ToLower does not.
@@ -185,8 +185,8 @@ func TestExpectationErrors(t *testing.T) {
 		{`{"forbidOtherMessages": false}`, `forbidOtherMessages: false, and nothing else asked: leave it out; true forbids, and nothing but a reset (DELETE /api/messages) takes a forbid back`},
 		{`{"forbidOtherMessages": false, "forbidMessages": false}`, `forbidOtherMessages: false, and nothing else asked: leave it out`},
 		{`{"forbidMessages": false, "never": false, "declaredAt": "x"}`, `forbidMessages: false, and nothing else asked: leave it out`},
-		{`{"forbidOtherMessages": 1}`, `cannot unmarshal number into Go struct field`},
-		{`{"forbidOtherMessages": "yes"}`, `cannot unmarshal string`},
+		{`{"forbidOtherMessages": 1}`, `POST /api/expectations: forbidOtherMessages: want true or false, got a number`},
+		{`{"forbidOtherMessages": "yes"}`, `POST /api/expectations: forbidOtherMessages: want true or false, got a string`},
 		{`{"forbidOtherMesages": true}`, `json: unknown field "forbidOtherMesages" (did you mean "forbidOtherMessages"?)`},
 		{`{"forbidMessage": true}`, `json: unknown field "forbidMessage" (did you mean "forbidMessages"?)`},
 		{`{"forbidOtherMessage": true}`, `json: unknown field "forbidOtherMessage" (did you mean "forbidOtherMessages"?)`},

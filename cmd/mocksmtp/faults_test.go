@@ -126,8 +126,8 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"reply of the wrong type", `[{"at": "RCPT", "reply": 5}]`, `x.json:1:17: fault 1: reply: want "421 4.3.2 text"`},
 		{"unknown key near none", `[{"at": "RCPT", "zzzzzz": 1}]`, `x.json:1:17: fault 1: json: unknown field "zzzzzz"`},
 		{"renamed key", "[\n {\"at\": \"RCPT\", \"times\": 1}\n]", `x.json:2:17: fault 1: json: unknown field "times": it is now "atMost" (Fault.AtMost`},
-		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: json: cannot unmarshal string`},
-		{"bad element", "[1]", `x.json:1:2: fault 1: json: cannot unmarshal number`},
+		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: atMost: want a whole number, got a string`},
+		{"bad element", "[1]", `x.json:1:2: fault 1: want an object, got a number`},
 		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
 		// A value's own error names its key and the fault.
 		{"duration without a unit", "[\n {\"at\": \"DATA\", \"drop\": true},\n {\"at\": \"DATA\", \"delay\": \"2\"}\n]", `x.json:3:17: fault 2: delay: want a duration such as "2s" or "250ms": time: missing unit in duration "2"`},
@@ -163,7 +163,7 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 			`x.json:3:2: fault 2: declaredAt: want at most 200 bytes on one line`},
 		{"declaredAt on two lines", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\ntest.py:2"}]`, `x.json:1:2: fault 1: declaredAt: want at most 200 bytes`},
 		{"declaredAt with a line separator", `[{"at": "RCPT", "drop": true, "declaredAt": "test.py:1\u2028"}]`, `fault 1: declaredAt: want at most 200 bytes`},
-		{"declaredAt not a string", `[{"at": "RCPT", "drop": true, "declaredAt": 42}]`, `fault 1: json: cannot unmarshal number`},
+		{"declaredAt not a string", `[{"at": "RCPT", "drop": true, "declaredAt": 42}]`, `fault 1: declaredAt: want a string, got a number`},
 		// encoding/json would take the last of the two, silently.
 		{"a key twice", "[\n {\"at\": \"RCPT\", \"drop\": true},\n {\"at\": \"RCPT\", \"reply\": \"421 4.3.2 a\", \"reply\": \"450 4.2.0 b\"}\n]", `x.json:3:2: fault 2: "reply" given twice`},
 		{"a key twice, in two cases", `[{"at": "RCPT", "drop": true, "Drop": false}]`, `x.json:1:2: fault 1: "Drop" given twice`},

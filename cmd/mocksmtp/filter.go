@@ -303,11 +303,14 @@ func wantOfQuery(q url.Values) (mocksmtp.Want, bool, error) {
 		p.set(&want, vs)
 		set = true
 	}
-	for name, vs := range q {
+	// In the order of their names: of several fields given wrong, the
+	// same one is named every time.
+	for _, name := range slices.Sorted(maps.Keys(q)) {
 		field, ok := headerField(name)
 		if !ok {
 			continue
 		}
+		vs := q[name]
 		if len(vs) > 1 || vs[0] == "" {
 			return want, false, fmt.Errorf("%s: give it once, with the header's value", clip(name))
 		}

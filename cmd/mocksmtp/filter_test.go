@@ -176,6 +176,29 @@ func TestAPIFilterErrors(t *testing.T) {
 	}
 }
 
+// TestAPIFilterErrorIsTheSameEveryTime: of several header fields given
+// wrong, in the query or in want's JSON, the error names the same one
+// every time (the first by name, as unknown parameters are listed), not
+// the one a map's order happens to give first.
+func TestAPIFilterErrorIsTheSameEveryTime(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	for _, tt := range []struct{ path, want string }{
+		{"/api/messages?header.X-C=&header.X-B=&header.X-A=&header.X-D=", "header.X-A: give it once, with the header's value"},
+		{"/api/messages?header.X-C=1&header.X-C=2&header.X-B=1&header.X-B=2", "header.X-B: give it once, with the header's value"},
+		{"/api/messages?want=" + url.QueryEscape(`{"header": {"X-C": "", "X-B": "", "X-A": "", "X-D": ""}}`), "want: header.X-A: give it once, with the header's value"},
+	} {
+		for range 20 {
+			res, b := do(t, p, "GET", tt.path, "")
+			var e errorJSON
+			if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != 400 || e.Error != tt.want {
+				t.Errorf("GET %s: %d %s, want 400 %q every time", tt.path, res.StatusCode, b, tt.want)
+				break
+			}
+		}
+	}
+}
+
 func TestAPILinksFindAndDeleteOne(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)

@@ -179,10 +179,14 @@ func decodeStrict(data []byte, v any) error {
 
 // hintKey adds to encoding/json's error about an unknown key, met in
 // data decoded into t, the key near it among those valid where it is:
-// `json: unknown field "too" (did you mean "to"?)`. encoding/json does
+// `json: unknown field "too" (did you mean "to"?)`; its error about a
+// value of the wrong type it says again as wrongType does. encoding/json does
 // not say in which object the key is, so data is read again along t to
 // find it (keysBeside); a key of a nested object is no hint at the top.
 func hintKey(err error, data []byte, t reflect.Type) error {
+	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		return wrongType(te)
+	}
 	key, ok := strings.CutPrefix(err.Error(), `json: unknown field "`)
 	if !ok {
 		return err
@@ -194,6 +198,86 @@ func hintKey(err error, data []byte, t reflect.Type) error {
 		}
 	}
 	return err
+}
+
+// typeError is encoding/json's error about a value of the wrong type,
+// said in the words of the JSON a client sends.
+type typeError struct {
+	msg string
+	err *json.UnmarshalTypeError
+}
+
+func (e *typeError) Error() string { return e.msg }
+func (e *typeError) Unwrap() error { return e.err }
+
+// wrongType says encoding/json's error about a value of the wrong type
+// ("json: cannot unmarshal string into Go struct field faultJSON.forRcpt
+// of type []string", which names the program's Go types, not what to
+// send) as the key, what it wants and what it got: `forRcpt: want a list
+// of strings, such as ["…"], got a string`.
+func wrongType(te *json.UnmarshalTypeError) error {
+	msg := "want " + jsonShape(te.Type) + ", got " + jsonGot(te.Value)
+	if te.Field != "" {
+		msg = clip(te.Field) + ": " + msg
+	}
+	return &typeError{msg: msg, err: te}
+}
+
+// jsonShape describes the JSON that decodes into t.
+func jsonShape(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		switch jsonShape(t.Elem()) {
+		case "a string":
+			return `a list of strings, such as ["…"]`
+		case "a whole number":
+			return "a list of whole numbers, such as [1, 2]"
+		}
+		return "a list"
+	case reflect.Struct:
+		keys := jsonKeys(t)
+		if len(keys) == 0 || len(keys) > 3 {
+			return "an object"
+		}
+		return `an object such as {"` + strings.Join(keys, `": …, "`) + `": …}`
+	}
+	return "an object"
+}
+
+// jsonGot names what encoding/json says a value of the wrong type was:
+// its kind ("string", "bool"), or a number itself ("number 1.5").
+func jsonGot(value string) string {
+	if n, ok := strings.CutPrefix(value, "number "); ok {
+		return clip(n)
+	}
+	switch value {
+	case "string", "number":
+		return "a " + value
+	case "bool":
+		return "true or false"
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "null":
+		return "null"
+	}
+	return clip(value)
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

@@ -157,7 +157,7 @@ func TestInboxErrors(t *testing.T) {
 		{"GET", "/api/messages?inbox=", "", 400, "inbox: give it once"},
 		{"GET", "/api/sessions?inbox=a", "", 400, `unknown query parameter "inbox"`},
 		{"POST", "/api/inboxes", `{"nmae": "x"}`, 400, `json: unknown field "nmae" (did you mean "name"?)`},
-		{"POST", "/api/inboxes", `{"name": 1}`, 400, "cannot unmarshal number"},
+		{"POST", "/api/inboxes", `{"name": 1}`, 400, "POST /api/inboxes: name: want a string, got a number"},
 		{"POST", "/api/inboxes", `{"name": "x"} {}`, 400, "body:1:15: unexpected data after the JSON value"},
 		{"POST", "/api/inboxes", `{"name": "x"}}`, 400, "body:1:14: unexpected data after the JSON value"},
 		// A syntax error says where, as in a fault script, in every body.
