@@ -404,8 +404,15 @@ func newReply(code int, text string) (smtpd.Reply, *faultError) {
 
 // RawReply makes the server write raw, byte for byte, instead of its
 // reply: garbage, a reply without CRLF, a wrong code. Commands take effect
-// or not as with the normal reply; a message is recorded only when raw
-// starts with "2". At StageBdat it is not written for BDAT LAST, whose
+// or not as with the normal reply, but for two, where what the client
+// was told decides: a message is recorded only when raw starts with "2";
+// and at StageStartTLS the TLS handshake follows only when raw starts
+// with "2" (220 is the reply that begins it; raw is the test's own
+// words, and a client told 2yz goes ahead), a TLS failure such as
+// [Fault.ExpiredCertificate] acting on it; after anything else (a 454,
+// garbage) the session stays in plaintext, as the client, told no, does,
+// and a TLS failure, with no handshake to act on, makes the fault invalid.
+// At StageBdat it is not written for BDAT LAST, whose
 // reply is the end-of-message reply (see [StageBdat]). With a
 // [Fault.Reply], or a second RawReply, the fault is invalid: it writes
 // one reply; so it is on a scenario that replies, which acts on its reply.
@@ -655,6 +662,8 @@ func (f Fault) problem() *faultError {
 		return failure("a TLS failure with %v: no handshake follows the reply to STARTTLS", thenBy)
 	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
 		return failure("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
+	case a.tlsConfig != nil && f.stage == StageStartTLS && a.raw != nil && !rawAccepts(a.raw):
+		return failure("a TLS failure with a %v that does not begin with \"2\": no handshake follows it", api("RawReply"))
 	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
 		by := failure("a TLS failure at %v", api("StageConnect"))
 		if a.thenBy != "" {

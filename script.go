@@ -486,13 +486,21 @@ func ehloReply(r, base smtpd.Reply) smtpd.Reply {
 // engineTakes reports whether the engine carries out event ev under ans,
 // as smtpd.Conn decides it: the command was valid and the reply is
 // positive (a fault's own; the engine's default under raw bytes or
-// silence), whatever follows the reply.
+// silence, and for STARTTLS under raw bytes, those too: see
+// smtpd.Answer.Raw), whatever follows the reply.
 func engineTakes(ev *smtpd.Event, ans smtpd.Answer) bool {
-	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
+	switch {
+	case ans.Reply != nil && ans.Raw == nil && !ans.NoReply:
 		return ev.Err == nil && ans.Reply.Positive()
+	case ev.Kind == smtpd.StartTLS && ans.Raw != nil && !rawAccepts(ans.Raw):
+		return false
 	}
 	return ev.Err == nil && ev.Reply.Positive()
 }
+
+// rawAccepts reports whether raw bytes written as a reply tell the
+// client that its command succeeded: they begin with "2".
+func rawAccepts(raw []byte) bool { return len(raw) > 0 && raw[0] == '2' }
 
 // accepts reports whether ans tells the client that the message of event
 // ev was accepted: a 2xx reply (raw bytes starting with "2").
@@ -501,7 +509,7 @@ func accepts(ev *smtpd.Event, ans smtpd.Answer) bool {
 	case ans.NoReply:
 		return false
 	case ans.Raw != nil:
-		return len(ans.Raw) > 0 && ans.Raw[0] == '2'
+		return rawAccepts(ans.Raw)
 	case ans.Reply != nil:
 		return ans.Reply.Code >= 200 && ans.Reply.Code < 300
 	}

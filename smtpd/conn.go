@@ -77,6 +77,12 @@ type Answer struct {
 	// engine rejected (Event.Err) never take effect.
 	Reply *Reply
 	// Raw, when non-nil, is written instead of any reply, byte for byte.
+	// The event takes effect or not as under its default reply, but for
+	// StartTLS: the handshake follows raw bytes only when they begin
+	// with "2" (a 2yz reply, as 220 is), which tell the client to begin
+	// it; a client told anything else goes on in plaintext, and so does
+	// the server, which would otherwise take the client's next command
+	// for the first bytes of a handshake.
 	Raw []byte
 	// NoReply writes no reply at all.
 	NoReply bool
@@ -424,12 +430,16 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		r = a.Reply.withStatus(ev.Reply)
 	}
 	// The event takes effect when the engine accepted it and the reply
-	// says so; raw bytes and silence leave the default's verdict.
+	// says so; raw bytes and silence leave the default's verdict, but
+	// for STARTTLS (see Answer.Raw).
 	verdict := r
 	if a.Raw != nil || a.NoReply {
 		verdict = ev.Reply
 	}
 	takes := ev.Err == nil && verdict.Positive()
+	if ev.Kind == StartTLS && a.Raw != nil && !(len(a.Raw) > 0 && a.Raw[0] == '2') {
+		takes = false
+	}
 	counted := c.countsAsError(ev)
 	if counted {
 		c.bad++
