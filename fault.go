@@ -502,7 +502,9 @@ func addDelay(a, b time.Duration) time.Duration {
 
 // Trickle writes the reply n bytes at a time, waiting every between
 // writes: a slow server. A client that leaves during a wait ends the
-// reply and the session, as during a [Fault.Delay]. A fault that writes
+// reply and the session, as during a [Fault.Delay], and the transcript
+// notes how much of the reply went out; at StageAuth the client got part
+// of a 235, no 235, and [AuthInfo.Refused] says so. A fault that writes
 // no reply (Drop; ResetTCP or Stall without a Reply) cannot pace it and
 // is invalid.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
@@ -515,7 +517,8 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // SplitReply writes the first at bytes of the reply, waits pause, and
 // writes the rest: a reply split across TCP writes, as clients that read
 // replies with a single read mishandle. A client that leaves during the
-// pause ends the reply and the session, as during a [Fault.Delay]. As for
+// pause ends the reply and the session, as during a [Fault.Delay], and
+// at StageAuth is recorded as for Trickle. As for
 // Trickle, a fault that writes no reply cannot split it and is invalid.
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {

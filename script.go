@@ -332,6 +332,11 @@ type sessionFaults struct {
 	// the Message event that follows (smtpd's lastBdat): a fault's
 	// ending, which a 421 at StageMessage leaves (see handle).
 	bdatThen smtpd.Disposition
+	// pacedAuth is, while the 235 to accepted credentials goes out paced
+	// (Trickle, SplitReply), that reply as authRefused says one: a client
+	// that leaves before the whole of it went out (smtpd.ErrReplyCut)
+	// read a part of it, no 235 (see serve). "" otherwise.
+	pacedAuth string
 }
 
 // errIdleClosed ends a session closed by a fault's IdleReply.

@@ -31,6 +31,12 @@ var (
 	// reads (1 MiB, LF included), after its 500: a command line, a line
 	// of message text or an AUTH response. The error is ErrFraming too.
 	ErrLineTooLong = errors.New("smtpd: line longer than 1 MiB")
+	// ErrReplyCut ends a session whose client left while a paced reply
+	// (Answer.Pace) was being written, after a part of it went out and
+	// before the rest: the client read a part of a reply, not the reply.
+	// The error is ErrClientGone too, and says how many octets of the
+	// reply went out.
+	ErrReplyCut = errors.New("smtpd: reply cut short")
 )
 
 // Disposition is what happens to the connection after an answer's reply.
@@ -52,7 +58,9 @@ type Pace struct {
 	SplitAt int
 	// Chunk writes the reply Chunk bytes at a time, waiting Every between
 	// writes (a trickle). The waits end when the context does, and when
-	// the client leaves, which ends the session (see [Conn.Pause]).
+	// the client leaves, which ends the session (see [Conn.Pause]) with
+	// ErrReplyCut, the reply traced whole and a note saying how much of
+	// it went out.
 	Chunk int
 	Every time.Duration
 }
@@ -703,7 +711,7 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 			// however long the pause (see wait).
 			err := c.wait(ctx, p.Every, true)
 			if errors.Is(err, ErrClientGone) {
-				return err
+				return c.replyCut(off, len(b), err)
 			} else if err != nil {
 				*c.out = append(*c.out, b[off:]...)
 				return err
@@ -718,10 +726,22 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		off += n
 		if err != nil {
 			*c.out = append(*c.out, b[off:]...)
-			return c.failed(err)
+			err = c.failed(err)
+			if off > 0 && !errors.Is(err, errRefused) {
+				err = c.replyCut(off, len(b), err)
+			}
+			return err
 		}
 	}
 	return nil
+}
+
+// replyCut notes, and returns the error of, a client gone (err) after
+// written of the size octets of a paced reply went out: the trace has
+// the whole reply, which the client did not get.
+func (c *Conn) replyCut(written, size int, err error) error {
+	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("reply cut short after %d of %d octets: the client left", written, size)})
+	return fmt.Errorf("%w after %d of %d octets: %w", ErrReplyCut, written, size, err)
 }
 
 // flushLast writes out the replies of a session that ends, whether or
