@@ -803,7 +803,10 @@ func (a *action) paceBy() string {
 }
 
 // String describes the fault: "RCPT on attempt 1 → 421 4.3.2 try later,
-// disconnect (retry_test.go:18)".
+// disconnect (retry_test.go:18)". Of a 421 at StageMessage without an
+// ending of its own, it says that after BDAT LAST the ending of a fault
+// at StageBdat follows instead, if there is one (see [Fault.Reply]); the
+// fault's transcript note says which did.
 func (f Fault) String() string {
 	var b strings.Builder
 	b.WriteString(f.stage.String())
@@ -828,7 +831,7 @@ func (f Fault) String() string {
 	if f.hasProb {
 		fmt.Fprintf(&b, " with probability %v", f.prob)
 	}
-	fmt.Fprintf(&b, " → %s (%s)", f.act.describe(), f.where)
+	fmt.Fprintf(&b, " → %s (%s)", f.act.describe(smtpd.KeepOpen, f.stage == StageMessage), f.where)
 	return b.String()
 }
 
@@ -841,8 +844,12 @@ func joinInts(n []int) string {
 }
 
 // describe says what the action does, for notes: "421 4.3.2 try later,
-// disconnect".
-func (a *action) describe() string {
+// disconnect". A 421's close gives way to the ending of a fault at
+// StageBdat after BDAT LAST (handle): bdatThen is, for the note of a
+// fault at StageMessage, that ending (sessionFaults.bdatThen), which the
+// note then says; smtpd.KeepOpen where there is none. mayGiveWay, for
+// String, which cannot know, says that it may.
+func (a *action) describe(bdatThen smtpd.Disposition, mayGiveWay bool) string {
 	var parts []string
 	if a.delay > 0 {
 		parts = append(parts, "delay "+a.delay.String())
@@ -864,20 +871,28 @@ func (a *action) describe() string {
 	if a.dropAfter > 0 {
 		parts = append(parts, fmt.Sprintf("drop after %d octets of data", a.dropAfter))
 	}
-	then := a.ending()
+	then, by := a.ending(), ""
+	if a.closesBy421() {
+		switch {
+		case bdatThen != smtpd.KeepOpen:
+			then, by = bdatThen, " (the ending of the fault at BDAT)"
+		case mayGiveWay:
+			by = " (after BDAT LAST, the ending of a fault at BDAT, if any)"
+		}
+	}
 	switch then {
 	case smtpd.CloseConn:
 		if a.drop {
 			parts = append(parts, "drop")
 		} else {
-			parts = append(parts, "disconnect")
+			parts = append(parts, "disconnect"+by)
 		}
 	case smtpd.ResetConn:
-		parts = append(parts, "TCP reset")
+		parts = append(parts, "TCP reset"+by)
 	case smtpd.HalfCloseConn:
-		parts = append(parts, "half-close")
+		parts = append(parts, "half-close"+by)
 	case smtpd.Hang:
-		parts = append(parts, "stall")
+		parts = append(parts, "stall"+by)
 	}
 	if a.idle != nil {
 		parts = append(parts, fmt.Sprintf("after %v idle: %s, disconnect", a.idle.after, a.idle.reply.String()))

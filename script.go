@@ -405,7 +405,11 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		}
 		af := sc.faults[i]
 		af.fired++
-		text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe())
+		bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (handle)
+		if ev.Kind == smtpd.Message {
+			bdatThen = sf.bdatThen
+		}
+		text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe(bdatThen, false))
 		if af.name != "" {
 			text += " (" + af.name + ")"
 		}
