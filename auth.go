@@ -109,10 +109,12 @@ type AuthInfo struct {
 	Success bool
 	// Refused is, when the credentials were accepted but the client got
 	// no 235 (a fault at StageAuth, or WithRejectNonconforming, answered
-	// otherwise, or the session ended during a fault's Delay), what it got
-	// instead, as the fault's transcript note says it: "535 5.7.8 try
-	// again", `raw reply "535 no\r\n"`, "no reply", "421 4.3.2 Service
-	// shutting down".
+	// otherwise, or the session ended during a fault's Delay, or the
+	// client left in the middle of a 235 that a fault's Trickle or
+	// SplitReply paced), what it got instead, as the fault's transcript
+	// note says it: "535 5.7.8 try again", `raw reply "535 no\r\n"`, "no
+	// reply", "421 4.3.2 Service shutting down", "part of 235 2.7.0
+	// Authentication successful".
 	// The client is then not authenticated (but after a RawReply, which
 	// the server does not live). "" otherwise.
 	Refused string

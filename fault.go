@@ -404,8 +404,15 @@ func newReply(code int, text string) (smtpd.Reply, *faultError) {
 
 // RawReply makes the server write raw, byte for byte, instead of its
 // reply: garbage, a reply without CRLF, a wrong code. Commands take effect
-// or not as with the normal reply; a message is recorded only when raw
-// starts with "2". At StageBdat it is not written for BDAT LAST, whose
+// or not as with the normal reply, but for two, where what the client
+// was told decides: a message is recorded only when raw starts with "2";
+// and at StageStartTLS the TLS handshake follows only when raw starts
+// with "2" (220 is the reply that begins it; raw is the test's own
+// words, and a client told 2yz goes ahead), a TLS failure such as
+// [Fault.ExpiredCertificate] acting on it; after anything else (a 454,
+// garbage) the session stays in plaintext, as the client, told no, does,
+// and a TLS failure, with no handshake to act on, makes the fault invalid.
+// At StageBdat it is not written for BDAT LAST, whose
 // reply is the end-of-message reply (see [StageBdat]). With a
 // [Fault.Reply], or a second RawReply, the fault is invalid: it writes
 // one reply; so it is on a scenario that replies, which acts on its reply.
@@ -495,7 +502,9 @@ func addDelay(a, b time.Duration) time.Duration {
 
 // Trickle writes the reply n bytes at a time, waiting every between
 // writes: a slow server. A client that leaves during a wait ends the
-// reply and the session, as during a [Fault.Delay]. A fault that writes
+// reply and the session, as during a [Fault.Delay], and the transcript
+// notes how much of the reply went out; at StageAuth the client got part
+// of a 235, no 235, and [AuthInfo.Refused] says so. A fault that writes
 // no reply (Drop; ResetTCP or Stall without a Reply) cannot pace it and
 // is invalid.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
@@ -508,7 +517,8 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // SplitReply writes the first at bytes of the reply, waits pause, and
 // writes the rest: a reply split across TCP writes, as clients that read
 // replies with a single read mishandle. A client that leaves during the
-// pause ends the reply and the session, as during a [Fault.Delay]. As for
+// pause ends the reply and the session, as during a [Fault.Delay], and
+// at StageAuth is recorded as for Trickle. As for
 // Trickle, a fault that writes no reply cannot split it and is invalid.
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
@@ -655,6 +665,8 @@ func (f Fault) problem() *faultError {
 		return failure("a TLS failure with %v: no handshake follows the reply to STARTTLS", thenBy)
 	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
 		return failure("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
+	case a.tlsConfig != nil && f.stage == StageStartTLS && a.raw != nil && !rawAccepts(a.raw):
+		return failure("a TLS failure with a %v that does not begin with \"2\": no handshake follows it", api("RawReply"))
 	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
 		by := failure("a TLS failure at %v", api("StageConnect"))
 		if a.thenBy != "" {
@@ -794,7 +806,10 @@ func (a *action) paceBy() string {
 }
 
 // String describes the fault: "RCPT on attempt 1 → 421 4.3.2 try later,
-// disconnect (retry_test.go:18)".
+// disconnect (retry_test.go:18)". Of a 421 at StageMessage without an
+// ending of its own, it says that after BDAT LAST the ending of a fault
+// at StageBdat follows instead, if there is one (see [Fault.Reply]); the
+// fault's transcript note says which did.
 func (f Fault) String() string {
 	var b strings.Builder
 	b.WriteString(f.stage.String())
@@ -819,7 +834,7 @@ func (f Fault) String() string {
 	if f.hasProb {
 		fmt.Fprintf(&b, " with probability %v", f.prob)
 	}
-	fmt.Fprintf(&b, " → %s (%s)", f.act.describe(), f.where)
+	fmt.Fprintf(&b, " → %s (%s)", f.act.describe(smtpd.KeepOpen, f.stage == StageMessage), f.where)
 	return b.String()
 }
 
@@ -832,8 +847,12 @@ func joinInts(n []int) string {
 }
 
 // describe says what the action does, for notes: "421 4.3.2 try later,
-// disconnect".
-func (a *action) describe() string {
+// disconnect". A 421's close gives way to the ending of a fault at
+// StageBdat after BDAT LAST (smtpd's lastBdat): bdatThen is, for the note of a
+// fault at StageMessage, that ending (sessionFaults.bdatThen), which the
+// note then says; smtpd.KeepOpen where there is none. mayGiveWay, for
+// String, which cannot know, says that it may.
+func (a *action) describe(bdatThen smtpd.Disposition, mayGiveWay bool) string {
 	var parts []string
 	if a.delay > 0 {
 		parts = append(parts, "delay "+a.delay.String())
@@ -855,20 +874,28 @@ func (a *action) describe() string {
 	if a.dropAfter > 0 {
 		parts = append(parts, fmt.Sprintf("drop after %d octets of data", a.dropAfter))
 	}
-	then := a.ending()
+	then, by := a.ending(), ""
+	if a.closesBy421() {
+		switch {
+		case bdatThen != smtpd.KeepOpen:
+			then, by = bdatThen, " (the ending of the fault at BDAT)"
+		case mayGiveWay:
+			by = " (after BDAT LAST, the ending of a fault at BDAT, if any)"
+		}
+	}
 	switch then {
 	case smtpd.CloseConn:
 		if a.drop {
 			parts = append(parts, "drop")
 		} else {
-			parts = append(parts, "disconnect")
+			parts = append(parts, "disconnect"+by)
 		}
 	case smtpd.ResetConn:
-		parts = append(parts, "TCP reset")
+		parts = append(parts, "TCP reset"+by)
 	case smtpd.HalfCloseConn:
-		parts = append(parts, "half-close")
+		parts = append(parts, "half-close"+by)
 	case smtpd.Hang:
-		parts = append(parts, "stall")
+		parts = append(parts, "stall"+by)
 	}
 	if a.idle != nil {
 		parts = append(parts, fmt.Sprintf("after %v idle: %s, disconnect", a.idle.after, a.idle.reply.String()))

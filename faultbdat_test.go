@@ -266,3 +266,69 @@ func TestFaultWithoutAReplyKeepsTheStrictRejection(t *testing.T) {
 		}
 	})
 }
+
+// After BDAT LAST, a 421 at StageMessage is followed by the ending of
+// the fault at StageBdat, which acts after the end-of-message reply
+// (Stall, ResetTCP, HalfClose): the fault's transcript note, which the
+// session's Faults repeat, says that ending, not the "disconnect" that
+// did not happen; over DATA it says "disconnect", which does. The
+// fault's String, which cannot know, says both.
+func TestFault421AtMessageNoteSaysTheBdatEnding(t *testing.T) {
+	t.Parallel()
+	msg := mocksmtp.At(mocksmtp.StageMessage).Reply(421, "4.3.2 shutting down")
+	if got, want := msg.String(), "421 4.3.2 shutting down, disconnect (after BDAT LAST, the ending of a fault at BDAT, if any)"; !strings.Contains(got, want) {
+		t.Errorf("String() = %q, want it to say %q", got, want)
+	}
+	const body = "Subject: hi\r\n\r\nhello\r\n"
+	for _, tt := range []struct {
+		name  string
+		bdat  mocksmtp.Fault
+		after string // "hangs", "closed" or "reset"
+		note  string // the end of the StageMessage fault's note
+	}{
+		{"Stall after a 250", mocksmtp.At(mocksmtp.StageBdat).Reply(250, "2.0.0 held").Stall(), "hangs", "→ 421 4.3.2 shutting down, stall (the ending of the fault at BDAT)"},
+		{"HalfClose", mocksmtp.At(mocksmtp.StageBdat).HalfClose(), "closed", "→ 421 4.3.2 shutting down, half-close (the ending of the fault at BDAT)"},
+		{"ResetTCP after a 250", mocksmtp.At(mocksmtp.StageBdat).Reply(250, "2.0.0 held").ResetTCP(), "reset", "→ 421 4.3.2 shutting down, TCP reset (the ending of the fault at BDAT)"},
+		{"none: DATA", mocksmtp.Fault{}, "closed", "→ 421 4.3.2 shutting down, disconnect"},
+		{"none: a BDAT fault that only delays", mocksmtp.At(mocksmtp.StageBdat).Delay(time.Millisecond), "closed", "→ 421 4.3.2 shutting down, disconnect"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			faults := []mocksmtp.Fault{msg}
+			if tt.bdat.Err() == nil {
+				faults = append(faults, tt.bdat)
+			}
+			srv := mocksmtp.Start(t, mocksmtp.WithFault(faults...))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.must("RCPT TO:<bob@example.com>", 250)
+			if tt.name == "none: DATA" {
+				c.must("DATA", 354)
+				c.send(body + ".")
+			} else {
+				c.send("BDAT 22 LAST\r\n" + body[:len(body)-2])
+			}
+			if r, err := c.read(); (err != nil || r.Code != 421) && !(tt.after == "reset" && faultIsReset(err)) {
+				t.Fatalf("reply %+v, %v; want 421", r, err)
+			}
+			switch tt.after {
+			case "hangs":
+				if got, err := c.readAll(50 * time.Millisecond); got != "" || !faultIsTimeout(err) {
+					t.Fatalf("read %q, %v; want nothing: the server stalls", got, err)
+				}
+			default:
+				if got, err := c.readAll(5 * time.Second); got != "" || err != nil && !faultIsReset(err) {
+					t.Fatalf("read %q, %v; want the connection closed", got, err)
+				}
+			}
+			c.conn.Close()
+			s := srv.WaitForSessionEnd(t, 1)
+			i := slices.IndexFunc(s.Faults, func(f string) bool { return strings.Contains(f, "end of message attempt 1") })
+			if i < 0 || !strings.HasSuffix(s.Faults[i], tt.note) {
+				t.Errorf("Session.Faults = %q; want the end-of-message fault's note to end %q", s.Faults, tt.note)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -335,6 +336,51 @@ func TestAuthDelayedUntilTheSessionEndsIsRecordedAsRefused(t *testing.T) {
 			want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthPlain, Username: "alice", Success: true, Refused: tt.want}
 			if diff := cmp.Diff(want, s.Auth); diff != "" {
 				t.Errorf("Session.Auth (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// An AUTH whose 235 a fault paces (Trickle, SplitReply) is not
+// authenticated for a client that leaves before the whole 235 reached
+// it: it read a part of a reply, no 235. The record says so, in Refused,
+// as for a reply the client never got; the String does not say "ok".
+func TestAuthReplyCutByTheClientLeavingIsRecordedAsRefused(t *testing.T) {
+	t.Parallel()
+	plain := "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret"))
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		first string // what the client reads before it leaves
+		want  string // Refused
+	}{
+		{"trickle", mocksmtp.At(mocksmtp.StageAuth).Trickle(1, time.Hour), "2", "part of 235 2.7.0 Authentication successful"},
+		{"split", mocksmtp.At(mocksmtp.StageAuth).SplitReply(3, time.Hour), "235", "part of 235 2.7.0 Authentication successful"},
+		{"raw, trickled", mocksmtp.At(mocksmtp.StageAuth).RawReply("235 go\r\n").Trickle(4, time.Hour), "235 ", `part of raw reply "235 go\r\n"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithAuth("alice", "secret"), mocksmtp.WithFault(tt.fault))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.send(plain)
+			if got, _ := faultReadPieces(t, c.conn, len(tt.first)); got != tt.first {
+				t.Fatalf("the first piece of the reply: %q, want %q", got, tt.first)
+			}
+			c.conn.Close()
+			s := srv.WaitForSessionEnd(t, 1)
+			want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthPlain, Username: "alice", Success: true, Refused: tt.want}
+			if diff := cmp.Diff(want, s.Auth); diff != "" {
+				t.Errorf("Session.Auth (-want +got):\n%s", diff)
+			}
+			if got := s.Auth.String(); !strings.Contains(got, "refused") {
+				t.Errorf("Auth.String() = %q, want it refused", got)
+			}
+			// The transcript has the whole reply, and says it was cut.
+			cut := fmt.Sprintf("reply cut short after %d of ", len(tt.first))
+			if !slices.ContainsFunc(s.Transcript, func(l mocksmtp.Line) bool { return strings.HasPrefix(l.Text, cut) }) {
+				t.Errorf("no note %q… in the transcript", cut)
 			}
 		})
 	}

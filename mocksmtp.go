@@ -368,6 +368,13 @@ func (s *Server) serve(nc net.Conn) {
 		var idle *idleReply
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
+		if sf.pacedAuth != "" {
+			if errors.Is(err, smtpd.ErrReplyCut) {
+				// The client left in the middle of the 235.
+				s.authRefused(rec, "part of "+sf.pacedAuth)
+			}
+			sf.pacedAuth = ""
+		}
 		if ic != nil {
 			idle, sf.idleLeft = ic.idle, ic.stop()
 		}
@@ -562,10 +569,9 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		if ev.Kind == smtpd.Auth && ev.Err == nil {
 			// Accepted credentials that got no 235: the client got the
 			// server's 421 (serve writes it), or left before any reply.
-			got := smtpd.Answer{NoReply: true}
+			got := "no reply"
 			if closed {
-				r := shuttingDown()
-				got = smtpd.Answer{Reply: &r}
+				got = shuttingDown().String()
 			}
 			s.authRefused(rec, got)
 		}
@@ -585,8 +591,13 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		rec.ehlo = ev.Kind == smtpd.Ehlo
 		s.heloTaken(rec, ev.Arg)
 	}
-	if ev.Kind == smtpd.Auth && ev.Err == nil && !accepts(ev, ans) {
-		s.authRefused(rec, ans)
+	if ev.Kind == smtpd.Auth && ev.Err == nil {
+		switch {
+		case !accepts(ev, ans):
+			s.authRefused(rec, replySaid(ev, ans))
+		case ans.Pace != (smtpd.Pace{}):
+			sf.pacedAuth = replySaid(ev, ans)
+		}
 	}
 	sf.setIdle(ev, &p)
 	return nil
@@ -652,19 +663,12 @@ func (s *Server) heloTaken(rec *session, name string) {
 }
 
 // authRefused records that an AUTH exchange whose credentials were
-// accepted got ans, which is no 235 (a fault's reply, a strict MTA's
-// rejection), before the reply is written: a client that saw it and asks
-// for the record finds it there.
-func (s *Server) authRefused(rec *session, ans smtpd.Answer) {
-	var got string
-	switch {
-	case ans.NoReply:
-		got = "no reply"
-	case ans.Raw != nil:
-		got = fmt.Sprintf("raw reply %q", ans.Raw) // as the fault's note (action.describe)
-	case ans.Reply != nil:
-		got = ans.Reply.String()
-	}
+// accepted got no 235 but got (a fault's reply, a strict MTA's
+// rejection, as replySaid says them), before the reply is written: a
+// client that saw it and asks for the record finds it there. A 235 that
+// the client left in the middle of (a paced one) is recorded once the
+// engine says it was cut (serve).
+func (s *Server) authRefused(rec *session, got string) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	d := rec.stateLocked()
@@ -676,6 +680,21 @@ func (s *Server) authRefused(rec *session, ans smtpd.Answer) {
 	d.auth = &info
 	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
+}
+
+// replySaid says the reply of answer ans to ev as a fault's transcript
+// note says it (action.describe): "535 5.7.8 try again", `raw reply
+// "535 no\r\n"`, "no reply".
+func replySaid(ev *smtpd.Event, ans smtpd.Answer) string {
+	switch {
+	case ans.NoReply:
+		return "no reply"
+	case ans.Raw != nil:
+		return fmt.Sprintf("raw reply %q", ans.Raw)
+	case ans.Reply != nil:
+		return ans.Reply.String()
+	}
+	return ev.Reply.String()
 }
 
 // trace appends a transcript line and returns its number.

@@ -328,6 +328,16 @@ type sessionFaults struct {
 	// the engine makes the default reply of the Message event that
 	// follows: a fault's, which the persona does not reword.
 	bdatReply bool
+	// bdatThen is the ending the answer to BDAT LAST gave: the engine
+	// carries it out after the reply to the Message event that follows
+	// when that answer gives none, a 421's included (smtpd's lastBdat);
+	// the note of a fault at StageMessage says so (describe).
+	bdatThen smtpd.Disposition
+	// pacedAuth is, while the 235 to accepted credentials goes out paced
+	// (Trickle, SplitReply), that reply as authRefused says one: a client
+	// that leaves before the whole of it went out (smtpd.ErrReplyCut)
+	// read a part of it, no 235 (see serve). "" otherwise.
+	pacedAuth string
 }
 
 // errIdleClosed ends a session closed by a fault's IdleReply.
@@ -396,7 +406,11 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 		}
 		af := sc.faults[i]
 		af.fired++
-		text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe())
+		bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (smtpd's lastBdat)
+		if ev.Kind == smtpd.Message {
+			bdatThen = sf.bdatThen
+		}
+		text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe(bdatThen, false))
 		if af.name != "" {
 			text += " (" + af.name + ")"
 		}
@@ -431,6 +445,10 @@ func (sf *sessionFaults) txSender() []string {
 func (sf *sessionFaults) track(ev *smtpd.Event, ans smtpd.Answer) bool {
 	takes := ans.Then == smtpd.KeepOpen && engineTakes(ev, ans)
 	sf.bdatReply = ev.Kind == smtpd.Bdat && ev.Last && ans.Reply != nil && ans.Raw == nil && !ans.NoReply
+	sf.bdatThen = smtpd.KeepOpen
+	if ev.Kind == smtpd.Bdat && ev.Last {
+		sf.bdatThen = ans.Then
+	}
 	switch ev.Kind {
 	case smtpd.Helo, smtpd.Ehlo, smtpd.Rset:
 		if takes {
@@ -478,13 +496,21 @@ func ehloReply(r, base smtpd.Reply) smtpd.Reply {
 // engineTakes reports whether the engine carries out event ev under ans,
 // as smtpd.Conn decides it: the command was valid and the reply is
 // positive (a fault's own; the engine's default under raw bytes or
-// silence), whatever follows the reply.
+// silence, and for STARTTLS under raw bytes, those too: see
+// smtpd.Answer.Raw), whatever follows the reply.
 func engineTakes(ev *smtpd.Event, ans smtpd.Answer) bool {
-	if ans.Reply != nil && ans.Raw == nil && !ans.NoReply {
+	switch {
+	case ans.Reply != nil && ans.Raw == nil && !ans.NoReply:
 		return ev.Err == nil && ans.Reply.Positive()
+	case ev.Kind == smtpd.StartTLS && ans.Raw != nil && !rawAccepts(ans.Raw):
+		return false
 	}
 	return ev.Err == nil && ev.Reply.Positive()
 }
+
+// rawAccepts reports whether raw bytes written as a reply tell the
+// client that its command succeeded: they begin with "2".
+func rawAccepts(raw []byte) bool { return len(raw) > 0 && raw[0] == '2' }
 
 // accepts reports whether ans tells the client that the message of event
 // ev was accepted: a 2xx reply (raw bytes starting with "2").
@@ -493,7 +519,7 @@ func accepts(ev *smtpd.Event, ans smtpd.Answer) bool {
 	case ans.NoReply:
 		return false
 	case ans.Raw != nil:
-		return len(ans.Raw) > 0 && ans.Raw[0] == '2'
+		return rawAccepts(ans.Raw)
 	case ans.Reply != nil:
 		return ans.Reply.Code >= 200 && ans.Reply.Code < 300
 	}

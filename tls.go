@@ -471,8 +471,8 @@ func randomSerial() (*big.Int, error) {
 // opens the connection at [StageConnect]; at either stage, a server that
 // does not offer that handshake refuses it ([New], [Server.AddFault]).
 // With no handshake to act on (a
-// negative Reply to STARTTLS, or Disconnect, Drop, ResetTCP, HalfClose or
-// Stall) the fault is invalid:
+// negative Reply to STARTTLS, a RawReply that does not begin with "2", or
+// Disconnect, Drop, ResetTCP, HalfClose or Stall) the fault is invalid:
 //
 //	mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()
 //	mocksmtp.At(mocksmtp.StageConnect).ExpiredCertificate() // SMTPS

@@ -31,6 +31,12 @@ var (
 	// reads (1 MiB, LF included), after its 500: a command line, a line
 	// of message text or an AUTH response. The error is ErrFraming too.
 	ErrLineTooLong = errors.New("smtpd: line longer than 1 MiB")
+	// ErrReplyCut ends a session whose client left while a paced reply
+	// (Answer.Pace) was being written, after a part of it went out and
+	// before the rest: the client read a part of a reply, not the reply.
+	// The error is ErrClientGone too, and says how many octets of the
+	// reply went out.
+	ErrReplyCut = errors.New("smtpd: reply cut short")
 )
 
 // Disposition is what happens to the connection after an answer's reply.
@@ -52,7 +58,9 @@ type Pace struct {
 	SplitAt int
 	// Chunk writes the reply Chunk bytes at a time, waiting Every between
 	// writes (a trickle). The waits end when the context does, and when
-	// the client leaves, which ends the session (see [Conn.Pause]).
+	// the client leaves, which ends the session (see [Conn.Pause]) with
+	// ErrReplyCut, the reply traced whole and a note saying how much of
+	// it went out.
 	Chunk int
 	Every time.Duration
 }
@@ -77,6 +85,12 @@ type Answer struct {
 	// engine rejected (Event.Err) never take effect.
 	Reply *Reply
 	// Raw, when non-nil, is written instead of any reply, byte for byte.
+	// The event takes effect or not as under its default reply, but for
+	// StartTLS: the handshake follows raw bytes only when they begin
+	// with "2" (a 2yz reply, as 220 is), which tell the client to begin
+	// it; a client told anything else goes on in plaintext, and so does
+	// the server, which would otherwise take the client's next command
+	// for the first bytes of a handshake.
 	Raw []byte
 	// NoReply writes no reply at all.
 	NoReply bool
@@ -432,12 +446,16 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		r = a.Reply.withStatus(ev.Reply)
 	}
 	// The event takes effect when the engine accepted it and the reply
-	// says so; raw bytes and silence leave the default's verdict.
+	// says so; raw bytes and silence leave the default's verdict, but
+	// for STARTTLS (see Answer.Raw).
 	verdict := r
 	if a.Raw != nil || a.NoReply {
 		verdict = ev.Reply
 	}
 	takes := ev.Err == nil && verdict.Positive()
+	if ev.Kind == StartTLS && a.Raw != nil && !(len(a.Raw) > 0 && a.Raw[0] == '2') {
+		takes = false
+	}
 	counted := c.countsAsError(ev)
 	if counted {
 		c.bad++
@@ -716,7 +734,7 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 			// however long the pause (see wait).
 			err := c.wait(ctx, p.Every, true)
 			if errors.Is(err, ErrClientGone) {
-				return err
+				return c.replyCut(off, len(b), err)
 			} else if err != nil {
 				*c.out = append(*c.out, b[off:]...)
 				return err
@@ -731,10 +749,22 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		off += n
 		if err != nil {
 			*c.out = append(*c.out, b[off:]...)
-			return c.failed(err)
+			err = c.failed(err)
+			if off > 0 && !errors.Is(err, errRefused) {
+				err = c.replyCut(off, len(b), err)
+			}
+			return err
 		}
 	}
 	return nil
+}
+
+// replyCut notes, and returns the error of, a client gone (err) after
+// written of the size octets of a paced reply went out: the trace has
+// the whole reply, which the client did not get.
+func (c *Conn) replyCut(written, size int, err error) error {
+	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("reply cut short after %d of %d octets: the client left", written, size)})
+	return fmt.Errorf("%w after %d of %d octets: %w", ErrReplyCut, written, size, err)
 }
 
 // flushLast writes out the replies of a session that ends, whether or

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
@@ -214,6 +215,26 @@ func ExamplePace() {
 	// Output:
 	// localhost ESMTP
 	// 220 localhost ESMTP
+}
+
+// A client that leaves in the middle of a paced reply, having read a part
+// of it, ends the session with ErrReplyCut: it did not get the reply.
+func ExamplePace_clientLeaves() {
+	err := pipe(smtpd.Config{}, func(c *textproto.Conn) {
+		part := make([]byte, 4)
+		io.ReadFull(c.R, part)
+		fmt.Printf("client read %q and leaves\n", part)
+	}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Greeting {
+			c.Answer(smtpd.Answer{Pace: smtpd.Pace{SplitAt: 4, Every: time.Hour}})
+		}
+	})
+	fmt.Println("server:", err)
+	fmt.Println("cut:", errors.Is(err, smtpd.ErrReplyCut), "client gone:", errors.Is(err, smtpd.ErrClientGone))
+	// Output:
+	// client read "220 " and leaves
+	// server: smtpd: reply cut short after 4 of 21 octets: smtpd: client closed the connection while the server paused: EOF
+	// cut: true client gone: true
 }
 
 func ExampleReply() {

@@ -94,7 +94,8 @@ func TestPauseEndsWhenTheClientLeaves(t *testing.T) {
 }
 
 // A trickled reply whose pauses are an hour long ends as soon as the
-// client leaves, not an hour later.
+// client leaves, not an hour later, with ErrReplyCut (the client got a
+// part of the reply), which says how much of it went out.
 func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -122,8 +123,9 @@ func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
 		t.Fatalf("read %q, %v; want the first 2 octets", buf, err)
 	}
 	c.conn.Close()
-	if err := within(t, 10*time.Second, ended); !errors.Is(err, smtpd.ErrClientGone) {
-		t.Fatalf("driver ended with %v, want ErrClientGone", err)
+	err := within(t, 10*time.Second, ended)
+	if !errors.Is(err, smtpd.ErrClientGone) || !errors.Is(err, smtpd.ErrReplyCut) || !strings.Contains(err.Error(), "after 2 of 15 octets") {
+		t.Fatalf("driver ended with %v, want ErrClientGone and ErrReplyCut after 2 of 15 octets", err)
 	}
 }
 

@@ -474,3 +474,29 @@ func TestSTARTTLSInjectedTransactions(t *testing.T) {
 		})
 	}
 }
+
+// Raw bytes written for the reply to STARTTLS begin the handshake only
+// when they begin with "2", as a 220 does: after a raw 454 the client,
+// told no, goes on in plaintext, and so does the engine, reading its
+// EHLO as a command, not as the first bytes of a TLS handshake.
+func TestStartTLSRawRefusalStaysPlaintext(t *testing.T) {
+	t.Parallel()
+	serverCfg, _ := selfSigned(t)
+	c, wait := drive(t, smtpd.Config{TLSConfig: serverCfg}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.StartTLS {
+			c.Answer(smtpd.Answer{Raw: []byte("454 4.7.0 not now\r\n")})
+		}
+	})
+	c.expectPrefix("220 ")
+	c.send("EHLO client.example\r\n")
+	c.expectPrefix("250 ")
+	c.send("STARTTLS\r\n")
+	c.expect("454 4.7.0 not now")
+	c.send("EHLO client.example\r\n")
+	c.expectPrefix("250 ")
+	c.send("QUIT\r\n")
+	c.expectPrefix("221 ")
+	if err := wait(); err != nil && !errors.Is(err, io.EOF) {
+		t.Errorf("session ended with %v, want QUIT's end", err)
+	}
+}

@@ -203,7 +203,8 @@ type authJSON struct {
 	Username  string `json:"username"`
 	Success   bool   `json:"success"` // the credentials were accepted (AuthInfo.Success)
 	// Refused is what the client got instead of 235 for accepted
-	// credentials (AuthInfo.Refused): a fault's reply at AUTH, "no reply".
+	// credentials (AuthInfo.Refused): a fault's reply at AUTH, "no reply",
+	// "part of 235 2.7.0 Authentication successful".
 	Refused string `json:"refused,omitempty"`
 }
 
