@@ -130,7 +130,8 @@ func (s *Server) Dial() (net.Conn, error) {
 // [net.Dialer.DialContext], so that it plugs into clients that take a
 // dial function, such as go-mail's WithDialContextFunc:
 //
-//	gomail.NewClient(srv.Host(), gomail.WithPort(srv.Port()), gomail.WithDialContextFunc(srv.DialContext))
+//	gomail.NewClient(srv.Host(), gomail.WithPort(srv.Port()), gomail.WithDialContextFunc(srv.DialContext),
+//		gomail.WithTLSPolicy(gomail.NoTLS)) // or WithSTARTTLS on the server: go-mail's default policy requires it
 //
 // Every dial reaches this server, whatever address it is given, as
 // net/http/httptest's in-memory client does: the host and port a client
