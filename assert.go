@@ -165,7 +165,7 @@ func (s *Server) waitForT(t testing.TB, in *Inbox, want Want) *Message {
 		return ms[0]
 	}
 	why := s.whyNotMet(err, fmt.Sprintf("within %v", s.opts.waitTimeout))
-	t.Fatalf("%v", s.waitFailed(name, in, mt, why, 1, nil, seen, err))
+	t.Fatalf("%v%s", s.waitFailed(name, in, mt, why, 1, nil, seen, err), s.bubbleWaitHint(err))
 	return nil
 }
 

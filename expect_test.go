@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/smtp"
 	"os"
 	"path/filepath"
@@ -281,6 +282,49 @@ func TestExpectReports(t *testing.T) {
 			s.Expect(t, mocksmtp.Want{Subject: "Welcome"})
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello."))
 			expSend(t, s.Addr(), "app@example.com", []string{"bob@example.com"}, expMsg("Welcome", "Hello again."))
+		}},
+		// A client that resends a message the server accepted (its QUIT
+		// went unanswered, so it took the delivery for failed): the report
+		// shows what ended the first copy's session, which is what to fix.
+		{"too_many_resent", []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).OnAttempt(1).Drop())}, func(t tb, s srv) {
+			s.Expect(t, mocksmtp.Want{Subject: "Invoice"})
+			raw := []byte(strings.ReplaceAll("Message-ID: <invoice-7@app.example.com>\n"+expMsg("Invoice", "Here it is."), "\n", "\r\n"))
+			for attempt := 1; attempt <= 3; attempt++ {
+				if err := smtp.SendMail(s.Addr(), nil, "app@example.com", []string{"bob@example.com"}, raw); err == nil {
+					break
+				}
+			}
+		}},
+		// The same bytes sent twice in one session: the lines between the
+		// two transactions.
+		{"too_many_repeated_in_session", nil, func(t tb, s srv) {
+			s.Expect(t, mocksmtp.Want{Subject: "Invoice"})
+			c, err := smtp.Dial(s.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Quit()
+			for range 2 {
+				if err := c.Noop(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Mail("app@example.com"); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Rcpt("bob@example.com"); err != nil {
+					t.Fatal(err)
+				}
+				w, err := c.Data()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.WriteString(w, strings.ReplaceAll(expMsg("Invoice", "Here it is."), "\n", "\r\n")); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}},
 		{"times_two_got_one", nil, func(t tb, s srv) {
 			s.Expect(t, mocksmtp.Want{To: []string{"ops@example.com"}, Subject: "Disk full"}).Times(2)

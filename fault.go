@@ -568,7 +568,8 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // reply paced by [Fault.Trickle] or [Fault.SplitReply], and the work on a
 // message before its reply (DKIM and ARC checks, the MIME parse of
 // [WithRejectNonconforming], a [WithOnMessage] callback) do not count. At
-// StageData (whose reply is 354) it covers the whole message data. At
+// StageData (whose reply is 354) it covers the whole message data, up
+// to the final dot, however steadily the client sends it. At
 // StageBdat, whose reply follows the chunk, it runs from the command
 // (after the fault's Delay, if any) and covers the chunk too, stops while the server writes the reply to
 // a chunk and runs again after it; for BDAT LAST it goes on after the

@@ -114,6 +114,25 @@ func (s *Server) noClient() string {
 	return fmt.Sprintf("no client connected to %s.", s.Addr())
 }
 
+// bubbleWaitHint returns, for a wait of a test that its timeout ended
+// (err) inside a testing/synctest bubble while no session was open, the
+// last line of its report: the timeout was the bubble's time, which
+// passes at once while a client waits between two tries, so that a
+// backoff longer than it is missed without a transcript that shows why;
+// WithWaitTimeout gives the wait longer. It returns "" otherwise.
+func (s *Server) bubbleWaitHint(err error) string {
+	if !s.opts.inMemory || !errors.Is(err, context.DeadlineExceeded) || !memnet.InBubble() {
+		return ""
+	}
+	s.mu.Lock()
+	between := len(s.sessions) > 0 && s.live == 0
+	s.mu.Unlock()
+	if !between {
+		return ""
+	}
+	return fmt.Sprintf("\nthe wait's %v are of the bubble's clock, and no session was open when they ran out: a client that backs off longer than that before its next try comes after the wait; WithWaitTimeout gives it longer (an hour costs nothing in the bubble)", s.opts.waitTimeout)
+}
+
 // errOtherClock refuses a dial to a server in memory from inside a
 // testing/synctest bubble when the server was started outside it, or
 // from outside when it was started inside one (memnet.ErrOtherClock).
@@ -130,7 +149,8 @@ func (s *Server) Dial() (net.Conn, error) {
 // [net.Dialer.DialContext], so that it plugs into clients that take a
 // dial function, such as go-mail's WithDialContextFunc:
 //
-//	gomail.NewClient(srv.Host(), gomail.WithPort(srv.Port()), gomail.WithDialContextFunc(srv.DialContext))
+//	gomail.NewClient(srv.Host(), gomail.WithPort(srv.Port()), gomail.WithDialContextFunc(srv.DialContext),
+//		gomail.WithTLSPolicy(gomail.NoTLS)) // or WithSTARTTLS on the server: go-mail's default policy requires it
 //
 // Every dial reaches this server, whatever address it is given, as
 // net/http/httptest's in-memory client does: the host and port a client

@@ -1053,6 +1053,7 @@ func (s *Server) failWait(t testing.TB, in *Inbox, seen int, err error, head fun
 	b.WriteString("\n")
 	v.writeState(&b)
 	b.WriteString(v.totals())
+	b.WriteString(s.bubbleWaitHint(err))
 	t.Fatalf("%s", b.String())
 }
 

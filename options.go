@@ -224,6 +224,10 @@ func WithReadTimeout(d time.Duration) Option {
 
 // WithWaitTimeout sets how long WaitForMessages and the other waits that
 // take a testing.TB wait before they fail the test. The default is 5 s.
+// Inside a testing/synctest bubble ([WithInMemory]) it is the bubble's
+// time, which passes at once while the client backs off between two
+// tries: a wait across a backoff of minutes needs longer, and costs
+// nothing then (WithWaitTimeout(time.Hour)).
 func WithWaitTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) error {
 		if d <= 0 {

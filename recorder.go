@@ -30,7 +30,14 @@ type Session struct {
 	RemoteAddr net.Addr // the client's address
 	LocalAddr  net.Addr // the server's address
 	Start      time.Time
-	End        time.Time            // zero while the session is live
+	// End is when the connection closed, zero while the session is live.
+	// When the server closes it after a reply (a 421, Disconnect, Drop,
+	// the read timeout's 421), it first waits for the client to close, so
+	// that the reply is not lost to a TCP reset: up to 1 s (50 ms after
+	// the 421 of an IdleReply or of Close), which a client that keeps
+	// the connection open adds to End: exactly, in a testing/synctest
+	// bubble.
+	End        time.Time
 	Helo       string               // the name in the last HELO or EHLO the server took (not one it refused); STARTTLS's handshake forgets one before it, as the server does (RFC 3207 4.2)
 	TLS        *tls.ConnectionState // nil when plaintext
 	Auth       *AuthInfo            // the last AUTH exchange, nil when none; one the client abandoned failed; STARTTLS forgets one before it, as the server does

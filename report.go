@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -173,8 +174,78 @@ func (v *view) writeMessages(b *strings.Builder, msgs []*Message) {
 		fmt.Fprintf(b, "%v\n", m)
 		if i < maxShown {
 			v.writeMessageLines(b, m)
+			v.writeRepeat(b, m)
 		}
 	}
+}
+
+// writeRepeat writes, for a message that repeats one the server accepted
+// before it (the same Message-ID, or the same bytes), what followed that
+// acceptance in the first copy's session: a client sends a message again
+// when it took the first delivery for failed (a QUIT that timed out, a
+// connection dropped after the 250), and those lines say why, where the
+// repeat's own transaction reads as a normal delivery.
+func (v *view) writeRepeat(b *strings.Builder, m *Message) {
+	first, same := v.firstCopy(m)
+	if first == nil {
+		return
+	}
+	ss := v.session(first)
+	from, to := -1, -1
+	if ss != nil {
+		from, to = acceptedAt(ss.Transcript, first.ID), len(ss.Transcript)-1
+		if m.Session != nil && m.Session.ID == ss.ID {
+			if mail := mailOf(ss.Transcript, acceptedAt(ss.Transcript, m.ID)); mail >= 0 {
+				to = mail - 1 // in one session: up to the repeat's MAIL
+			}
+		}
+	}
+	if from < 0 || from > to {
+		fmt.Fprintf(b, "it repeats message %d (%s).\n", first.ID, same)
+		return
+	}
+	fmt.Fprintf(b, "it repeats message %d (%s), which session %d accepted; what followed there:\n", first.ID, same, ss.ID)
+	writeLines(b, ss, from, to)
+}
+
+// firstCopy returns the first message before m with m's Message-ID or,
+// without one, m's bytes, and says which: nil when m is the first.
+func (v *view) firstCopy(m *Message) (*Message, string) {
+	for _, p := range v.all {
+		if p.ID >= m.ID {
+			break
+		}
+		if m.MessageID != "" && p.MessageID == m.MessageID {
+			return p, "the same Message-ID <" + m.MessageID + ">"
+		}
+		if bytes.Equal(p.Raw, m.Raw) {
+			return p, "the same bytes"
+		}
+	}
+	return nil, ""
+}
+
+// acceptedAt returns the index of the note "message id accepted" in tr,
+// -1 if tr has none (it was forgotten, or the message is not of tr).
+func acceptedAt(tr Transcript, id int) int {
+	accepted := fmt.Sprintf("message %d accepted", id)
+	for i, l := range tr {
+		if l.Dir == Note && strings.HasPrefix(l.Text, accepted) {
+			return i
+		}
+	}
+	return -1
+}
+
+// mailOf returns the index of the MAIL command at or before line end of
+// tr, the start of the transaction that line ends; -1 if there is none.
+func mailOf(tr Transcript, end int) int {
+	for i := end; i >= 0; i-- {
+		if tr[i].Dir == FromClient && len(tr[i].Text) >= 4 && strings.EqualFold(tr[i].Text[:4], "MAIL") {
+			return i
+		}
+	}
+	return -1
 }
 
 // writeMessageLines writes the transcript lines of m's transaction: from
@@ -185,24 +256,14 @@ func (v *view) writeMessageLines(b *strings.Builder, m *Message) {
 		return
 	}
 	tr := ss.Transcript
-	accepted := fmt.Sprintf("message %d accepted", m.ID)
-	end := -1
-	for i, l := range tr {
-		if l.Dir == Note && strings.HasPrefix(l.Text, accepted) {
-			end = i
-			break
-		}
-	}
+	end := acceptedAt(tr, m.ID)
 	if end < 0 { // not found: show it all
 		writeLines(b, ss, 0, len(tr)-1)
 		return
 	}
-	start := end
-	for i := end; i >= 0; i-- {
-		if tr[i].Dir == FromClient && len(tr[i].Text) >= 4 && strings.EqualFold(tr[i].Text[:4], "MAIL") {
-			start = i
-			break
-		}
+	start := mailOf(tr, end)
+	if start < 0 {
+		start = end
 	}
 	for end+1 < len(tr) && tr[end+1].Dir != FromClient {
 		end++ // the reply to the data, and any notes with it

@@ -312,3 +312,56 @@ func TestCleanupReportsAtUsersLineInBubbleHelper(t *testing.T) {
 		t.Logf("lines: Start %s, Inbox %s, other Inbox %s", start, inbox, otherInbox)
 	})
 }
+
+// TestWaitReportInBubbleNamesTheClock: in a testing/synctest bubble, a
+// test waits for the message of a client that was refused and backs off a
+// minute before it tries again; the wait's 5 s pass first, in no time. The
+// report says that they were the bubble's and what gives the wait longer
+// (WithWaitTimeout), for each wait of a test; no session is open then, so
+// no transcript shows the client waiting.
+func TestWaitReportInBubbleNamesTheClock(t *testing.T) {
+	t.Parallel()
+	waits := map[string]func(ft *expT, srv *mocksmtp.Server){
+		"WaitForMessages":   func(ft *expT, srv *mocksmtp.Server) { srv.WaitForMessages(ft, 1) },
+		"WaitFor":           func(ft *expT, srv *mocksmtp.Server) { srv.WaitFor(ft, mocksmtp.Want{Subject: "Welcome"}) },
+		"WaitForSessions":   func(ft *expT, srv *mocksmtp.Server) { srv.WaitForSessions(ft, 2) },
+		"WaitForSessionEnd": func(ft *expT, srv *mocksmtp.Server) { srv.WaitForSessionEnd(ft, 2) },
+		"Inbox.WaitFor":     func(ft *expT, srv *mocksmtp.Server) { srv.Inbox(ft).WaitFor(ft, mocksmtp.Want{Subject: "Welcome"}) },
+	}
+	for name, wait := range waits {
+		var got string
+		synctest.Test(t, func(t *testing.T) {
+			ft := &expT{name: "TestSignup"}
+			client := make(chan struct{})
+			ft.run(func() {
+				srv := mocksmtp.Start(ft, mocksmtp.WithInMemory(), mocksmtp.WithoutTranscriptLog(),
+					mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Reply(451, "4.3.0 try again")))
+				go func() { // the code under test: one try, a minute's backoff, a second try
+					defer close(client)
+					for try := range 2 {
+						if try > 0 {
+							time.Sleep(time.Minute)
+						}
+						conn, err := srv.Dial()
+						if err != nil {
+							return
+						}
+						c, err := smtp.NewClient(conn, srv.Host())
+						if err == nil && c.Mail("app@example.com") == nil && c.Rcpt("bob@example.com") == nil {
+							c.Quit()
+						}
+						conn.Close()
+					}
+				}()
+				wait(ft, srv)
+			})
+			<-client
+			ft.mu.Lock()
+			got = strings.Join(ft.errors, "\n")
+			ft.mu.Unlock()
+		})
+		if !strings.Contains(got, "the wait's 5s are of the bubble's clock") || !strings.Contains(got, "WithWaitTimeout") {
+			t.Errorf("%s: the report does not say that its 5s were the bubble's, nor what gives it longer:\n%s", name, got)
+		}
+	}
+}

@@ -64,3 +64,25 @@ func TestSendTimesOutOnAStalledServerInFakeTime(t *testing.T) {
 		}
 	})
 }
+
+// A server that accepts the message and never answers the QUIT after it:
+// the mail is delivered, so the sender must not send it again when its
+// QUIT times out (a retry would deliver a second copy).
+func TestSendDoesNotResendAnAcceptedMessageInFakeTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageQuit).Stall()))
+		srv.Expect(t, mocksmtp.Want{To: []string{"bob@example.com"}, Subject: "Invoice"})             // exactly once
+		s := retry.Sender{Addr: srv.Addr(), Dial: srv.DialContext, Attempts: 3, Backoff: time.Minute} // Timeout: the default 30s
+		start := time.Now()
+
+		if err := s.Send(context.Background(), "app@example.com", []string{"bob@example.com"}, msg); err != nil {
+			t.Fatalf("Send = %v, want nil: the server took the message", err)
+		}
+		if took := time.Since(start); took != 30*time.Second {
+			t.Errorf("Send took %v, want 30s (one try, its QUIT timed out)", took)
+		}
+		if s := srv.WaitForSessions(t, 1); len(s) != 1 {
+			t.Errorf("%d sessions, want 1", len(s))
+		}
+	})
+}

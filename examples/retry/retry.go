@@ -101,5 +101,9 @@ func (s Sender) try(ctx context.Context, from string, to []string, msg []byte, t
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return c.Quit()
+	// The server took the message with its 250: it is delivered. A QUIT
+	// that fails now (no reply, a dropped connection) undoes nothing, and
+	// a retry would deliver a second copy.
+	_ = c.Quit()
+	return nil
 }
