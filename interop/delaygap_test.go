@@ -5,18 +5,22 @@ import (
 	"slices"
 	"strconv"
 	"testing"
-	"time"
-
-	gomail "github.com/wneessen/go-mail"
 )
 
 // TestDelayEndsWhenAClientThatSentMoreGivesUp: real clients that, before
 // they leave a Delay, send something more: swaks sends QUIT once its
-// --timeout passed (at every stage), go-mail sends QUIT on the way out,
-// msmtp and nodemailer pipeline DATA after RCPT. Each closes the
-// connection a second later; the session stays live until Close (an hour
-// into the Delay), as "a client that sent anything is taken to be there"
-// says. These fail on main: a design question, not settled here.
+// --timeout passed (at every stage), msmtp and nodemailer pipeline DATA
+// after RCPT. Each closes the connection a second later; the session
+// ends then, as the client closing, not an hour later at Close: the
+// engine reads what the client sends during a delay into its read
+// buffer, and sees the end of input behind it.
+//
+// Not go-mail: once connected, the QUIT it sends on the way out is
+// written past the deadline of its WithTimeout, which has passed, so it
+// is not sent, and go-mail returns without closing the connection (the
+// garbage collector closes it, some time later). A client whose
+// connection is open is there, for the server as for TCP, and its
+// session stays live.
 func TestDelayEndsWhenAClientThatSentMoreGivesUp(t *testing.T) {
 	t.Parallel()
 	type run func(t *testing.T, h *harness) (string, error)
@@ -25,21 +29,6 @@ func TestDelayEndsWhenAClientThatSentMoreGivesUp(t *testing.T) {
 		args := swaksArgs(t, h.srv, plainMail())
 		args[slices.Index(args, "--timeout")+1] = "1"
 		return runProgram(t, nil, bin, args...)
-	}
-	goMail := func(t *testing.T, h *harness) (string, error) {
-		msg, err := goMailMessage(plainMail())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := gomail.NewClient(h.srv.Host(), gomail.WithPort(h.srv.Port()), gomail.WithTLSPolicy(gomail.NoTLS),
-			gomail.WithTimeout(time.Second), gomail.WithHELO("client.example"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.DialAndSendWithContext(t.Context(), msg); err != nil {
-			return err.Error(), err
-		}
-		return "", nil
 	}
 	msmtp := func(t *testing.T, h *harness) (string, error) {
 		bin := needProgram(t, "msmtp", "apt-get install msmtp")
@@ -63,8 +52,6 @@ func TestDelayEndsWhenAClientThatSentMoreGivesUp(t *testing.T) {
 		{"swaks", atMessage, swaks, "Timeout"},
 		{"swaks", atRcpt, swaks, "Timeout"},
 		{"swaks", atGreeting, swaks, "Timeout"},
-		{"go-mail", atMessage, goMail, "i/o timeout"},
-		{"go-mail", atRcpt, goMail, "i/o timeout"},
 		{"msmtp", atRcpt, msmtp, "operation timed out"},
 		{"nodemailer", atRcpt, nodemailer, "ETIMEDOUT"},
 	} {
