@@ -297,3 +297,38 @@ func TestPauseSeesALeaveBehindWhatWasSentAsTheContextEnds(t *testing.T) {
 		})
 	}
 }
+
+// A trickled reply whose pauses are an hour long ends as soon as a
+// client that sent more (a QUIT once it gave up on the rest) leaves.
+func TestPacedReplyEndsWhenAClientThatSentMoreLeaves(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error, 1)
+	addr, _ := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				ended <- err
+				return err
+			}
+			if ev.Kind == smtpd.Helo {
+				c.Answer(smtpd.Answer{Pace: smtpd.Pace{Chunk: 2, Every: time.Hour}})
+			}
+		}
+	})
+	t.Cleanup(cancel) // before serveOne's wait, should the driver still pause
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("HELO x\r\n")
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(c.r, buf); err != nil || string(buf) != "25" {
+		t.Fatalf("read %q, %v; want the first 2 octets", buf, err)
+	}
+	c.send("QUIT\r\n")
+	c.conn.Close()
+	if err := within(t, 10*time.Second, ended); !errors.Is(err, smtpd.ErrClientGone) {
+		t.Fatalf("driver ended with %v, want ErrClientGone", err)
+	}
+}
