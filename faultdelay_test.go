@@ -204,7 +204,6 @@ func TestDelayInFakeTime(t *testing.T) {
 			c.send("RCPT TO:<bob@example.com>")
 			time.Sleep(time.Minute)
 			c.send("RCPT TO:<carol@example.com>\r\nQUIT")
-			c.conn.(interface{ CloseWrite() error }).CloseWrite() // all it had to say, as nc -N
 			c.must("", 250)
 			if waited := time.Since(start); waited != time.Hour {
 				t.Errorf("RCPT's reply after %v, want exactly 1h", waited)
@@ -216,6 +215,30 @@ func TestDelayInFakeTime(t *testing.T) {
 			}
 			if s := srv.WaitForSessions(t, 1)[0]; s.Ended != mocksmtp.EndQuit {
 				t.Errorf("session ended %v (%v), want QUIT", s.Ended, s.Err)
+			}
+		})
+	})
+	t.Run("pipelined input, then the end of input", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Delay(time.Hour)))
+			c := dialBubble(t, srv)
+			_ = c.conn.SetDeadline(time.Now().Add(2 * time.Hour))
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.send("RCPT TO:<bob@example.com>")
+			time.Sleep(time.Minute)
+			start := time.Now()
+			c.send("RCPT TO:<carol@example.com>\r\nQUIT")
+			// All it had to say, as nc -N: over TCP, a server cannot
+			// tell this from a client that gave up and closed.
+			c.conn.(interface{ CloseWrite() error }).CloseWrite()
+			if b, err := io.ReadAll(c.r); len(b) != 0 || err != nil {
+				t.Errorf("after the end of input: %q, %v; want EOF, no reply", b, err)
+			}
+			s := srv.WaitForSessions(t, 1)[0]
+			if s.Ended != mocksmtp.EndClientClosed || s.End.Sub(start) != 0 {
+				t.Errorf("session ended %v (%v) %v after the end of input; want client closed, at once", s.Ended, s.Err, s.End.Sub(start))
 			}
 		})
 	})
@@ -271,6 +294,165 @@ func TestLeavingAfterQuitEndsAsQuit(t *testing.T) {
 					t.Errorf("session ended %v (%v) with findings %v; want QUIT, none", s.Ended, s.Err, s.Findings)
 				}
 			})
+		})
+	}
+}
+
+// A client that sent more before it left a Delay (DATA pipelined with
+// its RCPT, as msmtp and nodemailer send it; a QUIT once it gave up, as
+// swaks sends it) ends the session when it closes or resets the
+// connection, as one that sent nothing more does: client closed, not an
+// hour later at Close, with no reply written after the delay began and
+// nothing it sent after served (no message recorded at RCPT; at
+// StageMessage the one recorded before the delay). Over TCP and in
+// memory, in plaintext, after STARTTLS and with implicit TLS.
+func TestDelayEndsWhenAClientThatSentMoreLeaves(t *testing.T) {
+	overTransports(t, testDelayEndsWhenAClientThatSentMoreLeaves)
+}
+
+func testDelayEndsWhenAClientThatSentMoreLeaves(t *testing.T, via transport) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		stage    mocksmtp.Stage
+		tls      mocksmtp.Option // nil: plaintext
+		withIt   string          // sent with the delayed command
+		duringIt string          // sent once the delay began
+		reset    bool
+	}{
+		{"pipelined DATA, close", mocksmtp.StageRcpt, nil, "DATA", "", false},
+		{"pipelined DATA, reset", mocksmtp.StageRcpt, nil, "DATA", "", true},
+		{"QUIT during it, close", mocksmtp.StageRcpt, nil, "", "QUIT", false},
+		{"QUIT during it, reset", mocksmtp.StageRcpt, nil, "", "QUIT", true},
+		{"message, QUIT during it, close", mocksmtp.StageMessage, nil, "", "QUIT", false},
+		{"pipelined DATA after STARTTLS, close", mocksmtp.StageRcpt, mocksmtp.WithSTARTTLS(), "DATA", "", false},
+		{"QUIT during it after STARTTLS, reset", mocksmtp.StageRcpt, mocksmtp.WithSTARTTLS(), "", "QUIT", true},
+		{"pipelined DATA, implicit TLS, close", mocksmtp.StageRcpt, mocksmtp.WithImplicitTLS(), "DATA", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			opts := []mocksmtp.Option{mocksmtp.WithFault(mocksmtp.At(tt.stage).Delay(time.Hour))}
+			if tt.tls != nil {
+				opts = append(opts, tt.tls)
+			}
+			srv := via.start(t, opts...)
+			c := dialFault(t, srv)
+			raw := c.conn
+			implicit := strings.Contains(tt.name, "implicit TLS")
+			if implicit {
+				c.startTLS(srv)
+			}
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			if tt.tls != nil && !implicit {
+				c.must("STARTTLS", 220)
+				c.startTLS(srv)
+				c.must("EHLO client.example", 250)
+			}
+			c.must("MAIL FROM:<app@example.com>", 250)
+			delayed := "RCPT TO:<bob@example.com>"
+			if tt.stage == mocksmtp.StageMessage {
+				c.must(delayed, 250)
+				c.must("DATA", 354)
+				delayed = "Subject: hi\r\n\r\nhello\r\n."
+			}
+			if tt.withIt != "" {
+				delayed += "\r\n" + tt.withIt
+			}
+			c.send(delayed)
+			srv.WaitUntil(t, "the delay to begin", func() bool { return len(srv.Sessions()[0].Faults) == 1 })
+			if tt.duringIt != "" {
+				c.send(tt.duringIt)
+			}
+			if tt.reset {
+				raw.(interface{ SetLinger(int) error }).SetLinger(0)
+			}
+			raw.Close()
+			s := srv.WaitForSessions(t, 1)[0] // within its 5 s, not an hour
+			if s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone) {
+				t.Errorf("session ended %v (%v), want client closed", s.Ended, s.Err)
+			}
+			began := slices.IndexFunc(s.Transcript, func(l mocksmtp.Line) bool { return strings.Contains(l.Text, "→ delay 1h0m0s") })
+			if began < 0 {
+				t.Fatalf("no delay in the transcript:\n%s", s.Transcript.Numbered())
+			}
+			for _, l := range s.Transcript[began+1:] {
+				if l.Dir != mocksmtp.Note {
+					t.Errorf("after the delay began: %v %q; want no reply, and nothing the client sent after served", l.Dir, l.Text)
+				}
+			}
+			if want := map[bool]int{true: 1}[tt.stage == mocksmtp.StageMessage]; len(s.Messages) != want || len(srv.Messages()) != want {
+				t.Errorf("%d messages recorded, %d in the session; want %d", len(srv.Messages()), len(s.Messages), want)
+			}
+			if t.Failed() {
+				t.Logf("transcript:\n%s", s.Transcript.Numbered())
+			}
+		})
+	}
+}
+
+// A client that sent more during a Delay and stays (keeps the connection
+// open) is there: its session stays live, and it reads, after the delay,
+// byte for byte what it reads from a server that does not delay. Over
+// TCP and in memory, in plaintext and with implicit TLS.
+func TestDelayServesWhatAClientThatStaysSent(t *testing.T) {
+	overTransports(t, testDelayServesWhatAClientThatStaysSent)
+}
+
+func testDelayServesWhatAClientThatStaysSent(t *testing.T, via transport) {
+	t.Parallel()
+	const message = "DATA\r\nSubject: hi\r\n\r\nhello\r\n."
+	for _, tt := range []struct {
+		name     string
+		tls      mocksmtp.Option // nil: plaintext
+		withIt   string          // sent with the delayed RCPT
+		duringIt string          // sent once the delay began, then QUIT
+	}{
+		{"nothing more", nil, "", ""},
+		{"pipelined DATA", nil, message, ""},
+		{"RCPT and DATA during it", nil, "", "RCPT TO:<carol@example.com>\r\n" + message},
+		{"RCPT with it, DATA during it, implicit TLS", mocksmtp.WithImplicitTLS(), "RCPT TO:<carol@example.com>", message},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			session := func(faults ...mocksmtp.Fault) (string, *mocksmtp.Session) {
+				opts := []mocksmtp.Option{mocksmtp.WithFault(faults...)}
+				if tt.tls != nil {
+					opts = append(opts, tt.tls)
+				}
+				srv := via.start(t, opts...)
+				c := dialFault(t, srv)
+				if tt.tls != nil {
+					c.startTLS(srv)
+				}
+				rcpt := "EHLO client.example\r\nMAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>"
+				if tt.withIt != "" {
+					rcpt += "\r\n" + tt.withIt
+				}
+				c.send(rcpt)
+				srv.WaitUntil(t, "RCPT, and the delay to begin", func() bool {
+					ss := srv.Sessions()
+					return len(ss) == 1 && len(ss[0].Faults) == len(faults) &&
+						slices.ContainsFunc(ss[0].Transcript, func(l mocksmtp.Line) bool { return strings.HasPrefix(l.Text, "RCPT") })
+				})
+				if tt.duringIt != "" {
+					c.send(tt.duringIt)
+				}
+				c.send("QUIT")
+				b, err := io.ReadAll(c.r)
+				if err != nil {
+					t.Fatalf("read %q, then %v; want every reply, then the server's close", b, err)
+				}
+				return string(b), srv.WaitForSessions(t, 1)[0]
+			}
+			want, _ := session()
+			got, s := session(mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Delay(300 * time.Millisecond))
+			if got != want {
+				t.Errorf("after the delay, the client read\n%q\nwant what it reads with none\n%q", got, want)
+			}
+			if s.Ended != mocksmtp.EndQuit || len(s.Faults) != 1 {
+				t.Errorf("session ended %v (%v), %d faults fired; want QUIT, the delay once", s.Ended, s.Err, len(s.Faults))
+			}
 		})
 	}
 }

@@ -29,10 +29,9 @@ type giveUpStage struct {
 }
 
 // The stages: while the client waits for the reply to its message data,
-// to its RCPT, and for the greeting. A client that sends anything before
-// it leaves (a pipelined DATA after RCPT, a QUIT once it timed out) is
-// taken to be there, as the Delay's doc says, and its session stays live
-// until Close: such a client is tried only where it sends nothing more.
+// to its RCPT, and for the greeting. The clients that send something
+// more before they leave (a pipelined DATA after RCPT, a QUIT once they
+// timed out) are tried in delaygap_test.go.
 var (
 	atMessage  = giveUpStage{"message", mocksmtp.StageMessage}
 	atRcpt     = giveUpStage{"rcpt", mocksmtp.StageRcpt}
@@ -113,7 +112,8 @@ func TestDelayPythonSmtplibGivesUp(t *testing.T) {
 
 // TestDelayNodemailerGivesUp: nodemailer with greetingTimeout and
 // socketTimeout of 1 s fails with ETIMEDOUT and destroys the socket,
-// sending nothing more. Not at RCPT: it pipelines DATA after RCPT.
+// sending nothing more. At RCPT, where it has pipelined DATA: see
+// TestDelayEndsWhenAClientThatSentMoreGivesUp.
 func TestDelayNodemailerGivesUp(t *testing.T) {
 	t.Parallel()
 	node := needNodemailer(t)
@@ -133,8 +133,10 @@ func TestDelayNodemailerGivesUp(t *testing.T) {
 
 // TestDelayGoMailGivesUp: go-mail's WithTimeout is the connection's
 // deadline for each command; past it, DialAndSend fails with an I/O
-// timeout. Only at the greeting: once connected, it sends QUIT on the
-// way out.
+// timeout. Only at the greeting: once connected, it tries to send QUIT
+// on the way out, past the same deadline, which fails before a write,
+// and leaves the connection open (see
+// TestDelayEndsWhenAClientThatSentMoreGivesUp).
 func TestDelayGoMailGivesUp(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []giveUpStage{atGreeting} {
@@ -165,8 +167,9 @@ func TestDelayGoMailGivesUp(t *testing.T) {
 }
 
 // TestDelayMsmtpGivesUp: msmtp with timeout 1 in its configuration
-// fails with "the operation timed out" and closes without QUIT. Not at
-// RCPT: it pipelines DATA after RCPT.
+// fails with "the operation timed out" and closes without QUIT. At
+// RCPT, where it has pipelined DATA: see
+// TestDelayEndsWhenAClientThatSentMoreGivesUp.
 func TestDelayMsmtpGivesUp(t *testing.T) {
 	t.Parallel()
 	msmtp := needProgram(t, "msmtp", "apt-get install msmtp")

@@ -316,7 +316,7 @@ func (c *Conn) Next(ctx context.Context) (*Event, error) {
 			// A path that met the end of ctx without asking whether the
 			// client had left (a reply that deadlineWriter refused to
 			// write, a read not begun) asks now: see left.
-			if lerr := c.left(ctx); lerr != nil {
+			if lerr := c.left(ctx, false); lerr != nil {
 				c.clientLeft = true
 				err = fmt.Errorf("%w: %w", ErrClientGone, lerr)
 				c.abort()
@@ -638,7 +638,7 @@ func (c *Conn) hang(ctx context.Context) error {
 		_, err = io.Copy(io.Discard, c.conn)
 	}
 	if ctx.Err() != nil {
-		if err = c.left(ctx); err == nil {
+		if err = c.left(ctx, false); err == nil {
 			return ctx.Err()
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // until ctx ends, while it watches the connection: a client that closes
 // or resets it meanwhile ends the wait at once. Pause writes nothing, and
 // it consumes nothing: what the client sends meanwhile (pipelined
-// commands, message data) is read by the next Next, in order, after the
+// commands, message data) is served by the next Next, in order, after the
 // wait. It returns:
 //
 //   - nil once d has passed;
@@ -30,11 +30,15 @@ import (
 //
 // A client that half-closes its side (end of input) counts as gone, as
 // it does during a hang: over TCP a server cannot tell it from one that
-// closed. Once the client has sent anything not yet read, or sends
-// anything during the wait, it is taken to be there and the wait runs its
-// course. At a [Connect] event the connection is not watched: the
-// client's first octets are its TLS handshake, which the engine reads
-// from the connection itself. (On the clock of the mocksmtp program,
+// closed. So does one that sent more before it left (a command
+// pipelined after the event's, a QUIT once it gave up waiting), and what
+// it sent is not served: the wait reads what the client sends into the
+// connection's read buffer (16 KiB with the default limits; more when
+// the Config allows longer lines), and sees the end of input behind it.
+// A client that sent more than that buffer holds is taken to be there,
+// and the wait runs its course. At a [Connect] event the connection is
+// not watched: the client's first octets are its TLS handshake, which
+// the engine reads from the connection itself. (On the clock of the mocksmtp program,
 // which its tests move ahead, d counts from when Pause begins, as on
 // the time package's, but a move of the clock since the engine last
 // waited for the client (for the event's command, or before the commands
@@ -69,13 +73,15 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // before the wait does not shorten it. A wait that runs its course
 // keeps what a move went past its end for the next (ranOut).
 //
-// When nothing is buffered, a goroutine peeks one octet through the read
-// buffer: EOF or another error is the client gone; an octet, the client
-// there (it stays buffered, and the watch ends). At the end of the wait
-// a read deadline in the past stops the peek, which is joined before
-// wait returns; the read deadline is then cleared, since every blocking
-// read sets its own. A read deadline timeout leaves neither the read
-// buffer nor a TLS connection broken: both keep no error that is
+// Unless the read buffer is full, a goroutine reads ahead into it
+// (readAhead): EOF or another error, also behind what the client sent
+// meanwhile or before, is the client gone; what it sent stays buffered,
+// for the next reads to take as if they had read it then, and a full
+// buffer ends the watch (the client is taken to be there). At the end of
+// the wait a read deadline in the past stops the read, which is joined
+// before wait returns; the read deadline is then cleared, since every
+// blocking read sets its own. A read deadline timeout leaves neither the
+// read buffer nor a TLS connection broken: both keep no error that is
 // temporary. The end of ctx sets a deadline in the past too (watch).
 func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 	if d <= 0 {
@@ -89,22 +95,19 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 		return fmt.Errorf("%w while the server paused: %w", ErrClientGone, err)
 	}
 	c.watch(ctx)
-	var peeked chan error // the peek's outcome, nil when none runs
-	if watch && c.br.Buffered() == 0 {
+	var ahead chan error // the read ahead's outcome, nil when none runs
+	if watch && c.br.Buffered() < c.br.Size() {
 		// Its error is not a reason not to watch: net.Pipe's, for one,
-		// fails once the client has closed, when the peek returns at once.
+		// fails once the client has closed, when the read returns at once.
 		_ = c.raw.SetReadDeadline(time.Time{})
 		if err := ctxErr(ctx); err != nil {
-			if gerr := gone(c.left(ctx)); gerr != nil {
+			if gerr := gone(c.left(ctx, true)); gerr != nil {
 				return gerr
 			}
 			return err
 		}
-		peeked = make(chan error, 1)
-		go func() {
-			_, err := c.br.Peek(1)
-			peeked <- err
-		}()
+		ahead = make(chan error, 1)
+		go func() { ahead <- c.readAhead() }()
 	}
 	since := c.now()
 	t := c.clk.NewTimer(since, d) // ctx's clock (watch): the time package's, or one a test moves
@@ -117,29 +120,45 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 			done = true
 		case <-ctx.Done():
 			err, done = ctx.Err(), true
-		case perr := <-peeked:
-			peeked = nil
+		case perr := <-ahead:
+			ahead = nil
 			if err = gone(perr); err != nil {
 				return err
 			}
 		}
 	}
-	if peeked != nil {
+	if ahead != nil {
 		_ = c.raw.SetReadDeadline(aLongTimeAgo)
-		perr := <-peeked
+		perr := <-ahead
 		_ = c.raw.SetReadDeadline(time.Time{})
 		if gerr := gone(perr); gerr != nil {
 			return gerr // the client left as the time ran out, or before ctx ended
 		}
 	}
 	if err != nil && watch {
-		// ctx ended: the peek may not have seen a client that left
-		// just before (see left).
-		if gerr := gone(c.left(ctx)); gerr != nil {
+		// ctx ended: the read ahead may not have seen a client that
+		// left just before (see left).
+		if gerr := gone(c.left(ctx, true)); gerr != nil {
 			return gerr
 		}
 	}
 	return err
+}
+
+// readAhead reads what the client sends into the read buffer, as a
+// read would, one read at a time, until a read fails (the end of input
+// or a reset: the client left; a deadline: wait stopped it) or the
+// buffer is full (nil: the engine reads no further ahead of its
+// commands than it buffers anyway). It runs on wait's goroutine, while
+// nothing else reads; what it read is served by the reads that follow,
+// in order.
+func (c *Conn) readAhead() error {
+	for n := c.br.Buffered(); n < c.br.Size(); n = c.br.Buffered() {
+		if _, err := c.br.Peek(n + 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // probeBound bounds left's read where the connection cannot tell
@@ -162,7 +181,9 @@ var beforeProbe = func() {}
 // a write (Next asks for the paths that do not: a reply deadlineWriter
 // refused, a read not begun), and returns the error of a client that had
 // left before: io.EOF, or a reset; nil when it is still there, or sent
-// something not yet read.
+// something not yet read. With behind (a wait, which reads ahead), what
+// the client sent is read past, as far as the read buffer holds, and
+// nil means that nothing but data is queued behind it.
 // The end of the context sets a read deadline in the past (watch), and a
 // read past its deadline fails without looking at the connection (Go's
 // poller does not read), so an end of input already queued would go
@@ -186,45 +207,61 @@ var beforeProbe = func() {}
 // a command then is (ctxErr), so that in a testing/synctest bubble the
 // end does not depend on which goroutine ran first at that instant. It
 // asks once per context (leftAsked): a client still there costs the
-// shutdown one probe, not one for the wait and one more for Next.
-func (c *Conn) left(ctx context.Context) error {
+// shutdown one probe, not one for the wait and one more for Next (behind:
+// one for each read of what is queued, which returns at once).
+func (c *Conn) left(ctx context.Context, behind bool) error {
 	if errors.Is(ctxErr(ctx), context.DeadlineExceeded) || c.leftAsked == ctx {
 		return nil
 	}
 	c.leftAsked = ctx
 	c.stopWatching()
-	// The engine's buffers first: what the read buffer holds (sent, not
-	// yet read: nil), a read error it kept, or a whole TLS record
-	// crypto/tls read with the one before but did not open (a
-	// close_notify sent with the last command), is read under a deadline
-	// in the past, which fails without looking at the socket (and breaks
-	// neither buffer: see wait).
-	if err := c.peek(aLongTimeAgo); !isTimeout(err) {
-		return err
-	}
-	bound := probeBound
-	switch in, err := queued(c.raw); in {
-	case inputNone:
-		return nil
-	case inputQueued:
-		if err != nil {
-			return err // the socket's error, which peeking consumed
+	for {
+		n := 1 // the octet a read would read first
+		if behind {
+			n = c.br.Buffered() + 1 // the one after what is buffered
+			if n > c.br.Size() {
+				return nil // as far as the wait reads ahead
+			}
 		}
-		bound = queuedBound
+		// The engine's buffers first: what the read buffer holds (sent,
+		// not yet read: nil), a read error it kept, or a whole TLS
+		// record crypto/tls read with the one before but did not open (a
+		// close_notify sent with the last command), is read under a
+		// deadline in the past, which fails without looking at the
+		// socket (and breaks neither buffer: see wait).
+		err := c.peek(aLongTimeAgo, n)
+		if !isTimeout(err) {
+			if err == nil && behind {
+				continue // more that crypto/tls held: look behind it
+			}
+			return err
+		}
+		bound := probeBound
+		switch in, err := queued(c.raw); in {
+		case inputNone:
+			return nil
+		case inputQueued:
+			if err != nil {
+				return err // the socket's error, which peeking consumed
+			}
+			bound = queuedBound
+		}
+		if err := c.peek(time.Now().Add(bound), n); err != nil || !behind {
+			if isTimeout(err) {
+				return nil
+			}
+			return err
+		}
 	}
-	if err := c.peek(time.Now().Add(bound)); !isTimeout(err) {
-		return err
-	}
-	return nil
 }
 
-// peek reads one octet ahead through the read buffer, under deadline,
-// which it then unsets (queued needs it unset), and returns the read's
-// error.
-func (c *Conn) peek(deadline time.Time) error {
+// peek reads through the read buffer until it holds n octets, under
+// deadline, which it then unsets (queued needs it unset), and returns
+// the read's error.
+func (c *Conn) peek(deadline time.Time, n int) error {
 	_ = c.raw.SetReadDeadline(deadline)
 	beforeProbe()
-	_, err := c.br.Peek(1)
+	_, err := c.br.Peek(n)
 	_ = c.raw.SetReadDeadline(time.Time{})
 	return err
 }

@@ -147,7 +147,7 @@ func terminator(crlf bool) []byte {
 // it had left before (see left), and with ctx's error otherwise.
 func (c *Conn) readErr(ctx context.Context, err error, during string) error {
 	if cerr := ctxErr(ctx); cerr != nil {
-		if err = c.left(ctx); err == nil {
+		if err = c.left(ctx, false); err == nil {
 			return cerr
 		}
 	}

@@ -279,6 +279,32 @@ func TestAPIWaitSessionEndAnswersWhenTheClientQuits(t *testing.T) {
 	}
 }
 
+// A client that sent more during a delay (DATA pipelined with its RCPT,
+// as msmtp and nodemailer send it) and then left ends its session then:
+// the wait for its end answers at once, not an hour later, and the
+// session says the client closed, with no reply after the delay began.
+func TestAPIWaitSessionEndAnswersWhenAClientThatSentMoreLeavesADelay(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "RCPT", "delay": "1h"}]`)
+	c := dialRaw(t, p)
+	c.want("MAIL", "MAIL FROM:<app@example.com>", 250, "2.1.0")
+	if err := c.tc.PrintfLine("RCPT TO:<bob@example.com>\r\nDATA"); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, p, "1", "RCPT attempt 1 → delay 1h0m0s")
+	c.tc.Close()
+
+	e := <-waitSessionEndAsync(p, "/api/wait/sessions/1?timeout=10s")
+	if e.err != nil || e.status != 200 {
+		t.Fatalf("GET /api/wait/sessions/1: %d %v (%s), want 200", e.status, e.err, e.timeout.Error)
+	}
+	last := e.session.Transcript[len(e.session.Transcript)-1]
+	if e.session.Live || e.session.Ended != "client closed" || last.Dir == "S" || len(e.session.MessageIDs) != 0 {
+		t.Errorf("the wait's session: live %v, ended %q, last line %+v, messages %v; want it ended as the client closed, with no reply after the delay, no message", e.session.Live, e.session.Ended, last, e.session.MessageIDs)
+	}
+}
+
 // A wait for a session that does not end answers 408 with the session so
 // far: its transcript tells why it has not ended. One not yet started is
 // waited for, as WaitForSessionEnd waits: it answers once that session
