@@ -471,7 +471,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // [Fault.Stall] ([EndQuit] when it waited for the reply to its QUIT), and
 // no reply is written. So does a client that sent more before it left
 // (a command pipelined after the delayed one, a QUIT once it gave up):
-// what it sent is not served. What a client that stays sends during the
+// what it sent is not served, but the transcript has it, under a note,
+// and a client whose last line was QUIT ends QUIT. What a client that stays sends during the
 // delay (pipelined commands) is read after it, in order; one that sent
 // more than the engine's read buffer holds (16 KiB with the default
 // limits) is taken to be there, and the delay runs its course.

@@ -237,8 +237,8 @@ func TestDelayInFakeTime(t *testing.T) {
 				t.Errorf("after the end of input: %q, %v; want EOF, no reply", b, err)
 			}
 			s := srv.WaitForSessions(t, 1)[0]
-			if s.Ended != mocksmtp.EndClientClosed || s.End.Sub(start) != 0 {
-				t.Errorf("session ended %v (%v) %v after the end of input; want client closed, at once", s.Ended, s.Err, s.End.Sub(start))
+			if s.Ended != mocksmtp.EndQuit || s.End.Sub(start) != 0 {
+				t.Errorf("session ended %v (%v) %v after the end of input; want QUIT (unanswered), at once", s.Ended, s.Err, s.End.Sub(start))
 			}
 		})
 	})
@@ -369,17 +369,39 @@ func testDelayEndsWhenAClientThatSentMoreLeaves(t *testing.T, via transport) {
 			}
 			raw.Close()
 			s := srv.WaitForSessions(t, 1)[0] // within its 5 s, not an hour
-			if s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone) {
+			sent := tt.withIt + tt.duringIt
+			switch {
+			case sent == "QUIT" && (s.Ended != mocksmtp.EndQuit || s.Err != nil):
+				t.Errorf("session ended %v (%v), want QUIT: the client quit, and left before the reply", s.Ended, s.Err)
+			case sent != "QUIT" && (s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone)):
 				t.Errorf("session ended %v (%v), want client closed", s.Ended, s.Err)
+			}
+			// It closed without QUIT, or did not (RFC 5321 4.1.1.10).
+			quitFinding := slices.ContainsFunc(s.Findings, func(f mocksmtp.Finding) bool { return f.Rule == mocksmtp.RuleQuit })
+			if quitFinding != (sent != "QUIT") {
+				t.Errorf("findings %v; want the quit rule's: %v", s.Findings, sent != "QUIT")
 			}
 			began := slices.IndexFunc(s.Transcript, func(l mocksmtp.Line) bool { return strings.Contains(l.Text, "→ delay 1h0m0s") })
 			if began < 0 {
 				t.Fatalf("no delay in the transcript:\n%s", s.Transcript.Numbered())
 			}
+			// What the client sent and the server never read is on
+			// record, under a note, and nothing was answered.
+			want := mocksmtp.Transcript{
+				{Dir: mocksmtp.Note, Text: "the client left during the wait; it had sent this, which the server did not read:"},
+				{Dir: mocksmtp.FromClient, Text: sent},
+			}
+			var got mocksmtp.Transcript
 			for _, l := range s.Transcript[began+1:] {
-				if l.Dir != mocksmtp.Note {
-					t.Errorf("after the delay began: %v %q; want no reply, and nothing the client sent after served", l.Dir, l.Text)
+				switch {
+				case l.Dir == mocksmtp.FromServer:
+					t.Errorf("after the delay began: %q; want no reply", l.Text)
+				case got != nil || l.Text == want[0].Text:
+					got = append(got, mocksmtp.Line{Dir: l.Dir, Text: l.Text})
 				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("after the delay began:\n%s\nwant\n%s", got.Numbered(), want.Numbered())
 			}
 			if want := map[bool]int{true: 1}[tt.stage == mocksmtp.StageMessage]; len(s.Messages) != want || len(srv.Messages()) != want {
 				t.Errorf("%d messages recorded, %d in the session; want %d", len(srv.Messages()), len(s.Messages), want)

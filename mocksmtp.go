@@ -818,6 +818,12 @@ func (s *Server) endSession(rec *session, err error, read int) {
 	rec.mu.Lock()
 	rec.end = time.Now()
 	rec.ended = endReason(err)
+	if rec.ended == EndClientClosed && rec.sentQuitLocked() {
+		// It quit and left before the reply, one the engine had not
+		// read yet included (a QUIT sent during a Delay, traced once
+		// the client left: smtpd's traceUnread).
+		rec.ended = EndQuit
+	}
 	s.endConformanceLocked(rec, err, read)
 	if !errors.Is(err, ErrClosed) && rec.ended != EndQuit {
 		rec.err = err // nil after QUIT, the normal end

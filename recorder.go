@@ -360,6 +360,18 @@ func dropFront[T any](list []T, f *forgotten) []T {
 	return list
 }
 
+// sentQuitLocked reports whether the client's last line in the
+// transcript is a QUIT. r.mu must be held.
+func (r *session) sentQuitLocked() bool {
+	for i := len(r.lines) - 1; i >= 0; i-- {
+		if l := r.lines[i]; Direction(l.at>>62) == FromClient {
+			verb, rest, _ := strings.Cut(*l.text, " ")
+			return strings.EqualFold(verb, "QUIT") && strings.TrimSpace(rest) == ""
+		}
+	}
+	return false
+}
+
 // nlines returns the number of the transcript's last line. r.mu must be
 // held.
 func (r *session) nlines() int {

@@ -51,6 +51,15 @@ func startDelayed(t *testing.T, stage mocksmtp.Stage) *harness {
 // recorded once.
 func checkGaveUp(t *testing.T, h *harness, stage mocksmtp.Stage, out string, err error, timeoutSays ...string) {
 	t.Helper()
+	checkGaveUpSent(t, h, stage, out, err, "", timeoutSays...)
+}
+
+// checkGaveUpSent is checkGaveUp for a client that sent sent (a command
+// line, "" for none) once the delay began, which the server never read:
+// the transcript has it, under the engine's note, and a QUIT is a client
+// that quit (the session ends QUIT, with no finding that it did not).
+func checkGaveUpSent(t *testing.T, h *harness, stage mocksmtp.Stage, out string, err error, sent string, timeoutSays ...string) {
+	t.Helper()
 	if err == nil || !slices.ContainsFunc(timeoutSays, func(s string) bool { return strings.Contains(out, s) }) {
 		t.Errorf("client: %v, want it to give up with a timeout (%q)\n%s", err, timeoutSays, out)
 	}
@@ -59,8 +68,21 @@ func checkGaveUp(t *testing.T, h *harness, stage mocksmtp.Stage, out string, err
 		t.Fatalf("got %d sessions, want 1", len(sessions))
 	}
 	s := sessions[0]
-	if s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone) {
+	switch {
+	case sent == "QUIT" && (s.Ended != mocksmtp.EndQuit || s.Err != nil):
+		t.Errorf("session ended %v with Err %v, want %v with none: the client quit", s.Ended, s.Err, mocksmtp.EndQuit)
+	case sent != "QUIT" && (s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone)):
 		t.Errorf("session ended %v with Err %v, want %v with an Err wrapping smtpd.ErrClientGone", s.Ended, s.Err, mocksmtp.EndClientClosed)
+	}
+	if quitFinding := slices.ContainsFunc(s.Findings, func(f mocksmtp.Finding) bool { return f.Rule == mocksmtp.RuleQuit }); quitFinding != (sent != "QUIT") {
+		t.Errorf("findings %v; want the quit rule's: %v", s.Findings, sent != "QUIT")
+	}
+	if sent != "" {
+		const note = "the client left during the wait; it had sent this, which the server did not read:"
+		i := slices.IndexFunc(s.Transcript, func(l mocksmtp.Line) bool { return l.Text == note })
+		if i < 0 || i+1 == len(s.Transcript) || s.Transcript[i+1] != (mocksmtp.Line{Dir: mocksmtp.FromClient, Text: sent, At: s.Transcript[i+1].At}) {
+			t.Errorf("no %q under the note %q", "C: "+sent, note)
+		}
 	}
 	if len(s.Faults) != 1 {
 		t.Errorf("faults fired: %q, want the Delay once", s.Faults)

@@ -47,19 +47,20 @@ func TestDelayEndsWhenAClientThatSentMoreGivesUp(t *testing.T) {
 		client string
 		at     giveUpStage
 		run    run
+		sent   string // once the delay began, unread
 		says   string
 	}{
-		{"swaks", atMessage, swaks, "Timeout"},
-		{"swaks", atRcpt, swaks, "Timeout"},
-		{"swaks", atGreeting, swaks, "Timeout"},
-		{"msmtp", atRcpt, msmtp, "operation timed out"},
-		{"nodemailer", atRcpt, nodemailer, "ETIMEDOUT"},
+		{"swaks", atMessage, swaks, "QUIT", "Timeout"},
+		{"swaks", atRcpt, swaks, "QUIT", "Timeout"},
+		{"swaks", atGreeting, swaks, "QUIT", "Timeout"},
+		{"msmtp", atRcpt, msmtp, "DATA", "operation timed out"},
+		{"nodemailer", atRcpt, nodemailer, "DATA", "ETIMEDOUT"},
 	} {
 		t.Run(tc.client+" "+tc.at.name, func(t *testing.T) {
 			t.Parallel()
 			h := startDelayed(t, tc.at.stage)
 			out, err := tc.run(t, h)
-			checkGaveUp(t, h, tc.at.stage, out, err, tc.says)
+			checkGaveUpSent(t, h, tc.at.stage, out, err, tc.sent, tc.says)
 		})
 	}
 }

@@ -1,11 +1,13 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -32,7 +34,7 @@ import (
 // it does during a hang: over TCP a server cannot tell it from one that
 // closed. So does one that sent more before it left (a command
 // pipelined after the event's, a QUIT once it gave up waiting), and what
-// it sent is not served: the wait reads what the client sends into the
+// it sent is not served (but traced, under a note: traceUnread): the wait reads what the client sends into the
 // connection's read buffer (16 KiB with the default limits; more when
 // the Config allows longer lines), and sees the end of input behind it.
 // A client that sent more than that buffer holds is taken to be there,
@@ -92,6 +94,9 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 			return nil // the client sent something, or the peek was stopped
 		}
 		c.clientLeft = true
+		if watch {
+			c.traceUnread()
+		}
 		return fmt.Errorf("%w while the server paused: %w", ErrClientGone, err)
 	}
 	c.watch(ctx)
@@ -143,6 +148,59 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 		}
 	}
 	return err
+}
+
+// maxUnreadLines bounds the lines traceUnread traces, of the 16 KiB or
+// more a read buffer holds: a transcript says what a client that left
+// had sent, not every line of a flood.
+const maxUnreadLines = 100
+
+// traceUnread traces what a client that left during a wait had sent and
+// the engine had not read (readAhead): its lines, as the client's, when
+// they are commands (after an event whose reply leaves the session
+// taking commands, as far as DATA, BDAT or STARTTLS, after which they
+// are not, and before AUTH, whose line holds credentials), under a note
+// that the server did not read them; a note of the octets past them. A
+// QUIT among them is a client that quit (see the mocksmtp package's
+// session end): what it sent is on record, though never answered.
+func (c *Conn) traceUnread() {
+	n := c.br.Buffered()
+	if n == 0 {
+		return
+	}
+	b, _ := c.br.Peek(n)
+	commands := c.cur != nil
+	if commands {
+		switch c.cur.Kind {
+		case Connect, StartTLS, Auth, Data, Bdat:
+			commands = false // what follows is a handshake, SASL, message data, a chunk: or not, by the reply
+		}
+	}
+	lines := 0
+	c.trace(Trace{Kind: TraceNote, Text: "the client left during the wait; it had sent this, which the server did not read:"})
+	for commands && lines < maxUnreadLines {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 || i+1 > c.cfg.MaxCommandLine {
+			break
+		}
+		line := strings.TrimSuffix(string(b[:i]), "\r")
+		verb, _, _ := strings.Cut(line, " ")
+		if strings.EqualFold(verb, "AUTH") {
+			break
+		}
+		c.trace(Trace{Kind: TraceCommand, Text: line})
+		b, lines = b[i+1:], lines+1
+		switch strings.ToUpper(verb) {
+		case "DATA", "BDAT", "STARTTLS":
+			commands = false
+		}
+	}
+	switch {
+	case len(b) > 0 && lines > 0:
+		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("<%d octets more>", len(b))})
+	case len(b) > 0:
+		c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("<%d octets>", len(b))})
+	}
 }
 
 // readAhead reads what the client sends into the read buffer, as a
