@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1401,6 +1402,56 @@ func TestFaultNotConsultedForBdatOverLimit(t *testing.T) {
 			c.must("MAIL FROM:<app@example.com>", 250)
 			c.must("RCPT TO:<bob@example.com>", 250)
 			c.must("BDAT 7 LAST\r\nhello", 451)
+		})
+	}
+}
+
+// A client that closes the connection after the server's 421 owes no
+// QUIT: 421 says that the server closes the channel (RFC 5321 3.8), and
+// the duty to wait for QUIT (4.1.1.10) is the server's, which gave it up.
+// A server that says 421 and then hangs (Reply(421).Stall()) or goes on
+// (RawReply) leaves the close to the client, which does right to close:
+// the session ends "client closed" without a quit finding, which
+// WithStrict would fail the test on. A client that closes after any
+// other reply is still told.
+func TestFaultClientClosingAfterA421OwesNoQuit(t *testing.T) {
+	t.Parallel()
+	rcpt := mocksmtp.At(mocksmtp.StageRcpt)
+	for _, tt := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		reply string // the reply line the client reads before it closes (ending in a space: its first part)
+		quit  bool   // a quit finding is due
+	}{
+		{"Reply 421, Stall", rcpt.Reply(421, "4.3.2 shutting down").Stall(), "421 4.3.2 shutting down", false},
+		{"RawReply 421", rcpt.RawReply("421 4.3.2 shutting down\r\n"), "421 4.3.2 shutting down", false},
+		{"Reply 421 over two lines, Stall", rcpt.Reply(421, "4.3.2 shutting down\nbye").Stall(), "421-4.3.2 shutting down", false},
+		{"Reply 451, Stall", rcpt.Reply(451, "4.3.0 try later").Stall(), "451 4.3.0 try later", true},
+		{"Reply 421, Trickle, the client leaving in the middle", rcpt.Reply(421, "4.3.2 shutting down").Trickle(4, time.Hour), "421 ", true},
+		{"no fault", mocksmtp.At(mocksmtp.StageQuit).Drop(), "250 2.1.5 Ok", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, mocksmtp.WithFault(tt.fault))
+			c := dialFault(t, srv)
+			c.must("", 220)
+			c.must("EHLO client.example", 250)
+			c.must("MAIL FROM:<app@example.com>", 250)
+			c.send("RCPT TO:<bob@example.com>")
+			if strings.HasSuffix(tt.reply, " ") { // the first part of a paced reply
+				got := make([]byte, len(tt.reply))
+				if _, err := io.ReadFull(c.r, got); err != nil || string(got) != tt.reply {
+					t.Fatalf("reply begins %q, %v; want %q", got, err, tt.reply)
+				}
+			} else if got, err := c.r.ReadString('\n'); err != nil || got != tt.reply+"\r\n" {
+				t.Fatalf("reply %q, %v; want %q", got, err, tt.reply)
+			}
+			c.conn.Close()
+			s := srv.WaitForSessionEnd(t, 1)
+			quit := slices.ContainsFunc(s.Findings, func(f mocksmtp.Finding) bool { return f.Rule == mocksmtp.RuleQuit })
+			if s.Ended != mocksmtp.EndClientClosed || quit != tt.quit {
+				t.Errorf("session ended %v, findings %v; want %v, a quit finding: %v", s.Ended, s.Findings, mocksmtp.EndClientClosed, tt.quit)
+			}
 		})
 	}
 }

@@ -689,21 +689,34 @@ const maxRuleFindings = 100
 // held. A line past what the engine reads ends the session with no event
 // (the engine answers it and closes: smtpd.ErrLineTooLong), and is a
 // line-length finding as a shorter one over its limit is, on its line:
-// read, the transcript line of the last input the engine traced.
-func (s *Server) endConformanceLocked(rec *session, err error, read int) {
+// read, the transcript line of the last input the engine traced. A
+// client that closes after the server's 421 (said421: its last reply, one
+// that a fault left the connection open after, Stall or RawReply) owes no
+// QUIT: 421 says that the server closes the channel (RFC 5321 3.8). One
+// that left in the middle of it (smtpd.ErrReplyCut: a paced 421, traced
+// whole) was not told, and is.
+func (s *Server) endConformanceLocked(rec *session, err error, read int, said421 bool) {
 	var f Finding
 	line := rec.nlines()
 	switch {
 	case errors.Is(err, smtpd.ErrLineTooLong) && !s.opts.conformance.off[RuleLineLength]:
 		f = finding(RuleLineLength, "line longer than 1 MiB, past what the server reads: it closed the connection")
 		line = read
-	case rec.ended == EndClientClosed && !s.opts.conformance.off[RuleQuit]:
+	case rec.ended == EndClientClosed && (!said421 || errors.Is(err, smtpd.ErrReplyCut)) && !s.opts.conformance.off[RuleQuit]:
 		f = finding(RuleQuit, "the client closed the connection without QUIT")
 	default:
 		return
 	}
 	f.Session, f.Line = rec.id, line
 	s.addFindingsLocked(rec, []Finding{f})
+}
+
+// said421 reports whether text, a reply line or the raw bytes of a reply
+// as the engine traced them, ends with a line of code 421.
+func said421(text string) bool {
+	text = strings.TrimRight(text, "\r\n")
+	text = text[strings.LastIndexByte(text, '\n')+1:]
+	return len(text) >= 3 && text[:3] == "421" && (len(text) == 3 || text[3] == ' ' || text[3] == '-')
 }
 
 // Findings returns every conformance finding so far, in order: the rules

@@ -307,16 +307,24 @@ func (s *Server) serve(nc net.Conn) {
 	growStack() // again, in case a collection shrank the stack meanwhile
 	rec, sf := s.newSession(nc)
 	cfg := s.opts.engine
-	// read is the transcript line of the last input the engine traced (a
-	// command, an AUTH response, a note of message data): the line a
-	// finding of the session's end names, as one of an event does, not
-	// what the server wrote after it (a challenge, its 500 to a line past
-	// 1 MiB, an idle fault's 421): an AUTH exchange left unfinished, its
-	// last response or AUTH command; a line past 1 MiB, that line.
-	read := 0
+	// last is what the session's end reads of what the engine traced
+	// (endConformanceLocked). read is the transcript line of the last
+	// input (a command, an AUTH response, a note of message data): the
+	// line a finding of the session's end names, as one of an event
+	// does, not what the server wrote after it (a challenge, its 500 to
+	// a line past 1 MiB, an idle fault's 421): an AUTH exchange left
+	// unfinished, its last response or AUTH command; a line past 1 MiB,
+	// that line. said421 is whether the last reply written was a 421,
+	// after which the client owes no QUIT. (One struct: one allocation.)
+	var last struct {
+		read    int
+		said421 bool
+	}
 	cfg.Trace = func(t smtpd.Trace) {
 		if n := s.trace(rec, t); t.Kind != smtpd.TraceReply {
-			read = n
+			last.read = n
+		} else {
+			last.said421 = said421(t.Text)
 		}
 	}
 	var c *smtpd.Conn
@@ -356,12 +364,12 @@ func (s *Server) serve(nc net.Conn) {
 				// response past 1 MiB (the session's ErrLineTooLong, its
 				// only read then) crossed too.
 				f := checkUnfinishedAuth(exchange, info.Mechanism, errors.Is(err, smtpd.ErrLineTooLong))
-				f.Session, f.Line = rec.id, read
+				f.Session, f.Line = rec.id, last.read
 				s.addFindingsLocked(rec, []Finding{f})
 			}
 			rec.mu.Unlock()
 		}
-		s.endSession(rec, err, read)
+		s.endSession(rec, err, last.read, last.said421)
 	}()
 	for {
 		ctx, ic := s.nextContext(sf)
@@ -812,8 +820,9 @@ func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
 }
 
 // endSession marks a session ended; read is the transcript line of the
-// last input the engine traced (endConformanceLocked).
-func (s *Server) endSession(rec *session, err error, read int) {
+// last input the engine traced, said421 whether its last reply was a 421
+// (endConformanceLocked).
+func (s *Server) endSession(rec *session, err error, read int, said421 bool) {
 	s.mu.Lock()
 	rec.mu.Lock()
 	rec.end = time.Now()
@@ -824,7 +833,7 @@ func (s *Server) endSession(rec *session, err error, read int) {
 		// the client left: smtpd's traceUnread).
 		rec.ended = EndQuit
 	}
-	s.endConformanceLocked(rec, err, read)
+	s.endConformanceLocked(rec, err, read, said421)
 	if !errors.Is(err, ErrClosed) && rec.ended != EndQuit {
 		rec.err = err // nil after QUIT, the normal end
 	}

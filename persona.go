@@ -75,11 +75,14 @@ const (
 	Postfix Persona = iota + 1
 	// Exchange is Microsoft Exchange Server 2016/2019 on its default
 	// receive connector: "220 host Microsoft ESMTP MAIL Service ready at
-	// <date>", "250-host Hello [ip]", SIZE 37748736, X-ANONYMOUSTLS and
-	// XRDST advertised, no SMTPUTF8, "Sender OK", "Recipient OK", "250
-	// 2.6.0 <id> Queued mail for delivery" (an ID the same for the same
-	// transaction of the same session from run to run), "535 5.7.3 Authentication
-	// unsuccessful", "500 5.3.3 Unrecognized command".
+	// <date>", "250-host Hello [ip]", SIZE 37748736, no SMTPUTF8, "Sender
+	// OK", "Recipient OK", "250 2.6.0 <id> Queued mail for delivery" (an
+	// ID the same for the same transaction of the same session from run
+	// to run), "535 5.7.3 Authentication unsuccessful", "500 5.3.3
+	// Unrecognized command". Exchange advertises X-ANONYMOUSTLS and XRDST
+	// too; the persona does not, as the server serves neither (the
+	// X-ANONYMOUSTLS command gets its 500): a persona offers only what
+	// the server serves.
 	Exchange
 )
 
@@ -215,12 +218,10 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKe
 		case smtpd.Helo:
 			return text("", host+" Hello ["+ip+"]")
 		case smtpd.Ehlo:
-			extra := map[string]string{"XRDST": "XRDST"}
-			if hasKeyword(r.Lines, "STARTTLS") {
-				extra["X-ANONYMOUSTLS"] = "X-ANONYMOUSTLS"
-			}
+			// Exchange advertises X-ANONYMOUSTLS (after STARTTLS) and
+			// XRDST (last) too: not here, as the server serves neither.
 			lines := ehloLines(r.Lines, []string{"SIZE", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES", "STARTTLS",
-				"X-ANONYMOUSTLS", "AUTH", "8BITMIME", "SMTPUTF8", "CHUNKING", "XRDST"}, extra)
+				"AUTH", "8BITMIME", "SMTPUTF8", "CHUNKING"}, nil)
 			lines[0] = host + " Hello [" + ip + "]"
 			r.Lines = lines
 			return r, true
@@ -270,13 +271,4 @@ func ehloLines(lines []string, order []string, extra map[string]string) []string
 		}
 	}
 	return out
-}
-
-func hasKeyword(lines []string, kw string) bool {
-	for _, l := range lines[1:] {
-		if strings.Fields(l)[0] == kw {
-			return true
-		}
-	}
-	return false
 }
