@@ -56,12 +56,19 @@ const maxOpen = 128
 // browser closes: a p before a block, a heading before a heading, an li
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
 // tag pops what its element holds, but a formatting element's or a
-// form's. HTML's own tree construction is followed no further: not
-// those implied end tags in an integration point, nor tables (but a td,
-// tr, caption... with no table open, which is ignored, as a browser
-// ignores it), nor a select, nor what an "<a>" in an "<a>" closes; in an
-// integration point, a void element holds nothing and any other HTML
-// element is open to its end tag.
+// form's. In a table, a table's part and a table's end tag are read by
+// the rules of the table's insertion modes (see tree.startTable and
+// tree.endTable, htmltable.go): they close what the table part holds,
+// in foreign content or not; a td, tr, caption... with no table open
+// is ignored, as a browser ignores it. An a start tag closes the a open
+// before it (see tree.closeLink). HTML's own tree construction is
+// followed no further: not those implied end tags in an integration
+// point, nor a select, nor the copies of formatting elements a browser
+// opens again (the adoption agency's, and those of the list of active
+// formatting elements: a formatting element's end tag closes it alone,
+// as if what it held stayed open); in an integration point, a void
+// element holds nothing and any other HTML element is open to its end
+// tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -82,9 +89,10 @@ type tree struct {
 	// scope fences were open when the last of them opened: an end tag
 	// that matches no foreign element closes them all only when an HTML
 	// element of exactly its name is open around them ("<x-217>" is no
-	// "div"), as HTML's rules find one: with no special element (div,
-	// td...) opened since, for a name of none (span, a), no scope fence
-	// (table, td...) for a special one. A name is kept while an element
+	// "div"), as HTML's rules find one (see tree.inScope; past maxOpen
+	// open, by the counts: with no special element (div, td...) opened
+	// since, for a name of none (span, a), no scope fence (table,
+	// td...) for a special one). A name is kept while an element
 	// of it is open, or while the map holds fewer than keptNames.
 	outside                 map[string]*opened
 	specials, fences, lists int
@@ -126,7 +134,8 @@ const (
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
 type opened struct {
-	name                          string // its key
+	name                          string   // its key
+	kind                          htmlKind // kindOf(name)
 	open, specials, fences, lists int
 }
 
@@ -224,7 +233,13 @@ func (tr *tree) start(s string, t token) namespace {
 		}
 		tr.popToHTML()
 	}
-	// The rules of HTML content ("in body").
+	// The rules of HTML content ("in body"), but a table's (htmltable.go).
+	if (kind&tablePartKind != 0 || isName(t.name, "table") || isName(t.name, "col")) && tr.startTable(t.name) {
+		return htmlNS
+	}
+	if isName(t.name, "a") {
+		tr.closeLink()
+	}
 	if len(tr.open) == 0 && tr.over == 0 {
 		tr.impliedEnds(t.name)
 	}
@@ -386,6 +401,8 @@ func (tr *tree) end(name string) {
 	case !ok && isName(name, "form") && !tr.templateOpen():
 		tr.endForm()
 		return
+	case !ok && tr.endTable(name, kind):
+		return
 	case !ok:
 		tr.endOutside(name, kind)
 		return
@@ -401,6 +418,9 @@ func (tr *tree) end(name string) {
 				return
 			}
 		}
+	}
+	if tr.endTable(name, kind) {
+		return
 	}
 	if isName(name, "form") && !tr.templateOpen() {
 		tr.endForm()
@@ -437,6 +457,10 @@ func (tr *tree) endAround(name string, kind htmlKind) {
 	switch {
 	case o == nil || o.open == 0:
 		return
+	case !tr.lost:
+		if !tr.inScope(o, name, kind) {
+			return
+		}
 	case kind&templateKind != 0:
 	case kind&(formattingKind|scopedKind) != 0:
 		// Found in scope; a formatting element (a, b...) as its last
@@ -450,6 +474,26 @@ func (tr *tree) endAround(name string, kind htmlKind) {
 	}
 	tr.popTo(0)
 	tr.endOutside(o.name, kind)
+}
+
+// inScope reports whether an element of o is open in the scope an end
+// tag of the element name, of that kind, finds one in, as HTML's rules
+// read it (see endStop), by what tree.stack holds: any heading for a
+// heading's.
+func (tr *tree) inScope(o *opened, name string, kind htmlKind) bool {
+	stop := endStop(name, kind)
+	if kind&templateKind != 0 {
+		stop = 0
+	}
+	for i := len(tr.stack) - 1; i >= 0; i-- {
+		switch e := tr.stack[i]; {
+		case e == o || kind&e.kind&headingKind != 0:
+			return true
+		case e.kind&stop != 0:
+			return false
+		}
+	}
+	return false
 }
 
 // startOutside takes in the start tag of an HTML element, not void, of
@@ -470,7 +514,7 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	lower := tr.lowerName(name)
 	o := tr.outside[string(lower)]
 	if o == nil {
-		o = &opened{name: name} // the document's, when in lower case
+		o = &opened{name: name, kind: kind} // the document's name, when in lower case
 		if string(lower) != name {
 			o.name = string(lower)
 		}
@@ -541,7 +585,7 @@ func (tr *tree) closeOpened(o *opened) {
 	if o.open--; o.open == 0 && len(tr.outside) > keptNames {
 		delete(tr.outside, o.name)
 	}
-	kind := kindOf(o.name)
+	kind := o.kind
 	if kind&templateKind != 0 {
 		tr.templates = max(tr.templates-1, 0)
 	}

@@ -1,0 +1,100 @@
+package mocksmtp_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// TestLinksAndFindReadATableAroundForeignContentAsABrowserDoes checks an
+// svg left open in a table, as a mail's layout table holds an icon: a
+// browser reads a cell's or a row's tag, or the table's end tag, by the
+// rules of the table, which close what the table part holds, an svg
+// title or desc included, so that the next cell's link and code are
+// shown; what follows an svg left open in a cell's own HTML is the svg's.
+func TestLinksAndFindReadATableAroundForeignContentAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	const next = `<a href="https://x.test/b">code 2</a>`
+	checkEndTagCases(t, []endTagCase{
+		{"a cell's end tag after an svg title", `<table><tr><td><svg><title>Logo</td><td>` + next,
+			[]string{"https://x.test/b"}, "2"},
+		{"a cell's start tag after an svg desc", `<table><tr><td><svg><desc>Logo<td>` + next,
+			[]string{"https://x.test/b"}, "2"},
+		{"a row's start tag after an svg title", `<table><tr><td><svg><title>Logo<tr><td>` + next,
+			[]string{"https://x.test/b"}, "2"},
+		{"a row's end tag after an svg in a div", `<table><tr><td><div><svg><title>Logo</tr>` + next,
+			[]string{"https://x.test/b"}, "2"},
+		{"the table's end tag after an svg title", `<table><tr><td><svg><title>Logo</table>` + next,
+			[]string{"https://x.test/b"}, "2"},
+		{"a table's start tag in an svg desc in a table", `<table><svg><desc>Logo<table>` + next,
+			[]string{"https://x.test/b"}, "2"},
+		{"a cell's start tag after an svg in a foreignObject", `<table><td><svg><foreignObject><svg><g><td>` + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		// In a cell, an end tag of HTML's rules stops at the cell.
+		{"a foreignObject's end tag in a cell of a table in it", `<table><td><svg><foreignObject><table><td></foreignObject>` + svgLink,
+			nil, "1"},
+		// By the rules of a cell, a cell's end tag of the other name (a
+		// th's in a td) closes nothing.
+		{"a th's end tag in a td", `<table><td><svg><desc></th>` + next, nil, ""},
+		// A table's part in a foreign element but an integration point is
+		// the svg's.
+		{"a cell's tag in an svg", `<table><td><svg><td><title>code 1</title></td>` + next, []string{"https://x.test/b"}, "2"},
+		// A caption is closed by a table's part, as a cell is.
+		{"a caption's end tag after an svg desc", `<table><caption><svg><desc></caption>` + next, []string{"https://x.test/b"}, "2"},
+		{"a row's start tag in a caption", `<table><caption><svg><title><tr>` + next, []string{"https://x.test/b"}, "2"},
+	})
+}
+
+// TestLinksAndFindReadALinkInALinkAsABrowserDoes checks an a start tag
+// while an a is open, as a template that forgot an end tag writes it: a
+// browser closes the first a (the "adoption agency"), so that one end tag
+// closes the second, and no a is left open around an svg after it: a
+// stray end tag in that svg closes nothing, and what follows is the
+// svg's.
+func TestLinksAndFindReadALinkInALinkAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"an a in an a", `<a href="https://x.test/1">Reset <a href="https://x.test/2">here</a><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		{"an a in an a in a span", `<a href="https://x.test/1"><span><a href="https://x.test/2">here</a></span><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		{"an a in an a in a div", `<a href="https://x.test/1"><div><a href="https://x.test/2">here</a></div><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		{"an a in an a in a table", `<a href="https://x.test/1"><table><a href="https://x.test/2">here</a></table><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		// A cell holds its own: an a in it leaves the a around the table
+		// open, and the end tag in the svg after the table closes it.
+		{"an a in a cell in an a", `<a href="https://x.test/1"><table><td><a href="https://x.test/2">here</a></table><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2"}, "1"},
+		{"an a in an a in a foreignObject", `<a href="https://x.test/1"><svg><foreignObject><a href="https://x.test/2"></foreignObject></svg><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2"}, "1"},
+	})
+}
+
+// TestHostileTablesAndLinksAllocateLittle gives Links and Find 1 MiB + 1
+// of tables, cells, rows and links nested or left open, in and around
+// svg: each tag is read with a walk down at most the elements kept, and
+// no allocation of its own; the test bounds the allocations, not the
+// time (BenchmarkLinks measures).
+// Not parallel: AllocsPerRun counts every goroutine's allocations.
+func TestHostileTablesAndLinksAllocateLittle(t *testing.T) {
+	code := regexp.MustCompile(`code (\d+)`)
+	for _, unit := range []string{
+		"<table>", "<table><td>", "<table><tr>", "<td>", "</td>", "</table>", "<table><svg><desc>", "<table><svg><desc><td>",
+		"<a>", "<a href=x>", "<a><div>", "<a><table>", "<table><a>", "<a><svg><foreignObject>", "<caption><svg><title><tr>",
+		"<div><table><div>", strings.Repeat("<div>", 130) + "<td>" + strings.Repeat("</td>", 200),
+	} {
+		html := "<p>code 0</p>" + strings.Repeat(unit, (1<<20+1)/len(unit)+1)
+		m := &mocksmtp.Message{HTML: html}
+		if got := m.Find(code); got != "0" {
+			t.Errorf("%q repeated: Find = %q, want %q", unit, got, "0")
+		}
+		// Links keeps each distinct link (one here) and its own state: a
+		// few dozen allocations, none per tag.
+		if n := testing.AllocsPerRun(1, func() { m.Links() }); n > 100 {
+			t.Errorf("%q repeated, %d octets: Links made %.0f allocations, want at most 100", unit, len(html), n)
+		}
+	}
+}
