@@ -55,8 +55,9 @@ const maxOpen = 128
 // open (see tree.stack), the end tags a start tag implies close what a
 // browser closes: a p before a block, a heading before a heading, an li
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
-// tag pops what its element holds, but a formatting element's or a
-// form's. In a table, a table's part and a table's end tag are read by
+// tag pops what its element holds, but a form's, and of a formatting
+// element's, the special and formatting elements, as the adoption
+// agency leaves them (see tree.adopt). In a table, a table's part and a table's end tag are read by
 // the rules of the table's insertion modes (see tree.startTable and
 // tree.endTable, htmltable.go): they close what the table part holds,
 // in foreign content or not; a td, tr, caption... with no table open
@@ -64,11 +65,11 @@ const maxOpen = 128
 // before it (see tree.closeLink). HTML's own tree construction is
 // followed no further: not those implied end tags in an integration
 // point, nor a select, nor the copies of formatting elements a browser
-// opens again (the adoption agency's, and those of the list of active
-// formatting elements: a formatting element's end tag closes it alone,
-// as if what it held stayed open); in an integration point, a void
-// element holds nothing and any other HTML element is open to its end
-// tag.
+// opens again before what follows (those of the list of active
+// formatting elements) when the end tag of an element around them
+// closed them ("<p><b></p>"): tree counts them closed; in an
+// integration point, a void element holds nothing and any other HTML
+// element is open to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -536,8 +537,9 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 // endOutside takes in an end tag of the element name, of that kind,
 // outside foreign content: it closes an element of its name, when one
 // may be open, and, as a browser pops them, those tree.stack holds
-// above it; not those a formatting element or a form holds, which the
-// adoption agency and the form element pointer leave open.
+// above it; not those a form holds, which the form element pointer
+// leaves open, and of those a formatting element holds, as the adoption
+// agency does (see adopt).
 func (tr *tree) endOutside(name string, kind htmlKind) {
 	o := tr.outsideOf(name, kind)
 	if o == nil || o.open == 0 {
@@ -557,7 +559,11 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 			}
 			continue
 		}
-		if kind&formattingKind != 0 || isName(name, "form") {
+		if kind&formattingKind != 0 {
+			tr.adopt(i)
+			return
+		}
+		if isName(name, "form") {
 			tr.stack = append(tr.stack[:i], tr.stack[i+1:]...)
 			break
 		}

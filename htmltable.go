@@ -211,8 +211,7 @@ func (tr *tree) closeLink() {
 	for i := len(tr.stack) - 1; i >= 0; i-- {
 		switch e := tr.stack[i]; {
 		case e.name == "a":
-			tr.stack = append(tr.stack[:i], tr.stack[i+1:]...)
-			tr.closeOpened(e)
+			tr.adopt(i)
 			return
 		case isMarker(e.name, e.kind):
 			return
@@ -224,3 +223,34 @@ func (tr *tree) closeLink() {
 // puts a marker on the list of active formatting elements: a scope
 // fence but a table.
 func isMarker(name string, kind htmlKind) bool { return kind&fenceKind != 0 && !isName(name, "table") }
+
+// adopt closes the formatting element at tree.stack[i] as the adoption
+// agency a browser runs for its end tag does (WHATWG HTML, 13.2.6.4.7),
+// as far as what is open after it: of the elements it holds, the
+// special ones (its furthest blocks, up to the eighth) stay open, and so
+// do the formatting ones (a browser opens a copy of each again around
+// what follows); the others close. Past the eighth special element, what
+// that holds stays as it is, and a copy of the element stays open
+// around it.
+func (tr *tree) adopt(i int) {
+	o := tr.stack[i]
+	kept := tr.stack[:i] // written below where the loop has read
+	specials, k := 0, i+1
+	for ; k < len(tr.stack) && specials < 8; k++ {
+		switch e := tr.stack[k]; {
+		case e.kind&specialKind != 0:
+			specials++
+			kept = append(kept, e)
+		case e.kind&formattingKind != 0:
+			kept = append(kept, e)
+		default:
+			tr.closeOpened(e)
+		}
+	}
+	if specials == 8 {
+		kept = append(kept, o)
+	} else {
+		tr.closeOpened(o)
+	}
+	tr.stack = append(kept, tr.stack[k:]...)
+}

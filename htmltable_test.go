@@ -73,6 +73,28 @@ func TestLinksAndFindReadALinkInALinkAsABrowserDoes(t *testing.T) {
 	})
 }
 
+// TestLinksAndFindReadALinksEndTagAsABrowserDoes checks an a end tag
+// with a span left open in the a, as a template that forgot the span's
+// end tag writes it: a browser closes the span with the a (the adoption
+// agency), not a block in the a (a div) nor a formatting element (a b,
+// which it opens again), so that a span end tag in an svg after it
+// closes nothing, and what follows is the svg's.
+func TestLinksAndFindReadALinksEndTagAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a span in an a", `<a href="https://x.test/1"><span>Reset</a><svg></span>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/a"}, "2"},
+		{"a span in a div in an a", `<a href="https://x.test/1"><div><span>Reset</a><svg></span>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/a"}, "2"},
+		{"a span in an a in an a", `<a href="https://x.test/1"><span>Reset<a href="https://x.test/2">here</a><svg></span>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		{"a div in an a", `<a href="https://x.test/1"><div><span>Reset</a><svg></div>` + svgLink,
+			[]string{"https://x.test/1"}, "1"},
+		{"a b in an a", `<a href="https://x.test/1"><b>Reset</a><svg></b>` + svgLink,
+			[]string{"https://x.test/1"}, "1"},
+	})
+}
+
 // TestHostileTablesAndLinksAllocateLittle gives Links and Find 1 MiB + 1
 // of tables, cells, rows and links nested or left open, in and around
 // svg: each tag is read with a walk down at most the elements kept, and
@@ -84,7 +106,7 @@ func TestHostileTablesAndLinksAllocateLittle(t *testing.T) {
 	for _, unit := range []string{
 		"<table>", "<table><td>", "<table><tr>", "<td>", "</td>", "</table>", "<table><svg><desc>", "<table><svg><desc><td>",
 		"<a>", "<a href=x>", "<a><div>", "<a><table>", "<table><a>", "<a><svg><foreignObject>", "<caption><svg><title><tr>",
-		"<div><table><div>", strings.Repeat("<div>", 130) + "<td>" + strings.Repeat("</td>", 200),
+		"<div><table><div>", "<a><span>", "<a><span></a>", "<b><div><span></b>", strings.Repeat("<div>", 130) + "<td>" + strings.Repeat("</td>", 200),
 	} {
 		html := "<p>code 0</p>" + strings.Repeat(unit, (1<<20+1)/len(unit)+1)
 		m := &mocksmtp.Message{HTML: html}
