@@ -6,7 +6,8 @@ package mocksmtp
 // table's end tag close what the table part before them holds, down to
 // the table, an svg title or desc in it included (whose content a
 // browser renders nothing of); and of the "adoption agency", that an a
-// start tag closes the a open before it.
+// start tag closes the a open before it, and what a formatting
+// element's end tag closes of what it holds.
 //
 // The rest of a table's modes moves elements, not what a browser shows:
 // text and elements foster-parented out of a table are shown, and a tree
@@ -184,9 +185,9 @@ func (tr *tree) endTable(name string, kind htmlKind) bool {
 
 // closeLink takes in, in HTML content, an a start tag: an a open, with
 // no cell, caption, template, applet, object or marquee opened since
-// (a marker of the list of active formatting elements), is closed, not
-// what it holds, as the adoption agency a browser runs then leaves it.
-// Past maxOpen elements open, an a is, when no scope fence (a table
+// (a marker of the list of active formatting elements), is closed as
+// the adoption agency a browser runs then closes it (see adopt). Past
+// maxOpen elements open, an a is, alone, when no scope fence (a table
 // too) was opened since.
 func (tr *tree) closeLink() {
 	if tr.over > 0 {
