@@ -56,20 +56,21 @@ const maxOpen = 128
 // browser closes: a p before a block, a heading before a heading, an li
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
 // tag pops what its element holds, but a form's, and of a formatting
-// element's, the special and formatting elements, as the adoption
-// agency leaves them (see tree.adopt). In a table, a table's part and a table's end tag are read by
-// the rules of the table's insertion modes (see tree.startTable and
-// tree.endTable, htmltable.go): they close what the table part holds,
-// in foreign content or not; a td, tr, caption... with no table open
-// is ignored, as a browser ignores it. An a start tag closes the a open
-// before it (see tree.closeLink). HTML's own tree construction is
-// followed no further: not those implied end tags in an integration
-// point, nor a select, nor the copies of formatting elements a browser
-// opens again before what follows (those of the list of active
-// formatting elements) when the end tag of an element around them
-// closed them ("<p><b></p>"): tree counts them closed; in an
-// integration point, a void element holds nothing and any other HTML
-// element is open to its end tag.
+// element's, the special and formatting elements, as the adoption agency
+// leaves them (see tree.adopt). In a table, a table's part and a table's
+// end tag are read by the rules of the table's insertion modes (see
+// tree.startTable and tree.endTable, htmltable.go): they close what the
+// table part holds, in foreign content or not; a td, tr, caption... with
+// no table open is ignored, as a browser ignores it. An a start tag
+// closes the a open before it (see tree.closeLink). HTML's own tree
+// construction is followed no further: not those implied end tags in an
+// integration point, nor a select, nor the copies of formatting elements
+// a browser opens again before what follows (those of the list of active
+// formatting elements) when the end tag of an element around them closed
+// them ("<p><b></p>"): tree counts them closed, and the copy of an a
+// that a table's end tag closed in an svg title or desc is no link to
+// Links; in an integration point, a void element holds nothing and any
+// other HTML element is open to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of

@@ -1,7 +1,7 @@
 package mocksmtp_test
 
 import (
-	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -95,28 +95,46 @@ func TestLinksAndFindReadALinksEndTagAsABrowserDoes(t *testing.T) {
 	})
 }
 
-// TestHostileTablesAndLinksAllocateLittle gives Links and Find 1 MiB + 1
-// of tables, cells, rows and links nested or left open, in and around
-// svg: each tag is read with a walk down at most the elements kept, and
-// no allocation of its own; the test bounds the allocations, not the
-// time (BenchmarkLinks measures).
+// hostileTreeUnits are shapes of HTML that make a tree walk down its
+// stack at each tag: tables and their parts, in and around svg, links in
+// links and in tables, spans and blocks left open in formatting
+// elements, and end tags that close nothing under deep elements.
+var hostileTreeUnits = []string{
+	"<table><tr>", "<table><svg><desc><td>", "<caption><svg><title><tr>", "<a><table>", "<a><span></a>", "<b><div><span></b>",
+	"<table>" + strings.Repeat("<div>", 130) + strings.Repeat("</td>", 200),
+	"<a>" + strings.Repeat("<div>", 126) + strings.Repeat("<a></b>", 200),
+}
+
+// TestHostileTablesAndLinksAllocateLittle gives Links 1 MiB + 1 of each
+// of hostileTreeUnits: each tag is read with a walk down at most the
+// elements kept, and no allocation of its own; the test bounds the
+// allocations, not the time (BenchmarkLinksOfHostileTrees measures it).
 // Not parallel: AllocsPerRun counts every goroutine's allocations.
 func TestHostileTablesAndLinksAllocateLittle(t *testing.T) {
-	code := regexp.MustCompile(`code (\d+)`)
-	for _, unit := range []string{
-		"<table>", "<table><td>", "<table><tr>", "<td>", "</td>", "</table>", "<table><svg><desc>", "<table><svg><desc><td>",
-		"<a>", "<a href=x>", "<a><div>", "<a><table>", "<table><a>", "<a><svg><foreignObject>", "<caption><svg><title><tr>",
-		"<div><table><div>", "<a><span>", "<a><span></a>", "<b><div><span></b>", strings.Repeat("<div>", 130) + "<td>" + strings.Repeat("</td>", 200),
-	} {
+	for _, unit := range hostileTreeUnits {
 		html := "<p>code 0</p>" + strings.Repeat(unit, (1<<20+1)/len(unit)+1)
 		m := &mocksmtp.Message{HTML: html}
-		if got := m.Find(code); got != "0" {
-			t.Errorf("%q repeated: Find = %q, want %q", unit, got, "0")
-		}
-		// Links keeps each distinct link (one here) and its own state: a
-		// few dozen allocations, none per tag.
+		// Links keeps its own state: a few dozen allocations, none per
+		// tag.
 		if n := testing.AllocsPerRun(1, func() { m.Links() }); n > 100 {
-			t.Errorf("%q repeated, %d octets: Links made %.0f allocations, want at most 100", unit, len(html), n)
+			t.Errorf("%.40q repeated, %d octets: Links made %.0f allocations, want at most 100", unit, len(html), n)
 		}
+	}
+}
+
+// BenchmarkLinksOfHostileTrees measures Links on 1 MiB + 1 of each of
+// hostileTreeUnits: linear, as fast per octet as on BenchmarkLinks's
+// tags.
+func BenchmarkLinksOfHostileTrees(b *testing.B) {
+	for i, unit := range hostileTreeUnits {
+		html := strings.Repeat(unit, (1<<20+1)/len(unit)+1)
+		m := &mocksmtp.Message{HTML: html}
+		b.Run(strconv.Itoa(i), func(b *testing.B) {
+			b.SetBytes(int64(len(html)))
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Links()
+			}
+		})
 	}
 }
