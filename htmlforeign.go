@@ -57,20 +57,21 @@ const maxOpen = 128
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
 // tag pops what its element holds, but a form's, and of a formatting
 // element's, the special and formatting elements, as the adoption agency
-// leaves them (see tree.adopt). In a table, a table's part and a table's
-// end tag are read by the rules of the table's insertion modes (see
-// tree.startTable and tree.endTable, htmltable.go): they close what the
-// table part holds, in foreign content or not; a td, tr, caption... with
-// no table open is ignored, as a browser ignores it. An a start tag
-// closes the a open before it (see tree.closeLink). HTML's own tree
-// construction is followed no further: not those implied end tags in an
-// integration point, nor a select, nor the copies of formatting elements
-// a browser opens again before what follows (those of the list of active
-// formatting elements) when the end tag of an element around them closed
-// them ("<p><b></p>"): tree counts them closed, and the copy of an a
-// that a table's end tag closed in an svg title or desc is no link to
-// Links; in an integration point, a void element holds nothing and any
-// other HTML element is open to its end tag.
+// leaves them (see tree.adopt; tree.adoptOpen within foreign content).
+// In a table, a table's part and a table's end tag are read by the rules
+// of the table's insertion modes (see tree.startTable and tree.endTable,
+// htmltable.go): they close what the table part holds, in foreign
+// content or not; a td, tr, caption... with no table open is ignored, as
+// a browser ignores it. An a start tag closes the a open before it (see
+// tree.closeLink). HTML's own tree construction is followed no further:
+// not those implied end tags in an integration point, nor a select, nor
+// the copies of formatting elements a browser opens again before what
+// follows (those of the list of active formatting elements) when the end
+// tag of an element around them closed them ("<p><b></p>"): tree counts
+// them closed, and the copy of an a that a table's end tag closed in an
+// svg title or desc is no link to Links; in an integration point, a void
+// element holds nothing and any other HTML element is open to its end
+// tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -438,6 +439,9 @@ func (tr *tree) end(name string) {
 	stop := endStop(name, kind)
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
+		case e.ns == htmlNS && kind&formattingKind != 0 && isNameFolded(e.name, name):
+			tr.adoptOpen(i)
+			return
 		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&e.kind&headingKind != 0):
 			tr.popTo(i)
 			return
@@ -687,17 +691,22 @@ func (tr *tree) push(s string, t token, ns namespace) {
 func (tr *tree) popTo(i int) {
 	tr.over = 0
 	for _, e := range tr.open[i:] {
-		if e.role.inert() {
-			tr.inertOpen--
-		}
-		if e.kind&templateKind != 0 {
-			tr.templatesIn--
-		}
-		if e.ns == htmlNS && isName(e.name, "table") {
-			tr.tablesIn--
-		}
+		tr.closeElement(e)
 	}
 	tr.open = tr.open[:i]
+}
+
+// closeElement counts an element of tree.open closed.
+func (tr *tree) closeElement(e element) {
+	if e.role.inert() {
+		tr.inertOpen--
+	}
+	if e.kind&templateKind != 0 {
+		tr.templatesIn--
+	}
+	if e.ns == htmlNS && isName(e.name, "table") {
+		tr.tablesIn--
+	}
 }
 
 // popToHTML closes the foreign elements open down to an HTML element or

@@ -197,7 +197,7 @@ func (tr *tree) closeLink() {
 		switch e := tr.open[i]; {
 		case e.ns != htmlNS:
 		case isName(e.name, "a"):
-			tr.open = append(tr.open[:i], tr.open[i+1:]...)
+			tr.adoptOpen(i)
 			return
 		case isMarker(e.name, e.kind):
 			return
@@ -254,4 +254,35 @@ func (tr *tree) adopt(i int) {
 		tr.closeOpened(o)
 	}
 	tr.stack = append(kept, tr.stack[k:]...)
+}
+
+// adoptOpen closes the HTML formatting element at tree.open[i] as adopt
+// closes one of tree.stack: alone when it is out of scope (an
+// integration point or a scope fence is open in it).
+func (tr *tree) adoptOpen(i int) {
+	f := tr.open[i]
+	kept, held := tr.open[:i], tr.open[i+1:] // kept is written below where the loops have read
+	for _, e := range held {
+		if e.role.integration() || e.role == mathTextIntegration || e.ns == mathNS && isName(e.name, "annotation-xml") ||
+			e.kind&fenceKind != 0 {
+			tr.open = append(kept, held...)
+			return
+		}
+	}
+	specials, k := 0, i+1
+	for ; k < len(tr.open) && specials < 8; k++ {
+		switch e := tr.open[k]; {
+		case e.kind&specialKind != 0:
+			specials++
+			kept = append(kept, e)
+		case e.kind&formattingKind != 0:
+			kept = append(kept, e)
+		default:
+			tr.closeElement(e)
+		}
+	}
+	if specials == 8 {
+		kept = append(kept, f)
+	}
+	tr.open = append(kept, tr.open[k:]...)
 }

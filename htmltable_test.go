@@ -92,6 +92,12 @@ func TestLinksAndFindReadALinksEndTagAsABrowserDoes(t *testing.T) {
 			[]string{"https://x.test/1"}, "1"},
 		{"a b in an a", `<a href="https://x.test/1"><b>Reset</a><svg></b>` + svgLink,
 			[]string{"https://x.test/1"}, "1"},
+		// The same in a foreignObject.
+		{"a span in an a in an a in a foreignObject",
+			`<svg><foreignObject><a href="https://x.test/1"><span>Reset<a href="https://x.test/2">here</a><svg></span>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		{"a div in an a in a foreignObject", `<svg><foreignObject><a href="https://x.test/1"><div><span>Reset</a><svg></div>` + svgLink,
+			[]string{"https://x.test/1"}, "1"},
 	})
 }
 
@@ -100,7 +106,7 @@ func TestLinksAndFindReadALinksEndTagAsABrowserDoes(t *testing.T) {
 // links and in tables, spans and blocks left open in formatting
 // elements, and end tags that close nothing under deep elements.
 var hostileTreeUnits = []string{
-	"<table><tr>", "<table><svg><desc><td>", "<caption><svg><title><tr>", "<a><table>", "<a><span></a>", "<b><div><span></b>",
+	"<table><tr>", "<table><svg><desc><td>", "<caption><svg><title><tr>", "<a><table>", "<a><span></a>", "<b><div><span></b>", "<svg><foreignObject><a><div><span><a></a>",
 	"<table>" + strings.Repeat("<div>", 130) + strings.Repeat("</td>", 200),
 	"<a>" + strings.Repeat("<div>", 126) + strings.Repeat("<a></b>", 200),
 }
