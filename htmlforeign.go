@@ -551,16 +551,16 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 		return
 	}
 	// As HTML's rules find it (see tree.end): past what stops them, a
-	// browser ignores the end tag; o is counted closed, as before the
-	// stack, and what the stack holds is left as it is.
+	// browser ignores the end tag. Past maxOpen open, o is counted
+	// closed.
 	stop := endStop(name, kind)
 	if kind&templateKind != 0 {
 		stop = 0
 	}
 	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
 		if e := tr.stack[i]; e != o {
-			if kindOf(e.name)&stop != 0 {
-				break
+			if e.kind&stop != 0 {
+				return
 			}
 			continue
 		}
