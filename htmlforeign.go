@@ -63,15 +63,17 @@ const maxOpen = 128
 // htmltable.go): they close what the table part holds, in foreign
 // content or not; a td, tr, caption... with no table open is ignored, as
 // a browser ignores it. An a start tag closes the a open before it (see
-// tree.closeLink). HTML's own tree construction is followed no further:
-// not those implied end tags in an integration point, nor a select, nor
-// the copies of formatting elements a browser opens again before what
-// follows (those of the list of active formatting elements) when the end
-// tag of an element around them closed them ("<p><b></p>"): tree counts
-// them closed, and the copy of an a that a table's end tag closed in an
-// svg title or desc is no link to Links; in an integration point, a void
-// element holds nothing and any other HTML element is open to its end
-// tag.
+// tree.closeLink). A formatting element that the end tag of an element
+// around it closes ("<p><b></p>"), with no marker under it (see
+// closeTo), stays counted open, as a browser opens a copy of it again
+// before what follows. HTML's own tree construction is followed no
+// further: not those implied end tags in an integration point, nor a
+// select, nor those copies within foreign content (tree counts them
+// closed), nor when a block start tag comes before them (a browser makes
+// none, and an end tag of the element then closes nothing); the copy of
+// an a that a table's end tag closed in an svg title or desc is no link
+// to Links; in an integration point, a void element holds nothing and
+// any other HTML element is open to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -579,12 +581,23 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 }
 
 // closeTo closes the elements tree.stack holds from its top to
-// stack[i], as a browser pops them.
+// stack[i], as a browser pops them, but the formatting elements with no
+// marker (a cell, a caption, a template...: see isMarker) under them
+// among those: a browser opens a copy of each again before what follows
+// (it reconstructs the active formatting elements), and tree counts them
+// open ("<p><b></p>" leaves a b open).
 func (tr *tree) closeTo(i int) {
-	for j := len(tr.stack) - 1; j >= i; j-- {
-		tr.closeOpened(tr.stack[j])
+	n, marker := i, false
+	for _, e := range tr.stack[i:] {
+		if e.kind&formattingKind != 0 && !marker {
+			tr.stack[n] = e
+			n++
+			continue
+		}
+		marker = marker || isMarker(e.name, e.kind)
+		tr.closeOpened(e)
 	}
-	tr.stack = tr.stack[:i]
+	tr.stack = tr.stack[:n]
 }
 
 // closeOpened counts an HTML element open outside foreign content, one

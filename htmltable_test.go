@@ -73,6 +73,21 @@ func TestLinksAndFindReadALinkInALinkAsABrowserDoes(t *testing.T) {
 	})
 }
 
+// TestLinksAndFindReadAFormattingElementClosedAroundItAsABrowserDoes
+// checks a b or an a left open in a p, a div or a table that an end tag
+// closes: a browser opens a copy of it again before what follows (an
+// svg), so that its end tag in the svg closes the svg, and what follows
+// is HTML; but not out of a cell, which ends what it holds.
+func TestLinksAndFindReadAFormattingElementClosedAroundItAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a b in a p", `<p><b>Reset</p><svg></b>` + svgLink, nil, "1"},
+		{"a b in a table", `<table><b>Reset</table><svg></b>` + svgLink, nil, "1"},
+		{"an a in a div", `<div><a href="https://x.test/1">Reset</div><svg></a>` + svgLink, []string{"https://x.test/1"}, "1"},
+		{"a b in a cell", `<table><td><b>Reset</td></table><svg></b>` + svgLink, []string{"https://x.test/a"}, "2"},
+	})
+}
+
 // TestLinksAndFindReadALinksEndTagAsABrowserDoes checks an a end tag
 // with a span left open in the a, as a template that forgot the span's
 // end tag writes it: a browser closes the span with the a (the adoption
