@@ -232,10 +232,18 @@ func isMarker(name string, kind htmlKind) bool { return kind&fenceKind != 0 && !
 // do the formatting ones (a browser opens a copy of each again around
 // what follows); the others close. Past the eighth special element, what
 // that holds stays as it is, and a copy of the element stays open
-// around it.
+// around it. Out of scope (a scope fence, a table..., open in it), it
+// closes alone.
 func (tr *tree) adopt(i int) {
 	o := tr.stack[i]
 	kept := tr.stack[:i] // written below where the loop has read
+	for _, e := range tr.stack[i+1:] {
+		if e.kind&fenceKind != 0 { // out of scope: o alone ("<a><table><a>")
+			tr.stack = append(kept, tr.stack[i+1:]...)
+			tr.closeOpened(o)
+			return
+		}
+	}
 	specials, k := 0, i+1
 	for ; k < len(tr.stack) && specials < 8; k++ {
 		switch e := tr.stack[k]; {

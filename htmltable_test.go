@@ -64,6 +64,10 @@ func TestLinksAndFindReadALinkInALinkAsABrowserDoes(t *testing.T) {
 			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
 		{"an a in an a in a table", `<a href="https://x.test/1"><table><a href="https://x.test/2">here</a></table><svg></a>` + svgLink,
 			[]string{"https://x.test/1", "https://x.test/2", "https://x.test/a"}, "2"},
+		// Out of scope (in a table), the first a closes alone: a span
+		// in the table stays open, to close an svg.
+		{"an a in a span in a table in an a", `<a href="https://x.test/1"><table><span><a href="https://x.test/2">x<svg></span>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/2"}, "1"},
 		// A cell holds its own: an a in it leaves the a around the table
 		// open, and the end tag in the svg after the table closes it.
 		{"an a in a cell in an a", `<a href="https://x.test/1"><table><td><a href="https://x.test/2">here</a></table><svg></a>` + svgLink,
