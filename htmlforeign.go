@@ -55,13 +55,25 @@ const maxOpen = 128
 // open (see tree.stack), the end tags a start tag implies close what a
 // browser closes: a p before a block, a heading before a heading, an li
 // before an li, a dd or dt before a dd or dt (see impliedEnds); an end
-// tag pops what its element holds, but a formatting element's or a
-// form's. HTML's own tree construction is followed no further: not
-// those implied end tags in an integration point, nor tables (but a td,
-// tr, caption... with no table open, which is ignored, as a browser
-// ignores it), nor a select, nor what an "<a>" in an "<a>" closes; in an
-// integration point, a void element holds nothing and any other HTML
-// element is open to its end tag.
+// tag pops what its element holds, but a form's, and of a formatting
+// element's, the special and formatting elements, as the adoption agency
+// leaves them (see tree.adopt; tree.adoptOpen within foreign content).
+// In a table, a table's part and a table's end tag are read by the rules
+// of the table's insertion modes (see tree.startTable and tree.endTable,
+// htmltable.go): they close what the table part holds, in foreign
+// content or not; a td, tr, caption... with no table open is ignored, as
+// a browser ignores it. An a start tag closes the a open before it (see
+// tree.closeLink). A formatting element that the end tag of an element
+// around it closes ("<p><b></p>"), with no marker under it (see
+// closeTo), stays counted open, as a browser opens a copy of it again
+// before what follows. HTML's own tree construction is followed no
+// further: not those implied end tags in an integration point, nor a
+// select, nor those copies within foreign content (tree counts them
+// closed), nor when a block start tag comes before them (a browser makes
+// none, and an end tag of the element then closes nothing); the copy of
+// an a that a table's end tag closed in an svg title or desc is no link
+// to Links; in an integration point, a void element holds nothing and
+// any other HTML element is open to its end tag.
 type tree struct {
 	open []element // from the outermost svg or math, at most maxOpen
 	// over counts the elements open past maxOpen: all taken to be of
@@ -82,9 +94,10 @@ type tree struct {
 	// scope fences were open when the last of them opened: an end tag
 	// that matches no foreign element closes them all only when an HTML
 	// element of exactly its name is open around them ("<x-217>" is no
-	// "div"), as HTML's rules find one: with no special element (div,
-	// td...) opened since, for a name of none (span, a), no scope fence
-	// (table, td...) for a special one. A name is kept while an element
+	// "div"), as HTML's rules find one (see tree.inScope; past maxOpen
+	// open, by the counts: with no special element (div, td...) opened
+	// since, for a name of none (span, a), no scope fence (table,
+	// td...) for a special one). A name is kept while an element
 	// of it is open, or while the map holds fewer than keptNames.
 	outside                 map[string]*opened
 	specials, fences, lists int
@@ -126,7 +139,8 @@ const (
 // opened is what a tree counts of the HTML elements of a name open
 // outside foreign content (see tree.outside).
 type opened struct {
-	name                          string // its key
+	name                          string   // its key
+	kind                          htmlKind // kindOf(name)
 	open, specials, fences, lists int
 }
 
@@ -224,7 +238,13 @@ func (tr *tree) start(s string, t token) namespace {
 		}
 		tr.popToHTML()
 	}
-	// The rules of HTML content ("in body").
+	// The rules of HTML content ("in body"), but a table's (htmltable.go).
+	if (kind&tablePartKind != 0 || isName(t.name, "table") || isName(t.name, "col")) && tr.startTable(t.name) {
+		return htmlNS
+	}
+	if isName(t.name, "a") {
+		tr.closeLink()
+	}
 	if len(tr.open) == 0 && tr.over == 0 {
 		tr.impliedEnds(t.name)
 	}
@@ -386,6 +406,8 @@ func (tr *tree) end(name string) {
 	case !ok && isName(name, "form") && !tr.templateOpen():
 		tr.endForm()
 		return
+	case !ok && tr.endTable(name, kind):
+		return
 	case !ok:
 		tr.endOutside(name, kind)
 		return
@@ -402,6 +424,9 @@ func (tr *tree) end(name string) {
 			}
 		}
 	}
+	if tr.endTable(name, kind) {
+		return
+	}
 	if isName(name, "form") && !tr.templateOpen() {
 		tr.endForm()
 		return
@@ -416,6 +441,9 @@ func (tr *tree) end(name string) {
 	stop := endStop(name, kind)
 	for i := len(tr.open) - 1; i >= 0; i-- {
 		switch e := tr.open[i]; {
+		case e.ns == htmlNS && kind&formattingKind != 0 && isNameFolded(e.name, name):
+			tr.adoptOpen(i)
+			return
 		case e.ns == htmlNS && (isNameFolded(e.name, name) || kind&e.kind&headingKind != 0):
 			tr.popTo(i)
 			return
@@ -437,6 +465,10 @@ func (tr *tree) endAround(name string, kind htmlKind) {
 	switch {
 	case o == nil || o.open == 0:
 		return
+	case !tr.lost:
+		if !tr.inScope(o, name, kind) {
+			return
+		}
 	case kind&templateKind != 0:
 	case kind&(formattingKind|scopedKind) != 0:
 		// Found in scope; a formatting element (a, b...) as its last
@@ -450,6 +482,26 @@ func (tr *tree) endAround(name string, kind htmlKind) {
 	}
 	tr.popTo(0)
 	tr.endOutside(o.name, kind)
+}
+
+// inScope reports whether an element of o is open in the scope an end
+// tag of the element name, of that kind, finds one in, as HTML's rules
+// read it (see endStop), by what tree.stack holds: any heading for a
+// heading's.
+func (tr *tree) inScope(o *opened, name string, kind htmlKind) bool {
+	stop := endStop(name, kind)
+	if kind&templateKind != 0 {
+		stop = 0
+	}
+	for i := len(tr.stack) - 1; i >= 0; i-- {
+		switch e := tr.stack[i]; {
+		case e == o || kind&e.kind&headingKind != 0:
+			return true
+		case e.kind&stop != 0:
+			return false
+		}
+	}
+	return false
 }
 
 // startOutside takes in the start tag of an HTML element, not void, of
@@ -470,7 +522,7 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 	lower := tr.lowerName(name)
 	o := tr.outside[string(lower)]
 	if o == nil {
-		o = &opened{name: name} // the document's, when in lower case
+		o = &opened{name: name, kind: kind} // the document's name, when in lower case
 		if string(lower) != name {
 			o.name = string(lower)
 		}
@@ -492,28 +544,33 @@ func (tr *tree) startOutside(name string, kind htmlKind) {
 // endOutside takes in an end tag of the element name, of that kind,
 // outside foreign content: it closes an element of its name, when one
 // may be open, and, as a browser pops them, those tree.stack holds
-// above it; not those a formatting element or a form holds, which the
-// adoption agency and the form element pointer leave open.
+// above it; not those a form holds, which the form element pointer
+// leaves open, and of those a formatting element holds, as the adoption
+// agency does (see adopt).
 func (tr *tree) endOutside(name string, kind htmlKind) {
 	o := tr.outsideOf(name, kind)
 	if o == nil || o.open == 0 {
 		return
 	}
 	// As HTML's rules find it (see tree.end): past what stops them, a
-	// browser ignores the end tag; o is counted closed, as before the
-	// stack, and what the stack holds is left as it is.
+	// browser ignores the end tag. Past maxOpen open, o is counted
+	// closed.
 	stop := endStop(name, kind)
 	if kind&templateKind != 0 {
 		stop = 0
 	}
 	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
 		if e := tr.stack[i]; e != o {
-			if kindOf(e.name)&stop != 0 {
-				break
+			if e.kind&stop != 0 {
+				return
 			}
 			continue
 		}
-		if kind&formattingKind != 0 || isName(name, "form") {
+		if kind&formattingKind != 0 {
+			tr.adopt(i)
+			return
+		}
+		if isName(name, "form") {
 			tr.stack = append(tr.stack[:i], tr.stack[i+1:]...)
 			break
 		}
@@ -524,12 +581,23 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 }
 
 // closeTo closes the elements tree.stack holds from its top to
-// stack[i], as a browser pops them.
+// stack[i], as a browser pops them, but the formatting elements with no
+// marker (a cell, a caption, a template...: see isMarker) under them
+// among those: a browser opens a copy of each again before what follows
+// (it reconstructs the active formatting elements), and tree counts them
+// open ("<p><b></p>" leaves a b open).
 func (tr *tree) closeTo(i int) {
-	for j := len(tr.stack) - 1; j >= i; j-- {
-		tr.closeOpened(tr.stack[j])
+	n, marker := i, false
+	for _, e := range tr.stack[i:] {
+		if e.kind&formattingKind != 0 && !marker {
+			tr.stack[n] = e
+			n++
+			continue
+		}
+		marker = marker || isMarker(e.name, e.kind)
+		tr.closeOpened(e)
 	}
-	tr.stack = tr.stack[:i]
+	tr.stack = tr.stack[:n]
 }
 
 // closeOpened counts an HTML element open outside foreign content, one
@@ -541,7 +609,7 @@ func (tr *tree) closeOpened(o *opened) {
 	if o.open--; o.open == 0 && len(tr.outside) > keptNames {
 		delete(tr.outside, o.name)
 	}
-	kind := kindOf(o.name)
+	kind := o.kind
 	if kind&templateKind != 0 {
 		tr.templates = max(tr.templates-1, 0)
 	}
@@ -636,17 +704,22 @@ func (tr *tree) push(s string, t token, ns namespace) {
 func (tr *tree) popTo(i int) {
 	tr.over = 0
 	for _, e := range tr.open[i:] {
-		if e.role.inert() {
-			tr.inertOpen--
-		}
-		if e.kind&templateKind != 0 {
-			tr.templatesIn--
-		}
-		if e.ns == htmlNS && isName(e.name, "table") {
-			tr.tablesIn--
-		}
+		tr.closeElement(e)
 	}
 	tr.open = tr.open[:i]
+}
+
+// closeElement counts an element of tree.open closed.
+func (tr *tree) closeElement(e element) {
+	if e.role.inert() {
+		tr.inertOpen--
+	}
+	if e.kind&templateKind != 0 {
+		tr.templatesIn--
+	}
+	if e.ns == htmlNS && isName(e.name, "table") {
+		tr.tablesIn--
+	}
 }
 
 // popToHTML closes the foreign elements open down to an HTML element or

@@ -235,6 +235,9 @@ func TestLinksAndFindReadAnEndTagBehindASpecialElementInForeignContent(t *testin
 		{"a div behind an object", `<svg><foreignObject><div><object><svg></div>` + svgLink, []string{"https://x.test/a"}, "2"},
 		{"a span behind an em", `<svg><foreignObject><span><em><svg></span>` + svgLink, nil, "1"},
 		{"a div behind a ul", `<svg><foreignObject><div><ul><svg></div>` + svgLink, nil, "1"},
+		// An end tag ignored behind a special element leaves its element
+		// open, to close an svg later.
+		{"a span's end tag behind a p", `<span><p></span></p><svg></span>` + svgLink, nil, "1"},
 	})
 }
 
