@@ -13,7 +13,10 @@ package main
 // times of sessions, transcript lines and messages, the read timeout
 // (-read-timeout), the waits of the API (timeout=) and the HTTP timeouts
 // are real time, and the clock never goes back (DELETE /api/messages
-// leaves it as it is).
+// leaves it as it is). A session's JSON also says when it started on
+// this clock ("clockStart": its start plus how far the clock had moved
+// by then, clock.Clock.At), so that a suite reads the spacing of a
+// client's retries in its fake time.
 //
 // A move counts toward the wait of the server in progress, or, when the
 // server is waiting for the client, toward that wait for the client and

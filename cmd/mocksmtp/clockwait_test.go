@@ -238,3 +238,43 @@ func TestClockWaitForEachPauseOfATrickle(t *testing.T) {
 		t.Errorf("the parts: %q", got)
 	}
 }
+
+// Each session says when it started on the faults' clock (clockStart),
+// so that a suite asserts the spacing of a client's retries in fake
+// time, as a Go test in a synctest bubble reads it from Start: a retry
+// that the suite's clock, and the server's, moved 5m after a greylisted
+// attempt started 5m later (and the real time between them), though
+// its real start was milliseconds later.
+func TestClockStartOfSessions(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"greylistFor": "5m"}]`)
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	send := func() error {
+		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
+	}
+	if err := send(); smtpCode(err) != 451 {
+		t.Fatalf("first attempt: %v, want 451", err)
+	}
+	advance(t, p, "5m")
+	if err := send(); err != nil {
+		t.Fatalf("the retry 5m later: %v", err)
+	}
+	var ss []sessionJSON
+	getJSON(t, p, "/api/wait/sessions?count=2&timeout=10s", 200, &ss)
+	if len(ss) != 2 || ss[0].ClockStart == nil || ss[1].ClockStart == nil {
+		t.Fatalf("sessions: %+v, want 2 with clockStart", ss)
+	}
+	real := ss[1].Start.Sub(ss[0].Start)
+	if d := ss[1].ClockStart.Sub(*ss[0].ClockStart); d != 5*time.Minute+real {
+		t.Errorf("the retry started %v after the first attempt on the clock, want 5m0s and the real %v between them", d, real)
+	}
+	if !ss[0].ClockStart.Equal(ss[0].Start) {
+		t.Errorf("before any move, clockStart %v, want start %v", ss[0].ClockStart, ss[0].Start)
+	}
+	var one sessionJSON
+	getJSON(t, p, "/api/sessions/2", 200, &one)
+	if one.ClockStart == nil || !one.ClockStart.Equal(*ss[1].ClockStart) {
+		t.Errorf("GET /api/sessions/2: clockStart %v, want %v", one.ClockStart, ss[1].ClockStart)
+	}
+}

@@ -664,7 +664,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	log := newLogger(cfg, stderr)
-	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet}
+	// The clock the faults' times read, which the suite moves ahead
+	// (POST /api/clock/advance).
+	clk := clock.New()
+	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet, clock: clk}
 
 	opts := []mocksmtp.Option{mocksmtp.WithListenAddr(cfg.listen)}
 	if cfg.persona != 0 {
@@ -747,9 +750,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, k := range cfg.dkimKeys {
 		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
 	}
-	// The clock the faults' times read, which the suite moves ahead
-	// (POST /api/clock/advance).
-	clk := clock.New()
 	opts = append(opts, clockOption{clock: clk})
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
@@ -1049,6 +1049,7 @@ type printer struct {
 	w     io.Writer
 	json  bool
 	quiet bool
+	clock *clock.Clock // the server's, for a session's clockStart
 }
 
 func (p *printer) message(m *mocksmtp.Message) {
@@ -1077,7 +1078,7 @@ func (p *printer) session(s *mocksmtp.Session) {
 		writeJSONLine(p.w, struct {
 			Event string `json:"event"`
 			sessionJSON
-		}{"session", newSessionJSON(s, true)})
+		}{"session", newSessionJSON(s, true, p.clock)})
 		return
 	}
 	fmt.Fprint(p.w, sessionText(s))

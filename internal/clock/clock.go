@@ -25,6 +25,7 @@ package clock
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,42 @@ type Clock struct {
 	// waitWatchers are told of each change of the pending timers
 	// (OnWaits), with mu held.
 	waitWatchers map[*func()]struct{}
+	// moves are the last maxMoves moves, oldest first (At); forgot
+	// tells that older ones were dropped.
+	moves  []move
+	forgot bool
+}
+
+// move is a move of the clock: from at (real time) on, the clock read
+// offset ahead.
+type move struct {
+	at     time.Time
+	offset time.Duration
+}
+
+// maxMoves bounds the moves a clock remembers for At: a suite moves the
+// clock a few times per test, and a session older than the last
+// maxMoves moves is rarely still asked about.
+const maxMoves = 4096
+
+// At returns the clock's time at real time t, past: t plus how far the
+// clock had been moved by then. ok is false when t is before the oldest
+// move the clock remembers, and it forgot older ones (it keeps the last
+// 4096). A nil clock's is t.
+func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
+	if c == nil {
+		return t, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := sort.Search(len(c.moves), func(i int) bool { return c.moves[i].at.After(t) })
+	switch {
+	case i > 0:
+		return t.Add(c.moves[i-1].offset), true
+	case c.forgot:
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // New returns a clock that reads the real clock, not moved yet.
@@ -169,8 +206,14 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	off += d
+	wall := time.Now()
 	c.offset.Store(int64(off))
-	now = time.Now().Add(off)
+	now = wall.Add(off)
+	if len(c.moves) == maxMoves {
+		c.moves = append(c.moves[:0], c.moves[maxMoves/2:]...)
+		c.forgot = true
+	}
+	c.moves = append(c.moves, move{wall, off})
 	ended := false
 	for t := range c.timers {
 		if now.Before(t.end) {

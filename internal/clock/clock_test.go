@@ -287,3 +287,39 @@ func TestWaitsDropsAsATimerEndsOnRealTime(t *testing.T) {
 		t.Errorf("Waits %d after the timer fired", c.Waits())
 	}
 }
+
+// At reads the clock as it was at a real time: before a move, without
+// it; after, with it. Past the moves it remembers, it says it cannot.
+func TestAtReadsTheClockAsItWas(t *testing.T) {
+	c := New()
+	before := time.Now()
+	if at, ok := c.At(before); !ok || !at.Equal(before) {
+		t.Errorf("At before any move: %v, %v, want %v", at, ok, before)
+	}
+	if _, _, _, err := c.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	if at, ok := c.At(before); !ok || !at.Equal(before) {
+		t.Errorf("At before the move: %v, %v, want %v", at, ok, before)
+	}
+	if at, ok := c.At(after); !ok || !at.Equal(after.Add(time.Hour)) {
+		t.Errorf("At after the move: %v, %v, want %v", at, ok, after.Add(time.Hour))
+	}
+	for range maxMoves {
+		if _, _, _, err := c.Advance(time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := c.At(before); ok {
+		t.Error("At before moves the clock forgot: ok")
+	}
+	last := time.Now()
+	if at, ok := c.At(last); !ok || !at.Equal(last.Add(time.Hour+maxMoves)) {
+		t.Errorf("At after the last move: %v, %v, want %v", at, ok, last.Add(time.Hour+maxMoves))
+	}
+	var nilClock *Clock
+	if at, ok := nilClock.At(before); !ok || !at.Equal(before) {
+		t.Errorf("a nil clock's At: %v, %v", at, ok)
+	}
+}
