@@ -18,11 +18,12 @@ package main
 // by then, clock.Clock.At), so that a suite reads the spacing of a
 // client's retries in its fake time.
 //
-// A move counts toward the wait of the server in progress, or, when the
-// server is waiting for the client, toward that wait for the client and
-// the server's waits that follow it before it next waits for the client
-// (the engine's rule, smtpd.Conn.Pause): a move made before the client
-// sent DATA does not shorten a delay at DATA. "waits" (GET /api/clock)
+// A move made while the server waits for the client counts toward that
+// wait, the client's time, not the server's waits after it: a move made
+// before the server read DATA does not shorten a delay at DATA. A move
+// made once the server has read the command counts toward the server's
+// waits that follow, even one not begun yet (the engine's rule,
+// smtpd.Conn.Pause). "waits" (GET /api/clock)
 // counts the waits on the clock in progress, of every session: each
 // fault's delay, each pause of trickle and splitReply, and an
 // idleReply's time while the server waits for the client's next command;
