@@ -36,7 +36,7 @@ func TestClockMovedAsTheMessageIsRecordedEndsTheDelayNotTheIdleTime(t *testing.T
 			mocksmtp.At(mocksmtp.StageMessage).Delay(time.Hour)),
 		// What a suite does on seeing the message (GET /api/messages).
 		mocksmtp.WithOnMessage(func(*mocksmtp.Message) {
-			if _, _, err := clk.Advance(time.Hour); err != nil {
+			if _, _, _, err := clk.Advance(time.Hour); err != nil {
 				panic(err)
 			}
 		}))
@@ -113,7 +113,7 @@ func TestClockMoveIsNotedInLiveTranscripts(t *testing.T) {
 	srv.WaitUntil(t, "the delay's note", func() bool {
 		return strings.Contains(srv.Session(2).Transcript.String(), "MAIL attempt 2 → delay 1h0m0s")
 	})
-	if _, _, err := clk.Advance(time.Hour); err != nil {
+	if _, _, _, err := clk.Advance(time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	c.expect("250 2.1.0")
@@ -162,7 +162,7 @@ func TestClockMovePastPipelinedDelaysEndsThemAllOverBdat(t *testing.T) {
 	srv.WaitUntil(t, "the delay's note", func() bool {
 		return strings.Contains(srv.Session(1).Transcript.String(), "MAIL attempt 1 → delay 1h0m0s")
 	})
-	if _, _, err := clk.Advance(2 * time.Hour); err != nil {
+	if _, _, _, err := clk.Advance(2 * time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	c.expect("250 2.1.0")
@@ -191,9 +191,42 @@ func TestClockIdleTimeAtBdatGoesOnAfterAChunkSentWithIt(t *testing.T) {
 	srv.WaitUntil(t, "the delay's note", func() bool {
 		return strings.Contains(srv.Session(1).Transcript.String(), "BDAT attempt 1 → delay 1m0s")
 	})
-	if _, _, err := clk.Advance(11 * time.Minute); err != nil {
+	if _, _, _, err := clk.Advance(11 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	c.expect("250 2.0.0")
 	c.expect("421 4.4.2 idle too long")
+}
+
+// The waits of the server on the program's clock, a delay and an idle
+// reply's time, are the clock's waits in progress (clock.Clock.Waits,
+// GET /api/wait/clock): a wait of the server for them (WaitUntil, which
+// the program's wait is) wakes as they begin, not only at the next
+// transcript line, and Close ends them, so that none counts once it has
+// returned.
+func TestClockWaitsAreTheServersAndEndAtClose(t *testing.T) {
+	t.Parallel()
+	clk := clock.New()
+	srv, err := mocksmtp.New(clockOption{clock: clk},
+		mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageMail).Delay(time.Hour),
+			mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Hour, 421, "4.4.2 idle")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	delayed := dialEHLO(t, srv.Addr())
+	delayed.send("MAIL FROM:<app@example.com>\r\n")
+	idle := dialRaw(t, srv.Addr())
+	idle.expect("220 ")
+	idle.send("HELO app.example\r\n")
+	idle.expect("250 ")
+	srv.WaitUntil(t, "the delay and the idle time on the clock", func() bool { return clk.Waits() == 2 })
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := clk.Waits(); n != 0 {
+		t.Errorf("after Close: %d waits on the clock in progress, want 0", n)
+	}
+	delayed.expect("421 4.3.2")
+	idle.expect("421 4.3.2")
 }

@@ -65,7 +65,8 @@ type Server struct {
 
 	calls callbacks // the user callbacks sessions run now, for Close (close.go)
 	// unwatchClock stops the notes of the moves of the program's clock
-	// (clockMoved); nil without that clock.
+	// (clockMoved), and the changes of its waits (changeClock); nil
+	// without that clock.
 	unwatchClock func()
 }
 
@@ -144,7 +145,9 @@ func New(opts ...Option) (*Server, error) {
 	s.kept.conf = &s.opts.conformance
 	s.armed.Store(len(o.faults) > 0)
 	if o.clock != nil {
-		s.unwatchClock = o.clock.OnAdvance(s.clockMoved)
+		unmoved := o.clock.OnAdvance(s.clockMoved)
+		unwaits := o.clock.OnWaits(func() { s.changes.changed(changeClock) })
+		s.unwatchClock = func() { unmoved(); unwaits() }
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -1021,6 +1024,7 @@ func (s *Server) await(ctx context.Context, on change, cond func() bool) error {
 		case <-chs[0]:
 		case <-chs[1]:
 		case <-chs[2]:
+		case <-chs[3]:
 		case <-ctx.Done():
 		}
 		err := ctx.Err()
@@ -1295,7 +1299,8 @@ func (s *Server) WaitForSessionEnd(t testing.TB, id int) *Session {
 // ended. cond is called at once and again after each change the server
 // records: a session starting or ending, a transcript line (a command, a
 // reply, a note such as a fault firing or a TLS handshake), a greeting
-// name, an AUTH exchange, a message, a finding. It must not block.
+// name, an AUTH exchange, a message, a finding (and, on the mocksmtp
+// program's clock, a wait on it beginning or ending). It must not block.
 func (s *Server) WaitUntilContext(ctx context.Context, cond func() bool) error {
 	if err := s.await(ctx, changeAll, cond); err != nil {
 		return fmt.Errorf("mocksmtp: waiting: %w", err)

@@ -802,9 +802,10 @@ const (
 	changeLine    change = 1 << iota // a transcript line, a greeting name, an AUTH exchange, a TLS state, a finding
 	changeMessage                    // a message recorded, or forgotten by Reset
 	changeSession                    // a session started, ended or forgotten; the server closed
-	nChanges      = 3
+	changeClock                      // a wait on the program's clock began or ended (clock.Clock.Waits)
+	nChanges      = 4
 
-	changeAll = changeLine | changeMessage | changeSession
+	changeAll = changeLine | changeMessage | changeSession | changeClock
 )
 
 // notifier wakes the waits (Server.await) after each change the server

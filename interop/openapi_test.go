@@ -216,6 +216,9 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("POST", "/api/clock/advance", `{"by": "5m"}`, 200)
 	check("POST", "/api/clock/advance", `{"by": "-5m"}`, 400)
 	check("GET", "/api/clock?tz=UTC", "", 400)
+	check("GET", "/api/wait/clock?count=0", "", 200)
+	check("GET", "/api/wait/clock?timeout=10ms", "", 408) // nothing waits on the clock
+	check("GET", "/api/wait/clock?count=x", "", 400)
 	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 		{"at": "DATA", "delay": "2s", "declaredAt": "test_retry.py:42"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},

@@ -131,6 +131,69 @@ func TestProgramClockPython(t *testing.T) {
 	}
 }
 
+// TestProgramClockWaitPython is a Python suite's test of a slow server
+// at DATA in fake time (testdata/delay_clock.py): smtplib, in a thread,
+// waits for the 354 that a fault delays an hour; urllib waits until the
+// server has begun the delay (GET /api/wait/clock, which times out with
+// 408 while nothing waits) and moves the clock an hour, and smtplib
+// delivers. Nothing sleeps: the wait replaces the loop on GET
+// /api/sessions with sleeps until the fault's note showed.
+func TestProgramClockWaitPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t)
+	out, err := runProgram(t, nil, python, "testdata/delay_clock.py", p.http)
+	if err != nil {
+		t.Fatalf("delay_clock.py: %v\n%s", err, out)
+	}
+	var got struct {
+		Idle           int            `json:"idle"`
+		IdleError      string         `json:"idleError"`
+		Waited         int            `json:"waited"`
+		Waits          int            `json:"waits"`
+		DoneBeforeMove bool           `json:"doneBeforeMove"`
+		Moved          int            `json:"moved"`
+		WaitsAfterMove int            `json:"waitsAfterMove"`
+		Sent           map[string]any `json:"sent"`
+		Alive          bool           `json:"alive"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("delay_clock.py: %v\n%s", err, out)
+	}
+	if got.Idle != 408 || !strings.Contains(got.IdleError, "waited 50ms for 1 wait on the clock in progress") || !strings.Contains(got.IdleError, "and 0 is") {
+		t.Errorf("the wait with nothing waiting: %d %q, want 408 saying it saw none", got.Idle, got.IdleError)
+	}
+	if got.Waited != 200 || got.Waits != 1 || got.DoneBeforeMove {
+		t.Errorf("the wait for the delay: %d with %d waits, sender done before the move %v; want 200, 1 wait, the sender waiting", got.Waited, got.Waits, got.DoneBeforeMove)
+	}
+	if got.Moved != 200 || got.WaitsAfterMove != 0 {
+		t.Errorf("the move: %d with %d waits left, want 200 and 0", got.Moved, got.WaitsAfterMove)
+	}
+	if got.Alive || got.Sent["code"] != 250.0 {
+		t.Errorf("the sender after the move: %v (still waiting: %v), want 250", got.Sent, got.Alive)
+	}
+	res, body := p.call(t, "GET", "/api/sessions/1", "")
+	var s struct {
+		Transcript []struct{ Dir, Text string } `json:"transcript"`
+	}
+	if err := json.Unmarshal(body, &s); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET /api/sessions/1: %s %v\n%s", res.Status, err, body)
+	}
+	var notes []string
+	for _, l := range s.Transcript {
+		if l.Dir == "*" || strings.HasPrefix(l.Text, "354 ") {
+			notes = append(notes, l.Dir+": "+l.Text)
+		}
+		if strings.HasPrefix(l.Text, "354 ") {
+			break
+		}
+	}
+	want := []string{"*: fault delay_clock.py: DATA attempt 1 → delay 1h0m0s", "*: clock moved ahead 1h0m0s (1h0m0s in all)", "S: 354 End data with <CR><LF>.<CR><LF>"}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("the transcript: the delay, the move, then the 354 (-want +got):\n%s", diff)
+	}
+}
+
 // TestProgramRulesPython reads GET /api/rules from Python's urllib
 // (testdata/rules.py) of the program started with -without-rules
 // message-id: every rule of mocksmtp.Rules(), in order, with its RFC

@@ -1,24 +1,48 @@
 package main
 
 // The server's clock, which a suite moves ahead (GET /api/clock, POST
-// /api/clock/advance): what a Go test has from testing/synctest, for a
-// suite in any language whose own clock is fake (freezegun, Jest's fake
-// timers). It governs the timing of the faults: greylisting windows
-// (greylistFor), rateLimitPer's interval, and the waits of delay,
-// trickle, splitReply and idleReply, those in progress included (a wait
-// whose end the clock passes ends at once; a move past several pauses of
-// a paced reply ends them all); each session live at a move notes it in
-// its transcript ("clock moved ahead 5m0s (5m0s in all)"), which the
-// normalized transcript leaves out. Nothing else: the times of
-// sessions, transcript lines and messages, the read timeout (-read-timeout),
-// the waits of the API (timeout=) and the HTTP timeouts are real time, and
-// the clock never goes back (DELETE /api/messages leaves it as it is).
+// /api/clock/advance, GET /api/wait/clock): what a Go test has from
+// testing/synctest, for a suite in any language whose own clock is fake
+// (freezegun, Jest's fake timers). It governs the timing of the faults:
+// greylisting windows (greylistFor), rateLimitPer's interval, and the
+// waits of delay, trickle, splitReply and idleReply, those in progress
+// included (a wait whose end the clock passes ends at once; a move past
+// several pauses of a paced reply ends them all); each session live at a
+// move notes it in its transcript ("clock moved ahead 5m0s (5m0s in
+// all)"), which the normalized transcript leaves out. Nothing else: the
+// times of sessions, transcript lines and messages, the read timeout
+// (-read-timeout), the waits of the API (timeout=) and the HTTP timeouts
+// are real time, and the clock never goes back (DELETE /api/messages
+// leaves it as it is). A session's JSON also says when it started on
+// this clock ("clockStart": its start plus how far the clock had moved
+// by then, clock.Clock.At), so that a suite reads the spacing of a
+// client's retries in its fake time.
+//
+// A move made while the server waits for the client counts toward that
+// wait, the client's time, not the server's waits after it: a move made
+// before the server read DATA does not shorten a delay at DATA. A move
+// made once the server has read the command counts toward the server's
+// waits that follow, even one not begun yet (the engine's rule,
+// smtpd.Conn.Pause). "waits" (GET /api/clock)
+// counts the waits on the clock in progress, of every session: each
+// fault's delay, each pause of trickle and splitReply, and an
+// idleReply's time while the server waits for the client's next command;
+// not the windows of greylistFor and rateLimitPer, which the server does
+// not wait out (a client's retry reads the clock), nor stall, nor the
+// read timeout. A wait counts from when it begins until the clock or
+// real time reaches its end (a move past it ends it before the move's
+// answer), the client leaves, the session is closed, or (an idleReply's)
+// the client sends a command. GET /api/wait/clock?count=N waits, in real
+// time, until N are in progress: a suite waits for the delay it means
+// to end before it moves the clock, as a Go test calls synctest.Wait.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -40,6 +64,13 @@ func (o clockOption) FaultClock() *clock.Clock { return o.clock }
 type clockJSON struct {
 	Now    time.Time `json:"now"`    // the server's time: real time plus offset
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
+	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
+}
+
+// clockNow returns the clock as it stands now.
+func (a *api) clockNow() clockJSON {
+	off, now := a.clock.Offset()
+	return clockJSON{Now: now, Offset: duration(off), Waits: a.clock.Waits()}
 }
 
 // advanceRequest is the body of POST /api/clock/advance.
@@ -57,8 +88,7 @@ func (a *api) getClock(w http.ResponseWriter, r *http.Request) {
 	if _, ok := query(w, r, false); !ok {
 		return
 	}
-	off, now := a.clock.Offset()
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off)})
+	writeJSON(w, http.StatusOK, a.clockNow())
 }
 
 func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +117,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "%s: this server has no clock to move", requestName(r))
 		return
 	}
-	off, now, err := a.clock.Advance(by)
+	off, now, waits, err := a.clock.Advance(by)
 	if errors.Is(err, clock.ErrTooFar) {
 		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of real time in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, clock.MaxOffset)
 		return
@@ -97,7 +127,86 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("clock advanced", "by", by, "offset", off)
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off)})
+	// The waits in progress once the move took effect: those it ended
+	// no longer count, and one begun since (the next pause of a paced
+	// reply) not yet.
+	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits})
+}
+
+// clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.
+type clockWaitTimeoutJSON struct {
+	Error string    `json:"error"` // what it waited for, what it saw, the transcripts of the sessions open
+	Clock clockJSON `json:"clock"` // as the wait last saw it
+}
+
+// clockWaitsAre says what the waits on the clock are, for a 408.
+const clockWaitsAre = "a fault's delay, a pause of trickle or splitReply, an idleReply's time while the server waits for the client"
+
+// waitClock answers GET /api/wait/clock: it waits until at least count
+// waits on the clock are in progress (clockJSON.Waits; count 1 unless
+// given) and answers as GET /api/clock, with the waits it saw. It is the
+// waits' one wait (Server.WaitUntilContext), woken as a wait on the clock
+// begins or ends. On timeout it answers 408 with what it saw, and the
+// transcripts of the sessions open, which tell where each stands (the
+// last of them: as many as /api/wait/sessions shows).
+func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
+	q, ok := query(w, r, false, "count", "timeout")
+	if !ok {
+		return
+	}
+	count, timeout, ok := a.waitQuery(w, q, "waits on the clock")
+	if !ok {
+		return
+	}
+	if a.clock == nil {
+		writeError(w, http.StatusInternalServerError, "%s: this server has no clock to wait on", requestName(r))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	extendDeadlines(w, r, timeout)
+	seen := 0
+	err := a.srv.WaitUntilContext(ctx, func() bool {
+		seen = a.clock.Waits()
+		return seen >= count
+	})
+	c := a.clockNow()
+	c.Waits = seen // what the wait saw, which it answers for
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, c)
+	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
+	default:
+		var open []*mocksmtp.Session
+		for _, s := range a.srv.Sessions() {
+			if s.Ended == mocksmtp.Live {
+				open = append(open, s)
+			}
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s; %s open",
+			timeout, plural(count, "wait")+" on the clock", clockWaitsAre, isAre(seen), plural(len(open), "session"))
+		if len(open) > 0 {
+			b.WriteString(", where each stands:\n")
+			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
+				fmt.Fprintf(&b, "(%s not shown)\n", plural(n, "earlier open session"))
+				open = open[n:]
+			}
+			for _, s := range open {
+				b.WriteString(sessionText(s))
+			}
+		}
+		writeJSON(w, http.StatusRequestTimeout, clockWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Clock: c})
+	}
+}
+
+// isAre says how many are: "0 is", "1 is", "2 are".
+func isAre(n int) string {
+	if n > 1 {
+		return fmt.Sprintf("%d are", n)
+	}
+	return fmt.Sprintf("%d is", n)
 }
 
 // parseAdvance reads the "by" of POST /api/clock/advance: a Go duration

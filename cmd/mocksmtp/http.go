@@ -56,9 +56,13 @@ package main
 //	POST   /api/faults                        add faults at the end of the script
 //	DELETE /api/faults                        remove every fault
 //	GET    /api/clock                         the clock the faults' times read (clock.go): {"now": "...",
-//	                                          "offset": "5m0s"}, how far it was moved ahead
+//	                                          "offset": "5m0s", "waits": 1}: how far it was moved ahead, how
+//	                                          many waits on it (delays, pauses, idle times) are in progress
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting windows, rate limit
 //	                                          intervals and delays in progress pass at once; answers as GET
+//	GET    /api/wait/clock?count=N            wait until N waits on the clock are in progress (?timeout=5s,
+//	                                          real time), before a move meant to end them; answers as GET
+//	                                          /api/clock; 408 with the transcripts of the sessions open
 //
 // Errors are JSON, {"error": "..."}, with a fitting status code: 400 for
 // bad input (a number spelled other than in plain digits, 12, among
@@ -86,7 +90,7 @@ package main
 // with Allow and never with CORS headers. A request with a foreign Host
 // is refused (DNS rebinding). Connections have read, write and idle
 // timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
-// /api/wait/sessions/{id}, GET /api/wait/none, GET
+// /api/wait/sessions/{id}, GET /api/wait/none, GET /api/wait/clock, GET
 // /api/sessions/{id}/normalized, and HEAD of them)
 // extend them to their own timeout, and no other method does.
 
@@ -167,6 +171,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("GET /api/wait/sessions", a.waitSessions)
 	a.handle("GET /api/wait/sessions/{id}", a.waitSessionEnd)
 	a.handle("GET /api/wait/none", a.waitNone)
+	a.handle("GET /api/wait/clock", a.waitClock)
 	a.handle("POST /api/inboxes", a.postInbox)
 	a.handle("GET /api/inboxes", a.listInboxes)
 	a.handle("POST /api/expectations", a.postExpectation)
@@ -267,7 +272,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isWait reports whether r is one of the waits, whose connection may stay
 // quiet until their own timeout: GET (or HEAD, which the GET routes
 // answer) of /api/wait, /api/wait/sessions, /api/wait/sessions/{id},
-// /api/wait/none or /api/sessions/{id}/normalized. Another method on those paths is
+// /api/wait/none, /api/wait/clock or /api/sessions/{id}/normalized. Another method on those paths is
 // answered 405 within the server's timeouts, however slowly its body
 // comes; a wait with a body, 400 (ServeHTTP).
 func isWait(r *http.Request) bool {
@@ -275,7 +280,7 @@ func isWait(r *http.Request) bool {
 		return false
 	}
 	p := r.URL.Path
-	return p == "/api/wait" || p == "/api/wait/sessions" || p == "/api/wait/none" ||
+	return p == "/api/wait" || p == "/api/wait/sessions" || p == "/api/wait/none" || p == "/api/wait/clock" ||
 		strings.HasPrefix(p, "/api/wait/sessions/") && strings.Count(p, "/") == 4 ||
 		strings.HasPrefix(p, "/api/sessions/") && strings.HasSuffix(p, "/normalized") && strings.Count(p, "/") == 4
 }

@@ -67,8 +67,9 @@
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
-//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s"}
+//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1}
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays
+//	GET    /api/wait/clock?count=N            wait until N waits on the clock (delays, pauses) are in progress
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
 //
 // Errors are JSON, {"error": "..."}. Bodies are JSON, sent with
@@ -663,7 +664,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	log := newLogger(cfg, stderr)
-	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet}
+	// The clock the faults' times read, which the suite moves ahead
+	// (POST /api/clock/advance).
+	clk := clock.New()
+	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet, clock: clk}
 
 	opts := []mocksmtp.Option{mocksmtp.WithListenAddr(cfg.listen)}
 	if cfg.persona != 0 {
@@ -746,9 +750,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, k := range cfg.dkimKeys {
 		opts = append(opts, mocksmtp.WithDKIMKey(k.domain, k.selector, k.key))
 	}
-	// The clock the faults' times read, which the suite moves ahead
-	// (POST /api/clock/advance).
-	clk := clock.New()
 	opts = append(opts, clockOption{clock: clk})
 	srv, err := mocksmtp.New(opts...)
 	if err != nil {
@@ -1048,6 +1049,7 @@ type printer struct {
 	w     io.Writer
 	json  bool
 	quiet bool
+	clock *clock.Clock // the server's, for a session's clockStart
 }
 
 func (p *printer) message(m *mocksmtp.Message) {
@@ -1076,7 +1078,7 @@ func (p *printer) session(s *mocksmtp.Session) {
 		writeJSONLine(p.w, struct {
 			Event string `json:"event"`
 			sessionJSON
-		}{"session", newSessionJSON(s, true)})
+		}{"session", newSessionJSON(s, true, p.clock)})
 		return
 	}
 	fmt.Fprint(p.w, sessionText(s))

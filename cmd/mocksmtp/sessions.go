@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 )
 
 // findingJSON is a conformance finding: a rule the client broke.
@@ -47,6 +48,7 @@ type sessionJSON struct {
 	RemoteAddr      string        `json:"remoteAddr"`
 	LocalAddr       string        `json:"localAddr"`
 	Start           time.Time     `json:"start"`
+	ClockStart      *time.Time    `json:"clockStart,omitempty"` // start on the faults' clock (clock.go), as far as it remembers
 	End             *time.Time    `json:"end,omitempty"`
 	Live            bool          `json:"live"`
 	Ended           string        `json:"ended"`
@@ -233,7 +235,7 @@ type lineJSON struct {
 	AtMs float64 `json:"atMs"` // since the session started
 }
 
-func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
+func newSessionJSON(s *mocksmtp.Session, transcript bool, clk *clock.Clock) sessionJSON {
 	j := sessionJSON{
 		ID:              s.ID,
 		Attempt:         s.Attempt,
@@ -245,6 +247,9 @@ func newSessionJSON(s *mocksmtp.Session, transcript bool) sessionJSON {
 		Findings:        findingsJSON(s.Findings),
 		TranscriptLines: s.Forgotten + len(s.Transcript),
 		Forgotten:       s.Forgotten,
+	}
+	if at, ok := clk.At(s.Start); ok {
+		j.ClockStart = &at
 	}
 	if s.RemoteAddr != nil {
 		j.RemoteAddr = s.RemoteAddr.String()
@@ -300,15 +305,15 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		ss, total = a.srv.TailSessions(n) // the list and its total at one instant
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	writeJSON(w, http.StatusOK, sessionsJSON(ss))
+	writeJSON(w, http.StatusOK, sessionsJSON(ss, a.clock))
 }
 
 // sessionsJSON returns sessions as GET /api/sessions lists them: without
 // their transcripts.
-func sessionsJSON(ss []*mocksmtp.Session) []sessionJSON {
+func sessionsJSON(ss []*mocksmtp.Session, clk *clock.Clock) []sessionJSON {
 	out := make([]sessionJSON, len(ss))
 	for i, s := range ss {
-		out[i] = newSessionJSON(s, false)
+		out[i] = newSessionJSON(s, false, clk)
 	}
 	return out
 }
@@ -346,7 +351,7 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 	ss, err := a.srv.WaitForSessionsContext(ctx, count)
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusOK, sessionsJSON(ss))
+		writeJSON(w, http.StatusOK, sessionsJSON(ss, a.clock))
 	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
 	default:
@@ -370,7 +375,7 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 				b.WriteString(sessionText(s))
 			}
 		}
-		writeJSON(w, http.StatusRequestTimeout, sessionWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Sessions: sessionsJSON(listed)})
+		writeJSON(w, http.StatusRequestTimeout, sessionWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Sessions: sessionsJSON(listed, a.clock)})
 	}
 }
 
@@ -387,7 +392,7 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no session %d", id)
 		return
 	}
-	writeJSON(w, http.StatusOK, newSessionJSON(s, true))
+	writeJSON(w, http.StatusOK, newSessionJSON(s, true, a.clock))
 }
 
 // sessionEndTimeoutJSON is the body of a 408 from GET
@@ -417,12 +422,12 @@ func (a *api) waitSessionEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := a.awaitSessionEnd(w, r, id, timeout, func(s *mocksmtp.Session, waited string) {
-		j := newSessionJSON(s, true)
+		j := newSessionJSON(s, true, a.clock)
 		writeJSON(w, http.StatusRequestTimeout, sessionEndTimeoutJSON{
 			Error: waited + "; so far:\n" + strings.TrimSuffix(sessionText(s), "\n"), Session: &j})
 	})
 	if s != nil {
-		writeJSON(w, http.StatusOK, newSessionJSON(s, true))
+		writeJSON(w, http.StatusOK, newSessionJSON(s, true, a.clock))
 	}
 }
 

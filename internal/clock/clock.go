@@ -9,7 +9,10 @@
 // as before. A Clock made by [New] reads the real clock plus an offset
 // that [Clock.Advance] only ever grows; its timers end as soon as the
 // clock reaches their end, real time or an advance, whichever comes
-// first.
+// first. Its pending timers are the waits on it in progress ([Clock.Waits]),
+// which a watcher is told of as they begin and end ([Clock.OnWaits]): a
+// test that moves the clock waits until the wait it means to end has
+// begun, as a Go test calls synctest.Wait.
 //
 // The root package takes a Clock from an option that implements
 // [Carrier] (only this module can name the type), and carries it to the
@@ -22,6 +25,7 @@ package clock
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,14 +41,91 @@ type Clock struct {
 	// moving serializes Advance, with the calls of its watchers, which
 	// run without mu held; taken before mu.
 	moving   sync.Mutex
-	mu       sync.Mutex                                   // guards timers and watchers
-	timers   map[*Timer]struct{}                          // pending: rescheduled by Advance
+	mu       sync.Mutex                                   // guards timers, watchers and waitWatchers
+	timers   map[*Timer]struct{}                          // pending, their end not reached: rescheduled by Advance
 	watchers map[*func(by, offset time.Duration)]struct{} // told of each move (OnAdvance)
+	// waitWatchers are told of each change of the pending timers
+	// (OnWaits), with mu held.
+	waitWatchers map[*func()]struct{}
+	// moves are the last maxMoves moves, oldest first (At); forgot
+	// tells that older ones were dropped.
+	moves  []move
+	forgot bool
+}
+
+// move is a move of the clock: from at (real time) on, the clock read
+// offset ahead.
+type move struct {
+	at     time.Time
+	offset time.Duration
+}
+
+// maxMoves bounds the moves a clock remembers for At: a suite moves the
+// clock a few times per test, and a session older than the last
+// maxMoves moves is rarely still asked about.
+const maxMoves = 4096
+
+// At returns the clock's time at real time t, past: t plus how far the
+// clock had been moved by then. ok is false when t is before the oldest
+// move the clock remembers, and it forgot older ones (it keeps the last
+// 4096). A nil clock's is t.
+func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
+	if c == nil {
+		return t, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := sort.Search(len(c.moves), func(i int) bool { return c.moves[i].at.After(t) })
+	switch {
+	case i > 0:
+		return t.Add(c.moves[i-1].offset), true
+	case c.forgot:
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // New returns a clock that reads the real clock, not moved yet.
 func New() *Clock {
-	return &Clock{timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{})}
+	return &Clock{timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
+		waitWatchers: make(map[*func()]struct{})}
+}
+
+// Waits returns how many timers of the clock are pending: the waits on
+// it in progress, each made by NewTimer or AfterFunc, not stopped, and
+// whose end the clock has not reached. A timer made with its end reached
+// already never counts; one whose end Advance reaches stops counting
+// before Advance returns. A nil clock's is 0.
+func (c *Clock) Waits() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// OnWaits makes f be called after each later change of Waits (a timer
+// made, stopped, or ended by the clock), until stop is called. f runs
+// with the clock's lock held, on the goroutine that made the change: it
+// must return quickly and must not use the clock.
+func (c *Clock) OnWaits(f func()) (stop func()) {
+	p := &f
+	c.mu.Lock()
+	c.waitWatchers[p] = struct{}{}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.waitWatchers, p)
+		c.mu.Unlock()
+	}
+}
+
+// waitsChangedLocked tells the watchers of OnWaits; c.mu is held.
+func (c *Clock) waitsChangedLocked() {
+	for f := range c.waitWatchers {
+		(*f)()
+	}
 }
 
 // OnAdvance makes every later Advance call f with the move and the
@@ -91,22 +172,27 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 }
 
 // Advance moves the clock ahead by d, which must be positive, and ends
-// at once every timer whose end it reaches; the others end that much
-// sooner. It refuses (ErrTooFar, and moves nothing) a move that would
-// take the clock more than MaxOffset ahead of real time in all. It
-// returns the new offset and time.
-func (c *Clock) Advance(d time.Duration) (time.Duration, time.Time, error) {
+// at once every timer whose end it reaches, before it returns (Waits no
+// longer counts them; a channel has received, an AfterFunc's f has been
+// started in its own goroutine); the others end that much sooner. It
+// refuses (ErrTooFar, and moves nothing) a move that would take the
+// clock more than MaxOffset ahead of real time in all. It returns the
+// new offset and time, and the waits in progress once the move took
+// effect: those it did not end (Waits then; a timer made after it, such
+// as the next pause of a paced reply whose pause it ended, may come
+// before Advance returns).
+func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits int, err error) {
 	if d <= 0 {
-		return 0, time.Time{}, errors.New("clock: a move must be positive: the clock never goes back")
+		return 0, time.Time{}, 0, errors.New("clock: a move must be positive: the clock never goes back")
 	}
 	if c == nil {
-		return 0, time.Now(), errors.New("clock: the time package's clock does not move")
+		return 0, time.Now(), 0, errors.New("clock: the time package's clock does not move")
 	}
 	c.moving.Lock()
 	defer c.moving.Unlock()
 	off := time.Duration(c.offset.Load()) // only Advance changes it
 	if d > MaxOffset-off {
-		return off, time.Now().Add(off), ErrTooFar
+		return off, time.Now().Add(off), c.Waits(), ErrTooFar
 	}
 	c.mu.Lock()
 	watchers := make([]func(by, offset time.Duration), 0, len(c.watchers))
@@ -120,14 +206,33 @@ func (c *Clock) Advance(d time.Duration) (time.Duration, time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	off += d
+	wall := time.Now()
 	c.offset.Store(int64(off))
-	now := time.Now().Add(off)
-	for t := range c.timers {
-		// A timer whose end is reached fires now, on its real timer's
-		// goroutine (fire), which takes it out of the set.
-		t.real.Reset(max(0, t.end.Sub(now)))
+	now = wall.Add(off)
+	if len(c.moves) == maxMoves {
+		c.moves = append(c.moves[:0], c.moves[maxMoves/2:]...)
+		c.forgot = true
 	}
-	return off, now, nil
+	c.moves = append(c.moves, move{wall, off})
+	ended := false
+	for t := range c.timers {
+		if now.Before(t.end) {
+			t.real.Reset(t.end.Sub(now))
+			continue
+		}
+		// Its end is reached: it ends now, not on its real timer's
+		// goroutine, so that Waits no longer counts it when Advance
+		// returns. Its real timer, if it runs meanwhile, finds it ended
+		// (fire).
+		t.real.Stop()
+		delete(c.timers, t)
+		t.ring(now)
+		ended = true
+	}
+	if ended {
+		c.waitsChangedLocked()
+	}
+	return off, now, len(c.timers), nil
 }
 
 // Timer is a timer on a Clock: as time.Timer, C receives once the clock
@@ -168,7 +273,7 @@ func (c *Clock) AfterFunc(at time.Time, f func()) *Timer {
 }
 
 // start arms t to end at d after since on c's clock (from now when since
-// is zero).
+// is zero); one whose end is reached already ends at once, never pending.
 func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -178,8 +283,27 @@ func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
 	}
 	t.c = c
 	t.end = since.Add(d)
+	if !now.Before(t.end) {
+		t.ring(now)
+		return
+	}
 	c.timers[t] = struct{}{}
-	t.real = time.AfterFunc(max(0, t.end.Sub(now)), t.fire)
+	t.real = time.AfterFunc(t.end.Sub(now), t.fire)
+	c.waitsChangedLocked()
+}
+
+// ring ends t, which is not pending (any more), at now: its channel
+// receives now, or its f starts in a goroutine of its own, as
+// time.AfterFunc's.
+func (t *Timer) ring(now time.Time) {
+	if t.f != nil {
+		go t.f()
+		return
+	}
+	select {
+	case t.send <- now:
+	default:
+	}
 }
 
 // fire ends t if it is pending and its end is reached; its real timer,
@@ -199,9 +323,10 @@ func (t *Timer) fire() {
 		return
 	}
 	delete(c.timers, t)
+	c.waitsChangedLocked()
 	c.mu.Unlock()
 	if t.f != nil {
-		t.f()
+		t.f() // on the real timer's goroutine, already its own
 		return
 	}
 	select {
@@ -218,9 +343,13 @@ func (t *Timer) Stop() bool {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	_, pending := t.c.timers[t]
+	if !pending {
+		return false // ended, or never pending: t.real may be nil
+	}
 	delete(t.c.timers, t)
 	t.real.Stop()
-	return pending
+	t.c.waitsChangedLocked()
+	return true
 }
 
 // Carrier is an option that carries a clock to mocksmtp.New: only this

@@ -38,7 +38,7 @@ func TestAdvanceEndsTimersItReaches(t *testing.T) {
 	defer longer.Stop()
 	fired := make(chan struct{})
 	c.AfterFunc(c.Now().Add(90*time.Minute), func() { close(fired) })
-	if _, _, err := c.Advance(59 * time.Minute); err != nil {
+	if _, _, _, err := c.Advance(59 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -46,7 +46,7 @@ func TestAdvanceEndsTimersItReaches(t *testing.T) {
 		t.Fatal("a 1h timer fired after 59m")
 	default:
 	}
-	off, _, err := c.Advance(time.Hour)
+	off, _, _, err := c.Advance(time.Hour)
 	if err != nil || off != 119*time.Minute {
 		t.Fatalf("Advance: %v, %v", off, err)
 	}
@@ -74,7 +74,7 @@ func TestAdvanceEndsTimersItReaches(t *testing.T) {
 func TestTimerCountsFromSince(t *testing.T) {
 	c := New()
 	since := c.Now()
-	if _, _, err := c.Advance(time.Hour); err != nil {
+	if _, _, _, err := c.Advance(time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	tm := c.NewTimer(since, time.Hour)
@@ -88,14 +88,14 @@ func TestTimerCountsFromSince(t *testing.T) {
 func TestAdvanceRefusesAMoveBackOrTooFar(t *testing.T) {
 	c := New()
 	for _, d := range []time.Duration{0, -time.Second} {
-		if _, _, err := c.Advance(d); err == nil {
+		if _, _, _, err := c.Advance(d); err == nil {
 			t.Errorf("Advance(%v): no error", d)
 		}
 	}
-	if _, _, err := c.Advance(MaxOffset); err != nil {
+	if _, _, _, err := c.Advance(MaxOffset); err != nil {
 		t.Fatal(err)
 	}
-	if off, _, err := c.Advance(1); !errors.Is(err, ErrTooFar) || off != MaxOffset {
+	if off, _, _, err := c.Advance(1); !errors.Is(err, ErrTooFar) || off != MaxOffset {
 		t.Errorf("Advance past MaxOffset: %v, %v", off, err)
 	}
 	// The clock reads far ahead, and a timer of "forever" does not wrap.
@@ -125,7 +125,7 @@ func TestTimersWhileTheClockMoves(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range 50 {
-			if _, _, err := c.Advance(time.Minute); err != nil {
+			if _, _, _, err := c.Advance(time.Minute); err != nil {
 				t.Error(err)
 				return
 			}
@@ -148,7 +148,7 @@ func TestTimersWhileTheClockMoves(t *testing.T) {
 	<-done
 	// Every end is at most 29m30s after its since: a last move passes
 	// them all.
-	if _, _, err := c.Advance(30 * time.Minute); err != nil {
+	if _, _, _, err := c.Advance(30 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	timeout := time.After(10 * time.Second)
@@ -182,18 +182,144 @@ func TestOnAdvanceIsToldBeforeTheMove(t *testing.T) {
 		before, _ := c.Offset()
 		told = append(told, move{by, offset, before})
 	})
-	if _, _, err := c.Advance(time.Hour); err != nil {
+	if _, _, _, err := c.Advance(time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	<-tm.C
-	if _, _, err := c.Advance(MaxOffset); !errors.Is(err, ErrTooFar) {
+	if _, _, _, err := c.Advance(MaxOffset); !errors.Is(err, ErrTooFar) {
 		t.Fatalf("Advance past the bound: %v", err)
 	}
 	stop()
-	if _, _, err := c.Advance(time.Minute); err != nil {
+	if _, _, _, err := c.Advance(time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if want := []move{{time.Hour, time.Hour, 0}}; len(told) != 1 || told[0] != want[0] {
 		t.Errorf("told %v, want %v", told, want)
+	}
+}
+
+// Waits counts the timers in progress: made and not yet ended, stopped
+// or passed by a move. A move's ending is done when Advance returns, so
+// that a test that moves the clock and then waits for the next wait does
+// not see the one it ended; a timer made with its end passed never
+// counts, and its channel has received already. OnWaits is told of each
+// change, and of none once stopped.
+func TestWaitsCountsTimersInProgress(t *testing.T) {
+	c := New()
+	var told int
+	stop := c.OnWaits(func() { told++ }) // with c.mu held: no race on told
+	waits := func(want int, when string) {
+		t.Helper()
+		if got := c.Waits(); got != want {
+			t.Errorf("%s: Waits %d, want %d", when, got, want)
+		}
+	}
+	waits(0, "a new clock")
+	hour := c.NewTimer(time.Time{}, time.Hour)
+	ran := make(chan struct{})
+	c.AfterFunc(c.Now().Add(2*time.Hour), func() { close(ran) })
+	long := c.NewTimer(time.Time{}, 3*time.Hour)
+	waits(3, "three timers made")
+	if !long.Stop() {
+		t.Error("Stop of a pending timer: false")
+	}
+	waits(2, "one stopped")
+	if long.Stop() {
+		t.Error("Stop again: true")
+	}
+	if _, _, left, err := c.Advance(time.Hour); err != nil || left != 1 {
+		t.Fatalf("Advance past the end of one of 2: %d left, %v", left, err)
+	}
+	waits(1, "a move past the end of one")
+	select {
+	case <-hour.C:
+	default:
+		t.Error("Advance returned before the timer it ended received")
+	}
+	if _, _, left, err := c.Advance(time.Hour); err != nil || left != 0 {
+		t.Fatalf("Advance past the end of the last: %d left, %v", left, err)
+	}
+	waits(0, "a move past the end of the AfterFunc")
+	<-ran
+	passed := c.NewTimer(c.Now().Add(-time.Minute), time.Minute)
+	waits(0, "a timer made with its end passed")
+	select {
+	case <-passed.C:
+	default:
+		t.Error("a timer made with its end passed did not receive at once")
+	}
+	if passed.Stop() {
+		t.Error("Stop of a timer that never was pending: true")
+	}
+	ranToo := make(chan struct{})
+	c.AfterFunc(c.Now(), func() { close(ranToo) }).Stop()
+	<-ranToo
+	waits(0, "an AfterFunc made at its end")
+	// made 3, stopped 1, one move ended 1, the next 1.
+	if told != 6 {
+		t.Errorf("OnWaits told %d changes, want 6", told)
+	}
+	stop()
+	c.NewTimer(time.Time{}, time.Hour).Stop()
+	if told != 6 {
+		t.Errorf("OnWaits told %d changes after stop, want 6", told)
+	}
+	var nilClock *Clock
+	if nilClock.Waits() != 0 {
+		t.Error("a nil clock has waits")
+	}
+}
+
+// A timer that ends on real time stops counting as it fires.
+func TestWaitsDropsAsATimerEndsOnRealTime(t *testing.T) {
+	c := New()
+	changed := make(chan int, 2)
+	defer c.OnWaits(func() { changed <- len(c.timers) })()
+	tm := c.NewTimer(time.Time{}, time.Millisecond)
+	if n := <-changed; n != 1 {
+		t.Fatalf("after NewTimer: %d pending", n)
+	}
+	<-tm.C
+	if n := <-changed; n != 0 {
+		t.Fatalf("after it fired: %d pending", n)
+	}
+	if c.Waits() != 0 {
+		t.Errorf("Waits %d after the timer fired", c.Waits())
+	}
+}
+
+// At reads the clock as it was at a real time: before a move, without
+// it; after, with it. Past the moves it remembers, it says it cannot.
+func TestAtReadsTheClockAsItWas(t *testing.T) {
+	c := New()
+	before := time.Now()
+	if at, ok := c.At(before); !ok || !at.Equal(before) {
+		t.Errorf("At before any move: %v, %v, want %v", at, ok, before)
+	}
+	if _, _, _, err := c.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	if at, ok := c.At(before); !ok || !at.Equal(before) {
+		t.Errorf("At before the move: %v, %v, want %v", at, ok, before)
+	}
+	if at, ok := c.At(after); !ok || !at.Equal(after.Add(time.Hour)) {
+		t.Errorf("At after the move: %v, %v, want %v", at, ok, after.Add(time.Hour))
+	}
+	for range maxMoves {
+		if _, _, _, err := c.Advance(time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := c.At(before); ok {
+		t.Error("At before moves the clock forgot: ok")
+	}
+	last := time.Now()
+	if at, ok := c.At(last); !ok || !at.Equal(last.Add(time.Hour+maxMoves)) {
+		t.Errorf("At after the last move: %v, %v, want %v", at, ok, last.Add(time.Hour+maxMoves))
+	}
+	var nilClock *Clock
+	if at, ok := nilClock.At(before); !ok || !at.Equal(before) {
+		t.Errorf("a nil clock's At: %v, %v", at, ok)
 	}
 }
