@@ -286,10 +286,15 @@ func (f Fault) AtMost(n int) Fault {
 // ("*@blocked.example"), compared without regard to case. At StageRcpt it
 // matches the recipient of the command; at StageData, StageBdat and
 // StageMessage, any recipient of the transaction. Other stages have no
-// recipient: a fault with ForRcpt there would never fire, and is invalid.
+// recipient: a fault with ForRcpt there would never fire, and is invalid;
+// so is the pattern "", as no recipient is empty (the server refuses
+// RCPT TO:<>, and a fault does not act on a command the server refused).
 func (f Fault) ForRcpt(patterns ...string) Fault {
 	if err := checkPatterns(patterns); err != nil {
 		return f.fail("%v: %v", api("ForRcpt"), err)
+	}
+	if slices.Contains(patterns, "") {
+		return f.fail("%v: the pattern \"\": no recipient is empty (RCPT TO:<> is refused), so it would never match", api("ForRcpt"))
 	}
 	f.rcpts = slices.Concat(f.rcpts, lower(patterns))
 	return f

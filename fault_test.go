@@ -1166,6 +1166,8 @@ func TestFaultInvalid(t *testing.T) {
 		{"idle and stall", mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Second, 421, "4.4.2 idle").Stall()},
 		{"probability 2", mocksmtp.At(mocksmtp.StageRcpt).WithProbability(2).Drop()},
 		{"bad pattern", mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("[").Drop()},
+		{"empty recipient pattern", mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("").Drop()},
+		{"empty recipient pattern among others", mocksmtp.At(mocksmtp.StageData).ForRcpt("bob@example.com", "").Drop()},
 		{"AtMost(0)", mocksmtp.At(mocksmtp.StageRcpt).AtMost(0).Drop()},
 		{"attempt 0", mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(0).Drop()},
 		{"negative delay", mocksmtp.At(mocksmtp.StageRcpt).Delay(-time.Second)},

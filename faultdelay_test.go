@@ -269,8 +269,9 @@ func testTrickleEndsWhenTheClientLeaves(t *testing.T, via transport) {
 }
 
 // A client that sends QUIT and leaves without waiting for the 221, which
-// a Delay holds back or a Stall never writes, did quit: the session ends
-// QUIT, with no finding that it closed without QUIT.
+// a Delay holds back, a Stall never writes, or a Trickle or SplitReply
+// writes in part (as during a Delay, their doc says), did quit: the
+// session ends QUIT, with no finding that it closed without QUIT.
 func TestLeavingAfterQuitEndsAsQuit(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -278,6 +279,8 @@ func TestLeavingAfterQuitEndsAsQuit(t *testing.T) {
 	}{
 		{"Delay", mocksmtp.At(mocksmtp.StageQuit).Delay(time.Hour)},
 		{"Stall", mocksmtp.At(mocksmtp.StageQuit).Stall()},
+		{"Trickle", mocksmtp.At(mocksmtp.StageQuit).Trickle(1, time.Hour)},
+		{"SplitReply", mocksmtp.At(mocksmtp.StageQuit).SplitReply(3, time.Hour)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			overTransports(t, func(t *testing.T, via transport) {

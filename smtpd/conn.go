@@ -35,7 +35,8 @@ var (
 	// (Answer.Pace) was being written, after a part of it went out and
 	// before the rest: the client read a part of a reply, not the reply.
 	// The error is ErrClientGone too, and says how many octets of the
-	// reply went out.
+	// reply went out. At a [Quit] the engine accepted, Next returns
+	// io.EOF instead, as after a client that leaves during [Conn.Pause].
 	ErrReplyCut = errors.New("smtpd: reply cut short")
 )
 
@@ -60,7 +61,8 @@ type Pace struct {
 	// writes (a trickle). The waits end when the context does, and when
 	// the client leaves, which ends the session (see [Conn.Pause]) with
 	// ErrReplyCut, the reply traced whole and a note saying how much of
-	// it went out.
+	// it went out (io.EOF at a [Quit] the engine accepted: the client
+	// quit without waiting for the reply, as during a Pause).
 	Chunk int
 	Every time.Duration
 }
@@ -492,7 +494,9 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		return nil, nil
 	}
 	if err := c.write(ctx, a, r); err != nil {
-		return nil, err
+		// A client that leaves in the middle of a paced 221 quit
+		// without waiting for it, as during a Pause.
+		return nil, goneAfterQuit(ev, err)
 	}
 	if ev.unreadChunk && a.Then == KeepOpen {
 		c.closeGracefully(ctx)

@@ -129,6 +129,41 @@ func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
 	}
 }
 
+// A client that sends QUIT and leaves in the middle of its paced 221
+// quit without waiting for the reply: Next returns io.EOF, as after a
+// client that leaves during a Pause at QUIT, not ErrReplyCut.
+func TestPacedQuitReplyCutEndsAsQuit(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error, 1)
+	addr, _ := serveOne(t, func(nc net.Conn) error {
+		c := smtpd.NewConn(nc, smtpd.Config{})
+		defer c.Close(nil)
+		for {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				ended <- err
+				return nil
+			}
+			if ev.Kind == smtpd.Quit {
+				c.Answer(smtpd.Answer{Pace: smtpd.Pace{SplitAt: 4, Every: time.Hour}})
+			}
+		}
+	})
+	t.Cleanup(cancel)
+	c := dial(t, addr)
+	c.expect("220 localhost ESMTP")
+	c.send("QUIT\r\n")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c.r, buf); err != nil || string(buf) != "221 " {
+		t.Fatalf("read %q, %v; want the first 4 octets", buf, err)
+	}
+	c.conn.Close()
+	if err := within(t, 10*time.Second, ended); err != io.EOF {
+		t.Fatalf("driver ended with %v, want io.EOF", err)
+	}
+}
+
 // pauseInBubble serves srvConn in a synctest bubble, pausing d at the
 // first RCPT; it returns the errors of Pause and of the driver's loop.
 func pauseInBubble(ctx context.Context, srvConn net.Conn, d time.Duration) (pauseErrs chan error, done chan error) {

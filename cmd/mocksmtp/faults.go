@@ -195,7 +195,15 @@ func (r *replyJSON) UnmarshalJSON(b []byte) error {
 	dec.DisallowUnknownFields()
 	var p plain
 	if err := dec.Decode(&p); err != nil {
-		return fmt.Errorf("reply: want \"421 4.3.2 text\" or {\"code\": 421, \"text\": \"4.3.2 text\"}: %v", err)
+		const want = `reply: want "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}`
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te) && te.Field == "":
+			return fmt.Errorf("%s, got %s", want, jsonGot(te.Value))
+		case te != nil:
+			return fmt.Errorf("%s: %v", want, wrongType(te)) // "code: want a whole number, got a string"
+		}
+		return fmt.Errorf("%s: %v", want, err)
 	}
 	*r = replyJSON(p)
 	return nil

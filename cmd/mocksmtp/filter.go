@@ -385,7 +385,11 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 	var fields map[string]json.RawMessage
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &fields); err != nil {
-			return mocksmtp.Want{}, fmt.Errorf("want an object, such as {\"to\": [\"bob@example.com\"], \"subjectContains\": \"Welcome\"}: %v", err)
+			const want = `want an object, such as {"to": ["bob@example.com"], "subjectContains": "Welcome"}`
+			if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) {
+				return mocksmtp.Want{}, fmt.Errorf("%s, got %s", want, jsonGot(te.Value)) // not the Go type it names
+			}
+			return mocksmtp.Want{}, fmt.Errorf("%s: %v", want, err)
 		}
 		if key, ok := repeatedKey(raw, false); ok {
 			return mocksmtp.Want{}, fmt.Errorf("duplicate key %q: give it once", clip(key))

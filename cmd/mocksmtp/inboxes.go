@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -217,6 +218,11 @@ func (e *typeError) Unwrap() error { return e.err }
 // of strings, such as ["…"], got a string`.
 func wrongType(te *json.UnmarshalTypeError) error {
 	msg := "want " + jsonShape(te.Type) + ", got " + jsonGot(te.Value)
+	if lo, hi, ok := wholeRange(te.Type); ok && isWhole(te.Value) {
+		// A whole number out of range, which encoding/json words as any
+		// other number it cannot take.
+		msg = fmt.Sprintf("want a whole number from %d to %d, got %s", lo, hi, jsonGot(te.Value))
+	}
 	if te.Field != "" {
 		msg = clip(te.Field) + ": " + msg
 	}
@@ -257,6 +263,34 @@ func jsonShape(t reflect.Type) string {
 		return `an object such as {"` + strings.Join(keys, `": …, "`) + `": …}`
 	}
 	return "an object"
+}
+
+// wholeRange returns the least and the greatest whole number that t, an
+// integer type (or a pointer to one), holds.
+func wholeRange(t reflect.Type) (lo int64, hi uint64, ok bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return 0, 0, false
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		bits := t.Bits()
+		return -1 << (bits - 1), 1<<(bits-1) - 1, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return 0, math.MaxUint64 >> (64 - t.Bits()), true
+	}
+	return 0, 0, false
+}
+
+// isWhole reports whether encoding/json's value is a number written as a
+// whole one: "number 99999999999999999999", not "number 1.5" nor "number
+// 1e3".
+func isWhole(value string) bool {
+	n, ok := strings.CutPrefix(value, "number ")
+	n = strings.TrimPrefix(n, "-")
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }
 
 // jsonGot names what encoding/json says a value of the wrong type was:

@@ -651,9 +651,9 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 		{"a fault's pattern", send("PUT", "/api/faults", "application/json", fault(`[{"at": "RCPT", "forRcpt": ["[%s"], "reply": "451"}]`)), 400, `pattern "[fff`, "-"},
 		{"a fault's key", send("PUT", "/api/faults", "application/json", fault(`[{"%s": 1}]`)), 400, `unknown field "fff`, "-"},
 		// A number too large for its field, which encoding/json quotes bare.
-		{"an expectation's times", send("POST", "/api/expectations", "application/json", `{"times": `+strings.Repeat("9", maxExpectationBody-11)+`}`), 400, `times: want a whole number, got 999`, fmt.Sprintf("(%d octets)", maxExpectationBody-11)},
-		{"a fault's atMost", send("PUT", "/api/faults", "application/json", `[{"at": "RCPT", "reply": "451", "atMost": `+strings.Repeat("9", maxFaultBody-44)+`}]`), 400, `atMost: want a whole number, got 999`, fmt.Sprintf("(%d octets)", maxFaultBody-44)},
-		{"a fault's reply code", send("PUT", "/api/faults", "application/json", `[{"at": "RCPT", "reply": {"code": `+strings.Repeat("9", maxFaultBody-50)+`, "text": "x"}}]`), 400, `number 999`, fmt.Sprintf("(%d octets)", maxFaultBody-50)},
+		{"an expectation's times", send("POST", "/api/expectations", "application/json", `{"times": `+strings.Repeat("9", maxExpectationBody-11)+`}`), 400, `times: want a whole number from -9223372036854775808 to 9223372036854775807, got 999`, fmt.Sprintf("(%d octets)", maxExpectationBody-11)},
+		{"a fault's atMost", send("PUT", "/api/faults", "application/json", `[{"at": "RCPT", "reply": "451", "atMost": `+strings.Repeat("9", maxFaultBody-44)+`}]`), 400, `atMost: want a whole number from -9223372036854775808 to 9223372036854775807, got 999`, fmt.Sprintf("(%d octets)", maxFaultBody-44)},
+		{"a fault's reply code", send("PUT", "/api/faults", "application/json", `[{"at": "RCPT", "reply": {"code": `+strings.Repeat("9", maxFaultBody-50)+`, "text": "x"}}]`), 400, `code: want a whole number from -9223372036854775808 to 9223372036854775807, got 999`, fmt.Sprintf("(%d octets)", maxFaultBody-50)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

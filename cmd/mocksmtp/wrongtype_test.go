@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,20 @@ func TestValueOfTheWrongTypeSaysWhatToSend(t *testing.T) {
 			`POST /api/expectations: never: want true or false, got a string`},
 		{"POST", "/api/expectations", `[]`,
 			`POST /api/expectations: want an object, got a list`},
+		// A reply's object form, and want's object, say it too.
+		{"PUT", "/api/faults", `[{"at": "RCPT", "reply": {"code": "421", "text": "4.3.2 x"}}]`,
+			`PUT /api/faults: body:1:17: fault 1: reply: want "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}: code: want a whole number, got a string`},
+		{"PUT", "/api/faults", `[{"at": "RCPT", "reply": [421]}]`,
+			`PUT /api/faults: body:1:17: fault 1: reply: want "421 4.3.2 text" or {"code": 421, "text": "4.3.2 text"}, got a list`},
+		{"POST", "/api/expectations", `{"want": ["bob@example.com"]}`,
+			`POST /api/expectations: want: want an object, such as {"to": ["bob@example.com"], "subjectContains": "Welcome"}, got a list`},
+		{"GET", "/api/messages?want=" + url.QueryEscape(`"bob@example.com"`), "",
+			`want: want an object, such as {"to": ["bob@example.com"], "subjectContains": "Welcome"}, got a string`},
+		// A whole number too large is no number of the wrong kind.
+		{"PUT", "/api/faults", `[{"at": "RCPT", "atMost": 99999999999999999999, "reply": "450 4.2.1 x"}]`,
+			`PUT /api/faults: body:1:17: fault 1: atMost: want a whole number from -9223372036854775808 to 9223372036854775807, got 99999999999999999999`},
+		{"POST", "/api/expectations", `{"times": -99999999999999999999}`,
+			`POST /api/expectations: times: want a whole number from -9223372036854775808 to 9223372036854775807, got -99999999999999999999`},
 		{"POST", "/api/inboxes", `{"name": 5}`,
 			`POST /api/inboxes: name: want a string, got a number`},
 		{"POST", "/api/inboxes", `["x"]`,
@@ -66,7 +81,7 @@ func TestValueOfTheWrongTypeSaysWhatToSend(t *testing.T) {
 		if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != 400 || !strings.HasPrefix(e.Error, tt.want) {
 			t.Errorf("%s %s %s:\n got %d %s\nwant 400 %q", tt.method, tt.path, tt.body, res.StatusCode, b, tt.want)
 		}
-		for _, goWord := range []string{"Go struct field", "Go value", "main.", "faultJSON", "Request", "[]string", "[]int", "int64", "float64"} {
+		for _, goWord := range []string{"Go struct field", "Go value", "main.", "faultJSON", "Request", "[]string", "[]int", "int64", "float64", "map[", "RawMessage", "plain"} {
 			if strings.Contains(e.Error, goWord) {
 				t.Errorf("%s %s %s: %q names a Go type (%q)", tt.method, tt.path, tt.body, e.Error, goWord)
 			}
