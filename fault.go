@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/rawreply"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -411,11 +412,12 @@ func newReply(code int, text string) (smtpd.Reply, *faultError) {
 // reply: garbage, a reply without CRLF, a wrong code. Commands take effect
 // or not as with the normal reply, but for two, where what the client
 // was told decides: a message is recorded only when raw starts with "2";
-// and at StageStartTLS the TLS handshake follows only when raw starts
-// with "2" (220 is the reply that begins it; raw is the test's own
-// words, and a client told 2yz goes ahead), a TLS failure such as
+// and at StageStartTLS the TLS handshake follows only when the last
+// line of raw is a complete 220 (RFC 3207 4: clients begin the handshake
+// after no other reply), a TLS failure such as
 // [Fault.ExpiredCertificate] acting on it; after anything else (a 454,
-// garbage) the session stays in plaintext, as the client, told no, does,
+// a 250, garbage, a line without its LF) the session stays in plaintext,
+// as the client, which did not begin it, does,
 // and a TLS failure, with no handshake to act on, makes the fault invalid.
 // At StageBdat it is not written for BDAT LAST, whose
 // reply is the end-of-message reply (see [StageBdat]). With a
@@ -650,6 +652,8 @@ func (f Fault) problem() *faultError {
 		return failure("%v has no action (%v, %v, %v...)", f.stage, api("Reply"), api("Disconnect"), api("Delay"))
 	case a.drop && (a.reply != nil || a.raw != nil):
 		return failure("%v closes without a reply; to reply and then close, use %v", api("Drop"), api("Disconnect"))
+	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code) && f.stage == StageStartTLS:
+		return failure("%v at %v: a positive reply there is 220 (RFC 3207 4), the one after which the client and the server begin the TLS handshake; to tell the client %d, use %v (the session goes on in plaintext)", call("Reply", a.reply.Code), f.stage, a.reply.Code, api("RawReply"))
 	case a.reply != nil && a.reply.Positive() && !f.stage.means(a.reply.Code):
 		codes, then := f.stage.positive()
 		return failure("%v at %v: a positive reply there is %s (RFC 5321 4.3.2), and the server acts on any as on it (%s); to tell the client %d while it does, use %v", call("Reply", a.reply.Code), f.stage, joinCodes(codes), then, a.reply.Code, api("RawReply"))
@@ -675,8 +679,8 @@ func (f Fault) problem() *faultError {
 		return failure("a TLS failure with %v: no handshake follows the reply to STARTTLS", thenBy)
 	case a.tlsConfig != nil && f.stage == StageStartTLS && a.reply != nil && !a.reply.Positive():
 		return failure("a TLS failure with the negative reply %d: no handshake follows it", a.reply.Code)
-	case a.tlsConfig != nil && f.stage == StageStartTLS && a.raw != nil && !rawAccepts(a.raw):
-		return failure("a TLS failure with a %v that does not begin with \"2\": no handshake follows it", api("RawReply"))
+	case a.tlsConfig != nil && f.stage == StageStartTLS && a.raw != nil && !rawreply.StartsTLS(a.raw):
+		return failure("a TLS failure with a %v that does not end in a complete 220 line: no handshake follows it", api("RawReply"))
 	case a.pace != (smtpd.Pace{}) && (a.silent() || a.tlsConfig != nil && f.stage == StageConnect):
 		by := failure("a TLS failure at %v", api("StageConnect"))
 		if a.thenBy != "" {

@@ -3,6 +3,7 @@ package mocksmtp
 import (
 	"bufio"
 	"crypto/tls"
+	"strings"
 	"testing"
 )
 
@@ -11,8 +12,8 @@ import (
 // told no, goes on without TLS, and its next EHLO and MAIL are answered
 // (under WithRequireTLS, MAIL is the 530 of a server that requires TLS),
 // not taken for the first bytes of a TLS handshake the client never
-// began. A raw reply that does not begin with "2" tells the client no,
-// whatever else it says.
+// began. Only a 220 tells the client to begin it (RFC 3207 4; net/smtp
+// and smtplib take no other): a 250, raw or not, is a no too.
 func TestStartTLSRefusedByAFaultStaysPlaintext(t *testing.T) {
 	t.Parallel()
 	faults := []struct {
@@ -23,6 +24,7 @@ func TestStartTLSRefusedByAFaultStaysPlaintext(t *testing.T) {
 		{"RawReply 454", At(StageStartTLS).RawReply("454 4.7.0 TLS not available\r\n")},
 		{"RawReply 501", At(StageStartTLS).RawReply("501 5.5.4 syntax error\r\n")},
 		{"RawReply garbage", At(StageStartTLS).RawReply("go ahead, maybe\r\n")},
+		{"RawReply 250", At(StageStartTLS).RawReply("250 2.0.0 ok, TLS\r\n")},
 	}
 	servers := []struct {
 		name string
@@ -40,7 +42,7 @@ func TestStartTLSRefusedByAFaultStaysPlaintext(t *testing.T) {
 				w := dialWire(t, srv.Addr(), nil)
 				w.cmd("EHLO client.example", "250")
 				w.send("STARTTLS\r\n")
-				if lines, err := w.read(); err != nil || len(lines) != 1 || lines[0][0] == '2' {
+				if lines, err := w.read(); err != nil || len(lines) != 1 || strings.HasPrefix(lines[0], "220") {
 					t.Fatalf("STARTTLS: %q, %v; want the fault's refusal", lines, err)
 				}
 				w.cmd("EHLO client.example", "250")
@@ -62,13 +64,13 @@ func TestStartTLSRefusedByAFaultStaysPlaintext(t *testing.T) {
 	}
 }
 
-// A RawReply that begins with "2" at StageStartTLS tells the client to
-// start TLS, and the server does: the handshake follows, as after the
-// server's own 220, whatever the rest of the bytes say.
-func TestStartTLSRawReply2yzStartsTLS(t *testing.T) {
+// A RawReply whose last line is a complete 220 at StageStartTLS tells
+// the client to start TLS, and the server does: the handshake follows,
+// as after the server's own 220, whatever the rest of the line says.
+func TestStartTLSRawReply220StartsTLS(t *testing.T) {
 	t.Parallel()
-	for _, raw := range []string{"220 2.0.0 go ahead\r\n", "220 go\r\n", "250 2.0.0 ok, TLS\r\n"} {
-		t.Run(raw[:3], func(t *testing.T) {
+	for _, raw := range []string{"220 2.0.0 go ahead\r\n", "220 go\n", "220-TLS\r\n220 go\r\n"} {
+		t.Run(raw, func(t *testing.T) {
 			t.Parallel()
 			srv := Start(t, WithSTARTTLS(), WithFault(At(StageStartTLS).RawReply(raw)))
 			w := dialWire(t, srv.Addr(), nil)

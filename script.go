@@ -14,6 +14,7 @@ import (
 
 	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/internal/idle"
+	"github.com/mocksmtp/mocksmtp/internal/rawreply"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -496,21 +497,31 @@ func ehloReply(r, base smtpd.Reply) smtpd.Reply {
 // engineTakes reports whether the engine carries out event ev under ans,
 // as smtpd.Conn decides it: the command was valid and the reply is
 // positive (a fault's own; the engine's default under raw bytes or
-// silence, and for STARTTLS under raw bytes, those too: see
-// smtpd.Answer.Raw), whatever follows the reply.
+// silence), whatever follows the reply; for STARTTLS, the reply is one
+// that tells the client to begin the handshake (see smtpd.Answer.Raw).
 func engineTakes(ev *smtpd.Event, ans smtpd.Answer) bool {
 	switch {
+	case ev.Kind == smtpd.StartTLS && !startsTLS(ans):
+		return false
 	case ans.Reply != nil && ans.Raw == nil && !ans.NoReply:
 		return ev.Err == nil && ans.Reply.Positive()
-	case ev.Kind == smtpd.StartTLS && ans.Raw != nil && !rawAccepts(ans.Raw):
-		return false
 	}
 	return ev.Err == nil && ev.Reply.Positive()
 }
 
-// rawAccepts reports whether raw bytes written as a reply tell the
-// client that its command succeeded: they begin with "2".
-func rawAccepts(raw []byte) bool { return len(raw) > 0 && raw[0] == '2' }
+// startsTLS reports whether ans, the answer to STARTTLS, tells the client
+// to begin the handshake, as the engine decides it: a 220 (raw bytes
+// whose last line is a complete 220), or no reply at all, where the
+// engine's verdict stands.
+func startsTLS(ans smtpd.Answer) bool {
+	switch {
+	case ans.NoReply:
+		return true
+	case ans.Raw != nil:
+		return rawreply.StartsTLS(ans.Raw)
+	}
+	return ans.Reply == nil || ans.Reply.Code == 220
+}
 
 // accepts reports whether ans tells the client that the message of event
 // ev was accepted: a 2xx reply (raw bytes starting with "2").
@@ -519,7 +530,7 @@ func accepts(ev *smtpd.Event, ans smtpd.Answer) bool {
 	case ans.NoReply:
 		return false
 	case ans.Raw != nil:
-		return rawAccepts(ans.Raw)
+		return rawreply.Accepts(ans.Raw)
 	case ans.Reply != nil:
 		return ans.Reply.Code >= 200 && ans.Reply.Code < 300
 	}

@@ -471,7 +471,7 @@ func randomSerial() (*big.Int, error) {
 // opens the connection at [StageConnect]; at either stage, a server that
 // does not offer that handshake refuses it ([New], [Server.AddFault]).
 // With no handshake to act on (a
-// negative Reply to STARTTLS, a RawReply that does not begin with "2", or
+// Reply to STARTTLS but 220, a RawReply whose last line is not a 220, or
 // Disconnect, Drop, ResetTCP, HalfClose or Stall) the fault is invalid:
 //
 //	mocksmtp.At(mocksmtp.StageStartTLS).ExpiredCertificate()

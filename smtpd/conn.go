@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/rawreply"
+
 	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/internal/idle"
 )
@@ -88,11 +90,12 @@ type Answer struct {
 	Reply *Reply
 	// Raw, when non-nil, is written instead of any reply, byte for byte.
 	// The event takes effect or not as under its default reply, but for
-	// StartTLS: the handshake follows raw bytes only when they begin
-	// with "2" (a 2yz reply, as 220 is), which tell the client to begin
-	// it; a client told anything else goes on in plaintext, and so does
-	// the server, which would otherwise take the client's next command
-	// for the first bytes of a handshake.
+	// StartTLS: the handshake follows raw bytes only when their last line
+	// is a complete 220, which tells the client to begin it (RFC 3207 4);
+	// a client told anything else goes on in plaintext, and so does the
+	// server, which would otherwise take the client's next command for
+	// the first bytes of a handshake. So it is for a Reply: the handshake
+	// follows a 220, not another positive reply.
 	Raw []byte
 	// NoReply writes no reply at all.
 	NoReply bool
@@ -455,7 +458,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		verdict = ev.Reply
 	}
 	takes := ev.Err == nil && verdict.Positive()
-	if ev.Kind == StartTLS && a.Raw != nil && !(len(a.Raw) > 0 && a.Raw[0] == '2') {
+	if ev.Kind == StartTLS && !startsTLS(a, r) {
 		takes = false
 	}
 	counted := c.countsAsError(ev)
@@ -554,6 +557,21 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		c.resetTx()
 	}
 	return nil, nil
+}
+
+// startsTLS reports whether the answer a to STARTTLS, whose reply is r
+// unless it writes raw bytes or none, tells the client to begin the
+// handshake: a 220 (RFC 3207 4), the one reply after which clients begin
+// it; for raw bytes, a complete last line of code 220
+// (rawreply.StartsTLS). With no reply, the engine's verdict stands.
+func startsTLS(a *Answer, r Reply) bool {
+	switch {
+	case a.NoReply:
+		return true
+	case a.Raw != nil:
+		return rawreply.StartsTLS(a.Raw)
+	}
+	return r.Code == 220
 }
 
 // closesAfter returns what follows the reply r that a answers with: the

@@ -475,28 +475,45 @@ func TestSTARTTLSInjectedTransactions(t *testing.T) {
 	}
 }
 
-// Raw bytes written for the reply to STARTTLS begin the handshake only
-// when they begin with "2", as a 220 does: after a raw 454 the client,
-// told no, goes on in plaintext, and so does the engine, reading its
-// EHLO as a command, not as the first bytes of a TLS handshake.
+// The handshake follows a reply to STARTTLS only when it is a 220 (RFC
+// 3207 4), the one reply after which a client begins it; for raw bytes,
+// when their last line is a complete 220: after a raw 454, a 250 or a
+// raw 250 the client, told no, goes on in plaintext, and so does the
+// engine, reading its EHLO as a command, not as the first bytes of a TLS
+// handshake.
 func TestStartTLSRawRefusalStaysPlaintext(t *testing.T) {
 	t.Parallel()
 	serverCfg, _ := selfSigned(t)
-	c, wait := drive(t, smtpd.Config{TLSConfig: serverCfg}, func(c *smtpd.Conn, ev *smtpd.Event) {
-		if ev.Kind == smtpd.StartTLS {
-			c.Answer(smtpd.Answer{Raw: []byte("454 4.7.0 not now\r\n")})
-		}
-	})
-	c.expectPrefix("220 ")
-	c.send("EHLO client.example\r\n")
-	c.expectPrefix("250 ")
-	c.send("STARTTLS\r\n")
-	c.expect("454 4.7.0 not now")
-	c.send("EHLO client.example\r\n")
-	c.expectPrefix("250 ")
-	c.send("QUIT\r\n")
-	c.expectPrefix("221 ")
-	if err := wait(); err != nil && !errors.Is(err, io.EOF) {
-		t.Errorf("session ended with %v, want QUIT's end", err)
+	for _, tt := range []struct {
+		answer smtpd.Answer
+		says   string
+	}{
+		{smtpd.Answer{Raw: []byte("454 4.7.0 not now\r\n")}, "454 4.7.0 not now"},
+		{smtpd.Answer{Raw: []byte("250 2.0.0 ok, TLS\r\n")}, "250 2.0.0 ok, TLS"},
+		{smtpd.Answer{Raw: []byte("220-TLS\r\n454 4.7.0 not now\r\n")}, "454 4.7.0 not now"},
+		{smtpd.Answer{Reply: &smtpd.Reply{Code: 250, Lines: []string{"ok, TLS"}}}, "250 2.0.0 ok, TLS"},
+	} {
+		t.Run(tt.says, func(t *testing.T) {
+			t.Parallel()
+			c, wait := drive(t, smtpd.Config{TLSConfig: serverCfg}, func(c *smtpd.Conn, ev *smtpd.Event) {
+				if ev.Kind == smtpd.StartTLS {
+					c.Answer(tt.answer)
+				}
+			})
+			c.expectPrefix("220 ")
+			c.send("EHLO client.example\r\n")
+			c.expectPrefix("250 ")
+			c.send("STARTTLS\r\n")
+			if lines, err := c.reply(); err != nil || lines[len(lines)-1] != tt.says {
+				t.Fatalf("STARTTLS: %q, %v; want %q", lines, err, tt.says)
+			}
+			c.send("EHLO client.example\r\n")
+			c.expectPrefix("250 ")
+			c.send("QUIT\r\n")
+			c.expectPrefix("221 ")
+			if err := wait(); err != nil && !errors.Is(err, io.EOF) {
+				t.Errorf("session ended with %v, want QUIT's end", err)
+			}
+		})
 	}
 }

@@ -148,7 +148,7 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"DropAfterBytes with a refused DATA", `[{"at": "DATA", "reply": "554 5.5.1 no", "dropAfterBytes": 10}]`, `fault 1: "dropAfterBytes" at DATA with the negative reply 554`},
 		{"idleReply at QUIT", `[{"at": "QUIT", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}}]`, `fault 1: "idleReply" at QUIT`},
 		{"TLS failure with no handshake", `[{"at": "STARTTLS", "reply": "454 4.7.0 no", "expiredCertificate": true}]`, `fault 1: a TLS failure with the negative reply 454`},
-		{"TLS failure after a refusing raw reply", `[{"at": "STARTTLS", "rawReply": "454 4.7.0 no\r\n", "expiredCertificate": true}]`, `fault 1: a TLS failure with a "rawReply" that does not begin with "2": no handshake follows it`},
+		{"TLS failure after a refusing raw reply", `[{"at": "STARTTLS", "rawReply": "454 4.7.0 no\r\n", "expiredCertificate": true}]`, `fault 1: a TLS failure with a "rawReply" that does not end in a complete 220 line: no handshake follows it`},
 		// A fault that could never fire is refused too.
 		// A null in a list of patterns is "", which no recipient is.
 		{"null in forRcpt", `[{"at": "RCPT", "forRcpt": [null], "reply": "450 4.2.1 x"}]`, `x.json:1:2: fault 1: "forRcpt": the pattern "": no recipient is empty`},
