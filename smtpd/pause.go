@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -158,8 +159,10 @@ const maxUnreadLines = 100
 // traceUnread traces what a client that left during a wait had sent and
 // the engine had not read (readAhead): its lines, as the client's, when
 // they are commands (after an event whose reply leaves the session
-// taking commands, as far as DATA, BDAT or STARTTLS, after which they
-// are not, and before AUTH, whose line holds credentials), under a note
+// taking commands, as far as DATA, BDAT, STARTTLS or a forbidden
+// command, however spelled, after which they are not, and before AUTH,
+// however spelled, whose line holds credentials, or a line the engine
+// would mask after an AUTH it refused: see mask), under a note
 // that the server did not read them; a note of the octets past them. A
 // QUIT among them is a client that quit (see the mocksmtp package's
 // session end): what it sent is on record, though never answered.
@@ -184,14 +187,20 @@ func (c *Conn) traceUnread() {
 			break
 		}
 		line := strings.TrimSuffix(string(b[:i]), "\r")
-		verb, _, _ := strings.Cut(line, " ")
-		if strings.EqualFold(verb, "AUTH") {
+		verb, _ := parseCommand(line)
+		if _, known := verbs[verb]; isAuthLine(line) || c.authRefused && !known && line != "*" {
+			// Credentials, however the client spelled AUTH (see mask),
+			// or what may be the exchange of an AUTH the engine refused.
 			break
 		}
 		c.trace(Trace{Kind: TraceCommand, Text: line})
 		b, lines = b[i+1:], lines+1
-		switch strings.ToUpper(verb) {
-		case "DATA", "BDAT", "STARTTLS":
+		c.authRefused = false
+		if spelledAs(line, "DATA") || spelledAs(line, "BDAT") || spelledAs(line, "STARTTLS") ||
+			slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return equalFoldASCII(f, verb) }) {
+			// What follows may be message data, a chunk (the engine takes
+			// one after a BDAT line however spelled: isBdatLine), a
+			// handshake, or no SMTP at all.
 			commands = false
 		}
 	}
