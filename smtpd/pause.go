@@ -275,13 +275,18 @@ var beforeProbe = func() {}
 // end does not depend on which goroutine ran first at that instant. It
 // asks once per context (leftAsked): a client still there costs the
 // shutdown one probe, not one for the wait and one more for Next (behind:
-// one for each read of what is queued, which returns at once).
+// one for each read of what is queued, which returns at once, all of
+// them within the one bound).
 func (c *Conn) left(ctx context.Context, behind bool) error {
 	if errors.Is(ctxErr(ctx), context.DeadlineExceeded) || c.leftAsked == ctx {
 		return nil
 	}
 	c.leftAsked = ctx
 	c.stopWatching()
+	// The bounds are the look's in all, from now, not each read's:
+	// behind what a client trickles, an octet at a time, the reads would
+	// otherwise take a read buffer of them.
+	now := time.Now()
 	for {
 		n := 1 // the octet a read would read first
 		if behind {
@@ -313,7 +318,7 @@ func (c *Conn) left(ctx context.Context, behind bool) error {
 			}
 			bound = queuedBound
 		}
-		if err := c.peek(time.Now().Add(bound), n); err != nil || !behind {
+		if err := c.peek(now.Add(bound), n); err != nil || !behind {
 			if isTimeout(err) {
 				return nil
 			}
