@@ -35,13 +35,20 @@ import (
 // it does during a hang: over TCP a server cannot tell it from one that
 // closed. So does one that sent more before it left (a command
 // pipelined after the event's, a QUIT once it gave up waiting), and what
-// it sent is not served (but traced, under a note: traceUnread): the wait reads what the client sends into the
+// it sent is not served: the wait reads what the client sends into the
 // connection's read buffer (16 KiB with the default limits; more when
 // the Config allows longer lines), and sees the end of input behind it.
-// A client that sent more than that buffer holds is taken to be there,
-// and the wait runs its course. At a [Connect] event the connection is
-// not watched: the client's first octets are its TLS handshake, which
-// the engine reads from the connection itself. (On the clock of the mocksmtp program,
+// [Config.Trace] has what it sent, under a note ([TraceNote]) that the
+// server did not read it: its command lines ([TraceCommand]), at most
+// 100, as far as one after which the client sends no commands (DATA,
+// BDAT, STARTTLS) and before an AUTH line or what may be the exchange of
+// an AUTH the engine refused (credentials); none after an event whose
+// reply decides what follows ([Connect], [StartTLS], [Auth], [Data],
+// [Bdat]); then a note of the octets past them. A client that sent more
+// than the read buffer holds is taken to be there, and the wait runs its
+// course. At a [Connect] event the connection is not watched: the
+// client's first octets are its TLS handshake, which the engine reads
+// from the connection itself. (On the clock of the mocksmtp program,
 // which its tests move ahead, d counts from when Pause begins, as on
 // the time package's, but a move of the clock since the engine last
 // waited for the client (for the event's command, or before the commands
