@@ -479,10 +479,11 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // no reply is written. So does a client that sent more before it left
 // (a command pipelined after the delayed one, a QUIT once it gave up):
 // what it sent is not served, but the transcript has it, under a note,
-// and a client whose last line was QUIT ends QUIT. What a client that stays sends during the
-// delay (pipelined commands) is read after it, in order; one that sent
-// more than the engine's read buffer holds (16 KiB with the default
-// limits) is taken to be there, and the delay runs its course.
+// and a client whose last command was QUIT ends [EndQuit]. What a client
+// that stays sends during the delay (pipelined commands) is read after
+// it, in order; one that sent more than the engine's read buffer holds
+// (16 KiB with the default limits) is taken to be there, and the delay
+// runs its course.
 // At StageMessage the message is recorded first: the server accepts the
 // message but answers only after the delay; if the server closes during
 // that delay, the message stays recorded while the client gets 421 and

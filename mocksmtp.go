@@ -726,6 +726,9 @@ func (s *Server) trace(rec *session, t smtpd.Trace) (line int) {
 	// repeat from session to session; the driver's notes (note) do not.
 	text := s.textRef(l.Text)
 	rec.mu.Lock()
+	if l.Dir == FromClient {
+		rec.sentQuit = t.Masked == "" && isQuit(t.Text)
+	}
 	s.addTextLocked(rec, l.Dir, text)
 	line = rec.nlines()
 	rec.mu.Unlock()
@@ -830,7 +833,7 @@ func (s *Server) endSession(rec *session, err error, read int, said421 bool) {
 	rec.mu.Lock()
 	rec.end = time.Now()
 	rec.ended = endReason(err)
-	if rec.ended == EndClientClosed && rec.sentQuitLocked() {
+	if rec.ended == EndClientClosed && rec.sentQuit {
 		// It quit and left before the reply, one the engine had not
 		// read yet included (a QUIT sent during a Delay, traced once
 		// the client left: smtpd's traceUnread).

@@ -241,6 +241,11 @@ type session struct {
 	start   time.Time
 	end     time.Time
 	ended   EndReason
+	// sentQuit: the client's last line was a QUIT command (trace), one
+	// the engine had not read yet included (smtpd's traceUnread); not an
+	// AUTH response, which the engine masks whatever it says, and which
+	// WithoutSecretMasking shows as sent.
+	sentQuit bool
 	// ehlo: the last greeting the server took (handle) was EHLO, whose
 	// extensions conform takes as offered; startTLS: the client has sent
 	// a STARTTLS that the server took or refused for its own reasons, and
@@ -360,16 +365,10 @@ func dropFront[T any](list []T, f *forgotten) []T {
 	return list
 }
 
-// sentQuitLocked reports whether the client's last line in the
-// transcript is a QUIT. r.mu must be held.
-func (r *session) sentQuitLocked() bool {
-	for i := len(r.lines) - 1; i >= 0; i-- {
-		if l := r.lines[i]; Direction(l.at>>62) == FromClient {
-			verb, rest, _ := strings.Cut(*l.text, " ")
-			return strings.EqualFold(verb, "QUIT") && strings.TrimSpace(rest) == ""
-		}
-	}
-	return false
+// isQuit reports whether a command line is a QUIT.
+func isQuit(line string) bool {
+	verb, rest, _ := strings.Cut(line, " ")
+	return strings.EqualFold(verb, "QUIT") && strings.TrimSpace(rest) == ""
 }
 
 // nlines returns the number of the transcript's last line. r.mu must be

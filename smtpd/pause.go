@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,13 +35,20 @@ import (
 // it does during a hang: over TCP a server cannot tell it from one that
 // closed. So does one that sent more before it left (a command
 // pipelined after the event's, a QUIT once it gave up waiting), and what
-// it sent is not served (but traced, under a note: traceUnread): the wait reads what the client sends into the
+// it sent is not served: the wait reads what the client sends into the
 // connection's read buffer (16 KiB with the default limits; more when
 // the Config allows longer lines), and sees the end of input behind it.
-// A client that sent more than that buffer holds is taken to be there,
-// and the wait runs its course. At a [Connect] event the connection is
-// not watched: the client's first octets are its TLS handshake, which
-// the engine reads from the connection itself. (On the clock of the mocksmtp program,
+// [Config.Trace] has what it sent, under a note ([TraceNote]) that the
+// server did not read it: its command lines ([TraceCommand]), at most
+// 100, as far as one after which the client sends no commands (DATA,
+// BDAT, STARTTLS) and before an AUTH line or what may be the exchange of
+// an AUTH the engine refused (credentials); none after an event whose
+// reply decides what follows ([Connect], [StartTLS], [Auth], [Data],
+// [Bdat]); then a note of the octets past them. A client that sent more
+// than the read buffer holds is taken to be there, and the wait runs its
+// course. At a [Connect] event the connection is not watched: the
+// client's first octets are its TLS handshake, which the engine reads
+// from the connection itself. (On the clock of the mocksmtp program,
 // which its tests move ahead, d counts from when Pause begins, as on
 // the time package's, but a move of the clock since the engine last
 // waited for the client (for the event's command, or before the commands
@@ -158,8 +166,10 @@ const maxUnreadLines = 100
 // traceUnread traces what a client that left during a wait had sent and
 // the engine had not read (readAhead): its lines, as the client's, when
 // they are commands (after an event whose reply leaves the session
-// taking commands, as far as DATA, BDAT or STARTTLS, after which they
-// are not, and before AUTH, whose line holds credentials), under a note
+// taking commands, as far as DATA, BDAT, STARTTLS or a forbidden
+// command, however spelled, after which they are not, and before AUTH,
+// however spelled, whose line holds credentials, or a line the engine
+// would mask after an AUTH it refused: see mask), under a note
 // that the server did not read them; a note of the octets past them. A
 // QUIT among them is a client that quit (see the mocksmtp package's
 // session end): what it sent is on record, though never answered.
@@ -184,14 +194,20 @@ func (c *Conn) traceUnread() {
 			break
 		}
 		line := strings.TrimSuffix(string(b[:i]), "\r")
-		verb, _, _ := strings.Cut(line, " ")
-		if strings.EqualFold(verb, "AUTH") {
+		verb, _ := parseCommand(line)
+		if _, known := verbs[verb]; isAuthLine(line) || c.authRefused && !known && line != "*" {
+			// Credentials, however the client spelled AUTH (see mask),
+			// or what may be the exchange of an AUTH the engine refused.
 			break
 		}
 		c.trace(Trace{Kind: TraceCommand, Text: line})
 		b, lines = b[i+1:], lines+1
-		switch strings.ToUpper(verb) {
-		case "DATA", "BDAT", "STARTTLS":
+		c.authRefused = false
+		if spelledAs(line, "DATA") || spelledAs(line, "BDAT") || spelledAs(line, "STARTTLS") ||
+			slices.ContainsFunc(c.cfg.ForbiddenCommands, func(f string) bool { return equalFoldASCII(f, verb) }) {
+			// What follows may be message data, a chunk (the engine takes
+			// one after a BDAT line however spelled: isBdatLine), a
+			// handshake, or no SMTP at all.
 			commands = false
 		}
 	}
@@ -266,13 +282,18 @@ var beforeProbe = func() {}
 // end does not depend on which goroutine ran first at that instant. It
 // asks once per context (leftAsked): a client still there costs the
 // shutdown one probe, not one for the wait and one more for Next (behind:
-// one for each read of what is queued, which returns at once).
+// one for each read of what is queued, which returns at once, all of
+// them within the one bound).
 func (c *Conn) left(ctx context.Context, behind bool) error {
 	if errors.Is(ctxErr(ctx), context.DeadlineExceeded) || c.leftAsked == ctx {
 		return nil
 	}
 	c.leftAsked = ctx
 	c.stopWatching()
+	// The bounds are the look's in all, from now, not each read's:
+	// behind what a client trickles, an octet at a time, the reads would
+	// otherwise take a read buffer of them.
+	now := time.Now()
 	for {
 		n := 1 // the octet a read would read first
 		if behind {
@@ -304,7 +325,7 @@ func (c *Conn) left(ctx context.Context, behind bool) error {
 			}
 			bound = queuedBound
 		}
-		if err := c.peek(time.Now().Add(bound), n); err != nil || !behind {
+		if err := c.peek(now.Add(bound), n); err != nil || !behind {
 			if isTimeout(err) {
 				return nil
 			}
