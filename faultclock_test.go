@@ -230,3 +230,41 @@ func TestClockWaitsAreTheServersAndEndAtClose(t *testing.T) {
 	delayed.expect("421 4.3.2")
 	idle.expect("421 4.3.2")
 }
+
+// A rearm of the script (ReplaceFaults, ClearFaults, Reset) does away
+// with the time of an IdleReply that fired before: the session is no
+// longer closed at its end, and it stops at once, no longer a wait on
+// the clock (the program's GET /api/wait/clock would return on it).
+func TestClockRearmStopsTheIdleTimesItDoesAwayWith(t *testing.T) {
+	t.Parallel()
+	idle := mocksmtp.At(mocksmtp.StageHelo).IdleReply(time.Hour, 421, "4.4.2 idle")
+	for name, rearm := range map[string]func(*mocksmtp.Server){
+		"ReplaceFaults": func(s *mocksmtp.Server) { _ = s.ReplaceFaults(mocksmtp.At(mocksmtp.StageMail).Delay(time.Hour)) },
+		"ClearFaults":   (*mocksmtp.Server).ClearFaults,
+		"Reset":         (*mocksmtp.Server).Reset,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clk := clock.New()
+			srv, err := mocksmtp.New(clockOption{clock: clk}, mocksmtp.WithFault(idle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			c.send("HELO app.example\r\n")
+			c.expect("250 ")
+			srv.WaitUntil(t, "the idle time on the clock", func() bool { return clk.Waits() == 1 })
+			rearm(srv)
+			if n := clk.Waits(); n != 0 {
+				t.Errorf("after %s: %d waits on the clock, want 0", name, n)
+			}
+			if _, _, _, err := clk.Advance(2 * time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			c.send("NOOP\r\n")
+			c.expect("250 ")
+		})
+	}
+}

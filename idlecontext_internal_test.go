@@ -16,7 +16,7 @@ import (
 func TestIdleContextErrStays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		parent, cancelParent := context.WithCancel(context.Background())
-		ctx := newIdleContext(parent, nil, time.Minute, func(time.Time) bool { return true })
+		ctx := newIdleContext(parent, nil, time.Minute, &arming{})
 		ctx.Waiting(time.Now())
 		defer ctx.stop()
 		cancelParent()
@@ -33,7 +33,7 @@ func TestIdleContextErrStays(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx := newIdleContext(context.Background(), nil, time.Minute, &arming{})
 		ctx.Waiting(time.Now())
 		defer ctx.stop()
 		<-ctx.Done()
@@ -50,7 +50,7 @@ func TestIdleContextErrStays(t *testing.T) {
 func TestIdleContextRunsOnlyWhileWaiting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx := newIdleContext(context.Background(), nil, time.Minute, &arming{})
 		defer ctx.stop()
 		time.Sleep(2 * time.Minute) // the server writes, or works: no deadline yet
 		if dl, ok := ctx.Deadline(); ok || ctx.Err() != nil {
@@ -68,7 +68,7 @@ func TestIdleContextRunsOnlyWhileWaiting(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		ctx := newIdleContext(context.Background(), nil, time.Minute, func(time.Time) bool { return true })
+		ctx := newIdleContext(context.Background(), nil, time.Minute, &arming{})
 		ctx.Waiting(time.Now())
 		time.Sleep(20 * time.Second)
 		if left := ctx.stop(); left != 40*time.Second {

@@ -161,7 +161,57 @@ type faultScript struct {
 // arming is one arming of the fault script, from one rearm to the next:
 // an IdleReply that fired in it holds while it lasts.
 type arming struct {
-	ended atomic.Pointer[time.Time] // when rearm ended it; nil while it lasts
+	ended atomic.Pointer[time.Time] // when rearm ended it (end); nil while it lasts
+	// mu guards idles, and ended's store with it: an idle time that
+	// begins as the arming ends is either in the set end stops or sees
+	// it ended (run).
+	mu sync.Mutex
+	// idles are the idle times of IdleReplies that fired in it, each
+	// running now (its timer pending on the server's clock, a wait on
+	// it in progress: clock.Clock.Waits), for end to stop.
+	idles map[*idleContext]struct{}
+}
+
+// run reports whether c's time, which runs out at at, may run: a lasts,
+// or ended at at or after (holdsUntil), when its timer ends it at once.
+// While a lasts it keeps c, until forget, for end to stop. c.mu is held.
+func (a *arming) run(c *idleContext, at time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e := a.ended.Load(); e != nil {
+		return !e.Before(at)
+	}
+	if a.idles == nil {
+		a.idles = make(map[*idleContext]struct{})
+	}
+	a.idles[c] = struct{}{}
+	return true
+}
+
+// forget lets go of c, whose time stopped running (run).
+func (a *arming) forget(c *idleContext) {
+	a.mu.Lock()
+	delete(a.idles, c)
+	a.mu.Unlock()
+}
+
+// end ends a at now and stops the idle times running in it that would
+// run out after now: those no longer hold (holdsUntil), so the server no
+// longer waits on them, and they stop counting among the waits on its
+// clock at once, not at their end (GET /api/wait/clock, which would
+// otherwise return on a wait of a fault that is gone). Those that ran
+// out by now end the session still. It takes each idle time's lock
+// after its own is released (the order: idleContext.mu, then
+// arming.mu).
+func (a *arming) end(now time.Time) {
+	a.mu.Lock()
+	a.ended.Store(&now)
+	idles := a.idles
+	a.idles = nil
+	a.mu.Unlock()
+	for c := range idles {
+		c.endedAt(now)
+	}
 }
 
 // holdsUntil reports whether an IdleReply that fired in a, whose time
@@ -188,8 +238,7 @@ type armedFault struct {
 // ReplaceFaults, ClearFaults and Reset (restartFaultsLocked) go through
 // it.
 func (sc *faultScript) rearm(faults []Fault) {
-	now := sc.clock.Now()
-	sc.arming.ended.Store(&now)
+	sc.arming.end(sc.clock.Now())
 	sc.arming = &arming{}
 	sc.faults, sc.random = nil, false
 	for _, f := range faults {
@@ -562,7 +611,7 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) 
 		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
 		return s.ctx, nil
 	}
-	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleOf.holdsUntil)
+	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleOf)
 	return ic, ic
 }
 
@@ -571,12 +620,13 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) 
 // engine says when it does and when it writes instead (internal/idle),
 // so that a paced reply, and the server's work before it, are not the
 // client's silence. It ends, as one of context.WithDeadline does, once
-// the server has waited left in all, while holds reports true for that
-// instant; once holds reports false (ClearFaults, ReplaceFaults or Reset
-// rearmed the script), it has no deadline and does not end at it, so the
-// read goes on, as it would have without the fault. A read cannot be
-// interrupted and resumed (smtpd.Conn.Next), so the deadline is dropped
-// rather than the read cut short.
+// the server has waited left in all, while the fault's arming holds for
+// that instant (arming.holdsUntil); once it does not (ClearFaults,
+// ReplaceFaults or Reset rearmed the script), it has no deadline and
+// does not end at it, so the read goes on, as it would have without the
+// fault, and its timer is stopped (arming.end): no wait on the clock. A
+// read cannot be interrupted and resumed (smtpd.Conn.Next), so the
+// deadline is dropped rather than the read cut short.
 type idleContext struct {
 	// The parent's, cancelled when its time runs out with the cause
 	// context.DeadlineExceeded, or by stop, or the parent: the first of
@@ -585,7 +635,7 @@ type idleContext struct {
 	context.Context
 	idle   *idleReply
 	clk    *clock.Clock // the parent's: the server's
-	holds  func(at time.Time) bool
+	of     *arming      // the script's arming when the fault fired: the time holds while it lasts
 	cancel context.CancelCauseFunc
 
 	mu    sync.Mutex    // guards the fields below: Deadline may be asked from anywhere
@@ -598,9 +648,9 @@ type idleContext struct {
 	closed bool // stop was called: Waiting starts nothing more
 }
 
-func newIdleContext(parent context.Context, r *idleReply, left time.Duration, holds func(time.Time) bool) *idleContext {
+func newIdleContext(parent context.Context, r *idleReply, left time.Duration, of *arming) *idleContext {
 	inner, cancel := context.WithCancelCause(parent)
-	c := &idleContext{idle: r, clk: clock.From(parent), holds: holds, cancel: cancel, left: left}
+	c := &idleContext{idle: r, clk: clock.From(parent), of: of, cancel: cancel, left: left}
 	c.Context = idle.With(inner, c)
 	return c
 }
@@ -615,7 +665,8 @@ func newIdleContext(parent context.Context, r *idleReply, left time.Duration, ho
 // command was read that no wait of the server used (a fault's delay, a
 // paced reply's pauses) counts, so that a suite that moves the clock
 // once it sees the fault's note or the reply has it moved after the
-// time began.
+// time began. A time that the script's rearm did away with does not run
+// (arming.run).
 func (c *idleContext) Waiting(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -627,12 +678,28 @@ func (c *idleContext) Waiting(now time.Time) {
 		from = now
 	}
 	at := from.Add(c.left)
+	if !c.of.run(c, at) {
+		return
+	}
 	c.at, c.wrote = at, time.Time{}
 	c.timer = c.clk.AfterFunc(at, func() {
-		if c.holds(at) {
+		if c.of.holdsUntil(at) {
 			c.cancel(context.DeadlineExceeded)
 		}
 	})
+}
+
+// endedAt stops the time, if it runs and would run out after now, when
+// the fault's arming ended at now (arming.end): it no longer holds, and
+// the server no longer waits on it.
+func (c *idleContext) endedAt(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || !now.Before(c.at) {
+		return // not running, or ran out by now: it holds, and its timer ends it
+	}
+	c.timer.Stop()
+	c.left, c.at = c.at.Sub(now), time.Time{}
 }
 
 // Replying stops the time while the server writes, keeping what is
@@ -650,6 +717,7 @@ func (c *idleContext) Replying(now time.Time) {
 			return
 		}
 		c.timer.Stop()
+		c.of.forget(c)
 		c.left, c.at = c.at.Sub(now), time.Time{}
 	}
 	c.wrote = now
@@ -663,6 +731,7 @@ func (c *idleContext) stop() time.Duration {
 	left := c.left
 	if !c.at.IsZero() {
 		c.timer.Stop()
+		c.of.forget(c)
 		left = max(0, c.at.Sub(c.clk.Now()))
 	}
 	c.mu.Unlock()
@@ -676,7 +745,7 @@ func (c *idleContext) Deadline() (time.Time, bool) {
 	c.mu.Lock()
 	at := c.at
 	c.mu.Unlock()
-	if !at.IsZero() && c.holds(at) {
+	if !at.IsZero() && c.of.holdsUntil(at) {
 		return at, true
 	}
 	return c.Context.Deadline()

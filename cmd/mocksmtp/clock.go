@@ -32,9 +32,11 @@ package main
 // read timeout. A wait counts from when it begins until the clock or
 // real time reaches its end (a move past it ends it before the move's
 // answer), the client leaves, the session is closed, or (an idleReply's)
-// the client sends a command. GET /api/wait/clock?count=N waits, in real
-// time, until N are in progress: a suite waits for the delay it means
-// to end before it moves the clock, as a Go test calls synctest.Wait.
+// the client sends a command or the script is rearmed (PUT or DELETE
+// /api/faults, DELETE /api/messages), after which it ends no session.
+// GET /api/wait/clock?count=N waits, in real time, until N are in
+// progress: a suite waits for the delay it means to end before it moves
+// the clock, as a Go test calls synctest.Wait.
 
 import (
 	"context"

@@ -278,3 +278,39 @@ func TestClockStartOfSessions(t *testing.T) {
 		t.Errorf("GET /api/sessions/2: clockStart %v, want %v", one.ClockStart, ss[1].ClockStart)
 	}
 }
+
+// An idleReply's time that PUT /api/faults, DELETE /api/faults or DELETE
+// /api/messages did away with (the session is no longer closed at its
+// end) is no wait of the server any more, and stops counting at once:
+// else the next test of a suite that shares the program, waiting for
+// its own delay (count=1), would return on the old session's idle time,
+// before its delay had begun, and its move would not end the delay.
+func TestClockWaitsEndWhenTheScriptDoesAwayWithAnIdleTime(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	idleFault := `[{"at": "HELO", "idleReply": {"after": "1h", "code": 421, "text": "4.4.2 idle"}}]`
+	for _, rearm := range []struct{ method, path, body string }{
+		{"PUT", "/api/faults", `[{"at": "MAIL", "delay": "1h"}]`},
+		{"DELETE", "/api/faults", ""},
+		{"DELETE", "/api/messages", ""},
+	} {
+		putFaults(t, p, idleFault)
+		_, expect := dialExpect(t, p.smtp)
+		expect("", 220)
+		expect("HELO app.example", 250)
+		if got := waitClock(t, p, "1"); got.Waits != 1 {
+			t.Fatalf("the idle time: %d waits, want 1", got.Waits)
+		}
+		if res, b := do(t, p, rearm.method, rearm.path, rearm.body); res.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %s", rearm.method, rearm.path, res.StatusCode, b)
+		}
+		var c clockJSON
+		if getJSON(t, p, "/api/clock", 200, &c); c.Waits != 0 {
+			t.Errorf("after %s %s ended the idle time: %d waits in progress, want 0", rearm.method, rearm.path, c.Waits)
+		}
+		// The session goes on as without the fault, past the end of
+		// its idle time.
+		advance(t, p, "2h")
+		expect("NOOP", 250)
+	}
+}

@@ -47,8 +47,10 @@ type Clock struct {
 	// waitWatchers are told of each change of the pending timers
 	// (OnWaits), with mu held.
 	waitWatchers map[*func()]struct{}
-	// moves are the last maxMoves moves, oldest first (At); forgot
-	// tells that older ones were dropped.
+	// moves are the last moves, oldest first, of which At reads the
+	// last maxMoves: between maxMoves and twice as many, so that a move
+	// drops older ones only once in maxMoves moves (Advance); forgot
+	// tells that it moved more than maxMoves times.
 	moves  []move
 	forgot bool
 }
@@ -75,10 +77,11 @@ func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := sort.Search(len(c.moves), func(i int) bool { return c.moves[i].at.After(t) })
+	moves := c.moves[max(0, len(c.moves)-maxMoves):]
+	i := sort.Search(len(moves), func(i int) bool { return moves[i].at.After(t) })
 	switch {
 	case i > 0:
-		return t.Add(c.moves[i-1].offset), true
+		return t.Add(moves[i-1].offset), true
 	case c.forgot:
 		return time.Time{}, false
 	}
@@ -209,11 +212,11 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	wall := time.Now()
 	c.offset.Store(int64(off))
 	now = wall.Add(off)
-	if len(c.moves) == maxMoves {
-		c.moves = append(c.moves[:0], c.moves[maxMoves/2:]...)
-		c.forgot = true
+	if len(c.moves) == 2*maxMoves {
+		c.moves = append(c.moves[:0], c.moves[maxMoves:]...)
 	}
 	c.moves = append(c.moves, move{wall, off})
+	c.forgot = c.forgot || len(c.moves) > maxMoves
 	ended := false
 	for t := range c.timers {
 		if now.Before(t.end) {

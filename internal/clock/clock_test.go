@@ -323,3 +323,45 @@ func TestAtReadsTheClockAsItWas(t *testing.T) {
 		t.Errorf("a nil clock's At: %v, %v", at, ok)
 	}
 }
+
+// The clock remembers its last maxMoves moves, as At says: a time after
+// the oldest of them reads with its offset, at N-1, N, N+1 and 2N moves
+// alike, and one before it does not; a flood of moves (a million) keeps
+// no more than that.
+func TestAtRemembersTheLastMaxMoves(t *testing.T) {
+	for _, n := range []int{maxMoves - 1, maxMoves, maxMoves + 1, maxMoves + 2, 2 * maxMoves, 2*maxMoves + 1, 3 * maxMoves} {
+		c := New()
+		var ats []time.Time // ats[i]: a real time after move i+1, before the next
+		for range n {
+			if _, _, _, err := c.Advance(time.Nanosecond); err != nil {
+				t.Fatal(err)
+			}
+			ats = append(ats, time.Now())
+		}
+		// The oldest move remembered is n-maxMoves+1 (1-based): a time
+		// after it reads with its offset.
+		oldest := max(1, n-maxMoves+1)
+		at := ats[oldest-1]
+		if got, ok := c.At(at); !ok || !got.Equal(at.Add(time.Duration(oldest))) {
+			t.Errorf("%d moves: At after move %d, the oldest of the last %d: %v, %v; want %v", n, oldest, maxMoves, got, ok, at.Add(time.Duration(oldest)))
+		}
+		if oldest > 1 {
+			if _, ok := c.At(ats[oldest-2]); ok {
+				t.Errorf("%d moves: At after move %d, before the last %d: ok", n, oldest-1, maxMoves)
+			}
+		}
+	}
+	c := New()
+	for range 1 << 20 {
+		if _, _, _, err := c.Advance(time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cap(c.moves); n > 3*maxMoves { // twice as many, and what append rounds up
+		t.Errorf("after 1Mi moves the clock keeps room for %d moves, want at most %d", n, 3*maxMoves)
+	}
+	now := time.Now()
+	if got, ok := c.At(now); !ok || !got.Equal(now.Add(1<<20)) {
+		t.Errorf("At after 1Mi moves: %v, %v", got, ok)
+	}
+}
