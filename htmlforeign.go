@@ -65,8 +65,10 @@ const maxOpen = 128
 // a browser ignores it. An a start tag closes the a open before it (see
 // tree.closeLink). A formatting element that the end tag of an element
 // around it closes ("<p><b></p>"), with no marker under it (see
-// closeTo), stays counted open, as a browser opens a copy of it again
-// before what follows. HTML's own tree construction is followed no
+// closeStack), stays counted open, as a browser opens a copy of it again
+// before what follows; one behind a marker a table's part or end tag
+// left on the list of active formatting elements (see tree.behind) is
+// no longer active. HTML's own tree construction is followed no
 // further: not those implied end tags in an integration point, nor a
 // select, nor those copies within foreign content (tree counts them
 // closed), nor when a block start tag comes before them (a browser makes
@@ -113,6 +115,13 @@ type tree struct {
 	// a start tag's implied end tags close (see impliedEnds); lost, none.
 	stack []*opened
 	lost  bool
+	// behind is how many elements of stack are behind a marker that a
+	// cell, a caption, an applet... closed by a table's part or end tag
+	// left on the list of active formatting elements (see closeStack):
+	// a formatting element of those is no longer active, its end tag
+	// is HTML's "any other end tag", and an a start tag does not close
+	// an a of those.
+	behind int
 	// phase is where the document is read: in its head, or its body
 	// (see tree.startHead).
 	phase phase
@@ -493,12 +502,17 @@ func (tr *tree) inScope(o *opened, name string, kind htmlKind) bool {
 	if kind&templateKind != 0 {
 		stop = 0
 	}
+	special := false // a special element is open above the one at i
 	for i := len(tr.stack) - 1; i >= 0; i-- {
 		switch e := tr.stack[i]; {
 		case e == o || kind&e.kind&headingKind != 0:
-			return true
+			// Behind a marker, a formatting element's end tag is HTML's
+			// "any other end tag" (see endOutside).
+			return kind&formattingKind == 0 || i >= tr.behind || !special
 		case e.kind&stop != 0:
 			return false
+		default:
+			special = special || e.kind&specialKind != 0
 		}
 	}
 	return false
@@ -559,45 +573,82 @@ func (tr *tree) endOutside(name string, kind htmlKind) {
 	if kind&templateKind != 0 {
 		stop = 0
 	}
+	special := false // a special element is open above the one at i
 	for i := len(tr.stack) - 1; i >= 0 && !tr.lost; i-- {
 		if e := tr.stack[i]; e != o {
 			if e.kind&stop != 0 {
 				return
 			}
+			special = special || e.kind&specialKind != 0
 			continue
 		}
-		if kind&formattingKind != 0 {
+		switch {
+		case kind&formattingKind != 0 && i >= tr.behind:
 			tr.adopt(i)
 			return
-		}
-		if isName(name, "form") {
+		case kind&formattingKind != 0 && special:
+			// Behind a marker, no formatting element of the list: HTML's
+			// "any other end tag", which stops at a special element.
+			return
+		case isName(name, "form"):
 			tr.stack = append(tr.stack[:i], tr.stack[i+1:]...)
-			break
+			if i < tr.behind {
+				tr.behind--
+			}
+		default:
+			tr.closeTo(i)
+			return
 		}
-		tr.closeTo(i)
-		return
+		break
 	}
 	tr.closeOpened(o)
 }
 
 // closeTo closes the elements tree.stack holds from its top to
-// stack[i], as a browser pops them, but the formatting elements with no
-// marker (a cell, a caption, a template...: see isMarker) under them
-// among those: a browser opens a copy of each again before what follows
-// (it reconstructs the active formatting elements), and tree counts them
-// open ("<p><b></p>" leaves a b open).
-func (tr *tree) closeTo(i int) {
-	n, marker := i, false
-	for _, e := range tr.stack[i:] {
-		if e.kind&formattingKind != 0 && !marker {
+// stack[i], as a browser pops them for an end tag (see closeStack).
+func (tr *tree) closeTo(i int) { tr.closeStack(i, true) }
+
+// closeStack closes the elements tree.stack holds from its top to
+// stack[i], as a browser pops them, but the formatting elements it
+// keeps on its list of active formatting elements: a browser opens a
+// copy of each again before what follows (it reconstructs the active
+// formatting elements), and tree counts them open ("<p><b></p>" leaves a
+// b open). Of the elements that put a marker on that list (a cell, a
+// caption, an applet...: see isMarker) among those closed, an end tag
+// that clears the list (clears: a cell's, a caption's, an applet's...)
+// takes the innermost's marker off it, with the formatting elements
+// after it; the markers of the others (all, for a table's part or end
+// tag, which clear nothing) stay on the list, and the formatting
+// elements before them, open or not, are no longer active (see
+// tree.behind): "<table><b><applet><tr>" leaves no b to open again, nor
+// for "</b>" to find.
+func (tr *tree) closeStack(i int, clears bool) {
+	top, stale := -1, -1 // the innermost marker closed; the innermost left on the list
+	for j := len(tr.stack) - 1; j >= i; j-- {
+		if e := tr.stack[j]; isMarker(e.name, e.kind) {
+			if top < 0 && clears {
+				top = j
+				continue
+			}
+			stale = j
+			break
+		}
+	}
+	n := i
+	for j := i; j < len(tr.stack); j++ {
+		e := tr.stack[j]
+		if e.kind&formattingKind != 0 && j >= tr.behind && j > stale && (top < 0 || j < top) {
 			tr.stack[n] = e
 			n++
 			continue
 		}
-		marker = marker || isMarker(e.name, e.kind)
 		tr.closeOpened(e)
 	}
 	tr.stack = tr.stack[:n]
+	tr.behind = min(tr.behind, i)
+	if stale >= 0 {
+		tr.behind = i
+	}
 }
 
 // closeOpened counts an HTML element open outside foreign content, one
