@@ -162,6 +162,10 @@ var hostileTreeUnits = []string{
 	"<table><tr>", "<table><svg><desc><td>", "<caption><svg><title><tr>", "<a><table>", "<a><span></a>", "<b><div><span></b>", "<svg><foreignObject><a><div><span><a></a>",
 	"<table>" + strings.Repeat("<div>", 130) + strings.Repeat("</td>", 200),
 	"<a>" + strings.Repeat("<div>", 126) + strings.Repeat("<a></b>", 200),
+	// Formatting elements behind the marker of an applet or marquee a
+	// table's part or end tag closed.
+	"<table><b><marquee><tr></b><a>", "<b><table><applet></table><div></b>",
+	"<table>" + strings.Repeat("<b><marquee>", 64) + "<tr>" + strings.Repeat("</b><a>", 200),
 }
 
 // TestHostileTablesAndLinksAllocateLittle gives Links 1 MiB + 1 of each
