@@ -71,14 +71,15 @@ func (tr *tree) nameAt(at int) string {
 }
 
 // closeFrom closes the elements open from the current node down to the
-// one at (see tableContext), as a browser pops them.
-func (tr *tree) closeFrom(at int) {
+// one at (see tableContext), as a browser pops them: for a cell's or a
+// caption's end tag, implied or not, when clears (see closeStack).
+func (tr *tree) closeFrom(at int, clears bool) {
 	if n := len(tr.stack); at >= n {
 		tr.popTo(at - n)
 		return
 	}
 	tr.popTo(0)
-	tr.closeTo(at)
+	tr.closeStack(at, clears)
 }
 
 // openHTML opens an HTML element of the name, as a browser inserts one
@@ -115,30 +116,30 @@ func (tr *tree) startTable(name string) bool {
 			if !part {
 				return false // a table in a cell, as in a body
 			}
-			tr.closeFrom(at)
+			tr.closeFrom(at, true) // the cell or the caption's end tag
 			continue
 		case "tr":
 			if !cell {
-				tr.closeFrom(at)
+				tr.closeFrom(at, false)
 				continue
 			}
 		case "tbody", "thead", "tfoot":
 			if !cell && !isName(name, "tr") {
-				tr.closeFrom(at)
+				tr.closeFrom(at, false)
 				continue
 			}
 			if cell {
-				tr.closeFrom(at + 1)
+				tr.closeFrom(at+1, false)
 				tr.openHTML("tr")
 				tr.openHTML(name)
 				return true
 			}
 		case "table":
 			if !part {
-				tr.closeFrom(at)
+				tr.closeFrom(at, false)
 				return false // then opens as in a body
 			}
-			tr.closeFrom(at + 1)
+			tr.closeFrom(at+1, false)
 			switch {
 			case isName(name, "col") || isName(name, "colgroup"):
 				return true
@@ -151,7 +152,7 @@ func (tr *tree) startTable(name string) bool {
 			tr.openHTML(name)
 			return true
 		}
-		tr.closeFrom(at + 1)
+		tr.closeFrom(at+1, false)
 		tr.openHTML(name)
 		return true
 	}
@@ -171,10 +172,19 @@ func (tr *tree) endTable(name string, kind htmlKind) bool {
 	if !ok || ctx == "template" {
 		return false
 	}
+	cell := at // a cell or a caption a browser closes first ("</table>" in a td)
+	if ctx != "td" && ctx != "th" && ctx != "caption" {
+		cell = -1
+	}
 	for ; at >= 0; at-- {
 		switch n := tr.nameAt(at); {
 		case isNameFolded(n, name):
-			tr.closeFrom(at)
+			if cell >= 0 {
+				tr.closeFrom(cell, true)
+			}
+			if cell < 0 || at < cell {
+				tr.closeFrom(at, false)
+			}
 			return true
 		case isName(n, "table") || isName(n, "template"):
 			return true
@@ -209,7 +219,7 @@ func (tr *tree) closeLink() {
 		}
 		return
 	}
-	for i := len(tr.stack) - 1; i >= 0; i-- {
+	for i := len(tr.stack) - 1; i >= tr.behind; i-- {
 		switch e := tr.stack[i]; {
 		case e.name == "a":
 			tr.adopt(i)

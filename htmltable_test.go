@@ -120,6 +120,40 @@ func TestLinksAndFindReadALinksEndTagAsABrowserDoes(t *testing.T) {
 	})
 }
 
+// TestLinksAndFindReadAFormattingElementBehindAMarkerAsABrowserDoes
+// checks an applet, object or marquee in a table (or in a cell) that a
+// table's part or end tag closes, not its own end tag: a browser leaves
+// its marker on the list of active formatting elements, so that a b or
+// an a opened before it is no longer one a browser opens again or an
+// end tag of its name finds ("</b>" in an svg after it closes nothing
+// when a special element is open between), while one opened after it
+// still is.
+func TestLinksAndFindReadAFormattingElementBehindAMarkerAsABrowserDoes(t *testing.T) {
+	t.Parallel()
+	checkEndTagCases(t, []endTagCase{
+		{"a b before a marquee a row closes", `<table><b><marquee><tr><svg></b>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a nobr before an applet a col closes", `<table><nobr><applet><col><svg></nobr>` + svgLink, []string{"https://x.test/a"}, "2"},
+		{"a b before a marquee a caption closes", `<table><b><marquee><caption></caption><svg></b>` + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		{"an a before a marquee a colgroup closes", `<table><a href="https://x.test/1"><marquee><colgroup><svg></a>` + svgLink,
+			[]string{"https://x.test/1", "https://x.test/a"}, "2"},
+		{"an i around a form and a table, a marquee the table's end tag closes", `<i><form><table><marquee></table><svg></i>` + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		{"a b around a table, an applet the table's end tag closes, a div", `<b><table><applet></table><div><svg></b>` + svgLink,
+			[]string{"https://x.test/a"}, "2"},
+		// With no special element between, "</b>" is HTML's "any other
+		// end tag", which closes the b and the svg in it.
+		{"a b around a table, an applet the table's end tag closes", `<b><table><applet></table><svg></b>` + svgLink, nil, "1"},
+		// A b after the marker is opened again, and its end tag closes
+		// the svg.
+		{"a b after an applet a row closes", `<table><applet><b><tr><svg></b>` + svgLink, nil, "1"},
+		{"a b after an object the table's end tag closes", `<table><object><b></table><svg></b>` + svgLink, nil, "1"},
+		// A cell's end tag takes the applet's marker off, not the b
+		// before it, nor the cell's.
+		{"a b before an applet a cell's end tag closes", `<table><tr><td><b><applet></td><svg></b>` + svgLink, nil, "1"},
+	})
+}
+
 // hostileTreeUnits are shapes of HTML that make a tree walk down its
 // stack at each tag: tables and their parts, in and around svg, links in
 // links and in tables, spans and blocks left open in formatting
@@ -128,6 +162,10 @@ var hostileTreeUnits = []string{
 	"<table><tr>", "<table><svg><desc><td>", "<caption><svg><title><tr>", "<a><table>", "<a><span></a>", "<b><div><span></b>", "<svg><foreignObject><a><div><span><a></a>",
 	"<table>" + strings.Repeat("<div>", 130) + strings.Repeat("</td>", 200),
 	"<a>" + strings.Repeat("<div>", 126) + strings.Repeat("<a></b>", 200),
+	// Formatting elements behind the marker of an applet or marquee a
+	// table's part or end tag closed.
+	"<table><b><marquee><tr></b><a>", "<b><table><applet></table><div></b>",
+	"<table>" + strings.Repeat("<b><marquee>", 64) + "<tr>" + strings.Repeat("</b><a>", 200),
 }
 
 // TestHostileTablesAndLinksAllocateLittle gives Links 1 MiB + 1 of each
