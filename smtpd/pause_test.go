@@ -93,28 +93,38 @@ func TestPauseEndsWhenTheClientLeaves(t *testing.T) {
 	}
 }
 
-// A trickled reply whose pauses are an hour long ends as soon as the
-// client leaves, not an hour later, with ErrReplyCut (the client got a
-// part of the reply), which says how much of it went out.
-func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
-	t.Parallel()
+// servePaced serves one TCP connection, answering each event of
+// kind with a reply paced by pace, every other by default; ended gets
+// the error that ended the driver's loop. The driver's context ends
+// with the test.
+func servePaced(t *testing.T, kind smtpd.Kind, pace smtpd.Pace) (addr string, ended <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ended := make(chan error, 1)
-	addr, _ := serveOne(t, func(nc net.Conn) error {
+	end := make(chan error, 1)
+	addr, _ = serveOne(t, func(nc net.Conn) error {
 		c := smtpd.NewConn(nc, smtpd.Config{})
 		defer c.Close(nil)
 		for {
 			ev, err := c.Next(ctx)
 			if err != nil {
-				ended <- err
-				return err
+				end <- err
+				return nil
 			}
-			if ev.Kind == smtpd.Helo {
-				c.Answer(smtpd.Answer{Pace: smtpd.Pace{Chunk: 2, Every: time.Hour}})
+			if ev.Kind == kind {
+				c.Answer(smtpd.Answer{Pace: pace})
 			}
 		}
 	})
 	t.Cleanup(cancel) // before serveOne's wait, should the driver still pause
+	return addr, end
+}
+
+// A trickled reply whose pauses are an hour long ends as soon as the
+// client leaves, not an hour later, with ErrReplyCut (the client got a
+// part of the reply), which says how much of it went out.
+func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
+	t.Parallel()
+	addr, ended := servePaced(t, smtpd.Helo, smtpd.Pace{Chunk: 2, Every: time.Hour})
 	c := dial(t, addr)
 	c.expect("220 localhost ESMTP")
 	c.send("HELO x\r\n")
@@ -134,23 +144,7 @@ func TestPacedReplyEndsWhenTheClientLeaves(t *testing.T) {
 // client that leaves during a Pause at QUIT, not ErrReplyCut.
 func TestPacedQuitReplyCutEndsAsQuit(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	ended := make(chan error, 1)
-	addr, _ := serveOne(t, func(nc net.Conn) error {
-		c := smtpd.NewConn(nc, smtpd.Config{})
-		defer c.Close(nil)
-		for {
-			ev, err := c.Next(ctx)
-			if err != nil {
-				ended <- err
-				return nil
-			}
-			if ev.Kind == smtpd.Quit {
-				c.Answer(smtpd.Answer{Pace: smtpd.Pace{SplitAt: 4, Every: time.Hour}})
-			}
-		}
-	})
-	t.Cleanup(cancel)
+	addr, ended := servePaced(t, smtpd.Quit, smtpd.Pace{SplitAt: 4, Every: time.Hour})
 	c := dial(t, addr)
 	c.expect("220 localhost ESMTP")
 	c.send("QUIT\r\n")

@@ -302,23 +302,7 @@ func TestPauseSeesALeaveBehindWhatWasSentAsTheContextEnds(t *testing.T) {
 // client that sent more (a QUIT once it gave up on the rest) leaves.
 func TestPacedReplyEndsWhenAClientThatSentMoreLeaves(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	ended := make(chan error, 1)
-	addr, _ := serveOne(t, func(nc net.Conn) error {
-		c := smtpd.NewConn(nc, smtpd.Config{})
-		defer c.Close(nil)
-		for {
-			ev, err := c.Next(ctx)
-			if err != nil {
-				ended <- err
-				return err
-			}
-			if ev.Kind == smtpd.Helo {
-				c.Answer(smtpd.Answer{Pace: smtpd.Pace{Chunk: 2, Every: time.Hour}})
-			}
-		}
-	})
-	t.Cleanup(cancel) // before serveOne's wait, should the driver still pause
+	addr, ended := servePaced(t, smtpd.Helo, smtpd.Pace{Chunk: 2, Every: time.Hour})
 	c := dial(t, addr)
 	c.expect("220 localhost ESMTP")
 	c.send("HELO x\r\n")
