@@ -34,11 +34,13 @@ var (
 	// of message text or an AUTH response. The error is ErrFraming too.
 	ErrLineTooLong = errors.New("smtpd: line longer than 1 MiB")
 	// ErrReplyCut ends a session whose client left while a paced reply
-	// (Answer.Pace) was being written, after a part of it went out and
+	// ([Answer.Pace]) was being written, after a part of it went out and
 	// before the rest: the client read a part of a reply, not the reply.
 	// The error is ErrClientGone too, and says how many octets of the
 	// reply went out. At a [Quit] the engine accepted, Next returns
 	// io.EOF instead, as after a client that leaves during [Conn.Pause].
+	// A reply written at once whose write fails ends the session with
+	// ErrClientGone alone.
 	ErrReplyCut = errors.New("smtpd: reply cut short")
 )
 
@@ -104,7 +106,8 @@ type Answer struct {
 	// that the server closes the channel (RFC 5321 3.8, 4.2.2), KeepOpen
 	// is CloseConn, as after the engine's own 421s: the client reads the
 	// 421, then the end of the connection, and Next returns
-	// ErrDriverClosed; nothing pipelined after the command is answered.
+	// ErrDriverClosed (io.EOF after QUIT); nothing pipelined after the
+	// command is answered.
 	// So it is after the event's own 421 (a SASLServer's error, a
 	// Config.VRFY reply) that the answer does not replace. Raw bytes are
 	// not read: Raw "421 ..." with KeepOpen goes on (a server that says
