@@ -111,8 +111,9 @@ type AuthInfo struct {
 	// no 235 (a fault at StageAuth, or WithRejectNonconforming, answered
 	// otherwise, or the session ended during a fault's Delay, or the
 	// client left in the middle of a 235 that a fault's Trickle or
-	// SplitReply paced), what it got instead, as the fault's transcript
-	// note says it: "535 5.7.8 try again", `raw reply "535 no\r\n"`, "no
+	// SplitReply paced), what it got instead, on one line as the client
+	// read it (the enhanced status code the server filled in, none when
+	// ENHANCEDSTATUSCODES is off): "535 5.7.8 try again", `raw reply "535 no\r\n"`, "no
 	// reply", "421 4.3.2 Service shutting down", "part of 235 2.7.0
 	// Authentication successful".
 	// The client is then not authenticated (but after a RawReply, which

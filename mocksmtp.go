@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mocksmtp/mocksmtp/internal/clock"
+	"github.com/mocksmtp/mocksmtp/internal/enhanced"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -605,9 +606,9 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if ev.Kind == smtpd.Auth && ev.Err == nil {
 		switch {
 		case !accepts(ev, ans):
-			s.authRefused(rec, replySaid(ev, ans))
+			s.authRefused(rec, s.replySaid(ev, ans))
 		case ans.Pace != (smtpd.Pace{}):
-			sf.pacedAuth = replySaid(ev, ans)
+			sf.pacedAuth = s.replySaid(ev, ans)
 		}
 	}
 	sf.setIdle(ev, &p)
@@ -693,19 +694,25 @@ func (s *Server) authRefused(rec *session, got string) {
 	s.changes.changed(changeLine)
 }
 
-// replySaid says the reply of answer ans to ev as a fault's transcript
-// note says it (action.describe): "535 5.7.8 try again", `raw reply
-// "535 no\r\n"`, "no reply".
-func replySaid(ev *smtpd.Event, ans smtpd.Answer) string {
+// replySaid says the reply of answer ans to ev as the client reads it,
+// on one line: "535 5.7.8 try again" (the enhanced status code the engine
+// fills in when the fault gave none, none when ENHANCEDSTATUSCODES is
+// off: enhanced.Status), `raw reply "535 no\r\n"`, "no reply".
+func (s *Server) replySaid(ev *smtpd.Event, ans smtpd.Answer) string {
+	r := ev.Reply
 	switch {
 	case ans.NoReply:
 		return "no reply"
 	case ans.Raw != nil:
 		return fmt.Sprintf("raw reply %q", ans.Raw)
 	case ans.Reply != nil:
-		return ans.Reply.String()
+		r = *ans.Reply
+		r.Status = enhanced.Status(r.Code, r.Status, ev.Reply.Code, ev.Reply.Status)
 	}
-	return ev.Reply.String()
+	if s.opts.engine.Disabled&smtpd.ExtEnhancedStatusCodes != 0 {
+		r.Status = ""
+	}
+	return r.String()
 }
 
 // trace appends a transcript line and returns its number.

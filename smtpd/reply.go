@@ -1,9 +1,10 @@
 package smtpd
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mocksmtp/mocksmtp/internal/enhanced"
 )
 
 // Reply is an SMTP reply: a three-digit code, an optional RFC 3463 enhanced
@@ -126,21 +127,10 @@ func (r Reply) appendWire(b []byte) []byte {
 }
 
 // withStatus fills an empty Status: from def when it is of the same class,
-// otherwise generically. Codes without an enhanced status keep none.
+// otherwise generically (enhanced.Status, which the root package reads
+// too). Codes without an enhanced status keep none.
 func (r Reply) withStatus(def Reply) Reply {
-	if r.Status != "" || r.Code < 200 || r.Code >= 600 || r.class() == 3 {
-		return r
-	}
-	if def.Status != "" && def.class() == r.class() {
-		r.Status = def.Status
-		return r
-	}
-	if def.Code != 0 && def.Status == "" && def.class() == r.class() {
-		return r // greeting, EHLO, HELO: no enhanced status
-	}
-	if r.class() == 2 || r.class() == 4 || r.class() == 5 {
-		r.Status = fmt.Sprintf("%d.0.0", r.class())
-	}
+	r.Status = enhanced.Status(r.Code, r.Status, def.Code, def.Status)
 	return r
 }
 
