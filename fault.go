@@ -516,7 +516,10 @@ func addDelay(a, b time.Duration) time.Duration {
 // writes: a slow server. A client that leaves during a wait ends the
 // reply and the session, as during a [Fault.Delay], and the transcript
 // notes how much of the reply went out; at StageAuth the client got part
-// of a 235, no 235, and [AuthInfo.Refused] says so. A fault that writes
+// of a 235, no 235, and [AuthInfo.Refused] says so; at StageMessage the
+// message stays recorded, as a server that queued it before its 250
+// went out keeps it (the client may send it again); at StageQuit the
+// client quit (the session ends QUIT). A fault that writes
 // no reply (Drop; ResetTCP or Stall without a Reply) cannot pace it and
 // is invalid.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
@@ -530,7 +533,7 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // writes the rest: a reply split across TCP writes, as clients that read
 // replies with a single read mishandle. A client that leaves during the
 // pause ends the reply and the session, as during a [Fault.Delay], and
-// at StageAuth is recorded as for Trickle. As for
+// at StageAuth, StageMessage and StageQuit is recorded as for Trickle. As for
 // Trickle, a fault that writes no reply cannot split it and is invalid.
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
