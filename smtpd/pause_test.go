@@ -56,26 +56,13 @@ func TestPauseEndsWhenTheClientLeaves(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := servePausing(t, smtpd.Config{TLSConfig: serverTLS}, smtpd.Rcpt)
+			p := servePause(t, smtpd.Config{TLSConfig: serverTLS}, smtpd.Rcpt, time.Hour)
 			c := dial(t, p.addr)
-			raw := c.conn
-			c.expect("220 localhost ESMTP")
+			var cfg *tls.Config
 			if tt.tls {
-				c.send("EHLO x\r\n")
-				if lines, err := c.reply(); err != nil || len(lines) < 2 {
-					t.Fatalf("EHLO reply %q, %v", lines, err)
-				}
-				c.send("STARTTLS\r\n")
-				c.expect("220 2.0.0 Ready to start TLS")
-				tc := tls.Client(raw, clientTLS)
-				if err := tc.Handshake(); err != nil {
-					t.Fatal(err)
-				}
-				c.conn, c.r = tc, bufio.NewReader(tc)
+				cfg = clientTLS
 			}
-			c.send("HELO x\r\nMAIL FROM:<a@example.com>\r\n")
-			c.expect("250 localhost")
-			c.expect("250 2.1.0 Ok")
+			raw := toRcpt(t, c, cfg)
 			c.send("RCPT TO:<b@example.com>\r\n")
 			<-p.paused
 			if tt.reset {
@@ -289,7 +276,7 @@ func TestPauseEndsWithTheContext(t *testing.T) {
 // has quit: Pause, then Next, return io.EOF, as after any QUIT.
 func TestPauseAtQuit(t *testing.T) {
 	t.Parallel()
-	p := servePausing(t, smtpd.Config{}, smtpd.Quit)
+	p := servePause(t, smtpd.Config{}, smtpd.Quit, time.Hour)
 	c := dial(t, p.addr)
 	c.expect("220 localhost ESMTP")
 	c.send("QUIT\r\n")
@@ -298,38 +285,4 @@ func TestPauseAtQuit(t *testing.T) {
 	if err := within(t, 10*time.Second, p.ended); err != io.EOF || p.pauseErr != io.EOF {
 		t.Errorf("Pause returned %v, Next %v; want io.EOF", p.pauseErr, err)
 	}
-}
-
-// pausing is a session of servePausing: paused is closed as the driver
-// pauses, and ended gets Next's error; pauseErr, Pause's, is read once
-// ended has it.
-type pausing struct {
-	addr     string
-	paused   chan struct{}
-	pauseErr error
-	ended    chan error
-}
-
-// servePausing serves one connection with cfg, accepting every event and
-// pausing an hour after the first of kind.
-func servePausing(t *testing.T, cfg smtpd.Config, kind smtpd.Kind) *pausing {
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &pausing{paused: make(chan struct{}), ended: make(chan error, 1)}
-	p.addr, _ = serveOne(t, func(nc net.Conn) error {
-		c := smtpd.NewConn(nc, cfg)
-		defer c.Close(nil)
-		for {
-			ev, err := c.Next(ctx)
-			if err != nil {
-				p.ended <- err
-				return err
-			}
-			if ev.Kind == kind {
-				close(p.paused)
-				p.pauseErr = c.Pause(ctx, time.Hour)
-			}
-		}
-	})
-	t.Cleanup(cancel) // before serveOne's wait, should the driver still pause
-	return p
 }
