@@ -292,16 +292,7 @@ func TestClockPacedReplyIsNotIdleTime(t *testing.T) {
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "HELO", "splitReply": {"at": 4, "pause": "1h"},
 		"idleReply": {"after": "10m", "code": 421, "text": "4.4.2 idle too long"}}]`)
-	conn, err := net.Dial("tcp", p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
-		t.Fatalf("greeting: %q, %v", line, err)
-	}
+	conn, r := dialGreeted(t, p)
 	if _, err := conn.Write([]byte("HELO app.example\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -369,22 +360,31 @@ func TestClockAdvanceRefusesBadInput(t *testing.T) {
 	}
 }
 
+// dialGreeted connects to the program's SMTP port, reads the greeting
+// and returns the connection and its reader, for tests that read the
+// replies octet by octet; it fails after 10 s rather than hang.
+func dialGreeted(t *testing.T, p *proc) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("greeting: %q, %v", line, err)
+	}
+	return conn, r
+}
+
 // One move of the clock past several pauses of a trickled reply ends
 // them all, as that much time would: the client gets the whole reply.
 func TestClockAdvanceEndsEveryPauseItPasses(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "NOOP", "trickle": {"n": 4, "every": "1h"}}]`)
-	conn, err := net.Dial("tcp", p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
-		t.Fatalf("greeting: %q, %v", line, err)
-	}
+	conn, r := dialGreeted(t, p)
 	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
 		t.Fatal(err)
 	}

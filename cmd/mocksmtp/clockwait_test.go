@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"io"
-	"net"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -169,16 +167,7 @@ func TestClockWaitsEndWithTheirWait(t *testing.T) {
 
 	// The idle time runs while the server waits for the command after
 	// HELO's reply, and ends with the command.
-	conn, err := net.Dial("tcp", p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
-		t.Fatalf("greeting: %q, %v", line, err)
-	}
+	conn, r := dialGreeted(t, p)
 	if _, err := conn.Write([]byte("HELO app.example\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -205,16 +194,7 @@ func TestClockWaitForEachPauseOfATrickle(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "NOOP", "trickle": {"n": 4, "every": "1h"}}]`)
-	conn, err := net.Dial("tcp", p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "220 ") {
-		t.Fatalf("greeting: %q, %v", line, err)
-	}
+	conn, r := dialGreeted(t, p)
 	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
 		t.Fatal(err)
 	}
