@@ -318,18 +318,18 @@ func (s *Server) serve(nc net.Conn) {
 	// does, not what the server wrote after it (a challenge, its 500 to
 	// a line past 1 MiB, an idle fault's 421): an AUTH exchange left
 	// unfinished, its last response or AUTH command; a line past 1 MiB,
-	// that line. said421 is whether the last reply written was a 421,
-	// after which the client owes no QUIT. (One struct: one allocation.)
-	var last struct {
-		read    int
-		said421 bool
-	}
+	// that line. (One struct: one allocation.)
+	var last lastTraced
 	cfg.Trace = func(t smtpd.Trace) {
-		if n := s.trace(rec, t); t.Kind != smtpd.TraceReply {
-			last.read = n
-		} else {
+		n := s.trace(rec, t)
+		switch t.Kind {
+		case smtpd.TraceReply:
 			last.said421 = said421(t.Text)
+			return
+		case smtpd.TraceCommand:
+			last.sentQuit = t.Masked == "" && isQuit(t.Text)
 		}
+		last.read = n
 	}
 	var c *smtpd.Conn
 	// exchange is the AUTH exchange that began and has no Auth event yet:
@@ -373,7 +373,7 @@ func (s *Server) serve(nc net.Conn) {
 			}
 			rec.mu.Unlock()
 		}
-		s.endSession(rec, err, last.read, last.said421)
+		s.endSession(rec, err, last)
 	}()
 	for {
 		ctx, ic := s.nextContext(sf)
@@ -733,9 +733,6 @@ func (s *Server) trace(rec *session, t smtpd.Trace) (line int) {
 	// repeat from session to session; the driver's notes (note) do not.
 	text := s.textRef(l.Text)
 	rec.mu.Lock()
-	if l.Dir == FromClient {
-		rec.sentQuit = t.Masked == "" && isQuit(t.Text)
-	}
 	s.addTextLocked(rec, l.Dir, text)
 	line = rec.nlines()
 	rec.mu.Unlock()
@@ -832,21 +829,33 @@ func (s *Server) record(rec *session, m *Message, parsed bool, line int) {
 	runtime.KeepAlive(m) // so that the snapshot shares its parse
 }
 
-// endSession marks a session ended; read is the transcript line of the
-// last input the engine traced, said421 whether its last reply was a 421
+// lastTraced is what a session's end reads of the last lines the engine
+// traced (serve's Trace): read, the transcript line of the last input (a
+// command, an AUTH response, a note of message data), which a finding of
+// the session's end names; said421, the last reply was a 421, after which
+// the client owes no QUIT; sentQuit, the client's last line was a QUIT
+// command, one the engine had not read yet included (smtpd's
+// traceUnread), not an AUTH response, which the engine masks whatever it
+// says (and WithoutSecretMasking shows as sent).
+type lastTraced struct {
+	read              int
+	said421, sentQuit bool
+}
+
+// endSession marks a session ended, by err, after the lines last says
 // (endConformanceLocked).
-func (s *Server) endSession(rec *session, err error, read int, said421 bool) {
+func (s *Server) endSession(rec *session, err error, last lastTraced) {
 	s.mu.Lock()
 	rec.mu.Lock()
 	rec.end = time.Now()
 	rec.ended = endReason(err)
-	if rec.ended == EndClientClosed && rec.sentQuit {
+	if rec.ended == EndClientClosed && last.sentQuit {
 		// It quit and left before the reply, one the engine had not
 		// read yet included (a QUIT sent during a Delay, traced once
 		// the client left: smtpd's traceUnread).
 		rec.ended = EndQuit
 	}
-	s.endConformanceLocked(rec, err, read, said421)
+	s.endConformanceLocked(rec, err, last.read, last.said421)
 	if !errors.Is(err, ErrClosed) && rec.ended != EndQuit {
 		rec.err = err // nil after QUIT, the normal end
 	}

@@ -241,11 +241,6 @@ type session struct {
 	start   time.Time
 	end     time.Time
 	ended   EndReason
-	// sentQuit: the client's last line was a QUIT command (trace), one
-	// the engine had not read yet included (smtpd's traceUnread); not an
-	// AUTH response, which the engine masks whatever it says, and which
-	// WithoutSecretMasking shows as sent.
-	sentQuit bool
 	// ehlo: the last greeting the server took (handle) was EHLO, whose
 	// extensions conform takes as offered; startTLS: the client has sent
 	// a STARTTLS that the server took or refused for its own reasons, and
