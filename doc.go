@@ -74,7 +74,9 @@
 // Scenarios are faults too: [Greylist], [GreylistFor], [RateLimit], [RateLimitPer],
 // [MailboxFull], [UnknownUser], [ShuttingDown], [TooManyRecipients].
 // [Server.AddFault], [Server.ReplaceFaults] and [Server.ClearFaults]
-// change the script while the server runs. The first fault that matches an event decides its answer.
+// change the script while the server runs. Of the faults that match an
+// event, the first that does more than delay decides its answer; those
+// before it that only delay add their delays (see [WithFault]).
 // A message is recorded only when the answer to it is 2xx. Each fired
 // fault is a note in the transcript naming the file and line where it was
 // declared, and an entry in Session.Faults; sessions' Start times let a

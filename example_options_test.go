@@ -222,8 +222,9 @@ func ExampleInbox_ExpectNoMessages() {
 	// failed: false
 }
 
-// The first fault that matches an event decides its answer: list the
-// narrow ones first.
+// The first fault that matches an event and answers it decides its
+// answer: list the narrow ones first. (One that only delays decides
+// nothing: the faults after it are consulted still.)
 func ExampleWithFault() {
 	t := &fakeT{}
 	defer t.done()

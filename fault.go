@@ -26,8 +26,9 @@ const (
 	// anything was written: a fault here holds back, drops or resets the
 	// connection before the greeting (with implicit TLS, after the TLS
 	// handshake). Its faults are consulted before those of
-	// StageGreeting; when the one that fires only delays, the session
-	// goes on to StageGreeting's faults. With [WithImplicitTLS], a TLS
+	// StageGreeting, as the later faults of one stage: while those that
+	// fire only delay, the consultation goes on to StageGreeting's faults
+	// (see [WithFault]), the delays adding up. With [WithImplicitTLS], a TLS
 	// failure here ([Fault.ExpiredCertificate], [Fault.AbortHandshake]...)
 	// acts on the handshake that opens the connection.
 	StageConnect Stage = iota + 1
@@ -339,7 +340,10 @@ func lower(s []string) []string {
 // swept down to none says, and at 1 it always does. The draws come from a random source seeded
 // per server and connection (see [WithSeed]), so the same seed and the
 // same client behaviour give the same faults; sessions that use it note
-// the seed in their transcript.
+// the seed in their transcript. It draws once at each event it is
+// consulted for whose other selectors match: a fault before it that only
+// delays does not keep it from being consulted, one that answers does
+// (see [WithFault]).
 func (f Fault) WithProbability(p float64) Fault {
 	if !(p >= 0 && p <= 1) {
 		return f.fail("%v: want 0 to 1", call("WithProbability", p))
@@ -493,6 +497,13 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // on the command (at StageMessage the DKIM and ARC checks, the MIME
 // parse of [WithRejectNonconforming], a [WithOnMessage] callback), which
 // does not shorten it.
+//
+// A fault that only delays (no reply, raw reply, ending, pacing, idle
+// reply or TLS failure) decides nothing: the faults after it at its
+// stage are consulted still, their delays add to its, and the first of
+// them that does more decides the answer, which comes after all the
+// delays (see [WithFault]); it still fires, and so uses up its
+// [Fault.AtMost], and is noted, as any fault.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("%v: negative", call("Delay", d))

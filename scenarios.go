@@ -16,7 +16,9 @@ import (
 // instead, and a reply reworded to another code leaves the connection
 // open. Scenario state (greylisting's pairs, rate
 // counters) is kept per server, and starts afresh with [Server.Reset]
-// and [Server.ReplaceFaults].
+// and [Server.ReplaceFaults]. A scenario sees every event it is consulted
+// for: a fault before it that only delays does not hide it, one that
+// answers does (see [WithFault]).
 
 // scenario starts a named fault for a scenario declared at where.
 func scenario(stage Stage, name, where string) Fault {
@@ -114,7 +116,8 @@ func RateLimit(n int) Fault {
 // interval gets 451 4.7.1. A MAIL FROM that is not accepted (the engine
 // refuses it, a later fault of the script does, or its session ends
 // before the reply) is no transaction and does not count; while its
-// reply is pending (a fault's [Fault.Delay]), it holds its place.
+// reply is pending (a [Fault.Delay] of its own, or of a fault before it
+// that only delays: see [WithFault]), it holds its place.
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {

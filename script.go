@@ -22,12 +22,27 @@ import (
 // earlier WithFault options; [Server.AddFault] adds more later. An invalid
 // fault, or one this server cannot play (see AddFault), makes [New] fail.
 //
-// The script is consulted at each event, in order: the first fault whose
-// stage and selectors match fires and decides the answer; later faults
-// are not consulted for that event (and their [Fault.AtMost] are not
-// used up). The greeting consults StageConnect and then StageGreeting
-// (see [StageConnect]). Each fired fault is a note in the session's
-// transcript and an entry in Session.Faults.
+// The script is consulted at each event, in order: each fault whose
+// stage and selectors match fires. One that only waits (a [Fault.Delay]
+// and nothing else: no reply, raw reply, ending, pacing, idle reply or
+// TLS failure) decides nothing: its delay adds to those of the faults
+// that fired before it, and the faults after it are consulted still, a
+// scenario's among them (a [Greylist] after a delay sees the pair, a
+// [RateLimitPer] counts the MAIL FROM). The first that fires and does
+// more decides the answer, which the client gets after the delays of all
+// that fired, its own included; the faults after it are not consulted for
+// that event: their selectors are not tried, their [Fault.AtMost] counts
+// are not used up, their [Fault.WithProbability] draws nothing. So
+//
+//	mocksmtp.WithFault(
+//		mocksmtp.At(mocksmtp.StageRcpt).Delay(time.Second),
+//		mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("bob@example.com").Reply(550, "5.1.1 no such user"),
+//	)
+//
+// answers every RCPT after a second, bob's with 550. The greeting
+// consults StageConnect and then StageGreeting, as one stage after the
+// other (see [StageConnect]). Each fired fault is a note in the session's
+// transcript and an entry in Session.Faults, in the order they fired.
 func WithFault(faults ...Fault) Option {
 	return optionFunc(func(o *options) error {
 		for _, f := range faults {
@@ -44,6 +59,10 @@ func WithFault(faults ...Fault) Option {
 // [Fault.WithProbability]. Each connection draws from its own source,
 // derived from the seed and its attempt number, so the same seed and the
 // same client behaviour give the same faults, connection by connection.
+// Each fault with a probability draws once at each event it is consulted
+// for (see [WithFault]: up to the first fault that answers, past those
+// that only delay) whose other selectors match, in the order of the
+// script; one that [Fault.AtMost] used up draws nothing.
 // Connections made at once take attempt numbers in the order they are
 // accepted, and a fault's AtMost count is shared by them all: which of
 // them a fault meets may then change from run to run, as the order of
@@ -448,38 +467,52 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	case smtpd.Message:
 		m.senders, m.rcpts = []string{ev.Envelope.From}, ev.Envelope.To
 	}
+	// The faults of each stage in script order: each that matches fires;
+	// one that only waits (action.answers) adds its delay and the
+	// consultation goes on, to the stage's later faults and then the
+	// next stage's; the first that answers decides, and ends it.
+consult:
 	for _, st := range stages {
 		m.stage = st
-		i := slices.IndexFunc(sc.faults, func(af *armedFault) bool { return af.matches(&m, sf.random) })
-		if i < 0 {
-			continue
-		}
-		af := sc.faults[i]
-		af.fired++
-		bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (smtpd's lastBdat)
-		if ev.Kind == smtpd.Message {
-			bdatThen = sf.bdatThen
-		}
-		text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe(bdatThen, false))
-		if af.name != "" {
-			text += " (" + af.name + ")"
-		}
-		p.notes = append(p.notes, text)
-		rec.mu.Lock()
-		rec.addFault(text)
-		rec.mu.Unlock()
-		delay := addDelay(p.act.delay, af.act.delay)
-		p.act = af.act
-		p.act.delay = delay
-		if af.act.idle != nil {
-			p.idleBy, p.idleOf = af.where, sc.arming
-		}
-		if af.act.answers() {
-			break
+		for _, af := range sc.faults {
+			if !af.matches(&m, sf.random) {
+				continue
+			}
+			s.fireLocked(rec, sf, ev, st, af, &p)
+			if af.act.answers() {
+				break consult
+			}
 		}
 	}
 	p.undo = m.undo
 	return p
+}
+
+// fireLocked fires af, which matched ev at stage st: its counter moves,
+// its note goes to the transcript and Session.Faults, and its action
+// joins the plan, its delay added to those of the faults that fired
+// before it, the rest of it replacing theirs (theirs only wait). s.mu is
+// held.
+func (s *Server) fireLocked(rec *session, sf *sessionFaults, ev *smtpd.Event, st Stage, af *armedFault, p *faultPlan) {
+	af.fired++
+	bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (smtpd's lastBdat)
+	if ev.Kind == smtpd.Message {
+		bdatThen = sf.bdatThen
+	}
+	text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe(bdatThen, false))
+	if af.name != "" {
+		text += " (" + af.name + ")"
+	}
+	p.notes = append(p.notes, text)
+	rec.mu.Lock()
+	rec.addFault(text)
+	rec.mu.Unlock()
+	delay := addDelay(p.act.delay, af.act.delay)
+	p.act = af.act
+	p.act.delay = delay
+	if af.act.idle != nil {
+		p.idleBy, p.idleOf = af.where, s.scriptLocked().arming
+	}
 }
 
 func (sf *sessionFaults) txSender() []string {

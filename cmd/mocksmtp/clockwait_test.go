@@ -294,3 +294,46 @@ func TestClockWaitsEndWhenTheScriptDoesAwayWithAnIdleTime(t *testing.T) {
 		expect("NOOP", 250)
 	}
 }
+
+// A fault script that slows every RCPT down before greylisting, on the
+// suite's fake clock: the delay decides nothing, so greylisting, after it
+// in the script, still sees the pair and refuses it, once the clock has
+// passed the delay, as the Go API's script does.
+func TestClockDelayDoesNotHideGreylistingAfterIt(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "RCPT", "delay": "1h"}, {"greylist": true}]`)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Mail("app@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Rcpt("bob@example.com") }() // its reply comes after the delay
+	waitClock(t, p, "1")
+	advance(t, p, "1h")
+	select {
+	case err := <-done:
+		if smtpCode(err) != 451 {
+			t.Fatalf("RCPT after the delay: %v, want 451 from greylisting", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clock passed the end of the delay at RCPT, and the client got no reply within 10 s")
+	}
+	var got []string
+	for _, l := range waitLine(t, p, "1", "451 ") {
+		if l.Dir == "*" && strings.HasPrefix(l.Text, "fault ") {
+			got = append(got, l.Text)
+		}
+	}
+	want := []string{
+		"fault PUT /api/faults:1: RCPT attempt 1 → delay 1h0m0s",
+		"fault PUT /api/faults:1: RCPT attempt 1 → 451 4.7.1 Greylisted, please try again later (greylist)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the transcript's fault notes:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

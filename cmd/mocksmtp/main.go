@@ -82,6 +82,11 @@
 //	[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 //	 {"greylist": true}]
 //
+// It is consulted in order: of the faults that match an event, the first
+// that does more than delay decides its answer, and those before it that
+// only delay add their delays ({"at": "RCPT", "delay": "1s"} before
+// {"greylist": true} slows every RCPT and hides no greylisting).
+//
 // Transcript notes name each fault that fires by where it was declared:
 // its "declaredAt" (the suite's "test_retry.py:42"), or else the request
 // and line of the fault ("PUT /api/faults:1") or the -faults file and line.
