@@ -34,9 +34,30 @@ package main
 // answer), the client leaves, the session is closed, or (an idleReply's)
 // the client sends a command or the script is rearmed (PUT or DELETE
 // /api/faults, DELETE /api/messages), after which it ends no session.
+// "waitList" lists them, in the order of their ends: each wait's session
+// (its ID, as in GET /api/sessions), its kind, named after the fault
+// field that makes it ("delay", "trickle", "splitReply", "idleReply"),
+// its end on the clock and the time left until then. Each timer on the
+// clock carries that label (clock.Label): the root names the session in
+// the context that carries the clock (clock.WithSession), and each wait
+// names its kind where it begins (smtpd's Pause and paced replies, the
+// root's idle time).
+//
 // GET /api/wait/clock?count=N waits, in real time, until N are in
 // progress: a suite waits for the delay it means to end before it moves
-// the clock, as a Go test calls synctest.Wait.
+// the clock, as a Go test calls synctest.Wait. session=ID and kind=K
+// (each repeatable: any of those given) make it count only the waits of
+// those sessions and kinds, as its answer does: with an idleReply at
+// HELO and a delay at MAIL, the idle time is a wait while the server
+// waits for MAIL, and a move made on it would end the idle time (the
+// client's 421), not the delay (kind=delay waits for the delay); tests
+// that share one program in parallel each wait for their own session's
+// waits (session=ID: the session whose remoteAddr is the client's own
+// address). There is no inbox= filter: a session belongs to no inbox
+// before its RCPT TO names one (an inbox holds the messages with a
+// recipient in its domain), yet its waits before then (a delay at
+// HELO or MAIL, an idle time) are those a suite most often ends, and
+// a session may send to several inboxes.
 
 import (
 	"context"
