@@ -575,7 +575,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
-	if err := c.Pause(s.ctx, p.act.delay); err != nil {
+	if err := c.Pause(sf.ctx, p.act.delay); err != nil {
 		s.undo(&p) // no reply: nothing took effect
 		closed := s.ctx.Err() != nil && errors.Is(err, s.ctx.Err())
 		if ev.Kind == smtpd.Auth && ev.Err == nil {

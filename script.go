@@ -376,6 +376,10 @@ func anyMatch(patterns, addrs []string) bool {
 // sessionFaults is one session's side of the fault script, owned by the
 // session's goroutine.
 type sessionFaults struct {
+	// ctx is the server's, naming the session (clock.WithSession): the
+	// context of its reads and waits, whose waits on the clock are the
+	// session's.
+	ctx     context.Context
 	attempt int
 	session int        // Session.ID
 	seed    uint64     // the script's, for rng
@@ -415,7 +419,7 @@ var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
 // newSessionFaultsLocked returns the fault script's state for the
 // session rec, just registered. s.mu must be held.
 func (s *Server) newSessionFaultsLocked(rec *session) *sessionFaults {
-	return &sessionFaults{attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
+	return &sessionFaults{ctx: clock.WithSession(s.ctx, rec.id), attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
 }
 
 // random returns the session's source of chance, seeded by the script's
@@ -631,20 +635,20 @@ func deadlineReached(ctx context.Context) bool {
 }
 
 // nextContext returns the context for the session's next read: the
-// server's, or an idleContext, which ends once the server has waited for
+// session's (sessionFaults.ctx), or an idleContext, which ends once the server has waited for
 // the client for the rest of an idle fault's time, unless the script was
 // rearmed since the fault fired.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) {
 	if sf.idle == nil {
-		return s.ctx, nil
+		return sf.ctx, nil
 	}
 	if sf.idleOf.ended.Load() != nil {
 		// Rearmed since it fired, before its time ran out (or the
 		// session would have closed): the wait is gone.
 		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
-		return s.ctx, nil
+		return sf.ctx, nil
 	}
-	ic := newIdleContext(s.ctx, sf.idle, sf.idleLeft, sf.idleOf)
+	ic := newIdleContext(sf.ctx, sf.idle, sf.idleLeft, sf.idleOf)
 	return ic, ic
 }
 
@@ -715,7 +719,7 @@ func (c *idleContext) Waiting(now time.Time) {
 		return
 	}
 	c.at, c.wrote = at, time.Time{}
-	c.timer = c.clk.AfterFunc(at, func() {
+	c.timer = c.clk.AfterFunc(clock.LabelFor(c.Context, clock.IdleReply), at, func() {
 		if c.of.holdsUntil(at) {
 			c.cancel(context.DeadlineExceeded)
 		}

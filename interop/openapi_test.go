@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -219,6 +220,32 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/wait/clock?count=0", "", 200)
 	check("GET", "/api/wait/clock?timeout=10ms", "", 408) // nothing waits on the clock
 	check("GET", "/api/wait/clock?count=x", "", 400)
+	check("GET", "/api/wait/clock?session=1&session=2&kind=delay&kind=idleReply&timeout=10ms", "", 408)
+	check("GET", "/api/wait/clock?kind=stall", "", 400)
+	check("GET", "/api/wait/clock?session=0", "", 400)
+	// A wait in progress, which the clock lists (waitList): a delay at
+	// NOOP, until a move ends it.
+	check("PUT", "/api/faults", `[{"at": "NOOP", "delay": "1h"}]`, 200)
+	slow, err := smtp.Dial(p.smtp) // session 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	noop := make(chan error, 1)
+	go func() { noop <- slow.Noop() }()
+	if b := check("GET", "/api/wait/clock?session=4&kind=delay&timeout=10s", "", 200); !bytes.Contains(b, []byte(`"kind": "delay"`)) {
+		t.Errorf("GET /api/wait/clock of the delay does not list it:\n%s", b)
+	}
+	check("GET", "/api/clock", "", 200)
+	check("POST", "/api/clock/advance", `{"by": "1h"}`, 200)
+	select {
+	case err := <-noop:
+		if err != nil {
+			t.Errorf("NOOP after the move past its delay: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the clock passed the end of the delay at NOOP, and the client got no reply within 10 s")
+	}
 	script := `[{"at": "RCPT", "onAttempt": [1], "reply": "421 4.3.2 try later", "disconnect": true},
 		{"at": "MAIL", "forSender": ["*@spam.example"], "reply": {"code": 550, "text": "5.7.1 go away"}},
 		{"at": "DATA", "delay": "2s", "declaredAt": "test_retry.py:42"}, {"at": "QUIT", "trickle": {"n": 1, "every": "1ms"}},

@@ -2,7 +2,9 @@ package interop
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,6 +193,64 @@ func TestProgramClockWaitPython(t *testing.T) {
 	want := []string{"*: fault delay_clock.py: DATA attempt 1 → delay 1h0m0s", "*: clock moved ahead 1h0m0s (1h0m0s in all)", "S: 354 End data with <CR><LF>.<CR><LF>"}
 	if diff := cmp.Diff(want, notes); diff != "" {
 		t.Errorf("the transcript: the delay, the move, then the 354 (-want +got):\n%s", diff)
+	}
+}
+
+// TestProgramClockWaitPerSessionPython is two Python tests that share the
+// program, as pytest-xdist runs them, each ending its own delay at MAIL
+// in fake time after an idle reply's time at HELO
+// (testdata/delay_clock_sessions.py): each finds its session by its
+// socket's address (GET /api/sessions) and waits for its session's delay
+// (GET /api/wait/clock?session=ID&kind=delay), which neither the idle
+// time nor the other test's delay satisfies; the move ends both delays,
+// and each MAIL gets its 250, not the idle time's 421.
+func TestProgramClockWaitPerSessionPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t)
+	out, err := runProgram(t, nil, python, "testdata/delay_clock_sessions.py", p.http)
+	if err != nil {
+		t.Fatalf("delay_clock_sessions.py: %v\n%s", err, out)
+	}
+	type test struct {
+		Session        int            `json:"session"`
+		Early          int            `json:"early"`
+		EarlyWaits     int            `json:"earlyWaits"`
+		Waited         int            `json:"waited"`
+		Waits          []string       `json:"waits"`
+		DoneBeforeMove bool           `json:"doneBeforeMove"`
+		Mail           map[string]any `json:"mail"`
+	}
+	var got struct {
+		First    test     `json:"first"`
+		Second   test     `json:"second"`
+		All      []string `json:"all"`
+		Moved    int      `json:"moved"`
+		Bad      int      `json:"bad"`
+		BadError string   `json:"badError"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("delay_clock_sessions.py: %v\n%s", err, out)
+	}
+	for i, tt := range []test{got.First, got.Second} {
+		if tt.Session != i+1 {
+			t.Errorf("test %d found session %d, want %d", i+1, tt.Session, i+1)
+		}
+		if tt.Early != 408 || tt.EarlyWaits != 0 {
+			t.Errorf("test %d: the wait for its delay before its MAIL: %d with %d waits, want 408 and 0", i+1, tt.Early, tt.EarlyWaits)
+		}
+		if want := []string{fmt.Sprintf("%d delay", i+1)}; tt.Waited != 200 || !slices.Equal(tt.Waits, want) || tt.DoneBeforeMove {
+			t.Errorf("test %d: the wait for its delay: %d, %q, MAIL done before the move %v; want 200, %q, MAIL waiting", i+1, tt.Waited, tt.Waits, tt.DoneBeforeMove, want)
+		}
+		if tt.Mail["code"] != 250.0 {
+			t.Errorf("test %d: MAIL after the move: %v, want 250", i+1, tt.Mail)
+		}
+	}
+	if want := []string{"1 delay", "2 delay"}; !slices.Equal(got.All, want) || got.Moved != 200 {
+		t.Errorf("GET /api/clock before the move: %q, then the move %d; want %q, 200", got.All, got.Moved, want)
+	}
+	if got.Bad != 400 || !strings.Contains(got.BadError, "repeat kind=") {
+		t.Errorf("kind=delay,trickle: %d %q, want 400 saying to repeat kind=", got.Bad, got.BadError)
 	}
 }
 

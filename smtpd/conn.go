@@ -753,11 +753,15 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 	// the clock moved past the pause, gets the rest at once, even if the
 	// pause had not begun yet, and a move past several pauses ends them
 	// all, as that much time would.
+	kind := clock.SplitReply
+	if p.Chunk > 0 {
+		kind = clock.Trickle
+	}
 	for off := 0; off < len(b); {
 		if off > 0 {
 			// A client that leaves between two writes ends the reply,
 			// however long the pause (see wait).
-			err := c.wait(ctx, p.Every, true)
+			err := c.wait(ctx, kind, p.Every, true)
 			if errors.Is(err, ErrClientGone) {
 				return c.replyCut(off, len(b), err)
 			} else if err != nil {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 )
 
 // Pause waits d before the current event is answered (a slow server), or
@@ -58,7 +60,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	if c.err != nil {
 		return c.err
 	}
-	err := c.wait(ctx, d, c.cur == nil || c.cur.Kind != Connect)
+	err := c.wait(ctx, clock.Delay, d, c.cur == nil || c.cur.Kind != Connect)
 	if errors.Is(err, ErrClientGone) {
 		err = goneAfterQuit(c.cur, err)
 		c.abort()
@@ -71,7 +73,9 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // wait waits d, or until ctx ends, and, when watch is set, watches the
 // connection meanwhile for a client that leaves (see [Conn.Pause], which
 // wait is, but for ending the session). It returns nil after d,
-// ctx.Err(), or an error wrapping ErrClientGone.
+// ctx.Err(), or an error wrapping ErrClientGone. On a clock that a test
+// moves, the wait is one of kind for the session ctx names
+// (clock.LabelFor), which the test may wait for.
 //
 // d counts from now on the session's time (Conn.now): on the time
 // package's clock (synctest's too), from now; on a clock that a test
@@ -93,7 +97,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // blocking read sets its own. A read deadline timeout leaves neither the
 // read buffer nor a TLS connection broken: both keep no error that is
 // temporary. The end of ctx sets a deadline in the past too (watch).
-func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
+func (c *Conn) wait(ctx context.Context, kind clock.Kind, d time.Duration, watch bool) error {
 	if d <= 0 {
 		return nil
 	}
@@ -123,7 +127,7 @@ func (c *Conn) wait(ctx context.Context, d time.Duration, watch bool) error {
 		go func() { ahead <- c.readAhead() }()
 	}
 	since := c.now()
-	t := c.clk.NewTimer(since, d) // ctx's clock (watch): the time package's, or one a test moves
+	t := c.clk.NewTimer(clock.LabelFor(ctx, kind), since, d) // ctx's clock (watch): the time package's, or one a test moves
 	defer t.Stop()
 	var err error
 	for done := false; !done; {

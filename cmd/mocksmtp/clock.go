@@ -34,16 +34,41 @@ package main
 // answer), the client leaves, the session is closed, or (an idleReply's)
 // the client sends a command or the script is rearmed (PUT or DELETE
 // /api/faults, DELETE /api/messages), after which it ends no session.
+// "waitList" lists them, in the order of their ends: each wait's session
+// (its ID, as in GET /api/sessions), its kind, named after the fault
+// field that makes it ("delay", "trickle", "splitReply", "idleReply"),
+// its end on the clock and the time left until then. Each timer on the
+// clock carries that label (clock.Label): the root names the session in
+// the context that carries the clock (clock.WithSession), and each wait
+// names its kind where it begins (smtpd's Pause and paced replies, the
+// root's idle time).
+//
 // GET /api/wait/clock?count=N waits, in real time, until N are in
 // progress: a suite waits for the delay it means to end before it moves
-// the clock, as a Go test calls synctest.Wait.
+// the clock, as a Go test calls synctest.Wait. session=ID and kind=K
+// (each repeatable: any of those given) make it count only the waits of
+// those sessions and kinds, as its answer does: with an idleReply at
+// HELO and a delay at MAIL, the idle time is a wait while the server
+// waits for MAIL, and a move made on it would end the idle time (the
+// client's 421), not the delay (kind=delay waits for the delay); tests
+// that share one program in parallel each wait for their own session's
+// waits (session=ID: the session whose remoteAddr is the client's own
+// address). There is no inbox= filter: a session belongs to no inbox
+// before its RCPT TO names one (an inbox holds the messages with a
+// recipient in its domain), yet its waits before then (a delay at
+// HELO or MAIL, an idle time) are those a suite most often ends, and
+// a session may send to several inboxes.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,12 +92,32 @@ type clockJSON struct {
 	Now    time.Time `json:"now"`    // the server's time: real time plus offset
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
 	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
+	// WaitList are those waits, in the order of their ends (clock.Clock.WaitList).
+	WaitList []clockWaitJSON `json:"waitList"`
+}
+
+// clockWaitJSON is a wait on the clock in progress.
+type clockWaitJSON struct {
+	Session int       `json:"session"` // the session that waits, its ID as in GET /api/sessions
+	Kind    string    `json:"kind"`    // the fault field that makes it wait: delay, trickle, splitReply, idleReply
+	Ends    time.Time `json:"ends"`    // the clock's time at which it ends
+	Left    duration  `json:"left"`    // how long until then, on the clock
+}
+
+// waitListJSON returns the waits of list, at the clock's time now.
+func waitListJSON(list []clock.Wait, now time.Time) []clockWaitJSON {
+	out := make([]clockWaitJSON, len(list))
+	for i, w := range list {
+		out[i] = clockWaitJSON{Session: w.Session, Kind: w.Kind.String(), Ends: w.End, Left: duration(max(0, w.End.Sub(now)))}
+	}
+	return out
 }
 
 // clockNow returns the clock as it stands now.
 func (a *api) clockNow() clockJSON {
-	off, now := a.clock.Offset()
-	return clockJSON{Now: now, Offset: duration(off), Waits: a.clock.Waits()}
+	off, _ := a.clock.Offset()
+	list, now := a.clock.WaitList()
+	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now)}
 }
 
 // advanceRequest is the body of POST /api/clock/advance.
@@ -131,8 +176,9 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 	a.log.Info("clock advanced", "by", by, "offset", off)
 	// The waits in progress once the move took effect: those it ended
 	// no longer count, and one begun since (the next pause of a paced
-	// reply) not yet.
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits})
+	// reply) not yet; the list, read since, may have that one.
+	list, listed := a.clock.WaitList()
+	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits, WaitList: waitListJSON(list, listed)})
 }
 
 // clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.
@@ -144,19 +190,98 @@ type clockWaitTimeoutJSON struct {
 // clockWaitsAre says what the waits on the clock are, for a 408.
 const clockWaitsAre = "a fault's delay, a pause of trickle or splitReply, an idleReply's time while the server waits for the client"
 
+// clockWaitFilter is what GET /api/wait/clock counts: the waits of the
+// sessions and of the kinds it names, any when none.
+type clockWaitFilter struct {
+	sessions map[int]bool
+	kinds    map[clock.Kind]bool
+}
+
+// sessionUsage and kindUsage say, in a 400, what session= and kind= take.
+var (
+	sessionUsage = "want the ID of a session, as GET /api/sessions gives it (1 or more, in plain digits); repeat session= for more than one"
+	kindUsage    = "want the kind of a wait, the fault field that makes it (" + strings.Join(clock.KindNames(), ", ") + "); repeat kind= for more than one"
+)
+
+// clockWaitFilterOf reads the session and kind parameters of a query
+// that query checked. On a problem it answers 400.
+func clockWaitFilterOf(w http.ResponseWriter, q url.Values) (clockWaitFilter, bool) {
+	var f clockWaitFilter
+	for _, v := range q["session"] {
+		id, ok := decimal(v)
+		if !ok || id == 0 {
+			writeError(w, http.StatusBadRequest, "session=%q: %s", clip(v), sessionUsage)
+			return f, false
+		}
+		if f.sessions == nil {
+			f.sessions = map[int]bool{}
+		}
+		f.sessions[id] = true
+	}
+	for _, v := range q["kind"] {
+		k, ok := clock.ParseKind(v)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "kind=%q: %s", clip(v), kindUsage)
+			return f, false
+		}
+		if f.kinds == nil {
+			f.kinds = map[clock.Kind]bool{}
+		}
+		f.kinds[k] = true
+	}
+	return f, true
+}
+
+// matches reports whether the filter counts the wait w.
+func (f clockWaitFilter) matches(w clock.Wait) bool {
+	return (f.sessions == nil || f.sessions[w.Session]) && (f.kinds == nil || f.kinds[w.Kind])
+}
+
+// String says what the filter counts, for a 408: "", or " of session 3,
+// of kind delay".
+func (f clockWaitFilter) String() string {
+	var b strings.Builder
+	if f.sessions != nil {
+		ids := slices.Sorted(maps.Keys(f.sessions))
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = strconv.Itoa(id)
+		}
+		fmt.Fprintf(&b, " of session %s", listed(names))
+	}
+	if f.kinds != nil {
+		var names []string
+		for _, k := range slices.Sorted(maps.Keys(f.kinds)) {
+			names = append(names, k.String())
+		}
+		if b.Len() > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " of kind %s", strings.Join(names, ", "))
+	}
+	return b.String()
+}
+
 // waitClock answers GET /api/wait/clock: it waits until at least count
-// waits on the clock are in progress (clockJSON.Waits; count 1 unless
-// given) and answers as GET /api/clock, with the waits it saw. It is the
-// waits' one wait (Server.WaitUntilContext), woken as a wait on the clock
-// begins or ends. On timeout it answers 408 with what it saw, and the
-// transcripts of the sessions open, which tell where each stands (the
-// last of them: as many as /api/wait/sessions shows).
+// waits on the clock are in progress (count 1 unless given), of the
+// sessions that session= names and of the kinds that kind= names, if
+// given, and answers as GET /api/clock, with the waits it saw, those
+// that match: "waits" counts them, "waitList" lists them. It is the
+// waits' one wait (Server.WaitUntilContext), woken as a wait on the
+// clock begins or ends. On timeout it answers 408 with what it saw, and
+// the transcripts of the sessions open (of those session= names, if
+// given), which tell where each stands (the last of them: as many as
+// /api/wait/sessions shows).
 func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, false, "count", "timeout")
+	q, ok := query(w, r, false, "count", "timeout", "session", "kind")
 	if !ok {
 		return
 	}
 	count, timeout, ok := a.waitQuery(w, q, "waits on the clock")
+	if !ok {
+		return
+	}
+	filter, ok := clockWaitFilterOf(w, q)
 	if !ok {
 		return
 	}
@@ -167,13 +292,17 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	extendDeadlines(w, r, timeout)
-	seen := 0
+	var seen []clock.Wait // the matching waits the wait last saw
+	var at time.Time      // the clock's time then
 	err := a.srv.WaitUntilContext(ctx, func() bool {
-		seen = a.clock.Waits()
-		return seen >= count
+		var list []clock.Wait
+		list, at = a.clock.WaitList()
+		seen = slices.DeleteFunc(list, func(w clock.Wait) bool { return !filter.matches(w) })
+		return len(seen) >= count
 	})
 	c := a.clockNow()
-	c.Waits = seen // what the wait saw, which it answers for
+	// What the wait saw, which it answers for.
+	c.Waits, c.WaitList = len(seen), waitListJSON(seen, at)
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, c)
@@ -182,13 +311,13 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	default:
 		var open []*mocksmtp.Session
 		for _, s := range a.srv.Sessions() {
-			if s.Ended == mocksmtp.Live {
+			if s.Ended == mocksmtp.Live && (filter.sessions == nil || filter.sessions[s.ID]) {
 				open = append(open, s)
 			}
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s; %s open",
-			timeout, plural(count, "wait")+" on the clock", clockWaitsAre, isAre(seen), plural(len(open), "session"))
+			timeout, plural(count, "wait")+" on the clock"+filter.String(), clockWaitsAre, isAre(len(seen)), plural(len(open), "session"))
 		if len(open) > 0 {
 			b.WriteString(", where each stands:\n")
 			if n := len(open) - maxOpenShownOnTimeout; n > 0 {

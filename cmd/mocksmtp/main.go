@@ -67,9 +67,11 @@
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
-//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1}
+//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1,
+//	                                          "waitList": [{"session": 3, "kind": "delay", "ends", "left": "59m0s"}]}
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays
-//	GET    /api/wait/clock?count=N            wait until N waits on the clock (delays, pauses) are in progress
+//	GET    /api/wait/clock?count=N            wait until N waits on the clock (delays, pauses) are in progress;
+//	                                          ?session=ID&kind=delay: only that session's, that kind's (repeatable)
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
 //
 // Errors are JSON, {"error": "..."}. Bodies are JSON, sent with

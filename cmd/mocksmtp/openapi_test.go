@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/clock"
 )
 
 // openAPIDoc is the part of the OpenAPI document the route test reads.
@@ -198,6 +199,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"Match":               reflect.TypeFor[findJSON](),
 		"Fault":               reflect.TypeFor[faultJSON](),
 		"Clock":               reflect.TypeFor[clockJSON](),
+		"ClockWait":           reflect.TypeFor[clockWaitJSON](),
 		"ClockAdvance":        reflect.TypeFor[advanceRequest](),
 		"Fault.rateLimitPer":  reflect.TypeFor[rateLimitJSON](),
 		"Fault.trickle":       reflect.TypeFor[trickleJSON](),
@@ -279,6 +281,7 @@ func TestOpenAPIEnumsAreTheProgramsNames(t *testing.T) {
 	}{
 		{"Rule", "rule", ruleNames()},
 		{"Server", "persona", personaNames()},
+		{"ClockWait", "kind", clock.KindNames()},
 	} {
 		got := doc.Components.Schemas[tt.schema].Properties[tt.property].Enum
 		if diff := cmp.Diff(tt.names, got); diff != "" {

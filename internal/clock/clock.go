@@ -9,17 +9,24 @@
 // as before. A Clock made by [New] reads the real clock plus an offset
 // that [Clock.Advance] only ever grows; its timers end as soon as the
 // clock reaches their end, real time or an advance, whichever comes
-// first. Its pending timers are the waits on it in progress ([Clock.Waits]),
-// which a watcher is told of as they begin and end ([Clock.OnWaits]): a
-// test that moves the clock waits until the wait it means to end has
-// begun, as a Go test calls synctest.Wait.
+// first. Its pending timers are the waits on it in progress ([Clock.Waits],
+// [Clock.WaitList]), which a watcher is told of as they begin and end
+// ([Clock.OnWaits]): a test that moves the clock waits until the wait it
+// means to end has begun, as a Go test calls synctest.Wait.
+//
+// Each timer is labeled ([Label]) with the session that waits and the kind
+// of wait ([Kind]: a delay, a pause of a trickle or a split reply, an idle
+// reply's time), so that a test waits for the one wait it means to end,
+// not another session's, nor the idle time of its own session before its
+// delay has begun.
 //
 // The root package takes a Clock from an option that implements
 // [Carrier] (only this module can name the type), and carries it to the
-// engine in its context ([With], [From]); the engine's waits read it
-// there. Nothing else follows the clock: timestamps of sessions and
-// messages, the engine's socket read timeout and the waits of the API
-// are real time.
+// engine in its context ([With], [From]), and each session's ID with it
+// ([WithSession]); the engine's waits read both there ([LabelFor]).
+// Nothing else follows the clock: timestamps of sessions and messages,
+// the engine's socket read timeout and the waits of the API are real
+// time.
 package clock
 
 import (
@@ -106,6 +113,40 @@ func (c *Clock) Waits() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.timers)
+}
+
+// Wait is a wait on a clock in progress, as [Clock.WaitList] lists it:
+// its label and the clock's time at which it ends.
+type Wait struct {
+	Label
+	End time.Time
+}
+
+// WaitList returns the waits in progress, those that Waits counts, in
+// the order of their ends, then of their sessions and kinds, and the
+// clock's time then, from which each has End.Sub(now) left. A nil
+// clock's is none.
+func (c *Clock) WaitList() (waits []Wait, now time.Time) {
+	if c == nil {
+		return nil, time.Now()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	waits = make([]Wait, 0, len(c.timers))
+	for t := range c.timers {
+		waits = append(waits, Wait{t.label, t.end})
+	}
+	sort.Slice(waits, func(i, j int) bool {
+		a, b := waits[i], waits[j]
+		switch {
+		case !a.End.Equal(b.End):
+			return a.End.Before(b.End)
+		case a.Session != b.Session:
+			return a.Session < b.Session
+		}
+		return a.Kind < b.Kind
+	})
+	return waits, c.Now()
 }
 
 // OnWaits makes f be called after each later change of Waits (a timer
@@ -241,36 +282,39 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 // Timer is a timer on a Clock: as time.Timer, C receives once the clock
 // reaches the end, or f runs (AfterFunc).
 type Timer struct {
-	C    <-chan time.Time
-	c    *Clock
-	end  time.Time   // on c's clock
-	real *time.Timer // due at the real time the clock reaches end, as far as it was moved
-	send chan time.Time
-	f    func()
+	C     <-chan time.Time
+	c     *Clock
+	label Label       // what the wait is, for WaitList
+	end   time.Time   // on c's clock
+	real  *time.Timer // due at the real time the clock reaches end, as far as it was moved
+	send  chan time.Time
+	f     func()
 }
 
 // NewTimer returns a timer whose channel receives the clock's time once
 // the clock has reached d after since (a time read from it before; the
-// zero time for now), which may have passed already. A nil clock's is
-// time.NewTimer(d): since is not read.
-func (c *Clock) NewTimer(since time.Time, d time.Duration) *Timer {
+// zero time for now), which may have passed already; while pending, it
+// is the wait l (WaitList). A nil clock's is time.NewTimer(d): since is
+// not read.
+func (c *Clock) NewTimer(l Label, since time.Time, d time.Duration) *Timer {
 	if c == nil {
 		t := time.NewTimer(d)
 		return &Timer{C: t.C, real: t}
 	}
 	ch := make(chan time.Time, 1)
-	t := &Timer{C: ch, send: ch}
+	t := &Timer{C: ch, send: ch, label: l}
 	c.start(t, since, d)
 	return t
 }
 
 // AfterFunc runs f in its own goroutine once the clock has reached at,
-// as time.AfterFunc does after a duration.
-func (c *Clock) AfterFunc(at time.Time, f func()) *Timer {
+// as time.AfterFunc does after a duration; while pending, it is the
+// wait l (WaitList).
+func (c *Clock) AfterFunc(l Label, at time.Time, f func()) *Timer {
 	if c == nil {
 		return &Timer{real: time.AfterFunc(time.Until(at), f)}
 	}
-	t := &Timer{f: f}
+	t := &Timer{f: f, label: l}
 	c.start(t, at, 0)
 	return t
 }
@@ -363,7 +407,83 @@ type Carrier interface {
 	FaultClock() *Clock
 }
 
+// Kind is the kind of a wait on a clock: what a session waits for,
+// named after the field of the mocksmtp program's fault script that
+// makes it wait (its String).
+type Kind int
+
+const (
+	Delay      Kind = iota + 1 // a pause before a reply, a fault's delay (smtpd.Conn.Pause)
+	Trickle                    // a pause between the parts of a reply written a few octets at a time (smtpd.Pace.Chunk)
+	SplitReply                 // the pause between the two parts of a split reply (smtpd.Pace.SplitAt)
+	IdleReply                  // the server's wait for the client's next command, at whose end an idle reply comes
+
+	lastKind = IdleReply
+)
+
+// ParseKind returns the kind named s (Kind.String), and false for a name
+// of none.
+func ParseKind(s string) (Kind, bool) {
+	for k := Delay; k <= lastKind; k++ {
+		if k.String() == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// KindNames returns the names of the kinds, in order.
+func KindNames() []string {
+	var names []string
+	for k := Delay; k <= lastKind; k++ {
+		names = append(names, k.String())
+	}
+	return names
+}
+
+// String returns the name of the fault field that makes the wait:
+// "delay", "trickle", "splitReply", "idleReply"; "" for the zero Kind.
+func (k Kind) String() string {
+	switch k {
+	case Delay:
+		return "delay"
+	case Trickle:
+		return "trickle"
+	case SplitReply:
+		return "splitReply"
+	case IdleReply:
+		return "idleReply"
+	}
+	return ""
+}
+
+// Label says what a wait on a clock is: which session waits, and for
+// what.
+type Label struct {
+	Session int // the session's ID (WithSession); 0 for none
+	Kind    Kind
+}
+
 type key struct{}
+
+type sessionKey struct{}
+
+// WithSession returns ctx naming the session id, whose waits on the
+// clock ctx carries are labeled with it (LabelFor); a ctx without a clock
+// is returned as it is: nothing waits on the clock it does not carry.
+func WithSession(ctx context.Context, id int) context.Context {
+	if From(ctx) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, sessionKey{}, id)
+}
+
+// LabelFor returns the label of a wait of kind by the session that ctx
+// names (WithSession), session 0 when it names none.
+func LabelFor(ctx context.Context, kind Kind) Label {
+	id, _ := ctx.Value(sessionKey{}).(int)
+	return Label{Session: id, Kind: kind}
+}
 
 // With returns ctx carrying c, for the engine's waits (From).
 func With(ctx context.Context, c *Clock) context.Context {

@@ -15,13 +15,13 @@ func TestNilClockIsTheTimePackages(t *testing.T) {
 		if !c.Now().Equal(start) {
 			t.Errorf("Now %v, want time.Now %v", c.Now(), start)
 		}
-		tm := c.NewTimer(start.Add(-time.Hour), time.Second) // since is not read
+		tm := c.NewTimer(Label{}, start.Add(-time.Hour), time.Second) // since is not read
 		<-tm.C
 		if got := time.Since(start); got != time.Second {
 			t.Errorf("a nil clock's timer of 1s fired after %v", got)
 		}
 		fired := make(chan time.Duration, 1)
-		c.AfterFunc(time.Now().Add(time.Minute), func() { fired <- time.Since(start) })
+		c.AfterFunc(Label{}, time.Now().Add(time.Minute), func() { fired <- time.Since(start) })
 		if got := <-fired; got != time.Minute+time.Second {
 			t.Errorf("AfterFunc a minute ahead ran at %v, want 1m1s", got)
 		}
@@ -33,11 +33,11 @@ func TestNilClockIsTheTimePackages(t *testing.T) {
 
 func TestAdvanceEndsTimersItReaches(t *testing.T) {
 	c := New()
-	long := c.NewTimer(time.Time{}, time.Hour)
-	longer := c.NewTimer(time.Time{}, 2*time.Hour)
+	long := c.NewTimer(Label{}, time.Time{}, time.Hour)
+	longer := c.NewTimer(Label{}, time.Time{}, 2*time.Hour)
 	defer longer.Stop()
 	fired := make(chan struct{})
-	c.AfterFunc(c.Now().Add(90*time.Minute), func() { close(fired) })
+	c.AfterFunc(Label{}, c.Now().Add(90*time.Minute), func() { close(fired) })
 	if _, _, _, err := c.Advance(59 * time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestTimerCountsFromSince(t *testing.T) {
 	if _, _, _, err := c.Advance(time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	tm := c.NewTimer(since, time.Hour)
+	tm := c.NewTimer(Label{}, since, time.Hour)
 	select {
 	case <-tm.C:
 	case <-time.After(10 * time.Second):
@@ -99,7 +99,7 @@ func TestAdvanceRefusesAMoveBackOrTooFar(t *testing.T) {
 		t.Errorf("Advance past MaxOffset: %v, %v", off, err)
 	}
 	// The clock reads far ahead, and a timer of "forever" does not wrap.
-	tm := c.NewTimer(time.Time{}, time.Duration(1<<63-1))
+	tm := c.NewTimer(Label{}, time.Time{}, time.Duration(1<<63-1))
 	defer tm.Stop()
 	select {
 	case <-tm.C:
@@ -135,14 +135,14 @@ func TestTimersWhileTheClockMoves(t *testing.T) {
 		since := c.Now()
 		d := time.Duration(i%60) * time.Minute / 2
 		if i%2 == 0 {
-			tm := c.NewTimer(since, d)
+			tm := c.NewTimer(Label{}, since, d)
 			go func() {
 				at := <-tm.C
 				out <- fired{since.Add(d), at}
 			}()
 		} else {
 			end := since.Add(d)
-			c.AfterFunc(end, func() { out <- fired{end, c.Now()} })
+			c.AfterFunc(Label{}, end, func() { out <- fired{end, c.Now()} })
 		}
 	}
 	<-done
@@ -169,7 +169,7 @@ func TestTimersWhileTheClockMoves(t *testing.T) {
 // refused, and nothing once stopped.
 func TestOnAdvanceIsToldBeforeTheMove(t *testing.T) {
 	c := New()
-	tm := c.NewTimer(time.Time{}, time.Hour)
+	tm := c.NewTimer(Label{}, time.Time{}, time.Hour)
 	defer tm.Stop()
 	type move struct{ by, offset, before time.Duration }
 	var told []move
@@ -215,10 +215,10 @@ func TestWaitsCountsTimersInProgress(t *testing.T) {
 		}
 	}
 	waits(0, "a new clock")
-	hour := c.NewTimer(time.Time{}, time.Hour)
+	hour := c.NewTimer(Label{}, time.Time{}, time.Hour)
 	ran := make(chan struct{})
-	c.AfterFunc(c.Now().Add(2*time.Hour), func() { close(ran) })
-	long := c.NewTimer(time.Time{}, 3*time.Hour)
+	c.AfterFunc(Label{}, c.Now().Add(2*time.Hour), func() { close(ran) })
+	long := c.NewTimer(Label{}, time.Time{}, 3*time.Hour)
 	waits(3, "three timers made")
 	if !long.Stop() {
 		t.Error("Stop of a pending timer: false")
@@ -241,7 +241,7 @@ func TestWaitsCountsTimersInProgress(t *testing.T) {
 	}
 	waits(0, "a move past the end of the AfterFunc")
 	<-ran
-	passed := c.NewTimer(c.Now().Add(-time.Minute), time.Minute)
+	passed := c.NewTimer(Label{}, c.Now().Add(-time.Minute), time.Minute)
 	waits(0, "a timer made with its end passed")
 	select {
 	case <-passed.C:
@@ -252,7 +252,7 @@ func TestWaitsCountsTimersInProgress(t *testing.T) {
 		t.Error("Stop of a timer that never was pending: true")
 	}
 	ranToo := make(chan struct{})
-	c.AfterFunc(c.Now(), func() { close(ranToo) }).Stop()
+	c.AfterFunc(Label{}, c.Now(), func() { close(ranToo) }).Stop()
 	<-ranToo
 	waits(0, "an AfterFunc made at its end")
 	// made 3, stopped 1, one move ended 1, the next 1.
@@ -260,7 +260,7 @@ func TestWaitsCountsTimersInProgress(t *testing.T) {
 		t.Errorf("OnWaits told %d changes, want 6", told)
 	}
 	stop()
-	c.NewTimer(time.Time{}, time.Hour).Stop()
+	c.NewTimer(Label{}, time.Time{}, time.Hour).Stop()
 	if told != 6 {
 		t.Errorf("OnWaits told %d changes after stop, want 6", told)
 	}
@@ -275,7 +275,7 @@ func TestWaitsDropsAsATimerEndsOnRealTime(t *testing.T) {
 	c := New()
 	changed := make(chan int, 2)
 	defer c.OnWaits(func() { changed <- len(c.timers) })()
-	tm := c.NewTimer(time.Time{}, time.Millisecond)
+	tm := c.NewTimer(Label{}, time.Time{}, time.Millisecond)
 	if n := <-changed; n != 1 {
 		t.Fatalf("after NewTimer: %d pending", n)
 	}
