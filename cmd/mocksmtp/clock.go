@@ -64,15 +64,33 @@ func (o clockOption) FaultClock() *clock.Clock { return o.clock }
 // clockJSON is the clock, as GET /api/clock and POST /api/clock/advance
 // answer it.
 type clockJSON struct {
-	Now    time.Time `json:"now"`    // the server's time: real time plus offset
+	Now    time.Time `json:"now"`    // the server's time: real time (frozen: the program's start) plus offset
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
 	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
+	Mode   string    `json:"mode"`   // -clock: clockReal or clockFrozen
 }
 
 // clockNow returns the clock as it stands now.
 func (a *api) clockNow() clockJSON {
 	off, now := a.clock.Offset()
-	return clockJSON{Now: now, Offset: duration(off), Waits: a.clock.Waits()}
+	return clockJSON{Now: now, Offset: duration(off), Waits: a.clock.Waits(), Mode: a.clockMode()}
+}
+
+// clockMode returns the mode of the clock, as -clock names it.
+func (a *api) clockMode() string {
+	if a.clock.Frozen() {
+		return clockFrozen
+	}
+	return clockReal
+}
+
+// clockBase says what the clock reads plus its offset, for errors: "real
+// time", or a frozen clock's start.
+func (a *api) clockBase() string {
+	if a.clock.Frozen() {
+		return "the time mocksmtp started (-clock frozen)"
+	}
+	return "real time"
 }
 
 // advanceRequest is the body of POST /api/clock/advance.
@@ -110,7 +128,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%s: %v; %s", requestName(r), err, advanceUsage)
 		return
 	}
-	by, err := parseAdvance(req.By)
+	by, err := parseAdvance(req.By, a.clockBase())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%s: by: %v", requestName(r), err)
 		return
@@ -121,7 +139,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	off, now, waits, err := a.clock.Advance(by)
 	if errors.Is(err, clock.ErrTooFar) {
-		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of real time in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, clock.MaxOffset)
+		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of %s in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, a.clockBase(), clock.MaxOffset)
 		return
 	}
 	if err != nil {
@@ -132,7 +150,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 	// The waits in progress once the move took effect: those it ended
 	// no longer count, and one begun since (the next pause of a paced
 	// reply) not yet.
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits})
+	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits, Mode: a.clockMode()})
 }
 
 // clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.
@@ -212,8 +230,9 @@ func isAre(n int) string {
 }
 
 // parseAdvance reads the "by" of POST /api/clock/advance: a Go duration
-// string, positive.
-func parseAdvance(raw json.RawMessage) (time.Duration, error) {
+// string, positive; base is what the clock's offset is ahead of
+// (api.clockBase).
+func parseAdvance(raw json.RawMessage, base string) (time.Duration, error) {
 	if raw == nil || string(raw) == "null" {
 		return 0, errors.New("missing; " + advanceUsage)
 	}
@@ -230,7 +249,7 @@ func parseAdvance(raw json.RawMessage) (time.Duration, error) {
 	case d == 0:
 		return 0, fmt.Errorf("%q: want a positive duration", clip(s))
 	case d > clock.MaxOffset:
-		return 0, fmt.Errorf("%q: the clock moves at most %v ahead of real time in all", clip(s), clock.MaxOffset)
+		return 0, fmt.Errorf("%q: the clock moves at most %v ahead of %s in all", clip(s), clock.MaxOffset, base)
 	}
 	return d, nil
 }

@@ -240,6 +240,7 @@ type config struct {
 	faultsFile string
 	seed       int64
 	seeded     bool
+	clock      string // -clock: clockReal or clockFrozen
 }
 
 // account is one -auth user:password.
@@ -353,6 +354,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.seed, c.seeded = n, true
 		return nil
 	})
+	c.clock = clockReal
+	fs.Var(&flagValue[string]{p: &c.clock, parse: parseClockMode}, "clock",
+		"`mode` of the clock that the faults' times read (greylistFor, rateLimitPer, delays, pauses, idleReply), which POST /api/clock/advance moves ahead: "+
+			clockReal+" (real time plus the moves) or "+clockFrozen+" (the time the program started plus the moves, and nothing else: a wait ends only when a move reaches its end), for a suite whose own clock is fake")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
@@ -571,6 +576,25 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// The values of -clock (clockModes), also GET /api/clock's "mode".
+const (
+	clockReal   = "real"   // clock.New: real time plus the moves
+	clockFrozen = "frozen" // clock.NewFrozen: the program's start plus the moves
+)
+
+// clockModes returns the values of -clock, the default first.
+func clockModes() []string { return []string{clockReal, clockFrozen} }
+
+// parseClockMode reads a value of -clock, in any case.
+func parseClockMode(s string) (string, error) {
+	for _, m := range clockModes() {
+		if strings.EqualFold(s, m) {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("want %s%s", strings.Join(clockModes(), " or "), didYouMean(strings.ToLower(s), clockModes()))
+}
+
 // personas are the values of -persona.
 var personas = []mocksmtp.Persona{mocksmtp.Postfix, mocksmtp.Exchange}
 
@@ -667,6 +691,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The clock the faults' times read, which the suite moves ahead
 	// (POST /api/clock/advance).
 	clk := clock.New()
+	if cfg.clock == clockFrozen {
+		clk = clock.NewFrozen()
+	}
 	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet, clock: clk}
 
 	opts := []mocksmtp.Option{mocksmtp.WithListenAddr(cfg.listen)}
