@@ -30,13 +30,30 @@ package main
 // not the windows of greylistFor and rateLimitPer, which the server does
 // not wait out (a client's retry reads the clock), nor stall, nor the
 // read timeout. A wait counts from when it begins until the clock or
-// real time reaches its end (a move past it ends it before the move's
-// answer), the client leaves, the session is closed, or (an idleReply's)
+// real time (-clock frozen: the clock only, below) reaches its end (a
+// move past it ends it before the move's answer), the client leaves,
+// the session is closed, or (an idleReply's)
 // the client sends a command or the script is rearmed (PUT or DELETE
 // /api/faults, DELETE /api/messages), after which it ends no session.
 // GET /api/wait/clock?count=N waits, in real time, until N are in
 // progress: a suite waits for the delay it means to end before it moves
 // the clock, as a Go test calls synctest.Wait.
+//
+// Which clock it is, -clock says (MOCKSMTP_CLOCK; GET /api/clock's
+// "mode"). real, the default (clock.New), is real time plus the moves:
+// it runs between them, so that a suite's check at a boundary races real
+// milliseconds (greylistFor 5m, a move of 4m59.99s, a retry: the round
+// trips may carry it past the window), and a wait ends by itself once
+// real time reaches its end. frozen (clock.NewFrozen), for a suite whose
+// own clock stands still between its moves (freezegun, Jest's fake
+// timers, sinon), is the real time at which the program started plus
+// the moves, and nothing else: a boundary is exact, every run (a retry
+// after 5m-1ns is greylisted, after 1ns more it passes), and a wait on
+// it ends only when a move reaches its end, never by real time. The
+// rest holds on either: the waits begin and count moves as above, and
+// clockStart is the start plus the moves before it. What is real time
+// above stays real time with -clock frozen too: a client silent for
+// -read-timeout is closed whatever the clock says.
 
 import (
 	"context"

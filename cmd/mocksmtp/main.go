@@ -67,7 +67,8 @@
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
-//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1}
+//	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1,
+//	                                          "mode": "real"}; with -clock frozen it moves only when moved
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays
 //	GET    /api/wait/clock?count=N            wait until N waits on the clock (delays, pauses) are in progress
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
@@ -138,6 +139,15 @@
 // default applies. A value
 // that does not parse says what the flag wants, in a flag as in its
 // environment variable.
+//
+// The clock of the faults' times (greylistFor, rateLimitPer, delays,
+// pauses, idle replies) is real time plus the moves of POST
+// /api/clock/advance, or with -clock frozen (MOCKSMTP_CLOCK=frozen) the
+// real time at which the program started plus the moves, for a suite
+// whose own clock stands still between its moves: its boundaries are
+// exact, and a wait on it ends only when a move reaches its end. The
+// read timeout, the waits of the API and the times of sessions and
+// messages are real time either way (clock.go).
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -357,7 +367,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.clock = clockReal
 	fs.Var(&flagValue[string]{p: &c.clock, parse: parseClockMode}, "clock",
 		"`mode` of the clock that the faults' times read (greylistFor, rateLimitPer, delays, pauses, idleReply), which POST /api/clock/advance moves ahead: "+
-			clockReal+" (real time plus the moves) or "+clockFrozen+" (the time the program started plus the moves, and nothing else: a wait ends only when a move reaches its end), for a suite whose own clock is fake")
+			clockReal+" (real time plus the moves) or "+clockFrozen+", for a suite whose own clock is fake (the time the program started plus the moves, and nothing else: boundaries are exact, and a wait ends only when a move reaches its end); the read timeout and the API's waits stay real time")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
