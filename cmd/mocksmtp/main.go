@@ -586,7 +586,7 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// The values of -clock (clockModes), also GET /api/clock's "mode".
+// The values of -clock (clockModes), also the "mode" of GET /api/clock.
 const (
 	clockReal   = "real"   // clock.New: real time plus the moves
 	clockFrozen = "frozen" // clock.NewFrozen: the program's start plus the moves
