@@ -65,6 +65,29 @@ func TestFrozenClockGreylistBoundaryIsExact(t *testing.T) {
 	}
 }
 
+// So is rateLimitPer's interval: a message 1h-1ns after the one let
+// through is refused, one 1ns later passes.
+func TestFrozenClockRateLimitBoundaryIsExact(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-clock", "frozen")
+	putFaults(t, p, `[{"rateLimitPer": {"n": 1, "interval": "1h"}}]`)
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	send := func() error {
+		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
+	}
+	if err := send(); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	advance(t, p, "59m59.999999999s")
+	if err := send(); smtpCode(err) != 451 {
+		t.Fatalf("a message 1h-1ns after the first: %v, want 451", err)
+	}
+	advance(t, p, "1ns")
+	if err := send(); err != nil {
+		t.Fatalf("a message 1h after the first: %v, want it delivered", err)
+	}
+}
+
 // With -clock frozen, a delay of 1ms ends only when a move reaches its
 // end, never by itself: real time goes by (a wait of the API that times
 // out) and the client has no reply, a move of 1ms-1ns leaves the delay

@@ -76,9 +76,9 @@ const maxMoves = 4096
 
 // At returns the clock's time at real time t, past: t plus how far the
 // clock had been moved by then (a frozen clock's: its start plus that,
-// see NewFrozen). ok is false when t is before the oldest
-// move the clock remembers, and it forgot older ones (it keeps the last
-// 4096). A nil clock's is t.
+// see NewFrozen). ok is false when t is before the oldest move the
+// clock remembers, and it forgot older ones (it keeps the last 4096). A
+// nil clock's is t.
 func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 	if c == nil {
 		return t, true
@@ -223,11 +223,10 @@ func (c *Clock) unmoved() time.Time {
 // started in its own goroutine); the others end that much sooner. It
 // refuses (ErrTooFar, and moves nothing) a move that would take the
 // clock more than MaxOffset ahead of real time (a frozen clock's start)
-// in all. It returns the
-// new offset and time, and the waits in progress once the move took
-// effect: those it did not end (Waits then; a timer made after it, such
-// as the next pause of a paced reply whose pause it ended, may come
-// before Advance returns).
+// in all. It returns the new offset and time, and the waits in progress
+// once the move took effect: those it did not end (Waits then; a timer
+// made after it, such as the next pause of a paced reply whose pause it
+// ended, may come before Advance returns).
 func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits int, err error) {
 	if d <= 0 {
 		return 0, time.Time{}, 0, errors.New("clock: a move must be positive: the clock never goes back")
