@@ -156,13 +156,14 @@ type Conn struct {
 	// clk is the clock of the watched context (internal/clock), nil for
 	// the time package's. On it, the session's time (now), from which
 	// the server's waits count and which it tells the idle.Watch, is
-	// real time plus moved: the clock's offset when the client was last
-	// waited for (at the event or the write after a blocking read: read;
-	// at the first event), plus what a wait that a move ended since took
-	// of the move (see wait). The server's work between (a parse, a
-	// callback, a write) passes on real time alone, as on the time
-	// package's clock, and a move counts once, for the first wait it
-	// reaches, also one that had not begun yet.
+	// real time (a frozen clock's start) plus moved: the clock's offset
+	// when the client was last waited for (at the event or the write
+	// after a blocking read: read; at the first event), plus what a wait
+	// that a move ended since took of the move (see wait). The server's
+	// work between (a parse, a callback, a write) passes on real time
+	// alone, as on the time package's clock (on a frozen clock, not at
+	// all), and a move counts once, for the first wait it reaches, also
+	// one that had not begun yet.
 	clk   *clock.Clock
 	moved time.Duration
 	read  bool // the server waited for the client (waiting) since moved was set, or has not set it yet
@@ -857,15 +858,23 @@ func (c *Conn) replying() {
 	}
 }
 
-// now returns the session's time: on the driver's clock, real time plus
-// its moves until the client was last waited for and what the session's
-// waits used of those since (see moved), not the moves no wait used yet;
-// else time.Now.
+// now returns the session's time: on the driver's clock, the clock
+// unmoved (real time, or a frozen clock's start) plus its moves until
+// the client was last waited for and what the session's waits used of
+// those since (see moved), not the moves no wait used yet; else
+// time.Now.
 func (c *Conn) now() time.Time {
 	if c.clk == nil {
 		return time.Now()
 	}
-	return time.Now().Add(c.moved)
+	return c.unmoved().Add(c.moved)
+}
+
+// unmoved returns what the driver's clock would read had it never
+// moved: real time, or a frozen clock's start (internal/clock).
+func (c *Conn) unmoved() time.Time {
+	off, now := c.clk.Offset()
+	return now.Add(-off)
 }
 
 // caughtUp gives the session's time every move of the clock so far,
@@ -884,7 +893,7 @@ func (c *Conn) caughtUp() {
 // end ended it, and what the move went past it counts for the next wait.
 func (c *Conn) ranOut(since time.Time, d time.Duration) {
 	if c.clk != nil {
-		c.moved = max(c.moved, since.Add(d).Sub(time.Now()))
+		c.moved = max(c.moved, since.Add(d).Sub(c.unmoved()))
 	}
 }
 

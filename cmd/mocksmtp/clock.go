@@ -30,8 +30,9 @@ package main
 // not the windows of greylistFor and rateLimitPer, which the server does
 // not wait out (a client's retry reads the clock), nor stall, nor the
 // read timeout. A wait counts from when it begins until the clock or
-// real time reaches its end (a move past it ends it before the move's
-// answer), the client leaves, the session is closed, or (an idleReply's)
+// real time (-clock frozen: the clock only, below) reaches its end (a
+// move past it ends it before the move's answer), the client leaves,
+// the session is closed, or (an idleReply's)
 // the client sends a command or the script is rearmed (PUT or DELETE
 // /api/faults, DELETE /api/messages), after which it ends no session.
 // "waitList" lists them, in the order of their ends: each wait's session
@@ -58,6 +59,22 @@ package main
 // recipient in its domain), yet its waits before then (a delay at
 // HELO or MAIL, an idle time) are those a suite most often ends, and
 // a session may send to several inboxes.
+//
+// Which clock it is, -clock says (MOCKSMTP_CLOCK; GET /api/clock's
+// "mode"). real, the default (clock.New), is real time plus the moves:
+// it runs between them, so that a suite's check at a boundary races real
+// milliseconds (greylistFor 5m, a move of 4m59.99s, a retry: the round
+// trips may carry it past the window), and a wait ends by itself once
+// real time reaches its end. frozen (clock.NewFrozen), for a suite whose
+// own clock stands still between its moves (freezegun, Jest's fake
+// timers, sinon), is the real time at which the program started plus
+// the moves, and nothing else: a boundary is exact, every run (a retry
+// after 5m-1ns is greylisted, after 1ns more it passes), and a wait on
+// it ends only when a move reaches its end, never by real time. The
+// rest holds on either: the waits begin and count moves as above, and
+// clockStart is the start plus the moves before it. What is real time
+// above stays real time with -clock frozen too: a client silent for
+// -read-timeout is closed whatever the clock says.
 
 import (
 	"context"
@@ -89,9 +106,10 @@ func (o clockOption) FaultClock() *clock.Clock { return o.clock }
 // clockJSON is the clock, as GET /api/clock and POST /api/clock/advance
 // answer it.
 type clockJSON struct {
-	Now    time.Time `json:"now"`    // the server's time: real time plus offset
+	Now    time.Time `json:"now"`    // the server's time: real time (frozen: the program's start) plus offset
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
 	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
+	Mode   string    `json:"mode"`   // -clock: clockReal or clockFrozen
 	// WaitList are those waits, in the order of their ends (clock.Clock.WaitList).
 	WaitList []clockWaitJSON `json:"waitList"`
 }
@@ -117,7 +135,24 @@ func waitListJSON(list []clock.Wait, now time.Time) []clockWaitJSON {
 func (a *api) clockNow() clockJSON {
 	off, _ := a.clock.Offset()
 	list, now := a.clock.WaitList()
-	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now)}
+	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now), Mode: a.clockMode()}
+}
+
+// clockMode returns the mode of the clock, as -clock names it.
+func (a *api) clockMode() string {
+	if a.clock.Frozen() {
+		return clockFrozen
+	}
+	return clockReal
+}
+
+// clockBase says what the clock reads plus its offset, for errors: "real
+// time", or a frozen clock's start.
+func (a *api) clockBase() string {
+	if a.clock.Frozen() {
+		return "the time mocksmtp started (-clock frozen)"
+	}
+	return "real time"
 }
 
 // advanceRequest is the body of POST /api/clock/advance.
@@ -155,7 +190,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%s: %v; %s", requestName(r), err, advanceUsage)
 		return
 	}
-	by, err := parseAdvance(req.By)
+	by, err := parseAdvance(req.By, a.clockBase())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%s: by: %v", requestName(r), err)
 		return
@@ -166,7 +201,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	off, now, waits, err := a.clock.Advance(by)
 	if errors.Is(err, clock.ErrTooFar) {
-		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of real time in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, clock.MaxOffset)
+		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of %s in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, a.clockBase(), clock.MaxOffset)
 		return
 	}
 	if err != nil {
@@ -178,7 +213,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 	// no longer count, and one begun since (the next pause of a paced
 	// reply) not yet; the list, read since, may have that one.
 	list, listed := a.clock.WaitList()
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits, WaitList: waitListJSON(list, listed)})
+	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits, WaitList: waitListJSON(list, listed), Mode: a.clockMode()})
 }
 
 // clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.
@@ -341,8 +376,9 @@ func isAre(n int) string {
 }
 
 // parseAdvance reads the "by" of POST /api/clock/advance: a Go duration
-// string, positive.
-func parseAdvance(raw json.RawMessage) (time.Duration, error) {
+// string, positive; base is what the clock's offset is ahead of
+// (api.clockBase).
+func parseAdvance(raw json.RawMessage, base string) (time.Duration, error) {
 	if raw == nil || string(raw) == "null" {
 		return 0, errors.New("missing; " + advanceUsage)
 	}
@@ -359,7 +395,7 @@ func parseAdvance(raw json.RawMessage) (time.Duration, error) {
 	case d == 0:
 		return 0, fmt.Errorf("%q: want a positive duration", clip(s))
 	case d > clock.MaxOffset:
-		return 0, fmt.Errorf("%q: the clock moves at most %v ahead of real time in all", clip(s), clock.MaxOffset)
+		return 0, fmt.Errorf("%q: the clock moves at most %v ahead of %s in all", clip(s), clock.MaxOffset, base)
 	}
 	return d, nil
 }

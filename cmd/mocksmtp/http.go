@@ -56,8 +56,9 @@ package main
 //	POST   /api/faults                        add faults at the end of the script
 //	DELETE /api/faults                        remove every fault
 //	GET    /api/clock                         the clock the faults' times read (clock.go): {"now": "...",
-//	                                          "offset": "5m0s", "waits": 1}: how far it was moved ahead, how
-//	                                          many waits on it (delays, pauses, idle times) are in progress
+//	                                          "offset": "5m0s", "waits": 1, "mode": "real"}: how far it was
+//	                                          moved ahead, how many waits on it (delays, pauses, idle times)
+//	                                          are in progress, real or frozen (-clock)
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting windows, rate limit
 //	                                          intervals and delays in progress pass at once; answers as GET
 //	GET    /api/wait/clock?count=N            wait until N waits on the clock are in progress (?timeout=5s,
@@ -144,7 +145,8 @@ type api struct {
 	cop          *http.CrossOriginProtection
 	routes       []string // the patterns of the API routes, "GET /api/messages"
 	// clock is the server's, which the faults' times read and POST
-	// /api/clock/advance moves (clock.go); nil reads the real clock.
+	// /api/clock/advance moves (clock.go), frozen or not (-clock); nil
+	// reads the real clock.
 	clock *clock.Clock
 }
 

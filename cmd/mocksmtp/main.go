@@ -68,7 +68,8 @@
 //	GET    /api/ca.pem                        the test CA certificate
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
 //	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1,
-//	                                          "waitList": [{"session": 3, "kind": "delay", "ends", "left": "59m0s"}]}
+//	                                          "mode": "real", "waitList": [{"session": 3, "kind": "delay", "ends", "left": "59m0s"}]};
+//	                                          with -clock frozen it moves only when moved
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays
 //	GET    /api/wait/clock?count=N            wait until N waits on the clock (delays, pauses) are in progress;
 //	                                          ?session=ID&kind=delay: only that session's, that kind's (repeatable)
@@ -145,6 +146,15 @@
 // default applies. A value
 // that does not parse says what the flag wants, in a flag as in its
 // environment variable.
+//
+// The clock of the faults' times (greylistFor, rateLimitPer, delays,
+// pauses, idle replies) is real time plus the moves of POST
+// /api/clock/advance, or with -clock frozen (MOCKSMTP_CLOCK=frozen) the
+// real time at which the program started plus the moves, for a suite
+// whose own clock stands still between its moves: its boundaries are
+// exact, and a wait on it ends only when a move reaches its end. The
+// read timeout, the waits of the API and the times of sessions and
+// messages are real time either way (clock.go).
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -247,6 +257,7 @@ type config struct {
 	faultsFile string
 	seed       int64
 	seeded     bool
+	clock      string // -clock: clockReal or clockFrozen
 }
 
 // account is one -auth user:password.
@@ -360,6 +371,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		c.seed, c.seeded = n, true
 		return nil
 	})
+	c.clock = clockReal
+	fs.Var(&flagValue[string]{p: &c.clock, parse: parseClockMode}, "clock",
+		"`mode` of the clock that the faults' times read (greylistFor, rateLimitPer, delays, pauses, idleReply), which POST /api/clock/advance moves ahead: "+
+			clockReal+" (real time plus the moves) or "+clockFrozen+", for a suite whose own clock is fake (the time the program started plus the moves, and nothing else: boundaries are exact, and a wait ends only when a move reaches its end); the read timeout and the API's waits stay real time")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
@@ -578,6 +593,25 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// The values of -clock (clockModes), also the "mode" of GET /api/clock.
+const (
+	clockReal   = "real"   // clock.New: real time plus the moves
+	clockFrozen = "frozen" // clock.NewFrozen: the program's start plus the moves
+)
+
+// clockModes returns the values of -clock, the default first.
+func clockModes() []string { return []string{clockReal, clockFrozen} }
+
+// parseClockMode reads a value of -clock, in any case.
+func parseClockMode(s string) (string, error) {
+	for _, m := range clockModes() {
+		if strings.EqualFold(s, m) {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("want %s%s", strings.Join(clockModes(), " or "), didYouMean(strings.ToLower(s), clockModes()))
+}
+
 // personas are the values of -persona.
 var personas = []mocksmtp.Persona{mocksmtp.Postfix, mocksmtp.Exchange}
 
@@ -674,6 +708,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The clock the faults' times read, which the suite moves ahead
 	// (POST /api/clock/advance).
 	clk := clock.New()
+	if cfg.clock == clockFrozen {
+		clk = clock.NewFrozen()
+	}
 	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet, clock: clk}
 
 	opts := []mocksmtp.Option{mocksmtp.WithListenAddr(cfg.listen)}

@@ -282,6 +282,7 @@ func TestOpenAPIEnumsAreTheProgramsNames(t *testing.T) {
 		{"Rule", "rule", ruleNames()},
 		{"Server", "persona", personaNames()},
 		{"ClockWait", "kind", clock.KindNames()},
+		{"Clock", "mode", clockModes()},
 	} {
 		got := doc.Components.Schemas[tt.schema].Properties[tt.property].Enum
 		if diff := cmp.Diff(tt.names, got); diff != "" {

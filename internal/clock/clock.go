@@ -9,7 +9,10 @@
 // as before. A Clock made by [New] reads the real clock plus an offset
 // that [Clock.Advance] only ever grows; its timers end as soon as the
 // clock reaches their end, real time or an advance, whichever comes
-// first. Its pending timers are the waits on it in progress ([Clock.Waits],
+// first. One made by [NewFrozen] stands still: it reads the real time it
+// was made at plus that offset, so that only Advance moves it, and its
+// timers end only when an advance reaches their end, never by real time
+// passing. Its pending timers are the waits on it in progress ([Clock.Waits],
 // [Clock.WaitList]), which a watcher is told of as they begin and end
 // ([Clock.OnWaits]): a test that moves the clock waits until the wait it
 // means to end has begun, as a Go test calls synctest.Wait.
@@ -41,6 +44,10 @@ import (
 // Clock is a clock that a test moves ahead. Its methods are safe for
 // concurrent use; those of a nil *Clock are the time package's.
 type Clock struct {
+	// frozen is a frozen clock's time before any move (NewFrozen): it
+	// reads frozen plus offset; zero for a clock that reads real time
+	// plus offset. Set once, by the constructor.
+	frozen time.Time
 	// offset is how far Advance moved it, never less: read without a
 	// lock (Now is on the engine's path of every command), written
 	// with mu held.
@@ -75,12 +82,17 @@ type move struct {
 const maxMoves = 4096
 
 // At returns the clock's time at real time t, past: t plus how far the
-// clock had been moved by then. ok is false when t is before the oldest
-// move the clock remembers, and it forgot older ones (it keeps the last
-// 4096). A nil clock's is t.
+// clock had been moved by then (a frozen clock's: its start plus that,
+// see NewFrozen). ok is false when t is before the oldest move the
+// clock remembers, and it forgot older ones (it keeps the last 4096). A
+// nil clock's is t.
 func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 	if c == nil {
 		return t, true
+	}
+	base := t
+	if !c.frozen.IsZero() {
+		base = c.frozen
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -88,16 +100,37 @@ func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 	i := sort.Search(len(moves), func(i int) bool { return moves[i].at.After(t) })
 	switch {
 	case i > 0:
-		return t.Add(moves[i-1].offset), true
+		return base.Add(moves[i-1].offset), true
 	case c.forgot:
 		return time.Time{}, false
 	}
-	return t, true
+	return base, true
 }
 
 // New returns a clock that reads the real clock, not moved yet.
 func New() *Clock {
-	return &Clock{timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
+	return newClock(time.Time{})
+}
+
+// NewFrozen returns a clock that stands still at the real time now
+// (wall clock only: it has no monotonic reading) until Advance moves
+// it: its time is that start plus how far Advance moved it, and its
+// timers end only when a move reaches their end, however much real time
+// passes. At maps a real time to the start plus how far the clock had
+// been moved by then.
+func NewFrozen() *Clock {
+	return newClock(time.Now().Round(0))
+}
+
+// Frozen reports whether the clock stands still but for its moves
+// (NewFrozen). A nil clock's does not.
+func (c *Clock) Frozen() bool {
+	return c != nil && !c.frozen.IsZero()
+}
+
+// newClock returns a clock not moved yet, frozen at frozen unless zero.
+func newClock(frozen time.Time) *Clock {
+	return &Clock{frozen: frozen, timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
 		waitWatchers: make(map[*func()]struct{})}
 }
 
@@ -198,12 +231,13 @@ const MaxOffset = 100 * 365 * 24 * time.Hour
 // ErrTooFar is Advance's error for a move past MaxOffset in all.
 var ErrTooFar = errors.New("clock: moved ahead past its bound")
 
-// Now returns the clock's time: time.Now plus how far it was moved.
+// Now returns the clock's time: time.Now (a frozen clock's start) plus
+// how far it was moved.
 func (c *Clock) Now() time.Time {
 	if c == nil {
 		return time.Now()
 	}
-	return time.Now().Add(time.Duration(c.offset.Load()))
+	return c.unmoved().Add(time.Duration(c.offset.Load()))
 }
 
 // Offset returns how far the clock was moved ahead, and its time.
@@ -212,7 +246,16 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 		return 0, time.Now()
 	}
 	off := time.Duration(c.offset.Load())
-	return off, time.Now().Add(off)
+	return off, c.unmoved().Add(off)
+}
+
+// unmoved returns what c would read had it never moved: time.Now, or a
+// frozen clock's start.
+func (c *Clock) unmoved() time.Time {
+	if !c.frozen.IsZero() {
+		return c.frozen
+	}
+	return time.Now()
 }
 
 // Advance moves the clock ahead by d, which must be positive, and ends
@@ -220,11 +263,11 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 // longer counts them; a channel has received, an AfterFunc's f has been
 // started in its own goroutine); the others end that much sooner. It
 // refuses (ErrTooFar, and moves nothing) a move that would take the
-// clock more than MaxOffset ahead of real time in all. It returns the
-// new offset and time, and the waits in progress once the move took
-// effect: those it did not end (Waits then; a timer made after it, such
-// as the next pause of a paced reply whose pause it ended, may come
-// before Advance returns).
+// clock more than MaxOffset ahead of real time (a frozen clock's start)
+// in all. It returns the new offset and time, and the waits in progress
+// once the move took effect: those it did not end (Waits then; a timer
+// made after it, such as the next pause of a paced reply whose pause it
+// ended, may come before Advance returns).
 func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits int, err error) {
 	if d <= 0 {
 		return 0, time.Time{}, 0, errors.New("clock: a move must be positive: the clock never goes back")
@@ -236,7 +279,7 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	defer c.moving.Unlock()
 	off := time.Duration(c.offset.Load()) // only Advance changes it
 	if d > MaxOffset-off {
-		return off, time.Now().Add(off), c.Waits(), ErrTooFar
+		return off, c.unmoved().Add(off), c.Waits(), ErrTooFar
 	}
 	c.mu.Lock()
 	watchers := make([]func(by, offset time.Duration), 0, len(c.watchers))
@@ -253,6 +296,9 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	wall := time.Now()
 	c.offset.Store(int64(off))
 	now = wall.Add(off)
+	if !c.frozen.IsZero() {
+		now = c.frozen.Add(off)
+	}
 	if len(c.moves) == 2*maxMoves {
 		c.moves = append(c.moves[:0], c.moves[maxMoves:]...)
 	}
@@ -261,14 +307,18 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	ended := false
 	for t := range c.timers {
 		if now.Before(t.end) {
-			t.real.Reset(t.end.Sub(now))
+			if t.real != nil { // a frozen clock's timers have none
+				t.real.Reset(t.end.Sub(now))
+			}
 			continue
 		}
 		// Its end is reached: it ends now, not on its real timer's
 		// goroutine, so that Waits no longer counts it when Advance
 		// returns. Its real timer, if it runs meanwhile, finds it ended
 		// (fire).
-		t.real.Stop()
+		if t.real != nil {
+			t.real.Stop()
+		}
 		delete(c.timers, t)
 		t.ring(now)
 		ended = true
@@ -286,7 +336,7 @@ type Timer struct {
 	c     *Clock
 	label Label       // what the wait is, for WaitList
 	end   time.Time   // on c's clock
-	real  *time.Timer // due at the real time the clock reaches end, as far as it was moved
+	real  *time.Timer // due at the real time the clock reaches end, as far as it was moved; nil on a frozen clock
 	send  chan time.Time
 	f     func()
 }
@@ -335,7 +385,10 @@ func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
 		return
 	}
 	c.timers[t] = struct{}{}
-	t.real = time.AfterFunc(t.end.Sub(now), t.fire)
+	if c.frozen.IsZero() {
+		// A frozen clock's timer ends only on a move (Advance).
+		t.real = time.AfterFunc(t.end.Sub(now), t.fire)
+	}
 	c.waitsChangedLocked()
 }
 
@@ -394,7 +447,9 @@ func (t *Timer) Stop() bool {
 		return false // ended, or never pending: t.real may be nil
 	}
 	delete(t.c.timers, t)
-	t.real.Stop()
+	if t.real != nil {
+		t.real.Stop()
+	}
 	t.c.waitsChangedLocked()
 	return true
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+)
+
+// With -clock frozen, a suite checks greylistFor's boundary exactly,
+// every run: the clock stands still between its moves, so a retry after
+// a move of 5m-1ns is greylisted still, and one after 1ns more passes,
+// however long the round trips take in real time. (On the running
+// clock, the real milliseconds between the move and the retry carry it
+// past the boundary.) The clock and the sessions' clockStart read the
+// start plus the moves, exactly.
+func TestFrozenClockGreylistBoundaryIsExact(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-clock", "frozen")
+	var c0 clockJSON
+	getJSON(t, p, "/api/clock", 200, &c0)
+	if c0.Mode != "frozen" || c0.Offset != 0 {
+		t.Fatalf("GET /api/clock with -clock frozen: %+v, want mode frozen, offset 0s", c0)
+	}
+	putFaults(t, p, `[{"greylistFor": "5m"}]`)
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	send := func() error {
+		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
+	}
+	greylisted := func(when string, err error) {
+		t.Helper()
+		var te *textproto.Error
+		if !errors.As(err, &te) || te.Code != 451 || !strings.HasPrefix(te.Msg, "4.7.1 Greylisted") {
+			t.Fatalf("%s: %v, want 451 4.7.1 Greylisted", when, err)
+		}
+	}
+	greylisted("first attempt", send())
+	// A session took real time, and the clock did not move.
+	var c clockJSON
+	if getJSON(t, p, "/api/clock", 200, &c); !c.Now.Equal(c0.Now) || c.Offset != 0 {
+		t.Fatalf("GET /api/clock after a session, not moved: %+v, want now %v as before", c, c0.Now)
+	}
+	short := 5*time.Minute - time.Nanosecond
+	if got := advance(t, p, "4m59.999999999s"); time.Duration(got.Offset) != short || !got.Now.Equal(c0.Now.Add(short)) || got.Mode != "frozen" {
+		t.Fatalf("advance 5m-1ns: %+v, want offset %v, now %v", got, short, c0.Now.Add(short))
+	}
+	greylisted("retry after a move of 5m-1ns", send())
+	if got := advance(t, p, "1ns"); !got.Now.Equal(c0.Now.Add(5 * time.Minute)) {
+		t.Fatalf("advance 1ns more: %+v, want now %v", got, c0.Now.Add(5*time.Minute))
+	}
+	if err := send(); err != nil {
+		t.Fatalf("retry after a move of 5m in all: %v, want it delivered", err)
+	}
+	for id, want := range map[string]time.Time{"1": c0.Now, "2": c0.Now.Add(short), "3": c0.Now.Add(5 * time.Minute)} {
+		var s sessionJSON
+		getJSON(t, p, "/api/sessions/"+id, 200, &s)
+		if s.ClockStart == nil || !s.ClockStart.Equal(want) {
+			t.Errorf("session %s: clockStart %v, want %v (the start plus the moves before it)", id, s.ClockStart, want)
+		}
+		if s.Start.Before(c0.Now) {
+			t.Errorf("session %s started at %v, before the clock's start %v: session times are real time", id, s.Start, c0.Now)
+		}
+	}
+}
+
+// So is rateLimitPer's interval: a message 1h-1ns after the one let
+// through is refused, one 1ns later passes.
+func TestFrozenClockRateLimitBoundaryIsExact(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-clock", "frozen")
+	putFaults(t, p, `[{"rateLimitPer": {"n": 1, "interval": "1h"}}]`)
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	send := func() error {
+		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
+	}
+	if err := send(); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	advance(t, p, "59m59.999999999s")
+	if err := send(); smtpCode(err) != 451 {
+		t.Fatalf("a message 1h-1ns after the first: %v, want 451", err)
+	}
+	advance(t, p, "1ns")
+	if err := send(); err != nil {
+		t.Fatalf("a message 1h after the first: %v, want it delivered", err)
+	}
+}
+
+// With -clock frozen, a delay of 1ms ends only when a move reaches its
+// end, never by itself: real time goes by (a wait of the API that times
+// out) and the client has no reply, a move of 1ms-1ns leaves the delay
+// in progress, and the reply comes after the move of 1ns more.
+func TestFrozenClockDelayEndsOnlyOnAMove(t *testing.T) {
+	t.Parallel()
+	p := start(t, []string{"MOCKSMTP_CLOCK=frozen"})
+	putFaults(t, p, `[{"at": "MAIL", "delay": "1ms"}]`)
+	_, done := dialMail(t, p)
+	if got := waitClock(t, p, "1"); got.Waits != 1 || got.Mode != "frozen" {
+		t.Fatalf("GET /api/wait/clock: %+v, want the delay in progress on the frozen clock", got)
+	}
+	// Some 20ms of real time, many times the delay's.
+	var timedOut clockWaitTimeoutJSON
+	getJSON(t, p, "/api/wait/clock?count=2&timeout=20ms", 408, &timedOut)
+	if timedOut.Clock.Waits != 1 {
+		t.Fatalf("20ms of real time into a delay of 1ms on the frozen clock: %+v, want it in progress", timedOut.Clock)
+	}
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/1", 200, &s)
+	if last := s.Transcript[len(s.Transcript)-1]; last.Dir == "S" {
+		t.Fatalf("the server replied to MAIL before the clock moved: %+v", s.Transcript)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("MAIL got its reply before the clock moved: %v", r.err)
+	default:
+	}
+	if got := advance(t, p, "999999ns"); got.Waits != 1 {
+		t.Fatalf("a move of 1ms-1ns answered %d waits in progress, want the delay's", got.Waits)
+	}
+	moved := time.Now()
+	if got := advance(t, p, "1ns"); got.Waits != 0 {
+		t.Fatalf("a move to the delay's end answered %d waits in progress, want 0", got.Waits)
+	}
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("MAIL after the delay: %v, want 250", r.err)
+		}
+		if r.at.Before(moved) {
+			t.Errorf("MAIL got its reply at %v, before the move to the delay's end (%v)", r.at, moved)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clock reached the end of the delay, and MAIL got no reply within 10 s")
+	}
+}
+
+// -clock takes real (the default) or frozen, in any case, also from
+// MOCKSMTP_CLOCK; the flag wins over the variable; GET /api/clock says
+// which. Another value is a usage error that says what it wants.
+func TestClockFlag(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"default", nil, nil, "real"},
+		{"flag", nil, []string{"-clock", "Frozen"}, "frozen"},
+		{"environment", []string{"MOCKSMTP_CLOCK=frozen"}, nil, "frozen"},
+		{"the flag wins", []string{"MOCKSMTP_CLOCK=frozen"}, []string{"-clock=real"}, "real"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, tt.env, tt.args...)
+			var c clockJSON
+			if getJSON(t, p, "/api/clock", 200, &c); c.Mode != tt.want {
+				t.Errorf("GET /api/clock: mode %q, want %q", c.Mode, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"misspelt", nil, []string{"-clock", "frozn"}, `invalid value "frozn" for flag -clock: want real or frozen (did you mean "frozen"?)`},
+		{"empty", nil, []string{"-clock="}, `invalid value "" for flag -clock: want real or frozen`},
+		{"in the environment", []string{"MOCKSMTP_CLOCK=fake"}, nil, `mocksmtp: MOCKSMTP_CLOCK="fake": want real or frozen`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runOnce(t, tt.env, tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
