@@ -13,6 +13,8 @@ package main
 //	                                       forbid (Inbox.ForbidOtherMessages, Inbox.ForbidMessages)
 //	GET    /api/expectations?inbox=D       its expectations, in order
 //	GET    /api/expectations/check?inbox=D check them (Inbox.Verify)
+//	GET    /api/findings?inbox=D           the findings of its sessions (Inbox.Findings)
+//	GET    /api/findings/check?inbox=D     check them, as WithStrict on its own
 //
 // An inbox lasts as long as the program: DELETE /api/messages forgets its
 // messages, not the inbox.
@@ -550,6 +552,16 @@ func (sc scope) waitForMessages(ctx context.Context, n int) ([]*mocksmtp.Message
 		return sc.srv.WaitForMessagesContext(ctx, n)
 	}
 	return sc.in.WaitForMessagesContext(ctx, n)
+}
+
+// findings returns the scope's conformance findings: the server's, or
+// those of the sessions that named the inbox in a RCPT TO since its
+// last reset (Inbox.Findings).
+func (sc scope) findings() []mocksmtp.Finding {
+	if sc.in == nil {
+		return sc.srv.Findings()
+	}
+	return sc.in.Findings()
 }
 
 // where names the scope in messages: "", or " in the inbox D".
