@@ -54,8 +54,8 @@
 // checks none does; [Message.Links] and [Message.Find] pull out a magic
 // link or a one-time code; [Want.Match] picks messages like a Want from a
 // list. [Server.Inbox] gives each of many parallel tests
-// its own domain on one shared server, with its own waits and
-// expectations ([Server.NewInbox] without a test).
+// its own domain on one shared server, with its own waits,
+// expectations and findings ([Server.NewInbox] without a test).
 //
 // # Faults
 //
@@ -163,7 +163,8 @@
 // missing or repeated header fields, bad address syntax, broken MIME. Each
 // [Finding] names its [Rule] and the RFC section, the session and the
 // transcript line; [Server.Findings], Session.Findings and
-// Message.Findings list them. [WithStrict] fails the test on any finding,
+// Message.Findings list them, [Inbox.Findings] those of the sessions that
+// sent to an inbox. [WithStrict] fails the test on any finding,
 // [WithRejectNonconforming] answers with the 5xx a strict MTA would send,
 // and [WithoutRules] switches rules off.
 //

@@ -3,6 +3,7 @@ package mocksmtp_test
 import (
 	"context"
 	"fmt"
+	"net/smtp"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
@@ -186,4 +187,29 @@ func ExampleInbox_AssertNoMoreMessages() {
 	fmt.Println("failed:", t.Failed())
 	// Output:
 	// failed: false
+}
+
+// Each test checks that its own client broke no rule, on a server that
+// other tests send to at the same time: the findings of the sessions that
+// named its inbox in a RCPT TO.
+func ExampleInbox_Findings() {
+	srv, err := mocksmtp.New() // in TestMain, say
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	signup, news := srv.NewInbox("signup"), srv.NewInbox("news")
+	_ = sendWelcome(srv.Addr(), signup.Address("bob")) // no Date, no Message-ID
+	msg := "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nFrom: app@example.com\r\nMessage-ID: <1@example.com>\r\nSubject: News\r\n\r\nHi\r\n"
+	_ = smtp.SendMail(srv.Addr(), nil, "app@example.com", []string{news.Address("bob")}, []byte(msg))
+
+	for _, f := range signup.Findings() {
+		fmt.Println(f.Severity, f.Rule, f.Text)
+	}
+	fmt.Println("news:", len(news.Findings()), "findings")
+	// Output:
+	// error required-headers no Date header field
+	// warning message-id no Message-ID header field
+	// news: 0 findings
 }

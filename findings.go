@@ -552,7 +552,9 @@ type conformanceOptions struct {
 }
 
 // WithStrict makes every conformance finding (see [Rule]) fail the test
-// at cleanup, with a report grouped by rule.
+// at cleanup, with a report grouped by rule: the test of [Start], with
+// every finding of the server; on a server of [New], which has no test,
+// the test of each [Server.Inbox], with its inbox's ([Inbox.Findings]).
 func WithStrict() Option {
 	return optionFunc(func(o *options) error {
 		o.conformance.strict = true
@@ -726,17 +728,35 @@ func said421(text string) bool {
 // sessions the server keeps. It checks the content of the messages no one
 // has read yet (see [Message.Findings]), outside the server's lock. A
 // session records at most 100 findings of one rule about itself (not
-// about a message it delivered), the 100th saying so.
-func (s *Server) Findings() []Finding {
+// about a message it delivered), the 100th saying so. [Inbox.Findings]
+// returns those of an inbox's sessions.
+func (s *Server) Findings() []Finding { return s.findings(nil) }
+
+// findings returns the findings of the sessions that belong to in, since
+// its last Reset, in order; every session's for nil.
+func (s *Server) findings(in *Inbox) []Finding {
 	s.mu.Lock()
 	recs := slices.Clone(s.sessions)
+	var domain string
+	var after uint64
+	if in != nil {
+		domain, after = in.domain, in.reset
+	}
 	s.mu.Unlock()
 	var all []seqFinding
 	for _, r := range recs {
 		r.mu.Lock()
+		if !r.inInboxLocked(domain) {
+			r.mu.Unlock()
+			continue
+		}
 		fl := r.findingsLocked()
 		r.mu.Unlock()
-		all = append(all, fl.merged()...)
+		for _, f := range fl.merged() {
+			if f.seq > after {
+				all = append(all, f)
+			}
+		}
 	}
 	slices.SortStableFunc(all, func(a, b seqFinding) int { return cmp.Compare(a.seq, b.seq) })
 	out := make([]Finding, len(all))

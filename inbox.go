@@ -21,6 +21,9 @@ type Inbox struct {
 	test   string // the name it was made with: the test's, for Server.Inbox
 	domain string
 	free   scope // expectations without a test (AddExpectation...), guarded by s.mu
+	// reset is the number of the server's last finding (Server.seq) when
+	// Reset last ran: Findings returns those after it. Guarded by s.mu.
+	reset uint64
 }
 
 // Inbox returns a new inbox for the test t: [Server.NewInbox] with t's
@@ -33,6 +36,14 @@ type Inbox struct {
 // message in a report may be one that went to another test's inbox, and
 // says so. An inbox does not wait for its expectations: wait first
 // ([Inbox.WaitFor]) if mail is sent in the background.
+//
+// Under [WithStrict], on a server made by [New] (shared by the tests,
+// started in TestMain), which has no test of its own to fail, the cleanup
+// fails t with the report of the inbox's findings ([Inbox.Findings]): the
+// rules broken in the sessions that named the inbox by then (wait for
+// them to end first, [Server.WaitForSessions], as a missing QUIT is found
+// at a session's end). On a server of [Start], whose cleanup reports every
+// finding of the server, an inbox's included, it adds no second report.
 func (s *Server) Inbox(t testing.TB) *Inbox {
 	t.Helper()
 	s.mu.Lock()
@@ -45,9 +56,39 @@ func (s *Server) Inbox(t testing.TB) *Inbox {
 	at := declaredAt(1)
 	t.Cleanup(func() {
 		t.Helper() // reported at the line that called Inbox
-		in.checkCrossed(reportsAt(t, at))
+		rt := reportsAt(t, at)
+		in.checkCrossed(rt)
+		in.checkFindings(rt, at)
 	})
 	return in
+}
+
+// checkFindings fails t, the test of Server.Inbox called at at, with the
+// report of the inbox's findings, under WithStrict on a server of New
+// only: Start's cleanup reports them already, with the server's.
+func (in *Inbox) checkFindings(t testing.TB, at string) {
+	t.Helper()
+	s := in.s
+	if !s.opts.conformance.strict || s.exp.started != "" {
+		return
+	}
+	fs := in.Findings()
+	if len(fs) == 0 {
+		return
+	}
+	// The report quotes the sessions of the findings only, not every
+	// session of a server that many tests share.
+	var sessions []*Session
+	seen := map[int]bool{}
+	for _, f := range fs {
+		if !seen[f.Session] {
+			seen[f.Session] = true
+			if ss := s.Session(f.Session); ss != nil {
+				sessions = append(sessions, ss)
+			}
+		}
+	}
+	t.Errorf("mocksmtp: Inbox at %s: the client broke the rules in %s (WithStrict): %s", at, in.domain, FindingsReport(fs, sessions))
 }
 
 // NewInbox returns a new inbox named name, without a test: a domain of its
@@ -134,6 +175,23 @@ func (in *Inbox) hasTo(to []string) bool {
 	}
 	return false
 }
+
+// Findings returns the conformance findings of the sessions that belong
+// to the inbox so far, in order, as [Server.Findings] returns the
+// server's: what this test's client broke, on a server that other tests
+// send to at the same time. A session belongs to the inbox when its
+// client named an address in the inbox's domain in a RCPT TO command,
+// whether the server took it or refused it (a fault's 550, a RCPT before
+// MAIL): the sessions that every message of the inbox came from
+// ([Inbox.Messages]: a message belongs to it when one of its envelope
+// recipients is in the domain), and those that tried. A session with no
+// such RCPT TO (none at all: a client that left after EHLO, or was
+// refused at MAIL) belongs to no inbox: its findings are only in
+// [Server.Findings]. A session that named several inboxes belongs to each
+// (to the first 100 it named). [Inbox.Reset] forgets the findings so far
+// (of the inbox: its sessions keep them), as [Server.Reset] forgets the
+// server's.
+func (in *Inbox) Findings() []Finding { return in.s.findings(in) }
 
 // Messages returns the messages of the inbox so far, in arrival order.
 func (in *Inbox) Messages() []*Message {
@@ -299,7 +357,8 @@ func (in *Inbox) Verify() error {
 // one inbox can serve tests in turn (the mocksmtp program's DELETE
 // /api/messages?inbox=...). A message also addressed to another inbox is
 // gone from that one too, as [Server.DeleteMessage] forgets it; sessions
-// stay. Expectations of tests ([Inbox.Expect]) are kept. It forgets
+// stay, and [Inbox.Findings] returns only the findings recorded after
+// Reset. Expectations of tests ([Inbox.Expect]) are kept. It forgets
 // them all at once: whoever reads the inbox meanwhile (a wait, a list)
 // sees them all or none. A message that arrives while Reset runs may stay.
 func (in *Inbox) Reset() {
@@ -321,6 +380,7 @@ func (in *Inbox) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in.free = scope{}
+	in.reset = s.seq.Load()
 	s.deleteLocked(doomed)
 }
 

@@ -640,6 +640,14 @@ func (s *Server) newSession(nc net.Conn) (*session, *sessionFaults) {
 
 // observe keeps the session record current with the engine's state.
 func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
+	if ev.Kind == smtpd.Rcpt {
+		if addr := rcptAddress(ev); addr != "" {
+			rec.mu.Lock()
+			rec.namedRcptLocked(addr)
+			rec.mu.Unlock()
+		}
+		return
+	}
 	if ev.Kind != smtpd.Handshake && ev.Kind != smtpd.Mail && ev.Kind != smtpd.Auth { // HELO's name: heloTaken
 		return
 	}
@@ -660,6 +668,28 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	}
 	rec.setStateLocked(d)
 	s.changes.changed(changeLine)
+}
+
+// rcptAddress returns the address a RCPT TO names: the engine's
+// forward-path when it took the command, else what is between the angle
+// brackets after "TO:" (a RCPT the engine refused: before MAIL, with a bad
+// parameter), "" if none.
+func rcptAddress(ev *smtpd.Event) string {
+	if ev.Path != "" {
+		return ev.Path
+	}
+	if len(ev.Arg) < 3 || !strings.EqualFold(ev.Arg[:3], "TO:") {
+		return ""
+	}
+	rest := strings.TrimLeft(ev.Arg[3:], " ")
+	if !strings.HasPrefix(rest, "<") {
+		return ""
+	}
+	addr, _, ok := strings.Cut(rest[1:], ">")
+	if !ok {
+		return ""
+	}
+	return addr
 }
 
 // heloTaken records the name of a HELO or EHLO the server took: once its

@@ -261,9 +261,39 @@ type session struct {
 	x        *sessionExtra // nil until needed
 }
 
+// inboxSuffix ends the domain of every inbox (Server.NewInbox).
+const inboxSuffix = ".inbox.test"
+
+// maxSessionInboxes bounds the inbox domains a session records: a client
+// that names a new one in each of endless RCPTs (across RSETs) does not
+// grow the record without bound. A session belongs to the first ones
+// named.
+const maxSessionInboxes = 100
+
+// namedRcptLocked records that the client named addr in a RCPT TO. r.mu must
+// be held.
+func (r *session) namedRcptLocked(addr string) {
+	d := strings.ToLower(domainOf(addr))
+	if !strings.HasSuffix(d, inboxSuffix) {
+		return
+	}
+	x := r.extra()
+	if len(x.inboxes) >= maxSessionInboxes || slices.Contains(x.inboxes, d) {
+		return
+	}
+	x.inboxes = append(x.inboxes, d)
+}
+
+// inInboxLocked reports whether the session belongs to the inbox of
+// domain d (lower case): every session belongs to "", the whole server.
+// r.mu must be held.
+func (r *session) inInboxLocked(d string) bool {
+	return d == "" || r.x != nil && slices.Contains(r.x.inboxes, d)
+}
+
 // sessionExtra is what few sessions have: findings, faults that fired,
-// addresses other than TCP, and what WithRetention forgot of a long
-// session.
+// addresses other than TCP, the inboxes it sent to, and what WithRetention
+// forgot of a long session.
 type sessionExtra struct {
 	findings   []Finding
 	findSeqs   []uint64 // numbers each of findings in the server's order (Server.seq), for Findings
@@ -272,6 +302,12 @@ type sessionExtra struct {
 	ruleCounts map[Rule]int // findings about the session kept, by rule (ruleKept)
 
 	addrs [2]net.Addr // remote and local, when not TCP
+
+	// inboxes are the inbox domains (inboxSuffix) the client named in a
+	// RCPT TO, accepted or not, in lower case, each once and at most
+	// maxSessionInboxes: the inboxes the session belongs to
+	// (Inbox.Findings).
+	inboxes []string
 
 	// What WithRetention forgot of a long session (forget): the first
 	// lines of the transcript, findings and faults; and the lines the

@@ -200,7 +200,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	if b := check("GET", "/api/findings/check", "", 417); !bytes.Contains(b, []byte("error required-headers (RFC 5322 3.6)")) {
 		t.Errorf("GET /api/findings/check has not the report:\n%s", b)
 	}
-	check("GET", "/api/findings/check?inbox=nope.inbox.test", "", 400)
+	check("GET", "/api/findings/check?inbox=nope.inbox.test", "", 404)
 	if b := check("GET", "/api/server", "", 200); !bytes.Contains(b, []byte(`"smtpAddr": "`+p.smtp+`"`)) || !bytes.Contains(b, []byte(`"persona": "postfix"`)) {
 		t.Errorf("GET /api/server does not give the SMTP address %s:\n%s", p.smtp, b)
 	}
@@ -308,7 +308,14 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		t.Errorf("check: %s", b)
 	}
 	check("GET", "/api/expectations/check?inbox=nope.inbox.test", "", 404)
+	// The inbox's findings: those of the session that sent to it (no Date).
+	check("GET", "/api/findings?inbox="+box.Domain, "", 200)
+	check("GET", "/api/findings?inbox=nope.inbox.test", "", 404)
+	if b := check("GET", "/api/findings/check?inbox="+box.Domain, "", 417); !bytes.Contains(b, []byte("error required-headers (RFC 5322 3.6)")) {
+		t.Errorf("GET /api/findings/check of the inbox has not the report:\n%s", b)
+	}
 	check("DELETE", "/api/messages?inbox="+box.Domain, "", 204)
+	check("GET", "/api/findings/check?inbox="+box.Domain, "", 200) // the inbox's reset forgot its findings
 	check("DELETE", "/api/messages?inbox=nope.inbox.test", "", 404)
 
 	check("DELETE", "/api/messages/2", "", 204)

@@ -223,6 +223,9 @@ func (r *replyJSON) UnmarshalJSON(b []byte) error {
 type duration time.Duration
 
 func (d *duration) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil // a key given null is left out (nullAt)
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("want a duration string such as \"2s\" or \"250ms\", got %s", clip(string(b)))
@@ -409,7 +412,9 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 // parseFaults reads a fault script. source names it in errors
 // ("faults.json", "body"), which give the line and column of the
 // problem; each fault is declared at label:line, as transcript notes say
-// ("faults.json:3"), unless its "declaredAt" names the place.
+// ("faults.json:3"), unless its "declaredAt" names the place. A key given
+// null is left out; a null anywhere else (a fault, an element of a list)
+// is refused (nullAt).
 func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fault, error) {
 	at := func(idx int64, format string, args ...any) error {
 		return fmt.Errorf("%s:%s: "+format, append([]any{source, position(data, idx)}, args...)...)
@@ -450,6 +455,9 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 		// (as it matches fields): one of them would be lost, silently.
 		if key, twice := repeatedKey(data[start:dec.InputOffset()], true); twice {
 			return nil, nil, at(start, "fault %d: %q given twice", len(decoded)+1, clip(key))
+		}
+		if n, ok := nullAt(data[start:dec.InputOffset()], reflect.TypeFor[faultJSON]()); ok {
+			return nil, nil, at(start+n.off, "fault %d: %v", len(decoded)+1, n)
 		}
 		decoded = append(decoded, j)
 		starts = append(starts, start)

@@ -150,8 +150,10 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"TLS failure with no handshake", `[{"at": "STARTTLS", "reply": "454 4.7.0 no", "expiredCertificate": true}]`, `fault 1: a TLS failure with the negative reply 454`},
 		{"TLS failure after a refusing raw reply", `[{"at": "STARTTLS", "rawReply": "454 4.7.0 no\r\n", "expiredCertificate": true}]`, `fault 1: a TLS failure with a "rawReply" that does not end in a complete 220 line: no handshake follows it`},
 		// A fault that could never fire is refused too.
-		// A null in a list of patterns is "", which no recipient is.
-		{"null in forRcpt", `[{"at": "RCPT", "forRcpt": [null], "reply": "450 4.2.1 x"}]`, `x.json:1:2: fault 1: "forRcpt": the pattern "": no recipient is empty`},
+		// A null in a list of patterns is no pattern (jsonnull.go), nor "",
+		// which no recipient is.
+		{"null in forRcpt", `[{"at": "RCPT", "forRcpt": [null], "reply": "450 4.2.1 x"}]`, `x.json:1:29: fault 1: forRcpt[0]: want a string, got null: null is not a value`},
+		{"empty pattern in forRcpt", `[{"at": "RCPT", "forRcpt": [""], "reply": "450 4.2.1 x"}]`, `x.json:1:2: fault 1: "forRcpt": the pattern "": no recipient is empty`},
 		{"forRcpt at MAIL", `[{"at": "MAIL", "forRcpt": ["bob@example.com"], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: "forRcpt" at MAIL: there is no recipient to match there, only at RCPT, DATA, BDAT and message`},
 		{"forSender at HELO", `[{"at": "HELO", "forSender": ["*@spam.example"], "drop": true}]`, `x.json:1:2: fault 1: "forSender" at HELO: there is no sender`},
 		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: "disconnect" at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use "drop" (or "resetTCP", "halfClose", "stall")`},

@@ -54,7 +54,8 @@ package main
 // of), an empty value (an empty or null want too: {} is the JSON form of
 // no filter), an invalid regular expression (or regular expressions of
 // more than maxRegexps octets in all), status or base64 is a 400 that
-// names it.
+// names it. A key given null is the key left out; a null element of a
+// list is a 400 that names it (jsonnull.go).
 
 import (
 	"bytes"
@@ -394,6 +395,10 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 		if key, ok := repeatedKey(raw, false); ok {
 			return mocksmtp.Want{}, fmt.Errorf("duplicate key %q: give it once", clip(key))
 		}
+		if n, ok := nullAt(raw, reflect.TypeFor[wantForm]()); ok {
+			return mocksmtp.Want{}, n
+		}
+		dropNulls(fields) // a key given null is left out
 	}
 	keys := []string{}
 	for _, p := range wantParams {
@@ -412,8 +417,8 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 		var err error
 		switch {
 		case name == "header":
-			var h map[string]string
-			if err := json.Unmarshal(v, &h); err != nil {
+			var h map[string]*string // nil: given null, left out
+			if err := json.Unmarshal(v, &h); err != nil || h == nil {
 				return mocksmtp.Want{}, fmt.Errorf("header: want an object of header fields and values, such as {\"X-Campaign\": \"welcome\"}")
 			}
 			if key, ok := repeatedKey(v, false); ok {
@@ -423,7 +428,9 @@ func wantFromJSON(raw json.RawMessage) (mocksmtp.Want, error) {
 				if field == "" {
 					return mocksmtp.Want{}, fmt.Errorf("header: a field without a name")
 				}
-				q.Set("header."+field, value)
+				if value != nil {
+					q.Set("header."+field, *value)
+				}
 			}
 		case name == "attachment":
 			attachments, err = elementsFromJSON(name, v, "file name", func(s string) mocksmtp.WantAttachment { return mocksmtp.WantAttachment{Filename: s} }, attachmentKeys)
@@ -534,6 +541,7 @@ func elementsFromJSON[E any](name string, raw json.RawMessage, what string, from
 			if key, ok := repeatedKey(el, false); ok {
 				return nil, fmt.Errorf("%s: duplicate key %q: give it once", at, clip(key))
 			}
+			dropNulls(obj) // a key given null is left out
 			for _, key := range slices.Sorted(maps.Keys(obj)) {
 				j := slices.IndexFunc(keys, func(k elementKey[E]) bool { return k.name == key })
 				if j < 0 {
@@ -594,6 +602,50 @@ func arrayLen(raw []byte) (n int, ok bool) {
 		}
 	}
 	return n + 1, true
+}
+
+// wantForm is the JSON form of a filter, as nullAt reads it: its keys
+// (those of wantParams that are no element's, and header) and what each
+// takes. TestWantFormKeys holds it to wantParams.
+type wantForm struct {
+	From            string            `json:"from"`
+	To              []string          `json:"to"`
+	HeaderFrom      string            `json:"headerFrom"`
+	HeaderTo        []string          `json:"headerTo"`
+	Cc              []string          `json:"cc"`
+	Subject         string            `json:"subject"`
+	SubjectContains string            `json:"subjectContains"`
+	SubjectMatches  string            `json:"subjectMatches"`
+	Text            string            `json:"text"`
+	TextContains    string            `json:"textContains"`
+	TextMatches     string            `json:"textMatches"`
+	HTML            string            `json:"html"`
+	HTMLContains    string            `json:"htmlContains"`
+	HTMLMatches     string            `json:"htmlMatches"`
+	Attachment      []attachmentForm  `json:"attachment"`
+	DKIM            []dkimForm        `json:"dkim"`
+	ARC             string            `json:"arc"`
+	ARCReason       string            `json:"arcReason"`
+	Header          map[string]string `json:"header"`
+}
+
+// attachmentForm is an element of a filter's attachment list.
+type attachmentForm struct{}
+
+func (attachmentForm) jsonShape() string {
+	return `a file name or an object of filename, contentType, data, such as {"filename": …}`
+}
+
+// dkimForm is an element of a filter's dkim list.
+type dkimForm struct{}
+
+func (dkimForm) jsonShape() string {
+	return `a domain or an object of domain, selector, status, reason, such as {"domain": …}`
+}
+
+// dropNulls deletes the keys of obj given null: left out.
+func dropNulls(obj map[string]json.RawMessage) {
+	maps.DeleteFunc(obj, func(_ string, v json.RawMessage) bool { return isNull(v) })
 }
 
 // isNull reports whether a JSON value is null.

@@ -405,7 +405,7 @@ func TestFilterElementErrors(t *testing.T) {
 		{want(`{"attachment": ["a.pdf", {"type": "x"}]}`), `want: attachment[1]: unknown key "type"; the keys are: filename, contentType, data`},
 		{want(`{"attachment": [{"contenttype": "x"}]}`), `want: attachment[0]: unknown key "contenttype" (did you mean "contentType"?)`},
 		{want(`{"attachment": [{"filename": ""}]}`), "want: attachment[0].filename is empty: leave it out to match any"},
-		{want(`{"attachment": [{"filename": null}]}`), "want: attachment[0].filename: want a string"},
+		{want(`{"attachment": [{"filename": ["a.pdf"]}]}`), "want: attachment[0].filename: want a string"},
 		{want(`{"attachment": [{"data": 12}]}`), "want: attachment[0].data: want a string"},
 		{want(`{"attachment": [""]}`), "want: attachment[0] is empty: give a file name, or an object ({} for any)"},
 		{want(`{"attachment": [1]}`), "want: attachment[0]: want a file name or an object of filename, contentType, data"},

@@ -12,8 +12,12 @@ package main
 // grouped by rule with the transcript lines of each. It does not wait:
 // wait for the sessions to end first (GET /api/wait/sessions), as a
 // finding such as "no QUIT" comes at the end of a session. Findings are
-// the sessions', not an inbox's (the Go API has no Inbox.Findings): the
-// check takes no inbox. -without-rules switches rules off
+// the sessions': with inbox=D, the check (and GET /api/findings) takes
+// those of the sessions that named an address of the inbox's domain in a
+// RCPT TO, accepted or refused, since the inbox's last reset (DELETE
+// /api/messages?inbox=D), as Inbox.Findings does, so that parallel tests,
+// each with its inbox, check their own clients; a session with no RCPT
+// belongs to no inbox. -without-rules switches rules off
 // (mocksmtp.WithoutRules), named as mocksmtp.Rules() names them.
 //
 //	GET /api/rules            every rule, as mocksmtp.Rules() lists them, with its
@@ -34,10 +38,11 @@ import (
 
 // checkFindings answers GET /api/findings/check.
 func (a *api) checkFindings(w http.ResponseWriter, r *http.Request) {
-	if _, ok := query(w, r, false); !ok {
+	sc, ok := a.inboxScope(w, r)
+	if !ok {
 		return
 	}
-	fs := a.srv.Findings()
+	fs := sc.findings()
 	if len(fs) == 0 {
 		writeJSON(w, http.StatusOK, checkJSON{Met: true})
 		return

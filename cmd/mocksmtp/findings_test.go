@@ -66,10 +66,10 @@ func TestFindingsCheckOverHTTP(t *testing.T) {
 		t.Errorf("the 417's report does not point at the message's transcript line:\n%s", report)
 	}
 
-	// Findings are not an inbox's: no inbox parameter.
+	// An unknown inbox is a 404, as for the messages.
 	res, b := do(t, p, "GET", "/api/findings/check?inbox=x.inbox.test", "")
-	if res.StatusCode != 400 || !strings.Contains(string(b), `unknown query parameter \"inbox\"; the parameters are: none`) {
-		t.Errorf("GET /api/findings/check?inbox=...: %d %s, want 400", res.StatusCode, b)
+	if res.StatusCode != 404 || !strings.Contains(string(b), `inbox=\"x.inbox.test\": no such inbox`) {
+		t.Errorf("GET /api/findings/check?inbox=...: %d %s, want 404", res.StatusCode, b)
 	}
 	if res, _ := do(t, p, "POST", "/api/findings/check", ""); res.StatusCode != 405 {
 		t.Errorf("POST /api/findings/check: %d, want 405", res.StatusCode)
@@ -81,6 +81,71 @@ func TestFindingsCheckOverHTTP(t *testing.T) {
 	}
 	if code, e := checkFindingsAPI(t, p, ""); code != 200 {
 		t.Errorf("check after a reset: %d %s, want 200", code, e)
+	}
+}
+
+// TestFindingsOfAnInboxOverHTTP: two tests run in parallel on one
+// program, each with its inbox; one's client leaves without QUIT, the
+// other's conforms. GET /api/findings?inbox=D and its check see the
+// findings of the sessions that named the inbox in a RCPT TO, each test
+// its own; a reset of the inbox forgets them, not the server's.
+func TestFindingsOfAnInboxOverHTTP(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	var rude, polite inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "rude"}`, 201, &rude)
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "polite"}`, 201, &polite)
+	t.Run("clients", func(t *testing.T) {
+		t.Run("no QUIT", func(t *testing.T) {
+			t.Parallel()
+			conn, expect := dialExpect(t, p.smtp)
+			expect("", 220)
+			expect("EHLO client.example", 250)
+			expect("MAIL FROM:<alice@example.com>", 250)
+			expect("RCPT TO:<"+rude.Address+">", 250)
+			expect("DATA", 354)
+			expect(conforming+".", 250)
+			conn.Close()
+		})
+		t.Run("conforming", func(t *testing.T) {
+			t.Parallel()
+			sendMail(t, p.smtp, "alice@example.com", []string{polite.Address}, conforming)
+		})
+	})
+	getJSON(t, p, "/api/wait/sessions?count=2&timeout=10s", 200, nil)
+
+	var fs []findingJSON
+	getJSON(t, p, "/api/findings?inbox="+rude.Domain, 200, &fs)
+	if len(fs) != 1 || fs[0].Rule != "quit" {
+		t.Errorf("GET /api/findings?inbox=%s: %+v, want its one quit finding", rude.Domain, fs)
+	}
+	getJSON(t, p, "/api/findings?inbox="+polite.Domain, 200, &fs)
+	if len(fs) != 0 {
+		t.Errorf("GET /api/findings?inbox=%s: %+v, want none", polite.Domain, fs)
+	}
+	if code, e := checkFindingsAPI(t, p, "?inbox="+polite.Domain); code != 200 {
+		t.Errorf("the conforming test's check: %d %s, want 200", code, e)
+	}
+	code, report := checkFindingsAPI(t, p, "?inbox="+rude.Domain)
+	if code != 417 || !strings.Contains(report, "1 conformance finding\n") || !strings.Contains(report, "warning quit (RFC 5321 4.1.1.10)") {
+		t.Errorf("the rude test's check: %d %s, want 417 with its quit finding", code, report)
+	}
+	if code, _ := checkFindingsAPI(t, p, ""); code != 417 {
+		t.Errorf("the server's check: %d, want 417", code)
+	}
+	res, b := do(t, p, "GET", "/api/findings?inbox=nowhere.inbox.test", "")
+	if res.StatusCode != 404 || !strings.Contains(string(b), `inbox=\"nowhere.inbox.test\": no such inbox`) {
+		t.Errorf("GET /api/findings?inbox=nowhere.inbox.test: %d %s, want 404", res.StatusCode, b)
+	}
+
+	if res, b := do(t, p, "DELETE", "/api/messages?inbox="+rude.Domain, ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/messages?inbox=%s: %d %s", rude.Domain, res.StatusCode, b)
+	}
+	if code, e := checkFindingsAPI(t, p, "?inbox="+rude.Domain); code != 200 {
+		t.Errorf("the rude test's check after its inbox's reset: %d %s, want 200", code, e)
+	}
+	if code, _ := checkFindingsAPI(t, p, ""); code != 417 {
+		t.Errorf("the server's check after an inbox's reset: %d, want 417", code)
 	}
 }
 

@@ -13,6 +13,8 @@ package main
 //	                                       forbid (Inbox.ForbidOtherMessages, Inbox.ForbidMessages)
 //	GET    /api/expectations?inbox=D       its expectations, in order
 //	GET    /api/expectations/check?inbox=D check them (Inbox.Verify)
+//	GET    /api/findings?inbox=D           the findings of its sessions (Inbox.Findings)
+//	GET    /api/findings/check?inbox=D     check them, as WithStrict on its own
 //
 // An inbox lasts as long as the program: DELETE /api/messages forgets its
 // messages, not the inbox.
@@ -157,7 +159,8 @@ func (a *api) listInboxes(w http.ResponseWriter, r *http.Request) {
 
 // decodeStrict decodes one JSON request body into v, a struct: unknown
 // keys, a key given twice (in any case, as encoding/json matches a
-// struct's fields) and data after it are errors. A syntax error, and data
+// struct's fields), data after it and a null that is not a key's value
+// (nullAt: the body, an element of a list) are errors. A syntax error, and data
 // after the value, say where as a fault script's do: "body:1:14: ...".
 func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -174,6 +177,9 @@ func decodeStrict(data []byte, v any) error {
 	}
 	if key, ok := repeatedKey(data, true); ok {
 		return fmt.Errorf("duplicate key %q: give it once", clip(key))
+	}
+	if n, ok := nullAt(data, reflect.TypeOf(v)); ok {
+		return n
 	}
 	return nil
 }
@@ -237,6 +243,9 @@ func jsonShape(t reflect.Type) string {
 	if t == nil {
 		return "another value"
 	}
+	if t.Implements(shapedType) {
+		return reflect.Zero(t).Interface().(shaped).jsonShape()
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
@@ -264,6 +273,13 @@ func jsonShape(t reflect.Type) string {
 	}
 	return "an object"
 }
+
+// shaped is a type that says itself what JSON decodes into it, where
+// jsonShape would not say it all: an element of a filter's attachment
+// list, a file name or an object.
+type shaped interface{ jsonShape() string }
+
+var shapedType = reflect.TypeFor[shaped]()
 
 // wholeRange returns the least and the greatest whole number that t, an
 // integer type (or a pointer to one), holds.
@@ -536,6 +552,16 @@ func (sc scope) waitForMessages(ctx context.Context, n int) ([]*mocksmtp.Message
 		return sc.srv.WaitForMessagesContext(ctx, n)
 	}
 	return sc.in.WaitForMessagesContext(ctx, n)
+}
+
+// findings returns the scope's conformance findings: the server's, or
+// those of the sessions that named the inbox in a RCPT TO since its
+// last reset (Inbox.Findings).
+func (sc scope) findings() []mocksmtp.Finding {
+	if sc.in == nil {
+		return sc.srv.Findings()
+	}
+	return sc.in.Findings()
 }
 
 // where names the scope in messages: "", or " in the inbox D".

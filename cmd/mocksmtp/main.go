@@ -59,10 +59,12 @@
 // that names it. With inbox=D (the domain POST /api/inboxes gave), GET and
 // DELETE /api/messages, /api/wait, /api/wait/none and the expectations see only the
 // messages of that inbox, as the Go API's Inbox does: tests in parallel
-// on one program, each with its own inbox, never see each other's mail.
+// on one program, each with its own inbox, never see each other's mail;
+// the findings see only the sessions that named the inbox in a RCPT TO
+// (Inbox.Findings).
 //
-//	GET    /api/findings                      the rules the clients broke (also on each message and session)
-//	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict
+//	GET    /api/findings                      the rules the clients broke (also on each message and session); ?inbox=D
+//	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict; ?inbox=D
 //	GET    /api/rules                         the rules, as mocksmtp.Rules(): name, RFC section, on or off (-without-rules)
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate

@@ -462,10 +462,12 @@ func (a *api) awaitSessionEnd(w http.ResponseWriter, r *http.Request, id int, ti
 }
 
 // listFindings answers GET /api/findings: every conformance finding, in
-// order (the rules the clients broke, with their RFC sections).
+// order (the rules the clients broke, with their RFC sections); with
+// inbox=D, those of the inbox's sessions (Inbox.Findings).
 func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
-	if _, ok := query(w, r, false); !ok {
+	sc, ok := a.inboxScope(w, r)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, findingsJSON(a.srv.Findings()))
+	writeJSON(w, http.StatusOK, findingsJSON(sc.findings()))
 }

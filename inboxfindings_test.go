@@ -1,0 +1,158 @@
+package mocksmtp_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mocksmtp/mocksmtp"
+)
+
+// mailTo is mail, to the recipient to.
+func mailTo(to, body string) exchange {
+	return exchange{
+		{"EHLO client.example\r\n", 1},
+		{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
+		{"RCPT TO:<" + to + ">\r\n", 1},
+		{"DATA\r\n", 1},
+		{body + ".\r\n", 1},
+		{"QUIT\r\n", 1},
+	}
+}
+
+// sessionsOf returns the session IDs of fs, each once, in order.
+func sessionsOf(fs []mocksmtp.Finding) []int {
+	var ids []int
+	for _, f := range fs {
+		if !slices.Contains(ids, f.Session) {
+			ids = append(ids, f.Session)
+		}
+	}
+	return ids
+}
+
+// TestInboxFindingsAreItsSessions: tests that share one server, each with
+// an inbox, run their clients in parallel; each inbox's findings are those
+// of the sessions that named its domain in a RCPT TO (in any case,
+// accepted or refused), not the other tests'. A session with no RCPT
+// belongs to no inbox: its findings are the server's only. Inbox.Reset
+// forgets the inbox's findings so far.
+func TestInboxFindingsAreItsSessions(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	breaks, conforms, refused := srv.NewInbox("breaks"), srv.NewInbox("conforms"), srv.NewInbox("refused")
+	bareLF := strings.Replace(goodMessage, "na\xc3\xafve\r\n", "a\nb\r\n", 1)
+	t.Run("clients", func(t *testing.T) {
+		for _, c := range []struct {
+			name string
+			x    exchange
+		}{
+			{"bare LF in DATA", mailTo(breaks.Address("bob"), bareLF)},
+			{"conforming", mailTo(conforms.Address("bob"), goodMessage)},
+			// The engine refuses a RCPT before MAIL (503); the client
+			// leaves without QUIT.
+			{"refused RCPT, no QUIT", exchange{{"EHLO x\r\n", 1}, {"RCPT TO:<Bob@" + strings.ToUpper(refused.Domain()) + ">\r\n", 1}}},
+			{"no RCPT, no QUIT", exchange{{"EHLO x\r\n", 1}}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				c.x.play(t, srv)
+			})
+		}
+	})
+	srv.WaitForSessions(t, 4)
+
+	all := srv.Findings()
+	if got, want := rules(all), []mocksmtp.Rule{mocksmtp.RuleBareLineEnding, mocksmtp.RuleQuit, mocksmtp.RuleQuit}; !slices.Equal(got, want) {
+		t.Fatalf("the server's findings: %v, want %v", all, want)
+	}
+	for _, tt := range []struct {
+		in   *mocksmtp.Inbox
+		want []mocksmtp.Rule
+	}{
+		{breaks, []mocksmtp.Rule{mocksmtp.RuleBareLineEnding}},
+		{conforms, nil},
+		{refused, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+	} {
+		fs := tt.in.Findings()
+		if got := rules(fs); !slices.Equal(got, tt.want) || len(sessionsOf(fs)) > 1 {
+			t.Errorf("%s: findings %v, want %v of one session", tt.in.Domain(), fs, tt.want)
+		}
+	}
+	// The session without RCPT is in none of them.
+	var inboxed []int
+	for _, in := range []*mocksmtp.Inbox{breaks, conforms, refused} {
+		inboxed = append(inboxed, sessionsOf(in.Findings())...)
+	}
+	if ids := sessionsOf(all); len(ids) != 3 || len(inboxed) != 2 {
+		t.Errorf("sessions with findings %v, of inboxes %v: want 3 and 2 of them", ids, inboxed)
+	}
+
+	breaks.Reset()
+	if fs := breaks.Findings(); len(fs) != 0 {
+		t.Errorf("after Inbox.Reset: %v, want none", fs)
+	}
+	if fs := srv.Findings(); len(fs) != 3 {
+		t.Errorf("the server's findings after Inbox.Reset: %v, want the 3", fs)
+	}
+	mailTo(breaks.Address("carol"), bareLF).play(t, srv)
+	srv.WaitForSessions(t, 5)
+	if got := rules(breaks.Findings()); !slices.Equal(got, []mocksmtp.Rule{mocksmtp.RuleBareLineEnding}) {
+		t.Errorf("after Inbox.Reset and a new session: %v, want its bare-line-ending", got)
+	}
+}
+
+// TestInboxStrictOnASharedServer: under WithStrict, a server of New (in
+// TestMain, shared) has no test to fail: each Inbox(t)'s cleanup fails its
+// test with its inbox's findings, and only its own. A server of Start
+// reports every finding at its own cleanup: its inboxes add no second
+// report.
+func TestInboxStrictOnASharedServer(t *testing.T) {
+	t.Parallel()
+	srv, err := mocksmtp.New(mocksmtp.WithStrict())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	reports := map[string]string{}
+	t.Run("tests", func(t *testing.T) {
+		for _, name := range []string{"breaks", "conforms"} {
+			ft := &expT{name: name}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				ft.run(func() {
+					in := srv.Inbox(ft)
+					body := goodMessage
+					if name == "breaks" {
+						body = strings.Replace(goodMessage, "na\xc3\xafve\r\n", "a\nb\r\n", 1)
+					}
+					// The finding is recorded before the reply to the
+					// data, which play reads.
+					mailTo(in.Address("bob"), body).play(t, srv)
+				})
+			})
+			t.Cleanup(func() { reports[name] = ft.report() })
+		}
+	})
+	// t.Run returns once its parallel subtests are done; their Cleanups
+	// ran before.
+	if r := reports["conforms"]; r != "" {
+		t.Errorf("the conforming test failed:\n%s", r)
+	}
+	r := reports["breaks"]
+	for _, want := range []string{"the client broke the rules in breaks-1.inbox.test (WithStrict)", "1 conformance finding", "bare-line-ending"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("the breaking test's report lacks %q:\n%s", want, r)
+		}
+	}
+
+	// On a server of Start, one report: the server's.
+	ft := &recordingT{TB: t}
+	started := mocksmtp.Start(ft, mocksmtp.WithStrict(), mocksmtp.WithoutTranscriptLog())
+	in := started.Inbox(ft)
+	mailTo(in.Address("bob"), strings.Replace(goodMessage, "na\xc3\xafve\r\n", "a\nb\r\n", 1)).play(t, started)
+	ft.cleanup()
+	if len(ft.errors) != 1 || !strings.Contains(ft.errors[0], "mocksmtp: Start at") {
+		t.Errorf("a server of Start: %d errors, want 1, the server's: %q", len(ft.errors), ft.errors)
+	}
+}
