@@ -498,8 +498,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // parse of [WithRejectNonconforming], a [WithOnMessage] callback), which
 // does not shorten it.
 //
-// A fault that only delays (no reply, raw reply, ending, pacing, idle
-// reply or TLS failure) decides nothing: the faults after it at its
+// A fault that only delays (no reply, raw reply, ending, pacing,
+// DropAfterBytes, idle reply or TLS failure) decides nothing: the faults after it at its
 // stage are consulted still, their delays add to its, and the first of
 // them that does more decides the answer, which comes after all the
 // delays (see [WithFault]); it still fires, and so uses up its
