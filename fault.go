@@ -456,7 +456,8 @@ func (f Fault) Drop() Fault { return f.setThen(smtpd.CloseConn, "Drop", true) }
 func (f Fault) ResetTCP() Fault { return f.setThen(smtpd.ResetConn, "ResetTCP", false) }
 
 // HalfClose shuts the server's writing side after the reply and keeps
-// reading (and discarding) until the client closes.
+// reading (and discarding) until the client closes. A server that closes
+// meanwhile writes no 421: nothing more can go out.
 func (f Fault) HalfClose() Fault { return f.setThen(smtpd.HalfCloseConn, "HalfClose", false) }
 
 // Stall makes the server hang: no reply (unless the fault has a
