@@ -456,7 +456,8 @@ func (f Fault) Drop() Fault { return f.setThen(smtpd.CloseConn, "Drop", true) }
 func (f Fault) ResetTCP() Fault { return f.setThen(smtpd.ResetConn, "ResetTCP", false) }
 
 // HalfClose shuts the server's writing side after the reply and keeps
-// reading (and discarding) until the client closes.
+// reading (and discarding) until the client closes. A server that closes
+// meanwhile writes no 421: nothing more can go out.
 func (f Fault) HalfClose() Fault { return f.setThen(smtpd.HalfCloseConn, "HalfClose", false) }
 
 // Stall makes the server hang: no reply (unless the fault has a
@@ -498,8 +499,8 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // parse of [WithRejectNonconforming], a [WithOnMessage] callback), which
 // does not shorten it.
 //
-// A fault that only delays (no reply, raw reply, ending, pacing, idle
-// reply or TLS failure) decides nothing: the faults after it at its
+// A fault that only delays (no reply, raw reply, ending, pacing,
+// DropAfterBytes, idle reply or TLS failure) decides nothing: the faults after it at its
 // stage are consulted still, their delays add to its, and the first of
 // them that does more decides the answer, which comes after all the
 // delays (see [WithFault]); it still fires, and so uses up its

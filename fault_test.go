@@ -348,6 +348,22 @@ func testFaultActions(t *testing.T, via transport) {
 			t.Errorf("session ended: %v", s.Ended)
 		}
 	})
+	t.Run("HalfClose, then the server closes", func(t *testing.T) {
+		t.Parallel()
+		srv, c := rcpt(mocksmtp.At(mocksmtp.StageRcpt).HalfClose())
+		c.must("RCPT TO:<bob@example.com>", 250)
+		c.expectClosed() // the server's writing side is shut; the client stays
+		faultCloseWithin(t, srv, 10*time.Second)
+		// Nothing can go out after the half-close: the transcript says
+		// no 421 that the client never got.
+		s := srv.Sessions()[0]
+		if last := s.Transcript[len(s.Transcript)-1]; last.Dir != mocksmtp.FromServer || !strings.HasPrefix(last.Text, "250 ") {
+			t.Errorf("last transcript line %v, want the 250 before the half-close", last)
+		}
+		if s.Ended != mocksmtp.EndShutdown {
+			t.Errorf("session ended: %v, want shutdown", s.Ended)
+		}
+	})
 	t.Run("Stall", func(t *testing.T) {
 		t.Parallel()
 		srv, c := rcpt(mocksmtp.At(mocksmtp.StageRcpt).Stall())

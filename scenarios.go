@@ -116,8 +116,9 @@ func RateLimit(n int) Fault {
 // interval gets 451 4.7.1. A MAIL FROM that is not accepted (the engine
 // refuses it, a later fault of the script does, or its session ends
 // before the reply) is no transaction and does not count; while its
-// reply is pending (a [Fault.Delay] of its own, or of a fault before it
-// that only delays: see [WithFault]), it holds its place.
+// reply is pending (the [Fault.Delay] of another fault that fires for it:
+// one before it that only delays, see [WithFault], or one after it; a
+// Delay of its own acts only on its 451), it holds its place.
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {

@@ -24,8 +24,8 @@ import (
 //
 // The script is consulted at each event, in order: each fault whose
 // stage and selectors match fires. One that only waits (a [Fault.Delay]
-// and nothing else: no reply, raw reply, ending, pacing, idle reply or
-// TLS failure) decides nothing: its delay adds to those of the faults
+// and nothing else: no reply, raw reply, ending, pacing,
+// [Fault.DropAfterBytes], idle reply or TLS failure) decides nothing: its delay adds to those of the faults
 // that fired before it, and the faults after it are consulted still, a
 // scenario's among them (a [Greylist] after a delay sees the pair, a
 // [RateLimitPer] counts the MAIL FROM). The first that fires and does
@@ -61,8 +61,9 @@ func WithFault(faults ...Fault) Option {
 // same client behaviour give the same faults, connection by connection.
 // Each fault with a probability draws once at each event it is consulted
 // for (see [WithFault]: up to the first fault that answers, past those
-// that only delay) whose other selectors match, in the order of the
-// script; one that [Fault.AtMost] used up draws nothing.
+// that only delay) whose other selectors match, in the order they are
+// consulted (the script's, at the greeting StageConnect's faults before
+// StageGreeting's); one that [Fault.AtMost] used up draws nothing.
 // Connections made at once take attempt numbers in the order they are
 // accepted, and a fault's AtMost count is shared by them all: which of
 // them a fault meets may then change from run to run, as the order of

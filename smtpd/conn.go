@@ -146,6 +146,9 @@ type Conn struct {
 	ans     Answer          // its answer, the zero Answer for the default
 	err     error           // set once the session is over
 	closed  bool
+	// wshut is set once the writing side is shut (closeWrite): nothing
+	// written after it reaches the client, so Close writes no reply.
+	wshut bool
 	// clientLeft is set when a read or a wait saw the client leave (end
 	// of input, a reset): the session ends as its leaving says, also
 	// when the driver's context has ended since (see left).
@@ -975,6 +978,7 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 
 // closeWrite half-closes the connection.
 func (c *Conn) closeWrite() {
+	c.wshut = true
 	if tc, ok := c.conn.(*tls.Conn); ok {
 		_ = tc.CloseWrite()
 	}
@@ -1025,7 +1029,8 @@ func (c *Conn) abort() {
 	}
 }
 
-// Close ends the session: it writes r (when non-nil) and closes the
+// Close ends the session: it writes r (when non-nil, and the writing
+// side is not shut already, as HalfCloseConn shuts it) and closes the
 // connection gracefully but without waiting long. It is what a driver
 // calls after Next returned ctx.Err() (an unsolicited 421, a shutdown),
 // and is safe to call at any time, more than once.
@@ -1036,7 +1041,7 @@ func (c *Conn) Close(r *Reply) error {
 	if c.err == nil {
 		c.err = ErrDriverClosed
 	}
-	if r != nil {
+	if r != nil && !c.wshut {
 		c.stopWatching() // before writeReply, which may flush
 		c.werr = nil
 		_ = c.raw.SetDeadline(time.Now().Add(time.Second))

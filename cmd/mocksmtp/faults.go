@@ -28,10 +28,10 @@ package main
 //
 // The script is consulted in order at each event, by the Go API's rule
 // (mocksmtp.WithFault): each fault that matches fires; one that only
-// delays ("delay" and no reply, ending, pacing, idle reply or TLS
-// failure, as {"at": "DATA", "delay": "2s"} above) decides nothing: its
-// delay adds to those before it, and the faults after it are consulted
-// still, scenarios included. The first that does more decides the
+// delays ("delay" and no reply, ending, pacing, "dropAfterBytes", idle
+// reply or TLS failure, as {"at": "DATA", "delay": "2s"} above) decides
+// nothing: its delay adds to those before it, and the faults after it
+// are consulted still, scenarios included. The first that does more decides the
 // answer, which comes after every delay that fired; the faults after it
 // are not consulted (their "atMost" not used up, their
 // "withProbability" drawing nothing).
