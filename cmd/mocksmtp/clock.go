@@ -164,7 +164,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "%s: this server has no clock to move", requestName(r))
 		return
 	}
-	off, now, waits, err := a.clock.Advance(by)
+	off, now, left, err := a.clock.Advance(by)
 	if errors.Is(err, clock.ErrTooFar) {
 		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of real time in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, clock.MaxOffset)
 		return
@@ -174,11 +174,10 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("clock advanced", "by", by, "offset", off)
-	// The waits in progress once the move took effect: those it ended
-	// no longer count, and one begun since (the next pause of a paced
-	// reply) not yet; the list, read since, may have that one.
-	list, listed := a.clock.WaitList()
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits, WaitList: waitListJSON(list, listed)})
+	// The waits in progress once the move took effect, at that instant:
+	// those it ended no longer count, and one begun since (the next pause
+	// of a paced reply) not yet.
+	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: len(left), WaitList: waitListJSON(left, now)})
 }
 
 // clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.

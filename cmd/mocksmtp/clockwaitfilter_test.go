@@ -262,3 +262,28 @@ func TestClockWaitRefusesBadFilters(t *testing.T) {
 		t.Errorf("408 of a session not started: %q, want %q...", timedOut.Error, want)
 	}
 }
+
+// A move's answer is one instant: "waitList" lists the waits that
+// "waits" counts, those the move left, not the next pause of a paced
+// reply that began once the move had ended the one before it. A reply
+// of 64 octets trickled one octet an hour: each move of an hour ends a
+// pause, and the session begins the next at once; 30 moves, each of
+// which answers no wait left and lists none.
+func TestClockMoveListsTheWaitsItCounts(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "NOOP", "reply": "250 2.0.0 `+strings.Repeat("o", 52)+`", "trickle": {"n": 1, "every": "1h"}}]`)
+	conn, r := dialGreeted(t, p)
+	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+		t.Fatalf("the first octet of NOOP's trickle: %v", err)
+	}
+	for i := range 30 { // of 63 pauses
+		getJSON(t, p, "/api/wait/clock?kind=trickle&timeout=10s", 200, new(clockJSON))
+		if moved := advance(t, p, "1h"); moved.Waits != 0 || len(moved.WaitList) != 0 {
+			t.Fatalf("move %d past a pause of the trickle answered %d waits and listed %q, want none left", i+1, moved.Waits, waitsOf(moved))
+		}
+	}
+}

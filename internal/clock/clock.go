@@ -132,7 +132,13 @@ func (c *Clock) WaitList() (waits []Wait, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	waits = make([]Wait, 0, len(c.timers))
+	return c.waitListLocked(), c.Now()
+}
+
+// waitListLocked returns the waits in progress, as WaitList does. c.mu
+// must be held.
+func (c *Clock) waitListLocked() []Wait {
+	waits := make([]Wait, 0, len(c.timers))
 	for t := range c.timers {
 		waits = append(waits, Wait{t.label, t.end})
 	}
@@ -146,7 +152,7 @@ func (c *Clock) WaitList() (waits []Wait, now time.Time) {
 		}
 		return a.Kind < b.Kind
 	})
-	return waits, c.Now()
+	return waits
 }
 
 // OnWaits makes f be called after each later change of Waits (a timer
@@ -222,21 +228,23 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 // refuses (ErrTooFar, and moves nothing) a move that would take the
 // clock more than MaxOffset ahead of real time in all. It returns the
 // new offset and time, and the waits in progress once the move took
-// effect: those it did not end (Waits then; a timer made after it, such
-// as the next pause of a paced reply whose pause it ended, may come
-// before Advance returns).
-func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits int, err error) {
+// effect, as WaitList lists them at that instant: those it did not end
+// (a timer made after it, such as the next pause of a paced reply whose
+// pause it ended, may come before Advance returns, and is not among
+// them).
+func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits []Wait, err error) {
 	if d <= 0 {
-		return 0, time.Time{}, 0, errors.New("clock: a move must be positive: the clock never goes back")
+		return 0, time.Time{}, nil, errors.New("clock: a move must be positive: the clock never goes back")
 	}
 	if c == nil {
-		return 0, time.Now(), 0, errors.New("clock: the time package's clock does not move")
+		return 0, time.Now(), nil, errors.New("clock: the time package's clock does not move")
 	}
 	c.moving.Lock()
 	defer c.moving.Unlock()
 	off := time.Duration(c.offset.Load()) // only Advance changes it
 	if d > MaxOffset-off {
-		return off, time.Now().Add(off), c.Waits(), ErrTooFar
+		waits, now := c.WaitList()
+		return off, now, waits, ErrTooFar
 	}
 	c.mu.Lock()
 	watchers := make([]func(by, offset time.Duration), 0, len(c.watchers))
@@ -276,7 +284,7 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	if ended {
 		c.waitsChangedLocked()
 	}
-	return off, now, len(c.timers), nil
+	return off, now, c.waitListLocked(), nil
 }
 
 // Timer is a timer on a Clock: as time.Timer, C receives once the clock
