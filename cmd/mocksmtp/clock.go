@@ -53,11 +53,13 @@ package main
 // client's 421), not the delay (kind=delay waits for the delay); tests
 // that share one program in parallel each wait for their own session's
 // waits (session=ID: the session whose remoteAddr is the client's own
-// address). There is no inbox= filter: a session belongs to no inbox
-// before its RCPT TO names one (an inbox holds the messages with a
-// recipient in its domain), yet its waits before then (a delay at
-// HELO or MAIL, an idle time) are those a suite most often ends, and
-// a session may send to several inboxes.
+// address); the filter is the wait's, not the move's, which ends or
+// shortens the waits of every session it passes (another test's idle
+// time ends with its idle reply). There is no inbox= filter: a session
+// belongs to no inbox before its RCPT TO names one (an inbox holds the
+// messages with a recipient in its domain), yet its waits before then
+// (a delay at HELO or MAIL, an idle time) are those a suite most often
+// ends, and a session may send to several inboxes.
 
 import (
 	"context"
