@@ -106,20 +106,29 @@ type clockWaitJSON struct {
 	Left    duration  `json:"left"`    // how long until then, on the clock
 }
 
-// waitListJSON returns the waits of list, at the clock's time now.
+// waitListJSON returns the waits of list, at the clock's time now: each
+// one's time left is its end less now as the JSON writes both (their
+// wall clock readings, not the monotonic ones Sub would take), so that
+// a suite reads the same from "left" as from "ends" and "now".
 func waitListJSON(list []clock.Wait, now time.Time) []clockWaitJSON {
 	out := make([]clockWaitJSON, len(list))
+	now = now.Round(0)
 	for i, w := range list {
-		out[i] = clockWaitJSON{Session: w.Session, Kind: w.Kind.String(), Ends: w.End, Left: duration(max(0, w.End.Sub(now)))}
+		end := w.End.Round(0)
+		out[i] = clockWaitJSON{Session: w.Session, Kind: w.Kind.String(), Ends: end, Left: duration(max(0, end.Sub(now)))}
 	}
 	return out
 }
 
-// clockNow returns the clock as it stands now.
-func (a *api) clockNow() clockJSON {
-	off, _ := a.clock.Offset()
-	list, now := a.clock.WaitList()
+// clockAt returns the clock as it stood when list was its waits, moved
+// off, at now (clock.Clock.WaitList).
+func clockAt(list []clock.Wait, off time.Duration, now time.Time) clockJSON {
 	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now)}
+}
+
+// clockNow returns the clock as it stands now, at one instant.
+func (a *api) clockNow() clockJSON {
+	return clockAt(a.clock.WaitList())
 }
 
 // advanceRequest is the body of POST /api/clock/advance.
@@ -266,8 +275,9 @@ func (f clockWaitFilter) String() string {
 // waitClock answers GET /api/wait/clock: it waits until at least count
 // waits on the clock are in progress (count 1 unless given), of the
 // sessions that session= names and of the kinds that kind= names, if
-// given, and answers as GET /api/clock, with the waits it saw, those
-// that match: "waits" counts them, "waitList" lists them. It is the
+// given, and answers as GET /api/clock, as the clock stood when it last
+// looked: the waits it saw, those that match ("waits" counts them,
+// "waitList" lists them), at the time and offset then. It is the
 // waits' one wait (Server.WaitUntilContext), woken as a wait on the
 // clock begins or ends. On timeout it answers 408 with what it saw, and
 // the transcripts of the sessions open (of those session= names, if
@@ -294,16 +304,17 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	extendDeadlines(w, r, timeout)
 	var seen []clock.Wait // the matching waits the wait last saw
-	var at time.Time      // the clock's time then
+	var off time.Duration // the clock's offset and time then
+	var at time.Time
 	err := a.srv.WaitUntilContext(ctx, func() bool {
 		var list []clock.Wait
-		list, at = a.clock.WaitList()
+		list, off, at = a.clock.WaitList()
 		seen = slices.DeleteFunc(list, func(w clock.Wait) bool { return !filter.matches(w) })
 		return len(seen) >= count
 	})
-	c := a.clockNow()
-	// What the wait saw, which it answers for.
-	c.Waits, c.WaitList = len(seen), waitListJSON(seen, at)
+	// What the wait saw, which it answers for: the clock then, not
+	// after a move that came since, which may have ended those waits.
+	c := clockAt(seen, off, at)
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, c)

@@ -287,3 +287,40 @@ func TestClockMoveListsTheWaitsItCounts(t *testing.T) {
 		}
 	}
 }
+
+// The answer of a wait on the clock is the clock at one instant, that
+// of the waits it saw: each listed wait's "left" is its "ends" less the
+// answer's "now", to the nanosecond, as in GET /api/clock's, so that a
+// move that came after the wait saw them does not show as a "now" past
+// the end of a wait listed as in progress.
+func TestClockWaitAnswersOneInstant(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "NOOP", "delay": "1h"}]`)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	done := make(chan error, 1)
+	go func() { done <- c.Noop() }()
+	for _, path := range []string{"/api/wait/clock?kind=delay&timeout=10s", "/api/clock"} {
+		var got clockJSON
+		getJSON(t, p, path, 200, &got)
+		if len(got.WaitList) != 1 {
+			t.Fatalf("GET %s: %q, want the delay", path, waitsOf(got))
+		}
+		if w := got.WaitList[0]; time.Duration(w.Left) != w.Ends.Sub(got.Now) {
+			t.Errorf("GET %s: the delay ends %v with %v left, at now %v: %v before its end", path, w.Ends, time.Duration(w.Left), got.Now, w.Ends.Sub(got.Now))
+		}
+	}
+	advance(t, p, "1h")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("NOOP after the move past its delay: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clock passed the end of the delay at NOOP, and the client got no reply within 10 s")
+	}
+}

@@ -123,16 +123,18 @@ type Wait struct {
 }
 
 // WaitList returns the waits in progress, those that Waits counts, in
-// the order of their ends, then of their sessions and kinds, and the
-// clock's time then, from which each has End.Sub(now) left. A nil
-// clock's is none.
-func (c *Clock) WaitList() (waits []Wait, now time.Time) {
+// the order of their ends, then of their sessions and kinds, with how
+// far the clock was moved then and its time then (as Offset returns
+// them, at the same instant), from which each has End.Sub(now) left. A
+// nil clock's is none.
+func (c *Clock) WaitList() (waits []Wait, offset time.Duration, now time.Time) {
 	if c == nil {
-		return nil, time.Now()
+		return nil, 0, time.Now()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.waitListLocked(), c.Now()
+	offset, now = c.Offset() // Advance moves it with mu held
+	return c.waitListLocked(), offset, now
 }
 
 // waitListLocked returns the waits in progress, as WaitList does. c.mu
@@ -243,7 +245,7 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	defer c.moving.Unlock()
 	off := time.Duration(c.offset.Load()) // only Advance changes it
 	if d > MaxOffset-off {
-		waits, now := c.WaitList()
+		waits, _, now := c.WaitList()
 		return off, now, waits, ErrTooFar
 	}
 	c.mu.Lock()

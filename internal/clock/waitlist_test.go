@@ -14,7 +14,7 @@ import (
 // context that carries the clock).
 func TestWaitListLabelsThePendingTimers(t *testing.T) {
 	c := New()
-	if list, _ := c.WaitList(); len(list) != 0 {
+	if list, _, _ := c.WaitList(); len(list) != 0 {
 		t.Fatalf("a new clock's waits: %+v", list)
 	}
 	ctx := With(context.Background(), c)
@@ -30,7 +30,7 @@ func TestWaitListLabelsThePendingTimers(t *testing.T) {
 	}
 	list := func() []wait {
 		t.Helper()
-		ws, now := c.WaitList()
+		ws, _, now := c.WaitList()
 		if len(ws) != c.Waits() {
 			t.Errorf("WaitList has %d waits, Waits %d", len(ws), c.Waits())
 		}
@@ -64,7 +64,7 @@ func TestSessionNeedsAClock(t *testing.T) {
 		t.Errorf("the label of a context without a clock: %+v", got)
 	}
 	var c *Clock
-	if list, _ := c.WaitList(); list != nil {
+	if list, _, _ := c.WaitList(); list != nil {
 		t.Errorf("a nil clock's waits: %+v", list)
 	}
 }
