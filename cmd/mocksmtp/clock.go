@@ -54,11 +54,13 @@ package main
 // client's 421), not the delay (kind=delay waits for the delay); tests
 // that share one program in parallel each wait for their own session's
 // waits (session=ID: the session whose remoteAddr is the client's own
-// address). There is no inbox= filter: a session belongs to no inbox
-// before its RCPT TO names one (an inbox holds the messages with a
-// recipient in its domain), yet its waits before then (a delay at
-// HELO or MAIL, an idle time) are those a suite most often ends, and
-// a session may send to several inboxes.
+// address); the filter is the wait's, not the move's, which ends or
+// shortens the waits of every session it passes (another test's idle
+// time ends with its idle reply). There is no inbox= filter: a session
+// belongs to no inbox before its RCPT TO names one (an inbox holds the
+// messages with a recipient in its domain), yet its waits before then
+// (a delay at HELO or MAIL, an idle time) are those a suite most often
+// ends, and a session may send to several inboxes.
 //
 // Which clock it is, -clock says (MOCKSMTP_CLOCK; GET /api/clock's
 // "mode"). real, the default (clock.New), is real time plus the moves:
@@ -122,20 +124,18 @@ type clockWaitJSON struct {
 	Left    duration  `json:"left"`    // how long until then, on the clock
 }
 
-// waitListJSON returns the waits of list, at the clock's time now.
+// waitListJSON returns the waits of list, at the clock's time now: each
+// one's time left is its end less now as the JSON writes both (their
+// wall clock readings, not the monotonic ones Sub would take), so that
+// a suite reads the same from "left" as from "ends" and "now".
 func waitListJSON(list []clock.Wait, now time.Time) []clockWaitJSON {
 	out := make([]clockWaitJSON, len(list))
+	now = now.Round(0)
 	for i, w := range list {
-		out[i] = clockWaitJSON{Session: w.Session, Kind: w.Kind.String(), Ends: w.End, Left: duration(max(0, w.End.Sub(now)))}
+		end := w.End.Round(0)
+		out[i] = clockWaitJSON{Session: w.Session, Kind: w.Kind.String(), Ends: end, Left: duration(max(0, end.Sub(now)))}
 	}
 	return out
-}
-
-// clockNow returns the clock as it stands now.
-func (a *api) clockNow() clockJSON {
-	off, _ := a.clock.Offset()
-	list, now := a.clock.WaitList()
-	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now), Mode: a.clockMode()}
 }
 
 // clockMode returns the mode of the clock, as -clock names it.
@@ -153,6 +153,17 @@ func (a *api) clockBase() string {
 		return "the time mocksmtp started (-clock frozen)"
 	}
 	return "real time"
+}
+
+// clockAt returns the clock as it stood when list was its waits, moved
+// off, at now (clock.Clock.WaitList).
+func (a *api) clockAt(list []clock.Wait, off time.Duration, now time.Time) clockJSON {
+	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now), Mode: a.clockMode()}
+}
+
+// clockNow returns the clock as it stands now, at one instant.
+func (a *api) clockNow() clockJSON {
+	return a.clockAt(a.clock.WaitList())
 }
 
 // advanceRequest is the body of POST /api/clock/advance.
@@ -199,7 +210,7 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "%s: this server has no clock to move", requestName(r))
 		return
 	}
-	off, now, waits, err := a.clock.Advance(by)
+	off, now, left, err := a.clock.Advance(by)
 	if errors.Is(err, clock.ErrTooFar) {
 		writeError(w, http.StatusBadRequest, "%s: by: %v would move the clock %v ahead of %s in all; it moves at most %v (restart mocksmtp to start again)", requestName(r), by, off+by, a.clockBase(), clock.MaxOffset)
 		return
@@ -209,11 +220,10 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("clock advanced", "by", by, "offset", off)
-	// The waits in progress once the move took effect: those it ended
-	// no longer count, and one begun since (the next pause of a paced
-	// reply) not yet; the list, read since, may have that one.
-	list, listed := a.clock.WaitList()
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: waits, WaitList: waitListJSON(list, listed), Mode: a.clockMode()})
+	// The waits in progress once the move took effect, at that instant:
+	// those it ended no longer count, and one begun since (the next pause
+	// of a paced reply) not yet.
+	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: len(left), WaitList: waitListJSON(left, now), Mode: a.clockMode()})
 }
 
 // clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.
@@ -300,8 +310,9 @@ func (f clockWaitFilter) String() string {
 // waitClock answers GET /api/wait/clock: it waits until at least count
 // waits on the clock are in progress (count 1 unless given), of the
 // sessions that session= names and of the kinds that kind= names, if
-// given, and answers as GET /api/clock, with the waits it saw, those
-// that match: "waits" counts them, "waitList" lists them. It is the
+// given, and answers as GET /api/clock, as the clock stood when it last
+// looked: the waits it saw, those that match ("waits" counts them,
+// "waitList" lists them), at the time and offset then. It is the
 // waits' one wait (Server.WaitUntilContext), woken as a wait on the
 // clock begins or ends. On timeout it answers 408 with what it saw, and
 // the transcripts of the sessions open (of those session= names, if
@@ -328,16 +339,17 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	extendDeadlines(w, r, timeout)
 	var seen []clock.Wait // the matching waits the wait last saw
-	var at time.Time      // the clock's time then
+	var off time.Duration // the clock's offset and time then
+	var at time.Time
 	err := a.srv.WaitUntilContext(ctx, func() bool {
 		var list []clock.Wait
-		list, at = a.clock.WaitList()
+		list, off, at = a.clock.WaitList()
 		seen = slices.DeleteFunc(list, func(w clock.Wait) bool { return !filter.matches(w) })
 		return len(seen) >= count
 	})
-	c := a.clockNow()
-	// What the wait saw, which it answers for.
-	c.Waits, c.WaitList = len(seen), waitListJSON(seen, at)
+	// What the wait saw, which it answers for: the clock then, not
+	// after a move that came since, which may have ended those waits.
+	c := a.clockAt(seen, off, at)
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, c)

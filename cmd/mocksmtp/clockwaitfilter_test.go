@@ -262,3 +262,65 @@ func TestClockWaitRefusesBadFilters(t *testing.T) {
 		t.Errorf("408 of a session not started: %q, want %q...", timedOut.Error, want)
 	}
 }
+
+// A move's answer is one instant: "waitList" lists the waits that
+// "waits" counts, those the move left, not the next pause of a paced
+// reply that began once the move had ended the one before it. A reply
+// of 64 octets trickled one octet an hour: each move of an hour ends a
+// pause, and the session begins the next at once; 30 moves, each of
+// which answers no wait left and lists none.
+func TestClockMoveListsTheWaitsItCounts(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "NOOP", "reply": "250 2.0.0 `+strings.Repeat("o", 52)+`", "trickle": {"n": 1, "every": "1h"}}]`)
+	conn, r := dialGreeted(t, p)
+	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+		t.Fatalf("the first octet of NOOP's trickle: %v", err)
+	}
+	for i := range 30 { // of 63 pauses
+		getJSON(t, p, "/api/wait/clock?kind=trickle&timeout=10s", 200, new(clockJSON))
+		if moved := advance(t, p, "1h"); moved.Waits != 0 || len(moved.WaitList) != 0 {
+			t.Fatalf("move %d past a pause of the trickle answered %d waits and listed %q, want none left", i+1, moved.Waits, waitsOf(moved))
+		}
+	}
+}
+
+// The answer of a wait on the clock is the clock at one instant, that
+// of the waits it saw: each listed wait's "left" is its "ends" less the
+// answer's "now", to the nanosecond, as in GET /api/clock's, so that a
+// move that came after the wait saw them does not show as a "now" past
+// the end of a wait listed as in progress.
+func TestClockWaitAnswersOneInstant(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil)
+	putFaults(t, p, `[{"at": "NOOP", "delay": "1h"}]`)
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	done := make(chan error, 1)
+	go func() { done <- c.Noop() }()
+	for _, path := range []string{"/api/wait/clock?kind=delay&timeout=10s", "/api/clock"} {
+		var got clockJSON
+		getJSON(t, p, path, 200, &got)
+		if len(got.WaitList) != 1 {
+			t.Fatalf("GET %s: %q, want the delay", path, waitsOf(got))
+		}
+		if w := got.WaitList[0]; time.Duration(w.Left) != w.Ends.Sub(got.Now) {
+			t.Errorf("GET %s: the delay ends %v with %v left, at now %v: %v before its end", path, w.Ends, time.Duration(w.Left), got.Now, w.Ends.Sub(got.Now))
+		}
+	}
+	advance(t, p, "1h")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("NOOP after the move past its delay: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clock passed the end of the delay at NOOP, and the client got no reply within 10 s")
+	}
+}

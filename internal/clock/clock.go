@@ -156,16 +156,24 @@ type Wait struct {
 }
 
 // WaitList returns the waits in progress, those that Waits counts, in
-// the order of their ends, then of their sessions and kinds, and the
-// clock's time then, from which each has End.Sub(now) left. A nil
-// clock's is none.
-func (c *Clock) WaitList() (waits []Wait, now time.Time) {
+// the order of their ends, then of their sessions and kinds, with how
+// far the clock was moved then and its time then (as Offset returns
+// them, at the same instant), from which each has End.Sub(now) left. A
+// nil clock's is none.
+func (c *Clock) WaitList() (waits []Wait, offset time.Duration, now time.Time) {
 	if c == nil {
-		return nil, time.Now()
+		return nil, 0, time.Now()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	waits = make([]Wait, 0, len(c.timers))
+	offset, now = c.Offset() // Advance moves it with mu held
+	return c.waitListLocked(), offset, now
+}
+
+// waitListLocked returns the waits in progress, as WaitList does. c.mu
+// must be held.
+func (c *Clock) waitListLocked() []Wait {
+	waits := make([]Wait, 0, len(c.timers))
 	for t := range c.timers {
 		waits = append(waits, Wait{t.label, t.end})
 	}
@@ -179,7 +187,7 @@ func (c *Clock) WaitList() (waits []Wait, now time.Time) {
 		}
 		return a.Kind < b.Kind
 	})
-	return waits, c.Now()
+	return waits
 }
 
 // OnWaits makes f be called after each later change of Waits (a timer
@@ -263,23 +271,25 @@ func (c *Clock) unmoved() time.Time {
 // longer counts them; a channel has received, an AfterFunc's f has been
 // started in its own goroutine); the others end that much sooner. It
 // refuses (ErrTooFar, and moves nothing) a move that would take the
-// clock more than MaxOffset ahead of real time (a frozen clock's start)
-// in all. It returns the new offset and time, and the waits in progress
-// once the move took effect: those it did not end (Waits then; a timer
-// made after it, such as the next pause of a paced reply whose pause it
-// ended, may come before Advance returns).
-func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits int, err error) {
+// clock more than MaxOffset ahead of real time (a frozen clock's start) in all. It returns the
+// new offset and time, and the waits in progress once the move took
+// effect, as WaitList lists them at that instant: those it did not end
+// (a timer made after it, such as the next pause of a paced reply whose
+// pause it ended, may come before Advance returns, and is not among
+// them).
+func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits []Wait, err error) {
 	if d <= 0 {
-		return 0, time.Time{}, 0, errors.New("clock: a move must be positive: the clock never goes back")
+		return 0, time.Time{}, nil, errors.New("clock: a move must be positive: the clock never goes back")
 	}
 	if c == nil {
-		return 0, time.Now(), 0, errors.New("clock: the time package's clock does not move")
+		return 0, time.Now(), nil, errors.New("clock: the time package's clock does not move")
 	}
 	c.moving.Lock()
 	defer c.moving.Unlock()
 	off := time.Duration(c.offset.Load()) // only Advance changes it
 	if d > MaxOffset-off {
-		return off, c.unmoved().Add(off), c.Waits(), ErrTooFar
+		waits, _, now := c.WaitList()
+		return off, now, waits, ErrTooFar
 	}
 	c.mu.Lock()
 	watchers := make([]func(by, offset time.Duration), 0, len(c.watchers))
@@ -326,7 +336,7 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	if ended {
 		c.waitsChangedLocked()
 	}
-	return off, now, len(c.timers), nil
+	return off, now, c.waitListLocked(), nil
 }
 
 // Timer is a timer on a Clock: as time.Timer, C receives once the clock

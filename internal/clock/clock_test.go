@@ -227,8 +227,8 @@ func TestWaitsCountsTimersInProgress(t *testing.T) {
 	if long.Stop() {
 		t.Error("Stop again: true")
 	}
-	if _, _, left, err := c.Advance(time.Hour); err != nil || left != 1 {
-		t.Fatalf("Advance past the end of one of 2: %d left, %v", left, err)
+	if _, _, left, err := c.Advance(time.Hour); err != nil || len(left) != 1 {
+		t.Fatalf("Advance past the end of one of 2: %d left, %v", len(left), err)
 	}
 	waits(1, "a move past the end of one")
 	select {
@@ -236,8 +236,8 @@ func TestWaitsCountsTimersInProgress(t *testing.T) {
 	default:
 		t.Error("Advance returned before the timer it ended received")
 	}
-	if _, _, left, err := c.Advance(time.Hour); err != nil || left != 0 {
-		t.Fatalf("Advance past the end of the last: %d left, %v", left, err)
+	if _, _, left, err := c.Advance(time.Hour); err != nil || len(left) != 0 {
+		t.Fatalf("Advance past the end of the last: %d left, %v", len(left), err)
 	}
 	waits(0, "a move past the end of the AfterFunc")
 	<-ran

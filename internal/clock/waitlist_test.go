@@ -14,7 +14,7 @@ import (
 // context that carries the clock).
 func TestWaitListLabelsThePendingTimers(t *testing.T) {
 	c := New()
-	if list, _ := c.WaitList(); len(list) != 0 {
+	if list, _, _ := c.WaitList(); len(list) != 0 {
 		t.Fatalf("a new clock's waits: %+v", list)
 	}
 	ctx := With(context.Background(), c)
@@ -30,7 +30,7 @@ func TestWaitListLabelsThePendingTimers(t *testing.T) {
 	}
 	list := func() []wait {
 		t.Helper()
-		ws, now := c.WaitList()
+		ws, _, now := c.WaitList()
 		if len(ws) != c.Waits() {
 			t.Errorf("WaitList has %d waits, Waits %d", len(ws), c.Waits())
 		}
@@ -48,12 +48,21 @@ func TestWaitListLabelsThePendingTimers(t *testing.T) {
 		t.Errorf("waits: %+v, want %+v", got, want)
 	}
 	split.Stop()
-	if _, _, _, err := c.Advance(90 * time.Minute); err != nil {
+	_, moved, left, err := c.Advance(90 * time.Minute)
+	if err != nil {
 		t.Fatal(err)
 	}
 	<-hour.C
 	if got, want := list(), []wait{{0, "trickle", 2 * time.Hour}}; !slices.Equal(got, want) {
 		t.Errorf("after a stop and a move of 90m: %+v, want %+v", got, want)
+	}
+	// The move's answer is the list at its instant, and WaitList's
+	// offset is the clock's at its time.
+	if len(left) != 1 || left[0].Kind != Trickle || !left[0].End.After(moved) {
+		t.Errorf("the waits the move left: %+v at %v, want the trickle's", left, moved)
+	}
+	if _, off, now := c.WaitList(); off != 90*time.Minute || now.Add(-off).After(time.Now()) {
+		t.Errorf("WaitList's offset %v at %v, want 1h30m, at real time plus it", off, now)
 	}
 }
 
@@ -64,7 +73,7 @@ func TestSessionNeedsAClock(t *testing.T) {
 		t.Errorf("the label of a context without a clock: %+v", got)
 	}
 	var c *Clock
-	if list, _ := c.WaitList(); list != nil {
+	if list, _, _ := c.WaitList(); list != nil {
 		t.Errorf("a nil clock's waits: %+v", list)
 	}
 }
