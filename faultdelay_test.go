@@ -3,6 +3,7 @@ package mocksmtp_test
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"slices"
@@ -480,4 +481,46 @@ func testDelayServesWhatAClientThatStaysSent(t *testing.T, via transport) {
 			}
 		})
 	}
+}
+
+// A delay before the TLS handshake that opens the connection (at
+// StageConnect with WithImplicitTLS and a TLS failure: a slow server with
+// a bad certificate) ends when the client gives up and leaves, as any
+// other delay: it watched no connection, and lasted its hour. A client
+// that waits gets the handshake once the delay has passed, though the
+// server read its ClientHello while it waited.
+func TestDelayBeforeTheImplicitHandshakeEndsWhenTheClientLeaves(t *testing.T) {
+	overTransports(t, testDelayBeforeTheImplicitHandshakeEndsWhenTheClientLeaves)
+}
+
+func testDelayBeforeTheImplicitHandshakeEndsWhenTheClientLeaves(t *testing.T, via transport) {
+	t.Run("leaves", func(t *testing.T) {
+		t.Parallel()
+		srv := via.start(t, mocksmtp.WithImplicitTLS(),
+			mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).Delay(time.Hour).ExpiredCertificate()))
+		c := dialFault(t, srv)
+		handshook := make(chan error, 1)
+		go func() { handshook <- tls.Client(c.conn, srv.ClientTLSConfig()).Handshake() }()
+		srv.WaitUntil(t, "the delay to begin", func() bool {
+			ss := srv.Sessions()
+			return len(ss) == 1 && len(ss[0].Faults) == 1
+		})
+		c.conn.Close()
+		<-handshook
+		s := srv.WaitForSessions(t, 1)[0]
+		if s.Ended != mocksmtp.EndClientClosed || !errors.Is(s.Err, smtpd.ErrClientGone) {
+			t.Errorf("session ended %v (%v), want client closed", s.Ended, s.Err)
+		}
+	})
+	t.Run("waits", func(t *testing.T) {
+		t.Parallel()
+		const d = 100 * time.Millisecond
+		srv := via.start(t, mocksmtp.WithImplicitTLS(),
+			mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageConnect).Delay(d).ExpiredCertificate()))
+		c := dialFault(t, srv)
+		var certErr x509.CertificateInvalidError
+		if err := tls.Client(c.conn, srv.ClientTLSConfig()).Handshake(); !errors.As(err, &certErr) || certErr.Reason != x509.Expired {
+			t.Errorf("the handshake after a delay of %v: %v, want the fault's expired certificate", d, err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -492,7 +493,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		if a.TLSConfig != nil {
 			cfg = a.TLSConfig
 		}
-		return c.handshake(ctx, cfg)
+		return c.handshake(ctx, cfg, true)
 	}
 	if ev.Kind == Handshake {
 		if err := c.then(ctx, a.Then); err != nil {
@@ -550,7 +551,7 @@ func (c *Conn) finish(ctx context.Context, ev *Event, a *Answer) (*Event, error)
 		if a.TLSConfig != nil {
 			cfg = a.TLSConfig
 		}
-		return c.handshake(ctx, cfg)
+		return c.handshake(ctx, cfg, false)
 	case Auth:
 		c.authed = true
 	case Mail:
@@ -765,7 +766,7 @@ func (c *Conn) paced(ctx context.Context, p Pace, b []byte) error {
 		if off > 0 {
 			// A client that leaves between two writes ends the reply,
 			// however long the pause (see wait).
-			err := c.wait(ctx, kind, p.Every, true)
+			err := c.wait(ctx, kind, p.Every)
 			if errors.Is(err, ErrClientGone) {
 				return c.replyCut(off, len(b), err)
 			} else if err != nil {
@@ -916,13 +917,22 @@ func (c *Conn) trace(t Trace) {
 	}
 }
 
-// handshake runs a TLS handshake over the raw connection.
-func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
+// handshake runs a TLS handshake over the raw connection: the one that
+// opens it (implicit TLS, at Connect), or STARTTLS's.
+func (c *Conn) handshake(ctx context.Context, cfg *tls.Config, implicit bool) (*Event, error) {
 	if err := c.flush(); err != nil {
 		return nil, err
 	}
 	c.waiting()
-	if n := c.br.Buffered(); n > 0 {
+	under := c.raw
+	if n := c.br.Buffered(); n > 0 && implicit {
+		// The start of the client's handshake, which a wait before it
+		// read ahead (Pause watches the client then too): the handshake
+		// reads it first.
+		b, _ := c.br.Peek(n)
+		under = &readAheadConn{Conn: c.raw, ahead: bytes.Clone(b)}
+		_, _ = c.br.Discard(n)
+	} else if n > 0 {
 		// Plaintext pipelined after STARTTLS must not be taken as commands
 		// sent under TLS (CVE-2011-0411).
 		_, _ = c.br.Discard(n)
@@ -939,7 +949,7 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 		c.abort()
 		return nil, fmt.Errorf("%w: %w", ErrTLSHandshake, err)
 	}
-	tc := tls.Server(c.raw, cfg)
+	tc := tls.Server(under, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if cerr := ctxErr(ctx); cerr != nil {
 			// Cut short by the end of ctx (crypto/tls closed the
@@ -974,6 +984,23 @@ func (c *Conn) handshake(ctx context.Context, cfg *tls.Config) (*Event, error) {
 	c.trace(Trace{Kind: TraceNote, Text: fmt.Sprintf("TLS handshake done: %s, %s, server name %q",
 		tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.ServerName)})
 	return &Event{Kind: Handshake, TLS: &st}, nil
+}
+
+// readAheadConn is a connection whose reads return ahead first: what was
+// read from it before, into the read buffer, for a TLS handshake that
+// reads the connection itself.
+type readAheadConn struct {
+	net.Conn
+	ahead []byte
+}
+
+func (r *readAheadConn) Read(b []byte) (int, error) {
+	if len(r.ahead) > 0 {
+		n := copy(b, r.ahead)
+		r.ahead = r.ahead[n:]
+		return n, nil
+	}
+	return r.Conn.Read(b)
 }
 
 // closeWrite half-closes the connection.

@@ -48,9 +48,8 @@ import (
 // reply decides what follows ([Connect], [StartTLS], [Auth], [Data],
 // [Bdat]); then a note of the octets past them. A client that sent more
 // than the read buffer holds is taken to be there, and the wait runs its
-// course. At a [Connect] event the connection is not watched: the
-// client's first octets are its TLS handshake, which the engine reads
-// from the connection itself. (On the clock of the mocksmtp program,
+// course. At a [Connect] event too: what the client sent is the start
+// of its TLS handshake, which the handshake then reads first. (On the clock of the mocksmtp program,
 // which its tests move ahead, d counts from when Pause begins, as on
 // the time package's, but a move of the clock since the engine last
 // waited for the client (for the event's command, or before the commands
@@ -60,7 +59,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	if c.err != nil {
 		return c.err
 	}
-	err := c.wait(ctx, clock.Delay, d, c.cur == nil || c.cur.Kind != Connect)
+	err := c.wait(ctx, clock.Delay, d)
 	if errors.Is(err, ErrClientGone) {
 		err = goneAfterQuit(c.cur, err)
 		c.abort()
@@ -70,9 +69,9 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 	return err
 }
 
-// wait waits d, or until ctx ends, and, when watch is set, watches the
-// connection meanwhile for a client that leaves (see [Conn.Pause], which
-// wait is, but for ending the session). It returns nil after d,
+// wait waits d, or until ctx ends, and watches the connection meanwhile
+// for a client that leaves (see [Conn.Pause], which wait is, but for
+// ending the session). It returns nil after d,
 // ctx.Err(), or an error wrapping ErrClientGone. On a clock that a test
 // moves, the wait is one of kind for the session ctx names
 // (clock.LabelFor), which the test may wait for.
@@ -97,7 +96,7 @@ func (c *Conn) Pause(ctx context.Context, d time.Duration) error {
 // blocking read sets its own. A read deadline timeout leaves neither the
 // read buffer nor a TLS connection broken: both keep no error that is
 // temporary. The end of ctx sets a deadline in the past too (watch).
-func (c *Conn) wait(ctx context.Context, kind clock.Kind, d time.Duration, watch bool) error {
+func (c *Conn) wait(ctx context.Context, kind clock.Kind, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -106,14 +105,12 @@ func (c *Conn) wait(ctx context.Context, kind clock.Kind, d time.Duration, watch
 			return nil // the client sent something, or the peek was stopped
 		}
 		c.clientLeft = true
-		if watch {
-			c.traceUnread()
-		}
+		c.traceUnread()
 		return fmt.Errorf("%w while the server paused: %w", ErrClientGone, err)
 	}
 	c.watch(ctx)
 	var ahead chan error // the read ahead's outcome, nil when none runs
-	if watch && c.br.Buffered() < c.br.Size() {
+	if c.br.Buffered() < c.br.Size() {
 		// Its error is not a reason not to watch: net.Pipe's, for one,
 		// fails once the client has closed, when the read returns at once.
 		_ = c.raw.SetReadDeadline(time.Time{})
@@ -127,7 +124,7 @@ func (c *Conn) wait(ctx context.Context, kind clock.Kind, d time.Duration, watch
 		go func() { ahead <- c.readAhead() }()
 	}
 	since := c.now()
-	t := c.clk.NewTimer(clock.LabelFor(ctx, kind), since, d) // ctx's clock (watch): the time package's, or one a test moves
+	t := c.clk.NewTimer(clock.LabelFor(ctx, kind), since, d) // ctx's clock: the time package's, or one a test moves
 	defer t.Stop()
 	var err error
 	for done := false; !done; {
@@ -152,7 +149,7 @@ func (c *Conn) wait(ctx context.Context, kind clock.Kind, d time.Duration, watch
 			return gerr // the client left as the time ran out, or before ctx ended
 		}
 	}
-	if err != nil && watch {
+	if err != nil {
 		// ctx ended: the read ahead may not have seen a client that
 		// left just before (see left).
 		if gerr := gone(c.left(ctx, true)); gerr != nil {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"strings"
@@ -179,4 +182,68 @@ func TestClockFlag(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With -implicit-tls, a delay before the handshake (at connect, with a
+// TLS failure: a slow server with a bad certificate) ends when the
+// client gives up and leaves, as every other delay does: on the frozen
+// clock, which only a move ends it by, the session otherwise stayed
+// open, and its wait counted on the clock (a suite's next GET
+// /api/wait/clock returned on it), until the program stopped. Once the
+// delay ends by a move, the client that stayed gets its handshake, with
+// the certificate of the fault, though the server read its ClientHello
+// while it waited.
+func TestFrozenClockDelayBeforeTheHandshakeEndsWhenTheClientLeaves(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-clock", "frozen", "-implicit-tls")
+	roots, _ := caFromAPI(t, p)
+	putFaults(t, p, `[{"at": "connect", "delay": "1m", "expiredCertificate": true}]`)
+	// A client that gives up: it sends its ClientHello and leaves.
+	gone, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gone.Close()
+	handshook := make(chan error, 1)
+	go func() {
+		handshook <- tls.Client(gone, &tls.Config{RootCAs: roots, ServerName: "localhost"}).Handshake()
+	}()
+	if got := waitClock(t, p, "1"); got.WaitList[0].Session != 1 || got.WaitList[0].Kind != "delay" {
+		t.Fatalf("GET /api/wait/clock: %+v, want the delay of session 1", got)
+	}
+	gone.Close()
+	<-handshook
+	var s sessionJSON
+	getJSON(t, p, "/api/wait/sessions/1?timeout=10s", 200, &s)
+	if s.Ended != "client closed" {
+		t.Errorf("session 1 ended %q, want client closed", s.Ended)
+	}
+	if c := getClockJSON(t, p); c.Waits != 0 {
+		t.Errorf("once the client left, the clock has %d waits, want none: %+v", c.Waits, c.WaitList)
+	}
+	// A client that waits gets the handshake of the fault once the clock
+	// passes the delay.
+	stays, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stays.Close()
+	_ = stays.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		handshook <- tls.Client(stays, &tls.Config{RootCAs: roots, ServerName: "localhost"}).Handshake()
+	}()
+	getJSON(t, p, "/api/wait/clock?session=2&kind=delay&timeout=10s", 200, nil)
+	advance(t, p, "1m")
+	var certErr x509.CertificateInvalidError
+	if err := <-handshook; !errors.As(err, &certErr) || certErr.Reason != x509.Expired {
+		t.Errorf("the handshake after the delay: %v, want the fault's expired certificate", err)
+	}
+}
+
+// getClockJSON returns GET /api/clock.
+func getClockJSON(t *testing.T, p *proc) clockJSON {
+	t.Helper()
+	var c clockJSON
+	getJSON(t, p, "/api/clock", 200, &c)
+	return c
 }

@@ -56,9 +56,9 @@ package main
 //	POST   /api/faults                        add faults at the end of the script
 //	DELETE /api/faults                        remove every fault
 //	GET    /api/clock                         the clock the faults' times read (clock.go): {"now": "...",
-//	                                          "offset": "5m0s", "waits": 1, "mode": "real"}: how far it was
-//	                                          moved ahead, how many waits on it (delays, pauses, idle times)
-//	                                          are in progress, real or frozen (-clock)
+//	                                          "offset": "5m0s", "waits": 1, "mode": "real", "waitList": [...]}:
+//	                                          how far it was moved ahead, how many waits on it (delays, pauses,
+//	                                          idle times) are in progress and which, real or frozen (-clock)
 //	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting windows, rate limit
 //	                                          intervals and delays in progress pass at once; answers as GET
 //	GET    /api/wait/clock?count=N            wait until N waits on the clock are in progress (?timeout=5s,
