@@ -273,7 +273,7 @@ const maxSessionInboxes = 100
 // namedRcptLocked records that the client named addr in a RCPT TO. r.mu must
 // be held.
 func (r *session) namedRcptLocked(addr string) {
-	d := strings.ToLower(domainOf(addr))
+	d := inboxDomainOf(addr)
 	if !strings.HasSuffix(d, inboxSuffix) {
 		return
 	}
