@@ -176,6 +176,17 @@ func (in *Inbox) hasTo(to []string) bool {
 	return false
 }
 
+// isInboxLocked reports whether domain, in lower case, is an inbox's.
+// s.mu must be held.
+func (s *Server) isInboxLocked(domain string) bool {
+	for _, in := range s.exp.inboxes {
+		if in.domain == domain {
+			return true
+		}
+	}
+	return false
+}
+
 // inboxDomainOf returns the domain of addr as an inbox's is compared with
 // it, for its messages (hasTo) as for its sessions (namedRcptLocked): in
 // lower case, of ASCII letters only, as DNS compares names. A letter that
@@ -202,7 +213,8 @@ func inboxDomainOf(addr string) string {
 // such RCPT TO (none at all: a client that left after EHLO, or was
 // refused at MAIL) belongs to no inbox: its findings are only in
 // [Server.Findings]. A session that named several inboxes belongs to each
-// (to the first 100 it named). [Inbox.Reset] forgets the findings so far
+// (to the first 100 domains it named, and to each inbox it delivered a
+// message to). [Inbox.Reset] forgets the findings so far
 // (of the inbox: its sessions keep them), as [Server.Reset] forgets the
 // server's.
 func (in *Inbox) Findings() []Finding { return in.s.findings(in) }

@@ -175,6 +175,8 @@ func TestInboxFindingsHaveEveryMessagesSession(t *testing.T) {
 		inbox  bool   // whether the message is the inbox's
 	}{
 		{"99 others first", 99, "", "", true},
+		{"100 others first", 100, "", "", true},
+		{"101 others first", 101, "", "", true},
 		{"upper case", 0, "upper", "", true},
 		{"long s", 0, "long s", " SMTPUTF8", false},
 		{"dotted I", 0, "dotted I", " SMTPUTF8", false},

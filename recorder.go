@@ -264,21 +264,25 @@ type session struct {
 // inboxSuffix ends the domain of every inbox (Server.NewInbox).
 const inboxSuffix = ".inbox.test"
 
-// maxSessionInboxes bounds the inbox domains a session records: a client
-// that names a new one in each of endless RCPTs (across RSETs) does not
-// grow the record without bound. A session belongs to the first ones
-// named.
+// maxSessionInboxes bounds the inbox domains a session records as named:
+// a client that names a new one in each of endless RCPTs (across RSETs)
+// does not grow the record without bound. A session belongs to the first
+// ones named, and to the inbox of every message it delivered.
 const maxSessionInboxes = 100
 
-// namedRcptLocked records that the client named addr in a RCPT TO. r.mu must
+// namedRcptLocked records that the client named addr in a RCPT TO: among
+// the first maxSessionInboxes domains; past them, only a domain that
+// inbox says is an inbox's (nil: none), for a recipient of a message
+// delivered (Server.addMessageLocked), so that a session has every inbox
+// its messages went to, however many others it named before. r.mu must
 // be held.
-func (r *session) namedRcptLocked(addr string) {
+func (r *session) namedRcptLocked(addr string, inbox func(domain string) bool) {
 	d := inboxDomainOf(addr)
 	if !strings.HasSuffix(d, inboxSuffix) {
 		return
 	}
 	x := r.extra()
-	if len(x.inboxes) >= maxSessionInboxes || slices.Contains(x.inboxes, d) {
+	if slices.Contains(x.inboxes, d) || len(x.inboxes) >= maxSessionInboxes && (inbox == nil || !inbox(d)) {
 		return
 	}
 	x.inboxes = append(x.inboxes, d)
@@ -304,9 +308,9 @@ type sessionExtra struct {
 	addrs [2]net.Addr // remote and local, when not TCP
 
 	// inboxes are the inbox domains (inboxSuffix) the client named in a
-	// RCPT TO, accepted or not, in lower case, each once and at most
-	// maxSessionInboxes: the inboxes the session belongs to
-	// (Inbox.Findings).
+	// RCPT TO, accepted or not, in lower case, each once: the first
+	// maxSessionInboxes, and past them those of the inboxes its messages
+	// went to: the inboxes the session belongs to (Inbox.Findings).
 	inboxes []string
 
 	// What WithRetention forgot of a long session (forget): the first
