@@ -21,8 +21,10 @@ type Inbox struct {
 	test   string // the name it was made with: the test's, for Server.Inbox
 	domain string
 	free   scope // expectations without a test (AddExpectation...), guarded by s.mu
-	// reset is the number of the server's last finding (Server.seq) when
-	// Reset last ran: Findings returns those after it. Guarded by s.mu.
+	// reset is the number Reset last took in the server's order of
+	// findings (Server.seq): Findings returns the findings after it, and
+	// every finding of a session that first named the inbox after it.
+	// Guarded by s.mu.
 	reset uint64
 }
 
@@ -216,7 +218,8 @@ func inboxDomainOf(addr string) string {
 // (to the first 100 domains it named, and to each inbox it delivered a
 // message to). [Inbox.Reset] forgets the findings so far
 // (of the inbox: its sessions keep them), as [Server.Reset] forgets the
-// server's.
+// server's: a session that first names the inbox after Reset brings all
+// its findings, those from before Reset too.
 func (in *Inbox) Findings() []Finding { return in.s.findings(in) }
 
 // Messages returns the messages of the inbox so far, in arrival order.
@@ -383,8 +386,9 @@ func (in *Inbox) Verify() error {
 // one inbox can serve tests in turn (the mocksmtp program's DELETE
 // /api/messages?inbox=...). A message also addressed to another inbox is
 // gone from that one too, as [Server.DeleteMessage] forgets it; sessions
-// stay, and [Inbox.Findings] returns only the findings recorded after
-// Reset. Expectations of tests ([Inbox.Expect]) are kept. It forgets
+// stay, and [Inbox.Findings] forgets the findings the inbox has: it
+// returns those recorded after Reset, and all those of a session that
+// names the inbox only after Reset (one open before it). Expectations of tests ([Inbox.Expect]) are kept. It forgets
 // them all at once: whoever reads the inbox meanwhile (a wait, a list)
 // sees them all or none. A message that arrives while Reset runs may stay.
 func (in *Inbox) Reset() {
@@ -406,7 +410,7 @@ func (in *Inbox) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in.free = scope{}
-	in.reset = s.seq.Load()
+	in.reset = s.seq.Add(1) // a session that names the inbox from now on sees it or more
 	s.deleteLocked(doomed)
 }
 

@@ -223,3 +223,52 @@ func TestInboxFindingsHaveEveryMessagesSession(t *testing.T) {
 		})
 	}
 }
+
+// TestInboxResetKeepsFindingsOfSessionsNamingItLater: Inbox.Reset forgets
+// the findings the inbox has then, those of the sessions that named it
+// by then. A session open at Reset that names the inbox only after it (a
+// pooled connection, opened before the test that resets the inbox at its
+// start) brings all its findings, those before Reset too: the session's
+// findings are the session's. One that named the inbox before Reset
+// brings those after it only.
+func TestInboxResetKeepsFindingsOfSessionsNamingItLater(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	in := srv.NewInbox("pooled")
+	step := func(c *rawClient, lines ...string) {
+		t.Helper()
+		for _, l := range lines {
+			c.send(l + "\r\n")
+			c.reply() // a 503 for MAIL before EHLO: the finding is recorded
+		}
+	}
+	// Both break a rule before Reset: MAIL before EHLO.
+	later, before := dialRaw(t, srv.Addr()), dialRaw(t, srv.Addr())
+	for _, c := range []*rawClient{later, before} {
+		c.expect("220 ")
+		step(c, "MAIL FROM:<a@example.com>", "EHLO x", "MAIL FROM:<a@example.com>")
+	}
+	step(before, "RCPT TO:<bob@"+in.Domain()+">")
+	if n := len(srv.Findings()); n != 2 {
+		t.Fatalf("%d findings before Reset, want 2: %v", n, srv.Findings())
+	}
+	in.Reset()
+	step(later, "RCPT TO:<bob@"+in.Domain()+">", "QUIT")
+	// The one who named the inbox before Reset breaks a rule after it:
+	// it leaves without QUIT.
+	before.conn.Close()
+	srv.WaitForSessions(t, 2)
+
+	var got []string
+	for _, f := range in.Findings() {
+		who := "before"
+		if f.Session == srv.Sessions()[0].ID {
+			who = "later"
+		}
+		got = append(got, who+" "+string(f.Rule))
+	}
+	want := []string{"later helo-first", "before quit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the inbox's findings: %q, want %q (all: %v)", got, want, srv.Findings())
+	}
+}

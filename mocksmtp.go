@@ -643,7 +643,7 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if ev.Kind == smtpd.Rcpt {
 		if addr := rcptAddress(ev); addr != "" {
 			rec.mu.Lock()
-			rec.namedRcptLocked(addr, nil)
+			rec.namedRcptLocked(addr, s.seq.Load(), nil)
 			rec.mu.Unlock()
 		}
 		return

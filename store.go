@@ -291,7 +291,7 @@ func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 	rec.mu.Lock()
 	rec.messages = append(rec.messages, k)
 	for _, to := range k.to { // the session belongs to the message's inboxes
-		rec.namedRcptLocked(to, s.isInboxLocked)
+		rec.namedRcptLocked(to, s.seq.Load(), s.isInboxLocked)
 	}
 	s.addFindingsLocked(rec, k.findings)
 	if k.pending {
