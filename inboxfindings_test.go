@@ -272,3 +272,31 @@ func TestInboxResetKeepsFindingsOfSessionsNamingItLater(t *testing.T) {
 		t.Errorf("the inbox's findings: %q, want %q (all: %v)", got, want, srv.Findings())
 	}
 }
+
+// TestInboxFindingsOfRefusedRCPTs: a RCPT TO the engine refuses (before
+// MAIL: 503) names the inbox as one it takes does, however the client
+// wrote the address: a quoted local part with ">" in it, a source route,
+// a space after the colon, no angle brackets.
+func TestInboxFindingsOfRefusedRCPTs(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	for _, tt := range []struct{ name, arg string }{
+		{"quoted >", `<"a>b"@%s>`},
+		{"source route", `<@relay.example:bob@%s>`},
+		{"space", ` <bob@%s>`},
+		{"no brackets", `bob@%s`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := srv.NewInbox("refused")
+			before := len(srv.Sessions())
+			c := dialEHLO(t, srv.Addr())
+			c.send("RCPT TO:" + fmt.Sprintf(tt.arg, in.Domain()) + "\r\n")
+			c.expect("5")
+			c.conn.Close() // no QUIT
+			srv.WaitForSessions(t, before+1)
+			if got := rules(in.Findings()); !slices.Equal(got, []mocksmtp.Rule{mocksmtp.RuleQuit}) {
+				t.Errorf("RCPT TO:%s: the inbox's findings %v, want its session's no QUIT (the server's: %v)", fmt.Sprintf(tt.arg, in.Domain()), got, srv.Findings())
+			}
+		})
+	}
+}
