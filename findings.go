@@ -732,8 +732,8 @@ func said421(text string) bool {
 // returns those of an inbox's sessions.
 func (s *Server) Findings() []Finding { return s.findings(nil) }
 
-// findings returns the findings of the sessions that belong to in, since
-// its last Reset, in order; every session's for nil.
+// findings returns the findings of the sessions that belong to in, in
+// order, but those it had at its last Reset; every session's for nil.
 func (s *Server) findings(in *Inbox) []Finding {
 	s.mu.Lock()
 	recs := slices.Clone(s.sessions)
@@ -746,14 +746,17 @@ func (s *Server) findings(in *Inbox) []Finding {
 	var all []seqFinding
 	for _, r := range recs {
 		r.mu.Lock()
-		if !r.inInboxLocked(domain) {
+		named, ok := r.inboxLocked(domain)
+		if !ok {
 			r.mu.Unlock()
 			continue
 		}
 		fl := r.findingsLocked()
 		r.mu.Unlock()
+		// A session that named the inbox after its Reset brings all its
+		// findings: those before Reset were not the inbox's then.
 		for _, f := range fl.merged() {
-			if f.seq > after {
+			if f.seq > after || named >= after {
 				all = append(all, f)
 			}
 		}

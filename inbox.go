@@ -21,8 +21,10 @@ type Inbox struct {
 	test   string // the name it was made with: the test's, for Server.Inbox
 	domain string
 	free   scope // expectations without a test (AddExpectation...), guarded by s.mu
-	// reset is the number of the server's last finding (Server.seq) when
-	// Reset last ran: Findings returns those after it. Guarded by s.mu.
+	// reset is the number Reset last took in the server's order of
+	// findings (Server.seq): Findings returns the findings after it, and
+	// every finding of a session that first named the inbox after it.
+	// Guarded by s.mu.
 	reset uint64
 }
 
@@ -169,11 +171,36 @@ func (in *Inbox) hasTo(to []string) bool {
 		return true
 	}
 	for _, addr := range to {
-		if strings.EqualFold(domainOf(addr), in.domain) {
+		if inboxDomainOf(addr) == in.domain {
 			return true
 		}
 	}
 	return false
+}
+
+// isInboxLocked reports whether domain, in lower case, is an inbox's.
+// s.mu must be held.
+func (s *Server) isInboxLocked(domain string) bool {
+	for _, in := range s.exp.inboxes {
+		if in.domain == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// inboxDomainOf returns the domain of addr as an inbox's is compared with
+// it, for its messages (hasTo) as for its sessions (namedRcptLocked): in
+// lower case, of ASCII letters only, as DNS compares names. A letter that
+// only Unicode folds to an ASCII one ("ſ", the Kelvin sign) makes another
+// domain, as it does for IDNA.
+func inboxDomainOf(addr string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, domainOf(addr))
 }
 
 // Findings returns the conformance findings of the sessions that belong
@@ -188,9 +215,11 @@ func (in *Inbox) hasTo(to []string) bool {
 // such RCPT TO (none at all: a client that left after EHLO, or was
 // refused at MAIL) belongs to no inbox: its findings are only in
 // [Server.Findings]. A session that named several inboxes belongs to each
-// (to the first 100 it named). [Inbox.Reset] forgets the findings so far
+// (to the first 100 domains it named, and to each inbox it delivered a
+// message to). [Inbox.Reset] forgets the findings so far
 // (of the inbox: its sessions keep them), as [Server.Reset] forgets the
-// server's.
+// server's: a session that first names the inbox after Reset brings all
+// its findings, those from before Reset too.
 func (in *Inbox) Findings() []Finding { return in.s.findings(in) }
 
 // Messages returns the messages of the inbox so far, in arrival order.
@@ -357,8 +386,9 @@ func (in *Inbox) Verify() error {
 // one inbox can serve tests in turn (the mocksmtp program's DELETE
 // /api/messages?inbox=...). A message also addressed to another inbox is
 // gone from that one too, as [Server.DeleteMessage] forgets it; sessions
-// stay, and [Inbox.Findings] returns only the findings recorded after
-// Reset. Expectations of tests ([Inbox.Expect]) are kept. It forgets
+// stay, and [Inbox.Findings] forgets the findings the inbox has: it
+// returns those recorded after Reset, and all those of a session that
+// names the inbox only after Reset (one open before it). Expectations of tests ([Inbox.Expect]) are kept. It forgets
 // them all at once: whoever reads the inbox meanwhile (a wait, a list)
 // sees them all or none. A message that arrives while Reset runs may stay.
 func (in *Inbox) Reset() {
@@ -380,7 +410,7 @@ func (in *Inbox) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in.free = scope{}
-	in.reset = s.seq.Load()
+	in.reset = s.seq.Add(1) // a session that names the inbox from now on sees it or more
 	s.deleteLocked(doomed)
 }
 
@@ -402,7 +432,7 @@ func (in *Inbox) checkCrossed(t testing.TB) {
 	crossed := false
 	for _, lm := range live {
 		for _, to := range lm.k.to {
-			crossed = crossed || others[strings.ToLower(domainOf(to))]
+			crossed = crossed || others[inboxDomainOf(to)]
 		}
 	}
 	if !crossed {
@@ -416,7 +446,7 @@ func (in *Inbox) checkCrossed(t testing.TB) {
 				continue
 			}
 			for _, to := range m.To {
-				if strings.EqualFold(domainOf(to), x.domain) {
+				if inboxDomainOf(to) == x.domain {
 					others = append(others, fmt.Sprintf("%s (%s)", x.test, x.domain))
 					break
 				}

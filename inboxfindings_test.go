@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,148 @@ func TestInboxStrictOnASharedServer(t *testing.T) {
 	ft.cleanup()
 	if len(ft.errors) != 1 || !strings.Contains(ft.errors[0], "mocksmtp: Start at") {
 		t.Errorf("a server of Start: %d errors, want 1, the server's: %q", len(ft.errors), ft.errors)
+	}
+}
+
+// TestInboxFindingsHaveEveryMessagesSession: a message of an inbox comes
+// from a session of the inbox, however many other inbox domains the
+// session named before (the bound on the domains a session records, at
+// N-1, N and N+1 of them) and however its address spells the domain: a
+// domain that only Unicode case folding makes the inbox's ("ſ", U+017F,
+// under SMTPUTF8) is another domain, for the message as for the session.
+func TestInboxFindingsHaveEveryMessagesSession(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	for _, tt := range []struct {
+		name   string
+		others int    // other inbox domains named first
+		local  string // the recipient's domain, from the inbox's
+		mail   string // MAIL's parameters
+		inbox  bool   // whether the message is the inbox's
+	}{
+		{"99 others first", 99, "", "", true},
+		{"100 others first", 100, "", "", true},
+		{"101 others first", 101, "", "", true},
+		{"upper case", 0, "upper", "", true},
+		{"long s", 0, "long s", " SMTPUTF8", false},
+		{"dotted I", 0, "dotted I", " SMTPUTF8", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := srv.NewInbox("signup")
+			domain := in.Domain()
+			switch tt.local {
+			case "upper":
+				domain = strings.ToUpper(domain)
+			case "long s":
+				domain = strings.Replace(domain, "s", "\u017f", 1)
+			case "dotted I":
+				domain = strings.Replace(domain, "i", "\u0130", 1)
+			}
+			before := len(srv.Sessions())
+			c := dialEHLO(t, srv.Addr())
+			for i := range tt.others {
+				if i%50 == 0 {
+					c.send("RSET\r\nMAIL FROM:<a@example.com>\r\n")
+					c.expect("250 ")
+					c.expect("250 ")
+				}
+				c.send(fmt.Sprintf("RCPT TO:<x@other%d.inbox.test>\r\n", i))
+				c.expect("250 ")
+			}
+			c.send("RSET\r\nMAIL FROM:<a@example.com>" + tt.mail + "\r\nRCPT TO:<bob@" + domain + ">\r\nDATA\r\n")
+			for _, code := range []string{"250 ", "250 ", "250 ", "354 "} {
+				c.expect(code)
+			}
+			c.send(goodMessage + ".\r\n")
+			c.expect("250 ")
+			c.conn.Close() // no QUIT: a finding at the session's end
+			srv.WaitForSessions(t, before+1)
+
+			msgs := in.Messages()
+			var fromSessions []int
+			for _, m := range msgs {
+				fromSessions = append(fromSessions, m.Session.ID)
+			}
+			if got := sessionsOf(in.Findings()); len(msgs) != map[bool]int{true: 1}[tt.inbox] || !slices.Equal(got, fromSessions) {
+				t.Errorf("to %s: the inbox %s has %d messages (want the 1: %v) of sessions %v, findings of sessions %v", domain, in.Domain(), len(msgs), tt.inbox, fromSessions, got)
+			}
+		})
+	}
+}
+
+// TestInboxResetKeepsFindingsOfSessionsNamingItLater: Inbox.Reset forgets
+// the findings the inbox has then, those of the sessions that named it
+// by then. A session open at Reset that names the inbox only after it (a
+// pooled connection, opened before the test that resets the inbox at its
+// start) brings all its findings, those before Reset too: the session's
+// findings are the session's. One that named the inbox before Reset
+// brings those after it only.
+func TestInboxResetKeepsFindingsOfSessionsNamingItLater(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	in := srv.NewInbox("pooled")
+	step := func(c *rawClient, lines ...string) {
+		t.Helper()
+		for _, l := range lines {
+			c.send(l + "\r\n")
+			c.reply() // a 503 for MAIL before EHLO: the finding is recorded
+		}
+	}
+	// Both break a rule before Reset: MAIL before EHLO.
+	later, before := dialRaw(t, srv.Addr()), dialRaw(t, srv.Addr())
+	for _, c := range []*rawClient{later, before} {
+		c.expect("220 ")
+		step(c, "MAIL FROM:<a@example.com>", "EHLO x", "MAIL FROM:<a@example.com>")
+	}
+	step(before, "RCPT TO:<bob@"+in.Domain()+">")
+	if n := len(srv.Findings()); n != 2 {
+		t.Fatalf("%d findings before Reset, want 2: %v", n, srv.Findings())
+	}
+	in.Reset()
+	step(later, "RCPT TO:<bob@"+in.Domain()+">", "QUIT")
+	// The one who named the inbox before Reset breaks a rule after it:
+	// it leaves without QUIT.
+	before.conn.Close()
+	srv.WaitForSessions(t, 2)
+
+	var got []string
+	for _, f := range in.Findings() {
+		who := "before"
+		if f.Session == srv.Sessions()[0].ID {
+			who = "later"
+		}
+		got = append(got, who+" "+string(f.Rule))
+	}
+	want := []string{"later helo-first", "before quit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the inbox's findings: %q, want %q (all: %v)", got, want, srv.Findings())
+	}
+}
+
+// TestInboxFindingsOfRefusedRCPTs: a RCPT TO the engine refuses (before
+// MAIL: 503) names the inbox as one it takes does, however the client
+// wrote the address: a quoted local part with ">" in it, a source route,
+// a space after the colon, no angle brackets.
+func TestInboxFindingsOfRefusedRCPTs(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	for _, tt := range []struct{ name, arg string }{
+		{"quoted >", `<"a>b"@%s>`},
+		{"source route", `<@relay.example:bob@%s>`},
+		{"space", ` <bob@%s>`},
+		{"no brackets", `bob@%s`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := srv.NewInbox("refused")
+			before := len(srv.Sessions())
+			c := dialEHLO(t, srv.Addr())
+			c.send("RCPT TO:" + fmt.Sprintf(tt.arg, in.Domain()) + "\r\n")
+			c.expect("5")
+			c.conn.Close() // no QUIT
+			srv.WaitForSessions(t, before+1)
+			if got := rules(in.Findings()); !slices.Equal(got, []mocksmtp.Rule{mocksmtp.RuleQuit}) {
+				t.Errorf("RCPT TO:%s: the inbox's findings %v, want its session's no QUIT (the server's: %v)", fmt.Sprintf(tt.arg, in.Domain()), got, srv.Findings())
+			}
+		})
 	}
 }

@@ -643,7 +643,7 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 	if ev.Kind == smtpd.Rcpt {
 		if addr := rcptAddress(ev); addr != "" {
 			rec.mu.Lock()
-			rec.namedRcptLocked(addr)
+			rec.namedRcptLocked(addr, s.seq.Load(), nil)
 			rec.mu.Unlock()
 		}
 		return
@@ -673,7 +673,9 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 // rcptAddress returns the address a RCPT TO names: the engine's
 // forward-path when it took the command, else what is between the angle
 // brackets after "TO:" (a RCPT the engine refused: before MAIL, with a bad
-// parameter), "" if none.
+// parameter), a ">" in a quoted local part skipped as the engine skips
+// it, or the first word after "TO:" without brackets (a sloppy client's
+// "RCPT TO:bob@example.com"); "" if none.
 func rcptAddress(ev *smtpd.Event) string {
 	if ev.Path != "" {
 		return ev.Path
@@ -683,13 +685,21 @@ func rcptAddress(ev *smtpd.Event) string {
 	}
 	rest := strings.TrimLeft(ev.Arg[3:], " ")
 	if !strings.HasPrefix(rest, "<") {
-		return ""
+		addr, _, _ := strings.Cut(rest, " ")
+		return addr
 	}
-	addr, _, ok := strings.Cut(rest[1:], ">")
-	if !ok {
-		return ""
+	quoted := false
+	for i := 1; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == '>':
+			return rest[1:i]
+		}
 	}
-	return addr
+	return ""
 }
 
 // heloTaken records the name of a HELO or EHLO the server took: once its

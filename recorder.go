@@ -264,31 +264,55 @@ type session struct {
 // inboxSuffix ends the domain of every inbox (Server.NewInbox).
 const inboxSuffix = ".inbox.test"
 
-// maxSessionInboxes bounds the inbox domains a session records: a client
-// that names a new one in each of endless RCPTs (across RSETs) does not
-// grow the record without bound. A session belongs to the first ones
-// named.
+// maxSessionInboxes bounds the inbox domains a session records as named:
+// a client that names a new one in each of endless RCPTs (across RSETs)
+// does not grow the record without bound. A session belongs to the first
+// ones named, and to the inbox of every message it delivered.
 const maxSessionInboxes = 100
 
-// namedRcptLocked records that the client named addr in a RCPT TO. r.mu must
-// be held.
-func (r *session) namedRcptLocked(addr string) {
-	d := strings.ToLower(domainOf(addr))
+// namedRcptLocked records that the client named addr in a RCPT TO, when
+// the server's findings were numbered up to seq (Server.seq): among the
+// first maxSessionInboxes domains; past them, only a domain that inbox
+// says is an inbox's (nil: none), for a recipient of a message delivered
+// (Server.addMessageLocked), so that a session has every inbox its
+// messages went to, however many others it named before. r.mu must be
+// held.
+func (r *session) namedRcptLocked(addr string, seq uint64, inbox func(domain string) bool) {
+	d := inboxDomainOf(addr)
 	if !strings.HasSuffix(d, inboxSuffix) {
 		return
 	}
 	x := r.extra()
-	if len(x.inboxes) >= maxSessionInboxes || slices.Contains(x.inboxes, d) {
+	if slices.ContainsFunc(x.inboxes, func(n namedInbox) bool { return n.domain == d }) ||
+		len(x.inboxes) >= maxSessionInboxes && (inbox == nil || !inbox(d)) {
 		return
 	}
-	x.inboxes = append(x.inboxes, d)
+	x.inboxes = append(x.inboxes, namedInbox{d, seq})
 }
 
-// inInboxLocked reports whether the session belongs to the inbox of
-// domain d (lower case): every session belongs to "", the whole server.
+// A namedInbox is an inbox domain a session named, and the number of the
+// server's last finding (Server.seq) when it first named it.
+type namedInbox struct {
+	domain string
+	seq    uint64
+}
+
+// inboxLocked reports whether the session belongs to the inbox of domain
+// d (lower case), and the number of the server's last finding when it
+// first named it: every session belongs to "", the whole server, from 0.
 // r.mu must be held.
-func (r *session) inInboxLocked(d string) bool {
-	return d == "" || r.x != nil && slices.Contains(r.x.inboxes, d)
+func (r *session) inboxLocked(d string) (seq uint64, ok bool) {
+	if d == "" {
+		return 0, true
+	}
+	if r.x == nil {
+		return 0, false
+	}
+	i := slices.IndexFunc(r.x.inboxes, func(n namedInbox) bool { return n.domain == d })
+	if i < 0 {
+		return 0, false
+	}
+	return r.x.inboxes[i].seq, true
 }
 
 // sessionExtra is what few sessions have: findings, faults that fired,
@@ -304,10 +328,10 @@ type sessionExtra struct {
 	addrs [2]net.Addr // remote and local, when not TCP
 
 	// inboxes are the inbox domains (inboxSuffix) the client named in a
-	// RCPT TO, accepted or not, in lower case, each once and at most
-	// maxSessionInboxes: the inboxes the session belongs to
-	// (Inbox.Findings).
-	inboxes []string
+	// RCPT TO, accepted or not, in lower case, each once: the first
+	// maxSessionInboxes, and past them those of the inboxes its messages
+	// went to: the inboxes the session belongs to (Inbox.Findings).
+	inboxes []namedInbox
 
 	// What WithRetention forgot of a long session (forget): the first
 	// lines of the transcript, findings and faults; and the lines the

@@ -75,7 +75,7 @@ func (v *view) inboxOf(m *Message) string {
 			continue
 		}
 		for _, to := range m.To {
-			if strings.EqualFold(domainOf(to), x.domain) {
+			if inboxDomainOf(to) == x.domain {
 				return fmt.Sprintf("it went to the inbox of %s (%s), not to this one", x.test, x.domain)
 			}
 		}

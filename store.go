@@ -290,6 +290,9 @@ func (s *Server) addMessageLocked(rec *session, k *kept, ar string) {
 	s.messages = append(s.messages, msgRef{rec: rec, k: k})
 	rec.mu.Lock()
 	rec.messages = append(rec.messages, k)
+	for _, to := range k.to { // the session belongs to the message's inboxes
+		rec.namedRcptLocked(to, s.seq.Load(), s.isInboxLocked)
+	}
 	s.addFindingsLocked(rec, k.findings)
 	if k.pending {
 		k.seq = s.seq.Add(1) // where its content findings go

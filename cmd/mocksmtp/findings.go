@@ -15,7 +15,8 @@ package main
 // the sessions': with inbox=D, the check (and GET /api/findings) takes
 // those of the sessions that named an address of the inbox's domain in a
 // RCPT TO, accepted or refused, since the inbox's last reset (DELETE
-// /api/messages?inbox=D), as Inbox.Findings does, so that parallel tests,
+// /api/messages?inbox=D; all those of a session that first named it
+// after the reset), as Inbox.Findings does, so that parallel tests,
 // each with its inbox, check their own clients; a session with no RCPT
 // belongs to no inbox. -without-rules switches rules off
 // (mocksmtp.WithoutRules), named as mocksmtp.Rules() names them.

@@ -7,7 +7,7 @@ package main
 // parameter, set to the domain, scopes what a request sees to the inbox:
 //
 //	GET    /api/messages?inbox=D&...       its messages, filtered
-//	DELETE /api/messages?inbox=D           forget its messages and expectations (Inbox.Reset)
+//	DELETE /api/messages?inbox=D           forget its messages, expectations and findings (Inbox.Reset)
 //	GET    /api/wait?inbox=D&...           wait for its messages (Inbox.WaitForContext)
 //	POST   /api/expectations?inbox=D       an expectation on its messages (Inbox.AddExpectation), or a
 //	                                       forbid (Inbox.ForbidOtherMessages, Inbox.ForbidMessages)

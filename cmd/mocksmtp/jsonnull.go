@@ -22,8 +22,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"reflect"
+	"strconv"
 )
 
 // nullValue is a null where a value is wanted.
@@ -48,14 +48,16 @@ func (n *nullValue) Error() string {
 // t is a value of any shape.
 func nullAt(data []byte, t reflect.Type) (*nullValue, bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	n, _ := findNull(dec, t, "", false)
+	n, _ := findNull(dec, t, nil, false)
 	return n, n != nil
 }
 
 // findNull reads the next value of dec, decoded into t, at path, a key's
 // value when keyed, and returns the first null in it that is not a key's
-// value; an error only when dec's data is not valid JSON.
-func findNull(dec *json.Decoder, t reflect.Type, path string, keyed bool) (*nullValue, error) {
+// value; an error only when dec's data is not valid JSON. The path of
+// each value is path with a segment appended, in path's array: a value
+// 10,000 levels deep does not make a path for each level.
+func findNull(dec *json.Decoder, t reflect.Type, path []byte, keyed bool) (*nullValue, error) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -65,7 +67,7 @@ func findNull(dec *json.Decoder, t reflect.Type, path string, keyed bool) (*null
 			return nil, err
 		}
 		if !keyed && isNull(raw) {
-			return &nullValue{path, dec.InputOffset() - int64(len("null")), nullShape(t)}, nil
+			return &nullValue{string(path), dec.InputOffset() - int64(len("null")), nullShape(t)}, nil
 		}
 		return nil, nil
 	}
@@ -78,7 +80,7 @@ func findNull(dec *json.Decoder, t reflect.Type, path string, keyed bool) (*null
 		if keyed {
 			return nil, nil
 		}
-		return &nullValue{path, dec.InputOffset() - int64(len("null")), nullShape(t)}, nil
+		return &nullValue{string(path), dec.InputOffset() - int64(len("null")), nullShape(t)}, nil
 	case json.Delim('{'):
 		for dec.More() {
 			tok, err := dec.Token()
@@ -98,11 +100,11 @@ func findNull(dec *json.Decoder, t reflect.Type, path string, keyed bool) (*null
 					vt = t.Elem()
 				}
 			}
-			at := key
-			if path != "" {
-				at = path + "." + key
+			at := path
+			if len(at) > 0 {
+				at = append(at, '.')
 			}
-			if n, err := findNull(dec, vt, at, true); n != nil || err != nil {
+			if n, err := findNull(dec, vt, append(at, key...), true); n != nil || err != nil {
 				return n, err
 			}
 		}
@@ -114,7 +116,8 @@ func findNull(dec *json.Decoder, t reflect.Type, path string, keyed bool) (*null
 			et = t.Elem()
 		}
 		for i := 0; dec.More(); i++ {
-			if n, err := findNull(dec, et, fmt.Sprintf("%s[%d]", path, i), false); n != nil || err != nil {
+			at := strconv.AppendInt(append(path, '['), int64(i), 10)
+			if n, err := findNull(dec, et, append(at, ']'), false); n != nil || err != nil {
 				return n, err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +132,26 @@ func TestWantFormKeys(t *testing.T) {
 	got := jsonKeys(reflect.TypeFor[wantForm]())
 	if !slices.Equal(got, want) {
 		t.Errorf("wantForm's keys %q, want %q", got, want)
+	}
+}
+
+// TestNullAtDeepJSON: a want as deep as encoding/json reads (10,000
+// levels, 20 KB that GET /api/messages?want= or POST
+// /api/expectations takes) is walked in memory of the order of its size,
+// with the null at its bottom named by its whole path. The path of every
+// level, each made whole, was 150 MB live at the bottom. Not parallel:
+// it counts the allocations of the process.
+func TestNullAtDeepJSON(t *testing.T) {
+	const depth = 9990
+	data := []byte(`{"to": ` + strings.Repeat("[", depth) + "null" + strings.Repeat("]", depth) + "}")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n, ok := nullAt(data, reflect.TypeFor[wantForm]())
+	runtime.ReadMemStats(&after)
+	if !ok || n.off != int64(len(`{"to": `)+depth) || !strings.HasPrefix(n.path, "to"+strings.Repeat("[0]", 10)) {
+		t.Fatalf("nullAt: %v, %v: want the null at %d", n, ok, len(`{"to": `)+depth)
+	}
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(64*len(data)); got > limit {
+		t.Errorf("nullAt allocated %d bytes for %d of JSON, want at most %d", got, len(data), limit)
 	}
 }
