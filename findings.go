@@ -752,11 +752,19 @@ func (s *Server) findings(in *Inbox) []Finding {
 			continue
 		}
 		fl := r.findingsLocked()
+		// A finding about a message is its recipients' inboxes', not
+		// those of the session's other messages.
+		var others []int
+		for _, k := range r.messages {
+			if in != nil && !in.hasTo(k.to) {
+				others = append(others, k.id)
+			}
+		}
 		r.mu.Unlock()
 		// A session that named the inbox after its Reset brings all its
 		// findings: those before Reset were not the inbox's then.
 		for _, f := range fl.merged() {
-			if f.seq > after || named >= after {
+			if (f.seq > after || named >= after) && (f.Message == 0 || !slices.Contains(others, f.Message)) {
 				all = append(all, f)
 			}
 		}

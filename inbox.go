@@ -214,7 +214,10 @@ func inboxDomainOf(addr string) string {
 // recipients is in the domain), and those that tried. A session with no
 // such RCPT TO (none at all: a client that left after EHLO, or was
 // refused at MAIL) belongs to no inbox: its findings are only in
-// [Server.Findings]. A session that named several inboxes belongs to each
+// [Server.Findings]. A finding about a message ([Finding.Message]) is
+// only the inboxes' of its recipients, not those of the session's other
+// messages: a pooled connection that two tests share sends each its own.
+// A session that named several inboxes belongs to each
 // (to the first 100 domains it named, and to each inbox it delivered a
 // message to). [Inbox.Reset] forgets the findings so far
 // (of the inbox: its sessions keep them), as [Server.Reset] forgets the

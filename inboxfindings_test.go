@@ -300,3 +300,44 @@ func TestInboxFindingsOfRefusedRCPTs(t *testing.T) {
 		})
 	}
 }
+
+// TestInboxFindingsOfAMessageAreItsInboxes: a pooled connection shared by
+// two tests sends a message that breaks a rule to one inbox and a good one
+// to the other. The finding about the message is the first inbox's only:
+// a finding about a message belongs to the inboxes of its recipients, one
+// about the session (a missing QUIT) to every inbox the session named. The
+// second test's inbox had the first one's missing Message-ID.
+func TestInboxFindingsOfAMessageAreItsInboxes(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	a, b := srv.NewInbox("a"), srv.NewInbox("b")
+	noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
+	exchange{
+		{"EHLO client.example\r\n", 1},
+		{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
+		{"RCPT TO:<" + a.Address("bob") + ">\r\n", 1},
+		{"DATA\r\n", 1},
+		{noID + ".\r\n", 1},
+		{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
+		{"RCPT TO:<" + b.Address("bob") + ">\r\n", 1},
+		{"DATA\r\n", 1},
+		{goodMessage + ".\r\n", 1},
+	}.play(t, srv)
+	srv.WaitForSessions(t, 1)
+
+	all := srv.Findings()
+	if got, want := rules(all), []mocksmtp.Rule{mocksmtp.RuleMessageID, mocksmtp.RuleQuit}; !slices.Equal(got, want) || all[0].Message != 1 {
+		t.Fatalf("the server's findings: %v, want %v, the first about message 1", all, want)
+	}
+	for _, tt := range []struct {
+		in   *mocksmtp.Inbox
+		want []mocksmtp.Rule
+	}{
+		{a, []mocksmtp.Rule{mocksmtp.RuleMessageID, mocksmtp.RuleQuit}},
+		{b, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+	} {
+		if got := rules(tt.in.Findings()); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: findings %v, want %v", tt.in.Domain(), tt.in.Findings(), tt.want)
+		}
+	}
+}
