@@ -385,14 +385,23 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	default:
 		var b strings.Builder
 		what := plural(count, "wait") + " on the clock" + filter.String()
-		var shown []*mocksmtp.Session
+		var shown []*mocksmtp.Session // the sessions whose transcripts it shows
+		earlier := 0                  // and how many more there are, not shown
+		noun := "earlier open session"
 		if ended != nil {
 			writeEnded(&b, ended, what, time.Since(began), timeout, len(seen))
 			for _, e := range ended {
-				if e.s != nil {
+				switch {
+				case e.s != nil:
 					shown = append(shown, e.s)
+				case e.how != "":
+					earlier++
 				}
 			}
+			if len(shown) > 0 {
+				b.WriteString("; how each ended")
+			}
+			noun = "earlier ended session"
 		} else {
 			for _, s := range a.srv.Sessions() {
 				if s.Ended == mocksmtp.Live && (filter.sessions == nil || filter.sessions[s.ID]) {
@@ -400,25 +409,20 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s", timeout, what, clockWaitsAre, isAre(len(seen)))
-		}
-		writeOtherWaits(&b, others, at)
-		if ended == nil {
+			writeOtherWaits(&b, others, at)
 			fmt.Fprintf(&b, "; %s open", plural(len(shown), "session"))
 			if len(shown) > 0 {
 				b.WriteString(", where each stands")
 			}
-		} else if len(shown) > 0 {
-			b.WriteString("; how each ended")
 		}
 		if len(shown) > 0 {
 			b.WriteString(":\n")
-			noun := "earlier open session"
-			if ended != nil {
-				noun = "earlier ended session"
-			}
 			if n := len(shown) - maxOpenShownOnTimeout; n > 0 {
-				fmt.Fprintf(&b, "(%s not shown)\n", plural(n, noun))
+				earlier += n
 				shown = shown[n:]
+			}
+			if earlier > 0 {
+				fmt.Fprintf(&b, "(%s not shown)\n", plural(earlier, noun))
 			}
 			for _, s := range shown {
 				b.WriteString(sessionText(s))
@@ -429,10 +433,14 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 }
 
 // endedSession is a session that session= names and that can begin no
-// wait on the clock: ended (s, as it ended), or forgotten (s nil).
+// wait on the clock: ended (how says how: "client closed"), or
+// forgotten (how empty). s is the session as it ended, for its
+// transcript: kept for the last maxOpenShownOnTimeout ended only, those
+// a 408 shows.
 type endedSession struct {
-	id int
-	s  *mocksmtp.Session
+	id  int
+	how string
+	s   *mocksmtp.Session
 }
 
 // errSessionsEnded is the cause with which endedSessions ends a wait on
@@ -462,10 +470,25 @@ func (a *api) endedSessions(ctx context.Context, stop context.CancelCauseFunc, i
 				out <- nil
 				return
 			}
-			if err != nil { // it keeps the session no longer
-				s = nil
+			e := endedSession{id: id}
+			if err == nil { // else it keeps the session no longer
+				e.how = s.Ended.String()
+				if s.Err != nil && s.Ended != mocksmtp.EndQuit {
+					e.how += ": " + clip(s.Err.Error())
+				}
+				e.s = s
 			}
-			ended = append(ended, endedSession{id, s})
+			ended = append(ended, e)
+			// A 408 shows the last few transcripts; a suite may name
+			// thousands of sessions.
+			shown := 0
+			for i := len(ended) - 1; i >= 0; i-- {
+				if ended[i].s != nil {
+					if shown++; shown > maxOpenShownOnTimeout {
+						ended[i].s = nil
+					}
+				}
+			}
 		}
 		stop(errSessionsEnded)
 		out <- ended
@@ -479,15 +502,11 @@ func (a *api) endedSessions(ctx context.Context, stop context.CancelCauseFunc, i
 func writeEnded(b *strings.Builder, ended []endedSession, what string, took, timeout time.Duration, seen int) {
 	var gone, over []string
 	for _, e := range ended {
-		if e.s == nil {
+		if e.how == "" {
 			gone = append(gone, strconv.Itoa(e.id))
 			continue
 		}
-		how := e.s.Ended.String()
-		if e.s.Err != nil && e.s.Ended != mocksmtp.EndQuit {
-			how += ": " + clip(e.s.Err.Error())
-		}
-		over = append(over, fmt.Sprintf("session %d ended (%s)", e.id, how))
+		over = append(over, fmt.Sprintf("session %d ended (%s)", e.id, e.how))
 	}
 	b.WriteString("no wait on the clock can begin in ")
 	if len(ended) == 1 {

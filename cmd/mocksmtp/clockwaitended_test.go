@@ -139,5 +139,16 @@ func TestClockWaitForAnEndedSessionAnswersAtOnce(t *testing.T) {
 		if want := "no wait on the clock can begin in any of the sessions named: session 1 ended (QUIT), session 2 ended (QUIT); "; !strings.HasPrefix(got.Error, want) {
 			t.Errorf("408 of the wait for two ended sessions: %q, want %q...", got.Error, want)
 		}
+		// It shows the transcripts of the last 3, as for open sessions.
+		for range 2 {
+			_, expect = dialExpect(t, p.smtp)
+			expect("", 220)
+			expect("QUIT", 221)
+		}
+		getJSON(t, p, "/api/wait/sessions?count=4&timeout=10s", 200, nil)
+		got = waitClockAtOnce(t, p, "session=1&session=2&session=3&session=4")
+		if want := "; how each ended:\n(1 earlier ended session not shown)\nsession 2 "; !strings.Contains(got.Error, want) || strings.Contains(got.Error, "\nsession 1 ") {
+			t.Errorf("408 of the wait for four ended sessions: %q, want %q... without session 1's transcript", got.Error, want)
+		}
 	})
 }
