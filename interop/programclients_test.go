@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -130,6 +131,51 @@ func TestProgramClockPython(t *testing.T) {
 	res, body := p.call(t, "GET", "/api/messages?subject=invoice", "")
 	if res.StatusCode != 200 || !strings.Contains(string(body), `"subject": "invoice"`) {
 		t.Errorf("GET /api/messages: %s\n%s", res.Status, body)
+	}
+}
+
+// TestProgramFrozenClockPython checks greylistFor's boundary exactly
+// from Python (testdata/greylist_frozen.py), on the program started with
+// -clock frozen, as a suite whose own clock stands still (freezegun)
+// would: smtplib is refused 451 4.7.1, and again after urllib moved the
+// clock 5m-1ns ("4m59.999999999s"), and delivers after 1ns more, every
+// run, however long the sessions take in real time: the clock reads the
+// program's start plus the moves, and nothing else.
+func TestProgramFrozenClockPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t, "-clock", "frozen")
+	out, err := runProgram(t, nil, python, "testdata/greylist_frozen.py", p.http)
+	if err != nil {
+		t.Fatalf("greylist_frozen.py: %v\n%s", err, out)
+	}
+	type move struct {
+		Now    time.Time `json:"now"`
+		Offset string    `json:"offset"`
+	}
+	var got struct {
+		Codes        []int     `json:"codes"`
+		Mode         string    `json:"mode"`
+		Start        time.Time `json:"start"`
+		AfterSession time.Time `json:"afterSession"`
+		Moves        []move    `json:"moves"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("greylist_frozen.py: %v\n%s", err, out)
+	}
+	if diff := cmp.Diff([]int{451, 451, 250}, got.Codes); diff != "" {
+		t.Errorf("the attempts' codes: refused, refused after 5m-1ns, delivered after 5m (-want +got):\n%s", diff)
+	}
+	if got.Mode != "frozen" || !got.AfterSession.Equal(got.Start) {
+		t.Errorf("the clock: mode %q, now %v at the start and %v after a session; want frozen, standing still", got.Mode, got.Start, got.AfterSession)
+	}
+	want := []move{{got.Start.Add(5*time.Minute - time.Nanosecond), "4m59.999999999s"}, {got.Start.Add(5 * time.Minute), "5m0s"}}
+	if diff := cmp.Diff(want, got.Moves); diff != "" {
+		t.Errorf("the moves' answers: the start plus the moves, exactly (-want +got):\n%s", diff)
+	}
+	res, body := p.call(t, "GET", "/api/messages?subject=invoice", "")
+	if res.StatusCode != 200 || strings.Count(string(body), `"subject": "invoice"`) != 1 {
+		t.Errorf("GET /api/messages: %s, want the one message delivered\n%s", res.Status, body)
 	}
 }
 

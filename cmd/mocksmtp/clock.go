@@ -56,7 +56,12 @@ package main
 // waits (session=ID: the session whose remoteAddr is the client's own
 // address); the filter is the wait's, not the move's, which ends or
 // shortens the waits of every session it passes (another test's idle
-// time ends with its idle reply). There is no inbox= filter: a session
+// time ends with its idle reply). A session not started yet may begin a
+// wait, and is waited for; once every session session= names has ended
+// or is forgotten, none can, and the wait answers its 408 at once, with
+// how each ended (endedSessions). With kind=, the 408 names the other
+// waits of its sessions (an idle time while it waits for a delay),
+// which "waits" and "waitList" leave out. There is no inbox= filter: a session
 // belongs to no inbox before its RCPT TO names one (an inbox holds the
 // messages with a recipient in its domain), yet its waits before then
 // (a delay at HELO or MAIL, an idle time) are those a suite most often
@@ -314,10 +319,13 @@ func (f clockWaitFilter) String() string {
 // looked: the waits it saw, those that match ("waits" counts them,
 // "waitList" lists them), at the time and offset then. It is the
 // waits' one wait (Server.WaitUntilContext), woken as a wait on the
-// clock begins or ends. On timeout it answers 408 with what it saw, and
-// the transcripts of the sessions open (of those session= names, if
-// given), which tell where each stands (the last of them: as many as
-// /api/wait/sessions shows).
+// clock begins or ends. On timeout it answers 408 with what it saw, the
+// other waits of those sessions when kind= left them out (an idle time
+// while it waits for a delay), and the transcripts of the sessions open
+// (of those session= names, if given), which tell where each stands (the
+// last of them: as many as /api/wait/sessions shows). It answers that
+// 408 at once when every session that session= names has ended or is
+// forgotten (endedSessions), for none of them can begin a wait again.
 func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, false, "count", "timeout", "session", "kind")
 	if !ok {
@@ -335,20 +343,39 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "%s: this server has no clock to wait on", requestName(r))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
+	began := time.Now()
+	timed, cancelTimed := context.WithTimeout(r.Context(), timeout)
+	defer cancelTimed()
+	ctx, stop := context.WithCancelCause(timed)
+	defer stop(nil)
 	extendDeadlines(w, r, timeout)
-	var seen []clock.Wait // the matching waits the wait last saw
+	ends := a.endedSessions(ctx, stop, filter.sessions)
+	var all []clock.Wait  // the waits the wait last saw
 	var off time.Duration // the clock's offset and time then
 	var at time.Time
 	err := a.srv.WaitUntilContext(ctx, func() bool {
-		var list []clock.Wait
-		list, off, at = a.clock.WaitList()
-		seen = slices.DeleteFunc(list, func(w clock.Wait) bool { return !filter.matches(w) })
-		return len(seen) >= count
+		all, off, at = a.clock.WaitList()
+		n := 0
+		for _, w := range all {
+			if filter.matches(w) {
+				n++
+			}
+		}
+		return n >= count
 	})
+	stop(nil)
+	ended := <-ends // nil unless every session named has ended
 	// What the wait saw, which it answers for: the clock then, not
 	// after a move that came since, which may have ended those waits.
+	var seen, others []clock.Wait
+	for _, w := range all {
+		switch {
+		case filter.matches(w):
+			seen = append(seen, w)
+		case filter.sessions == nil || filter.sessions[w.Session]:
+			others = append(others, w) // of another kind
+		}
+	}
 	c := a.clockAt(seen, off, at)
 	switch {
 	case err == nil:
@@ -356,27 +383,181 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
 	default:
-		var open []*mocksmtp.Session
-		for _, s := range a.srv.Sessions() {
-			if s.Ended == mocksmtp.Live && (filter.sessions == nil || filter.sessions[s.ID]) {
-				open = append(open, s)
+		var b strings.Builder
+		what := plural(count, "wait") + " on the clock" + filter.String()
+		var shown []*mocksmtp.Session // the sessions whose transcripts it shows
+		earlier := 0                  // and how many more there are, not shown
+		noun := "earlier open session"
+		if ended != nil {
+			writeEnded(&b, ended, what, time.Since(began), timeout, len(seen))
+			for _, e := range ended {
+				switch {
+				case e.s != nil:
+					shown = append(shown, e.s)
+				case e.how != "":
+					earlier++
+				}
+			}
+			if len(shown) > 0 {
+				b.WriteString("; how each ended")
+			}
+			noun = "earlier ended session"
+		} else {
+			for _, s := range a.srv.Sessions() {
+				if s.Ended == mocksmtp.Live && (filter.sessions == nil || filter.sessions[s.ID]) {
+					shown = append(shown, s)
+				}
+			}
+			fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s", timeout, what, clockWaitsAre, isAre(len(seen)))
+			writeOtherWaits(&b, others, at)
+			fmt.Fprintf(&b, "; %s open", plural(len(shown), "session"))
+			if len(shown) > 0 {
+				b.WriteString(", where each stands")
 			}
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s; %s open",
-			timeout, plural(count, "wait")+" on the clock"+filter.String(), clockWaitsAre, isAre(len(seen)), plural(len(open), "session"))
-		if len(open) > 0 {
-			b.WriteString(", where each stands:\n")
-			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
-				fmt.Fprintf(&b, "(%s not shown)\n", plural(n, "earlier open session"))
-				open = open[n:]
+		if len(shown) > 0 {
+			b.WriteString(":\n")
+			if n := len(shown) - maxOpenShownOnTimeout; n > 0 {
+				earlier += n
+				shown = shown[n:]
 			}
-			for _, s := range open {
+			if earlier > 0 {
+				fmt.Fprintf(&b, "(%s not shown)\n", plural(earlier, noun))
+			}
+			for _, s := range shown {
 				b.WriteString(sessionText(s))
 			}
 		}
 		writeJSON(w, http.StatusRequestTimeout, clockWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Clock: c})
 	}
+}
+
+// endedSession is a session that session= names and that can begin no
+// wait on the clock: ended (how says how: "client closed"), or
+// forgotten (how empty). s is the session as it ended, for its
+// transcript: kept for the last maxOpenShownOnTimeout ended only, those
+// a 408 shows.
+type endedSession struct {
+	id  int
+	how string
+	s   *mocksmtp.Session
+}
+
+// errSessionsEnded is the cause with which endedSessions ends a wait on
+// the clock.
+var errSessionsEnded = errors.New("every session named has ended")
+
+// endedSessions watches the sessions ids (none: nothing to watch), in
+// the order of their IDs, each until it has ended or is found forgotten
+// (Server.WaitForSessionEndContext, which wakes only as a session starts
+// or ends and copies each session once: the wait on the clock's own
+// condition, run at every change recorded, copies none). Once all have,
+// it stops ctx with errSessionsEnded and sends them; it sends nil when
+// ctx ends first or mocksmtp shuts down. A session not started yet is
+// waited for: its client may connect still. The channel has room for the
+// one send, which the caller receives after it stops ctx.
+func (a *api) endedSessions(ctx context.Context, stop context.CancelCauseFunc, ids map[int]bool) <-chan []endedSession {
+	out := make(chan []endedSession, 1)
+	if ids == nil {
+		out <- nil
+		return out
+	}
+	go func() {
+		var ended []endedSession
+		for _, id := range slices.Sorted(maps.Keys(ids)) {
+			s, err := a.srv.WaitForSessionEndContext(ctx, id)
+			if ctx.Err() != nil || errors.Is(err, mocksmtp.ErrClosed) {
+				out <- nil
+				return
+			}
+			e := endedSession{id: id}
+			if err == nil { // else it keeps the session no longer
+				e.how = s.Ended.String()
+				if s.Err != nil && s.Ended != mocksmtp.EndQuit {
+					e.how += ": " + clip(s.Err.Error())
+				}
+				e.s = s
+			}
+			ended = append(ended, e)
+			// A 408 shows the last few transcripts; a suite may name
+			// thousands of sessions.
+			shown := 0
+			for i := len(ended) - 1; i >= 0; i-- {
+				if ended[i].s != nil {
+					if shown++; shown > maxOpenShownOnTimeout {
+						ended[i].s = nil
+					}
+				}
+			}
+		}
+		stop(errSessionsEnded)
+		out <- ended
+	}()
+	return out
+}
+
+// writeEnded begins the error of a wait on the clock whose sessions have
+// all ended: which ended how, which are forgotten, and what it waited
+// for, and how soon (took) of its timeout it answers.
+func writeEnded(b *strings.Builder, ended []endedSession, what string, took, timeout time.Duration, seen int) {
+	var gone, over []string
+	for _, e := range ended {
+		if e.how == "" {
+			gone = append(gone, strconv.Itoa(e.id))
+			continue
+		}
+		over = append(over, fmt.Sprintf("session %d ended (%s)", e.id, e.how))
+	}
+	b.WriteString("no wait on the clock can begin in ")
+	if len(ended) == 1 {
+		b.WriteString("the session named: ")
+	} else {
+		b.WriteString("any of the sessions named: ")
+	}
+	if len(over) > 0 {
+		b.WriteString(listed(over))
+	}
+	if len(gone) > 0 {
+		if len(over) > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(b, "mocksmtp keeps session %s no longer (DELETE /api/messages or -retain forgot it)", listed(gone))
+	}
+	fmt.Fprintf(b, "; answered after %v of timeout=%v, not waiting for %s in progress (%s), and %s",
+		took.Round(time.Millisecond), timeout, what, clockWaitsAre, isAre(seen))
+}
+
+// maxOtherWaits bounds the waits of other kinds a 408 of a wait on the
+// clock names.
+const maxOtherWaits = 10
+
+// writeOtherWaits says, for a 408 of a wait on the clock with kind=, the
+// waits in progress of the sessions it waited for that kind= left out,
+// as the clock stood at now: "; waits of other kinds: session 3 is in an
+// idleReply wait, which ends at … on the clock, 59m59s from then".
+func writeOtherWaits(b *strings.Builder, others []clock.Wait, now time.Time) {
+	if len(others) == 0 {
+		return
+	}
+	b.WriteString("; waits of other kinds: ")
+	for i, w := range waitListJSON(others[:min(len(others), maxOtherWaits)], now) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "session %d is in %s %s wait, which ends at %s on the clock, %v from then",
+			w.Session, article(w.Kind), w.Kind, w.Ends.Format(time.RFC3339Nano), time.Duration(w.Left))
+	}
+	if n := len(others) - maxOtherWaits; n > 0 {
+		fmt.Fprintf(b, " and %d more", n)
+	}
+}
+
+// article is the indefinite article before a kind of wait.
+func article(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // isAre says how many are: "0 is", "1 is", "2 are".

@@ -68,6 +68,19 @@ func TestClockWaitForADelayIsNotTheIdleTimeBeforeIt(t *testing.T) {
 		timedOut.Clock.Waits != 0 || len(timedOut.Clock.WaitList) != 0 {
 		t.Errorf("408 of the wait for a delay during the idle time: %q, %+v, want %q... and no waits", timedOut.Error, timedOut.Clock, want)
 	}
+	// The 408 says what the session waits for instead: the idle time,
+	// which "waits" and "waitList" leave out (they are the delays').
+	other := "; waits of other kinds: session 1 is in an idleReply wait, which ends at " + idle.WaitList[0].Ends.Format(time.RFC3339Nano) + " on the clock, "
+	for _, q := range []string{"kind=delay", "session=1&kind=delay&kind=trickle"} {
+		getJSON(t, p, "/api/wait/clock?timeout=50ms&"+q, 408, &timedOut)
+		if !strings.Contains(timedOut.Error, other) || timedOut.Clock.Waits != 0 || len(timedOut.Clock.WaitList) != 0 {
+			t.Errorf("408 of the wait for a delay (%s) during the idle time: %q, %+v; want it to say %q..., and no waits", q, timedOut.Error, timedOut.Clock, other)
+		}
+	}
+	getJSON(t, p, "/api/wait/clock?timeout=50ms&session=2&kind=delay", 408, &timedOut)
+	if strings.Contains(timedOut.Error, "waits of other kinds") {
+		t.Errorf("408 of the wait for session 2's delay names the waits of session 1: %q", timedOut.Error)
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.Mail("app@example.com") }() // its 250 comes after the delay
 	var delay clockJSON
