@@ -753,18 +753,32 @@ func (s *Server) findings(in *Inbox) []Finding {
 		}
 		fl := r.findingsLocked()
 		// A finding about a message is its recipients' inboxes', not
-		// those of the session's other messages.
-		var others []int
-		for _, k := range r.messages {
-			if in != nil && !in.hasTo(k.to) {
-				others = append(others, k.id)
+		// those of the session's other messages, also once the message
+		// is forgotten (DeleteMessage: the session keeps its findings).
+		var others map[int]bool
+		if in != nil {
+			other := func(id int, to []string) {
+				if !in.hasTo(to) {
+					if others == nil {
+						others = make(map[int]bool)
+					}
+					others[id] = true
+				}
+			}
+			for _, k := range r.messages {
+				other(k.id, k.to)
+			}
+			if r.x != nil {
+				for id, m := range r.x.forgotTo {
+					other(id, m.to)
+				}
 			}
 		}
 		r.mu.Unlock()
 		// A session that named the inbox after its Reset brings all its
 		// findings: those before Reset were not the inbox's then.
 		for _, f := range fl.merged() {
-			if (f.seq > after || named >= after) && (f.Message == 0 || !slices.Contains(others, f.Message)) {
+			if (f.seq > after || named >= after) && !others[f.Message] {
 				all = append(all, f)
 			}
 		}

@@ -216,7 +216,9 @@ func inboxDomainOf(addr string) string {
 // refused at MAIL) belongs to no inbox: its findings are only in
 // [Server.Findings]. A finding about a message ([Finding.Message]) is
 // only the inboxes' of its recipients, not those of the session's other
-// messages: a pooled connection that two tests share sends each its own.
+// messages, also once the message is forgotten ([Server.DeleteMessage],
+// [Inbox.Reset]: its session keeps its findings): a pooled connection
+// that two tests share sends each its own.
 // A session that named several inboxes belongs to each
 // (to the first 100 domains it named, and to each inbox it delivered a
 // message to). [Inbox.Reset] forgets the findings so far

@@ -341,3 +341,66 @@ func TestInboxFindingsOfAMessageAreItsInboxes(t *testing.T) {
 		}
 	}
 }
+
+// TestInboxFindingsOfAForgottenMessageStayItsInboxes: the first test of
+// two that share a pooled connection forgets its message once it has
+// checked it (DeleteMessage, the program's DELETE /api/messages/{id}; or
+// Inbox.Reset, DELETE /api/messages?inbox=): the session keeps the
+// message's findings, which stay the inbox's of its recipients, not the
+// other test's. Before, a finding whose message was forgotten counted as
+// the session's, in every inbox it named: the second test's inbox had
+// the first one's missing Message-ID.
+func TestInboxFindingsOfAForgottenMessageStayItsInboxes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		forget func(t *testing.T, srv *mocksmtp.Server, a *mocksmtp.Inbox)
+		wantA  []mocksmtp.Rule
+	}{
+		{"DeleteMessage", func(t *testing.T, srv *mocksmtp.Server, _ *mocksmtp.Inbox) {
+			if !srv.DeleteMessage(1) {
+				t.Fatal("DeleteMessage(1): not kept")
+			}
+		}, []mocksmtp.Rule{mocksmtp.RuleMessageID, mocksmtp.RuleQuit}},
+		{"Inbox.Reset", func(_ *testing.T, _ *mocksmtp.Server, a *mocksmtp.Inbox) { a.Reset() }, nil},
+	} {
+		for _, read := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, read before: %v", tt.name, read), func(t *testing.T) {
+				t.Parallel()
+				srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+				a, b := srv.NewInbox("a"), srv.NewInbox("b")
+				noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
+				exchange{
+					{"EHLO client.example\r\n", 1},
+					{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
+					{"RCPT TO:<" + a.Address("bob") + ">\r\n", 1},
+					{"DATA\r\n", 1},
+					{noID + ".\r\n", 1},
+					{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
+					{"RCPT TO:<" + b.Address("bob") + ">\r\n", 1},
+					{"DATA\r\n", 1},
+					{goodMessage + ".\r\n", 1},
+				}.play(t, srv)
+				srv.WaitForSessions(t, 1)
+				if read { // its content findings checked on the read
+					srv.Messages()
+				}
+				tt.forget(t, srv, a)
+				if got, want := rules(srv.Findings()), []mocksmtp.Rule{mocksmtp.RuleMessageID, mocksmtp.RuleQuit}; !slices.Equal(got, want) {
+					t.Errorf("the server's findings, message 1 forgotten: %v, want %v (its session keeps them)", srv.Findings(), want)
+				}
+				for _, c := range []struct {
+					in   *mocksmtp.Inbox
+					want []mocksmtp.Rule
+				}{
+					{a, tt.wantA},
+					{b, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+				} {
+					if got := rules(c.in.Findings()); !slices.Equal(got, c.want) {
+						t.Errorf("%s, message 1 forgotten: findings %v, want %v", c.in.Domain(), c.in.Findings(), c.want)
+					}
+				}
+			})
+		}
+	}
+}

@@ -333,6 +333,13 @@ type sessionExtra struct {
 	// went to: the inboxes the session belongs to (Inbox.Findings).
 	inboxes []namedInbox
 
+	// forgotTo are the recipients of the messages DeleteMessage forgot
+	// whose findings the session keeps, by message ID, so that those
+	// findings stay their recipients' inboxes' (Server.findings); with
+	// the line of each message's acceptance, up to which WithRetention's
+	// forget drops them with the findings. Reset drops them all.
+	forgotTo map[int]forgotMessage
+
 	// What WithRetention forgot of a long session (forget): the first
 	// lines of the transcript, findings and faults; and the lines the
 	// transcript cap forgot (elide). Snapshots leave them out; the record
@@ -345,6 +352,13 @@ type sessionExtra struct {
 	// head is the session's first lines, once the transcript cap forgot
 	// the lines after them (elide); never changed after that.
 	head []wireLine
+}
+
+// forgotMessage is what a session keeps of a message forgotten with its
+// findings kept (sessionExtra.forgotTo).
+type forgotMessage struct {
+	to   []string
+	line int
 }
 
 // extra returns x, made when need be. r.mu must be held.
@@ -463,6 +477,11 @@ func (r *session) forget(n int) {
 	lines := x.forgotFaults
 	x.faultLines = dropFront(ls, &lines)
 	x.faults = dropFront(x.faults, &x.forgotFaults)
+	for id, m := range x.forgotTo {
+		if m.line <= n {
+			delete(x.forgotTo, id)
+		}
+	}
 }
 
 // forgetFindings forgets every finding of the session so far (Reset).
@@ -473,7 +492,7 @@ func (r *session) forgetFindings() {
 	}
 	n := r.x.forgotFindings.dropped + len(r.x.findings)
 	r.x.forgotFindings = forgotten{from: n, dropped: n}
-	r.x.findings, r.x.findSeqs, r.x.ruleCounts = nil, nil, nil
+	r.x.findings, r.x.findSeqs, r.x.ruleCounts, r.x.forgotTo = nil, nil, nil, nil
 }
 
 // addFault records a fault that fired, as its transcript note says. r.mu

@@ -189,6 +189,14 @@ func (s *Server) deleteLocked(doomed map[*kept][]Finding) int {
 			content, ok := doomed[k]
 			if ok {
 				rec.insertFindings(content, k.seq)
+				if len(k.findings) > 0 || len(content) > 0 {
+					// Its findings stay its recipients' inboxes'.
+					x := rec.extra()
+					if x.forgotTo == nil {
+						x.forgotTo = make(map[int]forgotMessage)
+					}
+					x.forgotTo[k.id] = forgotMessage{to: k.to, line: k.line}
+				}
 				n++
 			}
 			return ok
