@@ -118,7 +118,7 @@ type Finding struct {
 	Severity Severity
 	Session  int // the session's ID
 	Line     int // the transcript line it refers to (1-based), 0 for none
-	Message  int // the message's ID, 0 when it is about the session
+	Message  int // the message's ID, 0 when it is about the session or a message the server refused (which has no ID)
 	// Text is a one-line explanation. It may quote what the client sent
 	// as sent (a verb, a DKIM signature's domain), any octet included:
 	// String and [FindingsReport] print it as [Line.String] prints a
@@ -647,11 +647,28 @@ func (s *Server) conform(rec *session, c *smtpd.Conn, ev *smtpd.Event, m *Messag
 
 // addFindings records findings of a session.
 func (s *Server) addFindings(rec *session, fs []Finding) {
+	s.addRefusedFindings(rec, fs, nil)
+}
+
+// addRefusedFindings records findings of a session about a message it
+// refused, sent to the recipients to (nil: findings about the session),
+// which are those recipients' inboxes' only (Server.findings), as those
+// of a message kept are.
+func (s *Server) addRefusedFindings(rec *session, fs []Finding, to []string) {
 	if len(fs) == 0 {
 		return
 	}
 	rec.mu.Lock()
+	from := s.seq.Load()
 	s.addFindingsLocked(rec, fs)
+	if x := rec.x; to != nil && x != nil {
+		for i := len(x.findings) - 1; i >= 0 && x.findSeqs[i] > from; i-- {
+			if x.refusedTo == nil {
+				x.refusedTo = make(map[uint64]sentTo)
+			}
+			x.refusedTo[x.findSeqs[i]] = sentTo{to: to, line: x.findings[i].Line}
+		}
+	}
 	rec.mu.Unlock()
 }
 
@@ -755,7 +772,8 @@ func (s *Server) findings(in *Inbox) []Finding {
 		// A finding about a message is its recipients' inboxes', not
 		// those of the session's other messages, also once the message
 		// is forgotten (DeleteMessage: the session keeps its findings).
-		var others map[int]bool
+		var others map[int]bool     // of messages not the inbox's, by ID
+		var refused map[uint64]bool // of refused messages not the inbox's, by number
 		if in != nil {
 			other := func(id int, to []string) {
 				if !in.hasTo(to) {
@@ -772,13 +790,21 @@ func (s *Server) findings(in *Inbox) []Finding {
 				for id, m := range r.x.forgotTo {
 					other(id, m.to)
 				}
+				for seq, m := range r.x.refusedTo {
+					if !in.hasTo(m.to) {
+						if refused == nil {
+							refused = make(map[uint64]bool)
+						}
+						refused[seq] = true
+					}
+				}
 			}
 		}
 		r.mu.Unlock()
 		// A session that named the inbox after its Reset brings all its
 		// findings: those before Reset were not the inbox's then.
 		for _, f := range fl.merged() {
-			if (f.seq > after || named >= after) && !others[f.Message] {
+			if (f.seq > after || named >= after) && !others[f.Message] && !refused[f.seq] {
 				all = append(all, f)
 			}
 		}

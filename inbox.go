@@ -214,11 +214,12 @@ func inboxDomainOf(addr string) string {
 // recipients is in the domain), and those that tried. A session with no
 // such RCPT TO (none at all: a client that left after EHLO, or was
 // refused at MAIL) belongs to no inbox: its findings are only in
-// [Server.Findings]. A finding about a message ([Finding.Message]) is
-// only the inboxes' of its recipients, not those of the session's other
-// messages, also once the message is forgotten ([Server.DeleteMessage],
-// [Inbox.Reset]: its session keeps its findings): a pooled connection
-// that two tests share sends each its own.
+// [Server.Findings]. A finding about a message ([Finding.Message], or a
+// message the server refused, which has no ID) is only the inboxes' of
+// its recipients, not those of the session's other messages, also once
+// the message is forgotten ([Server.DeleteMessage], [Inbox.Reset]: its
+// session keeps its findings): a pooled connection that two tests share
+// sends each its own.
 // A session that named several inboxes belongs to each
 // (to the first 100 domains it named, and to each inbox it delivered a
 // message to). [Inbox.Reset] forgets the findings so far

@@ -404,3 +404,69 @@ func TestInboxFindingsOfAForgottenMessageStayItsInboxes(t *testing.T) {
 		}
 	}
 }
+
+// TestInboxFindingsOfARefusedMessageAreItsInboxes: on a pooled connection
+// that two tests share, the server refuses the first test's message
+// (WithRejectNonconforming: 8-bit data without BODY=8BITMIME; or a fault
+// that answers its end 554), which breaks a rule, and takes the second
+// test's. The finding about the refused message (it has no ID: Message
+// 0) is the first inbox's only, as one about a message kept is; before,
+// it counted as the session's, in the second test's inbox too.
+func TestInboxFindingsOfARefusedMessageAreItsInboxes(t *testing.T) {
+	t.Parallel()
+	noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
+	for _, tt := range []struct {
+		name   string
+		strict bool   // WithRejectNonconforming, else a fault refuses it
+		param  string // the first message's MAIL FROM parameter
+		first  string // and its content
+		rule   mocksmtp.Rule
+	}{
+		{"WithRejectNonconforming", true, "", goodMessage, mocksmtp.Rule8BitMIME},
+		{"fault", false, " BODY=8BITMIME", noID, mocksmtp.RuleMessageID},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []mocksmtp.Option
+			if tt.strict {
+				opts = append(opts, mocksmtp.WithRejectNonconforming())
+			}
+			srv := mocksmtp.Start(t, append(opts, mocksmtp.WithoutTranscriptLog())...)
+			a, b := srv.NewInbox("a"), srv.NewInbox("b")
+			if !tt.strict {
+				if err := srv.AddFault(mocksmtp.At(mocksmtp.StageMessage).ForRcpt("*@"+a.Domain()).Reply(554, "5.7.1 no")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := dialRaw(t, srv.Addr())
+			c.expect("220 ")
+			for _, step := range []struct{ send, want string }{
+				{"EHLO client.example\r\n", "250 "},
+				{"MAIL FROM:<alice@example.com>" + tt.param + "\r\n", "250 "},
+				{"RCPT TO:<" + a.Address("bob") + ">\r\n", "250 "},
+				{"DATA\r\n", "354 "},
+				{tt.first + ".\r\n", "554 "},
+				{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", "250 "},
+				{"RCPT TO:<" + b.Address("bob") + ">\r\n", "250 "},
+				{"DATA\r\n", "354 "},
+				{goodMessage + ".\r\n", "250 "},
+			} {
+				c.send(step.send)
+				c.expect(step.want)
+			}
+			c.conn.Close()
+			srv.WaitForSessions(t, 1)
+			for _, c := range []struct {
+				in   *mocksmtp.Inbox
+				want []mocksmtp.Rule
+			}{
+				{a, []mocksmtp.Rule{tt.rule, mocksmtp.RuleQuit}},
+				{b, []mocksmtp.Rule{mocksmtp.RuleQuit}},
+			} {
+				if got := rules(c.in.Findings()); !slices.Equal(got, c.want) {
+					t.Errorf("%s: findings %v, want %v", c.in.Domain(), c.in.Findings(), c.want)
+				}
+			}
+		})
+	}
+}

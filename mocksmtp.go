@@ -566,7 +566,11 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 				fs = append(fs, f)
 			}
 		}
-		s.addFindings(rec, fs)
+		s.addRefusedFindings(rec, fs, m.To)
+	case m != nil:
+		s.addRefusedFindings(rec, fs, m.To) // refused as nonconforming
+	case ev.Kind == smtpd.Message:
+		s.addRefusedFindings(rec, fs, ev.Envelope.To) // refused by the engine
 	default:
 		s.addFindings(rec, fs)
 	}

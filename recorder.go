@@ -334,11 +334,15 @@ type sessionExtra struct {
 	inboxes []namedInbox
 
 	// forgotTo are the recipients of the messages DeleteMessage forgot
-	// whose findings the session keeps, by message ID, so that those
-	// findings stay their recipients' inboxes' (Server.findings); with
-	// the line of each message's acceptance, up to which WithRetention's
-	// forget drops them with the findings. Reset drops them all.
-	forgotTo map[int]forgotMessage
+	// whose findings the session keeps, by message ID, and refusedTo
+	// those of the messages the server refused (their findings have no
+	// Message), by the number of each of their findings (findSeqs), so
+	// that those findings are their recipients' inboxes' only
+	// (Server.findings); with the line of each message's acceptance or
+	// finding, up to which WithRetention's forget drops them with the
+	// findings. Reset drops them all.
+	forgotTo  map[int]sentTo
+	refusedTo map[uint64]sentTo
 
 	// What WithRetention forgot of a long session (forget): the first
 	// lines of the transcript, findings and faults; and the lines the
@@ -354,9 +358,10 @@ type sessionExtra struct {
 	head []wireLine
 }
 
-// forgotMessage is what a session keeps of a message forgotten with its
-// findings kept (sessionExtra.forgotTo).
-type forgotMessage struct {
+// sentTo is what a session keeps of a message whose findings it keeps
+// without the message (sessionExtra.forgotTo, refusedTo): its
+// recipients, and its line.
+type sentTo struct {
 	to   []string
 	line int
 }
@@ -482,6 +487,11 @@ func (r *session) forget(n int) {
 			delete(x.forgotTo, id)
 		}
 	}
+	for seq, m := range x.refusedTo {
+		if m.line <= n {
+			delete(x.refusedTo, seq)
+		}
+	}
 }
 
 // forgetFindings forgets every finding of the session so far (Reset).
@@ -492,7 +502,7 @@ func (r *session) forgetFindings() {
 	}
 	n := r.x.forgotFindings.dropped + len(r.x.findings)
 	r.x.forgotFindings = forgotten{from: n, dropped: n}
-	r.x.findings, r.x.findSeqs, r.x.ruleCounts, r.x.forgotTo = nil, nil, nil, nil
+	r.x.findings, r.x.findSeqs, r.x.ruleCounts, r.x.forgotTo, r.x.refusedTo = nil, nil, nil, nil, nil
 }
 
 // addFault records a fault that fired, as its transcript note says. r.mu

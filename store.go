@@ -193,9 +193,9 @@ func (s *Server) deleteLocked(doomed map[*kept][]Finding) int {
 					// Its findings stay its recipients' inboxes'.
 					x := rec.extra()
 					if x.forgotTo == nil {
-						x.forgotTo = make(map[int]forgotMessage)
+						x.forgotTo = make(map[int]sentTo)
 					}
-					x.forgotTo[k.id] = forgotMessage{to: k.to, line: k.line}
+					x.forgotTo[k.id] = sentTo{to: k.to, line: k.line}
 				}
 				n++
 			}

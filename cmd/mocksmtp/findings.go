@@ -18,8 +18,8 @@ package main
 // /api/messages?inbox=D; all those of a session that first named it
 // after the reset), as Inbox.Findings does, so that parallel tests,
 // each with its inbox, check their own clients; a session with no RCPT
-// belongs to no inbox, and a finding about a message (its "message") is
-// only its recipients' inboxes'. -without-rules switches rules off
+// belongs to no inbox, and a finding about a message (its "message", or
+// one refused, with none) is only its recipients' inboxes'. -without-rules switches rules off
 // (mocksmtp.WithoutRules), named as mocksmtp.Rules() names them.
 //
 //	GET /api/rules            every rule, as mocksmtp.Rules() lists them, with its
