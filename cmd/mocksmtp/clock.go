@@ -317,7 +317,8 @@ func (f clockWaitFilter) String() string {
 // clock begins or ends. On timeout it answers 408 with what it saw, and
 // the transcripts of the sessions open (of those session= names, if
 // given), which tell where each stands (the last of them: as many as
-// /api/wait/sessions shows).
+// /api/wait/sessions shows); it says which of the sessions session=
+// names have ended, which wait no more, and shows their transcripts too.
 func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	q, ok := query(w, r, false, "count", "timeout", "session", "kind")
 	if !ok {
@@ -356,22 +357,41 @@ func (a *api) waitClock(w http.ResponseWriter, r *http.Request) {
 	case r.Context().Err() != nil || errors.Is(err, mocksmtp.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, "mocksmtp is shutting down")
 	default:
-		var open []*mocksmtp.Session
+		// The sessions open, and those session= names that have ended:
+		// they wait no more, and their transcripts say how far they got
+		// (a 451 at RCPT never reaches a delay at DATA).
+		var open, ended []*mocksmtp.Session
 		for _, s := range a.srv.Sessions() {
-			if s.Ended == mocksmtp.Live && (filter.sessions == nil || filter.sessions[s.ID]) {
+			switch {
+			case filter.sessions != nil && !filter.sessions[s.ID]:
+			case s.Ended == mocksmtp.Live:
 				open = append(open, s)
+			case filter.sessions != nil:
+				ended = append(ended, s)
 			}
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s; %s open",
-			timeout, plural(count, "wait")+" on the clock"+filter.String(), clockWaitsAre, isAre(len(seen)), plural(len(open), "session"))
-		if len(open) > 0 {
-			b.WriteString(", where each stands:\n")
-			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
-				fmt.Fprintf(&b, "(%s not shown)\n", plural(n, "earlier open session"))
-				open = open[n:]
+		fmt.Fprintf(&b, "waited %v for %s in progress (%s), and %s; ",
+			timeout, plural(count, "wait")+" on the clock"+filter.String(), clockWaitsAre, isAre(len(seen)))
+		if len(ended) > 0 {
+			names := make([]string, len(ended))
+			for i, s := range ended {
+				names[i] = fmt.Sprintf("session %d ended (%s)", s.ID, s.Ended)
 			}
-			for _, s := range open {
+			verb := "wait"
+			if len(ended) == 1 {
+				verb = "waits"
+			}
+			fmt.Fprintf(&b, "%s and %s no more; ", listed(names), verb)
+		}
+		fmt.Fprintf(&b, "%s open", plural(len(open), "session"))
+		if shown := append(ended, open...); len(shown) > 0 {
+			b.WriteString(", where each stands:\n")
+			if n := len(shown) - maxOpenShownOnTimeout; n > 0 {
+				fmt.Fprintf(&b, "(%s not shown)\n", plural(n, "earlier session"))
+				shown = shown[n:]
+			}
+			for _, s := range shown {
 				b.WriteString(sessionText(s))
 			}
 		}
