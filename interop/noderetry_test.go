@@ -2,6 +2,8 @@ package interop
 
 import (
 	"encoding/json"
+	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ import (
 func TestNodeRetryFakeTime(t *testing.T) {
 	t.Parallel()
 	node := needNodemailer(t)
+	needNode(t, node, 20, 11) // mock.timers with Date, and its now
 	p := startProgram(t, "-clock", "frozen")
 	out := runExample(t, p, "node", node, "--test", "retry.test.js")
 	if !strings.Contains(out, "# pass 3") || !strings.Contains(out, "# fail 0") {
@@ -76,5 +79,22 @@ func TestNodeRetryFakeTime(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, notes); diff != "" {
 		t.Errorf("the slow session's transcript: the delay, the two moves, then the 354 (-want +got):\n%s", diff)
+	}
+}
+
+// needNode skips the test when node is older than major.minor, or fails
+// it under MOCKSMTP_REQUIRE_CLIENTS.
+func needNode(t *testing.T, node string, major, minor int) {
+	t.Helper()
+	out, err := exec.Command(node, "--version").Output()
+	if err != nil {
+		t.Fatalf("node --version: %v", err)
+	}
+	var gotMajor, gotMinor int
+	if _, err := fmt.Sscanf(string(out), "v%d.%d", &gotMajor, &gotMinor); err != nil {
+		t.Fatalf("node --version: %q: %v", out, err)
+	}
+	if gotMajor < major || gotMajor == major && gotMinor < minor {
+		missing(t, "node %s is too old: want %d.%d or later", strings.TrimSpace(string(out)), major, minor)
 	}
 }
