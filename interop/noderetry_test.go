@@ -19,13 +19,15 @@ import (
 // refuses the retry 1m-1ms after the mail it counted and passes the one
 // at 1m, and a delay of 1h at DATA, waited for with GET /api/wait/clock,
 // still holds the 354 1ms short of its end and ends with the last 1ms.
-// The program's clock then stands exactly where the moves put it, and the
-// slow session's transcript has the moves before its 354.
+// Each test's inbox passes the findings check (-without-rules quit:
+// nodemailer never sends QUIT). The program's clock then stands exactly
+// where the moves put it, and the slow session's transcript has the moves
+// before its 354.
 func TestNodeRetryFakeTime(t *testing.T) {
 	t.Parallel()
 	node := needNodemailer(t)
 	needNode(t, node, 20, 11) // mock.timers with Date, and its now
-	p := startProgram(t, "-clock", "frozen")
+	p := startProgram(t, "-clock", "frozen", "-without-rules", "quit")
 	out := runExample(t, p, "node", node, "--test", "retry.test.js")
 	if !strings.Contains(out, "# pass 3") || !strings.Contains(out, "# fail 0") {
 		t.Errorf("retry.test.js did not pass its 3 tests:\n%s", out)
@@ -43,6 +45,11 @@ func TestNodeRetryFakeTime(t *testing.T) {
 	// 4m59.999s + 1ms, 59.999s + 1ms, 59m59.999s + 1ms: nothing else moved it.
 	if clock.Offset != "1h6m0s" || clock.Mode != "frozen" || clock.Waits != 0 {
 		t.Errorf("the clock: offset %q, mode %q, %d waits; want 1h6m0s, frozen, 0", clock.Offset, clock.Mode, clock.Waits)
+	}
+
+	res, body = p.call(t, "GET", "/api/findings", "")
+	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
+		t.Errorf("GET /api/findings: %s, want no finding\n%s", res.Status, body)
 	}
 
 	res, body = p.call(t, "GET", "/api/messages?subject=Slow", "")
