@@ -62,7 +62,10 @@ test.before(async () => {
 
 // Each test has an inbox of its own (tests in other files may share the
 // program), and its faults name the inbox's addresses (forRcpt) or its
-// sender (forSender), so they touch no other test's mail.
+// sender (forSender), so they touch no other test's mail. The clock is
+// the program's, one for all its clients: another file that moves it must
+// not run beside this one (node --test --test-concurrency=1, or a program
+// each), or its moves would count in these boundaries.
 let inbox, to, from;
 test.beforeEach(async (t) => {
   ({ domain: inbox } = await api("POST", "/api/inboxes", {}, { name: t.name }));
