@@ -285,7 +285,8 @@ func (f Fault) AtMost(n int) Fault {
 
 // ForRcpt makes the fault fire only for recipients matching one of the
 // patterns: an address ("bob@example.com") or a pattern as for path.Match
-// ("*@blocked.example"), compared without regard to case. At StageRcpt it
+// ("*@blocked.example"), compared without regard to case; "*" and "?"
+// match a "/" too, which a local part may have. At StageRcpt it
 // matches the recipient of the command; at StageData, StageBdat and
 // StageMessage, any recipient of the transaction. Other stages have no
 // recipient: a fault with ForRcpt there would never fire, and is invalid;

@@ -758,6 +758,11 @@ func TestFaultSelectors(t *testing.T) {
 			[]string{"a@x bob@blocked.example bob@ok.example x1@y x12@y"}, [][]int{{550, 250, 550, 250}}},
 		{"sender pattern", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).ForSender("spam*@*").Reply(550, "5.7.1 no")},
 			[]string{"spammer@x b@x", "ham@x b@x"}, [][]int{{550}, {250}}},
+		// An address is no path: "*" and "?" match the "/" a local part may have.
+		{"patterns across a slash", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("*@blocked.example", "x?y@y").Reply(550, "5.7.1 no")},
+			[]string{"a@x orders/2026@blocked.example x/y@y x/@y"}, [][]int{{550, 550, 250}}},
+		{"sender pattern across a slash", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).ForSender("*@spam.example").Reply(550, "5.7.1 no")},
+			[]string{"billing/eu@spam.example b@x"}, [][]int{{550}}},
 		{"first matching fault decides", []mocksmtp.Fault{
 			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("special@x").Reply(551, "5.1.6 moved"),
 			mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Reply(451, "4.3.0 first"),

@@ -577,7 +577,7 @@ func parseAdvance(raw json.RawMessage, base string) (time.Duration, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return 0, fmt.Errorf("want a duration string such as \"5m\" or \"1h30m\", got %s", clip(string(raw)))
+		return 0, fmt.Errorf("want a duration string such as \"5m\" or \"1h30m\", got %s%s", clip(string(raw)), unitHint(raw))
 	}
 	d, err := time.ParseDuration(s)
 	switch {

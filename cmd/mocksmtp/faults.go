@@ -228,7 +228,7 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"2s\" or \"250ms\", got %s", clip(string(b)))
+		return fmt.Errorf("want a duration string such as \"2s\" or \"250ms\", got %s%s", clip(string(b)), unitHint(b))
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -236,6 +236,17 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = duration(v)
 	return nil
+}
+
+// unitHint is the hint for a JSON number given as a duration, which has
+// no unit: a suite in JavaScript counts milliseconds (setTimeout, its fake
+// timers' tick), and sends them so. "" for anything else.
+func unitHint(raw []byte) string {
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil {
+		return ""
+	}
+	return fmt.Sprintf(": a number has no unit (%q for milliseconds)", clip(n.String())+"ms")
 }
 
 func (d duration) MarshalJSON() ([]byte, error) {
