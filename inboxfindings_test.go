@@ -301,16 +301,12 @@ func TestInboxFindingsOfRefusedRCPTs(t *testing.T) {
 	}
 }
 
-// TestInboxFindingsOfAMessageAreItsInboxes: a pooled connection shared by
-// two tests sends a message that breaks a rule to one inbox and a good one
-// to the other. The finding about the message is the first inbox's only:
-// a finding about a message belongs to the inboxes of its recipients, one
-// about the session (a missing QUIT) to every inbox the session named. The
-// second test's inbox had the first one's missing Message-ID.
-func TestInboxFindingsOfAMessageAreItsInboxes(t *testing.T) {
-	t.Parallel()
-	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
-	a, b := srv.NewInbox("a"), srv.NewInbox("b")
+// sendToTwoInboxes plays a pooled connection that two tests share: a
+// message without a Message-ID (message 1) to inbox a, then a good one to
+// inbox b, and no QUIT; it returns the inboxes once the session ended.
+func sendToTwoInboxes(t *testing.T, srv *mocksmtp.Server) (a, b *mocksmtp.Inbox) {
+	t.Helper()
+	a, b = srv.NewInbox("a"), srv.NewInbox("b")
 	noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
 	exchange{
 		{"EHLO client.example\r\n", 1},
@@ -324,6 +320,19 @@ func TestInboxFindingsOfAMessageAreItsInboxes(t *testing.T) {
 		{goodMessage + ".\r\n", 1},
 	}.play(t, srv)
 	srv.WaitForSessions(t, 1)
+	return a, b
+}
+
+// TestInboxFindingsOfAMessageAreItsInboxes: a pooled connection shared by
+// two tests sends a message that breaks a rule to one inbox and a good one
+// to the other. The finding about the message is the first inbox's only:
+// a finding about a message belongs to the inboxes of its recipients, one
+// about the session (a missing QUIT) to every inbox the session named. The
+// second test's inbox had the first one's missing Message-ID.
+func TestInboxFindingsOfAMessageAreItsInboxes(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
+	a, b := sendToTwoInboxes(t, srv)
 
 	all := srv.Findings()
 	if got, want := rules(all), []mocksmtp.Rule{mocksmtp.RuleMessageID, mocksmtp.RuleQuit}; !slices.Equal(got, want) || all[0].Message != 1 {
@@ -368,20 +377,7 @@ func TestInboxFindingsOfAForgottenMessageStayItsInboxes(t *testing.T) {
 			t.Run(fmt.Sprintf("%s, read before: %v", tt.name, read), func(t *testing.T) {
 				t.Parallel()
 				srv := mocksmtp.Start(t, mocksmtp.WithoutTranscriptLog())
-				a, b := srv.NewInbox("a"), srv.NewInbox("b")
-				noID := strings.Replace(goodMessage, "Message-ID: <1@example.com>\r\n", "", 1)
-				exchange{
-					{"EHLO client.example\r\n", 1},
-					{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
-					{"RCPT TO:<" + a.Address("bob") + ">\r\n", 1},
-					{"DATA\r\n", 1},
-					{noID + ".\r\n", 1},
-					{"MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", 1},
-					{"RCPT TO:<" + b.Address("bob") + ">\r\n", 1},
-					{"DATA\r\n", 1},
-					{goodMessage + ".\r\n", 1},
-				}.play(t, srv)
-				srv.WaitForSessions(t, 1)
+				a, b := sendToTwoInboxes(t, srv)
 				if read { // its content findings checked on the read
 					srv.Messages()
 				}
