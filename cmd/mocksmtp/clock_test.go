@@ -23,6 +23,18 @@ func advance(t *testing.T, p *proc, by string) clockJSON {
 	return c
 }
 
+// dialSMTP returns a net/smtp client of p's SMTP server, closed at the
+// end of the test.
+func dialSMTP(t *testing.T, p *proc) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // putFaults sets the program's fault script.
 func putFaults(t *testing.T, p *proc, script string) {
 	t.Helper()
@@ -116,11 +128,7 @@ type result struct {
 // goroutine: its reply comes on the channel.
 func dialMail(t *testing.T, p *proc) (*smtp.Client, <-chan result) {
 	t.Helper()
-	c, err := smtp.Dial(p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialSMTP(t, p)
 	if err := c.Hello("app.example"); err != nil {
 		t.Fatal(err)
 	}

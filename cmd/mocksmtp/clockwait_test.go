@@ -28,11 +28,7 @@ func TestClockWaitThenMoveEndsADelayAtData(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "DATA", "delay": "1h"}]`)
-	c, err := smtp.Dial(p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialSMTP(t, p)
 	if err := c.Hello("app.example"); err != nil {
 		t.Fatal(err)
 	}
@@ -303,11 +299,7 @@ func TestClockDelayDoesNotHideGreylistingAfterIt(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "RCPT", "delay": "1h"}, {"greylist": true}]`)
-	c, err := smtp.Dial(p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialSMTP(t, p)
 	if err := c.Mail("app@example.com"); err != nil {
 		t.Fatal(err)
 	}

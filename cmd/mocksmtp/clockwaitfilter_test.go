@@ -48,11 +48,7 @@ func TestClockWaitForADelayIsNotTheIdleTimeBeforeIt(t *testing.T) {
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "HELO", "idleReply": {"after": "1h", "code": 421, "text": "4.4.2 idle"}},
 		{"at": "MAIL", "delay": "1h"}]`)
-	c, err := smtp.Dial(p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialSMTP(t, p)
 	if err := c.Hello("app.example"); err != nil {
 		t.Fatal(err)
 	}
@@ -310,11 +306,7 @@ func TestClockWaitAnswersOneInstant(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil)
 	putFaults(t, p, `[{"at": "NOOP", "delay": "1h"}]`)
-	c, err := smtp.Dial(p.smtp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialSMTP(t, p)
 	done := make(chan error, 1)
 	go func() { done <- c.Noop() }()
 	for _, path := range []string{"/api/wait/clock?kind=delay&timeout=10s", "/api/clock"} {
