@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mocksmtp/mocksmtp/internal/angle"
 	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/internal/enhanced"
 	"github.com/mocksmtp/mocksmtp/smtpd"
@@ -678,7 +679,7 @@ func (s *Server) observe(rec *session, c *smtpd.Conn, ev *smtpd.Event) {
 // forward-path when it took the command, else what is between the angle
 // brackets after "TO:" (a RCPT the engine refused: before MAIL, with a bad
 // parameter), a ">" in a quoted local part skipped as the engine skips
-// it, or the first word after "TO:" without brackets (a sloppy client's
+// it (internal/angle), or the first word after "TO:" without brackets (a sloppy client's
 // "RCPT TO:bob@example.com"); "" if none.
 func rcptAddress(ev *smtpd.Event) string {
 	if ev.Path != "" {
@@ -692,16 +693,8 @@ func rcptAddress(ev *smtpd.Event) string {
 		addr, _, _ := strings.Cut(rest, " ")
 		return addr
 	}
-	quoted := false
-	for i := 1; i < len(rest); i++ {
-		switch c := rest[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == '>':
-			return rest[1:i]
-		}
+	if end := angle.Close(rest); end > 0 {
+		return rest[1:end]
 	}
 	return ""
 }

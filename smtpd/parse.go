@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mocksmtp/mocksmtp/internal/angle"
 )
 
 // parseCommand splits a command line (without CRLF) into the upper-cased
@@ -81,7 +83,7 @@ func parsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
 	if !strings.HasPrefix(s, "<") {
 		return "", s, &pathError{"missing <"}
 	}
-	end := closingBracket(s)
+	end := angle.Close(s)
 	if end < 0 {
 		return "", s, &pathError{"missing >"}
 	}
@@ -109,22 +111,6 @@ func parsePath(s string, utf8ok bool) (mailbox, rest string, err error) {
 		return "", rest, err
 	}
 	return inner, rest, nil
-}
-
-// closingBracket finds the '>' that closes the path, skipping quoted strings.
-func closingBracket(s string) int {
-	quoted := false
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == '>':
-			return i
-		}
-	}
-	return -1
 }
 
 // checkMailbox validates Local-part "@" ( Domain / address-literal ).
