@@ -763,6 +763,11 @@ func TestFaultSelectors(t *testing.T) {
 			[]string{"a@x orders/2026@blocked.example x/y@y x/@y"}, [][]int{{550, 550, 250}}},
 		{"sender pattern across a slash", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).ForSender("*@spam.example").Reply(550, "5.7.1 no")},
 			[]string{"billing/eu@spam.example b@x"}, [][]int{{550}}},
+		// A class keeps path.Match's meaning: a range holds the "/" between
+		// its ends, and one from "/" holds nothing below it; no other
+		// character stands for a "/".
+		{"classes across a slash", []mocksmtp.Fault{mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("a[!-~]b@x", "v[/-9]@y", "n\x00@y").Reply(550, "5.7.1 no")},
+			[]string{"s@x a/b@x v/@y v5@y v+@y v-@y n/@y"}, [][]int{{550, 550, 550, 250, 250, 250}}},
 		{"first matching fault decides", []mocksmtp.Fault{
 			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("special@x").Reply(551, "5.1.6 moved"),
 			mocksmtp.At(mocksmtp.StageRcpt).AtMost(1).Reply(451, "4.3.0 first"),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	pathpkg "path"
 	"slices"
 	"strings"
 	"sync"
@@ -372,17 +371,6 @@ func anyMatch(patterns, addrs []string) bool {
 		}
 	}
 	return false
-}
-
-// matchAddress reports whether the address a matches the pattern p, as
-// path.Match compares them, except that an address is no path: "*" and
-// "?" match a "/" too, which a local part may have (RFC 5322 atext:
-// "*@x.test" matches orders/2026@x.test). The "/" is compared as a NUL,
-// which path.Match takes for an ordinary character and which no address
-// has (the engine refuses a command line with one).
-func matchAddress(p, a string) bool {
-	ok, _ := pathpkg.Match(strings.ReplaceAll(p, "/", "\x00"), strings.ReplaceAll(a, "/", "\x00"))
-	return ok
 }
 
 // sessionFaults is one session's side of the fault script, owned by the

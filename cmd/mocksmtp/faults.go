@@ -240,13 +240,29 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 
 // unitHint is the hint for a JSON number given as a duration, which has
 // no unit: a suite in JavaScript counts milliseconds (setTimeout, its fake
-// timers' tick), and sends them so. "" for anything else.
+// timers' tick), and sends them so. It suggests the number in
+// milliseconds as a duration the server parses (1e3 is "1000ms": a Go
+// duration has no exponent), or none past time.Duration's range (or
+// longer than an error quotes). "" for
+// anything but a number.
 func unitHint(raw []byte) string {
 	var n json.Number
-	if json.Unmarshal(raw, &n) != nil {
+	if isNull(raw) || json.Unmarshal(raw, &n) != nil {
 		return ""
 	}
-	return fmt.Sprintf(": a number has no unit (%q for milliseconds)", clip(n.String())+"ms")
+	const hint = ": a number has no unit"
+	ms := n.String() + "ms"
+	if strings.ContainsAny(ms, "eE") {
+		f, err := strconv.ParseFloat(n.String(), 64)
+		if err != nil {
+			return hint
+		}
+		ms = strconv.FormatFloat(f, 'f', -1, 64) + "ms"
+	}
+	if _, err := time.ParseDuration(ms); err != nil || len(ms) > maxQuoted {
+		return hint
+	}
+	return fmt.Sprintf("%s (%q for milliseconds)", hint, ms)
 }
 
 func (d duration) MarshalJSON() ([]byte, error) {
