@@ -124,6 +124,23 @@ type result struct {
 	at  time.Time
 }
 
+// mailAfter waits for the reply of dialMail's MAIL, which a move of the
+// clock made at moved let out: a 250, not before the move.
+func mailAfter(t *testing.T, done <-chan result, moved time.Time) {
+	t.Helper()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("MAIL after the delay: %v, want 250", r.err)
+		}
+		if r.at.Before(moved) {
+			t.Errorf("MAIL got its reply at %v, before the move to the delay's end (%v)", r.at, moved)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clock reached the end of the delay, and MAIL got no reply within 10 s")
+	}
+}
+
 // dialMail opens a session on p, says EHLO and sends MAIL FROM in a
 // goroutine: its reply comes on the channel.
 func dialMail(t *testing.T, p *proc) (*smtp.Client, <-chan result) {
@@ -183,17 +200,7 @@ func TestClockAdvanceEndsADelayInProgress(t *testing.T) {
 	}
 	moved := time.Now()
 	advance(t, p, "1m") // the delay counts from its fault's note: it is now over
-	select {
-	case r := <-done:
-		if r.err != nil {
-			t.Fatalf("MAIL after the delay: %v, want 250", r.err)
-		}
-		if r.at.Before(moved) {
-			t.Errorf("MAIL got its reply at %v, before the clock reached the delay's end (%v)", r.at, moved)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the clock passed the end of the delay, and MAIL got no reply within 10 s")
-	}
+	mailAfter(t, done, moved)
 	// The transcript shows the moves, before the reply they let out.
 	lines := waitLine(t, p, "1", "250 2.1.0")
 	var got []string

@@ -126,17 +126,7 @@ func TestFrozenClockDelayEndsOnlyOnAMove(t *testing.T) {
 	if got := advance(t, p, "1ns"); got.Waits != 0 {
 		t.Fatalf("a move to the delay's end answered %d waits in progress, want 0", got.Waits)
 	}
-	select {
-	case r := <-done:
-		if r.err != nil {
-			t.Fatalf("MAIL after the delay: %v, want 250", r.err)
-		}
-		if r.at.Before(moved) {
-			t.Errorf("MAIL got its reply at %v, before the move to the delay's end (%v)", r.at, moved)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the clock reached the end of the delay, and MAIL got no reply within 10 s")
-	}
+	mailAfter(t, done, moved)
 }
 
 // -clock takes real (the default) or frozen, in any case, also from
