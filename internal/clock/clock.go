@@ -194,17 +194,7 @@ func (c *Clock) waitListLocked() []Wait {
 // made, stopped, or ended by the clock), until stop is called. f runs
 // with the clock's lock held, on the goroutine that made the change: it
 // must return quickly and must not use the clock.
-func (c *Clock) OnWaits(f func()) (stop func()) {
-	p := &f
-	c.mu.Lock()
-	c.waitWatchers[p] = struct{}{}
-	c.mu.Unlock()
-	return func() {
-		c.mu.Lock()
-		delete(c.waitWatchers, p)
-		c.mu.Unlock()
-	}
-}
+func (c *Clock) OnWaits(f func()) (stop func()) { return watch(c, c.waitWatchers, f) }
 
 // waitsChangedLocked tells the watchers of OnWaits; c.mu is held.
 func (c *Clock) waitsChangedLocked() {
@@ -219,13 +209,19 @@ func (c *Clock) waitsChangedLocked() {
 // that (a call in progress may still finish). f must not move the
 // clock.
 func (c *Clock) OnAdvance(f func(by, offset time.Duration)) (stop func()) {
+	return watch(c, c.watchers, f)
+}
+
+// watch adds f to the watchers set, with c.mu held, and returns what
+// removes it.
+func watch[F any](c *Clock, set map[*F]struct{}, f F) (stop func()) {
 	p := &f
 	c.mu.Lock()
-	c.watchers[p] = struct{}{}
+	set[p] = struct{}{}
 	c.mu.Unlock()
 	return func() {
 		c.mu.Lock()
-		delete(c.watchers, p)
+		delete(set, p)
 		c.mu.Unlock()
 	}
 }
