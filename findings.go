@@ -769,37 +769,7 @@ func (s *Server) findings(in *Inbox) []Finding {
 			continue
 		}
 		fl := r.findingsLocked()
-		// A finding about a message is its recipients' inboxes', not
-		// those of the session's other messages, also once the message
-		// is forgotten (DeleteMessage: the session keeps its findings).
-		var others map[int]bool     // of messages not the inbox's, by ID
-		var refused map[uint64]bool // of refused messages not the inbox's, by number
-		if in != nil {
-			other := func(id int, to []string) {
-				if !in.hasTo(to) {
-					if others == nil {
-						others = make(map[int]bool)
-					}
-					others[id] = true
-				}
-			}
-			for _, k := range r.messages {
-				other(k.id, k.to)
-			}
-			if r.x != nil {
-				for id, m := range r.x.forgotTo {
-					other(id, m.to)
-				}
-				for seq, m := range r.x.refusedTo {
-					if !in.hasTo(m.to) {
-						if refused == nil {
-							refused = make(map[uint64]bool)
-						}
-						refused[seq] = true
-					}
-				}
-			}
-		}
+		others, refused := r.notInboxLocked(in)
 		r.mu.Unlock()
 		// A session that named the inbox after its Reset brings all its
 		// findings: those before Reset were not the inbox's then.
@@ -815,6 +785,46 @@ func (s *Server) findings(in *Inbox) []Finding {
 		out[i] = f.Finding
 	}
 	return out
+}
+
+// notInboxLocked returns the messages of the session that are not in's
+// (none when in is nil): those kept or forgotten by ID, those the server
+// refused by the number of each of their findings. A finding about a
+// message is its recipients' inboxes', not those of the session's other
+// messages, also once the message is forgotten (DeleteMessage: the
+// session keeps its findings) or when it was refused (its findings have
+// no Message). r.mu must be held.
+func (r *session) notInboxLocked(in *Inbox) (ids map[int]bool, seqs map[uint64]bool) {
+	if in == nil {
+		return nil, nil
+	}
+	for _, k := range r.messages {
+		if !in.hasTo(k.to) {
+			ids = markIn(ids, k.id)
+		}
+	}
+	if r.x != nil {
+		for id, m := range r.x.forgotTo {
+			if !in.hasTo(m.to) {
+				ids = markIn(ids, id)
+			}
+		}
+		for seq, m := range r.x.refusedTo {
+			if !in.hasTo(m.to) {
+				seqs = markIn(seqs, seq)
+			}
+		}
+	}
+	return ids, seqs
+}
+
+// markIn returns set with k in it, made when nil.
+func markIn[K comparable](set map[K]bool, k K) map[K]bool {
+	if set == nil {
+		set = make(map[K]bool)
+	}
+	set[k] = true
+	return set
 }
 
 // checkFindings fails t, the test of Start, with the findings report in
