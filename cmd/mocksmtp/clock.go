@@ -463,6 +463,7 @@ func (a *api) endedSessions(ctx context.Context, stop context.CancelCauseFunc, i
 	}
 	go func() {
 		var ended []endedSession
+		var withS []int // the indexes in ended of those that keep s, oldest first
 		for _, id := range slices.Sorted(maps.Keys(ids)) {
 			s, err := a.srv.WaitForSessionEndContext(ctx, id)
 			if ctx.Err() != nil || errors.Is(err, mocksmtp.ErrClosed) {
@@ -476,17 +477,13 @@ func (a *api) endedSessions(ctx context.Context, stop context.CancelCauseFunc, i
 					e.how += ": " + clip(s.Err.Error())
 				}
 				e.s = s
+				withS = append(withS, len(ended))
 			}
 			ended = append(ended, e)
 			// A 408 shows the last few transcripts; a suite may name
 			// thousands of sessions.
-			shown := 0
-			for i := len(ended) - 1; i >= 0; i-- {
-				if ended[i].s != nil {
-					if shown++; shown > maxOpenShownOnTimeout {
-						ended[i].s = nil
-					}
-				}
+			if len(withS) > maxOpenShownOnTimeout {
+				ended[withS[0]].s, withS = nil, withS[1:]
 			}
 		}
 		stop(errSessionsEnded)
