@@ -663,10 +663,7 @@ func (s *Server) addRefusedFindings(rec *session, fs []Finding, to []string) {
 	s.addFindingsLocked(rec, fs)
 	if x := rec.x; to != nil && x != nil {
 		for i := len(x.findings) - 1; i >= 0 && x.findSeqs[i] > from; i-- {
-			if x.refusedTo == nil {
-				x.refusedTo = make(map[uint64]sentTo)
-			}
-			x.refusedTo[x.findSeqs[i]] = sentTo{to: to, line: x.findings[i].Line}
+			x.refusedTo = putIn(x.refusedTo, x.findSeqs[i], sentTo{to: to, line: x.findings[i].Line})
 		}
 	}
 	rec.mu.Unlock()
@@ -800,31 +797,31 @@ func (r *session) notInboxLocked(in *Inbox) (ids map[int]bool, seqs map[uint64]b
 	}
 	for _, k := range r.messages {
 		if !in.hasTo(k.to) {
-			ids = markIn(ids, k.id)
+			ids = putIn(ids, k.id, true)
 		}
 	}
 	if r.x != nil {
 		for id, m := range r.x.forgotTo {
 			if !in.hasTo(m.to) {
-				ids = markIn(ids, id)
+				ids = putIn(ids, id, true)
 			}
 		}
 		for seq, m := range r.x.refusedTo {
 			if !in.hasTo(m.to) {
-				seqs = markIn(seqs, seq)
+				seqs = putIn(seqs, seq, true)
 			}
 		}
 	}
 	return ids, seqs
 }
 
-// markIn returns set with k in it, made when nil.
-func markIn[K comparable](set map[K]bool, k K) map[K]bool {
-	if set == nil {
-		set = make(map[K]bool)
+// putIn returns m with v at k, m made when nil.
+func putIn[K comparable, V any](m map[K]V, k K, v V) map[K]V {
+	if m == nil {
+		m = make(map[K]V)
 	}
-	set[k] = true
-	return set
+	m[k] = v
+	return m
 }
 
 // checkFindings fails t, the test of Start, with the findings report in

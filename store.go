@@ -192,10 +192,7 @@ func (s *Server) deleteLocked(doomed map[*kept][]Finding) int {
 				if len(k.findings) > 0 || len(content) > 0 {
 					// Its findings stay its recipients' inboxes'.
 					x := rec.extra()
-					if x.forgotTo == nil {
-						x.forgotTo = make(map[int]sentTo)
-					}
-					x.forgotTo[k.id] = sentTo{to: k.to, line: k.line}
+					x.forgotTo = putIn(x.forgotTo, k.id, sentTo{to: k.to, line: k.line})
 				}
 				n++
 			}
