@@ -238,10 +238,8 @@ var ErrTooFar = errors.New("clock: moved ahead past its bound")
 // Now returns the clock's time: time.Now (a frozen clock's start) plus
 // how far it was moved.
 func (c *Clock) Now() time.Time {
-	if c == nil {
-		return time.Now()
-	}
-	return c.unmoved().Add(time.Duration(c.offset.Load()))
+	_, now := c.Offset()
+	return now
 }
 
 // Offset returns how far the clock was moved ahead, and its time.
@@ -267,12 +265,12 @@ func (c *Clock) unmoved() time.Time {
 // longer counts them; a channel has received, an AfterFunc's f has been
 // started in its own goroutine); the others end that much sooner. It
 // refuses (ErrTooFar, and moves nothing) a move that would take the
-// clock more than MaxOffset ahead of real time (a frozen clock's start) in all. It returns the
-// new offset and time, and the waits in progress once the move took
-// effect, as WaitList lists them at that instant: those it did not end
-// (a timer made after it, such as the next pause of a paced reply whose
-// pause it ended, may come before Advance returns, and is not among
-// them).
+// clock more than MaxOffset ahead of real time (a frozen clock's start)
+// in all. It returns the new offset and time, and the waits in progress
+// once the move took effect, as WaitList lists them at that instant:
+// those it did not end (a timer made after it, such as the next pause of
+// a paced reply whose pause it ended, may come before Advance returns,
+// and is not among them).
 func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits []Wait, err error) {
 	if d <= 0 {
 		return 0, time.Time{}, nil, errors.New("clock: a move must be positive: the clock never goes back")
