@@ -80,17 +80,7 @@ func (in *Inbox) checkFindings(t testing.TB, at string) {
 	}
 	// The report quotes the sessions of the findings only, not every
 	// session of a server that many tests share.
-	var sessions []*Session
-	seen := map[int]bool{}
-	for _, f := range fs {
-		if !seen[f.Session] {
-			seen[f.Session] = true
-			if ss := s.Session(f.Session); ss != nil {
-				sessions = append(sessions, ss)
-			}
-		}
-	}
-	t.Errorf("mocksmtp: Inbox at %s: the client broke the rules in %s (WithStrict): %s", at, in.domain, FindingsReport(fs, sessions))
+	t.Errorf("mocksmtp: Inbox at %s: the client broke the rules in %s (WithStrict): %s", at, in.domain, FindingsReport(fs, s.sessionsOf(fs)))
 }
 
 // NewInbox returns a new inbox named name, without a test: a domain of its
