@@ -581,7 +581,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
 	if err := c.Pause(sf.ctx, p.act.delay); err != nil {
-		s.undo(&p) // no reply: nothing took effect
+		s.settle(&p, false, false) // no reply: nothing took effect
 		closed := s.ctx.Err() != nil && errors.Is(err, s.ctx.Err())
 		if ev.Kind == smtpd.Auth && ev.Err == nil {
 			// Accepted credentials that got no 235: the client got the
@@ -599,9 +599,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	c.Answer(ans)
 	took := sf.track(ev, ans)
-	if !took {
-		s.undo(&p)
-	}
+	s.settle(&p, !ans.NoReply, took)
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		// The greeting taken, as the engine takes it: its extensions are
 		// those the findings take as offered (conform).

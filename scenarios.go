@@ -63,21 +63,27 @@ func greylist(d time.Duration, where string) Fault {
 	}
 	f.newCond = func() condition {
 		type refusal struct {
-			session int       // the session that first saw the pair
-			at      time.Time // when
+			session int       // the session whose 451 first told the pair
+			at      time.Time // when it went out
 		}
-		refused := make(map[[2]string]refusal) // pair → its first refusal
+		refused := make(map[[2]string]refusal) // pair → its first 451
 		return func(m *match) bool {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
-			r, seen := refused[key]
-			if !seen {
-				// The paths are parts of their command lines: the map
-				// keeps its own copies, not the lines.
-				key = [2]string{strings.Clone(key[0]), strings.Clone(key[1])}
-				refused[key] = refusal{m.session, m.now}
-				return true
+			if r, seen := refused[key]; seen {
+				return r.session == m.session || m.now.Sub(r.at) < d
 			}
-			return r.session == m.session || m.now.Sub(r.at) < d
+			// Not told yet: refused, and greylisted once the 451 went
+			// out. Of 451s pending at once (each session waits out its
+			// own delays), the first to go out is the pair's.
+			session := m.session
+			m.onReply(false, func(sent time.Time) {
+				if r, seen := refused[key]; !seen || sent.Before(r.at) {
+					// The paths are parts of their command lines: the map
+					// keeps its own copies, not the lines.
+					refused[[2]string{strings.Clone(key[0]), strings.Clone(key[1])}] = refusal{session, sent}
+				}
+			}, nil)
+			return true
 		}
 	}
 	return f.scenarioReply(451, "4.7.1 Greylisted, please try again later")
@@ -125,23 +131,20 @@ func RateLimitPer(n int, interval time.Duration) Fault {
 		return f.fail("%v: want n >= 1 and a positive interval", call("RateLimitPer", n, interval))
 	}
 	f.newCond = func() condition {
-		var passed []time.Time // MAIL FROMs let through in the last interval
+		// passed are the MAIL FROMs let through whose 250 went out in
+		// the last interval, each the time it went out, and those whose
+		// reply is pending (zero), which hold their place.
+		var passed []*time.Time
 		return func(m *match) bool {
 			since := m.now.Add(-interval)
-			i := 0
-			for i < len(passed) && !passed[i].After(since) {
-				i++
-			}
-			passed = passed[i:]
+			passed = slices.DeleteFunc(passed, func(at *time.Time) bool { return !at.IsZero() && !at.After(since) })
 			if len(passed) >= n {
 				return true
 			}
-			at := m.now
+			at := new(time.Time)
 			passed = append(passed, at)
-			m.unlessTaken(func() {
-				if i := slices.Index(passed, at); i >= 0 {
-					passed = slices.Delete(passed, i, i+1)
-				}
+			m.onReply(true, func(sent time.Time) { *at = sent }, func() {
+				passed = slices.DeleteFunc(passed, func(p *time.Time) bool { return p == at })
 			})
 			return false
 		}

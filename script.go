@@ -317,27 +317,64 @@ type match struct {
 	rcpts   []string // RCPT's path, or the transaction's recipients
 	txRcpts int      // recipients accepted so far in the transaction
 	mails   int      // MAIL FROMs accepted so far in the session
+	// now is when the event came: the server's clock read as the
+	// script is consulted, before any delay. A condition compares it
+	// with the times of replies that went out before (record).
 	now     time.Time
 	srv     *Server
 	rec     *session
-	undo    []func() // unlessTaken's
+	records []record // onReply's
 }
 
-// unlessTaken has fn run, with s.mu held, if the command of the event
-// does not take effect (see sessionFaults.track), or gets no reply: a
-// condition that counted it as done takes it back.
-func (m *match) unlessTaken(fn func()) { m.undo = append(m.undo, fn) }
+// record is what a condition keeps of an event that counts only once
+// the client is told its answer: the greylisting of a pair its 451
+// told, a transaction its 250 opened. It is pending from the
+// consultation until the session has given the answer, or failed to.
+type record struct {
+	// taken says that the record stands only if the command takes
+	// effect too (see sessionFaults.track), not on any reply.
+	taken bool
+	// keep makes it stand, at sent: when the reply went out (sentAt).
+	keep func(sent time.Time)
+	// drop takes it back: no reply went out (the client left, or the
+	// server closed, during the delays; a fault's Drop), or, if taken,
+	// the command did not take effect. May be nil.
+	drop func()
+}
 
-// undo runs the unlessTaken functions of a plan whose command did not
-// take effect.
-func (s *Server) undo(p *faultPlan) {
-	if len(p.undo) == 0 {
+// onReply has keep run, with s.mu held, once the reply to the event
+// has gone out, with the time it went out (sentAt), if taken only when
+// the command also takes effect; drop runs instead, if not nil, when
+// no reply went out or, if taken, the command did not take effect. A
+// condition counts the event through it, at the time the client was
+// told, and not for a client that was never told.
+func (m *match) onReply(taken bool, keep func(sent time.Time), drop func()) {
+	m.records = append(m.records, record{taken, keep, drop})
+}
+
+// sentAt returns when the reply of plan p goes out: the event's arrival
+// (match.now) plus the delays of the faults that fired for it, exactly,
+// on every clock (a frozen one and a synctest bubble's included); a paced
+// reply begins to go out then.
+func (p *faultPlan) sentAt() time.Time { return p.at.Add(p.act.delay) }
+
+// settle keeps or drops the records of plan p (match.onReply), once the
+// session has given its answer: replied says that a reply went out,
+// taken that the command took effect.
+func (s *Server) settle(p *faultPlan, replied, taken bool) {
+	if len(p.records) == 0 {
 		return
 	}
+	sent := p.sentAt()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, fn := range p.undo {
-		fn()
+	for _, r := range p.records {
+		switch {
+		case replied && (taken || !r.taken):
+			r.keep(sent)
+		case r.drop != nil:
+			r.drop()
+		}
 	}
 }
 
@@ -438,7 +475,10 @@ type faultPlan struct {
 	seed   string   // a note naming the seed, at the greeting
 	idleBy string   // where the fault with an IdleReply was declared
 	idleOf *arming  // the script's arming when it fired
-	undo   []func() // to run if the command does not take effect (match.unlessTaken)
+	// at is when the event came (match.now), from which the reply
+	// goes out after act.delay (sentAt).
+	at      time.Time
+	records []record // the conditions' records to keep or drop (settle)
 }
 
 // planFaults consults the fault script for ev.
@@ -488,7 +528,7 @@ consult:
 			}
 		}
 	}
-	p.undo = m.undo
+	p.at, p.records = m.now, m.records
 	return p
 }
 

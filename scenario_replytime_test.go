@@ -1,0 +1,323 @@
+package mocksmtp_test
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/clock"
+)
+
+// replyClock is a clock that a test of the scenarios' times runs on:
+// the frozen clock of the mocksmtp program (internal/clock) over TCP,
+// which only the test's moves move, or a testing/synctest bubble's
+// with WithInMemory. Both are exact: a boundary of 5m-1ns is one.
+type replyClock struct {
+	t   *testing.T
+	clk *clock.Clock // frozen; nil in a bubble
+}
+
+// onReplyClocks runs test on each replyClock, each in its own subtest.
+func onReplyClocks(t *testing.T, test func(rc *replyClock)) {
+	t.Run("tcp frozen clock", func(t *testing.T) {
+		t.Parallel()
+		test(&replyClock{t: t, clk: clock.NewFrozen()})
+	})
+	t.Run("memory synctest", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) { test(&replyClock{t: t}) })
+	})
+}
+
+func (rc *replyClock) start(faults ...mocksmtp.Fault) *mocksmtp.Server {
+	rc.t.Helper()
+	if rc.clk != nil {
+		return mocksmtp.Start(rc.t, mocksmtp.WithFault(faults...), clockOption{clock: rc.clk})
+	}
+	return mocksmtp.Start(rc.t, mocksmtp.WithInMemory(), mocksmtp.WithFault(faults...))
+}
+
+func (rc *replyClock) now() time.Time {
+	if rc.clk != nil {
+		return rc.clk.Now()
+	}
+	return time.Now()
+}
+
+// sleep lets d go by, if any: a move of the frozen clock, a sleep in
+// the bubble.
+func (rc *replyClock) sleep(d time.Duration) {
+	rc.t.Helper()
+	switch {
+	case d <= 0:
+		return
+	case rc.clk == nil:
+		time.Sleep(d)
+		return
+	}
+	if _, _, _, err := rc.clk.Advance(d); err != nil {
+		rc.t.Fatalf("advance: %v", err)
+	}
+}
+
+// dial connects to srv and reads the greeting, EHLO's reply and, unless
+// from is "", MAIL's.
+func (rc *replyClock) dial(srv *mocksmtp.Server, from string) *clockConn {
+	rc.t.Helper()
+	var c *clockConn
+	if rc.clk != nil {
+		c = dialOnClock(rc.t, srv, rc.clk)
+	} else {
+		c = &clockConn{faultConn: dialBubble(rc.t, srv)}
+	}
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	if from != "" {
+		c.must("MAIL FROM:<"+from+">", 250)
+	}
+	return c
+}
+
+// timed sends cmd and reads its reply, letting the server's waits go by:
+// it returns the reply and how long the server made the client wait.
+func (rc *replyClock) timed(c *clockConn, cmd string) (faultReply, time.Duration) {
+	rc.t.Helper()
+	if rc.clk != nil {
+		return rc.timedOnClock(c, cmd)
+	}
+	start := time.Now()
+	r, err := c.cmd(cmd)
+	if err != nil {
+		rc.t.Fatalf("%q: %v", cmd, err)
+	}
+	return r, time.Since(start)
+}
+
+// timedOnClock is timed on the frozen clock: it moves the clock to the
+// end of each wait on it, one move per wait, until the reply comes.
+func (rc *replyClock) timedOnClock(c *clockConn, cmd string) (faultReply, time.Duration) {
+	rc.t.Helper()
+	c.send(cmd)
+	type read struct {
+		r   faultReply
+		err error
+	}
+	got := make(chan read, 1)
+	go func() {
+		r, err := c.read()
+		got <- read{r, err}
+	}()
+	var waited time.Duration
+	for {
+		for {
+			waits, _, now := rc.clk.WaitList()
+			if len(waits) == 0 {
+				break
+			}
+			by := waits[0].End.Sub(now)
+			if _, _, _, err := rc.clk.Advance(by); err != nil {
+				rc.t.Fatalf("advance: %v", err)
+			}
+			waited += by
+		}
+		select {
+		case r := <-got:
+			if r.err != nil {
+				rc.t.Fatalf("%q: %v", cmd, r.err)
+			}
+			return r.r, waited
+		case <-c.changed:
+		}
+	}
+}
+
+// waitForTheDelay returns once the server waits out the delay of the
+// command just sent (the only wait on the clock).
+func (rc *replyClock) waitForTheDelay(srv *mocksmtp.Server) {
+	rc.t.Helper()
+	if rc.clk == nil {
+		synctest.Wait()
+		return
+	}
+	srv.WaitUntil(rc.t, "the delay to begin", func() bool { return rc.clk.Waits() == 1 })
+}
+
+// GreylistFor's wait starts when the client is told 451, after the
+// delays that apply to its RCPT: a delay before it in the script, or
+// one of its own. A retry that comes 5m-1ns after the client read its
+// 451 is refused, one at 5m passes. It started at the RCPT's arrival:
+// with a delay of 1m before the 451, the retry 4m after it passed.
+func TestGreylistForCountsFromThe451(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		faults []mocksmtp.Fault
+		// retryWaits is how long the retry waits for a 451.
+		retryWaits time.Duration
+	}{{
+		name: "a delay before it",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(time.Minute),
+			mocksmtp.GreylistFor(5 * time.Minute),
+		},
+	}, {
+		name:       "a delay of its own",
+		faults:     []mocksmtp.Fault{mocksmtp.GreylistFor(5 * time.Minute).Delay(time.Minute)},
+		retryWaits: time.Minute,
+	}, {
+		name: "delays before it at the stage before and at its own",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(10 * time.Second), // another command's
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(30 * time.Second),
+			mocksmtp.GreylistFor(5 * time.Minute).Delay(30 * time.Second),
+		},
+		retryWaits: 30 * time.Second,
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, retry := range []struct {
+				after time.Duration // after the 451 went out
+				code  int
+			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+				t.Run(retry.after.String(), func(t *testing.T) {
+					t.Parallel()
+					onReplyClocks(t, func(rc *replyClock) {
+						srv := rc.start(tt.faults...)
+						c := rc.dial(srv, "")
+						if r, _ := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != 250 {
+							rc.t.Fatalf("first MAIL: %d, want 250", r.Code)
+						}
+						if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != 451 || waited != time.Minute {
+							rc.t.Fatalf("first RCPT: %d after %v, want 451 after 1m", r.Code, waited)
+						}
+						told := rc.now()
+						c.must("QUIT", 221)
+						srv.WaitForSessionEnd(rc.t, 1)
+						rc.sleep(retry.after)
+						if got := rc.now().Sub(told); got != retry.after {
+							rc.t.Fatalf("the retry comes %v after the 451, want %v", got, retry.after)
+						}
+						c = rc.dial(srv, "app@example.com")
+						want := time.Duration(0)
+						if retry.code == 451 {
+							want = tt.retryWaits
+						}
+						if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != retry.code || waited != want {
+							rc.t.Errorf("the retry %v after the 451: %d after %v, want %d after %v", retry.after, r.Code, waited, retry.code, want)
+						}
+						c.must("QUIT", 221)
+					})
+				})
+			}
+		})
+	}
+}
+
+// A client that leaves while the server delays its RCPT was never told
+// 451: its pair is not greylisted, and the next connection's RCPT is
+// the pair's first refusal, from whose 451 the wait starts. It was
+// recorded as refused at the RCPT's arrival: a retry after the wait
+// passed, greylisting never seen by the client.
+func TestGreylistClientGoneInTheDelayWasNotGreylisted(t *testing.T) {
+	t.Parallel()
+	for _, wait := range []time.Duration{0, 5 * time.Minute} {
+		for _, leave := range []struct {
+			name string
+			do   func(c *clockConn)
+		}{
+			{"drops", func(c *clockConn) { c.conn.Close() }},
+			{"quits", func(c *clockConn) { c.send("QUIT"); c.conn.Close() }},
+		} {
+			t.Run(leave.name+" greylist for "+wait.String(), func(t *testing.T) {
+				t.Parallel()
+				onReplyClocks(t, func(rc *replyClock) {
+					srv := rc.start(
+						mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(time.Minute),
+						mocksmtp.GreylistFor(wait))
+					c := rc.dial(srv, "app@example.com")
+					c.send("RCPT TO:<bob@example.com>")
+					rc.waitForTheDelay(srv)
+					leave.do(c)
+					srv.WaitForSessionEnd(rc.t, 1)
+					rc.sleep(wait + time.Hour)
+					for i, want := range []int{451, 250} {
+						c := rc.dial(srv, "app@example.com")
+						if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != want || waited != 0 {
+							rc.t.Errorf("connection %d: RCPT %d after %v, want %d at once", i+2, r.Code, waited, want)
+						}
+						c.must("QUIT", 221)
+						rc.sleep(wait)
+					}
+				})
+			})
+		}
+	}
+}
+
+// RateLimitPer counts a transaction from when its 250 went out, after
+// the delays of the faults that fired for its MAIL (before it in the
+// script, or after it), and times a MAIL by its arrival: one that comes
+// 5m-1ns after the client read the 250 is refused, one at 5m passes.
+// The transaction counted from its MAIL's arrival: with a delay of 1m
+// on the 250, a MAIL 4m after it passed.
+func TestRateLimitPerCountsFromThe250(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		faults []mocksmtp.Fault
+		// refusalWaits is how long a MAIL waits for the limit's 451.
+		refusalWaits time.Duration
+	}{{
+		name: "a delay before it",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Minute),
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+		},
+	}, {
+		name: "a delay after it",
+		faults: []mocksmtp.Fault{
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Minute),
+		},
+	}, {
+		name: "delays before and after it",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(20 * time.Second),
+			mocksmtp.RateLimitPer(1, 5*time.Minute).Delay(10 * time.Second), // its 451's only
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(40 * time.Second),
+		},
+		refusalWaits: 10 * time.Second,
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, next := range []struct {
+				after time.Duration // after the 250 went out
+				code  int
+			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+				t.Run(next.after.String(), func(t *testing.T) {
+					t.Parallel()
+					onReplyClocks(t, func(rc *replyClock) {
+						srv := rc.start(tt.faults...)
+						c := rc.dial(srv, "")
+						if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != 250 || waited != time.Minute {
+							rc.t.Fatalf("first MAIL: %d after %v, want 250 after 1m", r.Code, waited)
+						}
+						c.must("QUIT", 221)
+						srv.WaitForSessionEnd(rc.t, 1)
+						rc.sleep(next.after)
+						c = rc.dial(srv, "")
+						want := time.Duration(0)
+						if next.code == 451 {
+							want = tt.refusalWaits
+						}
+						if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != next.code || waited != want {
+							rc.t.Errorf("a MAIL %v after the 250: %d after %v, want %d after %v", next.after, r.Code, waited, next.code, want)
+						}
+						c.must("QUIT", 221)
+					})
+				})
+			}
+		})
+	}
+}
