@@ -68,6 +68,57 @@ func TestFrozenClockGreylistBoundaryIsExact(t *testing.T) {
 	}
 }
 
+// With -clock frozen and a delay of 1m before greylistFor 5m, the wait
+// starts when the client is told 451, a minute after its RCPT came: a
+// retry 5m-1ns after the 451 went out is refused, one at 5m passes. It
+// started at the RCPT's arrival: the retry 4m after the 451 passed. A
+// client that leaves during the delay was never told 451: the next
+// attempt's RCPT is the pair's first refusal. It passed: the pair was
+// greylisted at the arrival of a RCPT that got no reply.
+func TestFrozenClockGreylistCountsFromThe451(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-clock", "frozen")
+	putFaults(t, p, `[{"at": "RCPT", "onAttempt": [1, 2], "delay": "1m"}, {"greylistFor": "5m"}]`)
+	// Attempt 1 leaves during the delay of its RCPT.
+	gone, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gone.Close()
+	if _, err := gone.Write([]byte("EHLO app.example\r\nMAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	getJSON(t, p, "/api/wait/clock?session=1&kind=delay&timeout=10s", 200, nil)
+	gone.Close()
+	var s sessionJSON
+	if getJSON(t, p, "/api/wait/sessions/1?timeout=10s", 200, &s); s.Ended != "client closed" {
+		t.Fatalf("session 1 ended %q, want client closed", s.Ended)
+	}
+	advance(t, p, "1h")
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	send := func() error {
+		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
+	}
+	// Attempt 2 is the pair's first refusal, a minute after its RCPT.
+	sent := make(chan error, 1)
+	go func() { sent <- send() }()
+	getJSON(t, p, "/api/wait/clock?session=2&kind=delay&timeout=10s", 200, nil)
+	told := advance(t, p, "1m").Now
+	if err := <-sent; smtpCode(err) != 451 {
+		t.Fatalf("attempt 2, after attempt 1 left in the delay: %v, want 451 (the pair's first refusal)", err)
+	}
+	if got := advance(t, p, "4m59.999999999s"); !got.Now.Equal(told.Add(5*time.Minute - time.Nanosecond)) {
+		t.Fatalf("advance 5m-1ns: %+v, want now %v", got, told.Add(5*time.Minute-time.Nanosecond))
+	}
+	if err := send(); smtpCode(err) != 451 {
+		t.Fatalf("attempt 3, 5m-1ns after the 451 went out: %v, want 451", err)
+	}
+	advance(t, p, "1ns")
+	if err := send(); err != nil {
+		t.Fatalf("attempt 4, 5m after the 451 went out: %v, want it delivered", err)
+	}
+}
+
 // So is rateLimitPer's interval: a message 1h-1ns after the one let
 // through is refused, one 1ns later passes.
 func TestFrozenClockRateLimitBoundaryIsExact(t *testing.T) {
