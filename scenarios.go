@@ -18,7 +18,13 @@ import (
 // counters) is kept per server, and starts afresh with [Server.Reset]
 // and [Server.ReplaceFaults]. A scenario sees every event it is consulted
 // for: a fault before it that only delays does not hide it, one that
-// answers does (see [WithFault]).
+// answers does (see [WithFault]). What a scenario keeps is what the
+// client was told, as of when it went out: the command's arrival plus
+// the delays of the faults that fired for it (its own [Fault.Delay]
+// included, when it answers); a reply that never went out (the client
+// left, or the server closed, during those delays) counts for nothing.
+// The time a later command comes, before any delay of its own, is what
+// is compared with it.
 
 // scenario starts a named fault for a scenario declared at where.
 func scenario(stage Stage, name, where string) Fault {
@@ -30,15 +36,25 @@ func scenario(stage Stage, name, where string) Fault {
 // Greylist refuses the first RCPT of each sender and recipient pair with
 // 451 4.7.1, as a greylisting server does, until the client comes back:
 // the pair passes from the client's next connection on. Retries on the
-// same connection are refused again. It is [GreylistFor] with no delay.
+// same connection are refused again. A pair is greylisted once a client
+// is told its 451: one that leaves before the 451 went out (during a
+// [Fault.Delay] before it) was not, and the pair's next RCPT is refused
+// as its first. It is [GreylistFor] with no delay.
 func Greylist() Fault { return greylist(0, callerLine(2)) }
 
 // GreylistFor greylists as [Greylist] does, and wants the client to wait:
 // a pair passes only on a later connection, at a RCPT that comes at
-// least d after the pair was first refused (when the connection opened
-// does not matter); a retry that comes earlier is refused again (and
-// does not restart the wait), as Postgrey does with its delay (300
-// seconds by default). The time is the server's clock: inside a
+// least d after the client was first told 451 for it (when the
+// connection opened does not matter); a retry that comes earlier is
+// refused again (and does not restart the wait), as Postgrey does with
+// its delay (300 seconds by default). What is compared is when the
+// retry's RCPT comes, before any delay, with when that first 451 went
+// out: after the delays of the faults that fired for its RCPT, a
+// [Fault.Delay] before it in the script (see [WithFault]) or one of its
+// own (GreylistFor(d).Delay(time.Minute)), so that a client that waits
+// d after it read the 451 passes, and one that waits less does not. A
+// 451 that never went out (the client left during those delays) starts
+// no wait. The time is the server's clock: inside a
 // testing/synctest bubble with [WithInMemory], the bubble's, so that a
 // client's 5-minute retry is tested in no time (the mocksmtp program's
 // is the clock its suite moves ahead, POST /api/clock/advance):
@@ -119,12 +135,16 @@ func RateLimit(n int) Fault {
 
 // RateLimitPer allows n transactions (MAIL FROM) per interval across all
 // connections: a MAIL FROM when n others were accepted in the last
-// interval gets 451 4.7.1. A MAIL FROM that is not accepted (the engine
-// refuses it, a later fault of the script does, or its session ends
-// before the reply) is no transaction and does not count; while its
-// reply is pending (the [Fault.Delay] of another fault that fires for it:
-// one before it that only delays, see [WithFault], or one after it; a
-// Delay of its own acts only on its 451), it holds its place.
+// interval gets 451 4.7.1. A transaction counts from when its 250 went
+// out, after the delays of the faults that fired for its MAIL FROM (a
+// [Fault.Delay] before it in the script that only delays, see
+// [WithFault], or one after it; a Delay of its own acts only on its
+// 451), and a MAIL FROM is timed by when it comes, before any delay:
+// one that comes interval or more after the client read the 250 of a
+// transaction no longer meets it. A MAIL FROM that is not accepted (the
+// engine refuses it, a later fault of the script does, or its session
+// ends before the reply) is no transaction and does not count; while
+// its reply is pending, it holds its place.
 func RateLimitPer(n int, interval time.Duration) Fault {
 	f := scenario(StageMail, "rate limit", callerLine(2))
 	if n < 1 || interval <= 0 {

@@ -27,7 +27,10 @@ import (
 // [Fault.DropAfterBytes], idle reply or TLS failure) decides nothing: its delay adds to those of the faults
 // that fired before it, and the faults after it are consulted still, a
 // scenario's among them (a [Greylist] after a delay sees the pair, a
-// [RateLimitPer] counts the MAIL FROM). The first that fires and does
+// [RateLimitPer] counts the MAIL FROM; each keeps what the client was
+// told as of when the reply goes out, after the delay, and nothing if
+// it never does: see [GreylistFor], [RateLimitPer]). The first that
+// fires and does
 // more decides the answer, which the client gets after the delays of all
 // that fired, its own included; the faults after it are not consulted for
 // that event: their selectors are not tried, their [Fault.AtMost] counts
