@@ -321,3 +321,43 @@ func TestRateLimitPerCountsFromThe250(t *testing.T) {
 		})
 	}
 }
+
+// Two clients refused for one pair at once, each after its own delays:
+// the pair's wait starts at the first 451 that went out, which may be
+// the later RCPT's, and the other 451 does not restart it.
+func TestGreylistForTwoClientsAtOnceTheFirst451Counts(t *testing.T) {
+	t.Parallel()
+	onReplyClocks(t, func(rc *replyClock) {
+		srv := rc.start(
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(time.Minute),
+			mocksmtp.GreylistFor(5*time.Minute))
+		slow := rc.dial(srv, "app@example.com")
+		slow.send("RCPT TO:<bob@example.com>")
+		rc.waitForTheDelay(srv)
+		rc.sleep(30 * time.Second)
+		fast := rc.dial(srv, "app@example.com")
+		// Not timed: the clock must not move past the first's delay.
+		if r, err := fast.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Fatalf("the second client's RCPT, 30s into the first's delay: %+v, %v, want 451", r, err)
+		}
+		told := rc.now()
+		fast.must("QUIT", 221)
+		rc.sleep(30 * time.Second)
+		if r, err := slow.read(); err != nil || r.Code != 451 {
+			rc.t.Fatalf("the first client's RCPT after its delay: %+v, %v, want 451", r, err)
+		}
+		slow.must("QUIT", 221)
+		srv.WaitForSessions(rc.t, 2)
+		for _, retry := range []struct {
+			after time.Duration // after the first 451 went out
+			code  int
+		}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+			rc.sleep(told.Add(retry.after).Sub(rc.now()))
+			c := rc.dial(srv, "app@example.com")
+			if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != retry.code || waited != 0 {
+				rc.t.Errorf("a retry %v after the first 451: %d after %v, want %d at once", retry.after, r.Code, waited, retry.code)
+			}
+			c.must("QUIT", 221)
+		}
+	})
+}
