@@ -361,3 +361,44 @@ func TestGreylistForTwoClientsAtOnceTheFirst451Counts(t *testing.T) {
 		}
 	})
 }
+
+// A MAIL FROM that RateLimitPer let through holds its place while its
+// 250 is pending (a delay after the limit), and counts from when the 250
+// went out: another client's MAIL meanwhile is refused, and the room
+// comes back interval after that 250.
+func TestRateLimitPerPendingMailHoldsItsPlace(t *testing.T) {
+	t.Parallel()
+	onReplyClocks(t, func(rc *replyClock) {
+		srv := rc.start(
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Minute))
+		slow := rc.dial(srv, "")
+		slow.send("MAIL FROM:<app@example.com>")
+		rc.waitForTheDelay(srv)
+		rc.sleep(30 * time.Second)
+		other := rc.dial(srv, "")
+		// Not timed: the clock must not move past the first's delay.
+		if r, err := other.cmd("MAIL FROM:<app@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Fatalf("another MAIL, 30s into the first's delay: %+v, %v, want 451", r, err)
+		}
+		other.must("QUIT", 221)
+		rc.sleep(30 * time.Second)
+		if r, err := slow.read(); err != nil || r.Code != 250 {
+			rc.t.Fatalf("the first MAIL after its delay: %+v, %v, want 250", r, err)
+		}
+		told := rc.now()
+		slow.must("QUIT", 221)
+		srv.WaitForSessions(rc.t, 2)
+		for _, next := range []struct {
+			after time.Duration // after the 250 went out
+			code  int
+		}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+			rc.sleep(told.Add(next.after).Sub(rc.now()))
+			c := rc.dial(srv, "")
+			if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != next.code || waited != 0 {
+				rc.t.Errorf("a MAIL %v after the 250: %d after %v, want %d at once", next.after, r.Code, waited, next.code)
+			}
+			c.must("QUIT", 221)
+		}
+	})
+}
