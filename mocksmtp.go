@@ -458,6 +458,11 @@ func keepFrame([]byte) {}
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
 	p := s.planFaults(rec, sf, ev)
+	if len(p.records) > 0 {
+		// A panic before the answer (serve answers 421) told the
+		// client nothing: what the conditions counted is dropped.
+		defer s.settle(&p, false, false)
+	}
 	// The event's own line (its command, its message data), taken
 	// before the notes of the faults that fired at it follow it: the
 	// line its findings name. Without notes, conform takes it.

@@ -30,11 +30,11 @@ import (
 // [RateLimitPer] counts the MAIL FROM; each keeps what the client was
 // told as of when the reply goes out, after the delay, and nothing if
 // it never does: see [GreylistFor], [RateLimitPer]). The first that
-// fires and does
-// more decides the answer, which the client gets after the delays of all
-// that fired, its own included; the faults after it are not consulted for
-// that event: their selectors are not tried, their [Fault.AtMost] counts
-// are not used up, their [Fault.WithProbability] draws nothing. So
+// fires and does more decides the answer, which the client gets after
+// the delays of all that fired, its own included; the faults after it
+// are not consulted for that event: their selectors are not tried,
+// their [Fault.AtMost] counts are not used up, their
+// [Fault.WithProbability] draws nothing. So
 //
 //	mocksmtp.WithFault(
 //		mocksmtp.At(mocksmtp.StageRcpt).Delay(time.Second),
@@ -322,7 +322,7 @@ type match struct {
 	mails   int      // MAIL FROMs accepted so far in the session
 	// now is when the event came: the server's clock read as the
 	// script is consulted, before any delay. A condition compares it
-	// with the times of replies that went out before (record).
+	// with the times of replies that went out before (onReply).
 	now     time.Time
 	srv     *Server
 	rec     *session
@@ -363,15 +363,18 @@ func (p *faultPlan) sentAt() time.Time { return p.at.Add(p.act.delay) }
 
 // settle keeps or drops the records of plan p (match.onReply), once the
 // session has given its answer: replied says that a reply went out,
-// taken that the command took effect.
+// taken that the command took effect. It settles them once: a later
+// call does nothing.
 func (s *Server) settle(p *faultPlan, replied, taken bool) {
 	if len(p.records) == 0 {
 		return
 	}
+	records := p.records
+	p.records = nil
 	sent := p.sentAt()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range p.records {
+	for _, r := range records {
 		switch {
 		case replied && (taken || !r.taken):
 			r.keep(sent)
