@@ -142,7 +142,8 @@ func TestClockStartFlag(t *testing.T) {
 		{"lower case t and z (RFC 3339 5.6)", nil, []string{"-clock-start", "2026-01-01t00:00:00z"}, "2026-01-01T00:00:00Z"},
 		{"a space for T, as Python's str(datetime)", nil, []string{"-clock-start", "2026-01-01 00:00:00+00:00"}, "2026-01-01T00:00:00Z"},
 		{"the Unix epoch, sinon's fake timers' start", nil, []string{"-clock-start", "1970-01-01T00:00:00Z"}, "1970-01-01T00:00:00Z"},
-		{"far past", nil, []string{"-clock-start", "0000-01-01T00:00:00Z"}, "0000-01-01T00:00:00Z"},
+		{"the earliest start", nil, []string{"-clock-start", "0001-01-01T00:00:00.000000001Z"}, "0001-01-01T00:00:00.000000001Z"},
+		{"the earliest start in a zone", nil, []string{"-clock-start", "0001-01-01T01:00:00.000000001+01:00"}, "0001-01-01T01:00:00.000000001+01:00"},
 		{"the latest start", nil, []string{"-clock-start", "8999-12-31T23:59:59.999999999Z"}, "8999-12-31T23:59:59.999999999Z"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +188,9 @@ func TestClockStartFlag(t *testing.T) {
 		{"an offset of 24h", nil, []string{"-clock-start", "2026-01-01T00:00:00+24:00"}, `the offset +24:00: want one of at most 23:59 either way`},
 		{"more than nanoseconds", nil, []string{"-clock-start", "2026-01-01T00:00:00.1234567891Z"}, `10 digits of fractional seconds: the clock counts nanoseconds, 9 digits at most`},
 		{"year 10000", nil, []string{"-clock-start", "10000-01-01T00:00:00Z"}, `want an RFC 3339 time`},
+		{"far past", nil, []string{"-clock-start", "0000-01-01T00:00:00Z"}, `want a time after 0001-01-01T00:00:00Z: the server takes that instant for no time at all`},
+		{"the zero time", nil, []string{"-clock-start", "0001-01-01T00:00:00Z"}, `want a time after 0001-01-01T00:00:00Z`},
+		{"the zero time in a zone", nil, []string{"-clock-start", "0001-01-01T01:00:00+01:00"}, `want a time after 0001-01-01T00:00:00Z`},
 		{"far future", nil, []string{"-clock-start", "9000-01-01T00:00:00Z"}, `want a time before 9000-01-01T00:00:00Z`},
 		{"far future in a zone", nil, []string{"-clock-start", "9000-01-01T09:00:00+09:00"}, `want a time before 9000-01-01T00:00:00Z`},
 		{"64 octets", nil, []string{"-clock-start", long(64)}, `for flag -clock-start: 43 digits of fractional seconds: the clock counts nanoseconds, 9 digits at most`},

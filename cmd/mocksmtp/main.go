@@ -655,8 +655,10 @@ const clockStartUsage = "want an RFC 3339 time, such as 2026-01-01T00:00:00Z or 
 // parseClockStart reads a value of -clock-start: an RFC 3339 time (with
 // its lower-case t and z, and a space for T, as RFC 3339 5.6 allows and
 // Python's str(datetime) writes), to the nanosecond, in the zone of its
-// offset (UTC for Z, +00:00 and -00:00), before latestClockStart. Its
-// errors say what is wrong without repeating a value of any length.
+// offset (UTC for Z, +00:00 and -00:00), after the zero time, which the
+// server's times take for none (a session's idle time not running), and
+// before latestClockStart. Its errors say what is wrong without
+// repeating a value of any length.
 func parseClockStart(s string) (time.Time, error) {
 	if len(s) > maxClockStartLen {
 		return time.Time{}, fmt.Errorf("%s (%d octets: too long for one)", clockStartUsage, len(s))
@@ -688,6 +690,9 @@ func parseClockStart(s string) (time.Time, error) {
 	_, off := t.Zone()
 	if off <= -24*60*60 || off >= 24*60*60 {
 		return time.Time{}, fmt.Errorf("the offset %s: want one of at most 23:59 either way", t.Format("-07:00"))
+	}
+	if !t.After(time.Time{}) {
+		return time.Time{}, fmt.Errorf("want a time after %s: the server takes that instant for no time at all", time.Time{}.Format(time.RFC3339))
 	}
 	if !t.Before(latestClockStart) {
 		return time.Time{}, fmt.Errorf("want a time before %s: the clock moves up to %v ahead of its start, a wait on it ends up to %v past that, and a time after the year 9999 has no RFC 3339 form",
