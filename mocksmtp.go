@@ -820,6 +820,14 @@ func (s *Server) clockMoved(by, offset time.Duration) {
 // clockNote begins the note of a move of the program's clock.
 const clockNote = "clock moved ahead "
 
+// now returns the server's time, which a client may see (the Exchange
+// persona's greeting says it): its clock's, the one the faults' times
+// read (options.clock: the program's, which its suite moves; in a Go
+// test the time package's, which a testing/synctest bubble fakes). The
+// times the server records (of sessions, messages, transcript lines)
+// and its deadlines are real time instead.
+func (s *Server) now() time.Time { return s.opts.clock.Now() }
+
 // note appends a note line to the transcript.
 func (s *Server) note(rec *session, format string, args ...any) {
 	rec.mu.Lock()

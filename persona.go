@@ -136,7 +136,7 @@ func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey) (smtp
 	// leaves it out of the EHLO reply.
 	v := s.opts.engine.VRFY
 	vrfy := v == nil || v.Code != 502 && v.Code != 500
-	return p.reply(ev, host, c.RemoteAddr(), tx, vrfy)
+	return p.reply(ev, host, c.RemoteAddr(), tx, vrfy, s.now)
 }
 
 // queueKey names a transaction: its session's ID and its number in the
@@ -161,8 +161,9 @@ const maxQuotedVerb = 400
 
 // reply returns the persona's reply to ev, or false to keep the engine's.
 // vrfy tells whether the server implements VRFY, which Postfix advertises
-// then.
-func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKey, vrfy bool) (smtpd.Reply, bool) {
+// then; now reads the server's time (Server.now), which Exchange's
+// greeting says.
+func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKey, vrfy bool, now func() time.Time) (smtpd.Reply, bool) {
 	r := ev.Reply
 	text := func(status, line string) (smtpd.Reply, bool) {
 		if status != "" {
@@ -214,7 +215,7 @@ func (p Persona) reply(ev *smtpd.Event, host string, remote net.Addr, tx queueKe
 		}
 		switch ev.Kind {
 		case smtpd.Greeting:
-			return text("", host+" Microsoft ESMTP MAIL Service ready at "+time.Now().Format(time.RFC1123Z))
+			return text("", host+" Microsoft ESMTP MAIL Service ready at "+now().Format(time.RFC1123Z))
 		case smtpd.Helo:
 			return text("", host+" Hello ["+ip+"]")
 		case smtpd.Ehlo:

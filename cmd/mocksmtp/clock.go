@@ -82,6 +82,39 @@ package main
 // clockStart is the start plus the moves before it. What is real time
 // above stays real time with -clock frozen too: a client silent for
 // -read-timeout is closed whatever the clock says.
+//
+// -clock-start (MOCKSMTP_CLOCK_START) starts the frozen clock at an
+// instant of the suite's choosing instead (clock.NewFrozenAt), where its
+// fake clock starts (Jest's setSystemTime, freezegun's freeze_time),
+// and implies -clock frozen; every answer about the clock says that
+// start ("start", absent on the real clock, which has none), so that a
+// suite checks which instant it runs against. It is a flag, not a move
+// of the API (no POST /api/clock/set): a move back to a suite's next
+// start would be unsafe for what the server holds in the clock's time.
+// A greylisted pair's first attempt and a rate limit's last messages
+// would lie in the clock's future (the window would last the move back
+// longer, the interval too, while each fault's state is shared by the
+// tests on one program), a wait in progress would end that much later,
+// or never if the suite does not move as far again, and the engine's
+// count of the moves each session's waits used (smtpd.Conn's moved,
+// which only grows) would be ahead of the clock; the sessions'
+// clockStart would no longer follow their order. A suite that starts each run at the same instant starts
+// the program for the run, as it starts its own fake clock.
+//
+// A move of 0 (POST /api/clock/advance {"by": "0s"}) is no move
+// (clock.Clock.Advance): it answers the clock as it stands and notes
+// nothing, so that a suite mirrors its timers' moves one to one, a
+// backoff of 0 included; a negative one is a 400.
+//
+// The server's time that a client sees reads this clock too, through
+// the server's one reading of it (the root's Server.now): the Exchange
+// persona's greeting ("ready at Thu, 01 Jan 2026 00:00:00 +0000", in
+// -clock-start's zone), the same octets every run with -clock-start.
+// What a client checks against its own real clock stays real time: the
+// test CA's certificates (a suite's fake Date does not reach OpenSSL),
+// and so do DKIM signatures' expiry (go-msgauth reads time.Now) and
+// the timestamp in a CRAM-MD5 challenge (a nonce, random besides, which
+// the normalized transcript masks).
 
 import (
 	"context"
@@ -117,6 +150,9 @@ type clockJSON struct {
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
 	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
 	Mode   string    `json:"mode"`   // -clock: clockReal or clockFrozen
+	// Start is a frozen clock's time before any move: -clock-start, or
+	// the time the program started; absent on the real clock.
+	Start *time.Time `json:"start,omitempty"`
 	// WaitList are those waits, in the order of their ends (clock.Clock.WaitList).
 	WaitList []clockWaitJSON `json:"waitList"`
 }
@@ -154,16 +190,21 @@ func (a *api) clockMode() string {
 // clockBase says what the clock reads plus its offset, for errors: "real
 // time", or a frozen clock's start.
 func (a *api) clockBase() string {
-	if a.clock.Frozen() {
-		return "the time mocksmtp started (-clock frozen)"
+	if start, ok := a.clock.Start(); ok {
+		return "its start, " + start.Format(time.RFC3339Nano) + " (-clock frozen)"
 	}
 	return "real time"
 }
 
 // clockAt returns the clock as it stood when list was its waits, moved
-// off, at now (clock.Clock.WaitList).
+// off, at now (clock.Clock.WaitList): every answer about the clock says
+// its time and, frozen, its start.
 func (a *api) clockAt(list []clock.Wait, off time.Duration, now time.Time) clockJSON {
-	return clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now), Mode: a.clockMode()}
+	c := clockJSON{Now: now, Offset: duration(off), Waits: len(list), WaitList: waitListJSON(list, now), Mode: a.clockMode()}
+	if start, ok := a.clock.Start(); ok {
+		c.Start = &start
+	}
+	return c
 }
 
 // clockNow returns the clock as it stands now, at one instant.
@@ -173,7 +214,7 @@ func (a *api) clockNow() clockJSON {
 
 // advanceRequest is the body of POST /api/clock/advance.
 type advanceRequest struct {
-	By json.RawMessage `json:"by"` // a Go duration string, positive
+	By json.RawMessage `json:"by"` // a Go duration string, 0 or more
 }
 
 // maxClockBody bounds the body of POST /api/clock/advance: a duration
@@ -224,11 +265,13 @@ func (a *api) advanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%s: by: %v", requestName(r), err)
 		return
 	}
-	a.log.Info("clock advanced", "by", by, "offset", off)
+	if by > 0 {
+		a.log.Info("clock advanced", "by", by, "offset", off)
+	}
 	// The waits in progress once the move took effect, at that instant:
 	// those it ended no longer count, and one begun since (the next pause
 	// of a paced reply) not yet.
-	writeJSON(w, http.StatusOK, clockJSON{Now: now, Offset: duration(off), Waits: len(left), WaitList: waitListJSON(left, now), Mode: a.clockMode()})
+	writeJSON(w, http.StatusOK, a.clockAt(left, off, now))
 }
 
 // clockWaitTimeoutJSON is the body of a 408 from GET /api/wait/clock.
@@ -565,7 +608,7 @@ func isAre(n int) string {
 }
 
 // parseAdvance reads the "by" of POST /api/clock/advance: a Go duration
-// string, positive; base is what the clock's offset is ahead of
+// string, 0 or more (0: no move, answered as any other); base is what the clock's offset is ahead of
 // (api.clockBase).
 func parseAdvance(raw json.RawMessage, base string) (time.Duration, error) {
 	if raw == nil || string(raw) == "null" {
@@ -581,8 +624,6 @@ func parseAdvance(raw json.RawMessage, base string) (time.Duration, error) {
 		return 0, fmt.Errorf("want a duration such as \"5m\" or \"1h30m\": %s", clipQuoted(err))
 	case d < 0:
 		return 0, fmt.Errorf("%q is negative: the clock never goes back", clip(s))
-	case d == 0:
-		return 0, fmt.Errorf("%q: want a positive duration", clip(s))
 	case d > clock.MaxOffset:
 		return 0, fmt.Errorf("%q: the clock moves at most %v ahead of %s in all", clip(s), clock.MaxOffset, base)
 	}

@@ -336,7 +336,6 @@ func TestClockAdvanceRefusesBadInput(t *testing.T) {
 		{`{}`, `by: missing; want {"by": "5m"}`},
 		{`{"by": null}`, `by: missing`},
 		{`{"by": "-5m"}`, `by: "-5m" is negative: the clock never goes back`},
-		{`{"by": "0s"}`, `by: "0s": want a positive duration`},
 		{`{"by": "5"}`, `by: want a duration such as "5m" or "1h30m": time: missing unit in duration "5"`},
 		// A suite in JavaScript counts milliseconds (setTimeout, tick).
 		{`{"by": 300000}`, `by: want a duration string such as "5m" or "1h30m", got 300000: a number has no unit ("300000ms" for milliseconds)`},

@@ -71,8 +71,9 @@
 //	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
 //	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1,
 //	                                          "mode": "real", "waitList": [{"session": 3, "kind": "delay", "ends", "left": "59m0s"}]};
-//	                                          with -clock frozen it moves only when moved
-//	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays
+//	                                          with -clock frozen it moves only when moved, from its "start"
+//	POST   /api/clock/advance                 move it ahead, {"by": "5m"}: greylisting, rate limits, delays;
+//	                                          "0s" moves nothing (a suite's backoff of 0), a negative move is a 400
 //	GET    /api/wait/clock?count=N            wait until N waits on the clock (delays, pauses) are in progress;
 //	                                          ?session=ID&kind=delay: only that session's, that kind's (repeatable)
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of the API
@@ -154,9 +155,16 @@
 // /api/clock/advance, or with -clock frozen (MOCKSMTP_CLOCK=frozen) the
 // real time at which the program started plus the moves, for a suite
 // whose own clock stands still between its moves: its boundaries are
-// exact, and a wait on it ends only when a move reaches its end. The
-// read timeout, the waits of the API and the times of sessions and
-// messages are real time either way (clock.go).
+// exact, and a wait on it ends only when a move reaches its end.
+// -clock-start 2026-01-01T00:00:00Z (MOCKSMTP_CLOCK_START, an RFC 3339
+// time, in any zone, to the nanosecond) starts the frozen clock there
+// instead, where the suite's fake clock starts (Jest's setSystemTime,
+// freezegun), and implies -clock frozen (with -clock real it is a usage
+// error: the real clock's time is real time). The server's time that a
+// client sees, the Exchange persona's greeting, reads the same clock:
+// with -clock-start, the same octets every run. The read timeout, the
+// waits of the API and the times of sessions and messages are real time
+// either way (clock.go).
 //
 // For safety, mocksmtp refuses to listen on an address other than a
 // loopback one (127.0.0.1, ::1, localhost) unless -allow-remote is given.
@@ -174,6 +182,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -260,6 +269,10 @@ type config struct {
 	seed       int64
 	seeded     bool
 	clock      string // -clock: clockReal or clockFrozen
+	// clockStart is -clock-start, the frozen clock's start, if
+	// clockStartSet (it may be any instant, the zero time too).
+	clockStart    time.Time
+	clockStartSet bool
 }
 
 // account is one -auth user:password.
@@ -376,7 +389,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.clock = clockReal
 	fs.Var(&flagValue[string]{p: &c.clock, parse: parseClockMode}, "clock",
 		"`mode` of the clock that the faults' times read (greylistFor, rateLimitPer, delays, pauses, idleReply), which POST /api/clock/advance moves ahead: "+
-			clockReal+" (real time plus the moves) or "+clockFrozen+", for a suite whose own clock is fake (the time the program started plus the moves, and nothing else: boundaries are exact, and a wait ends only when a move reaches its end); the read timeout and the API's waits stay real time")
+			clockReal+" (real time plus the moves) or "+clockFrozen+", for a suite whose own clock is fake (the time the program started, or -clock-start, plus the moves, and nothing else: boundaries are exact, and a wait ends only when a move reaches its end); the read timeout and the API's waits stay real time")
+	fs.Var(&flagValue[time.Time]{p: &c.clockStart, parse: parseClockStart}, "clock-start",
+		"start the frozen clock at this `time`, an RFC 3339 time such as 2026-01-01T00:00:00Z or 2026-01-01T09:00:00.5+09:00 (its zone is the clock's), where a suite's fake clock starts (Jest's setSystemTime, freezegun); implies -clock "+clockFrozen+", not with -clock "+clockReal)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: mocksmtp [flags]\n\nAn SMTP server for tests: it records every message, shows them on a web page\nand over a JSON API, and fails on command.\n\nFlags (each also read from MOCKSMTP_<NAME>, e.g. MOCKSMTP_MAX_MESSAGE_BYTES):\n")
 		fs.PrintDefaults()
@@ -446,6 +461,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.caOut != "" && c.certFile != "" {
 		fmt.Fprintln(stderr, "mocksmtp: -ca-out writes the test CA, which -cert replaces: give one of them")
 		return nil, errUsage
+	}
+	given := map[string]bool{} // the flags set, on the command line or by their variables
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if c.clockStartSet = given["clock-start"]; c.clockStartSet {
+		if given["clock"] && c.clock == clockReal {
+			fmt.Fprintf(stderr, "mocksmtp: -clock-start sets the start of the frozen clock: not with -clock %s (or %s=%s), whose time is real time plus the moves; leave -clock out, or give -clock %s\n",
+				clockReal, envName("clock"), clockReal, clockFrozen)
+			return nil, errUsage
+		}
+		c.clock = clockFrozen
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		fmt.Fprintf(stderr, "mocksmtp: -log-format %q: want text or json\n", c.logFormat)
@@ -614,6 +639,71 @@ func parseClockMode(s string) (string, error) {
 	return "", fmt.Errorf("want %s%s", strings.Join(clockModes(), " or "), didYouMean(strings.ToLower(s), clockModes()))
 }
 
+// latestClockStart bounds -clock-start: the clock moves up to
+// clock.MaxOffset (100 years) ahead of its start, a wait on it ends up
+// to the longest delay (some 292 years) past that, and a time past the
+// year 9999 has no RFC 3339 form (the API could not write it).
+var latestClockStart = time.Date(9000, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// maxClockStartLen bounds a value of -clock-start that parseClockStart
+// reads: an RFC 3339 time with nanoseconds and an offset has 35 octets.
+const maxClockStartLen = 64
+
+// clockStartUsage says what -clock-start takes.
+const clockStartUsage = "want an RFC 3339 time, such as 2026-01-01T00:00:00Z or 2026-01-01T09:00:00.5+09:00"
+
+// parseClockStart reads a value of -clock-start: an RFC 3339 time (with
+// its lower-case t and z, and a space for T, as RFC 3339 5.6 allows and
+// Python's str(datetime) writes), to the nanosecond, in the zone of its
+// offset (UTC for Z, +00:00 and -00:00), after the zero time, which the
+// server's times take for none (a session's idle time not running), and
+// before latestClockStart. Its errors say what is wrong without
+// repeating a value of any length.
+func parseClockStart(s string) (time.Time, error) {
+	if len(s) > maxClockStartLen {
+		return time.Time{}, fmt.Errorf("%s (%d octets: too long for one)", clockStartUsage, len(s))
+	}
+	v := strings.ToUpper(s)
+	if len(v) > 10 && v[10] == ' ' {
+		v = v[:10] + "T" + v[11:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		if _, err := time.Parse(time.DateOnly, v); err == nil {
+			return time.Time{}, fmt.Errorf("a date alone: add the time and the zone, %sT00:00:00Z", v)
+		}
+		if _, err := time.Parse("2006-01-02T15:04:05.999999999", v); err == nil {
+			return time.Time{}, fmt.Errorf("no zone: add Z for UTC, or the offset, as in %s+09:00", v)
+		}
+		var pe *time.ParseError
+		if errors.As(err, &pe) && pe.Message != "" {
+			return time.Time{}, fmt.Errorf("%s; %s", strings.TrimPrefix(pe.Message, ": "), clockStartUsage)
+		}
+		return time.Time{}, errors.New(clockStartUsage)
+	}
+	if i := strings.IndexByte(v, '.'); i >= 0 {
+		n := len(v[i+1:]) - len(strings.TrimLeft(v[i+1:], "0123456789"))
+		if n > 9 {
+			return time.Time{}, fmt.Errorf("%d digits of fractional seconds: the clock counts nanoseconds, 9 digits at most", n)
+		}
+	}
+	_, off := t.Zone()
+	if off <= -24*60*60 || off >= 24*60*60 {
+		return time.Time{}, fmt.Errorf("the offset %s: want one of at most 23:59 either way", t.Format("-07:00"))
+	}
+	if !t.After(time.Time{}) {
+		return time.Time{}, fmt.Errorf("want a time after %s: the server takes that instant for no time at all", time.Time{}.Format(time.RFC3339))
+	}
+	if !t.Before(latestClockStart) {
+		return time.Time{}, fmt.Errorf("want a time before %s: the clock moves up to %v ahead of its start, a wait on it ends up to %v past that, and a time after the year 9999 has no RFC 3339 form",
+			latestClockStart.Format(time.RFC3339), clock.MaxOffset, time.Duration(math.MaxInt64))
+	}
+	if off == 0 {
+		return t.UTC(), nil
+	}
+	return t.In(time.FixedZone("", off)), nil
+}
+
 // personas are the values of -persona.
 var personas = []mocksmtp.Persona{mocksmtp.Postfix, mocksmtp.Exchange}
 
@@ -710,7 +800,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The clock the faults' times read, which the suite moves ahead
 	// (POST /api/clock/advance).
 	clk := clock.New()
-	if cfg.clock == clockFrozen {
+	switch {
+	case cfg.clockStartSet:
+		clk = clock.NewFrozenAt(cfg.clockStart)
+	case cfg.clock == clockFrozen:
 		clk = clock.NewFrozen()
 	}
 	out := &printer{w: stdout, json: cfg.logFormat == "json", quiet: cfg.quiet, clock: clk}

@@ -10,7 +10,8 @@
 // that [Clock.Advance] only ever grows; its timers end as soon as the
 // clock reaches their end, real time or an advance, whichever comes
 // first. One made by [NewFrozen] stands still: it reads the real time it
-// was made at plus that offset, so that only Advance moves it, and its
+// was made at (or the start [NewFrozenAt] gives) plus that offset, so
+// that only Advance moves it, and its
 // timers end only when an advance reaches their end, never by real time
 // passing. Its pending timers are the waits on it in progress ([Clock.Waits],
 // [Clock.WaitList]), which a watcher is told of as they begin and end
@@ -26,10 +27,11 @@
 // The root package takes a Clock from an option that implements
 // [Carrier] (only this module can name the type), and carries it to the
 // engine in its context ([With], [From]), and each session's ID with it
-// ([WithSession]); the engine's waits read both there ([LabelFor]).
-// Nothing else follows the clock: timestamps of sessions and messages,
-// the engine's socket read timeout and the waits of the API are real
-// time.
+// ([WithSession]); the engine's waits read both there ([LabelFor]), and
+// the server's time that a client sees (the Exchange persona's greeting)
+// reads it (Now). Nothing else follows the clock: timestamps of sessions
+// and messages, the engine's socket read timeout and the waits of the
+// API are real time.
 package clock
 
 import (
@@ -44,10 +46,13 @@ import (
 // Clock is a clock that a test moves ahead. Its methods are safe for
 // concurrent use; those of a nil *Clock are the time package's.
 type Clock struct {
-	// frozen is a frozen clock's time before any move (NewFrozen): it
-	// reads frozen plus offset; zero for a clock that reads real time
-	// plus offset. Set once, by the constructor.
+	// frozen is a frozen clock's time before any move (NewFrozen,
+	// NewFrozenAt): it reads frozen plus offset, when still; a clock
+	// not still reads real time plus offset. Set once, by the
+	// constructor: a frozen clock may start at any instant, the zero
+	// time too.
 	frozen time.Time
+	still  bool
 	// offset is how far Advance moved it, never less: read without a
 	// lock (Now is on the engine's path of every command), written
 	// with mu held.
@@ -91,7 +96,7 @@ func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 		return t, true
 	}
 	base := t
-	if !c.frozen.IsZero() {
+	if c.still {
 		base = c.frozen
 	}
 	c.mu.Lock()
@@ -109,7 +114,7 @@ func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 
 // New returns a clock that reads the real clock, not moved yet.
 func New() *Clock {
-	return newClock(time.Time{})
+	return newClock(time.Time{}, false)
 }
 
 // NewFrozen returns a clock that stands still at the real time now
@@ -119,18 +124,36 @@ func New() *Clock {
 // passes. At maps a real time to the start plus how far the clock had
 // been moved by then.
 func NewFrozen() *Clock {
-	return newClock(time.Now().Round(0))
+	return newClock(time.Now().Round(0), true)
+}
+
+// NewFrozenAt returns a clock frozen as NewFrozen's, at start instead of
+// the real time now: its time is start (its monotonic reading, if any,
+// stripped; its location kept, in which the clock's times are) plus how
+// far Advance moved it. Its Start is start.
+func NewFrozenAt(start time.Time) *Clock {
+	return newClock(start.Round(0), true)
 }
 
 // Frozen reports whether the clock stands still but for its moves
-// (NewFrozen). A nil clock's does not.
+// (NewFrozen, NewFrozenAt). A nil clock's does not.
 func (c *Clock) Frozen() bool {
-	return c != nil && !c.frozen.IsZero()
+	return c != nil && c.still
 }
 
-// newClock returns a clock not moved yet, frozen at frozen unless zero.
-func newClock(frozen time.Time) *Clock {
-	return &Clock{frozen: frozen, timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
+// Start returns a frozen clock's time before any move: the real time
+// NewFrozen was called at, or NewFrozenAt's start; ok is false for a
+// clock that reads real time (New, nil), which has no such instant.
+func (c *Clock) Start() (start time.Time, ok bool) {
+	if !c.Frozen() {
+		return time.Time{}, false
+	}
+	return c.frozen, true
+}
+
+// newClock returns a clock not moved yet, frozen at frozen if still.
+func newClock(frozen time.Time, still bool) *Clock {
+	return &Clock{frozen: frozen, still: still, timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
 		waitWatchers: make(map[*func()]struct{})}
 }
 
@@ -254,13 +277,13 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 // unmoved returns what c would read had it never moved: time.Now, or a
 // frozen clock's start.
 func (c *Clock) unmoved() time.Time {
-	if !c.frozen.IsZero() {
+	if c.still {
 		return c.frozen
 	}
 	return time.Now()
 }
 
-// Advance moves the clock ahead by d, which must be positive, and ends
+// Advance moves the clock ahead by d, which must not be negative, and ends
 // at once every timer whose end it reaches, before it returns (Waits no
 // longer counts them; a channel has received, an AfterFunc's f has been
 // started in its own goroutine); the others end that much sooner. It
@@ -270,13 +293,19 @@ func (c *Clock) unmoved() time.Time {
 // once the move took effect, as WaitList lists them at that instant:
 // those it did not end (a timer made after it, such as the next pause of
 // a paced reply whose pause it ended, may come before Advance returns,
-// and is not among them).
+// and is not among them). A move of 0 is no move: it ends no timer and
+// tells no OnAdvance watcher, and returns the clock as it stands, as
+// WaitList does, so that a test that mirrors its own clock's moves one
+// to one (a backoff of 0) need not leave that one out.
 func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, waits []Wait, err error) {
-	if d <= 0 {
-		return 0, time.Time{}, nil, errors.New("clock: a move must be positive: the clock never goes back")
-	}
-	if c == nil {
+	switch {
+	case d < 0:
+		return 0, time.Time{}, nil, errors.New("clock: a move must not be negative: the clock never goes back")
+	case c == nil:
 		return 0, time.Now(), nil, errors.New("clock: the time package's clock does not move")
+	case d == 0:
+		waits, offset, now = c.WaitList()
+		return offset, now, waits, nil
 	}
 	c.moving.Lock()
 	defer c.moving.Unlock()
@@ -300,7 +329,7 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	wall := time.Now()
 	c.offset.Store(int64(off))
 	now = wall.Add(off)
-	if !c.frozen.IsZero() {
+	if c.still {
 		now = c.frozen.Add(off)
 	}
 	if len(c.moves) == 2*maxMoves {
@@ -389,7 +418,7 @@ func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
 		return
 	}
 	c.timers[t] = struct{}{}
-	if c.frozen.IsZero() {
+	if !c.still {
 		// A frozen clock's timer ends only on a move (Advance).
 		t.real = time.AfterFunc(t.end.Sub(now), t.fire)
 	}

@@ -87,13 +87,17 @@ func TestTimerCountsFromSince(t *testing.T) {
 
 func TestAdvanceRefusesAMoveBackOrTooFar(t *testing.T) {
 	c := New()
-	for _, d := range []time.Duration{0, -time.Second} {
+	for _, d := range []time.Duration{-1, -time.Second} {
 		if _, _, _, err := c.Advance(d); err == nil {
 			t.Errorf("Advance(%v): no error", d)
 		}
 	}
 	if _, _, _, err := c.Advance(MaxOffset); err != nil {
 		t.Fatal(err)
+	}
+	// At the bound, a move of 0 is still no move, not one too far.
+	if off, _, _, err := c.Advance(0); err != nil || off != MaxOffset {
+		t.Errorf("Advance(0) at MaxOffset: %v, %v, want no error", off, err)
 	}
 	if off, _, _, err := c.Advance(1); !errors.Is(err, ErrTooFar) || off != MaxOffset {
 		t.Errorf("Advance past MaxOffset: %v, %v", off, err)
