@@ -234,8 +234,10 @@ func (in *Inbox) Messages() []*Message {
 // refused it, the rule by which [Inbox.Findings] picks them. A session
 // joins the inbox at that RCPT TO: one whose client has only connected,
 // or sent EHLO and MAIL, is in no inbox yet. One that named several
-// inboxes is in each. [Inbox.WaitForSessionsContext] waits for them to
-// end.
+// inboxes is in each. A session open at Reset that does not name the
+// inbox again after it is no longer the inbox's (a pooled connection of
+// the test before), though [Inbox.Findings] takes the findings it makes
+// after Reset. [Inbox.WaitForSessionsContext] waits for them to end.
 func (in *Inbox) Sessions() []*Session {
 	recs, _ := in.sessions()
 	return sessionsOf(recs)

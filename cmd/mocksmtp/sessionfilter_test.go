@@ -149,6 +149,10 @@ func TestAPISessionsFilterHostileValues(t *testing.T) {
 		{"remoteAddr=127.0.0.1", 400, `remoteAddr="127.0.0.1": want the client's address as HOST:PORT`},
 		{"remoteAddr=127.0.0.1:", 400, `remoteAddr="127.0.0.1:"`},
 		{"remoteAddr=127.0.0.1:65536", 400, `remoteAddr="127.0.0.1:65536"`},
+		{"remoteAddr=127.0.0.1:131070", 400, `remoteAddr="127.0.0.1:131070"`},
+		{"remoteAddr=127.0.0.1:0", 400, `remoteAddr="127.0.0.1:0": want the client's address as HOST:PORT, an IP address and a port of 1 to 65535 in plain digits`},
+		{"remoteAddr=127.0.0.1:025", 400, `remoteAddr="127.0.0.1:025"`},
+		{"remoteAddr=127.0.0.1:%2B25", 400, `remoteAddr="127.0.0.1:+25"`},
 		{"remoteAddr=127.0.0.1:-1", 400, `remoteAddr="127.0.0.1:-1"`},
 		{"remoteAddr=127.0.0.1:0x50", 400, `remoteAddr="127.0.0.1:0x50"`},
 		{"remoteAddr=127.0.0.1:smtp", 400, `remoteAddr="127.0.0.1:smtp"`},
@@ -176,7 +180,7 @@ func TestAPISessionsFilterHostileValues(t *testing.T) {
 		}
 	}
 	// Well formed, of no session: none, and a wait that is not met.
-	for _, v := range []string{"127.0.0.1:1", "[::1]:65535", "[fe80::1%25eth0]:25", "[::ffff:127.0.0.1]:1"} {
+	for _, v := range []string{"127.0.0.1:1", "127.0.0.1:65534", "127.0.0.1:65535", "[::1]:65535", "[fe80::1%25eth0]:25", "[::ffff:127.0.0.1]:1"} {
 		if got, total := getSessions(t, p, "/api/sessions?remoteAddr="+v); len(got) != 0 || total != "0" {
 			t.Errorf("GET /api/sessions?remoteAddr=%s: %v (X-Total-Count %s), want none", v, got, total)
 		}
