@@ -55,7 +55,7 @@
 // link or a one-time code; [Want.Match] picks messages like a Want from a
 // list. [Server.Inbox] gives each of many parallel tests
 // its own domain on one shared server, with its own waits,
-// expectations and findings ([Server.NewInbox] without a test).
+// expectations, sessions and findings ([Server.NewInbox] without a test).
 //
 // # Faults
 //

@@ -213,3 +213,53 @@ func ExampleInbox_Findings() {
 	// warning message-id no Message-ID header field
 	// news: 0 findings
 }
+
+// A test that shares the server with others lists its own client's
+// sessions: those that named its inbox in a RCPT TO.
+func ExampleInbox_Sessions() {
+	srv, err := mocksmtp.New() // in TestMain, say
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	signup := srv.NewInbox("signup")
+	_ = sendWelcome(srv.Addr(), "someone@example.com") // session 1, another test's
+	_ = sendWelcome(srv.Addr(), signup.Address("bob")) // session 2
+	if _, err := srv.WaitForSessionsContext(context.Background(), 2); err != nil {
+		panic(err)
+	}
+	for _, s := range signup.Sessions() {
+		fmt.Println(s.ID, s.Ended, len(s.Messages))
+	}
+	// Output:
+	// 2 QUIT 1
+}
+
+// A test waits for its own client's session to end, here to check its
+// findings, however long another test's session stays open.
+func ExampleInbox_WaitForSessionsContext() {
+	srv, err := mocksmtp.New() // in TestMain, say
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	signup := srv.NewInbox("signup")
+	other, err := smtp.Dial(srv.Addr()) // another test's client, still busy
+	if err != nil {
+		panic(err)
+	}
+	defer other.Close()
+
+	_ = sendWelcome(srv.Addr(), signup.Address("bob"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sessions, err := signup.WaitForSessionsContext(ctx, 1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(sessions), sessions[0].Ended)
+	fmt.Println(len(signup.Findings()), "findings")
+	// Output:
+	// 1 QUIT
+	// 2 findings
+}

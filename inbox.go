@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,8 @@ type Inbox struct {
 // started in TestMain), which has no test of its own to fail, the cleanup
 // fails t with the report of the inbox's findings ([Inbox.Findings]): the
 // rules broken in the sessions that named the inbox by then (wait for
-// them to end first, [Server.WaitForSessions], as a missing QUIT is found
-// at a session's end). On a server of [Start], whose cleanup reports every
+// them to end first, [Inbox.WaitForSessionsContext], as a missing QUIT is
+// found at a session's end). On a server of [Start], whose cleanup reports every
 // finding of the server, an inbox's included, it adds no second report.
 func (s *Server) Inbox(t testing.TB) *Inbox {
 	t.Helper()
@@ -224,6 +225,72 @@ func (in *Inbox) Messages() []*Message {
 	live := in.s.liveMessagesLocked(in, 0)
 	in.s.mu.Unlock()
 	return snapshots(live)
+}
+
+// Sessions returns the sessions of the inbox so far, in order of
+// connection, live ones included: those whose client named an address in
+// the inbox's domain in a RCPT TO command since the inbox's last
+// [Inbox.Reset] (ever, without one), whether the server took it or
+// refused it, the rule by which [Inbox.Findings] picks them. A session
+// joins the inbox at that RCPT TO: one whose client has only connected,
+// or sent EHLO and MAIL, is in no inbox yet. One that named several
+// inboxes is in each. A session open at Reset that does not name the
+// inbox again after it is no longer the inbox's (a pooled connection of
+// the test before), though [Inbox.Findings] takes the findings it makes
+// after Reset. [Inbox.WaitForSessionsContext] waits for them to end.
+func (in *Inbox) Sessions() []*Session {
+	recs, _ := in.sessions()
+	return sessionsOf(recs)
+}
+
+// sessions returns the records of the inbox's sessions (Sessions), and
+// how many of them have ended. No lock may be held.
+func (in *Inbox) sessions() (recs []*session, ended int) {
+	s := in.s
+	s.mu.Lock()
+	all := slices.Clone(s.sessions)
+	after := in.reset
+	s.mu.Unlock()
+	for _, r := range all {
+		r.mu.Lock()
+		mine, over := r.namedSinceLocked(in.domain, after), r.ended != Live
+		r.mu.Unlock()
+		if mine {
+			recs = append(recs, r)
+			if over {
+				ended++
+			}
+		}
+	}
+	return recs, ended
+}
+
+// WaitForSessionsContext waits until at least n sessions of the inbox
+// ([Inbox.Sessions]) have ended and returns them all, ended or live, or
+// returns them with an error when ctx ends or the server is closed first,
+// as [Server.WaitForSessionsContext] does for every session: a test that
+// shares the server with others waits for its own client to be done,
+// however long another test's sessions stay open. A session counts once
+// it has named the inbox in a RCPT TO and ended, one that names it after
+// the wait began too; one that ends without naming it never counts.
+func (in *Inbox) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
+	ended := 0
+	var recs []*session // the sessions that met the wait, taken as it was met: a Reset may follow
+	// A session joins the inbox while it is live (a transcript line):
+	// only its end, a session change, can add to the sessions ended.
+	err := in.s.await(ctx, changeSession, func() bool {
+		var mine []*session
+		mine, ended = in.sessions()
+		if ended < n {
+			return false
+		}
+		recs = mine
+		return true
+	})
+	if err != nil {
+		return in.Sessions(), fmt.Errorf("mocksmtp: waiting for %s in %s, got %d: %w", plural(n, "ended session"), in.domain, ended, err)
+	}
+	return sessionsOf(recs), nil
 }
 
 // WaitForMessagesContext waits until at least n messages arrived in the

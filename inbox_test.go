@@ -229,3 +229,89 @@ func TestExpectNoOtherMessagesCountsTheSameTestsOtherScopes(t *testing.T) {
 		})
 	}
 }
+
+// An inbox's sessions are those that named it in a RCPT TO, taken or
+// refused, since its last Reset: a wait for them counts a session that
+// names the inbox after the wait began, once it ends, and not another
+// test's session, open or ended.
+func TestInboxSessions(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("nobody@*").Reply(550, "5.1.1 no such user")))
+	mine, other := srv.NewInbox("mine"), srv.NewInbox("other")
+	otherC, err := smtp.Dial(srv.Addr()) // session 1: the other test's, open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer otherC.Close()
+	if err := otherC.Mail("app@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := otherC.Rcpt(other.Address("bob")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.Dial(srv.Addr()) // session 2: mine, not yet named
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("mine.example"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mine.Sessions(); len(got) != 0 {
+		t.Fatalf("Sessions before any RCPT: %d sessions, want none", len(got))
+	}
+	type result struct {
+		ss  []*mocksmtp.Session
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		ss, err := mine.WaitForSessionsContext(ctx, 1)
+		done <- result{ss, err}
+	}()
+	if err := c.Mail("app@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("nobody@" + strings.ToUpper(mine.Domain())); err == nil {
+		t.Fatal("RCPT of nobody: taken, want 550")
+	}
+	if got := mine.Sessions(); len(got) != 1 || got[0].ID != 2 || got[0].Ended != mocksmtp.Live {
+		t.Fatalf("Sessions after a refused RCPT: %v, want session 2, live", got)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("the wait ended while the session was open: %v %v", r.ss, r.err)
+	default:
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || len(r.ss) != 1 || r.ss[0].ID != 2 || r.ss[0].Ended != mocksmtp.EndQuit {
+		t.Fatalf("WaitForSessionsContext: %v %v, want session 2, ended", r.ss, r.err)
+	}
+	if got := other.Sessions(); len(got) != 1 || got[0].ID != 1 {
+		t.Errorf("the other inbox's sessions: %v, want session 1", got)
+	}
+
+	// After a Reset, only sessions that name the inbox again are its own:
+	// the other test's open session, which names it now.
+	mine.Reset()
+	if got := mine.Sessions(); len(got) != 0 {
+		t.Errorf("Sessions after Reset: %v, want none", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if ss, err := mine.WaitForSessionsContext(ctx, 1); err == nil || len(ss) != 0 ||
+		!strings.Contains(err.Error(), "waiting for 1 ended session in "+mine.Domain()+", got 0") {
+		t.Errorf("a wait after Reset: %v %v, want a timeout with none", ss, err)
+	}
+	if err := otherC.Rcpt(mine.Address("carol")); err != nil {
+		t.Fatal(err)
+	}
+	if got := mine.Sessions(); len(got) != 1 || got[0].ID != 1 {
+		t.Errorf("Sessions after session 1 named the inbox: %v, want session 1", got)
+	}
+}

@@ -283,18 +283,34 @@ func (r *session) namedRcptLocked(addr string, seq uint64, inbox func(domain str
 		return
 	}
 	x := r.extra()
-	if slices.ContainsFunc(x.inboxes, func(n namedInbox) bool { return n.domain == d }) ||
-		len(x.inboxes) >= maxSessionInboxes && (inbox == nil || !inbox(d)) {
+	if i := slices.IndexFunc(x.inboxes, func(n namedInbox) bool { return n.domain == d }); i >= 0 {
+		x.inboxes[i].last = seq
 		return
 	}
-	x.inboxes = append(x.inboxes, namedInbox{d, seq})
+	if len(x.inboxes) >= maxSessionInboxes && (inbox == nil || !inbox(d)) {
+		return
+	}
+	x.inboxes = append(x.inboxes, namedInbox{d, seq, seq})
 }
 
-// A namedInbox is an inbox domain a session named, and the number of the
-// server's last finding (Server.seq) when it first named it.
+// A namedInbox is an inbox domain a session named, and the numbers of
+// the server's last finding (Server.seq) when it first named it and when
+// it last did.
 type namedInbox struct {
-	domain string
-	seq    uint64
+	domain    string
+	seq, last uint64
+}
+
+// namedSinceLocked reports whether the client named an address of the
+// inbox domain d (lower case) in a RCPT TO when the server's findings
+// were numbered after or more (Inbox.reset): whether the session belongs
+// to the inbox since its last Reset (Inbox.Sessions). r.mu must be held.
+func (r *session) namedSinceLocked(d string, after uint64) bool {
+	if r.x == nil {
+		return false
+	}
+	i := slices.IndexFunc(r.x.inboxes, func(n namedInbox) bool { return n.domain == d })
+	return i >= 0 && r.x.inboxes[i].last >= after
 }
 
 // inboxLocked reports whether the session belongs to the inbox of domain

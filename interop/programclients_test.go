@@ -401,3 +401,63 @@ func TestProgramSentPython(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramOwnSessionsPython: two tests share one program, each with
+// its inbox, as pytest-xdist runs them (testdata/own_sessions.py). Each
+// finds its own session with Python's urllib (GET /api/sessions?inbox=,
+// ?remoteAddr= its smtplib socket's own address) and waits for it to end
+// (GET /api/wait/sessions?inbox=, ?remoteAddr=) while the other's stays
+// open (the first test) or has ended (the second): each wait answers
+// once its own session has ended, with it alone; the second test's
+// session names its inbox after its wait began. Before, both parameters
+// were 400s: a wait counted every session of every test.
+func TestProgramOwnSessionsPython(t *testing.T) {
+	t.Parallel()
+	python := needProgram(t, "python3", "apt-get install python3")
+	p := startProgram(t)
+	out, err := runProgram(t, nil, python, "testdata/own_sessions.py", p.http)
+	if err != nil {
+		t.Fatalf("own_sessions.py: %v\n%s", err, out)
+	}
+	type wait struct {
+		Status   int             `json:"status"`
+		Sessions json.RawMessage `json:"sessions"`
+		Ended    []string        `json:"ended"`
+	}
+	type test struct {
+		Addr          string `json:"addr"`
+		ListedByInbox []int  `json:"listedByInbox"`
+		ListedByAddr  []int  `json:"listedByAddr"`
+		Short         int    `json:"short"`
+		ShortError    string `json:"shortError"`
+		ByInbox       wait   `json:"byInbox"`
+		ByAddr        wait   `json:"byAddr"`
+		LiveAfter     []int  `json:"liveAfter"`
+	}
+	var got struct {
+		First  test `json:"first"`
+		Second test `json:"second"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("own_sessions.py: %v\n%s", err, out)
+	}
+	for i, tt := range []test{got.First, got.Second} {
+		id, name, other := i+1, []string{"first", "second"}[i], []string{"second", "first"}[i]
+		if !slices.Equal(tt.ListedByInbox, []int{id}) || !slices.Equal(tt.ListedByAddr, []int{id}) {
+			t.Errorf("the %s test's sessions by inbox %v, by address %s %v; want [%d]", name, tt.ListedByInbox, tt.Addr, tt.ListedByAddr, id)
+		}
+		// smtplib sends its verbs in lower case.
+		if tt.Short != 408 || !strings.Contains(tt.ShortError, fmt.Sprintf("; 1 still open:\nsession %d ", id)) ||
+			!strings.Contains(tt.ShortError, "C: ehlo "+name+".example") || strings.Contains(tt.ShortError, other+".example") {
+			t.Errorf("the %s test's short wait: %d %s; want 408 with its own open session only", name, tt.Short, tt.ShortError)
+		}
+		for _, w := range []wait{tt.ByInbox, tt.ByAddr} {
+			if want := fmt.Sprint(id); w.Status != 200 || string(w.Sessions) != "["+want+"]" || !slices.Equal(w.Ended, []string{"QUIT"}) {
+				t.Errorf("the %s test's wait: %d %s %v; want 200 with session %d, ended by QUIT", name, w.Status, w.Sessions, w.Ended, id)
+			}
+		}
+	}
+	if !slices.Equal(got.First.LiveAfter, []int{2}) || len(got.Second.LiveAfter) != 0 {
+		t.Errorf("live after the first test's waits: %v, after the second's: %v; want [2], then none", got.First.LiveAfter, got.Second.LiveAfter)
+	}
+}

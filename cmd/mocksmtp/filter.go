@@ -172,8 +172,9 @@ func headerField(param string) (string, bool) {
 
 // onceParams are the query parameters that take one value: given twice,
 // which one counts would be a guess (a filter's, and inbox, say so on
-// their own; mask and replacement are lists).
-var onceParams = []string{"since", "limit", "count", "timeout"}
+// their own; mask and replacement are lists). remoteAddr is a session's
+// one address: two would match no session.
+var onceParams = []string{"since", "limit", "count", "timeout", "remoteAddr"}
 
 // query checks the request's query parameters: each must be one of
 // allowed, or a filter parameter when filter is set, and those of

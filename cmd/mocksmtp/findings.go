@@ -10,8 +10,9 @@ package main
 // test: every finding since the last reset (DELETE /api/messages),
 // whatever its severity, in the report mocksmtp.FindingsReport writes,
 // grouped by rule with the transcript lines of each. It does not wait:
-// wait for the sessions to end first (GET /api/wait/sessions), as a
-// finding such as "no QUIT" comes at the end of a session. Findings are
+// wait for the sessions to end first (GET /api/wait/sessions, with the
+// same inbox=D), as a finding such as "no QUIT" comes at the end of a
+// session. Findings are
 // the sessions': with inbox=D, the check (and GET /api/findings) takes
 // those of the sessions that named an address of the inbox's domain in a
 // RCPT TO, accepted or refused, since the inbox's last reset (DELETE

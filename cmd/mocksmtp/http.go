@@ -15,7 +15,8 @@ package main
 //	DELETE /api/messages                      forget every message, ended session, finding and expectation
 //	                                          (reset between tests); inboxes stay, empty: an inbox lasts as
 //	                                          long as the program (maxInboxes)
-//	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count
+//	GET    /api/sessions                      every session kept, without transcripts; ?limit=N, X-Total-Count;
+//	                                          ?inbox=D, ?remoteAddr=HOST:PORT: those of the filter (sessionFilter)
 //	GET    /api/sessions/{id}                 one session, with its transcript
 //	GET    /api/sessions/{id}/normalized      its transcript as Session.Normalized, text/plain, once the
 //	                                          session has ended (a wait: ?timeout=5s); masks as above
@@ -24,7 +25,8 @@ package main
 //	GET    /api/wait?to=A&subjectContains=S   wait for the first message like the filter (filter.go) that
 //	                                          no earlier wait returned; count=N: for N of them
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended (since the last reset), as
-//	                                          Server.WaitForSessions: every session kept, as GET /api/sessions
+//	                                          Server.WaitForSessions: every session kept, as GET /api/sessions;
+//	                                          ?inbox=D, ?remoteAddr=HOST:PORT: N of the filter's, and those
 //	GET    /api/wait/sessions/{id}            wait until session id ended (?timeout=5s), as
 //	                                          Server.WaitForSessionEnd: it, as GET /api/sessions/{id}; also
 //	                                          one yet to start; 408 with it so far, 404 for one forgotten

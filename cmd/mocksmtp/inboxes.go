@@ -13,6 +13,8 @@ package main
 //	                                       forbid (Inbox.ForbidOtherMessages, Inbox.ForbidMessages)
 //	GET    /api/expectations?inbox=D       its expectations, in order
 //	GET    /api/expectations/check?inbox=D check them (Inbox.Verify)
+//	GET    /api/sessions?inbox=D           its sessions: those that named it in a RCPT TO (Inbox.Sessions)
+//	GET    /api/wait/sessions?inbox=D      wait until they end (Inbox.WaitForSessionsContext)
 //	GET    /api/findings?inbox=D           the findings of its sessions (Inbox.Findings)
 //	GET    /api/findings/check?inbox=D     check them, as WithStrict on its own
 //

@@ -155,7 +155,7 @@ func TestInboxErrors(t *testing.T) {
 		{"POST", "/api/expectations?inbox=nope", `{"want": {}}`, 404, "no such inbox"},
 		{"GET", "/api/messages?inbox=a&inbox=b", "", 400, "inbox: give it once"},
 		{"GET", "/api/messages?inbox=", "", 400, "inbox: give it once"},
-		{"GET", "/api/sessions?inbox=a", "", 400, `unknown query parameter "inbox"`},
+		{"GET", "/api/sessions?inbox=a", "", 404, `inbox="a": no such inbox`},
 		{"POST", "/api/inboxes", `{"nmae": "x"}`, 400, `json: unknown field "nmae" (did you mean "name"?)`},
 		{"POST", "/api/inboxes", `{"name": 1}`, 400, "POST /api/inboxes: name: want a string, got a number"},
 		{"POST", "/api/inboxes", `{"name": "x"} {}`, 400, "body:1:15: unexpected data after the JSON value"},

@@ -26,13 +26,16 @@
 //	DELETE /api/messages                      forget every message, ended session, finding and expectation;
 //	                                          inboxes stay, empty (none is ever forgotten); faults stay,
 //	                                          their state afresh (greylisted pairs, atMost counts)
-//	GET    /api/sessions                      sessions (?limit=N)
+//	GET    /api/sessions                      sessions (?limit=N); ?inbox=D: those that named the inbox in a
+//	                                          RCPT TO; ?remoteAddr=HOST:PORT: the client's (its socket's local address)
 //	GET    /api/sessions/{id}                 one session with its transcript
 //	GET    /api/sessions/{id}/normalized      its transcript as Session.Normalized, once the session
 //	                                          has ended (?timeout=5s; 408 on timeout); the same masks
 //	GET    /api/wait?count=N&timeout=5s       wait for N messages (a 400 over -retain); 408 on timeout
 //	GET    /api/wait?to=A&subjectContains=S   wait for the next message like the filter
-//	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout
+//	GET    /api/wait/sessions?count=N         wait until N sessions ended, as WaitForSessions; 408 on timeout;
+//	                                          ?inbox=D, ?remoteAddr=HOST:PORT: N of those only (one that names
+//	                                          the inbox, or connects, after the wait began counts once it ends)
 //	GET    /api/wait/sessions/{id}            wait until session id ended, as WaitForSessionEnd; 408 on timeout
 //	GET    /api/wait/none?timeout=2s          200 when no message came within the timeout, as AssertNoMessages
 //	                                          (?since=ID: none after ID, as AssertNoMoreMessages); 417 at once
@@ -60,8 +63,10 @@
 // DELETE /api/messages, /api/wait, /api/wait/none and the expectations see only the
 // messages of that inbox, as the Go API's Inbox does: tests in parallel
 // on one program, each with its own inbox, never see each other's mail;
-// the findings see only the sessions that named the inbox in a RCPT TO
-// (Inbox.Findings).
+// the findings, GET /api/sessions and /api/wait/sessions see only the
+// sessions that named the inbox in a RCPT TO (Inbox.Findings,
+// Inbox.Sessions): a session joins an inbox at its first RCPT TO that
+// names it.
 //
 //	GET    /api/findings                      the rules the clients broke (also on each message and session); ?inbox=D
 //	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict; ?inbox=D

@@ -11,8 +11,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -288,8 +292,14 @@ func linesJSON(t mocksmtp.Transcript) []lineJSON {
 	return out
 }
 
+// listSessions answers GET /api/sessions: every session kept, or those
+// of the filter (sessionFilter); with limit=N the last N of them.
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, false, "limit")
+	q, ok := query(w, r, false, "limit", "inbox", "remoteAddr")
+	if !ok {
+		return
+	}
+	f, ok := a.sessionFilterOf(w, q)
 	if !ok {
 		return
 	}
@@ -298,6 +308,12 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 	switch n, ok := limit(w, q); {
 	case !ok:
 		return
+	case f.filters():
+		ss = f.sessions()
+		total = len(ss)
+		if n >= 0 {
+			ss = last(ss, n)
+		}
 	case n < 0:
 		ss = a.srv.Sessions()
 		total = len(ss)
@@ -306,6 +322,94 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, sessionsJSON(ss, a.clock))
+}
+
+// last returns the last n elements of s, all of them when s has fewer.
+func last[T any](s []T, n int) []T { return s[len(s)-min(max(n, 0), len(s)):] }
+
+// sessionFilter is which sessions GET /api/sessions and GET
+// /api/wait/sessions look at, so that tests sharing the program find
+// their own: those of an inbox (inbox=D: Inbox.Sessions, the sessions
+// whose client named an address of D in a RCPT TO since the inbox's last
+// reset), those of one client's connection (remoteAddr=HOST:PORT, the
+// address the client's socket has: the session's remoteAddr), or both.
+// Each is given once, as inbox is everywhere: a session is in one inbox
+// or several, but has one address, and two would match nothing.
+type sessionFilter struct {
+	sc     scope
+	remote netip.AddrPort // the zero AddrPort: any address
+}
+
+// sessionFilterOf reads the filter of a query that query checked: 400
+// for a remoteAddr that is not an IP address and a port, and what
+// scopeOf answers for a bad inbox.
+func (a *api) sessionFilterOf(w http.ResponseWriter, q url.Values) (sessionFilter, bool) {
+	sc, ok := a.scopeOf(w, q)
+	if !ok {
+		return sessionFilter{}, false
+	}
+	f := sessionFilter{sc: sc}
+	if vs, given := q["remoteAddr"]; given {
+		if f.remote, ok = parseRemoteAddr(vs[0]); !ok {
+			writeError(w, http.StatusBadRequest, "remoteAddr=%q: want the client's address as HOST:PORT, an IP address and a port of 1 to 65535 in plain digits, "+
+				"such as 127.0.0.1:50312 or [::1]:50312: the local address of the client's socket (a session's remoteAddr)", clip(vs[0]))
+			return sessionFilter{}, false
+		}
+	}
+	return f, true
+}
+
+// parseRemoteAddr parses the value of remoteAddr: an IP address and a
+// port, the port in plain digits (decimal), not 0, which no client has.
+// An IPv4 address mapped into IPv6 ([::ffff:127.0.0.1]:50312, which a
+// client on a dual-stack socket may give) is the IPv4 address, as Go
+// writes a session's.
+func parseRemoteAddr(v string) (netip.AddrPort, bool) {
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	if port, ok := decimal(v[strings.LastIndexByte(v, ':')+1:]); !ok || port == 0 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// filters reports whether f picks some sessions only.
+func (f sessionFilter) filters() bool { return f.sc.in != nil || f.remote.IsValid() }
+
+// from reports whether s is of f's remote address (any, without one).
+func (f sessionFilter) from(s *mocksmtp.Session) bool {
+	if !f.remote.IsValid() {
+		return true
+	}
+	ta, ok := s.RemoteAddr.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == f.remote
+}
+
+// sessions returns the sessions of f, in order.
+func (f sessionFilter) sessions() []*mocksmtp.Session {
+	var ss []*mocksmtp.Session
+	if f.sc.in != nil {
+		ss = f.sc.in.Sessions()
+	} else {
+		ss = f.sc.srv.Sessions()
+	}
+	return slices.DeleteFunc(ss, func(s *mocksmtp.Session) bool { return !f.from(s) })
+}
+
+// where names f in messages: "", " from 127.0.0.1:50312", " in the inbox
+// D", or both.
+func (f sessionFilter) where() string {
+	var from string
+	if f.remote.IsValid() {
+		from = " from " + f.remote.String()
+	}
+	return from + f.sc.where()
 }
 
 // sessionsJSON returns sessions as GET /api/sessions lists them: without
@@ -332,12 +436,16 @@ const maxOpenShownOnTimeout = 3
 // waitSessions answers GET /api/wait/sessions: it waits until count
 // sessions have ended (the client quit or went away, or the server closed
 // them) and returns every session kept, live ones included, as
-// Server.WaitForSessions does. Sessions that ended before the last reset
-// are forgotten, and do not count. On timeout it answers 408 with the
-// sessions kept, and the transcripts of those still open, which tell why
-// they have not ended.
+// Server.WaitForSessions does. With a filter (sessionFilter), it counts
+// and returns the filter's sessions only: a session of an inbox counts
+// once it has named the inbox and ended, one that names it after the wait
+// began too (Inbox.WaitForSessionsContext); one of remoteAddr once it has
+// ended, one that starts after the wait began too (awaitFrom). Sessions
+// that ended before the last reset are forgotten, and do not count. On
+// timeout it answers 408 with the sessions kept (of the filter), and the
+// transcripts of those still open, which tell why they have not ended.
 func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, false, "count", "timeout")
+	q, ok := query(w, r, false, "count", "timeout", "inbox", "remoteAddr")
 	if !ok {
 		return
 	}
@@ -345,10 +453,23 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	f, ok := a.sessionFilterOf(w, q)
+	if !ok {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	extendDeadlines(w, r, timeout)
-	ss, err := a.srv.WaitForSessionsContext(ctx, count)
+	var ss []*mocksmtp.Session
+	var err error
+	switch {
+	case f.remote.IsValid():
+		ss, err = a.awaitFrom(ctx, f, count)
+	case f.sc.in != nil:
+		ss, err = f.sc.in.WaitForSessionsContext(ctx, count)
+	default:
+		ss, err = a.srv.WaitForSessionsContext(ctx, count)
+	}
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, sessionsJSON(ss, a.clock))
@@ -363,8 +484,8 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 		}
 		listed := ss[len(ss)-min(maxListedOnTimeout, len(ss)):]
 		var b strings.Builder
-		fmt.Fprintf(&b, "waited %v for %s, got %d; sessions lists the last %d of the %d kept", timeout,
-			plural(count, "ended session"), len(ss)-len(open), len(listed), len(ss))
+		fmt.Fprintf(&b, "waited %v for %s%s, got %d; sessions lists the last %d of the %d kept%s", timeout,
+			plural(count, "ended session"), f.where(), len(ss)-len(open), len(listed), len(ss), f.where())
 		if len(open) > 0 {
 			fmt.Fprintf(&b, "; %d still open:\n", len(open))
 			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
@@ -376,6 +497,88 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		writeJSON(w, http.StatusRequestTimeout, sessionWaitTimeoutJSON{Error: strings.TrimSuffix(b.String(), "\n"), Sessions: sessionsJSON(listed, a.clock)})
+	}
+}
+
+// awaitFrom waits until count sessions of f, which has a remote address,
+// have ended, and returns f's sessions then; or, with the error of ctx's
+// end or the server's close, f's sessions as they are. It looks again
+// only when one could have been added: as a session from the address
+// ends (WaitForSessionEndContext: in an inbox it may have named the inbox
+// before its end), or, with none open, as the server keeps a session more
+// or fewer or starts a new one (a client whose session was not accepted
+// yet when the wait began). It reads the sessions kept once, then only
+// those new since its last look, and those from the address.
+func (a *api) awaitFrom(ctx context.Context, f sessionFilter, count int) ([]*mocksmtp.Session, error) {
+	var known []int // the sessions from the address, of the server
+	next := 0       // the ID of the first session not looked at
+	for {
+		news, total := sessionsSince(a.srv, next)
+		for _, s := range news {
+			if f.from(s) {
+				known = append(known, s.ID)
+			}
+		}
+		if len(news) > 0 {
+			next = news[len(news)-1].ID + 1
+		}
+		var mine []*mocksmtp.Session // known, of f's inbox
+		var inbox map[int]bool       // the IDs of f's inbox's sessions; nil: any
+		if f.sc.in != nil {
+			inbox = make(map[int]bool)
+			for _, s := range f.sc.in.Sessions() {
+				inbox[s.ID] = true
+			}
+		}
+		open, ended := 0, 0
+		known = slices.DeleteFunc(known, func(id int) bool {
+			s := a.srv.Session(id)
+			if s == nil {
+				return true // forgotten
+			}
+			if s.Ended == mocksmtp.Live && open == 0 {
+				open = id
+			}
+			if inbox == nil || inbox[id] {
+				mine = append(mine, s)
+				if s.Ended != mocksmtp.Live {
+					ended++
+				}
+			}
+			return false
+		})
+		if ended >= count {
+			return mine, nil
+		}
+		var err error
+		if open != 0 {
+			_, err = a.srv.WaitForSessionEndContext(ctx, open)
+			if err != nil && ctx.Err() == nil && !errors.Is(err, mocksmtp.ErrClosed) {
+				err = nil // forgotten: the next look drops it
+			}
+		} else {
+			err = a.srv.WaitUntilContext(ctx, func() bool {
+				n, _ := a.srv.Count()
+				return n != total || a.srv.Session(next) != nil
+			})
+		}
+		if err != nil {
+			return f.sessions(), err
+		}
+	}
+}
+
+// sessionsSince returns the sessions kept whose IDs are next or more, in
+// order, and how many sessions are kept, both at one instant: read from
+// the end (TailSessions), they cost what the sessions new since a look
+// cost, not what every session kept does.
+func sessionsSince(srv *mocksmtp.Server, next int) ([]*mocksmtp.Session, int) {
+	for n := 8; ; n *= 2 {
+		ss, total := srv.TailSessions(n)
+		i := sort.Search(len(ss), func(i int) bool { return ss[i].ID >= next })
+		if i > 0 || len(ss) == total {
+			return ss[i:], total
+		}
 	}
 }
 
