@@ -129,13 +129,46 @@ func (s *Server) AddRemovableFault(faults ...Fault) (remove func(), err error) {
 	if err != nil {
 		return func() {}, err
 	}
+	return s.remover(added), nil
+}
+
+// remover returns the function that removes the faults of afs from the
+// script in one step (AddRemovableFault's remove).
+func (s *Server) remover(afs []*armedFault) func() {
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		sc := s.scriptLocked()
-		sc.remove(added)
+		sc.remove(afs)
 		s.armed.Store(len(sc.faults) > 0)
-	}, nil
+	}
+}
+
+// changeFaults is the mocksmtp program's way to change the script
+// (faultset.Change): setFaults, with a remove for each fault.
+func (s *Server) changeFaults(replace bool, faults []Fault) ([]func(), error) {
+	added, err := s.setFaults(replace, faults)
+	if err != nil {
+		return nil, err
+	}
+	return s.removersOf(added), nil
+}
+
+// optionFaultRemoves returns a remove for each fault given to New, in
+// order, for the mocksmtp program (faultset.Carrier).
+func (s *Server) optionFaultRemoves() []func() {
+	s.mu.Lock()
+	added := slices.Clone(s.scriptLocked().faults)
+	s.mu.Unlock()
+	return s.removersOf(added)
+}
+
+func (s *Server) removersOf(afs []*armedFault) []func() {
+	removes := make([]func(), len(afs))
+	for i, af := range afs {
+		removes[i] = s.remover([]*armedFault{af})
+	}
+	return removes
 }
 
 // setFaults checks faults, then adds them to the script, or replaces the
