@@ -723,6 +723,7 @@ func (o faultsOption) TakeFaultChange(change faultset.Change[mocksmtp.Fault], re
 func (s *faultState) addLocked(specs []faultJSON, removes []func()) []faultJSON {
 	ids := make([]int, len(specs)) // one allocation for the ids of a script of 65,534
 	added := make([]faultJSON, len(specs))
+	s.script = slices.Grow(s.script, len(specs))
 	for i, spec := range specs {
 		s.lastID++
 		ids[i] = s.lastID
