@@ -53,7 +53,8 @@ package main
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of this API (openapi.json)
 //	GET    /api/faults                        the fault script (see faults.go for its JSON)
 //	PUT    /api/faults                        replace the fault script
-//	POST   /api/faults                        add faults at the end of the script
+//	POST   /api/faults                        add faults at the end of the script; answers those it added,
+//	                                          each with its "id"
 //	DELETE /api/faults                        remove every fault
 //	DELETE /api/faults/{id}                   remove one fault, by the id GET, PUT and POST give it; the
 //	                                          others keep their state (greylisted pairs, atMost counts)
