@@ -74,7 +74,9 @@
 // Scenarios are faults too: [Greylist], [GreylistFor], [RateLimit], [RateLimitPer],
 // [MailboxFull], [UnknownUser], [ShuttingDown], [TooManyRecipients].
 // [Server.AddFault], [Server.ReplaceFaults] and [Server.ClearFaults]
-// change the script while the server runs. Of the faults that match an
+// change the script while the server runs; [Server.AddRemovableFault]
+// adds faults that a test sharing the server removes at its end, the
+// other faults keeping their state. Of the faults that match an
 // event, the first that does more than delay decides its answer; those
 // before it that only delay add their delays (see [WithFault]).
 // A message is recorded only when the answer to it is 2xx. Each fired

@@ -66,6 +66,33 @@ func ExampleGreylist() {
 	// accepted: 1
 }
 
+// A test that shares a server with others (one server started in
+// TestMain) adds a fault of its own and removes it at its end: the
+// faults of the others keep their state, here the pair a greylist
+// remembers.
+func ExampleServer_AddRemovableFault() {
+	t := &fakeT{}
+	defer t.done()
+	srv := mocksmtp.Start(t, mocksmtp.WithFault(mocksmtp.Greylist().ForRcpt("alice@example.com")))
+	fmt.Println("alice, first try:", replyOf(sendWelcome(srv.Addr(), "alice@example.com")))
+
+	// Another test: bob's mailbox is full while it runs.
+	remove, err := srv.AddRemovableFault(mocksmtp.MailboxFull("bob@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("bob:", replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+	remove() // in a real test: t.Cleanup(remove)
+
+	fmt.Println("bob, after:", replyOf(sendWelcome(srv.Addr(), "bob@example.com")))
+	fmt.Println("alice, retry:", replyOf(sendWelcome(srv.Addr(), "alice@example.com")))
+	// Output:
+	// alice, first try: 451 4.7.1 Greylisted, please try again later
+	// bob: 552 5.2.2 Mailbox full
+	// bob, after: ok
+	// alice, retry: ok
+}
+
 // A slow server: it takes the message at once but answers only after a
 // delay, and trickles its replies.
 func ExampleFault_Delay() {

@@ -20,6 +20,7 @@ import (
 	"github.com/mocksmtp/mocksmtp/internal/angle"
 	"github.com/mocksmtp/mocksmtp/internal/clock"
 	"github.com/mocksmtp/mocksmtp/internal/enhanced"
+	"github.com/mocksmtp/mocksmtp/internal/faultset"
 	"github.com/mocksmtp/mocksmtp/smtpd"
 )
 
@@ -114,8 +115,15 @@ func New(opts ...Option) (*Server, error) {
 			}
 		}
 	}
+	var takers []faultset.Carrier[Fault]
 	for _, opt := range opts {
 		if _, base := opt.(engineConfig); base {
+			continue
+		}
+		if c, ok := opt.(faultset.Carrier[Fault]); ok {
+			// The program's way to remove its faults one by one (no
+			// exported option: see Server.AddRemovableFault).
+			takers = append(takers, c)
 			continue
 		}
 		if c, ok := opt.(clock.Carrier); ok {
@@ -150,6 +158,9 @@ func New(opts ...Option) (*Server, error) {
 		unmoved := o.clock.OnAdvance(s.clockMoved)
 		unwaits := o.clock.OnWaits(func() { s.changes.changed(changeClock) })
 		s.unwatchClock = func() { unmoved(); unwaits() }
+	}
+	for _, c := range takers {
+		c.TakeFaultChange(s.changeFaults, s.optionFaultRemoves())
 	}
 	s.wg.Add(1)
 	go s.acceptLoop()

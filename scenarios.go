@@ -16,7 +16,8 @@ import (
 // instead, and a reply reworded to another code leaves the connection
 // open. Scenario state (greylisting's pairs, rate
 // counters) is kept per server, and starts afresh with [Server.Reset]
-// and [Server.ReplaceFaults]. A scenario sees every event it is consulted
+// and [Server.ReplaceFaults]; it goes with its fault when the remove of
+// [Server.AddRemovableFault] takes the fault out. A scenario sees every event it is consulted
 // for: a fault before it that only delays does not hide it, one that
 // answers does (see [WithFault]). What a scenario keeps is what the
 // client was told, as of when it went out: the command's arrival plus
@@ -63,7 +64,8 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 //
 // As a pair that passed passes from then on, the server remembers every
 // pair it saw, some 100 octets and the two addresses each, until
-// [Server.Reset], [Server.ReplaceFaults] or [Server.ClearFaults]: a
+// [Server.Reset], [Server.ReplaceFaults] or [Server.ClearFaults], or
+// until the remove of [Server.AddRemovableFault] takes the fault out: a
 // server that meets ever new senders (a load test's random ones) grows
 // by that much for each.
 func GreylistFor(d time.Duration) Fault { return greylist(d, callerLine(2)) }

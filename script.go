@@ -88,28 +88,112 @@ func WithSeed(seed int64) Option {
 // StageStartTLS without STARTTLS, StageAuth without AUTH, StageBdat
 // without CHUNKING), naming where it was declared.
 // It is safe for concurrent use.
-func (s *Server) AddFault(faults ...Fault) error { return s.setFaults(false, faults) }
+func (s *Server) AddFault(faults ...Fault) error {
+	_, err := s.setFaults(false, faults)
+	return err
+}
+
+// AddRemovableFault adds faults at the end of the server's fault script,
+// as [Server.AddFault] does, and returns a function that removes exactly
+// them, for a test that shares a server with other tests (one server
+// started in TestMain, an [Server.Inbox] each) and takes its own faults
+// away at its end:
+//
+//	remove, err := srv.AddRemovableFault(mocksmtp.Greylist().ForRcpt("*@" + inbox.Domain()))
+//	if err != nil {
+//		t.Fatal(err)
+//	}
+//	t.Cleanup(remove)
+//
+// remove takes them out of the script in one step, and nothing else:
+// every other fault keeps its place and its state (its AtMost count, the
+// pairs a [Greylist] remembers, the transactions a [RateLimitPer]
+// counts, an [Fault.IdleReply] it armed on a session), where
+// [Server.ReplaceFaults] with the others would start them all afresh. A
+// session consults the script at each event in one step: it meets all of
+// the removed faults at an event, or none. An IdleReply that one of them
+// fired waits on its session no more, as after ReplaceFaults: the
+// session's read goes on without it (one whose time ran out by then is
+// closed still). The seed stays; a removed fault with a
+// [Fault.WithProbability] draws no more, so the faults after it may draw
+// other numbers from then on (the same removals at the same points
+// replay a run, see [WithSeed]). Notes already in transcripts and
+// Session.Faults stay.
+//
+// remove does nothing when called again, or once ReplaceFaults or
+// ClearFaults removed the faults (equal faults that ReplaceFaults added
+// are not these); [Server.Reset], which keeps the faults, does not stop
+// it. It takes no testing.TB, so that what removes the faults may be a
+// test's cleanup, a TestMain, or the mocksmtp program (DELETE
+// /api/faults/{id}). On error, as AddFault's, it adds nothing and remove
+// does nothing. Both are safe for concurrent use.
+func (s *Server) AddRemovableFault(faults ...Fault) (remove func(), err error) {
+	added, err := s.setFaults(false, faults)
+	if err != nil {
+		return func() {}, err
+	}
+	return s.remover(added), nil
+}
+
+// remover returns the function that removes the faults of afs from the
+// script in one step (AddRemovableFault's remove).
+func (s *Server) remover(afs []*armedFault) func() {
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		sc := s.scriptLocked()
+		sc.remove(afs)
+		s.armed.Store(len(sc.faults) > 0)
+	}
+}
+
+// changeFaults is the mocksmtp program's way to change the script
+// (faultset.Change): setFaults, with a remove for each fault.
+func (s *Server) changeFaults(replace bool, faults []Fault) ([]func(), error) {
+	added, err := s.setFaults(replace, faults)
+	if err != nil {
+		return nil, err
+	}
+	return s.removersOf(added), nil
+}
+
+// optionFaultRemoves returns a remove for each fault given to New, in
+// order, for the mocksmtp program (faultset.Carrier).
+func (s *Server) optionFaultRemoves() []func() {
+	s.mu.Lock()
+	added := slices.Clone(s.scriptLocked().faults)
+	s.mu.Unlock()
+	return s.removersOf(added)
+}
+
+func (s *Server) removersOf(afs []*armedFault) []func() {
+	removes := make([]func(), len(afs))
+	for i, af := range afs {
+		removes[i] = s.remover([]*armedFault{af})
+	}
+	return removes
+}
 
 // setFaults checks faults, then adds them to the script, or replaces the
-// script with them, in one step under the lock.
-func (s *Server) setFaults(replace bool, faults []Fault) error {
+// script with them, in one step under the lock. It returns them armed.
+func (s *Server) setFaults(replace bool, faults []Fault) ([]*armedFault, error) {
 	for _, f := range faults {
 		if err := s.opts.checkFault(f); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sc := s.scriptLocked()
 	if replace {
-		sc.rearm(faults)
-	} else {
-		for _, f := range faults {
-			sc.add(f)
-		}
+		sc.rearm(nil)
+	}
+	added := make([]*armedFault, len(faults))
+	for i, f := range faults {
+		added[i] = sc.add(f)
 	}
 	s.armed.Store(len(sc.faults) > 0)
-	return nil
+	return added, nil
 }
 
 // checkFault reports why f cannot be used on a server with these options,
@@ -157,7 +241,10 @@ func (s *Server) ClearFaults() {
 // no session waits out an [Fault.IdleReply] that fired before. Like
 // AddFault, it returns an error, and changes nothing, when a fault is
 // invalid or one this server cannot play. It is safe for concurrent use.
-func (s *Server) ReplaceFaults(faults ...Fault) error { return s.setFaults(true, faults) }
+func (s *Server) ReplaceFaults(faults ...Fault) error {
+	_, err := s.setFaults(true, faults)
+	return err
+}
 
 // Seed returns the seed of the random source of faults (see [WithSeed]).
 func (s *Server) Seed() int64 {
@@ -174,16 +261,14 @@ type faultScript struct {
 	// clock is the server's, which the faults' times read (nil: the
 	// time package's; see internal/clock).
 	clock *clock.Clock
-	// arming is the script's arming since its last rearm, which ends it;
-	// an IdleReply that fired in it is read without Server.mu by the idle
-	// timers of sessions (idleContext).
-	arming *arming
 }
 
-// arming is one arming of the fault script, from one rearm to the next:
-// an IdleReply that fired in it holds while it lasts.
+// arming is one arming of a fault, from when it is added (or restarted)
+// to its removal (rearm, remove) or restart: an IdleReply that it fired
+// in it holds while it lasts. The idle timers of sessions read it
+// without Server.mu (idleContext).
 type arming struct {
-	ended atomic.Pointer[time.Time] // when rearm ended it (end); nil while it lasts
+	ended atomic.Pointer[time.Time] // when rearm, remove or restart ended it (end); nil while it lasts
 	// mu guards idles, and ended's store with it: an idle time that
 	// begins as the arming ends is either in the set end stops or sees
 	// it ended (run).
@@ -247,57 +332,87 @@ func (a *arming) holdsUntil(at time.Time) bool {
 }
 
 // armedFault is a fault added to a server, with its counters and state.
+// Its identity is the fault's as added: AddRemovableFault's remove finds
+// it by its pointer, which Reset keeps (restartFaultsLocked).
 type armedFault struct {
 	Fault
-	fired int
-	cond  condition
+	fired  int
+	cond   condition
+	arming *arming // its arming, which its IdleReplies hold by
 }
 
-// rearm makes faults the whole script, each armed afresh: its AtMost
-// counter at 0 and its scenario state new, as when it was added, and
-// no IdleReply of a fault that fired before waits on any session: the
-// fault is gone, or starts afresh as if it had never fired.
-// ReplaceFaults, ClearFaults and Reset (restartFaultsLocked) go through
-// it.
+// restart arms af afresh, at now: its AtMost counter at 0, its scenario
+// state new, as when it was added, and no IdleReply it fired before
+// waits on any session (its arming ends).
+func (af *armedFault) restart(now time.Time) {
+	af.arming.end(now)
+	af.arming = &arming{}
+	af.fired, af.cond = 0, nil
+	if af.newCond != nil {
+		af.cond = af.newCond()
+	}
+}
+
+// rearm makes faults the whole script, each armed anew, as when it was
+// added; no IdleReply of a fault that fired before waits on any session:
+// the fault is gone. ReplaceFaults and ClearFaults go through it.
 func (sc *faultScript) rearm(faults []Fault) {
-	sc.arming.end(sc.clock.Now())
-	sc.arming = &arming{}
+	now := sc.clock.Now()
+	for _, af := range sc.faults {
+		af.arming.end(now)
+	}
 	sc.faults, sc.random = nil, false
 	for _, f := range faults {
 		sc.add(f)
 	}
 }
 
-// restartFaultsLocked keeps the fault script but starts every fault's
-// counter and scenario state afresh, for Reset. The seed stays. Sessions
-// hold no armed fault, only their own sessionFaults: a live session meets
-// the new state at its next event. s.mu must be held.
+// remove takes the faults of gone that are in the script out of it (those
+// ReplaceFaults or ClearFaults removed already are not), ending their
+// armings, and leaves the others as they are (AddRemovableFault).
+func (sc *faultScript) remove(gone []*armedFault) {
+	now := sc.clock.Now()
+	sc.faults = slices.DeleteFunc(sc.faults, func(af *armedFault) bool {
+		if !slices.Contains(gone, af) {
+			return false
+		}
+		af.arming.end(now)
+		return true
+	})
+	sc.random = slices.ContainsFunc(sc.faults, func(af *armedFault) bool { return af.hasProb })
+}
+
+// restartFaultsLocked keeps the fault script, each fault where it is, but
+// starts every fault afresh (armedFault.restart), for Reset. The seed
+// stays. Sessions hold no armed fault, only their own sessionFaults: a
+// live session meets the new state at its next event. s.mu must be held.
 func (s *Server) restartFaultsLocked() {
 	sc := s.faults
 	if sc == nil {
 		return // built from the options, afresh, on first use
 	}
-	faults := make([]Fault, len(sc.faults))
-	for i, af := range sc.faults {
-		faults[i] = af.Fault
+	now := sc.clock.Now()
+	for _, af := range sc.faults {
+		af.restart(now)
 	}
-	sc.rearm(faults)
 }
 
-func (sc *faultScript) add(f Fault) {
-	af := &armedFault{Fault: f}
+// add arms f at the end of the script and returns it armed.
+func (sc *faultScript) add(f Fault) *armedFault {
+	af := &armedFault{Fault: f, arming: &arming{}}
 	if f.newCond != nil {
 		af.cond = f.newCond()
 	}
 	sc.faults = append(sc.faults, af)
 	sc.random = sc.random || f.hasProb
+	return af
 }
 
 // scriptLocked returns the fault script, built from the options on first
 // use. s.mu must be held.
 func (s *Server) scriptLocked() *faultScript {
 	if s.faults == nil {
-		sc := &faultScript{seed: s.opts.seed, arming: &arming{}, clock: s.opts.clock}
+		sc := &faultScript{seed: s.opts.seed, clock: s.opts.clock}
 		if !s.opts.seeded {
 			sc.seed = rand.Int64()
 		}
@@ -433,8 +548,8 @@ type sessionFaults struct {
 	mails   int        // MAIL FROMs accepted
 	idle    *idleReply // armed for the next read, by the answer to the last event (setIdle)
 	idleBy  string     // where the fault that set idle was declared
-	// idleOf is the script's arming when the fault that set idle
-	// fired: the idle wait holds while it lasts (arming.holdsUntil).
+	// idleOf is the arming of the fault that set idle, when it fired:
+	// the idle wait holds while it lasts (arming.holdsUntil).
 	idleOf *arming
 	// idleLeft is what is left of idle's time: all of it, but after
 	// BDAT LAST, whose chunk used some, for the wait that goes on after
@@ -480,7 +595,7 @@ type faultPlan struct {
 	notes  []string // one per fired fault
 	seed   string   // a note naming the seed, at the greeting
 	idleBy string   // where the fault with an IdleReply was declared
-	idleOf *arming  // the script's arming when it fired
+	idleOf *arming  // the arming of that fault when it fired
 	// at is when the event came (match.now), from which the reply
 	// goes out after act.delay (sentAt).
 	at      time.Time
@@ -561,7 +676,7 @@ func (s *Server) fireLocked(rec *session, sf *sessionFaults, ev *smtpd.Event, st
 	p.act = af.act
 	p.act.delay = delay
 	if af.act.idle != nil {
-		p.idleBy, p.idleOf = af.where, s.scriptLocked().arming
+		p.idleBy, p.idleOf = af.where, af.arming
 	}
 }
 
@@ -683,13 +798,13 @@ func deadlineReached(ctx context.Context) bool {
 // nextContext returns the context for the session's next read: the
 // session's (sessionFaults.ctx), or an idleContext, which ends once the server has waited for
 // the client for the rest of an idle fault's time, unless the script was
-// rearmed since the fault fired.
+// rearmed since the fault fired, or the fault removed.
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) {
 	if sf.idle == nil {
 		return sf.ctx, nil
 	}
 	if sf.idleOf.ended.Load() != nil {
-		// Rearmed since it fired, before its time ran out (or the
+		// Rearmed or removed since it fired, before its time ran out (or the
 		// session would have closed): the wait is gone.
 		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
 		return sf.ctx, nil
@@ -705,7 +820,8 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) 
 // client's silence. It ends, as one of context.WithDeadline does, once
 // the server has waited left in all, while the fault's arming holds for
 // that instant (arming.holdsUntil); once it does not (ClearFaults,
-// ReplaceFaults or Reset rearmed the script), it has no deadline and
+// ReplaceFaults or Reset rearmed the script, or AddRemovableFault's
+// remove removed the fault), it has no deadline and
 // does not end at it, so the read goes on, as it would have without the
 // fault, and its timer is stopped (arming.end): no wait on the clock. A
 // read cannot be interrupted and resumed (smtpd.Conn.Next), so the
@@ -718,7 +834,7 @@ type idleContext struct {
 	context.Context
 	idle   *idleReply
 	clk    *clock.Clock // the parent's: the server's
-	of     *arming      // the script's arming when the fault fired: the time holds while it lasts
+	of     *arming      // the fault's arming when it fired: the time holds while it lasts
 	cancel context.CancelCauseFunc
 
 	mu    sync.Mutex    // guards the fields below: Deadline may be asked from anywhere
@@ -748,7 +864,7 @@ func newIdleContext(parent context.Context, r *idleReply, left time.Duration, of
 // command was read that no wait of the server used (a fault's delay, a
 // paced reply's pauses) counts, so that a suite that moves the clock
 // once it sees the fault's note or the reply has it moved after the
-// time began. A time that the script's rearm did away with does not run
+// time began. A time whose fault's arming ended (rearm, remove) does not run
 // (arming.run).
 func (c *idleContext) Waiting(now time.Time) {
 	c.mu.Lock()

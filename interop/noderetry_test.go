@@ -20,7 +20,8 @@ import (
 // at 1m, and a delay of 1h at DATA, waited for with GET /api/wait/clock,
 // still holds the 354 1ms short of its end and ends with the last 1ms.
 // Each test's inbox passes the findings check (-without-rules quit:
-// nodemailer never sends QUIT). The program's clock then stands exactly
+// nodemailer never sends QUIT), and each test removes its own faults at
+// its end, by the ids POST /api/faults answered. The program's clock then stands exactly
 // where the moves put it, and the slow session's transcript has the moves
 // before its 354.
 func TestNodeRetryFakeTime(t *testing.T) {
@@ -50,6 +51,13 @@ func TestNodeRetryFakeTime(t *testing.T) {
 	res, body = p.call(t, "GET", "/api/findings", "")
 	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Errorf("GET /api/findings: %s, want no finding\n%s", res.Status, body)
+	}
+
+	// Each test removed its own faults by their ids (DELETE
+	// /api/faults/{id}), and no other's: none is left.
+	res, body = p.call(t, "GET", "/api/faults", "")
+	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "[]" {
+		t.Errorf("GET /api/faults: %s, want no fault left: each test removes its own\n%s", res.Status, body)
 	}
 
 	res, body = p.call(t, "GET", "/api/messages?subject=Slow", "")

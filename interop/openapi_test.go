@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/smtp"
@@ -253,7 +254,13 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		{"at": "STARTTLS", "atMost": 1, "tlsVersion": "1.2"},
 		{"greylistFor": "5m"}, {"at": "NOOP", "reply": "250 2.0.0 one\nand two", "delay": "0"}]`
 	check("PUT", "/api/faults", script, 200)
-	check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200)
+	var added []struct{ ID int }
+	if err := json.Unmarshal(check("POST", "/api/faults", `[{"mailboxFull": ["bob@example.com"]}]`, 200), &added); err != nil || len(added) != 1 {
+		t.Fatalf("POST /api/faults: %v, %d faults added, want 1", err, len(added))
+	}
+	check("DELETE", fmt.Sprintf("/api/faults/%d", added[0].ID), "", 204)
+	check("DELETE", fmt.Sprintf("/api/faults/%d", added[0].ID), "", 404) // removed: never given again
+	check("DELETE", "/api/faults/x", "", 400)
 	check("PUT", "/api/faults", `[{"at": "nowhere"}]`, 400)
 	check("PUT", "/api/faults", `[{"at": "DATA", "delay": "2s", "declaredAt": "test.py:1\ntest.py:2"}]`, 400)
 	got := check("GET", "/api/faults", "", 200)

@@ -97,9 +97,21 @@ package main
 // "description" is ignored on input; GET /api/faults fills it in with the
 // fault as the server describes it, and gives "declaredAt" when it was
 // given, so what GET returns can be PUT back.
+//
+// "id" is the program's: each fault it adds gets one (the -faults file's
+// first, from 1; then those of each PUT and POST), never given again while
+// it runs. GET, PUT and POST answer with it (POST with the faults it
+// added only); DELETE /api/faults/{id} removes that one fault, in one
+// step, the others keeping their state (mocksmtp.Server.AddRemovableFault
+// is the Go API's way; the program reaches the same mechanism through
+// internal/faultset, which adds a request's faults in one step, each
+// removable on its own). It is ignored on input in PUT and the -faults
+// file, as "description" is, and refused in POST: an id a client picked
+// could name another test's fault.
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -109,17 +121,24 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mocksmtp/mocksmtp"
+	"github.com/mocksmtp/mocksmtp/internal/faultset"
 )
 
 // faultJSON is one fault of a script. Pointers and nil slices are "not
 // given".
 type faultJSON struct {
+	// ID is the fault's id, which the program gives (faultState.add):
+	// output only, ignored in PUT and the -faults file (GET's output goes
+	// back as it is) and refused in POST (parseFaults).
+	ID *int `json:"id,omitempty"`
+
 	At                string         `json:"at,omitempty"`
 	Greylist          bool           `json:"greylist,omitempty"`
 	GreylistFor       *duration      `json:"greylistFor,omitempty"`
@@ -441,8 +460,10 @@ func (j *faultJSON) fault(where string) (mocksmtp.Fault, error) {
 // problem; each fault is declared at label:line, as transcript notes say
 // ("faults.json:3"), unless its "declaredAt" names the place. A key given
 // null is left out; a null anywhere else (a fault, an element of a list)
-// is refused (nullAt).
-func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fault, error) {
+// is refused (nullAt). An "id" is ignored, as "description" is, or,
+// with refuseIDs (POST), refused: the program gives ids, and one a
+// client picked would name another test's fault.
+func parseFaults(data []byte, source, label string, refuseIDs bool) ([]faultJSON, []mocksmtp.Fault, error) {
 	at := func(idx int64, format string, args ...any) error {
 		return fmt.Errorf("%s:%s: "+format, append([]any{source, position(data, idx)}, args...)...)
 	}
@@ -501,6 +522,10 @@ func parseFaults(data []byte, source, label string) ([]faultJSON, []mocksmtp.Fau
 	faults := make([]mocksmtp.Fault, len(decoded))
 	lines := lineCounter{data: data, line: 1}
 	for i, j := range decoded {
+		if j.ID != nil && refuseIDs {
+			return nil, nil, at(starts[i], "fault %d: \"id\" is the server's to give: POST answers the id of each fault it adds; leave it out", i+1)
+		}
+		j.ID = nil
 		where := j.DeclaredAt
 		if where == "" {
 			where = label + ":" + strconv.Itoa(lines.at(starts[i]))
@@ -646,14 +671,76 @@ func loadFaults(path string) ([]faultJSON, []mocksmtp.Fault, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("-faults: %w", err)
 	}
-	return parseFaults(data, path, filepath.Base(path))
+	return parseFaults(data, path, filepath.Base(path), false)
 }
 
-// faultState is the script as the API shows it. The server holds the
-// faults themselves; this is their JSON.
+// faultState is the script as the API shows it, each fault with its id
+// and the function that removes it from the server's script. The server
+// holds the faults themselves; this is their JSON.
 type faultState struct {
-	mu    sync.Mutex // guards specs, and serializes changes to the server's script
+	mu sync.Mutex // guards the fields below, and serializes changes to the server's script
+	// change changes the server's script, each fault added removable on
+	// its own (faultset.Change, Server.AddRemovableFault's mechanism);
+	// the server gives it through faultsOption. nil for a server made
+	// without it (tests of other parts of the API).
+	change faultset.Change[mocksmtp.Fault]
+	// script is the script, in its order, which is the order of the ids.
+	script []scriptFault
+	lastID int // the last id given: ids are never given again in a run
+}
+
+// scriptFault is one fault of the script.
+type scriptFault struct {
+	spec   faultJSON // with its ID
+	remove func()    // removes it from the server's script, the others keeping their state
+}
+
+// option returns the option of mocksmtp.New that gives s the server's
+// way to change its script, and the removes of specs, the faults given
+// to New with WithFault (the -faults file), which get the first ids.
+func (s *faultState) option(specs []faultJSON) mocksmtp.Option {
+	return faultsOption{state: s, specs: specs}
+}
+
+// faultsOption is faultState.option: mocksmtp.New hands it the server's
+// faultset.Change and applies nothing else, so the nil Option it embeds,
+// for its method set, is never called (as clockOption's).
+type faultsOption struct {
+	mocksmtp.Option
+	state *faultState
 	specs []faultJSON
+}
+
+func (o faultsOption) TakeFaultChange(change faultset.Change[mocksmtp.Fault], removes []func()) {
+	o.state.mu.Lock()
+	defer o.state.mu.Unlock()
+	o.state.change = change
+	o.state.addLocked(o.specs, removes)
+}
+
+// addLocked adds specs to the script, with their removes, each with the
+// next id, and returns them so. s.mu is held.
+func (s *faultState) addLocked(specs []faultJSON, removes []func()) []faultJSON {
+	ids := make([]int, len(specs)) // one allocation for the ids of a script of 65,534
+	added := make([]faultJSON, len(specs))
+	s.script = slices.Grow(s.script, len(specs))
+	for i, spec := range specs {
+		s.lastID++
+		ids[i] = s.lastID
+		spec.ID = &ids[i]
+		added[i] = spec
+		s.script = append(s.script, scriptFault{spec: spec, remove: removes[i]})
+	}
+	return added
+}
+
+// specsLocked returns the script's faults as JSON. s.mu is held.
+func (s *faultState) specsLocked() []faultJSON {
+	out := make([]faultJSON, len(s.script))
+	for i, f := range s.script {
+		out[i] = f.spec
+	}
+	return out
 }
 
 // maxFaultBody bounds the body of PUT and POST /api/faults.
@@ -664,12 +751,13 @@ func (a *api) getFaults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.faults.mu.Lock()
-	out := append([]faultJSON{}, a.faults.specs...)
+	out := a.faults.specsLocked()
 	a.faults.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }
 
-// putFaults replaces the script; postFaults appends to it.
+// putFaults replaces the script and answers it; postFaults appends to it
+// and answers the faults it added, each with its id.
 func (a *api) putFaults(w http.ResponseWriter, r *http.Request)  { a.setFaults(w, r, true) }
 func (a *api) postFaults(w http.ResponseWriter, r *http.Request) { a.setFaults(w, r, false) }
 
@@ -685,7 +773,7 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 		writeError(w, http.StatusBadRequest, "%s: no body; want a JSON array of faults, such as [{\"at\": \"RCPT\", \"reply\": \"421 4.3.2 try later\"}] ([] for none)", requestName(r))
 		return
 	}
-	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults")
+	specs, faults, err := parseFaults(data, "body", r.Method+" /api/faults", !replace)
 	if err != nil {
 		// Its own words clip what they quote; those of encoding/json,
 		// time and the root package's faults are clipped here.
@@ -693,21 +781,21 @@ func (a *api) setFaults(w http.ResponseWriter, r *http.Request, replace bool) {
 		return
 	}
 	a.faults.mu.Lock()
-	if replace {
-		err = a.srv.ReplaceFaults(faults...)
-	} else {
-		err = a.srv.AddFault(faults...)
+	if a.faults.change == nil {
+		a.faults.mu.Unlock()
+		writeError(w, http.StatusInternalServerError, "%s: the server was made without the program's fault option (faultState.option)", requestName(r))
+		return
 	}
+	removes, err := a.faults.change(replace, faults)
 	if err != nil {
 		a.faults.mu.Unlock()
 		writeError(w, http.StatusBadRequest, "%s: %s", requestName(r), clipQuoted(err))
 		return
 	}
 	if replace {
-		a.faults.specs = nil
+		a.faults.script = nil
 	}
-	a.faults.specs = append(a.faults.specs, specs...)
-	out := append([]faultJSON{}, a.faults.specs...)
+	out := a.faults.addLocked(specs, removes)
 	a.faults.mu.Unlock()
 	a.log.Info("faults set", "added", len(faults), "replaced", replace)
 	writeJSON(w, http.StatusOK, out)
@@ -739,8 +827,38 @@ func (a *api) deleteFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	a.faults.mu.Lock()
 	a.srv.ClearFaults()
-	a.faults.specs = nil
+	a.faults.script = nil
 	a.faults.mu.Unlock()
 	a.log.Info("faults cleared")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteFault removes the fault of the path's id, and no other: the
+// others keep their state (Server.AddRemovableFault).
+func (a *api) deleteFault(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r, false); !ok {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	a.faults.mu.Lock()
+	defer a.faults.mu.Unlock()
+	i, found := slices.BinarySearchFunc(a.faults.script, id, func(f scriptFault, id int) int { return cmp.Compare(*f.spec.ID, id) })
+	if !found {
+		switch last := a.faults.lastID; {
+		case id == 0:
+			writeError(w, http.StatusNotFound, "no fault 0: ids start at 1")
+		case id <= last:
+			writeError(w, http.StatusNotFound, "no fault %d: removed (DELETE /api/faults/%d, DELETE /api/faults, or PUT /api/faults, which replaces every fault); an id is never given again", id, id)
+		default:
+			writeError(w, http.StatusNotFound, "no fault %d: the last id given is %d", id, last)
+		}
+		return
+	}
+	a.faults.script[i].remove()
+	a.faults.script = slices.Delete(a.faults.script, i, i+1)
+	a.log.Info("fault removed", "id", id)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -82,7 +82,7 @@ func TestFaultJSONMapsOntoTheGoAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			specs, faults, err := parseFaults([]byte("["+tt.json+"]"), "test.json", "test.json")
+			specs, faults, err := parseFaults([]byte("["+tt.json+"]"), "test.json", "test.json", false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := parseFaults([]byte(tt.json), "x.json", "x.json")
+			_, _, err := parseFaults([]byte(tt.json), "x.json", "x.json", false)
 			want, whole := strings.CutSuffix(tt.want, "$")
 			if err == nil || !strings.Contains(err.Error(), want) || whole && !strings.HasSuffix(err.Error(), want) {
 				t.Errorf("parseFaults(%q) = %v, want an error containing %q", tt.json, err, tt.want)
@@ -310,8 +310,8 @@ func TestAPIFaults(t *testing.T) {
 	}
 	var again []faultJSON
 	getJSON(t, p, "/api/faults", 200, &again)
-	// Only where they were declared changed.
-	if diff := cmp.Diff(got, again, cmpopts.IgnoreFields(faultJSON{}, "Description")); diff != "" {
+	// Only where they were declared changed, and the ids, new.
+	if diff := cmp.Diff(got, again, cmpopts.IgnoreFields(faultJSON{}, "Description", "ID")); diff != "" {
 		t.Errorf("round trip (-GET before +GET after):\n%s", diff)
 	}
 
@@ -457,7 +457,7 @@ func TestFaultScriptsOf65534Faults(t *testing.T) {
 	if len(data) > maxFaultBody {
 		t.Fatalf("the script is %d bytes, more than a PUT may send (%d)", len(data), maxFaultBody)
 	}
-	specs, faults, err := parseFaults(data, "body", "PUT /api/faults")
+	specs, faults, err := parseFaults(data, "body", "PUT /api/faults", false)
 	if err != nil || len(specs) != 65534 || len(faults) != 65534 {
 		t.Fatalf("parseFaults: %d specs, %d faults, %v", len(specs), len(faults), err)
 	}
@@ -465,7 +465,7 @@ func TestFaultScriptsOf65534Faults(t *testing.T) {
 	// One a line: each declared on its line, an error at the end placed
 	// exactly.
 	data = faultScript(65534, `{"at": "RCPT", "drop": true}`, ",\n")
-	_, faults, err = parseFaults(data, "body", "PUT /api/faults")
+	_, faults, err = parseFaults(data, "body", "PUT /api/faults", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestFaultScriptsOf65534Faults(t *testing.T) {
 		t.Errorf("the last fault is %q, want %q: declared on line 65534", got, want)
 	}
 	bad := append(data[:len(data)-1:len(data)-1], []byte(",\n  {\"at\": \"RCPT\", \"dorp\": true}]")...)
-	if _, _, err := parseFaults(bad, "body", "PUT /api/faults"); err == nil || !strings.HasPrefix(err.Error(), `body:65535:18: fault 65535: json: unknown field "dorp"`) {
+	if _, _, err := parseFaults(bad, "body", "PUT /api/faults", false); err == nil || !strings.HasPrefix(err.Error(), `body:65535:18: fault 65535: json: unknown field "dorp"`) {
 		t.Errorf("an invalid last fault: %v, want body:65535:18: fault 65535", err)
 	}
 }
@@ -487,7 +487,7 @@ func BenchmarkParseFaults(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, _, err := parseFaults(data, "body", "PUT /api/faults"); err != nil {
+				if _, _, err := parseFaults(data, "body", "PUT /api/faults", false); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -500,12 +500,14 @@ func BenchmarkParseFaults(b *testing.B) {
 // the handler: parsing, the server's script, and the answer listing
 // them.
 func BenchmarkPutFaults(b *testing.B) {
-	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
+	faults := new(faultState)
+	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"), faults.option(nil))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer srv.Close()
 	a := newAPI(srv, slog.New(slog.DiscardHandler), false)
+	a.faults = faults
 	data := faultScript(65534, `{"rateLimit":1}`, ",")
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
@@ -521,7 +523,7 @@ func BenchmarkPutFaults(b *testing.B) {
 
 func TestFaultJSONRoundTripKeepsEmptyLists(t *testing.T) {
 	t.Parallel()
-	specs, _, err := parseFaults([]byte(`[{"unknownUser": []}, {"mailboxFull": []}]`), "x.json", "x.json")
+	specs, _, err := parseFaults([]byte(`[{"unknownUser": []}, {"mailboxFull": []}]`), "x.json", "x.json", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +531,7 @@ func TestFaultJSONRoundTripKeepsEmptyLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, faults, err := parseFaults(out, "x.json", "x.json")
+	again, faults, err := parseFaults(out, "x.json", "x.json", false)
 	if err != nil || len(again) != 2 || withoutWhere(faults[0].String()) != withoutWhere(mocksmtp.UnknownUser().String()) {
 		t.Errorf("%s parsed back: %v, %v; want UnknownUser() and MailboxFull() (every recipient)", out, faults, err)
 	}
@@ -549,7 +551,7 @@ func TestAPIFaultsDeclaredAtNamesTheSuitesLine(t *testing.T) {
 			Description: "RCPT on attempt 1 → 421 4.3.2 try later, disconnect (test_retry.py:42)"},
 		{At: "NOOP", Reply: &replyJSON{250, "2.0.0 fine"}, Description: "NOOP → 250 2.0.0 fine (PUT /api/faults:2)"}, // no declaredAt given
 	}
-	if diff := cmp.Diff(want, put); diff != "" {
+	if diff := cmp.Diff(want, put, ignoreFaultID); diff != "" {
 		t.Errorf("PUT /api/faults answered (-want +got):\n%s", diff)
 	}
 
@@ -585,7 +587,7 @@ func TestAPIFaultsDeclaredAtNamesTheSuitesLine(t *testing.T) {
 	}
 	var again []faultJSON
 	getJSON(t, p, "/api/faults", 200, &again)
-	if diff := cmp.Diff(want[0], again[0]); diff != "" {
+	if diff := cmp.Diff(want[0], again[0], ignoreFaultID); diff != "" {
 		t.Errorf("the named fault after a round trip (-before +after):\n%s", diff)
 	}
 	if again[1].DeclaredAt != "" {
@@ -637,7 +639,7 @@ func TestAPIFaultsDeclaredAtNamesTheSuitesLine(t *testing.T) {
 	}
 	var last []faultJSON
 	getJSON(t, p, "/api/faults", 200, &last)
-	if diff := cmp.Diff(again, last); diff != "" {
+	if diff := cmp.Diff(again, last, ignoreFaultID); diff != "" { // PUT again: new ids
 		t.Errorf("the script after refused PUTs and POSTs (-want +got):\n%s", diff)
 	}
 }
@@ -646,7 +648,7 @@ func TestAPIFaultsDeclaredAtNamesTheSuitesLine(t *testing.T) {
 func TestFaultsFileDeclaredAt(t *testing.T) {
 	t.Parallel()
 	data := []byte("[\n  {\"at\": \"RCPT\", \"drop\": true, \"declaredAt\": \"retry.spec.ts:7\"},\n  {\"at\": \"MAIL\", \"drop\": true}\n]")
-	specs, faults, err := parseFaults(data, "/tmp/faults.json", "faults.json")
+	specs, faults, err := parseFaults(data, "/tmp/faults.json", "faults.json", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,7 +691,7 @@ func TestFaultsFileNamesTheFlagToAdd(t *testing.T) {
 // for. It said "at StageConnect with WithImplicitTLS".
 func TestFaultJSONTLSFailureNamesNoGoOption(t *testing.T) {
 	t.Parallel()
-	_, _, err := parseFaults([]byte(`[{"at": "RCPT", "expiredCertificate": true}]`), "x.json", "x.json")
+	_, _, err := parseFaults([]byte(`[{"at": "RCPT", "expiredCertificate": true}]`), "x.json", "x.json", false)
 	if err == nil || !strings.Contains(err.Error(), "TLS failures work at STARTTLS, and at connect under implicit TLS, not at RCPT") || strings.Contains(err.Error(), "With") {
 		t.Errorf("parseFaults = %v, want an error saying where a TLS failure works, naming no Go option", err)
 	}

@@ -55,8 +55,11 @@ package main
 //	GET    /api/openapi.json                  the OpenAPI 3.1 document of this API (openapi.json)
 //	GET    /api/faults                        the fault script (see faults.go for its JSON)
 //	PUT    /api/faults                        replace the fault script
-//	POST   /api/faults                        add faults at the end of the script
+//	POST   /api/faults                        add faults at the end of the script; answers those it added,
+//	                                          each with its "id"
 //	DELETE /api/faults                        remove every fault
+//	DELETE /api/faults/{id}                   remove one fault, by the id GET, PUT and POST give it; the
+//	                                          others keep their state (greylisted pairs, atMost counts)
 //	GET    /api/clock                         the clock the faults' times read (clock.go): {"now": "...",
 //	                                          "offset": "5m0s", "waits": 1, "mode": "real", "waitList": [...]}:
 //	                                          how far it was moved ahead, how many waits on it (delays, pauses,
@@ -137,7 +140,7 @@ type api struct {
 	mux          *http.ServeMux
 	allowRemote  bool // any Host header is fine
 	ownCert      bool // TLS uses the -cert certificate: no test CA to give
-	faults       faultState
+	faults       *faultState
 	inboxes      inboxes
 	expectations expectationList
 	setup        setup         // what GET /api/server tells of the flags (server.go)
@@ -153,7 +156,7 @@ type api struct {
 }
 
 func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
-	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection()}
+	a := &api{srv: srv, log: log, mux: http.NewServeMux(), allowRemote: allowRemote, cop: http.NewCrossOriginProtection(), faults: &faultState{}}
 	a.inboxes.max = maxInboxes
 	a.expectations.max = maxExpectations
 	a.expectations.maxBytes = maxExpectationBytes
@@ -190,6 +193,7 @@ func newAPI(srv *mocksmtp.Server, log *slog.Logger, allowRemote bool) *api {
 	a.handle("PUT /api/faults", a.putFaults)
 	a.handle("POST /api/faults", a.postFaults)
 	a.handle("DELETE /api/faults", a.deleteFaults)
+	a.handle("DELETE /api/faults/{id}", a.deleteFault)
 	a.handle("GET /api/clock", a.getClock)
 	a.handle("POST /api/clock/advance", a.advanceClock)
 	a.handle("GET /api/openapi.json", a.openAPI)

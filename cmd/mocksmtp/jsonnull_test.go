@@ -102,6 +102,19 @@ func TestNullKeyIsLeftOut(t *testing.T) {
 		}
 		res1, b1 := do(t, p, method, tt.path, tt.withNulls)
 		res2, b2 := do(t, p, method, tt.path, tt.without)
+		if tt.path == "/api/faults" { // new ids for each PUT
+			var j1, j2 []faultJSON
+			_ = json.Unmarshal(b1, &j1)
+			_ = json.Unmarshal(b2, &j2)
+			for i := range j1 {
+				j1[i].ID = nil
+			}
+			for i := range j2 {
+				j2[i].ID = nil
+			}
+			b1, _ = json.Marshal(j1)
+			b2, _ = json.Marshal(j2)
+		}
 		if tt.path == "/api/expectations" {
 			var j1, j2 expectationJSON
 			_ = json.Unmarshal(b1, &j1)

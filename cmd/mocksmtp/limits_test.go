@@ -614,6 +614,8 @@ func TestErrorsQuoteLittleOfTheInput(t *testing.T) {
 		{"an ID", get("/api/messages/" + nines), 400, `id "999`, ""},
 		{"an ID, with an unknown parameter", get("/api/messages/" + nines + "?x=1"), 400, `/api/messages/999`, fmt.Sprintf("(%d octets)", size+14)},
 		{"an ID to delete", fmt.Sprintf("DELETE /api/messages/%s HTTP/1.1\r\nHost: %s\r\n\r\n", nines, addr), 400, `id "999`, ""},
+		{"a fault's ID to delete", fmt.Sprintf("DELETE /api/faults/%s HTTP/1.1\r\nHost: %s\r\n\r\n", nines, addr), 400, `id "999`, ""},
+		{"a fault's ID to delete, not a number", fmt.Sprintf("DELETE /api/faults/%s HTTP/1.1\r\nHost: %s\r\n\r\n", big, addr), 400, `id "aaa`, ""},
 		{"an attachment's index", get("/api/messages/1/attachments/" + nines), 400, `n "999`, ""},
 		{"an inbox", get("/api/messages?inbox=" + big), 404, `inbox="aaa`, ""},
 		// Cut at the start of a character, not within one.

@@ -73,7 +73,10 @@
 //	GET    /api/rules                         the rules, as mocksmtp.Rules(): name, RFC section, on or off (-without-rules)
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate
-//	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script
+//	GET, PUT, POST, DELETE /api/faults        read, replace, extend, clear the fault script; each fault has an
+//	                                          "id", and POST answers the faults it added, with theirs
+//	DELETE /api/faults/{id}                   remove one fault (a test's own, at its end): the others keep
+//	                                          their state (greylisted pairs, atMost counts); an id is never reused
 //	GET    /api/clock                         the clock the faults' times read: {"now", "offset": "5m0s", "waits": 1,
 //	                                          "mode": "real", "waitList": [{"session": 3, "kind": "delay", "ends", "left": "59m0s"}]};
 //	                                          with -clock frozen it moves only when moved, from its "start"
@@ -887,6 +890,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		faultSpecs = specs
 		opts = append(opts, mocksmtp.WithFault(faults...))
 	}
+	faults := new(faultState)
+	opts = append(opts, faults.option(faultSpecs))
 	if cfg.seeded {
 		opts = append(opts, mocksmtp.WithSeed(cfg.seed))
 	}
@@ -915,7 +920,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if cfg.waitTimeout != 0 {
 			a.waitTimeout = cfg.waitTimeout
 		}
-		a.faults.specs = faultSpecs
+		a.faults = faults
 		a.clock = clk
 		web, err = startHTTP(cfg.http, a, log, defaultHTTPTimeouts)
 		if err != nil {

@@ -305,13 +305,15 @@ func TestResetForgetsFindings(t *testing.T) {
 // when not nil, changes the API before it serves (its limits).
 func startInProcess(t *testing.T, to httpTimeouts, set func(*api)) (srv *mocksmtp.Server, addr string, log *output) {
 	t.Helper()
-	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"))
+	faults := new(faultState)
+	srv, err := mocksmtp.New(mocksmtp.WithListenAddr("127.0.0.1:0"), faults.option(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log = newOutput()
 	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a := newAPI(srv, logger, false)
+	a.faults = faults
 	if set != nil {
 		set(a)
 	}

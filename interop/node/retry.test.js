@@ -85,6 +85,18 @@ test.afterEach(async () => {
   await api("GET", "/api/findings/check", { inbox });
 });
 
+// addFaults adds the test's own faults and removes them, by the ids POST
+// answers, once the test is over: the faults of the program's other tests
+// keep theirs, and their state (a DELETE of every fault would take them
+// away; a PUT would start them afresh).
+async function addFaults(t, faults) {
+  const added = await api("POST", "/api/faults", {}, faults);
+  assert.strictEqual(added.length, faults.length, "POST /api/faults answers the faults it added");
+  t.after(async () => {
+    for (const f of added) await api("DELETE", `/api/faults/${f.id}`);
+  });
+}
+
 // transport makes a nodemailer transport to mocksmtp that tells
 // connected(localPort) of each connection once the server has greeted it:
 // the client's port is how a test finds its session in GET /api/sessions
@@ -130,7 +142,7 @@ async function advance(t, ms) {
 }
 
 test("a greylisted mail is retried, and passes at 5 minutes, not 1 ms before", async (t) => {
-  await api("POST", "/api/faults", {}, [{ greylistFor: "5m", forRcpt: [`*@${inbox}`], declaredAt: "retry.test.js: greylisting" }]);
+  await addFaults(t, [{ greylistFor: "5m", forRcpt: [`*@${inbox}`], declaredAt: "retry.test.js: greylisting" }]);
   await api("POST", "/api/expectations", { inbox }, { want: { to: [to], subject: "Your receipt" } });
   const r = retries();
   const ports = [];
@@ -160,7 +172,7 @@ test("a greylisted mail is retried, and passes at 5 minutes, not 1 ms before", a
 
 test("over the rate limit, the retry passes once the interval has passed", async (t) => {
   // One mail a minute from this test's sender: the second gets 451 4.7.1.
-  await api("POST", "/api/faults", {}, [{ rateLimitPer: { n: 1, interval: "1m" }, forSender: [from], declaredAt: "retry.test.js: rate limit" }]);
+  await addFaults(t, [{ rateLimitPer: { n: 1, interval: "1m" }, forSender: [from], declaredAt: "retry.test.js: rate limit" }]);
   await api("POST", "/api/expectations", { inbox }, { want: { to: [to], subjectContains: "Order" }, times: 2 });
   const smtp = transport();
   assert.strictEqual(await sendWithRetry(smtp, { from, to, subject: "Order 1", text: "1\n" }, { backoffs: [] }), 1);
@@ -178,7 +190,7 @@ test("over the rate limit, the retry passes once the interval has passed", async
 });
 
 test("a server slow at DATA: the mail goes once an hour has passed on its clock", async (t) => {
-  await api("POST", "/api/faults", {}, [{ at: "DATA", delay: "1h", forRcpt: [`*@${inbox}`], declaredAt: "retry.test.js: slow DATA" }]);
+  await addFaults(t, [{ at: "DATA", delay: "1h", forRcpt: [`*@${inbox}`], declaredAt: "retry.test.js: slow DATA" }]);
   await api("POST", "/api/expectations", { inbox }, { want: { to: [to], subject: "Slow" } });
   let port;
   const connected = new Promise((resolve) => { port = resolve; });
