@@ -457,7 +457,7 @@ func keepFrame([]byte) {}
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
-	p := s.planFaults(rec, sf, ev)
+	p := s.planFaults(rec, sf, c, ev)
 	if len(p.records) > 0 {
 		// A panic before the answer (serve answers 421) told the
 		// client nothing: what the conditions counted is dropped.

@@ -402,3 +402,76 @@ func TestRateLimitPerPendingMailHoldsItsPlace(t *testing.T) {
 		}
 	})
 }
+
+// A command pipelined behind a delayed one is timed as the server times
+// its delay, from the session's time: after one move of 2h past the
+// delays of 1h of the command before it and of its own, its reply went
+// out at 2h (as in a bubble), and what the scenario keeps counts from
+// there: 5m-1ns after it the limit holds, 5m after it it is gone. It was
+// timed by the clock read after the move, 2h, and kept as gone out at
+// 3h, an hour after the client read it: 5m after it the retry was
+// refused still.
+func TestScenarioTimesAPipelinedCommandAsItsDelay(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		pipelined string // the delayed command and the scenario's, in one write
+		replies   [2]int
+		from      string // the MAIL FROM of a later connection before probe
+		probe     string // meets the scenario's limit while it holds
+	}{{
+		name: "greylistFor",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Hour),
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(time.Hour),
+			mocksmtp.GreylistFor(5 * time.Minute),
+		},
+		pipelined: "MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>",
+		replies:   [2]int{250, 451},
+		from:      "app@example.com",
+		probe:     "RCPT TO:<bob@example.com>",
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(1).Delay(time.Hour),
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Hour),
+		},
+		pipelined: "RSET\r\nMAIL FROM:<app@example.com>",
+		replies:   [2]int{250, 250},
+		probe:     "MAIL FROM:<app@example.com>",
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(tt.faults...)
+				start := rc.now()
+				c := rc.dial(srv, "")
+				c.send(tt.pipelined)
+				rc.waitForTheDelay(srv)
+				rc.sleep(2 * time.Hour)
+				_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second)) // in the bubble, 2h past its first
+				c.must("", tt.replies[0])
+				c.must("", tt.replies[1])
+				told := rc.now()
+				if got := told.Sub(start); got != 2*time.Hour {
+					rc.t.Fatalf("the replies came %v after the commands, want 2h", got)
+				}
+				c.must("QUIT", 221)
+				srv.WaitForSessionEnd(rc.t, 1)
+				for _, next := range []struct {
+					after time.Duration // after the scenario's reply went out
+					code  int
+				}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+					rc.sleep(told.Add(next.after).Sub(rc.now()))
+					c := rc.dial(srv, tt.from)
+					if r, waited := rc.timed(c, tt.probe); r.Code != next.code || waited != 0 {
+						rc.t.Errorf("%q %v after the reply to the pipelined one: %d after %v, want %d at once", tt.probe, next.after, r.Code, waited, next.code)
+					}
+					c.must("QUIT", 221)
+				}
+			})
+		})
+	}
+}

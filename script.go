@@ -320,9 +320,10 @@ type match struct {
 	rcpts   []string // RCPT's path, or the transaction's recipients
 	txRcpts int      // recipients accepted so far in the transaction
 	mails   int      // MAIL FROMs accepted so far in the session
-	// now is when the event came: the server's clock read as the
-	// script is consulted, before any delay. A condition compares it
-	// with the times of replies that went out before (onReply).
+	// now is when the event came, before any delay: the session's time
+	// (smtpd.Conn.Now), from which the engine's delays count. A
+	// condition compares it with the times of replies that went out
+	// before (onReply).
 	now     time.Time
 	srv     *Server
 	rec     *session
@@ -487,8 +488,8 @@ type faultPlan struct {
 	records []record // the conditions' records to keep or drop (settle)
 }
 
-// planFaults consults the fault script for ev.
-func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) faultPlan {
+// planFaults consults the fault script for ev, which c serves.
+func (s *Server) planFaults(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) faultPlan {
 	var p faultPlan
 	if ev.Err != nil || !s.armed.Load() {
 		return p // without faults, an event takes no lock
@@ -506,7 +507,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	if (ev.Kind == smtpd.Greeting && !s.opts.engine.ImplicitTLS || ev.Kind == smtpd.Connect) && sc.random {
 		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
 	}
-	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: sc.clock.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
+	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: c.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
 	switch ev.Kind {
 	case smtpd.Mail:
 		m.senders = []string{ev.Path}
