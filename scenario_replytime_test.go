@@ -475,3 +475,126 @@ func TestScenarioTimesAPipelinedCommandAsItsDelay(t *testing.T) {
 		})
 	}
 }
+
+// The replies to pipelined commands go out together, once the server
+// has answered the last of them and waits for the client: a reply that
+// a later command's delay held back counts from then, when the client
+// read it. A retry 5m-1ns after the client read it meets the limit
+// still, one at 5m does not. It counted from the end of its own delays,
+// a minute before it went out: the retry 5m-1ns after it passed.
+func TestScenarioCountsAPipelinedReplyFromWhenItWentOut(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		from      string // the MAIL FROM before pipelined
+		pipelined string // the scenario's command, then one a delay holds
+		replies   [2]int
+		probe     string // on a later connection, after from
+	}{{
+		name: "greylistFor",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("carol@example.com").Delay(time.Minute),
+			mocksmtp.GreylistFor(5 * time.Minute),
+		},
+		from:      "app@example.com",
+		pipelined: "RCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>",
+		replies:   [2]int{451, 451},
+		probe:     "RCPT TO:<bob@example.com>",
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(1).Delay(time.Minute),
+		},
+		pipelined: "MAIL FROM:<app@example.com>\r\nRSET",
+		replies:   [2]int{250, 250},
+		probe:     "MAIL FROM:<app@example.com>",
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, next := range []struct {
+				after time.Duration // after the replies went out
+				code  int
+			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+				t.Run(next.after.String(), func(t *testing.T) {
+					t.Parallel()
+					onReplyClocks(t, func(rc *replyClock) {
+						srv := rc.start(tt.faults...)
+						c := rc.dial(srv, tt.from)
+						if r, waited := rc.timed(c, tt.pipelined); r.Code != tt.replies[0] || waited != time.Minute {
+							rc.t.Fatalf("the first of %q: %d after %v, want %d after 1m", tt.pipelined, r.Code, waited, tt.replies[0])
+						}
+						c.must("", tt.replies[1])
+						told := rc.now()
+						c.must("QUIT", 221)
+						srv.WaitForSessionEnd(rc.t, 1)
+						rc.sleep(next.after)
+						c = rc.dial(srv, tt.from)
+						if r, waited := rc.timed(c, tt.probe); r.Code != next.code || waited != 0 {
+							rc.t.Errorf("%q %v after the replies went out: %d after %v, want %d at once", tt.probe, next.after, r.Code, waited, next.code)
+						}
+						if got := rc.now().Sub(told); got != next.after {
+							rc.t.Errorf("the probe came %v after the replies, want %v", got, next.after)
+						}
+						c.must("QUIT", 221)
+					})
+				})
+			}
+		})
+	}
+}
+
+// A client that leaves while the server delays a command it pipelined
+// after the scenario's was never told the scenario's reply either: it
+// waited in the server's buffer, behind the delay. Nothing is kept: the
+// pair's next RCPT is refused as its first, the next MAIL is let
+// through. It was kept once the command was answered: the pair was
+// greylisted, the transaction counted.
+func TestScenarioKeepsNothingOfAPipelinedReplyNeverWritten(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		from      string // the MAIL FROM before pipelined
+		pipelined string // the scenario's command, then one a delay holds
+		probe     string // on a later connection, after from
+		want      int
+	}{{
+		name: "greylist",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("carol@example.com").Delay(time.Minute),
+			mocksmtp.Greylist(),
+		},
+		from:      "app@example.com",
+		pipelined: "RCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>",
+		probe:     "RCPT TO:<bob@example.com>",
+		want:      451,
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.RateLimitPer(1, time.Hour),
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(1).Delay(time.Minute),
+		},
+		pipelined: "MAIL FROM:<app@example.com>\r\nRSET",
+		probe:     "MAIL FROM:<app@example.com>",
+		want:      250,
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, tt.from)
+				c.send(tt.pipelined)
+				rc.waitForTheDelay(srv)
+				c.conn.Close()
+				srv.WaitForSessionEnd(rc.t, 1)
+				c = rc.dial(srv, tt.from)
+				if r, waited := rc.timed(c, tt.probe); r.Code != tt.want || waited != 0 {
+					rc.t.Errorf("%q on the next connection: %d after %v, want %d at once", tt.probe, r.Code, waited, tt.want)
+				}
+				c.must("QUIT", 221)
+			})
+		})
+	}
+}
