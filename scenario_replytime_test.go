@@ -598,3 +598,64 @@ func TestScenarioKeepsNothingOfAPipelinedReplyNeverWritten(t *testing.T) {
 		})
 	}
 }
+
+// A command pipelined behind a delayed one comes, as the server takes
+// it, at the end of that delay, though one move of the clock went far
+// past it: as in a bubble, where the same script gives the same answer.
+// After a 451 (a 250) at 0, a RCPT (a MAIL) pipelined behind a delay of
+// 1h comes at 1h, within the 90m of the scenario, after a move of 2h
+// too. It was timed by the clock read after the move, 2h: past the 90m,
+// it passed on the program's clock and was refused in the bubble.
+func TestScenarioTimesAPipelinedCommandAtTheEndOfTheDelayBeforeIt(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		first     [2]string // the command the scenario meets first, and its MAIL FROM
+		firstCode int
+		pipelined string // a delayed command, then the scenario's
+		replies   [2]int
+	}{{
+		name: "greylistFor",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(2).Delay(time.Hour),
+			mocksmtp.GreylistFor(90 * time.Minute),
+		},
+		first:     [2]string{"RCPT TO:<bob@example.com>", "app@example.com"},
+		firstCode: 451,
+		pipelined: "MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>",
+		replies:   [2]int{250, 451},
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(2).Delay(time.Hour),
+			mocksmtp.RateLimitPer(1, 90*time.Minute),
+		},
+		first:     [2]string{"MAIL FROM:<app@example.com>", ""},
+		firstCode: 250,
+		pipelined: "RSET\r\nMAIL FROM:<app@example.com>",
+		replies:   [2]int{250, 451},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, tt.first[1])
+				c.must(tt.first[0], tt.firstCode)
+				c.must("QUIT", 221)
+				c = rc.dial(srv, "")
+				c.send(tt.pipelined)
+				rc.waitForTheDelay(srv)
+				past := time.Hour // in the bubble, to the delay's end
+				if rc.clk != nil {
+					past = 2 * time.Hour // one move, far past it
+				}
+				rc.sleep(past)
+				_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second)) // in the bubble, an hour past its first
+				c.must("", tt.replies[0])
+				c.must("", tt.replies[1])
+				c.must("QUIT", 221)
+			})
+		})
+	}
+}
