@@ -333,7 +333,8 @@ type match struct {
 // record is what a condition keeps of an event that counts only once
 // the client is told its answer: the greylisting of a pair its 451
 // told, a transaction its 250 opened. It is pending from the
-// consultation until the session has given the answer, or failed to.
+// consultation until the answer's reply begins to go out (unsent), or
+// the session gives none, or ends first.
 type record struct {
 	// taken says that the record stands only if the command takes
 	// effect too (see sessionFaults.track), not on any reply.
