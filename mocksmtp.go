@@ -385,6 +385,8 @@ func (s *Server) serve(nc net.Conn) {
 			}
 			rec.mu.Unlock()
 		}
+		// Replies never written told the client nothing.
+		sf.unsent.settle(false, time.Time{})
 		s.endSession(rec, err, last)
 	}()
 	for {
@@ -468,11 +470,11 @@ func keepFrame([]byte) {}
 // or io.EOF after its QUIT.
 func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) error {
 	s.observe(rec, c, ev)
-	p := s.planFaults(rec, sf, ev)
+	p := s.planFaults(rec, sf, c, ev)
 	if len(p.records) > 0 {
 		// A panic before the answer (serve answers 421) told the
 		// client nothing: what the conditions counted is dropped.
-		defer s.settle(&p, false, false)
+		defer s.settle(sf, &p, false, false)
 	}
 	// The event's own line (its command, its message data), taken
 	// before the notes of the faults that fired at it follow it: the
@@ -597,7 +599,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
 	if err := c.Pause(sf.ctx, p.act.delay); err != nil {
-		s.settle(&p, false, false) // no reply: nothing took effect
+		s.settle(sf, &p, false, false) // no reply: nothing took effect
 		closed := s.ctx.Err() != nil && errors.Is(err, s.ctx.Err())
 		if ev.Kind == smtpd.Auth && ev.Err == nil {
 			// Accepted credentials that got no 235: the client got the
@@ -615,7 +617,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	c.Answer(ans)
 	took := sf.track(ev, ans)
-	s.settle(&p, !ans.NoReply, took)
+	s.settle(sf, &p, !ans.NoReply, took)
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		// The greeting taken, as the engine takes it: its extensions are
 		// those the findings take as offered (conform).

@@ -402,3 +402,260 @@ func TestRateLimitPerPendingMailHoldsItsPlace(t *testing.T) {
 		}
 	})
 }
+
+// A command pipelined behind a delayed one is timed as the server times
+// its delay, from the session's time: after one move of 2h past the
+// delays of 1h of the command before it and of its own, its reply went
+// out at 2h (as in a bubble), and what the scenario keeps counts from
+// there: 5m-1ns after it the limit holds, 5m after it it is gone. It was
+// timed by the clock read after the move, 2h, and kept as gone out at
+// 3h, an hour after the client read it: 5m after it the retry was
+// refused still.
+func TestScenarioTimesAPipelinedCommandAsItsDelay(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		pipelined string // the delayed command and the scenario's, in one write
+		replies   [2]int
+		from      string // the MAIL FROM of a later connection before probe
+		probe     string // meets the scenario's limit while it holds
+	}{{
+		name: "greylistFor",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Hour),
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(time.Hour),
+			mocksmtp.GreylistFor(5 * time.Minute),
+		},
+		pipelined: "MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>",
+		replies:   [2]int{250, 451},
+		from:      "app@example.com",
+		probe:     "RCPT TO:<bob@example.com>",
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(1).Delay(time.Hour),
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Hour),
+		},
+		pipelined: "RSET\r\nMAIL FROM:<app@example.com>",
+		replies:   [2]int{250, 250},
+		probe:     "MAIL FROM:<app@example.com>",
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(tt.faults...)
+				start := rc.now()
+				c := rc.dial(srv, "")
+				c.send(tt.pipelined)
+				rc.waitForTheDelay(srv)
+				rc.sleep(2 * time.Hour)
+				_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second)) // in the bubble, 2h past its first
+				c.must("", tt.replies[0])
+				c.must("", tt.replies[1])
+				told := rc.now()
+				if got := told.Sub(start); got != 2*time.Hour {
+					rc.t.Fatalf("the replies came %v after the commands, want 2h", got)
+				}
+				c.must("QUIT", 221)
+				srv.WaitForSessionEnd(rc.t, 1)
+				for _, next := range []struct {
+					after time.Duration // after the scenario's reply went out
+					code  int
+				}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+					rc.sleep(told.Add(next.after).Sub(rc.now()))
+					c := rc.dial(srv, tt.from)
+					if r, waited := rc.timed(c, tt.probe); r.Code != next.code || waited != 0 {
+						rc.t.Errorf("%q %v after the reply to the pipelined one: %d after %v, want %d at once", tt.probe, next.after, r.Code, waited, next.code)
+					}
+					c.must("QUIT", 221)
+				}
+			})
+		})
+	}
+}
+
+// The replies to pipelined commands go out together, once the server
+// has answered the last of them and waits for the client: a reply that
+// a later command's delay held back counts from then, when the client
+// read it. A retry 5m-1ns after the client read it meets the limit
+// still, one at 5m does not. It counted from the end of its own delays,
+// a minute before it went out: the retry 5m-1ns after it passed.
+func TestScenarioCountsAPipelinedReplyFromWhenItWentOut(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		from      string // the MAIL FROM before pipelined
+		pipelined string // the scenario's command, then one a delay holds
+		replies   [2]int
+		probe     string // on a later connection, after from
+	}{{
+		name: "greylistFor",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("carol@example.com").Delay(time.Minute),
+			mocksmtp.GreylistFor(5 * time.Minute),
+		},
+		from:      "app@example.com",
+		pipelined: "RCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>",
+		replies:   [2]int{451, 451},
+		probe:     "RCPT TO:<bob@example.com>",
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.RateLimitPer(1, 5*time.Minute),
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(1).Delay(time.Minute),
+		},
+		pipelined: "MAIL FROM:<app@example.com>\r\nRSET",
+		replies:   [2]int{250, 250},
+		probe:     "MAIL FROM:<app@example.com>",
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, next := range []struct {
+				after time.Duration // after the replies went out
+				code  int
+			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
+				t.Run(next.after.String(), func(t *testing.T) {
+					t.Parallel()
+					onReplyClocks(t, func(rc *replyClock) {
+						srv := rc.start(tt.faults...)
+						c := rc.dial(srv, tt.from)
+						if r, waited := rc.timed(c, tt.pipelined); r.Code != tt.replies[0] || waited != time.Minute {
+							rc.t.Fatalf("the first of %q: %d after %v, want %d after 1m", tt.pipelined, r.Code, waited, tt.replies[0])
+						}
+						c.must("", tt.replies[1])
+						told := rc.now()
+						c.must("QUIT", 221)
+						srv.WaitForSessionEnd(rc.t, 1)
+						rc.sleep(next.after)
+						c = rc.dial(srv, tt.from)
+						if r, waited := rc.timed(c, tt.probe); r.Code != next.code || waited != 0 {
+							rc.t.Errorf("%q %v after the replies went out: %d after %v, want %d at once", tt.probe, next.after, r.Code, waited, next.code)
+						}
+						if got := rc.now().Sub(told); got != next.after {
+							rc.t.Errorf("the probe came %v after the replies, want %v", got, next.after)
+						}
+						c.must("QUIT", 221)
+					})
+				})
+			}
+		})
+	}
+}
+
+// A client that leaves while the server delays a command it pipelined
+// after the scenario's was never told the scenario's reply either: it
+// waited in the server's buffer, behind the delay. Nothing is kept: the
+// pair's next RCPT is refused as its first, the next MAIL is let
+// through. It was kept once the command was answered: the pair was
+// greylisted, the transaction counted.
+func TestScenarioKeepsNothingOfAPipelinedReplyNeverWritten(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		from      string // the MAIL FROM before pipelined
+		pipelined string // the scenario's command, then one a delay holds
+		probe     string // on a later connection, after from
+		want      int
+	}{{
+		name: "greylist",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("carol@example.com").Delay(time.Minute),
+			mocksmtp.Greylist(),
+		},
+		from:      "app@example.com",
+		pipelined: "RCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>",
+		probe:     "RCPT TO:<bob@example.com>",
+		want:      451,
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.RateLimitPer(1, time.Hour),
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(1).Delay(time.Minute),
+		},
+		pipelined: "MAIL FROM:<app@example.com>\r\nRSET",
+		probe:     "MAIL FROM:<app@example.com>",
+		want:      250,
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, tt.from)
+				c.send(tt.pipelined)
+				rc.waitForTheDelay(srv)
+				c.conn.Close()
+				srv.WaitForSessionEnd(rc.t, 1)
+				c = rc.dial(srv, tt.from)
+				if r, waited := rc.timed(c, tt.probe); r.Code != tt.want || waited != 0 {
+					rc.t.Errorf("%q on the next connection: %d after %v, want %d at once", tt.probe, r.Code, waited, tt.want)
+				}
+				c.must("QUIT", 221)
+			})
+		})
+	}
+}
+
+// A command pipelined behind a delayed one comes, as the server takes
+// it, at the end of that delay, though one move of the clock went far
+// past it: as in a bubble, where the same script gives the same answer.
+// After a 451 (a 250) at 0, a RCPT (a MAIL) pipelined behind a delay of
+// 1h comes at 1h, within the 90m of the scenario, after a move of 2h
+// too. It was timed by the clock read after the move, 2h: past the 90m,
+// it passed on the program's clock and was refused in the bubble.
+func TestScenarioTimesAPipelinedCommandAtTheEndOfTheDelayBeforeIt(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		faults    []mocksmtp.Fault
+		first     [2]string // the command the scenario meets first, and its MAIL FROM
+		firstCode int
+		pipelined string // a delayed command, then the scenario's
+		replies   [2]int
+	}{{
+		name: "greylistFor",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageMail).OnAttempt(2).Delay(time.Hour),
+			mocksmtp.GreylistFor(90 * time.Minute),
+		},
+		first:     [2]string{"RCPT TO:<bob@example.com>", "app@example.com"},
+		firstCode: 451,
+		pipelined: "MAIL FROM:<app@example.com>\r\nRCPT TO:<bob@example.com>",
+		replies:   [2]int{250, 451},
+	}, {
+		name: "rateLimitPer",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRset).OnAttempt(2).Delay(time.Hour),
+			mocksmtp.RateLimitPer(1, 90*time.Minute),
+		},
+		first:     [2]string{"MAIL FROM:<app@example.com>", ""},
+		firstCode: 250,
+		pipelined: "RSET\r\nMAIL FROM:<app@example.com>",
+		replies:   [2]int{250, 451},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, tt.first[1])
+				c.must(tt.first[0], tt.firstCode)
+				c.must("QUIT", 221)
+				c = rc.dial(srv, "")
+				c.send(tt.pipelined)
+				rc.waitForTheDelay(srv)
+				past := time.Hour // in the bubble, to the delay's end
+				if rc.clk != nil {
+					past = 2 * time.Hour // one move, far past it
+				}
+				rc.sleep(past)
+				_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second)) // in the bubble, an hour past its first
+				c.must("", tt.replies[0])
+				c.must("", tt.replies[1])
+				c.must("QUIT", 221)
+			})
+		})
+	}
+}

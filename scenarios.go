@@ -22,8 +22,10 @@ import (
 // answers does (see [WithFault]). What a scenario keeps is what the
 // client was told, as of when it went out: the command's arrival plus
 // the delays of the faults that fired for it (its own [Fault.Delay]
-// included, when it answers); a reply that never went out (the client
-// left, or the server closed, during those delays) counts for nothing.
+// included, when it answers), and those of the commands pipelined after
+// it, as the replies to pipelined commands go out together once the
+// last is answered; a reply that never went out (the client left, or
+// the server closed, during those delays) counts for nothing.
 // The time a later command comes, before any delay of its own, is what
 // is compared with it.
 
@@ -52,10 +54,11 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // retry's RCPT comes, before any delay, with when that first 451 went
 // out: after the delays of the faults that fired for its RCPT, a
 // [Fault.Delay] before it in the script (see [WithFault]) or one of its
-// own (GreylistFor(d).Delay(time.Minute)), so that a client that waits
-// d after it read the 451 passes, and one that waits less does not. A
-// 451 that never went out (the client left during those delays) starts
-// no wait. The time is the server's clock: inside a
+// own (GreylistFor(d).Delay(time.Minute)), and of the commands
+// pipelined after it, whose replies go out with it, so that a client
+// that waits d after it read the 451 passes, and one that waits less
+// does not. A 451 that never went out (the client left during those
+// delays) starts no wait. The time is the server's clock: inside a
 // testing/synctest bubble with [WithInMemory], the bubble's, so that a
 // client's 5-minute retry is tested in no time (the mocksmtp program's
 // is the clock its suite moves ahead, POST /api/clock/advance):
@@ -141,7 +144,8 @@ func RateLimit(n int) Fault {
 // out, after the delays of the faults that fired for its MAIL FROM (a
 // [Fault.Delay] before it in the script that only delays, see
 // [WithFault], or one after it; a Delay of its own acts only on its
-// 451), and a MAIL FROM is timed by when it comes, before any delay:
+// 451) and of the commands pipelined after it, whose replies go out
+// with it, and a MAIL FROM is timed by when it comes, before any delay:
 // one that comes interval or more after the client read the 250 of a
 // transaction no longer meets it. A MAIL FROM that is not accepted (the
 // engine refuses it, a later fault of the script does, or its session

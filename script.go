@@ -435,9 +435,10 @@ type match struct {
 	rcpts   []string // RCPT's path, or the transaction's recipients
 	txRcpts int      // recipients accepted so far in the transaction
 	mails   int      // MAIL FROMs accepted so far in the session
-	// now is when the event came: the server's clock read as the
-	// script is consulted, before any delay. A condition compares it
-	// with the times of replies that went out before (onReply).
+	// now is when the event came, before any delay: the session's time
+	// (smtpd.Conn.Now), from which the engine's delays count. A
+	// condition compares it with the times of replies that went out
+	// before (onReply).
 	now     time.Time
 	srv     *Server
 	rec     *session
@@ -447,21 +448,24 @@ type match struct {
 // record is what a condition keeps of an event that counts only once
 // the client is told its answer: the greylisting of a pair its 451
 // told, a transaction its 250 opened. It is pending from the
-// consultation until the session has given the answer, or failed to.
+// consultation until the answer's reply begins to go out (unsent), or
+// the session gives none, or ends first.
 type record struct {
 	// taken says that the record stands only if the command takes
 	// effect too (see sessionFaults.track), not on any reply.
 	taken bool
-	// keep makes it stand, at sent: when the reply went out (sentAt).
+	// keep makes it stand, at sent: when the reply began to go out
+	// (unsent).
 	keep func(sent time.Time)
 	// drop takes it back: no reply went out (the client left, or the
-	// server closed, during the delays; a fault's Drop), or, if taken,
-	// the command did not take effect. May be nil.
+	// server closed, during the delays, or before the reply was
+	// written; a fault's Drop), or, if taken, the command did not take
+	// effect. May be nil.
 	drop func()
 }
 
 // onReply has keep run, with s.mu held, once the reply to the event
-// has gone out, with the time it went out (sentAt), if taken only when
+// begins to go out, with the session's time then, if taken only when
 // the command also takes effect; drop runs instead, if not nil, when
 // no reply went out or, if taken, the command did not take effect. A
 // condition counts the event through it, at the time the client was
@@ -470,33 +474,65 @@ func (m *match) onReply(taken bool, keep func(sent time.Time), drop func()) {
 	m.records = append(m.records, record{taken, keep, drop})
 }
 
-// sentAt returns when the reply of plan p goes out: the event's arrival
-// (match.now) plus the delays of the faults that fired for it, exactly,
-// on every clock (a frozen one and a synctest bubble's included); a paced
-// reply begins to go out then.
-func (p *faultPlan) sentAt() time.Time { return p.at.Add(p.act.delay) }
-
-// settle keeps or drops the records of plan p (match.onReply), once the
-// session has given its answer: replied says that a reply went out,
-// taken that the command took effect. It settles them once: a later
-// call does nothing.
-func (s *Server) settle(p *faultPlan, replied, taken bool) {
+// settle decides the records of plan p (match.onReply), once the
+// session has given its answer: replied says that a reply is to go out,
+// taken that the command took effect. Those it keeps wait in
+// sf.unsent for the reply to go out; the others are dropped now. It
+// settles them once: a later call does nothing.
+func (s *Server) settle(sf *sessionFaults, p *faultPlan, replied, taken bool) {
 	if len(p.records) == 0 {
 		return
 	}
 	records := p.records
 	p.records = nil
-	sent := p.sentAt()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range records {
 		switch {
 		case replied && (taken || !r.taken):
-			r.keep(sent)
+			sf.unsent.records = append(sf.unsent.records, r)
 		case r.drop != nil:
 			r.drop()
 		}
 	}
+}
+
+// unsent holds a session's records kept for answers given (settle)
+// until their replies begin to go out, and keeps them then, at the
+// session's time (smtpd.Conn.Now): the engine writes its replies when it
+// next waits for the client, so that the reply to a pipelined command
+// waits out the delays of those after it. It is the idle.Watch of the
+// session's context, through which the engine says when it writes; its
+// methods run on the session's goroutine.
+type unsent struct {
+	srv     *Server
+	records []record
+}
+
+// Waiting does nothing: the replies were written (Replying).
+func (u *unsent) Waiting(time.Time) {}
+
+// Replying keeps the records: their replies begin to go out, at now.
+func (u *unsent) Replying(now time.Time) { u.settle(true, now) }
+
+// settle keeps the records, at sent, or else drops them: their replies
+// never went out (the session ended first).
+func (u *unsent) settle(keep bool, sent time.Time) {
+	if len(u.records) == 0 {
+		return
+	}
+	u.srv.mu.Lock()
+	defer u.srv.mu.Unlock()
+	for i, r := range u.records {
+		switch {
+		case keep:
+			r.keep(sent)
+		case r.drop != nil:
+			r.drop()
+		}
+		u.records[i] = record{}
+	}
+	u.records = u.records[:0]
 }
 
 // matches reports whether the fault fires for m, drawing from rng when it
@@ -536,8 +572,9 @@ func anyMatch(patterns, addrs []string) bool {
 type sessionFaults struct {
 	// ctx is the server's, naming the session (clock.WithSession): the
 	// context of its reads and waits, whose waits on the clock are the
-	// session's.
+	// session's, and whose idle.Watch is unsent.
 	ctx     context.Context
+	unsent  *unsent // the records of answers whose replies are yet to go out
 	attempt int
 	session int        // Session.ID
 	seed    uint64     // the script's, for rng
@@ -577,7 +614,8 @@ var errIdleClosed = errors.New("mocksmtp: closed an idle session (fault)")
 // newSessionFaultsLocked returns the fault script's state for the
 // session rec, just registered. s.mu must be held.
 func (s *Server) newSessionFaultsLocked(rec *session) *sessionFaults {
-	return &sessionFaults{ctx: clock.WithSession(s.ctx, rec.id), attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
+	u := &unsent{srv: s}
+	return &sessionFaults{ctx: idle.With(clock.WithSession(s.ctx, rec.id), u), unsent: u, attempt: rec.attempt, session: rec.id, seed: uint64(s.scriptLocked().seed)}
 }
 
 // random returns the session's source of chance, seeded by the script's
@@ -591,19 +629,16 @@ func (sf *sessionFaults) random() *rand.Rand {
 
 // faultPlan is what the faults that fired for one event do.
 type faultPlan struct {
-	act    action   // delays summed; the rest from the fault that answers
-	notes  []string // one per fired fault
-	seed   string   // a note naming the seed, at the greeting
-	idleBy string   // where the fault with an IdleReply was declared
-	idleOf *arming  // the arming of that fault when it fired
-	// at is when the event came (match.now), from which the reply
-	// goes out after act.delay (sentAt).
-	at      time.Time
+	act     action   // delays summed; the rest from the fault that answers
+	notes   []string // one per fired fault
+	seed    string   // a note naming the seed, at the greeting
+	idleBy  string   // where the fault with an IdleReply was declared
+	idleOf  *arming  // the arming of that fault when it fired
 	records []record // the conditions' records to keep or drop (settle)
 }
 
-// planFaults consults the fault script for ev.
-func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) faultPlan {
+// planFaults consults the fault script for ev, which c serves.
+func (s *Server) planFaults(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtpd.Event) faultPlan {
 	var p faultPlan
 	if ev.Err != nil || !s.armed.Load() {
 		return p // without faults, an event takes no lock
@@ -621,7 +656,7 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, ev *smtpd.Event) fa
 	if (ev.Kind == smtpd.Greeting && !s.opts.engine.ImplicitTLS || ev.Kind == smtpd.Connect) && sc.random {
 		p.seed = fmt.Sprintf("faults: random seed %d (mocksmtp.WithSeed(%d) replays this run)", sc.seed, sc.seed)
 	}
-	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: sc.clock.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
+	m := match{ev: ev, attempt: sf.attempt, session: sf.session, now: c.Now(), srv: s, rec: rec, txRcpts: len(sf.rcpts), mails: sf.mails}
 	switch ev.Kind {
 	case smtpd.Mail:
 		m.senders = []string{ev.Path}
@@ -649,7 +684,7 @@ consult:
 			}
 		}
 	}
-	p.at, p.records = m.now, m.records
+	p.records = m.records
 	return p
 }
 
@@ -836,6 +871,10 @@ type idleContext struct {
 	clk    *clock.Clock // the parent's: the server's
 	of     *arming      // the fault's arming when it fired: the time holds while it lasts
 	cancel context.CancelCauseFunc
+	// next is the parent's idle.Watch (the session's unsent), which it
+	// hides from the engine: told what it is told, before it takes mu
+	// (unsent takes Server.mu, which arming.end holds as it takes mu).
+	next idle.Watch
 
 	mu    sync.Mutex    // guards the fields below: Deadline may be asked from anywhere
 	left  time.Duration // the time not used yet, when at is zero
@@ -849,7 +888,7 @@ type idleContext struct {
 
 func newIdleContext(parent context.Context, r *idleReply, left time.Duration, of *arming) *idleContext {
 	inner, cancel := context.WithCancelCause(parent)
-	c := &idleContext{idle: r, clk: clock.From(parent), of: of, cancel: cancel, left: left}
+	c := &idleContext{idle: r, clk: clock.From(parent), of: of, cancel: cancel, left: left, next: idle.From(parent)}
 	c.Context = idle.With(inner, c)
 	return c
 }
@@ -867,6 +906,9 @@ func newIdleContext(parent context.Context, r *idleReply, left time.Duration, of
 // time began. A time whose fault's arming ended (rearm, remove) does not run
 // (arming.run).
 func (c *idleContext) Waiting(now time.Time) {
+	if c.next != nil {
+		c.next.Waiting(now)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.at.IsZero() || c.closed {
@@ -906,6 +948,9 @@ func (c *idleContext) endedAt(now time.Time) {
 // the time has run out it stays out: what the client sent then came too
 // late (deadlineReached).
 func (c *idleContext) Replying(now time.Time) {
+	if c.next != nil {
+		c.next.Replying(now)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

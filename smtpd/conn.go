@@ -288,6 +288,15 @@ func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
 // Helo returns the name the client gave in its last HELO or EHLO.
 func (c *Conn) Helo() string { return c.helo }
 
+// Now returns the session's time, from which [Conn.Pause] counts:
+// time.Now, but on the clock of the mocksmtp program, which its tests
+// move ahead, that clock as the session has caught up with it: a move
+// counts once the server waits for the client, or for the first pause
+// it reaches, so that a command pipelined behind a paused one comes at
+// the end of that pause, though a move went past it. A driver that
+// times what happens in a session, on the time of its pauses, reads it.
+func (c *Conn) Now() time.Time { return c.now() }
+
 // Accept answers the current event with the engine's default reply.
 func (c *Conn) Accept() { c.Answer(Answer{}) }
 

@@ -298,6 +298,30 @@ func ExampleConn_Pause() {
 	// next: smtpd: client closed the connection while the server paused: EOF
 }
 
+// A driver that keeps when its reply to an event goes out (a
+// greylisting server, the time of its 451) reads Now at the event and
+// adds its pauses: the reply goes out once they have passed.
+func ExampleConn_Now() {
+	pipe(smtpd.Config{}, func(c *textproto.Conn) {
+		c.ReadResponse(220)
+		c.PrintfLine("HELO client.example")
+		c.ReadResponse(451)
+		c.PrintfLine("QUIT")
+		c.ReadResponse(221)
+	}, func(c *smtpd.Conn, ev *smtpd.Event) {
+		if ev.Kind == smtpd.Helo {
+			sent := c.Now().Add(time.Millisecond)
+			if err := c.Pause(context.Background(), time.Millisecond); err != nil {
+				return
+			}
+			c.Reply(smtpd.Reply{Code: 451, Status: "4.7.1", Lines: []string{"try again later"}})
+			fmt.Println("the 451 goes out after the pause:", !c.Now().Before(sent))
+		}
+	})
+	// Output:
+	// the 451 goes out after the pause: true
+}
+
 func ExampleConn_Helo() {
 	pipe(smtpd.Config{}, func(c *textproto.Conn) {
 		c.ReadResponse(220)

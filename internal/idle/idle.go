@@ -2,12 +2,14 @@
 // context when it waits for the client and when it writes: the time of
 // mocksmtp's IdleReply fault, the client's silence, runs only while the
 // server waits, from when it has written its whole reply, not while it
-// writes a paced reply or works on what it read.
+// writes a paced reply or works on what it read; and a scenario keeps
+// what a reply told the client when the reply goes out, which for
+// pipelined commands is after the delays of those after it.
 //
-// The root package puts a [Watch] in the context it passes to
-// smtpd.Conn.Next ([With]); the engine finds it there ([From]) and calls
-// it around its blocking reads and its writes. Only this module can name
-// the package.
+// The root package puts a [Watch] in the contexts it passes to
+// smtpd.Conn.Next and Pause ([With]); the engine finds it there ([From])
+// and calls it around its blocking reads and its writes. Only this
+// module can name the package.
 package idle
 
 import (
