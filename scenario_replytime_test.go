@@ -659,3 +659,43 @@ func TestScenarioTimesAPipelinedCommandAtTheEndOfTheDelayBeforeIt(t *testing.T) 
 		})
 	}
 }
+
+// Of two clients told a pair's 451 at once (the first's reply held by
+// a delay, the second's sent meanwhile), neither passes by retrying on
+// its own connection: Greylist refuses a retry on the connection that
+// was told 451, whichever 451 went out first; a new connection passes.
+func TestGreylistTwoClientsAtOnceEachRefusedAgainOnItsConnection(t *testing.T) {
+	t.Parallel()
+	onReplyClocks(t, func(rc *replyClock) {
+		srv := rc.start(
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).AtMost(1).Delay(time.Minute),
+			mocksmtp.Greylist())
+		slow := rc.dial(srv, "app@example.com")
+		slow.send("RCPT TO:<bob@example.com>")
+		rc.waitForTheDelay(srv)
+		rc.sleep(30 * time.Second)
+		fast := rc.dial(srv, "app@example.com")
+		// Not timed: the clock must not move past the first's delay.
+		if r, err := fast.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Fatalf("the second client's RCPT, 30s into the first's delay: %+v, %v, want 451", r, err)
+		}
+		if r, err := fast.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Errorf("the second client's retry on its connection: %+v, %v, want 451", r, err)
+		}
+		fast.must("QUIT", 221)
+		rc.sleep(30 * time.Second)
+		if r, err := slow.read(); err != nil || r.Code != 451 {
+			rc.t.Fatalf("the first client's RCPT after its delay: %+v, %v, want 451", r, err)
+		}
+		if r, err := slow.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Errorf("the first client's retry on its connection: %+v, %v, want 451", r, err)
+		}
+		slow.must("QUIT", 221)
+		srv.WaitForSessions(rc.t, 2)
+		c := rc.dial(srv, "app@example.com")
+		if r, err := c.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 250 {
+			rc.t.Errorf("a new connection's RCPT: %+v, %v, want 250", r, err)
+		}
+		c.must("QUIT", 221)
+	})
+}

@@ -84,24 +84,35 @@ func greylist(d time.Duration, where string) Fault {
 	}
 	f.newCond = func() condition {
 		type refusal struct {
-			session int       // the session whose 451 first told the pair
-			at      time.Time // when it went out
+			// sessions were told the pair's 451 before it passed: the
+			// first to be told, and those whose 451s were pending at the
+			// same time (each session waits out its own delays).
+			sessions []int
+			at       time.Time // when the first went out
 		}
-		refused := make(map[[2]string]refusal) // pair → its first 451
+		refused := make(map[[2]string]*refusal) // pair → its first 451s
 		return func(m *match) bool {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
 			if r, seen := refused[key]; seen {
-				return r.session == m.session || m.now.Sub(r.at) < d
+				return slices.Contains(r.sessions, m.session) || m.now.Sub(r.at) < d
 			}
 			// Not told yet: refused, and greylisted once the 451 went
-			// out. Of 451s pending at once (each session waits out its
-			// own delays), the first to go out is the pair's.
+			// out. Of 451s pending at once, the first to go out starts
+			// the pair's wait; each of their sessions is refused again.
 			session := m.session
 			m.onReply(false, func(sent time.Time) {
-				if r, seen := refused[key]; !seen || sent.Before(r.at) {
+				r, seen := refused[key]
+				if !seen {
 					// The paths are parts of their command lines: the map
 					// keeps its own copies, not the lines.
-					refused[[2]string{strings.Clone(key[0]), strings.Clone(key[1])}] = refusal{session, sent}
+					refused[[2]string{strings.Clone(key[0]), strings.Clone(key[1])}] = &refusal{[]int{session}, sent}
+					return
+				}
+				if !slices.Contains(r.sessions, session) {
+					r.sessions = append(r.sessions, session)
+				}
+				if sent.Before(r.at) {
+					r.at = sent
 				}
 			}, nil)
 			return true
