@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -80,7 +81,9 @@ func BenchmarkInboxWaitForSessions(b *testing.B) {
 			b.StopTimer()
 			cancel()
 			for range 4 {
-				<-waits
+				if err := <-waits; !errors.Is(err, context.Canceled) {
+					b.Fatalf("a wait for sessions that never end: %v, want it cancelled", err)
+				}
 			}
 		})
 	}
