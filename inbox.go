@@ -1,6 +1,7 @@
 package mocksmtp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -239,30 +240,76 @@ func (in *Inbox) Messages() []*Message {
 // the test before), though [Inbox.Findings] takes the findings it makes
 // after Reset. [Inbox.WaitForSessionsContext] waits for them to end.
 func (in *Inbox) Sessions() []*Session {
-	recs, _ := in.sessions()
+	recs, _ := (&sessionCounter{in: in}).look()
 	return sessionsOf(recs)
 }
 
-// sessions returns the records of the inbox's sessions (Sessions), and
-// how many of them have ended. No lock may be held.
-func (in *Inbox) sessions() (recs []*session, ended int) {
-	s := in.s
+// A sessionCounter finds the sessions of an inbox as a wait looks again
+// and again: after its first look, it reads only the sessions new since
+// it last looked and those then live (which may still name the inbox or
+// end), so that a look costs what changed, not every session the server
+// keeps. A session that has ended neither joins the inbox nor, once
+// counted, leaves it, but for the inbox's Reset, which takes it out
+// unless it named the inbox after it, and the server forgetting it
+// ([Server.Reset], [WithRetention]).
+type sessionCounter struct {
+	in      *Inbox
+	after   int        // the last session ID looked at
+	reset   uint64     // in.reset at its last look
+	forgets int        // Server.ids.forgets at its last look
+	live    []*session // the sessions live at its last look, in order
+	ended   []*session // the inbox's sessions ended by its last look
+}
+
+// look returns the inbox's sessions now, in order of connection, and how
+// many of them have ended, as a look at every session kept would. No
+// lock may be held.
+func (c *sessionCounter) look() (recs []*session, ended int) {
+	in, s := c.in, c.in.s
 	s.mu.Lock()
-	all := slices.Clone(s.sessions)
+	i, _ := slices.BinarySearchFunc(s.sessions, c.after+1, func(r *session, id int) int { return cmp.Compare(r.id, id) })
+	look := append(c.live, s.sessions[i:]...) // in order: the live ones are older
+	if c.forgets != s.ids.forgets || s.opts.retain > 0 {
+		gone := func(r *session) bool {
+			j, ok := s.sessionIndexLocked(r.id)
+			return !ok || s.sessions[j] != r
+		}
+		look = slices.DeleteFunc(look, gone)
+		c.ended = slices.DeleteFunc(c.ended, gone)
+		c.forgets = s.ids.forgets
+	}
 	after := in.reset
 	s.mu.Unlock()
-	for _, r := range all {
+	if n := len(look); n > 0 {
+		c.after = max(c.after, look[n-1].id)
+	}
+	if after != c.reset {
+		c.reset = after
+		c.ended = slices.DeleteFunc(c.ended, func(r *session) bool {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return !r.namedSinceLocked(in.domain, after)
+		})
+	}
+	c.live = nil
+	var mine []*session // the inbox's live sessions
+	for _, r := range look {
 		r.mu.Lock()
-		mine, over := r.namedSinceLocked(in.domain, after), r.ended != Live
+		named, over := r.namedSinceLocked(in.domain, after), r.ended != Live
 		r.mu.Unlock()
-		if mine {
-			recs = append(recs, r)
-			if over {
-				ended++
+		switch {
+		case !over:
+			c.live = append(c.live, r)
+			if named {
+				mine = append(mine, r)
 			}
+		case named:
+			c.ended = append(c.ended, r)
 		}
 	}
-	return recs, ended
+	recs = append(slices.Clone(c.ended), mine...)
+	slices.SortFunc(recs, func(a, b *session) int { return cmp.Compare(a.id, b.id) })
+	return recs, len(c.ended)
 }
 
 // WaitForSessionsContext waits until at least n sessions of the inbox
@@ -276,11 +323,12 @@ func (in *Inbox) sessions() (recs []*session, ended int) {
 func (in *Inbox) WaitForSessionsContext(ctx context.Context, n int) ([]*Session, error) {
 	ended := 0
 	var recs []*session // the sessions that met the wait, taken as it was met: a Reset may follow
+	c := &sessionCounter{in: in}
 	// A session joins the inbox while it is live (a transcript line):
 	// only its end, a session change, can add to the sessions ended.
 	err := in.s.await(ctx, changeSession, func() bool {
 		var mine []*session
-		mine, ended = in.sessions()
+		mine, ended = c.look()
 		if ended < n {
 			return false
 		}

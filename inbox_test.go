@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/smtp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,5 +314,80 @@ func TestInboxSessions(t *testing.T) {
 	}
 	if got := mine.Sessions(); len(got) != 1 || got[0].ID != 1 {
 		t.Errorf("Sessions after session 1 named the inbox: %v, want session 1", got)
+	}
+}
+
+// A wait for an inbox's sessions counts what Inbox.Sessions has when it
+// looks, however the sessions it counted went meanwhile: one that ended
+// before the inbox's Reset, or the server's, or that WithRetention
+// forgot, counts no more, and the wait goes on until enough of those
+// left have ended.
+func TestInboxWaitForSessionsForgets(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		opts    []mocksmtp.Option
+		between func(srv *mocksmtp.Server, mine *mocksmtp.Inbox) error // after session 1, mine, ended
+		want    []int
+	}{
+		{"Inbox.Reset", nil, func(_ *mocksmtp.Server, mine *mocksmtp.Inbox) error {
+			mine.Reset()
+			return nil
+		}, []int{2, 3}},
+		{"Server.Reset", nil, func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) error {
+			srv.Reset()
+			return nil
+		}, []int{2, 3}},
+		{"WithRetention", []mocksmtp.Option{mocksmtp.WithRetention(2)}, func(srv *mocksmtp.Server, _ *mocksmtp.Inbox) error {
+			// Two sessions of another test's: session 1 and its message go.
+			for range 2 {
+				if err := sendWelcome(srv.Addr(), "someone@example.com"); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			return srv.WaitUntilContext(ctx, func() bool { return srv.Session(1) == nil })
+		}, []int{4, 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mocksmtp.Start(t, tc.opts...)
+			mine := srv.NewInbox("mine")
+			type result struct {
+				ss  []*mocksmtp.Session
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				ss, err := mine.WaitForSessionsContext(ctx, 2)
+				done <- result{ss, err}
+			}()
+			if err := sendWelcome(srv.Addr(), mine.Address("bob")); err != nil {
+				t.Fatal(err)
+			}
+			srv.WaitForSessionEnd(t, 1)
+			if err := tc.between(srv, mine); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := sendWelcome(srv.Addr(), mine.Address("bob")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := <-done
+			var got []int
+			for _, s := range r.ss {
+				if s.Ended == mocksmtp.Live {
+					t.Errorf("session %d is live", s.ID)
+				}
+				got = append(got, s.ID)
+			}
+			if r.err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("WaitForSessionsContext(2): sessions %v, %v; want %v", got, r.err, tc.want)
+			}
+		})
 	}
 }

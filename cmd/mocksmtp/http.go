@@ -26,7 +26,7 @@ package main
 //	                                          no earlier wait returned; count=N: for N of them
 //	GET    /api/wait/sessions?count=N         wait until N sessions ended (since the last reset), as
 //	                                          Server.WaitForSessions: every session kept, as GET /api/sessions;
-//	                                          ?inbox=D, ?remoteAddr=HOST:PORT: N of the filter's, and those
+//	                                          ?inbox=D, ?remoteAddr=HOST:PORT: N of the filter's ended; its sessions only
 //	GET    /api/wait/sessions/{id}            wait until session id ended (?timeout=5s), as
 //	                                          Server.WaitForSessionEnd: it, as GET /api/sessions/{id}; also
 //	                                          one yet to start; 408 with it so far, 404 for one forgotten

@@ -510,8 +510,9 @@ func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sc.in != nil {
-		// The inbox's messages and expectations; findings belong to
-		// sessions, which an inbox does not have.
+		// The inbox's messages and expectations go; the sessions,
+		// the server's, stay, but the inbox's list of them and its
+		// findings start afresh (Inbox.Reset).
 		a.expectations.forget(sc.in, sc.in.Reset)
 		a.log.Info("reset", "inbox", sc.in.Domain())
 		w.WriteHeader(http.StatusNoContent)

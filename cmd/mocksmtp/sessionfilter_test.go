@@ -312,6 +312,12 @@ func TestAPIWaitSessionsFromAnAddress(t *testing.T) {
 	if w.err != nil || w.status != 200 || !cmp.Equal(sessionIDs(w.sessions), []int{3}) || w.sessions[0].Live {
 		t.Fatalf("the wait by address and inbox: %d %+v %v, want session 3, ended", w.status, w.sessions, w.err)
 	}
+	// Of the address and the inbox: its ended session never named the
+	// inbox, and never counts.
+	getJSON(t, p, "/api/wait/sessions?timeout=0&remoteAddr="+local.String()+"&inbox="+in.Domain, 408, &body)
+	if !strings.HasPrefix(body.Error, "waited 0s for 1 ended session from "+local.String()+" in the inbox "+in.Domain+", got 0; ") {
+		t.Errorf("the 408 of an ended session that never named the inbox: %s", body.Error)
+	}
 	// count=2 of one address: one ended, none open.
 	getJSON(t, p, "/api/wait/sessions?timeout=0&count=2&remoteAddr="+local.String(), 408, &body)
 	if !strings.HasPrefix(body.Error, "waited 0s for 2 ended sessions from "+local.String()+", got 1; sessions lists the last 1 of the 1 kept from "+local.String()) ||

@@ -508,7 +508,8 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 // before its end), or, with none open, as the server keeps a session more
 // or fewer or starts a new one (a client whose session was not accepted
 // yet when the wait began). It reads the sessions kept once, then only
-// those new since its last look, and those from the address.
+// those new since its last look, and those from the address; the inbox's
+// only once enough of those have ended to meet the wait.
 func (a *api) awaitFrom(ctx context.Context, f sessionFilter, count int) ([]*mocksmtp.Session, error) {
 	var known []int // the sessions from the address, of the server
 	next := 0       // the ID of the first session not looked at
@@ -522,33 +523,29 @@ func (a *api) awaitFrom(ctx context.Context, f sessionFilter, count int) ([]*moc
 		if len(news) > 0 {
 			next = news[len(news)-1].ID + 1
 		}
-		var mine []*mocksmtp.Session // known, of f's inbox
-		var inbox map[int]bool       // the IDs of f's inbox's sessions; nil: any
-		if f.sc.in != nil {
-			inbox = make(map[int]bool)
-			for _, s := range f.sc.in.Sessions() {
-				inbox[s.ID] = true
-			}
-		}
-		open, ended := 0, 0
+		var ss []*mocksmtp.Session // known, as they are
+		open, over := 0, 0         // the first of them still open; how many have ended
 		known = slices.DeleteFunc(known, func(id int) bool {
 			s := a.srv.Session(id)
 			if s == nil {
 				return true // forgotten
 			}
-			if s.Ended == mocksmtp.Live && open == 0 {
+			if s.Ended != mocksmtp.Live {
+				over++
+			} else if open == 0 {
 				open = id
 			}
-			if inbox == nil || inbox[id] {
-				mine = append(mine, s)
-				if s.Ended != mocksmtp.Live {
-					ended++
-				}
-			}
+			ss = append(ss, s)
 			return false
 		})
-		if ended >= count {
-			return mine, nil
+		// The inbox only once enough have ended to meet the wait: it
+		// costs every session kept. Read after them, it has every one
+		// seen ended that named it: a session joins an inbox only while
+		// live.
+		if over >= count {
+			if mine, ended := f.ofInbox(ss); ended >= count {
+				return mine, nil
+			}
 		}
 		var err error
 		if open != 0 {
@@ -566,6 +563,25 @@ func (a *api) awaitFrom(ctx context.Context, f sessionFilter, count int) ([]*moc
 			return f.sessions(), err
 		}
 	}
+}
+
+// ofInbox returns the sessions of ss in f's inbox (all of them, without
+// one), and how many of those have ended.
+func (f sessionFilter) ofInbox(ss []*mocksmtp.Session) (mine []*mocksmtp.Session, ended int) {
+	mine = ss
+	if f.sc.in != nil {
+		inbox := make(map[int]bool)
+		for _, s := range f.sc.in.Sessions() {
+			inbox[s.ID] = true
+		}
+		mine = slices.DeleteFunc(slices.Clone(ss), func(s *mocksmtp.Session) bool { return !inbox[s.ID] })
+	}
+	for _, s := range mine {
+		if s.Ended != mocksmtp.Live {
+			ended++
+		}
+	}
+	return mine, ended
 }
 
 // sessionsSince returns the sessions kept whose IDs are next or more, in
