@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/smtp"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -185,7 +186,12 @@ func TestClockStartFlag(t *testing.T) {
 		{"Unix seconds", nil, []string{"-clock-start", "1767225600"}, `want an RFC 3339 time`},
 		{"a day out of range", nil, []string{"-clock-start", "2026-02-30T00:00:00Z"}, `day out of range`},
 		{"a leap second", nil, []string{"-clock-start", "2016-12-31T23:59:60Z"}, `second out of range`},
-		{"an offset of 24h", nil, []string{"-clock-start", "2026-01-01T00:00:00+24:00"}, `the offset +24:00: want one of at most 23:59 either way`},
+		{"an offset of 24h", nil, []string{"-clock-start", "2026-01-01T00:00:00+24:00"}, `the offset +24:00: want hours 00 to 23 and minutes 00 to 59`},
+		// What Go's time.Parse takes beside RFC 3339 (go.dev/issue/54580).
+		{"an offset's minute 60", nil, []string{"-clock-start", "2026-01-01T00:00:00+05:60"}, `the offset +05:60: want hours 00 to 23 and minutes 00 to 59`},
+		{"an hour of one digit", nil, []string{"-clock-start", "2026-01-01T9:00:00Z"}, `invalid value "2026-01-01T9:00:00Z" for flag -clock-start: want an RFC 3339 time`},
+		{"a comma for the point", nil, []string{"-clock-start", "2026-01-01T00:00:00,1234567891Z"}, `invalid value "2026-01-01T00:00:00,1234567891Z" for flag -clock-start: want an RFC 3339 time`},
+		{"no zone, an hour of one digit", nil, []string{"-clock-start", "2026-01-01T9:00:00"}, `invalid value "2026-01-01T9:00:00" for flag -clock-start: want an RFC 3339 time`},
 		{"more than nanoseconds", nil, []string{"-clock-start", "2026-01-01T00:00:00.1234567891Z"}, `10 digits of fractional seconds: the clock counts nanoseconds, 9 digits at most`},
 		{"year 10000", nil, []string{"-clock-start", "10000-01-01T00:00:00Z"}, `want an RFC 3339 time`},
 		{"far past", nil, []string{"-clock-start", "0000-01-01T00:00:00Z"}, `want a time after 0001-01-01T00:00:00Z: the server takes that instant for no time at all`},
@@ -244,4 +250,43 @@ func TestClockAdvanceByZeroIsNoMove(t *testing.T) {
 			t.Errorf("POST %s: %d %s, want 400", body, res.StatusCode, b)
 		}
 	}
+}
+
+// rfc3339 is the date-time of RFC 3339 5.6 as -clock-start takes it: T
+// or a space, any case, at most 9 digits of fractional seconds, no leap
+// second (Go's time has none).
+var rfc3339 = regexp.MustCompile(`(?i)^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+
+// parseClockStart takes RFC 3339 times only, and reads each back as it
+// was given: the same wall clock in the same offset.
+func FuzzClockStart(f *testing.F) {
+	for _, s := range []string{
+		"2026-01-01T00:00:00Z", "2026-01-01t09:30:00.75+09:00", "2026-01-01 00:00:00-00:00", "1970-01-01T00:00:00-05:00",
+		"2026-01-01T9:00:00Z", "2026-01-01T00:00:00,5Z", "2026-01-01T00:00:00,1234567891Z", "2026-01-01T00:00:00+05:60",
+		"2026-01-01T00:00:00+24:00", "2016-12-31T23:59:60Z", "2026-01-01", "2026-01-01T00:00:00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseClockStart(s)
+		if err != nil {
+			return
+		}
+		if !rfc3339.MatchString(s) {
+			t.Fatalf("parseClockStart(%q) = %v, want an error: no RFC 3339 time", s, got)
+		}
+		wall := strings.ToUpper(s[:10] + "T" + s[11:19])
+		_, off := got.Zone()
+		wantOff := 0
+		if z := s[len(s)-6:]; z[0] == '+' || z[0] == '-' {
+			h, m := int(z[1]-'0')*10+int(z[2]-'0'), int(z[4]-'0')*10+int(z[5]-'0')
+			wantOff = (h*60 + m) * 60
+			if z[0] == '-' {
+				wantOff = -wantOff
+			}
+		}
+		if got.Format("2006-01-02T15:04:05") != wall || off != wantOff {
+			t.Fatalf("parseClockStart(%q) = %v, want %s at the offset %ds", s, got, wall, wantOff)
+		}
+	})
 }
