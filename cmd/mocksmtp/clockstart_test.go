@@ -11,19 +11,10 @@ import (
 	"time"
 )
 
-// clockStartJSON is what a suite reads of a clock answer to check the
-// instant its clock stands at: now, and the frozen clock's start.
-type clockStartJSON struct {
-	Now    time.Time  `json:"now"`
-	Start  *time.Time `json:"start"`
-	Offset duration   `json:"offset"`
-	Mode   string     `json:"mode"`
-}
-
-// getClockStart returns GET /api/clock as clockStartJSON.
-func getClockStart(t *testing.T, p *proc) clockStartJSON {
+// getClock returns GET /api/clock.
+func getClock(t *testing.T, p *proc) clockJSON {
 	t.Helper()
-	var c clockStartJSON
+	var c clockJSON
 	getJSON(t, p, "/api/clock", 200, &c)
 	return c
 }
@@ -37,7 +28,7 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 	t.Parallel()
 	x := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 	p := start(t, nil, "-clock", "frozen", "-clock-start", "2026-01-01T00:00:00Z")
-	c0 := getClockStart(t, p)
+	c0 := getClock(t, p)
 	if !c0.Now.Equal(x) || c0.Offset != 0 || c0.Mode != "frozen" || c0.Start == nil || !c0.Start.Equal(x) {
 		t.Fatalf("GET /api/clock with -clock-start %v: %+v, want now and start %v, offset 0s, mode frozen", x, c0, x)
 	}
@@ -55,7 +46,7 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 	}
 	greylisted("first attempt", send())
 	short := 5*time.Minute - time.Nanosecond
-	var moved clockStartJSON
+	var moved clockJSON
 	postJSON(t, p, "POST", "/api/clock/advance", `{"by": "4m59.999999999s"}`, 200, &moved)
 	if !moved.Now.Equal(x.Add(short)) || moved.Start == nil || !moved.Start.Equal(x) {
 		t.Fatalf("advance 5m-1ns: %+v, want now %v, start %v", moved, x.Add(short), x)
@@ -72,7 +63,7 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 			t.Errorf("session %s: clockStart %v, want %v (-clock-start plus the moves before it)", id, s.ClockStart, want)
 		}
 	}
-	var waited clockStartJSON
+	var waited clockJSON
 	getJSON(t, p, "/api/wait/clock?count=0", 200, &waited)
 	if waited.Start == nil || !waited.Start.Equal(x) || !waited.Now.Equal(x.Add(5*time.Minute)) {
 		t.Errorf("GET /api/wait/clock: %+v, want start %v, now %v", waited, x, x.Add(5*time.Minute))
