@@ -146,7 +146,7 @@ func (o clockOption) FaultClock() *clock.Clock { return o.clock }
 // clockJSON is the clock, as GET /api/clock and POST /api/clock/advance
 // answer it.
 type clockJSON struct {
-	Now    time.Time `json:"now"`    // the server's time: real time (frozen: the program's start) plus offset
+	Now    time.Time `json:"now"`    // the server's time: real time (frozen: Start) plus offset
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
 	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
 	Mode   string    `json:"mode"`   // -clock: clockReal or clockFrozen

@@ -270,7 +270,7 @@ type config struct {
 	seeded     bool
 	clock      string // -clock: clockReal or clockFrozen
 	// clockStart is -clock-start, the frozen clock's start, if
-	// clockStartSet (it may be any instant, the zero time too).
+	// clockStartSet.
 	clockStart    time.Time
 	clockStartSet bool
 }
