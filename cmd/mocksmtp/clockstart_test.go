@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/smtp"
 	"net/textproto"
 	"regexp"
@@ -280,4 +282,31 @@ func FuzzClockStart(f *testing.F) {
 			t.Fatalf("parseClockStart(%q) = %v, want %s at the offset %ds", s, got, wall, wantOff)
 		}
 	})
+}
+
+// The Exchange greeting says the server's time when it goes out: after a
+// delay at the greeting that a move of the clock ended, the end of the
+// delay, when the server counts that the reply went out (as a greylist
+// counts its 451's); what the move went past it counts for the
+// session's next wait.
+func TestClockStartExchangeGreetingAfterADelay(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-persona", "exchange", "-clock-start", "2026-01-01T00:00:00Z")
+	putFaults(t, p, `[{"at": "greeting", "delay": "5m"}]`)
+	c, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitClock(t, p, "1")
+	moved := advance(t, p, "7m")
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "220 localhost Microsoft ESMTP MAIL Service ready at " + moved.Now.Add(-2*time.Minute).Format(time.RFC1123Z) + "\r\n"
+	if line != want {
+		t.Errorf("greeting after a delay of 5m ended by a move of 7m: %q, want %q (the end of the delay)", line, want)
+	}
 }
