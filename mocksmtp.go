@@ -532,13 +532,14 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// the server's: the rejection, as over BDAT with a fault at
 	// StageBdat.
 	faultReply, nonconforming := ev.Kind == smtpd.Message && sf.bdatReply, false
+	worded := false // the reply is the persona's wording of the engine's
 	if r := ans.Reply; r != nil && ev.Kind == smtpd.Ehlo && ev.Err == nil && r.Positive() && ans.Raw == nil && !ans.NoReply {
 		// A fault's 250 to EHLO is its first line: the extensions the
 		// engine serves (as the persona words them) follow, so that the
 		// client is offered what the server does, and the findings
 		// judge the client by (conform's offered).
 		base := ev.Reply
-		if pr, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
+		if pr, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}, s.now); ok {
 			base = pr
 		}
 		merged := ehloReply(*r, base)
@@ -563,9 +564,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			taken := r
 			ans.Reply = &taken
 			nonconforming = true
-		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}); ok {
+		} else if r, ok := s.personaReply(c, ev, queueKey{rec.id, sf.mails}, s.now); ok {
 			taken := r
 			ans.Reply = &taken
+			worded = true
 		}
 	}
 	if ev.Kind == smtpd.StartTLS {
@@ -614,6 +616,13 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 			return ErrClosed
 		}
 		return err // the client left: ErrClientGone, or io.EOF after its QUIT
+	}
+	if worded && p.act.delay > 0 {
+		// Worded again for when it goes out (sentAt, the time the
+		// conditions record too): Exchange's greeting says the server's
+		// time then, after the delay.
+		r, _ := s.personaReply(c, ev, queueKey{rec.id, sf.mails}, p.sentAt)
+		ans.Reply = &r
 	}
 	c.Answer(ans)
 	took := sf.track(ev, ans)

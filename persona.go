@@ -121,8 +121,9 @@ func WithPersona(p Persona) Option {
 
 // personaReply returns the persona's version of the engine's reply to
 // ev, when it has one. tx numbers ev's transaction, which names a
-// message's queue ID.
-func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey) (smtpd.Reply, bool) {
+// message's queue ID; now reads the server's time the reply goes out
+// at (Server.now, or after a delay faultPlan.sentAt).
+func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey, now func() time.Time) (smtpd.Reply, bool) {
 	p := s.opts.persona
 	if p == 0 {
 		return smtpd.Reply{}, false
@@ -136,7 +137,7 @@ func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey) (smtp
 	// leaves it out of the EHLO reply.
 	v := s.opts.engine.VRFY
 	vrfy := v == nil || v.Code != 502 && v.Code != 500
-	return p.reply(ev, host, c.RemoteAddr(), tx, vrfy, s.now)
+	return p.reply(ev, host, c.RemoteAddr(), tx, vrfy, now)
 }
 
 // queueKey names a transaction: its session's ID and its number in the

@@ -50,3 +50,22 @@ func TestExchangeGreetingInABubbleSaysItsTime(t *testing.T) {
 		}
 	})
 }
+
+// The greeting says the time it goes out at: after a fault's delay, the
+// time the delay ended, not the time the server began it.
+func TestExchangeGreetingAfterADelaySaysItsTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithPersona(mocksmtp.Exchange),
+			mocksmtp.WithFault(mocksmtp.At(mocksmtp.StageGreeting).Delay(5*time.Minute)))
+		want := "220 localhost Microsoft ESMTP MAIL Service ready at " + time.Now().Add(5*time.Minute).Format(time.RFC1123Z)
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		buf := make([]byte, len(want)+2)
+		if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != want+"\r\n" {
+			t.Errorf("greeting after a delay of 5m: %q, %v, want %q", buf, err, want)
+		}
+	})
+}

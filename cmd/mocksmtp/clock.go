@@ -109,7 +109,8 @@ package main
 // The server's time that a client sees reads this clock too, through
 // the server's one reading of it (the root's Server.now): the Exchange
 // persona's greeting ("ready at Thu, 01 Jan 2026 00:00:00 +0000", in
-// -clock-start's zone), the same octets every run with -clock-start.
+// -clock-start's zone; after a delay at the greeting, its end), the same
+// octets every run with -clock-start.
 // What a client checks against its own real clock stays real time: the
 // test CA's certificates (a suite's fake Date does not reach OpenSSL),
 // and so do DKIM signatures' expiry (go-msgauth reads time.Now) and
@@ -146,7 +147,7 @@ func (o clockOption) FaultClock() *clock.Clock { return o.clock }
 // clockJSON is the clock, as GET /api/clock and POST /api/clock/advance
 // answer it.
 type clockJSON struct {
-	Now    time.Time `json:"now"`    // the server's time: real time (frozen: the program's start) plus offset
+	Now    time.Time `json:"now"`    // the server's time: real time (frozen: Start) plus offset
 	Offset duration  `json:"offset"` // how far it was moved ahead, in all
 	Waits  int       `json:"waits"`  // the waits on it in progress (clock.Clock.Waits)
 	Mode   string    `json:"mode"`   // -clock: clockReal or clockFrozen

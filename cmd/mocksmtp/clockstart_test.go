@@ -1,28 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/smtp"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// clockStartJSON is what a suite reads of a clock answer to check the
-// instant its clock stands at: now, and the frozen clock's start.
-type clockStartJSON struct {
-	Now    time.Time  `json:"now"`
-	Start  *time.Time `json:"start"`
-	Offset duration   `json:"offset"`
-	Mode   string     `json:"mode"`
-}
-
-// getClockStart returns GET /api/clock as clockStartJSON.
-func getClockStart(t *testing.T, p *proc) clockStartJSON {
+// getClock returns GET /api/clock.
+func getClock(t *testing.T, p *proc) clockJSON {
 	t.Helper()
-	var c clockStartJSON
+	var c clockJSON
 	getJSON(t, p, "/api/clock", 200, &c)
 	return c
 }
@@ -36,7 +30,7 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 	t.Parallel()
 	x := time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 	p := start(t, nil, "-clock", "frozen", "-clock-start", "2026-01-01T00:00:00Z")
-	c0 := getClockStart(t, p)
+	c0 := getClock(t, p)
 	if !c0.Now.Equal(x) || c0.Offset != 0 || c0.Mode != "frozen" || c0.Start == nil || !c0.Start.Equal(x) {
 		t.Fatalf("GET /api/clock with -clock-start %v: %+v, want now and start %v, offset 0s, mode frozen", x, c0, x)
 	}
@@ -54,7 +48,7 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 	}
 	greylisted("first attempt", send())
 	short := 5*time.Minute - time.Nanosecond
-	var moved clockStartJSON
+	var moved clockJSON
 	postJSON(t, p, "POST", "/api/clock/advance", `{"by": "4m59.999999999s"}`, 200, &moved)
 	if !moved.Now.Equal(x.Add(short)) || moved.Start == nil || !moved.Start.Equal(x) {
 		t.Fatalf("advance 5m-1ns: %+v, want now %v, start %v", moved, x.Add(short), x)
@@ -71,7 +65,7 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 			t.Errorf("session %s: clockStart %v, want %v (-clock-start plus the moves before it)", id, s.ClockStart, want)
 		}
 	}
-	var waited clockStartJSON
+	var waited clockJSON
 	getJSON(t, p, "/api/wait/clock?count=0", 200, &waited)
 	if waited.Start == nil || !waited.Start.Equal(x) || !waited.Now.Equal(x.Add(5*time.Minute)) {
 		t.Errorf("GET /api/wait/clock: %+v, want start %v, now %v", waited, x, x.Add(5*time.Minute))
@@ -185,7 +179,12 @@ func TestClockStartFlag(t *testing.T) {
 		{"Unix seconds", nil, []string{"-clock-start", "1767225600"}, `want an RFC 3339 time`},
 		{"a day out of range", nil, []string{"-clock-start", "2026-02-30T00:00:00Z"}, `day out of range`},
 		{"a leap second", nil, []string{"-clock-start", "2016-12-31T23:59:60Z"}, `second out of range`},
-		{"an offset of 24h", nil, []string{"-clock-start", "2026-01-01T00:00:00+24:00"}, `the offset +24:00: want one of at most 23:59 either way`},
+		{"an offset of 24h", nil, []string{"-clock-start", "2026-01-01T00:00:00+24:00"}, `the offset +24:00: want hours 00 to 23 and minutes 00 to 59`},
+		// What Go's time.Parse takes beside RFC 3339 (go.dev/issue/54580).
+		{"an offset's minute 60", nil, []string{"-clock-start", "2026-01-01T00:00:00+05:60"}, `the offset +05:60: want hours 00 to 23 and minutes 00 to 59`},
+		{"an hour of one digit", nil, []string{"-clock-start", "2026-01-01T9:00:00Z"}, `invalid value "2026-01-01T9:00:00Z" for flag -clock-start: want an RFC 3339 time`},
+		{"a comma for the point", nil, []string{"-clock-start", "2026-01-01T00:00:00,1234567891Z"}, `invalid value "2026-01-01T00:00:00,1234567891Z" for flag -clock-start: want an RFC 3339 time`},
+		{"no zone, an hour of one digit", nil, []string{"-clock-start", "2026-01-01T9:00:00"}, `invalid value "2026-01-01T9:00:00" for flag -clock-start: want an RFC 3339 time`},
 		{"more than nanoseconds", nil, []string{"-clock-start", "2026-01-01T00:00:00.1234567891Z"}, `10 digits of fractional seconds: the clock counts nanoseconds, 9 digits at most`},
 		{"year 10000", nil, []string{"-clock-start", "10000-01-01T00:00:00Z"}, `want an RFC 3339 time`},
 		{"far past", nil, []string{"-clock-start", "0000-01-01T00:00:00Z"}, `want a time after 0001-01-01T00:00:00Z: the server takes that instant for no time at all`},
@@ -243,5 +242,71 @@ func TestClockAdvanceByZeroIsNoMove(t *testing.T) {
 		if res.StatusCode != 400 || !strings.Contains(string(b), "is negative: the clock never goes back") {
 			t.Errorf("POST %s: %d %s, want 400", body, res.StatusCode, b)
 		}
+	}
+}
+
+// rfc3339 is the date-time of RFC 3339 5.6 as -clock-start takes it: T
+// or a space, any case, at most 9 digits of fractional seconds, no leap
+// second (Go's time has none).
+var rfc3339 = regexp.MustCompile(`(?i)^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+
+// parseClockStart takes RFC 3339 times only, and reads each back as it
+// was given: the same wall clock in the same offset.
+func FuzzClockStart(f *testing.F) {
+	for _, s := range []string{
+		"2026-01-01T00:00:00Z", "2026-01-01t09:30:00.75+09:00", "2026-01-01 00:00:00-00:00", "1970-01-01T00:00:00-05:00",
+		"2026-01-01T9:00:00Z", "2026-01-01T00:00:00,5Z", "2026-01-01T00:00:00,1234567891Z", "2026-01-01T00:00:00+05:60",
+		"2026-01-01T00:00:00+24:00", "2016-12-31T23:59:60Z", "2026-01-01", "2026-01-01T00:00:00",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseClockStart(s)
+		if err != nil {
+			return
+		}
+		if !rfc3339.MatchString(s) {
+			t.Fatalf("parseClockStart(%q) = %v, want an error: no RFC 3339 time", s, got)
+		}
+		wall := strings.ToUpper(s[:10] + "T" + s[11:19])
+		_, off := got.Zone()
+		wantOff := 0
+		if z := s[len(s)-6:]; z[0] == '+' || z[0] == '-' {
+			h, m := int(z[1]-'0')*10+int(z[2]-'0'), int(z[4]-'0')*10+int(z[5]-'0')
+			wantOff = (h*60 + m) * 60
+			if z[0] == '-' {
+				wantOff = -wantOff
+			}
+		}
+		if got.Format("2006-01-02T15:04:05") != wall || off != wantOff {
+			t.Fatalf("parseClockStart(%q) = %v, want %s at the offset %ds", s, got, wall, wantOff)
+		}
+	})
+}
+
+// The Exchange greeting says the server's time when it goes out: after a
+// delay at the greeting that a move of the clock ended, the end of the
+// delay, when the server counts that the reply went out (as a greylist
+// counts its 451's); what the move went past it counts for the
+// session's next wait.
+func TestClockStartExchangeGreetingAfterADelay(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-persona", "exchange", "-clock-start", "2026-01-01T00:00:00Z")
+	putFaults(t, p, `[{"at": "greeting", "delay": "5m"}]`)
+	c, err := net.DialTimeout("tcp", p.smtp, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitClock(t, p, "1")
+	moved := advance(t, p, "7m")
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "220 localhost Microsoft ESMTP MAIL Service ready at " + moved.Now.Add(-2*time.Minute).Format(time.RFC1123Z) + "\r\n"
+	if line != want {
+		t.Errorf("greeting after a delay of 5m ended by a move of 7m: %q, want %q (the end of the delay)", line, want)
 	}
 }

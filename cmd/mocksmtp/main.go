@@ -278,7 +278,7 @@ type config struct {
 	seeded     bool
 	clock      string // -clock: clockReal or clockFrozen
 	// clockStart is -clock-start, the frozen clock's start, if
-	// clockStartSet (it may be any instant, the zero time too).
+	// clockStartSet.
 	clockStart    time.Time
 	clockStartSet bool
 }
@@ -675,29 +675,22 @@ func parseClockStart(s string) (time.Time, error) {
 	if len(v) > 10 && v[10] == ' ' {
 		v = v[:10] + "T" + v[11:]
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+	t, err := parseRFC3339(v)
 	if err != nil {
 		if _, err := time.Parse(time.DateOnly, v); err == nil {
 			return time.Time{}, fmt.Errorf("a date alone: add the time and the zone, %sT00:00:00Z", v)
 		}
-		if _, err := time.Parse("2006-01-02T15:04:05.999999999", v); err == nil {
+		if _, err := parseRFC3339(v + "Z"); err == nil {
 			return time.Time{}, fmt.Errorf("no zone: add Z for UTC, or the offset, as in %s+09:00", v)
 		}
 		var pe *time.ParseError
-		if errors.As(err, &pe) && pe.Message != "" {
+		if !errors.As(err, &pe) {
+			return time.Time{}, err
+		}
+		if pe.Message != "" {
 			return time.Time{}, fmt.Errorf("%s; %s", strings.TrimPrefix(pe.Message, ": "), clockStartUsage)
 		}
 		return time.Time{}, errors.New(clockStartUsage)
-	}
-	if i := strings.IndexByte(v, '.'); i >= 0 {
-		n := len(v[i+1:]) - len(strings.TrimLeft(v[i+1:], "0123456789"))
-		if n > 9 {
-			return time.Time{}, fmt.Errorf("%d digits of fractional seconds: the clock counts nanoseconds, 9 digits at most", n)
-		}
-	}
-	_, off := t.Zone()
-	if off <= -24*60*60 || off >= 24*60*60 {
-		return time.Time{}, fmt.Errorf("the offset %s: want one of at most 23:59 either way", t.Format("-07:00"))
 	}
 	if !t.After(time.Time{}) {
 		return time.Time{}, fmt.Errorf("want a time after %s: the server takes that instant for no time at all", time.Time{}.Format(time.RFC3339))
@@ -706,10 +699,53 @@ func parseClockStart(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("want a time before %s: the clock moves up to %v ahead of its start, a wait on it ends up to %v past that, and a time after the year 9999 has no RFC 3339 form",
 			latestClockStart.Format(time.RFC3339), clock.MaxOffset, time.Duration(math.MaxInt64))
 	}
-	if off == 0 {
-		return t.UTC(), nil
+	if _, off := t.Zone(); off != 0 {
+		return t.In(time.FixedZone("", off)), nil
 	}
-	return t.In(time.FixedZone("", off)), nil
+	return t.UTC(), nil
+}
+
+// parseRFC3339 reads an RFC 3339 time, in upper case. time.Parse checks
+// the ranges of its fields but not its shape, which it takes loosely (an
+// hour of one digit, a comma for the point, an offset's hour 24 or
+// minute 60: go.dev/issue/54580; time.Time.UnmarshalText's checks of
+// them are disabled), so the shape is checked here, and at most 9
+// digits of fractional seconds, which Parse would cut. Its errors are
+// time.Parse's, or say what is wrong.
+func parseRFC3339(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, err
+	}
+	digits := func(s string) bool { return strings.Trim(s, "0123456789") == "" }
+	const shape = "0000-00-00T00:00:00" // 0 for a digit
+	if len(s) < len(shape) {
+		return time.Time{}, errors.New(clockStartUsage)
+	}
+	for i := range len(shape) {
+		if shape[i] == '0' && !digits(s[i:i+1]) || shape[i] != '0' && s[i] != shape[i] {
+			return time.Time{}, errors.New(clockStartUsage)
+		}
+	}
+	rest := s[len(shape):]
+	if frac, ok := strings.CutPrefix(rest, "."); ok {
+		n := len(frac) - len(strings.TrimLeft(frac, "0123456789"))
+		switch {
+		case n == 0:
+			return time.Time{}, errors.New(clockStartUsage)
+		case n > 9: // time.Parse drops the digits past the ninth
+			return time.Time{}, fmt.Errorf("%d digits of fractional seconds: the clock counts nanoseconds, 9 digits at most", n)
+		}
+		rest = frac[n:]
+	}
+	switch {
+	case rest == "Z":
+	case len(rest) != len("+07:00") || rest[0] != '+' && rest[0] != '-' || rest[3] != ':' || !digits(rest[1:3]+rest[4:]):
+		return time.Time{}, errors.New(clockStartUsage)
+	case rest[1:3] > "23" || rest[4:] > "59":
+		return time.Time{}, fmt.Errorf("the offset %s: want hours 00 to 23 and minutes 00 to 59", rest)
+	}
+	return t, nil
 }
 
 // personas are the values of -persona.

@@ -46,13 +46,13 @@ import (
 // Clock is a clock that a test moves ahead. Its methods are safe for
 // concurrent use; those of a nil *Clock are the time package's.
 type Clock struct {
-	// frozen is a frozen clock's time before any move (NewFrozen,
-	// NewFrozenAt): it reads frozen plus offset, when still; a clock
-	// not still reads real time plus offset. Set once, by the
-	// constructor: a frozen clock may start at any instant, the zero
+	// frozen tells a clock that stands still but for its moves
+	// (NewFrozen, NewFrozenAt): it reads origin, its time before any
+	// move, plus offset; another reads real time plus offset. Both are
+	// set once, by the constructor; origin may be any instant, the zero
 	// time too.
-	frozen time.Time
-	still  bool
+	frozen bool
+	origin time.Time
 	// offset is how far Advance moved it, never less: read without a
 	// lock (Now is on the engine's path of every command), written
 	// with mu held.
@@ -96,8 +96,8 @@ func (c *Clock) At(t time.Time) (at time.Time, ok bool) {
 		return t, true
 	}
 	base := t
-	if c.still {
-		base = c.frozen
+	if c.frozen {
+		base = c.origin
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -138,7 +138,7 @@ func NewFrozenAt(start time.Time) *Clock {
 // Frozen reports whether the clock stands still but for its moves
 // (NewFrozen, NewFrozenAt). A nil clock's does not.
 func (c *Clock) Frozen() bool {
-	return c != nil && c.still
+	return c != nil && c.frozen
 }
 
 // Start returns a frozen clock's time before any move: the real time
@@ -148,12 +148,12 @@ func (c *Clock) Start() (start time.Time, ok bool) {
 	if !c.Frozen() {
 		return time.Time{}, false
 	}
-	return c.frozen, true
+	return c.origin, true
 }
 
-// newClock returns a clock not moved yet, frozen at frozen if still.
-func newClock(frozen time.Time, still bool) *Clock {
-	return &Clock{frozen: frozen, still: still, timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
+// newClock returns a clock not moved yet, frozen at origin if frozen.
+func newClock(origin time.Time, frozen bool) *Clock {
+	return &Clock{frozen: frozen, origin: origin, timers: make(map[*Timer]struct{}), watchers: make(map[*func(by, offset time.Duration)]struct{}),
 		waitWatchers: make(map[*func()]struct{})}
 }
 
@@ -277,8 +277,8 @@ func (c *Clock) Offset() (time.Duration, time.Time) {
 // unmoved returns what c would read had it never moved: time.Now, or a
 // frozen clock's start.
 func (c *Clock) unmoved() time.Time {
-	if c.still {
-		return c.frozen
+	if c.frozen {
+		return c.origin
 	}
 	return time.Now()
 }
@@ -329,8 +329,8 @@ func (c *Clock) Advance(d time.Duration) (offset time.Duration, now time.Time, w
 	wall := time.Now()
 	c.offset.Store(int64(off))
 	now = wall.Add(off)
-	if c.still {
-		now = c.frozen.Add(off)
+	if c.frozen {
+		now = c.origin.Add(off)
 	}
 	if len(c.moves) == 2*maxMoves {
 		c.moves = append(c.moves[:0], c.moves[maxMoves:]...)
@@ -418,7 +418,7 @@ func (c *Clock) start(t *Timer, since time.Time, d time.Duration) {
 		return
 	}
 	c.timers[t] = struct{}{}
-	if !c.still {
+	if !c.frozen {
 		// A frozen clock's timer ends only on a move (Advance).
 		t.real = time.AfterFunc(t.end.Sub(now), t.fire)
 	}
