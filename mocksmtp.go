@@ -618,10 +618,10 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 		return err // the client left: ErrClientGone, or io.EOF after its QUIT
 	}
 	if worded && p.act.delay > 0 {
-		// Worded again for when it goes out (sentAt, the time the
-		// conditions record too): Exchange's greeting says the server's
-		// time then, after the delay.
-		r, _ := s.personaReply(c, ev, queueKey{rec.id, sf.mails}, p.sentAt)
+		// Worded again for when it goes out, after the delay (the
+		// session's time, which the conditions' records read too):
+		// Exchange's greeting says the server's time then.
+		r, _ := s.personaReply(c, ev, queueKey{rec.id, sf.mails}, c.Now)
 		ans.Reply = &r
 	}
 	c.Answer(ans)

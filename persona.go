@@ -122,7 +122,7 @@ func WithPersona(p Persona) Option {
 // personaReply returns the persona's version of the engine's reply to
 // ev, when it has one. tx numbers ev's transaction, which names a
 // message's queue ID; now reads the server's time the reply goes out
-// at (Server.now, or after a delay faultPlan.sentAt).
+// at (Server.now, or after a delay the session's time, smtpd.Conn.Now).
 func (s *Server) personaReply(c *smtpd.Conn, ev *smtpd.Event, tx queueKey, now func() time.Time) (smtpd.Reply, bool) {
 	p := s.opts.persona
 	if p == 0 {
