@@ -136,13 +136,17 @@ func (s *Server) AddRemovableFault(faults ...Fault) (remove func(), err error) {
 }
 
 // remover returns the function that removes the faults of afs from the
-// script in one step (AddRemovableFault's remove).
+// script in one step (AddRemovableFault's remove). It lets go of them
+// then: a removed fault's state (a greylist's pairs) goes even while the
+// function is held (the t.Cleanup of a parallel test keeps it until
+// the test's parent ends).
 func (s *Server) remover(afs []*armedFault) func() {
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		sc := s.scriptLocked()
 		sc.remove(afs)
+		afs = nil // guarded by s.mu
 		s.armed.Store(len(sc.faults) > 0)
 	}
 }
