@@ -609,9 +609,10 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // fault's reply ends the session. At StageStartTLS after a 220 it
 // covers the TLS handshake, which no reply may interrupt: a client that
 // has not finished it by then is disconnected without the reply.
-// [Server.ClearFaults], [Server.ReplaceFaults] and [Server.Reset] end the
-// wait: the fault is gone, or starts afresh as if it had never fired, and
-// a session idle across them is not closed by it; one as the time runs
+// [Server.ClearFaults], [Server.ReplaceFaults], [Server.Reset] and the
+// remove of [Server.AddRemovableFault] end the wait: the fault is gone,
+// or starts afresh as if it had never fired, and a session idle across
+// them is not closed by it; one as the time runs
 // out is too late, as a command then is. At StageQuit, after which the
 // connection closes, it is invalid, and so is a positive code other than
 // 221, which alone says that the server closes (a 250 would say the

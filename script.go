@@ -136,13 +136,17 @@ func (s *Server) AddRemovableFault(faults ...Fault) (remove func(), err error) {
 }
 
 // remover returns the function that removes the faults of afs from the
-// script in one step (AddRemovableFault's remove).
+// script in one step (AddRemovableFault's remove). It lets go of them
+// then: a removed fault's state (a greylist's pairs) goes even while the
+// function is held (the t.Cleanup of a parallel test keeps it until
+// the test's parent ends).
 func (s *Server) remover(afs []*armedFault) func() {
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		sc := s.scriptLocked()
 		sc.remove(afs)
+		afs = nil // guarded by s.mu
 		s.armed.Store(len(sc.faults) > 0)
 	}
 }
@@ -186,7 +190,7 @@ func (s *Server) setFaults(replace bool, faults []Fault) ([]*armedFault, error) 
 	defer s.mu.Unlock()
 	sc := s.scriptLocked()
 	if replace {
-		sc.rearm(nil)
+		sc.clear()
 	}
 	added := make([]*armedFault, len(faults))
 	for i, f := range faults {
@@ -231,7 +235,7 @@ func (o *options) checkFault(f Fault) error {
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.scriptLocked().rearm(nil)
+	s.scriptLocked().clear()
 	s.armed.Store(false)
 }
 
@@ -264,11 +268,11 @@ type faultScript struct {
 }
 
 // arming is one arming of a fault, from when it is added (or restarted)
-// to its removal (rearm, remove) or restart: an IdleReply that it fired
+// to its removal (clear, remove) or restart: an IdleReply that it fired
 // in it holds while it lasts. The idle timers of sessions read it
 // without Server.mu (idleContext).
 type arming struct {
-	ended atomic.Pointer[time.Time] // when rearm, remove or restart ended it (end); nil while it lasts
+	ended atomic.Pointer[time.Time] // when clear, remove or restart ended it (end); nil while it lasts
 	// mu guards idles, and ended's store with it: an idle time that
 	// begins as the arming ends is either in the set end stops or sees
 	// it ended (run).
@@ -353,18 +357,15 @@ func (af *armedFault) restart(now time.Time) {
 	}
 }
 
-// rearm makes faults the whole script, each armed anew, as when it was
-// added; no IdleReply of a fault that fired before waits on any session:
-// the fault is gone. ReplaceFaults and ClearFaults go through it.
-func (sc *faultScript) rearm(faults []Fault) {
+// clear takes every fault out of the script, ending their armings: no
+// IdleReply of a fault that fired before waits on any session, the
+// fault is gone. ClearFaults and ReplaceFaults go through it.
+func (sc *faultScript) clear() {
 	now := sc.clock.Now()
 	for _, af := range sc.faults {
 		af.arming.end(now)
 	}
 	sc.faults, sc.random = nil, false
-	for _, f := range faults {
-		sc.add(f)
-	}
 }
 
 // remove takes the faults of gone that are in the script out of it (those
@@ -832,15 +833,15 @@ func deadlineReached(ctx context.Context) bool {
 
 // nextContext returns the context for the session's next read: the
 // session's (sessionFaults.ctx), or an idleContext, which ends once the server has waited for
-// the client for the rest of an idle fault's time, unless the script was
-// rearmed since the fault fired, or the fault removed.
+// the client for the rest of an idle fault's time, unless the fault's
+// arming ended since it fired (it was cleared, removed or restarted).
 func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) {
 	if sf.idle == nil {
 		return sf.ctx, nil
 	}
 	if sf.idleOf.ended.Load() != nil {
-		// Rearmed or removed since it fired, before its time ran out (or the
-		// session would have closed): the wait is gone.
+		// Cleared, removed or restarted since it fired, before its time
+		// ran out (or the session would have closed): the wait is gone.
 		sf.idle, sf.idleBy, sf.idleOf, sf.idleLeft = nil, "", nil, 0
 		return sf.ctx, nil
 	}
@@ -854,9 +855,9 @@ func (s *Server) nextContext(sf *sessionFaults) (context.Context, *idleContext) 
 // so that a paced reply, and the server's work before it, are not the
 // client's silence. It ends, as one of context.WithDeadline does, once
 // the server has waited left in all, while the fault's arming holds for
-// that instant (arming.holdsUntil); once it does not (ClearFaults,
-// ReplaceFaults or Reset rearmed the script, or AddRemovableFault's
-// remove removed the fault), it has no deadline and
+// that instant (arming.holdsUntil); once it does not (ClearFaults or
+// ReplaceFaults cleared the script, Reset restarted the fault, or
+// AddRemovableFault's remove removed it), it has no deadline and
 // does not end at it, so the read goes on, as it would have without the
 // fault, and its timer is stopped (arming.end): no wait on the clock. A
 // read cannot be interrupted and resumed (smtpd.Conn.Next), so the
@@ -903,7 +904,7 @@ func newIdleContext(parent context.Context, r *idleReply, left time.Duration, of
 // command was read that no wait of the server used (a fault's delay, a
 // paced reply's pauses) counts, so that a suite that moves the clock
 // once it sees the fault's note or the reply has it moved after the
-// time began. A time whose fault's arming ended (rearm, remove) does not run
+// time began. A time whose fault's arming ended (clear, remove, restart) does not run
 // (arming.run).
 func (c *idleContext) Waiting(now time.Time) {
 	if c.next != nil {

@@ -33,8 +33,9 @@ package main
 // real time (-clock frozen: the clock only, below) reaches its end (a
 // move past it ends it before the move's answer), the client leaves,
 // the session is closed, or (an idleReply's)
-// the client sends a command or the script is rearmed (PUT or DELETE
-// /api/faults, DELETE /api/messages), after which it ends no session.
+// the client sends a command or its fault is done away with (PUT or
+// DELETE /api/faults, DELETE /api/faults/{id}, DELETE /api/messages),
+// after which it ends no session.
 // "waitList" lists them, in the order of their ends: each wait's session
 // (its ID, as in GET /api/sessions), its kind, named after the fault
 // field that makes it ("delay", "trickle", "splitReply", "idleReply"),

@@ -305,3 +305,37 @@ func TestAPIDeleteFaultWhileSessionsRun(t *testing.T) {
 		t.Errorf("the fault that stayed: codes %v, want [452 0]", got)
 	}
 }
+
+// A test that removes its fault by id while a session waits out the
+// fault's idleReply: the wait stops counting among the waits on the
+// clock at once (GET /api/clock, so a suite's GET /api/wait/clock does
+// not return on it), and a move past its end does not close the session.
+func TestAPIDeleteFaultEndsItsIdleWait(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-clock", "frozen")
+	ids := faultIDs(t, p, "POST", `[{"at": "HELO", "idleReply": {"after": "3m", "code": 421, "text": "4.4.2 idle too long"}}]`)
+	conn, r := dialGreeted(t, p)
+	if _, err := conn.Write([]byte("HELO app.example\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "250 ") {
+		t.Fatalf("HELO: %q, %v", line, err)
+	}
+	var c clockJSON
+	getJSON(t, p, "/api/wait/clock?count=1&kind=idleReply", 200, &c)
+	path := fmt.Sprintf("/api/faults/%d", ids[0])
+	if res, b := do(t, p, "DELETE", path, ""); res.StatusCode != 204 {
+		t.Fatalf("DELETE %s: %d %s", path, res.StatusCode, b)
+	}
+	getJSON(t, p, "/api/clock", 200, &c)
+	if c.Waits != 0 {
+		t.Errorf("after DELETE %s: %d waits on the clock (%+v), want none", path, c.Waits, c.WaitList)
+	}
+	advance(t, p, "4m") // past the idle time
+	if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "250 ") {
+		t.Errorf("NOOP after the move: %q, %v, want 250: the removed fault's idleReply closed the session", line, err)
+	}
+}
