@@ -770,3 +770,33 @@ func BenchmarkWaitEachMessage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(returned), "ns/msg-returned")
 }
+
+// BenchmarkRemoveFaults removes the faults of one AddRemovableFault call
+// of 10,000 faults from a script that has 10,000 others: the remove
+// holds the server's lock, which every session's event with faults
+// takes, so it is to be linear in the script, not its product with the
+// batch.
+func BenchmarkRemoveFaults(b *testing.B) {
+	srv, err := mocksmtp.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	const n = 10000
+	faults := make([]mocksmtp.Fault, n)
+	for i := range faults {
+		faults[i] = mocksmtp.At(mocksmtp.StageRcpt).ForRcpt(fmt.Sprintf("u%d@example.com", i)).Reply(550, "5.1.1 no")
+	}
+	if err := srv.AddFault(faults...); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		remove, err := srv.AddRemovableFault(faults...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		remove()
+	}
+}

@@ -343,6 +343,7 @@ type armedFault struct {
 	fired  int
 	cond   condition
 	arming *arming // its arming, which its IdleReplies hold by
+	gone   bool    // removed (faultScript.remove)
 }
 
 // restart arms af afresh, at now: its AtMost counter at 0, its scenario
@@ -372,13 +373,15 @@ func (sc *faultScript) clear() {
 // ReplaceFaults or ClearFaults removed already are not), ending their
 // armings, and leaves the others as they are (AddRemovableFault).
 func (sc *faultScript) remove(gone []*armedFault) {
+	for _, af := range gone {
+		af.gone = true // one pass over the script then, not one per fault gone
+	}
 	now := sc.clock.Now()
 	sc.faults = slices.DeleteFunc(sc.faults, func(af *armedFault) bool {
-		if !slices.Contains(gone, af) {
-			return false
+		if af.gone {
+			af.arming.end(now)
 		}
-		af.arming.end(now)
-		return true
+		return af.gone
 	})
 	sc.random = slices.ContainsFunc(sc.faults, func(af *armedFault) bool { return af.hasProb })
 }
