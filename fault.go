@@ -941,10 +941,12 @@ func (a *action) describe(bdatThen smtpd.Disposition, mayGiveWay bool) string {
 }
 
 // answers reports whether the action decides the reply or the
-// connection's fate, rather than only waiting.
+// connection's fate: a reply, raw reply, no reply or ending. An action
+// without (a delay, pacing, an idle reply, DropAfterBytes, a TLS
+// failure) waits or modifies the answer of the fault that decides (see
+// compose.go).
 func (a *action) answers() bool {
-	return a.reply != nil || a.raw != nil || a.drop || a.then != smtpd.KeepOpen ||
-		a.pace != (smtpd.Pace{}) || a.dropAfter > 0 || a.idle != nil || a.tlsConfig != nil
+	return a.reply != nil || a.raw != nil || a.drop || a.then != smtpd.KeepOpen
 }
 
 // answer turns the action into the engine's answer (without TLSConfig,

@@ -629,12 +629,14 @@ func (sf *sessionFaults) random() *rand.Rand {
 
 // faultPlan is what the faults that fired for one event do.
 type faultPlan struct {
-	act     action   // delays summed; the rest from the fault that answers
-	notes   []string // one per fired fault
-	seed    string   // a note naming the seed, at the greeting
-	idleBy  string   // where the fault with an IdleReply was declared
-	idleOf  *arming  // the arming of that fault when it fired
-	records []record // the conditions' records to keep or drop (settle)
+	act     action        // composed (compose.go): delays summed, the reply from the fault that answers, each modifier from the first that has it
+	notes   []string      // one per fired fault
+	seed    string        // a note naming the seed, at the greeting
+	idleBy  string        // where the fault whose IdleReply applies was declared
+	idleOf  *arming       // the arming of that fault when it fired
+	records []record      // the conditions' records to keep or drop (settle)
+	fired   []firing      // the faults that fired, in order
+	by      [numParts]int // the index in fired of the fault each part of act comes from
 }
 
 // planFaults consults the fault script for ev, which c serves.
@@ -668,51 +670,28 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *
 		m.senders, m.rcpts = []string{ev.Envelope.From}, ev.Envelope.To
 	}
 	// The faults of each stage in script order: each that matches fires;
-	// one that only waits (action.answers) adds its delay and the
+	// one that does not answer (action.answers: it only waits or
+	// modifies) joins its delay and modifiers to the answer and the
 	// consultation goes on, to the stage's later faults and then the
-	// next stage's; the first that answers decides, and ends it.
+	// next stage's; the first that answers decides, and ends it. One that
+	// would add nothing (action.adds) is passed over (compose.go).
 consult:
 	for _, st := range stages {
 		m.stage = st
 		for _, af := range sc.faults {
-			if !af.matches(&m, sf.random) {
+			if af.stage != st || !af.act.answers() && !af.act.adds(&p.act) || !af.matches(&m, sf.random) {
 				continue
 			}
-			s.fireLocked(rec, sf, ev, st, af, &p)
+			p.fireLocked(af, st)
 			if af.act.answers() {
 				break consult
 			}
 		}
 	}
+	p.settleParts(ev)
+	s.noteLocked(rec, sf, ev, &p)
 	p.records = m.records
 	return p
-}
-
-// fireLocked fires af, which matched ev at stage st: its counter moves,
-// its note goes to the transcript and Session.Faults, and its action
-// joins the plan, its delay added to those of the faults that fired
-// before it, the rest of it replacing theirs (theirs only wait). s.mu is
-// held.
-func (s *Server) fireLocked(rec *session, sf *sessionFaults, ev *smtpd.Event, st Stage, af *armedFault, p *faultPlan) {
-	af.fired++
-	bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (smtpd's lastBdat)
-	if ev.Kind == smtpd.Message {
-		bdatThen = sf.bdatThen
-	}
-	text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe(bdatThen, false))
-	if af.name != "" {
-		text += " (" + af.name + ")"
-	}
-	p.notes = append(p.notes, text)
-	rec.mu.Lock()
-	rec.addFault(text)
-	rec.mu.Unlock()
-	delay := addDelay(p.act.delay, af.act.delay)
-	p.act = af.act
-	p.act.delay = delay
-	if af.act.idle != nil {
-		p.idleBy, p.idleOf = af.where, af.arming
-	}
 }
 
 func (sf *sessionFaults) txSender() []string {
