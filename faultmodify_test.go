@@ -2,6 +2,7 @@ package mocksmtp_test
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/smtp"
@@ -429,4 +430,28 @@ func TestPaceAtBdatLastComposesWithItsReply(t *testing.T) {
 			t.Errorf("Session.Faults (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// A 235 that one fault words and one before it paces is paced: a client
+// that leaves before the whole of it came is not authenticated, and the
+// record says what part of which reply it read.
+func TestPacedAuthReplyOfAnotherFaultIsRecordedAsRefused(t *testing.T) {
+	t.Parallel()
+	srv := mocksmtp.Start(t, mocksmtp.WithAuth("alice", "secret"), mocksmtp.WithFault(
+		mocksmtp.At(mocksmtp.StageAuth).SplitReply(3, time.Hour),
+		mocksmtp.At(mocksmtp.StageAuth).Reply(235, "2.7.0 welcome"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.send("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret")))
+	if got, _ := faultReadPieces(t, c.conn, 3); got != "235" {
+		t.Fatalf("the first piece of the reply: %q, want \"235\"", got)
+	}
+	c.conn.Close()
+	s := srv.WaitForSessionEnd(t, 1)
+	want := &mocksmtp.AuthInfo{Mechanism: mocksmtp.AuthPlain, Username: "alice", Success: true, Refused: "part of 235 2.7.0 welcome"}
+	if diff := cmp.Diff(want, s.Auth); diff != "" {
+		t.Errorf("Session.Auth (-want +got):\n%s", diff)
+	}
 }
