@@ -104,18 +104,23 @@ func takenBy(pt part, where string) string {
 	return "the TLS failure is " + where + "'s"
 }
 
-// adds reports whether a, an action that does not decide, would change
-// the answer composed so far, c: it waits, or sets a part c has not.
+// adds reports whether a, an action that does not decide, may change
+// the answer composed so far, c: it waits, or sets a part c has not, or
+// only waits (a Delay of 0, consulted as any Delay).
 func (a *action) adds(c *action) bool {
 	if a.delay > 0 {
 		return true
 	}
+	some := false
 	for pt := range numParts {
-		if a.has(pt) && !c.has(pt) {
-			return true
+		if a.has(pt) {
+			if !c.has(pt) {
+				return true
+			}
+			some = true
 		}
 	}
-	return false
+	return !some
 }
 
 // applies reports whether part pt of a, the composed answer to an event

@@ -140,6 +140,19 @@ func TestModifiersComposeWithTheFaultThatDecides(t *testing.T) {
 			"refuse: RCPT attempt 1 → 550 5.1.1 no such user, trickle 1 bytes every 1s; Trickle not done: the reply is paced by split",
 		},
 	}, {
+		name: "a Delay of 0 fires, as any Delay, before a pace",
+		faults: []mocksmtp.Fault{
+			at(mocksmtp.StageRcpt, "zero").Delay(0),
+			at(mocksmtp.StageRcpt, "split").SplitReply(3, time.Minute),
+		},
+		run:  rcptPieces,
+		want: []string{"250", " 2.1.5 Ok\r\n"},
+		when: []time.Duration{0, time.Minute},
+		notes: []string{
+			"zero: RCPT attempt 1 → no change",
+			"split: RCPT attempt 1 → split after 3 bytes, pause 1m0s",
+		},
+	}, {
 		name: "no fault decides: the server's reply, paced",
 		faults: []mocksmtp.Fault{
 			at(mocksmtp.StageRcpt, "split").SplitReply(3, time.Minute),
