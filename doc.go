@@ -77,8 +77,10 @@
 // change the script while the server runs; [Server.AddRemovableFault]
 // adds faults that a test sharing the server removes at its end, the
 // other faults keeping their state. Of the faults that match an
-// event, the first that does more than delay decides its answer; those
-// before it that only delay add their delays (see [WithFault]).
+// event, the first with a reply, a Drop or an ending decides its
+// answer; those before it that only delay or modify it (a pace, an idle
+// reply, DropAfterBytes, a TLS failure) add their delays and what they
+// modify to it (see [WithFault]).
 // A message is recorded only when the answer to it is 2xx. Each fired
 // fault is a note in the transcript naming the file and line where it was
 // declared, and an entry in Session.Faults; sessions' Start times let a

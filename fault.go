@@ -27,8 +27,9 @@ const (
 	// connection before the greeting (with implicit TLS, after the TLS
 	// handshake). Its faults are consulted before those of
 	// StageGreeting, as the later faults of one stage: while those that
-	// fire only delay, the consultation goes on to StageGreeting's faults
-	// (see [WithFault]), the delays adding up. With [WithImplicitTLS], a TLS
+	// fire only delay or modify the reply (a pace, an idle reply), the
+	// consultation goes on to StageGreeting's faults (see [WithFault]),
+	// the delays adding up. With [WithImplicitTLS], a TLS
 	// failure here ([Fault.ExpiredCertificate], [Fault.AbortHandshake]...)
 	// acts on the handshake that opens the connection.
 	StageConnect Stage = iota + 1
@@ -343,8 +344,10 @@ func lower(s []string) []string {
 // same client behaviour give the same faults; sessions that use it note
 // the seed in their transcript. It draws once at each event it is
 // consulted for whose other selectors match: a fault before it that only
-// delays does not keep it from being consulted, one that answers does
-// (see [WithFault]).
+// delays or modifies (a pace, an idle reply...) does not keep it from
+// being consulted, one that decides does, and so does, for a fault that
+// only modifies, faults before it that gave all it would (see
+// [WithFault]).
 func (f Fault) WithProbability(p float64) Fault {
 	if !(p >= 0 && p <= 1) {
 		return f.fail("%v: want 0 to 1", call("WithProbability", p))
@@ -500,12 +503,11 @@ func (f Fault) setThen(d smtpd.Disposition, method string, drop bool) Fault {
 // parse of [WithRejectNonconforming], a [WithOnMessage] callback), which
 // does not shorten it.
 //
-// A fault that only delays (no reply, raw reply, ending, pacing,
-// DropAfterBytes, idle reply or TLS failure) decides nothing: the faults after it at its
-// stage are consulted still, their delays add to its, and the first of
-// them that does more decides the answer, which comes after all the
-// delays (see [WithFault]); it still fires, and so uses up its
-// [Fault.AtMost], and is noted, as any fault.
+// A fault without a reply, raw reply, Drop or ending decides nothing:
+// the faults after it at its stage are consulted still, their delays add
+// to its, and the first of them that decides gives the answer, which
+// comes after all the delays (see [WithFault]); it still fires, and so
+// uses up its [Fault.AtMost], and is noted, as any fault.
 func (f Fault) Delay(d time.Duration) Fault {
 	if d < 0 {
 		return f.fail("%v: negative", call("Delay", d))
@@ -535,6 +537,19 @@ func addDelay(a, b time.Duration) time.Duration {
 // client quit (the session ends QUIT). A fault that writes
 // no reply (Drop; ResetTCP or Stall without a Reply) cannot pace it and
 // is invalid.
+//
+// Pacing decides no reply: a fault that paces and does not reply lets
+// the faults after it at its stage be consulted, and paces the reply of
+// the first that decides, or the server's own when none does
+// (see [WithFault]):
+//
+//	mocksmtp.At(mocksmtp.StageRcpt).Trickle(1, 10*time.Millisecond),
+//	mocksmtp.UnknownUser("bob@example.com"), // bob's 550 comes trickled
+//
+// The first fault that fired with a pace (Trickle or SplitReply) paces
+// the reply, the one that decides included; one that decides nothing,
+// whose pace the reply has already, is not consulted. With no reply to
+// pace (a Drop after it), its note says so.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {
 		return f.fail("%v: want n >= 1 and every >= 0", call("Trickle", n, every))
@@ -547,7 +562,9 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // replies with a single read mishandle. A client that leaves during the
 // pause ends the reply and the session, as during a [Fault.Delay], and
 // at StageAuth, StageMessage and StageQuit is recorded as for Trickle. As for
-// Trickle, a fault that writes no reply cannot split it and is invalid.
+// Trickle, a fault that writes no reply cannot split it and is invalid,
+// and a fault that splits and does not reply decides no reply: it splits
+// that of the fault after it that decides, or the server's own.
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
 		return f.fail("%v: want at >= 1 and pause >= 0", call("SplitReply", at, pause))
@@ -568,7 +585,10 @@ func (f Fault) setPace(p smtpd.Pace, method string) Fault {
 // as sent: dot-stuffed, and with DATA's final "." line counted. No message
 // is recorded; one sent whole in fewer octets is. At StageData the data
 // must come: with a negative Reply, or with Drop, Disconnect, ResetTCP,
-// HalfClose or Stall, the fault is invalid.
+// HalfClose or Stall, the fault is invalid. It decides no reply: the
+// faults after it at its stage are consulted still (see [WithFault]), and
+// when the one that decides refuses DATA or ends the connection, no data
+// is read, and its note says that it was not done.
 func (f Fault) DropAfterBytes(n int64) Fault {
 	if n < 1 {
 		return f.fail("%v: want at least 1", call("DropAfterBytes", n))
@@ -617,6 +637,19 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 // connection closes, it is invalid, and so is a positive code other than
 // 221, which alone says that the server closes (a 250 would say the
 // command the client has not sent yet was done).
+//
+// It decides no reply: a fault with an IdleReply and no reply of its own
+// lets the faults after it at its stage be consulted, and the wait
+// follows the reply of the first that decides, or the server's own
+// (see [WithFault]):
+//
+//	mocksmtp.At(mocksmtp.StageRcpt).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+//	mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("bob@example.com").Reply(550, "5.1.1 no such user"),
+//
+// gives bob 550, and then waits a minute for the next command. The first
+// fault that fired with an IdleReply arms it, the one that decides
+// included; when the one that decides closes the connection (a 421, a
+// Disconnect), nothing waits, and its note says so.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {
 		return f.fail("%v: want a positive duration", call("IdleReply", after))
@@ -942,10 +975,12 @@ func (a *action) describe(bdatThen smtpd.Disposition, mayGiveWay bool) string {
 }
 
 // answers reports whether the action decides the reply or the
-// connection's fate, rather than only waiting.
+// connection's fate: a reply, raw reply, no reply or ending. An action
+// without (a delay, pacing, an idle reply, DropAfterBytes, a TLS
+// failure) waits or modifies the answer of the fault that decides (see
+// compose.go).
 func (a *action) answers() bool {
-	return a.reply != nil || a.raw != nil || a.drop || a.then != smtpd.KeepOpen ||
-		a.pace != (smtpd.Pace{}) || a.dropAfter > 0 || a.idle != nil || a.tlsConfig != nil
+	return a.reply != nil || a.raw != nil || a.drop || a.then != smtpd.KeepOpen
 }
 
 // answer turns the action into the engine's answer (without TLSConfig,

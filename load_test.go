@@ -556,6 +556,10 @@ func TestLoadNothingLost(t *testing.T) {
 	for _, s := range srv.Sessions() {
 		for _, f := range s.Faults {
 			_, what, _ := strings.Cut(f, "→ ")
+			// A DropAfterBytes that a 421 at DATA after it leaves no
+			// data to cut fires still, its note saying "; DropAfterBytes
+			// not done: ...": the same kind.
+			what, _, _ = strings.Cut(what, "; ")
 			fired[what]++
 		}
 	}

@@ -18,8 +18,9 @@ import (
 // counters) is kept per server, and starts afresh with [Server.Reset]
 // and [Server.ReplaceFaults]; it goes with its fault when the remove of
 // [Server.AddRemovableFault] takes the fault out. A scenario sees every event it is consulted
-// for: a fault before it that only delays does not hide it, one that
-// answers does (see [WithFault]). What a scenario keeps is what the
+// for: a fault before it that only delays or modifies the reply (a
+// pace, an idle reply) does not hide it, one that decides does (see
+// [WithFault]); its reply is paced as such a fault before it says. What a scenario keeps is what the
 // client was told, as of when it went out: the command's arrival plus
 // the delays of the faults that fired for it (its own [Fault.Delay]
 // included, when it answers), and those of the commands pipelined after

@@ -22,29 +22,55 @@ import (
 // fault, or one this server cannot play (see AddFault), makes [New] fail.
 //
 // The script is consulted at each event, in order: each fault whose
-// stage and selectors match fires. One that only waits (a [Fault.Delay]
-// and nothing else: no reply, raw reply, ending, pacing,
-// [Fault.DropAfterBytes], idle reply or TLS failure) decides nothing: its delay adds to those of the faults
-// that fired before it, and the faults after it are consulted still, a
-// scenario's among them (a [Greylist] after a delay sees the pair, a
-// [RateLimitPer] counts the MAIL FROM; each keeps what the client was
-// told as of when the reply goes out, after the delay, and nothing if
-// it never does: see [GreylistFor], [RateLimitPer]). The first that
-// fires and does more decides the answer, which the client gets after
-// the delays of all that fired, its own included; the faults after it
-// are not consulted for that event: their selectors are not tried,
-// their [Fault.AtMost] counts are not used up, their
-// [Fault.WithProbability] draws nothing. So
+// stage and selectors match fires. A fault's action has two kinds of
+// parts. Those that decide are what the client is told and what becomes
+// of the connection: a [Fault.Reply], [Fault.RawReply] or scenario's
+// reply, [Fault.Drop], and an ending ([Fault.Disconnect],
+// [Fault.ResetTCP], [Fault.HalfClose], [Fault.Stall]). The others
+// modify the answer: a [Fault.Delay], the pace of the reply
+// ([Fault.Trickle], [Fault.SplitReply]), what happens if the client
+// then idles ([Fault.IdleReply]), where the message data is cut
+// ([Fault.DropAfterBytes]), how the TLS handshake after the reply fails
+// ([Fault.ExpiredCertificate]...). A fault that only modifies decides
+// nothing: the faults after it are consulted still, a scenario's among
+// them (a [Greylist] after it sees the pair, a [RateLimitPer] counts the
+// MAIL FROM; each keeps what the client was told as of when the reply
+// goes out, after the delays, and nothing if it never does: see
+// [GreylistFor], [RateLimitPer]). The first that fires with a part that
+// decides decides the answer, and the faults after it are not consulted
+// for that event: their selectors are not tried, their [Fault.AtMost]
+// counts are not used up, their [Fault.WithProbability] draws nothing.
+//
+// What modifies composes with the answer: the delays of all that fired
+// add up, the decider's included, and each other modifier comes from the
+// first fault that fired with it, the one that decides included (so a
+// fault that decides and paces its reply has its pace only when no
+// fault before it paced), and acts on the reply of the fault that
+// decides, or on the server's own when none does. A modifier that the
+// answer leaves nothing to act on is not done: a pace without a reply
+// (Drop), an IdleReply when the connection closes (a 421), a
+// DropAfterBytes at DATA refused, a TLS failure without a handshake (a
+// 454 to STARTTLS). A fault that only modifies, each of whose modifiers
+// a fault before it already gave, and without a delay, would change
+// nothing: it is not consulted, so that a fault for attempt 1 before a
+// general one of the same kind acts on attempt 1 and leaves the other's
+// AtMost to the attempts after it. So
 //
 //	mocksmtp.WithFault(
 //		mocksmtp.At(mocksmtp.StageRcpt).Delay(time.Second),
-//		mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("bob@example.com").Reply(550, "5.1.1 no such user"),
+//		mocksmtp.At(mocksmtp.StageRcpt).Trickle(1, 10*time.Millisecond),
+//		mocksmtp.At(mocksmtp.StageRcpt).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
+//		mocksmtp.UnknownUser("bob@example.com"),
 //	)
 //
-// answers every RCPT after a second, bob's with 550. The greeting
-// consults StageConnect and then StageGreeting, as one stage after the
-// other (see [StageConnect]). Each fired fault is a note in the session's
-// transcript and an entry in Session.Faults, in the order they fired.
+// answers every RCPT after a second, trickled a byte every 10ms, bob's
+// with 550, and closes with 421 a client that then stays silent for a
+// minute. The greeting consults StageConnect and then StageGreeting, as
+// one stage after the other (see [StageConnect]). Each fired fault is a
+// note in the session's transcript and an entry in Session.Faults, in the
+// order they fired, that says what it does, and what of it was not done,
+// and why ("trickle 1 bytes every 10ms; Trickle not done: no reply goes
+// out").
 func WithFault(faults ...Fault) Option {
 	return optionFunc(func(o *options) error {
 		for _, f := range faults {
@@ -62,10 +88,15 @@ func WithFault(faults ...Fault) Option {
 // derived from the seed and its attempt number, so the same seed and the
 // same client behaviour give the same faults, connection by connection.
 // Each fault with a probability draws once at each event it is consulted
-// for (see [WithFault]: up to the first fault that answers, past those
-// that only delay) whose other selectors match, in the order they are
-// consulted (the script's, at the greeting StageConnect's faults before
-// StageGreeting's); one that [Fault.AtMost] used up draws nothing.
+// for (see [WithFault]: up to the first fault that decides, past those
+// that only wait or modify, but for one that would add nothing) whose
+// other selectors match, in the order they are consulted (the script's,
+// at the greeting StageConnect's faults before StageGreeting's); one
+// that [Fault.AtMost] used up draws nothing. (A fault that paces, arms
+// an idle reply, cuts the data or fails the TLS handshake used to end
+// the consultation; now the faults after it are consulted: a run
+// recorded with a seed before, with faults after such a one at its
+// stage, may draw otherwise now.)
 // Connections made at once take attempt numbers in the order they are
 // accepted, and a fault's AtMost count is shared by them all: which of
 // them a fault meets may then change from run to run, as the order of
@@ -633,12 +664,14 @@ func (sf *sessionFaults) random() *rand.Rand {
 
 // faultPlan is what the faults that fired for one event do.
 type faultPlan struct {
-	act     action   // delays summed; the rest from the fault that answers
-	notes   []string // one per fired fault
-	seed    string   // a note naming the seed, at the greeting
-	idleBy  string   // where the fault with an IdleReply was declared
-	idleOf  *arming  // the arming of that fault when it fired
-	records []record // the conditions' records to keep or drop (settle)
+	act     action        // composed (compose.go): delays summed, the reply from the fault that answers, each modifier from the first that has it
+	notes   []string      // one per fired fault
+	seed    string        // a note naming the seed, at the greeting
+	idleBy  string        // where the fault whose IdleReply applies was declared
+	idleOf  *arming       // the arming of that fault when it fired
+	records []record      // the conditions' records to keep or drop (settle)
+	fired   []firing      // the faults that fired, in order
+	by      [numParts]int // the index in fired of the fault each part of act comes from
 }
 
 // planFaults consults the fault script for ev, which c serves.
@@ -672,51 +705,28 @@ func (s *Server) planFaults(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *
 		m.senders, m.rcpts = []string{ev.Envelope.From}, ev.Envelope.To
 	}
 	// The faults of each stage in script order: each that matches fires;
-	// one that only waits (action.answers) adds its delay and the
+	// one that does not answer (action.answers: it only waits or
+	// modifies) joins its delay and modifiers to the answer and the
 	// consultation goes on, to the stage's later faults and then the
-	// next stage's; the first that answers decides, and ends it.
+	// next stage's; the first that answers decides, and ends it. One that
+	// would add nothing (action.adds) is passed over (compose.go).
 consult:
 	for _, st := range stages {
 		m.stage = st
 		for _, af := range sc.faults {
-			if !af.matches(&m, sf.random) {
+			if af.stage != st || !af.act.answers() && !af.act.adds(&p.act) || !af.matches(&m, sf.random) {
 				continue
 			}
-			s.fireLocked(rec, sf, ev, st, af, &p)
+			p.fireLocked(af, st)
 			if af.act.answers() {
 				break consult
 			}
 		}
 	}
+	p.settleParts(ev)
+	s.noteLocked(rec, sf, ev, &p)
 	p.records = m.records
 	return p
-}
-
-// fireLocked fires af, which matched ev at stage st: its counter moves,
-// its note goes to the transcript and Session.Faults, and its action
-// joins the plan, its delay added to those of the faults that fired
-// before it, the rest of it replacing theirs (theirs only wait). s.mu is
-// held.
-func (s *Server) fireLocked(rec *session, sf *sessionFaults, ev *smtpd.Event, st Stage, af *armedFault, p *faultPlan) {
-	af.fired++
-	bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (smtpd's lastBdat)
-	if ev.Kind == smtpd.Message {
-		bdatThen = sf.bdatThen
-	}
-	text := fmt.Sprintf("%s: %v attempt %d → %s", af.where, st, sf.attempt, af.act.describe(bdatThen, false))
-	if af.name != "" {
-		text += " (" + af.name + ")"
-	}
-	p.notes = append(p.notes, text)
-	rec.mu.Lock()
-	rec.addFault(text)
-	rec.mu.Unlock()
-	delay := addDelay(p.act.delay, af.act.delay)
-	p.act = af.act
-	p.act.delay = delay
-	if af.act.idle != nil {
-		p.idleBy, p.idleOf = af.where, af.arming
-	}
 }
 
 func (sf *sessionFaults) txSender() []string {

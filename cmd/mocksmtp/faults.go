@@ -27,13 +27,18 @@ package main
 //	mocksmtp.RateLimit(10)
 //
 // The script is consulted in order at each event, by the Go API's rule
-// (mocksmtp.WithFault): each fault that matches fires; one that only
-// delays ("delay" and no reply, ending, pacing, "dropAfterBytes", idle
-// reply or TLS failure, as {"at": "DATA", "delay": "2s"} above) decides
-// nothing: its delay adds to those before it, and the faults after it
-// are consulted still, scenarios included. The first that does more decides the
-// answer, which comes after every delay that fired; the faults after it
-// are not consulted (their "atMost" not used up, their
+// (mocksmtp.WithFault): each fault that matches fires; one without a
+// reply, "rawReply", "drop" or ending, that only delays or modifies the
+// answer ("delay", "trickle", "splitReply", "idleReply",
+// "dropAfterBytes", a TLS failure, as {"at": "DATA", "delay": "2s"}
+// above) decides nothing: the faults after it are consulted still,
+// scenarios included, and what it does applies to the answer of the
+// first that decides, or to the server's own ({"at": "RCPT", "trickle":
+// ...} before {"unknownUser": [...]} trickles the 550). Delays add up;
+// each other modifier comes from the first fault that fired with it, and
+// one with nothing left to add is not consulted. The first that decides
+// gives the answer, which comes after every delay that fired; the faults
+// after it are not consulted (their "atMost" not used up, their
 // "withProbability" drawing nothing).
 //
 // Where, exactly one of:

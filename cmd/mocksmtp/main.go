@@ -97,9 +97,11 @@
 //	 {"greylist": true}]
 //
 // It is consulted in order: of the faults that match an event, the first
-// that does more than delay decides its answer, and those before it that
-// only delay add their delays ({"at": "RCPT", "delay": "1s"} before
-// {"greylist": true} slows every RCPT and hides no greylisting).
+// with a reply, "drop" or an ending decides its answer, and those before
+// it that only delay or modify it (a pace, an idleReply, dropAfterBytes,
+// a TLS failure) add what they do to it ({"at": "RCPT", "delay": "1s"}
+// before {"greylist": true} slows every RCPT and hides no greylisting;
+// {"at": "RCPT", "trickle": ...} before it trickles its 451).
 //
 // Transcript notes name each fault that fires by where it was declared:
 // its "declaredAt" (the suite's "test_retry.py:42"), or else the request
