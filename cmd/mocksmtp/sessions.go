@@ -486,6 +486,13 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "waited %v for %s%s, got %d; sessions lists the last %d of the %d kept%s", timeout,
 			plural(count, "ended session"), f.where(), len(ss)-len(open), len(listed), len(ss), f.where())
+		if f.sc.in != nil && !f.remote.IsValid() && len(open) == 0 {
+			// None open to wait for: a client refused before its RCPT TO
+			// (a rate limit, a fault at MAIL) is no session of the inbox,
+			// however long one waits.
+			b.WriteString(" (a session joins the inbox at its first RCPT TO naming it: one refused before" +
+				" (at the greeting, HELO or MAIL) is in no inbox; wait for it with remoteAddr=, the client's own address)")
+		}
 		if len(open) > 0 {
 			fmt.Fprintf(&b, "; %d still open:\n", len(open))
 			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
