@@ -13,7 +13,8 @@ mirrors each of its moves onto POST /api/clock/advance, a backoff of 0
 too, so that the server's greylisting windows, rate limit intervals,
 delays and idle times pass as the app's time does. There is one clock for
 every test: the tests that move it do so one at a time (CLOCK_TURN), while
-the others go on beside them.
+the others (a permanent failure, greylisting without a window) go on beside
+them; each test runs twice.
 
 Each test has its own inbox (POST /api/inboxes), its own faults (POST
 /api/faults, each removed by id in tearDown, DELETE /api/faults/{id}), its
@@ -273,7 +274,12 @@ class MailTest(unittest.TestCase):
         return ended
 
     def assert_clean(self):
+        """No client of this test broke a rule: those of its inbox, and
+        those refused before they named it (findings take no remoteAddr:
+        each session found by address lists its own)."""
         self.assertEqual(api("GET", "/api/findings/check", inbox=self.inbox), {"met": True})
+        for s in self.own_sessions_ended():
+            self.assertEqual(s["findings"], [], s)
 
 
 class GreylistTest(MailTest):
@@ -329,6 +335,7 @@ class RateLimitTest(MailTest):
         self.assertEqual([parse_time(s["clockStart"]) for s in ended], [at for at, _ in app.attempts])
         self.assertEqual([s["id"] for s in self.sessions_ended(2)], [ended[0]["id"], ended[-1]["id"]])
         self.assert_clean()
+        self.assert_clean()
 
 
 class IdleTest(MailTest):
@@ -369,6 +376,28 @@ class UnknownUserTest(MailTest):
         [s] = self.sessions_ended(1)
         self.assertEqual(s["id"], self.own_session(self.addrs.get(timeout=20))["id"])
         self.assert_clean()
+
+
+class NextConnectionGreylistTest(MailTest):
+    # Greylisting without a window: a retry on a later connection passes,
+    # whatever the clock says. No turn: it runs beside the tests that move
+    # the clock, whose moves it does not mind.
+    faults = [{"greylist": True, "forRcpt": ["*@{inbox}"]}]
+
+    def test_retry_at_once_passes(self):
+        self.expect({"to": [self.to], "subject": "Receipt"})
+        app = self.mailer(backoffs=(0,))
+        app.send(self.message("Receipt"))
+        self.assertEqual([code for _, code in app.attempts], [451, 250])
+        self.assertEqual(len(self.sessions_ended(2)), 2)
+        self.assert_clean()
+
+
+# A suite has more than one test of each kind: each runs twice, in parallel
+# with the rest.
+for _cls in (GreylistTest, RateLimitTest, IdleTest, UnknownUserTest, NextConnectionGreylistTest):
+    globals()[_cls.__name__ + "Again"] = type(_cls.__name__ + "Again", (_cls,), {})
+del _cls
 
 
 class ParallelSuite(unittest.TestSuite):
