@@ -346,6 +346,7 @@ class IdleTest(MailTest):
     def test_digest_reconnects_after_idle_close(self):
         self.expect({"to": [self.to], "subjectContains": "Digest"}, times=2)
         with CLOCK_TURN:
+            t0 = CLOCK.now()
             app = self.mailer()
             join = self.run_app(app.send_digest, [self.message("Digest 1"), self.message("Digest 2")], 120)
             first = self.next_session()
@@ -357,6 +358,8 @@ class IdleTest(MailTest):
         # The first closed by the idle reply, its mail delivered; the second quit.
         self.assertEqual([(s["ended"], s["messageIds"] != []) for s in ended], [("server closed", True), ("QUIT", True)])
         self.assertEqual(ended[0]["error"], "mocksmtp: closed an idle session (fault)")
+        # The second connection opened as the app's clock read 2 minutes on.
+        self.assertEqual([parse_time(s["clockStart"]) for s in ended], [t0, t0 + datetime.timedelta(minutes=2)])
         self.assert_clean()
 
 
