@@ -26,6 +26,7 @@ import datetime
 import email.utils
 import json
 import queue
+import re
 import smtplib
 import sys
 import threading
@@ -36,7 +37,7 @@ import urllib.request
 from email.message import EmailMessage
 
 API = "http://" + sys.argv[1]
-CLOCK_START = datetime.datetime.fromisoformat(sys.argv[2])
+_CLOCK_START_ARG = sys.argv[2]
 del sys.argv[1:3]
 
 
@@ -59,12 +60,22 @@ def api(method, path, body=None, **params):
 
 
 def parse_time(s):
-    return datetime.datetime.fromisoformat(s)
+    """An RFC 3339 time as the program writes it (Go's: "Z", up to 9
+    digits of a second), for Pythons before 3.11 too."""
+    m = re.fullmatch(r"([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", s)
+    if not m:
+        raise ValueError(f"not an RFC 3339 time: {s!r}")
+    frac = "." + (m.group(2) + "000000")[:6] if m.group(2) else ""
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return datetime.datetime.fromisoformat(m.group(1) + frac + zone)
 
 
 def go_duration(seconds):
     """A Go duration string for a whole number of seconds: 0 is "0s"."""
     return "%ds" % seconds
+
+
+CLOCK_START = parse_time(_CLOCK_START_ARG)
 
 
 # --- the app under test -------------------------------------------------------
@@ -175,7 +186,7 @@ CLOCK = FakeClock(CLOCK_START)
 CLOCK_TURN = threading.Lock()  # one test at a time moves the clock
 SERVER = api("GET", "/api/server")
 _clock = api("GET", "/api/clock")
-if _clock["mode"] != "frozen" or parse_time(_clock.get("start", "")) != CLOCK_START or _clock["offset"] != "0s":
+if _clock["mode"] != "frozen" or parse_time(_clock.get("start", "0001-01-01T00:00:00Z")) != CLOCK_START or _clock["offset"] != "0s":
     sys.exit(f"mocksmtp's clock is {_clock}: start it with -clock-start {CLOCK_START.isoformat()}")
 
 
