@@ -337,10 +337,11 @@ func TestClockAdvanceRefusesBadInput(t *testing.T) {
 		{`{"by": null}`, `by: missing`},
 		{`{"by": "-5m"}`, `by: "-5m" is negative: the clock never goes back`},
 		{`{"by": "5"}`, `by: want a duration such as "5m" or "1h30m": time: missing unit in duration "5"`},
-		// A suite in JavaScript counts milliseconds (setTimeout, tick).
-		{`{"by": 300000}`, `by: want a duration string such as "5m" or "1h30m", got 300000: a number has no unit ("300000ms" for milliseconds)`},
-		{`{"by": 1e3}`, `got 1e3: a number has no unit ("1000ms" for milliseconds)`},
-		{`{"by": 1.5}`, `by: want a duration string such as "5m" or "1h30m", got 1.5: a number has no unit ("1.5ms" for milliseconds)`},
+		// A suite in JavaScript counts milliseconds (setTimeout, tick), one in
+		// Python seconds (time.sleep).
+		{`{"by": 300000}`, `by: want a duration string such as "5m" or "1h30m", got 300000: a number has no unit ("300000s" for seconds, "300000ms" for milliseconds)`},
+		{`{"by": 1e3}`, `got 1e3: a number has no unit ("1000s" for seconds, "1000ms" for milliseconds)`},
+		{`{"by": 1.5}`, `by: want a duration string such as "5m" or "1h30m", got 1.5: a number has no unit ("1.5s" for seconds, "1.5ms" for milliseconds)`},
 		{`{"by": "876001h"}`, `by: "876001h": the clock moves at most 876000h0m0s ahead of real time in all`},
 		{`{"by": "9999999999h"}`, `time: invalid duration`},
 		{`{"by": "5m", "to": "x"}`, `unknown field "to"`},

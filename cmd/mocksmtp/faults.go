@@ -263,30 +263,38 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 }
 
 // unitHint is the hint for a JSON number given as a duration, which has
-// no unit: a suite in JavaScript counts milliseconds (setTimeout, its fake
-// timers' tick), and sends them so. It suggests the number in
-// milliseconds as a duration the server parses (1e3 is "1000ms": a Go
-// duration has no exponent), or none past time.Duration's range (or
-// longer than an error quotes). "" for
-// anything but a number.
+// no unit: a suite in Python counts seconds (time.sleep, freezegun's
+// tick), one in JavaScript milliseconds (setTimeout, its fake timers'
+// tick), and each sends them so. It suggests the number in seconds and in
+// milliseconds as durations the server parses (1e3 is "1000s" and
+// "1000ms": a Go duration has no exponent), leaving out one past
+// time.Duration's range (or longer than an error quotes), and is the bare
+// hint when neither is left. "" for anything but a number.
 func unitHint(raw []byte) string {
 	var n json.Number
 	if isNull(raw) || json.Unmarshal(raw, &n) != nil {
 		return ""
 	}
 	const hint = ": a number has no unit"
-	ms := n.String() + "ms"
-	if strings.ContainsAny(ms, "eE") {
-		f, err := strconv.ParseFloat(n.String(), 64)
+	num := n.String()
+	if strings.ContainsAny(num, "eE") {
+		f, err := strconv.ParseFloat(num, 64)
 		if err != nil {
 			return hint
 		}
-		ms = strconv.FormatFloat(f, 'f', -1, 64) + "ms"
+		num = strconv.FormatFloat(f, 'f', -1, 64)
 	}
-	if _, err := time.ParseDuration(ms); err != nil || len(ms) > maxQuoted {
+	var says []string
+	for _, u := range []struct{ unit, name string }{{"s", "seconds"}, {"ms", "milliseconds"}} {
+		d := num + u.unit
+		if _, err := time.ParseDuration(d); err == nil && len(d) <= maxQuoted {
+			says = append(says, fmt.Sprintf("%q for %s", d, u.name))
+		}
+	}
+	if len(says) == 0 {
 		return hint
 	}
-	return fmt.Sprintf("%s (%q for milliseconds)", hint, ms)
+	return hint + " (" + strings.Join(says, ", ") + ")"
 }
 
 func (d duration) MarshalJSON() ([]byte, error) {

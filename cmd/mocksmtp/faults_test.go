@@ -129,7 +129,7 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		{"wrong type", "[\n {\"at\": \"RCPT\", \"atMost\": \"twice\"}\n]", `x.json:2:17: fault 1: atMost: want a whole number, got a string`},
 		{"bad element", "[1]", `x.json:1:2: fault 1: want an object, got a number`},
 		{"bad duration", "[{\"at\": \"DATA\", \"delay\": 5}]", `want a duration string`},
-		{"duration in milliseconds", "[{\"at\": \"DATA\", \"delay\": 2000}]", `delay: want a duration string such as "2s" or "250ms", got 2000: a number has no unit ("2000ms" for milliseconds)`},
+		{"duration in milliseconds", "[{\"at\": \"DATA\", \"delay\": 2000}]", `delay: want a duration string such as "2s" or "250ms", got 2000: a number has no unit ("2000s" for seconds, "2000ms" for milliseconds)`},
 		// A value's own error names its key and the fault.
 		{"duration without a unit", "[\n {\"at\": \"DATA\", \"drop\": true},\n {\"at\": \"DATA\", \"delay\": \"2\"}\n]", `x.json:3:17: fault 2: delay: want a duration such as "2s" or "250ms": time: missing unit in duration "2"`},
 		{"duration within", `[{"at": "DATA", "trickle": {"n": 1, "every": "x"}}]`, `x.json:1:17: fault 1: trickle: want a duration such as "2s"`},

@@ -20,7 +20,9 @@ package main
 // after the reset), as Inbox.Findings does, so that parallel tests,
 // each with its inbox, check their own clients; a session with no RCPT
 // belongs to no inbox, and a finding about a message (its "message", or
-// one refused, with none) is only its recipients' inboxes'. -without-rules switches rules off
+// one refused, with none) is only its recipients' inboxes'. With
+// remoteAddr=HOST:PORT, they take those of the client's sessions only
+// (findingsOf), also one refused at MAIL, which is in no inbox. -without-rules switches rules off
 // (mocksmtp.WithoutRules), named as mocksmtp.Rules() names them.
 //
 //	GET /api/rules            every rule, as mocksmtp.Rules() lists them, with its
@@ -41,11 +43,10 @@ import (
 
 // checkFindings answers GET /api/findings/check.
 func (a *api) checkFindings(w http.ResponseWriter, r *http.Request) {
-	sc, ok := a.inboxScope(w, r)
+	fs, ok := a.findingsOf(w, r)
 	if !ok {
 		return
 	}
-	fs := sc.findings()
 	if len(fs) == 0 {
 		writeJSON(w, http.StatusOK, checkJSON{Met: true})
 		return

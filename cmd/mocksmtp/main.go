@@ -68,8 +68,9 @@
 // Inbox.Sessions): a session joins an inbox at its first RCPT TO that
 // names it.
 //
-//	GET    /api/findings                      the rules the clients broke (also on each message and session); ?inbox=D
-//	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict; ?inbox=D
+//	GET    /api/findings                      the rules the clients broke (also on each message and session); ?inbox=D,
+//	                                          ?remoteAddr=HOST:PORT: the client's (a session refused at MAIL is in no inbox)
+//	GET    /api/findings/check                200 when no client broke a rule, else 417 with the report, as WithStrict; ?inbox=D, ?remoteAddr=
 //	GET    /api/rules                         the rules, as mocksmtp.Rules(): name, RFC section, on or off (-without-rules)
 //	GET    /api/server                        where SMTP listens ("smtpAddr", for -listen 127.0.0.1:0), TLS, AUTH, seed
 //	GET    /api/ca.pem                        the test CA certificate

@@ -337,3 +337,40 @@ func freePort(t *testing.T) *net.TCPAddr {
 	l.Close()
 	return &net.TCPAddr{IP: a.IP, Port: a.Port}
 }
+
+// A test's client refused before its RCPT TO (a rateLimitPer at MAIL)
+// has a session in no inbox: a wait by inbox for every session of the
+// test never counts it. Its 408 says why and what to wait with instead:
+// the client's address. Before, it said only "got 1", and a Python suite
+// waited out its timeout without a clue.
+func TestAPIWaitSessionsOfAnInboxHintsAtSessionsRefusedBeforeRcpt(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "-quiet")
+	var in inboxJSON
+	postJSON(t, p, "POST", "/api/inboxes", `{"name": "mine"}`, 201, &in)
+	postJSON(t, p, "POST", "/api/faults", `[{"rateLimitPer": {"n": 1, "interval": "10m"}, "forSender": ["*@`+in.Domain+`"]}]`, 200, nil)
+	sendMail(t, p.smtp, "app@"+in.Domain, []string{"bob@" + in.Domain}, "Subject: x\r\n\r\nx\r\n")
+	conn, expect := dialExpect(t, p.smtp)
+	expect("", 220)
+	expect("EHLO app.example", 250)
+	expect("MAIL FROM:<app@"+in.Domain+">", 451)
+	expect("QUIT", 221)
+	conn.Close()
+	getJSON(t, p, "/api/wait/sessions?timeout=20s&remoteAddr="+conn.LocalAddr().String(), 200, nil)
+
+	var body sessionWaitTimeout
+	getJSON(t, p, "/api/wait/sessions?timeout=0&count=2&inbox="+in.Domain, 408, &body)
+	for _, want := range []string{
+		"waited 0s for 2 ended sessions in the inbox " + in.Domain + ", got 1; ",
+		"a session joins the inbox at its first RCPT TO naming it: one refused before (at the greeting, HELO or MAIL) is in no inbox; wait for it with remoteAddr=, the client's own address",
+	} {
+		if !strings.Contains(body.Error, want) {
+			t.Errorf("the 408's error lacks %q:\n%s", want, body.Error)
+		}
+	}
+	// A wait by address needs no such hint.
+	getJSON(t, p, "/api/wait/sessions?timeout=0&count=2&remoteAddr="+conn.LocalAddr().String(), 408, &body)
+	if strings.Contains(body.Error, "joins the inbox") {
+		t.Errorf("the 408 of a wait by address: %s", body.Error)
+	}
+}

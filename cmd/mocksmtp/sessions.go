@@ -486,6 +486,13 @@ func (a *api) waitSessions(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "waited %v for %s%s, got %d; sessions lists the last %d of the %d kept%s", timeout,
 			plural(count, "ended session"), f.where(), len(ss)-len(open), len(listed), len(ss), f.where())
+		if f.sc.in != nil && !f.remote.IsValid() && len(open) == 0 {
+			// None open to wait for: a client refused before its RCPT TO
+			// (a rate limit, a fault at MAIL) is no session of the inbox,
+			// however long one waits.
+			b.WriteString(" (a session joins the inbox at its first RCPT TO naming it: one refused before" +
+				" (at the greeting, HELO or MAIL) is in no inbox; wait for it with remoteAddr=, the client's own address)")
+		}
 		if len(open) > 0 {
 			fmt.Fprintf(&b, "; %d still open:\n", len(open))
 			if n := len(open) - maxOpenShownOnTimeout; n > 0 {
@@ -682,11 +689,40 @@ func (a *api) awaitSessionEnd(w http.ResponseWriter, r *http.Request, id int, ti
 
 // listFindings answers GET /api/findings: every conformance finding, in
 // order (the rules the clients broke, with their RFC sections); with
-// inbox=D, those of the inbox's sessions (Inbox.Findings).
+// inbox=D, those of the inbox's sessions (Inbox.Findings); with
+// remoteAddr, those of the client's (findingsOf).
 func (a *api) listFindings(w http.ResponseWriter, r *http.Request) {
-	sc, ok := a.inboxScope(w, r)
+	fs, ok := a.findingsOf(w, r)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, findingsJSON(sc.findings()))
+	writeJSON(w, http.StatusOK, findingsJSON(fs))
+}
+
+// findingsOf returns the findings of a request's filter (sessionFilter):
+// those of the inbox's sessions (or of every session), and, with
+// remoteAddr, of the sessions of the client at that address only, so that
+// a test checks its client's session refused before it named the inbox
+// (at MAIL: a rate limit), which is in no inbox. A finding of a session
+// the server keeps no longer has no address, and is no client's.
+func (a *api) findingsOf(w http.ResponseWriter, r *http.Request) ([]mocksmtp.Finding, bool) {
+	q, ok := query(w, r, false, "inbox", "remoteAddr")
+	if !ok {
+		return nil, false
+	}
+	f, ok := a.sessionFilterOf(w, q)
+	if !ok {
+		return nil, false
+	}
+	fs := f.sc.findings()
+	if !f.remote.IsValid() {
+		return fs, true
+	}
+	from := map[int]bool{}
+	for _, s := range a.srv.Sessions() {
+		if f.from(s) {
+			from[s.ID] = true
+		}
+	}
+	return slices.DeleteFunc(fs, func(x mocksmtp.Finding) bool { return !from[x.Session] }), true
 }
