@@ -750,6 +750,11 @@ func (f Fault) problem() *faultError {
 	case f.stage == StageQuit && a.then == smtpd.CloseConn && !a.drop && a.reply == nil && a.raw == nil && a.delay == 0 && a.pace == (smtpd.Pace{}):
 		return failure("%v at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use %v (or %v, %v, %v)", api("Disconnect"), api("Drop"), api("ResetTCP"), api("HalfClose"), api("Stall"))
 	case len(f.rcpts) > 0 && !f.stage.hasRcpt():
+		if f.stage == StageMail {
+			// A test that shares a server scopes a fault at MAIL (a
+			// rate limit) by its sender.
+			return failure("%v at %v: there is no recipient to match there, only at %v, %v, %v and %v; at %v, match the sender with %v", api("ForRcpt"), f.stage, api("StageRcpt"), api("StageData"), api("StageBdat"), api("StageMessage"), f.stage, api("ForSender"))
+		}
 		return failure("%v at %v: there is no recipient to match there, only at %v, %v, %v and %v", api("ForRcpt"), f.stage, api("StageRcpt"), api("StageData"), api("StageBdat"), api("StageMessage"))
 	case len(f.senders) > 0 && !f.stage.hasSender():
 		return failure("%v at %v: there is no sender to match there, only at %v, %v, %v, %v and %v", api("ForSender"), f.stage, api("StageMail"), api("StageRcpt"), api("StageData"), api("StageBdat"), api("StageMessage"))

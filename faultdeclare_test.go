@@ -282,7 +282,7 @@ func TestFaultSpelled(t *testing.T) {
 	}{
 		{mocksmtp.At(mocksmtp.StageRcpt).DropAfterBytes(10), ": DropAfterBytes works at data and bdat, not at rcpt"},
 		{mocksmtp.At(mocksmtp.StageMessage), ": message has no action (Reply, Disconnect, Delay...)"},
-		{mocksmtp.At(mocksmtp.StageMail).ForRcpt("bob@example.com").Drop(), ": ForRcpt at mail: there is no recipient to match there, only at rcpt, data, bdat and message"},
+		{mocksmtp.At(mocksmtp.StageMail).ForRcpt("bob@example.com").Drop(), ": ForRcpt at mail: there is no recipient to match there, only at rcpt, data, bdat and message; at mail, match the sender with ForSender"},
 		{mocksmtp.At(mocksmtp.StageMessage).Reply(354, "go on"), ": Reply(354) at message: a positive reply there is 250"},
 	} {
 		if err := tt.fault.Spelled(lower).Err(); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -155,7 +155,7 @@ func TestFaultJSONErrorsSayWhere(t *testing.T) {
 		// which no recipient is.
 		{"null in forRcpt", `[{"at": "RCPT", "forRcpt": [null], "reply": "450 4.2.1 x"}]`, `x.json:1:29: fault 1: forRcpt[0]: want a string, got null: null is not a value`},
 		{"empty pattern in forRcpt", `[{"at": "RCPT", "forRcpt": [""], "reply": "450 4.2.1 x"}]`, `x.json:1:2: fault 1: "forRcpt": the pattern "": no recipient is empty`},
-		{"forRcpt at MAIL", `[{"at": "MAIL", "forRcpt": ["bob@example.com"], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: "forRcpt" at MAIL: there is no recipient to match there, only at RCPT, DATA, BDAT and message`},
+		{"forRcpt at MAIL", `[{"at": "MAIL", "forRcpt": ["bob@example.com"], "reply": "550 5.7.1 no"}]`, `x.json:1:2: fault 1: "forRcpt" at MAIL: there is no recipient to match there, only at RCPT, DATA, BDAT and message; at MAIL, match the sender with "forSender"`},
 		{"forSender at HELO", `[{"at": "HELO", "forSender": ["*@spam.example"], "drop": true}]`, `x.json:1:2: fault 1: "forSender" at HELO: there is no sender`},
 		{"disconnect alone at QUIT", `[{"at": "QUIT", "disconnect": true}]`, `x.json:1:2: fault 1: "disconnect" at QUIT, and nothing else: the connection closes after the reply to QUIT anyway, so the fault changes nothing; to close without the reply, use "drop" (or "resetTCP", "halfClose", "stall")`},
 		{"a reply of another class than its status", `[{"at": "RCPT", "reply": "250 5.1.1 x"}]`, `x.json:1:2: fault 1: "reply": 250 with the enhanced status code 5.1.1: its class must be the reply's, 2 (RFC 3463); to send it anyway, use "rawReply"`},
