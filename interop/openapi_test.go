@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/smtp"
 	"net/url"
 	"sync"
@@ -159,6 +160,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/openapi.json", "", 200)
 	check("GET", "/api/clock", "", 200)
 	check("POST", "/api/clock/advance", `{"by": "5m"}`, 200)
+	check("POST", "/api/clock/advance", `{"by": "0s"}`, 200) // a backoff of 0: no move
 	check("POST", "/api/clock/advance", `{"by": "-5m"}`, 400)
 	check("GET", "/api/clock?tz=UTC", "", 400)
 	check("GET", "/api/wait/clock?count=0", "", 200)
@@ -233,11 +235,19 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/inboxes", "", 200)
 	check("GET", "/api/inboxes?limit=1", "", 200)
 	check("GET", "/api/inboxes?limit=-1", "", 400)
-	c, err := smtp.Dial(p.smtp)
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClient(conn, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sendPlain(t, c, "ann@"+box.Domain, mail)
+	// Its session, by the inbox and by the client's address.
+	from := "&remoteAddr=" + url.QueryEscape(conn.LocalAddr().String())
+	check("GET", "/api/sessions?inbox="+box.Domain+from, "", 200)
+	check("GET", "/api/wait/sessions?inbox="+box.Domain+from+"&timeout=5s", "", 200)
 	check("GET", "/api/messages?inbox="+box.Domain+"&subject=Sign+in&limit=1", "", 200)
 	check("GET", "/api/messages?inbox=nope.inbox.test", "", 404)
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
