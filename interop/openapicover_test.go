@@ -127,6 +127,14 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 		return b
 	}
 	v.note(route.Operation, op, res.StatusCode, res.Header.Get("Content-Type"), b)
+	// The headers the document names for the answer are in it.
+	if r := route.Operation.Responses.Status(res.StatusCode); r != nil && r.Value != nil {
+		for name := range r.Value.Headers {
+			if _, ok := res.Header[http.CanonicalHeaderKey(name)]; !ok {
+				t.Errorf("%s %s: the %d answer has no %s, which the document names", method, path, res.StatusCode, name)
+			}
+		}
+	}
 	return b
 }
 
@@ -372,6 +380,11 @@ func (v *docCheck) covers(t *testing.T) {
 			}
 			if r.Value == nil {
 				continue
+			}
+			for name, h := range r.Value.Headers {
+				if h.Value != nil && !h.Value.Required {
+					t.Errorf("%s %s: header %s is not required, and every answer has it (check)", op, code, name)
+				}
 			}
 			if mt := r.Value.Content.Get("application/json"); mt != nil {
 				schemaProps(key, mt.Schema, props, done)
