@@ -244,7 +244,9 @@ func isWait(op *openapi3.Operation, method string) bool {
 
 // probe sends each operation of the document the requests every route
 // refuses alike, before it acts: one a page of another origin made
-// (403), one with an unknown query parameter (400), and to those that
+// (403), one with an unknown query parameter (400), one without a
+// parameter the document says is required or with a path parameter that
+// is no number (400), and to those that
 // read a body (every method but GET, and the waits) one not sent as
 // JSON (415; a wait's, 400) and one larger than any route takes (413).
 // What each answers must be as the document says.
@@ -256,7 +258,16 @@ func (v *docCheck) probe(t *testing.T, p *program) {
 		path := paths.Replace(route)
 		v.check(t, p, method, path, "", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403)
 		v.check(t, p, method, path+"?zzz=1", "", nil, 400)
-		wait := isWait(v.operation(op), method)
+		o := v.operation(op)
+		if strings.Contains(route, "{") { // a path parameter that is no number
+			v.check(t, p, method, strings.NewReplacer("{id}", "x", "{n}", "x").Replace(route), "", nil, 400)
+		}
+		for _, param := range o.Parameters {
+			if param.Value != nil && param.Value.In == "query" && param.Value.Required {
+				v.check(t, p, method, path, "", nil, 400) // without it
+			}
+		}
+		wait := isWait(o, method)
 		if method == http.MethodGet && !wait {
 			continue
 		}
