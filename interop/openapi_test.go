@@ -314,6 +314,13 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	}
 	check("GET", fmt.Sprintf("/api/messages/%d", listed[0].ID), "", 200)
 	check("GET", "/api/sessions", "", 200)
+	// Every parameter of a filter at once: no message is like it.
+	filter := "from=app@example.com&headerFrom=app@example.com&headerTo=bob@example.com&cc=carl@example.com" +
+		"&subject=Every+field&subjectContains=Every&subjectMatches=^Every&text=hi&textContains=h&textMatches=h" +
+		"&html=x&htmlContains=x&htmlMatches=x&attachment=a.png&attachmentContentType=image/png" +
+		"&dkim=example.com&dkimSelector=s&dkimStatus=temperror&dkimReason=no+key&arc=fail&arcReason=x&header[Subject]=Every+field"
+	check("GET", "/api/messages?"+filter, "", 200)
+	check("GET", "/api/wait?timeout=10ms&"+filter, "", 408)
 
 	v.shutdown(t)
 	v.covers(t)

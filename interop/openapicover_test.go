@@ -118,6 +118,13 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 	v.mu.Lock()
 	v.covered[op] = true
 	v.covered[op+" "+strconv.Itoa(res.StatusCode)] = true
+	if res.StatusCode < 400 || res.StatusCode == http.StatusRequestTimeout || res.StatusCode == http.StatusExpectationFailed {
+		// The query parameters it took (header[X-None]: header).
+		for name := range req.URL.Query() {
+			name, _, _ = strings.Cut(name, "[")
+			v.covered[op+" ?"+name] = true
+		}
+	}
 	v.mu.Unlock()
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
 		Options: &openapi3filter.Options{IncludeResponseStatus: true}}
@@ -383,6 +390,11 @@ func (v *docCheck) covers(t *testing.T) {
 	for _, op := range v.operations() {
 		if !v.covered[op] {
 			t.Errorf("%s: never called by this test", op)
+		}
+		for _, param := range v.operation(op).Parameters {
+			if param.Value != nil && param.Value.In == "query" && !v.covered[op+" ?"+param.Value.Name] {
+				t.Errorf("%s: no request of this test that it answered (2xx, 3xx, 408, 417) had its parameter %s", op, param.Value.Name)
+			}
 		}
 		for code, r := range v.operation(op).Responses.Map() {
 			key := op + " " + code
