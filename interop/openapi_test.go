@@ -322,6 +322,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages?"+filter, "", 200)
 	check("GET", "/api/wait?timeout=10ms&"+filter, "", 408)
 
+	v.required(t, p)
+	check("DELETE", "/api/faults", "", 204)
 	v.shutdown(t)
 	v.covers(t)
 }

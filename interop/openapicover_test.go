@@ -41,6 +41,13 @@ type docCheck struct {
 	mu      sync.Mutex
 	covered map[string]bool // "GET /api/messages", "GET /api/messages 200": some request had it
 	seen    map[string]bool // "Message.from": some answer had the property (schemaProps names them)
+	taken   []sentBody      // the JSON bodies the program took (2xx)
+}
+
+// sentBody is a request with a JSON body.
+type sentBody struct {
+	method, path, body string
+	op                 *openapi3.Operation
 }
 
 // docHost is the document's server, where the test finds routes;
@@ -72,12 +79,20 @@ func newDocCheck(t *testing.T, raw []byte) *docCheck {
 // answer, 0 for any the document lists. It may run on any goroutine.
 func (v *docCheck) check(t *testing.T, p *program, method, path, body string, header http.Header, want int) []byte {
 	t.Helper()
+	_, b := v.send(t, p, method, path, body, header, want)
+	return b
+}
+
+// send is check, and returns the answer's status too (0 when there is
+// none).
+func (v *docCheck) send(t *testing.T, p *program, method, path, body string, header http.Header, want int) (int, []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+docHost+path, strings.NewReader(body))
 	if err != nil {
 		t.Error(err)
-		return nil
+		return 0, nil
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -86,7 +101,7 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 	route, params, err := v.router.FindRoute(req)
 	if err != nil {
 		t.Errorf("%s %s: not in the document: %v", method, path, err)
-		return nil
+		return 0, nil
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
@@ -103,13 +118,13 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Errorf("%s %s: %v", method, path, err)
-		return nil
+		return 0, nil
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Errorf("%s %s: reading the answer: %v", method, path, err)
-		return nil
+		return 0, nil
 	}
 	if want != 0 && res.StatusCode != want {
 		t.Errorf("%s %s: %d %.300s, want %d", method, path, res.StatusCode, b, want)
@@ -118,6 +133,9 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 	v.mu.Lock()
 	v.covered[op] = true
 	v.covered[op+" "+strconv.Itoa(res.StatusCode)] = true
+	if body != "" && res.StatusCode < 300 && json.Valid([]byte(body)) {
+		v.taken = append(v.taken, sentBody{method, path, body, route.Operation})
+	}
 	if res.StatusCode < 400 || res.StatusCode == http.StatusRequestTimeout || res.StatusCode == http.StatusExpectationFailed {
 		// The query parameters it took (header[X-None]: header).
 		for name := range req.URL.Query() {
@@ -131,7 +149,7 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 	out.SetBodyBytes(b)
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		t.Errorf("%s %s: the %d response does not match the document: %v", method, path, res.StatusCode, err)
-		return b
+		return res.StatusCode, b
 	}
 	v.note(route.Operation, op, res.StatusCode, res.Header.Get("Content-Type"), b)
 	// The headers the document names for the answer are in it.
@@ -142,7 +160,7 @@ func (v *docCheck) check(t *testing.T, p *program, method, path, body string, he
 			}
 		}
 	}
-	return b
+	return res.StatusCode, b
 }
 
 // note marks the properties of a JSON answer that validated.
@@ -365,6 +383,128 @@ func (v *docCheck) shutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+}
+
+// required sends again each JSON body the program took, without a
+// property the document says a request must have (each such property
+// once, where the bodies have it): the program must refuse it (400), or
+// the document asks more of a client than the program does.
+func (v *docCheck) required(t *testing.T, p *program) {
+	t.Helper()
+	tried := map[string]bool{}
+	for _, b := range v.taken {
+		var val any
+		if json.Unmarshal([]byte(b.body), &val) != nil || b.op.RequestBody == nil || b.op.RequestBody.Value == nil {
+			continue
+		}
+		mt := b.op.RequestBody.Value.Content.Get("application/json")
+		if mt == nil {
+			continue
+		}
+		names, bodies := without("", mt.Schema, val)
+		for i, name := range names {
+			if tried[name] {
+				continue
+			}
+			tried[name] = true
+			body, err := json.Marshal(bodies[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, got := v.send(t, p, b.method, b.path, string(body), nil, 0); code != http.StatusBadRequest {
+				t.Errorf("%s %s without %s, which the document says a request must have: %d %.200s, want 400", b.method, b.path, name, code, got)
+			}
+		}
+	}
+	// Every property a request must have was tried.
+	all := map[string]bool{}
+	done := map[*openapi3.Schema]bool{}
+	for _, op := range v.operations() {
+		if rb := v.operation(op).RequestBody; rb != nil && rb.Value != nil {
+			if mt := rb.Value.Content.Get("application/json"); mt != nil {
+				requiredProps(op, mt.Schema, all, done)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		if !tried[name] {
+			t.Errorf("%s: required in a request, and no body this test sent had it to leave out", name)
+		}
+	}
+}
+
+// requiredProps adds to props the required properties of schema ref and
+// of the schemas in it, named as see names them.
+func requiredProps(name string, ref *openapi3.SchemaRef, props map[string]bool, done map[*openapi3.Schema]bool) {
+	if ref == nil || ref.Value == nil || done[ref.Value] {
+		return
+	}
+	done[ref.Value] = true
+	if ref.Ref != "" {
+		name = path.Base(ref.Ref)
+	}
+	s := ref.Value
+	for kind, choices := range map[string]openapi3.SchemaRefs{"oneOf": s.OneOf, "anyOf": s.AnyOf, "allOf": s.AllOf} {
+		for i, c := range choices {
+			requiredProps(name+"."+kind+"."+strconv.Itoa(i), c, props, done)
+		}
+	}
+	for _, r := range s.Required {
+		props[name+"."+r] = true
+	}
+	for k, p := range s.Properties {
+		requiredProps(name+"."+k, p, props, done)
+	}
+	requiredProps(name+".items", s.Items, props, done)
+}
+
+// without returns, for each required property that val has of schema
+// ref (or a value in it has of its schema), its name (as see names it)
+// and val without it.
+func without(name string, ref *openapi3.SchemaRef, val any) (names []string, vals []any) {
+	if ref == nil || ref.Value == nil {
+		return nil, nil
+	}
+	if ref.Ref != "" {
+		name = path.Base(ref.Ref)
+	}
+	s := ref.Value
+	for kind, choices := range map[string]openapi3.SchemaRefs{"oneOf": s.OneOf, "anyOf": s.AnyOf, "allOf": s.AllOf} {
+		for i, c := range choices {
+			if c.Value != nil && c.Value.VisitJSON(val) == nil {
+				n, vs := without(name+"."+kind+"."+strconv.Itoa(i), c, val)
+				names, vals = append(names, n...), append(vals, vs...)
+			}
+		}
+	}
+	switch x := val.(type) {
+	case map[string]any:
+		for _, req := range s.Required {
+			if _, ok := x[req]; ok {
+				c := maps.Clone(x)
+				delete(c, req)
+				names, vals = append(names, name+"."+req), append(vals, c)
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			n, vs := without(name+"."+k, s.Properties[k], x[k])
+			for i := range vs {
+				c := maps.Clone(x)
+				c[k] = vs[i]
+				names, vals = append(names, n[i]), append(vals, c)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			n, vs := without(name+".items", s.Items, e)
+			for j := range vs {
+				c := slices.Clone(x)
+				c[i] = vs[j]
+				names, vals = append(names, n[j]), append(vals, c)
+			}
+		}
+	}
+	return names, vals
 }
 
 // docExempt are the answers the document names that no request of the
