@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/smtp"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -248,6 +249,14 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	from := "&remoteAddr=" + url.QueryEscape(conn.LocalAddr().String())
 	check("GET", "/api/sessions?inbox="+box.Domain+from, "", 200)
 	check("GET", "/api/wait/sessions?inbox="+box.Domain+from+"&timeout=5s", "", 200)
+	// Each other operation that takes a client's address, by this one.
+	for _, op := range v.operations() {
+		method, route, _ := strings.Cut(op, " ")
+		if o := v.operation(op); method == "GET" && !strings.Contains(route, "{") && !isWait(o, method) &&
+			o.Parameters.GetByInAndName("query", "remoteAddr") != nil {
+			v.check(t, p, method, route+"?"+from[1:], "", nil, 0)
+		}
+	}
 	check("GET", "/api/messages?inbox="+box.Domain+"&subject=Sign+in&limit=1", "", 200)
 	check("GET", "/api/messages?inbox=nope.inbox.test", "", 404)
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
