@@ -2,22 +2,19 @@ package interop
 
 import (
 	"bytes"
-	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"net/smtp"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
 // TestProgramAnswersAsItsOpenAPIDocumentSays drives every operation of the
@@ -37,20 +34,11 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/openapi.json: %d", res.StatusCode)
 	}
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(raw)
-	if err != nil {
-		t.Fatalf("loading the document: %v", err)
+	v := newDocCheck(t, raw)
+	check := func(method, path, body string, want int) []byte {
+		t.Helper()
+		return v.check(t, p, method, path, body, nil, want)
 	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("the document is not valid OpenAPI: %v", err)
-	}
-	doc.Servers = openapi3.Servers{{URL: "http://" + p.http}}
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	// Mail to look at: a multipart one with an attachment and a link,
 	// whose findings (no Date; no Message-ID, a rule -without-rules switched
 	// off, none) fill the lists.
@@ -75,55 +63,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		sendPlain(t, c, "bob@example.com", m)
 	}
 
-	covered := make(map[string]bool)
-	check := func(method, path, body string, want int) []byte {
-		t.Helper()
-		req, err := http.NewRequestWithContext(context.Background(), method, "http://"+p.http+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		route, params, err := router.FindRoute(req)
-		if err != nil {
-			t.Errorf("%s %s: not in the document: %v", method, path, err)
-			return nil
-		}
-		covered[method+" "+route.Path] = true
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-		if want < 400 {
-			if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-				t.Errorf("%s %s: the request does not match the document: %v", method, path, err)
-			}
-			req.Body = io.NopCloser(strings.NewReader(body))
-			if body == "" {
-				req.Body = http.NoBody // Content-Length: 0, not a chunked body
-			}
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.StatusCode != want {
-			t.Errorf("%s %s: %d %.300s, want %d", method, path, res.StatusCode, b, want)
-		}
-		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
-			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-		out.SetBodyBytes(b)
-		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-			t.Errorf("%s %s: the %d response does not match the document: %v", method, path, res.StatusCode, err)
-		}
-		return b
-	}
-
 	check("GET", "/api/wait?count=2&timeout=5s", "", 200)
+	v.probe(t, p)
 	check("GET", "/api/wait?to=bob@example.com&subjectContains=Sign&header[X-None]=x&timeout=10ms", "", 408)
 	check("GET", "/api/wait?to=bob@example.com&subjectMatches=^Sign", "", 200)
 	// The JSON form of a filter (the Want schema), as the parameter want:
@@ -150,6 +91,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages/1/attachments/0", "", 200)
 	check("GET", "/api/messages/1/attachments/5", "", 404)
 	check("GET", "/api/messages/1/links", "", 200)
+	check("GET", "/api/messages/99/links", "", 404)
+	check("GET", "/api/messages/99/raw", "", 404)
 	check("GET", "/api/messages/1/find?re="+`code:+(\d%2B)`, "", 200)
 	check("GET", "/api/messages/1/find?re=nothing", "", 404)
 	// The golden forms: masks are pairs, mask= and replacement=, by rank.
@@ -161,6 +104,8 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/messages/99/normalized", "", 404)
 	check("GET", "/api/sessions", "", 200)
 	check("GET", "/api/sessions?limit=1", "", 200)
+	check("GET", "/api/sessions?inbox=nope.inbox.test", "", 404)
+	check("GET", "/api/wait/sessions?inbox=nope.inbox.test&timeout=10ms", "", 404)
 	if b := check("GET", "/api/sessions/1", "", 200); !bytes.Contains(b, []byte(`"transcriptHead"`)) {
 		t.Errorf("GET /api/sessions/1 has no transcriptHead to validate:\n%s", b)
 	}
@@ -216,6 +161,7 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/openapi.json", "", 200)
 	check("GET", "/api/clock", "", 200)
 	check("POST", "/api/clock/advance", `{"by": "5m"}`, 200)
+	check("POST", "/api/clock/advance", `{"by": "0s"}`, 200) // a backoff of 0: no move
 	check("POST", "/api/clock/advance", `{"by": "-5m"}`, 400)
 	check("GET", "/api/clock?tz=UTC", "", 400)
 	check("GET", "/api/wait/clock?count=0", "", 200)
@@ -268,6 +214,16 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 		t.Errorf("GET /api/faults does not give the declaredAt given:\n%s", got)
 	}
 	check("PUT", "/api/faults", string(got), 200) // GET's output PUT back
+	// Every other field of a fault, given back by GET.
+	check("PUT", "/api/faults", `[{"at": "RCPT", "forRcpt": ["*@x.example"], "drop": true},
+		{"at": "DATA", "resetTCP": true, "withProbability": 0.5}, {"at": "MAIL", "halfClose": true},
+		{"at": "NOOP", "stall": true}, {"at": "QUIT", "rawReply": "221 bye"}, {"at": "DATA", "dropAfterBytes": 10},
+		{"at": "HELO", "idleReply": {"after": "1s", "code": 421, "text": "4.4.2 idle"}},
+		{"at": "HELO", "splitReply": {"at": 3, "pause": "1s"}},
+		{"rateLimit": 10}, {"shuttingDown": true}, {"tooManyRecipients": 5},
+		{"at": "STARTTLS", "expiredCertificate": true}, {"at": "STARTTLS", "wrongHostCertificate": true},
+		{"at": "STARTTLS", "untrustedCertificate": true}, {"at": "STARTTLS", "abortHandshake": true}]`, 200)
+	check("GET", "/api/faults", "", 200)
 	check("DELETE", "/api/faults", "", 204)
 
 	// An inbox, its messages, waits and expectations; the server's.
@@ -280,11 +236,27 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("GET", "/api/inboxes", "", 200)
 	check("GET", "/api/inboxes?limit=1", "", 200)
 	check("GET", "/api/inboxes?limit=-1", "", 400)
-	c, err := smtp.Dial(p.smtp)
+	conn, err := net.Dial("tcp", p.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.NewClient(conn, "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sendPlain(t, c, "ann@"+box.Domain, mail)
+	// Its session, by the inbox and by the client's address.
+	from := "&remoteAddr=" + url.QueryEscape(conn.LocalAddr().String())
+	check("GET", "/api/sessions?inbox="+box.Domain+from, "", 200)
+	check("GET", "/api/wait/sessions?inbox="+box.Domain+from+"&timeout=5s", "", 200)
+	// Each other operation that takes a client's address, by this one.
+	for _, op := range v.operations() {
+		method, route, _ := strings.Cut(op, " ")
+		if o := v.operation(op); method == "GET" && !strings.Contains(route, "{") && !isWait(o, method) &&
+			o.Parameters.GetByInAndName("query", "remoteAddr") != nil {
+			v.check(t, p, method, route+"?"+from[1:], "", nil, 0)
+		}
+	}
 	check("GET", "/api/messages?inbox="+box.Domain+"&subject=Sign+in&limit=1", "", 200)
 	check("GET", "/api/messages?inbox=nope.inbox.test", "", 404)
 	check("GET", "/api/wait?inbox="+box.Domain+"&subjectContains=Sign", "", 200)
@@ -330,17 +302,81 @@ func TestProgramAnswersAsItsOpenAPIDocumentSays(t *testing.T) {
 	check("DELETE", "/api/messages", "", 204)
 	check("GET", "/api/findings/check", "", 200) // the reset forgot the findings
 
-	var all []string
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			all = append(all, method+" "+path)
+	// The fields the mail above has not: a session with AUTH (accepted
+	// credentials, and a fault's 454 for them: refused), a RCPT with DSN
+	// parameters, and a message with Cc, Reply-To, Date, Message-ID, a
+	// DKIM signature (no key: temperror), an inline part with a
+	// Content-ID in base64, and a charset that is none (a parse error).
+	check("PUT", "/api/faults", `[{"at": "AUTH", "reply": "454 4.7.0 try again"}]`, 200)
+	every := "From: App <app@example.com>\r\nTo: bob@example.com\r\nCc: Carl <carl@example.com>\r\n" +
+		"Reply-To: help@example.com\r\nDate: Mon, 7 Dec 2026 09:00:00 +0000\r\nMessage-ID: <1@example.com>\r\n" +
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; i=@example.com; h=from; bh=AAAA; b=AAAA\r\n" +
+		"Subject: Every field\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=r\r\n\r\n" +
+		"--r\r\nContent-Type: text/plain; charset=x-none\r\n\r\nhi\r\n" +
+		"--r\r\nContent-Type: image/png\r\nContent-ID: <logo@example.com>\r\nContent-Disposition: inline\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n"
+	sendEvery(t, p.smtp, every)
+	check("DELETE", "/api/faults", "", 204)
+	var listed []struct{ ID int }
+	if err := json.Unmarshal(check("GET", "/api/messages", "", 200), &listed); err != nil || len(listed) != 1 {
+		t.Fatalf("GET /api/messages: %v, %d messages, want 1", err, len(listed))
+	}
+	check("GET", fmt.Sprintf("/api/messages/%d", listed[0].ID), "", 200)
+	check("GET", "/api/sessions", "", 200)
+	// Every parameter of a filter at once: no message is like it.
+	filter := "from=app@example.com&headerFrom=app@example.com&headerTo=bob@example.com&cc=carl@example.com" +
+		"&subject=Every+field&subjectContains=Every&subjectMatches=^Every&text=hi&textContains=h&textMatches=h" +
+		"&html=x&htmlContains=x&htmlMatches=x&attachment=a.png&attachmentContentType=image/png" +
+		"&dkim=example.com&dkimSelector=s&dkimStatus=temperror&dkimReason=no+key&arc=fail&arcReason=x&header[Subject]=Every+field"
+	check("GET", "/api/messages?"+filter, "", 200)
+	check("GET", "/api/wait?timeout=10ms&"+filter, "", 408)
+
+	v.required(t, p)
+	check("DELETE", "/api/faults", "", 204)
+	v.shutdown(t)
+	v.covers(t)
+}
+
+// sendEvery sends mail to bob@example.com over a new connection to
+// addr: after an AUTH PLAIN that a fault answers 454, with the DSN
+// parameters of RCPT.
+func sendEvery(t *testing.T, addr, mail string) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cmd := func(code int, format string, args ...any) {
+		t.Helper()
+		id, err := c.Text.Cmd(format, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Text.StartResponse(id)
+		defer c.Text.EndResponse(id)
+		if _, _, err := c.Text.ReadResponse(code); err != nil {
+			t.Fatalf(format+": %v", append(args, err)...)
 		}
 	}
-	slices.Sort(all)
-	for _, op := range all {
-		if !covered[op] {
-			t.Errorf("%s: never called by this test", op)
-		}
+	if err := c.Hello("every.example"); err != nil {
+		t.Fatal(err)
+	}
+	cmd(454, "AUTH PLAIN %s", base64.StdEncoding.EncodeToString([]byte("user\x00user\x00secret")))
+	cmd(250, "MAIL FROM:<app@example.com>")
+	cmd(250, "RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com")
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, mail); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
 	}
 }
 

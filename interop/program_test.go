@@ -83,6 +83,7 @@ func (b *syncBuffer) match(re *regexp.Regexp) ([]string, <-chan struct{}) {
 type program struct {
 	smtp, http string // host:port
 	stderr     *syncBuffer
+	proc       *os.Process // for a test that stops it itself (SIGTERM)
 }
 
 var listeningRE = regexp.MustCompile(`msg=listening smtp=(\S+) http=(\S+)`)
@@ -98,6 +99,7 @@ func startProgram(t *testing.T, args ...string) *program {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p.proc = cmd.Process
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()

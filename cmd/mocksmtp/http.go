@@ -92,9 +92,10 @@ package main
 // neither and pass. A body must be sent as Content-Type: application/json
 // (415 otherwise), which a page elsewhere cannot do without a CORS
 // preflight; an empty body, chunked or not, is no body. A DELETE takes
-// none: one with a body (not only whitespace) is a 400. OPTIONS answers
-// with Allow and never with CORS headers. A request with a foreign Host
-// is refused (DNS rebinding). Connections have read, write and idle
+// none: one with a body (not only whitespace) is a 400, past 1 MiB a
+// 413, as a wait's. OPTIONS answers with Allow and never with CORS
+// headers. A request with a foreign Host is refused (DNS rebinding).
+// Connections have read, write and idle
 // timeouts; the waits (GET /api/wait, GET /api/wait/sessions, GET
 // /api/wait/sessions/{id}, GET /api/wait/none, GET /api/wait/clock, GET
 // /api/sessions/{id}/normalized, and HEAD of them)

@@ -37,9 +37,10 @@ type openAPIOp struct {
 }
 
 type openAPIParam struct {
-	Ref  string `json:"$ref"` // #/components/parameters/name
-	Name string `json:"name"`
-	In   string `json:"in"`
+	Ref    string          `json:"$ref"` // #/components/parameters/name
+	Name   string          `json:"name"`
+	In     string          `json:"in"`
+	Schema json.RawMessage `json:"schema"`
 }
 
 // The interop module validates responses against the document's schemas
@@ -170,7 +171,7 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		}
 		return s
 	}
-	for path, typ := range map[string]reflect.Type{
+	types := map[string]reflect.Type{
 		"Error":               reflect.TypeFor[errorJSON](),
 		"Address":             reflect.TypeFor[addressJSON](),
 		"Header":              reflect.TypeFor[headerJSON](),
@@ -211,7 +212,16 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		"ExpectationRequest":  reflect.TypeFor[expectationRequest](),
 		"Expectation":         reflect.TypeFor[expectationJSON](),
 		"Check":               reflect.TypeFor[checkJSON](),
-	} {
+		"ClockWaitTimeout":    reflect.TypeFor[clockWaitTimeoutJSON](),
+	}
+	// Every object schema of the document is one of them, or of the
+	// filter's (Want, below).
+	for _, path := range objectSchemas(doc.Components.Schemas) {
+		if _, ok := types[path]; !ok && !strings.HasPrefix(path, "Want") {
+			t.Errorf("schema %s: no type of the program is checked against it", path)
+		}
+	}
+	for path, typ := range types {
 		s := schema(path)
 		var props map[string]json.RawMessage
 		_ = json.Unmarshal(s["properties"], &props)
@@ -223,6 +233,35 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 		}
 		if string(s["additionalProperties"]) != "false" {
 			t.Errorf("schema %s allows other properties: the program writes and reads none", path)
+		}
+		// What the program writes has every field but those it omits
+		// when empty (omitempty, omitzero): those, and only those, are
+		// required. A request's fields are required by what the program
+		// refuses (the interop module's docCheck.required checks it), not
+		// by its struct; of a schema of requests and answers, those
+		// required are still always written.
+		var required []string
+		_ = json.Unmarshal(s["required"], &required)
+		slices.Sort(required)
+		var always []string
+		for _, f := range jsonFieldsOf(typ) {
+			if !f.omitted {
+				always = append(always, f.name)
+			}
+		}
+		slices.Sort(always)
+		switch requestSchemas[path] {
+		case "request":
+		case "both":
+			for _, f := range required {
+				if !slices.Contains(always, f) {
+					t.Errorf("schema %s and %v: %s is required, and the program leaves it out of answers", path, typ, f)
+				}
+			}
+		default:
+			if diff := cmp.Diff(always, required); diff != "" {
+				t.Errorf("schema %s and %v: required fields (-always written +required):\n%s", path, typ, diff)
+			}
 		}
 	}
 	// Want is read field by field (wantFromJSON): its fields are the
@@ -260,33 +299,109 @@ func TestOpenAPISchemasNameEveryJSONField(t *testing.T) {
 // The document's lists of names are the program's: a suite that reads
 // them (or a client generated from them) knows every rule -without-rules
 // takes and every server -persona imitates, and refuses no name the
-// program answers with.
+// program answers with. Every enum of the document, in a schema or a
+// parameter, is checked: one the program has no list for fails.
 func TestOpenAPIEnumsAreTheProgramsNames(t *testing.T) {
 	t.Parallel()
 	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
 		Components struct {
-			Schemas map[string]struct {
-				Properties map[string]struct {
-					Enum []string `json:"enum"`
-				} `json:"properties"`
-			} `json:"schemas"`
+			Schemas    map[string]json.RawMessage `json:"schemas"`
+			Parameters map[string]openAPIParam    `json:"parameters"`
 		} `json:"components"`
 	}
 	if err := json.Unmarshal(openAPI, &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
-	for _, tt := range []struct {
-		schema, property string
-		names            []string
-	}{
-		{"Rule", "rule", ruleNames()},
-		{"Server", "persona", personaNames()},
-		{"ClockWait", "kind", clock.KindNames()},
-		{"Clock", "mode", clockModes()},
-	} {
-		got := doc.Components.Schemas[tt.schema].Properties[tt.property].Enum
-		if diff := cmp.Diff(tt.names, got); diff != "" {
-			t.Errorf("schema %s.%s: enum (-program +document):\n%s", tt.schema, tt.property, diff)
+	var ends []string
+	for r := mocksmtp.EndReason(0); !strings.HasPrefix(r.String(), "EndReason("); r++ {
+		ends = append(ends, r.String())
+	}
+	dkim := []string{string(mocksmtp.DKIMPass), string(mocksmtp.DKIMFail), string(mocksmtp.DKIMPermError), string(mocksmtp.DKIMTempError)}
+	arc := []string{string(mocksmtp.ARCPass), string(mocksmtp.ARCFail), string(mocksmtp.ARCNone)}
+	var versions []string
+	for _, v := range slices.Sorted(maps.Keys(tlsVersions)) {
+		versions = append(versions, v, "TLS "+v) // parseFaults takes both
+	}
+	// names[where]: the program's names for the enum at where, a schema's
+	// path as objectSchemas gives it or "parameter NAME".
+	names := map[string][]string{
+		"Rule.rule":                      ruleNames(),
+		"Server.persona":                 personaNames(),
+		"ClockWait.kind":                 clock.KindNames(),
+		"parameter kind.items":           clock.KindNames(),
+		"Clock.mode":                     clockModes(),
+		"Finding.severity":               {mocksmtp.SeverityError.String(), mocksmtp.SeverityWarning.String()},
+		"Line.dir":                       {mocksmtp.FromClient.String(), mocksmtp.FromServer.String(), mocksmtp.Note.String()},
+		"Session.ended":                  ends,
+		"DKIMResult.status":              dkim,
+		"ARCSet.seal":                    dkim,
+		"ARCSet.signature":               dkim,
+		"Want.dkim.items.oneOf.1.status": dkim,
+		"parameter dkimStatus":           dkim,
+		"ARCResult.status":               arc,
+		"Want.arc":                       arc,
+		"parameter arc":                  arc,
+		"Fault.tlsVersion":               versions,
+		"Part.body":                      {"text", "html"},         // partsOf
+		"Server.tls.oneOf.0.mode":        {"starttls", "implicit"}, // newSetup
+	}
+	found := map[string][]string{}
+	var walk func(where string, raw json.RawMessage)
+	walk = func(where string, raw json.RawMessage) {
+		var s struct {
+			Enum       []string                   `json:"enum"`
+			Properties map[string]json.RawMessage `json:"properties"`
+			Items      json.RawMessage            `json:"items"`
+			OneOf      []json.RawMessage          `json:"oneOf"`
+		}
+		if json.Unmarshal(raw, &s) != nil {
+			return
+		}
+		if s.Enum != nil {
+			if prev, ok := found[where]; ok && !slices.Equal(prev, s.Enum) {
+				t.Errorf("%s: two enums, %q and %q", where, prev, s.Enum)
+			}
+			found[where] = s.Enum
+		}
+		for name, p := range s.Properties {
+			walk(where+"."+name, p)
+		}
+		if s.Items != nil {
+			walk(where+".items", s.Items)
+		}
+		for i, c := range s.OneOf {
+			walk(where+".oneOf."+strconv.Itoa(i), c)
+		}
+	}
+	for name, raw := range doc.Components.Schemas {
+		walk(name, raw)
+	}
+	for _, p := range doc.Components.Parameters {
+		walk("parameter "+p.Name, p.Schema)
+	}
+	for _, item := range doc.Paths {
+		for _, raw := range item {
+			var op openAPIOp
+			_ = json.Unmarshal(raw, &op)
+			for _, p := range op.Parameters {
+				walk("parameter "+p.Name, p.Schema)
+			}
+		}
+	}
+	for _, where := range slices.Sorted(maps.Keys(found)) {
+		want, ok := names[where]
+		if !ok {
+			t.Errorf("%s: enum %q, and the test knows no list of the program's for it", where, found[where])
+			continue
+		}
+		if diff := cmp.Diff(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(found[where]))); diff != "" {
+			t.Errorf("%s: enum (-program +document):\n%s", where, diff)
+		}
+	}
+	for where := range names {
+		if _, ok := found[where]; !ok {
+			t.Errorf("%s: no enum in the document", where)
 		}
 	}
 }
@@ -300,25 +415,90 @@ func elementKeyNames[E any](keys []elementKey[E]) []string {
 	return names
 }
 
+// objectSchemas returns the paths, as TestOpenAPISchemasNameEveryJSONField
+// names them, of the schemas with properties among schemas and in them.
+func objectSchemas(schemas map[string]json.RawMessage) []string {
+	var paths []string
+	var walk func(path string, raw json.RawMessage)
+	walk = func(path string, raw json.RawMessage) {
+		var s struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+			Items      json.RawMessage            `json:"items"`
+			OneOf      []json.RawMessage          `json:"oneOf"`
+			AnyOf      []json.RawMessage          `json:"anyOf"`
+			AllOf      []json.RawMessage          `json:"allOf"`
+		}
+		if json.Unmarshal(raw, &s) != nil {
+			return
+		}
+		if s.Properties != nil {
+			paths = append(paths, path)
+		}
+		for name, p := range s.Properties {
+			walk(path+"."+name, p)
+		}
+		if s.Items != nil {
+			walk(path+".items", s.Items)
+		}
+		for kind, choices := range map[string][]json.RawMessage{"oneOf": s.OneOf, "anyOf": s.AnyOf, "allOf": s.AllOf} {
+			for i, c := range choices {
+				walk(path+"."+kind+"."+strconv.Itoa(i), c)
+			}
+		}
+	}
+	for name, raw := range schemas {
+		walk(name, raw)
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+// requestSchemas are the schemas of the checked ones that describe what
+// the program reads: only ("request"), or also what it writes ("both":
+// a fault's parts, which GET /api/faults gives with every field, and a
+// request may leave some out).
+var requestSchemas = map[string]string{
+	"ClockAdvance": "request", "InboxRequest": "request", "ExpectationRequest": "request",
+	"Fault.trickle": "both", "Fault.splitReply": "both", "Fault.idleReply": "both", "Fault.reply.oneOf.1": "both",
+}
+
 // jsonFields returns the names encoding/json gives the fields of struct
 // type typ, those of embedded structs included.
 func jsonFields(typ reflect.Type) []string {
 	var names []string
+	for _, f := range jsonFieldsOf(typ) {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+// writtenField is a field of a struct as encoding/json writes it: its name,
+// and whether it is left out when empty (omitempty, omitzero).
+type writtenField struct {
+	name    string
+	omitted bool
+}
+
+// jsonFieldsOf returns the fields encoding/json writes of struct type
+// typ, those of embedded structs included.
+func jsonFieldsOf(typ reflect.Type) []writtenField {
+	var fields []writtenField
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		tag := f.Tag.Get("json")
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
+		omitted := slices.ContainsFunc(strings.Split(opts, ","), func(o string) bool { return o == "omitempty" || o == "omitzero" })
 		switch {
 		case name == "-" || !f.IsExported():
 		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
-			names = append(names, jsonFields(f.Type)...)
+			fields = append(fields, jsonFieldsOf(f.Type)...)
 		case name == "":
-			names = append(names, f.Name)
+			fields = append(fields, writtenField{f.Name, omitted})
 		default:
-			names = append(names, name)
+			fields = append(fields, writtenField{name, omitted})
 		}
 	}
-	return names
+	return fields
 }
 
 func TestOpenAPIDocumentIsServed(t *testing.T) {
