@@ -723,8 +723,12 @@ consult:
 			}
 		}
 	}
-	p.settleParts(ev)
-	s.noteLocked(rec, sf, ev, &p)
+	bdatThen := smtpd.KeepOpen // what follows the reply when the answer has no ending (smtpd's lastBdat)
+	if ev.Kind == smtpd.Message {
+		bdatThen = sf.bdatThen
+	}
+	p.settleParts(ev, bdatThen)
+	s.noteLocked(rec, sf, &p, bdatThen)
 	p.records = m.records
 	return p
 }
