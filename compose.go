@@ -124,27 +124,42 @@ func (a *action) adds(c *action) bool {
 }
 
 // applies reports whether part pt of a, the composed answer to an event
-// of kind k, has something to act on; if not, why not.
-func (a *action) applies(pt part, k smtpd.Kind) (bool, string) {
+// of kind k, has something to act on; if not, why not. bdatThen is, for
+// the end-of-message reply of BDAT LAST, the ending of the answer to
+// BDAT LAST (see endingAfter).
+func (a *action) applies(pt part, k smtpd.Kind, bdatThen smtpd.Disposition) (bool, string) {
+	then := a.endingAfter(bdatThen)
 	switch pt {
 	case partPace:
 		if a.silent() {
 			return false, "no reply goes out"
 		}
 	case partIdle:
-		if a.ending() != smtpd.KeepOpen {
+		if then != smtpd.KeepOpen {
 			return false, "the connection is not left open"
 		}
 	case partDropAfter:
-		if k == smtpd.Data && (a.ending() != smtpd.KeepOpen || a.reply != nil && !a.reply.Positive()) {
+		if k == smtpd.Data && (then != smtpd.KeepOpen || a.reply != nil && !a.reply.Positive()) {
 			return false, "no message data is read"
 		}
 	case partTLS:
-		if k == smtpd.StartTLS && (a.ending() != smtpd.KeepOpen || a.reply != nil && !a.reply.Positive() || a.raw != nil && !rawreply.StartsTLS(a.raw)) {
+		if k == smtpd.StartTLS && (then != smtpd.KeepOpen || a.reply != nil && !a.reply.Positive() || a.raw != nil && !rawreply.StartsTLS(a.raw)) {
 			return false, "no TLS handshake follows"
 		}
 	}
 	return true, ""
+}
+
+// endingAfter returns what follows the reply of a: its ending, but when
+// a has none of its own, after the end-of-message reply of BDAT LAST,
+// the ending of the answer to BDAT LAST, bdatThen, which the engine
+// carries out instead (smtpd's lastBdat; smtpd.KeepOpen for any other
+// event), even after a 421.
+func (a *action) endingAfter(bdatThen smtpd.Disposition) smtpd.Disposition {
+	if a.then == smtpd.KeepOpen && bdatThen != smtpd.KeepOpen {
+		return bdatThen
+	}
+	return a.ending()
 }
 
 // firing is a fault that fired at an event, at stage st.
@@ -182,15 +197,16 @@ func (p *faultPlan) fireLocked(af *armedFault, st Stage) {
 }
 
 // settleParts drops from the plan's answer to ev the modifiers it leaves
-// nothing to act on (applies), saying so in the notes of the faults
-// they came from, and keeps where its IdleReply came from.
-func (p *faultPlan) settleParts(ev *smtpd.Event) {
+// nothing to act on (applies, bdatThen as it says), saying so in the
+// notes of the faults they came from, and keeps where its IdleReply came
+// from.
+func (p *faultPlan) settleParts(ev *smtpd.Event, bdatThen smtpd.Disposition) {
 	for pt := range numParts {
 		if !p.act.has(pt) {
 			continue
 		}
 		f := &p.fired[p.by[pt]]
-		if ok, why := p.act.applies(pt, ev.Kind); !ok {
+		if ok, why := p.act.applies(pt, ev.Kind, bdatThen); !ok {
 			f.undone = append(f.undone, p.act.partName(pt)+" not done: "+why)
 			p.act.clear(pt)
 			continue
@@ -203,12 +219,9 @@ func (p *faultPlan) settleParts(ev *smtpd.Event) {
 
 // noteLocked writes the notes of the faults that fired for ev, in the
 // order they fired, to the transcript and Session.Faults: each says what
-// its fault does, and what of it is not done, and why. s.mu is held.
-func (s *Server) noteLocked(rec *session, sf *sessionFaults, ev *smtpd.Event, p *faultPlan) {
-	bdatThen := smtpd.KeepOpen // what follows the reply instead of a 421's close (smtpd's lastBdat)
-	if ev.Kind == smtpd.Message {
-		bdatThen = sf.bdatThen
-	}
+// its fault does (bdatThen as describe says), and what of it is not
+// done, and why. s.mu is held.
+func (s *Server) noteLocked(rec *session, sf *sessionFaults, p *faultPlan, bdatThen smtpd.Disposition) {
 	for _, f := range p.fired {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s: %v attempt %d → %s", f.af.where, f.st, sf.attempt, f.af.act.describe(bdatThen, false))

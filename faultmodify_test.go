@@ -468,3 +468,34 @@ func TestPacedAuthReplyOfAnotherFaultIsRecordedAsRefused(t *testing.T) {
 		t.Errorf("Session.Auth (-want +got):\n%s", diff)
 	}
 }
+
+// The reply to BDAT LAST is the end-of-message reply, and the ending of
+// a fault at BDAT follows it: an IdleReply of a fault at end of message
+// then has no open connection to wait on, and its note says so, as it
+// would after a Disconnect of its own stage.
+func TestIdleReplyAfterBdatLastThatDisconnectsIsNotDone(t *testing.T) {
+	overTransports(t, testIdleReplyAfterBdatLastThatDisconnectsIsNotDone)
+}
+
+func testIdleReplyAfterBdatLastThatDisconnectsIsNotDone(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(
+		mocksmtp.At(mocksmtp.StageBdat).Disconnect().DeclaredAt("bye"),
+		mocksmtp.At(mocksmtp.StageMessage).IdleReply(time.Hour, 421, "4.4.2 idle too long").DeclaredAt("idle"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<app@example.com>", 250)
+	c.must("RCPT TO:<bob@example.com>", 250)
+	c.send("BDAT 20 LAST\r\nSubject: x\r\n\r\nbody")
+	c.must("", 250)
+	c.expectClosed()
+	want := []string{
+		"bye: BDAT attempt 1 → disconnect",
+		"idle: end of message attempt 1 → after 1h0m0s idle: 421 4.4.2 idle too long, disconnect; IdleReply not done: the connection is not left open",
+	}
+	if diff := cmp.Diff(want, srv.WaitForSessionEnd(t, 1).Faults); diff != "" {
+		t.Errorf("Session.Faults (-want +got):\n%s", diff)
+	}
+}

@@ -394,6 +394,8 @@ func (s *Server) serve(nc net.Conn) {
 		var idle *idleReply
 		var ev *smtpd.Event
 		ev, err = c.Next(ctx)
+		// A paced reply went out whole unless the client left in it.
+		sf.unsent.pacedSent(!errors.Is(err, smtpd.ErrReplyCut))
 		if sf.pacedAuth != "" {
 			if errors.Is(err, smtpd.ErrReplyCut) {
 				// The client left in the middle of the 235.
@@ -474,7 +476,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	if len(p.records) > 0 {
 		// A panic before the answer (serve answers 421) told the
 		// client nothing: what the conditions counted is dropped.
-		defer s.settle(sf, &p, false, false)
+		defer s.settle(sf, &p, false, false, false)
 	}
 	// The event's own line (its command, its message data), taken
 	// before the notes of the faults that fired at it follow it: the
@@ -601,7 +603,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	// The delay watches the connection: a client that gives up and
 	// leaves ends it, and the session, at once.
 	if err := c.Pause(sf.ctx, p.act.delay); err != nil {
-		s.settle(sf, &p, false, false) // no reply: nothing took effect
+		s.settle(sf, &p, false, false, false) // no reply: nothing took effect
 		closed := s.ctx.Err() != nil && errors.Is(err, s.ctx.Err())
 		if ev.Kind == smtpd.Auth && ev.Err == nil {
 			// Accepted credentials that got no 235: the client got the
@@ -626,7 +628,7 @@ func (s *Server) handle(rec *session, sf *sessionFaults, c *smtpd.Conn, ev *smtp
 	}
 	c.Answer(ans)
 	took := sf.track(ev, ans)
-	s.settle(sf, &p, !ans.NoReply, took)
+	s.settle(sf, &p, !ans.NoReply, took, ans.Pace != (smtpd.Pace{}))
 	if took && (ev.Kind == smtpd.Helo || ev.Kind == smtpd.Ehlo) {
 		// The greeting taken, as the engine takes it: its extensions are
 		// those the findings take as offered (conform).

@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"io"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -145,7 +146,7 @@ func (rc *replyClock) waitForTheDelay(srv *mocksmtp.Server) {
 
 // GreylistFor's wait starts when the client is told 451, after the
 // delays that apply to its RCPT: a delay before it in the script, or
-// one of its own. A retry that comes 5m-1ns after the client read its
+// one of its own, or the pause of a pace before it. A retry that comes 5m-1ns after the client read its
 // 451 is refused, one at 5m passes. It started at the RCPT's arrival:
 // with a delay of 1m before the 451, the retry 4m after it passed.
 func TestGreylistForCountsFromThe451(t *testing.T) {
@@ -165,6 +166,14 @@ func TestGreylistForCountsFromThe451(t *testing.T) {
 		name:       "a delay of its own",
 		faults:     []mocksmtp.Fault{mocksmtp.GreylistFor(5 * time.Minute).Delay(time.Minute)},
 		retryWaits: time.Minute,
+	}, {
+		// The client read the 451 once its last part came, a minute
+		// after its first.
+		name: "a pace before it",
+		faults: []mocksmtp.Fault{
+			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).SplitReply(3, time.Minute),
+			mocksmtp.GreylistFor(5 * time.Minute),
+		},
 	}, {
 		name: "delays before it at the stage before and at its own",
 		faults: []mocksmtp.Fault{
@@ -252,6 +261,46 @@ func TestGreylistClientGoneInTheDelayWasNotGreylisted(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// A client that leaves in the middle of a paced 451 (a pace of a fault
+// before Greylist) read a part of it, and was not told 451, as a client
+// that leaves before a paced 235 is not authenticated: its pair is not
+// greylisted, and the next connection's RCPT is the pair's first
+// refusal. It was greylisted as the 451 began to go out: the next
+// connection passed, greylisting never seen by the client.
+func TestGreylistClientGoneInThePacedReplyWasNotGreylisted(t *testing.T) {
+	t.Parallel()
+	for _, pace := range []struct {
+		name  string
+		fault mocksmtp.Fault
+		read  int // octets of the 451 the client reads before it leaves
+	}{
+		{"trickle", mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Trickle(1, time.Hour), 1},
+		{"split", mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).SplitReply(3, time.Hour), 3},
+	} {
+		t.Run(pace.name, func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) {
+				srv := rc.start(pace.fault, mocksmtp.Greylist())
+				c := rc.dial(srv, "app@example.com")
+				c.send("RCPT TO:<bob@example.com>")
+				b := make([]byte, pace.read)
+				if _, err := io.ReadFull(c.r, b); err != nil || string(b) != "451"[:pace.read] {
+					rc.t.Fatalf("the first part of the 451: %q, %v", b, err)
+				}
+				c.conn.Close()
+				srv.WaitForSessionEnd(rc.t, 1)
+				for i, want := range []int{451, 250} {
+					c := rc.dial(srv, "app@example.com")
+					if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != want || waited != 0 {
+						rc.t.Errorf("connection %d: RCPT %d after %v, want %d at once", i+2, r.Code, waited, want)
+					}
+					c.must("QUIT", 221)
+				}
+			})
+		})
 	}
 }
 

@@ -25,8 +25,11 @@ import (
 // the delays of the faults that fired for it (its own [Fault.Delay]
 // included, when it answers), and those of the commands pipelined after
 // it, as the replies to pipelined commands go out together once the
-// last is answered; a reply that never went out (the client left, or
-// the server closed, during those delays) counts for nothing.
+// last is answered; a reply paced by a fault ([Fault.Trickle],
+// [Fault.SplitReply]) goes out when its last part does, and only once
+// it went out whole; a reply that never went out (the client left, or
+// the server closed, during those delays; the client left in the pauses
+// of a paced one, having read a part) counts for nothing.
 // The time a later command comes, before any delay of its own, is what
 // is compared with it.
 
@@ -42,7 +45,8 @@ func scenario(stage Stage, name, where string) Fault {
 // the pair passes from the client's next connection on. Retries on the
 // same connection are refused again. A pair is greylisted once a client
 // is told its 451: one that leaves before the 451 went out (during a
-// [Fault.Delay] before it) was not, and the pair's next RCPT is refused
+// [Fault.Delay] before it, or in the pauses of a [Fault.Trickle] before
+// it, having read a part) was not, and the pair's next RCPT is refused
 // as its first. It is [GreylistFor] with no delay.
 func Greylist() Fault { return greylist(0, callerLine(2)) }
 
@@ -56,10 +60,12 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // out: after the delays of the faults that fired for its RCPT, a
 // [Fault.Delay] before it in the script (see [WithFault]) or one of its
 // own (GreylistFor(d).Delay(time.Minute)), and of the commands
-// pipelined after it, whose replies go out with it, so that a client
-// that waits d after it read the 451 passes, and one that waits less
-// does not. A 451 that never went out (the client left during those
-// delays) starts no wait. The time is the server's clock: inside a
+// pipelined after it, whose replies go out with it, and, paced by a
+// fault before it ([Fault.Trickle]), when its last part went out, so
+// that a client that waits d after it read the 451 passes, and one that
+// waits less does not. A 451 that never went out (the client left
+// during those delays, or before the whole of a paced one came) starts
+// no wait. The time is the server's clock: inside a
 // testing/synctest bubble with [WithInMemory], the bubble's, so that a
 // client's 5-minute retry is tested in no time (the mocksmtp program's
 // is the clock its suite moves ahead, POST /api/clock/advance):
@@ -157,7 +163,9 @@ func RateLimit(n int) Fault {
 // [Fault.Delay] before it in the script that only delays, see
 // [WithFault], or one after it; a Delay of its own acts only on its
 // 451) and of the commands pipelined after it, whose replies go out
-// with it, and a MAIL FROM is timed by when it comes, before any delay:
+// with it (a 250 paced by a fault, [Fault.Trickle], once the whole of
+// it went out, from its last part), and a MAIL FROM is timed by when it
+// comes, before any delay:
 // one that comes interval or more after the client read the 250 of a
 // transaction no longer meets it. A MAIL FROM that is not accepted (the
 // engine refuses it, a later fault of the script does, or its session

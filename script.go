@@ -483,38 +483,41 @@ type match struct {
 // record is what a condition keeps of an event that counts only once
 // the client is told its answer: the greylisting of a pair its 451
 // told, a transaction its 250 opened. It is pending from the
-// consultation until the answer's reply begins to go out (unsent), or
-// the session gives none, or ends first.
+// consultation until the answer's reply begins to go out (unsent), or,
+// paced, has gone out whole, or the session gives none, or ends first.
 type record struct {
 	// taken says that the record stands only if the command takes
 	// effect too (see sessionFaults.track), not on any reply.
 	taken bool
-	// keep makes it stand, at sent: when the reply began to go out
-	// (unsent).
+	// keep makes it stand, at sent: when the reply began to go out, or,
+	// paced, when its last part did (unsent).
 	keep func(sent time.Time)
 	// drop takes it back: no reply went out (the client left, or the
 	// server closed, during the delays, or before the reply was
-	// written; a fault's Drop), or, if taken, the command did not take
-	// effect. May be nil.
+	// written, or, paced, before the whole of it was; a fault's Drop),
+	// or, if taken, the command did not take effect. May be nil.
 	drop func()
 }
 
 // onReply has keep run, with s.mu held, once the reply to the event
-// begins to go out, with the session's time then, if taken only when
-// the command also takes effect; drop runs instead, if not nil, when
-// no reply went out or, if taken, the command did not take effect. A
-// condition counts the event through it, at the time the client was
-// told, and not for a client that was never told.
+// begins to go out, with the session's time then (a paced reply: once
+// the whole of it went out, with the time its last part began to), if
+// taken only when the command also takes effect; drop runs instead, if
+// not nil, when no reply went out (a paced reply: not whole) or, if
+// taken, the command did not take effect. A condition counts the event
+// through it, at the time the client was told, and not for a client
+// that was never told, or only a part.
 func (m *match) onReply(taken bool, keep func(sent time.Time), drop func()) {
 	m.records = append(m.records, record{taken, keep, drop})
 }
 
 // settle decides the records of plan p (match.onReply), once the
 // session has given its answer: replied says that a reply is to go out,
-// taken that the command took effect. Those it keeps wait in
-// sf.unsent for the reply to go out; the others are dropped now. It
-// settles them once: a later call does nothing.
-func (s *Server) settle(sf *sessionFaults, p *faultPlan, replied, taken bool) {
+// taken that the command took effect, paced that the reply is paced
+// (Trickle, SplitReply). Those it keeps wait in sf.unsent for the reply
+// to go out; the others are dropped now. It settles them once: a later
+// call does nothing.
+func (s *Server) settle(sf *sessionFaults, p *faultPlan, replied, taken, paced bool) {
 	if len(p.records) == 0 {
 		return
 	}
@@ -524,6 +527,9 @@ func (s *Server) settle(sf *sessionFaults, p *faultPlan, replied, taken bool) {
 	defer s.mu.Unlock()
 	for _, r := range records {
 		switch {
+		case replied && (taken || !r.taken) && paced:
+			sf.unsent.paced = append(sf.unsent.paced, r)
+			sf.unsent.last = time.Time{}
 		case replied && (taken || !r.taken):
 			sf.unsent.records = append(sf.unsent.records, r)
 		case r.drop != nil:
@@ -539,35 +545,68 @@ func (s *Server) settle(sf *sessionFaults, p *faultPlan, replied, taken bool) {
 // waits out the delays of those after it. It is the idle.Watch of the
 // session's context, through which the engine says when it writes; its
 // methods run on the session's goroutine.
+//
+// The records of a paced reply wait until the whole of it went out: a
+// client that leaves in a pause read only a part (as a paced 235 does
+// not authenticate it: serve), and one that stays read it once its last
+// part came. The engine answers one event at a time, the paced reply
+// last before its next read: once Next returns, but with
+// smtpd.ErrReplyCut, it went out whole (pacedSent).
 type unsent struct {
 	srv     *Server
 	records []record
+	paced   []record  // those of the paced reply being written
+	last    time.Time // when the last write since paced came began (Replying)
 }
 
 // Waiting does nothing: the replies were written (Replying).
 func (u *unsent) Waiting(time.Time) {}
 
-// Replying keeps the records: their replies begin to go out, at now.
-func (u *unsent) Replying(now time.Time) { u.settle(true, now) }
+// Replying keeps the records: their replies begin to go out, at now. A
+// paced reply's part begins to, at now.
+func (u *unsent) Replying(now time.Time) {
+	u.settle(true, now)
+	if len(u.paced) > 0 {
+		u.last = now
+	}
+}
+
+// pacedSent settles the records of a paced reply once Next returned:
+// whole says that the reply went out whole (no smtpd.ErrReplyCut). They
+// stand at when its last part began to go out, or else are dropped.
+func (u *unsent) pacedSent(whole bool) {
+	u.decide(&u.paced, whole && !u.last.IsZero(), u.last)
+	u.last = time.Time{}
+}
 
 // settle keeps the records, at sent, or else drops them: their replies
-// never went out (the session ended first).
+// never went out (the session ended first), and those of a paced reply
+// with them.
 func (u *unsent) settle(keep bool, sent time.Time) {
-	if len(u.records) == 0 {
+	u.decide(&u.records, keep, sent)
+	if !keep {
+		u.decide(&u.paced, false, time.Time{})
+	}
+}
+
+// decide keeps the records of *rs, at sent, or else drops them, and
+// empties *rs.
+func (u *unsent) decide(rs *[]record, keep bool, sent time.Time) {
+	if len(*rs) == 0 {
 		return
 	}
 	u.srv.mu.Lock()
 	defer u.srv.mu.Unlock()
-	for i, r := range u.records {
+	for i, r := range *rs {
 		switch {
 		case keep:
 			r.keep(sent)
 		case r.drop != nil:
 			r.drop()
 		}
-		u.records[i] = record{}
+		(*rs)[i] = record{}
 	}
-	u.records = u.records[:0]
+	*rs = (*rs)[:0]
 }
 
 // matches reports whether the fault fires for m, drawing from rng when it
@@ -723,8 +762,12 @@ consult:
 			}
 		}
 	}
-	p.settleParts(ev)
-	s.noteLocked(rec, sf, ev, &p)
+	bdatThen := smtpd.KeepOpen // what follows the reply when the answer has no ending (smtpd's lastBdat)
+	if ev.Kind == smtpd.Message {
+		bdatThen = sf.bdatThen
+	}
+	p.settleParts(ev, bdatThen)
+	s.noteLocked(rec, sf, &p, bdatThen)
 	p.records = m.records
 	return p
 }
