@@ -18,9 +18,9 @@ import (
 //   - what modifies, the parts below: how the reply is paced (Trickle,
 //     SplitReply), what happens if the client then idles (IdleReply),
 //     when the message data is cut (DropAfterBytes), how the TLS
-//     handshake after it fails. Each comes from the first fault that
-//     fired with it, the one that decides included; the delays of all
-//     add up (addDelay).
+//     handshake after it fails. Each comes from the fault that decides,
+//     if it has it, or else from the first fault that fired with it; the
+//     delays of all add up (addDelay).
 //
 // A modifier applies to the reply that the fault that decides gives, or
 // to the server's own when none does, as far as that answer leaves it
@@ -186,10 +186,16 @@ func (p *faultPlan) fireLocked(af *armedFault, st Stage) {
 	for pt := range numParts {
 		switch {
 		case !a.has(pt):
-		case p.act.has(pt):
+		case p.act.has(pt) && !a.answers():
 			by := p.fired[p.by[pt]].af.where
 			f.undone = append(f.undone, a.partName(pt)+" not done: "+takenBy(pt, by))
 		default:
+			if p.act.has(pt) {
+				// The fault that decides says how its own reply goes:
+				// its modifier wins over that of one before it.
+				e := &p.fired[p.by[pt]]
+				e.undone = append(e.undone, p.act.partName(pt)+" not done: "+takenBy(pt, af.where))
+			}
 			p.act.take(a, pt)
 			p.by[pt] = len(p.fired) - 1
 		}

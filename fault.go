@@ -546,9 +546,10 @@ func addDelay(a, b time.Duration) time.Duration {
 //	mocksmtp.At(mocksmtp.StageRcpt).Trickle(1, 10*time.Millisecond),
 //	mocksmtp.UnknownUser("bob@example.com"), // bob's 550 comes trickled
 //
-// The first fault that fired with a pace (Trickle or SplitReply) paces
-// the reply, the one that decides included; one that decides nothing,
-// whose pace the reply has already, is not consulted. With no reply to
+// The fault that decides paces its reply with its own pace (Trickle or
+// SplitReply), if it has one; else the first fault that fired with a
+// pace paces it. One that decides nothing, whose pace the reply has
+// already, is not consulted. With no reply to
 // pace (a Drop after it), its note says so.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {

@@ -127,17 +127,30 @@ func TestModifiersComposeWithTheFaultThatDecides(t *testing.T) {
 			"bye: RCPT attempt 1 → 421 4.3.2 bye, disconnect",
 		},
 	}, {
-		name: "a decider's own pace gives way to the first fault's that set one",
+		name: "a decider's own pace wins over that of a fault before it",
 		faults: []mocksmtp.Fault{
 			at(mocksmtp.StageRcpt, "split").SplitReply(3, time.Minute),
-			at(mocksmtp.StageRcpt, "refuse").Reply(550, "5.1.1 no such user").Trickle(1, time.Second),
+			at(mocksmtp.StageRcpt, "refuse").Reply(550, "5.1.1 no such user").Trickle(8, time.Second),
 		},
 		run:  rcptPieces,
-		want: []string{"550", " 5.1.1 no such user\r\n"},
-		when: []time.Duration{0, time.Minute},
+		want: []string{"550 5.1.", "1 no suc", "h user\r\n"},
+		when: []time.Duration{0, time.Second, 2 * time.Second},
 		notes: []string{
-			"split: RCPT attempt 1 → split after 3 bytes, pause 1m0s",
-			"refuse: RCPT attempt 1 → 550 5.1.1 no such user, trickle 1 bytes every 1s; Trickle not done: the reply is paced by split",
+			"split: RCPT attempt 1 → split after 3 bytes, pause 1m0s; SplitReply not done: the reply is paced by refuse",
+			"refuse: RCPT attempt 1 → 550 5.1.1 no such user, trickle 8 bytes every 1s",
+		},
+	}, {
+		name: "a decider's own idle reply wins over that of a fault before it, and a pace before it stays",
+		faults: []mocksmtp.Fault{
+			at(mocksmtp.StageRcpt, "general").Trickle(8, time.Second).IdleReply(time.Hour, 421, "4.4.2 general idle"),
+			at(mocksmtp.StageRcpt, "refuse").Reply(550, "5.1.1 no such user").IdleReply(time.Minute, 421, "4.4.2 own idle"),
+		},
+		run:  rcptPieces,
+		want: []string{"550 5.1.", "1 no suc", "h user\r\n"},
+		when: []time.Duration{0, time.Second, 2 * time.Second},
+		notes: []string{
+			"general: RCPT attempt 1 → trickle 8 bytes every 1s, after 1h0m0s idle: 421 4.4.2 general idle, disconnect; IdleReply not done: the idle reply is refuse's",
+			"refuse: RCPT attempt 1 → 550 5.1.1 no such user, after 1m0s idle: 421 4.4.2 own idle, disconnect",
 		},
 	}, {
 		name: "a Delay of 0 fires, as any Delay, before a pace",

@@ -43,10 +43,10 @@ import (
 //
 // What modifies composes with the answer: the delays of all that fired
 // add up, the decider's included, and each other modifier comes from the
-// first fault that fired with it, the one that decides included (so a
-// fault that decides and paces its reply has its pace only when no
-// fault before it paced), and acts on the reply of the fault that
-// decides, or on the server's own when none does. A modifier that the
+// fault that decides, if it has it (a fault that decides and paces its
+// reply has its own pace, whatever a fault before it paced), or else
+// from the first fault that fired with it, and acts on the reply of the
+// fault that decides, or on the server's own when none does. A modifier that the
 // answer leaves nothing to act on is not done: a pace without a reply
 // (Drop), an IdleReply when the connection closes (a 421), a
 // DropAfterBytes at DATA refused, a TLS failure without a handshake (a

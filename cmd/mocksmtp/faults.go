@@ -35,8 +35,9 @@ package main
 // scenarios included, and what it does applies to the answer of the
 // first that decides, or to the server's own ({"at": "RCPT", "trickle":
 // ...} before {"unknownUser": [...]} trickles the 550). Delays add up;
-// each other modifier comes from the first fault that fired with it, and
-// one with nothing left to add is not consulted. The first that decides
+// each other modifier comes from the fault that decides, if it has it, or
+// else from the first fault that fired with it, and one with nothing left
+// to add is not consulted. The first that decides
 // gives the answer, which comes after every delay that fired; the faults
 // after it are not consulted (their "atMost" not used up, their
 // "withProbability" drawing nothing).
