@@ -155,6 +155,15 @@ type edge struct {
 // (451); 5m after, it is gone (250).
 var edges = []edge{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}}
 
+// wait is how long a command that meets e waits for its reply: refusal
+// (the delay of the scenario's 451) if it is refused, nothing if not.
+func (e edge) wait(refusal time.Duration) time.Duration {
+	if e.code == 451 {
+		return refusal
+	}
+	return 0
+}
+
 // onEdges runs test on each replyClock for each of the edges, each in
 // its own subtest.
 func onEdges(t *testing.T, test func(rc *replyClock, e edge)) {
@@ -254,11 +263,7 @@ func TestGreylistForCountsFromThe451(t *testing.T) {
 				if got := rc.now().Sub(told); got != retry.after {
 					rc.t.Fatalf("the retry comes %v after the 451, want %v", got, retry.after)
 				}
-				want := time.Duration(0)
-				if retry.code == 451 {
-					want = tt.retryWaits
-				}
-				rc.probe(srv, "app@example.com", "RCPT TO:<bob@example.com>", retry.after.String()+" after the 451", retry.code, want)
+				rc.probe(srv, "app@example.com", "RCPT TO:<bob@example.com>", retry.after.String()+" after the 451", retry.code, retry.wait(tt.retryWaits))
 			})
 		})
 	}
@@ -346,11 +351,7 @@ func TestRateLimitPerCountsFromThe250(t *testing.T) {
 				c.must("QUIT", 221)
 				srv.WaitForSessionEnd(rc.t, 1)
 				rc.sleep(next.after)
-				want := time.Duration(0)
-				if next.code == 451 {
-					want = tt.refusalWaits
-				}
-				rc.probe(srv, "", "MAIL FROM:<app@example.com>", next.after.String()+" after the 250", next.code, want)
+				rc.probe(srv, "", "MAIL FROM:<app@example.com>", next.after.String()+" after the 250", next.code, next.wait(tt.refusalWaits))
 			})
 		})
 	}
