@@ -261,17 +261,7 @@ func TestInboxSessions(t *testing.T) {
 	if got := mine.Sessions(); len(got) != 0 {
 		t.Fatalf("Sessions before any RCPT: %d sessions, want none", len(got))
 	}
-	type result struct {
-		ss  []*mocksmtp.Session
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		ss, err := mine.WaitForSessionsContext(ctx, 1)
-		done <- result{ss, err}
-	}()
+	done := waitForInboxSessions(mine, 1)
 	if err := c.Mail("app@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -317,6 +307,26 @@ func TestInboxSessions(t *testing.T) {
 	}
 }
 
+// waited is what a wait for sessions returned.
+type waited struct {
+	ss  []*mocksmtp.Session
+	err error
+}
+
+// waitForInboxSessions waits, in a goroutine, for n of in's sessions to
+// end (Inbox.WaitForSessionsContext, for at most 20s): the channel gets
+// what it returned.
+func waitForInboxSessions(in *mocksmtp.Inbox, n int) <-chan waited {
+	done := make(chan waited, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		ss, err := in.WaitForSessionsContext(ctx, n)
+		done <- waited{ss, err}
+	}()
+	return done
+}
+
 // A wait for an inbox's sessions counts what Inbox.Sessions has when it
 // looks, however the sessions it counted went meanwhile: one that ended
 // before the inbox's Reset, or the server's, or that WithRetention
@@ -354,17 +364,7 @@ func TestInboxWaitForSessionsForgets(t *testing.T) {
 			t.Parallel()
 			srv := mocksmtp.Start(t, tc.opts...)
 			mine := srv.NewInbox("mine")
-			type result struct {
-				ss  []*mocksmtp.Session
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				ss, err := mine.WaitForSessionsContext(ctx, 2)
-				done <- result{ss, err}
-			}()
+			done := waitForInboxSessions(mine, 2)
 			if err := sendWelcome(srv.Addr(), mine.Address("bob")); err != nil {
 				t.Fatal(err)
 			}

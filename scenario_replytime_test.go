@@ -1,6 +1,7 @@
 package mocksmtp_test
 
 import (
+	"fmt"
 	"io"
 	"testing"
 	"testing/synctest"
@@ -144,6 +145,76 @@ func (rc *replyClock) waitForTheDelay(srv *mocksmtp.Server) {
 	srv.WaitUntil(rc.t, "the delay to begin", func() bool { return rc.clk.Waits() == 1 })
 }
 
+// edge is a side of a scenario's limit of 5m: a command that comes after
+// since the reply the limit counts from meets code.
+type edge struct {
+	after time.Duration
+	code  int
+}
+
+// edges are the two sides of a limit of 5m: 5m-1ns after, it holds
+// (451); 5m after, it is gone (250).
+var edges = []edge{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}}
+
+// wait is how long a command that meets e waits for its reply: refusal
+// (the delay of the scenario's 451) if it is refused, nothing if not.
+func (e edge) wait(refusal time.Duration) time.Duration {
+	if e.code == 451 {
+		return refusal
+	}
+	return 0
+}
+
+// onEdges runs test on each replyClock for each of the edges, each in
+// its own subtest.
+func onEdges(t *testing.T, test func(rc *replyClock, e edge)) {
+	for _, e := range edges {
+		t.Run(e.after.String(), func(t *testing.T) {
+			t.Parallel()
+			onReplyClocks(t, func(rc *replyClock) { test(rc, e) })
+		})
+	}
+}
+
+// probe sends cmd on a new connection (after MAIL FROM from, unless
+// from is ""), and quits: the reply must be code after a wait of wait.
+// what names when it comes, in the error.
+func (rc *replyClock) probe(srv *mocksmtp.Server, from, cmd, what string, code int, wait time.Duration) {
+	rc.t.Helper()
+	c := rc.dial(srv, from)
+	if r, waited := rc.timed(c, cmd); r.Code != code || waited != wait {
+		rc.t.Errorf("%q %s: %d after %v, want %d after %v", cmd, what, r.Code, waited, code, wait)
+	}
+	c.must("QUIT", 221)
+}
+
+// probeEdges probes, at each of the edges after told (since, in the
+// error), that cmd meets the edge's code at once.
+func (rc *replyClock) probeEdges(srv *mocksmtp.Server, told time.Time, since, from, cmd string) {
+	rc.t.Helper()
+	for _, e := range edges {
+		rc.sleep(told.Add(e.after).Sub(rc.now()))
+		rc.probe(srv, from, cmd, e.after.String()+" after "+since, e.code, 0)
+	}
+}
+
+// twoAtOnce starts two clients that send cmd (after MAIL FROM from,
+// unless from is "") 30s apart, the first's reply held by a delay: the
+// second's must be 451. It returns both, the first's reply unread.
+func (rc *replyClock) twoAtOnce(srv *mocksmtp.Server, from, cmd string) (slow, fast *clockConn) {
+	rc.t.Helper()
+	slow = rc.dial(srv, from)
+	slow.send(cmd)
+	rc.waitForTheDelay(srv)
+	rc.sleep(30 * time.Second)
+	fast = rc.dial(srv, from)
+	// Not timed: the clock must not move past the first's delay.
+	if r, err := fast.cmd(cmd); err != nil || r.Code != 451 {
+		rc.t.Fatalf("%q of a second client, 30s into the first's delay: %+v, %v, want 451", cmd, r, err)
+	}
+	return slow, fast
+}
+
 // GreylistFor's wait starts when the client is told 451, after the
 // delays that apply to its RCPT: a delay before it in the script, or
 // one of its own, or the pause of a pace before it. A retry that comes 5m-1ns after the client read its
@@ -185,40 +256,24 @@ func TestGreylistForCountsFromThe451(t *testing.T) {
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			for _, retry := range []struct {
-				after time.Duration // after the 451 went out
-				code  int
-			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
-				t.Run(retry.after.String(), func(t *testing.T) {
-					t.Parallel()
-					onReplyClocks(t, func(rc *replyClock) {
-						srv := rc.start(tt.faults...)
-						c := rc.dial(srv, "")
-						if r, _ := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != 250 {
-							rc.t.Fatalf("first MAIL: %d, want 250", r.Code)
-						}
-						if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != 451 || waited != time.Minute {
-							rc.t.Fatalf("first RCPT: %d after %v, want 451 after 1m", r.Code, waited)
-						}
-						told := rc.now()
-						c.must("QUIT", 221)
-						srv.WaitForSessionEnd(rc.t, 1)
-						rc.sleep(retry.after)
-						if got := rc.now().Sub(told); got != retry.after {
-							rc.t.Fatalf("the retry comes %v after the 451, want %v", got, retry.after)
-						}
-						c = rc.dial(srv, "app@example.com")
-						want := time.Duration(0)
-						if retry.code == 451 {
-							want = tt.retryWaits
-						}
-						if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != retry.code || waited != want {
-							rc.t.Errorf("the retry %v after the 451: %d after %v, want %d after %v", retry.after, r.Code, waited, retry.code, want)
-						}
-						c.must("QUIT", 221)
-					})
-				})
-			}
+			onEdges(t, func(rc *replyClock, retry edge) { // after the 451 went out
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, "")
+				if r, _ := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != 250 {
+					rc.t.Fatalf("first MAIL: %d, want 250", r.Code)
+				}
+				if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != 451 || waited != time.Minute {
+					rc.t.Fatalf("first RCPT: %d after %v, want 451 after 1m", r.Code, waited)
+				}
+				told := rc.now()
+				c.must("QUIT", 221)
+				srv.WaitForSessionEnd(rc.t, 1)
+				rc.sleep(retry.after)
+				if got := rc.now().Sub(told); got != retry.after {
+					rc.t.Fatalf("the retry comes %v after the 451, want %v", got, retry.after)
+				}
+				rc.probe(srv, "app@example.com", "RCPT TO:<bob@example.com>", retry.after.String()+" after the 451", retry.code, retry.wait(tt.retryWaits))
+			})
 		})
 	}
 }
@@ -251,11 +306,7 @@ func TestGreylistClientGoneInTheDelayWasNotGreylisted(t *testing.T) {
 					srv.WaitForSessionEnd(rc.t, 1)
 					rc.sleep(wait + time.Hour)
 					for i, want := range []int{451, 250} {
-						c := rc.dial(srv, "app@example.com")
-						if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != want || waited != 0 {
-							rc.t.Errorf("connection %d: RCPT %d after %v, want %d at once", i+2, r.Code, waited, want)
-						}
-						c.must("QUIT", 221)
+						rc.probe(srv, "app@example.com", "RCPT TO:<bob@example.com>", fmt.Sprintf("on connection %d", i+2), want, 0)
 						rc.sleep(wait)
 					}
 				})
@@ -340,33 +391,17 @@ func TestRateLimitPerCountsFromThe250(t *testing.T) {
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			for _, next := range []struct {
-				after time.Duration // after the 250 went out
-				code  int
-			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
-				t.Run(next.after.String(), func(t *testing.T) {
-					t.Parallel()
-					onReplyClocks(t, func(rc *replyClock) {
-						srv := rc.start(tt.faults...)
-						c := rc.dial(srv, "")
-						if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != 250 || waited != time.Minute {
-							rc.t.Fatalf("first MAIL: %d after %v, want 250 after 1m", r.Code, waited)
-						}
-						c.must("QUIT", 221)
-						srv.WaitForSessionEnd(rc.t, 1)
-						rc.sleep(next.after)
-						c = rc.dial(srv, "")
-						want := time.Duration(0)
-						if next.code == 451 {
-							want = tt.refusalWaits
-						}
-						if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != next.code || waited != want {
-							rc.t.Errorf("a MAIL %v after the 250: %d after %v, want %d after %v", next.after, r.Code, waited, next.code, want)
-						}
-						c.must("QUIT", 221)
-					})
-				})
-			}
+			onEdges(t, func(rc *replyClock, next edge) { // after the 250 went out
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, "")
+				if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != 250 || waited != time.Minute {
+					rc.t.Fatalf("first MAIL: %d after %v, want 250 after 1m", r.Code, waited)
+				}
+				c.must("QUIT", 221)
+				srv.WaitForSessionEnd(rc.t, 1)
+				rc.sleep(next.after)
+				rc.probe(srv, "", "MAIL FROM:<app@example.com>", next.after.String()+" after the 250", next.code, next.wait(tt.refusalWaits))
+			})
 		})
 	}
 }
@@ -380,15 +415,7 @@ func TestGreylistForTwoClientsAtOnceTheFirst451Counts(t *testing.T) {
 		srv := rc.start(
 			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).Delay(time.Minute),
 			mocksmtp.GreylistFor(5*time.Minute))
-		slow := rc.dial(srv, "app@example.com")
-		slow.send("RCPT TO:<bob@example.com>")
-		rc.waitForTheDelay(srv)
-		rc.sleep(30 * time.Second)
-		fast := rc.dial(srv, "app@example.com")
-		// Not timed: the clock must not move past the first's delay.
-		if r, err := fast.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
-			rc.t.Fatalf("the second client's RCPT, 30s into the first's delay: %+v, %v, want 451", r, err)
-		}
+		slow, fast := rc.twoAtOnce(srv, "app@example.com", "RCPT TO:<bob@example.com>")
 		told := rc.now()
 		fast.must("QUIT", 221)
 		rc.sleep(30 * time.Second)
@@ -397,17 +424,7 @@ func TestGreylistForTwoClientsAtOnceTheFirst451Counts(t *testing.T) {
 		}
 		slow.must("QUIT", 221)
 		srv.WaitForSessions(rc.t, 2)
-		for _, retry := range []struct {
-			after time.Duration // after the first 451 went out
-			code  int
-		}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
-			rc.sleep(told.Add(retry.after).Sub(rc.now()))
-			c := rc.dial(srv, "app@example.com")
-			if r, waited := rc.timed(c, "RCPT TO:<bob@example.com>"); r.Code != retry.code || waited != 0 {
-				rc.t.Errorf("a retry %v after the first 451: %d after %v, want %d at once", retry.after, r.Code, waited, retry.code)
-			}
-			c.must("QUIT", 221)
-		}
+		rc.probeEdges(srv, told, "the first 451", "app@example.com", "RCPT TO:<bob@example.com>")
 	})
 }
 
@@ -421,15 +438,7 @@ func TestRateLimitPerPendingMailHoldsItsPlace(t *testing.T) {
 		srv := rc.start(
 			mocksmtp.RateLimitPer(1, 5*time.Minute),
 			mocksmtp.At(mocksmtp.StageMail).OnAttempt(1).Delay(time.Minute))
-		slow := rc.dial(srv, "")
-		slow.send("MAIL FROM:<app@example.com>")
-		rc.waitForTheDelay(srv)
-		rc.sleep(30 * time.Second)
-		other := rc.dial(srv, "")
-		// Not timed: the clock must not move past the first's delay.
-		if r, err := other.cmd("MAIL FROM:<app@example.com>"); err != nil || r.Code != 451 {
-			rc.t.Fatalf("another MAIL, 30s into the first's delay: %+v, %v, want 451", r, err)
-		}
+		slow, other := rc.twoAtOnce(srv, "", "MAIL FROM:<app@example.com>")
 		other.must("QUIT", 221)
 		rc.sleep(30 * time.Second)
 		if r, err := slow.read(); err != nil || r.Code != 250 {
@@ -438,17 +447,7 @@ func TestRateLimitPerPendingMailHoldsItsPlace(t *testing.T) {
 		told := rc.now()
 		slow.must("QUIT", 221)
 		srv.WaitForSessions(rc.t, 2)
-		for _, next := range []struct {
-			after time.Duration // after the 250 went out
-			code  int
-		}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
-			rc.sleep(told.Add(next.after).Sub(rc.now()))
-			c := rc.dial(srv, "")
-			if r, waited := rc.timed(c, "MAIL FROM:<app@example.com>"); r.Code != next.code || waited != 0 {
-				rc.t.Errorf("a MAIL %v after the 250: %d after %v, want %d at once", next.after, r.Code, waited, next.code)
-			}
-			c.must("QUIT", 221)
-		}
+		rc.probeEdges(srv, told, "the 250", "", "MAIL FROM:<app@example.com>")
 	})
 }
 
@@ -509,17 +508,7 @@ func TestScenarioTimesAPipelinedCommandAsItsDelay(t *testing.T) {
 				}
 				c.must("QUIT", 221)
 				srv.WaitForSessionEnd(rc.t, 1)
-				for _, next := range []struct {
-					after time.Duration // after the scenario's reply went out
-					code  int
-				}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
-					rc.sleep(told.Add(next.after).Sub(rc.now()))
-					c := rc.dial(srv, tt.from)
-					if r, waited := rc.timed(c, tt.probe); r.Code != next.code || waited != 0 {
-						rc.t.Errorf("%q %v after the reply to the pipelined one: %d after %v, want %d at once", tt.probe, next.after, r.Code, waited, next.code)
-					}
-					c.must("QUIT", 221)
-				}
+				rc.probeEdges(srv, told, "the reply to the pipelined one", tt.from, tt.probe)
 			})
 		})
 	}
@@ -562,34 +551,22 @@ func TestScenarioCountsAPipelinedReplyFromWhenItWentOut(t *testing.T) {
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			for _, next := range []struct {
-				after time.Duration // after the replies went out
-				code  int
-			}{{5*time.Minute - time.Nanosecond, 451}, {5 * time.Minute, 250}} {
-				t.Run(next.after.String(), func(t *testing.T) {
-					t.Parallel()
-					onReplyClocks(t, func(rc *replyClock) {
-						srv := rc.start(tt.faults...)
-						c := rc.dial(srv, tt.from)
-						if r, waited := rc.timed(c, tt.pipelined); r.Code != tt.replies[0] || waited != time.Minute {
-							rc.t.Fatalf("the first of %q: %d after %v, want %d after 1m", tt.pipelined, r.Code, waited, tt.replies[0])
-						}
-						c.must("", tt.replies[1])
-						told := rc.now()
-						c.must("QUIT", 221)
-						srv.WaitForSessionEnd(rc.t, 1)
-						rc.sleep(next.after)
-						c = rc.dial(srv, tt.from)
-						if r, waited := rc.timed(c, tt.probe); r.Code != next.code || waited != 0 {
-							rc.t.Errorf("%q %v after the replies went out: %d after %v, want %d at once", tt.probe, next.after, r.Code, waited, next.code)
-						}
-						if got := rc.now().Sub(told); got != next.after {
-							rc.t.Errorf("the probe came %v after the replies, want %v", got, next.after)
-						}
-						c.must("QUIT", 221)
-					})
-				})
-			}
+			onEdges(t, func(rc *replyClock, next edge) { // after the replies went out
+				srv := rc.start(tt.faults...)
+				c := rc.dial(srv, tt.from)
+				if r, waited := rc.timed(c, tt.pipelined); r.Code != tt.replies[0] || waited != time.Minute {
+					rc.t.Fatalf("the first of %q: %d after %v, want %d after 1m", tt.pipelined, r.Code, waited, tt.replies[0])
+				}
+				c.must("", tt.replies[1])
+				told := rc.now()
+				c.must("QUIT", 221)
+				srv.WaitForSessionEnd(rc.t, 1)
+				rc.sleep(next.after)
+				if got := rc.now().Sub(told); got != next.after {
+					rc.t.Errorf("the probe came %v after the replies, want %v", got, next.after)
+				}
+				rc.probe(srv, tt.from, tt.probe, next.after.String()+" after the replies went out", next.code, 0)
+			})
 		})
 	}
 }
@@ -638,11 +615,7 @@ func TestScenarioKeepsNothingOfAPipelinedReplyNeverWritten(t *testing.T) {
 				rc.waitForTheDelay(srv)
 				c.conn.Close()
 				srv.WaitForSessionEnd(rc.t, 1)
-				c = rc.dial(srv, tt.from)
-				if r, waited := rc.timed(c, tt.probe); r.Code != tt.want || waited != 0 {
-					rc.t.Errorf("%q on the next connection: %d after %v, want %d at once", tt.probe, r.Code, waited, tt.want)
-				}
-				c.must("QUIT", 221)
+				rc.probe(srv, tt.from, tt.probe, "on the next connection", tt.want, 0)
 			})
 		})
 	}
@@ -719,15 +692,7 @@ func TestGreylistTwoClientsAtOnceEachRefusedAgainOnItsConnection(t *testing.T) {
 		srv := rc.start(
 			mocksmtp.At(mocksmtp.StageRcpt).OnAttempt(1).AtMost(1).Delay(time.Minute),
 			mocksmtp.Greylist())
-		slow := rc.dial(srv, "app@example.com")
-		slow.send("RCPT TO:<bob@example.com>")
-		rc.waitForTheDelay(srv)
-		rc.sleep(30 * time.Second)
-		fast := rc.dial(srv, "app@example.com")
-		// Not timed: the clock must not move past the first's delay.
-		if r, err := fast.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
-			rc.t.Fatalf("the second client's RCPT, 30s into the first's delay: %+v, %v, want 451", r, err)
-		}
+		slow, fast := rc.twoAtOnce(srv, "app@example.com", "RCPT TO:<bob@example.com>")
 		if r, err := fast.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
 			rc.t.Errorf("the second client's retry on its connection: %+v, %v, want 451", r, err)
 		}

@@ -3,10 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"net"
-	"net/smtp"
-	"net/textproto"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,35 +32,20 @@ func TestClockStartGreylistBoundaryCountsFromIt(t *testing.T) {
 		t.Fatalf("GET /api/clock with -clock-start %v: %+v, want now and start %v, offset 0s, mode frozen", x, c0, x)
 	}
 	putFaults(t, p, `[{"greylistFor": "5m"}]`)
-	msg := []byte("Subject: x\r\n\r\nbody\r\n")
-	send := func() error {
-		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
-	}
-	greylisted := func(when string, err error) {
-		t.Helper()
-		var te *textproto.Error
-		if !errors.As(err, &te) || te.Code != 451 || !strings.HasPrefix(te.Msg, "4.7.1 Greylisted") {
-			t.Fatalf("%s: %v, want 451 4.7.1 Greylisted", when, err)
-		}
-	}
-	greylisted("first attempt", send())
+	mustBeGreylisted(t, "first attempt", sendAppToBob(p))
 	short := 5*time.Minute - time.Nanosecond
 	var moved clockJSON
 	postJSON(t, p, "POST", "/api/clock/advance", `{"by": "4m59.999999999s"}`, 200, &moved)
 	if !moved.Now.Equal(x.Add(short)) || moved.Start == nil || !moved.Start.Equal(x) {
 		t.Fatalf("advance 5m-1ns: %+v, want now %v, start %v", moved, x.Add(short), x)
 	}
-	greylisted("retry at 5m-1ns from the start", send())
+	mustBeGreylisted(t, "retry at 5m-1ns from the start", sendAppToBob(p))
 	advance(t, p, "1ns")
-	if err := send(); err != nil {
+	if err := sendAppToBob(p); err != nil {
 		t.Fatalf("retry at 5m from the start: %v, want it delivered", err)
 	}
 	for id, want := range map[string]time.Time{"1": x, "2": x.Add(short), "3": x.Add(5 * time.Minute)} {
-		var s sessionJSON
-		getJSON(t, p, "/api/sessions/"+id, 200, &s)
-		if s.ClockStart == nil || !s.ClockStart.Equal(want) {
-			t.Errorf("session %s: clockStart %v, want %v (-clock-start plus the moves before it)", id, s.ClockStart, want)
-		}
+		checkClockStart(t, p, id, want, "-clock-start plus the moves before it")
 	}
 	var waited clockJSON
 	getJSON(t, p, "/api/wait/clock?count=0", 200, &waited)

@@ -12,6 +12,34 @@ import (
 	"time"
 )
 
+// sendAppToBob sends a message from app@example.com to bob@example.com
+// through p, as a suite under test does, and returns net/smtp's error.
+func sendAppToBob(p *proc) error {
+	return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, []byte("Subject: x\r\n\r\nbody\r\n"))
+}
+
+// mustBeGreylisted fails t at once unless err is greylistFor's refusal,
+// 451 4.7.1 Greylisted; when names the attempt.
+func mustBeGreylisted(t *testing.T, when string, err error) {
+	t.Helper()
+	var te *textproto.Error
+	if !errors.As(err, &te) || te.Code != 451 || !strings.HasPrefix(te.Msg, "4.7.1 Greylisted") {
+		t.Fatalf("%s: %v, want 451 4.7.1 Greylisted", when, err)
+	}
+}
+
+// checkClockStart fails t unless session id's clockStart is want (why it
+// is, in the error), and returns the session.
+func checkClockStart(t *testing.T, p *proc, id string, want time.Time, why string) sessionJSON {
+	t.Helper()
+	var s sessionJSON
+	getJSON(t, p, "/api/sessions/"+id, 200, &s)
+	if s.ClockStart == nil || !s.ClockStart.Equal(want) {
+		t.Errorf("session %s: clockStart %v, want %v (%s)", id, s.ClockStart, want, why)
+	}
+	return s
+}
+
 // With -clock frozen, a suite checks greylistFor's boundary exactly,
 // every run: the clock stands still between its moves, so a retry after
 // a move of 5m-1ns is greylisted still, and one after 1ns more passes,
@@ -28,18 +56,7 @@ func TestFrozenClockGreylistBoundaryIsExact(t *testing.T) {
 		t.Fatalf("GET /api/clock with -clock frozen: %+v, want mode frozen, offset 0s", c0)
 	}
 	putFaults(t, p, `[{"greylistFor": "5m"}]`)
-	msg := []byte("Subject: x\r\n\r\nbody\r\n")
-	send := func() error {
-		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
-	}
-	greylisted := func(when string, err error) {
-		t.Helper()
-		var te *textproto.Error
-		if !errors.As(err, &te) || te.Code != 451 || !strings.HasPrefix(te.Msg, "4.7.1 Greylisted") {
-			t.Fatalf("%s: %v, want 451 4.7.1 Greylisted", when, err)
-		}
-	}
-	greylisted("first attempt", send())
+	mustBeGreylisted(t, "first attempt", sendAppToBob(p))
 	// A session took real time, and the clock did not move.
 	var c clockJSON
 	if getJSON(t, p, "/api/clock", 200, &c); !c.Now.Equal(c0.Now) || c.Offset != 0 {
@@ -49,19 +66,15 @@ func TestFrozenClockGreylistBoundaryIsExact(t *testing.T) {
 	if got := advance(t, p, "4m59.999999999s"); time.Duration(got.Offset) != short || !got.Now.Equal(c0.Now.Add(short)) || got.Mode != "frozen" {
 		t.Fatalf("advance 5m-1ns: %+v, want offset %v, now %v", got, short, c0.Now.Add(short))
 	}
-	greylisted("retry after a move of 5m-1ns", send())
+	mustBeGreylisted(t, "retry after a move of 5m-1ns", sendAppToBob(p))
 	if got := advance(t, p, "1ns"); !got.Now.Equal(c0.Now.Add(5 * time.Minute)) {
 		t.Fatalf("advance 1ns more: %+v, want now %v", got, c0.Now.Add(5*time.Minute))
 	}
-	if err := send(); err != nil {
+	if err := sendAppToBob(p); err != nil {
 		t.Fatalf("retry after a move of 5m in all: %v, want it delivered", err)
 	}
 	for id, want := range map[string]time.Time{"1": c0.Now, "2": c0.Now.Add(short), "3": c0.Now.Add(5 * time.Minute)} {
-		var s sessionJSON
-		getJSON(t, p, "/api/sessions/"+id, 200, &s)
-		if s.ClockStart == nil || !s.ClockStart.Equal(want) {
-			t.Errorf("session %s: clockStart %v, want %v (the start plus the moves before it)", id, s.ClockStart, want)
-		}
+		s := checkClockStart(t, p, id, want, "the start plus the moves before it")
 		if s.Start.Before(c0.Now) {
 			t.Errorf("session %s started at %v, before the clock's start %v: session times are real time", id, s.Start, c0.Now)
 		}
@@ -95,13 +108,9 @@ func TestFrozenClockGreylistCountsFromThe451(t *testing.T) {
 		t.Fatalf("session 1 ended %q, want client closed", s.Ended)
 	}
 	advance(t, p, "1h")
-	msg := []byte("Subject: x\r\n\r\nbody\r\n")
-	send := func() error {
-		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
-	}
 	// Attempt 2 is the pair's first refusal, a minute after its RCPT.
 	sent := make(chan error, 1)
-	go func() { sent <- send() }()
+	go func() { sent <- sendAppToBob(p) }()
 	getJSON(t, p, "/api/wait/clock?session=2&kind=delay&timeout=10s", 200, nil)
 	told := advance(t, p, "1m").Now
 	if err := <-sent; smtpCode(err) != 451 {
@@ -110,11 +119,11 @@ func TestFrozenClockGreylistCountsFromThe451(t *testing.T) {
 	if got := advance(t, p, "4m59.999999999s"); !got.Now.Equal(told.Add(5*time.Minute - time.Nanosecond)) {
 		t.Fatalf("advance 5m-1ns: %+v, want now %v", got, told.Add(5*time.Minute-time.Nanosecond))
 	}
-	if err := send(); smtpCode(err) != 451 {
+	if err := sendAppToBob(p); smtpCode(err) != 451 {
 		t.Fatalf("attempt 3, 5m-1ns after the 451 went out: %v, want 451", err)
 	}
 	advance(t, p, "1ns")
-	if err := send(); err != nil {
+	if err := sendAppToBob(p); err != nil {
 		t.Fatalf("attempt 4, 5m after the 451 went out: %v, want it delivered", err)
 	}
 }
@@ -125,19 +134,15 @@ func TestFrozenClockRateLimitBoundaryIsExact(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "-clock", "frozen")
 	putFaults(t, p, `[{"rateLimitPer": {"n": 1, "interval": "1h"}}]`)
-	msg := []byte("Subject: x\r\n\r\nbody\r\n")
-	send := func() error {
-		return smtp.SendMail(p.smtp, nil, "app@example.com", []string{"bob@example.com"}, msg)
-	}
-	if err := send(); err != nil {
+	if err := sendAppToBob(p); err != nil {
 		t.Fatalf("first message: %v", err)
 	}
 	advance(t, p, "59m59.999999999s")
-	if err := send(); smtpCode(err) != 451 {
+	if err := sendAppToBob(p); smtpCode(err) != 451 {
 		t.Fatalf("a message 1h-1ns after the first: %v, want 451", err)
 	}
 	advance(t, p, "1ns")
-	if err := send(); err != nil {
+	if err := sendAppToBob(p); err != nil {
 		t.Fatalf("a message 1h after the first: %v, want it delivered", err)
 	}
 }
