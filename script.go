@@ -703,7 +703,7 @@ func (sf *sessionFaults) random() *rand.Rand {
 
 // faultPlan is what the faults that fired for one event do.
 type faultPlan struct {
-	act     action        // composed (compose.go): delays summed, the reply from the fault that answers, each modifier from the first that has it
+	act     action        // composed (compose.go): delays summed, the reply from the fault that answers, each modifier from the decider's own, else from the first that has it
 	notes   []string      // one per fired fault
 	seed    string        // a note naming the seed, at the greeting
 	idleBy  string        // where the fault whose IdleReply applies was declared
