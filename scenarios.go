@@ -56,11 +56,12 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // connection opened does not matter); a retry that comes earlier is
 // refused again (and does not restart the wait), as Postgrey does with
 // its delay (300 seconds by default), and, as on the first connection,
-// a retry on the connection it came on is refused even after the wait. What is compared is when the
-// retry's RCPT comes, before any delay, with when that first 451 went
-// out: after the delays of the faults that fired for its RCPT, a
-// [Fault.Delay] before it in the script (see [WithFault]) or one of its
-// own (GreylistFor(d).Delay(time.Minute)), and of the commands
+// a retry on the connection it came on is refused even after the wait.
+// What is compared is when the retry's RCPT comes, before any delay,
+// with when that first 451 went out: after the delays of the faults
+// that fired for its RCPT, a [Fault.Delay] before it in the script (see
+// [WithFault]) or one of its own (GreylistFor(d).Delay(time.Minute)),
+// and of the commands
 // pipelined after it, whose replies go out with it, and, paced by a
 // fault before it ([Fault.Trickle]), when its last part went out, so
 // that a client that waits d after it read the 451 passes, and one that
