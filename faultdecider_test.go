@@ -219,3 +219,38 @@ func testDecidersOwnTLSFailureFailsTheHandshake(t *testing.T, via transport) {
 		})
 	}
 }
+
+// When the answer leaves nothing for the decider's own IdleReply to do
+// (after BDAT LAST, a Disconnect of a fault at BDAT follows the
+// end-of-message reply), that of the fault before it, which gave way to
+// it, would have had nothing either: neither waits, and the notes of
+// both say why, not that the one before gave way to one that is not
+// done.
+func TestDecidersOwnIdleReplyNotDoneNeitherIsTheEarlierOne(t *testing.T) {
+	overTransports(t, testDecidersOwnIdleReplyNotDoneNeitherIsTheEarlierOne)
+}
+
+func testDecidersOwnIdleReplyNotDoneNeitherIsTheEarlierOne(t *testing.T, via transport) {
+	t.Parallel()
+	srv := via.start(t, mocksmtp.WithFault(
+		mocksmtp.At(mocksmtp.StageBdat).Disconnect().DeclaredAt("bye"),
+		mocksmtp.At(mocksmtp.StageMessage).IdleReply(time.Hour, 421, "4.4.2 general idle").DeclaredAt("general"),
+		mocksmtp.At(mocksmtp.StageMessage).Reply(550, "5.6.0 not this one").IdleReply(time.Minute, 421, "4.4.2 own idle").DeclaredAt("refuse"),
+	))
+	c := dialFault(t, srv)
+	c.must("", 220)
+	c.must("EHLO client.example", 250)
+	c.must("MAIL FROM:<app@example.com>", 250)
+	c.must("RCPT TO:<bob@example.com>", 250)
+	c.send("BDAT 20 LAST\r\nSubject: x\r\n\r\nbody")
+	c.must("", 550)
+	c.expectClosed()
+	want := []string{
+		"bye: BDAT attempt 1 → disconnect",
+		"general: end of message attempt 1 → after 1h0m0s idle: 421 4.4.2 general idle, disconnect; IdleReply not done: the connection is not left open",
+		"refuse: end of message attempt 1 → 550 5.6.0 not this one, after 1m0s idle: 421 4.4.2 own idle, disconnect; IdleReply not done: the connection is not left open",
+	}
+	if diff := cmp.Diff(want, srv.WaitForSessionEnd(t, 1).Faults); diff != "" {
+		t.Errorf("Session.Faults (-want +got):\n%s", diff)
+	}
+}
