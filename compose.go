@@ -192,9 +192,9 @@ func (p *faultPlan) fireLocked(af *armedFault, st Stage) {
 		default:
 			if p.act.has(pt) {
 				// The fault that decides says how its own reply goes:
-				// its modifier wins over that of one before it.
-				e := &p.fired[p.by[pt]]
-				e.undone = append(e.undone, p.act.partName(pt)+" not done: "+takenBy(pt, af.where))
+				// its modifier wins over that of one before it, whose
+				// note settleParts writes.
+				p.gaveWay[pt] = p.by[pt] + 1
 			}
 			p.act.take(a, pt)
 			p.by[pt] = len(p.fired) - 1
@@ -204,15 +204,29 @@ func (p *faultPlan) fireLocked(af *armedFault, st Stage) {
 
 // settleParts drops from the plan's answer to ev the modifiers it leaves
 // nothing to act on (applies, bdatThen as it says), saying so in the
-// notes of the faults they came from, and keeps where its IdleReply came
-// from.
+// notes of the faults they came from, and in that of a fault whose
+// modifier gave way to the decider's own (gaveWay), which would have had
+// nothing to act on either; it notes the others that gave way as such,
+// and keeps where its IdleReply came from.
 func (p *faultPlan) settleParts(ev *smtpd.Event, bdatThen smtpd.Disposition) {
 	for pt := range numParts {
 		if !p.act.has(pt) {
 			continue
 		}
 		f := &p.fired[p.by[pt]]
-		if ok, why := p.act.applies(pt, ev.Kind, bdatThen); !ok {
+		ok, why := p.act.applies(pt, ev.Kind, bdatThen)
+		if w := p.gaveWay[pt]; w > 0 {
+			// The fault whose part gave way to the decider's own: had
+			// it been its part, it would have had nothing to act on
+			// either (applies asks the answer, not the part).
+			e := &p.fired[w-1]
+			reason := takenBy(pt, f.af.where)
+			if !ok {
+				reason = why
+			}
+			e.undone = append(e.undone, e.af.act.partName(pt)+" not done: "+reason)
+		}
+		if !ok {
 			f.undone = append(f.undone, p.act.partName(pt)+" not done: "+why)
 			p.act.clear(pt)
 			continue

@@ -647,9 +647,10 @@ func (f Fault) DropAfterBytes(n int64) Fault {
 //	mocksmtp.At(mocksmtp.StageRcpt).IdleReply(time.Minute, 421, "4.4.2 idle too long"),
 //	mocksmtp.At(mocksmtp.StageRcpt).ForRcpt("bob@example.com").Reply(550, "5.1.1 no such user"),
 //
-// gives bob 550, and then waits a minute for the next command. The first
-// fault that fired with an IdleReply arms it, the one that decides
-// included; when the one that decides closes the connection (a 421, a
+// gives bob 550, and then waits a minute for the next command. The one
+// that decides arms its own IdleReply, if it has one, whatever a fault
+// before it had; else the first fault that fired with an IdleReply arms
+// it. When the one that decides closes the connection (a 421, a
 // Disconnect), nothing waits, and its note says so.
 func (f Fault) IdleReply(after time.Duration, code int, text string) Fault {
 	if after <= 0 {

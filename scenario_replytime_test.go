@@ -713,3 +713,32 @@ func TestGreylistTwoClientsAtOnceEachRefusedAgainOnItsConnection(t *testing.T) {
 		c.must("QUIT", 221)
 	})
 }
+
+// GreylistFor(d) refuses, during the wait, a RCPT on a connection that
+// came after the pair's first 451: that connection was told the pair's
+// 451 too, and a retry on it once the wait is over is refused again, as
+// on the first's; a new connection passes.
+func TestGreylistForRefusedDuringTheWaitRefusedAgainOnItsConnection(t *testing.T) {
+	t.Parallel()
+	onReplyClocks(t, func(rc *replyClock) {
+		srv := rc.start(mocksmtp.GreylistFor(time.Minute))
+		first := rc.dial(srv, "app@example.com")
+		first.must("RCPT TO:<bob@example.com>", 451)
+		rc.sleep(time.Second)
+		during := rc.dial(srv, "app@example.com")
+		during.must("RCPT TO:<bob@example.com>", 451)
+		rc.sleep(time.Minute)
+		if r, err := during.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Errorf("a retry, after the wait, on the connection refused during it: %+v, %v, want 451", r, err)
+		}
+		if r, err := first.cmd("RCPT TO:<bob@example.com>"); err != nil || r.Code != 451 {
+			rc.t.Errorf("a retry, after the wait, on the first connection: %+v, %v, want 451", r, err)
+		}
+		first.must("QUIT", 221)
+		during.must("QUIT", 221)
+		srv.WaitForSessions(rc.t, 2)
+		c := rc.dial(srv, "app@example.com")
+		c.must("RCPT TO:<bob@example.com>", 250)
+		c.must("QUIT", 221)
+	})
+}

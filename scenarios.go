@@ -55,11 +55,13 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 // least d after the client was first told 451 for it (when the
 // connection opened does not matter); a retry that comes earlier is
 // refused again (and does not restart the wait), as Postgrey does with
-// its delay (300 seconds by default). What is compared is when the
-// retry's RCPT comes, before any delay, with when that first 451 went
-// out: after the delays of the faults that fired for its RCPT, a
-// [Fault.Delay] before it in the script (see [WithFault]) or one of its
-// own (GreylistFor(d).Delay(time.Minute)), and of the commands
+// its delay (300 seconds by default), and, as on the first connection,
+// a retry on the connection it came on is refused even after the wait.
+// What is compared is when the retry's RCPT comes, before any delay,
+// with when that first 451 went out: after the delays of the faults
+// that fired for its RCPT, a [Fault.Delay] before it in the script (see
+// [WithFault]) or one of its own (GreylistFor(d).Delay(time.Minute)),
+// and of the commands
 // pipelined after it, whose replies go out with it, and, paced by a
 // fault before it ([Fault.Trickle]), when its last part went out, so
 // that a client that waits d after it read the 451 passes, and one that
@@ -73,12 +75,42 @@ func Greylist() Fault { return greylist(0, callerLine(2)) }
 //	srv := mocksmtp.Start(t, mocksmtp.WithInMemory(), mocksmtp.WithFault(mocksmtp.GreylistFor(5*time.Minute)))
 //
 // As a pair that passed passes from then on, the server remembers every
-// pair it saw, some 100 octets and the two addresses each, until
+// pair it saw, some 100 octets and the two addresses each (and a few
+// dozen for each other connection told the pair's 451), until
 // [Server.Reset], [Server.ReplaceFaults] or [Server.ClearFaults], or
 // until the remove of [Server.AddRemovableFault] takes the fault out: a
 // server that meets ever new senders (a load test's random ones) grows
 // by that much for each.
 func GreylistFor(d time.Duration) Fault { return greylist(d, callerLine(2)) }
+
+// refusal is what greylisting keeps of a pair told its 451: when, and
+// on which connections, on which a retry is refused again.
+type refusal struct {
+	// first is the session told the pair's first 451; more, the others
+	// told it before it passed (nil while there are none): those whose
+	// 451s were pending at the same time (each session waits out its own
+	// delays), and, under GreylistFor, those refused during the wait.
+	first int
+	more  map[int]struct{}
+	at    time.Time // when the first 451 went out
+}
+
+// told reports whether session was told the pair's 451.
+func (r *refusal) told(session int) bool {
+	_, ok := r.more[session]
+	return session == r.first || ok
+}
+
+// tell says that session was told the pair's 451.
+func (r *refusal) tell(session int) {
+	if r.told(session) {
+		return
+	}
+	if r.more == nil {
+		r.more = make(map[int]struct{})
+	}
+	r.more[session] = struct{}{}
+}
 
 func greylist(d time.Duration, where string) Fault {
 	name := "greylist"
@@ -90,34 +122,34 @@ func greylist(d time.Duration, where string) Fault {
 		return f.fail("%v: negative", call("GreylistFor", d))
 	}
 	f.newCond = func() condition {
-		type refusal struct {
-			// sessions were told the pair's 451 before it passed: the
-			// first to be told, and those whose 451s were pending at the
-			// same time (each session waits out its own delays).
-			sessions []int
-			at       time.Time // when the first went out
-		}
 		refused := make(map[[2]string]*refusal) // pair → its first 451s
 		return func(m *match) bool {
 			key := [2]string{strings.ToLower(first(m.senders)), strings.ToLower(first(m.rcpts))}
+			session := m.session
 			if r, seen := refused[key]; seen {
-				return slices.Contains(r.sessions, m.session) || m.now.Sub(r.at) < d
+				if r.told(session) {
+					return true
+				}
+				if m.now.Sub(r.at) >= d {
+					return false
+				}
+				// Refused during the wait: the connection is told the
+				// pair's 451 too, once it went out.
+				m.onReply(false, func(time.Time) { r.tell(session) }, nil)
+				return true
 			}
 			// Not told yet: refused, and greylisted once the 451 went
 			// out. Of 451s pending at once, the first to go out starts
 			// the pair's wait; each of their sessions is refused again.
-			session := m.session
 			m.onReply(false, func(sent time.Time) {
 				r, seen := refused[key]
 				if !seen {
 					// The paths are parts of their command lines: the map
 					// keeps its own copies, not the lines.
-					refused[[2]string{strings.Clone(key[0]), strings.Clone(key[1])}] = &refusal{[]int{session}, sent}
+					refused[[2]string{strings.Clone(key[0]), strings.Clone(key[1])}] = &refusal{first: session, at: sent}
 					return
 				}
-				if !slices.Contains(r.sessions, session) {
-					r.sessions = append(r.sessions, session)
-				}
+				r.tell(session)
 				if sent.Before(r.at) {
 					r.at = sent
 				}

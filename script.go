@@ -703,7 +703,7 @@ func (sf *sessionFaults) random() *rand.Rand {
 
 // faultPlan is what the faults that fired for one event do.
 type faultPlan struct {
-	act     action        // composed (compose.go): delays summed, the reply from the fault that answers, each modifier from the first that has it
+	act     action        // composed (compose.go): delays summed, the reply from the fault that answers, each modifier from the decider's own, else from the first that has it
 	notes   []string      // one per fired fault
 	seed    string        // a note naming the seed, at the greeting
 	idleBy  string        // where the fault whose IdleReply applies was declared
@@ -711,6 +711,10 @@ type faultPlan struct {
 	records []record      // the conditions' records to keep or drop (settle)
 	fired   []firing      // the faults that fired, in order
 	by      [numParts]int // the index in fired of the fault each part of act comes from
+	// gaveWay is, for each part that the fault that decides gave of its
+	// own over that of a fault before it, 1 + the index in fired of that
+	// fault (fireLocked); 0 for none. settleParts notes it.
+	gaveWay [numParts]int
 }
 
 // planFaults consults the fault script for ev, which c serves.
