@@ -548,9 +548,10 @@ func addDelay(a, b time.Duration) time.Duration {
 //
 // The fault that decides paces its reply with its own pace (Trickle or
 // SplitReply), if it has one; else the first fault that fired with a
-// pace paces it. One that decides nothing, whose pace the reply has
-// already, is not consulted. With no reply to
-// pace (a Drop after it), its note says so.
+// pace paces it. One that decides nothing and would add nothing (no
+// delay, and a pace, as any other modifier it has, that an earlier fault
+// already gave) is not consulted. With no reply to pace (a Drop after
+// it), its note says so.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {
 		return f.fail("%v: want n >= 1 and every >= 0", call("Trickle", n, every))
