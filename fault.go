@@ -566,7 +566,9 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // at StageAuth, StageMessage and StageQuit is recorded as for Trickle. As for
 // Trickle, a fault that writes no reply cannot split it and is invalid,
 // and a fault that splits and does not reply decides no reply: it splits
-// that of the fault after it that decides, or the server's own.
+// that of the fault after it that decides, or the server's own, unless
+// that fault has a pace of its own or a fault before it paced the reply
+// first (see [Fault.Trickle]).
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
 		return f.fail("%v: want at >= 1 and pause >= 0", call("SplitReply", at, pause))
