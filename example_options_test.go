@@ -223,8 +223,9 @@ func ExampleInbox_ExpectNoMessages() {
 }
 
 // The first fault that matches an event and answers it decides its
-// answer: list the narrow ones first. (One that only delays decides
-// nothing: the faults after it are consulted still.)
+// answer: list the narrow ones first. (One that only delays or modifies
+// the reply, a pace or an idle reply, decides nothing: the faults after
+// it are consulted still.)
 func ExampleWithFault() {
 	t := &fakeT{}
 	defer t.done()

@@ -548,9 +548,10 @@ func addDelay(a, b time.Duration) time.Duration {
 //
 // The fault that decides paces its reply with its own pace (Trickle or
 // SplitReply), if it has one; else the first fault that fired with a
-// pace paces it. One that decides nothing, whose pace the reply has
-// already, is not consulted. With no reply to
-// pace (a Drop after it), its note says so.
+// pace paces it. One that decides nothing and would add nothing (no
+// delay, and a pace, as any other modifier it has, that an earlier fault
+// already gave) is not consulted. With no reply to pace (a Drop after
+// it), its note says so.
 func (f Fault) Trickle(n int, every time.Duration) Fault {
 	if n < 1 || every < 0 {
 		return f.fail("%v: want n >= 1 and every >= 0", call("Trickle", n, every))
@@ -565,7 +566,9 @@ func (f Fault) Trickle(n int, every time.Duration) Fault {
 // at StageAuth, StageMessage and StageQuit is recorded as for Trickle. As for
 // Trickle, a fault that writes no reply cannot split it and is invalid,
 // and a fault that splits and does not reply decides no reply: it splits
-// that of the fault after it that decides, or the server's own.
+// that of the fault after it that decides, or the server's own, unless
+// that fault has a pace of its own or a fault before it paced the reply
+// first (see [Fault.Trickle]).
 func (f Fault) SplitReply(at int, pause time.Duration) Fault {
 	if at < 1 || pause < 0 {
 		return f.fail("%v: want at >= 1 and pause >= 0", call("SplitReply", at, pause))

@@ -496,12 +496,14 @@ func (in *Inbox) Verify() error {
 // [Inbox.ForbidMessages]), as [Server.Reset] forgets the server's, so that
 // one inbox can serve tests in turn (the mocksmtp program's DELETE
 // /api/messages?inbox=...). A message also addressed to another inbox is
-// gone from that one too, as [Server.DeleteMessage] forgets it; sessions
-// stay, and [Inbox.Findings] forgets the findings the inbox has: it
-// returns those recorded after Reset, and all those of a session that
-// names the inbox only after Reset (one open before it). Expectations of tests ([Inbox.Expect]) are kept. It forgets
-// them all at once: whoever reads the inbox meanwhile (a wait, a list)
-// sees them all or none. A message that arrives while Reset runs may stay.
+// gone from that one too, as [Server.DeleteMessage] forgets it. Sessions
+// stay on the server, but [Inbox.Sessions] lists only those that name
+// the inbox after Reset, and [Inbox.Findings] forgets the findings the
+// inbox has: it returns those recorded after Reset, and all those of a
+// session that names the inbox only after Reset (one open before it).
+// Expectations of tests ([Inbox.Expect]) are kept. It forgets in one
+// step: whoever reads the inbox meanwhile (a wait, a list) sees all of it
+// forgotten or none of it. A message that arrives while Reset runs may stay.
 func (in *Inbox) Reset() {
 	s := in.s
 	s.mu.Lock()

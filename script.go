@@ -550,8 +550,8 @@ func (s *Server) settle(sf *sessionFaults, p *faultPlan, replied, taken, paced b
 // client that leaves in a pause read only a part (as a paced 235 does
 // not authenticate it: serve), and one that stays read it once its last
 // part came. The engine answers one event at a time, the paced reply
-// last before its next read: once Next returns, but with
-// smtpd.ErrReplyCut, it went out whole (pacedSent).
+// last before its next read: once Next returns, it went out whole,
+// unless Next returned smtpd.ErrReplyCut (pacedSent).
 type unsent struct {
 	srv     *Server
 	records []record

@@ -47,7 +47,7 @@ package main
 //	"at"                 a stage: connect, greeting, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA,
 //	                     message (the end of a message), BDAT, RSET, NOOP, QUIT; any case
 //	"greylist"           true: Greylist()
-//	"greylistFor"        "5m": GreylistFor(5 * time.Minute), a retry before then is refused again
+//	"greylistFor"        "5m": GreylistFor(5 * time.Minute): a retry sooner after the 451 is refused again
 //	"rateLimit"          n: RateLimit(n)
 //	"rateLimitPer"       {"n": 10, "interval": "1m"}: RateLimitPer(n, interval)
 //	"mailboxFull"        ["addr or pattern", ...] (may be empty): MailboxFull(...)
