@@ -350,6 +350,8 @@ func TestAPIWaitSessionsOfAnInboxHintsAtSessionsRefusedBeforeRcpt(t *testing.T) 
 	postJSON(t, p, "POST", "/api/inboxes", `{"name": "mine"}`, 201, &in)
 	postJSON(t, p, "POST", "/api/faults", `[{"rateLimitPer": {"n": 1, "interval": "10m"}, "forSender": ["*@`+in.Domain+`"]}]`, 200, nil)
 	sendMail(t, p.smtp, "app@"+in.Domain, []string{"bob@" + in.Domain}, "Subject: x\r\n\r\nx\r\n")
+	// The client read the 221; the server ends the session after it.
+	getJSON(t, p, "/api/wait/sessions?timeout=20s&count=1&inbox="+in.Domain, 200, nil)
 	conn, expect := dialExpect(t, p.smtp)
 	expect("", 220)
 	expect("EHLO app.example", 250)
