@@ -92,11 +92,7 @@ func WithFault(faults ...Fault) Option {
 // that only wait or modify, but for one that would add nothing) whose
 // other selectors match, in the order they are consulted (the script's,
 // at the greeting StageConnect's faults before StageGreeting's); one
-// that [Fault.AtMost] used up draws nothing. (A fault that paces, arms
-// an idle reply, cuts the data or fails the TLS handshake used to end
-// the consultation; now the faults after it are consulted: a run
-// recorded with a seed before, with faults after such a one at its
-// stage, may draw otherwise now.)
+// that [Fault.AtMost] used up draws nothing.
 // Connections made at once take attempt numbers in the order they are
 // accepted, and a fault's AtMost count is shared by them all: which of
 // them a fault meets may then change from run to run, as the order of
