@@ -35,17 +35,7 @@ func (rc *replyClock) idleLine(c *clockConn) (string, time.Duration) {
 	go func() { got <- read() }()
 	var waited time.Duration
 	for {
-		for {
-			waits, _, now := rc.clk.WaitList()
-			if len(waits) == 0 {
-				break
-			}
-			by := waits[0].End.Sub(now)
-			if _, _, _, err := rc.clk.Advance(by); err != nil {
-				rc.t.Fatalf("advance: %v", err)
-			}
-			waited += by
-		}
+		waited += rc.passWaits()
 		select {
 		case line := <-got:
 			return line, waited

@@ -112,17 +112,7 @@ func (rc *replyClock) timedOnClock(c *clockConn, cmd string) (faultReply, time.D
 	}()
 	var waited time.Duration
 	for {
-		for {
-			waits, _, now := rc.clk.WaitList()
-			if len(waits) == 0 {
-				break
-			}
-			by := waits[0].End.Sub(now)
-			if _, _, _, err := rc.clk.Advance(by); err != nil {
-				rc.t.Fatalf("advance: %v", err)
-			}
-			waited += by
-		}
+		waited += rc.passWaits()
 		select {
 		case r := <-got:
 			if r.err != nil {
@@ -131,6 +121,24 @@ func (rc *replyClock) timedOnClock(c *clockConn, cmd string) (faultReply, time.D
 			return r.r, waited
 		case <-c.changed:
 		}
+	}
+}
+
+// passWaits moves the frozen clock to the end of each wait on it, one
+// move per wait, until none is left, and returns how far it moved.
+func (rc *replyClock) passWaits() time.Duration {
+	rc.t.Helper()
+	var moved time.Duration
+	for {
+		waits, _, now := rc.clk.WaitList()
+		if len(waits) == 0 {
+			return moved
+		}
+		by := waits[0].End.Sub(now)
+		if _, _, _, err := rc.clk.Advance(by); err != nil {
+			rc.t.Fatalf("advance: %v", err)
+		}
+		moved += by
 	}
 }
 
