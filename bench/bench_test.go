@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -36,10 +37,11 @@ func TestQuick(t *testing.T) {
 		t.Fatalf("harness exited %d\nstdout:\n%s\nstderr:\n%s", status, &out, &errs)
 	}
 	tables := strings.Split(out.String(), "\n## ")[1:]
-	if len(tables) != 3 {
-		t.Fatalf("want 3 tables, got %d:\n%s", len(tables), &out)
+	if len(tables) != 4 {
+		t.Fatalf("want 3 tables and the targets, got %d sections:\n%s", len(tables), &out)
 	}
-	for _, table := range tables {
+	checkTargets(t, tables[3])
+	for _, table := range tables[:3] {
 		rows := map[string]string{}
 		for _, l := range strings.Split(table, "\n") {
 			if f := strings.Split(l, "|"); len(f) > 2 && strings.HasPrefix(l, "| ") {
@@ -62,6 +64,112 @@ func TestQuick(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "other processes kept") {
 		t.Errorf("no note on how busy the machine was:\n%s", &out)
+	}
+}
+
+// checkTargets checks that every target of the report was measured: the
+// smoke run's numbers mean nothing, but each measure must have been taken,
+// the main module's benchmarks included.
+func checkTargets(t *testing.T, section string) {
+	t.Helper()
+	rows := 0
+	for _, l := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(l, "| ") || strings.HasPrefix(l, "| target ") {
+			continue
+		}
+		rows++
+		// go-smtp-mock fails some tiny pipelined runs, and a tiny run's
+		// CPU time may round to nothing: the CPU target then says so.
+		if strings.Contains(l, "not measured: go-smtp-mock") {
+			continue
+		}
+		if strings.Contains(l, "not measured") {
+			t.Errorf("a target not measured: %s", l)
+		}
+		if !strings.HasSuffix(l, "| ✓ |") && !strings.HasSuffix(l, "| ✗ |") {
+			t.Errorf("a target without a verdict: %s", l)
+		}
+	}
+	if rows != 6 {
+		t.Errorf("want 6 targets, got %d:\n%s", rows, section)
+	}
+	for _, want := range []string{"× in 1 runs of 20x", "× one-session", "× connection-per-message", "in this run."} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the targets do not say %q:\n%s", want, section)
+		}
+	}
+}
+
+func TestParseBench(t *testing.T) {
+	out := `goos: linux
+goarch: amd64
+pkg: github.com/mocksmtp/mocksmtp
+cpu: AMD EPYC
+BenchmarkLifecycle/mocksmtp-vs-httptest-2         	    4000	    612345 ns/op	    201234 mocksmtp-ns/op	    0.9812 mocksmtp/httptest
+BenchmarkLifecycle/mocksmtp-vs-httptest           	    4000	    612345 ns/op	    1.5 mocksmtp/httptest
+BenchmarkStoredMessageHeap/one-session-16         	    2000	      1234 ns/op	      4600 heap-B/msg	     1.123 heap/size
+BenchmarkBroken-2 	 4000 	 12 ns/op 	 x unit
+BenchmarkOdd-2 	 4000 	 12 ns/op 	 7
+--- FAIL: BenchmarkX
+PASS
+ok  	github.com/mocksmtp/mocksmtp	12.3s
+`
+	got := parseBench(out)
+	want := []benchResult{
+		{"BenchmarkLifecycle/mocksmtp-vs-httptest", map[string]float64{"ns/op": 612345, "mocksmtp-ns/op": 201234, "mocksmtp/httptest": 0.9812}},
+		{"BenchmarkLifecycle/mocksmtp-vs-httptest", map[string]float64{"ns/op": 612345, "mocksmtp/httptest": 1.5}},
+		{"BenchmarkStoredMessageHeap/one-session", map[string]float64{"ns/op": 1234, "heap-B/msg": 4600, "heap/size": 1.123}},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d results, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i].name != want[i].name || fmt.Sprint(got[i].metrics) != fmt.Sprint(want[i].metrics) {
+			t.Errorf("result %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestTargetsVerdicts checks the verdicts on made-up results: a program
+// 1.2× the fastest Go peer pipelined meets its target, 1.19× does not, and
+// a run that lost messages meets nothing.
+func TestTargetsVerdicts(t *testing.T) {
+	run := func(msgs int64, wall, cpu time.Duration) []result {
+		return []result{{sent: msgs, msgs: msgs, octets: -1, wall: wall, cpu: cpu}}
+	}
+	sc := scenario{sessions: 8, messages: 1000}
+	pipe := scenario{sessions: 32, messages: 1000, pipelined: true}
+	for _, c := range []struct {
+		name      string
+		program   []result
+		want      []bool // pipelined rate, its CPU, one at a time rate, its CPU
+		wantError bool
+	}{
+		{"ahead", run(1000, 800*time.Millisecond, 900*time.Millisecond), []bool{true, true, true, true}, false},
+		{"just", run(1000, time.Second*100/120, time.Second), []bool{true, true, true, true}, false},
+		{"short", run(1000, time.Second*100/119, 1001*time.Millisecond), []bool{false, false, true, false}, false},
+		{"lost", []result{{sent: 1000, msgs: 999, octets: -1, wall: time.Second, cpu: time.Second}}, []bool{false, false, false, false}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			peers := func() map[string][]result {
+				return map[string][]result{
+					"mocksmtp-program": c.program,
+					"go-smtp":          run(1000, time.Second, time.Second),
+					"go-smtp-mock":     run(1000, 1100*time.Millisecond, time.Second),
+				}
+			}
+			ts := throughputTargets(sc, peers(), pipe, peers())
+			if len(ts) != 4 {
+				t.Fatalf("got %d targets, want 4", len(ts))
+			}
+			// throughputTargets lists pipelined first; the one-at-a-time
+			// program is held to 1.0×, so "short" meets it.
+			for i, tt := range ts {
+				if tt.met != c.want[i] || (tt.err != nil) != c.wantError {
+					t.Errorf("%s: met %v (error %v), want %v (error %v)", tt.what, tt.met, tt.err, c.want[i], c.wantError)
+				}
+			}
+		})
 	}
 }
 

@@ -77,6 +77,7 @@ func harness(args []string, stdout, stderr io.Writer) int {
 	peers := fs.String("peers", strings.Join(allPeers, ","), "servers to compare, comma-separated")
 	fs.StringVar(&c.load, "load", "auto", "load generator: smtp-source, go, or auto (smtp-source when installed)")
 	fs.StringVar(&c.profile, "cpuprofile", "", "a `directory` where each run of a Go server writes a CPU profile")
+	targets := fs.Bool("targets", true, "after the tables, check the targets: the program's ratios in the tables, and the main module's lifecycle and heap benchmarks (go test -bench)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -168,12 +169,14 @@ func harness(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "# mocksmtp vs. the other SMTP test servers\n\n%s\n%d round(s), alternating order; the fastest run of each server counts, its CPU time with it.\n",
 		machineNote(start), c.rounds)
 	status := 0
-	for _, sc := range scenarios {
+	all := make([]map[string][]result, len(scenarios))
+	for i, sc := range scenarios {
 		load := ld
 		if sc.pipelined {
 			load = goLoader{} // smtp-source does not pipeline
 		}
 		results := map[string][]result{}
+		all[i] = results
 		for round := range c.rounds {
 			order := slices.Clone(ps)
 			if round%2 == 1 {
@@ -196,6 +199,17 @@ func harness(args []string, stdout, stderr io.Writer) int {
 				}
 			}
 		}
+	}
+	if *targets {
+		runs := fullTargetRuns
+		if *quick {
+			runs = quickTargetRuns
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		ts := throughputTargets(scenarios[0], all[0], scenarios[1], all[1])
+		ts = append(ts, benchTargets(ctx, runs)...)
+		cancel()
+		printTargets(stdout, ts)
 	}
 	fmt.Fprintf(stdout, "\n%s\n", othersNote(start, readMachine()))
 	fmt.Fprintln(stdout, "\n× Go peer: messages/s over those of the fastest Go peer in the same table. CPU: the server process's user+system time. "+
