@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,9 +80,9 @@ func checkTargets(t *testing.T, section string) {
 			continue
 		}
 		rows++
-		// go-smtp-mock fails some tiny pipelined runs, and a tiny run's
-		// CPU time may round to nothing: the CPU target then says so.
-		if strings.Contains(l, "not measured: go-smtp-mock") {
+		// A tiny run's CPU time may round to nothing: the CPU target
+		// then says so.
+		if strings.Contains(l, "CPU time was not measured") {
 			continue
 		}
 		if strings.Contains(l, "not measured") {
@@ -93,7 +95,7 @@ func checkTargets(t *testing.T, section string) {
 	if rows != 6 {
 		t.Errorf("want 6 targets, got %d:\n%s", rows, section)
 	}
-	for _, want := range []string{"× in 1 runs of 20x", "× one-session", "× connection-per-message", "in this run."} {
+	for _, want := range []string{"× in 1 run of 20x", "× one-session", "× connection-per-message", "in this run."} {
 		if !strings.Contains(section, want) {
 			t.Errorf("the targets do not say %q:\n%s", want, section)
 		}
@@ -130,46 +132,124 @@ ok  	github.com/mocksmtp/mocksmtp	12.3s
 	}
 }
 
-// TestTargetsVerdicts checks the verdicts on made-up results: a program
-// 1.2× the fastest Go peer pipelined meets its target, 1.19× does not, and
-// a run that lost messages meets nothing.
+// TestTargetsVerdicts checks the verdicts on made-up results of the two
+// loads over one connection per session: the program against the fastest
+// Go peer's finished run (1.2× pipelined, 1.0× one command at a time) and
+// against go-smtp-mock's CPU per message; what cannot be measured is not
+// met.
 func TestTargetsVerdicts(t *testing.T) {
-	run := func(msgs int64, wall, cpu time.Duration) []result {
-		return []result{{sent: msgs, msgs: msgs, octets: -1, wall: wall, cpu: cpu}}
+	run := func(msgs int64, wall, cpu time.Duration) result {
+		return result{sent: msgs, msgs: msgs, octets: -1, wall: wall, cpu: cpu}
 	}
-	sc := scenario{sessions: 8, messages: 1000}
-	pipe := scenario{sessions: 32, messages: 1000, pipelined: true}
+	failed := result{sent: 1000, msgs: 10, octets: -1, wall: time.Millisecond, cpu: time.Millisecond, err: errors.New("refused")}
+	peers := func(program []result, smtp, mock []result) map[string][]result {
+		m := map[string][]result{"mocksmtp-program": program}
+		if smtp != nil {
+			m["go-smtp"] = smtp
+		}
+		if mock != nil {
+			m["go-smtp-mock"] = mock
+		}
+		return m
+	}
+	goSMTP := []result{run(1000, time.Second, time.Second)}
+	mock := []result{run(1000, 1100*time.Millisecond, time.Second)}
 	for _, c := range []struct {
-		name      string
-		program   []result
-		want      []bool // pipelined rate, its CPU, one at a time rate, its CPU
-		wantError bool
+		name string
+		all  map[string][]result
+		// pipelined rate, its CPU, one at a time rate, its CPU: met, or
+		// not measured (an error naming what is missing)
+		want    []bool
+		missing string
 	}{
-		{"ahead", run(1000, 800*time.Millisecond, 900*time.Millisecond), []bool{true, true, true, true}, false},
-		{"just", run(1000, time.Second*100/120, time.Second), []bool{true, true, true, true}, false},
-		{"short", run(1000, time.Second*100/119, 1001*time.Millisecond), []bool{false, false, true, false}, false},
-		{"lost", []result{{sent: 1000, msgs: 999, octets: -1, wall: time.Second, cpu: time.Second}}, []bool{false, false, false, false}, true},
+		{"ahead", peers([]result{run(1000, 800*time.Millisecond, 900*time.Millisecond)}, goSMTP, mock), []bool{true, true, true, true}, ""},
+		{"just", peers([]result{run(1200, time.Second, time.Second)}, goSMTP, mock), []bool{true, true, true, true}, ""},
+		{"short", peers([]result{run(1190, time.Second, 1191*time.Millisecond)}, goSMTP, mock), []bool{false, false, true, false}, ""},
+		{"lost", peers([]result{{sent: 1000, msgs: 999, octets: -1, wall: time.Second, cpu: time.Second}}, goSMTP, mock), []bool{false, false, false, false}, "no run of mocksmtp-program stored"},
+		// A failed round of the fastest peer is no reference, and its
+		// inflated rate does not hide its finished round.
+		{"a failed round", peers([]result{run(1150, time.Second, time.Second)}, goSMTP, []result{failed, run(1000, 950*time.Millisecond, time.Second)}), []bool{false, true, true, true}, ""},
+		{"the fastest peer failed", peers([]result{run(1150, time.Second, time.Second)}, goSMTP, []result{failed}), []bool{false, false, false, false}, "go-smtp-mock has no finished run"},
+		{"the fastest peer not run", peers([]result{run(1250, time.Second, time.Second)}, goSMTP, nil), []bool{false, false, false, false}, "go-smtp-mock has no finished run"},
+		{"no CPU time", peers([]result{run(1300, time.Second, 0)}, goSMTP, mock), []bool{true, false, true, false}, "the program's CPU time was not measured"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			peers := func() map[string][]result {
-				return map[string][]result{
-					"mocksmtp-program": c.program,
-					"go-smtp":          run(1000, time.Second, time.Second),
-					"go-smtp-mock":     run(1000, 1100*time.Millisecond, time.Second),
-				}
+			scenarios := []scenario{
+				{sessions: 8, messages: 1000, size: 4096, persistent: true},
+				{sessions: 32, messages: 1000, size: 4096, persistent: true, pipelined: true},
+				{sessions: 8, messages: 1000, size: 4096},
 			}
-			ts := throughputTargets(sc, peers(), pipe, peers())
+			ts := throughputTargets(scenarios, []map[string][]result{c.all, c.all, nil}, []string{"smtp-source", "Go load generator", "smtp-source"})
 			if len(ts) != 4 {
 				t.Fatalf("got %d targets, want 4", len(ts))
 			}
-			// throughputTargets lists pipelined first; the one-at-a-time
-			// program is held to 1.0×, so "short" meets it.
 			for i, tt := range ts {
-				if tt.met != c.want[i] || (tt.err != nil) != c.wantError {
-					t.Errorf("%s: met %v (error %v), want %v (error %v)", tt.what, tt.met, tt.err, c.want[i], c.wantError)
+				if tt.met != c.want[i] {
+					t.Errorf("%s: met %v (%s, error %v), want %v", tt.what, tt.met, tt.measured, tt.err, c.want[i])
+				}
+				if tt.met && tt.err != nil || c.missing == "" && tt.err != nil {
+					t.Errorf("%s: error %v", tt.what, tt.err)
 				}
 			}
+			if c.missing != "" && !slices.ContainsFunc(ts, func(tt target) bool { return tt.err != nil && strings.Contains(tt.err.Error(), c.missing) }) {
+				t.Errorf("no target says %q: %+v", c.missing, ts)
+			}
+			if !strings.Contains(ts[0].what, "pipelined, 32 sessions, 4096 octets, Go load generator") ||
+				!strings.Contains(ts[2].what, "one command at a time, 8 sessions, 4096 octets, smtp-source") {
+				t.Errorf("the targets do not name their loads: %q, %q", ts[0].what, ts[2].what)
+			}
 		})
+	}
+}
+
+// TestBenchTargetsVerdicts checks the verdicts on the main module's
+// benchmarks: every lifecycle run at most httptest's time, every stored
+// message's heap at most 1.3× its size, and every result there.
+func TestBenchTargetsVerdicts(t *testing.T) {
+	life := func(vs ...float64) []benchResult {
+		var rs []benchResult
+		for _, v := range vs {
+			rs = append(rs, benchResult{lifecycleBench, map[string]float64{"mocksmtp/httptest": v}})
+		}
+		return rs
+	}
+	for _, c := range []struct {
+		rs       []benchResult
+		count    int
+		met, err bool
+	}{
+		{life(0.98, 1.0), 2, true, false},
+		{life(0.98, 1.001), 2, false, false},
+		{life(0.98), 2, false, true},
+		{life(0.98, 0.99, 0.97), 2, false, true},
+		{[]benchResult{{lifecycleBench, map[string]float64{"ns/op": 1}}}, 1, false, true},
+		{[]benchResult{{"BenchmarkLifecycle/mocksmtp", map[string]float64{"mocksmtp/httptest": 0.5}}}, 1, false, true},
+	} {
+		got := lifecycleTarget(c.rs, c.count, "4000x", "")
+		if got.met && got.err == nil != c.met || (got.err != nil) != c.err {
+			t.Errorf("lifecycle %+v of %d: met %v, error %v", c.rs, c.count, got.met, got.err)
+		}
+	}
+	heap := func(one, perConn float64) []benchResult {
+		return []benchResult{
+			{"BenchmarkStoredMessageHeap/one-session", map[string]float64{"heap/size": one}},
+			{"BenchmarkStoredMessageHeap/connection-per-message", map[string]float64{"heap/size": perConn}},
+		}
+	}
+	for _, c := range []struct {
+		rs       []benchResult
+		met, err bool
+	}{
+		{heap(1.1, 1.3), true, false},
+		{heap(1.1, 1.301), false, false},
+		{heap(1.31, 1.2), false, false},
+		{heap(1.1, 1.2)[:1], false, true},
+		{append(heap(1.1, 1.2), heap(1.1, 1.2)[0]), false, true},
+	} {
+		got := heapTarget(c.rs, "")
+		if got.met && got.err == nil != c.met || (got.err != nil) != c.err {
+			t.Errorf("heap %+v: met %v, error %v", c.rs, got.met, got.err)
+		}
 	}
 }
 
