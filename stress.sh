@@ -3,7 +3,7 @@
 # with the race detector, 20 times each at GOMAXPROCS 1, 2 and 4, beside
 # a CPU hog that keeps one core busy. A test that fails here even once is
 # flaky: find its cause, in the product or in the test (never raise a
-# timeout to hide it). It takes a while: about an hour on 2 cores.
+# timeout to hide it). It takes a while: about two hours on 2 cores.
 #
 #   ./stress.sh                      # everything
 #   ./stress.sh -run TestLookups .   # extra go test arguments: a test, a package
