@@ -332,18 +332,7 @@ func best(rs []result) result {
 }
 
 func printTable(w io.Writer, ps []peer, results map[string][]result) {
-	// The reference: the fastest Go peer whose run finished (go-smtp-mock
-	// keeps one message per session over one connection, but answers them
-	// all: its rate counts).
-	var ref result
-	refName := ""
-	for _, name := range goPeers {
-		if rs := results[name]; len(rs) > 0 {
-			if r := best(rs); r.err == nil && r.rate() > ref.rate() {
-				ref, refName = r, name
-			}
-		}
-	}
+	ref, refName := fastestGoPeer(results)
 	fmt.Fprintln(w, "| server | messages/s | × Go peer | CPU s per 10k messages (user+sys) | CPU per message | peak RSS | stored |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
 	for _, p := range ps {
@@ -368,8 +357,8 @@ func printTable(w io.Writer, ps []peer, results map[string][]result) {
 	if refName != "" {
 		fmt.Fprintf(w, "\nFastest Go peer: %s.", refName)
 		cpu := func(name string) float64 {
-			if rs := results[name]; len(rs) > 0 {
-				if r := best(rs); r.err == nil && r.sent > 0 {
+			if rs := finished(results[name]); len(rs) > 0 {
+				if r := best(rs); r.sent > 0 {
 					return r.cpu.Seconds() / float64(r.sent)
 				}
 			}
